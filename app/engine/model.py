@@ -1,0 +1,397 @@
+"""Deployable process models: the Camunda Modeler dialect read, checked and compiled once.
+
+A BPMN file is untrusted input. Before SpiffWorkflow builds specs from it, this module reads the
+parts the library ignores (assignee, candidate groups and users, due dates, priority, form fields),
+compiles every expression with the safe evaluator, and refuses what the service will not run (script
+tasks, Java delegates, listeners), each time naming the element and the reason.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Mapping
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+
+from app.engine.expressions import ExpressionSyntaxError, Template, compile_template
+from app.engine.xml import parse_untrusted_xml
+from app.errors import InvalidProcessModel
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+_NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+
+FORM_FIELD_TYPES = frozenset({"string", "long", "boolean", "date", "enum"})
+FORM_CONSTRAINTS = frozenset({"required", "readonly", "minlength", "maxlength", "min", "max"})
+
+
+def _tag(element: etree._Element) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+
+
+def _camunda(element: etree._Element, name: str) -> str | None:
+    value = element.get(f"{{{CAMUNDA_NS}}}{name}")
+    return value.strip() if value is not None and value.strip() else None
+
+
+@dataclass(frozen=True)
+class FormField:
+    id: str
+    label: str | None
+    type: str
+    default_value: str | None = None
+    required: bool = False
+    readonly: bool = False
+    min: float | None = None
+    max: float | None = None
+    minlength: int | None = None
+    maxlength: int | None = None
+    enum_values: tuple[tuple[str, str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class UserTaskDefinition:
+    id: str
+    name: str | None
+    assignee: Template | None
+    candidate_users: Template | None
+    candidate_groups: Template | None
+    due_date: Template | None
+    follow_up_date: Template | None
+    priority: Template | None
+    form_key: str | None
+    form_fields: tuple[FormField, ...]
+    documentation: str | None
+
+
+@dataclass(frozen=True)
+class ElementInfo:
+    id: str
+    name: str | None
+    activity_type: str
+    documentation: str | None = None
+
+
+@dataclass
+class ProcessModel:
+    """One executable process of a deployment, ready to run."""
+
+    key: str
+    name: str | None
+    version_tag: str | None
+    history_time_to_live: int | None
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
+    elements: Mapping[str, ElementInfo]
+    user_tasks: Mapping[str, UserTaskDefinition]
+    start_form: tuple[FormField, ...]
+    start_form_key: str | None
+    resource_name: str
+    checksum: str
+    # Condition texts of the sequence flows: their value must be a boolean when evaluated.
+    condition_texts: frozenset[str]
+
+
+def _refuse(resource: str, element: etree._Element | None, reason: str) -> InvalidProcessModel:
+    element_id = element.get("id") if element is not None else None
+    where = f" element '{element_id}'" if element_id else ""
+    line = element.sourceline if element is not None else None
+    return InvalidProcessModel(
+        f"{resource}:{where} {reason}",
+        details={"resource": resource, "element": element_id, "line": line, "reason": reason},
+    )
+
+
+def _compile(resource: str, element: etree._Element, text: str | None, what: str) -> Template | None:
+    if text is None:
+        return None
+    try:
+        return compile_template(text)
+    except ExpressionSyntaxError as error:
+        raise _refuse(resource, element, f"invalid expression in {what} '{text}': {error}") from None
+
+
+def _documentation(element: etree._Element) -> str | None:
+    docs = element.findall(f"{{{BPMN_NS}}}documentation")
+    text = "\n".join((doc.text or "").strip() for doc in docs).strip()
+    return text or None
+
+
+def _number(resource: str, element: etree._Element, value: str | None, what: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise _refuse(resource, element, f"constraint {what} needs a number, got '{value}'") from None
+
+
+def _form_fields(resource: str, owner: etree._Element) -> tuple[FormField, ...]:
+    fields = []
+    seen: set[str] = set()
+    for node in owner.iterfind("bpmn:extensionElements/camunda:formData/camunda:formField", _NS):
+        field_id = (node.get("id") or "").strip()
+        if not field_id.isidentifier():
+            raise _refuse(resource, owner, f"form field id '{field_id}' is not a valid variable name")
+        if field_id in seen:
+            raise _refuse(resource, owner, f"form field '{field_id}' is declared twice")
+        seen.add(field_id)
+        field_type = node.get("type") or "string"
+        if field_type not in FORM_FIELD_TYPES:
+            raise _refuse(resource, owner, f"form field '{field_id}' has unsupported type '{field_type}' "
+                          f"(supported: {', '.join(sorted(FORM_FIELD_TYPES))})")
+        constraints: dict[str, str | None] = {}
+        for constraint in node.iterfind("camunda:validation/camunda:constraint", _NS):
+            name = constraint.get("name") or ""
+            if name not in FORM_CONSTRAINTS:
+                raise _refuse(resource, owner, f"form field '{field_id}' has unsupported constraint '{name}' "
+                              f"(supported: {', '.join(sorted(FORM_CONSTRAINTS))})")
+            constraints[name] = constraint.get("config")
+        enum_values = tuple(
+            (value.get("id") or "", value.get("name"))
+            for value in node.iterfind("camunda:value", _NS)
+        )
+        if field_type == "enum" and not enum_values:
+            raise _refuse(resource, owner, f"enum form field '{field_id}' lists no values")
+        minlength = _number(resource, owner, constraints.get("minlength"), "minlength")
+        maxlength = _number(resource, owner, constraints.get("maxlength"), "maxlength")
+        fields.append(FormField(
+            id=field_id,
+            label=node.get("label"),
+            type=field_type,
+            default_value=node.get("defaultValue"),
+            required="required" in constraints,
+            readonly="readonly" in constraints,
+            min=_number(resource, owner, constraints.get("min"), "min"),
+            max=_number(resource, owner, constraints.get("max"), "max"),
+            minlength=int(minlength) if minlength is not None else None,
+            maxlength=int(maxlength) if maxlength is not None else None,
+            enum_values=enum_values,
+        ))
+    return tuple(fields)
+
+
+def _activity_type(element: etree._Element) -> str:
+    tag = _tag(element)
+    definitions = {_tag(child) for child in element if _tag(child).endswith("EventDefinition")}
+    if tag == "endEvent":
+        kinds = {"errorEventDefinition": "errorEndEvent", "terminateEventDefinition": "terminateEndEvent",
+                 "messageEventDefinition": "messageEndEvent", "signalEventDefinition": "signalEndEvent"}
+        return next((kinds[d] for d in definitions if d in kinds), "noneEndEvent")
+    if tag == "startEvent":
+        kinds = {"timerEventDefinition": "startTimerEvent", "messageEventDefinition": "messageStartEvent",
+                 "signalEventDefinition": "signalStartEvent"}
+        return next((kinds[d] for d in definitions if d in kinds), "startEvent")
+    if tag == "boundaryEvent":
+        kinds = {"timerEventDefinition": "boundaryTimer", "messageEventDefinition": "boundaryMessage",
+                 "errorEventDefinition": "boundaryError", "signalEventDefinition": "boundarySignal"}
+        return next((kinds[d] for d in definitions if d in kinds), "boundaryEvent")
+    if tag == "intermediateCatchEvent":
+        kinds = {"timerEventDefinition": "intermediateTimer", "messageEventDefinition": "intermediateMessageCatch",
+                 "signalEventDefinition": "intermediateSignalCatch"}
+        return next((kinds[d] for d in definitions if d in kinds), "intermediateCatchEvent")
+    if tag == "intermediateThrowEvent":
+        return "intermediateSignalThrow" if "signalEventDefinition" in definitions else "intermediateNoneThrowEvent"
+    return tag
+
+
+# Elements the service refuses outright, with the reason a designer can act on.
+_REFUSED_ELEMENTS = {
+    "scriptTask": "script tasks are not run by this service: no text of a process file is executed as code; "
+                  "use a gateway condition (${...}) or an external task (camunda:type=\"external\")",
+}
+_REFUSED_CAMUNDA_ATTRIBUTES = {
+    "class": "Java delegates (camunda:class) cannot run here; use camunda:type=\"external\" with a topic",
+    "delegateExpression": "delegate expressions cannot run here; use camunda:type=\"external\" with a topic",
+    "expression": "service expressions cannot run here; use camunda:type=\"external\" with a topic",
+    "resultVariable": "result variables of service expressions are not supported",
+}
+_REFUSED_EXTENSIONS = {
+    "executionListener": "execution listeners are not supported: model the step as a task",
+    "taskListener": "task listeners are not supported: model the step as a task",
+    "inputOutput": "input/output mappings are not supported: name the variables in the form or the process",
+    "script": "scripts are not executed by this service",
+}
+
+
+def _check_element(resource: str, element: etree._Element) -> None:
+    tag = _tag(element)
+    if tag in _REFUSED_ELEMENTS:
+        raise _refuse(resource, element, _REFUSED_ELEMENTS[tag])
+    for attribute, reason in _REFUSED_CAMUNDA_ATTRIBUTES.items():
+        if element.get(f"{{{CAMUNDA_NS}}}{attribute}") is not None and tag != "sequenceFlow":
+            raise _refuse(resource, element, reason)
+    if tag == "serviceTask" or tag == "sendTask" or tag == "businessRuleTask":
+        if _camunda(element, "type") != "external" or not _camunda(element, "topic"):
+            raise _refuse(resource, element, f"a {tag} must be an external task "
+                                             "(camunda:type=\"external\" with a camunda:topic)")
+    for extension in element.iterfind("bpmn:extensionElements/*", _NS):
+        name = _tag(extension)
+        if etree.QName(extension).namespace == CAMUNDA_NS and name in _REFUSED_EXTENSIONS:
+            raise _refuse(resource, element, _REFUSED_EXTENSIONS[name])
+    if tag in ("conditionExpression", "completionCondition"):
+        language = element.get("language")
+        if language and language.lower() not in ("juel", "${}"):
+            raise _refuse(resource, element.getparent(), f"expression language '{language}' is not supported")
+        text = (element.text or "").strip()
+        if not (text.startswith("${") or text.startswith("#{")) or not text.endswith("}"):
+            raise _refuse(resource, element.getparent(),
+                          f"a condition must be an expression written as ${{...}}, got '{text}'")
+        _compile(resource, element.getparent(), text, "condition")
+    if tag in ("timeDuration", "timeDate", "timeCycle"):
+        text = (element.text or "").strip()
+        if not text:
+            raise _refuse(resource, element.getparent().getparent(), f"timer {tag} is empty")
+        _compile(resource, element.getparent().getparent(), text, tag)
+
+
+def _user_task(resource: str, element: etree._Element) -> UserTaskDefinition:
+    def expr(name: str) -> Template | None:
+        return _compile(resource, element, _camunda(element, name), f"camunda:{name}")
+
+    return UserTaskDefinition(
+        id=element.get("id"),
+        name=element.get("name"),
+        assignee=expr("assignee"),
+        candidate_users=expr("candidateUsers"),
+        candidate_groups=expr("candidateGroups"),
+        due_date=expr("dueDate"),
+        follow_up_date=expr("followUpDate"),
+        priority=expr("priority"),
+        form_key=_camunda(element, "formKey"),
+        form_fields=_form_fields(resource, element),
+        documentation=_documentation(element),
+    )
+
+
+@dataclass
+class _ProcessFacts:
+    element: etree._Element
+    elements: dict[str, ElementInfo]
+    user_tasks: dict[str, UserTaskDefinition]
+    start_form: tuple[FormField, ...]
+    start_form_key: str | None
+    condition_texts: set[str]
+
+
+def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
+    elements: dict[str, ElementInfo] = {}
+    user_tasks: dict[str, UserTaskDefinition] = {}
+    start_form: tuple[FormField, ...] = ()
+    start_form_key = None
+    conditions: set[str] = set()
+    ids = {element.get("id") for element in process.iter() if isinstance(element.tag, str)}
+    for element in process.iter():
+        if not isinstance(element.tag, str):
+            continue
+        _check_element(resource, element)
+        tag = _tag(element)
+        element_id = element.get("id")
+        if tag == "sequenceFlow":
+            for end in ("sourceRef", "targetRef"):
+                if element.get(end) not in ids:
+                    raise _refuse(resource, element, f"{end} '{element.get(end)}' names no element of the process")
+        if tag == "conditionExpression":
+            conditions.add((element.text or "").strip())
+        if etree.QName(element).namespace != BPMN_NS or not element_id or tag in ("sequenceFlow", "lane",
+                                                                                   "laneSet", "process"):
+            continue
+        if tag.endswith("EventDefinition") or tag in ("dataObject", "dataObjectReference", "textAnnotation",
+                                                      "association", "dataStoreReference"):
+            continue
+        elements[element_id] = ElementInfo(element_id, element.get("name"), _activity_type(element),
+                                           _documentation(element))
+        if tag == "userTask":
+            user_tasks[element_id] = _user_task(resource, element)
+        elif tag == "startEvent" and element.getparent() is process:
+            start_form = _form_fields(resource, element)
+            start_form_key = _camunda(element, "formKey")
+    return _ProcessFacts(process, elements, user_tasks, start_form, start_form_key, conditions)
+
+
+def checksum(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
+    """Parse the BPMN resources of one deployment into its executable process models.
+
+    Raises InvalidProcessModel naming the resource, the element and the reason.
+    """
+    parser = CamundaParser()
+    facts: dict[str, tuple[str, _ProcessFacts]] = {}
+    for resource, content in resources.items():
+        root = parse_untrusted_xml(content, resource)
+        if etree.QName(root).localname != "definitions" or etree.QName(root).namespace != BPMN_NS:
+            raise InvalidProcessModel(f"{resource}: not a BPMN 2.0 file (root element must be bpmn:definitions)",
+                                      details={"resource": resource, "element": None})
+        for process in root.iterfind("bpmn:process", _NS):
+            process_id = process.get("id")
+            if not process_id:
+                raise _refuse(resource, process, "a process needs an id (it becomes the process definition key)")
+            if process_id in facts:
+                raise _refuse(resource, process, f"process key '{process_id}' is defined twice in this deployment")
+            facts[process_id] = (resource, _inspect_process(resource, process))
+        try:
+            parser.add_bpmn_xml(root, filename=resource)
+        except ValidationException as error:
+            raise _from_validation(resource, error) from None
+    executable = [pid for pid, (_, f) in facts.items() if f.element.get("isExecutable") == "true"]
+    if not executable:
+        raise InvalidProcessModel("the deployment contains no executable process (isExecutable=\"true\")",
+                                  details={"resource": ", ".join(resources), "element": None})
+    models = []
+    for process_id in executable:
+        resource, process_facts = facts[process_id]
+        try:
+            spec = parser.get_spec(process_id)
+            subprocess_specs = parser.get_subprocess_specs(process_id)
+        except ValidationException as error:
+            raise _from_validation(resource, error) from None
+        except Exception as error:  # the library reports some modelling errors with plain exceptions
+            raise InvalidProcessModel(f"{resource}: process '{process_id}' cannot be built: {error}",
+                                      details={"resource": resource, "element": process_id}) from None
+        called = [facts[name][1] for name in subprocess_specs if name in facts]
+        models.append(_model(process_id, resource, resources[resource], process_facts, called, spec,
+                             subprocess_specs))
+    return models
+
+
+def _model(process_id: str, resource: str, content: bytes, facts: _ProcessFacts, called: list[_ProcessFacts],
+           spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> ProcessModel:
+    # A call activity runs the called process inside this instance: its elements belong here too.
+    elements, user_tasks, conditions = dict(facts.elements), dict(facts.user_tasks), set(facts.condition_texts)
+    for other in called:
+        elements.update(other.elements)
+        user_tasks.update(other.user_tasks)
+        conditions |= other.condition_texts
+    ttl = _camunda(facts.element, "historyTimeToLive")
+    return ProcessModel(
+        key=process_id,
+        name=facts.element.get("name"),
+        version_tag=_camunda(facts.element, "versionTag"),
+        history_time_to_live=int(ttl) if ttl and ttl.isdigit() else None,
+        spec=spec,
+        subprocess_specs=subprocess_specs,
+        elements=elements,
+        user_tasks=user_tasks,
+        start_form=facts.start_form,
+        start_form_key=facts.start_form_key,
+        resource_name=resource,
+        checksum=checksum(content),
+        condition_texts=frozenset(conditions),
+    )
+
+
+def _from_validation(resource: str, error: ValidationException) -> InvalidProcessModel:
+    element_id = getattr(error, "id", None) or getattr(error, "name", None)
+    line = getattr(error, "line_number", None)
+    message = str(error).split("\n")[0]
+    return InvalidProcessModel(
+        f"{resource}: {message}" + (f" (element '{element_id}')" if element_id else ""),
+        details={"resource": resource, "element": element_id, "line": line, "reason": message},
+    )

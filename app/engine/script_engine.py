@@ -1,0 +1,43 @@
+"""Expressions in a running workflow go through the safe JUEL evaluator, never Python eval/exec."""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+
+from app.engine.expressions import ExpressionError, compile_template, truthy_condition
+
+
+class SafeScriptEngine(PythonScriptEngine):
+    """Replaces the library's eval-based engine.
+
+    `conditions` are the sequence-flow condition texts of the model: their value must be a boolean,
+    as in Camunda; every other text (timers, due dates) yields its value as it is.
+    """
+
+    def __init__(self, functions: Mapping[str, Callable[..., Any]], conditions: frozenset[str]) -> None:
+        super().__init__()
+        self.functions = functions
+        self.conditions = conditions
+
+    def validate(self, expression: str) -> None:
+        compile_template(expression)
+
+    def evaluate(self, task, expression, external_context=None):
+        variables = dict(task.data)
+        if external_context:
+            variables.update(external_context)
+        try:
+            value = compile_template(expression).evaluate(variables, self.functions)
+            if expression in self.conditions:
+                return truthy_condition(value, expression)
+            return value
+        except ExpressionError as error:
+            raise WorkflowTaskException(str(error), task=task, exception=error) from None
+
+    def execute(self, task, script, external_context=None):
+        raise WorkflowTaskException("scripts are not executed by this service", task=task)
+
+    def call_service(self, task, **kwargs):
+        raise WorkflowTaskException("service calls are made by external-task workers", task=task)

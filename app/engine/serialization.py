@@ -1,0 +1,69 @@
+"""Saving and restoring a workflow's live state, without its process spec.
+
+The spec is the same for every instance of a definition version, so it is kept once (the
+definition's BPMN, parsed and cached by version) and re-attached on load. The saved state carries
+its own format number so that a future format can be read by a migration, never guessed.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+
+STATE_FORMAT = 1
+
+
+class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
+    def to_dict(self, workflow):
+        dct = super().to_dict(workflow)
+        del dct["spec"], dct["subprocess_specs"]
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):
+        # The parent restores specs through the registry, which hands back objects it does not know.
+        dct["spec"] = spec
+        dct["subprocess_specs"] = subprocess_specs or {}
+        return super().from_dict(dct)
+
+
+def _build_serializer() -> BpmnWorkflowSerializer:
+    config = dict(CAMUNDA_CONFIG)
+    config[BpmnWorkflow] = _SpeclessWorkflowConverter
+    registry = BpmnWorkflowSerializer.configure(config)
+    registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
+    registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
+    return BpmnWorkflowSerializer(registry)
+
+
+_SERIALIZER = _build_serializer()
+
+
+def dump_workflow(workflow: BpmnWorkflow) -> str:
+    registry = _SERIALIZER.registry
+    registry._encoder_mode = True  # the library's own switch for JSON-safe conversion
+    try:
+        dct = _SERIALIZER.to_dict(workflow)
+    finally:
+        registry._encoder_mode = False
+    dct[_SERIALIZER.VERSION_KEY] = _SERIALIZER.VERSION
+    return json.dumps({"state_format": STATE_FORMAT, "workflow": dct}, separators=(",", ":"), ensure_ascii=False)
+
+
+class UnreadableState(Exception):
+    pass
+
+
+def load_workflow(state: str, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> BpmnWorkflow:
+    saved = json.loads(state)
+    if saved.get("state_format") != STATE_FORMAT:
+        raise UnreadableState(f"saved state has format {saved.get('state_format')!r}, this service reads "
+                              f"{STATE_FORMAT}")
+    dct = saved["workflow"]
+    _SERIALIZER.migrate(dct)
+    return _SERIALIZER.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)

@@ -1,0 +1,60 @@
+"""The service's one exception tree.
+
+Every error a caller can cause or observe is a ServiceError; `app.rest.errors` maps the tree to HTTP
+in one place. The names given by `camunda_type` are the exception names Camunda 7 clients expect in
+the error body.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    camunda_type = "RestException"
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidRequest(ServiceError):
+    """The request itself is wrong: a missing field, a wrongly typed variable, an unknown option."""
+
+    camunda_type = "InvalidRequestException"
+
+
+class FormValidationFailed(InvalidRequest):
+    """Submitted form data break the form's constraints; `details` names each failing field."""
+
+
+class InvalidProcessModel(ServiceError):
+    """An uploaded BPMN file cannot be deployed; the message names the element and why."""
+
+    camunda_type = "ParseException"
+
+
+class NotFound(ServiceError):
+    camunda_type = "RestException"
+
+
+class Conflict(ServiceError):
+    """The state changed under the request (a task completed by someone else meanwhile)."""
+
+    camunda_type = "OptimisticLockingException"
+
+
+class PayloadTooLarge(InvalidRequest):
+    pass
+
+
+class ProcessExecutionFailed(ServiceError):
+    """The process could not advance (an expression failed at run time); nothing was saved."""
+
+    camunda_type = "ProcessEngineException"
+
+
+class ClockUnavailable(ServiceError):
+    """The simulated clock was asked for while the service runs on the system clock."""
+
+    camunda_type = "InvalidRequestException"

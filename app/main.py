@@ -1,0 +1,63 @@
+"""The ASGI application: `app.main:app`."""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from app.clock import Clock, SimulatedClock, SystemClock
+from app.persistence.database import Database
+from app.persistence.migrations import upgrade_to_head
+from app.rest import camunda, errors, health
+from app.rest.limits import RequestSizeLimit
+from app.services.context import ModelCache, Services
+from app.services.deployments import deploy_directory
+from app.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    if clock is None:
+        clock = SimulatedClock() if settings.clock == "simulated" else SystemClock()
+    return Services(settings=settings, db=Database(settings.database_url, pool_size=settings.db_pool_size),
+                    clock=clock, models=ModelCache(settings.spec_cache_size))
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    services = build_services(settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        await run_in_threadpool(upgrade_to_head, services.db)
+        if settings.deploy_on_start:
+            await run_in_threadpool(deploy_directory, services, Path(settings.deploy_on_start))
+        yield
+        services.db.dispose()
+
+    app = FastAPI(
+        title="Environmental procedure orchestrator",
+        description="BPMN processes of Chinese environmental administrative procedures, "
+                    "executed by SpiffWorkflow behind a Camunda 7 compatible REST API.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(camunda.router)
+    app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
+    return app
+
+
+def __getattr__(name: str):
+    # `app.main:app` is built on first access, so that importing this module reads no environment.
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

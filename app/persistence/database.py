@@ -1,0 +1,78 @@
+"""Connections and units of work.
+
+A unit of work is one transaction: an instance's state, its task rows, timers and history commit
+together or not at all. On SQLite a writing unit takes the write lock when it begins (BEGIN
+IMMEDIATE) so that two writers queue instead of failing half-way; readers never block.
+"""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.exc import OperationalError
+
+from app.errors import Conflict
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            _ensure_directory(url)
+            self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        else:
+            self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._reader() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """One unit of work; a concurrent change of the same instance raises Conflict and rolls back."""
+        with self._writer() as session:
+            try:
+                with session.begin():
+                    yield session
+            except StaleDataError:
+                raise Conflict("The instance was changed by another request at the same time; "
+                               "nothing was saved. Reload and try again.") from None
+            except OperationalError as error:
+                if self.is_sqlite and "locked" in str(error).lower():
+                    raise Conflict("The database is busy; nothing was saved. Try again.") from None
+                raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _ensure_directory(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself, so that writers can ask for IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")

@@ -1,0 +1,202 @@
+"""Tables of the service. The schema is created and changed only by Alembic migrations."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Instant(TypeDecorator):
+    """An instant stored in UTC and always read back timezone-aware (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for an instant column")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Deployment(Base):
+    __tablename__ = "deployment"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str | None] = mapped_column(String(255))
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    deployment_time: Mapped[datetime] = mapped_column(Instant())
+
+
+class DeploymentResource(Base):
+    __tablename__ = "deployment_resource"
+    __table_args__ = (UniqueConstraint("deployment_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployment.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    checksum: Mapped[str] = mapped_column(String(64))
+
+
+class ProcessDefinition(Base):
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("key", "tenant_id", "version"),)
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(255))
+    version_tag: Mapped[str | None] = mapped_column(String(255))
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployment.id"), index=True)
+    resource_name: Mapped[str] = mapped_column(String(255))
+    checksum: Mapped[str] = mapped_column(String(64))
+    history_time_to_live: Mapped[int | None] = mapped_column(Integer)
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ProcessInstance(Base):
+    """A run of a definition version; the row stays after the run ends, for history and audit."""
+
+    __tablename__ = "process_instance"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    definition_id: Mapped[str] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    definition_key: Mapped[str] = mapped_column(String(255), index=True)
+    business_key: Mapped[str | None] = mapped_column(String(255), index=True)
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    # ACTIVE, COMPLETED or EXTERNALLY_TERMINATED, as Camunda's history names them.
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    state: Mapped[str] = mapped_column(Text)
+    start_time: Mapped[datetime] = mapped_column(Instant())
+    end_time: Mapped[datetime | None] = mapped_column(Instant())
+    start_user_id: Mapped[str | None] = mapped_column(String(255))
+    start_activity_id: Mapped[str | None] = mapped_column(String(255))
+    delete_reason: Mapped[str | None] = mapped_column(Text)
+    # Numbers the instance's history events and activity instances in the order they happened.
+    last_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    revision: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class UserTask(Base):
+    """An open user task, projected from the workflow so that task queries never load workflows."""
+
+    __tablename__ = "user_task"
+    __table_args__ = (Index("ix_user_task_process_due", "process_definition_key", "due"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    process_instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    process_definition_id: Mapped[str] = mapped_column(String(255))
+    process_definition_key: Mapped[str] = mapped_column(String(255))
+    business_key: Mapped[str | None] = mapped_column(String(255), index=True)
+    task_definition_key: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    assignee: Mapped[str | None] = mapped_column(String(255), index=True)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    created: Mapped[datetime] = mapped_column(Instant())
+    last_updated: Mapped[datetime | None] = mapped_column(Instant())
+    due: Mapped[datetime | None] = mapped_column(Instant())
+    follow_up: Mapped[datetime | None] = mapped_column(Instant())
+    priority: Mapped[int] = mapped_column(Integer, default=50)
+    form_key: Mapped[str | None] = mapped_column(String(255))
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class TaskCandidate(Base):
+    """Who may claim a task: a candidate user or a member of a candidate group."""
+
+    __tablename__ = "task_candidate"
+    __table_args__ = (Index("ix_task_candidate_identity", "kind", "identity"),)
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("user_task.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "group" or "user"
+    identity: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class ActivityInstance(Base):
+    """One execution of a flow node, as Camunda's historic activity instances show it."""
+
+    __tablename__ = "activity_instance"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    process_instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    process_definition_id: Mapped[str] = mapped_column(String(255))
+    process_definition_key: Mapped[str] = mapped_column(String(255))
+    activity_id: Mapped[str] = mapped_column(String(255))
+    activity_name: Mapped[str | None] = mapped_column(String(255))
+    activity_type: Mapped[str] = mapped_column(String(64))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    assignee: Mapped[str | None] = mapped_column(String(255))
+    start_time: Mapped[datetime] = mapped_column(Instant())
+    end_time: Mapped[datetime | None] = mapped_column(Instant())
+    canceled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Order of starts within the instance: several activities can start in the same instant.
+    sequence: Mapped[int] = mapped_column(Integer)
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class HistoryEvent(Base):
+    """Append-only record of what happened to an instance and who did it. Never updated or deleted."""
+
+    __tablename__ = "history_event"
+    __table_args__ = (UniqueConstraint("process_instance_id", "sequence"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    process_instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(Instant())
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    activity_id: Mapped[str | None] = mapped_column(String(255))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    payload: Mapped[dict] = mapped_column(JSON)
+
+
+class Timer(Base):
+    """A timer the instance waits on; `due_at` is recomputed after every step of the instance."""
+
+    __tablename__ = "timer"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    process_instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    process_definition_key: Mapped[str] = mapped_column(String(255))
+    activity_id: Mapped[str] = mapped_column(String(255))
+    due_at: Mapped[datetime | None] = mapped_column(Instant(), index=True)
+    created: Mapped[datetime] = mapped_column(Instant())

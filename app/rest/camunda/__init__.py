@@ -1,0 +1,8 @@
+"""The Camunda 7 `engine-rest` surface: same paths, shapes, status codes and error bodies."""
+from fastapi import APIRouter
+
+from app.rest.camunda import deployment, engine, history, process_definition, process_instance, task
+
+router = APIRouter(prefix="/engine-rest")
+for module in (engine, deployment, process_definition, process_instance, task, history):
+    router.include_router(module.router)

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+
+from app.errors import InvalidRequest
+from app.persistence.queries import count, page
+from app.rest.camunda import render
+from app.rest.dependencies import get_services
+from app.rest.params import flag, integer, query_dict, text_list
+from app.rest.variables import parse_instant
+from app.services import history
+from app.services.context import Services
+
+router = APIRouter(prefix="/history", tags=["history"])
+ServicesDep = Annotated[Services, Depends(get_services)]
+JsonBody = Annotated[dict[str, Any] | None, Body()]
+
+
+def _sorting(p: dict[str, Any], allowed: dict) -> dict[str, bool]:
+    items = [(s.get("sortBy"), s.get("sortOrder") or "asc") for s in (p.get("sorting") or []) if isinstance(s, dict)]
+    if p.get("sortBy"):
+        items.append((p["sortBy"], p.get("sortOrder") or "asc"))
+    for key, direction in items:
+        if key not in allowed or direction not in ("asc", "desc"):
+            raise InvalidRequest(f"Cannot sort by '{key}' '{direction}' (sortBy one of {', '.join(allowed)})")
+    return {key: direction == "desc" for key, direction in items}
+
+
+def _instance_filter(p: dict[str, Any], services: Services) -> history.InstanceFilter:
+    zone = services.settings.zone
+    return history.InstanceFilter(
+        process_instance_id=p.get("processInstanceId"),
+        process_instance_ids=text_list(p.get("processInstanceIds"), "processInstanceIds"),
+        business_key=p.get("processInstanceBusinessKey"),
+        business_key_like=p.get("processInstanceBusinessKeyLike"),
+        definition_id=p.get("processDefinitionId"), definition_key=p.get("processDefinitionKey"),
+        definition_key_in=text_list(p.get("processDefinitionKeyIn"), "processDefinitionKeyIn"),
+        finished=flag(p.get("finished"), "finished"), unfinished=flag(p.get("unfinished"), "unfinished"),
+        started_before=parse_instant(p["startedBefore"], zone, "startedBefore") if p.get("startedBefore") else None,
+        started_after=parse_instant(p["startedAfter"], zone, "startedAfter") if p.get("startedAfter") else None,
+        state=p.get("state"),
+        sort_desc=_sorting(p, history.INSTANCE_SORT),
+    )
+
+
+def _instances(services: Services, params: dict[str, Any], paging: dict[str, Any]) -> list[dict[str, Any]]:
+    criteria = _instance_filter(params, services)
+    first = integer(paging.get("firstResult"), "firstResult", 0)
+    most = integer(paging.get("maxResults"), "maxResults")
+    with services.db.read() as session:
+        rows = page(session, history.historic_instance_query(criteria), first, most)
+        return [render.historic_instance(row[0], row[1], services.settings.zone) for row in rows]
+
+
+_INSTANCE_LISTS = frozenset({"processInstanceIds", "processDefinitionKeyIn"})
+
+
+@router.get("/process-instance")
+def historic_instances(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+    params = query_dict(request, _INSTANCE_LISTS)
+    return _instances(services, params, params)
+
+
+@router.post("/process-instance")
+def query_historic_instances(request: Request, services: ServicesDep, body: JsonBody = None) -> list[dict]:
+    return _instances(services, body or {}, query_dict(request))
+
+
+@router.get("/process-instance/count")
+def count_historic_instances(request: Request, services: ServicesDep) -> dict[str, int]:
+    criteria = _instance_filter(query_dict(request, _INSTANCE_LISTS), services)
+    with services.db.read() as session:
+        return {"count": count(session, history.historic_instance_query(criteria))}
+
+
+@router.get("/process-instance/{instance_id}")
+def historic_instance(instance_id: str, services: ServicesDep) -> dict[str, Any]:
+    with services.db.read() as session:
+        row, definition = history.historic_instance(session, instance_id)
+        return render.historic_instance(row, definition, services.settings.zone)
+
+
+def _activity_filter(p: dict[str, Any]) -> history.ActivityFilter:
+    return history.ActivityFilter(
+        process_instance_id=p.get("processInstanceId"), activity_id=p.get("activityId"),
+        activity_type=p.get("activityType"), task_assignee=p.get("taskAssignee"),
+        finished=flag(p.get("finished"), "finished"), unfinished=flag(p.get("unfinished"), "unfinished"),
+        canceled=flag(p.get("canceled"), "canceled"), sort_desc=_sorting(p, history.ACTIVITY_SORT))
+
+
+def _activities(services: Services, params: dict[str, Any], paging: dict[str, Any]) -> list[dict[str, Any]]:
+    first = integer(paging.get("firstResult"), "firstResult", 0)
+    most = integer(paging.get("maxResults"), "maxResults")
+    with services.db.read() as session:
+        rows = page(session, history.activity_query(_activity_filter(params)), first, most)
+        return [render.historic_activity(row, services.settings.zone) for row in rows]
+
+
+@router.get("/activity-instance")
+def historic_activities(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+    params = query_dict(request)
+    return _activities(services, params, params)
+
+
+@router.post("/activity-instance")
+def query_historic_activities(request: Request, services: ServicesDep, body: JsonBody = None) -> list[dict]:
+    return _activities(services, body or {}, query_dict(request))
+
+
+@router.get("/activity-instance/count")
+def count_historic_activities(request: Request, services: ServicesDep) -> dict[str, int]:
+    with services.db.read() as session:
+        return {"count": count(session, history.activity_query(_activity_filter(query_dict(request))))}

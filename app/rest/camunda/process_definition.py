@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+
+from app.engine import validate_submission
+from app.persistence.queries import count, page
+from app.rest.camunda import render
+from app.rest.camunda.forms import form_variables
+from app.rest.dependencies import get_services
+from app.rest.params import flag, integer, query_dict
+from app.rest.variables import decode_variables
+from app.services import deployments, instances
+from app.services.context import Services
+
+router = APIRouter(prefix="/process-definition", tags=["process-definition"])
+ServicesDep = Annotated[Services, Depends(get_services)]
+JsonBody = Annotated[dict[str, Any] | None, Body()]
+
+_LISTS = frozenset({"processDefinitionIdIn", "keysIn", "keyIn"})
+
+
+def _query(request: Request):
+    p = query_dict(request, _LISTS)
+    ids = p.get("processDefinitionIdIn") or ([p["processDefinitionId"]] if p.get("processDefinitionId") else [])
+    query = deployments.definition_query(
+        ids=ids, key=p.get("key"), keys=p.get("keysIn") or p.get("keyIn"),
+        latest_version=flag(p.get("latestVersion"), "latestVersion"), deployment_id=p.get("deploymentId"),
+        name=p.get("name"), version=integer(p.get("version"), "version"))
+    return query, integer(p.get("firstResult"), "firstResult", 0), integer(p.get("maxResults"), "maxResults")
+
+
+@router.get("")
+def list_definitions(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+    query, first, most = _query(request)
+    with services.db.read() as session:
+        return [render.definition(row) for row in page(session, query, first, most)]
+
+
+@router.get("/count")
+def count_definitions(request: Request, services: ServicesDep) -> dict[str, int]:
+    query, _, _ = _query(request)
+    with services.db.read() as session:
+        return {"count": count(session, query)}
+
+
+def _by_key(session, key: str, tenant_id: str | None = None):
+    return deployments.latest_by_key(session, key, tenant_id)
+
+
+@router.get("/key/{key}")
+def definition_by_key(key: str, services: ServicesDep) -> dict[str, Any]:
+    with services.db.read() as session:
+        return render.definition(_by_key(session, key))
+
+
+@router.get("/key/{key}/tenant-id/{tenant_id}")
+def definition_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> dict[str, Any]:
+    with services.db.read() as session:
+        return render.definition(_by_key(session, key, tenant_id))
+
+
+@router.get("/key/{key}/xml")
+def xml_by_key(key: str, services: ServicesDep) -> dict[str, Any]:
+    with services.db.read() as session:
+        row = _by_key(session, key)
+        return {"id": row.id, "bpmn20Xml": deployments.definition_xml(session, row)}
+
+
+@router.get("/{definition_id}")
+def definition_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
+    with services.db.read() as session:
+        return render.definition(deployments.get_definition(session, definition_id))
+
+
+@router.get("/{definition_id}/xml")
+def xml_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
+    with services.db.read() as session:
+        row = deployments.get_definition(session, definition_id)
+        return {"id": row.id, "bpmn20Xml": deployments.definition_xml(session, row)}
+
+
+def _start(request: Request, services: Services, body: dict[str, Any] | None, *, key: str | None = None,
+           definition_id: str | None = None, tenant_id: str | None = None, start_form: bool = False) -> dict:
+    body = body or {}
+    zone = services.settings.zone
+    variables = decode_variables(body.get("variables"), zone)
+    if start_form:
+        with services.db.read() as session:
+            definition = (deployments.get_definition(session, definition_id) if definition_id
+                          else _by_key(session, key, tenant_id))
+            model = services.models.get(session, definition.id)
+        variables = validate_submission(model.start_form, variables, zone)
+        key, definition_id = None, definition.id
+    instance, current = instances.start_instance(
+        services, key=key, definition_id=definition_id, variables=variables,
+        business_key=body.get("businessKey"), tenant_id=tenant_id)
+    with_variables = flag(body.get("withVariablesInReturn"), "withVariablesInReturn")
+    return render.instance(request, instance, current if with_variables else None, zone)
+
+
+@router.post("/key/{key}/start")
+def start_by_key(key: str, request: Request, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
+    return _start(request, services, body, key=key)
+
+
+@router.post("/key/{key}/tenant-id/{tenant_id}/start")
+def start_by_key_and_tenant(key: str, tenant_id: str, request: Request, services: ServicesDep,
+                            body: JsonBody = None) -> dict[str, Any]:
+    return _start(request, services, body, key=key, tenant_id=tenant_id)
+
+
+@router.post("/{definition_id}/start")
+def start_by_id(definition_id: str, request: Request, services: ServicesDep, body: JsonBody = None) -> dict:
+    return _start(request, services, body, definition_id=definition_id)
+
+
+@router.post("/key/{key}/submit-form")
+def submit_start_form_by_key(key: str, request: Request, services: ServicesDep, body: JsonBody = None) -> dict:
+    return _start(request, services, body, key=key, start_form=True)
+
+
+@router.post("/{definition_id}/submit-form")
+def submit_start_form_by_id(definition_id: str, request: Request, services: ServicesDep,
+                            body: JsonBody = None) -> dict:
+    return _start(request, services, body, definition_id=definition_id, start_form=True)
+
+
+@router.get("/key/{key}/form-variables")
+def start_form_variables_by_key(key: str, services: ServicesDep) -> dict[str, Any]:
+    with services.db.read() as session:
+        model = services.models.get(session, _by_key(session, key).id)
+    return form_variables(model.start_form, {}, services.settings.zone)
+
+
+@router.get("/{definition_id}/form-variables")
+def start_form_variables_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
+    with services.db.read() as session:
+        model = services.models.get(session, deployments.get_definition(session, definition_id).id)
+    return form_variables(model.start_form, {}, services.settings.zone)

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+
+from app.errors import InvalidRequest, NotFound
+from app.persistence.queries import count, page
+from app.rest.camunda import render
+from app.rest.dependencies import get_services
+from app.rest.params import integer, query_dict, text_list
+from app.rest.variables import decode_value, decode_variables, encode_value, encode_variables
+from app.services import instances
+from app.services.context import Services
+
+router = APIRouter(prefix="/process-instance", tags=["process-instance"])
+ServicesDep = Annotated[Services, Depends(get_services)]
+JsonBody = Annotated[dict[str, Any] | None, Body()]
+
+
+def _query(p: dict[str, Any]):
+    ids = text_list(p.get("processInstanceIds"), "processInstanceIds")
+    query = instances.instance_query(
+        instance_ids=ids, business_key=p.get("businessKey"), definition_id=p.get("processDefinitionId"),
+        definition_key=p.get("processDefinitionKey"))
+    return query, integer(p.get("firstResult"), "firstResult", 0), integer(p.get("maxResults"), "maxResults")
+
+
+def _list(request: Request, services: Services, params: dict[str, Any]) -> list[dict[str, Any]]:
+    query, first, most = _query(params)
+    with services.db.read() as session:
+        return [render.instance(request, row) for row in page(session, query, first, most)]
+
+
+@router.get("")
+def list_instances(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+    return _list(request, services, query_dict(request, frozenset({"processInstanceIds"})))
+
+
+@router.post("")
+def query_instances(request: Request, services: ServicesDep, body: JsonBody = None) -> list[dict[str, Any]]:
+    params = {**(body or {}), **query_dict(request)}
+    return _list(request, services, params)
+
+
+@router.get("/count")
+def count_instances(request: Request, services: ServicesDep) -> dict[str, int]:
+    query, _, _ = _query(query_dict(request, frozenset({"processInstanceIds"})))
+    with services.db.read() as session:
+        return {"count": count(session, query)}
+
+
+@router.get("/{instance_id}")
+def get_instance(instance_id: str, request: Request, services: ServicesDep) -> dict[str, Any]:
+    with services.db.read() as session:
+        return render.instance(request, instances.get_active_instance(session, instance_id))
+
+
+@router.delete("/{instance_id}", status_code=204)
+def delete_instance(instance_id: str, request: Request, services: ServicesDep) -> Response:
+    params = query_dict(request)
+    try:
+        instances.delete_instance(services, instance_id, reason=params.get("deleteReason"))
+    except NotFound:
+        if params.get("failIfNotExists", "true").lower() != "false":
+            raise
+    return Response(status_code=204)
+
+
+@router.get("/{instance_id}/variables")
+def get_variables(instance_id: str, services: ServicesDep) -> dict[str, Any]:
+    return encode_variables(instances.instance_variables(services, instance_id), services.settings.zone)
+
+
+@router.post("/{instance_id}/variables", status_code=204)
+def modify_variables(instance_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
+    body = body or {}
+    deletions = body.get("deletions") or []
+    if not isinstance(deletions, list) or not all(isinstance(name, str) for name in deletions):
+        raise InvalidRequest("'deletions' must be a list of variable names")
+    instances.modify_variables(services, instance_id,
+                               modifications=decode_variables(body.get("modifications"), services.settings.zone),
+                               deletions=deletions)
+    return Response(status_code=204)
+
+
+@router.get("/{instance_id}/variables/{name}")
+def get_variable(instance_id: str, name: str, services: ServicesDep) -> dict[str, Any]:
+    values = instances.instance_variables(services, instance_id)
+    if name not in values:
+        raise NotFound(f"process instance variable with name {name} does not exist")
+    return encode_value(values[name], services.settings.zone)
+
+
+@router.put("/{instance_id}/variables/{name}", status_code=204)
+def put_variable(instance_id: str, name: str, services: ServicesDep, body: JsonBody = None) -> Response:
+    value = decode_value(name, body or {}, services.settings.zone)
+    instances.modify_variables(services, instance_id, modifications={name: value}, deletions=())
+    return Response(status_code=204)
+
+
+@router.delete("/{instance_id}/variables/{name}", status_code=204)
+def delete_variable(instance_id: str, name: str, services: ServicesDep) -> Response:
+    instances.modify_variables(services, instance_id, modifications={}, deletions=(name,))
+    return Response(status_code=204)

@@ -1,0 +1,159 @@
+"""Resources in the shapes Camunda 7 answers with: every key present, null where unknown."""
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import Any
+
+from fastapi import Request
+
+from app.persistence.models import (
+    ActivityInstance,
+    Deployment,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskCandidate,
+    UserTask,
+)
+from app.rest.variables import encode_variables, format_instant
+
+
+def link(request: Request, path: str, rel: str = "self", method: str = "GET") -> dict[str, str]:
+    return {"method": method, "href": f"{str(request.base_url).rstrip('/')}/engine-rest{path}", "rel": rel}
+
+
+def deployment(request: Request, row: Deployment, zone: tzinfo) -> dict[str, Any]:
+    return {
+        "links": [link(request, f"/deployment/{row.id}")],
+        "id": row.id,
+        "name": row.name,
+        "source": row.source,
+        "deploymentTime": format_instant(row.deployment_time, zone),
+        "tenantId": row.tenant_id,
+    }
+
+
+def definition(row: ProcessDefinition) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "key": row.key,
+        "category": "http://bpmn.io/schema/bpmn",
+        "description": None,
+        "name": row.name,
+        "version": row.version,
+        "resource": row.resource_name,
+        "deploymentId": row.deployment_id,
+        "diagram": None,
+        "suspended": row.suspended,
+        "tenantId": row.tenant_id,
+        "versionTag": row.version_tag,
+        "historyTimeToLive": row.history_time_to_live,
+        "startableInTasklist": True,
+    }
+
+
+def instance(request: Request, row: ProcessInstance, variables: dict[str, Any] | None = None,
+             zone: tzinfo | None = None) -> dict[str, Any]:
+    body = {
+        "links": [link(request, f"/process-instance/{row.id}")],
+        "id": row.id,
+        "definitionId": row.definition_id,
+        "definitionKey": row.definition_key,
+        "businessKey": row.business_key,
+        "caseInstanceId": None,
+        "ended": row.status != "ACTIVE",
+        "suspended": False,
+        "tenantId": row.tenant_id,
+    }
+    if variables is not None:
+        body["variables"] = encode_variables(variables, zone)
+    return body
+
+
+def task(row: UserTask, zone: tzinfo) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name or row.task_definition_key,
+        "assignee": row.assignee,
+        "owner": row.owner,
+        "created": format_instant(row.created, zone),
+        "lastUpdated": format_instant(row.last_updated, zone),
+        "due": format_instant(row.due, zone),
+        "followUp": format_instant(row.follow_up, zone),
+        "delegationState": None,
+        "description": row.description,
+        "executionId": row.process_instance_id,
+        "parentTaskId": None,
+        "priority": row.priority,
+        "processDefinitionId": row.process_definition_id,
+        "processInstanceId": row.process_instance_id,
+        "caseExecutionId": None,
+        "caseDefinitionId": None,
+        "caseInstanceId": None,
+        "taskDefinitionKey": row.task_definition_key,
+        "suspended": False,
+        "formKey": row.form_key,
+        "camundaFormRef": None,
+        "tenantId": row.tenant_id,
+        "taskState": "Created",
+    }
+
+
+def identity_link(row: TaskCandidate) -> dict[str, Any]:
+    return {"userId": row.identity if row.kind == "user" else None,
+            "groupId": row.identity if row.kind == "group" else None, "type": "candidate"}
+
+
+def historic_instance(row: ProcessInstance, definition_row: ProcessDefinition, zone: tzinfo) -> dict[str, Any]:
+    duration = None
+    if row.end_time is not None:
+        duration = int((row.end_time - row.start_time).total_seconds() * 1000)
+    return {
+        "id": row.id,
+        "businessKey": row.business_key,
+        "processDefinitionId": row.definition_id,
+        "processDefinitionKey": row.definition_key,
+        "processDefinitionName": definition_row.name,
+        "processDefinitionVersion": definition_row.version,
+        "startTime": format_instant(row.start_time, zone),
+        "endTime": format_instant(row.end_time, zone),
+        "removalTime": None,
+        "durationInMillis": duration,
+        "startUserId": row.start_user_id,
+        "startActivityId": row.start_activity_id,
+        "deleteReason": row.delete_reason,
+        "rootProcessInstanceId": row.id,
+        "superProcessInstanceId": None,
+        "superCaseInstanceId": None,
+        "caseInstanceId": None,
+        "tenantId": row.tenant_id,
+        "state": row.status,
+    }
+
+
+def historic_activity(row: ActivityInstance, zone: tzinfo) -> dict[str, Any]:
+    duration = None
+    if row.end_time is not None:
+        duration = int((row.end_time - row.start_time).total_seconds() * 1000)
+    return {
+        "id": row.id,
+        "parentActivityInstanceId": row.process_instance_id,
+        "activityId": row.activity_id,
+        "activityName": row.activity_name,
+        "activityType": row.activity_type,
+        "processDefinitionKey": row.process_definition_key,
+        "processDefinitionId": row.process_definition_id,
+        "processInstanceId": row.process_instance_id,
+        "executionId": row.process_instance_id,
+        "taskId": row.task_id,
+        "calledProcessInstanceId": None,
+        "calledCaseInstanceId": None,
+        "assignee": row.assignee,
+        "startTime": format_instant(row.start_time, zone),
+        "endTime": format_instant(row.end_time, zone),
+        "durationInMillis": duration,
+        "canceled": row.canceled,
+        "completeScope": row.activity_type.endswith("EndEvent") and not row.canceled,
+        "tenantId": row.tenant_id,
+        "removalTime": None,
+        "rootProcessInstanceId": row.process_instance_id,
+    }

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+
+from app.errors import InvalidRequest
+from app.persistence.queries import count, page
+from app.rest.camunda import render
+from app.rest.camunda.forms import form_variables
+from app.rest.dependencies import get_services
+from app.rest.params import flag, integer, query_dict, text_list
+from app.rest.variables import decode_variables, encode_variables, parse_instant
+from app.services import tasks
+from app.services.context import Services
+
+router = APIRouter(prefix="/task", tags=["task"])
+ServicesDep = Annotated[Services, Depends(get_services)]
+JsonBody = Annotated[dict[str, Any] | None, Body()]
+
+_LISTS = frozenset({"taskIdIn", "processInstanceIdIn", "processDefinitionKeyIn", "taskDefinitionKeyIn",
+                    "candidateGroups", "assigneeIn", "tenantIdIn"})
+
+
+def _filter(p: dict[str, Any], services: Services) -> tasks.TaskFilter:
+    zone = services.settings.zone
+
+    def instant(name: str):
+        return parse_instant(p[name], zone, f"parameter '{name}'") if p.get(name) else None
+
+    sorting = []
+    for item in p.get("sorting") or []:
+        if not isinstance(item, dict):
+            raise InvalidRequest("'sorting' must be a list of {sortBy, sortOrder}")
+        sorting.append((item.get("sortBy"), item.get("sortOrder") or "asc"))
+    if p.get("sortBy"):
+        sorting.append((p["sortBy"], p.get("sortOrder") or "asc"))
+    for key, direction in sorting:
+        if key not in tasks.SORTABLE or direction not in ("asc", "desc"):
+            raise InvalidRequest(f"Cannot sort tasks by '{key}' '{direction}' "
+                                 f"(sortBy one of {', '.join(tasks.SORTABLE)}; sortOrder asc or desc)")
+    return tasks.TaskFilter(
+        task_id=p.get("taskId"), task_id_in=text_list(p.get("taskIdIn"), "taskIdIn"),
+        process_instance_id=p.get("processInstanceId"),
+        process_instance_id_in=text_list(p.get("processInstanceIdIn"), "processInstanceIdIn"),
+        process_definition_id=p.get("processDefinitionId"), process_definition_key=p.get("processDefinitionKey"),
+        process_definition_key_in=text_list(p.get("processDefinitionKeyIn"), "processDefinitionKeyIn"),
+        business_key=p.get("processInstanceBusinessKey"),
+        business_key_like=p.get("processInstanceBusinessKeyLike"),
+        task_definition_key=p.get("taskDefinitionKey"),
+        task_definition_key_in=text_list(p.get("taskDefinitionKeyIn"), "taskDefinitionKeyIn"),
+        name=p.get("name"), name_like=p.get("nameLike"), assignee=p.get("assignee"),
+        assignee_in=text_list(p.get("assigneeIn"), "assigneeIn"),
+        assigned=flag(p.get("assigned"), "assigned"), unassigned=flag(p.get("unassigned"), "unassigned"),
+        candidate_group=p.get("candidateGroup"), candidate_groups=text_list(p.get("candidateGroups"), "candidateGroups"),
+        candidate_user=p.get("candidateUser"),
+        include_assigned_tasks=flag(p.get("includeAssignedTasks"), "includeAssignedTasks"),
+        due_before=instant("dueBefore"), due_after=instant("dueAfter"),
+        created_before=instant("createdBefore"), created_after=instant("createdAfter"),
+        tenant_id_in=text_list(p.get("tenantIdIn"), "tenantIdIn"),
+        sorting=sorting,
+    )
+
+
+def _list(services: Services, params: dict[str, Any], paging: dict[str, Any]) -> list[dict[str, Any]]:
+    criteria = _filter(params, services)
+    first = integer(paging.get("firstResult"), "firstResult", 0)
+    most = integer(paging.get("maxResults"), "maxResults")
+    with services.db.read() as session:
+        rows = page(session, tasks.task_query(criteria), first, most)
+        return [render.task(row, services.settings.zone) for row in rows]
+
+
+@router.get("")
+def list_tasks(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+    params = query_dict(request, _LISTS)
+    return _list(services, params, params)
+
+
+@router.post("")
+def query_tasks(request: Request, services: ServicesDep, body: JsonBody = None) -> list[dict[str, Any]]:
+    return _list(services, body or {}, query_dict(request))
+
+
+@router.get("/count")
+def count_tasks(request: Request, services: ServicesDep) -> dict[str, int]:
+    criteria = _filter(query_dict(request, _LISTS), services)
+    with services.db.read() as session:
+        return {"count": count(session, tasks.task_query(criteria))}
+
+
+@router.post("/count")
+def count_tasks_by_body(services: ServicesDep, body: JsonBody = None) -> dict[str, int]:
+    criteria = _filter(body or {}, services)
+    with services.db.read() as session:
+        return {"count": count(session, tasks.task_query(criteria))}
+
+
+@router.get("/{task_id}")
+def get_task(task_id: str, services: ServicesDep) -> dict[str, Any]:
+    with services.db.read() as session:
+        return render.task(tasks.get_task(session, task_id), services.settings.zone)
+
+
+def _user_id(body: dict[str, Any] | None, required: bool) -> str | None:
+    user_id = (body or {}).get("userId")
+    if user_id is not None and not isinstance(user_id, str):
+        raise InvalidRequest("'userId' must be a string")
+    if required and not user_id:
+        raise InvalidRequest("'userId' is required")
+    return user_id or None
+
+
+@router.post("/{task_id}/claim", status_code=204)
+def claim(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
+    tasks.claim(services, task_id, _user_id(body, required=True))
+    return Response(status_code=204)
+
+
+@router.post("/{task_id}/unclaim", status_code=204)
+def unclaim(task_id: str, services: ServicesDep) -> Response:
+    tasks.unclaim(services, task_id)
+    return Response(status_code=204)
+
+
+@router.post("/{task_id}/assignee", status_code=204)
+def set_assignee(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
+    tasks.set_assignee(services, task_id, _user_id(body, required=False))
+    return Response(status_code=204)
+
+
+def _complete(task_id: str, services: Services, body: dict[str, Any] | None) -> Response | dict[str, Any]:
+    body = body or {}
+    zone = services.settings.zone
+    current = tasks.complete(services, task_id, decode_variables(body.get("variables"), zone))
+    if flag(body.get("withVariablesInReturn"), "withVariablesInReturn"):
+        return encode_variables(current, zone)
+    return Response(status_code=204)
+
+
+@router.post("/{task_id}/complete", responses={204: {"description": "completed"}})
+def complete(task_id: str, services: ServicesDep, body: JsonBody = None) -> Any:
+    return _complete(task_id, services, body)
+
+
+@router.post("/{task_id}/submit-form", responses={204: {"description": "completed"}})
+def submit_form(task_id: str, services: ServicesDep, body: JsonBody = None) -> Any:
+    return _complete(task_id, services, body)
+
+
+@router.get("/{task_id}/form-variables")
+def task_form_variables(task_id: str, services: ServicesDep) -> dict[str, Any]:
+    fields, current = tasks.form(services, task_id)
+    return form_variables(fields, current, services.settings.zone)
+
+
+@router.get("/{task_id}/form")
+def task_form(task_id: str, services: ServicesDep) -> dict[str, Any]:
+    with services.db.read() as session:
+        row = tasks.get_task(session, task_id)
+        return {"key": row.form_key, "contextPath": None}
+
+
+@router.get("/{task_id}/variables")
+def task_variables(task_id: str, services: ServicesDep) -> dict[str, Any]:
+    return encode_variables(tasks.task_variables(services, task_id), services.settings.zone)
+
+
+@router.get("/{task_id}/identity-links")
+def identity_links(task_id: str, services: ServicesDep) -> list[dict[str, Any]]:
+    with services.db.read() as session:
+        row = tasks.get_task(session, task_id)
+        links = [render.identity_link(candidate) for candidate in tasks.candidates(session, [task_id])[task_id]]
+        if row.assignee:
+            links.append({"userId": row.assignee, "groupId": None, "type": "assignee"})
+        return links

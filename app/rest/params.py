@@ -1,0 +1,72 @@
+"""Reading Camunda-style query parameters and JSON bodies leniently, as the real clients send them."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+
+from app.errors import InvalidRequest
+
+
+def query_dict(request: Request, list_names: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Query parameters as a dict; list parameters accept repeated keys and comma-separated values."""
+    result: dict[str, Any] = {}
+    for name in request.query_params.keys():
+        values = request.query_params.getlist(name)
+        if name in list_names:
+            result[name] = [item for value in values for item in value.split(",") if item]
+        else:
+            result[name] = values[-1]
+    return result
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The JSON object of a request; an empty body or `null` is an empty object."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise InvalidRequest("The request body is not valid JSON") from None
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object")
+    return body
+
+
+def flag(value: Any, name: str) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1"):
+        return True
+    if text in ("false", "0", ""):
+        return False
+    raise InvalidRequest(f"Cannot convert value '{value}' of parameter '{name}' to a boolean")
+
+
+def integer(value: Any, name: str, default: int | None = None, minimum: int = 0) -> int | None:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidRequest(f"Cannot convert value '{value}' of parameter '{name}' to a number") from None
+    if number < minimum:
+        raise InvalidRequest(f"Parameter '{name}' must be at least {minimum}")
+    return number
+
+
+def text_list(value: Any, name: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [item for item in value.split(",") if item]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    raise InvalidRequest(f"Parameter '{name}' must be a list of strings")

@@ -1,0 +1,128 @@
+"""Camunda's typed variables on the wire, and its date format.
+
+Input: `{"value": ..., "type": "String|Integer|...", "valueInfo": {...}}`, the type inferred when
+absent. Output: the same shape, dates as `yyyy-MM-dd'T'HH:mm:ss.SSSZ` in the service's zone.
+"""
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, tzinfo
+from typing import Any, Mapping
+
+from app.engine import parse_datetime
+from app.errors import InvalidRequest
+
+_INT32 = (-(2**31), 2**31 - 1)
+_INT64 = (-(2**63), 2**63 - 1)
+_INT16 = (-(2**15), 2**15 - 1)
+
+
+def format_instant(value: datetime | None, zone: tzinfo) -> str | None:
+    if value is None:
+        return None
+    local = value.astimezone(zone)
+    return local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}" + local.strftime("%z")
+
+
+def parse_instant(text: str, zone: tzinfo, what: str) -> datetime:
+    parsed = parse_datetime(text, zone)
+    if parsed is None:
+        raise InvalidRequest(f"Cannot convert value '{text}' of {what} to a date "
+                             "(expected yyyy-MM-dd'T'HH:mm:ss.SSSZ)")
+    return parsed
+
+
+def _integer(name: str, value: Any, kind: str, bounds: tuple[int, int]) -> int:
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not bounds[0] <= value <= bounds[1]:
+        raise InvalidRequest(f"Cannot convert value '{value}' of variable '{name}' to type {kind}")
+    return value
+
+
+def decode_value(name: str, raw: Any, zone: tzinfo) -> Any:
+    if not isinstance(raw, Mapping):
+        raise InvalidRequest(f"Variable '{name}' must be an object with 'value' and 'type'")
+    value = raw.get("value")
+    kind = raw.get("type")
+    info = raw.get("valueInfo") or {}
+    if kind is None or kind == "":
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidRequest(f"Variable '{name}' is not a finite number")
+        return value
+    kind_lower = str(kind).lower()
+    if value is None or kind_lower == "null":
+        return None
+    if kind_lower == "string":
+        if not isinstance(value, str):
+            raise InvalidRequest(f"Cannot convert value '{value}' of variable '{name}' to type String")
+        return value
+    if kind_lower == "integer":
+        return _integer(name, value, "Integer", _INT32)
+    if kind_lower == "long":
+        return _integer(name, value, "Long", _INT64)
+    if kind_lower == "short":
+        return _integer(name, value, "Short", _INT16)
+    if kind_lower == "double":
+        try:
+            number = float(value) if not isinstance(value, bool) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None or not math.isfinite(number):
+            raise InvalidRequest(f"Cannot convert value '{value}' of variable '{name}' to type Double")
+        return number
+    if kind_lower == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise InvalidRequest(f"Cannot convert value '{value}' of variable '{name}' to type Boolean")
+    if kind_lower == "date":
+        if not isinstance(value, str):
+            raise InvalidRequest(f"Cannot convert value '{value}' of variable '{name}' to type Date")
+        return parse_instant(value, zone, f"variable '{name}'")
+    if kind_lower in ("json", "object"):
+        if kind_lower == "object" and info.get("serializationDataFormat") not in (None, "application/json"):
+            raise InvalidRequest(f"Variable '{name}': only Object values serialized as application/json are accepted")
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise InvalidRequest(f"Variable '{name}' of type {kind} is not valid JSON") from None
+        return value
+    raise InvalidRequest(f"Variable '{name}' has unsupported type '{kind}' "
+                         "(supported: String, Integer, Long, Short, Double, Boolean, Date, Null, Json, Object)")
+
+
+def decode_variables(raw: Mapping[str, Any] | None, zone: tzinfo) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise InvalidRequest("'variables' must be an object of named variables")
+    return {name: decode_value(name, value, zone) for name, value in raw.items()}
+
+
+def encode_value(value: Any, zone: tzinfo) -> dict[str, Any]:
+    if value is None:
+        return {"type": "Null", "value": None, "valueInfo": {}}
+    if isinstance(value, bool):
+        return {"type": "Boolean", "value": value, "valueInfo": {}}
+    if isinstance(value, int):
+        kind = "Integer" if _INT32[0] <= value <= _INT32[1] else "Long"
+        return {"type": kind, "value": value, "valueInfo": {}}
+    if isinstance(value, float):
+        return {"type": "Double", "value": value, "valueInfo": {}}
+    if isinstance(value, str):
+        return {"type": "String", "value": value, "valueInfo": {}}
+    if isinstance(value, datetime):
+        return {"type": "Date", "value": format_instant(value, zone), "valueInfo": {}}
+    if isinstance(value, (dict, list)):
+        return {"type": "Json", "value": json.dumps(value, ensure_ascii=False, default=str), "valueInfo": {}}
+    return {"type": "String", "value": str(value), "valueInfo": {}}
+
+
+def encode_variables(values: Mapping[str, Any], zone: tzinfo) -> dict[str, dict[str, Any]]:
+    return {name: encode_value(value, zone) for name, value in values.items()}

@@ -1,0 +1,62 @@
+"""What every use case needs: the database, the clock, the parsed models and the settings."""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clock import Clock
+from app.engine import ProcessModel, RunContext, parse_deployment
+from app.errors import NotFound
+from app.persistence.database import Database
+from app.persistence.models import DeploymentResource, ProcessDefinition
+from app.settings import Settings
+
+
+class ModelCache:
+    """Parsed process models by definition id. A definition's BPMN is stored once; its parsed spec is
+    built on first use in this process and kept (bounded, least recently used first out)."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._models: OrderedDict[str, ProcessModel] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, definition_id: str, model: ProcessModel) -> None:
+        with self._lock:
+            self._models[definition_id] = model
+            self._models.move_to_end(definition_id)
+            while len(self._models) > self._capacity:
+                self._models.popitem(last=False)
+
+    def get(self, session: Session, definition_id: str) -> ProcessModel:
+        with self._lock:
+            model = self._models.get(definition_id)
+            if model is not None:
+                self._models.move_to_end(definition_id)
+                return model
+        definition = session.get(ProcessDefinition, definition_id)
+        if definition is None:
+            raise NotFound(f"No process definition found with id '{definition_id}'")
+        resources = session.execute(
+            select(DeploymentResource.name, DeploymentResource.content)
+            .where(DeploymentResource.deployment_id == definition.deployment_id)
+        ).all()
+        models = parse_deployment({name: content for name, content in resources})
+        model = next(m for m in models if m.key == definition.key)
+        self.put(definition_id, model)
+        return model
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Clock
+    models: ModelCache
+
+    def run_context(self) -> RunContext:
+        return RunContext(clock=self.clock, zone=self.settings.zone)

@@ -1,0 +1,159 @@
+"""Deploying BPMN files: versions by key, duplicate filtering, definitions and their XML."""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from app.engine import ProcessModel, checksum, parse_deployment
+from app.errors import InvalidRequest, NotFound
+from app.persistence.models import Deployment, DeploymentResource, ProcessDefinition
+from app.services.context import Services
+
+@dataclass
+class DeploymentResult:
+    deployment: Deployment
+    # Definitions created by this call; empty when duplicate filtering found nothing new.
+    definitions: list[ProcessDefinition] = field(default_factory=list)
+
+
+def _latest_definition(session: Session, key: str, tenant_id: str | None) -> ProcessDefinition | None:
+    return session.scalars(
+        select(ProcessDefinition)
+        .where(ProcessDefinition.key == key, ProcessDefinition.tenant_id.is_(None) if tenant_id is None
+               else ProcessDefinition.tenant_id == tenant_id)
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    ).first()
+
+
+def deploy(services: Services, *, name: str | None, source: str | None, tenant_id: str | None,
+           resources: dict[str, bytes], duplicate_filtering: bool, changed_only: bool) -> DeploymentResult:
+    if not resources:
+        raise InvalidRequest("A deployment needs at least one resource (a .bpmn file)")
+    for resource, content in resources.items():
+        if len(content) > services.settings.max_upload_bytes:
+            raise InvalidRequest(f"{resource}: {len(content)} bytes is more than the limit of "
+                                 f"{services.settings.max_upload_bytes} bytes per file")
+    models = parse_deployment(resources)
+    now = services.clock.now()
+    with services.db.write() as session:
+        latest = {model.key: _latest_definition(session, model.key, tenant_id) for model in models}
+        changed = [m for m in models if latest[m.key] is None or latest[m.key].checksum != m.checksum]
+        if (duplicate_filtering or changed_only) and not changed:
+            # Nothing new: answer with the deployment that already holds these versions.
+            previous = session.get(Deployment, latest[models[0].key].deployment_id)
+            return DeploymentResult(previous)
+        to_version = changed if changed_only else models
+        deployment = Deployment(id=str(uuid.uuid4()), name=name, source=source, tenant_id=tenant_id,
+                                deployment_time=now)
+        session.add(deployment)
+        for resource, content in resources.items():
+            session.add(DeploymentResource(id=str(uuid.uuid4()), deployment_id=deployment.id, name=resource,
+                                           content=content, checksum=checksum(content)))
+        definitions = [_new_version(session, deployment, model, latest[model.key], tenant_id)
+                       for model in to_version]
+        session.flush()
+    for definition, model in zip(definitions, to_version):
+        services.models.put(definition.id, model)
+    return DeploymentResult(deployment, definitions)
+
+
+def _new_version(session: Session, deployment: Deployment, model: ProcessModel,
+                 latest: ProcessDefinition | None, tenant_id: str | None) -> ProcessDefinition:
+    version = (latest.version if latest else 0) + 1
+    definition = ProcessDefinition(
+        id=f"{model.key}:{version}:{uuid.uuid4()}",
+        key=model.key,
+        version=version,
+        name=model.name,
+        version_tag=model.version_tag,
+        deployment_id=deployment.id,
+        resource_name=model.resource_name,
+        checksum=model.checksum,
+        history_time_to_live=model.history_time_to_live,
+        tenant_id=tenant_id,
+        suspended=False,
+    )
+    session.add(definition)
+    return definition
+
+
+def get_deployment(session: Session, deployment_id: str) -> Deployment:
+    deployment = session.get(Deployment, deployment_id)
+    if deployment is None:
+        raise NotFound(f"Deployment with id '{deployment_id}' does not exist")
+    return deployment
+
+
+def deployment_query(*, name: str | None = None, name_like: str | None = None) -> Select:
+    query = select(Deployment)
+    if name is not None:
+        query = query.where(Deployment.name == name)
+    if name_like is not None:
+        query = query.where(Deployment.name.like(name_like))
+    return query.order_by(Deployment.deployment_time, Deployment.id)
+
+
+def resources_of(session: Session, deployment_id: str) -> list[DeploymentResource]:
+    return list(session.scalars(select(DeploymentResource).where(DeploymentResource.deployment_id == deployment_id)
+                                .order_by(DeploymentResource.name)))
+
+
+def definition_query(*, ids: list[str] | None = None, key: str | None = None, keys: list[str] | None = None,
+                     latest_version: bool = False,
+                     deployment_id: str | None = None, name: str | None = None,
+                     version: int | None = None) -> Select:
+    query = select(ProcessDefinition)
+    if ids:
+        query = query.where(ProcessDefinition.id.in_(ids))
+    if key is not None:
+        query = query.where(ProcessDefinition.key == key)
+    if keys:
+        query = query.where(ProcessDefinition.key.in_(keys))
+    if deployment_id is not None:
+        query = query.where(ProcessDefinition.deployment_id == deployment_id)
+    if name is not None:
+        query = query.where(ProcessDefinition.name == name)
+    if version is not None:
+        query = query.where(ProcessDefinition.version == version)
+    if latest_version:
+        newest = (select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
+                  .group_by(ProcessDefinition.key).subquery())
+        query = query.join(newest, (newest.c.key == ProcessDefinition.key)
+                           & (newest.c.version == ProcessDefinition.version))
+    return query.order_by(ProcessDefinition.key, ProcessDefinition.version)
+
+
+def latest_by_key(session: Session, key: str, tenant_id: str | None = None) -> ProcessDefinition:
+    definition = _latest_definition(session, key, tenant_id)
+    if definition is None:
+        raise NotFound(f"No matching process definition with key: {key} and no tenant-id")
+    return definition
+
+
+def get_definition(session: Session, definition_id: str) -> ProcessDefinition:
+    definition = session.get(ProcessDefinition, definition_id)
+    if definition is None:
+        raise NotFound(f"No matching definition with id {definition_id}")
+    return definition
+
+
+def definition_xml(session: Session, definition: ProcessDefinition) -> str:
+    content = session.scalars(
+        select(DeploymentResource.content).where(DeploymentResource.deployment_id == definition.deployment_id,
+                                                 DeploymentResource.name == definition.resource_name)
+    ).one()
+    return content.decode("utf-8")
+
+
+def deploy_directory(services: Services, directory: Path) -> list[DeploymentResult]:
+    """Deploy every .bpmn file of a directory, one deployment each, skipping unchanged files."""
+    if not directory.is_dir():
+        raise InvalidRequest(f"Deploy directory '{directory}' does not exist")
+    return [deploy(services, name=path.stem, source="deploy-on-start", tenant_id=None,
+                   resources={path.name: path.read_bytes()}, duplicate_filtering=True, changed_only=True)
+            for path in sorted(directory.glob("*.bpmn"))]

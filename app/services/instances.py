@@ -1,0 +1,235 @@
+"""Process instances: start, advance, delete; every change saved as one unit of work."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.engine import ActivityChange, ProcessRun
+from app.errors import InvalidRequest, NotFound
+from app.persistence.models import (
+    ActivityInstance,
+    HistoryEvent,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskCandidate,
+    Timer,
+    UserTask,
+)
+from app.services.context import Services
+from app.services.deployments import latest_by_key
+
+ACTIVE, COMPLETED, TERMINATED = "ACTIVE", "COMPLETED", "EXTERNALLY_TERMINATED"
+
+
+def _reserved(values: Mapping[str, Any]) -> None:
+    """Saved state must stay restorable: the state format reserves the key 'typename' in objects."""
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            if "typename" in value:
+                raise InvalidRequest(f"Variable '{path}': the object key 'typename' is reserved")
+            for key, item in value.items():
+                walk(item, f"{path}.{key}")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{path}[{index}]")
+
+    for name, value in values.items():
+        if not isinstance(name, str) or not name:
+            raise InvalidRequest("Variable names must be non-empty strings")
+        walk(value, name)
+
+
+def record(session: Session, instance: ProcessInstance, kind: str, at: datetime, *, user_id: str | None = None,
+           activity_id: str | None = None, task_id: str | None = None, **payload: Any) -> None:
+    """Append one history event to the instance's record, in the current unit of work."""
+    instance.last_sequence += 1
+    session.add(HistoryEvent(process_instance_id=instance.id, sequence=instance.last_sequence, kind=kind,
+                             occurred_at=at, user_id=user_id, activity_id=activity_id, task_id=task_id,
+                             payload=payload))
+
+
+def save_run(session: Session, instance: ProcessInstance, run: ProcessRun, changes: Iterable[ActivityChange],
+             now: datetime, *, user_id: str | None = None) -> None:
+    """Write everything one step of an instance changed: state, task rows, activities, timers, history."""
+    instance.state = run.serialize()
+    if run.completed and instance.status == ACTIVE:
+        instance.status, instance.end_time = COMPLETED, now
+    # The instance row goes first: its revision check stops a concurrent writer before anything else.
+    session.flush()
+    _sync_user_tasks(session, instance, run, now)
+    _record_activities(session, instance, changes, now, user_id)
+    session.execute(delete(Timer).where(Timer.process_instance_id == instance.id))
+    if instance.status == ACTIVE:
+        for timer in run.pending_timers():
+            session.add(Timer(id=timer.task_id, process_instance_id=instance.id,
+                              process_definition_key=instance.definition_key, activity_id=timer.activity_id,
+                              due_at=timer.due, created=now))
+    if instance.status == COMPLETED:
+        record(session, instance, "process.completed", now, user_id=user_id)
+
+
+def _sync_user_tasks(session: Session, instance: ProcessInstance, run: ProcessRun, now: datetime) -> None:
+    existing = set(session.scalars(select(UserTask.id).where(UserTask.process_instance_id == instance.id)))
+    open_tasks = {task.id: task for task in run.open_user_tasks()} if instance.status == ACTIVE else {}
+    gone = existing - open_tasks.keys()
+    if gone:
+        session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(gone)))
+        session.execute(delete(UserTask).where(UserTask.id.in_(gone)))
+    new_tasks = [open_tasks[task_id] for task_id in open_tasks.keys() - existing]
+    for task in new_tasks:
+        session.add(UserTask(
+            id=task.id, process_instance_id=instance.id, process_definition_id=instance.definition_id,
+            process_definition_key=instance.definition_key, business_key=instance.business_key,
+            task_definition_key=task.task_definition_key, name=task.name, description=task.documentation,
+            assignee=task.assignee, created=now, due=task.due, follow_up=task.follow_up, priority=task.priority,
+            form_key=task.form_key, tenant_id=instance.tenant_id))
+    session.flush()  # task rows before the candidate rows that refer to them
+    for task in new_tasks:
+        session.add_all([TaskCandidate(task_id=task.id, kind="group", identity=group)
+                         for group in task.candidate_groups])
+        session.add_all([TaskCandidate(task_id=task.id, kind="user", identity=user)
+                         for user in task.candidate_users])
+        record(session, instance, "task.created", now, activity_id=task.task_definition_key, task_id=task.id,
+               candidate_groups=list(task.candidate_groups), candidate_users=list(task.candidate_users),
+               assignee=task.assignee, due=task.due.isoformat() if task.due else None)
+
+
+def _record_activities(session: Session, instance: ProcessInstance, changes: Iterable[ActivityChange],
+                       now: datetime, user_id: str | None) -> None:
+    for change in changes:
+        if change.started:
+            instance.last_sequence += 1
+            row = ActivityInstance(
+                id=change.activity_instance_id, process_instance_id=instance.id,
+                process_definition_id=instance.definition_id, process_definition_key=instance.definition_key,
+                activity_id=change.activity_id, activity_name=change.activity_name,
+                activity_type=change.activity_type,
+                task_id=change.activity_instance_id if change.activity_type == "userTask" else None,
+                start_time=now, sequence=instance.last_sequence, tenant_id=instance.tenant_id)
+            session.add(row)
+        else:
+            row = session.get(ActivityInstance, change.activity_instance_id)
+            if row is None:
+                continue
+        if change.ended:
+            row.end_time = now
+            row.canceled = change.canceled
+        record(session, instance, "activity.canceled" if change.canceled else
+               ("activity.completed" if change.ended else "activity.started"), now,
+               user_id=user_id if change.ended and change.activity_type == "userTask" else None,
+               activity_id=change.activity_id, task_id=change.activity_instance_id)
+
+
+def start_instance(services: Services, *, key: str | None = None, definition_id: str | None = None,
+                   variables: Mapping[str, Any], business_key: str | None, user_id: str | None = None,
+                   tenant_id: str | None = None) -> tuple[ProcessInstance, dict[str, Any]]:
+    _reserved(variables)
+    with services.db.write() as session:
+        if definition_id is not None:
+            definition = session.get(ProcessDefinition, definition_id)
+            if definition is None:
+                raise NotFound(f"No matching definition with id {definition_id}")
+        else:
+            definition = latest_by_key(session, key, tenant_id)
+        if definition.suspended:
+            raise InvalidRequest(f"Process definition {definition.id} is suspended")
+        model = services.models.get(session, definition.id)
+        now = services.clock.now()
+        run, changes = ProcessRun.start(model, variables, services.run_context())
+        start_activity = next((c.activity_id for c in changes if c.activity_type.endswith("startEvent")
+                               or c.activity_type.endswith("StartEvent")), None)
+        instance = ProcessInstance(
+            id=str(uuid.uuid4()), definition_id=definition.id, definition_key=definition.key,
+            business_key=business_key, tenant_id=definition.tenant_id, status=ACTIVE, state="",
+            start_time=now, start_user_id=user_id, start_activity_id=start_activity, last_sequence=0)
+        session.add(instance)
+        session.flush()  # the instance row first: its events and tasks refer to it
+        record(session, instance, "process.started", now, user_id=user_id, definition_id=definition.id,
+               business_key=business_key, variables=_jsonable(variables))
+        save_run(session, instance, run, changes, now, user_id=user_id)
+        return instance, run.variables()
+
+
+def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
+    def convert(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [convert(v) for v in value]
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        return value
+
+    return {name: convert(value) for name, value in values.items()}
+
+
+def get_instance(session: Session, instance_id: str) -> ProcessInstance:
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"Process instance with id {instance_id} does not exist")
+    return instance
+
+
+def get_active_instance(session: Session, instance_id: str) -> ProcessInstance:
+    instance = get_instance(session, instance_id)
+    if instance.status != ACTIVE:
+        raise NotFound(f"Process instance with id {instance_id} does not exist (it has ended)")
+    return instance
+
+
+def load_run(services: Services, session: Session, instance: ProcessInstance) -> ProcessRun:
+    model = services.models.get(session, instance.definition_id)
+    return ProcessRun.restore(model, instance.state, services.run_context())
+
+
+def instance_variables(services: Services, instance_id: str) -> dict[str, Any]:
+    with services.db.read() as session:
+        instance = get_active_instance(session, instance_id)
+        return load_run(services, session, instance).variables()
+
+
+def modify_variables(services: Services, instance_id: str, *, modifications: Mapping[str, Any],
+                     deletions: Iterable[str], user_id: str | None = None) -> None:
+    _reserved(modifications)
+    with services.db.write() as session:
+        instance = get_active_instance(session, instance_id)
+        run = load_run(services, session, instance)
+        deletions = tuple(deletions)
+        run.set_variables(modifications, deletions)
+        now = services.clock.now()
+        record(session, instance, "variables.modified", now, user_id=user_id,
+               modifications=_jsonable(modifications), deletions=list(deletions))
+        save_run(session, instance, run, [], now, user_id=user_id)
+
+
+def delete_instance(services: Services, instance_id: str, *, reason: str | None = None,
+                    user_id: str | None = None) -> None:
+    with services.db.write() as session:
+        instance = get_active_instance(session, instance_id)
+        run = load_run(services, session, instance)
+        changes = run.cancel()
+        now = services.clock.now()
+        instance.status, instance.end_time, instance.delete_reason = TERMINATED, now, reason
+        record(session, instance, "process.deleted", now, user_id=user_id, reason=reason)
+        save_run(session, instance, run, changes, now, user_id=user_id)
+
+
+def instance_query(*, instance_ids: list[str] | None = None, business_key: str | None = None,
+                   definition_id: str | None = None, definition_key: str | None = None,
+                   active_only: bool = True):
+    query = select(ProcessInstance)
+    if active_only:
+        query = query.where(ProcessInstance.status == ACTIVE)
+    if instance_ids:
+        query = query.where(ProcessInstance.id.in_(instance_ids))
+    if business_key is not None:
+        query = query.where(ProcessInstance.business_key == business_key)
+    if definition_id is not None:
+        query = query.where(ProcessInstance.definition_id == definition_id)
+    if definition_key is not None:
+        query = query.where(ProcessInstance.definition_key == definition_key)
+    return query

@@ -1,0 +1,49 @@
+"""All configuration of the service, read once from the environment."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    # "development" allows the demonstration conveniences; "production" refuses them.
+    environment: Literal["development", "production"] = "development"
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'orchestrator.sqlite3'}"
+    # Directory whose *.bpmn files are deployed at start (duplicate-filtered), empty to skip.
+    deploy_on_start: str = ""
+    clock: Literal["system", "simulated"] = "system"
+    # Official time of the procedures: deadlines and dates shown to people use it.
+    timezone: str = "Asia/Shanghai"
+    max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_request_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # Parsed process specs kept in memory per worker, by definition id.
+    spec_cache_size: int = Field(default=256, ge=1)
+    db_pool_size: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _production_is_strict(self) -> "Settings":
+        if self.environment == "production" and self.clock == "simulated":
+            raise ValueError("CLOCK=simulated cannot be used with ENVIRONMENT=production")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,100 @@
+"""Shared fixtures: a real service over real HTTP, on SQLite or on the PostgreSQL named by
+DATABASE_URL, with a simulated clock that tests move."""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import text
+
+from app.clock import SimulatedClock
+from app.main import create_app
+from app.persistence.models import Base
+from app.services.context import Services
+from app.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures" / "bpmn"
+PROCESSES = Path(__file__).parent.parent / "bpmn"
+CLOCK_START = datetime(2026, 9, 28, 1, 0, tzinfo=timezone.utc)
+
+
+def database_url(tmp_dir: Path) -> str:
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_dir / 'service.sqlite3'}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class RunningService:
+    base_url: str
+    services: Services
+    clock: SimulatedClock
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def start_service(url: str, clock: SimulatedClock | None = None, **overrides) -> RunningService:
+    clock = clock or SimulatedClock(CLOCK_START)
+    settings = Settings(database_url=url, clock="simulated", **overrides)
+    app = create_app(settings, clock)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the service did not start")
+        time.sleep(0.01)
+    return RunningService(f"http://127.0.0.1:{port}", app.state.services, clock, server, thread)
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory) -> RunningService:
+    running = start_service(database_url(tmp_path_factory.mktemp("db")))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request):
+    """Every test starts on empty tables and the clock's start instant."""
+    yield
+    if "service" not in request.fixturenames:
+        return
+    running: RunningService = request.getfixturevalue("service")
+    with running.services.db.write() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(text(f"DELETE FROM {table.name}"))
+    running.clock.set(CLOCK_START)
+
+
+@pytest.fixture
+def client(service: RunningService) -> httpx.Client:
+    with httpx.Client(base_url=f"{service.base_url}/engine-rest", timeout=30) as http:
+        yield http
+
+
+def deploy(client: httpx.Client, *paths: Path, name: str = "test", **fields) -> dict:
+    files = [("data", (path.name, path.read_bytes(), "application/octet-stream")) for path in paths]
+    data = {"deployment-name": name, **fields}
+    response = client.post("/deployment/create", data=data, files=files)
+    assert response.status_code == 200, response.text
+    return response.json()
