@@ -45,14 +45,8 @@ _SERIALIZER = _build_serializer()
 
 
 def dump_workflow(workflow: BpmnWorkflow) -> str:
-    registry = _SERIALIZER.registry
-    registry._encoder_mode = True  # the library's own switch for JSON-safe conversion
-    try:
-        dct = _SERIALIZER.to_dict(workflow)
-    finally:
-        registry._encoder_mode = False
-    dct[_SERIALIZER.VERSION_KEY] = _SERIALIZER.VERSION
-    return json.dumps({"state_format": STATE_FORMAT, "workflow": dct}, separators=(",", ":"), ensure_ascii=False)
+    # The library's own JSON (with its version stamp), inside an envelope that carries ours.
+    return f'{{"state_format":{STATE_FORMAT},"workflow":{_SERIALIZER.serialize_json(workflow)}}}'
 
 
 class UnreadableState(Exception):

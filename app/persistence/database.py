@@ -13,7 +13,7 @@ from typing import Iterator
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.errors import Conflict
 
@@ -44,7 +44,8 @@ class Database:
             try:
                 with session.begin():
                     yield session
-            except StaleDataError:
+            except (StaleDataError, IntegrityError):
+                # A row changed, or the same row was written, by a concurrent unit of work.
                 raise Conflict("The instance was changed by another request at the same time; "
                                "nothing was saved. Reload and try again.") from None
             except OperationalError as error:

@@ -1,0 +1,88 @@
+"""Versions by key, duplicate filtering, and instances that stay on the version they started with."""
+from __future__ import annotations
+
+from tests.conftest import FIXTURES, deploy
+
+ECO_REVIEW = (FIXTURES / "eco_review.bpmn").read_bytes()
+
+
+def upload(client, content: bytes, **fields):
+    response = client.post("/deployment/create", data={"deployment-name": "eco", **fields},
+                           files=[("data", ("eco_review.bpmn", content, "application/octet-stream"))])
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_changed_file_gets_next_version_and_unchanged_is_filtered(client):
+    first = upload(client, ECO_REVIEW, **{"enable-duplicate-filtering": "true"})
+    assert [d["version"] for d in first["deployedProcessDefinitions"].values()] == [1]
+    assert set(first) >= {"links", "id", "name", "source", "deploymentTime", "tenantId",
+                          "deployedCaseDefinitions", "deployedDecisionDefinitions",
+                          "deployedDecisionRequirementsDefinitions"}
+
+    again = upload(client, ECO_REVIEW, **{"enable-duplicate-filtering": "True"})
+    assert again["deployedProcessDefinitions"] is None and again["id"] == first["id"]
+
+    changed = ECO_REVIEW.replace("生态环境部审批".encode(), "生态环境部批准".encode())
+    second = upload(client, changed, **{"deploy-changed-only": "true"})
+    assert [d["version"] for d in second["deployedProcessDefinitions"].values()] == [2]
+
+    # Without filtering every upload is a new version, as in Camunda.
+    third = upload(client, changed)
+    assert [d["version"] for d in third["deployedProcessDefinitions"].values()] == [3]
+    assert client.get("/process-definition/count", params={"key": "eco_review"}).json() == {"count": 3}
+    latest = client.get("/process-definition", params={"key": "eco_review", "latestVersion": "true"}).json()
+    assert [d["version"] for d in latest] == [3]
+    assert client.get("/deployment/count").json() == {"count": 3}
+
+
+def test_running_instance_stays_on_its_version(client):
+    upload(client, ECO_REVIEW)
+    started = client.post("/process-definition/key/eco_review/start", json={"variables": {
+        "province": {"value": "gd"}, "applicant": {"value": "alice"}}}).json()
+    changed = ECO_REVIEW.replace("生态环境部审批".encode(), "生态环境部批准".encode())
+    upload(client, changed)
+    [task] = client.get("/task", params={"processInstanceId": started["id"]}).json()
+    client.post(f"/task/{task['id']}/complete", json={"variables": {
+        "decision": {"value": "approve"}, "opinion": {"value": "同意"}}}).raise_for_status()
+    [approval] = client.get("/task", params={"processInstanceId": started["id"]}).json()
+    assert approval["name"] == "生态环境部审批"
+    assert approval["processDefinitionId"] == started["definitionId"]
+    assert started["definitionId"].startswith("eco_review:1:")
+    new = client.post("/process-definition/key/eco_review/start", json={"variables": {
+        "province": {"value": "gd"}}}).json()
+    assert new["definitionId"].startswith("eco_review:2:")
+
+
+def test_definition_xml_and_resources_are_the_uploaded_file(client):
+    deployment = deploy(client, FIXTURES / "eco_review.bpmn")
+    xml = client.get("/process-definition/key/eco_review/xml").json()
+    assert xml["bpmn20Xml"].encode() == ECO_REVIEW
+    resources = client.get(f"/deployment/{deployment['id']}/resources").json()
+    assert [r["name"] for r in resources] == ["eco_review.bpmn"]
+    definition = client.get("/process-definition/key/eco_review").json()
+    assert client.get(f"/process-definition/{definition['id']}/xml").json()["id"] == definition["id"]
+
+
+def test_unknown_keys_and_ids_answer_404(client):
+    for path in ["/process-definition/key/nope", "/process-definition/nope:1:x", "/deployment/nope",
+                 "/process-instance/00000000-0000-0000-0000-000000000000", "/task/nope",
+                 "/history/process-instance/nope"]:
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert set(response.json()) >= {"type", "message"}
+    assert client.post("/process-definition/key/nope/start", json={}).status_code == 404
+    assert client.post("/task/nope/complete", json={}).status_code == 404
+
+
+def test_start_form_is_validated_by_submit_form(client):
+    deploy(client, FIXTURES / "eco_review.bpmn")
+    refused = client.post("/process-definition/key/eco_review/submit-form",
+                          json={"variables": {"province": {"value": "gd"}}})
+    assert refused.status_code == 400 and "park_name" in refused.json()["message"]
+    assert client.get("/process-instance/count").json() == {"count": 0}
+    fields = client.get("/process-definition/key/eco_review/form-variables").json()
+    assert set(fields) == {"park_name", "province"}
+    accepted = client.post("/process-definition/key/eco_review/submit-form", json={
+        "businessKey": "p-1", "variables": {"province": {"value": "gd"}, "park_name": {"value": "园"}}})
+    assert accepted.status_code == 200 and accepted.json()["businessKey"] == "p-1"

@@ -1,0 +1,101 @@
+"""Uploads that try to read files, exhaust memory or run code are refused and run nothing."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES
+
+PWNED = [Path("/tmp/bpmn_pwned_script"), Path("/tmp/bpmn_pwned_condition"), Path("/tmp/bpmn_pwned_condition2")]
+
+
+@pytest.fixture(autouse=True)
+def no_traces():
+    for path in PWNED:
+        path.unlink(missing_ok=True)
+    yield
+    assert not [path for path in PWNED if path.exists()], "an uploaded BPMN ran code"
+
+
+def upload(client, name: str, content: bytes):
+    return client.post("/deployment/create", data={"deployment-name": "hostile"},
+                       files=[("data", (name, content, "application/octet-stream"))])
+
+
+@pytest.mark.parametrize("fixture", ["xxe.bpmn", "billion_laughs.bpmn", "external_entity_net.bpmn"])
+def test_entity_tricks_are_refused_fast_and_read_nothing(client, fixture):
+    started = time.perf_counter()
+    response = upload(client, fixture, (FIXTURES / fixture).read_bytes())
+    assert time.perf_counter() - started < 1.0
+    assert response.status_code == 400
+    body = response.json()
+    assert body["type"] == "ParseException" and "document type" in body["message"]
+    assert "root:" not in response.text  # nothing of /etc/passwd came back
+    assert client.get("/process-definition").json() == []
+
+
+def test_entity_in_element_text_is_refused(client):
+    content = b"""<?xml version="1.0"?>
+<!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">
+  <bpmn:process id="leak" isExecutable="true"><bpmn:documentation>&xxe;</bpmn:documentation>
+    <bpmn:startEvent id="s"/></bpmn:process></bpmn:definitions>"""
+    response = upload(client, "leak.bpmn", content)
+    assert response.status_code == 400 and response.json()["type"] == "ParseException"
+
+
+def test_script_task_is_refused_at_deploy_naming_the_element(client):
+    response = upload(client, "script_task.bpmn", (FIXTURES / "script_task.bpmn").read_bytes())
+    assert response.status_code == 400
+    body = response.json()
+    assert body["type"] == "ParseException"
+    assert body["details"]["element"] == "run_script" and "script" in body["message"]
+
+
+def test_python_in_conditions_is_refused_and_never_evaluated(client):
+    response = upload(client, "condition_attack.bpmn", (FIXTURES / "condition_attack.bpmn").read_bytes())
+    assert response.status_code == 400
+    assert response.json()["type"] == "ParseException"
+    assert client.get("/process-definition").json() == []
+
+
+def test_python_in_a_variable_is_only_data(client):
+    from tests.conftest import deploy
+
+    deploy(client, FIXTURES / "eco_review.bpmn")
+    attack = "__import__('os').system('touch /tmp/bpmn_pwned_script')"
+    response = client.post("/process-definition/key/eco_review/start", json={"variables": {
+        "park_name": {"value": attack}, "province": {"value": attack}}})
+    assert response.status_code == 200
+    [task] = client.get("/task", params={"processInstanceId": response.json()["id"]}).json()
+    links = client.get(f"/task/{task['id']}/identity-links").json()
+    assert links == [{"userId": None, "groupId": f"{attack}-eco-env", "type": "candidate"}]
+
+
+def test_invalid_bpmn_names_the_element_and_why(client):
+    response = upload(client, "broken.bpmn", (FIXTURES / "invalid_missing_target.bpmn").read_bytes())
+    assert response.status_code == 400
+    body = response.json()
+    assert body["type"] == "ParseException"
+    assert body["details"]["element"] == "flow_broken" and "ghost_task" in body["message"]
+
+
+def test_not_xml_and_not_bpmn_are_refused(client):
+    assert upload(client, "x.bpmn", b"<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'"
+                  ).json()["type"] == "ParseException"
+    response = upload(client, "notes.txt", b"hello")
+    assert response.status_code == 400 and response.json()["type"] == "InvalidRequestException"
+
+
+def test_oversized_requests_are_refused_before_reading(client, service):
+    limit = service.services.settings.max_request_bytes
+    response = upload(client, "big.bpmn", b"<" + b"a" * (limit + 10))
+    assert response.status_code == 413
+    assert response.json()["type"] == "InvalidRequestException"
+
+
+def test_deployment_without_files_is_a_bad_request(client):
+    response = client.post("/deployment/create", data={"deployment-name": "empty"}, files={})
+    assert response.status_code == 400
