@@ -43,11 +43,22 @@ def error_body(kind: str, message: str, code: int, details=None) -> dict:
     return body
 
 
+def parse_details(error: InvalidProcessModel) -> dict:
+    """Camunda's ParseException details, keyed by resource, which Camunda Modeler shows per element."""
+    details = error.details or {}
+    element = details.get("element")
+    return {details.get("resource") or "deployment": {
+        "errors": [{"message": details.get("reason") or error.message, "line": details.get("line"), "column": None,
+                    "mainElementId": element, "elementIds": [element] if element else []}],
+        "warnings": []}}
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, error: ServiceError) -> JSONResponse:
         status = status_of(error)
-        return JSONResponse(error_body(error.camunda_type, error.message, status, error.details), status_code=status)
+        details = parse_details(error) if isinstance(error, InvalidProcessModel) else error.details
+        return JSONResponse(error_body(error.camunda_type, error.message, status, details), status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:

@@ -57,7 +57,7 @@ def deploy(services: Services, *, name: str | None, source: str | None, tenant_i
         definitions = [_new_version(session, deployment, model, latest[model.key], tenant_id)
                        for model in to_version]
         session.flush()
-    for definition, model in zip(definitions, to_version):
+    for definition, model in zip(definitions, to_version, strict=True):
         services.models.put(definition.id, model)
     return DeploymentResult(deployment, definitions)
 

@@ -86,3 +86,20 @@ def test_start_form_is_validated_by_submit_form(client):
     accepted = client.post("/process-definition/key/eco_review/submit-form", json={
         "businessKey": "p-1", "variables": {"province": {"value": "gd"}, "park_name": {"value": "园"}}})
     assert accepted.status_code == 200 and accepted.json()["businessKey"] == "p-1"
+
+
+def test_deploy_as_camunda_modeler_sends_it(client):
+    # The Modeler checks the endpoint, then posts the diagram as a part named after its file.
+    assert client.get("/deployment", params={"maxResults": 0}).json() == []
+    response = client.post("/deployment/create", data={
+        "deployment-name": "eco_review", "deployment-source": "Camunda Modeler", "deploy-changed-only": "true"},
+        files=[("eco_review.bpmn", ("eco_review.bpmn", ECO_REVIEW, "application/octet-stream"))])
+    assert response.status_code == 200
+    body = response.json()
+    assert body["source"] == "Camunda Modeler" and len(body["deployedProcessDefinitions"]) == 1
+    broken = ECO_REVIEW.replace(b'targetRef="ministry_approval"', b'targetRef="nowhere"')
+    refused = client.post("/deployment/create", data={"deployment-name": "eco_review"},
+                          files=[("eco_review.bpmn", ("eco_review.bpmn", broken, "application/octet-stream"))])
+    assert refused.status_code == 400
+    [error] = refused.json()["details"]["eco_review.bpmn"]["errors"]
+    assert "nowhere" in error["message"] and error["mainElementId"]

@@ -51,7 +51,8 @@ def test_script_task_is_refused_at_deploy_naming_the_element(client):
     assert response.status_code == 400
     body = response.json()
     assert body["type"] == "ParseException"
-    assert body["details"]["element"] == "run_script" and "script" in body["message"]
+    error = body["details"]["script_task.bpmn"]["errors"][0]
+    assert error["mainElementId"] == "run_script" and "script" in body["message"]
 
 
 def test_python_in_conditions_is_refused_and_never_evaluated(client):
@@ -79,7 +80,8 @@ def test_invalid_bpmn_names_the_element_and_why(client):
     assert response.status_code == 400
     body = response.json()
     assert body["type"] == "ParseException"
-    assert body["details"]["element"] == "flow_broken" and "ghost_task" in body["message"]
+    error = body["details"]["broken.bpmn"]["errors"][0]
+    assert error["mainElementId"] == "flow_broken" and "ghost_task" in error["message"]
 
 
 def test_not_xml_and_not_bpmn_are_refused(client):

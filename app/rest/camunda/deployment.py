@@ -7,10 +7,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from app.errors import InvalidRequest
-from app.persistence.queries import count, page
 from app.rest.camunda import render
 from app.rest.dependencies import get_services
-from app.rest.params import flag, integer, query_dict
+from app.rest.listing import counted, listed
+from app.rest.params import flag, query_dict
 from app.services import deployments
 from app.services.context import Services
 
@@ -56,25 +56,20 @@ async def create_deployment(request: Request, services: ServicesDep) -> dict[str
     return body
 
 
-def _deployment_query(request: Request):
-    params = query_dict(request)
-    return (dict(name=params.get("name"), name_like=params.get("nameLike")),
-            integer(params.get("firstResult"), "firstResult", 0), integer(params.get("maxResults"), "maxResults"))
+def _deployment_query(params: dict[str, Any]):
+    return deployments.deployment_query(name=params.get("name"), name_like=params.get("nameLike"))
 
 
 @router.get("/deployment")
 def list_deployments(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
-    criteria, first, most = _deployment_query(request)
-    with services.db.read() as session:
-        rows = page(session, deployments.deployment_query(**criteria), first, most)
-        return [render.deployment(request, row, services.settings.zone) for row in rows]
+    params = query_dict(request)
+    zone = services.settings.zone
+    return listed(services, _deployment_query(params), params, lambda row: render.deployment(request, row, zone))
 
 
 @router.get("/deployment/count")
 def count_deployments(request: Request, services: ServicesDep) -> dict[str, int]:
-    criteria, _, _ = _deployment_query(request)
-    with services.db.read() as session:
-        return {"count": count(session, deployments.deployment_query(**criteria))}
+    return counted(services, _deployment_query(query_dict(request)))
 
 
 @router.get("/deployment/{deployment_id}")

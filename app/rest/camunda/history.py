@@ -5,10 +5,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request
 
 from app.errors import InvalidRequest
-from app.persistence.queries import count, page
 from app.rest.camunda import render
 from app.rest.dependencies import get_services
-from app.rest.params import flag, integer, query_dict, text_list
+from app.rest.listing import counted, listed
+from app.rest.params import flag, query_dict, text_list
 from app.rest.variables import parse_instant
 from app.services import history
 from app.services.context import Services
@@ -46,12 +46,9 @@ def _instance_filter(p: dict[str, Any], services: Services) -> history.InstanceF
 
 
 def _instances(services: Services, params: dict[str, Any], paging: dict[str, Any]) -> list[dict[str, Any]]:
-    criteria = _instance_filter(params, services)
-    first = integer(paging.get("firstResult"), "firstResult", 0)
-    most = integer(paging.get("maxResults"), "maxResults")
-    with services.db.read() as session:
-        rows = page(session, history.historic_instance_query(criteria), first, most)
-        return [render.historic_instance(row[0], row[1], services.settings.zone) for row in rows]
+    query = history.historic_instance_query(_instance_filter(params, services))
+    zone = services.settings.zone
+    return listed(services, query, paging, lambda row: render.historic_instance(row[0], row[1], zone))
 
 
 _INSTANCE_LISTS = frozenset({"processInstanceIds", "processDefinitionKeyIn"})
@@ -71,8 +68,7 @@ def query_historic_instances(request: Request, services: ServicesDep, body: Json
 @router.get("/process-instance/count")
 def count_historic_instances(request: Request, services: ServicesDep) -> dict[str, int]:
     criteria = _instance_filter(query_dict(request, _INSTANCE_LISTS), services)
-    with services.db.read() as session:
-        return {"count": count(session, history.historic_instance_query(criteria))}
+    return counted(services, history.historic_instance_query(criteria))
 
 
 @router.get("/process-instance/{instance_id}")
@@ -91,11 +87,9 @@ def _activity_filter(p: dict[str, Any]) -> history.ActivityFilter:
 
 
 def _activities(services: Services, params: dict[str, Any], paging: dict[str, Any]) -> list[dict[str, Any]]:
-    first = integer(paging.get("firstResult"), "firstResult", 0)
-    most = integer(paging.get("maxResults"), "maxResults")
-    with services.db.read() as session:
-        rows = page(session, history.activity_query(_activity_filter(params)), first, most)
-        return [render.historic_activity(row, services.settings.zone) for row in rows]
+    zone = services.settings.zone
+    return listed(services, history.activity_query(_activity_filter(params)), paging,
+                  lambda row: render.historic_activity(row, zone))
 
 
 @router.get("/activity-instance")
@@ -111,5 +105,4 @@ def query_historic_activities(request: Request, services: ServicesDep, body: Jso
 
 @router.get("/activity-instance/count")
 def count_historic_activities(request: Request, services: ServicesDep) -> dict[str, int]:
-    with services.db.read() as session:
-        return {"count": count(session, history.activity_query(_activity_filter(query_dict(request))))}
+    return counted(services, history.activity_query(_activity_filter(query_dict(request))))

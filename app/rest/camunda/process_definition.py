@@ -5,10 +5,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request
 
 from app.engine import validate_submission
-from app.persistence.queries import count, page
 from app.rest.camunda import render
 from app.rest.camunda.forms import form_variables
 from app.rest.dependencies import get_services
+from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict
 from app.rest.variables import decode_variables
 from app.services import deployments, instances
@@ -21,28 +21,24 @@ JsonBody = Annotated[dict[str, Any] | None, Body()]
 _LISTS = frozenset({"processDefinitionIdIn", "keysIn", "keyIn"})
 
 
-def _query(request: Request):
-    p = query_dict(request, _LISTS)
+def _query(p: dict[str, Any]):
     ids = p.get("processDefinitionIdIn") or ([p["processDefinitionId"]] if p.get("processDefinitionId") else [])
     query = deployments.definition_query(
         ids=ids, key=p.get("key"), keys=p.get("keysIn") or p.get("keyIn"),
         latest_version=flag(p.get("latestVersion"), "latestVersion"), deployment_id=p.get("deploymentId"),
         name=p.get("name"), version=integer(p.get("version"), "version"))
-    return query, integer(p.get("firstResult"), "firstResult", 0), integer(p.get("maxResults"), "maxResults")
+    return query
 
 
 @router.get("")
 def list_definitions(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
-    query, first, most = _query(request)
-    with services.db.read() as session:
-        return [render.definition(row) for row in page(session, query, first, most)]
+    params = query_dict(request, _LISTS)
+    return listed(services, _query(params), params, render.definition)
 
 
 @router.get("/count")
 def count_definitions(request: Request, services: ServicesDep) -> dict[str, int]:
-    query, _, _ = _query(request)
-    with services.db.read() as session:
-        return {"count": count(session, query)}
+    return counted(services, _query(query_dict(request, _LISTS)))
 
 
 def _by_key(session, key: str, tenant_id: str | None = None):

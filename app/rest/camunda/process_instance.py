@@ -5,10 +5,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request, Response
 
 from app.errors import InvalidRequest, NotFound
-from app.persistence.queries import count, page
 from app.rest.camunda import render
 from app.rest.dependencies import get_services
-from app.rest.params import integer, query_dict, text_list
+from app.rest.listing import counted, listed
+from app.rest.params import query_dict, text_list
 from app.rest.variables import decode_value, decode_variables, encode_value, encode_variables
 from app.services import instances
 from app.services.context import Services
@@ -19,17 +19,13 @@ JsonBody = Annotated[dict[str, Any] | None, Body()]
 
 
 def _query(p: dict[str, Any]):
-    ids = text_list(p.get("processInstanceIds"), "processInstanceIds")
-    query = instances.instance_query(
-        instance_ids=ids, business_key=p.get("businessKey"), definition_id=p.get("processDefinitionId"),
-        definition_key=p.get("processDefinitionKey"))
-    return query, integer(p.get("firstResult"), "firstResult", 0), integer(p.get("maxResults"), "maxResults")
+    return instances.instance_query(
+        instance_ids=text_list(p.get("processInstanceIds"), "processInstanceIds"), business_key=p.get("businessKey"),
+        definition_id=p.get("processDefinitionId"), definition_key=p.get("processDefinitionKey"))
 
 
 def _list(request: Request, services: Services, params: dict[str, Any]) -> list[dict[str, Any]]:
-    query, first, most = _query(params)
-    with services.db.read() as session:
-        return [render.instance(request, row) for row in page(session, query, first, most)]
+    return listed(services, _query(params), params, lambda row: render.instance(request, row))
 
 
 @router.get("")
@@ -45,9 +41,7 @@ def query_instances(request: Request, services: ServicesDep, body: JsonBody = No
 
 @router.get("/count")
 def count_instances(request: Request, services: ServicesDep) -> dict[str, int]:
-    query, _, _ = _query(query_dict(request, frozenset({"processInstanceIds"})))
-    with services.db.read() as session:
-        return {"count": count(session, query)}
+    return counted(services, _query(query_dict(request, frozenset({"processInstanceIds"}))))
 
 
 @router.get("/{instance_id}")

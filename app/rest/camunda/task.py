@@ -5,11 +5,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request, Response
 
 from app.errors import InvalidRequest
-from app.persistence.queries import count, page
 from app.rest.camunda import render
 from app.rest.camunda.forms import form_variables
 from app.rest.dependencies import get_services
-from app.rest.params import flag, integer, query_dict, text_list
+from app.rest.listing import counted, listed
+from app.rest.params import flag, query_dict, text_list
 from app.rest.variables import decode_variables, encode_variables, parse_instant
 from app.services import tasks
 from app.services.context import Services
@@ -63,12 +63,8 @@ def _filter(p: dict[str, Any], services: Services) -> tasks.TaskFilter:
 
 
 def _list(services: Services, params: dict[str, Any], paging: dict[str, Any]) -> list[dict[str, Any]]:
-    criteria = _filter(params, services)
-    first = integer(paging.get("firstResult"), "firstResult", 0)
-    most = integer(paging.get("maxResults"), "maxResults")
-    with services.db.read() as session:
-        rows = page(session, tasks.task_query(criteria), first, most)
-        return [render.task(row, services.settings.zone) for row in rows]
+    zone = services.settings.zone
+    return listed(services, tasks.task_query(_filter(params, services)), paging, lambda row: render.task(row, zone))
 
 
 @router.get("")
@@ -84,16 +80,12 @@ def query_tasks(request: Request, services: ServicesDep, body: JsonBody = None) 
 
 @router.get("/count")
 def count_tasks(request: Request, services: ServicesDep) -> dict[str, int]:
-    criteria = _filter(query_dict(request, _LISTS), services)
-    with services.db.read() as session:
-        return {"count": count(session, tasks.task_query(criteria))}
+    return counted(services, tasks.task_query(_filter(query_dict(request, _LISTS), services)))
 
 
 @router.post("/count")
 def count_tasks_by_body(services: ServicesDep, body: JsonBody = None) -> dict[str, int]:
-    criteria = _filter(body or {}, services)
-    with services.db.read() as session:
-        return {"count": count(session, tasks.task_query(criteria))}
+    return counted(services, tasks.task_query(_filter(body or {}, services)))
 
 
 @router.get("/{task_id}")
