@@ -5,6 +5,8 @@ tests and demonstrations can advance months in a moment.
 """
 from __future__ import annotations
 
+import calendar
+import re
 import threading
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
@@ -44,3 +46,25 @@ class SimulatedClock:
             raise ValueError("a simulated clock only moves forward")
         with self._lock:
             self._now += delta
+
+
+_DURATION = re.compile(
+    r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$")
+
+
+def add_iso_duration(instant: datetime, duration: str) -> datetime:
+    """`instant` plus an ISO 8601 duration such as P16D, P1M or PT2H; months end on the same day or on
+    the last day of a shorter month."""
+    match = _DURATION.match(duration.strip().upper())
+    if match is None or duration.strip().upper() in ("P", "PT"):
+        raise ValueError(f"'{duration}' is not an ISO 8601 duration such as P16D or PT2H")
+    parts = {name: float(value) if value else 0.0 for name, value in match.groupdict().items()}
+    months = int(parts["years"]) * 12 + int(parts["months"])
+    if months:
+        year, month = divmod(instant.month - 1 + months, 12)
+        year += instant.year
+        day = min(instant.day, calendar.monthrange(year, month + 1)[1])
+        instant = instant.replace(year=year, month=month + 1, day=day)
+    return instant + timedelta(weeks=parts["weeks"], days=parts["days"], hours=parts["hours"],
+                               minutes=parts["minutes"], seconds=parts["seconds"])

@@ -12,9 +12,11 @@ from app.clock import Clock, SimulatedClock, SystemClock
 from app.persistence.database import Database
 from app.persistence.migrations import upgrade_to_head
 from app.rest import camunda, errors, health
+from app.rest import clock as clock_api
 from app.rest.limits import RequestSizeLimit
 from app.services.context import ModelCache, Services
 from app.services.deployments import deploy_directory
+from app.services.timers import TimerWorker
 from app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         await run_in_threadpool(upgrade_to_head, services.db)
         if settings.deploy_on_start:
             await run_in_threadpool(deploy_directory, services, Path(settings.deploy_on_start))
+        worker = TimerWorker(services, settings.timer_poll_seconds) if settings.timer_worker else None
+        if worker:
+            worker.start()
         yield
+        if worker:
+            worker.stop()
         services.db.dispose()
 
     app = FastAPI(
@@ -49,6 +56,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.services = services
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(clock_api.router)
     app.include_router(camunda.router)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     return app

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     # Parsed process specs kept in memory per worker, by definition id.
     spec_cache_size: int = Field(default=256, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
+    # Fire due timers from a thread of the service; turn off where separate workers do it.
+    timer_worker: bool = True
+    timer_poll_seconds: float = Field(default=0.5, gt=0, le=60)
 
     @model_validator(mode="after")
     def _production_is_strict(self) -> "Settings":

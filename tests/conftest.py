@@ -51,7 +51,7 @@ class RunningService:
 
 def start_service(url: str, clock: SimulatedClock | None = None, **overrides) -> RunningService:
     clock = clock or SimulatedClock(CLOCK_START)
-    settings = Settings(database_url=url, clock="simulated", **overrides)
+    settings = Settings(database_url=url, clock="simulated", **{"timer_worker": False, **overrides})
     app = create_app(settings, clock)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",

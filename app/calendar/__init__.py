@@ -1,5 +1,11 @@
 """Chinese official working calendar and statutory deadline arithmetic."""
 
-from app.calendar.rules import CalendarDay, CalendarNotConfirmed, Deadline, WorkCalendar, seed_days
+from app.calendar.rules import (
+    CalendarDay,
+    CalendarNotConfirmed,
+    Deadline,
+    WorkCalendar,
+    seed_days,
+)
 
 __all__ = ["CalendarDay", "CalendarNotConfirmed", "Deadline", "WorkCalendar", "seed_days"]

@@ -4,8 +4,20 @@ It reads Camunda Modeler files into process models and runs instances of them. I
 HTTP or SQL: it takes and hands out plain data.
 """
 from app.engine.forms import parse_datetime, validate_submission
-from app.engine.model import FormField, ProcessModel, UserTaskDefinition, checksum, parse_deployment
-from app.engine.runtime import ActivityChange, OpenUserTask, PendingTimer, ProcessRun, RunContext
+from app.engine.model import (
+    FormField,
+    ProcessModel,
+    UserTaskDefinition,
+    checksum,
+    parse_deployment,
+)
+from app.engine.runtime import (
+    ActivityChange,
+    OpenUserTask,
+    PendingTimer,
+    ProcessRun,
+    RunContext,
+)
 
 __all__ = [
     "ActivityChange",

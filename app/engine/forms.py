@@ -5,6 +5,7 @@ field and every failure is reported at once, so an official can correct the whol
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Iterable, Mapping
 
@@ -12,6 +13,7 @@ from app.engine.model import FormField
 from app.errors import FormValidationFailed
 
 _CAMUNDA_DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%Y %H:%M:%S")
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")
 
 
 def parse_datetime(text: str, default_zone: tzinfo = timezone.utc) -> datetime | None:
@@ -45,7 +47,7 @@ def _check(field: FormField, value: Any, zone: tzinfo) -> tuple[Any, str | None]
         return value, None
     if field.type == "long":
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
                 value = int(value)
             elif isinstance(value, float) and value.is_integer():
                 value = int(value)
@@ -92,6 +94,8 @@ def validate_submission(fields: Iterable[FormField], submitted: Mapping[str, Any
             failures.append({"field": field.id, "label": field.label or field.id, "message": "is read-only"})
             continue
         if not present:
+            if field.id in submitted:
+                values[field.id] = None  # a blank entry is "no value", whatever the field's type
             if field.required:
                 failures.append({"field": field.id, "label": field.label or field.id, "message": "is required"})
             continue

@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
 from app.engine.expressions import ExpressionSyntaxError, Template, compile_template
+from app.engine.timers import use_service_timers
 from app.engine.xml import parse_untrusted_xml
 from app.errors import InvalidProcessModel
 
@@ -350,6 +351,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
         try:
             spec = parser.get_spec(process_id)
             subprocess_specs = parser.get_subprocess_specs(process_id)
+            use_service_timers([spec, *subprocess_specs.values()])
         except ValidationException as error:
             raise _from_validation(resource, error) from None
         except Exception as error:  # the library reports some modelling errors with plain exceptions

@@ -5,17 +5,15 @@ between threads. Everything it hands out is plain data (dataclasses, dicts, ISO 
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Callable, Iterator, Mapping
 from uuid import UUID
 
-import SpiffWorkflow.bpmn.specs.event_definitions.timer as _timer_module
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from app.clock import Clock
@@ -24,34 +22,11 @@ from app.engine.forms import parse_datetime
 from app.engine.model import ProcessModel, UserTaskDefinition
 from app.engine.script_engine import SafeScriptEngine
 from app.engine.serialization import dump_workflow, load_workflow
+from app.engine.timers import on_clock
 from app.errors import Conflict, NotFound, ProcessExecutionFailed
 
 _ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 _MAX_ROUNDS = 1000
-_engine_clock: contextvars.ContextVar[Clock] = contextvars.ContextVar("engine_clock")
-
-
-class _EngineDatetime(datetime):
-    """The library's timers read `datetime.now()`; this answers with the injected clock."""
-
-    @classmethod
-    def now(cls, tz=None):  # type: ignore[override]
-        instant = _engine_clock.get().now()
-        return instant.astimezone(tz) if tz is not None else instant.astimezone().replace(tzinfo=None)
-
-
-# The timer module looks the name `datetime` up at call time: rebinding it there routes every timer
-# check of the library through the clock of the run in progress.
-_timer_module.datetime = _EngineDatetime
-
-
-@contextlib.contextmanager
-def _on_clock(clock: Clock) -> Iterator[None]:
-    token = _engine_clock.set(clock)
-    try:
-        yield
-    finally:
-        _engine_clock.reset(token)
 
 
 @dataclass(frozen=True)
@@ -234,7 +209,7 @@ class ProcessRun:
             if not isinstance(spec, CatchingEvent) or not task.has_state(TaskState.WAITING):
                 continue
             definition = getattr(spec, "event_definition", None)
-            if not isinstance(definition, _timer_module.TimerEventDefinition):
+            if not isinstance(definition, TimerEventDefinition):
                 continue
             value = task.internal_data.get("event_value")
             if isinstance(value, dict):
@@ -247,7 +222,7 @@ class ProcessRun:
     def _ready_user_task(self, task_id: str):
         try:
             task = self.workflow.get_task_from_id(UUID(task_id))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, TaskNotFoundException):
             task = None
         if task is None or (task.task_spec.bpmn_id or "") not in self.model.user_tasks:
             raise NotFound(f"No task found with id '{task_id}'")
@@ -277,7 +252,7 @@ class ProcessRun:
 
     def _advance(self, completing) -> list[ActivityChange]:
         before = self._states()
-        with _on_clock(self.context.clock):
+        with on_clock(self.context.clock, self.context.zone):
             try:
                 if completing is not None:
                     completing.run()
@@ -294,6 +269,9 @@ class ProcessRun:
                 raise _execution_error(error) from None
             except ExpressionError as error:
                 raise ProcessExecutionFailed(str(error)) from None
+            except (TypeError, ValueError, AttributeError) as error:
+                # The library reports some bad values (a timer text that is no date) with plain errors.
+                raise ProcessExecutionFailed(f"the process cannot advance: {error}") from None
         return self._changes(before)
 
     def _changes(self, before: Mapping[str, int]) -> list[ActivityChange]:

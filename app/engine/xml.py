@@ -37,6 +37,9 @@ def parse_untrusted_xml(content: bytes, resource_name: str) -> etree._Element:
             f"{resource_name}: not well-formed XML: {error}",
             details={"resource": resource_name, "line": error.lineno},
         ) from None
-    if root.getroottree().docinfo.doctype:
-        raise InvalidProcessModel(f"{resource_name}: a document type declaration is not allowed")
+    if root.getroottree().docinfo.doctype:  # declared in an encoding the byte scan cannot read
+        raise InvalidProcessModel(
+            f"{resource_name}: a document type declaration (DOCTYPE/ENTITY) is not allowed in a process file",
+            details={"resource": resource_name, "element": None},
+        )
     return root

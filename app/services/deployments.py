@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -12,6 +12,7 @@ from app.engine import ProcessModel, checksum, parse_deployment
 from app.errors import InvalidRequest, NotFound
 from app.persistence.models import Deployment, DeploymentResource, ProcessDefinition
 from app.services.context import Services
+
 
 @dataclass
 class DeploymentResult:

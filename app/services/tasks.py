@@ -10,9 +10,20 @@ from sqlalchemy.orm import Session
 
 from app.engine import FormField, validate_submission
 from app.errors import Conflict, NotFound
-from app.persistence.models import ActivityInstance, ProcessInstance, TaskCandidate, UserTask
+from app.persistence.models import (
+    ActivityInstance,
+    ProcessInstance,
+    TaskCandidate,
+    UserTask,
+)
 from app.services.context import Services
-from app.services.instances import _reserved, get_active_instance, load_run, record, save_run
+from app.services.instances import (
+    _reserved,
+    get_active_instance,
+    load_run,
+    record,
+    save_run,
+)
 
 
 class TaskAlreadyClaimed(Conflict):

@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.calendar import CalendarDay, CalendarNotConfirmed, Deadline, WorkCalendar, seed_days
+from app.calendar import (
+    CalendarDay,
+    CalendarNotConfirmed,
+    Deadline,
+    WorkCalendar,
+    seed_days,
+)
 
 D = date.fromisoformat
 SEED_VERSION = "seed:chinese_calendar-1.11.0"

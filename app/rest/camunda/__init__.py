@@ -1,8 +1,16 @@
 """The Camunda 7 `engine-rest` surface: same paths, shapes, status codes and error bodies."""
 from fastapi import APIRouter
 
-from app.rest.camunda import deployment, engine, history, process_definition, process_instance, task
+from app.rest.camunda import (
+    deployment,
+    engine,
+    history,
+    job,
+    process_definition,
+    process_instance,
+    task,
+)
 
 router = APIRouter(prefix="/engine-rest")
-for module in (engine, deployment, process_definition, process_instance, task, history):
+for module in (engine, deployment, process_definition, process_instance, task, history, job):
     router.include_router(module.router)

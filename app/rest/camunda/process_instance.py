@@ -9,7 +9,12 @@ from app.rest.camunda import render
 from app.rest.dependencies import get_services
 from app.rest.listing import counted, listed
 from app.rest.params import query_dict, text_list
-from app.rest.variables import decode_value, decode_variables, encode_value, encode_variables
+from app.rest.variables import (
+    decode_value,
+    decode_variables,
+    encode_value,
+    encode_variables,
+)
 from app.services import instances
 from app.services.context import Services
 

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
+
+from app.persistence.models import ProcessInstance, Timer
+from app.rest.dependencies import get_services
+from app.rest.listing import counted, listed
+from app.rest.params import query_dict
+from app.rest.variables import format_instant
+from app.services.context import Services
+
+router = APIRouter(prefix="/job", tags=["job"])
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _query(p: dict[str, Any]):
+    query = select(Timer, ProcessInstance).join(ProcessInstance, ProcessInstance.id == Timer.process_instance_id)
+    if p.get("processInstanceId"):
+        query = query.where(Timer.process_instance_id == p["processInstanceId"])
+    if p.get("processDefinitionKey"):
+        query = query.where(Timer.process_definition_key == p["processDefinitionKey"])
+    if p.get("activityId"):
+        query = query.where(Timer.activity_id == p["activityId"])
+    return query.order_by(Timer.due_at, Timer.id)
+
+
+def _job(row, zone) -> dict[str, Any]:
+    timer, instance = row
+    return {"id": timer.id, "jobDefinitionId": f"{instance.definition_id}#{timer.activity_id}",
+            "processInstanceId": timer.process_instance_id, "executionId": timer.process_instance_id,
+            "processDefinitionId": instance.definition_id, "processDefinitionKey": timer.process_definition_key,
+            "dueDate": format_instant(timer.due_at, zone), "exceptionMessage": None, "failedActivityId": None,
+            "retries": 3, "suspended": False, "priority": 0, "tenantId": instance.tenant_id,
+            "createTime": format_instant(timer.created, zone)}
+
+
+@router.get("", summary="Pending timers as Camunda jobs (timers=true)")
+def list_jobs(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+    params = query_dict(request)
+    zone = services.settings.zone
+    return listed(services, _query(params), params, lambda row: _job(row, zone))
+
+
+@router.get("/count")
+def count_jobs(request: Request, services: ServicesDep) -> dict[str, int]:
+    return counted(services, _query(query_dict(request)))

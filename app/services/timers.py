@@ -1,0 +1,109 @@
+"""Firing timers that fell due: each exactly once, by whichever worker gets to it first.
+
+Timer rows are a projection of what instances wait for, recomputed on every step of an instance.
+A worker picks instances with due timers; on PostgreSQL it locks their timer rows and skips rows
+another worker holds. The instance's optimistic revision is the final guard: if two workers fire
+the same instance, one commits and the other's unit of work rolls back whole.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from app.clock import SimulatedClock
+from app.errors import Conflict, NotFound
+from app.persistence.models import Timer
+from app.services.context import Services
+from app.services.instances import get_active_instance, load_run, record, save_run
+
+log = logging.getLogger(__name__)
+
+
+def next_due(services: Services, until: datetime) -> datetime | None:
+    with services.db.read() as session:
+        return session.scalar(select(func.min(Timer.due_at)).where(Timer.due_at <= until))
+
+
+def fire_due_timers(services: Services, *, batch: int = 100) -> int:
+    """Fire every timer due at the clock's current time; returns how many instances advanced."""
+    now = services.clock.now()
+    with services.db.read() as session:
+        instance_ids = list(session.scalars(
+            select(Timer.process_instance_id).where(Timer.due_at <= now)
+            .group_by(Timer.process_instance_id).order_by(func.min(Timer.due_at)).limit(batch)))
+    advanced = 0
+    for instance_id in instance_ids:
+        try:
+            if _fire_instance(services, instance_id, now):
+                advanced += 1
+        except (Conflict, NotFound):
+            continue  # another worker or request changed the instance first; its timers are current
+    return advanced
+
+
+def _fire_instance(services: Services, instance_id: str, now: datetime) -> bool:
+    with services.db.write() as session:
+        due = list(session.scalars(
+            select(Timer).where(Timer.process_instance_id == instance_id, Timer.due_at <= now)
+            .order_by(Timer.due_at).with_for_update(skip_locked=True)))
+        if not due:
+            return False
+        instance = get_active_instance(session, instance_id)
+        run = load_run(services, session, instance)
+        changes = run.fire_due_timers()
+        fired = {change.activity_instance_id for change in changes if change.ended}
+        if not fired:
+            return False
+        for timer in due:
+            if timer.id in fired:
+                record(session, instance, "timer.fired", now, activity_id=timer.activity_id, task_id=timer.id,
+                       due=timer.due_at.isoformat(), clock=now.isoformat())
+        save_run(session, instance, run, changes, now)
+        return True
+
+
+def advance_clock_to(services: Services, clock: SimulatedClock, target: datetime) -> int:
+    """Move a simulated clock to `target`, stopping at each due instant on the way, so that timers
+    fire in due order and each sees the clock at its own due time."""
+    fired = 0
+    for _ in range(100_000):
+        due = next_due(services, target)
+        if due is None:
+            break
+        if due > clock.now():
+            clock.set(due)
+        count = fire_due_timers(services)
+        if count == 0:
+            break
+        fired += count
+    clock.set(target)
+    return fired + fire_due_timers(services)
+
+
+class TimerWorker:
+    """Polls for due timers in a background thread of the service (or of `eco-orchestrator worker`)."""
+
+    def __init__(self, services: Services, interval_seconds: float) -> None:
+        self.services = services
+        self.interval = interval_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="timer-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                while fire_due_timers(self.services) and not self._stop.is_set():
+                    pass
+            except Exception:  # a failing round must not end the worker; the next round retries
+                log.exception("timer round failed")
+            self._stop.wait(self.interval)
