@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -30,7 +30,10 @@ class Database:
         else:
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
-        self._writer = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
+        # Writers flush where they must (a row before the rows that refer to it), so that one unit of
+        # work sends each change once instead of a flush before every query.
+        self._writer = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False,
+                                    autoflush=False)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
@@ -44,6 +47,8 @@ class Database:
             try:
                 with session.begin():
                     yield session
+                    for hook in session.info.pop("before_commit", []):
+                        hook()
             except (StaleDataError, IntegrityError):
                 # A row changed, or the same row was written, by a concurrent unit of work.
                 raise Conflict("The instance was changed by another request at the same time; "
@@ -55,6 +60,11 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def on_commit(session: Session, hook: Callable[[], None]) -> None:
+    """Run `hook` at the end of the unit of work, inside its transaction (rows gathered on the way)."""
+    session.info.setdefault("before_commit", []).append(hook)
 
 
 def _ensure_directory(url: str) -> None:

@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.engine import ActivityChange, ProcessRun
@@ -19,6 +19,7 @@ from app.persistence.models import (
     Timer,
     UserTask,
 )
+from app.persistence.database import on_commit
 from app.services.context import Services
 from app.services.deployments import latest_by_key
 
@@ -47,27 +48,39 @@ def record(session: Session, instance: ProcessInstance, kind: str, at: datetime,
            activity_id: str | None = None, task_id: str | None = None, **payload: Any) -> None:
     """Append one history event to the instance's record, in the current unit of work."""
     instance.last_sequence += 1
-    session.add(HistoryEvent(process_instance_id=instance.id, sequence=instance.last_sequence, kind=kind,
-                             occurred_at=at, user_id=user_id, activity_id=activity_id, task_id=task_id,
-                             payload=payload))
+    pending = session.info.get("history")
+    if pending is None:
+        pending = session.info["history"] = []
+        on_commit(session, lambda: _write_rows(session, HistoryEvent, pending))
+    pending.append({"process_instance_id": instance.id, "sequence": instance.last_sequence, "kind": kind,
+                    "occurred_at": at, "user_id": user_id, "activity_id": activity_id, "task_id": task_id,
+                    "payload": payload})
+
+
+def _write_rows(session: Session, model, rows: list[dict[str, Any]]) -> None:
+    """Many rows of one table in one statement, without the ORM's per-object bookkeeping."""
+    if rows:
+        session.connection().execute(model.__table__.insert(), rows)
 
 
 def save_run(session: Session, instance: ProcessInstance, run: ProcessRun, changes: Iterable[ActivityChange],
              now: datetime, *, user_id: str | None = None) -> None:
-    """Write everything one step of an instance changed: state, task rows, activities, timers, history."""
+    """Write everything one step of an instance changed: state, task rows, activities, timers, history.
+
+    The projections are written with plain multi-row statements; the instance row itself is updated
+    once, at commit, where its revision check refuses a concurrent writer and rolls all of it back."""
     instance.state = run.serialize()
     if run.completed and instance.status == ACTIVE:
         instance.status, instance.end_time = COMPLETED, now
-    # The instance row goes first: its revision check stops a concurrent writer before anything else.
-    session.flush()
     _sync_user_tasks(session, instance, run, now)
     _record_activities(session, instance, changes, now, user_id)
     session.execute(delete(Timer).where(Timer.process_instance_id == instance.id))
-    if instance.status == ACTIVE:
-        for timer in run.pending_timers():
-            session.add(Timer(id=timer.task_id, process_instance_id=instance.id,
-                              process_definition_key=instance.definition_key, activity_id=timer.activity_id,
-                              due_at=timer.due, created=now))
+    timers = run.pending_timers() if instance.status == ACTIVE else []
+    if timers:
+        _write_rows(session, Timer, [
+            {"id": timer.task_id, "process_instance_id": instance.id,
+             "process_definition_key": instance.definition_key, "activity_id": timer.activity_id,
+             "due_at": timer.due, "created": now} for timer in timers])
     if instance.status == COMPLETED:
         record(session, instance, "process.completed", now, user_id=user_id)
 
@@ -80,19 +93,20 @@ def _sync_user_tasks(session: Session, instance: ProcessInstance, run: ProcessRu
         session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(gone)))
         session.execute(delete(UserTask).where(UserTask.id.in_(gone)))
     new_tasks = [open_tasks[task_id] for task_id in open_tasks.keys() - existing]
+    if not new_tasks:
+        return
+    _write_rows(session, UserTask, [
+        {"id": task.id, "process_instance_id": instance.id, "process_definition_id": instance.definition_id,
+         "process_definition_key": instance.definition_key, "business_key": instance.business_key,
+         "task_definition_key": task.task_definition_key, "name": task.name, "description": task.documentation,
+         "assignee": task.assignee, "owner": None, "created": now, "last_updated": None, "due": task.due,
+         "follow_up": task.follow_up, "priority": task.priority, "form_key": task.form_key,
+         "tenant_id": instance.tenant_id} for task in new_tasks])
+    candidates = [{"task_id": task.id, "kind": kind, "identity": identity} for task in new_tasks
+                  for kind, identities in (("group", task.candidate_groups), ("user", task.candidate_users))
+                  for identity in identities]
+    _write_rows(session, TaskCandidate, candidates)
     for task in new_tasks:
-        session.add(UserTask(
-            id=task.id, process_instance_id=instance.id, process_definition_id=instance.definition_id,
-            process_definition_key=instance.definition_key, business_key=instance.business_key,
-            task_definition_key=task.task_definition_key, name=task.name, description=task.documentation,
-            assignee=task.assignee, created=now, due=task.due, follow_up=task.follow_up, priority=task.priority,
-            form_key=task.form_key, tenant_id=instance.tenant_id))
-    session.flush()  # task rows before the candidate rows that refer to them
-    for task in new_tasks:
-        session.add_all([TaskCandidate(task_id=task.id, kind="group", identity=group)
-                         for group in task.candidate_groups])
-        session.add_all([TaskCandidate(task_id=task.id, kind="user", identity=user)
-                         for user in task.candidate_users])
         record(session, instance, "task.created", now, activity_id=task.task_definition_key, task_id=task.id,
                candidate_groups=list(task.candidate_groups), candidate_users=list(task.candidate_users),
                assignee=task.assignee, due=task.due.isoformat() if task.due else None)
@@ -100,24 +114,23 @@ def _sync_user_tasks(session: Session, instance: ProcessInstance, run: ProcessRu
 
 def _record_activities(session: Session, instance: ProcessInstance, changes: Iterable[ActivityChange],
                        now: datetime, user_id: str | None) -> None:
+    started = []
     for change in changes:
         if change.started:
             instance.last_sequence += 1
-            row = ActivityInstance(
-                id=change.activity_instance_id, process_instance_id=instance.id,
-                process_definition_id=instance.definition_id, process_definition_key=instance.definition_key,
-                activity_id=change.activity_id, activity_name=change.activity_name,
-                activity_type=change.activity_type,
-                task_id=change.activity_instance_id if change.activity_type == "userTask" else None,
-                start_time=now, sequence=instance.last_sequence, tenant_id=instance.tenant_id)
-            session.add(row)
-        else:
-            row = session.get(ActivityInstance, change.activity_instance_id)
-            if row is None:
-                continue
-        if change.ended:
-            row.end_time = now
-            row.canceled = change.canceled
+            started.append({
+                "id": change.activity_instance_id, "process_instance_id": instance.id,
+                "process_definition_id": instance.definition_id, "process_definition_key": instance.definition_key,
+                "activity_id": change.activity_id, "activity_name": change.activity_name,
+                "activity_type": change.activity_type,
+                "task_id": change.activity_instance_id if change.activity_type == "userTask" else None,
+                "assignee": None, "start_time": now, "end_time": now if change.ended else None,
+                "canceled": change.canceled, "sequence": instance.last_sequence, "tenant_id": instance.tenant_id})
+        elif change.ended:
+            session.execute(update(ActivityInstance).where(ActivityInstance.id == change.activity_instance_id)
+                            .values(end_time=now, canceled=change.canceled))
+    _write_rows(session, ActivityInstance, started)
+    for change in changes:
         record(session, instance, "activity.canceled" if change.canceled else
                ("activity.completed" if change.ended else "activity.started"), now,
                user_id=user_id if change.ended and change.activity_type == "userTask" else None,
