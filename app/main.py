@@ -11,10 +11,11 @@ from starlette.concurrency import run_in_threadpool
 from app.clock import Clock, SimulatedClock, SystemClock
 from app.persistence.database import Database
 from app.persistence.migrations import upgrade_to_head
-from app.rest import camunda, errors, health
+from app.rest import calendar as calendar_api, camunda, errors, health
 from app.rest import clock as clock_api
 from app.rest.limits import RequestSizeLimit
 from app.services.context import ModelCache, Services
+from app.services.calendars import seed_if_empty
 from app.services.deployments import deploy_directory
 from app.services.timers import TimerWorker
 from app.settings import Settings, get_settings
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         await run_in_threadpool(upgrade_to_head, services.db)
+        await run_in_threadpool(seed_if_empty, services)
         if settings.deploy_on_start:
             await run_in_threadpool(deploy_directory, services, Path(settings.deploy_on_start))
         worker = TimerWorker(services, settings.timer_poll_seconds) if settings.timer_worker else None
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     errors.install(app)
     app.include_router(health.router)
     app.include_router(clock_api.router)
+    app.include_router(calendar_api.router)
     app.include_router(camunda.router)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     return app

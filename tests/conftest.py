@@ -18,6 +18,7 @@ from sqlalchemy import text
 from app.clock import SimulatedClock
 from app.main import create_app
 from app.persistence.models import Base
+from app.services.calendars import seed_if_empty
 from app.services.context import Services
 from app.settings import Settings
 
@@ -83,6 +84,7 @@ def _clean_state(request):
     with running.services.db.write() as session:
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(text(f"DELETE FROM {table.name}"))
+    seed_if_empty(running.services)
     running.clock.set(CLOCK_START)
 
 

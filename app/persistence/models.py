@@ -1,11 +1,12 @@
 """Tables of the service. The schema is created and changed only by Alembic migrations."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -200,3 +201,29 @@ class Timer(Base):
     activity_id: Mapped[str] = mapped_column(String(255))
     due_at: Mapped[datetime | None] = mapped_column(Instant(), index=True)
     created: Mapped[datetime] = mapped_column(Instant())
+
+
+class CalendarYear(Base):
+    """A year of the official working calendar; `confirmed` once its State Council notice is entered."""
+
+    __tablename__ = "calendar_year"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    confirmed: Mapped[bool] = mapped_column(Boolean)
+    notice: Mapped[str] = mapped_column(String(255))
+    entered_by: Mapped[str | None] = mapped_column(String(255))
+    entered_at: Mapped[datetime] = mapped_column(Instant())
+    # Counts the imports of this year: the calendar's version, recorded with each deadline, moves with it.
+    revision: Mapped[int] = mapped_column(Integer)
+
+
+class CalendarEntry(Base):
+    """A dated exception to the Monday-Friday rule: an off day, or a weekend day that is worked."""
+
+    __tablename__ = "calendar_entry"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    year: Mapped[int] = mapped_column(ForeignKey("calendar_year.year"), index=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str] = mapped_column(String(64))
+    notice: Mapped[str] = mapped_column(String(255))
