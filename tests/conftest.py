@@ -94,6 +94,13 @@ def client(service: RunningService) -> httpx.Client:
         yield http
 
 
+@pytest.fixture
+def root(service: RunningService) -> httpx.Client:
+    """A client for the service's own API beside engine-rest (/api/clock, /api/calendar)."""
+    with httpx.Client(base_url=service.base_url, timeout=30) as http:
+        yield http
+
+
 def deploy(client: httpx.Client, *paths: Path, name: str = "test", **fields) -> dict:
     files = [("data", (path.name, path.read_bytes(), "application/octet-stream")) for path in paths]
     data = {"deployment-name": name, **fields}

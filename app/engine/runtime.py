@@ -37,6 +37,9 @@ class RunContext:
     clock: Clock
     functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     zone: tzinfo = timezone.utc
+    # Deadlines the functions computed during the run (with their rule and calendar version), for the
+    # caller to record with the instance.
+    deadlines: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

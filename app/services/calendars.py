@@ -5,13 +5,16 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
 
 from app.calendar import CalendarDay, WorkCalendar, seed_days
 from app.errors import InvalidRequest, NotFound
 from app.persistence.models import CalendarEntry, CalendarYear
-from app.services.context import Services
+
+if TYPE_CHECKING:  # the services' context builds deadline functions from this module
+    from app.services.context import Services
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,7 @@ _cache_lock = threading.Lock()
 _cache: dict[tuple[str, str], WorkCalendar] = {}
 
 
-def seed_if_empty(services: Services) -> None:
+def seed_if_empty(services: "Services") -> None:
     with services.db.write() as session:
         if session.scalar(select(func.count()).select_from(CalendarYear)):
             return
@@ -43,7 +46,7 @@ def seed_if_empty(services: Services) -> None:
             for day in days])
 
 
-def current(services: Services) -> WorkCalendar:
+def current(services: "Services") -> WorkCalendar:
     """The calendar as the database holds it now; rebuilt only when an administrator changed it."""
     with services.db.read() as session:
         years_known, revisions = session.execute(select(func.count(), func.sum(CalendarYear.revision))).one()
@@ -63,7 +66,7 @@ def current(services: Services) -> WorkCalendar:
     return calendar
 
 
-def years(services: Services) -> list[dict]:
+def years(services: "Services") -> list[dict]:
     with services.db.read() as session:
         counts = dict(session.execute(select(CalendarEntry.year, func.count()).group_by(CalendarEntry.year)).all())
         return [{"year": row.year, "confirmed": row.confirmed, "notice": row.notice, "entries": counts.get(row.year, 0),
@@ -71,7 +74,7 @@ def years(services: Services) -> list[dict]:
                 for row in session.scalars(select(CalendarYear).order_by(CalendarYear.year))]
 
 
-def export_year(services: Services, year: int) -> YearFile:
+def export_year(services: "Services", year: int) -> YearFile:
     with services.db.read() as session:
         row = session.get(CalendarYear, year)
         if row is None:
@@ -82,7 +85,7 @@ def export_year(services: Services, year: int) -> YearFile:
                         tuple(CalendarDay(e.day, e.working, e.name, e.notice) for e in entries))
 
 
-def import_year(services: Services, year_file: YearFile, *, entered_by: str | None) -> None:
+def import_year(services: "Services", year_file: YearFile, *, entered_by: str | None) -> None:
     """Replace a year's entries with the file's; the file says whether the year is confirmed."""
     seen: set[date] = set()
     for day in year_file.days:

@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.calendar import Deadline
+from app.calendar.functions import deadline_functions
 from app.clock import Clock
 from app.engine import ProcessModel, RunContext, parse_deployment
 from app.errors import NotFound
 from app.persistence.database import Database
 from app.persistence.models import DeploymentResource, ProcessDefinition
+from app.services import calendars
 from app.settings import Settings
 
 
@@ -59,4 +63,30 @@ class Services:
     models: ModelCache
 
     def run_context(self) -> RunContext:
-        return RunContext(clock=self.clock, zone=self.settings.zone)
+        deadlines: list[Deadline] = []
+        return RunContext(clock=self.clock, zone=self.settings.zone,
+                          functions=_DeadlineFunctions(self, deadlines.append), deadlines=deadlines)
+
+
+class _DeadlineFunctions(Mapping):
+    """The deadline functions of expressions; the calendar is read only when an expression calls one."""
+
+    def __init__(self, services: Services, on_deadline) -> None:
+        self._services = services
+        self._on_deadline = on_deadline
+        self._functions: dict | None = None
+
+    def _load(self) -> dict:
+        if self._functions is None:
+            self._functions = deadline_functions(calendars.current(self._services), self._services.clock,
+                                                 self._services.settings.zone, self._on_deadline)
+        return self._functions
+
+    def __getitem__(self, name: str):
+        return self._load()[name]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())

@@ -81,6 +81,12 @@ def save_run(session: Session, instance: ProcessInstance, run: ProcessRun, chang
             {"id": timer.task_id, "process_instance_id": instance.id,
              "process_definition_key": instance.definition_key, "activity_id": timer.activity_id,
              "due_at": timer.due, "created": now} for timer in timers])
+    for deadline in run.context.deadlines:
+        record(session, instance, "deadline.computed", now, start=deadline.start.isoformat(),
+               due=deadline.due.isoformat(), rule=deadline.rule, basis=deadline.basis,
+               provisional=deadline.provisional, unconfirmed_years=list(deadline.unconfirmed_years),
+               calendar_version=deadline.calendar_version)
+    run.context.deadlines.clear()
     if instance.status == COMPLETED:
         record(session, instance, "process.completed", now, user_id=user_id)
 

@@ -1,0 +1,74 @@
+"""Deadline functions that process designers write in Camunda Modeler, for timers and due dates.
+
+    timeDuration  ${workingDays(5)}                      5 working days from now
+    timeDate      ${addWorkingDays(publishedAt, 5)}      5 working days after a date variable
+    timeDate      ${addMonths(listedAt, 1)}              1 month after (Civil Code month rule)
+    timeDate      ${addDays(start, 15)} / ${addYears(namedAt, 3)}
+    timeDate      ${endOfJuneNextYear(namedAt)}          30 June of the following year
+    dueDate       ${addWorkingDays(now(), 20)}
+
+Each counts whole days in the service's zone with the start day excluded, moves a last day that is
+not a working day to the next working day (except `yearEnd`), and returns the instant the period is
+over: the start of the day after its last day. A timer therefore fires once the whole last day has
+passed. Every deadline computed is also handed to `on_deadline`, so that its rule, basis and calendar
+version are recorded with the instance.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any, Callable
+
+from app.calendar.rules import Deadline, WorkCalendar
+from app.clock import Clock
+
+
+def _start_day(value: Any, zone: tzinfo, what: str) -> date:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(zone).date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return _start_day(datetime.fromisoformat(value.strip()), zone, what)
+        except ValueError:
+            pass
+    raise ValueError(f"{what} needs a date, got {value!r}")
+
+
+def _count(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < 1:
+        raise ValueError(f"{what} needs a whole number of at least 1, got {value!r}")
+    return int(value)
+
+
+def deadline_functions(calendar: WorkCalendar, clock: Clock, zone: tzinfo,
+                       on_deadline: Callable[[Deadline], None]) -> dict[str, Callable[..., Any]]:
+    def period_over(deadline: Deadline) -> datetime:
+        on_deadline(deadline)
+        return datetime.combine(deadline.due + timedelta(days=1), time(0), zone)
+
+    def today() -> date:
+        return clock.now().astimezone(zone).date()
+
+    def counted(rule: Callable[[date, int], Deadline], name: str) -> Callable[[Any, Any], str]:
+        def function(start: Any, count: Any) -> str:
+            return period_over(rule(_start_day(start, zone, name), _count(count, name))).isoformat()
+        return function
+
+    def working_days(count: Any) -> str:
+        # A timeDuration: the time from now until the period is over.
+        over = period_over(calendar.add_working_days(today(), _count(count, "workingDays")))
+        return f"PT{max(0, int((over - clock.now()).total_seconds()))}S"
+
+    def end_of_june_next_year(start: Any) -> str:
+        return period_over(calendar.end_of_june_next_year(_start_day(start, zone, "endOfJuneNextYear"))).isoformat()
+
+    return {
+        "now": lambda: clock.now().astimezone(zone),
+        "workingDays": working_days,
+        "addWorkingDays": counted(calendar.add_working_days, "addWorkingDays"),
+        "addDays": counted(calendar.add_days, "addDays"),
+        "addMonths": counted(calendar.add_months, "addMonths"),
+        "addYears": counted(calendar.add_years, "addYears"),
+        "endOfJuneNextYear": end_of_june_next_year,
+    }
