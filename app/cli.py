@@ -16,6 +16,8 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--deploy", default=str(PROJECT_ROOT / "bpmn"),
                        help="directory whose .bpmn files are deployed at start (default: bpmn/)")
     commands.add_parser("migrate", help="bring the database schema to the newest revision")
+    worker = commands.add_parser("worker", help="fire due timers (run several beside TIMER_WORKER=false replicas)")
+    worker.add_argument("--interval", type=float, default=None, help="seconds between rounds (TIMER_POLL_SECONDS)")
     args = parser.parse_args(argv)
 
     if args.command == "serve":
@@ -30,6 +32,32 @@ def main(argv: list[str] | None = None) -> None:
 
         settings = get_settings()
         upgrade_to_head(Database(settings.database_url))
+    elif args.command == "worker":
+        run_worker(args.interval)
+
+
+def run_worker(interval: float | None) -> None:
+    import signal
+    import threading
+
+    from app.main import build_services
+    from app.persistence.migrations import upgrade_to_head
+    from app.services.timers import TimerWorker
+    from app.settings import get_settings
+
+    settings = get_settings()
+    if settings.clock != "system":
+        raise SystemExit("a separate worker runs on the system clock; a simulated clock lives in the service")
+    services = build_services(settings)
+    upgrade_to_head(services.db)
+    worker = TimerWorker(services, interval or settings.timer_poll_seconds)
+    stopped = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stopped.set())
+    worker.start()
+    stopped.wait()
+    worker.stop()
+    services.db.dispose()
 
 
 if __name__ == "__main__":
