@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     # Fire due timers from a thread of the service; turn off where separate workers do it.
     timer_worker: bool = True
     timer_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    # A deadline is shown as a warning (预警) when this many working days or fewer remain.
+    deadline_warning_working_days: int = Field(default=3, ge=0, le=60)
 
     @model_validator(mode="after")
     def _production_is_strict(self) -> "Settings":

@@ -31,3 +31,29 @@ def test_publicity_over_national_day_ends_after_the_make_up_saturday(client, roo
     root.post("/api/clock", json={"set": "2026-12-01T00:00:00+08:00"}).raise_for_status()
     historic = client.get(f"/history/process-instance/{instance['id']}").json()
     assert historic["state"] == "COMPLETED" and historic["endTime"] == "2026-12-01T00:00:00.000+0800"
+
+
+def test_deadline_warnings_turn_from_normal_to_warning_to_overdue(client, root):
+    client.post("/deployment/create", files=[("data", ("p.bpmn", PUBLICITY, "application/xml"))]).raise_for_status()
+    root.post("/api/clock", json={"set": "2026-09-28T09:00:00+08:00"}).raise_for_status()
+    instance = client.post("/process-definition/key/working_day_publicity/start", json={
+        "businessKey": "park-7", "variables": {"verifiedAt": {"value": "2026-10-28T10:00:00.000+0800",
+                                                              "type": "Date"}}}).json()
+
+    [publicity] = root.get("/api/deadlines", params={"businessKey": "park-7"}).json()
+    assert publicity["kind"] == "timer" and publicity["lastDay"] == "2026-10-10"
+    # After today: 29 and 30 September, 8, 9 and 10 October.
+    assert publicity["workingDaysLeft"] == 5 and publicity["level"] == "normal"
+    root.post("/api/clock", json={"set": "2026-10-09T09:00:00+08:00"}).raise_for_status()
+    [publicity] = root.get("/api/deadlines", params={"processInstanceId": instance["id"]}).json()
+    assert publicity["workingDaysLeft"] == 1 and publicity["level"] == "warning"
+
+    root.post("/api/clock", json={"set": "2026-10-11T00:00:00+08:00"}).raise_for_status()
+    [task] = root.get("/api/deadlines", params={"businessKey": "park-7"}).json()
+    assert task["kind"] == "task" and task["activityId"] == "approve"
+    assert task["workingDaysLeft"] == 3 and task["level"] == "warning"  # 12, 13 and 14 October
+    assert root.get("/api/deadlines", params={"candidateGroup": "nobody"}).json() == []
+    root.post("/api/clock", json={"set": "2026-10-15T08:00:00+08:00"}).raise_for_status()
+    [task] = root.get("/api/deadlines", params={"businessKey": "park-7"}).json()
+    assert task["level"] == "overdue"
+    assert root.get("/api/deadlines").status_code == 400
