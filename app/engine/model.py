@@ -23,7 +23,6 @@ from app.errors import InvalidProcessModel
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 _NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 
 FORM_FIELD_TYPES = frozenset({"string", "long", "boolean", "date", "enum"})

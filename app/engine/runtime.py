@@ -202,9 +202,6 @@ class ProcessRun:
             documentation=definition.documentation,
         )
 
-    def user_task_definition(self, task_id: str) -> UserTaskDefinition:
-        return self.model.user_tasks[self._ready_user_task(task_id).task_spec.bpmn_id]
-
     def pending_timers(self) -> list[PendingTimer]:
         timers = []
         for task in self._all_tasks():

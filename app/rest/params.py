@@ -1,7 +1,6 @@
 """Reading Camunda-style query parameters and JSON bodies leniently, as the real clients send them."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import Request
@@ -19,22 +18,6 @@ def query_dict(request: Request, list_names: frozenset[str] = frozenset()) -> di
         else:
             result[name] = values[-1]
     return result
-
-
-async def json_body(request: Request) -> dict[str, Any]:
-    """The JSON object of a request; an empty body or `null` is an empty object."""
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise InvalidRequest("The request body is not valid JSON") from None
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object")
-    return body
 
 
 def flag(value: Any, name: str) -> bool:

@@ -26,7 +26,7 @@ from app.services.deployments import latest_by_key
 ACTIVE, COMPLETED, TERMINATED = "ACTIVE", "COMPLETED", "EXTERNALLY_TERMINATED"
 
 
-def _reserved(values: Mapping[str, Any]) -> None:
+def refuse_reserved_keys(values: Mapping[str, Any]) -> None:
     """Saved state must stay restorable: the state format reserves the key 'typename' in objects."""
     def walk(value: Any, path: str) -> None:
         if isinstance(value, dict):
@@ -146,7 +146,7 @@ def _record_activities(session: Session, instance: ProcessInstance, changes: Ite
 def start_instance(services: Services, *, key: str | None = None, definition_id: str | None = None,
                    variables: Mapping[str, Any], business_key: str | None, user_id: str | None = None,
                    tenant_id: str | None = None) -> tuple[ProcessInstance, dict[str, Any]]:
-    _reserved(variables)
+    refuse_reserved_keys(variables)
     with services.db.write() as session:
         if definition_id is not None:
             definition = session.get(ProcessDefinition, definition_id)
@@ -168,12 +168,12 @@ def start_instance(services: Services, *, key: str | None = None, definition_id:
         session.add(instance)
         session.flush()  # the instance row first: its events and tasks refer to it
         record(session, instance, "process.started", now, user_id=user_id, definition_id=definition.id,
-               business_key=business_key, variables=_jsonable(variables))
+               business_key=business_key, variables=jsonable(variables))
         save_run(session, instance, run, changes, now, user_id=user_id)
         return instance, run.variables()
 
 
-def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
+def jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
     def convert(value: Any) -> Any:
         if isinstance(value, dict):
             return {k: convert(v) for k, v in value.items()}
@@ -213,7 +213,7 @@ def instance_variables(services: Services, instance_id: str) -> dict[str, Any]:
 
 def modify_variables(services: Services, instance_id: str, *, modifications: Mapping[str, Any],
                      deletions: Iterable[str], user_id: str | None = None) -> None:
-    _reserved(modifications)
+    refuse_reserved_keys(modifications)
     with services.db.write() as session:
         instance = get_active_instance(session, instance_id)
         run = load_run(services, session, instance)
@@ -221,7 +221,7 @@ def modify_variables(services: Services, instance_id: str, *, modifications: Map
         run.set_variables(modifications, deletions)
         now = services.clock.now()
         record(session, instance, "variables.modified", now, user_id=user_id,
-               modifications=_jsonable(modifications), deletions=list(deletions))
+               modifications=jsonable(modifications), deletions=list(deletions))
         save_run(session, instance, run, [], now, user_id=user_id)
 
 

@@ -18,7 +18,8 @@ from app.persistence.models import (
 )
 from app.services.context import Services
 from app.services.instances import (
-    _reserved,
+    jsonable,
+    refuse_reserved_keys,
     get_active_instance,
     load_run,
     record,
@@ -171,7 +172,7 @@ def set_assignee(services: Services, task_id: str, user_id: str | None, *, actin
 def complete(services: Services, task_id: str, variables: Mapping[str, Any], *,
              acting_user: str | None = None) -> dict[str, Any]:
     """Complete a user task with the submitted values, checked against its form first."""
-    _reserved(variables)
+    refuse_reserved_keys(variables)
     with services.db.write() as session:
         task = get_task(session, task_id)
         instance = get_active_instance(session, task.process_instance_id)
@@ -181,13 +182,9 @@ def complete(services: Services, task_id: str, variables: Mapping[str, Any], *,
         changes = run.complete_user_task(task_id, values)
         now = services.clock.now()
         record(session, instance, "task.completed", now, user_id=acting_user, activity_id=task.task_definition_key,
-               task_id=task_id, assignee=task.assignee, variables=_plain(values))
+               task_id=task_id, assignee=task.assignee, variables=jsonable(values))
         save_run(session, instance, run, changes, now, user_id=acting_user)
         return run.variables()
-
-
-def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in values.items()}
 
 
 def form(services: Services, task_id: str) -> tuple[tuple[FormField, ...], dict[str, Any]]:
