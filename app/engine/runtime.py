@@ -213,6 +213,8 @@ class ProcessRun:
                 continue
             value = task.internal_data.get("event_value")
             if isinstance(value, dict):
+                if value.get("cycles") == 0:
+                    continue  # a cycle that has run all its repetitions waits for nothing more
                 value = value.get("next")
             due = parse_datetime(value, self.context.zone) if isinstance(value, str) else None
             timers.append(PendingTimer(str(task.id), spec.bpmn_id, due))

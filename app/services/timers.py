@@ -54,13 +54,14 @@ def _fire_instance(services: Services, instance_id: str, now: datetime) -> bool:
         instance = get_active_instance(session, instance_id)
         run = load_run(services, session, instance)
         changes = run.fire_due_timers()
-        fired = {change.activity_instance_id for change in changes if change.ended}
+        # A timer fired when it no longer waits for that instant: it ended, or a cycle moved it on.
+        still_waiting = {(timer.task_id, timer.due) for timer in run.pending_timers()}
+        fired = [timer for timer in due if (timer.id, timer.due_at) not in still_waiting]
         if not fired:
             return False
-        for timer in due:
-            if timer.id in fired:
-                record(session, instance, "timer.fired", now, activity_id=timer.activity_id, task_id=timer.id,
-                       due=timer.due_at.isoformat(), clock=now.isoformat())
+        for timer in fired:
+            record(session, instance, "timer.fired", now, activity_id=timer.activity_id, task_id=timer.id,
+                   due=timer.due_at.isoformat(), clock=now.isoformat())
         save_run(session, instance, run, changes, now)
         return True
 

@@ -52,3 +52,16 @@ def test_clock_refuses_bad_moves(root):
     assert root.post("/api/clock", json={"advance": "P1D", "set": "2026-10-01T00:00:00+08:00"}).status_code == 400
     moved = root.post("/api/clock", json={"set": "2026-10-01T09:00:00+08:00"}).json()
     assert moved["now"] == "2026-10-01T09:00:00.000+0800" and moved["mode"] == "simulated"
+
+
+def test_a_yearly_cycle_fires_through_the_service_once_a_year_three_times(client, root):
+    client.post("/deployment/create", files=[("data", ("annual_cycle.bpmn",
+                (FIXTURES / "annual_cycle.bpmn").read_bytes(), "application/xml"))]).raise_for_status()
+    instance = client.post("/process-definition/key/annual_cycle/start", json={}).json()
+    reports = []
+    for _ in range(4):
+        root.post("/api/clock", json={"advance": "P1Y"}).raise_for_status()
+        tasks = client.get("/task", params={"processInstanceId": instance["id"]}).json()
+        reports.append(sum(1 for t in tasks if t["taskDefinitionKey"] == "annual_report"))
+    assert reports == [1, 2, 3, 3]
+    assert client.get("/job", params={"processInstanceId": instance["id"]}).json() == []
