@@ -102,7 +102,7 @@ def _shift_months(start: date, months: int) -> date:
 class WorkCalendar:
     """Immutable snapshot of the working calendar; build a new one with :meth:`with_days`."""
 
-    __slots__ = ("_version", "_days", "_confirmed", "_working", "_shift_dates", "_shift_sums")
+    __slots__ = ("_version", "_days", "_confirmed", "_working", "_names", "_shift_dates", "_shift_sums")
 
     def __init__(self, days: Iterable[CalendarDay], confirmed_years: Iterable[int], version: str) -> None:
         by_date: dict[date, CalendarDay] = {}
@@ -123,6 +123,7 @@ class WorkCalendar:
         self._working: dict[date, bool] = {
             e.day: e.working for e in self._days if e.day.year in self._confirmed
         }
+        self._names: dict[date, str] = {e.day: e.name for e in self._days if e.day.year in self._confirmed}
         # Running sum of the exceptions that differ from the weekday rule, so a range count is two
         # bisects plus arithmetic instead of a walk over every day.
         self._shift_dates: list[date] = []
@@ -167,6 +168,10 @@ class WorkCalendar:
         return f"WorkCalendar(version={self._version!r}, confirmed={span}, days={len(self._days)})"
 
     # -- single days ------------------------------------------------------------------------
+
+    def name_of(self, day: date) -> str | None:
+        """The holiday or make-up day's name, for a day of a confirmed year."""
+        return self._names.get(day)
 
     def is_confirmed(self, year: int) -> bool:
         return year in self._confirmed

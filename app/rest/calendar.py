@@ -32,10 +32,8 @@ def list_years(services: ServicesDep) -> list[dict[str, Any]]:
 @router.get("/days/{day}", summary="Is this a working day?")
 def working_day(day: date, services: ServicesDep) -> dict[str, Any]:
     calendar = calendars.current(services)
-    entry = next((d for d in calendar.days if d.day == day), None)
     return {"date": day.isoformat(), "workingDay": calendar.is_working_day(day),
-            "confirmed": calendar.is_confirmed(day.year),
-            "name": entry.name if entry and calendar.is_confirmed(day.year) else None,
+            "confirmed": calendar.is_confirmed(day.year), "name": calendar.name_of(day),
             "calendarVersion": calendar.version}
 
 
