@@ -11,12 +11,13 @@ from starlette.concurrency import run_in_threadpool
 from app.clock import Clock, SimulatedClock, SystemClock
 from app.persistence.database import Database
 from app.persistence.migrations import upgrade_to_head
-from app.rest import calendar as calendar_api, camunda, errors, health
+from app.rest import calendar as calendar_api
+from app.rest import camunda, errors, health
 from app.rest import clock as clock_api
 from app.rest import deadlines as deadlines_api
 from app.rest.limits import RequestSizeLimit
-from app.services.context import ModelCache, Services
 from app.services.calendars import seed_if_empty
+from app.services.context import ModelCache, Services
 from app.services.deployments import deploy_directory
 from app.services.timers import TimerWorker
 from app.settings import Settings, get_settings

@@ -13,14 +13,22 @@ from app.engine.model import (
 )
 from app.engine.runtime import (
     ActivityChange,
+    EventWait,
+    OpenExternalTask,
     OpenUserTask,
     PendingTimer,
     ProcessRun,
     RunContext,
+    schedule_start_timer,
 )
+from app.engine.timers import next_start
 
 __all__ = [
     "ActivityChange",
+    "EventWait",
+    "OpenExternalTask",
+    "next_start",
+    "schedule_start_timer",
     "FormField",
     "OpenUserTask",
     "PendingTimer",

@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
+from app.engine.events import use_service_events
 from app.engine.expressions import ExpressionSyntaxError, Template, compile_template
 from app.engine.timers import use_service_timers
 from app.engine.xml import parse_untrusted_xml
@@ -69,6 +70,34 @@ class UserTaskDefinition:
 
 
 @dataclass(frozen=True)
+class ExternalTaskDefinition:
+    """A service task done by an outside worker that fetches work of its topic."""
+
+    id: str
+    topic: str
+    priority: Template | None
+
+
+@dataclass(frozen=True)
+class StartEventInfo:
+    """A start event of the process: "none" (the plain start), "message", "signal" or "timer"."""
+
+    id: str
+    kind: str
+    event_name: str | None = None
+    timer_kind: str | None = None  # timeDate, timeDuration or timeCycle
+    timer_text: str | None = None
+
+
+@dataclass(frozen=True)
+class ErrorCatch:
+    """Where an error boundary event puts the code and message of the error it catches."""
+
+    code_variable: str | None
+    message_variable: str | None
+
+
+@dataclass(frozen=True)
 class ElementInfo:
     id: str
     name: str | None
@@ -88,6 +117,9 @@ class ProcessModel:
     subprocess_specs: dict[str, BpmnProcessSpec]
     elements: Mapping[str, ElementInfo]
     user_tasks: Mapping[str, UserTaskDefinition]
+    external_tasks: Mapping[str, ExternalTaskDefinition]
+    error_catches: Mapping[str, ErrorCatch]
+    start_events: tuple[StartEventInfo, ...]
     start_form: tuple[FormField, ...]
     start_form_key: str | None
     resource_name: str
@@ -225,10 +257,41 @@ def _check_element(resource: str, element: etree._Element) -> None:
     for attribute, reason in _REFUSED_CAMUNDA_ATTRIBUTES.items():
         if element.get(f"{{{CAMUNDA_NS}}}{attribute}") is not None and tag != "sequenceFlow":
             raise _refuse(resource, element, reason)
-    if tag == "serviceTask" or tag == "sendTask" or tag == "businessRuleTask":
+    if tag in ("sendTask", "businessRuleTask"):
+        raise _refuse(resource, element, f"a {tag} cannot run here; use a serviceTask with "
+                                         "camunda:type=\"external\" and a camunda:topic for its worker")
+    if tag == "serviceTask":
         if _camunda(element, "type") != "external" or not _camunda(element, "topic"):
             raise _refuse(resource, element, f"a {tag} must be an external task "
                                              "(camunda:type=\"external\" with a camunda:topic)")
+    if tag in ("intermediateThrowEvent", "endEvent") and any(
+            _tag(child) in ("messageEventDefinition", "signalEventDefinition") for child in element):
+        raise _refuse(resource, element, "throwing a message or signal from a process is not supported; "
+                                         "notify through an external task (serviceTask camunda:type=\"external\")")
+    if tag == "subProcess" and element.get("triggeredByEvent") == "true":
+        for start in element.iterfind("bpmn:startEvent", _NS):
+            kinds = {_tag(child) for child in start if _tag(child).endswith("EventDefinition")}
+            if kinds - {"timerEventDefinition"}:
+                raise _refuse(resource, element, "event subprocesses started by a message, signal or error are "
+                                                 "not supported; attach a boundary event to the activity instead")
+    if tag in ("messageEventDefinition", "signalEventDefinition"):
+        reference = "messageRef" if tag == "messageEventDefinition" else "signalRef"
+        owner = element.getparent()
+        kind = "message" if tag == "messageEventDefinition" else "signal"
+        if _event_name(element, kind) is None:
+            raise _refuse(resource, owner, f"the {kind} event needs a {reference} naming a {kind} with a name")
+    if tag == "receiveTask" and _event_name(element, "message") is None:
+        raise _refuse(resource, element, "the receive task needs a messageRef naming a message with a name")
+    if tag == "eventBasedGateway":
+        timers = 0
+        for flow in element.getparent().iterfind("bpmn:sequenceFlow", _NS):
+            if flow.get("sourceRef") == element.get("id"):
+                target = element.getparent().find(f"*[@id='{flow.get('targetRef')}']")
+                if target is not None and target.find("bpmn:timerEventDefinition", _NS) is not None:
+                    timers += 1
+        if timers > 1:
+            raise _refuse(resource, element, "an event-based gateway may race one timer at most; "
+                                             "give the earliest deadline a gateway of its own")
     for extension in element.iterfind("bpmn:extensionElements/*", _NS):
         name = _tag(extension)
         if etree.QName(extension).namespace == CAMUNDA_NS and name in _REFUSED_EXTENSIONS:
@@ -247,6 +310,35 @@ def _check_element(resource: str, element: etree._Element) -> None:
         if not text:
             raise _refuse(resource, element.getparent().getparent(), f"timer {tag} is empty")
         _compile(resource, element.getparent().getparent(), text, tag)
+
+
+def _event_name(definition: etree._Element, kind: str) -> str | None:
+    """The name of the message or signal an event definition (or a receive task) refers to."""
+    reference = definition.get("messageRef" if kind == "message" else "signalRef")
+    if not reference:
+        return None
+    for declared in definition.getroottree().getroot().iterfind(f"bpmn:{kind}", _NS):
+        if declared.get("id") == reference:
+            return (declared.get("name") or "").strip() or None
+    return None
+
+
+def _start_event(resource: str, element: etree._Element) -> StartEventInfo:
+    element_id = element.get("id")
+    for child in element:
+        tag = _tag(child)
+        if tag == "messageEventDefinition":
+            return StartEventInfo(element_id, "message", _event_name(child, "message"))
+        if tag == "signalEventDefinition":
+            return StartEventInfo(element_id, "signal", _event_name(child, "signal"))
+        if tag == "timerEventDefinition":
+            timer = next((node for node in child if _tag(node) in ("timeDate", "timeDuration", "timeCycle")), None)
+            if timer is None:
+                raise _refuse(resource, element, "the timer start event has no timeDate, timeDuration or timeCycle")
+            return StartEventInfo(element_id, "timer", timer_kind=_tag(timer), timer_text=(timer.text or "").strip())
+        if tag.endswith("EventDefinition"):
+            raise _refuse(resource, element, f"a process cannot start by a {tag[:-len('EventDefinition')]} event")
+    return StartEventInfo(element_id, "none")
 
 
 def _user_task(resource: str, element: etree._Element) -> UserTaskDefinition:
@@ -273,6 +365,9 @@ class _ProcessFacts:
     element: etree._Element
     elements: dict[str, ElementInfo]
     user_tasks: dict[str, UserTaskDefinition]
+    external_tasks: dict[str, ExternalTaskDefinition]
+    error_catches: dict[str, ErrorCatch]
+    start_events: tuple[StartEventInfo, ...]
     start_form: tuple[FormField, ...]
     start_form_key: str | None
     condition_texts: set[str]
@@ -281,6 +376,9 @@ class _ProcessFacts:
 def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
     elements: dict[str, ElementInfo] = {}
     user_tasks: dict[str, UserTaskDefinition] = {}
+    external_tasks: dict[str, ExternalTaskDefinition] = {}
+    error_catches: dict[str, ErrorCatch] = {}
+    start_events: list[StartEventInfo] = []
     start_form: tuple[FormField, ...] = ()
     start_form_key = None
     conditions: set[str] = set()
@@ -307,10 +405,21 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
                                            _documentation(element))
         if tag == "userTask":
             user_tasks[element_id] = _user_task(resource, element)
+        elif tag == "serviceTask":
+            external_tasks[element_id] = ExternalTaskDefinition(
+                element_id, _camunda(element, "topic"),
+                _compile(resource, element, _camunda(element, "taskPriority"), "camunda:taskPriority"))
+        elif tag == "boundaryEvent":
+            error = element.find("bpmn:errorEventDefinition", _NS)
+            if error is not None:
+                error_catches[element_id] = ErrorCatch(_camunda(error, "errorCodeVariable"),
+                                                       _camunda(error, "errorMessageVariable"))
         elif tag == "startEvent" and element.getparent() is process:
-            start_form = _form_fields(resource, element)
-            start_form_key = _camunda(element, "formKey")
-    return _ProcessFacts(process, elements, user_tasks, start_form, start_form_key, conditions)
+            start_events.append(_start_event(resource, element))
+            start_form = start_form or _form_fields(resource, element)
+            start_form_key = start_form_key or _camunda(element, "formKey")
+    return _ProcessFacts(process, elements, user_tasks, external_tasks, error_catches, tuple(start_events),
+                         start_form, start_form_key, conditions)
 
 
 def checksum(content: bytes) -> str:
@@ -351,6 +460,8 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
             spec = parser.get_spec(process_id)
             subprocess_specs = parser.get_subprocess_specs(process_id)
             use_service_timers([spec, *subprocess_specs.values()])
+            use_service_events([spec, *subprocess_specs.values()],
+                               {start.id: start.kind for start in process_facts.start_events})
         except ValidationException as error:
             raise _from_validation(resource, error) from None
         except Exception as error:  # the library reports some modelling errors with plain exceptions
@@ -366,9 +477,12 @@ def _model(process_id: str, resource: str, content: bytes, facts: _ProcessFacts,
            spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> ProcessModel:
     # A call activity runs the called process inside this instance: its elements belong here too.
     elements, user_tasks, conditions = dict(facts.elements), dict(facts.user_tasks), set(facts.condition_texts)
+    external_tasks, error_catches = dict(facts.external_tasks), dict(facts.error_catches)
     for other in called:
         elements.update(other.elements)
         user_tasks.update(other.user_tasks)
+        external_tasks.update(other.external_tasks)
+        error_catches.update(other.error_catches)
         conditions |= other.condition_texts
     ttl = _camunda(facts.element, "historyTimeToLive")
     return ProcessModel(
@@ -380,6 +494,9 @@ def _model(process_id: str, resource: str, content: bytes, facts: _ProcessFacts,
         subprocess_specs=subprocess_specs,
         elements=elements,
         user_tasks=user_tasks,
+        external_tasks=external_tasks,
+        error_catches=error_catches,
+        start_events=facts.start_events,
         start_form=facts.start_form,
         start_form_key=facts.start_form_key,
         resource_name=resource,

@@ -10,20 +10,29 @@ from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Callable, Iterator, Mapping
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition,
+    SignalEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from app.clock import Clock
-from app.engine.expressions import ExpressionError
+from app.engine.expressions import ExpressionError, compile_template
 from app.engine.forms import parse_datetime
 from app.engine.model import ProcessModel, UserTaskDefinition
 from app.engine.script_engine import SafeScriptEngine
 from app.engine.serialization import dump_workflow, load_workflow
-from app.engine.timers import on_clock
-from app.errors import Conflict, NotFound, ProcessExecutionFailed
+from app.engine.timers import on_clock, start_timer_schedule
+from app.errors import Conflict, InvalidRequest, NotFound, ProcessExecutionFailed
 
 _ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 _MAX_ROUNDS = 1000
@@ -77,6 +86,35 @@ class PendingTimer:
     due: datetime | None
 
 
+@dataclass(frozen=True)
+class EventWait:
+    """A token waiting for a message or a signal of a name (a catch event, receive task, boundary
+    event or a branch of an event-based gateway)."""
+
+    task_id: str
+    activity_id: str
+    kind: str  # "message" or "signal"
+    event_name: str
+
+
+@dataclass(frozen=True)
+class OpenExternalTask:
+    id: str
+    activity_id: str
+    topic: str
+    priority: int
+
+
+_EVENT_KINDS = ((MessageEventDefinition, "message"), (SignalEventDefinition, "signal"))
+
+
+def _event_definitions(spec) -> list:
+    definition = getattr(spec, "event_definition", None)
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [definition] if definition is not None else []
+
+
 def _identities(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -105,14 +143,43 @@ class ProcessRun:
 
     # -- creation -------------------------------------------------------------------------------
     @classmethod
-    def start(cls, model: ProcessModel, variables: Mapping[str, Any],
-              context: RunContext) -> tuple["ProcessRun", list[ActivityChange]]:
+    def start(cls, model: ProcessModel, variables: Mapping[str, Any], context: RunContext,
+              start_event: str | None = None) -> tuple["ProcessRun", list[ActivityChange]]:
+        """Start an instance at its plain start event, or at `start_event` (a message, signal or timer
+        start event whose trigger arrived)."""
+        kinds = {start.id: start.kind for start in model.start_events}
+        if start_event is None and kinds and "none" not in kinds.values():
+            raise InvalidRequest(f"process '{model.key}' has no plain start event: it starts by "
+                                 + " or ".join(sorted(set(kinds.values()))))
+        if start_event is not None and start_event not in kinds:
+            raise NotFound(f"process '{model.key}' has no start event '{start_event}'")
         workflow = BpmnWorkflow(model.spec, model.subprocess_specs,
                                 script_engine=SafeScriptEngine(context.functions, model.condition_texts))
         run = cls(model, workflow, context)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(variables)
-        return run, run._advance(None)
+        if start_event is None:
+            return run, run._advance(None)
+        return run, run._advance(lambda: run._fire_start_event(start_event, variables))
+
+    def _fire_start_event(self, start_event: str, variables: Mapping[str, Any]) -> None:
+        # Run the engine's own start steps until the start events exist, then fire the chosen one and
+        # withdraw the others, so that no other start runs.
+        for _ in range(_MAX_ROUNDS):
+            ready = [task for task in self.workflow.get_tasks(state=TaskState.READY) if not task.task_spec.bpmn_id]
+            if not ready:
+                break
+            for task in ready:
+                task.run()
+        for task in list(self.workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK)):
+            if not isinstance(task.task_spec, StartEvent) or task.workflow is not self.workflow:
+                continue
+            if task.task_spec.bpmn_id == start_event:
+                task.data.update(variables)
+                task._set_internal_data(event_fired=True)
+                task.task_spec._update(task)
+            else:
+                task.cancel()
 
     @classmethod
     def restore(cls, model: ProcessModel, state: str, context: RunContext) -> "ProcessRun":
@@ -208,8 +275,8 @@ class ProcessRun:
             spec = task.task_spec
             if not isinstance(spec, CatchingEvent) or not task.has_state(TaskState.WAITING):
                 continue
-            definition = getattr(spec, "event_definition", None)
-            if not isinstance(definition, TimerEventDefinition):
+            timer = next((d for d in _event_definitions(spec) if isinstance(d, TimerEventDefinition)), None)
+            if timer is None:
                 continue
             value = task.internal_data.get("event_value")
             if isinstance(value, dict):
@@ -217,15 +284,51 @@ class ProcessRun:
                     continue  # a cycle that has run all its repetitions waits for nothing more
                 value = value.get("next")
             due = parse_datetime(value, self.context.zone) if isinstance(value, str) else None
-            timers.append(PendingTimer(str(task.id), spec.bpmn_id, due))
+            # An event-based gateway keeps its timer's due instant as a timer event does.
+            timers.append(PendingTimer(str(task.id), self._gateway_branch(task, timer) or spec.bpmn_id, due))
         return timers
+
+    def event_waits(self) -> list[EventWait]:
+        waits = []
+        for task in self._all_tasks():
+            if not isinstance(task.task_spec, CatchingEvent) or not task.has_state(TaskState.WAITING):
+                continue
+            for definition in _event_definitions(task.task_spec):
+                for kind_class, kind in _EVENT_KINDS:
+                    if isinstance(definition, kind_class):
+                        target = self._gateway_branch(task, definition) or task.task_spec.bpmn_id
+                        waits.append(EventWait(str(task.id), target, kind, definition.name))
+        return waits
+
+    @staticmethod
+    def _gateway_branch(task, definition) -> str | None:
+        """Inside an event-based gateway, the catch event the definition belongs to."""
+        inner = getattr(task.task_spec.event_definition, "event_definitions", None)
+        if inner is None:
+            return None
+        return task.task_spec.outputs[inner.index(definition)].bpmn_id
+
+    def open_external_tasks(self) -> list[OpenExternalTask]:
+        engine: SafeScriptEngine = self.workflow.script_engine
+        tasks = []
+        for task in self._all_tasks():
+            definition = self.model.external_tasks.get(task.task_spec.bpmn_id or "")
+            if definition is None or not task.has_state(TaskState.STARTED):
+                continue
+            priority = 0
+            if definition.priority is not None:
+                try:
+                    priority = int(definition.priority.evaluate(task.data, engine.functions))
+                except (ExpressionError, TypeError, ValueError) as error:
+                    raise ProcessExecutionFailed(f"external task '{definition.id}': camunda:taskPriority "
+                                                 f"gives no number: {error}",
+                                                 details={"activityId": definition.id}) from None
+            tasks.append(OpenExternalTask(str(task.id), definition.id, definition.topic, priority))
+        return tasks
 
     # -- commands -------------------------------------------------------------------------------
     def _ready_user_task(self, task_id: str):
-        try:
-            task = self.workflow.get_task_from_id(UUID(task_id))
-        except (ValueError, KeyError, TypeError, TaskNotFoundException):
-            task = None
+        task = self._task(task_id)
         if task is None or (task.task_spec.bpmn_id or "") not in self.model.user_tasks:
             raise NotFound(f"No task found with id '{task_id}'")
         if not task.has_state(TaskState.READY):
@@ -235,10 +338,96 @@ class ProcessRun:
     def complete_user_task(self, task_id: str, variables: Mapping[str, Any]) -> list[ActivityChange]:
         task = self._ready_user_task(task_id)
         task.data.update(variables)
-        return self._advance(task)
+        return self._advance(task.run)
 
     def fire_due_timers(self) -> list[ActivityChange]:
         return self._advance(None)
+
+    def _task(self, task_id: str):
+        try:
+            return self.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, KeyError, TypeError, TaskNotFoundException):
+            return None
+
+    def deliver_event(self, task_id: str, kind: str, name: str, variables: Mapping[str, Any]) -> list[ActivityChange]:
+        """Hand a message or signal to the one waiting token the service routed it to."""
+        task = self._task(task_id)
+        if task is None or not task.has_state(TaskState.WAITING):
+            raise Conflict(f"the {kind} '{name}' finds no token waiting at '{task_id}' any more")
+        kind_class = dict((k, c) for c, k in _EVENT_KINDS)[kind]
+        definition = next((d for d in _event_definitions(task.task_spec)
+                           if isinstance(d, kind_class) and d.name == name), None)
+        if definition is None:
+            raise Conflict(f"the token at '{task_id}' does not wait for the {kind} '{name}'")
+
+        def catch() -> None:
+            spec = task.task_spec
+            spec.catch(task, BpmnEvent(definition, payload=dict(variables)))
+            spec._update(task)
+            if isinstance(spec, BoundaryEvent) and not spec.cancel_activity:
+                # As in Camunda, a non-interrupting boundary event keeps listening while its activity
+                # runs: every report of a change opens its own assessment.
+                listening = task.parent._add_child(spec, TaskState.WAITING)
+                spec._predict(listening, mask=TaskState.NOT_FINISHED_MASK)
+                spec._update(listening)
+
+        return self._advance(catch)
+
+    def _external_task(self, task_id: str):
+        task = self._task(task_id)
+        if task is None or (task.task_spec.bpmn_id or "") not in self.model.external_tasks:
+            raise NotFound(f"External task with id {task_id} does not exist")
+        if not task.has_state(TaskState.STARTED):
+            raise Conflict(f"External task {task_id} is no longer open")
+        return task
+
+    def complete_external_task(self, task_id: str, variables: Mapping[str, Any]) -> list[ActivityChange]:
+        task = self._external_task(task_id)
+
+        def complete() -> None:
+            task.data.update(variables)
+            task.complete()
+
+        return self._advance(complete)
+
+    def throw_bpmn_error(self, task_id: str, code: str, message: str | None,
+                         variables: Mapping[str, Any]) -> list[ActivityChange]:
+        """An external task's worker reports a business error: the nearest error boundary event that
+        catches its code, on the task or on a subprocess around it, takes over."""
+        task = self._external_task(task_id)
+        catcher = self._error_catcher(task, code)
+        if catcher is None:
+            raise InvalidRequest(f"no error boundary event catches the error code '{code}' thrown at "
+                                 f"'{task.task_spec.bpmn_id}'", details={"activityId": task.task_spec.bpmn_id})
+        boundary, definition = catcher
+        payload = dict(variables)
+        catch_info = self.model.error_catches.get(boundary.task_spec.bpmn_id or "")
+        if catch_info is not None and catch_info.code_variable:
+            payload[catch_info.code_variable] = code
+        if catch_info is not None and catch_info.message_variable:
+            payload[catch_info.message_variable] = message
+
+        def catch() -> None:
+            boundary.task_spec.catch(boundary, BpmnEvent(definition, payload=payload))
+            boundary.task_spec._update(boundary)
+
+        return self._advance(catch)
+
+    def _error_catcher(self, task, code: str):
+        while task is not None:
+            siblings = task.parent.children if task.parent is not None else []
+            for sibling in siblings:
+                spec = sibling.task_spec
+                if not isinstance(spec, BoundaryEvent) or not sibling.has_state(TaskState.WAITING):
+                    continue
+                definition = spec.event_definition
+                if isinstance(definition, ErrorEventDefinition) and definition.code in (None, code):
+                    return sibling, definition
+            # Up to the subprocess (or call activity) task that runs this task's workflow.
+            workflow = task.workflow
+            task = (workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+                    if workflow.parent_task_id is not None else None)
+        return None
 
     def cancel(self) -> list[ActivityChange]:
         before = self._states()
@@ -252,12 +441,12 @@ class ProcessRun:
     def _engine_work_pending(self) -> bool:
         return any(task.has_state(TaskState.READY) and not task.task_spec.manual for task in self._all_tasks())
 
-    def _advance(self, completing) -> list[ActivityChange]:
+    def _advance(self, action: Callable[[], Any] | None) -> list[ActivityChange]:
         before = self._states()
         with on_clock(self.context.clock, self.context.zone):
             try:
-                if completing is not None:
-                    completing.run()
+                if action is not None:
+                    action()
                 # A timer that falls due while steps run is only seen by the next refresh: repeat until
                 # the instance rests on user tasks or waiting events.
                 for _ in range(_MAX_ROUNDS):
@@ -285,8 +474,12 @@ class ProcessRun:
                 continue
             task_id = str(task.id)
             old = before.get(task_id)
-            was_active = old is not None and bool(old & (_ACTIVE | TaskState.FINISHED_MASK))
-            now_active = task.has_state(_ACTIVE | TaskState.FINISHED_MASK)
+            # A boundary event happens when it fires; one that only listened leaves no trace, as in Camunda.
+            active = _ACTIVE & ~TaskState.WAITING if isinstance(spec, BoundaryEvent) else _ACTIVE
+            if isinstance(spec, BoundaryEvent) and task.has_state(TaskState.CANCELLED):
+                continue
+            was_active = old is not None and bool(old & (active | TaskState.FINISHED_MASK))
+            now_active = task.has_state(active | TaskState.FINISHED_MASK)
             was_finished = old is not None and bool(old & TaskState.FINISHED_MASK)
             now_finished = task.has_state(TaskState.FINISHED_MASK)
             started = now_active and not was_active and not task.has_state(TaskState.CANCELLED)
@@ -305,3 +498,17 @@ def _execution_error(error: SpiffWorkflowException) -> ProcessExecutionFailed:
     if activity:
         message = f"activity '{activity}': {message}"
     return ProcessExecutionFailed(message, details={"activityId": activity})
+
+
+def schedule_start_timer(model: ProcessModel, start_event: str, context: RunContext) -> tuple[datetime, dict | None]:
+    """The first due instant of a timer start event (and its cycle), counted from the clock's now."""
+    info = next((start for start in model.start_events if start.id == start_event and start.kind == "timer"), None)
+    if info is None:
+        raise NotFound(f"process '{model.key}' has no timer start event '{start_event}'")
+    with on_clock(context.clock, context.zone):
+        try:
+            value = compile_template(info.timer_text).evaluate({}, context.functions)
+            return start_timer_schedule(info.timer_kind, value, context.clock.now())
+        except (ExpressionError, ValueError, TypeError) as error:
+            raise ProcessExecutionFailed(f"timer start event '{start_event}' of '{model.key}': {error}",
+                                         details={"activityId": start_event}) from None

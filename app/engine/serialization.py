@@ -15,6 +15,10 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+
+from app.engine.events import ServiceMessage
+from app.engine.timers import SERVICE_TIMERS
 
 STATE_FORMAT = 1
 
@@ -35,6 +39,10 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
 def _build_serializer() -> BpmnWorkflowSerializer:
     config = dict(CAMUNDA_CONFIG)
     config[BpmnWorkflow] = _SpeclessWorkflowConverter
+    # An event an event-based gateway has seen is kept in its state until the gateway moves on.
+    config[ServiceMessage] = config[MessageEventDefinition]
+    for service_timer, library_timer in SERVICE_TIMERS.items():
+        config[service_timer] = config[library_timer]
     registry = BpmnWorkflowSerializer.configure(config)
     registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))

@@ -7,6 +7,7 @@ swapped into a parsed spec once (`use_service_timers`), so saved state is unchan
 """
 from __future__ import annotations
 
+import calendar
 import contextlib
 import contextvars
 from datetime import date, datetime, timedelta, tzinfo
@@ -93,18 +94,48 @@ class ServiceDuration(_FiresAtDueInstant, DurationTimerEventDefinition):
         return (start + self.get_timedelta_from_start(self.parse_iso_duration(expression), start)).isoformat()
 
 
+def add_period(instant: datetime, period: str) -> datetime:
+    """`instant` moved by an ISO duration the way a calendar counts: P1Y from 29 February is 28 February
+    of the next year, P1M from 31 January the last day of February; days and times as elapsed time."""
+    parsed = TimerEventDefinition.parse_iso_duration(period)
+    months = int(parsed.pop("years", 0)) * 12 + int(parsed.pop("months", 0))
+    if months:
+        index = instant.month - 1 + months
+        year, month = instant.year + index // 12, index % 12 + 1
+        instant = instant.replace(year=year, month=month,
+                                  day=min(instant.day, calendar.monthrange(year, month)[1]))
+    return instant + timedelta(**parsed)
+
+
+def parse_cycle(text: str, now: datetime) -> tuple[int, datetime, str]:
+    """`R<n>/<period>` or `R<n>/<start>/<period>`: repetitions (-1 for unbounded), the first due
+    instant and the period. Without a start the first period begins now."""
+    parts = text.strip().upper().split("/")
+    if len(parts) not in (2, 3) or not parts[0].startswith("R") or not parts[-1].startswith("P"):
+        raise ValueError(f"'{text}' is not a repeating interval such as R3/P1Y or R/2027-01-01T00:00:00+08:00/P1Y")
+    cycles = int(parts[0][1:]) if parts[0][1:] else -1
+    period = parts[-1]
+    if len(parts) == 3:
+        return cycles, datetime.fromisoformat(_instant(parts[1])), period
+    return cycles, add_period(now, period), period
+
+
 class ServiceCycle(CycleTimerEventDefinition):
+    """Repeats by the calendar (each P1Y lands on the same date, leap years included)."""
+
     def cycle_complete(self, my_task):
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            cycles, start, duration = self.parse_iso_recurring_interval(expression)
-            event_value = {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
+            cycles, start, period = parse_cycle(str(expression), _now())
+            event_value = {"cycles": cycles, "next": start.isoformat(), "period": period}
         ready = False
         if event_value["cycles"] != 0:
             next_event = datetime.fromisoformat(event_value["next"])
             if next_event <= _now():
-                event_value["next"] = (next_event + timedelta(seconds=event_value["duration"])).isoformat()
+                following = (add_period(next_event, event_value["period"]) if "period" in event_value
+                             else next_event + timedelta(seconds=event_value["duration"]))
+                event_value["next"] = following.isoformat()
                 event_value["cycles"] -= 1
                 ready = True
         else:
@@ -116,6 +147,9 @@ class ServiceCycle(CycleTimerEventDefinition):
 
 _REPLACEMENTS = {TimeDateEventDefinition: ServiceTimeDate, DurationTimerEventDefinition: ServiceDuration,
                  CycleTimerEventDefinition: ServiceCycle}
+
+
+SERVICE_TIMERS = {service: library for library, service in _REPLACEMENTS.items()}
 
 
 def _replace(definition) -> None:
@@ -133,3 +167,21 @@ def use_service_timers(specs) -> None:
             definition = getattr(task_spec, "event_definition", None)
             if definition is not None:
                 _replace(definition)
+
+
+def start_timer_schedule(kind: str, value, now: datetime) -> tuple[datetime, dict | None]:
+    """When a timer start event first fires, and its cycle (repetitions left, period) if it repeats."""
+    if kind == "timeDate":
+        return datetime.fromisoformat(_instant(value)), None
+    if kind == "timeDuration":
+        return add_period(now, str(value).strip()), None
+    cycles, first, period = parse_cycle(str(value), now)
+    return first, {"cycles": cycles, "period": period}
+
+
+def next_start(due: datetime, repeat: dict | None) -> tuple[datetime, dict] | None:
+    """After a start timer fired at `due`: its next due instant and what remains, or None when done."""
+    if repeat is None or repeat["cycles"] == 1:
+        return None
+    cycles = repeat["cycles"] - 1 if repeat["cycles"] > 0 else -1
+    return add_period(due, repeat["period"]), {"cycles": cycles, "period": repeat["period"]}

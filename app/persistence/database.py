@@ -6,7 +6,10 @@ IMMEDIATE) so that two writers queue instead of failing half-way; readers never 
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import threading
+from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -18,9 +21,37 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.errors import Conflict
 
 
+class CommitSignal:
+    """Wakes waiters (on any event loop) when a unit of work that made new work of a kind commits:
+    long-polling requests answer as soon as the work exists instead of at their next poll."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = defaultdict(set)
+
+    def subscribe(self, kind: str) -> tuple[asyncio.AbstractEventLoop, asyncio.Event]:
+        """Register before looking for work, so that work committed meanwhile is not missed."""
+        waiter = (asyncio.get_running_loop(), asyncio.Event())
+        with self._lock:
+            self._waiters[kind].add(waiter)
+        return waiter
+
+    def unsubscribe(self, kind: str, waiter) -> None:
+        with self._lock:
+            self._waiters[kind].discard(waiter)
+
+    def notify(self, kind: str) -> None:
+        with self._lock:
+            waiters = list(self._waiters[kind])
+        for loop, ready in waiters:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(ready.set)
+
+
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
+        self.committed = CommitSignal()
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             _ensure_directory(url)
@@ -49,6 +80,8 @@ class Database:
                     yield session
                     for hook in session.info.pop("before_commit", []):
                         hook()
+                for kind in session.info.pop("new_work", ()):
+                    self.committed.notify(kind)
             except (StaleDataError, IntegrityError):
                 # A row changed, or the same row was written, by a concurrent unit of work.
                 raise Conflict("The instance was changed by another request at the same time; "
@@ -65,6 +98,11 @@ class Database:
 def on_commit(session: Session, hook: Callable[[], None]) -> None:
     """Run `hook` at the end of the unit of work, inside its transaction (rows gathered on the way)."""
     session.info.setdefault("before_commit", []).append(hook)
+
+
+def announce_new_work(session: Session, kind: str) -> None:
+    """Tell waiters for work of `kind` once this unit of work has committed."""
+    session.info.setdefault("new_work", set()).add(kind)
 
 
 def _ensure_directory(url: str) -> None:

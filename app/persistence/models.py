@@ -191,16 +191,83 @@ class HistoryEvent(Base):
 
 
 class Timer(Base):
-    """A timer the instance waits on; `due_at` is recomputed after every step of the instance."""
+    """A timer an instance waits on (`due_at` recomputed after every step of the instance), or a timer
+    start event of a definition (no instance; it starts one when due)."""
 
     __tablename__ = "timer"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    process_instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    process_instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    process_definition_id: Mapped[str | None] = mapped_column(String(255), index=True)
     process_definition_key: Mapped[str] = mapped_column(String(255))
     activity_id: Mapped[str] = mapped_column(String(255))
     due_at: Mapped[datetime | None] = mapped_column(Instant(), index=True)
+    # A start timer's cycle: repetitions left (-1: unbounded) and the period as an ISO duration.
+    repeat: Mapped[dict | None] = mapped_column(JSON)
     created: Mapped[datetime] = mapped_column(Instant())
+
+
+class EventSubscription(Base):
+    """A message or signal somebody waits for: a token of an instance, or the start event of the
+    latest version of a definition (no instance). Messages are routed by these rows."""
+
+    __tablename__ = "event_subscription"
+    __table_args__ = (Index("ix_event_subscription_kind_name", "kind", "event_name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "message" or "signal"
+    event_name: Mapped[str] = mapped_column(String(255))
+    process_instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    process_definition_id: Mapped[str] = mapped_column(String(255), index=True)
+    activity_id: Mapped[str] = mapped_column(String(255))
+    # The waiting token's task, to which the event is handed (none for a start event).
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    business_key: Mapped[str | None] = mapped_column(String(255))
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    created: Mapped[datetime] = mapped_column(Instant())
+
+
+class ExternalTask(Base):
+    """A service task waiting for an outside worker; the lock and retries live only here."""
+
+    __tablename__ = "external_task"
+    __table_args__ = (Index("ix_external_task_topic_lock", "topic_name", "lock_expiration"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    process_instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    process_definition_id: Mapped[str] = mapped_column(String(255))
+    process_definition_key: Mapped[str] = mapped_column(String(255))
+    process_definition_version_tag: Mapped[str | None] = mapped_column(String(255))
+    activity_id: Mapped[str] = mapped_column(String(255))
+    topic_name: Mapped[str] = mapped_column(String(255))
+    business_key: Mapped[str | None] = mapped_column(String(255))
+    worker_id: Mapped[str | None] = mapped_column(String(255))
+    lock_expiration: Mapped[datetime | None] = mapped_column(Instant())
+    retries: Mapped[int | None] = mapped_column(Integer)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_details: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    created: Mapped[datetime] = mapped_column(Instant())
+
+
+class Incident(Base):
+    """Something an operator must resolve: an external task that ran out of retries. Open while
+    `end_time` is empty; the row stays for history."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    process_instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    process_definition_id: Mapped[str] = mapped_column(String(255))
+    activity_id: Mapped[str] = mapped_column(String(255))
+    incident_type: Mapped[str] = mapped_column(String(64))
+    # For a failed external task: its id.
+    configuration: Mapped[str | None] = mapped_column(String(255), index=True)
+    message: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(Instant())
+    end_time: Mapped[datetime | None] = mapped_column(Instant())
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class CalendarYear(Base):

@@ -5,12 +5,12 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
-from app.engine import ProcessModel, checksum, parse_deployment
+from app.engine import ProcessModel, checksum, parse_deployment, schedule_start_timer
 from app.errors import InvalidRequest, NotFound
-from app.persistence.models import Deployment, DeploymentResource, ProcessDefinition
+from app.persistence.models import Deployment, DeploymentResource, EventSubscription, ProcessDefinition, Timer
 from app.services.context import Services
 
 
@@ -58,6 +58,8 @@ def deploy(services: Services, *, name: str | None, source: str | None, tenant_i
         definitions = [_new_version(session, deployment, model, latest[model.key], tenant_id)
                        for model in to_version]
         session.flush()
+        for definition, model in zip(definitions, to_version, strict=True):
+            _register_start_events(services, session, definition, model)
     for definition, model in zip(definitions, to_version, strict=True):
         services.models.put(definition.id, model)
     return DeploymentResult(deployment, definitions)
@@ -81,6 +83,31 @@ def _new_version(session: Session, deployment: Deployment, model: ProcessModel,
     )
     session.add(definition)
     return definition
+
+
+def _register_start_events(services: Services, session: Session, definition: ProcessDefinition,
+                           model: ProcessModel) -> None:
+    """Message, signal and timer start events belong to the newest version of a key: the previous
+    version's stop waiting, the new version's start."""
+    older = (select(ProcessDefinition.id).where(ProcessDefinition.key == definition.key,
+                                                ProcessDefinition.id != definition.id,
+                                                ProcessDefinition.tenant_id.is_(None) if definition.tenant_id is None
+                                                else ProcessDefinition.tenant_id == definition.tenant_id))
+    session.execute(delete(EventSubscription).where(EventSubscription.process_instance_id.is_(None),
+                                                    EventSubscription.process_definition_id.in_(older)))
+    session.execute(delete(Timer).where(Timer.process_instance_id.is_(None), Timer.process_definition_id.in_(older)))
+    now = services.clock.now()
+    for start in model.start_events:
+        if start.kind in ("message", "signal"):
+            session.add(EventSubscription(id=str(uuid.uuid4()), kind=start.kind, event_name=start.event_name,
+                                          process_instance_id=None, process_definition_id=definition.id,
+                                          activity_id=start.id, task_id=None, business_key=None,
+                                          tenant_id=definition.tenant_id, created=now))
+        elif start.kind == "timer":
+            due, repeat = schedule_start_timer(model, start.id, services.run_context())
+            session.add(Timer(id=str(uuid.uuid4()), process_instance_id=None, process_definition_id=definition.id,
+                              process_definition_key=definition.key, activity_id=start.id, due_at=due,
+                              repeat=repeat, created=now))
 
 
 def get_deployment(session: Session, deployment_id: str) -> Deployment:

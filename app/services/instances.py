@@ -10,16 +10,19 @@ from sqlalchemy.orm import Session
 
 from app.engine import ActivityChange, ProcessRun
 from app.errors import InvalidRequest, NotFound
+from app.persistence.database import announce_new_work, on_commit
 from app.persistence.models import (
     ActivityInstance,
+    EventSubscription,
+    ExternalTask,
     HistoryEvent,
+    Incident,
     ProcessDefinition,
     ProcessInstance,
     TaskCandidate,
     Timer,
     UserTask,
 )
-from app.persistence.database import on_commit
 from app.services.context import Services
 from app.services.deployments import latest_by_key
 
@@ -73,6 +76,8 @@ def save_run(session: Session, instance: ProcessInstance, run: ProcessRun, chang
     if run.completed and instance.status == ACTIVE:
         instance.status, instance.end_time = COMPLETED, now
     _sync_user_tasks(session, instance, run, now)
+    _sync_external_tasks(session, instance, run, now)
+    _sync_subscriptions(session, instance, run, now)
     _record_activities(session, instance, changes, now, user_id)
     session.execute(delete(Timer).where(Timer.process_instance_id == instance.id))
     timers = run.pending_timers() if instance.status == ACTIVE else []
@@ -118,6 +123,47 @@ def _sync_user_tasks(session: Session, instance: ProcessInstance, run: ProcessRu
                assignee=task.assignee, due=task.due.isoformat() if task.due else None)
 
 
+def _sync_external_tasks(session: Session, instance: ProcessInstance, run: ProcessRun, now: datetime) -> None:
+    existing = set(session.scalars(select(ExternalTask.id).where(ExternalTask.process_instance_id == instance.id)))
+    open_tasks = {task.id: task for task in run.open_external_tasks()} if instance.status == ACTIVE else {}
+    gone = existing - open_tasks.keys()
+    if gone:
+        session.execute(delete(ExternalTask).where(ExternalTask.id.in_(gone)))
+        # An incident of a task that is gone (completed, or cancelled by a boundary event) is over.
+        session.execute(update(Incident).where(Incident.configuration.in_(gone), Incident.end_time.is_(None))
+                        .values(end_time=now))
+    new_tasks = [task for task_id, task in open_tasks.items() if task_id not in existing]
+    if not new_tasks:
+        return
+    definition = session.get(ProcessDefinition, instance.definition_id)
+    announce_new_work(session, "external_task")
+    _write_rows(session, ExternalTask, [
+        {"id": task.id, "process_instance_id": instance.id, "process_definition_id": instance.definition_id,
+         "process_definition_key": instance.definition_key, "process_definition_version_tag": definition.version_tag,
+         "activity_id": task.activity_id, "topic_name": task.topic, "business_key": instance.business_key,
+         "worker_id": None, "lock_expiration": None, "retries": None, "error_message": None,
+         "error_details": None, "priority": task.priority, "tenant_id": instance.tenant_id, "created": now}
+        for task in new_tasks])
+
+
+def _sync_subscriptions(session: Session, instance: ProcessInstance, run: ProcessRun, now: datetime) -> None:
+    rows = session.execute(select(EventSubscription.id, EventSubscription.task_id, EventSubscription.kind,
+                                  EventSubscription.event_name)
+                           .where(EventSubscription.process_instance_id == instance.id)).all()
+    existing = {(row.task_id, row.kind, row.event_name): row.id for row in rows}
+    waits = {(wait.task_id, wait.kind, wait.event_name): wait
+             for wait in (run.event_waits() if instance.status == ACTIVE else [])}
+    gone = [subscription_id for key, subscription_id in existing.items() if key not in waits]
+    if gone:
+        session.execute(delete(EventSubscription).where(EventSubscription.id.in_(gone)))
+    _write_rows(session, EventSubscription, [
+        {"id": str(uuid.uuid4()), "kind": wait.kind, "event_name": wait.event_name,
+         "process_instance_id": instance.id, "process_definition_id": instance.definition_id,
+         "activity_id": wait.activity_id, "task_id": wait.task_id, "business_key": instance.business_key,
+         "tenant_id": instance.tenant_id, "created": now}
+        for key, wait in waits.items() if key not in existing])
+
+
 def _record_activities(session: Session, instance: ProcessInstance, changes: Iterable[ActivityChange],
                        now: datetime, user_id: str | None) -> None:
     started = []
@@ -154,23 +200,34 @@ def start_instance(services: Services, *, key: str | None = None, definition_id:
                 raise NotFound(f"No matching definition with id {definition_id}")
         else:
             definition = latest_by_key(session, key, tenant_id)
-        if definition.suspended:
-            raise InvalidRequest(f"Process definition {definition.id} is suspended")
-        model = services.models.get(session, definition.id)
-        now = services.clock.now()
-        run, changes = ProcessRun.start(model, variables, services.run_context())
-        start_activity = next((c.activity_id for c in changes if c.activity_type.endswith("startEvent")
-                               or c.activity_type.endswith("StartEvent")), None)
-        instance = ProcessInstance(
-            id=str(uuid.uuid4()), definition_id=definition.id, definition_key=definition.key,
-            business_key=business_key, tenant_id=definition.tenant_id, status=ACTIVE, state="",
-            start_time=now, start_user_id=user_id, start_activity_id=start_activity, last_sequence=0)
-        session.add(instance)
-        session.flush()  # the instance row first: its events and tasks refer to it
-        record(session, instance, "process.started", now, user_id=user_id, definition_id=definition.id,
-               business_key=business_key, variables=jsonable(variables))
-        save_run(session, instance, run, changes, now, user_id=user_id)
+        instance, run = start_in_session(services, session, definition, variables, business_key, user_id=user_id)
         return instance, run.variables()
+
+
+def start_in_session(services: Services, session: Session, definition: ProcessDefinition,
+                     variables: Mapping[str, Any], business_key: str | None, *, user_id: str | None = None,
+                     start_event: str | None = None, trigger: Mapping[str, Any] | None = None,
+                     ) -> tuple[ProcessInstance, ProcessRun]:
+    """Start an instance within the caller's unit of work, at the plain start event or at the start
+    event `start_event` whose message, signal or timer (described by `trigger`) arrived."""
+    if definition.suspended:
+        raise InvalidRequest(f"Process definition {definition.id} is suspended")
+    model = services.models.get(session, definition.id)
+    now = services.clock.now()
+    run, changes = ProcessRun.start(model, variables, services.run_context(), start_event)
+    start_activity = next((c.activity_id for c in changes if c.activity_type.endswith("startEvent")
+                           or c.activity_type.endswith("StartEvent")), None)
+    instance = ProcessInstance(
+        id=str(uuid.uuid4()), definition_id=definition.id, definition_key=definition.key,
+        business_key=business_key, tenant_id=definition.tenant_id, status=ACTIVE, state="",
+        start_time=now, start_user_id=user_id, start_activity_id=start_activity, last_sequence=0)
+    session.add(instance)
+    session.flush()  # the instance row first: its events and tasks refer to it
+    record(session, instance, "process.started", now, user_id=user_id, definition_id=definition.id,
+           business_key=business_key, variables=jsonable(variables),
+           **({"start_event": start_event, "trigger": dict(trigger or {})} if start_event else {}))
+    save_run(session, instance, run, changes, now, user_id=user_id)
+    return instance, run
 
 
 def jsonable(values: Mapping[str, Any]) -> dict[str, Any]:

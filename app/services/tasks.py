@@ -18,11 +18,11 @@ from app.persistence.models import (
 )
 from app.services.context import Services
 from app.services.instances import (
-    jsonable,
-    refuse_reserved_keys,
     get_active_instance,
+    jsonable,
     load_run,
     record,
+    refuse_reserved_keys,
     save_run,
 )
 

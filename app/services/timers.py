@@ -14,10 +14,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from app.clock import SimulatedClock
+from app.engine import next_start
 from app.errors import Conflict, NotFound
-from app.persistence.models import Timer
+from app.persistence.models import ProcessDefinition, Timer
 from app.services.context import Services
-from app.services.instances import get_active_instance, load_run, record, save_run
+from app.services.instances import get_active_instance, load_run, record, save_run, start_in_session
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +33,18 @@ def fire_due_timers(services: Services, *, batch: int = 100) -> int:
     now = services.clock.now()
     with services.db.read() as session:
         instance_ids = list(session.scalars(
-            select(Timer.process_instance_id).where(Timer.due_at <= now)
+            select(Timer.process_instance_id).where(Timer.due_at <= now, Timer.process_instance_id.is_not(None))
             .group_by(Timer.process_instance_id).order_by(func.min(Timer.due_at)).limit(batch)))
+        start_timer_ids = list(session.scalars(
+            select(Timer.id).where(Timer.due_at <= now, Timer.process_instance_id.is_(None))
+            .order_by(Timer.due_at).limit(batch)))
     advanced = 0
+    for timer_id in start_timer_ids:
+        try:
+            if _fire_start_timer(services, timer_id, now):
+                advanced += 1
+        except Conflict:
+            continue
     for instance_id in instance_ids:
         try:
             if _fire_instance(services, instance_id, now):
@@ -63,6 +73,29 @@ def _fire_instance(services: Services, instance_id: str, now: datetime) -> bool:
             record(session, instance, "timer.fired", now, activity_id=timer.activity_id, task_id=timer.id,
                    due=timer.due_at.isoformat(), clock=now.isoformat())
         save_run(session, instance, run, changes, now)
+        return True
+
+
+def _fire_start_timer(services: Services, timer_id: str, now: datetime) -> bool:
+    """A timer start event fell due: start one instance there, and wait for the next cycle if any."""
+    with services.db.write() as session:
+        timer = session.scalars(select(Timer).where(Timer.id == timer_id, Timer.due_at <= now)
+                                .with_for_update(skip_locked=True)).first()
+        if timer is None:
+            return False  # another worker fired it first
+        definition = session.get(ProcessDefinition, timer.process_definition_id)
+        due = timer.due_at
+        following = next_start(due, timer.repeat)
+        if following is None:
+            session.delete(timer)
+        else:
+            timer.due_at, timer.repeat = following
+        if definition.suspended:
+            return True  # a suspended definition lets its start timer pass, as Camunda does
+        instance, _ = start_in_session(services, session, definition, {}, None, start_event=timer.activity_id,
+                                       trigger={"timer": due.isoformat()})
+        record(session, instance, "timer.fired", now, activity_id=timer.activity_id, task_id=timer.id,
+               due=due.isoformat(), clock=now.isoformat())
         return True
 
 

@@ -4,13 +4,16 @@ from fastapi import APIRouter
 from app.rest.camunda import (
     deployment,
     engine,
+    external_task,
     history,
     job,
+    message,
     process_definition,
     process_instance,
     task,
 )
 
 router = APIRouter(prefix="/engine-rest")
-for module in (engine, deployment, process_definition, process_instance, task, history, job):
+for module in (engine, deployment, process_definition, process_instance, task, history, job, message,
+               external_task):
     router.include_router(module.router)

@@ -17,11 +17,15 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def _query(p: dict[str, Any]):
-    query = select(Timer, ProcessInstance).join(ProcessInstance, ProcessInstance.id == Timer.process_instance_id)
+    # A timer start event's job belongs to its definition and has no instance yet.
+    query = select(Timer, ProcessInstance).outerjoin(ProcessInstance, ProcessInstance.id == Timer.process_instance_id)
     if p.get("processInstanceId"):
         query = query.where(Timer.process_instance_id == p["processInstanceId"])
     if p.get("processDefinitionKey"):
         query = query.where(Timer.process_definition_key == p["processDefinitionKey"])
+    if p.get("processDefinitionId"):
+        query = query.where((Timer.process_definition_id == p["processDefinitionId"])
+                            | (ProcessInstance.definition_id == p["processDefinitionId"]))
     if p.get("activityId"):
         query = query.where(Timer.activity_id == p["activityId"])
     return query.order_by(Timer.due_at, Timer.id)
@@ -29,11 +33,13 @@ def _query(p: dict[str, Any]):
 
 def _job(row, zone) -> dict[str, Any]:
     timer, instance = row
-    return {"id": timer.id, "jobDefinitionId": f"{instance.definition_id}#{timer.activity_id}",
+    definition_id = instance.definition_id if instance is not None else timer.process_definition_id
+    return {"id": timer.id, "jobDefinitionId": f"{definition_id}#{timer.activity_id}",
             "processInstanceId": timer.process_instance_id, "executionId": timer.process_instance_id,
-            "processDefinitionId": instance.definition_id, "processDefinitionKey": timer.process_definition_key,
+            "processDefinitionId": definition_id, "processDefinitionKey": timer.process_definition_key,
             "dueDate": format_instant(timer.due_at, zone), "exceptionMessage": None, "failedActivityId": None,
-            "retries": 3, "suspended": False, "priority": 0, "tenantId": instance.tenant_id,
+            "retries": 3, "suspended": False, "priority": 0,
+            "tenantId": instance.tenant_id if instance is not None else None,
             "createTime": format_instant(timer.created, zone)}
 
 

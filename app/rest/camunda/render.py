@@ -9,6 +9,8 @@ from fastapi import Request
 from app.persistence.models import (
     ActivityInstance,
     Deployment,
+    ExternalTask,
+    Incident,
     ProcessDefinition,
     ProcessInstance,
     TaskCandidate,
@@ -156,4 +158,52 @@ def historic_activity(row: ActivityInstance, zone: tzinfo) -> dict[str, Any]:
         "tenantId": row.tenant_id,
         "removalTime": None,
         "rootProcessInstanceId": row.process_instance_id,
+    }
+
+
+def external_task(row: ExternalTask, zone: tzinfo) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "activityId": row.activity_id,
+        "activityInstanceId": row.id,
+        "errorMessage": row.error_message,
+        "executionId": row.id,
+        "lockExpirationTime": format_instant(row.lock_expiration, zone),
+        "createTime": format_instant(row.created, zone),
+        "processDefinitionId": row.process_definition_id,
+        "processDefinitionKey": row.process_definition_key,
+        "processDefinitionVersionTag": row.process_definition_version_tag,
+        "processInstanceId": row.process_instance_id,
+        "tenantId": row.tenant_id,
+        "retries": row.retries,
+        "suspended": False,
+        "workerId": row.worker_id,
+        "topicName": row.topic_name,
+        "priority": row.priority,
+        "businessKey": row.business_key,
+    }
+
+
+def locked_external_task(row: ExternalTask, variables: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
+    return {**external_task(row, zone), "errorDetails": row.error_details,
+            "variables": encode_variables(variables, zone), "extensionProperties": {}}
+
+
+def incident(row: Incident, zone: tzinfo) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "processDefinitionId": row.process_definition_id,
+        "processInstanceId": row.process_instance_id,
+        "executionId": row.configuration,
+        "incidentTimestamp": format_instant(row.created, zone),
+        "incidentType": row.incident_type,
+        "activityId": row.activity_id,
+        "failedActivityId": row.activity_id,
+        "causeIncidentId": row.id,
+        "rootCauseIncidentId": row.id,
+        "configuration": row.configuration,
+        "tenantId": row.tenant_id,
+        "incidentMessage": row.message,
+        "jobDefinitionId": None,
+        "annotation": None,
     }

@@ -1,0 +1,55 @@
+"""Messages, signals and start events as the service delivers them.
+
+The library accepts the first message of a name that any waiting task catches; the service instead
+routes each message to one waiting task it chose from its own subscription records (business key,
+correlation keys). Its variables become process variables, as in Camunda, rather than one result
+variable. Start events other than the plain one are fired by the service too (a message, a signal,
+the definition's timer), so the library never waits on them by itself.
+"""
+from __future__ import annotations
+
+from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+
+
+class ServiceMessage(MessageEventDefinition):
+    """A message whose payload is a mapping of variables, set on the catching token."""
+
+    def update_internal_data(self, my_task, event):
+        my_task.internal_data[self.name] = dict(event.payload or {})
+
+    def update_task_data(self, my_task):
+        my_task.data.update(my_task.internal_data.get(self.name) or {})
+
+
+class StartedByService(EventDefinition):
+    """A start event that fires only when the service starts an instance there (its message, signal
+    or timer arrived), never by itself while an instance waits."""
+
+    def __init__(self, name=None, description=None, kind: str = "none"):
+        super().__init__(name, description)
+        self.kind = kind
+
+
+def _swap(definition) -> None:
+    if type(definition) is MessageEventDefinition:
+        definition.__class__ = ServiceMessage
+    for inner in getattr(definition, "event_definitions", ()):
+        _swap(inner)
+
+
+def use_service_events(specs, top_level_starts: dict[str, str]) -> None:
+    """Swap the library's message catching for the service's, in every spec, and make the given
+    start events (bpmn id → kind) of the top-level process fire only when the service says so."""
+    specs = list(specs)
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            definition = getattr(task_spec, "event_definition", None)
+            if definition is not None:
+                _swap(definition)
+    top = specs[0]
+    for task_spec in top.task_specs.values():
+        kind = top_level_starts.get(task_spec.bpmn_id or "")
+        if kind is not None and not isinstance(task_spec.event_definition, NoneEventDefinition):
+            task_spec.event_definition = StartedByService(task_spec.event_definition.name, kind=kind)

@@ -1,0 +1,181 @@
+"""External tasks for outside workers: fetch and lock (with long polling), complete, report failures
+and business errors, extend or give back the lock; and the incidents failures leave."""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from app.errors import InvalidRequest
+from app.rest.camunda import render
+from app.rest.dependencies import get_services
+from app.rest.listing import counted, listed
+from app.rest.params import flag, integer, query_dict, text_list
+from app.rest.variables import decode_variables
+from app.services import external_tasks
+from app.services.context import Services
+
+router = APIRouter(tags=["external-task"])
+ServicesDep = Annotated[Services, Depends(get_services)]
+JsonBody = Annotated[dict[str, Any] | None, Body()]
+
+# Longest wait a long-polling fetch may ask for, and how often a waiting fetch looks again on its own
+# (work made by another replica, or a lock that ran out, sends no wake-up to this process).
+MAX_ASYNC_RESPONSE_MS = 1_800_000
+RECHECK_SECONDS = 1.0
+
+
+def _topics(body: dict[str, Any]) -> list[external_tasks.TopicRequest]:
+    raw = body.get("topics") or []
+    if not isinstance(raw, list):
+        raise InvalidRequest("'topics' must be a list")
+    topics = []
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("topicName"), str):
+            raise InvalidRequest("each topic needs a topicName")
+        variables = item.get("variables")
+        topics.append(external_tasks.TopicRequest(
+            topic_name=item["topicName"],
+            lock_duration_ms=integer(item.get("lockDuration"), "lockDuration", minimum=1) or 0,
+            variables=text_list(variables, "variables") if variables is not None else None,
+            business_key=item.get("businessKey"),
+            process_definition_keys=text_list(item.get("processDefinitionKeyIn"), "processDefinitionKeyIn")
+            + ([item["processDefinitionKey"]] if item.get("processDefinitionKey") else []),
+            process_instance_id=item.get("processInstanceId")))
+    return topics
+
+
+@router.post("/external-task/fetchAndLock", summary="Lock open tasks of the topics; waits up to "
+                                                     "asyncResponseTimeout ms for work to appear")
+async def fetch_and_lock(services: ServicesDep, body: JsonBody = None) -> list[dict[str, Any]]:
+    body = body or {}
+    worker_id = body.get("workerId")
+    if not isinstance(worker_id, str) or not worker_id:
+        raise InvalidRequest("workerId is required")
+    max_tasks = integer(body.get("maxTasks"), "maxTasks", 1)
+    topics = _topics(body)
+    use_priority = flag(body.get("usePriority"), "usePriority")
+    timeout_ms = integer(body.get("asyncResponseTimeout"), "asyncResponseTimeout", 0)
+    if timeout_ms > MAX_ASYNC_RESPONSE_MS:
+        raise InvalidRequest(f"asyncResponseTimeout must be at most {MAX_ASYNC_RESPONSE_MS} ms")
+    deadline = time.monotonic() + timeout_ms / 1000
+    signal = services.db.committed
+    while True:
+        waiter = signal.subscribe("external_task")
+        try:
+            locked = await run_in_threadpool(external_tasks.fetch_and_lock, services, worker_id=worker_id,
+                                              max_tasks=max_tasks, topics=topics, use_priority=use_priority)
+            remaining = deadline - time.monotonic()
+            if locked or remaining <= 0 or max_tasks == 0:
+                zone = services.settings.zone
+                return [render.locked_external_task(task.task, task.variables, zone) for task in locked]
+            await _wait(waiter[1], min(remaining, RECHECK_SECONDS))
+        finally:
+            signal.unsubscribe("external_task", waiter)
+
+
+async def _wait(ready: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(ready.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass
+
+
+def _worker(body: dict[str, Any]) -> str:
+    worker_id = body.get("workerId")
+    if not isinstance(worker_id, str) or not worker_id:
+        raise InvalidRequest("workerId is required")
+    return worker_id
+
+
+@router.post("/external-task/{task_id}/complete", status_code=204)
+def complete(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
+    body = body or {}
+    zone = services.settings.zone
+    variables = {**decode_variables(body.get("variables"), zone), **decode_variables(body.get("localVariables"), zone)}
+    external_tasks.complete(services, task_id, worker_id=_worker(body), variables=variables)
+    return Response(status_code=204)
+
+
+@router.post("/external-task/{task_id}/failure", status_code=204)
+def failure(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
+    body = body or {}
+    external_tasks.failure(services, task_id, worker_id=_worker(body), error_message=body.get("errorMessage"),
+                           error_details=body.get("errorDetails"),
+                           retries=integer(body.get("retries"), "retries", 0),
+                           retry_timeout_ms=integer(body.get("retryTimeout"), "retryTimeout", 0))
+    return Response(status_code=204)
+
+
+@router.post("/external-task/{task_id}/bpmnError", status_code=204)
+def bpmn_error(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
+    body = body or {}
+    external_tasks.bpmn_error(services, task_id, worker_id=_worker(body), error_code=body.get("errorCode"),
+                              error_message=body.get("errorMessage"),
+                              variables=decode_variables(body.get("variables"), services.settings.zone))
+    return Response(status_code=204)
+
+
+@router.post("/external-task/{task_id}/extendLock", status_code=204)
+def extend_lock(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
+    body = body or {}
+    external_tasks.extend_lock(services, task_id, worker_id=_worker(body),
+                               new_duration_ms=integer(body.get("newDuration"), "newDuration", 0))
+    return Response(status_code=204)
+
+
+@router.post("/external-task/{task_id}/unlock", status_code=204)
+def unlock(task_id: str, services: ServicesDep) -> Response:
+    external_tasks.unlock(services, task_id)
+    return Response(status_code=204)
+
+
+@router.put("/external-task/{task_id}/retries", status_code=204)
+def set_retries(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
+    body = body or {}
+    if body.get("retries") is None:
+        raise InvalidRequest("retries is required")
+    external_tasks.set_retries(services, task_id, integer(body.get("retries"), "retries", 0))
+    return Response(status_code=204)
+
+
+def _list_external(services: Services, params: dict[str, Any]) -> list[dict[str, Any]]:
+    zone = services.settings.zone
+    query = external_tasks.external_task_query(params, services.clock.now())
+    return listed(services, query, params, lambda row: render.external_task(row, zone))
+
+
+@router.get("/external-task")
+def list_external_tasks(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+    return _list_external(services, query_dict(request))
+
+
+@router.post("/external-task")
+def query_external_tasks(request: Request, services: ServicesDep, body: JsonBody = None) -> list[dict[str, Any]]:
+    return _list_external(services, {**(body or {}), **query_dict(request)})
+
+
+@router.get("/external-task/count")
+def count_external_tasks(request: Request, services: ServicesDep) -> dict[str, int]:
+    return counted(services, external_tasks.external_task_query(query_dict(request), services.clock.now()))
+
+
+@router.get("/external-task/{task_id}")
+def get_external_task(task_id: str, services: ServicesDep) -> dict[str, Any]:
+    with services.db.read() as session:
+        return render.external_task(external_tasks.get_external_task(session, task_id), services.settings.zone)
+
+
+@router.get("/incident")
+def list_incidents(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+    params = query_dict(request)
+    zone = services.settings.zone
+    return listed(services, external_tasks.incident_query(params), params, lambda row: render.incident(row, zone))
+
+
+@router.get("/incident/count")
+def count_incidents(request: Request, services: ServicesDep) -> dict[str, int]:
+    return counted(services, external_tasks.incident_query(query_dict(request)))
