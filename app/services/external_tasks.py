@@ -208,6 +208,13 @@ def get_external_task(session: Session, task_id: str) -> ExternalTask:
     return task
 
 
+def get_incident(session: Session, incident_id: str) -> Incident:
+    incident = session.get(Incident, incident_id)
+    if incident is None or incident.end_time is not None:
+        raise NotFound(f"No incident found with id '{incident_id}'")
+    return incident
+
+
 def external_task_query(p: Mapping[str, Any], now: datetime) -> Select:
     query = select(ExternalTask)
     equal = [("externalTaskId", ExternalTask.id), ("topicName", ExternalTask.topic_name),

@@ -142,6 +142,15 @@ def get_task(session: Session, task_id: str) -> UserTask:
     return task
 
 
+def open_task(session: Session, task_id: str) -> UserTask:
+    """An open task; a completed one is gone from the runtime, as in Camunda (404, which clients read
+    as "done"), while commands on it answer 409 (see get_task)."""
+    task = session.get(UserTask, task_id)
+    if task is None:
+        raise NotFound(f"No matching task with id {task_id}")
+    return task
+
+
 def _set_assignee(services: Services, task_id: str, assignee: str | None, *, user_id: str | None,
                   kind: str, only_if_free: bool) -> None:
     with services.db.write() as session:

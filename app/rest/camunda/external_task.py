@@ -7,6 +7,7 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.errors import InvalidRequest
@@ -169,6 +170,14 @@ def get_external_task(task_id: str, services: ServicesDep) -> dict[str, Any]:
         return render.external_task(external_tasks.get_external_task(session, task_id), services.settings.zone)
 
 
+@router.get("/external-task/{task_id}/errorDetails", summary="The full error details of the last failure",
+            response_class=PlainTextResponse, responses={204: {"description": "no failure reported"}})
+def error_details(task_id: str, services: ServicesDep) -> Response:
+    with services.db.read() as session:
+        details = external_tasks.get_external_task(session, task_id).error_details
+    return PlainTextResponse(details) if details is not None else Response(status_code=204)
+
+
 @router.get("/incident")
 def list_incidents(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
     params = query_dict(request)
@@ -179,3 +188,9 @@ def list_incidents(request: Request, services: ServicesDep) -> list[dict[str, An
 @router.get("/incident/count")
 def count_incidents(request: Request, services: ServicesDep) -> dict[str, int]:
     return counted(services, external_tasks.incident_query(query_dict(request)))
+
+
+@router.get("/incident/{incident_id}")
+def get_incident(incident_id: str, services: ServicesDep) -> dict[str, Any]:
+    with services.db.read() as session:
+        return render.incident(external_tasks.get_incident(session, incident_id), services.settings.zone)

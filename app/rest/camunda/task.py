@@ -91,7 +91,7 @@ def count_tasks_by_body(services: ServicesDep, body: JsonBody = None) -> dict[st
 @router.get("/{task_id}")
 def get_task(task_id: str, services: ServicesDep) -> dict[str, Any]:
     with services.db.read() as session:
-        return render.task(tasks.get_task(session, task_id), services.settings.zone)
+        return render.task(tasks.open_task(session, task_id), services.settings.zone)
 
 
 def _user_id(body: dict[str, Any] | None, required: bool) -> str | None:
