@@ -116,7 +116,8 @@ def parse_cycle(text: str, now: datetime) -> tuple[int, datetime, str]:
     cycles = int(parts[0][1:]) if parts[0][1:] else -1
     period = parts[-1]
     if len(parts) == 3:
-        return cycles, datetime.fromisoformat(_instant(parts[1])), period
+        start = datetime.fromisoformat(parts[1])
+        return cycles, start if start.tzinfo else datetime.fromisoformat(_instant(parts[1])), period
     return cycles, add_period(now, period), period
 
 

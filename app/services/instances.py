@@ -215,8 +215,8 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
     model = services.models.get(session, definition.id)
     now = services.clock.now()
     run, changes = ProcessRun.start(model, variables, services.run_context(), start_event)
-    start_activity = next((c.activity_id for c in changes if c.activity_type.endswith("startEvent")
-                           or c.activity_type.endswith("StartEvent")), None)
+    start_ids = {start.id for start in model.start_events}
+    start_activity = next((c.activity_id for c in changes if c.activity_id in start_ids), None)
     instance = ProcessInstance(
         id=str(uuid.uuid4()), definition_id=definition.id, definition_key=definition.key,
         business_key=business_key, tenant_id=definition.tenant_id, status=ACTIVE, state="",

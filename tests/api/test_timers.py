@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, deploy
 
 PUBLICITY = (FIXTURES / "publicity_timers.bpmn").read_bytes()
 
@@ -65,3 +65,35 @@ def test_a_yearly_cycle_fires_through_the_service_once_a_year_three_times(client
         reports.append(sum(1 for t in tasks if t["taskDefinitionKey"] == "annual_report"))
     assert reports == [1, 2, 3, 3]
     assert client.get("/job", params={"processInstanceId": instance["id"]}).json() == []
+
+
+def test_a_timer_start_event_starts_one_listing_batch_a_year_three_times(client, root):
+    deployed = deploy(client, FIXTURES / "events" / "yearly_listing.bpmn")
+    [definition_id] = deployed["deployedProcessDefinitions"]
+    [job] = client.get("/job", params={"processDefinitionId": definition_id}).json()
+    assert job["processInstanceId"] is None and job["dueDate"] == "2027-03-31T09:00:00.000+0800"
+    refused = client.post("/process-definition/key/yearly_listing/start", json={})
+    assert refused.status_code == 400
+
+    root.post("/api/clock", json={"set": "2027-03-31T08:59:59+08:00"}).raise_for_status()
+    assert client.get("/process-instance").json() == []
+    root.post("/api/clock", json={"set": "2027-03-31T09:00:00+08:00"}).raise_for_status()
+    [first] = client.get("/task", params={"candidateGroup": "xuar-epb"}).json()
+    assert client.get("/job").json()[0]["dueDate"] == "2028-03-31T09:00:00.000+0800"
+
+    root.post("/api/clock", json={"set": "2030-01-01T00:00:00+08:00"}).raise_for_status()
+    batches = client.get("/history/process-instance", params={"processDefinitionKey": "yearly_listing"}).json()
+    assert sorted(b["startTime"] for b in batches) == [
+        "2027-03-31T09:00:00.000+0800", "2028-03-31T09:00:00.000+0800", "2029-03-31T09:00:00.000+0800"]
+    assert {b["startActivityId"] for b in batches} == {"listing_due"}
+    assert client.get("/job").json() == []  # R3: three batches, then no more
+    assert first["processInstanceId"] in {b["id"] for b in batches}
+
+
+def test_a_new_version_replaces_the_previous_versions_start_timer(client):
+    deploy(client, FIXTURES / "events" / "yearly_listing.bpmn")
+    changed = (FIXTURES / "events" / "yearly_listing.bpmn").read_text().replace("R3/2027-03-31", "R3/2027-06-30")
+    client.post("/deployment/create", files=[("data", ("yearly_listing.bpmn", changed.encode(), "application/xml"))]
+                ).raise_for_status()
+    [job] = client.get("/job").json()
+    assert job["dueDate"] == "2027-06-30T09:00:00.000+0800"

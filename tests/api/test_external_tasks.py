@@ -1,0 +1,157 @@
+"""External tasks over engine-rest: locks with leases on the service clock, failures with retries and
+incidents, BPMN errors taking the error boundary path, long polling that answers when work appears."""
+from __future__ import annotations
+
+import threading
+import time
+
+from tests.conftest import FIXTURES, deploy
+
+EVENTS = FIXTURES / "events"
+TOPIC = {"topicName": "publish-notice", "lockDuration": 60_000}
+
+
+def start_notice(client, business_key: str) -> str:
+    deploy(client, EVENTS / "publish_notice.bpmn")
+    response = client.post("/process-definition/key/publish_notice/start",
+                           json={"businessKey": business_key, "variables": {"title": {"value": "关于园区命名的公示"}}})
+    assert response.status_code == 200, response.text
+    return response.json()["id"]
+
+
+def fetch(client, worker: str, **topic) -> list[dict]:
+    response = client.post("/external-task/fetchAndLock", json={
+        "workerId": worker, "maxTasks": 5, "topics": [{**TOPIC, **topic}]})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def open_tasks(client, instance_id: str) -> list[str]:
+    return sorted(t["taskDefinitionKey"] for t in client.get("/task", params={"processInstanceId": instance_id}).json())
+
+
+def test_a_worker_fetches_the_notice_with_its_variables_and_completes_it(client):
+    instance = start_notice(client, "ECO-12-A")
+    [task] = fetch(client, "website", variables=["title"])
+    assert task["topicName"] == "publish-notice" and task["workerId"] == "website"
+    assert task["businessKey"] == "ECO-12-A" and task["processInstanceId"] == instance
+    assert task["variables"] == {"title": {"type": "String", "value": "关于园区命名的公示", "valueInfo": {}}}
+    assert task["lockExpirationTime"] == "2026-09-28T09:01:00.000+0800"
+    # Locked: nobody else gets it.
+    assert fetch(client, "other") == []
+    done = client.post(f"/external-task/{task['id']}/complete", json={
+        "workerId": "website", "variables": {"noticeUrl": {"value": "https://example.gov.cn/n/1"}}})
+    assert done.status_code == 204 and done.content == b""
+    assert client.get(f"/history/process-instance/{instance}").json()["state"] == "COMPLETED"
+    assert client.get("/external-task").json() == []
+
+
+def test_an_expired_lock_lets_the_next_worker_take_the_task_and_refuses_the_first(client, root):
+    start_notice(client, "ECO-12-B")
+    [task] = fetch(client, "slow-worker")
+    root.post("/api/clock", json={"advance": "PT59S"}).raise_for_status()
+    assert fetch(client, "fast-worker") == []
+    root.post("/api/clock", json={"advance": "PT1S"}).raise_for_status()
+    [again] = fetch(client, "fast-worker")
+    assert again["id"] == task["id"] and again["workerId"] == "fast-worker"
+    late = client.post(f"/external-task/{task['id']}/complete", json={"workerId": "slow-worker"})
+    assert late.status_code == 400
+    assert late.json()["type"] == "BadUserRequestException" and "fast-worker" in late.json()["message"]
+    assert client.post(f"/external-task/{task['id']}/complete", json={
+        "workerId": "fast-worker", "variables": {"noticeUrl": {"value": None}}}).status_code == 204
+    # Without a notice address the notice is published by hand.
+    assert [t["taskDefinitionKey"] for t in client.get("/task").json()] == ["publish_by_hand"]
+
+
+def test_extend_lock_and_unlock(client, root):
+    start_notice(client, "ECO-12-C")
+    [task] = fetch(client, "w1")
+    assert client.post(f"/external-task/{task['id']}/extendLock",
+                       json={"workerId": "w2", "newDuration": 1000}).status_code == 400
+    assert client.post(f"/external-task/{task['id']}/extendLock",
+                       json={"workerId": "w1", "newDuration": 300_000}).status_code == 204
+    root.post("/api/clock", json={"advance": "PT2M"}).raise_for_status()
+    assert fetch(client, "w2") == []  # the extended lease still holds
+    assert client.get(f"/external-task/{task['id']}").json()["lockExpirationTime"] == "2026-09-28T09:05:00.000+0800"
+    assert client.post(f"/external-task/{task['id']}/unlock").status_code == 204
+    [taken] = fetch(client, "w2")
+    assert taken["id"] == task["id"]
+
+
+def test_failures_retry_after_the_timeout_then_raise_an_incident_that_new_retries_resolve(client, root):
+    instance = start_notice(client, "ECO-12-D")
+    [task] = fetch(client, "w1")
+    assert client.post(f"/external-task/{task['id']}/failure", json={
+        "workerId": "w1", "errorMessage": "website timed out", "errorDetails": "Traceback: ...",
+        "retries": 1, "retryTimeout": 600_000}).status_code == 204
+    assert fetch(client, "w1") == []  # not before the retry timeout
+    root.post("/api/clock", json={"advance": "PT10M"}).raise_for_status()
+    [retry] = fetch(client, "w1")
+    assert retry["retries"] == 1 and retry["errorMessage"] == "website timed out"
+    assert client.get(f"/external-task/{task['id']}/errorDetails").text == "Traceback: ..."
+    assert client.post(f"/external-task/{task['id']}/failure", json={
+        "workerId": "w1", "errorMessage": "website down", "retries": 0, "retryTimeout": 0}).status_code == 204
+
+    [incident] = client.get("/incident", params={"processInstanceId": instance}).json()
+    assert incident["incidentType"] == "failedExternalTask" and incident["configuration"] == task["id"]
+    assert incident["incidentMessage"] == "website down" and incident["activityId"] == "publish"
+    assert client.get(f"/incident/{incident['id']}").json()["id"] == incident["id"]
+    assert fetch(client, "w1") == []  # no retries left: it waits for an operator
+    assert client.get("/external-task", params={"noRetriesLeft": "true"}).json()[0]["id"] == task["id"]
+
+    assert client.put(f"/external-task/{task['id']}/retries", json={"retries": 2}).status_code == 204
+    assert client.get("/incident", params={"processInstanceId": instance}).json() == []
+    [fetched] = fetch(client, "w1")
+    assert fetched["retries"] == 2
+
+
+def test_a_bpmn_error_takes_the_error_boundary_path_with_the_code_and_message(client):
+    instance = start_notice(client, "ECO-12-E")
+    [task] = fetch(client, "w1")
+    unknown = client.post(f"/external-task/{task['id']}/bpmnError",
+                          json={"workerId": "w1", "errorCode": "NO_SUCH_CODE"})
+    assert unknown.status_code == 400 and "NO_SUCH_CODE" in unknown.json()["message"]
+    assert client.post(f"/external-task/{task['id']}/bpmnError", json={
+        "workerId": "w1", "errorCode": "SITE_DOWN", "errorMessage": "503 from the portal",
+        "variables": {"attempts": {"value": 3, "type": "Integer"}}}).status_code == 204
+    assert open_tasks(client, instance) == ["publish_by_hand"]
+    variables = client.get(f"/process-instance/{instance}/variables").json()
+    assert variables["failureCode"]["value"] == "SITE_DOWN"
+    assert variables["failureMessage"]["value"] == "503 from the portal"
+    assert variables["attempts"]["value"] == 3
+    canceled = client.get("/history/activity-instance", params={"processInstanceId": instance,
+                                                               "activityId": "publish"}).json()
+    assert canceled[0]["canceled"] is True
+
+
+def test_long_polling_answers_as_soon_as_work_appears(client, service):
+    deploy(client, EVENTS / "publish_notice.bpmn")
+    answers: list = []
+
+    def poll() -> None:
+        began = time.monotonic()
+        response = client.post("/external-task/fetchAndLock", json={
+            "workerId": "poller", "maxTasks": 1, "asyncResponseTimeout": 20_000, "topics": [TOPIC]})
+        answers.append((time.monotonic() - began, response.json()))
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    time.sleep(0.3)  # the poller is waiting now: the test checks that the start wakes it
+    client.post("/process-definition/key/publish_notice/start", json={}).raise_for_status()
+    poller.join(timeout=20)
+    [(waited, locked)] = answers
+    assert len(locked) == 1 and locked[0]["workerId"] == "poller"
+    assert waited < 5  # woken by the start, long before its 20 s timeout
+
+    empty = client.post("/external-task/fetchAndLock", json={
+        "workerId": "poller", "maxTasks": 1, "asyncResponseTimeout": 200, "topics": [TOPIC]})
+    assert empty.json() == []
+
+
+def test_bad_external_task_requests(client):
+    assert client.post("/external-task/fetchAndLock", json={"maxTasks": 1, "topics": [TOPIC]}).status_code == 400
+    assert client.post("/external-task/fetchAndLock", json={
+        "workerId": "w", "topics": [{"topicName": "t", "lockDuration": 0}]}).status_code == 400
+    assert client.post("/external-task/nope/complete", json={"workerId": "w"}).status_code == 404
+    assert client.get("/external-task/nope").status_code == 404
+    assert client.post("/external-task/nope/unlock").status_code == 404

@@ -1,0 +1,176 @@
+"""Messages, signals, errors and start events in the engine: delivered to the token the service
+chose, repeated where Camunda repeats them, refused at deployment where they cannot run."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from app.clock import SimulatedClock
+from app.engine import ProcessRun, RunContext, parse_deployment, schedule_start_timer
+from app.engine.timers import add_period, next_start, parse_cycle
+from app.errors import Conflict, InvalidProcessModel, InvalidRequest
+from tests.engine.bpmn_text import definitions
+
+DECLARATIONS = """
+  <bpmn:message id="m_objection" name="objection"/>
+  <bpmn:message id="m_report" name="report"/>
+  <bpmn:signal id="s_policy" name="policy_changed"/>
+  <bpmn:error id="e_site" errorCode="SITE_DOWN"/>"""
+CST = timezone.utc
+
+
+def model(body: str):
+    return parse_deployment(definitions(body, root=DECLARATIONS))[0]
+
+
+@pytest.fixture
+def context() -> RunContext:
+    return RunContext(SimulatedClock(datetime(2026, 9, 28, 1, 0, tzinfo=timezone.utc)))
+
+
+def refused(body: str) -> str:
+    with pytest.raises(InvalidProcessModel) as caught:
+        model(body)
+    return caught.value.message
+
+
+def test_the_waits_name_the_catch_event_and_a_delivery_moves_only_that_token(context):
+    run, _ = ProcessRun.start(model("""
+      <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="split"/>
+      <bpmn:parallelGateway id="split"/>
+      <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="objection"/>
+      <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="policy"/>
+      <bpmn:intermediateCatchEvent id="objection"><bpmn:messageEventDefinition messageRef="m_objection"/>
+      </bpmn:intermediateCatchEvent>
+      <bpmn:intermediateCatchEvent id="policy"><bpmn:signalEventDefinition signalRef="s_policy"/>
+      </bpmn:intermediateCatchEvent>
+      <bpmn:sequenceFlow id="f4" sourceRef="objection" targetRef="verify"/>
+      <bpmn:userTask id="verify"/>
+      <bpmn:sequenceFlow id="f5" sourceRef="policy" targetRef="reconsider"/>
+      <bpmn:userTask id="reconsider"/>"""), {}, context)
+    waits = {(w.activity_id, w.kind, w.event_name) for w in run.event_waits()}
+    assert waits == {("objection", "message", "objection"), ("policy", "signal", "policy_changed")}
+    [objection] = [w for w in run.event_waits() if w.kind == "message"]
+    with pytest.raises(Conflict):
+        run.deliver_event(objection.task_id, "message", "report", {})
+    run.deliver_event(objection.task_id, "message", "objection", {"objector": "李四"})
+    assert [t.task_definition_key for t in run.open_user_tasks()] == ["verify"]
+    assert run.variables()["objector"] == "李四"
+    assert [w.activity_id for w in run.event_waits()] == ["policy"]
+
+
+def test_a_non_interrupting_message_boundary_keeps_listening_while_its_task_is_open(context):
+    run, _ = ProcessRun.start(model("""
+      <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="create"/>
+      <bpmn:userTask id="create"/>
+      <bpmn:boundaryEvent id="change" attachedToRef="create" cancelActivity="false">
+        <bpmn:messageEventDefinition messageRef="m_report"/></bpmn:boundaryEvent>
+      <bpmn:sequenceFlow id="f2" sourceRef="change" targetRef="assess"/><bpmn:userTask id="assess"/>
+      <bpmn:sequenceFlow id="f3" sourceRef="create" targetRef="e"/><bpmn:endEvent id="e"/>"""), {}, context)
+    for number in (1, 2, 3):
+        [wait] = run.event_waits()
+        changes = run.deliver_event(wait.task_id, "message", "report", {"report": number})
+        assert ("change", True, True) in [(c.activity_id, c.started, c.ended) for c in changes]
+    assert sorted(t.task_definition_key for t in run.open_user_tasks()) == ["assess"] * 3 + ["create"]
+    [create] = [t for t in run.open_user_tasks() if t.task_definition_key == "create"]
+    changes = run.complete_user_task(create.id, {})
+    assert run.event_waits() == []
+    # A boundary event that only listened leaves no trace in the activity record.
+    assert "change" not in [c.activity_id for c in changes]
+
+
+def test_an_error_inside_a_subprocess_is_caught_by_the_boundary_on_the_subprocess(context):
+    run, _ = ProcessRun.start(model("""
+      <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="publishing"/>
+      <bpmn:subProcess id="publishing">
+        <bpmn:startEvent id="ps"/><bpmn:sequenceFlow id="p1" sourceRef="ps" targetRef="publish"/>
+        <bpmn:serviceTask id="publish" camunda:type="external" camunda:topic="publish-notice"/>
+        <bpmn:sequenceFlow id="p2" sourceRef="publish" targetRef="pe"/><bpmn:endEvent id="pe"/>
+      </bpmn:subProcess>
+      <bpmn:boundaryEvent id="down" attachedToRef="publishing">
+        <bpmn:errorEventDefinition errorRef="e_site" camunda:errorCodeVariable="code"/></bpmn:boundaryEvent>
+      <bpmn:sequenceFlow id="f2" sourceRef="down" targetRef="by_hand"/><bpmn:userTask id="by_hand"/>
+      <bpmn:sequenceFlow id="f3" sourceRef="publishing" targetRef="e"/><bpmn:endEvent id="e"/>"""), {}, context)
+    [task] = run.open_external_tasks()
+    assert (task.activity_id, task.topic, task.priority) == ("publish", "publish-notice", 0)
+    with pytest.raises(InvalidRequest):
+        run.throw_bpmn_error(task.id, "OTHER", None, {})
+    run.throw_bpmn_error(task.id, "SITE_DOWN", "503", {})
+    assert [t.task_definition_key for t in run.open_user_tasks()] == ["by_hand"]
+    assert run.open_external_tasks() == [] and run.variables()["code"] == "SITE_DOWN"
+
+
+def test_a_message_start_event_runs_only_when_the_instance_is_started_there(context):
+    body = """
+      <bpmn:startEvent id="plain"/><bpmn:sequenceFlow id="f1" sourceRef="plain" targetRef="by_hand"/>
+      <bpmn:userTask id="by_hand"/>
+      <bpmn:startEvent id="listed"><bpmn:messageEventDefinition messageRef="m_report"/></bpmn:startEvent>
+      <bpmn:sequenceFlow id="f2" sourceRef="listed" targetRef="by_message"/><bpmn:userTask id="by_message"/>"""
+    process = model(body)
+    assert [(s.id, s.kind, s.event_name) for s in process.start_events] == [
+        ("plain", "none", None), ("listed", "message", "report")]
+    plain, _ = ProcessRun.start(process, {}, context)
+    assert [t.task_definition_key for t in plain.open_user_tasks()] == ["by_hand"]
+    assert plain.event_waits() == []  # the message start does not wait inside a running instance
+    by_message, changes = ProcessRun.start(process, {"enterprise": "E1"}, context, start_event="listed")
+    assert [t.task_definition_key for t in by_message.open_user_tasks()] == ["by_message"]
+    assert changes[0].activity_id == "listed" and by_message.variables()["enterprise"] == "E1"
+
+
+def test_a_yearly_cycle_keeps_its_calendar_date_across_leap_years():
+    assert add_period(datetime(2028, 2, 29, tzinfo=CST), "P1Y") == datetime(2029, 2, 28, tzinfo=CST)
+    assert add_period(datetime(2027, 1, 31, tzinfo=CST), "P1M") == datetime(2027, 2, 28, tzinfo=CST)
+    cycles, first, period = parse_cycle("R3/2027-01-01T00:00:00+08:00/P1Y", datetime(2026, 9, 28, tzinfo=CST))
+    due, repeat = first, {"cycles": cycles, "period": period}
+    seen = []
+    while True:
+        seen.append(due.date().isoformat())
+        following = next_start(due, repeat)
+        if following is None:
+            break
+        due, repeat = following
+    assert seen == ["2027-01-01", "2028-01-01", "2029-01-01"]
+    with pytest.raises(ValueError):
+        parse_cycle("every year", datetime(2026, 9, 28, tzinfo=CST))
+
+
+def test_a_timer_start_event_is_scheduled_by_the_service(context):
+    process = model("""
+      <bpmn:startEvent id="yearly"><bpmn:timerEventDefinition>
+        <bpmn:timeCycle>R/2027-03-31T09:00:00+08:00/P1Y</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent>
+      <bpmn:sequenceFlow id="f1" sourceRef="yearly" targetRef="publish_list"/><bpmn:userTask id="publish_list"/>""")
+    due, repeat = schedule_start_timer(process, "yearly", context)
+    assert due == datetime(2027, 3, 31, 1, 0, tzinfo=timezone.utc) and repeat == {"cycles": -1, "period": "P1Y"}
+    with pytest.raises(InvalidRequest):
+        ProcessRun.start(process, {}, context)  # no plain start: only its timer starts it
+    run, _ = ProcessRun.start(process, {}, context, start_event="yearly")
+    assert [t.task_definition_key for t in run.open_user_tasks()] == ["publish_list"]
+    assert run.pending_timers() == []
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    ("""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>
+        <bpmn:intermediateThrowEvent id="t"><bpmn:messageEventDefinition messageRef="m_report"/>
+        </bpmn:intermediateThrowEvent>""", "throwing a message"),
+    ("""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>
+        <bpmn:sendTask id="t"/>""", "sendTask cannot run here"),
+    ("""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>
+        <bpmn:intermediateCatchEvent id="t"><bpmn:messageEventDefinition/></bpmn:intermediateCatchEvent>""",
+     "needs a messageRef"),
+    ("""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>
+        <bpmn:receiveTask id="t" messageRef="nowhere"/>""", "receive task needs a messageRef"),
+    ("""<bpmn:startEvent id="s"/>
+        <bpmn:subProcess id="esp" triggeredByEvent="true">
+          <bpmn:startEvent id="es"><bpmn:messageEventDefinition messageRef="m_report"/></bpmn:startEvent>
+        </bpmn:subProcess>""", "event subprocesses started by a message"),
+    ("""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="g"/>
+        <bpmn:eventBasedGateway id="g"/>
+        <bpmn:sequenceFlow id="g1" sourceRef="g" targetRef="t1"/><bpmn:sequenceFlow id="g2" sourceRef="g" targetRef="t2"/>
+        <bpmn:intermediateCatchEvent id="t1"><bpmn:timerEventDefinition><bpmn:timeDuration>P5D</bpmn:timeDuration>
+        </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+        <bpmn:intermediateCatchEvent id="t2"><bpmn:timerEventDefinition><bpmn:timeDuration>P9D</bpmn:timeDuration>
+        </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>""", "one timer at most"),
+])
+def test_events_the_service_cannot_run_are_refused_at_deployment(body, reason):
+    assert reason in refused(body)
