@@ -261,6 +261,19 @@ class WorkCalendar:
         # Reads no day's working status, so it cannot be provisional.
         return self._deadline(due, "year_end", basis, start, set())
 
+    def recompute(self, rule: str, start: date) -> Deadline:
+        """The deadline a recorded rule gives on this calendar (after a year's calendar changed)."""
+        name, _, count = rule.partition(":")
+        counted = {"working_days": self.add_working_days, "days": self.add_days, "months": self.add_months,
+                   "years": self.add_years}
+        if name in counted and count.isdigit():
+            return counted[name](start, int(count))
+        if rule == "end_of_june_next_year":
+            return self.end_of_june_next_year(start)
+        if rule == "year_end":
+            return self.year_end(start)
+        raise ValueError(f"unknown deadline rule '{rule}'")
+
     # -- counting ---------------------------------------------------------------------------
 
     def working_days_between(self, start: date, end: date) -> int:

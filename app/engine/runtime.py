@@ -327,6 +327,21 @@ class ProcessRun:
         return tasks
 
     # -- commands -------------------------------------------------------------------------------
+    def _timers_due_at(self, instant: datetime) -> list:
+        return [task for task in self._all_tasks()
+                if task.has_state(TaskState.WAITING) and isinstance(task.internal_data.get("event_value"), str)
+                and parse_datetime(task.internal_data["event_value"], self.context.zone) == instant]
+
+    def timers_due_at(self, instant: datetime) -> list[str]:
+        """The activities whose timers wait for exactly this instant."""
+        return [task.task_spec.bpmn_id for task in self._timers_due_at(instant)]
+
+    def move_timers(self, old_due: datetime, new_due: datetime) -> None:
+        """Timers waiting for `old_due` wait for `new_due` instead (a provisional deadline recomputed
+        once its year's calendar was confirmed)."""
+        for task in self._timers_due_at(old_due):
+            task.internal_data["event_value"] = new_due.isoformat()
+
     def _ready_user_task(self, task_id: str):
         task = self._task(task_id)
         if task is None or (task.task_spec.bpmn_id or "") not in self.model.user_tasks:

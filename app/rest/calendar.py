@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from app.calendar import CalendarDay, Deadline
 from app.errors import InvalidRequest
 from app.rest.dependencies import get_services
-from app.services import calendars
+from app.services import calendars, provisional
 from app.services.context import Services
 
 router = APIRouter(prefix="/api/calendar", tags=["calendar"])
@@ -68,6 +68,7 @@ def import_year(year: int, services: ServicesDep, body: Annotated[dict[str, Any]
                                     str(entry.get("name") or ""), str(entry.get("notice") or notice)))
         except (KeyError, TypeError, ValueError):
             raise InvalidRequest(f"calendar entry {entry!r} needs 'date' (YYYY-MM-DD) and 'working'") from None
-    calendars.import_year(services, calendars.YearFile(year, bool(body.get("confirmed", True)), notice,
-                                                       tuple(days)), entered_by=None)
-    return {"year": year, "entries": len(days), "calendarVersion": calendars.current(services).version}
+    recomputed = provisional.import_year(services, calendars.YearFile(year, bool(body.get("confirmed", True)),
+                                                                      notice, tuple(days)), entered_by=None)
+    return {"year": year, "entries": len(days), "calendarVersion": calendars.current(services).version,
+            "recomputedDeadlines": recomputed}

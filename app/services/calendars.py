@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from app.calendar import CalendarDay, WorkCalendar, seed_days
 from app.errors import InvalidRequest, NotFound
@@ -46,19 +47,23 @@ def seed_if_empty(services: "Services") -> None:
             for day in days])
 
 
+def _load(session: Session) -> WorkCalendar:
+    years_known, revisions = session.execute(select(func.count(), func.sum(CalendarYear.revision))).one()
+    version = f"{years_known}y.r{revisions or 0}"
+    confirmed = list(session.scalars(select(CalendarYear.year).where(CalendarYear.confirmed)))
+    days = [CalendarDay(row.day, row.working, row.name, row.notice) for row in session.scalars(select(CalendarEntry))]
+    return WorkCalendar(days, confirmed, version)
+
+
 def current(services: "Services") -> WorkCalendar:
     """The calendar as the database holds it now; rebuilt only when an administrator changed it."""
     with services.db.read() as session:
         years_known, revisions = session.execute(select(func.count(), func.sum(CalendarYear.revision))).one()
-        version = f"{years_known}y.r{revisions or 0}"
-        key = (services.db.url, version)
+        key = (services.db.url, f"{years_known}y.r{revisions or 0}")
         with _cache_lock:
             if key in _cache:
                 return _cache[key]
-        confirmed = list(session.scalars(select(CalendarYear.year).where(CalendarYear.confirmed)))
-        days = [CalendarDay(row.day, row.working, row.name, row.notice)
-                for row in session.scalars(select(CalendarEntry))]
-    calendar = WorkCalendar(days, confirmed, version)
+        calendar = _load(session)
     with _cache_lock:
         for stale in [k for k in _cache if k[0] == services.db.url]:
             del _cache[stale]
@@ -85,8 +90,7 @@ def export_year(services: "Services", year: int) -> YearFile:
                         tuple(CalendarDay(e.day, e.working, e.name, e.notice) for e in entries))
 
 
-def import_year(services: "Services", year_file: YearFile, *, entered_by: str | None) -> None:
-    """Replace a year's entries with the file's; the file says whether the year is confirmed."""
+def check_year_file(year_file: YearFile) -> None:
     seen: set[date] = set()
     for day in year_file.days:
         if day.day.year != year_file.year:
@@ -98,19 +102,23 @@ def import_year(services: "Services", year_file: YearFile, *, entered_by: str | 
             raise InvalidRequest(f"{day.day} is a weekday: only a weekend day can be a make-up working day")
         if not day.notice.strip():
             raise InvalidRequest(f"{day.day} names no notice it comes from")
-    now = services.clock.now()
-    with services.db.write() as session:
-        session.execute(delete(CalendarEntry).where(CalendarEntry.year == year_file.year))
-        row = session.get(CalendarYear, year_file.year)
-        if row is None:
-            session.add(CalendarYear(year=year_file.year, confirmed=year_file.confirmed, notice=year_file.notice,
-                                     entered_by=entered_by, entered_at=now, revision=1))
-        else:
-            row.confirmed, row.notice, row.entered_by, row.entered_at = (
-                year_file.confirmed, year_file.notice, entered_by, now)
-            row.revision += 1
-        session.flush()
-        if year_file.days:
-            session.execute(CalendarEntry.__table__.insert(), [
-                {"day": d.day, "year": year_file.year, "working": d.working, "name": d.name, "notice": d.notice}
-                for d in year_file.days])
+
+
+def write_year(session: Session, year_file: YearFile, *, entered_by: str | None, now: datetime) -> WorkCalendar:
+    """Replace a year's entries with the file's, in the caller's unit of work; the file says whether the
+    year is confirmed. Returns the calendar as it now stands in this unit of work."""
+    session.execute(delete(CalendarEntry).where(CalendarEntry.year == year_file.year))
+    row = session.get(CalendarYear, year_file.year)
+    if row is None:
+        session.add(CalendarYear(year=year_file.year, confirmed=year_file.confirmed, notice=year_file.notice,
+                                 entered_by=entered_by, entered_at=now, revision=1))
+    else:
+        row.confirmed, row.notice, row.entered_by, row.entered_at = (
+            year_file.confirmed, year_file.notice, entered_by, now)
+        row.revision += 1
+    session.flush()
+    if year_file.days:
+        session.execute(CalendarEntry.__table__.insert(), [
+            {"day": d.day, "year": year_file.year, "working": d.working, "name": d.name, "notice": d.notice}
+            for d in year_file.days])
+    return _load(session)

@@ -1,6 +1,9 @@
 """Deadlines in working days, written as Camunda Modeler expressions, on a moved clock."""
 from __future__ import annotations
 
+import json
+
+from sqlalchemy import text
 
 from tests.conftest import FIXTURES
 
@@ -57,3 +60,45 @@ def test_deadline_warnings_turn_from_normal_to_warning_to_overdue(client, root):
     [task] = root.get("/api/deadlines", params={"businessKey": "park-7"}).json()
     assert task["level"] == "overdue"
     assert root.get("/api/deadlines").status_code == 400
+
+
+def test_a_provisional_deadline_into_2027_is_recomputed_when_the_2027_calendar_is_imported(client, root, service):
+    client.post("/deployment/create", files=[("data", ("p.bpmn", PUBLICITY, "application/xml"))]).raise_for_status()
+    root.post("/api/clock", json={"set": "2026-12-25T10:00:00+08:00"}).raise_for_status()
+    instance = client.post("/process-definition/key/working_day_publicity/start", json={
+        "businessKey": "ECO-04-2026-12", "variables": {
+            "verifiedAt": {"value": "2027-01-10T10:00:00.000+0800", "type": "Date"}}}).json()
+    # 2027 has no confirmed calendar yet: by the weekday rule alone the 5th working day is Friday 1 January.
+    [timer] = client.get("/job", params={"processInstanceId": instance["id"]}).json()
+    assert timer["dueDate"] == "2027-01-02T00:00:00.000+0800"
+    [computed] = history_of(service, instance["id"], "deadline.computed")
+    assert computed["provisional"] is True and computed["unconfirmed_years"] == [2027]
+
+    imported = root.put("/api/calendar/2027", json={"year": 2027, "confirmed": True, "notice": "国办发明电〔2026〕X号",
+                                                    "days": [{"date": "2027-01-01", "working": False, "name": "元旦"},
+                                                             {"date": "2027-01-04", "working": False, "name": "元旦"}]})
+    assert imported.status_code == 200, imported.text
+    [moved] = imported.json()["recomputedDeadlines"]
+    assert moved["processInstanceId"] == instance["id"] and moved["activities"] == ["publicity"]
+    assert (moved["previousDue"], moved["due"], moved["provisional"]) == ("2027-01-01", "2027-01-05", False)
+
+    [timer] = client.get("/job", params={"processInstanceId": instance["id"]}).json()
+    assert timer["dueDate"] == "2027-01-06T00:00:00.000+0800"
+    [recomputed] = history_of(service, instance["id"], "deadline.recomputed")
+    assert recomputed["rule"] == "working_days:5" and "元旦" not in recomputed["basis"]
+    # The publicity now ends after 5 January, not on New Year's Day.
+    root.post("/api/clock", json={"set": "2027-01-05T23:59:00+08:00"}).raise_for_status()
+    assert client.get("/task", params={"processInstanceId": instance["id"]}).json() == []
+    root.post("/api/clock", json={"set": "2027-01-06T00:00:00+08:00"}).raise_for_status()
+    assert len(client.get("/task", params={"processInstanceId": instance["id"]}).json()) == 1
+    # Importing the year again finds nothing provisional left to move.
+    again = root.put("/api/calendar/2027", json={"year": 2027, "confirmed": True, "notice": "国办发明电〔2026〕X号",
+                                                 "days": [{"date": "2027-01-01", "working": False, "name": "元旦"}]})
+    assert again.json()["recomputedDeadlines"] == []
+
+
+def history_of(service, instance_id: str, kind: str) -> list[dict]:
+    with service.services.db.read() as session:
+        rows = session.execute(text("SELECT payload FROM history_event WHERE process_instance_id = :id AND kind = :k "
+                                    "ORDER BY sequence"), {"id": instance_id, "k": kind}).scalars().all()
+    return [json.loads(row) if isinstance(row, str) else row for row in rows]
