@@ -10,10 +10,15 @@ from app.rest.params import integer
 from app.services.context import Services
 
 
+def page_bounds(paging: Mapping[str, Any], default_max: int | None = None) -> tuple[int, int | None]:
+    """firstResult and maxResults; `default_max` where a list must not run unbounded."""
+    return (integer(paging.get("firstResult"), "firstResult", 0),
+            integer(paging.get("maxResults"), "maxResults", default_max))
+
+
 def listed(services: Services, query: Select, paging: Mapping[str, Any],
            render_row: Callable[[Any], dict[str, Any]]) -> list[dict[str, Any]]:
-    first = integer(paging.get("firstResult"), "firstResult", 0)
-    most = integer(paging.get("maxResults"), "maxResults")
+    first, most = page_bounds(paging)
     with services.db.read() as session:
         return [render_row(row) for row in page(session, query, first, most)]
 

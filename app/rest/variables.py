@@ -33,6 +33,11 @@ def parse_instant(text: str, zone: tzinfo, what: str) -> datetime:
     return parsed
 
 
+def optional_instant(params: Mapping[str, Any], name: str, zone: tzinfo) -> datetime | None:
+    """A date query parameter or body key, absent when missing, null or empty."""
+    return parse_instant(params[name], zone, f"parameter '{name}'") if params.get(name) else None
+
+
 def _integer(name: str, value: Any, kind: str, bounds: tuple[int, int]) -> int:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         value = int(value)

@@ -69,6 +69,24 @@ class ActivityFilter:
     unfinished: bool = False
     canceled: bool = False
     sort_desc: dict[str, bool] = field(default_factory=dict)
+    # The further criteria of the historic task query (a user task's activity instance is the task).
+    activity_instance_id: str | None = None
+    activity_ids: list[str] = field(default_factory=list)
+    activity_name: str | None = None
+    activity_name_like: str | None = None
+    task_assignee_like: str | None = None
+    assigned: bool = False
+    unassigned: bool = False
+    process_definition_id: str | None = None
+    process_definition_key: str | None = None
+    business_key: str | None = None
+    process_finished: bool = False
+    process_unfinished: bool = False
+    tenant_ids: list[str] = field(default_factory=list)
+    started_before: datetime | None = None
+    started_after: datetime | None = None
+    finished_before: datetime | None = None
+    finished_after: datetime | None = None
 
 
 ACTIVITY_SORT = {"activityInstanceId": ActivityInstance.id, "instanceId": ActivityInstance.process_instance_id,
@@ -77,21 +95,48 @@ ACTIVITY_SORT = {"activityInstanceId": ActivityInstance.id, "instanceId": Activi
                  "endTime": ActivityInstance.end_time, "occurrence": ActivityInstance.sequence}
 
 
+TASK_SORT = {"taskId": ActivityInstance.id, "activityInstanceId": ActivityInstance.id,
+             "processDefinitionId": ActivityInstance.process_definition_id,
+             "processInstanceId": ActivityInstance.process_instance_id,
+             "executionId": ActivityInstance.process_instance_id, "taskName": ActivityInstance.activity_name,
+             "taskDefinitionKey": ActivityInstance.activity_id, "assignee": ActivityInstance.assignee,
+             "startTime": ActivityInstance.start_time, "endTime": ActivityInstance.end_time,
+             "tenantId": ActivityInstance.tenant_id}
+
+
 def activity_query(c: ActivityFilter) -> Select:
-    query = select(ActivityInstance)
-    for value, column in [(c.process_instance_id, ActivityInstance.process_instance_id),
-                          (c.activity_id, ActivityInstance.activity_id),
-                          (c.activity_type, ActivityInstance.activity_type),
-                          (c.task_assignee, ActivityInstance.assignee)]:
+    a = ActivityInstance
+    query = select(a)
+    for value, column in [(c.process_instance_id, a.process_instance_id), (c.activity_id, a.activity_id),
+                          (c.activity_type, a.activity_type), (c.task_assignee, a.assignee),
+                          (c.activity_instance_id, a.id), (c.activity_name, a.activity_name),
+                          (c.process_definition_id, a.process_definition_id),
+                          (c.process_definition_key, a.process_definition_key)]:
         if value is not None:
             query = query.where(column == value)
-    if c.finished:
-        query = query.where(ActivityInstance.end_time.is_not(None))
-    if c.unfinished:
-        query = query.where(ActivityInstance.end_time.is_(None))
-    if c.canceled:
-        query = query.where(ActivityInstance.canceled.is_(True))
-    order = [ACTIVITY_SORT[key].desc() if desc else ACTIVITY_SORT[key].asc() for key, desc in c.sort_desc.items()]
+    for values, column in [(c.activity_ids, a.activity_id), (c.tenant_ids, a.tenant_id)]:
+        if values:
+            query = query.where(column.in_(values))
+    for pattern, column in [(c.activity_name_like, a.activity_name), (c.task_assignee_like, a.assignee)]:
+        if pattern is not None:
+            query = query.where(column.like(pattern))
+    for wanted, condition in [(c.finished, a.end_time.is_not(None)), (c.unfinished, a.end_time.is_(None)),
+                              (c.canceled, a.canceled.is_(True)), (c.assigned, a.assignee.is_not(None)),
+                              (c.unassigned, a.assignee.is_(None))]:
+        if wanted:
+            query = query.where(condition)
+    for value, column, before in [(c.started_before, a.start_time, True), (c.started_after, a.start_time, False),
+                                  (c.finished_before, a.end_time, True), (c.finished_after, a.end_time, False)]:
+        if value is not None:
+            query = query.where(column < value if before else column > value)
+    instances = select(ProcessInstance.id)
+    for wanted, condition in [(c.business_key is not None, ProcessInstance.business_key == c.business_key),
+                              (c.process_finished, ProcessInstance.end_time.is_not(None)),
+                              (c.process_unfinished, ProcessInstance.end_time.is_(None))]:
+        if wanted:
+            query = query.where(a.process_instance_id.in_(instances.where(condition)))
+    sortable = {**ACTIVITY_SORT, **TASK_SORT}
+    order = [sortable[key].desc() if desc else sortable[key].asc() for key, desc in c.sort_desc.items()]
     return query.order_by(*order, ActivityInstance.start_time, ActivityInstance.sequence)
 
 

@@ -287,7 +287,10 @@ def delete_instance(services: Services, instance_id: str, *, reason: str | None 
     with services.db.write() as session:
         instance = get_active_instance(session, instance_id)
         run = load_run(services, session, instance)
+        final = run.variables()
         changes = run.cancel()
+        # Cancelling drops the tokens that carried the values: keep them, for the instance's history.
+        run.set_variables(final)
         now = services.clock.now()
         instance.status, instance.end_time, instance.delete_reason = TERMINATED, now, reason
         record(session, instance, "process.deleted", now, user_id=user_id, reason=reason)

@@ -11,9 +11,10 @@ from app.rest.camunda import (
     process_definition,
     process_instance,
     task,
+    variable_instance,
 )
 
 router = APIRouter(prefix="/engine-rest")
 for module in (engine, deployment, process_definition, process_instance, task, history, job, message,
-               external_task):
+               external_task, variable_instance):
     router.include_router(module.router)

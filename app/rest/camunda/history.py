@@ -9,7 +9,7 @@ from app.rest.camunda import render
 from app.rest.dependencies import get_services
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, text_list
-from app.rest.variables import parse_instant
+from app.rest.variables import optional_instant
 from app.services import history
 from app.services.context import Services
 
@@ -38,8 +38,8 @@ def _instance_filter(p: dict[str, Any], services: Services) -> history.InstanceF
         definition_id=p.get("processDefinitionId"), definition_key=p.get("processDefinitionKey"),
         definition_key_in=text_list(p.get("processDefinitionKeyIn"), "processDefinitionKeyIn"),
         finished=flag(p.get("finished"), "finished"), unfinished=flag(p.get("unfinished"), "unfinished"),
-        started_before=parse_instant(p["startedBefore"], zone, "startedBefore") if p.get("startedBefore") else None,
-        started_after=parse_instant(p["startedAfter"], zone, "startedAfter") if p.get("startedAfter") else None,
+        started_before=optional_instant(p, "startedBefore", zone),
+        started_after=optional_instant(p, "startedAfter", zone),
         state=p.get("state"),
         sort_desc=_sorting(p, history.INSTANCE_SORT),
     )
@@ -106,3 +106,57 @@ def query_historic_activities(request: Request, services: ServicesDep, body: Jso
 @router.get("/activity-instance/count")
 def count_historic_activities(request: Request, services: ServicesDep) -> dict[str, int]:
     return counted(services, history.activity_query(_activity_filter(query_dict(request))))
+
+
+_TASK_LISTS = frozenset({"taskDefinitionKeyIn", "tenantIdIn"})
+
+
+def _task_filter(p: dict[str, Any], services: Services) -> history.ActivityFilter:
+    """Camunda's historic task query; null and unknown keys (clients send the whole schema) mean no filter."""
+    zone = services.settings.zone
+    return history.ActivityFilter(
+        activity_type="userTask", activity_instance_id=p.get("taskId"),
+        process_instance_id=p.get("processInstanceId") or p.get("executionId"),
+        business_key=p.get("processInstanceBusinessKey"),
+        process_definition_id=p.get("processDefinitionId"), process_definition_key=p.get("processDefinitionKey"),
+        activity_name=p.get("taskName"), activity_name_like=p.get("taskNameLike"),
+        activity_id=p.get("taskDefinitionKey"),
+        activity_ids=text_list(p.get("taskDefinitionKeyIn"), "taskDefinitionKeyIn"),
+        task_assignee=p.get("taskAssignee"), task_assignee_like=p.get("taskAssigneeLike"),
+        assigned=flag(p.get("assigned"), "assigned"), unassigned=flag(p.get("unassigned"), "unassigned"),
+        finished=flag(p.get("finished"), "finished"), unfinished=flag(p.get("unfinished"), "unfinished"),
+        process_finished=flag(p.get("processFinished"), "processFinished"),
+        process_unfinished=flag(p.get("processUnfinished"), "processUnfinished"),
+        tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"),
+        started_before=optional_instant(p, "startedBefore", zone),
+        started_after=optional_instant(p, "startedAfter", zone),
+        finished_before=optional_instant(p, "finishedBefore", zone),
+        finished_after=optional_instant(p, "finishedAfter", zone),
+        sort_desc=_sorting(p, history.TASK_SORT))
+
+
+def _tasks(services: Services, params: dict[str, Any], paging: dict[str, Any]) -> list[dict[str, Any]]:
+    zone = services.settings.zone
+    return listed(services, history.activity_query(_task_filter(params, services)), paging,
+                  lambda row: render.historic_task(row, zone))
+
+
+@router.get("/task", summary="User tasks of running and ended instances, open or done")
+def historic_tasks(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+    params = query_dict(request, _TASK_LISTS)
+    return _tasks(services, params, params)
+
+
+@router.post("/task")
+def query_historic_tasks(request: Request, services: ServicesDep, body: JsonBody = None) -> list[dict]:
+    return _tasks(services, body or {}, query_dict(request))
+
+
+@router.get("/task/count")
+def count_historic_tasks(request: Request, services: ServicesDep) -> dict[str, int]:
+    return counted(services, history.activity_query(_task_filter(query_dict(request, _TASK_LISTS), services)))
+
+
+@router.post("/task/count")
+def count_historic_tasks_by_body(services: ServicesDep, body: JsonBody = None) -> dict[str, int]:
+    return counted(services, history.activity_query(_task_filter(body or {}, services)))

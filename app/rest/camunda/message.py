@@ -55,8 +55,10 @@ def _result(request: Request, delivery: events.Delivery, with_variables: bool, s
                      "ended": delivery.ended, "tenantId": delivery.instance.tenant_id}
     else:
         process_instance = render.instance(request, delivery.instance)
-    return {"resultType": delivery.result_type, "execution": execution, "processInstance": process_instance,
-            "variables": encode_variables(delivery.variables, zone) if with_variables else None}
+    result = {"resultType": delivery.result_type, "execution": execution, "processInstance": process_instance}
+    if with_variables:  # as in Camunda, the key is there only when asked for (pycamunda reads it whenever present)
+        result["variables"] = encode_variables(delivery.variables, zone)
+    return result
 
 
 @router.post("/signal", status_code=204, summary="Deliver a signal to every instance and start event waiting for it")

@@ -1,7 +1,7 @@
 """Resources in the shapes Camunda 7 answers with: every key present, null where unknown."""
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from fastapi import Request
@@ -16,7 +16,8 @@ from app.persistence.models import (
     TaskCandidate,
     UserTask,
 )
-from app.rest.variables import encode_variables, format_instant
+from app.rest.variables import encode_value, encode_variables, format_instant
+from app.services.variable_instances import VariableRow
 
 
 def link(request: Request, path: str, rel: str = "self", method: str = "GET") -> dict[str, str]:
@@ -105,10 +106,11 @@ def identity_link(row: TaskCandidate) -> dict[str, Any]:
             "groupId": row.identity if row.kind == "group" else None, "type": "candidate"}
 
 
+def _duration_ms(start: datetime, end: datetime | None) -> int | None:
+    return None if end is None else int((end - start).total_seconds() * 1000)
+
+
 def historic_instance(row: ProcessInstance, definition_row: ProcessDefinition, zone: tzinfo) -> dict[str, Any]:
-    duration = None
-    if row.end_time is not None:
-        duration = int((row.end_time - row.start_time).total_seconds() * 1000)
     return {
         "id": row.id,
         "businessKey": row.business_key,
@@ -119,7 +121,7 @@ def historic_instance(row: ProcessInstance, definition_row: ProcessDefinition, z
         "startTime": format_instant(row.start_time, zone),
         "endTime": format_instant(row.end_time, zone),
         "removalTime": None,
-        "durationInMillis": duration,
+        "durationInMillis": _duration_ms(row.start_time, row.end_time),
         "startUserId": row.start_user_id,
         "startActivityId": row.start_activity_id,
         "deleteReason": row.delete_reason,
@@ -133,9 +135,6 @@ def historic_instance(row: ProcessInstance, definition_row: ProcessDefinition, z
 
 
 def historic_activity(row: ActivityInstance, zone: tzinfo) -> dict[str, Any]:
-    duration = None
-    if row.end_time is not None:
-        duration = int((row.end_time - row.start_time).total_seconds() * 1000)
     return {
         "id": row.id,
         "parentActivityInstanceId": row.process_instance_id,
@@ -152,13 +151,76 @@ def historic_activity(row: ActivityInstance, zone: tzinfo) -> dict[str, Any]:
         "assignee": row.assignee,
         "startTime": format_instant(row.start_time, zone),
         "endTime": format_instant(row.end_time, zone),
-        "durationInMillis": duration,
+        "durationInMillis": _duration_ms(row.start_time, row.end_time),
         "canceled": row.canceled,
         "completeScope": row.activity_type.endswith("EndEvent") and not row.canceled,
         "tenantId": row.tenant_id,
         "removalTime": None,
         "rootProcessInstanceId": row.process_instance_id,
     }
+
+
+def historic_task(row: ActivityInstance, zone: tzinfo) -> dict[str, Any]:
+    """A user task from its activity instance (whose id is the task's). Priority, due date, owner and
+    description are kept only while the task is open, so history shows Camunda's defaults."""
+    ended = row.end_time is not None
+    return {
+        "id": row.id,
+        "processDefinitionKey": row.process_definition_key,
+        "processDefinitionId": row.process_definition_id,
+        "processInstanceId": row.process_instance_id,
+        "executionId": row.process_instance_id,
+        "caseDefinitionKey": None,
+        "caseDefinitionId": None,
+        "caseInstanceId": None,
+        "caseExecutionId": None,
+        "activityInstanceId": row.id,
+        "name": row.activity_name or row.activity_id,
+        "description": None,
+        "deleteReason": ("deleted" if row.canceled else "completed") if ended else None,
+        "owner": None,
+        "assignee": row.assignee,
+        "startTime": format_instant(row.start_time, zone),
+        "endTime": format_instant(row.end_time, zone),
+        "duration": _duration_ms(row.start_time, row.end_time),
+        "taskDefinitionKey": row.activity_id,
+        "priority": 50,
+        "due": None,
+        "parentTaskId": None,
+        "followUp": None,
+        "tenantId": row.tenant_id,
+        "removalTime": None,
+        "rootProcessInstanceId": row.process_instance_id,
+        "taskState": ("Deleted" if row.canceled else "Completed") if ended else "Created",
+    }
+
+
+def variable_instance(row: VariableRow, zone: tzinfo) -> dict[str, Any]:
+    """A process-level variable: its execution and activity instance are the process instance's."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        **encode_value(row.value, zone),
+        "processDefinitionId": row.instance.definition_id,
+        "processInstanceId": row.instance.id,
+        "executionId": row.instance.id,
+        "caseInstanceId": None,
+        "caseExecutionId": None,
+        "taskId": None,
+        "batchId": None,
+        "activityInstanceId": row.instance.id,
+        "tenantId": row.instance.tenant_id,
+        "errorMessage": None,
+    }
+
+
+def historic_variable_instance(row: VariableRow, zone: tzinfo) -> dict[str, Any]:
+    """The variable's creation time is not recorded (variables live in the instance's state)."""
+    body = variable_instance(row, zone)
+    del body["batchId"]
+    return {**body, "processDefinitionKey": row.instance.definition_key, "caseDefinitionKey": None,
+            "caseDefinitionId": None, "state": "CREATED", "createTime": None, "removalTime": None,
+            "rootProcessInstanceId": row.instance.id}
 
 
 def external_task(row: ExternalTask, zone: tzinfo) -> dict[str, Any]:

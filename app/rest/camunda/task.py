@@ -10,7 +10,7 @@ from app.rest.camunda.forms import form_variables
 from app.rest.dependencies import get_services
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, text_list
-from app.rest.variables import decode_variables, encode_variables, parse_instant
+from app.rest.variables import decode_variables, encode_variables, optional_instant
 from app.services import tasks
 from app.services.context import Services
 
@@ -26,7 +26,7 @@ def _filter(p: dict[str, Any], services: Services) -> tasks.TaskFilter:
     zone = services.settings.zone
 
     def instant(name: str):
-        return parse_instant(p[name], zone, f"parameter '{name}'") if p.get(name) else None
+        return optional_instant(p, name, zone)
 
     sorting = []
     for item in p.get("sorting") or []:

@@ -1,0 +1,82 @@
+"""Variable instances, runtime (`/variable-instance`: running instances) and historic
+(`/history/variable-instance`: instances in any state, an ended one with the values it ended with).
+
+Only process-level variables exist, so every variable's execution and activity instance is its
+process instance. Variables are read from the instances' saved states (see
+app.services.variable_instances), which costs one state load per instance looked at, so:
+* a list without `maxResults` answers at most DEFAULT_MAX_RESULTS variables (ask for the next page
+  with `firstResult`), and stops reading states once the page is full;
+* a count reads the state of every matching instance: narrow it with processInstanceId(In) or
+  processDefinitionKey/Id where there are many instances.
+`deserializeValues` is accepted and has no effect: Json values are always answered as JSON text.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Callable
+
+from fastapi import APIRouter, Body, Depends, Request
+
+from app.rest.camunda import render
+from app.rest.dependencies import get_services
+from app.rest.listing import page_bounds
+from app.rest.params import query_dict, text_list
+from app.services import history, variable_instances
+from app.services.context import Services
+from app.services.instances import ACTIVE
+from app.services.variable_instances import VariableFilter, VariableRow
+
+router = APIRouter(tags=["variable-instance"])
+ServicesDep = Annotated[Services, Depends(get_services)]
+JsonBody = Annotated[dict[str, Any] | None, Body()]
+
+DEFAULT_MAX_RESULTS = 1000
+_LISTS = frozenset({"processInstanceIdIn", "variableNameIn", "processDefinitionKeyIn"})
+
+
+def _filter(p: dict[str, Any], *, running_only: bool) -> VariableFilter:
+    return VariableFilter(
+        instances=history.InstanceFilter(
+            process_instance_id=p.get("processInstanceId"),
+            process_instance_ids=text_list(p.get("processInstanceIdIn"), "processInstanceIdIn"),
+            definition_id=p.get("processDefinitionId"), definition_key=p.get("processDefinitionKey"),
+            definition_key_in=text_list(p.get("processDefinitionKeyIn"), "processDefinitionKeyIn"),
+            state=ACTIVE if running_only else None),
+        name=p.get("variableName"), names=text_list(p.get("variableNameIn"), "variableNameIn"),
+        name_like=p.get("variableNameLike"))
+
+
+def _routes(path: str, running_only: bool, render_row: Callable[[VariableRow, Any], dict[str, Any]],
+            summary: str) -> None:
+    """The list and count endpoints of one of the two variable queries (they differ only in scope and shape)."""
+
+    def answer(services: Services, params: dict[str, Any], paging: dict[str, Any]) -> list[dict[str, Any]]:
+        first, most = page_bounds(paging, DEFAULT_MAX_RESULTS)
+        rows = variable_instances.variable_rows(services, _filter(params, running_only=running_only), first, most)
+        zone = services.settings.zone
+        return [render_row(row, zone) for row in rows]
+
+    def count(services: Services, params: dict[str, Any]) -> dict[str, int]:
+        return {"count": variable_instances.count_variables(services, _filter(params, running_only=running_only))}
+
+    def list_by_query(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+        params = query_dict(request, _LISTS)
+        return answer(services, params, params)
+
+    def list_by_body(request: Request, services: ServicesDep, body: JsonBody = None) -> list[dict[str, Any]]:
+        return answer(services, body or {}, query_dict(request))
+
+    def count_by_query(request: Request, services: ServicesDep) -> dict[str, int]:
+        return count(services, query_dict(request, _LISTS))
+
+    def count_by_body(services: ServicesDep, body: JsonBody = None) -> dict[str, int]:
+        return count(services, body or {})
+
+    router.add_api_route(path, list_by_query, methods=["GET"], summary=summary)
+    router.add_api_route(path, list_by_body, methods=["POST"], summary=summary)
+    router.add_api_route(f"{path}/count", count_by_query, methods=["GET"])
+    router.add_api_route(f"{path}/count", count_by_body, methods=["POST"])
+
+
+_routes("/variable-instance", True, render.variable_instance, "Variables of running instances, one row per variable")
+_routes("/history/variable-instance", False, render.historic_variable_instance,
+        "Variables of instances in any state, one row per variable")

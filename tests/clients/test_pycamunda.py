@@ -1,0 +1,147 @@
+"""pycamunda 0.6.1 (sync, requests): deploy, start, review, publish, correlate, fail, raise BPMN errors.
+pycamunda has no history API: the runtime variable instances stand in for it."""
+from __future__ import annotations
+
+import pycamunda.deployment
+import pycamunda.externaltask
+import pycamunda.incident
+import pycamunda.message
+import pycamunda.processdef
+import pycamunda.processinst
+import pycamunda.signal
+import pycamunda.task
+import pycamunda.variable
+import pytest
+
+from tests.clients import BPMN, MESSAGE, PROCESS_KEY, SIGNAL, TOPIC, waiting_at
+
+WORKER = "notice-publisher-1"
+
+
+@pytest.fixture
+def url(service) -> str:
+    url = f"{service.base_url}/engine-rest"
+    create = pycamunda.deployment.Create(url=url, name="eco-park-application")
+    create.add_resource((BPMN.name, BPMN.read_bytes(), "application/octet-stream"))
+    deployment = create()
+    assert [d.key for d in deployment.deployed_process_definitions.values()] == [PROCESS_KEY]
+    return url
+
+
+def start(url: str, business_key: str, **variables) -> pycamunda.processinst.ProcessInstance:
+    request = pycamunda.processdef.StartInstance(url=url, key=PROCESS_KEY, business_key=business_key)
+    for name, value in variables.items():
+        request.add_variable(name=name, value=value)  # untyped: the service infers the type
+    return request()
+
+
+def review(url: str, instance_id: str, official: str = "li.ming") -> None:
+    task = pycamunda.task.GetList(url=url, candidate_group="mee-sti", process_instance_id=instance_id)()[0]
+    pycamunda.task.Claim(url=url, id_=task.id_, user_id=official)()
+    complete = pycamunda.task.Complete(url=url, id_=task.id_)
+    complete.add_variable(name="reviewOpinion", value="材料齐全，同意公示", type_="String")
+    complete()
+
+
+def fetch(url: str) -> tuple:
+    request = pycamunda.externaltask.FetchAndLock(url=url, worker_id=WORKER, max_tasks=1, async_response_timeout=100)
+    request.add_topic(name=TOPIC, lock_duration=60_000)
+    return request()
+
+
+def variables(url: str, instance_id: str) -> dict:
+    rows = pycamunda.variable.GetList(url=url, process_instance_id_in=[instance_id])()
+    assert {row.process_instance_id for row in rows} == {instance_id}
+    return {row.name: row.value for row in rows}
+
+
+def test_review_then_publish_the_notice(url, client):
+    assert pycamunda.processdef.GetList(url=url, key=PROCESS_KEY, latest_version=True)()[0].version == 1
+    instance = start(url, "EIP-2026-0001", parkName="苏州工业园区", areaHectares=27800)
+    assert instance.business_key == "EIP-2026-0001"
+
+    tasks = pycamunda.task.GetList(url=url, candidate_group="mee-sti")()
+    assert [(t.task_definition_key, t.process_instance_id) for t in tasks] == [("review", instance.id_)]
+    pycamunda.task.Claim(url=url, id_=tasks[0].id_, user_id="li.ming")()
+    assert pycamunda.task.Get(url=url, id_=tasks[0].id_)().assignee == "li.ming"
+    assert pycamunda.task.GetList(url=url, candidate_group="mee-sti")() == ()  # claimed: off the group's list
+    complete = pycamunda.task.Complete(url=url, id_=tasks[0].id_)
+    complete.add_variable(name="reviewOpinion", value="材料齐全，同意公示", type_="String")
+    complete()
+
+    locked = fetch(url)
+    assert len(locked) == 1
+    task = locked[0]
+    assert (task.topic_name, task.business_key, task.worker_id) == (TOPIC, "EIP-2026-0001", WORKER)
+    assert task.variables["parkName"].value == "苏州工业园区"
+    assert (task.variables["areaHectares"].type_, task.variables["areaHectares"].value) == ("Integer", 27800)
+    assert task.variables["reviewOpinion"].value == "材料齐全，同意公示"
+    assert fetch(url) == ()  # locked by this worker
+    done = pycamunda.externaltask.Complete(url=url, id_=task.id_, worker_id=WORKER)
+    done.add_variable(name="noticeUrl", value="https://www.mee.gov.cn/gs/EIP-2026-0001", type_="String")
+    done()
+
+    assert waiting_at(client, instance.id_) == {"objection_window_closed"}
+    assert variables(url, instance.id_) == {
+        "parkName": "苏州工业园区", "areaHectares": 27800, "reviewOpinion": "材料齐全，同意公示",
+        "noticeUrl": "https://www.mee.gov.cn/gs/EIP-2026-0001"}
+
+
+def test_message_reaches_only_the_instance_of_its_business_key_then_the_signal_ends_it(url, client):
+    named = start(url, "EIP-2026-0001", parkName="苏州工业园区")
+    waiting = start(url, "EIP-2026-0002", parkName="天津经济技术开发区")
+    for instance in (named, waiting):
+        review(url, instance.id_)
+        task = fetch(url)[0]
+        pycamunda.externaltask.Complete(url=url, id_=task.id_, worker_id=WORKER)()
+
+    # result_enabled: without it the service answers 204 as Camunda does, which pycamunda cannot parse.
+    correlate = pycamunda.message.CorrelateSingle(url=url, message_name=MESSAGE, business_key="EIP-2026-0001",
+                                                  result_enabled=True)
+    correlate.add_process_variable(name="objectionCount", value=0, type_="Integer")
+    results = correlate()
+    assert [r.execution.process_instance_id for r in results] == [named.id_]
+    assert waiting_at(client, named.id_) == {"park_list_published"}
+    assert waiting_at(client, waiting.id_) == {"objection_window_closed"}
+    assert variables(url, named.id_)["objectionCount"] == 0
+    assert "objectionCount" not in variables(url, waiting.id_)
+
+    signal = pycamunda.signal.EventAll(url=url, name=SIGNAL)
+    signal.add_variable(name="listNotice", value="环办科财函〔2026〕12号", type_="String")
+    signal()
+    assert pycamunda.processinst.GetList(url=url, business_key="EIP-2026-0001")() == ()
+    assert [p.id_ for p in pycamunda.processinst.GetList(url=url, business_key="EIP-2026-0002")()] == [waiting.id_]
+
+
+def test_failure_without_retries_leaves_an_incident(url):
+    instance = start(url, "EIP-2026-0003", parkName="青岛经济技术开发区")
+    review(url, instance.id_)
+    task = fetch(url)[0]
+    pycamunda.externaltask.HandleFailure(url=url, id_=task.id_, worker_id=WORKER, error_message="公示网站超时",
+                                         error_details="ReadTimeout: www.mee.gov.cn", retries=0, retry_timeout=0)()
+
+    incidents = pycamunda.incident.GetList(url=url, process_instance_id=instance.id_)()
+    assert [(i.incident_type, i.activity_id, i.incident_message, i.configuration) for i in incidents] == [
+        (pycamunda.incident.IncidentType.failed_external_task, "publish_notice", "公示网站超时", task.id_)]
+    failed = pycamunda.externaltask.GetList(url=url, process_instance_id=instance.id_, no_retries_left=True)()
+    assert [(t.id_, t.retries, t.error_message, t.error_details) for t in failed] == [
+        (task.id_, 0, "公示网站超时", "ReadTimeout: www.mee.gov.cn")]
+    assert fetch(url) == ()  # no retries left: no worker gets it until an operator resets them
+
+
+def test_bpmn_error_sends_the_notice_to_manual_publishing(url, client):
+    instance = start(url, "EIP-2026-0004", parkName="烟台经济技术开发区")
+    review(url, instance.id_)
+    task = fetch(url)[0]
+    error = pycamunda.externaltask.HandleBPMNError(url=url, id_=task.id_, worker_id=WORKER, error_code="SITE_DOWN",
+                                                    error_message="公示网站维护中")
+    error.add_variable(name="outageTicket", value="OPS-4471", type_="String")
+    error()
+
+    assert waiting_at(client, instance.id_) == {"publish_by_hand"}
+    manual = pycamunda.task.GetList(url=url, candidate_group="mee-office")()
+    assert [(t.task_definition_key, t.process_instance_id) for t in manual] == [("publish_by_hand", instance.id_)]
+    values = variables(url, instance.id_)
+    assert (values["failureCode"], values["failureMessage"], values["outageTicket"]) == (
+        "SITE_DOWN", "公示网站维护中", "OPS-4471")
+    assert pycamunda.externaltask.GetList(url=url, process_instance_id=instance.id_)() == ()
