@@ -41,27 +41,32 @@ def _count(value: Any, what: str) -> int:
     return int(value)
 
 
+def period_over(last_day: date, zone: tzinfo) -> datetime:
+    """The instant a period whose last day is `last_day` is over: the start of the next day in `zone`."""
+    return datetime.combine(last_day + timedelta(days=1), time(0), zone)
+
+
 def deadline_functions(calendar: WorkCalendar, clock: Clock, zone: tzinfo,
                        on_deadline: Callable[[Deadline], None]) -> dict[str, Callable[..., Any]]:
-    def period_over(deadline: Deadline) -> datetime:
+    def over(deadline: Deadline) -> datetime:
         on_deadline(deadline)
-        return datetime.combine(deadline.due + timedelta(days=1), time(0), zone)
+        return period_over(deadline.due, zone)
 
     def today() -> date:
         return clock.now().astimezone(zone).date()
 
     def counted(rule: Callable[[date, int], Deadline], name: str) -> Callable[[Any, Any], str]:
         def function(start: Any, count: Any) -> str:
-            return period_over(rule(_start_day(start, zone, name), _count(count, name))).isoformat()
+            return over(rule(_start_day(start, zone, name), _count(count, name))).isoformat()
         return function
 
     def working_days(count: Any) -> str:
         # A timeDuration: the time from now until the period is over.
-        over = period_over(calendar.add_working_days(today(), _count(count, "workingDays")))
-        return f"PT{max(0, int((over - clock.now()).total_seconds()))}S"
+        ends = over(calendar.add_working_days(today(), _count(count, "workingDays")))
+        return f"PT{max(0, int((ends - clock.now()).total_seconds()))}S"
 
     def end_of_june_next_year(start: Any) -> str:
-        return period_over(calendar.end_of_june_next_year(_start_day(start, zone, "endOfJuneNextYear"))).isoformat()
+        return over(calendar.end_of_june_next_year(_start_day(start, zone, "endOfJuneNextYear"))).isoformat()
 
     return {
         "now": lambda: clock.now().astimezone(zone),

@@ -9,7 +9,6 @@ the definition's timer), so the library never waits on them by itself.
 from __future__ import annotations
 
 from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 
 
@@ -27,10 +26,6 @@ class StartedByService(EventDefinition):
     """A start event that fires only when the service starts an instance there (its message, signal
     or timer arrived), never by itself while an instance waits."""
 
-    def __init__(self, name=None, description=None, kind: str = "none"):
-        super().__init__(name, description)
-        self.kind = kind
-
 
 def _swap(definition) -> None:
     if type(definition) is MessageEventDefinition:
@@ -39,9 +34,10 @@ def _swap(definition) -> None:
         _swap(inner)
 
 
-def use_service_events(specs, top_level_starts: dict[str, str]) -> None:
+def use_service_events(specs, triggered_starts: set[str]) -> None:
     """Swap the library's message catching for the service's, in every spec, and make the given
-    start events (bpmn id → kind) of the top-level process fire only when the service says so."""
+    message, signal and timer start events (bpmn ids) of the top-level process fire only when the
+    service says so."""
     specs = list(specs)
     for spec in specs:
         for task_spec in spec.task_specs.values():
@@ -50,6 +46,5 @@ def use_service_events(specs, top_level_starts: dict[str, str]) -> None:
                 _swap(definition)
     top = specs[0]
     for task_spec in top.task_specs.values():
-        kind = top_level_starts.get(task_spec.bpmn_id or "")
-        if kind is not None and not isinstance(task_spec.event_definition, NoneEventDefinition):
-            task_spec.event_definition = StartedByService(task_spec.event_definition.name, kind=kind)
+        if task_spec.bpmn_id in triggered_starts:
+            task_spec.event_definition = StartedByService(task_spec.event_definition.name)

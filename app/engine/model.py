@@ -461,7 +461,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
             subprocess_specs = parser.get_subprocess_specs(process_id)
             use_service_timers([spec, *subprocess_specs.values()])
             use_service_events([spec, *subprocess_specs.values()],
-                               {start.id: start.kind for start in process_facts.start_events})
+                               {start.id for start in process_facts.start_events if start.kind != "none"})
         except ValidationException as error:
             raise _from_validation(resource, error) from None
         except Exception as error:  # the library reports some modelling errors with plain exceptions

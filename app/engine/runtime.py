@@ -105,7 +105,7 @@ class OpenExternalTask:
     priority: int
 
 
-_EVENT_KINDS = ((MessageEventDefinition, "message"), (SignalEventDefinition, "signal"))
+_EVENT_KINDS = {"message": MessageEventDefinition, "signal": SignalEventDefinition}
 
 
 def _event_definitions(spec) -> list:
@@ -269,14 +269,18 @@ class ProcessRun:
             documentation=definition.documentation,
         )
 
+    def _waiting_catches(self) -> Iterator[tuple[Any, Any]]:
+        """Each waiting catch event with each event definition it waits for (several in an
+        event-based gateway)."""
+        for task in self._all_tasks():
+            if isinstance(task.task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+                for definition in _event_definitions(task.task_spec):
+                    yield task, definition
+
     def pending_timers(self) -> list[PendingTimer]:
         timers = []
-        for task in self._all_tasks():
-            spec = task.task_spec
-            if not isinstance(spec, CatchingEvent) or not task.has_state(TaskState.WAITING):
-                continue
-            timer = next((d for d in _event_definitions(spec) if isinstance(d, TimerEventDefinition)), None)
-            if timer is None:
+        for task, timer in self._waiting_catches():
+            if not isinstance(timer, TimerEventDefinition):
                 continue
             value = task.internal_data.get("event_value")
             if isinstance(value, dict):
@@ -285,20 +289,14 @@ class ProcessRun:
                 value = value.get("next")
             due = parse_datetime(value, self.context.zone) if isinstance(value, str) else None
             # An event-based gateway keeps its timer's due instant as a timer event does.
-            timers.append(PendingTimer(str(task.id), self._gateway_branch(task, timer) or spec.bpmn_id, due))
+            timers.append(PendingTimer(str(task.id), self._gateway_branch(task, timer) or task.task_spec.bpmn_id, due))
         return timers
 
     def event_waits(self) -> list[EventWait]:
-        waits = []
-        for task in self._all_tasks():
-            if not isinstance(task.task_spec, CatchingEvent) or not task.has_state(TaskState.WAITING):
-                continue
-            for definition in _event_definitions(task.task_spec):
-                for kind_class, kind in _EVENT_KINDS:
-                    if isinstance(definition, kind_class):
-                        target = self._gateway_branch(task, definition) or task.task_spec.bpmn_id
-                        waits.append(EventWait(str(task.id), target, kind, definition.name))
-        return waits
+        return [EventWait(str(task.id), self._gateway_branch(task, definition) or task.task_spec.bpmn_id, kind,
+                          definition.name)
+                for task, definition in self._waiting_catches()
+                for kind, kind_class in _EVENT_KINDS.items() if isinstance(definition, kind_class)]
 
     @staticmethod
     def _gateway_branch(task, definition) -> str | None:
@@ -328,8 +326,10 @@ class ProcessRun:
 
     # -- commands -------------------------------------------------------------------------------
     def _timers_due_at(self, instant: datetime) -> list:
-        return [task for task in self._all_tasks()
-                if task.has_state(TaskState.WAITING) and isinstance(task.internal_data.get("event_value"), str)
+        # Only single timers: a cycle keeps its next instant with its repetitions, and is never a deadline.
+        return [task for task, definition in self._waiting_catches()
+                if isinstance(definition, TimerEventDefinition)
+                and isinstance(task.internal_data.get("event_value"), str)
                 and parse_datetime(task.internal_data["event_value"], self.context.zone) == instant]
 
     def timers_due_at(self, instant: datetime) -> list[str]:
@@ -369,9 +369,8 @@ class ProcessRun:
         task = self._task(task_id)
         if task is None or not task.has_state(TaskState.WAITING):
             raise Conflict(f"the {kind} '{name}' finds no token waiting at '{task_id}' any more")
-        kind_class = dict((k, c) for c, k in _EVENT_KINDS)[kind]
         definition = next((d for d in _event_definitions(task.task_spec)
-                           if isinstance(d, kind_class) and d.name == name), None)
+                           if isinstance(d, _EVENT_KINDS[kind]) and d.name == name), None)
         if definition is None:
             raise Conflict(f"the token at '{task_id}' does not wait for the {kind} '{name}'")
 

@@ -21,11 +21,15 @@ class DeploymentResult:
     definitions: list[ProcessDefinition] = field(default_factory=list)
 
 
+def _of_tenant(tenant_id: str | None):
+    """Definitions of this tenant; without one, those deployed for no tenant."""
+    return ProcessDefinition.tenant_id.is_(None) if tenant_id is None else ProcessDefinition.tenant_id == tenant_id
+
+
 def _latest_definition(session: Session, key: str, tenant_id: str | None) -> ProcessDefinition | None:
     return session.scalars(
         select(ProcessDefinition)
-        .where(ProcessDefinition.key == key, ProcessDefinition.tenant_id.is_(None) if tenant_id is None
-               else ProcessDefinition.tenant_id == tenant_id)
+        .where(ProcessDefinition.key == key, _of_tenant(tenant_id))
         .order_by(ProcessDefinition.version.desc())
         .limit(1)
     ).first()
@@ -89,10 +93,8 @@ def _register_start_events(services: Services, session: Session, definition: Pro
                            model: ProcessModel) -> None:
     """Message, signal and timer start events belong to the newest version of a key: the previous
     version's stop waiting, the new version's start."""
-    older = (select(ProcessDefinition.id).where(ProcessDefinition.key == definition.key,
-                                                ProcessDefinition.id != definition.id,
-                                                ProcessDefinition.tenant_id.is_(None) if definition.tenant_id is None
-                                                else ProcessDefinition.tenant_id == definition.tenant_id))
+    older = select(ProcessDefinition.id).where(ProcessDefinition.key == definition.key,
+                                               ProcessDefinition.id != definition.id, _of_tenant(definition.tenant_id))
     session.execute(delete(EventSubscription).where(EventSubscription.process_instance_id.is_(None),
                                                     EventSubscription.process_definition_id.in_(older)))
     session.execute(delete(Timer).where(Timer.process_instance_id.is_(None), Timer.process_definition_id.in_(older)))

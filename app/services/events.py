@@ -47,8 +47,8 @@ class Delivery:
 @dataclass
 class _Target:
     subscription: EventSubscription
-    instance: ProcessInstance | None = None
-    run: ProcessRun | None = None
+    instance: ProcessInstance
+    run: ProcessRun
 
 
 def correlate_message(services: Services, *, name: str, business_key: str | None = None,
@@ -121,8 +121,8 @@ def _waiting_tokens(services: Services, session: Session, kind: str, name: str, 
         if key not in runs:
             instance = get_active_instance(session, key)
             run = load_run(services, session, instance)
-            matches = all(run.variables().get(variable) == value
-                          for variable, value in (correlation_keys or {}).items())
+            current = run.variables() if correlation_keys else {}
+            matches = all(current.get(variable) == value for variable, value in (correlation_keys or {}).items())
             runs[key] = (instance, run) if matches else None
         if runs[key] is not None:
             targets.append(_Target(subscription, *runs[key]))

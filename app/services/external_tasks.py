@@ -96,9 +96,7 @@ def _variables(services: Services, session: Session, task: ExternalTask, names: 
 
 
 def _held(session: Session, services: Services, task_id: str, worker_id: str | None, action: str) -> ExternalTask:
-    task = session.get(ExternalTask, task_id)
-    if task is None:
-        raise NotFound(f"External task with id {task_id} does not exist")
+    task = get_external_task(session, task_id)
     now = services.clock.now()
     if task.worker_id is None or task.lock_expiration is None or task.lock_expiration <= now:
         raise LockNotHeld(f"External Task {task_id} cannot be {action} by worker '{worker_id}'. It is not locked.")
@@ -169,9 +167,7 @@ def set_retries(services: Services, task_id: str, retries: int, *, user_id: str 
     if retries < 0:
         raise InvalidRequest("retries must not be negative")
     with services.db.write() as session:
-        task = session.get(ExternalTask, task_id)
-        if task is None:
-            raise NotFound(f"External task with id {task_id} does not exist")
+        task = get_external_task(session, task_id)
         now = services.clock.now()
         task.retries = retries
         instance = session.get(ProcessInstance, task.process_instance_id)
@@ -195,9 +191,7 @@ def extend_lock(services: Services, task_id: str, *, worker_id: str, new_duratio
 
 def unlock(services: Services, task_id: str) -> None:
     with services.db.write() as session:
-        task = session.get(ExternalTask, task_id)
-        if task is None:
-            raise NotFound(f"External task with id {task_id} does not exist")
+        task = get_external_task(session, task_id)
         task.worker_id, task.lock_expiration = None, None
 
 
@@ -215,7 +209,9 @@ def get_incident(session: Session, incident_id: str) -> Incident:
     return incident
 
 
-def external_task_query(p: Mapping[str, Any], now: datetime) -> Select:
+def external_task_query(p: Mapping[str, Any], now: datetime, *, locked: bool = False, not_locked: bool = False,
+                        with_retries_left: bool = False, no_retries_left: bool = False) -> Select:
+    """Open external tasks; `p` holds the equality filters under Camunda's parameter names."""
     query = select(ExternalTask)
     equal = [("externalTaskId", ExternalTask.id), ("topicName", ExternalTask.topic_name),
              ("workerId", ExternalTask.worker_id), ("processInstanceId", ExternalTask.process_instance_id),
@@ -225,13 +221,13 @@ def external_task_query(p: Mapping[str, Any], now: datetime) -> Select:
     for name, column in equal:
         if p.get(name) is not None:
             query = query.where(column == p[name])
-    if _flag(p, "locked"):
+    if locked:
         query = query.where(ExternalTask.lock_expiration > now)
-    if _flag(p, "notLocked"):
+    if not_locked:
         query = query.where(or_(ExternalTask.lock_expiration.is_(None), ExternalTask.lock_expiration <= now))
-    if _flag(p, "withRetriesLeft"):
+    if with_retries_left:
         query = query.where(or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0))
-    if _flag(p, "noRetriesLeft"):
+    if no_retries_left:
         query = query.where(ExternalTask.retries == 0)
     return query.order_by(ExternalTask.created, ExternalTask.id)
 
@@ -248,6 +244,3 @@ def incident_query(p: Mapping[str, Any], *, open_only: bool = True) -> Select:
             query = query.where(column == p[name])
     return query.order_by(Incident.created, Incident.id)
 
-
-def _flag(p: Mapping[str, Any], name: str) -> bool:
-    return str(p.get(name, "")).lower() == "true"

@@ -5,12 +5,13 @@ old instant wait for the new one, and the instance's record says what moved and 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.calendar import WorkCalendar
+from app.calendar.functions import period_over
 from app.persistence.models import HistoryEvent, ProcessInstance, UserTask
 from app.services import calendars
 from app.services.context import Services
@@ -26,34 +27,32 @@ def import_year(services: Services, year_file: calendars.YearFile, *, entered_by
         return _recompute(services, session, calendar, year_file.year, now)
 
 
-def _period_over(last_day: date, zone: tzinfo) -> datetime:
-    # The deadline functions hand timers the instant the period is over: the start of the next day.
-    return datetime.combine(last_day + timedelta(days=1), time(0), zone)
-
-
 def _recompute(services: Services, session: Session, calendar: WorkCalendar, year: int, now: datetime) -> list[dict]:
     rows = session.execute(
         select(HistoryEvent.payload, ProcessInstance)
         .join(ProcessInstance, ProcessInstance.id == HistoryEvent.process_instance_id)
         .where(HistoryEvent.kind.in_(("deadline.computed", "deadline.recomputed")), ProcessInstance.status == ACTIVE)
         .order_by(HistoryEvent.process_instance_id, HistoryEvent.sequence)).all()
-    affected: dict[str, tuple[ProcessInstance, list[dict]]] = defaultdict(lambda: (None, []))
+    affected: dict[str, list[dict]] = defaultdict(list)
+    instances: dict[str, ProcessInstance] = {}
     for payload, instance in rows:
         if payload.get("provisional") and year in payload.get("unconfirmed_years", ()):
-            affected[instance.id] = (instance, affected[instance.id][1] + [payload])
+            affected[instance.id].append(payload)
+            instances[instance.id] = instance
     zone = services.settings.zone
     moved_all = []
-    for instance, deadlines in affected.values():
+    for instance_id, deadlines in affected.items():
+        instance = instances[instance_id]
         run = load_run(services, session, instance)
         changed = False
         for deadline in deadlines:
             fresh = calendar.recompute(deadline["rule"], date.fromisoformat(deadline["start"]))
-            old_due = _period_over(date.fromisoformat(deadline["due"]), zone)
-            new_due = _period_over(fresh.due, zone)
-            activities = run.timers_due_at(old_due)
+            old_due = period_over(date.fromisoformat(deadline["due"]), zone)
+            new_due = period_over(fresh.due, zone)
             at_old_due = (UserTask.process_instance_id == instance.id, UserTask.due == old_due)
-            tasks = list(session.scalars(select(UserTask.task_definition_key).where(*at_old_due)))
-            if not (activities or tasks):
+            activities = sorted(set(run.timers_due_at(old_due))
+                                | set(session.scalars(select(UserTask.task_definition_key).where(*at_old_due))))
+            if not activities:
                 continue  # the deadline has passed, or a recompute moved it already
             if new_due != old_due:
                 run.move_timers(old_due, new_due)
@@ -61,10 +60,10 @@ def _recompute(services: Services, session: Session, calendar: WorkCalendar, yea
             record(session, instance, "deadline.recomputed", now, start=deadline["start"], due=fresh.due.isoformat(),
                    previous_due=deadline["due"], rule=fresh.rule, basis=fresh.basis, provisional=fresh.provisional,
                    unconfirmed_years=list(fresh.unconfirmed_years), calendar_version=fresh.calendar_version,
-                   activities=sorted(set(activities) | set(tasks)))
+                   activities=activities)
             moved_all.append({"processInstanceId": instance.id, "businessKey": instance.business_key,
                               "rule": fresh.rule, "previousDue": deadline["due"], "due": fresh.due.isoformat(),
-                              "provisional": fresh.provisional, "activities": sorted(set(activities) | set(tasks))})
+                              "provisional": fresh.provisional, "activities": activities})
             changed = True
         if changed:
             save_run(session, instance, run, [], now)

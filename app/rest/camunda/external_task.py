@@ -53,9 +53,7 @@ def _topics(body: dict[str, Any]) -> list[external_tasks.TopicRequest]:
                                                      "asyncResponseTimeout ms for work to appear")
 async def fetch_and_lock(services: ServicesDep, body: JsonBody = None) -> list[dict[str, Any]]:
     body = body or {}
-    worker_id = body.get("workerId")
-    if not isinstance(worker_id, str) or not worker_id:
-        raise InvalidRequest("workerId is required")
+    worker_id = _worker(body)
     max_tasks = integer(body.get("maxTasks"), "maxTasks", 1)
     topics = _topics(body)
     use_priority = flag(body.get("usePriority"), "usePriority")
@@ -143,9 +141,17 @@ def set_retries(task_id: str, services: ServicesDep, body: JsonBody = None) -> R
     return Response(status_code=204)
 
 
+def _external_task_query(params: dict[str, Any], services: Services):
+    return external_tasks.external_task_query(
+        params, services.clock.now(), locked=flag(params.get("locked"), "locked"),
+        not_locked=flag(params.get("notLocked"), "notLocked"),
+        with_retries_left=flag(params.get("withRetriesLeft"), "withRetriesLeft"),
+        no_retries_left=flag(params.get("noRetriesLeft"), "noRetriesLeft"))
+
+
 def _list_external(services: Services, params: dict[str, Any]) -> list[dict[str, Any]]:
     zone = services.settings.zone
-    query = external_tasks.external_task_query(params, services.clock.now())
+    query = _external_task_query(params, services)
     return listed(services, query, params, lambda row: render.external_task(row, zone))
 
 
@@ -161,7 +167,7 @@ def query_external_tasks(request: Request, services: ServicesDep, body: JsonBody
 
 @router.get("/external-task/count")
 def count_external_tasks(request: Request, services: ServicesDep) -> dict[str, int]:
-    return counted(services, external_tasks.external_task_query(query_dict(request), services.clock.now()))
+    return counted(services, _external_task_query(query_dict(request), services))
 
 
 @router.get("/external-task/{task_id}")
