@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Mapping
 
 from lxml import etree
@@ -126,6 +127,15 @@ class ProcessModel:
     checksum: str
     # Condition texts of the sequence flows: their value must be a boolean when evaluated.
     condition_texts: frozenset[str]
+
+    @cached_property
+    def catches_messages_or_signals(self) -> bool:
+        """Whether a running instance can ever wait for a message or signal (start events aside)."""
+        return any(info.activity_type in _WAITING_CATCHES for info in self.elements.values())
+
+
+_WAITING_CATCHES = frozenset({"intermediateMessageCatch", "intermediateSignalCatch", "boundaryMessage",
+                              "boundarySignal", "receiveTask"})
 
 
 def _refuse(resource: str, element: etree._Element | None, reason: str) -> InvalidProcessModel:

@@ -124,6 +124,8 @@ def _sync_user_tasks(session: Session, instance: ProcessInstance, run: ProcessRu
 
 
 def _sync_external_tasks(session: Session, instance: ProcessInstance, run: ProcessRun, now: datetime) -> None:
+    if not run.model.external_tasks:
+        return  # no row can exist: spare every step of such a process the query
     existing = set(session.scalars(select(ExternalTask.id).where(ExternalTask.process_instance_id == instance.id)))
     open_tasks = {task.id: task for task in run.open_external_tasks()} if instance.status == ACTIVE else {}
     gone = existing - open_tasks.keys()
@@ -147,6 +149,8 @@ def _sync_external_tasks(session: Session, instance: ProcessInstance, run: Proce
 
 
 def _sync_subscriptions(session: Session, instance: ProcessInstance, run: ProcessRun, now: datetime) -> None:
+    if not run.model.catches_messages_or_signals:
+        return  # no row can exist: spare every step of such a process the query
     rows = session.execute(select(EventSubscription.id, EventSubscription.task_id, EventSubscription.kind,
                                   EventSubscription.event_name)
                            .where(EventSubscription.process_instance_id == instance.id)).all()
