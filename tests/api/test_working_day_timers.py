@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 from sqlalchemy import text
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, deploy
 
 PUBLICITY = (FIXTURES / "working_day_publicity.bpmn").read_bytes()
 
@@ -102,3 +103,21 @@ def history_of(service, instance_id: str, kind: str) -> list[dict]:
         rows = session.execute(text("SELECT payload FROM history_event WHERE process_instance_id = :id AND kind = :k "
                                     "ORDER BY sequence"), {"id": instance_id, "k": kind}).scalars().all()
     return [json.loads(row) if isinstance(row, str) else row for row in rows]
+
+
+def test_month_year_and_thirtieth_of_june_periods_fire_the_day_after_their_last_day(client, root):
+    deploy(client, FIXTURES / "statutory_periods.bpmn")
+    instance = client.post("/process-definition/key/statutory_periods/start", json={"variables": {
+        "listedAt": {"value": "2026-10-15T10:00:00.000+0800", "type": "Date"},
+        "namedAt": {"value": "2026-10-15T10:00:00.000+0800", "type": "Date"}}}).json()["id"]
+    # (activity, last day of the period): 2 months (CPA-04), 30 June of the next year (ECO-15),
+    # 1 year (CPA-06), 3 years (ECO-16); each a working day, so none is moved.
+    for activity, last_day in [("agency_due", "2026-12-15"), ("annual_report_due", "2027-06-30"),
+                               ("audit_due", "2027-10-15"), ("evaluation_due", "2029-10-15")]:
+        [job] = client.get("/job", params={"processInstanceId": instance}).json()
+        over = (date.fromisoformat(last_day) + timedelta(days=1)).isoformat()
+        assert (job["jobDefinitionId"].split("#")[1], job["dueDate"]) == (activity, f"{over}T00:00:00.000+0800")
+        root.post("/api/clock", json={"set": f"{last_day}T23:59:59+08:00"}).raise_for_status()
+        assert client.get("/job", params={"processInstanceId": instance}).json()[0]["id"] == job["id"]
+        root.post("/api/clock", json={"set": f"{over}T00:00:00+08:00"}).raise_for_status()
+    assert client.get(f"/history/process-instance/{instance}").json()["state"] == "COMPLETED"
