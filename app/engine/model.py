@@ -19,6 +19,7 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
 from app.engine.events import use_service_events
 from app.engine.expressions import ExpressionSyntaxError, Template, compile_template
+from app.engine.outputs import use_output_parameters
 from app.engine.timers import use_service_timers
 from app.engine.xml import parse_untrusted_xml
 from app.errors import InvalidProcessModel
@@ -255,7 +256,6 @@ _REFUSED_CAMUNDA_ATTRIBUTES = {
 _REFUSED_EXTENSIONS = {
     "executionListener": "execution listeners are not supported: model the step as a task",
     "taskListener": "task listeners are not supported: model the step as a task",
-    "inputOutput": "input/output mappings are not supported: name the variables in the form or the process",
     "script": "scripts are not executed by this service",
 }
 
@@ -322,6 +322,29 @@ def _check_element(resource: str, element: etree._Element) -> None:
         _compile(resource, element.getparent().getparent(), text, tag)
 
 
+def _output_parameters(resource: str, element: etree._Element,
+                       mapping: etree._Element) -> tuple[tuple[str, str], ...]:
+    """The (name, expression) pairs of an element's output parameters; anything else in the mapping
+    (input parameters, scripts, lists and maps) is refused."""
+    outputs = []
+    for parameter in mapping:
+        if not isinstance(parameter.tag, str):
+            continue
+        if _tag(parameter) != "outputParameter":
+            raise _refuse(resource, element, "input parameters are not supported: the service has no local "
+                                             "variables; use output parameters (camunda:outputParameter)")
+        name = (parameter.get("name") or "").strip()
+        if not name.isidentifier():
+            raise _refuse(resource, element, f"output parameter name '{name}' is not a valid variable name")
+        if len(parameter):
+            raise _refuse(resource, element, f"output parameter '{name}' must be a text or ${{...}} expression "
+                                             "(scripts, lists and maps are not supported)")
+        text = parameter.text or ""
+        _compile(resource, element, text, f"output parameter '{name}'")
+        outputs.append((name, text))
+    return tuple(outputs)
+
+
 def _event_name(definition: etree._Element, kind: str) -> str | None:
     """The name of the message or signal an event definition (or a receive task) refers to."""
     reference = definition.get("messageRef" if kind == "message" else "signalRef")
@@ -381,6 +404,7 @@ class _ProcessFacts:
     start_form: tuple[FormField, ...]
     start_form_key: str | None
     condition_texts: set[str]
+    output_parameters: dict[str, tuple[tuple[str, str], ...]]
 
 
 def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
@@ -392,6 +416,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
     start_form: tuple[FormField, ...] = ()
     start_form_key = None
     conditions: set[str] = set()
+    outputs: dict[str, tuple[tuple[str, str], ...]] = {}
     ids = {element.get("id") for element in process.iter() if isinstance(element.tag, str)}
     for element in process.iter():
         if not isinstance(element.tag, str):
@@ -413,6 +438,9 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
             continue
         elements[element_id] = ElementInfo(element_id, element.get("name"), _activity_type(element),
                                            _documentation(element))
+        mapping = element.find("bpmn:extensionElements/camunda:inputOutput", _NS)
+        if mapping is not None:
+            outputs[element_id] = _output_parameters(resource, element, mapping)
         if tag == "userTask":
             user_tasks[element_id] = _user_task(resource, element)
         elif tag == "serviceTask":
@@ -429,7 +457,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
             start_form = start_form or _form_fields(resource, element)
             start_form_key = start_form_key or _camunda(element, "formKey")
     return _ProcessFacts(process, elements, user_tasks, external_tasks, error_catches, tuple(start_events),
-                         start_form, start_form_key, conditions)
+                         start_form, start_form_key, conditions, outputs)
 
 
 def checksum(content: bytes) -> str:
@@ -472,12 +500,15 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
             use_service_timers([spec, *subprocess_specs.values()])
             use_service_events([spec, *subprocess_specs.values()],
                                {start.id for start in process_facts.start_events if start.kind != "none"})
+            called = [facts[name][1] for name in subprocess_specs if name in facts]
+            outputs = {element_id: pairs for owner in (process_facts, *called)
+                       for element_id, pairs in owner.output_parameters.items()}
+            use_output_parameters([spec, *subprocess_specs.values()], outputs)
         except ValidationException as error:
             raise _from_validation(resource, error) from None
         except Exception as error:  # the library reports some modelling errors with plain exceptions
             raise InvalidProcessModel(f"{resource}: process '{process_id}' cannot be built: {error}",
                                       details={"resource": resource, "element": process_id}) from None
-        called = [facts[name][1] for name in subprocess_specs if name in facts]
         models.append(_model(process_id, resource, resources[resource], process_facts, called, spec,
                              subprocess_specs))
     return models

@@ -298,7 +298,7 @@ def test_a_task_listener_with_a_script_is_refused():
     assert "listeners" in error.details["reason"]
 
 
-def test_an_input_output_mapping_is_refused():
+def test_input_parameters_are_refused_but_output_parameters_are_read():
     error = refusal(definitions(between_start_and_end(
         """<bpmn:userTask id="review">
              <bpmn:extensionElements>
@@ -308,7 +308,26 @@ def test_an_input_output_mapping_is_refused():
              </bpmn:extensionElements>
            </bpmn:userTask>""", "review")))
     assert error.details["element"] == "review"
-    assert "input/output" in error.details["reason"]
+    assert "input parameters" in error.details["reason"]
+    error = refusal(definitions(between_start_and_end(
+        """<bpmn:userTask id="review">
+             <bpmn:extensionElements>
+               <camunda:inputOutput>
+                 <camunda:outputParameter name="level"><camunda:script scriptFormat="python">1</camunda:script>
+                 </camunda:outputParameter>
+               </camunda:inputOutput>
+             </bpmn:extensionElements>
+           </bpmn:userTask>""", "review")))
+    assert "scripts, lists and maps" in error.details["reason"]
+    error = refusal(definitions(between_start_and_end(
+        """<bpmn:userTask id="review">
+             <bpmn:extensionElements>
+               <camunda:inputOutput>
+                 <camunda:outputParameter name="level">${months &gt;= }</camunda:outputParameter>
+               </camunda:inputOutput>
+             </bpmn:extensionElements>
+           </bpmn:userTask>""", "review")))
+    assert "output parameter 'level'" in error.details["reason"]
 
 
 # -- refused: XML attacks ----------------------------------------------------------------------------

@@ -593,3 +593,42 @@ def test_a_due_date_that_is_not_a_date_fails_naming_the_task(dated_task, context
         run.open_user_tasks()
     assert caught.value.details["activityId"] == "site_inspection"
     assert "dueDate" in caught.value.message
+
+
+# -- output parameters ---------------------------------------------------------------------------------
+
+ELIGIBILITY = """
+  <bpmn:startEvent id="start" />
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check" />
+  <bpmn:intermediateThrowEvent id="check">
+    <bpmn:extensionElements>
+      <camunda:inputOutput>
+        <camunda:outputParameter name="eligible">${months ge 6 &amp;&amp; share ge 15}</camunda:outputParameter>
+        <camunda:outputParameter name="failed">${months ge 6 ? '' : '运行不足6个月；'}${share ge 15 ? '' : '认证企业不足15%；'}</camunda:outputParameter>
+        <camunda:outputParameter name="summary">${eligible ? '符合' : '不符合'}</camunda:outputParameter>
+      </camunda:inputOutput>
+    </bpmn:extensionElements>
+  </bpmn:intermediateThrowEvent>
+  <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="gate" />
+  <bpmn:exclusiveGateway id="gate" default="no" />
+  <bpmn:sequenceFlow id="yes" sourceRef="gate" targetRef="review">
+    <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${eligible}</bpmn:conditionExpression>
+  </bpmn:sequenceFlow>
+  <bpmn:sequenceFlow id="no" sourceRef="gate" targetRef="refused" />
+  <bpmn:userTask id="review" camunda:candidateGroups="sepa" />
+  <bpmn:endEvent id="refused" />"""
+
+
+@pytest.mark.parametrize(("figures", "eligible", "failed"), [
+    ({"months": 8, "share": 20}, True, ""),
+    ({"months": 5, "share": 20}, False, "运行不足6个月；"),
+    ({"months": 3, "share": 10}, False, "运行不足6个月；认证企业不足15%；"),
+])
+def test_output_parameters_compute_variables_that_decide_the_next_gateway(context, figures, eligible, failed):
+    run, _ = ProcessRun.start(inline(ELIGIBILITY), figures, context)
+    variables = run.variables()
+    assert variables["eligible"] is eligible and variables["failed"] == failed
+    # A later parameter sees the earlier ones.
+    assert variables["summary"] == ("符合" if eligible else "不符合")
+    assert open_keys(run) == (["review"] if eligible else [])
+    assert run.completed is not eligible

@@ -1,0 +1,33 @@
+"""Output parameters (`camunda:outputParameter`): variables an element sets from expressions when it
+completes, as Camunda does, so that a decision such as an eligibility check is computed from the
+process's figures without any script. The library ignores these; the service adds them to the parsed
+specs once, so saved state is unchanged."""
+from __future__ import annotations
+
+from typing import Mapping
+
+_outputs_classes: dict[type, type] = {}
+
+
+class _SetsOutputs:
+    output_parameters: tuple[tuple[str, str], ...] = ()
+
+    def _on_complete_hook(self, my_task):
+        super()._on_complete_hook(my_task)
+        # Evaluated in order, each seeing the ones before it, through the run's safe evaluator.
+        for name, expression in self.output_parameters:
+            my_task.data[name] = my_task.workflow.script_engine.evaluate(my_task, expression)
+
+
+def use_output_parameters(specs, parameters: Mapping[str, tuple[tuple[str, str], ...]]) -> None:
+    """Give the task specs of the given bpmn ids their output parameters (name, expression text)."""
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            outputs = parameters.get(getattr(task_spec, "bpmn_id", None))
+            if not outputs:
+                continue
+            original = type(task_spec)
+            if original not in _outputs_classes:
+                _outputs_classes[original] = type(original.__name__, (_SetsOutputs, original), {})
+            task_spec.__class__ = _outputs_classes[original]
+            task_spec.output_parameters = outputs
