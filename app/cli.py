@@ -1,4 +1,4 @@
-"""Command line: `eco-orchestrator serve` and `eco-orchestrator migrate`."""
+"""Command line: `eco-orchestrator serve`, `migrate`, `worker` and `scenario`."""
 from __future__ import annotations
 
 import argparse
@@ -18,6 +18,11 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("migrate", help="bring the database schema to the newest revision")
     worker = commands.add_parser("worker", help="fire due timers (run several beside TIMER_WORKER=false replicas)")
     worker.add_argument("--interval", type=float, default=None, help="seconds between rounds (TIMER_POLL_SECONDS)")
+    scenario = commands.add_parser("scenario", help="run scenario files on a simulated clock and print their "
+                                                    "timelines (docs/scenarios.md)")
+    scenario.add_argument("files", nargs="+", metavar="FILE")
+    scenario.add_argument("--database-url", default=None,
+                          help="database to run on (default: a temporary SQLite file, deleted afterwards)")
     args = parser.parse_args(argv)
 
     if args.command == "serve":
@@ -34,6 +39,8 @@ def main(argv: list[str] | None = None) -> None:
         upgrade_to_head(Database(settings.database_url))
     elif args.command == "worker":
         run_worker(args.interval)
+    elif args.command == "scenario":
+        run_scenarios(args.files, args.database_url)
 
 
 def run_worker(interval: float | None) -> None:
@@ -58,6 +65,40 @@ def run_worker(interval: float | None) -> None:
     stopped.wait()
     worker.stop()
     services.db.dispose()
+
+
+def run_scenarios(files: list[str], database_url: str | None) -> None:
+    """Runs the files one after another in one service built in-process; exits 1 at the first failure."""
+    import tempfile
+    import warnings
+    from pathlib import Path
+
+    with warnings.catch_warnings():
+        # Starlette asks for httpx2 where the plain httpx this project ships is installed; the test
+        # client works on either, and the warning tells a user of this command nothing.
+        warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+        from starlette.testclient import TestClient
+
+    from app.clock import SimulatedClock
+    from app.main import create_app
+    from app.scenarios import ScenarioError, load_scenario, run_scenario
+    from app.settings import Settings
+
+    try:
+        scenarios = [load_scenario(file) for file in files]
+    except ScenarioError as error:
+        raise SystemExit(str(error)) from None
+    with tempfile.TemporaryDirectory(prefix="eco-scenario-") as directory:
+        settings = Settings(database_url=database_url or f"sqlite:///{Path(directory) / 'scenario.sqlite3'}",
+                            clock="simulated", timer_worker=False)
+        app = create_app(settings, SimulatedClock(scenarios[0].clock))
+        # Errors of the service are answers (500) to report as a failed step, not exceptions of this client.
+        with TestClient(app, raise_server_exceptions=False) as http:
+            for scenario in scenarios:
+                result = run_scenario(http, scenario)
+                print(result.report(), end="\n\n", flush=True)
+                if not result.passed:
+                    raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -74,18 +74,21 @@ def service(tmp_path_factory) -> RunningService:
     running.stop()
 
 
-@pytest.fixture(autouse=True)
-def _clean_state(request):
-    """Every test starts on empty tables and the clock's start instant."""
-    yield
-    if "service" not in request.fixturenames:
-        return
-    running: RunningService = request.getfixturevalue("service")
+def reset(running: RunningService) -> None:
+    """Empty every table and put the clock back to its start instant."""
     with running.services.db.write() as session:
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(text(f"DELETE FROM {table.name}"))
     seed_if_empty(running.services)
     running.clock.set(CLOCK_START)
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request):
+    """Every test starts on empty tables and the clock's start instant."""
+    yield
+    if "service" in request.fixturenames:
+        reset(request.getfixturevalue("service"))
 
 
 @pytest.fixture

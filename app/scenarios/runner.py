@@ -1,0 +1,421 @@
+"""Runs a scenario against the service purely as its HTTP client (`/engine-rest` and `/api`), on the
+service's simulated clock, and writes the timeline a person can follow: what was done on which day,
+and what the service did in answer.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Callable
+
+import httpx
+
+from app.scenarios.model import ZONE, Expectation, Scenario, Step, as_instant
+
+ENGINE = "/engine-rest"
+WORKER_ID = "scenario"
+LOCK_MS = 60_000
+WEEKDAYS = "一二三四五六日"
+
+
+class ScenarioFailed(Exception):
+    """A step whose outcome is not the one the scenario tells."""
+
+    def __init__(self, problem: str, step: Step | None = None) -> None:
+        self.problem = problem
+        self.step = step
+        where = f"step {step.number} ({step.text})" if step else "setting up"
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    timeline: list[str]
+    failure: ScenarioFailed | None
+    # The gateway paths each process key walked, as (gateway id, id of the element the path led to),
+    # over every instance of the scenario's business keys.
+    paths: dict[str, set[tuple[str, str]]]
+
+    @property
+    def passed(self) -> bool:
+        return self.failure is None
+
+    def report(self) -> str:
+        head = f"{self.scenario.title}  [{', '.join(self.scenario.covers)}]  {self.scenario.path}"
+        tail = "passed" if self.passed else f"FAILED at {self.failure}"
+        return "\n".join([head, *self.timeline, tail])
+
+
+def run_scenario(http: httpx.Client, scenario: Scenario) -> ScenarioResult:
+    """`http` has the service's root as its base URL."""
+    run = _Run(http, scenario)
+    failure = None
+    try:
+        run.set_up()
+        for step in scenario.steps:
+            run.step(step)
+    except ScenarioFailed as error:
+        failure = error
+    return ScenarioResult(scenario, run.timeline, failure, run.paths())
+
+
+@dataclass
+class _Instance:
+    id: str
+    business_key: str | None
+
+
+class _Run:
+    def __init__(self, http: httpx.Client, scenario: Scenario) -> None:
+        self.http = http
+        self.scenario = scenario
+        self.instances: dict[str, _Instance] = {}
+        self.open_items: dict[str, dict[str, str]] = defaultdict(dict)  # alias → open task id → label
+        self.ended: set[str] = set()
+        self.timeline: list[str] = []
+        self.alias_width = max((len(step.alias) for step in scenario.steps if step.alias), default=0)
+        self.actions: dict[str, Callable[[Step], str | None]] = {
+            "note": lambda step: None, "start": self.start, "complete": self.complete, "work": self.work,
+            "message": self.message, "signal": self.signal, "advance": self.advance, "until": self.until,
+            "find": self.find, "expect": self.expect}
+
+    # The HTTP calls.
+
+    def get(self, path: str, **params: Any) -> Any:
+        return checked(self.http.get(path, params=params)).json()
+
+    def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return checked(self.http.post(path, json=body))
+
+    def attempt(self, step: Step, response: httpx.Response) -> str | None:
+        """The service's refusal where the step expects one; any other answer than the one expected fails."""
+        if not step.refused:
+            checked(response)
+            return None
+        if 400 <= response.status_code < 500:
+            return answer(response)
+        raise ScenarioFailed(f"the service should have refused, but answered {response.status_code}")
+
+    # The run.
+
+    def set_up(self) -> None:
+        self.post("/api/clock", {"set": self.scenario.clock.isoformat()})
+        files = self.scenario.deploy
+        if files:
+            checked(self.http.post(
+                f"{ENGINE}/deployment/create",
+                data={"deployment-name": f"scenario {self.scenario.path.stem}", "deploy-changed-only": "true"},
+                files=[("data", (file.name, file.read_bytes(), "application/octet-stream")) for file in files]))
+        self.timeline.append(f"{self.now()}  {'':{self.alias_width}}  deployed {', '.join(f.name for f in files) or 'nothing'}")
+
+    def step(self, step: Step) -> None:
+        try:
+            refusal = self.actions[step.action](step)
+            outcomes = self.outcomes()
+            when = self.now()
+        except ScenarioFailed as error:
+            raise ScenarioFailed(error.problem, step) from None
+        alias = step.alias if step.alias in self.instances else ""
+        self.timeline.append(f"{when}  {alias:{self.alias_width}}  {step.text}")
+        indent = " " * (len(when) + 2)
+        if refusal:
+            self.timeline.append(f"{indent}refused: {refusal}")
+        self.timeline.extend(indent + line for line in outcomes)
+
+    def now(self) -> str:
+        local = datetime.fromisoformat(self.get("/api/clock")["now"]).astimezone(ZONE)
+        return f"{local:%Y-%m-%d} 周{WEEKDAYS[local.weekday()]} {local:%H:%M}"
+
+    def outcomes(self) -> list[str]:
+        """What changed in the named instances since the last step: tasks opened, instances ended."""
+        lines = []
+        for alias, instance in self.instances.items():
+            if alias in self.ended:
+                continue
+            if self.state(instance) != "ACTIVE":
+                self.ended.add(alias)
+                ends = self.end_events(instance)
+                lines.append(f"{alias}: ended" + (f" at {', '.join(ends)}" if ends else ""))
+                continue
+            items = self.open_tasks(instance)
+            new = [label for task_id, label in items.items() if task_id not in self.open_items[alias]]
+            self.open_items[alias] = items
+            if new:
+                lines.append(f"{alias}: new {', '.join(new)}")
+        return lines
+
+    def paths(self) -> dict[str, set[tuple[str, str]]]:
+        business_keys = {instance.business_key for instance in self.instances.values()}
+        business_keys |= {step.business_key for step in self.scenario.steps}
+        ids = {instance.id for instance in self.instances.values()}
+        for business_key in business_keys - {None}:
+            rows = self.get(f"{ENGINE}/history/process-instance", processInstanceBusinessKey=business_key)
+            ids |= {row["id"] for row in rows}
+        paths: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for instance_id in sorted(ids):
+            rows = self.get(f"{ENGINE}/history/activity-instance", processInstanceId=instance_id,
+                            sortBy="startTime", sortOrder="asc")
+            for row in rows:
+                paths[row["processDefinitionKey"]]  # every process walked is listed, gateways or not
+            for gateway, target in gateway_paths(rows):
+                paths[gateway["processDefinitionKey"]].add((gateway["activityId"], target["activityId"]))
+        return dict(paths)
+
+    # What an instance shows.
+
+    def state(self, instance: _Instance) -> str:
+        return self.get(f"{ENGINE}/history/process-instance/{instance.id}")["state"]
+
+    def end_events(self, instance: _Instance) -> list[str]:
+        rows = self.get(f"{ENGINE}/history/activity-instance", processInstanceId=instance.id)
+        return [row["activityId"] for row in rows
+                if row["activityType"].endswith("EndEvent") and row["endTime"] and not row["canceled"]]
+
+    def user_tasks(self, instance: _Instance) -> list[dict[str, Any]]:
+        return self.get(f"{ENGINE}/task", processInstanceId=instance.id, sortBy="created", sortOrder="asc")
+
+    def external_tasks(self, instance: _Instance) -> list[dict[str, Any]]:
+        return self.get(f"{ENGINE}/external-task", processInstanceId=instance.id)
+
+    def open_tasks(self, instance: _Instance) -> dict[str, str]:
+        labels = {task["id"]: task["taskDefinitionKey"] for task in self.user_tasks(instance)}
+        return labels | {task["id"]: f"work {task['topicName']}" for task in self.external_tasks(instance)}
+
+    # The actions; each answers the service's refusal where the step expects one.
+
+    def start(self, step: Step) -> str | None:
+        body = {"businessKey": step.business_key, "variables": typed_variables(step.variables)}
+        response = self.http.post(f"{ENGINE}/process-definition/key/{step.subject}/start", json=body)
+        refusal = self.attempt(step, response)
+        if refusal is None:
+            self.instances[step.alias] = _Instance(response.json()["id"], step.business_key)
+        return refusal
+
+    def complete(self, step: Step) -> str | None:
+        instance = self.instances[step.alias]
+        task = next((task for task in self.user_tasks(instance) if task["taskDefinitionKey"] == step.subject), None)
+        if task is None:
+            raise ScenarioFailed(f"{step.alias} has no open task {step.subject} "
+                                 f"(open: {', '.join(self.open_tasks(instance).values()) or 'none'})")
+        if step.by:
+            self.check_by(task, step.by)
+        body = {"variables": typed_variables(step.variables)}
+        return self.attempt(step, self.http.post(f"{ENGINE}/task/{task['id']}/complete", json=body))
+
+    def check_by(self, task: dict[str, Any], who: str) -> None:
+        """`by` names a candidate group of the task, or its candidate user or assignee."""
+        links = self.get(f"{ENGINE}/task/{task['id']}/identity-links")
+        people = {link["groupId"] or link["userId"] for link in links}
+        if who not in people:
+            raise ScenarioFailed(f"{task['taskDefinitionKey']} is not for {who} "
+                                 f"(its candidates and assignee: {', '.join(sorted(people)) or 'none'})")
+
+    def work(self, step: Step) -> str | None:
+        instance = self.instances[step.alias]
+        topic = {"topicName": step.subject, "lockDuration": LOCK_MS, "processInstanceId": instance.id}
+        locked = self.post(f"{ENGINE}/external-task/fetchAndLock",
+                           {"workerId": WORKER_ID, "maxTasks": 1, "topics": [topic]}).json()
+        if not locked:
+            raise ScenarioFailed(f"{step.alias} has no open external task of topic {step.subject}")
+        task_id = locked[0]["id"]
+        body: dict[str, Any] = {"workerId": WORKER_ID, "variables": typed_variables(step.variables)}
+        if step.bpmn_error:
+            body["errorCode"] = step.bpmn_error
+        path = f"{ENGINE}/external-task/{task_id}/{'bpmnError' if step.bpmn_error else 'complete'}"
+        refusal = self.attempt(step, self.http.post(path, json=body))
+        if refusal is not None:  # give the task back, so that a later step can do it
+            checked(self.http.post(f"{ENGINE}/external-task/{task_id}/unlock"))
+        return refusal
+
+    def message(self, step: Step) -> str | None:
+        business_key = step.business_key or (self.instances[step.alias].business_key if step.alias else None)
+        body = {"messageName": step.subject, "processVariables": typed_variables(step.variables)}
+        if business_key:
+            body["businessKey"] = business_key
+        return self.attempt(step, self.http.post(f"{ENGINE}/message", json=body))
+
+    def signal(self, step: Step) -> str | None:
+        body = {"name": step.subject, "variables": typed_variables(step.variables)}
+        return self.attempt(step, self.http.post(f"{ENGINE}/signal", json=body))
+
+    def advance(self, step: Step) -> None:
+        self.post("/api/clock", {"advance": step.subject})
+
+    def until(self, step: Step) -> None:
+        now = datetime.fromisoformat(self.get("/api/clock")["now"])
+        if step.subject < now:
+            raise ScenarioFailed(f"the clock runs forward only: it is {now.isoformat()} already")
+        self.post("/api/clock", {"set": step.subject.isoformat()})
+
+    def find(self, step: Step) -> None:
+        params = {"processDefinitionKey": step.subject, "sortBy": "startTime", "sortOrder": "desc"}
+        if step.business_key:
+            params["processInstanceBusinessKey"] = step.business_key
+        found = self.get(f"{ENGINE}/history/process-instance", **params)
+        which = f"{step.subject}" + (f" with business key {step.business_key}" if step.business_key else "")
+        if not found:
+            raise ScenarioFailed(f"no instance of {which}")
+        if len(found) > 1 and found[0]["startTime"] == found[1]["startTime"]:
+            raise ScenarioFailed(f"{len(found)} instances of {which} started at {found[0]['startTime']}: "
+                                 "give a business key that tells them apart")
+        self.instances[step.alias] = _Instance(found[0]["id"], found[0]["businessKey"])
+
+    def expect(self, step: Step) -> None:
+        instance = self.instances[step.alias]
+        expected: Expectation = step.subject
+        checks = [(expected.tasks, self.check_tasks), (expected.due, self.check_due),
+                  (expected.timers, self.check_timers), (expected.external_tasks, self.check_external_tasks),
+                  (expected.ended, self.check_ended), (expected.variables, self.check_variables),
+                  (expected.deadlines, self.check_deadlines), (expected.instances, self.check_instances)]
+        problems = [problem for wanted, check in checks if wanted is not None for problem in check(instance, wanted)]
+        if problems:
+            raise ScenarioFailed("; ".join(problems))
+
+    # The checks of `expect`; each lists its differences.
+
+    def check_tasks(self, instance: _Instance, wanted: list[str]) -> list[str]:
+        return compare_sets("open tasks", wanted, [task["taskDefinitionKey"] for task in self.user_tasks(instance)])
+
+    def check_external_tasks(self, instance: _Instance, wanted: list[str]) -> list[str]:
+        topics = [task["topicName"] for task in self.external_tasks(instance)]
+        return compare_sets("open external tasks", wanted, topics)
+
+    def check_due(self, instance: _Instance, wanted: dict[str, date | None]) -> list[str]:
+        due = {task["taskDefinitionKey"]: task["due"] for task in self.user_tasks(instance)}
+        return [f"due of {key}: " + (f"expected {show(value)}, found {show(due[key])}" if key in due
+                                      else "no such open task")
+                for key, value in wanted.items() if key not in due or not matches(value, due[key])]
+
+    def check_timers(self, instance: _Instance, wanted: dict[str, date | None]) -> list[str]:
+        problems = []
+        for activity, value in wanted.items():
+            jobs = self.get(f"{ENGINE}/job", processInstanceId=instance.id, activityId=activity)
+            dues = [job["dueDate"] for job in jobs]
+            if not (any(matches(value, due) for due in dues) if value is not None else not dues):
+                problems.append(f"timer {activity}: expected {show(value) if value else 'none'}, "
+                                f"found {', '.join(dues) or 'none'}")
+        return problems
+
+    def check_ended(self, instance: _Instance, wanted: bool | str) -> list[str]:
+        running = self.state(instance) == "ACTIVE"
+        ends = [] if running else self.end_events(instance)
+        if (wanted != running) if isinstance(wanted, bool) else (not running and wanted in ends):
+            return []
+        found = "still running" if running else f"ended at {', '.join(ends) or 'no end event'}"
+        told = {False: "still running", True: "ended"}.get(wanted, f"ended at {wanted}")
+        return [f"expected {told}, found {found}"]
+
+    def check_variables(self, instance: _Instance, wanted: dict[str, Any]) -> list[str]:
+        rows = self.get(f"{ENGINE}/history/variable-instance", processInstanceId=instance.id)
+        values = {row["name"]: json.loads(row["value"]) if row["type"] == "Json" else row["value"] for row in rows}
+        return [f"variable {name}: expected {show(value)}, found " + (show(values[name]) if name in values else "none")
+                for name, value in wanted.items() if name not in values or not matches(value, values[name])]
+
+    def check_deadlines(self, instance: _Instance, wanted: list[dict[str, Any]]) -> list[str]:
+        rows = self.get("/api/deadlines", processInstanceId=instance.id)
+        problems = []
+        for deadline in wanted:
+            fields = {"activityId" if key == "activity" else key: value for key, value in deadline.items()}
+            if not any(all(matches(value, row.get(key)) for key, value in fields.items()) for row in rows):
+                found = [{key: row.get(key) for key in fields} for row in rows]
+                problems.append(f"deadline {show(deadline)} not among {show(found)}")
+        return problems
+
+    def check_instances(self, instance: _Instance, wanted: dict[str, int]) -> list[str]:
+        if instance.business_key is None:
+            return ["instances: the instance has no business key to count by"]
+        problems = []
+        for key, count in wanted.items():
+            found = self.get(f"{ENGINE}/history/process-instance/count", processDefinitionKey=key,
+                             processInstanceBusinessKey=instance.business_key)["count"]
+            if found != count:
+                problems.append(f"instances of {key} with business key {instance.business_key}: "
+                                f"expected {count}, found {found}")
+        return problems
+
+
+def gateway_paths(rows: list[dict[str, Any]]):
+    """The (gateway, next element) pairs an instance's activity history shows, in start order: after an
+    exclusive gateway the element started next; after an event-based gateway the event that won."""
+    for index, row in enumerate(rows):
+        if row["activityType"] == "exclusiveGateway" and index + 1 < len(rows):
+            yield row, rows[index + 1]
+        elif row["activityType"] == "eventBasedGateway":
+            yield from ((row, event) for event in rows[index + 1:]
+                        if event["startTime"] == row["endTime"] and event["endTime"] and not event["canceled"])
+
+
+def checked(response: httpx.Response) -> httpx.Response:
+    if response.is_success:
+        return response
+    raise ScenarioFailed(f"the service answered {answer(response)}")
+
+
+def answer(response: httpx.Response) -> str:
+    """A refusal as the service words it: status, Camunda's exception type and message."""
+    try:
+        body = response.json()
+        return f"{response.status_code} {body['type']}: {body['message']}"
+    except (ValueError, KeyError, TypeError):
+        return f"{response.status_code} {response.text[:500]}"
+
+
+def compare_sets(what: str, wanted: list[str], found: list[str]) -> list[str]:
+    if set(wanted) == set(found):
+        return []
+    return [f"{what}: expected {show(sorted(set(wanted)))}, found {show(sorted(set(found)))}"]
+
+
+def typed_variables(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Camunda's typed variables for YAML values: ints as Long, dates as Date at midnight in ZONE,
+    lists and mappings as Json."""
+    return {name: typed(value) for name, value in values.items()}
+
+
+def typed(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {"type": "Null", "value": None}
+    if isinstance(value, date):
+        return {"type": "Date", "value": camunda_instant(as_instant(value))}
+    if isinstance(value, (list, dict)):
+        return {"type": "Json", "value": json.dumps(value, ensure_ascii=False, default=lambda when: when.isoformat())}
+    kinds = [(bool, "Boolean"), (int, "Long"), (float, "Double"), (str, "String")]  # bool before int: True is an int
+    return {"type": next(kind for cls, kind in kinds if isinstance(value, cls)), "value": value}
+
+
+def camunda_instant(instant: datetime) -> str:
+    local = instant.astimezone(ZONE)
+    return f"{local:%Y-%m-%dT%H:%M:%S}.{local.microsecond // 1000:03d}{local:%z}"
+
+
+def matches(expected: Any, actual: Any) -> bool:
+    """Whether the service's value is the one the scenario tells: an instant is compared as an instant,
+    a date with the day (in ZONE) of the service's date or instant; a true is not a 1."""
+    if expected is None or isinstance(expected, bool):
+        return actual is expected
+    if isinstance(expected, date):
+        if not isinstance(actual, str):
+            return False
+        try:
+            found = datetime.fromisoformat(actual) if len(actual) > 10 else date.fromisoformat(actual)
+        except ValueError:
+            return False
+        if isinstance(expected, datetime):
+            return isinstance(found, datetime) and as_instant(found) == as_instant(expected)
+        return (as_instant(found).astimezone(ZONE).date() if isinstance(found, datetime) else found) == expected
+    if isinstance(expected, (int, float)):
+        return isinstance(actual, (int, float)) and not isinstance(actual, bool) and actual == expected
+    if isinstance(expected, list):
+        return (isinstance(actual, list) and len(actual) == len(expected)
+                and all(matches(item, other) for item, other in zip(expected, actual)))
+    if isinstance(expected, dict):
+        return (isinstance(actual, dict) and actual.keys() == expected.keys()
+                and all(matches(value, actual[key]) for key, value in expected.items()))
+    return expected == actual
+
+
+def show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
