@@ -68,8 +68,13 @@ def deadline_functions(calendar: WorkCalendar, clock: Clock, zone: tzinfo,
     def end_of_june_next_year(start: Any) -> str:
         return over(calendar.end_of_june_next_year(_start_day(start, zone, "endOfJuneNextYear"))).isoformat()
 
+    def end_of_day(day: Any) -> str:
+        # A date an authority set as the last day of a period ("限期至3月31日"): over when that day is.
+        return period_over(_start_day(day, zone, "endOfDay"), zone).isoformat()
+
     return {
         "now": lambda: clock.now().astimezone(zone),
+        "endOfDay": end_of_day,
         "workingDays": working_days,
         "addWorkingDays": counted(calendar.add_working_days, "addWorkingDays"),
         "addDays": counted(calendar.add_days, "addDays"),
