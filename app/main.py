@@ -15,6 +15,7 @@ from app.rest import calendar as calendar_api
 from app.rest import camunda, errors, health
 from app.rest import clock as clock_api
 from app.rest import deadlines as deadlines_api
+from app.rest import parks as parks_api
 from app.rest.limits import RequestSizeLimit
 from app.services.calendars import seed_if_empty
 from app.services.context import ModelCache, Services
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(clock_api.router)
     app.include_router(calendar_api.router)
     app.include_router(deadlines_api.router)
+    app.include_router(parks_api.router)
     app.include_router(camunda.router)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     return app

@@ -294,3 +294,65 @@ class CalendarEntry(Base):
     working: Mapped[bool] = mapped_column(Boolean)
     name: Mapped[str] = mapped_column(String(64))
     notice: Mapped[str] = mapped_column(String(255))
+
+
+class ParkStanding(Base):
+    """An eco-industrial park's standing on the register (ECO-18, ECO-19): in creation, named, revoked
+    (with its cause and the last day of its re-application ban), stopped or incomplete."""
+
+    __tablename__ = "park_standing"
+
+    park_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    park_name: Mapped[str] = mapped_column(String(255))
+    province: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    since: Mapped[date] = mapped_column(Date)
+    # The last day on which no new creation application is accepted (revoked parks only).
+    ban_until: Mapped[date | None] = mapped_column(Date)
+    cause: Mapped[str | None] = mapped_column(String(255))
+    decided_by_instance_id: Mapped[str | None] = mapped_column(String(36))
+    updated: Mapped[datetime] = mapped_column(Instant())
+
+
+class Expert(Base):
+    """A member of the expert pool (ECO-20); the id is the user id expert tasks will name."""
+
+    __tablename__ = "expert"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    specialty: Mapped[str] = mapped_column(String(255))
+    organization: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean)
+    created: Mapped[datetime] = mapped_column(Instant())
+
+
+class ExpertConflict(Base):
+    """A declared conflict of interest: the expert is recused (回避) from every draw for the park."""
+
+    __tablename__ = "expert_conflict"
+
+    expert_id: Mapped[str] = mapped_column(ForeignKey("expert.id"), primary_key=True)
+    park_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    declared: Mapped[datetime] = mapped_column(Instant())
+
+
+class ExpertDraw(Base):
+    """A random draw of experts, recorded with everything an auditor needs to recompute it: the seed, the
+    eligible ids in the order ranked, the recused ones and the algorithm's name. Never updated."""
+
+    __tablename__ = "expert_draw"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    park_id: Mapped[str] = mapped_column(String(64), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    requested: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[str] = mapped_column(String(64))
+    eligible: Mapped[list] = mapped_column(JSON)
+    excluded: Mapped[list] = mapped_column(JSON)
+    drawn: Mapped[list] = mapped_column(JSON)
+    algorithm: Mapped[str] = mapped_column(String(32))
+    drawn_at: Mapped[datetime] = mapped_column(Instant())
+    process_instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    drawn_by: Mapped[str | None] = mapped_column(String(255))

@@ -1,0 +1,161 @@
+"""`/api/parks`, `/api/experts`, `/api/expert-draws`: the eco-industrial park register (ECO-18,
+ECO-19) and the expert pool with its reproducible random draws (ECO-20)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from app.errors import InvalidRequest
+from app.persistence.models import Expert, ExpertConflict, ExpertDraw, ParkStanding
+from app.rest.dependencies import get_services
+from app.rest.variables import format_instant
+from app.services import parks
+from app.services.context import Services
+
+router = APIRouter(prefix="/api", tags=["parks and experts"])
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+class StandingBody(BaseModel):
+    parkName: str
+    province: str
+    status: str
+    since: str
+    cause: str | None = None
+    processInstanceId: str | None = None
+
+
+class ExpertBody(BaseModel):
+    id: str
+    name: str
+    specialty: str
+    organization: str
+    active: bool = True
+
+
+class ExpertChange(BaseModel):
+    name: str | None = None
+    specialty: str | None = None
+    organization: str | None = None
+    active: bool | None = None
+
+
+class ConflictBody(BaseModel):
+    parkId: str
+    reason: str
+
+
+class DrawBody(BaseModel):
+    parkId: str
+    purpose: str
+    count: int
+    processInstanceId: str | None = None
+    userId: str | None = None
+
+
+def _date(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidRequest(f"'{field}' must be a date YYYY-MM-DD, not {value!r}") from None
+
+
+def _park(park: ParkStanding, services: Services) -> dict[str, Any]:
+    return {"parkId": park.park_id, "parkName": park.park_name, "province": park.province, "status": park.status,
+            "since": park.since.isoformat(), "cause": park.cause,
+            "banUntil": park.ban_until.isoformat() if park.ban_until else None,
+            "decidedByInstanceId": park.decided_by_instance_id,
+            "updated": format_instant(park.updated, services.settings.zone)}
+
+
+def _conflict(conflict: ExpertConflict, services: Services) -> dict[str, Any]:
+    return {"expertId": conflict.expert_id, "parkId": conflict.park_id, "reason": conflict.reason,
+            "declared": format_instant(conflict.declared, services.settings.zone)}
+
+
+def _expert(expert: Expert, services: Services, conflicts: list[ExpertConflict] | None = None) -> dict[str, Any]:
+    body = {"id": expert.id, "name": expert.name, "specialty": expert.specialty, "organization": expert.organization,
+            "active": expert.active, "created": format_instant(expert.created, services.settings.zone)}
+    if conflicts is not None:
+        body["conflicts"] = [_conflict(c, services) for c in conflicts]
+    return body
+
+
+def _draw(draw: ExpertDraw, services: Services) -> dict[str, Any]:
+    return {"id": draw.id, "parkId": draw.park_id, "purpose": draw.purpose, "requested": draw.requested,
+            "seed": draw.seed, "algorithm": draw.algorithm, "eligible": draw.eligible, "excluded": draw.excluded,
+            "drawn": draw.drawn, "drawnAt": format_instant(draw.drawn_at, services.settings.zone),
+            "processInstanceId": draw.process_instance_id, "drawnBy": draw.drawn_by}
+
+
+@router.get("/parks", summary="The park register, optionally of one province or status")
+def list_parks(services: ServicesDep, province: str | None = None, status: str | None = None) -> list[dict]:
+    return [_park(p, services) for p in parks.list_parks(services, province=province, status=status)]
+
+
+@router.get("/parks/{park_id}", summary="A park's standing")
+def read_park(park_id: str, services: ServicesDep) -> dict[str, Any]:
+    return _park(parks.get_park(services, park_id), services)
+
+
+@router.put("/parks/{park_id}/standing", summary="Record a park's standing; a revocation sets its ECO-19 ban")
+def record_standing(park_id: str, body: StandingBody, services: ServicesDep) -> dict[str, Any]:
+    park = parks.record_standing(services, park_id, park_name=body.parkName, province=body.province,
+                                 status=body.status, since=_date(body.since, "since"), cause=body.cause,
+                                 process_instance_id=body.processInstanceId)
+    return _park(park, services)
+
+
+@router.get("/parks/{park_id}/application-check",
+            summary="May the park file a new creation application on this day (default: today)?")
+def application_check(park_id: str, services: ServicesDep, on: date | None = None) -> dict[str, Any]:
+    on = on or services.clock.now().astimezone(services.settings.zone).date()
+    check = parks.application_check(services, park_id, on)
+    return {"parkId": check.park_id, "on": check.on.isoformat(), "allowed": check.allowed, "reason": check.reason,
+            "status": check.status, "cause": check.cause,
+            "banUntil": check.ban_until.isoformat() if check.ban_until else None}
+
+
+@router.get("/experts", summary="The expert pool with each expert's declared conflicts")
+def list_experts(services: ServicesDep, active: bool | None = None) -> list[dict[str, Any]]:
+    return [_expert(e, services, conflicts) for e, conflicts in parks.list_experts(services, active=active)]
+
+
+@router.post("/experts", summary="Add an expert to the pool")
+def add_expert(body: ExpertBody, services: ServicesDep) -> dict[str, Any]:
+    return _expert(parks.add_expert(services, body.id, name=body.name, specialty=body.specialty,
+                                    organization=body.organization, active=body.active), services)
+
+
+@router.put("/experts/{expert_id}", summary="Update an expert; active=false takes them out of later draws")
+def update_expert(expert_id: str, body: ExpertChange, services: ServicesDep) -> dict[str, Any]:
+    return _expert(parks.update_expert(services, expert_id, name=body.name, specialty=body.specialty,
+                                       organization=body.organization, active=body.active), services)
+
+
+@router.post("/experts/{expert_id}/conflicts", summary="Declare a conflict: the expert is recused for the park")
+def declare_conflict(expert_id: str, body: ConflictBody, services: ServicesDep) -> dict[str, Any]:
+    return _conflict(parks.declare_conflict(services, expert_id, body.parkId, body.reason), services)
+
+
+@router.post("/expert-draws", summary="Draw experts at random for a park's acceptance or evaluation")
+def draw_experts(body: DrawBody, services: ServicesDep) -> dict[str, Any]:
+    return _draw(parks.draw_experts(services, body.parkId, body.purpose, body.count,
+                                    process_instance_id=body.processInstanceId, user=body.userId), services)
+
+
+@router.get("/expert-draws/{draw_id}", summary="A recorded draw")
+def read_draw(draw_id: str, services: ServicesDep) -> dict[str, Any]:
+    return _draw(parks.get_draw(services, draw_id), services)
+
+
+@router.get("/expert-draws/{draw_id}/verification",
+            summary="Recompute a draw from its recorded seed and eligible list")
+def verify_draw(draw_id: str, services: ServicesDep) -> dict[str, Any]:
+    verification = parks.verify_draw(services, draw_id)
+    draw = verification.draw
+    return {"id": draw.id, "algorithm": draw.algorithm, "seed": draw.seed, "reproduced": verification.reproduced,
+            "drawn": draw.drawn, "recomputed": verification.recomputed}

@@ -1,0 +1,269 @@
+"""The eco-industrial park register and the expert pool (seed 001, ECO-18, ECO-19, ECO-20).
+
+The register keeps each park's standing: in creation, named, revoked (with its ECO-18 cause and the
+last day of its ECO-19 re-application ban), stopped or incomplete. The expert pool keeps the experts,
+the conflicts they declared with parks (recusal, 回避) and every random draw, recorded so that an
+auditor can recompute it from the row alone (see `rank`).
+"""
+from __future__ import annotations
+
+import calendar
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import InvalidRequest, NotFound
+from app.persistence.models import Expert, ExpertConflict, ExpertDraw, ParkStanding
+
+if TYPE_CHECKING:
+    from app.services.context import Services
+
+STATUSES = ("creating", "named", "revoked", "stopped", "incomplete")
+# ECO-18 (art. 28 (一)-(七)); the first three bar a new creation application for 5 years, the others for 3.
+REVOCATION_CAUSES = ("serious_pollution", "central_inspection", "data_fraud", "warning_not_rectified",
+                     "no_management_body", "voluntary_withdrawal", "other")
+FIVE_YEAR_CAUSES = frozenset(REVOCATION_CAUSES[:3])
+PURPOSES = ("acceptance", "evaluation")
+ALGORITHM = "sha256-rank-v1"
+MAX_DRAW = 100
+
+
+def _one_of(value: str | None, allowed: tuple[str, ...], field: str) -> str:
+    if value not in allowed:
+        raise InvalidRequest(f"'{field}' must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+def _text(value: str | None, field: str, *, limit: int = 255, required: bool = True) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InvalidRequest(f"'{field}' is required")
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise InvalidRequest(f"'{field}' must be a text of at most {limit} characters")
+    return value.strip()
+
+
+def add_years(day: date, years: int) -> date:
+    """The same day `years` later; 29 February becomes 28 February in a common year."""
+    year = day.year + years
+    return day.replace(year=year, day=min(day.day, calendar.monthrange(year, day.month)[1]))
+
+
+def ban_end(since: date, cause: str) -> date:
+    """ECO-19: the last day of the re-application ban after a revocation on `since` (the day of the
+    revocation is not counted; the period ends on the same day 5 or 3 years later)."""
+    return add_years(since, 5 if cause in FIVE_YEAR_CAUSES else 3)
+
+
+# --- the register ---------------------------------------------------------------------------------
+
+def record_standing(services: "Services", park_id: str, *, park_name: str, province: str, status: str,
+                    since: date, cause: str | None = None, process_instance_id: str | None = None) -> ParkStanding:
+    """Record a park's standing as decided (by an administrator now, by a process later)."""
+    park_id = _text(park_id, "parkId", limit=64)
+    park_name = _text(park_name, "parkName")
+    province = _text(province, "province", limit=64)
+    _one_of(status, STATUSES, "status")
+    if status == "revoked":
+        _one_of(cause, REVOCATION_CAUSES, "cause")
+    else:
+        cause = _text(cause, "cause", required=False)
+    with services.db.write() as session:
+        park = session.get(ParkStanding, park_id)
+        # A banned park can be in no other standing until its ban ends (stopping or failing a creation
+        # presupposes one), so nothing recorded meanwhile can lift the ban.
+        if status != "revoked" and park is not None and _banned(park, since):
+            raise InvalidRequest(f"Park '{park_id}' cannot be recorded as {status} on {since}: "
+                                 f"{_ban_reason(park)}")
+        if park is None:
+            park = ParkStanding(park_id=park_id)
+            session.add(park)
+        park.park_name, park.province, park.status, park.since, park.cause = park_name, province, status, since, cause
+        park.ban_until = ban_end(since, cause) if status == "revoked" else None
+        park.decided_by_instance_id = process_instance_id
+        park.updated = services.clock.now()
+    return park
+
+
+def _read(services: "Services", kind, key: str, missing: str):
+    with services.db.read() as session:
+        row = session.get(kind, key)
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
+def get_park(services: "Services", park_id: str) -> ParkStanding:
+    return _read(services, ParkStanding, park_id, f"No park '{park_id}' on the register")
+
+
+def list_parks(services: "Services", *, province: str | None = None, status: str | None = None) -> list[ParkStanding]:
+    query = select(ParkStanding).order_by(ParkStanding.park_id)
+    if province:
+        query = query.where(ParkStanding.province == province)
+    if status:
+        query = query.where(ParkStanding.status == _one_of(status, STATUSES, "status"))
+    with services.db.read() as session:
+        return list(session.scalars(query))
+
+
+def _banned(park: ParkStanding, on: date) -> bool:
+    return park.status == "revoked" and park.ban_until is not None and on <= park.ban_until
+
+
+def _ban_reason(park: ParkStanding) -> str:
+    years = 5 if park.cause in FIVE_YEAR_CAUSES else 3
+    return (f"its naming was revoked on {park.since.isoformat()} for {park.cause} (ECO-18), so no new creation "
+            f"application is accepted for {years} years (ECO-19): the ban ends on {park.ban_until.isoformat()}, "
+            f"applications are accepted from {(park.ban_until + timedelta(days=1)).isoformat()}")
+
+
+@dataclass(frozen=True)
+class ApplicationCheck:
+    park_id: str
+    on: date
+    allowed: bool
+    reason: str | None
+    status: str | None
+    cause: str | None
+    ban_until: date | None
+
+
+def application_check(services: "Services", park_id: str, on: date) -> ApplicationCheck:
+    """ECO-01/ECO-19: may this park file a new creation application on `on`? Unknown parks may."""
+    with services.db.read() as session:
+        park = session.get(ParkStanding, park_id)
+    if park is None:
+        return ApplicationCheck(park_id, on, True, None, None, None, None)
+    reason = None
+    if park.status in ("creating", "named"):
+        reason = f"the park is {park.status}: a park in creation or named cannot start a second creation"
+    elif _banned(park, on):
+        reason = _ban_reason(park)
+    return ApplicationCheck(park_id, on, reason is None, reason, park.status, park.cause, park.ban_until)
+
+
+# --- the expert pool ------------------------------------------------------------------------------
+
+def add_expert(services: "Services", expert_id: str, *, name: str, specialty: str, organization: str,
+               active: bool = True) -> Expert:
+    expert_id = _text(expert_id, "id", limit=64)
+    expert = Expert(id=expert_id, name=_text(name, "name"), specialty=_text(specialty, "specialty"),
+                    organization=_text(organization, "organization"), active=bool(active))
+    with services.db.write() as session:
+        if session.get(Expert, expert_id) is not None:
+            raise InvalidRequest(f"An expert with id '{expert_id}' is already in the pool; "
+                                 f"PUT /api/experts/{expert_id} updates it")
+        expert.created = services.clock.now()
+        session.add(expert)
+    return expert
+
+
+def update_expert(services: "Services", expert_id: str, *, name: str | None = None, specialty: str | None = None,
+                  organization: str | None = None, active: bool | None = None) -> Expert:
+    """Change the given fields; `active=False` takes the expert out of every later draw."""
+    with services.db.write() as session:
+        expert = _expert(session, expert_id)
+        for field, value in (("name", name), ("specialty", specialty), ("organization", organization)):
+            if value is not None:
+                setattr(expert, field, _text(value, field))
+        if active is not None:
+            expert.active = bool(active)
+    return expert
+
+
+def declare_conflict(services: "Services", expert_id: str, park_id: str, reason: str) -> ExpertConflict:
+    """The expert is recused from every draw for the park; a second declaration replaces the reason."""
+    park_id = _text(park_id, "parkId", limit=64)
+    reason = _text(reason, "reason", limit=2000)
+    with services.db.write() as session:
+        _expert(session, expert_id)
+        conflict = session.get(ExpertConflict, (expert_id, park_id))
+        if conflict is None:
+            conflict = ExpertConflict(expert_id=expert_id, park_id=park_id)
+            session.add(conflict)
+        conflict.reason, conflict.declared = reason, services.clock.now()
+    return conflict
+
+
+def list_experts(services: "Services", *, active: bool | None = None) -> list[tuple[Expert, list[ExpertConflict]]]:
+    query = select(Expert).order_by(Expert.id)
+    if active is not None:
+        query = query.where(Expert.active == active)
+    with services.db.read() as session:
+        experts = list(session.scalars(query))
+        conflicts: dict[str, list[ExpertConflict]] = {}
+        for conflict in session.scalars(select(ExpertConflict).order_by(ExpertConflict.park_id)):
+            conflicts.setdefault(conflict.expert_id, []).append(conflict)
+    return [(expert, conflicts.get(expert.id, [])) for expert in experts]
+
+
+def _expert(session: Session, expert_id: str) -> Expert:
+    expert = session.get(Expert, expert_id)
+    if expert is None:
+        raise NotFound(f"No expert '{expert_id}' in the pool")
+    return expert
+
+
+# --- draws ----------------------------------------------------------------------------------------
+
+def rank(seed: str, eligible: list[str]) -> list[str]:
+    """sha256-rank-v1: each eligible id gets the key sha256(UTF-8 of seed + ":" + id) in lowercase hex;
+    the ids sorted by key (then by id) are the ranking, and a draw of n takes its first n. Recomputable
+    from a draw's recorded seed and eligible list alone, for example in a shell:
+    `printf '%s' "$seed:$id" | sha256sum` for each id, then `sort`."""
+    keys = {expert_id: hashlib.sha256(f"{seed}:{expert_id}".encode("utf-8")).hexdigest() for expert_id in eligible}
+    return sorted(keys, key=lambda expert_id: (keys[expert_id], expert_id))
+
+
+def draw_experts(services: "Services", park_id: str, purpose: str, count: int, *,
+                 process_instance_id: str | None = None, user: str | None = None) -> ExpertDraw:
+    """ECO-20: draw `count` experts at random from the active pool, recusing those with a declared
+    conflict with the park."""
+    _one_of(purpose, PURPOSES, "purpose")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_DRAW:
+        raise InvalidRequest(f"'count' must be a whole number from 1 to {MAX_DRAW}, not {count!r}")
+    with services.db.write() as session:
+        if session.get(ParkStanding, park_id) is None:
+            raise InvalidRequest(f"'parkId': no park '{park_id}' on the register; record its standing first")
+        active = list(session.scalars(select(Expert.id).where(Expert.active).order_by(Expert.id)))
+        recused = dict(session.execute(select(ExpertConflict.expert_id, ExpertConflict.reason)
+                                       .where(ExpertConflict.park_id == park_id)).all())
+        eligible = [expert_id for expert_id in active if expert_id not in recused]
+        excluded = [{"expertId": expert_id, "reason": recused[expert_id]}
+                    for expert_id in active if expert_id in recused]
+        if len(eligible) < count:
+            raise InvalidRequest(f"Cannot draw {count} experts for park '{park_id}': only {len(eligible)} active "
+                                 f"experts are eligible ({len(excluded)} recused for a declared conflict)")
+        seed = secrets.token_hex(16)
+        draw = ExpertDraw(id=str(uuid.uuid4()), park_id=park_id, purpose=purpose, requested=count, seed=seed,
+                          eligible=eligible, excluded=excluded, drawn=rank(seed, eligible)[:count],
+                          algorithm=ALGORITHM, drawn_at=services.clock.now(),
+                          process_instance_id=process_instance_id, drawn_by=user)
+        session.add(draw)
+    return draw
+
+
+def get_draw(services: "Services", draw_id: str) -> ExpertDraw:
+    return _read(services, ExpertDraw, draw_id, f"No expert draw '{draw_id}'")
+
+
+@dataclass(frozen=True)
+class Verification:
+    draw: ExpertDraw
+    reproduced: bool
+    recomputed: list[str]
+
+
+def verify_draw(services: "Services", draw_id: str) -> Verification:
+    """Recompute a draw from its recorded seed, eligible list and size: does it give the drawn list?"""
+    draw = get_draw(services, draw_id)
+    recomputed = rank(draw.seed, list(draw.eligible))[:draw.requested] if draw.algorithm == ALGORITHM else []
+    return Verification(draw, recomputed == list(draw.drawn), recomputed)
