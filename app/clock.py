@@ -8,7 +8,7 @@ from __future__ import annotations
 import calendar
 import re
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Protocol
 
 
@@ -68,3 +68,11 @@ def add_iso_duration(instant: datetime, duration: str) -> datetime:
         instant = instant.replace(year=year, month=month + 1, day=day)
     return instant + timedelta(weeks=parts["weeks"], days=parts["days"], hours=parts["hours"],
                                minutes=parts["minutes"], seconds=parts["seconds"])
+
+
+def format_instant(value: datetime | None, zone: tzinfo) -> str | None:
+    """An instant as Camunda writes dates, `yyyy-MM-dd'T'HH:mm:ss.SSSZ`, in `zone`."""
+    if value is None:
+        return None
+    local = value.astimezone(zone)
+    return local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}" + local.strftime("%z")

@@ -6,6 +6,7 @@ from app.calendar.rules import (
     Deadline,
     WorkCalendar,
     seed_days,
+    shift_months,
 )
 
-__all__ = ["CalendarDay", "CalendarNotConfirmed", "Deadline", "WorkCalendar", "seed_days"]
+__all__ = ["CalendarDay", "CalendarNotConfirmed", "Deadline", "WorkCalendar", "seed_days", "shift_months"]

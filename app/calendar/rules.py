@@ -90,7 +90,7 @@ def _weekdays_through(day: date) -> int:
     return weeks * 5 + min(rest, 5)
 
 
-def _shift_months(start: date, months: int) -> date:
+def shift_months(start: date, months: int) -> date:
     """Corresponding day ``months`` later, clamped to the last day of a shorter month (art. 202)."""
     year, month0 = divmod(start.year * 12 + start.month - 1 + months, 12)
     month = month0 + 1
@@ -226,7 +226,7 @@ class WorkCalendar:
     def add_months(self, start: date, n: int) -> Deadline:
         _check_date(start, "start")
         _check_count(n)
-        nominal = _shift_months(start, n)
+        nominal = shift_months(start, n)
         basis = (
             f"起算日{start}不计入; {n}个月, 到期月对应日{nominal}(无对应日取月末) "
             f"(start day excluded; {n} month(s): corresponding day, or last day of a shorter month)"
@@ -236,7 +236,7 @@ class WorkCalendar:
     def add_years(self, start: date, n: int) -> Deadline:
         _check_date(start, "start")
         _check_count(n)
-        nominal = _shift_months(start, 12 * n)  # 02-29 + 1 year -> 02-28 by the same clamp
+        nominal = shift_months(start, 12 * n)  # 02-29 + 1 year -> 02-28 by the same clamp
         basis = (
             f"起算日{start}不计入; {n}年, 到期月对应日{nominal}(无对应日取月末) "
             f"(start day excluded; {n} year(s): corresponding day, or last day of a shorter month)"

@@ -10,19 +10,13 @@ import math
 from datetime import datetime, tzinfo
 from typing import Any, Mapping
 
+from app.clock import format_instant
 from app.engine import parse_datetime
 from app.errors import InvalidRequest
 
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
 _INT16 = (-(2**15), 2**15 - 1)
-
-
-def format_instant(value: datetime | None, zone: tzinfo) -> str | None:
-    if value is None:
-        return None
-    local = value.astimezone(zone)
-    return local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}" + local.strftime("%z")
 
 
 def parse_instant(text: str, zone: tzinfo, what: str) -> datetime:

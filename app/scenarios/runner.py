@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import httpx
 
+from app.clock import format_instant
 from app.scenarios.model import ZONE, Expectation, Scenario, Step, as_instant
 
 ENGINE = "/engine-rest"
@@ -379,16 +380,11 @@ def typed(value: Any) -> dict[str, Any]:
     if value is None:
         return {"type": "Null", "value": None}
     if isinstance(value, date):
-        return {"type": "Date", "value": camunda_instant(as_instant(value))}
+        return {"type": "Date", "value": format_instant(as_instant(value), ZONE)}
     if isinstance(value, (list, dict)):
         return {"type": "Json", "value": json.dumps(value, ensure_ascii=False, default=lambda when: when.isoformat())}
     kinds = [(bool, "Boolean"), (int, "Long"), (float, "Double"), (str, "String")]  # bool before int: True is an int
     return {"type": next(kind for cls, kind in kinds if isinstance(value, cls)), "value": value}
-
-
-def camunda_instant(instant: datetime) -> str:
-    local = instant.astimezone(ZONE)
-    return f"{local:%Y-%m-%dT%H:%M:%S}.{local.microsecond // 1000:03d}{local:%z}"
 
 
 def matches(expected: Any, actual: Any) -> bool:

@@ -7,7 +7,6 @@ auditor can recompute it from the row alone (see `rank`).
 """
 from __future__ import annotations
 
-import calendar
 import hashlib
 import secrets
 import uuid
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.calendar import shift_months
 from app.errors import InvalidRequest, NotFound
 from app.persistence.models import Expert, ExpertConflict, ExpertDraw, ParkStanding
 
@@ -50,16 +50,10 @@ def _text(value: str | None, field: str, *, limit: int = 255, required: bool = T
     return value.strip()
 
 
-def add_years(day: date, years: int) -> date:
-    """The same day `years` later; 29 February becomes 28 February in a common year."""
-    year = day.year + years
-    return day.replace(year=year, day=min(day.day, calendar.monthrange(year, day.month)[1]))
-
-
 def ban_end(since: date, cause: str) -> date:
     """ECO-19: the last day of the re-application ban after a revocation on `since` (the day of the
     revocation is not counted; the period ends on the same day 5 or 3 years later)."""
-    return add_years(since, 5 if cause in FIVE_YEAR_CAUSES else 3)
+    return shift_months(since, 12 * (5 if cause in FIVE_YEAR_CAUSES else 3))
 
 
 # --- the register ---------------------------------------------------------------------------------
