@@ -4,7 +4,9 @@
     timeDate      ${addWorkingDays(publishedAt, 5)}      5 working days after a date variable
     timeDate      ${addMonths(listedAt, 1)}              1 month after (Civil Code month rule)
     timeDate      ${addDays(start, 15)} / ${addYears(namedAt, 3)}
-    timeDate      ${endOfJuneNextYear(namedAt)}          30 June of the following year
+    timeDate      ${endOfJuneNextYear(namedAt)}          30 June of the following year (of a date, or a year: 2027)
+    dueDate       ${yearEnd(year)}                       31 December (of a year, or of a date's year)
+    condition     ${hasPassed(addMonths(changedOn, 6))}  whether that period is over now
     dueDate       ${addWorkingDays(now(), 20)}
 
 Each counts whole days in the service's zone with the start day excluded, moves a last day that is
@@ -33,6 +35,15 @@ def _start_day(value: Any, zone: tzinfo, what: str) -> date:
         except ValueError:
             pass
     raise ValueError(f"{what} needs a date, got {value!r}")
+
+
+def _in_year(value: Any, zone: tzinfo, what: str) -> date:
+    """A date, or a year number (a year's duties, such as the report on 2027) read as its first day."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 1900 <= value <= 9999:
+            raise ValueError(f"{what} needs a date or a year, got {value!r}")
+        return date(value, 1, 1)
+    return _start_day(value, zone, what)
 
 
 def _count(value: Any, what: str) -> int:
@@ -66,14 +77,25 @@ def deadline_functions(calendar: WorkCalendar, clock: Clock, zone: tzinfo,
         return f"PT{max(0, int((ends - clock.now()).total_seconds()))}S"
 
     def end_of_june_next_year(start: Any) -> str:
-        return over(calendar.end_of_june_next_year(_start_day(start, zone, "endOfJuneNextYear"))).isoformat()
+        return over(calendar.end_of_june_next_year(_in_year(start, zone, "endOfJuneNextYear"))).isoformat()
+
+    def year_end(start: Any) -> str:
+        return over(calendar.year_end(_in_year(start, zone, "yearEnd"))).isoformat()
 
     def end_of_day(day: Any) -> str:
         # A date an authority set as the last day of a period ("限期至3月31日"): over when that day is.
         return period_over(_start_day(day, zone, "endOfDay"), zone).isoformat()
 
+    def has_passed(instant: Any) -> bool:
+        if isinstance(instant, str):
+            instant = datetime.fromisoformat(instant.strip())
+        if not isinstance(instant, datetime):
+            raise ValueError(f"hasPassed needs an instant, got {instant!r}")
+        return clock.now() >= (instant if instant.tzinfo else instant.replace(tzinfo=zone))
+
     return {
         "now": lambda: clock.now().astimezone(zone),
+        "hasPassed": has_passed,
         "endOfDay": end_of_day,
         "workingDays": working_days,
         "addWorkingDays": counted(calendar.add_working_days, "addWorkingDays"),
@@ -81,4 +103,5 @@ def deadline_functions(calendar: WorkCalendar, clock: Clock, zone: tzinfo,
         "addMonths": counted(calendar.add_months, "addMonths"),
         "addYears": counted(calendar.add_years, "addYears"),
         "endOfJuneNextYear": end_of_june_next_year,
+        "yearEnd": year_end,
     }

@@ -5,6 +5,7 @@ HTTP or SQL: it takes and hands out plain data.
 """
 from app.engine.forms import parse_datetime, validate_submission
 from app.engine.model import (
+    ElementInfo,
     FormField,
     ProcessModel,
     UserTaskDefinition,
@@ -25,6 +26,7 @@ from app.engine.timers import next_start
 
 __all__ = [
     "ActivityChange",
+    "ElementInfo",
     "EventWait",
     "OpenExternalTask",
     "next_start",

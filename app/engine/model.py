@@ -8,7 +8,7 @@ tasks, Java delegates, listeners), each time naming the element and the reason.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Mapping
 
@@ -105,6 +105,9 @@ class ElementInfo:
     name: str | None
     activity_type: str
     documentation: str | None = None
+    # camunda:properties: name → value pairs the service may give a meaning to (for example the park
+    # register's `parkStanding`); the engine itself only reads them.
+    properties: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -322,6 +325,18 @@ def _check_element(resource: str, element: etree._Element) -> None:
         _compile(resource, element.getparent().getparent(), text, tag)
 
 
+def _properties(resource: str, element: etree._Element) -> dict[str, str]:
+    properties = {}
+    for prop in element.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", _NS):
+        name = (prop.get("name") or "").strip()
+        if not name:
+            raise _refuse(resource, element, "a camunda:property needs a name")
+        if name in properties:
+            raise _refuse(resource, element, f"camunda:property '{name}' is given twice")
+        properties[name] = (prop.get("value") or "").strip()
+    return properties
+
+
 def _output_parameters(resource: str, element: etree._Element,
                        mapping: etree._Element) -> tuple[tuple[str, str], ...]:
     """The (name, expression) pairs of an element's output parameters; anything else in the mapping
@@ -437,7 +452,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
                                                       "association", "dataStoreReference"):
             continue
         elements[element_id] = ElementInfo(element_id, element.get("name"), _activity_type(element),
-                                           _documentation(element))
+                                           _documentation(element), _properties(resource, element))
         mapping = element.find("bpmn:extensionElements/camunda:inputOutput", _NS)
         if mapping is not None:
             outputs[element_id] = _output_parameters(resource, element, mapping)

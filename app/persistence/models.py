@@ -356,3 +356,6 @@ class ExpertDraw(Base):
     drawn_at: Mapped[datetime] = mapped_column(Instant())
     process_instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
     drawn_by: Mapped[str | None] = mapped_column(String(255))
+    # The user task whose candidates the draw made, when a process drew for one (`expertDraw`).
+    task_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    activity_id: Mapped[str | None] = mapped_column(String(255))

@@ -88,7 +88,8 @@ def _draw(draw: ExpertDraw, services: Services) -> dict[str, Any]:
     return {"id": draw.id, "parkId": draw.park_id, "purpose": draw.purpose, "requested": draw.requested,
             "seed": draw.seed, "algorithm": draw.algorithm, "eligible": draw.eligible, "excluded": draw.excluded,
             "drawn": draw.drawn, "drawnAt": format_instant(draw.drawn_at, services.settings.zone),
-            "processInstanceId": draw.process_instance_id, "drawnBy": draw.drawn_by}
+            "processInstanceId": draw.process_instance_id, "drawnBy": draw.drawn_by, "taskId": draw.task_id,
+            "activityId": draw.activity_id}
 
 
 @router.get("/parks", summary="The park register, optionally of one province or status")
@@ -145,6 +146,13 @@ def declare_conflict(expert_id: str, body: ConflictBody, services: ServicesDep) 
 def draw_experts(body: DrawBody, services: ServicesDep) -> dict[str, Any]:
     return _draw(parks.draw_experts(services, body.parkId, body.purpose, body.count,
                                     process_instance_id=body.processInstanceId, user=body.userId), services)
+
+
+@router.get("/expert-draws", summary="Recorded draws, of a process instance, a user task or a park")
+def list_draws(services: ServicesDep, processInstanceId: str | None = None, taskId: str | None = None,
+               parkId: str | None = None) -> list[dict[str, Any]]:
+    return [_draw(draw, services) for draw in parks.list_draws(services, process_instance_id=processInstanceId,
+                                                               task_id=taskId, park_id=parkId)]
 
 
 @router.get("/expert-draws/{draw_id}", summary="A recorded draw")

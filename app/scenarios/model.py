@@ -36,12 +36,21 @@ ACTIONS: dict[str, frozenset[str]] = {
     "until": frozenset(),
     "find": frozenset(),
     "expect": frozenset(),
+    "experts": frozenset(),
+    "register": frozenset(),
 }
 # The actions that ask something of the service; the others are read from their value alone.
 ACTING = ("start", "complete", "work", "message", "signal")
 FIND_KEYS = frozenset({"as", "process", "businessKey"})
 EXPECT_KEYS = frozenset({"in", "tasks", "due", "timers", "externalTasks", "ended", "variables", "deadlines",
-                         "instances"})  # the readers of _Reader._expect, and `in`
+                         "instances", "register", "drawn"})  # the readers of _Reader._expect, and `in`
+EXPERT_KEYS = frozenset({"id", "name", "specialty", "organization", "conflicts"})
+STANDING_KEYS = frozenset({"park", "name", "province", "status", "since", "cause"})
+# The fields of a register entry (/api/parks/{id}) an expectation may name.
+REGISTER_KEYS = frozenset({"status", "since", "cause", "banUntil", "province"})
+DRAWN_KEYS = frozenset({"count", "recused"})
+# `by: drawn`: the task is offered to the experts drawn for it, and one of them completes it.
+BY_DRAWN = "drawn"
 # The fields of a /api/deadlines row an expectation may name (`activity` is its activityId).
 DEADLINE_KEYS = frozenset({"activity", "kind", "name", "due", "lastDay", "workingDaysLeft", "level", "provisional"})
 # What a variable's value may be (the runner gives each its Camunda type); also null.
@@ -67,6 +76,8 @@ class Expectation:
     variables: dict[str, Any] | None = None
     deadlines: list[dict[str, Any]] | None = None
     instances: dict[str, int] | None = None
+    register: dict[str, dict[str, Any]] | None = None
+    drawn: dict[str, dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -247,12 +258,51 @@ class _Reader:
         readers = {"tasks": ("tasks", self.texts), "due": ("due", self.dated), "timers": ("timers", self.dated),
                    "externalTasks": ("external_tasks", self.texts), "ended": ("ended", self.ended),
                    "variables": ("variables", self.mapping), "deadlines": ("deadlines", self.deadlines),
-                   "instances": ("instances", self.counts)}
+                   "instances": ("instances", self.counts), "register": ("register", self.register),
+                   "drawn": ("drawn", self.drawn)}
         expectation = Expectation(**{readers[key][0]: readers[key][1](item, f"expect.{key}")
                                      for key, item in asked.items()})
         return Step(self.step_number, "expect", expectation, f"expect {inline(asked)}", self.alias_in(value))
 
+    def _experts(self, value: Any) -> Step:
+        if not isinstance(value, list) or not value:
+            raise self.fail("'experts' must be a non-empty list of experts")
+        experts = []
+        for item in value:
+            item = self.mapping(item, "an expert", EXPERT_KEYS)
+            missing = [key for key in ("id", "name", "specialty", "organization") if key not in item]
+            if missing:
+                raise self.fail(f"an expert needs {', '.join(missing)}")
+            conflicts = self.mapping(item.get("conflicts", {}), "conflicts")
+            experts.append({**{key: self.text(item[key], f"experts.{key}") for key in EXPERT_KEYS - {"conflicts"}},
+                            "conflicts": {park: self.text(reason, "a conflict's reason")
+                                          for park, reason in conflicts.items()}})
+        names = ", ".join(expert["id"] for expert in experts)
+        return Step(self.step_number, "experts", experts, f"experts {names}")
+
+    def _register(self, value: Any) -> Step:
+        value = self.mapping(value, "register", STANDING_KEYS)
+        missing = [key for key in ("park", "name", "province", "status", "since") if key not in value]
+        if missing:
+            raise self.fail(f"'register' needs {', '.join(missing)}")
+        since = self.when(value["since"], "register.since")
+        entry = {key: self.text(value[key], f"register.{key}") for key in value if key != "since"}
+        return Step(self.step_number, "register", {**entry, "since": since}, f"register {inline(value)}")
+
     # Values.
+
+    def register(self, raw: Any, what: str) -> dict[str, dict[str, Any]]:
+        raw = self.mapping(raw, what)
+        return {park: self.mapping(entry, f"{what}.{park}", REGISTER_KEYS) for park, entry in raw.items()}
+
+    def drawn(self, raw: Any, what: str) -> dict[str, dict[str, Any]]:
+        raw = self.mapping(raw, what)
+        for task, entry in raw.items():
+            entry = self.mapping(entry, f"{what}.{task}", DRAWN_KEYS)
+            if "count" in entry and (isinstance(entry["count"], bool) or not isinstance(entry["count"], int)):
+                raise self.fail(f"'{what}.{task}.count' must be a count")
+            self.texts(entry.get("recused", []), f"{what}.{task}.recused")
+        return raw
 
     def mapping(self, raw: Any, what: str, allowed: frozenset[str] | None = None) -> dict:
         if not isinstance(raw, dict) or not all(isinstance(key, str) for key in raw):

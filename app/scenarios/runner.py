@@ -13,7 +13,7 @@ from typing import Any, Callable
 import httpx
 
 from app.clock import format_instant
-from app.scenarios.model import ZONE, Expectation, Scenario, Step, as_instant
+from app.scenarios.model import BY_DRAWN, ZONE, Expectation, Scenario, Step, as_instant
 
 ENGINE = "/engine-rest"
 WORKER_ID = "scenario"
@@ -81,7 +81,7 @@ class _Run:
         self.actions: dict[str, Callable[[Step], str | None]] = {
             "note": lambda step: None, "start": self.start, "complete": self.complete, "work": self.work,
             "message": self.message, "signal": self.signal, "advance": self.advance, "until": self.until,
-            "find": self.find, "expect": self.expect}
+            "find": self.find, "expect": self.expect, "experts": self.experts, "register": self.register}
 
     # The HTTP calls.
 
@@ -201,7 +201,9 @@ class _Run:
         if task is None:
             raise ScenarioFailed(f"{step.alias} has no open task {step.subject} "
                                  f"(open: {', '.join(self.open_tasks(instance).values()) or 'none'})")
-        if step.by:
+        if step.by == BY_DRAWN:
+            self.check_drawn(task)
+        elif step.by:
             self.check_by(task, step.by)
         body = {"variables": typed_variables(step.variables)}
         return self.attempt(step, self.http.post(f"{ENGINE}/task/{task['id']}/complete", json=body))
@@ -213,6 +215,36 @@ class _Run:
         if who not in people:
             raise ScenarioFailed(f"{task['taskDefinitionKey']} is not for {who} "
                                  f"(its candidates and assignee: {', '.join(sorted(people)) or 'none'})")
+
+    def draw_of(self, task: dict[str, Any]) -> dict[str, Any]:
+        draws = self.get("/api/expert-draws", taskId=task["id"])
+        if len(draws) != 1:
+            raise ScenarioFailed(f"{task['taskDefinitionKey']} has {len(draws)} expert draws, not one")
+        return draws[0]
+
+    def check_drawn(self, task: dict[str, Any]) -> None:
+        """`by: drawn`: the task is offered to exactly the experts drawn for it (ECO-20), and the draw
+        recomputes from its recorded seed."""
+        draw = self.draw_of(task)
+        links = self.get(f"{ENGINE}/task/{task['id']}/identity-links")
+        users = sorted(link["userId"] for link in links if link["userId"])
+        if users != sorted(draw["drawn"]):
+            raise ScenarioFailed(f"{task['taskDefinitionKey']} is offered to {', '.join(users) or 'nobody'}, "
+                                 f"not to the experts drawn for it ({', '.join(draw['drawn'])})")
+        if not self.get(f"/api/expert-draws/{draw['id']}/verification")["reproduced"]:
+            raise ScenarioFailed(f"the draw {draw['id']} does not recompute from its seed")
+
+    def experts(self, step: Step) -> None:
+        for expert in step.subject:
+            self.post("/api/experts", {key: expert[key] for key in ("id", "name", "specialty", "organization")})
+            for park, reason in expert["conflicts"].items():
+                self.post(f"/api/experts/{expert['id']}/conflicts", {"parkId": park, "reason": reason})
+
+    def register(self, step: Step) -> None:
+        entry = step.subject
+        body = {"parkName": entry["name"], "province": entry["province"], "status": entry["status"],
+                "since": entry["since"].isoformat(), "cause": entry.get("cause")}
+        checked(self.http.put(f"/api/parks/{entry['park']}/standing", json=body))
 
     def work(self, step: Step) -> str | None:
         instance = self.instances[step.alias]
@@ -270,7 +302,8 @@ class _Run:
         checks = [(expected.tasks, self.check_tasks), (expected.due, self.check_due),
                   (expected.timers, self.check_timers), (expected.external_tasks, self.check_external_tasks),
                   (expected.ended, self.check_ended), (expected.variables, self.check_variables),
-                  (expected.deadlines, self.check_deadlines), (expected.instances, self.check_instances)]
+                  (expected.deadlines, self.check_deadlines), (expected.instances, self.check_instances),
+                  (expected.register, self.check_register), (expected.drawn, self.check_draws)]
         problems = [problem for wanted, check in checks if wanted is not None for problem in check(instance, wanted)]
         if problems:
             raise ScenarioFailed("; ".join(problems))
@@ -335,6 +368,37 @@ class _Run:
             if found != count:
                 problems.append(f"instances of {key} with business key {instance.business_key}: "
                                 f"expected {count}, found {found}")
+        return problems
+
+
+    def check_register(self, instance: _Instance, wanted: dict[str, dict[str, Any]]) -> list[str]:
+        problems = []
+        for park, fields in wanted.items():
+            response = self.http.get(f"/api/parks/{park}")
+            if response.status_code == 404:
+                problems.append(f"park {park}: not on the register")
+                continue
+            entry = checked(response).json()
+            problems += [f"park {park} {key}: expected {show(value)}, found {show(entry.get(key))}"
+                         for key, value in fields.items() if not matches(value, entry.get(key))]
+        return problems
+
+    def check_draws(self, instance: _Instance, wanted: dict[str, dict[str, Any]]) -> list[str]:
+        """The open task's draw: its size, and the experts recused from it for a declared conflict."""
+        problems = []
+        tasks = {task["taskDefinitionKey"]: task for task in self.user_tasks(instance)}
+        for key, fields in wanted.items():
+            if key not in tasks:
+                problems.append(f"drawn {key}: no such open task")
+                continue
+            draw = self.draw_of(tasks[key])
+            if "count" in fields and len(draw["drawn"]) != fields["count"]:
+                problems.append(f"drawn {key}: expected {fields['count']} experts, found {len(draw['drawn'])}")
+            recused = sorted(item["expertId"] for item in draw["excluded"])
+            if "recused" in fields and recused != sorted(fields["recused"]):
+                problems.append(f"drawn {key}: expected {show(sorted(fields['recused']))} recused, found {show(recused)}")
+            if set(recused) & set(draw["drawn"]):
+                problems.append(f"drawn {key}: recused experts were drawn")
         return problems
 
 

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import ChainMap, OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from app.engine import ProcessModel, RunContext, parse_deployment
 from app.errors import NotFound
 from app.persistence.database import Database
 from app.persistence.models import DeploymentResource, ProcessDefinition
-from app.services import calendars
+from app.services import calendars, parks
 from app.settings import Settings
 
 
@@ -62,10 +63,16 @@ class Services:
     clock: Clock
     models: ModelCache
 
-    def run_context(self) -> RunContext:
+    def run_context(self, session: Session | None = None) -> RunContext:
+        """What a run needs; with the step's session, expressions may also read the park register."""
         deadlines: list[Deadline] = []
-        return RunContext(clock=self.clock, zone=self.settings.zone,
-                          functions=_DeadlineFunctions(self, deadlines.append), deadlines=deadlines)
+        functions: Mapping = _DeadlineFunctions(self, deadlines.append)
+        if session is not None:
+            functions = ChainMap(parks.register_functions(session, self.today), functions)
+        return RunContext(clock=self.clock, zone=self.settings.zone, functions=functions, deadlines=deadlines)
+
+    def today(self) -> date:
+        return self.clock.now().astimezone(self.settings.zone).date()
 
 
 class _DeadlineFunctions(Mapping):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.engine import ProcessModel, checksum, parse_deployment, schedule_start_timer
 from app.errors import InvalidRequest, NotFound
 from app.persistence.models import Deployment, DeploymentResource, EventSubscription, ProcessDefinition, Timer
+from app.services import parks
 from app.services.context import Services
 
 
@@ -44,6 +45,8 @@ def deploy(services: Services, *, name: str | None, source: str | None, tenant_i
             raise InvalidRequest(f"{resource}: {len(content)} bytes is more than the limit of "
                                  f"{services.settings.max_upload_bytes} bytes per file")
     models = parse_deployment(resources)
+    for model in models:
+        parks.check_process_properties(model.resource_name, model.elements)
     now = services.clock.now()
     with services.db.write() as session:
         latest = {model.key: _latest_definition(session, model.key, tenant_id) for model in models}

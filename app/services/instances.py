@@ -23,6 +23,7 @@ from app.persistence.models import (
     Timer,
     UserTask,
 )
+from app.services import parks
 from app.services.context import Services
 from app.services.deployments import latest_by_key
 
@@ -79,6 +80,7 @@ def save_run(session: Session, instance: ProcessInstance, run: ProcessRun, chang
     _sync_external_tasks(session, instance, run, now)
     _sync_subscriptions(session, instance, run, now)
     _record_activities(session, instance, changes, now, user_id)
+    _record_park_standings(session, instance, run, changes, now)
     session.execute(delete(Timer).where(Timer.process_instance_id == instance.id))
     timers = run.pending_timers() if instance.status == ACTIVE else []
     if timers:
@@ -113,14 +115,52 @@ def _sync_user_tasks(session: Session, instance: ProcessInstance, run: ProcessRu
          "assignee": task.assignee, "owner": None, "created": now, "last_updated": None, "due": task.due,
          "follow_up": task.follow_up, "priority": task.priority, "form_key": task.form_key,
          "tenant_id": instance.tenant_id} for task in new_tasks])
+    drawn = _draw_experts(session, instance, run, new_tasks, now)
+    users = {task.id: [*task.candidate_users, *(user for user in drawn.get(task.id, ())
+                                                if user not in task.candidate_users)] for task in new_tasks}
     candidates = [{"task_id": task.id, "kind": kind, "identity": identity} for task in new_tasks
-                  for kind, identities in (("group", task.candidate_groups), ("user", task.candidate_users))
+                  for kind, identities in (("group", task.candidate_groups), ("user", users[task.id]))
                   for identity in identities]
     _write_rows(session, TaskCandidate, candidates)
     for task in new_tasks:
         record(session, instance, "task.created", now, activity_id=task.task_definition_key, task_id=task.id,
-               candidate_groups=list(task.candidate_groups), candidate_users=list(task.candidate_users),
+               candidate_groups=list(task.candidate_groups), candidate_users=users[task.id],
                assignee=task.assignee, due=task.due.isoformat() if task.due else None)
+
+
+def _draw_experts(session: Session, instance: ProcessInstance, run: ProcessRun, new_tasks, now: datetime,
+                  ) -> dict[str, list[str]]:
+    """ECO-20: the experts drawn for the opening tasks that ask for a draw, by task id."""
+    drawn: dict[str, list[str]] = {}
+    variables = None
+    for task in new_tasks:
+        element = run.model.elements[task.task_definition_key]
+        if parks.DRAW_PROPERTY not in element.properties:
+            continue
+        variables = variables if variables is not None else run.variables()
+        draw = parks.draw_for_task(session, element, variables, task_id=task.id, now=now,
+                                   process_instance_id=instance.id)
+        drawn[task.id] = list(draw.drawn)
+        record(session, instance, "experts.drawn", now, activity_id=element.id, task_id=task.id, draw_id=draw.id,
+               park_id=draw.park_id, purpose=draw.purpose, drawn=list(draw.drawn), excluded=list(draw.excluded),
+               algorithm=draw.algorithm)
+    return drawn
+
+
+def _record_park_standings(session: Session, instance: ProcessInstance, run: ProcessRun,
+                           changes: Iterable[ActivityChange], now: datetime) -> None:
+    """ECO-18, ECO-19: the register follows the decisions of the step, in its unit of work."""
+    variables = None
+    for change in changes:
+        element = run.model.elements.get(change.activity_id)
+        if not change.ended or change.canceled or element is None or parks.STANDING_PROPERTY not in element.properties:
+            continue
+        variables = variables if variables is not None else run.variables()
+        park = parks.record_decided(session, element, variables, today=now.astimezone(run.context.zone).date(),
+                                    now=now, process_instance_id=instance.id)
+        record(session, instance, "park.standing", now, activity_id=element.id, task_id=change.activity_instance_id,
+               park_id=park.park_id, status=park.status, since=park.since.isoformat(), cause=park.cause,
+               ban_until=park.ban_until.isoformat() if park.ban_until else None)
 
 
 def _sync_external_tasks(session: Session, instance: ProcessInstance, run: ProcessRun, now: datetime) -> None:
@@ -218,7 +258,7 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
         raise InvalidRequest(f"Process definition {definition.id} is suspended")
     model = services.models.get(session, definition.id)
     now = services.clock.now()
-    run, changes = ProcessRun.start(model, variables, services.run_context(), start_event)
+    run, changes = ProcessRun.start(model, variables, services.run_context(session), start_event)
     start_ids = {start.id for start in model.start_events}
     start_activity = next((c.activity_id for c in changes if c.activity_id in start_ids), None)
     instance = ProcessInstance(
@@ -263,7 +303,7 @@ def get_active_instance(session: Session, instance_id: str) -> ProcessInstance:
 
 def load_run(services: Services, session: Session, instance: ProcessInstance) -> ProcessRun:
     model = services.models.get(session, instance.definition_id)
-    return ProcessRun.restore(model, instance.state, services.run_context())
+    return ProcessRun.restore(model, instance.state, services.run_context(session))
 
 
 def instance_variables(services: Services, instance_id: str) -> dict[str, Any]:

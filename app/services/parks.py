@@ -1,9 +1,18 @@
 """The eco-industrial park register and the expert pool (seed 001, ECO-18, ECO-19, ECO-20).
 
-The register keeps each park's standing: in creation, named, revoked (with its ECO-18 cause and the
-last day of its ECO-19 re-application ban), stopped or incomplete. The expert pool keeps the experts,
-the conflicts they declared with parks (recusal, 回避) and every random draw, recorded so that an
-auditor can recompute it from the row alone (see `rank`).
+The register keeps each park's standing: in creation, named, under an exit warning, revoked (with its
+ECO-18 cause and the last day of its ECO-19 re-application ban), stopped or incomplete. The expert pool
+keeps the experts, the conflicts they declared with parks (recusal, 回避) and every random draw,
+recorded so that an auditor can recompute it from the row alone (see `rank`).
+
+Processes drive both through camunda:properties, so that no process text runs as code:
+- `parkStanding` on a flow node records that standing for the instance's park (variables `park_id`,
+  `park_name`, `province`) when the node completes, with the cause held by the variable that
+  `parkStandingCause` names, in the same unit of work as the step;
+- `expertDraw` (a purpose) and `expertCount` on a user task draw that many experts for the park when
+  the task opens and offer it to them as candidate users;
+- the expression function `parkApplicationBar(park_id)` answers why the park may not apply for a new
+  creation today, or an empty text when it may (ECO-01, ECO-19).
 """
 from __future__ import annotations
 
@@ -11,25 +20,38 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.calendar import shift_months
-from app.errors import InvalidRequest, NotFound
+from app.engine import ElementInfo
+from app.errors import InvalidProcessModel, InvalidRequest, NotFound, ProcessExecutionFailed
 from app.persistence.models import Expert, ExpertConflict, ExpertDraw, ParkStanding
 
 if TYPE_CHECKING:
     from app.services.context import Services
 
-STATUSES = ("creating", "named", "revoked", "stopped", "incomplete")
+STATUSES = ("creating", "named", "warned", "revoked", "stopped", "incomplete")
+# Standings in which a park is in the programme: it cannot start a second creation (ECO-01).
+IN_PROGRAMME = ("creating", "named", "warned")
 # ECO-18 (art. 28 (一)-(七)); the first three bar a new creation application for 5 years, the others for 3.
 REVOCATION_CAUSES = ("serious_pollution", "central_inspection", "data_fraud", "warning_not_rectified",
                      "no_management_body", "voluntary_withdrawal", "other")
 FIVE_YEAR_CAUSES = frozenset(REVOCATION_CAUSES[:3])
 PURPOSES = ("acceptance", "evaluation")
+# The standings a park must have for a draw of each purpose: acceptance ends a creation (ECO-08..11),
+# evaluation judges a named park or one under an exit warning (ECO-16, ECO-17).
+DRAW_STANDINGS = {"acceptance": ("creating",), "evaluation": ("named", "warned")}
+STANDING_PROPERTY, CAUSE_PROPERTY = "parkStanding", "parkStandingCause"
+# The standings a process may decide from each earlier one (None: a park not yet on the register);
+# a creation after a revocation is also held to the ban (ECO-19).
+DECIDED_FROM = {"creating": (None, "revoked", "stopped", "incomplete"), "named": ("creating", "named", "warned"),
+                "warned": ("named",), "revoked": ("named", "warned"), "stopped": ("creating",),
+                "incomplete": ("creating",)}
+DRAW_PROPERTY, DRAW_SIZE_PROPERTY = "expertDraw", "expertCount"
 ALGORITHM = "sha256-rank-v1"
 MAX_DRAW = 100
 
@@ -60,7 +82,15 @@ def ban_end(since: date, cause: str) -> date:
 
 def record_standing(services: "Services", park_id: str, *, park_name: str, province: str, status: str,
                     since: date, cause: str | None = None, process_instance_id: str | None = None) -> ParkStanding:
-    """Record a park's standing as decided (by an administrator now, by a process later)."""
+    """Record a park's standing as an administrator states it."""
+    with services.db.write() as session:
+        return record_in(session, park_id, park_name=park_name, province=province, status=status, since=since,
+                         cause=cause, process_instance_id=process_instance_id, now=services.clock.now())
+
+
+def record_in(session: Session, park_id: str, *, park_name: str, province: str, status: str, since: date,
+              cause: str | None, process_instance_id: str | None, now: datetime) -> ParkStanding:
+    """Record a park's standing within the caller's unit of work."""
     park_id = _text(park_id, "parkId", limit=64)
     park_name = _text(park_name, "parkName")
     province = _text(province, "province", limit=64)
@@ -69,20 +99,18 @@ def record_standing(services: "Services", park_id: str, *, park_name: str, provi
         _one_of(cause, REVOCATION_CAUSES, "cause")
     else:
         cause = _text(cause, "cause", required=False)
-    with services.db.write() as session:
-        park = session.get(ParkStanding, park_id)
-        # A banned park can be in no other standing until its ban ends (stopping or failing a creation
-        # presupposes one), so nothing recorded meanwhile can lift the ban.
-        if status != "revoked" and park is not None and _banned(park, since):
-            raise InvalidRequest(f"Park '{park_id}' cannot be recorded as {status} on {since}: "
-                                 f"{_ban_reason(park)}")
-        if park is None:
-            park = ParkStanding(park_id=park_id)
-            session.add(park)
-        park.park_name, park.province, park.status, park.since, park.cause = park_name, province, status, since, cause
-        park.ban_until = ban_end(since, cause) if status == "revoked" else None
-        park.decided_by_instance_id = process_instance_id
-        park.updated = services.clock.now()
+    park = session.get(ParkStanding, park_id)
+    # A banned park can be in no other standing until its ban ends (stopping or failing a creation
+    # presupposes one), so nothing recorded meanwhile can lift the ban.
+    if status != "revoked" and park is not None and _banned(park, since):
+        raise InvalidRequest(f"Park '{park_id}' cannot be recorded as {status} on {since}: {_ban_reason(park)}")
+    if park is None:
+        park = ParkStanding(park_id=park_id)
+        session.add(park)
+    park.park_name, park.province, park.status, park.since, park.cause = park_name, province, status, since, cause
+    park.ban_until = ban_end(since, cause) if status == "revoked" else None
+    park.decided_by_instance_id = process_instance_id
+    park.updated = now
     return park
 
 
@@ -133,12 +161,17 @@ class ApplicationCheck:
 def application_check(services: "Services", park_id: str, on: date) -> ApplicationCheck:
     """ECO-01/ECO-19: may this park file a new creation application on `on`? Unknown parks may."""
     with services.db.read() as session:
-        park = session.get(ParkStanding, park_id)
+        return check_in(session, park_id, on)
+
+
+def check_in(session: Session, park_id: str, on: date) -> ApplicationCheck:
+    park = session.get(ParkStanding, park_id)
     if park is None:
         return ApplicationCheck(park_id, on, True, None, None, None, None)
     reason = None
-    if park.status in ("creating", "named"):
-        reason = f"the park is {park.status}: a park in creation or named cannot start a second creation"
+    if park.status in IN_PROGRAMME:
+        reason = (f"the park is {park.status} since {park.since.isoformat()}: a park in creation, named or under "
+                  "an exit warning cannot start a second creation")
     elif _banned(park, on):
         reason = _ban_reason(park)
     return ApplicationCheck(park_id, on, reason is None, reason, park.status, park.cause, park.ban_until)
@@ -221,28 +254,51 @@ def draw_experts(services: "Services", park_id: str, purpose: str, count: int, *
                  process_instance_id: str | None = None, user: str | None = None) -> ExpertDraw:
     """ECO-20: draw `count` experts at random from the active pool, recusing those with a declared
     conflict with the park."""
+    with services.db.write() as session:
+        return draw_in(session, park_id, purpose, count, now=services.clock.now(),
+                       process_instance_id=process_instance_id, user=user)
+
+
+def draw_in(session: Session, park_id: str, purpose: str, count: int, *, now: datetime,
+            process_instance_id: str | None = None, user: str | None = None, task_id: str | None = None,
+            activity_id: str | None = None) -> ExpertDraw:
+    """A draw within the caller's unit of work."""
     _one_of(purpose, PURPOSES, "purpose")
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_DRAW:
         raise InvalidRequest(f"'count' must be a whole number from 1 to {MAX_DRAW}, not {count!r}")
-    with services.db.write() as session:
-        if session.get(ParkStanding, park_id) is None:
-            raise InvalidRequest(f"'parkId': no park '{park_id}' on the register; record its standing first")
-        active = list(session.scalars(select(Expert.id).where(Expert.active).order_by(Expert.id)))
-        recused = dict(session.execute(select(ExpertConflict.expert_id, ExpertConflict.reason)
-                                       .where(ExpertConflict.park_id == park_id)).all())
-        eligible = [expert_id for expert_id in active if expert_id not in recused]
-        excluded = [{"expertId": expert_id, "reason": recused[expert_id]}
-                    for expert_id in active if expert_id in recused]
-        if len(eligible) < count:
-            raise InvalidRequest(f"Cannot draw {count} experts for park '{park_id}': only {len(eligible)} active "
-                                 f"experts are eligible ({len(excluded)} recused for a declared conflict)")
-        seed = secrets.token_hex(16)
-        draw = ExpertDraw(id=str(uuid.uuid4()), park_id=park_id, purpose=purpose, requested=count, seed=seed,
-                          eligible=eligible, excluded=excluded, drawn=rank(seed, eligible)[:count],
-                          algorithm=ALGORITHM, drawn_at=services.clock.now(),
-                          process_instance_id=process_instance_id, drawn_by=user)
-        session.add(draw)
+    park = session.get(ParkStanding, park_id)
+    if park is None:
+        raise InvalidRequest(f"'parkId': no park '{park_id}' on the register; record its standing first")
+    if park.status not in DRAW_STANDINGS[purpose]:
+        raise InvalidRequest(f"Cannot draw {purpose} experts for park '{park_id}': it is {park.status}, and an "
+                             f"{purpose} concerns a park that is {' or '.join(DRAW_STANDINGS[purpose])}")
+    active = list(session.scalars(select(Expert.id).where(Expert.active).order_by(Expert.id)))
+    recused = dict(session.execute(select(ExpertConflict.expert_id, ExpertConflict.reason)
+                                   .where(ExpertConflict.park_id == park_id)).all())
+    eligible = [expert_id for expert_id in active if expert_id not in recused]
+    excluded = [{"expertId": expert_id, "reason": recused[expert_id]}
+                for expert_id in active if expert_id in recused]
+    if len(eligible) < count:
+        raise InvalidRequest(f"Cannot draw {count} experts for park '{park_id}': only {len(eligible)} active "
+                             f"experts are eligible ({len(excluded)} recused for a declared conflict)")
+    seed = secrets.token_hex(16)
+    draw = ExpertDraw(id=str(uuid.uuid4()), park_id=park_id, purpose=purpose, requested=count, seed=seed,
+                      eligible=eligible, excluded=excluded, drawn=rank(seed, eligible)[:count],
+                      algorithm=ALGORITHM, drawn_at=now, process_instance_id=process_instance_id, drawn_by=user,
+                      task_id=task_id, activity_id=activity_id)
+    session.add(draw)
     return draw
+
+
+def list_draws(services: "Services", *, process_instance_id: str | None = None, task_id: str | None = None,
+               park_id: str | None = None) -> list[ExpertDraw]:
+    query = select(ExpertDraw).order_by(ExpertDraw.drawn_at, ExpertDraw.id)
+    for column, value in ((ExpertDraw.process_instance_id, process_instance_id), (ExpertDraw.task_id, task_id),
+                          (ExpertDraw.park_id, park_id)):
+        if value:
+            query = query.where(column == value)
+    with services.db.read() as session:
+        return list(session.scalars(query))
 
 
 def get_draw(services: "Services", draw_id: str) -> ExpertDraw:
@@ -261,3 +317,83 @@ def verify_draw(services: "Services", draw_id: str) -> Verification:
     draw = get_draw(services, draw_id)
     recomputed = rank(draw.seed, list(draw.eligible))[:draw.requested] if draw.algorithm == ALGORITHM else []
     return Verification(draw, recomputed == list(draw.drawn), recomputed)
+
+
+# --- what processes ask of the register and the pool ----------------------------------------------
+
+def check_process_properties(resource: str, elements: Mapping[str, ElementInfo]) -> None:
+    """Refuse at deployment what would fail later: an unknown standing or purpose, a bad draw size."""
+    def refuse(element: ElementInfo, reason: str) -> InvalidProcessModel:
+        return InvalidProcessModel(f"{resource}: element '{element.id}' {reason}",
+                                   details={"resource": resource, "element": element.id, "reason": reason})
+
+    for element in elements.values():
+        properties = element.properties
+        if STANDING_PROPERTY in properties and properties[STANDING_PROPERTY] not in STATUSES:
+            raise refuse(element, f"{STANDING_PROPERTY} must be one of {', '.join(STATUSES)}")
+        if properties.get(STANDING_PROPERTY) == "revoked" and not properties.get(CAUSE_PROPERTY):
+            raise refuse(element, f"records a revocation: {CAUSE_PROPERTY} must name the variable of its cause")
+        if DRAW_PROPERTY in properties:
+            if element.activity_type != "userTask":
+                raise refuse(element, f"{DRAW_PROPERTY} belongs on a user task")
+            if properties[DRAW_PROPERTY] not in PURPOSES:
+                raise refuse(element, f"{DRAW_PROPERTY} must be one of {', '.join(PURPOSES)}")
+            size = properties.get(DRAW_SIZE_PROPERTY, "")
+            if not size.isdigit() or not 1 <= int(size) <= MAX_DRAW:
+                raise refuse(element, f"{DRAW_SIZE_PROPERTY} must be a whole number from 1 to {MAX_DRAW}")
+
+
+def _park_variable(variables: Mapping[str, Any], name: str, element: str) -> str:
+    value = variables.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ProcessExecutionFailed(f"element '{element}' concerns the park register, but the variable "
+                                     f"'{name}' is not set", details={"activityId": element})
+    return value
+
+
+def record_decided(session: Session, element: ElementInfo, variables: Mapping[str, Any], *, today: date,
+                   now: datetime, process_instance_id: str) -> ParkStanding | None:
+    """The standing the completed element records (`parkStanding`), if it records one."""
+    status = element.properties.get(STANDING_PROPERTY)
+    if status is None:
+        return None
+    cause_variable = element.properties.get(CAUSE_PROPERTY)
+    cause = variables.get(cause_variable) if cause_variable else None
+    park_id = _park_variable(variables, "park_id", element.id)
+    park = session.get(ParkStanding, park_id)
+    if (park.status if park else None) not in DECIDED_FROM[status]:
+        raise ProcessExecutionFailed(
+            f"element '{element.id}' would record park '{park_id}' as {status}, but the park is "
+            f"{park.status if park else 'not on the register'}: a park becomes {status} only from "
+            f"{' or '.join(str(before or 'no entry') for before in DECIDED_FROM[status])}",
+            details={"activityId": element.id})
+    try:
+        return record_in(session, park_id, park_name=_park_variable(variables, "park_name", element.id),
+                         province=_park_variable(variables, "province", element.id), status=status, since=today,
+                         cause=cause, process_instance_id=process_instance_id, now=now)
+    except InvalidRequest as error:
+        raise ProcessExecutionFailed(f"element '{element.id}': {error}", details={"activityId": element.id}) from None
+
+
+def draw_for_task(session: Session, element: ElementInfo, variables: Mapping[str, Any], *, task_id: str,
+                  now: datetime, process_instance_id: str) -> ExpertDraw | None:
+    """The draw whose experts become the candidates of the opening user task (`expertDraw`)."""
+    purpose = element.properties.get(DRAW_PROPERTY)
+    if purpose is None:
+        return None
+    try:
+        return draw_in(session, _park_variable(variables, "park_id", element.id), purpose,
+                       int(element.properties[DRAW_SIZE_PROPERTY]), now=now,
+                       process_instance_id=process_instance_id, task_id=task_id, activity_id=element.id)
+    except InvalidRequest as error:
+        raise ProcessExecutionFailed(f"user task '{element.id}': {error}", details={"activityId": element.id}) from None
+
+
+def register_functions(session: Session, today: Callable[[], date]) -> dict[str, Callable[..., Any]]:
+    """Expression functions that read the register within the step's unit of work."""
+    def application_bar(park_id: Any) -> str:
+        if not isinstance(park_id, str) or not park_id.strip():
+            raise ValueError(f"parkApplicationBar needs a park id, got {park_id!r}")
+        return check_in(session, park_id, today()).reason or ""
+
+    return {"parkApplicationBar": application_bar}

@@ -153,7 +153,24 @@ def test_a_draw_whose_seed_was_changed_in_the_database_no_longer_verifies(root, 
 def test_draws_with_different_seeds_differ(root):
     standing(root, "park", "named", "2026-03-01")
     add_experts(root, 20)
-    draws = [draw(root, "park", 5).json() for _ in range(6)]
+    draws = [draw(root, "park", 5, purpose="evaluation").json() for _ in range(6)]
     assert len({d["seed"] for d in draws}) == 6
     assert len({tuple(d["drawn"]) for d in draws}) > 1
     assert all(len(set(d["drawn"])) == 5 for d in draws)
+
+
+def test_a_draw_must_fit_the_parks_standing(root):
+    """Acceptance experts judge a park in creation; evaluation experts a named or warned one."""
+    standing(root, "in-creation", "creating", "2026-03-01")
+    standing(root, "named-park", "named", "2026-03-01")
+    add_experts(root, 6)
+    refused = draw(root, "in-creation", 3, purpose="evaluation")
+    assert refused.status_code == 400 and "it is creating" in refused.json()["message"]
+    refused = draw(root, "named-park", 3, purpose="acceptance")
+    assert refused.status_code == 400 and "it is named" in refused.json()["message"]
+    assert draw(root, "named-park", 3, purpose="evaluation").status_code == 200
+    standing(root, "named-park", "warned", "2027-03-01")
+    assert draw(root, "named-park", 3, purpose="evaluation").status_code == 200
+    listed = root.get("/api/expert-draws", params={"parkId": "named-park"}).json()
+    assert [d["purpose"] for d in listed] == ["evaluation", "evaluation"]
+    assert root.get("/api/expert-draws", params={"parkId": "in-creation"}).json() == []

@@ -14,7 +14,7 @@ BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 NS = {"bpmn": BPMN, "camunda": CAMUNDA}
 # Diagram file prefix → its contract page.
-PAGES = {"iso14000": "iso14000.md"}
+PAGES = {"iso14000": "iso14000.md", "eco_park": "eco-park.md"}
 
 
 def contract_of(diagram: Path) -> Path:
@@ -31,6 +31,9 @@ def named_things(diagram: Path) -> set[str]:
     names |= {task.get(f"{{{CAMUNDA}}}topic") for task in root.iterfind(".//bpmn:serviceTask", NS)}
     names |= {field.get("id") for field in root.iterfind(".//camunda:formField", NS)}
     names |= {parameter.get("name") for parameter in root.iterfind(".//camunda:outputParameter", NS)}
+    # Elements whose properties give them a meaning to the service (the park register, expert draws).
+    names |= {prop.getparent().getparent().getparent().get("id")
+              for prop in root.iterfind(".//camunda:properties/camunda:property", NS)}
     return names
 
 

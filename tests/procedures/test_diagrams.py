@@ -372,10 +372,13 @@ def check_camunda(d: Diagram) -> list[str]:
     """Who may act, what an external worker fetches, and where each exclusive gateway goes."""
     problems = []
     for task in bpmn_elements(d.root, {"userTask"}):
-        if not any(
+        # A task offered to experts drawn from the pool (ECO-20) gets its candidates from the draw.
+        drawn = task.find(f"{{{BPMN}}}extensionElements/{{{CAMUNDA}}}properties/{{{CAMUNDA}}}property[@name='expertDraw']")
+        if drawn is None and not any(
             (task.get(f"{{{CAMUNDA}}}{a}") or "").strip() for a in ("candidateGroups", "candidateUsers", "assignee")
         ):
-            problems.append(f"{task.get('id')}: user task has no camunda:candidateGroups/candidateUsers/assignee")
+            problems.append(f"{task.get('id')}: user task has no camunda:candidateGroups/candidateUsers/assignee "
+                            "nor an expertDraw property")
     for task in bpmn_elements(d.root, {"serviceTask"}):
         if task.get(f"{{{CAMUNDA}}}type") != "external" or not (task.get(f"{{{CAMUNDA}}}topic") or "").strip():
             problems.append(f'{task.get("id")}: service task is not camunda:type="external" with a camunda:topic')
