@@ -113,7 +113,7 @@ def record_standing(park_id: str, body: StandingBody, services: ServicesDep) -> 
 @router.get("/parks/{park_id}/application-check",
             summary="May the park file a new creation application on this day (default: today)?")
 def application_check(park_id: str, services: ServicesDep, on: date | None = None) -> dict[str, Any]:
-    on = on or services.clock.now().astimezone(services.settings.zone).date()
+    on = on or services.today()
     check = parks.application_check(services, park_id, on)
     return {"parkId": check.park_id, "on": check.on.isoformat(), "allowed": check.allowed, "reason": check.reason,
             "status": check.status, "cause": check.cause,

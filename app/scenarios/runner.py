@@ -370,7 +370,6 @@ class _Run:
                                 f"expected {count}, found {found}")
         return problems
 
-
     def check_register(self, instance: _Instance, wanted: dict[str, dict[str, Any]]) -> list[str]:
         problems = []
         for park, fields in wanted.items():

@@ -352,11 +352,9 @@ def _park_variable(variables: Mapping[str, Any], name: str, element: str) -> str
 
 
 def record_decided(session: Session, element: ElementInfo, variables: Mapping[str, Any], *, today: date,
-                   now: datetime, process_instance_id: str) -> ParkStanding | None:
-    """The standing the completed element records (`parkStanding`), if it records one."""
-    status = element.properties.get(STANDING_PROPERTY)
-    if status is None:
-        return None
+                   now: datetime, process_instance_id: str) -> ParkStanding:
+    """Record the standing the completed element names (`parkStanding`)."""
+    status = element.properties[STANDING_PROPERTY]
     cause_variable = element.properties.get(CAUSE_PROPERTY)
     cause = variables.get(cause_variable) if cause_variable else None
     park_id = _park_variable(variables, "park_id", element.id)
@@ -376,13 +374,10 @@ def record_decided(session: Session, element: ElementInfo, variables: Mapping[st
 
 
 def draw_for_task(session: Session, element: ElementInfo, variables: Mapping[str, Any], *, task_id: str,
-                  now: datetime, process_instance_id: str) -> ExpertDraw | None:
-    """The draw whose experts become the candidates of the opening user task (`expertDraw`)."""
-    purpose = element.properties.get(DRAW_PROPERTY)
-    if purpose is None:
-        return None
+                  now: datetime, process_instance_id: str) -> ExpertDraw:
+    """Draw the experts who become the candidates of the opening user task (`expertDraw`)."""
     try:
-        return draw_in(session, _park_variable(variables, "park_id", element.id), purpose,
+        return draw_in(session, _park_variable(variables, "park_id", element.id), element.properties[DRAW_PROPERTY],
                        int(element.properties[DRAW_SIZE_PROPERTY]), now=now,
                        process_instance_id=process_instance_id, task_id=task_id, activity_id=element.id)
     except InvalidRequest as error:
