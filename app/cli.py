@@ -1,4 +1,4 @@
-"""Command line: `eco-orchestrator serve`, `migrate`, `worker` and `scenario`."""
+"""Command line: `eco-orchestrator serve`, `migrate`, `worker`, `account` and `scenario`."""
 from __future__ import annotations
 
 import argparse
@@ -14,10 +14,16 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--deploy", default=str(PROJECT_ROOT / "bpmn"),
-                       help="directory whose .bpmn files are deployed at start (default: bpmn/)")
+                       help="directory whose .dmn and .bpmn files are deployed at start (default: bpmn/)")
     commands.add_parser("migrate", help="bring the database schema to the newest revision")
     worker = commands.add_parser("worker", help="fire due timers (run several beside TIMER_WORKER=false replicas)")
     worker.add_argument("--interval", type=float, default=None, help="seconds between rounds (TIMER_POLL_SECONDS)")
+    account = commands.add_parser("account", help="create an account, or replace its password and groups; the "
+                                                  "password is read from the environment variable ACCOUNT_PASSWORD "
+                                                  "or asked for")
+    account.add_argument("id")
+    account.add_argument("--group", action="append", default=[], help="a group it belongs to (repeat for more)")
+    account.add_argument("--name", default=None, help="its display name")
     scenario = commands.add_parser("scenario", help="run scenario files on a simulated clock and print their "
                                                     "timelines (docs/scenarios.md)")
     scenario.add_argument("files", nargs="+", metavar="FILE")
@@ -39,8 +45,31 @@ def main(argv: list[str] | None = None) -> None:
         upgrade_to_head(Database(settings.database_url))
     elif args.command == "worker":
         run_worker(args.interval)
+    elif args.command == "account":
+        save_account(args.id, args.group, args.name)
     elif args.command == "scenario":
         run_scenarios(args.files, args.database_url)
+
+
+def save_account(account_id: str, groups: list[str], name: str | None) -> None:
+    import getpass
+
+    from app.errors import InvalidRequest
+    from app.main import build_services
+    from app.persistence.migrations import upgrade_to_head
+    from app.services import accounts
+    from app.settings import get_settings
+
+    password = os.environ.get("ACCOUNT_PASSWORD") or getpass.getpass(f"password for {account_id}: ")
+    services = build_services(get_settings())
+    upgrade_to_head(services.db)
+    try:
+        accounts.save_account(services, account_id, password, groups, name)
+    except InvalidRequest as error:
+        raise SystemExit(error.message) from None
+    finally:
+        services.db.dispose()
+    print(f"account {account_id} saved, groups: {', '.join(groups) or 'none'}")
 
 
 def run_worker(interval: float | None) -> None:
@@ -82,6 +111,7 @@ def run_scenarios(files: list[str], database_url: str | None) -> None:
     from app.clock import SimulatedClock
     from app.main import create_app
     from app.scenarios import ScenarioError, load_scenario, run_scenario
+    from app.scenarios.accounts import create_accounts
     from app.settings import Settings
 
     try:
@@ -95,6 +125,7 @@ def run_scenarios(files: list[str], database_url: str | None) -> None:
         # Errors of the service are answers (500) to report as a failed step, not exceptions of this client.
         with TestClient(app, raise_server_exceptions=False) as http:
             for scenario in scenarios:
+                create_accounts(app.state.services, scenario)
                 result = run_scenario(http, scenario)
                 print(result.report(), end="\n\n", flush=True)
                 if not result.passed:

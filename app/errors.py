@@ -58,3 +58,15 @@ class ClockUnavailable(ServiceError):
     """The simulated clock was asked for while the service runs on the system clock."""
 
     camunda_type = "InvalidRequestException"
+
+
+class Unauthenticated(ServiceError):
+    """The credentials sent are not those of an account."""
+
+    camunda_type = "AuthenticationException"
+
+
+class Forbidden(ServiceError):
+    """The caller is known but may not do or see this."""
+
+    camunda_type = "AuthorizationException"

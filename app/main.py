@@ -15,10 +15,11 @@ from app.rest import calendar as calendar_api
 from app.rest import camunda, errors, health
 from app.rest import clock as clock_api
 from app.rest import deadlines as deadlines_api
+from app.rest import agencies as agencies_api
 from app.rest import parks as parks_api
 from app.rest.limits import RequestSizeLimit
 from app.services.calendars import seed_if_empty
-from app.services.context import ModelCache, Services
+from app.services.context import DecisionCache, ModelCache, Services
 from app.services.deployments import deploy_directory
 from app.services.timers import TimerWorker
 from app.settings import Settings, get_settings
@@ -30,7 +31,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     if clock is None:
         clock = SimulatedClock() if settings.clock == "simulated" else SystemClock()
     return Services(settings=settings, db=Database(settings.database_url, pool_size=settings.db_pool_size),
-                    clock=clock, models=ModelCache(settings.spec_cache_size))
+                    clock=clock, models=ModelCache(settings.spec_cache_size),
+                    decision_tables=DecisionCache(settings.spec_cache_size))
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(calendar_api.router)
     app.include_router(deadlines_api.router)
     app.include_router(parks_api.router)
+    app.include_router(agencies_api.router)
     app.include_router(camunda.router)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     return app

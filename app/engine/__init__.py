@@ -3,6 +3,7 @@
 It reads Camunda Modeler files into process models and runs instances of them. It knows nothing of
 HTTP or SQL: it takes and hands out plain data.
 """
+from app.engine.decisions import DecisionTable, parse_decision_resources
 from app.engine.forms import parse_datetime, validate_submission
 from app.engine.model import (
     ElementInfo,
@@ -26,6 +27,8 @@ from app.engine.timers import next_start
 
 __all__ = [
     "ActivityChange",
+    "DecisionTable",
+    "parse_decision_resources",
     "ElementInfo",
     "EventWait",
     "OpenExternalTask",

@@ -15,13 +15,14 @@ from typing import Mapping
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
-from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
+from app.engine.decision_tasks import ServiceParser, use_decisions
+from app.engine.decisions import is_decision_resource
 from app.engine.events import use_service_events
 from app.engine.expressions import ExpressionSyntaxError, Template, compile_template
 from app.engine.outputs import use_output_parameters
 from app.engine.timers import use_service_timers
-from app.engine.xml import parse_untrusted_xml
+from app.engine.xml import parse_untrusted_xml, refuse_element
 from app.errors import InvalidProcessModel
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -99,6 +100,22 @@ class ErrorCatch:
     message_variable: str | None
 
 
+MAP_DECISION_RESULTS = ("singleEntry", "singleResult", "collectEntries", "resultList")
+DECISION_BINDINGS = ("latest", "version")
+
+
+@dataclass(frozen=True)
+class DecisionReference:
+    """The decision a business rule task evaluates and where its result goes, as Camunda reads
+    camunda:decisionRef, decisionRefBinding, decisionRefVersion, resultVariable and mapDecisionResult."""
+
+    key: str
+    binding: str
+    version: int | None
+    result_variable: str
+    map_result: str
+
+
 @dataclass(frozen=True)
 class ElementInfo:
     id: str
@@ -131,6 +148,8 @@ class ProcessModel:
     checksum: str
     # Condition texts of the sequence flows: their value must be a boolean when evaluated.
     condition_texts: frozenset[str]
+    # camunda:properties of the process element itself.
+    properties: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
     def catches_messages_or_signals(self) -> bool:
@@ -142,23 +161,13 @@ _WAITING_CATCHES = frozenset({"intermediateMessageCatch", "intermediateSignalCat
                               "boundarySignal", "receiveTask"})
 
 
-def _refuse(resource: str, element: etree._Element | None, reason: str) -> InvalidProcessModel:
-    element_id = element.get("id") if element is not None else None
-    where = f" element '{element_id}'" if element_id else ""
-    line = element.sourceline if element is not None else None
-    return InvalidProcessModel(
-        f"{resource}:{where} {reason}",
-        details={"resource": resource, "element": element_id, "line": line, "reason": reason},
-    )
-
-
 def _compile(resource: str, element: etree._Element, text: str | None, what: str) -> Template | None:
     if text is None:
         return None
     try:
         return compile_template(text)
     except ExpressionSyntaxError as error:
-        raise _refuse(resource, element, f"invalid expression in {what} '{text}': {error}") from None
+        raise refuse_element(resource, element, f"invalid expression in {what} '{text}': {error}") from None
 
 
 def _documentation(element: etree._Element) -> str | None:
@@ -173,7 +182,7 @@ def _number(resource: str, element: etree._Element, value: str | None, what: str
     try:
         return float(value)
     except ValueError:
-        raise _refuse(resource, element, f"constraint {what} needs a number, got '{value}'") from None
+        raise refuse_element(resource, element, f"constraint {what} needs a number, got '{value}'") from None
 
 
 def _form_fields(resource: str, owner: etree._Element) -> tuple[FormField, ...]:
@@ -182,19 +191,19 @@ def _form_fields(resource: str, owner: etree._Element) -> tuple[FormField, ...]:
     for node in owner.iterfind("bpmn:extensionElements/camunda:formData/camunda:formField", _NS):
         field_id = (node.get("id") or "").strip()
         if not field_id.isidentifier():
-            raise _refuse(resource, owner, f"form field id '{field_id}' is not a valid variable name")
+            raise refuse_element(resource, owner, f"form field id '{field_id}' is not a valid variable name")
         if field_id in seen:
-            raise _refuse(resource, owner, f"form field '{field_id}' is declared twice")
+            raise refuse_element(resource, owner, f"form field '{field_id}' is declared twice")
         seen.add(field_id)
         field_type = node.get("type") or "string"
         if field_type not in FORM_FIELD_TYPES:
-            raise _refuse(resource, owner, f"form field '{field_id}' has unsupported type '{field_type}' "
+            raise refuse_element(resource, owner, f"form field '{field_id}' has unsupported type '{field_type}' "
                           f"(supported: {', '.join(sorted(FORM_FIELD_TYPES))})")
         constraints: dict[str, str | None] = {}
         for constraint in node.iterfind("camunda:validation/camunda:constraint", _NS):
             name = constraint.get("name") or ""
             if name not in FORM_CONSTRAINTS:
-                raise _refuse(resource, owner, f"form field '{field_id}' has unsupported constraint '{name}' "
+                raise refuse_element(resource, owner, f"form field '{field_id}' has unsupported constraint '{name}' "
                               f"(supported: {', '.join(sorted(FORM_CONSTRAINTS))})")
             constraints[name] = constraint.get("config")
         enum_values = tuple(
@@ -202,7 +211,7 @@ def _form_fields(resource: str, owner: etree._Element) -> tuple[FormField, ...]:
             for value in node.iterfind("camunda:value", _NS)
         )
         if field_type == "enum" and not enum_values:
-            raise _refuse(resource, owner, f"enum form field '{field_id}' lists no values")
+            raise refuse_element(resource, owner, f"enum form field '{field_id}' lists no values")
         minlength = _number(resource, owner, constraints.get("minlength"), "minlength")
         maxlength = _number(resource, owner, constraints.get("maxlength"), "maxlength")
         fields.append(FormField(
@@ -254,7 +263,6 @@ _REFUSED_CAMUNDA_ATTRIBUTES = {
     "class": "Java delegates (camunda:class) cannot run here; use camunda:type=\"external\" with a topic",
     "delegateExpression": "delegate expressions cannot run here; use camunda:type=\"external\" with a topic",
     "expression": "service expressions cannot run here; use camunda:type=\"external\" with a topic",
-    "resultVariable": "result variables of service expressions are not supported",
 }
 _REFUSED_EXTENSIONS = {
     "executionListener": "execution listeners are not supported: model the step as a task",
@@ -266,35 +274,37 @@ _REFUSED_EXTENSIONS = {
 def _check_element(resource: str, element: etree._Element) -> None:
     tag = _tag(element)
     if tag in _REFUSED_ELEMENTS:
-        raise _refuse(resource, element, _REFUSED_ELEMENTS[tag])
+        raise refuse_element(resource, element, _REFUSED_ELEMENTS[tag])
     for attribute, reason in _REFUSED_CAMUNDA_ATTRIBUTES.items():
         if element.get(f"{{{CAMUNDA_NS}}}{attribute}") is not None and tag != "sequenceFlow":
-            raise _refuse(resource, element, reason)
-    if tag in ("sendTask", "businessRuleTask"):
-        raise _refuse(resource, element, f"a {tag} cannot run here; use a serviceTask with "
+            raise refuse_element(resource, element, reason)
+    if tag != "businessRuleTask" and element.get(f"{{{CAMUNDA_NS}}}resultVariable") is not None:
+        raise refuse_element(resource, element, "camunda:resultVariable belongs on a business rule task")
+    if tag == "sendTask":
+        raise refuse_element(resource, element, f"a {tag} cannot run here; use a serviceTask with "
                                          "camunda:type=\"external\" and a camunda:topic for its worker")
     if tag == "serviceTask":
         if _camunda(element, "type") != "external" or not _camunda(element, "topic"):
-            raise _refuse(resource, element, f"a {tag} must be an external task "
+            raise refuse_element(resource, element, f"a {tag} must be an external task "
                                              "(camunda:type=\"external\" with a camunda:topic)")
     if tag in ("intermediateThrowEvent", "endEvent") and any(
             _tag(child) in ("messageEventDefinition", "signalEventDefinition") for child in element):
-        raise _refuse(resource, element, "throwing a message or signal from a process is not supported; "
+        raise refuse_element(resource, element, "throwing a message or signal from a process is not supported; "
                                          "notify through an external task (serviceTask camunda:type=\"external\")")
     if tag == "subProcess" and element.get("triggeredByEvent") == "true":
         for start in element.iterfind("bpmn:startEvent", _NS):
             kinds = {_tag(child) for child in start if _tag(child).endswith("EventDefinition")}
             if kinds - {"timerEventDefinition"}:
-                raise _refuse(resource, element, "event subprocesses started by a message, signal or error are "
+                raise refuse_element(resource, element, "event subprocesses started by a message, signal or error are "
                                                  "not supported; attach a boundary event to the activity instead")
     if tag in ("messageEventDefinition", "signalEventDefinition"):
         reference = "messageRef" if tag == "messageEventDefinition" else "signalRef"
         owner = element.getparent()
         kind = "message" if tag == "messageEventDefinition" else "signal"
         if _event_name(element, kind) is None:
-            raise _refuse(resource, owner, f"the {kind} event needs a {reference} naming a {kind} with a name")
+            raise refuse_element(resource, owner, f"the {kind} event needs a {reference} naming a {kind} with a name")
     if tag == "receiveTask" and _event_name(element, "message") is None:
-        raise _refuse(resource, element, "the receive task needs a messageRef naming a message with a name")
+        raise refuse_element(resource, element, "the receive task needs a messageRef naming a message with a name")
     if tag == "eventBasedGateway":
         timers = 0
         for flow in element.getparent().iterfind("bpmn:sequenceFlow", _NS):
@@ -303,25 +313,25 @@ def _check_element(resource: str, element: etree._Element) -> None:
                 if target is not None and target.find("bpmn:timerEventDefinition", _NS) is not None:
                     timers += 1
         if timers > 1:
-            raise _refuse(resource, element, "an event-based gateway may race one timer at most; "
+            raise refuse_element(resource, element, "an event-based gateway may race one timer at most; "
                                              "give the earliest deadline a gateway of its own")
     for extension in element.iterfind("bpmn:extensionElements/*", _NS):
         name = _tag(extension)
         if etree.QName(extension).namespace == CAMUNDA_NS and name in _REFUSED_EXTENSIONS:
-            raise _refuse(resource, element, _REFUSED_EXTENSIONS[name])
+            raise refuse_element(resource, element, _REFUSED_EXTENSIONS[name])
     if tag in ("conditionExpression", "completionCondition"):
         language = element.get("language")
         if language and language.lower() not in ("juel", "${}"):
-            raise _refuse(resource, element.getparent(), f"expression language '{language}' is not supported")
+            raise refuse_element(resource, element.getparent(), f"expression language '{language}' is not supported")
         text = (element.text or "").strip()
         if not (text.startswith("${") or text.startswith("#{")) or not text.endswith("}"):
-            raise _refuse(resource, element.getparent(),
+            raise refuse_element(resource, element.getparent(),
                           f"a condition must be an expression written as ${{...}}, got '{text}'")
         _compile(resource, element.getparent(), text, "condition")
     if tag in ("timeDuration", "timeDate", "timeCycle"):
         text = (element.text or "").strip()
         if not text:
-            raise _refuse(resource, element.getparent().getparent(), f"timer {tag} is empty")
+            raise refuse_element(resource, element.getparent().getparent(), f"timer {tag} is empty")
         _compile(resource, element.getparent().getparent(), text, tag)
 
 
@@ -330,9 +340,9 @@ def _properties(resource: str, element: etree._Element) -> dict[str, str]:
     for prop in element.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", _NS):
         name = (prop.get("name") or "").strip()
         if not name:
-            raise _refuse(resource, element, "a camunda:property needs a name")
+            raise refuse_element(resource, element, "a camunda:property needs a name")
         if name in properties:
-            raise _refuse(resource, element, f"camunda:property '{name}' is given twice")
+            raise refuse_element(resource, element, f"camunda:property '{name}' is given twice")
         properties[name] = (prop.get("value") or "").strip()
     return properties
 
@@ -346,13 +356,13 @@ def _output_parameters(resource: str, element: etree._Element,
         if not isinstance(parameter.tag, str):
             continue
         if _tag(parameter) != "outputParameter":
-            raise _refuse(resource, element, "input parameters are not supported: the service has no local "
+            raise refuse_element(resource, element, "input parameters are not supported: the service has no local "
                                              "variables; use output parameters (camunda:outputParameter)")
         name = (parameter.get("name") or "").strip()
         if not name.isidentifier():
-            raise _refuse(resource, element, f"output parameter name '{name}' is not a valid variable name")
+            raise refuse_element(resource, element, f"output parameter name '{name}' is not a valid variable name")
         if len(parameter):
-            raise _refuse(resource, element, f"output parameter '{name}' must be a text or ${{...}} expression "
+            raise refuse_element(resource, element, f"output parameter '{name}' must be a text or ${{...}} expression "
                                              "(scripts, lists and maps are not supported)")
         text = parameter.text or ""
         _compile(resource, element, text, f"output parameter '{name}'")
@@ -382,11 +392,35 @@ def _start_event(resource: str, element: etree._Element) -> StartEventInfo:
         if tag == "timerEventDefinition":
             timer = next((node for node in child if _tag(node) in ("timeDate", "timeDuration", "timeCycle")), None)
             if timer is None:
-                raise _refuse(resource, element, "the timer start event has no timeDate, timeDuration or timeCycle")
+                raise refuse_element(resource, element, "the timer start event has no timeDate, timeDuration or timeCycle")
             return StartEventInfo(element_id, "timer", timer_kind=_tag(timer), timer_text=(timer.text or "").strip())
         if tag.endswith("EventDefinition"):
-            raise _refuse(resource, element, f"a process cannot start by a {tag[:-len('EventDefinition')]} event")
+            raise refuse_element(resource, element, f"a process cannot start by a {tag[:-len('EventDefinition')]} event")
     return StartEventInfo(element_id, "none")
+
+
+def _decision_reference(resource: str, element: etree._Element) -> DecisionReference:
+    key = _camunda(element, "decisionRef")
+    if key is None:
+        raise refuse_element(resource, element, "a business rule task needs camunda:decisionRef naming the "
+                                                "decision (DMN) it evaluates; deploy the DMN file too")
+    binding = _camunda(element, "decisionRefBinding") or "latest"
+    if binding not in DECISION_BINDINGS:
+        raise refuse_element(resource, element, f"camunda:decisionRefBinding '{binding}' is not supported "
+                                                f"(supported: {', '.join(DECISION_BINDINGS)})")
+    version_text = _camunda(element, "decisionRefVersion")
+    if binding == "version" and (version_text is None or not version_text.isdigit()):
+        raise refuse_element(resource, element, "binding 'version' needs camunda:decisionRefVersion as a number")
+    result_variable = _camunda(element, "resultVariable")
+    if result_variable is None or not result_variable.isidentifier():
+        raise refuse_element(resource, element, "a business rule task needs camunda:resultVariable, a variable "
+                                                "name, to keep the decision's result")
+    map_result = _camunda(element, "mapDecisionResult") or "resultList"
+    if map_result not in MAP_DECISION_RESULTS:
+        raise refuse_element(resource, element, f"camunda:mapDecisionResult '{map_result}' is not one of "
+                                                f"{', '.join(MAP_DECISION_RESULTS)}")
+    return DecisionReference(key, binding, int(version_text) if binding == "version" else None, result_variable,
+                             map_result)
 
 
 def _user_task(resource: str, element: etree._Element) -> UserTaskDefinition:
@@ -420,6 +454,7 @@ class _ProcessFacts:
     start_form_key: str | None
     condition_texts: set[str]
     output_parameters: dict[str, tuple[tuple[str, str], ...]]
+    decisions: dict[str, DecisionReference]
 
 
 def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
@@ -432,6 +467,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
     start_form_key = None
     conditions: set[str] = set()
     outputs: dict[str, tuple[tuple[str, str], ...]] = {}
+    decisions: dict[str, DecisionReference] = {}
     ids = {element.get("id") for element in process.iter() if isinstance(element.tag, str)}
     for element in process.iter():
         if not isinstance(element.tag, str):
@@ -442,7 +478,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
         if tag == "sequenceFlow":
             for end in ("sourceRef", "targetRef"):
                 if element.get(end) not in ids:
-                    raise _refuse(resource, element, f"{end} '{element.get(end)}' names no element of the process")
+                    raise refuse_element(resource, element, f"{end} '{element.get(end)}' names no element of the process")
         if tag == "conditionExpression":
             conditions.add((element.text or "").strip())
         if etree.QName(element).namespace != BPMN_NS or not element_id or tag in ("sequenceFlow", "lane",
@@ -458,6 +494,8 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
             outputs[element_id] = _output_parameters(resource, element, mapping)
         if tag == "userTask":
             user_tasks[element_id] = _user_task(resource, element)
+        elif tag == "businessRuleTask":
+            decisions[element_id] = _decision_reference(resource, element)
         elif tag == "serviceTask":
             external_tasks[element_id] = ExternalTaskDefinition(
                 element_id, _camunda(element, "topic"),
@@ -472,7 +510,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
             start_form = start_form or _form_fields(resource, element)
             start_form_key = start_form_key or _camunda(element, "formKey")
     return _ProcessFacts(process, elements, user_tasks, external_tasks, error_catches, tuple(start_events),
-                         start_form, start_form_key, conditions, outputs)
+                         start_form, start_form_key, conditions, outputs, decisions)
 
 
 def checksum(content: bytes) -> str:
@@ -480,30 +518,38 @@ def checksum(content: bytes) -> str:
 
 
 def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
-    """Parse the BPMN resources of one deployment into its executable process models.
+    """Parse the BPMN resources of one deployment into its executable process models (its DMN
+    resources are read by parse_decision_resources; a deployment of DMN files alone has no process).
 
     Raises InvalidProcessModel naming the resource, the element and the reason.
     """
-    parser = CamundaParser()
+    parser = ServiceParser()
     facts: dict[str, tuple[str, _ProcessFacts]] = {}
+    decision_resources = 0
     for resource, content in resources.items():
         root = parse_untrusted_xml(content, resource)
+        if is_decision_resource(root):
+            decision_resources += 1  # read by parse_decision_resources
+            continue
         if etree.QName(root).localname != "definitions" or etree.QName(root).namespace != BPMN_NS:
-            raise InvalidProcessModel(f"{resource}: not a BPMN 2.0 file (root element must be bpmn:definitions)",
+            raise InvalidProcessModel(f"{resource}: neither a BPMN 2.0 nor a DMN file (root element must be "
+                                      "bpmn:definitions or dmn:definitions)",
                                       details={"resource": resource, "element": None})
         for process in root.iterfind("bpmn:process", _NS):
             process_id = process.get("id")
             if not process_id:
-                raise _refuse(resource, process, "a process needs an id (it becomes the process definition key)")
+                raise refuse_element(resource, process, "a process needs an id (it becomes the process definition key)")
+            if len(process_id) > 255 or len(process.get("name") or "") > 255:
+                raise refuse_element(resource, process, "a process's id and name have at most 255 characters")
             if process_id in facts:
-                raise _refuse(resource, process, f"process key '{process_id}' is defined twice in this deployment")
+                raise refuse_element(resource, process, f"process key '{process_id}' is defined twice in this deployment")
             facts[process_id] = (resource, _inspect_process(resource, process))
         try:
             parser.add_bpmn_xml(root, filename=resource)
         except ValidationException as error:
             raise _from_validation(resource, error) from None
     executable = [pid for pid, (_, f) in facts.items() if f.element.get("isExecutable") == "true"]
-    if not executable:
+    if not executable and not (decision_resources and not facts):
         raise InvalidProcessModel("the deployment contains no executable process (isExecutable=\"true\")",
                                   details={"resource": ", ".join(resources), "element": None})
     models = []
@@ -519,6 +565,9 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
             outputs = {element_id: pairs for owner in (process_facts, *called)
                        for element_id, pairs in owner.output_parameters.items()}
             use_output_parameters([spec, *subprocess_specs.values()], outputs)
+            use_decisions([spec, *subprocess_specs.values()],
+                          {element_id: reference for owner in (process_facts, *called)
+                           for element_id, reference in owner.decisions.items()})
         except ValidationException as error:
             raise _from_validation(resource, error) from None
         except Exception as error:  # the library reports some modelling errors with plain exceptions
@@ -558,6 +607,7 @@ def _model(process_id: str, resource: str, content: bytes, facts: _ProcessFacts,
         resource_name=resource,
         checksum=checksum(content),
         condition_texts=frozenset(conditions),
+        properties=_properties(resource, facts.element),
     )
 
 

@@ -49,6 +49,10 @@ class RunContext:
     # Deadlines the functions computed during the run (with their rule and calendar version), for the
     # caller to record with the instance.
     deadlines: list[Any] = field(default_factory=list)
+    # Resolves a business rule task's DecisionReference to (decision definition id, DecisionTable).
+    decisions: Callable[[Any], tuple[str, Any]] | None = None
+    # Decisions evaluated during the run (DecisionRecord), for the caller to record with the instance.
+    evaluations: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -153,8 +157,7 @@ class ProcessRun:
                                  + " or ".join(sorted(set(kinds.values()))))
         if start_event is not None and start_event not in kinds:
             raise NotFound(f"process '{model.key}' has no start event '{start_event}'")
-        workflow = BpmnWorkflow(model.spec, model.subprocess_specs,
-                                script_engine=SafeScriptEngine(context.functions, model.condition_texts))
+        workflow = BpmnWorkflow(model.spec, model.subprocess_specs, script_engine=_script_engine(model, context))
         run = cls(model, workflow, context)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(variables)
@@ -184,7 +187,7 @@ class ProcessRun:
     @classmethod
     def restore(cls, model: ProcessModel, state: str, context: RunContext) -> "ProcessRun":
         workflow = load_workflow(state, model.spec, model.subprocess_specs)
-        workflow.script_engine = SafeScriptEngine(context.functions, model.condition_texts)
+        workflow.script_engine = _script_engine(model, context)
         return cls(model, workflow, context)
 
     def serialize(self) -> str:
@@ -503,6 +506,10 @@ class ProcessRun:
                 changes.append(ActivityChange(task_id, bpmn_id, info.name, info.activity_type, started, ended,
                                               task.has_state(TaskState.CANCELLED)))
         return changes
+
+
+def _script_engine(model: ProcessModel, context: RunContext) -> SafeScriptEngine:
+    return SafeScriptEngine(context.functions, model.condition_texts, context.decisions, context.evaluations)
 
 
 def _execution_error(error: SpiffWorkflowException) -> ProcessExecutionFailed:

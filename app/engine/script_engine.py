@@ -6,6 +6,7 @@ from typing import Any, Callable, Mapping
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
+from app.engine.decisions import DecisionRecord
 from app.engine.expressions import ExpressionError, compile_template, truthy_condition
 
 
@@ -16,10 +17,16 @@ class SafeScriptEngine(PythonScriptEngine):
     as in Camunda; every other text (timers, due dates) yields its value as it is.
     """
 
-    def __init__(self, functions: Mapping[str, Callable[..., Any]], conditions: frozenset[str]) -> None:
+    def __init__(self, functions: Mapping[str, Callable[..., Any]], conditions: frozenset[str],
+                 decisions: Callable[[Any], tuple[str, Any]] | None = None,
+                 evaluations: list[DecisionRecord] | None = None) -> None:
         super().__init__()
         self.functions = functions
         self.conditions = conditions
+        # Resolves a DecisionReference to (decision definition id, DecisionTable); evaluations made
+        # during the run are appended to `evaluations` for the instance's history.
+        self.decisions = decisions
+        self.evaluations = evaluations if evaluations is not None else []
 
     def validate(self, expression: str) -> None:
         compile_template(expression)
@@ -35,6 +42,17 @@ class SafeScriptEngine(PythonScriptEngine):
             return value
         except ExpressionError as error:
             raise WorkflowTaskException(str(error), task=task, exception=error) from None
+
+    def decide(self, task, reference) -> None:
+        """Evaluate the decision a business rule task names and keep its result in its variable."""
+        if self.decisions is None:
+            raise WorkflowTaskException(f"decision '{reference.key}' cannot be evaluated here", task=task)
+        decision_id, table = self.decisions(reference)
+        evaluation = table.evaluate(task.data, self.functions)
+        result = evaluation.mapped(reference.map_result)
+        task.data[reference.result_variable] = result
+        self.evaluations.append(DecisionRecord(task.task_spec.bpmn_id, reference.key, decision_id,
+                                               evaluation.inputs, list(evaluation.matched_rules), result))
 
     def execute(self, task, script, external_context=None):
         raise WorkflowTaskException("scripts are not executed by this service", task=task)

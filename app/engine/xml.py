@@ -43,3 +43,14 @@ def parse_untrusted_xml(content: bytes, resource_name: str) -> etree._Element:
             details={"resource": resource_name, "element": None},
         )
     return root
+
+
+def refuse_element(resource: str, element: etree._Element | None, reason: str) -> InvalidProcessModel:
+    """The error that refuses a file, naming the resource, the element, its line and the reason."""
+    element_id = element.get("id") if element is not None else None
+    where = f" element '{element_id}'" if element_id else ""
+    line = element.sourceline if element is not None else None
+    return InvalidProcessModel(
+        f"{resource}:{where} {reason}",
+        details={"resource": resource, "element": element_id, "line": line, "reason": reason},
+    )

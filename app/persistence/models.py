@@ -359,3 +359,68 @@ class ExpertDraw(Base):
     # The user task whose candidates the draw made, when a process drew for one (`expertDraw`).
     task_id: Mapped[str | None] = mapped_column(String(36), index=True)
     activity_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class DecisionDefinition(Base):
+    """A version of a DMN decision table, deployed like a process definition and found by key."""
+
+    __tablename__ = "decision_definition"
+    __table_args__ = (UniqueConstraint("key", "tenant_id", "version"),)
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(255))
+    version_tag: Mapped[str | None] = mapped_column(String(255))
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployment.id"), index=True)
+    resource_name: Mapped[str] = mapped_column(String(255))
+    # Of the decision's own table, so that re-deploying a file with other decisions changed leaves
+    # this one's version alone.
+    checksum: Mapped[str] = mapped_column(String(64))
+    history_time_to_live: Mapped[int | None] = mapped_column(Integer)
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditAgency(Base):
+    """A clean production audit agency on the register (CPA-09, CPA-12): registered after the joint
+    review, ordered to correct after fraud, or revoked."""
+
+    __tablename__ = "audit_agency"
+
+    agency_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agency_name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    since: Mapped[date] = mapped_column(Date)
+    cause: Mapped[str | None] = mapped_column(String(2000))
+    decided_by_instance_id: Mapped[str | None] = mapped_column(String(36))
+    updated: Mapped[datetime] = mapped_column(Instant())
+
+
+class InstanceParticipant(Base):
+    """A group or user an instance's tasks were offered to: the departments that handle the case."""
+
+    __tablename__ = "instance_participant"
+
+    process_instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "group" or "user"
+    identity: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class Account(Base):
+    """A person or system that signs in with HTTP Basic; the password is kept only as a scrypt hash."""
+
+    __tablename__ = "account"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created: Mapped[datetime] = mapped_column(Instant())
+
+
+class Membership(Base):
+    """An account's membership of a group (an authority, e.g. `epb_xj`)."""
+
+    __tablename__ = "membership"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("account.id"), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)

@@ -16,5 +16,12 @@ def page(session: Session, query: Select, first_result: int = 0, max_results: in
     return [row[0] for row in rows] if rows and len(rows[0]) == 1 else list(rows)
 
 
+def latest_versions_only(query: Select, definition) -> Select:
+    """Keep only the newest version of each key of a definition table (process or decision)."""
+    newest = (select(definition.key, func.max(definition.version).label("version"))
+              .group_by(definition.key).subquery())
+    return query.join(newest, (newest.c.key == definition.key) & (newest.c.version == definition.version))
+
+
 def count(session: Session, query: Select) -> int:
     return session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))

@@ -1,10 +1,22 @@
 """FastAPI dependencies shared by the routers."""
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
 
+from fastapi import Depends, Request
+
+from app.services import accounts
+from app.services.accounts import Principal
 from app.services.context import Services
 
 
 def get_services(request: Request) -> Services:
     return request.app.state.services
+
+
+def get_principal(request: Request) -> Principal:
+    """Who calls, from the request's HTTP Basic credentials (anonymous without any)."""
+    return accounts.principal_of(request.app.state.services, request.headers.get("authorization"))
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -11,12 +11,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.errors import (
     ClockUnavailable,
     Conflict,
+    Forbidden,
     InvalidProcessModel,
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
     ProcessExecutionFailed,
     ServiceError,
+    Unauthenticated,
 )
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,8 @@ STATUS = [
     (InvalidProcessModel, 400),
     (ProcessExecutionFailed, 400),
     (ClockUnavailable, 409),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
 ]
@@ -58,7 +62,9 @@ def install(app: FastAPI) -> None:
     async def service_error(_: Request, error: ServiceError) -> JSONResponse:
         status = status_of(error)
         details = parse_details(error) if isinstance(error, InvalidProcessModel) else error.details
-        return JSONResponse(error_body(error.camunda_type, error.message, status, details), status_code=status)
+        headers = {"WWW-Authenticate": 'Basic realm="eco-orchestrator"'} if status == 401 else None
+        return JSONResponse(error_body(error.camunda_type, error.message, status, details), status_code=status,
+                            headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:

@@ -23,7 +23,7 @@ ZONE = ZoneInfo("Asia/Shanghai")
 BPMN_DIR = PROJECT_ROOT / "bpmn"
 RULE_ID = re.compile(r"[A-Z]+-\d\d")
 
-TOP_KEYS = frozenset({"scenario", "covers", "clock", "deploy", "steps"})
+TOP_KEYS = frozenset({"scenario", "covers", "clock", "deploy", "accounts", "steps"})
 # Each action, and the keys a step may give beside it.
 ACTIONS: dict[str, frozenset[str]] = {
     "note": frozenset(),
@@ -43,12 +43,18 @@ ACTIONS: dict[str, frozenset[str]] = {
 ACTING = ("start", "complete", "work", "message", "signal")
 FIND_KEYS = frozenset({"as", "process", "businessKey"})
 EXPECT_KEYS = frozenset({"in", "tasks", "due", "timers", "externalTasks", "ended", "variables", "deadlines",
-                         "instances", "register", "drawn"})  # the readers of _Reader._expect, and `in`
+                         "instances", "register", "drawn", "agencies", "confidential"})  # _Reader._expect's, and `in`
 EXPERT_KEYS = frozenset({"id", "name", "specialty", "organization", "conflicts"})
 STANDING_KEYS = frozenset({"park", "name", "province", "status", "since", "cause"})
 # The fields of a register entry (/api/parks/{id}) an expectation may name.
 REGISTER_KEYS = frozenset({"status", "since", "cause", "banUntil", "province"})
 DRAWN_KEYS = frozenset({"count", "recused"})
+# The fields of an agency's entry (/api/agencies/{id}) an expectation may name.
+AGENCY_KEYS = frozenset({"status", "since", "cause"})
+CONFIDENTIAL_KEYS = frozenset({"variables", "readers", "others"})
+ACCOUNT_KEYS = frozenset({"password", "groups"})
+# In `confidential`, the caller who sends no credentials.
+ANONYMOUS = "anonymous"
 # `by: drawn`: the task is offered to the experts drawn for it, and one of them completes it.
 BY_DRAWN = "drawn"
 # The fields of a /api/deadlines row an expectation may name (`activity` is its activityId).
@@ -78,6 +84,8 @@ class Expectation:
     instances: dict[str, int] | None = None
     register: dict[str, dict[str, Any]] | None = None
     drawn: dict[str, dict[str, Any]] | None = None
+    agencies: dict[str, dict[str, Any] | None] | None = None
+    confidential: dict[str, list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,8 @@ class Scenario:
     clock: datetime
     deploy: list[Path]
     steps: list[Step]
+    # user → {"password": …, "groups": […]}: the accounts the case's officials sign in with.
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def load_scenario(path: Path | str, bpmn_dir: Path = BPMN_DIR) -> Scenario:
@@ -162,13 +172,25 @@ class _Reader:
         steps = raw["steps"]
         if not isinstance(steps, list) or not steps:
             raise self.fail("'steps' must be a non-empty list")
+        accounts = self.accounts(raw.get("accounts", {}))
+        self.account_names = set(accounts)
         return Scenario(self.path, self.text(raw["scenario"], "scenario"), covers, clock,
                         self.deploy(raw.get("deploy")), [self.step(number, item) for number, item in
-                                                         enumerate(steps, 1)])
+                                                         enumerate(steps, 1)], accounts)
+
+    def accounts(self, raw: Any) -> dict[str, dict[str, Any]]:
+        accounts = {}
+        for user, entry in self.mapping(raw, "accounts").items():
+            entry = self.mapping(entry, f"accounts.{user}", ACCOUNT_KEYS)
+            if user == ANONYMOUS or "password" not in entry:
+                raise self.fail(f"account '{user}' needs a password (and '{ANONYMOUS}' is not an account name)")
+            accounts[user] = {"password": self.text(entry["password"], f"accounts.{user}.password"),
+                              "groups": self.texts(entry.get("groups", []), f"accounts.{user}.groups")}
+        return accounts
 
     def deploy(self, raw: Any) -> list[Path]:
         if raw is None:
-            return sorted(self.bpmn_dir.glob("*.bpmn"))
+            return [*sorted(self.bpmn_dir.glob("*.dmn")), *sorted(self.bpmn_dir.glob("*.bpmn"))]
         files = []
         for name in self.texts(raw, "deploy"):
             # ./ and ../ are read beside the scenario file, other relative names in the bpmn directory.
@@ -259,7 +281,8 @@ class _Reader:
                    "externalTasks": ("external_tasks", self.texts), "ended": ("ended", self.ended),
                    "variables": ("variables", self.mapping), "deadlines": ("deadlines", self.deadlines),
                    "instances": ("instances", self.counts), "register": ("register", self.register),
-                   "drawn": ("drawn", self.drawn)}
+                   "drawn": ("drawn", self.drawn), "agencies": ("agencies", self.agencies),
+                   "confidential": ("confidential", self.confidential)}
         expectation = Expectation(**{readers[key][0]: readers[key][1](item, f"expect.{key}")
                                      for key, item in asked.items()})
         return Step(self.step_number, "expect", expectation, f"expect {inline(asked)}", self.alias_in(value))
@@ -294,6 +317,22 @@ class _Reader:
     def register(self, raw: Any, what: str) -> dict[str, dict[str, Any]]:
         raw = self.mapping(raw, what)
         return {park: self.mapping(entry, f"{what}.{park}", REGISTER_KEYS) for park, entry in raw.items()}
+
+    def agencies(self, raw: Any, what: str) -> dict[str, dict[str, Any]]:
+        raw = self.mapping(raw, what)
+        # null: the agency is not on the register.
+        return {agency: None if entry is None else self.mapping(entry, f"{what}.{agency}", AGENCY_KEYS)
+                for agency, entry in raw.items()}
+
+    def confidential(self, raw: Any, what: str) -> dict[str, list[str]]:
+        raw = self.mapping(raw, what, CONFIDENTIAL_KEYS)
+        read = {key: self.texts(raw.get(key, []), f"{what}.{key}") for key in CONFIDENTIAL_KEYS}
+        unknown = [user for user in read["readers"] + read["others"]
+                   if user != ANONYMOUS and user not in self.account_names]
+        if not read["variables"] or unknown:
+            raise self.fail(f"'{what}' needs variables, and readers and others among the file's accounts or "
+                            f"'{ANONYMOUS}'" + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+        return read
 
     def drawn(self, raw: Any, what: str) -> dict[str, dict[str, Any]]:
         raw = self.mapping(raw, what)

@@ -303,7 +303,8 @@ class _Run:
                   (expected.timers, self.check_timers), (expected.external_tasks, self.check_external_tasks),
                   (expected.ended, self.check_ended), (expected.variables, self.check_variables),
                   (expected.deadlines, self.check_deadlines), (expected.instances, self.check_instances),
-                  (expected.register, self.check_register), (expected.drawn, self.check_draws)]
+                  (expected.register, self.check_register), (expected.drawn, self.check_draws),
+                  (expected.agencies, self.check_agencies), (expected.confidential, self.check_confidential)]
         problems = [problem for wanted, check in checks if wanted is not None for problem in check(instance, wanted)]
         if problems:
             raise ScenarioFailed("; ".join(problems))
@@ -371,15 +372,36 @@ class _Run:
         return problems
 
     def check_register(self, instance: _Instance, wanted: dict[str, dict[str, Any]]) -> list[str]:
+        return self.check_entries("park", "/api/parks", wanted)
+
+    def check_agencies(self, instance: _Instance, wanted: dict[str, dict[str, Any]]) -> list[str]:
+        return self.check_entries("agency", "/api/agencies", wanted)
+
+    def check_entries(self, kind: str, path: str, wanted: dict[str, dict[str, Any] | None]) -> list[str]:
         problems = []
-        for park, fields in wanted.items():
-            response = self.http.get(f"/api/parks/{park}")
-            if response.status_code == 404:
-                problems.append(f"park {park}: not on the register")
+        for key, fields in wanted.items():
+            response = self.http.get(f"{path}/{key}")
+            if fields is None or response.status_code == 404:
+                if (fields is None) != (response.status_code == 404):
+                    problems.append(f"{kind} {key}: " + ("on the register" if fields is None else "not on the register"))
                 continue
             entry = checked(response).json()
-            problems += [f"park {park} {key}: expected {show(value)}, found {show(entry.get(key))}"
-                         for key, value in fields.items() if not matches(value, entry.get(key))]
+            problems += [f"{kind} {key} {field}: expected {show(value)}, found {show(entry.get(field))}"
+                         for field, value in fields.items() if not matches(value, entry.get(field))]
+        return problems
+
+    def check_confidential(self, instance: _Instance, wanted: dict[str, list[str]]) -> list[str]:
+        """CPA-16: the readers see each named variable, the others (signed in, or not) none of them."""
+        problems = []
+        for who, sees in [*((user, True) for user in wanted["readers"]), *((user, False) for user in wanted["others"])]:
+            account = self.scenario.accounts.get(who)
+            auth = (who, account["password"]) if account else None
+            rows = checked(self.http.get(f"{ENGINE}/history/variable-instance", auth=auth,
+                                         params={"processInstanceId": instance.id})).json()
+            names = {row["name"] for row in rows}
+            wrong = [name for name in wanted["variables"] if (name in names) is not sees]
+            if wrong:
+                problems.append(f"{who} {'cannot' if sees else 'can'} read {', '.join(wrong)}")
         return problems
 
     def check_draws(self, instance: _Instance, wanted: dict[str, dict[str, Any]]) -> list[str]:

@@ -6,6 +6,7 @@ from collections import ChainMap, OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,47 +14,69 @@ from sqlalchemy.orm import Session
 from app.calendar import Deadline
 from app.calendar.functions import deadline_functions
 from app.clock import Clock
-from app.engine import ProcessModel, RunContext, parse_deployment
+from app.engine import DecisionTable, ProcessModel, RunContext, parse_decision_resources, parse_deployment
 from app.errors import NotFound
 from app.persistence.database import Database
-from app.persistence.models import DeploymentResource, ProcessDefinition
-from app.services import calendars, parks
+from app.persistence.models import DecisionDefinition, DeploymentResource, ProcessDefinition
+from app.services import agencies, calendars, decisions, parks
 from app.settings import Settings
 
 
-class ModelCache:
-    """Parsed process models by definition id. A definition's BPMN is stored once; its parsed spec is
-    built on first use in this process and kept (bounded, least recently used first out)."""
+Parsed = TypeVar("Parsed")
+
+
+class ParsedCache(Generic[Parsed]):
+    """Parsed definitions of one kind (process models, decision tables) by definition id. A
+    definition's file is stored once; it is parsed on first use in this process and kept (bounded,
+    least recently used first out)."""
+
+    definition_type: type
+    what: str
 
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
-        self._models: OrderedDict[str, ProcessModel] = OrderedDict()
+        self._parsed: OrderedDict[str, Parsed] = OrderedDict()
         self._lock = threading.Lock()
 
-    def put(self, definition_id: str, model: ProcessModel) -> None:
+    def put(self, definition_id: str, parsed: Parsed) -> None:
         with self._lock:
-            self._models[definition_id] = model
-            self._models.move_to_end(definition_id)
-            while len(self._models) > self._capacity:
-                self._models.popitem(last=False)
+            self._parsed[definition_id] = parsed
+            self._parsed.move_to_end(definition_id)
+            while len(self._parsed) > self._capacity:
+                self._parsed.popitem(last=False)
 
-    def get(self, session: Session, definition_id: str) -> ProcessModel:
+    def get(self, session: Session, definition_id: str) -> Parsed:
         with self._lock:
-            model = self._models.get(definition_id)
-            if model is not None:
-                self._models.move_to_end(definition_id)
-                return model
-        definition = session.get(ProcessDefinition, definition_id)
+            parsed = self._parsed.get(definition_id)
+            if parsed is not None:
+                self._parsed.move_to_end(definition_id)
+                return parsed
+        definition = session.get(self.definition_type, definition_id)
         if definition is None:
-            raise NotFound(f"No process definition found with id '{definition_id}'")
-        resources = session.execute(
-            select(DeploymentResource.name, DeploymentResource.content)
-            .where(DeploymentResource.deployment_id == definition.deployment_id)
-        ).all()
-        models = parse_deployment({name: content for name, content in resources})
-        model = next(m for m in models if m.key == definition.key)
-        self.put(definition_id, model)
-        return model
+            raise NotFound(f"No {self.what} found with id '{definition_id}'")
+        resources = session.execute(select(DeploymentResource.name, DeploymentResource.content)
+                                    .where(DeploymentResource.deployment_id == definition.deployment_id)).all()
+        parsed = next(item for item in self._parse({name: content for name, content in resources})
+                      if item.key == definition.key)
+        self.put(definition_id, parsed)
+        return parsed
+
+    def _parse(self, resources: dict[str, bytes]) -> list[Parsed]:
+        raise NotImplementedError
+
+
+class ModelCache(ParsedCache[ProcessModel]):
+    definition_type, what = ProcessDefinition, "process definition"
+
+    def _parse(self, resources: dict[str, bytes]) -> list[ProcessModel]:
+        return parse_deployment(resources)
+
+
+class DecisionCache(ParsedCache[DecisionTable]):
+    definition_type, what = DecisionDefinition, "decision definition"
+
+    def _parse(self, resources: dict[str, bytes]) -> list[DecisionTable]:
+        return parse_decision_resources(resources)
 
 
 @dataclass
@@ -62,14 +85,18 @@ class Services:
     db: Database
     clock: Clock
     models: ModelCache
+    decision_tables: DecisionCache
 
     def run_context(self, session: Session | None = None) -> RunContext:
         """What a run needs; with the step's session, expressions may also read the park register."""
         deadlines: list[Deadline] = []
         functions: Mapping = _DeadlineFunctions(self, deadlines.append)
         if session is not None:
-            functions = ChainMap(parks.register_functions(session, self.today), functions)
-        return RunContext(clock=self.clock, zone=self.settings.zone, functions=functions, deadlines=deadlines)
+            functions = ChainMap(parks.register_functions(session, self.today), agencies.register_functions(session),
+                                 functions)
+        return RunContext(clock=self.clock, zone=self.settings.zone, functions=functions, deadlines=deadlines,
+                          decisions=(lambda reference: decisions.resolve(self, session, reference))
+                          if session is not None else None)
 
     def today(self) -> date:
         return self.clock.now().astimezone(self.settings.zone).date()

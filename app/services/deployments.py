@@ -5,13 +5,21 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
-from app.engine import ProcessModel, checksum, parse_deployment, schedule_start_timer
+from app.engine import ProcessModel, checksum, parse_decision_resources, parse_deployment, schedule_start_timer
 from app.errors import InvalidRequest, NotFound
-from app.persistence.models import Deployment, DeploymentResource, EventSubscription, ProcessDefinition, Timer
-from app.services import parks
+from app.persistence.models import (
+    DecisionDefinition,
+    Deployment,
+    DeploymentResource,
+    EventSubscription,
+    ProcessDefinition,
+    Timer,
+)
+from app.persistence.queries import latest_versions_only
+from app.services import agencies, decisions, parks, spawning
 from app.services.context import Services
 
 
@@ -20,6 +28,7 @@ class DeploymentResult:
     deployment: Deployment
     # Definitions created by this call; empty when duplicate filtering found nothing new.
     definitions: list[ProcessDefinition] = field(default_factory=list)
+    decisions: list[DecisionDefinition] = field(default_factory=list)
 
 
 def _of_tenant(tenant_id: str | None):
@@ -45,16 +54,20 @@ def deploy(services: Services, *, name: str | None, source: str | None, tenant_i
             raise InvalidRequest(f"{resource}: {len(content)} bytes is more than the limit of "
                                  f"{services.settings.max_upload_bytes} bytes per file")
     models = parse_deployment(resources)
+    tables = parse_decision_resources(resources)
     for model in models:
-        parks.check_process_properties(model.resource_name, model.elements)
+        for check in (parks.check_process_properties, agencies.check_process_properties,
+                      spawning.check_process_properties):
+            check(model.resource_name, model.elements)
     now = services.clock.now()
     with services.db.write() as session:
         latest = {model.key: _latest_definition(session, model.key, tenant_id) for model in models}
         changed = [m for m in models if latest[m.key] is None or latest[m.key].checksum != m.checksum]
-        if (duplicate_filtering or changed_only) and not changed:
+        changed_tables = decisions.changed(session, tables, tenant_id)
+        if (duplicate_filtering or changed_only) and not changed and not changed_tables:
             # Nothing new: answer with the deployment that already holds these versions.
-            previous = session.get(Deployment, latest[models[0].key].deployment_id)
-            return DeploymentResult(previous)
+            holder = latest[models[0].key] if models else decisions.latest(session, tables[0].key, tenant_id)
+            return DeploymentResult(session.get(Deployment, holder.deployment_id))
         to_version = changed if changed_only else models
         deployment = Deployment(id=str(uuid.uuid4()), name=name, source=source, tenant_id=tenant_id,
                                 deployment_time=now)
@@ -64,12 +77,15 @@ def deploy(services: Services, *, name: str | None, source: str | None, tenant_i
                                            content=content, checksum=checksum(content)))
         definitions = [_new_version(session, deployment, model, latest[model.key], tenant_id)
                        for model in to_version]
+        session.flush()  # the deployment row first: the decision versions refer to it
+        decision_definitions = decisions.add_versions(session, deployment,
+                                                      changed_tables if changed_only else tables, tenant_id)
         session.flush()
         for definition, model in zip(definitions, to_version, strict=True):
             _register_start_events(services, session, definition, model)
     for definition, model in zip(definitions, to_version, strict=True):
         services.models.put(definition.id, model)
-    return DeploymentResult(deployment, definitions)
+    return DeploymentResult(deployment, definitions, decision_definitions)
 
 
 def _new_version(session: Session, deployment: Deployment, model: ProcessModel,
@@ -154,10 +170,7 @@ def definition_query(*, ids: list[str] | None = None, key: str | None = None, ke
     if version is not None:
         query = query.where(ProcessDefinition.version == version)
     if latest_version:
-        newest = (select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
-                  .group_by(ProcessDefinition.key).subquery())
-        query = query.join(newest, (newest.c.key == ProcessDefinition.key)
-                           & (newest.c.version == ProcessDefinition.version))
+        query = latest_versions_only(query, ProcessDefinition)
     return query.order_by(ProcessDefinition.key, ProcessDefinition.version)
 
 
@@ -184,9 +197,10 @@ def definition_xml(session: Session, definition: ProcessDefinition) -> str:
 
 
 def deploy_directory(services: Services, directory: Path) -> list[DeploymentResult]:
-    """Deploy every .bpmn file of a directory, one deployment each, skipping unchanged files."""
+    """Deploy every .dmn and .bpmn file of a directory, one deployment each (decisions first, so that
+    processes find them), skipping unchanged files."""
     if not directory.is_dir():
         raise InvalidRequest(f"Deploy directory '{directory}' does not exist")
     return [deploy(services, name=path.stem, source="deploy-on-start", tenant_id=None,
                    resources={path.name: path.read_bytes()}, duplicate_filtering=True, changed_only=True)
-            for path in sorted(directory.glob("*.bpmn"))]
+            for path in [*sorted(directory.glob("*.dmn")), *sorted(directory.glob("*.bpmn"))]]

@@ -155,7 +155,7 @@ def _deliver(services: Services, session: Session, target: _Target, kind: str, n
     changes = run.deliver_event(subscription.task_id, kind, name, variables)
     record(session, instance, f"{kind}.received", now, user_id=user_id, activity_id=subscription.activity_id,
            task_id=subscription.task_id, name=name, variables=jsonable(variables))
-    save_run(session, instance, run, changes, now, user_id=user_id)
+    save_run(services, session, instance, run, changes, now, user_id=user_id)
     return Delivery("Execution", instance, subscription.task_id, run.completed, run.variables())
 
 

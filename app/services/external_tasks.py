@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from app.errors import InvalidRequest, NotFound
 from app.persistence.models import ExternalTask, Incident, ProcessInstance
+from app.services import confidentiality
+from app.services.accounts import Principal
 from app.services.context import Services
 from app.services.instances import (
     get_active_instance,
@@ -56,7 +58,7 @@ def _fetchable(now: datetime):
 
 
 def fetch_and_lock(services: Services, *, worker_id: str, max_tasks: int, topics: list[TopicRequest],
-                   use_priority: bool = False) -> list[LockedTask]:
+                   use_priority: bool = False, reader: Principal) -> list[LockedTask]:
     """Lock up to `max_tasks` open tasks of the topics for the worker; skips tasks locked elsewhere."""
     if not worker_id:
         raise InvalidRequest("workerId is required")
@@ -83,15 +85,17 @@ def fetch_and_lock(services: Services, *, worker_id: str, max_tasks: int, topics
             expiry = now + timedelta(milliseconds=topic.lock_duration_ms)
             for row in rows:
                 row.worker_id, row.lock_expiration = worker_id, expiry
-                locked.append(LockedTask(row, _variables(services, session, row, topic.variables)))
+                locked.append(LockedTask(row, _variables(services, session, row, topic.variables, reader)))
         if locked:
             session.flush()
     return locked
 
 
-def _variables(services: Services, session: Session, task: ExternalTask, names: list[str] | None) -> dict[str, Any]:
+def _variables(services: Services, session: Session, task: ExternalTask, names: list[str] | None,
+               reader: Principal) -> dict[str, Any]:
     instance = get_active_instance(session, task.process_instance_id)
-    values = load_run(services, session, instance).variables()
+    run = load_run(services, session, instance)
+    values = confidentiality.visible(session, run.model, instance.id, reader, run.variables())
     return values if names is None else {name: values[name] for name in names if name in values}
 
 
@@ -116,7 +120,7 @@ def complete(services: Services, task_id: str, *, worker_id: str, variables: Map
         now = services.clock.now()
         record(session, instance, "externalTask.completed", now, user_id=worker_id, activity_id=task.activity_id,
                task_id=task_id, topic=task.topic_name, variables=jsonable(variables))
-        save_run(session, instance, run, changes, now)
+        save_run(services, session, instance, run, changes, now)
 
 
 def bpmn_error(services: Services, task_id: str, *, worker_id: str, error_code: str, error_message: str | None,
@@ -132,7 +136,7 @@ def bpmn_error(services: Services, task_id: str, *, worker_id: str, error_code: 
         now = services.clock.now()
         record(session, instance, "externalTask.bpmnError", now, user_id=worker_id, activity_id=task.activity_id,
                task_id=task_id, error_code=error_code, error_message=error_message, variables=jsonable(variables))
-        save_run(session, instance, run, changes, now)
+        save_run(services, session, instance, run, changes, now)
 
 
 def failure(services: Services, task_id: str, *, worker_id: str, error_message: str | None,

@@ -17,13 +17,15 @@ from app.persistence.models import (
     ExternalTask,
     HistoryEvent,
     Incident,
+    InstanceParticipant,
     ProcessDefinition,
     ProcessInstance,
     TaskCandidate,
     Timer,
     UserTask,
 )
-from app.services import parks
+from app.services import agencies, confidentiality, parks, spawning
+from app.services.accounts import Principal
 from app.services.context import Services
 from app.services.deployments import latest_by_key
 
@@ -67,7 +69,7 @@ def _write_rows(session: Session, model, rows: list[dict[str, Any]]) -> None:
         session.connection().execute(model.__table__.insert(), rows)
 
 
-def save_run(session: Session, instance: ProcessInstance, run: ProcessRun, changes: Iterable[ActivityChange],
+def save_run(services: Services, session: Session, instance: ProcessInstance, run: ProcessRun, changes: Iterable[ActivityChange],
              now: datetime, *, user_id: str | None = None) -> None:
     """Write everything one step of an instance changed: state, task rows, activities, timers, history.
 
@@ -81,6 +83,14 @@ def save_run(session: Session, instance: ProcessInstance, run: ProcessRun, chang
     _sync_subscriptions(session, instance, run, now)
     _record_activities(session, instance, changes, now, user_id)
     _record_park_standings(session, instance, run, changes, now)
+    _record_agency_standings(session, instance, run, changes, now)
+    for evaluation in run.context.evaluations:
+        record(session, instance, "decision.evaluated", now, activity_id=evaluation.activity_id,
+               decision_key=evaluation.decision_key, decision_definition_id=evaluation.decision_id,
+               inputs=jsonable(evaluation.inputs), matched_rules=evaluation.matched_rules,
+               result=jsonable({"value": evaluation.result})["value"])
+    run.context.evaluations.clear()
+    _start_listed_instances(services, session, instance, run, changes, now)
     session.execute(delete(Timer).where(Timer.process_instance_id == instance.id))
     timers = run.pending_timers() if instance.status == ACTIVE else []
     if timers:
@@ -122,10 +132,24 @@ def _sync_user_tasks(session: Session, instance: ProcessInstance, run: ProcessRu
                   for kind, identities in (("group", task.candidate_groups), ("user", users[task.id]))
                   for identity in identities]
     _write_rows(session, TaskCandidate, candidates)
+    _add_participants(session, instance, {(row["kind"], row["identity"]) for row in candidates}
+                      | {("user", task.assignee) for task in new_tasks if task.assignee})
     for task in new_tasks:
         record(session, instance, "task.created", now, activity_id=task.task_definition_key, task_id=task.id,
                candidate_groups=list(task.candidate_groups), candidate_users=users[task.id],
                assignee=task.assignee, due=task.due.isoformat() if task.due else None)
+
+
+def _add_participants(session: Session, instance: ProcessInstance, identities: set[tuple[str, str]]) -> None:
+    """CPA-16: whom the instance's tasks were offered to are the departments handling the case."""
+    if not identities:
+        return
+    known = {(kind, identity) for kind, identity in session.execute(
+        select(InstanceParticipant.kind, InstanceParticipant.identity)
+        .where(InstanceParticipant.process_instance_id == instance.id))}
+    _write_rows(session, InstanceParticipant, [
+        {"process_instance_id": instance.id, "kind": kind, "identity": identity}
+        for kind, identity in sorted(identities - known)])
 
 
 def _draw_experts(session: Session, instance: ProcessInstance, run: ProcessRun, new_tasks, now: datetime,
@@ -161,6 +185,44 @@ def _record_park_standings(session: Session, instance: ProcessInstance, run: Pro
         record(session, instance, "park.standing", now, activity_id=element.id, task_id=change.activity_instance_id,
                park_id=park.park_id, status=park.status, since=park.since.isoformat(), cause=park.cause,
                ban_until=park.ban_until.isoformat() if park.ban_until else None)
+
+
+def _record_agency_standings(session: Session, instance: ProcessInstance, run: ProcessRun,
+                             changes: Iterable[ActivityChange], now: datetime) -> None:
+    """CPA-09, CPA-12: the agency register follows the decisions of the step, in its unit of work."""
+    variables = None
+    for change in changes:
+        element = run.model.elements.get(change.activity_id)
+        if (not change.ended or change.canceled or element is None
+                or agencies.STANDING_PROPERTY not in element.properties):
+            continue
+        variables = variables if variables is not None else run.variables()
+        agency = agencies.record_decided(session, element, variables, today=now.astimezone(run.context.zone).date(),
+                                         now=now, process_instance_id=instance.id)
+        record(session, instance, "agency.standing", now, activity_id=element.id,
+               task_id=change.activity_instance_id, agency_id=agency.agency_id, status=agency.status,
+               since=agency.since.isoformat(), cause=agency.cause)
+
+
+def _start_listed_instances(services: Services, session: Session, instance: ProcessInstance, run: ProcessRun,
+                            changes: Iterable[ActivityChange], now: datetime) -> None:
+    """CPA-02: an element with `startProcess` starts, when it completes, one instance of that process
+    per item of the list it names, in the same unit of work (see app.services.spawning)."""
+    for change in changes:
+        element = run.model.elements.get(change.activity_id)
+        if (not change.ended or change.canceled or element is None
+                or spawning.START_PROCESS not in element.properties):
+            continue
+        plan = spawning.plan(element, run.variables())
+        definition = latest_by_key(session, plan.process_key, instance.tenant_id)
+        started = []
+        for variables, business_key in plan.starts:
+            child, _ = start_in_session(services, session, definition, {**variables, "started_by": instance.id},
+                                        business_key)
+            started.append({"process_instance_id": child.id, "business_key": business_key})
+        record(session, instance, "instances.started", now, activity_id=element.id,
+               task_id=change.activity_instance_id, process_key=plan.process_key,
+               definition_id=definition.id, started=started)
 
 
 def _sync_external_tasks(session: Session, instance: ProcessInstance, run: ProcessRun, now: datetime) -> None:
@@ -270,7 +332,7 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
     record(session, instance, "process.started", now, user_id=user_id, definition_id=definition.id,
            business_key=business_key, variables=jsonable(variables),
            **({"start_event": start_event, "trigger": dict(trigger or {})} if start_event else {}))
-    save_run(session, instance, run, changes, now, user_id=user_id)
+    save_run(services, session, instance, run, changes, now, user_id=user_id)
     return instance, run
 
 
@@ -306,10 +368,12 @@ def load_run(services: Services, session: Session, instance: ProcessInstance) ->
     return ProcessRun.restore(model, instance.state, services.run_context(session))
 
 
-def instance_variables(services: Services, instance_id: str) -> dict[str, Any]:
+def instance_variables(services: Services, instance_id: str, reader: Principal) -> dict[str, Any]:
+    """The variables of a running instance that the reader may see (CPA-16)."""
     with services.db.read() as session:
         instance = get_active_instance(session, instance_id)
-        return load_run(services, session, instance).variables()
+        run = load_run(services, session, instance)
+        return confidentiality.visible(session, run.model, instance.id, reader, run.variables())
 
 
 def modify_variables(services: Services, instance_id: str, *, modifications: Mapping[str, Any],
@@ -323,7 +387,7 @@ def modify_variables(services: Services, instance_id: str, *, modifications: Map
         now = services.clock.now()
         record(session, instance, "variables.modified", now, user_id=user_id,
                modifications=jsonable(modifications), deletions=list(deletions))
-        save_run(session, instance, run, [], now, user_id=user_id)
+        save_run(services, session, instance, run, [], now, user_id=user_id)
 
 
 def delete_instance(services: Services, instance_id: str, *, reason: str | None = None,
@@ -338,7 +402,7 @@ def delete_instance(services: Services, instance_id: str, *, reason: str | None 
         now = services.clock.now()
         instance.status, instance.end_time, instance.delete_reason = TERMINATED, now, reason
         record(session, instance, "process.deleted", now, user_id=user_id, reason=reason)
-        save_run(session, instance, run, changes, now, user_id=user_id)
+        save_run(services, session, instance, run, changes, now, user_id=user_id)
 
 
 def instance_query(*, instance_ids: list[str] | None = None, business_key: str | None = None,

@@ -66,5 +66,5 @@ def _recompute(services: Services, session: Session, calendar: WorkCalendar, yea
                               "provisional": fresh.provisional, "activities": activities})
             changed = True
         if changed:
-            save_run(session, instance, run, [], now)
+            save_run(services, session, instance, run, [], now)
     return moved_all

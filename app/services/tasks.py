@@ -16,6 +16,8 @@ from app.persistence.models import (
     TaskCandidate,
     UserTask,
 )
+from app.services import confidentiality
+from app.services.accounts import Principal
 from app.services.context import Services
 from app.services.instances import (
     get_active_instance,
@@ -192,21 +194,23 @@ def complete(services: Services, task_id: str, variables: Mapping[str, Any], *,
         now = services.clock.now()
         record(session, instance, "task.completed", now, user_id=acting_user, activity_id=task.task_definition_key,
                task_id=task_id, assignee=task.assignee, variables=jsonable(values))
-        save_run(session, instance, run, changes, now, user_id=acting_user)
+        save_run(services, session, instance, run, changes, now, user_id=acting_user)
         return run.variables()
 
 
-def form(services: Services, task_id: str) -> tuple[tuple[FormField, ...], dict[str, Any]]:
-    """The task's form fields and the current values of the instance's variables."""
+def form(services: Services, task_id: str, reader: Principal) -> tuple[tuple[FormField, ...], dict[str, Any]]:
+    """The task's form fields and the current values of the instance's variables the reader may see."""
     with services.db.read() as session:
         task = get_task(session, task_id)
         instance = get_active_instance(session, task.process_instance_id)
         run = load_run(services, session, instance)
-        return run.model.user_tasks[task.task_definition_key].form_fields, run.variables()
+        return (run.model.user_tasks[task.task_definition_key].form_fields,
+                confidentiality.visible(session, run.model, instance.id, reader, run.variables()))
 
 
-def task_variables(services: Services, task_id: str) -> dict[str, Any]:
+def task_variables(services: Services, task_id: str, reader: Principal) -> dict[str, Any]:
     with services.db.read() as session:
         task = get_task(session, task_id)
         instance = get_active_instance(session, task.process_instance_id)
-        return load_run(services, session, instance).variables()
+        run = load_run(services, session, instance)
+        return confidentiality.visible(session, run.model, instance.id, reader, run.variables())

@@ -72,7 +72,7 @@ def _fire_instance(services: Services, instance_id: str, now: datetime) -> bool:
         for timer in fired:
             record(session, instance, "timer.fired", now, activity_id=timer.activity_id, task_id=timer.id,
                    due=timer.due_at.isoformat(), clock=now.isoformat())
-        save_run(session, instance, run, changes, now)
+        save_run(services, session, instance, run, changes, now)
         return True
 
 

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from app.persistence.models import ProcessInstance
 from app.persistence.queries import page
-from app.services import history
+from app.services import confidentiality, history
+from app.services.accounts import Principal
 from app.services.context import Services
 from app.services.instances import load_run
 
@@ -33,6 +34,8 @@ def variable_id(instance_id: str, name: str) -> str:
 @dataclass
 class VariableFilter:
     instances: history.InstanceFilter
+    # Who reads: confidential variables of cases they do not handle are left out (CPA-16).
+    reader: Principal
     name: str | None = None
     names: list[str] = field(default_factory=list)
     name_like: str | None = None
@@ -63,7 +66,8 @@ def _rows(services: Services, session: Session, criteria: VariableFilter) -> Ite
     while True:
         batch = page(session, query, offset, _INSTANCE_BATCH)
         for instance, _definition in batch:
-            values = load_run(services, session, instance).variables()
+            run = load_run(services, session, instance)
+            values = confidentiality.visible(session, run.model, instance.id, criteria.reader, run.variables())
             for name in sorted(values):
                 if criteria.matches(name):
                     yield VariableRow(variable_id(instance.id, name), name, values[name], instance)

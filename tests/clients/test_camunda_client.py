@@ -30,10 +30,13 @@ from camunda_client.clients.engine.schemas.query import (
 from camunda_client.clients.schemas import PaginationParams
 from camunda_client.utils import deserialize
 
+from app.services import accounts
 from tests.clients import BPMN, MESSAGE, PROCESS_KEY, SIGNAL, TOPIC, waiting_at
 from tests.conftest import deploy
 
 WORKER = "notice-publisher-3"
+# The client always sends HTTP Basic credentials: they must be an account's (wrong ones are refused).
+ACCOUNT, PASSWORD = "notice-publisher", "publisher-password"
 PAGE = PaginationParams(limit=50, offset=0)
 
 
@@ -41,7 +44,7 @@ PAGE = PaginationParams(limit=50, offset=0)
 async def camunda(url: str):
     """The engine and external-task clients; the library never closes its httpx clients, so the test
     owns their transports (an unclosed one is a ResourceWarning, an error here)."""
-    auth = AuthData(username="demo", password="demo")
+    auth = AuthData(username=ACCOUNT, password=PASSWORD)
     engine_transport, task_transport = httpx.AsyncHTTPTransport(), httpx.AsyncHTTPTransport()
     # async_response_timeout is real time: short, so that the worker's empty polls end quickly.
     config = ExternalTaskConfig(lock_duration=timedelta(minutes=5), async_response_timeout=timedelta(seconds=0.2),
@@ -56,6 +59,7 @@ async def camunda(url: str):
 
 
 def run(service, client, scenario) -> None:
+    accounts.save_account(service.services, ACCOUNT, PASSWORD, ["cn-notice-publishers"])
     deploy(client, BPMN, name="eco-park-application")
     asyncio.run(scenario(f"{service.base_url}/engine-rest"))
 

@@ -421,7 +421,7 @@ def test_a_broken_candidate_group_expression_is_refused_naming_the_task():
 def test_a_file_whose_root_is_not_bpmn_definitions_is_refused():
     error = refusal({"notes.xml": b'<?xml version="1.0"?><notes><note>not a process</note></notes>'})
     assert error.details["resource"] == "notes.xml"
-    assert "not a BPMN 2.0 file" in error.message
+    assert "neither a BPMN 2.0 nor a DMN file" in error.message
 
 
 def test_xml_that_is_not_well_formed_is_refused():

@@ -1,6 +1,7 @@
-// Imports each BPMN file given on the command line the way bpmn-js (and so Camunda Modeler 5,
-// Camunda Platform 7) imports it: bpmn-moddle with the camunda extension. Any import error or
-// warning (unknown element or attribute, unresolved reference, unparsable content) fails the check.
+// Imports each BPMN or DMN file given on the command line the way bpmn-js and dmn-js (and so Camunda
+// Modeler 5, Camunda Platform 7) import it: bpmn-moddle or dmn-moddle with the camunda extension.
+// Any import error or warning (unknown element or attribute, unresolved reference, unparsable
+// content) fails the check.
 //
 //   npm ci --prefix tests/modeler
 //   node tests/modeler/check.mjs bpmn/*.bpmn
@@ -10,9 +11,11 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 
 import { BpmnModdle } from 'bpmn-moddle';
+import { DmnModdle } from 'dmn-moddle';
 
 const require = createRequire(import.meta.url);
 const camundaPackage = require('camunda-bpmn-moddle/resources/camunda.json');
+const camundaDmnPackage = require('camunda-dmn-moddle/resources/camunda.json');
 
 function describe(element) {
   if (!element) {
@@ -30,14 +33,16 @@ async function check(file) {
   } catch (error) {
     return [`cannot read: ${error.message}`];
   }
-  const moddle = new BpmnModdle({ camunda: camundaPackage });
+  const decision = file.endsWith('.dmn');
+  const moddle = decision ? new DmnModdle({ camunda: camundaDmnPackage }) : new BpmnModdle({ camunda: camundaPackage });
+  const rootType = decision ? 'dmn:Definitions' : 'bpmn:Definitions';
   try {
-    const { rootElement, warnings } = await moddle.fromXML(xml, 'bpmn:Definitions');
+    const { rootElement, warnings } = await moddle.fromXML(xml, rootType);
     for (const warning of warnings) {
       problems.push(`${warning.message.split('\n')[0]}${describe(warning.element)}`);
     }
-    if (!rootElement || rootElement.$type !== 'bpmn:Definitions') {
-      problems.push('root element is not bpmn:Definitions');
+    if (!rootElement || rootElement.$type !== rootType) {
+      problems.push(`root element is not ${rootType}`);
     }
   } catch (error) {
     problems.push(`import failed: ${error.message.split('\n')[0]}`);
@@ -50,7 +55,7 @@ async function check(file) {
 
 const files = process.argv.slice(2);
 if (files.length === 0) {
-  console.error('usage: node check.mjs FILE.bpmn...');
+  console.error('usage: node check.mjs FILE.bpmn|FILE.dmn...');
   process.exit(2);
 }
 

@@ -14,7 +14,7 @@ BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 NS = {"bpmn": BPMN, "camunda": CAMUNDA}
 # Diagram file prefix → its contract page.
-PAGES = {"iso14000": "iso14000.md", "eco_park": "eco-park.md"}
+PAGES = {"iso14000": "iso14000.md", "eco_park": "eco-park.md", "clean_production": "clean-production.md"}
 
 
 def contract_of(diagram: Path) -> Path:

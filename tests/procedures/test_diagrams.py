@@ -21,6 +21,7 @@ from lxml import etree
 
 ROOT = Path(__file__).resolve().parents[2]
 DIAGRAMS = sorted((ROOT / "bpmn").glob("*.bpmn"))
+DECISIONS = sorted((ROOT / "bpmn").glob("*.dmn"))
 SAMPLES = [
     ROOT / "tests" / "fixtures" / "bpmn" / "eco_review.bpmn",
     ROOT / "tests" / "fixtures" / "bpmn" / "clients" / "review_and_notify.bpmn",
@@ -442,7 +443,7 @@ def run_modeler_check(*paths: Path) -> subprocess.CompletedProcess[str]:
     node = shutil.which("node")
     if node is None:
         pytest.fail(f"node is not on PATH: the Camunda Modeler import check needs it; {NPM_HINT}")
-    for package in ("bpmn-moddle", "camunda-bpmn-moddle"):
+    for package in ("bpmn-moddle", "camunda-bpmn-moddle", "dmn-moddle", "camunda-dmn-moddle"):
         if not (MODELER / "node_modules" / package / "package.json").is_file():
             pytest.fail(f"tests/modeler/node_modules/{package} is missing; {NPM_HINT}")
     return subprocess.run(
@@ -456,8 +457,45 @@ def run_modeler_check(*paths: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_diagrams_import_as_camunda_modeler_imports_them() -> None:
-    result = run_modeler_check(*DIAGRAMS, *SAMPLES)
-    assert result.returncode == 0, f"bpmn-moddle + camunda-bpmn-moddle import:\n{result.stdout}{result.stderr}"
+    result = run_modeler_check(*DIAGRAMS, *DECISIONS, *SAMPLES)
+    assert result.returncode == 0, f"bpmn-moddle / dmn-moddle + camunda import:\n{result.stdout}{result.stderr}"
+
+
+def test_the_modeler_check_sees_a_broken_decision_table(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.dmn"
+    broken.write_text(DECISIONS[0].read_text(encoding="utf-8").replace("<inputEntry ", "<inputEntri ", 1),
+                      encoding="utf-8")
+    result = run_modeler_check(broken)
+    assert result.returncode == 1 and "inputEntri" in result.stdout
+
+
+def check_decision_file(path: Path) -> list[str]:
+    """A DMN file as Camunda Modeler 5 saves it: exporter, a DRD shape per decision (so the decision
+    shows in the requirements diagram), and every decision's description citing its rule."""
+    root = etree.parse(str(path)).getroot()
+    problems = []
+    if root.get("exporter") != "Camunda Modeler":
+        problems.append(f"{path.name}: exporter is {root.get('exporter')!r}, not 'Camunda Modeler'")
+    ns = etree.QName(root).namespace
+    shaped = {shape.get("dmnElementRef") for shape in root.iter() if etree.QName(shape).localname == "DMNShape"}
+    decisions = root.findall(f"{{{ns}}}decision")
+    if not decisions:
+        problems.append(f"{path.name}: no decision")
+    for decision in decisions:
+        if decision.get("id") not in shaped:
+            problems.append(f"{decision.get('id')}: decision has no DMNShape in the requirements diagram")
+        description = decision.find(f"{{{ns}}}description")
+        known, unknown = cited_rules(description.text or "" if description is not None else "")
+        if not known or unknown:
+            problems.append(f"{decision.get('id')}: description cites no known rule ID")
+        if not CJK.search(decision.get("name") or ""):
+            problems.append(f"{decision.get('id')}: name has no Chinese characters")
+    return problems
+
+
+@pytest.mark.parametrize("path", DECISIONS, ids=[p.name for p in DECISIONS])
+def test_decision_file(path: Path) -> None:
+    assert_clean(check_decision_file(path), f"bpmn/{path.name}")
 
 
 # -- the checks prove themselves on samples and broken copies --------------------------------

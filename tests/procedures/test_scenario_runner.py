@@ -168,7 +168,7 @@ def test_a_refused_external_task_completion_gives_the_task_back(http, tmp_path):
 
 
 @pytest.mark.parametrize("text, problem", [
-    (HEAD + "owner: someone\n", "unknown key owner in the file (allowed: clock, covers, deploy, scenario, steps)"),
+    (HEAD + "owner: someone\n", "unknown key owner in the file (allowed: accounts, clock, covers, deploy, scenario, steps)"),
     (HEAD.replace("covers: [ECO-01]\n", ""), "'covers' is missing"),
     (HEAD.replace("[ECO-01]", "[eco-1]"), "'covers' must list rule IDs such as ISO-01 (found [eco-1])"),
     (HEAD.replace("[ECO-01]", "[]"), "'covers' must list rule IDs such as ISO-01 (found [])"),
@@ -235,4 +235,4 @@ def test_the_command_refuses_a_bad_file_before_running_anything(tmp_path):
     bad = write(tmp_path, HEAD + "owner: someone\n")
     with pytest.raises(SystemExit) as exited:
         main(["scenario", str(REVIEW), str(bad)])
-    assert exited.value.code == f"{bad}: unknown key owner in the file (allowed: clock, covers, deploy, scenario, steps)"
+    assert exited.value.code == f"{bad}: unknown key owner in the file (allowed: accounts, clock, covers, deploy, scenario, steps)"

@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 
 from app.scenarios import ScenarioResult, load_scenario, run_scenario
+from app.scenarios.accounts import create_accounts
 from tests.conftest import reset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,8 +30,10 @@ _results: dict[Path, ScenarioResult] = {}
 
 def run(service, path: Path) -> ScenarioResult:
     if path not in _results:
+        scenario = load_scenario(path)
+        create_accounts(service.services, scenario)
         with httpx.Client(base_url=service.base_url, timeout=30) as http:
-            _results[path] = run_scenario(http, load_scenario(path))
+            _results[path] = run_scenario(http, scenario)
     return _results[path]
 
 

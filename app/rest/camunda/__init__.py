@@ -2,6 +2,7 @@
 from fastapi import APIRouter
 
 from app.rest.camunda import (
+    decision_definition,
     deployment,
     engine,
     external_task,
@@ -15,6 +16,6 @@ from app.rest.camunda import (
 )
 
 router = APIRouter(prefix="/engine-rest")
-for module in (engine, deployment, process_definition, process_instance, task, history, job, message,
+for module in (engine, deployment, decision_definition, process_definition, process_instance, task, history, job, message,
                external_task, variable_instance):
     router.include_router(module.router)

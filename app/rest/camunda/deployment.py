@@ -15,14 +15,16 @@ from app.services import deployments
 from app.services.context import Services
 
 router = APIRouter(tags=["deployment"])
+# Only process and decision files are deployed here (Camunda would also keep forms, scripts, images).
+_MODEL_NAMESPACES = (b"http://www.omg.org/spec/BPMN/20100524/MODEL", b"http://www.omg.org/spec/DMN/",
+                     b"https://www.omg.org/spec/DMN/")
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 _FIELDS = {"deployment-name", "enable-duplicate-filtering", "deploy-changed-only", "deployment-source",
            "tenant-id", "deployment-activation-time"}
-_BPMN_NAMESPACE = b"http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 
-@router.post("/deployment/create", summary="Deploy BPMN files (multipart, as Camunda Modeler and pycamunda send)")
+@router.post("/deployment/create", summary="Deploy BPMN and DMN files (multipart, as Camunda Modeler and pycamunda send)")
 async def create_deployment(request: Request, services: ServicesDep) -> dict[str, Any]:
     fields: dict[str, str] = {}
     resources: dict[str, bytes] = {}
@@ -31,8 +33,9 @@ async def create_deployment(request: Request, services: ServicesDep) -> dict[str
             if isinstance(value, UploadFile):
                 content = await value.read(services.settings.max_upload_bytes + 1)
                 resource = value.filename or name
-                if _BPMN_NAMESPACE not in content:
-                    raise InvalidRequest(f"Resource '{resource}' is not a BPMN 2.0 file; only BPMN is deployed here")
+                if not any(namespace in content for namespace in _MODEL_NAMESPACES):
+                    raise InvalidRequest(f"Resource '{resource}' is neither a BPMN 2.0 nor a DMN file; only "
+                                         "process and decision files are deployed here")
                 if resource in resources:
                     raise InvalidRequest(f"Resource '{resource}' is sent twice")
                 resources[resource] = content
@@ -51,7 +54,8 @@ async def create_deployment(request: Request, services: ServicesDep) -> dict[str
     body["deployedProcessDefinitions"] = (
         {row.id: render.definition(row) for row in result.definitions} if result.definitions else None)
     body["deployedCaseDefinitions"] = None
-    body["deployedDecisionDefinitions"] = None
+    body["deployedDecisionDefinitions"] = (
+        {row.id: render.decision_definition(row) for row in result.decisions} if result.decisions else None)
     body["deployedDecisionRequirementsDefinitions"] = None
     return body
 

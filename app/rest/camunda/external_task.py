@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.errors import InvalidRequest
 from app.rest.camunda import render
-from app.rest.dependencies import get_services
+from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, text_list
 from app.rest.variables import decode_variables
@@ -51,7 +51,7 @@ def _topics(body: dict[str, Any]) -> list[external_tasks.TopicRequest]:
 
 @router.post("/external-task/fetchAndLock", summary="Lock open tasks of the topics; waits up to "
                                                      "asyncResponseTimeout ms for work to appear")
-async def fetch_and_lock(services: ServicesDep, body: JsonBody = None) -> list[dict[str, Any]]:
+async def fetch_and_lock(services: ServicesDep, reader: PrincipalDep, body: JsonBody = None) -> list[dict[str, Any]]:
     body = body or {}
     worker_id = _worker(body)
     max_tasks = integer(body.get("maxTasks"), "maxTasks", 1)
@@ -66,7 +66,8 @@ async def fetch_and_lock(services: ServicesDep, body: JsonBody = None) -> list[d
         waiter = signal.subscribe("external_task")
         try:
             locked = await run_in_threadpool(external_tasks.fetch_and_lock, services, worker_id=worker_id,
-                                              max_tasks=max_tasks, topics=topics, use_priority=use_priority)
+                                              max_tasks=max_tasks, topics=topics, use_priority=use_priority,
+                                              reader=reader)
             remaining = deadline - time.monotonic()
             if locked or remaining <= 0 or max_tasks == 0:
                 zone = services.settings.zone

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 
 from app.errors import InvalidRequest, NotFound
 from app.rest.camunda import render
-from app.rest.dependencies import get_services
+from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.listing import counted, listed
 from app.rest.params import query_dict, text_list
 from app.rest.variables import (
@@ -67,8 +67,8 @@ def delete_instance(instance_id: str, request: Request, services: ServicesDep) -
 
 
 @router.get("/{instance_id}/variables")
-def get_variables(instance_id: str, services: ServicesDep) -> dict[str, Any]:
-    return encode_variables(instances.instance_variables(services, instance_id), services.settings.zone)
+def get_variables(instance_id: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
+    return encode_variables(instances.instance_variables(services, instance_id, reader), services.settings.zone)
 
 
 @router.post("/{instance_id}/variables", status_code=204)
@@ -84,8 +84,8 @@ def modify_variables(instance_id: str, services: ServicesDep, body: JsonBody = N
 
 
 @router.get("/{instance_id}/variables/{name}")
-def get_variable(instance_id: str, name: str, services: ServicesDep) -> dict[str, Any]:
-    values = instances.instance_variables(services, instance_id)
+def get_variable(instance_id: str, name: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
+    values = instances.instance_variables(services, instance_id, reader)
     if name not in values:
         raise NotFound(f"process instance variable with name {name} does not exist")
     return encode_value(values[name], services.settings.zone)

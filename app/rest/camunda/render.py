@@ -8,6 +8,7 @@ from fastapi import Request
 
 from app.persistence.models import (
     ActivityInstance,
+    DecisionDefinition,
     Deployment,
     ExternalTask,
     Incident,
@@ -51,6 +52,23 @@ def definition(row: ProcessDefinition) -> dict[str, Any]:
         "versionTag": row.version_tag,
         "historyTimeToLive": row.history_time_to_live,
         "startableInTasklist": True,
+    }
+
+
+def decision_definition(row: DecisionDefinition) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "key": row.key,
+        "category": "http://camunda.org/schema/1.0/dmn",
+        "name": row.name,
+        "version": row.version,
+        "resource": row.resource_name,
+        "deploymentId": row.deployment_id,
+        "decisionRequirementsDefinitionId": None,
+        "decisionRequirementsDefinitionKey": None,
+        "tenantId": row.tenant_id,
+        "versionTag": row.version_tag,
+        "historyTimeToLive": row.history_time_to_live,
     }
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from app.errors import InvalidRequest
 from app.rest.camunda import render
 from app.rest.camunda.forms import form_variables
-from app.rest.dependencies import get_services
+from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, text_list
 from app.rest.variables import decode_variables, encode_variables, optional_instant
@@ -141,8 +141,8 @@ def submit_form(task_id: str, services: ServicesDep, body: JsonBody = None) -> A
 
 
 @router.get("/{task_id}/form-variables")
-def task_form_variables(task_id: str, services: ServicesDep) -> dict[str, Any]:
-    fields, current = tasks.form(services, task_id)
+def task_form_variables(task_id: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
+    fields, current = tasks.form(services, task_id, reader)
     return form_variables(fields, current, services.settings.zone)
 
 
@@ -154,8 +154,8 @@ def task_form(task_id: str, services: ServicesDep) -> dict[str, Any]:
 
 
 @router.get("/{task_id}/variables")
-def task_variables(task_id: str, services: ServicesDep) -> dict[str, Any]:
-    return encode_variables(tasks.task_variables(services, task_id), services.settings.zone)
+def task_variables(task_id: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
+    return encode_variables(tasks.task_variables(services, task_id, reader), services.settings.zone)
 
 
 @router.get("/{task_id}/identity-links")

@@ -17,10 +17,11 @@ from typing import Annotated, Any, Callable
 from fastapi import APIRouter, Body, Depends, Request
 
 from app.rest.camunda import render
-from app.rest.dependencies import get_services
+from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.listing import page_bounds
 from app.rest.params import query_dict, text_list
 from app.services import history, variable_instances
+from app.services.accounts import Principal
 from app.services.context import Services
 from app.services.instances import ACTIVE
 from app.services.variable_instances import VariableFilter, VariableRow
@@ -33,8 +34,9 @@ DEFAULT_MAX_RESULTS = 1000
 _LISTS = frozenset({"processInstanceIdIn", "variableNameIn", "processDefinitionKeyIn"})
 
 
-def _filter(p: dict[str, Any], *, running_only: bool) -> VariableFilter:
+def _filter(p: dict[str, Any], reader: Principal, *, running_only: bool) -> VariableFilter:
     return VariableFilter(
+        reader=reader,
         instances=history.InstanceFilter(
             process_instance_id=p.get("processInstanceId"),
             process_instance_ids=text_list(p.get("processInstanceIdIn"), "processInstanceIdIn"),
@@ -49,27 +51,31 @@ def _routes(path: str, running_only: bool, render_row: Callable[[VariableRow, An
             summary: str) -> None:
     """The list and count endpoints of one of the two variable queries (they differ only in scope and shape)."""
 
-    def answer(services: Services, params: dict[str, Any], paging: dict[str, Any]) -> list[dict[str, Any]]:
+    def answer(services: Services, reader: Principal, params: dict[str, Any], paging: dict[str, Any]
+               ) -> list[dict[str, Any]]:
         first, most = page_bounds(paging, DEFAULT_MAX_RESULTS)
-        rows = variable_instances.variable_rows(services, _filter(params, running_only=running_only), first, most)
+        rows = variable_instances.variable_rows(services, _filter(params, reader, running_only=running_only),
+                                                first, most)
         zone = services.settings.zone
         return [render_row(row, zone) for row in rows]
 
-    def count(services: Services, params: dict[str, Any]) -> dict[str, int]:
-        return {"count": variable_instances.count_variables(services, _filter(params, running_only=running_only))}
+    def count(services: Services, reader: Principal, params: dict[str, Any]) -> dict[str, int]:
+        return {"count": variable_instances.count_variables(services, _filter(params, reader,
+                                                                              running_only=running_only))}
 
-    def list_by_query(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+    def list_by_query(request: Request, services: ServicesDep, reader: PrincipalDep) -> list[dict[str, Any]]:
         params = query_dict(request, _LISTS)
-        return answer(services, params, params)
+        return answer(services, reader, params, params)
 
-    def list_by_body(request: Request, services: ServicesDep, body: JsonBody = None) -> list[dict[str, Any]]:
-        return answer(services, body or {}, query_dict(request))
+    def list_by_body(request: Request, services: ServicesDep, reader: PrincipalDep,
+                     body: JsonBody = None) -> list[dict[str, Any]]:
+        return answer(services, reader, body or {}, query_dict(request))
 
-    def count_by_query(request: Request, services: ServicesDep) -> dict[str, int]:
-        return count(services, query_dict(request, _LISTS))
+    def count_by_query(request: Request, services: ServicesDep, reader: PrincipalDep) -> dict[str, int]:
+        return count(services, reader, query_dict(request, _LISTS))
 
-    def count_by_body(services: ServicesDep, body: JsonBody = None) -> dict[str, int]:
-        return count(services, body or {})
+    def count_by_body(services: ServicesDep, reader: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
+        return count(services, reader, body or {})
 
     router.add_api_route(path, list_by_query, methods=["GET"], summary=summary)
     router.add_api_route(path, list_by_body, methods=["POST"], summary=summary)

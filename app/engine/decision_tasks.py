@@ -1,0 +1,49 @@
+"""Business rule tasks: a DMN decision evaluated by the service's own decision engine.
+
+The library's business rule task evaluates DMN through its Python script engine; here the task only
+asks the run's script engine to decide, and the script engine evaluates the decision table the
+service resolved (app.engine.decisions), so no text of a DMN file runs as code.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.specs.defaults import NoneTask
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
+
+
+class BusinessRuleTask(NoneTask):
+    # The DecisionReference of the task, given after parsing (see use_decisions).
+    decision = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.manual = False  # a plain task waits for a person; this one runs as the engine reaches it
+
+    def _run_hook(self, my_task):
+        my_task.workflow.script_engine.decide(my_task, self.decision)
+        return super()._run_hook(my_task)
+
+
+class _BusinessRuleTaskParser(CamundaTaskParser):
+    @staticmethod
+    def get_decision_ref(node) -> str | None:
+        # The library lists the decisions a process needs; the service resolves them when the task runs.
+        return node.get("{http://camunda.org/schema/1.0/bpmn}decisionRef")
+
+
+class ServiceParser(CamundaParser):
+    """The Camunda dialect, with business rule tasks that the service evaluates."""
+
+    OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
+                               full_tag("businessRuleTask"): (_BusinessRuleTaskParser, BusinessRuleTask)}
+
+
+def use_decisions(specs, references: Mapping[str, object]) -> None:
+    """Give the business rule tasks of the given bpmn ids the decision each evaluates."""
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            if isinstance(task_spec, BusinessRuleTask):
+                task_spec.decision = references[task_spec.bpmn_id]

@@ -1,0 +1,467 @@
+"""DMN decision tables, as Camunda Modeler 5 saves them, read and evaluated without running any text
+of the file as code.
+
+A decision table's input expressions are variable names (or JUEL `${...}` through the safe evaluator),
+its input entries FEEL simple unary tests (`-`, literals, comparisons, ranges, lists, `not(...)`), its
+output entries literals (or JUEL). Everything is compiled when the file is deployed, so that a table
+the service cannot evaluate is refused then, naming the decision, the rule and the reason.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Callable, Mapping
+
+from lxml import etree
+
+from app.engine.expressions import ExpressionError, Template, compile_template
+from app.engine.xml import parse_untrusted_xml, refuse_element as _refuse
+from app.errors import InvalidProcessModel, ProcessExecutionFailed
+
+DMN_NAMESPACES = frozenset({
+    "http://www.omg.org/spec/DMN/20151101/dmn.xsd",  # DMN 1.1 (Camunda Modeler 4 and earlier)
+    "http://www.omg.org/spec/DMN/20180521/MODEL/",  # DMN 1.2
+    "https://www.omg.org/spec/DMN/20191111/MODEL/",  # DMN 1.3 (Camunda Modeler 5)
+    "https://www.omg.org/spec/DMN/20230324/MODEL/",  # DMN 1.5
+})
+CAMUNDA_NS = "http://camunda.org/schema/1.0/dmn"
+# Hit policies evaluated here; PRIORITY and OUTPUT ORDER need output value lists, which Camunda
+# Modeler does not edit, and are refused.
+HIT_POLICIES = frozenset({"UNIQUE", "FIRST", "ANY", "RULE ORDER", "COLLECT"})
+AGGREGATIONS = frozenset({"SUM", "MIN", "MAX", "COUNT"})
+_NAME_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+class _BadEntry(ValueError):
+    pass
+
+
+def is_decision_resource(root: etree._Element) -> bool:
+    return etree.QName(root).namespace in DMN_NAMESPACES and etree.QName(root).localname == "definitions"
+
+
+# --- FEEL literals and unary tests ----------------------------------------------------------------
+
+def _literal(text: str) -> Any:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        body = text[1:-1]
+        if re.search(r'(?<!\\)"', body):
+            raise _BadEntry(f"'{text}' is not one text literal")
+        return body.replace('\\"', '"').replace("\\\\", "\\")
+    if text in ("true", "false"):
+        return text == "true"
+    if text == "null":
+        return None
+    if _NUMBER.match(text):
+        return float(text) if "." in text else int(text)
+    match = re.fullmatch(r'date\(\s*"(\d{4}-\d{2}-\d{2})"\s*\)', text)
+    if match:
+        try:
+            return date.fromisoformat(match.group(1))
+        except ValueError:
+            raise _BadEntry(f"'{text}' is not a valid date") from None
+    raise _BadEntry(f"'{text}' is not a FEEL literal (a \"text\", a number, true, false, null or date(\"YYYY-MM-DD\"))")
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split at the commas that are outside quotes, brackets and parentheses."""
+    parts, depth, quoted, start, index = [], 0, False, 0, 0
+    while index < len(text):
+        char = text[index]
+        if quoted:
+            if char == "\\":
+                index += 1
+            elif char == '"':
+                quoted = False
+        elif char == '"':
+            quoted = True
+        elif char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:index])
+            start = index + 1
+        index += 1
+    if quoted:
+        raise _BadEntry(f"unclosed text literal in '{text}'")
+    parts.append(text[start:])
+    return [part.strip() for part in parts]
+
+
+def _comparable(left: Any, right: Any) -> bool:
+    def kind(value: Any) -> str | None:
+        if isinstance(value, bool):
+            return "boolean"
+        if isinstance(value, (int, float)):
+            return "number"
+        if isinstance(value, date):
+            return "date"
+        if isinstance(value, str):
+            return "text"
+        return None
+    return kind(left) is not None and kind(left) == kind(right)
+
+
+def _as_date(value: Any) -> Any:
+    """A date variable arrives as an ISO text from a form or the REST API: compare it as a date."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value[:10]):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return value
+
+
+_Test = Callable[[Any], bool]
+
+
+def _single_test(text: str) -> _Test:
+    if text.startswith("not(") and text.endswith(")"):
+        inner = compile_unary_tests(text[4:-1])
+        return lambda value: not inner(value)
+    for operator in ("<=", ">=", "<", ">"):
+        if text.startswith(operator):
+            bound = _literal(text[len(operator):])
+            compare = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+                       ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}[operator]
+
+            def ordered(value: Any, bound: Any = bound, compare=compare) -> bool:
+                value = _as_date(value) if isinstance(bound, date) else value
+                return _comparable(value, bound) and compare(value, bound)
+            return ordered
+    if text[:1] in "[(]" and text[-1:] in "[])" and ".." in text:
+        low_text, high_text = text[1:-1].split("..", 1)
+        low, high = _literal(low_text), _literal(high_text)
+        low_open, high_open = text[0] in "(]", text[-1] in ")["
+
+        def within(value: Any) -> bool:
+            value = _as_date(value) if isinstance(low, date) else value
+            if not (_comparable(value, low) and _comparable(value, high)):
+                return False
+            return (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+        return within
+    expected = _literal(text)
+
+    def equal(value: Any) -> bool:
+        if expected is None:
+            return value is None
+        value = _as_date(value) if isinstance(expected, date) else value
+        return _comparable(value, expected) and value == expected
+    return equal
+
+
+def compile_unary_tests(text: str) -> _Test:
+    """A FEEL simple unary test list: `-` (anything), or tests separated by commas, one of which
+    must hold; `not(...)` negates a list."""
+    text = text.strip()
+    if text in ("", "-"):
+        return lambda value: True
+    parts = _split_top_level(text)
+    if not all(parts):
+        raise _BadEntry(f"empty test in '{text}'")
+    tests = [_single_test(part) for part in parts]
+    return lambda value: any(test(value) for test in tests)
+
+
+# --- the table ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DecisionInput:
+    id: str
+    label: str | None
+    expression_text: str
+    # A variable path (FEEL name) or a JUEL template.
+    path: tuple[str, ...] | None
+    template: Template | None
+
+
+@dataclass(frozen=True)
+class DecisionOutput:
+    id: str
+    label: str | None
+    name: str
+
+
+@dataclass(frozen=True)
+class DecisionRule:
+    id: str
+    description: str | None
+    tests: tuple[Any, ...]  # one per input: a FEEL test, or a JUEL template with `cellInput`
+    outputs: tuple[Any, ...]  # one per output: ("value", literal) or ("juel", template)
+
+
+@dataclass(frozen=True)
+class DecisionTable:
+    key: str
+    name: str | None
+    version_tag: str | None
+    history_time_to_live: int | None
+    resource_name: str
+    # Of the decision element alone (canonical XML): a file re-deployed with only another decision
+    # changed leaves this one's version alone.
+    checksum: str
+    hit_policy: str
+    aggregation: str | None
+    inputs: tuple[DecisionInput, ...]
+    outputs: tuple[DecisionOutput, ...]
+    rules: tuple[DecisionRule, ...]
+
+    def evaluate(self, variables: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]
+                 ) -> "DecisionEvaluation":
+        """The matched rules and their outputs, by the table's hit policy. Raises ProcessExecutionFailed
+        when an input cannot be evaluated or a UNIQUE/ANY table is violated."""
+        values = [self._input_value(item, variables, functions) for item in self.inputs]
+        matched = [rule for rule in self.rules if self._matches(rule, values, variables, functions)]
+        results = [{output.name: self._output_value(rule, index, variables, functions)
+                    for index, output in enumerate(self.outputs)} for rule in matched]
+        if self.hit_policy == "UNIQUE" and len(matched) > 1:
+            raise ProcessExecutionFailed(
+                f"decision '{self.key}' has hit policy UNIQUE but rules {', '.join(r.id for r in matched)} all "
+                f"match the inputs {self._shown(values)}", details={"decision": self.key})
+        if self.hit_policy == "ANY" and any(result != results[0] for result in results[1:]):
+            raise ProcessExecutionFailed(
+                f"decision '{self.key}' has hit policy ANY but the matching rules "
+                f"{', '.join(r.id for r in matched)} give different outputs", details={"decision": self.key})
+        if self.hit_policy in ("FIRST", "ANY", "UNIQUE"):
+            matched, results = matched[:1], results[:1]
+        if self.hit_policy == "COLLECT" and self.aggregation:
+            results = [self._aggregate(results)]
+        return DecisionEvaluation(self, {item.label or item.expression_text: value
+                                         for item, value in zip(self.inputs, values, strict=True)},
+                                  tuple(rule.id for rule in matched), tuple(results))
+
+    def _shown(self, values: list[Any]) -> str:
+        return ", ".join(f"{item.label or item.expression_text}={value!r}" for item, value in zip(self.inputs, values))
+
+    def _input_value(self, item: DecisionInput, variables: Mapping[str, Any], functions) -> Any:
+        if item.template is not None:
+            try:
+                return item.template.evaluate(variables, functions)
+            except ExpressionError as error:
+                raise ProcessExecutionFailed(f"decision '{self.key}', input '{item.label or item.id}': {error}",
+                                             details={"decision": self.key}) from None
+        value: Any = variables
+        for step in item.path or ():
+            if not isinstance(value, Mapping) or step not in value:
+                raise ProcessExecutionFailed(
+                    f"decision '{self.key}', input '{item.label or item.id}': the variable "
+                    f"'{item.expression_text}' is not set", details={"decision": self.key})
+            value = value[step]
+        return value
+
+    def _matches(self, rule: DecisionRule, values: list[Any], variables: Mapping[str, Any], functions) -> bool:
+        for test, value in zip(rule.tests, values, strict=True):
+            if isinstance(test, Template):
+                try:
+                    if test.evaluate({**variables, "cellInput": value}, functions) is not True:
+                        return False
+                except ExpressionError as error:
+                    raise ProcessExecutionFailed(f"decision '{self.key}', rule '{rule.id}': {error}",
+                                                 details={"decision": self.key}) from None
+            elif not test(value):
+                return False
+        return True
+
+    def _output_value(self, rule: DecisionRule, index: int, variables: Mapping[str, Any], functions) -> Any:
+        kind, value = rule.outputs[index]
+        if kind == "value":
+            return value
+        try:
+            return value.evaluate(variables, functions)
+        except ExpressionError as error:
+            raise ProcessExecutionFailed(f"decision '{self.key}', rule '{rule.id}': {error}",
+                                         details={"decision": self.key}) from None
+
+    def _aggregate(self, results: list[dict[str, Any]]) -> dict[str, Any]:
+        name = self.outputs[0].name
+        values = [result[name] for result in results if result[name] is not None]
+        if self.aggregation == "COUNT":
+            return {name: len(values)}
+        if not values:
+            return {name: None}
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+            raise ProcessExecutionFailed(f"decision '{self.key}': {self.aggregation} needs numbers, got {values!r}",
+                                         details={"decision": self.key})
+        return {name: {"SUM": sum, "MIN": min, "MAX": max}[self.aggregation](values)}
+
+
+@dataclass(frozen=True)
+class DecisionEvaluation:
+    table: DecisionTable
+    inputs: dict[str, Any]
+    matched_rules: tuple[str, ...]
+    results: tuple[dict[str, Any], ...]
+
+    def mapped(self, how: str) -> Any:
+        """The result as Camunda's camunda:mapDecisionResult puts it into the result variable."""
+        if how == "resultList":
+            return [dict(result) for result in self.results]
+        if how == "collectEntries":
+            return [self._single_value(result) for result in self.results]
+        if len(self.results) > 1:
+            raise ProcessExecutionFailed(f"decision '{self.table.key}' gives {len(self.results)} results, but "
+                                         f"{how} takes one", details={"decision": self.table.key})
+        if not self.results:
+            return None
+        return dict(self.results[0]) if how == "singleResult" else self._single_value(self.results[0])
+
+    def _single_value(self, result: dict[str, Any]) -> Any:
+        if len(result) != 1:
+            raise ProcessExecutionFailed(f"decision '{self.table.key}' has {len(result)} outputs, but a single "
+                                         "entry is taken from each result", details={"decision": self.table.key})
+        return next(iter(result.values()))
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """One evaluation during a run, for the instance's history."""
+
+    activity_id: str
+    decision_key: str
+    decision_id: str
+    inputs: dict[str, Any]
+    matched_rules: list[str]
+    result: Any
+
+
+def _text(element: etree._Element | None, ns: str) -> str:
+    node = element.find(f"{{{ns}}}text") if element is not None else None
+    return (node.text or "").strip() if node is not None else ""
+
+
+def _is_juel(element: etree._Element, text: str) -> bool:
+    language = (element.get("expressionLanguage") or "").lower()
+    return language == "juel" or (text.startswith("${") and text.endswith("}"))
+
+
+def _compile_juel(resource: str, element: etree._Element, text: str, what: str) -> Template:
+    try:
+        return compile_template(text if text.startswith("${") else "${" + text + "}")
+    except ExpressionError as error:
+        raise _refuse(resource, element, f"invalid {what} '{text}': {error}") from None
+
+
+def parse_decisions(resource: str, content: bytes) -> list[DecisionTable]:
+    """The decision tables of a DMN file. Raises InvalidProcessModel naming the element and the reason."""
+    root = parse_untrusted_xml(content, resource)
+    if not is_decision_resource(root):
+        raise InvalidProcessModel(f"{resource}: not a DMN file (root element must be dmn:definitions)",
+                                  details={"resource": resource, "element": None})
+    ns = etree.QName(root).namespace
+    tables = []
+    keys: set[str] = set()
+    for decision in root.iterfind(f"{{{ns}}}decision"):
+        key = (decision.get("id") or "").strip()
+        if not key:
+            raise _refuse(resource, decision, "a decision needs an id (it becomes the decision definition key)")
+        if key in keys:
+            raise _refuse(resource, decision, f"decision key '{key}' is defined twice")
+        if len(key) > 255 or len(decision.get("name") or "") > 255:
+            raise _refuse(resource, decision, "a decision's id and name have at most 255 characters")
+        keys.add(key)
+        table = decision.find(f"{{{ns}}}decisionTable")
+        if table is None:
+            raise _refuse(resource, decision, "only decision tables are evaluated here (no literal expressions, "
+                                              "no decision requirements between decisions)")
+        if decision.find(f"{{{ns}}}informationRequirement") is not None:
+            raise _refuse(resource, decision, "required decisions are not supported: give each table its inputs")
+        tables.append(_table(resource, ns, key, decision, table))
+    if not tables:
+        raise InvalidProcessModel(f"{resource}: the DMN file defines no decision", details={"resource": resource,
+                                                                                            "element": None})
+    return tables
+
+
+def _table(resource: str, ns: str, key: str, decision: etree._Element, table: etree._Element) -> DecisionTable:
+    hit_policy = (table.get("hitPolicy") or "UNIQUE").strip().upper()
+    if hit_policy not in HIT_POLICIES:
+        raise _refuse(resource, decision, f"hit policy '{hit_policy}' is not supported "
+                                          f"(supported: {', '.join(sorted(HIT_POLICIES))})")
+    aggregation = (table.get("aggregation") or "").strip().upper() or None
+    if aggregation and (hit_policy != "COLLECT" or aggregation not in AGGREGATIONS):
+        raise _refuse(resource, decision, f"aggregation '{aggregation}' needs hit policy COLLECT and one of "
+                                          f"{', '.join(sorted(AGGREGATIONS))}")
+    inputs = []
+    for node in table.iterfind(f"{{{ns}}}input"):
+        expression = node.find(f"{{{ns}}}inputExpression")
+        text = _text(expression, ns)
+        if not text:
+            raise _refuse(resource, node, "the input has no expression")
+        if _is_juel(expression, text):
+            inputs.append(DecisionInput(node.get("id"), node.get("label"), text, None,
+                                        _compile_juel(resource, node, text, "input expression")))
+        elif _NAME_PATH.match(text):
+            inputs.append(DecisionInput(node.get("id"), node.get("label"), text, tuple(text.split(".")), None))
+        else:
+            raise _refuse(resource, node, f"input expression '{text}' must be a variable name (for example "
+                                          "enterprise_size) or a JUEL expression ${...}")
+    outputs = []
+    for node in table.iterfind(f"{{{ns}}}output"):
+        name = (node.get("name") or "").strip()
+        if not name.isidentifier():
+            raise _refuse(resource, node, f"the output needs a name that is a variable name, got '{name}'")
+        outputs.append(DecisionOutput(node.get("id"), node.get("label"), name))
+    if not outputs:
+        raise _refuse(resource, decision, "the decision table has no output")
+    if aggregation and len(outputs) != 1:
+        raise _refuse(resource, decision, "an aggregating table has exactly one output")
+    rules = []
+    for node in table.iterfind(f"{{{ns}}}rule"):
+        entries = node.findall(f"{{{ns}}}inputEntry")
+        results = node.findall(f"{{{ns}}}outputEntry")
+        if len(entries) != len(inputs) or len(results) != len(outputs):
+            raise _refuse(resource, node, f"the rule has {len(entries)} input and {len(results)} output entries "
+                                          f"for {len(inputs)} inputs and {len(outputs)} outputs")
+        tests = []
+        for entry in entries:
+            text = _text(entry, ns)
+            if _is_juel(entry, text):
+                tests.append(_compile_juel(resource, node, text, "input entry"))
+                continue
+            try:
+                tests.append(compile_unary_tests(text))
+            except _BadEntry as error:
+                raise _refuse(resource, node, f"input entry '{text}': {error}") from None
+        values = []
+        for entry in results:
+            text = _text(entry, ns)
+            if _is_juel(entry, text):
+                values.append(("juel", _compile_juel(resource, node, text, "output entry")))
+                continue
+            try:
+                value = _literal(text) if text else None
+                # Variables hold dates as ISO texts, as forms and the REST API give them.
+                values.append(("value", value.isoformat() if isinstance(value, date) else value))
+            except _BadEntry as error:
+                raise _refuse(resource, node, f"output entry: {error}") from None
+        description = node.find(f"{{{ns}}}description")
+        rules.append(DecisionRule(node.get("id"), (description.text or "").strip() if description is not None
+                                  else None, tuple(tests), tuple(values)))
+    ttl = decision.get(f"{{{CAMUNDA_NS}}}historyTimeToLive")
+    return DecisionTable(key=key, name=decision.get("name"),
+                         version_tag=decision.get(f"{{{CAMUNDA_NS}}}versionTag"),
+                         history_time_to_live=int(ttl) if ttl and ttl.isdigit() else None,
+                         resource_name=resource,
+                         checksum=hashlib.sha256(etree.tostring(decision, method="c14n")).hexdigest(),
+                         hit_policy=hit_policy, aggregation=aggregation,
+                         inputs=tuple(inputs), outputs=tuple(outputs), rules=tuple(rules))
+
+
+def parse_decision_resources(resources: Mapping[str, bytes]) -> list[DecisionTable]:
+    """The decision tables of the DMN resources of a deployment (BPMN resources are left out)."""
+    tables: dict[str, DecisionTable] = {}
+    for resource, content in resources.items():
+        if not is_decision_resource(parse_untrusted_xml(content, resource)):
+            continue
+        for table in parse_decisions(resource, content):
+            if table.key in tables:
+                raise InvalidProcessModel(f"{resource}: decision key '{table.key}' is also defined in "
+                                          f"{tables[table.key].resource_name}",
+                                          details={"resource": resource, "element": table.key})
+            tables[table.key] = table
+    return list(tables.values())

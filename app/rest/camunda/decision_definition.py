@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from app.rest.camunda import render
+from app.rest.dependencies import get_services
+from app.rest.listing import counted, listed
+from app.rest.params import flag, integer, query_dict
+from app.rest.variables import decode_variables, encode_variables
+from app.services import decisions, deployments
+from app.services.context import Services
+
+router = APIRouter(prefix="/decision-definition", tags=["decision-definition"])
+ServicesDep = Annotated[Services, Depends(get_services)]
+JsonBody = Annotated[dict[str, Any] | None, Body()]
+
+_LISTS = frozenset({"decisionDefinitionIdIn"})
+
+
+def _query(p: dict[str, Any]):
+    ids = p.get("decisionDefinitionIdIn") or ([p["decisionDefinitionId"]] if p.get("decisionDefinitionId") else [])
+    return decisions.definition_query(ids=ids, key=p.get("key"), deployment_id=p.get("deploymentId"),
+                                      latest_version=flag(p.get("latestVersion"), "latestVersion"),
+                                      version=integer(p.get("version"), "version"))
+
+
+@router.get("")
+def list_decision_definitions(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+    params = query_dict(request, _LISTS)
+    return listed(services, _query(params), params, render.decision_definition)
+
+
+@router.get("/count")
+def count_decision_definitions(request: Request, services: ServicesDep) -> dict[str, int]:
+    return counted(services, _query(query_dict(request, _LISTS)))
+
+
+def _one(services: Services, **which: str) -> dict[str, Any]:
+    with services.db.read() as session:
+        return render.decision_definition(decisions.get_definition(session, **which))
+
+
+def _xml(services: Services, **which: str) -> dict[str, Any]:
+    with services.db.read() as session:
+        row = decisions.get_definition(session, **which)
+        return {"id": row.id, "dmnXml": deployments.definition_xml(session, row)}
+
+
+async def _evaluate(services: Services, body: dict[str, Any] | None, **which: str) -> list[dict[str, Any]]:
+    zone = services.settings.zone
+    variables = decode_variables((body or {}).get("variables"), zone)
+    _, evaluation = await run_in_threadpool(decisions.evaluate, services, variables, **which)
+    return [encode_variables(result, zone) for result in evaluation.results]
+
+
+@router.get("/key/{key}")
+def decision_definition_by_key(key: str, services: ServicesDep) -> dict[str, Any]:
+    return _one(services, key=key)
+
+
+@router.get("/key/{key}/xml")
+def decision_xml_by_key(key: str, services: ServicesDep) -> dict[str, Any]:
+    return _xml(services, key=key)
+
+
+@router.post("/key/{key}/evaluate", summary="Evaluate the latest version of a decision (as Camunda answers: "
+                                            "one map of typed outputs per matched rule)")
+async def evaluate_by_key(key: str, services: ServicesDep, body: JsonBody = None) -> list[dict[str, Any]]:
+    return await _evaluate(services, body, key=key)
+
+
+@router.get("/{definition_id}")
+def decision_definition_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
+    return _one(services, definition_id=definition_id)
+
+
+@router.get("/{definition_id}/xml")
+def decision_xml_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
+    return _xml(services, definition_id=definition_id)
+
+
+@router.post("/{definition_id}/evaluate")
+async def evaluate_by_id(definition_id: str, services: ServicesDep, body: JsonBody = None) -> list[dict[str, Any]]:
+    return await _evaluate(services, body, definition_id=definition_id)

@@ -1,0 +1,54 @@
+"""Confidential variables (CPA-16, seed 003 第二十条): an enterprise's technical and business data
+are readable only by the departments that handle its case.
+
+A process names its confidential variables in the camunda:property `confidentialVariables` of the
+process (comma-separated) and may name groups that read them besides (`confidentialReaders`, for
+example the auditors). The departments that handle a case are the groups and users its tasks were
+offered to (app.services.instances records them as the instance's participants). Everyone else,
+and any caller without credentials, gets the instance's variables without the confidential ones.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.engine import ProcessModel
+from app.persistence.models import InstanceParticipant
+from app.services.accounts import Principal
+
+VARIABLES_PROPERTY, READERS_PROPERTY = "confidentialVariables", "confidentialReaders"
+
+
+def _names(text: str | None) -> frozenset[str]:
+    return frozenset(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+def confidential_names(model: ProcessModel) -> frozenset[str]:
+    return _names(model.properties.get(VARIABLES_PROPERTY))
+
+
+def handles_case(session: Session, model: ProcessModel, instance_id: str, principal: Principal) -> bool:
+    if principal.anonymous:
+        return False
+    if principal.groups & _names(model.properties.get(READERS_PROPERTY)):
+        return True
+    rows = session.execute(select(InstanceParticipant.kind, InstanceParticipant.identity)
+                           .where(InstanceParticipant.process_instance_id == instance_id))
+    return any((kind == "user" and identity == principal.user_id) or (kind == "group" and identity in principal.groups)
+               for kind, identity in rows)
+
+
+def hidden_names(session: Session, model: ProcessModel, instance_id: str, principal: Principal) -> frozenset[str]:
+    """The variables of the instance this caller may not read."""
+    names = confidential_names(model)
+    if not names or handles_case(session, model, instance_id, principal):
+        return frozenset()
+    return names
+
+
+def visible(session: Session, model: ProcessModel, instance_id: str, principal: Principal,
+            values: Mapping[str, Any]) -> dict[str, Any]:
+    hidden = hidden_names(session, model, instance_id, principal)
+    return {name: value for name, value in values.items() if name not in hidden}

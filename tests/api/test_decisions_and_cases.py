@@ -1,0 +1,262 @@
+"""Decisions (DMN) deployed and evaluated as Camunda does, business rule tasks that route by them
+(CPA-14), one instance started per listed case (CPA-02), the agency register kept by processes
+(CPA-09, CPA-12), and confidential variables readable only by the departments handling the case
+(CPA-16), over real HTTP on the real database."""
+from __future__ import annotations
+
+import base64
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from app.errors import Unauthenticated
+from app.persistence.models import HistoryEvent, ProcessInstance
+from app.services import accounts
+from tests.api.test_register_in_processes import deploy_bytes, process, properties
+
+DMN_NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"
+
+
+def grading(large_goes_to: str) -> bytes:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="{DMN_NS}" id="d" name="分级" namespace="http://camunda.org/schema/1.0/dmn">
+  <decision id="grading" name="分级监管"><decisionTable id="t" hitPolicy="FIRST">
+    <input id="i1" label="规模"><inputExpression id="e1" typeRef="string"><text>size</text></inputExpression></input>
+    <output id="o1" name="level" typeRef="string" />
+    <rule id="large"><inputEntry id="a"><text>"large"</text></inputEntry><outputEntry id="b"><text>"{large_goes_to}"</text></outputEntry></rule>
+    <rule id="other"><inputEntry id="c"><text>-</text></inputEntry><outputEntry id="d"><text>"prefecture"</text></outputEntry></rule>
+  </decisionTable></decision>
+</definitions>""".encode()
+
+
+GRADED = process("graded", """
+  <bpmn:startEvent id="start" />
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="grade" />
+  <bpmn:businessRuleTask id="grade" name="分级" camunda:decisionRef="grading" camunda:resultVariable="level"
+      camunda:mapDecisionResult="singleEntry" />
+  <bpmn:sequenceFlow id="f2" sourceRef="grade" targetRef="supervise" />
+  <bpmn:userTask id="supervise" name="监管" camunda:candidateGroups="${level}-env" />
+  <bpmn:sequenceFlow id="f3" sourceRef="supervise" targetRef="end" />
+  <bpmn:endEvent id="end" />""")
+
+
+def start(client, key: str, business_key: str | None = None, **variables) -> httpx.Response:
+    body = {"variables": {name: {"value": value} for name, value in variables.items()}}
+    if business_key:
+        body["businessKey"] = business_key
+    return client.post(f"/process-definition/key/{key}/start", json=body)
+
+
+def groups_of_open_task(client, instance_id: str) -> list[str]:
+    [task] = client.get("/task", params={"processInstanceId": instance_id}).json()
+    links = client.get(f"/task/{task['id']}/identity-links").json()
+    return sorted(link["groupId"] for link in links if link["groupId"])
+
+
+def test_decisions_deploy_version_and_evaluate_as_camunda_does(client):
+    first = deploy_bytes(client, "grading.dmn", grading("region"))
+    assert first.status_code == 200, first.text
+    [(decision_id, decision)] = first.json()["deployedDecisionDefinitions"].items()
+    assert decision["key"] == "grading" and decision["version"] == 1 and first.json()["deployedProcessDefinitions"] is None
+    unchanged = client.post("/deployment/create", data={"enable-duplicate-filtering": "true"},
+                            files=[("data", ("grading.dmn", grading("region"), "application/xml"))])
+    assert unchanged.json()["id"] == first.json()["id"]
+    deploy_bytes(client, "grading.dmn", grading("county")).raise_for_status()
+    assert [d["version"] for d in client.get("/decision-definition", params={"key": "grading"}).json()] == [1, 2]
+    assert client.get("/decision-definition/key/grading").json()["version"] == 2
+    assert "decisionTable" in client.get(f"/decision-definition/{decision_id}/xml").json()["dmnXml"]
+    evaluated = client.post(f"/decision-definition/{decision_id}/evaluate",
+                            json={"variables": {"size": {"value": "large", "type": "String"}}})
+    assert evaluated.json() == [{"level": {"type": "String", "value": "region", "valueInfo": {}}}]
+    latest = client.post("/decision-definition/key/grading/evaluate", json={"variables": {"size": {"value": "large"}}})
+    assert latest.json()[0]["level"]["value"] == "county"
+    missing = client.post("/decision-definition/key/grading/evaluate", json={"variables": {}})
+    assert missing.status_code == 400 and "'size' is not set" in missing.json()["message"]
+    assert client.get("/decision-definition/key/nothing").status_code == 404
+
+
+def test_a_business_rule_task_routes_by_the_latest_table_and_records_the_evaluation(client, service):
+    deploy_bytes(client, "graded.bpmn", GRADED).raise_for_status()
+    refused = start(client, "graded", size="large")
+    assert refused.status_code == 400 and "decision 'grading' is not deployed" in refused.json()["message"]
+    with service.services.db.read() as session:
+        assert session.scalars(select(ProcessInstance)).all() == []  # nothing of the failed start is saved
+    deploy_bytes(client, "grading.dmn", grading("region")).raise_for_status()
+    first = start(client, "graded", size="large").json()
+    assert groups_of_open_task(client, first["id"]) == ["region-env"]
+    assert groups_of_open_task(client, start(client, "graded", size="small").json()["id"]) == ["prefecture-env"]
+    # The province changes its grading: a new version of the table, the process untouched.
+    deploy_bytes(client, "grading.dmn", grading("county")).raise_for_status()
+    assert groups_of_open_task(client, start(client, "graded", size="large").json()["id"]) == ["county-env"]
+    assert groups_of_open_task(client, first["id"]) == ["region-env"]
+    with service.services.db.read() as session:
+        [event] = session.scalars(select(HistoryEvent).where(HistoryEvent.process_instance_id == first["id"],
+                                                             HistoryEvent.kind == "decision.evaluated")).all()
+    assert event.payload["inputs"] == {"规模": "large"} and event.payload["matched_rules"] == ["large"]
+    assert event.payload["result"] == "region" and event.payload["decision_definition_id"].startswith("grading:1:")
+
+
+def test_a_business_rule_task_needs_a_decision_and_a_result_variable(client):
+    bad = process("bad", '<bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="g" />'
+                         '<bpmn:businessRuleTask id="g" camunda:decisionRef="grading" />')
+    response = deploy_bytes(client, "bad.bpmn", bad)
+    assert response.status_code == 400 and "camunda:resultVariable" in response.json()["message"]
+
+
+LISTING = process("listing", f"""
+  <bpmn:startEvent id="start" />
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="publish" />
+  <bpmn:userTask id="publish" name="公布名单" camunda:candidateGroups="xj-env">
+    {properties(startProcess="case", startProcessFor="listed", startBusinessKey="enterprise_id",
+                startVariables="batch")}</bpmn:userTask>
+  <bpmn:sequenceFlow id="f2" sourceRef="publish" targetRef="end" />
+  <bpmn:endEvent id="end" />""")
+CASE = process("case", """
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work" />
+  <bpmn:userTask id="work" name="审核" camunda:candidateGroups="enterprise-${enterprise_id}" />
+  <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end" /><bpmn:endEvent id="end" />""")
+
+
+def complete(client, instance_id: str, **variables) -> httpx.Response:
+    [task] = client.get("/task", params={"processInstanceId": instance_id}).json()
+    return client.post(f"/task/{task['id']}/complete",
+                       json={"variables": {name: {"value": value, "type": "Json" if isinstance(value, (list, dict))
+                                                  else None} for name, value in variables.items()}})
+
+
+def test_a_published_list_starts_one_instance_per_enterprise_in_the_same_unit_of_work(client, service):
+    deploy_bytes(client, "listing.bpmn", LISTING).raise_for_status()
+    deploy_bytes(client, "case.bpmn", CASE).raise_for_status()
+    listing = start(client, "listing", batch="2026-1").json()["id"]
+    duplicate = [{"enterprise_id": "E1"}, {"enterprise_id": "E1"}]
+    refused = complete(client, listing, listed=duplicate)
+    assert refused.status_code == 400 and "'E1' is listed twice" in refused.json()["message"]
+    assert client.get("/process-instance", params={"processDefinitionKey": "case"}).json() == []
+    assert len(client.get("/task", params={"processInstanceId": listing}).json()) == 1  # still open
+    listed = [{"enterprise_id": "E1", "enterprise_name": "甲厂"}, {"enterprise_id": "E2", "enterprise_name": "乙厂"}]
+    assert complete(client, listing, listed=listed).status_code == 204
+    cases = client.get("/process-instance", params={"processDefinitionKey": "case"}).json()
+    assert sorted(case["businessKey"] for case in cases) == ["E1", "E2"]
+    e2 = next(case for case in cases if case["businessKey"] == "E2")
+    values = client.get(f"/process-instance/{e2['id']}/variables").json()
+    assert {name: values[name]["value"] for name in ("enterprise_name", "batch", "started_by")} == {
+        "enterprise_name": "乙厂", "batch": "2026-1", "started_by": listing}
+    assert groups_of_open_task(client, e2["id"]) == ["enterprise-E2"]
+    with service.services.db.read() as session:
+        [event] = session.scalars(select(HistoryEvent).where(HistoryEvent.process_instance_id == listing,
+                                                             HistoryEvent.kind == "instances.started")).all()
+    assert sorted(s["business_key"] for s in event.payload["started"]) == ["E1", "E2"]
+
+
+REGISTRATION = process("register_agency", f"""
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+  <bpmn:userTask id="review" name="审查" camunda:candidateGroups="xj-env" />
+  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="registered" />
+  <bpmn:endEvent id="registered">{properties(agencyStanding="registered")}</bpmn:endEvent>""")
+COMMISSION = process("commission", """
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check" />
+  <bpmn:exclusiveGateway id="check" default="refused_flow" />
+  <bpmn:sequenceFlow id="ok" sourceRef="check" targetRef="audit">
+    <bpmn:conditionExpression>${agencyStanding(agency_id) == 'registered'}</bpmn:conditionExpression></bpmn:sequenceFlow>
+  <bpmn:sequenceFlow id="refused_flow" sourceRef="check" targetRef="refused" />
+  <bpmn:userTask id="audit" name="审核" camunda:candidateGroups="agency-${agency_id}" />
+  <bpmn:endEvent id="refused" />""")
+
+
+def test_processes_keep_the_agency_register_and_consult_it(client, root):
+    deploy_bytes(client, "registration.bpmn", REGISTRATION).raise_for_status()
+    deploy_bytes(client, "commission.bpmn", COMMISSION).raise_for_status()
+    unregistered = start(client, "commission", agency_id="A1").json()
+    assert unregistered["ended"] is True
+    registration = start(client, "register_agency", agency_id="A1", agency_name="某咨询公司").json()["id"]
+    assert root.get("/api/agencies/A1").status_code == 404
+    assert complete(client, registration).status_code == 204
+    agency = root.get("/api/agencies/A1").json()
+    assert agency["status"] == "registered" and agency["decidedByInstanceId"] == registration
+    assert [a["agencyId"] for a in root.get("/api/agencies", params={"status": "registered"}).json()] == ["A1"]
+    assert root.get("/api/agencies", params={"status": "bogus"}).status_code == 400
+    assert start(client, "commission", agency_id="A1").json()["ended"] is False
+    again = start(client, "register_agency", agency_id="A1", agency_name="某咨询公司").json()["id"]
+    refused = complete(client, again)
+    assert refused.status_code == 400 and "an agency becomes registered only from" in refused.json()["message"]
+
+
+SECRET = process("secret_case", """
+  <bpmn:extensionElements><camunda:properties>
+    <camunda:property name="confidentialVariables" value="audit_data" />
+    <camunda:property name="confidentialReaders" value="xj-auditors" />
+  </camunda:properties></bpmn:extensionElements>
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+  <bpmn:userTask id="review" name="审查" camunda:candidateGroups="xj-urumqi-env">
+    <bpmn:extensionElements><camunda:formData><camunda:formField id="audit_data" type="string" />
+    </camunda:formData></bpmn:extensionElements></bpmn:userTask>
+  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" /><bpmn:endEvent id="end" />""")
+
+
+def as_user(service, user: str | None) -> httpx.Client:
+    auth = (user, f"{user}-password") if user else None
+    return httpx.Client(base_url=f"{service.base_url}/engine-rest", auth=auth, timeout=30)
+
+
+def test_confidential_variables_are_read_only_by_the_departments_handling_the_case(client, service):
+    accounts.save_account(service.services, "handler", "handler-password", ["xj-urumqi-env"])
+    accounts.save_account(service.services, "auditor", "auditor-password", ["xj-auditors"])
+    accounts.save_account(service.services, "outsider", "outsider-password", ["xj-kashgar-env"])
+    deploy_bytes(client, "secret.bpmn", SECRET).raise_for_status()
+    instance = start(client, "secret_case", enterprise_id="E1", audit_data="物料平衡：…").json()["id"]
+    [task] = client.get("/task", params={"processInstanceId": instance}).json()
+    reads = {
+        "instance variables": lambda http: http.get(f"/process-instance/{instance}/variables").json(),
+        "task variables": lambda http: http.get(f"/task/{task['id']}/variables").json(),
+        # A form lists its fields; the value of a confidential one is left empty for others.
+        "task form variables": lambda http: {name: field for name, field in http.get(
+            f"/task/{task['id']}/form-variables").json().items() if field["value"] is not None},
+        "variable instances": lambda http: {row["name"]: row for row in http.get(
+            "/variable-instance", params={"processInstanceIdIn": instance}).json()},
+        "historic variables": lambda http: {row["name"]: row for row in http.get(
+            "/history/variable-instance", params={"processInstanceId": instance}).json()},
+    }
+    for user, sees in (("handler", True), ("auditor", True), ("outsider", False), (None, False)):
+        with as_user(service, user) as http:
+            for what, read in reads.items():
+                values = read(http)
+                assert ("audit_data" in values) is sees, f"{user} reading {what}"
+                if what != "task form variables":
+                    assert "enterprise_id" in values, f"{user} reading {what}"
+            single = http.get(f"/process-instance/{instance}/variables/audit_data")
+            assert single.status_code == (200 if sees else 404)
+    with as_user(service, "handler") as http:
+        http.auth = ("handler", "wrong-password")
+        refused = http.get(f"/process-instance/{instance}/variables")
+    assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Basic")
+    assert refused.json()["type"] == "AuthenticationException"
+
+
+def test_accounts_are_administered_by_command_and_keep_no_password(tmp_path, monkeypatch):
+    from app.cli import main
+    from app.main import build_services
+    from app.persistence.models import Account
+    from app.settings import Settings, get_settings
+
+    url = f"sqlite:///{tmp_path / 'accounts.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("ACCOUNT_PASSWORD", "li-ming-password")
+    get_settings.cache_clear()
+    try:
+        main(["account", "li.ming", "--group", "xj-urumqi-env", "--group", "xj-auditors", "--name", "李明"])
+    finally:
+        get_settings.cache_clear()
+    services = build_services(Settings(database_url=url))
+    try:
+        with services.db.read() as session:
+            stored = session.get(Account, "li.ming").password_hash
+        assert "li-ming-password" not in stored and stored.startswith("scrypt$")
+        header = "Basic " + base64.b64encode(b"li.ming:li-ming-password").decode()
+        principal = accounts.principal_of(services, header)
+        assert principal.user_id == "li.ming" and principal.groups == {"xj-urumqi-env", "xj-auditors"}
+        wrong = "Basic " + base64.b64encode(b"li.ming:guess").decode()
+        with pytest.raises(Unauthenticated):
+            accounts.principal_of(services, wrong)
+    finally:
+        services.db.dispose()

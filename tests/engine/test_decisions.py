@@ -1,0 +1,115 @@
+"""DMN decision tables: FEEL unary tests, hit policies, result mapping, and refusal of what the
+service cannot evaluate, all without running any text of the file as code."""
+from __future__ import annotations
+
+import pytest
+
+from xml.sax.saxutils import escape
+
+from app.engine.decisions import compile_unary_tests, parse_decisions
+from app.errors import InvalidProcessModel, ProcessExecutionFailed
+
+DMN = "https://www.omg.org/spec/DMN/20191111/MODEL/"
+
+
+def table(rules: list[tuple[list[str], list[str]]], *, inputs=("size", "tonnes"), outputs=("level",),
+          hit_policy: str = "UNIQUE", aggregation: str | None = None, input_attrs: str = "") -> bytes:
+    head = "".join(f'<input id="in_{i}" label="{name}"{input_attrs}><inputExpression id="e_{i}"><text>{name}</text>'
+                   "</inputExpression></input>" for i, name in enumerate(inputs))
+    outs = "".join(f'<output id="out_{i}" name="{escape(name)}" />' for i, name in enumerate(outputs))
+    body = "".join(
+        f'<rule id="r{n}">' + "".join(f"<inputEntry><text>{escape(t)}</text></inputEntry>" for t in tests)
+        + "".join(f"<outputEntry><text>{escape(o)}</text></outputEntry>" for o in outs_) + "</rule>"
+        for n, (tests, outs_) in enumerate(rules, start=1))
+    extra = f' aggregation="{aggregation}"' if aggregation else ""
+    return (f'<definitions xmlns="{DMN}" id="d" name="d" namespace="n"><decision id="grading" name="分级">'
+            f'<decisionTable id="t" hitPolicy="{hit_policy}"{extra}>{head}{outs}{body}</decisionTable>'
+            "</decision></definitions>").encode()
+
+
+GRADING = [
+    (['"large","huge"', ">= 1000"], ['"region"']),
+    (['"large"', "[100..1000["], ['"prefecture"']),
+    (["-", "< 100"], ['"county"']),
+]
+
+
+@pytest.mark.parametrize(("size", "tonnes", "level"), [
+    ("large", 5000, "region"), ("huge", 1000, "region"), ("large", 100, "prefecture"), ("large", 999.5, "prefecture"),
+    ("small", 99, "county"), ("small", 500, None)])
+def test_feel_tests_pick_the_rule(size, tonnes, level):
+    [grading] = parse_decisions("g.dmn", table(GRADING))
+    evaluation = grading.evaluate({"size": size, "tonnes": tonnes}, {})
+    assert evaluation.mapped("singleEntry") == level
+    assert evaluation.inputs == {"size": size, "tonnes": tonnes}
+
+
+@pytest.mark.parametrize(("text", "value", "holds"), [
+    ("-", None, True), ("", "x", True), ('"a"', "a", True), ('"a"', "b", False), ('not("a","b")', "c", True),
+    ('not("a","b")', "a", False), ("true", True, True), ("true", 1, False), ("1", True, False), ("]1..5]", 1, False),
+    ("]1..5]", 5, True), ("(1..5)", 5, False), ("> 2.5", 3, True), ("> 2.5", "3", False), ("null", None, True),
+    ('>= date("2026-01-01")', "2026-03-01", True), ('< date("2026-01-01")', "2026-03-01T08:00:00+08:00", False),
+    ('"a, b"', "a, b", True)])
+def test_unary_tests(text, value, holds):
+    assert compile_unary_tests(text)(value) is holds
+
+
+def test_hit_policies_and_mappings():
+    rules = [(["-", "-"], ["1"]), (['"large"', "-"], ["2"]), (["-", "> 10"], ["3"])]
+    values = {"size": "large", "tonnes": 20}
+    [first] = parse_decisions("f.dmn", table(rules, hit_policy="FIRST"))
+    assert first.evaluate(values, {}).matched_rules == ("r1",)
+    [ordered] = parse_decisions("o.dmn", table(rules, hit_policy="RULE ORDER"))
+    assert ordered.evaluate(values, {}).mapped("collectEntries") == [1, 2, 3]
+    assert ordered.evaluate(values, {}).mapped("resultList") == [{"level": 1}, {"level": 2}, {"level": 3}]
+    with pytest.raises(ProcessExecutionFailed, match="takes one"):
+        ordered.evaluate(values, {}).mapped("singleResult")
+    [total] = parse_decisions("s.dmn", table(rules, hit_policy="COLLECT", aggregation="SUM"))
+    assert total.evaluate(values, {}).mapped("singleEntry") == 6
+    [count] = parse_decisions("c.dmn", table(rules, hit_policy="COLLECT", aggregation="COUNT"))
+    assert count.evaluate({"size": "small", "tonnes": 1}, {}).mapped("singleEntry") == 1
+    [unique] = parse_decisions("u.dmn", table(rules))
+    with pytest.raises(ProcessExecutionFailed, match="UNIQUE but rules r1, r2, r3"):
+        unique.evaluate(values, {})
+    [anything] = parse_decisions("a.dmn", table([(["-", "-"], ['"x"']), (['"large"', "-"], ['"x"'])], hit_policy="ANY"))
+    assert anything.evaluate(values, {}).mapped("singleResult") == {"level": "x"}
+
+
+def test_juel_inputs_and_outputs_go_through_the_safe_evaluator():
+    content = table([(["${cellInput > limit}", "-"], ["${tonnes * 2}"])], inputs=("tonnes", "size"))
+    [doubled] = parse_decisions("j.dmn", content)
+    assert doubled.evaluate({"tonnes": 30, "size": "x", "limit": 10}, {}).mapped("singleEntry") == 60
+    assert doubled.evaluate({"tonnes": 3, "size": "x", "limit": 10}, {}).mapped("singleEntry") is None
+
+
+def test_a_missing_input_stops_with_its_name():
+    [grading] = parse_decisions("g.dmn", table(GRADING))
+    with pytest.raises(ProcessExecutionFailed, match="'tonnes' is not set"):
+        grading.evaluate({"size": "large"}, {})
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (table(GRADING, hit_policy="PRIORITY"), "hit policy 'PRIORITY' is not supported"),
+    (table([(['"a"'], ['"x"'])]), "1 input and 1 output entries for 2 inputs"),
+    (table([(["__import__('os')", "-"], ['"x"'])]), "is not a FEEL literal"),
+    (table([(["-", "-"], ["os.system"])]), "is not a FEEL literal"),
+    (table(GRADING, inputs=("size + 1", "tonnes")), "must be a variable name"),
+    (table(GRADING, outputs=("not a name",)), "needs a name that is a variable name"),
+    (table(GRADING, hit_policy="FIRST", aggregation="SUM"), "needs hit policy COLLECT"),
+    (table([(['"unclosed', "-"], ['"x"'])]), "unclosed text literal"),
+    (table([(['"a",,"b"', "-"], ['"x"'])]), "empty test"),
+    (table(GRADING).replace('name="分级"'.encode(), ('name="' + "长" * 256 + '"').encode()), "at most 255 characters"),
+    (f'<definitions xmlns="{DMN}" id="d" name="d" namespace="n"><decision id="lit" name="x"><literalExpression>'
+     "<text>1</text></literalExpression></decision></definitions>".encode(), "only decision tables"),
+])
+def test_what_cannot_be_evaluated_is_refused_at_deployment(content, reason):
+    with pytest.raises(InvalidProcessModel) as refused:
+        parse_decisions("bad.dmn", content)
+    assert reason in refused.value.message and refused.value.message.startswith("bad.dmn")
+
+
+def test_external_entities_are_refused():
+    content = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+               + table(GRADING).replace(b'"region"', b"&x;"))
+    with pytest.raises(InvalidProcessModel, match="DOCTYPE"):
+        parse_decisions("xxe.dmn", content)
