@@ -98,6 +98,7 @@ def run_worker(interval: float | None) -> None:
 
 def run_scenarios(files: list[str], database_url: str | None) -> None:
     """Runs the files one after another in one service built in-process; exits 1 at the first failure."""
+    import secrets
     import tempfile
     import warnings
     from pathlib import Path
@@ -118,12 +119,16 @@ def run_scenarios(files: list[str], database_url: str | None) -> None:
         scenarios = [load_scenario(file) for file in files]
     except ScenarioError as error:
         raise SystemExit(str(error)) from None
+    # The runner signs in as the administrator of this throwaway service.
+    runner_password = secrets.token_urlsafe(16)
     with tempfile.TemporaryDirectory(prefix="eco-scenario-") as directory:
         settings = Settings(database_url=database_url or f"sqlite:///{Path(directory) / 'scenario.sqlite3'}",
-                            clock="simulated", timer_worker=False)
+                            clock="simulated", timer_worker=False,
+                            bootstrap_admin=f"scenario-admin:{runner_password}")
         app = create_app(settings, SimulatedClock(scenarios[0].clock))
         # Errors of the service are answers (500) to report as a failed step, not exceptions of this client.
         with TestClient(app, raise_server_exceptions=False) as http:
+            http.auth = ("scenario-admin", runner_password)
             for scenario in scenarios:
                 create_accounts(app.state.services, scenario)
                 result = run_scenario(http, scenario)

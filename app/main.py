@@ -5,19 +5,21 @@ import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from app.clock import Clock, SimulatedClock, SystemClock
 from app.persistence.database import Database
 from app.persistence.migrations import upgrade_to_head
+from app.rest import agencies as agencies_api
 from app.rest import calendar as calendar_api
 from app.rest import camunda, errors, health
 from app.rest import clock as clock_api
 from app.rest import deadlines as deadlines_api
-from app.rest import agencies as agencies_api
 from app.rest import parks as parks_api
+from app.rest.dependencies import require_principal
 from app.rest.limits import RequestSizeLimit
+from app.services import accounts
 from app.services.calendars import seed_if_empty
 from app.services.context import DecisionCache, ModelCache, Services
 from app.services.deployments import deploy_directory
@@ -43,6 +45,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def lifespan(_: FastAPI):
         await run_in_threadpool(upgrade_to_head, services.db)
         await run_in_threadpool(seed_if_empty, services)
+        await run_in_threadpool(accounts.ensure_administrator, services)
+        if settings.demo_accounts:
+            await run_in_threadpool(accounts.seed_demo_accounts, services)
         if settings.deploy_on_start:
             await run_in_threadpool(deploy_directory, services, Path(settings.deploy_on_start))
         worker = TimerWorker(services, settings.timer_poll_seconds) if settings.timer_worker else None
@@ -63,12 +68,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.services = services
     errors.install(app)
     app.include_router(health.router)
-    app.include_router(clock_api.router)
-    app.include_router(calendar_api.router)
-    app.include_router(deadlines_api.router)
-    app.include_router(parks_api.router)
-    app.include_router(agencies_api.router)
-    app.include_router(camunda.router)
+    signed_in = [Depends(require_principal)]
+    for router in (clock_api.router, calendar_api.router, deadlines_api.router, parks_api.router, agencies_api.router,
+                   camunda.router):
+        app.include_router(router, dependencies=signed_in)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     return app
 

@@ -33,11 +33,19 @@ class Settings(BaseSettings):
     timer_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     # A deadline is shown as a warning (预警) when this many working days or fewer remain.
     deadline_warning_working_days: int = Field(default=3, ge=0, le=60)
+    # "user:password" of the first administrator, created at start while no administrator exists;
+    # without it one named "admin" is created with a generated password, logged once.
+    bootstrap_admin: str = ""
+    # Seed demonstration accounts (one per authority, known passwords); development only.
+    demo_accounts: bool = False
 
     @model_validator(mode="after")
     def _production_is_strict(self) -> "Settings":
         if self.environment == "production" and self.clock == "simulated":
             raise ValueError("CLOCK=simulated cannot be used with ENVIRONMENT=production")
+        if self.environment == "production" and self.demo_accounts:
+            raise ValueError("DEMO_ACCOUNTS=true cannot be used with ENVIRONMENT=production: demonstration "
+                             "accounts have published passwords")
         return self
 
     @property

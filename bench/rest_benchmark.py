@@ -35,6 +35,7 @@ import os
 import platform
 import signal
 import socket
+import secrets
 import statistics
 import subprocess
 import sys
@@ -56,7 +57,9 @@ PG_URL_TEMPLATE = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 START_BODY = {"variables": {"approved": {"value": True, "type": "Boolean"}}}
 # Settings the service reads from the environment: the benchmark controls them, none leaks in.
 SERVICE_SETTINGS = ("ENVIRONMENT", "DATABASE_URL", "DEPLOY_ON_START", "CLOCK", "TIMEZONE", "MAX_UPLOAD_BYTES",
-                    "MAX_REQUEST_BYTES", "SPEC_CACHE_SIZE", "DB_POOL_SIZE")
+                    "MAX_REQUEST_BYTES", "SPEC_CACHE_SIZE", "DB_POOL_SIZE", "BOOTSTRAP_ADMIN", "DEMO_ACCOUNTS")
+# The benchmark signs in as the administrator it bootstraps, as a real client signs in.
+AUTH = ("bench-admin", secrets.token_urlsafe(16))
 
 
 class BenchmarkError(RuntimeError):
@@ -116,6 +119,7 @@ def running_server(database_url: str, workdir: Path, wrapper: list[str]) -> Iter
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k.upper() not in SERVICE_SETTINGS}
     env["DATABASE_URL"] = database_url
+    env["BOOTSTRAP_ADMIN"] = ":".join(AUTH)
     # A profiler wrapper ("python -m cProfile -o FILE") runs the interpreter itself.
     command = [*(wrapper or [sys.executable]), "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
                "--port", str(port), "--log-level", "warning"]
@@ -253,7 +257,7 @@ def check_completed(client: httpx.Client, instance_ids: list[str]) -> None:
 
 def benchmark(base_url: str, instances: int, warmup: int, rounds: int, check: str) -> list[Round]:
     results: list[Round] = []
-    with httpx.Client(base_url=f"{base_url}/engine-rest", timeout=60) as client:
+    with httpx.Client(base_url=f"{base_url}/engine-rest", auth=AUTH, timeout=60) as client:
         deploy(client)
         for _ in range(warmup):
             run_instance(client, None)

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from app.clock import SimulatedClock
 from app.main import create_app
 from app.persistence.models import Base
+from app.services import accounts
 from app.services.calendars import seed_if_empty
 from app.services.context import Services
 from app.settings import Settings
@@ -25,6 +26,8 @@ from app.settings import Settings
 FIXTURES = Path(__file__).parent / "fixtures" / "bpmn"
 PROCESSES = Path(__file__).parent.parent / "bpmn"
 CLOCK_START = datetime(2026, 9, 28, 1, 0, tzinfo=timezone.utc)
+# The administrator every test service is bootstrapped with; the test clients sign in as it.
+ADMIN_AUTH = ("test-admin", "test-admin-password")
 
 
 def database_url(tmp_dir: Path) -> str:
@@ -52,7 +55,8 @@ class RunningService:
 
 def start_service(url: str, clock: SimulatedClock | None = None, **overrides) -> RunningService:
     clock = clock or SimulatedClock(CLOCK_START)
-    settings = Settings(database_url=url, clock="simulated", **{"timer_worker": False, **overrides})
+    settings = Settings(database_url=url, clock="simulated",
+                        **{"timer_worker": False, "bootstrap_admin": ":".join(ADMIN_AUTH), **overrides})
     app = create_app(settings, clock)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
@@ -80,6 +84,7 @@ def reset(running: RunningService) -> None:
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(text(f"DELETE FROM {table.name}"))
     seed_if_empty(running.services)
+    accounts.ensure_administrator(running.services)
     running.clock.set(CLOCK_START)
 
 
@@ -93,14 +98,14 @@ def _clean_state(request):
 
 @pytest.fixture
 def client(service: RunningService) -> httpx.Client:
-    with httpx.Client(base_url=f"{service.base_url}/engine-rest", timeout=30) as http:
+    with httpx.Client(base_url=f"{service.base_url}/engine-rest", auth=ADMIN_AUTH, timeout=30) as http:
         yield http
 
 
 @pytest.fixture
 def root(service: RunningService) -> httpx.Client:
     """A client for the service's own API beside engine-rest (/api/clock, /api/calendar)."""
-    with httpx.Client(base_url=service.base_url, timeout=30) as http:
+    with httpx.Client(base_url=service.base_url, auth=ADMIN_AUTH, timeout=30) as http:
         yield http
 
 

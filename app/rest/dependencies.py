@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.errors import Unauthenticated
 from app.services import accounts
 from app.services.accounts import Principal
 from app.services.context import Services
@@ -20,3 +21,10 @@ def get_principal(request: Request) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_principal(principal: PrincipalDep) -> Principal:
+    """Every route but /health needs a signed-in caller: no request without credentials reaches data."""
+    if principal.anonymous:
+        raise Unauthenticated("Sign in: send HTTP Basic credentials of an account of this service")
+    return principal

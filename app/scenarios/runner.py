@@ -396,8 +396,10 @@ class _Run:
         for who, sees in [*((user, True) for user in wanted["readers"]), *((user, False) for user in wanted["others"])]:
             account = self.scenario.accounts.get(who)
             auth = (who, account["password"]) if account else None
-            rows = checked(self.http.get(f"{ENGINE}/history/variable-instance", auth=auth,
-                                         params={"processInstanceId": instance.id})).json()
+            response = self.http.get(f"{ENGINE}/history/variable-instance", auth=auth,
+                                     params={"processInstanceId": instance.id})
+            # Without credentials the service answers 401: nothing is read.
+            rows = [] if auth is None and response.status_code == 401 else checked(response).json()
             names = {row["name"] for row in rows}
             wrong = [name for name in wanted["variables"] if (name in names) is not sees]
             if wrong:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -20,7 +21,15 @@ from app.errors import InvalidRequest, Unauthenticated
 from app.persistence.models import Account, Membership
 from app.services.context import Services
 
+log = logging.getLogger(__name__)
+
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
+# Members may do everything, including administering deployments.
+ADMINISTRATORS = "admins"
+# The authorities of the procedures (docs/procedures/README.md), one demonstration account each.
+DEMO_GROUPS = ("cn-sepa", "cn-sepa-sti", "cn-sepa-leader", "cn-most", "cn-mohurd", "zj-env", "zj-commerce", "zj-miit",
+               "cn-eco-park-working-group", "cn-eco-park-mechanism", "xj-env", "xj-drc", "xj-economic",
+               "xj-local-env", "xj-prefecture-env", "xj-urumqi-env", "xj-cpa-experts", "xj-auditors")
 _REMEMBER_SECONDS = 60.0
 _REMEMBER_AT_MOST = 10_000
 
@@ -76,6 +85,34 @@ def save_account(services: Services, account_id: str, password: str, groups: lis
     with _verified_lock:
         _verified.clear()  # a changed password or group takes effect at once
     return account
+
+
+def ensure_administrator(services: Services) -> None:
+    """At start: while no account is an administrator, create one from BOOTSTRAP_ADMIN, or named
+    `admin` with a generated password that is logged this once (there is no default password)."""
+    with services.db.read() as session:
+        if session.scalar(select(Membership.account_id).where(Membership.group_id == ADMINISTRATORS).limit(1)):
+            return
+    user, _, password = services.settings.bootstrap_admin.partition(":")
+    generated = not (user and password)
+    if generated:
+        user, password = user or "admin", secrets.token_urlsafe(18)
+    save_account(services, user, password, [ADMINISTRATORS], "administrator")
+    if generated:
+        log.warning("No administrator existed: created account %r with the password %s (shown only this once; "
+                    "change it with `eco-orchestrator account %s --group %s`)", user, password, user,
+                    ADMINISTRATORS)
+
+
+def seed_demo_accounts(services: Services) -> None:
+    """Demonstration accounts `demo-<group>` with the password `demo-<group>`: for trying the
+    procedures on a development machine, never in production (the settings refuse it)."""
+    with services.db.read() as session:
+        if session.get(Account, f"demo-{DEMO_GROUPS[0]}") is not None:
+            return
+    for group in DEMO_GROUPS:
+        save_account(services, f"demo-{group}", f"demo-{group}", [group], f"演示账号（仅供演示）{group}")
+    log.warning("Demonstration accounts demo-<group> (password demo-<group>) are seeded: DEMO_ACCOUNTS=true")
 
 
 _verified: dict[str, tuple[float, Principal]] = {}

@@ -4,10 +4,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.conftest import ADMIN_AUTH
+
 
 @pytest.fixture
 def api(service):
-    with httpx.Client(base_url=f"{service.base_url}/api/calendar", timeout=30) as http:
+    with httpx.Client(base_url=f"{service.base_url}/api/calendar", auth=ADMIN_AUTH, timeout=30) as http:
         yield http
 
 

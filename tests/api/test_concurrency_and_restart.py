@@ -5,7 +5,7 @@ import threading
 
 import httpx
 
-from tests.conftest import FIXTURES, database_url, deploy, start_service
+from tests.conftest import ADMIN_AUTH, FIXTURES, database_url, deploy, start_service
 
 
 def _start_review(client, business_key):
@@ -25,7 +25,7 @@ def test_simultaneous_completions_exactly_one_wins_and_nothing_is_half_written(c
         bodies: list[dict] = []
 
         def complete(decision: str) -> None:
-            with httpx.Client(base_url=f"{service.base_url}/engine-rest", timeout=30) as own:
+            with httpx.Client(base_url=f"{service.base_url}/engine-rest", auth=ADMIN_AUTH, timeout=30) as own:
                 barrier.wait()
                 response = own.post(f"/task/{task['id']}/complete", json={"variables": {
                     "decision": {"value": decision}, "opinion": {"value": f"由{decision}完成"}}})
@@ -59,7 +59,7 @@ def test_state_survives_a_restart_of_the_service(service, tmp_path):
     url = database_url(tmp_path)
     first = start_service(url)
     try:
-        with httpx.Client(base_url=f"{first.base_url}/engine-rest", timeout=30) as client:
+        with httpx.Client(base_url=f"{first.base_url}/engine-rest", auth=ADMIN_AUTH, timeout=30) as client:
             deploy(client, FIXTURES / "eco_review.bpmn")
             instance, task = _start_review(client, "restart-1")
     finally:
@@ -68,7 +68,7 @@ def test_state_survives_a_restart_of_the_service(service, tmp_path):
 
     second = start_service(url)
     try:
-        with httpx.Client(base_url=f"{second.base_url}/engine-rest", timeout=30) as client:
+        with httpx.Client(base_url=f"{second.base_url}/engine-rest", auth=ADMIN_AUTH, timeout=30) as client:
             # The second process has parsed nothing yet: its cache is empty, the spec comes from the database.
             [again] = client.get("/task", params={"processInstanceBusinessKey": "restart-1"}).json()
             assert again["id"] == task["id"]

@@ -217,7 +217,11 @@ def test_confidential_variables_are_read_only_by_the_departments_handling_the_ca
         "historic variables": lambda http: {row["name"]: row for row in http.get(
             "/history/variable-instance", params={"processInstanceId": instance}).json()},
     }
-    for user, sees in (("handler", True), ("auditor", True), ("outsider", False), (None, False)):
+    with as_user(service, None) as http:  # without credentials nothing at all is read
+        assert all(http.get(path).status_code == 401 for path in (
+            f"/process-instance/{instance}/variables", f"/task/{task['id']}/variables",
+            f"/history/variable-instance?processInstanceId={instance}"))
+    for user, sees in (("handler", True), ("auditor", True), ("outsider", False)):
         with as_user(service, user) as http:
             for what, read in reads.items():
                 values = read(http)

@@ -8,7 +8,7 @@ import warnings
 import pytest
 
 from tests.clients import BPMN, MESSAGE, PROCESS_KEY, SIGNAL, TOPIC, waiting_at
-from tests.conftest import deploy
+from tests.conftest import ADMIN_AUTH, deploy
 
 with warnings.catch_warnings():
     # camunda.utils.auth_bearer uses pydantic's V1 @validator: PydanticDeprecatedSince20 at import.
@@ -21,8 +21,10 @@ with warnings.catch_warnings():
 
 WORKER = "notice-publisher-2"
 # asyncResponseTimeout is real time: short, so that an empty fetch answers quickly.
+# Both clients sign in with the configuration's `auth_basic`, as the library documents.
+SIGNED_IN = {"auth_basic": {"username": ADMIN_AUTH[0], "password": ADMIN_AUTH[1]}}
 CONFIG = {"maxTasks": 1, "lockDuration": 60_000, "asyncResponseTimeout": 100, "retries": 3, "retryTimeout": 0,
-          "sleepSeconds": 0}
+          "sleepSeconds": 0, **SIGNED_IN}
 
 
 @pytest.fixture
@@ -33,7 +35,7 @@ def url(service, client) -> str:
 
 @pytest.fixture
 def engine(url) -> EngineClient:
-    return EngineClient(engine_base_url=url, config={})
+    return EngineClient(engine_base_url=url, config=dict(SIGNED_IN))
 
 
 @pytest.fixture
@@ -50,7 +52,7 @@ def review(client, instance_id: str, official: str = "wang.fang") -> None:
 
 
 def test_review_publish_then_message_and_signal(url, engine, worker, client):
-    definitions = ProcessDefinitionClient(engine_base_url=url).get_process_definitions(
+    definitions = ProcessDefinitionClient(engine_base_url=url, config=dict(SIGNED_IN)).get_process_definitions(
         process_key=PROCESS_KEY, version_tag=None, tenant_ids=None)
     assert [(d["key"], d["version"]) for d in definitions] == [(PROCESS_KEY, 1)]
     named = engine.start_process(process_key=PROCESS_KEY, business_key="EIP-2026-0011",

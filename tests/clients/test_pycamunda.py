@@ -2,6 +2,7 @@
 pycamunda has no history API: the runtime variable instances stand in for it."""
 from __future__ import annotations
 
+import pycamunda.base
 import pycamunda.deployment
 import pycamunda.externaltask
 import pycamunda.incident
@@ -12,10 +13,37 @@ import pycamunda.signal
 import pycamunda.task
 import pycamunda.variable
 import pytest
+import requests
+import requests.auth
 
 from tests.clients import BPMN, MESSAGE, PROCESS_KEY, SIGNAL, TOPIC, waiting_at
+from tests.conftest import ADMIN_AUTH
 
 WORKER = "notice-publisher-1"
+
+
+@pytest.fixture(autouse=True)
+def signed_in(monkeypatch):
+    """pycamunda takes credentials per request object (`request.auth`, as requests does): every
+    request of these tests signs in, as an integration configures its client once."""
+    original = pycamunda.base.CamundaRequest.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.auth = requests.auth.HTTPBasicAuth(*ADMIN_AUTH)
+
+    monkeypatch.setattr(pycamunda.base.CamundaRequest, "__init__", init)
+    # pycamunda fetches an external task's errorDetails with a bare requests.get, without the request's
+    # credentials (against Camunda with authentication on it fails the same way): give it them.
+    monkeypatch.setattr(pycamunda.externaltask, "requests", _SignedRequests())
+
+
+class _SignedRequests:
+    def __getattr__(self, name):
+        return getattr(requests, name)
+
+    def get(self, *args, **kwargs):
+        return requests.get(*args, auth=requests.auth.HTTPBasicAuth(*ADMIN_AUTH), **kwargs)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from app.cli import main
 from app.scenarios import ScenarioError, load_scenario, run_scenario
-from tests.conftest import FIXTURES
+from tests.conftest import ADMIN_AUTH, FIXTURES
 
 SAMPLES = FIXTURES.parent / "scenarios"
 REVIEW = SAMPLES / "eco_review_supplemented.yaml"
@@ -34,7 +34,7 @@ steps:
 
 @pytest.fixture
 def http(service):
-    with httpx.Client(base_url=service.base_url, timeout=30) as client:
+    with httpx.Client(base_url=service.base_url, auth=ADMIN_AUTH, timeout=30) as client:
         yield client
 
 

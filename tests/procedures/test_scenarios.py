@@ -14,7 +14,7 @@ from lxml import etree
 
 from app.scenarios import ScenarioResult, load_scenario, run_scenario
 from app.scenarios.accounts import create_accounts
-from tests.conftest import reset
+from tests.conftest import ADMIN_AUTH, reset
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "tests" / "scenarios"
@@ -32,7 +32,7 @@ def run(service, path: Path) -> ScenarioResult:
     if path not in _results:
         scenario = load_scenario(path)
         create_accounts(service.services, scenario)
-        with httpx.Client(base_url=service.base_url, timeout=30) as http:
+        with httpx.Client(base_url=service.base_url, auth=ADMIN_AUTH, timeout=30) as http:
             _results[path] = run_scenario(http, scenario)
     return _results[path]
 
