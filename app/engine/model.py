@@ -150,6 +150,9 @@ class ProcessModel:
     condition_texts: frozenset[str]
     # camunda:properties of the process element itself.
     properties: Mapping[str, str] = field(default_factory=dict)
+    # camunda:candidateStarterGroups / candidateStarterUsers: who may start it (nobody named: anyone).
+    starter_groups: tuple[str, ...] = ()
+    starter_users: tuple[str, ...] = ()
 
     @cached_property
     def catches_messages_or_signals(self) -> bool:
@@ -513,6 +516,10 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
                          start_form, start_form_key, conditions, outputs, decisions)
 
 
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(part.strip() for part in (text or "").split(",") if part.strip()))
+
+
 def checksum(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
@@ -608,6 +615,8 @@ def _model(process_id: str, resource: str, content: bytes, facts: _ProcessFacts,
         checksum=checksum(content),
         condition_texts=frozenset(conditions),
         properties=_properties(resource, facts.element),
+        starter_groups=_names(_camunda(facts.element, "candidateStarterGroups")),
+        starter_users=_names(_camunda(facts.element, "candidateStarterUsers")),
     )
 
 

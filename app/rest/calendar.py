@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.calendar import CalendarDay, Deadline
 from app.errors import InvalidRequest
-from app.rest.dependencies import get_services
+from app.rest.dependencies import get_services, role
 from app.services import calendars, provisional
 from app.services.context import Services
 
@@ -51,7 +51,9 @@ def export_year(year: int, services: ServicesDep) -> JSONResponse:
     return JSONResponse(body, headers={"Content-Disposition": f'attachment; filename="calendar-{year}.json"'})
 
 
-@router.put("/{year}", summary="Import a year's file: its entries replace the year's entries")
+@router.put("/{year}",
+            dependencies=[role(permission="UPDATE", resource_type="Calendar")],
+            summary="Import a year's file: its entries replace the year's entries")
 def import_year(year: int, services: ServicesDep, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
     notice = body.get("notice")
     if not isinstance(notice, str) or not notice.strip():

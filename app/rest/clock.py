@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.clock import SimulatedClock, add_iso_duration
 from app.errors import ClockUnavailable, InvalidRequest
-from app.rest.dependencies import get_services
+from app.rest.dependencies import get_services, role
 from app.rest.variables import format_instant, parse_instant
 from app.services.context import Services
 from app.services.timers import advance_clock_to
@@ -26,7 +26,9 @@ def read_clock(services: ServicesDep) -> dict[str, Any]:
     return _describe(services)
 
 
-@router.post("", summary="Move the simulated clock: {\"advance\": \"P16D\"} or {\"set\": \"2026-09-28T09:00:00+08:00\"}")
+@router.post("",
+             dependencies=[role(permission="UPDATE", resource_type="Clock")],
+             summary="Move the simulated clock: {\"advance\": \"P16D\"} or {\"set\": \"2026-09-28T09:00:00+08:00\"}")
 async def move_clock(services: ServicesDep, body: Annotated[dict[str, Any] | None, Body()] = None) -> dict[str, Any]:
     clock = services.clock
     if not isinstance(clock, SimulatedClock):

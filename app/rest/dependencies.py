@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.errors import Unauthenticated
-from app.services import accounts
+from app.services import accounts, permissions
 from app.services.accounts import Principal
 from app.services.context import Services
 
@@ -21,6 +21,13 @@ def get_principal(request: Request) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def role(*groups: str, permission: str, resource_type: str):
+    """A route dependency: the caller must be in one of the groups (administrators always are)."""
+    def check(principal: PrincipalDep) -> None:
+        permissions.require_group(principal, groups, permission, resource_type)
+    return Depends(check)
 
 
 def require_principal(principal: PrincipalDep) -> Principal:

@@ -63,8 +63,10 @@ def install(app: FastAPI) -> None:
         status = status_of(error)
         details = parse_details(error) if isinstance(error, InvalidProcessModel) else error.details
         headers = {"WWW-Authenticate": 'Basic realm="eco-orchestrator"'} if status == 401 else None
-        return JSONResponse(error_body(error.camunda_type, error.message, status, details), status_code=status,
-                            headers=headers)
+        body = error_body(error.camunda_type, error.message, status, None if status == 403 else details)
+        if status == 403:
+            body.update(details or {})  # Camunda puts userId and missingAuthorizations beside the message
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:

@@ -10,13 +10,15 @@ from pydantic import BaseModel
 
 from app.errors import InvalidRequest
 from app.persistence.models import Expert, ExpertConflict, ExpertDraw, ParkStanding
-from app.rest.dependencies import get_services
+from app.rest.dependencies import get_services, role
 from app.rest.variables import format_instant
 from app.services import parks
 from app.services.context import Services
 
 router = APIRouter(prefix="/api", tags=["parks and experts"])
 ServicesDep = Annotated[Services, Depends(get_services)]
+# The register and the expert pool are kept by administrators (and by the processes themselves).
+_REGISTRAR = role(permission="UPDATE", resource_type="Register")
 
 
 class StandingBody(BaseModel):
@@ -102,7 +104,8 @@ def read_park(park_id: str, services: ServicesDep) -> dict[str, Any]:
     return _park(parks.get_park(services, park_id), services)
 
 
-@router.put("/parks/{park_id}/standing", summary="Record a park's standing; a revocation sets its ECO-19 ban")
+@router.put("/parks/{park_id}/standing",
+            dependencies=[_REGISTRAR], summary="Record a park's standing; a revocation sets its ECO-19 ban")
 def record_standing(park_id: str, body: StandingBody, services: ServicesDep) -> dict[str, Any]:
     park = parks.record_standing(services, park_id, park_name=body.parkName, province=body.province,
                                  status=body.status, since=_date(body.since, "since"), cause=body.cause,
@@ -125,24 +128,27 @@ def list_experts(services: ServicesDep, active: bool | None = None) -> list[dict
     return [_expert(e, services, conflicts) for e, conflicts in parks.list_experts(services, active=active)]
 
 
-@router.post("/experts", summary="Add an expert to the pool")
+@router.post("/experts", dependencies=[_REGISTRAR], summary="Add an expert to the pool")
 def add_expert(body: ExpertBody, services: ServicesDep) -> dict[str, Any]:
     return _expert(parks.add_expert(services, body.id, name=body.name, specialty=body.specialty,
                                     organization=body.organization, active=body.active), services)
 
 
-@router.put("/experts/{expert_id}", summary="Update an expert; active=false takes them out of later draws")
+@router.put("/experts/{expert_id}",
+            dependencies=[_REGISTRAR], summary="Update an expert; active=false takes them out of later draws")
 def update_expert(expert_id: str, body: ExpertChange, services: ServicesDep) -> dict[str, Any]:
     return _expert(parks.update_expert(services, expert_id, name=body.name, specialty=body.specialty,
                                        organization=body.organization, active=body.active), services)
 
 
-@router.post("/experts/{expert_id}/conflicts", summary="Declare a conflict: the expert is recused for the park")
+@router.post("/experts/{expert_id}/conflicts",
+             dependencies=[_REGISTRAR], summary="Declare a conflict: the expert is recused for the park")
 def declare_conflict(expert_id: str, body: ConflictBody, services: ServicesDep) -> dict[str, Any]:
     return _conflict(parks.declare_conflict(services, expert_id, body.parkId, body.reason), services)
 
 
-@router.post("/expert-draws", summary="Draw experts at random for a park's acceptance or evaluation")
+@router.post("/expert-draws",
+             dependencies=[_REGISTRAR], summary="Draw experts at random for a park's acceptance or evaluation")
 def draw_experts(body: DrawBody, services: ServicesDep) -> dict[str, Any]:
     return _draw(parks.draw_experts(services, body.parkId, body.purpose, body.count,
                                     process_instance_id=body.processInstanceId, user=body.userId), services)

@@ -24,7 +24,7 @@ from app.persistence.models import (
     Timer,
     UserTask,
 )
-from app.services import agencies, confidentiality, parks, spawning
+from app.services import agencies, confidentiality, parks, permissions, spawning
 from app.services.accounts import Principal
 from app.services.context import Services
 from app.services.deployments import latest_by_key
@@ -296,7 +296,7 @@ def _record_activities(session: Session, instance: ProcessInstance, changes: Ite
 
 
 def start_instance(services: Services, *, key: str | None = None, definition_id: str | None = None,
-                   variables: Mapping[str, Any], business_key: str | None, user_id: str | None = None,
+                   variables: Mapping[str, Any], business_key: str | None, actor: Principal,
                    tenant_id: str | None = None) -> tuple[ProcessInstance, dict[str, Any]]:
     refuse_reserved_keys(variables)
     with services.db.write() as session:
@@ -306,7 +306,9 @@ def start_instance(services: Services, *, key: str | None = None, definition_id:
                 raise NotFound(f"No matching definition with id {definition_id}")
         else:
             definition = latest_by_key(session, key, tenant_id)
-        instance, run = start_in_session(services, session, definition, variables, business_key, user_id=user_id)
+        permissions.require_start(actor, services.models.get(session, definition.id), definition.id)
+        instance, run = start_in_session(services, session, definition, variables, business_key,
+                                         user_id=actor.user_id)
         return instance, run.variables()
 
 

@@ -16,7 +16,7 @@ from app.persistence.models import (
     TaskCandidate,
     UserTask,
 )
-from app.services import confidentiality
+from app.services import confidentiality, permissions
 from app.services.accounts import Principal
 from app.services.context import Services
 from app.services.instances import (
@@ -153,10 +153,11 @@ def open_task(session: Session, task_id: str) -> UserTask:
     return task
 
 
-def _set_assignee(services: Services, task_id: str, assignee: str | None, *, user_id: str | None,
+def _set_assignee(services: Services, task_id: str, assignee: str | None, *, actor: Principal,
                   kind: str, only_if_free: bool) -> None:
     with services.db.write() as session:
         task = get_task(session, task_id)
+        permissions.require_task_work(session, actor, task)
         if only_if_free and task.assignee not in (None, assignee):
             raise TaskAlreadyClaimed(f"Task '{task_id}' is already claimed by someone else.")
         now = services.clock.now()
@@ -164,37 +165,38 @@ def _set_assignee(services: Services, task_id: str, assignee: str | None, *, use
                         .values(assignee=assignee, last_updated=now))
         session.execute(update(ActivityInstance).where(ActivityInstance.id == task_id).values(assignee=assignee))
         instance = session.get(ProcessInstance, task.process_instance_id)
-        record(session, instance, kind, now, user_id=user_id, activity_id=task.task_definition_key,
+        record(session, instance, kind, now, user_id=actor.user_id, activity_id=task.task_definition_key,
                task_id=task_id, assignee=assignee)
 
 
-def claim(services: Services, task_id: str, user_id: str, *, acting_user: str | None = None) -> None:
-    _set_assignee(services, task_id, user_id, user_id=acting_user or user_id, kind="task.claimed", only_if_free=True)
+def claim(services: Services, task_id: str, user_id: str, *, actor: Principal) -> None:
+    _set_assignee(services, task_id, user_id, actor=actor, kind="task.claimed", only_if_free=True)
 
 
-def unclaim(services: Services, task_id: str, *, acting_user: str | None = None) -> None:
-    _set_assignee(services, task_id, None, user_id=acting_user, kind="task.unclaimed", only_if_free=False)
+def unclaim(services: Services, task_id: str, *, actor: Principal) -> None:
+    _set_assignee(services, task_id, None, actor=actor, kind="task.unclaimed", only_if_free=False)
 
 
-def set_assignee(services: Services, task_id: str, user_id: str | None, *, acting_user: str | None = None) -> None:
-    _set_assignee(services, task_id, user_id, user_id=acting_user, kind="task.assigned", only_if_free=False)
+def set_assignee(services: Services, task_id: str, user_id: str | None, *, actor: Principal) -> None:
+    _set_assignee(services, task_id, user_id, actor=actor, kind="task.assigned", only_if_free=False)
 
 
-def complete(services: Services, task_id: str, variables: Mapping[str, Any], *,
-             acting_user: str | None = None) -> dict[str, Any]:
+def complete(services: Services, task_id: str, variables: Mapping[str, Any], *, actor: Principal) -> dict[str, Any]:
     """Complete a user task with the submitted values, checked against its form first."""
     refuse_reserved_keys(variables)
     with services.db.write() as session:
         task = get_task(session, task_id)
+        permissions.require_task_work(session, actor, task)
         instance = get_active_instance(session, task.process_instance_id)
         run = load_run(services, session, instance)
         definition = run.model.user_tasks[task.task_definition_key]
         values = validate_submission(definition.form_fields, variables, services.settings.zone)
         changes = run.complete_user_task(task_id, values)
         now = services.clock.now()
-        record(session, instance, "task.completed", now, user_id=acting_user, activity_id=task.task_definition_key,
-               task_id=task_id, assignee=task.assignee, variables=jsonable(values))
-        save_run(services, session, instance, run, changes, now, user_id=acting_user)
+        record(session, instance, "task.completed", now, user_id=actor.user_id,
+               activity_id=task.task_definition_key, task_id=task_id, assignee=task.assignee,
+               variables=jsonable(values))
+        save_run(services, session, instance, run, changes, now, user_id=actor.user_id)
         return run.variables()
 
 

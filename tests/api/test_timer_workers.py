@@ -12,7 +12,10 @@ from sqlalchemy import func, select
 
 from app.persistence.models import HistoryEvent, Timer, UserTask
 from app.services import instances, tasks
-from tests.conftest import FIXTURES, deploy
+from app.services.accounts import ADMINISTRATORS, Principal
+from tests.conftest import ADMIN_AUTH, FIXTURES, deploy
+
+ADMIN = Principal(ADMIN_AUTH[0], frozenset({ADMINISTRATORS}))
 
 TIMERS = 1000
 
@@ -20,11 +23,11 @@ TIMERS = 1000
 def _instances_waiting_on_due_timers(client, service, count: int) -> None:
     deploy(client, FIXTURES / "engine" / "timer_wait.bpmn")
     started = [instances.start_instance(service.services, key="publicity_wait", variables={"province": "gd"},
-                                        business_key=f"t-{n}")[0] for n in range(count)]
+                                        business_key=f"t-{n}", actor=ADMIN)[0] for n in range(count)]
     for instance in started:
         with service.services.db.read() as session:
             task_id = session.scalar(select(UserTask.id).where(UserTask.process_instance_id == instance.id))
-        tasks.complete(service.services, task_id, {})
+        tasks.complete(service.services, task_id, {}, actor=ADMIN)
     with service.services.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Timer)) == count
 

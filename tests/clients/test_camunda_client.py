@@ -35,7 +35,7 @@ from tests.clients import BPMN, MESSAGE, PROCESS_KEY, SIGNAL, TOPIC, waiting_at
 from tests.conftest import deploy
 
 WORKER = "notice-publisher-3"
-# The client always sends HTTP Basic credentials: they must be an account's (wrong ones are refused).
+# The integration signs in as a system (messages, external tasks) that also does the review (mee-sti).
 ACCOUNT, PASSWORD = "notice-publisher", "publisher-password"
 PAGE = PaginationParams(limit=50, offset=0)
 
@@ -59,7 +59,7 @@ async def camunda(url: str):
 
 
 def run(service, client, scenario) -> None:
-    accounts.save_account(service.services, ACCOUNT, PASSWORD, ["cn-notice-publishers"])
+    accounts.save_account(service.services, ACCOUNT, PASSWORD, ["systems", "mee-sti"])
     deploy(client, BPMN, name="eco-park-application")
     asyncio.run(scenario(f"{service.base_url}/engine-rest"))
 

@@ -16,6 +16,6 @@ from app.rest.camunda import (
 )
 
 router = APIRouter(prefix="/engine-rest")
-for module in (engine, deployment, decision_definition, process_definition, process_instance, task, history, job, message,
-               external_task, variable_instance):
+for module in (engine, deployment, decision_definition, process_definition, process_instance, task, history, job,
+               message, external_task, variable_instance):
     router.include_router(module.router)

@@ -8,7 +8,8 @@ from starlette.datastructures import UploadFile
 
 from app.errors import InvalidRequest
 from app.rest.camunda import render
-from app.rest.dependencies import get_services
+from app.rest.dependencies import get_services, role
+from app.services.permissions import DESIGNERS
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict
 from app.services import deployments
@@ -24,7 +25,8 @@ _FIELDS = {"deployment-name", "enable-duplicate-filtering", "deploy-changed-only
            "tenant-id", "deployment-activation-time"}
 
 
-@router.post("/deployment/create", summary="Deploy BPMN and DMN files (multipart, as Camunda Modeler and pycamunda send)")
+@router.post("/deployment/create", dependencies=[role(DESIGNERS, permission="CREATE", resource_type="Deployment")],
+             summary="Deploy BPMN and DMN files (multipart, as Camunda Modeler and pycamunda send)")
 async def create_deployment(request: Request, services: ServicesDep) -> dict[str, Any]:
     fields: dict[str, str] = {}
     resources: dict[str, bytes] = {}

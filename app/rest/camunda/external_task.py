@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app.errors import InvalidRequest
 from app.rest.camunda import render
-from app.rest.dependencies import PrincipalDep, get_services
+from app.rest.dependencies import PrincipalDep, get_services, role
+from app.services.permissions import SYSTEMS
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, text_list
 from app.rest.variables import decode_variables
@@ -21,6 +22,8 @@ from app.services.context import Services
 
 router = APIRouter(tags=["external-task"])
 ServicesDep = Annotated[Services, Depends(get_services)]
+# External tasks are worked by the e-government systems.
+_WORKER = role(SYSTEMS, permission="UPDATE", resource_type="ExternalTask")
 JsonBody = Annotated[dict[str, Any] | None, Body()]
 
 # Longest wait a long-polling fetch may ask for, and how often a waiting fetch looks again on its own
@@ -49,8 +52,8 @@ def _topics(body: dict[str, Any]) -> list[external_tasks.TopicRequest]:
     return topics
 
 
-@router.post("/external-task/fetchAndLock", summary="Lock open tasks of the topics; waits up to "
-                                                     "asyncResponseTimeout ms for work to appear")
+@router.post("/external-task/fetchAndLock", dependencies=[_WORKER],
+             summary="Lock open tasks of the topics; waits up to asyncResponseTimeout ms for work to appear")
 async def fetch_and_lock(services: ServicesDep, reader: PrincipalDep, body: JsonBody = None) -> list[dict[str, Any]]:
     body = body or {}
     worker_id = _worker(body)
@@ -91,7 +94,7 @@ def _worker(body: dict[str, Any]) -> str:
     return worker_id
 
 
-@router.post("/external-task/{task_id}/complete", status_code=204)
+@router.post("/external-task/{task_id}/complete", dependencies=[_WORKER], status_code=204)
 def complete(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
     body = body or {}
     zone = services.settings.zone
@@ -100,7 +103,7 @@ def complete(task_id: str, services: ServicesDep, body: JsonBody = None) -> Resp
     return Response(status_code=204)
 
 
-@router.post("/external-task/{task_id}/failure", status_code=204)
+@router.post("/external-task/{task_id}/failure", dependencies=[_WORKER], status_code=204)
 def failure(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
     body = body or {}
     external_tasks.failure(services, task_id, worker_id=_worker(body), error_message=body.get("errorMessage"),
@@ -110,7 +113,7 @@ def failure(task_id: str, services: ServicesDep, body: JsonBody = None) -> Respo
     return Response(status_code=204)
 
 
-@router.post("/external-task/{task_id}/bpmnError", status_code=204)
+@router.post("/external-task/{task_id}/bpmnError", dependencies=[_WORKER], status_code=204)
 def bpmn_error(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
     body = body or {}
     external_tasks.bpmn_error(services, task_id, worker_id=_worker(body), error_code=body.get("errorCode"),
@@ -119,7 +122,7 @@ def bpmn_error(task_id: str, services: ServicesDep, body: JsonBody = None) -> Re
     return Response(status_code=204)
 
 
-@router.post("/external-task/{task_id}/extendLock", status_code=204)
+@router.post("/external-task/{task_id}/extendLock", dependencies=[_WORKER], status_code=204)
 def extend_lock(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
     body = body or {}
     external_tasks.extend_lock(services, task_id, worker_id=_worker(body),
@@ -127,13 +130,13 @@ def extend_lock(task_id: str, services: ServicesDep, body: JsonBody = None) -> R
     return Response(status_code=204)
 
 
-@router.post("/external-task/{task_id}/unlock", status_code=204)
+@router.post("/external-task/{task_id}/unlock", dependencies=[_WORKER], status_code=204)
 def unlock(task_id: str, services: ServicesDep) -> Response:
     external_tasks.unlock(services, task_id)
     return Response(status_code=204)
 
 
-@router.put("/external-task/{task_id}/retries", status_code=204)
+@router.put("/external-task/{task_id}/retries", dependencies=[_WORKER], status_code=204)
 def set_retries(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
     body = body or {}
     if body.get("retries") is None:

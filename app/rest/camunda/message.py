@@ -9,7 +9,8 @@ from fastapi.responses import JSONResponse
 
 from app.errors import InvalidRequest
 from app.rest.camunda import render
-from app.rest.dependencies import get_services
+from app.rest.dependencies import get_services, role
+from app.services.permissions import SYSTEMS
 from app.rest.params import flag
 from app.rest.variables import decode_variables, encode_variables
 from app.services import events
@@ -17,6 +18,8 @@ from app.services.context import Services
 
 router = APIRouter(tags=["message"])
 ServicesDep = Annotated[Services, Depends(get_services)]
+# Messages and signals come from the e-government systems.
+_SENDER = role(SYSTEMS, permission="CREATE", resource_type="Message")
 JsonBody = Annotated[dict[str, Any] | None, Body()]
 
 
@@ -27,7 +30,9 @@ def _text(body: dict[str, Any], name: str) -> str | None:
     return value
 
 
-@router.post("/message", summary="Correlate a message to the one instance waiting for it (or all, or a start)")
+@router.post("/message",
+             dependencies=[_SENDER],
+             summary="Correlate a message to the one instance waiting for it (or all, or a start)")
 def correlate(request: Request, services: ServicesDep, body: JsonBody = None) -> Response:
     body = body or {}
     zone = services.settings.zone
@@ -61,7 +66,9 @@ def _result(request: Request, delivery: events.Delivery, with_variables: bool, s
     return result
 
 
-@router.post("/signal", status_code=204, summary="Deliver a signal to every instance and start event waiting for it")
+@router.post("/signal",
+             dependencies=[_SENDER], status_code=204,
+             summary="Deliver a signal to every instance and start event waiting for it")
 def signal(services: ServicesDep, body: JsonBody = None) -> Response:
     body = body or {}
     events.throw_signal(services, name=_text(body, "name"),

@@ -7,11 +7,12 @@ from fastapi import APIRouter, Body, Depends, Request
 from app.engine import validate_submission
 from app.rest.camunda import render
 from app.rest.camunda.forms import form_variables
-from app.rest.dependencies import get_services
+from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict
 from app.rest.variables import decode_variables
 from app.services import deployments, instances
+from app.services.accounts import Principal
 from app.services.context import Services
 
 router = APIRouter(prefix="/process-definition", tags=["process-definition"])
@@ -77,7 +78,8 @@ def xml_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
         return {"id": row.id, "bpmn20Xml": deployments.definition_xml(session, row)}
 
 
-def _start(request: Request, services: Services, body: dict[str, Any] | None, *, key: str | None = None,
+def _start(request: Request, services: Services, actor: Principal, body: dict[str, Any] | None, *,
+           key: str | None = None,
            definition_id: str | None = None, tenant_id: str | None = None, start_form: bool = False) -> dict:
     body = body or {}
     zone = services.settings.zone
@@ -91,36 +93,36 @@ def _start(request: Request, services: Services, body: dict[str, Any] | None, *,
         key, definition_id = None, definition.id
     instance, current = instances.start_instance(
         services, key=key, definition_id=definition_id, variables=variables,
-        business_key=body.get("businessKey"), tenant_id=tenant_id)
+        business_key=body.get("businessKey"), tenant_id=tenant_id, actor=actor)
     with_variables = flag(body.get("withVariablesInReturn"), "withVariablesInReturn")
     return render.instance(request, instance, current if with_variables else None, zone)
 
 
 @router.post("/key/{key}/start")
-def start_by_key(key: str, request: Request, services: ServicesDep, body: JsonBody = None) -> dict[str, Any]:
-    return _start(request, services, body, key=key)
+def start_by_key(key: str, request: Request, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> dict[str, Any]:
+    return _start(request, services, actor, body, key=key)
 
 
 @router.post("/key/{key}/tenant-id/{tenant_id}/start")
-def start_by_key_and_tenant(key: str, tenant_id: str, request: Request, services: ServicesDep,
+def start_by_key_and_tenant(key: str, tenant_id: str, request: Request, services: ServicesDep, actor: PrincipalDep,
                             body: JsonBody = None) -> dict[str, Any]:
-    return _start(request, services, body, key=key, tenant_id=tenant_id)
+    return _start(request, services, actor, body, key=key, tenant_id=tenant_id)
 
 
 @router.post("/{definition_id}/start")
-def start_by_id(definition_id: str, request: Request, services: ServicesDep, body: JsonBody = None) -> dict:
-    return _start(request, services, body, definition_id=definition_id)
+def start_by_id(definition_id: str, request: Request, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> dict:
+    return _start(request, services, actor, body, definition_id=definition_id)
 
 
 @router.post("/key/{key}/submit-form")
-def submit_start_form_by_key(key: str, request: Request, services: ServicesDep, body: JsonBody = None) -> dict:
-    return _start(request, services, body, key=key, start_form=True)
+def submit_start_form_by_key(key: str, request: Request, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> dict:
+    return _start(request, services, actor, body, key=key, start_form=True)
 
 
 @router.post("/{definition_id}/submit-form")
-def submit_start_form_by_id(definition_id: str, request: Request, services: ServicesDep,
+def submit_start_form_by_id(definition_id: str, request: Request, services: ServicesDep, actor: PrincipalDep,
                             body: JsonBody = None) -> dict:
-    return _start(request, services, body, definition_id=definition_id, start_form=True)
+    return _start(request, services, actor, body, definition_id=definition_id, start_form=True)
 
 
 @router.get("/key/{key}/form-variables")

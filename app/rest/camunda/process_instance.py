@@ -6,7 +6,7 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 
 from app.errors import InvalidRequest, NotFound
 from app.rest.camunda import render
-from app.rest.dependencies import PrincipalDep, get_services
+from app.rest.dependencies import PrincipalDep, get_services, role
 from app.rest.listing import counted, listed
 from app.rest.params import query_dict, text_list
 from app.rest.variables import (
@@ -20,6 +20,8 @@ from app.services.context import Services
 
 router = APIRouter(prefix="/process-instance", tags=["process-instance"])
 ServicesDep = Annotated[Services, Depends(get_services)]
+# Changing a running instance's data or ending it is for administrators.
+_ADMINISTER = role(permission="UPDATE", resource_type="ProcessInstance")
 JsonBody = Annotated[dict[str, Any] | None, Body()]
 
 
@@ -55,7 +57,7 @@ def get_instance(instance_id: str, request: Request, services: ServicesDep) -> d
         return render.instance(request, instances.get_active_instance(session, instance_id))
 
 
-@router.delete("/{instance_id}", status_code=204)
+@router.delete("/{instance_id}", status_code=204, dependencies=[_ADMINISTER])
 def delete_instance(instance_id: str, request: Request, services: ServicesDep) -> Response:
     params = query_dict(request)
     try:
@@ -71,7 +73,7 @@ def get_variables(instance_id: str, services: ServicesDep, reader: PrincipalDep)
     return encode_variables(instances.instance_variables(services, instance_id, reader), services.settings.zone)
 
 
-@router.post("/{instance_id}/variables", status_code=204)
+@router.post("/{instance_id}/variables", status_code=204, dependencies=[_ADMINISTER])
 def modify_variables(instance_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
     body = body or {}
     deletions = body.get("deletions") or []
@@ -91,14 +93,14 @@ def get_variable(instance_id: str, name: str, services: ServicesDep, reader: Pri
     return encode_value(values[name], services.settings.zone)
 
 
-@router.put("/{instance_id}/variables/{name}", status_code=204)
+@router.put("/{instance_id}/variables/{name}", status_code=204, dependencies=[_ADMINISTER])
 def put_variable(instance_id: str, name: str, services: ServicesDep, body: JsonBody = None) -> Response:
     value = decode_value(name, body or {}, services.settings.zone)
     instances.modify_variables(services, instance_id, modifications={name: value}, deletions=())
     return Response(status_code=204)
 
 
-@router.delete("/{instance_id}/variables/{name}", status_code=204)
+@router.delete("/{instance_id}/variables/{name}", status_code=204, dependencies=[_ADMINISTER])
 def delete_variable(instance_id: str, name: str, services: ServicesDep) -> Response:
     instances.modify_variables(services, instance_id, modifications={}, deletions=(name,))
     return Response(status_code=204)

@@ -12,6 +12,7 @@ from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, text_list
 from app.rest.variables import decode_variables, encode_variables, optional_instant
 from app.services import tasks
+from app.services.accounts import Principal
 from app.services.context import Services
 
 router = APIRouter(prefix="/task", tags=["task"])
@@ -104,40 +105,41 @@ def _user_id(body: dict[str, Any] | None, required: bool) -> str | None:
 
 
 @router.post("/{task_id}/claim", status_code=204)
-def claim(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
-    tasks.claim(services, task_id, _user_id(body, required=True))
+def claim(task_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    tasks.claim(services, task_id, _user_id(body, required=True), actor=actor)
     return Response(status_code=204)
 
 
 @router.post("/{task_id}/unclaim", status_code=204)
-def unclaim(task_id: str, services: ServicesDep) -> Response:
-    tasks.unclaim(services, task_id)
+def unclaim(task_id: str, services: ServicesDep, actor: PrincipalDep) -> Response:
+    tasks.unclaim(services, task_id, actor=actor)
     return Response(status_code=204)
 
 
 @router.post("/{task_id}/assignee", status_code=204)
-def set_assignee(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
-    tasks.set_assignee(services, task_id, _user_id(body, required=False))
+def set_assignee(task_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    tasks.set_assignee(services, task_id, _user_id(body, required=False), actor=actor)
     return Response(status_code=204)
 
 
-def _complete(task_id: str, services: Services, body: dict[str, Any] | None) -> Response | dict[str, Any]:
+def _complete(task_id: str, services: Services, actor: Principal, body: dict[str, Any] | None
+              ) -> Response | dict[str, Any]:
     body = body or {}
     zone = services.settings.zone
-    current = tasks.complete(services, task_id, decode_variables(body.get("variables"), zone))
+    current = tasks.complete(services, task_id, decode_variables(body.get("variables"), zone), actor=actor)
     if flag(body.get("withVariablesInReturn"), "withVariablesInReturn"):
         return encode_variables(current, zone)
     return Response(status_code=204)
 
 
 @router.post("/{task_id}/complete", responses={204: {"description": "completed"}})
-def complete(task_id: str, services: ServicesDep, body: JsonBody = None) -> Any:
-    return _complete(task_id, services, body)
+def complete(task_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Any:
+    return _complete(task_id, services, actor, body)
 
 
 @router.post("/{task_id}/submit-form", responses={204: {"description": "completed"}})
-def submit_form(task_id: str, services: ServicesDep, body: JsonBody = None) -> Any:
-    return _complete(task_id, services, body)
+def submit_form(task_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Any:
+    return _complete(task_id, services, actor, body)
 
 
 @router.get("/{task_id}/form-variables")
