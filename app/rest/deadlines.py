@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from app.rest.dependencies import get_services
+from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.variables import format_instant
 from app.services.context import Services
 from app.services.deadlines import open_deadlines
@@ -15,12 +15,13 @@ router = APIRouter(prefix="/api/deadlines", tags=["deadlines"])
 
 @router.get("", summary="Open deadlines of an instance, a business key or a candidate group, with their level "
                         "(normal, warning, overdue)")
-def list_deadlines(services: Annotated[Services, Depends(get_services)], processInstanceId: str | None = None,
-                   businessKey: str | None = None, candidateGroup: str | None = None) -> list[dict[str, Any]]:
+def list_deadlines(services: Annotated[Services, Depends(get_services)], viewer: PrincipalDep,
+                   processInstanceId: str | None = None, businessKey: str | None = None,
+                   candidateGroup: str | None = None) -> list[dict[str, Any]]:
     zone = services.settings.zone
     return [{"kind": d.kind, "processInstanceId": d.process_instance_id, "businessKey": d.business_key,
              "processDefinitionKey": d.process_definition_key, "activityId": d.activity_id, "name": d.name,
              "taskId": d.task_id, "due": format_instant(d.due, zone), "lastDay": d.last_day.isoformat(),
              "workingDaysLeft": d.working_days_left, "level": d.level, "provisional": d.provisional}
             for d in open_deadlines(services, process_instance_id=processInstanceId, business_key=businessKey,
-                                    candidate_group=candidateGroup)]
+                                    candidate_group=candidateGroup, viewer=viewer)]

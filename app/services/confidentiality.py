@@ -3,9 +3,11 @@ are readable only by the departments that handle its case.
 
 A process names its confidential variables in the camunda:property `confidentialVariables` of the
 process (comma-separated) and may name groups that read them besides (`confidentialReaders`, for
-example the auditors). The departments that handle a case are the groups and users its tasks were
-offered to (app.services.instances records them as the instance's participants). Everyone else,
-and any caller without credentials, gets the instance's variables without the confidential ones.
+example the auditors; they take part in every case of the process, so they may read it). The
+departments that handle a case are the groups and users its tasks were offered to
+(app.services.instances records them as the instance's participants). Everyone else who may read
+the case (an administrator, an auditor of every case) gets its variables without the confidential
+ones.
 """
 from __future__ import annotations
 
@@ -29,10 +31,14 @@ def confidential_names(model: ProcessModel) -> frozenset[str]:
     return _names(model.properties.get(VARIABLES_PROPERTY))
 
 
+def reader_groups(model: ProcessModel) -> frozenset[str]:
+    return _names(model.properties.get(READERS_PROPERTY))
+
+
 def handles_case(session: Session, model: ProcessModel, instance_id: str, principal: Principal) -> bool:
     if principal.anonymous:
         return False
-    if principal.groups & _names(model.properties.get(READERS_PROPERTY)):
+    if principal.groups & reader_groups(model):
         return True
     rows = session.execute(select(InstanceParticipant.kind, InstanceParticipant.identity)
                            .where(InstanceParticipant.process_instance_id == instance_id))

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from app.errors import InvalidRequest
 from app.persistence.models import ProcessInstance, TaskCandidate, Timer, UserTask
-from app.services import calendars
+from app.services import calendars, permissions
+from app.services.accounts import Principal
 from app.services.context import Services
 
 NORMAL, WARNING, OVERDUE = "normal", "warning", "overdue"
@@ -31,11 +32,14 @@ class OpenDeadline:
 
 
 def open_deadlines(services: Services, *, process_instance_id: str | None = None, business_key: str | None = None,
-                   candidate_group: str | None = None) -> list[OpenDeadline]:
+                   candidate_group: str | None = None, viewer: Principal | None = None) -> list[OpenDeadline]:
     if not (process_instance_id or business_key or candidate_group):
         raise InvalidRequest("Give processInstanceId, businessKey or candidateGroup")
-    tasks = select(UserTask).where(UserTask.due.is_not(None))
-    timers = select(Timer, ProcessInstance).join(ProcessInstance, ProcessInstance.id == Timer.process_instance_id)
+    tasks = permissions.only_visible(select(UserTask).where(UserTask.due.is_not(None)), UserTask.process_instance_id,
+                                     viewer)
+    timers = permissions.only_visible(
+        select(Timer, ProcessInstance).join(ProcessInstance, ProcessInstance.id == Timer.process_instance_id),
+        Timer.process_instance_id, viewer)
     if process_instance_id:
         tasks = tasks.where(UserTask.process_instance_id == process_instance_id)
         timers = timers.where(Timer.process_instance_id == process_instance_id)

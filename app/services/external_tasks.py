@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import InvalidRequest, NotFound
 from app.persistence.models import ExternalTask, Incident, ProcessInstance
-from app.services import confidentiality
+from app.services import confidentiality, permissions
 from app.services.accounts import Principal
 from app.services.context import Services
 from app.services.instances import (
@@ -214,9 +214,12 @@ def get_incident(session: Session, incident_id: str) -> Incident:
 
 
 def external_task_query(p: Mapping[str, Any], now: datetime, *, locked: bool = False, not_locked: bool = False,
-                        with_retries_left: bool = False, no_retries_left: bool = False) -> Select:
-    """Open external tasks; `p` holds the equality filters under Camunda's parameter names."""
-    query = select(ExternalTask)
+                        with_retries_left: bool = False, no_retries_left: bool = False,
+                        viewer: Principal | None = None) -> Select:
+    """Open external tasks; `p` holds the equality filters under Camunda's parameter names. The
+    systems that work them see them all; others those of the cases they may read."""
+    query = permissions.only_visible(select(ExternalTask), ExternalTask.process_instance_id,
+                                     permissions.unless_in(viewer, permissions.SYSTEMS))
     equal = [("externalTaskId", ExternalTask.id), ("topicName", ExternalTask.topic_name),
              ("workerId", ExternalTask.worker_id), ("processInstanceId", ExternalTask.process_instance_id),
              ("processDefinitionId", ExternalTask.process_definition_id), ("activityId", ExternalTask.activity_id),
@@ -236,8 +239,9 @@ def external_task_query(p: Mapping[str, Any], now: datetime, *, locked: bool = F
     return query.order_by(ExternalTask.created, ExternalTask.id)
 
 
-def incident_query(p: Mapping[str, Any], *, open_only: bool = True) -> Select:
-    query = select(Incident)
+def incident_query(p: Mapping[str, Any], *, open_only: bool = True, viewer: Principal | None = None) -> Select:
+    query = permissions.only_visible(select(Incident), Incident.process_instance_id,
+                                     permissions.unless_in(viewer, permissions.SYSTEMS))
     if open_only:
         query = query.where(Incident.end_time.is_(None))
     equal = [("incidentId", Incident.id), ("incidentType", Incident.incident_type),

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from app.errors import NotFound
 from app.persistence.models import ActivityInstance, ProcessDefinition, ProcessInstance
+from app.services import permissions
+from app.services.accounts import Principal
 
 
 @dataclass
@@ -26,6 +28,8 @@ class InstanceFilter:
     started_after: datetime | None = None
     state: str | None = None
     sort_desc: dict[str, bool] = field(default_factory=dict)
+    # Who asks: instances they may not read are left out (None: the service itself).
+    viewer: Principal | None = None
 
 
 INSTANCE_SORT = {"instanceId": ProcessInstance.id, "definitionKey": ProcessInstance.definition_key,
@@ -34,8 +38,8 @@ INSTANCE_SORT = {"instanceId": ProcessInstance.id, "definitionKey": ProcessInsta
 
 
 def historic_instance_query(c: InstanceFilter) -> Select:
-    query = select(ProcessInstance, ProcessDefinition).join(
-        ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+    query = permissions.only_visible(select(ProcessInstance, ProcessDefinition).join(
+        ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id), ProcessInstance.id, c.viewer)
     for value, column in [(c.process_instance_id, ProcessInstance.id), (c.business_key, ProcessInstance.business_key),
                           (c.definition_id, ProcessInstance.definition_id),
                           (c.definition_key, ProcessInstance.definition_key), (c.state, ProcessInstance.status)]:
@@ -87,6 +91,7 @@ class ActivityFilter:
     started_after: datetime | None = None
     finished_before: datetime | None = None
     finished_after: datetime | None = None
+    viewer: Principal | None = None
 
 
 ACTIVITY_SORT = {"activityInstanceId": ActivityInstance.id, "instanceId": ActivityInstance.process_instance_id,
@@ -106,7 +111,7 @@ TASK_SORT = {"taskId": ActivityInstance.id, "activityInstanceId": ActivityInstan
 
 def activity_query(c: ActivityFilter) -> Select:
     a = ActivityInstance
-    query = select(a)
+    query = permissions.only_visible(select(a), a.process_instance_id, c.viewer)
     for value, column in [(c.process_instance_id, a.process_instance_id), (c.activity_id, a.activity_id),
                           (c.activity_type, a.activity_type), (c.task_assignee, a.assignee),
                           (c.activity_instance_id, a.id), (c.activity_name, a.activity_name),

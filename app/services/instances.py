@@ -69,7 +69,8 @@ def _write_rows(session: Session, model, rows: list[dict[str, Any]]) -> None:
         session.connection().execute(model.__table__.insert(), rows)
 
 
-def save_run(services: Services, session: Session, instance: ProcessInstance, run: ProcessRun, changes: Iterable[ActivityChange],
+def save_run(services: Services, session: Session, instance: ProcessInstance, run: ProcessRun,
+             changes: Iterable[ActivityChange],
              now: datetime, *, user_id: str | None = None) -> None:
     """Write everything one step of an instance changed: state, task rows, activities, timers, history.
 
@@ -331,6 +332,8 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
         start_time=now, start_user_id=user_id, start_activity_id=start_activity, last_sequence=0)
     session.add(instance)
     session.flush()  # the instance row first: its events and tasks refer to it
+    # The groups a process names as readers of its confidential data take part in each of its cases.
+    _add_participants(session, instance, {("group", group) for group in confidentiality.reader_groups(model)})
     record(session, instance, "process.started", now, user_id=user_id, definition_id=definition.id,
            business_key=business_key, variables=jsonable(variables),
            **({"start_event": start_event, "trigger": dict(trigger or {})} if start_event else {}))
@@ -374,6 +377,7 @@ def instance_variables(services: Services, instance_id: str, reader: Principal) 
     """The variables of a running instance that the reader may see (CPA-16)."""
     with services.db.read() as session:
         instance = get_active_instance(session, instance_id)
+        permissions.require_instance_read(session, reader, instance.id)
         run = load_run(services, session, instance)
         return confidentiality.visible(session, run.model, instance.id, reader, run.variables())
 
@@ -409,8 +413,8 @@ def delete_instance(services: Services, instance_id: str, *, reason: str | None 
 
 def instance_query(*, instance_ids: list[str] | None = None, business_key: str | None = None,
                    definition_id: str | None = None, definition_key: str | None = None,
-                   active_only: bool = True):
-    query = select(ProcessInstance)
+                   active_only: bool = True, viewer: Principal | None = None):
+    query = permissions.only_visible(select(ProcessInstance), ProcessInstance.id, viewer)
     if active_only:
         query = query.where(ProcessInstance.status == ACTIVE)
     if instance_ids:

@@ -1,23 +1,25 @@
-"""Who may do what (the commands; queries are filtered where they are built).
+"""Who may do and read what.
 
 Roles are groups: `admins` may do everything; `designers` deploy; `systems` are the e-government
-systems that correlate messages and signals and work external tasks. A user task is worked by its
-assignee, its candidate users and the members of its candidate groups. A process is started by the
-groups and users its `camunda:candidateStarterGroups` / `candidateStarterUsers` name, or by any
-signed-in account when it names none. A refusal is Camunda's AuthorizationException (403), naming
-the missing permission.
+systems that correlate messages and signals and work external tasks; `auditors` read every case.
+A user task is worked by its assignee, its candidate users and the members of its candidate groups.
+A process is started by the groups and users its `camunda:candidateStarterGroups` /
+`candidateStarterUsers` name, or by any signed-in account when it names none. A case is read by
+those who take part in it (see `visible_instances`). A refused command is Camunda's
+AuthorizationException (403), naming the missing permission; queries leave out what the caller may
+not read.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, literal, or_, select, union
 from sqlalchemy.orm import Session
 
 from app.engine import ProcessModel
 from app.errors import Forbidden
-from app.persistence.models import TaskCandidate, UserTask
+from app.persistence.models import InstanceParticipant, ProcessInstance, TaskCandidate, UserTask
 from app.services.accounts import ADMINISTRATORS, Principal
 
-DESIGNERS, SYSTEMS = "designers", "systems"
+DESIGNERS, SYSTEMS, AUDITORS = "designers", "systems", "auditors"
 
 
 def denied(principal: Principal, permission: str, resource_type: str, resource_id: str | None) -> Forbidden:
@@ -57,3 +59,44 @@ def require_start(principal: Principal, model: ProcessModel, definition_id: str)
             or principal.groups & set(model.starter_groups)):
         return
     raise denied(principal, "CREATE_INSTANCE", "ProcessDefinition", definition_id)
+
+
+# --- reading -------------------------------------------------------------------------------------
+# A case is read by those who take part in it (the groups and users its tasks were offered to, who
+# started it, who was assigned one of its tasks), by auditors and by administrators. Queries leave
+# out what the caller may not read; a single resource the caller may not read answers 403.
+
+def sees_every_case(principal: Principal) -> bool:
+    return is_administrator(principal) or AUDITORS in principal.groups
+
+
+def visible_instances(principal: Principal):
+    """The ids of the instances the caller may read, as a subquery; None: every instance."""
+    if sees_every_case(principal):
+        return None
+    taking_part = [and_(InstanceParticipant.kind == "user", InstanceParticipant.identity == principal.user_id)]
+    if principal.groups:
+        taking_part.append(and_(InstanceParticipant.kind == "group",
+                                InstanceParticipant.identity.in_(sorted(principal.groups))))
+    return union(select(InstanceParticipant.process_instance_id).where(or_(*taking_part)),
+                 select(ProcessInstance.id).where(ProcessInstance.start_user_id == principal.user_id),
+                 select(UserTask.process_instance_id).where(UserTask.assignee == principal.user_id))
+
+
+def unless_in(viewer: Principal | None, group: str) -> Principal | None:
+    """The viewer, or None (no filter) when a member of a group that sees every row of a kind."""
+    return None if viewer is None or group in viewer.groups else viewer
+
+
+def only_visible(query: Select, instance_column, viewer: Principal | None) -> Select:
+    """The query without the rows of instances the viewer may not read (no viewer: unfiltered,
+    for the service's own use)."""
+    ids = visible_instances(viewer) if viewer is not None else None
+    return query if ids is None else query.where(instance_column.in_(ids))
+
+
+def require_instance_read(session: Session, principal: Principal, instance_id: str,
+                          resource_type: str = "ProcessInstance", resource_id: str | None = None) -> None:
+    ids = visible_instances(principal)
+    if ids is not None and not session.scalar(select(literal(True)).where(literal(instance_id).in_(ids))):
+        raise denied(principal, "READ", resource_type, resource_id or instance_id)

@@ -72,6 +72,8 @@ class TaskFilter:
     created_after: datetime | None = None
     tenant_id_in: list[str] = field(default_factory=list)
     sorting: list[tuple[str, str]] = field(default_factory=list)
+    # Who asks: tasks of instances they may not read are left out (None: the service itself).
+    viewer: Principal | None = None
 
 
 def _candidate(kind: str, identities: list[str]):
@@ -80,7 +82,7 @@ def _candidate(kind: str, identities: list[str]):
 
 
 def task_query(criteria: TaskFilter) -> Select:
-    query = select(UserTask)
+    query = permissions.only_visible(select(UserTask), UserTask.process_instance_id, criteria.viewer)
     c = criteria
     equal = [(c.task_id, UserTask.id), (c.process_instance_id, UserTask.process_instance_id),
              (c.process_definition_id, UserTask.process_definition_id),
@@ -200,10 +202,15 @@ def complete(services: Services, task_id: str, variables: Mapping[str, Any], *, 
         return run.variables()
 
 
+def require_read(session: Session, reader: Principal, task: UserTask) -> None:
+    permissions.require_instance_read(session, reader, task.process_instance_id, "Task", task.id)
+
+
 def form(services: Services, task_id: str, reader: Principal) -> tuple[tuple[FormField, ...], dict[str, Any]]:
     """The task's form fields and the current values of the instance's variables the reader may see."""
     with services.db.read() as session:
         task = get_task(session, task_id)
+        require_read(session, reader, task)
         instance = get_active_instance(session, task.process_instance_id)
         run = load_run(services, session, instance)
         return (run.model.user_tasks[task.task_definition_key].form_fields,
@@ -213,6 +220,7 @@ def form(services: Services, task_id: str, reader: Principal) -> tuple[tuple[For
 def task_variables(services: Services, task_id: str, reader: Principal) -> dict[str, Any]:
     with services.db.read() as session:
         task = get_task(session, task_id)
+        require_read(session, reader, task)
         instance = get_active_instance(session, task.process_instance_id)
         run = load_run(services, session, instance)
         return confidentiality.visible(session, run.model, instance.id, reader, run.variables())

@@ -201,7 +201,9 @@ def as_user(service, user: str | None) -> httpx.Client:
 
 def test_confidential_variables_are_read_only_by_the_departments_handling_the_case(client, service):
     accounts.save_account(service.services, "handler", "handler-password", ["xj-urumqi-env"])
-    accounts.save_account(service.services, "auditor", "auditor-password", ["xj-auditors"])
+    # An auditor of the region named by the process, and one who reads every case but not its secrets.
+    accounts.save_account(service.services, "auditor", "auditor-password", ["auditors", "xj-auditors"])
+    accounts.save_account(service.services, "inspector", "inspector-password", ["auditors"])
     accounts.save_account(service.services, "outsider", "outsider-password", ["xj-kashgar-env"])
     deploy_bytes(client, "secret.bpmn", SECRET).raise_for_status()
     instance = start(client, "secret_case", enterprise_id="E1", audit_data="物料平衡：…").json()["id"]
@@ -221,7 +223,7 @@ def test_confidential_variables_are_read_only_by_the_departments_handling_the_ca
         assert all(http.get(path).status_code == 401 for path in (
             f"/process-instance/{instance}/variables", f"/task/{task['id']}/variables",
             f"/history/variable-instance?processInstanceId={instance}"))
-    for user, sees in (("handler", True), ("auditor", True), ("outsider", False)):
+    for user, sees in (("handler", True), ("auditor", True), ("inspector", False)):
         with as_user(service, user) as http:
             for what, read in reads.items():
                 values = read(http)
@@ -230,6 +232,10 @@ def test_confidential_variables_are_read_only_by_the_departments_handling_the_ca
                     assert "enterprise_id" in values, f"{user} reading {what}"
             single = http.get(f"/process-instance/{instance}/variables/audit_data")
             assert single.status_code == (200 if sees else 404)
+    with as_user(service, "outsider") as http:  # not in the case: it reads nothing of it
+        assert http.get(f"/process-instance/{instance}/variables").status_code == 403
+        assert http.get(f"/task/{task['id']}/variables").status_code == 403
+        assert http.get("/history/variable-instance", params={"processInstanceId": instance}).json() == []
     with as_user(service, "handler") as http:
         http.auth = ("handler", "wrong-password")
         refused = http.get(f"/process-instance/{instance}/variables")

@@ -17,7 +17,8 @@ from app.services.permissions import SYSTEMS
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, text_list
 from app.rest.variables import decode_variables
-from app.services import external_tasks
+from app.services import external_tasks, permissions
+from app.services.accounts import Principal
 from app.services.context import Services
 
 router = APIRouter(tags=["external-task"])
@@ -145,62 +146,74 @@ def set_retries(task_id: str, services: ServicesDep, body: JsonBody = None) -> R
     return Response(status_code=204)
 
 
-def _external_task_query(params: dict[str, Any], services: Services):
+def _external_task_query(params: dict[str, Any], services: Services, viewer: Principal):
     return external_tasks.external_task_query(
-        params, services.clock.now(), locked=flag(params.get("locked"), "locked"),
+        params, services.clock.now(), viewer=viewer, locked=flag(params.get("locked"), "locked"),
         not_locked=flag(params.get("notLocked"), "notLocked"),
         with_retries_left=flag(params.get("withRetriesLeft"), "withRetriesLeft"),
         no_retries_left=flag(params.get("noRetriesLeft"), "noRetriesLeft"))
 
 
-def _list_external(services: Services, params: dict[str, Any]) -> list[dict[str, Any]]:
+def _list_external(services: Services, viewer: Principal, params: dict[str, Any]) -> list[dict[str, Any]]:
     zone = services.settings.zone
-    query = _external_task_query(params, services)
+    query = _external_task_query(params, services, viewer)
     return listed(services, query, params, lambda row: render.external_task(row, zone))
 
 
 @router.get("/external-task")
-def list_external_tasks(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
-    return _list_external(services, query_dict(request))
+def list_external_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
+    return _list_external(services, viewer, query_dict(request))
 
 
 @router.post("/external-task")
-def query_external_tasks(request: Request, services: ServicesDep, body: JsonBody = None) -> list[dict[str, Any]]:
-    return _list_external(services, {**(body or {}), **query_dict(request)})
+def query_external_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep,
+                         body: JsonBody = None) -> list[dict[str, Any]]:
+    return _list_external(services, viewer, {**(body or {}), **query_dict(request)})
 
 
 @router.get("/external-task/count")
-def count_external_tasks(request: Request, services: ServicesDep) -> dict[str, int]:
-    return counted(services, _external_task_query(query_dict(request), services))
+def count_external_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
+    return counted(services, _external_task_query(query_dict(request), services, viewer))
+
+
+def _readable_external_task(session, viewer: Principal, task_id: str):
+    task = external_tasks.get_external_task(session, task_id)
+    if permissions.SYSTEMS not in viewer.groups:
+        permissions.require_instance_read(session, viewer, task.process_instance_id, "ExternalTask", task.id)
+    return task
 
 
 @router.get("/external-task/{task_id}")
-def get_external_task(task_id: str, services: ServicesDep) -> dict[str, Any]:
+def get_external_task(task_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
     with services.db.read() as session:
-        return render.external_task(external_tasks.get_external_task(session, task_id), services.settings.zone)
+        return render.external_task(_readable_external_task(session, viewer, task_id), services.settings.zone)
 
 
 @router.get("/external-task/{task_id}/errorDetails", summary="The full error details of the last failure",
             response_class=PlainTextResponse, responses={204: {"description": "no failure reported"}})
-def error_details(task_id: str, services: ServicesDep) -> Response:
+def error_details(task_id: str, services: ServicesDep, viewer: PrincipalDep) -> Response:
     with services.db.read() as session:
-        details = external_tasks.get_external_task(session, task_id).error_details
+        details = _readable_external_task(session, viewer, task_id).error_details
     return PlainTextResponse(details) if details is not None else Response(status_code=204)
 
 
 @router.get("/incident")
-def list_incidents(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+def list_incidents(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
     params = query_dict(request)
     zone = services.settings.zone
-    return listed(services, external_tasks.incident_query(params), params, lambda row: render.incident(row, zone))
+    return listed(services, external_tasks.incident_query(params, viewer=viewer), params,
+                  lambda row: render.incident(row, zone))
 
 
 @router.get("/incident/count")
-def count_incidents(request: Request, services: ServicesDep) -> dict[str, int]:
-    return counted(services, external_tasks.incident_query(query_dict(request)))
+def count_incidents(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
+    return counted(services, external_tasks.incident_query(query_dict(request), viewer=viewer))
 
 
 @router.get("/incident/{incident_id}")
-def get_incident(incident_id: str, services: ServicesDep) -> dict[str, Any]:
+def get_incident(incident_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
     with services.db.read() as session:
-        return render.incident(external_tasks.get_incident(session, incident_id), services.settings.zone)
+        incident = external_tasks.get_incident(session, incident_id)
+        if permissions.SYSTEMS not in viewer.groups:
+            permissions.require_instance_read(session, viewer, incident.process_instance_id, "Incident", incident.id)
+        return render.incident(incident, services.settings.zone)

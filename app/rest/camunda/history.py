@@ -6,11 +6,12 @@ from fastapi import APIRouter, Body, Depends, Request
 
 from app.errors import InvalidRequest
 from app.rest.camunda import render
-from app.rest.dependencies import get_services
+from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, text_list
 from app.rest.variables import optional_instant
-from app.services import history
+from app.services import history, permissions
+from app.services.accounts import Principal
 from app.services.context import Services
 
 router = APIRouter(prefix="/history", tags=["history"])
@@ -28,9 +29,10 @@ def _sorting(p: dict[str, Any], allowed: dict) -> dict[str, bool]:
     return {key: direction == "desc" for key, direction in items}
 
 
-def _instance_filter(p: dict[str, Any], services: Services) -> history.InstanceFilter:
+def _instance_filter(p: dict[str, Any], services: Services, viewer: Principal) -> history.InstanceFilter:
     zone = services.settings.zone
     return history.InstanceFilter(
+        viewer=viewer,
         process_instance_id=p.get("processInstanceId"),
         process_instance_ids=text_list(p.get("processInstanceIds"), "processInstanceIds"),
         business_key=p.get("processInstanceBusinessKey"),
@@ -45,8 +47,9 @@ def _instance_filter(p: dict[str, Any], services: Services) -> history.InstanceF
     )
 
 
-def _instances(services: Services, params: dict[str, Any], paging: dict[str, Any]) -> list[dict[str, Any]]:
-    query = history.historic_instance_query(_instance_filter(params, services))
+def _instances(services: Services, viewer: Principal, params: dict[str, Any],
+               paging: dict[str, Any]) -> list[dict[str, Any]]:
+    query = history.historic_instance_query(_instance_filter(params, services, viewer))
     zone = services.settings.zone
     return listed(services, query, paging, lambda row: render.historic_instance(row[0], row[1], zone))
 
@@ -55,66 +58,72 @@ _INSTANCE_LISTS = frozenset({"processInstanceIds", "processDefinitionKeyIn"})
 
 
 @router.get("/process-instance")
-def historic_instances(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+def historic_instances(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
     params = query_dict(request, _INSTANCE_LISTS)
-    return _instances(services, params, params)
+    return _instances(services, viewer, params, params)
 
 
 @router.post("/process-instance")
-def query_historic_instances(request: Request, services: ServicesDep, body: JsonBody = None) -> list[dict]:
-    return _instances(services, body or {}, query_dict(request))
+def query_historic_instances(request: Request, services: ServicesDep, viewer: PrincipalDep,
+                             body: JsonBody = None) -> list[dict]:
+    return _instances(services, viewer, body or {}, query_dict(request))
 
 
 @router.get("/process-instance/count")
-def count_historic_instances(request: Request, services: ServicesDep) -> dict[str, int]:
-    criteria = _instance_filter(query_dict(request, _INSTANCE_LISTS), services)
+def count_historic_instances(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
+    criteria = _instance_filter(query_dict(request, _INSTANCE_LISTS), services, viewer)
     return counted(services, history.historic_instance_query(criteria))
 
 
 @router.get("/process-instance/{instance_id}")
-def historic_instance(instance_id: str, services: ServicesDep) -> dict[str, Any]:
+def historic_instance(instance_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
     with services.db.read() as session:
         row, definition = history.historic_instance(session, instance_id)
+        permissions.require_instance_read(session, viewer, row.id)
         return render.historic_instance(row, definition, services.settings.zone)
 
 
-def _activity_filter(p: dict[str, Any]) -> history.ActivityFilter:
+def _activity_filter(p: dict[str, Any], viewer: Principal) -> history.ActivityFilter:
     return history.ActivityFilter(
+        viewer=viewer,
         process_instance_id=p.get("processInstanceId"), activity_id=p.get("activityId"),
         activity_type=p.get("activityType"), task_assignee=p.get("taskAssignee"),
         finished=flag(p.get("finished"), "finished"), unfinished=flag(p.get("unfinished"), "unfinished"),
         canceled=flag(p.get("canceled"), "canceled"), sort_desc=_sorting(p, history.ACTIVITY_SORT))
 
 
-def _activities(services: Services, params: dict[str, Any], paging: dict[str, Any]) -> list[dict[str, Any]]:
+def _activities(services: Services, viewer: Principal, params: dict[str, Any],
+                paging: dict[str, Any]) -> list[dict[str, Any]]:
     zone = services.settings.zone
-    return listed(services, history.activity_query(_activity_filter(params)), paging,
+    return listed(services, history.activity_query(_activity_filter(params, viewer)), paging,
                   lambda row: render.historic_activity(row, zone))
 
 
 @router.get("/activity-instance")
-def historic_activities(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+def historic_activities(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
     params = query_dict(request)
-    return _activities(services, params, params)
+    return _activities(services, viewer, params, params)
 
 
 @router.post("/activity-instance")
-def query_historic_activities(request: Request, services: ServicesDep, body: JsonBody = None) -> list[dict]:
-    return _activities(services, body or {}, query_dict(request))
+def query_historic_activities(request: Request, services: ServicesDep, viewer: PrincipalDep,
+                              body: JsonBody = None) -> list[dict]:
+    return _activities(services, viewer, body or {}, query_dict(request))
 
 
 @router.get("/activity-instance/count")
-def count_historic_activities(request: Request, services: ServicesDep) -> dict[str, int]:
-    return counted(services, history.activity_query(_activity_filter(query_dict(request))))
+def count_historic_activities(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
+    return counted(services, history.activity_query(_activity_filter(query_dict(request), viewer)))
 
 
 _TASK_LISTS = frozenset({"taskDefinitionKeyIn", "tenantIdIn"})
 
 
-def _task_filter(p: dict[str, Any], services: Services) -> history.ActivityFilter:
+def _task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> history.ActivityFilter:
     """Camunda's historic task query; null and unknown keys (clients send the whole schema) mean no filter."""
     zone = services.settings.zone
     return history.ActivityFilter(
+        viewer=viewer,
         activity_type="userTask", activity_instance_id=p.get("taskId"),
         process_instance_id=p.get("processInstanceId") or p.get("executionId"),
         business_key=p.get("processInstanceBusinessKey"),
@@ -135,28 +144,30 @@ def _task_filter(p: dict[str, Any], services: Services) -> history.ActivityFilte
         sort_desc=_sorting(p, history.TASK_SORT))
 
 
-def _tasks(services: Services, params: dict[str, Any], paging: dict[str, Any]) -> list[dict[str, Any]]:
+def _tasks(services: Services, viewer: Principal, params: dict[str, Any],
+           paging: dict[str, Any]) -> list[dict[str, Any]]:
     zone = services.settings.zone
-    return listed(services, history.activity_query(_task_filter(params, services)), paging,
+    return listed(services, history.activity_query(_task_filter(params, services, viewer)), paging,
                   lambda row: render.historic_task(row, zone))
 
 
 @router.get("/task", summary="User tasks of running and ended instances, open or done")
-def historic_tasks(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+def historic_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
     params = query_dict(request, _TASK_LISTS)
-    return _tasks(services, params, params)
+    return _tasks(services, viewer, params, params)
 
 
 @router.post("/task")
-def query_historic_tasks(request: Request, services: ServicesDep, body: JsonBody = None) -> list[dict]:
-    return _tasks(services, body or {}, query_dict(request))
+def query_historic_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep,
+                         body: JsonBody = None) -> list[dict]:
+    return _tasks(services, viewer, body or {}, query_dict(request))
 
 
 @router.get("/task/count")
-def count_historic_tasks(request: Request, services: ServicesDep) -> dict[str, int]:
-    return counted(services, history.activity_query(_task_filter(query_dict(request, _TASK_LISTS), services)))
+def count_historic_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
+    return counted(services, history.activity_query(_task_filter(query_dict(request, _TASK_LISTS), services, viewer)))
 
 
 @router.post("/task/count")
-def count_historic_tasks_by_body(services: ServicesDep, body: JsonBody = None) -> dict[str, int]:
-    return counted(services, history.activity_query(_task_filter(body or {}, services)))
+def count_historic_tasks_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
+    return counted(services, history.activity_query(_task_filter(body or {}, services, viewer)))

@@ -99,7 +99,8 @@ def _start(request: Request, services: Services, actor: Principal, body: dict[st
 
 
 @router.post("/key/{key}/start")
-def start_by_key(key: str, request: Request, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> dict[str, Any]:
+def start_by_key(key: str, request: Request, services: ServicesDep, actor: PrincipalDep,
+                 body: JsonBody = None) -> dict[str, Any]:
     return _start(request, services, actor, body, key=key)
 
 
@@ -110,12 +111,14 @@ def start_by_key_and_tenant(key: str, tenant_id: str, request: Request, services
 
 
 @router.post("/{definition_id}/start")
-def start_by_id(definition_id: str, request: Request, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> dict:
+def start_by_id(definition_id: str, request: Request, services: ServicesDep, actor: PrincipalDep,
+                body: JsonBody = None) -> dict:
     return _start(request, services, actor, body, definition_id=definition_id)
 
 
 @router.post("/key/{key}/submit-form")
-def submit_start_form_by_key(key: str, request: Request, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> dict:
+def submit_start_form_by_key(key: str, request: Request, services: ServicesDep, actor: PrincipalDep,
+                             body: JsonBody = None) -> dict:
     return _start(request, services, actor, body, key=key, start_form=True)
 
 

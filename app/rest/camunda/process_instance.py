@@ -7,6 +7,7 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from app.errors import InvalidRequest, NotFound
 from app.rest.camunda import render
 from app.rest.dependencies import PrincipalDep, get_services, role
+from app.services.accounts import Principal
 from app.rest.listing import counted, listed
 from app.rest.params import query_dict, text_list
 from app.rest.variables import (
@@ -15,7 +16,7 @@ from app.rest.variables import (
     encode_value,
     encode_variables,
 )
-from app.services import instances
+from app.services import instances, permissions
 from app.services.context import Services
 
 router = APIRouter(prefix="/process-instance", tags=["process-instance"])
@@ -25,36 +26,39 @@ _ADMINISTER = role(permission="UPDATE", resource_type="ProcessInstance")
 JsonBody = Annotated[dict[str, Any] | None, Body()]
 
 
-def _query(p: dict[str, Any]):
+def _query(p: dict[str, Any], viewer: Principal):
     return instances.instance_query(
         instance_ids=text_list(p.get("processInstanceIds"), "processInstanceIds"), business_key=p.get("businessKey"),
-        definition_id=p.get("processDefinitionId"), definition_key=p.get("processDefinitionKey"))
+        definition_id=p.get("processDefinitionId"), definition_key=p.get("processDefinitionKey"), viewer=viewer)
 
 
-def _list(request: Request, services: Services, params: dict[str, Any]) -> list[dict[str, Any]]:
-    return listed(services, _query(params), params, lambda row: render.instance(request, row))
+def _list(request: Request, services: Services, viewer: Principal, params: dict[str, Any]) -> list[dict[str, Any]]:
+    return listed(services, _query(params, viewer), params, lambda row: render.instance(request, row))
 
 
 @router.get("")
-def list_instances(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
-    return _list(request, services, query_dict(request, frozenset({"processInstanceIds"})))
+def list_instances(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
+    return _list(request, services, viewer, query_dict(request, frozenset({"processInstanceIds"})))
 
 
 @router.post("")
-def query_instances(request: Request, services: ServicesDep, body: JsonBody = None) -> list[dict[str, Any]]:
+def query_instances(request: Request, services: ServicesDep, viewer: PrincipalDep,
+                    body: JsonBody = None) -> list[dict[str, Any]]:
     params = {**(body or {}), **query_dict(request)}
-    return _list(request, services, params)
+    return _list(request, services, viewer, params)
 
 
 @router.get("/count")
-def count_instances(request: Request, services: ServicesDep) -> dict[str, int]:
-    return counted(services, _query(query_dict(request, frozenset({"processInstanceIds"}))))
+def count_instances(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
+    return counted(services, _query(query_dict(request, frozenset({"processInstanceIds"})), viewer))
 
 
 @router.get("/{instance_id}")
-def get_instance(instance_id: str, request: Request, services: ServicesDep) -> dict[str, Any]:
+def get_instance(instance_id: str, request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
     with services.db.read() as session:
-        return render.instance(request, instances.get_active_instance(session, instance_id))
+        instance = instances.get_active_instance(session, instance_id)
+        permissions.require_instance_read(session, viewer, instance.id)
+        return render.instance(request, instance)
 
 
 @router.delete("/{instance_id}", status_code=204, dependencies=[_ADMINISTER])

@@ -23,7 +23,7 @@ _LISTS = frozenset({"taskIdIn", "processInstanceIdIn", "processDefinitionKeyIn",
                     "candidateGroups", "assigneeIn", "tenantIdIn"})
 
 
-def _filter(p: dict[str, Any], services: Services) -> tasks.TaskFilter:
+def _filter(p: dict[str, Any], services: Services, viewer: Principal) -> tasks.TaskFilter:
     zone = services.settings.zone
 
     def instant(name: str):
@@ -60,39 +60,45 @@ def _filter(p: dict[str, Any], services: Services) -> tasks.TaskFilter:
         created_before=instant("createdBefore"), created_after=instant("createdAfter"),
         tenant_id_in=text_list(p.get("tenantIdIn"), "tenantIdIn"),
         sorting=sorting,
+        viewer=viewer,
     )
 
 
-def _list(services: Services, params: dict[str, Any], paging: dict[str, Any]) -> list[dict[str, Any]]:
+def _list(services: Services, viewer: Principal, params: dict[str, Any], paging: dict[str, Any]
+          ) -> list[dict[str, Any]]:
     zone = services.settings.zone
-    return listed(services, tasks.task_query(_filter(params, services)), paging, lambda row: render.task(row, zone))
+    return listed(services, tasks.task_query(_filter(params, services, viewer)), paging,
+                  lambda row: render.task(row, zone))
 
 
 @router.get("")
-def list_tasks(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+def list_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
     params = query_dict(request, _LISTS)
-    return _list(services, params, params)
+    return _list(services, viewer, params, params)
 
 
 @router.post("")
-def query_tasks(request: Request, services: ServicesDep, body: JsonBody = None) -> list[dict[str, Any]]:
-    return _list(services, body or {}, query_dict(request))
+def query_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep,
+                body: JsonBody = None) -> list[dict[str, Any]]:
+    return _list(services, viewer, body or {}, query_dict(request))
 
 
 @router.get("/count")
-def count_tasks(request: Request, services: ServicesDep) -> dict[str, int]:
-    return counted(services, tasks.task_query(_filter(query_dict(request, _LISTS), services)))
+def count_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
+    return counted(services, tasks.task_query(_filter(query_dict(request, _LISTS), services, viewer)))
 
 
 @router.post("/count")
-def count_tasks_by_body(services: ServicesDep, body: JsonBody = None) -> dict[str, int]:
-    return counted(services, tasks.task_query(_filter(body or {}, services)))
+def count_tasks_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
+    return counted(services, tasks.task_query(_filter(body or {}, services, viewer)))
 
 
 @router.get("/{task_id}")
-def get_task(task_id: str, services: ServicesDep) -> dict[str, Any]:
+def get_task(task_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
     with services.db.read() as session:
-        return render.task(tasks.open_task(session, task_id), services.settings.zone)
+        task = tasks.open_task(session, task_id)
+        tasks.require_read(session, viewer, task)
+        return render.task(task, services.settings.zone)
 
 
 def _user_id(body: dict[str, Any] | None, required: bool) -> str | None:
@@ -149,9 +155,10 @@ def task_form_variables(task_id: str, services: ServicesDep, reader: PrincipalDe
 
 
 @router.get("/{task_id}/form")
-def task_form(task_id: str, services: ServicesDep) -> dict[str, Any]:
+def task_form(task_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
     with services.db.read() as session:
         row = tasks.get_task(session, task_id)
+        tasks.require_read(session, viewer, row)
         return {"key": row.form_key, "contextPath": None}
 
 
@@ -161,9 +168,10 @@ def task_variables(task_id: str, services: ServicesDep, reader: PrincipalDep) ->
 
 
 @router.get("/{task_id}/identity-links")
-def identity_links(task_id: str, services: ServicesDep) -> list[dict[str, Any]]:
+def identity_links(task_id: str, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
     with services.db.read() as session:
         row = tasks.get_task(session, task_id)
+        tasks.require_read(session, viewer, row)
         links = [render.identity_link(candidate) for candidate in tasks.candidates(session, [task_id])[task_id]]
         if row.assignee:
             links.append({"userId": row.assignee, "groupId": None, "type": "assignee"})

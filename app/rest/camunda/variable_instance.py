@@ -42,7 +42,7 @@ def _filter(p: dict[str, Any], reader: Principal, *, running_only: bool) -> Vari
             process_instance_ids=text_list(p.get("processInstanceIdIn"), "processInstanceIdIn"),
             definition_id=p.get("processDefinitionId"), definition_key=p.get("processDefinitionKey"),
             definition_key_in=text_list(p.get("processDefinitionKeyIn"), "processDefinitionKeyIn"),
-            state=ACTIVE if running_only else None),
+            state=ACTIVE if running_only else None, viewer=reader),
         name=p.get("variableName"), names=text_list(p.get("variableNameIn"), "variableNameIn"),
         name_like=p.get("variableNameLike"))
 
