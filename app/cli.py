@@ -1,4 +1,4 @@
-"""Command line: `eco-orchestrator serve`, `migrate`, `worker`, `account` and `scenario`."""
+"""Command line: `eco-orchestrator serve`, `migrate`, `worker`, `account`, `api-key` and `scenario`."""
 from __future__ import annotations
 
 import argparse
@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> None:
     account.add_argument("id")
     account.add_argument("--group", action="append", default=[], help="a group it belongs to (repeat for more)")
     account.add_argument("--name", default=None, help="its display name")
+    api_key = commands.add_parser("api-key", help="create an API key for an account (printed once), or revoke one")
+    api_key.add_argument("account", nargs="?", help="the account the key signs in as")
+    api_key.add_argument("--revoke", metavar="KEY_ID", help="revoke the key with this id (the part before the dot)")
     scenario = commands.add_parser("scenario", help="run scenario files on a simulated clock and print their "
                                                     "timelines (docs/scenarios.md)")
     scenario.add_argument("files", nargs="+", metavar="FILE")
@@ -47,29 +50,50 @@ def main(argv: list[str] | None = None) -> None:
         run_worker(args.interval)
     elif args.command == "account":
         save_account(args.id, args.group, args.name)
+    elif args.command == "api-key":
+        if bool(args.account) == bool(args.revoke):
+            raise SystemExit("give an account to create a key for, or --revoke KEY_ID")
+        manage_api_key(args.account, args.revoke)
     elif args.command == "scenario":
         run_scenarios(args.files, args.database_url)
+
+
+def _on_database(action):
+    """Run an administrative action on the configured database (migrated first)."""
+    from app.errors import InvalidRequest
+    from app.main import build_services
+    from app.persistence.migrations import upgrade_to_head
+    from app.settings import get_settings
+
+    services = build_services(get_settings())
+    upgrade_to_head(services.db)
+    try:
+        return action(services)
+    except InvalidRequest as error:
+        raise SystemExit(error.message) from None
+    finally:
+        services.db.dispose()
 
 
 def save_account(account_id: str, groups: list[str], name: str | None) -> None:
     import getpass
 
-    from app.errors import InvalidRequest
-    from app.main import build_services
-    from app.persistence.migrations import upgrade_to_head
     from app.services import accounts
-    from app.settings import get_settings
 
     password = os.environ.get("ACCOUNT_PASSWORD") or getpass.getpass(f"password for {account_id}: ")
-    services = build_services(get_settings())
-    upgrade_to_head(services.db)
-    try:
-        accounts.save_account(services, account_id, password, groups, name)
-    except InvalidRequest as error:
-        raise SystemExit(error.message) from None
-    finally:
-        services.db.dispose()
+    _on_database(lambda services: accounts.save_account(services, account_id, password, groups, name))
     print(f"account {account_id} saved, groups: {', '.join(groups) or 'none'}")
+
+
+def manage_api_key(account_id: str | None, revoke: str | None) -> None:
+    from app.services import accounts
+
+    if revoke:
+        _on_database(lambda services: accounts.revoke_api_key(services, revoke))
+        print(f"API key {revoke} revoked")
+    else:
+        key = _on_database(lambda services: accounts.create_api_key(services, account_id))
+        print(f"API key for {account_id} (shown only now; send it as the X-API-Key header):\n{key}")
 
 
 def run_worker(interval: float | None) -> None:

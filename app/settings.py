@@ -38,6 +38,16 @@ class Settings(BaseSettings):
     bootstrap_admin: str = ""
     # Seed demonstration accounts (one per authority, known passwords); development only.
     demo_accounts: bool = False
+    # Bearer tokens (JWT) of the single sign-on: accepted when JWT_ISSUER and JWT_KEYS are set. JWT_KEYS
+    # is a PEM public key, or the path of a file holding a PEM public key or a JWKS document.
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwt_keys: str = ""
+    jwt_algorithms: str = "RS256,ES256"
+    # The claims that name the user, their groups (a list) and their region.
+    jwt_user_claim: str = "sub"
+    jwt_groups_claim: str = "groups"
+    jwt_region_claim: str = "region"
 
     @model_validator(mode="after")
     def _production_is_strict(self) -> "Settings":

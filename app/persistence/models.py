@@ -417,6 +417,18 @@ class Account(Base):
     created: Mapped[datetime] = mapped_column(Instant())
 
 
+class ApiKey(Base):
+    """A key a system signs in with for an account; only a SHA-256 of its random secret is kept."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("account.id"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created: Mapped[datetime] = mapped_column(Instant())
+    revoked: Mapped[datetime | None] = mapped_column(Instant())
+
+
 class Membership(Base):
     """An account's membership of a group (an authority, e.g. `epb_xj`)."""
 

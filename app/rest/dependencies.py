@@ -17,7 +17,8 @@ def get_services(request: Request) -> Services:
 
 def get_principal(request: Request) -> Principal:
     """Who calls, from the request's HTTP Basic credentials (anonymous without any)."""
-    return accounts.principal_of(request.app.state.services, request.headers.get("authorization"))
+    return accounts.principal_of(request.app.state.services, request.headers.get("authorization"),
+                                 request.headers.get("x-api-key"))
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -7,6 +7,7 @@ request does not pay for scrypt each time.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import logging
@@ -14,12 +15,17 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import jwt
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import delete, select
 
 from app.errors import InvalidRequest, Unauthenticated
-from app.persistence.models import Account, Membership
+from app.persistence.models import Account, ApiKey, Membership
 from app.services.context import Services
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,8 @@ class Principal:
 
     user_id: str | None
     groups: frozenset[str] = frozenset()
+    # The region a single sign-on token names for the user, if any.
+    region: str | None = None
 
     @property
     def anonymous(self) -> bool:
@@ -119,31 +127,124 @@ _verified: dict[str, tuple[float, Principal]] = {}
 _verified_lock = threading.Lock()
 
 
-def principal_of(services: Services, authorization: str | None) -> Principal:
-    """The caller named by an Authorization header; without one, ANONYMOUS. Wrong credentials are
-    refused (401), never treated as anonymous."""
+def principal_of(services: Services, authorization: str | None, api_key: str | None = None) -> Principal:
+    """The caller named by the request's credentials: HTTP Basic (an account), a Bearer token of the
+    single sign-on, or an API key (`X-API-Key`, or `Authorization: ApiKey`); without any, ANONYMOUS.
+    Wrong credentials are refused (401), never treated as anonymous."""
+    if api_key:
+        return _remembered(f"key {api_key}", lambda: _by_api_key(services, api_key))
     if not authorization:
         return ANONYMOUS
     scheme, _, credentials = authorization.partition(" ")
-    if scheme.lower() != "basic":
-        raise Unauthenticated("Only HTTP Basic credentials are accepted")
-    remembered_as = hashlib.sha256(authorization.encode("utf-8")).hexdigest()
+    scheme, credentials = scheme.lower(), credentials.strip()
+    if scheme == "basic":
+        return _remembered(authorization, lambda: _by_password(services, credentials))
+    if scheme == "bearer":
+        return _by_token(services.settings, credentials)
+    if scheme == "apikey":
+        return _remembered(f"key {credentials}", lambda: _by_api_key(services, credentials))
+    raise Unauthenticated("Sign in with HTTP Basic, a Bearer token of the single sign-on, or an API key")
+
+
+def _remembered(credentials: str, verify) -> Principal:
+    """A verified sign-in is remembered for a short while, by a hash of the credentials."""
+    remembered_as = hashlib.sha256(credentials.encode("utf-8")).hexdigest()
     with _verified_lock:
         remembered = _verified.get(remembered_as)
     if remembered is not None and remembered[0] > time.monotonic():
         return remembered[1]
-    try:
-        user_id, _, password = base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")
-    except (ValueError, UnicodeDecodeError):
-        raise Unauthenticated("The Basic credentials cannot be read") from None
-    with services.db.read() as session:
-        account = session.get(Account, user_id)
-        groups = frozenset(session.scalars(select(Membership.group_id).where(Membership.account_id == user_id)))
-    if account is None or not _password_matches(password, account.password_hash):
-        raise Unauthenticated("Unknown user or wrong password")
-    principal = Principal(user_id, groups)
+    principal = verify()
     with _verified_lock:
         if len(_verified) >= _REMEMBER_AT_MOST:
             _verified.clear()
         _verified[remembered_as] = (time.monotonic() + _REMEMBER_SECONDS, principal)
     return principal
+
+
+def _groups_of(session, account_id: str) -> frozenset[str]:
+    return frozenset(session.scalars(select(Membership.group_id).where(Membership.account_id == account_id)))
+
+
+def _by_password(services: Services, credentials: str) -> Principal:
+    try:
+        user_id, _, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        raise Unauthenticated("The Basic credentials cannot be read") from None
+    with services.db.read() as session:
+        account = session.get(Account, user_id)
+        groups = _groups_of(session, user_id)
+    if account is None or not _password_matches(password, account.password_hash):
+        raise Unauthenticated("Unknown user or wrong password")
+    return Principal(user_id, groups)
+
+
+# --- API keys --------------------------------------------------------------------------------------
+
+def create_api_key(services: Services, account_id: str) -> str:
+    """A new key for the account, returned this once: `<id>.<secret>`; only a hash of the secret is kept."""
+    key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    with services.db.write() as session:
+        if session.get(Account, account_id) is None:
+            raise InvalidRequest(f"No account '{account_id}'")
+        session.add(ApiKey(id=key_id, account_id=account_id, secret_hash=hashlib.sha256(secret.encode()).hexdigest(),
+                           created=services.clock.now()))
+    return f"{key_id}.{secret}"
+
+
+def revoke_api_key(services: Services, key_id: str) -> None:
+    with services.db.write() as session:
+        key = session.get(ApiKey, key_id)
+        if key is None:
+            raise InvalidRequest(f"No API key '{key_id}'")
+        key.revoked = key.revoked or services.clock.now()
+    with _verified_lock:
+        _verified.clear()
+
+
+def _by_api_key(services: Services, presented: str) -> Principal:
+    key_id, _, secret = presented.partition(".")
+    with services.db.read() as session:
+        key = session.get(ApiKey, key_id) if key_id else None
+        valid = (key is not None and key.revoked is None
+                 and hmac.compare_digest(key.secret_hash, hashlib.sha256(secret.encode()).hexdigest()))
+        groups = _groups_of(session, key.account_id) if valid else frozenset()
+    if not valid:
+        raise Unauthenticated("Unknown or revoked API key")
+    return Principal(key.account_id, groups)
+
+
+# --- Bearer tokens of the single sign-on -------------------------------------------------------------
+
+@functools.lru_cache(maxsize=8)
+def _token_keys(configured: str) -> tuple[tuple[str | None, Any], ...]:
+    """(key id, public key) pairs from a PEM key, or from a file holding a PEM key or a JWKS."""
+    text = configured
+    if not configured.lstrip().startswith("-----BEGIN"):
+        text = Path(configured).read_text(encoding="utf-8")
+    if text.lstrip().startswith("{"):
+        return tuple((key.key_id, key.key) for key in jwt.PyJWKSet.from_json(text).keys)
+    return ((None, serialization.load_pem_public_key(text.encode("utf-8"))),)
+
+
+def _by_token(settings: Settings, token: str) -> Principal:
+    if not (settings.jwt_issuer and settings.jwt_keys):
+        raise Unauthenticated("Bearer tokens are not accepted: no single sign-on is configured (JWT_ISSUER, JWT_KEYS)")
+    try:
+        header = jwt.get_unverified_header(token)
+        keys = [key for kid, key in _token_keys(settings.jwt_keys) if kid is None or kid == header.get("kid")]
+        if not keys:
+            raise jwt.InvalidTokenError(f"no key with id {header.get('kid')!r}")
+        claims = jwt.decode(token, keys[0], algorithms=[a.strip() for a in settings.jwt_algorithms.split(",")],
+                            issuer=settings.jwt_issuer, audience=settings.jwt_audience or None, leeway=30,
+                            options={"require": ["exp", "iss", settings.jwt_user_claim],
+                                     "verify_aud": bool(settings.jwt_audience)})
+    except (jwt.InvalidTokenError, ValueError, OSError) as error:
+        raise Unauthenticated(f"The Bearer token is not valid: {error}") from None
+    user = claims.get(settings.jwt_user_claim)
+    groups = claims.get(settings.jwt_groups_claim) or []
+    if isinstance(groups, str):
+        groups = groups.replace(",", " ").split()
+    if not isinstance(user, str) or not user or not isinstance(groups, list):
+        raise Unauthenticated("The Bearer token names no user, or its groups are not a list")
+    region = claims.get(settings.jwt_region_claim)
+    return Principal(user, frozenset(str(group) for group in groups), region if isinstance(region, str) else None)
