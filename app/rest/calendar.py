@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.responses import JSONResponse
 
 from app.calendar import CalendarDay, Deadline
@@ -16,6 +16,8 @@ from app.services.context import Services
 
 router = APIRouter(prefix="/api/calendar", tags=["calendar"])
 ServicesDep = Annotated[Services, Depends(get_services)]
+# The years a calendar file may be kept for: the span of any procedure's deadlines.
+Year = Annotated[int, Path(ge=1900, le=2200)]
 
 
 def _deadline(deadline: Deadline) -> dict[str, Any]:
@@ -39,11 +41,13 @@ def working_day(day: date, services: ServicesDep) -> dict[str, Any]:
 
 @router.get("/working-days", summary="The N-th working day after a date (the start day is not counted)")
 def working_days_after(services: ServicesDep, start: date, count: Annotated[int, Query(ge=1, le=3660)]) -> dict:
+    if not date(1900, 1, 1) <= start <= date(2200, 12, 31):
+        raise InvalidRequest("'start' must be a date from 1900 to 2200")
     return _deadline(calendars.current(services).add_working_days(start, count))
 
 
 @router.get("/{year}", summary="Export a year as a file")
-def export_year(year: int, services: ServicesDep) -> JSONResponse:
+def export_year(year: Year, services: ServicesDep) -> JSONResponse:
     year_file = calendars.export_year(services, year)
     body = {"year": year_file.year, "confirmed": year_file.confirmed, "notice": year_file.notice,
             "days": [{"date": d.day.isoformat(), "working": d.working, "name": d.name, "notice": d.notice}
@@ -54,7 +58,7 @@ def export_year(year: int, services: ServicesDep) -> JSONResponse:
 @router.put("/{year}",
             dependencies=[role(permission="UPDATE", resource_type="Calendar")],
             summary="Import a year's file: its entries replace the year's entries")
-def import_year(year: int, services: ServicesDep, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+def import_year(year: Year, services: ServicesDep, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
     notice = body.get("notice")
     if not isinstance(notice, str) or not notice.strip():
         raise InvalidRequest("'notice' must name the notice the year's calendar comes from")

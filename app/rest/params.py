@@ -1,6 +1,7 @@
 """Reading Camunda-style query parameters and JSON bodies leniently, as the real clients send them."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import Request
@@ -53,3 +54,27 @@ def text_list(value: Any, name: str) -> list[str]:
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return value
     raise InvalidRequest(f"Parameter '{name}' must be a list of strings")
+
+
+def sort_order(p: Mapping[str, Any], allowed: Iterable[str]) -> list[tuple[str, str]]:
+    """Camunda's `sorting: [{sortBy, sortOrder}]` and `sortBy`/`sortOrder`, as (key, "asc"|"desc")."""
+    items = p.get("sorting") or []
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise InvalidRequest("'sorting' must be a list of {sortBy, sortOrder}")
+    pairs = [(item.get("sortBy"), item.get("sortOrder") or "asc") for item in items]
+    if p.get("sortBy"):
+        pairs.append((p["sortBy"], p.get("sortOrder") or "asc"))
+    allowed = list(allowed)
+    for key, direction in pairs:
+        if not isinstance(key, str) or key not in allowed or direction not in ("asc", "desc"):
+            raise InvalidRequest(f"Cannot sort by {key!r} {direction!r} (sortBy one of {', '.join(allowed)}; "
+                                 "sortOrder asc or desc)")
+    return pairs
+
+
+def text(p: Mapping[str, Any], name: str) -> str | None:
+    """A text parameter of a query or body: absent or null is None; anything but a text is refused."""
+    value = p.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidRequest(f"'{name}' must be a string")

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from app.errors import InvalidRequest
 from app.persistence.models import Expert, ExpertConflict, ExpertDraw, ParkStanding
-from app.rest.dependencies import get_services, role
+from app.rest.dependencies import PrincipalDep, get_services, role
 from app.rest.variables import format_instant
 from app.services import parks
 from app.services.context import Services
@@ -155,21 +155,21 @@ def draw_experts(body: DrawBody, services: ServicesDep) -> dict[str, Any]:
 
 
 @router.get("/expert-draws", summary="Recorded draws, of a process instance, a user task or a park")
-def list_draws(services: ServicesDep, processInstanceId: str | None = None, taskId: str | None = None,
-               parkId: str | None = None) -> list[dict[str, Any]]:
-    return [_draw(draw, services) for draw in parks.list_draws(services, process_instance_id=processInstanceId,
+def list_draws(services: ServicesDep, reader: PrincipalDep, processInstanceId: str | None = None,
+               taskId: str | None = None, parkId: str | None = None) -> list[dict[str, Any]]:
+    return [_draw(draw, services) for draw in parks.list_draws(services, reader, process_instance_id=processInstanceId,
                                                                task_id=taskId, park_id=parkId)]
 
 
 @router.get("/expert-draws/{draw_id}", summary="A recorded draw")
-def read_draw(draw_id: str, services: ServicesDep) -> dict[str, Any]:
-    return _draw(parks.get_draw(services, draw_id), services)
+def read_draw(draw_id: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
+    return _draw(parks.get_draw(services, draw_id, reader), services)
 
 
 @router.get("/expert-draws/{draw_id}/verification",
             summary="Recompute a draw from its recorded seed and eligible list")
-def verify_draw(draw_id: str, services: ServicesDep) -> dict[str, Any]:
-    verification = parks.verify_draw(services, draw_id)
+def verify_draw(draw_id: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
+    verification = parks.verify_draw(services, draw_id, reader)
     draw = verification.draw
     return {"id": draw.id, "algorithm": draw.algorithm, "seed": draw.seed, "reproduced": verification.reproduced,
             "drawn": draw.drawn, "recomputed": verification.recomputed}

@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -24,8 +24,10 @@ from sqlalchemy import delete, select
 
 from app.errors import InvalidRequest, Unauthenticated
 from app.persistence.models import Account, ApiKey, Membership
-from app.services.context import Services
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.services.context import Services
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,7 @@ def _password_matches(password: str, stored: str) -> bool:
     return hmac.compare_digest(computed.hex(), digest)
 
 
-def save_account(services: Services, account_id: str, password: str, groups: list[str],
+def save_account(services: "Services", account_id: str, password: str, groups: list[str],
                  display_name: str | None = None) -> Account:
     """Create the account, or replace its password, name and groups."""
     if not account_id or len(account_id) > 64 or ":" in account_id:
@@ -95,7 +97,7 @@ def save_account(services: Services, account_id: str, password: str, groups: lis
     return account
 
 
-def ensure_administrator(services: Services) -> None:
+def ensure_administrator(services: "Services") -> None:
     """At start: while no account is an administrator, create one from BOOTSTRAP_ADMIN, or named
     `admin` with a generated password that is logged this once (there is no default password)."""
     with services.db.read() as session:
@@ -112,7 +114,7 @@ def ensure_administrator(services: Services) -> None:
                     ADMINISTRATORS)
 
 
-def seed_demo_accounts(services: Services) -> None:
+def seed_demo_accounts(services: "Services") -> None:
     """Demonstration accounts `demo-<group>` with the password `demo-<group>`: for trying the
     procedures on a development machine, never in production (the settings refuse it)."""
     with services.db.read() as session:
@@ -127,7 +129,7 @@ _verified: dict[str, tuple[float, Principal]] = {}
 _verified_lock = threading.Lock()
 
 
-def principal_of(services: Services, authorization: str | None, api_key: str | None = None) -> Principal:
+def principal_of(services: "Services", authorization: str | None, api_key: str | None = None) -> Principal:
     """The caller named by the request's credentials: HTTP Basic (an account), a Bearer token of the
     single sign-on, or an API key (`X-API-Key`, or `Authorization: ApiKey`); without any, ANONYMOUS.
     Wrong credentials are refused (401), never treated as anonymous."""
@@ -165,7 +167,7 @@ def _groups_of(session, account_id: str) -> frozenset[str]:
     return frozenset(session.scalars(select(Membership.group_id).where(Membership.account_id == account_id)))
 
 
-def _by_password(services: Services, credentials: str) -> Principal:
+def _by_password(services: "Services", credentials: str) -> Principal:
     try:
         user_id, _, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
     except (ValueError, UnicodeDecodeError):
@@ -180,7 +182,7 @@ def _by_password(services: Services, credentials: str) -> Principal:
 
 # --- API keys --------------------------------------------------------------------------------------
 
-def create_api_key(services: Services, account_id: str) -> str:
+def create_api_key(services: "Services", account_id: str) -> str:
     """A new key for the account, returned this once: `<id>.<secret>`; only a hash of the secret is kept."""
     key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     with services.db.write() as session:
@@ -191,7 +193,7 @@ def create_api_key(services: Services, account_id: str) -> str:
     return f"{key_id}.{secret}"
 
 
-def revoke_api_key(services: Services, key_id: str) -> None:
+def revoke_api_key(services: "Services", key_id: str) -> None:
     with services.db.write() as session:
         key = session.get(ApiKey, key_id)
         if key is None:
@@ -201,7 +203,7 @@ def revoke_api_key(services: Services, key_id: str) -> None:
         _verified.clear()
 
 
-def _by_api_key(services: Services, presented: str) -> Principal:
+def _by_api_key(services: "Services", presented: str) -> Principal:
     key_id, _, secret = presented.partition(".")
     with services.db.read() as session:
         key = session.get(ApiKey, key_id) if key_id else None

@@ -225,9 +225,7 @@ def external_task_query(p: Mapping[str, Any], now: datetime, *, locked: bool = F
              ("processDefinitionId", ExternalTask.process_definition_id), ("activityId", ExternalTask.activity_id),
              ("processDefinitionKey", ExternalTask.process_definition_key),
              ("businessKey", ExternalTask.business_key)]
-    for name, column in equal:
-        if p.get(name) is not None:
-            query = query.where(column == p[name])
+    query = _equal_to(query, p, equal)
     if locked:
         query = query.where(ExternalTask.lock_expiration > now)
     if not_locked:
@@ -239,6 +237,18 @@ def external_task_query(p: Mapping[str, Any], now: datetime, *, locked: bool = F
     return query.order_by(ExternalTask.created, ExternalTask.id)
 
 
+def _equal_to(query: Select, p: Mapping[str, Any], equal: list[tuple[str, Any]]) -> Select:
+    """The query narrowed by the equality filters given (texts, under Camunda's parameter names)."""
+    for name, column in equal:
+        value = p.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise InvalidRequest(f"'{name}' must be a string")
+        query = query.where(column == value)
+    return query
+
+
 def incident_query(p: Mapping[str, Any], *, open_only: bool = True, viewer: Principal | None = None) -> Select:
     query = permissions.only_visible(select(Incident), Incident.process_instance_id,
                                      permissions.unless_in(viewer, permissions.SYSTEMS))
@@ -247,8 +257,6 @@ def incident_query(p: Mapping[str, Any], *, open_only: bool = True, viewer: Prin
     equal = [("incidentId", Incident.id), ("incidentType", Incident.incident_type),
              ("processInstanceId", Incident.process_instance_id), ("activityId", Incident.activity_id),
              ("processDefinitionId", Incident.process_definition_id), ("configuration", Incident.configuration)]
-    for name, column in equal:
-        if p.get(name) is not None:
-            query = query.where(column == p[name])
+    query = _equal_to(query, p, equal)
     return query.order_by(Incident.created, Incident.id)
 

@@ -30,6 +30,8 @@ from app.calendar import shift_months
 from app.engine import ElementInfo
 from app.errors import InvalidProcessModel, InvalidRequest, NotFound, ProcessExecutionFailed
 from app.persistence.models import Expert, ExpertConflict, ExpertDraw, ParkStanding
+from app.services import permissions
+from app.services.accounts import Principal
 
 if TYPE_CHECKING:
     from app.services.context import Services
@@ -290,19 +292,26 @@ def draw_in(session: Session, park_id: str, purpose: str, count: int, *, now: da
     return draw
 
 
-def list_draws(services: "Services", *, process_instance_id: str | None = None, task_id: str | None = None,
-               park_id: str | None = None) -> list[ExpertDraw]:
+def list_draws(services: "Services", reader: Principal, *, process_instance_id: str | None = None,
+               task_id: str | None = None, park_id: str | None = None) -> list[ExpertDraw]:
+    """The recorded draws the reader may read."""
     query = select(ExpertDraw).order_by(ExpertDraw.drawn_at, ExpertDraw.id)
     for column, value in ((ExpertDraw.process_instance_id, process_instance_id), (ExpertDraw.task_id, task_id),
                           (ExpertDraw.park_id, park_id)):
         if value:
             query = query.where(column == value)
     with services.db.read() as session:
-        return list(session.scalars(query))
+        return [draw for draw in session.scalars(query) if permissions.may_read_draw(session, reader, draw)]
 
 
-def get_draw(services: "Services", draw_id: str) -> ExpertDraw:
-    return _read(services, ExpertDraw, draw_id, f"No expert draw '{draw_id}'")
+def get_draw(services: "Services", draw_id: str, reader: Principal) -> ExpertDraw:
+    with services.db.read() as session:
+        draw = session.get(ExpertDraw, draw_id)
+        if draw is None:
+            raise NotFound(f"No expert draw '{draw_id}'")
+        if not permissions.may_read_draw(session, reader, draw):
+            raise permissions.denied(reader, "READ", "ExpertDraw", draw_id)
+        return draw
 
 
 @dataclass(frozen=True)
@@ -312,9 +321,9 @@ class Verification:
     recomputed: list[str]
 
 
-def verify_draw(services: "Services", draw_id: str) -> Verification:
+def verify_draw(services: "Services", draw_id: str, reader: Principal) -> Verification:
     """Recompute a draw from its recorded seed, eligible list and size: does it give the drawn list?"""
-    draw = get_draw(services, draw_id)
+    draw = get_draw(services, draw_id, reader)
     recomputed = rank(draw.seed, list(draw.eligible))[:draw.requested] if draw.algorithm == ALGORITHM else []
     return Verification(draw, recomputed == list(draw.drawn), recomputed)
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.engine import ProcessModel
 from app.errors import Forbidden
-from app.persistence.models import InstanceParticipant, ProcessInstance, TaskCandidate, UserTask
+from app.persistence.models import ExpertDraw, InstanceParticipant, ProcessInstance, TaskCandidate, UserTask
 from app.services.accounts import ADMINISTRATORS, Principal
 
 DESIGNERS, SYSTEMS, AUDITORS = "designers", "systems", "auditors"
@@ -95,8 +95,20 @@ def only_visible(query: Select, instance_column, viewer: Principal | None) -> Se
     return query if ids is None else query.where(instance_column.in_(ids))
 
 
+def may_read_instance(session: Session, principal: Principal, instance_id: str) -> bool:
+    ids = visible_instances(principal)
+    return ids is None or bool(session.scalar(select(literal(True)).where(literal(instance_id).in_(ids))))
+
+
 def require_instance_read(session: Session, principal: Principal, instance_id: str,
                           resource_type: str = "ProcessInstance", resource_id: str | None = None) -> None:
-    ids = visible_instances(principal)
-    if ids is not None and not session.scalar(select(literal(True)).where(literal(instance_id).in_(ids))):
+    if not may_read_instance(session, principal, instance_id):
         raise denied(principal, "READ", resource_type, resource_id or instance_id)
+
+
+def may_read_draw(session: Session, principal: Principal, draw: ExpertDraw) -> bool:
+    """An expert draw is read by the experts it drew and by those who may read its case (ECO-20:
+    a drawn expert sees the park they review and no other)."""
+    if sees_every_case(principal) or principal.user_id in (draw.drawn or []):
+        return True
+    return draw.process_instance_id is not None and may_read_instance(session, principal, draw.process_instance_id)

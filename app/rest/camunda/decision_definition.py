@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from app.rest.camunda import render
 from app.rest.dependencies import get_services
 from app.rest.listing import counted, listed
-from app.rest.params import flag, integer, query_dict
+from app.rest.params import flag, integer, query_dict, text, text_list
 from app.rest.variables import decode_variables, encode_variables
 from app.services import decisions, deployments
 from app.services.context import Services
@@ -21,8 +21,9 @@ _LISTS = frozenset({"decisionDefinitionIdIn"})
 
 
 def _query(p: dict[str, Any]):
-    ids = p.get("decisionDefinitionIdIn") or ([p["decisionDefinitionId"]] if p.get("decisionDefinitionId") else [])
-    return decisions.definition_query(ids=ids, key=p.get("key"), deployment_id=p.get("deploymentId"),
+    ids = (text_list(p.get("decisionDefinitionIdIn"), "decisionDefinitionIdIn")
+           or ([p["decisionDefinitionId"]] if text(p, "decisionDefinitionId") else []))
+    return decisions.definition_query(ids=ids, key=text(p, "key"), deployment_id=text(p, "deploymentId"),
                                       latest_version=flag(p.get("latestVersion"), "latestVersion"),
                                       version=integer(p.get("version"), "version"))
 

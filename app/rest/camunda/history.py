@@ -4,11 +4,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 
-from app.errors import InvalidRequest
 from app.rest.camunda import render
 from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.listing import counted, listed
-from app.rest.params import flag, query_dict, text_list
+from app.rest.params import flag, query_dict, sort_order, text, text_list
 from app.rest.variables import optional_instant
 from app.services import history, permissions
 from app.services.accounts import Principal
@@ -20,29 +19,23 @@ JsonBody = Annotated[dict[str, Any] | None, Body()]
 
 
 def _sorting(p: dict[str, Any], allowed: dict) -> dict[str, bool]:
-    items = [(s.get("sortBy"), s.get("sortOrder") or "asc") for s in (p.get("sorting") or []) if isinstance(s, dict)]
-    if p.get("sortBy"):
-        items.append((p["sortBy"], p.get("sortOrder") or "asc"))
-    for key, direction in items:
-        if key not in allowed or direction not in ("asc", "desc"):
-            raise InvalidRequest(f"Cannot sort by '{key}' '{direction}' (sortBy one of {', '.join(allowed)})")
-    return {key: direction == "desc" for key, direction in items}
+    return {key: direction == "desc" for key, direction in sort_order(p, allowed)}
 
 
 def _instance_filter(p: dict[str, Any], services: Services, viewer: Principal) -> history.InstanceFilter:
     zone = services.settings.zone
     return history.InstanceFilter(
         viewer=viewer,
-        process_instance_id=p.get("processInstanceId"),
+        process_instance_id=text(p, "processInstanceId"),
         process_instance_ids=text_list(p.get("processInstanceIds"), "processInstanceIds"),
-        business_key=p.get("processInstanceBusinessKey"),
-        business_key_like=p.get("processInstanceBusinessKeyLike"),
-        definition_id=p.get("processDefinitionId"), definition_key=p.get("processDefinitionKey"),
+        business_key=text(p, "processInstanceBusinessKey"),
+        business_key_like=text(p, "processInstanceBusinessKeyLike"),
+        definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"),
         definition_key_in=text_list(p.get("processDefinitionKeyIn"), "processDefinitionKeyIn"),
         finished=flag(p.get("finished"), "finished"), unfinished=flag(p.get("unfinished"), "unfinished"),
         started_before=optional_instant(p, "startedBefore", zone),
         started_after=optional_instant(p, "startedAfter", zone),
-        state=p.get("state"),
+        state=text(p, "state"),
         sort_desc=_sorting(p, history.INSTANCE_SORT),
     )
 
@@ -86,8 +79,8 @@ def historic_instance(instance_id: str, services: ServicesDep, viewer: Principal
 def _activity_filter(p: dict[str, Any], viewer: Principal) -> history.ActivityFilter:
     return history.ActivityFilter(
         viewer=viewer,
-        process_instance_id=p.get("processInstanceId"), activity_id=p.get("activityId"),
-        activity_type=p.get("activityType"), task_assignee=p.get("taskAssignee"),
+        process_instance_id=text(p, "processInstanceId"), activity_id=text(p, "activityId"),
+        activity_type=text(p, "activityType"), task_assignee=text(p, "taskAssignee"),
         finished=flag(p.get("finished"), "finished"), unfinished=flag(p.get("unfinished"), "unfinished"),
         canceled=flag(p.get("canceled"), "canceled"), sort_desc=_sorting(p, history.ACTIVITY_SORT))
 
@@ -124,14 +117,14 @@ def _task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> hi
     zone = services.settings.zone
     return history.ActivityFilter(
         viewer=viewer,
-        activity_type="userTask", activity_instance_id=p.get("taskId"),
-        process_instance_id=p.get("processInstanceId") or p.get("executionId"),
-        business_key=p.get("processInstanceBusinessKey"),
-        process_definition_id=p.get("processDefinitionId"), process_definition_key=p.get("processDefinitionKey"),
-        activity_name=p.get("taskName"), activity_name_like=p.get("taskNameLike"),
-        activity_id=p.get("taskDefinitionKey"),
+        activity_type="userTask", activity_instance_id=text(p, "taskId"),
+        process_instance_id=text(p, "processInstanceId") or text(p, "executionId"),
+        business_key=text(p, "processInstanceBusinessKey"),
+        process_definition_id=text(p, "processDefinitionId"), process_definition_key=text(p, "processDefinitionKey"),
+        activity_name=text(p, "taskName"), activity_name_like=text(p, "taskNameLike"),
+        activity_id=text(p, "taskDefinitionKey"),
         activity_ids=text_list(p.get("taskDefinitionKeyIn"), "taskDefinitionKeyIn"),
-        task_assignee=p.get("taskAssignee"), task_assignee_like=p.get("taskAssigneeLike"),
+        task_assignee=text(p, "taskAssignee"), task_assignee_like=text(p, "taskAssigneeLike"),
         assigned=flag(p.get("assigned"), "assigned"), unassigned=flag(p.get("unassigned"), "unassigned"),
         finished=flag(p.get("finished"), "finished"), unfinished=flag(p.get("unfinished"), "unfinished"),
         process_finished=flag(p.get("processFinished"), "processFinished"),

@@ -9,7 +9,7 @@ from app.rest.camunda import render
 from app.rest.camunda.forms import form_variables
 from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.listing import counted, listed
-from app.rest.params import flag, integer, query_dict
+from app.rest.params import flag, integer, query_dict, text, text_list
 from app.rest.variables import decode_variables
 from app.services import deployments, instances
 from app.services.accounts import Principal
@@ -23,11 +23,12 @@ _LISTS = frozenset({"processDefinitionIdIn", "keysIn", "keyIn"})
 
 
 def _query(p: dict[str, Any]):
-    ids = p.get("processDefinitionIdIn") or ([p["processDefinitionId"]] if p.get("processDefinitionId") else [])
+    ids = (text_list(p.get("processDefinitionIdIn"), "processDefinitionIdIn")
+           or ([p["processDefinitionId"]] if text(p, "processDefinitionId") else []))
     query = deployments.definition_query(
-        ids=ids, key=p.get("key"), keys=p.get("keysIn") or p.get("keyIn"),
-        latest_version=flag(p.get("latestVersion"), "latestVersion"), deployment_id=p.get("deploymentId"),
-        name=p.get("name"), version=integer(p.get("version"), "version"))
+        ids=ids, key=text(p, "key"), keys=text_list(p.get("keysIn"), "keysIn") or text_list(p.get("keyIn"), "keyIn"),
+        latest_version=flag(p.get("latestVersion"), "latestVersion"), deployment_id=text(p, "deploymentId"),
+        name=text(p, "name"), version=integer(p.get("version"), "version"))
     return query
 
 

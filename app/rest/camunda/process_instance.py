@@ -9,7 +9,7 @@ from app.rest.camunda import render
 from app.rest.dependencies import PrincipalDep, get_services, role
 from app.services.accounts import Principal
 from app.rest.listing import counted, listed
-from app.rest.params import query_dict, text_list
+from app.rest.params import query_dict, text, text_list
 from app.rest.variables import (
     decode_value,
     decode_variables,
@@ -28,8 +28,8 @@ JsonBody = Annotated[dict[str, Any] | None, Body()]
 
 def _query(p: dict[str, Any], viewer: Principal):
     return instances.instance_query(
-        instance_ids=text_list(p.get("processInstanceIds"), "processInstanceIds"), business_key=p.get("businessKey"),
-        definition_id=p.get("processDefinitionId"), definition_key=p.get("processDefinitionKey"), viewer=viewer)
+        instance_ids=text_list(p.get("processInstanceIds"), "processInstanceIds"), business_key=text(p, "businessKey"),
+        definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"), viewer=viewer)
 
 
 def _list(request: Request, services: Services, viewer: Principal, params: dict[str, Any]) -> list[dict[str, Any]]:

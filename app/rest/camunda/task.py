@@ -9,7 +9,7 @@ from app.rest.camunda import render
 from app.rest.camunda.forms import form_variables
 from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.listing import counted, listed
-from app.rest.params import flag, query_dict, text_list
+from app.rest.params import flag, query_dict, sort_order, text, text_list
 from app.rest.variables import decode_variables, encode_variables, optional_instant
 from app.services import tasks
 from app.services.accounts import Principal
@@ -29,32 +29,23 @@ def _filter(p: dict[str, Any], services: Services, viewer: Principal) -> tasks.T
     def instant(name: str):
         return optional_instant(p, name, zone)
 
-    sorting = []
-    for item in p.get("sorting") or []:
-        if not isinstance(item, dict):
-            raise InvalidRequest("'sorting' must be a list of {sortBy, sortOrder}")
-        sorting.append((item.get("sortBy"), item.get("sortOrder") or "asc"))
-    if p.get("sortBy"):
-        sorting.append((p["sortBy"], p.get("sortOrder") or "asc"))
-    for key, direction in sorting:
-        if key not in tasks.SORTABLE or direction not in ("asc", "desc"):
-            raise InvalidRequest(f"Cannot sort tasks by '{key}' '{direction}' "
-                                 f"(sortBy one of {', '.join(tasks.SORTABLE)}; sortOrder asc or desc)")
+    sorting = sort_order(p, tasks.SORTABLE)
     return tasks.TaskFilter(
-        task_id=p.get("taskId"), task_id_in=text_list(p.get("taskIdIn"), "taskIdIn"),
-        process_instance_id=p.get("processInstanceId"),
+        task_id=text(p, "taskId"), task_id_in=text_list(p.get("taskIdIn"), "taskIdIn"),
+        process_instance_id=text(p, "processInstanceId"),
         process_instance_id_in=text_list(p.get("processInstanceIdIn"), "processInstanceIdIn"),
-        process_definition_id=p.get("processDefinitionId"), process_definition_key=p.get("processDefinitionKey"),
+        process_definition_id=text(p, "processDefinitionId"), process_definition_key=text(p, "processDefinitionKey"),
         process_definition_key_in=text_list(p.get("processDefinitionKeyIn"), "processDefinitionKeyIn"),
-        business_key=p.get("processInstanceBusinessKey"),
-        business_key_like=p.get("processInstanceBusinessKeyLike"),
-        task_definition_key=p.get("taskDefinitionKey"),
+        business_key=text(p, "processInstanceBusinessKey"),
+        business_key_like=text(p, "processInstanceBusinessKeyLike"),
+        task_definition_key=text(p, "taskDefinitionKey"),
         task_definition_key_in=text_list(p.get("taskDefinitionKeyIn"), "taskDefinitionKeyIn"),
-        name=p.get("name"), name_like=p.get("nameLike"), assignee=p.get("assignee"),
+        name=text(p, "name"), name_like=text(p, "nameLike"), assignee=text(p, "assignee"),
         assignee_in=text_list(p.get("assigneeIn"), "assigneeIn"),
         assigned=flag(p.get("assigned"), "assigned"), unassigned=flag(p.get("unassigned"), "unassigned"),
-        candidate_group=p.get("candidateGroup"), candidate_groups=text_list(p.get("candidateGroups"), "candidateGroups"),
-        candidate_user=p.get("candidateUser"),
+        candidate_group=text(p, "candidateGroup"),
+        candidate_groups=text_list(p.get("candidateGroups"), "candidateGroups"),
+        candidate_user=text(p, "candidateUser"),
         include_assigned_tasks=flag(p.get("includeAssignedTasks"), "includeAssignedTasks"),
         due_before=instant("dueBefore"), due_after=instant("dueAfter"),
         created_before=instant("createdBefore"), created_after=instant("createdAfter"),

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from app.rest.camunda import render
 from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.listing import page_bounds
-from app.rest.params import query_dict, text_list
+from app.rest.params import query_dict, text, text_list
 from app.services import history, variable_instances
 from app.services.accounts import Principal
 from app.services.context import Services
@@ -38,13 +38,13 @@ def _filter(p: dict[str, Any], reader: Principal, *, running_only: bool) -> Vari
     return VariableFilter(
         reader=reader,
         instances=history.InstanceFilter(
-            process_instance_id=p.get("processInstanceId"),
+            process_instance_id=text(p, "processInstanceId"),
             process_instance_ids=text_list(p.get("processInstanceIdIn"), "processInstanceIdIn"),
-            definition_id=p.get("processDefinitionId"), definition_key=p.get("processDefinitionKey"),
+            definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"),
             definition_key_in=text_list(p.get("processDefinitionKeyIn"), "processDefinitionKeyIn"),
             state=ACTIVE if running_only else None, viewer=reader),
-        name=p.get("variableName"), names=text_list(p.get("variableNameIn"), "variableNameIn"),
-        name_like=p.get("variableNameLike"))
+        name=text(p, "variableName"), names=text_list(p.get("variableNameIn"), "variableNameIn"),
+        name_like=text(p, "variableNameLike"))
 
 
 def _routes(path: str, running_only: bool, render_row: Callable[[VariableRow, Any], dict[str, Any]],

@@ -1,0 +1,75 @@
+"""Every operation of the OpenAPI schema against every role: without credentials only /health
+answers; each guarded command refuses (403) every role but the ones it is for, and lets those
+through. A new operation that the table below does not name fails here until it is classified."""
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from app.services import accounts
+
+ROLES = {"official": ["xj-urumqi-env"], "designer": ["designers"], "system": ["systems"],
+         "auditor": ["auditors"], "admin": ["admins"]}
+SIGNED_IN = frozenset(ROLES)
+OPEN = frozenset({"anonymous", *ROLES})
+ADMIN = frozenset({"admin"})
+# Operation → the roles that pass its guard. Operations on a task or an instance are further limited
+# to those who take part in it (tests/api/test_permissions.py, test_reading.py).
+GUARDS = {
+    "GET /health": OPEN,
+    "POST /api/clock": ADMIN, "PUT /api/calendar/{year}": ADMIN, "PUT /api/parks/{park_id}/standing": ADMIN,
+    "POST /api/experts": ADMIN, "PUT /api/experts/{expert_id}": ADMIN,
+    "POST /api/experts/{expert_id}/conflicts": ADMIN, "POST /api/expert-draws": ADMIN,
+    "POST /engine-rest/deployment/create": frozenset({"designer", "admin"}),
+    "DELETE /engine-rest/process-instance/{instance_id}": ADMIN,
+    "POST /engine-rest/process-instance/{instance_id}/variables": ADMIN,
+    "PUT /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,
+    "DELETE /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,
+    **{f"POST /engine-rest/{path}": frozenset({"system", "admin"}) for path in (
+        "message", "signal", "external-task/fetchAndLock", "external-task/{task_id}/complete",
+        "external-task/{task_id}/failure", "external-task/{task_id}/bpmnError", "external-task/{task_id}/extendLock",
+        "external-task/{task_id}/unlock")},
+    "PUT /engine-rest/external-task/{task_id}/retries": frozenset({"system", "admin"}),
+}
+
+
+def operations(service) -> list[tuple[str, str]]:
+    with httpx.Client(base_url=service.base_url, timeout=30) as http:
+        paths = http.get("/openapi.json").json()["paths"]
+    return [(method.upper(), path) for path, items in paths.items() for method in items]
+
+
+def test_every_operation_against_every_role(service):
+    for role, groups in ROLES.items():
+        accounts.save_account(service.services, f"matrix-{role}", f"matrix-{role}-password", groups)
+    clients = {role: httpx.Client(base_url=service.base_url, timeout=30,
+                                  auth=None if role == "anonymous" else (f"matrix-{role}", f"matrix-{role}-password"))
+               for role in ["anonymous", *ROLES]}
+    problems = []
+    try:
+        for method, path in operations(service):
+            operation = f"{method} {path}"
+            allowed = GUARDS.get(operation, SIGNED_IN)
+            url = re.sub(r"\{year\}", "2026", re.sub(r"\{day\}", "2026-10-01", path))
+            url = re.sub(r"\{[a-z_]+\}", "matrix-unknown", url)
+            for role, http in clients.items():
+                body = {} if method in ("POST", "PUT") else None
+                status = http.request(method, url, json=body).status_code
+                if role == "anonymous" and role not in allowed:
+                    expected_ok = status == 401
+                elif role in allowed:
+                    expected_ok = status not in (401, 403) and status < 500
+                else:
+                    expected_ok = status == 403
+                if not expected_ok:
+                    problems.append(f"{operation} as {role}: {status}")
+    finally:
+        for http in clients.values():
+            http.close()
+    assert not problems, f"{len(problems)} unexpected answer(s):\n  " + "\n  ".join(problems)
+
+
+def test_every_guarded_operation_exists(service):
+    known = {f"{method} {path}" for method, path in operations(service)}
+    assert set(GUARDS) <= known, sorted(set(GUARDS) - known)
