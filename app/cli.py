@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     account.add_argument("id")
     account.add_argument("--group", action="append", default=[], help="a group it belongs to (repeat for more)")
     account.add_argument("--name", default=None, help="its display name")
+    account.add_argument("--region", default=None, help="the region whose cases it sees, e.g. xj or xj-urumqi")
     api_key = commands.add_parser("api-key", help="create an API key for an account (printed once), or revoke one")
     api_key.add_argument("account", nargs="?", help="the account the key signs in as")
     api_key.add_argument("--revoke", metavar="KEY_ID", help="revoke the key with this id (the part before the dot)")
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "worker":
         run_worker(args.interval)
     elif args.command == "account":
-        save_account(args.id, args.group, args.name)
+        save_account(args.id, args.group, args.name, args.region)
     elif args.command == "api-key":
         if bool(args.account) == bool(args.revoke):
             raise SystemExit("give an account to create a key for, or --revoke KEY_ID")
@@ -75,14 +76,14 @@ def _on_database(action):
         services.db.dispose()
 
 
-def save_account(account_id: str, groups: list[str], name: str | None) -> None:
+def save_account(account_id: str, groups: list[str], name: str | None, region: str | None) -> None:
     import getpass
 
     from app.services import accounts
 
     password = os.environ.get("ACCOUNT_PASSWORD") or getpass.getpass(f"password for {account_id}: ")
-    _on_database(lambda services: accounts.save_account(services, account_id, password, groups, name))
-    print(f"account {account_id} saved, groups: {', '.join(groups) or 'none'}")
+    _on_database(lambda services: accounts.save_account(services, account_id, password, groups, name, region))
+    print(f"account {account_id} saved, groups: {', '.join(groups) or 'none'}, region: {region or 'none'}")
 
 
 def manage_api_key(account_id: str | None, revoke: str | None) -> None:

@@ -414,6 +414,8 @@ class Account(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     display_name: Mapped[str | None] = mapped_column(String(255))
     password_hash: Mapped[str] = mapped_column(String(255))
+    # The region whose cases (and those of the regions below it) the account sees; None: none by region.
+    region: Mapped[str | None] = mapped_column(String(64))
     created: Mapped[datetime] = mapped_column(Instant())
 
 

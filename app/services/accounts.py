@@ -24,6 +24,7 @@ from sqlalchemy import delete, select
 
 from app.errors import InvalidRequest, Unauthenticated
 from app.persistence.models import Account, ApiKey, Membership
+from app.services.regions import valid_code
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -75,8 +76,9 @@ def _password_matches(password: str, stored: str) -> bool:
 
 
 def save_account(services: "Services", account_id: str, password: str, groups: list[str],
-                 display_name: str | None = None) -> Account:
-    """Create the account, or replace its password, name and groups."""
+                 display_name: str | None = None, region: str | None = None) -> Account:
+    """Create the account, or replace its password, name, groups and region."""
+    region = valid_code(region)
     if not account_id or len(account_id) > 64 or ":" in account_id:
         raise InvalidRequest("An account id is 1 to 64 characters without ':'")
     if len(password) < 8:
@@ -88,7 +90,7 @@ def save_account(services: "Services", account_id: str, password: str, groups: l
         if account is None:
             account = Account(id=account_id, created=services.clock.now())
             session.add(account)
-        account.password_hash, account.display_name = hash_password(password), display_name
+        account.password_hash, account.display_name, account.region = hash_password(password), display_name, region
         session.flush()
         session.execute(delete(Membership).where(Membership.account_id == account_id))
         session.add_all(Membership(account_id=account_id, group_id=group) for group in dict.fromkeys(groups) if group)
@@ -177,7 +179,7 @@ def _by_password(services: "Services", credentials: str) -> Principal:
         groups = _groups_of(session, user_id)
     if account is None or not _password_matches(password, account.password_hash):
         raise Unauthenticated("Unknown user or wrong password")
-    return Principal(user_id, groups)
+    return Principal(user_id, groups, account.region)
 
 
 # --- API keys --------------------------------------------------------------------------------------
@@ -210,9 +212,10 @@ def _by_api_key(services: "Services", presented: str) -> Principal:
         valid = (key is not None and key.revoked is None
                  and hmac.compare_digest(key.secret_hash, hashlib.sha256(secret.encode()).hexdigest()))
         groups = _groups_of(session, key.account_id) if valid else frozenset()
+        region = session.get(Account, key.account_id).region if valid else None
     if not valid:
         raise Unauthenticated("Unknown or revoked API key")
-    return Principal(key.account_id, groups)
+    return Principal(key.account_id, groups, region)
 
 
 # --- Bearer tokens of the single sign-on -------------------------------------------------------------
@@ -248,5 +251,8 @@ def _by_token(settings: Settings, token: str) -> Principal:
         groups = groups.replace(",", " ").split()
     if not isinstance(user, str) or not user or not isinstance(groups, list):
         raise Unauthenticated("The Bearer token names no user, or its groups are not a list")
-    region = claims.get(settings.jwt_region_claim)
-    return Principal(user, frozenset(str(group) for group in groups), region if isinstance(region, str) else None)
+    try:
+        region = valid_code(claims.get(settings.jwt_region_claim) or None, settings.jwt_region_claim)
+    except InvalidRequest as error:
+        raise Unauthenticated(f"The Bearer token's {error.message}") from None
+    return Principal(user, frozenset(str(group) for group in groups), region)

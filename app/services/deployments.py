@@ -19,7 +19,7 @@ from app.persistence.models import (
     Timer,
 )
 from app.persistence.queries import latest_versions_only
-from app.services import agencies, decisions, parks, spawning
+from app.services import agencies, decisions, parks, regions, spawning
 from app.services.context import Services
 
 
@@ -59,6 +59,7 @@ def deploy(services: Services, *, name: str | None, source: str | None, tenant_i
         for check in (parks.check_process_properties, agencies.check_process_properties,
                       spawning.check_process_properties):
             check(model.resource_name, model.elements)
+        regions.check_process_properties(model)
     now = services.clock.now()
     with services.db.write() as session:
         latest = {model.key: _latest_definition(session, model.key, tenant_id) for model in models}

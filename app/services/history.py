@@ -28,6 +28,7 @@ class InstanceFilter:
     started_after: datetime | None = None
     state: str | None = None
     sort_desc: dict[str, bool] = field(default_factory=dict)
+    tenant_ids: list[str] = field(default_factory=list)
     # Who asks: instances they may not read are left out (None: the service itself).
     viewer: Principal | None = None
 
@@ -49,6 +50,8 @@ def historic_instance_query(c: InstanceFilter) -> Select:
         query = query.where(ProcessInstance.id.in_(c.process_instance_ids))
     if c.definition_key_in:
         query = query.where(ProcessInstance.definition_key.in_(c.definition_key_in))
+    if c.tenant_ids:
+        query = query.where(ProcessInstance.tenant_id.in_(c.tenant_ids))
     if c.business_key_like is not None:
         query = query.where(ProcessInstance.business_key.like(c.business_key_like))
     if c.finished:

@@ -24,7 +24,7 @@ from app.persistence.models import (
     Timer,
     UserTask,
 )
-from app.services import agencies, confidentiality, parks, permissions, spawning
+from app.services import agencies, confidentiality, parks, permissions, regions, spawning
 from app.services.accounts import Principal
 from app.services.context import Services
 from app.services.deployments import latest_by_key
@@ -215,11 +215,13 @@ def _start_listed_instances(services: Services, session: Session, instance: Proc
                 or spawning.START_PROCESS not in element.properties):
             continue
         plan = spawning.plan(element, run.variables())
-        definition = latest_by_key(session, plan.process_key, instance.tenant_id)
+        # The started process is looked up among the definitions of the starting one's deployment tenant.
+        own_tenant = session.get(ProcessDefinition, instance.definition_id).tenant_id
+        definition = latest_by_key(session, plan.process_key, own_tenant)
         started = []
         for variables, business_key in plan.starts:
             child, _ = start_in_session(services, session, definition, {**variables, "started_by": instance.id},
-                                        business_key)
+                                        business_key, starter_region=instance.tenant_id)
             started.append({"process_instance_id": child.id, "business_key": business_key})
         record(session, instance, "instances.started", now, activity_id=element.id,
                task_id=change.activity_instance_id, process_key=plan.process_key,
@@ -309,14 +311,14 @@ def start_instance(services: Services, *, key: str | None = None, definition_id:
             definition = latest_by_key(session, key, tenant_id)
         permissions.require_start(actor, services.models.get(session, definition.id), definition.id)
         instance, run = start_in_session(services, session, definition, variables, business_key,
-                                         user_id=actor.user_id)
+                                         user_id=actor.user_id, starter_region=actor.region)
         return instance, run.variables()
 
 
 def start_in_session(services: Services, session: Session, definition: ProcessDefinition,
                      variables: Mapping[str, Any], business_key: str | None, *, user_id: str | None = None,
                      start_event: str | None = None, trigger: Mapping[str, Any] | None = None,
-                     ) -> tuple[ProcessInstance, ProcessRun]:
+                     starter_region: str | None = None) -> tuple[ProcessInstance, ProcessRun]:
     """Start an instance within the caller's unit of work, at the plain start event or at the start
     event `start_event` whose message, signal or timer (described by `trigger`) arrived."""
     if definition.suspended:
@@ -328,7 +330,8 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
     start_activity = next((c.activity_id for c in changes if c.activity_id in start_ids), None)
     instance = ProcessInstance(
         id=str(uuid.uuid4()), definition_id=definition.id, definition_key=definition.key,
-        business_key=business_key, tenant_id=definition.tenant_id, status=ACTIVE, state="",
+        business_key=business_key, status=ACTIVE, state="",
+        tenant_id=regions.region_of(model, definition.tenant_id, variables, starter_region),
         start_time=now, start_user_id=user_id, start_activity_id=start_activity, last_sequence=0)
     session.add(instance)
     session.flush()  # the instance row first: its events and tasks refer to it
@@ -413,8 +416,10 @@ def delete_instance(services: Services, instance_id: str, *, reason: str | None 
 
 def instance_query(*, instance_ids: list[str] | None = None, business_key: str | None = None,
                    definition_id: str | None = None, definition_key: str | None = None,
-                   active_only: bool = True, viewer: Principal | None = None):
+                   active_only: bool = True, viewer: Principal | None = None, tenant_ids: list[str] | None = None):
     query = permissions.only_visible(select(ProcessInstance), ProcessInstance.id, viewer)
+    if tenant_ids:
+        query = query.where(ProcessInstance.tenant_id.in_(tenant_ids))
     if active_only:
         query = query.where(ProcessInstance.status == ACTIVE)
     if instance_ids:

@@ -63,7 +63,8 @@ def require_start(principal: Principal, model: ProcessModel, definition_id: str)
 
 # --- reading -------------------------------------------------------------------------------------
 # A case is read by those who take part in it (the groups and users its tasks were offered to, who
-# started it, who was assigned one of its tasks), by auditors and by administrators. Queries leave
+# started it, who was assigned one of its tasks), by the officials of its region and of the regions
+# above it (app.services.regions), by auditors and by administrators. Queries leave
 # out what the caller may not read; a single resource the caller may not read answers 403.
 
 def sees_every_case(principal: Principal) -> bool:
@@ -78,9 +79,15 @@ def visible_instances(principal: Principal):
     if principal.groups:
         taking_part.append(and_(InstanceParticipant.kind == "group",
                                 InstanceParticipant.identity.in_(sorted(principal.groups))))
-    return union(select(InstanceParticipant.process_instance_id).where(or_(*taking_part)),
-                 select(ProcessInstance.id).where(ProcessInstance.start_user_id == principal.user_id),
-                 select(UserTask.process_instance_id).where(UserTask.assignee == principal.user_id))
+    readable = [select(InstanceParticipant.process_instance_id).where(or_(*taking_part)),
+                select(ProcessInstance.id).where(ProcessInstance.start_user_id == principal.user_id),
+                select(UserTask.process_instance_id).where(UserTask.assignee == principal.user_id)]
+    if principal.region:
+        # The cases of the caller's region and of the regions below it (codes nest by prefix).
+        region = ProcessInstance.tenant_id
+        readable.append(select(ProcessInstance.id).where(or_(region == principal.region,
+                                                             region.startswith(f"{principal.region}-"))))
+    return union(*readable)
 
 
 def unless_in(viewer: Principal | None, group: str) -> Principal | None:

@@ -35,7 +35,7 @@ def _instance_filter(p: dict[str, Any], services: Services, viewer: Principal) -
         finished=flag(p.get("finished"), "finished"), unfinished=flag(p.get("unfinished"), "unfinished"),
         started_before=optional_instant(p, "startedBefore", zone),
         started_after=optional_instant(p, "startedAfter", zone),
-        state=text(p, "state"),
+        state=text(p, "state"), tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"),
         sort_desc=_sorting(p, history.INSTANCE_SORT),
     )
 
@@ -47,7 +47,7 @@ def _instances(services: Services, viewer: Principal, params: dict[str, Any],
     return listed(services, query, paging, lambda row: render.historic_instance(row[0], row[1], zone))
 
 
-_INSTANCE_LISTS = frozenset({"processInstanceIds", "processDefinitionKeyIn"})
+_INSTANCE_LISTS = frozenset({"processInstanceIds", "processDefinitionKeyIn", "tenantIdIn"})
 
 
 @router.get("/process-instance")

@@ -24,12 +24,14 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 # Changing a running instance's data or ending it is for administrators.
 _ADMINISTER = role(permission="UPDATE", resource_type="ProcessInstance")
 JsonBody = Annotated[dict[str, Any] | None, Body()]
+_LISTS = frozenset({"processInstanceIds", "tenantIdIn"})
 
 
 def _query(p: dict[str, Any], viewer: Principal):
     return instances.instance_query(
         instance_ids=text_list(p.get("processInstanceIds"), "processInstanceIds"), business_key=text(p, "businessKey"),
-        definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"), viewer=viewer)
+        definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"), viewer=viewer,
+        tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"))
 
 
 def _list(request: Request, services: Services, viewer: Principal, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -38,7 +40,7 @@ def _list(request: Request, services: Services, viewer: Principal, params: dict[
 
 @router.get("")
 def list_instances(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
-    return _list(request, services, viewer, query_dict(request, frozenset({"processInstanceIds"})))
+    return _list(request, services, viewer, query_dict(request, _LISTS))
 
 
 @router.post("")
@@ -50,7 +52,7 @@ def query_instances(request: Request, services: ServicesDep, viewer: PrincipalDe
 
 @router.get("/count")
 def count_instances(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    return counted(services, _query(query_dict(request, frozenset({"processInstanceIds"})), viewer))
+    return counted(services, _query(query_dict(request, _LISTS), viewer))
 
 
 @router.get("/{instance_id}")
