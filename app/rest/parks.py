@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from app.errors import InvalidRequest
 from app.persistence.models import Expert, ExpertConflict, ExpertDraw, ParkStanding
 from app.rest.dependencies import PrincipalDep, get_services, role
+from app.services.permissions import AUDITORS
 from app.rest.variables import format_instant
 from app.services import parks
 from app.services.context import Services
@@ -123,7 +124,8 @@ def application_check(park_id: str, services: ServicesDep, on: date | None = Non
             "banUntil": check.ban_until.isoformat() if check.ban_until else None}
 
 
-@router.get("/experts", summary="The expert pool with each expert's declared conflicts")
+@router.get("/experts", dependencies=[role(AUDITORS, permission="READ", resource_type="ExpertPool")],
+            summary="The expert pool with each expert's declared conflicts (administrators and auditors)")
 def list_experts(services: ServicesDep, active: bool | None = None) -> list[dict[str, Any]]:
     return [_expert(e, services, conflicts) for e, conflicts in parks.list_experts(services, active=active)]
 
