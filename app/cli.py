@@ -1,4 +1,4 @@
-"""Command line: `eco-orchestrator serve`, `migrate`, `worker`, `account`, `api-key` and `scenario`."""
+"""Command line: `eco-orchestrator serve`, `migrate`, `worker`, `account`, `api-key`, `verify` and `scenario`."""
 from __future__ import annotations
 
 import argparse
@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     api_key = commands.add_parser("api-key", help="create an API key for an account (printed once), or revoke one")
     api_key.add_argument("account", nargs="?", help="the account the key signs in as")
     api_key.add_argument("--revoke", metavar="KEY_ID", help="revoke the key with this id (the part before the dot)")
+    verify = commands.add_parser("verify", help="recompute the history's hash chains: exits 0 when intact, 1 naming "
+                                                "the first row changed, removed or reordered")
+    verify.add_argument("--instance", default=None, help="only this process instance")
     scenario = commands.add_parser("scenario", help="run scenario files on a simulated clock and print their "
                                                     "timelines (docs/scenarios.md)")
     scenario.add_argument("files", nargs="+", metavar="FILE")
@@ -55,8 +58,24 @@ def main(argv: list[str] | None = None) -> None:
         if bool(args.account) == bool(args.revoke):
             raise SystemExit("give an account to create a key for, or --revoke KEY_ID")
         manage_api_key(args.account, args.revoke)
+    elif args.command == "verify":
+        verify_history(args.instance)
     elif args.command == "scenario":
         run_scenarios(args.files, args.database_url)
+
+
+def verify_history(instance_id: str | None) -> None:
+    from app.services import ledger
+
+    result = _on_database(lambda services: ledger.verify(services, instance_id))
+    print(f"{result.instances} instance(s), {result.events} event(s), {result.anchors} anchor(s): "
+          + ("intact" if result.intact else "NOT intact"))
+    for problem in result.problems:
+        where = f"instance {problem.process_instance_id}" + (f", event {problem.sequence} (row {problem.event_id})"
+                                                             if problem.sequence is not None else "")
+        print(f"  {where}: {problem.what}")
+    if not result.intact:
+        raise SystemExit(1)
 
 
 def _on_database(action):

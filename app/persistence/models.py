@@ -110,6 +110,8 @@ class ProcessInstance(Base):
     delete_reason: Mapped[str | None] = mapped_column(Text)
     # Numbers the instance's history events and activity instances in the order they happened.
     last_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    # The hash of the instance's last history event: the head of its chain (app.services.ledger).
+    history_hash: Mapped[str | None] = mapped_column(String(64))
     revision: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": revision}
@@ -188,6 +190,24 @@ class HistoryEvent(Base):
     activity_id: Mapped[str | None] = mapped_column(String(255))
     task_id: Mapped[str | None] = mapped_column(String(36))
     payload: Mapped[dict] = mapped_column(JSON)
+    # The hash chain of the instance's events (app.services.ledger).
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class HistoryAnchor(Base):
+    """The chain over all instances: each row anchors an instance's head event hash after the one before."""
+
+    __tablename__ = "history_anchor"
+    __table_args__ = (UniqueConstraint("previous_hash"), Index("ix_history_anchor_instance_event",
+                                                               "process_instance_id", "event_hash"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    process_instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"))
+    event_hash: Mapped[str] = mapped_column(String(64))
+    anchored_at: Mapped[datetime] = mapped_column(Instant())
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class Timer(Base):

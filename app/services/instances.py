@@ -24,7 +24,7 @@ from app.persistence.models import (
     Timer,
     UserTask,
 )
-from app.services import agencies, confidentiality, parks, permissions, regions, spawning
+from app.services import agencies, confidentiality, ledger, parks, permissions, regions, spawning
 from app.services.accounts import Principal
 from app.services.context import Services
 from app.services.deployments import latest_by_key
@@ -58,9 +58,11 @@ def record(session: Session, instance: ProcessInstance, kind: str, at: datetime,
     if pending is None:
         pending = session.info["history"] = []
         on_commit(session, lambda: _write_rows(session, HistoryEvent, pending))
-    pending.append({"process_instance_id": instance.id, "sequence": instance.last_sequence, "kind": kind,
-                    "occurred_at": at, "user_id": user_id, "activity_id": activity_id, "task_id": task_id,
-                    "payload": payload})
+    event = {"process_instance_id": instance.id, "sequence": instance.last_sequence, "kind": kind,
+             "occurred_at": at, "user_id": user_id, "activity_id": activity_id, "task_id": task_id,
+             "payload": ledger.normalized(payload)}
+    ledger.chain(instance, event)
+    pending.append(event)
 
 
 def _write_rows(session: Session, model, rows: list[dict[str, Any]]) -> None:

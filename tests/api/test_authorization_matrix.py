@@ -21,6 +21,7 @@ GUARDS = {
     "POST /api/clock": ADMIN, "PUT /api/calendar/{year}": ADMIN, "PUT /api/parks/{park_id}/standing": ADMIN,
     "POST /api/experts": ADMIN, "PUT /api/experts/{expert_id}": ADMIN,
     "GET /api/experts": frozenset({"auditor", "admin"}),
+    "GET /api/history/verify": frozenset({"auditor", "admin"}),
     "POST /api/experts/{expert_id}/conflicts": ADMIN, "POST /api/expert-draws": ADMIN,
     "POST /engine-rest/deployment/create": frozenset({"designer", "admin"}),
     "DELETE /engine-rest/process-instance/{instance_id}": ADMIN,

@@ -1,0 +1,171 @@
+"""Tamper evidence for the history (issue: an audit trail auditors can trust).
+
+Each instance's history events form a hash chain: an event's hash is SHA-256 over the previous
+event's hash and the event's canonical form (its instance, sequence, kind, instant, user, activity,
+task and payload as sorted, compact JSON), and the instance row keeps the head. The heads are
+anchored in one chain over all instances (`history_anchor`), appended in order by the timer worker
+and before every verification, so that rewriting an instance's whole chain is also seen.
+
+`verify` recomputes both and answers "intact", or the first event whose row was changed, removed
+or reordered (and anchors that no longer match their instance's chain).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Mapping
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict
+from app.persistence.models import HistoryAnchor, HistoryEvent, ProcessInstance
+
+if TYPE_CHECKING:
+    from app.services.context import Services
+
+GENESIS = "0" * 64
+
+
+def normalized(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload as the database gives it back (JSON), so that its hash can be recomputed from the row."""
+    return json.loads(json.dumps(payload, ensure_ascii=False))
+
+
+def _instant(at: datetime) -> str:
+    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def event_hash(previous: str, event: Mapping[str, Any]) -> str:
+    canonical = json.dumps({
+        "process_instance_id": event["process_instance_id"], "sequence": event["sequence"], "kind": event["kind"],
+        "occurred_at": _instant(event["occurred_at"]), "user_id": event["user_id"],
+        "activity_id": event["activity_id"], "task_id": event["task_id"], "payload": event["payload"],
+    }, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(f"{previous}\n{canonical}".encode("utf-8")).hexdigest()
+
+
+def chain(instance: ProcessInstance, event: dict[str, Any]) -> None:
+    """Link a new event of the instance into its chain (in the unit of work that writes it)."""
+    event["previous_hash"] = instance.history_hash or GENESIS
+    event["hash"] = event_hash(event["previous_hash"], event)
+    instance.history_hash = event["hash"]
+
+
+def anchor_hash(previous: str, row: Mapping[str, Any]) -> str:
+    canonical = json.dumps({"process_instance_id": row["process_instance_id"], "event_hash": row["event_hash"],
+                            "anchored_at": _instant(row["anchored_at"])}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{previous}\n{canonical}".encode("utf-8")).hexdigest()
+
+
+def anchor(services: "Services") -> int:
+    """Append the instance heads not yet anchored to the chain over all instances; how many."""
+    for _ in range(5):
+        try:
+            with services.db.write() as session:
+                return _anchor_in(session, services.clock.now())
+        except Conflict:
+            continue  # another worker anchored meanwhile: continue after its anchors
+    return 0
+
+
+def _anchor_in(session: Session, now: datetime) -> int:
+    unanchored = session.execute(
+        select(ProcessInstance.id, ProcessInstance.history_hash)
+        .where(ProcessInstance.history_hash.is_not(None),
+               ~exists().where(and_(HistoryAnchor.process_instance_id == ProcessInstance.id,
+                                    HistoryAnchor.event_hash == ProcessInstance.history_hash)))
+        .order_by(ProcessInstance.id)).all()
+    if not unanchored:
+        return 0
+    last = session.scalars(select(HistoryAnchor).order_by(HistoryAnchor.id.desc()).limit(1)).first()
+    previous = last.hash if last else GENESIS
+    for instance_id, head in unanchored:
+        row = {"process_instance_id": instance_id, "event_hash": head, "anchored_at": now}
+        digest = anchor_hash(previous, row)
+        # previous_hash is unique: two anchoring workers cannot both extend the same anchor.
+        session.add(HistoryAnchor(previous_hash=previous, hash=digest, **row))
+        session.flush()
+        previous = digest
+    return len(unanchored)
+
+
+@dataclass
+class Problem:
+    process_instance_id: str | None
+    sequence: int | None
+    event_id: int | None
+    what: str
+
+
+@dataclass
+class Verification:
+    intact: bool
+    instances: int
+    events: int
+    anchors: int
+    problems: list[Problem] = field(default_factory=list)
+
+
+def verify(services: "Services", process_instance_id: str | None = None) -> Verification:
+    """Recompute the chains: of one instance, or of all instances and the anchors over them."""
+    anchor(services)
+    result = Verification(True, 0, 0, 0)
+    with services.db.read() as session:
+        instances = select(ProcessInstance).order_by(ProcessInstance.start_time, ProcessInstance.id)
+        if process_instance_id:
+            instances = instances.where(ProcessInstance.id == process_instance_id)
+        for instance in session.scalars(instances):
+            result.instances += 1
+            result.events += _verify_instance(session, instance, result.problems)
+        result.anchors = _verify_anchors(session, process_instance_id, result.problems)
+    result.intact = not result.problems
+    return result
+
+
+def _verify_instance(session: Session, instance: ProcessInstance, problems: list[Problem]) -> int:
+    rows = session.scalars(select(HistoryEvent).where(HistoryEvent.process_instance_id == instance.id)
+                           .order_by(HistoryEvent.sequence, HistoryEvent.id)).all()
+    previous = GENESIS
+    for row in rows:
+        event = {"process_instance_id": row.process_instance_id, "sequence": row.sequence, "kind": row.kind,
+                 "occurred_at": row.occurred_at, "user_id": row.user_id, "activity_id": row.activity_id,
+                 "task_id": row.task_id, "payload": row.payload}
+        if row.previous_hash != previous:
+            problems.append(Problem(instance.id, row.sequence, row.id,
+                                    "the event before it was removed, or the events were reordered"))
+            return len(rows)
+        if event_hash(previous, event) != row.hash:
+            problems.append(Problem(instance.id, row.sequence, row.id, "the event's row was changed"))
+            return len(rows)
+        previous = row.hash
+    if previous != (instance.history_hash or GENESIS):
+        problems.append(Problem(instance.id, None, None,
+                                "the instance's last events were removed (its chain ends before its recorded head)"))
+    return len(rows)
+
+
+def _verify_anchors(session: Session, process_instance_id: str | None, problems: list[Problem]) -> int:
+    hashes_of: dict[str, set[str]] = {}
+    previous = GENESIS
+    count = 0
+    for row in session.scalars(select(HistoryAnchor).order_by(HistoryAnchor.id)):
+        count += 1
+        fields = {"process_instance_id": row.process_instance_id, "event_hash": row.event_hash,
+                  "anchored_at": row.anchored_at}
+        if row.previous_hash != previous or anchor_hash(previous, fields) != row.hash:
+            problems.append(Problem(row.process_instance_id, None, None,
+                                    f"anchor {row.id} of the chain over all instances was changed or removed"))
+            return count
+        previous = row.hash
+        if process_instance_id in (None, row.process_instance_id):
+            if row.process_instance_id not in hashes_of:
+                hashes_of[row.process_instance_id] = set(session.scalars(
+                    select(HistoryEvent.hash).where(HistoryEvent.process_instance_id == row.process_instance_id)))
+            if row.event_hash not in hashes_of[row.process_instance_id]:
+                problems.append(Problem(row.process_instance_id, None, None,
+                                        f"the event anchored by anchor {row.id} is no longer in the instance's "
+                                        "chain (its history was rewritten)"))
+    return count

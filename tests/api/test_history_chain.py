@@ -1,0 +1,126 @@
+"""Tamper evidence: editing, deleting or reordering a history row directly in the database is found
+by verify, which names the row; rewriting an instance's whole chain is found through the anchors;
+a unit of work that fails leaves no history row."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select, text, update
+
+from app.persistence.models import HistoryEvent, ProcessInstance
+from app.services import ledger
+from tests.conftest import FIXTURES, deploy
+
+
+@pytest.fixture
+def cases(client, root):
+    deploy(client, FIXTURES / "eco_review.bpmn")
+    ids = []
+    for number in (1, 2):
+        body = {"businessKey": f"EIP-{number}", "variables": {"park_name": {"value": f"园区{number}"},
+                                                              "province": {"value": "zj"},
+                                                              "applicant": {"value": "park-office"}}}
+        instance = client.post("/process-definition/key/eco_review/start", json=body).json()["id"]
+        [task] = client.get("/task", params={"processInstanceId": instance}).json()
+        client.post(f"/task/{task['id']}/complete", json={"variables": {
+            "decision": {"value": "approve"}, "opinion": {"value": "符合条件"}, "score": {"value": 90}}}
+                    ).raise_for_status()
+        ids.append(instance)
+    return ids
+
+
+def events_of(service, instance_id: str) -> list[HistoryEvent]:
+    with service.services.db.read() as session:
+        return list(session.scalars(select(HistoryEvent).where(HistoryEvent.process_instance_id == instance_id)
+                                    .order_by(HistoryEvent.sequence)))
+
+
+def verify(root, instance_id: str | None = None) -> dict:
+    return root.get("/api/history/verify", params={"processInstanceId": instance_id} if instance_id else {}).json()
+
+
+def test_an_untouched_record_is_intact(root, cases):
+    report = verify(root)
+    assert report["intact"] is True and report["instances"] == 2 and report["events"] > 10
+    assert report["anchors"] == 2 and report["problems"] == []
+
+
+def test_an_edited_row_is_found_and_named(service, root, cases):
+    verify(root)  # anchored
+    target = events_of(service, cases[0])[3]
+    with service.services.db.write() as session:
+        payload = dict(target.payload, forged="改过")
+        session.execute(update(HistoryEvent).where(HistoryEvent.id == target.id).values(payload=payload))
+    report = verify(root)
+    assert report["intact"] is False
+    assert report["problems"][0] == {"processInstanceId": cases[0], "sequence": target.sequence,
+                                     "eventId": target.id, "problem": "the event's row was changed"}
+    assert verify(root, cases[1])["intact"] is True
+
+
+def test_a_deleted_or_reordered_row_is_found(service, root, cases):
+    rows = events_of(service, cases[0])
+    with service.services.db.write() as session:
+        session.execute(text("DELETE FROM history_event WHERE id = :id"), {"id": rows[2].id})
+    problem = verify(root, cases[0])["problems"][0]
+    assert problem["sequence"] == rows[3].sequence and "removed" in problem["problem"]
+    other = events_of(service, cases[1])
+    with service.services.db.write() as session:
+        session.execute(update(HistoryEvent).where(HistoryEvent.id == other[1].id).values(sequence=-1))
+    problem = verify(root, cases[1])["problems"][0]
+    assert problem["eventId"] == other[1].id and "reordered" in problem["problem"]
+
+
+def test_rewriting_a_whole_chain_is_found_through_the_anchors(service, root, cases):
+    verify(root)  # the heads are anchored
+    rows = events_of(service, cases[0])
+    previous = ledger.GENESIS
+    with service.services.db.write() as session:  # a forger who knows the algorithm rewrites every hash
+        for row in rows:
+            payload = dict(row.payload, rewritten=True)
+            event = {"process_instance_id": row.process_instance_id, "sequence": row.sequence, "kind": row.kind,
+                     "occurred_at": row.occurred_at, "user_id": row.user_id, "activity_id": row.activity_id,
+                     "task_id": row.task_id, "payload": json.loads(json.dumps(payload))}
+            digest = ledger.event_hash(previous, event)
+            session.execute(update(HistoryEvent).where(HistoryEvent.id == row.id)
+                            .values(payload=payload, previous_hash=previous, hash=digest))
+            previous = digest
+        session.execute(update(ProcessInstance).where(ProcessInstance.id == cases[0])
+                        .values(history_hash=previous, revision=ProcessInstance.revision + 1))
+    report = verify(root)
+    assert report["intact"] is False
+    assert any("no longer in the instance's chain" in p["problem"] and p["processInstanceId"] == cases[0]
+               for p in report["problems"])
+
+
+def test_a_failed_unit_of_work_leaves_no_history_row(service, client, cases):
+    before = len(events_of(service, cases[1]))
+    deploy(client, FIXTURES / "eco_review.bpmn")
+    body = {"businessKey": "EIP-3", "variables": {"park_name": {"value": "园区3"}, "province": {"value": "zj"},
+                                                  "applicant": {"value": "park-office"}}}
+    instance = client.post("/process-definition/key/eco_review/start", json=body).json()["id"]
+    [task] = client.get("/task", params={"processInstanceId": instance}).json()
+    recorded = len(events_of(service, instance))
+    refused = client.post(f"/task/{task['id']}/complete", json={"variables": {"decision": {"value": "approve"}}})
+    assert refused.status_code == 400  # the form's required fields are missing: nothing is saved
+    assert len(events_of(service, instance)) == recorded and len(events_of(service, cases[1])) == before
+    assert ledger.verify(service.services).intact
+
+
+def test_the_verify_command_exits_1_naming_the_row(service, cases, monkeypatch, capsys):
+    from app.cli import main
+    from app.settings import get_settings
+
+    target = events_of(service, cases[1])[1]
+    with service.services.db.write() as session:
+        session.execute(update(HistoryEvent).where(HistoryEvent.id == target.id).values(kind="forged"))
+    monkeypatch.setenv("DATABASE_URL", service.services.settings.database_url)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as exited:
+            main(["verify"])
+    finally:
+        get_settings.cache_clear()
+    assert exited.value.code == 1
+    assert f"event {target.sequence} (row {target.id}): the event's row was changed" in capsys.readouterr().out
