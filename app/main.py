@@ -12,8 +12,9 @@ from app.clock import Clock, SimulatedClock, SystemClock
 from app.persistence.database import Database
 from app.persistence.migrations import upgrade_to_head
 from app.rest import agencies as agencies_api
+from app.rest import audit as audit_api
 from app.rest import calendar as calendar_api
-from app.rest import camunda, errors, health, history_verification
+from app.rest import camunda, errors, health
 from app.rest import clock as clock_api
 from app.rest import deadlines as deadlines_api
 from app.rest import parks as parks_api
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(health.router)
     signed_in = [Depends(require_principal)]
     for router in (clock_api.router, calendar_api.router, deadlines_api.router, parks_api.router, agencies_api.router,
-                   history_verification.router, camunda.router):
+                   audit_api.router, camunda.router):
         app.include_router(router, dependencies=signed_in)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     return app

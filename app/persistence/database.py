@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.errors import Conflict
+from app.errors import Conflict, InvalidRequest
 
 
 class CommitSignal:
@@ -69,7 +69,10 @@ class Database:
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         with self._reader() as session:
-            yield session
+            try:
+                yield session
+            except DataError as error:
+                raise _unstorable(error) from None
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
@@ -82,6 +85,8 @@ class Database:
                         hook()
                 for kind in session.info.pop("new_work", ()):
                     self.committed.notify(kind)
+            except DataError as error:
+                raise _unstorable(error) from None
             except (StaleDataError, IntegrityError):
                 # A row changed, or the same row was written, by a concurrent unit of work.
                 raise Conflict("The instance was changed by another request at the same time; "
@@ -93,6 +98,13 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _unstorable(error: DataError) -> InvalidRequest:
+    """A value the database cannot hold (too long for its column, a NUL character, a number out of
+    range) is the request's fault: nothing was saved."""
+    reason = str(error.orig).split("\n")[0] if error.orig is not None else "invalid value"
+    return InvalidRequest(f"A value of the request cannot be stored: {reason}; nothing was saved")
 
 
 def on_commit(session: Session, hook: Callable[[], None]) -> None:

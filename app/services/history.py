@@ -8,7 +8,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
-from app.persistence.models import ActivityInstance, ProcessDefinition, ProcessInstance
+from app.persistence.models import ActivityInstance, HistoryEvent, ProcessDefinition, ProcessInstance
 from app.services import permissions
 from app.services.accounts import Principal
 
@@ -153,3 +153,46 @@ def historic_instance(session: Session, instance_id: str) -> tuple[ProcessInstan
     if row is None:
         raise NotFound(f"Historic process instance with id {instance_id} does not exist")
     return row[0], row[1]
+
+
+# Camunda's user operation log, read from the history: the commands people and systems gave.
+# history kind → (entityType, operationType, category, the payload field that is the new value)
+USER_OPERATIONS = {
+    "process.started": ("ProcessInstance", "Create", "Operator", None),
+    "process.deleted": ("ProcessInstance", "Delete", "Operator", "reason"),
+    "variables.modified": ("Variable", "ModifyVariable", "Operator", None),
+    "task.claimed": ("Task", "Claim", "TaskWorker", "assignee"),
+    "task.unclaimed": ("Task", "Claim", "TaskWorker", "assignee"),
+    "task.assigned": ("Task", "Assign", "TaskWorker", "assignee"),
+    "task.completed": ("Task", "Complete", "TaskWorker", None),
+}
+
+
+@dataclass
+class OperationFilter:
+    process_instance_id: str | None = None
+    task_id: str | None = None
+    user_id: str | None = None
+    operation_type: str | None = None
+    entity_type: str | None = None
+    after: datetime | None = None
+    before: datetime | None = None
+    viewer: Principal | None = None
+
+
+def user_operation_query(c: OperationFilter) -> Select:
+    kinds = [kind for kind, (entity, operation, _, _) in USER_OPERATIONS.items()
+             if c.operation_type in (None, operation) and c.entity_type in (None, entity)]
+    query = (select(HistoryEvent, ProcessInstance).join(ProcessInstance,
+                                                        ProcessInstance.id == HistoryEvent.process_instance_id)
+             .where(HistoryEvent.kind.in_(kinds), HistoryEvent.user_id.is_not(None)))
+    query = permissions.only_visible(query, HistoryEvent.process_instance_id, c.viewer)
+    for value, column in [(c.process_instance_id, HistoryEvent.process_instance_id), (c.task_id, HistoryEvent.task_id),
+                          (c.user_id, HistoryEvent.user_id)]:
+        if value is not None:
+            query = query.where(column == value)
+    if c.after is not None:
+        query = query.where(HistoryEvent.occurred_at > c.after)
+    if c.before is not None:
+        query = query.where(HistoryEvent.occurred_at < c.before)
+    return query.order_by(HistoryEvent.occurred_at, HistoryEvent.id)

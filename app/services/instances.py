@@ -304,6 +304,9 @@ def start_instance(services: Services, *, key: str | None = None, definition_id:
                    variables: Mapping[str, Any], business_key: str | None, actor: Principal,
                    tenant_id: str | None = None) -> tuple[ProcessInstance, dict[str, Any]]:
     refuse_reserved_keys(variables)
+    if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 255
+                                     or "\x00" in business_key):
+        raise InvalidRequest("'businessKey' must be a text of at most 255 characters")
     with services.db.write() as session:
         if definition_id is not None:
             definition = session.get(ProcessDefinition, definition_id)

@@ -10,6 +10,7 @@ from sqlalchemy import select, text, update
 
 from app.persistence.models import HistoryEvent, ProcessInstance
 from app.services import ledger
+from tests.api.test_register_in_processes import deploy_bytes, process
 from tests.conftest import FIXTURES, deploy
 
 
@@ -124,3 +125,29 @@ def test_the_verify_command_exits_1_naming_the_row(service, cases, monkeypatch, 
         get_settings.cache_clear()
     assert exited.value.code == 1
     assert f"event {target.sequence} (row {target.id}): the event's row was changed" in capsys.readouterr().out
+
+
+TIMED = process("timed_review", """
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+  <bpmn:userTask id="review" name="省级审查" camunda:candidateGroups="zj-env" camunda:dueDate="${addDays(now(), 15)}" />
+  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" /><bpmn:endEvent id="end" name="办结" />""")
+
+
+def test_the_timeline_tells_who_did_what_and_when_and_whether_deadlines_were_met(client, root):
+    deploy_bytes(client, "timed.bpmn", TIMED).raise_for_status()
+    met, missed = (client.post("/process-definition/key/timed_review/start", json={}).json()["id"] for _ in "ab")
+    complete = {"variables": {"opinion": {"value": "符合条件"}}}
+    [task] = client.get("/task", params={"processInstanceId": met}).json()
+    client.post(f"/task/{task['id']}/complete", json=complete).raise_for_status()
+    root.post("/api/clock", json={"advance": "P30D"}).raise_for_status()
+    [task] = client.get("/task", params={"processInstanceId": missed}).json()
+    client.post(f"/task/{task['id']}/complete", json=complete).raise_for_status()
+    for instance, verdict in ((met, "met"), (missed, "missed")):
+        entries = root.get(f"/api/process-instances/{instance}/timeline").json()
+        assert [entry["kind"] for entry in entries] == ["process.started", "task.created", "task.completed",
+                                                         "process.completed"]
+        done = entries[2]
+        assert done["who"] == "test-admin" and done["what"] == "办理完成：省级审查" and done["deadline"] == verdict
+        assert done["due"] == entries[1]["due"] is not None
+        assert "符合条件" not in str(entries)  # no submitted data is shown
+    assert root.get("/api/process-instances/unknown/timeline").status_code == 404

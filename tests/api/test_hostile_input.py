@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, deploy
 
 PWNED = [Path("/tmp/bpmn_pwned_script"), Path("/tmp/bpmn_pwned_condition"), Path("/tmp/bpmn_pwned_condition2")]
 
@@ -101,3 +101,11 @@ def test_oversized_requests_are_refused_before_reading(client, service):
 def test_deployment_without_files_is_a_bad_request(client):
     response = client.post("/deployment/create", data={"deployment-name": "empty"}, files={})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("business_key", ["x" * 256, "a\u0000b", 42])
+def test_a_business_key_that_cannot_be_kept_is_refused_on_every_database(client, business_key):
+    deploy(client, FIXTURES / "eco_review.bpmn")
+    refused = client.post("/process-definition/key/eco_review/start", json={"businessKey": business_key})
+    assert refused.status_code == 400 and "businessKey" in refused.json()["message"]
+    assert client.get("/process-instance/count").json() == {"count": 0}

@@ -107,3 +107,18 @@ def test_the_clock_calendar_and_registers_are_changed_by_administrators(service,
     with httpx.Client(base_url=service.base_url, auth=("urumqi", "urumqi-password"), timeout=30) as official:
         assert official.request(method, path, json=body).status_code == 403
     assert root.request(method, path, json=body).status_code != 403
+
+
+def test_the_user_operation_log_shows_who_gave_which_command_to_those_who_may_read_the_case(signed, client):
+    instance = signed("firm").post("/process-definition/key/review_case/start", json={}).json()["id"]
+    [task] = client.get("/task", params={"processInstanceId": instance}).json()
+    assert signed("wang").post(f"/task/{task['id']}/claim", json={"userId": "wang"}).status_code == 204
+    assert signed("wang").post(f"/task/{task['id']}/complete", json={}).status_code == 204
+    log = client.get("/history/user-operation", params={"processInstanceId": instance}).json()
+    assert [(entry["userId"], entry["entityType"], entry["operationType"], entry["newValue"]) for entry in log] == [
+        ("firm", "ProcessInstance", "Create", None), ("wang", "Task", "Claim", "wang"),
+        ("wang", "Task", "Complete", None)]
+    assert log[1]["taskId"] == task["id"] and log[1]["category"] == "TaskWorker"
+    assert client.get("/history/user-operation/count", params={"operationType": "Complete",
+                                                               "processInstanceId": instance}).json() == {"count": 1}
+    assert signed("kashgar").get("/history/user-operation", params={"processInstanceId": instance}).json() == []

@@ -164,3 +164,26 @@ def count_historic_tasks(request: Request, services: ServicesDep, viewer: Princi
 @router.post("/task/count")
 def count_historic_tasks_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
     return counted(services, history.activity_query(_task_filter(body or {}, services, viewer)))
+
+
+def _operation_filter(p: dict[str, Any], services: Services, viewer: Principal) -> history.OperationFilter:
+    zone = services.settings.zone
+    return history.OperationFilter(
+        process_instance_id=text(p, "processInstanceId"), task_id=text(p, "taskId"), user_id=text(p, "userId"),
+        operation_type=text(p, "operationType"), entity_type=text(p, "entityType"),
+        after=optional_instant(p, "afterTimestamp", zone), before=optional_instant(p, "beforeTimestamp", zone),
+        viewer=viewer)
+
+
+@router.get("/user-operation", summary="The commands people and systems gave (claim, assign, complete, start, "
+                                       "delete, variable changes), from the history")
+def user_operations(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
+    params = query_dict(request)
+    zone = services.settings.zone
+    return listed(services, history.user_operation_query(_operation_filter(params, services, viewer)), params,
+                  lambda row: render.user_operation(row, zone))
+
+
+@router.get("/user-operation/count")
+def count_user_operations(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
+    return counted(services, history.user_operation_query(_operation_filter(query_dict(request), services, viewer)))

@@ -18,6 +18,7 @@ from app.persistence.models import (
     UserTask,
 )
 from app.rest.variables import encode_value, encode_variables, format_instant
+from app.services import history
 from app.services.variable_instances import VariableRow
 
 
@@ -287,3 +288,19 @@ def incident(row: Incident, zone: tzinfo) -> dict[str, Any]:
         "jobDefinitionId": None,
         "annotation": None,
     }
+
+
+def user_operation(row, zone: tzinfo) -> dict[str, Any]:
+    """A history event as an entry of Camunda's user operation log."""
+    event, instance = row
+    entity, operation, category, field = history.USER_OPERATIONS[event.kind]
+    new_value = event.payload.get(field) if field else None
+    return {"id": str(event.id), "deploymentId": None, "processDefinitionId": instance.definition_id,
+            "processDefinitionKey": instance.definition_key, "processInstanceId": instance.id,
+            "executionId": instance.id, "caseDefinitionId": None, "caseInstanceId": None, "caseExecutionId": None,
+            "taskId": event.task_id if entity == "Task" else None, "jobId": None, "jobDefinitionId": None,
+            "batchId": None, "userId": event.user_id, "timestamp": format_instant(event.occurred_at, zone),
+            "operationId": f"{event.process_instance_id}:{event.sequence}", "externalTaskId": None,
+            "operationType": operation, "entityType": entity, "property": field,
+            "orgValue": None, "newValue": None if new_value is None else str(new_value), "annotation": None,
+            "category": category, "tenantId": instance.tenant_id}

@@ -1,4 +1,5 @@
-"""`/api/history/verify`: is the record intact? For auditors and administrators."""
+"""`/api/history/verify`: is the record intact? For auditors and administrators. And
+`/api/process-instances/{id}/timeline`: an instance's history as a person reads it."""
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -6,16 +7,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
-from app.rest.dependencies import get_services, role
+from app.rest.dependencies import PrincipalDep, get_services, role
+from app.rest.variables import format_instant
 from app.services import ledger
+from app.services import timeline as case_timeline
 from app.services.context import Services
 from app.services.permissions import AUDITORS
 
-router = APIRouter(prefix="/api/history", tags=["audit"])
+router = APIRouter(prefix="/api", tags=["audit"])
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-@router.get("/verify", dependencies=[role(AUDITORS, permission="READ", resource_type="History")],
+@router.get("/history/verify", dependencies=[role(AUDITORS, permission="READ", resource_type="History")],
             summary="Recompute the history's hash chains: intact, or the first row that was changed, removed or "
                     "reordered")
 async def verify(services: ServicesDep, processInstanceId: str | None = None) -> dict[str, Any]:
@@ -24,3 +27,11 @@ async def verify(services: ServicesDep, processInstanceId: str | None = None) ->
             "anchors": result.anchors,
             "problems": [{"processInstanceId": p.process_instance_id, "sequence": p.sequence, "eventId": p.event_id,
                           "problem": p.what} for p in result.problems]}
+
+
+@router.get("/process-instances/{instance_id}/timeline",
+            summary="Who did what and when in a case, and whether each task met its deadline, in reading order")
+def timeline(instance_id: str, services: ServicesDep, reader: PrincipalDep) -> list[dict[str, Any]]:
+    zone = services.settings.zone
+    return [case_timeline.as_dict(entry, lambda instant: format_instant(instant, zone))
+            for entry in case_timeline.timeline(services, instance_id, reader)]
