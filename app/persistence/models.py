@@ -210,6 +210,23 @@ class HistoryAnchor(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AdminEvent(Base):
+    """An administrative change (a deployment, a calendar year, the park register, the expert pool, an
+    account), in one hash chain of its own, written in the transaction of the change."""
+
+    __tablename__ = "admin_event"
+    __table_args__ = (UniqueConstraint("previous_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(Instant())
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    payload: Mapped[dict] = mapped_column(JSON)
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 class Timer(Base):
     """A timer an instance waits on (`due_at` recomputed after every step of the instance), or a timer
     start event of a definition (no instance; it starts one when due)."""

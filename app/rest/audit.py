@@ -24,9 +24,19 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 async def verify(services: ServicesDep, processInstanceId: str | None = None) -> dict[str, Any]:
     result = await run_in_threadpool(ledger.verify, services, processInstanceId)
     return {"intact": result.intact, "instances": result.instances, "events": result.events,
-            "anchors": result.anchors,
+            "anchors": result.anchors, "adminEvents": result.admin_events,
             "problems": [{"processInstanceId": p.process_instance_id, "sequence": p.sequence, "eventId": p.event_id,
                           "problem": p.what} for p in result.problems]}
+
+
+@router.get("/history/admin-events", dependencies=[role(AUDITORS, permission="READ", resource_type="History")],
+            summary="Administrative changes (deployments, calendar years, registers, the expert pool, accounts) "
+                    "in order; ?subject=park:JS-01, ?kind=deployment.created")
+def admin_events(services: ServicesDep, subject: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+    zone = services.settings.zone
+    return [{"id": event.id, "kind": event.kind, "subject": event.subject,
+             "time": format_instant(event.occurred_at, zone), "userId": event.user_id, "payload": event.payload,
+             "hash": event.hash} for event in ledger.admin_events(services, subject=subject, kind=kind)]
 
 
 @router.get("/process-instances/{instance_id}/timeline",

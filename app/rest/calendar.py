@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.calendar import CalendarDay, Deadline
 from app.errors import InvalidRequest
-from app.rest.dependencies import get_services, role
+from app.rest.dependencies import PrincipalDep, get_services, role
 from app.services import calendars, provisional
 from app.services.context import Services
 
@@ -58,7 +58,8 @@ def export_year(year: Year, services: ServicesDep) -> JSONResponse:
 @router.put("/{year}",
             dependencies=[role(permission="UPDATE", resource_type="Calendar")],
             summary="Import a year's file: its entries replace the year's entries")
-def import_year(year: Year, services: ServicesDep, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+def import_year(year: Year, services: ServicesDep, actor: PrincipalDep,
+                body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
     notice = body.get("notice")
     if not isinstance(notice, str) or not notice.strip():
         raise InvalidRequest("'notice' must name the notice the year's calendar comes from")
@@ -75,6 +76,6 @@ def import_year(year: Year, services: ServicesDep, body: Annotated[dict[str, Any
         except (KeyError, TypeError, ValueError):
             raise InvalidRequest(f"calendar entry {entry!r} needs 'date' (YYYY-MM-DD) and 'working'") from None
     recomputed = provisional.import_year(services, calendars.YearFile(year, bool(body.get("confirmed", True)),
-                                                                      notice, tuple(days)), entered_by=None)
+                                                                      notice, tuple(days)), entered_by=actor.user_id)
     return {"year": year, "entries": len(days), "calendarVersion": calendars.current(services).version,
             "recomputedDeadlines": recomputed}

@@ -107,10 +107,10 @@ def read_park(park_id: str, services: ServicesDep) -> dict[str, Any]:
 
 @router.put("/parks/{park_id}/standing",
             dependencies=[_REGISTRAR], summary="Record a park's standing; a revocation sets its ECO-19 ban")
-def record_standing(park_id: str, body: StandingBody, services: ServicesDep) -> dict[str, Any]:
+def record_standing(park_id: str, body: StandingBody, services: ServicesDep, actor: PrincipalDep) -> dict[str, Any]:
     park = parks.record_standing(services, park_id, park_name=body.parkName, province=body.province,
                                  status=body.status, since=_date(body.since, "since"), cause=body.cause,
-                                 process_instance_id=body.processInstanceId)
+                                 process_instance_id=body.processInstanceId, user_id=actor.user_id)
     return _park(park, services)
 
 
@@ -131,29 +131,34 @@ def list_experts(services: ServicesDep, active: bool | None = None) -> list[dict
 
 
 @router.post("/experts", dependencies=[_REGISTRAR], summary="Add an expert to the pool")
-def add_expert(body: ExpertBody, services: ServicesDep) -> dict[str, Any]:
+def add_expert(body: ExpertBody, services: ServicesDep, actor: PrincipalDep) -> dict[str, Any]:
     return _expert(parks.add_expert(services, body.id, name=body.name, specialty=body.specialty,
-                                    organization=body.organization, active=body.active), services)
+                                    organization=body.organization, active=body.active, user_id=actor.user_id),
+                   services)
 
 
 @router.put("/experts/{expert_id}",
             dependencies=[_REGISTRAR], summary="Update an expert; active=false takes them out of later draws")
-def update_expert(expert_id: str, body: ExpertChange, services: ServicesDep) -> dict[str, Any]:
+def update_expert(expert_id: str, body: ExpertChange, services: ServicesDep, actor: PrincipalDep) -> dict[str, Any]:
     return _expert(parks.update_expert(services, expert_id, name=body.name, specialty=body.specialty,
-                                       organization=body.organization, active=body.active), services)
+                                       organization=body.organization, active=body.active, user_id=actor.user_id),
+                   services)
 
 
 @router.post("/experts/{expert_id}/conflicts",
              dependencies=[_REGISTRAR], summary="Declare a conflict: the expert is recused for the park")
-def declare_conflict(expert_id: str, body: ConflictBody, services: ServicesDep) -> dict[str, Any]:
-    return _conflict(parks.declare_conflict(services, expert_id, body.parkId, body.reason), services)
+def declare_conflict(expert_id: str, body: ConflictBody, services: ServicesDep,
+                     actor: PrincipalDep) -> dict[str, Any]:
+    return _conflict(parks.declare_conflict(services, expert_id, body.parkId, body.reason, user_id=actor.user_id),
+                     services)
 
 
 @router.post("/expert-draws",
              dependencies=[_REGISTRAR], summary="Draw experts at random for a park's acceptance or evaluation")
-def draw_experts(body: DrawBody, services: ServicesDep) -> dict[str, Any]:
+def draw_experts(body: DrawBody, services: ServicesDep, actor: PrincipalDep) -> dict[str, Any]:
     return _draw(parks.draw_experts(services, body.parkId, body.purpose, body.count,
-                                    process_instance_id=body.processInstanceId, user=body.userId), services)
+                                    process_instance_id=body.processInstanceId, user=body.userId or actor.user_id),
+                 services)
 
 
 @router.get("/expert-draws", summary="Recorded draws, of a process instance, a user task or a park")

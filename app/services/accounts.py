@@ -24,6 +24,7 @@ from sqlalchemy import delete, select
 
 from app.errors import InvalidRequest, Unauthenticated
 from app.persistence.models import Account, ApiKey, Membership
+from app.services import ledger
 from app.services.regions import valid_code
 from app.settings import Settings
 
@@ -94,6 +95,10 @@ def save_account(services: "Services", account_id: str, password: str, groups: l
         session.flush()
         session.execute(delete(Membership).where(Membership.account_id == account_id))
         session.add_all(Membership(account_id=account_id, group_id=group) for group in dict.fromkeys(groups) if group)
+        # The change, never the password.
+        ledger.record_admin(session, "account.saved", f"account:{account_id}", services.clock.now(), None,
+                            groups=[group for group in dict.fromkeys(groups) if group], region=region,
+                            display_name=display_name)
     with _verified_lock:
         _verified.clear()  # a changed password or group takes effect at once
     return account
@@ -192,6 +197,8 @@ def create_api_key(services: "Services", account_id: str) -> str:
             raise InvalidRequest(f"No account '{account_id}'")
         session.add(ApiKey(id=key_id, account_id=account_id, secret_hash=hashlib.sha256(secret.encode()).hexdigest(),
                            created=services.clock.now()))
+        ledger.record_admin(session, "apikey.created", f"account:{account_id}", services.clock.now(), None,
+                            key_id=key_id)
     return f"{key_id}.{secret}"
 
 
@@ -201,6 +208,8 @@ def revoke_api_key(services: "Services", key_id: str) -> None:
         if key is None:
             raise InvalidRequest(f"No API key '{key_id}'")
         key.revoked = key.revoked or services.clock.now()
+        ledger.record_admin(session, "apikey.revoked", f"account:{key.account_id}", services.clock.now(), None,
+                            key_id=key_id)
     with _verified_lock:
         _verified.clear()
 

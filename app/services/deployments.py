@@ -19,7 +19,7 @@ from app.persistence.models import (
     Timer,
 )
 from app.persistence.queries import latest_versions_only
-from app.services import agencies, decisions, parks, regions, spawning
+from app.services import agencies, decisions, ledger, parks, regions, spawning
 from app.services.context import Services
 
 
@@ -46,7 +46,8 @@ def _latest_definition(session: Session, key: str, tenant_id: str | None) -> Pro
 
 
 def deploy(services: Services, *, name: str | None, source: str | None, tenant_id: str | None,
-           resources: dict[str, bytes], duplicate_filtering: bool, changed_only: bool) -> DeploymentResult:
+           resources: dict[str, bytes], duplicate_filtering: bool, changed_only: bool,
+           user_id: str | None = None) -> DeploymentResult:
     if not resources:
         raise InvalidRequest("A deployment needs at least one resource (a .bpmn file)")
     for resource, content in resources.items():
@@ -84,6 +85,11 @@ def deploy(services: Services, *, name: str | None, source: str | None, tenant_i
         session.flush()
         for definition, model in zip(definitions, to_version, strict=True):
             _register_start_events(services, session, definition, model)
+        ledger.record_admin(session, "deployment.created", f"deployment:{deployment.id}", now, user_id, name=name,
+                            source=source, tenant_id=tenant_id,
+                            resources={resource: checksum(content) for resource, content in resources.items()},
+                            process_definitions=[definition.id for definition in definitions],
+                            decision_definitions=[definition.id for definition in decision_definitions])
     for definition, model in zip(definitions, to_version, strict=True):
         services.models.put(definition.id, model)
     return DeploymentResult(deployment, definitions, decision_definitions)

@@ -21,7 +21,7 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict
-from app.persistence.models import HistoryAnchor, HistoryEvent, ProcessInstance
+from app.persistence.models import AdminEvent, HistoryAnchor, HistoryEvent, ProcessInstance
 
 if TYPE_CHECKING:
     from app.services.context import Services
@@ -52,6 +52,37 @@ def chain(instance: ProcessInstance, event: dict[str, Any]) -> None:
     event["previous_hash"] = instance.history_hash or GENESIS
     event["hash"] = event_hash(event["previous_hash"], event)
     instance.history_hash = event["hash"]
+
+
+def _admin_canonical(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"kind": row["kind"], "subject": row["subject"], "occurred_at": _instant(row["occurred_at"]),
+            "user_id": row["user_id"], "payload": row["payload"]}
+
+
+def admin_hash(previous: str, row: Mapping[str, Any]) -> str:
+    canonical = json.dumps(_admin_canonical(row), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(f"{previous}\n{canonical}".encode("utf-8")).hexdigest()
+
+
+def record_admin(session: Session, kind: str, subject: str, at: datetime, user_id: str | None,
+                 **payload: Any) -> None:
+    """Append an administrative change to its chain, in the unit of work of the change. Two changes
+    at once cannot both extend the same event (previous_hash is unique): one is refused (409)."""
+    last = session.scalars(select(AdminEvent).order_by(AdminEvent.id.desc()).limit(1)).first()
+    row = {"kind": kind, "subject": subject, "occurred_at": at, "user_id": user_id, "payload": normalized(payload)}
+    previous = last.hash if last else GENESIS
+    session.add(AdminEvent(previous_hash=previous, hash=admin_hash(previous, row), **row))
+    session.flush()
+
+
+def admin_events(services: "Services", *, subject: str | None = None, kind: str | None = None) -> list[AdminEvent]:
+    query = select(AdminEvent).order_by(AdminEvent.id)
+    if subject:
+        query = query.where(AdminEvent.subject == subject)
+    if kind:
+        query = query.where(AdminEvent.kind == kind)
+    with services.db.read() as session:
+        return list(session.scalars(query))
 
 
 def anchor_hash(previous: str, row: Mapping[str, Any]) -> str:
@@ -106,6 +137,7 @@ class Verification:
     instances: int
     events: int
     anchors: int
+    admin_events: int = 0
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -121,6 +153,8 @@ def verify(services: "Services", process_instance_id: str | None = None) -> Veri
             result.instances += 1
             result.events += _verify_instance(session, instance, result.problems)
         result.anchors = _verify_anchors(session, process_instance_id, result.problems)
+        if process_instance_id is None:
+            result.admin_events = _verify_admin_events(session, result.problems)
     result.intact = not result.problems
     return result
 
@@ -145,6 +179,24 @@ def _verify_instance(session: Session, instance: ProcessInstance, problems: list
         problems.append(Problem(instance.id, None, None,
                                 "the instance's last events were removed (its chain ends before its recorded head)"))
     return len(rows)
+
+
+def _verify_admin_events(session: Session, problems: list[Problem]) -> int:
+    previous = GENESIS
+    count = 0
+    for row in session.scalars(select(AdminEvent).order_by(AdminEvent.id)):
+        count += 1
+        fields = {"kind": row.kind, "subject": row.subject, "occurred_at": row.occurred_at,
+                  "user_id": row.user_id, "payload": row.payload}
+        if row.previous_hash != previous:
+            problems.append(Problem(None, None, row.id, "an administrative event before it was removed, or the "
+                                                        "events were reordered"))
+            return count
+        if admin_hash(previous, fields) != row.hash:
+            problems.append(Problem(None, None, row.id, "the administrative event's row was changed"))
+            return count
+        previous = row.hash
+    return count
 
 
 def _verify_anchors(session: Session, process_instance_id: str | None, problems: list[Problem]) -> int:

@@ -30,7 +30,7 @@ from app.calendar import shift_months
 from app.engine import ElementInfo
 from app.errors import InvalidProcessModel, InvalidRequest, NotFound, ProcessExecutionFailed
 from app.persistence.models import Expert, ExpertConflict, ExpertDraw, ParkStanding
-from app.services import permissions
+from app.services import ledger, permissions
 from app.services.accounts import Principal
 
 if TYPE_CHECKING:
@@ -83,11 +83,17 @@ def ban_end(since: date, cause: str) -> date:
 # --- the register ---------------------------------------------------------------------------------
 
 def record_standing(services: "Services", park_id: str, *, park_name: str, province: str, status: str,
-                    since: date, cause: str | None = None, process_instance_id: str | None = None) -> ParkStanding:
+                    since: date, cause: str | None = None, process_instance_id: str | None = None,
+                    user_id: str | None = None) -> ParkStanding:
     """Record a park's standing as an administrator states it."""
     with services.db.write() as session:
-        return record_in(session, park_id, park_name=park_name, province=province, status=status, since=since,
-                         cause=cause, process_instance_id=process_instance_id, now=services.clock.now())
+        now = services.clock.now()
+        park = record_in(session, park_id, park_name=park_name, province=province, status=status, since=since,
+                         cause=cause, process_instance_id=process_instance_id, now=now)
+        ledger.record_admin(session, "park.standing", f"park:{park.park_id}", now, user_id, status=park.status,
+                            since=park.since.isoformat(), cause=park.cause, province=park.province,
+                            ban_until=park.ban_until.isoformat() if park.ban_until else None)
+        return park
 
 
 def record_in(session: Session, park_id: str, *, park_name: str, province: str, status: str, since: date,
@@ -182,7 +188,7 @@ def check_in(session: Session, park_id: str, on: date) -> ApplicationCheck:
 # --- the expert pool ------------------------------------------------------------------------------
 
 def add_expert(services: "Services", expert_id: str, *, name: str, specialty: str, organization: str,
-               active: bool = True) -> Expert:
+               active: bool = True, user_id: str | None = None) -> Expert:
     expert_id = _text(expert_id, "id", limit=64)
     expert = Expert(id=expert_id, name=_text(name, "name"), specialty=_text(specialty, "specialty"),
                     organization=_text(organization, "organization"), active=bool(active))
@@ -192,11 +198,17 @@ def add_expert(services: "Services", expert_id: str, *, name: str, specialty: st
                                  f"PUT /api/experts/{expert_id} updates it")
         expert.created = services.clock.now()
         session.add(expert)
+        _record_expert(session, "expert.added", expert, expert.created, user_id)
     return expert
 
 
+def _record_expert(session: Session, kind: str, expert: Expert, now: datetime, user_id: str | None) -> None:
+    ledger.record_admin(session, kind, f"expert:{expert.id}", now, user_id, name=expert.name,
+                        specialty=expert.specialty, organization=expert.organization, active=expert.active)
+
+
 def update_expert(services: "Services", expert_id: str, *, name: str | None = None, specialty: str | None = None,
-                  organization: str | None = None, active: bool | None = None) -> Expert:
+                  organization: str | None = None, active: bool | None = None, user_id: str | None = None) -> Expert:
     """Change the given fields; `active=False` takes the expert out of every later draw."""
     with services.db.write() as session:
         expert = _expert(session, expert_id)
@@ -205,10 +217,12 @@ def update_expert(services: "Services", expert_id: str, *, name: str | None = No
                 setattr(expert, field, _text(value, field))
         if active is not None:
             expert.active = bool(active)
+        _record_expert(session, "expert.updated", expert, services.clock.now(), user_id)
     return expert
 
 
-def declare_conflict(services: "Services", expert_id: str, park_id: str, reason: str) -> ExpertConflict:
+def declare_conflict(services: "Services", expert_id: str, park_id: str, reason: str, *,
+                     user_id: str | None = None) -> ExpertConflict:
     """The expert is recused from every draw for the park; a second declaration replaces the reason."""
     park_id = _text(park_id, "parkId", limit=64)
     reason = _text(reason, "reason", limit=2000)
@@ -219,6 +233,8 @@ def declare_conflict(services: "Services", expert_id: str, park_id: str, reason:
             conflict = ExpertConflict(expert_id=expert_id, park_id=park_id)
             session.add(conflict)
         conflict.reason, conflict.declared = reason, services.clock.now()
+        ledger.record_admin(session, "expert.conflict", f"expert:{expert_id}", conflict.declared, user_id,
+                            park_id=park_id, reason=reason)
     return conflict
 
 
@@ -257,8 +273,12 @@ def draw_experts(services: "Services", park_id: str, purpose: str, count: int, *
     """ECO-20: draw `count` experts at random from the active pool, recusing those with a declared
     conflict with the park."""
     with services.db.write() as session:
-        return draw_in(session, park_id, purpose, count, now=services.clock.now(),
+        draw = draw_in(session, park_id, purpose, count, now=services.clock.now(),
                        process_instance_id=process_instance_id, user=user)
+        ledger.record_admin(session, "experts.drawn", f"park:{draw.park_id}", draw.drawn_at, user, draw_id=draw.id,
+                            purpose=draw.purpose, drawn=list(draw.drawn), excluded=list(draw.excluded),
+                            seed=draw.seed, algorithm=draw.algorithm)
+        return draw
 
 
 def draw_in(session: Session, park_id: str, purpose: str, count: int, *, now: datetime,

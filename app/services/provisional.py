@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.calendar import WorkCalendar
 from app.calendar.functions import period_over
 from app.persistence.models import HistoryEvent, ProcessInstance, UserTask
-from app.services import calendars
+from app.services import calendars, ledger
 from app.services.context import Services
 from app.services.instances import ACTIVE, load_run, record, save_run
 
@@ -24,6 +24,9 @@ def import_year(services: Services, year_file: calendars.YearFile, *, entered_by
     with services.db.write() as session:
         now = services.clock.now()
         calendar = calendars.write_year(session, year_file, entered_by=entered_by, now=now)
+        ledger.record_admin(session, "calendar.imported", f"calendar:{year_file.year}", now, entered_by,
+                            confirmed=year_file.confirmed, notice=year_file.notice,
+                            days=[[day.day.isoformat(), day.working, day.name] for day in year_file.days])
         return _recompute(services, session, calendar, year_file.year, now)
 
 

@@ -151,3 +151,27 @@ def test_the_timeline_tells_who_did_what_and_when_and_whether_deadlines_were_met
         assert done["due"] == entries[1]["due"] is not None
         assert "符合条件" not in str(entries)  # no submitted data is shown
     assert root.get("/api/process-instances/unknown/timeline").status_code == 404
+
+
+def test_administrative_changes_are_a_chained_history_of_their_own(service, client, root):
+    deployed = deploy(client, FIXTURES / "eco_review.bpmn")
+    root.put("/api/parks/JS-01/standing", json={"parkName": "某园区", "province": "js", "status": "named",
+                                                "since": "2025-05-01"}).raise_for_status()
+    root.post("/api/experts", json={"id": "E1", "name": "专家1", "specialty": "园区", "organization": "研究院"}
+              ).raise_for_status()
+    events = root.get("/api/history/admin-events").json()
+    by_kind = {event["kind"]: event for event in events}
+    created = by_kind["deployment.created"]
+    assert created["subject"] == f"deployment:{deployed['id']}" and created["userId"] == "test-admin"
+    assert len(created["payload"]["resources"]["eco_review.bpmn"]) == 64  # the file's SHA-256
+    assert by_kind["park.standing"]["payload"]["status"] == "named" and by_kind["expert.added"]["userId"] == "test-admin"
+    assert [e["kind"] for e in root.get("/api/history/admin-events", params={"subject": "park:JS-01"}).json()] == [
+        "park.standing"]
+    report = verify(root)
+    assert report["intact"] is True and report["adminEvents"] == len(events)
+    with service.services.db.write() as session:
+        session.execute(text("UPDATE admin_event SET user_id = 'someone-else' WHERE kind = 'park.standing'"))
+    report = verify(root)
+    assert report["intact"] is False
+    assert report["problems"][0]["eventId"] == by_kind["park.standing"]["id"]
+    assert report["problems"][0]["problem"] == "the administrative event's row was changed"

@@ -8,7 +8,7 @@ from starlette.datastructures import UploadFile
 
 from app.errors import InvalidRequest
 from app.rest.camunda import render
-from app.rest.dependencies import get_services, role
+from app.rest.dependencies import PrincipalDep, get_services, role
 from app.services.permissions import DESIGNERS
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict
@@ -27,7 +27,7 @@ _FIELDS = {"deployment-name", "enable-duplicate-filtering", "deploy-changed-only
 
 @router.post("/deployment/create", dependencies=[role(DESIGNERS, permission="CREATE", resource_type="Deployment")],
              summary="Deploy BPMN and DMN files (multipart, as Camunda Modeler and pycamunda send)")
-async def create_deployment(request: Request, services: ServicesDep) -> dict[str, Any]:
+async def create_deployment(request: Request, services: ServicesDep, actor: PrincipalDep) -> dict[str, Any]:
     fields: dict[str, str] = {}
     resources: dict[str, bytes] = {}
     async with request.form(max_files=100, max_fields=50) as form:
@@ -51,6 +51,7 @@ async def create_deployment(request: Request, services: ServicesDep) -> dict[str
         resources=resources,
         duplicate_filtering=flag(fields.get("enable-duplicate-filtering"), "enable-duplicate-filtering"),
         changed_only=flag(fields.get("deploy-changed-only"), "deploy-changed-only"),
+        user_id=actor.user_id,
     )
     body = render.deployment(request, result.deployment, services.settings.zone)
     body["deployedProcessDefinitions"] = (
