@@ -196,14 +196,15 @@ class HistoryEvent(Base):
 
 
 class HistoryAnchor(Base):
-    """The chain over all instances: each row anchors an instance's head event hash after the one before."""
+    """The chain over all instances: each row anchors an instance's head event hash (or, without an
+    instance, the administrative chain's head) after the one before."""
 
     __tablename__ = "history_anchor"
     __table_args__ = (UniqueConstraint("previous_hash"), Index("ix_history_anchor_instance_event",
                                                                "process_instance_id", "event_hash"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    process_instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"))
+    process_instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instance.id"))
     event_hash: Mapped[str] = mapped_column(String(64))
     anchored_at: Mapped[datetime] = mapped_column(Instant())
     previous_hash: Mapped[str] = mapped_column(String(64))

@@ -109,6 +109,10 @@ def _anchor_in(session: Session, now: datetime) -> int:
                ~exists().where(and_(HistoryAnchor.process_instance_id == ProcessInstance.id,
                                     HistoryAnchor.event_hash == ProcessInstance.history_hash)))
         .order_by(ProcessInstance.id)).all()
+    admin_head = session.scalars(select(AdminEvent.hash).order_by(AdminEvent.id.desc()).limit(1)).first()
+    if admin_head is not None and not session.scalar(select(exists().where(
+            HistoryAnchor.process_instance_id.is_(None), HistoryAnchor.event_hash == admin_head))):
+        unanchored.append((None, admin_head))
     if not unanchored:
         return 0
     last = session.scalars(select(HistoryAnchor).order_by(HistoryAnchor.id.desc()).limit(1)).first()
@@ -212,7 +216,12 @@ def _verify_anchors(session: Session, process_instance_id: str | None, problems:
                                     f"anchor {row.id} of the chain over all instances was changed or removed"))
             return count
         previous = row.hash
-        if process_instance_id in (None, row.process_instance_id):
+        if row.process_instance_id is None:
+            if process_instance_id is None and not session.scalar(select(exists().where(
+                    AdminEvent.hash == row.event_hash))):
+                problems.append(Problem(None, None, None, f"the administrative event anchored by anchor {row.id} is "
+                                                          "no longer in the administrative chain"))
+        elif process_instance_id in (None, row.process_instance_id):
             if row.process_instance_id not in hashes_of:
                 hashes_of[row.process_instance_id] = set(session.scalars(
                     select(HistoryEvent.hash).where(HistoryEvent.process_instance_id == row.process_instance_id)))

@@ -44,7 +44,7 @@ def verify(root, instance_id: str | None = None) -> dict:
 def test_an_untouched_record_is_intact(root, cases):
     report = verify(root)
     assert report["intact"] is True and report["instances"] == 2 and report["events"] > 10
-    assert report["anchors"] == 2 and report["problems"] == []
+    assert report["anchors"] == 3 and report["problems"] == []  # two instances and the administrative chain
 
 
 def test_an_edited_row_is_found_and_named(service, root, cases):
@@ -175,3 +175,14 @@ def test_administrative_changes_are_a_chained_history_of_their_own(service, clie
     assert report["intact"] is False
     assert report["problems"][0]["eventId"] == by_kind["park.standing"]["id"]
     assert report["problems"][0]["problem"] == "the administrative event's row was changed"
+
+
+def test_removing_the_last_administrative_event_is_found_through_the_anchors(service, root):
+    root.post("/api/experts", json={"id": "E2", "name": "专家2", "specialty": "园区", "organization": "研究院"}
+              ).raise_for_status()
+    assert verify(root)["intact"] is True  # the administrative head is anchored now
+    with service.services.db.write() as session:
+        session.execute(text("DELETE FROM admin_event WHERE id = (SELECT MAX(id) FROM admin_event)"))
+    report = verify(root)
+    assert report["intact"] is False
+    assert any("no longer in the administrative chain" in p["problem"] for p in report["problems"])
