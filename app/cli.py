@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> None:
     verify = commands.add_parser("verify", help="recompute the history's hash chains: exits 0 when intact, 1 naming "
                                                 "the first row changed, removed or reordered")
     verify.add_argument("--instance", default=None, help="only this process instance")
+    verify_export = commands.add_parser("verify-export", help="check an exported case file offline (no database, no "
+                                                              "service): exits 0 when intact, 1 naming what is not")
+    verify_export.add_argument("file")
     scenario = commands.add_parser("scenario", help="run scenario files on a simulated clock and print their "
                                                     "timelines (docs/scenarios.md)")
     scenario.add_argument("files", nargs="+", metavar="FILE")
@@ -60,8 +63,30 @@ def main(argv: list[str] | None = None) -> None:
         manage_api_key(args.account, args.revoke)
     elif args.command == "verify":
         verify_history(args.instance)
+    elif args.command == "verify-export":
+        verify_export_file(args.file)
     elif args.command == "scenario":
         run_scenarios(args.files, args.database_url)
+
+
+def verify_export_file(path: str) -> None:
+    import json
+    from pathlib import Path
+
+    from app.services.export import verify_document
+
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"{path}: cannot be read as a case export: {error}") from None
+    problems = verify_document(document)
+    events = len(document.get("events", []))
+    print(f"{path}: case {document.get('instance', {}).get('id')}, {events} event(s): "
+          + ("intact" if not problems else "NOT intact"))
+    for problem in problems:
+        print(f"  {problem}")
+    if problems:
+        raise SystemExit(1)
 
 
 def verify_history(instance_id: str | None) -> None:

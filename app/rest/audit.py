@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.rest.dependencies import PrincipalDep, get_services, role
 from app.rest.variables import format_instant
+from app.services import export as case_export
 from app.services import ledger
 from app.services import timeline as case_timeline
 from app.services.context import Services
@@ -37,6 +39,16 @@ def admin_events(services: ServicesDep, subject: str | None = None, kind: str | 
     return [{"id": event.id, "kind": event.kind, "subject": event.subject,
              "time": format_instant(event.occurred_at, zone), "userId": event.user_id, "payload": event.payload,
              "hash": event.hash} for event in ledger.admin_events(services, subject=subject, kind=kind)]
+
+
+@router.get("/process-instances/{instance_id}/export",
+            summary="The case as one self-contained file: its process and decision files, its history with the "
+                    "hash chain and anchors, the calendar years its deadlines used (verify it offline with "
+                    "`eco-orchestrator verify-export FILE`)")
+def export_case(instance_id: str, services: ServicesDep, reader: PrincipalDep) -> JSONResponse:
+    document = case_export.export_case(services, instance_id, reader)
+    return JSONResponse(document, headers={
+        "Content-Disposition": f'attachment; filename="case-{instance_id}.json"'})
 
 
 @router.get("/process-instances/{instance_id}/timeline",

@@ -34,14 +34,15 @@ def normalized(payload: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(payload, ensure_ascii=False))
 
 
-def _instant(at: datetime) -> str:
+def instant_text(at: datetime) -> str:
+    """An instant as the chains hash it (UTC, microseconds)."""
     return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 def event_hash(previous: str, event: Mapping[str, Any]) -> str:
     canonical = json.dumps({
         "process_instance_id": event["process_instance_id"], "sequence": event["sequence"], "kind": event["kind"],
-        "occurred_at": _instant(event["occurred_at"]), "user_id": event["user_id"],
+        "occurred_at": instant_text(event["occurred_at"]), "user_id": event["user_id"],
         "activity_id": event["activity_id"], "task_id": event["task_id"], "payload": event["payload"],
     }, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(f"{previous}\n{canonical}".encode("utf-8")).hexdigest()
@@ -55,7 +56,7 @@ def chain(instance: ProcessInstance, event: dict[str, Any]) -> None:
 
 
 def _admin_canonical(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {"kind": row["kind"], "subject": row["subject"], "occurred_at": _instant(row["occurred_at"]),
+    return {"kind": row["kind"], "subject": row["subject"], "occurred_at": instant_text(row["occurred_at"]),
             "user_id": row["user_id"], "payload": row["payload"]}
 
 
@@ -87,7 +88,7 @@ def admin_events(services: "Services", *, subject: str | None = None, kind: str 
 
 def anchor_hash(previous: str, row: Mapping[str, Any]) -> str:
     canonical = json.dumps({"process_instance_id": row["process_instance_id"], "event_hash": row["event_hash"],
-                            "anchored_at": _instant(row["anchored_at"])}, sort_keys=True, separators=(",", ":"))
+                            "anchored_at": instant_text(row["anchored_at"])}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{previous}\n{canonical}".encode("utf-8")).hexdigest()
 
 

@@ -186,3 +186,48 @@ def test_removing_the_last_administrative_event_is_found_through_the_anchors(ser
     report = verify(root)
     assert report["intact"] is False
     assert any("no longer in the administrative chain" in p["problem"] for p in report["problems"])
+
+
+def test_an_exported_case_is_verified_offline_and_tampering_with_the_file_is_found(client, root, tmp_path, capsys):
+    from app.cli import main
+
+    deploy_bytes(client, "timed.bpmn", TIMED).raise_for_status()
+    instance = client.post("/process-definition/key/timed_review/start", json={}).json()["id"]
+    [task] = client.get("/task", params={"processInstanceId": instance}).json()
+    client.post(f"/task/{task['id']}/complete", json={"variables": {"opinion": {"value": "同意"}}}).raise_for_status()
+    verify(root)  # anchored
+    answer = root.get(f"/api/process-instances/{instance}/export")
+    assert answer.status_code == 200 and "attachment" in answer.headers["content-disposition"]
+    document = answer.json()
+    assert document["instance"]["id"] == instance and document["anchors"]
+    assert document["definitions"][0]["resource"] == "timed.bpmn" and "timed_review" in document["definitions"][0]["content"]
+    assert [year["year"] for year in document["calendar"]] == [2026]  # the deadline counted in 2026
+    exported = tmp_path / "case.json"
+    exported.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    main(["verify-export", str(exported)])  # exits normally: intact
+    assert "intact" in capsys.readouterr().out
+    forged = json.loads(exported.read_text(encoding="utf-8"))
+    completed = next(event for event in forged["events"] if event["kind"] == "task.completed")
+    completed["payload"]["variables"]["opinion"] = "不同意"
+    forged["definitions"][0]["content"] = forged["definitions"][0]["content"].replace("省级审查", "市级审查")
+    exported.write_text(json.dumps(forged, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(SystemExit) as exited:
+        main(["verify-export", str(exported)])
+    assert exited.value.code == 1
+    out = capsys.readouterr().out
+    assert f"event {completed['sequence']}: it was changed" in out and "does not match its SHA-256" in out
+
+
+def test_a_case_with_confidential_data_is_exported_only_to_those_who_may_read_all_of_it(service, client):
+    from app.services import accounts
+    from tests.api.test_decisions_and_cases import SECRET, as_user, start
+
+    accounts.save_account(service.services, "handler", "handler-password", ["xj-urumqi-env"])
+    accounts.save_account(service.services, "inspector", "inspector-password", ["auditors"])
+    deploy_bytes(client, "secret.bpmn", SECRET).raise_for_status()
+    instance = start(client, "secret_case", enterprise_id="E1", audit_data="物料平衡").json()["id"]
+    with as_user(service, "inspector") as inspector, as_user(service, "handler") as handler:
+        base = service.base_url + f"/api/process-instances/{instance}/export"
+        refused = inspector.get(base)
+        assert refused.status_code == 403 and "confidential" in refused.json()["message"]
+        assert handler.get(base).status_code == 200
