@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> None:
     verify_export = commands.add_parser("verify-export", help="check an exported case file offline (no database, no "
                                                               "service): exits 0 when intact, 1 naming what is not")
     verify_export.add_argument("file")
+    replay = commands.add_parser("replay", help="replay an exported case file offline: exits 0 when its record is "
+                                                "reproduced, 1 naming the first event where the replay diverges")
+    replay.add_argument("file")
     scenario = commands.add_parser("scenario", help="run scenario files on a simulated clock and print their "
                                                     "timelines (docs/scenarios.md)")
     scenario.add_argument("files", nargs="+", metavar="FILE")
@@ -65,6 +68,8 @@ def main(argv: list[str] | None = None) -> None:
         verify_history(args.instance)
     elif args.command == "verify-export":
         verify_export_file(args.file)
+    elif args.command == "replay":
+        replay_file(args.file)
     elif args.command == "scenario":
         run_scenarios(args.files, args.database_url)
 
@@ -87,6 +92,26 @@ def verify_export_file(path: str) -> None:
         print(f"  {problem}")
     if problems:
         raise SystemExit(1)
+
+
+def replay_file(path: str) -> None:
+    import json
+    from pathlib import Path
+
+    from app.services.replay import replay_document
+    from app.settings import get_settings
+
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"{path}: cannot be read as a case export: {error}") from None
+    result = replay_document(document, get_settings().zone)
+    if result.reproduced:
+        print(f"{path}: reproduced ({result.events} events, {result.activities} activity steps)")
+        return
+    where = f" at event {result.sequence}" if result.sequence is not None else ""
+    print(f"{path}: NOT reproduced{where}: {result.divergence}")
+    raise SystemExit(1)
 
 
 def verify_history(instance_id: str | None) -> None:

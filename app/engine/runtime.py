@@ -53,6 +53,8 @@ class RunContext:
     decisions: Callable[[Any], tuple[str, Any]] | None = None
     # Decisions evaluated during the run (DecisionRecord), for the caller to record with the instance.
     evaluations: list[Any] = field(default_factory=list)
+    # Calls of functions that read the service's registers, with their answers, to record likewise.
+    consultations: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from app.rest.dependencies import PrincipalDep, get_services, role
 from app.rest.variables import format_instant
 from app.services import export as case_export
-from app.services import ledger
+from app.services import ledger, replay
 from app.services import timeline as case_timeline
 from app.services.context import Services
 from app.services.permissions import AUDITORS
@@ -49,6 +49,15 @@ def export_case(instance_id: str, services: ServicesDep, reader: PrincipalDep) -
     document = case_export.export_case(services, instance_id, reader)
     return JSONResponse(document, headers={
         "Content-Disposition": f'attachment; filename="case-{instance_id}.json"'})
+
+
+@router.get("/process-instances/{instance_id}/replay",
+            summary="Rebuild the case from its process version and its recorded history on a simulated clock: "
+                    "reproduced, or the first event where the replay diverges")
+def replay_case(instance_id: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
+    result = replay.replay_document(case_export.export_case(services, instance_id, reader), services.settings.zone)
+    return {"processInstanceId": instance_id, "reproduced": result.reproduced, "events": result.events,
+            "activities": result.activities, "divergence": result.divergence, "sequence": result.sequence}
 
 
 @router.get("/process-instances/{instance_id}/timeline",

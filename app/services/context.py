@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import threading
 from collections import ChainMap, OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -90,16 +90,30 @@ class Services:
     def run_context(self, session: Session | None = None) -> RunContext:
         """What a run needs; with the step's session, expressions may also read the park register."""
         deadlines: list[Deadline] = []
+        consultations: list[dict] = []
         functions: Mapping = _DeadlineFunctions(self, deadlines.append)
         if session is not None:
-            functions = ChainMap(parks.register_functions(session, self.today), agencies.register_functions(session),
-                                 functions)
+            registers = {**parks.register_functions(session, self.today), **agencies.register_functions(session)}
+            functions = ChainMap(_recorded(registers, consultations.append), functions)
         return RunContext(clock=self.clock, zone=self.settings.zone, functions=functions, deadlines=deadlines,
                           decisions=(lambda reference: decisions.resolve(self, session, reference))
-                          if session is not None else None)
+                          if session is not None else None, consultations=consultations)
 
     def today(self) -> date:
         return self.clock.now().astimezone(self.settings.zone).date()
+
+
+def _recorded(functions: Mapping[str, Callable[..., Any]], on_call: Callable[[dict], None]) -> dict:
+    """The functions, each call recorded with its answer: a register read by a step is part of the
+    step's history, so that a replay can give the same answers."""
+    def recording(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*arguments: Any) -> Any:
+            result = function(*arguments)
+            on_call({"function": name, "arguments": list(arguments), "result": result})
+            return result
+        return call
+
+    return {name: recording(name, function) for name, function in functions.items()}
 
 
 class _DeadlineFunctions(Mapping):

@@ -20,7 +20,7 @@ from app.persistence.models import (
 )
 from app.services import calendars, confidentiality, ledger, permissions
 from app.services.accounts import Principal
-from app.services.instances import get_instance
+from app.services.instances import get_instance, jsonable, load_run
 
 if TYPE_CHECKING:
     from app.services.context import Services
@@ -58,6 +58,7 @@ def export_case(services: "Services", instance_id: str, reader: Principal) -> di
         definitions += [_resource(session, session.get(DecisionDefinition, decision_id)) for decision_id in decision_ids]
         anchors = session.scalars(select(HistoryAnchor).where(HistoryAnchor.process_instance_id == instance.id)
                                   .order_by(HistoryAnchor.id)).all()
+        variables = jsonable(load_run(services, session, instance).variables())
     years = sorted({int(year) for event in events if event.kind.startswith("deadline.")
                     for year in [event.payload.get("start", "")[:4], event.payload.get("due", "")[:4]] if year})
     calendar = []
@@ -74,7 +75,7 @@ def export_case(services: "Services", instance_id: str, reader: Principal) -> di
                      "businessKey": instance.business_key, "tenantId": instance.tenant_id, "status": instance.status,
                      "startTime": ledger.instant_text(instance.start_time),
                      "endTime": ledger.instant_text(instance.end_time) if instance.end_time else None,
-                     "historyHash": instance.history_hash},
+                     "historyHash": instance.history_hash, "variables": variables},
         "definitions": definitions,
         "events": [{"sequence": e.sequence, "kind": e.kind, "occurredAt": ledger.instant_text(e.occurred_at),
                     "userId": e.user_id, "activityId": e.activity_id, "taskId": e.task_id, "payload": e.payload,

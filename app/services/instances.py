@@ -93,6 +93,9 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
                inputs=jsonable(evaluation.inputs), matched_rules=evaluation.matched_rules,
                result=jsonable({"value": evaluation.result})["value"])
     run.context.evaluations.clear()
+    for consultation in run.context.consultations:
+        record(session, instance, "register.consulted", now, **consultation)
+    run.context.consultations.clear()
     _start_listed_instances(services, session, instance, run, changes, now)
     session.execute(delete(Timer).where(Timer.process_instance_id == instance.id))
     timers = run.pending_timers() if instance.status == ACTIVE else []

@@ -168,7 +168,7 @@ def _set_assignee(services: Services, task_id: str, assignee: str | None, *, act
         session.execute(update(ActivityInstance).where(ActivityInstance.id == task_id).values(assignee=assignee))
         instance = session.get(ProcessInstance, task.process_instance_id)
         record(session, instance, kind, now, user_id=actor.user_id, activity_id=task.task_definition_key,
-               task_id=task_id, assignee=assignee)
+               task_id=task_id, assignee=assignee, groups=sorted(actor.groups))
 
 
 def claim(services: Services, task_id: str, user_id: str, *, actor: Principal) -> None:
@@ -197,7 +197,7 @@ def complete(services: Services, task_id: str, variables: Mapping[str, Any], *, 
         now = services.clock.now()
         record(session, instance, "task.completed", now, user_id=actor.user_id,
                activity_id=task.task_definition_key, task_id=task_id, assignee=task.assignee,
-               variables=jsonable(values))
+               groups=sorted(actor.groups), variables=jsonable(values))
         save_run(services, session, instance, run, changes, now, user_id=actor.user_id)
         return run.variables()
 

@@ -164,11 +164,15 @@ COMMISSION = process("commission", """
   <bpmn:endEvent id="refused" />""")
 
 
-def test_processes_keep_the_agency_register_and_consult_it(client, root):
+def test_processes_keep_the_agency_register_and_consult_it(client, root, service):
     deploy_bytes(client, "registration.bpmn", REGISTRATION).raise_for_status()
     deploy_bytes(client, "commission.bpmn", COMMISSION).raise_for_status()
     unregistered = start(client, "commission", agency_id="A1").json()
     assert unregistered["ended"] is True
+    with service.services.db.read() as session:  # the register's answer is part of the step's history
+        [consulted] = session.scalars(select(HistoryEvent).where(
+            HistoryEvent.process_instance_id == unregistered["id"], HistoryEvent.kind == "register.consulted")).all()
+    assert consulted.payload == {"function": "agencyStanding", "arguments": ["A1"], "result": "none"}
     registration = start(client, "register_agency", agency_id="A1", agency_name="某咨询公司").json()["id"]
     assert root.get("/api/agencies/A1").status_code == 404
     assert complete(client, registration).status_code == 204

@@ -231,3 +231,28 @@ def test_a_case_with_confidential_data_is_exported_only_to_those_who_may_read_al
         refused = inspector.get(base)
         assert refused.status_code == 403 and "confidential" in refused.json()["message"]
         assert handler.get(base).status_code == 200
+
+
+def test_a_case_replays_as_reproduced_and_a_forged_record_diverges(client, root, tmp_path, capsys):
+    from app.cli import main
+
+    deploy_bytes(client, "timed.bpmn", TIMED).raise_for_status()
+    instance = client.post("/process-definition/key/timed_review/start", json={}).json()["id"]
+    root.post("/api/clock", json={"advance": "P3D"}).raise_for_status()
+    [task] = client.get("/task", params={"processInstanceId": instance}).json()
+    client.post(f"/task/{task['id']}/complete", json={"variables": {"opinion": {"value": "同意"}}}).raise_for_status()
+    answer = root.get(f"/api/process-instances/{instance}/replay").json()
+    assert answer["reproduced"] is True and answer["divergence"] is None and answer["activities"] == 4
+    document = root.get(f"/api/process-instances/{instance}/export").json()
+    exported = tmp_path / "case.json"
+    exported.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    main(["replay", str(exported)])
+    assert "reproduced" in capsys.readouterr().out
+    # A record that claims the case ended elsewhere is not what its process does.
+    forged = json.loads(json.dumps(document))
+    end = next(e for e in forged["events"] if e["kind"] == "activity.completed" and e["activityId"] == "end")
+    end["activityId"] = "review"
+    exported.write_text(json.dumps(forged, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main(["replay", str(exported)])
+    assert f"NOT reproduced at event {end['sequence']}" in capsys.readouterr().out
