@@ -57,6 +57,10 @@ class Principal:
     def anonymous(self) -> bool:
         return self.user_id is None
 
+    def named_by(self, kind: str, identity: str) -> bool:
+        """Whether a candidate or participant entry (`user` or `group`, identity) names this caller."""
+        return identity == self.user_id if kind == "user" else kind == "group" and identity in self.groups
+
 
 ANONYMOUS = Principal(None)
 

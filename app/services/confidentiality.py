@@ -42,8 +42,7 @@ def handles_case(session: Session, model: ProcessModel, instance_id: str, princi
         return True
     rows = session.execute(select(InstanceParticipant.kind, InstanceParticipant.identity)
                            .where(InstanceParticipant.process_instance_id == instance_id))
-    return any((kind == "user" and identity == principal.user_id) or (kind == "group" and identity in principal.groups)
-               for kind, identity in rows)
+    return any(principal.named_by(kind, identity) for kind, identity in rows)
 
 
 def hidden_names(session: Session, model: ProcessModel, instance_id: str, principal: Principal) -> frozenset[str]:

@@ -55,7 +55,8 @@ def export_case(services: "Services", instance_id: str, reader: Principal) -> di
         decision_ids = sorted({event.payload.get("decision_definition_id") for event in events
                                if event.kind == "decision.evaluated"} - {None})
         definitions = [_resource(session, session.get(ProcessDefinition, instance.definition_id))]
-        definitions += [_resource(session, session.get(DecisionDefinition, decision_id)) for decision_id in decision_ids]
+        definitions += [_resource(session, session.get(DecisionDefinition, decision_id))
+                        for decision_id in decision_ids]
         anchors = session.scalars(select(HistoryAnchor).where(HistoryAnchor.process_instance_id == instance.id)
                                   .order_by(HistoryAnchor.id)).all()
         variables = jsonable(load_run(services, session, instance).variables())
@@ -95,23 +96,20 @@ def verify_document(document: dict[str, Any]) -> list[str]:
         if hashlib.sha256(definition["content"].encode("utf-8")).hexdigest() != definition["sha256"]:
             problems.append(f"definition {definition['id']}: its file does not match its SHA-256")
     instance_id = document["instance"]["id"]
-    previous = ledger.GENESIS
-    hashes = set()
-    for event in document.get("events", []):
-        row = {"process_instance_id": instance_id, "sequence": event["sequence"], "kind": event["kind"],
-               "occurred_at": datetime.fromisoformat(event["occurredAt"]), "user_id": event["userId"],
-               "activity_id": event["activityId"], "task_id": event["taskId"], "payload": event["payload"]}
-        if event["previousHash"] != previous:
-            problems.append(f"event {event['sequence']}: the event before it was removed, or the events were reordered")
-            break
-        if ledger.event_hash(previous, row) != event["hash"]:
-            problems.append(f"event {event['sequence']}: it was changed")
-            break
-        previous = event["hash"]
-        hashes.add(previous)
-    else:
-        if previous != (document["instance"]["historyHash"] or ledger.GENESIS):
-            problems.append("the last events were removed (the chain ends before the case's recorded head)")
+    events = document.get("events", [])
+    broken, head = ledger.first_break((
+        (event["previousHash"], event["hash"],
+         {"process_instance_id": instance_id, "sequence": event["sequence"], "kind": event["kind"],
+          "occurred_at": datetime.fromisoformat(event["occurredAt"]), "user_id": event["userId"],
+          "activity_id": event["activityId"], "task_id": event["taskId"], "payload": event["payload"]})
+        for event in events), ledger.event_hash)
+    if broken is not None:
+        problems.append(f"event {events[broken.index]['sequence']}: "
+                        + ("the event before it was removed, or the events were reordered"
+                           if broken.removed_or_reordered else "it was changed"))
+    elif head != (document["instance"]["historyHash"] or ledger.GENESIS):
+        problems.append("the last events were removed (the chain ends before the case's recorded head)")
+    hashes = {event["hash"] for event in (events if broken is None else events[:broken.index])}
     for anchor in document.get("anchors", []):
         fields = {"process_instance_id": instance_id, "event_hash": anchor["eventHash"],
                   "anchored_at": datetime.fromisoformat(anchor["anchoredAt"])}

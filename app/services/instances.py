@@ -343,8 +343,10 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
         start_time=now, start_user_id=user_id, start_activity_id=start_activity, last_sequence=0)
     session.add(instance)
     session.flush()  # the instance row first: its events and tasks refer to it
-    # The groups a process names as readers of its confidential data take part in each of its cases.
-    _add_participants(session, instance, {("group", group) for group in confidentiality.reader_groups(model)})
+    # The groups a process names as readers of its confidential data take part in each of its cases
+    # (a new case has no participants yet: nothing to look up).
+    _write_rows(session, InstanceParticipant, [{"process_instance_id": instance.id, "kind": "group", "identity": group}
+                                               for group in sorted(confidentiality.reader_groups(model))])
     record(session, instance, "process.started", now, user_id=user_id, definition_id=definition.id,
            business_key=business_key, variables=jsonable(variables),
            **({"start_event": start_event, "trigger": dict(trigger or {})} if start_event else {}))

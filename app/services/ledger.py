@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
@@ -164,59 +164,71 @@ def verify(services: "Services", process_instance_id: str | None = None) -> Veri
     return result
 
 
+@dataclass(frozen=True)
+class Break:
+    """Where a chain stops following: at link `index`, because a row before it was removed or the
+    rows were reordered, or because the row itself was changed."""
+
+    index: int
+    removed_or_reordered: bool
+
+
+def first_break(links: Iterable[tuple[str, str, Mapping[str, Any]]],
+                digest: Callable[[str, Mapping[str, Any]], str]) -> tuple[Break | None, str]:
+    """Walk a chain of (recorded previous hash, recorded hash, hashed fields) links from the start:
+    the first break, if any, and the last hash reached."""
+    previous = GENESIS
+    for index, (recorded_previous, recorded, fields) in enumerate(links):
+        if recorded_previous != previous:
+            return Break(index, True), previous
+        if digest(previous, fields) != recorded:
+            return Break(index, False), previous
+        previous = recorded
+    return None, previous
+
+
+def event_fields(row: HistoryEvent) -> dict[str, Any]:
+    return {"process_instance_id": row.process_instance_id, "sequence": row.sequence, "kind": row.kind,
+            "occurred_at": row.occurred_at, "user_id": row.user_id, "activity_id": row.activity_id,
+            "task_id": row.task_id, "payload": row.payload}
+
+
 def _verify_instance(session: Session, instance: ProcessInstance, problems: list[Problem]) -> int:
     rows = session.scalars(select(HistoryEvent).where(HistoryEvent.process_instance_id == instance.id)
                            .order_by(HistoryEvent.sequence, HistoryEvent.id)).all()
-    previous = GENESIS
-    for row in rows:
-        event = {"process_instance_id": row.process_instance_id, "sequence": row.sequence, "kind": row.kind,
-                 "occurred_at": row.occurred_at, "user_id": row.user_id, "activity_id": row.activity_id,
-                 "task_id": row.task_id, "payload": row.payload}
-        if row.previous_hash != previous:
-            problems.append(Problem(instance.id, row.sequence, row.id,
-                                    "the event before it was removed, or the events were reordered"))
-            return len(rows)
-        if event_hash(previous, event) != row.hash:
-            problems.append(Problem(instance.id, row.sequence, row.id, "the event's row was changed"))
-            return len(rows)
-        previous = row.hash
-    if previous != (instance.history_hash or GENESIS):
+    broken, head = first_break(((row.previous_hash, row.hash, event_fields(row)) for row in rows), event_hash)
+    if broken is not None:
+        row = rows[broken.index]
+        problems.append(Problem(instance.id, row.sequence, row.id,
+                                "the event before it was removed, or the events were reordered"
+                                if broken.removed_or_reordered else "the event's row was changed"))
+    elif head != (instance.history_hash or GENESIS):
         problems.append(Problem(instance.id, None, None,
                                 "the instance's last events were removed (its chain ends before its recorded head)"))
     return len(rows)
 
 
 def _verify_admin_events(session: Session, problems: list[Problem]) -> int:
-    previous = GENESIS
-    count = 0
-    for row in session.scalars(select(AdminEvent).order_by(AdminEvent.id)):
-        count += 1
-        fields = {"kind": row.kind, "subject": row.subject, "occurred_at": row.occurred_at,
-                  "user_id": row.user_id, "payload": row.payload}
-        if row.previous_hash != previous:
-            problems.append(Problem(None, None, row.id, "an administrative event before it was removed, or the "
-                                                        "events were reordered"))
-            return count
-        if admin_hash(previous, fields) != row.hash:
-            problems.append(Problem(None, None, row.id, "the administrative event's row was changed"))
-            return count
-        previous = row.hash
-    return count
+    rows = session.scalars(select(AdminEvent).order_by(AdminEvent.id)).all()
+    broken, _ = first_break(((row.previous_hash, row.hash, {"kind": row.kind, "subject": row.subject,
+                                                            "occurred_at": row.occurred_at, "user_id": row.user_id,
+                                                            "payload": row.payload}) for row in rows), admin_hash)
+    if broken is not None:
+        problems.append(Problem(None, None, rows[broken.index].id,
+                                "an administrative event before it was removed, or the events were reordered"
+                                if broken.removed_or_reordered else "the administrative event's row was changed"))
+    return len(rows)
 
 
 def _verify_anchors(session: Session, process_instance_id: str | None, problems: list[Problem]) -> int:
+    rows = session.scalars(select(HistoryAnchor).order_by(HistoryAnchor.id)).all()
+    broken, _ = first_break(((row.previous_hash, row.hash, {"process_instance_id": row.process_instance_id,
+                                                            "event_hash": row.event_hash,
+                                                            "anchored_at": row.anchored_at}) for row in rows),
+                            anchor_hash)
+    checked = rows if broken is None else rows[:broken.index]
     hashes_of: dict[str, set[str]] = {}
-    previous = GENESIS
-    count = 0
-    for row in session.scalars(select(HistoryAnchor).order_by(HistoryAnchor.id)):
-        count += 1
-        fields = {"process_instance_id": row.process_instance_id, "event_hash": row.event_hash,
-                  "anchored_at": row.anchored_at}
-        if row.previous_hash != previous or anchor_hash(previous, fields) != row.hash:
-            problems.append(Problem(row.process_instance_id, None, None,
-                                    f"anchor {row.id} of the chain over all instances was changed or removed"))
-            return count
-        previous = row.hash
+    for row in checked:
         if row.process_instance_id is None:
             if process_instance_id is None and not session.scalar(select(exists().where(
                     AdminEvent.hash == row.event_hash))):
@@ -230,4 +242,9 @@ def _verify_anchors(session: Session, process_instance_id: str | None, problems:
                 problems.append(Problem(row.process_instance_id, None, None,
                                         f"the event anchored by anchor {row.id} is no longer in the instance's "
                                         "chain (its history was rewritten)"))
-    return count
+    if broken is not None:
+        row = rows[broken.index]
+        problems.append(Problem(row.process_instance_id, None, None,
+                                f"anchor {row.id} of the chain over all instances was changed or removed"))
+        return broken.index + 1
+    return len(rows)

@@ -48,7 +48,7 @@ def require_task_work(session: Session, principal: Principal, task: UserTask, pe
         return
     for kind, identity in session.execute(select(TaskCandidate.kind, TaskCandidate.identity)
                                           .where(TaskCandidate.task_id == task.id)):
-        if (kind == "user" and identity == principal.user_id) or (kind == "group" and identity in principal.groups):
+        if principal.named_by(kind, identity):
             return
     raise denied(principal, permission, "Task", task.id)
 

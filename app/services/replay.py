@@ -61,8 +61,9 @@ class _Replay:
         process_files = {name: content for name, content in resources.items() if not name.endswith(".dmn")}
         self.model = next(m for m in parse_deployment(process_files) if m.key == key)
         tables = {t.key: t for t in parse_decision_resources(resources)}
-        self.decision_ids = {d["id"]: tables.get(d["key"]) for d in document["definitions"] if d["id"] in
-                             {e["payload"].get("decision_definition_id") for e in self.events}}
+        evaluated = {event["payload"]["decision_definition_id"] for event in self.events
+                     if event["kind"] == "decision.evaluated"}
+        self.decision_ids = {d["id"]: tables.get(d["key"]) for d in document["definitions"] if d["id"] in evaluated}
         self.clock = SimulatedClock(_instant(self.events[0]["occurredAt"]))
         days = [CalendarDay(date.fromisoformat(day), working, name, year["notice"])
                 for year in document.get("calendar", []) for day, working, name in year["days"]]
