@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -105,6 +106,13 @@ def _unstorable(error: DataError) -> InvalidRequest:
     range) is the request's fault: nothing was saved."""
     reason = str(error.orig).split("\n")[0] if error.orig is not None else "invalid value"
     return InvalidRequest(f"A value of the request cannot be stored: {reason}; nothing was saved")
+
+
+def insert_missing(session: Session, model, rows: list[dict]) -> None:
+    """Insert the rows whose primary key is not there yet, in one statement (no look-up first)."""
+    if rows:
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        session.connection().execute(dialect.insert(model.__table__).on_conflict_do_nothing(), rows)
 
 
 def on_commit(session: Session, hook: Callable[[], None]) -> None:

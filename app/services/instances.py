@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.engine import ActivityChange, ProcessRun
 from app.errors import InvalidRequest, NotFound
-from app.persistence.database import announce_new_work, on_commit
+from app.persistence.database import announce_new_work, insert_missing, on_commit
 from app.persistence.models import (
     ActivityInstance,
     EventSubscription,
@@ -148,14 +148,9 @@ def _sync_user_tasks(session: Session, instance: ProcessInstance, run: ProcessRu
 
 def _add_participants(session: Session, instance: ProcessInstance, identities: set[tuple[str, str]]) -> None:
     """CPA-16: whom the instance's tasks were offered to are the departments handling the case."""
-    if not identities:
-        return
-    known = {(kind, identity) for kind, identity in session.execute(
-        select(InstanceParticipant.kind, InstanceParticipant.identity)
-        .where(InstanceParticipant.process_instance_id == instance.id))}
-    _write_rows(session, InstanceParticipant, [
+    insert_missing(session, InstanceParticipant, [
         {"process_instance_id": instance.id, "kind": kind, "identity": identity}
-        for kind, identity in sorted(identities - known)])
+        for kind, identity in sorted(identities)])
 
 
 def _draw_experts(session: Session, instance: ProcessInstance, run: ProcessRun, new_tasks, now: datetime,
@@ -343,10 +338,8 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
         start_time=now, start_user_id=user_id, start_activity_id=start_activity, last_sequence=0)
     session.add(instance)
     session.flush()  # the instance row first: its events and tasks refer to it
-    # The groups a process names as readers of its confidential data take part in each of its cases
-    # (a new case has no participants yet: nothing to look up).
-    _write_rows(session, InstanceParticipant, [{"process_instance_id": instance.id, "kind": "group", "identity": group}
-                                               for group in sorted(confidentiality.reader_groups(model))])
+    # The groups a process names as readers of its confidential data take part in each of its cases.
+    _add_participants(session, instance, {("group", group) for group in confidentiality.reader_groups(model)})
     record(session, instance, "process.started", now, user_id=user_id, definition_id=definition.id,
            business_key=business_key, variables=jsonable(variables),
            **({"start_event": start_event, "trigger": dict(trigger or {})} if start_event else {}))
