@@ -49,6 +49,40 @@ class Settings(BaseSettings):
     jwt_groups_claim: str = "groups"
     jwt_region_claim: str = "region"
 
+    # --- Bounds on what one request may ask of the service (README: Security, limits) ---
+    # Lists answer this many rows when maxResults is not given, and never more than page_size_max.
+    page_size_default: int = Field(default=100, ge=1, le=100_000)
+    page_size_max: int = Field(default=1000, ge=1, le=100_000)
+    # How deeply variable values (JSON objects and lists) may nest.
+    max_variable_depth: int = Field(default=32, ge=2, le=200)
+    # How many digits a number may have, in a variable, a DMN file or as an expression's result.
+    max_number_digits: int = Field(default=40, ge=20, le=1000)
+    # The shortest period a timer cycle may repeat at, and how many firings of one schedule a worker
+    # pass makes (the rest wait for the next pass).
+    timer_cycle_minimum_seconds: int = Field(default=60, ge=1)
+    timer_firings_per_pass: int = Field(default=100, ge=1, le=100_000)
+    # CPU seconds one evaluation of user input by Python (an expression, a decision) may take.
+    evaluation_seconds: float = Field(default=2.0, gt=0, le=60)
+
+    # --- Sign-in throttling ---
+    # Failed sign-ins of one account or one client address within signin_window_seconds before
+    # further tries answer 429; past signin_lockout_failures the account is locked for
+    # signin_lockout_seconds.
+    signin_window_seconds: int = Field(default=300, ge=1)
+    signin_throttle_failures: int = Field(default=5, ge=1)
+    signin_lockout_failures: int = Field(default=20, ge=1)
+    signin_lockout_seconds: int = Field(default=900, ge=1)
+    # Password (scrypt) verifications that may run at once in one process; more wait their turn.
+    signin_concurrent_verifications: int = Field(default=4, ge=1, le=64)
+
+    # --- Anchors of the history, signed with a key the database does not hold ---
+    # A PEM Ed25519 private key, or the path of a file holding one. Empty in development: a key is
+    # generated beside the SQLite database (data/anchor-signing.pem); required in production.
+    anchor_signing_key: str = ""
+    # An append-only file every anchor is also written to (one JSON line each), to be shipped off the
+    # database's machine; empty: data/anchors.jsonl beside the SQLite database, none for PostgreSQL.
+    anchor_log: str = ""
+
     @model_validator(mode="after")
     def _production_is_strict(self) -> "Settings":
         if self.environment == "production" and self.clock == "simulated":
