@@ -49,25 +49,37 @@ class SimulatedClock:
 
 
 _DURATION = re.compile(
-    r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$")
+    r"^P(?:(?P<years>\d{1,9})Y)?(?:(?P<months>\d{1,9})M)?(?:(?P<weeks>\d{1,9})W)?(?:(?P<days>\d{1,9})D)?"
+    r"(?:T(?:(?P<hours>\d{1,9})H)?(?:(?P<minutes>\d{1,9})M)?(?:(?P<seconds>\d{1,9}(?:\.\d{1,6})?)S)?)?$")
+# No period of a procedure is longer than a century; a longer one is a mistake (P99999Y), not a rule.
+LONGEST_PERIOD = timedelta(days=36525)
 
 
 def add_iso_duration(instant: datetime, duration: str) -> datetime:
     """`instant` plus an ISO 8601 duration such as P16D, P1M or PT2H; months end on the same day or on
-    the last day of a shorter month."""
-    match = _DURATION.match(duration.strip().upper())
-    if match is None or duration.strip().upper() in ("P", "PT"):
+    the last day of a shorter month. A negative or malformed duration, or one longer than a century,
+    is a ValueError."""
+    text = duration.strip().upper()
+    match = _DURATION.match(text)
+    if match is None or text in ("P", "PT") or text.endswith("T"):
         raise ValueError(f"'{duration}' is not an ISO 8601 duration such as P16D or PT2H")
     parts = {name: float(value) if value else 0.0 for name, value in match.groupdict().items()}
     months = int(parts["years"]) * 12 + int(parts["months"])
+    rest = timedelta(weeks=min(parts["weeks"], 1e7), days=min(parts["days"], 1e8), hours=parts["hours"],
+                     minutes=parts["minutes"], seconds=parts["seconds"])
+    if months > 1200 or rest > LONGEST_PERIOD or months * 28 + rest.days > LONGEST_PERIOD.days:
+        raise ValueError(f"'{duration}' is longer than a century")
     if months:
         year, month = divmod(instant.month - 1 + months, 12)
         year += instant.year
+        if year > 9999:
+            raise ValueError(f"'{duration}' after {instant.date()} is past the year 9999")
         day = min(instant.day, calendar.monthrange(year, month + 1)[1])
         instant = instant.replace(year=year, month=month + 1, day=day)
-    return instant + timedelta(weeks=parts["weeks"], days=parts["days"], hours=parts["hours"],
-                               minutes=parts["minutes"], seconds=parts["seconds"])
+    try:
+        return instant + rest
+    except OverflowError:
+        raise ValueError(f"'{duration}' after {instant.date()} is past the year 9999") from None
 
 
 def format_instant(value: datetime | None, zone: tzinfo) -> str | None:

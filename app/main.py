@@ -14,12 +14,12 @@ from app.persistence.migrations import upgrade_to_head
 from app.rest import agencies as agencies_api
 from app.rest import audit as audit_api
 from app.rest import calendar as calendar_api
-from app.rest import camunda, errors, health
+from app.rest import camunda, errors, health, openapi
 from app.rest import clock as clock_api
 from app.rest import deadlines as deadlines_api
 from app.rest import parks as parks_api
 from app.rest.dependencies import require_principal
-from app.rest.limits import RequestSizeLimit
+from app.rest.limits import JsonBodyCheck, RequestSizeLimit
 from app.services import accounts
 from app.services.calendars import seed_if_empty
 from app.services.context import DecisionCache, ModelCache, Services
@@ -38,19 +38,27 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
                     decision_tables=DecisionCache(settings.spec_cache_size))
 
 
+def first_start(services: Services) -> None:
+    """Bring the database to what this build needs. Processes starting at once on one database take
+    turns, and each step finds the work of the one before done (an unchanged file is not redeployed)."""
+    settings = services.settings
+    with services.db.exclusive_start():
+        upgrade_to_head(services.db)
+        seed_if_empty(services)
+        accounts.ensure_administrator(services)
+        if settings.demo_accounts:
+            accounts.seed_demo_accounts(services)
+        if settings.deploy_on_start:
+            deploy_directory(services, Path(settings.deploy_on_start))
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     services = build_services(settings, clock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
-        await run_in_threadpool(upgrade_to_head, services.db)
-        await run_in_threadpool(seed_if_empty, services)
-        await run_in_threadpool(accounts.ensure_administrator, services)
-        if settings.demo_accounts:
-            await run_in_threadpool(accounts.seed_demo_accounts, services)
-        if settings.deploy_on_start:
-            await run_in_threadpool(deploy_directory, services, Path(settings.deploy_on_start))
+        await run_in_threadpool(first_start, services)
         worker = TimerWorker(services, settings.timer_poll_seconds) if settings.timer_worker else None
         if worker:
             worker.start()
@@ -68,11 +76,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     app.state.services = services
     errors.install(app)
+    openapi.install(app)
     app.include_router(health.router)
     signed_in = [Depends(require_principal)]
     for router in (clock_api.router, calendar_api.router, deadlines_api.router, parks_api.router, agencies_api.router,
                    audit_api.router, camunda.router):
         app.include_router(router, dependencies=signed_in)
+    # A body nests a few levels around the variables it carries ({"variables": {"x": {"value": ...}}}).
+    app.add_middleware(JsonBodyCheck, max_depth=settings.max_variable_depth + 4)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     return app
 

@@ -55,8 +55,6 @@ class Settings(BaseSettings):
     page_size_max: int = Field(default=1000, ge=1, le=100_000)
     # How deeply variable values (JSON objects and lists) may nest.
     max_variable_depth: int = Field(default=32, ge=2, le=200)
-    # How many digits a number may have, in a variable, a DMN file or as an expression's result.
-    max_number_digits: int = Field(default=40, ge=20, le=1000)
     # The shortest period a timer cycle may repeat at, and how many firings of one schedule a worker
     # pass makes (the rest wait for the next pass).
     timer_cycle_minimum_seconds: int = Field(default=60, ge=1)

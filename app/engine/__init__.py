@@ -10,6 +10,7 @@ from app.engine.model import (
     FormField,
     ProcessModel,
     UserTaskDefinition,
+    check_timers,
     checksum,
     parse_deployment,
 )
@@ -23,7 +24,7 @@ from app.engine.runtime import (
     RunContext,
     schedule_start_timer,
 )
-from app.engine.timers import next_start
+from app.engine.timers import TimerLimits, next_start
 
 __all__ = [
     "ActivityChange",
@@ -41,7 +42,9 @@ __all__ = [
     "ProcessRun",
     "RunContext",
     "UserTaskDefinition",
+    "check_timers",
     "checksum",
+    "TimerLimits",
     "parse_datetime",
     "parse_deployment",
     "validate_submission",

@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 from lxml import etree
 
-from app.engine.expressions import ExpressionError, Template, compile_template
+from app.engine.expressions import MAX_NUMBER_DIGITS, ExpressionError, Template, compile_template
 from app.engine.xml import parse_untrusted_xml, refuse_element as _refuse
 from app.errors import InvalidProcessModel, ProcessExecutionFailed
 
@@ -57,6 +57,8 @@ def _literal(text: str) -> Any:
     if text == "null":
         return None
     if _NUMBER.match(text):
+        if len(text) > MAX_NUMBER_DIGITS:
+            raise _BadEntry(f"the number '{text[:20]}…' has more than {MAX_NUMBER_DIGITS} digits")
         return float(text) if "." in text else int(text)
     match = re.fullmatch(r'date\(\s*"(\d{4}-\d{2}-\d{2})"\s*\)', text)
     if match:
@@ -120,9 +122,15 @@ def _as_date(value: Any) -> Any:
 _Test = Callable[[Any], bool]
 
 
-def _single_test(text: str) -> _Test:
+# `not(...)` may nest this deep; deeper is a mistake or an attack, not a rule.
+_MAX_NEGATIONS = 8
+
+
+def _single_test(text: str, depth: int) -> _Test:
     if text.startswith("not(") and text.endswith(")"):
-        inner = compile_unary_tests(text[4:-1])
+        if depth >= _MAX_NEGATIONS:
+            raise _BadEntry(f"not(...) is nested more than {_MAX_NEGATIONS} deep")
+        inner = compile_unary_tests(text[4:-1], depth + 1)
         return lambda value: not inner(value)
     for operator in ("<=", ">=", "<", ">"):
         if text.startswith(operator):
@@ -155,7 +163,7 @@ def _single_test(text: str) -> _Test:
     return equal
 
 
-def compile_unary_tests(text: str) -> _Test:
+def compile_unary_tests(text: str, depth: int = 0) -> _Test:
     """A FEEL simple unary test list: `-` (anything), or tests separated by commas, one of which
     must hold; `not(...)` negates a list."""
     text = text.strip()
@@ -164,7 +172,7 @@ def compile_unary_tests(text: str) -> _Test:
     parts = _split_top_level(text)
     if not all(parts):
         raise _BadEntry(f"empty test in '{text}'")
-    tests = [_single_test(part) for part in parts]
+    tests = [_single_test(part, depth) for part in parts]
     return lambda value: any(test(value) for test in tests)
 
 

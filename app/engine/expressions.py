@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 __all__ = [
+    "MAX_NUMBER_DIGITS",
     "ExpressionError",
     "ExpressionSyntaxError",
     "ExpressionEvaluationError",
@@ -34,6 +35,10 @@ _MAX_TOKENS = 1024
 _MAX_DEPTH = 64
 _MAX_INT_DIGITS = 30
 _MAX_NUMBER_CHARS = 64
+# The most digits a whole number may have, in a variable, a decision table or an expression's result:
+# well beyond a Long (19), and far below what makes arithmetic slow or a value unexportable.
+MAX_NUMBER_DIGITS = 40
+_LARGEST = 10 ** MAX_NUMBER_DIGITS
 _MAX_SHOWN = 300  # longest expression text quoted verbatim in an error message
 
 
@@ -213,11 +218,21 @@ def _remainder(left: Any, right: Any) -> int | float:
     return math.fmod(dividend, divisor)
 
 
+def _bounded(value: int | float) -> int | float:
+    """An arithmetic result the service can store and show: finite, and no more than MAX_NUMBER_DIGITS
+    digits (a loop multiplying a variable would otherwise grow it without end)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _EvalFailure("the result is not a finite number")
+    if isinstance(value, int) and not -_LARGEST < value < _LARGEST:
+        raise _EvalFailure(f"the result has more than {MAX_NUMBER_DIGITS} digits")
+    return value
+
+
 _BINARY_OPS: dict[str, Callable[[Any, Any], Any]] = {
-    "+": lambda a, b: _to_number(a) + _to_number(b),
-    "-": lambda a, b: _to_number(a) - _to_number(b),
-    "*": lambda a, b: _to_number(a) * _to_number(b),
-    "/": _divide,
+    "+": lambda a, b: _bounded(_to_number(a) + _to_number(b)),
+    "-": lambda a, b: _bounded(_to_number(a) - _to_number(b)),
+    "*": lambda a, b: _bounded(_to_number(a) * _to_number(b)),
+    "/": lambda a, b: _bounded(_divide(a, b)),
     "%": _remainder,
     "==": _equals,
     "!=": lambda a, b: not _equals(a, b),

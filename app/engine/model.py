@@ -19,9 +19,9 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from app.engine.decision_tasks import ServiceParser, use_decisions
 from app.engine.decisions import is_decision_resource
 from app.engine.events import use_service_events
-from app.engine.expressions import ExpressionSyntaxError, Template, compile_template
+from app.engine.expressions import ExpressionSyntaxError, Template, compile_template, contains_expression
 from app.engine.outputs import use_output_parameters
-from app.engine.timers import use_service_timers
+from app.engine.timers import TIMER_KINDS, TimerLimits, check_constant_timer, use_service_timers
 from app.engine.xml import parse_untrusted_xml, refuse_element
 from app.errors import InvalidProcessModel
 
@@ -522,6 +522,31 @@ def _names(text: str | None) -> tuple[str, ...]:
 
 def checksum(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
+
+
+def check_timers(model: ProcessModel, limits: TimerLimits) -> None:
+    """Refuse a timer written as a constant that could never run or would flood the service: a cycle
+    shorter than the minimum, a period longer than a century, a date or duration that does not parse.
+    Timers written as expressions are checked the same way when they are evaluated."""
+    # Timer start events are scheduled by the service (StartEventInfo); the others are the library's.
+    timers = [(start.id, start.timer_kind, start.timer_text) for start in model.start_events if start.kind == "timer"]
+    for spec in (model.spec, *model.subprocess_specs.values()):
+        for task_spec in spec.task_specs.values():
+            definition = getattr(task_spec, "event_definition", None)
+            for timer in getattr(definition, "event_definitions", None) or [definition]:
+                if type(timer) in TIMER_KINDS:
+                    timers.append((task_spec.bpmn_id, TIMER_KINDS[type(timer)], str(timer.expression or "")))
+    for element_id, kind, text in timers:
+        text = (text or "").strip()
+        if contains_expression(text):
+            continue
+        try:
+            check_constant_timer(kind, text, limits)
+        except ValueError as error:
+            reason = f"timer {kind} '{text}': {error}"
+            raise InvalidProcessModel(f"{model.resource_name}: element '{element_id}' {reason}",
+                                      details={"resource": model.resource_name, "element": element_id,
+                                               "line": None, "reason": reason}) from None
 
 
 def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:

@@ -5,6 +5,7 @@ between threads. Everything it hands out is plain data (dataclasses, dicts, ISO 
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any, Callable, Iterator, Mapping
@@ -31,7 +32,7 @@ from app.engine.forms import parse_datetime
 from app.engine.model import ProcessModel, UserTaskDefinition
 from app.engine.script_engine import SafeScriptEngine
 from app.engine.serialization import dump_workflow, load_workflow
-from app.engine.timers import on_clock, start_timer_schedule
+from app.engine.timers import TimerLimits, on_clock, start_timer_schedule
 from app.errors import Conflict, InvalidRequest, NotFound, ProcessExecutionFailed
 
 _ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -55,6 +56,9 @@ class RunContext:
     evaluations: list[Any] = field(default_factory=list)
     # Calls of functions that read the service's registers, with their answers, to record likewise.
     consultations: list[Any] = field(default_factory=list)
+    timer_limits: TimerLimits = TimerLimits()
+    # CPU seconds one step may spend running the process (a loop with no wait state never ends).
+    cpu_seconds: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -462,7 +466,16 @@ class ProcessRun:
 
     def _advance(self, action: Callable[[], Any] | None) -> list[ActivityChange]:
         before = self._states()
-        with on_clock(self.context.clock, self.context.zone):
+        cpu_limit = time.thread_time() + self.context.cpu_seconds
+
+        def within_cpu_budget(task) -> None:
+            if time.thread_time() > cpu_limit:
+                raise ProcessExecutionFailed(
+                    f"activity '{task.task_spec.bpmn_id}': the process did not come to rest within "
+                    f"{self.context.cpu_seconds:g} s of computation (a loop without a wait state?)",
+                    details={"activityId": task.task_spec.bpmn_id})
+
+        with on_clock(self.context.clock, self.context.zone, self.context.timer_limits):
             try:
                 if action is not None:
                     action()
@@ -472,7 +485,7 @@ class ProcessRun:
                     self.workflow.refresh_timers()
                     if not self._engine_work_pending():
                         break
-                    self.workflow.do_engine_steps()
+                    self.workflow.do_engine_steps(will_complete_task=within_cpu_budget)
                 else:
                     raise ProcessExecutionFailed(f"the process does not come to rest after {_MAX_ROUNDS} rounds")
             except SpiffWorkflowException as error:
@@ -528,10 +541,10 @@ def schedule_start_timer(model: ProcessModel, start_event: str, context: RunCont
     info = next((start for start in model.start_events if start.id == start_event and start.kind == "timer"), None)
     if info is None:
         raise NotFound(f"process '{model.key}' has no timer start event '{start_event}'")
-    with on_clock(context.clock, context.zone):
+    with on_clock(context.clock, context.zone, context.timer_limits):
         try:
             value = compile_template(info.timer_text).evaluate({}, context.functions)
-            return start_timer_schedule(info.timer_kind, value, context.clock.now())
+            return start_timer_schedule(info.timer_kind, value, context.clock.now(), context.timer_limits)
         except (ExpressionError, ValueError, TypeError) as error:
             raise ProcessExecutionFailed(f"timer start event '{start_event}' of '{model.key}': {error}",
                                          details={"activityId": start_event}) from None

@@ -7,13 +7,15 @@ swapped into a parsed spec once (`use_service_timers`), so saved state is unchan
 """
 from __future__ import annotations
 
-import calendar
 import contextlib
 import contextvars
-from datetime import date, datetime, timedelta, tzinfo
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Iterator
 
 import SpiffWorkflow.bpmn.specs.event_definitions.timer as _timer_module
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -22,15 +24,35 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 
-from app.clock import Clock
+from app.clock import Clock, SimulatedClock, add_iso_duration
 
-_run_time: contextvars.ContextVar[tuple[Clock, tzinfo]] = contextvars.ContextVar("run_time")
+
+@dataclass(frozen=True)
+class TimerLimits:
+    """What keeps a diagram or a variable from flooding the service with timer firings."""
+
+    # The shortest period a cycle may repeat at (R/PT0S would fire without end).
+    cycle_minimum: timedelta = timedelta(minutes=1)
+    # How often one cycle may fire in one step; the rest fire in the steps after it.
+    firings_per_step: int = 100
+
+
+@dataclass
+class _RunTime:
+    clock: Clock
+    zone: tzinfo
+    limits: TimerLimits
+    firings: Counter = field(default_factory=Counter)
+
+
+_run_time: contextvars.ContextVar[_RunTime] = contextvars.ContextVar("run_time")
 
 
 @contextlib.contextmanager
-def on_clock(clock: Clock, zone: tzinfo) -> Iterator[None]:
-    """Timers evaluated inside read `clock`, and a date written without an offset is in `zone`."""
-    token = _run_time.set((clock, zone))
+def on_clock(clock: Clock, zone: tzinfo, limits: TimerLimits = TimerLimits()) -> Iterator[None]:
+    """Timers evaluated inside read `clock`, a date written without an offset is in `zone`, and cycles
+    keep to `limits`."""
+    token = _run_time.set(_RunTime(clock, zone, limits))
     try:
         yield
     finally:
@@ -38,13 +60,22 @@ def on_clock(clock: Clock, zone: tzinfo) -> Iterator[None]:
 
 
 def _now() -> datetime:
-    return _run_time.get()[0].now()
+    return _run_time.get().clock.now()
+
+
+def check_cycle_period(period: str, limits: TimerLimits) -> None:
+    """A cycle's period must be a valid duration of at least the minimum (counted from a fixed day, so
+    that P1M is judged the same whenever it is read)."""
+    reference = datetime(2001, 1, 1)
+    if add_iso_duration(reference, period) - reference < limits.cycle_minimum:
+        raise ValueError(f"the cycle period '{period}' is shorter than the minimum of "
+                         f"{int(limits.cycle_minimum.total_seconds())} seconds")
 
 
 def _instant(value) -> str:
     """A timeDate's value as an ISO instant with its offset: dates from forms arrive as datetimes, and
     a text without an offset is read in the run's zone (not the machine's, as the library would)."""
-    zone = _run_time.get()[1]
+    zone = _run_time.get().zone
     if isinstance(value, datetime):
         instant = value
     elif isinstance(value, date):
@@ -75,7 +106,10 @@ class _FiresAtDueInstant:
     def has_fired(self, my_task):
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
-            event_value = self._due_instant(my_task)
+            try:
+                event_value = self._due_instant(my_task)
+            except ValueError as error:
+                raise WorkflowTaskException(f"timer: {error}", task=my_task) from None
             my_task._set_internal_data(event_value=event_value)
         if datetime.fromisoformat(event_value) <= _now():
             my_task._set_internal_data(event_fired=True)
@@ -90,51 +124,46 @@ class ServiceTimeDate(_FiresAtDueInstant, TimeDateEventDefinition):
 class ServiceDuration(_FiresAtDueInstant, DurationTimerEventDefinition):
     def _due_instant(self, my_task) -> str:
         expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-        start = _now()
-        return (start + self.get_timedelta_from_start(self.parse_iso_duration(expression), start)).isoformat()
+        return add_iso_duration(_now(), str(expression)).isoformat()
 
 
-def add_period(instant: datetime, period: str) -> datetime:
-    """`instant` moved by an ISO duration the way a calendar counts: P1Y from 29 February is 28 February
-    of the next year, P1M from 31 January the last day of February; days and times as elapsed time."""
-    parsed = TimerEventDefinition.parse_iso_duration(period)
-    months = int(parsed.pop("years", 0)) * 12 + int(parsed.pop("months", 0))
-    if months:
-        index = instant.month - 1 + months
-        year, month = instant.year + index // 12, index % 12 + 1
-        instant = instant.replace(year=year, month=month,
-                                  day=min(instant.day, calendar.monthrange(year, month)[1]))
-    return instant + timedelta(**parsed)
-
-
-def parse_cycle(text: str, now: datetime) -> tuple[int, datetime, str]:
+def parse_cycle(text: str, now: datetime, limits: TimerLimits) -> tuple[int, datetime, str]:
     """`R<n>/<period>` or `R<n>/<start>/<period>`: repetitions (-1 for unbounded), the first due
     instant and the period. Without a start the first period begins now."""
     parts = text.strip().upper().split("/")
-    if len(parts) not in (2, 3) or not parts[0].startswith("R") or not parts[-1].startswith("P"):
+    if len(parts) not in (2, 3) or not parts[0].startswith("R") or not parts[-1].startswith("P") \
+            or not (parts[0][1:] == "" or (parts[0][1:].isdigit() and len(parts[0]) <= 10)):
         raise ValueError(f"'{text}' is not a repeating interval such as R3/P1Y or R/2027-01-01T00:00:00+08:00/P1Y")
     cycles = int(parts[0][1:]) if parts[0][1:] else -1
     period = parts[-1]
+    check_cycle_period(period, limits)
     if len(parts) == 3:
         start = datetime.fromisoformat(parts[1])
         return cycles, start if start.tzinfo else datetime.fromisoformat(_instant(parts[1])), period
-    return cycles, add_period(now, period), period
+    return cycles, add_iso_duration(now, period), period
 
 
 class ServiceCycle(CycleTimerEventDefinition):
     """Repeats by the calendar (each P1Y lands on the same date, leap years included)."""
 
     def cycle_complete(self, my_task):
+        run_time = _run_time.get()
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            cycles, start, period = parse_cycle(str(expression), _now())
+            try:
+                cycles, start, period = parse_cycle(str(expression), _now(), run_time.limits)
+            except ValueError as error:
+                raise WorkflowTaskException(str(error), task=my_task) from None
             event_value = {"cycles": cycles, "next": start.isoformat(), "period": period}
         ready = False
         if event_value["cycles"] != 0:
             next_event = datetime.fromisoformat(event_value["next"])
-            if next_event <= _now():
-                following = (add_period(next_event, event_value["period"]) if "period" in event_value
+            # A cycle that fell behind (the service was down) catches up a bounded number of firings a
+            # step; its timer stays due, and the next step goes on.
+            if next_event <= _now() and run_time.firings[my_task.id] < run_time.limits.firings_per_step:
+                run_time.firings[my_task.id] += 1
+                following = (add_iso_duration(next_event, event_value["period"]) if "period" in event_value
                              else next_event + timedelta(seconds=event_value["duration"]))
                 event_value["next"] = following.isoformat()
                 event_value["cycles"] -= 1
@@ -145,6 +174,9 @@ class ServiceCycle(CycleTimerEventDefinition):
         my_task._set_internal_data(event_value=event_value)
         return ready
 
+
+# The timer kinds as Camunda Modeler names them.
+TIMER_KINDS = {ServiceTimeDate: "timeDate", ServiceDuration: "timeDuration", ServiceCycle: "timeCycle"}
 
 _REPLACEMENTS = {TimeDateEventDefinition: ServiceTimeDate, DurationTimerEventDefinition: ServiceDuration,
                  CycleTimerEventDefinition: ServiceCycle}
@@ -170,14 +202,21 @@ def use_service_timers(specs) -> None:
                 _replace(definition)
 
 
-def start_timer_schedule(kind: str, value, now: datetime) -> tuple[datetime, dict | None]:
+def start_timer_schedule(kind: str, value, now: datetime, limits: TimerLimits) -> tuple[datetime, dict | None]:
     """When a timer start event first fires, and its cycle (repetitions left, period) if it repeats."""
     if kind == "timeDate":
         return datetime.fromisoformat(_instant(value)), None
     if kind == "timeDuration":
-        return add_period(now, str(value).strip()), None
-    cycles, first, period = parse_cycle(str(value), now)
+        return add_iso_duration(now, str(value).strip()), None
+    cycles, first, period = parse_cycle(str(value), now, limits)
     return first, {"cycles": cycles, "period": period}
+
+
+def check_constant_timer(kind: str, text: str, limits: TimerLimits) -> None:
+    """A timer written without an expression is checked when it is deployed, as it will be read."""
+    reference = datetime(2001, 1, 1, tzinfo=timezone.utc)
+    with on_clock(SimulatedClock(reference), timezone.utc, limits):
+        start_timer_schedule(kind, text, reference, limits)
 
 
 def next_start(due: datetime, repeat: dict | None) -> tuple[datetime, dict] | None:
@@ -185,4 +224,4 @@ def next_start(due: datetime, repeat: dict | None) -> tuple[datetime, dict] | No
     if repeat is None or repeat["cycles"] == 1:
         return None
     cycles = repeat["cycles"] - 1 if repeat["cycles"] > 0 else -1
-    return add_period(due, repeat["period"]), {"cycles": cycles, "period": repeat["period"]}
+    return add_iso_duration(due, repeat["period"]), {"cycles": cycles, "period": repeat["period"]}

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import threading
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Iterator
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import Conflict, InvalidRequest
+
+# The PostgreSQL advisory lock of first-start work (the migrations take one of their own inside it).
+_START_LOCK = 48_151_624
 
 
 class CommitSignal:
@@ -96,6 +100,30 @@ class Database:
                 if self.is_sqlite and "locked" in str(error).lower():
                     raise Conflict("The database is busy; nothing was saved. Try again.") from None
                 raise
+
+    @contextlib.contextmanager
+    def exclusive_start(self) -> Iterator[None]:
+        """Held while a process does its first-start work (migrations, seeding, bootstrap accounts), so
+        that several replicas or uvicorn workers starting at once on one database take turns: a
+        PostgreSQL advisory lock, or a lock on a file beside the SQLite database."""
+        if not self.is_sqlite:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _START_LOCK})
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _START_LOCK})
+            return
+        database = make_url(self.url).database
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(f"{Path(database).expanduser().resolve()}.start-lock", "a+b") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,10 +1,17 @@
-"""Paging and counting, the same for every list endpoint."""
+"""Paging, counting and LIKE patterns, the same for every list endpoint."""
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
+
+from app.errors import InvalidRequest
+
+# Camunda's `*Like` filters are SQL LIKE patterns with `\` escaping a wildcard.
+LIKE_ESCAPE = "\\"
+MAX_LIKE_PATTERN = 512
+_ANY, _ONE = object(), object()
 
 
 def page(session: Session, query: Select, first_result: int = 0, max_results: int | None = None) -> list[Any]:
@@ -25,3 +32,54 @@ def latest_versions_only(query: Select, definition) -> Select:
 
 def count(session: Session, query: Select) -> int:
     return session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+
+
+def _like_tokens(pattern: str) -> list[Any]:
+    if len(pattern) > MAX_LIKE_PATTERN:
+        raise InvalidRequest(f"A LIKE pattern may have at most {MAX_LIKE_PATTERN} characters")
+    tokens: list[Any] = []
+    escaped = False
+    for char in pattern:
+        if escaped:
+            tokens.append(char)
+            escaped = False
+        elif char == LIKE_ESCAPE:
+            escaped = True
+        elif char == "%":
+            if not tokens or tokens[-1] is not _ANY:  # a run of % is one
+                tokens.append(_ANY)
+        else:
+            tokens.append(_ONE if char == "_" else char)
+    if escaped:
+        tokens.append(LIKE_ESCAPE)
+    return tokens
+
+
+def like(column: ColumnElement, pattern: str) -> ColumnElement[bool]:
+    """`column LIKE pattern` in SQL, with Camunda's escape character and a bounded pattern."""
+    _like_tokens(pattern)
+    return column.like(pattern, escape=LIKE_ESCAPE)
+
+
+def like_matches(pattern: str, value: str) -> bool:
+    """The same LIKE in Python, for values that live outside SQL rows (variables in saved states).
+
+    Greedy matching that returns only to the last `%`: at most len(pattern) × len(value) steps, never
+    the exponential backtracking of a regular expression built from the pattern."""
+    tokens = _like_tokens(pattern)
+    t = p = 0
+    star, star_t = -1, 0
+    while t < len(value):
+        if p < len(tokens) and tokens[p] is not _ANY and (tokens[p] is _ONE or tokens[p] == value[t]):
+            p, t = p + 1, t + 1
+        elif p < len(tokens) and tokens[p] is _ANY:
+            star, star_t = p, t
+            p += 1
+        elif star >= 0:
+            star_t += 1
+            p, t = star + 1, star_t
+        else:
+            return False
+    while p < len(tokens) and tokens[p] is _ANY:
+        p += 1
+    return p == len(tokens)

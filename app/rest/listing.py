@@ -5,20 +5,27 @@ from typing import Any, Callable, Mapping
 
 from sqlalchemy import Select
 
+from app.errors import InvalidRequest
 from app.persistence.queries import count, page
 from app.rest.params import integer
 from app.services.context import Services
+from app.settings import Settings
 
 
-def page_bounds(paging: Mapping[str, Any], default_max: int | None = None) -> tuple[int, int | None]:
-    """firstResult and maxResults; `default_max` where a list must not run unbounded."""
-    return (integer(paging.get("firstResult"), "firstResult", 0),
-            integer(paging.get("maxResults"), "maxResults", default_max))
+def page_bounds(paging: Mapping[str, Any], settings: Settings) -> tuple[int, int]:
+    """firstResult and maxResults. No list runs unbounded: without maxResults a page holds
+    page_size_default rows, and more than page_size_max is refused as Camunda refuses a query over its
+    results limit."""
+    first = integer(paging.get("firstResult"), "firstResult", 0)
+    most = integer(paging.get("maxResults"), "maxResults", settings.page_size_default)
+    if most > settings.page_size_max:
+        raise InvalidRequest(f"Max results limit of {settings.page_size_max} exceeded!")
+    return first or 0, most or 0
 
 
 def listed(services: Services, query: Select, paging: Mapping[str, Any],
            render_row: Callable[[Any], dict[str, Any]]) -> list[dict[str, Any]]:
-    first, most = page_bounds(paging)
+    first, most = page_bounds(paging, services.settings)
     with services.db.read() as session:
         return [render_row(row) for row in page(session, query, first, most)]
 

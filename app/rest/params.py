@@ -8,6 +8,9 @@ from fastapi import Request
 
 from app.errors import InvalidRequest
 
+# What a database column of integers holds (a 64-bit signed integer) on every database.
+_LARGEST_INTEGER = 2**63 - 1
+
 
 def query_dict(request: Request, list_names: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Query parameters as a dict; list parameters accept repeated keys and comma-separated values."""
@@ -43,6 +46,8 @@ def integer(value: Any, name: str, default: int | None = None, minimum: int = 0)
         raise InvalidRequest(f"Cannot convert value '{value}' of parameter '{name}' to a number") from None
     if number < minimum:
         raise InvalidRequest(f"Parameter '{name}' must be at least {minimum}")
+    if number > _LARGEST_INTEGER:
+        raise InvalidRequest(f"Parameter '{name}' must be at most {_LARGEST_INTEGER}")
     return number
 
 

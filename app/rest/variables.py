@@ -13,6 +13,8 @@ from typing import Any, Mapping
 from app.clock import format_instant
 from app.engine import parse_datetime
 from app.errors import InvalidRequest
+from app.rest.json_input import check_value, load_json
+from app.settings import Settings
 
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
@@ -42,7 +44,16 @@ def _integer(name: str, value: Any, kind: str, bounds: tuple[int, int]) -> int:
     return value
 
 
-def decode_value(name: str, raw: Any, zone: tzinfo) -> Any:
+def decode_value(name: str, raw: Any, settings: Settings) -> Any:
+    """A variable as Camunda's clients send it; a value nested deeper than the settings allow, or one
+    that cannot be stored (a lone surrogate, NaN), is refused."""
+    check_value(name, max_depth=1, what="A variable name")
+    value = _decoded(name, raw, settings)
+    check_value(value, max_depth=settings.max_variable_depth, what=f"Variable '{name}'")
+    return value
+
+
+def _decoded(name: str, raw: Any, settings: Settings) -> Any:
     if not isinstance(raw, Mapping):
         raise InvalidRequest(f"Variable '{name}' must be an object with 'value' and 'type'")
     value = raw.get("value")
@@ -82,26 +93,23 @@ def decode_value(name: str, raw: Any, zone: tzinfo) -> Any:
     if kind_lower == "date":
         if not isinstance(value, str):
             raise InvalidRequest(f"Cannot convert value '{value}' of variable '{name}' to type Date")
-        return parse_instant(value, zone, f"variable '{name}'")
+        return parse_instant(value, settings.zone, f"variable '{name}'")
     if kind_lower in ("json", "object"):
         if kind_lower == "object" and info.get("serializationDataFormat") not in (None, "application/json"):
             raise InvalidRequest(f"Variable '{name}': only Object values serialized as application/json are accepted")
         if isinstance(value, str):
-            try:
-                return json.loads(value)
-            except ValueError:
-                raise InvalidRequest(f"Variable '{name}' of type {kind} is not valid JSON") from None
+            return load_json(value, max_depth=settings.max_variable_depth, what=f"Variable '{name}' of type {kind}")
         return value
     raise InvalidRequest(f"Variable '{name}' has unsupported type '{kind}' "
                          "(supported: String, Integer, Long, Short, Double, Boolean, Date, Null, Json, Object)")
 
 
-def decode_variables(raw: Mapping[str, Any] | None, zone: tzinfo) -> dict[str, Any]:
+def decode_variables(raw: Mapping[str, Any] | None, settings: Settings) -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
         raise InvalidRequest("'variables' must be an object of named variables")
-    return {name: decode_value(name, value, zone) for name, value in raw.items()}
+    return {name: decode_value(name, value, settings) for name, value in raw.items()}
 
 
 def encode_value(value: Any, zone: tzinfo) -> dict[str, Any]:

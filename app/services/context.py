@@ -5,7 +5,7 @@ import threading
 from collections import ChainMap, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 from app.calendar import Deadline
 from app.calendar.functions import deadline_functions
 from app.clock import Clock
-from app.engine import DecisionTable, ProcessModel, RunContext, parse_decision_resources, parse_deployment
+from app.engine import (
+    DecisionTable,
+    ProcessModel,
+    RunContext,
+    TimerLimits,
+    parse_decision_resources,
+    parse_deployment,
+)
 from app.errors import NotFound
 from app.persistence.database import Database
 from app.persistence.models import DecisionDefinition, DeploymentResource, ProcessDefinition
@@ -97,7 +104,13 @@ class Services:
             functions = ChainMap(_recorded(registers, consultations.append), functions)
         return RunContext(clock=self.clock, zone=self.settings.zone, functions=functions, deadlines=deadlines,
                           decisions=(lambda reference: decisions.resolve(self, session, reference))
-                          if session is not None else None, consultations=consultations)
+                          if session is not None else None, consultations=consultations,
+                          timer_limits=self.timer_limits, cpu_seconds=self.settings.evaluation_seconds)
+
+    @property
+    def timer_limits(self) -> TimerLimits:
+        return TimerLimits(timedelta(seconds=self.settings.timer_cycle_minimum_seconds),
+                           self.settings.timer_firings_per_pass)
 
     def today(self) -> date:
         return self.clock.now().astimezone(self.settings.zone).date()

@@ -8,7 +8,14 @@ from pathlib import Path
 from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
-from app.engine import ProcessModel, checksum, parse_decision_resources, parse_deployment, schedule_start_timer
+from app.engine import (
+    ProcessModel,
+    check_timers,
+    checksum,
+    parse_decision_resources,
+    parse_deployment,
+    schedule_start_timer,
+)
 from app.errors import InvalidRequest, NotFound
 from app.persistence.models import (
     DecisionDefinition,
@@ -18,7 +25,7 @@ from app.persistence.models import (
     ProcessDefinition,
     Timer,
 )
-from app.persistence.queries import latest_versions_only
+from app.persistence.queries import latest_versions_only, like
 from app.services import agencies, decisions, ledger, parks, regions, spawning
 from app.services.context import Services
 
@@ -57,6 +64,7 @@ def deploy(services: Services, *, name: str | None, source: str | None, tenant_i
     models = parse_deployment(resources)
     tables = parse_decision_resources(resources)
     for model in models:
+        check_timers(model, services.timer_limits)
         for check in (parks.check_process_properties, agencies.check_process_properties,
                       spawning.check_process_properties):
             check(model.resource_name, model.elements)
@@ -150,7 +158,7 @@ def deployment_query(*, name: str | None = None, name_like: str | None = None) -
     if name is not None:
         query = query.where(Deployment.name == name)
     if name_like is not None:
-        query = query.where(Deployment.name.like(name_like))
+        query = query.where(like(Deployment.name, name_like))
     return query.order_by(Deployment.deployment_time, Deployment.id)
 
 

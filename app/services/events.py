@@ -14,9 +14,11 @@ from typing import Any, Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.engine import ProcessRun
+from app.engine import ProcessModel, ProcessRun
 from app.errors import InvalidRequest
 from app.persistence.models import EventSubscription, ProcessDefinition, ProcessInstance
+from app.services import confidentiality
+from app.services.accounts import Principal
 from app.services.context import Services
 from app.services.instances import (
     get_active_instance,
@@ -39,6 +41,7 @@ class Delivery:
 
     result_type: str  # "Execution" or "ProcessDefinition", as Camunda names them
     instance: ProcessInstance
+    model: ProcessModel
     execution_id: str
     ended: bool
     variables: dict[str, Any] = field(default_factory=dict)
@@ -54,11 +57,13 @@ class _Target:
 def correlate_message(services: Services, *, name: str, business_key: str | None = None,
                       instance_id: str | None = None, correlation_keys: Mapping[str, Any] | None = None,
                       variables: Mapping[str, Any] | None = None, all_matches: bool = False,
-                      tenant_id: str | None = None, user_id: str | None = None) -> list[Delivery]:
+                      tenant_id: str | None = None, actor: Principal) -> list[Delivery]:
+    """Deliver a message; the deliveries carry the variables the sender may read (CPA-16)."""
     if not name:
         raise InvalidRequest("messageName is required")
     variables = dict(variables or {})
     refuse_reserved_keys(variables)
+    user_id = actor.user_id
     with services.db.write() as session:
         waiting = _waiting_tokens(services, session, "message", name, business_key=business_key,
                                   instance_id=instance_id, correlation_keys=correlation_keys or {},
@@ -76,14 +81,18 @@ def correlate_message(services: Services, *, name: str, business_key: str | None
         deliveries = _deliver_each(services, session, waiting, "message", name, variables, user_id)
         deliveries += [_start(services, session, subscription, "message", name, variables, business_key, user_id)
                        for subscription in starts]
+        for delivery in deliveries:
+            delivery.variables = confidentiality.visible(session, delivery.model, delivery.instance.id, actor,
+                                                         delivery.variables)
         return deliveries
 
 
 def throw_signal(services: Services, *, name: str, variables: Mapping[str, Any] | None = None,
                  execution_id: str | None = None, tenant_id: str | None = None,
-                 user_id: str | None = None) -> list[Delivery]:
+                 actor: Principal) -> list[Delivery]:
     if not name:
         raise InvalidRequest("name is required")
+    user_id = actor.user_id
     variables = dict(variables or {})
     refuse_reserved_keys(variables)
     with services.db.write() as session:
@@ -121,6 +130,11 @@ def _waiting_tokens(services: Services, session: Session, kind: str, name: str, 
         if key not in runs:
             instance = get_active_instance(session, key)
             run = load_run(services, session, instance)
+            # A key on a confidential variable would confirm a guessed value by whether it matches.
+            confidential = confidentiality.confidential_names(run.model) & set(correlation_keys or {})
+            if confidential:
+                raise InvalidRequest(f"Cannot correlate on the confidential variable '{min(confidential)}': "
+                                     "correlate by business key or another key")
             current = run.variables() if correlation_keys else {}
             matches = all(current.get(variable) == value for variable, value in (correlation_keys or {}).items())
             runs[key] = (instance, run) if matches else None
@@ -156,7 +170,7 @@ def _deliver(services: Services, session: Session, target: _Target, kind: str, n
     record(session, instance, f"{kind}.received", now, user_id=user_id, activity_id=subscription.activity_id,
            task_id=subscription.task_id, name=name, variables=jsonable(variables))
     save_run(services, session, instance, run, changes, now, user_id=user_id)
-    return Delivery("Execution", instance, subscription.task_id, run.completed, run.variables())
+    return Delivery("Execution", instance, run.model, subscription.task_id, run.completed, run.variables())
 
 
 def _start(services: Services, session: Session, subscription: EventSubscription, kind: str, name: str,
@@ -164,4 +178,4 @@ def _start(services: Services, session: Session, subscription: EventSubscription
     definition = session.get(ProcessDefinition, subscription.process_definition_id)
     instance, run = start_in_session(services, session, definition, variables, business_key, user_id=user_id,
                                      start_event=subscription.activity_id, trigger={kind: name})
-    return Delivery("ProcessDefinition", instance, instance.id, run.completed, run.variables())
+    return Delivery("ProcessDefinition", instance, run.model, instance.id, run.completed, run.variables())

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import NotFound
 from app.persistence.models import ActivityInstance, HistoryEvent, ProcessDefinition, ProcessInstance
+from app.persistence.queries import like
 from app.services import permissions
 from app.services.accounts import Principal
 
@@ -53,7 +54,7 @@ def historic_instance_query(c: InstanceFilter) -> Select:
     if c.tenant_ids:
         query = query.where(ProcessInstance.tenant_id.in_(c.tenant_ids))
     if c.business_key_like is not None:
-        query = query.where(ProcessInstance.business_key.like(c.business_key_like))
+        query = query.where(like(ProcessInstance.business_key, c.business_key_like))
     if c.finished:
         query = query.where(ProcessInstance.end_time.is_not(None))
     if c.unfinished:
@@ -127,7 +128,7 @@ def activity_query(c: ActivityFilter) -> Select:
             query = query.where(column.in_(values))
     for pattern, column in [(c.activity_name_like, a.activity_name), (c.task_assignee_like, a.assignee)]:
         if pattern is not None:
-            query = query.where(column.like(pattern))
+            query = query.where(like(column, pattern))
     for wanted, condition in [(c.finished, a.end_time.is_not(None)), (c.unfinished, a.end_time.is_(None)),
                               (c.canceled, a.canceled.is_(True)), (c.assigned, a.assignee.is_not(None)),
                               (c.unassigned, a.assignee.is_(None))]:

@@ -16,6 +16,7 @@ from app.persistence.models import (
     TaskCandidate,
     UserTask,
 )
+from app.persistence.queries import like
 from app.services import confidentiality, permissions
 from app.services.accounts import Principal
 from app.services.context import Services
@@ -100,9 +101,9 @@ def task_query(criteria: TaskFilter) -> Select:
         if values:
             query = query.where(column.in_(values))
     if c.business_key_like is not None:
-        query = query.where(UserTask.business_key.like(c.business_key_like))
+        query = query.where(like(UserTask.business_key, c.business_key_like))
     if c.name_like is not None:
-        query = query.where(UserTask.name.like(c.name_like))
+        query = query.where(like(UserTask.name, c.name_like))
     if c.assigned:
         query = query.where(UserTask.assignee.is_not(None))
     if c.unassigned:
@@ -159,6 +160,11 @@ def _set_assignee(services: Services, task_id: str, assignee: str | None, *, act
                   kind: str, only_if_free: bool) -> None:
     with services.db.write() as session:
         task = get_task(session, task_id)
+        # The instance's revision guards the command, as it guards a completion: it is read before the
+        # task's assignee, so that a claim committed in between fails the revision check (409) at
+        # commit instead of being overwritten.
+        instance = session.get(ProcessInstance, task.process_instance_id)
+        session.refresh(task)
         permissions.require_task_work(session, actor, task)
         if only_if_free and task.assignee not in (None, assignee):
             raise TaskAlreadyClaimed(f"Task '{task_id}' is already claimed by someone else.")
@@ -166,7 +172,6 @@ def _set_assignee(services: Services, task_id: str, assignee: str | None, *, act
         session.execute(update(UserTask).where(UserTask.id == task_id)
                         .values(assignee=assignee, last_updated=now))
         session.execute(update(ActivityInstance).where(ActivityInstance.id == task_id).values(assignee=assignee))
-        instance = session.get(ProcessInstance, task.process_instance_id)
         record(session, instance, kind, now, user_id=actor.user_id, activity_id=task.task_definition_key,
                task_id=task_id, assignee=assignee, groups=sorted(actor.groups))
 

@@ -142,8 +142,11 @@ class TimerWorker:
         anchored = time.monotonic()
         while not self._stop.is_set():
             try:
-                while fire_due_timers(self.services) and not self._stop.is_set():
-                    pass
+                # One pass fires each schedule a bounded number of times: a cycle that fell far behind
+                # catches up over several passes instead of holding the worker.
+                for _ in range(self.services.settings.timer_firings_per_pass):
+                    if self._stop.is_set() or not fire_due_timers(self.services):
+                        break
                 if time.monotonic() - anchored >= self.ANCHOR_SECONDS:
                     ledger.anchor(self.services)
                     anchored = time.monotonic()

@@ -7,16 +7,14 @@ An ended instance keeps its final state, so its variables are those it ended wit
 """
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Iterator
 
 from sqlalchemy.orm import Session
 
 from app.persistence.models import ProcessInstance
-from app.persistence.queries import page
+from app.persistence.queries import like_matches, page
 from app.services import confidentiality, history
 from app.services.accounts import Principal
 from app.services.context import Services
@@ -43,7 +41,7 @@ class VariableFilter:
     def matches(self, name: str) -> bool:
         if (self.name is not None and name != self.name) or (self.names and name not in self.names):
             return False
-        return self.name_like is None or _like(self.name_like).fullmatch(name) is not None
+        return self.name_like is None or like_matches(self.name_like, name)
 
 
 @dataclass
@@ -52,12 +50,6 @@ class VariableRow:
     name: str
     value: Any
     instance: ProcessInstance
-
-
-@lru_cache(maxsize=64)
-def _like(pattern: str) -> re.Pattern:
-    """SQL LIKE, as Camunda's `variableNameLike` takes it: % any run, _ one character."""
-    return re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern), re.S)
 
 
 def _rows(services: Services, session: Session, criteria: VariableFilter) -> Iterator[VariableRow]:

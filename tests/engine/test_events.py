@@ -8,7 +8,8 @@ import pytest
 
 from app.clock import SimulatedClock
 from app.engine import ProcessRun, RunContext, parse_deployment, schedule_start_timer
-from app.engine.timers import add_period, next_start, parse_cycle
+from app.clock import add_iso_duration
+from app.engine.timers import TimerLimits, next_start, parse_cycle
 from app.errors import Conflict, InvalidProcessModel, InvalidRequest
 from tests.engine.bpmn_text import definitions
 
@@ -119,9 +120,9 @@ def test_a_message_start_event_runs_only_when_the_instance_is_started_there(cont
 
 
 def test_a_yearly_cycle_keeps_its_calendar_date_across_leap_years():
-    assert add_period(datetime(2028, 2, 29, tzinfo=CST), "P1Y") == datetime(2029, 2, 28, tzinfo=CST)
-    assert add_period(datetime(2027, 1, 31, tzinfo=CST), "P1M") == datetime(2027, 2, 28, tzinfo=CST)
-    cycles, first, period = parse_cycle("R3/2027-01-01T00:00:00+08:00/P1Y", datetime(2026, 9, 28, tzinfo=CST))
+    assert add_iso_duration(datetime(2028, 2, 29, tzinfo=CST), "P1Y") == datetime(2029, 2, 28, tzinfo=CST)
+    assert add_iso_duration(datetime(2027, 1, 31, tzinfo=CST), "P1M") == datetime(2027, 2, 28, tzinfo=CST)
+    cycles, first, period = parse_cycle("R3/2027-01-01T00:00:00+08:00/P1Y", datetime(2026, 9, 28, tzinfo=CST), TimerLimits())
     due, repeat = first, {"cycles": cycles, "period": period}
     seen = []
     while True:
@@ -132,7 +133,7 @@ def test_a_yearly_cycle_keeps_its_calendar_date_across_leap_years():
         due, repeat = following
     assert seen == ["2027-01-01", "2028-01-01", "2029-01-01"]
     with pytest.raises(ValueError):
-        parse_cycle("every year", datetime(2026, 9, 28, tzinfo=CST))
+        parse_cycle("every year", datetime(2026, 9, 28, tzinfo=CST), TimerLimits())
 
 
 def test_a_timer_start_event_is_scheduled_by_the_service(context):

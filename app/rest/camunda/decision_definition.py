@@ -52,7 +52,7 @@ def _xml(services: Services, **which: str) -> dict[str, Any]:
 
 async def _evaluate(services: Services, body: dict[str, Any] | None, **which: str) -> list[dict[str, Any]]:
     zone = services.settings.zone
-    variables = decode_variables((body or {}).get("variables"), zone)
+    variables = decode_variables((body or {}).get("variables"), services.settings)
     _, evaluation = await run_in_threadpool(decisions.evaluate, services, variables, **which)
     return [encode_variables(result, zone) for result in evaluation.results]
 

@@ -98,8 +98,8 @@ def _worker(body: dict[str, Any]) -> str:
 @router.post("/external-task/{task_id}/complete", dependencies=[_WORKER], status_code=204)
 def complete(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
     body = body or {}
-    zone = services.settings.zone
-    variables = {**decode_variables(body.get("variables"), zone), **decode_variables(body.get("localVariables"), zone)}
+    variables = {**decode_variables(body.get("variables"), services.settings),
+                 **decode_variables(body.get("localVariables"), services.settings)}
     external_tasks.complete(services, task_id, worker_id=_worker(body), variables=variables)
     return Response(status_code=204)
 
@@ -119,7 +119,7 @@ def bpmn_error(task_id: str, services: ServicesDep, body: JsonBody = None) -> Re
     body = body or {}
     external_tasks.bpmn_error(services, task_id, worker_id=_worker(body), error_code=body.get("errorCode"),
                               error_message=body.get("errorMessage"),
-                              variables=decode_variables(body.get("variables"), services.settings.zone))
+                              variables=decode_variables(body.get("variables"), services.settings))
     return Response(status_code=204)
 
 

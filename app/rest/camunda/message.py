@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from app.errors import InvalidRequest
 from app.rest.camunda import render
-from app.rest.dependencies import get_services, role
+from app.rest.dependencies import PrincipalDep, get_services, role
 from app.services.permissions import SYSTEMS
 from app.rest.params import flag
 from app.rest.variables import decode_variables, encode_variables
@@ -33,9 +33,8 @@ def _text(body: dict[str, Any], name: str) -> str | None:
 @router.post("/message",
              dependencies=[_SENDER],
              summary="Correlate a message to the one instance waiting for it (or all, or a start)")
-def correlate(request: Request, services: ServicesDep, body: JsonBody = None) -> Response:
+def correlate(request: Request, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
     body = body or {}
-    zone = services.settings.zone
     for unsupported in ("localCorrelationKeys", "processVariablesLocal"):
         if body.get(unsupported):
             raise InvalidRequest(f"'{unsupported}' is not supported: correlate with correlationKeys and "
@@ -43,9 +42,9 @@ def correlate(request: Request, services: ServicesDep, body: JsonBody = None) ->
     deliveries = events.correlate_message(
         services, name=_text(body, "messageName"), business_key=_text(body, "businessKey"),
         instance_id=_text(body, "processInstanceId"),
-        correlation_keys=decode_variables(body.get("correlationKeys"), zone),
-        variables=decode_variables(body.get("processVariables"), zone),
-        all_matches=flag(body.get("all"), "all"), tenant_id=_text(body, "tenantId"))
+        correlation_keys=decode_variables(body.get("correlationKeys"), services.settings),
+        variables=decode_variables(body.get("processVariables"), services.settings),
+        all_matches=flag(body.get("all"), "all"), tenant_id=_text(body, "tenantId"), actor=actor)
     if not flag(body.get("resultEnabled"), "resultEnabled"):
         return Response(status_code=204)
     with_variables = flag(body.get("variablesInResultEnabled"), "variablesInResultEnabled")
@@ -69,9 +68,9 @@ def _result(request: Request, delivery: events.Delivery, with_variables: bool, s
 @router.post("/signal",
              dependencies=[_SENDER], status_code=204,
              summary="Deliver a signal to every instance and start event waiting for it")
-def signal(services: ServicesDep, body: JsonBody = None) -> Response:
+def signal(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
     body = body or {}
     events.throw_signal(services, name=_text(body, "name"),
-                        variables=decode_variables(body.get("variables"), services.settings.zone),
-                        execution_id=_text(body, "executionId"), tenant_id=_text(body, "tenantId"))
+                        variables=decode_variables(body.get("variables"), services.settings),
+                        execution_id=_text(body, "executionId"), tenant_id=_text(body, "tenantId"), actor=actor)
     return Response(status_code=204)

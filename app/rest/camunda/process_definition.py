@@ -84,7 +84,7 @@ def _start(request: Request, services: Services, actor: Principal, body: dict[st
            definition_id: str | None = None, tenant_id: str | None = None, start_form: bool = False) -> dict:
     body = body or {}
     zone = services.settings.zone
-    variables = decode_variables(body.get("variables"), zone)
+    variables = decode_variables(body.get("variables"), services.settings)
     if start_form:
         with services.db.read() as session:
             definition = (deployments.get_definition(session, definition_id) if definition_id

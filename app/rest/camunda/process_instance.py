@@ -86,7 +86,7 @@ def modify_variables(instance_id: str, services: ServicesDep, body: JsonBody = N
     if not isinstance(deletions, list) or not all(isinstance(name, str) for name in deletions):
         raise InvalidRequest("'deletions' must be a list of variable names")
     instances.modify_variables(services, instance_id,
-                               modifications=decode_variables(body.get("modifications"), services.settings.zone),
+                               modifications=decode_variables(body.get("modifications"), services.settings),
                                deletions=deletions)
     return Response(status_code=204)
 
@@ -101,7 +101,7 @@ def get_variable(instance_id: str, name: str, services: ServicesDep, reader: Pri
 
 @router.put("/{instance_id}/variables/{name}", status_code=204, dependencies=[_ADMINISTER])
 def put_variable(instance_id: str, name: str, services: ServicesDep, body: JsonBody = None) -> Response:
-    value = decode_value(name, body or {}, services.settings.zone)
+    value = decode_value(name, body or {}, services.settings)
     instances.modify_variables(services, instance_id, modifications={name: value}, deletions=())
     return Response(status_code=204)
 

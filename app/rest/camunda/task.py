@@ -123,7 +123,7 @@ def _complete(task_id: str, services: Services, actor: Principal, body: dict[str
               ) -> Response | dict[str, Any]:
     body = body or {}
     zone = services.settings.zone
-    current = tasks.complete(services, task_id, decode_variables(body.get("variables"), zone), actor=actor)
+    current = tasks.complete(services, task_id, decode_variables(body.get("variables"), services.settings), actor=actor)
     if flag(body.get("withVariablesInReturn"), "withVariablesInReturn"):
         return encode_variables(current, zone)
     return Response(status_code=204)

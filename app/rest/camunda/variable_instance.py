@@ -4,7 +4,7 @@
 Only process-level variables exist, so every variable's execution and activity instance is its
 process instance. Variables are read from the instances' saved states (see
 app.services.variable_instances), which costs one state load per instance looked at, so:
-* a list without `maxResults` answers at most DEFAULT_MAX_RESULTS variables (ask for the next page
+* a list without `maxResults` answers a page of PAGE_SIZE_DEFAULT variables (ask for the next page
   with `firstResult`), and stops reading states once the page is full;
 * a count reads the state of every matching instance: narrow it with processInstanceId(In) or
   processDefinitionKey/Id where there are many instances.
@@ -30,7 +30,6 @@ router = APIRouter(tags=["variable-instance"])
 ServicesDep = Annotated[Services, Depends(get_services)]
 JsonBody = Annotated[dict[str, Any] | None, Body()]
 
-DEFAULT_MAX_RESULTS = 1000
 _LISTS = frozenset({"processInstanceIdIn", "variableNameIn", "processDefinitionKeyIn"})
 
 
@@ -53,7 +52,7 @@ def _routes(path: str, running_only: bool, render_row: Callable[[VariableRow, An
 
     def answer(services: Services, reader: Principal, params: dict[str, Any], paging: dict[str, Any]
                ) -> list[dict[str, Any]]:
-        first, most = page_bounds(paging, DEFAULT_MAX_RESULTS)
+        first, most = page_bounds(paging, services.settings)
         rows = variable_instances.variable_rows(services, _filter(params, reader, running_only=running_only),
                                                 first, most)
         zone = services.settings.zone
