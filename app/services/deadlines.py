@@ -68,7 +68,9 @@ def open_deadlines(services: Services, *, process_instance_id: str | None = None
         last_day = (due.astimezone(zone) - timedelta(microseconds=1)).date()
         left = calendar.working_days_between(today, last_day)  # after today, through the last day
         level = OVERDUE if now >= due else (WARNING if left <= warn_within else NORMAL)
-        provisional = bool(calendar.unconfirmed_years_between(today, last_day))
+        # Provisional while a day still counted, today and the last day included, lies in a year whose
+        # calendar is not confirmed: its import may move the deadline until the period is over.
+        provisional = bool(calendar.unconfirmed_years_between(min(today, last_day) - timedelta(days=1), last_day))
         result.append(OpenDeadline(kind, instance_id, key, definition_key, activity_id, name, task_id, due,
                                    last_day, left, level, provisional))
     return sorted(result, key=lambda d: d.due)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 
@@ -74,6 +74,12 @@ def test_a_provisional_deadline_into_2027_is_recomputed_when_the_2027_calendar_i
     assert timer["dueDate"] == "2027-01-02T00:00:00.000+0800"
     [computed] = history_of(service, instance["id"], "deadline.computed")
     assert computed["provisional"] is True and computed["unconfirmed_years"] == [2027]
+    # Provisional every day until the year is imported, its last day (1 January) included.
+    for now in ("2026-12-31T10:00:00+08:00", "2027-01-01T00:00:00+08:00", "2027-01-01T23:59:00+08:00"):
+        service.clock.set(datetime.fromisoformat(now))
+        [listed] = root.get("/api/deadlines", params={"processInstanceId": instance["id"]}).json()
+        assert listed["provisional"] is True and listed["lastDay"] == "2027-01-01", (now, listed)
+    service.clock.set(datetime.fromisoformat("2026-12-25T10:00:00+08:00"))
 
     imported = root.put("/api/calendar/2027", json={"year": 2027, "confirmed": True, "notice": "国办发明电〔2026〕X号",
                                                     "days": [{"date": "2027-01-01", "working": False, "name": "元旦"},
