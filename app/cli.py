@@ -1,4 +1,5 @@
-"""Command line: `eco-orchestrator serve`, `migrate`, `worker`, `account`, `api-key`, `verify` and `scenario`."""
+"""Command line: `eco-orchestrator serve`, `migrate`, `worker`, `account`, `api-key`, `verify`, `anchor-key`,
+`verify-export`, `replay` and `scenario`."""
 from __future__ import annotations
 
 import argparse
@@ -31,9 +32,17 @@ def main(argv: list[str] | None = None) -> None:
     verify = commands.add_parser("verify", help="recompute the history's hash chains: exits 0 when intact, 1 naming "
                                                 "the first row changed, removed or reordered")
     verify.add_argument("--instance", default=None, help="only this process instance")
+    verify.add_argument("--seal", action="store_true",
+                        help="once after upgrading to revision 0012: sign the heads of the histories written before, "
+                             "when nothing else is wrong")
+    commands.add_parser("anchor-key", help="print the public key (PEM) that checks the signatures of the history's "
+                                           "anchors and of case exports")
     verify_export = commands.add_parser("verify-export", help="check an exported case file offline (no database, no "
                                                               "service): exits 0 when intact, 1 naming what is not")
     verify_export.add_argument("file")
+    verify_export.add_argument("--public-key", metavar="PEM_FILE", default=None,
+                               help="the published anchor public key (eco-orchestrator anchor-key) to check the file "
+                                    "against; without it, the key the file carries is used and its fingerprint shown")
     replay = commands.add_parser("replay", help="replay an exported case file offline: exits 0 when its record is "
                                                 "reproduced, 1 naming the first event where the replay diverges")
     replay.add_argument("file")
@@ -65,16 +74,22 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit("give an account to create a key for, or --revoke KEY_ID")
         manage_api_key(args.account, args.revoke)
     elif args.command == "verify":
-        verify_history(args.instance)
+        verify_history(args.instance, args.seal)
+    elif args.command == "anchor-key":
+        from app.services.anchors import AnchorSigner
+        from app.settings import get_settings
+
+        print(AnchorSigner.from_settings(get_settings()).public_pem, end="")
     elif args.command == "verify-export":
-        verify_export_file(args.file)
+        verify_export_file(args.file, args.public_key)
     elif args.command == "replay":
         replay_file(args.file)
     elif args.command == "scenario":
         run_scenarios(args.files, args.database_url)
 
 
-def verify_export_file(path: str) -> None:
+def verify_export_file(path: str, public_key_file: str | None = None) -> None:
+    import hashlib
     import json
     from pathlib import Path
 
@@ -82,12 +97,17 @@ def verify_export_file(path: str) -> None:
 
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
+        public_key = Path(public_key_file).read_text(encoding="ascii") if public_key_file else None
     except (OSError, ValueError) as error:
         raise SystemExit(f"{path}: cannot be read as a case export: {error}") from None
-    problems = verify_document(document)
+    problems = verify_document(document, public_key)
     events = len(document.get("events", []))
     print(f"{path}: case {document.get('instance', {}).get('id')}, {events} event(s): "
           + ("intact" if not problems else "NOT intact"))
+    if public_key is None:
+        fingerprint = hashlib.sha256(str(document.get("anchorKey", "")).strip().encode()).hexdigest()
+        print(f"  checked against the key the file carries (SHA-256 of its PEM {fingerprint}): compare it with "
+              "the published key, or give it with --public-key")
     for problem in problems:
         print(f"  {problem}")
     if problems:
@@ -114,15 +134,17 @@ def replay_file(path: str) -> None:
     raise SystemExit(1)
 
 
-def verify_history(instance_id: str | None) -> None:
+def verify_history(instance_id: str | None, seal: bool = False) -> None:
     from app.services import ledger
 
-    result = _on_database(lambda services: ledger.verify(services, instance_id))
+    if seal and instance_id:
+        raise SystemExit("--seal signs every history at once: give no --instance")
+    result = _on_database(lambda services: ledger.seal(services) if seal else ledger.verify(services, instance_id))
     print(f"{result.instances} instance(s), {result.events} event(s), {result.anchors} anchor(s): "
           + ("intact" if result.intact else "NOT intact"))
     for problem in result.problems:
-        where = f"instance {problem.process_instance_id}" + (f", event {problem.sequence} (row {problem.event_id})"
-                                                             if problem.sequence is not None else "")
+        where = (f"instance {problem.process_instance_id}" if problem.process_instance_id else "history") + (
+            f", event {problem.sequence} (row {problem.event_id})" if problem.sequence is not None else "")
         print(f"  {where}: {problem.what}")
     if not result.intact:
         raise SystemExit(1)

@@ -44,6 +44,12 @@ class Conflict(ServiceError):
     camunda_type = "OptimisticLockingException"
 
 
+class HistoryNotIntact(ServiceError):
+    """The recorded history was changed or has events removed: what needs it whole (a replay) refuses."""
+
+    camunda_type = "RestException"
+
+
 class PayloadTooLarge(InvalidRequest):
     pass
 

@@ -21,6 +21,7 @@ from app.rest import parks as parks_api
 from app.rest.dependencies import require_principal
 from app.rest.limits import JsonBodyCheck, RequestSizeLimit
 from app.services import accounts
+from app.services.anchors import AnchorSigner
 from app.services.calendars import seed_if_empty
 from app.services.context import DecisionCache, ModelCache, Services
 from app.services.deployments import deploy_directory
@@ -33,9 +34,11 @@ log = logging.getLogger(__name__)
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     if clock is None:
         clock = SimulatedClock() if settings.clock == "simulated" else SystemClock()
-    return Services(settings=settings, db=Database(settings.database_url, pool_size=settings.db_pool_size),
+    signer = AnchorSigner.from_settings(settings)
+    return Services(settings=settings, db=Database(settings.database_url, pool_size=settings.db_pool_size,
+                                                   session_info={"anchor_signer": signer}),
                     clock=clock, models=ModelCache(settings.spec_cache_size),
-                    decision_tables=DecisionCache(settings.spec_cache_size))
+                    decision_tables=DecisionCache(settings.spec_cache_size), signer=signer)
 
 
 def first_start(services: Services) -> None:

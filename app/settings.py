@@ -88,6 +88,10 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.demo_accounts:
             raise ValueError("DEMO_ACCOUNTS=true cannot be used with ENVIRONMENT=production: demonstration "
                              "accounts have published passwords")
+        if self.environment == "production" and not self.anchor_signing_key.strip():
+            raise ValueError("ANCHOR_SIGNING_KEY must be set with ENVIRONMENT=production: a PEM Ed25519 private "
+                             "key, or the path of a file holding one, never stored in the database "
+                             "(openssl genpkey -algorithm ed25519)")
         return self
 
     @property

@@ -2,8 +2,10 @@
 DATABASE_URL, with a simulated clock that tests move."""
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -13,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 
 from app.clock import SimulatedClock
@@ -28,6 +32,12 @@ PROCESSES = Path(__file__).parent.parent / "bpmn"
 CLOCK_START = datetime(2026, 9, 28, 1, 0, tzinfo=timezone.utc)
 # The administrator every test service is bootstrapped with; the test clients sign in as it.
 ADMIN_AUTH = ("test-admin", "test-admin-password")
+# On PostgreSQL the development key and anchor log would go to the project's data/: the tests give
+# their own (on SQLite both are made beside the database, as in development). The key is the same in
+# every run, since a test database keeps the anchors the last run left.
+TEST_ANCHOR_KEY = Ed25519PrivateKey.from_private_bytes(
+    hashlib.sha256(b"eco-orchestrator tests").digest()).private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
 
 
 def database_url(tmp_dir: Path) -> str:
@@ -55,6 +65,9 @@ class RunningService:
 
 def start_service(url: str, clock: SimulatedClock | None = None, **overrides) -> RunningService:
     clock = clock or SimulatedClock(CLOCK_START)
+    if not url.startswith("sqlite"):
+        overrides = {"anchor_signing_key": TEST_ANCHOR_KEY,
+                     "anchor_log": str(Path(tempfile.mkdtemp(prefix="eco-anchors-")) / "anchors.jsonl"), **overrides}
     settings = Settings(database_url=url, clock="simulated",
                         **{"timer_worker": False, "bootstrap_admin": ":".join(ADMIN_AUTH), **overrides})
     app = create_app(settings, clock)
@@ -83,6 +96,8 @@ def reset(running: RunningService) -> None:
     with running.services.db.write() as session:
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(text(f"DELETE FROM {table.name}"))
+    if running.services.signer.log_path is not None:
+        running.services.signer.log_path.write_text("", encoding="utf-8")  # the anchors are gone too
     seed_if_empty(running.services)
     accounts.ensure_administrator(running.services)
     running.clock.set(CLOCK_START)

@@ -54,7 +54,7 @@ class CommitSignal:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, session_info: dict | None = None) -> None:
         self.url = url
         self.committed = CommitSignal()
         self.is_sqlite = url.startswith("sqlite")
@@ -68,8 +68,9 @@ class Database:
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         # Writers flush where they must (a row before the rows that refer to it), so that one unit of
         # work sends each change once instead of a flush before every query.
+        # session_info: what every unit of work may need besides the connection (the anchor signer).
         self._writer = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False,
-                                    autoflush=False)
+                                    autoflush=False, info=session_info)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
@@ -88,6 +89,8 @@ class Database:
                     yield session
                     for hook in session.info.pop("before_commit", []):
                         hook()
+                for hook in session.info.pop("after_commit", []):
+                    hook()
                 for kind in session.info.pop("new_work", ()):
                     self.committed.notify(kind)
             except DataError as error:
@@ -146,6 +149,12 @@ def insert_missing(session: Session, model, rows: list[dict]) -> None:
 def on_commit(session: Session, hook: Callable[[], None]) -> None:
     """Run `hook` at the end of the unit of work, inside its transaction (rows gathered on the way)."""
     session.info.setdefault("before_commit", []).append(hook)
+
+
+def after_commit(session: Session, hook: Callable[[], None]) -> None:
+    """Run `hook` once the unit of work has committed (what leaves the database: nothing of a rolled
+    back unit may)."""
+    session.info.setdefault("after_commit", []).append(hook)
 
 
 def announce_new_work(session: Session, kind: str) -> None:

@@ -197,18 +197,23 @@ class HistoryEvent(Base):
 
 class HistoryAnchor(Base):
     """The chain over all instances: each row anchors an instance's head event hash (or, without an
-    instance, the administrative chain's head) after the one before."""
+    instance, the administrative chain's head) after the one before. Written by the unit of work that
+    moved the head, numbered without gaps and signed with a key the database does not hold (rows
+    from before revision 0012 are numbered but unsigned)."""
 
     __tablename__ = "history_anchor"
-    __table_args__ = (UniqueConstraint("previous_hash"), Index("ix_history_anchor_instance_event",
-                                                               "process_instance_id", "event_hash"))
+    __table_args__ = (UniqueConstraint("previous_hash"), UniqueConstraint("number"),
+                      Index("ix_history_anchor_instance_event", "process_instance_id", "event_hash"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[int] = mapped_column(Integer)
     process_instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instance.id"))
     event_hash: Mapped[str] = mapped_column(String(64))
     anchored_at: Mapped[datetime] = mapped_column(Instant())
     previous_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Ed25519 over number, previous hash, hash, instant and what is anchored (base64).
+    signature: Mapped[str | None] = mapped_column(String(128))
 
 
 class AdminEvent(Base):

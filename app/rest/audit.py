@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.rest.dependencies import PrincipalDep, get_services, role
@@ -29,6 +29,12 @@ async def verify(services: ServicesDep, processInstanceId: str | None = None) ->
             "anchors": result.anchors, "adminEvents": result.admin_events,
             "problems": [{"processInstanceId": p.process_instance_id, "sequence": p.sequence, "eventId": p.event_id,
                           "problem": p.what} for p in result.problems]}
+
+
+@router.get("/history/anchor-key", response_class=PlainTextResponse,
+            summary="The public key (PEM) that checks the signatures of the history's anchors and of exports")
+def anchor_key(services: ServicesDep) -> PlainTextResponse:
+    return PlainTextResponse(services.signer.public_pem, media_type="application/x-pem-file")
 
 
 @router.get("/history/admin-events", dependencies=[role(AUDITORS, permission="READ", resource_type="History")],
@@ -55,7 +61,7 @@ def export_case(instance_id: str, services: ServicesDep, reader: PrincipalDep) -
             summary="Rebuild the case from its process version and its recorded history on a simulated clock: "
                     "reproduced, or the first event where the replay diverges")
 def replay_case(instance_id: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
-    result = replay.replay_document(case_export.export_case(services, instance_id, reader), services.settings.zone)
+    result = replay.replay_intact(case_export.export_case(services, instance_id, reader), services.settings.zone)
     return {"processInstanceId": instance_id, "reproduced": result.reproduced, "events": result.events,
             "activities": result.activities, "divergence": result.divergence, "sequence": result.sequence}
 

@@ -12,6 +12,7 @@ from app.errors import (
     ClockUnavailable,
     Conflict,
     Forbidden,
+    HistoryNotIntact,
     InvalidProcessModel,
     InvalidRequest,
     NotFound,
@@ -33,6 +34,7 @@ STATUS = [
     (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (HistoryNotIntact, 409),
 ]
 
 

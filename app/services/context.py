@@ -26,6 +26,7 @@ from app.errors import NotFound
 from app.persistence.database import Database
 from app.persistence.models import DecisionDefinition, DeploymentResource, ProcessDefinition
 from app.services import agencies, calendars, decisions, parks
+from app.services.anchors import AnchorSigner
 from app.settings import Settings
 
 
@@ -93,6 +94,7 @@ class Services:
     clock: Clock
     models: ModelCache
     decision_tables: DecisionCache
+    signer: AnchorSigner
 
     def run_context(self, session: Session | None = None) -> RunContext:
         """What a run needs; with the step's session, expressions may also read the park register."""

@@ -25,12 +25,10 @@ from app.persistence.models import (
     UserTask,
 )
 from app.services import agencies, confidentiality, ledger, parks, permissions, regions, spawning
+from app.services.projections import ACTIVE, COMPLETED, TERMINATED
 from app.services.accounts import Principal
 from app.services.context import Services
 from app.services.deployments import latest_by_key
-
-ACTIVE, COMPLETED, TERMINATED = "ACTIVE", "COMPLETED", "EXTERNALLY_TERMINATED"
-
 
 def refuse_reserved_keys(values: Mapping[str, Any]) -> None:
     """Saved state must stay restorable: the state format reserves the key 'typename' in objects."""
@@ -61,7 +59,7 @@ def record(session: Session, instance: ProcessInstance, kind: str, at: datetime,
     event = {"process_instance_id": instance.id, "sequence": instance.last_sequence, "kind": kind,
              "occurred_at": at, "user_id": user_id, "activity_id": activity_id, "task_id": task_id,
              "payload": ledger.normalized(payload)}
-    ledger.chain(instance, event)
+    ledger.chain(session, instance, event)
     pending.append(event)
 
 
@@ -142,7 +140,7 @@ def _sync_user_tasks(session: Session, instance: ProcessInstance, run: ProcessRu
                       | {("user", task.assignee) for task in new_tasks if task.assignee})
     for task in new_tasks:
         record(session, instance, "task.created", now, activity_id=task.task_definition_key, task_id=task.id,
-               candidate_groups=list(task.candidate_groups), candidate_users=users[task.id],
+               name=task.name, candidate_groups=list(task.candidate_groups), candidate_users=users[task.id],
                assignee=task.assignee, due=task.due.isoformat() if task.due else None)
 
 

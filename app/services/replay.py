@@ -21,7 +21,8 @@ from app.calendar import CalendarDay, WorkCalendar
 from app.calendar.functions import deadline_functions
 from app.clock import SimulatedClock
 from app.engine import ProcessRun, RunContext, parse_decision_resources, parse_deployment
-from app.errors import ServiceError
+from app.errors import HistoryNotIntact, ServiceError
+from app.services.export import verify_document
 from app.services.instances import jsonable
 
 INPUTS = ("task.completed", "timer.fired", "message.received", "signal.received", "externalTask.completed",
@@ -56,6 +57,8 @@ class _Replay:
     def __init__(self, document: Mapping[str, Any], zone: ZoneInfo) -> None:
         self.document = document
         self.events = document["events"]
+        if not self.events:
+            raise _Diverged(None, "the record holds no events")
         resources = {d["resource"]: d["content"].encode("utf-8") for d in document["definitions"]}
         key = document["instance"]["key"]
         process_files = {name: content for name, content in resources.items() if not name.endswith(".dmn")}
@@ -165,6 +168,18 @@ class _Replay:
             run.set_variables(payload.get("modifications") or {}, tuple(payload.get("deletions") or ()))
             return []
         return run.cancel()  # process.deleted
+
+
+def replay_intact(document: dict[str, Any], zone: ZoneInfo) -> ReplayResult:
+    """Replay a case from the database, whose record must be intact: one with events changed or
+    removed is refused (HistoryNotIntact), since what it would reproduce is not the case. (A file
+    replayed offline is replayed as it reads: verify-export says whether it is intact.)"""
+    problems = verify_document(document)
+    if problems:
+        raise HistoryNotIntact(f"The case's recorded history is not intact, so it cannot be replayed: {problems[0]}"
+                               + (f" (and {len(problems) - 1} more problem(s); see verify)" if len(problems) > 1
+                                  else ""))
+    return replay_document(document, zone)
 
 
 def replay_document(document: Mapping[str, Any], zone: ZoneInfo) -> ReplayResult:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -18,7 +17,6 @@ from app.clock import SimulatedClock
 from app.engine import next_start
 from app.errors import Conflict, NotFound
 from app.persistence.models import ProcessDefinition, Timer
-from app.services import ledger
 from app.services.context import Services
 from app.services.instances import get_active_instance, load_run, record, save_run, start_in_session
 
@@ -120,10 +118,7 @@ def advance_clock_to(services: Services, clock: SimulatedClock, target: datetime
 
 
 class TimerWorker:
-    """Polls for due timers in a background thread of the service (or of `eco-orchestrator worker`),
-    and now and then anchors the instances' history heads in the chain over all instances."""
-
-    ANCHOR_SECONDS = 60.0
+    """Polls for due timers in a background thread of the service (or of `eco-orchestrator worker`)."""
 
     def __init__(self, services: Services, interval_seconds: float) -> None:
         self.services = services
@@ -139,7 +134,6 @@ class TimerWorker:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        anchored = time.monotonic()
         while not self._stop.is_set():
             try:
                 # One pass fires each schedule a bounded number of times: a cycle that fell far behind
@@ -147,9 +141,6 @@ class TimerWorker:
                 for _ in range(self.services.settings.timer_firings_per_pass):
                     if self._stop.is_set() or not fire_due_timers(self.services):
                         break
-                if time.monotonic() - anchored >= self.ANCHOR_SECONDS:
-                    ledger.anchor(self.services)
-                    anchored = time.monotonic()
             except Exception:  # a failing round must not end the worker; the next round retries
                 log.exception("timer round failed")
             self._stop.wait(self.interval)

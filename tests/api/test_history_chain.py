@@ -44,7 +44,9 @@ def verify(root, instance_id: str | None = None) -> dict:
 def test_an_untouched_record_is_intact(root, cases):
     report = verify(root)
     assert report["intact"] is True and report["instances"] == 2 and report["events"] > 10
-    assert report["anchors"] == 3 and report["problems"] == []  # two instances and the administrative chain
+    # One signed anchor per unit of work that moved a head: the administrator, the deployment, and
+    # the start and the completed task of each case.
+    assert report["anchors"] == 6 and report["problems"] == []
 
 
 def test_an_edited_row_is_found_and_named(service, root, cases):
@@ -117,6 +119,8 @@ def test_the_verify_command_exits_1_naming_the_row(service, cases, monkeypatch, 
     with service.services.db.write() as session:
         session.execute(update(HistoryEvent).where(HistoryEvent.id == target.id).values(kind="forged"))
     monkeypatch.setenv("DATABASE_URL", service.services.settings.database_url)
+    monkeypatch.setenv("ANCHOR_SIGNING_KEY", service.services.settings.anchor_signing_key)
+    monkeypatch.setenv("ANCHOR_LOG", str(service.services.signer.log_path))
     get_settings.cache_clear()
     try:
         with pytest.raises(SystemExit) as exited:
@@ -124,7 +128,10 @@ def test_the_verify_command_exits_1_naming_the_row(service, cases, monkeypatch, 
     finally:
         get_settings.cache_clear()
     assert exited.value.code == 1
-    assert f"event {target.sequence} (row {target.id}): the event's row was changed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"event {target.sequence} (row {target.id}): the event's row was changed" in out
+    # The command checks with the service's key and log: the anchors are in order.
+    assert not [line for line in out.splitlines()[1:] if "anchor" in line]
 
 
 TIMED = process("timed_review", """

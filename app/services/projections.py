@@ -1,0 +1,90 @@
+"""The rows Camunda's API shows beside the history — an instance's status, its activity instances
+(historic activities and tasks) and its open user tasks — are projections of its history events,
+written in the same unit of work. Verification rebuilds them from the chained events and names the
+first row that differs, since these rows carry no hashes of their own."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.persistence.models import ActivityInstance, HistoryEvent, ProcessInstance, UserTask
+
+ACTIVE, COMPLETED, TERMINATED = "ACTIVE", "COMPLETED", "EXTERNALLY_TERMINATED"
+ENDINGS = {"process.completed": COMPLETED, "process.deleted": TERMINATED}
+ACTIVITY_KINDS = ("activity.started", "activity.completed", "activity.canceled")
+ASSIGNMENTS = ("task.claimed", "task.unclaimed", "task.assigned")
+
+
+def first_mismatch(session: Session, instance: ProcessInstance, events: Sequence[HistoryEvent]) -> str | None:
+    """The first projected row of the instance that is not what its (intact) history says, if any."""
+    status, end_time = ACTIVE, None
+    activities: dict[str, dict[str, Any]] = {}
+    tasks: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if event.kind in ACTIVITY_KINDS:
+            # An activity that starts and ends in one step has only its end event.
+            activity = activities.setdefault(event.task_id, {
+                "activity": event.activity_id, "start time": event.occurred_at, "end time": None,
+                "canceled": False, "assignee": None})
+            if event.kind != "activity.started":
+                activity.update({"end time": event.occurred_at, "canceled": event.kind == "activity.canceled"})
+                tasks.pop(event.task_id, None)
+        elif event.kind == "task.created":
+            tasks[event.task_id] = {"activity": event.activity_id, "assignee": event.payload.get("assignee")}
+            if "name" in event.payload:  # recorded since revision 0012
+                tasks[event.task_id]["name"] = event.payload["name"]
+        elif event.kind in ASSIGNMENTS:
+            for rows in (tasks, activities):
+                if event.task_id in rows:
+                    rows[event.task_id]["assignee"] = event.payload.get("assignee")
+        elif event.kind in ENDINGS:
+            status, end_time = ENDINGS[event.kind], event.occurred_at
+    if status != ACTIVE:
+        tasks.clear()
+
+    started = events[0] if events and events[0].kind == "process.started" else None
+    if started is not None:
+        recorded = {"status": status, "end time": end_time, "start time": started.occurred_at,
+                    "business key": started.payload.get("business_key"),
+                    "definition": started.payload.get("definition_id"), "starter": started.user_id}
+        stored = {"status": instance.status, "end time": instance.end_time, "start time": instance.start_time,
+                  "business key": instance.business_key, "definition": instance.definition_id,
+                  "starter": instance.start_user_id}
+        for name, value in stored.items():
+            if value != recorded[name]:
+                return f"the instance's {name} is {_shown(value)} where its history says {_shown(recorded[name])}"
+
+    for row in session.scalars(select(ActivityInstance).where(ActivityInstance.process_instance_id == instance.id)
+                               .order_by(ActivityInstance.sequence, ActivityInstance.id)):
+        stored = {"activity": row.activity_id, "start time": row.start_time, "end time": row.end_time,
+                  "canceled": row.canceled, "assignee": row.assignee}
+        problem = _differs(f"activity instance {row.id} ('{row.activity_id}')", activities.pop(row.id, None), stored)
+        if problem:
+            return problem
+    for activity_id, activity in activities.items():
+        return f"activity instance {activity_id} ('{activity['activity']}') of the history has no row"
+
+    for task in session.scalars(select(UserTask).where(UserTask.process_instance_id == instance.id)
+                                .order_by(UserTask.created, UserTask.id)):
+        stored = {"activity": task.task_definition_key, "name": task.name, "assignee": task.assignee}
+        problem = _differs(f"task {task.id} ('{task.task_definition_key}')", tasks.pop(task.id, None), stored)
+        if problem:
+            return problem
+    for task_id, task in tasks.items():
+        return f"task {task_id} ('{task['activity']}'), open according to the history, has no row"
+    return None
+
+
+def _differs(what: str, recorded: dict[str, Any] | None, stored: dict[str, Any]) -> str | None:
+    if recorded is None:
+        return f"{what} is not in the history (or the history says it ended)"
+    for name, value in recorded.items():
+        if stored[name] != value:
+            return f"{what}: its {name} is {_shown(stored[name])} where the history says {_shown(value)}"
+    return None
+
+
+def _shown(value: Any) -> str:
+    return "none" if value is None else (value.isoformat() if hasattr(value, "isoformat") else repr(value))
