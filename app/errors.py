@@ -72,6 +72,16 @@ class Unauthenticated(ServiceError):
     camunda_type = "AuthenticationException"
 
 
+class TooManyAttempts(ServiceError):
+    """Sign-ins are refused for a while after repeated failures: of the account, or from the address."""
+
+    camunda_type = "AuthenticationException"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many failed sign-ins; try again in {retry_after} seconds")
+        self.retry_after = retry_after
+
+
 class Forbidden(ServiceError):
     """The caller is known but may not do or see this."""
 

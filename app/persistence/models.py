@@ -474,6 +474,20 @@ class ApiKey(Base):
     revoked: Mapped[datetime | None] = mapped_column(Instant())
 
 
+class SigninFailure(Base):
+    """Refused sign-ins in the current window of an account name or a client address, in the database
+    so that every replica counts them; a try that passes costs no write here."""
+
+    __tablename__ = "signin_failure"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # `account` or `address`
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(Instant(), index=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    # Set on an account's row when it is locked.
+    locked_until: Mapped[datetime | None] = mapped_column(Instant())
+
+
 class Membership(Base):
     """An account's membership of a group (an authority, e.g. `epb_xj`)."""
 

@@ -16,9 +16,10 @@ def get_services(request: Request) -> Services:
 
 
 def get_principal(request: Request) -> Principal:
-    """Who calls, from the request's HTTP Basic credentials (anonymous without any)."""
+    """Who calls, from the request's credentials (anonymous without any). The client address is the
+    one the proxy forwards (uvicorn --proxy-headers), by which failed sign-ins are also throttled."""
     return accounts.principal_of(request.app.state.services, request.headers.get("authorization"),
-                                 request.headers.get("x-api-key"))
+                                 request.headers.get("x-api-key"), request.client.host if request.client else None)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

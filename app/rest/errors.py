@@ -19,6 +19,7 @@ from app.errors import (
     PayloadTooLarge,
     ProcessExecutionFailed,
     ServiceError,
+    TooManyAttempts,
     Unauthenticated,
 )
 
@@ -31,6 +32,7 @@ STATUS = [
     (ProcessExecutionFailed, 400),
     (ClockUnavailable, 409),
     (Unauthenticated, 401),
+    (TooManyAttempts, 429),
     (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
@@ -65,6 +67,8 @@ def install(app: FastAPI) -> None:
         status = status_of(error)
         details = parse_details(error) if isinstance(error, InvalidProcessModel) else error.details
         headers = {"WWW-Authenticate": 'Basic realm="eco-orchestrator"'} if status == 401 else None
+        if isinstance(error, TooManyAttempts):
+            headers = {"Retry-After": str(error.retry_after)}
         body = error_body(error.camunda_type, error.message, status, None if status == 403 else details)
         if status == 403:
             body.update(details or {})  # Camunda puts userId and missingAuthorizations beside the message

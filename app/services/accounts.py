@@ -2,7 +2,9 @@
 
 A password is kept only as a salted scrypt hash. A verified sign-in is remembered for a short while
 (by a hash of the header, never the password) so that a client sending credentials with every
-request does not pay for scrypt each time.
+request does not pay for scrypt each time; each use reads the account's stored hash, which every
+save changes, so a changed password or group counts at once on every replica. Failed sign-ins are
+throttled (app.services.signin).
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -24,7 +26,7 @@ from sqlalchemy import delete, select
 
 from app.errors import InvalidRequest, Unauthenticated
 from app.persistence.models import Account, ApiKey, Membership
-from app.services import ledger
+from app.services import ledger, signin
 from app.services.regions import valid_code
 from app.settings import Settings
 
@@ -80,6 +82,13 @@ def _password_matches(password: str, stored: str) -> bool:
     return hmac.compare_digest(computed.hex(), digest)
 
 
+@functools.cache
+def _stand_in_hash() -> str:
+    """What the password of an unknown user is checked against, so that the answer takes as long as
+    for a wrong password and does not tell which accounts exist."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
 def save_account(services: "Services", account_id: str, password: str, groups: list[str],
                  display_name: str | None = None, region: str | None = None) -> Account:
     """Create the account, or replace its password, name, groups and region."""
@@ -103,8 +112,6 @@ def save_account(services: "Services", account_id: str, password: str, groups: l
         ledger.record_admin(session, "account.saved", f"account:{account_id}", services.clock.now(), None,
                             groups=[group for group in dict.fromkeys(groups) if group], region=region,
                             display_name=display_name)
-    with _verified_lock:
-        _verified.clear()  # a changed password or group takes effect at once
     return account
 
 
@@ -136,59 +143,73 @@ def seed_demo_accounts(services: "Services") -> None:
     log.warning("Demonstration accounts demo-<group> (password demo-<group>) are seeded: DEMO_ACCOUNTS=true")
 
 
-_verified: dict[str, tuple[float, Principal]] = {}
+class _Verified(NamedTuple):
+    until: float
+    principal: Principal
+    # The account's stored hash when verified: every save gives it a new salt, so it is the
+    # generation of the account's password, groups and region.
+    generation: str
+
+
+_verified: dict[str, _Verified] = {}
 _verified_lock = threading.Lock()
 
 
-def principal_of(services: "Services", authorization: str | None, api_key: str | None = None) -> Principal:
+def principal_of(services: "Services", authorization: str | None, api_key: str | None = None,
+                 address: str | None = None) -> Principal:
     """The caller named by the request's credentials: HTTP Basic (an account), a Bearer token of the
     single sign-on, or an API key (`X-API-Key`, or `Authorization: ApiKey`); without any, ANONYMOUS.
-    Wrong credentials are refused (401), never treated as anonymous."""
+    Wrong credentials are refused (401), never treated as anonymous; failed sign-ins of an account
+    or from the client `address` are throttled (429)."""
     if api_key:
-        return _remembered(f"key {api_key}", lambda: _by_api_key(services, api_key))
+        return _by_api_key(services, api_key)
     if not authorization:
         return ANONYMOUS
     scheme, _, credentials = authorization.partition(" ")
     scheme, credentials = scheme.lower(), credentials.strip()
     if scheme == "basic":
-        return _remembered(authorization, lambda: _by_password(services, credentials))
+        return _by_password(services, authorization, credentials, address)
     if scheme == "bearer":
         return _by_token(services.settings, credentials)
     if scheme == "apikey":
-        return _remembered(f"key {credentials}", lambda: _by_api_key(services, credentials))
+        return _by_api_key(services, credentials)
     raise Unauthenticated("Sign in with HTTP Basic, a Bearer token of the single sign-on, or an API key")
-
-
-def _remembered(credentials: str, verify) -> Principal:
-    """A verified sign-in is remembered for a short while, by a hash of the credentials."""
-    remembered_as = hashlib.sha256(credentials.encode("utf-8")).hexdigest()
-    with _verified_lock:
-        remembered = _verified.get(remembered_as)
-    if remembered is not None and remembered[0] > time.monotonic():
-        return remembered[1]
-    principal = verify()
-    with _verified_lock:
-        if len(_verified) >= _REMEMBER_AT_MOST:
-            _verified.clear()
-        _verified[remembered_as] = (time.monotonic() + _REMEMBER_SECONDS, principal)
-    return principal
 
 
 def _groups_of(session, account_id: str) -> frozenset[str]:
     return frozenset(session.scalars(select(Membership.group_id).where(Membership.account_id == account_id)))
 
 
-def _by_password(services: "Services", credentials: str) -> Principal:
+def _by_password(services: "Services", authorization: str, credentials: str, address: str | None) -> Principal:
     try:
         user_id, _, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
     except (ValueError, UnicodeDecodeError):
         raise Unauthenticated("The Basic credentials cannot be read") from None
-    with services.db.read() as session:
-        account = session.get(Account, user_id)
-        groups = _groups_of(session, user_id)
-    if account is None or not _password_matches(password, account.password_hash):
-        raise Unauthenticated("Unknown user or wrong password")
-    return Principal(user_id, groups, account.region)
+    remembered_as = hashlib.sha256(authorization.encode("utf-8")).hexdigest()
+    with _verified_lock:
+        remembered = _verified.get(remembered_as)
+    if remembered is not None and remembered.until > time.monotonic():
+        with services.db.read() as session:
+            # Throttled even when remembered: otherwise a guess equal to a remembered sign-in would pass.
+            signin.admit(services, session, user_id, address)
+            if session.scalar(select(Account.password_hash).where(Account.id == user_id)) == remembered.generation:
+                return remembered.principal
+    with services.verification_slots:
+        with services.db.read() as session:
+            # Inside the slot: tries that waited for it may have been throttled meanwhile.
+            signin.admit(services, session, user_id, address)
+            account = session.get(Account, user_id)
+            groups = _groups_of(session, user_id)
+        matches = _password_matches(password, account.password_hash if account else _stand_in_hash())
+        if account is None or not matches:
+            signin.failed(services, user_id, address)
+            raise Unauthenticated("Unknown user or wrong password")
+    principal = Principal(user_id, groups, account.region)
+    with _verified_lock:
+        if len(_verified) >= _REMEMBER_AT_MOST:
+            _verified.clear()
+        _verified[remembered_as] = _Verified(time.monotonic() + _REMEMBER_SECONDS, principal, account.password_hash)
+    return principal
 
 
 # --- API keys --------------------------------------------------------------------------------------
@@ -214,11 +235,11 @@ def revoke_api_key(services: "Services", key_id: str) -> None:
         key.revoked = key.revoked or services.clock.now()
         ledger.record_admin(session, "apikey.revoked", f"account:{key.account_id}", services.clock.now(), None,
                             key_id=key_id)
-    with _verified_lock:
-        _verified.clear()
 
 
 def _by_api_key(services: "Services", presented: str) -> Principal:
+    """Looked up on every request, so that a revoked key stops at once on every replica: the secret
+    is a random 256-bit token, so a SHA-256 of it is safe to compare and nothing slow is remembered."""
     key_id, _, secret = presented.partition(".")
     with services.db.read() as session:
         key = session.get(ApiKey, key_id) if key_id else None

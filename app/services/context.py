@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from collections import ChainMap, OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -95,6 +95,12 @@ class Services:
     models: ModelCache
     decision_tables: DecisionCache
     signer: AnchorSigner
+    # Password verifications running at once in this process: each scrypt takes 16 MiB and a core,
+    # so a burst of sign-ins waits its turn instead of exhausting memory.
+    verification_slots: threading.BoundedSemaphore = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.verification_slots = threading.BoundedSemaphore(self.settings.signin_concurrent_verifications)
 
     def run_context(self, session: Session | None = None) -> RunContext:
         """What a run needs; with the step's session, expressions may also read the park register."""
