@@ -176,6 +176,8 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # LIKE is case-sensitive, as on PostgreSQL and in Camunda, and as the service matches in Python.
+    cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.close()
 
 

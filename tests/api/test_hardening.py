@@ -47,7 +47,7 @@ def instances_of(service, key: str) -> int:
 
 def test_a_like_pattern_cannot_hold_the_service(client, service):
     deploy_bytes(client, "review.bpmn", REVIEW).raise_for_status()
-    start(client, "hardening_review", **{"a" * 60: 1, "a_b": 2, "a%b": 3}).raise_for_status()
+    start(client, "hardening_review", "case-1", **{"a" * 60: 1, "a_b": 2, "a%b": 3}).raise_for_status()
     started = time.perf_counter()
     response = client.get("/variable-instance", params={"variableNameLike": "%" * 11 + "!"})
     assert response.status_code == 200 and response.json() == []
@@ -57,7 +57,9 @@ def test_a_like_pattern_cannot_hold_the_service(client, service):
         "/variable-instance", params={"variableNameLike": pattern}).json())
     # Camunda's LIKE: % any run, _ one character, a backslash makes either literal.
     assert names("a_b") == ["a%b", "a_b"] and names("a\\_b") == ["a_b"] and names("a\\%b") == ["a%b"]
-    assert names("%" + "a" * 60) == ["a" * 60]
+    assert names("%" + "a" * 60) == ["a" * 60] and names("A_B") == []
+    assert client.get("/task", params={"nameLike": "审查%", "processInstanceBusinessKeyLike": "CASE%"}).json() == []
+    assert len(client.get("/task", params={"nameLike": "审查%", "processInstanceBusinessKeyLike": "case%"}).json()) == 1
     tasks = client.get("/task", params={"nameLike": "审查\\_%"}).json()
     assert [task["name"] for task in tasks] == ["审查_材料"]
     assert client.get("/task", params={"nameLike": "审查\\%%"}).json() == []
