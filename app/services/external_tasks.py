@@ -22,6 +22,7 @@ from app.services.accounts import Principal
 from app.services.context import Services
 from app.services.instances import (
     get_active_instance,
+    instance_of_open_work,
     jsonable,
     load_run,
     record,
@@ -110,37 +111,38 @@ def _held(session: Session, services: Services, task_id: str, worker_id: str | N
     return task
 
 
-def complete(services: Services, task_id: str, *, worker_id: str, variables: Mapping[str, Any]) -> None:
+def complete(services: Services, task_id: str, *, worker_id: str, variables: Mapping[str, Any],
+             actor: Principal) -> None:
     refuse_reserved_keys(variables)
     with services.db.write() as session:
         task = _held(session, services, task_id, worker_id, "completed")
-        instance = get_active_instance(session, task.process_instance_id)
+        instance = instance_of_open_work(session, task.process_instance_id)
         run = load_run(services, session, instance)
         changes = run.complete_external_task(task_id, variables)
         now = services.clock.now()
-        record(session, instance, "externalTask.completed", now, user_id=worker_id, activity_id=task.activity_id,
-               task_id=task_id, topic=task.topic_name, variables=jsonable(variables))
+        record(session, instance, "externalTask.completed", now, user_id=actor.user_id, activity_id=task.activity_id,
+               task_id=task_id, worker_id=worker_id, topic=task.topic_name, variables=jsonable(variables))
         save_run(services, session, instance, run, changes, now)
 
 
 def bpmn_error(services: Services, task_id: str, *, worker_id: str, error_code: str, error_message: str | None,
-               variables: Mapping[str, Any]) -> None:
+               variables: Mapping[str, Any], actor: Principal) -> None:
     if not error_code:
         raise InvalidRequest("errorCode is required")
     refuse_reserved_keys(variables)
     with services.db.write() as session:
         task = _held(session, services, task_id, worker_id, "reported")
-        instance = get_active_instance(session, task.process_instance_id)
+        instance = instance_of_open_work(session, task.process_instance_id)
         run = load_run(services, session, instance)
         changes = run.throw_bpmn_error(task_id, error_code, error_message, variables)
         now = services.clock.now()
-        record(session, instance, "externalTask.bpmnError", now, user_id=worker_id, activity_id=task.activity_id,
-               task_id=task_id, error_code=error_code, error_message=error_message, variables=jsonable(variables))
+        record(session, instance, "externalTask.bpmnError", now, user_id=actor.user_id, activity_id=task.activity_id,
+               task_id=task_id, worker_id=worker_id, error_code=error_code, error_message=error_message, variables=jsonable(variables))
         save_run(services, session, instance, run, changes, now)
 
 
 def failure(services: Services, task_id: str, *, worker_id: str, error_message: str | None,
-            error_details: str | None, retries: int, retry_timeout_ms: int) -> None:
+            error_details: str | None, retries: int, retry_timeout_ms: int, actor: Principal) -> None:
     """The worker could not do the task. With retries left it becomes fetchable again after the retry
     timeout; with none left an incident tells an operator."""
     if retries < 0 or retry_timeout_ms < 0:
@@ -151,8 +153,8 @@ def failure(services: Services, task_id: str, *, worker_id: str, error_message: 
         task.retries, task.error_message, task.error_details = retries, error_message, error_details
         task.lock_expiration = now + timedelta(milliseconds=retry_timeout_ms) if retry_timeout_ms else None
         instance = session.get(ProcessInstance, task.process_instance_id)
-        record(session, instance, "externalTask.failed", now, user_id=worker_id, activity_id=task.activity_id,
-               task_id=task_id, error_message=error_message, retries=retries)
+        record(session, instance, "externalTask.failed", now, user_id=actor.user_id, activity_id=task.activity_id,
+               task_id=task_id, worker_id=worker_id, error_message=error_message, retries=retries)
         if retries == 0:
             _raise_incident(session, instance, task, now)
 
@@ -166,7 +168,7 @@ def _raise_incident(session: Session, instance: ProcessInstance, task: ExternalT
            incident_type=FAILED_EXTERNAL_TASK, message=task.error_message)
 
 
-def set_retries(services: Services, task_id: str, retries: int, *, user_id: str | None = None) -> None:
+def set_retries(services: Services, task_id: str, retries: int, *, actor: Principal) -> None:
     """An operator gives a failed task new retries; its incident is resolved when retries are back."""
     if retries < 0:
         raise InvalidRequest("retries must not be negative")
@@ -175,7 +177,7 @@ def set_retries(services: Services, task_id: str, retries: int, *, user_id: str 
         now = services.clock.now()
         task.retries = retries
         instance = session.get(ProcessInstance, task.process_instance_id)
-        record(session, instance, "externalTask.retriesSet", now, user_id=user_id, activity_id=task.activity_id,
+        record(session, instance, "externalTask.retriesSet", now, user_id=actor.user_id, activity_id=task.activity_id,
                task_id=task_id, retries=retries)
         if retries > 0:
             session.execute(update(Incident).where(Incident.configuration == task_id, Incident.end_time.is_(None))

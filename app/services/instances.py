@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.engine import ActivityChange, ProcessRun
-from app.errors import InvalidRequest, NotFound
+from app.errors import Conflict, InvalidRequest, NotFound
 from app.persistence.database import announce_new_work, insert_missing, on_commit
 from app.persistence.models import (
     ActivityInstance,
@@ -372,6 +372,15 @@ def get_active_instance(session: Session, instance_id: str) -> ProcessInstance:
     return instance
 
 
+def instance_of_open_work(session: Session, instance_id: str) -> ProcessInstance:
+    """The instance of a task found open: if it has ended meanwhile, a concurrent request ended it
+    between the two reads, which is a conflict (409), not a missing instance."""
+    instance = get_instance(session, instance_id)
+    if instance.status != ACTIVE:
+        raise Conflict(f"Process instance {instance_id} ended while this request ran; nothing was changed")
+    return instance
+
+
 def load_run(services: Services, session: Session, instance: ProcessInstance) -> ProcessRun:
     model = services.models.get(session, instance.definition_id)
     return ProcessRun.restore(model, instance.state, services.run_context(session))
@@ -387,8 +396,9 @@ def instance_variables(services: Services, instance_id: str, reader: Principal) 
 
 
 def modify_variables(services: Services, instance_id: str, *, modifications: Mapping[str, Any],
-                     deletions: Iterable[str], user_id: str | None = None) -> None:
+                     deletions: Iterable[str], actor: Principal) -> None:
     refuse_reserved_keys(modifications)
+    user_id = actor.user_id
     with services.db.write() as session:
         instance = get_active_instance(session, instance_id)
         run = load_run(services, session, instance)
@@ -401,7 +411,8 @@ def modify_variables(services: Services, instance_id: str, *, modifications: Map
 
 
 def delete_instance(services: Services, instance_id: str, *, reason: str | None = None,
-                    user_id: str | None = None) -> None:
+                    actor: Principal) -> None:
+    user_id = actor.user_id
     with services.db.write() as session:
         instance = get_active_instance(session, instance_id)
         run = load_run(services, session, instance)

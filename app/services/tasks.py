@@ -22,6 +22,7 @@ from app.services.accounts import Principal
 from app.services.context import Services
 from app.services.instances import (
     get_active_instance,
+    instance_of_open_work,
     jsonable,
     load_run,
     record,
@@ -194,7 +195,7 @@ def complete(services: Services, task_id: str, variables: Mapping[str, Any], *, 
     with services.db.write() as session:
         task = get_task(session, task_id)
         permissions.require_task_work(session, actor, task)
-        instance = get_active_instance(session, task.process_instance_id)
+        instance = instance_of_open_work(session, task.process_instance_id)
         run = load_run(services, session, instance)
         definition = run.model.user_tasks[task.task_definition_key]
         values = validate_submission(definition.form_fields, variables, services.settings.zone)

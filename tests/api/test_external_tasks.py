@@ -5,7 +5,10 @@ from __future__ import annotations
 import threading
 import time
 
-from tests.conftest import FIXTURES, deploy
+from sqlalchemy import select
+
+from app.persistence.models import HistoryEvent
+from tests.conftest import ADMIN_AUTH, FIXTURES, deploy
 
 EVENTS = FIXTURES / "events"
 TOPIC = {"topicName": "publish-notice", "lockDuration": 60_000}
@@ -30,7 +33,7 @@ def open_tasks(client, instance_id: str) -> list[str]:
     return sorted(t["taskDefinitionKey"] for t in client.get("/task", params={"processInstanceId": instance_id}).json())
 
 
-def test_a_worker_fetches_the_notice_with_its_variables_and_completes_it(client):
+def test_a_worker_fetches_the_notice_with_its_variables_and_completes_it(client, service):
     instance = start_notice(client, "ECO-12-A")
     [task] = fetch(client, "website", variables=["title"])
     assert task["topicName"] == "publish-notice" and task["workerId"] == "website"
@@ -44,6 +47,11 @@ def test_a_worker_fetches_the_notice_with_its_variables_and_completes_it(client)
     assert done.status_code == 204 and done.content == b""
     assert client.get(f"/history/process-instance/{instance}").json()["state"] == "COMPLETED"
     assert client.get("/external-task").json() == []
+    # The record names the account that signed in, not the worker id it chose to send.
+    with service.services.db.read() as session:
+        completed = session.scalars(select(HistoryEvent).where(HistoryEvent.process_instance_id == instance,
+                                                               HistoryEvent.kind == "externalTask.completed")).one()
+    assert (completed.user_id, completed.payload["worker_id"]) == (ADMIN_AUTH[0], "website")
 
 
 def test_an_expired_lock_lets_the_next_worker_take_the_task_and_refuses_the_first(client, root):

@@ -122,3 +122,19 @@ def test_the_user_operation_log_shows_who_gave_which_command_to_those_who_may_re
     assert client.get("/history/user-operation/count", params={"operationType": "Complete",
                                                                "processInstanceId": instance}).json() == {"count": 1}
     assert signed("kashgar").get("/history/user-operation", params={"processInstanceId": instance}).json() == []
+
+
+def test_variable_changes_and_deletions_name_the_administrator_who_made_them(service, signed, client):
+    accounts.save_account(service.services, "operator", "operator-password", ["admins"])
+    instance = signed("firm").post("/process-definition/key/review_case/start", json={}).json()["id"]
+    operator = signed("operator")
+    assert operator.put(f"/process-instance/{instance}/variables/note",
+                        json={"value": "补正", "type": "String"}).status_code == 204
+    assert operator.post(f"/process-instance/{instance}/variables",
+                         json={"modifications": {"size": {"value": 3}}, "deletions": ["note"]}).status_code == 204
+    assert operator.delete(f"/process-instance/{instance}/variables/size").status_code == 204
+    assert operator.delete(f"/process-instance/{instance}", params={"deleteReason": "撤回申请"}).status_code == 204
+    log = client.get("/history/user-operation", params={"processInstanceId": instance}).json()
+    assert [(entry["userId"], entry["operationType"]) for entry in log] == [
+        ("firm", "Create"), ("operator", "ModifyVariable"), ("operator", "ModifyVariable"),
+        ("operator", "ModifyVariable"), ("operator", "Delete")]

@@ -96,30 +96,30 @@ def _worker(body: dict[str, Any]) -> str:
 
 
 @router.post("/external-task/{task_id}/complete", dependencies=[_WORKER], status_code=204)
-def complete(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
+def complete(task_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
     body = body or {}
     variables = {**decode_variables(body.get("variables"), services.settings),
                  **decode_variables(body.get("localVariables"), services.settings)}
-    external_tasks.complete(services, task_id, worker_id=_worker(body), variables=variables)
+    external_tasks.complete(services, task_id, worker_id=_worker(body), variables=variables, actor=actor)
     return Response(status_code=204)
 
 
 @router.post("/external-task/{task_id}/failure", dependencies=[_WORKER], status_code=204)
-def failure(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
+def failure(task_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
     body = body or {}
     external_tasks.failure(services, task_id, worker_id=_worker(body), error_message=body.get("errorMessage"),
                            error_details=body.get("errorDetails"),
                            retries=integer(body.get("retries"), "retries", 0),
-                           retry_timeout_ms=integer(body.get("retryTimeout"), "retryTimeout", 0))
+                           retry_timeout_ms=integer(body.get("retryTimeout"), "retryTimeout", 0), actor=actor)
     return Response(status_code=204)
 
 
 @router.post("/external-task/{task_id}/bpmnError", dependencies=[_WORKER], status_code=204)
-def bpmn_error(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
+def bpmn_error(task_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
     body = body or {}
     external_tasks.bpmn_error(services, task_id, worker_id=_worker(body), error_code=body.get("errorCode"),
                               error_message=body.get("errorMessage"),
-                              variables=decode_variables(body.get("variables"), services.settings))
+                              variables=decode_variables(body.get("variables"), services.settings), actor=actor)
     return Response(status_code=204)
 
 
@@ -138,11 +138,11 @@ def unlock(task_id: str, services: ServicesDep) -> Response:
 
 
 @router.put("/external-task/{task_id}/retries", dependencies=[_WORKER], status_code=204)
-def set_retries(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
+def set_retries(task_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
     body = body or {}
     if body.get("retries") is None:
         raise InvalidRequest("retries is required")
-    external_tasks.set_retries(services, task_id, integer(body.get("retries"), "retries", 0))
+    external_tasks.set_retries(services, task_id, integer(body.get("retries"), "retries", 0), actor=actor)
     return Response(status_code=204)
 
 

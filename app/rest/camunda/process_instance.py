@@ -64,10 +64,10 @@ def get_instance(instance_id: str, request: Request, services: ServicesDep, view
 
 
 @router.delete("/{instance_id}", status_code=204, dependencies=[_ADMINISTER])
-def delete_instance(instance_id: str, request: Request, services: ServicesDep) -> Response:
+def delete_instance(instance_id: str, request: Request, services: ServicesDep, actor: PrincipalDep) -> Response:
     params = query_dict(request)
     try:
-        instances.delete_instance(services, instance_id, reason=params.get("deleteReason"))
+        instances.delete_instance(services, instance_id, reason=params.get("deleteReason"), actor=actor)
     except NotFound:
         if params.get("failIfNotExists", "true").lower() != "false":
             raise
@@ -80,14 +80,14 @@ def get_variables(instance_id: str, services: ServicesDep, reader: PrincipalDep)
 
 
 @router.post("/{instance_id}/variables", status_code=204, dependencies=[_ADMINISTER])
-def modify_variables(instance_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
+def modify_variables(instance_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
     body = body or {}
     deletions = body.get("deletions") or []
     if not isinstance(deletions, list) or not all(isinstance(name, str) for name in deletions):
         raise InvalidRequest("'deletions' must be a list of variable names")
     instances.modify_variables(services, instance_id,
                                modifications=decode_variables(body.get("modifications"), services.settings),
-                               deletions=deletions)
+                               deletions=deletions, actor=actor)
     return Response(status_code=204)
 
 
@@ -100,13 +100,14 @@ def get_variable(instance_id: str, name: str, services: ServicesDep, reader: Pri
 
 
 @router.put("/{instance_id}/variables/{name}", status_code=204, dependencies=[_ADMINISTER])
-def put_variable(instance_id: str, name: str, services: ServicesDep, body: JsonBody = None) -> Response:
+def put_variable(instance_id: str, name: str, services: ServicesDep, actor: PrincipalDep,
+                 body: JsonBody = None) -> Response:
     value = decode_value(name, body or {}, services.settings)
-    instances.modify_variables(services, instance_id, modifications={name: value}, deletions=())
+    instances.modify_variables(services, instance_id, modifications={name: value}, deletions=(), actor=actor)
     return Response(status_code=204)
 
 
 @router.delete("/{instance_id}/variables/{name}", status_code=204, dependencies=[_ADMINISTER])
-def delete_variable(instance_id: str, name: str, services: ServicesDep) -> Response:
-    instances.modify_variables(services, instance_id, modifications={}, deletions=(name,))
+def delete_variable(instance_id: str, name: str, services: ServicesDep, actor: PrincipalDep) -> Response:
+    instances.modify_variables(services, instance_id, modifications={}, deletions=(name,), actor=actor)
     return Response(status_code=204)
