@@ -1,8 +1,22 @@
-"""The service's one exception tree.
+"""The service's one exception tree. Every error a caller can cause or observe is a ServiceError;
+`app.rest.errors` gives each its HTTP status and the exception name Camunda's clients expect, in one
+table. Errors of the libraries underneath are translated into this tree where they enter.
 
-Every error a caller can cause or observe is a ServiceError; `app.rest.errors` maps the tree to HTTP
-in one place. The names given by `camunda_type` are the exception names Camunda 7 clients expect in
-the error body.
+    ServiceError
+    ├── InvalidRequest            the request is wrong: a missing field, a bad value, an unknown option
+    │   ├── FormValidationFailed  submitted form data break the form's constraints
+    │   ├── MismatchingCorrelation  a message matches no waiting instance, or several
+    │   └── LockNotHeld           an external task is not locked by the worker that reports on it
+    ├── InvalidProcessModel       an uploaded file cannot be deployed (names the element and why)
+    ├── ProcessExecutionFailed    the process could not advance; nothing was saved
+    ├── NotFound
+    ├── Conflict                  the state changed under the request; nothing was saved
+    │   └── TaskAlreadyClaimed
+    ├── HistoryNotIntact          the recorded history was changed; what needs it whole refuses
+    ├── ClockUnavailable          the simulated clock was asked of a service on the system clock
+    ├── Unauthenticated           the credentials are not those of an account
+    ├── TooManyAttempts           sign-ins refused for a while after repeated failures
+    └── Forbidden                 the caller is known but may not do or see this
 """
 from __future__ import annotations
 
@@ -10,8 +24,6 @@ from typing import Any
 
 
 class ServiceError(Exception):
-    camunda_type = "RestException"
-
     def __init__(self, message: str, *, details: Any = None) -> None:
         super().__init__(message)
         self.message = message
@@ -21,61 +33,53 @@ class ServiceError(Exception):
 class InvalidRequest(ServiceError):
     """The request itself is wrong: a missing field, a wrongly typed variable, an unknown option."""
 
-    camunda_type = "InvalidRequestException"
-
 
 class FormValidationFailed(InvalidRequest):
     """Submitted form data break the form's constraints; `details` names each failing field."""
 
 
+class MismatchingCorrelation(InvalidRequest):
+    """A message matches no waiting instance or start event, or more than one where one was asked."""
+
+
+class LockNotHeld(InvalidRequest):
+    """An external task is reported on by a worker that does not hold its lock."""
+
+
 class InvalidProcessModel(ServiceError):
-    """An uploaded BPMN file cannot be deployed; the message names the element and why."""
-
-    camunda_type = "ParseException"
-
-
-class NotFound(ServiceError):
-    camunda_type = "RestException"
-
-
-class Conflict(ServiceError):
-    """The state changed under the request (a task completed by someone else meanwhile)."""
-
-    camunda_type = "OptimisticLockingException"
-
-
-class HistoryNotIntact(ServiceError):
-    """The recorded history was changed or has events removed: what needs it whole (a replay) refuses."""
-
-    camunda_type = "RestException"
-
-
-class PayloadTooLarge(InvalidRequest):
-    pass
+    """An uploaded BPMN or DMN file cannot be deployed; the message names the element and why."""
 
 
 class ProcessExecutionFailed(ServiceError):
     """The process could not advance (an expression failed at run time); nothing was saved."""
 
-    camunda_type = "ProcessEngineException"
+
+class NotFound(ServiceError):
+    pass
+
+
+class Conflict(ServiceError):
+    """The state changed under the request (a task completed by someone else meanwhile)."""
+
+
+class TaskAlreadyClaimed(Conflict):
+    pass
+
+
+class HistoryNotIntact(ServiceError):
+    """The recorded history was changed or has events removed: what needs it whole (a replay) refuses."""
 
 
 class ClockUnavailable(ServiceError):
     """The simulated clock was asked for while the service runs on the system clock."""
 
-    camunda_type = "InvalidRequestException"
-
 
 class Unauthenticated(ServiceError):
     """The credentials sent are not those of an account."""
 
-    camunda_type = "AuthenticationException"
-
 
 class TooManyAttempts(ServiceError):
     """Sign-ins are refused for a while after repeated failures: of the account, or from the address."""
-
-    camunda_type = "AuthenticationException"
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Too many failed sign-ins; try again in {retry_after} seconds")
@@ -84,5 +88,3 @@ class TooManyAttempts(ServiceError):
 
 class Forbidden(ServiceError):
     """The caller is known but may not do or see this."""
-
-    camunda_type = "AuthorizationException"

@@ -18,6 +18,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
+from app.errors import ServiceError
+
 __all__ = [
     "MAX_NUMBER_DIGITS",
     "ExpressionError",
@@ -329,8 +331,10 @@ class _Call(_Node):
             return function(*args)
         except ExpressionError:
             raise
-        except Exception as error:
-            raise _EvalFailure(f"function '{self.name}' failed: {type(error).__name__}: {error}") from error
+        except ServiceError as error:  # a register the function reads refused
+            raise _EvalFailure(f"function '{self.name}' failed: {error.message}") from error
+        except (ValueError, TypeError, ArithmeticError) as error:  # the functions' word for a bad argument
+            raise _EvalFailure(f"function '{self.name}' failed: {error}") from error
 
 
 class _Path(_Node):

@@ -602,7 +602,8 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
                            for element_id, reference in owner.decisions.items()})
         except ValidationException as error:
             raise _from_validation(resource, error) from None
-        except Exception as error:  # the library reports some modelling errors with plain exceptions
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
+            # The library reports some modelling errors (a reference to nothing) with plain exceptions.
             raise InvalidProcessModel(f"{resource}: process '{process_id}' cannot be built: {error}",
                                       details={"resource": resource, "element": process_id}) from None
         models.append(_model(process_id, resource, resources[resource], process_facts, called, spec,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import fcntl
 import threading
 from collections import defaultdict
@@ -22,8 +23,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import Conflict, InvalidRequest
 
-# The PostgreSQL advisory lock of first-start work (the migrations take one of their own inside it).
-_START_LOCK = 48_151_624
+
+class AdvisoryLock(enum.IntEnum):
+    """The PostgreSQL advisory lock keys of the service, one per purpose, kept together so that no key
+    serves two purposes (a process holding one would wait for itself on another connection)."""
+
+    MIGRATION = 48_151_623
+    ANCHOR_CHAIN = 48_151_624
+    FIRST_START = 48_151_625  # the migrations take theirs inside it
 
 
 class CommitSignal:
@@ -111,11 +118,11 @@ class Database:
         PostgreSQL advisory lock, or a lock on a file beside the SQLite database."""
         if not self.is_sqlite:
             with self.engine.connect() as connection:
-                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _START_LOCK})
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": int(AdvisoryLock.FIRST_START)})
                 try:
                     yield
                 finally:
-                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _START_LOCK})
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": int(AdvisoryLock.FIRST_START)})
             return
         database = make_url(self.url).database
         if not database or database == ":memory:":

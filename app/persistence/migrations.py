@@ -5,11 +5,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from app.persistence.database import Database
+from app.persistence.database import AdvisoryLock, Database
 from app.settings import PROJECT_ROOT
 
-# Several replicas may start at once on one PostgreSQL: one migrates, the others wait for it.
-_MIGRATION_LOCK = 48_151_623
 
 
 def alembic_config(url: str) -> Config:
@@ -25,11 +23,11 @@ def upgrade_to_head(database: Database) -> None:
         command.upgrade(config, "head")
         return
     with database.engine.connect() as connection:
-        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": int(AdvisoryLock.MIGRATION)})
         try:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
             connection.commit()
         finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": int(AdvisoryLock.MIGRATION)})
             connection.commit()

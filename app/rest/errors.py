@@ -15,33 +15,40 @@ from app.errors import (
     HistoryNotIntact,
     InvalidProcessModel,
     InvalidRequest,
+    LockNotHeld,
+    MismatchingCorrelation,
     NotFound,
-    PayloadTooLarge,
     ProcessExecutionFailed,
     ServiceError,
+    TaskAlreadyClaimed,
     TooManyAttempts,
     Unauthenticated,
 )
 
 log = logging.getLogger(__name__)
 
-STATUS = [
-    (PayloadTooLarge, 413),
-    (InvalidRequest, 400),
-    (InvalidProcessModel, 400),
-    (ProcessExecutionFailed, 400),
-    (ClockUnavailable, 409),
-    (Unauthenticated, 401),
-    (TooManyAttempts, 429),
-    (Forbidden, 403),
-    (NotFound, 404),
-    (Conflict, 409),
-    (HistoryNotIntact, 409),
+# Each error of the service's tree: its HTTP status and the exception name Camunda 7 answers with,
+# the most specific first.
+WIRE: list[tuple[type[ServiceError], int, str]] = [
+    (MismatchingCorrelation, 400, "RestException"),
+    (LockNotHeld, 400, "BadUserRequestException"),
+    (InvalidRequest, 400, "InvalidRequestException"),
+    (InvalidProcessModel, 400, "ParseException"),
+    (ProcessExecutionFailed, 400, "ProcessEngineException"),
+    (ClockUnavailable, 409, "InvalidRequestException"),
+    (Unauthenticated, 401, "AuthenticationException"),
+    (TooManyAttempts, 429, "AuthenticationException"),
+    (Forbidden, 403, "AuthorizationException"),
+    (NotFound, 404, "RestException"),
+    (TaskAlreadyClaimed, 409, "TaskAlreadyClaimedException"),
+    (Conflict, 409, "OptimisticLockingException"),
+    (HistoryNotIntact, 409, "RestException"),
 ]
 
 
-def status_of(error: ServiceError) -> int:
-    return next((status for kind, status in STATUS if isinstance(error, kind)), 500)
+def wire(error: ServiceError) -> tuple[int, str]:
+    return next(((status, name) for kind, status, name in WIRE if isinstance(error, kind)),
+                (500, "ProcessEngineException"))
 
 
 def error_body(kind: str, message: str, code: int, details=None) -> dict:
@@ -64,12 +71,12 @@ def parse_details(error: InvalidProcessModel) -> dict:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, error: ServiceError) -> JSONResponse:
-        status = status_of(error)
+        status, name = wire(error)
         details = parse_details(error) if isinstance(error, InvalidProcessModel) else error.details
         headers = {"WWW-Authenticate": 'Basic realm="eco-orchestrator"'} if status == 401 else None
         if isinstance(error, TooManyAttempts):
             headers = {"Retry-After": str(error.retry_after)}
-        body = error_body(error.camunda_type, error.message, status, None if status == 403 else details)
+        body = error_body(name, error.message, status, None if status == 403 else details)
         if status == 403:
             body.update(details or {})  # Camunda puts userId and missingAuthorizations beside the message
         return JSONResponse(body, status_code=status, headers=headers)

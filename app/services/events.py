@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.engine import ProcessModel, ProcessRun
-from app.errors import InvalidRequest
+from app.errors import InvalidRequest, MismatchingCorrelation
 from app.persistence.models import EventSubscription, ProcessDefinition, ProcessInstance
 from app.services import confidentiality
 from app.services.accounts import Principal
@@ -30,9 +30,6 @@ from app.services.instances import (
     start_in_session,
 )
 
-
-class MismatchingCorrelation(InvalidRequest):
-    camunda_type = "RestException"
 
 
 @dataclass

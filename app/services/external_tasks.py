@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidRequest, NotFound
+from app.errors import InvalidRequest, LockNotHeld, NotFound
 from app.persistence.models import ExternalTask, Incident, ProcessInstance
 from app.services import confidentiality, permissions
 from app.services.accounts import Principal
@@ -32,9 +32,6 @@ from app.services.instances import (
 
 FAILED_EXTERNAL_TASK = "failedExternalTask"
 
-
-class LockNotHeld(InvalidRequest):
-    camunda_type = "BadUserRequestException"
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 from sqlalchemy import exists, select, text
 from sqlalchemy.orm import Session
 
-from app.persistence.database import after_commit, on_commit
+from app.persistence.database import AdvisoryLock, after_commit, on_commit
 from app.persistence.models import AdminEvent, HistoryAnchor, HistoryEvent, ProcessInstance
 from app.services import anchors, projections
 from app.services.anchors import AnchorSigner
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from app.services.context import Services
 
 GENESIS = "0" * 64
-# Held by the unit of work that appends to the chain over all instances, until it commits (PostgreSQL).
-_ANCHOR_LOCK = 48_151_624
 
 
 def normalized(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -129,7 +127,7 @@ def append_anchors(session: Session, heads: Mapping[str | None, tuple[str, datet
     # lock never waits for another unit's rows (no deadlock); the lock is held until commit.
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ANCHOR_LOCK})
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int(AdvisoryLock.ANCHOR_CHAIN)})
     # On SQLite the unit already holds the write lock (BEGIN IMMEDIATE).
     signer: AnchorSigner = session.info["anchor_signer"]
     last = session.execute(select(HistoryAnchor.number, HistoryAnchor.hash)

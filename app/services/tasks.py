@@ -9,7 +9,7 @@ from sqlalchemy import Select, exists, select, update
 from sqlalchemy.orm import Session
 
 from app.engine import FormField, validate_submission
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, TaskAlreadyClaimed
 from app.persistence.models import (
     ActivityInstance,
     ProcessInstance,
@@ -30,9 +30,6 @@ from app.services.instances import (
     save_run,
 )
 
-
-class TaskAlreadyClaimed(Conflict):
-    camunda_type = "TaskAlreadyClaimedException"
 
 
 SORTABLE = {
