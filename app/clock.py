@@ -8,7 +8,7 @@ from __future__ import annotations
 import calendar
 import re
 import threading
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 
@@ -20,15 +20,15 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class SimulatedClock:
     def __init__(self, start: datetime | None = None) -> None:
-        start = start or datetime.now(timezone.utc)
+        start = start or datetime.now(UTC)
         if start.tzinfo is None:
             raise ValueError("a simulated clock needs a timezone-aware start")
-        self._now = start.astimezone(timezone.utc)
+        self._now = start.astimezone(UTC)
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
@@ -39,7 +39,7 @@ class SimulatedClock:
         if instant.tzinfo is None:
             raise ValueError("a simulated clock needs a timezone-aware instant")
         with self._lock:
-            self._now = instant.astimezone(timezone.utc)
+            self._now = instant.astimezone(UTC)
 
     def advance(self, delta: timedelta) -> None:
         if delta < timedelta(0):

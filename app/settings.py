@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     anchor_log: str = ""
 
     @model_validator(mode="after")
-    def _production_is_strict(self) -> "Settings":
+    def _production_is_strict(self) -> Settings:
         if self.environment == "production" and self.clock == "simulated":
             raise ValueError("CLOCK=simulated cannot be used with ENVIRONMENT=production")
         if self.environment == "production" and self.demo_accounts:

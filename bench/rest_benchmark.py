@@ -33,18 +33,18 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import signal
 import socket
-import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 

@@ -9,7 +9,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -29,7 +29,7 @@ from app.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bpmn"
 PROCESSES = Path(__file__).parent.parent / "bpmn"
-CLOCK_START = datetime(2026, 9, 28, 1, 0, tzinfo=timezone.utc)
+CLOCK_START = datetime(2026, 9, 28, 1, 0, tzinfo=UTC)
 # The administrator every test service is bootstrapped with; the test clients sign in as it.
 ADMIN_AUTH = ("test-admin", "test-admin-password")
 # On PostgreSQL the development key and anchor log would go to the project's data/: the tests give

@@ -17,8 +17,9 @@ version are recorded with the instance.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any, Callable
+from typing import Any
 
 from app.calendar.rules import Deadline, WorkCalendar
 from app.clock import Clock

@@ -6,7 +6,7 @@ service resolved (app.engine.decisions), so no text of a DMN file runs as code.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import NoneTask

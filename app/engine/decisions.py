@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from lxml import etree
 
 from app.engine.expressions import MAX_NUMBER_DIGITS, ExpressionError, Template, compile_template
-from app.engine.xml import parse_untrusted_xml, refuse_element as _refuse
+from app.engine.xml import parse_untrusted_xml
+from app.engine.xml import refuse_element as _refuse
 from app.errors import InvalidProcessModel, ProcessExecutionFailed
 
 DMN_NAMESPACES = frozenset({
@@ -220,7 +222,7 @@ class DecisionTable:
     rules: tuple[DecisionRule, ...]
 
     def evaluate(self, variables: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]
-                 ) -> "DecisionEvaluation":
+                 ) -> DecisionEvaluation:
         """The matched rules and their outputs, by the table's hit policy. Raises ProcessExecutionFailed
         when an input cannot be evaluated or a UNIQUE/ANY table is violated."""
         values = [self._input_value(item, variables, functions) for item in self.inputs]
@@ -244,7 +246,8 @@ class DecisionTable:
                                   tuple(rule.id for rule in matched), tuple(results))
 
     def _shown(self, values: list[Any]) -> str:
-        return ", ".join(f"{item.label or item.expression_text}={value!r}" for item, value in zip(self.inputs, values))
+        return ", ".join(f"{item.label or item.expression_text}={value!r}"
+                         for item, value in zip(self.inputs, values, strict=True))
 
     def _input_value(self, item: DecisionInput, variables: Mapping[str, Any], functions) -> Any:
         if item.template is not None:

@@ -6,8 +6,9 @@ field and every failure is reported at once, so an official can correct the whol
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone, tzinfo
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any
 
 from app.engine.model import FormField
 from app.errors import FormValidationFailed
@@ -16,7 +17,7 @@ _CAMUNDA_DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%Y %H:%M:%S")
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")
 
 
-def parse_datetime(text: str, default_zone: tzinfo = timezone.utc) -> datetime | None:
+def parse_datetime(text: str, default_zone: tzinfo = UTC) -> datetime | None:
     """Read an instant as the clients write it: ISO 8601 with `+08:00`, `Z` or `+0800`, or Camunda's
     form date `dd/MM/yyyy`. A value without an offset is taken in `default_zone`."""
     text = text.strip()
@@ -84,7 +85,7 @@ def _blank(value: Any) -> bool:
 
 
 def validate_submission(fields: Iterable[FormField], submitted: Mapping[str, Any],
-                        zone: tzinfo = timezone.utc) -> dict[str, Any]:
+                        zone: tzinfo = UTC) -> dict[str, Any]:
     """Check submitted values against the form; return them converted, or raise naming each failure."""
     values = dict(submitted)
     failures: list[dict[str, str]] = []

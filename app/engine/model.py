@@ -8,9 +8,9 @@ tasks, Java delegates, listeners), each time naming the element and the reason.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Mapping
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -395,10 +395,12 @@ def _start_event(resource: str, element: etree._Element) -> StartEventInfo:
         if tag == "timerEventDefinition":
             timer = next((node for node in child if _tag(node) in ("timeDate", "timeDuration", "timeCycle")), None)
             if timer is None:
-                raise refuse_element(resource, element, "the timer start event has no timeDate, timeDuration or timeCycle")
+                raise refuse_element(resource, element,
+                                     "the timer start event has no timeDate, timeDuration or timeCycle")
             return StartEventInfo(element_id, "timer", timer_kind=_tag(timer), timer_text=(timer.text or "").strip())
         if tag.endswith("EventDefinition"):
-            raise refuse_element(resource, element, f"a process cannot start by a {tag[:-len('EventDefinition')]} event")
+            raise refuse_element(resource, element,
+                                 f"a process cannot start by a {tag[:-len('EventDefinition')]} event")
     return StartEventInfo(element_id, "none")
 
 
@@ -481,7 +483,8 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
         if tag == "sequenceFlow":
             for end in ("sourceRef", "targetRef"):
                 if element.get(end) not in ids:
-                    raise refuse_element(resource, element, f"{end} '{element.get(end)}' names no element of the process")
+                    raise refuse_element(resource, element,
+                                         f"{end} '{element.get(end)}' names no element of the process")
         if tag == "conditionExpression":
             conditions.add((element.text or "").strip())
         if etree.QName(element).namespace != BPMN_NS or not element_id or tag in ("sequenceFlow", "lane",
@@ -574,7 +577,8 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
             if len(process_id) > 255 or len(process.get("name") or "") > 255:
                 raise refuse_element(resource, process, "a process's id and name have at most 255 characters")
             if process_id in facts:
-                raise refuse_element(resource, process, f"process key '{process_id}' is defined twice in this deployment")
+                raise refuse_element(resource, process,
+                                     f"process key '{process_id}' is defined twice in this deployment")
             facts[process_id] = (resource, _inspect_process(resource, process))
         try:
             parser.add_bpmn_xml(root, filename=resource)

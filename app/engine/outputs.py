@@ -4,7 +4,7 @@ process's figures without any script. The library ignores these; the service add
 specs once, so saved state is unchanged."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 _outputs_classes: dict[type, type] = {}
 

@@ -6,9 +6,10 @@ between threads. Everything it hands out is plain data (dataclasses, dicts, ISO 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone, tzinfo
-from typing import Any, Callable, Iterator, Mapping
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
@@ -46,7 +47,7 @@ class RunContext:
 
     clock: Clock
     functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
-    zone: tzinfo = timezone.utc
+    zone: tzinfo = UTC
     # Deadlines the functions computed during the run (with their rule and calendar version), for the
     # caller to record with the instance.
     deadlines: list[Any] = field(default_factory=list)
@@ -154,7 +155,7 @@ class ProcessRun:
     # -- creation -------------------------------------------------------------------------------
     @classmethod
     def start(cls, model: ProcessModel, variables: Mapping[str, Any], context: RunContext,
-              start_event: str | None = None) -> tuple["ProcessRun", list[ActivityChange]]:
+              start_event: str | None = None) -> tuple[ProcessRun, list[ActivityChange]]:
         """Start an instance at its plain start event, or at `start_event` (a message, signal or timer
         start event whose trigger arrived)."""
         kinds = {start.id: start.kind for start in model.start_events}
@@ -191,7 +192,7 @@ class ProcessRun:
                 task.cancel()
 
     @classmethod
-    def restore(cls, model: ProcessModel, state: str, context: RunContext) -> "ProcessRun":
+    def restore(cls, model: ProcessModel, state: str, context: RunContext) -> ProcessRun:
         workflow = load_workflow(state, model.spec, model.subprocess_specs)
         workflow.script_engine = _script_engine(model, context)
         return cls(model, workflow, context)

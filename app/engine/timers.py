@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import Iterator
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import SpiffWorkflow.bpmn.specs.event_definitions.timer as _timer_module
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -214,8 +214,8 @@ def start_timer_schedule(kind: str, value, now: datetime, limits: TimerLimits) -
 
 def check_constant_timer(kind: str, text: str, limits: TimerLimits) -> None:
     """A timer written without an expression is checked when it is deployed, as it will be read."""
-    reference = datetime(2001, 1, 1, tzinfo=timezone.utc)
-    with on_clock(SimulatedClock(reference), timezone.utc, limits):
+    reference = datetime(2001, 1, 1, tzinfo=UTC)
+    with on_clock(SimulatedClock(reference), UTC, limits):
         start_timer_schedule(kind, text, reference, limits)
 
 

@@ -9,7 +9,6 @@ from app.persistence.database import AdvisoryLock, Database
 from app.settings import PROJECT_ROOT
 
 
-
 def alembic_config(url: str) -> Config:
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))

@@ -1,7 +1,7 @@
 """Tables of the service. The schema is created and changed only by Alembic migrations."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
@@ -44,12 +44,12 @@ class Instant(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given for an instant column")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Deployment(Base):

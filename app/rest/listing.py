@@ -1,7 +1,8 @@
 """List and count endpoints all answer the same way: Camunda's paging, then one shape per row."""
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from sqlalchemy import Select
 

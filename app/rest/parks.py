@@ -11,10 +11,10 @@ from pydantic import BaseModel
 from app.errors import InvalidRequest
 from app.persistence.models import Expert, ExpertConflict, ExpertDraw, ParkStanding
 from app.rest.dependencies import PrincipalDep, get_services, role
-from app.services.permissions import AUDITORS
 from app.rest.variables import format_instant
 from app.services import parks
 from app.services.context import Services
+from app.services.permissions import AUDITORS
 
 router = APIRouter(prefix="/api", tags=["parks and experts"])
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -110,7 +111,8 @@ class _Run:
                 f"{ENGINE}/deployment/create",
                 data={"deployment-name": f"scenario {self.scenario.path.stem}", "deploy-changed-only": "true"},
                 files=[("data", (file.name, file.read_bytes(), "application/octet-stream")) for file in files]))
-        self.timeline.append(f"{self.now()}  {'':{self.alias_width}}  deployed {', '.join(f.name for f in files) or 'nothing'}")
+        deployed = ", ".join(f.name for f in files) or "nothing"
+        self.timeline.append(f"{self.now()}  {'':{self.alias_width}}  deployed {deployed}")
 
     def step(self, step: Step) -> None:
         try:
@@ -383,7 +385,8 @@ class _Run:
             response = self.http.get(f"{path}/{key}")
             if fields is None or response.status_code == 404:
                 if (fields is None) != (response.status_code == 404):
-                    problems.append(f"{kind} {key}: " + ("on the register" if fields is None else "not on the register"))
+                    where = "on the register" if fields is None else "not on the register"
+                    problems.append(f"{kind} {key}: {where}")
                 continue
             entry = checked(response).json()
             problems += [f"{kind} {key} {field}: expected {show(value)}, found {show(entry.get(field))}"
@@ -419,7 +422,8 @@ class _Run:
                 problems.append(f"drawn {key}: expected {fields['count']} experts, found {len(draw['drawn'])}")
             recused = sorted(item["expertId"] for item in draw["excluded"])
             if "recused" in fields and recused != sorted(fields["recused"]):
-                problems.append(f"drawn {key}: expected {show(sorted(fields['recused']))} recused, found {show(recused)}")
+                problems.append(f"drawn {key}: expected {show(sorted(fields['recused']))} recused, "
+                                f"found {show(recused)}")
             if set(recused) & set(draw["drawn"]):
                 problems.append(f"drawn {key}: recused experts were drawn")
         return problems
@@ -493,7 +497,7 @@ def matches(expected: Any, actual: Any) -> bool:
         return isinstance(actual, (int, float)) and not isinstance(actual, bool) and actual == expected
     if isinstance(expected, list):
         return (isinstance(actual, list) and len(actual) == len(expected)
-                and all(matches(item, other) for item, other in zip(expected, actual)))
+                and all(matches(item, other) for item, other in zip(expected, actual, strict=True)))
     if isinstance(expected, dict):
         return (isinstance(actual, dict) and actual.keys() == expected.keys()
                 and all(matches(value, actual[key]) for key, value in expected.items()))

@@ -89,7 +89,7 @@ def _stand_in_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-def save_account(services: "Services", account_id: str, password: str, groups: list[str],
+def save_account(services: Services, account_id: str, password: str, groups: list[str],
                  display_name: str | None = None, region: str | None = None) -> Account:
     """Create the account, or replace its password, name, groups and region."""
     region = valid_code(region)
@@ -115,7 +115,7 @@ def save_account(services: "Services", account_id: str, password: str, groups: l
     return account
 
 
-def ensure_administrator(services: "Services") -> None:
+def ensure_administrator(services: Services) -> None:
     """At start: while no account is an administrator, create one from BOOTSTRAP_ADMIN, or named
     `admin` with a generated password that is logged this once (there is no default password)."""
     with services.db.read() as session:
@@ -132,7 +132,7 @@ def ensure_administrator(services: "Services") -> None:
                     ADMINISTRATORS)
 
 
-def seed_demo_accounts(services: "Services") -> None:
+def seed_demo_accounts(services: Services) -> None:
     """Demonstration accounts `demo-<group>` with the password `demo-<group>`: for trying the
     procedures on a development machine, never in production (the settings refuse it)."""
     with services.db.read() as session:
@@ -155,7 +155,7 @@ _verified: dict[str, _Verified] = {}
 _verified_lock = threading.Lock()
 
 
-def principal_of(services: "Services", authorization: str | None, api_key: str | None = None,
+def principal_of(services: Services, authorization: str | None, api_key: str | None = None,
                  address: str | None = None) -> Principal:
     """The caller named by the request's credentials: HTTP Basic (an account), a Bearer token of the
     single sign-on, or an API key (`X-API-Key`, or `Authorization: ApiKey`); without any, ANONYMOUS.
@@ -180,7 +180,7 @@ def _groups_of(session, account_id: str) -> frozenset[str]:
     return frozenset(session.scalars(select(Membership.group_id).where(Membership.account_id == account_id)))
 
 
-def _by_password(services: "Services", authorization: str, credentials: str, address: str | None) -> Principal:
+def _by_password(services: Services, authorization: str, credentials: str, address: str | None) -> Principal:
     try:
         user_id, _, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
     except (ValueError, UnicodeDecodeError):
@@ -214,7 +214,7 @@ def _by_password(services: "Services", authorization: str, credentials: str, add
 
 # --- API keys --------------------------------------------------------------------------------------
 
-def create_api_key(services: "Services", account_id: str) -> str:
+def create_api_key(services: Services, account_id: str) -> str:
     """A new key for the account, returned this once: `<id>.<secret>`; only a hash of the secret is kept."""
     key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     with services.db.write() as session:
@@ -227,7 +227,7 @@ def create_api_key(services: "Services", account_id: str) -> str:
     return f"{key_id}.{secret}"
 
 
-def revoke_api_key(services: "Services", key_id: str) -> None:
+def revoke_api_key(services: Services, key_id: str) -> None:
     with services.db.write() as session:
         key = session.get(ApiKey, key_id)
         if key is None:
@@ -237,7 +237,7 @@ def revoke_api_key(services: "Services", key_id: str) -> None:
                             key_id=key_id)
 
 
-def _by_api_key(services: "Services", presented: str) -> Principal:
+def _by_api_key(services: Services, presented: str) -> Principal:
     """Looked up on every request, so that a revoked key stops at once on every replica: the secret
     is a random 256-bit token, so a SHA-256 of it is safe to compare and nothing slow is remembered."""
     key_id, _, secret = presented.partition(".")

@@ -12,8 +12,9 @@ standing today (`none` for an agency not on the register).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,7 +33,7 @@ DECIDED_FROM = {"registered": (None, "ordered_to_correct", "revoked"), "ordered_
 STANDING_PROPERTY, CAUSE_PROPERTY = "agencyStanding", "agencyStandingCause"
 
 
-def get_agency(services: "Services", agency_id: str) -> AuditAgency:
+def get_agency(services: Services, agency_id: str) -> AuditAgency:
     with services.db.read() as session:
         agency = session.get(AuditAgency, agency_id)
     if agency is None:
@@ -40,7 +41,7 @@ def get_agency(services: "Services", agency_id: str) -> AuditAgency:
     return agency
 
 
-def list_agencies(services: "Services", *, status: str | None = None) -> list[AuditAgency]:
+def list_agencies(services: Services, *, status: str | None = None) -> list[AuditAgency]:
     query = select(AuditAgency).order_by(AuditAgency.agency_id)
     if status:
         if status not in STATUSES:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -64,7 +65,7 @@ class AnchorSigner:
         self.log_path = log_path
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "AnchorSigner":
+    def from_settings(cls, settings: Settings) -> AnchorSigner:
         beside = (Path(make_url(settings.database_url).database).expanduser().resolve().parent
                   if settings.is_sqlite else PROJECT_ROOT / "data")
         configured = settings.anchor_signing_key.strip()

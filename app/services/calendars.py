@@ -32,7 +32,7 @@ _cache_lock = threading.Lock()
 _cache: dict[tuple[str, str], WorkCalendar] = {}
 
 
-def seed_if_empty(services: "Services") -> None:
+def seed_if_empty(services: Services) -> None:
     with services.db.write() as session:
         if session.scalar(select(func.count()).select_from(CalendarYear)):
             return
@@ -55,7 +55,7 @@ def _load(session: Session) -> WorkCalendar:
     return WorkCalendar(days, confirmed, version)
 
 
-def current(services: "Services") -> WorkCalendar:
+def current(services: Services) -> WorkCalendar:
     """The calendar as the database holds it now; rebuilt only when an administrator changed it."""
     with services.db.read() as session:
         years_known, revisions = session.execute(select(func.count(), func.sum(CalendarYear.revision))).one()
@@ -71,7 +71,7 @@ def current(services: "Services") -> WorkCalendar:
     return calendar
 
 
-def years(services: "Services") -> list[dict]:
+def years(services: Services) -> list[dict]:
     with services.db.read() as session:
         counts = dict(session.execute(select(CalendarEntry.year, func.count()).group_by(CalendarEntry.year)).all())
         return [{"year": row.year, "confirmed": row.confirmed, "notice": row.notice, "entries": counts.get(row.year, 0),
@@ -79,7 +79,7 @@ def years(services: "Services") -> list[dict]:
                 for row in session.scalars(select(CalendarYear).order_by(CalendarYear.year))]
 
 
-def export_year(services: "Services", year: int) -> YearFile:
+def export_year(services: Services, year: int) -> YearFile:
     with services.db.read() as session:
         row = session.get(CalendarYear, year)
         if row is None:

@@ -29,7 +29,6 @@ from app.services import agencies, calendars, decisions, parks
 from app.services.anchors import AnchorSigner
 from app.settings import Settings
 
-
 Parsed = TypeVar("Parsed")
 
 

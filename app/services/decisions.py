@@ -4,7 +4,8 @@ its grading by deploying a new version of the table, without touching the proces
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -54,7 +55,7 @@ def add_versions(session: Session, deployment: Deployment, tables: list[Decision
     return definitions
 
 
-def resolve(services: "Services", session: Session, reference: "DecisionReference") -> tuple[str, DecisionTable]:
+def resolve(services: Services, session: Session, reference: DecisionReference) -> tuple[str, DecisionTable]:
     """The decision a business rule task evaluates now: the latest version of its key, or the version
     it names. A decision that is not deployed stops the step (nothing of it is saved)."""
     query = select(DecisionDefinition).where(DecisionDefinition.key == reference.key)
@@ -93,8 +94,8 @@ def get_definition(session: Session, *, definition_id: str | None = None, key: s
     return definition
 
 
-def evaluate(services: "Services", variables: Mapping[str, Any], *, definition_id: str | None = None,
-             key: str | None = None) -> tuple[DecisionDefinition, "DecisionEvaluation"]:
+def evaluate(services: Services, variables: Mapping[str, Any], *, definition_id: str | None = None,
+             key: str | None = None) -> tuple[DecisionDefinition, DecisionEvaluation]:
     """Evaluate a deployed decision on the given variables, as a business rule task would."""
     with services.db.read() as session:
         definition = get_definition(session, definition_id=definition_id, key=key)

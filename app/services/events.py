@@ -8,8 +8,9 @@ Each call is one unit of work: every instance it touches changes, or none does.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +30,6 @@ from app.services.instances import (
     save_run,
     start_in_session,
 )
-
 
 
 @dataclass

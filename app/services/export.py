@@ -42,7 +42,7 @@ def _resource(session, definition) -> dict[str, Any]:
             "content": content.decode("utf-8")}
 
 
-def export_case(services: "Services", instance_id: str, reader: Principal) -> dict[str, Any]:
+def export_case(services: Services, instance_id: str, reader: Principal) -> dict[str, Any]:
     """The case's file. Only for those who may read the case and all of its data: an export is
     verified as a whole, so confidential variables cannot be left out of it."""
     with services.db.read() as session:

@@ -8,9 +8,10 @@ whose lease ran out and whose task another worker took cannot complete it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
@@ -134,7 +135,8 @@ def bpmn_error(services: Services, task_id: str, *, worker_id: str, error_code: 
         changes = run.throw_bpmn_error(task_id, error_code, error_message, variables)
         now = services.clock.now()
         record(session, instance, "externalTask.bpmnError", now, user_id=actor.user_id, activity_id=task.activity_id,
-               task_id=task_id, worker_id=worker_id, error_code=error_code, error_message=error_message, variables=jsonable(variables))
+               task_id=task_id, worker_id=worker_id, error_code=error_code, error_message=error_message,
+               variables=jsonable(variables))
         save_run(services, session, instance, run, changes, now)
 
 

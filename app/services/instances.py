@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -25,10 +26,11 @@ from app.persistence.models import (
     UserTask,
 )
 from app.services import agencies, confidentiality, ledger, parks, permissions, regions, spawning
-from app.services.projections import ACTIVE, COMPLETED, TERMINATED
 from app.services.accounts import Principal
 from app.services.context import Services
 from app.services.deployments import latest_by_key
+from app.services.projections import ACTIVE, COMPLETED, TERMINATED
+
 
 def refuse_reserved_keys(values: Mapping[str, Any]) -> None:
     """Saved state must stay restorable: the state format reserves the key 'typename' in objects."""

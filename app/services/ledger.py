@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, select, text
 from sqlalchemy.orm import Session
@@ -43,7 +44,7 @@ def normalized(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def instant_text(at: datetime) -> str:
     """An instant as the chains hash it (UTC, microseconds)."""
-    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def event_hash(previous: str, event: Mapping[str, Any]) -> str:
@@ -52,7 +53,7 @@ def event_hash(previous: str, event: Mapping[str, Any]) -> str:
         "occurred_at": instant_text(event["occurred_at"]), "user_id": event["user_id"],
         "activity_id": event["activity_id"], "task_id": event["task_id"], "payload": event["payload"],
     }, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(f"{previous}\n{canonical}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{previous}\n{canonical}".encode()).hexdigest()
 
 
 def chain(session: Session, instance: ProcessInstance, event: dict[str, Any]) -> None:
@@ -70,7 +71,7 @@ def _admin_canonical(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def admin_hash(previous: str, row: Mapping[str, Any]) -> str:
     canonical = json.dumps(_admin_canonical(row), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(f"{previous}\n{canonical}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{previous}\n{canonical}".encode()).hexdigest()
 
 
 def record_admin(session: Session, kind: str, subject: str, at: datetime, user_id: str | None,
@@ -86,7 +87,7 @@ def record_admin(session: Session, kind: str, subject: str, at: datetime, user_i
     _anchor_at_commit(session, None, digest, at)
 
 
-def admin_events(services: "Services", *, subject: str | None = None, kind: str | None = None) -> list[AdminEvent]:
+def admin_events(services: Services, *, subject: str | None = None, kind: str | None = None) -> list[AdminEvent]:
     query = select(AdminEvent).order_by(AdminEvent.id)
     if subject:
         query = query.where(AdminEvent.subject == subject)
@@ -99,7 +100,7 @@ def admin_events(services: "Services", *, subject: str | None = None, kind: str 
 def anchor_hash(previous: str, row: Mapping[str, Any]) -> str:
     canonical = json.dumps({"process_instance_id": row["process_instance_id"], "event_hash": row["event_hash"],
                             "anchored_at": instant_text(row["anchored_at"])}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(f"{previous}\n{canonical}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{previous}\n{canonical}".encode()).hexdigest()
 
 
 def anchor_json(row: Any) -> dict[str, Any]:
@@ -146,7 +147,7 @@ def append_anchors(session: Session, heads: Mapping[str | None, tuple[str, datet
     after_commit(session, lambda: signer.append_to_log(logged))
 
 
-def seal(services: "Services") -> "Verification":
+def seal(services: Services) -> Verification:
     """Sign the heads that no signed anchor covers yet — the histories written before revision 0012 —
     when the chains show nothing else wrong (`eco-orchestrator verify --seal`, once after upgrading)."""
     result = verify(services)
@@ -186,7 +187,7 @@ class Verification:
     problems: list[Problem] = field(default_factory=list)
 
 
-def verify(services: "Services", process_instance_id: str | None = None) -> Verification:
+def verify(services: Services, process_instance_id: str | None = None) -> Verification:
     """Recompute the chains (of one instance, or of all instances and the administrative chain), check
     that a signed anchor covers each chain's head and that the rows shown beside the history match it,
     and check the anchors: their chain, numbering and signatures, and the anchor log."""

@@ -19,9 +19,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -82,7 +83,7 @@ def ban_end(since: date, cause: str) -> date:
 
 # --- the register ---------------------------------------------------------------------------------
 
-def record_standing(services: "Services", park_id: str, *, park_name: str, province: str, status: str,
+def record_standing(services: Services, park_id: str, *, park_name: str, province: str, status: str,
                     since: date, cause: str | None = None, process_instance_id: str | None = None,
                     user_id: str | None = None) -> ParkStanding:
     """Record a park's standing as an administrator states it."""
@@ -122,7 +123,7 @@ def record_in(session: Session, park_id: str, *, park_name: str, province: str, 
     return park
 
 
-def _read(services: "Services", kind, key: str, missing: str):
+def _read(services: Services, kind, key: str, missing: str):
     with services.db.read() as session:
         row = session.get(kind, key)
     if row is None:
@@ -130,11 +131,11 @@ def _read(services: "Services", kind, key: str, missing: str):
     return row
 
 
-def get_park(services: "Services", park_id: str) -> ParkStanding:
+def get_park(services: Services, park_id: str) -> ParkStanding:
     return _read(services, ParkStanding, park_id, f"No park '{park_id}' on the register")
 
 
-def list_parks(services: "Services", *, province: str | None = None, status: str | None = None) -> list[ParkStanding]:
+def list_parks(services: Services, *, province: str | None = None, status: str | None = None) -> list[ParkStanding]:
     query = select(ParkStanding).order_by(ParkStanding.park_id)
     if province:
         query = query.where(ParkStanding.province == province)
@@ -166,7 +167,7 @@ class ApplicationCheck:
     ban_until: date | None
 
 
-def application_check(services: "Services", park_id: str, on: date) -> ApplicationCheck:
+def application_check(services: Services, park_id: str, on: date) -> ApplicationCheck:
     """ECO-01/ECO-19: may this park file a new creation application on `on`? Unknown parks may."""
     with services.db.read() as session:
         return check_in(session, park_id, on)
@@ -187,7 +188,7 @@ def check_in(session: Session, park_id: str, on: date) -> ApplicationCheck:
 
 # --- the expert pool ------------------------------------------------------------------------------
 
-def add_expert(services: "Services", expert_id: str, *, name: str, specialty: str, organization: str,
+def add_expert(services: Services, expert_id: str, *, name: str, specialty: str, organization: str,
                active: bool = True, user_id: str | None = None) -> Expert:
     expert_id = _text(expert_id, "id", limit=64)
     expert = Expert(id=expert_id, name=_text(name, "name"), specialty=_text(specialty, "specialty"),
@@ -207,7 +208,7 @@ def _record_expert(session: Session, kind: str, expert: Expert, now: datetime, u
                         specialty=expert.specialty, organization=expert.organization, active=expert.active)
 
 
-def update_expert(services: "Services", expert_id: str, *, name: str | None = None, specialty: str | None = None,
+def update_expert(services: Services, expert_id: str, *, name: str | None = None, specialty: str | None = None,
                   organization: str | None = None, active: bool | None = None, user_id: str | None = None) -> Expert:
     """Change the given fields; `active=False` takes the expert out of every later draw."""
     with services.db.write() as session:
@@ -221,7 +222,7 @@ def update_expert(services: "Services", expert_id: str, *, name: str | None = No
     return expert
 
 
-def declare_conflict(services: "Services", expert_id: str, park_id: str, reason: str, *,
+def declare_conflict(services: Services, expert_id: str, park_id: str, reason: str, *,
                      user_id: str | None = None) -> ExpertConflict:
     """The expert is recused from every draw for the park; a second declaration replaces the reason."""
     park_id = _text(park_id, "parkId", limit=64)
@@ -238,7 +239,7 @@ def declare_conflict(services: "Services", expert_id: str, park_id: str, reason:
     return conflict
 
 
-def list_experts(services: "Services", *, active: bool | None = None) -> list[tuple[Expert, list[ExpertConflict]]]:
+def list_experts(services: Services, *, active: bool | None = None) -> list[tuple[Expert, list[ExpertConflict]]]:
     query = select(Expert).order_by(Expert.id)
     if active is not None:
         query = query.where(Expert.active == active)
@@ -264,11 +265,11 @@ def rank(seed: str, eligible: list[str]) -> list[str]:
     the ids sorted by key (then by id) are the ranking, and a draw of n takes its first n. Recomputable
     from a draw's recorded seed and eligible list alone, for example in a shell:
     `printf '%s' "$seed:$id" | sha256sum` for each id, then `sort`."""
-    keys = {expert_id: hashlib.sha256(f"{seed}:{expert_id}".encode("utf-8")).hexdigest() for expert_id in eligible}
+    keys = {expert_id: hashlib.sha256(f"{seed}:{expert_id}".encode()).hexdigest() for expert_id in eligible}
     return sorted(keys, key=lambda expert_id: (keys[expert_id], expert_id))
 
 
-def draw_experts(services: "Services", park_id: str, purpose: str, count: int, *,
+def draw_experts(services: Services, park_id: str, purpose: str, count: int, *,
                  process_instance_id: str | None = None, user: str | None = None) -> ExpertDraw:
     """ECO-20: draw `count` experts at random from the active pool, recusing those with a declared
     conflict with the park."""
@@ -312,7 +313,7 @@ def draw_in(session: Session, park_id: str, purpose: str, count: int, *, now: da
     return draw
 
 
-def list_draws(services: "Services", reader: Principal, *, process_instance_id: str | None = None,
+def list_draws(services: Services, reader: Principal, *, process_instance_id: str | None = None,
                task_id: str | None = None, park_id: str | None = None) -> list[ExpertDraw]:
     """The recorded draws the reader may read."""
     query = select(ExpertDraw).order_by(ExpertDraw.drawn_at, ExpertDraw.id)
@@ -324,7 +325,7 @@ def list_draws(services: "Services", reader: Principal, *, process_instance_id: 
         return [draw for draw in session.scalars(query) if permissions.may_read_draw(session, reader, draw)]
 
 
-def get_draw(services: "Services", draw_id: str, reader: Principal) -> ExpertDraw:
+def get_draw(services: Services, draw_id: str, reader: Principal) -> ExpertDraw:
     with services.db.read() as session:
         draw = session.get(ExpertDraw, draw_id)
         if draw is None:
@@ -341,7 +342,7 @@ class Verification:
     recomputed: list[str]
 
 
-def verify_draw(services: "Services", draw_id: str, reader: Principal) -> Verification:
+def verify_draw(services: Services, draw_id: str, reader: Principal) -> Verification:
     """Recompute a draw from its recorded seed, eligible list and size: does it give the drawn list?"""
     draw = get_draw(services, draw_id, reader)
     recomputed = rank(draw.seed, list(draw.eligible))[:draw.requested] if draw.algorithm == ALGORITHM else []

@@ -4,7 +4,8 @@ written in the same unit of work. Verification rebuilds them from the chained ev
 first row that differs, since these rows carry no hashes of their own."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

@@ -11,7 +11,8 @@ history rows carry it.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from app.engine import ProcessModel
 from app.engine.expressions import ExpressionError, compile_template

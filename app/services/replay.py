@@ -12,9 +12,10 @@ the first event where the replay diverges and how.
 from __future__ import annotations
 
 from collections import ChainMap, defaultdict, deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.calendar import CalendarDay, WorkCalendar
@@ -115,7 +116,7 @@ class _Replay:
             self.clock.set(_instant(event["occurredAt"]))
             self._note(run, self._apply(run, event))
         recorded = [(e["kind"], e["activityId"]) for e in self.events if e["kind"] in ACTIVITY_KINDS]
-        for index, (want, got) in enumerate(zip(recorded, self.replayed)):
+        for index, (want, got) in enumerate(zip(recorded, self.replayed, strict=False)):
             if want != got:
                 sequence = [e for e in self.events if e["kind"] in ACTIVITY_KINDS][index]["sequence"]
                 raise _Diverged(sequence, f"the record has {want[0]} of '{want[1]}' where the replay has "

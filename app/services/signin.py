@@ -39,7 +39,7 @@ def _seconds(wait: timedelta) -> int:
     return max(1, math.ceil(wait.total_seconds()))
 
 
-def admit(services: "Services", session: Session, user_id: str, address: str | None) -> None:
+def admit(services: Services, session: Session, user_id: str, address: str | None) -> None:
     """Raise TooManyAttempts while the account is locked or the account or address is throttled:
     one read, in the caller's session, of at most two rows; a clean account and address have none."""
     settings, now = services.settings, services.clock.now()
@@ -60,7 +60,7 @@ def admit(services: "Services", session: Session, user_id: str, address: str | N
         raise TooManyAttempts(_seconds(throttled[ACCOUNT]))
 
 
-def failed(services: "Services", user_id: str, address: str | None) -> None:
+def failed(services: Services, user_id: str, address: str | None) -> None:
     """Count a refused try against its account name and its address; the try that brings the
     account to signin_lockout_failures locks it and answers TooManyAttempts."""
     for attempt in range(3):

@@ -12,8 +12,9 @@ Each new instance also gets `started_by`, the id of the instance that started it
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from app.engine import ElementInfo
 from app.errors import InvalidProcessModel, ProcessExecutionFailed

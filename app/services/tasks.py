@@ -1,9 +1,10 @@
 """User tasks: queries on the projected task rows, and the commands officials use."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import Select, exists, select, update
 from sqlalchemy.orm import Session
@@ -29,8 +30,6 @@ from app.services.instances import (
     refuse_reserved_keys,
     save_run,
 )
-
-
 
 SORTABLE = {
     "id": UserTask.id, "name": UserTask.name, "assignee": UserTask.assignee, "created": UserTask.created,

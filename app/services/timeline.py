@@ -46,7 +46,7 @@ _SAYS = {
 }
 
 
-def timeline(services: "Services", instance_id: str, reader: Principal) -> list[Entry]:
+def timeline(services: Services, instance_id: str, reader: Principal) -> list[Entry]:
     with services.db.read() as session:
         instance = get_instance(session, instance_id)
         permissions.require_instance_read(session, reader, instance.id)

@@ -8,8 +8,9 @@ An ended instance keeps its final state, so its variables are those it ended wit
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy.orm import Session
 

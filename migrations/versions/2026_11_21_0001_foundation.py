@@ -2,12 +2,11 @@
 activity history, the append-only event record and timers.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-21 05:27:34.965150
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-
 from tests.conftest import FIXTURES, deploy
 
 PUBLICITY = (FIXTURES / "publicity_timers.bpmn").read_bytes()

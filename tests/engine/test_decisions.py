@@ -2,9 +2,9 @@
 service cannot evaluate, all without running any text of the file as code."""
 from __future__ import annotations
 
-import pytest
-
 from xml.sax.saxutils import escape
+
+import pytest
 
 from app.engine.decisions import compile_unary_tests, parse_decisions
 from app.errors import InvalidProcessModel, ProcessExecutionFailed

@@ -2,13 +2,12 @@
 chose, repeated where Camunda repeats them, refused at deployment where they cannot run."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from app.clock import SimulatedClock
+from app.clock import SimulatedClock, add_iso_duration
 from app.engine import ProcessRun, RunContext, parse_deployment, schedule_start_timer
-from app.clock import add_iso_duration
 from app.engine.timers import TimerLimits, next_start, parse_cycle
 from app.errors import Conflict, InvalidProcessModel, InvalidRequest
 from tests.engine.bpmn_text import definitions
@@ -18,7 +17,7 @@ DECLARATIONS = """
   <bpmn:message id="m_report" name="report"/>
   <bpmn:signal id="s_policy" name="policy_changed"/>
   <bpmn:error id="e_site" errorCode="SITE_DOWN"/>"""
-CST = timezone.utc
+CST = UTC
 
 
 def model(body: str):
@@ -27,7 +26,7 @@ def model(body: str):
 
 @pytest.fixture
 def context() -> RunContext:
-    return RunContext(SimulatedClock(datetime(2026, 9, 28, 1, 0, tzinfo=timezone.utc)))
+    return RunContext(SimulatedClock(datetime(2026, 9, 28, 1, 0, tzinfo=UTC)))
 
 
 def refused(body: str) -> str:
@@ -142,7 +141,7 @@ def test_a_timer_start_event_is_scheduled_by_the_service(context):
         <bpmn:timeCycle>R/2027-03-31T09:00:00+08:00/P1Y</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent>
       <bpmn:sequenceFlow id="f1" sourceRef="yearly" targetRef="publish_list"/><bpmn:userTask id="publish_list"/>""")
     due, repeat = schedule_start_timer(process, "yearly", context)
-    assert due == datetime(2027, 3, 31, 1, 0, tzinfo=timezone.utc) and repeat == {"cycles": -1, "period": "P1Y"}
+    assert due == datetime(2027, 3, 31, 1, 0, tzinfo=UTC) and repeat == {"cycles": -1, "period": "P1Y"}
     with pytest.raises(InvalidRequest):
         ProcessRun.start(process, {}, context)  # no plain start: only its timer starts it
     run, _ = ProcessRun.start(process, {}, context, start_event="yearly")

@@ -177,7 +177,7 @@ def test_ordering_incomparable_fails(text: str) -> None:
 
 
 def test_ordering_naive_and_aware_datetimes_fails() -> None:
-    variables = {"a": dt.datetime(2024, 1, 1), "b": dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)}
+    variables = {"a": dt.datetime(2024, 1, 1), "b": dt.datetime(2024, 1, 1, tzinfo=dt.UTC)}
     with pytest.raises(ExpressionEvaluationError, match="cannot compare"):
         ev("${a < b}", variables)
 

@@ -8,6 +8,7 @@ claims to see. The import check as bpmn-js does it lives in tests/modeler (run
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import subprocess
@@ -329,7 +330,7 @@ def _edges(d: Diagram, shapes: list[Shape], edges: list[Edge]) -> list[str]:
             if container and all(shape.rect.holds(p) for p in edge.points):
                 continue
             inner = shape.rect.grown(-TOLERANCE)
-            if any(inner.crossed_by(a, b) for a, b in zip(edge.points, edge.points[1:])):
+            if any(inner.crossed_by(a, b) for a, b in itertools.pairwise(edge.points)):
                 problems.append(f"{edge.element}: passes through {shape.element}")
     return problems
 

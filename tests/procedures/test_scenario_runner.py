@@ -57,7 +57,7 @@ def test_a_passing_scenario_lists_each_step_with_its_date_and_the_paths_it_walke
     assert result.passed, result.report()
     step_lines = [line for line in result.timeline if STEP_LINE.match(line)]
     assert len(step_lines) == 1 + len(scenario.steps)  # the deployment, then one line a step
-    assert all(line.endswith(step.text) for line, step in zip(step_lines[1:], scenario.steps))
+    assert all(line.endswith(step.text) for line, step in zip(step_lines[1:], scenario.steps, strict=True))
     assert "2026-03-05 周四 09:00        advance P3D" in result.timeline
     assert ("2026-03-02 周一 09:00  park  complete provincial_review by zj-eco-env "
             "{decision: supplement, opinion: 缺少近三年监测报告, score: 55}") in result.timeline

@@ -9,11 +9,11 @@ from starlette.datastructures import UploadFile
 from app.errors import InvalidRequest
 from app.rest.camunda import render
 from app.rest.dependencies import PrincipalDep, get_services, role
-from app.services.permissions import DESIGNERS
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict
 from app.services import deployments
 from app.services.context import Services
+from app.services.permissions import DESIGNERS
 
 router = APIRouter(tags=["deployment"])
 # Only process and decision files are deployed here (Camunda would also keep forms, scripts, images).

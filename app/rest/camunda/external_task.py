@@ -13,13 +13,13 @@ from starlette.concurrency import run_in_threadpool
 from app.errors import InvalidRequest
 from app.rest.camunda import render
 from app.rest.dependencies import PrincipalDep, get_services, role
-from app.services.permissions import SYSTEMS
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, text_list
 from app.rest.variables import decode_variables
 from app.services import external_tasks, permissions
 from app.services.accounts import Principal
 from app.services.context import Services
+from app.services.permissions import SYSTEMS
 
 router = APIRouter(tags=["external-task"])
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -84,7 +84,7 @@ async def fetch_and_lock(services: ServicesDep, reader: PrincipalDep, body: Json
 async def _wait(ready: asyncio.Event, seconds: float) -> None:
     try:
         await asyncio.wait_for(ready.wait(), seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
 
 

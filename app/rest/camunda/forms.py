@@ -1,8 +1,9 @@
 """Camunda's `form-variables`: each form field with its current or default value."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import tzinfo
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from app.engine import FormField
 from app.rest.variables import encode_value

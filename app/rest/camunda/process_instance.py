@@ -7,7 +7,6 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from app.errors import InvalidRequest, NotFound
 from app.rest.camunda import render
 from app.rest.dependencies import PrincipalDep, get_services, role
-from app.services.accounts import Principal
 from app.rest.listing import counted, listed
 from app.rest.params import query_dict, text, text_list
 from app.rest.variables import (
@@ -17,6 +16,7 @@ from app.rest.variables import (
     encode_variables,
 )
 from app.services import instances, permissions
+from app.services.accounts import Principal
 from app.services.context import Services
 
 router = APIRouter(prefix="/process-instance", tags=["process-instance"])

@@ -12,7 +12,8 @@ app.services.variable_instances), which costs one state load per instance looked
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Callable
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 
