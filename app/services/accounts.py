@@ -41,7 +41,8 @@ ADMINISTRATORS = "admins"
 # The authorities of the procedures (docs/procedures/README.md), one demonstration account each.
 DEMO_GROUPS = ("cn-sepa", "cn-sepa-sti", "cn-sepa-leader", "cn-most", "cn-mohurd", "zj-env", "zj-commerce", "zj-miit",
                "cn-eco-park-working-group", "cn-eco-park-mechanism", "xj-env", "xj-drc", "xj-economic",
-               "xj-local-env", "xj-prefecture-env", "xj-urumqi-env", "xj-cpa-experts", "xj-auditors")
+               "xj-local-env", "xj-local-drc", "xj-local-economic", "xj-prefecture-env", "xj-urumqi-env",
+               "xj-urumqi-drc", "xj-urumqi-economic", "xj-cpa-experts", "xj-cpa-delivery", "xj-auditors")
 _REMEMBER_SECONDS = 60.0
 _REMEMBER_AT_MOST = 10_000
 

@@ -17,7 +17,6 @@ const NodeResolver = require('bpmnlint/lib/resolver/node-resolver');
 const camundaPackage = require('camunda-bpmn-moddle/resources/camunda.json');
 
 const config = JSON.parse(await readFile(join(here, '.bpmnlintrc'), 'utf8'));
-const linter = new Linter({ config, resolver: new NodeResolver({ require }) });
 
 const results = {};
 for (const file of process.argv.slice(2)) {
@@ -27,6 +26,9 @@ for (const file of process.argv.slice(2)) {
     id: warning.element && warning.element.id, rule: 'import', category: 'error',
     message: warning.message.split('\n')[0],
   }));
+  // A linter of its own for each file: some rules remember what they saw (flows between the same
+  // elements) and would compare one file with the next.
+  const linter = new Linter({ config, resolver: new NodeResolver({ require }) });
   const reports = await linter.lint(rootElement);
   for (const [rule, entries] of Object.entries(reports)) {
     for (const entry of entries) {
