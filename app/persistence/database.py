@@ -135,6 +135,11 @@ class Database:
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
 
+    def ping(self) -> None:
+        """One round trip to the database (raises if it cannot be reached)."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
     def dispose(self) -> None:
         self.engine.dispose()
 

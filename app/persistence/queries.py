@@ -7,6 +7,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidRequest
+from app.persistence.models import DeploymentResource
 
 # Camunda's `*Like` filters are SQL LIKE patterns with `\` escaping a wildcard.
 LIKE_ESCAPE = "\\"
@@ -83,3 +84,10 @@ def like_matches(pattern: str, value: str) -> bool:
     while p < len(tokens) and tokens[p] is _ANY:
         p += 1
     return p == len(tokens)
+
+
+def resource_text(session: Session, deployment_id: str, name: str) -> str:
+    """The text of a file of a deployment (the BPMN or DMN a definition came from)."""
+    content = session.scalars(select(DeploymentResource.content).where(
+        DeploymentResource.deployment_id == deployment_id, DeploymentResource.name == name)).one()
+    return content.decode("utf-8")

@@ -1,7 +1,6 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from sqlalchemy import text
 
 from app.rest.dependencies import get_services
 from app.services.context import Services
@@ -11,7 +10,6 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health")
 def health(services: Annotated[Services, Depends(get_services)]) -> dict:
-    with services.db.read() as session:
-        session.execute(text("SELECT 1"))
+    services.db.ping()
     return {"status": "UP", "database": "sqlite" if services.db.is_sqlite else "postgresql",
             "clock": services.settings.clock}

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
-
-from sqlalchemy import Select
+from typing import TYPE_CHECKING, Any
 
 from app.errors import InvalidRequest
-from app.persistence.queries import count, page
 from app.rest.params import integer
+from app.services import listing
 from app.services.context import Services
 from app.settings import Settings
+
+if TYPE_CHECKING:  # a query the use cases built, run by them
+    from sqlalchemy import Select
 
 
 def page_bounds(paging: Mapping[str, Any], settings: Settings) -> tuple[int, int]:
@@ -27,10 +28,8 @@ def page_bounds(paging: Mapping[str, Any], settings: Settings) -> tuple[int, int
 def listed(services: Services, query: Select, paging: Mapping[str, Any],
            render_row: Callable[[Any], dict[str, Any]]) -> list[dict[str, Any]]:
     first, most = page_bounds(paging, services.settings)
-    with services.db.read() as session:
-        return [render_row(row) for row in page(session, query, first, most)]
+    return [render_row(row) for row in listing.rows(services, query, first, most)]
 
 
 def counted(services: Services, query: Select) -> dict[str, int]:
-    with services.db.read() as session:
-        return {"count": count(session, query)}
+    return {"count": listing.number_of(services, query)}

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.engine import DecisionTable
 from app.errors import InvalidRequest, NotFound, ProcessExecutionFailed
 from app.persistence.models import DecisionDefinition, Deployment
-from app.persistence.queries import latest_versions_only
+from app.persistence.queries import latest_versions_only, resource_text
 
 if TYPE_CHECKING:
     from app.engine.decisions import DecisionEvaluation
@@ -105,3 +105,17 @@ def evaluate(services: Services, variables: Mapping[str, Any], *, definition_id:
             return definition, table.evaluate(variables, context.functions)
         except ProcessExecutionFailed as error:  # here the caller's variables are at fault
             raise InvalidRequest(str(error), details=error.details) from None
+
+
+def find_definition(services: Services, *, definition_id: str | None = None, key: str | None = None
+                    ) -> DecisionDefinition:
+    with services.db.read() as session:
+        return get_definition(session, definition_id=definition_id, key=key)
+
+
+def definition_with_xml(services: Services, *, definition_id: str | None = None, key: str | None = None
+                        ) -> tuple[DecisionDefinition, str]:
+    """A decision definition and the text of the DMN file it came from."""
+    with services.db.read() as session:
+        definition = get_definition(session, definition_id=definition_id, key=key)
+        return definition, resource_text(session, definition.deployment_id, definition.resource_name)

@@ -9,6 +9,7 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from app.engine import (
+    FormField,
     ProcessModel,
     check_timers,
     checksum,
@@ -25,7 +26,7 @@ from app.persistence.models import (
     ProcessDefinition,
     Timer,
 )
-from app.persistence.queries import latest_versions_only, like
+from app.persistence.queries import latest_versions_only, like, resource_text
 from app.services import agencies, decisions, ledger, parks, regions, spawning
 from app.services.context import Services
 
@@ -203,14 +204,6 @@ def get_definition(session: Session, definition_id: str) -> ProcessDefinition:
     return definition
 
 
-def definition_xml(session: Session, definition: ProcessDefinition) -> str:
-    content = session.scalars(
-        select(DeploymentResource.content).where(DeploymentResource.deployment_id == definition.deployment_id,
-                                                 DeploymentResource.name == definition.resource_name)
-    ).one()
-    return content.decode("utf-8")
-
-
 def deploy_directory(services: Services, directory: Path) -> list[DeploymentResult]:
     """Deploy every .dmn and .bpmn file of a directory, one deployment each (decisions first, so that
     processes find them), skipping unchanged files."""
@@ -219,3 +212,39 @@ def deploy_directory(services: Services, directory: Path) -> list[DeploymentResu
     return [deploy(services, name=path.stem, source="deploy-on-start", tenant_id=None,
                    resources={path.name: path.read_bytes()}, duplicate_filtering=True, changed_only=True)
             for path in [*sorted(directory.glob("*.dmn")), *sorted(directory.glob("*.bpmn"))]]
+
+
+def find_definition(services: Services, *, definition_id: str | None = None, key: str | None = None,
+                    tenant_id: str | None = None) -> ProcessDefinition:
+    """A process definition by id, or the latest version of a key (of a tenant)."""
+    with services.db.read() as session:
+        return _definition(session, definition_id, key, tenant_id)
+
+
+def definition_with_xml(services: Services, *, definition_id: str | None = None, key: str | None = None
+                        ) -> tuple[ProcessDefinition, str]:
+    with services.db.read() as session:
+        definition = _definition(session, definition_id, key, None)
+        return definition, resource_text(session, definition.deployment_id, definition.resource_name)
+
+
+def start_form(services: Services, *, definition_id: str | None = None, key: str | None = None
+               ) -> tuple[FormField, ...]:
+    with services.db.read() as session:
+        return services.models.get(session, _definition(session, definition_id, key, None).id).start_form
+
+
+def _definition(session: Session, definition_id: str | None, key: str | None, tenant_id: str | None
+                ) -> ProcessDefinition:
+    return get_definition(session, definition_id) if definition_id else latest_by_key(session, key, tenant_id)
+
+
+def find_deployment(services: Services, deployment_id: str) -> Deployment:
+    with services.db.read() as session:
+        return get_deployment(session, deployment_id)
+
+
+def deployment_resources(services: Services, deployment_id: str) -> list[DeploymentResource]:
+    with services.db.read() as session:
+        get_deployment(session, deployment_id)
+        return resources_of(session, deployment_id)

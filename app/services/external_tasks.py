@@ -261,3 +261,20 @@ def incident_query(p: Mapping[str, Any], *, open_only: bool = True, viewer: Prin
     query = _equal_to(query, p, equal)
     return query.order_by(Incident.created, Incident.id)
 
+
+def readable_external_task(services: Services, task_id: str, viewer: Principal) -> ExternalTask:
+    """An external task, for the systems and those who may read its case."""
+    with services.db.read() as session:
+        task = get_external_task(session, task_id)
+        if permissions.SYSTEMS not in viewer.groups:
+            permissions.require_instance_read(session, viewer, task.process_instance_id, "ExternalTask", task.id)
+        return task
+
+
+def readable_incident(services: Services, incident_id: str, viewer: Principal) -> Incident:
+    """An incident, for the systems and those who may read its case."""
+    with services.db.read() as session:
+        incident = get_incident(session, incident_id)
+        if permissions.SYSTEMS not in viewer.groups:
+            permissions.require_instance_read(session, viewer, incident.process_instance_id, "Incident", incident.id)
+        return incident

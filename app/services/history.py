@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -12,6 +13,9 @@ from app.persistence.models import ActivityInstance, HistoryEvent, ProcessDefini
 from app.persistence.queries import like
 from app.services import permissions
 from app.services.accounts import Principal
+
+if TYPE_CHECKING:
+    from app.services.context import Services
 
 
 @dataclass
@@ -197,3 +201,12 @@ def user_operation_query(c: OperationFilter) -> Select:
     if c.before is not None:
         query = query.where(HistoryEvent.occurred_at < c.before)
     return query.order_by(HistoryEvent.occurred_at, HistoryEvent.id)
+
+
+def readable_historic_instance(services: Services, instance_id: str, viewer: Principal
+                               ) -> tuple[ProcessInstance, ProcessDefinition]:
+    """An instance in any state and its definition, for those who may read it (403 for others)."""
+    with services.db.read() as session:
+        row, definition = historic_instance(session, instance_id)
+        permissions.require_instance_read(session, viewer, row.id)
+        return row, definition

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from app.engine import ActivityChange, ProcessRun
+from app.engine import ActivityChange, ProcessRun, validate_submission
 from app.errors import Conflict, InvalidRequest, NotFound
 from app.persistence.database import announce_new_work, insert_missing, on_commit
 from app.persistence.models import (
@@ -300,7 +300,8 @@ def _record_activities(session: Session, instance: ProcessInstance, changes: Ite
 
 def start_instance(services: Services, *, key: str | None = None, definition_id: str | None = None,
                    variables: Mapping[str, Any], business_key: str | None, actor: Principal,
-                   tenant_id: str | None = None) -> tuple[ProcessInstance, dict[str, Any]]:
+                   tenant_id: str | None = None, as_start_form: bool = False) -> tuple[ProcessInstance, dict[str, Any]]:
+    """Start an instance; `as_start_form`: the variables are a submitted start form, checked against it."""
     refuse_reserved_keys(variables)
     if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 255
                                      or "\x00" in business_key):
@@ -312,7 +313,10 @@ def start_instance(services: Services, *, key: str | None = None, definition_id:
                 raise NotFound(f"No matching definition with id {definition_id}")
         else:
             definition = latest_by_key(session, key, tenant_id)
-        permissions.require_start(actor, services.models.get(session, definition.id), definition.id)
+        model = services.models.get(session, definition.id)
+        permissions.require_start(actor, model, definition.id)
+        if as_start_form:
+            variables = validate_submission(model.start_form, variables, services.settings.zone)
         instance, run = start_in_session(services, session, definition, variables, business_key,
                                          user_id=actor.user_id, starter_region=actor.region)
         return instance, run.variables()
@@ -445,3 +449,11 @@ def instance_query(*, instance_ids: list[str] | None = None, business_key: str |
     if definition_key is not None:
         query = query.where(ProcessInstance.definition_key == definition_key)
     return query
+
+
+def readable_instance(services: Services, instance_id: str, viewer: Principal) -> ProcessInstance:
+    """A running instance, for those who may read it (403 for others)."""
+    with services.db.read() as session:
+        instance = get_active_instance(session, instance_id)
+        permissions.require_instance_read(session, viewer, instance.id)
+        return instance

@@ -226,3 +226,26 @@ def task_variables(services: Services, task_id: str, reader: Principal) -> dict[
         instance = get_active_instance(session, task.process_instance_id)
         run = load_run(services, session, instance)
         return confidentiality.visible(session, run.model, instance.id, reader, run.variables())
+
+
+def readable_task(services: Services, task_id: str, viewer: Principal) -> UserTask:
+    """An open task, for those who may read its case (a completed one is gone: 404, as in Camunda)."""
+    with services.db.read() as session:
+        task = open_task(session, task_id)
+        require_read(session, viewer, task)
+        return task
+
+
+def form_key(services: Services, task_id: str, viewer: Principal) -> str | None:
+    with services.db.read() as session:
+        task = get_task(session, task_id)
+        require_read(session, viewer, task)
+        return task.form_key
+
+
+def identity_links(services: Services, task_id: str, viewer: Principal) -> tuple[list[TaskCandidate], str | None]:
+    """The task's candidates and its assignee, for those who may read its case."""
+    with services.db.read() as session:
+        task = get_task(session, task_id)
+        require_read(session, viewer, task)
+        return candidates(session, [task_id])[task_id], task.assignee

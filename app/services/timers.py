@@ -11,12 +11,14 @@ import logging
 import threading
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from app.clock import SimulatedClock
 from app.engine import next_start
 from app.errors import Conflict, NotFound
-from app.persistence.models import ProcessDefinition, Timer
+from app.persistence.models import ProcessDefinition, ProcessInstance, Timer
+from app.services import permissions
+from app.services.accounts import Principal
 from app.services.context import Services
 from app.services.instances import get_active_instance, load_run, record, save_run, start_in_session
 
@@ -144,3 +146,21 @@ class TimerWorker:
             except Exception:  # a failing round must not end the worker; the next round retries
                 log.exception("timer round failed")
             self._stop.wait(self.interval)
+
+
+def job_query(*, instance_id: str | None, definition_key: str | None, definition_id: str | None,
+              activity_id: str | None, viewer: Principal) -> Select:
+    """The timers instances wait on, as Camunda's jobs. A timer start event's job belongs to its
+    definition and has no instance yet (administrators, auditors and the systems see those)."""
+    query = select(Timer, ProcessInstance).outerjoin(ProcessInstance, ProcessInstance.id == Timer.process_instance_id)
+    if instance_id:
+        query = query.where(Timer.process_instance_id == instance_id)
+    if definition_key:
+        query = query.where(Timer.process_definition_key == definition_key)
+    if definition_id:
+        query = query.where((Timer.process_definition_id == definition_id)
+                            | (ProcessInstance.definition_id == definition_id))
+    if activity_id:
+        query = query.where(Timer.activity_id == activity_id)
+    return permissions.only_visible(query, Timer.process_instance_id,
+                                    permissions.unless_in(viewer, permissions.SYSTEMS)).order_by(Timer.due_at, Timer.id)

@@ -10,7 +10,7 @@ from app.rest.dependencies import get_services
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, text, text_list
 from app.rest.variables import decode_variables, encode_variables
-from app.services import decisions, deployments
+from app.services import decisions
 from app.services.context import Services
 
 router = APIRouter(prefix="/decision-definition", tags=["decision-definition"])
@@ -40,14 +40,12 @@ def count_decision_definitions(request: Request, services: ServicesDep) -> dict[
 
 
 def _one(services: Services, **which: str) -> dict[str, Any]:
-    with services.db.read() as session:
-        return render.decision_definition(decisions.get_definition(session, **which))
+    return render.decision_definition(decisions.find_definition(services, **which))
 
 
 def _xml(services: Services, **which: str) -> dict[str, Any]:
-    with services.db.read() as session:
-        row = decisions.get_definition(session, **which)
-        return {"id": row.id, "dmnXml": deployments.definition_xml(session, row)}
+    row, xml = decisions.definition_with_xml(services, **which)
+    return {"id": row.id, "dmnXml": xml}
 
 
 async def _evaluate(services: Services, body: dict[str, Any] | None, **which: str) -> list[dict[str, Any]]:

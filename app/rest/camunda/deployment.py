@@ -81,13 +81,10 @@ def count_deployments(request: Request, services: ServicesDep) -> dict[str, int]
 
 @router.get("/deployment/{deployment_id}")
 def get_deployment(deployment_id: str, request: Request, services: ServicesDep) -> dict[str, Any]:
-    with services.db.read() as session:
-        return render.deployment(request, deployments.get_deployment(session, deployment_id), services.settings.zone)
+    return render.deployment(request, deployments.find_deployment(services, deployment_id), services.settings.zone)
 
 
 @router.get("/deployment/{deployment_id}/resources")
 def deployment_resources(deployment_id: str, services: ServicesDep) -> list[dict[str, Any]]:
-    with services.db.read() as session:
-        deployments.get_deployment(session, deployment_id)
-        return [{"id": row.id, "name": row.name, "deploymentId": row.deployment_id}
-                for row in deployments.resources_of(session, deployment_id)]
+    return [{"id": row.id, "name": row.name, "deploymentId": row.deployment_id}
+            for row in deployments.deployment_resources(services, deployment_id)]

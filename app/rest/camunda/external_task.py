@@ -16,7 +16,7 @@ from app.rest.dependencies import PrincipalDep, get_services, role
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, text_list
 from app.rest.variables import decode_variables
-from app.services import external_tasks, permissions
+from app.services import external_tasks
 from app.services.accounts import Principal
 from app.services.context import Services
 from app.services.permissions import SYSTEMS
@@ -176,24 +176,16 @@ def count_external_tasks(request: Request, services: ServicesDep, viewer: Princi
     return counted(services, _external_task_query(query_dict(request), services, viewer))
 
 
-def _readable_external_task(session, viewer: Principal, task_id: str):
-    task = external_tasks.get_external_task(session, task_id)
-    if permissions.SYSTEMS not in viewer.groups:
-        permissions.require_instance_read(session, viewer, task.process_instance_id, "ExternalTask", task.id)
-    return task
-
-
 @router.get("/external-task/{task_id}")
 def get_external_task(task_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
-    with services.db.read() as session:
-        return render.external_task(_readable_external_task(session, viewer, task_id), services.settings.zone)
+    task = external_tasks.readable_external_task(services, task_id, viewer)
+    return render.external_task(task, services.settings.zone)
 
 
 @router.get("/external-task/{task_id}/errorDetails", summary="The full error details of the last failure",
             response_class=PlainTextResponse, responses={204: {"description": "no failure reported"}})
 def error_details(task_id: str, services: ServicesDep, viewer: PrincipalDep) -> Response:
-    with services.db.read() as session:
-        details = _readable_external_task(session, viewer, task_id).error_details
+    details = external_tasks.readable_external_task(services, task_id, viewer).error_details
     return PlainTextResponse(details) if details is not None else Response(status_code=204)
 
 
@@ -212,8 +204,4 @@ def count_incidents(request: Request, services: ServicesDep, viewer: PrincipalDe
 
 @router.get("/incident/{incident_id}")
 def get_incident(incident_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
-    with services.db.read() as session:
-        incident = external_tasks.get_incident(session, incident_id)
-        if permissions.SYSTEMS not in viewer.groups:
-            permissions.require_instance_read(session, viewer, incident.process_instance_id, "Incident", incident.id)
-        return render.incident(incident, services.settings.zone)
+    return render.incident(external_tasks.readable_incident(services, incident_id, viewer), services.settings.zone)

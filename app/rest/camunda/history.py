@@ -9,7 +9,7 @@ from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, sort_order, text, text_list
 from app.rest.variables import optional_instant
-from app.services import history, permissions
+from app.services import history
 from app.services.accounts import Principal
 from app.services.context import Services
 
@@ -70,10 +70,8 @@ def count_historic_instances(request: Request, services: ServicesDep, viewer: Pr
 
 @router.get("/process-instance/{instance_id}")
 def historic_instance(instance_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
-    with services.db.read() as session:
-        row, definition = history.historic_instance(session, instance_id)
-        permissions.require_instance_read(session, viewer, row.id)
-        return render.historic_instance(row, definition, services.settings.zone)
+    row, definition = history.readable_historic_instance(services, instance_id, viewer)
+    return render.historic_instance(row, definition, services.settings.zone)
 
 
 def _activity_filter(p: dict[str, Any], viewer: Principal) -> history.ActivityFilter:

@@ -3,14 +3,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import select
 
-from app.persistence.models import ProcessInstance, Timer
 from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.listing import counted, listed
-from app.rest.params import query_dict
+from app.rest.params import query_dict, text
 from app.rest.variables import format_instant
-from app.services import permissions
+from app.services import timers
 from app.services.accounts import Principal
 from app.services.context import Services
 
@@ -19,24 +17,9 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def _query(p: dict[str, Any], viewer: Principal):
-    # A timer start event's job belongs to its definition and has no instance yet (administrators,
-    # auditors and the systems see those).
-    query = select(Timer, ProcessInstance).outerjoin(ProcessInstance, ProcessInstance.id == Timer.process_instance_id)
-    return permissions.only_visible(_filtered(query, p), Timer.process_instance_id,
-                                    permissions.unless_in(viewer, permissions.SYSTEMS)).order_by(Timer.due_at, Timer.id)
-
-
-def _filtered(query, p: dict[str, Any]):
-    if p.get("processInstanceId"):
-        query = query.where(Timer.process_instance_id == p["processInstanceId"])
-    if p.get("processDefinitionKey"):
-        query = query.where(Timer.process_definition_key == p["processDefinitionKey"])
-    if p.get("processDefinitionId"):
-        query = query.where((Timer.process_definition_id == p["processDefinitionId"])
-                            | (ProcessInstance.definition_id == p["processDefinitionId"]))
-    if p.get("activityId"):
-        query = query.where(Timer.activity_id == p["activityId"])
-    return query
+    return timers.job_query(instance_id=text(p, "processInstanceId"), definition_key=text(p, "processDefinitionKey"),
+                            definition_id=text(p, "processDefinitionId"), activity_id=text(p, "activityId"),
+                            viewer=viewer)
 
 
 def _job(row, zone) -> dict[str, Any]:

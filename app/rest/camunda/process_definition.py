@@ -4,7 +4,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 
-from app.engine import validate_submission
 from app.rest.camunda import render
 from app.rest.camunda.forms import form_variables
 from app.rest.dependencies import PrincipalDep, get_services
@@ -43,40 +42,31 @@ def count_definitions(request: Request, services: ServicesDep) -> dict[str, int]
     return counted(services, _query(query_dict(request, _LISTS)))
 
 
-def _by_key(session, key: str, tenant_id: str | None = None):
-    return deployments.latest_by_key(session, key, tenant_id)
-
-
 @router.get("/key/{key}")
 def definition_by_key(key: str, services: ServicesDep) -> dict[str, Any]:
-    with services.db.read() as session:
-        return render.definition(_by_key(session, key))
+    return render.definition(deployments.find_definition(services, key=key))
 
 
 @router.get("/key/{key}/tenant-id/{tenant_id}")
 def definition_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> dict[str, Any]:
-    with services.db.read() as session:
-        return render.definition(_by_key(session, key, tenant_id))
+    return render.definition(deployments.find_definition(services, key=key, tenant_id=tenant_id))
 
 
 @router.get("/key/{key}/xml")
 def xml_by_key(key: str, services: ServicesDep) -> dict[str, Any]:
-    with services.db.read() as session:
-        row = _by_key(session, key)
-        return {"id": row.id, "bpmn20Xml": deployments.definition_xml(session, row)}
+    row, xml = deployments.definition_with_xml(services, key=key)
+    return {"id": row.id, "bpmn20Xml": xml}
 
 
 @router.get("/{definition_id}")
 def definition_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
-    with services.db.read() as session:
-        return render.definition(deployments.get_definition(session, definition_id))
+    return render.definition(deployments.find_definition(services, definition_id=definition_id))
 
 
 @router.get("/{definition_id}/xml")
 def xml_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
-    with services.db.read() as session:
-        row = deployments.get_definition(session, definition_id)
-        return {"id": row.id, "bpmn20Xml": deployments.definition_xml(session, row)}
+    row, xml = deployments.definition_with_xml(services, definition_id=definition_id)
+    return {"id": row.id, "bpmn20Xml": xml}
 
 
 def _start(request: Request, services: Services, actor: Principal, body: dict[str, Any] | None, *,
@@ -84,17 +74,10 @@ def _start(request: Request, services: Services, actor: Principal, body: dict[st
            definition_id: str | None = None, tenant_id: str | None = None, start_form: bool = False) -> dict:
     body = body or {}
     zone = services.settings.zone
-    variables = decode_variables(body.get("variables"), services.settings)
-    if start_form:
-        with services.db.read() as session:
-            definition = (deployments.get_definition(session, definition_id) if definition_id
-                          else _by_key(session, key, tenant_id))
-            model = services.models.get(session, definition.id)
-        variables = validate_submission(model.start_form, variables, zone)
-        key, definition_id = None, definition.id
     instance, current = instances.start_instance(
-        services, key=key, definition_id=definition_id, variables=variables,
-        business_key=body.get("businessKey"), tenant_id=tenant_id, actor=actor)
+        services, key=key, definition_id=definition_id,
+        variables=decode_variables(body.get("variables"), services.settings),
+        business_key=body.get("businessKey"), tenant_id=tenant_id, actor=actor, as_start_form=start_form)
     with_variables = flag(body.get("withVariablesInReturn"), "withVariablesInReturn")
     return render.instance(request, instance, current if with_variables else None, zone)
 
@@ -131,13 +114,10 @@ def submit_start_form_by_id(definition_id: str, request: Request, services: Serv
 
 @router.get("/key/{key}/form-variables")
 def start_form_variables_by_key(key: str, services: ServicesDep) -> dict[str, Any]:
-    with services.db.read() as session:
-        model = services.models.get(session, _by_key(session, key).id)
-    return form_variables(model.start_form, {}, services.settings.zone)
+    return form_variables(deployments.start_form(services, key=key), {}, services.settings.zone)
 
 
 @router.get("/{definition_id}/form-variables")
 def start_form_variables_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
-    with services.db.read() as session:
-        model = services.models.get(session, deployments.get_definition(session, definition_id).id)
-    return form_variables(model.start_form, {}, services.settings.zone)
+    return form_variables(deployments.start_form(services, definition_id=definition_id), {},
+                          services.settings.zone)

@@ -15,7 +15,7 @@ from app.rest.variables import (
     encode_value,
     encode_variables,
 )
-from app.services import instances, permissions
+from app.services import instances
 from app.services.accounts import Principal
 from app.services.context import Services
 
@@ -57,10 +57,7 @@ def count_instances(request: Request, services: ServicesDep, viewer: PrincipalDe
 
 @router.get("/{instance_id}")
 def get_instance(instance_id: str, request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
-    with services.db.read() as session:
-        instance = instances.get_active_instance(session, instance_id)
-        permissions.require_instance_read(session, viewer, instance.id)
-        return render.instance(request, instance)
+    return render.instance(request, instances.readable_instance(services, instance_id, viewer))
 
 
 @router.delete("/{instance_id}", status_code=204, dependencies=[_ADMINISTER])

@@ -86,10 +86,7 @@ def count_tasks_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonB
 
 @router.get("/{task_id}")
 def get_task(task_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
-    with services.db.read() as session:
-        task = tasks.open_task(session, task_id)
-        tasks.require_read(session, viewer, task)
-        return render.task(task, services.settings.zone)
+    return render.task(tasks.readable_task(services, task_id, viewer), services.settings.zone)
 
 
 def _user_id(body: dict[str, Any] | None, required: bool) -> str | None:
@@ -147,10 +144,7 @@ def task_form_variables(task_id: str, services: ServicesDep, reader: PrincipalDe
 
 @router.get("/{task_id}/form")
 def task_form(task_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
-    with services.db.read() as session:
-        row = tasks.get_task(session, task_id)
-        tasks.require_read(session, viewer, row)
-        return {"key": row.form_key, "contextPath": None}
+    return {"key": tasks.form_key(services, task_id, viewer), "contextPath": None}
 
 
 @router.get("/{task_id}/variables")
@@ -160,10 +154,8 @@ def task_variables(task_id: str, services: ServicesDep, reader: PrincipalDep) ->
 
 @router.get("/{task_id}/identity-links")
 def identity_links(task_id: str, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
-    with services.db.read() as session:
-        row = tasks.get_task(session, task_id)
-        tasks.require_read(session, viewer, row)
-        links = [render.identity_link(candidate) for candidate in tasks.candidates(session, [task_id])[task_id]]
-        if row.assignee:
-            links.append({"userId": row.assignee, "groupId": None, "type": "assignee"})
-        return links
+    candidates, assignee = tasks.identity_links(services, task_id, viewer)
+    links = [render.identity_link(candidate) for candidate in candidates]
+    if assignee:
+        links.append({"userId": assignee, "groupId": None, "type": "assignee"})
+    return links
