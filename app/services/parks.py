@@ -416,9 +416,17 @@ def draw_for_task(session: Session, element: ElementInfo, variables: Mapping[str
 
 def register_functions(session: Session, today: Callable[[], date]) -> dict[str, Callable[..., Any]]:
     """Expression functions that read the register within the step's unit of work."""
-    def application_bar(park_id: Any) -> str:
-        if not isinstance(park_id, str) or not park_id.strip():
-            raise ValueError(f"parkApplicationBar needs a park id, got {park_id!r}")
-        return check_in(session, park_id, today()).reason or ""
+    def park_id_of(value: Any, function: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{function} needs a park id, got {value!r}")
+        return value.strip()
 
-    return {"parkApplicationBar": application_bar}
+    def application_bar(park_id: Any) -> str:
+        return check_in(session, park_id_of(park_id, "parkApplicationBar"), today()).reason or ""
+
+    def standing(park_id: Any) -> str:
+        # The park's standing on the register (STATUSES), or "none" for a park not on it.
+        park = session.get(ParkStanding, park_id_of(park_id, "parkStanding"))
+        return park.status if park is not None else "none"
+
+    return {"parkApplicationBar": application_bar, "parkStanding": standing}
