@@ -21,10 +21,15 @@ from app.rest import parks as parks_api
 from app.rest.dependencies import require_principal
 from app.rest.limits import JsonBodyCheck, RequestSizeLimit
 from app.services import accounts
+from app.services.agencies import AgencyRegister
 from app.services.anchors import AnchorSigner
 from app.services.calendars import seed_if_empty
+from app.services.confidentiality import ConfidentialReaders
 from app.services.context import DecisionCache, ModelCache, Services
 from app.services.deployments import deploy_directory
+from app.services.parks import ExpertDraws, ParkRegister
+from app.services.regions import Regions
+from app.services.spawning import Spawning
 from app.services.timers import TimerWorker
 from app.settings import Settings, get_settings
 
@@ -38,7 +43,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     return Services(settings=settings, db=Database(settings.database_url, pool_size=settings.db_pool_size,
                                                    session_info={"anchor_signer": signer}),
                     clock=clock, models=ModelCache(settings.spec_cache_size),
-                    decision_tables=DecisionCache(settings.spec_cache_size), signer=signer)
+                    decision_tables=DecisionCache(settings.spec_cache_size), signer=signer,
+                    # What processes switch on with camunda:properties, in the order it acts in a step.
+                    hooks=(Regions(), ConfidentialReaders(), ParkRegister(), ExpertDraws(), AgencyRegister(),
+                           Spawning()))
 
 
 def first_start(services: Services) -> None:

@@ -14,15 +14,16 @@ from app.engine.model import (
     checksum,
     parse_deployment,
 )
-from app.engine.runtime import (
+from app.engine.runtime import ProcessRun, RunContext, schedule_start_timer
+from app.engine.steps import (
     ActivityChange,
     EventWait,
     OpenExternalTask,
     OpenUserTask,
     PendingTimer,
-    ProcessRun,
-    RunContext,
-    schedule_start_timer,
+    StepResult,
+    report_deadline,
+    report_register_read,
 )
 from app.engine.timers import TimerLimits, next_start
 
@@ -41,6 +42,9 @@ __all__ = [
     "ProcessModel",
     "ProcessRun",
     "RunContext",
+    "StepResult",
+    "report_deadline",
+    "report_register_read",
     "UserTaskDefinition",
     "check_timers",
     "checksum",

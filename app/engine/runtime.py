@@ -33,6 +33,15 @@ from app.engine.forms import parse_datetime
 from app.engine.model import ProcessModel, UserTaskDefinition
 from app.engine.script_engine import SafeScriptEngine
 from app.engine.serialization import dump_workflow, load_workflow
+from app.engine.steps import (
+    ActivityChange,
+    EventWait,
+    OpenExternalTask,
+    OpenUserTask,
+    PendingTimer,
+    StepResult,
+    logging_step,
+)
 from app.engine.timers import TimerLimits, on_clock, start_timer_schedule
 from app.errors import Conflict, InvalidRequest, NotFound, ProcessExecutionFailed
 
@@ -48,72 +57,11 @@ class RunContext:
     clock: Clock
     functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     zone: tzinfo = UTC
-    # Deadlines the functions computed during the run (with their rule and calendar version), for the
-    # caller to record with the instance.
-    deadlines: list[Any] = field(default_factory=list)
     # Resolves a business rule task's DecisionReference to (decision definition id, DecisionTable).
     decisions: Callable[[Any], tuple[str, Any]] | None = None
-    # Decisions evaluated during the run (DecisionRecord), for the caller to record with the instance.
-    evaluations: list[Any] = field(default_factory=list)
-    # Calls of functions that read the service's registers, with their answers, to record likewise.
-    consultations: list[Any] = field(default_factory=list)
     timer_limits: TimerLimits = TimerLimits()
     # CPU seconds one step may spend running the process (a loop with no wait state never ends).
     cpu_seconds: float = 2.0
-
-
-@dataclass(frozen=True)
-class ActivityChange:
-    """An activity (flow node) that started and/or ended during one unit of work."""
-
-    activity_instance_id: str
-    activity_id: str
-    activity_name: str | None
-    activity_type: str
-    started: bool
-    ended: bool
-    canceled: bool
-
-
-@dataclass(frozen=True)
-class OpenUserTask:
-    id: str
-    task_definition_key: str
-    name: str | None
-    assignee: str | None
-    candidate_users: tuple[str, ...]
-    candidate_groups: tuple[str, ...]
-    due: datetime | None
-    follow_up: datetime | None
-    priority: int
-    form_key: str | None
-    documentation: str | None
-
-
-@dataclass(frozen=True)
-class PendingTimer:
-    task_id: str
-    activity_id: str
-    due: datetime | None
-
-
-@dataclass(frozen=True)
-class EventWait:
-    """A token waiting for a message or a signal of a name (a catch event, receive task, boundary
-    event or a branch of an event-based gateway)."""
-
-    task_id: str
-    activity_id: str
-    kind: str  # "message" or "signal"
-    event_name: str
-
-
-@dataclass(frozen=True)
-class OpenExternalTask:
-    id: str
-    activity_id: str
-    topic: str
-    priority: int
 
 
 _EVENT_KINDS = {"message": MessageEventDefinition, "signal": SignalEventDefinition}
@@ -155,7 +103,7 @@ class ProcessRun:
     # -- creation -------------------------------------------------------------------------------
     @classmethod
     def start(cls, model: ProcessModel, variables: Mapping[str, Any], context: RunContext,
-              start_event: str | None = None) -> tuple[ProcessRun, list[ActivityChange]]:
+              start_event: str | None = None) -> tuple[ProcessRun, StepResult]:
         """Start an instance at its plain start event, or at `start_event` (a message, signal or timer
         start event whose trigger arrived)."""
         kinds = {start.id: start.kind for start in model.start_events}
@@ -360,12 +308,12 @@ class ProcessRun:
             raise Conflict(f"Task '{task_id}' is no longer open")
         return task
 
-    def complete_user_task(self, task_id: str, variables: Mapping[str, Any]) -> list[ActivityChange]:
+    def complete_user_task(self, task_id: str, variables: Mapping[str, Any]) -> StepResult:
         task = self._ready_user_task(task_id)
         task.data.update(variables)
         return self._advance(task.run)
 
-    def fire_due_timers(self) -> list[ActivityChange]:
+    def fire_due_timers(self) -> StepResult:
         return self._advance(None)
 
     def _task(self, task_id: str):
@@ -374,7 +322,7 @@ class ProcessRun:
         except (ValueError, KeyError, TypeError, TaskNotFoundException):
             return None
 
-    def deliver_event(self, task_id: str, kind: str, name: str, variables: Mapping[str, Any]) -> list[ActivityChange]:
+    def deliver_event(self, task_id: str, kind: str, name: str, variables: Mapping[str, Any]) -> StepResult:
         """Hand a message or signal to the one waiting token the service routed it to."""
         task = self._task(task_id)
         if task is None or not task.has_state(TaskState.WAITING):
@@ -405,7 +353,7 @@ class ProcessRun:
             raise Conflict(f"External task {task_id} is no longer open")
         return task
 
-    def complete_external_task(self, task_id: str, variables: Mapping[str, Any]) -> list[ActivityChange]:
+    def complete_external_task(self, task_id: str, variables: Mapping[str, Any]) -> StepResult:
         task = self._external_task(task_id)
 
         def complete() -> None:
@@ -415,7 +363,7 @@ class ProcessRun:
         return self._advance(complete)
 
     def throw_bpmn_error(self, task_id: str, code: str, message: str | None,
-                         variables: Mapping[str, Any]) -> list[ActivityChange]:
+                         variables: Mapping[str, Any]) -> StepResult:
         """An external task's worker reports a business error: the nearest error boundary event that
         catches its code, on the task or on a subprocess around it, takes over."""
         task = self._external_task(task_id)
@@ -453,10 +401,17 @@ class ProcessRun:
                     if workflow.parent_task_id is not None else None)
         return None
 
-    def cancel(self) -> list[ActivityChange]:
+    def cancel(self) -> StepResult:
         before = self._states()
-        self.workflow.cancel()
-        return self._changes(before)
+        with logging_step() as log:
+            self.workflow.cancel()
+            return self._result(self._changes(before), log)
+
+    def snapshot(self) -> StepResult:
+        """What the instance waits for, after a change that ran no engine step (variables set by an
+        operator, timers moved to a recomputed deadline)."""
+        with logging_step() as log, on_clock(self.context.clock, self.context.zone, self.context.timer_limits):
+            return self._result([], log)
 
     # -- internals ------------------------------------------------------------------------------
     def _states(self) -> dict[str, int]:
@@ -465,7 +420,7 @@ class ProcessRun:
     def _engine_work_pending(self) -> bool:
         return any(task.has_state(TaskState.READY) and not task.task_spec.manual for task in self._all_tasks())
 
-    def _advance(self, action: Callable[[], Any] | None) -> list[ActivityChange]:
+    def _advance(self, action: Callable[[], Any] | None) -> StepResult:
         before = self._states()
         cpu_limit = time.thread_time() + self.context.cpu_seconds
 
@@ -476,7 +431,7 @@ class ProcessRun:
                     f"{self.context.cpu_seconds:g} s of computation (a loop without a wait state?)",
                     details={"activityId": task.task_spec.bpmn_id})
 
-        with on_clock(self.context.clock, self.context.zone, self.context.timer_limits):
+        with logging_step() as log, on_clock(self.context.clock, self.context.zone, self.context.timer_limits):
             try:
                 if action is not None:
                     action()
@@ -496,7 +451,18 @@ class ProcessRun:
             except (TypeError, ValueError, AttributeError) as error:
                 # The library reports some bad values (a timer text that is no date) with plain errors.
                 raise ProcessExecutionFailed(f"the process cannot advance: {error}") from None
-        return self._changes(before)
+            return self._result(self._changes(before), log)
+
+    def _result(self, changes: list[ActivityChange], log) -> StepResult:
+        # What the instance waits for is read inside the step: due dates call the deadline functions,
+        # whose reports belong to it. Processes that cannot have external tasks or message and signal
+        # catches spare every step those walks.
+        return StepResult(
+            changes=tuple(changes), completed=self.completed, user_tasks=tuple(self.open_user_tasks()),
+            external_tasks=tuple(self.open_external_tasks()) if self.model.external_tasks else (),
+            timers=tuple(self.pending_timers()),
+            waits=tuple(self.event_waits()) if self.model.catches_messages_or_signals else (),
+            deadlines=tuple(log.deadlines), register_reads=tuple(log.register_reads), decisions=tuple(log.decisions))
 
     def _changes(self, before: Mapping[str, int]) -> list[ActivityChange]:
         changes = []
@@ -525,7 +491,7 @@ class ProcessRun:
 
 
 def _script_engine(model: ProcessModel, context: RunContext) -> SafeScriptEngine:
-    return SafeScriptEngine(context.functions, model.condition_texts, context.decisions, context.evaluations)
+    return SafeScriptEngine(context.functions, model.condition_texts, context.decisions)
 
 
 def _execution_error(error: SpiffWorkflowException) -> ProcessExecutionFailed:

@@ -9,6 +9,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
 from app.engine.decisions import DecisionRecord
 from app.engine.expressions import ExpressionError, compile_template, truthy_condition
+from app.engine.steps import report_decision
 
 
 class SafeScriptEngine(PythonScriptEngine):
@@ -19,15 +20,13 @@ class SafeScriptEngine(PythonScriptEngine):
     """
 
     def __init__(self, functions: Mapping[str, Callable[..., Any]], conditions: frozenset[str],
-                 decisions: Callable[[Any], tuple[str, Any]] | None = None,
-                 evaluations: list[DecisionRecord] | None = None) -> None:
+                 decisions: Callable[[Any], tuple[str, Any]] | None = None) -> None:
         super().__init__()
         self.functions = functions
         self.conditions = conditions
-        # Resolves a DecisionReference to (decision definition id, DecisionTable); evaluations made
-        # during the run are appended to `evaluations` for the instance's history.
+        # Resolves a DecisionReference to (decision definition id, DecisionTable); each evaluation is
+        # reported with the step's result, for the instance's history.
         self.decisions = decisions
-        self.evaluations = evaluations if evaluations is not None else []
 
     def validate(self, expression: str) -> None:
         compile_template(expression)
@@ -52,7 +51,7 @@ class SafeScriptEngine(PythonScriptEngine):
         evaluation = table.evaluate(task.data, self.functions)
         result = evaluation.mapped(reference.map_result)
         task.data[reference.result_variable] = result
-        self.evaluations.append(DecisionRecord(task.task_spec.bpmn_id, reference.key, decision_id,
+        report_decision(DecisionRecord(task.task_spec.bpmn_id, reference.key, decision_id,
                                                evaluation.inputs, list(evaluation.matched_rules), result))
 
     def execute(self, task, script, external_context=None):

@@ -12,16 +12,17 @@ standing today (`none` for an agency not on the register).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.engine import ElementInfo
+from app.engine import ActivityChange, ElementInfo, ProcessModel
 from app.errors import InvalidProcessModel, InvalidRequest, NotFound, ProcessExecutionFailed
 from app.persistence.models import AuditAgency
+from app.services.hooks import Step, StepHook
 
 if TYPE_CHECKING:
     from app.services.context import Services
@@ -108,3 +109,22 @@ def register_functions(session: Session) -> dict[str, Callable[..., Any]]:
         return agency.status if agency is not None else "none"
 
     return {"agencyStanding": standing}
+
+
+class AgencyRegister(StepHook):
+    """CPA-09, CPA-12: an element with `agencyStanding` records, when it completes, the standing of the
+    case's audit agency; `agencyStanding` reads the register in expressions."""
+
+    def check_model(self, model: ProcessModel) -> None:
+        check_process_properties(model.resource_name, model.elements)
+
+    def functions(self, session: Session, today: Callable[[], date]) -> Mapping[str, Callable[..., Any]]:
+        return register_functions(session)
+
+    def on_elements_ended(self, step: Step, ended: Sequence[ActivityChange]) -> None:
+        for change, element in step.ended_with(ended, STANDING_PROPERTY):
+            agency = record_decided(step.session, element, step.variables, today=step.today, now=step.now,
+                                    process_instance_id=step.instance.id)
+            step.record("agency.standing", activity_id=element.id, task_id=change.activity_instance_id,
+                        agency_id=agency.agency_id, status=agency.status, since=agency.since.isoformat(),
+                        cause=agency.cause)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.engine import ProcessModel
 from app.persistence.models import InstanceParticipant
 from app.services.accounts import Principal
+from app.services.hooks import Step, StepHook
 
 VARIABLES_PROPERTY, READERS_PROPERTY = "confidentialVariables", "confidentialReaders"
 
@@ -58,3 +59,10 @@ def visible(session: Session, model: ProcessModel, instance_id: str, principal: 
             values: Mapping[str, Any]) -> dict[str, Any]:
     hidden = hidden_names(session, model, instance_id, principal)
     return {name: value for name, value in values.items() if name not in hidden}
+
+
+class ConfidentialReaders(StepHook):
+    """The groups a process names as readers of its confidential data take part in each of its cases."""
+
+    def on_started(self, step: Step) -> None:
+        step.add_participants({("group", group) for group in reader_groups(step.run.model)})

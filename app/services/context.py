@@ -11,7 +11,6 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.calendar import Deadline
 from app.calendar.functions import deadline_functions
 from app.clock import Clock
 from app.engine import (
@@ -21,12 +20,15 @@ from app.engine import (
     TimerLimits,
     parse_decision_resources,
     parse_deployment,
+    report_deadline,
+    report_register_read,
 )
 from app.errors import NotFound
 from app.persistence.database import Database
 from app.persistence.models import DecisionDefinition, DeploymentResource, ProcessDefinition
-from app.services import agencies, calendars, decisions, parks
+from app.services import calendars, decisions
 from app.services.anchors import AnchorSigner
+from app.services.hooks import StepHook
 from app.settings import Settings
 
 Parsed = TypeVar("Parsed")
@@ -94,6 +96,8 @@ class Services:
     models: ModelCache
     decision_tables: DecisionCache
     signer: AnchorSigner
+    # The extensions of the step, in the order they act (registered in app.main).
+    hooks: tuple[StepHook, ...]
     # Password verifications running at once in this process: each scrypt takes 16 MiB and a core,
     # so a burst of sign-ins waits its turn instead of exhausting memory.
     verification_slots: threading.BoundedSemaphore = field(init=False, repr=False)
@@ -102,16 +106,17 @@ class Services:
         self.verification_slots = threading.BoundedSemaphore(self.settings.signin_concurrent_verifications)
 
     def run_context(self, session: Session | None = None) -> RunContext:
-        """What a run needs; with the step's session, expressions may also read the park register."""
-        deadlines: list[Deadline] = []
-        consultations: list[dict] = []
-        functions: Mapping = _DeadlineFunctions(self, deadlines.append)
+        """What a run needs; with the step's session, expressions may also read the registers the
+        extensions offer (services.hooks), each read reported with the step's result."""
+        functions: Mapping[str, Callable[..., Any]] = _DeadlineFunctions(self)
         if session is not None:
-            registers = {**parks.register_functions(session, self.today), **agencies.register_functions(session)}
-            functions = ChainMap(_recorded(registers, consultations.append), functions)
-        return RunContext(clock=self.clock, zone=self.settings.zone, functions=functions, deadlines=deadlines,
+            registers: dict[str, Callable[..., Any]] = {}
+            for hook in self.hooks:
+                registers.update(hook.functions(session, self.today))
+            functions = ChainMap(_recorded(registers), functions)
+        return RunContext(clock=self.clock, zone=self.settings.zone, functions=functions,
                           decisions=(lambda reference: decisions.resolve(self, session, reference))
-                          if session is not None else None, consultations=consultations,
+                          if session is not None else None,
                           timer_limits=self.timer_limits, cpu_seconds=self.settings.evaluation_seconds)
 
     @property
@@ -123,13 +128,13 @@ class Services:
         return self.clock.now().astimezone(self.settings.zone).date()
 
 
-def _recorded(functions: Mapping[str, Callable[..., Any]], on_call: Callable[[dict], None]) -> dict:
-    """The functions, each call recorded with its answer: a register read by a step is part of the
+def _recorded(functions: Mapping[str, Callable[..., Any]]) -> dict:
+    """The functions, each call reported with its answer: a register read by a step is part of the
     step's history, so that a replay can give the same answers."""
     def recording(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
         def call(*arguments: Any) -> Any:
             result = function(*arguments)
-            on_call({"function": name, "arguments": list(arguments), "result": result})
+            report_register_read({"function": name, "arguments": list(arguments), "result": result})
             return result
         return call
 
@@ -139,15 +144,14 @@ def _recorded(functions: Mapping[str, Callable[..., Any]], on_call: Callable[[di
 class _DeadlineFunctions(Mapping):
     """The deadline functions of expressions; the calendar is read only when an expression calls one."""
 
-    def __init__(self, services: Services, on_deadline) -> None:
+    def __init__(self, services: Services) -> None:
         self._services = services
-        self._on_deadline = on_deadline
         self._functions: dict | None = None
 
     def _load(self) -> dict:
         if self._functions is None:
             self._functions = deadline_functions(calendars.current(self._services), self._services.clock,
-                                                 self._services.settings.zone, self._on_deadline)
+                                                 self._services.settings.zone, report_deadline)
         return self._functions
 
     def __getitem__(self, name: str):

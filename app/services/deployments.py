@@ -27,7 +27,7 @@ from app.persistence.models import (
     Timer,
 )
 from app.persistence.queries import latest_versions_only, like, resource_text
-from app.services import agencies, decisions, ledger, parks, regions, spawning
+from app.services import decisions, ledger
 from app.services.context import Services
 
 
@@ -66,10 +66,8 @@ def deploy(services: Services, *, name: str | None, source: str | None, tenant_i
     tables = parse_decision_resources(resources)
     for model in models:
         check_timers(model, services.timer_limits)
-        for check in (parks.check_process_properties, agencies.check_process_properties,
-                      spawning.check_process_properties):
-            check(model.resource_name, model.elements)
-        regions.check_process_properties(model)
+        for hook in services.hooks:
+            hook.check_model(model)
     now = services.clock.now()
     with services.db.write() as session:
         latest = {model.key: _latest_definition(session, model.key, tenant_id) for model in models}

@@ -163,10 +163,10 @@ def _deliver(services: Services, session: Session, target: _Target, kind: str, n
              variables: dict[str, Any], user_id: str | None) -> Delivery:
     instance, run, subscription = target.instance, target.run, target.subscription
     now = services.clock.now()
-    changes = run.deliver_event(subscription.task_id, kind, name, variables)
+    result = run.deliver_event(subscription.task_id, kind, name, variables)
     record(session, instance, f"{kind}.received", now, user_id=user_id, activity_id=subscription.activity_id,
            task_id=subscription.task_id, name=name, variables=jsonable(variables))
-    save_run(services, session, instance, run, changes, now, user_id=user_id)
+    save_run(services, session, instance, run, result, now, user_id=user_id)
     return Delivery("Execution", instance, run.model, subscription.task_id, run.completed, run.variables())
 
 

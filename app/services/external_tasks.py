@@ -116,11 +116,11 @@ def complete(services: Services, task_id: str, *, worker_id: str, variables: Map
         task = _held(session, services, task_id, worker_id, "completed")
         instance = instance_of_open_work(session, task.process_instance_id)
         run = load_run(services, session, instance)
-        changes = run.complete_external_task(task_id, variables)
+        result = run.complete_external_task(task_id, variables)
         now = services.clock.now()
         record(session, instance, "externalTask.completed", now, user_id=actor.user_id, activity_id=task.activity_id,
                task_id=task_id, worker_id=worker_id, topic=task.topic_name, variables=jsonable(variables))
-        save_run(services, session, instance, run, changes, now)
+        save_run(services, session, instance, run, result, now)
 
 
 def bpmn_error(services: Services, task_id: str, *, worker_id: str, error_code: str, error_message: str | None,
@@ -132,12 +132,12 @@ def bpmn_error(services: Services, task_id: str, *, worker_id: str, error_code: 
         task = _held(session, services, task_id, worker_id, "reported")
         instance = instance_of_open_work(session, task.process_instance_id)
         run = load_run(services, session, instance)
-        changes = run.throw_bpmn_error(task_id, error_code, error_message, variables)
+        result = run.throw_bpmn_error(task_id, error_code, error_message, variables)
         now = services.clock.now()
         record(session, instance, "externalTask.bpmnError", now, user_id=actor.user_id, activity_id=task.activity_id,
                task_id=task_id, worker_id=worker_id, error_code=error_code, error_message=error_message,
                variables=jsonable(variables))
-        save_run(services, session, instance, run, changes, now)
+        save_run(services, session, instance, run, result, now)
 
 
 def failure(services: Services, task_id: str, *, worker_id: str, error_message: str | None,

@@ -9,7 +9,15 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from app.engine import ActivityChange, ProcessRun, validate_submission
+from app.engine import (
+    ActivityChange,
+    EventWait,
+    OpenExternalTask,
+    OpenUserTask,
+    ProcessRun,
+    StepResult,
+    validate_submission,
+)
 from app.errors import Conflict, InvalidRequest, NotFound
 from app.persistence.database import announce_new_work, insert_missing, on_commit
 from app.persistence.models import (
@@ -25,10 +33,11 @@ from app.persistence.models import (
     Timer,
     UserTask,
 )
-from app.services import agencies, confidentiality, ledger, parks, permissions, regions, spawning
+from app.services import confidentiality, ledger, permissions
 from app.services.accounts import Principal
 from app.services.context import Services
 from app.services.deployments import latest_by_key
+from app.services.hooks import Step
 from app.services.projections import ACTIVE, COMPLETED, TERMINATED
 
 
@@ -72,56 +81,72 @@ def _write_rows(session: Session, model, rows: list[dict[str, Any]]) -> None:
 
 
 def save_run(services: Services, session: Session, instance: ProcessInstance, run: ProcessRun,
-             changes: Iterable[ActivityChange],
-             now: datetime, *, user_id: str | None = None) -> None:
-    """Write everything one step of an instance changed: state, task rows, activities, timers, history.
+             result: StepResult, now: datetime, *, user_id: str | None = None) -> None:
+    """Write everything one step of an instance did, from its result: state, task rows, activities,
+    timers and history, and what the extensions (services.hooks) add to it.
 
     The projections are written with plain multi-row statements; the instance row itself is updated
     once, at commit, where its revision check refuses a concurrent writer and rolls all of it back."""
     instance.state = run.serialize()
-    if run.completed and instance.status == ACTIVE:
+    if result.completed and instance.status == ACTIVE:
         instance.status, instance.end_time = COMPLETED, now
-    _sync_user_tasks(session, instance, run, now)
-    _sync_external_tasks(session, instance, run, now)
-    _sync_subscriptions(session, instance, run, now)
-    _record_activities(session, instance, changes, now, user_id)
-    _record_park_standings(session, instance, run, changes, now)
-    _record_agency_standings(session, instance, run, changes, now)
-    for evaluation in run.context.evaluations:
+    step = _step(services, session, instance, run, result, now)
+    active = instance.status == ACTIVE
+    _sync_user_tasks(services, step, result.user_tasks if active else ())
+    _sync_external_tasks(session, instance, run, result.external_tasks if active else (), now)
+    _sync_subscriptions(session, instance, run, result.waits if active else (), now)
+    _record_activities(session, instance, result.changes, now, user_id)
+    for evaluation in result.decisions:
         record(session, instance, "decision.evaluated", now, activity_id=evaluation.activity_id,
                decision_key=evaluation.decision_key, decision_definition_id=evaluation.decision_id,
                inputs=jsonable(evaluation.inputs), matched_rules=evaluation.matched_rules,
                result=jsonable({"value": evaluation.result})["value"])
-    run.context.evaluations.clear()
-    for consultation in run.context.consultations:
-        record(session, instance, "register.consulted", now, **consultation)
-    run.context.consultations.clear()
-    _start_listed_instances(services, session, instance, run, changes, now)
+    for read in result.register_reads:
+        record(session, instance, "register.consulted", now, **read)
+    if result.ended:
+        for hook in services.hooks:
+            hook.on_elements_ended(step, result.ended)
     session.execute(delete(Timer).where(Timer.process_instance_id == instance.id))
-    timers = run.pending_timers() if instance.status == ACTIVE else []
-    if timers:
+    if active and result.timers:
         _write_rows(session, Timer, [
             {"id": timer.task_id, "process_instance_id": instance.id,
              "process_definition_key": instance.definition_key, "activity_id": timer.activity_id,
-             "due_at": timer.due, "created": now} for timer in timers])
-    for deadline in run.context.deadlines:
+             "due_at": timer.due, "created": now} for timer in result.timers])
+    for deadline in result.deadlines:
         record(session, instance, "deadline.computed", now, start=deadline.start.isoformat(),
                due=deadline.due.isoformat(), rule=deadline.rule, basis=deadline.basis,
                provisional=deadline.provisional, unconfirmed_years=list(deadline.unconfirmed_years),
                calendar_version=deadline.calendar_version)
-    run.context.deadlines.clear()
     if instance.status == COMPLETED:
         record(session, instance, "process.completed", now, user_id=user_id)
 
 
-def _sync_user_tasks(session: Session, instance: ProcessInstance, run: ProcessRun, now: datetime) -> None:
+def _step(services: Services, session: Session, instance: ProcessInstance, run: ProcessRun, result: StepResult,
+          now: datetime) -> Step:
+    def start(process_key: str, variables: Mapping[str, Any], business_key: str | None) -> ProcessInstance:
+        # The started process is looked up among the definitions of the starting one's deployment tenant,
+        # and the new case belongs to the starting one's region unless its process names another.
+        own_tenant = session.get(ProcessDefinition, instance.definition_id).tenant_id
+        definition = latest_by_key(session, process_key, own_tenant)
+        child, _ = start_in_session(services, session, definition, variables, business_key,
+                                    starter_region=instance.tenant_id)
+        return child
+
+    return Step(session=session, instance=instance, run=run, result=result, now=now,
+                record=lambda kind, **fields: record(session, instance, kind, now, **fields),
+                add_participants=lambda identities: _add_participants(session, instance, set(identities)),
+                start=start)
+
+
+def _sync_user_tasks(services: Services, step: Step, open_tasks: Iterable[OpenUserTask]) -> None:
+    session, instance, now = step.session, step.instance, step.now
     existing = set(session.scalars(select(UserTask.id).where(UserTask.process_instance_id == instance.id)))
-    open_tasks = {task.id: task for task in run.open_user_tasks()} if instance.status == ACTIVE else {}
-    gone = existing - open_tasks.keys()
+    opened = {task.id: task for task in open_tasks}
+    gone = existing - opened.keys()
     if gone:
         session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(gone)))
         session.execute(delete(UserTask).where(UserTask.id.in_(gone)))
-    new_tasks = [open_tasks[task_id] for task_id in open_tasks.keys() - existing]
+    new_tasks = [opened[task_id] for task_id in opened.keys() - existing]
     if not new_tasks:
         return
     _write_rows(session, UserTask, [
@@ -131,9 +156,10 @@ def _sync_user_tasks(session: Session, instance: ProcessInstance, run: ProcessRu
          "assignee": task.assignee, "owner": None, "created": now, "last_updated": None, "due": task.due,
          "follow_up": task.follow_up, "priority": task.priority, "form_key": task.form_key,
          "tenant_id": instance.tenant_id} for task in new_tasks])
-    drawn = _draw_experts(session, instance, run, new_tasks, now)
-    users = {task.id: [*task.candidate_users, *(user for user in drawn.get(task.id, ())
-                                                if user not in task.candidate_users)] for task in new_tasks}
+    users = {task.id: list(task.candidate_users) for task in new_tasks}
+    for hook in services.hooks:
+        for task_id, extra in hook.on_tasks_opened(step, new_tasks).items():
+            users[task_id] += [user for user in extra if user not in users[task_id]]
     candidates = [{"task_id": task.id, "kind": kind, "identity": identity} for task in new_tasks
                   for kind, identities in (("group", task.candidate_groups), ("user", users[task.id]))
                   for identity in identities]
@@ -153,86 +179,12 @@ def _add_participants(session: Session, instance: ProcessInstance, identities: s
         for kind, identity in sorted(identities)])
 
 
-def _draw_experts(session: Session, instance: ProcessInstance, run: ProcessRun, new_tasks, now: datetime,
-                  ) -> dict[str, list[str]]:
-    """ECO-20: the experts drawn for the opening tasks that ask for a draw, by task id."""
-    drawn: dict[str, list[str]] = {}
-    variables = None
-    for task in new_tasks:
-        element = run.model.elements[task.task_definition_key]
-        if parks.DRAW_PROPERTY not in element.properties:
-            continue
-        variables = variables if variables is not None else run.variables()
-        draw = parks.draw_for_task(session, element, variables, task_id=task.id, now=now,
-                                   process_instance_id=instance.id)
-        drawn[task.id] = list(draw.drawn)
-        record(session, instance, "experts.drawn", now, activity_id=element.id, task_id=task.id, draw_id=draw.id,
-               park_id=draw.park_id, purpose=draw.purpose, drawn=list(draw.drawn), excluded=list(draw.excluded),
-               algorithm=draw.algorithm)
-    return drawn
-
-
-def _record_park_standings(session: Session, instance: ProcessInstance, run: ProcessRun,
-                           changes: Iterable[ActivityChange], now: datetime) -> None:
-    """ECO-18, ECO-19: the register follows the decisions of the step, in its unit of work."""
-    variables = None
-    for change in changes:
-        element = run.model.elements.get(change.activity_id)
-        if not change.ended or change.canceled or element is None or parks.STANDING_PROPERTY not in element.properties:
-            continue
-        variables = variables if variables is not None else run.variables()
-        park = parks.record_decided(session, element, variables, today=now.astimezone(run.context.zone).date(),
-                                    now=now, process_instance_id=instance.id)
-        record(session, instance, "park.standing", now, activity_id=element.id, task_id=change.activity_instance_id,
-               park_id=park.park_id, status=park.status, since=park.since.isoformat(), cause=park.cause,
-               ban_until=park.ban_until.isoformat() if park.ban_until else None)
-
-
-def _record_agency_standings(session: Session, instance: ProcessInstance, run: ProcessRun,
-                             changes: Iterable[ActivityChange], now: datetime) -> None:
-    """CPA-09, CPA-12: the agency register follows the decisions of the step, in its unit of work."""
-    variables = None
-    for change in changes:
-        element = run.model.elements.get(change.activity_id)
-        if (not change.ended or change.canceled or element is None
-                or agencies.STANDING_PROPERTY not in element.properties):
-            continue
-        variables = variables if variables is not None else run.variables()
-        agency = agencies.record_decided(session, element, variables, today=now.astimezone(run.context.zone).date(),
-                                         now=now, process_instance_id=instance.id)
-        record(session, instance, "agency.standing", now, activity_id=element.id,
-               task_id=change.activity_instance_id, agency_id=agency.agency_id, status=agency.status,
-               since=agency.since.isoformat(), cause=agency.cause)
-
-
-def _start_listed_instances(services: Services, session: Session, instance: ProcessInstance, run: ProcessRun,
-                            changes: Iterable[ActivityChange], now: datetime) -> None:
-    """CPA-02: an element with `startProcess` starts, when it completes, one instance of that process
-    per item of the list it names, in the same unit of work (see app.services.spawning)."""
-    for change in changes:
-        element = run.model.elements.get(change.activity_id)
-        if (not change.ended or change.canceled or element is None
-                or spawning.START_PROCESS not in element.properties):
-            continue
-        plan = spawning.plan(element, run.variables())
-        # The started process is looked up among the definitions of the starting one's deployment tenant.
-        own_tenant = session.get(ProcessDefinition, instance.definition_id).tenant_id
-        definition = latest_by_key(session, plan.process_key, own_tenant)
-        started = []
-        for variables, business_key in plan.starts:
-            child, _ = start_in_session(services, session, definition, {**variables, "started_by": instance.id},
-                                        business_key, starter_region=instance.tenant_id)
-            started.append({"process_instance_id": child.id, "business_key": business_key})
-        record(session, instance, "instances.started", now, activity_id=element.id,
-               task_id=change.activity_instance_id, process_key=plan.process_key,
-               definition_id=definition.id, started=started)
-
-
-def _sync_external_tasks(session: Session, instance: ProcessInstance, run: ProcessRun, now: datetime) -> None:
+def _sync_external_tasks(session: Session, instance: ProcessInstance, run: ProcessRun,
+                         external_tasks: Iterable[OpenExternalTask], now: datetime) -> None:
     if not run.model.external_tasks:
         return  # no row can exist: spare every step of such a process the query
     existing = set(session.scalars(select(ExternalTask.id).where(ExternalTask.process_instance_id == instance.id)))
-    open_tasks = {task.id: task for task in run.open_external_tasks()} if instance.status == ACTIVE else {}
+    open_tasks = {task.id: task for task in external_tasks}
     gone = existing - open_tasks.keys()
     if gone:
         session.execute(delete(ExternalTask).where(ExternalTask.id.in_(gone)))
@@ -253,15 +205,15 @@ def _sync_external_tasks(session: Session, instance: ProcessInstance, run: Proce
         for task in new_tasks])
 
 
-def _sync_subscriptions(session: Session, instance: ProcessInstance, run: ProcessRun, now: datetime) -> None:
+def _sync_subscriptions(session: Session, instance: ProcessInstance, run: ProcessRun, event_waits: Iterable[EventWait],
+                        now: datetime) -> None:
     if not run.model.catches_messages_or_signals:
         return  # no row can exist: spare every step of such a process the query
     rows = session.execute(select(EventSubscription.id, EventSubscription.task_id, EventSubscription.kind,
                                   EventSubscription.event_name)
                            .where(EventSubscription.process_instance_id == instance.id)).all()
     existing = {(row.task_id, row.kind, row.event_name): row.id for row in rows}
-    waits = {(wait.task_id, wait.kind, wait.event_name): wait
-             for wait in (run.event_waits() if instance.status == ACTIVE else [])}
+    waits = {(wait.task_id, wait.kind, wait.event_name): wait for wait in event_waits}
     gone = [subscription_id for key, subscription_id in existing.items() if key not in waits]
     if gone:
         session.execute(delete(EventSubscription).where(EventSubscription.id.in_(gone)))
@@ -332,22 +284,24 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
         raise InvalidRequest(f"Process definition {definition.id} is suspended")
     model = services.models.get(session, definition.id)
     now = services.clock.now()
-    run, changes = ProcessRun.start(model, variables, services.run_context(session), start_event)
+    run, result = ProcessRun.start(model, variables, services.run_context(session), start_event)
     start_ids = {start.id for start in model.start_events}
-    start_activity = next((c.activity_id for c in changes if c.activity_id in start_ids), None)
+    start_activity = next((c.activity_id for c in result.changes if c.activity_id in start_ids), None)
+    region = definition.tenant_id or next(
+        (named for hook in services.hooks if (named := hook.region_of(model, variables)) is not None), None)
     instance = ProcessInstance(
         id=str(uuid.uuid4()), definition_id=definition.id, definition_key=definition.key,
         business_key=business_key, status=ACTIVE, state="",
-        tenant_id=regions.region_of(model, definition.tenant_id, variables, starter_region),
+        tenant_id=region or starter_region,
         start_time=now, start_user_id=user_id, start_activity_id=start_activity, last_sequence=0)
     session.add(instance)
     session.flush()  # the instance row first: its events and tasks refer to it
-    # The groups a process names as readers of its confidential data take part in each of its cases.
-    _add_participants(session, instance, {("group", group) for group in confidentiality.reader_groups(model)})
+    for hook in services.hooks:
+        hook.on_started(_step(services, session, instance, run, result, now))
     record(session, instance, "process.started", now, user_id=user_id, definition_id=definition.id,
            business_key=business_key, variables=jsonable(variables),
            **({"start_event": start_event, "trigger": dict(trigger or {})} if start_event else {}))
-    save_run(services, session, instance, run, changes, now, user_id=user_id)
+    save_run(services, session, instance, run, result, now, user_id=user_id)
     return instance, run
 
 
@@ -413,7 +367,7 @@ def modify_variables(services: Services, instance_id: str, *, modifications: Map
         now = services.clock.now()
         record(session, instance, "variables.modified", now, user_id=user_id,
                modifications=jsonable(modifications), deletions=list(deletions))
-        save_run(services, session, instance, run, [], now, user_id=user_id)
+        save_run(services, session, instance, run, run.snapshot(), now, user_id=user_id)
 
 
 def delete_instance(services: Services, instance_id: str, *, reason: str | None = None,
@@ -423,13 +377,13 @@ def delete_instance(services: Services, instance_id: str, *, reason: str | None 
         instance = get_active_instance(session, instance_id)
         run = load_run(services, session, instance)
         final = run.variables()
-        changes = run.cancel()
+        result = run.cancel()
         # Cancelling drops the tokens that carried the values: keep them, for the instance's history.
         run.set_variables(final)
         now = services.clock.now()
         instance.status, instance.end_time, instance.delete_reason = TERMINATED, now, reason
         record(session, instance, "process.deleted", now, user_id=user_id, reason=reason)
-        save_run(services, session, instance, run, changes, now, user_id=user_id)
+        save_run(services, session, instance, run, result, now, user_id=user_id)
 
 
 def instance_query(*, instance_ids: list[str] | None = None, business_key: str | None = None,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,11 +28,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.calendar import shift_months
-from app.engine import ElementInfo
+from app.engine import ActivityChange, ElementInfo, OpenUserTask, ProcessModel
 from app.errors import InvalidProcessModel, InvalidRequest, NotFound, ProcessExecutionFailed
 from app.persistence.models import Expert, ExpertConflict, ExpertDraw, ParkStanding
 from app.services import ledger, permissions
 from app.services.accounts import Principal
+from app.services.hooks import Step, StepHook
 
 if TYPE_CHECKING:
     from app.services.context import Services
@@ -430,3 +431,40 @@ def register_functions(session: Session, today: Callable[[], date]) -> dict[str,
         return park.status if park is not None else "none"
 
     return {"parkApplicationBar": application_bar, "parkStanding": standing}
+
+
+class ParkRegister(StepHook):
+    """ECO-18, ECO-19: an element with `parkStanding` records, when it completes, the standing of the
+    case's park; `parkApplicationBar` and `parkStanding` read the register in expressions."""
+
+    def check_model(self, model: ProcessModel) -> None:
+        check_process_properties(model.resource_name, model.elements)
+
+    def functions(self, session: Session, today: Callable[[], date]) -> Mapping[str, Callable[..., Any]]:
+        return register_functions(session, today)
+
+    def on_elements_ended(self, step: Step, ended: Sequence[ActivityChange]) -> None:
+        for change, element in step.ended_with(ended, STANDING_PROPERTY):
+            park = record_decided(step.session, element, step.variables, today=step.today, now=step.now,
+                                  process_instance_id=step.instance.id)
+            step.record("park.standing", activity_id=element.id, task_id=change.activity_instance_id,
+                        park_id=park.park_id, status=park.status, since=park.since.isoformat(), cause=park.cause,
+                        ban_until=park.ban_until.isoformat() if park.ban_until else None)
+
+
+class ExpertDraws(StepHook):
+    """ECO-20: a user task with `expertDraw` is offered, when it opens, to experts drawn for the park."""
+
+    def on_tasks_opened(self, step: Step, tasks: Sequence[OpenUserTask]) -> Mapping[str, Sequence[str]]:
+        drawn: dict[str, list[str]] = {}
+        for task in tasks:
+            element = step.run.model.elements[task.task_definition_key]
+            if DRAW_PROPERTY not in element.properties:
+                continue
+            draw = draw_for_task(step.session, element, step.variables, task_id=task.id, now=step.now,
+                                 process_instance_id=step.instance.id)
+            drawn[task.id] = list(draw.drawn)
+            step.record("experts.drawn", activity_id=element.id, task_id=task.id, draw_id=draw.id,
+                        park_id=draw.park_id, purpose=draw.purpose, drawn=list(draw.drawn),
+                        excluded=list(draw.excluded), algorithm=draw.algorithm)
+        return drawn

@@ -69,5 +69,5 @@ def _recompute(services: Services, session: Session, calendar: WorkCalendar, yea
                               "provisional": fresh.provisional, "activities": activities})
             changed = True
         if changed:
-            save_run(services, session, instance, run, [], now)
+            save_run(services, session, instance, run, run.snapshot(), now)
     return moved_all

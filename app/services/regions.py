@@ -5,7 +5,8 @@ Region codes nest by prefix: `xj` (Xinjiang) holds `xj-urumqi`, which holds `xj-
 case without a region is national. A case's region is the tenant of its process definition when it
 was deployed for one; otherwise the process's camunda:property `region`, a template over the start
 variables (for example `${province}`); otherwise the region of whoever started it (the starting
-case for one started by another). It is kept as the instance's `tenantId`, and its tasks and
+case for one started by another). The core of the step asks the hooks in that order
+(app.services.instances). It is kept as the instance's `tenantId`, and its tasks and
 history rows carry it.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from app.engine import ProcessModel
 from app.engine.expressions import ExpressionError, compile_template
 from app.errors import InvalidProcessModel, InvalidRequest, ProcessExecutionFailed
+from app.services.hooks import StepHook
 
 REGION_PROPERTY = "region"
 _CODE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -44,17 +46,25 @@ def check_process_properties(model: ProcessModel) -> None:
                                            "reason": reason}) from None
 
 
-def region_of(model: ProcessModel, tenant_id: str | None, variables: Mapping[str, Any],
-              starter_region: str | None) -> str | None:
-    """The region a new case of the model belongs to."""
-    if tenant_id:
-        return tenant_id
+def named_region(model: ProcessModel, variables: Mapping[str, Any]) -> str | None:
+    """The region the process's `region` template names for a new case (None when it names none)."""
     template = model.properties.get(REGION_PROPERTY)
     if template is None:
-        return starter_region
+        return None
     try:
         value = compile_template(template).evaluate(dict(variables), {})
         return valid_code(str(value) if value not in (None, "") else None)
     except (ExpressionError, InvalidRequest) as error:
         raise ProcessExecutionFailed(f"the region of a new '{model.key}' case cannot be told from "
                                      f"'{template}': {error}", details={"processDefinitionKey": model.key}) from None
+
+
+class Regions(StepHook):
+    """A process's camunda:property `region` (a template over the start variables) names the region of
+    each new case."""
+
+    def check_model(self, model: ProcessModel) -> None:
+        check_process_properties(model)
+
+    def region_of(self, model: ProcessModel, variables: Mapping[str, Any]) -> str | None:
+        return named_region(model, variables)

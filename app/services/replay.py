@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from app.calendar import CalendarDay, WorkCalendar
 from app.calendar.functions import deadline_functions
 from app.clock import SimulatedClock
-from app.engine import ProcessRun, RunContext, parse_decision_resources, parse_deployment
+from app.engine import ProcessRun, RunContext, StepResult, parse_decision_resources, parse_deployment
 from app.errors import HistoryNotIntact, ServiceError
 from app.services.export import verify_document
 from app.services.instances import jsonable
@@ -107,9 +107,9 @@ class _Replay:
         if started["kind"] != "process.started":
             raise _Diverged(started["sequence"], "the record does not begin with the case's start")
         payload = started["payload"]
-        run, changes = ProcessRun.start(self.model, payload.get("variables") or {}, self.context,
-                                        payload.get("start_event"))
-        self._note(run, changes)
+        run, result = ProcessRun.start(self.model, payload.get("variables") or {}, self.context,
+                                       payload.get("start_event"))
+        self._note(run, result)
         for event in self.events[1:]:
             if event["kind"] not in INPUTS:
                 continue
@@ -132,9 +132,9 @@ class _Replay:
                 raise _Diverged(None, f"the case's stored variables differ from the replay's: {', '.join(differing)}")
         return ReplayResult(True, len(self.events), len(recorded))
 
-    def _note(self, run: ProcessRun, changes) -> None:
-        self.replayed += [(_kind(change), change.activity_id) for change in changes]
-        for task in run.open_user_tasks():
+    def _note(self, run: ProcessRun, result: StepResult) -> None:
+        self.replayed += [(_kind(change), change.activity_id) for change in result.changes]
+        for task in result.user_tasks:
             if task.id not in self.task_ids.values():
                 recorded = next((e["taskId"] for e in self.events if e["kind"] == "task.created"
                                  and e["activityId"] == task.task_definition_key and e["taskId"] not in self.task_ids),
@@ -167,7 +167,7 @@ class _Replay:
                                         payload.get("variables") or {})
         if kind == "variables.modified":
             run.set_variables(payload.get("modifications") or {}, tuple(payload.get("deletions") or ()))
-            return []
+            return run.snapshot()
         return run.cancel()  # process.deleted
 
 

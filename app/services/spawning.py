@@ -12,12 +12,13 @@ Each new instance also gets `started_by`, the id of the instance that started it
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.engine import ElementInfo
+from app.engine import ActivityChange, ElementInfo, ProcessModel
 from app.errors import InvalidProcessModel, ProcessExecutionFailed
+from app.services.hooks import Step, StepHook
 
 START_PROCESS, START_FOR, START_KEY, START_VARIABLES = (
     "startProcess", "startProcessFor", "startBusinessKey", "startVariables")
@@ -75,3 +76,24 @@ def plan(element: ElementInfo, variables: Mapping[str, Any]) -> StartPlan:
         keys.add(key)
         starts.append(({**copied, **item}, key))
     return StartPlan(properties[START_PROCESS], starts)
+
+
+class Spawning(StepHook):
+    """CPA-02: an element with `startProcess` starts, when it completes, one case of that process per
+    item of the list it names (or one case), in the same unit of work."""
+
+    def check_model(self, model: ProcessModel) -> None:
+        check_process_properties(model.resource_name, model.elements)
+
+    def on_elements_ended(self, step: Step, ended: Sequence[ActivityChange]) -> None:
+        for change, element in step.ended_with(ended, START_PROCESS):
+            start_plan = plan(element, step.variables)
+            started = []
+            definition_id = None
+            for variables, business_key in start_plan.starts:
+                child = step.start(start_plan.process_key, {**variables, "started_by": step.instance.id},
+                                   business_key)
+                definition_id = child.definition_id
+                started.append({"process_instance_id": child.id, "business_key": business_key})
+            step.record("instances.started", activity_id=element.id, task_id=change.activity_instance_id,
+                        process_key=start_plan.process_key, definition_id=definition_id, started=started)

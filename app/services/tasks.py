@@ -195,12 +195,12 @@ def complete(services: Services, task_id: str, variables: Mapping[str, Any], *, 
         run = load_run(services, session, instance)
         definition = run.model.user_tasks[task.task_definition_key]
         values = validate_submission(definition.form_fields, variables, services.settings.zone)
-        changes = run.complete_user_task(task_id, values)
+        result = run.complete_user_task(task_id, values)
         now = services.clock.now()
         record(session, instance, "task.completed", now, user_id=actor.user_id,
                activity_id=task.task_definition_key, task_id=task_id, assignee=task.assignee,
                groups=sorted(actor.groups), variables=jsonable(values))
-        save_run(services, session, instance, run, changes, now, user_id=actor.user_id)
+        save_run(services, session, instance, run, result, now, user_id=actor.user_id)
         return run.variables()
 
 

@@ -65,16 +65,16 @@ def _fire_instance(services: Services, instance_id: str, now: datetime) -> bool:
             return False
         instance = get_active_instance(session, instance_id)
         run = load_run(services, session, instance)
-        changes = run.fire_due_timers()
+        result = run.fire_due_timers()
         # A timer fired when it no longer waits for that instant: it ended, or a cycle moved it on.
-        still_waiting = {(timer.task_id, timer.due) for timer in run.pending_timers()}
+        still_waiting = {(timer.task_id, timer.due) for timer in result.timers}
         fired = [timer for timer in due if (timer.id, timer.due_at) not in still_waiting]
         if not fired:
             return False
         for timer in fired:
             record(session, instance, "timer.fired", now, activity_id=timer.activity_id, task_id=timer.id,
                    due=timer.due_at.isoformat(), clock=now.isoformat())
-        save_run(services, session, instance, run, changes, now)
+        save_run(services, session, instance, run, result, now)
         return True
 
 

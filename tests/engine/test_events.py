@@ -70,11 +70,11 @@ def test_a_non_interrupting_message_boundary_keeps_listening_while_its_task_is_o
       <bpmn:sequenceFlow id="f3" sourceRef="create" targetRef="e"/><bpmn:endEvent id="e"/>"""), {}, context)
     for number in (1, 2, 3):
         [wait] = run.event_waits()
-        changes = run.deliver_event(wait.task_id, "message", "report", {"report": number})
+        changes = run.deliver_event(wait.task_id, "message", "report", {"report": number}).changes
         assert ("change", True, True) in [(c.activity_id, c.started, c.ended) for c in changes]
     assert sorted(t.task_definition_key for t in run.open_user_tasks()) == ["assess"] * 3 + ["create"]
     [create] = [t for t in run.open_user_tasks() if t.task_definition_key == "create"]
-    changes = run.complete_user_task(create.id, {})
+    changes = run.complete_user_task(create.id, {}).changes
     assert run.event_waits() == []
     # A boundary event that only listened leaves no trace in the activity record.
     assert "change" not in [c.activity_id for c in changes]
@@ -113,9 +113,9 @@ def test_a_message_start_event_runs_only_when_the_instance_is_started_there(cont
     plain, _ = ProcessRun.start(process, {}, context)
     assert [t.task_definition_key for t in plain.open_user_tasks()] == ["by_hand"]
     assert plain.event_waits() == []  # the message start does not wait inside a running instance
-    by_message, changes = ProcessRun.start(process, {"enterprise": "E1"}, context, start_event="listed")
+    by_message, step = ProcessRun.start(process, {"enterprise": "E1"}, context, start_event="listed")
     assert [t.task_definition_key for t in by_message.open_user_tasks()] == ["by_message"]
-    assert changes[0].activity_id == "listed" and by_message.variables()["enterprise"] == "E1"
+    assert step.changes[0].activity_id == "listed" and by_message.variables()["enterprise"] == "E1"
 
 
 def test_a_yearly_cycle_keeps_its_calendar_date_across_leap_years():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +21,7 @@ from app.engine import (
     ProcessModel,
     ProcessRun,
     RunContext,
+    StepResult,
     parse_deployment,
 )
 from app.engine.serialization import UnreadableState
@@ -79,18 +81,20 @@ def the_open_task(run: ProcessRun, key: str):
     return tasks[0]
 
 
-def complete(run: ProcessRun, key: str, **variables: Any) -> list[ActivityChange]:
-    return run.complete_user_task(the_open_task(run, key).id, variables)
+def complete(run: ProcessRun, key: str, **variables: Any) -> Sequence[ActivityChange]:
+    return run.complete_user_task(the_open_task(run, key).id, variables).changes
 
 
-def steps(changes: list[ActivityChange]) -> list[tuple[str, bool, bool]]:
+def steps(step: StepResult | Sequence[ActivityChange]) -> list[tuple[str, bool, bool]]:
+    changes = step.changes if isinstance(step, StepResult) else step
     return [(change.activity_id, change.started, change.ended) for change in changes]
 
 
 # -- eco_review, every path through the decision gateway ---------------------------------------------
 
 def test_an_application_opens_the_provincial_review_for_the_province_group(eco_review, context):
-    run, changes = ProcessRun.start(eco_review, APPLICATION, context)
+    run, started = ProcessRun.start(eco_review, APPLICATION, context)
+    changes = started.changes
     review, = run.open_user_tasks()
     assert review.task_definition_key == "provincial_review"
     assert review.name == "省级生态环境部门审查"
@@ -181,7 +185,7 @@ def snapshot(run: ProcessRun) -> tuple:
             run.variables(), run.completed)
 
 
-def outcome(run: ProcessRun, changes: list[ActivityChange]) -> tuple:
+def outcome(run: ProcessRun, changes: StepResult | Sequence[ActivityChange]) -> tuple:
     # Tasks created while continuing get fresh ids: compare what a user sees of them, not the ids.
     return (steps(changes), [(t.task_definition_key, t.candidate_groups, t.assignee) for t in run.open_user_tasks()],
             run.variables(), run.completed)
@@ -204,7 +208,7 @@ def test_a_run_saved_and_restored_after_every_step_is_the_same_run(eco_review, c
         assert restored.serialize() == state
 
         task_id = the_open_task(run, key).id
-        original_changes = run.complete_user_task(task_id, values)
+        original_changes = run.complete_user_task(task_id, values).changes
         restored_changes = restored.complete_user_task(task_id, values)
         assert outcome(restored, restored_changes) == outcome(run, original_changes)
         run = restored  # go on from the restored copy: the next round restores a restored run
@@ -327,7 +331,8 @@ def test_completing_an_unknown_task_is_not_found(eco_review, context, task_id):
 
 
 def test_completing_a_task_that_is_not_a_user_task_is_not_found(eco_review, context):
-    run, changes = ProcessRun.start(eco_review, APPLICATION, context)
+    run, started = ProcessRun.start(eco_review, APPLICATION, context)
+    changes = started.changes
     start_event_task = changes[0].activity_instance_id
     with pytest.raises(NotFound):
         run.complete_user_task(start_event_task, {})
@@ -357,7 +362,8 @@ def test_a_task_not_yet_reached_is_not_open(eco_review, context):
 @pytest.mark.parametrize("approved, end, other_end", [(True, "approved_end", "rejected_end"),
                                                       (False, "rejected_end", "approved_end")])
 def test_ten_steps_then_the_approved_flag_picks_the_end(ten_step, context, approved, end, other_end):
-    run, changes = ProcessRun.start(ten_step, {}, context)
+    run, started = ProcessRun.start(ten_step, {}, context)
+    changes = started.changes
     assert steps(changes) == [("review_started", True, True), ("step_1", True, False)]
     for step in range(1, 10):
         review, = run.open_user_tasks()
@@ -387,7 +393,7 @@ def test_ten_steps_restored_between_every_step_end_the_same(ten_step, context):
 def test_cancel_reports_the_open_user_task_as_canceled(eco_review, context):
     run, _ = ProcessRun.start(eco_review, APPLICATION, context)
     review = the_open_task(run, "provincial_review")
-    changes = run.cancel()
+    changes = list(run.cancel().changes)
     assert changes == [ActivityChange(review.id, "provincial_review", "省级生态环境部门审查", "userTask",
                                       started=False, ended=True, canceled=True)]
     assert run.open_user_tasks() == []
@@ -398,7 +404,7 @@ def test_cancel_reports_the_open_user_task_as_canceled(eco_review, context):
 def test_cancel_while_waiting_on_a_timer_drops_the_timer(publicity_wait, context):
     run, _ = ProcessRun.start(publicity_wait, {"province": "gd"}, context)
     complete(run, "prepare_notice")
-    changes = run.cancel()
+    changes = list(run.cancel().changes)
     assert [(c.activity_id, c.ended, c.canceled) for c in changes] == [("publicity_period", True, True)]
     assert run.pending_timers() == []
 
@@ -420,12 +426,12 @@ def test_a_bare_p15d_timer_waits_fifteen_days_on_the_clock(publicity_wait, clock
     assert run.open_user_tasks() == []
 
     clock.advance(timedelta(days=14))
-    assert run.fire_due_timers() == []
+    assert run.fire_due_timers().changes == ()
     assert run.open_user_tasks() == []
     assert run.pending_timers() == [timer]
 
     clock.advance(timedelta(days=2))
-    changes = run.fire_due_timers()
+    changes = run.fire_due_timers().changes
     assert steps(changes) == [("publicity_period", False, True), ("publish_result", True, False)]
     assert changes[0].activity_instance_id == timer.task_id
     assert open_keys(run) == ["publish_result"]
@@ -460,7 +466,8 @@ def test_a_timer_that_fell_due_while_a_task_was_open_fires_with_the_next_step(cl
     <bpmn:userTask id="review"/>
     <bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="ended"/>
     <bpmn:endEvent id="ended"/>""")
-    run, changes = ProcessRun.start(model, {}, context)
+    run, started = ProcessRun.start(model, {}, context)
+    changes = started.changes
     assert steps(changes) == [("started", True, True), ("wait_a_day", True, False)]
     assert run.pending_timers()[0].due == CLOCK_START + timedelta(days=1)
     clock.advance(timedelta(days=1, seconds=1))
@@ -588,9 +595,9 @@ def test_due_date_follow_up_and_priority_are_evaluated_on_the_task_data(dated_ta
 
 
 def test_a_due_date_that_is_not_a_date_fails_naming_the_task(dated_task, context):
-    run, _ = ProcessRun.start(dated_task, {"dueDate": "下周", "followUp": None, "urgent": False}, context)
+    # What the instance waits for is part of the step's result: the start itself fails.
     with pytest.raises(ProcessExecutionFailed) as caught:
-        run.open_user_tasks()
+        ProcessRun.start(dated_task, {"dueDate": "下周", "followUp": None, "urgent": False}, context)
     assert caught.value.details["activityId"] == "site_inspection"
     assert "dueDate" in caught.value.message
 
