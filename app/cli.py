@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "verify":
         verify_history(args.instance, args.seal)
     elif args.command == "anchor-key":
-        from app.services.anchors import AnchorSigner
+        from app.audit.anchors import AnchorSigner
         from app.settings import get_settings
 
         print(AnchorSigner.from_settings(get_settings()).public_pem, end="")
@@ -93,7 +93,7 @@ def verify_export_file(path: str, public_key_file: str | None = None) -> None:
     import json
     from pathlib import Path
 
-    from app.services.export import verify_document
+    from app.audit.export import verify_document
 
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -118,7 +118,7 @@ def replay_file(path: str) -> None:
     import json
     from pathlib import Path
 
-    from app.services.replay import replay_document
+    from app.audit.replay import replay_document
     from app.settings import get_settings
 
     try:
@@ -135,7 +135,7 @@ def replay_file(path: str) -> None:
 
 
 def verify_history(instance_id: str | None, seal: bool = False) -> None:
-    from app.services import ledger
+    from app.audit import ledger
 
     if seal and instance_id:
         raise SystemExit("--seal signs every history at once: give no --instance")
@@ -170,7 +170,7 @@ def _on_database(action):
 def save_account(account_id: str, groups: list[str], name: str | None, region: str | None) -> None:
     import getpass
 
-    from app.services import accounts
+    from app.access import accounts
 
     password = os.environ.get("ACCOUNT_PASSWORD") or getpass.getpass(f"password for {account_id}: ")
     _on_database(lambda services: accounts.save_account(services, account_id, password, groups, name, region))
@@ -178,7 +178,7 @@ def save_account(account_id: str, groups: list[str], name: str | None, region: s
 
 
 def manage_api_key(account_id: str | None, revoke: str | None) -> None:
-    from app.services import accounts
+    from app.access import accounts
 
     if revoke:
         _on_database(lambda services: accounts.revoke_api_key(services, revoke))
@@ -194,8 +194,8 @@ def run_worker(interval: float | None) -> None:
 
     from app.main import build_services
     from app.persistence.migrations import upgrade_to_head
-    from app.services.timers import TimerWorker
     from app.settings import get_settings
+    from app.workers.timer_worker import TimerWorker
 
     settings = get_settings()
     if settings.clock != "system":

@@ -8,7 +8,17 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from app.access import accounts
+from app.audit.anchors import AnchorSigner
 from app.clock import Clock, SimulatedClock, SystemClock
+from app.context import DecisionCache, ModelCache, Services
+from app.deadlines.calendars import seed_if_empty
+from app.definitions.deployments import deploy_directory
+from app.extensions.agencies import AgencyRegister
+from app.extensions.confidentiality import ConfidentialReaders
+from app.extensions.parks import ExpertDraws, ParkRegister
+from app.extensions.regions import Regions
+from app.extensions.spawning import Spawning
 from app.persistence.database import Database
 from app.persistence.migrations import upgrade_to_head
 from app.rest import agencies as agencies_api
@@ -20,18 +30,8 @@ from app.rest import deadlines as deadlines_api
 from app.rest import parks as parks_api
 from app.rest.dependencies import require_principal
 from app.rest.limits import JsonBodyCheck, RequestSizeLimit
-from app.services import accounts
-from app.services.agencies import AgencyRegister
-from app.services.anchors import AnchorSigner
-from app.services.calendars import seed_if_empty
-from app.services.confidentiality import ConfidentialReaders
-from app.services.context import DecisionCache, ModelCache, Services
-from app.services.deployments import deploy_directory
-from app.services.parks import ExpertDraws, ParkRegister
-from app.services.regions import Regions
-from app.services.spawning import Spawning
-from app.services.timers import TimerWorker
 from app.settings import Settings, get_settings
+from app.workers.timer_worker import TimerWorker
 
 log = logging.getLogger(__name__)
 

@@ -19,12 +19,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 
+from app.access import accounts
 from app.clock import SimulatedClock
+from app.context import Services
+from app.deadlines.calendars import seed_if_empty
 from app.main import create_app
 from app.persistence.models import Base
-from app.services import accounts
-from app.services.calendars import seed_if_empty
-from app.services.context import Services
 from app.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bpmn"

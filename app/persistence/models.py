@@ -110,7 +110,7 @@ class ProcessInstance(Base):
     delete_reason: Mapped[str | None] = mapped_column(Text)
     # Numbers the instance's history events and activity instances in the order they happened.
     last_sequence: Mapped[int] = mapped_column(Integer, default=0)
-    # The hash of the instance's last history event: the head of its chain (app.services.ledger).
+    # The hash of the instance's last history event: the head of its chain (app.audit.ledger).
     history_hash: Mapped[str | None] = mapped_column(String(64))
     revision: Mapped[int] = mapped_column(Integer, nullable=False)
 
@@ -190,7 +190,7 @@ class HistoryEvent(Base):
     activity_id: Mapped[str | None] = mapped_column(String(255))
     task_id: Mapped[str | None] = mapped_column(String(36))
     payload: Mapped[dict] = mapped_column(JSON)
-    # The hash chain of the instance's events (app.services.ledger).
+    # The hash chain of the instance's events (app.audit.ledger).
     previous_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from app.context import Services
+from app.extensions import agencies
 from app.persistence.models import AuditAgency
 from app.rest.dependencies import get_services
 from app.rest.params import query_dict
 from app.rest.variables import format_instant
-from app.services import agencies
-from app.services.context import Services
 
 router = APIRouter(prefix="/api/agencies", tags=["audit agencies"])
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
+from app.access.permissions import AUDITORS
+from app.audit import export as case_export
+from app.audit import ledger, replay
+from app.audit import timeline as case_timeline
+from app.context import Services
 from app.rest.dependencies import PrincipalDep, get_services, role
 from app.rest.variables import format_instant
-from app.services import export as case_export
-from app.services import ledger, replay
-from app.services import timeline as case_timeline
-from app.services.context import Services
-from app.services.permissions import AUDITORS
 
 router = APIRouter(prefix="/api", tags=["audit"])
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.responses import JSONResponse
 
 from app.calendar import CalendarDay, Deadline
+from app.context import Services
+from app.deadlines import calendars, provisional
 from app.errors import InvalidRequest
 from app.rest.dependencies import PrincipalDep, get_services, role
-from app.services import calendars, provisional
-from app.services.context import Services
 
 router = APIRouter(prefix="/api/calendar", tags=["calendar"])
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -5,10 +5,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
+from app.context import Services
+from app.deadlines.deadlines import open_deadlines
 from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.variables import format_instant
-from app.services.context import Services
-from app.services.deadlines import open_deadlines
 
 router = APIRouter(prefix="/api/deadlines", tags=["deadlines"])
 

@@ -5,10 +5,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.access import accounts, permissions
+from app.access.accounts import Principal
+from app.context import Services
 from app.errors import Unauthenticated
-from app.services import accounts, permissions
-from app.services.accounts import Principal
-from app.services.context import Services
 
 
 def get_services(request: Request) -> Services:

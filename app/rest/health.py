@@ -2,8 +2,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from app.context import Services
 from app.rest.dependencies import get_services
-from app.services.context import Services
 
 router = APIRouter(tags=["health"])
 

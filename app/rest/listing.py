@@ -4,10 +4,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from app.cases import listing
+from app.context import Services
 from app.errors import InvalidRequest
 from app.rest.params import integer
-from app.services import listing
-from app.services.context import Services
 from app.settings import Settings
 
 if TYPE_CHECKING:  # a query the use cases built, run by them

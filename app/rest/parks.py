@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
+from app.access.permissions import AUDITORS
+from app.context import Services
 from app.errors import InvalidRequest
+from app.extensions import parks
 from app.persistence.models import Expert, ExpertConflict, ExpertDraw, ParkStanding
 from app.rest.dependencies import PrincipalDep, get_services, role
 from app.rest.variables import format_instant
-from app.services import parks
-from app.services.context import Services
-from app.services.permissions import AUDITORS
 
 router = APIRouter(prefix="/api", tags=["parks and experts"])
 ServicesDep = Annotated[Services, Depends(get_services)]

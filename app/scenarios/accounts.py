@@ -3,9 +3,9 @@ no REST endpoint (they are administered by command), so whoever runs the service
 creates them before the steps run."""
 from __future__ import annotations
 
+from app.access import accounts
+from app.context import Services
 from app.scenarios.model import Scenario
-from app.services import accounts
-from app.services.context import Services
 
 
 def create_accounts(services: Services, scenario: Scenario) -> None:

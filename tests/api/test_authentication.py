@@ -10,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from app.access import accounts
 from app.persistence.models import Account, Membership
-from app.services import accounts
 from app.settings import Settings
 from tests.conftest import ADMIN_AUTH, start_service
 
@@ -52,7 +52,7 @@ def administrators(services) -> list[str]:
 
 def test_the_first_administrator_is_generated_and_shown_once(tmp_path, caplog):
     url = f"sqlite:///{tmp_path / 'first.sqlite3'}"
-    with caplog.at_level(logging.WARNING, logger="app.services.accounts"):
+    with caplog.at_level(logging.WARNING, logger="app.access.accounts"):
         first = start_service(url, bootstrap_admin="")
     try:
         [message] = [record.getMessage() for record in caplog.records if "No administrator existed" in record.message]
@@ -64,7 +64,7 @@ def test_the_first_administrator_is_generated_and_shown_once(tmp_path, caplog):
     finally:
         first.stop()
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="app.services.accounts"):
+    with caplog.at_level(logging.WARNING, logger="app.access.accounts"):
         again = start_service(url, bootstrap_admin="")
     again.stop()
     assert not [record for record in caplog.records if "No administrator existed" in record.message]

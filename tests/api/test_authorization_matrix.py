@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from app.services import accounts
+from app.access import accounts
 
 ROLES = {"official": ["xj-urumqi-env"], "designer": ["designers"], "system": ["systems"],
          "auditor": ["auditors"], "admin": ["admins"]}

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from app.access import accounts
 from app.errors import Unauthenticated
 from app.persistence.models import HistoryEvent, ProcessInstance
-from app.services import accounts
 from tests.api.test_register_in_processes import deploy_bytes, process, properties
 
 DMN_NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"

@@ -18,9 +18,9 @@ import psycopg
 import pytest
 from sqlalchemy import make_url, select
 
+from app.access import accounts
+from app.cases.timers import fire_due_timers
 from app.persistence.models import HistoryEvent, ProcessInstance
-from app.services import accounts
-from app.services.timers import fire_due_timers
 from tests.api.test_decisions_and_cases import DMN_NS, SECRET
 from tests.api.test_register_in_processes import deploy_bytes, process
 from tests.conftest import ADMIN_AUTH, free_port, start_service

@@ -8,8 +8,8 @@ import json
 import pytest
 from sqlalchemy import select, text, update
 
+from app.audit import ledger
 from app.persistence.models import HistoryEvent, ProcessInstance
-from app.services import ledger
 from tests.api.test_register_in_processes import deploy_bytes, process
 from tests.conftest import FIXTURES, deploy
 
@@ -226,7 +226,7 @@ def test_an_exported_case_is_verified_offline_and_tampering_with_the_file_is_fou
 
 
 def test_a_case_with_confidential_data_is_exported_only_to_those_who_may_read_all_of_it(service, client):
-    from app.services import accounts
+    from app.access import accounts
     from tests.api.test_decisions_and_cases import SECRET, as_user, start
 
     accounts.save_account(service.services, "handler", "handler-password", ["xj-urumqi-env"])

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 from sqlalchemy import delete, func, select, text, update
 
+from app.audit import anchors, export, ledger
 from app.persistence.models import (
     ActivityInstance,
     AdminEvent,
@@ -20,7 +21,6 @@ from app.persistence.models import (
     ProcessInstance,
     UserTask,
 )
-from app.services import anchors, export, ledger
 from app.settings import Settings
 from tests.api import test_history_chain
 from tests.api.test_history_chain import TIMED, events_of, verify

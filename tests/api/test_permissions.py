@@ -8,8 +8,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from app.access import accounts
 from app.persistence.models import HistoryEvent, ProcessInstance
-from app.services import accounts
 from tests.api.test_register_in_processes import deploy_bytes, process
 
 REVIEW = process("review_case", """

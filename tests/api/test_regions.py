@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.services import accounts
+from app.access import accounts
 from tests.api.test_register_in_processes import deploy_bytes, process
 
 CASE = process("regional_case", """

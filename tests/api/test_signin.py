@@ -20,8 +20,9 @@ import httpx
 import pytest
 from sqlalchemy import event, func, select
 
+from app.access import accounts
+from app.audit import ledger
 from app.errors import Unauthenticated
-from app.services import accounts, ledger
 from tests.conftest import ADMIN_AUTH, start_service
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ import time
 
 from sqlalchemy import func, select
 
+from app.access.accounts import ADMINISTRATORS, Principal
+from app.cases import instances, tasks
 from app.persistence.models import HistoryEvent, Timer, UserTask
-from app.services import instances, tasks
-from app.services.accounts import ADMINISTRATORS, Principal
 from tests.conftest import ADMIN_AUTH, FIXTURES, deploy
 
 ADMIN = Principal(ADMIN_AUTH[0], frozenset({ADMINISTRATORS}))

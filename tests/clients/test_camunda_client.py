@@ -30,7 +30,7 @@ from camunda_client.clients.engine.schemas.query import (
 from camunda_client.clients.schemas import PaginationParams
 from camunda_client.utils import deserialize
 
-from app.services import accounts
+from app.access import accounts
 from tests.clients import BPMN, MESSAGE, PROCESS_KEY, SIGNAL, TOPIC, waiting_at
 from tests.conftest import deploy
 

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.audit.export import verify_document
+from app.audit.replay import replay_document
 from app.clock import SimulatedClock
 from app.engine import ProcessRun, RunContext, parse_deployment
 from app.engine.serialization import STATE_FORMAT, UnreadableState, load_workflow
-from app.services.export import verify_document
-from app.services.replay import replay_document
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 STATES = sorted((FIXTURES / "state").glob("*.json"))

@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from app.access import accounts
 from app.scenarios import load_scenario, run_scenario
 from app.scenarios.accounts import create_accounts
-from app.services import accounts
 from tests.conftest import ADMIN_AUTH
 from tests.procedures.test_scenarios import SCENARIOS
 

@@ -5,13 +5,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from app.context import Services
+from app.definitions import decisions
 from app.rest.camunda import render
 from app.rest.dependencies import get_services
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, text, text_list
 from app.rest.variables import decode_variables, encode_variables
-from app.services import decisions
-from app.services.context import Services
 
 router = APIRouter(prefix="/decision-definition", tags=["decision-definition"])
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -6,14 +6,14 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from app.access.permissions import DESIGNERS
+from app.context import Services
+from app.definitions import deployments
 from app.errors import InvalidRequest
 from app.rest.camunda import render
 from app.rest.dependencies import PrincipalDep, get_services, role
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict
-from app.services import deployments
-from app.services.context import Services
-from app.services.permissions import DESIGNERS
 
 router = APIRouter(tags=["deployment"])
 # Only process and decision files are deployed here (Camunda would also keep forms, scripts, images).

@@ -10,16 +10,16 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
+from app.access.accounts import Principal
+from app.access.permissions import SYSTEMS
+from app.cases import external_tasks
+from app.context import Services
 from app.errors import InvalidRequest
 from app.rest.camunda import render
 from app.rest.dependencies import PrincipalDep, get_services, role
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, text_list
 from app.rest.variables import decode_variables
-from app.services import external_tasks
-from app.services.accounts import Principal
-from app.services.context import Services
-from app.services.permissions import SYSTEMS
 
 router = APIRouter(tags=["external-task"])
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -4,14 +4,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 
+from app.access.accounts import Principal
+from app.cases import history
+from app.context import Services
 from app.rest.camunda import render
 from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, sort_order, text, text_list
 from app.rest.variables import optional_instant
-from app.services import history
-from app.services.accounts import Principal
-from app.services.context import Services
 
 router = APIRouter(prefix="/history", tags=["history"])
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -4,13 +4,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from app.access.accounts import Principal
+from app.cases import timers
+from app.context import Services
 from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.listing import counted, listed
 from app.rest.params import query_dict, text
 from app.rest.variables import format_instant
-from app.services import timers
-from app.services.accounts import Principal
-from app.services.context import Services
 
 router = APIRouter(prefix="/job", tags=["job"])
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -7,14 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.access.permissions import SYSTEMS
+from app.cases import events
+from app.context import Services
 from app.errors import InvalidRequest
 from app.rest.camunda import render
 from app.rest.dependencies import PrincipalDep, get_services, role
 from app.rest.params import flag
 from app.rest.variables import decode_variables, encode_variables
-from app.services import events
-from app.services.context import Services
-from app.services.permissions import SYSTEMS
 
 router = APIRouter(tags=["message"])
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -4,15 +4,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 
+from app.access.accounts import Principal
+from app.cases import instances
+from app.context import Services
+from app.definitions import deployments
 from app.rest.camunda import render
 from app.rest.camunda.forms import form_variables
 from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, text, text_list
 from app.rest.variables import decode_variables
-from app.services import deployments, instances
-from app.services.accounts import Principal
-from app.services.context import Services
 
 router = APIRouter(prefix="/process-definition", tags=["process-definition"])
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -4,6 +4,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 
+from app.access.accounts import Principal
+from app.cases import instances
+from app.context import Services
 from app.errors import InvalidRequest, NotFound
 from app.rest.camunda import render
 from app.rest.dependencies import PrincipalDep, get_services, role
@@ -15,9 +18,6 @@ from app.rest.variables import (
     encode_value,
     encode_variables,
 )
-from app.services import instances
-from app.services.accounts import Principal
-from app.services.context import Services
 
 router = APIRouter(prefix="/process-instance", tags=["process-instance"])
 ServicesDep = Annotated[Services, Depends(get_services)]

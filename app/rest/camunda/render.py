@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi import Request
 
+from app.cases import history
+from app.cases.variable_instances import VariableRow
 from app.persistence.models import (
     ActivityInstance,
     DecisionDefinition,
@@ -18,8 +20,6 @@ from app.persistence.models import (
     UserTask,
 )
 from app.rest.variables import encode_value, encode_variables, format_instant
-from app.services import history
-from app.services.variable_instances import VariableRow
 
 
 def link(request: Request, path: str, rel: str = "self", method: str = "GET") -> dict[str, str]:

@@ -4,6 +4,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 
+from app.access.accounts import Principal
+from app.cases import tasks
+from app.context import Services
 from app.errors import InvalidRequest
 from app.rest.camunda import render
 from app.rest.camunda.forms import form_variables
@@ -11,9 +14,6 @@ from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, sort_order, text, text_list
 from app.rest.variables import decode_variables, encode_variables, optional_instant
-from app.services import tasks
-from app.services.accounts import Principal
-from app.services.context import Services
 
 router = APIRouter(prefix="/task", tags=["task"])
 ServicesDep = Annotated[Services, Depends(get_services)]

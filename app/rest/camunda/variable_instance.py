@@ -3,7 +3,7 @@
 
 Only process-level variables exist, so every variable's execution and activity instance is its
 process instance. Variables are read from the instances' saved states (see
-app.services.variable_instances), which costs one state load per instance looked at, so:
+app.cases.variable_instances), which costs one state load per instance looked at, so:
 * a list without `maxResults` answers a page of PAGE_SIZE_DEFAULT variables (ask for the next page
   with `firstResult`), and stops reading states once the page is full;
 * a count reads the state of every matching instance: narrow it with processInstanceId(In) or
@@ -17,15 +17,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 
+from app.access.accounts import Principal
+from app.cases import history, variable_instances
+from app.cases.instances import ACTIVE
+from app.cases.variable_instances import VariableFilter, VariableRow
+from app.context import Services
 from app.rest.camunda import render
 from app.rest.dependencies import PrincipalDep, get_services
 from app.rest.listing import page_bounds
 from app.rest.params import query_dict, text, text_list
-from app.services import history, variable_instances
-from app.services.accounts import Principal
-from app.services.context import Services
-from app.services.instances import ACTIVE
-from app.services.variable_instances import VariableFilter, VariableRow
 
 router = APIRouter(tags=["variable-instance"])
 ServicesDep = Annotated[Services, Depends(get_services)]

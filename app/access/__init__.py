@@ -1,0 +1,1 @@
+"""Access: accounts, sign-in and who may do and read what."""

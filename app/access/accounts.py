@@ -1,0 +1,294 @@
+"""Accounts that sign in with HTTP Basic (the Camunda convention), their groups, and who a caller is.
+
+A password is kept only as a salted scrypt hash. A verified sign-in is remembered for a short while
+(by a hash of the header, never the password) so that a client sending credentials with every
+request does not pay for scrypt each time; each use reads the account's stored hash, which every
+save changes, so a changed password or group counts at once on every replica. Failed sign-ins are
+throttled (app.access.signin).
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from sqlalchemy import delete, select
+
+from app.access import signin
+from app.access.regions import valid_code
+from app.audit import ledger
+from app.errors import InvalidRequest, Unauthenticated
+from app.persistence.models import Account, ApiKey, Membership
+from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.context import Services
+
+log = logging.getLogger(__name__)
+
+_SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
+# Members may do everything, including administering deployments.
+ADMINISTRATORS = "admins"
+# The authorities of the procedures (docs/procedures/README.md), one demonstration account each.
+DEMO_GROUPS = ("cn-sepa", "cn-sepa-sti", "cn-sepa-leader", "cn-most", "cn-mohurd", "zj-env", "zj-commerce", "zj-miit",
+               "cn-eco-park-working-group", "cn-eco-park-mechanism", "xj-env", "xj-drc", "xj-economic",
+               "xj-local-env", "xj-local-drc", "xj-local-economic", "xj-prefecture-env", "xj-urumqi-env",
+               "xj-urumqi-drc", "xj-urumqi-economic", "xj-cpa-experts", "xj-cpa-delivery", "xj-auditors")
+_REMEMBER_SECONDS = 60.0
+_REMEMBER_AT_MOST = 10_000
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who calls: an account and its groups, or nobody (no credentials sent)."""
+
+    user_id: str | None
+    groups: frozenset[str] = frozenset()
+    # The region a single sign-on token names for the user, if any.
+    region: str | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        return self.user_id is None
+
+    def named_by(self, kind: str, identity: str) -> bool:
+        """Whether a candidate or participant entry (`user` or `group`, identity) names this caller."""
+        return identity == self.user_id if kind == "user" else kind == "group" and identity in self.groups
+
+
+ANONYMOUS = Principal(None)
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, **_SCRYPT)
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
+
+
+def _password_matches(password: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        computed = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(computed.hex(), digest)
+
+
+@functools.cache
+def _stand_in_hash() -> str:
+    """What the password of an unknown user is checked against, so that the answer takes as long as
+    for a wrong password and does not tell which accounts exist."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def save_account(services: Services, account_id: str, password: str, groups: list[str],
+                 display_name: str | None = None, region: str | None = None) -> Account:
+    """Create the account, or replace its password, name, groups and region."""
+    region = valid_code(region)
+    if not account_id or len(account_id) > 64 or ":" in account_id:
+        raise InvalidRequest("An account id is 1 to 64 characters without ':'")
+    if len(password) < 8:
+        raise InvalidRequest("A password has at least 8 characters")
+    if (display_name and len(display_name) > 255) or any(len(group) > 255 for group in groups):
+        raise InvalidRequest("A display name and a group id have at most 255 characters")
+    with services.db.write() as session:
+        account = session.get(Account, account_id)
+        if account is None:
+            account = Account(id=account_id, created=services.clock.now())
+            session.add(account)
+        account.password_hash, account.display_name, account.region = hash_password(password), display_name, region
+        session.flush()
+        session.execute(delete(Membership).where(Membership.account_id == account_id))
+        session.add_all(Membership(account_id=account_id, group_id=group) for group in dict.fromkeys(groups) if group)
+        # The change, never the password.
+        ledger.record_admin(session, "account.saved", f"account:{account_id}", services.clock.now(), None,
+                            groups=[group for group in dict.fromkeys(groups) if group], region=region,
+                            display_name=display_name)
+    return account
+
+
+def ensure_administrator(services: Services) -> None:
+    """At start: while no account is an administrator, create one from BOOTSTRAP_ADMIN, or named
+    `admin` with a generated password that is logged this once (there is no default password)."""
+    with services.db.read() as session:
+        if session.scalar(select(Membership.account_id).where(Membership.group_id == ADMINISTRATORS).limit(1)):
+            return
+    user, _, password = services.settings.bootstrap_admin.partition(":")
+    generated = not (user and password)
+    if generated:
+        user, password = user or "admin", secrets.token_urlsafe(18)
+    save_account(services, user, password, [ADMINISTRATORS], "administrator")
+    if generated:
+        log.warning("No administrator existed: created account %r with the password %s (shown only this once; "
+                    "change it with `eco-orchestrator account %s --group %s`)", user, password, user,
+                    ADMINISTRATORS)
+
+
+def seed_demo_accounts(services: Services) -> None:
+    """Demonstration accounts `demo-<group>` with the password `demo-<group>`: for trying the
+    procedures on a development machine, never in production (the settings refuse it)."""
+    with services.db.read() as session:
+        if session.get(Account, f"demo-{DEMO_GROUPS[0]}") is not None:
+            return
+    for group in DEMO_GROUPS:
+        save_account(services, f"demo-{group}", f"demo-{group}", [group], f"演示账号（仅供演示）{group}")
+    log.warning("Demonstration accounts demo-<group> (password demo-<group>) are seeded: DEMO_ACCOUNTS=true")
+
+
+class _Verified(NamedTuple):
+    until: float
+    principal: Principal
+    # The account's stored hash when verified: every save gives it a new salt, so it is the
+    # generation of the account's password, groups and region.
+    generation: str
+
+
+_verified: dict[str, _Verified] = {}
+_verified_lock = threading.Lock()
+
+
+def principal_of(services: Services, authorization: str | None, api_key: str | None = None,
+                 address: str | None = None) -> Principal:
+    """The caller named by the request's credentials: HTTP Basic (an account), a Bearer token of the
+    single sign-on, or an API key (`X-API-Key`, or `Authorization: ApiKey`); without any, ANONYMOUS.
+    Wrong credentials are refused (401), never treated as anonymous; failed sign-ins of an account
+    or from the client `address` are throttled (429)."""
+    if api_key:
+        return _by_api_key(services, api_key)
+    if not authorization:
+        return ANONYMOUS
+    scheme, _, credentials = authorization.partition(" ")
+    scheme, credentials = scheme.lower(), credentials.strip()
+    if scheme == "basic":
+        return _by_password(services, authorization, credentials, address)
+    if scheme == "bearer":
+        return _by_token(services.settings, credentials)
+    if scheme == "apikey":
+        return _by_api_key(services, credentials)
+    raise Unauthenticated("Sign in with HTTP Basic, a Bearer token of the single sign-on, or an API key")
+
+
+def _groups_of(session, account_id: str) -> frozenset[str]:
+    return frozenset(session.scalars(select(Membership.group_id).where(Membership.account_id == account_id)))
+
+
+def _by_password(services: Services, authorization: str, credentials: str, address: str | None) -> Principal:
+    try:
+        user_id, _, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        raise Unauthenticated("The Basic credentials cannot be read") from None
+    remembered_as = hashlib.sha256(authorization.encode("utf-8")).hexdigest()
+    with _verified_lock:
+        remembered = _verified.get(remembered_as)
+    if remembered is not None and remembered.until > time.monotonic():
+        with services.db.read() as session:
+            # Throttled even when remembered: otherwise a guess equal to a remembered sign-in would pass.
+            signin.admit(services, session, user_id, address)
+            if session.scalar(select(Account.password_hash).where(Account.id == user_id)) == remembered.generation:
+                return remembered.principal
+    with services.verification_slots:
+        with services.db.read() as session:
+            # Inside the slot: tries that waited for it may have been throttled meanwhile.
+            signin.admit(services, session, user_id, address)
+            account = session.get(Account, user_id)
+            groups = _groups_of(session, user_id)
+        matches = _password_matches(password, account.password_hash if account else _stand_in_hash())
+        if account is None or not matches:
+            signin.failed(services, user_id, address)
+            raise Unauthenticated("Unknown user or wrong password")
+    principal = Principal(user_id, groups, account.region)
+    with _verified_lock:
+        if len(_verified) >= _REMEMBER_AT_MOST:
+            _verified.clear()
+        _verified[remembered_as] = _Verified(time.monotonic() + _REMEMBER_SECONDS, principal, account.password_hash)
+    return principal
+
+
+# --- API keys --------------------------------------------------------------------------------------
+
+def create_api_key(services: Services, account_id: str) -> str:
+    """A new key for the account, returned this once: `<id>.<secret>`; only a hash of the secret is kept."""
+    key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    with services.db.write() as session:
+        if session.get(Account, account_id) is None:
+            raise InvalidRequest(f"No account '{account_id}'")
+        session.add(ApiKey(id=key_id, account_id=account_id, secret_hash=hashlib.sha256(secret.encode()).hexdigest(),
+                           created=services.clock.now()))
+        ledger.record_admin(session, "apikey.created", f"account:{account_id}", services.clock.now(), None,
+                            key_id=key_id)
+    return f"{key_id}.{secret}"
+
+
+def revoke_api_key(services: Services, key_id: str) -> None:
+    with services.db.write() as session:
+        key = session.get(ApiKey, key_id)
+        if key is None:
+            raise InvalidRequest(f"No API key '{key_id}'")
+        key.revoked = key.revoked or services.clock.now()
+        ledger.record_admin(session, "apikey.revoked", f"account:{key.account_id}", services.clock.now(), None,
+                            key_id=key_id)
+
+
+def _by_api_key(services: Services, presented: str) -> Principal:
+    """Looked up on every request, so that a revoked key stops at once on every replica: the secret
+    is a random 256-bit token, so a SHA-256 of it is safe to compare and nothing slow is remembered."""
+    key_id, _, secret = presented.partition(".")
+    with services.db.read() as session:
+        key = session.get(ApiKey, key_id) if key_id else None
+        valid = (key is not None and key.revoked is None
+                 and hmac.compare_digest(key.secret_hash, hashlib.sha256(secret.encode()).hexdigest()))
+        groups = _groups_of(session, key.account_id) if valid else frozenset()
+        region = session.get(Account, key.account_id).region if valid else None
+    if not valid:
+        raise Unauthenticated("Unknown or revoked API key")
+    return Principal(key.account_id, groups, region)
+
+
+# --- Bearer tokens of the single sign-on -------------------------------------------------------------
+
+@functools.lru_cache(maxsize=8)
+def _token_keys(configured: str) -> tuple[tuple[str | None, Any], ...]:
+    """(key id, public key) pairs from a PEM key, or from a file holding a PEM key or a JWKS."""
+    text = configured
+    if not configured.lstrip().startswith("-----BEGIN"):
+        text = Path(configured).read_text(encoding="utf-8")
+    if text.lstrip().startswith("{"):
+        return tuple((key.key_id, key.key) for key in jwt.PyJWKSet.from_json(text).keys)
+    return ((None, serialization.load_pem_public_key(text.encode("utf-8"))),)
+
+
+def _by_token(settings: Settings, token: str) -> Principal:
+    if not (settings.jwt_issuer and settings.jwt_keys):
+        raise Unauthenticated("Bearer tokens are not accepted: no single sign-on is configured (JWT_ISSUER, JWT_KEYS)")
+    try:
+        header = jwt.get_unverified_header(token)
+        keys = [key for kid, key in _token_keys(settings.jwt_keys) if kid is None or kid == header.get("kid")]
+        if not keys:
+            raise jwt.InvalidTokenError(f"no key with id {header.get('kid')!r}")
+        claims = jwt.decode(token, keys[0], algorithms=[a.strip() for a in settings.jwt_algorithms.split(",")],
+                            issuer=settings.jwt_issuer, audience=settings.jwt_audience or None, leeway=30,
+                            options={"require": ["exp", "iss", settings.jwt_user_claim],
+                                     "verify_aud": bool(settings.jwt_audience)})
+    except (jwt.InvalidTokenError, ValueError, OSError) as error:
+        raise Unauthenticated(f"The Bearer token is not valid: {error}") from None
+    user = claims.get(settings.jwt_user_claim)
+    groups = claims.get(settings.jwt_groups_claim) or []
+    if isinstance(groups, str):
+        groups = groups.replace(",", " ").split()
+    if not isinstance(user, str) or not user or not isinstance(groups, list):
+        raise Unauthenticated("The Bearer token names no user, or its groups are not a list")
+    try:
+        region = valid_code(claims.get(settings.jwt_region_claim) or None, settings.jwt_region_claim)
+    except InvalidRequest as error:
+        raise Unauthenticated(f"The Bearer token's {error.message}") from None
+    return Principal(user, frozenset(str(group) for group in groups), region)

@@ -1,0 +1,121 @@
+"""Who may do and read what.
+
+Roles are groups: `admins` may do everything; `designers` deploy; `systems` are the e-government
+systems that correlate messages and signals and work external tasks; `auditors` read every case.
+A user task is worked by its assignee, its candidate users and the members of its candidate groups.
+A process is started by the groups and users its `camunda:candidateStarterGroups` /
+`candidateStarterUsers` name, or by any signed-in account when it names none. A case is read by
+those who take part in it (see `visible_instances`). A refused command is Camunda's
+AuthorizationException (403), naming the missing permission; queries leave out what the caller may
+not read.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Select, and_, literal, or_, select, union
+from sqlalchemy.orm import Session
+
+from app.access.accounts import ADMINISTRATORS, Principal
+from app.engine import ProcessModel
+from app.errors import Forbidden
+from app.persistence.models import ExpertDraw, InstanceParticipant, ProcessInstance, TaskCandidate, UserTask
+
+DESIGNERS, SYSTEMS, AUDITORS = "designers", "systems", "auditors"
+
+
+def denied(principal: Principal, permission: str, resource_type: str, resource_id: str | None) -> Forbidden:
+    resource = resource_id or "*"
+    return Forbidden(
+        f"The user with id '{principal.user_id}' does not have '{permission}' permission on resource "
+        f"'{resource}' of type '{resource_type}'.",
+        details={"userId": principal.user_id, "missingAuthorizations": [
+            {"permissionName": permission, "resourceName": resource_type, "resourceId": resource}]})
+
+
+def is_administrator(principal: Principal) -> bool:
+    return ADMINISTRATORS in principal.groups
+
+
+def require_group(principal: Principal, groups: tuple[str, ...], permission: str, resource_type: str,
+                  resource_id: str | None = None) -> None:
+    """The caller must be a member of one of the groups (administrators always are)."""
+    if not is_administrator(principal) and not principal.groups & set(groups):
+        raise denied(principal, permission, resource_type, resource_id)
+
+
+def require_task_work(session: Session, principal: Principal, task: UserTask, permission: str = "UPDATE") -> None:
+    """Claiming, completing and handing on a task is for its assignee and candidates."""
+    if is_administrator(principal) or (task.assignee is not None and task.assignee == principal.user_id):
+        return
+    for kind, identity in session.execute(select(TaskCandidate.kind, TaskCandidate.identity)
+                                          .where(TaskCandidate.task_id == task.id)):
+        if principal.named_by(kind, identity):
+            return
+    raise denied(principal, permission, "Task", task.id)
+
+
+def require_start(principal: Principal, model: ProcessModel, definition_id: str) -> None:
+    starters_named = model.starter_groups or model.starter_users
+    if (not starters_named or is_administrator(principal) or principal.user_id in model.starter_users
+            or principal.groups & set(model.starter_groups)):
+        return
+    raise denied(principal, "CREATE_INSTANCE", "ProcessDefinition", definition_id)
+
+
+# --- reading -------------------------------------------------------------------------------------
+# A case is read by those who take part in it (the groups and users its tasks were offered to, who
+# started it, who was assigned one of its tasks), by the officials of its region and of the regions
+# above it (app.extensions.regions), by auditors and by administrators. Queries leave
+# out what the caller may not read; a single resource the caller may not read answers 403.
+
+def sees_every_case(principal: Principal) -> bool:
+    return is_administrator(principal) or AUDITORS in principal.groups
+
+
+def visible_instances(principal: Principal):
+    """The ids of the instances the caller may read, as a subquery; None: every instance."""
+    if sees_every_case(principal):
+        return None
+    taking_part = [and_(InstanceParticipant.kind == "user", InstanceParticipant.identity == principal.user_id)]
+    if principal.groups:
+        taking_part.append(and_(InstanceParticipant.kind == "group",
+                                InstanceParticipant.identity.in_(sorted(principal.groups))))
+    readable = [select(InstanceParticipant.process_instance_id).where(or_(*taking_part)),
+                select(ProcessInstance.id).where(ProcessInstance.start_user_id == principal.user_id),
+                select(UserTask.process_instance_id).where(UserTask.assignee == principal.user_id)]
+    if principal.region:
+        # The cases of the caller's region and of the regions below it (codes nest by prefix).
+        region = ProcessInstance.tenant_id
+        readable.append(select(ProcessInstance.id).where(or_(region == principal.region,
+                                                             region.startswith(f"{principal.region}-"))))
+    return union(*readable)
+
+
+def unless_in(viewer: Principal | None, group: str) -> Principal | None:
+    """The viewer, or None (no filter) when a member of a group that sees every row of a kind."""
+    return None if viewer is None or group in viewer.groups else viewer
+
+
+def only_visible(query: Select, instance_column, viewer: Principal | None) -> Select:
+    """The query without the rows of instances the viewer may not read (no viewer: unfiltered,
+    for the service's own use)."""
+    ids = visible_instances(viewer) if viewer is not None else None
+    return query if ids is None else query.where(instance_column.in_(ids))
+
+
+def may_read_instance(session: Session, principal: Principal, instance_id: str) -> bool:
+    ids = visible_instances(principal)
+    return ids is None or bool(session.scalar(select(literal(True)).where(literal(instance_id).in_(ids))))
+
+
+def require_instance_read(session: Session, principal: Principal, instance_id: str,
+                          resource_type: str = "ProcessInstance", resource_id: str | None = None) -> None:
+    if not may_read_instance(session, principal, instance_id):
+        raise denied(principal, "READ", resource_type, resource_id or instance_id)
+
+
+def may_read_draw(session: Session, principal: Principal, draw: ExpertDraw) -> bool:
+    """An expert draw is read by the experts it drew and by those who may read its case (ECO-20:
+    a drawn expert sees the park they review and no other)."""
+    if sees_every_case(principal) or principal.user_id in (draw.drawn or []):
+        return True
+    return draw.process_instance_id is not None and may_read_instance(session, principal, draw.process_instance_id)

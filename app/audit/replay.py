@@ -1,0 +1,193 @@
+"""Replay: rebuild a case from its process version and its recorded history on a simulated clock set
+to each event's time, and compare every step with the record.
+
+The replay works from a case's export file alone (app.audit.export), so it runs offline too.
+The inputs of the case (its start, completed tasks, messages and signals, external tasks, variable
+changes, its deletion) are given to a fresh run in the recorded order, with timers firing as the
+clock moves to each event's time; decisions are answered by the versions the record names, register
+reads by the answers the record holds, deadlines by the calendar years in the file. The activities
+the replay goes through must be exactly the recorded ones, in order; the answer is "reproduced", or
+the first event where the replay diverges and how.
+"""
+from __future__ import annotations
+
+from collections import ChainMap, defaultdict, deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.audit.export import verify_document
+from app.calendar import CalendarDay, WorkCalendar
+from app.calendar.functions import deadline_functions
+from app.cases.instances import jsonable
+from app.clock import SimulatedClock
+from app.engine import ProcessRun, RunContext, StepResult, parse_decision_resources, parse_deployment
+from app.errors import HistoryNotIntact, ServiceError
+
+INPUTS = ("task.completed", "timer.fired", "message.received", "signal.received", "externalTask.completed",
+          "externalTask.bpmnError", "variables.modified", "process.deleted")
+ACTIVITY_KINDS = ("activity.started", "activity.completed", "activity.canceled")
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    reproduced: bool
+    events: int
+    activities: int
+    divergence: str | None = None
+    sequence: int | None = None
+
+
+class _Diverged(Exception):
+    def __init__(self, sequence: int | None, reason: str) -> None:
+        super().__init__(reason)
+        self.sequence, self.reason = sequence, reason
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _kind(change) -> str:
+    return "activity.canceled" if change.canceled else ("activity.completed" if change.ended else "activity.started")
+
+
+class _Replay:
+    def __init__(self, document: Mapping[str, Any], zone: ZoneInfo) -> None:
+        self.document = document
+        self.events = document["events"]
+        if not self.events:
+            raise _Diverged(None, "the record holds no events")
+        resources = {d["resource"]: d["content"].encode("utf-8") for d in document["definitions"]}
+        key = document["instance"]["key"]
+        process_files = {name: content for name, content in resources.items() if not name.endswith(".dmn")}
+        self.model = next(m for m in parse_deployment(process_files) if m.key == key)
+        tables = {t.key: t for t in parse_decision_resources(resources)}
+        evaluated = {event["payload"]["decision_definition_id"] for event in self.events
+                     if event["kind"] == "decision.evaluated"}
+        self.decision_ids = {d["id"]: tables.get(d["key"]) for d in document["definitions"] if d["id"] in evaluated}
+        self.clock = SimulatedClock(_instant(self.events[0]["occurredAt"]))
+        days = [CalendarDay(date.fromisoformat(day), working, name, year["notice"])
+                for year in document.get("calendar", []) for day, working, name in year["days"]]
+        calendar = WorkCalendar(days, [y["year"] for y in document.get("calendar", []) if y["confirmed"]], "export")
+        self.answers: dict[str, deque] = defaultdict(deque)
+        self.decided: dict[str, deque] = defaultdict(deque)
+        for event in self.events:
+            if event["kind"] == "register.consulted":
+                self.answers[event["payload"]["function"]].append(event)
+            elif event["kind"] == "decision.evaluated":
+                self.decided[event["activityId"]].append(event["payload"]["decision_definition_id"])
+        registers = {name: self._register(name) for name in self.answers}
+        functions = ChainMap(registers, deadline_functions(calendar, self.clock, zone, lambda deadline: None))
+        self.context = RunContext(clock=self.clock, zone=zone, functions=functions, decisions=self._decision)
+        self.replayed: list[tuple[str, str]] = []
+        self.task_ids: dict[str, str] = {}
+
+    def _register(self, name: str):
+        def answer(*arguments: Any) -> Any:
+            queue = self.answers[name]
+            if not queue or queue[0]["payload"]["arguments"] != list(arguments):
+                raise _Diverged(queue[0]["sequence"] if queue else None,
+                                f"the replay asked {name}{tuple(arguments)}, which the record does not answer there")
+            return queue.popleft()["payload"]["result"]
+        return answer
+
+    def _decision(self, reference):
+        """The version the record names for the next evaluation of this decision."""
+        for queue in self.decided.values():
+            table = self.decision_ids.get(queue[0]) if queue else None
+            if table is not None and table.key == reference.key:
+                return queue.popleft(), table
+        raise _Diverged(None, f"the replay evaluated the decision '{reference.key}', which the record does not")
+
+    def run(self) -> ReplayResult:
+        started = self.events[0]
+        if started["kind"] != "process.started":
+            raise _Diverged(started["sequence"], "the record does not begin with the case's start")
+        payload = started["payload"]
+        run, result = ProcessRun.start(self.model, payload.get("variables") or {}, self.context,
+                                       payload.get("start_event"))
+        self._note(run, result)
+        for event in self.events[1:]:
+            if event["kind"] not in INPUTS:
+                continue
+            self.clock.set(_instant(event["occurredAt"]))
+            self._note(run, self._apply(run, event))
+        recorded = [(e["kind"], e["activityId"]) for e in self.events if e["kind"] in ACTIVITY_KINDS]
+        for index, (want, got) in enumerate(zip(recorded, self.replayed, strict=False)):
+            if want != got:
+                sequence = [e for e in self.events if e["kind"] in ACTIVITY_KINDS][index]["sequence"]
+                raise _Diverged(sequence, f"the record has {want[0]} of '{want[1]}' where the replay has "
+                                          f"{got[0]} of '{got[1]}'")
+        if len(recorded) != len(self.replayed):
+            raise _Diverged(None, f"the record has {len(recorded)} activity steps, the replay "
+                                  f"{len(self.replayed)}")
+        stored = self.document["instance"].get("variables")
+        if stored is not None:
+            rebuilt = jsonable(run.variables())
+            differing = sorted(name for name in set(stored) | set(rebuilt) if stored.get(name) != rebuilt.get(name))
+            if differing:
+                raise _Diverged(None, f"the case's stored variables differ from the replay's: {', '.join(differing)}")
+        return ReplayResult(True, len(self.events), len(recorded))
+
+    def _note(self, run: ProcessRun, result: StepResult) -> None:
+        self.replayed += [(_kind(change), change.activity_id) for change in result.changes]
+        for task in result.user_tasks:
+            if task.id not in self.task_ids.values():
+                recorded = next((e["taskId"] for e in self.events if e["kind"] == "task.created"
+                                 and e["activityId"] == task.task_definition_key and e["taskId"] not in self.task_ids),
+                                None)
+                if recorded is not None:
+                    self.task_ids[recorded] = task.id
+
+    def _apply(self, run: ProcessRun, event: Mapping[str, Any]):
+        kind, payload, sequence = event["kind"], event["payload"], event["sequence"]
+        if kind == "timer.fired":
+            return run.fire_due_timers()
+        if kind == "task.completed":
+            if event["taskId"] not in self.task_ids:
+                raise _Diverged(sequence, f"the replay has no open task '{event['activityId']}' to complete")
+            return run.complete_user_task(self.task_ids[event["taskId"]], payload.get("variables") or {})
+        if kind in ("message.received", "signal.received"):
+            event_kind = kind.split(".")[0]
+            wait = next((w for w in run.event_waits() if w.kind == event_kind and w.event_name == payload["name"]
+                         and w.activity_id == event["activityId"]), None)
+            if wait is None:
+                raise _Diverged(sequence, f"nothing in the replay waits for the {event_kind} '{payload['name']}'")
+            return run.deliver_event(wait.task_id, event_kind, payload["name"], payload.get("variables") or {})
+        if kind in ("externalTask.completed", "externalTask.bpmnError"):
+            task = next((t for t in run.open_external_tasks() if t.activity_id == event["activityId"]), None)
+            if task is None:
+                raise _Diverged(sequence, f"the replay has no open external task '{event['activityId']}'")
+            if kind == "externalTask.completed":
+                return run.complete_external_task(task.id, payload.get("variables") or {})
+            return run.throw_bpmn_error(task.id, payload["error_code"], payload.get("error_message"),
+                                        payload.get("variables") or {})
+        if kind == "variables.modified":
+            run.set_variables(payload.get("modifications") or {}, tuple(payload.get("deletions") or ()))
+            return run.snapshot()
+        return run.cancel()  # process.deleted
+
+
+def replay_intact(document: dict[str, Any], zone: ZoneInfo) -> ReplayResult:
+    """Replay a case from the database, whose record must be intact: one with events changed or
+    removed is refused (HistoryNotIntact), since what it would reproduce is not the case. (A file
+    replayed offline is replayed as it reads: verify-export says whether it is intact.)"""
+    problems = verify_document(document)
+    if problems:
+        raise HistoryNotIntact(f"The case's recorded history is not intact, so it cannot be replayed: {problems[0]}"
+                               + (f" (and {len(problems) - 1} more problem(s); see verify)" if len(problems) > 1
+                                  else ""))
+    return replay_document(document, zone)
+
+
+def replay_document(document: Mapping[str, Any], zone: ZoneInfo) -> ReplayResult:
+    """Replay an exported case; never raises for a divergence, which is the answer."""
+    try:
+        return _Replay(document, zone).run()
+    except _Diverged as diverged:
+        return ReplayResult(False, len(document.get("events", [])), 0, diverged.reason, diverged.sequence)
+    except ServiceError as error:
+        return ReplayResult(False, len(document.get("events", [])), 0, f"the replay cannot go on: {error.message}")

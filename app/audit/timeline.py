@@ -1,0 +1,83 @@
+"""An instance's timeline, in the order a person reads it: who did what and when, and whether each
+task was done within its deadline. Built from the instance's history; it shows no submitted data,
+so that nothing confidential is shown to a reader of the case."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from app.access import permissions
+from app.access.accounts import Principal
+from app.cases.instances import get_instance
+from app.engine.forms import parse_datetime
+from app.persistence.models import HistoryEvent
+
+if TYPE_CHECKING:
+    from app.context import Services
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: datetime
+    kind: str
+    who: str | None
+    what: str
+    activity_id: str | None
+    activity_name: str | None
+    due: datetime | None = None
+    # For a completed task with a deadline: "met" or "missed".
+    deadline: str | None = None
+
+
+# How each kind of event reads; the activity's name is put in for {name}.
+_SAYS = {
+    "process.started": "启动案件", "process.completed": "案件办结", "process.deleted": "案件被终止",
+    "task.created": "待办：{name}", "task.claimed": "认领：{name}", "task.unclaimed": "退回待办：{name}",
+    "task.assigned": "指派：{name}", "task.completed": "办理完成：{name}", "timer.fired": "期限届满：{name}",
+    "message.received": "收到消息：{name}", "signal.received": "收到信号：{name}",
+    "externalTask.completed": "系统完成：{name}", "externalTask.failed": "系统办理失败：{name}",
+    "externalTask.bpmnError": "系统报告业务错误：{name}", "incident.created": "故障待处理：{name}",
+    "decision.evaluated": "决策：{name}", "park.standing": "园区名录登记：{name}",
+    "agency.standing": "咨询机构备案登记：{name}", "experts.drawn": "随机抽取专家：{name}",
+    "instances.started": "启动下级案件：{name}", "variables.modified": "管理员修改案件数据",
+}
+
+
+def timeline(services: Services, instance_id: str, reader: Principal) -> list[Entry]:
+    with services.db.read() as session:
+        instance = get_instance(session, instance_id)
+        permissions.require_instance_read(session, reader, instance.id)
+        model = services.models.get(session, instance.definition_id)
+        events = session.scalars(select(HistoryEvent).where(HistoryEvent.process_instance_id == instance.id)
+                                 .order_by(HistoryEvent.sequence)).all()
+    due_of_task: dict[str, datetime | None] = {}
+    entries = []
+    for event in events:
+        text = _SAYS.get(event.kind)
+        if text is None:
+            continue  # activity steps and computed deadlines are read from the entries they belong to
+        info = model.elements.get(event.activity_id or "")
+        name = (info.name if info else None) or event.activity_id or ""
+        if event.kind in ("message.received", "signal.received"):
+            name = event.payload.get("name") or name
+        due = deadline = None
+        if event.kind == "task.created":
+            due = parse_datetime(event.payload.get("due"), services.settings.zone) if event.payload.get("due") else None
+            due_of_task[event.task_id or ""] = due
+        elif event.kind == "task.completed":
+            due = due_of_task.get(event.task_id or "")
+            deadline = None if due is None else ("met" if event.occurred_at < due else "missed")
+        elif event.kind == "timer.fired":
+            due = parse_datetime(event.payload.get("due"), services.settings.zone)
+        entries.append(Entry(event.occurred_at, event.kind, event.user_id, text.format(name=name), event.activity_id,
+                             info.name if info else None, due, deadline))
+    return entries
+
+
+def as_dict(entry: Entry, shown) -> dict[str, Any]:
+    return {"time": shown(entry.at), "kind": entry.kind, "who": entry.who, "what": entry.what,
+            "activityId": entry.activity_id, "activityName": entry.activity_name,
+            "due": shown(entry.due) if entry.due else None, "deadline": entry.deadline}

@@ -1,0 +1,281 @@
+"""External tasks: work handed to outside workers (publishing a notice, sending a letter, fetching an
+enterprise's data) under a lock with a lease, with retries and incidents when a worker keeps failing.
+
+The task rows are a projection of the instances' open service tasks; the lock, the worker and the
+retries are kept only here. Every command checks that the caller still holds the lock: a worker
+whose lease ran out and whose task another worker took cannot complete it.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.access import permissions
+from app.access.accounts import Principal
+from app.cases.instances import (
+    get_active_instance,
+    instance_of_open_work,
+    jsonable,
+    load_run,
+    record,
+    refuse_reserved_keys,
+    save_run,
+)
+from app.context import Services
+from app.errors import InvalidRequest, LockNotHeld, NotFound
+from app.extensions import confidentiality
+from app.persistence.models import ExternalTask, Incident, ProcessInstance
+
+FAILED_EXTERNAL_TASK = "failedExternalTask"
+
+
+
+@dataclass(frozen=True)
+class TopicRequest:
+    topic_name: str
+    lock_duration_ms: int
+    variables: list[str] | None = None
+    business_key: str | None = None
+    process_definition_keys: list[str] = field(default_factory=list)
+    process_instance_id: str | None = None
+
+
+@dataclass
+class LockedTask:
+    task: ExternalTask
+    variables: dict[str, Any]
+
+
+def _fetchable(now: datetime):
+    return (or_(ExternalTask.lock_expiration.is_(None), ExternalTask.lock_expiration <= now),
+            or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0))
+
+
+def fetch_and_lock(services: Services, *, worker_id: str, max_tasks: int, topics: list[TopicRequest],
+                   use_priority: bool = False, reader: Principal) -> list[LockedTask]:
+    """Lock up to `max_tasks` open tasks of the topics for the worker; skips tasks locked elsewhere."""
+    if not worker_id:
+        raise InvalidRequest("workerId is required")
+    if max_tasks < 0:
+        raise InvalidRequest("maxTasks must not be negative")
+    locked: list[LockedTask] = []
+    with services.db.write() as session:
+        now = services.clock.now()
+        for topic in topics:
+            if len(locked) >= max_tasks:
+                break
+            if topic.lock_duration_ms <= 0:
+                raise InvalidRequest(f"lockDuration of topic '{topic.topic_name}' must be positive")
+            query = select(ExternalTask).where(ExternalTask.topic_name == topic.topic_name, *_fetchable(now))
+            if topic.business_key is not None:
+                query = query.where(ExternalTask.business_key == topic.business_key)
+            if topic.process_definition_keys:
+                query = query.where(ExternalTask.process_definition_key.in_(topic.process_definition_keys))
+            if topic.process_instance_id is not None:
+                query = query.where(ExternalTask.process_instance_id == topic.process_instance_id)
+            order = [ExternalTask.priority.desc()] if use_priority else []
+            rows = session.scalars(query.order_by(*order, ExternalTask.created, ExternalTask.id)
+                                   .limit(max_tasks - len(locked)).with_for_update(skip_locked=True)).all()
+            expiry = now + timedelta(milliseconds=topic.lock_duration_ms)
+            for row in rows:
+                row.worker_id, row.lock_expiration = worker_id, expiry
+                locked.append(LockedTask(row, _variables(services, session, row, topic.variables, reader)))
+        if locked:
+            session.flush()
+    return locked
+
+
+def _variables(services: Services, session: Session, task: ExternalTask, names: list[str] | None,
+               reader: Principal) -> dict[str, Any]:
+    instance = get_active_instance(session, task.process_instance_id)
+    run = load_run(services, session, instance)
+    values = confidentiality.visible(session, run.model, instance.id, reader, run.variables())
+    return values if names is None else {name: values[name] for name in names if name in values}
+
+
+def _held(session: Session, services: Services, task_id: str, worker_id: str | None, action: str) -> ExternalTask:
+    task = get_external_task(session, task_id)
+    now = services.clock.now()
+    if task.worker_id is None or task.lock_expiration is None or task.lock_expiration <= now:
+        raise LockNotHeld(f"External Task {task_id} cannot be {action} by worker '{worker_id}'. It is not locked.")
+    if worker_id != task.worker_id:
+        raise LockNotHeld(f"External Task {task_id} cannot be {action} by worker '{worker_id}'. "
+                          f"It is locked by worker '{task.worker_id}'.")
+    return task
+
+
+def complete(services: Services, task_id: str, *, worker_id: str, variables: Mapping[str, Any],
+             actor: Principal) -> None:
+    refuse_reserved_keys(variables)
+    with services.db.write() as session:
+        task = _held(session, services, task_id, worker_id, "completed")
+        instance = instance_of_open_work(session, task.process_instance_id)
+        run = load_run(services, session, instance)
+        result = run.complete_external_task(task_id, variables)
+        now = services.clock.now()
+        record(session, instance, "externalTask.completed", now, user_id=actor.user_id, activity_id=task.activity_id,
+               task_id=task_id, worker_id=worker_id, topic=task.topic_name, variables=jsonable(variables))
+        save_run(services, session, instance, run, result, now)
+
+
+def bpmn_error(services: Services, task_id: str, *, worker_id: str, error_code: str, error_message: str | None,
+               variables: Mapping[str, Any], actor: Principal) -> None:
+    if not error_code:
+        raise InvalidRequest("errorCode is required")
+    refuse_reserved_keys(variables)
+    with services.db.write() as session:
+        task = _held(session, services, task_id, worker_id, "reported")
+        instance = instance_of_open_work(session, task.process_instance_id)
+        run = load_run(services, session, instance)
+        result = run.throw_bpmn_error(task_id, error_code, error_message, variables)
+        now = services.clock.now()
+        record(session, instance, "externalTask.bpmnError", now, user_id=actor.user_id, activity_id=task.activity_id,
+               task_id=task_id, worker_id=worker_id, error_code=error_code, error_message=error_message,
+               variables=jsonable(variables))
+        save_run(services, session, instance, run, result, now)
+
+
+def failure(services: Services, task_id: str, *, worker_id: str, error_message: str | None,
+            error_details: str | None, retries: int, retry_timeout_ms: int, actor: Principal) -> None:
+    """The worker could not do the task. With retries left it becomes fetchable again after the retry
+    timeout; with none left an incident tells an operator."""
+    if retries < 0 or retry_timeout_ms < 0:
+        raise InvalidRequest("retries and retryTimeout must not be negative")
+    with services.db.write() as session:
+        task = _held(session, services, task_id, worker_id, "failed")
+        now = services.clock.now()
+        task.retries, task.error_message, task.error_details = retries, error_message, error_details
+        task.lock_expiration = now + timedelta(milliseconds=retry_timeout_ms) if retry_timeout_ms else None
+        instance = session.get(ProcessInstance, task.process_instance_id)
+        record(session, instance, "externalTask.failed", now, user_id=actor.user_id, activity_id=task.activity_id,
+               task_id=task_id, worker_id=worker_id, error_message=error_message, retries=retries)
+        if retries == 0:
+            _raise_incident(session, instance, task, now)
+
+
+def _raise_incident(session: Session, instance: ProcessInstance, task: ExternalTask, now: datetime) -> None:
+    session.add(Incident(id=str(uuid.uuid4()), process_instance_id=task.process_instance_id,
+                         process_definition_id=task.process_definition_id, activity_id=task.activity_id,
+                         incident_type=FAILED_EXTERNAL_TASK, configuration=task.id, message=task.error_message,
+                         created=now, end_time=None, tenant_id=task.tenant_id))
+    record(session, instance, "incident.created", now, activity_id=task.activity_id, task_id=task.id,
+           incident_type=FAILED_EXTERNAL_TASK, message=task.error_message)
+
+
+def set_retries(services: Services, task_id: str, retries: int, *, actor: Principal) -> None:
+    """An operator gives a failed task new retries; its incident is resolved when retries are back."""
+    if retries < 0:
+        raise InvalidRequest("retries must not be negative")
+    with services.db.write() as session:
+        task = get_external_task(session, task_id)
+        now = services.clock.now()
+        task.retries = retries
+        instance = session.get(ProcessInstance, task.process_instance_id)
+        record(session, instance, "externalTask.retriesSet", now, user_id=actor.user_id, activity_id=task.activity_id,
+               task_id=task_id, retries=retries)
+        if retries > 0:
+            session.execute(update(Incident).where(Incident.configuration == task_id, Incident.end_time.is_(None))
+                            .values(end_time=now))
+        elif not session.scalars(select(Incident.id).where(Incident.configuration == task_id,
+                                                           Incident.end_time.is_(None))).first():
+            _raise_incident(session, instance, task, now)
+
+
+def extend_lock(services: Services, task_id: str, *, worker_id: str, new_duration_ms: int) -> None:
+    if new_duration_ms <= 0:
+        raise InvalidRequest("newDuration must be positive")
+    with services.db.write() as session:
+        task = _held(session, services, task_id, worker_id, "extended")
+        task.lock_expiration = services.clock.now() + timedelta(milliseconds=new_duration_ms)
+
+
+def unlock(services: Services, task_id: str) -> None:
+    with services.db.write() as session:
+        task = get_external_task(session, task_id)
+        task.worker_id, task.lock_expiration = None, None
+
+
+def get_external_task(session: Session, task_id: str) -> ExternalTask:
+    task = session.get(ExternalTask, task_id)
+    if task is None:
+        raise NotFound(f"External task with id {task_id} does not exist")
+    return task
+
+
+def get_incident(session: Session, incident_id: str) -> Incident:
+    incident = session.get(Incident, incident_id)
+    if incident is None or incident.end_time is not None:
+        raise NotFound(f"No incident found with id '{incident_id}'")
+    return incident
+
+
+def external_task_query(p: Mapping[str, Any], now: datetime, *, locked: bool = False, not_locked: bool = False,
+                        with_retries_left: bool = False, no_retries_left: bool = False,
+                        viewer: Principal | None = None) -> Select:
+    """Open external tasks; `p` holds the equality filters under Camunda's parameter names. The
+    systems that work them see them all; others those of the cases they may read."""
+    query = permissions.only_visible(select(ExternalTask), ExternalTask.process_instance_id,
+                                     permissions.unless_in(viewer, permissions.SYSTEMS))
+    equal = [("externalTaskId", ExternalTask.id), ("topicName", ExternalTask.topic_name),
+             ("workerId", ExternalTask.worker_id), ("processInstanceId", ExternalTask.process_instance_id),
+             ("processDefinitionId", ExternalTask.process_definition_id), ("activityId", ExternalTask.activity_id),
+             ("processDefinitionKey", ExternalTask.process_definition_key),
+             ("businessKey", ExternalTask.business_key)]
+    query = _equal_to(query, p, equal)
+    if locked:
+        query = query.where(ExternalTask.lock_expiration > now)
+    if not_locked:
+        query = query.where(or_(ExternalTask.lock_expiration.is_(None), ExternalTask.lock_expiration <= now))
+    if with_retries_left:
+        query = query.where(or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0))
+    if no_retries_left:
+        query = query.where(ExternalTask.retries == 0)
+    return query.order_by(ExternalTask.created, ExternalTask.id)
+
+
+def _equal_to(query: Select, p: Mapping[str, Any], equal: list[tuple[str, Any]]) -> Select:
+    """The query narrowed by the equality filters given (texts, under Camunda's parameter names)."""
+    for name, column in equal:
+        value = p.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise InvalidRequest(f"'{name}' must be a string")
+        query = query.where(column == value)
+    return query
+
+
+def incident_query(p: Mapping[str, Any], *, open_only: bool = True, viewer: Principal | None = None) -> Select:
+    query = permissions.only_visible(select(Incident), Incident.process_instance_id,
+                                     permissions.unless_in(viewer, permissions.SYSTEMS))
+    if open_only:
+        query = query.where(Incident.end_time.is_(None))
+    equal = [("incidentId", Incident.id), ("incidentType", Incident.incident_type),
+             ("processInstanceId", Incident.process_instance_id), ("activityId", Incident.activity_id),
+             ("processDefinitionId", Incident.process_definition_id), ("configuration", Incident.configuration)]
+    query = _equal_to(query, p, equal)
+    return query.order_by(Incident.created, Incident.id)
+
+
+def readable_external_task(services: Services, task_id: str, viewer: Principal) -> ExternalTask:
+    """An external task, for the systems and those who may read its case."""
+    with services.db.read() as session:
+        task = get_external_task(session, task_id)
+        if permissions.SYSTEMS not in viewer.groups:
+            permissions.require_instance_read(session, viewer, task.process_instance_id, "ExternalTask", task.id)
+        return task
+
+
+def readable_incident(services: Services, incident_id: str, viewer: Principal) -> Incident:
+    """An incident, for the systems and those who may read its case."""
+    with services.db.read() as session:
+        incident = get_incident(session, incident_id)
+        if permissions.SYSTEMS not in viewer.groups:
+            permissions.require_instance_read(session, viewer, incident.process_instance_id, "Incident", incident.id)
+        return incident

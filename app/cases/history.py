@@ -1,0 +1,212 @@
+"""History queries: instances that ran, activities they went through, and their event record."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from app.access import permissions
+from app.access.accounts import Principal
+from app.errors import NotFound
+from app.persistence.models import ActivityInstance, HistoryEvent, ProcessDefinition, ProcessInstance
+from app.persistence.queries import like
+
+if TYPE_CHECKING:
+    from app.context import Services
+
+
+@dataclass
+class InstanceFilter:
+    process_instance_id: str | None = None
+    process_instance_ids: list[str] = field(default_factory=list)
+    business_key: str | None = None
+    business_key_like: str | None = None
+    definition_id: str | None = None
+    definition_key: str | None = None
+    definition_key_in: list[str] = field(default_factory=list)
+    finished: bool = False
+    unfinished: bool = False
+    started_before: datetime | None = None
+    started_after: datetime | None = None
+    state: str | None = None
+    sort_desc: dict[str, bool] = field(default_factory=dict)
+    tenant_ids: list[str] = field(default_factory=list)
+    # Who asks: instances they may not read are left out (None: the service itself).
+    viewer: Principal | None = None
+
+
+INSTANCE_SORT = {"instanceId": ProcessInstance.id, "definitionKey": ProcessInstance.definition_key,
+                 "definitionId": ProcessInstance.definition_id, "businessKey": ProcessInstance.business_key,
+                 "startTime": ProcessInstance.start_time, "endTime": ProcessInstance.end_time}
+
+
+def historic_instance_query(c: InstanceFilter) -> Select:
+    query = permissions.only_visible(select(ProcessInstance, ProcessDefinition).join(
+        ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id), ProcessInstance.id, c.viewer)
+    for value, column in [(c.process_instance_id, ProcessInstance.id), (c.business_key, ProcessInstance.business_key),
+                          (c.definition_id, ProcessInstance.definition_id),
+                          (c.definition_key, ProcessInstance.definition_key), (c.state, ProcessInstance.status)]:
+        if value is not None:
+            query = query.where(column == value)
+    if c.process_instance_ids:
+        query = query.where(ProcessInstance.id.in_(c.process_instance_ids))
+    if c.definition_key_in:
+        query = query.where(ProcessInstance.definition_key.in_(c.definition_key_in))
+    if c.tenant_ids:
+        query = query.where(ProcessInstance.tenant_id.in_(c.tenant_ids))
+    if c.business_key_like is not None:
+        query = query.where(like(ProcessInstance.business_key, c.business_key_like))
+    if c.finished:
+        query = query.where(ProcessInstance.end_time.is_not(None))
+    if c.unfinished:
+        query = query.where(ProcessInstance.end_time.is_(None))
+    if c.started_before is not None:
+        query = query.where(ProcessInstance.start_time < c.started_before)
+    if c.started_after is not None:
+        query = query.where(ProcessInstance.start_time > c.started_after)
+    order = [INSTANCE_SORT[key].desc() if desc else INSTANCE_SORT[key].asc() for key, desc in c.sort_desc.items()]
+    return query.order_by(*order, ProcessInstance.start_time, ProcessInstance.id)
+
+
+@dataclass
+class ActivityFilter:
+    process_instance_id: str | None = None
+    activity_id: str | None = None
+    activity_type: str | None = None
+    task_assignee: str | None = None
+    finished: bool = False
+    unfinished: bool = False
+    canceled: bool = False
+    sort_desc: dict[str, bool] = field(default_factory=dict)
+    # The further criteria of the historic task query (a user task's activity instance is the task).
+    activity_instance_id: str | None = None
+    activity_ids: list[str] = field(default_factory=list)
+    activity_name: str | None = None
+    activity_name_like: str | None = None
+    task_assignee_like: str | None = None
+    assigned: bool = False
+    unassigned: bool = False
+    process_definition_id: str | None = None
+    process_definition_key: str | None = None
+    business_key: str | None = None
+    process_finished: bool = False
+    process_unfinished: bool = False
+    tenant_ids: list[str] = field(default_factory=list)
+    started_before: datetime | None = None
+    started_after: datetime | None = None
+    finished_before: datetime | None = None
+    finished_after: datetime | None = None
+    viewer: Principal | None = None
+
+
+ACTIVITY_SORT = {"activityInstanceId": ActivityInstance.id, "instanceId": ActivityInstance.process_instance_id,
+                 "activityId": ActivityInstance.activity_id, "activityName": ActivityInstance.activity_name,
+                 "activityType": ActivityInstance.activity_type, "startTime": ActivityInstance.start_time,
+                 "endTime": ActivityInstance.end_time, "occurrence": ActivityInstance.sequence}
+
+
+TASK_SORT = {"taskId": ActivityInstance.id, "activityInstanceId": ActivityInstance.id,
+             "processDefinitionId": ActivityInstance.process_definition_id,
+             "processInstanceId": ActivityInstance.process_instance_id,
+             "executionId": ActivityInstance.process_instance_id, "taskName": ActivityInstance.activity_name,
+             "taskDefinitionKey": ActivityInstance.activity_id, "assignee": ActivityInstance.assignee,
+             "startTime": ActivityInstance.start_time, "endTime": ActivityInstance.end_time,
+             "tenantId": ActivityInstance.tenant_id}
+
+
+def activity_query(c: ActivityFilter) -> Select:
+    a = ActivityInstance
+    query = permissions.only_visible(select(a), a.process_instance_id, c.viewer)
+    for value, column in [(c.process_instance_id, a.process_instance_id), (c.activity_id, a.activity_id),
+                          (c.activity_type, a.activity_type), (c.task_assignee, a.assignee),
+                          (c.activity_instance_id, a.id), (c.activity_name, a.activity_name),
+                          (c.process_definition_id, a.process_definition_id),
+                          (c.process_definition_key, a.process_definition_key)]:
+        if value is not None:
+            query = query.where(column == value)
+    for values, column in [(c.activity_ids, a.activity_id), (c.tenant_ids, a.tenant_id)]:
+        if values:
+            query = query.where(column.in_(values))
+    for pattern, column in [(c.activity_name_like, a.activity_name), (c.task_assignee_like, a.assignee)]:
+        if pattern is not None:
+            query = query.where(like(column, pattern))
+    for wanted, condition in [(c.finished, a.end_time.is_not(None)), (c.unfinished, a.end_time.is_(None)),
+                              (c.canceled, a.canceled.is_(True)), (c.assigned, a.assignee.is_not(None)),
+                              (c.unassigned, a.assignee.is_(None))]:
+        if wanted:
+            query = query.where(condition)
+    for value, column, before in [(c.started_before, a.start_time, True), (c.started_after, a.start_time, False),
+                                  (c.finished_before, a.end_time, True), (c.finished_after, a.end_time, False)]:
+        if value is not None:
+            query = query.where(column < value if before else column > value)
+    instances = select(ProcessInstance.id)
+    for wanted, condition in [(c.business_key is not None, ProcessInstance.business_key == c.business_key),
+                              (c.process_finished, ProcessInstance.end_time.is_not(None)),
+                              (c.process_unfinished, ProcessInstance.end_time.is_(None))]:
+        if wanted:
+            query = query.where(a.process_instance_id.in_(instances.where(condition)))
+    sortable = {**ACTIVITY_SORT, **TASK_SORT}
+    order = [sortable[key].desc() if desc else sortable[key].asc() for key, desc in c.sort_desc.items()]
+    return query.order_by(*order, ActivityInstance.start_time, ActivityInstance.sequence)
+
+
+def historic_instance(session: Session, instance_id: str) -> tuple[ProcessInstance, ProcessDefinition]:
+    row = session.execute(historic_instance_query(InstanceFilter(process_instance_id=instance_id))).first()
+    if row is None:
+        raise NotFound(f"Historic process instance with id {instance_id} does not exist")
+    return row[0], row[1]
+
+
+# Camunda's user operation log, read from the history: the commands people and systems gave.
+# history kind → (entityType, operationType, category, the payload field that is the new value)
+USER_OPERATIONS = {
+    "process.started": ("ProcessInstance", "Create", "Operator", None),
+    "process.deleted": ("ProcessInstance", "Delete", "Operator", "reason"),
+    "variables.modified": ("Variable", "ModifyVariable", "Operator", None),
+    "task.claimed": ("Task", "Claim", "TaskWorker", "assignee"),
+    "task.unclaimed": ("Task", "Claim", "TaskWorker", "assignee"),
+    "task.assigned": ("Task", "Assign", "TaskWorker", "assignee"),
+    "task.completed": ("Task", "Complete", "TaskWorker", None),
+}
+
+
+@dataclass
+class OperationFilter:
+    process_instance_id: str | None = None
+    task_id: str | None = None
+    user_id: str | None = None
+    operation_type: str | None = None
+    entity_type: str | None = None
+    after: datetime | None = None
+    before: datetime | None = None
+    viewer: Principal | None = None
+
+
+def user_operation_query(c: OperationFilter) -> Select:
+    kinds = [kind for kind, (entity, operation, _, _) in USER_OPERATIONS.items()
+             if c.operation_type in (None, operation) and c.entity_type in (None, entity)]
+    query = (select(HistoryEvent, ProcessInstance).join(ProcessInstance,
+                                                        ProcessInstance.id == HistoryEvent.process_instance_id)
+             .where(HistoryEvent.kind.in_(kinds), HistoryEvent.user_id.is_not(None)))
+    query = permissions.only_visible(query, HistoryEvent.process_instance_id, c.viewer)
+    for value, column in [(c.process_instance_id, HistoryEvent.process_instance_id), (c.task_id, HistoryEvent.task_id),
+                          (c.user_id, HistoryEvent.user_id)]:
+        if value is not None:
+            query = query.where(column == value)
+    if c.after is not None:
+        query = query.where(HistoryEvent.occurred_at > c.after)
+    if c.before is not None:
+        query = query.where(HistoryEvent.occurred_at < c.before)
+    return query.order_by(HistoryEvent.occurred_at, HistoryEvent.id)
+
+
+def readable_historic_instance(services: Services, instance_id: str, viewer: Principal
+                               ) -> tuple[ProcessInstance, ProcessDefinition]:
+    """An instance in any state and its definition, for those who may read it (403 for others)."""
+    with services.db.read() as session:
+        row, definition = historic_instance(session, instance_id)
+        permissions.require_instance_read(session, viewer, row.id)
+        return row, definition

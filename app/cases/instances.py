@@ -1,0 +1,415 @@
+"""Process instances: start, advance, delete; every change saved as one unit of work."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from app.access import permissions
+from app.access.accounts import Principal
+from app.audit import ledger
+from app.cases.hooks import Step
+from app.cases.projections import ACTIVE, COMPLETED, TERMINATED
+from app.context import Services
+from app.definitions.deployments import latest_by_key
+from app.engine import (
+    ActivityChange,
+    EventWait,
+    OpenExternalTask,
+    OpenUserTask,
+    ProcessRun,
+    StepResult,
+    validate_submission,
+)
+from app.errors import Conflict, InvalidRequest, NotFound
+from app.extensions import confidentiality
+from app.persistence.database import announce_new_work, insert_missing, on_commit
+from app.persistence.models import (
+    ActivityInstance,
+    EventSubscription,
+    ExternalTask,
+    HistoryEvent,
+    Incident,
+    InstanceParticipant,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskCandidate,
+    Timer,
+    UserTask,
+)
+
+
+def refuse_reserved_keys(values: Mapping[str, Any]) -> None:
+    """Saved state must stay restorable: the state format reserves the key 'typename' in objects."""
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            if "typename" in value:
+                raise InvalidRequest(f"Variable '{path}': the object key 'typename' is reserved")
+            for key, item in value.items():
+                walk(item, f"{path}.{key}")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{path}[{index}]")
+
+    for name, value in values.items():
+        if not isinstance(name, str) or not name:
+            raise InvalidRequest("Variable names must be non-empty strings")
+        walk(value, name)
+
+
+def record(session: Session, instance: ProcessInstance, kind: str, at: datetime, *, user_id: str | None = None,
+           activity_id: str | None = None, task_id: str | None = None, **payload: Any) -> None:
+    """Append one history event to the instance's record, in the current unit of work."""
+    instance.last_sequence += 1
+    pending = session.info.get("history")
+    if pending is None:
+        pending = session.info["history"] = []
+        on_commit(session, lambda: _write_rows(session, HistoryEvent, pending))
+    event = {"process_instance_id": instance.id, "sequence": instance.last_sequence, "kind": kind,
+             "occurred_at": at, "user_id": user_id, "activity_id": activity_id, "task_id": task_id,
+             "payload": ledger.normalized(payload)}
+    ledger.chain(session, instance, event)
+    pending.append(event)
+
+
+def _write_rows(session: Session, model, rows: list[dict[str, Any]]) -> None:
+    """Many rows of one table in one statement, without the ORM's per-object bookkeeping."""
+    if rows:
+        session.connection().execute(model.__table__.insert(), rows)
+
+
+def save_run(services: Services, session: Session, instance: ProcessInstance, run: ProcessRun,
+             result: StepResult, now: datetime, *, user_id: str | None = None) -> None:
+    """Write everything one step of an instance did, from its result: state, task rows, activities,
+    timers and history, and what the extensions (services.hooks) add to it.
+
+    The projections are written with plain multi-row statements; the instance row itself is updated
+    once, at commit, where its revision check refuses a concurrent writer and rolls all of it back."""
+    instance.state = run.serialize()
+    if result.completed and instance.status == ACTIVE:
+        instance.status, instance.end_time = COMPLETED, now
+    step = _step(services, session, instance, run, result, now)
+    active = instance.status == ACTIVE
+    _sync_user_tasks(services, step, result.user_tasks if active else ())
+    _sync_external_tasks(session, instance, run, result.external_tasks if active else (), now)
+    _sync_subscriptions(session, instance, run, result.waits if active else (), now)
+    _record_activities(session, instance, result.changes, now, user_id)
+    for evaluation in result.decisions:
+        record(session, instance, "decision.evaluated", now, activity_id=evaluation.activity_id,
+               decision_key=evaluation.decision_key, decision_definition_id=evaluation.decision_id,
+               inputs=jsonable(evaluation.inputs), matched_rules=evaluation.matched_rules,
+               result=jsonable({"value": evaluation.result})["value"])
+    for read in result.register_reads:
+        record(session, instance, "register.consulted", now, **read)
+    if result.ended:
+        for hook in services.hooks:
+            hook.on_elements_ended(step, result.ended)
+    session.execute(delete(Timer).where(Timer.process_instance_id == instance.id))
+    if active and result.timers:
+        _write_rows(session, Timer, [
+            {"id": timer.task_id, "process_instance_id": instance.id,
+             "process_definition_key": instance.definition_key, "activity_id": timer.activity_id,
+             "due_at": timer.due, "created": now} for timer in result.timers])
+    for deadline in result.deadlines:
+        record(session, instance, "deadline.computed", now, start=deadline.start.isoformat(),
+               due=deadline.due.isoformat(), rule=deadline.rule, basis=deadline.basis,
+               provisional=deadline.provisional, unconfirmed_years=list(deadline.unconfirmed_years),
+               calendar_version=deadline.calendar_version)
+    if instance.status == COMPLETED:
+        record(session, instance, "process.completed", now, user_id=user_id)
+
+
+def _step(services: Services, session: Session, instance: ProcessInstance, run: ProcessRun, result: StepResult,
+          now: datetime) -> Step:
+    def start(process_key: str, variables: Mapping[str, Any], business_key: str | None) -> ProcessInstance:
+        # The started process is looked up among the definitions of the starting one's deployment tenant,
+        # and the new case belongs to the starting one's region unless its process names another.
+        own_tenant = session.get(ProcessDefinition, instance.definition_id).tenant_id
+        definition = latest_by_key(session, process_key, own_tenant)
+        child, _ = start_in_session(services, session, definition, variables, business_key,
+                                    starter_region=instance.tenant_id)
+        return child
+
+    return Step(session=session, instance=instance, run=run, result=result, now=now,
+                record=lambda kind, **fields: record(session, instance, kind, now, **fields),
+                add_participants=lambda identities: _add_participants(session, instance, set(identities)),
+                start=start)
+
+
+def _sync_user_tasks(services: Services, step: Step, open_tasks: Iterable[OpenUserTask]) -> None:
+    session, instance, now = step.session, step.instance, step.now
+    existing = set(session.scalars(select(UserTask.id).where(UserTask.process_instance_id == instance.id)))
+    opened = {task.id: task for task in open_tasks}
+    gone = existing - opened.keys()
+    if gone:
+        session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(gone)))
+        session.execute(delete(UserTask).where(UserTask.id.in_(gone)))
+    new_tasks = [opened[task_id] for task_id in opened.keys() - existing]
+    if not new_tasks:
+        return
+    _write_rows(session, UserTask, [
+        {"id": task.id, "process_instance_id": instance.id, "process_definition_id": instance.definition_id,
+         "process_definition_key": instance.definition_key, "business_key": instance.business_key,
+         "task_definition_key": task.task_definition_key, "name": task.name, "description": task.documentation,
+         "assignee": task.assignee, "owner": None, "created": now, "last_updated": None, "due": task.due,
+         "follow_up": task.follow_up, "priority": task.priority, "form_key": task.form_key,
+         "tenant_id": instance.tenant_id} for task in new_tasks])
+    users = {task.id: list(task.candidate_users) for task in new_tasks}
+    for hook in services.hooks:
+        for task_id, extra in hook.on_tasks_opened(step, new_tasks).items():
+            users[task_id] += [user for user in extra if user not in users[task_id]]
+    candidates = [{"task_id": task.id, "kind": kind, "identity": identity} for task in new_tasks
+                  for kind, identities in (("group", task.candidate_groups), ("user", users[task.id]))
+                  for identity in identities]
+    _write_rows(session, TaskCandidate, candidates)
+    _add_participants(session, instance, {(row["kind"], row["identity"]) for row in candidates}
+                      | {("user", task.assignee) for task in new_tasks if task.assignee})
+    for task in new_tasks:
+        record(session, instance, "task.created", now, activity_id=task.task_definition_key, task_id=task.id,
+               name=task.name, candidate_groups=list(task.candidate_groups), candidate_users=users[task.id],
+               assignee=task.assignee, due=task.due.isoformat() if task.due else None)
+
+
+def _add_participants(session: Session, instance: ProcessInstance, identities: set[tuple[str, str]]) -> None:
+    """CPA-16: whom the instance's tasks were offered to are the departments handling the case."""
+    insert_missing(session, InstanceParticipant, [
+        {"process_instance_id": instance.id, "kind": kind, "identity": identity}
+        for kind, identity in sorted(identities)])
+
+
+def _sync_external_tasks(session: Session, instance: ProcessInstance, run: ProcessRun,
+                         external_tasks: Iterable[OpenExternalTask], now: datetime) -> None:
+    if not run.model.external_tasks:
+        return  # no row can exist: spare every step of such a process the query
+    existing = set(session.scalars(select(ExternalTask.id).where(ExternalTask.process_instance_id == instance.id)))
+    open_tasks = {task.id: task for task in external_tasks}
+    gone = existing - open_tasks.keys()
+    if gone:
+        session.execute(delete(ExternalTask).where(ExternalTask.id.in_(gone)))
+        # An incident of a task that is gone (completed, or cancelled by a boundary event) is over.
+        session.execute(update(Incident).where(Incident.configuration.in_(gone), Incident.end_time.is_(None))
+                        .values(end_time=now))
+    new_tasks = [task for task_id, task in open_tasks.items() if task_id not in existing]
+    if not new_tasks:
+        return
+    definition = session.get(ProcessDefinition, instance.definition_id)
+    announce_new_work(session, "external_task")
+    _write_rows(session, ExternalTask, [
+        {"id": task.id, "process_instance_id": instance.id, "process_definition_id": instance.definition_id,
+         "process_definition_key": instance.definition_key, "process_definition_version_tag": definition.version_tag,
+         "activity_id": task.activity_id, "topic_name": task.topic, "business_key": instance.business_key,
+         "worker_id": None, "lock_expiration": None, "retries": None, "error_message": None,
+         "error_details": None, "priority": task.priority, "tenant_id": instance.tenant_id, "created": now}
+        for task in new_tasks])
+
+
+def _sync_subscriptions(session: Session, instance: ProcessInstance, run: ProcessRun, event_waits: Iterable[EventWait],
+                        now: datetime) -> None:
+    if not run.model.catches_messages_or_signals:
+        return  # no row can exist: spare every step of such a process the query
+    rows = session.execute(select(EventSubscription.id, EventSubscription.task_id, EventSubscription.kind,
+                                  EventSubscription.event_name)
+                           .where(EventSubscription.process_instance_id == instance.id)).all()
+    existing = {(row.task_id, row.kind, row.event_name): row.id for row in rows}
+    waits = {(wait.task_id, wait.kind, wait.event_name): wait for wait in event_waits}
+    gone = [subscription_id for key, subscription_id in existing.items() if key not in waits]
+    if gone:
+        session.execute(delete(EventSubscription).where(EventSubscription.id.in_(gone)))
+    _write_rows(session, EventSubscription, [
+        {"id": str(uuid.uuid4()), "kind": wait.kind, "event_name": wait.event_name,
+         "process_instance_id": instance.id, "process_definition_id": instance.definition_id,
+         "activity_id": wait.activity_id, "task_id": wait.task_id, "business_key": instance.business_key,
+         "tenant_id": instance.tenant_id, "created": now}
+        for key, wait in waits.items() if key not in existing])
+
+
+def _record_activities(session: Session, instance: ProcessInstance, changes: Iterable[ActivityChange],
+                       now: datetime, user_id: str | None) -> None:
+    started = []
+    for change in changes:
+        if change.started:
+            instance.last_sequence += 1
+            started.append({
+                "id": change.activity_instance_id, "process_instance_id": instance.id,
+                "process_definition_id": instance.definition_id, "process_definition_key": instance.definition_key,
+                "activity_id": change.activity_id, "activity_name": change.activity_name,
+                "activity_type": change.activity_type,
+                "task_id": change.activity_instance_id if change.activity_type == "userTask" else None,
+                "assignee": None, "start_time": now, "end_time": now if change.ended else None,
+                "canceled": change.canceled, "sequence": instance.last_sequence, "tenant_id": instance.tenant_id})
+        elif change.ended:
+            session.execute(update(ActivityInstance).where(ActivityInstance.id == change.activity_instance_id)
+                            .values(end_time=now, canceled=change.canceled))
+    _write_rows(session, ActivityInstance, started)
+    for change in changes:
+        record(session, instance, "activity.canceled" if change.canceled else
+               ("activity.completed" if change.ended else "activity.started"), now,
+               user_id=user_id if change.ended and change.activity_type == "userTask" else None,
+               activity_id=change.activity_id, task_id=change.activity_instance_id)
+
+
+def start_instance(services: Services, *, key: str | None = None, definition_id: str | None = None,
+                   variables: Mapping[str, Any], business_key: str | None, actor: Principal,
+                   tenant_id: str | None = None, as_start_form: bool = False) -> tuple[ProcessInstance, dict[str, Any]]:
+    """Start an instance; `as_start_form`: the variables are a submitted start form, checked against it."""
+    refuse_reserved_keys(variables)
+    if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 255
+                                     or "\x00" in business_key):
+        raise InvalidRequest("'businessKey' must be a text of at most 255 characters")
+    with services.db.write() as session:
+        if definition_id is not None:
+            definition = session.get(ProcessDefinition, definition_id)
+            if definition is None:
+                raise NotFound(f"No matching definition with id {definition_id}")
+        else:
+            definition = latest_by_key(session, key, tenant_id)
+        model = services.models.get(session, definition.id)
+        permissions.require_start(actor, model, definition.id)
+        if as_start_form:
+            variables = validate_submission(model.start_form, variables, services.settings.zone)
+        instance, run = start_in_session(services, session, definition, variables, business_key,
+                                         user_id=actor.user_id, starter_region=actor.region)
+        return instance, run.variables()
+
+
+def start_in_session(services: Services, session: Session, definition: ProcessDefinition,
+                     variables: Mapping[str, Any], business_key: str | None, *, user_id: str | None = None,
+                     start_event: str | None = None, trigger: Mapping[str, Any] | None = None,
+                     starter_region: str | None = None) -> tuple[ProcessInstance, ProcessRun]:
+    """Start an instance within the caller's unit of work, at the plain start event or at the start
+    event `start_event` whose message, signal or timer (described by `trigger`) arrived."""
+    if definition.suspended:
+        raise InvalidRequest(f"Process definition {definition.id} is suspended")
+    model = services.models.get(session, definition.id)
+    now = services.clock.now()
+    run, result = ProcessRun.start(model, variables, services.run_context(session), start_event)
+    start_ids = {start.id for start in model.start_events}
+    start_activity = next((c.activity_id for c in result.changes if c.activity_id in start_ids), None)
+    region = definition.tenant_id or next(
+        (named for hook in services.hooks if (named := hook.region_of(model, variables)) is not None), None)
+    instance = ProcessInstance(
+        id=str(uuid.uuid4()), definition_id=definition.id, definition_key=definition.key,
+        business_key=business_key, status=ACTIVE, state="",
+        tenant_id=region or starter_region,
+        start_time=now, start_user_id=user_id, start_activity_id=start_activity, last_sequence=0)
+    session.add(instance)
+    session.flush()  # the instance row first: its events and tasks refer to it
+    for hook in services.hooks:
+        hook.on_started(_step(services, session, instance, run, result, now))
+    record(session, instance, "process.started", now, user_id=user_id, definition_id=definition.id,
+           business_key=business_key, variables=jsonable(variables),
+           **({"start_event": start_event, "trigger": dict(trigger or {})} if start_event else {}))
+    save_run(services, session, instance, run, result, now, user_id=user_id)
+    return instance, run
+
+
+def jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
+    def convert(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [convert(v) for v in value]
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        return value
+
+    return {name: convert(value) for name, value in values.items()}
+
+
+def get_instance(session: Session, instance_id: str) -> ProcessInstance:
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"Process instance with id {instance_id} does not exist")
+    return instance
+
+
+def get_active_instance(session: Session, instance_id: str) -> ProcessInstance:
+    instance = get_instance(session, instance_id)
+    if instance.status != ACTIVE:
+        raise NotFound(f"Process instance with id {instance_id} does not exist (it has ended)")
+    return instance
+
+
+def instance_of_open_work(session: Session, instance_id: str) -> ProcessInstance:
+    """The instance of a task found open: if it has ended meanwhile, a concurrent request ended it
+    between the two reads, which is a conflict (409), not a missing instance."""
+    instance = get_instance(session, instance_id)
+    if instance.status != ACTIVE:
+        raise Conflict(f"Process instance {instance_id} ended while this request ran; nothing was changed")
+    return instance
+
+
+def load_run(services: Services, session: Session, instance: ProcessInstance) -> ProcessRun:
+    model = services.models.get(session, instance.definition_id)
+    return ProcessRun.restore(model, instance.state, services.run_context(session))
+
+
+def instance_variables(services: Services, instance_id: str, reader: Principal) -> dict[str, Any]:
+    """The variables of a running instance that the reader may see (CPA-16)."""
+    with services.db.read() as session:
+        instance = get_active_instance(session, instance_id)
+        permissions.require_instance_read(session, reader, instance.id)
+        run = load_run(services, session, instance)
+        return confidentiality.visible(session, run.model, instance.id, reader, run.variables())
+
+
+def modify_variables(services: Services, instance_id: str, *, modifications: Mapping[str, Any],
+                     deletions: Iterable[str], actor: Principal) -> None:
+    refuse_reserved_keys(modifications)
+    user_id = actor.user_id
+    with services.db.write() as session:
+        instance = get_active_instance(session, instance_id)
+        run = load_run(services, session, instance)
+        deletions = tuple(deletions)
+        run.set_variables(modifications, deletions)
+        now = services.clock.now()
+        record(session, instance, "variables.modified", now, user_id=user_id,
+               modifications=jsonable(modifications), deletions=list(deletions))
+        save_run(services, session, instance, run, run.snapshot(), now, user_id=user_id)
+
+
+def delete_instance(services: Services, instance_id: str, *, reason: str | None = None,
+                    actor: Principal) -> None:
+    user_id = actor.user_id
+    with services.db.write() as session:
+        instance = get_active_instance(session, instance_id)
+        run = load_run(services, session, instance)
+        final = run.variables()
+        result = run.cancel()
+        # Cancelling drops the tokens that carried the values: keep them, for the instance's history.
+        run.set_variables(final)
+        now = services.clock.now()
+        instance.status, instance.end_time, instance.delete_reason = TERMINATED, now, reason
+        record(session, instance, "process.deleted", now, user_id=user_id, reason=reason)
+        save_run(services, session, instance, run, result, now, user_id=user_id)
+
+
+def instance_query(*, instance_ids: list[str] | None = None, business_key: str | None = None,
+                   definition_id: str | None = None, definition_key: str | None = None,
+                   active_only: bool = True, viewer: Principal | None = None, tenant_ids: list[str] | None = None):
+    query = permissions.only_visible(select(ProcessInstance), ProcessInstance.id, viewer)
+    if tenant_ids:
+        query = query.where(ProcessInstance.tenant_id.in_(tenant_ids))
+    if active_only:
+        query = query.where(ProcessInstance.status == ACTIVE)
+    if instance_ids:
+        query = query.where(ProcessInstance.id.in_(instance_ids))
+    if business_key is not None:
+        query = query.where(ProcessInstance.business_key == business_key)
+    if definition_id is not None:
+        query = query.where(ProcessInstance.definition_id == definition_id)
+    if definition_key is not None:
+        query = query.where(ProcessInstance.definition_key == definition_key)
+    return query
+
+
+def readable_instance(services: Services, instance_id: str, viewer: Principal) -> ProcessInstance:
+    """A running instance, for those who may read it (403 for others)."""
+    with services.db.read() as session:
+        instance = get_active_instance(session, instance_id)
+        permissions.require_instance_read(session, viewer, instance.id)
+        return instance

@@ -1,0 +1,252 @@
+"""User tasks: queries on the projected task rows, and the commands officials use."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, exists, select, update
+from sqlalchemy.orm import Session
+
+from app.access import permissions
+from app.access.accounts import Principal
+from app.cases.instances import (
+    get_active_instance,
+    instance_of_open_work,
+    jsonable,
+    load_run,
+    record,
+    refuse_reserved_keys,
+    save_run,
+)
+from app.context import Services
+from app.engine import FormField, validate_submission
+from app.errors import Conflict, NotFound, TaskAlreadyClaimed
+from app.extensions import confidentiality
+from app.persistence.models import (
+    ActivityInstance,
+    ProcessInstance,
+    TaskCandidate,
+    UserTask,
+)
+from app.persistence.queries import like
+
+SORTABLE = {
+    "id": UserTask.id, "name": UserTask.name, "assignee": UserTask.assignee, "created": UserTask.created,
+    "dueDate": UserTask.due, "followUpDate": UserTask.follow_up, "priority": UserTask.priority,
+    "processInstanceId": UserTask.process_instance_id, "processDefinitionId": UserTask.process_definition_id,
+    "taskDefinitionKey": UserTask.task_definition_key, "lastUpdated": UserTask.last_updated,
+}
+
+
+@dataclass
+class TaskFilter:
+    """The task query, as Camunda's `GET/POST /task` takes it."""
+
+    task_id: str | None = None
+    task_id_in: list[str] = field(default_factory=list)
+    process_instance_id: str | None = None
+    process_instance_id_in: list[str] = field(default_factory=list)
+    process_definition_id: str | None = None
+    process_definition_key: str | None = None
+    process_definition_key_in: list[str] = field(default_factory=list)
+    business_key: str | None = None
+    business_key_like: str | None = None
+    task_definition_key: str | None = None
+    task_definition_key_in: list[str] = field(default_factory=list)
+    name: str | None = None
+    name_like: str | None = None
+    assignee: str | None = None
+    assignee_in: list[str] = field(default_factory=list)
+    assigned: bool = False
+    unassigned: bool = False
+    candidate_group: str | None = None
+    candidate_groups: list[str] = field(default_factory=list)
+    candidate_user: str | None = None
+    include_assigned_tasks: bool = False
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+    created_before: datetime | None = None
+    created_after: datetime | None = None
+    tenant_id_in: list[str] = field(default_factory=list)
+    sorting: list[tuple[str, str]] = field(default_factory=list)
+    # Who asks: tasks of instances they may not read are left out (None: the service itself).
+    viewer: Principal | None = None
+
+
+def _candidate(kind: str, identities: list[str]):
+    return exists().where(TaskCandidate.task_id == UserTask.id, TaskCandidate.kind == kind,
+                          TaskCandidate.identity.in_(identities))
+
+
+def task_query(criteria: TaskFilter) -> Select:
+    query = permissions.only_visible(select(UserTask), UserTask.process_instance_id, criteria.viewer)
+    c = criteria
+    equal = [(c.task_id, UserTask.id), (c.process_instance_id, UserTask.process_instance_id),
+             (c.process_definition_id, UserTask.process_definition_id),
+             (c.process_definition_key, UserTask.process_definition_key), (c.business_key, UserTask.business_key),
+             (c.task_definition_key, UserTask.task_definition_key), (c.name, UserTask.name),
+             (c.assignee, UserTask.assignee)]
+    for value, column in equal:
+        if value is not None:
+            query = query.where(column == value)
+    within = [(c.task_id_in, UserTask.id), (c.process_instance_id_in, UserTask.process_instance_id),
+              (c.process_definition_key_in, UserTask.process_definition_key),
+              (c.task_definition_key_in, UserTask.task_definition_key), (c.assignee_in, UserTask.assignee),
+              (c.tenant_id_in, UserTask.tenant_id)]
+    for values, column in within:
+        if values:
+            query = query.where(column.in_(values))
+    if c.business_key_like is not None:
+        query = query.where(like(UserTask.business_key, c.business_key_like))
+    if c.name_like is not None:
+        query = query.where(like(UserTask.name, c.name_like))
+    if c.assigned:
+        query = query.where(UserTask.assignee.is_not(None))
+    if c.unassigned:
+        query = query.where(UserTask.assignee.is_(None))
+    groups = ([c.candidate_group] if c.candidate_group else []) + c.candidate_groups
+    if groups:
+        query = query.where(_candidate("group", groups))
+    if c.candidate_user is not None:
+        query = query.where(_candidate("user", [c.candidate_user]))
+    if (groups or c.candidate_user is not None) and not c.include_assigned_tasks:
+        # As in Camunda, a candidate query shows the tasks still to be claimed.
+        query = query.where(UserTask.assignee.is_(None))
+    for value, column, before in [(c.due_before, UserTask.due, True), (c.due_after, UserTask.due, False),
+                                  (c.created_before, UserTask.created, True),
+                                  (c.created_after, UserTask.created, False)]:
+        if value is not None:
+            query = query.where(column < value if before else column > value)
+    order = [SORTABLE[key].desc() if direction == "desc" else SORTABLE[key].asc() for key, direction in c.sorting]
+    return query.order_by(*order, UserTask.created, UserTask.id)
+
+
+def candidates(session: Session, task_ids: list[str]) -> dict[str, list[TaskCandidate]]:
+    result: dict[str, list[TaskCandidate]] = {task_id: [] for task_id in task_ids}
+    if task_ids:
+        for row in session.scalars(select(TaskCandidate).where(TaskCandidate.task_id.in_(task_ids))):
+            result[row.task_id].append(row)
+    return result
+
+
+def _missing_task(session: Session, task_id: str) -> Exception:
+    ended = session.scalars(select(ActivityInstance).where(ActivityInstance.task_id == task_id)).first()
+    if ended is not None and ended.end_time is not None:
+        return Conflict(f"Task '{task_id}' was already completed or canceled; nothing was changed")
+    return NotFound(f"No task found with id '{task_id}'")
+
+
+def get_task(session: Session, task_id: str) -> UserTask:
+    task = session.get(UserTask, task_id)
+    if task is None:
+        raise _missing_task(session, task_id)
+    return task
+
+
+def open_task(session: Session, task_id: str) -> UserTask:
+    """An open task; a completed one is gone from the runtime, as in Camunda (404, which clients read
+    as "done"), while commands on it answer 409 (see get_task)."""
+    task = session.get(UserTask, task_id)
+    if task is None:
+        raise NotFound(f"No matching task with id {task_id}")
+    return task
+
+
+def _set_assignee(services: Services, task_id: str, assignee: str | None, *, actor: Principal,
+                  kind: str, only_if_free: bool) -> None:
+    with services.db.write() as session:
+        task = get_task(session, task_id)
+        # The instance's revision guards the command, as it guards a completion: it is read before the
+        # task's assignee, so that a claim committed in between fails the revision check (409) at
+        # commit instead of being overwritten.
+        instance = session.get(ProcessInstance, task.process_instance_id)
+        session.refresh(task)
+        permissions.require_task_work(session, actor, task)
+        if only_if_free and task.assignee not in (None, assignee):
+            raise TaskAlreadyClaimed(f"Task '{task_id}' is already claimed by someone else.")
+        now = services.clock.now()
+        session.execute(update(UserTask).where(UserTask.id == task_id)
+                        .values(assignee=assignee, last_updated=now))
+        session.execute(update(ActivityInstance).where(ActivityInstance.id == task_id).values(assignee=assignee))
+        record(session, instance, kind, now, user_id=actor.user_id, activity_id=task.task_definition_key,
+               task_id=task_id, assignee=assignee, groups=sorted(actor.groups))
+
+
+def claim(services: Services, task_id: str, user_id: str, *, actor: Principal) -> None:
+    _set_assignee(services, task_id, user_id, actor=actor, kind="task.claimed", only_if_free=True)
+
+
+def unclaim(services: Services, task_id: str, *, actor: Principal) -> None:
+    _set_assignee(services, task_id, None, actor=actor, kind="task.unclaimed", only_if_free=False)
+
+
+def set_assignee(services: Services, task_id: str, user_id: str | None, *, actor: Principal) -> None:
+    _set_assignee(services, task_id, user_id, actor=actor, kind="task.assigned", only_if_free=False)
+
+
+def complete(services: Services, task_id: str, variables: Mapping[str, Any], *, actor: Principal) -> dict[str, Any]:
+    """Complete a user task with the submitted values, checked against its form first."""
+    refuse_reserved_keys(variables)
+    with services.db.write() as session:
+        task = get_task(session, task_id)
+        permissions.require_task_work(session, actor, task)
+        instance = instance_of_open_work(session, task.process_instance_id)
+        run = load_run(services, session, instance)
+        definition = run.model.user_tasks[task.task_definition_key]
+        values = validate_submission(definition.form_fields, variables, services.settings.zone)
+        result = run.complete_user_task(task_id, values)
+        now = services.clock.now()
+        record(session, instance, "task.completed", now, user_id=actor.user_id,
+               activity_id=task.task_definition_key, task_id=task_id, assignee=task.assignee,
+               groups=sorted(actor.groups), variables=jsonable(values))
+        save_run(services, session, instance, run, result, now, user_id=actor.user_id)
+        return run.variables()
+
+
+def require_read(session: Session, reader: Principal, task: UserTask) -> None:
+    permissions.require_instance_read(session, reader, task.process_instance_id, "Task", task.id)
+
+
+def form(services: Services, task_id: str, reader: Principal) -> tuple[tuple[FormField, ...], dict[str, Any]]:
+    """The task's form fields and the current values of the instance's variables the reader may see."""
+    with services.db.read() as session:
+        task = get_task(session, task_id)
+        require_read(session, reader, task)
+        instance = get_active_instance(session, task.process_instance_id)
+        run = load_run(services, session, instance)
+        return (run.model.user_tasks[task.task_definition_key].form_fields,
+                confidentiality.visible(session, run.model, instance.id, reader, run.variables()))
+
+
+def task_variables(services: Services, task_id: str, reader: Principal) -> dict[str, Any]:
+    with services.db.read() as session:
+        task = get_task(session, task_id)
+        require_read(session, reader, task)
+        instance = get_active_instance(session, task.process_instance_id)
+        run = load_run(services, session, instance)
+        return confidentiality.visible(session, run.model, instance.id, reader, run.variables())
+
+
+def readable_task(services: Services, task_id: str, viewer: Principal) -> UserTask:
+    """An open task, for those who may read its case (a completed one is gone: 404, as in Camunda)."""
+    with services.db.read() as session:
+        task = open_task(session, task_id)
+        require_read(session, viewer, task)
+        return task
+
+
+def form_key(services: Services, task_id: str, viewer: Principal) -> str | None:
+    with services.db.read() as session:
+        task = get_task(session, task_id)
+        require_read(session, viewer, task)
+        return task.form_key
+
+
+def identity_links(services: Services, task_id: str, viewer: Principal) -> tuple[list[TaskCandidate], str | None]:
+    """The task's candidates and its assignee, for those who may read its case."""
+    with services.db.read() as session:
+        task = get_task(session, task_id)
+        require_read(session, viewer, task)
+        return candidates(session, [task_id])[task_id], task.assignee

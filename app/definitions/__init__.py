@@ -1,0 +1,1 @@
+"""Definitions: deployments of process and decision files, and the decision definitions."""

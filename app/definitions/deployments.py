@@ -1,0 +1,249 @@
+"""Deploying BPMN files: versions by key, duplicate filtering, definitions and their XML."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Select, delete, select
+from sqlalchemy.orm import Session
+
+from app.audit import ledger
+from app.context import Services
+from app.definitions import decisions
+from app.engine import (
+    FormField,
+    ProcessModel,
+    check_timers,
+    checksum,
+    parse_decision_resources,
+    parse_deployment,
+    schedule_start_timer,
+)
+from app.errors import InvalidRequest, NotFound
+from app.persistence.models import (
+    DecisionDefinition,
+    Deployment,
+    DeploymentResource,
+    EventSubscription,
+    ProcessDefinition,
+    Timer,
+)
+from app.persistence.queries import latest_versions_only, like, resource_text
+
+
+@dataclass
+class DeploymentResult:
+    deployment: Deployment
+    # Definitions created by this call; empty when duplicate filtering found nothing new.
+    definitions: list[ProcessDefinition] = field(default_factory=list)
+    decisions: list[DecisionDefinition] = field(default_factory=list)
+
+
+def _of_tenant(tenant_id: str | None):
+    """Definitions of this tenant; without one, those deployed for no tenant."""
+    return ProcessDefinition.tenant_id.is_(None) if tenant_id is None else ProcessDefinition.tenant_id == tenant_id
+
+
+def _latest_definition(session: Session, key: str, tenant_id: str | None) -> ProcessDefinition | None:
+    return session.scalars(
+        select(ProcessDefinition)
+        .where(ProcessDefinition.key == key, _of_tenant(tenant_id))
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    ).first()
+
+
+def deploy(services: Services, *, name: str | None, source: str | None, tenant_id: str | None,
+           resources: dict[str, bytes], duplicate_filtering: bool, changed_only: bool,
+           user_id: str | None = None) -> DeploymentResult:
+    if not resources:
+        raise InvalidRequest("A deployment needs at least one resource (a .bpmn file)")
+    for resource, content in resources.items():
+        if len(content) > services.settings.max_upload_bytes:
+            raise InvalidRequest(f"{resource}: {len(content)} bytes is more than the limit of "
+                                 f"{services.settings.max_upload_bytes} bytes per file")
+    models = parse_deployment(resources)
+    tables = parse_decision_resources(resources)
+    for model in models:
+        check_timers(model, services.timer_limits)
+        for hook in services.hooks:
+            hook.check_model(model)
+    now = services.clock.now()
+    with services.db.write() as session:
+        latest = {model.key: _latest_definition(session, model.key, tenant_id) for model in models}
+        changed = [m for m in models if latest[m.key] is None or latest[m.key].checksum != m.checksum]
+        changed_tables = decisions.changed(session, tables, tenant_id)
+        if (duplicate_filtering or changed_only) and not changed and not changed_tables:
+            # Nothing new: answer with the deployment that already holds these versions.
+            holder = latest[models[0].key] if models else decisions.latest(session, tables[0].key, tenant_id)
+            return DeploymentResult(session.get(Deployment, holder.deployment_id))
+        to_version = changed if changed_only else models
+        deployment = Deployment(id=str(uuid.uuid4()), name=name, source=source, tenant_id=tenant_id,
+                                deployment_time=now)
+        session.add(deployment)
+        for resource, content in resources.items():
+            session.add(DeploymentResource(id=str(uuid.uuid4()), deployment_id=deployment.id, name=resource,
+                                           content=content, checksum=checksum(content)))
+        definitions = [_new_version(session, deployment, model, latest[model.key], tenant_id)
+                       for model in to_version]
+        session.flush()  # the deployment row first: the decision versions refer to it
+        decision_definitions = decisions.add_versions(session, deployment,
+                                                      changed_tables if changed_only else tables, tenant_id)
+        session.flush()
+        for definition, model in zip(definitions, to_version, strict=True):
+            _register_start_events(services, session, definition, model)
+        ledger.record_admin(session, "deployment.created", f"deployment:{deployment.id}", now, user_id, name=name,
+                            source=source, tenant_id=tenant_id,
+                            resources={resource: checksum(content) for resource, content in resources.items()},
+                            process_definitions=[definition.id for definition in definitions],
+                            decision_definitions=[definition.id for definition in decision_definitions])
+    for definition, model in zip(definitions, to_version, strict=True):
+        services.models.put(definition.id, model)
+    return DeploymentResult(deployment, definitions, decision_definitions)
+
+
+def _new_version(session: Session, deployment: Deployment, model: ProcessModel,
+                 latest: ProcessDefinition | None, tenant_id: str | None) -> ProcessDefinition:
+    version = (latest.version if latest else 0) + 1
+    definition = ProcessDefinition(
+        id=f"{model.key}:{version}:{uuid.uuid4()}",
+        key=model.key,
+        version=version,
+        name=model.name,
+        version_tag=model.version_tag,
+        deployment_id=deployment.id,
+        resource_name=model.resource_name,
+        checksum=model.checksum,
+        history_time_to_live=model.history_time_to_live,
+        tenant_id=tenant_id,
+        suspended=False,
+    )
+    session.add(definition)
+    return definition
+
+
+def _register_start_events(services: Services, session: Session, definition: ProcessDefinition,
+                           model: ProcessModel) -> None:
+    """Message, signal and timer start events belong to the newest version of a key: the previous
+    version's stop waiting, the new version's start."""
+    older = select(ProcessDefinition.id).where(ProcessDefinition.key == definition.key,
+                                               ProcessDefinition.id != definition.id, _of_tenant(definition.tenant_id))
+    session.execute(delete(EventSubscription).where(EventSubscription.process_instance_id.is_(None),
+                                                    EventSubscription.process_definition_id.in_(older)))
+    session.execute(delete(Timer).where(Timer.process_instance_id.is_(None), Timer.process_definition_id.in_(older)))
+    now = services.clock.now()
+    for start in model.start_events:
+        if start.kind in ("message", "signal"):
+            session.add(EventSubscription(id=str(uuid.uuid4()), kind=start.kind, event_name=start.event_name,
+                                          process_instance_id=None, process_definition_id=definition.id,
+                                          activity_id=start.id, task_id=None, business_key=None,
+                                          tenant_id=definition.tenant_id, created=now))
+        elif start.kind == "timer":
+            due, repeat = schedule_start_timer(model, start.id, services.run_context())
+            session.add(Timer(id=str(uuid.uuid4()), process_instance_id=None, process_definition_id=definition.id,
+                              process_definition_key=definition.key, activity_id=start.id, due_at=due,
+                              repeat=repeat, created=now))
+
+
+def get_deployment(session: Session, deployment_id: str) -> Deployment:
+    deployment = session.get(Deployment, deployment_id)
+    if deployment is None:
+        raise NotFound(f"Deployment with id '{deployment_id}' does not exist")
+    return deployment
+
+
+def deployment_query(*, name: str | None = None, name_like: str | None = None) -> Select:
+    query = select(Deployment)
+    if name is not None:
+        query = query.where(Deployment.name == name)
+    if name_like is not None:
+        query = query.where(like(Deployment.name, name_like))
+    return query.order_by(Deployment.deployment_time, Deployment.id)
+
+
+def resources_of(session: Session, deployment_id: str) -> list[DeploymentResource]:
+    return list(session.scalars(select(DeploymentResource).where(DeploymentResource.deployment_id == deployment_id)
+                                .order_by(DeploymentResource.name)))
+
+
+def definition_query(*, ids: list[str] | None = None, key: str | None = None, keys: list[str] | None = None,
+                     latest_version: bool = False,
+                     deployment_id: str | None = None, name: str | None = None,
+                     version: int | None = None) -> Select:
+    query = select(ProcessDefinition)
+    if ids:
+        query = query.where(ProcessDefinition.id.in_(ids))
+    if key is not None:
+        query = query.where(ProcessDefinition.key == key)
+    if keys:
+        query = query.where(ProcessDefinition.key.in_(keys))
+    if deployment_id is not None:
+        query = query.where(ProcessDefinition.deployment_id == deployment_id)
+    if name is not None:
+        query = query.where(ProcessDefinition.name == name)
+    if version is not None:
+        query = query.where(ProcessDefinition.version == version)
+    if latest_version:
+        query = latest_versions_only(query, ProcessDefinition)
+    return query.order_by(ProcessDefinition.key, ProcessDefinition.version)
+
+
+def latest_by_key(session: Session, key: str, tenant_id: str | None = None) -> ProcessDefinition:
+    definition = _latest_definition(session, key, tenant_id)
+    if definition is None:
+        raise NotFound(f"No matching process definition with key: {key} and no tenant-id")
+    return definition
+
+
+def get_definition(session: Session, definition_id: str) -> ProcessDefinition:
+    definition = session.get(ProcessDefinition, definition_id)
+    if definition is None:
+        raise NotFound(f"No matching definition with id {definition_id}")
+    return definition
+
+
+def deploy_directory(services: Services, directory: Path) -> list[DeploymentResult]:
+    """Deploy every .dmn and .bpmn file of a directory, one deployment each (decisions first, so that
+    processes find them), skipping unchanged files."""
+    if not directory.is_dir():
+        raise InvalidRequest(f"Deploy directory '{directory}' does not exist")
+    return [deploy(services, name=path.stem, source="deploy-on-start", tenant_id=None,
+                   resources={path.name: path.read_bytes()}, duplicate_filtering=True, changed_only=True)
+            for path in [*sorted(directory.glob("*.dmn")), *sorted(directory.glob("*.bpmn"))]]
+
+
+def find_definition(services: Services, *, definition_id: str | None = None, key: str | None = None,
+                    tenant_id: str | None = None) -> ProcessDefinition:
+    """A process definition by id, or the latest version of a key (of a tenant)."""
+    with services.db.read() as session:
+        return _definition(session, definition_id, key, tenant_id)
+
+
+def definition_with_xml(services: Services, *, definition_id: str | None = None, key: str | None = None
+                        ) -> tuple[ProcessDefinition, str]:
+    with services.db.read() as session:
+        definition = _definition(session, definition_id, key, None)
+        return definition, resource_text(session, definition.deployment_id, definition.resource_name)
+
+
+def start_form(services: Services, *, definition_id: str | None = None, key: str | None = None
+               ) -> tuple[FormField, ...]:
+    with services.db.read() as session:
+        return services.models.get(session, _definition(session, definition_id, key, None).id).start_form
+
+
+def _definition(session: Session, definition_id: str | None, key: str | None, tenant_id: str | None
+                ) -> ProcessDefinition:
+    return get_definition(session, definition_id) if definition_id else latest_by_key(session, key, tenant_id)
+
+
+def find_deployment(services: Services, deployment_id: str) -> Deployment:
+    with services.db.read() as session:
+        return get_deployment(session, deployment_id)
+
+
+def deployment_resources(services: Services, deployment_id: str) -> list[DeploymentResource]:
+    with services.db.read() as session:
+        get_deployment(session, deployment_id)
+        return resources_of(session, deployment_id)
