@@ -22,7 +22,7 @@ from sqlalchemy import event, func, select
 
 from app.errors import Unauthenticated
 from app.services import accounts, ledger
-from tests.conftest import ADMIN_AUTH, start_service
+from tests.support.service import ADMIN_AUTH, start_service
 
 ROOT = Path(__file__).resolve().parents[2]
 
