@@ -1,87 +1,14 @@
 """Shared fixtures: a real service over real HTTP, on SQLite or on the PostgreSQL named by
-DATABASE_URL, with a simulated clock that tests move."""
+DATABASE_URL, with a simulated clock that tests move; and the services of the use-case tests, without
+HTTP, on a database rolled back after each test. The helpers they use live in tests/support."""
 from __future__ import annotations
-
-import hashlib
-import os
-import socket
-import tempfile
-import threading
-import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import text
 
-from app.access import accounts
-from app.clock import SimulatedClock
 from app.context import Services
-from app.deadlines.calendars import seed_if_empty
-from app.main import create_app
-from app.persistence.models import Base
-from app.settings import Settings
-
-FIXTURES = Path(__file__).parent / "fixtures" / "bpmn"
-PROCESSES = Path(__file__).parent.parent / "bpmn"
-CLOCK_START = datetime(2026, 9, 28, 1, 0, tzinfo=UTC)
-# The administrator every test service is bootstrapped with; the test clients sign in as it.
-ADMIN_AUTH = ("test-admin", "test-admin-password")
-# On PostgreSQL the development key and anchor log would go to the project's data/: the tests give
-# their own (on SQLite both are made beside the database, as in development). The key is the same in
-# every run, since a test database keeps the anchors the last run left.
-TEST_ANCHOR_KEY = Ed25519PrivateKey.from_private_bytes(
-    hashlib.sha256(b"eco-orchestrator tests").digest()).private_bytes(
-    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-
-
-def database_url(tmp_dir: Path) -> str:
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_dir / 'service.sqlite3'}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclass
-class RunningService:
-    base_url: str
-    services: Services
-    clock: SimulatedClock
-    server: uvicorn.Server
-    thread: threading.Thread
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def start_service(url: str, clock: SimulatedClock | None = None, **overrides) -> RunningService:
-    clock = clock or SimulatedClock(CLOCK_START)
-    if not url.startswith("sqlite"):
-        overrides = {"anchor_signing_key": TEST_ANCHOR_KEY,
-                     "anchor_log": str(Path(tempfile.mkdtemp(prefix="eco-anchors-")) / "anchors.jsonl"), **overrides}
-    settings = Settings(database_url=url, clock="simulated",
-                        **{"timer_worker": False, "bootstrap_admin": ":".join(ADMIN_AUTH), **overrides})
-    app = create_app(settings, clock)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the service did not start")
-        time.sleep(0.01)
-    return RunningService(f"http://127.0.0.1:{port}", app.state.services, clock, server, thread)
+from tests.support.rolled_back import migrated_url, rolled_back_services
+from tests.support.service import ADMIN_AUTH, RunningService, database_url, reset, start_service
 
 
 @pytest.fixture(scope="session")
@@ -89,18 +16,6 @@ def service(tmp_path_factory) -> RunningService:
     running = start_service(database_url(tmp_path_factory.mktemp("db")))
     yield running
     running.stop()
-
-
-def reset(running: RunningService) -> None:
-    """Empty every table and put the clock back to its start instant."""
-    with running.services.db.write() as session:
-        for table in reversed(Base.metadata.sorted_tables):
-            session.execute(text(f"DELETE FROM {table.name}"))
-    if running.services.signer.log_path is not None:
-        running.services.signer.log_path.write_text("", encoding="utf-8")  # the anchors are gone too
-    seed_if_empty(running.services)
-    accounts.ensure_administrator(running.services)
-    running.clock.set(CLOCK_START)
 
 
 @pytest.fixture(autouse=True)
@@ -124,9 +39,15 @@ def root(service: RunningService) -> httpx.Client:
         yield http
 
 
-def deploy(client: httpx.Client, *paths: Path, name: str = "test", **fields) -> dict:
-    files = [("data", (path.name, path.read_bytes(), "application/octet-stream")) for path in paths]
-    data = {"deployment-name": name, **fields}
-    response = client.post("/deployment/create", data=data, files=files)
-    assert response.status_code == 200, response.text
-    return response.json()
+@pytest.fixture(scope="session")
+def use_case_database(tmp_path_factory) -> str:
+    """The URL of the use-case tests' database, migrated once."""
+    return migrated_url(tmp_path_factory.mktemp("use-cases"))
+
+
+@pytest.fixture
+def use_cases(use_case_database: str, tmp_path) -> Services:
+    """Services called directly, on a database that starts empty (but for the calendar) and whose
+    every change is rolled back after the test."""
+    with rolled_back_services(use_case_database, tmp_path) as services:
+        yield services

@@ -3,6 +3,9 @@ that imports it back (the layers and forbidden imports themselves are import-lin
 pyproject.toml, run by .ci/run)."""
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import grimp
 
 
@@ -53,3 +56,14 @@ def test_no_import_circle_in_app() -> None:
 def test_the_check_sees_a_circle() -> None:
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_migration_imports_live_application_code() -> None:
+    """A migration must do tomorrow what it did the day it was written, whatever the code becomes."""
+    importing = []
+    for path in sorted(Path(__file__).parents[1].glob("migrations/versions/*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            importing += [f"{path.name}: {name}" for name in names if name == "app" or name.startswith("app.")]
+    assert importing == []

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -78,6 +78,16 @@ class Database:
         # session_info: what every unit of work may need besides the connection (the anchor signer).
         self._writer = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False,
                                     autoflush=False, info=session_info)
+
+    def join(self, connection: Connection) -> None:
+        """Run every later unit of work, and every read, inside the transaction already begun on
+        `connection` (one of this database's engine, so that SQLite's BEGIN handling lets SAVEPOINTs
+        work): each opens a SAVEPOINT that its commit releases and its failure rolls back, and whoever
+        began the outer transaction decides whether anything stays. For tests that roll everything
+        back (SQLAlchemy's "joining a Session into an external transaction"); the service never
+        calls it."""
+        for sessions in (self._reader, self._writer):
+            sessions.configure(bind=connection, join_transaction_mode="create_savepoint")
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:

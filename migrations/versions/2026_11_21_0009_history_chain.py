@@ -5,11 +5,32 @@ Events written before are chained here, in their order.
 Revision ID: 0009
 Revises: 0008
 """
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
-from app.persistence.models import Instant
-from app.services.ledger import GENESIS, event_hash
+# The chain as it was defined when this migration was written, frozen here: a migration reads no live
+# application code, which may change after it (the service's own hashing is app.audit.ledger).
+GENESIS = "0" * 64
+
+
+def _instant_text(at: datetime) -> str:
+    # SQLite gives instants back without their offset; they are stored in UTC.
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def event_hash(previous: str, event: Any) -> str:
+    canonical = json.dumps({
+        "process_instance_id": event["process_instance_id"], "sequence": event["sequence"], "kind": event["kind"],
+        "occurred_at": _instant_text(event["occurred_at"]), "user_id": event["user_id"],
+        "activity_id": event["activity_id"], "task_id": event["task_id"], "payload": event["payload"],
+    }, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(f"{previous}\n{canonical}".encode()).hexdigest()
 
 revision = "0009"
 down_revision = "0008"
@@ -46,7 +67,7 @@ def upgrade() -> None:
 def _chain_existing_events() -> None:
     bind = op.get_bind()
     events = sa.table("history_event", sa.column("id"), sa.column("process_instance_id"), sa.column("sequence"),
-                      sa.column("kind"), sa.column("occurred_at", Instant()), sa.column("user_id"),
+                      sa.column("kind"), sa.column("occurred_at", sa.DateTime(timezone=True)), sa.column("user_id"),
                       sa.column("activity_id"), sa.column("task_id"), sa.column("payload", sa.JSON()),
                       sa.column("previous_hash"), sa.column("hash"))
     instances = sa.table("process_instance", sa.column("id"), sa.column("history_hash"))

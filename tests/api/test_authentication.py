@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.access import accounts
 from app.persistence.models import Account, Membership
 from app.settings import Settings
-from tests.conftest import ADMIN_AUTH, start_service
+from tests.support.service import ADMIN_AUTH, start_service
 
 PATHS = ["/engine-rest/process-definition", "/engine-rest/task", "/engine-rest/history/process-instance",
          "/engine-rest/variable-instance", "/engine-rest/deployment", "/api/clock", "/api/calendar/2026",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_AUTH
+from tests.support.service import ADMIN_AUTH
 
 
 @pytest.fixture

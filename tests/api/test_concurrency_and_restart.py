@@ -5,7 +5,9 @@ import threading
 
 import httpx
 
-from tests.conftest import ADMIN_AUTH, FIXTURES, database_url, deploy, start_service
+from tests.support.http import deploy
+from tests.support.paths import FIXTURES
+from tests.support.service import ADMIN_AUTH, database_url, start_service
 
 
 def _start_review(client, business_key):

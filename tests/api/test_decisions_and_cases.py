@@ -6,29 +6,15 @@ from __future__ import annotations
 
 import base64
 
-import httpx
 import pytest
 from sqlalchemy import select
 
 from app.access import accounts
 from app.errors import Unauthenticated
 from app.persistence.models import HistoryEvent, ProcessInstance
-from tests.api.test_register_in_processes import deploy_bytes, process, properties
-
-DMN_NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"
-
-
-def grading(large_goes_to: str) -> bytes:
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="{DMN_NS}" id="d" name="分级" namespace="http://camunda.org/schema/1.0/dmn">
-  <decision id="grading" name="分级监管"><decisionTable id="t" hitPolicy="FIRST">
-    <input id="i1" label="规模"><inputExpression id="e1" typeRef="string"><text>size</text></inputExpression></input>
-    <output id="o1" name="level" typeRef="string" />
-    <rule id="large"><inputEntry id="a"><text>"large"</text></inputEntry><outputEntry id="b"><text>"{large_goes_to}"</text></outputEntry></rule>
-    <rule id="other"><inputEntry id="c"><text>-</text></inputEntry><outputEntry id="d"><text>"prefecture"</text></outputEntry></rule>
-  </decisionTable></decision>
-</definitions>""".encode()
-
+from tests.support.bpmn_text import grading, process, properties
+from tests.support.http import as_user, complete, deploy_bytes, start
+from tests.support.processes import SECRET
 
 GRADED = process("graded", """
   <bpmn:startEvent id="start" />
@@ -39,13 +25,6 @@ GRADED = process("graded", """
   <bpmn:userTask id="supervise" name="监管" camunda:candidateGroups="${level}-env" />
   <bpmn:sequenceFlow id="f3" sourceRef="supervise" targetRef="end" />
   <bpmn:endEvent id="end" />""")
-
-
-def start(client, key: str, business_key: str | None = None, **variables) -> httpx.Response:
-    body = {"variables": {name: {"value": value} for name, value in variables.items()}}
-    if business_key:
-        body["businessKey"] = business_key
-    return client.post(f"/process-definition/key/{key}/start", json=body)
 
 
 def groups_of_open_task(client, instance_id: str) -> list[str]:
@@ -118,13 +97,6 @@ CASE = process("case", """
   <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end" /><bpmn:endEvent id="end" />""")
 
 
-def complete(client, instance_id: str, **variables) -> httpx.Response:
-    [task] = client.get("/task", params={"processInstanceId": instance_id}).json()
-    return client.post(f"/task/{task['id']}/complete",
-                       json={"variables": {name: {"value": value, "type": "Json" if isinstance(value, (list, dict))
-                                                  else None} for name, value in variables.items()}})
-
-
 def test_a_published_list_starts_one_instance_per_enterprise_in_the_same_unit_of_work(client, service):
     deploy_bytes(client, "listing.bpmn", LISTING).raise_for_status()
     deploy_bytes(client, "case.bpmn", CASE).raise_for_status()
@@ -184,23 +156,6 @@ def test_processes_keep_the_agency_register_and_consult_it(client, root, service
     again = start(client, "register_agency", agency_id="A1", agency_name="某咨询公司").json()["id"]
     refused = complete(client, again)
     assert refused.status_code == 400 and "an agency becomes registered only from" in refused.json()["message"]
-
-
-SECRET = process("secret_case", """
-  <bpmn:extensionElements><camunda:properties>
-    <camunda:property name="confidentialVariables" value="audit_data" />
-    <camunda:property name="confidentialReaders" value="xj-auditors" />
-  </camunda:properties></bpmn:extensionElements>
-  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
-  <bpmn:userTask id="review" name="审查" camunda:candidateGroups="xj-urumqi-env">
-    <bpmn:extensionElements><camunda:formData><camunda:formField id="audit_data" type="string" />
-    </camunda:formData></bpmn:extensionElements></bpmn:userTask>
-  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" /><bpmn:endEvent id="end" />""")
-
-
-def as_user(service, user: str | None) -> httpx.Client:
-    auth = (user, f"{user}-password") if user else None
-    return httpx.Client(base_url=f"{service.base_url}/engine-rest", auth=auth, timeout=30)
 
 
 def test_confidential_variables_are_read_only_by_the_departments_handling_the_case(client, service):

@@ -1,7 +1,8 @@
 """Versions by key, duplicate filtering, and instances that stay on the version they started with."""
 from __future__ import annotations
 
-from tests.conftest import FIXTURES, deploy
+from tests.support.http import deploy
+from tests.support.paths import FIXTURES
 
 ECO_REVIEW = (FIXTURES / "eco_review.bpmn").read_bytes()
 

@@ -8,7 +8,9 @@ import time
 from sqlalchemy import select
 
 from app.persistence.models import HistoryEvent
-from tests.conftest import ADMIN_AUTH, FIXTURES, deploy
+from tests.support.http import deploy
+from tests.support.paths import FIXTURES
+from tests.support.service import ADMIN_AUTH
 
 EVENTS = FIXTURES / "events"
 TOPIC = {"topicName": "publish-notice", "lockDuration": 60_000}

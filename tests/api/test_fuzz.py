@@ -6,7 +6,7 @@ from __future__ import annotations
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from tests.conftest import ADMIN_AUTH
+from tests.support.service import ADMIN_AUTH
 
 EXAMPLES_PER_OPERATION = 8
 

@@ -21,9 +21,10 @@ from sqlalchemy import make_url, select
 from app.access import accounts
 from app.cases.timers import fire_due_timers
 from app.persistence.models import HistoryEvent, ProcessInstance
-from tests.api.test_decisions_and_cases import DMN_NS, SECRET
-from tests.api.test_register_in_processes import deploy_bytes, process
-from tests.conftest import ADMIN_AUTH, free_port, start_service
+from tests.support.bpmn_text import DMN_NS, process
+from tests.support.http import deploy_bytes
+from tests.support.processes import SECRET
+from tests.support.service import ADMIN_AUTH, free_port, start_service
 
 REVIEW = process("hardening_review", """
   <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />

@@ -6,39 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import text, update
 
 from app.audit import ledger
 from app.persistence.models import HistoryEvent, ProcessInstance
-from tests.api.test_register_in_processes import deploy_bytes, process
-from tests.conftest import FIXTURES, deploy
-
-
-@pytest.fixture
-def cases(client, root):
-    deploy(client, FIXTURES / "eco_review.bpmn")
-    ids = []
-    for number in (1, 2):
-        body = {"businessKey": f"EIP-{number}", "variables": {"park_name": {"value": f"园区{number}"},
-                                                              "province": {"value": "zj"},
-                                                              "applicant": {"value": "park-office"}}}
-        instance = client.post("/process-definition/key/eco_review/start", json=body).json()["id"]
-        [task] = client.get("/task", params={"processInstanceId": instance}).json()
-        client.post(f"/task/{task['id']}/complete", json={"variables": {
-            "decision": {"value": "approve"}, "opinion": {"value": "符合条件"}, "score": {"value": 90}}}
-                    ).raise_for_status()
-        ids.append(instance)
-    return ids
-
-
-def events_of(service, instance_id: str) -> list[HistoryEvent]:
-    with service.services.db.read() as session:
-        return list(session.scalars(select(HistoryEvent).where(HistoryEvent.process_instance_id == instance_id)
-                                    .order_by(HistoryEvent.sequence)))
-
-
-def verify(root, instance_id: str | None = None) -> dict:
-    return root.get("/api/history/verify", params={"processInstanceId": instance_id} if instance_id else {}).json()
+from tests.support.history import events_of, verify
+from tests.support.http import as_user, deploy, deploy_bytes, start
+from tests.support.paths import FIXTURES
+from tests.support.processes import SECRET, TIMED
 
 
 def test_an_untouched_record_is_intact(root, cases):
@@ -134,12 +109,6 @@ def test_the_verify_command_exits_1_naming_the_row(service, cases, monkeypatch, 
     assert not [line for line in out.splitlines()[1:] if "anchor" in line]
 
 
-TIMED = process("timed_review", """
-  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
-  <bpmn:userTask id="review" name="省级审查" camunda:candidateGroups="zj-env" camunda:dueDate="${addDays(now(), 15)}" />
-  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" /><bpmn:endEvent id="end" name="办结" />""")
-
-
 def test_the_timeline_tells_who_did_what_and_when_and_whether_deadlines_were_met(client, root):
     deploy_bytes(client, "timed.bpmn", TIMED).raise_for_status()
     met, missed = (client.post("/process-definition/key/timed_review/start", json={}).json()["id"] for _ in "ab")
@@ -227,7 +196,6 @@ def test_an_exported_case_is_verified_offline_and_tampering_with_the_file_is_fou
 
 def test_a_case_with_confidential_data_is_exported_only_to_those_who_may_read_all_of_it(service, client):
     from app.access import accounts
-    from tests.api.test_decisions_and_cases import SECRET, as_user, start
 
     accounts.save_account(service.services, "handler", "handler-password", ["xj-urumqi-env"])
     accounts.save_account(service.services, "inspector", "inspector-password", ["auditors"])

@@ -22,11 +22,9 @@ from app.persistence.models import (
     UserTask,
 )
 from app.settings import Settings
-from tests.api import test_history_chain
-from tests.api.test_history_chain import TIMED, events_of, verify
-from tests.api.test_register_in_processes import deploy_bytes
-
-cases = test_history_chain.cases  # two completed eco_review cases (a fixture)
+from tests.support.history import events_of, verify
+from tests.support.http import deploy_bytes
+from tests.support.processes import TIMED
 
 
 def problems_of(report: dict) -> str:

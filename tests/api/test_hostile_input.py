@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, deploy
+from tests.support.http import deploy
+from tests.support.paths import FIXTURES
 
 PWNED = [Path("/tmp/bpmn_pwned_script"), Path("/tmp/bpmn_pwned_condition"), Path("/tmp/bpmn_pwned_condition2")]
 
@@ -63,7 +64,6 @@ def test_python_in_conditions_is_refused_and_never_evaluated(client):
 
 
 def test_python_in_a_variable_is_only_data(client):
-    from tests.conftest import deploy
 
     deploy(client, FIXTURES / "eco_review.bpmn")
     attack = "__import__('os').system('touch /tmp/bpmn_pwned_script')"

@@ -2,7 +2,8 @@
 Camunda answers (204, 200 with results, 400 when nothing or more than one instance matches)."""
 from __future__ import annotations
 
-from tests.conftest import FIXTURES, deploy
+from tests.support.http import deploy
+from tests.support.paths import FIXTURES
 
 EVENTS = FIXTURES / "events"
 

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from app.access import accounts
 from app.persistence.models import HistoryEvent, ProcessInstance
-from tests.api.test_register_in_processes import deploy_bytes, process
+from tests.support.bpmn_text import process
+from tests.support.http import deploy_bytes
 
 REVIEW = process("review_case", """
   <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />

@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from app.access import accounts
-from tests.api.test_register_in_processes import deploy_bytes, process
+from tests.support.bpmn_text import process
+from tests.support.http import deploy_bytes
 
 CASE = process("provincial_case", """
   <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split" />

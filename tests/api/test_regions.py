@@ -7,7 +7,8 @@ import httpx
 import pytest
 
 from app.access import accounts
-from tests.api.test_register_in_processes import deploy_bytes, process
+from tests.support.bpmn_text import process
+from tests.support.http import deploy_bytes
 
 CASE = process("regional_case", """
   <bpmn:extensionElements><camunda:properties><camunda:property name="region" value="${province}" />

@@ -5,21 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.persistence.models import ExpertDraw, HistoryEvent
-
-HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-        'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">'
-        '<bpmn:process id="{key}" isExecutable="true">')
-
-
-def process(key: str, body: str) -> bytes:
-    return (HEAD.format(key=key) + body + "</bpmn:process></bpmn:definitions>").encode()
-
-
-def properties(**values: str) -> str:
-    return ("<bpmn:extensionElements><camunda:properties>"
-            + "".join(f'<camunda:property name="{name}" value="{value}" />' for name, value in values.items())
-            + "</camunda:properties></bpmn:extensionElements>")
-
+from tests.support.bpmn_text import process, properties
+from tests.support.http import deploy_bytes
 
 # The park's evaluation by two drawn experts; a failed one revokes the naming for the cause the
 # evaluation gives.
@@ -34,10 +21,6 @@ EVALUATION = process("park_evaluation", f"""
 
 PARK = {"park_id": {"value": "JS-01", "type": "String"}, "park_name": {"value": "某园区", "type": "String"},
         "province": {"value": "js", "type": "String"}}
-
-
-def deploy_bytes(client, name: str, content: bytes):
-    return client.post("/deployment/create", files=[("data", (name, content, "application/xml"))])
 
 
 def set_up_park(root, experts: int) -> None:

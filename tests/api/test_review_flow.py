@@ -2,7 +2,8 @@
 form with required fields and ${...} gateway conditions, deployed, started, worked and finished."""
 from __future__ import annotations
 
-from tests.conftest import FIXTURES, deploy
+from tests.support.http import deploy
+from tests.support.paths import FIXTURES
 
 ECO_REVIEW = FIXTURES / "eco_review.bpmn"
 

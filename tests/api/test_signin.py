@@ -23,7 +23,7 @@ from sqlalchemy import event, func, select
 from app.access import accounts
 from app.audit import ledger
 from app.errors import Unauthenticated
-from tests.conftest import ADMIN_AUTH, start_service
+from tests.support.service import ADMIN_AUTH, start_service
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 from app.access.accounts import ADMINISTRATORS, Principal
 from app.cases import instances, tasks
 from app.persistence.models import HistoryEvent, Timer, UserTask
-from tests.conftest import ADMIN_AUTH, FIXTURES, deploy
+from tests.support.http import deploy
+from tests.support.paths import FIXTURES
+from tests.support.service import ADMIN_AUTH
 
 ADMIN = Principal(ADMIN_AUTH[0], frozenset({ADMINISTRATORS}))
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tests.conftest import FIXTURES, deploy
+from tests.support.http import deploy
+from tests.support.paths import FIXTURES
 
 PUBLICITY = (FIXTURES / "publicity_timers.bpmn").read_bytes()
 

@@ -6,7 +6,8 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 
-from tests.conftest import FIXTURES, deploy
+from tests.support.http import deploy
+from tests.support.paths import FIXTURES
 
 PUBLICITY = (FIXTURES / "working_day_publicity.bpmn").read_bytes()
 

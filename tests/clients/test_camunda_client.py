@@ -31,8 +31,8 @@ from camunda_client.clients.schemas import PaginationParams
 from camunda_client.utils import deserialize
 
 from app.access import accounts
-from tests.clients import BPMN, MESSAGE, PROCESS_KEY, SIGNAL, TOPIC, waiting_at
-from tests.conftest import deploy
+from tests.support.clients import BPMN, MESSAGE, PROCESS_KEY, SIGNAL, TOPIC, waiting_at
+from tests.support.http import deploy
 
 WORKER = "notice-publisher-3"
 # The integration signs in as a system (messages, external tasks) that also does the review (mee-sti).

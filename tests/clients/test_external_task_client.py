@@ -7,8 +7,9 @@ import warnings
 
 import pytest
 
-from tests.clients import BPMN, MESSAGE, PROCESS_KEY, SIGNAL, TOPIC, waiting_at
-from tests.conftest import ADMIN_AUTH, deploy
+from tests.support.clients import BPMN, MESSAGE, PROCESS_KEY, SIGNAL, TOPIC, waiting_at
+from tests.support.http import deploy
+from tests.support.service import ADMIN_AUTH
 
 with warnings.catch_warnings():
     # camunda.utils.auth_bearer uses pydantic's V1 @validator: PydanticDeprecatedSince20 at import.

@@ -16,8 +16,8 @@ import pytest
 import requests
 import requests.auth
 
-from tests.clients import BPMN, MESSAGE, PROCESS_KEY, SIGNAL, TOPIC, waiting_at
-from tests.conftest import ADMIN_AUTH
+from tests.support.clients import BPMN, MESSAGE, PROCESS_KEY, SIGNAL, TOPIC, waiting_at
+from tests.support.service import ADMIN_AUTH
 
 WORKER = "notice-publisher-1"
 

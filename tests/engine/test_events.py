@@ -10,7 +10,7 @@ from app.clock import SimulatedClock, add_iso_duration
 from app.engine import ProcessRun, RunContext, parse_deployment, schedule_start_timer
 from app.engine.timers import TimerLimits, next_start, parse_cycle
 from app.errors import Conflict, InvalidProcessModel, InvalidRequest
-from tests.engine.bpmn_text import definitions
+from tests.support.bpmn_text import definitions
 
 DECLARATIONS = """
   <bpmn:message id="m_objection" name="objection"/>

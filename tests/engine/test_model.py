@@ -11,7 +11,7 @@ import pytest
 
 from app.engine import ProcessModel, parse_deployment
 from app.errors import InvalidProcessModel
-from tests.engine.bpmn_text import definitions
+from tests.support.bpmn_text import definitions
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "bpmn"
 ENGINE_FIXTURES = FIXTURES / "engine"

@@ -26,7 +26,7 @@ from app.engine import (
 )
 from app.engine.serialization import UnreadableState
 from app.errors import Conflict, NotFound, ProcessExecutionFailed
-from tests.engine.bpmn_text import definitions
+from tests.support.bpmn_text import definitions
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "bpmn"
 CLOCK_START = datetime(2026, 9, 28, 1, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ import pytest
 
 from app.clock import SimulatedClock
 from app.engine import ProcessRun, RunContext, parse_deployment
-from tests.engine.bpmn_text import definitions
+from tests.support.bpmn_text import definitions
 
 START = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
 

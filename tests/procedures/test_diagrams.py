@@ -20,22 +20,15 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-ROOT = Path(__file__).resolve().parents[2]
-DIAGRAMS = sorted((ROOT / "bpmn").glob("*.bpmn"))
+from tests.support.bpmn_text import BPMN, BPMNDI, CAMUNDA, DC, DI, MODELER_NS
+from tests.support.paths import DIAGRAMS, MODELER, NPM_HINT, ROOT
+
 DECISIONS = sorted((ROOT / "bpmn").glob("*.dmn"))
 SAMPLES = [
     ROOT / "tests" / "fixtures" / "bpmn" / "eco_review.bpmn",
     ROOT / "tests" / "fixtures" / "bpmn" / "clients" / "review_and_notify.bpmn",
 ]
-MODELER = ROOT / "tests" / "modeler"
-NPM_HINT = "run `npm ci --prefix tests/modeler` (Node.js and npm required)"
 
-BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
-DC = "http://www.omg.org/spec/DD/20100524/DC"
-DI = "http://www.omg.org/spec/DD/20100524/DI"
-CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
-MODELER_NS = "http://camunda.org/schema/modeler/1.0"
 
 # The rule IDs of the specification (shared/procedures.md: ISO-01..ISO-14, ECO-01..ECO-20,
 # CPA-01..CPA-16). That page lives outside this repository, so its ranges are written down here;

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from tests.api.test_register_in_processes import deploy_bytes
-from tests.procedures.test_diagrams import BPMN, CAMUNDA, DIAGRAMS, MODELER, NPM_HINT, ROOT
+from tests.support.bpmn_text import BPMN, CAMUNDA
+from tests.support.http import deploy_bytes
+from tests.support.paths import DIAGRAMS, MODELER, NPM_HINT, ROOT
 
 TEMPLATES = sorted((ROOT / "modeler" / "element-templates").glob("*.json"))
 CONTRACT_OF_FILE_PREFIX = {"iso14000": "iso14000.md", "eco_park": "eco-park.md",

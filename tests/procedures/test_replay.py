@@ -9,8 +9,8 @@ import pytest
 from app.access import accounts
 from app.scenarios import load_scenario, run_scenario
 from app.scenarios.accounts import create_accounts
-from tests.conftest import ADMIN_AUTH
-from tests.procedures.test_scenarios import SCENARIOS
+from tests.support.paths import SCENARIOS
+from tests.support.service import ADMIN_AUTH
 
 FAMILY_CASES = ["iso14000/01_straight_pass.yaml", "eco_park/01_straight_pass.yaml",
                 "eco_park/09_data_fraud_revoked_then_ban.yaml", "clean_production/01_listed_enterprise_in_time.yaml",

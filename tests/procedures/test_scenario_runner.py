@@ -12,7 +12,8 @@ import pytest
 
 from app.cli import main
 from app.scenarios import ScenarioError, load_scenario, run_scenario
-from tests.conftest import ADMIN_AUTH, FIXTURES
+from tests.support.paths import FIXTURES
+from tests.support.service import ADMIN_AUTH
 
 SAMPLES = FIXTURES.parent / "scenarios"
 REVIEW = SAMPLES / "eco_review_supplemented.yaml"

@@ -14,10 +14,9 @@ from lxml import etree
 
 from app.scenarios import ScenarioResult, load_scenario, run_scenario
 from app.scenarios.accounts import create_accounts
-from tests.conftest import ADMIN_AUTH, reset
+from tests.support.paths import ROOT, SCENARIOS
+from tests.support.service import ADMIN_AUTH, reset
 
-ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ROOT / "tests" / "scenarios"
 FILES = sorted(SCENARIOS.rglob("*.yaml"))
 DIAGRAMS = sorted((ROOT / "bpmn").glob("*.bpmn"))
 BPMN = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
