@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 from collections import ChainMap, OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Generic, TypeVar
@@ -108,7 +108,8 @@ class Services:
         functions: Mapping = _DeadlineFunctions(self, deadlines.append)
         if session is not None:
             registers = {**parks.register_functions(session, self.today), **agencies.register_functions(session)}
-            functions = ChainMap(_recorded(registers, consultations.append), functions)
+            # typeshed asks ChainMap for mutable maps; it only writes to the first.
+            functions = ChainMap(_recorded(registers, consultations.append), functions)  # type: ignore[arg-type]
         return RunContext(clock=self.clock, zone=self.settings.zone, functions=functions, deadlines=deadlines,
                           decisions=(lambda reference: decisions.resolve(self, session, reference))
                           if session is not None else None, consultations=consultations,
@@ -139,7 +140,7 @@ def _recorded(functions: Mapping[str, Callable[..., Any]], on_call: Callable[[di
 class _DeadlineFunctions(Mapping):
     """The deadline functions of expressions; the calendar is read only when an expression calls one."""
 
-    def __init__(self, services: Services, on_deadline) -> None:
+    def __init__(self, services: Services, on_deadline: Callable[[Deadline], None]) -> None:
         self._services = services
         self._on_deadline = on_deadline
         self._functions: dict | None = None
@@ -150,10 +151,10 @@ class _DeadlineFunctions(Mapping):
                                                  self._services.settings.zone, self._on_deadline)
         return self._functions
 
-    def __getitem__(self, name: str):
+    def __getitem__(self, name: str) -> Callable[..., Any]:
         return self._load()[name]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._load())
 
     def __len__(self) -> int:

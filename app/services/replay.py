@@ -12,19 +12,29 @@ the first event where the replay diverges and how.
 from __future__ import annotations
 
 from collections import ChainMap, defaultdict, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from app.calendar import CalendarDay, WorkCalendar
 from app.calendar.functions import deadline_functions
 from app.clock import SimulatedClock
-from app.engine import ProcessRun, RunContext, parse_decision_resources, parse_deployment
+from app.engine import (
+    ActivityChange,
+    DecisionTable,
+    ProcessRun,
+    RunContext,
+    parse_decision_resources,
+    parse_deployment,
+)
 from app.errors import HistoryNotIntact, ServiceError
 from app.services.export import verify_document
 from app.services.instances import jsonable
+
+if TYPE_CHECKING:
+    from app.engine.model import DecisionReference
 
 INPUTS = ("task.completed", "timer.fired", "message.received", "signal.received", "externalTask.completed",
           "externalTask.bpmnError", "variables.modified", "process.deleted")
@@ -50,7 +60,7 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def _kind(change) -> str:
+def _kind(change: ActivityChange) -> str:
     return "activity.canceled" if change.canceled else ("activity.completed" if change.ended else "activity.started")
 
 
@@ -85,7 +95,7 @@ class _Replay:
         self.replayed: list[tuple[str, str]] = []
         self.task_ids: dict[str, str] = {}
 
-    def _register(self, name: str):
+    def _register(self, name: str) -> Callable[..., Any]:
         def answer(*arguments: Any) -> Any:
             queue = self.answers[name]
             if not queue or queue[0]["payload"]["arguments"] != list(arguments):
@@ -94,7 +104,7 @@ class _Replay:
             return queue.popleft()["payload"]["result"]
         return answer
 
-    def _decision(self, reference):
+    def _decision(self, reference: DecisionReference) -> tuple[str, DecisionTable]:
         """The version the record names for the next evaluation of this decision."""
         for queue in self.decided.values():
             table = self.decision_ids.get(queue[0]) if queue else None
@@ -132,7 +142,7 @@ class _Replay:
                 raise _Diverged(None, f"the case's stored variables differ from the replay's: {', '.join(differing)}")
         return ReplayResult(True, len(self.events), len(recorded))
 
-    def _note(self, run: ProcessRun, changes) -> None:
+    def _note(self, run: ProcessRun, changes: list[ActivityChange]) -> None:
         self.replayed += [(_kind(change), change.activity_id) for change in changes]
         for task in run.open_user_tasks():
             if task.id not in self.task_ids.values():
@@ -142,7 +152,7 @@ class _Replay:
                 if recorded is not None:
                     self.task_ids[recorded] = task.id
 
-    def _apply(self, run: ProcessRun, event: Mapping[str, Any]):
+    def _apply(self, run: ProcessRun, event: Mapping[str, Any]) -> list[ActivityChange]:
         kind, payload, sequence = event["kind"], event["payload"], event["sequence"]
         if kind == "timer.fired":
             return run.fire_due_timers()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 
@@ -14,6 +14,9 @@ from app.services import deployments, instances
 from app.services.accounts import Principal
 from app.services.context import Services
 
+if TYPE_CHECKING:
+    from sqlalchemy import Select
+
 router = APIRouter(prefix="/process-definition", tags=["process-definition"])
 ServicesDep = Annotated[Services, Depends(get_services)]
 JsonBody = Annotated[dict[str, Any] | None, Body()]
@@ -21,7 +24,7 @@ JsonBody = Annotated[dict[str, Any] | None, Body()]
 _LISTS = frozenset({"processDefinitionIdIn", "keysIn", "keyIn"})
 
 
-def _query(p: dict[str, Any]):
+def _query(p: dict[str, Any]) -> Select:
     ids = (text_list(p.get("processDefinitionIdIn"), "processDefinitionIdIn")
            or ([p["processDefinitionId"]] if text(p, "processDefinitionId") else []))
     query = deployments.definition_query(
