@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from app.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from app.context import Services
+
+_Result = TypeVar("_Result")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -150,7 +157,7 @@ def verify_history(instance_id: str | None, seal: bool = False) -> None:
         raise SystemExit(1)
 
 
-def _on_database(action):
+def _on_database(action: Callable[[Services], _Result]) -> _Result:
     """Run an administrative action on the configured database (migrated first)."""
     from app.errors import InvalidRequest
     from app.main import build_services
@@ -183,7 +190,7 @@ def manage_api_key(account_id: str | None, revoke: str | None) -> None:
     if revoke:
         _on_database(lambda services: accounts.revoke_api_key(services, revoke))
         print(f"API key {revoke} revoked")
-    else:
+    elif account_id is not None:  # main asks for one or the other
         key = _on_database(lambda services: accounts.create_api_key(services, account_id))
         print(f"API key for {account_id} (shown only now; send it as the X-API-Key header):\n{key}")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 from collections import ChainMap, OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Generic, TypeVar
@@ -114,7 +114,7 @@ class Services:
             registers: dict[str, Callable[..., Any]] = {}
             for hook in self.hooks:
                 registers.update(hook.functions(session, self.today))
-            functions = ChainMap(_recorded(registers), functions)
+            functions = ChainMap(_recorded(registers), functions)  # type: ignore[arg-type]  # read-only use
         return RunContext(clock=self.clock, zone=self.settings.zone, functions=functions,
                           decisions=(lambda reference: decisions.resolve(self, session, reference))
                           if session is not None else None,
@@ -155,10 +155,10 @@ class _DeadlineFunctions(Mapping):
                                                  self._services.settings.zone, report_deadline)
         return self._functions
 
-    def __getitem__(self, name: str):
+    def __getitem__(self, name: str) -> Callable[..., Any]:
         return self._load()[name]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._load())
 
     def __len__(self) -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     services = build_services(settings, clock)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI):
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(first_start, services)
         worker = TimerWorker(services, settings.timer_poll_seconds) if settings.timer_worker else None
         if worker:
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     return app
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> FastAPI:
     # `app.main:app` is built on first access, so that importing this module reads no environment.
     if name == "app":
         application = create_app()

@@ -32,6 +32,8 @@ from app.persistence.models import Account, ApiKey, Membership
 from app.settings import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from app.context import Services
 
 log = logging.getLogger(__name__)
@@ -178,7 +180,7 @@ def principal_of(services: Services, authorization: str | None, api_key: str | N
     raise Unauthenticated("Sign in with HTTP Basic, a Bearer token of the single sign-on, or an API key")
 
 
-def _groups_of(session, account_id: str) -> frozenset[str]:
+def _groups_of(session: Session, account_id: str) -> frozenset[str]:
     return frozenset(session.scalars(select(Membership.group_id).where(Membership.account_id == account_id)))
 
 
@@ -245,13 +247,11 @@ def _by_api_key(services: Services, presented: str) -> Principal:
     key_id, _, secret = presented.partition(".")
     with services.db.read() as session:
         key = session.get(ApiKey, key_id) if key_id else None
-        valid = (key is not None and key.revoked is None
-                 and hmac.compare_digest(key.secret_hash, hashlib.sha256(secret.encode()).hexdigest()))
-        groups = _groups_of(session, key.account_id) if valid else frozenset()
-        region = session.get(Account, key.account_id).region if valid else None
-    if not valid:
-        raise Unauthenticated("Unknown or revoked API key")
-    return Principal(key.account_id, groups, region)
+        if (key is not None and key.revoked is None
+                and hmac.compare_digest(key.secret_hash, hashlib.sha256(secret.encode()).hexdigest())):
+            groups = _groups_of(session, key.account_id)
+            return Principal(key.account_id, groups, session.get_one(Account, key.account_id).region)
+    raise Unauthenticated("Unknown or revoked API key")
 
 
 # --- Bearer tokens of the single sign-on -------------------------------------------------------------

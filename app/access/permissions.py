@@ -11,7 +11,7 @@ not read.
 """
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, literal, or_, select, union
+from sqlalchemy import CompoundSelect, Select, SQLColumnExpression, and_, literal, or_, select, union
 from sqlalchemy.orm import Session
 
 from app.access.accounts import ADMINISTRATORS, Principal
@@ -71,7 +71,7 @@ def sees_every_case(principal: Principal) -> bool:
     return is_administrator(principal) or AUDITORS in principal.groups
 
 
-def visible_instances(principal: Principal):
+def visible_instances(principal: Principal) -> CompoundSelect | None:
     """The ids of the instances the caller may read, as a subquery; None: every instance."""
     if sees_every_case(principal):
         return None
@@ -95,7 +95,7 @@ def unless_in(viewer: Principal | None, group: str) -> Principal | None:
     return None if viewer is None or group in viewer.groups else viewer
 
 
-def only_visible(query: Select, instance_column, viewer: Principal | None) -> Select:
+def only_visible(query: Select, instance_column: SQLColumnExpression[str | None], viewer: Principal | None) -> Select:
     """The query without the rows of instances the viewer may not read (no viewer: unfiltered,
     for the service's own use)."""
     ids = visible_instances(viewer) if viewer is not None else None

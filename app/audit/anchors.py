@@ -66,8 +66,10 @@ class AnchorSigner:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnchorSigner:
-        beside = (Path(make_url(settings.database_url).database).expanduser().resolve().parent
-                  if settings.is_sqlite else PROJECT_ROOT / "data")
+        database = make_url(settings.database_url).database
+        # An in-memory SQLite database named by `sqlite://` alone has no file to keep the key beside.
+        beside = (Path(database).expanduser().resolve().parent
+                  if settings.is_sqlite and database is not None else PROJECT_ROOT / "data")
         configured = settings.anchor_signing_key.strip()
         if configured.startswith("-----BEGIN"):
             pem = configured.encode("ascii")

@@ -11,7 +11,9 @@ import hashlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 FORMAT = "eco-orchestrator-case-export/1"
 
 
-def _resource(session, definition) -> dict[str, Any]:
+def _resource(session: Session, definition: ProcessDefinition | DecisionDefinition) -> dict[str, Any]:
     content = session.scalars(select(DeploymentResource.content).where(
         DeploymentResource.deployment_id == definition.deployment_id,
         DeploymentResource.name == definition.resource_name)).one()
@@ -60,10 +62,11 @@ def export_case(services: Services, instance_id: str, reader: Principal) -> dict
                                  "resourceId": instance.id}]})
         events = session.scalars(select(HistoryEvent).where(HistoryEvent.process_instance_id == instance.id)
                                  .order_by(HistoryEvent.sequence)).all()
-        decision_ids = sorted({event.payload.get("decision_definition_id") for event in events
-                               if event.kind == "decision.evaluated"} - {None})
-        definitions = [_resource(session, session.get(ProcessDefinition, instance.definition_id))]
-        definitions += [_resource(session, session.get(DecisionDefinition, decision_id))
+        evaluated = {event.payload.get("decision_definition_id") for event in events
+                     if event.kind == "decision.evaluated"}
+        decision_ids = sorted(decision_id for decision_id in evaluated if decision_id is not None)
+        definitions = [_resource(session, session.get_one(ProcessDefinition, instance.definition_id))]
+        definitions += [_resource(session, session.get_one(DecisionDefinition, decision_id))
                         for decision_id in decision_ids]
         anchors = session.scalars(select(HistoryAnchor).where(HistoryAnchor.process_instance_id == instance.id)
                                   .order_by(HistoryAnchor.number)).all()
@@ -137,7 +140,7 @@ def verify_document(document: dict[str, Any], public_key_pem: str | None = None)
     return problems
 
 
-def _key(document: dict[str, Any], public_key_pem: str | None):
+def _key(document: dict[str, Any], public_key_pem: str | None) -> Ed25519PublicKey | None:
     try:
         return anchor_keys.public_key(public_key_pem or document.get("anchorKey") or "")
     except ValueError:

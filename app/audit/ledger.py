@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -106,7 +106,7 @@ def anchor_hash(previous: str, row: Mapping[str, Any]) -> str:
 
 def anchor_json(row: Any) -> dict[str, Any]:
     """An anchor (a row or its fields) as the anchor log, the exports and its signature give it."""
-    get = row.get if isinstance(row, Mapping) else lambda name: getattr(row, name)
+    get: Callable[[str], Any] = row.get if isinstance(row, Mapping) else lambda name: getattr(row, name)
     return {"number": get("number"), "processInstanceId": get("process_instance_id"),
             "eventHash": get("event_hash"), "anchoredAt": instant_text(get("anchored_at")),
             "previousHash": get("previous_hash"), "hash": get("hash"), "signature": get("signature")}
@@ -156,14 +156,15 @@ def seal(services: Services) -> Verification:
         return result
     with services.db.write() as session:
         now = services.clock.now()
-        heads = {}
+        heads: dict[str | None, tuple[str, datetime]] = {}
         for problem in result.problems:
             if problem.process_instance_id is None:
                 heads[None] = (session.scalars(select(AdminEvent.hash).order_by(AdminEvent.id.desc())
                                                .limit(1)).one(), now)
             else:
-                heads[problem.process_instance_id] = (
-                    session.get(ProcessInstance, problem.process_instance_id).history_hash, now)
+                # The head the verification read (an instance without events has none of its own).
+                instance = session.get_one(ProcessInstance, problem.process_instance_id)
+                heads[problem.process_instance_id] = (instance.history_hash or GENESIS, now)
         append_anchors(session, heads)
     return verify(services)
 
@@ -286,7 +287,7 @@ def _verify_admin_events(session: Session, covering: HistoryAnchor | None, probl
     hashes = [row.hash for row in rows]
     if rows and covering is None:
         problems.append(Problem(None, None, None, f"the administrative chain: {UNSEALED}", unsealed=True))
-    elif rows and covering.event_hash != head and covering.event_hash in hashes:
+    elif rows and covering is not None and covering.event_hash != head and covering.event_hash in hashes:
         first = rows[hashes.index(covering.event_hash) + 1]
         problems.append(Problem(None, None, first.id,
                                 f"the administrative event and those after it are not covered by a signed anchor "
@@ -349,7 +350,7 @@ def _verify_anchors(session: Session, signer: AnchorSigner, process_instance_id:
     return (len(rows) if broken is None else broken.index + 1), covering
 
 
-def _compare_with_log(signer: AnchorSigner, rows: list[HistoryAnchor], problems: list[Problem]) -> None:
+def _compare_with_log(signer: AnchorSigner, rows: Sequence[HistoryAnchor], problems: list[Problem]) -> None:
     """Every anchor the log holds must be in the database as it was written: deleting the newest
     anchors (and the events they cover) is seen only here."""
     by_number = {row.number: row for row in rows}

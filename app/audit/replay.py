@@ -12,10 +12,10 @@ the first event where the replay diverges and how.
 from __future__ import annotations
 
 from collections import ChainMap, defaultdict, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from app.audit.export import verify_document
@@ -23,8 +23,19 @@ from app.calendar import CalendarDay, WorkCalendar
 from app.calendar.functions import deadline_functions
 from app.cases.instances import jsonable
 from app.clock import SimulatedClock
-from app.engine import ProcessRun, RunContext, StepResult, parse_decision_resources, parse_deployment
+from app.engine import (
+    ActivityChange,
+    DecisionTable,
+    ProcessRun,
+    RunContext,
+    StepResult,
+    parse_decision_resources,
+    parse_deployment,
+)
 from app.errors import HistoryNotIntact, ServiceError
+
+if TYPE_CHECKING:
+    from app.engine.model import DecisionReference
 
 INPUTS = ("task.completed", "timer.fired", "message.received", "signal.received", "externalTask.completed",
           "externalTask.bpmnError", "variables.modified", "process.deleted")
@@ -50,7 +61,7 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def _kind(change) -> str:
+def _kind(change: ActivityChange) -> str:
     return "activity.canceled" if change.canceled else ("activity.completed" if change.ended else "activity.started")
 
 
@@ -85,7 +96,7 @@ class _Replay:
         self.replayed: list[tuple[str, str]] = []
         self.task_ids: dict[str, str] = {}
 
-    def _register(self, name: str):
+    def _register(self, name: str) -> Callable[..., Any]:
         def answer(*arguments: Any) -> Any:
             queue = self.answers[name]
             if not queue or queue[0]["payload"]["arguments"] != list(arguments):
@@ -94,7 +105,7 @@ class _Replay:
             return queue.popleft()["payload"]["result"]
         return answer
 
-    def _decision(self, reference):
+    def _decision(self, reference: DecisionReference) -> tuple[str, DecisionTable]:
         """The version the record names for the next evaluation of this decision."""
         for queue in self.decided.values():
             table = self.decision_ids.get(queue[0]) if queue else None
@@ -142,7 +153,7 @@ class _Replay:
                 if recorded is not None:
                     self.task_ids[recorded] = task.id
 
-    def _apply(self, run: ProcessRun, event: Mapping[str, Any]):
+    def _apply(self, run: ProcessRun, event: Mapping[str, Any]) -> StepResult:
         kind, payload, sequence = event["kind"], event["payload"], event["sequence"]
         if kind == "timer.fired":
             return run.fire_due_timers()

@@ -3,6 +3,7 @@ task was done within its deadline. Built from the instance's history; it shows n
 so that nothing confidential is shown to a reader of the case."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -65,19 +66,20 @@ def timeline(services: Services, instance_id: str, reader: Principal) -> list[En
             name = event.payload.get("name") or name
         due = deadline = None
         if event.kind == "task.created":
-            due = parse_datetime(event.payload.get("due"), services.settings.zone) if event.payload.get("due") else None
+            due_text = event.payload.get("due")
+            due = parse_datetime(due_text, services.settings.zone) if due_text else None
             due_of_task[event.task_id or ""] = due
         elif event.kind == "task.completed":
             due = due_of_task.get(event.task_id or "")
             deadline = None if due is None else ("met" if event.occurred_at < due else "missed")
         elif event.kind == "timer.fired":
-            due = parse_datetime(event.payload.get("due"), services.settings.zone)
+            due = parse_datetime(event.payload["due"], services.settings.zone)
         entries.append(Entry(event.occurred_at, event.kind, event.user_id, text.format(name=name), event.activity_id,
                              info.name if info else None, due, deadline))
     return entries
 
 
-def as_dict(entry: Entry, shown) -> dict[str, Any]:
+def as_dict(entry: Entry, shown: Callable[[datetime], str | None]) -> dict[str, Any]:
     return {"time": shown(entry.at), "kind": entry.kind, "who": entry.who, "what": entry.what,
             "activityId": entry.activity_id, "activityName": entry.activity_name,
             "due": shown(entry.due) if entry.due else None, "deadline": entry.deadline}

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.access.accounts import Principal
@@ -51,7 +51,7 @@ class _Target:
     run: ProcessRun
 
 
-def correlate_message(services: Services, *, name: str, business_key: str | None = None,
+def correlate_message(services: Services, *, name: str | None, business_key: str | None = None,
                       instance_id: str | None = None, correlation_keys: Mapping[str, Any] | None = None,
                       variables: Mapping[str, Any] | None = None, all_matches: bool = False,
                       tenant_id: str | None = None, actor: Principal) -> list[Delivery]:
@@ -84,7 +84,7 @@ def correlate_message(services: Services, *, name: str, business_key: str | None
         return deliveries
 
 
-def throw_signal(services: Services, *, name: str, variables: Mapping[str, Any] | None = None,
+def throw_signal(services: Services, *, name: str | None, variables: Mapping[str, Any] | None = None,
                  execution_id: str | None = None, tenant_id: str | None = None,
                  actor: Principal) -> list[Delivery]:
     if not name:
@@ -105,7 +105,7 @@ def throw_signal(services: Services, *, name: str, variables: Mapping[str, Any] 
         return deliveries
 
 
-def _tenant_filter(query, tenant_id: str | None):
+def _tenant_filter(query: Select, tenant_id: str | None) -> Select:
     return query if tenant_id is None else query.where(EventSubscription.tenant_id == tenant_id)
 
 
@@ -135,8 +135,9 @@ def _waiting_tokens(services: Services, session: Session, kind: str, name: str, 
             current = run.variables() if correlation_keys else {}
             matches = all(current.get(variable) == value for variable, value in (correlation_keys or {}).items())
             runs[key] = (instance, run) if matches else None
-        if runs[key] is not None:
-            targets.append(_Target(subscription, *runs[key]))
+        found = runs[key]
+        if found is not None:
+            targets.append(_Target(subscription, *found))
     return targets
 
 
@@ -162,17 +163,20 @@ def _deliver_each(services: Services, session: Session, targets: list[_Target], 
 def _deliver(services: Services, session: Session, target: _Target, kind: str, name: str,
              variables: dict[str, Any], user_id: str | None) -> Delivery:
     instance, run, subscription = target.instance, target.run, target.subscription
+    task_id = subscription.task_id
+    if task_id is None:  # only a process definition's start event waits in no task
+        raise ValueError(f"event subscription {subscription.id} of a running instance names no task")
     now = services.clock.now()
-    result = run.deliver_event(subscription.task_id, kind, name, variables)
+    result = run.deliver_event(task_id, kind, name, variables)
     record(session, instance, f"{kind}.received", now, user_id=user_id, activity_id=subscription.activity_id,
-           task_id=subscription.task_id, name=name, variables=jsonable(variables))
+           task_id=task_id, name=name, variables=jsonable(variables))
     save_run(services, session, instance, run, result, now, user_id=user_id)
-    return Delivery("Execution", instance, run.model, subscription.task_id, run.completed, run.variables())
+    return Delivery("Execution", instance, run.model, task_id, run.completed, run.variables())
 
 
 def _start(services: Services, session: Session, subscription: EventSubscription, kind: str, name: str,
            variables: dict[str, Any], business_key: str | None, user_id: str | None) -> Delivery:
-    definition = session.get(ProcessDefinition, subscription.process_definition_id)
+    definition = session.get_one(ProcessDefinition, subscription.process_definition_id)
     instance, run = start_in_session(services, session, definition, variables, business_key, user_id=user_id,
                                      start_event=subscription.activity_id, trigger={kind: name})
     return Delivery("ProcessDefinition", instance, run.model, instance.id, run.completed, run.variables())

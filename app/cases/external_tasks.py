@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import ColumnElement, Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.access import permissions
@@ -52,7 +52,7 @@ class LockedTask:
     variables: dict[str, Any]
 
 
-def _fetchable(now: datetime):
+def _fetchable(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return (or_(ExternalTask.lock_expiration.is_(None), ExternalTask.lock_expiration <= now),
             or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0))
 
@@ -124,7 +124,7 @@ def complete(services: Services, task_id: str, *, worker_id: str, variables: Map
         save_run(services, session, instance, run, result, now)
 
 
-def bpmn_error(services: Services, task_id: str, *, worker_id: str, error_code: str, error_message: str | None,
+def bpmn_error(services: Services, task_id: str, *, worker_id: str, error_code: str | None, error_message: str | None,
                variables: Mapping[str, Any], actor: Principal) -> None:
     if not error_code:
         raise InvalidRequest("errorCode is required")
@@ -152,7 +152,7 @@ def failure(services: Services, task_id: str, *, worker_id: str, error_message: 
         now = services.clock.now()
         task.retries, task.error_message, task.error_details = retries, error_message, error_details
         task.lock_expiration = now + timedelta(milliseconds=retry_timeout_ms) if retry_timeout_ms else None
-        instance = session.get(ProcessInstance, task.process_instance_id)
+        instance = session.get_one(ProcessInstance, task.process_instance_id)
         record(session, instance, "externalTask.failed", now, user_id=actor.user_id, activity_id=task.activity_id,
                task_id=task_id, worker_id=worker_id, error_message=error_message, retries=retries)
         if retries == 0:
@@ -176,7 +176,7 @@ def set_retries(services: Services, task_id: str, retries: int, *, actor: Princi
         task = get_external_task(session, task_id)
         now = services.clock.now()
         task.retries = retries
-        instance = session.get(ProcessInstance, task.process_instance_id)
+        instance = session.get_one(ProcessInstance, task.process_instance_id)
         record(session, instance, "externalTask.retriesSet", now, user_id=actor.user_id, activity_id=task.activity_id,
                task_id=task_id, retries=retries)
         if retries > 0:

@@ -138,16 +138,17 @@ def activity_query(c: ActivityFilter) -> Select:
                               (c.unassigned, a.assignee.is_(None))]:
         if wanted:
             query = query.where(condition)
-    for value, column, before in [(c.started_before, a.start_time, True), (c.started_after, a.start_time, False),
-                                  (c.finished_before, a.end_time, True), (c.finished_after, a.end_time, False)]:
-        if value is not None:
-            query = query.where(column < value if before else column > value)
+    for instant, time_column, before in [(c.started_before, a.start_time, True),
+                                         (c.started_after, a.start_time, False),
+                                         (c.finished_before, a.end_time, True), (c.finished_after, a.end_time, False)]:
+        if instant is not None:
+            query = query.where(time_column < instant if before else time_column > instant)
     instances = select(ProcessInstance.id)
-    for wanted, condition in [(c.business_key is not None, ProcessInstance.business_key == c.business_key),
-                              (c.process_finished, ProcessInstance.end_time.is_not(None)),
-                              (c.process_unfinished, ProcessInstance.end_time.is_(None))]:
+    for wanted, of_instance in [(c.business_key is not None, ProcessInstance.business_key == c.business_key),
+                                (c.process_finished, ProcessInstance.end_time.is_not(None)),
+                                (c.process_unfinished, ProcessInstance.end_time.is_(None))]:
         if wanted:
-            query = query.where(a.process_instance_id.in_(instances.where(condition)))
+            query = query.where(a.process_instance_id.in_(instances.where(of_instance)))
     sortable = {**ACTIVITY_SORT, **TASK_SORT}
     order = [sortable[key].desc() if desc else sortable[key].asc() for key, desc in c.sort_desc.items()]
     return query.order_by(*order, ActivityInstance.start_time, ActivityInstance.sequence)

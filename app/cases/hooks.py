@@ -38,8 +38,8 @@ class Step:
     # Adds groups or users, as ("group" | "user", identity), to those who take part in the case.
     add_participants: Callable[[Iterable[tuple[str, str]]], None]
     # Starts a case of the latest version of a process key, in this unit of work:
-    # start(process_key, variables, business_key) -> the new instance's id.
-    start: Callable[[str, Mapping[str, Any], str | None], str]
+    # start(process_key, variables, business_key) -> the new instance.
+    start: Callable[[str, Mapping[str, Any], str | None], ProcessInstance]
 
     @property
     def today(self) -> date:

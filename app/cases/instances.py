@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
 from app.access import permissions
@@ -30,6 +30,7 @@ from app.extensions import confidentiality
 from app.persistence.database import announce_new_work, insert_missing, on_commit
 from app.persistence.models import (
     ActivityInstance,
+    Base,
     EventSubscription,
     ExternalTask,
     HistoryEvent,
@@ -76,7 +77,7 @@ def record(session: Session, instance: ProcessInstance, kind: str, at: datetime,
     pending.append(event)
 
 
-def _write_rows(session: Session, model, rows: list[dict[str, Any]]) -> None:
+def _write_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """Many rows of one table in one statement, without the ORM's per-object bookkeeping."""
     if rows:
         session.connection().execute(model.__table__.insert(), rows)
@@ -128,7 +129,7 @@ def _step(services: Services, session: Session, instance: ProcessInstance, run: 
     def start(process_key: str, variables: Mapping[str, Any], business_key: str | None) -> ProcessInstance:
         # The started process is looked up among the definitions of the starting one's deployment tenant,
         # and the new case belongs to the starting one's region unless its process names another.
-        own_tenant = session.get(ProcessDefinition, instance.definition_id).tenant_id
+        own_tenant = session.get_one(ProcessDefinition, instance.definition_id).tenant_id
         definition = latest_by_key(session, process_key, own_tenant)
         child, _ = start_in_session(services, session, definition, variables, business_key,
                                     starter_region=instance.tenant_id)
@@ -196,7 +197,7 @@ def _sync_external_tasks(session: Session, instance: ProcessInstance, run: Proce
     new_tasks = [task for task_id, task in open_tasks.items() if task_id not in existing]
     if not new_tasks:
         return
-    definition = session.get(ProcessDefinition, instance.definition_id)
+    definition = session.get_one(ProcessDefinition, instance.definition_id)
     announce_new_work(session, "external_task")
     _write_rows(session, ExternalTask, [
         {"id": task.id, "process_instance_id": instance.id, "process_definition_id": instance.definition_id,
@@ -300,9 +301,9 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
     session.flush()  # the instance row first: its events and tasks refer to it
     for hook in services.hooks:
         hook.on_started(_step(services, session, instance, run, result, now))
+    started_by: dict[str, Any] = {"start_event": start_event, "trigger": dict(trigger or {})} if start_event else {}
     record(session, instance, "process.started", now, user_id=user_id, definition_id=definition.id,
-           business_key=business_key, variables=jsonable(variables),
-           **({"start_event": start_event, "trigger": dict(trigger or {})} if start_event else {}))
+           business_key=business_key, variables=jsonable(variables), **started_by)
     save_run(services, session, instance, run, result, now, user_id=user_id)
     return instance, run
 
@@ -390,7 +391,8 @@ def delete_instance(services: Services, instance_id: str, *, reason: str | None 
 
 def instance_query(*, instance_ids: list[str] | None = None, business_key: str | None = None,
                    definition_id: str | None = None, definition_key: str | None = None,
-                   active_only: bool = True, viewer: Principal | None = None, tenant_ids: list[str] | None = None):
+                   active_only: bool = True, viewer: Principal | None = None, tenant_ids: list[str] | None = None
+                   ) -> Select:
     query = permissions.only_visible(select(ProcessInstance), ProcessInstance.id, viewer)
     if tenant_ids:
         query = query.where(ProcessInstance.tenant_id.in_(tenant_ids))

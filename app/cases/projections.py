@@ -21,8 +21,9 @@ ASSIGNMENTS = ("task.claimed", "task.unclaimed", "task.assigned")
 def first_mismatch(session: Session, instance: ProcessInstance, events: Sequence[HistoryEvent]) -> str | None:
     """The first projected row of the instance that is not what its (intact) history says, if any."""
     status, end_time = ACTIVE, None
-    activities: dict[str, dict[str, Any]] = {}
-    tasks: dict[str, dict[str, Any]] = {}
+    # By task id, which the history's rows may lack.
+    activities: dict[str | None, dict[str, Any]] = {}
+    tasks: dict[str | None, dict[str, Any]] = {}
     for event in events:
         if event.kind in ACTIVITY_KINDS:
             # An activity that starts and ends in one step has only its end event.
@@ -47,12 +48,12 @@ def first_mismatch(session: Session, instance: ProcessInstance, events: Sequence
 
     started = events[0] if events and events[0].kind == "process.started" else None
     if started is not None:
-        recorded = {"status": status, "end time": end_time, "start time": started.occurred_at,
+        recorded: dict[str, Any] = {"status": status, "end time": end_time, "start time": started.occurred_at,
                     "business key": started.payload.get("business_key"),
                     "definition": started.payload.get("definition_id"), "starter": started.user_id}
-        stored = {"status": instance.status, "end time": instance.end_time, "start time": instance.start_time,
-                  "business key": instance.business_key, "definition": instance.definition_id,
-                  "starter": instance.start_user_id}
+        stored: dict[str, Any] = {"status": instance.status, "end time": instance.end_time,
+                                  "start time": instance.start_time, "business key": instance.business_key,
+                                  "definition": instance.definition_id, "starter": instance.start_user_id}
         for name, value in stored.items():
             if value != recorded[name]:
                 return f"the instance's {name} is {_shown(value)} where its history says {_shown(recorded[name])}"
@@ -73,8 +74,8 @@ def first_mismatch(session: Session, instance: ProcessInstance, events: Sequence
         problem = _differs(f"task {task.id} ('{task.task_definition_key}')", tasks.pop(task.id, None), stored)
         if problem:
             return problem
-    for task_id, task in tasks.items():
-        return f"task {task_id} ('{task['activity']}'), open according to the history, has no row"
+    for task_id, projected in tasks.items():
+        return f"task {task_id} ('{projected['activity']}'), open according to the history, has no row"
     return None
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, select, update
+from sqlalchemy import Exists, Select, exists, select, update
 from sqlalchemy.orm import Session
 
 from app.access import permissions
@@ -75,7 +75,7 @@ class TaskFilter:
     viewer: Principal | None = None
 
 
-def _candidate(kind: str, identities: list[str]):
+def _candidate(kind: str, identities: list[str]) -> Exists:
     return exists().where(TaskCandidate.task_id == UserTask.id, TaskCandidate.kind == kind,
                           TaskCandidate.identity.in_(identities))
 
@@ -114,11 +114,11 @@ def task_query(criteria: TaskFilter) -> Select:
     if (groups or c.candidate_user is not None) and not c.include_assigned_tasks:
         # As in Camunda, a candidate query shows the tasks still to be claimed.
         query = query.where(UserTask.assignee.is_(None))
-    for value, column, before in [(c.due_before, UserTask.due, True), (c.due_after, UserTask.due, False),
-                                  (c.created_before, UserTask.created, True),
-                                  (c.created_after, UserTask.created, False)]:
-        if value is not None:
-            query = query.where(column < value if before else column > value)
+    for instant, time_column, before in [(c.due_before, UserTask.due, True), (c.due_after, UserTask.due, False),
+                                         (c.created_before, UserTask.created, True),
+                                         (c.created_after, UserTask.created, False)]:
+        if instant is not None:
+            query = query.where(time_column < instant if before else time_column > instant)
     order = [SORTABLE[key].desc() if direction == "desc" else SORTABLE[key].asc() for key, direction in c.sorting]
     return query.order_by(*order, UserTask.created, UserTask.id)
 
@@ -161,7 +161,7 @@ def _set_assignee(services: Services, task_id: str, assignee: str | None, *, act
         # The instance's revision guards the command, as it guards a completion: it is read before the
         # task's assignee, so that a claim committed in between fails the revision check (409) at
         # commit instead of being overwritten.
-        instance = session.get(ProcessInstance, task.process_instance_id)
+        instance = session.get_one(ProcessInstance, task.process_instance_id)
         session.refresh(task)
         permissions.require_task_work(session, actor, task)
         if only_if_free and task.assignee not in (None, assignee):

@@ -30,9 +30,10 @@ def fire_due_timers(services: Services, *, batch: int = 100) -> int:
     """Fire every timer due at the clock's current time; returns how many instances advanced."""
     now = services.clock.now()
     with services.db.read() as session:
-        instance_ids = list(session.scalars(
+        instance_ids = [instance_id for instance_id in session.scalars(
             select(Timer.process_instance_id).where(Timer.due_at <= now, Timer.process_instance_id.is_not(None))
-            .group_by(Timer.process_instance_id).order_by(func.min(Timer.due_at)).limit(batch)))
+            .group_by(Timer.process_instance_id).order_by(func.min(Timer.due_at)).limit(batch))
+            if instance_id is not None]
         start_timer_ids = list(session.scalars(
             select(Timer.id).where(Timer.due_at <= now, Timer.process_instance_id.is_(None))
             .order_by(Timer.due_at).limit(batch)))
@@ -69,7 +70,7 @@ def _fire_instance(services: Services, instance_id: str, now: datetime) -> bool:
             return False
         for timer in fired:
             record(session, instance, "timer.fired", now, activity_id=timer.activity_id, task_id=timer.id,
-                   due=timer.due_at.isoformat(), clock=now.isoformat())
+                   due=timer.due_at.isoformat() if timer.due_at else None, clock=now.isoformat())
         save_run(services, session, instance, run, result, now)
         return True
 
@@ -79,9 +80,9 @@ def _fire_start_timer(services: Services, timer_id: str, now: datetime) -> bool:
     with services.db.write() as session:
         timer = session.scalars(select(Timer).where(Timer.id == timer_id, Timer.due_at <= now)
                                 .with_for_update(skip_locked=True)).first()
-        if timer is None:
+        if timer is None or timer.due_at is None:
             return False  # another worker fired it first
-        definition = session.get(ProcessDefinition, timer.process_definition_id)
+        definition = session.get_one(ProcessDefinition, timer.process_definition_id)
         due = timer.due_at
         following = next_start(due, timer.repeat)
         if following is None:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from app.engine import DecisionTable
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from app.engine.model import DecisionReference
 
 
-def _of_tenant(tenant_id: str | None):
+def _of_tenant(tenant_id: str | None) -> ColumnElement[bool]:
     return DecisionDefinition.tenant_id.is_(None) if tenant_id is None else DecisionDefinition.tenant_id == tenant_id
 
 
@@ -87,7 +87,8 @@ def definition_query(*, ids: list[str] | None = None, key: str | None = None, de
 
 def get_definition(session: Session, *, definition_id: str | None = None, key: str | None = None
                    ) -> DecisionDefinition:
-    definition = session.get(DecisionDefinition, definition_id) if definition_id else latest(session, key)
+    definition = (session.get(DecisionDefinition, definition_id) if definition_id
+                  else latest(session, key) if key is not None else None)
     if definition is None:
         raise NotFound(f"No matching decision definition with {'id' if definition_id else 'key'} "
                        f"{definition_id or key}")

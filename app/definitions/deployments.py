@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import ColumnElement, Select, delete, select
 from sqlalchemy.orm import Session
 
 from app.audit import ledger
@@ -40,12 +40,12 @@ class DeploymentResult:
     decisions: list[DecisionDefinition] = field(default_factory=list)
 
 
-def _of_tenant(tenant_id: str | None):
+def _of_tenant(tenant_id: str | None) -> ColumnElement[bool]:
     """Definitions of this tenant; without one, those deployed for no tenant."""
     return ProcessDefinition.tenant_id.is_(None) if tenant_id is None else ProcessDefinition.tenant_id == tenant_id
 
 
-def _latest_definition(session: Session, key: str, tenant_id: str | None) -> ProcessDefinition | None:
+def _latest_definition(session: Session, key: str | None, tenant_id: str | None) -> ProcessDefinition | None:
     return session.scalars(
         select(ProcessDefinition)
         .where(ProcessDefinition.key == key, _of_tenant(tenant_id))
@@ -72,12 +72,13 @@ def deploy(services: Services, *, name: str | None, source: str | None, tenant_i
     now = services.clock.now()
     with services.db.write() as session:
         latest = {model.key: _latest_definition(session, model.key, tenant_id) for model in models}
-        changed = [m for m in models if latest[m.key] is None or latest[m.key].checksum != m.checksum]
+        changed = [m for m in models if (held := latest[m.key]) is None or held.checksum != m.checksum]
         changed_tables = decisions.changed(session, tables, tenant_id)
         if (duplicate_filtering or changed_only) and not changed and not changed_tables:
             # Nothing new: answer with the deployment that already holds these versions.
             holder = latest[models[0].key] if models else decisions.latest(session, tables[0].key, tenant_id)
-            return DeploymentResult(session.get(Deployment, holder.deployment_id))
+            if holder is not None:  # unchanged, so already deployed
+                return DeploymentResult(session.get_one(Deployment, holder.deployment_id))
         to_version = changed if changed_only else models
         deployment = Deployment(id=str(uuid.uuid4()), name=name, source=source, tenant_id=tenant_id,
                                 deployment_time=now)
@@ -189,7 +190,8 @@ def definition_query(*, ids: list[str] | None = None, key: str | None = None, ke
     return query.order_by(ProcessDefinition.key, ProcessDefinition.version)
 
 
-def latest_by_key(session: Session, key: str, tenant_id: str | None = None) -> ProcessDefinition:
+def latest_by_key(session: Session, key: str | None, tenant_id: str | None = None) -> ProcessDefinition:
+    """The newest version of the key (None, a caller's missing key, finds none and says so)."""
     definition = _latest_definition(session, key, tenant_id)
     if definition is None:
         raise NotFound(f"No matching process definition with key: {key} and no tenant-id")

@@ -6,30 +6,37 @@ service resolved (app.engine.decisions), so no text of a DMN file runs as code.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
+from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.defaults import NoneTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
+from SpiffWorkflow.task import Task
+
+if TYPE_CHECKING:
+    from app.engine.model import DecisionReference
 
 
 class BusinessRuleTask(NoneTask):
     # The DecisionReference of the task, given after parsing (see use_decisions).
-    decision = None
+    decision: DecisionReference | None = None
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.manual = False  # a plain task waits for a person; this one runs as the engine reaches it
 
-    def _run_hook(self, my_task):
+    def _run_hook(self, my_task: Task) -> bool:
         my_task.workflow.script_engine.decide(my_task, self.decision)
         return super()._run_hook(my_task)
 
 
 class _BusinessRuleTaskParser(CamundaTaskParser):
     @staticmethod
-    def get_decision_ref(node) -> str | None:
+    def get_decision_ref(node: etree._Element) -> str | None:
         # The library lists the decisions a process needs; the service resolves them when the task runs.
         return node.get("{http://camunda.org/schema/1.0/bpmn}decisionRef")
 
@@ -41,7 +48,7 @@ class ServiceParser(CamundaParser):
                                full_tag("businessRuleTask"): (_BusinessRuleTaskParser, BusinessRuleTask)}
 
 
-def use_decisions(specs, references: Mapping[str, object]) -> None:
+def use_decisions(specs: Iterable[BpmnProcessSpec], references: Mapping[str, DecisionReference]) -> None:
     """Give the business rule tasks of the given bpmn ids the decision each evaluates."""
     for spec in specs:
         for task_spec in spec.task_specs.values():

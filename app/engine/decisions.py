@@ -137,10 +137,10 @@ def _single_test(text: str, depth: int) -> _Test:
     for operator in ("<=", ">=", "<", ">"):
         if text.startswith(operator):
             bound = _literal(text[len(operator):])
-            compare = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+            compare: Callable[[Any, Any], bool] = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
                        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}[operator]
 
-            def ordered(value: Any, bound: Any = bound, compare=compare) -> bool:
+            def ordered(value: Any, bound: Any = bound, compare: Callable[[Any, Any], bool] = compare) -> bool:
                 value = _as_date(value) if isinstance(bound, date) else value
                 return _comparable(value, bound) and compare(value, bound)
             return ordered
@@ -182,7 +182,7 @@ def compile_unary_tests(text: str, depth: int = 0) -> _Test:
 
 @dataclass(frozen=True)
 class DecisionInput:
-    id: str
+    id: str | None  # DMN leaves ids optional
     label: str | None
     expression_text: str
     # A variable path (FEEL name) or a JUEL template.
@@ -192,17 +192,17 @@ class DecisionInput:
 
 @dataclass(frozen=True)
 class DecisionOutput:
-    id: str
+    id: str | None
     label: str | None
     name: str
 
 
 @dataclass(frozen=True)
 class DecisionRule:
-    id: str
+    id: str | None
     description: str | None
-    tests: tuple[Any, ...]  # one per input: a FEEL test, or a JUEL template with `cellInput`
-    outputs: tuple[Any, ...]  # one per output: ("value", literal) or ("juel", template)
+    tests: tuple[Template | _Test, ...]  # one per input: a FEEL test, or a JUEL template with `cellInput`
+    outputs: tuple[tuple[str, Any], ...]  # one per output: ("value", literal) or ("juel", template)
 
 
 @dataclass(frozen=True)
@@ -231,16 +231,16 @@ class DecisionTable:
                     for index, output in enumerate(self.outputs)} for rule in matched]
         if self.hit_policy == "UNIQUE" and len(matched) > 1:
             raise ProcessExecutionFailed(
-                f"decision '{self.key}' has hit policy UNIQUE but rules {', '.join(r.id for r in matched)} all "
+                f"decision '{self.key}' has hit policy UNIQUE but rules {', '.join(str(r.id) for r in matched)} all "
                 f"match the inputs {self._shown(values)}", details={"decision": self.key})
         if self.hit_policy == "ANY" and any(result != results[0] for result in results[1:]):
             raise ProcessExecutionFailed(
                 f"decision '{self.key}' has hit policy ANY but the matching rules "
-                f"{', '.join(r.id for r in matched)} give different outputs", details={"decision": self.key})
+                f"{', '.join(str(r.id) for r in matched)} give different outputs", details={"decision": self.key})
         if self.hit_policy in ("FIRST", "ANY", "UNIQUE"):
             matched, results = matched[:1], results[:1]
         if self.hit_policy == "COLLECT" and self.aggregation:
-            results = [self._aggregate(results)]
+            results = [self._aggregate(self.aggregation, results)]
         return DecisionEvaluation(self, {item.label or item.expression_text: value
                                          for item, value in zip(self.inputs, values, strict=True)},
                                   tuple(rule.id for rule in matched), tuple(results))
@@ -249,7 +249,8 @@ class DecisionTable:
         return ", ".join(f"{item.label or item.expression_text}={value!r}"
                          for item, value in zip(self.inputs, values, strict=True))
 
-    def _input_value(self, item: DecisionInput, variables: Mapping[str, Any], functions) -> Any:
+    def _input_value(self, item: DecisionInput, variables: Mapping[str, Any],
+                      functions: Mapping[str, Callable[..., Any]]) -> Any:
         if item.template is not None:
             try:
                 return item.template.evaluate(variables, functions)
@@ -265,7 +266,8 @@ class DecisionTable:
             value = value[step]
         return value
 
-    def _matches(self, rule: DecisionRule, values: list[Any], variables: Mapping[str, Any], functions) -> bool:
+    def _matches(self, rule: DecisionRule, values: list[Any], variables: Mapping[str, Any],
+                 functions: Mapping[str, Callable[..., Any]]) -> bool:
         for test, value in zip(rule.tests, values, strict=True):
             if isinstance(test, Template):
                 try:
@@ -278,7 +280,8 @@ class DecisionTable:
                 return False
         return True
 
-    def _output_value(self, rule: DecisionRule, index: int, variables: Mapping[str, Any], functions) -> Any:
+    def _output_value(self, rule: DecisionRule, index: int, variables: Mapping[str, Any],
+                      functions: Mapping[str, Callable[..., Any]]) -> Any:
         kind, value = rule.outputs[index]
         if kind == "value":
             return value
@@ -288,24 +291,25 @@ class DecisionTable:
             raise ProcessExecutionFailed(f"decision '{self.key}', rule '{rule.id}': {error}",
                                          details={"decision": self.key}) from None
 
-    def _aggregate(self, results: list[dict[str, Any]]) -> dict[str, Any]:
+    def _aggregate(self, aggregation: str, results: list[dict[str, Any]]) -> dict[str, Any]:
         name = self.outputs[0].name
         values = [result[name] for result in results if result[name] is not None]
-        if self.aggregation == "COUNT":
+        if aggregation == "COUNT":
             return {name: len(values)}
         if not values:
             return {name: None}
         if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
-            raise ProcessExecutionFailed(f"decision '{self.key}': {self.aggregation} needs numbers, got {values!r}",
+            raise ProcessExecutionFailed(f"decision '{self.key}': {aggregation} needs numbers, got {values!r}",
                                          details={"decision": self.key})
-        return {name: {"SUM": sum, "MIN": min, "MAX": max}[self.aggregation](values)}
+        aggregate: dict[str, Callable[[list[Any]], Any]] = {"SUM": sum, "MIN": min, "MAX": max}
+        return {name: aggregate[aggregation](values)}
 
 
 @dataclass(frozen=True)
 class DecisionEvaluation:
     table: DecisionTable
     inputs: dict[str, Any]
-    matched_rules: tuple[str, ...]
+    matched_rules: tuple[str | None, ...]
     results: tuple[dict[str, Any], ...]
 
     def mapped(self, how: str) -> Any:
@@ -336,7 +340,7 @@ class DecisionRecord:
     decision_key: str
     decision_id: str
     inputs: dict[str, Any]
-    matched_rules: list[str]
+    matched_rules: list[str | None]
     result: Any
 
 
@@ -401,7 +405,7 @@ def _table(resource: str, ns: str, key: str, decision: etree._Element, table: et
     for node in table.iterfind(f"{{{ns}}}input"):
         expression = node.find(f"{{{ns}}}inputExpression")
         text = _text(expression, ns)
-        if not text:
+        if expression is None or not text:
             raise _refuse(resource, node, "the input has no expression")
         if _is_juel(expression, text):
             inputs.append(DecisionInput(node.get("id"), node.get("label"), text, None,
@@ -428,7 +432,7 @@ def _table(resource: str, ns: str, key: str, decision: etree._Element, table: et
         if len(entries) != len(inputs) or len(results) != len(outputs):
             raise _refuse(resource, node, f"the rule has {len(entries)} input and {len(results)} output entries "
                                           f"for {len(inputs)} inputs and {len(outputs)} outputs")
-        tests = []
+        tests: list[Template | _Test] = []
         for entry in entries:
             text = _text(entry, ns)
             if _is_juel(entry, text):
@@ -438,7 +442,7 @@ def _table(resource: str, ns: str, key: str, decision: etree._Element, table: et
                 tests.append(compile_unary_tests(text))
             except _BadEntry as error:
                 raise _refuse(resource, node, f"input entry '{text}': {error}") from None
-        values = []
+        values: list[tuple[str, Any]] = []
         for entry in results:
             text = _text(entry, ns)
             if _is_juel(entry, text):

@@ -8,17 +8,22 @@ the definition's timer), so the library never waits on them by itself.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.task import Task
 
 
 class ServiceMessage(MessageEventDefinition):
     """A message whose payload is a mapping of variables, set on the catching token."""
 
-    def update_internal_data(self, my_task, event):
+    def update_internal_data(self, my_task: Task, event: BpmnEvent) -> None:
         my_task.internal_data[self.name] = dict(event.payload or {})
 
-    def update_task_data(self, my_task):
+    def update_task_data(self, my_task: Task) -> None:
         my_task.data.update(my_task.internal_data.get(self.name) or {})
 
 
@@ -27,14 +32,14 @@ class StartedByService(EventDefinition):
     or timer arrived), never by itself while an instance waits."""
 
 
-def _swap(definition) -> None:
+def _swap(definition: EventDefinition) -> None:
     if type(definition) is MessageEventDefinition:
         definition.__class__ = ServiceMessage
     for inner in getattr(definition, "event_definitions", ()):
         _swap(inner)
 
 
-def use_service_events(specs, triggered_starts: set[str]) -> None:
+def use_service_events(specs: Iterable[BpmnProcessSpec], triggered_starts: set[str]) -> None:
     """Swap the library's message catching for the service's, in every spec, and make the given
     message, signal and timer start events (bpmn ids) of the top-level process fire only when the
     service says so."""

@@ -21,6 +21,7 @@ def parse_datetime(text: str, default_zone: tzinfo = UTC) -> datetime | None:
     """Read an instant as the clients write it: ISO 8601 with `+08:00`, `Z` or `+0800`, or Camunda's
     form date `dd/MM/yyyy`. A value without an offset is taken in `default_zone`."""
     text = text.strip()
+    value: datetime | None
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -31,8 +32,8 @@ def parse_datetime(text: str, default_zone: tzinfo = UTC) -> datetime | None:
                 break
             except ValueError:
                 continue
-        if value is None:
-            return None
+    if value is None:
+        return None
     return value if value.tzinfo is not None else value.replace(tzinfo=default_zone)
 
 

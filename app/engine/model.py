@@ -164,7 +164,7 @@ _WAITING_CATCHES = frozenset({"intermediateMessageCatch", "intermediateSignalCat
                               "boundarySignal", "receiveTask"})
 
 
-def _compile(resource: str, element: etree._Element, text: str | None, what: str) -> Template | None:
+def _compile(resource: str, element: etree._Element | None, text: str | None, what: str) -> Template | None:
     if text is None:
         return None
     try:
@@ -276,6 +276,7 @@ _REFUSED_EXTENSIONS = {
 
 def _check_element(resource: str, element: etree._Element) -> None:
     tag = _tag(element)
+    parent = element.getparent()  # None only for a document's root, which is not checked here
     if tag in _REFUSED_ELEMENTS:
         raise refuse_element(resource, element, _REFUSED_ELEMENTS[tag])
     for attribute, reason in _REFUSED_CAMUNDA_ATTRIBUTES.items():
@@ -302,17 +303,17 @@ def _check_element(resource: str, element: etree._Element) -> None:
                                                  "not supported; attach a boundary event to the activity instead")
     if tag in ("messageEventDefinition", "signalEventDefinition"):
         reference = "messageRef" if tag == "messageEventDefinition" else "signalRef"
-        owner = element.getparent()
+        owner = parent
         kind = "message" if tag == "messageEventDefinition" else "signal"
         if _event_name(element, kind) is None:
             raise refuse_element(resource, owner, f"the {kind} event needs a {reference} naming a {kind} with a name")
     if tag == "receiveTask" and _event_name(element, "message") is None:
         raise refuse_element(resource, element, "the receive task needs a messageRef naming a message with a name")
-    if tag == "eventBasedGateway":
+    if tag == "eventBasedGateway" and parent is not None:
         timers = 0
-        for flow in element.getparent().iterfind("bpmn:sequenceFlow", _NS):
+        for flow in parent.iterfind("bpmn:sequenceFlow", _NS):
             if flow.get("sourceRef") == element.get("id"):
-                target = element.getparent().find(f"*[@id='{flow.get('targetRef')}']")
+                target = parent.find(f"*[@id='{flow.get('targetRef')}']")
                 if target is not None and target.find("bpmn:timerEventDefinition", _NS) is not None:
                     timers += 1
         if timers > 1:
@@ -325,17 +326,18 @@ def _check_element(resource: str, element: etree._Element) -> None:
     if tag in ("conditionExpression", "completionCondition"):
         language = element.get("language")
         if language and language.lower() not in ("juel", "${}"):
-            raise refuse_element(resource, element.getparent(), f"expression language '{language}' is not supported")
+            raise refuse_element(resource, parent, f"expression language '{language}' is not supported")
         text = (element.text or "").strip()
         if not (text.startswith("${") or text.startswith("#{")) or not text.endswith("}"):
-            raise refuse_element(resource, element.getparent(),
+            raise refuse_element(resource, parent,
                           f"a condition must be an expression written as ${{...}}, got '{text}'")
-        _compile(resource, element.getparent(), text, "condition")
+        _compile(resource, parent, text, "condition")
     if tag in ("timeDuration", "timeDate", "timeCycle"):
         text = (element.text or "").strip()
+        event = parent.getparent() if parent is not None else None
         if not text:
-            raise refuse_element(resource, element.getparent().getparent(), f"timer {tag} is empty")
-        _compile(resource, element.getparent().getparent(), text, tag)
+            raise refuse_element(resource, event, f"timer {tag} is empty")
+        _compile(resource, event, text, tag)
 
 
 def _properties(resource: str, element: etree._Element) -> dict[str, str]:
@@ -384,8 +386,7 @@ def _event_name(definition: etree._Element, kind: str) -> str | None:
     return None
 
 
-def _start_event(resource: str, element: etree._Element) -> StartEventInfo:
-    element_id = element.get("id")
+def _start_event(resource: str, element: etree._Element, element_id: str) -> StartEventInfo:
     for child in element:
         tag = _tag(child)
         if tag == "messageEventDefinition":
@@ -424,16 +425,16 @@ def _decision_reference(resource: str, element: etree._Element) -> DecisionRefer
     if map_result not in MAP_DECISION_RESULTS:
         raise refuse_element(resource, element, f"camunda:mapDecisionResult '{map_result}' is not one of "
                                                 f"{', '.join(MAP_DECISION_RESULTS)}")
-    return DecisionReference(key, binding, int(version_text) if binding == "version" else None, result_variable,
-                             map_result)
+    version = int(version_text) if binding == "version" and version_text is not None else None
+    return DecisionReference(key, binding, version, result_variable, map_result)
 
 
-def _user_task(resource: str, element: etree._Element) -> UserTaskDefinition:
+def _user_task(resource: str, element: etree._Element, element_id: str) -> UserTaskDefinition:
     def expr(name: str) -> Template | None:
         return _compile(resource, element, _camunda(element, name), f"camunda:{name}")
 
     return UserTaskDefinition(
-        id=element.get("id"),
+        id=element_id,
         name=element.get("name"),
         assignee=expr("assignee"),
         candidate_users=expr("candidateUsers"),
@@ -499,12 +500,12 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
         if mapping is not None:
             outputs[element_id] = _output_parameters(resource, element, mapping)
         if tag == "userTask":
-            user_tasks[element_id] = _user_task(resource, element)
+            user_tasks[element_id] = _user_task(resource, element, element_id)
         elif tag == "businessRuleTask":
             decisions[element_id] = _decision_reference(resource, element)
         elif tag == "serviceTask":
             external_tasks[element_id] = ExternalTaskDefinition(
-                element_id, _camunda(element, "topic"),
+                element_id, _camunda(element, "topic") or "",  # _check_element refused a task without one
                 _compile(resource, element, _camunda(element, "taskPriority"), "camunda:taskPriority"))
         elif tag == "boundaryEvent":
             error = element.find("bpmn:errorEventDefinition", _NS)
@@ -512,7 +513,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
                 error_catches[element_id] = ErrorCatch(_camunda(error, "errorCodeVariable"),
                                                        _camunda(error, "errorMessageVariable"))
         elif tag == "startEvent" and element.getparent() is process:
-            start_events.append(_start_event(resource, element))
+            start_events.append(_start_event(resource, element, element_id))
             start_form = start_form or _form_fields(resource, element)
             start_form_key = start_form_key or _camunda(element, "formKey")
     return _ProcessFacts(process, elements, user_tasks, external_tasks, error_catches, tuple(start_events),
@@ -532,7 +533,9 @@ def check_timers(model: ProcessModel, limits: TimerLimits) -> None:
     shorter than the minimum, a period longer than a century, a date or duration that does not parse.
     Timers written as expressions are checked the same way when they are evaluated."""
     # Timer start events are scheduled by the service (StartEventInfo); the others are the library's.
-    timers = [(start.id, start.timer_kind, start.timer_text) for start in model.start_events if start.kind == "timer"]
+    # A timer start event always has its kind (_start_event).
+    timers = [(start.id, start.timer_kind or "", start.timer_text) for start in model.start_events
+              if start.kind == "timer"]
     for spec in (model.spec, *model.subprocess_specs.values()):
         for task_spec in spec.task_specs.values():
             definition = getattr(task_spec, "event_definition", None)

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
     SignalEventDefinition,
@@ -25,10 +26,12 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
+from SpiffWorkflow.specs.base import TaskSpec
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from app.clock import Clock
-from app.engine.expressions import ExpressionError, compile_template
+from app.engine.expressions import ExpressionError, Template, compile_template
 from app.engine.forms import parse_datetime
 from app.engine.model import ProcessModel, UserTaskDefinition
 from app.engine.script_engine import SafeScriptEngine
@@ -39,6 +42,7 @@ from app.engine.steps import (
     OpenExternalTask,
     OpenUserTask,
     PendingTimer,
+    StepLog,
     StepResult,
     logging_step,
 )
@@ -67,7 +71,7 @@ class RunContext:
 _EVENT_KINDS = {"message": MessageEventDefinition, "signal": SignalEventDefinition}
 
 
-def _event_definitions(spec) -> list:
+def _event_definitions(spec: TaskSpec) -> list[EventDefinition]:
     definition = getattr(spec, "event_definition", None)
     if isinstance(definition, MultipleEventDefinition):
         return list(definition.event_definitions)
@@ -185,10 +189,10 @@ class ProcessRun:
                 tasks.append(self._describe_user_task(task, definition))
         return tasks
 
-    def _describe_user_task(self, task, definition: UserTaskDefinition) -> OpenUserTask:
+    def _describe_user_task(self, task: Task, definition: UserTaskDefinition) -> OpenUserTask:
         engine: SafeScriptEngine = self.workflow.script_engine
 
-        def value(template, what):
+        def value(template: Template | None, what: str) -> Any:
             if template is None:
                 return None
             try:
@@ -257,7 +261,7 @@ class ProcessRun:
                 for kind, kind_class in _EVENT_KINDS.items() if isinstance(definition, kind_class)]
 
     @staticmethod
-    def _gateway_branch(task, definition) -> str | None:
+    def _gateway_branch(task: Task, definition: EventDefinition) -> str | None:
         """Inside an event-based gateway, the catch event the definition belongs to."""
         inner = getattr(task.task_spec.event_definition, "event_definitions", None)
         if inner is None:
@@ -300,7 +304,7 @@ class ProcessRun:
         for task in self._timers_due_at(old_due):
             task.internal_data["event_value"] = new_due.isoformat()
 
-    def _ready_user_task(self, task_id: str):
+    def _ready_user_task(self, task_id: str) -> Task:
         task = self._task(task_id)
         if task is None or (task.task_spec.bpmn_id or "") not in self.model.user_tasks:
             raise NotFound(f"No task found with id '{task_id}'")
@@ -316,7 +320,7 @@ class ProcessRun:
     def fire_due_timers(self) -> StepResult:
         return self._advance(None)
 
-    def _task(self, task_id: str):
+    def _task(self, task_id: str) -> Task | None:
         try:
             return self.workflow.get_task_from_id(UUID(task_id))
         except (ValueError, KeyError, TypeError, TaskNotFoundException):
@@ -345,7 +349,7 @@ class ProcessRun:
 
         return self._advance(catch)
 
-    def _external_task(self, task_id: str):
+    def _external_task(self, task_id: str) -> Task:
         task = self._task(task_id)
         if task is None or (task.task_spec.bpmn_id or "") not in self.model.external_tasks:
             raise NotFound(f"External task with id {task_id} does not exist")
@@ -385,7 +389,7 @@ class ProcessRun:
 
         return self._advance(catch)
 
-    def _error_catcher(self, task, code: str):
+    def _error_catcher(self, task: Task | None, code: str) -> tuple[Task, ErrorEventDefinition] | None:
         while task is not None:
             siblings = task.parent.children if task.parent is not None else []
             for sibling in siblings:
@@ -424,7 +428,7 @@ class ProcessRun:
         before = self._states()
         cpu_limit = time.thread_time() + self.context.cpu_seconds
 
-        def within_cpu_budget(task) -> None:
+        def within_cpu_budget(task: Task) -> None:
             if time.thread_time() > cpu_limit:
                 raise ProcessExecutionFailed(
                     f"activity '{task.task_spec.bpmn_id}': the process did not come to rest within "
@@ -453,7 +457,7 @@ class ProcessRun:
                 raise ProcessExecutionFailed(f"the process cannot advance: {error}") from None
             return self._result(self._changes(before), log)
 
-    def _result(self, changes: list[ActivityChange], log) -> StepResult:
+    def _result(self, changes: list[ActivityChange], log: StepLog) -> StepResult:
         # What the instance waits for is read inside the step: due dates call the deadline functions,
         # whose reports belong to it. Processes that cannot have external tasks or message and signal
         # catches spare every step those walks.
@@ -510,8 +514,8 @@ def schedule_start_timer(model: ProcessModel, start_event: str, context: RunCont
         raise NotFound(f"process '{model.key}' has no timer start event '{start_event}'")
     with on_clock(context.clock, context.zone, context.timer_limits):
         try:
-            value = compile_template(info.timer_text).evaluate({}, context.functions)
-            return start_timer_schedule(info.timer_kind, value, context.clock.now(), context.timer_limits)
+            value = compile_template(info.timer_text or "").evaluate({}, context.functions)
+            return start_timer_schedule(info.timer_kind or "", value, context.clock.now(), context.timer_limits)
         except (ExpressionError, ValueError, TypeError) as error:
             raise ProcessExecutionFailed(f"timer start event '{start_event}' of '{model.key}': {error}",
                                          details={"activityId": start_event}) from None

@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.task import Task
 
 from app.engine.decisions import DecisionRecord
 from app.engine.expressions import ExpressionError, compile_template, truthy_condition
 from app.engine.steps import report_decision
+
+if TYPE_CHECKING:
+    from app.engine.model import DecisionReference
 
 
 class SafeScriptEngine(PythonScriptEngine):
@@ -31,7 +35,7 @@ class SafeScriptEngine(PythonScriptEngine):
     def validate(self, expression: str) -> None:
         compile_template(expression)
 
-    def evaluate(self, task, expression, external_context=None):
+    def evaluate(self, task: Task, expression: str, external_context: Mapping[str, Any] | None = None) -> Any:
         variables = dict(task.data)
         if external_context:
             variables.update(external_context)
@@ -43,7 +47,7 @@ class SafeScriptEngine(PythonScriptEngine):
         except ExpressionError as error:
             raise WorkflowTaskException(str(error), task=task, exception=error) from None
 
-    def decide(self, task, reference) -> None:
+    def decide(self, task: Task, reference: DecisionReference) -> None:
         """Evaluate the decision a business rule task names and keep its result in its variable."""
         if self.decisions is None:
             raise WorkflowTaskException(f"decision '{reference.key}' cannot be evaluated here", task=task)
@@ -54,8 +58,8 @@ class SafeScriptEngine(PythonScriptEngine):
         report_decision(DecisionRecord(task.task_spec.bpmn_id, reference.key, decision_id,
                                                evaluation.inputs, list(evaluation.matched_rules), result))
 
-    def execute(self, task, script, external_context=None):
+    def execute(self, task: Task, script: str, external_context: Mapping[str, Any] | None = None) -> NoReturn:
         raise WorkflowTaskException("scripts are not executed by this service", task=task)
 
-    def call_service(self, task, **kwargs):
+    def call_service(self, task: Task, **kwargs: Any) -> NoReturn:
         raise WorkflowTaskException("service calls are made by external-task workers", task=task)

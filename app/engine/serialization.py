@@ -31,12 +31,13 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
 class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
-    def to_dict(self, workflow):
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
         dct = super().to_dict(workflow)
         del dct["spec"], dct["subprocess_specs"]
         return dct
 
-    def from_dict(self, dct, spec=None, subprocess_specs=None):
+    def from_dict(self, dct: dict[str, Any], spec: BpmnProcessSpec | None = None,
+                  subprocess_specs: dict[str, BpmnProcessSpec] | None = None) -> BpmnWorkflow:
         # The parent restores specs through the registry, which hands back objects it does not know.
         dct["spec"] = spec
         dct["subprocess_specs"] = subprocess_specs or {}

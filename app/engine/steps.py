@@ -93,18 +93,20 @@ class StepResult:
 
 
 @dataclass
-class _Log:
+class StepLog:
+    """What the functions reported during a step, gathered until its result is made."""
+
     deadlines: list[Any] = field(default_factory=list)
     register_reads: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[DecisionRecord] = field(default_factory=list)
 
 
-_log: contextvars.ContextVar[_Log | None] = contextvars.ContextVar("step_log", default=None)
+_log: contextvars.ContextVar[StepLog | None] = contextvars.ContextVar("step_log", default=None)
 
 
 @contextlib.contextmanager
-def logging_step() -> Iterator[_Log]:
-    log = _Log()
+def logging_step() -> Iterator[StepLog]:
+    log = StepLog()
     token = _log.set(log)
     try:
         yield log

@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import SpiffWorkflow.bpmn.specs.event_definitions.timer as _timer_module
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -23,6 +25,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.task import Task
 
 from app.clock import Clock, SimulatedClock, add_iso_duration
 
@@ -72,7 +75,7 @@ def check_cycle_period(period: str, limits: TimerLimits) -> None:
                          f"{int(limits.cycle_minimum.total_seconds())} seconds")
 
 
-def _instant(value) -> str:
+def _instant(value: object) -> str:
     """A timeDate's value as an ISO instant with its offset: dates from forms arrive as datetimes, and
     a text without an offset is read in the run's zone (not the machine's, as the library would)."""
     zone = _run_time.get().zone
@@ -87,7 +90,7 @@ def _instant(value) -> str:
 
 class _ClockDatetime(datetime):
     @classmethod
-    def now(cls, tz=None):  # type: ignore[override]
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
         instant = _now()
         return instant.astimezone(tz) if tz is not None else instant.astimezone().replace(tzinfo=None)
 
@@ -100,10 +103,10 @@ _timer_module.datetime = _ClockDatetime
 class _FiresAtDueInstant:
     """Computes the due instant once, when the event starts waiting, then fires from that instant on."""
 
-    def _due_instant(self, my_task) -> str:
+    def _due_instant(self, my_task: Task) -> str:
         raise NotImplementedError
 
-    def has_fired(self, my_task):
+    def has_fired(self, my_task: Task) -> bool:
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             try:
@@ -117,12 +120,12 @@ class _FiresAtDueInstant:
 
 
 class ServiceTimeDate(_FiresAtDueInstant, TimeDateEventDefinition):
-    def _due_instant(self, my_task) -> str:
+    def _due_instant(self, my_task: Task) -> str:
         return _instant(my_task.workflow.script_engine.evaluate(my_task, self.expression))
 
 
 class ServiceDuration(_FiresAtDueInstant, DurationTimerEventDefinition):
-    def _due_instant(self, my_task) -> str:
+    def _due_instant(self, my_task: Task) -> str:
         expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
         return add_iso_duration(_now(), str(expression)).isoformat()
 
@@ -146,7 +149,7 @@ def parse_cycle(text: str, now: datetime, limits: TimerLimits) -> tuple[int, dat
 class ServiceCycle(CycleTimerEventDefinition):
     """Repeats by the calendar (each P1Y lands on the same date, leap years included)."""
 
-    def cycle_complete(self, my_task):
+    def cycle_complete(self, my_task: Task) -> bool:
         run_time = _run_time.get()
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
@@ -185,7 +188,7 @@ _REPLACEMENTS = {TimeDateEventDefinition: ServiceTimeDate, DurationTimerEventDef
 SERVICE_TIMERS = {service: library for library, service in _REPLACEMENTS.items()}
 
 
-def _replace(definition) -> None:
+def _replace(definition: EventDefinition) -> None:
     if isinstance(definition, MultipleEventDefinition):
         for inner in definition.event_definitions:
             _replace(inner)
@@ -194,7 +197,7 @@ def _replace(definition) -> None:
         definition.__class__ = _REPLACEMENTS[type(definition)]
 
 
-def use_service_timers(specs) -> None:
+def use_service_timers(specs: Iterable[BpmnProcessSpec]) -> None:
     for spec in specs:
         for task_spec in spec.task_specs.values():
             definition = getattr(task_spec, "event_definition", None)
@@ -202,7 +205,7 @@ def use_service_timers(specs) -> None:
                 _replace(definition)
 
 
-def start_timer_schedule(kind: str, value, now: datetime, limits: TimerLimits) -> tuple[datetime, dict | None]:
+def start_timer_schedule(kind: str, value: object, now: datetime, limits: TimerLimits) -> tuple[datetime, dict | None]:
     """When a timer start event first fires, and its cycle (repetitions left, period) if it repeats."""
     if kind == "timeDate":
         return datetime.fromisoformat(_instant(value)), None

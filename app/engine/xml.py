@@ -37,7 +37,7 @@ def parse_untrusted_xml(content: bytes, resource_name: str) -> etree._Element:
             f"{resource_name}: not well-formed XML: {error}",
             details={"resource": resource_name, "line": error.lineno},
         ) from None
-    if root.getroottree().docinfo.doctype:  # declared in an encoding the byte scan cannot read
+    if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]  # lxml-stubs' DocInfo lacks doctype; declared in an encoding the byte scan cannot read
         raise InvalidProcessModel(
             f"{resource_name}: a document type declaration (DOCTYPE/ENTITY) is not allowed in a process file",
             details={"resource": resource_name, "element": None},

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -67,6 +67,14 @@ def _one_of(value: str | None, allowed: tuple[str, ...], field: str) -> str:
     return value
 
 
+@overload
+def _text(value: str | None, field: str, *, limit: int = 255, required: Literal[True] = True) -> str: ...
+
+
+@overload
+def _text(value: str | None, field: str, *, limit: int = 255, required: bool) -> str | None: ...
+
+
 def _text(value: str | None, field: str, *, limit: int = 255, required: bool = True) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
@@ -107,7 +115,7 @@ def record_in(session: Session, park_id: str, *, park_name: str, province: str, 
     province = _text(province, "province", limit=64)
     _one_of(status, STATUSES, "status")
     if status == "revoked":
-        _one_of(cause, REVOCATION_CAUSES, "cause")
+        cause = _one_of(cause, REVOCATION_CAUSES, "cause")
     else:
         cause = _text(cause, "cause", required=False)
     park = session.get(ParkStanding, park_id)
@@ -119,13 +127,16 @@ def record_in(session: Session, park_id: str, *, park_name: str, province: str, 
         park = ParkStanding(park_id=park_id)
         session.add(park)
     park.park_name, park.province, park.status, park.since, park.cause = park_name, province, status, since, cause
-    park.ban_until = ban_end(since, cause) if status == "revoked" else None
+    park.ban_until = ban_end(since, cause) if status == "revoked" and cause is not None else None
     park.decided_by_instance_id = process_instance_id
     park.updated = now
     return park
 
 
-def _read(services: Services, kind, key: str, missing: str):
+_Row = TypeVar("_Row")
+
+
+def _read(services: Services, kind: type[_Row], key: str, missing: str) -> _Row:
     with services.db.read() as session:
         row = session.get(kind, key)
     if row is None:
@@ -152,10 +163,14 @@ def _banned(park: ParkStanding, on: date) -> bool:
 
 
 def _ban_reason(park: ParkStanding) -> str:
+    """Why a banned park (`_banned`) may not apply."""
+    ban_until = park.ban_until
+    if ban_until is None:
+        raise ValueError(f"park '{park.park_id}' is not banned")
     years = 5 if park.cause in FIVE_YEAR_CAUSES else 3
     return (f"its naming was revoked on {park.since.isoformat()} for {park.cause} (ECO-18), so no new creation "
-            f"application is accepted for {years} years (ECO-19): the ban ends on {park.ban_until.isoformat()}, "
-            f"applications are accepted from {(park.ban_until + timedelta(days=1)).isoformat()}")
+            f"application is accepted for {years} years (ECO-19): the ban ends on {ban_until.isoformat()}, "
+            f"applications are accepted from {(ban_until + timedelta(days=1)).isoformat()}")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,6 +23,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import Conflict, InvalidRequest
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.pool import ConnectionPoolEntry
+
+    from app.persistence.models import Base
 
 
 class AdvisoryLock(enum.IntEnum):
@@ -48,7 +55,7 @@ class CommitSignal:
             self._waiters[kind].add(waiter)
         return waiter
 
-    def unsubscribe(self, kind: str, waiter) -> None:
+    def unsubscribe(self, kind: str, waiter: tuple[asyncio.AbstractEventLoop, asyncio.Event]) -> None:
         with self._lock:
             self._waiters[kind].discard(waiter)
 
@@ -161,7 +168,7 @@ def _unstorable(error: DataError) -> InvalidRequest:
     return InvalidRequest(f"A value of the request cannot be stored: {reason}; nothing was saved")
 
 
-def insert_missing(session: Session, model, rows: list[dict]) -> None:
+def insert_missing(session: Session, model: type[Base], rows: list[dict]) -> None:
     """Insert the rows whose primary key is not there yet, in one statement (no look-up first)."""
     if rows:
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
@@ -190,7 +197,7 @@ def _ensure_directory(url: str) -> None:
         Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
 
 
-def _sqlite_connect(dbapi_connection, _record) -> None:
+def _sqlite_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN itself, so that writers can ask for IMMEDIATE.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -203,6 +210,6 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection) -> None:
+def _sqlite_begin(connection: Connection) -> None:
     mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
     connection.exec_driver_sql(f"BEGIN {mode}")

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidRequest
-from app.persistence.models import DeploymentResource
+from app.persistence.models import DecisionDefinition, DeploymentResource, ProcessDefinition
 
 # Camunda's `*Like` filters are SQL LIKE patterns with `\` escaping a wildcard.
 LIKE_ESCAPE = "\\"
@@ -24,7 +24,7 @@ def page(session: Session, query: Select, first_result: int = 0, max_results: in
     return [row[0] for row in rows] if rows and len(rows[0]) == 1 else list(rows)
 
 
-def latest_versions_only(query: Select, definition) -> Select:
+def latest_versions_only(query: Select, definition: type[ProcessDefinition] | type[DecisionDefinition]) -> Select:
     """Keep only the newest version of each key of a definition table (process or decision)."""
     newest = (select(definition.key, func.max(definition.version).label("version"))
               .group_by(definition.key).subquery())
@@ -32,7 +32,7 @@ def latest_versions_only(query: Select, definition) -> Select:
 
 
 def count(session: Session, query: Select) -> int:
-    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    return session.scalars(select(func.count()).select_from(query.order_by(None).subquery())).one()
 
 
 def _like_tokens(pattern: str) -> list[Any]:
@@ -56,7 +56,7 @@ def _like_tokens(pattern: str) -> list[Any]:
     return tokens
 
 
-def like(column: ColumnElement, pattern: str) -> ColumnElement[bool]:
+def like(column: SQLColumnExpression[str | None], pattern: str) -> ColumnElement[bool]:
     """`column LIKE pattern` in SQL, with Camunda's escape character and a bounded pattern."""
     _like_tokens(pattern)
     return column.like(pattern, escape=LIKE_ESCAPE)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, params
 
 from app.access import accounts, permissions
 from app.access.accounts import Principal
@@ -25,7 +25,7 @@ def get_principal(request: Request) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def role(*groups: str, permission: str, resource_type: str):
+def role(*groups: str, permission: str, resource_type: str) -> params.Depends:
     """A route dependency: the caller must be in one of the groups (administrators always are)."""
     def check(principal: PrincipalDep) -> None:
         permissions.require_group(principal, groups, permission, resource_type)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -51,8 +52,8 @@ def wire(error: ServiceError) -> tuple[int, str]:
                 (500, "ProcessEngineException"))
 
 
-def error_body(kind: str, message: str, code: int, details=None) -> dict:
-    body = {"type": kind, "message": message, "code": code}
+def error_body(kind: str, message: str, code: int, details: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": kind, "message": message, "code": code}
     if details is not None:
         body["details"] = details
     return body

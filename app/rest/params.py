@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, overload
 
 from fastapi import Request
 
@@ -35,6 +35,14 @@ def flag(value: Any, name: str) -> bool:
     if text in ("false", "0", ""):
         return False
     raise InvalidRequest(f"Cannot convert value '{value}' of parameter '{name}' to a boolean")
+
+
+@overload
+def integer(value: Any, name: str, default: int, minimum: int = 0) -> int: ...
+
+
+@overload
+def integer(value: Any, name: str, default: None = None, minimum: int = 0) -> int | None: ...
 
 
 def integer(value: Any, name: str, default: int | None = None, minimum: int = 0) -> int | None:

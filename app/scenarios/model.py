@@ -7,6 +7,7 @@ deploy), so that a mistake is told with the file, the step and the problem befor
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -154,6 +155,13 @@ class _Reader:
         self.step_number: int | None = None
         self.aliases: list[str] = []  # in the order steps register them
 
+    @property
+    def number(self) -> int:
+        """The number of the step being read (set by `step`)."""
+        if self.step_number is None:
+            raise RuntimeError("no step is being read")
+        return self.step_number
+
     def fail(self, problem: str) -> ScenarioError:
         return ScenarioError(self.path, problem, self.step_number)
 
@@ -228,7 +236,7 @@ class _Reader:
         alias = self.acted_on(raw, action, subject, business_key, refused)
         words = [action, subject, business_key, by and f"by {by}", variables and inline(variables),
                  bpmn_error and f"bpmnError {bpmn_error}", refused and "(must be refused)"]
-        return Step(self.step_number, action, subject, " ".join(word for word in words if word), alias,
+        return Step(self.number, action, subject, " ".join(word for word in words if word), alias,
                     business_key, by, variables, refused, bpmn_error)
 
     def acted_on(self, raw: dict, action: str, subject: str, business_key: str | None, refused: bool) -> str | None:
@@ -247,7 +255,7 @@ class _Reader:
 
     def _note(self, value: Any) -> Step:
         text = self.text(value, "note")
-        return Step(self.step_number, "note", text, text)
+        return Step(self.number, "note", text, text)
 
     def _advance(self, duration: Any) -> Step:
         duration = self.text(duration, "advance")
@@ -255,11 +263,11 @@ class _Reader:
             add_iso_duration(datetime(2000, 1, 1, tzinfo=ZONE), duration)  # only to check the text
         except ValueError as error:
             raise self.fail(str(error)) from None
-        return Step(self.step_number, "advance", duration, f"advance {duration}")
+        return Step(self.number, "advance", duration, f"advance {duration}")
 
     def _until(self, value: Any) -> Step:
         instant = as_instant(self.when(value, "until"))
-        return Step(self.step_number, "until", instant, f"until {instant.isoformat()}")
+        return Step(self.number, "until", instant, f"until {instant.isoformat()}")
 
     def _find(self, value: Any) -> Step:
         value = self.mapping(value, "find", FIND_KEYS)
@@ -269,7 +277,7 @@ class _Reader:
         process = self.text(value["process"], "find.process")
         business_key = self.optional_text(value, "businessKey")
         self.aliases.append(alias)
-        return Step(self.step_number, "find", process, f"find {inline(value)}", alias, business_key)
+        return Step(self.number, "find", process, f"find {inline(value)}", alias, business_key)
 
     def _expect(self, value: Any) -> Step:
         value = self.mapping(value, "expect", EXPECT_KEYS)
@@ -277,20 +285,21 @@ class _Reader:
         if not asked:
             raise self.fail("'expect' checks nothing")
         # Each key: the Expectation field it fills, and how its value is read.
-        readers = {"tasks": ("tasks", self.texts), "due": ("due", self.dated), "timers": ("timers", self.dated),
-                   "externalTasks": ("external_tasks", self.texts), "ended": ("ended", self.ended),
-                   "variables": ("variables", self.mapping), "deadlines": ("deadlines", self.deadlines),
-                   "instances": ("instances", self.counts), "register": ("register", self.register),
-                   "drawn": ("drawn", self.drawn), "agencies": ("agencies", self.agencies),
-                   "confidential": ("confidential", self.confidential)}
+        readers: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
+            "tasks": ("tasks", self.texts), "due": ("due", self.dated), "timers": ("timers", self.dated),
+            "externalTasks": ("external_tasks", self.texts), "ended": ("ended", self.ended),
+            "variables": ("variables", self.mapping), "deadlines": ("deadlines", self.deadlines),
+            "instances": ("instances", self.counts), "register": ("register", self.register),
+            "drawn": ("drawn", self.drawn), "agencies": ("agencies", self.agencies),
+            "confidential": ("confidential", self.confidential)}
         expectation = Expectation(**{readers[key][0]: readers[key][1](item, f"expect.{key}")
                                      for key, item in asked.items()})
-        return Step(self.step_number, "expect", expectation, f"expect {inline(asked)}", self.alias_in(value))
+        return Step(self.number, "expect", expectation, f"expect {inline(asked)}", self.alias_in(value))
 
     def _experts(self, value: Any) -> Step:
         if not isinstance(value, list) or not value:
             raise self.fail("'experts' must be a non-empty list of experts")
-        experts = []
+        experts: list[dict[str, Any]] = []
         for item in value:
             item = self.mapping(item, "an expert", EXPERT_KEYS)
             missing = [key for key in ("id", "name", "specialty", "organization") if key not in item]
@@ -301,7 +310,7 @@ class _Reader:
                             "conflicts": {park: self.text(reason, "a conflict's reason")
                                           for park, reason in conflicts.items()}})
         names = ", ".join(expert["id"] for expert in experts)
-        return Step(self.step_number, "experts", experts, f"experts {names}")
+        return Step(self.number, "experts", experts, f"experts {names}")
 
     def _register(self, value: Any) -> Step:
         value = self.mapping(value, "register", STANDING_KEYS)
@@ -310,7 +319,7 @@ class _Reader:
             raise self.fail(f"'register' needs {', '.join(missing)}")
         since = self.when(value["since"], "register.since")
         entry = {key: self.text(value[key], f"register.{key}") for key in value if key != "since"}
-        return Step(self.step_number, "register", {**entry, "since": since}, f"register {inline(value)}")
+        return Step(self.number, "register", {**entry, "since": since}, f"register {inline(value)}")
 
     # Values.
 
@@ -318,7 +327,7 @@ class _Reader:
         raw = self.mapping(raw, what)
         return {park: self.mapping(entry, f"{what}.{park}", REGISTER_KEYS) for park, entry in raw.items()}
 
-    def agencies(self, raw: Any, what: str) -> dict[str, dict[str, Any]]:
+    def agencies(self, raw: Any, what: str) -> dict[str, dict[str, Any] | None]:
         raw = self.mapping(raw, what)
         # null: the agency is not on the register.
         return {agency: None if entry is None else self.mapping(entry, f"{what}.{agency}", AGENCY_KEYS)
@@ -349,7 +358,7 @@ class _Reader:
         unknown = [key for key in raw if allowed is not None and key not in allowed]
         if unknown:
             raise self.fail(f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} in {what} "
-                            f"(allowed: {', '.join(sorted(allowed))})")
+                            f"(allowed: {', '.join(sorted(allowed or ()))})")
         return raw
 
     def text(self, raw: Any, what: str) -> str:

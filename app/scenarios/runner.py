@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -194,11 +194,11 @@ class _Run:
         response = self.http.post(f"{ENGINE}/process-definition/key/{step.subject}/start", json=body)
         refusal = self.attempt(step, response)
         if refusal is None:
-            self.instances[step.alias] = _Instance(response.json()["id"], step.business_key)
+            self.instances[_alias(step)] = _Instance(response.json()["id"], step.business_key)
         return refusal
 
     def complete(self, step: Step) -> str | None:
-        instance = self.instances[step.alias]
+        instance = self.instances[_alias(step)]
         task = next((task for task in self.user_tasks(instance) if task["taskDefinitionKey"] == step.subject), None)
         if task is None:
             raise ScenarioFailed(f"{step.alias} has no open task {step.subject} "
@@ -249,7 +249,7 @@ class _Run:
         checked(self.http.put(f"/api/parks/{entry['park']}/standing", json=body))
 
     def work(self, step: Step) -> str | None:
-        instance = self.instances[step.alias]
+        instance = self.instances[_alias(step)]
         topic = {"topicName": step.subject, "lockDuration": LOCK_MS, "processInstanceId": instance.id}
         locked = self.post(f"{ENGINE}/external-task/fetchAndLock",
                            {"workerId": WORKER_ID, "maxTasks": 1, "topics": [topic]}).json()
@@ -266,7 +266,7 @@ class _Run:
         return refusal
 
     def message(self, step: Step) -> str | None:
-        business_key = step.business_key or (self.instances[step.alias].business_key if step.alias else None)
+        business_key = step.business_key or (self.instances[_alias(step)].business_key if step.alias else None)
         body = {"messageName": step.subject, "processVariables": typed_variables(step.variables)}
         if business_key:
             body["businessKey"] = business_key
@@ -296,17 +296,18 @@ class _Run:
         if len(found) > 1 and found[0]["startTime"] == found[1]["startTime"]:
             raise ScenarioFailed(f"{len(found)} instances of {which} started at {found[0]['startTime']}: "
                                  "give a business key that tells them apart")
-        self.instances[step.alias] = _Instance(found[0]["id"], found[0]["businessKey"])
+        self.instances[_alias(step)] = _Instance(found[0]["id"], found[0]["businessKey"])
 
     def expect(self, step: Step) -> None:
-        instance = self.instances[step.alias]
+        instance = self.instances[_alias(step)]
         expected: Expectation = step.subject
-        checks = [(expected.tasks, self.check_tasks), (expected.due, self.check_due),
-                  (expected.timers, self.check_timers), (expected.external_tasks, self.check_external_tasks),
-                  (expected.ended, self.check_ended), (expected.variables, self.check_variables),
-                  (expected.deadlines, self.check_deadlines), (expected.instances, self.check_instances),
-                  (expected.register, self.check_register), (expected.drawn, self.check_draws),
-                  (expected.agencies, self.check_agencies), (expected.confidential, self.check_confidential)]
+        checks: list[tuple[Any, Callable[[_Instance, Any], list[str]]]] = [
+            (expected.tasks, self.check_tasks), (expected.due, self.check_due),
+            (expected.timers, self.check_timers), (expected.external_tasks, self.check_external_tasks),
+            (expected.ended, self.check_ended), (expected.variables, self.check_variables),
+            (expected.deadlines, self.check_deadlines), (expected.instances, self.check_instances),
+            (expected.register, self.check_register), (expected.drawn, self.check_draws),
+            (expected.agencies, self.check_agencies), (expected.confidential, self.check_confidential)]
         problems = [problem for wanted, check in checks if wanted is not None for problem in check(instance, wanted)]
         if problems:
             raise ScenarioFailed("; ".join(problems))
@@ -342,7 +343,8 @@ class _Run:
         if (wanted != running) if isinstance(wanted, bool) else (not running and wanted in ends):
             return []
         found = "still running" if running else f"ended at {', '.join(ends) or 'no end event'}"
-        told = {False: "still running", True: "ended"}.get(wanted, f"ended at {wanted}")
+        told_of: dict[bool | str, str] = {False: "still running", True: "ended"}
+        told = told_of.get(wanted, f"ended at {wanted}")
         return [f"expected {told}, found {found}"]
 
     def check_variables(self, instance: _Instance, wanted: dict[str, Any]) -> list[str]:
@@ -379,7 +381,7 @@ class _Run:
     def check_agencies(self, instance: _Instance, wanted: dict[str, dict[str, Any]]) -> list[str]:
         return self.check_entries("agency", "/api/agencies", wanted)
 
-    def check_entries(self, kind: str, path: str, wanted: dict[str, dict[str, Any] | None]) -> list[str]:
+    def check_entries(self, kind: str, path: str, wanted: Mapping[str, dict[str, Any] | None]) -> list[str]:
         problems = []
         for key, fields in wanted.items():
             response = self.http.get(f"{path}/{key}")
@@ -429,7 +431,7 @@ class _Run:
         return problems
 
 
-def gateway_paths(rows: list[dict[str, Any]]):
+def gateway_paths(rows: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """The (gateway, next element) pairs an instance's activity history shows, in start order: after an
     exclusive gateway the element started next; after an event-based gateway the event that won."""
     for index, row in enumerate(rows):
@@ -438,6 +440,13 @@ def gateway_paths(rows: list[dict[str, Any]]):
         elif row["activityType"] == "eventBasedGateway":
             yield from ((row, event) for event in rows[index + 1:]
                         if event["startTime"] == row["endTime"] and event["endTime"] and not event["canceled"])
+
+
+def _alias(step: Step) -> str:
+    """The instance a step acts on: `as` of start and find, `in` (or the latest alias) of the others."""
+    if step.alias is None:
+        raise ScenarioFailed("the step names no instance", step)
+    return step.alias
 
 
 def checked(response: httpx.Response) -> httpx.Response:

@@ -276,6 +276,14 @@ def test_the_signing_key_is_required_in_production_and_private_in_development(se
         assert anchors.public_pem(key.public_key()) == service.services.signer.public_pem
 
 
+def test_an_in_memory_sqlite_database_still_gets_its_signer():
+    # `sqlite://` names no file to keep the anchor files beside.
+    pem = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                     serialization.NoEncryption()).decode("ascii")
+    signer = anchors.AnchorSigner.from_settings(Settings(database_url="sqlite://", anchor_signing_key=pem))
+    assert signer.log_path is not None and signer.log_path.name == anchors.LOG_FILE
+
+
 def test_verify_names_no_problem_in_a_busy_record(service, client, root, cases):
     """Claims, assignments, deletions and variable changes are all accounted for by the history."""
     case = client.post("/process-definition/key/eco_review/start", json={

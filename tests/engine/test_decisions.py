@@ -75,6 +75,14 @@ def test_hit_policies_and_mappings():
     assert anything.evaluate(values, {}).mapped("singleResult") == {"level": "x"}
 
 
+def test_rules_without_ids_are_named_in_a_unique_violation():
+    # DMN leaves a rule's id optional; the refusal still names the matching rules instead of failing.
+    content = table([(["-", "-"], ['"a"']), (["-", "-"], ['"b"'])]).replace(b' id="r1"', b"").replace(b' id="r2"', b"")
+    [unique] = parse_decisions("n.dmn", content)
+    with pytest.raises(ProcessExecutionFailed, match="UNIQUE but rules None, None"):
+        unique.evaluate({"size": "x", "tonnes": 1}, {})
+
+
 def test_juel_inputs_and_outputs_go_through_the_safe_evaluator():
     content = table([(["${cellInput > limit}", "-"], ["${tonnes * 2}"])], inputs=("tonnes", "size"))
     [doubled] = parse_decisions("j.dmn", content)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -13,6 +13,9 @@ from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, text, text_list
 from app.rest.variables import decode_variables, encode_variables
 
+if TYPE_CHECKING:
+    from sqlalchemy import Select
+
 router = APIRouter(prefix="/decision-definition", tags=["decision-definition"])
 ServicesDep = Annotated[Services, Depends(get_services)]
 JsonBody = Annotated[dict[str, Any] | None, Body()]
@@ -20,7 +23,7 @@ JsonBody = Annotated[dict[str, Any] | None, Body()]
 _LISTS = frozenset({"decisionDefinitionIdIn"})
 
 
-def _query(p: dict[str, Any]):
+def _query(p: dict[str, Any]) -> Select:
     ids = (text_list(p.get("decisionDefinitionIdIn"), "decisionDefinitionIdIn")
            or ([p["decisionDefinitionId"]] if text(p, "decisionDefinitionId") else []))
     return decisions.definition_query(ids=ids, key=text(p, "key"), deployment_id=text(p, "deploymentId"),

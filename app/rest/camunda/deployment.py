@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -14,6 +14,9 @@ from app.rest.camunda import render
 from app.rest.dependencies import PrincipalDep, get_services, role
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict
+
+if TYPE_CHECKING:
+    from sqlalchemy import Select
 
 router = APIRouter(tags=["deployment"])
 # Only process and decision files are deployed here (Camunda would also keep forms, scripts, images).
@@ -63,7 +66,7 @@ async def create_deployment(request: Request, services: ServicesDep, actor: Prin
     return body
 
 
-def _deployment_query(params: dict[str, Any]):
+def _deployment_query(params: dict[str, Any]) -> Select:
     return deployments.deployment_query(name=params.get("name"), name_like=params.get("nameLike"))
 
 

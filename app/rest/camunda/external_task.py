@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -20,6 +20,9 @@ from app.rest.dependencies import PrincipalDep, get_services, role
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, text_list
 from app.rest.variables import decode_variables
+
+if TYPE_CHECKING:
+    from sqlalchemy import Select
 
 router = APIRouter(tags=["external-task"])
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -146,7 +149,7 @@ def set_retries(task_id: str, services: ServicesDep, actor: PrincipalDep, body: 
     return Response(status_code=204)
 
 
-def _external_task_query(params: dict[str, Any], services: Services, viewer: Principal):
+def _external_task_query(params: dict[str, Any], services: Services, viewer: Principal) -> Select:
     return external_tasks.external_task_query(
         params, services.clock.now(), viewer=viewer, locked=flag(params.get("locked"), "locked"),
         not_locked=flag(params.get("notLocked"), "notLocked"),

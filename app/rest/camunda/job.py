@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
@@ -12,17 +12,24 @@ from app.rest.listing import counted, listed
 from app.rest.params import query_dict, text
 from app.rest.variables import format_instant
 
+if TYPE_CHECKING:
+    from datetime import tzinfo
+
+    from sqlalchemy import Select
+
+    from app.persistence.models import ProcessInstance, Timer
+
 router = APIRouter(prefix="/job", tags=["job"])
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def _query(p: dict[str, Any], viewer: Principal):
+def _query(p: dict[str, Any], viewer: Principal) -> Select:
     return timers.job_query(instance_id=text(p, "processInstanceId"), definition_key=text(p, "processDefinitionKey"),
                             definition_id=text(p, "processDefinitionId"), activity_id=text(p, "activityId"),
                             viewer=viewer)
 
 
-def _job(row, zone) -> dict[str, Any]:
+def _job(row: tuple[Timer, ProcessInstance | None], zone: tzinfo) -> dict[str, Any]:
     timer, instance = row
     definition_id = instance.definition_id if instance is not None else timer.process_definition_id
     return {"id": timer.id, "jobDefinitionId": f"{definition_id}#{timer.activity_id}",

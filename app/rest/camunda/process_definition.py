@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 
@@ -15,6 +15,9 @@ from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, text, text_list
 from app.rest.variables import decode_variables
 
+if TYPE_CHECKING:
+    from sqlalchemy import Select
+
 router = APIRouter(prefix="/process-definition", tags=["process-definition"])
 ServicesDep = Annotated[Services, Depends(get_services)]
 JsonBody = Annotated[dict[str, Any] | None, Body()]
@@ -22,7 +25,7 @@ JsonBody = Annotated[dict[str, Any] | None, Body()]
 _LISTS = frozenset({"processDefinitionIdIn", "keysIn", "keyIn"})
 
 
-def _query(p: dict[str, Any]):
+def _query(p: dict[str, Any]) -> Select:
     ids = (text_list(p.get("processDefinitionIdIn"), "processDefinitionIdIn")
            or ([p["processDefinitionId"]] if text(p, "processDefinitionId") else []))
     query = deployments.definition_query(

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 
@@ -19,6 +19,9 @@ from app.rest.variables import (
     encode_variables,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy import Select
+
 router = APIRouter(prefix="/process-instance", tags=["process-instance"])
 ServicesDep = Annotated[Services, Depends(get_services)]
 # Changing a running instance's data or ending it is for administrators.
@@ -27,7 +30,7 @@ JsonBody = Annotated[dict[str, Any] | None, Body()]
 _LISTS = frozenset({"processInstanceIds", "tenantIdIn"})
 
 
-def _query(p: dict[str, Any], viewer: Principal):
+def _query(p: dict[str, Any], viewer: Principal) -> Select:
     return instances.instance_query(
         instance_ids=text_list(p.get("processInstanceIds"), "processInstanceIds"), business_key=text(p, "businessKey"),
         definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"), viewer=viewer,

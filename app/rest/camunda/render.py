@@ -13,6 +13,7 @@ from app.persistence.models import (
     DecisionDefinition,
     Deployment,
     ExternalTask,
+    HistoryEvent,
     Incident,
     ProcessDefinition,
     ProcessInstance,
@@ -75,7 +76,7 @@ def decision_definition(row: DecisionDefinition) -> dict[str, Any]:
 
 def instance(request: Request, row: ProcessInstance, variables: dict[str, Any] | None = None,
              zone: tzinfo | None = None) -> dict[str, Any]:
-    body = {
+    body: dict[str, Any] = {
         "links": [link(request, f"/process-instance/{row.id}")],
         "id": row.id,
         "definitionId": row.definition_id,
@@ -87,6 +88,8 @@ def instance(request: Request, row: ProcessInstance, variables: dict[str, Any] |
         "tenantId": row.tenant_id,
     }
     if variables is not None:
+        if zone is None:
+            raise TypeError("variables are rendered in the service's zone: pass it")
         body["variables"] = encode_variables(variables, zone)
     return body
 
@@ -290,7 +293,7 @@ def incident(row: Incident, zone: tzinfo) -> dict[str, Any]:
     }
 
 
-def user_operation(row, zone: tzinfo) -> dict[str, Any]:
+def user_operation(row: tuple[HistoryEvent, ProcessInstance], zone: tzinfo) -> dict[str, Any]:
     """A history event as an entry of Camunda's user operation log."""
     event, instance = row
     entity, operation, category, field = history.USER_OPERATIONS[event.kind]

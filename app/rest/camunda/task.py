@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal, overload
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 
@@ -26,7 +27,7 @@ _LISTS = frozenset({"taskIdIn", "processInstanceIdIn", "processDefinitionKeyIn",
 def _filter(p: dict[str, Any], services: Services, viewer: Principal) -> tasks.TaskFilter:
     zone = services.settings.zone
 
-    def instant(name: str):
+    def instant(name: str) -> datetime | None:
         return optional_instant(p, name, zone)
 
     sorting = sort_order(p, tasks.SORTABLE)
@@ -87,6 +88,14 @@ def count_tasks_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonB
 @router.get("/{task_id}")
 def get_task(task_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
     return render.task(tasks.readable_task(services, task_id, viewer), services.settings.zone)
+
+
+@overload
+def _user_id(body: dict[str, Any] | None, required: Literal[True]) -> str: ...
+
+
+@overload
+def _user_id(body: dict[str, Any] | None, required: bool) -> str | None: ...
 
 
 def _user_id(body: dict[str, Any] | None, required: bool) -> str | None:
