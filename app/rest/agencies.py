@@ -3,19 +3,18 @@ registration and fraud processes; read here by the enterprises and departments t
 supervise an audit."""
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from app.context import Services
 from app.extensions import agencies
 from app.persistence.models import AuditAgency
-from app.rest.dependencies import get_services
+from app.rest.dependencies import ServicesDep
 from app.rest.params import query_dict
 from app.rest.variables import format_instant
 
 router = APIRouter(prefix="/api/agencies", tags=["audit agencies"])
-ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def _agency(row: AuditAgency, services: Services) -> dict[str, Any]:

@@ -2,9 +2,9 @@
 `/api/process-instances/{id}/timeline`: an instance's history as a person reads it."""
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -12,12 +12,10 @@ from app.access.permissions import AUDITORS
 from app.audit import export as case_export
 from app.audit import ledger, replay
 from app.audit import timeline as case_timeline
-from app.context import Services
-from app.rest.dependencies import PrincipalDep, get_services, role
+from app.rest.dependencies import PrincipalDep, ServicesDep, role
 from app.rest.variables import format_instant
 
 router = APIRouter(prefix="/api", tags=["audit"])
-ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 @router.get("/history/verify", dependencies=[role(AUDITORS, permission="READ", resource_type="History")],

@@ -5,17 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import JSONResponse
 
 from app.calendar import CalendarDay, Deadline
-from app.context import Services
 from app.deadlines import calendars, provisional
 from app.errors import InvalidRequest
-from app.rest.dependencies import PrincipalDep, get_services, role
+from app.rest.dependencies import PrincipalDep, ServicesDep, role
 
 router = APIRouter(prefix="/api/calendar", tags=["calendar"])
-ServicesDep = Annotated[Services, Depends(get_services)]
 # The years a calendar file may be kept for: the span of any procedure's deadlines.
 Year = Annotated[int, Path(ge=1900, le=2200)]
 

@@ -3,18 +3,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body
 from starlette.concurrency import run_in_threadpool
 
 from app.cases.timers import advance_clock_to
 from app.clock import SimulatedClock, add_iso_duration
 from app.context import Services
 from app.errors import ClockUnavailable, InvalidRequest
-from app.rest.dependencies import get_services, role
+from app.rest.dependencies import ServicesDep, role
 from app.rest.variables import format_instant, parse_instant
 
 router = APIRouter(prefix="/api/clock", tags=["clock"])
-ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def _describe(services: Services) -> dict[str, Any]:

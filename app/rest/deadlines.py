@@ -1,13 +1,12 @@
 """`/api/deadlines`: open deadlines with their warning level, for the pages officials work from."""
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from app.context import Services
 from app.deadlines.deadlines import open_deadlines
-from app.rest.dependencies import PrincipalDep, get_services
+from app.rest.dependencies import PrincipalDep, ServicesDep
 from app.rest.variables import format_instant
 
 router = APIRouter(prefix="/api/deadlines", tags=["deadlines"])
@@ -15,7 +14,7 @@ router = APIRouter(prefix="/api/deadlines", tags=["deadlines"])
 
 @router.get("", summary="Open deadlines of an instance, a business key or a candidate group, with their level "
                         "(normal, warning, overdue)")
-def list_deadlines(services: Annotated[Services, Depends(get_services)], viewer: PrincipalDep,
+def list_deadlines(services: ServicesDep, viewer: PrincipalDep,
                    processInstanceId: str | None = None, businessKey: str | None = None,
                    candidateGroup: str | None = None) -> list[dict[str, Any]]:
     zone = services.settings.zone

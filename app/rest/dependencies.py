@@ -1,9 +1,9 @@
 """FastAPI dependencies shared by the routers."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request, params
+from fastapi import Body, Depends, Request, params
 
 from app.access import accounts, permissions
 from app.access.accounts import Principal
@@ -23,6 +23,9 @@ def get_principal(request: Request) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+ServicesDep = Annotated[Services, Depends(get_services)]
+# A JSON object body, optional as Camunda's clients send it (checked by app.rest.json_input first).
+JsonBody = Annotated[dict[str, Any] | None, Body()]
 
 
 def role(*groups: str, permission: str, resource_type: str) -> params.Depends:

@@ -1,15 +1,13 @@
-from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from app.context import Services
-from app.rest.dependencies import get_services
+from app.rest.dependencies import ServicesDep
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-def health(services: Annotated[Services, Depends(get_services)]) -> dict:
+def health(services: ServicesDep) -> dict:
     services.db.ping()
     return {"status": "UP", "database": "sqlite" if services.db.is_sqlite else "postgresql",
             "clock": services.settings.clock}

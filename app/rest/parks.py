@@ -3,9 +3,9 @@ ECO-19) and the expert pool with its reproducible random draws (ECO-20)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app.access.permissions import AUDITORS
@@ -13,11 +13,10 @@ from app.context import Services
 from app.errors import InvalidRequest
 from app.extensions import parks
 from app.persistence.models import Expert, ExpertConflict, ExpertDraw, ParkStanding
-from app.rest.dependencies import PrincipalDep, get_services, role
+from app.rest.dependencies import PrincipalDep, ServicesDep, role
 from app.rest.variables import format_instant
 
 router = APIRouter(prefix="/api", tags=["parks and experts"])
-ServicesDep = Annotated[Services, Depends(get_services)]
 # The register and the expert pool are kept by administrators (and by the processes themselves).
 _REGISTRAR = role(permission="UPDATE", resource_type="Register")
 

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from app.context import Services
 from app.definitions import decisions
 from app.rest.camunda import render
-from app.rest.dependencies import get_services
+from app.rest.dependencies import JsonBody, ServicesDep
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, text, text_list
 from app.rest.variables import decode_variables, encode_variables
@@ -17,8 +17,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Select
 
 router = APIRouter(prefix="/decision-definition", tags=["decision-definition"])
-ServicesDep = Annotated[Services, Depends(get_services)]
-JsonBody = Annotated[dict[str, Any] | None, Body()]
 
 _LISTS = frozenset({"decisionDefinitionIdIn"})
 

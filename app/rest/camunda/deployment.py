@@ -1,17 +1,16 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from app.access.permissions import DESIGNERS
-from app.context import Services
 from app.definitions import deployments
 from app.errors import InvalidRequest
 from app.rest.camunda import render
-from app.rest.dependencies import PrincipalDep, get_services, role
+from app.rest.dependencies import PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict
 
@@ -22,7 +21,6 @@ router = APIRouter(tags=["deployment"])
 # Only process and decision files are deployed here (Camunda would also keep forms, scripts, images).
 _MODEL_NAMESPACES = (b"http://www.omg.org/spec/BPMN/20100524/MODEL", b"http://www.omg.org/spec/DMN/",
                      b"https://www.omg.org/spec/DMN/")
-ServicesDep = Annotated[Services, Depends(get_services)]
 
 _FIELDS = {"deployment-name", "enable-duplicate-filtering", "deploy-changed-only", "deployment-source",
            "tenant-id", "deployment-activation-time"}

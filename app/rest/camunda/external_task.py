@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -16,7 +16,7 @@ from app.cases import external_tasks
 from app.context import Services
 from app.errors import InvalidRequest
 from app.rest.camunda import render
-from app.rest.dependencies import PrincipalDep, get_services, role
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, text_list
 from app.rest.variables import decode_variables
@@ -25,10 +25,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Select
 
 router = APIRouter(tags=["external-task"])
-ServicesDep = Annotated[Services, Depends(get_services)]
 # External tasks are worked by the e-government systems.
 _WORKER = role(SYSTEMS, permission="UPDATE", resource_type="ExternalTask")
-JsonBody = Annotated[dict[str, Any] | None, Body()]
 
 # Longest wait a long-polling fetch may ask for, and how often a waiting fetch looks again on its own
 # (work made by another replica, or a lock that ran out, sends no wake-up to this process).

@@ -1,21 +1,19 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Request
 
 from app.access.accounts import Principal
 from app.cases import history
 from app.context import Services
 from app.rest.camunda import render
-from app.rest.dependencies import PrincipalDep, get_services
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, sort_order, text, text_list
 from app.rest.variables import optional_instant
 
 router = APIRouter(prefix="/history", tags=["history"])
-ServicesDep = Annotated[Services, Depends(get_services)]
-JsonBody = Annotated[dict[str, Any] | None, Body()]
 
 
 def _sorting(p: dict[str, Any], allowed: dict) -> dict[str, bool]:

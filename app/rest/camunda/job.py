@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from app.access.accounts import Principal
 from app.cases import timers
-from app.context import Services
-from app.rest.dependencies import PrincipalDep, get_services
+from app.rest.dependencies import PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
 from app.rest.params import query_dict, text
 from app.rest.variables import format_instant
@@ -20,7 +19,6 @@ if TYPE_CHECKING:
     from app.persistence.models import ProcessInstance, Timer
 
 router = APIRouter(prefix="/job", tags=["job"])
-ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def _query(p: dict[str, Any], viewer: Principal) -> Select:

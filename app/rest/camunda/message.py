@@ -2,9 +2,9 @@
 of a pollution incident), with Camunda's answers: 204, or 200 with the results when asked."""
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.access.permissions import SYSTEMS
@@ -12,15 +12,13 @@ from app.cases import events
 from app.context import Services
 from app.errors import InvalidRequest
 from app.rest.camunda import render
-from app.rest.dependencies import PrincipalDep, get_services, role
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.params import flag
 from app.rest.variables import decode_variables, encode_variables
 
 router = APIRouter(tags=["message"])
-ServicesDep = Annotated[Services, Depends(get_services)]
 # Messages and signals come from the e-government systems.
 _SENDER = role(SYSTEMS, permission="CREATE", resource_type="Message")
-JsonBody = Annotated[dict[str, Any] | None, Body()]
 
 
 def _text(body: dict[str, Any], name: str) -> str | None:

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Request
 
 from app.access.accounts import Principal
 from app.cases import instances
@@ -10,7 +10,7 @@ from app.context import Services
 from app.definitions import deployments
 from app.rest.camunda import render
 from app.rest.camunda.forms import form_variables
-from app.rest.dependencies import PrincipalDep, get_services
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, text, text_list
 from app.rest.variables import decode_variables
@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Select
 
 router = APIRouter(prefix="/process-definition", tags=["process-definition"])
-ServicesDep = Annotated[Services, Depends(get_services)]
-JsonBody = Annotated[dict[str, Any] | None, Body()]
 
 _LISTS = frozenset({"processDefinitionIdIn", "keysIn", "keyIn"})
 

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from app.access.accounts import Principal
 from app.cases import instances
 from app.context import Services
 from app.errors import InvalidRequest, NotFound
 from app.rest.camunda import render
-from app.rest.dependencies import PrincipalDep, get_services, role
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import query_dict, text, text_list
 from app.rest.variables import (
@@ -23,10 +23,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Select
 
 router = APIRouter(prefix="/process-instance", tags=["process-instance"])
-ServicesDep = Annotated[Services, Depends(get_services)]
 # Changing a running instance's data or ending it is for administrators.
 _ADMINISTER = role(permission="UPDATE", resource_type="ProcessInstance")
-JsonBody = Annotated[dict[str, Any] | None, Body()]
 _LISTS = frozenset({"processInstanceIds", "tenantIdIn"})
 
 

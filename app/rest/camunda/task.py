@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, overload
+from typing import Any, Literal, overload
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from app.access.accounts import Principal
 from app.cases import tasks
@@ -11,14 +11,12 @@ from app.context import Services
 from app.errors import InvalidRequest
 from app.rest.camunda import render
 from app.rest.camunda.forms import form_variables
-from app.rest.dependencies import PrincipalDep, get_services
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, sort_order, text, text_list
 from app.rest.variables import decode_variables, encode_variables, optional_instant
 
 router = APIRouter(prefix="/task", tags=["task"])
-ServicesDep = Annotated[Services, Depends(get_services)]
-JsonBody = Annotated[dict[str, Any] | None, Body()]
 
 _LISTS = frozenset({"taskIdIn", "processInstanceIdIn", "processDefinitionKeyIn", "taskDefinitionKeyIn",
                     "candidateGroups", "assigneeIn", "tenantIdIn"})

@@ -13,9 +13,9 @@ app.cases.variable_instances), which costs one state load per instance looked at
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Request
 
 from app.access.accounts import Principal
 from app.cases import history, variable_instances
@@ -23,13 +23,11 @@ from app.cases.instances import ACTIVE
 from app.cases.variable_instances import VariableFilter, VariableRow
 from app.context import Services
 from app.rest.camunda import render
-from app.rest.dependencies import PrincipalDep, get_services
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import page_bounds
 from app.rest.params import query_dict, text, text_list
 
 router = APIRouter(tags=["variable-instance"])
-ServicesDep = Annotated[Services, Depends(get_services)]
-JsonBody = Annotated[dict[str, Any] | None, Body()]
 
 _LISTS = frozenset({"processInstanceIdIn", "variableNameIn", "processDefinitionKeyIn"})
 
