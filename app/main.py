@@ -17,7 +17,7 @@ from app.deadlines.calendars import seed_if_empty
 from app.definitions.deployments import deploy_directory
 from app.extensions.agencies import AgencyRegister
 from app.extensions.confidentiality import ConfidentialReaders
-from app.extensions.parks import ExpertDraws, ParkRegister
+from app.extensions.parks.hooks import ExpertDraws, ParkRegister
 from app.extensions.regions import Regions
 from app.extensions.spawning import Spawning
 from app.persistence.database import Database

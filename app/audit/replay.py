@@ -35,7 +35,7 @@ from app.engine import (
 from app.errors import HistoryNotIntact, ServiceError
 
 if TYPE_CHECKING:
-    from app.engine.model import DecisionReference
+    from app.engine.elements import DecisionReference
 
 INPUTS = ("task.completed", "timer.fired", "message.received", "signal.received", "externalTask.completed",
           "externalTask.bpmnError", "variables.modified", "process.deleted")

@@ -18,7 +18,7 @@ from app.persistence.queries import latest_versions_only, resource_text
 if TYPE_CHECKING:
     from app.context import Services
     from app.engine.decisions import DecisionEvaluation
-    from app.engine.model import DecisionReference
+    from app.engine.elements import DecisionReference
 
 
 def _of_tenant(tenant_id: str | None) -> ColumnElement[bool]:

@@ -4,16 +4,9 @@ It reads Camunda Modeler files into process models and runs instances of them. I
 HTTP or SQL: it takes and hands out plain data.
 """
 from app.engine.decisions import DecisionTable, parse_decision_resources
+from app.engine.elements import ElementInfo, FormField, ProcessModel, UserTaskDefinition
 from app.engine.forms import parse_datetime, validate_submission
-from app.engine.model import (
-    ElementInfo,
-    FormField,
-    ProcessModel,
-    UserTaskDefinition,
-    check_timers,
-    checksum,
-    parse_deployment,
-)
+from app.engine.model import check_timers, checksum, parse_deployment
 from app.engine.runtime import ProcessRun, RunContext, schedule_start_timer
 from app.engine.steps import (
     ActivityChange,

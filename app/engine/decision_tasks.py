@@ -18,7 +18,7 @@ from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.task import Task
 
 if TYPE_CHECKING:
-    from app.engine.model import DecisionReference
+    from app.engine.elements import DecisionReference
 
 
 class BusinessRuleTask(NoneTask):

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
-from app.engine.model import FormField
+from app.engine.elements import FormField
 from app.errors import FormValidationFailed
 
 _CAMUNDA_DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%Y %H:%M:%S")

@@ -1,4 +1,5 @@
-"""Deployable process models: the Camunda Modeler dialect read, checked and compiled once.
+"""Reading Camunda Modeler files into deployable process models (app.engine.elements): the dialect
+read, checked and compiled once.
 
 A BPMN file is untrusted input. Before SpiffWorkflow builds specs from it, this module reads the
 parts the library ignores (assignee, candidate groups and users, due dates, priority, form fields),
@@ -9,8 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -18,6 +18,20 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
 from app.engine.decision_tasks import ServiceParser, use_decisions
 from app.engine.decisions import is_decision_resource
+from app.engine.elements import (
+    DECISION_BINDINGS,
+    FORM_CONSTRAINTS,
+    FORM_FIELD_TYPES,
+    MAP_DECISION_RESULTS,
+    DecisionReference,
+    ElementInfo,
+    ErrorCatch,
+    ExternalTaskDefinition,
+    FormField,
+    ProcessModel,
+    StartEventInfo,
+    UserTaskDefinition,
+)
 from app.engine.events import use_service_events
 from app.engine.expressions import ExpressionSyntaxError, Template, compile_template, contains_expression
 from app.engine.outputs import use_output_parameters
@@ -29,10 +43,6 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 _NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 
-FORM_FIELD_TYPES = frozenset({"string", "long", "boolean", "date", "enum"})
-FORM_CONSTRAINTS = frozenset({"required", "readonly", "minlength", "maxlength", "min", "max"})
-
-
 def _tag(element: etree._Element) -> str:
     return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
@@ -40,128 +50,6 @@ def _tag(element: etree._Element) -> str:
 def _camunda(element: etree._Element, name: str) -> str | None:
     value = element.get(f"{{{CAMUNDA_NS}}}{name}")
     return value.strip() if value is not None and value.strip() else None
-
-
-@dataclass(frozen=True)
-class FormField:
-    id: str
-    label: str | None
-    type: str
-    default_value: str | None = None
-    required: bool = False
-    readonly: bool = False
-    min: float | None = None
-    max: float | None = None
-    minlength: int | None = None
-    maxlength: int | None = None
-    enum_values: tuple[tuple[str, str | None], ...] = ()
-
-
-@dataclass(frozen=True)
-class UserTaskDefinition:
-    id: str
-    name: str | None
-    assignee: Template | None
-    candidate_users: Template | None
-    candidate_groups: Template | None
-    due_date: Template | None
-    follow_up_date: Template | None
-    priority: Template | None
-    form_key: str | None
-    form_fields: tuple[FormField, ...]
-    documentation: str | None
-
-
-@dataclass(frozen=True)
-class ExternalTaskDefinition:
-    """A service task done by an outside worker that fetches work of its topic."""
-
-    id: str
-    topic: str
-    priority: Template | None
-
-
-@dataclass(frozen=True)
-class StartEventInfo:
-    """A start event of the process: "none" (the plain start), "message", "signal" or "timer"."""
-
-    id: str
-    kind: str
-    event_name: str | None = None
-    timer_kind: str | None = None  # timeDate, timeDuration or timeCycle
-    timer_text: str | None = None
-
-
-@dataclass(frozen=True)
-class ErrorCatch:
-    """Where an error boundary event puts the code and message of the error it catches."""
-
-    code_variable: str | None
-    message_variable: str | None
-
-
-MAP_DECISION_RESULTS = ("singleEntry", "singleResult", "collectEntries", "resultList")
-DECISION_BINDINGS = ("latest", "version")
-
-
-@dataclass(frozen=True)
-class DecisionReference:
-    """The decision a business rule task evaluates and where its result goes, as Camunda reads
-    camunda:decisionRef, decisionRefBinding, decisionRefVersion, resultVariable and mapDecisionResult."""
-
-    key: str
-    binding: str
-    version: int | None
-    result_variable: str
-    map_result: str
-
-
-@dataclass(frozen=True)
-class ElementInfo:
-    id: str
-    name: str | None
-    activity_type: str
-    documentation: str | None = None
-    # camunda:properties: name → value pairs the service may give a meaning to (for example the park
-    # register's `parkStanding`); the engine itself only reads them.
-    properties: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class ProcessModel:
-    """One executable process of a deployment, ready to run."""
-
-    key: str
-    name: str | None
-    version_tag: str | None
-    history_time_to_live: int | None
-    spec: BpmnProcessSpec
-    subprocess_specs: dict[str, BpmnProcessSpec]
-    elements: Mapping[str, ElementInfo]
-    user_tasks: Mapping[str, UserTaskDefinition]
-    external_tasks: Mapping[str, ExternalTaskDefinition]
-    error_catches: Mapping[str, ErrorCatch]
-    start_events: tuple[StartEventInfo, ...]
-    start_form: tuple[FormField, ...]
-    start_form_key: str | None
-    resource_name: str
-    checksum: str
-    # Condition texts of the sequence flows: their value must be a boolean when evaluated.
-    condition_texts: frozenset[str]
-    # camunda:properties of the process element itself.
-    properties: Mapping[str, str] = field(default_factory=dict)
-    # camunda:candidateStarterGroups / candidateStarterUsers: who may start it (nobody named: anyone).
-    starter_groups: tuple[str, ...] = ()
-    starter_users: tuple[str, ...] = ()
-
-    @cached_property
-    def catches_messages_or_signals(self) -> bool:
-        """Whether a running instance can ever wait for a message or signal (start events aside)."""
-        return any(info.activity_type in _WAITING_CATCHES for info in self.elements.values())
-
-
-_WAITING_CATCHES = frozenset({"intermediateMessageCatch", "intermediateSignalCatch", "boundaryMessage",
-                              "boundarySignal", "receiveTask"})
 
 
 def _compile(resource: str, element: etree._Element | None, text: str | None, what: str) -> Template | None:

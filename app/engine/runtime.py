@@ -31,9 +31,9 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from app.clock import Clock
+from app.engine.elements import ProcessModel, UserTaskDefinition
 from app.engine.expressions import ExpressionError, Template, compile_template
 from app.engine.forms import parse_datetime
-from app.engine.model import ProcessModel, UserTaskDefinition
 from app.engine.script_engine import SafeScriptEngine
 from app.engine.serialization import dump_workflow, load_workflow
 from app.engine.steps import (

@@ -13,7 +13,7 @@ from app.engine.expressions import ExpressionError, compile_template, truthy_con
 from app.engine.steps import report_decision
 
 if TYPE_CHECKING:
-    from app.engine.model import DecisionReference
+    from app.engine.elements import DecisionReference
 
 
 class SafeScriptEngine(PythonScriptEngine):

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from app.access.permissions import AUDITORS
 from app.context import Services
 from app.errors import InvalidRequest
-from app.extensions import parks
+from app.extensions.parks import experts, register
 from app.persistence.models import Expert, ExpertConflict, ExpertDraw, ParkStanding
 from app.rest.dependencies import PrincipalDep, ServicesDep, role
 from app.rest.variables import format_instant
@@ -96,18 +96,18 @@ def _draw(draw: ExpertDraw, services: Services) -> dict[str, Any]:
 
 @router.get("/parks", summary="The park register, optionally of one province or status")
 def list_parks(services: ServicesDep, province: str | None = None, status: str | None = None) -> list[dict]:
-    return [_park(p, services) for p in parks.list_parks(services, province=province, status=status)]
+    return [_park(p, services) for p in register.list_parks(services, province=province, status=status)]
 
 
 @router.get("/parks/{park_id}", summary="A park's standing")
 def read_park(park_id: str, services: ServicesDep) -> dict[str, Any]:
-    return _park(parks.get_park(services, park_id), services)
+    return _park(register.get_park(services, park_id), services)
 
 
 @router.put("/parks/{park_id}/standing",
             dependencies=[_REGISTRAR], summary="Record a park's standing; a revocation sets its ECO-19 ban")
 def record_standing(park_id: str, body: StandingBody, services: ServicesDep, actor: PrincipalDep) -> dict[str, Any]:
-    park = parks.record_standing(services, park_id, park_name=body.parkName, province=body.province,
+    park = register.record_standing(services, park_id, park_name=body.parkName, province=body.province,
                                  status=body.status, since=_date(body.since, "since"), cause=body.cause,
                                  process_instance_id=body.processInstanceId, user_id=actor.user_id)
     return _park(park, services)
@@ -117,7 +117,7 @@ def record_standing(park_id: str, body: StandingBody, services: ServicesDep, act
             summary="May the park file a new creation application on this day (default: today)?")
 def application_check(park_id: str, services: ServicesDep, on: date | None = None) -> dict[str, Any]:
     on = on or services.today()
-    check = parks.application_check(services, park_id, on)
+    check = register.application_check(services, park_id, on)
     return {"parkId": check.park_id, "on": check.on.isoformat(), "allowed": check.allowed, "reason": check.reason,
             "status": check.status, "cause": check.cause,
             "banUntil": check.ban_until.isoformat() if check.ban_until else None}
@@ -126,12 +126,12 @@ def application_check(park_id: str, services: ServicesDep, on: date | None = Non
 @router.get("/experts", dependencies=[role(AUDITORS, permission="READ", resource_type="ExpertPool")],
             summary="The expert pool with each expert's declared conflicts (administrators and auditors)")
 def list_experts(services: ServicesDep, active: bool | None = None) -> list[dict[str, Any]]:
-    return [_expert(e, services, conflicts) for e, conflicts in parks.list_experts(services, active=active)]
+    return [_expert(e, services, conflicts) for e, conflicts in experts.list_experts(services, active=active)]
 
 
 @router.post("/experts", dependencies=[_REGISTRAR], summary="Add an expert to the pool")
 def add_expert(body: ExpertBody, services: ServicesDep, actor: PrincipalDep) -> dict[str, Any]:
-    return _expert(parks.add_expert(services, body.id, name=body.name, specialty=body.specialty,
+    return _expert(experts.add_expert(services, body.id, name=body.name, specialty=body.specialty,
                                     organization=body.organization, active=body.active, user_id=actor.user_id),
                    services)
 
@@ -139,7 +139,7 @@ def add_expert(body: ExpertBody, services: ServicesDep, actor: PrincipalDep) -> 
 @router.put("/experts/{expert_id}",
             dependencies=[_REGISTRAR], summary="Update an expert; active=false takes them out of later draws")
 def update_expert(expert_id: str, body: ExpertChange, services: ServicesDep, actor: PrincipalDep) -> dict[str, Any]:
-    return _expert(parks.update_expert(services, expert_id, name=body.name, specialty=body.specialty,
+    return _expert(experts.update_expert(services, expert_id, name=body.name, specialty=body.specialty,
                                        organization=body.organization, active=body.active, user_id=actor.user_id),
                    services)
 
@@ -148,14 +148,14 @@ def update_expert(expert_id: str, body: ExpertChange, services: ServicesDep, act
              dependencies=[_REGISTRAR], summary="Declare a conflict: the expert is recused for the park")
 def declare_conflict(expert_id: str, body: ConflictBody, services: ServicesDep,
                      actor: PrincipalDep) -> dict[str, Any]:
-    return _conflict(parks.declare_conflict(services, expert_id, body.parkId, body.reason, user_id=actor.user_id),
+    return _conflict(experts.declare_conflict(services, expert_id, body.parkId, body.reason, user_id=actor.user_id),
                      services)
 
 
 @router.post("/expert-draws",
              dependencies=[_REGISTRAR], summary="Draw experts at random for a park's acceptance or evaluation")
 def draw_experts(body: DrawBody, services: ServicesDep, actor: PrincipalDep) -> dict[str, Any]:
-    return _draw(parks.draw_experts(services, body.parkId, body.purpose, body.count,
+    return _draw(experts.draw_experts(services, body.parkId, body.purpose, body.count,
                                     process_instance_id=body.processInstanceId, user=body.userId or actor.user_id),
                  services)
 
@@ -163,19 +163,20 @@ def draw_experts(body: DrawBody, services: ServicesDep, actor: PrincipalDep) -> 
 @router.get("/expert-draws", summary="Recorded draws, of a process instance, a user task or a park")
 def list_draws(services: ServicesDep, reader: PrincipalDep, processInstanceId: str | None = None,
                taskId: str | None = None, parkId: str | None = None) -> list[dict[str, Any]]:
-    return [_draw(draw, services) for draw in parks.list_draws(services, reader, process_instance_id=processInstanceId,
-                                                               task_id=taskId, park_id=parkId)]
+    draws = experts.list_draws(services, reader, process_instance_id=processInstanceId, task_id=taskId,
+                               park_id=parkId)
+    return [_draw(draw, services) for draw in draws]
 
 
 @router.get("/expert-draws/{draw_id}", summary="A recorded draw")
 def read_draw(draw_id: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
-    return _draw(parks.get_draw(services, draw_id, reader), services)
+    return _draw(experts.get_draw(services, draw_id, reader), services)
 
 
 @router.get("/expert-draws/{draw_id}/verification",
             summary="Recompute a draw from its recorded seed and eligible list")
 def verify_draw(draw_id: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
-    verification = parks.verify_draw(services, draw_id, reader)
+    verification = experts.verify_draw(services, draw_id, reader)
     draw = verification.draw
     return {"id": draw.id, "algorithm": draw.algorithm, "seed": draw.seed, "reproduced": verification.reproduced,
             "drawn": draw.drawn, "recomputed": verification.recomputed}

@@ -1,0 +1,136 @@
+"""What a deployable process model is: the elements of a Camunda Modeler file the service reads,
+as plain data (app.engine.model reads and checks the file, app.engine.runtime runs the model)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+
+from app.engine.expressions import Template
+
+FORM_FIELD_TYPES = frozenset({"string", "long", "boolean", "date", "enum"})
+FORM_CONSTRAINTS = frozenset({"required", "readonly", "minlength", "maxlength", "min", "max"})
+
+
+@dataclass(frozen=True)
+class FormField:
+    id: str
+    label: str | None
+    type: str
+    default_value: str | None = None
+    required: bool = False
+    readonly: bool = False
+    min: float | None = None
+    max: float | None = None
+    minlength: int | None = None
+    maxlength: int | None = None
+    enum_values: tuple[tuple[str, str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class UserTaskDefinition:
+    id: str
+    name: str | None
+    assignee: Template | None
+    candidate_users: Template | None
+    candidate_groups: Template | None
+    due_date: Template | None
+    follow_up_date: Template | None
+    priority: Template | None
+    form_key: str | None
+    form_fields: tuple[FormField, ...]
+    documentation: str | None
+
+
+@dataclass(frozen=True)
+class ExternalTaskDefinition:
+    """A service task done by an outside worker that fetches work of its topic."""
+
+    id: str
+    topic: str
+    priority: Template | None
+
+
+@dataclass(frozen=True)
+class StartEventInfo:
+    """A start event of the process: "none" (the plain start), "message", "signal" or "timer"."""
+
+    id: str
+    kind: str
+    event_name: str | None = None
+    timer_kind: str | None = None  # timeDate, timeDuration or timeCycle
+    timer_text: str | None = None
+
+
+@dataclass(frozen=True)
+class ErrorCatch:
+    """Where an error boundary event puts the code and message of the error it catches."""
+
+    code_variable: str | None
+    message_variable: str | None
+
+
+MAP_DECISION_RESULTS = ("singleEntry", "singleResult", "collectEntries", "resultList")
+DECISION_BINDINGS = ("latest", "version")
+
+
+@dataclass(frozen=True)
+class DecisionReference:
+    """The decision a business rule task evaluates and where its result goes, as Camunda reads
+    camunda:decisionRef, decisionRefBinding, decisionRefVersion, resultVariable and mapDecisionResult."""
+
+    key: str
+    binding: str
+    version: int | None
+    result_variable: str
+    map_result: str
+
+
+@dataclass(frozen=True)
+class ElementInfo:
+    id: str
+    name: str | None
+    activity_type: str
+    documentation: str | None = None
+    # camunda:properties: name → value pairs the service may give a meaning to (for example the park
+    # register's `parkStanding`); the engine itself only reads them.
+    properties: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ProcessModel:
+    """One executable process of a deployment, ready to run."""
+
+    key: str
+    name: str | None
+    version_tag: str | None
+    history_time_to_live: int | None
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
+    elements: Mapping[str, ElementInfo]
+    user_tasks: Mapping[str, UserTaskDefinition]
+    external_tasks: Mapping[str, ExternalTaskDefinition]
+    error_catches: Mapping[str, ErrorCatch]
+    start_events: tuple[StartEventInfo, ...]
+    start_form: tuple[FormField, ...]
+    start_form_key: str | None
+    resource_name: str
+    checksum: str
+    # Condition texts of the sequence flows: their value must be a boolean when evaluated.
+    condition_texts: frozenset[str]
+    # camunda:properties of the process element itself.
+    properties: Mapping[str, str] = field(default_factory=dict)
+    # camunda:candidateStarterGroups / candidateStarterUsers: who may start it (nobody named: anyone).
+    starter_groups: tuple[str, ...] = ()
+    starter_users: tuple[str, ...] = ()
+
+    @cached_property
+    def catches_messages_or_signals(self) -> bool:
+        """Whether a running instance can ever wait for a message or signal (start events aside)."""
+        return any(info.activity_type in _WAITING_CATCHES for info in self.elements.values())
+
+
+_WAITING_CATCHES = frozenset({"intermediateMessageCatch", "intermediateSignalCatch", "boundaryMessage",
+                              "boundarySignal", "receiveTask"})
