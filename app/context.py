@@ -108,7 +108,7 @@ class Services:
 
     def run_context(self, session: Session | None = None) -> RunContext:
         """What a run needs; with the step's session, expressions may also read the registers the
-        extensions offer (services.hooks), each read reported with the step's result."""
+        extensions offer (app.cases.hooks), each read reported with the step's result."""
         functions: Mapping[str, Callable[..., Any]] = _DeadlineFunctions(self)
         if session is not None:
             registers: dict[str, Callable[..., Any]] = {}

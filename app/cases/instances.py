@@ -86,7 +86,7 @@ def _write_rows(session: Session, model: type[Base], rows: list[dict[str, Any]])
 def save_run(services: Services, session: Session, instance: ProcessInstance, run: ProcessRun,
              result: StepResult, now: datetime, *, user_id: str | None = None) -> None:
     """Write everything one step of an instance did, from its result: state, task rows, activities,
-    timers and history, and what the extensions (services.hooks) add to it.
+    timers and history, and what the extensions (app.cases.hooks) add to it.
 
     The projections are written with plain multi-row statements; the instance row itself is updated
     once, at commit, where its revision check refuses a concurrent writer and rolls all of it back."""
@@ -299,8 +299,9 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
         start_time=now, start_user_id=user_id, start_activity_id=start_activity, last_sequence=0)
     session.add(instance)
     session.flush()  # the instance row first: its events and tasks refer to it
+    step = _step(services, session, instance, run, result, now)
     for hook in services.hooks:
-        hook.on_started(_step(services, session, instance, run, result, now))
+        hook.on_started(step)
     started_by: dict[str, Any] = {"start_event": start_event, "trigger": dict(trigger or {})} if start_event else {}
     record(session, instance, "process.started", now, user_id=user_id, definition_id=definition.id,
            business_key=business_key, variables=jsonable(variables), **started_by)

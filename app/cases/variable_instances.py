@@ -20,7 +20,7 @@ from app.cases.instances import load_run
 from app.context import Services
 from app.extensions import confidentiality
 from app.persistence.models import ProcessInstance
-from app.persistence.queries import like_matches, page
+from app.persistence.queries import like_matcher, page
 
 # Fixed, so that a variable keeps its id across requests, restarts and replicas.
 _ID_NAMESPACE = uuid.UUID("5b0f8f4e-1c55-4d8e-9a53-3f8e0c1d2b7a")
@@ -40,10 +40,14 @@ class VariableFilter:
     names: list[str] = field(default_factory=list)
     name_like: str | None = None
 
+    def __post_init__(self) -> None:
+        # The pattern is read (and bounded) once, not for every variable of every instance.
+        self._name_like = like_matcher(self.name_like) if self.name_like is not None else None
+
     def matches(self, name: str) -> bool:
         if (self.name is not None and name != self.name) or (self.names and name not in self.names):
             return False
-        return self.name_like is None or like_matches(self.name_like, name)
+        return self._name_like is None or self._name_like(name)
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Paging, counting and LIKE patterns, the same for every list endpoint."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select
@@ -62,12 +63,17 @@ def like(column: SQLColumnExpression[str | None], pattern: str) -> ColumnElement
     return column.like(pattern, escape=LIKE_ESCAPE)
 
 
-def like_matches(pattern: str, value: str) -> bool:
-    """The same LIKE in Python, for values that live outside SQL rows (variables in saved states).
+def like_matcher(pattern: str) -> Callable[[str], bool]:
+    """The same LIKE in Python, for values that live outside SQL rows (variables in saved states): the
+    pattern is read once, and the matcher is applied to each value.
 
     Greedy matching that returns only to the last `%`: at most len(pattern) × len(value) steps, never
     the exponential backtracking of a regular expression built from the pattern."""
     tokens = _like_tokens(pattern)
+    return lambda value: _matches(tokens, value)
+
+
+def _matches(tokens: list[Any], value: str) -> bool:
     t = p = 0
     star, star_t = -1, 0
     while t < len(value):

@@ -46,9 +46,8 @@ def _integer(name: str, value: Any, kind: str, bounds: tuple[int, int]) -> int:
 
 
 def decode_value(name: str, raw: Any, settings: Settings) -> Any:
-    """A variable as Camunda's clients send it; a value nested deeper than the settings allow, or one
-    that cannot be stored (a lone surrogate, NaN), is refused."""
-    check_value(name, max_depth=1, what="A variable name")
+    """A variable as Camunda's clients send it (its body already read strictly, app.rest.limits); a
+    value nested deeper than the settings allow, or one that cannot be stored, is refused."""
     value = _decoded(name, raw, settings)
     check_value(value, max_depth=settings.max_variable_depth, what=f"Variable '{name}'")
     return value
