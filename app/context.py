@@ -20,6 +20,7 @@ from app.definitions import decisions
 from app.engine import (
     DecisionTable,
     ProcessModel,
+    ProcessRun,
     RunContext,
     TimerLimits,
     parse_decision_resources,
@@ -89,6 +90,34 @@ class DecisionCache(ParsedCache[DecisionTable]):
         return parse_decision_resources(resources)
 
 
+class RunCache:
+    """Restored workflows of running instances, each under the revision its state was saved at, so
+    that a step need not restore what this worker's previous step of the instance left.
+
+    A step takes the run out (no two steps ever share one) and, once its unit of work has committed,
+    puts it back under the instance's new revision; a step that fails or rolls back leaves nothing.
+    A revision written by anybody else (another worker, another replica) is simply not found."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._runs: OrderedDict[str, tuple[int, ProcessRun]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: str, revision: int) -> ProcessRun | None:
+        with self._lock:
+            kept = self._runs.pop(instance_id, None)
+        return kept[1] if kept is not None and kept[0] == revision else None
+
+    def keep(self, instance_id: str, revision: int, run: ProcessRun) -> None:
+        if self._capacity == 0:
+            return
+        with self._lock:
+            self._runs[instance_id] = (revision, run)
+            self._runs.move_to_end(instance_id)
+            while len(self._runs) > self._capacity:
+                self._runs.popitem(last=False)
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -102,9 +131,11 @@ class Services:
     # Password verifications running at once in this process: each scrypt takes 16 MiB and a core,
     # so a burst of sign-ins waits its turn instead of exhausting memory.
     verification_slots: threading.BoundedSemaphore = field(init=False, repr=False)
+    runs: RunCache = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.verification_slots = threading.BoundedSemaphore(self.settings.signin_concurrent_verifications)
+        self.runs = RunCache(self.settings.run_cache_size)
 
     def run_context(self, session: Session | None = None) -> RunContext:
         """What a run needs; with the step's session, expressions may also read the registers the

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     # Parsed process specs kept in memory per worker, by definition id.
     spec_cache_size: int = Field(default=256, ge=1)
+    # Running instances whose restored workflow is kept in memory per worker between their steps
+    # (0: restore every step from the saved state).
+    run_cache_size: int = Field(default=1000, ge=0, le=1_000_000)
     db_pool_size: int = Field(default=10, ge=1)
     # Fire due timers from a thread of the service; turn off where separate workers do it.
     timer_worker: bool = True

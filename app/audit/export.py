@@ -19,7 +19,7 @@ from app.access import permissions
 from app.access.accounts import Principal
 from app.audit import anchors as anchor_keys
 from app.audit import ledger
-from app.cases.instances import get_instance, jsonable, load_run
+from app.cases.instances import get_instance, jsonable, read_run
 from app.cases.projections import ACTIVE, ENDINGS
 from app.deadlines import calendars
 from app.errors import Forbidden, NotFound
@@ -70,7 +70,7 @@ def export_case(services: Services, instance_id: str, reader: Principal) -> dict
                         for decision_id in decision_ids]
         anchors = session.scalars(select(HistoryAnchor).where(HistoryAnchor.process_instance_id == instance.id)
                                   .order_by(HistoryAnchor.number)).all()
-        variables = jsonable(load_run(services, session, instance).variables())
+        variables = jsonable(read_run(services, session, instance).variables())
     years = sorted({int(year) for event in events if event.kind.startswith("deadline.")
                     for year in [event.payload.get("start", "")[:4], event.payload.get("due", "")[:4]] if year})
     calendar = []

@@ -23,6 +23,7 @@ from app.cases.instances import (
     instance_of_open_work,
     jsonable,
     load_run,
+    read_run,
     record,
     refuse_reserved_keys,
     save_run,
@@ -94,7 +95,7 @@ def fetch_and_lock(services: Services, *, worker_id: str, max_tasks: int, topics
 def _variables(services: Services, session: Session, task: ExternalTask, names: list[str] | None,
                reader: Principal) -> dict[str, Any]:
     instance = get_active_instance(session, task.process_instance_id)
-    run = load_run(services, session, instance)
+    run = read_run(services, session, instance)
     values = confidentiality.visible(session, run.model, instance.id, reader, run.variables())
     return values if names is None else {name: values[name] for name in names if name in values}
 

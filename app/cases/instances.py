@@ -27,7 +27,7 @@ from app.engine import (
 )
 from app.errors import Conflict, InvalidRequest, NotFound
 from app.extensions import confidentiality
-from app.persistence.database import announce_new_work, insert_missing, on_commit
+from app.persistence.database import after_commit, announce_new_work, insert_missing, on_commit
 from app.persistence.models import (
     ActivityInstance,
     Base,
@@ -95,6 +95,9 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
         instance.status, instance.end_time = COMPLETED, now
     step = _step(services, session, instance, run, result, now)
     active = instance.status == ACTIVE
+    if active:
+        # The revision is final once the unit of work has flushed the instance row, at commit.
+        after_commit(session, lambda: services.runs.keep(instance.id, instance.revision, run))
     _sync_user_tasks(services, step, result.user_tasks if active else ())
     _sync_external_tasks(session, instance, run, result.external_tasks if active else (), now)
     _sync_subscriptions(session, instance, run, result.waits if active else (), now)
@@ -109,7 +112,8 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
     if result.ended:
         for hook in services.hooks:
             hook.on_elements_ended(step, result.ended)
-    session.execute(delete(Timer).where(Timer.process_instance_id == instance.id))
+    if run.model.waits_on_timers:  # no timer row can exist otherwise
+        session.execute(delete(Timer).where(Timer.process_instance_id == instance.id))
     if active and result.timers:
         _write_rows(session, Timer, [
             {"id": timer.task_id, "process_instance_id": instance.id,
@@ -143,11 +147,10 @@ def _step(services: Services, session: Session, instance: ProcessInstance, run: 
 
 def _sync_user_tasks(services: Services, step: Step, open_tasks: Iterable[OpenUserTask]) -> None:
     session, instance, now = step.session, step.instance, step.now
-    existing = set(session.scalars(select(UserTask.id).where(UserTask.process_instance_id == instance.id)))
+    existing = step.result.user_tasks_before
     opened = {task.id: task for task in open_tasks}
     gone = existing - opened.keys()
-    if gone:
-        session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(gone)))
+    if gone:  # their candidate rows go with them (ON DELETE CASCADE)
         session.execute(delete(UserTask).where(UserTask.id.in_(gone)))
     new_tasks = [opened[task_id] for task_id in opened.keys() - existing]
     if not new_tasks:
@@ -346,6 +349,17 @@ def instance_of_open_work(session: Session, instance_id: str) -> ProcessInstance
 
 
 def load_run(services: Services, session: Session, instance: ProcessInstance) -> ProcessRun:
+    """The instance's run, to change it: the one this worker kept since the instance's last step if
+    nobody has written the instance since, else restored from its saved state."""
+    run = services.runs.take(instance.id, instance.revision)
+    if run is not None:
+        run.resume(services.run_context(session))
+        return run
+    return read_run(services, session, instance)
+
+
+def read_run(services: Services, session: Session, instance: ProcessInstance) -> ProcessRun:
+    """The instance's run restored from its saved state, to read it (the kept one stays for steps)."""
     model = services.models.get(session, instance.definition_id)
     return ProcessRun.restore(model, instance.state, services.run_context(session))
 
@@ -355,7 +369,7 @@ def instance_variables(services: Services, instance_id: str, reader: Principal) 
     with services.db.read() as session:
         instance = get_active_instance(session, instance_id)
         permissions.require_instance_read(session, reader, instance.id)
-        run = load_run(services, session, instance)
+        run = read_run(services, session, instance)
         return confidentiality.visible(session, run.model, instance.id, reader, run.variables())
 
 

@@ -16,6 +16,7 @@ from app.cases.instances import (
     instance_of_open_work,
     jsonable,
     load_run,
+    read_run,
     record,
     refuse_reserved_keys,
     save_run,
@@ -190,7 +191,13 @@ def complete(services: Services, task_id: str, variables: Mapping[str, Any], *, 
     """Complete a user task with the submitted values, checked against its form first."""
     refuse_reserved_keys(variables)
     with services.db.write() as session:
-        task = get_task(session, task_id)
+        # The task and its instance in one query (both then come from the session's identity map).
+        found = session.execute(select(UserTask, ProcessInstance)
+                                .join(ProcessInstance, ProcessInstance.id == UserTask.process_instance_id)
+                                .where(UserTask.id == task_id)).first()
+        if found is None:
+            raise _missing_task(session, task_id)
+        task = found.UserTask
         permissions.require_task_work(session, actor, task)
         instance = instance_of_open_work(session, task.process_instance_id)
         run = load_run(services, session, instance)
@@ -215,7 +222,7 @@ def form(services: Services, task_id: str, reader: Principal) -> tuple[tuple[For
         task = get_task(session, task_id)
         require_read(session, reader, task)
         instance = get_active_instance(session, task.process_instance_id)
-        run = load_run(services, session, instance)
+        run = read_run(services, session, instance)
         return (run.model.user_tasks[task.task_definition_key].form_fields,
                 confidentiality.visible(session, run.model, instance.id, reader, run.variables()))
 
@@ -225,7 +232,7 @@ def task_variables(services: Services, task_id: str, reader: Principal) -> dict[
         task = get_task(session, task_id)
         require_read(session, reader, task)
         instance = get_active_instance(session, task.process_instance_id)
-        run = load_run(services, session, instance)
+        run = read_run(services, session, instance)
         return confidentiality.visible(session, run.model, instance.id, reader, run.variables())
 
 

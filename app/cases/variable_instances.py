@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.access.accounts import Principal
 from app.cases import history
-from app.cases.instances import load_run
+from app.cases.instances import read_run
 from app.context import Services
 from app.extensions import confidentiality
 from app.persistence.models import ProcessInstance
@@ -64,7 +64,7 @@ def _rows(services: Services, session: Session, criteria: VariableFilter) -> Ite
     while True:
         batch = page(session, query, offset, _INSTANCE_BATCH)
         for instance, _definition in batch:
-            run = load_run(services, session, instance)
+            run = read_run(services, session, instance)
             values = confidentiality.visible(session, run.model, instance.id, criteria.reader, run.variables())
             for name in sorted(values):
                 if criteria.matches(name):

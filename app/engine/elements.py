@@ -9,6 +9,7 @@ from functools import cached_property
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
 from app.engine.expressions import Template
+from app.engine.timers import TIMER_KINDS
 
 FORM_FIELD_TYPES = frozenset({"string", "long", "boolean", "date", "enum"})
 FORM_CONSTRAINTS = frozenset({"required", "readonly", "minlength", "maxlength", "min", "max"})
@@ -130,6 +131,15 @@ class ProcessModel:
     def catches_messages_or_signals(self) -> bool:
         """Whether a running instance can ever wait for a message or signal (start events aside)."""
         return any(info.activity_type in _WAITING_CATCHES for info in self.elements.values())
+
+    @cached_property
+    def waits_on_timers(self) -> bool:
+        """Whether a running instance can ever wait on a timer (of its own or of a called process)."""
+        return any(type(timer) in TIMER_KINDS
+                   for spec in (self.spec, *self.subprocess_specs.values())
+                   for task_spec in spec.task_specs.values()
+                   for definition in [getattr(task_spec, "event_definition", None)]
+                   for timer in getattr(definition, "event_definitions", None) or [definition])
 
 
 _WAITING_CATCHES = frozenset({"intermediateMessageCatch", "intermediateSignalCatch", "boundaryMessage",

@@ -34,6 +34,7 @@ from app.clock import Clock
 from app.engine.elements import ProcessModel, UserTaskDefinition
 from app.engine.expressions import ExpressionError, Template, compile_template
 from app.engine.forms import parse_datetime
+from app.engine.pruning import prune
 from app.engine.script_engine import SafeScriptEngine
 from app.engine.serialization import dump_workflow, load_workflow
 from app.engine.steps import (
@@ -149,7 +150,13 @@ class ProcessRun:
         workflow.script_engine = _script_engine(model, context)
         return cls(model, workflow, context)
 
+    def resume(self, context: RunContext) -> None:
+        """Take up a run kept in memory since its last step, in a new step's context."""
+        self.context = context
+        self.workflow.script_engine = _script_engine(self.model, context)
+
     def serialize(self) -> str:
+        prune(self.workflow)
         return dump_workflow(self.workflow)
 
     # -- queries --------------------------------------------------------------------------------
@@ -406,16 +413,16 @@ class ProcessRun:
         return None
 
     def cancel(self) -> StepResult:
-        before = self._states()
+        before, open_before = self._states(), self._open_user_task_ids()
         with logging_step() as log:
             self.workflow.cancel()
-            return self._result(self._changes(before), log)
+            return self._result(self._changes(before), log, open_before)
 
     def snapshot(self) -> StepResult:
         """What the instance waits for, after a change that ran no engine step (variables set by an
         operator, timers moved to a recomputed deadline)."""
         with logging_step() as log, on_clock(self.context.clock, self.context.zone, self.context.timer_limits):
-            return self._result([], log)
+            return self._result([], log, self._open_user_task_ids())
 
     # -- internals ------------------------------------------------------------------------------
     def _states(self) -> dict[str, int]:
@@ -425,7 +432,7 @@ class ProcessRun:
         return any(task.has_state(TaskState.READY) and not task.task_spec.manual for task in self._all_tasks())
 
     def _advance(self, action: Callable[[], Any] | None) -> StepResult:
-        before = self._states()
+        before, open_before = self._states(), self._open_user_task_ids()
         cpu_limit = time.thread_time() + self.context.cpu_seconds
 
         def within_cpu_budget(task: Task) -> None:
@@ -455,9 +462,13 @@ class ProcessRun:
             except (TypeError, ValueError, AttributeError) as error:
                 # The library reports some bad values (a timer text that is no date) with plain errors.
                 raise ProcessExecutionFailed(f"the process cannot advance: {error}") from None
-            return self._result(self._changes(before), log)
+            return self._result(self._changes(before), log, open_before)
 
-    def _result(self, changes: list[ActivityChange], log: StepLog) -> StepResult:
+    def _open_user_task_ids(self) -> frozenset[str]:
+        return frozenset(str(task.id) for task in self._all_tasks()
+                         if task.has_state(TaskState.READY) and task.task_spec.bpmn_id in self.model.user_tasks)
+
+    def _result(self, changes: list[ActivityChange], log: StepLog, open_before: frozenset[str]) -> StepResult:
         # What the instance waits for is read inside the step: due dates call the deadline functions,
         # whose reports belong to it. Processes that cannot have external tasks or message and signal
         # catches spare every step those walks.
@@ -466,7 +477,8 @@ class ProcessRun:
             external_tasks=tuple(self.open_external_tasks()) if self.model.external_tasks else (),
             timers=tuple(self.pending_timers()),
             waits=tuple(self.event_waits()) if self.model.catches_messages_or_signals else (),
-            deadlines=tuple(log.deadlines), register_reads=tuple(log.register_reads), decisions=tuple(log.decisions))
+            deadlines=tuple(log.deadlines), register_reads=tuple(log.register_reads), decisions=tuple(log.decisions),
+            user_tasks_before=open_before)
 
     def _changes(self, before: Mapping[str, int]) -> list[ActivityChange]:
         changes = []

@@ -85,6 +85,9 @@ class StepResult:
     deadlines: tuple[Any, ...] = ()
     register_reads: tuple[dict[str, Any], ...] = ()
     decisions: tuple[DecisionRecord, ...] = ()
+    # The user tasks that were open before the step (their rows exist): the projection is brought up
+    # to date from the difference, without reading it back.
+    user_tasks_before: frozenset[str] = frozenset()
 
     @property
     def ended(self) -> tuple[ActivityChange, ...]:

@@ -108,7 +108,8 @@ class ProcessInstance(Base):
     tenant_id: Mapped[str | None] = mapped_column(String(64))
     # ACTIVE, COMPLETED or EXTERNALLY_TERMINATED, as Camunda's history names them.
     status: Mapped[str] = mapped_column(String(32), index=True)
-    state: Mapped[str] = mapped_column(Text)
+    # The saved workflow: read only where a run is restored (lists and look-ups never need it).
+    state: Mapped[str] = mapped_column(Text, deferred=True)
     start_time: Mapped[datetime] = mapped_column(Instant())
     end_time: Mapped[datetime | None] = mapped_column(Instant())
     start_user_id: Mapped[str | None] = mapped_column(String(255))
