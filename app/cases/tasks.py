@@ -224,7 +224,7 @@ def form(services: Services, task_id: str, reader: Principal) -> tuple[tuple[For
         instance = get_active_instance(session, task.process_instance_id)
         run = read_run(services, session, instance)
         return (run.model.user_tasks[task.task_definition_key].form_fields,
-                confidentiality.visible(session, run.model, instance.id, reader, run.variables()))
+                confidentiality.visible(session, run.model, instance.id, reader, run.task_variables(task_id)))
 
 
 def task_variables(services: Services, task_id: str, reader: Principal) -> dict[str, Any]:
@@ -233,7 +233,7 @@ def task_variables(services: Services, task_id: str, reader: Principal) -> dict[
         require_read(session, reader, task)
         instance = get_active_instance(session, task.process_instance_id)
         run = read_run(services, session, instance)
-        return confidentiality.visible(session, run.model, instance.id, reader, run.variables())
+        return confidentiality.visible(session, run.model, instance.id, reader, run.task_variables(task_id))
 
 
 def readable_task(services: Services, task_id: str, viewer: Principal) -> UserTask:

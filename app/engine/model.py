@@ -34,6 +34,7 @@ from app.engine.elements import (
 )
 from app.engine.events import use_service_events
 from app.engine.expressions import ExpressionSyntaxError, Template, compile_template, contains_expression
+from app.engine.multi_instance import use_service_multi_instance
 from app.engine.outputs import use_output_parameters
 from app.engine.timers import TIMER_KINDS, TimerLimits, check_constant_timer, use_service_timers
 from app.engine.xml import parse_untrusted_xml, refuse_element
@@ -486,6 +487,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
             spec = parser.get_spec(process_id)
             subprocess_specs = parser.get_subprocess_specs(process_id)
             use_service_timers([spec, *subprocess_specs.values()])
+            use_service_multi_instance([spec, *subprocess_specs.values()])
             use_service_events([spec, *subprocess_specs.values()],
                                {start.id for start in process_facts.start_events if start.kind != "none"})
             called = [facts[name][1] for name in subprocess_specs if name in facts]

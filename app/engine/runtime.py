@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
@@ -34,6 +35,7 @@ from app.clock import Clock
 from app.engine.elements import ProcessModel, UserTaskDefinition
 from app.engine.expressions import ExpressionError, Template, compile_template
 from app.engine.forms import parse_datetime
+from app.engine.multi_instance import instance_locals
 from app.engine.pruning import prune
 from app.engine.script_engine import SafeScriptEngine
 from app.engine.serialization import dump_workflow, load_workflow
@@ -177,8 +179,20 @@ class ProcessRun:
         if self.workflow.completed:
             return dict(self.workflow.data)
         merged: dict[str, Any] = dict(self.workflow.data)
-        for task in sorted(self._frontier(), key=lambda t: t.last_state_change):
-            merged.update(task.data)
+        frontier = self._frontier()
+        # The variables of a multi-instance activity's instances are their own, not the case's.
+        own = {name for task in frontier for name in instance_locals(task)}
+        for task in sorted(frontier, key=lambda t: t.last_state_change):
+            merged.update((name, value) for name, value in task.data.items() if name not in own)
+        return merged
+
+    def task_variables(self, task_id: str) -> dict[str, Any]:
+        """What an open task sees: the case's variables and those of its multi-instance instance."""
+        merged = self.variables()
+        task = self._task(task_id)
+        if task is not None:
+            own = {name for other in self._frontier() for name in instance_locals(other)}
+            merged.update((name, value) for name, value in task.data.items() if name in own)
         return merged
 
     def set_variables(self, values: Mapping[str, Any], removals: tuple[str, ...] = ()) -> None:
@@ -280,7 +294,8 @@ class ProcessRun:
         tasks = []
         for task in self._all_tasks():
             definition = self.model.external_tasks.get(task.task_spec.bpmn_id or "")
-            if definition is None or not task.has_state(TaskState.STARTED):
+            if definition is None or not task.has_state(TaskState.STARTED) or isinstance(task.task_spec,
+                                                                                         MultiInstanceTask):
                 continue
             priority = 0
             if definition.priority is not None:
@@ -501,7 +516,10 @@ class ProcessRun:
             ended = now_finished and not was_finished and (was_active or started)
             if started or ended:
                 info = self.model.elements[bpmn_id]
-                changes.append(ActivityChange(task_id, bpmn_id, info.name, info.activity_type, started, ended,
+                # A multi-instance activity is its instances inside a body, as Camunda's history shows it.
+                activity_id, activity_type = ((f"{bpmn_id}#multiInstanceBody", "multiInstanceBody")
+                                              if isinstance(spec, MultiInstanceTask) else (bpmn_id, info.activity_type))
+                changes.append(ActivityChange(task_id, activity_id, info.name, activity_type, started, ended,
                                               task.has_state(TaskState.CANCELLED)))
         return changes
 

@@ -76,6 +76,16 @@ TWO_ENDS = ('<bpmn:startEvent id="start" /><bpmn:parallelGateway id="split" />' 
             + flows(("start", "split", None), ("split", "a", None), ("split", "b", None), ("a", "end_a", None),
                     ("b", "end_b", None)))
 
+COUNTERSIGN_LOOP = ('<bpmn:startEvent id="start" />'
+                    '<bpmn:userTask id="sign" name="sign" camunda:candidateGroups="${department}">'
+                    '<bpmn:multiInstanceLoopCharacteristics camunda:collection="${departments}" '
+                    'camunda:elementVariable="department"><bpmn:completionCondition>'
+                    '${nrOfCompletedInstances &gt;= 2}</bpmn:completionCondition>'
+                    '</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>' + user_tasks("decide")
+                    + '<bpmn:exclusiveGateway id="again_gw" /><bpmn:endEvent id="end" />'
+                    + flows(("start", "sign", None), ("sign", "decide", None), ("decide", "again_gw", None),
+                            ("again_gw", "sign", "${again}"), ("again_gw", "end", "${not again}")))
+
 Action = tuple[str, Any, dict[str, Any]]
 
 
@@ -124,6 +134,9 @@ WALKS: dict[str, tuple[str, dict[str, Any], list[Action]]] = {
         wait(minutes=30), wait(hours=1), complete("remind"), complete("work"),
         complete("decide", again=True), wait(hours=1, minutes=1),
         complete("work"), complete("remind"), complete("decide", again=False), complete("remind")]),
+    "countersigning in a loop, two of three enough": (COUNTERSIGN_LOOP, {"departments": ["a", "b", "c"]}, [
+        complete("sign", opinion="yes"), complete("sign", opinion="no"), complete("decide", again=True),
+        complete("sign"), complete("sign"), complete("decide", again=False)]),
     "two branches ending at their own end events": (TWO_ENDS, {}, [complete("a", x=1), complete("b", y=2)]),
 }
 

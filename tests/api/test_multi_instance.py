@@ -1,0 +1,106 @@
+"""Multi-instance activities over engine-rest, as a Modeler diagram draws them: 会签 (every department
+signs, one task each), 或签 (the first expert decides, the others' tasks are withdrawn) and a sequential
+review of three levels that stops at a rejection."""
+from __future__ import annotations
+
+import httpx
+
+from tests.support.http import deploy
+from tests.support.paths import FIXTURES
+
+JOINT_REVIEW = FIXTURES / "constructs" / "joint_review.bpmn"
+DEPARTMENTS = ["xj-eco-env", "xj-commerce", "xj-sti"]
+EXPERTS = ["expert-wang", "expert-li"]
+
+
+def start(client: httpx.Client, **variables) -> str:
+    deploy(client, JOINT_REVIEW)
+    body = {"variables": {name: {"value": value, "type": "Json" if isinstance(value, list) else None}
+                          for name, value in variables.items()}}
+    response = client.post("/process-definition/key/joint_review/start", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()["id"]
+
+
+def open_tasks(client: httpx.Client, instance_id: str) -> list[dict]:
+    return client.get("/task", params={"processInstanceId": instance_id, "sortBy": "created",
+                                        "sortOrder": "asc"}).json()
+
+
+def groups_of(client: httpx.Client, task_id: str) -> list[str]:
+    return [link["groupId"] for link in client.get(f"/task/{task_id}/identity-links").json()
+            if link["type"] == "candidate"]
+
+
+def complete(client: httpx.Client, task_id: str, **variables) -> None:
+    response = client.post(f"/task/{task_id}/complete",
+                           json={"variables": {name: {"value": value} for name, value in variables.items()}})
+    assert response.status_code == 204, response.text
+
+
+def activities(client: httpx.Client, instance_id: str, activity_id: str) -> list[dict]:
+    return client.get("/history/activity-instance", params={"processInstanceId": instance_id,
+                                                            "activityId": activity_id}).json()
+
+
+def test_countersign_gives_each_department_its_task_and_goes_on_when_all_have_signed(client):
+    case = start(client, departments=DEPARTMENTS, experts=EXPERTS, rejected=False)
+    tasks = open_tasks(client, case)
+    assert [task["taskDefinitionKey"] for task in tasks] == ["countersign"] * 3
+    assert sorted(groups_of(client, task["id"])[0] for task in tasks) == sorted(DEPARTMENTS)
+    for number, task in enumerate(tasks[:2]):
+        complete(client, task["id"], opinion=f"同意 {number}")
+        assert [t["taskDefinitionKey"] for t in open_tasks(client, case)] == ["countersign"] * (2 - number)
+    complete(client, tasks[2]["id"], opinion="同意")
+    assert [task["taskDefinitionKey"] for task in open_tasks(client, case)] == ["first_expert"] * 2
+    # What the departments wrote is the case's; the instances' own variables are not.
+    variables = client.get(f"/process-instance/{case}/variables").json()
+    assert variables["opinion"]["value"] == "同意"
+    assert not {"department", "loopCounter", "nrOfInstances", "expert"} & variables.keys()
+    body = activities(client, case, "countersign#multiInstanceBody")
+    assert len(body) == 1 and body[0]["activityType"] == "multiInstanceBody" and body[0]["endTime"]
+    signed = activities(client, case, "countersign")
+    assert len(signed) == 3 and all(row["endTime"] and not row["canceled"] for row in signed)
+
+
+def test_the_first_expert_decides_and_the_other_experts_task_is_withdrawn(client):
+    case = start(client, departments=["xj-eco-env"], experts=EXPERTS, rejected=False)
+    [countersign] = open_tasks(client, case)
+    complete(client, countersign["id"])
+    experts = open_tasks(client, case)
+    assert sorted(task["assignee"] for task in experts) == sorted(EXPERTS)
+    first, second = experts
+    complete(client, first["id"], expertOpinion="可以命名")
+    left = open_tasks(client, case)
+    assert [task["taskDefinitionKey"] for task in left] == ["level_review"]
+    assert client.post(f"/task/{second['id']}/complete", json={}).status_code in (404, 409)
+    rows = {row["taskId"]: row for row in activities(client, case, "first_expert")}
+    assert rows[first["id"]]["canceled"] is False and rows[second["id"]]["canceled"] is True
+
+
+def test_a_sequential_review_runs_level_after_level_and_stops_at_a_rejection(client):
+    case = start(client, departments=[], experts=[], rejected=False)
+    # An empty collection runs no instance: the token goes straight on, as in Camunda.
+    [level] = open_tasks(client, case)
+    assert level["taskDefinitionKey"] == "level_review"
+    counters = []
+    for _ in range(2):
+        [level] = open_tasks(client, case)
+        counters.append(client.get(f"/task/{level['id']}/variables").json()["loopCounter"]["value"])
+        rejected = len(counters) == 2
+        complete(client, level["id"], rejected=rejected)
+    assert counters == [0, 1]
+    assert open_tasks(client, case) == []
+    assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
+    assert len(activities(client, case, "level_review")) == 2
+
+
+def test_a_collection_that_is_no_list_is_refused_in_words_without_python(client):
+    deploy(client, JOINT_REVIEW)
+    response = client.post("/process-definition/key/joint_review/start", json={"variables": {
+        "departments": {"value": "xj-eco-env"}, "experts": {"value": "[]", "type": "Json"},
+        "rejected": {"value": False}}})
+    assert response.status_code == 400
+    message = response.json()["message"]
+    assert "countersign" in message and "collection" in message and "no list" in message
+    assert "NoneType" not in message and "Error" not in message.split(":")[0]
