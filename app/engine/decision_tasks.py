@@ -1,4 +1,5 @@
-"""Business rule tasks: a DMN decision evaluated by the service's own decision engine.
+"""Tasks the engine itself passes: business rule tasks (a DMN decision evaluated by the service's own
+decision engine) and plain or manual tasks.
 
 The library's business rule task evaluates DMN through its Python script engine; here the task only
 asks the run's script engine to decide, and the script engine evaluates the decision table the
@@ -34,6 +35,15 @@ class BusinessRuleTask(NoneTask):
         return super()._run_hook(my_task)
 
 
+class PassThroughTask(NoneTask):
+    """A plain task or a manual task: in Camunda the token passes it (the Modeler's default shape is a
+    plain task), where the library would wait for somebody to run it and nobody could."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.manual = False
+
+
 class _BusinessRuleTaskParser(CamundaTaskParser):
     @staticmethod
     def get_decision_ref(node: etree._Element) -> str | None:
@@ -45,7 +55,9 @@ class ServiceParser(CamundaParser):
     """The Camunda dialect, with business rule tasks that the service evaluates."""
 
     OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
-                               full_tag("businessRuleTask"): (_BusinessRuleTaskParser, BusinessRuleTask)}
+                               full_tag("businessRuleTask"): (_BusinessRuleTaskParser, BusinessRuleTask),
+                               full_tag("task"): (CamundaTaskParser, PassThroughTask),
+                               full_tag("manualTask"): (CamundaTaskParser, PassThroughTask)}
 
 
 def use_decisions(specs: Iterable[BpmnProcessSpec], references: Mapping[str, DecisionReference]) -> None:

@@ -34,6 +34,7 @@ from app.engine.elements import (
 )
 from app.engine.events import use_service_events
 from app.engine.expressions import ExpressionSyntaxError, Template, compile_template, contains_expression
+from app.engine.flows import end_implicitly, join_link_events, message_throw_topic, rewrite_message_throws
 from app.engine.multi_instance import use_service_multi_instance
 from app.engine.outputs import use_output_parameters
 from app.engine.timers import TIMER_KINDS, TimerLimits, check_constant_timer, use_service_timers
@@ -139,9 +140,11 @@ def _activity_type(element: etree._Element) -> str:
         return next((kinds[d] for d in definitions if d in kinds), "boundaryEvent")
     if tag == "intermediateCatchEvent":
         kinds = {"timerEventDefinition": "intermediateTimer", "messageEventDefinition": "intermediateMessageCatch",
-                 "signalEventDefinition": "intermediateSignalCatch"}
+                 "signalEventDefinition": "intermediateSignalCatch", "linkEventDefinition": "intermediateLinkCatch"}
         return next((kinds[d] for d in definitions if d in kinds), "intermediateCatchEvent")
     if tag == "intermediateThrowEvent":
+        if "messageEventDefinition" in definitions:
+            return "intermediateMessageThrowEvent"
         return "intermediateSignalThrow" if "signalEventDefinition" in definitions else "intermediateNoneThrowEvent"
     return tag
 
@@ -181,9 +184,16 @@ def _check_element(resource: str, element: etree._Element) -> None:
             raise refuse_element(resource, element, f"a {tag} must be an external task "
                                              "(camunda:type=\"external\" with a camunda:topic)")
     if tag in ("intermediateThrowEvent", "endEvent") and any(
-            _tag(child) in ("messageEventDefinition", "signalEventDefinition") for child in element):
-        raise refuse_element(resource, element, "throwing a message or signal from a process is not supported; "
-                                         "notify through an external task (serviceTask camunda:type=\"external\")")
+            _tag(child) == "signalEventDefinition" for child in element):
+        raise refuse_element(resource, element, "throwing a signal from a process is not supported; notify "
+                                         "through an external task (serviceTask camunda:type=\"external\")")
+    if tag == "messageEventDefinition" and parent is not None and _tag(parent) in ("intermediateThrowEvent",
+                                                                                   "endEvent"):
+        kind = _camunda(element, "type")
+        if kind is not None and (kind != "external" or not _camunda(element, "topic")):
+            raise refuse_element(resource, parent, "a message throw event runs as an external task "
+                                 "(camunda:type=\"external\" with a camunda:topic) or, without an "
+                                 "implementation, passes on")
     if tag == "subProcess" and element.get("triggeredByEvent") == "true":
         for start in element.iterfind("bpmn:startEvent", _NS):
             kinds = {_tag(child) for child in start if _tag(child).endswith("EventDefinition")}
@@ -194,7 +204,8 @@ def _check_element(resource: str, element: etree._Element) -> None:
         reference = "messageRef" if tag == "messageEventDefinition" else "signalRef"
         owner = parent
         kind = "message" if tag == "messageEventDefinition" else "signal"
-        if _event_name(element, kind) is None:
+        throws = owner is not None and _tag(owner) in ("intermediateThrowEvent", "endEvent")
+        if _event_name(element, kind) is None and not throws:
             raise refuse_element(resource, owner, f"the {kind} event needs a {reference} naming a {kind} with a name")
     if tag == "receiveTask" and _event_name(element, "message") is None:
         raise refuse_element(resource, element, "the receive task needs a messageRef naming a message with a name")
@@ -396,6 +407,10 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
             external_tasks[element_id] = ExternalTaskDefinition(
                 element_id, _camunda(element, "topic") or "",  # _check_element refused a task without one
                 _compile(resource, element, _camunda(element, "taskPriority"), "camunda:taskPriority"))
+        elif tag in ("intermediateThrowEvent", "endEvent") and (external := message_throw_topic(element)):
+            topic, priority = external
+            external_tasks[element_id] = ExternalTaskDefinition(
+                element_id, topic or "", _compile(resource, element, priority, "camunda:taskPriority"))
         elif tag == "boundaryEvent":
             error = element.find("bpmn:errorEventDefinition", _NS)
             if error is not None:
@@ -472,6 +487,8 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
                 raise refuse_element(resource, process,
                                      f"process key '{process_id}' is defined twice in this deployment")
             facts[process_id] = (resource, _inspect_process(resource, process))
+        join_link_events(resource, root)
+        rewrite_message_throws(root)
         try:
             parser.add_bpmn_xml(root, filename=resource)
         except ValidationException as error:
@@ -488,6 +505,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
             subprocess_specs = parser.get_subprocess_specs(process_id)
             use_service_timers([spec, *subprocess_specs.values()])
             use_service_multi_instance([spec, *subprocess_specs.values()])
+            end_implicitly([spec, *subprocess_specs.values()])
             use_service_events([spec, *subprocess_specs.values()],
                                {start.id for start in process_facts.start_events if start.kind != "none"})
             called = [facts[name][1] for name in subprocess_specs if name in facts]

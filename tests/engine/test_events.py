@@ -151,8 +151,8 @@ def test_a_timer_start_event_is_scheduled_by_the_service(context):
 
 @pytest.mark.parametrize(("body", "reason"), [
     ("""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>
-        <bpmn:intermediateThrowEvent id="t"><bpmn:messageEventDefinition messageRef="m_report"/>
-        </bpmn:intermediateThrowEvent>""", "throwing a message"),
+        <bpmn:intermediateThrowEvent id="t"><bpmn:signalEventDefinition signalRef="s_report"/>
+        </bpmn:intermediateThrowEvent>""", "throwing a signal"),
     ("""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>
         <bpmn:sendTask id="t"/>""", "sendTask cannot run here"),
     ("""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>

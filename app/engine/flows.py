@@ -1,0 +1,113 @@
+"""Where a token goes that the library would lose: an element with no outgoing flow, link events and
+message throw events.
+
+- In Camunda an element without an outgoing sequence flow ends its token there (an implicit end), and
+  the process ends when no token is left. The library only ends a process through its end events, so
+  such an element is joined to the end of its process as an end event is.
+- A link throw event continues at the link catch event of the same name in the same process or
+  subprocess, as if a sequence flow joined them. The library does not run link events, so that flow is
+  drawn into the file before it is parsed, and the two events become plain events; a throw whose name
+  no catch of its scope carries, or a name two catches share, is refused at deploy.
+- A message throw or end event whose message definition says `camunda:type="external"` (with a
+  `camunda:topic`) is an external task, as in Camunda: it waits for a worker of that topic. Without an
+  implementation it passes, as in Camunda. Both are rewritten before parsing: into a service task of
+  that topic, or into a plain event.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from lxml import etree
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.defaults import EventSubprocess
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+
+from app.engine.xml import refuse_element
+
+_BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+_CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+_NS = {"bpmn": _BPMN}
+_EXTERNAL_ATTRIBUTES = ("type", "topic", "taskPriority")
+
+
+def end_implicitly(specs: Iterable[BpmnProcessSpec]) -> None:
+    for spec in specs:
+        for task_spec in list(spec.task_specs.values()):
+            if (task_spec.bpmn_id is None or task_spec.outputs or isinstance(task_spec, EndEvent | EventSubprocess)
+                    # an instance of a multi-instance activity returns to its body
+                    or any(isinstance(owner, LoopTask) for owner in task_spec.inputs)):
+                continue
+            task_spec.connect(spec.end)
+
+
+def join_link_events(resource: str, root: etree._Element) -> None:
+    """Draw each link throw's flow to its catch into the file (see the module's docstring)."""
+    scopes = [*root.iterfind("bpmn:process", _NS), *root.iterfind(".//bpmn:subProcess", _NS)]
+    for scope in scopes:
+        catches: dict[str, etree._Element] = {}
+        for catch in scope.iterfind("bpmn:intermediateCatchEvent", _NS):
+            name = _link_name(catch)
+            if name is None:
+                continue
+            if name in catches:
+                raise refuse_element(resource, catch, f"two link catch events of one scope are named '{name}'; "
+                                                      "a link throw event could not tell which one it goes to")
+            catches[name] = catch
+        for throw in scope.iterfind("bpmn:intermediateThrowEvent", _NS):
+            name = _link_name(throw)
+            if name is None:
+                continue
+            target = catches.get(name)
+            if target is None:
+                raise refuse_element(resource, throw, f"the link throw event goes to '{name}', but no link catch "
+                                                      "event of the same process or subprocess has that name")
+            source, goal = throw.get("id") or "", target.get("id") or ""
+            flow = etree.SubElement(scope, f"{{{_BPMN}}}sequenceFlow", id=f"{source}_to_{goal}",
+                                    sourceRef=source, targetRef=goal)
+            flow.tail = "\n"
+        for event in [*catches.values(), *scope.iterfind("bpmn:intermediateThrowEvent", _NS)]:
+            for definition in event.findall("bpmn:linkEventDefinition", _NS):
+                event.remove(definition)
+
+
+def _link_name(event: etree._Element) -> str | None:
+    definition = event.find("bpmn:linkEventDefinition", _NS)
+    if definition is None:
+        return None
+    return definition.get("name") or ""
+
+
+def message_throw_topic(element: etree._Element) -> tuple[str | None, str | None] | None:
+    """(topic, priority) of a message throw or end event that is an external task; None otherwise."""
+    definition = element.find("bpmn:messageEventDefinition", _NS)
+    if definition is None or definition.get(f"{{{_CAMUNDA}}}type") != "external":
+        return None
+    return definition.get(f"{{{_CAMUNDA}}}topic"), definition.get(f"{{{_CAMUNDA}}}taskPriority")
+
+
+def rewrite_message_throws(root: etree._Element) -> None:
+    """Turn message throw and end events into the service task or plain event they behave as."""
+    for tag in ("intermediateThrowEvent", "endEvent"):
+        for event in list(root.iter(f"{{{_BPMN}}}{tag}")):
+            definition = event.find("bpmn:messageEventDefinition", _NS)
+            if definition is None:
+                continue
+            if message_throw_topic(event) is None:
+                event.remove(definition)
+                continue
+            task = etree.Element(f"{{{_BPMN}}}serviceTask")
+            for name in ("id", "name"):
+                if (value := event.get(name)) is not None:
+                    task.set(name, value)
+            for name in _EXTERNAL_ATTRIBUTES:
+                value = definition.get(f"{{{_CAMUNDA}}}{name}")
+                if value is not None:
+                    task.set(f"{{{_CAMUNDA}}}{name}", value)
+            for child in list(event):
+                if child is not definition:
+                    task.append(child)
+            task.tail = event.tail
+            scope = event.getparent()
+            if scope is not None:
+                scope.replace(event, task)
