@@ -12,6 +12,10 @@ message throw events.
   `camunda:topic`) is an external task, as in Camunda: it waits for a worker of that topic. Without an
   implementation it passes, as in Camunda. Both are rewritten before parsing: into a service task of
   that topic, or into a plain event.
+- Data associations (a line between a task and a data object) are drawn for readers: Camunda 7 does
+  not execute them, while the library would move the variable out of the case into the data object,
+  or stop the task when it has no such variable. They are dropped before parsing; a variable named
+  as a data object is a case variable like any other.
 """
 from __future__ import annotations
 
@@ -111,3 +115,11 @@ def rewrite_message_throws(root: etree._Element) -> None:
             scope = event.getparent()
             if scope is not None:
                 scope.replace(event, task)
+
+
+def drop_data_associations(root: etree._Element) -> None:
+    for tag in ("dataInputAssociation", "dataOutputAssociation"):
+        for association in list(root.iter(f"{{{_BPMN}}}{tag}")):
+            owner = association.getparent()
+            if owner is not None:
+                owner.remove(association)

@@ -34,7 +34,13 @@ from app.engine.elements import (
 )
 from app.engine.events import use_service_events
 from app.engine.expressions import ExpressionSyntaxError, Template, compile_template, contains_expression
-from app.engine.flows import end_implicitly, join_link_events, message_throw_topic, rewrite_message_throws
+from app.engine.flows import (
+    drop_data_associations,
+    end_implicitly,
+    join_link_events,
+    message_throw_topic,
+    rewrite_message_throws,
+)
 from app.engine.multi_instance import use_service_multi_instance
 from app.engine.outputs import use_output_parameters
 from app.engine.timers import TIMER_KINDS, TimerLimits, check_constant_timer, use_service_timers
@@ -207,6 +213,12 @@ def _check_element(resource: str, element: etree._Element) -> None:
         throws = owner is not None and _tag(owner) in ("intermediateThrowEvent", "endEvent")
         if _event_name(element, kind) is None and not throws:
             raise refuse_element(resource, owner, f"the {kind} event needs a {reference} naming a {kind} with a name")
+    for thrown in ("error", "escalation"):
+        named = element.get(f"{thrown}Ref") if tag == f"{thrown}EventDefinition" else None
+        if named and not any(declared.get("id") == named for declared in
+                             element.getroottree().getroot().iterfind(f"bpmn:{thrown}", _NS)):
+            raise refuse_element(resource, parent, f"the {thrown}Ref '{named}' names no bpmn:{thrown} of the "
+                                 f"file; declare the {thrown} (a code and a name) or leave the reference out")
     if tag == "receiveTask" and _event_name(element, "message") is None:
         raise refuse_element(resource, element, "the receive task needs a messageRef naming a message with a name")
     if tag == "eventBasedGateway" and parent is not None:
@@ -489,6 +501,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
             facts[process_id] = (resource, _inspect_process(resource, process))
         join_link_events(resource, root)
         rewrite_message_throws(root)
+        drop_data_associations(root)
         try:
             parser.add_bpmn_xml(root, filename=resource)
         except ValidationException as error:
