@@ -1,15 +1,17 @@
 """Firing timers that fell due: each exactly once, by whichever worker gets to it first.
 
 Timer rows are a projection of what instances wait for, recomputed on every step of an instance.
-A worker picks instances with due timers; on PostgreSQL it locks their timer rows and skips rows
-another worker holds. The instance's optimistic revision is the final guard: if two workers fire
-the same instance, one commits and the other's unit of work rolls back whole.
+A worker claims the due timer rows of many instances in one statement and fires those instances in
+one unit of work; on PostgreSQL the claim locks the rows and skips rows another worker holds. The
+instance's optimistic revision is the final guard: if two workers fire the same instance, one
+commits and the other's unit of work rolls back whole (and is redone one instance at a time).
 """
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
@@ -26,14 +28,18 @@ def next_due(services: Services, until: datetime) -> datetime | None:
         return session.scalar(select(func.min(Timer.due_at)).where(Timer.due_at <= until))
 
 
-def fire_due_timers(services: Services, *, batch: int = 100) -> int:
-    """Fire every timer due at the clock's current time; returns how many instances advanced."""
+def fire_due_timers(services: Services, *, batch: int = 100, per_unit: int = 25) -> int:
+    """Fire the timers due at the clock's current time, of up to `batch` start events and `batch`
+    instances, each instance once (a cycle that fell behind catches up over several calls); returns
+    how many instances advanced.
+
+    Instances are fired `per_unit` to a unit of work, so that commits and the anchor chain's lock are
+    shared. A unit that fails (a concurrent writer, an instance whose step fails) is redone one
+    instance at a time, so that one bad instance neither blocks nor loses the others; the first
+    failure of a step is raised once every other instance of the call had its turn, so that the
+    worker logs it and retries at its next round, as with any failing round."""
     now = services.clock.now()
     with services.db.read() as session:
-        instance_ids = [instance_id for instance_id in session.scalars(
-            select(Timer.process_instance_id).where(Timer.due_at <= now, Timer.process_instance_id.is_not(None))
-            .group_by(Timer.process_instance_id).order_by(func.min(Timer.due_at)).limit(batch))
-            if instance_id is not None]
         start_timer_ids = list(session.scalars(
             select(Timer.id).where(Timer.due_at <= now, Timer.process_instance_id.is_(None))
             .order_by(Timer.due_at).limit(batch)))
@@ -44,35 +50,103 @@ def fire_due_timers(services: Services, *, batch: int = 100) -> int:
                 advanced += 1
         except Conflict:
             continue
-    for instance_id in instance_ids:
+    stepped: set[str] = set()
+    failure: Exception | None = None
+    while len(stepped) < batch:
+        claimed_before = len(stepped)
+        unit: list[str] = []
         try:
-            if _fire_instance(services, instance_id, now):
-                advanced += 1
-        except (Conflict, NotFound):
-            continue  # another worker or request changed the instance first; its timers are current
+            advanced += _fire_unit(services, now, stepped, min(per_unit, batch - len(stepped)), unit)
+        except Exception:
+            if not unit:
+                raise  # the claim itself failed: nothing to redo
+            for instance_id in unit:  # redone one instance a unit of work: each step is whole or nothing
+                try:
+                    advanced += _fire_instance(services, instance_id, now)
+                except (Conflict, NotFound):
+                    continue  # another worker or request changed the instance first; its timers are current
+                except Exception as error:
+                    failure = failure or error
+        if len(stepped) == claimed_before:
+            break
+    if failure is not None:
+        raise failure
     return advanced
+
+
+def _fire_unit(services: Services, now: datetime, stepped: set[str], most: int, unit: list[str]) -> int:
+    """Claim the due timers of up to `most` instances not `stepped` in this call yet, and fire them
+    in one unit of work. Every instance claimed joins `stepped`; `unit` receives those fired here.
+
+    One statement claims the first due timer rows; on PostgreSQL it locks them and skips rows another
+    worker or a step of the instance holds (SQLite has one writer at a time)."""
+    with services.db.write() as session:
+        held = {timer.id: timer for timer in session.scalars(
+            select(Timer).where(Timer.due_at <= now, Timer.process_instance_id.is_not(None),
+                                Timer.process_instance_id.not_in(list(stepped)))
+            .order_by(Timer.due_at).limit(most).with_for_update(skip_locked=True))}
+        claimed = list(dict.fromkeys(timer.process_instance_id for timer in held.values()
+                                     if timer.process_instance_id is not None))
+        stepped.update(claimed)
+        if not claimed:
+            return 0
+        timers = _wholly_held(session, held, claimed, now)
+        unit += timers
+        advanced = 0
+        # The unit's instances in one statement: get_active_instance finds each in the session.
+        for loaded in session.scalars(select(ProcessInstance).where(ProcessInstance.id.in_(unit))).all():
+            try:
+                instance = get_active_instance(session, loaded.id)
+            except NotFound:
+                continue  # it ended meanwhile; nothing of it was written in this unit
+            advanced += _advance(services, session, instance, timers[instance.id], now)
+        return advanced
 
 
 def _fire_instance(services: Services, instance_id: str, now: datetime) -> bool:
     with services.db.write() as session:
-        due = list(session.scalars(
-            select(Timer).where(Timer.process_instance_id == instance_id, Timer.due_at <= now)
-            .order_by(Timer.due_at).with_for_update(skip_locked=True)))
+        due = _wholly_held(session, {}, [instance_id], now).get(instance_id)
         if not due:
             return False
-        instance = get_active_instance(session, instance_id)
-        run = load_run(services, session, instance)
-        result = run.fire_due_timers()
-        # A timer fired when it no longer waits for that instant: it ended, or a cycle moved it on.
-        still_waiting = {(timer.task_id, timer.due) for timer in result.timers}
-        fired = [timer for timer in due if (timer.id, timer.due_at) not in still_waiting]
-        if not fired:
-            return False
-        for timer in fired:
-            record(session, instance, "timer.fired", now, activity_id=timer.activity_id, task_id=timer.id,
-                   due=timer.due_at.isoformat() if timer.due_at else None, clock=now.isoformat())
-        save_run(services, session, instance, run, result, now)
-        return True
+        return _advance(services, session, get_active_instance(session, instance_id), due, now)
+
+
+def _wholly_held(session: Session, held: dict[str, Timer], instance_ids: list[str],
+                 now: datetime) -> dict[str, list[Timer]]:
+    """The instances of `instance_ids` whose every due timer this unit of work holds, each with those
+    timers in due order. Their due rows not `held` yet are locked in one statement, skipping rows
+    someone else holds: an instance fired with part of its due timers would fire the others unrecorded,
+    so one that another worker holds in part is left to a later call."""
+    due = session.execute(select(Timer.id, Timer.process_instance_id)
+                          .where(Timer.process_instance_id.in_(instance_ids), Timer.due_at <= now)).all()
+    beyond = [row.id for row in due if row.id not in held]
+    if beyond:
+        held.update((timer.id, timer) for timer in session.scalars(
+            select(Timer).where(Timer.id.in_(beyond)).with_for_update(skip_locked=True)))
+    held_elsewhere = {row.process_instance_id for row in due if row.id not in held}
+    timers: dict[str, list[Timer]] = {instance_id: [] for instance_id in instance_ids
+                                      if instance_id not in held_elsewhere}
+    for timer in sorted(held.values(), key=lambda timer: (timer.due_at, timer.id)):
+        if timer.process_instance_id in timers:
+            timers[timer.process_instance_id].append(timer)
+    return timers
+
+
+def _advance(services: Services, session: Session, instance: ProcessInstance, due: list[Timer],
+             now: datetime) -> bool:
+    """Fire an instance's due timers (`due`, held by this unit of work) and write the step."""
+    run = load_run(services, session, instance)
+    result = run.fire_due_timers()
+    # A timer fired when it no longer waits for that instant: it ended, or a cycle moved it on.
+    still_waiting = {(timer.task_id, timer.due) for timer in result.timers}
+    fired = [timer for timer in due if (timer.id, timer.due_at) not in still_waiting]
+    if not fired:
+        return False
+    for timer in fired:
+        record(session, instance, "timer.fired", now, activity_id=timer.activity_id, task_id=timer.id,
+               due=timer.due_at.isoformat() if timer.due_at else None, clock=now.isoformat())
+    save_run(services, session, instance, run, result, now)
+    return True
 
 
 def _fire_start_timer(services: Services, timer_id: str, now: datetime) -> bool:
