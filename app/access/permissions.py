@@ -5,14 +5,14 @@ systems that correlate messages and signals and work external tasks; `auditors` 
 A user task is worked by its assignee, its candidate users and the members of its candidate groups.
 A process is started by the groups and users its `camunda:candidateStarterGroups` /
 `candidateStarterUsers` name, or by any signed-in account when it names none. A case is read by
-those who take part in it (see `visible_instances`). A refused command is Camunda's
+those who take part in it (see `readable`). A refused command is Camunda's
 AuthorizationException (403), naming the missing permission; queries leave out what the caller may
 not read.
 """
 from __future__ import annotations
 
-from sqlalchemy import CompoundSelect, Select, SQLColumnExpression, and_, literal, or_, select, union
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Exists, Select, SQLColumnExpression, exists, literal, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from app.access.accounts import ADMINISTRATORS, Principal
 from app.engine import ProcessModel
@@ -71,23 +71,40 @@ def sees_every_case(principal: Principal) -> bool:
     return is_administrator(principal) or AUDITORS in principal.groups
 
 
-def visible_instances(principal: Principal) -> CompoundSelect | None:
-    """The ids of the instances the caller may read, as a subquery; None: every instance."""
+def readable(principal: Principal, instance_id: SQLColumnExpression[str | None]) -> ColumnElement[bool] | None:
+    """The condition that the caller may read the instance `instance_id` names; None: every instance.
+
+    Each way of taking part is a correlated EXISTS, which the database checks row by row with an
+    index probe or, when many rows are checked, against a set it builds once: a paged list stops at
+    the end of its page instead of first collecting every case the caller may read. Where the rows
+    are the instances themselves, their starter and region are read in place."""
     if sees_every_case(principal):
         return None
-    taking_part = [and_(InstanceParticipant.kind == "user", InstanceParticipant.identity == principal.user_id)]
+    participant, task = aliased(InstanceParticipant), aliased(UserTask)
+
+    def named(kind: str, identity: ColumnElement[bool]) -> Exists:
+        # One EXISTS per kind of participant: each reads one range of the participants' index.
+        return exists().where(participant.process_instance_id == instance_id, participant.kind == kind, identity)
+
+    taking_part = [named("user", participant.identity == principal.user_id)]
     if principal.groups:
-        taking_part.append(and_(InstanceParticipant.kind == "group",
-                                InstanceParticipant.identity.in_(sorted(principal.groups))))
-    readable = [select(InstanceParticipant.process_instance_id).where(or_(*taking_part)),
-                select(ProcessInstance.id).where(ProcessInstance.start_user_id == principal.user_id),
-                select(UserTask.process_instance_id).where(UserTask.assignee == principal.user_id)]
+        taking_part.append(named("group", participant.identity.in_(sorted(principal.groups))))
+    taking_part.append(exists().where(task.process_instance_id == instance_id, task.assignee == principal.user_id))
+    if instance_id is ProcessInstance.id:
+        return or_(*_own(principal, ProcessInstance.start_user_id, ProcessInstance.tenant_id), *taking_part)
+    instance = aliased(ProcessInstance)
+    return or_(*taking_part, exists().where(instance.id == instance_id,
+                                            or_(*_own(principal, instance.start_user_id, instance.tenant_id))))
+
+
+def _own(principal: Principal, starter: SQLColumnExpression[str | None],
+         region: SQLColumnExpression[str | None]) -> list[ColumnElement[bool]]:
+    """The conditions on an instance's own row: started by the caller, or of the caller's region."""
+    own = [starter == principal.user_id]
     if principal.region:
         # The cases of the caller's region and of the regions below it (codes nest by prefix).
-        region = ProcessInstance.tenant_id
-        readable.append(select(ProcessInstance.id).where(or_(region == principal.region,
-                                                             region.startswith(f"{principal.region}-"))))
-    return union(*readable)
+        own += [region == principal.region, region.startswith(f"{principal.region}-")]
+    return own
 
 
 def unless_in(viewer: Principal | None, group: str) -> Principal | None:
@@ -98,13 +115,13 @@ def unless_in(viewer: Principal | None, group: str) -> Principal | None:
 def only_visible(query: Select, instance_column: SQLColumnExpression[str | None], viewer: Principal | None) -> Select:
     """The query without the rows of instances the viewer may not read (no viewer: unfiltered,
     for the service's own use)."""
-    ids = visible_instances(viewer) if viewer is not None else None
-    return query if ids is None else query.where(instance_column.in_(ids))
+    condition = readable(viewer, instance_column) if viewer is not None else None
+    return query if condition is None else query.where(condition)
 
 
 def may_read_instance(session: Session, principal: Principal, instance_id: str) -> bool:
-    ids = visible_instances(principal)
-    return ids is None or bool(session.scalar(select(literal(True)).where(literal(instance_id).in_(ids))))
+    condition = readable(principal, literal(instance_id))
+    return condition is None or bool(session.scalar(select(literal(True)).where(condition)))
 
 
 def require_instance_read(session: Session, principal: Principal, instance_id: str,

@@ -100,6 +100,8 @@ class ProcessInstance(Base):
     """A run of a definition version; the row stays after the run ends, for history and audit."""
 
     __tablename__ = "process_instance"
+    # The history list pages instances by start.
+    __table_args__ = (Index("ix_process_instance_start_time", "start_time", "id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     definition_id: Mapped[str] = mapped_column(ForeignKey("process_definition.id"), index=True)
@@ -112,7 +114,7 @@ class ProcessInstance(Base):
     state: Mapped[str] = mapped_column(Text, deferred=True)
     start_time: Mapped[datetime] = mapped_column(Instant())
     end_time: Mapped[datetime | None] = mapped_column(Instant())
-    start_user_id: Mapped[str | None] = mapped_column(String(255))
+    start_user_id: Mapped[str | None] = mapped_column(String(255), index=True)
     start_activity_id: Mapped[str | None] = mapped_column(String(255))
     delete_reason: Mapped[str | None] = mapped_column(Text)
     # Numbers the instance's history events and activity instances in the order they happened.
@@ -128,7 +130,9 @@ class UserTask(Base):
     """An open user task, projected from the workflow so that task queries never load workflows."""
 
     __tablename__ = "user_task"
-    __table_args__ = (Index("ix_user_task_process_due", "process_definition_key", "due"),)
+    # The task list pages open tasks by creation.
+    __table_args__ = (Index("ix_user_task_process_due", "process_definition_key", "due"),
+                      Index("ix_user_task_created", "created", "id"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     process_instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
@@ -153,7 +157,8 @@ class TaskCandidate(Base):
     """Who may claim a task: a candidate user or a member of a candidate group."""
 
     __tablename__ = "task_candidate"
-    __table_args__ = (Index("ix_task_candidate_identity", "kind", "identity"),)
+    # The tasks offered to a group or user, read from the index alone.
+    __table_args__ = (Index("ix_task_candidate_identity", "kind", "identity", "task_id"),)
 
     task_id: Mapped[str] = mapped_column(ForeignKey("user_task.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "group" or "user"
@@ -450,6 +455,8 @@ class InstanceParticipant(Base):
     """A group or user an instance's tasks were offered to: the departments that handle the case."""
 
     __tablename__ = "instance_participant"
+    # The cases a group or user takes part in, read from the index alone.
+    __table_args__ = (Index("ix_instance_participant_identity", "kind", "identity", "process_instance_id"),)
 
     process_instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "group" or "user"

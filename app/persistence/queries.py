@@ -32,10 +32,6 @@ def latest_versions_only(query: Select, definition: type[ProcessDefinition] | ty
     return query.join(newest, (newest.c.key == definition.key) & (newest.c.version == definition.version))
 
 
-def count(session: Session, query: Select) -> int:
-    return session.scalars(select(func.count()).select_from(query.order_by(None).subquery())).one()
-
-
 def _like_tokens(pattern: str) -> list[Any]:
     if len(pattern) > MAX_LIKE_PATTERN:
         raise InvalidRequest(f"A LIKE pattern may have at most {MAX_LIKE_PATTERN} characters")
