@@ -4,7 +4,7 @@ A password is kept only as a salted scrypt hash. A verified sign-in is remembere
 (by a hash of the header, never the password) so that a client sending credentials with every
 request does not pay for scrypt each time; each use reads the account's stored hash, which every
 save changes, so a changed password or group counts at once on every replica. Failed sign-ins are
-throttled (app.access.signin).
+throttled (app.access.signin): the stored hash and the failure counts are read in one statement.
 """
 from __future__ import annotations
 
@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import delete, select
+from sqlalchemy import Select, String, bindparam, delete, select
 
 from app.access import signin
 from app.access.regions import valid_code
 from app.audit import ledger
 from app.errors import InvalidRequest, Unauthenticated
-from app.persistence.models import Account, ApiKey, Membership
+from app.persistence.models import Account, ApiKey, Membership, SigninFailure
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -184,6 +184,35 @@ def _groups_of(session: Session, account_id: str) -> frozenset[str]:
     return frozenset(session.scalars(select(Membership.group_id).where(Membership.account_id == account_id)))
 
 
+class _Stored(NamedTuple):
+    password_hash: str
+    region: str | None
+
+
+def _sign_in_read(with_address: bool) -> Select:
+    """The account's stored hash and region (or a row of nulls) outer-joined with the sign-in failure
+    rows of its name and of the client address (at most two): both as they are now, in one statement.
+    Built once, of the tables' columns: building and compiling an ORM statement on every request cost
+    more than the query itself."""
+    account = Account.__table__.c
+    probe = select(bindparam("user_id", type_=String).label("id")).subquery()
+    return (select(account.password_hash, account.region, *signin.FAILURE_COLUMNS)
+            .select_from(probe)
+            .outerjoin(Account.__table__, account.id == probe.c.id)
+            .outerjoin(SigninFailure.__table__, signin.failures_of(with_address)))
+
+
+_SIGN_IN_READS = {with_address: _sign_in_read(with_address) for with_address in (False, True)}
+
+
+def _account_and_failures(session: Session, user_id: str, address: str | None
+                          ) -> tuple[_Stored | None, list[signin.FailureRow]]:
+    rows = session.connection().execute(_SIGN_IN_READS[address is not None],
+                                        {"user_id": user_id, **signin.failure_keys(user_id, address)}).all()
+    account = _Stored(rows[0].password_hash, rows[0].region) if rows[0].password_hash is not None else None
+    return account, [row for row in rows if row.kind is not None]
+
+
 def _by_password(services: Services, authorization: str, credentials: str, address: str | None) -> Principal:
     try:
         user_id, _, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
@@ -194,16 +223,17 @@ def _by_password(services: Services, authorization: str, credentials: str, addre
         remembered = _verified.get(remembered_as)
     if remembered is not None and remembered.until > time.monotonic():
         with services.db.read() as session:
-            # Throttled even when remembered: otherwise a guess equal to a remembered sign-in would pass.
-            signin.admit(services, session, user_id, address)
-            if session.scalar(select(Account.password_hash).where(Account.id == user_id)) == remembered.generation:
-                return remembered.principal
+            account, failures = _account_and_failures(session, user_id, address)
+        # Throttled even when remembered: otherwise a guess equal to a remembered sign-in would pass.
+        signin.judge(services, failures, user_id, address)
+        if account is not None and account.password_hash == remembered.generation:
+            return remembered.principal
     with services.verification_slots:
         with services.db.read() as session:
             # Inside the slot: tries that waited for it may have been throttled meanwhile.
-            signin.admit(services, session, user_id, address)
-            account = session.get(Account, user_id)
+            account, failures = _account_and_failures(session, user_id, address)
             groups = _groups_of(session, user_id)
+        signin.judge(services, failures, user_id, address)
         matches = _password_matches(password, account.password_hash if account else _stand_in_hash())
         if account is None or not matches:
             signin.failed(services, user_id, address)
@@ -241,16 +271,30 @@ def revoke_api_key(services: Services, key_id: str) -> None:
                             key_id=key_id)
 
 
+def _api_key_read() -> Select:
+    """The key with its account's region, one row per group of the account; built once (see _sign_in_read)."""
+    key, account, membership = ApiKey.__table__.c, Account.__table__.c, Membership.__table__.c
+    return (select(key.account_id, key.secret_hash, key.revoked, account.region, membership.group_id)
+            .join(Account.__table__, account.id == key.account_id)
+            .outerjoin(Membership.__table__, membership.account_id == key.account_id)
+            .where(key.id == bindparam("key_id", type_=String)))
+
+
+_API_KEY_READ = _api_key_read()
+
+
 def _by_api_key(services: Services, presented: str) -> Principal:
-    """Looked up on every request, so that a revoked key stops at once on every replica: the secret
-    is a random 256-bit token, so a SHA-256 of it is safe to compare and nothing slow is remembered."""
+    """Looked up on every request, in one statement, so that a revoked key stops at once on every
+    replica: the secret is a random 256-bit token, so a SHA-256 of it is safe to compare and nothing
+    slow is remembered."""
     key_id, _, secret = presented.partition(".")
-    with services.db.read() as session:
-        key = session.get(ApiKey, key_id) if key_id else None
-        if (key is not None and key.revoked is None
-                and hmac.compare_digest(key.secret_hash, hashlib.sha256(secret.encode()).hexdigest())):
-            groups = _groups_of(session, key.account_id)
-            return Principal(key.account_id, groups, session.get_one(Account, key.account_id).region)
+    if key_id:
+        with services.db.read() as session:
+            rows = session.connection().execute(_API_KEY_READ, {"key_id": key_id}).all()
+        if (rows and rows[0].revoked is None
+                and hmac.compare_digest(rows[0].secret_hash, hashlib.sha256(secret.encode()).hexdigest())):
+            groups = frozenset(row.group_id for row in rows if row.group_id is not None)
+            return Principal(rows[0].account_id, groups, rows[0].region)
     raise Unauthenticated("Unknown or revoked API key")
 
 

@@ -10,10 +10,11 @@ account locked, writes nothing, so a flood from one address costs no writes.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import and_, case, delete, null, or_, select, update
+from sqlalchemy import ColumnElement, String, and_, bindparam, case, delete, null, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,18 +40,43 @@ def _seconds(wait: timedelta) -> int:
     return max(1, math.ceil(wait.total_seconds()))
 
 
-def admit(services: Services, session: Session, user_id: str, address: str | None) -> None:
-    """Raise TooManyAttempts while the account is locked or the account or address is throttled:
-    one read, in the caller's session, of at most two rows; a clean account and address have none."""
+def failures_of(with_address: bool) -> ColumnElement[bool]:
+    """Selects the failure rows of the account name and, with_address, of the client address (at most
+    two), by the parameters failure_keys() gives: a statement built once serves every request."""
+    table = SigninFailure.__table__.c
+    keys = [(ACCOUNT, "failed_account")] + ([(ADDRESS, "failed_address")] if with_address else [])
+    return or_(*(and_(table.kind == kind, table.key == bindparam(name, type_=String)) for kind, name in keys))
+
+
+def failure_keys(user_id: str, address: str | None) -> dict[str, str]:
+    """The parameters of failures_of(address is not None)."""
+    keys = _keys(user_id, address)
+    return {f"failed_{kind}": key for kind, key in keys.items()}
+
+
+# What judge() reads of each failure row; the caller selects them, beside what else it reads.
+FAILURE_COLUMNS = tuple(SigninFailure.__table__.c[name] for name in ("kind", "window_start", "failures",
+                                                                     "locked_until"))
+
+
+class FailureRow(Protocol):
+    kind: str
+    window_start: datetime
+    failures: int
+    locked_until: datetime | None
+
+
+def judge(services: Services, rows: Iterable[FailureRow], user_id: str, address: str | None) -> None:
+    """Raise TooManyAttempts while the account is locked or the account or address is throttled,
+    from the failure rows of the account name and the address as read now (FAILURE_COLUMNS where
+    failures_of); a clean account and address have none."""
     settings, now = services.settings, services.clock.now()
-    rows = {row.kind: row for row in session.scalars(select(SigninFailure).where(
-        or_(*(and_(SigninFailure.kind == kind, SigninFailure.key == key)
-              for kind, key in _keys(user_id, address).items()))))}
-    account = rows.get(ACCOUNT)
+    by_kind = {row.kind: row for row in rows}
+    account = by_kind.get(ACCOUNT)
     if account is not None and account.locked_until is not None and account.locked_until > now:
         raise TooManyAttempts(_seconds(account.locked_until - now))
     window = timedelta(seconds=settings.signin_window_seconds)
-    throttled = {kind: row.window_start + window - now for kind, row in rows.items()
+    throttled = {kind: row.window_start + window - now for kind, row in by_kind.items()
                  if row.locked_until is None and row.failures >= settings.signin_throttle_failures
                  and row.window_start + window > now}
     if ADDRESS in throttled:

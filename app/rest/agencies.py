@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from app.context import Services
 from app.extensions import agencies
 from app.persistence.models import AuditAgency
 from app.rest.dependencies import ServicesDep
 from app.rest.params import query_dict
+from app.rest.routing import ServiceRouter
 from app.rest.variables import format_instant
 
-router = APIRouter(prefix="/api/agencies", tags=["audit agencies"])
+router = ServiceRouter(prefix="/api/agencies", tags=["audit agencies"])
 
 
 def _agency(row: AuditAgency, services: Services) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -13,9 +12,10 @@ from app.audit import export as case_export
 from app.audit import ledger, replay
 from app.audit import timeline as case_timeline
 from app.rest.dependencies import PrincipalDep, ServicesDep, role
+from app.rest.routing import ServiceRouter
 from app.rest.variables import format_instant
 
-router = APIRouter(prefix="/api", tags=["audit"])
+router = ServiceRouter(prefix="/api", tags=["audit"])
 
 
 @router.get("/history/verify", dependencies=[role(AUDITORS, permission="READ", resource_type="History")],

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import Body, Path, Query
 from fastapi.responses import JSONResponse
 
 from app.calendar import CalendarDay, Deadline
 from app.deadlines import calendars, provisional
 from app.errors import InvalidRequest
 from app.rest.dependencies import PrincipalDep, ServicesDep, role
+from app.rest.routing import ServiceRouter
 
-router = APIRouter(prefix="/api/calendar", tags=["calendar"])
+router = ServiceRouter(prefix="/api/calendar", tags=["calendar"])
 # The years a calendar file may be kept for: the span of any procedure's deadlines.
 Year = Annotated[int, Path(ge=1900, le=2200)]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import Body
 from starlette.concurrency import run_in_threadpool
 
 from app.cases.timers import advance_clock_to
@@ -11,9 +11,10 @@ from app.clock import SimulatedClock, add_iso_duration
 from app.context import Services
 from app.errors import ClockUnavailable, InvalidRequest
 from app.rest.dependencies import ServicesDep, role
+from app.rest.routing import ServiceRouter
 from app.rest.variables import format_instant, parse_instant
 
-router = APIRouter(prefix="/api/clock", tags=["clock"])
+router = ServiceRouter(prefix="/api/clock", tags=["clock"])
 
 
 def _describe(services: Services) -> dict[str, Any]:

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from app.deadlines.deadlines import open_deadlines
 from app.rest.dependencies import PrincipalDep, ServicesDep
+from app.rest.routing import ServiceRouter
 from app.rest.variables import format_instant
 
-router = APIRouter(prefix="/api/deadlines", tags=["deadlines"])
+router = ServiceRouter(prefix="/api/deadlines", tags=["deadlines"])
 
 
 @router.get("", summary="Open deadlines of an instance, a business key or a candidate group, with their level "

@@ -1,9 +1,9 @@
 
-from fastapi import APIRouter
 
 from app.rest.dependencies import ServicesDep
+from app.rest.routing import ServiceRouter
 
-router = APIRouter(tags=["health"])
+router = ServiceRouter(tags=["health"])
 
 
 @router.get("/health")

@@ -1,5 +1,6 @@
 """Bounded request bodies: an oversized request is refused before it is read into memory, and a JSON
-body that nests too deeply or holds what cannot be stored is refused before any route reads it."""
+body that nests too deeply or holds what cannot be stored is refused before any route reads it; the
+route gets the body as the strict reader parsed it (app.rest.routing)."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import InvalidRequest
 from app.rest.json_input import load_json
+from app.rest.routing import parsed_body
 
 
 async def _refuse(send: Send, status: int, message: str) -> None:
@@ -18,7 +20,8 @@ async def _refuse(send: Send, status: int, message: str) -> None:
 
 
 class JsonBodyCheck:
-    """Every JSON body is read once by the strict reader (app.rest.json_input) and handed on unchanged."""
+    """Every JSON body is parsed once, by the strict reader (app.rest.json_input): the bytes are
+    handed on unchanged, and the parsed value beside them for the route."""
 
     def __init__(self, app: ASGIApp, max_depth: int) -> None:
         self.app = app
@@ -41,7 +44,7 @@ class JsonBodyCheck:
         body = b"".join(chunks)
         if body.strip():
             try:
-                load_json(body, max_depth=self.max_depth)
+                parsed_body(scope, load_json(body, max_depth=self.max_depth))
             except InvalidRequest as error:
                 await _refuse(send, 400, error.message)
                 return

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app.access.permissions import AUDITORS
@@ -14,9 +13,10 @@ from app.errors import InvalidRequest
 from app.extensions.parks import experts, register
 from app.persistence.models import Expert, ExpertConflict, ExpertDraw, ParkStanding
 from app.rest.dependencies import PrincipalDep, ServicesDep, role
+from app.rest.routing import ServiceRouter
 from app.rest.variables import format_instant
 
-router = APIRouter(prefix="/api", tags=["parks and experts"])
+router = ServiceRouter(prefix="/api", tags=["parks and experts"])
 # The register and the expert pool are kept by administrators (and by the processes themselves).
 _REGISTRAR = role(permission="UPDATE", resource_type="Register")
 

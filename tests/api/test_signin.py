@@ -22,7 +22,7 @@ from sqlalchemy import event, func, select
 
 from app.access import accounts
 from app.audit import ledger
-from app.errors import Unauthenticated
+from app.errors import TooManyAttempts, Unauthenticated
 from tests.support.service import ADMIN_AUTH, start_service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,3 +171,56 @@ def test_a_revoked_key_and_a_changed_password_stop_working_at_once_on_every_repl
         cli(service, "account", "permit-system", "--group", "systems", ACCOUNT_PASSWORD="permit-system-new")
         assert http.get("/engine-rest/task", auth=("permit-system", "permit-system-password")).status_code == 401
         assert http.get("/engine-rest/task", auth=("permit-system", "permit-system-new")).status_code == 200
+
+
+def statements_of(service, call) -> list[str]:
+    """The SQL statements `call` sends to the service's database (SQLite's BEGIN aside)."""
+    sent: list[str] = []
+
+    def on_statement(_conn, _cursor, statement, *_):
+        if not statement.startswith("BEGIN"):
+            sent.append(statement)
+
+    event.listen(service.services.db.engine, "before_cursor_execute", on_statement)
+    try:
+        call()
+    finally:
+        event.remove(service.services.db.engine, "before_cursor_execute", on_statement)
+    return sent
+
+
+def test_a_remembered_sign_in_reads_its_account_and_the_counts_in_one_statement(service):
+    accounts.save_account(service.services, "wang", "wang-password-1", ["xj-env", "xj-drc"], region="xj")
+    header = "Basic " + base64.b64encode(b"wang:wang-password-1").decode()
+    first = accounts.principal_of(service.services, header, address="10.0.9.1")
+    assert first.groups == {"xj-env", "xj-drc"} and first.region == "xj"
+    again: list = []
+    [statement] = statements_of(service, lambda: again.append(
+        accounts.principal_of(service.services, header, address="10.0.9.1")))
+    assert "account" in statement and "signin_failure" in statement
+    assert again == [first]
+    # The counts the one statement reads hold at once: failures from that address throttle it ...
+    for attempt in range(service.services.settings.signin_throttle_failures):
+        assert sign_in(service, f"nobody-{attempt}", "guess", "10.0.9.1").status_code == 401
+    with pytest.raises(TooManyAttempts):
+        accounts.principal_of(service.services, header, address="10.0.9.1")
+    # ... and a changed password ends the remembered sign-in.
+    assert accounts.principal_of(service.services, header, address="10.0.9.2") == first
+    accounts.save_account(service.services, "wang", "wang-password-2", ["xj-env"])
+    with pytest.raises(Unauthenticated):
+        accounts.principal_of(service.services, header, address="10.0.9.2")
+
+
+def test_an_api_key_is_looked_up_with_its_account_and_groups_in_one_statement(service):
+    accounts.save_account(service.services, "permit-system", "permit-system-password", ["systems", "xj-env"],
+                          region="xj")
+    accounts.save_account(service.services, "no-groups", "no-groups-password", [])
+    key, bare = (accounts.create_api_key(service.services, account) for account in ("permit-system", "no-groups"))
+    found: list = []
+    [statement] = statements_of(service, lambda: found.append(accounts.principal_of(service.services, None, key)))
+    assert "api_key" in statement
+    assert found == [accounts.Principal("permit-system", frozenset({"systems", "xj-env"}), "xj")]
+    assert accounts.principal_of(service.services, None, bare) == accounts.Principal("no-groups", frozenset(), None)
+    for wrong in (key[:-1] + ("A" if key[-1] != "A" else "B"), "unknown.secret", ".secret", "no-dot"):
+        with pytest.raises(Unauthenticated):
+            accounts.principal_of(service.services, None, wrong)

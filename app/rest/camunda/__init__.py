@@ -1,6 +1,4 @@
 """The Camunda 7 `engine-rest` surface: same paths, shapes, status codes and error bodies."""
-from fastapi import APIRouter
-
 from app.rest.camunda import (
     decision_definition,
     deployment,
@@ -14,8 +12,10 @@ from app.rest.camunda import (
     task,
     variable_instance,
 )
+from app.rest.routing import ServiceRouter
 
-router = APIRouter(prefix="/engine-rest")
+# The modules' routers carry their full paths (/engine-rest/...): see ServiceRouter.
+router = ServiceRouter()
 for module in (engine, deployment, decision_definition, process_definition, process_instance, task, history, job,
                message, external_task, variable_instance):
     router.include_router(module.router)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from app.context import Services
@@ -11,12 +11,13 @@ from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, ServicesDep
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, text, text_list
+from app.rest.routing import ServiceRouter
 from app.rest.variables import decode_variables, encode_variables
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
 
-router = APIRouter(prefix="/decision-definition", tags=["decision-definition"])
+router = ServiceRouter(prefix="/engine-rest/decision-definition", tags=["decision-definition"])
 
 _LISTS = frozenset({"decisionDefinitionIdIn"})
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -13,11 +13,12 @@ from app.rest.camunda import render
 from app.rest.dependencies import PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict
+from app.rest.routing import ServiceRouter
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
 
-router = APIRouter(tags=["deployment"])
+router = ServiceRouter(prefix="/engine-rest", tags=["deployment"])
 # Only process and decision files are deployed here (Camunda would also keep forms, scripts, images).
 _MODEL_NAMESPACES = (b"http://www.omg.org/spec/BPMN/20100524/MODEL", b"http://www.omg.org/spec/DMN/",
                      b"https://www.omg.org/spec/DMN/")

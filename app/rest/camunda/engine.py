@@ -1,6 +1,7 @@
-from fastapi import APIRouter
 
-router = APIRouter(tags=["engine"])
+from app.rest.routing import ServiceRouter
+
+router = ServiceRouter(prefix="/engine-rest", tags=["engine"])
 
 # The Camunda 7 REST version whose contract this service answers.
 CAMUNDA_API_VERSION = "7.22.0"

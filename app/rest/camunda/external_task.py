@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -19,12 +19,13 @@ from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, text_list
+from app.rest.routing import ServiceRouter
 from app.rest.variables import decode_variables
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
 
-router = APIRouter(tags=["external-task"])
+router = ServiceRouter(prefix="/engine-rest", tags=["external-task"])
 # External tasks are worked by the e-government systems.
 _WORKER = role(SYSTEMS, permission="UPDATE", resource_type="ExternalTask")
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from app.access.accounts import Principal
 from app.cases import history
@@ -11,9 +11,10 @@ from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, sort_order, text, text_list
+from app.rest.routing import ServiceRouter
 from app.rest.variables import optional_instant
 
-router = APIRouter(prefix="/history", tags=["history"])
+router = ServiceRouter(prefix="/engine-rest/history", tags=["history"])
 
 
 def _sorting(p: dict[str, Any], allowed: dict) -> dict[str, bool]:

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from app.access.accounts import Principal
 from app.cases import timers
 from app.rest.dependencies import PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
 from app.rest.params import query_dict, text
+from app.rest.routing import ServiceRouter
 from app.rest.variables import format_instant
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
     from app.persistence.models import ProcessInstance, Timer
 
-router = APIRouter(prefix="/job", tags=["job"])
+router = ServiceRouter(prefix="/engine-rest/job", tags=["job"])
 
 
 def _query(p: dict[str, Any], viewer: Principal) -> Select:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from app.access.permissions import SYSTEMS
@@ -14,9 +14,10 @@ from app.errors import InvalidRequest
 from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.params import flag
+from app.rest.routing import ServiceRouter
 from app.rest.variables import decode_variables, encode_variables
 
-router = APIRouter(tags=["message"])
+router = ServiceRouter(prefix="/engine-rest", tags=["message"])
 # Messages and signals come from the e-government systems.
 _SENDER = role(SYSTEMS, permission="CREATE", resource_type="Message")
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from app.access.accounts import Principal
 from app.cases import instances
@@ -13,12 +13,13 @@ from app.rest.camunda.forms import form_variables
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, text, text_list
+from app.rest.routing import ServiceRouter
 from app.rest.variables import decode_variables
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
 
-router = APIRouter(prefix="/process-definition", tags=["process-definition"])
+router = ServiceRouter(prefix="/engine-rest/process-definition", tags=["process-definition"])
 
 _LISTS = frozenset({"processDefinitionIdIn", "keysIn", "keyIn"})
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from app.access.accounts import Principal
 from app.cases import instances
@@ -12,6 +12,7 @@ from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import query_dict, text, text_list
+from app.rest.routing import ServiceRouter
 from app.rest.variables import (
     decode_value,
     decode_variables,
@@ -22,7 +23,7 @@ from app.rest.variables import (
 if TYPE_CHECKING:
     from sqlalchemy import Select
 
-router = APIRouter(prefix="/process-instance", tags=["process-instance"])
+router = ServiceRouter(prefix="/engine-rest/process-instance", tags=["process-instance"])
 # Changing a running instance's data or ending it is for administrators.
 _ADMINISTER = role(permission="UPDATE", resource_type="ProcessInstance")
 _LISTS = frozenset({"processInstanceIds", "tenantIdIn"})

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, overload
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from app.access.accounts import Principal
 from app.cases import tasks
@@ -14,9 +14,10 @@ from app.rest.camunda.forms import form_variables
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, sort_order, text, text_list
+from app.rest.routing import ServiceRouter
 from app.rest.variables import decode_variables, encode_variables, optional_instant
 
-router = APIRouter(prefix="/task", tags=["task"])
+router = ServiceRouter(prefix="/engine-rest/task", tags=["task"])
 
 _LISTS = frozenset({"taskIdIn", "processInstanceIdIn", "processDefinitionKeyIn", "taskDefinitionKeyIn",
                     "candidateGroups", "assigneeIn", "tenantIdIn"})

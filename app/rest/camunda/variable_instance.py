@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from app.access.accounts import Principal
 from app.cases import history, variable_instances
@@ -26,8 +26,9 @@ from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import page_bounds
 from app.rest.params import query_dict, text, text_list
+from app.rest.routing import ServiceRouter
 
-router = APIRouter(tags=["variable-instance"])
+router = ServiceRouter(prefix="/engine-rest", tags=["variable-instance"])
 
 _LISTS = frozenset({"processInstanceIdIn", "variableNameIn", "processDefinitionKeyIn"})
 
