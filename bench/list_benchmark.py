@@ -208,10 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         explain(url, args.group, print)
     plan = measures(args.group, expected)
     # The service reads its settings from the environment: no timer worker, a signing key of its own.
-    os.environ["TIMER_WORKER"] = "false"
-    os.environ["ANCHOR_SIGNING_KEY"] = fill_instances.ephemeral_signing_key()
+    settings = {"TIMER_WORKER": "false", "ANCHOR_SIGNING_KEY": fill_instances.ephemeral_signing_key()}
     with tempfile.TemporaryDirectory(prefix="list-bench-") as workdir, \
-            running_server(args.database_url, Path(workdir), []) as base:
+            running_server(args.database_url, Path(workdir), [], settings=settings) as base:
         print(f"measuring {len(plan)} lists ...", file=sys.stderr, flush=True)
         run(base, plan, args.warmup, args.requests)
     report(plan, args, expected)

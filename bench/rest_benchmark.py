@@ -204,11 +204,14 @@ def server_cpu_seconds(base_url: str) -> float:
 
 @contextmanager
 def running_server(database_url: str, workdir: Path, wrapper: list[str] | tuple[str, ...] = (), *,
-                   workers: int = 1, root: Path = ROOT, python: str | None = None) -> Iterator[str]:
+                   workers: int = 1, root: Path = ROOT, python: str | None = None,
+                   settings: dict[str, str] | None = None) -> Iterator[str]:
     """Start the service (uvicorn app.main:app, code of `root`) as a child process signed in as
-    AUTH's administrator; yield its base URL (without /engine-rest) once /health answers; stop it."""
+    AUTH's administrator, with `settings` (environment names) over its defaults; yield its base URL
+    (without /engine-rest) once /health answers; stop it."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k.upper() not in SERVICE_SETTINGS}
+    env.update(settings or {})
     env["DATABASE_URL"] = database_url
     env["BOOTSTRAP_ADMIN"] = ":".join(AUTH)
     # A profiler wrapper ("py-spy record ... -- python") runs the interpreter itself.
