@@ -5,8 +5,8 @@ round of a looping case and at its two-hundredth.
 
 It builds the service's own use cases on a fresh database (a temporary SQLite file, or a database
 `bench_step_<pid>` on postgresql://postgres@127.0.0.1:5432 that is dropped afterwards), deploys
-tests/fixtures/bpmn/ten_step.bpmn and a loop (user task `work` → gateway → back, until `again` is
-false), and reports:
+tests/fixtures/bpmn/ten_step.bpmn and tests/fixtures/bpmn/loop_step.bpmn (user task `review` →
+gateway → back, until `done`), and reports:
 - the statements one complete sends (a middle step of ten_step, as an administrator), by kind;
 - the mean in-process time of a complete at loop rounds 1-10 and 191-200, with the run kept in
   memory between steps (the service's default) and with it restored from the saved state every step
@@ -38,25 +38,6 @@ from app.settings import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = Principal("bench-admin", frozenset({ADMINISTRATORS}))
-LOOP = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="loop_defs" targetNamespace="bench">
-  <bpmn:process id="bench_loop" isExecutable="true">
-    <bpmn:startEvent id="start" />
-    <bpmn:userTask id="work" name="work" />
-    <bpmn:exclusiveGateway id="again_gw" />
-    <bpmn:endEvent id="end" />
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work" />
-    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="again_gw" />
-    <bpmn:sequenceFlow id="f3" sourceRef="again_gw" targetRef="work">
-      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${again}</bpmn:conditionExpression>
-    </bpmn:sequenceFlow>
-    <bpmn:sequenceFlow id="f4" sourceRef="again_gw" targetRef="end">
-      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${not again}</bpmn:conditionExpression>
-    </bpmn:sequenceFlow>
-  </bpmn:process>
-</bpmn:definitions>
-"""
 
 
 def services_on(url: str, run_cache_size: int) -> Services:
@@ -96,13 +77,13 @@ def statements_of_a_complete(services: Services) -> Counter[str]:
 
 
 def loop_times(services: Services, rounds: int) -> dict[str, float]:
-    instance, _ = instances.start_instance(services, key="bench_loop", variables={"again": True},
+    instance, _ = instances.start_instance(services, key="loop_step", variables={"done": False},
                                            business_key=None, actor=ADMIN)
     times = []
     for _ in range(rounds):
         task_id = open_task(services, instance.id)
         began = time.perf_counter()
-        tasks.complete(services, task_id, {"again": True}, actor=ADMIN)
+        tasks.complete(services, task_id, {"done": False}, actor=ADMIN)
         times.append((time.perf_counter() - began) * 1000)
     with services.db.read() as session:
         size = len(session.get_one(ProcessInstance, instance.id).state)
@@ -113,9 +94,9 @@ def run(url: str, rounds: int) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     for label, cache in (("kept in memory", 1000), ("restored every step", 0)):
         services = services_on(url, cache)
-        for name, content in (("ten_step.bpmn", (ROOT / "tests/fixtures/bpmn/ten_step.bpmn").read_bytes()),
-                              ("bench_loop.bpmn", LOOP)):
-            deploy(services, name=name, source="bench", tenant_id=None, resources={name: content},
+        for name in ("ten_step.bpmn", "loop_step.bpmn"):
+            deploy(services, name=name, source="bench", tenant_id=None,
+                   resources={name: (ROOT / "tests/fixtures/bpmn" / name).read_bytes()},
                    duplicate_filtering=True, changed_only=False)
         if label == "kept in memory":
             figures["statements"] = statements_of_a_complete(services)

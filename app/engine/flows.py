@@ -27,11 +27,8 @@ from SpiffWorkflow.bpmn.specs.defaults import EventSubprocess
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 
-from app.engine.xml import refuse_element
+from app.engine.xml import BPMN_NS, BPMN_PREFIXES, CAMUNDA_NS, refuse_element
 
-_BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-_CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
-_NS = {"bpmn": _BPMN}
 _EXTERNAL_ATTRIBUTES = ("type", "topic", "taskPriority")
 
 
@@ -47,10 +44,10 @@ def end_implicitly(specs: Iterable[BpmnProcessSpec]) -> None:
 
 def join_link_events(resource: str, root: etree._Element) -> None:
     """Draw each link throw's flow to its catch into the file (see the module's docstring)."""
-    scopes = [*root.iterfind("bpmn:process", _NS), *root.iterfind(".//bpmn:subProcess", _NS)]
+    scopes = [*root.iterfind("bpmn:process", BPMN_PREFIXES), *root.iterfind(".//bpmn:subProcess", BPMN_PREFIXES)]
     for scope in scopes:
         catches: dict[str, etree._Element] = {}
-        for catch in scope.iterfind("bpmn:intermediateCatchEvent", _NS):
+        for catch in scope.iterfind("bpmn:intermediateCatchEvent", BPMN_PREFIXES):
             name = _link_name(catch)
             if name is None:
                 continue
@@ -58,7 +55,7 @@ def join_link_events(resource: str, root: etree._Element) -> None:
                 raise refuse_element(resource, catch, f"two link catch events of one scope are named '{name}'; "
                                                       "a link throw event could not tell which one it goes to")
             catches[name] = catch
-        for throw in scope.iterfind("bpmn:intermediateThrowEvent", _NS):
+        for throw in scope.iterfind("bpmn:intermediateThrowEvent", BPMN_PREFIXES):
             name = _link_name(throw)
             if name is None:
                 continue
@@ -67,16 +64,16 @@ def join_link_events(resource: str, root: etree._Element) -> None:
                 raise refuse_element(resource, throw, f"the link throw event goes to '{name}', but no link catch "
                                                       "event of the same process or subprocess has that name")
             source, goal = throw.get("id") or "", target.get("id") or ""
-            flow = etree.SubElement(scope, f"{{{_BPMN}}}sequenceFlow", id=f"{source}_to_{goal}",
+            flow = etree.SubElement(scope, f"{{{BPMN_NS}}}sequenceFlow", id=f"{source}_to_{goal}",
                                     sourceRef=source, targetRef=goal)
             flow.tail = "\n"
-        for event in [*catches.values(), *scope.iterfind("bpmn:intermediateThrowEvent", _NS)]:
-            for definition in event.findall("bpmn:linkEventDefinition", _NS):
+        for event in [*catches.values(), *scope.iterfind("bpmn:intermediateThrowEvent", BPMN_PREFIXES)]:
+            for definition in event.findall("bpmn:linkEventDefinition", BPMN_PREFIXES):
                 event.remove(definition)
 
 
 def _link_name(event: etree._Element) -> str | None:
-    definition = event.find("bpmn:linkEventDefinition", _NS)
+    definition = event.find("bpmn:linkEventDefinition", BPMN_PREFIXES)
     if definition is None:
         return None
     return definition.get("name") or ""
@@ -84,30 +81,30 @@ def _link_name(event: etree._Element) -> str | None:
 
 def message_throw_topic(element: etree._Element) -> tuple[str | None, str | None] | None:
     """(topic, priority) of a message throw or end event that is an external task; None otherwise."""
-    definition = element.find("bpmn:messageEventDefinition", _NS)
-    if definition is None or definition.get(f"{{{_CAMUNDA}}}type") != "external":
+    definition = element.find("bpmn:messageEventDefinition", BPMN_PREFIXES)
+    if definition is None or definition.get(f"{{{CAMUNDA_NS}}}type") != "external":
         return None
-    return definition.get(f"{{{_CAMUNDA}}}topic"), definition.get(f"{{{_CAMUNDA}}}taskPriority")
+    return definition.get(f"{{{CAMUNDA_NS}}}topic"), definition.get(f"{{{CAMUNDA_NS}}}taskPriority")
 
 
 def rewrite_message_throws(root: etree._Element) -> None:
     """Turn message throw and end events into the service task or plain event they behave as."""
     for tag in ("intermediateThrowEvent", "endEvent"):
-        for event in list(root.iter(f"{{{_BPMN}}}{tag}")):
-            definition = event.find("bpmn:messageEventDefinition", _NS)
+        for event in list(root.iter(f"{{{BPMN_NS}}}{tag}")):
+            definition = event.find("bpmn:messageEventDefinition", BPMN_PREFIXES)
             if definition is None:
                 continue
             if message_throw_topic(event) is None:
                 event.remove(definition)
                 continue
-            task = etree.Element(f"{{{_BPMN}}}serviceTask")
+            task = etree.Element(f"{{{BPMN_NS}}}serviceTask")
             for name in ("id", "name"):
                 if (value := event.get(name)) is not None:
                     task.set(name, value)
             for name in _EXTERNAL_ATTRIBUTES:
-                value = definition.get(f"{{{_CAMUNDA}}}{name}")
+                value = definition.get(f"{{{CAMUNDA_NS}}}{name}")
                 if value is not None:
-                    task.set(f"{{{_CAMUNDA}}}{name}", value)
+                    task.set(f"{{{CAMUNDA_NS}}}{name}", value)
             for child in list(event):
                 if child is not definition:
                     task.append(child)
@@ -119,7 +116,7 @@ def rewrite_message_throws(root: etree._Element) -> None:
 
 def drop_data_associations(root: etree._Element) -> None:
     for tag in ("dataInputAssociation", "dataOutputAssociation"):
-        for association in list(root.iter(f"{{{_BPMN}}}{tag}")):
+        for association in list(root.iter(f"{{{BPMN_NS}}}{tag}")):
             owner = association.getparent()
             if owner is not None:
                 owner.remove(association)

@@ -44,12 +44,10 @@ from app.engine.flows import (
 from app.engine.multi_instance import use_service_multi_instance
 from app.engine.outputs import use_output_parameters
 from app.engine.timers import TIMER_KINDS, TimerLimits, check_constant_timer, use_service_timers
-from app.engine.xml import parse_untrusted_xml, refuse_element
+from app.engine.xml import BPMN_NS, BPMN_PREFIXES, CAMUNDA_NS, parse_untrusted_xml, refuse_element
 from app.errors import InvalidProcessModel
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
-_NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+_NS = BPMN_PREFIXES
 
 def _tag(element: etree._Element) -> str:
     return etree.QName(element).localname if isinstance(element.tag, str) else ""

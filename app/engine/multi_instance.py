@@ -80,14 +80,16 @@ class _CamundaMultiInstance(MultiInstanceTask):
         my_task.internal_data["before"] = deepcopy(my_task.data)
         return items
 
-    def _add_instance(self, my_task: Task, index: int, item: Any) -> None:
+    def _add_instance(self, my_task: Task, index: int, item: Any, active: int) -> None:
+        """An instance, seeing the counts as they stand once it is added (`active` instances running)."""
         task_spec = my_task.workflow.spec.task_specs[self.task_spec]
         if not task_spec.completed_event.is_connected(self.merge_child):
             task_spec.completed_event.connect(self.merge_child)
         child = my_task._add_child(task_spec, TaskState.WAITING)
         child.triggered = True
         child.internal_data["key_or_index"] = index
-        local = {LOOP_COUNTER: index, **self._counts(my_task)}
+        local = {LOOP_COUNTER: index, "nrOfInstances": my_task.internal_data["instances"],
+                 "nrOfActiveInstances": active, "nrOfCompletedInstances": len(my_task.internal_data["merged"])}
         if self.element_variable:
             local[self.element_variable] = deepcopy(item)
         child.data = {**deepcopy(my_task.data), **local}
@@ -135,7 +137,7 @@ class ServiceParallelMultiInstance(_CamundaMultiInstance, LibraryParallel):
         BpmnTaskSpec._update_hook(self, my_task)
         items = self._start(my_task)
         for index, item in enumerate(items):
-            self._add_instance(my_task, index, item)
+            self._add_instance(my_task, index, item, len(items))
         if items:
             my_task._set_state(TaskState.STARTED)
             return None
@@ -160,7 +162,7 @@ class ServiceSequentialMultiInstance(_CamundaMultiInstance, LibrarySequential):
         if not items:
             return True
         my_task.internal_data["remaining"] = deepcopy(items[1:])
-        self._add_instance(my_task, 0, items[0])
+        self._add_instance(my_task, 0, items[0], 1)
         my_task._set_state(TaskState.STARTED)
         return None
 
@@ -173,7 +175,7 @@ class ServiceSequentialMultiInstance(_CamundaMultiInstance, LibrarySequential):
             self._finish(my_task)
         else:
             my_task.internal_data["remaining"] = remaining[1:]
-            self._add_instance(my_task, len(my_task.internal_data["merged"]), remaining[0])
+            self._add_instance(my_task, len(my_task.internal_data["merged"]), remaining[0], 1)
 
 
 def use_service_multi_instance(specs: Iterable[BpmnProcessSpec]) -> None:

@@ -178,20 +178,29 @@ class ProcessRun:
         """The instance's variables: what its active tokens carry (or the final data once ended)."""
         if self.workflow.completed:
             return dict(self.workflow.data)
-        merged: dict[str, Any] = dict(self.workflow.data)
         frontier = self._frontier()
-        # The variables of a multi-instance activity's instances are their own, not the case's.
-        own = {name for task in frontier for name in instance_locals(task)}
+        return self._case_variables(frontier, self._instance_variable_names(frontier))
+
+    def _case_variables(self, frontier: list, own: set[str]) -> dict[str, Any]:
+        merged: dict[str, Any] = dict(self.workflow.data)
         for task in sorted(frontier, key=lambda t: t.last_state_change):
             merged.update((name, value) for name, value in task.data.items() if name not in own)
         return merged
 
+    @staticmethod
+    def _instance_variable_names(frontier: list) -> set[str]:
+        """The variables of a multi-instance activity's instances: their own, not the case's."""
+        return {name for task in frontier for name in instance_locals(task)}
+
     def task_variables(self, task_id: str) -> dict[str, Any]:
         """What an open task sees: the case's variables and those of its multi-instance instance."""
-        merged = self.variables()
+        if self.workflow.completed:
+            return self.variables()
+        frontier = self._frontier()
+        own = self._instance_variable_names(frontier)
+        merged = self._case_variables(frontier, own)
         task = self._task(task_id)
         if task is not None:
-            own = {name for other in self._frontier() for name in instance_locals(other)}
             merged.update((name, value) for name, value in task.data.items() if name in own)
         return merged
 

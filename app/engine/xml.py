@@ -7,6 +7,10 @@ from lxml import etree
 
 from app.errors import InvalidProcessModel
 
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+BPMN_PREFIXES = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+
 # BPMN and DMN never need a document type; refusing it outright stops entity expansion (billion
 # laughs), external entities (XXE) and DTD fetches before the parser does any work.
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
