@@ -37,7 +37,8 @@ class Entry:
 _SAYS = {
     "process.started": "启动案件", "process.completed": "案件办结", "process.deleted": "案件被终止",
     "task.created": "待办：{name}", "task.claimed": "认领：{name}", "task.unclaimed": "退回待办：{name}",
-    "task.assigned": "指派：{name}", "task.completed": "办理完成：{name}", "timer.fired": "期限届满：{name}",
+    "task.assigned": "指派：{name}", "task.completed": "办理完成：{name}",
+    "task.commented": "签署意见（{name}）：{message}", "timer.fired": "期限届满：{name}",
     "message.received": "收到消息：{name}", "signal.received": "收到信号：{name}",
     "externalTask.completed": "系统完成：{name}", "externalTask.failed": "系统办理失败：{name}",
     "externalTask.bpmnError": "系统报告业务错误：{name}", "incident.created": "故障待处理：{name}",
@@ -74,7 +75,8 @@ def timeline(services: Services, instance_id: str, reader: Principal) -> list[En
             deadline = None if due is None else ("met" if event.occurred_at < due else "missed")
         elif event.kind == "timer.fired":
             due = parse_datetime(event.payload["due"], services.settings.zone)
-        entries.append(Entry(event.occurred_at, event.kind, event.user_id, text.format(name=name), event.activity_id,
+        what = text.format(name=name, message=event.payload.get("message", ""))
+        entries.append(Entry(event.occurred_at, event.kind, event.user_id, what, event.activity_id,
                              info.name if info else None, due, deadline))
     return entries
 
