@@ -171,6 +171,14 @@ USER_OPERATIONS = {
     "task.unclaimed": ("Task", "Claim", "TaskWorker", "assignee"),
     "task.assigned": ("Task", "Assign", "TaskWorker", "assignee"),
     "task.completed": ("Task", "Complete", "TaskWorker", None),
+    "task.delegated": ("Task", "Delegate", "TaskWorker", "assignee"),
+    "task.resolved": ("Task", "Resolve", "TaskWorker", "assignee"),
+    "task.updated": ("Task", "Update", "TaskWorker", None),
+    "task.ownerSet": ("Task", "SetOwner", "TaskWorker", "owner"),
+    "task.candidateUserAdded": ("IdentityLink", "AddUserLink", "TaskWorker", "user"),
+    "task.candidateUserRemoved": ("IdentityLink", "DeleteUserLink", "TaskWorker", "user"),
+    "task.candidateGroupAdded": ("IdentityLink", "AddGroupLink", "TaskWorker", "group"),
+    "task.candidateGroupRemoved": ("IdentityLink", "DeleteGroupLink", "TaskWorker", "group"),
 }
 
 

@@ -141,7 +141,7 @@ def _step(services: Services, session: Session, instance: ProcessInstance, run: 
 
     return Step(session=session, instance=instance, run=run, result=result, now=now,
                 record=lambda kind, **fields: record(session, instance, kind, now, **fields),
-                add_participants=lambda identities: _add_participants(session, instance, set(identities)),
+                add_participants=lambda identities: add_participants(session, instance, set(identities)),
                 start=start)
 
 
@@ -170,7 +170,7 @@ def _sync_user_tasks(services: Services, step: Step, open_tasks: Iterable[OpenUs
                   for kind, identities in (("group", task.candidate_groups), ("user", users[task.id]))
                   for identity in identities]
     _write_rows(session, TaskCandidate, candidates)
-    _add_participants(session, instance, {(row["kind"], row["identity"]) for row in candidates}
+    add_participants(session, instance, {(row["kind"], row["identity"]) for row in candidates}
                       | {("user", task.assignee) for task in new_tasks if task.assignee})
     for task in new_tasks:
         record(session, instance, "task.created", now, activity_id=task.task_definition_key, task_id=task.id,
@@ -178,7 +178,7 @@ def _sync_user_tasks(services: Services, step: Step, open_tasks: Iterable[OpenUs
                assignee=task.assignee, due=task.due.isoformat() if task.due else None)
 
 
-def _add_participants(session: Session, instance: ProcessInstance, identities: set[tuple[str, str]]) -> None:
+def add_participants(session: Session, instance: ProcessInstance, identities: set[tuple[str, str]]) -> None:
     """CPA-16: whom the instance's tasks were offered to are the departments handling the case."""
     insert_missing(session, InstanceParticipant, [
         {"process_instance_id": instance.id, "kind": kind, "identity": identity}

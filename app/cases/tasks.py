@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Exists, Select, exists, select, update
+from sqlalchemy import Exists, Select, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
 from app.cases.instances import (
+    add_participants,
     get_active_instance,
     instance_of_open_work,
     jsonable,
@@ -23,7 +24,7 @@ from app.cases.instances import (
 )
 from app.context import Services
 from app.engine import FormField, validate_submission
-from app.errors import Conflict, NotFound, TaskAlreadyClaimed
+from app.errors import Conflict, InvalidRequest, NotFound, TaskAlreadyClaimed
 from app.extensions import confidentiality
 from app.persistence.models import (
     ActivityInstance,
@@ -33,6 +34,7 @@ from app.persistence.models import (
 )
 from app.persistence.queries import like
 
+PENDING, RESOLVED = "PENDING", "RESOLVED"
 SORTABLE = {
     "id": UserTask.id, "name": UserTask.name, "assignee": UserTask.assignee, "created": UserTask.created,
     "dueDate": UserTask.due, "followUpDate": UserTask.follow_up, "priority": UserTask.priority,
@@ -59,6 +61,8 @@ class TaskFilter:
     name: str | None = None
     name_like: str | None = None
     assignee: str | None = None
+    owner: str | None = None
+    delegation_state: str | None = None
     assignee_in: list[str] = field(default_factory=list)
     assigned: bool = False
     unassigned: bool = False
@@ -101,7 +105,8 @@ def task_query(criteria: TaskFilter) -> Select:
              (c.process_definition_id, UserTask.process_definition_id),
              (c.process_definition_key, UserTask.process_definition_key), (c.business_key, UserTask.business_key),
              (c.task_definition_key, UserTask.task_definition_key), (c.name, UserTask.name),
-             (c.assignee, UserTask.assignee)]
+             (c.assignee, UserTask.assignee), (c.owner, UserTask.owner),
+             (c.delegation_state, UserTask.delegation_state)]
     for value, column in equal:
         if value is not None:
             query = query.where(column == value)
@@ -167,24 +172,45 @@ def open_task(session: Session, task_id: str) -> UserTask:
     return task
 
 
+def _commanded_task(session: Session, task_id: str, actor: Principal) -> tuple[UserTask, ProcessInstance]:
+    """An open task and its instance, for a command by whoever may work the task.
+
+    The instance's revision guards the command, as it guards a completion: it is read before the
+    task's row, so that a command committed in between fails the revision check (409) at commit
+    instead of being overwritten."""
+    task = get_task(session, task_id)
+    instance = session.get_one(ProcessInstance, task.process_instance_id)
+    session.refresh(task)
+    permissions.require_task_work(session, actor, task)
+    return task, instance
+
+
+def _reason(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or len(value) > 4000):
+        raise InvalidRequest("'reason' must be a text of at most 4000 characters")
+    return value or None
+
+
+def _change(session: Session, task: UserTask, now: datetime, **values: Any) -> None:
+    session.execute(update(UserTask).where(UserTask.id == task.id).values(last_updated=now, **values))
+    if "assignee" in values:
+        session.execute(update(ActivityInstance).where(ActivityInstance.id == task.id)
+                        .values(assignee=values["assignee"]))
+
+
 def _set_assignee(services: Services, task_id: str, assignee: str | None, *, actor: Principal,
-                  kind: str, only_if_free: bool) -> None:
+                  kind: str, only_if_free: bool, reason: str | None = None) -> None:
     with services.db.write() as session:
-        task = get_task(session, task_id)
-        # The instance's revision guards the command, as it guards a completion: it is read before the
-        # task's assignee, so that a claim committed in between fails the revision check (409) at
-        # commit instead of being overwritten.
-        instance = session.get_one(ProcessInstance, task.process_instance_id)
-        session.refresh(task)
-        permissions.require_task_work(session, actor, task)
+        task, instance = _commanded_task(session, task_id, actor)
         if only_if_free and task.assignee not in (None, assignee):
             raise TaskAlreadyClaimed(f"Task '{task_id}' is already claimed by someone else.")
         now = services.clock.now()
-        session.execute(update(UserTask).where(UserTask.id == task_id)
-                        .values(assignee=assignee, last_updated=now))
-        session.execute(update(ActivityInstance).where(ActivityInstance.id == task_id).values(assignee=assignee))
+        _change(session, task, now, assignee=assignee)
+        if assignee:  # whoever works a task reads its case
+            add_participants(session, instance, {("user", assignee)})
+        extra = {"reason": reason} if reason else {}
         record(session, instance, kind, now, user_id=actor.user_id, activity_id=task.task_definition_key,
-               task_id=task_id, assignee=assignee, groups=sorted(actor.groups))
+               task_id=task_id, assignee=assignee, groups=sorted(actor.groups), **extra)
 
 
 def claim(services: Services, task_id: str, user_id: str, *, actor: Principal) -> None:
@@ -195,8 +221,107 @@ def unclaim(services: Services, task_id: str, *, actor: Principal) -> None:
     _set_assignee(services, task_id, None, actor=actor, kind="task.unclaimed", only_if_free=False)
 
 
-def set_assignee(services: Services, task_id: str, user_id: str | None, *, actor: Principal) -> None:
-    _set_assignee(services, task_id, user_id, actor=actor, kind="task.assigned", only_if_free=False)
+def set_assignee(services: Services, task_id: str, user_id: str | None, *, actor: Principal,
+                 reason: Any = None) -> None:
+    """Hand the task to someone else (转办), with the reason recorded if one is given."""
+    _set_assignee(services, task_id, user_id, actor=actor, kind="task.assigned", only_if_free=False,
+                  reason=_reason(reason))
+
+
+def delegate(services: Services, task_id: str, user_id: str, *, actor: Principal, reason: Any = None) -> None:
+    """委派, as Camunda delegates: the delegate becomes the assignee and the task waits (PENDING) for
+    them to resolve it, when it goes back to its owner (the assignee before, unless an owner was set)."""
+    why = _reason(reason)
+    with services.db.write() as session:
+        task, instance = _commanded_task(session, task_id, actor)
+        owner = task.owner or task.assignee
+        now = services.clock.now()
+        _change(session, task, now, assignee=user_id, owner=owner, delegation_state=PENDING)
+        add_participants(session, instance, {("user", user_id)})
+        record(session, instance, "task.delegated", now, user_id=actor.user_id, activity_id=task.task_definition_key,
+               task_id=task_id, assignee=user_id, owner=owner, reason=why)
+
+
+def resolve(services: Services, task_id: str, variables: Mapping[str, Any], *, actor: Principal) -> None:
+    """The delegate gives the task back to its owner, with the variables they set."""
+    refuse_reserved_keys(variables)
+    with services.db.write() as session:
+        task, instance = _commanded_task(session, task_id, actor)
+        if task.delegation_state != PENDING:
+            raise InvalidRequest(f"Task '{task_id}' is not delegated: only a delegated task is resolved")
+        now = services.clock.now()
+        _change(session, task, now, assignee=task.owner, delegation_state=RESOLVED)
+        record(session, instance, "task.resolved", now, user_id=actor.user_id, activity_id=task.task_definition_key,
+               task_id=task_id, assignee=task.owner)
+        if variables:
+            _set_variables(services, session, instance, variables, actor)
+
+
+def _set_variables(services: Services, session: Session, instance: ProcessInstance, variables: Mapping[str, Any],
+                   actor: Principal) -> None:
+    run = load_run(services, session, instance)
+    run.set_variables(variables, ())
+    now = services.clock.now()
+    record(session, instance, "variables.modified", now, user_id=actor.user_id,
+           modifications=jsonable(variables), deletions=[])
+    save_run(services, session, instance, run, run.snapshot(), now, user_id=actor.user_id)
+
+
+# What PUT /task/{id} changes (the keys present in its body), and what it only accepts unchanged.
+_UPDATABLE = {"name": "name", "description": "description", "priority": "priority", "followUp": "follow_up",
+              "due": "due"}
+_UNCHANGEABLE = {"assignee": "assignee", "owner": "owner", "delegationState": "delegation_state",
+                 "tenantId": "tenant_id"}
+
+
+def update_task(services: Services, task_id: str, changes: Mapping[str, Any], *, actor: Principal) -> None:
+    """Camunda's PUT /task/{id}, for the keys the body has (Camunda's own clients send them all).
+
+    A task's due date is a statutory deadline: only an administrator moves it. Its assignee, owner
+    and delegation go through their own commands, which say why in the history."""
+    with services.db.write() as session:
+        task, instance = _commanded_task(session, task_id, actor)
+        for key, column in _UNCHANGEABLE.items():
+            if key in changes and changes[key] != getattr(task, column):
+                raise InvalidRequest(f"'{key}' is changed by its own call (claim, assignee, delegate, resolve), "
+                                     "not by updating the task")
+        values = {column: changes[key] for key, column in _UPDATABLE.items() if key in changes}
+        if "due" in values and values["due"] != task.due and not permissions.is_administrator(actor):
+            raise permissions.denied(actor, "UPDATE", "Task", task_id)
+        now = services.clock.now()
+        _change(session, task, now, **values)
+        record(session, instance, "task.updated", now, user_id=actor.user_id, activity_id=task.task_definition_key,
+               task_id=task_id, **jsonable({key: changes[key] for key in _UPDATABLE if key in changes}))
+
+
+def set_owner(services: Services, task_id: str, owner: str | None, *, actor: Principal) -> None:
+    with services.db.write() as session:
+        task, instance = _commanded_task(session, task_id, actor)
+        now = services.clock.now()
+        _change(session, task, now, owner=owner)
+        record(session, instance, "task.ownerSet", now, user_id=actor.user_id, activity_id=task.task_definition_key,
+               task_id=task_id, owner=owner)
+
+
+def change_candidate(services: Services, task_id: str, kind: str, identity: str, *, add: bool,
+                     actor: Principal) -> None:
+    """加签 and its reverse: offer the task to one more group or user, or no longer to one."""
+    with services.db.write() as session:
+        task, instance = _commanded_task(session, task_id, actor)
+        now = services.clock.now()
+        offered = session.get(TaskCandidate, (task_id, kind, identity)) is not None
+        if add and not offered:
+            session.add(TaskCandidate(task_id=task_id, kind=kind, identity=identity))
+            add_participants(session, instance, {(kind, identity)})
+        elif not add and offered:
+            session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task_id, TaskCandidate.kind == kind,
+                                                        TaskCandidate.identity == identity))
+        else:
+            return  # nothing changes, nothing is recorded
+        _change(session, task, now)
+        kind_name = "User" if kind == "user" else "Group"
+        record(session, instance, f"task.candidate{kind_name}{'Added' if add else 'Removed'}", now,
+               user_id=actor.user_id, activity_id=task.task_definition_key, task_id=task_id, **{kind: identity})
 
 
 def complete(services: Services, task_id: str, variables: Mapping[str, Any], *, actor: Principal) -> dict[str, Any]:
@@ -211,6 +336,9 @@ def complete(services: Services, task_id: str, variables: Mapping[str, Any], *, 
             raise _missing_task(session, task_id)
         task = found.UserTask
         permissions.require_task_work(session, actor, task)
+        if task.delegation_state == PENDING:
+            raise InvalidRequest(f"Task '{task_id}' is delegated: its delegate resolves it, then its owner "
+                                 "completes it")
         instance = instance_of_open_work(session, task.process_instance_id)
         run = load_run(services, session, instance)
         definition = run.model.user_tasks[task.task_definition_key]

@@ -144,6 +144,8 @@ class UserTask(Base):
     description: Mapped[str | None] = mapped_column(Text)
     assignee: Mapped[str | None] = mapped_column(String(255), index=True)
     owner: Mapped[str | None] = mapped_column(String(255))
+    # Camunda's delegationState: PENDING while a delegate works the task for its owner, RESOLVED after.
+    delegation_state: Mapped[str | None] = mapped_column(String(16))
     created: Mapped[datetime] = mapped_column(Instant())
     last_updated: Mapped[datetime | None] = mapped_column(Instant())
     due: Mapped[datetime | None] = mapped_column(Instant())

@@ -23,6 +23,14 @@ _LISTS = frozenset({"taskIdIn", "processInstanceIdIn", "processDefinitionKeyIn",
                     "candidateGroups", "assigneeIn", "tenantIdIn"})
 
 
+def _delegation_state(p: dict[str, Any]) -> str | None:
+    state = text(p, "delegationState")
+    if state not in (None, tasks.PENDING, tasks.RESOLVED):
+        raise InvalidRequest("Valid values for property 'delegationState' are 'PENDING' or 'RESOLVED', "
+                             f"but was '{state}'")
+    return state
+
+
 def _filter(p: dict[str, Any], services: Services, viewer: Principal) -> tasks.TaskFilter:
     zone = services.settings.zone
 
@@ -41,6 +49,7 @@ def _filter(p: dict[str, Any], services: Services, viewer: Principal) -> tasks.T
         task_definition_key=text(p, "taskDefinitionKey"),
         task_definition_key_in=text_list(p.get("taskDefinitionKeyIn"), "taskDefinitionKeyIn"),
         name=text(p, "name"), name_like=text(p, "nameLike"), assignee=text(p, "assignee"),
+        owner=text(p, "owner"), delegation_state=_delegation_state(p),
         assignee_in=text_list(p.get("assigneeIn"), "assigneeIn"),
         assigned=flag(p.get("assigned"), "assigned"), unassigned=flag(p.get("unassigned"), "unassigned"),
         candidate_group=text(p, "candidateGroup"),
@@ -120,7 +129,89 @@ def unclaim(task_id: str, services: ServicesDep, actor: PrincipalDep) -> Respons
 
 @router.post("/{task_id}/assignee", status_code=204)
 def set_assignee(task_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
-    tasks.set_assignee(services, task_id, _user_id(body, required=False), actor=actor)
+    """转办: besides Camunda's userId, an optional `reason` is recorded in the case's history."""
+    tasks.set_assignee(services, task_id, _user_id(body, required=False), actor=actor,
+                       reason=(body or {}).get("reason"))
+    return Response(status_code=204)
+
+
+@router.post("/{task_id}/delegate", status_code=204)
+def delegate(task_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    """委派: besides Camunda's userId, an optional `reason` is recorded in the case's history."""
+    tasks.delegate(services, task_id, _user_id(body, required=True), actor=actor, reason=(body or {}).get("reason"))
+    return Response(status_code=204)
+
+
+@router.post("/{task_id}/resolve", status_code=204)
+def resolve(task_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    variables = decode_variables((body or {}).get("variables"), services.settings)
+    tasks.resolve(services, task_id, variables, actor=actor)
+    return Response(status_code=204)
+
+
+def _task_changes(body: dict[str, Any], services: Services) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for key in ("name", "description", "assignee", "owner", "delegationState", "tenantId"):
+        if key in body:
+            changes[key] = text(body, key)
+    if len(changes.get("name") or "") > 255:
+        raise InvalidRequest("'name' has at most 255 characters")
+    if len(changes.get("description") or "") > 4000:
+        raise InvalidRequest("'description' has at most 4000 characters")
+    if "priority" in body:
+        priority = body["priority"]
+        if isinstance(priority, bool) or not isinstance(priority, int) or not -(2**31) <= priority < 2**31:
+            raise InvalidRequest("'priority' must be a whole number")
+        changes["priority"] = priority
+    for key in ("due", "followUp"):
+        if key in body:
+            if body[key] is not None and not isinstance(body[key], str):
+                raise InvalidRequest(f"'{key}' must be a date")
+            changes[key] = optional_instant(body, key, services.settings.zone)
+    return changes
+
+
+@router.put("/{task_id}", status_code=204)
+def update_task(task_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    """Name, description, priority, follow-up (and, for administrators, due) of an open task."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("the task to update is a JSON object")
+    tasks.update_task(services, task_id, _task_changes(body, services), actor=actor)
+    return Response(status_code=204)
+
+
+def _identity_link(body: dict[str, Any] | None) -> tuple[str, str | None, str | None]:
+    body = body or {}
+    kind, user, group = text(body, "type"), text(body, "userId"), text(body, "groupId")
+    if kind not in ("candidate", "assignee", "owner"):
+        raise InvalidRequest("an identity link's 'type' is 'candidate', 'assignee' or 'owner'")
+    if (user is None) == (group is None) or (kind != "candidate" and group is not None):
+        raise InvalidRequest("an identity link names either a 'userId' or, for a candidate, a 'groupId'")
+    return kind, user, group
+
+
+def _change_link(task_id: str, services: Services, actor: Principal, body: dict[str, Any] | None, add: bool) -> None:
+    kind, user, group = _identity_link(body)
+    if kind == "candidate":
+        tasks.change_candidate(services, task_id, "user" if user else "group", user or group or "", add=add,
+                               actor=actor)
+    elif kind == "assignee":
+        tasks.set_assignee(services, task_id, user if add else None, actor=actor)
+    else:
+        tasks.set_owner(services, task_id, user if add else None, actor=actor)
+
+
+@router.post("/{task_id}/identity-links", status_code=204)
+def add_identity_link(task_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    """加签: offer the task to one more candidate group or user (or set its assignee or owner)."""
+    _change_link(task_id, services, actor, body, add=True)
+    return Response(status_code=204)
+
+
+@router.post("/{task_id}/identity-links/delete", status_code=204)
+def delete_identity_link(task_id: str, services: ServicesDep, actor: PrincipalDep,
+                         body: JsonBody = None) -> Response:
+    _change_link(task_id, services, actor, body, add=False)
     return Response(status_code=204)
 
 
