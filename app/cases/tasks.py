@@ -1,7 +1,7 @@
 """User tasks: queries on the projected task rows, and the commands officials use."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -254,16 +254,27 @@ def resolve(services: Services, task_id: str, variables: Mapping[str, Any], *, a
         record(session, instance, "task.resolved", now, user_id=actor.user_id, activity_id=task.task_definition_key,
                task_id=task_id, assignee=task.owner)
         if variables:
-            _set_variables(services, session, instance, variables, actor)
+            _set_variables(services, session, instance, variables, (), actor)
 
 
-def _set_variables(services: Services, session: Session, instance: ProcessInstance, variables: Mapping[str, Any],
-                   actor: Principal) -> None:
+def modify_task_variables(services: Services, task_id: str, *, modifications: Mapping[str, Any],
+                          deletions: Iterable[str], actor: Principal) -> None:
+    """Whoever works a task sets the case's variables through it, as Camunda sets a task's variables
+    on the scope of its execution: here, the case."""
+    refuse_reserved_keys(modifications)
+    with services.db.write() as session:
+        _, instance = _commanded_task(session, task_id, actor)
+        _set_variables(services, session, instance_of_open_work(session, instance.id), modifications,
+                       tuple(deletions), actor)
+
+
+def _set_variables(services: Services, session: Session, instance: ProcessInstance, modifications: Mapping[str, Any],
+                   deletions: tuple[str, ...], actor: Principal) -> None:
     run = load_run(services, session, instance)
-    run.set_variables(variables, ())
+    run.set_variables(modifications, deletions)
     now = services.clock.now()
     record(session, instance, "variables.modified", now, user_id=actor.user_id,
-           modifications=jsonable(variables), deletions=[])
+           modifications=jsonable(modifications), deletions=list(deletions))
     save_run(services, session, instance, run, run.snapshot(), now, user_id=actor.user_id)
 
 

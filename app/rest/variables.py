@@ -133,3 +133,13 @@ def encode_value(value: Any, zone: tzinfo) -> dict[str, Any]:
 
 def encode_variables(values: Mapping[str, Any], zone: tzinfo) -> dict[str, dict[str, Any]]:
     return {name: encode_value(value, zone) for name, value in values.items()}
+
+
+def modifications_and_deletions(body: Mapping[str, Any] | None, settings: Settings
+                                ) -> tuple[dict[str, Any], list[str]]:
+    """The body of Camunda's POST .../variables: `modifications` to set and `deletions` to remove."""
+    body = body or {}
+    deletions = body.get("deletions") or []
+    if not isinstance(deletions, list) or not all(isinstance(name, str) for name in deletions):
+        raise InvalidRequest("'deletions' must be a list of variable names")
+    return decode_variables(body.get("modifications"), settings), deletions

@@ -135,3 +135,25 @@ def test_bad_task_updates(client, case):
         assert answer.status_code == 400 and says in answer.json()["message"], (body, answer.text)
     assert client.put("/task/nope", json={}).status_code == 404
     assert client.get("/task", params={"delegationState": "SOMETIMES"}).status_code == 400
+
+
+def test_whoever_works_a_task_sets_the_cases_variables_through_it(service, client, root, case):
+    instance, task = case
+    with as_user(service, "li") as li, as_user(service, "zhao") as zhao:
+        changed = li.post(f"/task/{task}/variables", json={
+            "modifications": {"checked": {"value": True}, "site_visit": {"value": "2026-12-08", "type": "String"},
+                              "draft": {"value": "草稿"}}})
+        assert changed.status_code == 204, changed.text
+        assert li.post(f"/task/{task}/variables", json={"deletions": ["draft"]}).status_code == 204
+        assert li.put(f"/task/{task}/variables/score", json={"value": 88}).status_code == 204
+        assert li.get(f"/task/{task}/variables/score").json()["value"] == 88
+        assert li.delete(f"/task/{task}/variables/site_visit").status_code == 204
+        assert li.get(f"/task/{task}/variables/site_visit").status_code == 404
+        assert zhao.put(f"/task/{task}/variables/score", json={"value": 1}).status_code == 403
+    values = client.get(f"/process-instance/{instance}/variables").json()
+    assert {name: row["value"] for name, row in values.items()} == {
+        "due": "2026-12-20T17:00:00.000+0800", "checked": True, "score": 88}
+    bad = client.post(f"/task/{task}/variables", json={"deletions": "due"})
+    assert bad.status_code == 400 and "'deletions'" in bad.json()["message"]
+    assert [op for op, _, _ in operations(client, instance)].count("ModifyVariable") == 4
+    assert root.get(f"/api/process-instances/{instance}/replay").json()["reproduced"] is True

@@ -7,7 +7,7 @@ from fastapi import Request, Response
 from app.access.accounts import Principal
 from app.cases import instances
 from app.context import Services
-from app.errors import InvalidRequest, NotFound
+from app.errors import NotFound
 from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
@@ -15,9 +15,9 @@ from app.rest.params import query_dict, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import (
     decode_value,
-    decode_variables,
     encode_value,
     encode_variables,
+    modifications_and_deletions,
 )
 
 if TYPE_CHECKING:
@@ -80,13 +80,8 @@ def get_variables(instance_id: str, services: ServicesDep, reader: PrincipalDep)
 
 @router.post("/{instance_id}/variables", status_code=204, dependencies=[_ADMINISTER])
 def modify_variables(instance_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
-    body = body or {}
-    deletions = body.get("deletions") or []
-    if not isinstance(deletions, list) or not all(isinstance(name, str) for name in deletions):
-        raise InvalidRequest("'deletions' must be a list of variable names")
-    instances.modify_variables(services, instance_id,
-                               modifications=decode_variables(body.get("modifications"), services.settings),
-                               deletions=deletions, actor=actor)
+    modifications, deletions = modifications_and_deletions(body, services.settings)
+    instances.modify_variables(services, instance_id, modifications=modifications, deletions=deletions, actor=actor)
     return Response(status_code=204)
 
 

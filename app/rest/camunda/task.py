@@ -8,14 +8,21 @@ from fastapi import Request, Response
 from app.access.accounts import Principal
 from app.cases import tasks
 from app.context import Services
-from app.errors import InvalidRequest
+from app.errors import InvalidRequest, NotFound
 from app.rest.camunda import render
 from app.rest.camunda.forms import form_variables
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, sort_order, text, text_list
 from app.rest.routing import ServiceRouter
-from app.rest.variables import decode_variables, encode_variables, optional_instant
+from app.rest.variables import (
+    decode_value,
+    decode_variables,
+    encode_value,
+    encode_variables,
+    modifications_and_deletions,
+    optional_instant,
+)
 
 router = ServiceRouter(prefix="/engine-rest/task", tags=["task"])
 
@@ -249,6 +256,35 @@ def task_form(task_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict
 @router.get("/{task_id}/variables")
 def task_variables(task_id: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
     return encode_variables(tasks.task_variables(services, task_id, reader), services.settings.zone)
+
+
+@router.post("/{task_id}/variables", status_code=204)
+def modify_task_variables(task_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    modifications, deletions = modifications_and_deletions(body, services.settings)
+    tasks.modify_task_variables(services, task_id, modifications=modifications, deletions=deletions, actor=actor)
+    return Response(status_code=204)
+
+
+@router.get("/{task_id}/variables/{name}")
+def task_variable(task_id: str, name: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
+    values = tasks.task_variables(services, task_id, reader)
+    if name not in values:
+        raise NotFound(f"task variable with name {name} does not exist")
+    return encode_value(values[name], services.settings.zone)
+
+
+@router.put("/{task_id}/variables/{name}", status_code=204)
+def put_task_variable(task_id: str, name: str, services: ServicesDep, actor: PrincipalDep,
+                      body: JsonBody = None) -> Response:
+    value = decode_value(name, body or {}, services.settings)
+    tasks.modify_task_variables(services, task_id, modifications={name: value}, deletions=(), actor=actor)
+    return Response(status_code=204)
+
+
+@router.delete("/{task_id}/variables/{name}", status_code=204)
+def delete_task_variable(task_id: str, name: str, services: ServicesDep, actor: PrincipalDep) -> Response:
+    tasks.modify_task_variables(services, task_id, modifications={}, deletions=(name,), actor=actor)
+    return Response(status_code=204)
 
 
 @router.get("/{task_id}/identity-links")
