@@ -76,6 +76,18 @@ class Settings(BaseSettings):
     # Password (scrypt) verifications that may run at once in one process; more wait their turn.
     signin_concurrent_verifications: int = Field(default=4, ge=1, le=64)
 
+    # --- Materials (材料) attached to tasks ---
+    # Where their content is kept: "database" (a table beside the case) or "directory" (files named by
+    # their SHA-256 under attachment_directory, which the service must be able to write).
+    attachment_store: Literal["database", "directory"] = "database"
+    attachment_directory: str = ""
+    # The largest file accepted; the whole request is also bounded by max_request_bytes.
+    attachment_max_bytes: int = Field(default=6 * 1024 * 1024, ge=1024)
+    # The content types accepted (each checked against the file's first bytes).
+    attachment_types: str = ("application/pdf,application/ofd,image/jpeg,image/png,text/plain,application/zip,"
+                             "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
     # --- Anchors of the history, signed with a key the database does not hold ---
     # A PEM Ed25519 private key, or the path of a file holding one. Empty in development: a key is
     # generated beside the SQLite database (data/anchor-signing.pem); required in production.
@@ -95,6 +107,8 @@ class Settings(BaseSettings):
             raise ValueError("ANCHOR_SIGNING_KEY must be set with ENVIRONMENT=production: a PEM Ed25519 private "
                              "key, or the path of a file holding one, never stored in the database "
                              "(openssl genpkey -algorithm ed25519)")
+        if self.attachment_store == "directory" and not self.attachment_directory.strip():
+            raise ValueError("ATTACHMENT_STORE=directory needs ATTACHMENT_DIRECTORY, the directory the files go to")
         return self
 
     @property

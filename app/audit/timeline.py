@@ -42,7 +42,8 @@ _SAYS = {
     "task.resolved": "委派办结，交回：{name}", "task.updated": "修改待办：{name}",
     "task.ownerSet": "设置负责人：{name}", "task.candidateUserAdded": "加签（人员）：{name}",
     "task.candidateGroupAdded": "加签（部门）：{name}", "task.candidateUserRemoved": "减签（人员）：{name}",
-    "task.candidateGroupRemoved": "减签（部门）：{name}", "timer.fired": "期限届满：{name}",
+    "task.candidateGroupRemoved": "减签（部门）：{name}", "task.attachmentAdded": "上传材料（{name}）：{fileName}",
+    "task.attachmentDeleted": "撤回材料（{name}）：{fileName}", "timer.fired": "期限届满：{name}",
     "message.received": "收到消息：{name}", "signal.received": "收到信号：{name}",
     "externalTask.completed": "系统完成：{name}", "externalTask.failed": "系统办理失败：{name}",
     "externalTask.bpmnError": "系统报告业务错误：{name}", "incident.created": "故障待处理：{name}",
@@ -50,6 +51,13 @@ _SAYS = {
     "agency.standing": "咨询机构备案登记：{name}", "experts.drawn": "随机抽取专家：{name}",
     "instances.started": "启动下级案件：{name}", "variables.modified": "管理员修改案件数据",
 }
+
+
+class _Fields(dict[str, Any]):
+    """An event's payload as the fields of its text: a field it lacks reads as nothing."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
 def timeline(services: Services, instance_id: str, reader: Principal) -> list[Entry]:
@@ -79,7 +87,8 @@ def timeline(services: Services, instance_id: str, reader: Principal) -> list[En
             deadline = None if due is None else ("met" if event.occurred_at < due else "missed")
         elif event.kind == "timer.fired":
             due = parse_datetime(event.payload["due"], services.settings.zone)
-        what = text.format(name=name, message=event.payload.get("message", ""))
+        fields = {key: value for key, value in event.payload.items() if value is not None}
+        what = text.format_map(_Fields({**fields, "name": name}))
         entries.append(Entry(event.occurred_at, event.kind, event.user_id, what, event.activity_id,
                              info.name if info else None, due, deadline))
     return entries

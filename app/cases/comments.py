@@ -73,7 +73,7 @@ def add_task_comment(services: Services, task_id: str, body: dict[str, Any], *, 
         return comment
 
 
-def _task_instance(session: Session, task_id: str) -> str:
+def task_instance(session: Session, task_id: str) -> str:
     """The instance of an open or finished task."""
     instance_id = session.scalar(select(UserTask.process_instance_id).where(UserTask.id == task_id))
     if instance_id is None:
@@ -94,7 +94,7 @@ def _comments(session: Session, instance_id: str, task_id: str | None) -> list[C
 
 def task_comments(services: Services, task_id: str, reader: Principal) -> list[Comment]:
     with services.db.read() as session:
-        instance_id = _task_instance(session, task_id)
+        instance_id = task_instance(session, task_id)
         permissions.require_instance_read(session, reader, instance_id, "Task", task_id)
         return _comments(session, instance_id, task_id)
 

@@ -511,3 +511,32 @@ class Membership(Base):
 
     account_id: Mapped[str] = mapped_column(ForeignKey("account.id"), primary_key=True)
     group_id: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+
+
+class Attachment(Base):
+    """A material (材料) attached to a task: a file, kept by its SHA-256 in the content store, or a link."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    process_instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[str | None] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(String(2048))
+    size: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    created: Mapped[datetime] = mapped_column(Instant())
+    # The sequence of the history event that records it: the order attachments were made in.
+    sequence: Mapped[int] = mapped_column(Integer)
+
+
+class AttachmentContent(Base):
+    """The content of attached files when the database keeps it, once per distinct content."""
+
+    __tablename__ = "attachment_content"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,5 +1,6 @@
 """The Camunda 7 `engine-rest` surface: same paths, shapes, status codes and error bodies."""
 from app.rest.camunda import (
+    attachment,
     comment,
     decision_definition,
     deployment,
@@ -17,6 +18,6 @@ from app.rest.routing import ServiceRouter
 
 # The modules' routers carry their full paths (/engine-rest/...): see ServiceRouter.
 router = ServiceRouter()
-for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment, history,
-               job, message, external_task, variable_instance):
+for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
+               attachment, history, job, message, external_task, variable_instance):
     router.include_router(module.router)

@@ -1,0 +1,167 @@
+"""Materials (材料, 补正材料) attached to the tasks officials work, as Camunda's task attachments.
+
+A file is kept once by its SHA-256 (app.persistence.contents) and the case's chained history
+records who attached or removed what, with the hash: an auditor can tell years later that the file
+handed out is the one attached. Attaching and removing are for whoever may work the open task;
+reading is for whoever may read the case, also after the task is done. Files are bounded in size
+and accepted only in the configured content types, each checked against the file's first bytes.
+"""
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.access import permissions
+from app.access.accounts import Principal
+from app.cases.comments import task_instance
+from app.cases.instances import instance_of_open_work, record
+from app.context import Services
+from app.errors import InvalidRequest, NotFound
+from app.persistence.models import Attachment, UserTask
+
+# The first bytes each accepted content type starts with (None: text, checked as UTF-8).
+_SIGNATURES: dict[str, tuple[bytes, ...] | None] = {
+    "application/pdf": (b"%PDF-",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "text/plain": None,
+}
+# OFD (the national standard for electronic documents), Office files and zip archives are zip files.
+_ZIP = (b"PK\x03\x04",)
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    name: str | None
+    description: str | None
+    type: str | None
+    url: str | None
+    content: bytes | None
+
+
+def _text(value: str | None, what: str, longest: int) -> str | None:
+    if value is not None and len(value) > longest:
+        raise InvalidRequest(f"an attachment's {what} has at most {longest} characters")
+    return value or None
+
+
+def _check_content(services: Services, content_type: str | None, content: bytes) -> str:
+    accepted = [kind.strip() for kind in services.settings.attachment_types.split(",") if kind.strip()]
+    if content_type not in accepted:
+        raise InvalidRequest(f"an attached file's type must be one of: {', '.join(accepted)} "
+                             f"(got '{content_type or 'none'}')")
+    if len(content) > services.settings.attachment_max_bytes:
+        raise InvalidRequest(f"an attached file has at most {services.settings.attachment_max_bytes} bytes")
+    if not content:
+        raise InvalidRequest("the attached file is empty")
+    signatures = _SIGNATURES.get(content_type, _ZIP)
+    if signatures is None:
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            text = "\x00"
+        matches = "\x00" not in text
+    else:
+        matches = content.startswith(signatures)
+    if not matches:
+        raise InvalidRequest(f"the attached file's content is not of its type '{content_type}'")
+    return content_type
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if len(url) > 2048 or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidRequest("an attachment's url is an http or https address of at most 2048 characters")
+    return url
+
+
+def add(services: Services, task_id: str, new: NewAttachment, *, actor: Principal) -> Attachment:
+    if (new.content is None) == (new.url is None):
+        raise InvalidRequest("an attachment is either a file ('content') or a link ('url')")
+    name = _text(new.name, "name", 255)
+    description = _text(new.description, "description", 4000)
+    kind = _text(new.type, "type", 255)
+    url = _check_url(new.url) if new.url is not None else None
+    digest = None
+    if new.content is not None:
+        kind = _check_content(services, kind, new.content)
+        digest = hashlib.sha256(new.content).hexdigest()
+    with services.db.write() as session:
+        task = session.get(UserTask, task_id)
+        if task is None:
+            raise InvalidRequest(f"No task found with id {task_id}; materials are attached to an open task")
+        permissions.require_task_work(session, actor, task)
+        instance = instance_of_open_work(session, task.process_instance_id)
+        now = services.clock.now()
+        attachment = Attachment(id=str(uuid.uuid4()), process_instance_id=instance.id, task_id=task_id, name=name,
+                                description=description, type=kind, url=url, sha256=digest,
+                                size=len(new.content) if new.content is not None else None,
+                                user_id=actor.user_id, created=now)
+        if new.content is not None and digest is not None:
+            services.contents.put(session, digest, new.content)
+        record(session, instance, "task.attachmentAdded", now, user_id=actor.user_id,
+               activity_id=task.task_definition_key, task_id=task_id, attachmentId=attachment.id, fileName=name,
+               type=kind, size=attachment.size, sha256=digest, url=url)
+        attachment.sequence = instance.last_sequence
+        session.add(attachment)
+        session.flush()
+        session.expunge(attachment)
+        return attachment
+
+
+def _of_task(session: Session, task_id: str, attachment_id: str) -> Attachment:
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None or attachment.task_id != task_id:
+        raise NotFound(f"Task attachment with id {attachment_id} does not exist for task id '{task_id}'.")
+    return attachment
+
+
+def remove(services: Services, task_id: str, attachment_id: str, *, actor: Principal) -> None:
+    """Take a material back while the task is open; the history keeps that it was attached, and its hash."""
+    with services.db.write() as session:
+        task = session.get(UserTask, task_id)
+        if task is None:
+            raise NotFound(f"No task found with id {task_id}; materials are removed from an open task")
+        permissions.require_task_work(session, actor, task)
+        attachment = _of_task(session, task_id, attachment_id)
+        instance = instance_of_open_work(session, task.process_instance_id)
+        session.delete(attachment)
+        session.flush()
+        if attachment.sha256 and session.scalar(select(Attachment.id).where(Attachment.sha256 == attachment.sha256)
+                                                .limit(1)) is None:
+            services.contents.discard(session, attachment.sha256)
+        record(session, instance, "task.attachmentDeleted", services.clock.now(), user_id=actor.user_id,
+               activity_id=task.task_definition_key, task_id=task_id, attachmentId=attachment.id,
+               fileName=attachment.name, sha256=attachment.sha256)
+
+
+def task_attachments(services: Services, task_id: str, reader: Principal) -> list[Attachment]:
+    with services.db.read() as session:
+        instance_id = task_instance(session, task_id)
+        permissions.require_instance_read(session, reader, instance_id, "Task", task_id)
+        return list(session.scalars(select(Attachment).where(Attachment.task_id == task_id)
+                                    .order_by(Attachment.sequence)))
+
+
+def task_attachment(services: Services, task_id: str, attachment_id: str, reader: Principal) -> Attachment:
+    with services.db.read() as session:
+        instance_id = task_instance(session, task_id)
+        permissions.require_instance_read(session, reader, instance_id, "Task", task_id)
+        return _of_task(session, task_id, attachment_id)
+
+
+def content(services: Services, task_id: str, attachment_id: str, reader: Principal) -> bytes:
+    with services.db.read() as session:
+        instance_id = task_instance(session, task_id)
+        permissions.require_instance_read(session, reader, instance_id, "Task", task_id)
+        attachment = _of_task(session, task_id, attachment_id)
+        if attachment.sha256 is None:
+            raise NotFound(f"Attachment content for attachment with id '{attachment_id}' does not exist for task "
+                           f"id '{task_id}': it is a link")
+        return services.contents.get(session, attachment.sha256)
