@@ -17,6 +17,7 @@ from app.deadlines.calendars import seed_if_empty
 from app.definitions.deployments import deploy_directory
 from app.extensions.agencies import AgencyRegister
 from app.extensions.confidentiality import ConfidentialReaders
+from app.extensions.copies import Copies
 from app.extensions.parks.hooks import ExpertDraws, ParkRegister
 from app.extensions.regions import Regions
 from app.extensions.spawning import Spawning
@@ -25,7 +26,7 @@ from app.persistence.migrations import upgrade_to_head
 from app.rest import agencies as agencies_api
 from app.rest import audit as audit_api
 from app.rest import calendar as calendar_api
-from app.rest import camunda, errors, health, openapi
+from app.rest import camunda, case_work, errors, health, openapi
 from app.rest import clock as clock_api
 from app.rest import deadlines as deadlines_api
 from app.rest import parks as parks_api
@@ -47,7 +48,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
                     decision_tables=DecisionCache(settings.spec_cache_size), signer=signer,
                     # What processes switch on with camunda:properties, in the order it acts in a step.
                     hooks=(Regions(), ConfidentialReaders(), ParkRegister(), ExpertDraws(), AgencyRegister(),
-                           Spawning()))
+                           Spawning(), Copies()))
 
 
 def first_start(services: Services) -> None:
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(health.router)
     signed_in = [Depends(require_principal)]
     for router in (clock_api.router, calendar_api.router, deadlines_api.router, parks_api.router, agencies_api.router,
-                   audit_api.router, camunda.router):
+                   audit_api.router, case_work.router, camunda.router):
         app.include_router(router, dependencies=signed_in)
     # A body nests a few levels around the variables it carries ({"variables": {"x": {"value": ...}}}).
     app.add_middleware(JsonBodyCheck, max_depth=settings.max_variable_depth + 4)

@@ -11,13 +11,20 @@ not read.
 """
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Exists, Select, SQLColumnExpression, exists, literal, or_, select
+from sqlalchemy import ColumnElement, Exists, Select, SQLColumnExpression, and_, exists, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.access.accounts import ADMINISTRATORS, Principal
 from app.engine import ProcessModel
 from app.errors import Forbidden
-from app.persistence.models import ExpertDraw, InstanceParticipant, ProcessInstance, TaskCandidate, UserTask
+from app.persistence.models import (
+    CaseCopy,
+    ExpertDraw,
+    InstanceParticipant,
+    ProcessInstance,
+    TaskCandidate,
+    UserTask,
+)
 
 DESIGNERS, SYSTEMS, AUDITORS = "designers", "systems", "auditors"
 
@@ -63,9 +70,10 @@ def require_start(principal: Principal, model: ProcessModel, definition_id: str)
 
 # --- reading -------------------------------------------------------------------------------------
 # A case is read by those who take part in it (the groups and users its tasks were offered to, who
-# started it, who was assigned one of its tasks), by the officials of its region and of the regions
-# above it (app.extensions.regions), by auditors and by administrators. Queries leave
-# out what the caller may not read; a single resource the caller may not read answers 403.
+# started it, who was assigned one of its tasks, whom a step of it was copied to), by the officials
+# of its region and of the regions above it (app.extensions.regions), by auditors and by
+# administrators. Queries leave out what the caller may not read; a single resource the caller may
+# not read answers 403.
 
 def sees_every_case(principal: Principal) -> bool:
     return is_administrator(principal) or AUDITORS in principal.groups
@@ -90,6 +98,12 @@ def readable(principal: Principal, instance_id: SQLColumnExpression[str | None])
     if principal.groups:
         taking_part.append(named("group", participant.identity.in_(sorted(principal.groups))))
     taking_part.append(exists().where(task.process_instance_id == instance_id, task.assignee == principal.user_id))
+    # Those a step of the case was copied to (抄送) read it.
+    copy = aliased(CaseCopy)
+    copied_to = [and_(copy.kind == "user", copy.identity == principal.user_id)]
+    if principal.groups:
+        copied_to.append(and_(copy.kind == "group", copy.identity.in_(sorted(principal.groups))))
+    taking_part.append(exists().where(copy.process_instance_id == instance_id, or_(*copied_to)))
     if instance_id is ProcessInstance.id:
         return or_(*_own(principal, ProcessInstance.start_user_id, ProcessInstance.tenant_id), *taking_part)
     instance = aliased(ProcessInstance)

@@ -20,6 +20,7 @@ from app.access import permissions
 from app.access.accounts import Principal
 from app.cases.comments import task_instance
 from app.cases.instances import instance_of_open_work, record
+from app.cases.tasks import optional_text
 from app.context import Services
 from app.errors import InvalidRequest, NotFound
 from app.persistence.models import Attachment, UserTask
@@ -43,12 +44,6 @@ class NewAttachment:
     type: str | None
     url: str | None
     content: bytes | None
-
-
-def _text(value: str | None, what: str, longest: int) -> str | None:
-    if value is not None and len(value) > longest:
-        raise InvalidRequest(f"an attachment's {what} has at most {longest} characters")
-    return value or None
 
 
 def _check_content(services: Services, content_type: str | None, content: bytes) -> str:
@@ -84,9 +79,9 @@ def _check_url(url: str) -> str:
 def add(services: Services, task_id: str, new: NewAttachment, *, actor: Principal) -> Attachment:
     if (new.content is None) == (new.url is None):
         raise InvalidRequest("an attachment is either a file ('content') or a link ('url')")
-    name = _text(new.name, "name", 255)
-    description = _text(new.description, "description", 4000)
-    kind = _text(new.type, "type", 255)
+    name = optional_text(new.name, "attachment-name", 255)
+    description = optional_text(new.description, "attachment-description")
+    kind = optional_text(new.type, "attachment-type", 255)
     url = _check_url(new.url) if new.url is not None else None
     digest = None
     if new.content is not None:

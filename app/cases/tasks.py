@@ -185,9 +185,10 @@ def _commanded_task(session: Session, task_id: str, actor: Principal) -> tuple[U
     return task, instance
 
 
-def _reason(value: Any) -> str | None:
-    if value is not None and (not isinstance(value, str) or len(value) > 4000):
-        raise InvalidRequest("'reason' must be a text of at most 4000 characters")
+def optional_text(value: Any, what: str, longest: int = 4000) -> str | None:
+    """A free text a command may carry (a reason, a note, a message): bounded, empty as none."""
+    if value is not None and (not isinstance(value, str) or len(value) > longest):
+        raise InvalidRequest(f"'{what}' must be a text of at most {longest} characters")
     return value or None
 
 
@@ -225,13 +226,13 @@ def set_assignee(services: Services, task_id: str, user_id: str | None, *, actor
                  reason: Any = None) -> None:
     """Hand the task to someone else (转办), with the reason recorded if one is given."""
     _set_assignee(services, task_id, user_id, actor=actor, kind="task.assigned", only_if_free=False,
-                  reason=_reason(reason))
+                  reason=optional_text(reason, "reason"))
 
 
 def delegate(services: Services, task_id: str, user_id: str, *, actor: Principal, reason: Any = None) -> None:
     """委派, as Camunda delegates: the delegate becomes the assignee and the task waits (PENDING) for
     them to resolve it, when it goes back to its owner (the assignee before, unless an owner was set)."""
-    why = _reason(reason)
+    why = optional_text(reason, "reason")
     with services.db.write() as session:
         task, instance = _commanded_task(session, task_id, actor)
         owner = task.owner or task.assignee

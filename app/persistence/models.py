@@ -540,3 +540,39 @@ class AttachmentContent(Base):
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CaseCopy(Base):
+    """A step of a case copied (抄送) to a group or user, who reads the case from then on."""
+
+    __tablename__ = "case_copy"
+    # The copies to a group or user ("copied to me"), and whether a case is copied to them.
+    __table_args__ = (Index("ix_case_copy_recipient", "kind", "identity", "process_instance_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    process_instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    activity_id: Mapped[str | None] = mapped_column(String(255))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(8))  # "group" or "user"
+    identity: Mapped[str] = mapped_column(String(255))
+    # Who copied it; None: the procedure (camunda:property ccGroups / ccUsers on the element).
+    copied_by: Mapped[str | None] = mapped_column(String(255))
+    note: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(Instant())
+    # The sequence of the history event that records it.
+    sequence: Mapped[int] = mapped_column(Integer)
+
+
+class TaskReminder(Base):
+    """A reminder (催办) sent to the handlers of an open task; systems read them to send a message."""
+
+    __tablename__ = "task_reminder"
+    __table_args__ = (Index("ix_task_reminder_created", "created", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    process_instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36), index=True)
+    activity_id: Mapped[str | None] = mapped_column(String(255))
+    message: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    created: Mapped[datetime] = mapped_column(Instant())

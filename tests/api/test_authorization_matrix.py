@@ -34,6 +34,7 @@ GUARDS = {
         "external-task/{task_id}/failure", "external-task/{task_id}/bpmnError", "external-task/{task_id}/extendLock",
         "external-task/{task_id}/unlock")},
     "PUT /engine-rest/external-task/{task_id}/retries": frozenset({"system", "admin"}),
+    "GET /api/reminders": frozenset({"system", "admin"}),
 }
 
 
