@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
-from SpiffWorkflow.bpmn.specs.defaults import NoneTask
+from SpiffWorkflow.bpmn.specs.defaults import NoneTask, StartEvent
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.task import Task
+
+from app.engine.event_subprocesses import EventSubprocessStartParser
 
 if TYPE_CHECKING:
     from app.engine.elements import DecisionReference
@@ -57,7 +59,8 @@ class ServiceParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
                                full_tag("businessRuleTask"): (_BusinessRuleTaskParser, BusinessRuleTask),
                                full_tag("task"): (CamundaTaskParser, PassThroughTask),
-                               full_tag("manualTask"): (CamundaTaskParser, PassThroughTask)}
+                               full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
+                               full_tag("startEvent"): (EventSubprocessStartParser, StartEvent)}
 
 
 def use_decisions(specs: Iterable[BpmnProcessSpec], references: Mapping[str, DecisionReference]) -> None:

@@ -8,6 +8,7 @@ from functools import cached_property
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
+from app.engine.event_subprocesses import starts_on_messages_or_signals
 from app.engine.expressions import Template
 from app.engine.timers import TIMER_KINDS
 
@@ -130,7 +131,8 @@ class ProcessModel:
     @cached_property
     def catches_messages_or_signals(self) -> bool:
         """Whether a running instance can ever wait for a message or signal (start events aside)."""
-        return any(info.activity_type in _WAITING_CATCHES for info in self.elements.values())
+        return (any(info.activity_type in _WAITING_CATCHES for info in self.elements.values())
+                or starts_on_messages_or_signals([self.spec, *self.subprocess_specs.values()]))
 
     @cached_property
     def waits_on_timers(self) -> bool:

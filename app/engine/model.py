@@ -32,6 +32,7 @@ from app.engine.elements import (
     StartEventInfo,
     UserTaskDefinition,
 )
+from app.engine.event_subprocesses import interrupting_starts, use_event_subprocesses
 from app.engine.events import use_service_events
 from app.engine.expressions import ExpressionSyntaxError, Template, compile_template, contains_expression
 from app.engine.flows import (
@@ -132,15 +133,18 @@ def _activity_type(element: etree._Element) -> str:
     definitions = {_tag(child) for child in element if _tag(child).endswith("EventDefinition")}
     if tag == "endEvent":
         kinds = {"errorEventDefinition": "errorEndEvent", "terminateEventDefinition": "terminateEndEvent",
-                 "messageEventDefinition": "messageEndEvent", "signalEventDefinition": "signalEndEvent"}
+                 "messageEventDefinition": "messageEndEvent", "signalEventDefinition": "signalEndEvent",
+                 "escalationEventDefinition": "escalationEndEvent"}
         return next((kinds[d] for d in definitions if d in kinds), "noneEndEvent")
     if tag == "startEvent":
         kinds = {"timerEventDefinition": "startTimerEvent", "messageEventDefinition": "messageStartEvent",
-                 "signalEventDefinition": "signalStartEvent"}
+                 "signalEventDefinition": "signalStartEvent", "errorEventDefinition": "errorStartEvent",
+                 "escalationEventDefinition": "escalationStartEvent"}
         return next((kinds[d] for d in definitions if d in kinds), "startEvent")
     if tag == "boundaryEvent":
         kinds = {"timerEventDefinition": "boundaryTimer", "messageEventDefinition": "boundaryMessage",
-                 "errorEventDefinition": "boundaryError", "signalEventDefinition": "boundarySignal"}
+                 "errorEventDefinition": "boundaryError", "signalEventDefinition": "boundarySignal",
+                 "escalationEventDefinition": "boundaryEscalation"}
         return next((kinds[d] for d in definitions if d in kinds), "boundaryEvent")
     if tag == "intermediateCatchEvent":
         kinds = {"timerEventDefinition": "intermediateTimer", "messageEventDefinition": "intermediateMessageCatch",
@@ -149,6 +153,8 @@ def _activity_type(element: etree._Element) -> str:
     if tag == "intermediateThrowEvent":
         if "messageEventDefinition" in definitions:
             return "intermediateMessageThrowEvent"
+        if "escalationEventDefinition" in definitions:
+            return "intermediateEscalationThrowEvent"
         return "intermediateSignalThrow" if "signalEventDefinition" in definitions else "intermediateNoneThrowEvent"
     return tag
 
@@ -168,6 +174,10 @@ _REFUSED_EXTENSIONS = {
     "taskListener": "task listeners are not supported: model the step as a task",
     "script": "scripts are not executed by this service",
 }
+
+
+_EVENT_SUBPROCESS_STARTS = frozenset({"messageEventDefinition", "signalEventDefinition", "timerEventDefinition",
+                                      "errorEventDefinition", "escalationEventDefinition"})
 
 
 def _check_element(resource: str, element: etree._Element) -> None:
@@ -201,9 +211,12 @@ def _check_element(resource: str, element: etree._Element) -> None:
     if tag == "subProcess" and element.get("triggeredByEvent") == "true":
         for start in element.iterfind("bpmn:startEvent", _NS):
             kinds = {_tag(child) for child in start if _tag(child).endswith("EventDefinition")}
-            if kinds - {"timerEventDefinition"}:
-                raise refuse_element(resource, element, "event subprocesses started by a message, signal or error are "
-                                                 "not supported; attach a boundary event to the activity instead")
+            if len(kinds) != 1 or not kinds <= _EVENT_SUBPROCESS_STARTS:
+                raise refuse_element(resource, element, "an event subprocess starts with one message, signal, "
+                                                 "timer, error or escalation start event")
+            if "errorEventDefinition" in kinds and start.get("isInterrupting") == "false":
+                raise refuse_element(resource, start, "an error start event always interrupts its scope "
+                                                      "(isInterrupting cannot be false)")
     if tag in ("messageEventDefinition", "signalEventDefinition"):
         reference = "messageRef" if tag == "messageEventDefinition" else "signalRef"
         owner = parent
@@ -421,7 +434,8 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
             topic, priority = external
             external_tasks[element_id] = ExternalTaskDefinition(
                 element_id, topic or "", _compile(resource, element, priority, "camunda:taskPriority"))
-        elif tag == "boundaryEvent":
+        elif tag == "boundaryEvent" or (tag == "startEvent" and element.getparent() is not process):
+            # An error start event of an event subprocess keeps the code and message as a boundary event does.
             error = element.find("bpmn:errorEventDefinition", _NS)
             if error is not None:
                 error_catches[element_id] = ErrorCatch(_camunda(error, "errorCodeVariable"),
@@ -478,6 +492,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
     parser = ServiceParser()
     facts: dict[str, tuple[str, _ProcessFacts]] = {}
     decision_resources = 0
+    interrupting: dict[str, bool] = {}
     for resource, content in resources.items():
         root = parse_untrusted_xml(content, resource)
         if is_decision_resource(root):
@@ -497,6 +512,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
                 raise refuse_element(resource, process,
                                      f"process key '{process_id}' is defined twice in this deployment")
             facts[process_id] = (resource, _inspect_process(resource, process))
+        interrupting.update(interrupting_starts(root))
         join_link_events(resource, root)
         rewrite_message_throws(root)
         drop_data_associations(root)
@@ -519,6 +535,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
             end_implicitly([spec, *subprocess_specs.values()])
             use_service_events([spec, *subprocess_specs.values()],
                                {start.id for start in process_facts.start_events if start.kind != "none"})
+            use_event_subprocesses([spec, *subprocess_specs.values()], interrupting)
             called = [facts[name][1] for name in subprocess_specs if name in facts]
             outputs = {element_id: pairs for owner in (process_facts, *called)
                        for element_id, pairs in owner.output_parameters.items()}

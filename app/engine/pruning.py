@@ -35,10 +35,12 @@ def prune(workflow: BpmnWorkflow) -> None:
     kept: set[UUID] = set(workflow.tasks)
     for subprocess in workflow.subprocesses.values():
         kept.update(subprocess.tasks)
-    for task_id, subprocess in list(workflow.subprocesses.items()):
-        parent = workflow.get_task_from_id(task_id) if task_id in kept else None
-        if parent is None or (subprocess.completed and parent.has_state(TaskState.FINISHED_MASK)):
-            del workflow.subprocesses[task_id]
+    # Decided before any is dropped: a nested subprocess's task is looked up in the one around it.
+    dropped = [task_id for task_id, subprocess in workflow.subprocesses.items()
+               if (parent := workflow.get_task_from_id(task_id) if task_id in kept else None) is None
+               or (subprocess.completed and parent.has_state(TaskState.FINISHED_MASK))]
+    for task_id in dropped:
+        del workflow.subprocesses[task_id]
 
 
 def _prune_tree(workflow: Workflow) -> None:

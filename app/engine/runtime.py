@@ -33,6 +33,16 @@ from SpiffWorkflow.util.task import TaskState
 
 from app.clock import Clock
 from app.engine.elements import ProcessModel, UserTaskDefinition
+from app.engine.event_subprocesses import (
+    Handler,
+    catch_and_listen,
+    error_handler,
+    event_subprocess_waits,
+    scope_events,
+    start_handler,
+    start_thrown_handlers,
+    waiting_handler,
+)
 from app.engine.expressions import ExpressionError, Template, compile_template
 from app.engine.forms import parse_datetime
 from app.engine.multi_instance import instance_locals
@@ -106,6 +116,7 @@ class ProcessRun:
         self.model = model
         self.workflow = workflow
         self.context = context
+        scope_events(workflow)
 
     # -- creation -------------------------------------------------------------------------------
     @classmethod
@@ -288,7 +299,8 @@ class ProcessRun:
         return [EventWait(str(task.id), self._gateway_branch(task, definition) or task.task_spec.bpmn_id, kind,
                           definition.name)
                 for task, definition in self._waiting_catches()
-                for kind, kind_class in _EVENT_KINDS.items() if isinstance(definition, kind_class)]
+                for kind, kind_class in _EVENT_KINDS.items() if isinstance(definition, kind_class)
+                ] + event_subprocess_waits(self.workflow)
 
     @staticmethod
     def _gateway_branch(task: Task, definition: EventDefinition) -> str | None:
@@ -358,7 +370,13 @@ class ProcessRun:
             return None
 
     def deliver_event(self, task_id: str, kind: str, name: str, variables: Mapping[str, Any]) -> StepResult:
-        """Hand a message or signal to the one waiting token the service routed it to."""
+        """Hand a message or signal to the one waiting token the service routed it to (or to the
+        running scope whose event subprocess it starts)."""
+        handler = waiting_handler(self.workflow, task_id, kind, name)
+        if handler is not None:
+            current = self.variables()
+            return self._advance(lambda: start_handler(handler, BpmnEvent(handler.definition, dict(variables)),
+                                                       current))
         task = self._task(task_id)
         if task is None or not task.has_state(TaskState.WAITING):
             raise Conflict(f"the {kind} '{name}' finds no token waiting at '{task_id}' any more")
@@ -367,18 +385,7 @@ class ProcessRun:
         if definition is None:
             raise Conflict(f"the token at '{task_id}' does not wait for the {kind} '{name}'")
 
-        def catch() -> None:
-            spec = task.task_spec
-            spec.catch(task, BpmnEvent(definition, payload=dict(variables)))
-            spec._update(task)
-            if isinstance(spec, BoundaryEvent) and not spec.cancel_activity:
-                # As in Camunda, a non-interrupting boundary event keeps listening while its activity
-                # runs: every report of a change opens its own assessment.
-                listening = task.parent._add_child(spec, TaskState.WAITING)
-                spec._predict(listening, mask=TaskState.NOT_FINISHED_MASK)
-                spec._update(listening)
-
-        return self._advance(catch)
+        return self._advance(lambda: catch_and_listen(task, BpmnEvent(definition, payload=dict(variables))))
 
     def _external_task(self, task_id: str) -> Task:
         task = self._task(task_id)
@@ -399,20 +406,28 @@ class ProcessRun:
 
     def throw_bpmn_error(self, task_id: str, code: str, message: str | None,
                          variables: Mapping[str, Any]) -> StepResult:
-        """An external task's worker reports a business error: the nearest error boundary event that
-        catches its code, on the task or on a subprocess around it, takes over."""
+        """An external task's worker reports a business error: the nearest error boundary event or
+        error event subprocess that catches its code, on the task or in a scope around it, takes over."""
         task = self._external_task(task_id)
         catcher = self._error_catcher(task, code)
         if catcher is None:
             raise InvalidRequest(f"no error boundary event catches the error code '{code}' thrown at "
                                  f"'{task.task_spec.bpmn_id}'", details={"activityId": task.task_spec.bpmn_id})
-        boundary, definition = catcher
+        if isinstance(catcher, Handler):
+            catcher_id, definition = catcher.start.bpmn_id, catcher.definition
+        else:
+            boundary, definition = catcher
+            catcher_id = boundary.task_spec.bpmn_id
         payload = dict(variables)
-        catch_info = self.model.error_catches.get(boundary.task_spec.bpmn_id or "")
+        catch_info = self.model.error_catches.get(catcher_id or "")
         if catch_info is not None and catch_info.code_variable:
             payload[catch_info.code_variable] = code
         if catch_info is not None and catch_info.message_variable:
             payload[catch_info.message_variable] = message
+
+        if isinstance(catcher, Handler):
+            current = self.variables()
+            return self._advance(lambda: start_handler(catcher, BpmnEvent(definition, payload=payload), current))
 
         def catch() -> None:
             boundary.task_spec.catch(boundary, BpmnEvent(definition, payload=payload))
@@ -420,7 +435,7 @@ class ProcessRun:
 
         return self._advance(catch)
 
-    def _error_catcher(self, task: Task | None, code: str) -> tuple[Task, ErrorEventDefinition] | None:
+    def _error_catcher(self, task: Task | None, code: str) -> tuple[Task, ErrorEventDefinition] | Handler | None:
         while task is not None:
             siblings = task.parent.children if task.parent is not None else []
             for sibling in siblings:
@@ -430,6 +445,9 @@ class ProcessRun:
                 definition = spec.event_definition
                 if isinstance(definition, ErrorEventDefinition) and definition.code in (None, code):
                     return sibling, definition
+            handler = error_handler(task.workflow, code)
+            if handler is not None:
+                return handler
             # Up to the subprocess (or call activity) task that runs this task's workflow.
             workflow = task.workflow
             task = (workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
@@ -474,9 +492,13 @@ class ProcessRun:
                 # the instance rests on user tasks or waiting events.
                 for _ in range(_MAX_ROUNDS):
                     self.workflow.refresh_timers()
-                    if not self._engine_work_pending():
+                    started = start_thrown_handlers(self.workflow)
+                    if not started and not self._engine_work_pending():
                         break
-                    self.workflow.do_engine_steps(will_complete_task=within_cpu_budget)
+                    # An error or escalation thrown by the task just run starts its event subprocess
+                    # before the scope it cancels goes on.
+                    self.workflow.do_engine_steps(will_complete_task=within_cpu_budget,
+                                                  did_complete_task=lambda _: start_thrown_handlers(self.workflow))
                 else:
                     raise ProcessExecutionFailed(f"the process does not come to rest after {_MAX_ROUNDS} rounds")
             except SpiffWorkflowException as error:
