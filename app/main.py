@@ -14,6 +14,7 @@ from app.audit.anchors import AnchorSigner
 from app.clock import Clock, SimulatedClock, SystemClock
 from app.context import DecisionCache, ModelCache, Services
 from app.deadlines.calendars import seed_if_empty
+from app.deadlines.statutory import StatutoryLimits
 from app.definitions.deployments import deploy_directory
 from app.extensions.agencies import AgencyRegister
 from app.extensions.confidentiality import ConfidentialReaders
@@ -48,7 +49,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
                     decision_tables=DecisionCache(settings.spec_cache_size), signer=signer,
                     # What processes switch on with camunda:properties, in the order it acts in a step.
                     hooks=(Regions(), ConfidentialReaders(), ParkRegister(), ExpertDraws(), AgencyRegister(),
-                           Spawning(), Copies()))
+                           Spawning(), Copies(), StatutoryLimits()))
 
 
 def first_start(services: Services) -> None:

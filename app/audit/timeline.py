@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.access import permissions
 from app.access.accounts import Principal
 from app.cases.instances import get_instance
+from app.deadlines.statutory import STOPS
 from app.engine.forms import parse_datetime
 from app.persistence.models import HistoryEvent
 
@@ -44,7 +45,8 @@ _SAYS = {
     "task.candidateGroupAdded": "加签（部门）：{name}", "task.candidateUserRemoved": "减签（人员）：{name}",
     "task.candidateGroupRemoved": "减签（部门）：{name}", "task.attachmentAdded": "上传材料（{name}）：{fileName}",
     "task.attachmentDeleted": "撤回材料（{name}）：{fileName}", "case.copied": "抄送：{name}",
-    "task.reminded": "催办：{name}", "timer.fired": "期限届满：{name}",
+    "task.reminded": "催办：{name}", "clock.paused": "暂停计时：{reason}", "clock.resumed": "恢复计时",
+    "clock.extended": "延期{workingDays}个工作日：{reason}", "timer.fired": "期限届满：{name}",
     "message.received": "收到消息：{name}", "signal.received": "收到信号：{name}",
     "externalTask.completed": "系统完成：{name}", "externalTask.failed": "系统办理失败：{name}",
     "externalTask.bpmnError": "系统报告业务错误：{name}", "incident.created": "故障待处理：{name}",
@@ -71,10 +73,14 @@ def timeline(services: Services, instance_id: str, reader: Principal) -> list[En
     due_of_task: dict[str, datetime | None] = {}
     entries = []
     for event in events:
+        info = model.elements.get(event.activity_id or "")
         text = _SAYS.get(event.kind)
+        if text is None and info is not None and STOPS in info.properties and event.kind.startswith("activity."):
+            # A special procedure stops the statutory clock while a token is inside it.
+            text = ("计时暂停（" + info.properties[STOPS] + "）：{name}" if event.kind == "activity.started"
+                    else "恢复计时：{name}")
         if text is None:
             continue  # activity steps and computed deadlines are read from the entries they belong to
-        info = model.elements.get(event.activity_id or "")
         name = (info.name if info else None) or event.activity_id or ""
         if event.kind in ("message.received", "signal.received"):
             name = event.payload.get("name") or name

@@ -7,13 +7,9 @@ open task copies it by operation. Each copy is an event of the case's chained hi
 """
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
-from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
@@ -21,24 +17,8 @@ from app.cases.instances import instance_of_open_work, record
 from app.cases.tasks import get_task, optional_text
 from app.context import Services
 from app.errors import InvalidRequest
+from app.extensions.copies import MAX_RECIPIENTS, write_copies
 from app.persistence.models import CaseCopy, ProcessInstance
-
-MAX_RECIPIENTS = 50
-
-
-def write_copies(session: Session, instance: ProcessInstance, recorder: Callable[..., None], *,
-                 recipients: Sequence[tuple[str, str]], activity_id: str | None, task_id: str | None,
-                 copied_by: str | None, note: str | None, now: datetime) -> list[CaseCopy]:
-    """Record the copy in the case's history (with `recorder`, the unit of work's record), then the
-    rows that let each recipient read the case."""
-    recorder("case.copied", activity_id=activity_id, task_id=task_id, note=note,
-             groups=[identity for kind, identity in recipients if kind == "group"],
-             users=[identity for kind, identity in recipients if kind == "user"])
-    copies = [CaseCopy(id=str(uuid.uuid4()), process_instance_id=instance.id, activity_id=activity_id,
-                       task_id=task_id, kind=kind, identity=identity, copied_by=copied_by, note=note, created=now,
-                       sequence=instance.last_sequence) for kind, identity in recipients]
-    session.add_all(copies)
-    return copies
 
 
 def _names(value: Any, what: str) -> list[str]:

@@ -2,14 +2,34 @@
 copied (抄送) to those groups and users (app.cases.copies)."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
-from app.cases.copies import MAX_RECIPIENTS, write_copies
+from sqlalchemy.orm import Session
+
 from app.cases.hooks import Step, StepHook
 from app.engine import ActivityChange, ProcessModel
 from app.errors import InvalidProcessModel
+from app.persistence.models import CaseCopy, ProcessInstance
 
 GROUPS, USERS = "ccGroups", "ccUsers"
+MAX_RECIPIENTS = 50
+
+
+def write_copies(session: Session, instance: ProcessInstance, recorder: Callable[..., None], *,
+                 recipients: Sequence[tuple[str, str]], activity_id: str | None, task_id: str | None,
+                 copied_by: str | None, note: str | None, now: datetime) -> list[CaseCopy]:
+    """Record the copy in the case's history (with `recorder`, the unit of work's record), then the
+    rows that let each recipient read the case."""
+    recorder("case.copied", activity_id=activity_id, task_id=task_id, note=note,
+             groups=[identity for kind, identity in recipients if kind == "group"],
+             users=[identity for kind, identity in recipients if kind == "user"])
+    copies = [CaseCopy(id=str(uuid.uuid4()), process_instance_id=instance.id, activity_id=activity_id,
+                       task_id=task_id, kind=kind, identity=identity, copied_by=copied_by, note=note, created=now,
+                       sequence=instance.last_sequence) for kind, identity in recipients]
+    session.add_all(copies)
+    return copies
 
 
 def _names(text: str | None) -> list[str]:

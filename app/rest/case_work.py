@@ -1,12 +1,13 @@
-"""Case work Camunda's REST has no call for: copies (抄送) and reminders (催办)."""
+"""Case work Camunda's REST has no call for: copies (抄送), reminders (催办) and the statutory clock (计时暂停)."""
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from app.access.permissions import SYSTEMS
 from app.cases import copies, reminders
+from app.deadlines import statutory
 from app.persistence.models import CaseCopy, ProcessInstance, TaskReminder
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import listed
@@ -67,3 +68,51 @@ def reminder_outbox(request: Request, services: ServicesDep) -> list[dict[str, A
         return _reminder(reminder, services) | {"businessKey": instance.business_key,
                                                  "processDefinitionKey": instance.definition_key}
     return listed(services, reminders.outbox(after), params, row)
+
+
+def _limit(limit: statutory.Limit | None) -> dict[str, Any] | None:
+    return None if limit is None else {"days": limit.days, "unit": "workingDays" if limit.working else "days"}
+
+
+@router.get("/process-instances/{instance_id}/clock",
+            summary="The statutory clock of a case: used, stopped and remaining days, each stop with its reason")
+def clock(instance_id: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
+    found = statutory.statutory_clock(services, instance_id, reader)
+    zone = services.settings.zone
+    return {
+        "processInstanceId": instance_id, "statutoryLimit": _limit(found.limit),
+        "promisedLimit": _limit(found.promised),
+        "started": found.started.isoformat(), "ended": found.ended, "paused": found.paused,
+        "usedDays": found.used_days, "pausedDays": found.paused_days,
+        "extendedDays": sum(extension.working_days for extension in found.extensions),
+        "remainingDays": found.remaining_days, "promisedRemainingDays": found.promised_remaining_days,
+        "level": found.level, "lastDay": found.last_day.isoformat() if found.last_day else None,
+        "stops": [{"kind": stop.kind, "reason": stop.reason, "activityId": stop.activity_id, "by": stop.by,
+                   "from": format_instant(stop.start, zone), "to": format_instant(stop.end, zone),
+                   "days": stop.working_days} for stop in found.stops],
+        "extensions": [{"days": extension.working_days, "reason": extension.reason, "by": extension.by,
+                        "approvedBy": extension.approved_by, "time": format_instant(extension.at, zone)}
+                       for extension in found.extensions],
+    }
+
+
+@router.post("/process-instances/{instance_id}/clock/pause", status_code=204,
+             summary="Stop the statutory clock (暂停计时) while a special procedure runs: {\"reason\": ...}")
+def pause_clock(instance_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    statutory.pause(services, instance_id, body or {}, actor=actor)
+    return Response(status_code=204)
+
+
+@router.post("/process-instances/{instance_id}/clock/resume", status_code=204,
+             summary="Start the statutory clock again (恢复计时)")
+def resume_clock(instance_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    statutory.resume(services, instance_id, body or {}, actor=actor)
+    return Response(status_code=204)
+
+
+@router.post("/process-instances/{instance_id}/clock/extensions", status_code=204,
+             summary="Extend the statutory limit (延期), by an administrator: {\"workingDays\", \"reason\", "
+                     "\"approvedBy\"}")
+def extend_clock(instance_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    statutory.extend(services, instance_id, body or {}, actor=actor)
+    return Response(status_code=204)

@@ -1,0 +1,121 @@
+"""The statutory clock (计时暂停): the days a case has used of its statutory and promised limits,
+counted in working days from the day after it started, without the days a special procedure ran
+(an element marked clockStops, or a stop by hand with a reason), plus the extensions an
+administrator granted; each stop on the case's timeline, and the clock recomputed from the record."""
+from __future__ import annotations
+
+import pytest
+
+from app.access import accounts
+from tests.support.bpmn_text import process, properties
+from tests.support.http import as_user, deploy_bytes
+
+LICENSING = process("licensing_case", f"""
+  {properties(statutoryLimit="20 working days", promisedLimit="10个工作日")}
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="accept" />
+  <bpmn:userTask id="accept" name="受理" camunda:candidateGroups="xj-env" />
+  <bpmn:sequenceFlow id="f2" sourceRef="accept" targetRef="experts" />
+  <bpmn:userTask id="experts" name="专家评审" camunda:candidateGroups="xj-env">{properties(clockStops="专家评审")}
+  </bpmn:userTask>
+  <bpmn:sequenceFlow id="f3" sourceRef="experts" targetRef="decide" />
+  <bpmn:userTask id="decide" name="审批决定" camunda:candidateGroups="xj-env" />
+  <bpmn:sequenceFlow id="f4" sourceRef="decide" targetRef="end" /><bpmn:endEvent id="end" />""")
+UNTIMED = process("untimed_case", """
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work" />
+  <bpmn:userTask id="work" camunda:candidateGroups="xj-env" />""")
+
+
+@pytest.fixture
+def officials(service, client):
+    for user, groups in {"li": ["xj-env"], "zhao": ["xj-drc"]}.items():
+        accounts.save_account(service.services, user, f"{user}-password", groups)
+    deploy_bytes(client, "licensing.bpmn", LICENSING).raise_for_status()
+    deploy_bytes(client, "untimed.bpmn", UNTIMED).raise_for_status()
+
+
+def at(root, instant: str) -> None:
+    root.post("/api/clock", json={"set": instant}).raise_for_status()
+
+
+def complete_open(http, instance: str) -> None:
+    [task] = http.get("/task", params={"processInstanceId": instance}).json()
+    http.post(f"/task/{task['id']}/complete", json={}).raise_for_status()
+
+
+def test_special_procedures_and_extensions_on_the_statutory_clock(service, client, root, officials):
+    at(root, "2026-12-07T09:00:00+08:00")  # a Monday
+    instance = client.post("/process-definition/key/licensing_case/start", json={}).json()["id"]
+    clock = root.get(f"/api/process-instances/{instance}/clock").json()
+    assert clock["statutoryLimit"] == {"days": 20, "unit": "workingDays"}
+    assert (clock["usedDays"], clock["remainingDays"], clock["promisedRemainingDays"]) == (0, 20, 10)
+    with as_user(service, "li") as li:
+        at(root, "2026-12-09T10:00:00+08:00")
+        complete_open(li, instance)  # the expert review opens: the clock stops
+        assert root.get(f"/api/process-instances/{instance}/clock").json()["paused"] is True
+        at(root, "2026-12-14T11:00:00+08:00")
+        complete_open(li, instance)
+        clock = root.get(f"/api/process-instances/{instance}/clock").json()
+        # Used: the 8th and the 14th; stopped at the close of the 9th, 10th and 11th.
+        assert (clock["usedDays"], clock["pausedDays"], clock["remainingDays"], clock["paused"]) == (2, 3, 18, False)
+        assert [(s["kind"], s["reason"], s["activityId"], s["days"]) for s in clock["stops"]] == [
+            ("activity", "专家评审", "experts", 3)]
+        at(root, "2026-12-15T09:00:00+08:00")
+        paused = li.post(f"../api/process-instances/{instance}/clock/pause", json={"reason": "听证"})
+        assert paused.status_code == 204, paused.text
+        again = li.post(f"../api/process-instances/{instance}/clock/pause", json={"reason": "听证"})
+        assert again.status_code == 409
+        at(root, "2026-12-17T09:00:00+08:00")
+        assert li.post(f"../api/process-instances/{instance}/clock/resume", json={}).status_code == 204
+        assert li.post(f"../api/process-instances/{instance}/clock/resume", json={}).status_code == 409
+        refused = li.post(f"../api/process-instances/{instance}/clock/extensions",
+                          json={"workingDays": 5, "reason": "情况复杂"})
+        assert refused.status_code == 403
+    extended = root.post(f"/api/process-instances/{instance}/clock/extensions",
+                         json={"workingDays": 5, "reason": "情况复杂，经批准延长", "approvedBy": "厅长"})
+    assert extended.status_code == 204, extended.text
+    clock = root.get(f"/api/process-instances/{instance}/clock").json()
+    assert (clock["usedDays"], clock["pausedDays"], clock["extendedDays"], clock["remainingDays"]) == (3, 5, 5, 22)
+    assert [(s["kind"], s["reason"], s["by"], s["days"]) for s in clock["stops"]][1] == ("manual", "听证", "li", 2)
+    assert clock["extensions"][0]["approvedBy"] == "厅长" and clock["level"] == "normal"
+    assert clock["lastDay"] > "2026-12-31"
+    said = [e["what"] for e in root.get(f"/api/process-instances/{instance}/timeline").json()]
+    for line in ("计时暂停（专家评审）：专家评审", "恢复计时：专家评审", "暂停计时：听证", "恢复计时",
+                 "延期5个工作日：情况复杂，经批准延长"):
+        assert line in said, said
+    at(root, "2027-02-26T09:00:00+08:00")
+    late = root.get(f"/api/process-instances/{instance}/clock").json()
+    assert late["level"] == "overdue" and late["remainingDays"] < 0 and late["lastDay"] is None
+
+
+def test_who_may_stop_the_clock_and_bad_requests(service, client, root, officials):
+    instance = client.post("/process-definition/key/licensing_case/start", json={}).json()["id"]
+    untimed = client.post("/process-definition/key/untimed_case/start", json={}).json()["id"]
+    with as_user(service, "zhao") as zhao:
+        assert zhao.post(f"../api/process-instances/{instance}/clock/pause", json={"reason": "x"}).status_code == 403
+        assert zhao.get(f"../api/process-instances/{instance}/clock").status_code == 403
+    for body, says in [({}, "needs a 'reason'"), ({"reason": 3}, "'reason'")]:
+        answer = root.post(f"/api/process-instances/{instance}/clock/pause", json=body)
+        assert answer.status_code == 400 and says in answer.json()["message"], answer.text
+    for body in [{"workingDays": 0, "reason": "r"}, {"workingDays": "5", "reason": "r"}, {"workingDays": 5}]:
+        assert root.post(f"/api/process-instances/{instance}/clock/extensions", json=body).status_code == 400
+    no_clock = root.post(f"/api/process-instances/{untimed}/clock/pause", json={"reason": "听证"})
+    assert no_clock.status_code == 400 and "statutoryLimit" in no_clock.json()["message"]
+    plain = root.get(f"/api/process-instances/{untimed}/clock").json()
+    assert plain["statutoryLimit"] is None and plain["remainingDays"] is None and plain["level"] is None
+    assert root.get("/api/process-instances/nope/clock").status_code == 404
+
+
+@pytest.mark.parametrize("extension, says", [
+    (properties(statutoryLimit="soon"), "statutoryLimit"),
+    (properties(promisedLimit="20 hours"), "promisedLimit"),
+])
+def test_an_unreadable_limit_is_refused_at_deploy(client, extension, says):
+    answer = deploy_bytes(client, "bad.bpmn", process("bad_limit", extension + '<bpmn:startEvent id="s" />'))
+    assert answer.status_code == 400 and says in answer.json()["message"], answer.text
+
+
+def test_a_clock_stop_without_a_reason_is_refused_at_deploy(client):
+    answer = deploy_bytes(client, "bad.bpmn", process("bad_stop", f"""<bpmn:startEvent id="s" />
+      <bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t" /><bpmn:userTask id="t">{properties(clockStops=" ")}
+      </bpmn:userTask>"""))
+    assert answer.status_code == 400 and "clockStops" in answer.json()["message"], answer.text
