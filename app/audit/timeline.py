@@ -38,7 +38,8 @@ _SAYS = {
     "process.started": "启动案件", "process.completed": "案件办结", "process.deleted": "案件被终止",
     "task.created": "待办：{name}", "task.claimed": "认领：{name}", "task.unclaimed": "退回待办：{name}",
     "task.assigned": "指派：{name}", "task.completed": "办理完成：{name}", "timer.fired": "期限届满：{name}",
-    "message.received": "收到消息：{name}", "signal.received": "收到信号：{name}",
+    "message.received": "收到消息：{name}", "signal.received": "收到信号：{name}", "signal.thrown": "发出信号：{name}",
+    "trigger.received": "收到：{name}",
     "externalTask.completed": "系统完成：{name}", "externalTask.failed": "系统办理失败：{name}",
     "externalTask.bpmnError": "系统报告业务错误：{name}", "incident.created": "故障待处理：{name}",
     "decision.evaluated": "决策：{name}", "park.standing": "园区名录登记：{name}",
@@ -62,7 +63,7 @@ def timeline(services: Services, instance_id: str, reader: Principal) -> list[En
             continue  # activity steps and computed deadlines are read from the entries they belong to
         info = model.elements.get(event.activity_id or "")
         name = (info.name if info else None) or event.activity_id or ""
-        if event.kind in ("message.received", "signal.received"):
+        if event.kind in ("message.received", "signal.received", "signal.thrown"):
             name = event.payload.get("name") or name
         due = deadline = None
         if event.kind == "task.created":
