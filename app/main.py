@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.access import accounts
 from app.audit.anchors import AnchorSigner
+from app.cases.events import SignalBroadcast
 from app.clock import Clock, SimulatedClock, SystemClock
 from app.context import DecisionCache, ModelCache, Services
 from app.deadlines.calendars import seed_if_empty
@@ -49,7 +50,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
                     decision_tables=DecisionCache(settings.spec_cache_size), signer=signer,
                     # What processes switch on with camunda:properties, in the order it acts in a step.
                     hooks=(Regions(), ConfidentialReaders(), ParkRegister(), ExpertDraws(), AgencyRegister(),
-                           Spawning(), Copies(), StatutoryLimits()))
+                           Spawning(), Copies(), StatutoryLimits(), SignalBroadcast()))
 
 
 def first_start(services: Services) -> None:

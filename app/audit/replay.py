@@ -37,8 +37,8 @@ from app.errors import HistoryNotIntact, ServiceError
 if TYPE_CHECKING:
     from app.engine.elements import DecisionReference
 
-INPUTS = ("task.completed", "timer.fired", "message.received", "signal.received", "externalTask.completed",
-          "externalTask.bpmnError", "variables.modified", "process.deleted")
+INPUTS = ("task.completed", "timer.fired", "message.received", "signal.received", "trigger.received",
+          "externalTask.completed", "externalTask.bpmnError", "variables.modified", "process.deleted")
 ACTIVITY_KINDS = ("activity.started", "activity.completed", "activity.canceled")
 
 
@@ -161,7 +161,7 @@ class _Replay:
             if event["taskId"] not in self.task_ids:
                 raise _Diverged(sequence, f"the replay has no open task '{event['activityId']}' to complete")
             return run.complete_user_task(self.task_ids[event["taskId"]], payload.get("variables") or {})
-        if kind in ("message.received", "signal.received"):
+        if kind in ("message.received", "signal.received", "trigger.received"):
             event_kind = kind.split(".")[0]
             wait = next((w for w in run.event_waits() if w.kind == event_kind and w.event_name == payload["name"]
                          and w.activity_id == event["activityId"]), None)
@@ -178,7 +178,7 @@ class _Replay:
                                         payload.get("variables") or {})
         if kind == "variables.modified":
             run.set_variables(payload.get("modifications") or {}, tuple(payload.get("deletions") or ()))
-            return run.snapshot()
+            return run.variables_changed()
         return run.cancel()  # process.deleted
 
 

@@ -47,7 +47,8 @@ _SAYS = {
     "task.attachmentDeleted": "撤回材料（{name}）：{fileName}", "case.copied": "抄送：{name}",
     "task.reminded": "催办：{name}", "clock.paused": "暂停计时：{reason}", "clock.resumed": "恢复计时",
     "clock.extended": "延期{workingDays}个工作日：{reason}", "timer.fired": "期限届满：{name}",
-    "message.received": "收到消息：{name}", "signal.received": "收到信号：{name}",
+    "message.received": "收到消息：{name}", "signal.received": "收到信号：{name}", "signal.thrown": "发出信号：{name}",
+    "trigger.received": "收到：{name}",
     "externalTask.completed": "系统完成：{name}", "externalTask.failed": "系统办理失败：{name}",
     "externalTask.bpmnError": "系统报告业务错误：{name}", "incident.created": "故障待处理：{name}",
     "decision.evaluated": "决策：{name}", "park.standing": "园区名录登记：{name}",
@@ -82,7 +83,7 @@ def timeline(services: Services, instance_id: str, reader: Principal) -> list[En
         if text is None:
             continue  # activity steps and computed deadlines are read from the entries they belong to
         name = (info.name if info else None) or event.activity_id or ""
-        if event.kind in ("message.received", "signal.received"):
+        if event.kind in ("message.received", "signal.received", "signal.thrown"):
             name = event.payload.get("name") or name
         due = deadline = None
         if event.kind == "task.created":

@@ -5,17 +5,24 @@ of them; the candidates are narrowed by business key, instance id and correlatio
 with the instance's variables) before anything is delivered, so that a message for one applicant
 never reaches another's instance. A signal goes to every token and start event waiting for it.
 Each call is one unit of work: every instance it touches changes, or none does.
+
+A signal thrown by a process (a signal throw or end event) is broadcast the same way, in the unit of
+work of the step that threw it, as Camunda delivers it synchronously; the instances it wakes or starts
+record the actor of the command that set it off. A woken instance may throw in turn: the chain is
+bounded, and a chain that does not end refuses the whole command.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from app.access.accounts import Principal
+from app.cases.executions import TRIGGER
+from app.cases.hooks import Step, StepHook
 from app.cases.instances import (
     get_active_instance,
     jsonable,
@@ -25,9 +32,10 @@ from app.cases.instances import (
     save_run,
     start_in_session,
 )
+from app.cases.projections import ACTIVE
 from app.context import Services
-from app.engine import ProcessModel, ProcessRun
-from app.errors import InvalidRequest, MismatchingCorrelation
+from app.engine import ProcessModel, ProcessRun, ThrownSignal
+from app.errors import InvalidRequest, MismatchingCorrelation, NotFound, ProcessExecutionFailed
 from app.extensions import confidentiality
 from app.persistence.models import EventSubscription, ProcessDefinition, ProcessInstance
 
@@ -105,28 +113,127 @@ def throw_signal(services: Services, *, name: str | None, variables: Mapping[str
         return deliveries
 
 
-def _tenant_filter(query: Select, tenant_id: str | None) -> Select:
-    return query if tenant_id is None else query.where(EventSubscription.tenant_id == tenant_id)
+def trigger_execution(services: Services, *, execution_id: str, variables: Mapping[str, Any] | None = None,
+                      actor: Principal) -> None:
+    """POST /execution/{id}/signal: the receive task (without a message) waiting in that execution goes
+    on, with the variables. An instance's own id names its root execution, as in Camunda, which is
+    where a receive task waits when it is the instance's only one."""
+    variables = dict(variables or {})
+    refuse_reserved_keys(variables)
+    with services.db.write() as session:
+        rows = session.scalars(select(EventSubscription).where(
+            EventSubscription.process_instance_id.is_not(None),
+            or_(EventSubscription.task_id == execution_id, EventSubscription.process_instance_id == execution_id))
+            .order_by(EventSubscription.created, EventSubscription.id)).all()
+        token = [row for row in rows if row.task_id == execution_id]
+        triggers = [row for row in token or rows if row.kind == TRIGGER]
+        if token and not triggers:
+            raise InvalidRequest(f"Cannot signal execution {execution_id}: it waits for the {token[0].kind} "
+                                 f"'{token[0].event_name}', not at a receive task; send the {token[0].kind} instead")
+        if not triggers:
+            instance = session.get(ProcessInstance, execution_id)
+            if instance is None or instance.status != ACTIVE:
+                raise NotFound(f"Execution with id {execution_id} does not exist")
+            raise InvalidRequest(f"Cannot signal execution {execution_id}: no receive task of the instance waits")
+        if len(triggers) > 1:
+            raise InvalidRequest(f"Cannot signal execution {execution_id}: {len(triggers)} receive tasks of the "
+                                 "instance wait; signal the execution of one (GET /execution?activityId=...)")
+        [subscription] = triggers
+        [target] = [found for found in _waiting_tokens(services, session, TRIGGER, subscription.event_name,
+                                                       instance_id=subscription.process_instance_id)
+                    if found.subscription.id == subscription.id]
+        _deliver(services, session, target, TRIGGER, subscription.event_name, variables, actor.user_id)
+
+
+# How far signals thrown by processes may set each other off within one command: a process that wakes
+# or starts another that throws again nests one level; past these bounds the processes throw to each
+# other in a loop (Camunda would recurse until its stack runs out).
+MAX_SIGNAL_NESTING = 10
+MAX_SIGNAL_DELIVERIES = 1000
+
+
+class SignalBroadcast(StepHook):
+    """Delivers the signals a step threw (registered in app.main: the delivery saves the instances it
+    wakes through app.cases.instances, which calls the hooks)."""
+
+    def on_signals_thrown(self, step: Step, signals: Sequence[ThrownSignal]) -> None:
+        _broadcast(step.services, step.session, step.instance, step.run, signals, step.user_id)
+
+
+def _broadcast(services: Services, session: Session, instance: ProcessInstance, run: ProcessRun,
+               signals: Iterable[ThrownSignal], user_id: str | None) -> None:
+    info = session.info
+    nesting = info.get("signal_nesting", 0)
+    _runs_in_unit(session)[instance.id] = (instance, run)
+    now = services.clock.now()
+    info["signal_nesting"] = nesting + 1
+    try:
+        for signal in signals:
+            if nesting >= MAX_SIGNAL_NESTING:
+                raise ProcessExecutionFailed(
+                    f"the signal '{signal.name}' thrown at '{signal.activity_id}' is the {nesting + 1}th signal "
+                    f"in a chain of instances that wake each other (at most {MAX_SIGNAL_NESTING}): the processes "
+                    "throw signals to each other in a loop; nothing was changed",
+                    details={"activityId": signal.activity_id})
+            record(session, instance, "signal.thrown", now, user_id=user_id, activity_id=signal.activity_id,
+                   name=signal.name)
+            # Camunda: a signal thrown in a tenant's instance reaches that tenant's subscriptions and
+            # those of no tenant.
+            waiting = [target for target in _waiting_tokens(services, session, "signal", signal.name,
+                                                            tenant_id=instance.tenant_id, or_without_tenant=True)
+                       if target.instance.id != instance.id or target.subscription.task_id in signal.waiting]
+            starts = _start_events(session, "signal", signal.name, instance.tenant_id, or_without_tenant=True)
+            info["signal_deliveries"] = info.get("signal_deliveries", 0) + len(waiting) + len(starts)
+            if info["signal_deliveries"] > MAX_SIGNAL_DELIVERIES:
+                raise ProcessExecutionFailed(
+                    f"the signal '{signal.name}' thrown at '{signal.activity_id}' takes the signals thrown in this "
+                    f"command past {MAX_SIGNAL_DELIVERIES} deliveries: the processes throw signals to each other "
+                    "in a loop; nothing was changed", details={"activityId": signal.activity_id})
+            _deliver_each(services, session, waiting, "signal", signal.name, {}, user_id)
+            for subscription in starts:
+                _start(services, session, subscription, "signal", signal.name, {}, None, user_id)
+    finally:
+        info["signal_nesting"] = nesting
+
+
+def _runs_in_unit(session: Session) -> dict[str, tuple[ProcessInstance, ProcessRun]]:
+    """The instances this unit of work has loaded, by id: a signal that wakes an instance twice (or the
+    one that threw it) changes the one run, never a second copy of it."""
+    runs: dict[str, tuple[ProcessInstance, ProcessRun]] = session.info.setdefault("runs_in_unit", {})
+    return runs
+
+
+def _tenant_filter(query: Select, tenant_id: str | None, or_without_tenant: bool = False) -> Select:
+    if tenant_id is None:
+        return query
+    if or_without_tenant:
+        return query.where(or_(EventSubscription.tenant_id == tenant_id, EventSubscription.tenant_id.is_(None)))
+    return query.where(EventSubscription.tenant_id == tenant_id)
 
 
 def _waiting_tokens(services: Services, session: Session, kind: str, name: str, *, business_key: str | None = None,
                     instance_id: str | None = None, correlation_keys: Mapping[str, Any] | None = None,
-                    tenant_id: str | None = None) -> list[_Target]:
+                    tenant_id: str | None = None, or_without_tenant: bool = False) -> list[_Target]:
     query = select(EventSubscription).where(EventSubscription.kind == kind, EventSubscription.event_name == name,
                                             EventSubscription.process_instance_id.is_not(None))
     if business_key is not None:
         query = query.where(EventSubscription.business_key == business_key)
     if instance_id is not None:
         query = query.where(EventSubscription.process_instance_id == instance_id)
-    subscriptions = session.scalars(_tenant_filter(query, tenant_id)
+    subscriptions = session.scalars(_tenant_filter(query, tenant_id, or_without_tenant)
                                     .order_by(EventSubscription.created, EventSubscription.id)).all()
     targets: list[_Target] = []
     runs: dict[str, tuple[ProcessInstance, ProcessRun] | None] = {}
     for subscription in subscriptions:
         key = subscription.process_instance_id
         if key not in runs:
-            instance = get_active_instance(session, key)
-            run = load_run(services, session, instance)
+            loaded = _runs_in_unit(session).get(key)
+            if loaded is None:
+                instance = get_active_instance(session, key)
+                run = load_run(services, session, instance)
+                _runs_in_unit(session)[key] = (instance, run)
+            else:
+                instance, run = loaded
             # A key on a confidential variable would confirm a guessed value by whether it matches.
             confidential = confidentiality.confidential_names(run.model) & set(correlation_keys or {})
             if confidential:
@@ -141,12 +248,14 @@ def _waiting_tokens(services: Services, session: Session, kind: str, name: str, 
     return targets
 
 
-def _start_events(session: Session, kind: str, name: str, tenant_id: str | None) -> list[EventSubscription]:
+def _start_events(session: Session, kind: str, name: str, tenant_id: str | None,
+                  or_without_tenant: bool = False) -> list[EventSubscription]:
     query = (select(EventSubscription)
              .join(ProcessDefinition, ProcessDefinition.id == EventSubscription.process_definition_id)
              .where(EventSubscription.kind == kind, EventSubscription.event_name == name,
                     EventSubscription.process_instance_id.is_(None), ProcessDefinition.suspended.is_(False)))
-    return list(session.scalars(_tenant_filter(query, tenant_id).order_by(EventSubscription.process_definition_id)))
+    return list(session.scalars(_tenant_filter(query, tenant_id, or_without_tenant)
+                                .order_by(EventSubscription.process_definition_id)))
 
 
 def _deliver_each(services: Services, session: Session, targets: list[_Target], kind: str, name: str,

@@ -1,10 +1,11 @@
 """Behaviour a process switches on with camunda:properties, added to the step without editing it.
 
 Each extension of the service (the park register, expert draws, the agency register, spawning one
-case per listed item, regions, confidential readers) is a StepHook registered in the composition
-root (app.main). The core of the step (app.cases.instances) calls every hook at the same points:
-when a file is deployed, when a run needs its expression functions, when a case starts, when user
-tasks open and when elements end. Adding a property's behaviour is a new hook, with no edit to the
+case per listed item, regions, confidential readers), and the broadcast of the signals a process
+throws (app.cases.events), is a StepHook registered in the composition root (app.main). The core of
+the step (app.cases.instances) calls every hook at the same points: when a file is deployed, when a
+run needs its expression functions, when a case starts, when user tasks open, when elements end and
+when signals are thrown. Adding a property's behaviour is a new hook, with no edit to the
 core, the context or the deployer.
 """
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from app.engine import ActivityChange, ElementInfo, OpenUserTask, ProcessModel, ProcessRun, StepResult
+from app.engine import ActivityChange, ElementInfo, OpenUserTask, ProcessModel, ProcessRun, StepResult, ThrownSignal
 
 if TYPE_CHECKING:
+    from app.context import Services
     from app.persistence.models import ProcessInstance
 
 
@@ -28,11 +30,14 @@ class Step:
     """What a hook may touch of one step of a case: its unit of work, the case, its run and result,
     and the core's means to write what the hook decides."""
 
+    services: Services
     session: Session
     instance: ProcessInstance
     run: ProcessRun
     result: StepResult
     now: datetime
+    # Who gave the command the step belongs to (None: the service itself, a worker).
+    user_id: str | None
     # Appends an event to the case's history: record(kind, activity_id=..., task_id=..., **payload).
     record: Callable[..., None]
     # Adds groups or users, as ("group" | "user", identity), to those who take part in the case.
@@ -81,3 +86,6 @@ class StepHook:
 
     def on_elements_ended(self, step: Step, ended: Sequence[ActivityChange]) -> None:
         """Elements have completed in the step (not those cancelled)."""
+
+    def on_signals_thrown(self, step: Step, signals: Sequence[ThrownSignal]) -> None:
+        """The process threw signals in the step, which is saved (app.cases.events broadcasts them)."""

@@ -93,7 +93,7 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
     instance.state = run.serialize()
     if result.completed and instance.status == ACTIVE:
         instance.status, instance.end_time = COMPLETED, now
-    step = _step(services, session, instance, run, result, now)
+    step = _step(services, session, instance, run, result, now, user_id)
     active = instance.status == ACTIVE
     if active:
         # The revision is final once the unit of work has flushed the instance row, at commit.
@@ -126,10 +126,13 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
                calendar_version=deadline.calendar_version)
     if instance.status == COMPLETED:
         record(session, instance, "process.completed", now, user_id=user_id)
+    if result.signals:
+        for hook in services.hooks:
+            hook.on_signals_thrown(step, result.signals)
 
 
 def _step(services: Services, session: Session, instance: ProcessInstance, run: ProcessRun, result: StepResult,
-          now: datetime) -> Step:
+          now: datetime, user_id: str | None) -> Step:
     def start(process_key: str, variables: Mapping[str, Any], business_key: str | None) -> ProcessInstance:
         # The started process is looked up among the definitions of the starting one's deployment tenant,
         # and the new case belongs to the starting one's region unless its process names another.
@@ -139,8 +142,8 @@ def _step(services: Services, session: Session, instance: ProcessInstance, run: 
                                     starter_region=instance.tenant_id)
         return child
 
-    return Step(session=session, instance=instance, run=run, result=result, now=now,
-                record=lambda kind, **fields: record(session, instance, kind, now, **fields),
+    return Step(services=services, session=session, instance=instance, run=run, result=result, now=now,
+                user_id=user_id, record=lambda kind, **fields: record(session, instance, kind, now, **fields),
                 add_participants=lambda identities: add_participants(session, instance, set(identities)),
                 start=start)
 
@@ -302,7 +305,7 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
         start_time=now, start_user_id=user_id, start_activity_id=start_activity, last_sequence=0)
     session.add(instance)
     session.flush()  # the instance row first: its events and tasks refer to it
-    step = _step(services, session, instance, run, result, now)
+    step = _step(services, session, instance, run, result, now, user_id)
     for hook in services.hooks:
         hook.on_started(step)
     started_by: dict[str, Any] = {"start_event": start_event, "trigger": dict(trigger or {})} if start_event else {}
@@ -385,7 +388,7 @@ def modify_variables(services: Services, instance_id: str, *, modifications: Map
         now = services.clock.now()
         record(session, instance, "variables.modified", now, user_id=user_id,
                modifications=jsonable(modifications), deletions=list(deletions))
-        save_run(services, session, instance, run, run.snapshot(), now, user_id=user_id)
+        save_run(services, session, instance, run, run.variables_changed(), now, user_id=user_id)
 
 
 def delete_instance(services: Services, instance_id: str, *, reason: str | None = None,

@@ -15,6 +15,7 @@ from app.engine.steps import (
     OpenUserTask,
     PendingTimer,
     StepResult,
+    ThrownSignal,
     report_deadline,
     report_register_read,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "ProcessRun",
     "RunContext",
     "StepResult",
+    "ThrownSignal",
     "report_deadline",
     "report_register_read",
     "UserTaskDefinition",

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
-from SpiffWorkflow.bpmn.specs.defaults import NoneTask, StartEvent
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, NoneTask, StartEvent
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.task import Task
 
 from app.engine.event_subprocesses import EventSubprocessStartParser
+from app.engine.events import SignalEndEventParser
 
 if TYPE_CHECKING:
     from app.engine.elements import DecisionReference
@@ -54,11 +55,12 @@ class _BusinessRuleTaskParser(CamundaTaskParser):
 
 
 class ServiceParser(CamundaParser):
-    """The Camunda dialect, with business rule tasks that the service evaluates."""
+    """The Camunda dialect, with business rule tasks that the service evaluates and signal end events."""
 
     OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
                                full_tag("businessRuleTask"): (_BusinessRuleTaskParser, BusinessRuleTask),
                                full_tag("task"): (CamundaTaskParser, PassThroughTask),
+                               full_tag("endEvent"): (SignalEndEventParser, EndEvent),
                                full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
                                full_tag("startEvent"): (EventSubprocessStartParser, StartEvent)}
 

@@ -135,6 +135,11 @@ class ProcessModel:
                 or starts_on_messages_or_signals([self.spec, *self.subprocess_specs.values()]))
 
     @cached_property
+    def has_conditional_events(self) -> bool:
+        """Whether a running instance can wait on a conditional event, whose condition every step checks."""
+        return any(info.activity_type in _CONDITIONAL_CATCHES for info in self.elements.values())
+
+    @cached_property
     def waits_on_timers(self) -> bool:
         """Whether a running instance can ever wait on a timer (of its own or of a called process)."""
         return any(type(timer) in TIMER_KINDS
@@ -146,3 +151,4 @@ class ProcessModel:
 
 _WAITING_CATCHES = frozenset({"intermediateMessageCatch", "intermediateSignalCatch", "boundaryMessage",
                               "boundarySignal", "receiveTask"})
+_CONDITIONAL_CATCHES = frozenset({"intermediateConditional", "boundaryConditional"})

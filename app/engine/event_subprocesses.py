@@ -190,9 +190,10 @@ def start_handler(handler: Handler, event: BpmnEvent, variables: Mapping[str, An
             start.task_spec._update(start)
 
 
-def catch_and_listen(task: Task, event: BpmnEvent) -> None:
+def catch_and_listen(task: Task, event: BpmnEvent) -> Task | None:
     """A waiting catch event catches the event. As in Camunda, a non-interrupting boundary event keeps
-    listening while its activity runs: each event opens its own path."""
+    listening while its activity runs: each event opens its own path. Answers the token that goes on
+    listening, if any."""
     spec = task.task_spec
     spec.catch(task, event)
     spec._update(task)
@@ -200,6 +201,8 @@ def catch_and_listen(task: Task, event: BpmnEvent) -> None:
         listening = task.parent._add_child(spec, TaskState.WAITING)
         spec._predict(listening, mask=TaskState.NOT_FINISHED_MASK)
         spec._update(listening)
+        return listening
+    return None
 
 
 class _ScopedEvents(EventManager):

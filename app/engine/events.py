@@ -5,16 +5,32 @@ routes each message to one waiting task it chose from its own subscription recor
 correlation keys). Its variables become process variables, as in Camunda, rather than one result
 variable. Start events other than the plain one are fired by the service too (a message, a signal,
 the definition's timer), so the library never waits on them by itself.
+
+A signal thrown by the process is not caught by the library inside the instance: it is reported with
+the step's result, and the service broadcasts it to every subscription of its name, in this instance
+and in others, as Camunda does. A receive task without a message waits until the service triggers it
+(POST /execution/{id}/signal).
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
+from SpiffWorkflow.bpmn.parser.event_parsers import SIGNAL_EVENT_XPATH
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import ReceiveTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from app.engine.steps import ThrownSignal, report_signal
 
 
 class ServiceMessage(MessageEventDefinition):
@@ -32,9 +48,53 @@ class StartedByService(EventDefinition):
     or timer arrived), never by itself while an instance waits."""
 
 
+class ServiceSignalThrow(SignalEventDefinition):
+    """A thrown signal, handed to the service with the step's result instead of caught in place."""
+
+    def throw(self, my_task: Task) -> None:
+        top = my_task.workflow.top_workflow
+        waiting = frozenset(str(task.id) for workflow in (top, *top.subprocesses.values())
+                            for task in workflow.tasks.values() if task.has_state(TaskState.WAITING))
+        report_signal(ThrownSignal(self.name, my_task.task_spec.bpmn_id, waiting))
+
+
+class SignalEndEventParser(CamundaEndEventParser):
+    """The library reads a signal end event as a plain one: read its signal, as Camunda does."""
+
+    def create_task(self) -> Any:
+        if not self.xpath(SIGNAL_EVENT_XPATH):
+            return super().create_task()
+        task = self._create_task(self.get_event_definition([SIGNAL_EVENT_XPATH]))
+        task.connect(self.spec.end)
+        return task
+
+
+class AwaitsTrigger(EventDefinition):
+    """A receive task without a message: it waits until the service triggers it by its execution id.
+    Its name is the task's bpmn id, under which the service keeps the wait; the variables sent with
+    the trigger become the token's."""
+
+    def catch(self, my_task: Task, event: BpmnEvent | None = None) -> None:
+        super().catch(my_task, event)
+        my_task.internal_data["trigger_variables"] = dict(event.payload or {}) if event is not None else {}
+
+    def update_task_data(self, my_task: Task) -> None:
+        my_task.data.update(my_task.internal_data.pop("trigger_variables", None) or {})
+
+
+class ServiceCondition(ConditionalEventDefinition):
+    """A conditional event: the run evaluates its condition with the safe evaluator when a token
+    arrives and after every step (app.engine.runtime); it never evaluates anything by itself."""
+
+    def has_fired(self, my_task: Task) -> bool:
+        return bool(my_task._get_internal_data("event_fired", False))
+
+
 def _swap(definition: EventDefinition) -> None:
     if type(definition) is MessageEventDefinition:
         definition.__class__ = ServiceMessage
+    if type(definition) is ConditionalEventDefinition:
+        definition.__class__ = ServiceCondition
     for inner in getattr(definition, "event_definitions", ()):
         _swap(inner)
 
@@ -49,6 +109,10 @@ def use_service_events(specs: Iterable[BpmnProcessSpec], triggered_starts: set[s
             definition = getattr(task_spec, "event_definition", None)
             if definition is not None:
                 _swap(definition)
+            if isinstance(task_spec, ThrowingEvent) and type(definition) is SignalEventDefinition:
+                definition.__class__ = ServiceSignalThrow
+            if isinstance(task_spec, ReceiveTask) and isinstance(definition, NoneEventDefinition):
+                task_spec.event_definition = AwaitsTrigger(task_spec.bpmn_id)
     top = specs[0]
     for task_spec in top.task_specs.values():
         if task_spec.bpmn_id in triggered_starts:

@@ -144,11 +144,13 @@ def _activity_type(element: etree._Element) -> str:
     if tag == "boundaryEvent":
         kinds = {"timerEventDefinition": "boundaryTimer", "messageEventDefinition": "boundaryMessage",
                  "errorEventDefinition": "boundaryError", "signalEventDefinition": "boundarySignal",
-                 "escalationEventDefinition": "boundaryEscalation"}
+                 "escalationEventDefinition": "boundaryEscalation",
+                 "conditionalEventDefinition": "boundaryConditional"}
         return next((kinds[d] for d in definitions if d in kinds), "boundaryEvent")
     if tag == "intermediateCatchEvent":
         kinds = {"timerEventDefinition": "intermediateTimer", "messageEventDefinition": "intermediateMessageCatch",
-                 "signalEventDefinition": "intermediateSignalCatch", "linkEventDefinition": "intermediateLinkCatch"}
+                 "signalEventDefinition": "intermediateSignalCatch", "linkEventDefinition": "intermediateLinkCatch",
+                 "conditionalEventDefinition": "intermediateConditional"}
         return next((kinds[d] for d in definitions if d in kinds), "intermediateCatchEvent")
     if tag == "intermediateThrowEvent":
         if "messageEventDefinition" in definitions:
@@ -197,10 +199,14 @@ def _check_element(resource: str, element: etree._Element) -> None:
         if _camunda(element, "type") != "external" or not _camunda(element, "topic"):
             raise refuse_element(resource, element, f"a {tag} must be an external task "
                                              "(camunda:type=\"external\" with a camunda:topic)")
-    if tag in ("intermediateThrowEvent", "endEvent") and any(
-            _tag(child) == "signalEventDefinition" for child in element):
-        raise refuse_element(resource, element, "throwing a signal from a process is not supported; notify "
-                                         "through an external task (serviceTask camunda:type=\"external\")")
+    if tag == "intermediateCatchEvent" and not any(_tag(child).endswith("EventDefinition") for child in element):
+        raise refuse_element(resource, element, "an intermediate catch event needs an event definition (a message, "
+                                                "signal, timer, conditional or link event) to wait for")
+    if tag == "signalEventDefinition" and element.find("bpmn:extensionElements/camunda:in", _NS) is not None:
+        raise refuse_element(resource, parent, "a thrown signal carries no variables here (camunda:in is not "
+                                               "supported); the catching instances read their own variables")
+    if tag == "conditionalEventDefinition":
+        _check_condition_event(resource, element)
     if tag == "messageEventDefinition" and parent is not None and _tag(parent) in ("intermediateThrowEvent",
                                                                                    "endEvent"):
         kind = _camunda(element, "type")
@@ -221,7 +227,8 @@ def _check_element(resource: str, element: etree._Element) -> None:
         reference = "messageRef" if tag == "messageEventDefinition" else "signalRef"
         owner = parent
         kind = "message" if tag == "messageEventDefinition" else "signal"
-        throws = owner is not None and _tag(owner) in ("intermediateThrowEvent", "endEvent")
+        # A message throw passes or is an external task; a signal throw is broadcast by its name.
+        throws = kind == "message" and owner is not None and _tag(owner) in ("intermediateThrowEvent", "endEvent")
         if _event_name(element, kind) is None and not throws:
             raise refuse_element(resource, owner, f"the {kind} event needs a {reference} naming a {kind} with a name")
     for thrown in ("error", "escalation"):
@@ -230,18 +237,24 @@ def _check_element(resource: str, element: etree._Element) -> None:
                              element.getroottree().getroot().iterfind(f"bpmn:{thrown}", _NS)):
             raise refuse_element(resource, parent, f"the {thrown}Ref '{named}' names no bpmn:{thrown} of the "
                                  f"file; declare the {thrown} (a code and a name) or leave the reference out")
-    if tag == "receiveTask" and _event_name(element, "message") is None:
-        raise refuse_element(resource, element, "the receive task needs a messageRef naming a message with a name")
+    # Without a message, a receive task waits until POST /execution/{id}/signal moves it on, as in Camunda.
+    if tag == "receiveTask" and element.get("messageRef") and _event_name(element, "message") is None:
+        raise refuse_element(resource, element, "the receive task's messageRef names no message with a name")
     if tag == "eventBasedGateway" and parent is not None:
-        timers = 0
+        timers = conditions = 0
         for flow in parent.iterfind("bpmn:sequenceFlow", _NS):
             if flow.get("sourceRef") == element.get("id"):
                 target = parent.find(f"*[@id='{flow.get('targetRef')}']")
                 if target is not None and target.find("bpmn:timerEventDefinition", _NS) is not None:
                     timers += 1
+                if target is not None and target.find("bpmn:conditionalEventDefinition", _NS) is not None:
+                    conditions += 1
         if timers > 1:
             raise refuse_element(resource, element, "an event-based gateway may race one timer at most; "
                                              "give the earliest deadline a gateway of its own")
+        if conditions:
+            raise refuse_element(resource, element, "an event-based gateway cannot wait on a conditional event "
+                                                    "here; attach a conditional boundary event to a task instead")
     for extension in element.iterfind("bpmn:extensionElements/*", _NS):
         name = _tag(extension)
         if etree.QName(extension).namespace == CAMUNDA_NS and name in _REFUSED_EXTENSIONS:
@@ -296,6 +309,23 @@ def _output_parameters(resource: str, element: etree._Element,
         _compile(resource, element, text, f"output parameter '{name}'")
         outputs.append((name, text))
     return tuple(outputs)
+
+
+def _check_condition_event(resource: str, definition: etree._Element) -> None:
+    """A conditional event waits on a ${...} condition the service evaluates itself (see
+    app.engine.conditions); Camunda's narrowing by variable name and event is not read, so it is refused
+    rather than ignored."""
+    owner = definition.getparent()
+    for attribute in ("variableName", "variableEvents"):
+        if _camunda(definition, attribute) is not None:
+            raise refuse_element(resource, owner, f"camunda:{attribute} on a conditional event is not supported: "
+                                                  "its condition is evaluated whenever the case's variables change")
+    condition = definition.find("bpmn:condition", _NS)
+    text = (condition.text or "").strip() if condition is not None else ""
+    if not (text.startswith("${") or text.startswith("#{")) or not text.endswith("}"):
+        raise refuse_element(resource, owner,
+                             f"a conditional event needs a condition written as ${{...}}, got '{text}'")
+    _compile(resource, owner, text, "the condition")
 
 
 def _event_name(definition: etree._Element, kind: str) -> str | None:

@@ -43,7 +43,8 @@ from app.engine.event_subprocesses import (
     start_thrown_handlers,
     waiting_handler,
 )
-from app.engine.expressions import ExpressionError, Template, compile_template
+from app.engine.events import AwaitsTrigger, ServiceCondition
+from app.engine.expressions import ExpressionError, Template, compile_template, truthy_condition
 from app.engine.forms import parse_datetime
 from app.engine.multi_instance import instance_locals
 from app.engine.pruning import prune
@@ -81,7 +82,8 @@ class RunContext:
     cpu_seconds: float = 2.0
 
 
-_EVENT_KINDS = {"message": MessageEventDefinition, "signal": SignalEventDefinition}
+# "trigger": a receive task without a message, moved on by its execution id.
+_EVENT_KINDS = {"message": MessageEventDefinition, "signal": SignalEventDefinition, "trigger": AwaitsTrigger}
 
 
 def _event_definitions(spec: TaskSpec) -> list[EventDefinition]:
@@ -195,6 +197,10 @@ class ProcessRun:
     def _case_variables(self, frontier: list, own: set[str]) -> dict[str, Any]:
         merged: dict[str, Any] = dict(self.workflow.data)
         for task in sorted(frontier, key=lambda t: t.last_state_change):
+            if isinstance(task.task_spec, BoundaryEvent) and task.has_state(TaskState.WAITING):
+                # A listening boundary event re-reads the data its activity started with whenever the
+                # library updates it: the activity itself carries the case's current values.
+                continue
             merged.update((name, value) for name, value in task.data.items() if name not in own)
         return merged
 
@@ -363,6 +369,10 @@ class ProcessRun:
     def fire_due_timers(self) -> StepResult:
         return self._advance(None)
 
+    def variables_changed(self) -> StepResult:
+        """After variables were set from outside the process: its conditional events see them."""
+        return self._advance(None) if self.model.has_conditional_events else self.snapshot()
+
     def _task(self, task_id: str) -> Task | None:
         try:
             return self.workflow.get_task_from_id(UUID(task_id))
@@ -370,8 +380,8 @@ class ProcessRun:
             return None
 
     def deliver_event(self, task_id: str, kind: str, name: str, variables: Mapping[str, Any]) -> StepResult:
-        """Hand a message or signal to the one waiting token the service routed it to (or to the
-        running scope whose event subprocess it starts)."""
+        """Hand a message, signal or trigger (a receive task without a message) to the one waiting token
+        the service routed it to (or to the running scope whose event subprocess it starts)."""
         handler = waiting_handler(self.workflow, task_id, kind, name)
         if handler is not None:
             current = self.variables()
@@ -385,7 +395,50 @@ class ProcessRun:
         if definition is None:
             raise Conflict(f"the token at '{task_id}' does not wait for the {kind} '{name}'")
 
-        return self._advance(lambda: catch_and_listen(task, BpmnEvent(definition, payload=dict(variables))))
+        return self._advance(lambda: self._catch(task, definition, variables))
+
+    def _catch(self, task: Task, definition: EventDefinition, variables: Mapping[str, Any]) -> Task | None:
+        """The waiting token catches the event; a non-interrupting boundary event gives back the token
+        that goes on listening in its place."""
+        if isinstance(task.task_spec, BoundaryEvent):
+            # A listening boundary event holds the data its activity started with, read again from the
+            # split before the activity on every update: the path it opens (and the listener that takes
+            # its place) goes on with the case's current values instead.
+            current = self.variables()
+            task.parent.data.update(current)
+            task.data.update(current)
+        return catch_and_listen(task, BpmnEvent(definition, payload=dict(variables)))
+
+    def _fire_conditions(self) -> None:
+        """Conditional events whose condition holds go on, as Camunda evaluates them when the token
+        arrives and whenever variables change (here: after every step, which is where they change). An
+        interrupting or intermediate one goes on while its condition holds; a non-interrupting boundary
+        event fires each time its condition becomes true while its activity runs."""
+        if not self.model.has_conditional_events:
+            return
+        waiting = [(task, definition) for task, definition in self._waiting_catches()
+                   if isinstance(definition, ServiceCondition)]
+        if not waiting:
+            return
+        variables = self.variables()
+        functions = self.workflow.script_engine.functions
+        for task, definition in waiting:
+            if not task.has_state(TaskState.WAITING):
+                continue  # an interrupting event fired before it cancelled this one's activity
+            text, activity = definition.expression, task.task_spec.bpmn_id
+            try:
+                held = truthy_condition(compile_template(text).evaluate(variables, functions), text)
+            except ExpressionError as error:
+                raise ProcessExecutionFailed(f"conditional event '{activity}': {error}",
+                                             details={"activityId": activity}) from None
+            was_held = bool(task.internal_data.get("condition_held"))
+            task.internal_data["condition_held"] = held
+            spec = task.task_spec
+            if not held or (was_held and isinstance(spec, BoundaryEvent) and not spec.cancel_activity):
+                continue
+            listening = self._catch(task, definition, {})
+            if listening is not None:
+                listening.internal_data["condition_held"] = True
 
     def _external_task(self, task_id: str) -> Task:
         task = self._task(task_id)
@@ -492,6 +545,7 @@ class ProcessRun:
                 # the instance rests on user tasks or waiting events.
                 for _ in range(_MAX_ROUNDS):
                     self.workflow.refresh_timers()
+                    self._fire_conditions()
                     started = start_thrown_handlers(self.workflow)
                     if not started and not self._engine_work_pending():
                         break
@@ -524,7 +578,7 @@ class ProcessRun:
             timers=tuple(self.pending_timers()),
             waits=tuple(self.event_waits()) if self.model.catches_messages_or_signals else (),
             deadlines=tuple(log.deadlines), register_reads=tuple(log.register_reads), decisions=tuple(log.decisions),
-            user_tasks_before=open_before)
+            signals=tuple(log.signals), user_tasks_before=open_before)
 
     def _changes(self, before: Mapping[str, int]) -> list[ActivityChange]:
         changes = []

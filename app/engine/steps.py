@@ -4,7 +4,8 @@ A step is one command on a run (start, complete a task, deliver an event, fire t
 the engine work it sets off. Its result is plain data that the caller writes in one unit of work:
 the activities that started and ended, what the instance now waits for (user tasks, external tasks,
 timers, messages and signals), and what the step computed on the way — deadlines and register reads
-reported by the expression functions the caller supplied, decisions evaluated by business rule tasks.
+reported by the expression functions the caller supplied, decisions evaluated by business rule tasks,
+signals thrown by the process (the caller broadcasts them in the same unit of work).
 """
 from __future__ import annotations
 
@@ -65,6 +66,17 @@ class EventWait:
 
 
 @dataclass(frozen=True)
+class ThrownSignal:
+    """A signal a throw or end event of the instance threw during the step, for the service to
+    broadcast. `waiting` are the instance's own tokens that waited for it at that moment: as in
+    Camunda, a token that reaches a catch of the signal later in the same step does not receive it."""
+
+    name: str
+    activity_id: str
+    waiting: frozenset[str]
+
+
+@dataclass(frozen=True)
 class OpenExternalTask:
     id: str
     activity_id: str
@@ -85,6 +97,7 @@ class StepResult:
     deadlines: tuple[Any, ...] = ()
     register_reads: tuple[dict[str, Any], ...] = ()
     decisions: tuple[DecisionRecord, ...] = ()
+    signals: tuple[ThrownSignal, ...] = ()
     # The user tasks that were open before the step (their rows exist): the projection is brought up
     # to date from the difference, without reading it back.
     user_tasks_before: frozenset[str] = frozenset()
@@ -102,6 +115,7 @@ class StepLog:
     deadlines: list[Any] = field(default_factory=list)
     register_reads: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[DecisionRecord] = field(default_factory=list)
+    signals: list[ThrownSignal] = field(default_factory=list)
 
 
 _log: contextvars.ContextVar[StepLog | None] = contextvars.ContextVar("step_log", default=None)
@@ -136,3 +150,9 @@ def report_decision(decision: DecisionRecord) -> None:
     log = _log.get()
     if log is not None:
         log.decisions.append(decision)
+
+
+def report_signal(signal: ThrownSignal) -> None:
+    log = _log.get()
+    if log is not None:
+        log.signals.append(signal)

@@ -32,7 +32,7 @@ GUARDS = {
     **{f"POST /engine-rest/{path}": frozenset({"system", "admin"}) for path in (
         "message", "signal", "external-task/fetchAndLock", "external-task/{task_id}/complete",
         "external-task/{task_id}/failure", "external-task/{task_id}/bpmnError", "external-task/{task_id}/extendLock",
-        "external-task/{task_id}/unlock")},
+        "external-task/{task_id}/unlock", "execution/{execution_id}/signal")},
     "PUT /engine-rest/external-task/{task_id}/retries": frozenset({"system", "admin"}),
     "GET /api/reminders": frozenset({"system", "admin"}),
 }

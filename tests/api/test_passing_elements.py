@@ -63,9 +63,6 @@ REFUSED = {
     "an error reference to no error": (
         '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"><bpmn:errorEventDefinition errorRef="Error_none"/>'
         '</bpmn:endEvent><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"/>', "e", "names no bpmn:error"),
-    "a signal throw": ('<bpmn:startEvent id="s"/><bpmn:intermediateThrowEvent id="t">'
-                       '<bpmn:signalEventDefinition signalRef="sig"/></bpmn:intermediateThrowEvent>'
-                       '<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>', "t", "throwing a signal"),
 }
 
 

@@ -152,14 +152,14 @@ def test_a_timer_start_event_is_scheduled_by_the_service(context):
 @pytest.mark.parametrize(("body", "reason"), [
     ("""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>
         <bpmn:intermediateThrowEvent id="t"><bpmn:signalEventDefinition signalRef="s_report"/>
-        </bpmn:intermediateThrowEvent>""", "throwing a signal"),
+        </bpmn:intermediateThrowEvent>""", "needs a signalRef naming a signal"),
     ("""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>
         <bpmn:sendTask id="t"/>""", "sendTask cannot run here"),
     ("""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>
         <bpmn:intermediateCatchEvent id="t"><bpmn:messageEventDefinition/></bpmn:intermediateCatchEvent>""",
      "needs a messageRef"),
     ("""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>
-        <bpmn:receiveTask id="t" messageRef="nowhere"/>""", "receive task needs a messageRef"),
+        <bpmn:receiveTask id="t" messageRef="nowhere"/>""", "messageRef names no message"),
     ("""<bpmn:startEvent id="s"/>
         <bpmn:subProcess id="esp" triggeredByEvent="true">
           <bpmn:startEvent id="es"/><bpmn:endEvent id="ee"/><bpmn:sequenceFlow id="ef" sourceRef="es" targetRef="ee"/>

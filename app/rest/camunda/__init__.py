@@ -5,6 +5,7 @@ from app.rest.camunda import (
     decision_definition,
     deployment,
     engine,
+    execution,
     external_task,
     history,
     job,
@@ -19,5 +20,5 @@ from app.rest.routing import ServiceRouter
 # The modules' routers carry their full paths (/engine-rest/...): see ServiceRouter.
 router = ServiceRouter()
 for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
-               attachment, history, job, message, external_task, variable_instance):
+               attachment, history, job, message, external_task, variable_instance, execution):
     router.include_router(module.router)

@@ -1,0 +1,60 @@
+"""Executions as Camunda's REST API lists them: each running instance (its root execution, whose id is
+the instance's) and each token waiting for something from outside (a message, a signal, or a receive
+task without a message, which POST /execution/{id}/signal moves on; see app.cases.events)."""
+from __future__ import annotations
+
+from sqlalchemy import Select, String, and_, cast, exists, literal, null, select, union_all
+from sqlalchemy.orm import aliased
+
+from app.access import permissions
+from app.access.accounts import Principal
+from app.cases.projections import ACTIVE
+from app.persistence.models import EventSubscription, ProcessInstance
+
+# The subscription kind of a receive task without a message (app.engine: AwaitsTrigger).
+TRIGGER = "trigger"
+
+
+def execution_query(*, execution_id: str | None = None, instance_id: str | None = None,
+                    business_key: str | None = None, definition_id: str | None = None,
+                    definition_key: str | None = None, activity_id: str | None = None,
+                    signal_name: str | None = None, message_name: str | None = None,
+                    tenant_ids: list[str] | None = None, viewer: Principal | None = None) -> Select:
+    """Rows of (id, process_instance_id, tenant_id), ordered, for the executions that match."""
+    roots = select(ProcessInstance.id.label("id"), ProcessInstance.id.label("process_instance_id"),
+                   ProcessInstance.tenant_id.label("tenant_id"), cast(null(), String).label("activity_id"),
+                   cast(null(), String).label("kind"), cast(null(), String).label("event_name"),
+                   literal(0).label("depth")).where(ProcessInstance.status == ACTIVE)
+    # An event-based gateway waits for several events in one token: the token is one execution.
+    earlier = aliased(EventSubscription)
+    tokens = (select(EventSubscription.task_id.label("id"), EventSubscription.process_instance_id,
+                     ProcessInstance.tenant_id, EventSubscription.activity_id, EventSubscription.kind,
+                     EventSubscription.event_name, literal(1).label("depth"))
+              .join(ProcessInstance, ProcessInstance.id == EventSubscription.process_instance_id)
+              .where(ProcessInstance.status == ACTIVE,
+                     ~exists().where(and_(earlier.task_id == EventSubscription.task_id,
+                                          earlier.id < EventSubscription.id))))
+
+    def narrowed(query: Select) -> Select:
+        if business_key is not None:
+            query = query.where(ProcessInstance.business_key == business_key)
+        if definition_id is not None:
+            query = query.where(ProcessInstance.definition_id == definition_id)
+        if definition_key is not None:
+            query = query.where(ProcessInstance.definition_key == definition_key)
+        if tenant_ids:
+            query = query.where(ProcessInstance.tenant_id.in_(tenant_ids))
+        return permissions.only_visible(query, ProcessInstance.id, viewer)
+
+    every = union_all(narrowed(roots), narrowed(tokens)).subquery()
+    query = select(every.c.id, every.c.process_instance_id, every.c.tenant_id)
+    if execution_id is not None:
+        query = query.where(every.c.id == execution_id)
+    if instance_id is not None:
+        query = query.where(every.c.process_instance_id == instance_id)
+    if activity_id is not None:
+        query = query.where(every.c.activity_id == activity_id)
+    for kind, name in (("signal", signal_name), ("message", message_name)):
+        if name is not None:
+            query = query.where(every.c.kind == kind, every.c.event_name == name)
+    return query.order_by(every.c.process_instance_id, every.c.depth, every.c.id)

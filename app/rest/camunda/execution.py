@@ -1,0 +1,82 @@
+"""Executions, as far as the service has them: each running instance and each token waiting for
+something from outside. POST /execution/{id}/signal moves on a receive task without a message."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request, Response
+
+from app.access.accounts import Principal
+from app.access.permissions import SYSTEMS
+from app.cases import events, executions
+from app.context import Services
+from app.errors import NotFound
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
+from app.rest.listing import counted, listed
+from app.rest.params import query_dict, text, text_list
+from app.rest.routing import ServiceRouter
+from app.rest.variables import decode_variables
+
+if TYPE_CHECKING:
+    from sqlalchemy import Select
+
+router = ServiceRouter(prefix="/engine-rest/execution", tags=["execution"])
+# Moving a waiting token on is what the systems around the service do, as they send messages.
+_TRIGGER = role(SYSTEMS, permission="UPDATE", resource_type="ProcessInstance")
+_LISTS = frozenset({"tenantIdIn"})
+
+
+def _query(p: dict[str, Any], viewer: Principal, execution_id: str | None = None) -> Select:
+    return executions.execution_query(
+        execution_id=execution_id, instance_id=text(p, "processInstanceId"), business_key=text(p, "businessKey"),
+        definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"),
+        activity_id=text(p, "activityId"), signal_name=text(p, "signalEventSubscriptionName"),
+        message_name=text(p, "messageEventSubscriptionName"),
+        tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"), viewer=viewer)
+
+
+def _render(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "processInstanceId": row.process_instance_id, "ended": False, "tenantId": row.tenant_id}
+
+
+def _list(services: Services, viewer: Principal, params: dict[str, Any]) -> list[dict[str, Any]]:
+    return listed(services, _query(params, viewer), params, _render)
+
+
+@router.get("", summary="Running instances and the tokens that wait in them for something from outside")
+def list_executions(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
+    return _list(services, viewer, query_dict(request, _LISTS))
+
+
+@router.post("")
+def query_executions(request: Request, services: ServicesDep, viewer: PrincipalDep,
+                     body: JsonBody = None) -> list[dict[str, Any]]:
+    return _list(services, viewer, {**(body or {}), **query_dict(request)})
+
+
+@router.get("/count")
+def count_executions(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
+    return counted(services, _query(query_dict(request, _LISTS), viewer))
+
+
+@router.post("/count")
+def count_executions_by_body(request: Request, services: ServicesDep, viewer: PrincipalDep,
+                             body: JsonBody = None) -> dict[str, int]:
+    return counted(services, _query({**(body or {}), **query_dict(request)}, viewer))
+
+
+@router.get("/{execution_id}")
+def get_execution(execution_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
+    found = listed(services, _query({}, viewer, execution_id), {"maxResults": 1}, _render)
+    if not found:
+        raise NotFound(f"Execution with id {execution_id} does not exist")
+    return found[0]
+
+
+@router.post("/{execution_id}/signal", dependencies=[_TRIGGER], status_code=204,
+             summary="Trigger the receive task (without a message) that waits in the execution")
+def trigger(execution_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    body = body or {}
+    events.trigger_execution(services, execution_id=execution_id,
+                             variables=decode_variables(body.get("variables"), services.settings), actor=actor)
+    return Response(status_code=204)
