@@ -165,8 +165,13 @@ def statutory_clock(services: Services, instance_id: str, reader: Principal) -> 
     with services.db.read() as session:
         instance = get_instance(session, instance_id)
         permissions.require_instance_read(session, reader, instance.id)
-        model = services.models.get(session, instance.definition_id)
-        stops, extensions = _stops(session, model, instance.id)
+        return clock_of(services, session, instance)
+
+
+def clock_of(services: Services, session: Session, instance: ProcessInstance) -> StatutoryClock:
+    """The clock of a case the caller may read."""
+    model = services.models.get(session, instance.definition_id)
+    stops, extensions = _stops(session, model, instance.id)
     limit = parse_limit(model.properties[LIMIT]) if LIMIT in model.properties else None
     promised = parse_limit(model.properties[PROMISED]) if PROMISED in model.properties else None
     calendar = calendars.current(services)
@@ -186,6 +191,10 @@ def statutory_clock(services: Services, instance_id: str, reader: Principal) -> 
             clock.last_day = (calendar.add_working_days(last, clock.remaining_days).due if limit.working
                               else last + timedelta(days=clock.remaining_days))
     return clock
+
+
+def has_limit(model: ProcessModel) -> bool:
+    return LIMIT in model.properties
 
 
 def _may_handle(session: Session, principal: Principal, instance_id: str) -> bool:

@@ -119,3 +119,16 @@ def test_a_clock_stop_without_a_reason_is_refused_at_deploy(client):
       <bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t" /><bpmn:userTask id="t">{properties(clockStops=" ")}
       </bpmn:userTask>"""))
     assert answer.status_code == 400 and "clockStops" in answer.json()["message"], answer.text
+
+
+def test_a_running_clock_is_among_the_cases_deadlines(service, client, root, officials):
+    at(root, "2026-12-07T09:00:00+08:00")
+    instance = client.post("/process-definition/key/licensing_case/start", json={"businessKey": "LIC-1"}).json()["id"]
+    [clock] = [d for d in root.get("/api/deadlines", params={"businessKey": "LIC-1"}).json() if d["kind"] == "statutory"]
+    expected = root.get(f"/api/process-instances/{instance}/clock").json()
+    assert (clock["processInstanceId"], clock["lastDay"], clock["workingDaysLeft"], clock["level"]) == (
+        instance, expected["lastDay"], 20, "normal")
+    # Stopped, the clock has no last day until it runs again.
+    root.post(f"/api/process-instances/{instance}/clock/pause", json={"reason": "补正"}).raise_for_status()
+    stopped = root.get("/api/deadlines", params={"processInstanceId": instance}).json()
+    assert [d for d in stopped if d["kind"] == "statutory"] == []
