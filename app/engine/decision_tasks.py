@@ -18,6 +18,8 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.task import Task
 
+from app.engine.call_activities import CalledProcessTask
+
 if TYPE_CHECKING:
     from app.engine.elements import DecisionReference
 
@@ -52,12 +54,14 @@ class _BusinessRuleTaskParser(CamundaTaskParser):
 
 
 class ServiceParser(CamundaParser):
-    """The Camunda dialect, with business rule tasks that the service evaluates."""
+    """The Camunda dialect, with business rule tasks that the service evaluates and call activities
+    that start instances of their own (app.engine.call_activities)."""
 
     OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
                                full_tag("businessRuleTask"): (_BusinessRuleTaskParser, BusinessRuleTask),
                                full_tag("task"): (CamundaTaskParser, PassThroughTask),
-                               full_tag("manualTask"): (CamundaTaskParser, PassThroughTask)}
+                               full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
+                               full_tag("callActivity"): (CamundaTaskParser, CalledProcessTask)}
 
 
 def use_decisions(specs: Iterable[BpmnProcessSpec], references: Mapping[str, DecisionReference]) -> None:
