@@ -29,6 +29,7 @@ from app.engine import (
     ProcessRun,
     RunContext,
     StepResult,
+    ThrownError,
     parse_decision_resources,
     parse_deployment,
 )
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
     from app.engine.elements import DecisionReference
 
 INPUTS = ("task.completed", "timer.fired", "message.received", "signal.received", "trigger.received",
-          "externalTask.completed", "externalTask.bpmnError", "variables.modified", "process.deleted")
+          "externalTask.completed", "externalTask.bpmnError", "variables.modified", "call_activity.returned",
+          "call_activity.canceled", "process.deleted")
 ACTIVITY_KINDS = ("activity.started", "activity.completed", "activity.canceled")
 
 
@@ -95,6 +97,7 @@ class _Replay:
         self.context = RunContext(clock=self.clock, zone=zone, functions=functions, decisions=self._decision)
         self.replayed: list[tuple[str, str]] = []
         self.task_ids: dict[str, str] = {}
+        self.call_ids: dict[str, str] = {}
 
     def _register(self, name: str) -> Callable[..., Any]:
         def answer(*arguments: Any) -> Any:
@@ -152,6 +155,11 @@ class _Replay:
                                 None)
                 if recorded is not None:
                     self.task_ids[recorded] = task.id
+        for call in result.calls:
+            recorded = next((e["taskId"] for e in self.events if e["kind"] == "call_activity.started"
+                             and e["activityId"] == call.activity_id and e["taskId"] not in self.call_ids), None)
+            if recorded is not None:
+                self.call_ids[recorded] = call.task_id
 
     def _apply(self, run: ProcessRun, event: Mapping[str, Any]) -> StepResult:
         kind, payload, sequence = event["kind"], event["payload"], event["sequence"]
@@ -176,6 +184,16 @@ class _Replay:
                 return run.complete_external_task(task.id, payload.get("variables") or {})
             return run.throw_bpmn_error(task.id, payload["error_code"], payload.get("error_message"),
                                         payload.get("variables") or {})
+        if kind in ("call_activity.returned", "call_activity.canceled"):
+            # What the called instance handed back is in this record (its own record replays it).
+            if event["taskId"] not in self.call_ids:
+                raise _Diverged(sequence, "the replay has no call activity waiting for the instance that "
+                                          f"{kind.split('.')[1]}")
+            task_id = self.call_ids[event["taskId"]]
+            if kind == "call_activity.canceled":
+                return run.cancel_call_activity(task_id)
+            error = ThrownError(payload["error"]["code"]) if payload.get("error") is not None else None
+            return run.complete_call_activity(task_id, payload.get("variables") or {}, error)
         if kind == "variables.modified":
             run.set_variables(payload.get("modifications") or {}, tuple(payload.get("deletions") or ()))
             return run.variables_changed()

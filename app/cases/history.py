@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
+from app.cases import call_activities
 from app.errors import NotFound
 from app.persistence.models import ActivityInstance, HistoryEvent, ProcessDefinition, ProcessInstance
 from app.persistence.queries import like
@@ -34,6 +35,9 @@ class InstanceFilter:
     state: str | None = None
     sort_desc: dict[str, bool] = field(default_factory=dict)
     tenant_ids: list[str] = field(default_factory=list)
+    # The instances one instance called / the instance that called one (call activities).
+    super_instance: str | None = None
+    sub_instance: str | None = None
     # Who asks: instances they may not read are left out (None: the service itself).
     viewer: Principal | None = None
 
@@ -53,6 +57,7 @@ def historic_instance_query(c: InstanceFilter) -> Select:
             query = query.where(column == value)
     if c.process_instance_ids:
         query = query.where(ProcessInstance.id.in_(c.process_instance_ids))
+    query = call_activities.related(query, super_instance=c.super_instance, sub_instance=c.sub_instance)
     if c.definition_key_in:
         query = query.where(ProcessInstance.definition_key.in_(c.definition_key_in))
     if c.tenant_ids:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.access import permissions
 from app.access.accounts import Principal
 from app.audit import ledger
+from app.cases import call_activities
 from app.cases.hooks import Step
 from app.cases.projections import ACTIVE, COMPLETED, TERMINATED
 from app.context import Services
@@ -89,7 +90,13 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
     timers and history, and what the extensions (app.cases.hooks) add to it.
 
     The projections are written with plain multi-row statements; the instance row itself is updated
-    once, at commit, where its revision check refuses a concurrent writer and rolls all of it back."""
+    once, at commit, where its revision check refuses a concurrent writer and rolls all of it back.
+
+    The instances the step's call activities ask for are started first, in the same unit of work
+    (app.cases.call_activities); a called instance that completes hands its end back to its caller."""
+    called: dict[str, str] = {}
+    if result.calls:
+        result, called = call_activities.start_called(services, session, instance, run, result, now, user_id)
     instance.state = run.serialize()
     if result.completed and instance.status == ACTIVE:
         instance.status, instance.end_time = COMPLETED, now
@@ -102,6 +109,9 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
     _sync_external_tasks(session, instance, run, result.external_tasks if active else (), now)
     _sync_subscriptions(session, instance, run, result.waits if active else (), now)
     _record_activities(session, instance, result.changes, now, user_id)
+    call_activities.link_called(session, called)
+    if instance.status != TERMINATED:  # a deleted instance's called instances go as delete_instance says
+        call_activities.end_interrupted(services, session, instance, result.changes, now, user_id)
     for evaluation in result.decisions:
         record(session, instance, "decision.evaluated", now, activity_id=evaluation.activity_id,
                decision_key=evaluation.decision_key, decision_definition_id=evaluation.decision_id,
@@ -126,6 +136,8 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
                calendar_version=deadline.calendar_version)
     if instance.status == COMPLETED:
         record(session, instance, "process.completed", now, user_id=user_id)
+        if instance.super_process_instance_id is not None:
+            call_activities.called_instance_ended(services, session, instance, run, result, now, user_id)
     if result.signals:
         for hook in services.hooks:
             hook.on_signals_thrown(step, result.signals)
@@ -236,7 +248,7 @@ def _sync_subscriptions(session: Session, instance: ProcessInstance, run: Proces
 
 def _record_activities(session: Session, instance: ProcessInstance, changes: Iterable[ActivityChange],
                        now: datetime, user_id: str | None) -> None:
-    started = []
+    started, ended = [], []
     for change in changes:
         if change.started:
             instance.last_sequence += 1
@@ -249,9 +261,13 @@ def _record_activities(session: Session, instance: ProcessInstance, changes: Ite
                 "assignee": None, "start_time": now, "end_time": now if change.ended else None,
                 "canceled": change.canceled, "sequence": instance.last_sequence, "tenant_id": instance.tenant_id})
         elif change.ended:
-            session.execute(update(ActivityInstance).where(ActivityInstance.id == change.activity_instance_id)
-                            .values(end_time=now, canceled=change.canceled))
+            ended.append(change)
     _write_rows(session, ActivityInstance, started)
+    # After the rows of the unit of work are written: a step that went on after a called instance
+    # ended at once (app.cases.call_activities) ends an activity that started in the same unit.
+    for change in ended:
+        session.execute(update(ActivityInstance).where(ActivityInstance.id == change.activity_instance_id)
+                        .values(end_time=now, canceled=change.canceled))
     for change in changes:
         record(session, instance, "activity.canceled" if change.canceled else
                ("activity.completed" if change.ended else "activity.started"), now,
@@ -286,14 +302,17 @@ def start_instance(services: Services, *, key: str | None = None, definition_id:
 def start_in_session(services: Services, session: Session, definition: ProcessDefinition,
                      variables: Mapping[str, Any], business_key: str | None, *, user_id: str | None = None,
                      start_event: str | None = None, trigger: Mapping[str, Any] | None = None,
-                     starter_region: str | None = None) -> tuple[ProcessInstance, ProcessRun]:
+                     starter_region: str | None = None, called_by: tuple[ProcessInstance, str] | None = None
+                     ) -> tuple[ProcessInstance, ProcessRun]:
     """Start an instance within the caller's unit of work, at the plain start event or at the start
-    event `start_event` whose message, signal or timer (described by `trigger`) arrived."""
+    event `start_event` whose message, signal or timer (described by `trigger`) arrived; `called_by`:
+    the instance and the call activity's activity instance that called it."""
     if definition.suspended:
         raise InvalidRequest(f"Process definition {definition.id} is suspended")
     model = services.models.get(session, definition.id)
     now = services.clock.now()
     run, result = ProcessRun.start(model, variables, services.run_context(session), start_event)
+    started_by: dict[str, Any] = {"start_event": start_event, "trigger": dict(trigger or {})} if start_event else {}
     start_ids = {start.id for start in model.start_events}
     start_activity = next((c.activity_id for c in result.changes if c.activity_id in start_ids), None)
     region = definition.tenant_id or next(
@@ -303,12 +322,16 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
         business_key=business_key, status=ACTIVE, state="",
         tenant_id=region or starter_region,
         start_time=now, start_user_id=user_id, start_activity_id=start_activity, last_sequence=0)
+    if called_by is not None:
+        caller, activity_instance_id = called_by
+        instance.super_process_instance_id, instance.super_activity_instance_id = caller.id, activity_instance_id
+        instance.root_process_instance_id = caller.root_process_instance_id or caller.id
+        started_by["super_process_instance_id"] = caller.id
     session.add(instance)
     session.flush()  # the instance row first: its events and tasks refer to it
     step = _step(services, session, instance, run, result, now, user_id)
     for hook in services.hooks:
         hook.on_started(step)
-    started_by: dict[str, Any] = {"start_event": start_event, "trigger": dict(trigger or {})} if start_event else {}
     record(session, instance, "process.started", now, user_id=user_id, definition_id=definition.id,
            business_key=business_key, variables=jsonable(variables), **started_by)
     save_run(services, session, instance, run, result, now, user_id=user_id)
@@ -391,27 +414,44 @@ def modify_variables(services: Services, instance_id: str, *, modifications: Map
         save_run(services, session, instance, run, run.variables_changed(), now, user_id=user_id)
 
 
-def delete_instance(services: Services, instance_id: str, *, reason: str | None = None,
-                    actor: Principal) -> None:
-    user_id = actor.user_id
+def delete_instance(services: Services, instance_id: str, *, reason: str | None = None, actor: Principal,
+                    skip_subprocesses: bool = False) -> None:
+    """Delete a running instance with the instances it called (unless `skip_subprocesses`); an
+    instance that a call activity started is deleted as Camunda does: its caller's call activity is
+    cancelled (app.cases.call_activities)."""
     with services.db.write() as session:
         instance = get_active_instance(session, instance_id)
+        now = services.clock.now()
+        end_instance(services, session, instance, reason, now, actor.user_id, skip_called=skip_subprocesses)
+        call_activities.release_caller(services, session, instance, reason, now, actor.user_id)
+
+
+def end_instance(services: Services, session: Session, instance: ProcessInstance, reason: str | None,
+                 now: datetime, user_id: str | None, *, skip_called: bool = False,
+                 step: tuple[ProcessRun, StepResult] | None = None) -> None:
+    """Delete a running instance in the caller's unit of work, with the instances it called; `step`:
+    the run and the step that already took its last token away."""
+    if step is None:
         run = load_run(services, session, instance)
         final = run.variables()
         result = run.cancel()
         # Cancelling drops the tokens that carried the values: keep them, for the instance's history.
         run.set_variables(final)
-        now = services.clock.now()
-        instance.status, instance.end_time, instance.delete_reason = TERMINATED, now, reason
-        record(session, instance, "process.deleted", now, user_id=user_id, reason=reason)
-        save_run(services, session, instance, run, result, now, user_id=user_id)
+    else:
+        run, result = step
+    instance.status, instance.end_time, instance.delete_reason = TERMINATED, now, reason
+    record(session, instance, "process.deleted", now, user_id=user_id, reason=reason)
+    save_run(services, session, instance, run, result, now, user_id=user_id)
+    if not skip_called:
+        call_activities.delete_called(services, session, instance, reason, now, user_id)
 
 
 def instance_query(*, instance_ids: list[str] | None = None, business_key: str | None = None,
                    definition_id: str | None = None, definition_key: str | None = None,
-                   active_only: bool = True, viewer: Principal | None = None, tenant_ids: list[str] | None = None
-                   ) -> Select:
+                   active_only: bool = True, viewer: Principal | None = None, tenant_ids: list[str] | None = None,
+                   super_instance: str | None = None, sub_instance: str | None = None) -> Select:
     query = permissions.only_visible(select(ProcessInstance), ProcessInstance.id, viewer)
+    query = call_activities.related(query, super_instance=super_instance, sub_instance=sub_instance)
     if tenant_ids:
         query = query.where(ProcessInstance.tenant_id.in_(tenant_ids))
     if active_only:

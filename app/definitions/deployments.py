@@ -198,6 +198,21 @@ def latest_by_key(session: Session, key: str | None, tenant_id: str | None = Non
     return definition
 
 
+def called_definition(session: Session, key: str, caller: ProcessDefinition, *, binding: str,
+                      version: int | None = None, version_tag: str | None = None) -> ProcessDefinition | None:
+    """The definition a call activity of `caller` starts, as camunda:calledElementBinding says: the
+    latest version of the key, the one deployed with the caller, a version number, or the latest
+    version carrying a version tag; looked up among the caller's tenant's definitions, as Camunda does."""
+    query = select(ProcessDefinition).where(ProcessDefinition.key == key, _of_tenant(caller.tenant_id))
+    if binding == "deployment":
+        query = query.where(ProcessDefinition.deployment_id == caller.deployment_id)
+    elif binding == "version":
+        query = query.where(ProcessDefinition.version == version)
+    elif binding == "versionTag":
+        query = query.where(ProcessDefinition.version_tag == version_tag)
+    return session.scalars(query.order_by(ProcessDefinition.version.desc()).limit(1)).first()
+
+
 def get_definition(session: Session, definition_id: str) -> ProcessDefinition:
     definition = session.get(ProcessDefinition, definition_id)
     if definition is None:

@@ -10,11 +10,13 @@ from app.engine.model import check_timers, checksum, parse_deployment
 from app.engine.runtime import ProcessRun, RunContext, schedule_start_timer
 from app.engine.steps import (
     ActivityChange,
+    CallRequest,
     EventWait,
     OpenExternalTask,
     OpenUserTask,
     PendingTimer,
     StepResult,
+    ThrownError,
     ThrownSignal,
     report_deadline,
     report_register_read,
@@ -23,6 +25,8 @@ from app.engine.timers import TimerLimits, next_start
 
 __all__ = [
     "ActivityChange",
+    "CallRequest",
+    "ThrownError",
     "DecisionTable",
     "parse_decision_resources",
     "ElementInfo",

@@ -18,6 +18,7 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.task import Task
 
+from app.engine.call_activities import CalledProcessTask
 from app.engine.event_subprocesses import EventSubprocessStartParser
 from app.engine.events import SignalEndEventParser
 
@@ -55,14 +56,17 @@ class _BusinessRuleTaskParser(CamundaTaskParser):
 
 
 class ServiceParser(CamundaParser):
-    """The Camunda dialect, with business rule tasks that the service evaluates and signal end events."""
+    """The Camunda dialect, with business rule tasks that the service evaluates, signal end events,
+    event subprocess start events and call activities that start instances of their own
+    (app.engine.call_activities)."""
 
     OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
                                full_tag("businessRuleTask"): (_BusinessRuleTaskParser, BusinessRuleTask),
                                full_tag("task"): (CamundaTaskParser, PassThroughTask),
                                full_tag("endEvent"): (SignalEndEventParser, EndEvent),
                                full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
-                               full_tag("startEvent"): (EventSubprocessStartParser, StartEvent)}
+                               full_tag("startEvent"): (EventSubprocessStartParser, StartEvent),
+                               full_tag("callActivity"): (CamundaTaskParser, CalledProcessTask)}
 
 
 def use_decisions(specs: Iterable[BpmnProcessSpec], references: Mapping[str, DecisionReference]) -> None:

@@ -141,7 +141,7 @@ class ProcessModel:
 
     @cached_property
     def waits_on_timers(self) -> bool:
-        """Whether a running instance can ever wait on a timer (of its own or of a called process)."""
+        """Whether a running instance can ever wait on a timer (of its own or of an embedded subprocess)."""
         return any(type(timer) in TIMER_KINDS
                    for spec in (self.spec, *self.subprocess_specs.values())
                    for task_spec in spec.task_specs.values()

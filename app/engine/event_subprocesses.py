@@ -157,7 +157,7 @@ def waiting_handler(workflow: BpmnWorkflow, scope_task_id: str, kind: str, name:
                  and handler.definition.name == name), None)
 
 
-def error_handler(scope: Any, code: str) -> Handler | None:
+def error_handler(scope: Any, code: str | None) -> Handler | None:
     """The event subprocess of a running scope whose error start event catches the code."""
     return next((handler for handler in _handlers_of(scope) if isinstance(handler.definition, ErrorEventDefinition)
                  and handler.definition.code in (None, code)), None)
@@ -235,7 +235,12 @@ class _ScopedEvents(EventManager):
                 self.pending.append((handler, event, _add_handler_task(handler)))
                 return 1
             scope = scope.parent_workflow
-        return 0  # caught nowhere: an escalation is no error and the token goes on, as in Camunda
+        # Caught nowhere: an escalation is no error and the token goes on, as in Camunda. The event is
+        # kept as the library keeps what it could not deliver: the call activity that started this
+        # instance may catch it (app.engine.call_activities).
+        if internal:
+            self.workflow.bpmn_events.append(event)
+        return 0
 
 
 def scope_events(workflow: BpmnWorkflow) -> None:

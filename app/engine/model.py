@@ -16,6 +16,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
+from app.engine.call_activities import CallActivityDefinition, read_call_activity, use_call_activities
 from app.engine.decision_tasks import ServiceParser, use_decisions
 from app.engine.decisions import is_decision_resource
 from app.engine.elements import (
@@ -414,6 +415,7 @@ class _ProcessFacts:
     condition_texts: set[str]
     output_parameters: dict[str, tuple[tuple[str, str], ...]]
     decisions: dict[str, DecisionReference]
+    call_activities: dict[str, CallActivityDefinition]
 
 
 def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
@@ -427,6 +429,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
     conditions: set[str] = set()
     outputs: dict[str, tuple[tuple[str, str], ...]] = {}
     decisions: dict[str, DecisionReference] = {}
+    call_activities: dict[str, CallActivityDefinition] = {}
     ids = {element.get("id") for element in process.iter() if isinstance(element.tag, str)}
     for element in process.iter():
         if not isinstance(element.tag, str):
@@ -456,6 +459,8 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
             user_tasks[element_id] = _user_task(resource, element, element_id)
         elif tag == "businessRuleTask":
             decisions[element_id] = _decision_reference(resource, element)
+        elif tag == "callActivity":
+            call_activities[element_id] = read_call_activity(resource, element)
         elif tag == "serviceTask":
             external_tasks[element_id] = ExternalTaskDefinition(
                 element_id, _camunda(element, "topic") or "",  # _check_element refused a task without one
@@ -475,7 +480,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
             start_form = start_form or _form_fields(resource, element)
             start_form_key = start_form_key or _camunda(element, "formKey")
     return _ProcessFacts(process, elements, user_tasks, external_tasks, error_catches, tuple(start_events),
-                         start_form, start_form_key, conditions, outputs, decisions)
+                         start_form, start_form_key, conditions, outputs, decisions, call_activities)
 
 
 def _names(text: str | None) -> tuple[str, ...]:
@@ -566,35 +571,23 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
             use_service_events([spec, *subprocess_specs.values()],
                                {start.id for start in process_facts.start_events if start.kind != "none"})
             use_event_subprocesses([spec, *subprocess_specs.values()], interrupting)
-            called = [facts[name][1] for name in subprocess_specs if name in facts]
-            outputs = {element_id: pairs for owner in (process_facts, *called)
-                       for element_id, pairs in owner.output_parameters.items()}
-            use_output_parameters([spec, *subprocess_specs.values()], outputs)
-            use_decisions([spec, *subprocess_specs.values()],
-                          {element_id: reference for owner in (process_facts, *called)
-                           for element_id, reference in owner.decisions.items()})
+            # A called process is not part of this model: it runs as an instance of its own, found
+            # by key when the call activity is reached (app.engine.call_activities).
+            use_output_parameters([spec, *subprocess_specs.values()], process_facts.output_parameters)
+            use_decisions([spec, *subprocess_specs.values()], process_facts.decisions)
+            use_call_activities([spec, *subprocess_specs.values()], process_facts.call_activities)
         except ValidationException as error:
             raise _from_validation(resource, error) from None
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
             # The library reports some modelling errors (a reference to nothing) with plain exceptions.
             raise InvalidProcessModel(f"{resource}: process '{process_id}' cannot be built: {error}",
                                       details={"resource": resource, "element": process_id}) from None
-        models.append(_model(process_id, resource, resources[resource], process_facts, called, spec,
-                             subprocess_specs))
+        models.append(_model(process_id, resource, resources[resource], process_facts, spec, subprocess_specs))
     return models
 
 
-def _model(process_id: str, resource: str, content: bytes, facts: _ProcessFacts, called: list[_ProcessFacts],
-           spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> ProcessModel:
-    # A call activity runs the called process inside this instance: its elements belong here too.
-    elements, user_tasks, conditions = dict(facts.elements), dict(facts.user_tasks), set(facts.condition_texts)
-    external_tasks, error_catches = dict(facts.external_tasks), dict(facts.error_catches)
-    for other in called:
-        elements.update(other.elements)
-        user_tasks.update(other.user_tasks)
-        external_tasks.update(other.external_tasks)
-        error_catches.update(other.error_catches)
-        conditions |= other.condition_texts
+def _model(process_id: str, resource: str, content: bytes, facts: _ProcessFacts, spec: BpmnProcessSpec,
+           subprocess_specs: dict[str, BpmnProcessSpec]) -> ProcessModel:
     ttl = _camunda(facts.element, "historyTimeToLive")
     return ProcessModel(
         key=process_id,
@@ -603,16 +596,16 @@ def _model(process_id: str, resource: str, content: bytes, facts: _ProcessFacts,
         history_time_to_live=int(ttl) if ttl and ttl.isdigit() else None,
         spec=spec,
         subprocess_specs=subprocess_specs,
-        elements=elements,
-        user_tasks=user_tasks,
-        external_tasks=external_tasks,
-        error_catches=error_catches,
+        elements=facts.elements,
+        user_tasks=facts.user_tasks,
+        external_tasks=facts.external_tasks,
+        error_catches=facts.error_catches,
         start_events=facts.start_events,
         start_form=facts.start_form,
         start_form_key=facts.start_form_key,
         resource_name=resource,
         checksum=checksum(content),
-        condition_texts=frozenset(conditions),
+        condition_texts=frozenset(facts.condition_texts),
         properties=_properties(resource, facts.element),
         starter_groups=_names(_camunda(facts.element, "candidateStarterGroups")),
         starter_users=_names(_camunda(facts.element, "candidateStarterUsers")),

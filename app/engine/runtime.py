@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
@@ -32,6 +33,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from app.clock import Clock
+from app.engine.call_activities import CalledProcessTask, returned_variables
 from app.engine.elements import ProcessModel, UserTaskDefinition
 from app.engine.event_subprocesses import (
     Handler,
@@ -58,6 +60,7 @@ from app.engine.steps import (
     PendingTimer,
     StepLog,
     StepResult,
+    ThrownError,
     logging_step,
 )
 from app.engine.timers import TimerLimits, on_clock, start_timer_schedule
@@ -462,10 +465,19 @@ class ProcessRun:
         """An external task's worker reports a business error: the nearest error boundary event or
         error event subprocess that catches its code, on the task or in a scope around it, takes over."""
         task = self._external_task(task_id)
-        catcher = self._error_catcher(task, code)
-        if catcher is None:
+        result = self._throw_at(task, code, message, variables)
+        if result is None:
             raise InvalidRequest(f"no error boundary event catches the error code '{code}' thrown at "
                                  f"'{task.task_spec.bpmn_id}'", details={"activityId": task.task_spec.bpmn_id})
+        return result
+
+    def _throw_at(self, task: Task, code: str | None, message: str | None,
+                  variables: Mapping[str, Any]) -> StepResult | None:
+        """The error caught by the nearest error boundary event or error event subprocess around the
+        task, or None if none catches it."""
+        catcher = self._error_catcher(task, code)
+        if catcher is None:
+            return None
         if isinstance(catcher, Handler):
             catcher_id, definition = catcher.start.bpmn_id, catcher.definition
         else:
@@ -488,7 +500,50 @@ class ProcessRun:
 
         return self._advance(catch)
 
-    def _error_catcher(self, task: Task | None, code: str) -> tuple[Task, ErrorEventDefinition] | Handler | None:
+    # -- call activities ------------------------------------------------------------------------
+    def _waiting_call(self, task_id: str) -> Task:
+        task = self._task(task_id)
+        if task is None or not isinstance(task.task_spec, CalledProcessTask):
+            raise NotFound(f"no call activity waits at '{task_id}'")
+        if not task.has_state(TaskState.STARTED):
+            raise Conflict(f"the call activity at '{task_id}' no longer waits for its called instance")
+        return task
+
+    def complete_call_activity(self, task_id: str, child_variables: Mapping[str, Any],
+                               error: ThrownError | None = None) -> StepResult:
+        """The instance a call activity started has ended: its camunda:out mappings set this instance's
+        variables and the token moves on. One that ended with a BPMN error it did not catch: an error
+        boundary event on the call activity (or around it) takes over, without camunda:out; caught
+        nowhere, the error ended the called instance as a plain end event would, as in Camunda."""
+        task = self._waiting_call(task_id)
+        if error is not None:
+            caught = self._throw_at(task, error.code, None, {})
+            if caught is not None:
+                return caught
+        definition = task.task_spec.call
+
+        def complete() -> None:
+            task.data.update(returned_variables(definition, child_variables, self.workflow.script_engine))
+            task.complete()
+
+        return self._advance(complete)
+
+    def cancel_call_activity(self, task_id: str) -> StepResult:
+        """The called instance was deleted: as Camunda does, the call activity is cancelled (with its
+        boundary events; a multi-instance activity as a whole)."""
+        task = self._waiting_call(task_id)
+        target = task.parent if isinstance(task.parent.task_spec, MultiInstanceTask) else task
+        if target.parent is not None and isinstance(target.parent.task_spec, BoundaryEventSplit):
+            target = target.parent
+        return self._advance(target.cancel)
+
+    @property
+    def has_tokens(self) -> bool:
+        """Whether anything of the instance is still active (it may have ended without completing)."""
+        return not self.workflow.completed and bool(self._frontier())
+
+    def _error_catcher(self, task: Task | None, code: str | None
+                       ) -> tuple[Task, ErrorEventDefinition] | Handler | None:
         while task is not None:
             siblings = task.parent.children if task.parent is not None else []
             for sibling in siblings:
@@ -555,6 +610,7 @@ class ProcessRun:
                                                   did_complete_task=lambda _: start_thrown_handlers(self.workflow))
                 else:
                     raise ProcessExecutionFailed(f"the process does not come to rest after {_MAX_ROUNDS} rounds")
+                uncaught = self._uncaught_error()
             except SpiffWorkflowException as error:
                 raise _execution_error(error) from None
             except ExpressionError as error:
@@ -562,13 +618,21 @@ class ProcessRun:
             except (TypeError, ValueError, AttributeError) as error:
                 # The library reports some bad values (a timer text that is no date) with plain errors.
                 raise ProcessExecutionFailed(f"the process cannot advance: {error}") from None
-            return self._result(self._changes(before), log, open_before)
+            return self._result(self._changes(before), log, open_before, uncaught)
+
+    def _uncaught_error(self) -> ThrownError | None:
+        """The BPMN error thrown in the step that nothing of the instance caught (the library keeps the
+        events it could not deliver); the activity that called the instance may catch it."""
+        errors = [event.event_definition for event in self.workflow.get_events()
+                  if isinstance(event.event_definition, ErrorEventDefinition)]
+        return ThrownError(errors[0].code) if errors else None
 
     def _open_user_task_ids(self) -> frozenset[str]:
         return frozenset(str(task.id) for task in self._all_tasks()
                          if task.has_state(TaskState.READY) and task.task_spec.bpmn_id in self.model.user_tasks)
 
-    def _result(self, changes: list[ActivityChange], log: StepLog, open_before: frozenset[str]) -> StepResult:
+    def _result(self, changes: list[ActivityChange], log: StepLog, open_before: frozenset[str],
+                uncaught_error: ThrownError | None = None) -> StepResult:
         # What the instance waits for is read inside the step: due dates call the deadline functions,
         # whose reports belong to it. Processes that cannot have external tasks or message and signal
         # catches spare every step those walks.
@@ -578,7 +642,8 @@ class ProcessRun:
             timers=tuple(self.pending_timers()),
             waits=tuple(self.event_waits()) if self.model.catches_messages_or_signals else (),
             deadlines=tuple(log.deadlines), register_reads=tuple(log.register_reads), decisions=tuple(log.decisions),
-            signals=tuple(log.signals), user_tasks_before=open_before)
+            signals=tuple(log.signals), calls=tuple(log.calls), uncaught_error=uncaught_error,
+            user_tasks_before=open_before)
 
     def _changes(self, before: Mapping[str, int]) -> list[ActivityChange]:
         changes = []

@@ -85,6 +85,30 @@ class OpenExternalTask:
 
 
 @dataclass(frozen=True)
+class CallRequest:
+    """A call activity reached in the step: it waits until an instance of `process_key` (resolved as
+    `binding` says) has run with `variables` and ended (app.engine.call_activities)."""
+
+    task_id: str  # the waiting token of the call activity (its activity instance)
+    activity_id: str
+    process_key: str
+    binding: str  # latest, deployment, version or versionTag
+    version: int | None
+    version_tag: str | None
+    variables: dict[str, Any]
+    business_key: str | None
+    # `camunda:in businessKey="#{execution.processBusinessKey}"`: the caller's business key.
+    inherits_business_key: bool = False
+
+
+@dataclass(frozen=True)
+class ThrownError:
+    """A BPMN error that ended the instance uncaught: the activity that called it may catch it."""
+
+    code: str | None
+
+
+@dataclass(frozen=True)
 class StepResult:
     changes: tuple[ActivityChange, ...]
     completed: bool
@@ -98,6 +122,10 @@ class StepResult:
     register_reads: tuple[dict[str, Any], ...] = ()
     decisions: tuple[DecisionRecord, ...] = ()
     signals: tuple[ThrownSignal, ...] = ()
+    # The call activities reached, each waiting for an instance the service starts.
+    calls: tuple[CallRequest, ...] = ()
+    # The BPMN error that ended the instance with nothing of it catching the error.
+    uncaught_error: ThrownError | None = None
     # The user tasks that were open before the step (their rows exist): the projection is brought up
     # to date from the difference, without reading it back.
     user_tasks_before: frozenset[str] = frozenset()
@@ -116,6 +144,7 @@ class StepLog:
     register_reads: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[DecisionRecord] = field(default_factory=list)
     signals: list[ThrownSignal] = field(default_factory=list)
+    calls: list[CallRequest] = field(default_factory=list)
 
 
 _log: contextvars.ContextVar[StepLog | None] = contextvars.ContextVar("step_log", default=None)
@@ -156,3 +185,9 @@ def report_signal(signal: ThrownSignal) -> None:
     log = _log.get()
     if log is not None:
         log.signals.append(signal)
+
+
+def report_call(request: CallRequest) -> None:
+    log = _log.get()
+    if log is not None:
+        log.calls.append(request)

@@ -122,6 +122,11 @@ class ProcessInstance(Base):
     # The hash of the instance's last history event: the head of its chain (app.audit.ledger).
     history_hash: Mapped[str | None] = mapped_column(String(64))
     revision: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Started by a call activity: the calling instance and the call activity's activity instance
+    # there (Camunda's super process instance), and the first instance of the chain of callers.
+    super_process_instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    super_activity_instance_id: Mapped[str | None] = mapped_column(String(36))
+    root_process_instance_id: Mapped[str | None] = mapped_column(String(36))
 
     __mapper_args__ = {"version_id_col": revision}
 
@@ -187,6 +192,8 @@ class ActivityInstance(Base):
     # Order of starts within the instance: several activities can start in the same instant.
     sequence: Mapped[int] = mapped_column(Integer)
     tenant_id: Mapped[str | None] = mapped_column(String(64))
+    # Of a call activity: the instance it started.
+    called_process_instance_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class HistoryEvent(Base):

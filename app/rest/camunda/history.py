@@ -35,6 +35,7 @@ def _instance_filter(p: dict[str, Any], services: Services, viewer: Principal) -
         started_before=optional_instant(p, "startedBefore", zone),
         started_after=optional_instant(p, "startedAfter", zone),
         state=text(p, "state"), tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"),
+        super_instance=text(p, "superProcessInstanceId"), sub_instance=text(p, "subProcessInstanceId"),
         sort_desc=_sorting(p, history.INSTANCE_SORT),
     )
 

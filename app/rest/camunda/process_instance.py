@@ -11,7 +11,7 @@ from app.errors import NotFound
 from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import query_dict, text, text_list
+from app.rest.params import flag, query_dict, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import (
     decode_value,
@@ -33,7 +33,8 @@ def _query(p: dict[str, Any], viewer: Principal) -> Select:
     return instances.instance_query(
         instance_ids=text_list(p.get("processInstanceIds"), "processInstanceIds"), business_key=text(p, "businessKey"),
         definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"), viewer=viewer,
-        tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"))
+        tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"),
+        super_instance=text(p, "superProcessInstance"), sub_instance=text(p, "subProcessInstance"))
 
 
 def _list(request: Request, services: Services, viewer: Principal, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -66,7 +67,8 @@ def get_instance(instance_id: str, request: Request, services: ServicesDep, view
 def delete_instance(instance_id: str, request: Request, services: ServicesDep, actor: PrincipalDep) -> Response:
     params = query_dict(request)
     try:
-        instances.delete_instance(services, instance_id, reason=params.get("deleteReason"), actor=actor)
+        instances.delete_instance(services, instance_id, reason=params.get("deleteReason"), actor=actor,
+                                  skip_subprocesses=flag(params.get("skipSubprocesses"), "skipSubprocesses"))
     except NotFound:
         if params.get("failIfNotExists", "true").lower() != "false":
             raise
