@@ -104,14 +104,15 @@ def _park_start(case: Case, today: date, eligible: bool, complete_materials: boo
             "plan_eia_date": (today - timedelta(days=2 * 365)).isoformat(), "has_tracking_evaluation": False}
 
 
-# A case's process key, its start variables, and the tasks completed after the start with their values.
-Script = tuple[str, dict[str, Any], list[tuple[str, dict[str, Any]]]]
+# A case's process key, its start variables, and the tasks completed after the start: the task's key, the
+# group whose task it is when several are open (a 会签 offers one to each department), and the values.
+Script = tuple[str, dict[str, Any], list[tuple[str, str | None, dict[str, Any]]]]
 
 
 def _script(case: Case, today: date) -> Script:
-    recommend = ("provincial_recommendation", {"recommend": True, "recommendation_opinion": "同意推荐"})
-    formal = ("formal_review", {"materials_complete": True})
-    env = ("joint_review_env", {"env_review_passed": True, "env_review_opinion": "同意创建"})
+    recommend = ("provincial_recommendation", None, {"recommend": True, "recommendation_opinion": "同意推荐"})
+    formal = ("formal_review", None, {"materials_complete": True})
+    env = ("joint_review", f"{case.province}-env", {"joint_review_passed": True, "joint_review_opinion": "同意创建"})
     iso, park = "iso14000_designation", "eco_park_creation"
     scripts: dict[str, Script] = {
         "iso_recommendation": (iso, _iso_start(case, True), []),
@@ -148,9 +149,9 @@ def run_sample(services: Services, clock: SimulatedClock, cases: list[Case], ste
         instance, _ = instances.start_instance(services, key=key, variables=variables,
                                                business_key=f"{case.province.upper()}-{case.number:04d}",
                                                actor=portal)
-        for task_key, values in completions:
+        for task_key, group, values in completions:
             clock.advance(step / 8)
-            task_id = _open_task(services, instance.id, task_key)
+            task_id = _open_task(services, instance.id, task_key, group)
             tasks.complete(services, task_id, values, actor=ADMIN)
         if case.kind == "park_withdrawn":
             clock.advance(step / 8)
@@ -162,10 +163,16 @@ def run_sample(services: Services, clock: SimulatedClock, cases: list[Case], ste
                 tasks.claim(services, task_id, officer, actor=Principal(officer, frozenset({group})))
 
 
-def _open_task(services: Services, instance_id: str, task_key: str) -> str:
+def _open_task(services: Services, instance_id: str, task_key: str, group: str | None) -> str:
     with services.db.read() as session:
-        return session.scalars(select(UserTask.id).where(UserTask.process_instance_id == instance_id,
-                                                         UserTask.task_definition_key == task_key)).one()
+        found = list(session.scalars(select(UserTask.id).where(UserTask.process_instance_id == instance_id,
+                                                               UserTask.task_definition_key == task_key)))
+        if group is not None:
+            offered = tasks.candidates(session, found)
+            found = [task_id for task_id in found if any(row.kind == "group" and row.identity == group
+                                                         for row in offered[task_id])]
+        [task_id] = found
+        return task_id
 
 
 def _open_tasks_with_group(services: Services, instance_id: str) -> list[tuple[str, str]]:

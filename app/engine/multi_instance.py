@@ -4,9 +4,11 @@
 The activity runs once per element of `camunda:collection` (the element in `camunda:elementVariable`)
 or `loopCardinality` times, in parallel or one after another. Each instance sees `loopCounter` and its
 element as its own variables, and `nrOfInstances`, `nrOfActiveInstances`, `nrOfCompletedInstances`;
-what an instance writes (the officials' opinions) becomes the case's, the instance's own variables do
-not. After each instance the `completionCondition` is evaluated with those counts: once it holds, the
-instances still open are cancelled and the token moves on.
+what an instance writes (the officials' opinions) becomes the case's at once, as in Camunda, where the
+instances write into the process instance's scope: the instances still open see it, and the last one
+written is kept. The instance's own variables do not. After each instance the `completionCondition` is
+evaluated with those counts: once it holds, the instances still open are cancelled and the token
+moves on.
 
 The library's Camunda flavour evaluates the collection as its own output and keeps the counts
 nowhere, so the parsed activities are given this behaviour instead (see use_service_multi_instance).
@@ -75,9 +77,6 @@ class _CamundaMultiInstance(MultiInstanceTask):
         items = self._items(my_task)
         my_task.internal_data["merged"] = []
         my_task.internal_data["instances"] = len(items)
-        # What the case held when the activity began: an instance changed a variable only if its value
-        # differs from this, so that one instance's stale copy never undoes another's opinion.
-        my_task.internal_data["before"] = deepcopy(my_task.data)
         return items
 
     def _add_instance(self, my_task: Task, index: int, item: Any, active: int) -> None:
@@ -106,11 +105,21 @@ class _CamundaMultiInstance(MultiInstanceTask):
     # -- an instance completed -------------------------------------------------------------------
     def _merge(self, child: Task) -> Task:
         my_task = child.parent
-        before = my_task.internal_data.get("before", {})
         local = set(child.internal_data.get("local", ()))
-        for name, value in child.data.items():
-            if name not in local and (name not in before or before[name] != value):
-                my_task.data[name] = deepcopy(value)
+        if "before" in my_task.internal_data:
+            # Saved while instances were still given stale copies: what differs from the start is theirs.
+            basis = my_task.internal_data["before"]
+        else:
+            # Every change is handed to the instances still open (below), so an instance's copy differs
+            # from the case only where it wrote: even a value equal to the one the activity began with
+            # (a second round's rejection after a first round's) is its own and is kept.
+            basis = my_task.data
+        written = {name: value for name, value in child.data.items()
+                   if name not in local and (name not in basis or basis[name] != value)}
+        my_task.data.update(deepcopy(written))
+        for other in self._instances(my_task):
+            if other is not child and not other.has_state(TaskState.FINISHED_MASK):
+                other.data.update(deepcopy(written))
         my_task.internal_data["merged"].append(str(child.id))
         return my_task
 

@@ -199,21 +199,28 @@ class _Run:
 
     def complete(self, step: Step) -> str | None:
         instance = self.instances[_alias(step)]
-        task = next((task for task in self.user_tasks(instance) if task["taskDefinitionKey"] == step.subject), None)
-        if task is None:
+        tasks = [task for task in self.user_tasks(instance) if task["taskDefinitionKey"] == step.subject]
+        if not tasks:
             raise ScenarioFailed(f"{step.alias} has no open task {step.subject} "
                                  f"(open: {', '.join(self.open_tasks(instance).values()) or 'none'})")
+        task = tasks[0]
         if step.by == BY_DRAWN:
             self.check_drawn(task)
         elif step.by:
+            # A multi-instance task (会签) has one open task per department: `by` picks its own.
+            task = next((task for task in tasks if step.by in self.candidates(task)), task)
             self.check_by(task, step.by)
         body = {"variables": typed_variables(step.variables)}
         return self.attempt(step, self.http.post(f"{ENGINE}/task/{task['id']}/complete", json=body))
 
+    def candidates(self, task: dict[str, Any]) -> set[str]:
+        """The task's candidate groups, candidate users and assignee."""
+        links = self.get(f"{ENGINE}/task/{task['id']}/identity-links")
+        return {link["groupId"] or link["userId"] for link in links}
+
     def check_by(self, task: dict[str, Any], who: str) -> None:
         """`by` names a candidate group of the task, or its candidate user or assignee."""
-        links = self.get(f"{ENGINE}/task/{task['id']}/identity-links")
-        people = {link["groupId"] or link["userId"] for link in links}
+        people = self.candidates(task)
         if who not in people:
             raise ScenarioFailed(f"{task['taskDefinitionKey']} is not for {who} "
                                  f"(its candidates and assignee: {', '.join(sorted(people)) or 'none'})")

@@ -3,6 +3,8 @@ signs, one task each), 或签 (the first expert decides, the others' tasks are w
 review of three levels that stops at a rejection."""
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from tests.support.http import deploy
@@ -104,3 +106,34 @@ def test_a_collection_that_is_no_list_is_refused_in_words_without_python(client)
     message = response.json()["message"]
     assert "countersign" in message and "collection" in message and "no list" in message
     assert "NoneType" not in message and "Error" not in message.split(":")[0]
+
+
+def test_a_rejection_stops_a_second_round_although_the_first_round_ended_with_one(client, root):
+    # Each department's answer is the case's the moment it is given, as in Camunda: in the second
+    # round the commerce department's "no" replaces the environment department's "yes", although it
+    # equals the value the round began with (the first round's "no").
+    deploy(client, FIXTURES / "constructs" / "joint_review_rounds.bpmn")
+    response = client.post("/process-definition/key/joint_review_rounds/start", json={"variables": {
+        "departments": {"value": json.dumps(DEPARTMENTS), "type": "Json"}}})
+    assert response.status_code == 200, response.text
+    case = response.json()["id"]
+    for _ in range(2):
+        tasks = {groups_of(client, task["id"])[0]: task for task in open_tasks(client, case)}
+        assert sorted(tasks) == sorted(DEPARTMENTS)
+        complete(client, tasks["xj-eco-env"]["id"], approved=True)
+        assert client.get(f"/task/{tasks['xj-sti']['id']}/variables").json()["approved"]["value"] is True
+        complete(client, tasks["xj-commerce"]["id"], approved=False)
+        # The veto withdrew the third department's task and the case went back for rework.
+        assert [task["taskDefinitionKey"] for task in open_tasks(client, case)] == ["rework"]
+        assert client.get(f"/process-instance/{case}/variables").json()["approved"]["value"] is False
+        complete(client, open_tasks(client, case)[0]["id"])
+    tasks = open_tasks(client, case)
+    for task in tasks:
+        complete(client, task["id"], approved=True)
+    assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
+    assert len([row for row in activities(client, case, "countersign") if row["canceled"]]) == 2
+    # The case keeps the answer written last; every department's own answer stays in the history.
+    events = root.get(f"/api/process-instances/{case}/export").json()["events"]
+    answers = [event["payload"]["variables"]["approved"] for event in events
+               if event["kind"] == "task.completed" and event["activityId"] == "countersign"]
+    assert answers == [True, False, True, False, True, True, True]
