@@ -18,6 +18,8 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.task import Task
 
+from app.engine.compensation import CompensatingProcessParser
+
 if TYPE_CHECKING:
     from app.engine.elements import DecisionReference
 
@@ -54,6 +56,7 @@ class _BusinessRuleTaskParser(CamundaTaskParser):
 class ServiceParser(CamundaParser):
     """The Camunda dialect, with business rule tasks that the service evaluates."""
 
+    PROCESS_PARSER_CLASS = CompensatingProcessParser
     OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
                                full_tag("businessRuleTask"): (_BusinessRuleTaskParser, BusinessRuleTask),
                                full_tag("task"): (CamundaTaskParser, PassThroughTask),
