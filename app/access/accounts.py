@@ -324,7 +324,9 @@ def _by_token(settings: Settings, token: str) -> Principal:
                             options={"require": ["exp", "iss", settings.jwt_user_claim],
                                      "verify_aud": bool(settings.jwt_audience)})
     except (jwt.InvalidTokenError, ValueError, OSError) as error:
-        raise Unauthenticated(f"The Bearer token is not valid: {error}") from None
+        # The token library words its refusals for people; a key that cannot be read is Python's.
+        reason = str(error) if isinstance(error, jwt.InvalidTokenError) else "the service cannot read its key"
+        raise Unauthenticated(f"The Bearer token is not valid: {reason}") from None
     user = claims.get(settings.jwt_user_claim)
     groups = claims.get(settings.jwt_groups_claim) or []
     if isinstance(groups, str):

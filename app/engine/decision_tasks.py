@@ -19,6 +19,7 @@ from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.task import Task
 
 from app.engine.call_activities import CalledProcessTask
+from app.engine.compensation import CompensatingProcessParser
 from app.engine.event_subprocesses import EventSubprocessStartParser
 from app.engine.events import SignalEndEventParser
 
@@ -60,6 +61,7 @@ class ServiceParser(CamundaParser):
     event subprocess start events and call activities that start instances of their own
     (app.engine.call_activities)."""
 
+    PROCESS_PARSER_CLASS = CompensatingProcessParser
     OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
                                full_tag("businessRuleTask"): (_BusinessRuleTaskParser, BusinessRuleTask),
                                full_tag("task"): (CamundaTaskParser, PassThroughTask),

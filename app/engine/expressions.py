@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import json
 import math
 import operator
 import re
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any, NamedTuple
 
+from app.engine.plain import plain
 from app.errors import ServiceError
 
 __all__ = [
@@ -69,12 +72,36 @@ def _shown(source: str) -> str:
 
 
 def _short_repr(value: Any) -> str:
-    text = repr(value)
+    # Shown as a designer wrote it in JSON or JUEL, never as Python shows it.
+    text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, float) or math.isfinite(value) \
+        else str(value)
     return text if len(text) <= 60 else text[:60] + "…"
 
 
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float | Decimal):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, _dt.datetime):
+        return "date-time"
+    if isinstance(value, _dt.date):
+        return "date"
+    if isinstance(value, _dt.time):
+        return "time"
+    if isinstance(value, _dt.timedelta):
+        return "duration"
+    if isinstance(value, Mapping):
+        return "map"
+    return "list" if isinstance(value, list | tuple) else "value"
+
+
 def _describe(value: Any) -> str:
-    return f"{type(value).__name__} {_short_repr(value)}"
+    return f"{_kind(value)} {_short_repr(value)}"
 
 
 class _EvalFailure(Exception):
@@ -333,8 +360,10 @@ class _Call(_Node):
             raise
         except ServiceError as error:  # a register the function reads refused
             raise _EvalFailure(f"function '{self.name}' failed: {error.message}") from error
-        except (ValueError, TypeError, ArithmeticError) as error:  # the functions' word for a bad argument
-            raise _EvalFailure(f"function '{self.name}' failed: {error}") from error
+        except TypeError as error:  # called with arguments it does not take
+            raise _EvalFailure(f"function '{self.name}' does not take these arguments") from error
+        except (ValueError, ArithmeticError) as error:  # the functions' word for a bad argument
+            raise _EvalFailure(f"function '{self.name}' failed: {plain(str(error), 'a bad argument')}") from error
 
 
 class _Path(_Node):
@@ -762,8 +791,19 @@ class Template:
         except (ArithmeticError, TypeError, ValueError, RecursionError) as error:
             # Backstop: e.g. float overflow or str() of an int with too many digits.
             raise ExpressionEvaluationError(
-                f"Cannot evaluate expression: {shown}. Cause: {type(error).__name__}: {error}",
-                self.source) from error
+                f"Cannot evaluate expression: {shown}. Cause: {_backstop_cause(error)}", self.source) from error
+
+
+def _backstop_cause(error: Exception) -> str:
+    if isinstance(error, OverflowError):
+        return "a number is too large"
+    if isinstance(error, ZeroDivisionError):
+        return "division by zero"
+    if isinstance(error, RecursionError):
+        return "the expression nests too deeply"
+    if isinstance(error, ValueError | ArithmeticError):
+        return "a value is out of range"
+    return "a value has the wrong kind"
 
 
 @functools.lru_cache(maxsize=1024)

@@ -27,6 +27,7 @@ from SpiffWorkflow.bpmn.specs.defaults import EventSubprocess
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 
+from app.engine.compensation import is_compensation_handler
 from app.engine.xml import BPMN_NS, BPMN_PREFIXES, CAMUNDA_NS, refuse_element
 
 _EXTERNAL_ATTRIBUTES = ("type", "topic", "taskPriority")
@@ -36,6 +37,8 @@ def end_implicitly(specs: Iterable[BpmnProcessSpec]) -> None:
     for spec in specs:
         for task_spec in list(spec.task_specs.values()):
             if (task_spec.bpmn_id is None or task_spec.outputs or isinstance(task_spec, EndEvent | EventSubprocess)
+                    # a compensation handler returns to the event that threw the compensation
+                    or is_compensation_handler(task_spec)
                     # an instance of a multi-instance activity returns to its body
                     or any(isinstance(owner, LoopTask) for owner in task_spec.inputs)):
                 continue

@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
 from app.engine.call_activities import CallActivityDefinition, read_call_activity, use_call_activities
+from app.engine.compensation import Compensation, prepare_compensation, use_compensation
 from app.engine.decision_tasks import ServiceParser, use_decisions
 from app.engine.decisions import is_decision_resource
 from app.engine.elements import (
@@ -45,6 +46,8 @@ from app.engine.flows import (
 )
 from app.engine.multi_instance import use_service_multi_instance
 from app.engine.outputs import use_output_parameters
+from app.engine.plain import plain
+from app.engine.structure import check_structure
 from app.engine.timers import TIMER_KINDS, TimerLimits, check_constant_timer, use_service_timers
 from app.engine.xml import BPMN_NS, BPMN_PREFIXES, CAMUNDA_NS, parse_untrusted_xml, refuse_element
 from app.errors import InvalidProcessModel
@@ -135,7 +138,8 @@ def _activity_type(element: etree._Element) -> str:
     if tag == "endEvent":
         kinds = {"errorEventDefinition": "errorEndEvent", "terminateEventDefinition": "terminateEndEvent",
                  "messageEventDefinition": "messageEndEvent", "signalEventDefinition": "signalEndEvent",
-                 "escalationEventDefinition": "escalationEndEvent"}
+                 "escalationEventDefinition": "escalationEndEvent",
+                 "compensateEventDefinition": "compensationEndEvent"}
         return next((kinds[d] for d in definitions if d in kinds), "noneEndEvent")
     if tag == "startEvent":
         kinds = {"timerEventDefinition": "startTimerEvent", "messageEventDefinition": "messageStartEvent",
@@ -146,7 +150,8 @@ def _activity_type(element: etree._Element) -> str:
         kinds = {"timerEventDefinition": "boundaryTimer", "messageEventDefinition": "boundaryMessage",
                  "errorEventDefinition": "boundaryError", "signalEventDefinition": "boundarySignal",
                  "escalationEventDefinition": "boundaryEscalation",
-                 "conditionalEventDefinition": "boundaryConditional"}
+                 "conditionalEventDefinition": "boundaryConditional",
+                 "compensateEventDefinition": "compensationBoundaryCatch"}
         return next((kinds[d] for d in definitions if d in kinds), "boundaryEvent")
     if tag == "intermediateCatchEvent":
         kinds = {"timerEventDefinition": "intermediateTimer", "messageEventDefinition": "intermediateMessageCatch",
@@ -158,6 +163,8 @@ def _activity_type(element: etree._Element) -> str:
             return "intermediateMessageThrowEvent"
         if "escalationEventDefinition" in definitions:
             return "intermediateEscalationThrowEvent"
+        if "compensateEventDefinition" in definitions:
+            return "intermediateCompensationThrowEvent"
         return "intermediateSignalThrow" if "signalEventDefinition" in definitions else "intermediateNoneThrowEvent"
     return tag
 
@@ -200,9 +207,6 @@ def _check_element(resource: str, element: etree._Element) -> None:
         if _camunda(element, "type") != "external" or not _camunda(element, "topic"):
             raise refuse_element(resource, element, f"a {tag} must be an external task "
                                              "(camunda:type=\"external\" with a camunda:topic)")
-    if tag == "intermediateCatchEvent" and not any(_tag(child).endswith("EventDefinition") for child in element):
-        raise refuse_element(resource, element, "an intermediate catch event needs an event definition (a message, "
-                                                "signal, timer, conditional or link event) to wait for")
     if tag == "signalEventDefinition" and element.find("bpmn:extensionElements/camunda:in", _NS) is not None:
         raise refuse_element(resource, parent, "a thrown signal carries no variables here (camunda:in is not "
                                                "supported); the catching instances read their own variables")
@@ -218,6 +222,9 @@ def _check_element(resource: str, element: etree._Element) -> None:
     if tag == "subProcess" and element.get("triggeredByEvent") == "true":
         for start in element.iterfind("bpmn:startEvent", _NS):
             kinds = {_tag(child) for child in start if _tag(child).endswith("EventDefinition")}
+            if "compensateEventDefinition" in kinds:
+                raise refuse_element(resource, element, "event subprocesses started by compensation are not "
+                                     "supported; attach a compensation boundary event to the activity instead")
             if len(kinds) != 1 or not kinds <= _EVENT_SUBPROCESS_STARTS:
                 raise refuse_element(resource, element, "an event subprocess starts with one message, signal, "
                                                  "timer, error or escalation start event")
@@ -439,6 +446,8 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
         element_id = element.get("id")
         if tag == "sequenceFlow":
             for end in ("sourceRef", "targetRef"):
+                if not element.get(end):
+                    raise refuse_element(resource, element, f"the sequence flow has no {end}")
                 if element.get(end) not in ids:
                     raise refuse_element(resource, element,
                                          f"{end} '{element.get(end)}' names no element of the process")
@@ -526,6 +535,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
     """
     parser = ServiceParser()
     facts: dict[str, tuple[str, _ProcessFacts]] = {}
+    compensation = Compensation()
     decision_resources = 0
     interrupting: dict[str, bool] = {}
     for resource, content in resources.items():
@@ -547,8 +557,10 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
                 raise refuse_element(resource, process,
                                      f"process key '{process_id}' is defined twice in this deployment")
             facts[process_id] = (resource, _inspect_process(resource, process))
+        check_structure(resource, root)
         interrupting.update(interrupting_starts(root))
         join_link_events(resource, root)
+        prepare_compensation(resource, root, compensation)
         rewrite_message_throws(root)
         drop_data_associations(root)
         try:
@@ -567,6 +579,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
             subprocess_specs = parser.get_subprocess_specs(process_id)
             use_service_timers([spec, *subprocess_specs.values()])
             use_service_multi_instance([spec, *subprocess_specs.values()])
+            use_compensation([spec, *subprocess_specs.values()], compensation)
             end_implicitly([spec, *subprocess_specs.values()])
             use_service_events([spec, *subprocess_specs.values()],
                                {start.id for start in process_facts.start_events if start.kind != "none"})
@@ -578,10 +591,12 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
             use_call_activities([spec, *subprocess_specs.values()], process_facts.call_activities)
         except ValidationException as error:
             raise _from_validation(resource, error) from None
-        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
-            # The library reports some modelling errors (a reference to nothing) with plain exceptions.
-            raise InvalidProcessModel(f"{resource}: process '{process_id}' cannot be built: {error}",
-                                      details={"resource": resource, "element": process_id}) from None
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+            # The library reports some modelling errors (a reference to nothing) with plain exceptions,
+            # whose text is Python's.
+            reason = "cannot be built: one of its elements names something the file does not hold"
+            raise InvalidProcessModel(f"{resource}: process '{process_id}' {reason}",
+                                      details={"resource": resource, "element": process_id, "reason": reason}) from None
         models.append(_model(process_id, resource, resources[resource], process_facts, spec, subprocess_specs))
     return models
 
@@ -613,9 +628,9 @@ def _model(process_id: str, resource: str, content: bytes, facts: _ProcessFacts,
 
 
 def _from_validation(resource: str, error: ValidationException) -> InvalidProcessModel:
-    element_id = getattr(error, "id", None) or getattr(error, "name", None)
-    line = getattr(error, "line_number", None)
-    message = str(error).split("\n")[0]
+    element_id = getattr(error, "id", None) or getattr(error, "name", None) or None
+    line = getattr(error, "line_number", None) or None
+    message = plain(str(error), "the element is not one this service can run")
     return InvalidProcessModel(
         f"{resource}: {message}" + (f" (element '{element_id}')" if element_id else ""),
         details={"resource": resource, "element": element_id, "line": line, "reason": message},

@@ -10,6 +10,7 @@ and a looping case's tree (and its saved state) grows without end. What the run 
 - the children of each (a multi-instance activity counts and merges its finished instances);
 - the finished tasks of a join that are not on the way to an unfinished task, with their parents (a
   parallel or inclusive join, and a process's end, count the branches that reached them by those);
+- the completed activities that a compensation throw event may still compensate;
 - the subprocess workflows whose task is kept and not finished.
 Everything else is history, which the service has already written to its own tables. A kept task
 whose parent is dropped hangs from its nearest kept ancestor, so that the tree stays one tree.
@@ -23,6 +24,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from SpiffWorkflow.workflow import Workflow
+
+from app.engine.compensation import compensation_handler
 
 
 def prune(workflow: BpmnWorkflow) -> None:
@@ -63,6 +66,8 @@ def _prune_tree(workflow: Workflow) -> None:
                 keep.add(ancestor.id)
             ancestor = ancestor.parent
     for task in tasks.values():
+        if task.has_state(TaskState.COMPLETED) and compensation_handler(task) is not None:
+            keep.add(task.id)
         if (isinstance(task.task_spec, UnstructuredJoin) and task.id not in on_the_way
                 and task.has_state(TaskState.FINISHED_MASK)):
             keep.add(task.id)

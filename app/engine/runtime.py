@@ -49,6 +49,7 @@ from app.engine.events import AwaitsTrigger, ServiceCondition
 from app.engine.expressions import ExpressionError, Template, compile_template, truthy_condition
 from app.engine.forms import parse_datetime
 from app.engine.multi_instance import instance_locals
+from app.engine.plain import plain
 from app.engine.pruning import prune
 from app.engine.script_engine import SafeScriptEngine
 from app.engine.serialization import dump_workflow, load_workflow
@@ -332,8 +333,9 @@ class ProcessRun:
                 try:
                     priority = int(definition.priority.evaluate(task.data, engine.functions))
                 except (ExpressionError, TypeError, ValueError) as error:
+                    reason = str(error) if isinstance(error, ExpressionError) else "not a whole number"
                     raise ProcessExecutionFailed(f"external task '{definition.id}': camunda:taskPriority "
-                                                 f"gives no number: {error}",
+                                                 f"gives no number: {reason}",
                                                  details={"activityId": definition.id}) from None
             tasks.append(OpenExternalTask(str(task.id), definition.id, definition.topic, priority))
         return tasks
@@ -617,7 +619,8 @@ class ProcessRun:
                 raise ProcessExecutionFailed(str(error)) from None
             except (TypeError, ValueError, AttributeError) as error:
                 # The library reports some bad values (a timer text that is no date) with plain errors.
-                raise ProcessExecutionFailed(f"the process cannot advance: {error}") from None
+                reason = plain(str(error), "a value has the wrong kind or is out of range")
+                raise ProcessExecutionFailed(f"the process cannot advance: {reason}") from None
             return self._result(self._changes(before), log, open_before, uncaught)
 
     def _uncaught_error(self) -> ThrownError | None:
@@ -681,7 +684,7 @@ def _script_engine(model: ProcessModel, context: RunContext) -> SafeScriptEngine
 def _execution_error(error: SpiffWorkflowException) -> ProcessExecutionFailed:
     task_spec = getattr(error, "task_spec", None)
     activity = getattr(task_spec, "bpmn_id", None) or getattr(task_spec, "name", None)
-    message = str(error).split("\n")[0]
+    message = plain(str(error), "the element cannot run")
     if activity:
         message = f"activity '{activity}': {message}"
     return ProcessExecutionFailed(message, details={"activityId": activity})
@@ -697,5 +700,6 @@ def schedule_start_timer(model: ProcessModel, start_event: str, context: RunCont
             value = compile_template(info.timer_text or "").evaluate({}, context.functions)
             return start_timer_schedule(info.timer_kind or "", value, context.clock.now(), context.timer_limits)
         except (ExpressionError, ValueError, TypeError) as error:
-            raise ProcessExecutionFailed(f"timer start event '{start_event}' of '{model.key}': {error}",
+            raise ProcessExecutionFailed(f"timer start event '{start_event}' of '{model.key}': "
+                                         f"{plain(str(error), 'the timer cannot be read')}",
                                          details={"activityId": start_event}) from None

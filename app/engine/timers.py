@@ -84,7 +84,10 @@ def _instant(value: object) -> str:
     elif isinstance(value, date):
         instant = datetime(value.year, value.month, value.day)
     else:
-        instant = datetime.fromisoformat(str(value).strip())
+        try:
+            instant = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValueError(f"'{value}' is not a date and time such as 2026-06-30T00:00:00+08:00") from None
     return (instant if instant.tzinfo else instant.replace(tzinfo=zone)).isoformat()
 
 

@@ -38,7 +38,7 @@ def parse_untrusted_xml(content: bytes, resource_name: str) -> etree._Element:
         root = etree.fromstring(content, _parser())
     except etree.XMLSyntaxError as error:
         raise InvalidProcessModel(
-            f"{resource_name}: not well-formed XML: {error}",
+            f"{resource_name}: not well-formed XML: {error.msg}",  # without lxml's "(<string>, line 1)"
             details={"resource": resource_name, "line": error.lineno},
         ) from None
     if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]  # lxml-stubs' DocInfo lacks doctype; declared in an encoding the byte scan cannot read

@@ -35,13 +35,18 @@ def optional_instant(params: Mapping[str, Any], name: str, zone: tzinfo) -> date
     return parse_instant(params[name], zone, f"parameter '{name}'") if params.get(name) else None
 
 
+def _shown(value: Any) -> str:
+    """A value as its sender wrote it (JSON), not as Python prints it."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
 def _integer(name: str, value: Any, kind: str, bounds: tuple[int, int]) -> int:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         value = int(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not bounds[0] <= value <= bounds[1]:
-        raise InvalidRequest(f"Cannot convert value '{value}' of variable '{name}' to type {kind}")
+        raise InvalidRequest(f"Cannot convert value '{_shown(value)}' of variable '{name}' to type {kind}")
     return value
 
 
@@ -68,7 +73,7 @@ def _decoded(name: str, raw: Any, settings: Settings) -> Any:
         return None
     if kind_lower == "string":
         if not isinstance(value, str):
-            raise InvalidRequest(f"Cannot convert value '{value}' of variable '{name}' to type String")
+            raise InvalidRequest(f"Cannot convert value '{_shown(value)}' of variable '{name}' to type String")
         return value
     if kind_lower == "integer":
         return _integer(name, value, "Integer", _INT32)
@@ -82,17 +87,17 @@ def _decoded(name: str, raw: Any, settings: Settings) -> Any:
         except (TypeError, ValueError):
             number = None
         if number is None or not math.isfinite(number):
-            raise InvalidRequest(f"Cannot convert value '{value}' of variable '{name}' to type Double")
+            raise InvalidRequest(f"Cannot convert value '{_shown(value)}' of variable '{name}' to type Double")
         return number
     if kind_lower == "boolean":
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
-        raise InvalidRequest(f"Cannot convert value '{value}' of variable '{name}' to type Boolean")
+        raise InvalidRequest(f"Cannot convert value '{_shown(value)}' of variable '{name}' to type Boolean")
     if kind_lower == "date":
         if not isinstance(value, str):
-            raise InvalidRequest(f"Cannot convert value '{value}' of variable '{name}' to type Date")
+            raise InvalidRequest(f"Cannot convert value '{_shown(value)}' of variable '{name}' to type Date")
         return parse_instant(value, settings.zone, f"variable '{name}'")
     if kind_lower in ("json", "object"):
         if kind_lower == "object" and info.get("serializationDataFormat") not in (None, "application/json"):

@@ -71,4 +71,4 @@ def test_an_intermediate_catch_event_without_an_event_definition_is_refused_at_d
     answer = deploy_bytes(client, "refused.bpmn", xml.encode())
     assert answer.status_code == 400, answer.text
     assert answer.json()["type"] == "ParseException"
-    assert "'wait'" in answer.json()["message"] and "needs an event definition" in answer.json()["message"]
+    assert "'wait'" in answer.json()["message"] and "needs what it waits for" in answer.json()["message"]

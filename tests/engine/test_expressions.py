@@ -700,11 +700,11 @@ def test_deepest_allowed_expression_needs_little_stack() -> None:
 
 def test_evaluation_error_backstops() -> None:
     big = 10 ** 400
-    with pytest.raises(ExpressionEvaluationError, match="Overflow"):
+    with pytest.raises(ExpressionEvaluationError, match="a number is too large"):
         ev("${big / 3}", {"big": big})
-    with pytest.raises(ExpressionEvaluationError, match="Overflow"):
+    with pytest.raises(ExpressionEvaluationError, match="a number is too large"):
         ev("${big * 1.5}", {"big": big})
-    with pytest.raises(ExpressionEvaluationError, match="ValueError"):
+    with pytest.raises(ExpressionEvaluationError, match="a value is out of range"):
         ev("x${huge}", {"huge": 10 ** 5000})
 
 

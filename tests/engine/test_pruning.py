@@ -86,6 +86,17 @@ COUNTERSIGN_LOOP = ('<bpmn:startEvent id="start" />'
                     + flows(("start", "sign", None), ("sign", "decide", None), ("decide", "again_gw", None),
                             ("again_gw", "sign", "${again}"), ("again_gw", "end", "${not again}")))
 
+# Each completed round of `work` is undone when the case gives up: its handler runs once per round.
+COMPENSATION_LOOP = ('<bpmn:startEvent id="start" />' + user_tasks("work", "decide")
+                     + '<bpmn:boundaryEvent id="work_undo" attachedToRef="work"><bpmn:compensateEventDefinition />'
+                     '</bpmn:boundaryEvent><bpmn:userTask id="undo" name="undo" isForCompensation="true" />'
+                     '<bpmn:association id="undo_link" sourceRef="work_undo" targetRef="undo" />'
+                     '<bpmn:exclusiveGateway id="again_gw" /><bpmn:intermediateThrowEvent id="give_up">'
+                     '<bpmn:compensateEventDefinition /></bpmn:intermediateThrowEvent><bpmn:endEvent id="end" />'
+                     + flows(("start", "work", None), ("work", "decide", None), ("decide", "again_gw", None),
+                             ("again_gw", "work", "${again}"), ("again_gw", "give_up", "${not again}"),
+                             ("give_up", "end", None)))
+
 Action = tuple[str, Any, dict[str, Any]]
 
 
@@ -138,6 +149,10 @@ WALKS: dict[str, tuple[str, dict[str, Any], list[Action]]] = {
         complete("sign", opinion="yes"), complete("sign", opinion="no"), complete("decide", again=True),
         complete("sign"), complete("sign"), complete("decide", again=False)]),
     "two branches ending at their own end events": (TWO_ENDS, {}, [complete("a", x=1), complete("b", y=2)]),
+    "compensating every round of a loop": (COMPENSATION_LOOP, {}, [
+        complete("work", n=1), complete("decide", again=True), complete("work", n=2),
+        complete("decide", again=True), complete("work", n=3), complete("decide", again=False),
+        complete("undo", undone=3), complete("undo", undone=2), complete("undo", undone=1)]),
 }
 
 
@@ -150,6 +165,7 @@ def test_a_pruned_run_behaves_as_one_that_kept_every_task(name: str, monkeypatch
     kept = walk(model, start, actions)
     assert pruned == kept
     assert pruned[-1][1], "each walk runs its case to the end"
+    assert all(not seen[1] for seen in pruned[:-1]), "and ends it only at the last step"
 
 
 def test_a_looping_case_keeps_the_same_state_size_at_its_two_hundredth_round() -> None:

@@ -1,0 +1,247 @@
+"""Compensation as Camunda 7 runs it, which SpiffWorkflow 3.2 does not carry (it cannot parse a
+compensation boundary event, never reaches a handler that no sequence flow leads to, and takes a
+compensation throw event for a plain one).
+
+- An activity with a compensation boundary event, joined by an association to an activity marked
+  `isForCompensation="true"` (its handler), can be compensated once it has completed.
+- A compensation intermediate throw or end event compensates the completed activities of its own
+  scope (its process or embedded subprocess), or with `activityRef` only that activity: it starts
+  their handlers one after another, the last completed first, and goes on when the last handler has
+  finished (Camunda 7 always waits, whatever `waitForCompletion` says). An activity is compensated
+  once; a handler that is a user task or an external task opens and must be worked.
+- The boundary event itself is no step: Camunda's history never shows it, and neither does ours.
+
+The boundary events and their associations are read and taken out of the file before the library
+parses it (prepare_compensation), the handlers are parsed as well (CompensatingProcessParser), and
+the parsed throw events and handlers are given this behaviour (use_compensation). What the service
+does not run of compensation is refused at deploy, naming the element.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from copy import deepcopy
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from app.engine.xml import BPMN_NS, BPMN_PREFIXES, refuse_element
+
+# What a handler may be: the kinds the service runs without a sequence flow leading to them.
+_HANDLERS = frozenset({"userTask", "serviceTask", "task", "manualTask"})
+_LOOPS = ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics")
+
+# Kept in a throw event's task: the handlers still to run, and the one running.
+_PENDING = "compensation_pending"
+_RUNNING = "compensation_running"
+# Kept in a completed activity's task once its handler has been started.
+_COMPENSATED = "compensated"
+
+
+@dataclass
+class Compensation:
+    """The compensation a deployment's files draw, by bpmn id."""
+
+    handlers: dict[str, str] = field(default_factory=dict)  # activity → its handler
+    throws: dict[str, str | None] = field(default_factory=dict)  # throw or end event → its activityRef
+
+
+def _local(element: etree._Element) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+
+
+def _scopes(root: etree._Element) -> list[etree._Element]:
+    # A process that is not executable is never run (nor read by the library), as in Camunda.
+    return [scope for process in root.iterfind("bpmn:process", BPMN_PREFIXES)
+            if process.get("isExecutable") == "true"
+            for scope in (process, *process.iter(f"{{{BPMN_NS}}}subProcess"))]
+
+
+def prepare_compensation(resource: str, root: etree._Element, found: Compensation) -> None:
+    """Check the compensation a file draws, add it to `found`, and take the compensation boundary
+    events and their associations out of the file (see the module's docstring)."""
+    associations = list(root.iter(f"{{{BPMN_NS}}}association"))
+    for scope in _scopes(root):
+        members = {child.get("id"): child for child in scope if isinstance(child.tag, str) and child.get("id")}
+        flows = [child for child in scope if _local(child) == "sequenceFlow"]
+        compensable: dict[str, str] = {}
+        for boundary in scope.iterfind("bpmn:boundaryEvent", BPMN_PREFIXES):
+            if boundary.find("bpmn:compensateEventDefinition", BPMN_PREFIXES) is None:
+                continue
+            activity = members[boundary.get("attachedToRef")]  # check_structure refused any other
+            if any(activity.find(f"bpmn:{loop}", BPMN_PREFIXES) is not None for loop in _LOOPS):
+                raise refuse_element(resource, boundary, "compensating a multi-instance or looping activity is not "
+                                                         "supported; draw the compensation on a single activity")
+            activity_id = activity.get("id") or ""
+            if activity_id in compensable:
+                raise refuse_element(resource, boundary, f"activity '{activity_id}' has two compensation boundary "
+                                                         "events; one compensation handler per activity")
+            links = [link for link in associations
+                     if boundary.get("id") in (link.get("sourceRef"), link.get("targetRef"))]
+            handlers = [members.get(link.get("targetRef") if link.get("sourceRef") == boundary.get("id")
+                                    else link.get("sourceRef")) for link in links]
+            if len(handlers) != 1 or handlers[0] is None:
+                raise refuse_element(resource, boundary, "the compensation boundary event needs one association to "
+                                                         "its compensation handler, an activity of the same process "
+                                                         "or subprocess marked for compensation")
+            handler = handlers[0]
+            if handler.get("isForCompensation") != "true":
+                raise refuse_element(resource, handler, "the activity a compensation boundary event leads to must be "
+                                                        "marked for compensation (isForCompensation=\"true\")")
+            if _local(handler) not in _HANDLERS or any(handler.find(f"bpmn:{loop}", BPMN_PREFIXES) is not None
+                                                        for loop in _LOOPS):
+                raise refuse_element(resource, handler, "a compensation handler may be a user task, an external task, "
+                                                        "a task or a manual task, each run once")
+            if any(other.get("attachedToRef") == handler.get("id")
+                   for other in scope.iterfind("bpmn:boundaryEvent", BPMN_PREFIXES)):
+                raise refuse_element(resource, handler, "a compensation handler cannot have boundary events: it is "
+                                                        "started by the compensation, outside the flow they lead to")
+            if any(handler.get("id") in (flow.get("sourceRef"), flow.get("targetRef")) for flow in flows):
+                raise refuse_element(resource, handler, "a compensation handler has no incoming or outgoing sequence "
+                                                        "flow: it runs only when its activity is compensated")
+            compensable[activity_id] = handler.get("id") or ""
+            for link in links:
+                owner = link.getparent()
+                if owner is not None:
+                    owner.remove(link)
+            scope.remove(boundary)
+        found.handlers.update(compensable)
+        _check_throws(resource, scope, compensable, found)
+
+
+def _check_throws(resource: str, scope: etree._Element, compensable: Mapping[str, str],
+                  found: Compensation) -> None:
+    for event in [*scope.iterfind("bpmn:intermediateThrowEvent", BPMN_PREFIXES),
+                  *scope.iterfind("bpmn:endEvent", BPMN_PREFIXES)]:
+        definition = event.find("bpmn:compensateEventDefinition", BPMN_PREFIXES)
+        if definition is None:
+            continue
+        if scope.get("triggeredByEvent") == "true":
+            raise refuse_element(resource, event, "throwing compensation from an event subprocess is not supported; "
+                                                  "throw it in the process or subprocess whose activities it undoes")
+        reference = definition.get("activityRef")
+        if reference is not None and reference not in compensable:
+            raise refuse_element(resource, event, f"the compensation throw names activity '{reference}', which is no "
+                                                  "activity of the same process or subprocess with a compensation "
+                                                  "boundary event")
+        if reference is None:
+            for inner in scope.iterfind("bpmn:subProcess", BPMN_PREFIXES):
+                if inner.get("id") in compensable or inner.get("triggeredByEvent") == "true":
+                    continue
+                if any(boundary.find("bpmn:compensateEventDefinition", BPMN_PREFIXES) is not None
+                       for boundary in inner.iter(f"{{{BPMN_NS}}}boundaryEvent")):
+                    raise refuse_element(resource, event, "compensating the activities inside subprocess "
+                                                          f"'{inner.get('id')}' from outside it is not supported; give "
+                                                          "the subprocess a compensation handler of its own")
+        found.throws[event.get("id") or ""] = reference
+
+
+class CompensatingProcessParser(ProcessParser):
+    """The library's process parser, which also parses the compensation handlers of a process or
+    subprocess: no sequence flow leads to them, so the library would never see them."""
+
+    def add_tasks(self) -> None:
+        super().add_tasks()
+        for node in self.xpath("./*[@isForCompensation='true']"):
+            self.parse_node(node)
+
+
+class _CompensationThrow:
+    """A compensation throw or end event: it starts the handlers of its scope's completed activities,
+    one after another, and is ready once the last has finished."""
+
+    activity_ref: str | None
+
+    def _update_hook(self, my_task: Task) -> bool:
+        if _PENDING not in my_task.internal_data:
+            if not super()._update_hook(my_task):  # type: ignore[misc]  # the library's event spec
+                return False
+            my_task.internal_data[_PENDING] = self._handlers_to_run(my_task)
+        running = my_task.internal_data.get(_RUNNING)
+        if running is not None:
+            handler = next((child for child in my_task.children if str(child.id) == running), None)
+            if handler is not None and not handler.has_state(TaskState.FINISHED_MASK):
+                my_task._set_state(TaskState.WAITING)
+                return False
+            if handler is not None:
+                my_task.set_data(**deepcopy(handler.data))  # what the handler wrote is the case's
+            del my_task.internal_data[_RUNNING]
+        pending: list[str] = my_task.internal_data[_PENDING]
+        if not pending:
+            return True
+        handler_spec = my_task.workflow.spec.task_specs[pending.pop(0)]
+        handler = my_task._add_child(handler_spec, TaskState.FUTURE)
+        handler.triggered = True  # not one of the event's outputs: kept when the event moves on
+        my_task.internal_data[_RUNNING] = str(handler.id)
+        my_task._set_state(TaskState.WAITING)
+        handler_spec._update(handler)
+        return False
+
+    def _handlers_to_run(self, my_task: Task) -> list[str]:
+        done = [task for task in my_task.workflow.tasks.values()
+                if task.has_state(TaskState.COMPLETED) and compensation_handler(task) is not None
+                and (self.activity_ref is None or task.task_spec.bpmn_id == self.activity_ref)]
+        done.sort(key=lambda task: task.last_state_change, reverse=True)
+        handlers = [task.task_spec.compensation_handler for task in done]
+        for task in done:
+            task.internal_data[_COMPENSATED] = True  # once: a later throw leaves it be
+        return handlers
+
+
+class _CompensationHandler:
+    """A handler tells the throw event that started it when it has finished."""
+
+    def test(self) -> None:
+        """No sequence flow leads to a handler, which the library would take for a broken spec."""
+
+    def _on_complete_hook(self, my_task: Task) -> None:
+        super()._on_complete_hook(my_task)  # type: ignore[misc]  # the library's task spec
+        thrower = my_task.parent
+        if thrower is not None and is_compensation_throw(thrower.task_spec) and thrower.has_state(TaskState.WAITING):
+            thrower.task_spec._update(thrower)
+
+
+def compensation_handler(task: Task) -> str | None:
+    """The handler of a completed activity that is still to be compensated, if it has one."""
+    handler: str | None = getattr(task.task_spec, "compensation_handler", None)
+    return None if handler is None or task.internal_data.get(_COMPENSATED) else handler
+
+
+_VARIANTS: dict[tuple[type, type], type] = {}
+
+
+def _become(task_spec: Any, behaviour: type) -> None:
+    cls = type(task_spec)
+    if issubclass(cls, behaviour):
+        return
+    variant = _VARIANTS.get((behaviour, cls))
+    if variant is None:
+        variant = _VARIANTS[(behaviour, cls)] = type(f"{behaviour.__name__[1:]}{cls.__name__}", (behaviour, cls), {})
+    task_spec.__class__ = variant
+
+
+def is_compensation_throw(task_spec: Any) -> bool:
+    return isinstance(task_spec, _CompensationThrow)
+
+
+def is_compensation_handler(task_spec: Any) -> bool:
+    return isinstance(task_spec, _CompensationHandler)
+
+
+def use_compensation(specs: Iterable[BpmnProcessSpec], compensation: Compensation) -> None:
+    """Give the parsed activities, handlers and throw events their compensation behaviour."""
+    handler_ids = set(compensation.handlers.values())
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            bpmn_id = task_spec.bpmn_id
+            if bpmn_id in compensation.handlers:
+                task_spec.compensation_handler = compensation.handlers[bpmn_id]
+            if bpmn_id in handler_ids:
+                _become(task_spec, _CompensationHandler)
+            if bpmn_id in compensation.throws:
+                _become(task_spec, _CompensationThrow)
+                task_spec.activity_ref = compensation.throws[bpmn_id]

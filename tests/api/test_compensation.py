@@ -1,0 +1,211 @@
+"""Compensation as Camunda 7 runs it: a compensation throw or end event runs the handlers of the
+completed activities of its process or subprocess (or of the one its activityRef names), the last
+completed first, one after another; user-task and external-task handlers open and must be worked,
+and the throw goes on only when the last has finished. The boundary event never shows in history.
+What the service does not run of compensation is refused at deploy, naming the element."""
+from __future__ import annotations
+
+import pytest
+
+from tests.support.http import deploy, deploy_bytes
+from tests.support.paths import FIXTURES
+
+FEE_REFUND = FIXTURES / "constructs" / "compensation_fee_refund.bpmn"
+PUBLICITY = FIXTURES / "constructs" / "compensation_publicity.bpmn"
+
+
+def open_tasks(client, case: str) -> list[str]:
+    return sorted(task["taskDefinitionKey"] for task in client.get("/task", params={"processInstanceId": case}).json())
+
+
+def work(client, case: str, key: str, **variables) -> None:
+    [task] = [task for task in client.get("/task", params={"processInstanceId": case}).json()
+              if task["taskDefinitionKey"] == key]
+    done = client.post(f"/task/{task['id']}/complete",
+                       json={"variables": {name: {"value": value} for name, value in variables.items()}})
+    assert done.status_code == 204, done.text
+
+
+def fetch(client, topic: str) -> list[dict]:
+    locked = client.post("/external-task/fetchAndLock", json={
+        "workerId": "cashier", "maxTasks": 5, "topics": [{"topicName": topic, "lockDuration": 3_600_000}]})
+    assert locked.status_code == 200, locked.text
+    return locked.json()
+
+
+def finish(client, external_task: dict) -> None:
+    done = client.post(f"/external-task/{external_task['id']}/complete", json={"workerId": "cashier"})
+    assert done.status_code == 204, done.text
+
+
+def history(client, case: str) -> list[dict]:
+    return client.get("/history/activity-instance", params={"processInstanceId": case, "maxResults": 100,
+                                                            "sortBy": "startTime", "sortOrder": "asc"}).json()
+
+
+def state(client, case: str) -> str:
+    return client.get(f"/history/process-instance/{case}").json()["state"]
+
+
+def start_and_reach_review(client) -> str:
+    deploy(client, FEE_REFUND)
+    started = client.post("/process-definition/key/fee_refund/start", json={})
+    assert started.status_code == 200, started.text
+    case = started.json()["id"]
+    work(client, case, "reserve_slot")
+    [charge] = fetch(client, "charge-fee")
+    finish(client, charge)
+    assert open_tasks(client, case) == ["review"]
+    return case
+
+
+def later(root) -> None:
+    """Move the service's clock on, so that history tells the steps apart by their times."""
+    assert root.post("/api/clock", json={"advance": "PT1M"}).status_code == 200
+
+
+def test_a_rejection_undoes_what_was_done_last_first_and_waits_for_every_handler(client, root):
+    case = start_and_reach_review(client)
+    later(root)
+    work(client, case, "review", approved=False)
+    # The fee was charged last: its refund (an external task) comes first, and alone.
+    [refund] = fetch(client, "refund-fee")
+    assert refund["activityId"] == "refund_fee" and refund["processInstanceId"] == case
+    assert open_tasks(client, case) == [] and state(client, case) == "ACTIVE"
+    later(root)
+    finish(client, refund)
+    # Then the reservation is cancelled by a person; the throw still waits.
+    assert open_tasks(client, case) == ["cancel_slot"]
+    assert state(client, case) == "ACTIVE" and fetch(client, "refund-fee") == []
+    later(root)
+    work(client, case, "cancel_slot", slot_released=True)
+    assert state(client, case) == "COMPLETED"
+    by_id = {row["activityId"]: row for row in history(client, case)}
+    assert by_id["undo_all"]["activityType"] == "intermediateCompensationThrowEvent"
+    assert by_id["refund_fee"]["activityType"] == "serviceTask" and by_id["cancel_slot"]["activityType"] == "userTask"
+    # The boundary events are no steps of their own, as in Camunda's history; nothing was granted.
+    assert not {"reserve_slot_undo", "charge_fee_undo", "granted"} & by_id.keys()
+    assert by_id["undo_all"]["startTime"] <= by_id["refund_fee"]["startTime"] < by_id["refund_fee"]["endTime"]
+    assert by_id["refund_fee"]["endTime"] <= by_id["cancel_slot"]["startTime"] < by_id["cancel_slot"]["endTime"]
+    assert by_id["undo_all"]["endTime"] == by_id["cancel_slot"]["endTime"] == by_id["withdrawn"]["endTime"]
+    variables = client.get("/history/variable-instance", params={"processInstanceId": case}).json()
+    assert {row["name"]: row["value"] for row in variables}["slot_released"] is True
+
+
+def test_an_approval_throws_nothing_and_no_handler_ever_opens(client):
+    case = start_and_reach_review(client)
+    work(client, case, "review", approved=True)
+    assert state(client, case) == "COMPLETED"
+    assert fetch(client, "refund-fee") == []
+    assert {row["activityId"] for row in history(client, case)}.isdisjoint({"cancel_slot", "refund_fee", "undo_all"})
+
+
+def start_publicity(client) -> str:
+    deploy(client, PUBLICITY)
+    case = client.post("/process-definition/key/publicity_withdrawal/start", json={}).json()["id"]
+    work(client, case, "post_notice")
+    return case
+
+
+def test_a_compensation_end_event_in_a_subprocess_undoes_only_the_activity_it_names(client):
+    case = start_publicity(client)
+    work(client, case, "hear_objections", decision="upheld")
+    # record_notice completed too, but the end event names post_notice only.
+    assert open_tasks(client, case) == ["withdraw_notice"]
+    work(client, case, "withdraw_notice")
+    assert open_tasks(client, case) == ["archive"]
+    work(client, case, "archive")
+    assert state(client, case) == "COMPLETED"
+    kinds = {row["activityId"]: row["activityType"] for row in history(client, case)}
+    assert kinds["undo_notice"] == "compensationEndEvent" and kinds["withdraw_notice"] == "userTask"
+    assert "erase_record" not in kinds and "post_notice_undo" not in kinds
+
+
+def test_a_throw_without_activity_ref_in_a_subprocess_undoes_all_it_did_last_first(client, root):
+    case = start_publicity(client)
+    work(client, case, "hear_objections", decision="withdrawn")
+    # record_notice completed last, so its record is erased first; the subprocess waits meanwhile.
+    assert open_tasks(client, case) == ["erase_record"]
+    later(root)
+    work(client, case, "erase_record")
+    assert open_tasks(client, case) == ["withdraw_notice"]
+    later(root)
+    work(client, case, "withdraw_notice")
+    assert open_tasks(client, case) == ["archive"]
+    by_id = {row["activityId"]: row for row in history(client, case)}
+    assert by_id["undo_everything"]["activityType"] == "intermediateCompensationThrowEvent"
+    assert by_id["erase_record"]["endTime"] <= by_id["withdraw_notice"]["startTime"]
+    assert by_id["undo_everything"]["endTime"] == by_id["publicity"]["endTime"] == by_id["withdraw_notice"]["endTime"]
+    assert by_id["undo_everything"]["startTime"] < by_id["erase_record"]["endTime"]
+
+
+def test_without_an_objection_the_subprocess_ends_without_compensating(client):
+    case = start_publicity(client)
+    work(client, case, "hear_objections", decision="none")
+    assert open_tasks(client, case) == ["archive"]
+    assert {row["activityId"] for row in history(client, case)}.isdisjoint(
+        {"withdraw_notice", "erase_record", "undo_notice", "undo_everything"})
+
+
+def refusal(client, body: str) -> dict:
+    xml = ('<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+           'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">'
+           f'<bpmn:process id="refused" isExecutable="true">{body}</bpmn:process></bpmn:definitions>')
+    response = deploy_bytes(client, "refused.bpmn", xml.encode())
+    assert response.status_code == 400, response.text
+    assert response.json()["type"] == "ParseException"
+    return response.json()
+
+
+_FLOW = ('<bpmn:startEvent id="s"/><bpmn:userTask id="u"/><bpmn:endEvent id="e"/>'
+         '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="u"/><bpmn:sequenceFlow id="f2" sourceRef="u" targetRef="e"/>')
+_BOUNDARY = '<bpmn:boundaryEvent id="b" attachedToRef="u"><bpmn:compensateEventDefinition/></bpmn:boundaryEvent>'
+
+REFUSED = {
+    "a boundary event with no handler": (_FLOW + _BOUNDARY, "b", "one association to its compensation handler"),
+    "a handler not marked for compensation": (
+        _FLOW + _BOUNDARY + '<bpmn:userTask id="h"/><bpmn:association id="a" sourceRef="b" targetRef="h"/>',
+        "h", "isForCompensation"),
+    "a handler that is a subprocess": (
+        _FLOW + _BOUNDARY + '<bpmn:subProcess id="h" isForCompensation="true"><bpmn:startEvent id="hs"/>'
+        '<bpmn:endEvent id="he"/><bpmn:sequenceFlow id="h1" sourceRef="hs" targetRef="he"/></bpmn:subProcess>'
+        '<bpmn:association id="a" sourceRef="b" targetRef="h"/>', "h", "may be a user task"),
+    "a multi-instance handler": (
+        _FLOW + _BOUNDARY + '<bpmn:userTask id="h" isForCompensation="true"><bpmn:multiInstanceLoopCharacteristics '
+        'camunda:collection="${xs}" camunda:elementVariable="x"/></bpmn:userTask>'
+        '<bpmn:association id="a" sourceRef="b" targetRef="h"/>', "h", "each run once"),
+    "a handler with a boundary event": (
+        _FLOW + _BOUNDARY + '<bpmn:userTask id="h" isForCompensation="true"/><bpmn:association id="a" sourceRef="b" '
+        'targetRef="h"/><bpmn:boundaryEvent id="late" attachedToRef="h"><bpmn:timerEventDefinition>'
+        '<bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>',
+        "h", "cannot have boundary events"),
+    "a compensated multi-instance activity": (
+        _FLOW.replace('<bpmn:userTask id="u"/>', '<bpmn:userTask id="u"><bpmn:multiInstanceLoopCharacteristics '
+                      'camunda:collection="${xs}" camunda:elementVariable="x"/></bpmn:userTask>')
+        + _BOUNDARY + '<bpmn:userTask id="h" isForCompensation="true"/><bpmn:association id="a" sourceRef="b" targetRef="h"/>',
+        "b", "multi-instance"),
+    "an activityRef to an activity without handler": (
+        _FLOW.replace('<bpmn:endEvent id="e"/>', '<bpmn:endEvent id="e"><bpmn:compensateEventDefinition '
+                      'activityRef="u"/></bpmn:endEvent>'), "e", "no activity of the same process"),
+    "a compensation event subprocess": (
+        _FLOW + '<bpmn:subProcess id="esp" triggeredByEvent="true"><bpmn:startEvent id="cs">'
+        '<bpmn:compensateEventDefinition/></bpmn:startEvent><bpmn:endEvent id="ce"/>'
+        '<bpmn:sequenceFlow id="c1" sourceRef="cs" targetRef="ce"/></bpmn:subProcess>', "esp", "are not supported"),
+    "compensating inside a subprocess from outside": (
+        '<bpmn:startEvent id="s"/><bpmn:subProcess id="sp"><bpmn:startEvent id="ss"/><bpmn:userTask id="u"/>'
+        '<bpmn:endEvent id="se"/><bpmn:sequenceFlow id="i1" sourceRef="ss" targetRef="u"/>'
+        '<bpmn:sequenceFlow id="i2" sourceRef="u" targetRef="se"/>' + _BOUNDARY
+        + '<bpmn:userTask id="h" isForCompensation="true"/><bpmn:association id="a" sourceRef="b" targetRef="h"/>'
+        '</bpmn:subProcess><bpmn:endEvent id="e"><bpmn:compensateEventDefinition/></bpmn:endEvent>'
+        '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="sp"/><bpmn:sequenceFlow id="f2" sourceRef="sp" targetRef="e"/>',
+        "e", "from outside it"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_compensation_the_service_cannot_run_is_refused_naming_the_element(client, case):
+    body, element, words = REFUSED[case]
+    answer = refusal(client, body)
+    assert f"'{element}'" in answer["message"] and words in answer["message"], answer["message"]
+    [error] = answer["details"]["refused.bpmn"]["errors"]
+    assert error["mainElementId"] == element and words in error["message"]
