@@ -32,6 +32,7 @@ from app.rest import camunda, case_work, errors, health, openapi
 from app.rest import clock as clock_api
 from app.rest import deadlines as deadlines_api
 from app.rest import parks as parks_api
+from app.rest import returns as returns_api
 from app.rest.dependencies import require_principal
 from app.rest.limits import JsonBodyCheck, RequestSizeLimit
 from app.settings import Settings, get_settings
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(health.router)
     signed_in = [Depends(require_principal)]
     for router in (clock_api.router, calendar_api.router, deadlines_api.router, parks_api.router, agencies_api.router,
-                   audit_api.router, case_work.router, camunda.router):
+                   audit_api.router, case_work.router, returns_api.router, camunda.router):
         app.include_router(router, dependencies=signed_in)
     # A body nests a few levels around the variables it carries ({"variables": {"x": {"value": ...}}}).
     app.add_middleware(JsonBodyCheck, max_depth=settings.max_variable_depth + 4)

@@ -22,10 +22,12 @@ from app.audit.export import verify_document
 from app.calendar import CalendarDay, WorkCalendar
 from app.calendar.functions import deadline_functions
 from app.cases.instances import jsonable
+from app.cases.modification import flatten
 from app.clock import SimulatedClock
 from app.engine import (
     ActivityChange,
     DecisionTable,
+    Instruction,
     ProcessRun,
     RunContext,
     StepResult,
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 
 INPUTS = ("task.completed", "timer.fired", "message.received", "signal.received", "trigger.received",
           "externalTask.completed", "externalTask.bpmnError", "variables.modified", "call_activity.returned",
-          "call_activity.canceled", "process.deleted")
+          "call_activity.canceled", "process.modified", "process.deleted")
 ACTIVITY_KINDS = ("activity.started", "activity.completed", "activity.canceled")
 
 
@@ -194,10 +196,31 @@ class _Replay:
                 return run.cancel_call_activity(task_id)
             error = ThrownError(payload["error"]["code"]) if payload.get("error") is not None else None
             return run.complete_call_activity(task_id, payload.get("variables") or {}, error)
+        if kind == "process.modified":
+            instructions = [Instruction(i["type"], i.get("activityId"), i.get("transitionId"),
+                                        self._activity_instance(run, i, sequence), i.get("variables") or {})
+                            for i in payload["instructions"]]
+            return run.modify(self.document["instance"]["id"], instructions)[0]
         if kind == "variables.modified":
             run.set_variables(payload.get("modifications") or {}, tuple(payload.get("deletions") or ()))
             return run.variables_changed()
         return run.cancel()  # process.deleted
+
+
+    def _activity_instance(self, run: ProcessRun, instruction: Mapping[str, Any], sequence: int) -> str | None:
+        """The replay's activity instance that the recorded one is: the same task, or the one instance
+        of the recorded activity (the replay's ids are its own)."""
+        recorded = instruction.get("activityInstanceId")
+        if recorded is None or recorded == self.document["instance"]["id"] or "instanceOfActivity" not in instruction:
+            return recorded
+        if recorded in self.task_ids:
+            return self.task_ids[recorded]
+        found = [node.id for node in flatten(run.activity_instances())
+                 if node.activity_id == instruction["instanceOfActivity"]]
+        if len(found) != 1:
+            raise _Diverged(sequence, f"the replay has {len(found)} instances of '{instruction['instanceOfActivity']}' "
+                                      "where the record cancels one")
+        return found[0]
 
 
 def replay_intact(document: dict[str, Any], zone: ZoneInfo) -> ReplayResult:

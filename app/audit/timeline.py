@@ -54,6 +54,8 @@ _SAYS = {
     "decision.evaluated": "决策：{name}", "park.standing": "园区名录登记：{name}",
     "agency.standing": "咨询机构备案登记：{name}", "experts.drawn": "随机抽取专家：{name}",
     "instances.started": "启动下级案件：{name}", "variables.modified": "管理员修改案件数据",
+    "process.modified": "管理员调整案件流转", "process.modified.return": "驳回至：{name}",
+    "process.modified.withdraw": "撤回：{name}",
 }
 
 
@@ -75,7 +77,9 @@ def timeline(services: Services, instance_id: str, reader: Principal) -> list[En
     entries = []
     for event in events:
         info = model.elements.get(event.activity_id or "")
-        text = _SAYS.get(event.kind)
+        # A return (驳回) and a withdrawal (撤回) are modifications that say which they are.
+        operation = event.payload.get("operation") if event.kind == "process.modified" else None
+        text = _SAYS.get(f"{event.kind}.{operation}" if operation else event.kind)
         if text is None and info is not None and STOPS in info.properties and event.kind.startswith("activity."):
             # A special procedure stops the statutory clock while a token is inside it.
             text = ("计时暂停（" + info.properties[STOPS] + "）：{name}" if event.kind == "activity.started"

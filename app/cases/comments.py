@@ -21,7 +21,7 @@ from app.access.accounts import Principal
 from app.cases.instances import get_instance, instance_of_open_work, record
 from app.context import Services
 from app.errors import InvalidRequest, NotFound
-from app.persistence.models import ActivityInstance, HistoryEvent, UserTask
+from app.persistence.models import ActivityInstance, HistoryEvent, ProcessInstance, UserTask
 
 COMMENTED = "task.commented"
 # Camunda keeps a comment's full text in a column of 4000 characters; an opinion longer than that
@@ -66,11 +66,17 @@ def add_task_comment(services: Services, task_id: str, body: dict[str, Any], *, 
                                  f"not to '{named_instance}'")
         permissions.require_task_work(session, actor, task)
         instance = instance_of_open_work(session, task.process_instance_id)
-        comment = Comment(id=str(uuid.uuid4()), user_id=actor.user_id, task_id=task_id,
-                          process_instance_id=instance.id, time=services.clock.now(), message=message)
-        record(session, instance, COMMENTED, comment.time, user_id=actor.user_id,
-               activity_id=task.task_definition_key, task_id=task_id, commentId=comment.id, message=message)
-        return comment
+        return record_comment(session, instance, task, message, services.clock.now(), actor=actor)
+
+
+def record_comment(session: Session, instance: ProcessInstance, task: UserTask, message: str, at: datetime, *,
+                   actor: Principal) -> Comment:
+    """Write an opinion on the open task into the case's history, in the caller's unit of work."""
+    comment = Comment(id=str(uuid.uuid4()), user_id=actor.user_id, task_id=task.id, process_instance_id=instance.id,
+                      time=at, message=message)
+    record(session, instance, COMMENTED, at, user_id=actor.user_id, activity_id=task.task_definition_key,
+           task_id=task.id, commentId=comment.id, message=message)
+    return comment
 
 
 def task_instance(session: Session, task_id: str) -> str:

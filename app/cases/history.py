@@ -171,6 +171,7 @@ def historic_instance(session: Session, instance_id: str) -> tuple[ProcessInstan
 USER_OPERATIONS = {
     "process.started": ("ProcessInstance", "Create", "Operator", None),
     "process.deleted": ("ProcessInstance", "Delete", "Operator", "reason"),
+    "process.modified": ("ProcessInstance", "ModifyProcessInstance", "Operator", None),
     "variables.modified": ("Variable", "ModifyVariable", "Operator", None),
     "task.claimed": ("Task", "Claim", "TaskWorker", "assignee"),
     "task.unclaimed": ("Task", "Claim", "TaskWorker", "assignee"),

@@ -7,6 +7,7 @@ from app.engine.decisions import DecisionTable, parse_decision_resources
 from app.engine.elements import ElementInfo, FormField, ProcessModel, UserTaskDefinition
 from app.engine.forms import parse_datetime, validate_submission
 from app.engine.model import check_timers, checksum, parse_deployment
+from app.engine.modification import ActivityInstanceNode, Instruction
 from app.engine.runtime import ProcessRun, RunContext, schedule_start_timer
 from app.engine.steps import (
     ActivityChange,
@@ -27,6 +28,8 @@ __all__ = [
     "ActivityChange",
     "CallRequest",
     "ThrownError",
+    "ActivityInstanceNode",
+    "Instruction",
     "DecisionTable",
     "parse_decision_resources",
     "ElementInfo",

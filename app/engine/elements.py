@@ -127,6 +127,8 @@ class ProcessModel:
     # camunda:candidateStarterGroups / candidateStarterUsers: who may start it (nobody named: anyone).
     starter_groups: tuple[str, ...] = ()
     starter_users: tuple[str, ...] = ()
+    # Each sequence flow of the process and its embedded subprocesses: id → (source, target).
+    flows: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @cached_property
     def catches_messages_or_signals(self) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -423,6 +423,8 @@ class _ProcessFacts:
     output_parameters: dict[str, tuple[tuple[str, str], ...]]
     decisions: dict[str, DecisionReference]
     call_activities: dict[str, CallActivityDefinition]
+    # Each sequence flow's source and target (a process modification starts tokens on them).
+    flows: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
@@ -437,6 +439,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
     outputs: dict[str, tuple[tuple[str, str], ...]] = {}
     decisions: dict[str, DecisionReference] = {}
     call_activities: dict[str, CallActivityDefinition] = {}
+    flows: dict[str, tuple[str, str]] = {}
     ids = {element.get("id") for element in process.iter() if isinstance(element.tag, str)}
     for element in process.iter():
         if not isinstance(element.tag, str):
@@ -451,6 +454,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
                 if element.get(end) not in ids:
                     raise refuse_element(resource, element,
                                          f"{end} '{element.get(end)}' names no element of the process")
+            flows[element_id or ""] = (element.get("sourceRef") or "", element.get("targetRef") or "")
         if tag == "conditionExpression":
             conditions.add((element.text or "").strip())
         if etree.QName(element).namespace != BPMN_NS or not element_id or tag in ("sequenceFlow", "lane",
@@ -489,7 +493,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
             start_form = start_form or _form_fields(resource, element)
             start_form_key = start_form_key or _camunda(element, "formKey")
     return _ProcessFacts(process, elements, user_tasks, external_tasks, error_catches, tuple(start_events),
-                         start_form, start_form_key, conditions, outputs, decisions, call_activities)
+                         start_form, start_form_key, conditions, outputs, decisions, call_activities, flows)
 
 
 def _names(text: str | None) -> tuple[str, ...]:
@@ -622,6 +626,7 @@ def _model(process_id: str, resource: str, content: bytes, facts: _ProcessFacts,
         checksum=checksum(content),
         condition_texts=frozenset(facts.condition_texts),
         properties=_properties(resource, facts.element),
+        flows=facts.flows,
         starter_groups=_names(_camunda(facts.element, "candidateStarterGroups")),
         starter_users=_names(_camunda(facts.element, "candidateStarterUsers")),
     )

@@ -6,8 +6,8 @@ between threads. Everything it hands out is plain data (dataclasses, dicts, ISO 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from uuid import UUID
@@ -48,6 +48,14 @@ from app.engine.event_subprocesses import (
 from app.engine.events import AwaitsTrigger, ServiceCondition
 from app.engine.expressions import ExpressionError, Template, compile_template, truthy_condition
 from app.engine.forms import parse_datetime
+from app.engine.modification import (
+    ActivityInstanceNode,
+    Instruction,
+    activity_tree,
+    apply_instructions,
+    has_tokens,
+    opened_by,
+)
 from app.engine.multi_instance import instance_locals
 from app.engine.plain import plain
 from app.engine.pruning import prune
@@ -563,6 +571,27 @@ class ProcessRun:
             task = (workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
                     if workflow.parent_task_id is not None else None)
         return None
+
+    def activity_instances(self) -> tuple[ActivityInstanceNode, ...]:
+        return activity_tree(self.model, self.workflow)
+
+    def opened_by(self, task_id: str) -> list[str] | None:
+        """The activity instances the completion of a user task opened that still run (see
+        app.engine.modification.opened_by)."""
+        return opened_by(self.model, self.workflow, task_id)
+
+    def modify(self, instance_id: str, instructions: Sequence[Instruction]) -> tuple[StepResult, bool]:
+        """Camunda's process instance modification (app.engine.modification), as one step; and whether
+        it left the instance without any token, which ends it cancelled, as in Camunda (with the
+        case's variables kept)."""
+        variables = self.variables()
+        result = self._advance(lambda: apply_instructions(self.model, self.workflow, instance_id, instructions,
+                                                          variables))
+        if result.completed or has_tokens(self.model, self.workflow):
+            return result, False
+        self.workflow.cancel()
+        self.set_variables(variables)
+        return replace(result, completed=True), True
 
     def cancel(self) -> StepResult:
         before, open_before = self._states(), self._open_user_task_ids()

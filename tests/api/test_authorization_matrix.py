@@ -29,6 +29,7 @@ GUARDS = {
     "POST /engine-rest/process-instance/{instance_id}/variables": ADMIN,
     "PUT /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,
     "DELETE /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,
+    "POST /engine-rest/process-instance/{instance_id}/modification": ADMIN,
     **{f"POST /engine-rest/{path}": frozenset({"system", "admin"}) for path in (
         "message", "signal", "external-task/fetchAndLock", "external-task/{task_id}/complete",
         "external-task/{task_id}/failure", "external-task/{task_id}/bpmnError", "external-task/{task_id}/extendLock",

@@ -5,9 +5,10 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request, Response
 
 from app.access.accounts import Principal
-from app.cases import instances
+from app.cases import instances, modification
 from app.context import Services
-from app.errors import NotFound
+from app.engine import ActivityInstanceNode, Instruction
+from app.errors import InvalidRequest, NotFound
 from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
@@ -15,6 +16,7 @@ from app.rest.params import flag, query_dict, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import (
     decode_value,
+    decode_variables,
     encode_value,
     encode_variables,
     modifications_and_deletions,
@@ -106,4 +108,77 @@ def put_variable(instance_id: str, name: str, services: ServicesDep, actor: Prin
 @router.delete("/{instance_id}/variables/{name}", status_code=204, dependencies=[_ADMINISTER])
 def delete_variable(instance_id: str, name: str, services: ServicesDep, actor: PrincipalDep) -> Response:
     instances.modify_variables(services, instance_id, modifications={}, deletions=(name,), actor=actor)
+    return Response(status_code=204)
+
+
+def _activity_instance(tree: modification.ActivityTree, node: ActivityInstanceNode, parent_id: str) -> dict[str, Any]:
+    incidents = tree.incidents.get(node.id, [])
+    return {"id": node.id, "parentActivityInstanceId": parent_id, "activityId": node.activity_id,
+            "activityType": node.activity_type, "processInstanceId": tree.instance.id,
+            "processDefinitionId": tree.instance.definition_id,
+            "childActivityInstances": [_activity_instance(tree, child, node.id) for child in node.children],
+            "childTransitionInstances": [], "executionIds": [node.id], "activityName": node.activity_name,
+            "incidentIds": [incident_id for incident_id, _ in incidents],
+            "incidents": [{"id": incident_id, "activityId": activity_id} for incident_id, activity_id in incidents]}
+
+
+@router.get("/{instance_id}/activity-instances",
+            summary="The activity instance tree of a running instance: what runs where, as Camunda 7 shows it")
+def activity_instances(instance_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
+    tree = modification.activity_tree(services, instance_id, viewer)
+    instance = tree.instance
+    # As in Camunda, the instance is the root activity instance, named by its process definition's id.
+    return {"id": instance.id, "parentActivityInstanceId": None, "activityId": instance.definition_id,
+            "activityType": "processDefinition", "processInstanceId": instance.id,
+            "processDefinitionId": instance.definition_id,
+            "childActivityInstances": [_activity_instance(tree, node, instance.id) for node in tree.children],
+            "childTransitionInstances": [], "executionIds": [instance.id], "activityName": tree.process_name,
+            "incidentIds": [], "incidents": []}
+
+
+# The fields each instruction type needs, as Camunda's REST checks them.
+_REQUIRED = {"startBeforeActivity": "activityId", "startAfterActivity": "activityId", "startTransition": "transitionId"}
+
+
+def _instruction(raw: Any, services: Services) -> Instruction:
+    if not isinstance(raw, dict):
+        raise InvalidRequest("each instruction must be an object")
+    kind = raw.get("type")
+    if kind not in (*_REQUIRED, "cancel"):
+        raise InvalidRequest(f"Instruction type '{kind}' is not supported: use startBeforeActivity, "
+                             "startAfterActivity, startTransition or cancel")
+    names = ("activityId", "transitionId", "activityInstanceId", "transitionInstanceId")
+    for name in names:
+        if raw.get(name) is not None and (not isinstance(raw[name], str) or not raw[name]):
+            raise InvalidRequest(f"'{name}' must be a text")
+    if kind in _REQUIRED and not raw.get(_REQUIRED[kind]):
+        raise InvalidRequest(f"For instruction type '{kind}': '{_REQUIRED[kind]}' must be set")
+    if kind == "cancel":
+        given = [name for name in ("activityId", "activityInstanceId", "transitionInstanceId") if raw.get(name)]
+        if len(given) != 1:
+            raise InvalidRequest("For instruction type 'cancel': exactly one, 'activityId', 'activityInstanceId', "
+                                 "or 'transitionInstanceId', is required")
+        if given == ["transitionInstanceId"]:
+            # The service runs no asynchronous continuations: no token ever waits on a transition.
+            raise InvalidRequest("For instruction type 'cancel': no transition instance exists here; cancel by "
+                                 "'activityId' or 'activityInstanceId'")
+    return Instruction(kind, raw.get("activityId") if kind != "startTransition" else None,
+                       raw.get("transitionId") if kind == "startTransition" else None,
+                       raw.get("activityInstanceId") if kind == "cancel" else None,
+                       decode_variables(raw.get("variables"), services.settings) if kind != "cancel" else {})
+
+
+@router.post("/{instance_id}/modification", status_code=204, dependencies=[_ADMINISTER],
+             summary="Cancel activity instances and start tokens before or after activities, in order, as one step "
+                     "(skipCustomListeners and skipIoMappings change nothing here)")
+def modify_instance(instance_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    body = body or {}
+    raw = body.get("instructions")
+    if not isinstance(raw, list):
+        raise InvalidRequest("'instructions' must be a list of instructions")
+    annotation = body.get("annotation")
+    if annotation is not None and (not isinstance(annotation, str) or len(annotation) > 4000):
+        raise InvalidRequest("'annotation' must be a text of at most 4000 characters")
+    modification.modify(services, instance_id, [_instruction(item, services) for item in raw],
+                        annotation=annotation, actor=actor)
     return Response(status_code=204)
