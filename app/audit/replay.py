@@ -22,6 +22,7 @@ from app.audit.export import verify_document
 from app.calendar import CalendarDay, WorkCalendar
 from app.calendar.functions import deadline_functions
 from app.cases.instances import jsonable
+from app.cases.projections import ACTIVATED, SUSPENDED
 from app.clock import SimulatedClock
 from app.engine import (
     ActivityChange,
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
     from app.engine.elements import DecisionReference
 
 INPUTS = ("task.completed", "timer.fired", "message.received", "signal.received", "trigger.received",
-          "externalTask.completed", "externalTask.bpmnError", "variables.modified", "process.deleted")
+          "externalTask.completed", "externalTask.bpmnError", "variables.modified", "process.deleted",
+          SUSPENDED, ACTIVATED)
 ACTIVITY_KINDS = ("activity.started", "activity.completed", "activity.canceled")
 
 
@@ -95,6 +97,7 @@ class _Replay:
         self.context = RunContext(clock=self.clock, zone=zone, functions=functions, decisions=self._decision)
         self.replayed: list[tuple[str, str]] = []
         self.task_ids: dict[str, str] = {}
+        self.suspended = False
 
     def _register(self, name: str) -> Callable[..., Any]:
         def answer(*arguments: Any) -> Any:
@@ -176,9 +179,14 @@ class _Replay:
                 return run.complete_external_task(task.id, payload.get("variables") or {})
             return run.throw_bpmn_error(task.id, payload["error_code"], payload.get("error_message"),
                                         payload.get("variables") or {})
+        if kind in (SUSPENDED, ACTIVATED):
+            self.suspended = kind == SUSPENDED
+            # As the service did: on activation, conditional events see the variables set meanwhile.
+            return run.snapshot() if self.suspended else run.variables_changed()
         if kind == "variables.modified":
             run.set_variables(payload.get("modifications") or {}, tuple(payload.get("deletions") or ()))
-            return run.variables_changed()
+            # As the service did: a suspended case's tokens stayed where they were.
+            return run.snapshot() if self.suspended else run.variables_changed()
         return run.cancel()  # process.deleted
 
 

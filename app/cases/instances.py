@@ -25,7 +25,7 @@ from app.engine import (
     StepResult,
     validate_submission,
 )
-from app.errors import Conflict, InvalidRequest, NotFound
+from app.errors import Conflict, InvalidRequest, NotFound, SuspendedEntityInteraction
 from app.extensions import confidentiality
 from app.persistence.database import after_commit, announce_new_work, insert_missing, on_commit
 from app.persistence.models import (
@@ -118,7 +118,7 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
         _write_rows(session, Timer, [
             {"id": timer.task_id, "process_instance_id": instance.id,
              "process_definition_key": instance.definition_key, "activity_id": timer.activity_id,
-             "due_at": timer.due, "created": now} for timer in result.timers])
+             "due_at": timer.due, "created": now, "suspended": instance.suspended} for timer in result.timers])
     for deadline in result.deadlines:
         record(session, instance, "deadline.computed", now, start=deadline.start.isoformat(),
                due=deadline.due.isoformat(), rule=deadline.rule, basis=deadline.basis,
@@ -164,7 +164,7 @@ def _sync_user_tasks(services: Services, step: Step, open_tasks: Iterable[OpenUs
          "task_definition_key": task.task_definition_key, "name": task.name, "description": task.documentation,
          "assignee": task.assignee, "owner": None, "created": now, "last_updated": None, "due": task.due,
          "follow_up": task.follow_up, "priority": task.priority, "form_key": task.form_key,
-         "tenant_id": instance.tenant_id} for task in new_tasks])
+         "tenant_id": instance.tenant_id, "suspended": instance.suspended} for task in new_tasks])
     users = {task.id: list(task.candidate_users) for task in new_tasks}
     for hook in services.hooks:
         for task_id, extra in hook.on_tasks_opened(step, new_tasks).items():
@@ -210,8 +210,8 @@ def _sync_external_tasks(session: Session, instance: ProcessInstance, run: Proce
          "process_definition_key": instance.definition_key, "process_definition_version_tag": definition.version_tag,
          "activity_id": task.activity_id, "topic_name": task.topic, "business_key": instance.business_key,
          "worker_id": None, "lock_expiration": None, "retries": None, "error_message": None,
-         "error_details": None, "priority": task.priority, "tenant_id": instance.tenant_id, "created": now}
-        for task in new_tasks])
+         "error_details": None, "priority": task.priority, "tenant_id": instance.tenant_id, "created": now,
+         "suspended": instance.suspended} for task in new_tasks])
 
 
 def _sync_subscriptions(session: Session, instance: ProcessInstance, run: ProcessRun, event_waits: Iterable[EventWait],
@@ -290,7 +290,7 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
     """Start an instance within the caller's unit of work, at the plain start event or at the start
     event `start_event` whose message, signal or timer (described by `trigger`) arrived."""
     if definition.suspended:
-        raise InvalidRequest(f"Process definition {definition.id} is suspended")
+        raise SuspendedEntityInteraction(f"ProcessDefinition with id '{definition.id}' is suspended")
     model = services.models.get(session, definition.id)
     now = services.clock.now()
     run, result = ProcessRun.start(model, variables, services.run_context(session), start_event)
@@ -388,7 +388,9 @@ def modify_variables(services: Services, instance_id: str, *, modifications: Map
         now = services.clock.now()
         record(session, instance, "variables.modified", now, user_id=user_id,
                modifications=jsonable(modifications), deletions=list(deletions))
-        save_run(services, session, instance, run, run.variables_changed(), now, user_id=user_id)
+        # A suspended instance's tokens stay where they are (app.cases.suspension).
+        result = run.snapshot() if instance.suspended else run.variables_changed()
+        save_run(services, session, instance, run, result, now, user_id=user_id)
 
 
 def delete_instance(services: Services, instance_id: str, *, reason: str | None = None,
@@ -409,8 +411,8 @@ def delete_instance(services: Services, instance_id: str, *, reason: str | None 
 
 def instance_query(*, instance_ids: list[str] | None = None, business_key: str | None = None,
                    definition_id: str | None = None, definition_key: str | None = None,
-                   active_only: bool = True, viewer: Principal | None = None, tenant_ids: list[str] | None = None
-                   ) -> Select:
+                   active_only: bool = True, viewer: Principal | None = None, tenant_ids: list[str] | None = None,
+                   suspended: bool | None = None) -> Select:
     query = permissions.only_visible(select(ProcessInstance), ProcessInstance.id, viewer)
     if tenant_ids:
         query = query.where(ProcessInstance.tenant_id.in_(tenant_ids))
@@ -424,6 +426,8 @@ def instance_query(*, instance_ids: list[str] | None = None, business_key: str |
         query = query.where(ProcessInstance.definition_id == definition_id)
     if definition_key is not None:
         query = query.where(ProcessInstance.definition_key == definition_key)
+    if suspended is not None:
+        query = query.where(ProcessInstance.suspended.is_(suspended))
     return query
 
 
