@@ -6,7 +6,8 @@ table. Errors of the libraries underneath are translated into this tree where th
     ├── InvalidRequest            the request is wrong: a missing field, a bad value, an unknown option
     │   ├── FormValidationFailed  submitted form data break the form's constraints
     │   ├── MismatchingCorrelation  a message matches no waiting instance, or several
-    │   └── LockNotHeld           an external task is not locked by the worker that reports on it
+    │   ├── LockNotHeld           an external task is not locked by the worker that reports on it
+    │   └── SuspendedEntityInteraction  the instance or definition is suspended (挂起)
     ├── InvalidProcessModel       an uploaded file cannot be deployed (names the element and why)
     ├── ProcessExecutionFailed    the process could not advance; nothing was saved
     ├── NotFound
@@ -44,6 +45,10 @@ class MismatchingCorrelation(InvalidRequest):
 
 class LockNotHeld(InvalidRequest):
     """An external task is reported on by a worker that does not hold its lock."""
+
+
+class SuspendedEntityInteraction(InvalidRequest):
+    """A command that would move a suspended instance on, or start one of a suspended definition."""
 
 
 class InvalidProcessModel(ServiceError):

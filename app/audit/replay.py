@@ -23,6 +23,7 @@ from app.calendar import CalendarDay, WorkCalendar
 from app.calendar.functions import deadline_functions
 from app.cases.instances import jsonable
 from app.cases.modification import flatten
+from app.cases.projections import ACTIVATED, SUSPENDED
 from app.clock import SimulatedClock
 from app.engine import (
     ActivityChange,
@@ -42,7 +43,8 @@ if TYPE_CHECKING:
 
 INPUTS = ("task.completed", "timer.fired", "message.received", "signal.received", "trigger.received",
           "externalTask.completed", "externalTask.bpmnError", "variables.modified", "call_activity.returned",
-          "call_activity.canceled", "process.modified", "process.deleted")
+          "call_activity.canceled", "process.modified", "process.deleted",
+          SUSPENDED, ACTIVATED)
 ACTIVITY_KINDS = ("activity.started", "activity.completed", "activity.canceled")
 
 
@@ -100,6 +102,7 @@ class _Replay:
         self.replayed: list[tuple[str, str]] = []
         self.task_ids: dict[str, str] = {}
         self.call_ids: dict[str, str] = {}
+        self.suspended = False
 
     def _register(self, name: str) -> Callable[..., Any]:
         def answer(*arguments: Any) -> Any:
@@ -201,9 +204,14 @@ class _Replay:
                                         self._activity_instance(run, i, sequence), i.get("variables") or {})
                             for i in payload["instructions"]]
             return run.modify(self.document["instance"]["id"], instructions)[0]
+        if kind in (SUSPENDED, ACTIVATED):
+            self.suspended = kind == SUSPENDED
+            # As the service did: on activation, conditional events see the variables set meanwhile.
+            return run.snapshot() if self.suspended else run.variables_changed()
         if kind == "variables.modified":
             run.set_variables(payload.get("modifications") or {}, tuple(payload.get("deletions") or ()))
-            return run.variables_changed()
+            # As the service did: a suspended case's tokens stayed where they were.
+            return run.snapshot() if self.suspended else run.variables_changed()
         return run.cancel()  # process.deleted
 
 

@@ -33,6 +33,7 @@ from app.cases.instances import (
     start_in_session,
 )
 from app.cases.projections import ACTIVE
+from app.cases.suspension import refuse_if_suspended
 from app.context import Services
 from app.engine import ProcessModel, ProcessRun, ThrownSignal
 from app.errors import InvalidRequest, MismatchingCorrelation, NotFound, ProcessExecutionFailed
@@ -139,6 +140,7 @@ def trigger_execution(services: Services, *, execution_id: str, variables: Mappi
             raise InvalidRequest(f"Cannot signal execution {execution_id}: {len(triggers)} receive tasks of the "
                                  "instance wait; signal the execution of one (GET /execution?activityId=...)")
         [subscription] = triggers
+        refuse_if_suspended(session.get_one(ProcessInstance, subscription.process_instance_id))
         [target] = [found for found in _waiting_tokens(services, session, TRIGGER, subscription.event_name,
                                                        instance_id=subscription.process_instance_id)
                     if found.subscription.id == subscription.id]
@@ -214,8 +216,12 @@ def _tenant_filter(query: Select, tenant_id: str | None, or_without_tenant: bool
 def _waiting_tokens(services: Services, session: Session, kind: str, name: str, *, business_key: str | None = None,
                     instance_id: str | None = None, correlation_keys: Mapping[str, Any] | None = None,
                     tenant_id: str | None = None, or_without_tenant: bool = False) -> list[_Target]:
-    query = select(EventSubscription).where(EventSubscription.kind == kind, EventSubscription.event_name == name,
-                                            EventSubscription.process_instance_id.is_not(None))
+    # A suspended instance's tokens are passed by, as if they did not wait (Camunda: its event
+    # subscriptions are suspended with it).
+    query = (select(EventSubscription)
+             .join(ProcessInstance, ProcessInstance.id == EventSubscription.process_instance_id)
+             .where(EventSubscription.kind == kind, EventSubscription.event_name == name,
+                    ProcessInstance.suspended.is_(False)))
     if business_key is not None:
         query = query.where(EventSubscription.business_key == business_key)
     if instance_id is not None:

@@ -29,7 +29,7 @@ from app.cases.instances import (
     save_run,
 )
 from app.context import Services
-from app.errors import InvalidRequest, LockNotHeld, NotFound
+from app.errors import InvalidRequest, LockNotHeld, NotFound, SuspendedEntityInteraction
 from app.extensions import confidentiality
 from app.persistence.models import ExternalTask, Incident, ProcessInstance
 
@@ -53,9 +53,10 @@ class LockedTask:
     variables: dict[str, Any]
 
 
-def _fetchable(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+def _fetchable(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    # A suspended instance's tasks wait for its activation (app.cases.suspension).
     return (or_(ExternalTask.lock_expiration.is_(None), ExternalTask.lock_expiration <= now),
-            or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0))
+            or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0), ExternalTask.suspended.is_(False))
 
 
 def fetch_and_lock(services: Services, *, worker_id: str, max_tasks: int, topics: list[TopicRequest],
@@ -102,6 +103,9 @@ def _variables(services: Services, session: Session, task: ExternalTask, names: 
 
 def _held(session: Session, services: Services, task_id: str, worker_id: str | None, action: str) -> ExternalTask:
     task = get_external_task(session, task_id)
+    if task.suspended:
+        raise SuspendedEntityInteraction(f"ExternalTask with id '{task_id}' is suspended: it cannot be {action} "
+                                         "until its process instance is activated")
     now = services.clock.now()
     if task.worker_id is None or task.lock_expiration is None or task.lock_expiration <= now:
         raise LockNotHeld(f"External Task {task_id} cannot be {action} by worker '{worker_id}'. It is not locked.")
@@ -218,7 +222,7 @@ def get_incident(session: Session, incident_id: str) -> Incident:
 
 def external_task_query(p: Mapping[str, Any], now: datetime, *, locked: bool = False, not_locked: bool = False,
                         with_retries_left: bool = False, no_retries_left: bool = False,
-                        viewer: Principal | None = None) -> Select:
+                        suspended: bool | None = None, viewer: Principal | None = None) -> Select:
     """Open external tasks; `p` holds the equality filters under Camunda's parameter names. The
     systems that work them see them all; others those of the cases they may read."""
     query = permissions.only_visible(select(ExternalTask), ExternalTask.process_instance_id,
@@ -237,6 +241,8 @@ def external_task_query(p: Mapping[str, Any], now: datetime, *, locked: bool = F
         query = query.where(or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0))
     if no_retries_left:
         query = query.where(ExternalTask.retries == 0)
+    if suspended is not None:
+        query = query.where(ExternalTask.suspended.is_(suspended))
     return query.order_by(ExternalTask.created, ExternalTask.id)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.access import permissions
 from app.access.accounts import Principal
 from app.cases import call_activities
+from app.cases.projections import ACTIVE
 from app.errors import NotFound
 from app.persistence.models import ActivityInstance, HistoryEvent, ProcessDefinition, ProcessInstance
 from app.persistence.queries import like
@@ -33,6 +34,8 @@ class InstanceFilter:
     started_before: datetime | None = None
     started_after: datetime | None = None
     state: str | None = None
+    # True: running and suspended only; False: running and active only (Camunda's suspended / active).
+    suspended: bool | None = None
     sort_desc: dict[str, bool] = field(default_factory=dict)
     tenant_ids: list[str] = field(default_factory=list)
     # The instances one instance called / the instance that called one (call activities).
@@ -42,6 +45,9 @@ class InstanceFilter:
     viewer: Principal | None = None
 
 
+# Camunda's state of a running instance that is suspended; the row's status stays ACTIVE.
+SUSPENDED_STATE = "SUSPENDED"
+
 INSTANCE_SORT = {"instanceId": ProcessInstance.id, "definitionKey": ProcessInstance.definition_key,
                  "definitionId": ProcessInstance.definition_id, "businessKey": ProcessInstance.business_key,
                  "startTime": ProcessInstance.start_time, "endTime": ProcessInstance.end_time}
@@ -50,9 +56,14 @@ INSTANCE_SORT = {"instanceId": ProcessInstance.id, "definitionKey": ProcessInsta
 def historic_instance_query(c: InstanceFilter) -> Select:
     query = permissions.only_visible(select(ProcessInstance, ProcessDefinition).join(
         ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id), ProcessInstance.id, c.viewer)
+    state, suspended = c.state, c.suspended
+    if state in (ACTIVE, SUSPENDED_STATE):
+        state, suspended = ACTIVE, state == SUSPENDED_STATE
+    if suspended is not None:
+        query = query.where(ProcessInstance.status == ACTIVE, ProcessInstance.suspended.is_(suspended))
     for value, column in [(c.process_instance_id, ProcessInstance.id), (c.business_key, ProcessInstance.business_key),
                           (c.definition_id, ProcessInstance.definition_id),
-                          (c.definition_key, ProcessInstance.definition_key), (c.state, ProcessInstance.status)]:
+                          (c.definition_key, ProcessInstance.definition_key), (state, ProcessInstance.status)]:
         if value is not None:
             query = query.where(column == value)
     if c.process_instance_ids:
@@ -172,6 +183,8 @@ USER_OPERATIONS = {
     "process.started": ("ProcessInstance", "Create", "Operator", None),
     "process.deleted": ("ProcessInstance", "Delete", "Operator", "reason"),
     "process.modified": ("ProcessInstance", "ModifyProcessInstance", "Operator", None),
+    "process.suspended": ("ProcessInstance", "Suspend", "Operator", "suspensionState"),
+    "process.activated": ("ProcessInstance", "Activate", "Operator", "suspensionState"),
     "variables.modified": ("Variable", "ModifyVariable", "Operator", None),
     "task.claimed": ("Task", "Claim", "TaskWorker", "assignee"),
     "task.unclaimed": ("Task", "Claim", "TaskWorker", "assignee"),

@@ -26,7 +26,7 @@ from app.engine import (
     StepResult,
     validate_submission,
 )
-from app.errors import Conflict, InvalidRequest, NotFound
+from app.errors import Conflict, InvalidRequest, NotFound, SuspendedEntityInteraction
 from app.extensions import confidentiality
 from app.persistence.database import after_commit, announce_new_work, insert_missing, on_commit
 from app.persistence.models import (
@@ -128,7 +128,7 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
         _write_rows(session, Timer, [
             {"id": timer.task_id, "process_instance_id": instance.id,
              "process_definition_key": instance.definition_key, "activity_id": timer.activity_id,
-             "due_at": timer.due, "created": now} for timer in result.timers])
+             "due_at": timer.due, "created": now, "suspended": instance.suspended} for timer in result.timers])
     for deadline in result.deadlines:
         record(session, instance, "deadline.computed", now, start=deadline.start.isoformat(),
                due=deadline.due.isoformat(), rule=deadline.rule, basis=deadline.basis,
@@ -176,7 +176,7 @@ def _sync_user_tasks(services: Services, step: Step, open_tasks: Iterable[OpenUs
          "task_definition_key": task.task_definition_key, "name": task.name, "description": task.documentation,
          "assignee": task.assignee, "owner": None, "created": now, "last_updated": None, "due": task.due,
          "follow_up": task.follow_up, "priority": task.priority, "form_key": task.form_key,
-         "tenant_id": instance.tenant_id} for task in new_tasks])
+         "tenant_id": instance.tenant_id, "suspended": instance.suspended} for task in new_tasks])
     users = {task.id: list(task.candidate_users) for task in new_tasks}
     for hook in services.hooks:
         for task_id, extra in hook.on_tasks_opened(step, new_tasks).items():
@@ -222,8 +222,8 @@ def _sync_external_tasks(session: Session, instance: ProcessInstance, run: Proce
          "process_definition_key": instance.definition_key, "process_definition_version_tag": definition.version_tag,
          "activity_id": task.activity_id, "topic_name": task.topic, "business_key": instance.business_key,
          "worker_id": None, "lock_expiration": None, "retries": None, "error_message": None,
-         "error_details": None, "priority": task.priority, "tenant_id": instance.tenant_id, "created": now}
-        for task in new_tasks])
+         "error_details": None, "priority": task.priority, "tenant_id": instance.tenant_id, "created": now,
+         "suspended": instance.suspended} for task in new_tasks])
 
 
 def _sync_subscriptions(session: Session, instance: ProcessInstance, run: ProcessRun, event_waits: Iterable[EventWait],
@@ -308,7 +308,7 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
     event `start_event` whose message, signal or timer (described by `trigger`) arrived; `called_by`:
     the instance and the call activity's activity instance that called it."""
     if definition.suspended:
-        raise InvalidRequest(f"Process definition {definition.id} is suspended")
+        raise SuspendedEntityInteraction(f"ProcessDefinition with id '{definition.id}' is suspended")
     model = services.models.get(session, definition.id)
     now = services.clock.now()
     run, result = ProcessRun.start(model, variables, services.run_context(session), start_event)
@@ -411,7 +411,9 @@ def modify_variables(services: Services, instance_id: str, *, modifications: Map
         now = services.clock.now()
         record(session, instance, "variables.modified", now, user_id=user_id,
                modifications=jsonable(modifications), deletions=list(deletions))
-        save_run(services, session, instance, run, run.variables_changed(), now, user_id=user_id)
+        # A suspended instance's tokens stay where they are (app.cases.suspension).
+        result = run.snapshot() if instance.suspended else run.variables_changed()
+        save_run(services, session, instance, run, result, now, user_id=user_id)
 
 
 def delete_instance(services: Services, instance_id: str, *, reason: str | None = None, actor: Principal,
@@ -449,7 +451,8 @@ def end_instance(services: Services, session: Session, instance: ProcessInstance
 def instance_query(*, instance_ids: list[str] | None = None, business_key: str | None = None,
                    definition_id: str | None = None, definition_key: str | None = None,
                    active_only: bool = True, viewer: Principal | None = None, tenant_ids: list[str] | None = None,
-                   super_instance: str | None = None, sub_instance: str | None = None) -> Select:
+                   super_instance: str | None = None, sub_instance: str | None = None,
+                   suspended: bool | None = None) -> Select:
     query = permissions.only_visible(select(ProcessInstance), ProcessInstance.id, viewer)
     query = call_activities.related(query, super_instance=super_instance, sub_instance=sub_instance)
     if tenant_ids:
@@ -464,6 +467,8 @@ def instance_query(*, instance_ids: list[str] | None = None, business_key: str |
         query = query.where(ProcessInstance.definition_id == definition_id)
     if definition_key is not None:
         query = query.where(ProcessInstance.definition_key == definition_key)
+    if suspended is not None:
+        query = query.where(ProcessInstance.suspended.is_(suspended))
     return query
 
 

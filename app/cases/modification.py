@@ -36,6 +36,7 @@ from app.cases.instances import (
     save_run,
 )
 from app.cases.projections import TERMINATED
+from app.cases.suspension import refuse_if_suspended
 from app.cases.tasks import get_task, optional_text
 from app.context import Services
 from app.engine import ActivityInstanceNode, Instruction, ProcessRun, StepResult
@@ -85,6 +86,7 @@ def modify(services: Services, instance_id: str, instructions: Sequence[Instruct
         refuse_reserved_keys(instruction.variables)
     with services.db.write() as session:
         instance = get_active_instance(session, instance_id)
+        refuse_if_suspended(instance)
         run = load_run(services, session, instance)
         _apply(services, session, instance, run, instructions, actor, annotation=annotation)
 
@@ -136,6 +138,7 @@ def return_task(services: Services, task_id: str, body: Mapping[str, Any], *, ac
         session.refresh(task)  # read after the instance: a concurrent step fails this one's revision check
         permissions.require_task_work(session, actor, task)
         instance = instance_of_open_work(session, instance.id)
+        refuse_if_suspended(instance)
         run = load_run(services, session, instance)
         element = run.model.elements[task.task_definition_key]
         allowed = [name.strip() for name in element.properties.get(RETURN_TARGETS, "").split(",") if name.strip()]
@@ -175,6 +178,7 @@ def withdraw(services: Services, task_id: str, body: Mapping[str, Any], *, actor
         if completion.user_id != actor.user_id:
             raise permissions.denied(actor, "UPDATE", "Task", task_id)
         instance = instance_of_open_work(session, instance.id)
+        refuse_if_suspended(instance)
         moved = session.scalars(select(HistoryEvent).where(
             HistoryEvent.process_instance_id == instance.id, HistoryEvent.sequence > completion.sequence,
             HistoryEvent.kind.in_(_MOVES)).order_by(HistoryEvent.sequence)).first()

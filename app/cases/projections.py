@@ -16,11 +16,13 @@ ACTIVE, COMPLETED, TERMINATED = "ACTIVE", "COMPLETED", "EXTERNALLY_TERMINATED"
 ENDINGS = {"process.completed": COMPLETED, "process.deleted": TERMINATED}
 ACTIVITY_KINDS = ("activity.started", "activity.completed", "activity.canceled")
 ASSIGNMENTS = ("task.claimed", "task.unclaimed", "task.assigned")
+# The history kinds that suspend and activate an instance (app.cases.suspension).
+SUSPENDED, ACTIVATED = "process.suspended", "process.activated"
 
 
 def first_mismatch(session: Session, instance: ProcessInstance, events: Sequence[HistoryEvent]) -> str | None:
     """The first projected row of the instance that is not what its (intact) history says, if any."""
-    status, end_time = ACTIVE, None
+    status, end_time, suspended = ACTIVE, None, False
     # By task id, which the history's rows may lack.
     activities: dict[str | None, dict[str, Any]] = {}
     tasks: dict[str | None, dict[str, Any]] = {}
@@ -41,6 +43,8 @@ def first_mismatch(session: Session, instance: ProcessInstance, events: Sequence
             for rows in (tasks, activities):
                 if event.task_id in rows:
                     rows[event.task_id]["assignee"] = event.payload.get("assignee")
+        elif event.kind in (SUSPENDED, ACTIVATED):
+            suspended = event.kind == SUSPENDED
         elif event.kind in ENDINGS:
             status, end_time = ENDINGS[event.kind], event.occurred_at
     if status != ACTIVE:
@@ -50,10 +54,12 @@ def first_mismatch(session: Session, instance: ProcessInstance, events: Sequence
     if started is not None:
         recorded: dict[str, Any] = {"status": status, "end time": end_time, "start time": started.occurred_at,
                     "business key": started.payload.get("business_key"),
-                    "definition": started.payload.get("definition_id"), "starter": started.user_id}
+                    "definition": started.payload.get("definition_id"), "starter": started.user_id,
+                    "suspension": "suspended" if suspended else "active"}
         stored: dict[str, Any] = {"status": instance.status, "end time": instance.end_time,
                                   "start time": instance.start_time, "business key": instance.business_key,
-                                  "definition": instance.definition_id, "starter": instance.start_user_id}
+                                  "definition": instance.definition_id, "starter": instance.start_user_id,
+                                  "suspension": "suspended" if instance.suspended else "active"}
         for name, value in stored.items():
             if value != recorded[name]:
                 return f"the instance's {name} is {_shown(value)} where its history says {_shown(recorded[name])}"

@@ -22,6 +22,7 @@ from app.cases.instances import (
     refuse_reserved_keys,
     save_run,
 )
+from app.cases.suspension import refuse_if_suspended
 from app.context import Services
 from app.engine import FormField, validate_submission
 from app.errors import Conflict, InvalidRequest, NotFound, TaskAlreadyClaimed
@@ -75,6 +76,8 @@ class TaskFilter:
     created_before: datetime | None = None
     created_after: datetime | None = None
     tenant_id_in: list[str] = field(default_factory=list)
+    # True: tasks of suspended instances only; False: of active ones only; None: both.
+    suspended: bool | None = None
     sorting: list[tuple[str, str]] = field(default_factory=list)
     # Who asks: tasks of instances they may not read are left out (None: the service itself).
     viewer: Principal | None = None
@@ -106,7 +109,7 @@ def task_query(criteria: TaskFilter) -> Select:
              (c.process_definition_key, UserTask.process_definition_key), (c.business_key, UserTask.business_key),
              (c.task_definition_key, UserTask.task_definition_key), (c.name, UserTask.name),
              (c.assignee, UserTask.assignee), (c.owner, UserTask.owner),
-             (c.delegation_state, UserTask.delegation_state)]
+             (c.delegation_state, UserTask.delegation_state), (c.suspended, UserTask.suspended)]
     for value, column in equal:
         if value is not None:
             query = query.where(column == value)
@@ -172,8 +175,11 @@ def open_task(session: Session, task_id: str) -> UserTask:
     return task
 
 
-def _commanded_task(session: Session, task_id: str, actor: Principal) -> tuple[UserTask, ProcessInstance]:
-    """An open task and its instance, for a command by whoever may work the task.
+def _commanded_task(session: Session, task_id: str, actor: Principal, *, while_suspended: bool = False
+                    ) -> tuple[UserTask, ProcessInstance]:
+    """An open task and its instance, for a command by whoever may work the task. A suspended
+    instance's tasks are not handed on (Camunda's SuspendedEntityInteractionException) unless the
+    command is `while_suspended` (their data and variables may still change).
 
     The instance's revision guards the command, as it guards a completion: it is read before the
     task's row, so that a command committed in between fails the revision check (409) at commit
@@ -182,6 +188,8 @@ def _commanded_task(session: Session, task_id: str, actor: Principal) -> tuple[U
     instance = session.get_one(ProcessInstance, task.process_instance_id)
     session.refresh(task)
     permissions.require_task_work(session, actor, task)
+    if not while_suspended:
+        refuse_if_suspended(instance)
     return task, instance
 
 
@@ -264,7 +272,7 @@ def modify_task_variables(services: Services, task_id: str, *, modifications: Ma
     on the scope of its execution: here, the case."""
     refuse_reserved_keys(modifications)
     with services.db.write() as session:
-        _, instance = _commanded_task(session, task_id, actor)
+        _, instance = _commanded_task(session, task_id, actor, while_suspended=True)
         _set_variables(services, session, instance_of_open_work(session, instance.id), modifications,
                        tuple(deletions), actor)
 
@@ -292,7 +300,7 @@ def update_task(services: Services, task_id: str, changes: Mapping[str, Any], *,
     A task's due date is a statutory deadline: only an administrator moves it. Its assignee, owner
     and delegation go through their own commands, which say why in the history."""
     with services.db.write() as session:
-        task, instance = _commanded_task(session, task_id, actor)
+        task, instance = _commanded_task(session, task_id, actor, while_suspended=True)
         for key, column in _UNCHANGEABLE.items():
             if key in changes and changes[key] != getattr(task, column):
                 raise InvalidRequest(f"'{key}' is changed by its own call (claim, assignee, delegate, resolve), "
@@ -352,6 +360,7 @@ def complete(services: Services, task_id: str, variables: Mapping[str, Any], *, 
             raise InvalidRequest(f"Task '{task_id}' is delegated: its delegate resolves it, then its owner "
                                  "completes it")
         instance = instance_of_open_work(session, task.process_instance_id)
+        refuse_if_suspended(instance)
         run = load_run(services, session, instance)
         definition = run.model.user_tasks[task.task_definition_key]
         values = validate_submission(definition.form_fields, variables, services.settings.zone)

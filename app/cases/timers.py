@@ -25,7 +25,8 @@ from app.persistence.models import ProcessDefinition, ProcessInstance, Timer
 
 def next_due(services: Services, until: datetime) -> datetime | None:
     with services.db.read() as session:
-        return session.scalar(select(func.min(Timer.due_at)).where(Timer.due_at <= until))
+        return session.scalar(select(func.min(Timer.due_at))
+                              .where(Timer.due_at <= until, Timer.suspended.is_(False)))
 
 
 def fire_due_timers(services: Services, *, batch: int = 100, per_unit: int = 25) -> int:
@@ -83,7 +84,7 @@ def _fire_unit(services: Services, now: datetime, stepped: set[str], most: int, 
     with services.db.write() as session:
         held = {timer.id: timer for timer in session.scalars(
             select(Timer).where(Timer.due_at <= now, Timer.process_instance_id.is_not(None),
-                                Timer.process_instance_id.not_in(list(stepped)))
+                                Timer.suspended.is_(False), Timer.process_instance_id.not_in(list(stepped)))
             .order_by(Timer.due_at).limit(most).with_for_update(skip_locked=True))}
         claimed = list(dict.fromkeys(timer.process_instance_id for timer in held.values()
                                      if timer.process_instance_id is not None))
@@ -99,6 +100,8 @@ def _fire_unit(services: Services, now: datetime, stepped: set[str], most: int, 
                 instance = get_active_instance(session, loaded.id)
             except NotFound:
                 continue  # it ended meanwhile; nothing of it was written in this unit
+            if instance.suspended:
+                continue  # suspended meanwhile: its timers wait until it is activated
             advanced += _advance(services, session, instance, timers[instance.id], now)
         return advanced
 
@@ -108,7 +111,10 @@ def _fire_instance(services: Services, instance_id: str, now: datetime) -> bool:
         due = _wholly_held(session, {}, [instance_id], now).get(instance_id)
         if not due:
             return False
-        return _advance(services, session, get_active_instance(session, instance_id), due, now)
+        instance = get_active_instance(session, instance_id)
+        if instance.suspended:
+            return False  # suspended meanwhile: its timers wait until it is activated
+        return _advance(services, session, instance, due, now)
 
 
 def _wholly_held(session: Session, held: dict[str, Timer], instance_ids: list[str],
@@ -118,7 +124,8 @@ def _wholly_held(session: Session, held: dict[str, Timer], instance_ids: list[st
     someone else holds: an instance fired with part of its due timers would fire the others unrecorded,
     so one that another worker holds in part is left to a later call."""
     due = session.execute(select(Timer.id, Timer.process_instance_id)
-                          .where(Timer.process_instance_id.in_(instance_ids), Timer.due_at <= now)).all()
+                          .where(Timer.process_instance_id.in_(instance_ids), Timer.due_at <= now,
+                                 Timer.suspended.is_(False))).all()
     beyond = [row.id for row in due if row.id not in held]
     if beyond:
         held.update((timer.id, timer) for timer in session.scalars(

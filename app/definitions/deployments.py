@@ -171,7 +171,7 @@ def resources_of(session: Session, deployment_id: str) -> list[DeploymentResourc
 def definition_query(*, ids: list[str] | None = None, key: str | None = None, keys: list[str] | None = None,
                      latest_version: bool = False,
                      deployment_id: str | None = None, name: str | None = None,
-                     version: int | None = None) -> Select:
+                     version: int | None = None, suspended: bool | None = None) -> Select:
     query = select(ProcessDefinition)
     if ids:
         query = query.where(ProcessDefinition.id.in_(ids))
@@ -185,6 +185,8 @@ def definition_query(*, ids: list[str] | None = None, key: str | None = None, ke
         query = query.where(ProcessDefinition.name == name)
     if version is not None:
         query = query.where(ProcessDefinition.version == version)
+    if suspended is not None:
+        query = query.where(ProcessDefinition.suspended.is_(suspended))
     if latest_version:
         query = latest_versions_only(query, ProcessDefinition)
     return query.order_by(ProcessDefinition.key, ProcessDefinition.version)

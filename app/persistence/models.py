@@ -121,6 +121,8 @@ class ProcessInstance(Base):
     last_sequence: Mapped[int] = mapped_column(Integer, default=0)
     # The hash of the instance's last history event: the head of its chain (app.audit.ledger).
     history_hash: Mapped[str | None] = mapped_column(String(64))
+    # Suspended (挂起): its tokens stay where they are until it is activated (app.cases.suspension).
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     revision: Mapped[int] = mapped_column(Integer, nullable=False)
     # Started by a call activity: the calling instance and the call activity's activity instance
     # there (Camunda's super process instance), and the first instance of the chain of callers.
@@ -158,6 +160,8 @@ class UserTask(Base):
     priority: Mapped[int] = mapped_column(Integer, default=50)
     form_key: Mapped[str | None] = mapped_column(String(255))
     tenant_id: Mapped[str | None] = mapped_column(String(64))
+    # The instance's suspension state, copied in its unit of work so that task lists need no join.
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class TaskCandidate(Base):
@@ -269,6 +273,8 @@ class Timer(Base):
     # A start timer's cycle: repetitions left (-1: unbounded) and the period as an ISO duration.
     repeat: Mapped[dict | None] = mapped_column(JSON)
     created: Mapped[datetime] = mapped_column(Instant())
+    # The instance's suspension state: a suspended instance's timers wait, due or not.
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class EventSubscription(Base):
@@ -313,6 +319,8 @@ class ExternalTask(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     tenant_id: Mapped[str | None] = mapped_column(String(64))
     created: Mapped[datetime] = mapped_column(Instant())
+    # The instance's suspension state: fetchAndLock passes a suspended instance's tasks by.
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Incident(Base):

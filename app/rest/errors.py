@@ -21,6 +21,7 @@ from app.errors import (
     NotFound,
     ProcessExecutionFailed,
     ServiceError,
+    SuspendedEntityInteraction,
     TaskAlreadyClaimed,
     TooManyAttempts,
     Unauthenticated,
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 WIRE: list[tuple[type[ServiceError], int, str]] = [
     (MismatchingCorrelation, 400, "RestException"),
     (LockNotHeld, 400, "BadUserRequestException"),
+    # Camunda's exception is a BadUserRequestException (400), though some of its REST resources wrap
+    # it in a 500: a 400 with its name tells every client the same thing.
+    (SuspendedEntityInteraction, 400, "SuspendedEntityInteractionException"),
     (InvalidRequest, 400, "InvalidRequestException"),
     (InvalidProcessModel, 400, "ParseException"),
     (ProcessExecutionFailed, 400, "ProcessEngineException"),

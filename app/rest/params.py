@@ -37,6 +37,24 @@ def flag(value: Any, name: str) -> bool:
     raise InvalidRequest(f"Cannot convert value '{value}' of parameter '{name}' to a boolean")
 
 
+def required_boolean(p: Mapping[str, Any], name: str) -> bool:
+    """A body key that must be given as a JSON boolean (a command whose default would surprise)."""
+    value = p.get(name)
+    if not isinstance(value, bool):
+        raise InvalidRequest(f"'{name}' is required and must be true or false")
+    return value
+
+
+def suspension_state(p: Mapping[str, Any]) -> bool | None:
+    """Camunda's `active` / `suspended` list filters: True for the suspended only, False for the
+    active only, None for both (with both set, `suspended` wins, as Camunda applies it last)."""
+    if flag(p.get("suspended"), "suspended"):
+        return True
+    if flag(p.get("active"), "active"):
+        return False
+    return None
+
+
 @overload
 def integer(value: Any, name: str, default: int, minimum: int = 0) -> int: ...
 

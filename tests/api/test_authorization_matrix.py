@@ -30,6 +30,10 @@ GUARDS = {
     "PUT /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,
     "DELETE /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,
     "POST /engine-rest/process-instance/{instance_id}/modification": ADMIN,
+    **{f"PUT /engine-rest/{path}/suspended": ADMIN for path in (
+        "process-instance", "process-instance/{instance_id}", "process-definition",
+        "process-definition/{definition_id}", "process-definition/key/{key}",
+        "process-definition/key/{key}/tenant-id/{tenant_id}")},
     **{f"POST /engine-rest/{path}": frozenset({"system", "admin"}) for path in (
         "message", "signal", "external-task/fetchAndLock", "external-task/{task_id}/complete",
         "external-task/{task_id}/failure", "external-task/{task_id}/bpmnError", "external-task/{task_id}/extendLock",

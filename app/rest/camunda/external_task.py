@@ -18,7 +18,7 @@ from app.errors import InvalidRequest
 from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import flag, integer, query_dict, text_list
+from app.rest.params import flag, integer, query_dict, suspension_state, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import decode_variables
 
@@ -153,7 +153,7 @@ def _external_task_query(params: dict[str, Any], services: Services, viewer: Pri
         params, services.clock.now(), viewer=viewer, locked=flag(params.get("locked"), "locked"),
         not_locked=flag(params.get("notLocked"), "notLocked"),
         with_retries_left=flag(params.get("withRetriesLeft"), "withRetriesLeft"),
-        no_retries_left=flag(params.get("noRetriesLeft"), "noRetriesLeft"))
+        no_retries_left=flag(params.get("noRetriesLeft"), "noRetriesLeft"), suspended=suspension_state(params))
 
 
 def _list_external(services: Services, viewer: Principal, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from app.context import Services
 from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
-from app.rest.params import flag, query_dict, sort_order, text, text_list
+from app.rest.params import flag, query_dict, sort_order, suspension_state, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import optional_instant
 
@@ -34,7 +34,8 @@ def _instance_filter(p: dict[str, Any], services: Services, viewer: Principal) -
         finished=flag(p.get("finished"), "finished"), unfinished=flag(p.get("unfinished"), "unfinished"),
         started_before=optional_instant(p, "startedBefore", zone),
         started_after=optional_instant(p, "startedAfter", zone),
-        state=text(p, "state"), tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"),
+        state=text(p, "state"), suspended=suspension_state(p),
+        tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"),
         super_instance=text(p, "superProcessInstanceId"), sub_instance=text(p, "subProcessInstanceId"),
         sort_desc=_sorting(p, history.INSTANCE_SORT),
     )

@@ -35,7 +35,7 @@ def _job(row: tuple[Timer, ProcessInstance | None], zone: tzinfo) -> dict[str, A
             "processInstanceId": timer.process_instance_id, "executionId": timer.process_instance_id,
             "processDefinitionId": definition_id, "processDefinitionKey": timer.process_definition_key,
             "dueDate": format_instant(timer.due_at, zone), "exceptionMessage": None, "failedActivityId": None,
-            "retries": 3, "suspended": False, "priority": 0,
+            "retries": 3, "suspended": timer.suspended, "priority": 0,
             "tenantId": instance.tenant_id if instance is not None else None,
             "createTime": format_instant(timer.created, zone)}
 

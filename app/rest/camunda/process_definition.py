@@ -2,19 +2,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from app.access.accounts import Principal
-from app.cases import instances
+from app.cases import instances, suspension
 from app.context import Services
 from app.definitions import deployments
+from app.errors import InvalidRequest
 from app.rest.camunda import render
 from app.rest.camunda.forms import form_variables
-from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import flag, integer, query_dict, text, text_list
+from app.rest.params import flag, integer, query_dict, required_boolean, suspension_state, text, text_list
 from app.rest.routing import ServiceRouter
-from app.rest.variables import decode_variables
+from app.rest.variables import decode_variables, optional_instant
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 router = ServiceRouter(prefix="/engine-rest/process-definition", tags=["process-definition"])
 
 _LISTS = frozenset({"processDefinitionIdIn", "keysIn", "keyIn"})
+# Suspending or activating a process (and its running cases) is for administrators.
+_SUSPEND = role(permission="SUSPEND", resource_type="ProcessDefinition")
 
 
 def _query(p: dict[str, Any]) -> Select:
@@ -30,7 +33,7 @@ def _query(p: dict[str, Any]) -> Select:
     query = deployments.definition_query(
         ids=ids, key=text(p, "key"), keys=text_list(p.get("keysIn"), "keysIn") or text_list(p.get("keyIn"), "keyIn"),
         latest_version=flag(p.get("latestVersion"), "latestVersion"), deployment_id=text(p, "deploymentId"),
-        name=text(p, "name"), version=integer(p.get("version"), "version"))
+        name=text(p, "name"), version=integer(p.get("version"), "version"), suspended=suspension_state(p))
     return query
 
 
@@ -70,6 +73,44 @@ def definition_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any
 def xml_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
     row, xml = deployments.definition_with_xml(services, definition_id=definition_id)
     return {"id": row.id, "bpmn20Xml": xml}
+
+
+def _suspend(services: Services, actor: Principal, body: dict[str, Any] | None, **which: Any) -> Response:
+    """Camunda's body: suspended, includeProcessInstances, executionDate (only now or past: applied now)."""
+    body = body or {}
+    suspension.suspend_definitions(
+        services, suspended=required_boolean(body, "suspended"), actor=actor,
+        include_instances=flag(body.get("includeProcessInstances"), "includeProcessInstances"),
+        execution_date=optional_instant(body, "executionDate", services.settings.zone), **which)
+    return Response(status_code=204)
+
+
+@router.put("/suspended", status_code=204, dependencies=[_SUSPEND])
+def suspend_by_key_all_versions(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    """Every version of a key (of a tenant, or of none)."""
+    key = text(body or {}, "processDefinitionKey")
+    if key is None:
+        raise InvalidRequest("processDefinitionKey has to be set to update the suspension state.")
+    return _suspend(services, actor, body, key=key, latest_only=False,
+                    tenant_id=text(body or {}, "processDefinitionTenantId"),
+                    without_tenant=flag((body or {}).get("processDefinitionWithoutTenantId"),
+                                        "processDefinitionWithoutTenantId"))
+
+
+@router.put("/key/{key}/suspended", status_code=204, dependencies=[_SUSPEND])
+def suspend_latest_by_key(key: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    return _suspend(services, actor, body, key=key)
+
+
+@router.put("/key/{key}/tenant-id/{tenant_id}/suspended", status_code=204, dependencies=[_SUSPEND])
+def suspend_latest_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep, actor: PrincipalDep,
+                                     body: JsonBody = None) -> Response:
+    return _suspend(services, actor, body, key=key, tenant_id=tenant_id)
+
+
+@router.put("/{definition_id}/suspended", status_code=204, dependencies=[_SUSPEND])
+def suspend_by_id(definition_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    return _suspend(services, actor, body, definition_id=definition_id)
 
 
 def _start(request: Request, services: Services, actor: Principal, body: dict[str, Any] | None, *,

@@ -5,14 +5,14 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request, Response
 
 from app.access.accounts import Principal
-from app.cases import instances, modification
+from app.cases import instances, modification, suspension
 from app.context import Services
 from app.engine import ActivityInstanceNode, Instruction
 from app.errors import InvalidRequest, NotFound
 from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import flag, query_dict, text, text_list
+from app.rest.params import flag, query_dict, required_boolean, suspension_state, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import (
     decode_value,
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 router = ServiceRouter(prefix="/engine-rest/process-instance", tags=["process-instance"])
 # Changing a running instance's data or ending it is for administrators.
 _ADMINISTER = role(permission="UPDATE", resource_type="ProcessInstance")
+_SUSPEND = role(permission="SUSPEND", resource_type="ProcessInstance")
 _LISTS = frozenset({"processInstanceIds", "tenantIdIn"})
 
 
@@ -35,7 +36,7 @@ def _query(p: dict[str, Any], viewer: Principal) -> Select:
     return instances.instance_query(
         instance_ids=text_list(p.get("processInstanceIds"), "processInstanceIds"), business_key=text(p, "businessKey"),
         definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"), viewer=viewer,
-        tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"),
+        tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"), suspended=suspension_state(p),
         super_instance=text(p, "superProcessInstance"), sub_instance=text(p, "subProcessInstance"))
 
 
@@ -58,6 +59,39 @@ def query_instances(request: Request, services: ServicesDep, viewer: PrincipalDe
 @router.get("/count")
 def count_instances(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
     return counted(services, _query(query_dict(request, _LISTS), viewer))
+
+
+@router.put("/suspended", status_code=204, dependencies=[_SUSPEND])
+def suspend_instances(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    """By definition id, by definition key (of a tenant, or of none), or by a list of instance ids."""
+    body = body or {}
+    suspended = required_boolean(body, "suspended")
+    if body.get("processInstanceQuery") is not None or body.get("historicProcessInstanceQuery") is not None:
+        raise InvalidRequest("processInstanceQuery and historicProcessInstanceQuery are not supported: "
+                             "name the instances in processInstanceIds")
+    instance_ids = text_list(body.get("processInstanceIds"), "processInstanceIds")
+    definition_id, definition_key = text(body, "processDefinitionId"), text(body, "processDefinitionKey")
+    if instance_ids and (definition_id or definition_key):
+        raise InvalidRequest("Give processInstanceIds or a process definition, not both")
+    if not instance_ids:
+        if definition_id is None and definition_key is None:
+            raise InvalidRequest("Either processDefinitionId or processDefinitionKey should be set to update "
+                                 "the suspension state.")
+        if definition_id is not None and definition_key is not None:
+            raise InvalidRequest("Only one of processDefinitionId or processDefinitionKey should be set to update "
+                                 "the suspension state.")
+    suspension.suspend_instances(
+        services, suspended=suspended, actor=actor, instance_ids=instance_ids, definition_id=definition_id,
+        definition_key=definition_key, tenant_id=text(body, "processDefinitionTenantId"),
+        without_tenant=flag(body.get("processDefinitionWithoutTenantId"), "processDefinitionWithoutTenantId"))
+    return Response(status_code=204)
+
+
+@router.put("/{instance_id}/suspended", status_code=204, dependencies=[_SUSPEND])
+def suspend_instance(instance_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    suspension.suspend_instance(services, instance_id, suspended=required_boolean(body or {}, "suspended"),
+                                actor=actor)
+    return Response(status_code=204)
 
 
 @router.get("/{instance_id}")

@@ -84,7 +84,7 @@ def instance(request: Request, row: ProcessInstance, variables: dict[str, Any] |
         "businessKey": row.business_key,
         "caseInstanceId": None,
         "ended": row.status != "ACTIVE",
-        "suspended": False,
+        "suspended": row.suspended,
         "tenantId": row.tenant_id,
     }
     if variables is not None:
@@ -115,7 +115,7 @@ def task(row: UserTask, zone: tzinfo) -> dict[str, Any]:
         "caseDefinitionId": None,
         "caseInstanceId": None,
         "taskDefinitionKey": row.task_definition_key,
-        "suspended": False,
+        "suspended": row.suspended,
         "formKey": row.form_key,
         "camundaFormRef": None,
         "tenantId": row.tenant_id,
@@ -152,7 +152,7 @@ def historic_instance(row: ProcessInstance, definition_row: ProcessDefinition, z
         "superCaseInstanceId": None,
         "caseInstanceId": None,
         "tenantId": row.tenant_id,
-        "state": row.status,
+        "state": history.SUSPENDED_STATE if row.status == "ACTIVE" and row.suspended else row.status,
     }
 
 
@@ -260,7 +260,7 @@ def external_task(row: ExternalTask, zone: tzinfo) -> dict[str, Any]:
         "processInstanceId": row.process_instance_id,
         "tenantId": row.tenant_id,
         "retries": row.retries,
-        "suspended": False,
+        "suspended": row.suspended,
         "workerId": row.worker_id,
         "topicName": row.topic_name,
         "priority": row.priority,

@@ -13,7 +13,7 @@ from app.rest.camunda import render
 from app.rest.camunda.forms import form_variables
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
-from app.rest.params import flag, query_dict, sort_order, text, text_list
+from app.rest.params import flag, query_dict, sort_order, suspension_state, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import (
     decode_value,
@@ -66,6 +66,7 @@ def _filter(p: dict[str, Any], services: Services, viewer: Principal) -> tasks.T
         due_before=instant("dueBefore"), due_after=instant("dueAfter"),
         created_before=instant("createdBefore"), created_after=instant("createdAfter"),
         tenant_id_in=text_list(p.get("tenantIdIn"), "tenantIdIn"),
+        suspended=suspension_state(p),
         sorting=sorting,
         viewer=viewer,
     )
