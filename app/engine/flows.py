@@ -12,6 +12,9 @@ message throw events.
   `camunda:topic`) is an external task, as in Camunda: it waits for a worker of that topic. Without an
   implementation it passes, as in Camunda. Both are rewritten before parsing: into a service task of
   that topic, or into a plain event.
+- A sequence flow drawn without an id (hand-written files; Camunda runs them) gets one before
+  parsing, made from its source and target: the library follows flows by their ids and would drop
+  it, and the tokens behind it.
 - Data associations (a line between a task and a data object) are drawn for readers: Camunda 7 does
   not execute them, while the library would move the variable out of the case into the data object,
   or stop the task when it has no such variable. They are dropped before parsing; a variable named
@@ -115,6 +118,21 @@ def rewrite_message_throws(root: etree._Element) -> None:
             scope = event.getparent()
             if scope is not None:
                 scope.replace(event, task)
+
+
+def name_unnamed_flows(root: etree._Element) -> None:
+    """Give each sequence flow without an id one, the same every time the file is read."""
+    taken = {element.get("id") for element in root.iter() if isinstance(element.tag, str) and element.get("id")}
+    for flow in root.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        if flow.get("id"):
+            continue
+        base = f"{flow.get('sourceRef') or 'start'}_to_{flow.get('targetRef') or 'end'}"
+        flow_id, number = base, 1
+        while flow_id in taken:
+            number += 1
+            flow_id = f"{base}_{number}"
+        flow.set("id", flow_id)
+        taken.add(flow_id)
 
 
 def drop_data_associations(root: etree._Element) -> None:

@@ -42,6 +42,7 @@ from app.engine.flows import (
     end_implicitly,
     join_link_events,
     message_throw_topic,
+    name_unnamed_flows,
     rewrite_message_throws,
 )
 from app.engine.multi_instance import use_service_multi_instance
@@ -544,6 +545,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
     interrupting: dict[str, bool] = {}
     for resource, content in resources.items():
         root = parse_untrusted_xml(content, resource)
+        name_unnamed_flows(root)
         if is_decision_resource(root):
             decision_resources += 1  # read by parse_decision_resources
             continue

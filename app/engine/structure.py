@@ -84,11 +84,10 @@ def _check_flow_element(resource: str, element: etree._Element, tag: str, seen: 
     element_id = element.get("id")
     scope = element.getparent()
     if not element_id:
-        what = (f"the sequence flow from '{element.get('sourceRef')}' to '{element.get('targetRef')}'"
-                if tag == "sequenceFlow" else f"a {tag}" + (f" named '{element.get('name')}'" if element.get("name")
-                                                            else ""))
-        raise refuse_element(resource, element, f"{what} has no id; every element needs one (a token follows "
-                                                "sequence flows by their ids)")
+        # Sequence flows without an id have one by now (app.engine.flows.name_unnamed_flows).
+        what = f"a {tag}" + (f" named '{element.get('name')}'" if element.get("name") else "")
+        raise refuse_element(resource, element, f"{what} has no id; every element needs one (the case's "
+                                                "history and tasks name it)")
     if len(element_id) > _MAX_ID:
         reason = f"an element's id has more than {_MAX_ID} characters ('{element_id[:40]}…')"
         raise InvalidProcessModel(f"{resource}: {reason}", details={"resource": resource, "element": None,

@@ -44,8 +44,6 @@ SUBPROCESS = ('<bpmn:subProcess id="sp"><bpmn:startEvent id="ss"/><bpmn:userTask
 # name: (process body, file-level declarations, the element the refusal names (None: none can be), words)
 REFUSED = {
     "a flow to no element": (START + flow("s", "ghost", "f1"), "", "f1", "names no element"),
-    "a sequence flow without an id": (START + END + '<bpmn:sequenceFlow sourceRef="s" targetRef="e"/>', "", None,
-                                      "from 's' to 'e' has no id"),
     "a task without an id": (START + END + flow("s", "e", "f1") + '<bpmn:userTask name="审核"/>', "", None,
                              "a userTask named '审核' has no id"),
     "a sequence flow to nowhere": (START + '<bpmn:sequenceFlow id="f1" sourceRef="s"/>', "", "f1", "has no targetRef"),
@@ -161,6 +159,20 @@ def test_odd_but_runnable_diagrams_run_and_answer_plainly(client):
     assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
     assert "never" not in {row["activityId"] for row in client.get(
         "/history/activity-instance", params={"processInstanceId": case}).json()}
+
+
+def test_sequence_flows_drawn_without_an_id_are_followed_as_camunda_follows_them(client):
+    # Hand-written files often leave flows without ids; Camunda runs them, and so does the service.
+    body = (START + '<bpmn:userTask id="u"/><bpmn:userTask id="v"/>' + END + '<bpmn:sequenceFlow sourceRef="s" '
+            'targetRef="u"/><bpmn:sequenceFlow sourceRef="u" targetRef="v"/><bpmn:sequenceFlow sourceRef="v" '
+            'targetRef="e"/>')
+    assert deploy_bytes(client, "no_ids.bpmn", process_file(body, key="no_ids")).status_code == 200
+    case = client.post("/process-definition/key/no_ids/start", json={}).json()["id"]
+    for expected in ("u", "v"):
+        [task] = client.get("/task", params={"processInstanceId": case}).json()
+        assert task["taskDefinitionKey"] == expected
+        assert client.post(f"/task/{task['id']}/complete", json={}).status_code == 204
+    assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
 
 
 def test_a_process_that_is_not_executable_is_not_held_to_what_runs(client):
