@@ -23,6 +23,8 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.bpmn_task_spec import BpmnTaskSpec
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import ParallelMultiInstanceTask as ParallelMixin
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import SequentialMultiInstanceTask as SequentialMixin
 from SpiffWorkflow.camunda.specs.multiinstance_task import (
     ParallelMultiInstanceTask as LibraryParallel,
 )
@@ -191,10 +193,11 @@ def use_service_multi_instance(specs: Iterable[BpmnProcessSpec]) -> None:
     """Give the parsed multi-instance activities Camunda's behaviour (see the module's docstring)."""
     for spec in specs:
         for task_spec in spec.task_specs.values():
-            if isinstance(task_spec, LibraryParallel | LibrarySequential):
+            # The Camunda parser's classes, and the plain BPMN ones it gives some tasks (a receive task).
+            if isinstance(task_spec, ParallelMixin | SequentialMixin):
                 collection = task_spec.data_output.bpmn_id if task_spec.data_output is not None else None
                 element = task_spec.output_item.bpmn_id if task_spec.output_item is not None else None
-                task_spec.__class__ = (ServiceSequentialMultiInstance if isinstance(task_spec, LibrarySequential)
+                task_spec.__class__ = (ServiceSequentialMultiInstance if isinstance(task_spec, SequentialMixin)
                                        else ServiceParallelMultiInstance)
                 task_spec.cardinality_text, task_spec.collection_text = task_spec.cardinality, collection
                 task_spec.element_variable, task_spec.condition_text = element, task_spec.condition

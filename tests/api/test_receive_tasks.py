@@ -3,6 +3,7 @@ GET /execution lists, until POST /execution/{id}/signal (Camunda's "Trigger Exec
 with the variables sent. An intermediate catch event without an event definition is refused at deploy."""
 from __future__ import annotations
 
+from tests.support.bpmn_text import process
 from tests.support.http import deploy, deploy_bytes, start
 from tests.support.paths import FIXTURES
 
@@ -72,3 +73,18 @@ def test_an_intermediate_catch_event_without_an_event_definition_is_refused_at_d
     assert answer.status_code == 400, answer.text
     assert answer.json()["type"] == "ParseException"
     assert "'wait'" in answer.json()["message"] and "needs what it waits for" in answer.json()["message"]
+
+
+def test_a_multi_instance_receive_task_waits_for_each_of_its_executions(client):
+    body = ('<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="copies"/>'
+            '<bpmn:receiveTask id="copies"><bpmn:multiInstanceLoopCharacteristics>'
+            '<bpmn:loopCardinality>3</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics></bpmn:receiveTask>'
+            '<bpmn:sequenceFlow id="f2" sourceRef="copies" targetRef="e"/><bpmn:endEvent id="e"/>')
+    assert deploy_bytes(client, "copies.bpmn", process("three_copies", body)).status_code == 200
+    case = start(client, "three_copies").json()["id"]
+    waiting = client.get("/execution", params={"processInstanceId": case, "activityId": "copies"}).json()
+    assert len(waiting) == 3
+    for execution in waiting:
+        assert client.get(f"/history/process-instance/{case}").json()["state"] == "ACTIVE"
+        assert client.post(f"/execution/{execution['id']}/signal", json={}).status_code == 204
+    assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
