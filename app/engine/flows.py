@@ -15,10 +15,11 @@ message throw events.
 - A sequence flow drawn without an id (hand-written files; Camunda runs them) gets one before
   parsing, made from its source and target: the library follows flows by their ids and would drop
   it, and the tokens behind it.
-- Data associations (a line between a task and a data object) are drawn for readers: Camunda 7 does
-  not execute them, while the library would move the variable out of the case into the data object,
-  or stop the task when it has no such variable. They are dropped before parsing; a variable named
-  as a data object is a case variable like any other.
+- Data associations (a line between a task and a data object or data store) and data stores are
+  drawn for readers: Camunda 7 does not execute them, while the library would move the variable out
+  of the case into the data object, stop the task when it has no such variable, or ask for a data
+  store's implementation. They are dropped before parsing; a variable named as a data object is a
+  case variable like any other.
 """
 from __future__ import annotations
 
@@ -136,7 +137,8 @@ def name_unnamed_flows(root: etree._Element) -> None:
 
 
 def drop_data_associations(root: etree._Element) -> None:
-    for tag in ("dataInputAssociation", "dataOutputAssociation"):
+    # Data stores too: Camunda 7 does not execute them, and the library would ask for their implementation.
+    for tag in ("dataInputAssociation", "dataOutputAssociation", "dataStoreReference", "dataStore"):
         for association in list(root.iter(f"{{{BPMN_NS}}}{tag}")):
             owner = association.getparent()
             if owner is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.bpmn_text import process
 from tests.support.http import deploy, deploy_bytes
 from tests.support.paths import FIXTURES
 
@@ -72,3 +73,38 @@ def test_what_cannot_run_is_refused_naming_the_element_and_why(client, case):
     answer = refusal(client, body)
     assert f"'{element}'" in answer["message"] and words in answer["message"]
     assert answer["type"] == "ParseException"
+
+
+def test_a_terminate_end_event_in_a_subprocess_ends_that_subprocess_only(client):
+    body = ('<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="split"/>'
+            '<bpmn:parallelGateway id="split"/><bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="sp"/>'
+            '<bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="outer"/><bpmn:userTask id="outer"/>'
+            '<bpmn:sequenceFlow id="f4" sourceRef="outer" targetRef="e2"/><bpmn:endEvent id="e2"/>'
+            '<bpmn:subProcess id="sp"><bpmn:startEvent id="ss"/><bpmn:sequenceFlow id="i1" sourceRef="ss" targetRef="ps"/>'
+            '<bpmn:parallelGateway id="ps"/><bpmn:sequenceFlow id="i2" sourceRef="ps" targetRef="a"/>'
+            '<bpmn:sequenceFlow id="i3" sourceRef="ps" targetRef="b"/><bpmn:userTask id="a"/><bpmn:userTask id="b"/>'
+            '<bpmn:sequenceFlow id="i4" sourceRef="a" targetRef="term"/><bpmn:endEvent id="term"><bpmn:terminateEventDefinition/></bpmn:endEvent>'
+            '<bpmn:sequenceFlow id="i5" sourceRef="b" targetRef="se"/><bpmn:endEvent id="se"/></bpmn:subProcess>'
+            '<bpmn:sequenceFlow id="f5" sourceRef="sp" targetRef="after"/><bpmn:userTask id="after"/>'
+            '<bpmn:sequenceFlow id="f6" sourceRef="after" targetRef="e"/><bpmn:endEvent id="e"/>')
+    answer = deploy_bytes(client, "t.bpmn", process("term", body))
+    assert answer.status_code == 200, answer.text
+    case = client.post("/process-definition/key/term/start", json={}).json()["id"]
+    tasks = {t["taskDefinitionKey"]: t["id"] for t in client.get("/task", params={"processInstanceId": case}).json()}
+    assert client.post(f"/task/{tasks['a']}/complete", json={}).status_code == 204
+    after = sorted(t["taskDefinitionKey"] for t in client.get("/task", params={"processInstanceId": case}).json())
+    # The subprocess's other branch ended with it; the case goes on after the subprocess and beside it.
+    assert after == ["after", "outer"]
+
+def test_a_data_store_drawn_beside_a_task_changes_nothing(client):
+    body = ('<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/>'
+            '<bpmn:userTask id="t"><bpmn:dataOutputAssociation id="da"><bpmn:targetRef>ref</bpmn:targetRef></bpmn:dataOutputAssociation></bpmn:userTask>'
+            '<bpmn:dataStoreReference id="ref" dataStoreRef="store"/>'
+            '<bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e"/><bpmn:endEvent id="e"/>')
+    xml = process("ds", body).replace(b"</bpmn:process>", b'</bpmn:process><bpmn:dataStore id="store" name="Archive"/>')
+    answer = deploy_bytes(client, "d.bpmn", xml)
+    assert answer.status_code == 200, answer.text
+    case = client.post("/process-definition/key/ds/start", json={}).json()["id"]
+    [t] = client.get("/task", params={"processInstanceId": case}).json()
+    assert client.post(f"/task/{t['id']}/complete", json={}).status_code == 204
+    assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
