@@ -15,6 +15,9 @@ message throw events.
 - A sequence flow drawn without an id (hand-written files; Camunda runs them) gets one before
   parsing, made from its source and target: the library follows flows by their ids and would drop
   it, and the tokens behind it.
+- References written as Camunda 7 reads them: a `messageRef` or `signalRef` with a prefix bound to
+  the file's own namespace (`tns:newInvoice`) names the element of that id, and an `errorRef` that
+  names no `bpmn:error` is itself the error's code (Camunda's BpmnParse does both).
 - Data associations (a line between a task and a data object or data store) and data stores are
   drawn for readers: Camunda 7 does not execute them, while the library would move the variable out
   of the case into the data object, stop the task when it has no such variable, or ask for a data
@@ -134,6 +137,22 @@ def name_unnamed_flows(root: etree._Element) -> None:
             flow_id = f"{base}_{number}"
         flow.set("id", flow_id)
         taken.add(flow_id)
+
+
+def resolve_references(root: etree._Element) -> None:
+    """Read message, signal and error references as Camunda 7 reads them (see the module's docstring)."""
+    own = root.get("targetNamespace")
+    for element in root.iter():
+        for attribute in ("messageRef", "signalRef"):
+            prefix, _, local = (element.get(attribute) or "").partition(":")
+            if local and own is not None and element.nsmap.get(prefix) == own:
+                element.set(attribute, local)
+    declared = {error.get("id") for error in root.iterfind("bpmn:error", BPMN_PREFIXES)}
+    for definition in root.iter(f"{{{BPMN_NS}}}errorEventDefinition"):
+        code = definition.get("errorRef")
+        if code and code not in declared:
+            root.insert(0, etree.Element(f"{{{BPMN_NS}}}error", id=code, name=code, errorCode=code))
+            declared.add(code)
 
 
 def drop_data_associations(root: etree._Element) -> None:

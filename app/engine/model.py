@@ -43,6 +43,7 @@ from app.engine.flows import (
     join_link_events,
     message_throw_topic,
     name_unnamed_flows,
+    resolve_references,
     rewrite_message_throws,
 )
 from app.engine.multi_instance import use_service_multi_instance
@@ -240,12 +241,12 @@ def _check_element(resource: str, element: etree._Element) -> None:
         throws = kind == "message" and owner is not None and _tag(owner) in ("intermediateThrowEvent", "endEvent")
         if _event_name(element, kind) is None and not throws:
             raise refuse_element(resource, owner, f"the {kind} event needs a {reference} naming a {kind} with a name")
-    for thrown in ("error", "escalation"):
-        named = element.get(f"{thrown}Ref") if tag == f"{thrown}EventDefinition" else None
-        if named and not any(declared.get("id") == named for declared in
-                             element.getroottree().getroot().iterfind(f"bpmn:{thrown}", _NS)):
-            raise refuse_element(resource, parent, f"the {thrown}Ref '{named}' names no bpmn:{thrown} of the "
-                                 f"file; declare the {thrown} (a code and a name) or leave the reference out")
+    # An errorRef naming no bpmn:error is the error's code, as in Camunda (app.engine.flows.resolve_references).
+    named = element.get("escalationRef") if tag == "escalationEventDefinition" else None
+    if named and not any(declared.get("id") == named for declared in
+                         element.getroottree().getroot().iterfind("bpmn:escalation", _NS)):
+        raise refuse_element(resource, parent, f"the escalationRef '{named}' names no bpmn:escalation of the "
+                             "file; declare the escalation (a code and a name) or leave the reference out")
     # Without a message, a receive task waits until POST /execution/{id}/signal moves it on, as in Camunda.
     if tag == "receiveTask" and element.get("messageRef") and _event_name(element, "message") is None:
         raise refuse_element(resource, element, "the receive task's messageRef names no message with a name")
@@ -546,6 +547,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
     for resource, content in resources.items():
         root = parse_untrusted_xml(content, resource)
         name_unnamed_flows(root)
+        resolve_references(root)
         if is_decision_resource(root):
             decision_resources += 1  # read by parse_decision_resources
             continue

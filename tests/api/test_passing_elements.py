@@ -61,9 +61,9 @@ REFUSED = {
     "a message end event of another implementation": (
         '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"><bpmn:messageEventDefinition camunda:type="connector"/>'
         '</bpmn:endEvent><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"/>', "e", "external task"),
-    "an error reference to no error": (
-        '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"><bpmn:errorEventDefinition errorRef="Error_none"/>'
-        '</bpmn:endEvent><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"/>', "e", "names no bpmn:error"),
+    "an escalation reference to no escalation": (
+        '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"><bpmn:escalationEventDefinition escalationRef="E_none"/>'
+        '</bpmn:endEvent><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"/>', "e", "names no bpmn:escalation"),
 }
 
 
@@ -107,4 +107,28 @@ def test_a_data_store_drawn_beside_a_task_changes_nothing(client):
     case = client.post("/process-definition/key/ds/start", json={}).json()["id"]
     [t] = client.get("/task", params={"processInstanceId": case}).json()
     assert client.post(f"/task/{t['id']}/complete", json={}).status_code == 204
+    assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
+
+
+def test_references_are_read_as_camunda_reads_them(client):
+    # An errorRef naming no bpmn:error is the error's code; a messageRef may carry the prefix of the
+    # file's own namespace.
+    body = ('<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="sp"/>'
+            '<bpmn:subProcess id="sp"><bpmn:startEvent id="ss"/><bpmn:sequenceFlow id="i1" sourceRef="ss" '
+            'targetRef="late"/><bpmn:endEvent id="late"><bpmn:errorEventDefinition errorRef="LATE"/></bpmn:endEvent>'
+            '</bpmn:subProcess><bpmn:boundaryEvent id="caught" attachedToRef="sp"><bpmn:errorEventDefinition '
+            'errorRef="LATE"/></bpmn:boundaryEvent><bpmn:sequenceFlow id="f2" sourceRef="caught" targetRef="wait"/>'
+            '<bpmn:intermediateCatchEvent id="wait"><bpmn:messageEventDefinition messageRef="tns:reply"/>'
+            '</bpmn:intermediateCatchEvent><bpmn:sequenceFlow id="f3" sourceRef="wait" targetRef="e"/>'
+            '<bpmn:endEvent id="e"/><bpmn:sequenceFlow id="f4" sourceRef="sp" targetRef="wrong"/>'
+            '<bpmn:endEvent id="wrong"/>')
+    xml = process("refs", body).replace(b'targetNamespace="t">', b'targetNamespace="t" xmlns:tns="t">'
+                                        b'<bpmn:message id="reply" name="reply"/>')
+    answer = deploy_bytes(client, "refs.bpmn", xml)
+    assert answer.status_code == 200, answer.text
+    case = client.post("/process-definition/key/refs/start", json={}).json()["id"]
+    assert client.post("/message", json={"messageName": "reply", "processInstanceId": case}).status_code == 204
+    passed = {row["activityId"] for row in client.get(
+        "/history/activity-instance", params={"processInstanceId": case, "maxResults": 100}).json()}
+    assert {"caught", "wait", "e"} <= passed and "wrong" not in passed
     assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"

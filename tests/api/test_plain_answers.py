@@ -63,8 +63,8 @@ REFUSED = {
                   "more than 255 characters"),
     "a huge name": (through('<bpmn:userTask id="u" name="' + "审" * 10_000 + '"/>', "u"), "", "u",
                     "name has more than 255 characters"),
-    "an unknown error": (START + '<bpmn:endEvent id="e"><bpmn:errorEventDefinition errorRef="nope"/></bpmn:endEvent>'
-                         + flow("s", "e", "f1"), "", "e", "names no bpmn:error"),
+    "an unknown escalation": (START + '<bpmn:endEvent id="e"><bpmn:escalationEventDefinition escalationRef="nope"/>'
+                              '</bpmn:endEvent>' + flow("s", "e", "f1"), "", "e", "names no bpmn:escalation"),
     "an unknown message": (through('<bpmn:intermediateCatchEvent id="c"><bpmn:messageEventDefinition messageRef='
                                    '"nope"/></bpmn:intermediateCatchEvent>', "c"), "", "c", "messageRef"),
     "a boundary event on nothing": (through('<bpmn:userTask id="u"/>', "u") + '<bpmn:boundaryEvent id="b" '
