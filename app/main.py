@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.access import accounts
 from app.audit.anchors import AnchorSigner
+from app.cases.call_activities import CallActivities
 from app.cases.events import SignalBroadcast
 from app.clock import Clock, SimulatedClock, SystemClock
 from app.context import DecisionCache, ModelCache, Services
@@ -51,7 +52,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
                     decision_tables=DecisionCache(settings.spec_cache_size), signer=signer,
                     # What processes switch on with camunda:properties, in the order it acts in a step.
                     hooks=(Regions(), ConfidentialReaders(), ParkRegister(), ExpertDraws(), AgencyRegister(),
-                           Spawning(), Copies(), StatutoryLimits(), SignalBroadcast()))
+                           Spawning(), Copies(), StatutoryLimits(), CallActivities(),
+                           SignalBroadcast()))
 
 
 def first_start(services: Services) -> None:

@@ -18,11 +18,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.cases import instances
-from app.cases.projections import ACTIVE
+from app.cases.hooks import StepHook
+from app.cases.projections import ACTIVE, COMPLETED, TERMINATED
 from app.context import Services
 from app.definitions.deployments import called_definition
 from app.engine import ActivityChange, CallRequest, ProcessRun, StepResult, ThrownError
@@ -39,6 +40,8 @@ _ENDED = "call_activity_ends"
 MAX_NESTING = 25
 MAX_CALLED = 1000
 _STARTED = "call_activity_started"
+# The instances each caller's step started, by caller, between before_saving and after_saving.
+_CALLED = "call_activity_called"
 
 _BINDINGS = {"latest": "its latest version", "deployment": "the caller's deployment",
              "version": "version {version}", "versionTag": "version tag '{version_tag}'"}
@@ -148,18 +151,6 @@ def called_instance_ended(services: Services, session: Session, child: ProcessIn
     instances.save_run(services, session, caller, caller_run, step, now, user_id=user_id)
 
 
-def related(query: Select, *, super_instance: str | None, sub_instance: str | None) -> Select:
-    """Camunda's superProcessInstance / subProcessInstance filters: the instances a given instance
-    called, or the one that called it."""
-    if super_instance is not None:
-        query = query.where(ProcessInstance.super_process_instance_id == super_instance)
-    if sub_instance is not None:
-        caller = (select(ProcessInstance.super_process_instance_id).where(ProcessInstance.id == sub_instance)
-                  .scalar_subquery())
-        query = query.where(ProcessInstance.id == caller)
-    return query
-
-
 def active_called(session: Session, caller_id: str) -> list[ProcessInstance]:
     rows = session.scalars(select(ProcessInstance).where(ProcessInstance.super_process_instance_id == caller_id,
                                                          ProcessInstance.status == ACTIVE)
@@ -210,3 +201,31 @@ def release_caller(services: Services, session: Session, child: ProcessInstance,
         return
     # The other instances of a cancelled multi-instance call activity go with it (end_interrupted).
     instances.save_run(services, session, caller, run, step, now, user_id=user_id)
+
+
+class CallActivities(StepHook):
+    """Call activities' instances, started and ended with the steps of their callers (a hook of the
+    step, so that the core of the step and this module do not import each other)."""
+
+    def before_saving(self, services: Services, session: Session, instance: ProcessInstance, run: ProcessRun,
+                      result: StepResult, now: datetime, user_id: str | None) -> StepResult:
+        if not result.calls:
+            return result
+        result, called = start_called(services, session, instance, run, result, now, user_id)
+        session.info.setdefault(_CALLED, {})[instance.id] = called
+        return result
+
+    def after_saving(self, services: Services, session: Session, instance: ProcessInstance, run: ProcessRun,
+                     result: StepResult, now: datetime, user_id: str | None) -> None:
+        link_called(session, session.info.get(_CALLED, {}).pop(instance.id, {}))
+        if instance.status != TERMINATED:  # a deleted instance's called instances go as on_deleted says
+            end_interrupted(services, session, instance, result.changes, now, user_id)
+        if instance.status == COMPLETED and instance.super_process_instance_id is not None:
+            called_instance_ended(services, session, instance, run, result, now, user_id)
+
+    def on_deleted(self, services: Services, session: Session, instance: ProcessInstance, reason: str | None,
+                   now: datetime, user_id: str | None, *, by_command: bool, skip_called: bool) -> None:
+        if not skip_called:
+            delete_called(services, session, instance, reason, now, user_id)
+        if by_command:
+            release_caller(services, session, instance, reason, now, user_id)

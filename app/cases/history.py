@@ -10,11 +10,10 @@ from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
-from app.cases import call_activities
 from app.cases.projections import ACTIVE
 from app.errors import NotFound
 from app.persistence.models import ActivityInstance, HistoryEvent, ProcessDefinition, ProcessInstance
-from app.persistence.queries import like
+from app.persistence.queries import like, related
 
 if TYPE_CHECKING:
     from app.context import Services
@@ -68,7 +67,7 @@ def historic_instance_query(c: InstanceFilter) -> Select:
             query = query.where(column == value)
     if c.process_instance_ids:
         query = query.where(ProcessInstance.id.in_(c.process_instance_ids))
-    query = call_activities.related(query, super_instance=c.super_instance, sub_instance=c.sub_instance)
+    query = related(query, super_instance=c.super_instance, sub_instance=c.sub_instance)
     if c.definition_key_in:
         query = query.where(ProcessInstance.definition_key.in_(c.definition_key_in))
     if c.tenant_ids:

@@ -1,12 +1,13 @@
 """Behaviour a process switches on with camunda:properties, added to the step without editing it.
 
 Each extension of the service (the park register, expert draws, the agency register, spawning one
-case per listed item, regions, confidential readers), and the broadcast of the signals a process
-throws (app.cases.events), is a StepHook registered in the composition root (app.main). The core of
-the step (app.cases.instances) calls every hook at the same points: when a file is deployed, when a
-run needs its expression functions, when a case starts, when user tasks open, when elements end and
-when signals are thrown. Adding a property's behaviour is a new hook, with no edit to the
-core, the context or the deployer.
+case per listed item, regions, confidential readers), the broadcast of the signals a process throws
+(app.cases.events) and the instances call activities start (app.cases.call_activities), is a
+StepHook registered in the composition root (app.main). The core of the step (app.cases.instances)
+calls every hook at the same points: when a file is deployed, when a run needs its expression
+functions, when a case starts, when user tasks open, when elements end, when signals are thrown,
+around the saving of a step and when an instance is deleted. Adding a property's behaviour is a
+new hook, with no edit to the core, the context or the deployer.
 """
 from __future__ import annotations
 
@@ -89,3 +90,18 @@ class StepHook:
 
     def on_signals_thrown(self, step: Step, signals: Sequence[ThrownSignal]) -> None:
         """The process threw signals in the step, which is saved (app.cases.events broadcasts them)."""
+
+    # The instances a step starts or ends beside its own (app.cases.call_activities): these get the
+    # unit of work itself, as they save other instances' steps in it.
+    def before_saving(self, services: Services, session: Session, instance: ProcessInstance, run: ProcessRun,
+                      result: StepResult, now: datetime, user_id: str | None) -> StepResult:
+        """The step is about to be saved; answers the step to save (it may have grown)."""
+        return result
+
+    def after_saving(self, services: Services, session: Session, instance: ProcessInstance, run: ProcessRun,
+                     result: StepResult, now: datetime, user_id: str | None) -> None:
+        """The step's rows are written (its activities among them)."""
+
+    def on_deleted(self, services: Services, session: Session, instance: ProcessInstance, reason: str | None,
+                   now: datetime, user_id: str | None, *, by_command: bool, skip_called: bool) -> None:
+        """The instance was deleted: by a command (`by_command`), or as part of another instance's."""

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from app.access import permissions
 from app.access.accounts import Principal
 from app.audit import ledger
-from app.cases import call_activities
 from app.cases.hooks import Step
 from app.cases.projections import ACTIVE, COMPLETED, TERMINATED
 from app.context import Services
@@ -43,6 +42,7 @@ from app.persistence.models import (
     Timer,
     UserTask,
 )
+from app.persistence.queries import related
 
 
 def refuse_reserved_keys(values: Mapping[str, Any]) -> None:
@@ -92,11 +92,11 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
     The projections are written with plain multi-row statements; the instance row itself is updated
     once, at commit, where its revision check refuses a concurrent writer and rolls all of it back.
 
-    The instances the step's call activities ask for are started first, in the same unit of work
-    (app.cases.call_activities); a called instance that completes hands its end back to its caller."""
-    called: dict[str, str] = {}
-    if result.calls:
-        result, called = call_activities.start_called(services, session, instance, run, result, now, user_id)
+    The hooks act before and after (app.cases.hooks): the instances the step's call activities ask
+    for are started first, in the same unit of work, and a called instance that completes hands its
+    end back to its caller (app.cases.call_activities)."""
+    for hook in services.hooks:
+        result = hook.before_saving(services, session, instance, run, result, now, user_id)
     instance.state = run.serialize()
     if result.completed and instance.status == ACTIVE:
         instance.status, instance.end_time = COMPLETED, now
@@ -109,9 +109,8 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
     _sync_external_tasks(session, instance, run, result.external_tasks if active else (), now)
     _sync_subscriptions(session, instance, run, result.waits if active else (), now)
     _record_activities(session, instance, result.changes, now, user_id)
-    call_activities.link_called(session, called)
-    if instance.status != TERMINATED:  # a deleted instance's called instances go as delete_instance says
-        call_activities.end_interrupted(services, session, instance, result.changes, now, user_id)
+    for hook in services.hooks:
+        hook.after_saving(services, session, instance, run, result, now, user_id)
     for evaluation in result.decisions:
         record(session, instance, "decision.evaluated", now, activity_id=evaluation.activity_id,
                decision_key=evaluation.decision_key, decision_definition_id=evaluation.decision_id,
@@ -136,8 +135,6 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
                calendar_version=deadline.calendar_version)
     if instance.status == COMPLETED:
         record(session, instance, "process.completed", now, user_id=user_id)
-        if instance.super_process_instance_id is not None:
-            call_activities.called_instance_ended(services, session, instance, run, result, now, user_id)
     if result.signals:
         for hook in services.hooks:
             hook.on_signals_thrown(step, result.signals)
@@ -420,16 +417,16 @@ def delete_instance(services: Services, instance_id: str, *, reason: str | None 
                     skip_subprocesses: bool = False) -> None:
     """Delete a running instance with the instances it called (unless `skip_subprocesses`); an
     instance that a call activity started is deleted as Camunda does: its caller's call activity is
-    cancelled (app.cases.call_activities)."""
+    cancelled (app.cases.call_activities, a hook)."""
     with services.db.write() as session:
         instance = get_active_instance(session, instance_id)
         now = services.clock.now()
-        end_instance(services, session, instance, reason, now, actor.user_id, skip_called=skip_subprocesses)
-        call_activities.release_caller(services, session, instance, reason, now, actor.user_id)
+        end_instance(services, session, instance, reason, now, actor.user_id, skip_called=skip_subprocesses,
+                     by_command=True)
 
 
 def end_instance(services: Services, session: Session, instance: ProcessInstance, reason: str | None,
-                 now: datetime, user_id: str | None, *, skip_called: bool = False,
+                 now: datetime, user_id: str | None, *, skip_called: bool = False, by_command: bool = False,
                  step: tuple[ProcessRun, StepResult] | None = None) -> None:
     """Delete a running instance in the caller's unit of work, with the instances it called; `step`:
     the run and the step that already took its last token away."""
@@ -444,8 +441,9 @@ def end_instance(services: Services, session: Session, instance: ProcessInstance
     instance.status, instance.end_time, instance.delete_reason = TERMINATED, now, reason
     record(session, instance, "process.deleted", now, user_id=user_id, reason=reason)
     save_run(services, session, instance, run, result, now, user_id=user_id)
-    if not skip_called:
-        call_activities.delete_called(services, session, instance, reason, now, user_id)
+    for hook in services.hooks:
+        hook.on_deleted(services, session, instance, reason, now, user_id, by_command=by_command,
+                        skip_called=skip_called)
 
 
 def instance_query(*, instance_ids: list[str] | None = None, business_key: str | None = None,
@@ -454,7 +452,7 @@ def instance_query(*, instance_ids: list[str] | None = None, business_key: str |
                    super_instance: str | None = None, sub_instance: str | None = None,
                    suspended: bool | None = None) -> Select:
     query = permissions.only_visible(select(ProcessInstance), ProcessInstance.id, viewer)
-    query = call_activities.related(query, super_instance=super_instance, sub_instance=sub_instance)
+    query = related(query, super_instance=super_instance, sub_instance=sub_instance)
     if tenant_ids:
         query = query.where(ProcessInstance.tenant_id.in_(tenant_ids))
     if active_only:

@@ -1,4 +1,4 @@
-"""Paging, counting and LIKE patterns, the same for every list endpoint."""
+"""Paging, counting, LIKE patterns and the filters several lists share, the same for every list endpoint."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidRequest
-from app.persistence.models import DecisionDefinition, DeploymentResource, ProcessDefinition
+from app.persistence.models import DecisionDefinition, DeploymentResource, ProcessDefinition, ProcessInstance
 
 # Camunda's `*Like` filters are SQL LIKE patterns with `\` escaping a wildcard.
 LIKE_ESCAPE = "\\"
@@ -93,3 +93,15 @@ def resource_text(session: Session, deployment_id: str, name: str) -> str:
     content = session.scalars(select(DeploymentResource.content).where(
         DeploymentResource.deployment_id == deployment_id, DeploymentResource.name == name)).one()
     return content.decode("utf-8")
+
+
+def related(query: Select, *, super_instance: str | None, sub_instance: str | None) -> Select:
+    """Camunda's superProcessInstance / subProcessInstance filters: the instances a given instance
+    called, or the one that called it."""
+    if super_instance is not None:
+        query = query.where(ProcessInstance.super_process_instance_id == super_instance)
+    if sub_instance is not None:
+        caller = (select(ProcessInstance.super_process_instance_id).where(ProcessInstance.id == sub_instance)
+                  .scalar_subquery())
+        query = query.where(ProcessInstance.id == caller)
+    return query
