@@ -97,7 +97,8 @@ def _variables(services: Services, session: Session, task: ExternalTask, names: 
                reader: Principal) -> dict[str, Any]:
     instance = get_active_instance(session, task.process_instance_id)
     run = read_run(services, session, instance)
-    values = confidentiality.visible(session, run.model, instance.id, reader, run.variables())
+    # What the task sees: the case's variables and its own (input parameters, a multi-instance instance's).
+    values = confidentiality.visible(session, run.model, instance.id, reader, run.task_variables(task.id))
     return values if names is None else {name: values[name] for name in names if name in values}
 
 

@@ -47,7 +47,7 @@ from app.engine.flows import (
     rewrite_message_throws,
 )
 from app.engine.multi_instance import use_service_multi_instance
-from app.engine.outputs import use_output_parameters
+from app.engine.outputs import use_input_parameters, use_output_parameters
 from app.engine.plain import plain
 from app.engine.structure import check_structure
 from app.engine.timers import TIMER_KINDS, TimerLimits, check_constant_timer, use_service_timers
@@ -298,27 +298,34 @@ def _properties(resource: str, element: etree._Element) -> dict[str, str]:
     return properties
 
 
-def _output_parameters(resource: str, element: etree._Element,
-                       mapping: etree._Element) -> tuple[tuple[str, str], ...]:
-    """The (name, expression) pairs of an element's output parameters; anything else in the mapping
-    (input parameters, scripts, lists and maps) is refused."""
-    outputs = []
+# Where input parameters are read: a task's own variables while it runs (Camunda's local variables).
+_TASKS_WITH_INPUTS = frozenset({"userTask", "serviceTask", "sendTask", "receiveTask", "manualTask", "task",
+                                "businessRuleTask"})
+
+
+def _parameters(resource: str, element: etree._Element,
+                mapping: etree._Element) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """The (name, expression) pairs of an element's input and output parameters; scripts, lists and
+    maps are refused, and input parameters where the element is not a single task."""
+    found: dict[str, list[tuple[str, str]]] = {"inputParameter": [], "outputParameter": []}
     for parameter in mapping:
-        if not isinstance(parameter.tag, str):
+        if not isinstance(parameter.tag, str) or _tag(parameter) not in found:
             continue
-        if _tag(parameter) != "outputParameter":
-            raise refuse_element(resource, element, "input parameters are not supported: the service has no local "
-                                             "variables; use output parameters (camunda:outputParameter)")
+        kind = "input" if _tag(parameter) == "inputParameter" else "output"
+        if kind == "input" and (_tag(element) not in _TASKS_WITH_INPUTS
+                                or element.find("bpmn:multiInstanceLoopCharacteristics", _NS) is not None):
+            raise refuse_element(resource, element, "input parameters are read on a task that is not multi-instance "
+                                 "(its own variables while it runs); on other elements use output parameters")
         name = (parameter.get("name") or "").strip()
         if not name.isidentifier():
-            raise refuse_element(resource, element, f"output parameter name '{name}' is not a valid variable name")
+            raise refuse_element(resource, element, f"{kind} parameter name '{name}' is not a valid variable name")
         if len(parameter):
-            raise refuse_element(resource, element, f"output parameter '{name}' must be a text or ${{...}} expression "
-                                             "(scripts, lists and maps are not supported)")
+            raise refuse_element(resource, element, f"{kind} parameter '{name}' must be a text or ${{...}} "
+                                 "expression (scripts, lists and maps are not supported)")
         text = parameter.text or ""
-        _compile(resource, element, text, f"output parameter '{name}'")
-        outputs.append((name, text))
-    return tuple(outputs)
+        _compile(resource, element, text, f"{kind} parameter '{name}'")
+        found[_tag(parameter)].append((name, text))
+    return tuple(found["inputParameter"]), tuple(found["outputParameter"])
 
 
 def _check_condition_event(resource: str, definition: etree._Element) -> None:
@@ -427,6 +434,7 @@ class _ProcessFacts:
     call_activities: dict[str, CallActivityDefinition]
     # Each sequence flow's source and target (a process modification starts tokens on them).
     flows: dict[str, tuple[str, str]] = field(default_factory=dict)
+    input_parameters: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 
 def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
@@ -438,6 +446,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
     start_form: tuple[FormField, ...] = ()
     start_form_key = None
     conditions: set[str] = set()
+    inputs: dict[str, tuple[tuple[str, str], ...]] = {}
     outputs: dict[str, tuple[tuple[str, str], ...]] = {}
     decisions: dict[str, DecisionReference] = {}
     call_activities: dict[str, CallActivityDefinition] = {}
@@ -469,7 +478,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
                                            _documentation(element), _properties(resource, element))
         mapping = element.find("bpmn:extensionElements/camunda:inputOutput", _NS)
         if mapping is not None:
-            outputs[element_id] = _output_parameters(resource, element, mapping)
+            inputs[element_id], outputs[element_id] = _parameters(resource, element, mapping)
         if tag == "userTask":
             user_tasks[element_id] = _user_task(resource, element, element_id)
         elif tag == "businessRuleTask":
@@ -495,7 +504,8 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
             start_form = start_form or _form_fields(resource, element)
             start_form_key = start_form_key or _camunda(element, "formKey")
     return _ProcessFacts(process, elements, user_tasks, external_tasks, error_catches, tuple(start_events),
-                         start_form, start_form_key, conditions, outputs, decisions, call_activities, flows)
+                         start_form, start_form_key, conditions, outputs, decisions, call_activities, flows,
+                         inputs)
 
 
 def _names(text: str | None) -> tuple[str, ...]:
@@ -595,6 +605,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
             # A called process is not part of this model: it runs as an instance of its own, found
             # by key when the call activity is reached (app.engine.call_activities).
             use_output_parameters([spec, *subprocess_specs.values()], process_facts.output_parameters)
+            use_input_parameters([spec, *subprocess_specs.values()], process_facts.input_parameters)
             use_decisions([spec, *subprocess_specs.values()], process_facts.decisions)
             use_call_activities([spec, *subprocess_specs.values()], process_facts.call_activities)
         except ValidationException as error:

@@ -43,6 +43,11 @@ COUNTS = ("nrOfInstances", "nrOfActiveInstances", "nrOfCompletedInstances")
 LOOP_COUNTER = "loopCounter"
 
 
+# Where a task keeps the names of its own variables (a multi-instance instance's, a task's input
+# parameters): they are not the case's. And the case's values its input parameters shadow.
+LOCAL, SHADOWED = "local", "shadowed"
+
+
 class _CamundaMultiInstance(MultiInstanceTask):
     """What the parallel and sequential forms share."""
 
@@ -94,7 +99,7 @@ class _CamundaMultiInstance(MultiInstanceTask):
         if self.element_variable:
             local[self.element_variable] = deepcopy(item)
         child.data = {**deepcopy(my_task.data), **local}
-        child.internal_data["local"] = sorted(local)
+        child.internal_data[LOCAL] = sorted(local)
         child.task_spec._update(child)
 
     def _counts(self, my_task: Task) -> dict[str, int]:
@@ -107,7 +112,7 @@ class _CamundaMultiInstance(MultiInstanceTask):
     # -- an instance completed -------------------------------------------------------------------
     def _merge(self, child: Task) -> Task:
         my_task = child.parent
-        local = set(child.internal_data.get("local", ()))
+        local = set(child.internal_data.get(LOCAL, ()))
         if "before" in my_task.internal_data:
             # Saved while instances were still given stale copies: what differs from the start is theirs.
             basis = my_task.internal_data["before"]
@@ -130,7 +135,7 @@ class _CamundaMultiInstance(MultiInstanceTask):
             return False
         counts = self._counts(my_task)
         counts["nrOfActiveInstances"] = active
-        context = {name: child.data[name] for name in child.internal_data.get("local", ()) if name in child.data}
+        context = {name: child.data[name] for name in child.internal_data.get(LOCAL, ()) if name in child.data}
         context.update(counts)
         value = my_task.workflow.script_engine.evaluate(my_task, self.condition_text, external_context=context)
         if not isinstance(value, bool):
@@ -207,7 +212,7 @@ def use_service_multi_instance(specs: Iterable[BpmnProcessSpec]) -> None:
 
 def instance_locals(task: Task) -> Sequence[str]:
     """The variables of a multi-instance activity's instance that are its own, not the case's."""
-    return task.internal_data.get("local", ())
+    return task.internal_data.get(LOCAL, ())
 
 
 def _whole_number(text: str) -> int | str:

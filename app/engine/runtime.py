@@ -56,7 +56,7 @@ from app.engine.modification import (
     has_tokens,
     opened_by,
 )
-from app.engine.multi_instance import instance_locals
+from app.engine.multi_instance import SHADOWED, instance_locals
 from app.engine.plain import plain
 from app.engine.pruning import prune
 from app.engine.script_engine import SafeScriptEngine
@@ -214,6 +214,8 @@ class ProcessRun:
                 # library updates it: the activity itself carries the case's current values.
                 continue
             merged.update((name, value) for name, value in task.data.items() if name not in own)
+            for name, value in task.internal_data.get(SHADOWED, {}).items():
+                merged.setdefault(name, value)  # a case variable a task's input parameter hides meanwhile
         return merged
 
     @staticmethod
@@ -222,7 +224,8 @@ class ProcessRun:
         return {name for task in frontier for name in instance_locals(task)}
 
     def task_variables(self, task_id: str) -> dict[str, Any]:
-        """What an open task sees: the case's variables and those of its multi-instance instance."""
+        """What an open task sees: the case's variables and its own (its input parameters, those of its
+        multi-instance instance)."""
         if self.workflow.completed:
             return self.variables()
         frontier = self._frontier()

@@ -298,17 +298,19 @@ def test_a_task_listener_with_a_script_is_refused():
     assert "listeners" in error.details["reason"]
 
 
-def test_input_parameters_are_refused_but_output_parameters_are_read():
+def test_input_parameters_off_a_task_and_scripts_are_refused():
     error = refusal(definitions(between_start_and_end(
-        """<bpmn:userTask id="review">
+        """<bpmn:subProcess id="review">
              <bpmn:extensionElements>
                <camunda:inputOutput>
                  <camunda:inputParameter name="level">provincial</camunda:inputParameter>
                </camunda:inputOutput>
              </bpmn:extensionElements>
-           </bpmn:userTask>""", "review")))
+             <bpmn:startEvent id="inner_start"/><bpmn:sequenceFlow id="i" sourceRef="inner_start" targetRef="inner_end"/>
+             <bpmn:endEvent id="inner_end"/>
+           </bpmn:subProcess>""", "review")))
     assert error.details["element"] == "review"
-    assert "input parameters" in error.details["reason"]
+    assert "input parameters are read on a task" in error.details["reason"]
     error = refusal(definitions(between_start_and_end(
         """<bpmn:userTask id="review">
              <bpmn:extensionElements>

@@ -1,0 +1,72 @@
+"""Input parameters (camunda:inputParameter) as Camunda's local variables of a task: set when the task
+opens, seen by its expressions, its form and its worker, not by the case, gone when it completes
+(a case variable of the same name is the case's again), and readable by its output parameters."""
+from __future__ import annotations
+
+import pytest
+
+from tests.support.bpmn_text import process
+from tests.support.http import deploy_bytes
+
+INPUTS = process("local_review", """
+  <bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="review" />
+  <bpmn:userTask id="review" name="审查" camunda:candidateGroups="${group}">
+    <bpmn:extensionElements><camunda:inputOutput>
+      <camunda:inputParameter name="group">xj-${region}-env</camunda:inputParameter>
+      <camunda:inputParameter name="amount">${amount + 100}</camunda:inputParameter>
+      <camunda:inputParameter name="label">征收标准复核</camunda:inputParameter>
+      <camunda:outputParameter name="total">${amount}</camunda:outputParameter>
+    </camunda:inputOutput></bpmn:extensionElements>
+  </bpmn:userTask>
+  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="notify" />
+  <bpmn:serviceTask id="notify" camunda:type="external" camunda:topic="notify">
+    <bpmn:extensionElements><camunda:inputOutput>
+      <camunda:inputParameter name="text">${label2}：${total}</camunda:inputParameter>
+    </camunda:inputOutput></bpmn:extensionElements>
+  </bpmn:serviceTask>
+  <bpmn:sequenceFlow id="f3" sourceRef="notify" targetRef="e" /><bpmn:endEvent id="e" />""")
+
+
+def values(answer: dict) -> dict:
+    return {name: row["value"] for name, row in answer.items()}
+
+
+def test_a_tasks_input_parameters_are_its_own_variables(client):
+    assert deploy_bytes(client, "local.bpmn", INPUTS).status_code == 200
+    case = client.post("/process-definition/key/local_review/start", json={"variables": {
+        "region": {"value": "urumqi"}, "amount": {"value": 100}, "label2": {"value": "应缴"}}}).json()["id"]
+    [task] = client.get("/task", params={"processInstanceId": case}).json()
+    # The task's candidate group is read from its own variable.
+    assert client.get(f"/task/{task['id']}/identity-links").json()[0]["groupId"] == "xj-urumqi-env"
+    seen = values(client.get(f"/task/{task['id']}/variables").json())
+    assert (seen["amount"], seen["label"], seen["group"]) == (200, "征收标准复核", "xj-urumqi-env")
+    case_values = values(client.get(f"/process-instance/{case}/variables").json())
+    assert case_values["amount"] == 100 and "label" not in case_values and "group" not in case_values
+    assert client.post(f"/task/{task['id']}/complete", json={}).status_code == 204
+    case_values = values(client.get(f"/process-instance/{case}/variables").json())
+    # The output parameter read the task's own amount; the case's amount is the case's again.
+    assert (case_values["amount"], case_values["total"]) == (100, 200) and "label" not in case_values
+    [locked] = client.post("/external-task/fetchAndLock", json={
+        "workerId": "w", "maxTasks": 1, "topics": [{"topicName": "notify", "lockDuration": 1000}]}).json()
+    assert locked["variables"]["text"]["value"] == "应缴：200"
+    assert client.post(f"/external-task/{locked['id']}/complete", json={"workerId": "w"}).status_code == 204
+    assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
+    assert "text" not in {row["name"] for row in client.get(
+        "/history/variable-instance", params={"processInstanceId": case}).json()}
+    assert client.get(f"../api/process-instances/{case}/replay").json()["reproduced"] is True
+
+
+@pytest.mark.parametrize("body, says", [
+    ('<bpmn:exclusiveGateway id="x"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter '
+     'name="a">1</camunda:inputParameter></camunda:inputOutput></bpmn:extensionElements></bpmn:exclusiveGateway>',
+     "on a task that is not multi-instance"),
+    ('<bpmn:userTask id="x"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter name="a">'
+     '<camunda:script scriptFormat="groovy">1</camunda:script></camunda:inputParameter></camunda:inputOutput>'
+     '</bpmn:extensionElements></bpmn:userTask>', "scripts, lists and maps"),
+    ('<bpmn:userTask id="x"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter name="1a">x'
+     '</camunda:inputParameter></camunda:inputOutput></bpmn:extensionElements></bpmn:userTask>',
+     "not a valid variable name"),
+])
+def test_input_parameters_the_service_does_not_read_are_refused(client, body, says):
+    answer = deploy_bytes(client, "bad.bpmn", process("bad_inputs", '<bpmn:startEvent id="s"/>' + body))
+    assert answer.status_code == 400 and says in answer.json()["message"], answer.text
