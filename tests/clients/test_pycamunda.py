@@ -173,3 +173,51 @@ def test_bpmn_error_sends_the_notice_to_manual_publishing(url, client):
     assert (values["failureCode"], values["failureMessage"], values["outageTicket"]) == (
         "SITE_DOWN", "公示网站维护中", "OPS-4471")
     assert pycamunda.externaltask.GetList(url=url, process_instance_id=instance.id_)() == ()
+
+
+def test_case_work_through_pycamunda(url, client):
+    """Opinions, 加签, delegation, updating a task, suspension and modification, as pycamunda calls them."""
+    instance = start(url, "EIP-2026-0009", parkName="昌吉园区", areaHectares=1200)
+    [task] = pycamunda.task.GetList(url=url, process_instance_id=instance.id_)()
+    comment = pycamunda.task.CommentCreate(url=url, task_id=task.id_, message="材料齐全")()
+    assert (comment.message, comment.task_id) == ("材料齐全", task.id_)
+    assert [c.id_ for c in pycamunda.task.CommentGetList(url=url, task_id=task.id_)()] == [comment.id_]
+    assert pycamunda.task.CommentGet(url=url, task_id=task.id_, comment_id=comment.id_)().message == "材料齐全"
+
+    pycamunda.task.IdentityLinksAdd(url=url, task_id=task.id_, type_="candidate", group_id="xj-drc")()
+    links = pycamunda.task.IdentityLinksGetList(url=url, task_id=task.id_)()
+    assert ("xj-drc", "candidate") in {(link.group_id, link.type_) for link in links}
+    pycamunda.task.IdentityLinksDelete(url=url, task_id=task.id_, type_="candidate", group_id="xj-drc")()
+    assert "xj-drc" not in {link.group_id for link in pycamunda.task.IdentityLinksGetList(url=url, task_id=task.id_)()}
+
+    pycamunda.task.Claim(url=url, id_=task.id_, user_id="li.ming")()
+    pycamunda.task.Delegate(url=url, id_=task.id_, user_id="expert.wang")()
+    delegated = pycamunda.task.Get(url=url, id_=task.id_)()
+    assert (delegated.assignee, delegated.owner, delegated.delegation_state) == (
+        "expert.wang", "li.ming", "PENDING")
+    pycamunda.task.Resolve(url=url, id_=task.id_)()
+    resolved = pycamunda.task.Get(url=url, id_=task.id_)()
+    assert (resolved.assignee, resolved.delegation_state) == ("li.ming", "RESOLVED")
+
+    pycamunda.task.Update(url=url, id_=task.id_, name="审查（加急）", description=resolved.description,
+                          assignee=resolved.assignee, owner=resolved.owner, delegation_state=resolved.delegation_state,
+                          due=resolved.due, follow_up=resolved.follow_up, priority=80, parent_task_id=None,
+                          case_instance_id=None, tenant_id=None)()
+    updated = pycamunda.task.Get(url=url, id_=task.id_)()
+    assert (updated.name, updated.priority) == ("审查（加急）", 80)
+
+    pycamunda.processinst.Suspend(url=url, id_=instance.id_)()
+    assert pycamunda.processinst.Get(url=url, id_=instance.id_)().suspended is True
+    assert pycamunda.task.Get(url=url, id_=task.id_)().suspended is True
+    with pytest.raises(pycamunda.PyCamundaException):
+        pycamunda.task.Complete(url=url, id_=task.id_)()
+    pycamunda.processinst.Activate(url=url, id_=instance.id_)()
+
+    tree = pycamunda.processinst.GetActivityInstance(url=url, id_=instance.id_)()
+    assert [child.activity_id for child in tree.child_activity_instances] == ["review"]
+    modify = pycamunda.processinst.Modify(url=url, id_=instance.id_, annotation="退回重审")
+    modify.add_cancel_activity_instance_instruction(id_=tree.child_activity_instances[0].id_)
+    modify.add_before_activity_instruction(id_="review")
+    modify()
+    [again] = pycamunda.task.GetList(url=url, process_instance_id=instance.id_)()
+    assert again.task_definition_key == "review" and again.id_ != task.id_

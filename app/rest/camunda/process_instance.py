@@ -152,6 +152,7 @@ def _activity_instance(tree: modification.ActivityTree, node: ActivityInstanceNo
             "processDefinitionId": tree.instance.definition_id,
             "childActivityInstances": [_activity_instance(tree, child, node.id) for child in node.children],
             "childTransitionInstances": [], "executionIds": [node.id], "activityName": node.activity_name,
+            "name": node.activity_name,  # Camunda's older name of activityName, which clients still read
             "incidentIds": [incident_id for incident_id, _ in incidents],
             "incidents": [{"id": incident_id, "activityId": activity_id} for incident_id, activity_id in incidents]}
 
@@ -167,7 +168,7 @@ def activity_instances(instance_id: str, services: ServicesDep, viewer: Principa
             "processDefinitionId": instance.definition_id,
             "childActivityInstances": [_activity_instance(tree, node, instance.id) for node in tree.children],
             "childTransitionInstances": [], "executionIds": [instance.id], "activityName": tree.process_name,
-            "incidentIds": [], "incidents": []}
+            "name": tree.process_name, "incidentIds": [], "incidents": []}
 
 
 # The fields each instruction type needs, as Camunda's REST checks them.
