@@ -15,6 +15,9 @@ message throw events.
 - A sequence flow drawn without an id (hand-written files; Camunda runs them) gets one before
   parsing, made from its source and target: the library follows flows by their ids and would drop
   it, and the tokens behind it.
+- Files of the Activiti era write Camunda's extensions in the namespace `http://activiti.org/bpmn`,
+  which Camunda 7 still reads as its own: so does the service (and refuses their code as it refuses
+  Camunda's).
 - References written as Camunda 7 reads them: a `messageRef` or `signalRef` with a prefix bound to
   the file's own namespace (`tns:newInvoice`) names the element of that id, and an `errorRef` that
   names no `bpmn:error` is itself the error's code (Camunda's BpmnParse does both).
@@ -137,6 +140,21 @@ def name_unnamed_flows(root: etree._Element) -> None:
             flow_id = f"{base}_{number}"
         flow.set("id", flow_id)
         taken.add(flow_id)
+
+
+ACTIVITI_NS = "http://activiti.org/bpmn"
+
+
+def read_activiti_as_camunda(root: etree._Element) -> None:
+    """Move the elements and attributes of Activiti's namespace into Camunda's."""
+    activiti = f"{{{ACTIVITI_NS}}}"
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if element.tag.startswith(activiti):
+            element.tag = f"{{{CAMUNDA_NS}}}{element.tag[len(activiti):]}"
+        for name in [str(name) for name in element.attrib if str(name).startswith(activiti)]:
+            element.set(f"{{{CAMUNDA_NS}}}{name[len(activiti):]}", element.attrib.pop(name))
 
 
 def resolve_references(root: etree._Element) -> None:

@@ -43,6 +43,7 @@ from app.engine.flows import (
     join_link_events,
     message_throw_topic,
     name_unnamed_flows,
+    read_activiti_as_camunda,
     resolve_references,
     rewrite_message_throws,
 )
@@ -180,11 +181,15 @@ _REFUSED_CAMUNDA_ATTRIBUTES = {
     "class": "Java delegates (camunda:class) cannot run here; use camunda:type=\"external\" with a topic",
     "delegateExpression": "delegate expressions cannot run here; use camunda:type=\"external\" with a topic",
     "expression": "service expressions cannot run here; use camunda:type=\"external\" with a topic",
+    "formHandlerClass": "Java form handlers (camunda:formHandlerClass) cannot run here; declare the form with "
+                        "camunda:formData",
 }
 _REFUSED_EXTENSIONS = {
     "executionListener": "execution listeners are not supported: model the step as a task",
     "taskListener": "task listeners are not supported: model the step as a task",
     "script": "scripts are not executed by this service",
+    "connector": "connectors (camunda:connector) run code in the engine; use camunda:type=\"external\" with a "
+                 "topic and let a worker call the other system",
 }
 
 
@@ -556,6 +561,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
     interrupting: dict[str, bool] = {}
     for resource, content in resources.items():
         root = parse_untrusted_xml(content, resource)
+        read_activiti_as_camunda(root)
         name_unnamed_flows(root)
         resolve_references(root)
         if is_decision_resource(root):

@@ -132,3 +132,32 @@ def test_references_are_read_as_camunda_reads_them(client):
         "/history/activity-instance", params={"processInstanceId": case, "maxResults": 100}).json()}
     assert {"caught", "wait", "e"} <= passed and "wrong" not in passed
     assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
+
+
+def test_camundas_extensions_in_the_activiti_namespace_are_read_and_their_code_refused(client):
+    # Camunda 7 still reads files of the Activiti era, whose extensions are in http://activiti.org/bpmn.
+    body = ('<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/>'
+            '<bpmn:userTask id="t" activiti:candidateGroups="xj-env" activiti:formKey="embedded:app:forms/t.html"/>'
+            '<bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e"/><bpmn:endEvent id="e"/>')
+    xml = process("old_namespace", body).replace(b'id="d"', b'id="d" xmlns:activiti="http://activiti.org/bpmn"')
+    assert deploy_bytes(client, "old.bpmn", xml).status_code == 200
+    case = client.post("/process-definition/key/old_namespace/start", json={}).json()["id"]
+    [task] = client.get("/task", params={"processInstanceId": case}).json()
+    assert task["formKey"] == "embedded:app:forms/t.html"
+    assert client.get(f"/task/{task['id']}/identity-links").json()[0]["groupId"] == "xj-env"
+    listener = xml.replace(b'activiti:formKey="embedded:app:forms/t.html"/>', b'><bpmn:extensionElements>'
+                           b'<activiti:taskListener event="create" class="org.example.Listener"/>'
+                           b'</bpmn:extensionElements></bpmn:userTask>')
+    refused = deploy_bytes(client, "old_code.bpmn", listener)
+    assert refused.status_code == 400 and "listeners" in refused.json()["message"], refused.text
+
+
+@pytest.mark.parametrize("element, says", [
+    ('<bpmn:userTask id="t" camunda:formHandlerClass="org.example.Handler"/>', "form handlers"),
+    ('<bpmn:endEvent id="t"><bpmn:messageEventDefinition><bpmn:extensionElements><camunda:connector>'
+     '<camunda:connectorId>http-connector</camunda:connectorId></camunda:connector></bpmn:extensionElements>'
+     '</bpmn:messageEventDefinition></bpmn:endEvent>', "connectors"),
+])
+def test_code_in_other_places_is_refused(client, element, says):
+    answer = deploy_bytes(client, "code.bpmn", process("code", '<bpmn:startEvent id="s"/>' + element))
+    assert answer.status_code == 400 and says in answer.json()["message"], answer.text
