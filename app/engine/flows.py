@@ -8,6 +8,11 @@ message throw events.
   subprocess, as if a sequence flow joined them. The library does not run link events, so that flow is
   drawn into the file before it is parsed, and the two events become plain events; a throw whose name
   no catch of its scope carries, or a name two catches share, is refused at deploy.
+- An activity or event with more than one outgoing sequence flow takes, as in Camunda, every flow
+  without a condition and every flow whose condition holds, and its default flow when none does.
+  The library does not split there, so a gateway of its own is drawn after it (an inclusive one,
+  an unconditional flow holding `${true}`); it is not one of the diagram's elements and leaves no
+  trace in the history.
 - A message throw or end event whose message definition says `camunda:type="external"` (with a
   `camunda:topic`) is an external task, as in Camunda: it waits for a worker of that topic. Without an
   implementation it passes, as in Camunda. Both are rewritten before parsing: into a service task of
@@ -140,6 +145,38 @@ def name_unnamed_flows(root: etree._Element) -> None:
             flow_id = f"{base}_{number}"
         flow.set("id", flow_id)
         taken.add(flow_id)
+
+
+_NOT_SPLIT_HERE = frozenset({"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
+                             "complexGateway", "sequenceFlow"})
+
+
+def split_implicitly(root: etree._Element) -> None:
+    """Draw a gateway after each activity or event with more than one outgoing flow (see the
+    module's docstring)."""
+    flow_tag = f"{{{BPMN_NS}}}sequenceFlow"
+    for scope in [*root.iterfind("bpmn:process", BPMN_PREFIXES), *root.iter(f"{{{BPMN_NS}}}subProcess")]:
+        outgoing: dict[str, list[etree._Element]] = {}
+        for flow in scope.iterfind(flow_tag):
+            outgoing.setdefault(flow.get("sourceRef") or "", []).append(flow)
+        for node in scope:
+            if not isinstance(node.tag, str) or etree.QName(node).namespace != BPMN_NS:
+                continue
+            flows = outgoing.get(node.get("id") or "", [])
+            if len(flows) < 2 or etree.QName(node).localname in _NOT_SPLIT_HERE:
+                continue
+            split_id = f"{node.get('id')}__split"
+            split = etree.SubElement(scope, f"{{{BPMN_NS}}}inclusiveGateway", id=split_id)
+            default = node.get("default")
+            if default is not None:
+                del node.attrib["default"]
+                split.set("default", default)
+            etree.SubElement(scope, flow_tag, id=f"{split_id}__in", sourceRef=node.get("id") or "", targetRef=split_id)
+            for flow in flows:
+                flow.set("sourceRef", split_id)
+                if flow.get("id") != default and flow.find("bpmn:conditionExpression", BPMN_PREFIXES) is None:
+                    always = etree.SubElement(flow, f"{{{BPMN_NS}}}conditionExpression")
+                    always.text = "${true}"
 
 
 ACTIVITI_NS = "http://activiti.org/bpmn"

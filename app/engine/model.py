@@ -46,6 +46,7 @@ from app.engine.flows import (
     read_activiti_as_camunda,
     resolve_references,
     rewrite_message_throws,
+    split_implicitly,
 )
 from app.engine.multi_instance import use_service_multi_instance
 from app.engine.outputs import use_input_parameters, use_output_parameters
@@ -584,6 +585,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
         check_structure(resource, root)
         interrupting.update(interrupting_starts(root))
         join_link_events(resource, root)
+        split_implicitly(root)
         prepare_compensation(resource, root, compensation)
         rewrite_message_throws(root)
         drop_data_associations(root)

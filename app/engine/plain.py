@@ -19,9 +19,6 @@ PYTHON_MARKERS = re.compile(
 _KNOWN = (
     ("No start event found", "the process has no start event"),
     ("Time Specification Error", "the timer has no date, duration or cycle"),
-    ("Multiple outgoing flows are not supported for tasks of type",
-     "an activity with more than one outgoing sequence flow is not supported; draw a parallel gateway after it, "
-     "or an exclusive gateway with conditions"),
     ("There is no support implemented for this task type", "elements of this kind cannot run here"),
     ("A SubWorkflow Must contain an End event", "a subprocess needs an end event"),
     ("Exactly one start event is required in a SubWorkflow Task", "a subprocess needs exactly one start event"),

@@ -161,3 +161,41 @@ def test_camundas_extensions_in_the_activiti_namespace_are_read_and_their_code_r
 def test_code_in_other_places_is_refused(client, element, says):
     answer = deploy_bytes(client, "code.bpmn", process("code", '<bpmn:startEvent id="s"/>' + element))
     assert answer.status_code == 400 and says in answer.json()["message"], answer.text
+
+
+SPLITTING = process("implicit_split", """
+  <bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="assess" />
+  <bpmn:userTask id="assess" default="to_normal" />
+  <bpmn:sequenceFlow id="to_experts" sourceRef="assess" targetRef="experts">
+    <bpmn:conditionExpression>${amount > 100}</bpmn:conditionExpression></bpmn:sequenceFlow>
+  <bpmn:sequenceFlow id="to_hearing" sourceRef="assess" targetRef="hearing">
+    <bpmn:conditionExpression>${amount > 1000}</bpmn:conditionExpression></bpmn:sequenceFlow>
+  <bpmn:sequenceFlow id="to_normal" sourceRef="assess" targetRef="normal" />
+  <bpmn:userTask id="experts" /><bpmn:userTask id="hearing" /><bpmn:userTask id="normal" />
+""")
+FORKING = process("implicit_fork", """
+  <bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="assess" />
+  <bpmn:userTask id="assess" />
+  <bpmn:sequenceFlow id="to_notice" sourceRef="assess" targetRef="notice" />
+  <bpmn:sequenceFlow id="to_archive" sourceRef="assess" targetRef="archive" />
+  <bpmn:userTask id="notice" /><bpmn:userTask id="archive" />
+""")
+
+
+@pytest.mark.parametrize("diagram, amount, opened", [
+    (SPLITTING, 50, ["normal"]), (SPLITTING, 500, ["experts"]), (SPLITTING, 5000, ["experts", "hearing"]),
+    (FORKING, 0, ["archive", "notice"]),
+])
+def test_an_activity_with_several_outgoing_flows_takes_them_as_camunda_does(client, diagram, amount, opened):
+    # Every flow without a condition, every flow whose condition holds, the default flow when none does.
+    assert deploy_bytes(client, "split.bpmn", diagram).status_code == 200
+    key = "implicit_split" if diagram is SPLITTING else "implicit_fork"
+    case = client.post(f"/process-definition/key/{key}/start", json={}).json()["id"]
+    [assess] = client.get("/task", params={"processInstanceId": case}).json()
+    done = client.post(f"/task/{assess['id']}/complete", json={"variables": {"amount": {"value": amount}}})
+    assert done.status_code == 204, done.text
+    assert sorted(t["taskDefinitionKey"] for t in client.get("/task", params={"processInstanceId": case}).json()) \
+        == opened
+    # The split is the activity's own behaviour: no gateway appears in the case's history.
+    assert "assess__split" not in {row["activityId"] for row in client.get(
+        "/history/activity-instance", params={"processInstanceId": case}).json()}
