@@ -4,6 +4,8 @@ message throw events.
 - In Camunda an element without an outgoing sequence flow ends its token there (an implicit end), and
   the process ends when no token is left. The library only ends a process through its end events, so
   such an element is joined to the end of its process as an end event is.
+- A subprocess drawn without an end event ends, as in Camunda, when none of its tokens is left; the
+  library wants an end event in it, so one is added, which no flow reaches.
 - A link throw event continues at the link catch event of the same name in the same process or
   subprocess, as if a sequence flow joined them. The library does not run link events, so that flow is
   drawn into the file before it is parsed, and the two events become plain events; a throw whose name
@@ -130,6 +132,13 @@ def rewrite_message_throws(root: etree._Element) -> None:
             scope = event.getparent()
             if scope is not None:
                 scope.replace(event, task)
+
+
+def end_subprocesses(root: etree._Element) -> None:
+    """Give each embedded subprocess without an end event one (see the module's docstring)."""
+    for subprocess in root.iter(f"{{{BPMN_NS}}}subProcess"):
+        if subprocess.find("bpmn:endEvent", BPMN_PREFIXES) is None and subprocess.get("id"):
+            etree.SubElement(subprocess, f"{{{BPMN_NS}}}endEvent", id=f"{subprocess.get('id')}__end")
 
 
 def name_unnamed_flows(root: etree._Element) -> None:

@@ -40,6 +40,7 @@ from app.engine.expressions import ExpressionSyntaxError, Template, compile_temp
 from app.engine.flows import (
     drop_data_associations,
     end_implicitly,
+    end_subprocesses,
     join_link_events,
     message_throw_topic,
     name_unnamed_flows,
@@ -564,6 +565,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
         root = parse_untrusted_xml(content, resource)
         read_activiti_as_camunda(root)
         name_unnamed_flows(root)
+        end_subprocesses(root)
         resolve_references(root)
         if is_decision_resource(root):
             decision_resources += 1  # read by parse_decision_resources

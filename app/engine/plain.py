@@ -20,7 +20,6 @@ _KNOWN = (
     ("No start event found", "the process has no start event"),
     ("Time Specification Error", "the timer has no date, duration or cycle"),
     ("There is no support implemented for this task type", "elements of this kind cannot run here"),
-    ("A SubWorkflow Must contain an End event", "a subprocess needs an end event"),
     ("Exactly one start event is required in a SubWorkflow Task", "a subprocess needs exactly one start event"),
 )
 

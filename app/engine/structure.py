@@ -115,8 +115,6 @@ def _check_flow_element(resource: str, element: etree._Element, tag: str, seen: 
         if len(starts) != 1:
             raise refuse_element(resource, element,
                                  f"a subprocess needs exactly one start event (it has {len(starts)})")
-        if element.find(f"{{{BPMN_NS}}}endEvent") is None:
-            raise refuse_element(resource, element, "a subprocess needs an end event")
         if element.get("triggeredByEvent") != "true" and _definitions(starts[0]):
             raise refuse_element(resource, starts[0], "the start event of an embedded subprocess must be a plain "
                                                       "start event (without a timer, message or other trigger)")

@@ -199,3 +199,17 @@ def test_an_activity_with_several_outgoing_flows_takes_them_as_camunda_does(clie
     # The split is the activity's own behaviour: no gateway appears in the case's history.
     assert "assess__split" not in {row["activityId"] for row in client.get(
         "/history/activity-instance", params={"processInstanceId": case}).json()}
+
+
+def test_a_subprocess_drawn_without_an_end_event_ends_when_its_last_token_does(client):
+    body = ('<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="sp"/>'
+            '<bpmn:subProcess id="sp"><bpmn:startEvent id="ss"/><bpmn:sequenceFlow id="i1" sourceRef="ss" '
+            'targetRef="check"/><bpmn:userTask id="check"/></bpmn:subProcess>'
+            '<bpmn:sequenceFlow id="f2" sourceRef="sp" targetRef="after"/><bpmn:userTask id="after"/>')
+    assert deploy_bytes(client, "no_end.bpmn", process("no_end", body)).status_code == 200
+    case = client.post("/process-definition/key/no_end/start", json={}).json()["id"]
+    for expected in ("check", "after"):
+        [task] = client.get("/task", params={"processInstanceId": case}).json()
+        assert task["taskDefinitionKey"] == expected
+        assert client.post(f"/task/{task['id']}/complete", json={}).status_code == 204
+    assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
