@@ -153,4 +153,5 @@ class ProcessModel:
 
 _WAITING_CATCHES = frozenset({"intermediateMessageCatch", "intermediateSignalCatch", "boundaryMessage",
                               "boundarySignal", "receiveTask"})
-_CONDITIONAL_CATCHES = frozenset({"intermediateConditional", "boundaryConditional"})
+# (A conditional start event is one of an event subprocess: a process does not start by one.)
+_CONDITIONAL_CATCHES = frozenset({"intermediateConditional", "boundaryConditional", "conditionalStartEvent"})

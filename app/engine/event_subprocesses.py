@@ -1,4 +1,4 @@
-"""Event subprocesses started by a message, signal, error or escalation, as Camunda 7 runs them.
+"""Event subprocesses started by a message, signal, condition, error or escalation, as Camunda 7 runs them.
 
 SpiffWorkflow starts such an event subprocess only from `workflow.catch(event)`, only in the
 top-level process, and never interrupts anything. The service routes messages and signals itself,
@@ -7,6 +7,8 @@ so it starts them itself instead:
 - while a scope runs (the instance, or an embedded subprocess), each of its event subprocesses
   started by a message or a signal is a subscription of that scope (`event_subprocess_waits`), kept
   under the scope's task id, and the message or signal the service delivers there starts it;
+- a conditional one starts when its condition becomes true while its scope runs (the run checks it
+  after every step, where variables change: app.engine.runtime);
 - an error or an escalation thrown in a scope and caught by no boundary event there starts the
   scope's event subprocess whose start catches its code (no code: any), else goes on to the
   enclosing scope; nothing catching it, nothing happens;
@@ -157,6 +159,11 @@ def waiting_handler(workflow: BpmnWorkflow, scope_task_id: str, kind: str, name:
                  and handler.definition.name == name), None)
 
 
+def running_handlers(workflow: BpmnWorkflow) -> list[Handler]:
+    """The event subprocesses the running scopes would start on their event."""
+    return list(_handlers(workflow))
+
+
 def error_handler(scope: Any, code: str | None) -> Handler | None:
     """The event subprocess of a running scope whose error start event catches the code."""
     return next((handler for handler in _handlers_of(scope) if isinstance(handler.definition, ErrorEventDefinition)
@@ -176,6 +183,9 @@ def start_handler(handler: Handler, event: BpmnEvent, variables: Mapping[str, An
                   task: Task | None = None) -> None:
     """Start the event subprocess on its event (in `task`, added already, or a new one): it sees
     `variables`, then what the event carries."""
+    # Added under its scope's root, the event subprocess inherits the root's data, which is what the
+    # scope started with: the root carries the case's current variables first.
+    handler.scope.task_tree.data.update(deepcopy(dict(variables)))
     task = task or _add_handler_task(handler)
     if task.internal_data[_INTERRUPTING]:
         for other in list(handler.scope.task_tree.children):  # the root is finished: its children's trees

@@ -149,6 +149,7 @@ def _activity_type(element: etree._Element) -> str:
     if tag == "startEvent":
         kinds = {"timerEventDefinition": "startTimerEvent", "messageEventDefinition": "messageStartEvent",
                  "signalEventDefinition": "signalStartEvent", "errorEventDefinition": "errorStartEvent",
+                 "conditionalEventDefinition": "conditionalStartEvent",
                  "escalationEventDefinition": "escalationStartEvent"}
         return next((kinds[d] for d in definitions if d in kinds), "startEvent")
     if tag == "boundaryEvent":
@@ -196,7 +197,8 @@ _REFUSED_EXTENSIONS = {
 
 
 _EVENT_SUBPROCESS_STARTS = frozenset({"messageEventDefinition", "signalEventDefinition", "timerEventDefinition",
-                                      "errorEventDefinition", "escalationEventDefinition"})
+                                      "errorEventDefinition", "escalationEventDefinition",
+                                      "conditionalEventDefinition"})
 
 
 def _check_element(resource: str, element: etree._Element) -> None:
@@ -236,7 +238,7 @@ def _check_element(resource: str, element: etree._Element) -> None:
                                      "supported; attach a compensation boundary event to the activity instead")
             if len(kinds) != 1 or not kinds <= _EVENT_SUBPROCESS_STARTS:
                 raise refuse_element(resource, element, "an event subprocess starts with one message, signal, "
-                                                 "timer, error or escalation start event")
+                                                 "timer, conditional, error or escalation start event")
             if "errorEventDefinition" in kinds and start.get("isInterrupting") == "false":
                 raise refuse_element(resource, start, "an error start event always interrupts its scope "
                                                       "(isInterrupting cannot be false)")

@@ -40,6 +40,7 @@ from app.engine.event_subprocesses import (
     catch_and_listen,
     error_handler,
     event_subprocess_waits,
+    running_handlers,
     scope_events,
     start_handler,
     start_thrown_handlers,
@@ -434,19 +435,24 @@ class ProcessRun:
             return
         waiting = [(task, definition) for task, definition in self._waiting_catches()
                    if isinstance(definition, ServiceCondition)]
-        if not waiting:
+        # (Not before a token has left the start: the start's variables are not the case's yet.)
+        handlers = [handler for handler in running_handlers(self.workflow)
+                    if isinstance(handler.definition, ServiceCondition)] if self._frontier() else []
+        if not waiting and not handlers:
             return
         variables = self.variables()
-        functions = self.workflow.script_engine.functions
+        for handler in handlers:
+            # An event subprocess starts when its condition becomes true while its scope runs.
+            held_key = f"condition_held:{handler.start.bpmn_id}"
+            held = self._condition_holds(handler.definition, handler.start.bpmn_id, variables)
+            scope_root = handler.scope.task_tree
+            if held and not scope_root.internal_data.get(held_key):
+                start_handler(handler, BpmnEvent(handler.definition, {}), variables)
+            scope_root.internal_data[held_key] = held
         for task, definition in waiting:
             if not task.has_state(TaskState.WAITING):
                 continue  # an interrupting event fired before it cancelled this one's activity
-            text, activity = definition.expression, task.task_spec.bpmn_id
-            try:
-                held = truthy_condition(compile_template(text).evaluate(variables, functions), text)
-            except ExpressionError as error:
-                raise ProcessExecutionFailed(f"conditional event '{activity}': {error}",
-                                             details={"activityId": activity}) from None
+            held = self._condition_holds(definition, task.task_spec.bpmn_id, variables)
             was_held = bool(task.internal_data.get("condition_held"))
             task.internal_data["condition_held"] = held
             spec = task.task_spec
@@ -455,6 +461,16 @@ class ProcessRun:
             listening = self._catch(task, definition, {})
             if listening is not None:
                 listening.internal_data["condition_held"] = True
+
+    def _condition_holds(self, definition: ServiceCondition, activity: str | None, variables: Mapping[str, Any]
+                         ) -> bool:
+        text = definition.expression
+        try:
+            return truthy_condition(compile_template(text).evaluate(variables, self.workflow.script_engine.functions),
+                                    text)
+        except ExpressionError as error:
+            raise ProcessExecutionFailed(f"conditional event '{activity}': {error}",
+                                         details={"activityId": activity}) from None
 
     def _external_task(self, task_id: str) -> Task:
         task = self._task(task_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.bpmn_text import process
 from tests.support.http import deploy, deploy_bytes
 from tests.support.paths import FIXTURES
 
@@ -152,3 +153,34 @@ def test_a_conditional_event_the_service_cannot_run_is_refused_at_deploy(client,
     assert answer.status_code == 400, answer.text
     assert answer.json()["type"] == "ParseException"
     assert f"'{element}'" in answer.json()["message"] and words in answer.json()["message"], answer.json()
+
+
+def _with_conditional_event_subprocess(interrupting: bool) -> bytes:
+    flag = "" if interrupting else ' isInterrupting="false"'
+    return process("conditional_esp", f"""
+      <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="review"/>
+      <bpmn:userTask id="review"/><bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="e"/><bpmn:endEvent id="e"/>
+      <bpmn:subProcess id="escalate" triggeredByEvent="true">
+        <bpmn:startEvent id="over_limit"{flag}><bpmn:conditionalEventDefinition>
+          <bpmn:condition xsi:type="bpmn:tFormalExpression">${{amount > 1000}}</bpmn:condition>
+        </bpmn:conditionalEventDefinition></bpmn:startEvent>
+        <bpmn:sequenceFlow id="i1" sourceRef="over_limit" targetRef="leader"/><bpmn:userTask id="leader"/>
+        <bpmn:sequenceFlow id="i2" sourceRef="leader" targetRef="ie"/><bpmn:endEvent id="ie"/>
+      </bpmn:subProcess>""").replace(b'id="d"', b'id="d" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"')
+
+
+@pytest.mark.parametrize("interrupting, opened", [(True, ["leader"]), (False, ["leader", "review"])])
+def test_a_conditional_event_subprocess_starts_when_its_condition_becomes_true(client, interrupting, opened):
+    assert deploy_bytes(client, "esp.bpmn", _with_conditional_event_subprocess(interrupting)).status_code == 200
+    case = client.post("/process-definition/key/conditional_esp/start",
+                       json={"variables": {"amount": {"value": 10}}}).json()["id"]
+    assert open_tasks(client, case) == ["review"]
+    changed = client.put(f"/process-instance/{case}/variables/amount", json={"value": 5000})
+    assert changed.status_code == 204, changed.text
+    assert open_tasks(client, case) == opened
+    types = {row["activityId"]: row["activityType"] for row in client.get(
+        "/history/activity-instance", params={"processInstanceId": case}).json()}
+    assert types["over_limit"] == "conditionalStartEvent"
+    # Still true after another change: a started event subprocess is not started again.
+    client.put(f"/process-instance/{case}/variables/amount", json={"value": 6000}).raise_for_status()
+    assert open_tasks(client, case) == opened
