@@ -163,7 +163,7 @@ def test_a_timer_start_event_is_scheduled_by_the_service(context):
     ("""<bpmn:startEvent id="s"/>
         <bpmn:subProcess id="esp" triggeredByEvent="true">
           <bpmn:startEvent id="es"/><bpmn:endEvent id="ee"/><bpmn:sequenceFlow id="ef" sourceRef="es" targetRef="ee"/>
-        </bpmn:subProcess>""", "an event subprocess starts with one message, signal, timer, error or escalation"),
+        </bpmn:subProcess>""", "an event subprocess starts with one message, signal, timer, conditional, error or escalation"),
     ("""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="g"/>
         <bpmn:eventBasedGateway id="g"/>
         <bpmn:sequenceFlow id="g1" sourceRef="g" targetRef="t1"/><bpmn:sequenceFlow id="g2" sourceRef="g" targetRef="t2"/>
