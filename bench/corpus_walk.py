@@ -391,7 +391,7 @@ class Walker:
             # A receive task without a message waits for its execution to be triggered, as in Camunda.
             waiting = self.get("/engine-rest/execution", processInstanceId=instance_id, activityId=element_id)
             for execution in waiting:
-                self.call("POST", f"/engine-rest/execution/{execution['id']}/signal", f"trigger {element.id}",
+                self.call("POST", f"/engine-rest/execution/{execution['id']}/signal", f"trigger {element_id}",
                           json={})
                 _count(outcome, "trigger")
             return bool(waiting)
