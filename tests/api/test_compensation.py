@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.http import deploy, deploy_bytes
+from tests.support.http import deploy, refusal
 from tests.support.paths import FIXTURES
 
 FEE_REFUND = FIXTURES / "constructs" / "compensation_fee_refund.bpmn"
@@ -145,16 +145,6 @@ def test_without_an_objection_the_subprocess_ends_without_compensating(client):
     assert open_tasks(client, case) == ["archive"]
     assert {row["activityId"] for row in history(client, case)}.isdisjoint(
         {"withdraw_notice", "erase_record", "undo_notice", "undo_everything"})
-
-
-def refusal(client, body: str) -> dict:
-    xml = ('<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-           'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">'
-           f'<bpmn:process id="refused" isExecutable="true">{body}</bpmn:process></bpmn:definitions>')
-    response = deploy_bytes(client, "refused.bpmn", xml.encode())
-    assert response.status_code == 400, response.text
-    assert response.json()["type"] == "ParseException"
-    return response.json()
 
 
 _FLOW = ('<bpmn:startEvent id="s"/><bpmn:userTask id="u"/><bpmn:endEvent id="e"/>'

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.bpmn_text import process
-from tests.support.http import deploy, deploy_bytes
+from tests.support.http import deploy, deploy_bytes, refusal
 from tests.support.paths import FIXTURES
 
 PASSING = FIXTURES / "constructs" / "passing_elements.bpmn"
@@ -39,15 +39,6 @@ def test_a_case_runs_through_elements_nobody_works_on_to_its_worker_and_its_end(
                       "check_paper": "manualTask", "to_review": "intermediateNoneThrowEvent",
                       "at_review": "intermediateLinkCatch", "announce": "intermediateMessageThrowEvent",
                       "review": "userTask", "notified": "messageEndEvent"}
-
-
-def refusal(client, body: str) -> dict:
-    xml = ('<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-           'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">'
-           f'<bpmn:process id="refused" isExecutable="true">{body}</bpmn:process></bpmn:definitions>')
-    response = deploy_bytes(client, "refused.bpmn", xml.encode())
-    assert response.status_code == 400, response.text
-    return response.json()
 
 
 REFUSED = {

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.bpmn_text import process
 from tests.support.service import RunningService
 
 
@@ -18,6 +19,14 @@ def deploy(client: httpx.Client, *paths: Path, name: str = "test", **fields) -> 
 
 def deploy_bytes(client, name: str, content: bytes):
     return client.post("/deployment/create", files=[("data", (name, content, "application/xml"))])
+
+
+def refusal(client, body: str) -> dict:
+    """Deploy a one-process file around `body` that must be refused: the ParseException's body."""
+    response = deploy_bytes(client, "refused.bpmn", process("refused", body))
+    assert response.status_code == 400, response.text
+    assert response.json()["type"] == "ParseException"
+    return response.json()
 
 
 def start(client, key: str, business_key: str | None = None, **variables) -> httpx.Response:
