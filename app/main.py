@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.access import accounts
 from app.audit.anchors import AnchorSigner
+from app.cases.attachments import accepted_types
 from app.cases.call_activities import CallActivities
 from app.cases.events import SignalBroadcast
 from app.clock import Clock, SimulatedClock, SystemClock
@@ -72,6 +73,7 @@ def first_start(services: Services) -> None:
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
+    accepted_types(settings.attachment_types)  # a misconfigured list stops the start, not an upload
     services = build_services(settings, clock)
 
     @asynccontextmanager

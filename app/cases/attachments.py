@@ -25,16 +25,33 @@ from app.context import Services
 from app.errors import InvalidRequest, NotFound
 from app.persistence.models import Attachment, UserTask
 
-# The first bytes each accepted content type starts with (None: text, checked as UTF-8).
-_SIGNATURES: dict[str, tuple[bytes, ...] | None] = {
+# OFD (the national standard for electronic documents), Office files and zip archives are zip files.
+_ZIP = (b"PK\x03\x04",)
+# The content types the service can check, by the first bytes each starts with (None: text, checked
+# as UTF-8); ATTACHMENT_TYPES names some of them.
+SIGNATURES: dict[str, tuple[bytes, ...] | None] = {
     "application/pdf": (b"%PDF-",),
     "image/png": (b"\x89PNG\r\n\x1a\n",),
     "image/jpeg": (b"\xff\xd8\xff",),
     "image/gif": (b"GIF87a", b"GIF89a"),
     "text/plain": None,
+    "application/zip": _ZIP,
+    "application/ofd": _ZIP,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": _ZIP,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _ZIP,
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": _ZIP,
 }
-# OFD (the national standard for electronic documents), Office files and zip archives are zip files.
-_ZIP = (b"PK\x03\x04",)
+
+
+def accepted_types(configured: str) -> list[str]:
+    """The content types ATTACHMENT_TYPES names; a type whose content the service cannot check is a
+    configuration error, found when the service starts."""
+    types = [kind.strip() for kind in configured.split(",") if kind.strip()]
+    unknown = [kind for kind in types if kind not in SIGNATURES]
+    if unknown:
+        raise ValueError(f"ATTACHMENT_TYPES names types whose content cannot be checked: {', '.join(unknown)} "
+                         f"(known: {', '.join(SIGNATURES)})")
+    return types
 
 
 @dataclass(frozen=True)
@@ -47,7 +64,7 @@ class NewAttachment:
 
 
 def _check_content(services: Services, content_type: str | None, content: bytes) -> str:
-    accepted = [kind.strip() for kind in services.settings.attachment_types.split(",") if kind.strip()]
+    accepted = accepted_types(services.settings.attachment_types)
     if content_type not in accepted:
         raise InvalidRequest(f"an attached file's type must be one of: {', '.join(accepted)} "
                              f"(got '{content_type or 'none'}')")
@@ -55,7 +72,7 @@ def _check_content(services: Services, content_type: str | None, content: bytes)
         raise InvalidRequest(f"an attached file has at most {services.settings.attachment_max_bytes} bytes")
     if not content:
         raise InvalidRequest("the attached file is empty")
-    signatures = _SIGNATURES.get(content_type, _ZIP)
+    signatures = SIGNATURES[content_type]
     if signatures is None:
         try:
             text = content.decode("utf-8")

@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import update
 
 from app.access import accounts
+from app.main import create_app
 from app.persistence.contents import DirectoryContents
 from app.persistence.models import AttachmentContent
+from app.settings import Settings
 from tests.support.bpmn_text import process
 from tests.support.history import events_of, verify
 from tests.support.http import as_user, deploy_bytes
@@ -140,3 +142,9 @@ def test_a_directory_keeps_the_files_by_their_hash(client, case, directory_store
     assert client.get(f"/task/{task}/attachment/{row['id']}/data").status_code == 409
     assert client.delete(f"/task/{task}/attachment/{row['id']}").status_code == 204
     assert not path.exists()
+
+
+def test_a_type_whose_content_cannot_be_checked_stops_the_service_from_starting(tmp_path):
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'x.sqlite3'}", attachment_types="application/pdf,image/tiff")
+    with pytest.raises(ValueError, match="image/tiff"):
+        create_app(settings)
