@@ -126,8 +126,8 @@ def _new_version(session: Session, deployment: Deployment, model: ProcessModel,
 
 def _register_start_events(services: Services, session: Session, definition: ProcessDefinition,
                            model: ProcessModel) -> None:
-    """Message, signal and timer start events belong to the newest version of a key: the previous
-    version's stop waiting, the new version's start."""
+    """Message, signal, conditional and timer start events belong to the newest version of a key: the
+    previous version's stop waiting, the new version's start."""
     older = select(ProcessDefinition.id).where(ProcessDefinition.key == definition.key,
                                                ProcessDefinition.id != definition.id, _of_tenant(definition.tenant_id))
     session.execute(delete(EventSubscription).where(EventSubscription.process_instance_id.is_(None),
@@ -135,10 +135,12 @@ def _register_start_events(services: Services, session: Session, definition: Pro
     session.execute(delete(Timer).where(Timer.process_instance_id.is_(None), Timer.process_definition_id.in_(older)))
     now = services.clock.now()
     for start in model.start_events:
-        if start.kind in ("message", "signal"):
-            session.add(EventSubscription(id=str(uuid.uuid4()), kind=start.kind, event_name=start.event_name,
-                                          process_instance_id=None, process_definition_id=definition.id,
-                                          activity_id=start.id, task_id=None, business_key=None,
+        if start.kind in ("message", "signal", "conditional"):
+            # A conditional start event is named by its id: POST /condition evaluates every one.
+            session.add(EventSubscription(id=str(uuid.uuid4()), kind=start.kind,
+                                          event_name=start.event_name or start.id, process_instance_id=None,
+                                          process_definition_id=definition.id, activity_id=start.id, task_id=None,
+                                          business_key=None,
                                           tenant_id=definition.tenant_id, created=now))
         elif start.kind == "timer":
             due, repeat = schedule_start_timer(model, start.id, services.run_context())

@@ -57,13 +57,15 @@ class ExternalTaskDefinition:
 
 @dataclass(frozen=True)
 class StartEventInfo:
-    """A start event of the process: "none" (the plain start), "message", "signal" or "timer"."""
+    """A start event of the process: "none" (the plain start), "message", "signal", "timer" or
+    "conditional" (POST /condition starts an instance there when its condition holds)."""
 
     id: str
     kind: str
     event_name: str | None = None
     timer_kind: str | None = None  # timeDate, timeDuration or timeCycle
     timer_text: str | None = None
+    condition: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,5 +155,5 @@ class ProcessModel:
 
 _WAITING_CATCHES = frozenset({"intermediateMessageCatch", "intermediateSignalCatch", "boundaryMessage",
                               "boundarySignal", "receiveTask"})
-# (A conditional start event is one of an event subprocess: a process does not start by one.)
+# (The conditional start events of event subprocesses are checked while their scope runs.)
 _CONDITIONAL_CATCHES = frozenset({"intermediateConditional", "boundaryConditional", "conditionalStartEvent"})

@@ -378,6 +378,10 @@ def _start_event(resource: str, element: etree._Element, element_id: str) -> Sta
                 raise refuse_element(resource, element,
                                      "the timer start event has no timeDate, timeDuration or timeCycle")
             return StartEventInfo(element_id, "timer", timer_kind=_tag(timer), timer_text=(timer.text or "").strip())
+        if tag == "conditionalEventDefinition":
+            condition = child.find("bpmn:condition", _NS)  # checked as every conditional event's
+            return StartEventInfo(element_id, "conditional", condition=(condition.text or "").strip()
+                                  if condition is not None else None)
         if tag.endswith("EventDefinition"):
             raise refuse_element(resource, element,
                                  f"a process cannot start by a {tag[:-len('EventDefinition')]} event")

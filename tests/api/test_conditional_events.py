@@ -132,8 +132,6 @@ REFUSED = {
         + condition("${ready}", ' camunda:variableName="ready"') +
         '</bpmn:intermediateCatchEvent><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="wait"/>',
         "wait", "camunda:variableName"),
-    "a conditional start event of the process": (
-        f'<bpmn:startEvent id="s">{condition("${ready}")}</bpmn:startEvent>', "s", "conditional"),
     "a conditional event after an event-based gateway": (
         '<bpmn:startEvent id="s"/><bpmn:eventBasedGateway id="g"/>'
         f'<bpmn:intermediateCatchEvent id="wait">{condition("${ready}")}</bpmn:intermediateCatchEvent>'

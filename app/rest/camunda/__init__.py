@@ -2,6 +2,7 @@
 from app.rest.camunda import (
     attachment,
     comment,
+    condition,
     decision_definition,
     deployment,
     engine,
@@ -20,5 +21,5 @@ from app.rest.routing import ServiceRouter
 # The modules' routers carry their full paths (/engine-rest/...): see ServiceRouter.
 router = ServiceRouter()
 for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
-               attachment, history, job, message, external_task, variable_instance, execution):
+               attachment, history, job, message, external_task, variable_instance, execution, condition):
     router.include_router(module.router)
