@@ -13,7 +13,8 @@ administrator) and is emptied between files. For each file:
 1. POST /engine-rest/deployment/create (multipart, as Camunda clients send it); a 400 is REFUSED.
 2. Each process definition deployed is started the way its start events allow: POST
    /process-definition/{id}/start with no variables (a none start event, or none at all), else a
-   message (POST /message), a signal (POST /signal) or its timer (the clock moved to its due date).
+   message (POST /message), a signal (POST /signal), its condition (POST /condition) or its timer
+   (the clock moved to its due date).
 3. Then, round after round until no instance is left or nothing moves: every open user task is
    completed with no variables (again with its form fields' defaults when that is refused, and with
    --guess with a guess for each variable an expression misses: true, 'true', 1), every
@@ -290,6 +291,10 @@ class Walker:
                 raise StepFailed(f"start: the timer start event of {key} has no job")
             self.call("POST", "/api/clock", "start by timer", json={"set": min(j["dueDate"] for j in jobs)})
             _count(outcome, "start by timer")
+        elif "conditional" in first.events:
+            self.submit("/engine-rest/condition", "start by condition", outcome,
+                        {"processDefinitionId": definition_id})
+            _count(outcome, "start by condition")
         else:
             _count(outcome, f"not started ({'/'.join(first.events)} start event)")
 
