@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
-from app.cases.comments import task_instance
+from app.cases.comments import readable_task_instance
 from app.cases.instances import instance_of_open_work, record
 from app.cases.tasks import optional_text
 from app.context import Services
@@ -155,23 +155,20 @@ def remove(services: Services, task_id: str, attachment_id: str, *, actor: Princ
 
 def task_attachments(services: Services, task_id: str, reader: Principal) -> list[Attachment]:
     with services.db.read() as session:
-        instance_id = task_instance(session, task_id)
-        permissions.require_instance_read(session, reader, instance_id, "Task", task_id)
+        readable_task_instance(session, task_id, reader)
         return list(session.scalars(select(Attachment).where(Attachment.task_id == task_id)
                                     .order_by(Attachment.sequence)))
 
 
 def task_attachment(services: Services, task_id: str, attachment_id: str, reader: Principal) -> Attachment:
     with services.db.read() as session:
-        instance_id = task_instance(session, task_id)
-        permissions.require_instance_read(session, reader, instance_id, "Task", task_id)
+        readable_task_instance(session, task_id, reader)
         return _of_task(session, task_id, attachment_id)
 
 
 def content(services: Services, task_id: str, attachment_id: str, reader: Principal) -> bytes:
     with services.db.read() as session:
-        instance_id = task_instance(session, task_id)
-        permissions.require_instance_read(session, reader, instance_id, "Task", task_id)
+        readable_task_instance(session, task_id, reader)
         attachment = _of_task(session, task_id, attachment_id)
         if attachment.sha256 is None:
             raise NotFound(f"Attachment content for attachment with id '{attachment_id}' does not exist for task "

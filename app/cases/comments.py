@@ -79,14 +79,15 @@ def record_comment(session: Session, instance: ProcessInstance, task: UserTask, 
     return comment
 
 
-def task_instance(session: Session, task_id: str) -> str:
-    """The instance of an open or finished task."""
+def readable_task_instance(session: Session, task_id: str, reader: Principal) -> str:
+    """The instance of an open or finished task, for those who may read it (403 for others)."""
     instance_id = session.scalar(select(UserTask.process_instance_id).where(UserTask.id == task_id))
     if instance_id is None:
         instance_id = session.scalar(select(ActivityInstance.process_instance_id)
                                      .where(ActivityInstance.id == task_id, ActivityInstance.task_id.is_not(None)))
     if instance_id is None:
         raise NotFound(f"No task found with id {task_id}")
+    permissions.require_instance_read(session, reader, instance_id, "Task", task_id)
     return instance_id
 
 
@@ -100,8 +101,7 @@ def _comments(session: Session, instance_id: str, task_id: str | None) -> list[C
 
 def task_comments(services: Services, task_id: str, reader: Principal) -> list[Comment]:
     with services.db.read() as session:
-        instance_id = task_instance(session, task_id)
-        permissions.require_instance_read(session, reader, instance_id, "Task", task_id)
+        instance_id = readable_task_instance(session, task_id, reader)
         return _comments(session, instance_id, task_id)
 
 

@@ -10,6 +10,7 @@ from app.access import permissions
 from app.access.accounts import Principal
 from app.cases.projections import ACTIVE
 from app.persistence.models import EventSubscription, ProcessInstance
+from app.persistence.queries import of_instances
 
 # The subscription kind of a receive task without a message (app.engine: AwaitsTrigger).
 TRIGGER = "trigger"
@@ -36,14 +37,8 @@ def execution_query(*, execution_id: str | None = None, instance_id: str | None 
                                           earlier.id < EventSubscription.id))))
 
     def narrowed(query: Select) -> Select:
-        if business_key is not None:
-            query = query.where(ProcessInstance.business_key == business_key)
-        if definition_id is not None:
-            query = query.where(ProcessInstance.definition_id == definition_id)
-        if definition_key is not None:
-            query = query.where(ProcessInstance.definition_key == definition_key)
-        if tenant_ids:
-            query = query.where(ProcessInstance.tenant_id.in_(tenant_ids))
+        query = of_instances(query, business_key=business_key, definition_id=definition_id,
+                             definition_key=definition_key, tenant_ids=tenant_ids)
         return permissions.only_visible(query, ProcessInstance.id, viewer)
 
     every = union_all(narrowed(roots), narrowed(tokens)).subquery()

@@ -42,7 +42,7 @@ from app.persistence.models import (
     Timer,
     UserTask,
 )
-from app.persistence.queries import related
+from app.persistence.queries import of_instances, related
 
 
 def refuse_reserved_keys(values: Mapping[str, Any]) -> None:
@@ -453,18 +453,12 @@ def instance_query(*, instance_ids: list[str] | None = None, business_key: str |
                    suspended: bool | None = None) -> Select:
     query = permissions.only_visible(select(ProcessInstance), ProcessInstance.id, viewer)
     query = related(query, super_instance=super_instance, sub_instance=sub_instance)
-    if tenant_ids:
-        query = query.where(ProcessInstance.tenant_id.in_(tenant_ids))
+    query = of_instances(query, business_key=business_key, definition_id=definition_id,
+                         definition_key=definition_key, tenant_ids=tenant_ids)
     if active_only:
         query = query.where(ProcessInstance.status == ACTIVE)
     if instance_ids:
         query = query.where(ProcessInstance.id.in_(instance_ids))
-    if business_key is not None:
-        query = query.where(ProcessInstance.business_key == business_key)
-    if definition_id is not None:
-        query = query.where(ProcessInstance.definition_id == definition_id)
-    if definition_key is not None:
-        query = query.where(ProcessInstance.definition_key == definition_key)
     if suspended is not None:
         query = query.where(ProcessInstance.suspended.is_(suspended))
     return query

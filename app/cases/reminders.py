@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, select
 
 from app.access import permissions
 from app.access.accounts import Principal
-from app.cases.comments import task_instance
+from app.cases.comments import readable_task_instance
 from app.cases.instances import instance_of_open_work, record
 from app.cases.tasks import get_task, optional_text
 from app.context import Services
@@ -45,8 +45,7 @@ def remind(services: Services, task_id: str, body: dict[str, Any], *, actor: Pri
 
 def task_reminders(services: Services, task_id: str, reader: Principal) -> list[TaskReminder]:
     with services.db.read() as session:
-        instance_id = task_instance(session, task_id)
-        permissions.require_instance_read(session, reader, instance_id, "Task", task_id)
+        readable_task_instance(session, task_id, reader)
         return list(session.scalars(select(TaskReminder).where(TaskReminder.task_id == task_id)
                                     .order_by(TaskReminder.created, TaskReminder.id)))
 

@@ -105,3 +105,15 @@ def related(query: Select, *, super_instance: str | None, sub_instance: str | No
                   .scalar_subquery())
         query = query.where(ProcessInstance.id == caller)
     return query
+
+
+def of_instances(query: Select, *, business_key: str | None = None, definition_id: str | None = None,
+                 definition_key: str | None = None, tenant_ids: list[str] | None = None) -> Select:
+    """The filters on a process instance's own columns that the instance and execution lists share."""
+    if tenant_ids:
+        query = query.where(ProcessInstance.tenant_id.in_(tenant_ids))
+    for value, column in ((business_key, ProcessInstance.business_key), (definition_id, ProcessInstance.definition_id),
+                          (definition_key, ProcessInstance.definition_key)):
+        if value is not None:
+            query = query.where(column == value)
+    return query
