@@ -11,6 +11,7 @@ table. Errors of the libraries underneath are translated into this tree where th
     ├── InvalidProcessModel       an uploaded file cannot be deployed (names the element and why)
     ├── ProcessExecutionFailed    the process could not advance; nothing was saved
     ├── NotFound
+    │   └── UnknownIdentity     a user or group that does not exist
     ├── Conflict                  the state changed under the request; nothing was saved
     │   └── TaskAlreadyClaimed
     ├── HistoryNotIntact          the recorded history was changed; what needs it whole refuses
@@ -61,6 +62,11 @@ class ProcessExecutionFailed(ServiceError):
 
 class NotFound(ServiceError):
     pass
+
+
+class UnknownIdentity(NotFound):
+    """A user or group that does not exist (Camunda answers its identity resources' 404 with an
+    InvalidRequestException)."""
 
 
 class Conflict(ServiceError):

@@ -3,7 +3,8 @@
 A password is kept only as a salted scrypt hash. A verified sign-in is remembered for a short while
 (by a hash of the header, never the password) so that a client sending credentials with every
 request does not pay for scrypt each time; each use reads the account's stored hash, which every
-save changes, so a changed password or group counts at once on every replica. Failed sign-ins are
+save changes, and its generation, which every change of its groups or profile renews, so a changed
+password or group counts at once on every replica. Failed sign-ins are
 throttled (app.access.signin): the stored hash and the failure counts are read in one statement.
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ from app.access import signin
 from app.access.regions import valid_code
 from app.audit import ledger
 from app.errors import InvalidRequest, Unauthenticated
-from app.persistence.models import Account, ApiKey, Membership, SigninFailure
+from app.persistence.models import Account, ApiKey, IdentityGroup, Membership, SigninFailure
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ DEMO_GROUPS = ("cn-sepa", "cn-sepa-sti", "cn-sepa-leader", "cn-most", "cn-mohurd
                "cn-eco-park-working-group", "cn-eco-park-mechanism", "xj-env", "xj-drc", "xj-economic",
                "xj-local-env", "xj-local-drc", "xj-local-economic", "xj-prefecture-env", "xj-urumqi-env",
                "xj-urumqi-drc", "xj-urumqi-economic", "xj-cpa-experts", "xj-cpa-delivery", "xj-auditors")
+# The password policy: long enough to resist guessing, short enough that hashing it stays cheap.
+MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 _REMEMBER_SECONDS = 60.0
 _REMEMBER_AT_MOST = 10_000
 
@@ -69,6 +72,10 @@ class Principal:
 
 
 ANONYMOUS = Principal(None)
+
+
+def meets_policy(password: str) -> bool:
+    return MIN_PASSWORD <= len(password) <= MAX_PASSWORD
 
 
 def hash_password(password: str) -> str:
@@ -99,8 +106,8 @@ def save_account(services: Services, account_id: str, password: str, groups: lis
     region = valid_code(region)
     if not account_id or len(account_id) > 64 or ":" in account_id:
         raise InvalidRequest("An account id is 1 to 64 characters without ':'")
-    if len(password) < 8:
-        raise InvalidRequest("A password has at least 8 characters")
+    if not meets_policy(password):
+        raise InvalidRequest(f"A password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
     if (display_name and len(display_name) > 255) or any(len(group) > 255 for group in groups):
         raise InvalidRequest("A display name and a group id have at most 255 characters")
     with services.db.write() as session:
@@ -109,14 +116,29 @@ def save_account(services: Services, account_id: str, password: str, groups: lis
             account = Account(id=account_id, created=services.clock.now())
             session.add(account)
         account.password_hash, account.display_name, account.region = hash_password(password), display_name, region
+        renew(account)
         session.flush()
         session.execute(delete(Membership).where(Membership.account_id == account_id))
-        session.add_all(Membership(account_id=account_id, group_id=group) for group in dict.fromkeys(groups) if group)
+        named = [group for group in dict.fromkeys(groups) if group]
+        ensure_groups(session, named)
+        session.add_all(Membership(account_id=account_id, group_id=group) for group in named)
         # The change, never the password.
         ledger.record_admin(session, "account.saved", f"account:{account_id}", services.clock.now(), None,
                             groups=[group for group in dict.fromkeys(groups) if group], region=region,
                             display_name=display_name)
     return account
+
+
+def renew(account: Account) -> None:
+    """A new generation: the account's remembered sign-ins are verified again."""
+    account.generation = secrets.token_hex(16)
+
+
+def ensure_groups(session: Session, group_ids: list[str]) -> None:
+    """Groups an account is put in exist as groups, named by their id until someone names them."""
+    known = set(session.scalars(select(IdentityGroup.id).where(IdentityGroup.id.in_(group_ids))))
+    session.add_all(IdentityGroup(id=group, name=group) for group in group_ids if group not in known)
+    session.flush()
 
 
 def ensure_administrator(services: Services) -> None:
@@ -150,9 +172,8 @@ def seed_demo_accounts(services: Services) -> None:
 class _Verified(NamedTuple):
     until: float
     principal: Principal
-    # The account's stored hash when verified: every save gives it a new salt, so it is the
-    # generation of the account's password, groups and region.
-    generation: str
+    # The account's stored hash (every save gives it a new salt) and generation when verified.
+    generation: tuple[str, str]
 
 
 _verified: dict[str, _Verified] = {}
@@ -187,6 +208,7 @@ def _groups_of(session: Session, account_id: str) -> frozenset[str]:
 class _Stored(NamedTuple):
     password_hash: str
     region: str | None
+    generation: str
 
 
 def _sign_in_read(with_address: bool) -> Select:
@@ -196,7 +218,7 @@ def _sign_in_read(with_address: bool) -> Select:
     more than the query itself."""
     account = Account.__table__.c
     probe = select(bindparam("user_id", type_=String).label("id")).subquery()
-    return (select(account.password_hash, account.region, *signin.FAILURE_COLUMNS)
+    return (select(account.password_hash, account.region, account.generation, *signin.FAILURE_COLUMNS)
             .select_from(probe)
             .outerjoin(Account.__table__, account.id == probe.c.id)
             .outerjoin(SigninFailure.__table__, signin.failures_of(with_address)))
@@ -209,7 +231,8 @@ def _account_and_failures(session: Session, user_id: str, address: str | None
                           ) -> tuple[_Stored | None, list[signin.FailureRow]]:
     rows = session.connection().execute(_SIGN_IN_READS[address is not None],
                                         {"user_id": user_id, **signin.failure_keys(user_id, address)}).all()
-    account = _Stored(rows[0].password_hash, rows[0].region) if rows[0].password_hash is not None else None
+    first = rows[0]
+    account = _Stored(first.password_hash, first.region, first.generation) if first.password_hash is not None else None
     return account, [row for row in rows if row.kind is not None]
 
 
@@ -226,7 +249,7 @@ def _by_password(services: Services, authorization: str, credentials: str, addre
             account, failures = _account_and_failures(session, user_id, address)
         # Throttled even when remembered: otherwise a guess equal to a remembered sign-in would pass.
         signin.judge(services, failures, user_id, address)
-        if account is not None and account.password_hash == remembered.generation:
+        if account is not None and (account.password_hash, account.generation) == remembered.generation:
             return remembered.principal
     with services.verification_slots:
         with services.db.read() as session:
@@ -242,7 +265,8 @@ def _by_password(services: Services, authorization: str, credentials: str, addre
     with _verified_lock:
         if len(_verified) >= _REMEMBER_AT_MOST:
             _verified.clear()
-        _verified[remembered_as] = _Verified(time.monotonic() + _REMEMBER_SECONDS, principal, account.password_hash)
+        _verified[remembered_as] = _Verified(time.monotonic() + _REMEMBER_SECONDS, principal,
+                                             (account.password_hash, account.generation))
     return principal
 
 

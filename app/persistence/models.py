@@ -491,6 +491,13 @@ class Account(Base):
     # The region whose cases (and those of the regions below it) the account sees; None: none by region.
     region: Mapped[str | None] = mapped_column(String(64))
     created: Mapped[datetime] = mapped_column(Instant())
+    # Camunda's user profile.
+    first_name: Mapped[str | None] = mapped_column(String(255))
+    last_name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
+    # Changed with every change of the account's groups or profile: a remembered sign-in of an older
+    # generation is verified again (app.access.accounts).
+    generation: Mapped[str] = mapped_column(String(32), default="")
 
 
 class ApiKey(Base):
@@ -517,6 +524,16 @@ class SigninFailure(Base):
     failures: Mapped[int] = mapped_column(Integer)
     # Set on an account's row when it is locked.
     locked_until: Mapped[datetime | None] = mapped_column(Instant())
+
+
+class IdentityGroup(Base):
+    """A group of accounts as Camunda's identity service keeps it: an authority or a role."""
+
+    __tablename__ = "identity_group"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    type: Mapped[str | None] = mapped_column(String(255))
 
 
 class Membership(Base):

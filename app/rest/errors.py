@@ -25,6 +25,7 @@ from app.errors import (
     TaskAlreadyClaimed,
     TooManyAttempts,
     Unauthenticated,
+    UnknownIdentity,
 )
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ WIRE: list[tuple[type[ServiceError], int, str]] = [
     (Unauthenticated, 401, "AuthenticationException"),
     (TooManyAttempts, 429, "AuthenticationException"),
     (Forbidden, 403, "AuthorizationException"),
+    (UnknownIdentity, 404, "InvalidRequestException"),
     (NotFound, 404, "RestException"),
     (TaskAlreadyClaimed, 409, "TaskAlreadyClaimedException"),
     (Conflict, 409, "OptimisticLockingException"),

@@ -40,6 +40,11 @@ GUARDS = {
         "external-task/{task_id}/unlock", "execution/{execution_id}/signal")},
     "PUT /engine-rest/external-task/{task_id}/retries": frozenset({"system", "admin"}),
     "GET /api/reminders": frozenset({"system", "admin"}),
+    **{f"{method} /engine-rest/{path}": ADMIN for method, path in (
+        ("POST", "user/create"), ("PUT", "user/{user_id}/profile"), ("PUT", "user/{user_id}/credentials"),
+        ("DELETE", "user/{user_id}"), ("POST", "user/{user_id}/unlock"), ("POST", "group/create"),
+        ("PUT", "group/{group_id}"), ("DELETE", "group/{group_id}"), ("PUT", "group/{group_id}/members/{user_id}"),
+        ("DELETE", "group/{group_id}/members/{user_id}"))},
 }
 
 

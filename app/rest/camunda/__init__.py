@@ -9,6 +9,7 @@ from app.rest.camunda import (
     execution,
     external_task,
     history,
+    identity,
     job,
     message,
     process_definition,
@@ -21,5 +22,5 @@ from app.rest.routing import ServiceRouter
 # The modules' routers carry their full paths (/engine-rest/...): see ServiceRouter.
 router = ServiceRouter()
 for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
-               attachment, history, job, message, external_task, variable_instance, execution, condition):
+               attachment, history, job, message, external_task, variable_instance, execution, condition, identity):
     router.include_router(module.router)
