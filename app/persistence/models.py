@@ -526,6 +526,21 @@ class SigninFailure(Base):
     locked_until: Mapped[datetime | None] = mapped_column(Instant())
 
 
+class SavedFilter(Base):
+    """A saved task query of a task list (Camunda's filter): its owner's, or everyone's when it has
+    none; `query` holds Camunda's task query, expressions such as `${currentUser()}` unresolved."""
+
+    __tablename__ = "saved_filter"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(255))
+    owner: Mapped[str | None] = mapped_column(String(64), index=True)
+    query: Mapped[dict] = mapped_column(JSON)
+    properties: Mapped[dict | None] = mapped_column(JSON)
+    created: Mapped[datetime] = mapped_column(Instant())
+
+
 class IdentityGroup(Base):
     """A group of accounts as Camunda's identity service keeps it: an authority or a role."""
 

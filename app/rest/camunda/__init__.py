@@ -8,6 +8,7 @@ from app.rest.camunda import (
     engine,
     execution,
     external_task,
+    filter,
     history,
     identity,
     job,
@@ -22,5 +23,6 @@ from app.rest.routing import ServiceRouter
 # The modules' routers carry their full paths (/engine-rest/...): see ServiceRouter.
 router = ServiceRouter()
 for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
-               attachment, history, job, message, external_task, variable_instance, execution, condition, identity):
+               attachment, history, job, message, external_task, variable_instance, execution, condition, identity,
+               filter):
     router.include_router(module.router)

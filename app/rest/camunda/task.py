@@ -38,7 +38,8 @@ def _delegation_state(p: dict[str, Any]) -> str | None:
     return state
 
 
-def _filter(p: dict[str, Any], services: Services, viewer: Principal) -> tasks.TaskFilter:
+def task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> tasks.TaskFilter:
+    """Camunda's task query (query string or body) as the task use cases take it."""
     zone = services.settings.zone
 
     def instant(name: str) -> datetime | None:
@@ -75,7 +76,7 @@ def _filter(p: dict[str, Any], services: Services, viewer: Principal) -> tasks.T
 def _list(services: Services, viewer: Principal, params: dict[str, Any], paging: dict[str, Any]
           ) -> list[dict[str, Any]]:
     zone = services.settings.zone
-    return listed(services, tasks.task_query(_filter(params, services, viewer)), paging,
+    return listed(services, tasks.task_query(task_filter(params, services, viewer)), paging,
                   lambda row: render.task(row, zone))
 
 
@@ -93,12 +94,12 @@ def query_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep,
 
 @router.get("/count")
 def count_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    return counted(services, tasks.task_query(_filter(query_dict(request, _LISTS), services, viewer)))
+    return counted(services, tasks.task_query(task_filter(query_dict(request, _LISTS), services, viewer)))
 
 
 @router.post("/count")
 def count_tasks_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
-    return counted(services, tasks.task_query(_filter(body or {}, services, viewer)))
+    return counted(services, tasks.task_query(task_filter(body or {}, services, viewer)))
 
 
 @router.get("/{task_id}")

@@ -1,0 +1,124 @@
+"""Camunda's saved filters of the task lists (/filter): create, query, change, delete, and run them
+(`list`, `count`, `singleResult`) for the caller, extended by the caller's task query."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request, Response
+
+from app.cases import filters, tasks
+from app.context import Services
+from app.errors import InvalidRequest
+from app.rest.camunda import render
+from app.rest.camunda.task import task_filter
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
+from app.rest.listing import counted, listed
+from app.rest.params import flag, query_dict, sort_order
+from app.rest.routing import ServiceRouter
+
+if TYPE_CHECKING:
+    from app.access.accounts import Principal
+    from app.persistence.models import SavedFilter
+
+router = ServiceRouter(prefix="/engine-rest/filter", tags=["filter"])
+
+
+def _render(saved: SavedFilter, services: Services, reader: Principal, item_count: bool) -> dict[str, Any]:
+    answer: dict[str, Any] = {"id": saved.id, "resourceType": saved.resource_type, "name": saved.name,
+                              "owner": saved.owner, "query": saved.query, "properties": saved.properties}
+    if item_count:
+        answer["itemCount"] = counted(services, _tasks(services, saved.id, {}, reader))["count"]
+    return answer
+
+
+def _filters(params: dict[str, Any], reader: Principal) -> Any:
+    return filters.filter_query(params, sort_order(params, filters.SORTS), reader)
+
+
+def _tasks(services: Services, filter_id: str, extending: dict[str, Any], reader: Principal) -> Any:
+    query = filters.task_query_of(services, filter_id, extending, reader)
+    return tasks.task_query(task_filter(query, services, reader))
+
+
+@router.get("")
+def list_filters(request: Request, services: ServicesDep, reader: PrincipalDep) -> list[dict[str, Any]]:
+    params = query_dict(request)
+    item_count = flag(params.get("itemCount"), "itemCount")
+    return listed(services, _filters(params, reader), params,
+                  lambda saved: _render(saved, services, reader, item_count))
+
+
+@router.get("/count")
+def count_filters(request: Request, services: ServicesDep, reader: PrincipalDep) -> dict[str, int]:
+    return counted(services, _filters(query_dict(request), reader))
+
+
+@router.post("/create")
+def create_filter(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> dict[str, Any]:
+    return _render(filters.create(services, body or {}, actor=actor), services, actor, False)
+
+
+@router.get("/{filter_id}")
+def get_filter(filter_id: str, request: Request, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
+    item_count = flag(query_dict(request).get("itemCount"), "itemCount")
+    return _render(filters.get(services, filter_id, reader), services, reader, item_count)
+
+
+@router.put("/{filter_id}", status_code=204)
+def update_filter(filter_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    filters.update(services, filter_id, body or {}, actor=actor)
+    return Response(status_code=204)
+
+
+@router.delete("/{filter_id}", status_code=204)
+def delete_filter(filter_id: str, services: ServicesDep, actor: PrincipalDep) -> Response:
+    filters.delete(services, filter_id, actor=actor)
+    return Response(status_code=204)
+
+
+def _list(request: Request, services: Services, filter_id: str, reader: Principal,
+          extending: dict[str, Any]) -> list[dict[str, Any]]:
+    zone = services.settings.zone
+    return listed(services, _tasks(services, filter_id, extending, reader), query_dict(request),
+                  lambda row: render.task(row, zone))
+
+
+@router.get("/{filter_id}/list")
+def run_filter(filter_id: str, request: Request, services: ServicesDep, reader: PrincipalDep) -> list[dict[str, Any]]:
+    return _list(request, services, filter_id, reader, {})
+
+
+@router.post("/{filter_id}/list")
+def run_extended_filter(filter_id: str, request: Request, services: ServicesDep, reader: PrincipalDep,
+                        body: JsonBody = None) -> list[dict[str, Any]]:
+    return _list(request, services, filter_id, reader, body or {})
+
+
+@router.get("/{filter_id}/count")
+def count_filter(filter_id: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, int]:
+    return counted(services, _tasks(services, filter_id, {}, reader))
+
+
+@router.post("/{filter_id}/count")
+def count_extended_filter(filter_id: str, services: ServicesDep, reader: PrincipalDep,
+                          body: JsonBody = None) -> dict[str, int]:
+    return counted(services, _tasks(services, filter_id, body or {}, reader))
+
+
+def _single(services: Services, filter_id: str, reader: Principal, extending: dict[str, Any]) -> Any:
+    found = listed(services, _tasks(services, filter_id, extending, reader), {"maxResults": 2},
+                   lambda row: render.task(row, services.settings.zone))
+    if len(found) > 1:
+        raise InvalidRequest("Filter does not returns a valid single result")
+    return found[0] if found else Response(status_code=204)
+
+
+@router.get("/{filter_id}/singleResult", responses={204: {"description": "the filter finds nothing"}})
+def single_result(filter_id: str, services: ServicesDep, reader: PrincipalDep) -> Any:
+    return _single(services, filter_id, reader, {})
+
+
+@router.post("/{filter_id}/singleResult", responses={204: {"description": "the filter finds nothing"}})
+def extended_single_result(filter_id: str, services: ServicesDep, reader: PrincipalDep,
+                           body: JsonBody = None) -> Any:
+    return _single(services, filter_id, reader, body or {})
