@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request, Response
 
 from app.access.accounts import Principal
-from app.cases import instances, suspension
+from app.cases import instances, statistics, suspension
 from app.context import Services
 from app.definitions import deployments
 from app.errors import InvalidRequest
@@ -48,6 +48,32 @@ def count_definitions(request: Request, services: ServicesDep) -> dict[str, int]
     return counted(services, _query(query_dict(request, _LISTS)))
 
 
+def _counting(request: Request) -> statistics.IncidentCounting:
+    p = query_dict(request)
+    return statistics.IncidentCounting(all_types=flag(p.get("incidents"), "incidents"),
+                                       of_type=text(p, "incidentsForType"))
+
+
+def _statistics(item: statistics.Statistics, counting: statistics.IncidentCounting) -> dict[str, Any]:
+    incidents = [{"incidentType": kind, "incidentCount": count} for kind, count in sorted(item.incidents.items())]
+    return {"id": item.key, "instances": item.instances, "failedJobs": 0, "incidents": incidents}
+
+
+@router.get("/statistics", summary="Running instances and open incidents per process definition")
+def definitions_statistics(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
+    counting = _counting(request)
+    return [{**_statistics(item, counting), "definition": render.definition(definition),
+             "tenantId": definition.tenant_id}
+            for definition, item in statistics.of_definitions(services, viewer, counting)]
+
+
+def _activity_statistics(request: Request, services: Services, definition_id: str, viewer: Principal
+                         ) -> list[dict[str, Any]]:
+    counting = _counting(request)
+    return [_statistics(item, counting)
+            for item in statistics.of_activities(services, definition_id, viewer, counting)]
+
+
 @router.get("/key/{key}")
 def definition_by_key(key: str, services: ServicesDep) -> dict[str, Any]:
     return render.definition(deployments.find_definition(services, key=key))
@@ -62,6 +88,25 @@ def definition_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep
 def xml_by_key(key: str, services: ServicesDep) -> dict[str, Any]:
     row, xml = deployments.definition_with_xml(services, key=key)
     return {"id": row.id, "bpmn20Xml": xml}
+
+
+@router.get("/key/{key}/statistics", summary="Where the running instances of the newest version stand")
+def statistics_by_key(key: str, request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
+    definition = deployments.find_definition(services, key=key)
+    return _activity_statistics(request, services, definition.id, viewer)
+
+
+@router.get("/key/{key}/tenant-id/{tenant_id}/statistics")
+def statistics_by_key_and_tenant(key: str, tenant_id: str, request: Request, services: ServicesDep,
+                                 viewer: PrincipalDep) -> list[dict[str, Any]]:
+    definition = deployments.find_definition(services, key=key, tenant_id=tenant_id)
+    return _activity_statistics(request, services, definition.id, viewer)
+
+
+@router.get("/{definition_id}/statistics", summary="Where its running instances stand, activity by activity")
+def statistics_by_id(definition_id: str, request: Request, services: ServicesDep,
+                     viewer: PrincipalDep) -> list[dict[str, Any]]:
+    return _activity_statistics(request, services, definition_id, viewer)
 
 
 @router.get("/{definition_id}")
