@@ -6,7 +6,8 @@ table. Errors of the libraries underneath are translated into this tree where th
     ├── InvalidRequest            the request is wrong: a missing field, a bad value, an unknown option
     │   ├── FormValidationFailed  submitted form data break the form's constraints
     │   ├── MismatchingCorrelation  a message matches no waiting instance, or several
-    │   ├── LockNotHeld           an external task is not locked by the worker that reports on it
+    │   ├── BadUserRequest        a command Camunda refuses as a BadUserRequestException
+    │   │   └── LockNotHeld       an external task is not locked by the worker that reports on it
     │   └── SuspendedEntityInteraction  the instance or definition is suspended (挂起)
     ├── InvalidProcessModel       an uploaded file cannot be deployed (names the element and why)
     ├── ProcessExecutionFailed    the process could not advance; nothing was saved
@@ -44,7 +45,11 @@ class MismatchingCorrelation(InvalidRequest):
     """A message matches no waiting instance or start event, or more than one where one was asked."""
 
 
-class LockNotHeld(InvalidRequest):
+class BadUserRequest(InvalidRequest):
+    """A command Camunda's engine refuses as a bad request of the user (an incident it cannot resolve)."""
+
+
+class LockNotHeld(BadUserRequest):
     """An external task is reported on by a worker that does not hold its lock."""
 
 

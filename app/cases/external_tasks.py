@@ -187,7 +187,7 @@ def set_retries(services: Services, task_id: str, retries: int, *, actor: Princi
                task_id=task_id, retries=retries)
         if retries > 0:
             session.execute(update(Incident).where(Incident.configuration == task_id, Incident.end_time.is_(None))
-                            .values(end_time=now))
+                            .values(end_time=now, resolved=True))
         elif not session.scalars(select(Incident.id).where(Incident.configuration == task_id,
                                                            Incident.end_time.is_(None))).first():
             _raise_incident(session, instance, task, now)

@@ -340,6 +340,10 @@ class Incident(Base):
     created: Mapped[datetime] = mapped_column(Instant())
     end_time: Mapped[datetime | None] = mapped_column(Instant())
     tenant_id: Mapped[str | None] = mapped_column(String(64))
+    # Ended by new retries (resolved), else by its task leaving with the token (deleted).
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An operator's note on it (Camunda's annotation).
+    annotation: Mapped[str | None] = mapped_column(Text)
 
 
 class CalendarYear(Base):

@@ -10,13 +10,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import (
+    BadUserRequest,
     ClockUnavailable,
     Conflict,
     Forbidden,
     HistoryNotIntact,
     InvalidProcessModel,
     InvalidRequest,
-    LockNotHeld,
     MismatchingCorrelation,
     NotFound,
     ProcessExecutionFailed,
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 # the most specific first.
 WIRE: list[tuple[type[ServiceError], int, str]] = [
     (MismatchingCorrelation, 400, "RestException"),
-    (LockNotHeld, 400, "BadUserRequestException"),
+    (BadUserRequest, 400, "BadUserRequestException"),
     # Camunda's exception is a BadUserRequestException (400), though some of its REST resources wrap
     # it in a 500: a 400 with its name tells every client the same thing.
     (SuspendedEntityInteraction, 400, "SuspendedEntityInteractionException"),

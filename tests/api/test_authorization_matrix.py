@@ -39,6 +39,8 @@ GUARDS = {
         "external-task/{task_id}/failure", "external-task/{task_id}/bpmnError", "external-task/{task_id}/extendLock",
         "external-task/{task_id}/unlock", "execution/{execution_id}/signal")},
     "PUT /engine-rest/external-task/{task_id}/retries": frozenset({"system", "admin"}),
+    **{f"{method} /engine-rest/incident/{{incident_id}}{path}": frozenset({"system", "admin"})
+       for method, path in (("DELETE", ""), ("PUT", "/annotation"), ("DELETE", "/annotation"))},
     "GET /api/reminders": frozenset({"system", "admin"}),
     **{f"{method} /engine-rest/{path}": ADMIN for method, path in (
         ("POST", "user/create"), ("PUT", "user/{user_id}/profile"), ("PUT", "user/{user_id}/credentials"),

@@ -11,6 +11,7 @@ from app.rest.camunda import (
     filter,
     history,
     identity,
+    incident,
     job,
     message,
     process_definition,
@@ -24,5 +25,5 @@ from app.rest.routing import ServiceRouter
 router = ServiceRouter()
 for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
                attachment, history, job, message, external_task, variable_instance, execution, condition, identity,
-               filter):
+               filter, incident):
     router.include_router(module.router)

@@ -1,5 +1,5 @@
 """External tasks for outside workers: fetch and lock (with long polling), complete, report failures
-and business errors, extend or give back the lock; and the incidents failures leave."""
+and business errors, extend or give back the lock (the incidents failures leave: app.rest.camunda.incident)."""
 from __future__ import annotations
 
 import asyncio
@@ -189,21 +189,3 @@ def get_external_task(task_id: str, services: ServicesDep, viewer: PrincipalDep)
 def error_details(task_id: str, services: ServicesDep, viewer: PrincipalDep) -> Response:
     details = external_tasks.readable_external_task(services, task_id, viewer).error_details
     return PlainTextResponse(details) if details is not None else Response(status_code=204)
-
-
-@router.get("/incident")
-def list_incidents(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
-    params = query_dict(request)
-    zone = services.settings.zone
-    return listed(services, external_tasks.incident_query(params, viewer=viewer), params,
-                  lambda row: render.incident(row, zone))
-
-
-@router.get("/incident/count")
-def count_incidents(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    return counted(services, external_tasks.incident_query(query_dict(request), viewer=viewer))
-
-
-@router.get("/incident/{incident_id}")
-def get_incident(incident_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
-    return render.incident(external_tasks.readable_incident(services, incident_id, viewer), services.settings.zone)

@@ -289,8 +289,17 @@ def incident(row: Incident, zone: tzinfo) -> dict[str, Any]:
         "tenantId": row.tenant_id,
         "incidentMessage": row.message,
         "jobDefinitionId": None,
-        "annotation": None,
+        "annotation": row.annotation,
     }
+
+
+def historic_incident(row: Incident, zone: tzinfo) -> dict[str, Any]:
+    ended = row.end_time is not None
+    return {**incident(row, zone), "processDefinitionKey": row.process_definition_id.rsplit(":", 2)[0],
+            "rootProcessInstanceId": row.process_instance_id, "createTime": format_instant(row.created, zone),
+            "endTime": format_instant(row.end_time, zone) if ended else None, "removalTime": None,
+            "historyConfiguration": None, "open": not ended, "deleted": ended and not row.resolved,
+            "resolved": ended and row.resolved}
 
 
 def user_operation(row: tuple[HistoryEvent, ProcessInstance], zone: tzinfo) -> dict[str, Any]:

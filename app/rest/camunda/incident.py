@@ -1,0 +1,77 @@
+"""Incidents (external tasks that ran out of retries) as Camunda's /incident and /history/incident
+show them, and what operators do with them: annotate; resolving by hand is refused as Camunda
+refuses it for this type (new retries resolve it)."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request, Response
+
+from app.access.accounts import Principal
+from app.cases import external_tasks, incidents
+from app.context import Services
+from app.rest.camunda import render
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
+from app.rest.listing import counted, listed
+from app.rest.params import query_dict
+from app.rest.routing import ServiceRouter
+from app.rest.variables import optional_instant
+
+router = ServiceRouter(prefix="/engine-rest", tags=["incident"])
+
+
+@router.get("/incident")
+def list_incidents(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
+    params = query_dict(request)
+    zone = services.settings.zone
+    return listed(services, external_tasks.incident_query(params, viewer=viewer), params,
+                  lambda row: render.incident(row, zone))
+
+
+@router.get("/incident/count")
+def count_incidents(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
+    return counted(services, external_tasks.incident_query(query_dict(request), viewer=viewer))
+
+
+@router.get("/incident/{incident_id}")
+def get_incident(incident_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
+    return render.incident(external_tasks.readable_incident(services, incident_id, viewer), services.settings.zone)
+
+
+@router.delete("/incident/{incident_id}", status_code=204)
+def resolve_incident(incident_id: str, services: ServicesDep, actor: PrincipalDep) -> Response:
+    incidents.resolve(services, incident_id, actor=actor)
+    return Response(status_code=204)
+
+
+@router.put("/incident/{incident_id}/annotation", status_code=204)
+def annotate_incident(incident_id: str, services: ServicesDep, actor: PrincipalDep,
+                      body: JsonBody = None) -> Response:
+    incidents.annotate(services, incident_id, (body or {}).get("annotation"), actor=actor)
+    return Response(status_code=204)
+
+
+@router.delete("/incident/{incident_id}/annotation", status_code=204)
+def clear_annotation(incident_id: str, services: ServicesDep, actor: PrincipalDep) -> Response:
+    incidents.annotate(services, incident_id, None, actor=actor)
+    return Response(status_code=204)
+
+
+def _history(params: dict[str, Any], services: Services, viewer: Principal) -> Any:
+    zone = services.settings.zone
+    return incidents.history_query(
+        params, (optional_instant(params, "createTimeBefore", zone), optional_instant(params, "createTimeAfter", zone)),
+        (optional_instant(params, "endTimeBefore", zone), optional_instant(params, "endTimeAfter", zone)),
+        viewer=viewer)
+
+
+@router.get("/history/incident", summary="Every incident, open, resolved (new retries) or deleted (its task left)")
+def historic_incidents(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
+    params = query_dict(request)
+    zone = services.settings.zone
+    return listed(services, _history(params, services, viewer), params, lambda row: render.historic_incident(row, zone))
+
+
+@router.get("/history/incident/count")
+def count_historic_incidents(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
+    return counted(services, _history(query_dict(request), services, viewer))
