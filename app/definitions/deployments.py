@@ -26,7 +26,9 @@ from app.persistence.models import (
     Deployment,
     DeploymentResource,
     EventSubscription,
+    HistoryEvent,
     ProcessDefinition,
+    ProcessInstance,
     Timer,
 )
 from app.persistence.queries import latest_versions_only, like, resource_text
@@ -268,3 +270,68 @@ def deployment_resources(services: Services, deployment_id: str) -> list[Deploym
     with services.db.read() as session:
         get_deployment(session, deployment_id)
         return resources_of(session, deployment_id)
+
+
+def deployment_resource(services: Services, deployment_id: str, resource_id: str) -> DeploymentResource:
+    with services.db.read() as session:
+        found = session.get(DeploymentResource, resource_id)
+        if found is None or found.deployment_id != deployment_id:
+            raise NotFound(f"Deployment resource with resource id '{resource_id}' for deployment id "
+                           f"'{deployment_id}' does not exist.")
+        return found
+
+
+def redeploy(services: Services, deployment_id: str, *, resource_ids: list[str], resource_names: list[str],
+             source: str | None, user_id: str | None) -> DeploymentResult:
+    """A new deployment of the resources of an earlier one (all, or those named by id or name): new
+    versions of its processes and decisions, as Camunda's redeploy makes them."""
+    with services.db.read() as session:
+        deployment = get_deployment(session, deployment_id)
+        held = resources_of(session, deployment_id)
+    chosen = [resource for resource in held
+              if (not resource_ids and not resource_names) or resource.id in resource_ids
+              or resource.name in resource_names]
+    unknown = (set(resource_ids) - {resource.id for resource in held}) | (
+        set(resource_names) - {resource.name for resource in held})
+    if unknown:
+        raise InvalidRequest(f"Deployment {deployment_id} has no resource {', '.join(sorted(unknown))}")
+    return deploy(services, name=deployment.name, source=source, tenant_id=deployment.tenant_id,
+                  resources={resource.name: resource.content for resource in chosen},
+                  duplicate_filtering=False, changed_only=False, user_id=user_id)
+
+
+def delete_deployment(services: Services, deployment_id: str, *, user_id: str | None) -> None:
+    """Remove a deployment that no case has used. A case's record (its replay and export, years
+    later) needs the definitions it ran on and the decisions it evaluated, so a deployment whose
+    processes have instances, running or ended, or whose decisions a case evaluated, is kept; Camunda's
+    `cascade`, which deletes the cases and their history with it, is not offered. The previous
+    version of each key it held becomes the newest again, its start events waiting once more."""
+    with services.db.write() as session:
+        get_deployment(session, deployment_id)
+        processes = list(session.scalars(select(ProcessDefinition)
+                                         .where(ProcessDefinition.deployment_id == deployment_id)))
+        decision_ids = list(session.scalars(select(DecisionDefinition.id)
+                                            .where(DecisionDefinition.deployment_id == deployment_id)))
+        used = session.scalars(select(ProcessInstance.id).where(
+            ProcessInstance.definition_id.in_([definition.id for definition in processes])).limit(1)).first()
+        evaluated = decision_ids and session.scalars(select(HistoryEvent.id).where(
+            HistoryEvent.kind == "decision.evaluated",
+            HistoryEvent.payload["decision_definition_id"].as_string().in_(decision_ids)).limit(1)).first()
+        if used or evaluated:
+            raise InvalidRequest(f"Deployment {deployment_id} cannot be deleted: cases ran on its definitions, and "
+                                 "their record (replay, export) needs them. Deploy a new version instead")
+        ids = [definition.id for definition in processes]
+        keys = {(definition.key, definition.tenant_id) for definition in processes}
+        newest = {key: _latest_definition(session, *key) for key in keys}
+        session.execute(delete(EventSubscription).where(EventSubscription.process_definition_id.in_(ids)))
+        session.execute(delete(Timer).where(Timer.process_definition_id.in_(ids)))
+        session.execute(delete(ProcessDefinition).where(ProcessDefinition.id.in_(ids)))
+        session.execute(delete(DecisionDefinition).where(DecisionDefinition.id.in_(decision_ids)))
+        session.execute(delete(DeploymentResource).where(DeploymentResource.deployment_id == deployment_id))
+        session.execute(delete(Deployment).where(Deployment.id == deployment_id))
+        for key, was_newest in newest.items():
+            previous = _latest_definition(session, *key)
+            if was_newest is not None and was_newest.id in ids and previous is not None:
+                _register_start_events(services, session, previous, services.models.get(session, previous.id))
+        ledger.record_admin(session, "deployment.deleted", f"deployment:{deployment_id}", services.clock.now(),
+                            user_id, process_definitions=ids, decision_definitions=decision_ids)

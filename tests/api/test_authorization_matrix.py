@@ -24,7 +24,9 @@ GUARDS = {
     "GET /api/history/verify": frozenset({"auditor", "admin"}),
     "GET /api/history/admin-events": frozenset({"auditor", "admin"}),
     "POST /api/experts/{expert_id}/conflicts": ADMIN, "POST /api/expert-draws": ADMIN,
-    "POST /engine-rest/deployment/create": frozenset({"designer", "admin"}),
+    **{operation: frozenset({"designer", "admin"}) for operation in (
+        "POST /engine-rest/deployment/create", "POST /engine-rest/deployment/{deployment_id}/redeploy",
+        "DELETE /engine-rest/deployment/{deployment_id}")},
     "DELETE /engine-rest/process-instance/{instance_id}": ADMIN,
     "POST /engine-rest/process-instance/{instance_id}/variables": ADMIN,
     "PUT /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,

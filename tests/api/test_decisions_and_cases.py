@@ -14,17 +14,7 @@ from app.errors import Unauthenticated
 from app.persistence.models import HistoryEvent, ProcessInstance
 from tests.support.bpmn_text import grading, process, properties
 from tests.support.http import as_user, complete, deploy_bytes, start
-from tests.support.processes import SECRET
-
-GRADED = process("graded", """
-  <bpmn:startEvent id="start" />
-  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="grade" />
-  <bpmn:businessRuleTask id="grade" name="分级" camunda:decisionRef="grading" camunda:resultVariable="level"
-      camunda:mapDecisionResult="singleEntry" />
-  <bpmn:sequenceFlow id="f2" sourceRef="grade" targetRef="supervise" />
-  <bpmn:userTask id="supervise" name="监管" camunda:candidateGroups="${level}-env" />
-  <bpmn:sequenceFlow id="f3" sourceRef="supervise" targetRef="end" />
-  <bpmn:endEvent id="end" />""")
+from tests.support.processes import GRADED, SECRET
 
 
 def groups_of_open_task(client, instance_id: str) -> list[str]:

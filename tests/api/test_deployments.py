@@ -1,8 +1,10 @@
 """Versions by key, duplicate filtering, and instances that stay on the version they started with."""
 from __future__ import annotations
 
-from tests.support.http import deploy
+from tests.support.bpmn_text import definitions, grading
+from tests.support.http import deploy, deploy_bytes, start
 from tests.support.paths import FIXTURES
+from tests.support.processes import GRADED
 
 ECO_REVIEW = (FIXTURES / "eco_review.bpmn").read_bytes()
 
@@ -104,3 +106,76 @@ def test_deploy_as_camunda_modeler_sends_it(client):
     assert refused.status_code == 400
     [error] = refused.json()["details"]["eco_review.bpmn"]["errors"]
     assert "nowhere" in error["message"] and error["mainElementId"]
+
+
+def test_a_resource_and_its_bytes_are_read_one_by_one(client):
+    deployment = deploy(client, FIXTURES / "eco_review.bpmn")
+    [listed] = client.get(f"/deployment/{deployment['id']}/resources").json()
+    one = client.get(f"/deployment/{deployment['id']}/resources/{listed['id']}")
+    assert one.json() == {"id": listed["id"], "name": "eco_review.bpmn", "deploymentId": deployment["id"]}
+    data = client.get(f"/deployment/{deployment['id']}/resources/{listed['id']}/data")
+    assert data.content == ECO_REVIEW and data.headers["content-type"].startswith("application/xml")
+    assert data.headers["content-disposition"] == 'attachment; filename="eco_review.bpmn"'
+    missing = client.get(f"/deployment/{deployment['id']}/resources/nope/data")
+    assert missing.status_code == 404 and missing.json()["message"] == (
+        f"Deployment resource with resource id 'nope' for deployment id '{deployment['id']}' does not exist.")
+
+
+def test_a_redeployment_makes_new_versions_of_the_same_files(client):
+    first = upload(client, ECO_REVIEW)
+    again = client.post(f"/deployment/{first['id']}/redeploy", json={"source": "cockpit"})
+    assert again.status_code == 200, again.text
+    body = again.json()
+    assert body["id"] != first["id"] and body["source"] == "cockpit" and body["name"] == "eco"
+    assert [d["version"] for d in body["deployedProcessDefinitions"].values()] == [2]
+    assert client.get("/process-definition/key/eco_review/xml").json()["bpmn20Xml"].encode() == ECO_REVIEW
+    unknown = client.post(f"/deployment/{first['id']}/redeploy", json={"resourceNames": ["other.bpmn"]})
+    assert unknown.status_code == 400 and "other.bpmn" in unknown.json()["message"]
+    assert client.post("/deployment/nope/redeploy", json={}).status_code == 404
+
+
+def test_a_deployment_no_case_used_is_deleted_and_the_previous_version_is_newest_again(client, root):
+    first = upload(client, ECO_REVIEW)
+    second = upload(client, ECO_REVIEW.replace("生态环境部审批".encode(), "生态环境部批准".encode()))
+    assert client.get("/process-definition/key/eco_review").json()["version"] == 2
+    assert client.delete(f"/deployment/{second['id']}").status_code == 204
+    assert client.get(f"/deployment/{second['id']}").status_code == 404
+    assert client.get("/process-definition/key/eco_review").json()["version"] == 1
+    started = client.post("/process-definition/key/eco_review/start", json={"variables": {
+        "province": {"value": "gd"}}}).json()
+    assert started["definitionId"].startswith("eco_review:1:")
+    kept = client.delete(f"/deployment/{first['id']}")
+    assert kept.status_code == 400 and "cases ran on its definitions" in kept.json()["message"]
+    assert client.get("/process-definition/key/eco_review").json()["version"] == 1
+    assert client.delete("/deployment/nope").status_code == 404
+    [event] = root.get("/api/history/admin-events", params={"kind": "deployment.deleted"}).json()
+    assert event["subject"] == f"deployment:{second['id']}" and event["userId"] == "test-admin"
+
+
+def message_start(task_name: str) -> bytes:
+    [content] = definitions(f"""
+  <bpmn:startEvent id="start"><bpmn:messageEventDefinition messageRef="m" /></bpmn:startEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+  <bpmn:userTask id="review" name="{task_name}" /><bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" />
+  <bpmn:endEvent id="end" />""", "notice_start", root='<bpmn:message id="m" name="notice_received" />').values()
+    return content
+
+
+def test_the_previous_versions_start_events_wait_again_when_the_newest_is_deleted(client):
+    deploy_bytes(client, "v1.bpmn", message_start("审查一")).raise_for_status()
+    newest = deploy_bytes(client, "v2.bpmn", message_start("审查二")).json()
+    assert client.delete(f"/deployment/{newest['id']}").status_code == 204
+    started = client.post("/message", json={"messageName": "notice_received", "resultEnabled": True})
+    assert started.status_code == 200, started.text
+    [task] = client.get("/task", params={"processInstanceId": started.json()[0]["processInstance"]["id"]}).json()
+    assert task["name"] == "审查一"
+
+
+def test_a_decision_a_case_evaluated_keeps_its_deployment(client):
+    unused = deploy_bytes(client, "grading.dmn", grading("region")).json()
+    assert client.delete(f"/deployment/{unused['id']}").status_code == 204
+    table = deploy_bytes(client, "grading.dmn", grading("region")).json()
+    deploy_bytes(client, "graded.bpmn", GRADED).raise_for_status()
+    start(client, "graded", size="large")
+    kept = client.delete(f"/deployment/{table['id']}")
+    assert kept.status_code == 400, kept.text

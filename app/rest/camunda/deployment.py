@@ -2,17 +2,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Request
+from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from app.access.permissions import DESIGNERS
+from app.context import Services
 from app.definitions import deployments
 from app.errors import InvalidRequest
 from app.rest.camunda import render
-from app.rest.dependencies import PrincipalDep, ServicesDep, role
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import flag, query_dict
+from app.rest.params import flag, query_dict, text, text_list
 from app.rest.routing import ServiceRouter
 
 if TYPE_CHECKING:
@@ -22,12 +23,14 @@ router = ServiceRouter(prefix="/engine-rest", tags=["deployment"])
 # Only process and decision files are deployed here (Camunda would also keep forms, scripts, images).
 _MODEL_NAMESPACES = (b"http://www.omg.org/spec/BPMN/20100524/MODEL", b"http://www.omg.org/spec/DMN/",
                      b"https://www.omg.org/spec/DMN/")
+# Deploying, redeploying and deleting deployments is for designers.
+_DESIGN = role(DESIGNERS, permission="CREATE", resource_type="Deployment")
 
 _FIELDS = {"deployment-name", "enable-duplicate-filtering", "deploy-changed-only", "deployment-source",
            "tenant-id", "deployment-activation-time"}
 
 
-@router.post("/deployment/create", dependencies=[role(DESIGNERS, permission="CREATE", resource_type="Deployment")],
+@router.post("/deployment/create", dependencies=[_DESIGN],
              summary="Deploy BPMN and DMN files (multipart, as Camunda Modeler and pycamunda send)")
 async def create_deployment(request: Request, services: ServicesDep, actor: PrincipalDep) -> dict[str, Any]:
     fields: dict[str, str] = {}
@@ -55,6 +58,11 @@ async def create_deployment(request: Request, services: ServicesDep, actor: Prin
         changed_only=flag(fields.get("deploy-changed-only"), "deploy-changed-only"),
         user_id=actor.user_id,
     )
+    return _answer(request, services, result)
+
+
+def _answer(request: Request, services: Services, result: deployments.DeploymentResult) -> dict[str, Any]:
+    """Camunda's DeploymentWithDefinitions: the deployment and the versions it made."""
     body = render.deployment(request, result.deployment, services.settings.zone)
     body["deployedProcessDefinitions"] = (
         {row.id: render.definition(row) for row in result.definitions} if result.definitions else None)
@@ -90,3 +98,39 @@ def get_deployment(deployment_id: str, request: Request, services: ServicesDep) 
 def deployment_resources(deployment_id: str, services: ServicesDep) -> list[dict[str, Any]]:
     return [{"id": row.id, "name": row.name, "deploymentId": row.deployment_id}
             for row in deployments.deployment_resources(services, deployment_id)]
+
+
+@router.get("/deployment/{deployment_id}/resources/{resource_id}")
+def deployment_resource(deployment_id: str, resource_id: str, services: ServicesDep) -> dict[str, Any]:
+    row = deployments.deployment_resource(services, deployment_id, resource_id)
+    return {"id": row.id, "name": row.name, "deploymentId": row.deployment_id}
+
+
+@router.get("/deployment/{deployment_id}/resources/{resource_id}/data", response_class=Response,
+            summary="The resource's bytes as deployed")
+def deployment_resource_data(deployment_id: str, resource_id: str, services: ServicesDep) -> Response:
+    row = deployments.deployment_resource(services, deployment_id, resource_id)
+    # Camunda names .bpmn and .dmn files application/xml; the name is given for a download.
+    filename = row.name.rsplit("/", 1)[-1].replace('"', "")
+    return Response(row.content, media_type="application/xml",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.post("/deployment/{deployment_id}/redeploy", dependencies=[_DESIGN],
+             summary="Deploy the resources of a deployment again, as new versions")
+def redeploy(deployment_id: str, request: Request, services: ServicesDep, actor: PrincipalDep,
+             body: JsonBody = None) -> dict[str, Any]:
+    body = body or {}
+    result = deployments.redeploy(
+        services, deployment_id, resource_ids=text_list(body.get("resourceIds"), "resourceIds"),
+        resource_names=text_list(body.get("resourceNames"), "resourceNames"), source=text(body, "source"),
+        user_id=actor.user_id)
+    return _answer(request, services, result)
+
+
+@router.delete("/deployment/{deployment_id}", status_code=204,
+               dependencies=[role(DESIGNERS, permission="DELETE", resource_type="Deployment")],
+               summary="Remove a deployment no case has used")
+def delete_deployment(deployment_id: str, services: ServicesDep, actor: PrincipalDep) -> Response:
+    deployments.delete_deployment(services, deployment_id, user_id=actor.user_id)
+    return Response(status_code=204)
