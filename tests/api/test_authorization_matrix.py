@@ -22,6 +22,7 @@ GUARDS = {
     "POST /api/experts": ADMIN, "PUT /api/experts/{expert_id}": ADMIN,
     "GET /api/experts": frozenset({"auditor", "admin"}),
     "GET /api/history/verify": frozenset({"auditor", "admin"}),
+    "GET /engine-rest/metrics/{metrics_name}/sum": frozenset({"auditor", "admin"}),
     "GET /api/history/admin-events": frozenset({"auditor", "admin"}),
     "POST /api/experts/{expert_id}/conflicts": ADMIN, "POST /api/expert-draws": ADMIN,
     **{operation: frozenset({"designer", "admin"}) for operation in (

@@ -14,6 +14,7 @@ from app.rest.camunda import (
     incident,
     job,
     message,
+    metrics,
     process_definition,
     process_instance,
     task,
@@ -25,5 +26,5 @@ from app.rest.routing import ServiceRouter
 router = ServiceRouter()
 for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
                attachment, history, job, message, external_task, variable_instance, execution, condition, identity,
-               filter, incident):
+               filter, incident, metrics):
     router.include_router(module.router)
