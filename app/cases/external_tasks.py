@@ -29,7 +29,7 @@ from app.cases.instances import (
     save_run,
 )
 from app.context import Services
-from app.errors import InvalidRequest, LockNotHeld, NotFound, SuspendedEntityInteraction
+from app.errors import BadUserRequest, InvalidRequest, LockNotHeld, NotFound, SuspendedEntityInteraction
 from app.extensions import confidentiality
 from app.persistence.models import ExternalTask, Incident, ProcessInstance
 
@@ -174,23 +174,65 @@ def _raise_incident(session: Session, instance: ProcessInstance, task: ExternalT
            incident_type=FAILED_EXTERNAL_TASK, message=task.error_message)
 
 
-def set_retries(services: Services, task_id: str, retries: int, *, actor: Principal) -> None:
-    """An operator gives a failed task new retries; its incident is resolved when retries are back."""
+def set_retries(services: Services, task_ids: list[str], retries: int, *, actor: Principal) -> None:
+    """An operator gives failed tasks new retries, all in one unit of work; the incident of each is
+    resolved when retries are back, and one is raised when they are set to 0."""
     if retries < 0:
         raise InvalidRequest("retries must not be negative")
     with services.db.write() as session:
+        for task_id in dict.fromkeys(task_ids):
+            _set_retries(session, services.clock.now(), get_external_task(session, task_id), retries, actor)
+
+
+def tasks_of_instances(services: Services, instance_ids: list[str]) -> list[str]:
+    """The open external tasks of the instances (Camunda's processInstanceIds of a bulk retries)."""
+    with services.db.read() as session:
+        return list(session.scalars(select(ExternalTask.id).where(ExternalTask.process_instance_id.in_(instance_ids))
+                                    .order_by(ExternalTask.created, ExternalTask.id)))
+
+
+def _set_retries(session: Session, now: datetime, task: ExternalTask, retries: int, actor: Principal) -> None:
+    task.retries = retries
+    instance = session.get_one(ProcessInstance, task.process_instance_id)
+    record(session, instance, "externalTask.retriesSet", now, user_id=actor.user_id, activity_id=task.activity_id,
+           task_id=task.id, retries=retries)
+    if retries > 0:
+        session.execute(update(Incident).where(Incident.configuration == task.id, Incident.end_time.is_(None))
+                        .values(end_time=now, resolved=True))
+    elif not session.scalars(select(Incident.id).where(Incident.configuration == task.id,
+                                                       Incident.end_time.is_(None))).first():
+        _raise_incident(session, instance, task, now)
+
+
+def lock(services: Services, task_id: str, *, worker_id: str, duration_ms: int) -> None:
+    """Lock one task for a worker (Camunda's /lock): refused while another worker's lock runs."""
+    if not worker_id:
+        raise InvalidRequest("workerId is required")
+    if duration_ms <= 0:
+        raise BadUserRequest("lockDuration is not greater than 0")
+    with services.db.write() as session:
         task = get_external_task(session, task_id)
         now = services.clock.now()
-        task.retries = retries
-        instance = session.get_one(ProcessInstance, task.process_instance_id)
-        record(session, instance, "externalTask.retriesSet", now, user_id=actor.user_id, activity_id=task.activity_id,
-               task_id=task_id, retries=retries)
-        if retries > 0:
-            session.execute(update(Incident).where(Incident.configuration == task_id, Incident.end_time.is_(None))
-                            .values(end_time=now, resolved=True))
-        elif not session.scalars(select(Incident.id).where(Incident.configuration == task_id,
-                                                           Incident.end_time.is_(None))).first():
-            _raise_incident(session, instance, task, now)
+        if task.suspended:
+            raise SuspendedEntityInteraction(f"ExternalTask with id '{task_id}' is suspended: it cannot be locked "
+                                             "until its process instance is activated")
+        if task.worker_id not in (None, worker_id) and task.lock_expiration is not None and task.lock_expiration > now:
+            raise BadUserRequest(f"External Task {task_id} cannot be locked by worker '{worker_id}'. "
+                                 f"It is locked by worker '{task.worker_id}'.")
+        task.worker_id, task.lock_expiration = worker_id, now + timedelta(milliseconds=duration_ms)
+
+
+def set_priority(services: Services, task_id: str, priority: int) -> None:
+    """Which task fetchAndLock hands out first when a worker asks with usePriority."""
+    with services.db.write() as session:
+        get_external_task(session, task_id).priority = priority
+
+
+def topic_names(services: Services, query: Select) -> list[str]:
+    """The distinct topics of the tasks the external-task query finds."""
+    with services.db.read() as session:
+        found = query.order_by(None).with_only_columns(ExternalTask.topic_name).distinct()
+        return sorted(session.scalars(found))
 
 
 def extend_lock(services: Services, task_id: str, *, worker_id: str, new_duration_ms: int) -> None:

@@ -40,8 +40,9 @@ GUARDS = {
     **{f"POST /engine-rest/{path}": frozenset({"system", "admin"}) for path in (
         "message", "signal", "external-task/fetchAndLock", "external-task/{task_id}/complete",
         "external-task/{task_id}/failure", "external-task/{task_id}/bpmnError", "external-task/{task_id}/extendLock",
-        "external-task/{task_id}/unlock", "execution/{execution_id}/signal")},
-    "PUT /engine-rest/external-task/{task_id}/retries": frozenset({"system", "admin"}),
+        "external-task/{task_id}/unlock", "external-task/{task_id}/lock", "execution/{execution_id}/signal")},
+    **{f"PUT /engine-rest/external-task/{path}": frozenset({"system", "admin"})
+       for path in ("{task_id}/retries", "retries", "{task_id}/priority")},
     **{f"{method} /engine-rest/incident/{{incident_id}}{path}": frozenset({"system", "admin"})
        for method, path in (("DELETE", ""), ("PUT", "/annotation"), ("DELETE", "/annotation"))},
     "GET /api/reminders": frozenset({"system", "admin"}),

@@ -165,3 +165,51 @@ def test_bad_external_task_requests(client):
     assert client.post("/external-task/nope/complete", json={"workerId": "w"}).status_code == 404
     assert client.get("/external-task/nope").status_code == 404
     assert client.post("/external-task/nope/unlock").status_code == 404
+
+
+def test_operators_count_list_topics_and_give_retries_to_many_tasks_at_once(client):
+    instances = [start_notice(client, f"ECO-12-R{number}") for number in range(3)]
+    failed = []
+    for instance in instances[:2]:
+        [task] = fetch(client, "w1", processInstanceId=instance)
+        client.post(f"/external-task/{task['id']}/failure", json={
+            "workerId": "w1", "errorMessage": "website down", "retries": 0, "retryTimeout": 0}).raise_for_status()
+        failed.append(task)
+    assert client.post("/external-task/count", json={"noRetriesLeft": True}).json() == {"count": 2}
+    assert client.get("/external-task/topic-names").json() == ["publish-notice"]
+    assert client.get("/external-task/topic-names", params={"withLockedTasks": "true"}).json() == []
+    assert client.get("/external-task/topic-names", params={"withRetriesLeft": "true"}).json() == ["publish-notice"]
+    assert len(client.get("/incident").json()) == 2
+    bulk = client.put("/external-task/retries", json={"retries": 3, "externalTaskIds": [failed[0]["id"]],
+                                                      "processInstanceIds": [failed[1]["processInstanceId"]]})
+    assert bulk.status_code == 204, bulk.text
+    assert client.get("/incident").json() == []
+    assert {task["retries"] for task in client.get("/external-task", params={"topicName": "publish-notice"}).json()
+            if task["id"] in {failed[0]["id"], failed[1]["id"]}} == {3}
+    by_query = client.put("/external-task/retries", json={"retries": 0, "externalTaskQuery": {
+        "processInstanceId": instances[2]}})
+    assert by_query.status_code == 204
+    assert [incident["processInstanceId"] for incident in client.get("/incident").json()] == [instances[2]]
+    assert client.put("/external-task/retries", json={"externalTaskIds": [failed[0]["id"]]}).status_code == 400
+    assert client.put("/external-task/retries", json={"retries": 1}).status_code == 400
+    assert client.put("/external-task/retries", json={"retries": 1, "externalTaskIds": ["nope"]}).status_code == 404
+
+
+def test_a_worker_locks_one_task_and_its_priority_orders_the_fetch(client):
+    first, second = start_notice(client, "ECO-12-L1"), start_notice(client, "ECO-12-L2")
+    tasks = {task["processInstanceId"]: task["id"] for task in client.get("/external-task").json()}
+    assert client.post(f"/external-task/{tasks[first]}/lock", json={"workerId": "w1", "lockDuration": 60000}
+                       ).status_code == 204
+    taken = client.post(f"/external-task/{tasks[first]}/lock", json={"workerId": "w2", "lockDuration": 60000})
+    assert taken.status_code == 400 and taken.json()["type"] == "BadUserRequestException"
+    assert "locked by worker 'w1'" in taken.json()["message"]
+    assert client.post(f"/external-task/{tasks[first]}/lock", json={"workerId": "w1", "lockDuration": 0}
+                       ).status_code == 400
+    assert client.get(f"/external-task/{tasks[first]}").json()["workerId"] == "w1"
+    client.post(f"/external-task/{tasks[first]}/unlock").raise_for_status()
+    assert client.put(f"/external-task/{tasks[second]}/priority", json={"priority": 50}).status_code == 204
+    [prioritized] = client.post("/external-task/fetchAndLock", json={
+        "workerId": "w3", "maxTasks": 1, "usePriority": True,
+        "topics": [{"topicName": "publish-notice", "lockDuration": 60000}]}).json()
+    assert prioritized["id"] == tasks[second] and prioritized["priority"] == 50
+    assert client.put(f"/external-task/{tasks[second]}/priority", json={}).status_code == 400

@@ -12,13 +12,13 @@ from starlette.concurrency import run_in_threadpool
 
 from app.access.accounts import Principal
 from app.access.permissions import SYSTEMS
-from app.cases import external_tasks
+from app.cases import external_tasks, listing
 from app.context import Services
 from app.errors import InvalidRequest
 from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import flag, integer, query_dict, suspension_state, text_list
+from app.rest.params import flag, integer, query_dict, suspension_state, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import decode_variables
 
@@ -144,7 +144,50 @@ def set_retries(task_id: str, services: ServicesDep, actor: PrincipalDep, body: 
     body = body or {}
     if body.get("retries") is None:
         raise InvalidRequest("retries is required")
-    external_tasks.set_retries(services, task_id, integer(body.get("retries"), "retries", 0), actor=actor)
+    external_tasks.set_retries(services, [task_id], integer(body.get("retries"), "retries", 0), actor=actor)
+    return Response(status_code=204)
+
+
+@router.put("/external-task/retries", dependencies=[_WORKER], status_code=204,
+            summary="New retries for several tasks at once: externalTaskIds, processInstanceIds, externalTaskQuery")
+def set_retries_of_many(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    body = body or {}
+    if body.get("retries") is None:
+        raise InvalidRequest("The number of retries cannot be negative or null.")
+    retries = integer(body.get("retries"), "retries", 0)
+    task_ids = text_list(body.get("externalTaskIds"), "externalTaskIds")
+    task_ids += external_tasks.tasks_of_instances(services, text_list(body.get("processInstanceIds"),
+                                                                      "processInstanceIds"))
+    query = body.get("externalTaskQuery")
+    if query is not None:
+        if not isinstance(query, dict):
+            raise InvalidRequest("'externalTaskQuery' must be an object")
+        found = _external_task_query(query, services, actor)
+        if listing.number_of(services, found) > services.settings.page_size_max:
+            raise InvalidRequest(f"The externalTaskQuery finds more than {services.settings.page_size_max} tasks")
+        task_ids += [task.id for task in listing.rows(services, found, 0, services.settings.page_size_max)]
+    if not task_ids:
+        raise InvalidRequest("externalTaskIds, processInstanceIds or externalTaskQuery must name at least one task")
+    if len(task_ids) > services.settings.page_size_max:
+        raise InvalidRequest(f"At most {services.settings.page_size_max} external tasks are given retries at once")
+    external_tasks.set_retries(services, task_ids, retries, actor=actor)
+    return Response(status_code=204)
+
+
+@router.post("/external-task/{task_id}/lock", dependencies=[_WORKER], status_code=204)
+def lock(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
+    body = body or {}
+    external_tasks.lock(services, task_id, worker_id=text(body, "workerId") or "",
+                        duration_ms=integer(body.get("lockDuration"), "lockDuration", 0))
+    return Response(status_code=204)
+
+
+@router.put("/external-task/{task_id}/priority", dependencies=[_WORKER], status_code=204)
+def set_priority(task_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
+    body = body or {}
+    if body.get("priority") is None:
+        raise InvalidRequest("priority is required")
+    external_tasks.set_priority(services, task_id, integer(body.get("priority"), "priority", 0))
     return Response(status_code=204)
 
 
@@ -176,6 +219,20 @@ def query_external_tasks(request: Request, services: ServicesDep, viewer: Princi
 @router.get("/external-task/count")
 def count_external_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
     return counted(services, _external_task_query(query_dict(request), services, viewer))
+
+
+@router.post("/external-task/count")
+def count_external_tasks_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
+    return counted(services, _external_task_query(body or {}, services, viewer))
+
+
+@router.get("/external-task/topic-names", summary="The topics of open tasks (withLockedTasks, withUnlockedTasks, "
+                                                   "withRetriesLeft)")
+def topic_names(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[str]:
+    p = query_dict(request)
+    criteria = {"locked": p.get("withLockedTasks"), "notLocked": p.get("withUnlockedTasks"),
+                "withRetriesLeft": p.get("withRetriesLeft")}
+    return external_tasks.topic_names(services, _external_task_query(criteria, services, viewer))
 
 
 @router.get("/external-task/{task_id}")
