@@ -1,9 +1,10 @@
 """Saved filters of the task lists (Camunda's /filter): a named task query that the task list runs
 for whoever opens it.
 
-A filter belongs to its owner, who alone (with administrators) reads, changes and runs it; one
-without an owner, which only an administrator creates, is shared with every signed-in account (as
-Camunda Tasklist's shared filters are). Anyone else's filter is their own, owner given or not.
+A filter belongs to its owner, who (with administrators) reads, changes and runs it, and shares it
+with users, groups or everyone through Camunda's filter authorizations (app.access.authorizations);
+one without an owner, which only an administrator creates, is shared with every signed-in account.
+Anyone else's filter is their own, owner given or not.
 The query is Camunda's task query, kept as written: its expressions are resolved for the caller
 each time it runs, from a closed list (`${currentUser()}`, `${currentUserGroups()}`, `${now()}`,
 `${dateTime().plusDays(2)}` and the like); nothing else in it is evaluated, and another expression
@@ -18,14 +19,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, or_, select
+from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
-from app.access import permissions
+from app.access import authorizations, permissions
 from app.access.accounts import Principal
 from app.audit import ledger
 from app.context import Services
 from app.errors import InvalidRequest, NotFound
-from app.persistence.models import SavedFilter
+from app.persistence.models import AuthorizationGrant, SavedFilter
 
 SORTS = {"filterId": SavedFilter.id, "resourceType": SavedFilter.resource_type, "name": SavedFilter.name,
          "owner": SavedFilter.owner}
@@ -80,7 +82,7 @@ def resolved(query: Mapping[str, Any], caller: Principal, now: datetime) -> dict
     return answer
 
 
-def _fields(body: Mapping[str, Any], actor: Principal) -> dict[str, Any]:
+def _fields(body: Mapping[str, Any]) -> dict[str, Any]:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > _NAME_LIMIT:
         raise InvalidRequest(f"A filter needs a name of 1 to {_NAME_LIMIT} characters")
@@ -91,16 +93,22 @@ def _fields(body: Mapping[str, Any], actor: Principal) -> dict[str, Any]:
     properties = body.get("properties")
     if properties is not None and not isinstance(properties, dict):
         raise InvalidRequest("A filter's properties are an object")
-    owner = body.get("owner")
+    return {"name": name, "query": query, "properties": properties}
+
+
+def _owner(body: Mapping[str, Any], actor: Principal, current: str | None, permission: str) -> str | None:
+    """Only an administrator makes or gives a filter to another account, or shares it with everyone
+    by leaving it without an owner; anyone else's new filter is their own, and a filter they change
+    keeps its owner."""
+    owner = body.get("owner", current)
     if owner is not None and not isinstance(owner, str):
         raise InvalidRequest("A filter's owner is a user id")
-    if not permissions.is_administrator(actor):
-        # Only an administrator makes a filter for another account, or one shared with everyone
-        # (without an owner); anyone else's filter is their own.
-        owner = owner or actor.user_id
-        if owner != actor.user_id:
-            raise permissions.denied(actor, "CREATE", "Filter", None)
-    return {"name": name, "query": query, "properties": properties, "owner": owner}
+    if permissions.is_administrator(actor):
+        return owner
+    owner = owner or current or actor.user_id
+    if owner != (current or actor.user_id):
+        raise permissions.denied(actor, permission, "Filter", None)
+    return owner
 
 
 def _resource_type(body: Mapping[str, Any]) -> str:
@@ -113,25 +121,22 @@ def _resource_type(body: Mapping[str, Any]) -> str:
 def _visible(query: Select, reader: Principal) -> Select:
     if permissions.is_administrator(reader):
         return query
-    return query.where(or_(SavedFilter.owner.is_(None), SavedFilter.owner == reader.user_id))
-
-
-def _may_read(saved: SavedFilter, reader: Principal) -> bool:
-    return saved.owner is None or saved.owner == reader.user_id or permissions.is_administrator(reader)
+    return query.where(or_(SavedFilter.owner.is_(None), SavedFilter.owner == reader.user_id,
+                           authorizations.filter_shared_with(reader)))
 
 
 def _readable(session: Session, filter_id: str, reader: Principal) -> SavedFilter:
     found = session.get(SavedFilter, filter_id)
     if found is None:
         raise NotFound(f"Filter with id {filter_id} does not exist")
-    if not _may_read(found, reader):
+    if not authorizations.may_on_filter(session, reader, found, "READ"):
         raise permissions.denied(reader, "READ", "Filter", filter_id)
     return found
 
 
 def _changeable(session: Session, filter_id: str, actor: Principal, permission: str) -> SavedFilter:
     found = _readable(session, filter_id, actor)
-    if found.owner != actor.user_id and not permissions.is_administrator(actor):
+    if not authorizations.may_on_filter(session, actor, found, permission):
         raise permissions.denied(actor, permission, "Filter", filter_id)
     return found
 
@@ -151,9 +156,11 @@ def filter_query(p: Mapping[str, Any], sorting: list[tuple[str, str]], reader: P
 
 def create(services: Services, body: Mapping[str, Any], *, actor: Principal) -> SavedFilter:
     kind = _resource_type(body)
-    fields = _fields(body, actor)
+    fields = _fields(body)
+    owner = _owner(body, actor, None, "CREATE")
     with services.db.write() as session:
-        saved = SavedFilter(id=str(uuid.uuid4()), resource_type=kind, created=services.clock.now(), **fields)
+        saved = SavedFilter(id=str(uuid.uuid4()), resource_type=kind, created=services.clock.now(), owner=owner,
+                            **fields)
         session.add(saved)
         ledger.record_admin(session, "filter.created", f"filter:{saved.id}", services.clock.now(), actor.user_id,
                             name=saved.name, owner=saved.owner, query=saved.query)
@@ -170,9 +177,10 @@ def get(services: Services, filter_id: str, reader: Principal) -> SavedFilter:
 def update(services: Services, filter_id: str, body: Mapping[str, Any], *, actor: Principal) -> None:
     if body.get("resourceType") is not None:
         _resource_type(body)
-    fields = _fields(body, actor)
+    fields = _fields(body)
     with services.db.write() as session:
         saved = _changeable(session, filter_id, actor, "UPDATE")
+        fields["owner"] = _owner(body, actor, saved.owner, "UPDATE")
         for name, value in fields.items():
             setattr(saved, name, value)
         ledger.record_admin(session, "filter.updated", f"filter:{filter_id}", services.clock.now(), actor.user_id,
@@ -182,6 +190,8 @@ def update(services: Services, filter_id: str, body: Mapping[str, Any], *, actor
 def delete(services: Services, filter_id: str, *, actor: Principal) -> None:
     with services.db.write() as session:
         session.delete(_changeable(session, filter_id, actor, "DELETE"))
+        session.execute(sql_delete(AuthorizationGrant).where(AuthorizationGrant.resource_id == filter_id,
+                                                             AuthorizationGrant.resource_type == authorizations.FILTER))
         ledger.record_admin(session, "filter.deleted", f"filter:{filter_id}", services.clock.now(), actor.user_id)
 
 

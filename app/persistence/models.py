@@ -545,6 +545,21 @@ class SavedFilter(Base):
     created: Mapped[datetime] = mapped_column(Instant())
 
 
+class AuthorizationGrant(Base):
+    """A grant kept as Camunda keeps authorizations; only those of filters (who else reads a saved
+    filter) are kept: every other permission follows from groups (app.access.permissions)."""
+
+    __tablename__ = "authorization_grant"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    type: Mapped[int] = mapped_column(Integer)  # Camunda's 0 global (every user), 1 grant
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    group_id: Mapped[str | None] = mapped_column(String(255))
+    resource_type: Mapped[int] = mapped_column(Integer)
+    resource_id: Mapped[str] = mapped_column(String(255), index=True)
+    permissions: Mapped[list] = mapped_column(JSON)
+
+
 class IdentityGroup(Base):
     """A group of accounts as Camunda's identity service keeps it: an authority or a role."""
 

@@ -1,6 +1,7 @@
 """The Camunda 7 `engine-rest` surface: same paths, shapes, status codes and error bodies."""
 from app.rest.camunda import (
     attachment,
+    authorization,
     comment,
     condition,
     decision_definition,
@@ -26,5 +27,5 @@ from app.rest.routing import ServiceRouter
 router = ServiceRouter()
 for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
                attachment, history, job, message, external_task, variable_instance, execution, condition, identity,
-               filter, incident, metrics):
+               filter, incident, metrics, authorization):
     router.include_router(module.router)
