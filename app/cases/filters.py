@@ -90,8 +90,9 @@ def _fields(body: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(query, dict):
         raise InvalidRequest("A filter's query is an object: Camunda's task query")
     _check_expressions(query)
-    properties = body.get("properties")
-    if properties is not None and not isinstance(properties, dict):
+    # Camunda keeps absent properties as an empty object, and its clients read them so.
+    properties = body.get("properties") if body.get("properties") is not None else {}
+    if not isinstance(properties, dict):
         raise InvalidRequest("A filter's properties are an object")
     return {"name": name, "query": query, "properties": properties}
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import pycamunda.base
 import pycamunda.deployment
 import pycamunda.externaltask
+import pycamunda.filter
+import pycamunda.group
 import pycamunda.incident
 import pycamunda.message
 import pycamunda.processdef
 import pycamunda.processinst
 import pycamunda.signal
 import pycamunda.task
+import pycamunda.user
 import pycamunda.variable
 import pytest
 import requests
@@ -221,3 +224,29 @@ def test_case_work_through_pycamunda(url, client):
     modify()
     [again] = pycamunda.task.GetList(url=url, process_instance_id=instance.id_)()
     assert again.task_definition_key == "review" and again.id_ != task.id_
+
+
+def test_users_groups_and_a_shared_filter_through_pycamunda(url, client):
+    """As Camunda's Admin and a task-list integration manage them with pycamunda."""
+    pycamunda.user.Create(url, id_="li.ming", first_name="明", last_name="李", email="li.ming@xj.gov.cn",
+                          password="li-ming-password")()
+    pycamunda.group.Create(url, id_="xj-env", name="新疆生态环境厅", type_="AUTHORITY")()
+    pycamunda.group.MemberCreate(url, id_="xj-env", user_id="li.ming")()
+    profile = pycamunda.user.GetProfile(url, id_="li.ming")()
+    assert (profile.first_name, profile.last_name, profile.email) == ("明", "李", "li.ming@xj.gov.cn")
+    [group] = pycamunda.group.GetList(url, member="li.ming")()
+    assert (group.id_, group.name, group.type_) == ("xj-env", "新疆生态环境厅", "AUTHORITY")
+    assert [user.id_ for user in pycamunda.user.GetList(url, member_of_group="xj-env")()] == ["li.ming"]
+
+    started = start(url, "ECO-PY-F")
+    shared = pycamunda.filter.Create(url, name="全部待办")()
+    assert shared.owner is None and shared.resource_type == "Task"
+    tasks = pycamunda.filter.Execute(url, id_=shared.id_)()
+    assert [task.process_instance_id for task in tasks] == [started.id_]
+    assert pycamunda.filter.ExecuteCount(url, id_=shared.id_)() == 1
+    assert [row.name for row in pycamunda.filter.GetList(url, item_count=True)()] == ["全部待办"]
+    pycamunda.filter.Delete(url, id_=shared.id_)()
+    assert pycamunda.filter.Count(url)() == 0
+    pycamunda.group.MemberDelete(url, id_="xj-env", user_id="li.ming")()
+    pycamunda.user.Delete(url, id_="li.ming")()
+    assert pycamunda.user.Count(url)() == 1  # the administrator is left
