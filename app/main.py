@@ -61,6 +61,7 @@ def first_start(services: Services) -> None:
     """Bring the database to what this build needs. Processes starting at once on one database take
     turns, and each step finds the work of the one before done (an unchanged file is not redeployed)."""
     settings = services.settings
+    services.contents.check()  # a store of attached files that cannot be used stops the start
     with services.db.exclusive_start():
         upgrade_to_head(services.db)
         seed_if_empty(services)

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.errors import (
     ClockUnavailable,
     Conflict,
+    ContentStoreUnavailable,
     Forbidden,
     HistoryNotIntact,
     InvalidProcessModel,
@@ -48,6 +49,7 @@ WIRE: list[tuple[type[ServiceError], int, str]] = [
     (TaskAlreadyClaimed, 409, "TaskAlreadyClaimedException"),
     (Conflict, 409, "OptimisticLockingException"),
     (HistoryNotIntact, 409, "RestException"),
+    (ContentStoreUnavailable, 503, "RestException"),
 ]
 
 
