@@ -40,6 +40,8 @@ GUARDS = {
         "external-task/{task_id}/unlock", "execution/{execution_id}/signal")},
     "PUT /engine-rest/external-task/{task_id}/retries": frozenset({"system", "admin"}),
     "GET /api/reminders": frozenset({"system", "admin"}),
+    "POST /api/reminders/fetchAndLock": frozenset({"system", "admin"}),
+    "POST /api/reminders/{reminder_id}/complete": frozenset({"system", "admin"}),
 }
 
 
