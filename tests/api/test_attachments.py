@@ -226,8 +226,12 @@ def test_a_bucket_that_cannot_be_used_stops_the_service_from_starting(s3_endpoin
     httpx.post(f"{s3_endpoint}/moto-api/reset").raise_for_status()
     settings = s3_settings(s3_endpoint, tmp_path)
     assert SECRET not in repr(settings) and SECRET not in settings.model_dump_json()
-    with pytest.raises(ValueError, match=f"bucket '{BUCKET}' at {s3_endpoint} cannot be used") as refused:
-        first_start(build_services(settings))
+    services = build_services(settings)
+    try:
+        with pytest.raises(ValueError, match=f"bucket '{BUCKET}' at {s3_endpoint} cannot be used") as refused:
+            first_start(services)
+    finally:
+        services.db.dispose()
     assert SECRET not in str(refused.value)
 
 
