@@ -29,7 +29,7 @@ from app.engine import (
     report_register_read,
 )
 from app.errors import NotFound
-from app.persistence.contents import ContentStore, DatabaseContents, DirectoryContents
+from app.persistence.contents import ContentStore, content_store
 from app.persistence.database import Database
 from app.persistence.models import DecisionDefinition, DeploymentResource, ProcessDefinition
 from app.settings import Settings
@@ -138,8 +138,7 @@ class Services:
     def __post_init__(self) -> None:
         self.verification_slots = threading.BoundedSemaphore(self.settings.signin_concurrent_verifications)
         self.runs = RunCache(self.settings.run_cache_size)
-        self.contents = (DirectoryContents(self.settings.attachment_directory)
-                         if self.settings.attachment_store == "directory" else DatabaseContents())
+        self.contents = content_store(self.settings)
 
     def run_context(self, session: Session | None = None) -> RunContext:
         """What a run needs; with the step's session, expressions may also read the registers the

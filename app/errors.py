@@ -16,6 +16,7 @@ table. Errors of the libraries underneath are translated into this tree where th
     ├── Conflict                  the state changed under the request; nothing was saved
     │   └── TaskAlreadyClaimed
     ├── HistoryNotIntact          the recorded history was changed; what needs it whole refuses
+    ├── ContentStoreUnavailable   the store of attached files did not answer; nothing was saved
     ├── ClockUnavailable          the simulated clock was asked of a service on the system clock
     ├── Unauthenticated           the credentials are not those of an account
     ├── TooManyAttempts           sign-ins refused for a while after repeated failures
@@ -84,6 +85,11 @@ class TaskAlreadyClaimed(Conflict):
 
 class HistoryNotIntact(ServiceError):
     """The recorded history was changed or has events removed: what needs it whole (a replay) refuses."""
+
+
+class ContentStoreUnavailable(ServiceError):
+    """The store that keeps attached files (a directory, an S3-compatible bucket) did not answer as it
+    should; the command changed nothing."""
 
 
 class ClockUnavailable(ServiceError):

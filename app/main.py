@@ -14,6 +14,7 @@ from app.audit.anchors import AnchorSigner
 from app.cases.attachments import accepted_types
 from app.cases.call_activities import CallActivities
 from app.cases.events import SignalBroadcast
+from app.cases.reminders import ReminderTopics
 from app.clock import Clock, SimulatedClock, SystemClock
 from app.context import DecisionCache, ModelCache, Services
 from app.deadlines.calendars import seed_if_empty
@@ -54,13 +55,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
                     # What processes switch on with camunda:properties, in the order it acts in a step.
                     hooks=(Regions(), ConfidentialReaders(), ParkRegister(), ExpertDraws(), AgencyRegister(),
                            Spawning(), Copies(), StatutoryLimits(), CallActivities(),
-                           SignalBroadcast()))
+                           SignalBroadcast(), ReminderTopics()))
 
 
 def first_start(services: Services) -> None:
     """Bring the database to what this build needs. Processes starting at once on one database take
     turns, and each step finds the work of the one before done (an unchanged file is not redeployed)."""
     settings = services.settings
+    services.contents.check()  # a store of attached files that cannot be used stops the start
     with services.db.exclusive_start():
         upgrade_to_head(services.db)
         seed_if_empty(services)

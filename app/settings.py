@@ -6,14 +6,15 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+    # A refused setting is named without its value: the values hold keys and passwords.
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False, hide_input_in_errors=True)
 
     # "development" allows the demonstration conveniences; "production" refuses them.
     environment: Literal["development", "production"] = "development"
@@ -77,10 +78,22 @@ class Settings(BaseSettings):
     signin_concurrent_verifications: int = Field(default=4, ge=1, le=64)
 
     # --- Materials (材料) attached to tasks ---
-    # Where their content is kept: "database" (a table beside the case) or "directory" (files named by
-    # their SHA-256 under attachment_directory, which the service must be able to write).
-    attachment_store: Literal["database", "directory"] = "database"
+    # Where their content is kept: "database" (a table beside the case), "directory" (files named by
+    # their SHA-256 under attachment_directory, which the service must be able to write) or "s3" (objects
+    # named by their SHA-256 in a bucket of an S3-compatible store; needs the extra eco-orchestrator[s3]).
+    attachment_store: Literal["database", "directory", "s3"] = "database"
     attachment_directory: str = ""
+    # The S3-compatible store: its endpoint (empty: AWS S3 of the region), bucket and region, the key
+    # pair (both empty: the credentials boto3 finds itself, such as an instance role), a prefix for the
+    # objects' keys, and path-style addressing (endpoint/bucket/key, as MinIO and Ceph usually want)
+    # instead of virtual-hosted (bucket.endpoint/key, as AWS and Aliyun OSS want).
+    attachment_s3_endpoint_url: str = Field(default="", max_length=2048)
+    attachment_s3_bucket: str = Field(default="", max_length=255)
+    attachment_s3_region: str = Field(default="", max_length=64)
+    attachment_s3_access_key_id: str = Field(default="", max_length=255)
+    attachment_s3_secret_access_key: SecretStr = SecretStr("")
+    attachment_s3_prefix: str = Field(default="", max_length=512)
+    attachment_s3_path_style: bool = False
     # The largest file accepted; the whole request is also bounded by max_request_bytes.
     attachment_max_bytes: int = Field(default=6 * 1024 * 1024, ge=1024)
     # The content types accepted (each checked against the file's first bytes).
@@ -109,7 +122,24 @@ class Settings(BaseSettings):
                              "(openssl genpkey -algorithm ed25519)")
         if self.attachment_store == "directory" and not self.attachment_directory.strip():
             raise ValueError("ATTACHMENT_STORE=directory needs ATTACHMENT_DIRECTORY, the directory the files go to")
+        if self.attachment_store == "s3":
+            self._check_s3()
         return self
+
+    def _check_s3(self) -> None:
+        if not self.attachment_s3_bucket.strip():
+            raise ValueError("ATTACHMENT_STORE=s3 needs ATTACHMENT_S3_BUCKET, the bucket the files go to")
+        endpoint = self.attachment_s3_endpoint_url.strip()
+        if endpoint and not endpoint.startswith(("https://", "http://")):
+            raise ValueError("ATTACHMENT_S3_ENDPOINT_URL is the store's http(s) address, such as "
+                             "https://oss-cn-hangzhou.aliyuncs.com or http://minio.internal:9000")
+        if not endpoint and not self.attachment_s3_region.strip():
+            raise ValueError("ATTACHMENT_STORE=s3 needs ATTACHMENT_S3_REGION, or ATTACHMENT_S3_ENDPOINT_URL for a "
+                             "store other than AWS S3")
+        secret = self.attachment_s3_secret_access_key.get_secret_value()
+        if bool(self.attachment_s3_access_key_id.strip()) != bool(secret):
+            raise ValueError("ATTACHMENT_S3_ACCESS_KEY_ID and ATTACHMENT_S3_SECRET_ACCESS_KEY are given together, "
+                             "or neither (the credentials of the machine, such as an instance role)")
 
     @property
     def zone(self) -> ZoneInfo:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
+from app.cases import leases
 from app.cases.instances import (
     get_active_instance,
     instance_of_open_work,
@@ -29,7 +30,7 @@ from app.cases.instances import (
     save_run,
 )
 from app.context import Services
-from app.errors import BadUserRequest, InvalidRequest, LockNotHeld, NotFound, SuspendedEntityInteraction
+from app.errors import BadUserRequest, InvalidRequest, NotFound, SuspendedEntityInteraction
 from app.extensions import confidentiality
 from app.persistence.models import ExternalTask, Incident, ProcessInstance
 
@@ -55,7 +56,7 @@ class LockedTask:
 
 def _fetchable(now: datetime) -> tuple[ColumnElement[bool], ...]:
     # A suspended instance's tasks wait for its activation (app.cases.suspension).
-    return (or_(ExternalTask.lock_expiration.is_(None), ExternalTask.lock_expiration <= now),
+    return (leases.free(ExternalTask.lock_expiration, now),
             or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0), ExternalTask.suspended.is_(False))
 
 
@@ -107,12 +108,8 @@ def _held(session: Session, services: Services, task_id: str, worker_id: str | N
     if task.suspended:
         raise SuspendedEntityInteraction(f"ExternalTask with id '{task_id}' is suspended: it cannot be {action} "
                                          "until its process instance is activated")
-    now = services.clock.now()
-    if task.worker_id is None or task.lock_expiration is None or task.lock_expiration <= now:
-        raise LockNotHeld(f"External Task {task_id} cannot be {action} by worker '{worker_id}'. It is not locked.")
-    if worker_id != task.worker_id:
-        raise LockNotHeld(f"External Task {task_id} cannot be {action} by worker '{worker_id}'. "
-                          f"It is locked by worker '{task.worker_id}'.")
+    leases.require_held(f"External Task {task_id}", holder=task.worker_id, lock_expiration=task.lock_expiration,
+                        worker_id=worker_id, now=services.clock.now(), action=action)
     return task
 
 
@@ -279,7 +276,7 @@ def external_task_query(p: Mapping[str, Any], now: datetime, *, locked: bool = F
     if locked:
         query = query.where(ExternalTask.lock_expiration > now)
     if not_locked:
-        query = query.where(or_(ExternalTask.lock_expiration.is_(None), ExternalTask.lock_expiration <= now))
+        query = query.where(leases.free(ExternalTask.lock_expiration, now))
     if with_retries_left:
         query = query.where(or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0))
     if no_retries_left:

@@ -630,10 +630,12 @@ class CaseCopy(Base):
 
 
 class TaskReminder(Base):
-    """A reminder (催办) sent to the handlers of an open task; systems read them to send a message."""
+    """A reminder (催办) sent to the handlers of an open task; systems read them to send a message, or
+    take those of their topic under a lease and report each delivered."""
 
     __tablename__ = "task_reminder"
-    __table_args__ = (Index("ix_task_reminder_created", "created", "id"),)
+    __table_args__ = (Index("ix_task_reminder_created", "created", "id"),
+                      Index("ix_task_reminder_topic", "topic", "created", "id"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     process_instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
@@ -642,3 +644,9 @@ class TaskReminder(Base):
     message: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[str | None] = mapped_column(String(255))
     created: Mapped[datetime] = mapped_column(Instant())
+    # The topic its procedure publishes it to (camunda:property reminderTopic), if any.
+    topic: Mapped[str | None] = mapped_column(String(255))
+    # The worker holding it or, once delivered, the one that delivered it.
+    worker_id: Mapped[str | None] = mapped_column(String(255))
+    lock_expiration: Mapped[datetime | None] = mapped_column(Instant())
+    delivered: Mapped[datetime | None] = mapped_column(Instant())

@@ -11,7 +11,7 @@ from app.deadlines import statutory
 from app.persistence.models import CaseCopy, ProcessInstance, TaskReminder
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import listed
-from app.rest.params import query_dict, text
+from app.rest.params import integer, query_dict, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import format_instant, optional_instant
 
@@ -29,9 +29,17 @@ def _copy(row: CaseCopy, instance: ProcessInstance | None, services: ServicesDep
 
 
 def _reminder(row: TaskReminder, services: ServicesDep) -> dict[str, Any]:
+    zone = services.settings.zone
     return {"id": row.id, "taskId": row.task_id, "processInstanceId": row.process_instance_id,
             "activityId": row.activity_id, "message": row.message, "userId": row.user_id,
-            "time": format_instant(row.created, services.settings.zone)}
+            "time": format_instant(row.created, zone), "topic": row.topic, "workerId": row.worker_id,
+            "lockExpirationTime": format_instant(row.lock_expiration, zone) if row.lock_expiration else None,
+            "delivered": format_instant(row.delivered, zone) if row.delivered else None}
+
+
+def _outgoing(reminder: TaskReminder, instance: ProcessInstance, services: ServicesDep) -> dict[str, Any]:
+    return _reminder(reminder, services) | {"businessKey": instance.business_key,
+                                             "processDefinitionKey": instance.definition_key}
 
 
 @router.post("/tasks/{task_id}/copies", summary="Copy (抄送) an open task's case to groups or users, who then "
@@ -57,17 +65,37 @@ def task_reminders(task_id: str, services: ServicesDep, reader: PrincipalDep) ->
     return [_reminder(row, services) for row in reminders.task_reminders(services, task_id, reader)]
 
 
+# The systems that send reminders on take them as they work external tasks.
+_SENDER = role(SYSTEMS, permission="UPDATE", resource_type="Reminder")
+
+
 @router.get("/reminders", dependencies=[role(SYSTEMS, permission="READ", resource_type="Reminder")],
-            summary="Every reminder, oldest first, for the systems that send them on (createdAfter, paging)")
+            summary="Every reminder, oldest first, for the systems that send them on (createdAfter, topic, paging)")
 def reminder_outbox(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
     params = query_dict(request)
     after = optional_instant(params, "createdAfter", services.settings.zone)
+    return listed(services, reminders.outbox(after, text(params, "topic")), params,
+                  lambda found: _outgoing(found[0], found[1], services))
 
-    def row(found: Any) -> dict[str, Any]:
-        reminder, instance = found
-        return _reminder(reminder, services) | {"businessKey": instance.business_key,
-                                                 "processDefinitionKey": instance.definition_key}
-    return listed(services, reminders.outbox(after), params, row)
+
+@router.post("/reminders/fetchAndLock", dependencies=[_SENDER],
+             summary="Lease undelivered reminders of the topics to a sender: {\"workerId\", \"topics\": [...], "
+                     "\"maxTasks\", \"lockDuration\" (ms)}")
+def fetch_reminders(services: ServicesDep, body: JsonBody = None) -> list[dict[str, Any]]:
+    body = body or {}
+    locked = reminders.fetch_and_lock(services, worker_id=body.get("workerId"),
+                                      topics=text_list(body.get("topics"), "topics"),
+                                      max_tasks=integer(body.get("maxTasks"), "maxTasks", 1),
+                                      lock_duration_ms=integer(body.get("lockDuration"), "lockDuration"))
+    return [_outgoing(found.reminder, found.instance, services) for found in locked]
+
+
+@router.post("/reminders/{reminder_id}/complete", dependencies=[_SENDER], status_code=204,
+             summary="Report a leased reminder delivered: {\"workerId\"}")
+def complete_reminder(reminder_id: str, services: ServicesDep, actor: PrincipalDep,
+                      body: JsonBody = None) -> Response:
+    reminders.complete(services, reminder_id, worker_id=(body or {}).get("workerId"), actor=actor)
+    return Response(status_code=204)
 
 
 def _limit(limit: statutory.Limit | None) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from app.errors import (
     BadUserRequest,
     ClockUnavailable,
     Conflict,
+    ContentStoreUnavailable,
     Forbidden,
     HistoryNotIntact,
     InvalidProcessModel,
@@ -50,6 +51,7 @@ WIRE: list[tuple[type[ServiceError], int, str]] = [
     (TaskAlreadyClaimed, 409, "TaskAlreadyClaimedException"),
     (Conflict, 409, "OptimisticLockingException"),
     (HistoryNotIntact, 409, "RestException"),
+    (ContentStoreUnavailable, 503, "RestException"),
 ]
 
 

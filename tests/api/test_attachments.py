@@ -2,17 +2,24 @@
 works it, read by whoever reads the case (also after the task), handed back byte for byte; its
 SHA-256 in the case's chained history; its size and type bounded and checked against its content;
 removed only while the task is open, with the removal recorded; a file changed where it is kept is
-never handed out as the original."""
+never handed out as the original. The content is kept in the database, in a directory or in an
+S3-compatible bucket (a moto server in this process, spoken to over HTTP), each test on every one."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 
+import boto3
+import httpx
 import pytest
-from sqlalchemy import update
+from moto.server import ThreadedMotoServer
+from pydantic import ValidationError
+from sqlalchemy import select, update
 
 from app.access import accounts
-from app.main import create_app
-from app.persistence.contents import DirectoryContents
+from app.main import build_services, create_app, first_start
+from app.persistence.contents import DirectoryContents, S3Contents
 from app.persistence.models import AttachmentContent
 from app.settings import Settings
 from tests.support.bpmn_text import process
@@ -24,6 +31,69 @@ REVIEW = process("materials_case", """
   <bpmn:userTask id="check" name="材料审查" camunda:candidateGroups="xj-env" />
   <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="end" /><bpmn:endEvent id="end" />""")
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+BUCKET, SECRET = "eco-materials", "s3-secret-never-shown"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    """An S3-compatible server (moto) on a free port of this machine."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def s3_settings(endpoint: str, tmp_path, **overrides) -> Settings:
+    return Settings(**{"database_url": f"sqlite:///{tmp_path / 's3.sqlite3'}", "attachment_store": "s3",
+                       "attachment_s3_endpoint_url": endpoint, "attachment_s3_bucket": BUCKET,
+                       "attachment_s3_region": "cn-north-1", "attachment_s3_access_key_id": "eco-service",
+                       "attachment_s3_secret_access_key": SECRET, "attachment_s3_prefix": "/materials/",
+                       "attachment_s3_path_style": True, **overrides})
+
+
+@dataclass
+class Kept:
+    """Where the running service keeps attachment content, and a way around it to the content."""
+
+    holds: Callable[[str], bool]
+    tamper: Callable[[str, bytes], None]
+
+
+@pytest.fixture(params=["database", "directory", "s3"])
+def store(request, service, tmp_path):
+    kept = service.services.contents
+    if request.param == "database":
+        def holds(sha256):
+            with service.services.db.read() as session:
+                return session.scalar(select(AttachmentContent.sha256).where(AttachmentContent.sha256 == sha256)) \
+                    is not None
+
+        def tamper(sha256, data):
+            with service.services.db.write() as session:
+                session.execute(update(AttachmentContent).where(AttachmentContent.sha256 == sha256).values(data=data))
+        yield Kept(holds, tamper)
+        return
+    if request.param == "directory":
+        service.services.contents = DirectoryContents(str(tmp_path))
+        path = lambda sha256: tmp_path / sha256[:2] / sha256  # noqa: E731
+        yield Kept(lambda sha256: path(sha256).exists(), lambda sha256, data: path(sha256).write_bytes(data))
+    else:
+        endpoint = request.getfixturevalue("s3_endpoint")
+        httpx.post(f"{endpoint}/moto-api/reset").raise_for_status()
+        bucket = boto3.client("s3", endpoint_url=endpoint, region_name="cn-north-1", aws_access_key_id="x",
+                              aws_secret_access_key="x")
+        bucket.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "cn-north-1"})
+        service.services.contents = S3Contents(s3_settings(endpoint, tmp_path))
+
+        def holds(sha256):
+            return any(item["Key"] == f"materials/{sha256}"
+                       for item in bucket.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+        yield Kept(holds, lambda sha256, data: bucket.put_object(Bucket=BUCKET, Key=f"materials/{sha256}", Body=data))
+        bucket.close()
+    service.services.contents = kept
 
 
 @pytest.fixture
@@ -42,12 +112,13 @@ def attach(http, task, content=PDF, kind="application/pdf", **fields):
     return http.post(f"/task/{task}/attachment/create", data=data, files=files)
 
 
-def test_a_file_attached_to_a_task_is_handed_back_as_it_was_and_recorded(service, client, root, case):
+def test_a_file_attached_to_a_task_is_handed_back_as_it_was_and_recorded(service, client, root, store, case):
     instance, task = case
     with as_user(service, "li") as li:
         created = attach(li, task)
         assert created.status_code == 200, created.text
         row = created.json()
+        assert store.holds(row["sha256"])
         assert (row["name"], row["description"], row["type"], row["taskId"], row["url"]) == (
             "营业执照.pdf", "申请单位营业执照副本", "application/pdf", task, None)
         assert row["sha256"] == hashlib.sha256(PDF).hexdigest() and row["size"] == len(PDF)
@@ -73,26 +144,28 @@ def test_a_file_attached_to_a_task_is_handed_back_as_it_was_and_recorded(service
     assert "上传材料（材料审查）：营业执照.pdf" in said
 
 
-def test_a_file_changed_where_it_is_kept_is_not_handed_out(service, client, case):
+def test_a_file_changed_where_it_is_kept_is_not_handed_out(client, store, case):
     _, task = case
     row = attach(client, task).json()
-    with service.services.db.write() as session:
-        session.execute(update(AttachmentContent).values(data=PDF.replace(b"obj", b"OBJ")))
+    store.tamper(row["sha256"], PDF.replace(b"obj", b"OBJ"))
     changed = client.get(f"/task/{task}/attachment/{row['id']}/data")
     assert changed.status_code == 409 and "no longer has that hash" in changed.json()["message"], changed.text
 
 
-def test_removing_a_material_while_the_task_is_open(service, client, case):
+def test_removing_a_material_while_the_task_is_open(service, client, store, case):
     instance, task = case
     first, second = attach(client, task).json(), attach(client, task, **{"attachment-name": "副本"}).json()
     assert client.delete(f"/task/{task}/attachment/{first['id']}").status_code == 204
     # The same content attached twice is kept once, and stays while another attachment holds it.
+    assert store.holds(second["sha256"])
     assert client.get(f"/task/{task}/attachment/{second['id']}/data").content == PDF
     assert client.get(f"/task/{task}/attachment/{first['id']}").status_code == 404
     assert [e.payload["attachmentId"] for e in events_of(service, instance) if e.kind == "task.attachmentDeleted"] \
         == [first["id"]]
     with as_user(service, "zhao") as zhao:
         assert zhao.delete(f"/task/{task}/attachment/{second['id']}").status_code == 403
+    assert client.delete(f"/task/{task}/attachment/{second['id']}").status_code == 204
+    assert not store.holds(second["sha256"])
 
 
 @pytest.mark.parametrize("content, kind, fields, says", [
@@ -123,25 +196,43 @@ def test_unknown_tasks_and_attachments(client, case):
     assert client.post(f"/task/{task}/attachment/create", json={"url": "https://x.cn"}).status_code == 400
 
 
-@pytest.fixture
-def directory_store(service, tmp_path):
-    """The running service keeping attachment content in a directory (ATTACHMENT_STORE=directory)."""
-    kept = service.services.contents
-    service.services.contents = DirectoryContents(str(tmp_path))
-    yield tmp_path
-    service.services.contents = kept
-
-
-def test_a_directory_keeps_the_files_by_their_hash(client, case, directory_store):
+def test_a_bucket_that_fails_answers_plainly_and_nothing_is_attached(service, client, case, s3_endpoint, tmp_path):
     _, task = case
-    row = attach(client, task).json()
-    path = directory_store / row["sha256"][:2] / row["sha256"]
-    assert path.read_bytes() == PDF
-    assert client.get(f"/task/{task}/attachment/{row['id']}/data").content == PDF
-    path.write_bytes(PDF + b"% appended")
-    assert client.get(f"/task/{task}/attachment/{row['id']}/data").status_code == 409
-    assert client.delete(f"/task/{task}/attachment/{row['id']}").status_code == 204
-    assert not path.exists()
+    kept = service.services.contents
+    service.services.contents = S3Contents(s3_settings(s3_endpoint, tmp_path, attachment_s3_bucket="no-such-bucket"))
+    try:
+        answer = attach(client, task)
+    finally:
+        service.services.contents = kept
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["message"].startswith("The store of attached files could not keep the content")
+    assert not any(word in answer.text for word in ("NoSuchBucket", "botocore", "Traceback", SECRET))
+    assert client.get(f"/task/{task}/attachment").json() == []
+
+
+@pytest.mark.parametrize("overrides, says", [
+    ({"attachment_s3_bucket": " "}, "ATTACHMENT_S3_BUCKET"),
+    ({"attachment_s3_endpoint_url": "minio.internal:9000"}, "the store.s http"),
+    ({"attachment_s3_endpoint_url": "", "attachment_s3_region": ""}, "ATTACHMENT_S3_REGION"),
+    ({"attachment_s3_access_key_id": ""}, "given together"),
+])
+def test_a_misconfigured_bucket_stops_the_service_from_starting(overrides, says, tmp_path):
+    with pytest.raises(ValidationError, match=says) as refused:
+        s3_settings("http://127.0.0.1:9000", tmp_path, **overrides)
+    assert SECRET not in str(refused.value)
+
+
+def test_a_bucket_that_cannot_be_used_stops_the_service_from_starting(s3_endpoint, tmp_path):
+    httpx.post(f"{s3_endpoint}/moto-api/reset").raise_for_status()
+    settings = s3_settings(s3_endpoint, tmp_path)
+    assert SECRET not in repr(settings) and SECRET not in settings.model_dump_json()
+    services = build_services(settings)
+    try:
+        with pytest.raises(ValueError, match=f"bucket '{BUCKET}' at {s3_endpoint} cannot be used") as refused:
+            first_start(services)
+    finally:
+        services.db.dispose()
+    assert SECRET not in str(refused.value)
 
 
 def test_a_type_whose_content_cannot_be_checked_stops_the_service_from_starting(tmp_path):

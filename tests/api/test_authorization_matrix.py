@@ -51,6 +51,8 @@ GUARDS = {
         ("DELETE", "user/{user_id}"), ("POST", "user/{user_id}/unlock"), ("POST", "group/create"),
         ("PUT", "group/{group_id}"), ("DELETE", "group/{group_id}"), ("PUT", "group/{group_id}/members/{user_id}"),
         ("DELETE", "group/{group_id}/members/{user_id}"))},
+    "POST /api/reminders/fetchAndLock": frozenset({"system", "admin"}),
+    "POST /api/reminders/{reminder_id}/complete": frozenset({"system", "admin"}),
 }
 
 
