@@ -55,6 +55,7 @@ _SAYS = {
     "decision.evaluated": "决策：{name}", "park.standing": "园区名录登记：{name}",
     "agency.standing": "咨询机构备案登记：{name}", "experts.drawn": "随机抽取专家：{name}",
     "instances.started": "启动下级案件：{name}", "variables.modified": "管理员修改案件数据",
+    "task.localVariablesModified": "修改待办数据：{name}",
     "process.modified": "管理员调整案件流转", "process.modified.return": "驳回至：{name}",
     "process.modified.withdraw": "撤回：{name}",
     "process.suspended": "案件挂起", "process.activated": "案件恢复办理（解除挂起）",
