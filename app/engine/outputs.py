@@ -21,7 +21,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.task import Task
 
-from app.engine.multi_instance import LOCAL, SHADOWED
+from app.engine.multi_instance import LOCAL, SHADOWED, is_multi_instance_instance
 
 # The classes made by mixing parameters into a library class, made once each.
 _mixed_classes: dict[tuple[type, type], type] = {}
@@ -67,11 +67,6 @@ def _drop_locals(task: Task, names: Iterable[str]) -> None:
             task.data.pop(name, None)
 
 
-def is_instance_of_multi_instance(task: Task) -> bool:
-    # Set by the multi-instance activity on each instance it adds (app.engine.multi_instance).
-    return "key_or_index" in task.internal_data
-
-
 def set_local_variables(task: Task, values: Mapping[str, Any], removals: Iterable[str] = ()) -> None:
     """Camunda's setVariablesLocal then removeVariablesLocal on an open task: the values become (or
     stay) its own, hiding a case variable of the same name until it completes; removing a name that
@@ -95,7 +90,7 @@ def discard_set_locals(task: Task) -> None:
     """Before an open task completes: the local variables set on it from outside go (its input
     parameters stay for its output parameters, which the mixin drops after them). An instance of a
     multi-instance activity keeps its own: they never reach the case (app.engine.multi_instance)."""
-    if is_instance_of_multi_instance(task):
+    if is_multi_instance_instance(task):
         return
     inputs = {name for name, _ in getattr(task.task_spec, "input_parameters", ())}
     _drop_locals(task, [name for name in task.internal_data.get(LOCAL, ()) if name not in inputs])
