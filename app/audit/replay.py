@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 INPUTS = ("task.completed", "timer.fired", "message.received", "signal.received", "trigger.received",
           "externalTask.completed", "externalTask.bpmnError", "variables.modified", "call_activity.returned",
-          "call_activity.canceled", "process.modified", "process.deleted",
+          "call_activity.canceled", "process.modified", "process.deleted", "task.localVariablesModified",
           SUSPENDED, ACTIVATED)
 ACTIVITY_KINDS = ("activity.started", "activity.completed", "activity.canceled")
 
@@ -208,6 +208,12 @@ class _Replay:
             self.suspended = kind == SUSPENDED
             # As the service did: on activation, conditional events see the variables set meanwhile.
             return run.snapshot() if self.suspended else run.variables_changed()
+        if kind == "task.localVariablesModified":
+            if event["taskId"] not in self.task_ids:
+                raise _Diverged(sequence, f"the replay has no open task '{event['activityId']}' to set variables on")
+            run.set_task_local_variables(self.task_ids[event["taskId"]], payload.get("modifications") or {},
+                                         tuple(payload.get("deletions") or ()))
+            return run.snapshot()
         if kind == "variables.modified":
             run.set_variables(payload.get("modifications") or {}, tuple(payload.get("deletions") or ()))
             # As the service did: a suspended case's tokens stayed where they were.

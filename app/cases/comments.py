@@ -1,15 +1,18 @@
 """Opinions (审批意见) officials write on the tasks they work, as Camunda's task comments.
 
 An opinion is a fact of the case: it is written as an event of the instance's chained history,
-so that it is kept, exported and verified with the rest of the record, and it cannot be changed or
-taken back afterwards (Camunda 7.20+ lets a comment be edited or deleted; an approval opinion on a
-case may not be, so those calls are not offered). Reading the opinions of a task or a case is for
-whoever may read the case; writing one is for whoever may work the open task.
+so that it is kept, exported and verified with the rest of the record. As Camunda 7.21+ allows, it
+may be edited or deleted afterwards, but only by its author (or an administrator) while the task
+(or, through the instance, the case) is still open, and each edit or deletion is one more event of
+the history, with who, when and the text before: the record keeps what was first written, the
+listings show the opinions as they now stand. Reading the opinions of a task or a case is for
+whoever may read the case, also after the task or the case has ended; writing one is for whoever
+may work the open task.
 """
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,11 +22,12 @@ from sqlalchemy.orm import Session
 from app.access import permissions
 from app.access.accounts import Principal
 from app.cases.instances import get_instance, instance_of_open_work, record
+from app.cases.projections import ACTIVE
 from app.context import Services
 from app.errors import InvalidRequest, NotFound
 from app.persistence.models import ActivityInstance, HistoryEvent, ProcessInstance, UserTask
 
-COMMENTED = "task.commented"
+COMMENTED, UPDATED, DELETED = "task.commented", "task.commentUpdated", "task.commentDeleted"
 # Camunda keeps a comment's full text in a column of 4000 characters; an opinion longer than that
 # is an attachment.
 MAX_MESSAGE = 4000
@@ -37,12 +41,9 @@ class Comment:
     process_instance_id: str
     time: datetime
     message: str
-
-
-def _comment(event: HistoryEvent) -> Comment:
-    return Comment(id=event.payload["commentId"], user_id=event.user_id, task_id=event.task_id,
-                   process_instance_id=event.process_instance_id, time=event.occurred_at,
-                   message=event.payload["message"])
+    # Who wrote it first (the one who may change it; user_id is the last to edit it, as in Camunda).
+    author: str | None = None
+    activity_id: str | None = None
 
 
 def _message(value: Any) -> str:
@@ -92,11 +93,26 @@ def readable_task_instance(session: Session, task_id: str, reader: Principal) ->
 
 
 def _comments(session: Session, instance_id: str, task_id: str | None) -> list[Comment]:
+    """The comments as they now stand, in the order they were written: the history's comments with
+    their edits applied and the deleted ones left out."""
     query = select(HistoryEvent).where(HistoryEvent.process_instance_id == instance_id,
-                                       HistoryEvent.kind == COMMENTED)
+                                       HistoryEvent.kind.in_((COMMENTED, UPDATED, DELETED)))
     if task_id is not None:
         query = query.where(HistoryEvent.task_id == task_id)
-    return [_comment(event) for event in session.scalars(query.order_by(HistoryEvent.sequence))]
+    current: dict[str, Comment] = {}
+    for event in session.scalars(query.order_by(HistoryEvent.sequence)):
+        comment_id = event.payload["commentId"]
+        if event.kind == COMMENTED:
+            current[comment_id] = Comment(id=comment_id, user_id=event.user_id, task_id=event.task_id,
+                                          process_instance_id=event.process_instance_id, time=event.occurred_at,
+                                          message=event.payload["message"], author=event.user_id,
+                                          activity_id=event.activity_id)
+        elif event.kind == UPDATED and comment_id in current:
+            current[comment_id] = replace(current[comment_id], message=event.payload["message"],
+                                          user_id=event.user_id, time=event.occurred_at)
+        else:
+            current.pop(comment_id, None)
+    return list(current.values())
 
 
 def task_comments(services: Services, task_id: str, reader: Principal) -> list[Comment]:
@@ -117,3 +133,87 @@ def instance_comments(services: Services, instance_id: str, reader: Principal) -
         instance = get_instance(session, instance_id)
         permissions.require_instance_read(session, reader, instance.id)
         return _comments(session, instance.id, None)
+
+
+# --- editing and deleting (Camunda's PUT and DELETE .../comment) ---------------------------------
+
+def _comment_id(body: dict[str, Any]) -> str:
+    comment_id = body.get("id")
+    if not isinstance(comment_id, str) or not comment_id or len(comment_id) > 64:
+        raise InvalidRequest("commentId is null: the comment to update is named by its 'id'")
+    return comment_id
+
+
+def _task_open_for_comments(session: Session, task_id: str, actor: Principal) -> tuple[UserTask, ProcessInstance]:
+    """The open task whose comments change, for whoever may work it. A task never seen answers 404;
+    a task that has ended 400, as Camunda answers both."""
+    task = session.get(UserTask, task_id)
+    if task is None:
+        readable_task_instance(session, task_id, actor)
+        raise InvalidRequest(f"No task exists with taskId: {task_id}; the comments of a task that has ended "
+                             "no longer change")
+    permissions.require_task_work(session, actor, task)
+    return task, instance_of_open_work(session, task.process_instance_id)
+
+
+def _running_instance(session: Session, instance_id: str, actor: Principal) -> ProcessInstance:
+    instance = get_instance(session, instance_id)
+    permissions.require_instance_read(session, actor, instance.id)
+    if instance.status != ACTIVE:
+        raise InvalidRequest(f"No processInstance exists with processInstanceId: {instance_id}; the comments of "
+                             "a case that has ended no longer change")
+    return instance
+
+
+def _require_author(actor: Principal, comment: Comment) -> None:
+    if comment.author != actor.user_id and not permissions.is_administrator(actor):
+        raise permissions.denied(actor, "UPDATE", "Comment", comment.id)
+
+
+def _edit(session: Session, instance: ProcessInstance, task_id: str | None, body: dict[str, Any], at: datetime,
+          actor: Principal) -> None:
+    comment_id, message = _comment_id(body), _message(body.get("message"))
+    found = next((c for c in _comments(session, instance.id, task_id) if c.id == comment_id), None)
+    if found is None:
+        owner = f"taskId: {task_id}" if task_id is not None else f"processInstanceId: {instance.id}"
+        raise InvalidRequest(f"No comment exists with commentId: {comment_id} and {owner}")
+    _require_author(actor, found)
+    record(session, instance, UPDATED, at, user_id=actor.user_id, activity_id=found.activity_id,
+           task_id=found.task_id, commentId=found.id, message=message, previousMessage=found.message)
+
+
+def _delete(session: Session, instance: ProcessInstance, task_id: str | None, comment_id: str | None, at: datetime,
+            actor: Principal) -> None:
+    """Delete one comment, or (comment_id None) all of the task's or the case's. A comment that does
+    not exist is nothing to delete, as in Camunda; deleting all is refused whole when one of them is
+    somebody else's."""
+    doomed = [c for c in _comments(session, instance.id, task_id) if comment_id in (None, c.id)]
+    for comment in doomed:
+        _require_author(actor, comment)
+    for comment in doomed:
+        record(session, instance, DELETED, at, user_id=actor.user_id, activity_id=comment.activity_id,
+               task_id=comment.task_id, commentId=comment.id, previousMessage=comment.message)
+
+
+def edit_task_comment(services: Services, task_id: str, body: dict[str, Any], *, actor: Principal) -> None:
+    with services.db.write() as session:
+        _, instance = _task_open_for_comments(session, task_id, actor)
+        _edit(session, instance, task_id, body, services.clock.now(), actor)
+
+
+def delete_task_comments(services: Services, task_id: str, comment_id: str | None, *, actor: Principal) -> None:
+    with services.db.write() as session:
+        _, instance = _task_open_for_comments(session, task_id, actor)
+        _delete(session, instance, task_id, comment_id, services.clock.now(), actor)
+
+
+def edit_instance_comment(services: Services, instance_id: str, body: dict[str, Any], *, actor: Principal) -> None:
+    with services.db.write() as session:
+        _edit(session, _running_instance(session, instance_id, actor), None, body, services.clock.now(), actor)
+
+
+def delete_instance_comments(services: Services, instance_id: str, comment_id: str | None, *,
+                             actor: Principal) -> None:
+    with services.db.write() as session:
+        _delete(session, _running_instance(session, instance_id, actor), None, comment_id, services.clock.now(),
+                actor)

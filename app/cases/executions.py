@@ -3,14 +3,22 @@ the instance's) and each token waiting for something from outside (a message, a 
 task without a message, which POST /execution/{id}/signal moves on; see app.cases.events)."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
 from sqlalchemy import Select, String, and_, cast, exists, literal, null, select, union_all
 from sqlalchemy.orm import aliased
 
 from app.access import permissions
 from app.access.accounts import Principal
+from app.cases import instances
 from app.cases.projections import ACTIVE
+from app.errors import InvalidRequest, NotFound
 from app.persistence.models import EventSubscription, ProcessInstance
 from app.persistence.queries import of_instances
+
+if TYPE_CHECKING:
+    from app.context import Services
 
 # The subscription kind of a receive task without a message (app.engine: AwaitsTrigger).
 TRIGGER = "trigger"
@@ -53,3 +61,27 @@ def execution_query(*, execution_id: str | None = None, instance_id: str | None 
         if name is not None:
             query = query.where(every.c.kind == kind, every.c.event_name == name)
     return query.order_by(every.c.process_instance_id, every.c.depth, every.c.id)
+
+
+def _instance_execution(services: Services, execution_id: str) -> str:
+    """The service keeps a case's variables on its instance's execution (whose id is the instance's,
+    as in Camunda); a token waiting in it has no variables of its own to read or set."""
+    with services.db.read() as session:
+        instance = session.get(ProcessInstance, execution_id)
+        if instance is not None and instance.status == ACTIVE:
+            return instance.id
+        if session.scalar(select(EventSubscription.id).where(EventSubscription.task_id == execution_id).limit(1)):
+            raise InvalidRequest(f"Execution {execution_id} is a token waiting in its instance; its variables are "
+                                 "those of the instance's execution (its id is the process instance's)")
+        raise NotFound(f"Execution with id {execution_id} does not exist")
+
+
+def execution_variables(services: Services, execution_id: str, reader: Principal) -> dict[str, Any]:
+    """Camunda's local variables of the instance's execution: the case's variables."""
+    return instances.instance_variables(services, _instance_execution(services, execution_id), reader)
+
+
+def modify_execution_variables(services: Services, execution_id: str, *, modifications: Mapping[str, Any],
+                               deletions: Iterable[str], actor: Principal) -> None:
+    instances.modify_variables(services, _instance_execution(services, execution_id), modifications=modifications,
+                               deletions=deletions, actor=actor)

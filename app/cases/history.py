@@ -177,27 +177,51 @@ def historic_instance(session: Session, instance_id: str) -> tuple[ProcessInstan
 
 
 # Camunda's user operation log, read from the history: the commands people and systems gave.
-# history kind → (entityType, operationType, category, the payload field that is the new value)
+@dataclass(frozen=True)
+class LoggedOperation:
+    entity_type: str
+    operation_type: str
+    category: str
+    # The property Camunda names, and the payload fields holding its new and its former value.
+    property: str | None = None
+    new_value: str | None = None
+    org_value: str | None = None
+
+
+def _operation(entity: str, operation: str, category: str, field: str | None = None) -> LoggedOperation:
+    return LoggedOperation(entity, operation, category, field, field)
+
+
+# history kind → the entry it is in Camunda's log
 USER_OPERATIONS = {
-    "process.started": ("ProcessInstance", "Create", "Operator", None),
-    "process.deleted": ("ProcessInstance", "Delete", "Operator", "reason"),
-    "process.modified": ("ProcessInstance", "ModifyProcessInstance", "Operator", None),
-    "process.suspended": ("ProcessInstance", "Suspend", "Operator", "suspensionState"),
-    "process.activated": ("ProcessInstance", "Activate", "Operator", "suspensionState"),
-    "variables.modified": ("Variable", "ModifyVariable", "Operator", None),
-    "task.claimed": ("Task", "Claim", "TaskWorker", "assignee"),
-    "task.unclaimed": ("Task", "Claim", "TaskWorker", "assignee"),
-    "task.assigned": ("Task", "Assign", "TaskWorker", "assignee"),
-    "task.completed": ("Task", "Complete", "TaskWorker", None),
-    "task.delegated": ("Task", "Delegate", "TaskWorker", "assignee"),
-    "task.resolved": ("Task", "Resolve", "TaskWorker", "assignee"),
-    "task.updated": ("Task", "Update", "TaskWorker", None),
-    "task.ownerSet": ("Task", "SetOwner", "TaskWorker", "owner"),
-    "task.candidateUserAdded": ("IdentityLink", "AddUserLink", "TaskWorker", "user"),
-    "task.candidateUserRemoved": ("IdentityLink", "DeleteUserLink", "TaskWorker", "user"),
-    "task.candidateGroupAdded": ("IdentityLink", "AddGroupLink", "TaskWorker", "group"),
-    "task.candidateGroupRemoved": ("IdentityLink", "DeleteGroupLink", "TaskWorker", "group"),
+    "process.started": _operation("ProcessInstance", "Create", "Operator"),
+    "process.deleted": _operation("ProcessInstance", "Delete", "Operator", "reason"),
+    "process.modified": _operation("ProcessInstance", "ModifyProcessInstance", "Operator"),
+    "process.suspended": _operation("ProcessInstance", "Suspend", "Operator", "suspensionState"),
+    "process.activated": _operation("ProcessInstance", "Activate", "Operator", "suspensionState"),
+    "variables.modified": _operation("Variable", "ModifyVariable", "Operator"),
+    "task.localVariablesModified": _operation("Variable", "ModifyVariable", "TaskWorker"),
+    "task.claimed": _operation("Task", "Claim", "TaskWorker", "assignee"),
+    "task.unclaimed": _operation("Task", "Claim", "TaskWorker", "assignee"),
+    "task.assigned": _operation("Task", "Assign", "TaskWorker", "assignee"),
+    "task.completed": _operation("Task", "Complete", "TaskWorker"),
+    "task.delegated": _operation("Task", "Delegate", "TaskWorker", "assignee"),
+    "task.resolved": _operation("Task", "Resolve", "TaskWorker", "assignee"),
+    "task.updated": _operation("Task", "Update", "TaskWorker"),
+    "task.ownerSet": _operation("Task", "SetOwner", "TaskWorker", "owner"),
+    "task.candidateUserAdded": _operation("IdentityLink", "AddUserLink", "TaskWorker", "user"),
+    "task.candidateUserRemoved": _operation("IdentityLink", "DeleteUserLink", "TaskWorker", "user"),
+    "task.candidateGroupAdded": _operation("IdentityLink", "AddGroupLink", "TaskWorker", "group"),
+    "task.candidateGroupRemoved": _operation("IdentityLink", "DeleteGroupLink", "TaskWorker", "group"),
+    # As Camunda logs them: an edit with the text before and after, a deletion with neither, an
+    # attachment by its name. (Writing a comment is no entry of Camunda's log.)
+    "task.commentUpdated": LoggedOperation("Comment", "UpdateComment", "TaskWorker", "comment", "message",
+                                           "previousMessage"),
+    "task.commentDeleted": LoggedOperation("Comment", "DeleteComment", "TaskWorker", "comment"),
+    "task.attachmentAdded": LoggedOperation("Attachment", "AddAttachment", "TaskWorker", "name", "fileName"),
+    "task.attachmentDeleted": LoggedOperation("Attachment", "DeleteAttachment", "TaskWorker", "name", "fileName"),
 }
+OPERATION_SORT = {"timestamp": HistoryEvent.occurred_at}
 
 
 @dataclass
@@ -210,11 +234,12 @@ class OperationFilter:
     after: datetime | None = None
     before: datetime | None = None
     viewer: Principal | None = None
+    sort_desc: dict[str, bool] = field(default_factory=dict)
 
 
 def user_operation_query(c: OperationFilter) -> Select:
-    kinds = [kind for kind, (entity, operation, _, _) in USER_OPERATIONS.items()
-             if c.operation_type in (None, operation) and c.entity_type in (None, entity)]
+    kinds = [kind for kind, logged in USER_OPERATIONS.items()
+             if c.operation_type in (None, logged.operation_type) and c.entity_type in (None, logged.entity_type)]
     query = (select(HistoryEvent, ProcessInstance).join(ProcessInstance,
                                                         ProcessInstance.id == HistoryEvent.process_instance_id)
              .where(HistoryEvent.kind.in_(kinds), HistoryEvent.user_id.is_not(None)))
@@ -227,6 +252,9 @@ def user_operation_query(c: OperationFilter) -> Select:
         query = query.where(HistoryEvent.occurred_at > c.after)
     if c.before is not None:
         query = query.where(HistoryEvent.occurred_at < c.before)
+    # Sorted by time (Camunda's only key), events of one instant in the order they were written.
+    if c.sort_desc.get("timestamp"):
+        return query.order_by(HistoryEvent.occurred_at.desc(), HistoryEvent.id.desc())
     return query.order_by(HistoryEvent.occurred_at, HistoryEvent.id)
 
 

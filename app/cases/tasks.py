@@ -277,6 +277,27 @@ def modify_task_variables(services: Services, task_id: str, *, modifications: Ma
                        tuple(deletions), actor)
 
 
+LOCAL_VARIABLES_MODIFIED = "task.localVariablesModified"
+
+
+def modify_task_local_variables(services: Services, task_id: str, *, modifications: Mapping[str, Any],
+                                deletions: Iterable[str], actor: Principal) -> None:
+    """Camunda's task-local variables: set on the open task alone, seen by its form and its
+    completion, hiding a case variable of the same name meanwhile, and gone when it completes."""
+    refuse_reserved_keys(modifications)
+    with services.db.write() as session:
+        task, instance = _commanded_task(session, task_id, actor, while_suspended=True)
+        instance = instance_of_open_work(session, instance.id)
+        run = load_run(services, session, instance)
+        run.set_task_local_variables(task_id, modifications, tuple(deletions))
+        now = services.clock.now()
+        record(session, instance, LOCAL_VARIABLES_MODIFIED, now, user_id=actor.user_id,
+               activity_id=task.task_definition_key, task_id=task_id, modifications=jsonable(modifications),
+               deletions=list(deletions))
+        # A task's own variables are no case variables: no conditional event looks at them.
+        save_run(services, session, instance, run, run.snapshot(), now, user_id=actor.user_id)
+
+
 def _set_variables(services: Services, session: Session, instance: ProcessInstance, modifications: Mapping[str, Any],
                    deletions: tuple[str, ...], actor: Principal) -> None:
     run = load_run(services, session, instance)
@@ -395,6 +416,15 @@ def task_variables(services: Services, task_id: str, reader: Principal) -> dict[
         instance = get_active_instance(session, task.process_instance_id)
         run = read_run(services, session, instance)
         return confidentiality.visible(session, run.model, instance.id, reader, run.task_variables(task_id))
+
+
+def task_local_variables(services: Services, task_id: str, reader: Principal) -> dict[str, Any]:
+    with services.db.read() as session:
+        task = get_task(session, task_id)
+        require_read(session, reader, task)
+        instance = get_active_instance(session, task.process_instance_id)
+        run = read_run(services, session, instance)
+        return confidentiality.visible(session, run.model, instance.id, reader, run.task_local_variables(task_id))
 
 
 def readable_task(services: Services, task_id: str, viewer: Principal) -> UserTask:

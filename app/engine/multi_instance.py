@@ -210,6 +210,11 @@ def use_service_multi_instance(specs: Iterable[BpmnProcessSpec]) -> None:
                 task_spec.data_input = task_spec.data_output = task_spec.input_item = task_spec.output_item = None
 
 
+def is_multi_instance_instance(task: Task) -> bool:
+    """Whether the task is one of the instances a multi-instance activity added (see _add_instance)."""
+    return "key_or_index" in task.internal_data
+
+
 def instance_locals(task: Task) -> Sequence[str]:
     """The variables of a multi-instance activity's instance that are its own, not the case's."""
     return task.internal_data.get(LOCAL, ())

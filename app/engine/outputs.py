@@ -8,15 +8,20 @@ them to the parsed specs once, so saved state is unchanged.
   becomes ready and gone when it completes. While it runs its expressions, form and worker see them,
   the case's variables do not hold them (a case variable of the same name is the case's again
   afterwards), and its output parameters may read them.
+- Local variables set on an open user task from outside (Camunda's TaskService.setVariableLocal) are
+  its own variables too, kept beside its input parameters; they go when it completes, before its
+  output parameters are evaluated (in Camunda they live on the task, which output mappings do not
+  read).
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.task import Task
 
-from app.engine.multi_instance import LOCAL, SHADOWED
+from app.engine.multi_instance import LOCAL, SHADOWED, is_multi_instance_instance
 
 # The classes made by mixing parameters into a library class, made once each.
 _mixed_classes: dict[tuple[type, type], type] = {}
@@ -45,13 +50,50 @@ class _SetsInputs:
 
     def _on_complete_hook(self, my_task: Task) -> None:
         super()._on_complete_hook(my_task)  # type: ignore[misc]  # the output parameters read the inputs first
-        shadowed = my_task.internal_data.pop(SHADOWED, {})
-        for name, _ in self.input_parameters:
-            if name in shadowed:
-                my_task.data[name] = shadowed[name]
-            else:
-                my_task.data.pop(name, None)
+        _drop_locals(my_task, [name for name, _ in self.input_parameters])
+        my_task.internal_data.pop(SHADOWED, None)
         my_task.internal_data.pop(LOCAL, None)
+
+
+def _drop_locals(task: Task, names: Iterable[str]) -> None:
+    """The task's own variables of these names go; the case's values they hid come back."""
+    local: list[str] = task.internal_data.get(LOCAL, [])
+    shadowed: dict[str, Any] = task.internal_data.get(SHADOWED, {})
+    for name in [name for name in names if name in local]:
+        local.remove(name)
+        if name in shadowed:
+            task.data[name] = shadowed.pop(name)
+        else:
+            task.data.pop(name, None)
+
+
+def set_local_variables(task: Task, values: Mapping[str, Any], removals: Iterable[str] = ()) -> None:
+    """Camunda's setVariablesLocal then removeVariablesLocal on an open task: the values become (or
+    stay) its own, hiding a case variable of the same name until it completes; removing a name that
+    is not its own changes nothing."""
+    local: list[str] = task.internal_data.setdefault(LOCAL, [])
+    shadowed: dict[str, Any] = task.internal_data.setdefault(SHADOWED, {})
+    for name, value in values.items():
+        if name not in local:
+            if name in task.data:
+                shadowed[name] = task.data[name]
+            local.append(name)
+        task.data[name] = value
+    _drop_locals(task, removals)
+
+
+def local_variables(task: Task) -> dict[str, Any]:
+    return {name: task.data[name] for name in task.internal_data.get(LOCAL, ()) if name in task.data}
+
+
+def discard_set_locals(task: Task) -> None:
+    """Before an open task completes: the local variables set on it from outside go (its input
+    parameters stay for its output parameters, which the mixin drops after them). An instance of a
+    multi-instance activity keeps its own: they never reach the case (app.engine.multi_instance)."""
+    if is_multi_instance_instance(task):
+        return
+    inputs = {name for name, _ in getattr(task.task_spec, "input_parameters", ())}
+    _drop_locals(task, [name for name in task.internal_data.get(LOCAL, ()) if name not in inputs])
 
 
 def _mixed_in(specs: Iterable[BpmnProcessSpec], parameters: Mapping[str, tuple[tuple[str, str], ...]],

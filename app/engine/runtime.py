@@ -58,6 +58,7 @@ from app.engine.modification import (
     opened_by,
 )
 from app.engine.multi_instance import SHADOWED, instance_locals
+from app.engine.outputs import discard_set_locals, local_variables, set_local_variables
 from app.engine.plain import plain
 from app.engine.pruning import prune
 from app.engine.script_engine import SafeScriptEngine
@@ -238,11 +239,28 @@ class ProcessRun:
         return merged
 
     def set_variables(self, values: Mapping[str, Any], removals: tuple[str, ...] = ()) -> None:
+        """The case's variables; a task's own variable of the same name stays as it is, and the case's
+        value it hides is the one it gives back when the task completes."""
         targets = self._frontier() or [self.workflow]
         for target in targets:
-            target.data.update(values)
+            own = set(instance_locals(target)) if target is not self.workflow else set()
+            hidden = target.internal_data.setdefault(SHADOWED, {}) if own else {}
+            for name, value in values.items():
+                if name in own:
+                    hidden[name] = value
+                else:
+                    target.data[name] = value
             for name in removals:
-                target.data.pop(name, None)
+                (hidden if name in own else target.data).pop(name, None)
+
+    def task_local_variables(self, task_id: str) -> dict[str, Any]:
+        """An open user task's own variables: its input parameters, those set on it alone, and an
+        instance's of a multi-instance activity."""
+        return local_variables(self._ready_user_task(task_id))
+
+    def set_task_local_variables(self, task_id: str, values: Mapping[str, Any], removals: tuple[str, ...] = ()
+                                 ) -> None:
+        set_local_variables(self._ready_user_task(task_id), values, removals)
 
     def open_user_tasks(self) -> list[OpenUserTask]:
         tasks = []
@@ -380,7 +398,10 @@ class ProcessRun:
 
     def complete_user_task(self, task_id: str, variables: Mapping[str, Any]) -> StepResult:
         task = self._ready_user_task(task_id)
+        # As Camunda sets a completion's variables: one of a name the task has as its own stays its
+        # own, and goes with the others set on it alone.
         task.data.update(variables)
+        discard_set_locals(task)
         return self._advance(task.run)
 
     def fire_due_timers(self) -> StepResult:

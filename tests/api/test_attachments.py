@@ -130,6 +130,9 @@ def test_a_file_attached_to_a_task_is_handed_back_as_it_was_and_recorded(service
     with as_user(service, "zhao") as zhao:
         assert zhao.get(f"/task/{task}/attachment").status_code == 403
         assert zhao.get(f"/task/{task}/attachment/{row['id']}/data").status_code == 403
+    # The case has ended with its one task: its materials are still served, as Camunda serves a
+    # historic task's.
+    assert client.get(f"/history/process-instance/{instance}").json()["state"] == "COMPLETED"
     listed = client.get(f"/task/{task}/attachment").json()
     assert [a["name"] for a in listed] == ["营业执照.pdf", "环评批复（政务网）"]
     data = client.get(f"/task/{task}/attachment/{row['id']}/data")
@@ -164,6 +167,10 @@ def test_removing_a_material_while_the_task_is_open(service, client, store, case
         == [first["id"]]
     with as_user(service, "zhao") as zhao:
         assert zhao.delete(f"/task/{task}/attachment/{second['id']}").status_code == 403
+    log = client.get("/history/user-operation", params={"processInstanceId": instance, "entityType": "Attachment"})
+    assert [(e["operationType"], e["property"], e["newValue"], e["taskId"], e["category"]) for e in log.json()] == [
+        ("AddAttachment", "name", "营业执照.pdf", task, "TaskWorker"), ("AddAttachment", "name", "副本", task, "TaskWorker"),
+        ("DeleteAttachment", "name", "营业执照.pdf", task, "TaskWorker")]
     assert client.delete(f"/task/{task}/attachment/{second['id']}").status_code == 204
     assert not store.holds(second["sha256"])
 

@@ -33,6 +33,9 @@ GUARDS = {
     "PUT /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,
     "DELETE /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,
     "POST /engine-rest/process-instance/{instance_id}/modification": ADMIN,
+    "POST /engine-rest/execution/{execution_id}/localVariables": ADMIN,
+    "PUT /engine-rest/execution/{execution_id}/localVariables/{name}": ADMIN,
+    "DELETE /engine-rest/execution/{execution_id}/localVariables/{name}": ADMIN,
     **{f"PUT /engine-rest/{path}/suspended": ADMIN for path in (
         "process-instance", "process-instance/{instance_id}", "process-definition",
         "process-definition/{definition_id}", "process-definition/key/{key}",

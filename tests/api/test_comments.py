@@ -3,6 +3,8 @@ whoever may read the case, kept in the case's chained history (verified, replaye
 and readable after the task is done."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from app.access import accounts
@@ -89,3 +91,105 @@ def test_unknown_tasks_and_comments(client, case):
     missing = client.get(f"/task/{task}/comment/nope")
     assert missing.status_code == 404 and "does not exist" in missing.json()["message"]
     assert client.get("/process-instance/nope/comment").status_code == 404
+
+
+@pytest.fixture
+def colleague(service):
+    accounts.save_account(service.services, "wu", "wu-password", ["xj-env"])
+
+
+def _messages(http, path):
+    return [(c["userId"], c["message"]) for c in http.get(path).json()]
+
+
+def test_the_author_edits_and_deletes_an_opinion_and_the_history_keeps_what_was_first_written(
+        service, client, root, case, colleague):
+    instance, task = case
+    with as_user(service, "li") as li:
+        first = li.post(f"/task/{task}/comment/create", json={"message": "同意受理。"}).json()["id"]
+        second = li.post(f"/task/{task}/comment/create", json={"message": "请补充监测报告。"}).json()["id"]
+        service.clock.advance(timedelta(minutes=5))
+        edited = li.put(f"/task/{task}/comment", json={"id": first, "message": "同意受理，材料齐全。"})
+        assert edited.status_code == 204, edited.text
+        assert _messages(li, f"/task/{task}/comment") == [("li", "同意受理，材料齐全。"), ("li", "请补充监测报告。")]
+        assert li.get(f"/task/{task}/comment/{first}").json()["message"] == "同意受理，材料齐全。"
+    with as_user(service, "wu") as wu:
+        # wu works the same task, but the opinions are li's.
+        for answer in (wu.put(f"/task/{task}/comment", json={"id": first, "message": "改写"}),
+                       wu.delete(f"/task/{task}/comment/{first}"), wu.delete(f"/task/{task}/comment"),
+                       wu.put(f"/process-instance/{instance}/comment", json={"id": first, "message": "改写"})):
+            assert answer.status_code == 403 and answer.json()["type"] == "AuthorizationException", answer.text
+    with as_user(service, "zhao") as zhao:  # neither works the task nor reads the case
+        assert zhao.delete(f"/task/{task}/comment/{second}").status_code == 403
+    # An administrator deletes one through the case; a comment that is not there is nothing to delete.
+    assert root.delete(f"/engine-rest/process-instance/{instance}/comment/{second}").status_code == 204
+    assert client.delete(f"/task/{task}/comment/{second}").status_code == 204
+    assert _messages(client, f"/task/{task}/comment") == [("li", "同意受理，材料齐全。")]
+    assert _messages(client, f"/process-instance/{instance}/comment") == [("li", "同意受理，材料齐全。")]
+
+    log = client.get("/history/user-operation", params={"processInstanceId": instance, "entityType": "Comment"})
+    assert [(e["userId"], e["operationType"], e["property"], e["orgValue"], e["newValue"], e["taskId"])
+            for e in log.json()] == [
+        ("li", "UpdateComment", "comment", "同意受理。", "同意受理，材料齐全。", task),
+        ("test-admin", "DeleteComment", "comment", None, None, task)]
+    assert client.get("/history/user-operation/count", params={"operationType": "UpdateComment",
+                                                               "userId": "li"}).json() == {"count": 1}
+    newest = client.get("/history/user-operation", params={"processInstanceId": instance, "sortBy": "timestamp",
+                                                           "sortOrder": "desc", "maxResults": 1}).json()
+    assert [e["operationType"] for e in newest] == ["DeleteComment"]
+    said = [e["what"] for e in root.get(f"/api/process-instances/{instance}/timeline").json()]
+    assert said[-4:] == ["签署意见（初审）：同意受理。", "签署意见（初审）：请补充监测报告。",
+                         "修改意见（初审）：同意受理，材料齐全。", "删除意见（初审）"]
+    assert verify(root, instance)["intact"] is True
+    assert root.get(f"/api/process-instances/{instance}/replay").json()["reproduced"] is True
+
+
+def test_deleting_all_of_a_tasks_opinions_is_refused_whole_unless_all_are_ones_own(service, client, case, colleague):
+    instance, task = case
+    with as_user(service, "li") as li:
+        li.post(f"/task/{task}/comment/create", json={"message": "初审意见"}).raise_for_status()
+    with as_user(service, "wu") as wu:
+        wu.post(f"/task/{task}/comment/create", json={"message": "会审意见"}).raise_for_status()
+        assert wu.delete(f"/task/{task}/comment").status_code == 403
+        assert len(wu.get(f"/task/{task}/comment").json()) == 2
+    assert client.delete(f"/task/{task}/comment").status_code == 204
+    assert client.get(f"/task/{task}/comment").json() == []
+    assert client.get("/history/user-operation/count", params={"processInstanceId": instance,
+                                                               "operationType": "DeleteComment"}).json() == {"count": 2}
+
+
+def test_opinions_of_an_ended_case_are_read_and_no_longer_changed(service, client, case):
+    instance, task = case
+    with as_user(service, "li") as li:
+        comment = li.post(f"/task/{task}/comment/create", json={"message": "同意。"}).json()["id"]
+        li.post(f"/task/{task}/complete", json={}).raise_for_status()
+        # The task is done: Camunda answers 400 for a task it finds no longer open.
+        for answer in (li.put(f"/task/{task}/comment", json={"id": comment, "message": "改"}),
+                       li.delete(f"/task/{task}/comment/{comment}"), li.delete(f"/task/{task}/comment")):
+            assert answer.status_code == 400 and "No task exists" in answer.json()["message"], answer.text
+        [second] = li.get("/task", params={"processInstanceId": instance}).json()
+        li.post(f"/task/{second['id']}/complete", json={}).raise_for_status()
+        assert li.get(f"/history/process-instance/{instance}").json()["state"] == "COMPLETED"
+        assert _messages(li, f"/task/{task}/comment") == [("li", "同意。")]
+        assert _messages(li, f"/process-instance/{instance}/comment") == [("li", "同意。")]
+        assert li.get(f"/task/{task}/comment/{comment}").json()["message"] == "同意。"
+        ended = li.put(f"/process-instance/{instance}/comment", json={"id": comment, "message": "改"})
+        assert ended.status_code == 400 and "No processInstance exists" in ended.json()["message"], ended.text
+        assert li.delete(f"/process-instance/{instance}/comment").status_code == 400
+
+
+@pytest.mark.parametrize("body, status, says", [
+    ({"message": "改"}, 400, "commentId"), ({"id": "nope", "message": "改"}, 400, "No comment exists"),
+    ({"id": None, "message": "改"}, 400, "commentId"), (None, 400, "commentId"),
+])
+def test_a_bad_edit_is_refused(client, case, body, status, says):
+    instance, task = case
+    comment = client.post(f"/task/{task}/comment/create", json={"message": "原意见"}).json()["id"]
+    for path in (f"/task/{task}/comment", f"/process-instance/{instance}/comment"):
+        answer = client.put(path, json=body)
+        assert answer.status_code == status and says in answer.json()["message"], answer.text
+    for message in ("", "长" * 4001):
+        assert client.put(f"/task/{task}/comment", json={"id": comment, "message": message}).status_code == 400
+    assert [c["message"] for c in client.get(f"/task/{task}/comment").json()] == ["原意见"]
+    assert client.put("/task/nope/comment", json={"id": comment, "message": "改"}).status_code == 404
+    assert client.delete("/process-instance/nope/comment").status_code == 404

@@ -3,8 +3,9 @@ GET /execution lists, until POST /execution/{id}/signal (Camunda's "Trigger Exec
 with the variables sent. An intermediate catch event without an event definition is refused at deploy."""
 from __future__ import annotations
 
+from app.access import accounts
 from tests.support.bpmn_text import process
-from tests.support.http import deploy, deploy_bytes, start
+from tests.support.http import as_user, deploy, deploy_bytes, start
 from tests.support.paths import FIXTURES
 
 RECEIVE = FIXTURES / "constructs" / "receive_task.bpmn"
@@ -88,3 +89,29 @@ def test_a_multi_instance_receive_task_waits_for_each_of_its_executions(client):
         assert client.get(f"/history/process-instance/{case}").json()["state"] == "ACTIVE"
         assert client.post(f"/execution/{execution['id']}/signal", json={}).status_code == 204
     assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
+
+
+def test_the_instances_execution_holds_the_cases_variables(service, client):
+    deploy(client, RECEIVE)
+    case = client.post("/process-definition/key/receive_task/start",
+                       json={"variables": {"pages": {"value": 12}}}).json()["id"]
+    [waiting] = client.get("/execution", params={"processInstanceId": case, "activityId": "paper_arrives"}).json()
+    assert client.get(f"/execution/{case}/localVariables").json() == {
+        "pages": {"type": "Integer", "value": 12, "valueInfo": {}}}
+    assert client.put(f"/execution/{case}/localVariables/stamp", json={"value": "已盖章"}).status_code == 204
+    assert client.post(f"/execution/{case}/localVariables",
+                       json={"modifications": {"copies": {"value": 2}}, "deletions": ["pages"]}).status_code == 204
+    assert client.delete(f"/execution/{case}/localVariables/copies").status_code == 204
+    assert client.get(f"/execution/{case}/localVariables/stamp").json()["value"] == "已盖章"
+    assert client.get(f"/execution/{case}/localVariables/copies").status_code == 404
+    assert client.get(f"/process-instance/{case}/variables").json() == {
+        "stamp": {"type": "String", "value": "已盖章", "valueInfo": {}}}
+    # A waiting token keeps no variables of its own; an unknown execution is not found.
+    token = client.get(f"/execution/{waiting['id']}/localVariables")
+    assert token.status_code == 400 and "instance's execution" in token.json()["message"]
+    assert client.get("/execution/nope/localVariables").status_code == 404
+    # Setting them is setting the case's: for administrators, as PUT /process-instance/{id}/variables.
+    accounts.save_account(service.services, "li", "li-password", ["xj-env"])
+    with as_user(service, "li") as li:
+        refused = li.put(f"/execution/{case}/localVariables/stamp", json={"value": "x"})
+        assert refused.status_code == 403 and refused.json()["type"] == "AuthorizationException"

@@ -250,3 +250,20 @@ def test_users_groups_and_a_shared_filter_through_pycamunda(url, client):
     pycamunda.group.MemberDelete(url, id_="xj-env", user_id="li.ming")()
     pycamunda.user.Delete(url, id_="li.ming")()
     assert pycamunda.user.Count(url)() == 1  # the administrator is left
+
+
+def test_task_local_variables_through_pycamunda(url):
+    instance = start(url, "EIP-2026-0010", parkName="哈密园区")
+    [task] = pycamunda.task.GetList(url=url, process_instance_id=instance.id_)()
+    # (pycamunda's LocalVariablesUpdate sends a plain value as a multipart file, which Camunda refuses too.)
+    modify = pycamunda.task.LocalVariablesModify(url=url, task_id=task.id_)
+    modify.add_variable(name="parkName", value="草稿园区名", type_="String")
+    modify.add_variable(name="siteVisit", value=True, type_="Boolean")
+    modify()
+    local = pycamunda.task.LocalVariablesGetList(url=url, task_id=task.id_)()
+    assert {name: variable.value for name, variable in local.items()} == {"parkName": "草稿园区名", "siteVisit": True}
+    assert pycamunda.task.LocalVariablesGet(url=url, task_id=task.id_, var_name="siteVisit")().value is True
+    pycamunda.task.LocalVariablesDelete(url=url, task_id=task.id_, var_name="siteVisit")()
+    assert set(pycamunda.task.LocalVariablesGetList(url=url, task_id=task.id_)()) == {"parkName"}
+    # The case's own variable is untouched by the task's.
+    assert variables(url, instance.id_) == {"parkName": "哈密园区"}

@@ -15,7 +15,13 @@ from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import query_dict, text, text_list
 from app.rest.routing import ServiceRouter
-from app.rest.variables import decode_variables
+from app.rest.variables import (
+    decode_value,
+    decode_variables,
+    encode_value,
+    encode_variables,
+    modifications_and_deletions,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -23,6 +29,8 @@ if TYPE_CHECKING:
 router = ServiceRouter(prefix="/engine-rest/execution", tags=["execution"])
 # Moving a waiting token on is what the systems around the service do, as they send messages.
 _TRIGGER = role(SYSTEMS, permission="UPDATE", resource_type="ProcessInstance")
+# Setting an execution's variables is setting the case's, as PUT /process-instance/{id}/variables.
+_ADMINISTER = role(permission="UPDATE", resource_type="ProcessInstance")
 _LISTS = frozenset({"tenantIdIn"})
 
 
@@ -79,4 +87,41 @@ def trigger(execution_id: str, services: ServicesDep, actor: PrincipalDep, body:
     body = body or {}
     events.trigger_execution(services, execution_id=execution_id,
                              variables=decode_variables(body.get("variables"), services.settings), actor=actor)
+    return Response(status_code=204)
+
+
+@router.get("/{execution_id}/localVariables", summary="The variables of the instance's execution (the case's)")
+def execution_variables(execution_id: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
+    return encode_variables(executions.execution_variables(services, execution_id, reader), services.settings.zone)
+
+
+@router.post("/{execution_id}/localVariables", status_code=204, dependencies=[_ADMINISTER])
+def modify_execution_variables(execution_id: str, services: ServicesDep, actor: PrincipalDep,
+                               body: JsonBody = None) -> Response:
+    modifications, deletions = modifications_and_deletions(body, services.settings)
+    executions.modify_execution_variables(services, execution_id, modifications=modifications, deletions=deletions,
+                                          actor=actor)
+    return Response(status_code=204)
+
+
+@router.get("/{execution_id}/localVariables/{name}")
+def execution_variable(execution_id: str, name: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
+    values = executions.execution_variables(services, execution_id, reader)
+    if name not in values:
+        raise NotFound(f"execution variable with name {name} does not exist")
+    return encode_value(values[name], services.settings.zone)
+
+
+@router.put("/{execution_id}/localVariables/{name}", status_code=204, dependencies=[_ADMINISTER])
+def put_execution_variable(execution_id: str, name: str, services: ServicesDep, actor: PrincipalDep,
+                           body: JsonBody = None) -> Response:
+    value = decode_value(name, body or {}, services.settings)
+    executions.modify_execution_variables(services, execution_id, modifications={name: value}, deletions=(),
+                                          actor=actor)
+    return Response(status_code=204)
+
+
+@router.delete("/{execution_id}/localVariables/{name}", status_code=204, dependencies=[_ADMINISTER])
+def delete_execution_variable(execution_id: str, name: str, services: ServicesDep, actor: PrincipalDep) -> Response:
+    executions.modify_execution_variables(services, execution_id, modifications={}, deletions=(name,), actor=actor)
     return Response(status_code=204)

@@ -171,11 +171,12 @@ def _operation_filter(p: dict[str, Any], services: Services, viewer: Principal) 
         process_instance_id=text(p, "processInstanceId"), task_id=text(p, "taskId"), user_id=text(p, "userId"),
         operation_type=text(p, "operationType"), entity_type=text(p, "entityType"),
         after=optional_instant(p, "afterTimestamp", zone), before=optional_instant(p, "beforeTimestamp", zone),
-        viewer=viewer)
+        viewer=viewer, sort_desc=_sorting(p, history.OPERATION_SORT))
 
 
 @router.get("/user-operation", summary="The commands people and systems gave (claim, assign, complete, start, "
-                                       "delete, variable changes), from the history")
+                                       "delete, variable changes, comments edited and deleted, attachments), "
+                                       "from the history")
 def user_operations(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
     params = query_dict(request)
     zone = services.settings.zone

@@ -305,15 +305,19 @@ def historic_incident(row: Incident, zone: tzinfo) -> dict[str, Any]:
 def user_operation(row: tuple[HistoryEvent, ProcessInstance], zone: tzinfo) -> dict[str, Any]:
     """A history event as an entry of Camunda's user operation log."""
     event, instance = row
-    entity, operation, category, field = history.USER_OPERATIONS[event.kind]
-    new_value = event.payload.get(field) if field else None
+    logged = history.USER_OPERATIONS[event.kind]
+
+    def value(field: str | None) -> str | None:
+        found = event.payload.get(field) if field else None
+        return None if found is None else str(found)
+
     return {"id": str(event.id), "deploymentId": None, "processDefinitionId": instance.definition_id,
             "processDefinitionKey": instance.definition_key, "processInstanceId": instance.id,
             "executionId": instance.id, "caseDefinitionId": None, "caseInstanceId": None, "caseExecutionId": None,
-            "taskId": event.task_id if entity in ("Task", "IdentityLink") else None, "jobId": None,
+            "taskId": event.task_id if logged.entity_type != "ProcessInstance" else None, "jobId": None,
             "jobDefinitionId": None,
             "batchId": None, "userId": event.user_id, "timestamp": format_instant(event.occurred_at, zone),
             "operationId": f"{event.process_instance_id}:{event.sequence}", "externalTaskId": None,
-            "operationType": operation, "entityType": entity, "property": field,
-            "orgValue": None, "newValue": None if new_value is None else str(new_value), "annotation": None,
-            "category": category, "tenantId": instance.tenant_id}
+            "operationType": logged.operation_type, "entityType": logged.entity_type, "property": logged.property,
+            "orgValue": value(logged.org_value), "newValue": value(logged.new_value), "annotation": None,
+            "category": logged.category, "tenantId": instance.tenant_id}

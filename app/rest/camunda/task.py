@@ -289,6 +289,42 @@ def delete_task_variable(task_id: str, name: str, services: ServicesDep, actor: 
     return Response(status_code=204)
 
 
+@router.get("/{task_id}/localVariables", summary="The open task's own variables")
+def task_local_variables(task_id: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
+    return encode_variables(tasks.task_local_variables(services, task_id, reader), services.settings.zone)
+
+
+@router.post("/{task_id}/localVariables", status_code=204)
+def modify_task_local_variables(task_id: str, services: ServicesDep, actor: PrincipalDep,
+                                body: JsonBody = None) -> Response:
+    modifications, deletions = modifications_and_deletions(body, services.settings)
+    tasks.modify_task_local_variables(services, task_id, modifications=modifications, deletions=deletions,
+                                      actor=actor)
+    return Response(status_code=204)
+
+
+@router.get("/{task_id}/localVariables/{name}")
+def task_local_variable(task_id: str, name: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
+    values = tasks.task_local_variables(services, task_id, reader)
+    if name not in values:
+        raise NotFound(f"task variable with name {name} does not exist")
+    return encode_value(values[name], services.settings.zone)
+
+
+@router.put("/{task_id}/localVariables/{name}", status_code=204)
+def put_task_local_variable(task_id: str, name: str, services: ServicesDep, actor: PrincipalDep,
+                            body: JsonBody = None) -> Response:
+    value = decode_value(name, body or {}, services.settings)
+    tasks.modify_task_local_variables(services, task_id, modifications={name: value}, deletions=(), actor=actor)
+    return Response(status_code=204)
+
+
+@router.delete("/{task_id}/localVariables/{name}", status_code=204)
+def delete_task_local_variable(task_id: str, name: str, services: ServicesDep, actor: PrincipalDep) -> Response:
+    tasks.modify_task_local_variables(services, task_id, modifications={}, deletions=(name,), actor=actor)
+    return Response(status_code=204)
+
+
 @router.get("/{task_id}/identity-links")
 def identity_links(task_id: str, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
     candidates, assignee = tasks.identity_links(services, task_id, viewer)
