@@ -103,3 +103,25 @@ def test_a_copy_property_naming_nobody_is_refused_at_deploy(client):
       <bpmn:userTask id="t">{properties(ccGroups=" , ")}</bpmn:userTask>""")
     answer = deploy_bytes(client, "empty.bpmn", empty)
     assert answer.status_code == 400 and "ccGroups" in answer.json()["message"], answer.text
+
+
+def test_a_copy_names_the_department_of_the_cases_region(service, client):
+    """ccGroups="${province}-env": the naming is copied to the provincial bureau of the case's province."""
+    accounts.save_account(service.services, "hu", "hu-password", ["hb-env"])
+    regional = process("regional_naming", f"""
+      <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="decide" />
+      <bpmn:userTask id="decide" name="命名决定" camunda:candidateGroups="cn-mee">
+        {properties(ccGroups="${province}-env")}</bpmn:userTask>
+      <bpmn:sequenceFlow id="f2" sourceRef="decide" targetRef="end" /><bpmn:endEvent id="end" />""")
+    deploy_bytes(client, "regional.bpmn", regional).raise_for_status()
+    instance = client.post("/process-definition/key/regional_naming/start",
+                           json={"variables": {"province": {"value": "hb"}}}).json()["id"]
+    [task] = client.get("/task", params={"processInstanceId": instance}).json()
+    client.post(f"/task/{task['id']}/complete", json={}).raise_for_status()
+    with as_user(service, "hu") as hu:
+        assert [(c["recipientType"], c["recipient"]) for c in hu.get("../api/copies").json()] == [("group", "hb-env")]
+        assert hu.get(f"/history/process-instance/{instance}").status_code == 200
+    broken = process("broken_copy", f"""<bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t" />
+      <bpmn:userTask id="t">{properties(ccGroups="${province")}</bpmn:userTask>""")
+    answer = deploy_bytes(client, "broken.bpmn", broken)
+    assert answer.status_code == 400 and "not a valid template" in answer.json()["message"], answer.text
