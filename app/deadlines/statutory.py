@@ -179,8 +179,12 @@ def _count(calendar: WorkCalendar, instance: ProcessInstance, limit: Limit | Non
     day = started + timedelta(days=1)
     while day <= last:
         if not working or calendar.is_working_day(day):
-            close = min(datetime.combine(day + timedelta(days=1), time(), zone), until)
-            stop = next((s for s in stops if s.start <= close and (s.end is None or s.end > close)), None)
+            midnight = datetime.combine(day + timedelta(days=1), time(), zone)
+            close = min(midnight, until)
+            # A stop that ends with the day (a publicity whose timer fires at midnight) stops the
+            # day; one that begins with the next day does not.
+            stop = next((s for s in stops if s.start < close and (s.end is None or s.end > close or s.end == midnight)),
+                        None)
             if stop is None:
                 used += 1
             else:
