@@ -193,3 +193,26 @@ def test_a_limit_is_a_readable_text_or_an_expression_at_deploy(client, limit, ac
     assert (answer.status_code == 200) is accepted, answer.text
     if not accepted:
         assert answer.status_code == 400 and "statutoryLimit" in answer.json()["message"], answer.text
+
+
+PUBLICITY = process("publicity_case", f"""
+  {properties(statutoryLimit="20 working days")}
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="publicity" />
+  <bpmn:intermediateCatchEvent id="publicity" name="公示期满">{properties(clockStops="公示")}
+    <bpmn:timerEventDefinition><bpmn:timeDate>2026-12-10T00:00:00+08:00</bpmn:timeDate></bpmn:timerEventDefinition>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:sequenceFlow id="f2" sourceRef="publicity" targetRef="decide" />
+  <bpmn:userTask id="decide" name="审批决定" camunda:candidateGroups="xj-env" />""")
+
+
+def test_a_publicity_that_ends_at_midnight_stops_its_last_day(client, root, officials):
+    """The timer of a publicity fires at the close of its last day: that day was spent in publicity."""
+    deploy_bytes(client, "publicity.bpmn", PUBLICITY).raise_for_status()
+    at(root, "2026-12-07T09:00:00+08:00")  # a Monday
+    instance = client.post("/process-definition/key/publicity_case/start", json={}).json()["id"]
+    at(root, "2026-12-11T09:00:00+08:00")
+    clock = root.get(f"/api/process-instances/{instance}/clock").json()
+    # Stopped: the 8th and the 9th (the publicity ended as the 9th closed); used: the 10th and today.
+    assert (clock["usedDays"], clock["pausedDays"], clock["remainingDays"]) == (2, 2, 18)
+    assert [(s["activityId"], s["to"], s["days"]) for s in clock["stops"]] == [
+        ("publicity", "2026-12-10T00:00:00.000+0800", 2)]
