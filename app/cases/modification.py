@@ -156,10 +156,10 @@ def return_task(services: Services, task_id: str, body: Mapping[str, Any], *, ac
         comment = record_comment(session, instance, task, opinion, services.clock.now(), actor=actor)
         # One department returning a 会签 (a multi-instance task) withdraws the whole 会签: the
         # other departments' open tasks are cancelled with it.
-        body = next((node for node in flatten(run.activity_instances()) if node.activity_type == MI_BODY
-                     and any(child.id == task.id for child in node.children)), None)
+        joint = next((node for node in flatten(run.activity_instances()) if node.activity_type == MI_BODY
+                      and any(child.id == task.id for child in node.children)), None)
         result = _apply(services, session, instance, run,
-                        [Instruction("cancel", activity_instance_id=body.id if body else task.id),
+                        [Instruction("cancel", activity_instance_id=joint.id if joint else task.id),
                          Instruction("startBeforeActivity", activity_id=target)],
                         actor, activity_id=target, operation="return", taskId=task.id, opinion=opinion,
                         commentId=comment.id)
