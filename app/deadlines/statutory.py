@@ -10,14 +10,15 @@ clock's `problems`, not refused, so that the case's other deadlines stay listed.
 
 The clock runs from the day after the case starts. Time spent in the special procedures the law
 does not count (Administrative Licensing Law 第四十五条: expert review, publicity, hearing, the
-applicant's correction) is not counted: an element marked
-with the camunda:property `clockStops` (its value is the reason, e.g. `专家评审`) stops the clock
-while a token is inside it, and whoever handles the case stops and resumes it by hand with a reason
-(暂停计时 / 恢复计时). An administrator extends the limit (延期), naming who approved it.
+applicant's correction) is not counted: an element marked with the camunda:property `clockStops`
+(its value is the reason, e.g. `专家评审`) stops the clock while a token is inside it, and whoever
+handles the case stops and resumes it by hand with a reason (暂停计时 / 恢复计时). An administrator
+extends the limit (延期), naming who approved it.
 
 Everything is read from the case's own record (its activities, its chained history and, for a
 limit given by a variable, its variables), so the clock an auditor recomputes years later is the
-one the officials saw. A day counts as stopped when the clock stood still at the day's close (for today: now).
+one the officials saw. A day counts as stopped when the clock stood still at the day's close (for
+today: now), a stop ending exactly at midnight included.
 """
 from __future__ import annotations
 

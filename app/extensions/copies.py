@@ -75,6 +75,8 @@ class Copies(StepHook):
                                                                   step.variables, element.id)]
                           + [("user", name) for name in _resolved(_names(element.properties.get(USERS)),
                                                                  step.variables, element.id)])
+            if not recipients:  # every name a template that named nobody for this case
+                continue
             task_id = change.activity_instance_id if change.activity_type == "userTask" else None
             write_copies(step.session, step.instance, step.record, recipients=recipients,
                          activity_id=change.activity_id, task_id=task_id, copied_by=None, note=None, now=step.now)
