@@ -46,6 +46,7 @@ from app.persistence.models import ActivityInstance, HistoryEvent, Incident, Pro
 MODIFIED = "process.modified"
 CANCELLATION_REASON = "Cancellation due to process instance modification"
 RETURN_TARGETS = "returnTargets"
+MI_BODY = "multiInstanceBody"
 # What moves a case on or hands its work to someone: after one of these a completion is not withdrawn.
 _MOVES = ("task.completed", "timer.fired", "message.received", "signal.received", "trigger.received",
           "externalTask.completed", "externalTask.bpmnError", "variables.modified", MODIFIED,
@@ -153,9 +154,13 @@ def return_task(services: Services, task_id: str, body: Mapping[str, Any], *, ac
             raise InvalidRequest(f"The case has not passed through '{target}': it is returned only to a step it "
                                  "has completed")
         comment = record_comment(session, instance, task, opinion, services.clock.now(), actor=actor)
+        # One department returning a 会签 (a multi-instance task) withdraws the whole 会签: the
+        # other departments' open tasks are cancelled with it.
+        joint = next((node for node in flatten(run.activity_instances()) if node.activity_type == MI_BODY
+                      and any(child.id == task.id for child in node.children)), None)
         result = _apply(services, session, instance, run,
-                        [Instruction("cancel", activity_instance_id=task.id), Instruction("startBeforeActivity",
-                                                                                         activity_id=target)],
+                        [Instruction("cancel", activity_instance_id=joint.id if joint else task.id),
+                         Instruction("startBeforeActivity", activity_id=target)],
                         actor, activity_id=target, operation="return", taskId=task.id, opinion=opinion,
                         commentId=comment.id)
         return next((opened.id for opened in result.user_tasks

@@ -2,22 +2,31 @@
 
 A process names its statutory limit in the camunda:property `statutoryLimit` of the process (for
 example `20 working days` or `20个工作日`, or `30 days` counted in natural days) and may promise a
-shorter one (`promisedLimit`, 承诺时限). The clock runs from the day after the case starts. Time
-spent in the special procedures the law does not count (Administrative Licensing Law 第四十五条:
-expert review, publicity, hearing, the applicant's correction) is not counted: an element marked
-with the camunda:property `clockStops` (its value is the reason, e.g. `专家评审`) stops the clock
-while a token is inside it, and whoever handles the case stops and resumes it by hand with a reason
-(暂停计时 / 恢复计时). An administrator extends the limit (延期), naming who approved it.
+shorter one (`promisedLimit`, 承诺时限). Where the regulation sets no limit, the property is an
+expression over the case's variables (`${statutory_limit}`, a form field or start variable holding
+such a text), read whenever the clock is computed: while the variable is not set the clock counts
+used and stopped days with no remaining days, and a value that cannot be read is reported in the
+clock's `problems`, not refused, so that the case's other deadlines stay listed.
 
-Everything is read from the case's own record (its activities and its chained history), so the
-clock an auditor recomputes years later is the one the officials saw. A day counts as stopped when
-the clock stood still at the day's close (for today: now).
+The clock runs from the day after the case starts. Time spent in the special procedures the law
+does not count (Administrative Licensing Law 第四十五条: expert review, publicity, hearing, the
+applicant's correction) is not counted: an element marked with the camunda:property `clockStops`
+(its value is the reason, e.g. `专家评审`) stops the clock while a token is inside it, and whoever
+handles the case stops and resumes it by hand with a reason (暂停计时 / 恢复计时). An administrator
+extends the limit (延期), naming who approved it.
+
+Everything is read from the case's own record (its activities, its chained history and, for a
+limit given by a variable, its variables), so the clock an auditor recomputes years later is the
+one the officials saw. A day counts as stopped when the clock stood still at the day's close (for
+today: now), a stop ending exactly at midnight included.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
@@ -27,12 +36,13 @@ from app.access import permissions
 from app.access.accounts import Principal
 from app.calendar.rules import WorkCalendar
 from app.cases.hooks import StepHook
-from app.cases.instances import get_active_instance, get_instance, record
+from app.cases.instances import get_active_instance, get_instance, read_run, record
 from app.cases.projections import ACTIVE
 from app.cases.tasks import optional_text
 from app.context import Services
 from app.deadlines import calendars
 from app.engine import ProcessModel
+from app.engine.expressions import ExpressionError, compile_template, contains_expression
 from app.errors import Conflict, InvalidProcessModel, InvalidRequest
 from app.persistence.models import ActivityInstance, HistoryEvent, ProcessInstance, TaskCandidate, UserTask
 
@@ -61,9 +71,11 @@ class StatutoryLimits(StepHook):
     def check_model(self, model: ProcessModel) -> None:
         for name in (LIMIT, PROMISED):
             if name in model.properties:
+                text = model.properties[name]
                 try:
-                    parse_limit(model.properties[name])
-                except ValueError as error:
+                    # An expression is read from the case's variables when the clock is computed.
+                    compile_template(text) if contains_expression(text) else parse_limit(text)
+                except (ExpressionError, ValueError) as error:
                     raise InvalidProcessModel(f"{model.resource_name}: camunda:property {name}: {error}",
                                               details={"resource": model.resource_name, "element": model.key}) from None
         for element in model.elements.values():
@@ -109,7 +121,29 @@ class StatutoryClock:
     level: str | None = None
     last_day: date | None = None
     ended: bool = False
-    notes: list[str] = field(default_factory=list)
+    # Why a limit given by a variable is not counted (its value cannot be read as a limit).
+    problems: list[str] = field(default_factory=list)
+
+
+def _limit_of(model: ProcessModel, name: str, variables: Callable[[], Mapping[str, Any]],
+              problems: list[str]) -> Limit | None:
+    """The limit the property gives: its text, or the value of its expression over the case's
+    variables (None while a variable it reads is not set)."""
+    text = model.properties.get(name)
+    if text is None:
+        return None
+    if not contains_expression(text):
+        return parse_limit(text)
+    template = compile_template(text)
+    values = variables()
+    if any(values.get(variable) in (None, "") for variable in template.variable_names):
+        return None
+    try:
+        value = template.evaluate(values, {})
+        return parse_limit(value if isinstance(value, str) else str(value))
+    except (ExpressionError, ValueError) as error:
+        problems.append(f"{name} {text}: {error}")
+        return None
 
 
 def _stops(session: Session, model: ProcessModel, instance_id: str) -> tuple[list[Stop], list[Extension]]:
@@ -146,8 +180,12 @@ def _count(calendar: WorkCalendar, instance: ProcessInstance, limit: Limit | Non
     day = started + timedelta(days=1)
     while day <= last:
         if not working or calendar.is_working_day(day):
-            close = min(datetime.combine(day + timedelta(days=1), time(), zone), until)
-            stop = next((s for s in stops if s.start <= close and (s.end is None or s.end > close)), None)
+            midnight = datetime.combine(day + timedelta(days=1), time(), zone)
+            close = min(midnight, until)
+            # A stop that ends with the day (a publicity whose timer fires at midnight) stops the
+            # day; one that begins with the next day does not.
+            stop = next((s for s in stops if s.start < close and (s.end is None or s.end > close or s.end == midnight)),
+                        None)
             if stop is None:
                 used += 1
             else:
@@ -172,15 +210,20 @@ def clock_of(services: Services, session: Session, instance: ProcessInstance) ->
     """The clock of a case the caller may read."""
     model = services.models.get(session, instance.definition_id)
     stops, extensions = _stops(session, model, instance.id)
-    limit = parse_limit(model.properties[LIMIT]) if LIMIT in model.properties else None
-    promised = parse_limit(model.properties[PROMISED]) if PROMISED in model.properties else None
+    problems: list[str] = []
+
+    @cache  # the run is restored once, and only for a limit given by a variable
+    def variables() -> Mapping[str, Any]:
+        return read_run(services, session, instance).variables()
+    limit = _limit_of(model, LIMIT, variables, problems)
+    promised = _limit_of(model, PROMISED, variables, problems)
     calendar = calendars.current(services)
     now, zone = services.clock.now(), services.settings.zone
     used, paused, started, last = _count(calendar, instance, limit, stops, now, zone)
     extended = sum(extension.working_days for extension in extensions)
     ended = instance.status != ACTIVE
     clock = StatutoryClock(limit, promised, started, used, paused, paused=not ended and any(
-        stop.end is None for stop in stops), stops=stops, extensions=extensions, ended=ended)
+        stop.end is None for stop in stops), stops=stops, extensions=extensions, ended=ended, problems=problems)
     clock.remaining_days = _remaining(limit, extended, used)
     clock.promised_remaining_days = _remaining(promised, extended, used)
     if clock.remaining_days is not None and limit is not None:

@@ -121,6 +121,7 @@ def clock(instance_id: str, services: ServicesDep, reader: PrincipalDep) -> dict
         "extensions": [{"days": extension.working_days, "reason": extension.reason, "by": extension.by,
                         "approvedBy": extension.approved_by, "time": format_instant(extension.at, zone)}
                        for extension in found.extensions],
+        "problems": found.problems,
     }
 
 

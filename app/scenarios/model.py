@@ -39,12 +39,19 @@ ACTIONS: dict[str, frozenset[str]] = {
     "expect": frozenset(),
     "experts": frozenset(),
     "register": frozenset(),
+    # Case work beside Camunda's calls: 驳回, the statutory clock (计时暂停), 抄送.
+    "return": frozenset({"in", "by", "to", "opinion", "refused"}),
+    "clock": frozenset({"in", "reason", "days", "approvedBy", "refused"}),
+    "copy": frozenset({"in", "by", "groups", "users", "refused"}),
 }
 # The actions that ask something of the service; the others are read from their value alone.
 ACTING = ("start", "complete", "work", "message", "signal")
+CASE_WORK = ("return", "clock", "copy")
+CLOCK_OPERATIONS = ("pause", "resume", "extend")
 FIND_KEYS = frozenset({"as", "process", "businessKey"})
 EXPECT_KEYS = frozenset({"in", "tasks", "due", "timers", "externalTasks", "ended", "variables", "deadlines",
-                         "instances", "register", "drawn", "agencies", "confidential"})  # _Reader._expect's, and `in`
+                         "instances", "register", "drawn", "agencies", "confidential", "clock",
+                         "copies"})  # _Reader._expect's, and `in`
 EXPERT_KEYS = frozenset({"id", "name", "specialty", "organization", "conflicts"})
 STANDING_KEYS = frozenset({"park", "name", "province", "status", "since", "cause"})
 # The fields of a register entry (/api/parks/{id}) an expectation may name.
@@ -53,6 +60,10 @@ DRAWN_KEYS = frozenset({"count", "recused"})
 # The fields of an agency's entry (/api/agencies/{id}) an expectation may name.
 AGENCY_KEYS = frozenset({"status", "since", "cause"})
 CONFIDENTIAL_KEYS = frozenset({"variables", "readers", "others"})
+# The fields of the statutory clock (/api/process-instances/{id}/clock) an expectation may name, and
+# of each of its stops; `running`: neither stopped nor ended.
+CLOCK_KEYS = frozenset({"used", "paused", "remaining", "extended", "running", "level", "lastDay", "stops"})
+STOP_KEYS = frozenset({"kind", "reason", "activity", "by", "days"})
 ACCOUNT_KEYS = frozenset({"password", "groups"})
 # In `confidential`, the caller who sends no credentials.
 ANONYMOUS = "anonymous"
@@ -87,6 +98,8 @@ class Expectation:
     drawn: dict[str, dict[str, Any]] | None = None
     agencies: dict[str, dict[str, Any] | None] | None = None
     confidential: dict[str, list[str]] | None = None
+    clock: dict[str, Any] | None = None
+    copies: dict[str, list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +117,8 @@ class Step:
     variables: dict[str, Any] = field(default_factory=dict)
     refused: bool = False
     bpmn_error: str | None = None
+    # return, clock and copy: what the request body carries beside the subject (to, opinion, reason, ...).
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -220,6 +235,8 @@ class _Reader:
         self.mapping(raw, f"a {action} step", ACTIONS[action] | {action})
         if action in ACTING:
             step = self.act(raw, action)
+        elif action in CASE_WORK:
+            step = self.case_work(raw, action)
         else:
             step = getattr(self, f"_{action}")(raw[action])
         self.step_number = None
@@ -250,6 +267,39 @@ class _Reader:
         if action == "signal" or action == "message" and "in" not in raw and (business_key or not self.aliases):
             return None
         return self.alias_in(raw)
+
+    def case_work(self, raw: dict, action: str) -> Step:
+        """return, clock and copy: the task (or clock operation) and the body's fields beside it."""
+        subject = self.text(raw[action], action)
+        options: dict[str, Any] = {}
+        if action == "return":
+            if "to" not in raw or "opinion" not in raw:
+                raise self.fail("'return' needs 'to' (the step returned to) and 'opinion'")
+            options = {"to": self.text(raw["to"], "to"), "opinion": self.text(raw["opinion"], "opinion")}
+        elif action == "clock":
+            if subject not in CLOCK_OPERATIONS:
+                raise self.fail(f"'clock' is one of {', '.join(CLOCK_OPERATIONS)} (found {subject!r})")
+            needed = {"pause": ("reason",), "resume": (), "extend": ("reason", "days")}[subject]
+            allowed = {"pause": {"reason"}, "resume": {"reason"}, "extend": {"reason", "days", "approvedBy"}}[subject]
+            wrong = [key for key in ("reason", "days", "approvedBy") if key in raw and key not in allowed]
+            missing = [key for key in needed if key not in raw]
+            if wrong or missing:
+                raise self.fail(f"'clock: {subject}' takes {', '.join(sorted(allowed)) or 'no keys'} and needs "
+                                f"{', '.join(needed) or 'none of them'}")
+            days = raw.get("days")
+            if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
+                raise self.fail(f"'days' must be a count of working days (found {days!r})")
+            options = {key: days if key == "days" else self.text(raw[key], key) for key in allowed if key in raw}
+        else:
+            options = {key: self.texts(raw[key], key) for key in ("groups", "users") if key in raw}
+            if not options:
+                raise self.fail("'copy' needs 'groups' or 'users'")
+        by = self.optional_text(raw, "by")
+        refused = self.refused(raw)
+        words = [action, subject, by and f"by {by}", inline(options) if options else None,
+                 refused and "(must be refused)"]
+        return Step(self.number, action, subject, " ".join(word for word in words if word), self.alias_in(raw),
+                    by=by, refused=refused, options=options)
 
     # The other actions, from their value.
 
@@ -291,7 +341,8 @@ class _Reader:
             "variables": ("variables", self.mapping), "deadlines": ("deadlines", self.deadlines),
             "instances": ("instances", self.counts), "register": ("register", self.register),
             "drawn": ("drawn", self.drawn), "agencies": ("agencies", self.agencies),
-            "confidential": ("confidential", self.confidential)}
+            "confidential": ("confidential", self.confidential), "clock": ("clock", self.clock),
+            "copies": ("copies", self.copies)}
         expectation = Expectation(**{readers[key][0]: readers[key][1](item, f"expect.{key}")
                                      for key, item in asked.items()})
         return Step(self.number, "expect", expectation, f"expect {inline(asked)}", self.alias_in(value))
@@ -342,6 +393,23 @@ class _Reader:
             raise self.fail(f"'{what}' needs variables, and readers and others among the file's accounts or "
                             f"'{ANONYMOUS}'" + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
         return read
+
+    def clock(self, raw: Any, what: str) -> dict[str, Any]:
+        raw = self.mapping(raw, what, CLOCK_KEYS)
+        if "stops" in raw:
+            if not isinstance(raw["stops"], list):
+                raise self.fail(f"'{what}.stops' must be a list (of the clock's stops, in order)")
+            for stop in raw["stops"]:
+                self.mapping(stop, "a stop", STOP_KEYS)
+        return raw
+
+    def copies(self, raw: Any, what: str) -> dict[str, list[str]]:
+        """account → the activities whose copies it finds for the instance."""
+        raw = self.mapping(raw, what)
+        unknown = [user for user in raw if user not in self.account_names]
+        if unknown:
+            raise self.fail(f"'{what}' names accounts of the file (unknown: {', '.join(unknown)})")
+        return {user: self.texts(activities, f"{what}.{user}") for user, activities in raw.items()}
 
     def drawn(self, raw: Any, what: str) -> dict[str, dict[str, Any]]:
         raw = self.mapping(raw, what)

@@ -82,7 +82,8 @@ class _Run:
         self.actions: dict[str, Callable[[Step], str | None]] = {
             "note": lambda step: None, "start": self.start, "complete": self.complete, "work": self.work,
             "message": self.message, "signal": self.signal, "advance": self.advance, "until": self.until,
-            "find": self.find, "expect": self.expect, "experts": self.experts, "register": self.register}
+            "find": self.find, "expect": self.expect, "experts": self.experts, "register": self.register,
+            "return": self.return_task, "clock": self.clock, "copy": self.copy}
 
     # The HTTP calls.
 
@@ -197,7 +198,8 @@ class _Run:
             self.instances[_alias(step)] = _Instance(response.json()["id"], step.business_key)
         return refusal
 
-    def complete(self, step: Step) -> str | None:
+    def open_task(self, step: Step) -> dict[str, Any]:
+        """The open user task the step names (the oldest, or the oldest `by` may work on), checked for `by`."""
         instance = self.instances[_alias(step)]
         tasks = [task for task in self.user_tasks(instance) if task["taskDefinitionKey"] == step.subject]
         if not tasks:
@@ -210,8 +212,32 @@ class _Run:
             # A multi-instance task (会签) has one open task per department: `by` picks its own.
             task = next((task for task in tasks if step.by in self.candidates(task)), task)
             self.check_by(task, step.by)
+        return task
+
+    def complete(self, step: Step) -> str | None:
+        task = self.open_task(step)
         body = {"variables": typed_variables(step.variables)}
         return self.attempt(step, self.http.post(f"{ENGINE}/task/{task['id']}/complete", json=body))
+
+    def return_task(self, step: Step) -> str | None:
+        """驳回: POST /api/tasks/{id}/return to the step `to` names, with the opinion."""
+        task = self.open_task(step)
+        body = {"targetActivityId": step.options["to"], "opinion": step.options["opinion"]}
+        return self.attempt(step, self.http.post(f"/api/tasks/{task['id']}/return", json=body))
+
+    def copy(self, step: Step) -> str | None:
+        """抄送 by operation: POST /api/tasks/{id}/copies."""
+        task = self.open_task(step)
+        return self.attempt(step, self.http.post(f"/api/tasks/{task['id']}/copies", json=step.options))
+
+    def clock(self, step: Step) -> str | None:
+        """The statutory clock: pause, resume or extend (POST /api/process-instances/{id}/clock/...)."""
+        instance = self.instances[_alias(step)]
+        names = {"days": "workingDays"}
+        body = {names.get(key, key): value for key, value in step.options.items()}
+        operation = "extensions" if step.subject == "extend" else step.subject
+        return self.attempt(step, self.http.post(f"/api/process-instances/{instance.id}/clock/{operation}",
+                                                 json=body))
 
     def candidates(self, task: dict[str, Any]) -> set[str]:
         """The task's candidate groups, candidate users and assignee."""
@@ -314,7 +340,8 @@ class _Run:
             (expected.ended, self.check_ended), (expected.variables, self.check_variables),
             (expected.deadlines, self.check_deadlines), (expected.instances, self.check_instances),
             (expected.register, self.check_register), (expected.drawn, self.check_draws),
-            (expected.agencies, self.check_agencies), (expected.confidential, self.check_confidential)]
+            (expected.agencies, self.check_agencies), (expected.confidential, self.check_confidential),
+            (expected.clock, self.check_clock), (expected.copies, self.check_copies)]
         problems = [problem for wanted, check in checks if wanted is not None for problem in check(instance, wanted)]
         if problems:
             raise ScenarioFailed("; ".join(problems))
@@ -416,6 +443,44 @@ class _Run:
             wrong = [name for name in wanted["variables"] if (name in names) is not sees]
             if wrong:
                 problems.append(f"{who} {'cannot' if sees else 'can'} read {', '.join(wrong)}")
+        return problems
+
+    def check_clock(self, instance: _Instance, wanted: dict[str, Any]) -> list[str]:
+        """The statutory clock's days and stops (GET /api/process-instances/{id}/clock)."""
+        clock = self.get(f"/api/process-instances/{instance.id}/clock")
+        found = {"used": clock["usedDays"], "paused": clock["pausedDays"], "remaining": clock["remainingDays"],
+                 "extended": clock["extendedDays"], "running": not clock["paused"] and not clock["ended"],
+                 "level": clock["level"], "lastDay": clock["lastDay"]}
+        problems = [f"clock {key}: expected {show(value)}, found {show(found[key])}"
+                    for key, value in wanted.items() if key != "stops" and not matches(value, found[key])]
+        if "stops" in wanted:
+            stops = [{"kind": stop["kind"], "reason": stop["reason"], "activity": stop["activityId"], "by": stop["by"],
+                      "days": stop["days"]} for stop in clock["stops"]]
+            if len(stops) != len(wanted["stops"]) or not all(
+                    all(matches(value, stop[key]) for key, value in fields.items())
+                    for fields, stop in zip(wanted["stops"], stops, strict=False)):
+                shown = [{key: stop[key] for key in stop if stop[key] is not None} for stop in stops]
+                problems.append(f"clock stops: expected {show(wanted['stops'])}, found {show(shown)}")
+        return problems + [f"clock: {problem}" for problem in clock["problems"]]
+
+    def check_copies(self, instance: _Instance, wanted: dict[str, list[str]]) -> list[str]:
+        """Each account finds the instance's copies of these steps in GET /api/copies (signed in as
+        it); a recipient reads the case and may not complete its open tasks (read-only)."""
+        problems = []
+        open_tasks = self.user_tasks(instance)
+        for who, activities in wanted.items():
+            auth = (who, self.scenario.accounts[who]["password"])
+            rows = checked(self.http.get("/api/copies", auth=auth, params={"processInstanceId": instance.id})).json()
+            problems += compare_sets(f"copies to {who}", activities, [row["activityId"] for row in rows])
+            if not activities:
+                continue
+            if self.http.get(f"{ENGINE}/history/process-instance/{instance.id}", auth=auth).status_code != 200:
+                problems.append(f"{who} has a copy but cannot read the case")
+            for task in open_tasks:
+                answered = self.http.post(f"{ENGINE}/task/{task['id']}/complete", auth=auth, json={})
+                if answered.status_code != 403:
+                    problems.append(f"{who} holds a copy only, yet completing {task['taskDefinitionKey']} "
+                                    f"answered {answered.status_code}, not 403")
         return problems
 
     def check_draws(self, instance: _Instance, wanted: dict[str, dict[str, Any]]) -> list[str]:

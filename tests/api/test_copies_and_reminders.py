@@ -233,3 +233,43 @@ def test_a_reminder_topic_that_names_no_topic_is_refused_at_deploy(client, where
     answer = deploy_bytes(client, "blank.bpmn", text)
     assert answer.status_code == 400, answer.text
     assert "reminderTopic" in answer.json()["message"] and says in answer.json()["message"], answer.text
+
+
+def test_a_copy_names_the_department_of_the_cases_region(service, client):
+    """ccGroups="${province}-env": the naming is copied to the provincial bureau of the case's province."""
+    accounts.save_account(service.services, "hu", "hu-password", ["hb-env"])
+    regional = process("regional_naming", f"""
+      <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="decide" />
+      <bpmn:userTask id="decide" name="命名决定" camunda:candidateGroups="cn-mee">
+        {properties(ccGroups="${province}-env", ccUsers="${director}")}</bpmn:userTask>
+      <bpmn:sequenceFlow id="f2" sourceRef="decide" targetRef="end" /><bpmn:endEvent id="end" />""")
+    deploy_bytes(client, "regional.bpmn", regional).raise_for_status()
+    def named(variables: dict) -> str:
+        instance = client.post("/process-definition/key/regional_naming/start",
+                               json={"variables": {name: {"value": value} for name, value in variables.items()}}).json()
+        [task] = client.get("/task", params={"processInstanceId": instance["id"]}).json()
+        client.post(f"/task/{task['id']}/complete", json={}).raise_for_status()
+        return instance["id"]
+
+    instance = named({"province": "hb", "director": ""})  # no director: the group alone
+    with as_user(service, "hu") as hu:
+        assert [(c["recipientType"], c["recipient"]) for c in hu.get("../api/copies").json()] == [("group", "hb-env")]
+        assert hu.get(f"/history/process-instance/{instance}").status_code == 200
+    broken = process("broken_copy", f"""<bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t" />
+      <bpmn:userTask id="t">{properties(ccGroups="${province")}</bpmn:userTask>""")
+    answer = deploy_bytes(client, "broken.bpmn", broken)
+    assert answer.status_code == 400 and "not a valid template" in answer.json()["message"], answer.text
+
+
+def test_a_copy_whose_templates_name_nobody_for_the_case_is_not_made(client, root):
+    quiet = process("quiet_naming", f"""
+      <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="decide" />
+      <bpmn:userTask id="decide" name="命名决定">{properties(ccUsers="${director}")}</bpmn:userTask>
+      <bpmn:sequenceFlow id="f2" sourceRef="decide" targetRef="end" /><bpmn:endEvent id="end" />""")
+    deploy_bytes(client, "quiet.bpmn", quiet).raise_for_status()
+    instance = client.post("/process-definition/key/quiet_naming/start",
+                           json={"variables": {"director": {"value": ""}}}).json()["id"]
+    [task] = client.get("/task", params={"processInstanceId": instance}).json()
+    client.post(f"/task/{task['id']}/complete", json={}).raise_for_status()
+    said = [e["what"] for e in root.get(f"/api/process-instances/{instance}/timeline").json()]
+    assert not any(line.startswith("抄送") for line in said), said

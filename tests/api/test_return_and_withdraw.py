@@ -6,8 +6,9 @@ import httpx
 import pytest
 
 from app.access import accounts
+from tests.support.bpmn_text import process, properties
 from tests.support.history import verify
-from tests.support.http import as_user, deploy
+from tests.support.http import as_user, deploy, deploy_bytes
 from tests.support.paths import FIXTURES
 
 PERMIT = FIXTURES / "constructs" / "return_and_withdraw.bpmn"
@@ -168,3 +169,29 @@ def test_a_completion_is_not_withdrawn_once_the_next_step_was_taken_up(client, o
     assert response.status_code == 400 and "can no longer be withdrawn" in response.json()["message"]
     assert only_task(client, case)["id"] == before["id"]
     assert withdraw(wang, "no-such-task").status_code == 404
+
+
+JOINT = process("joint_permit", f"""
+  <bpmn:startEvent id="received" /><bpmn:sequenceFlow id="f1" sourceRef="received" targetRef="submit" />
+  <bpmn:userTask id="submit" camunda:candidateGroups="applicants" />
+  <bpmn:sequenceFlow id="f2" sourceRef="submit" targetRef="sign" />
+  <bpmn:userTask id="sign" name="会签" camunda:candidateGroups="reviewers">{properties(returnTargets="submit")}
+    <bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3</bpmn:loopCardinality>
+    </bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>
+  <bpmn:sequenceFlow id="f3" sourceRef="sign" targetRef="done" /><bpmn:endEvent id="done" />""")
+
+
+def test_one_department_returning_a_joint_signature_withdraws_the_whole_of_it(client, officials):
+    """会签: a return by one signer cancels the other signers' open tasks; the case is at the step
+    returned to, and signs anew from there."""
+    deploy_bytes(client, "joint.bpmn", JOINT).raise_for_status()
+    instance = client.post("/process-definition/key/joint_permit/start", json={}).json()["id"]
+    complete(officials["wang"], client, instance, "submit")
+    first, second, _third = client.get("/task", params={"processInstanceId": instance}).json()
+    officials["li"].post(f"/task/{first['id']}/complete", json={}).raise_for_status()
+    response = return_to(officials["sun"], second["id"], targetActivityId="submit", opinion="附件不全，请补正")
+    assert response.status_code == 200, response.text
+    assert [task["taskDefinitionKey"] for task in client.get("/task", params={"processInstanceId": instance}).json()] == [
+        "submit"]
+    complete(officials["wang"], client, instance, "submit")
+    assert len(client.get("/task", params={"processInstanceId": instance}).json()) == 3

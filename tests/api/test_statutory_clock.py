@@ -132,3 +132,87 @@ def test_a_running_clock_is_among_the_cases_deadlines(service, client, root, off
     root.post(f"/api/process-instances/{instance}/clock/pause", json={"reason": "补正"}).raise_for_status()
     stopped = root.get("/api/deadlines", params={"processInstanceId": instance}).json()
     assert [d for d in stopped if d["kind"] == "statutory"] == []
+
+
+REVIEW = process("review_case", f"""
+  {properties(statutoryLimit="${statutory_limit}")}
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="experts" />
+  <bpmn:userTask id="experts" name="专家评审" camunda:candidateGroups="xj-env">{properties(clockStops="专家评审")}
+  </bpmn:userTask>
+  <bpmn:sequenceFlow id="f2" sourceRef="experts" targetRef="decide" />
+  <bpmn:userTask id="decide" name="审批决定" camunda:candidateGroups="xj-env" />""")
+
+
+def set_limit(client, instance: str, value) -> None:
+    client.post(f"/process-instance/{instance}/variables",
+              json={"modifications": {"statutory_limit": {"value": value}}}).raise_for_status()
+
+
+def test_a_limit_the_case_gives_in_a_variable(service, client, root, officials):
+    """No regulation sets the limit: the process reads it from the case (a start variable or form
+    field), and the clock counts before it is known."""
+    deploy_bytes(client, "review.bpmn", REVIEW).raise_for_status()
+    at(root, "2026-12-07T09:00:00+08:00")  # a Monday
+    instance = client.post("/process-definition/key/review_case/start",
+                           json={"businessKey": "REV-1"}).json()["id"]
+    at(root, "2026-12-10T09:00:00+08:00")
+    with as_user(service, "li") as li:
+        complete_open(li, instance)  # the expert review ends: the 8th and the 9th stopped
+    at(root, "2026-12-11T17:00:00+08:00")
+    unknown = root.get(f"/api/process-instances/{instance}/clock").json()
+    assert (unknown["statutoryLimit"], unknown["usedDays"], unknown["pausedDays"]) == (None, 2, 2)
+    assert (unknown["remainingDays"], unknown["level"], unknown["lastDay"], unknown["problems"]) == (
+        None, None, None, [])
+    assert [d for d in root.get("/api/deadlines", params={"businessKey": "REV-1"}).json()
+            if d["kind"] == "statutory"] == []
+    # Unknown yet, the clock still stops by hand.
+    root.post(f"/api/process-instances/{instance}/clock/pause", json={"reason": "听证"}).raise_for_status()
+    root.post(f"/api/process-instances/{instance}/clock/resume", json={}).raise_for_status()
+
+    set_limit(client, instance, "20个工作日")
+    known = root.get(f"/api/process-instances/{instance}/clock").json()
+    assert known["statutoryLimit"] == {"days": 20, "unit": "workingDays"}
+    assert (known["usedDays"], known["remainingDays"], known["level"], known["problems"]) == (2, 18, "normal", [])
+    [deadline] = [d for d in root.get("/api/deadlines", params={"businessKey": "REV-1"}).json()
+                  if d["kind"] == "statutory"]
+    assert deadline["workingDaysLeft"] == 18 and deadline["lastDay"] == known["lastDay"]
+
+    for unreadable in ("soon", 20):
+        set_limit(client, instance, unreadable)
+        told = root.get(f"/api/process-instances/{instance}/clock").json()
+        assert (told["statutoryLimit"], told["remainingDays"], told["usedDays"]) == (None, None, 2)
+        [problem] = told["problems"]
+        assert "statutoryLimit ${statutory_limit}" in problem and f"'{unreadable}'" in problem, problem
+
+
+@pytest.mark.parametrize("limit, accepted", [
+    ("${statutory_limit}", True), ("${case.limit}", True), ("${statutory_limit", False), ("20 hours", False)])
+def test_a_limit_is_a_readable_text_or_an_expression_at_deploy(client, limit, accepted):
+    answer = deploy_bytes(client, "limit.bpmn", process("limit_case", properties(statutoryLimit=limit)
+                                                         + '<bpmn:startEvent id="s" />'))
+    assert (answer.status_code == 200) is accepted, answer.text
+    if not accepted:
+        assert answer.status_code == 400 and "statutoryLimit" in answer.json()["message"], answer.text
+
+
+PUBLICITY = process("publicity_case", f"""
+  {properties(statutoryLimit="20 working days")}
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="publicity" />
+  <bpmn:intermediateCatchEvent id="publicity" name="公示期满">{properties(clockStops="公示")}
+    <bpmn:timerEventDefinition><bpmn:timeDate>2026-12-10T00:00:00+08:00</bpmn:timeDate></bpmn:timerEventDefinition>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:sequenceFlow id="f2" sourceRef="publicity" targetRef="decide" />
+  <bpmn:userTask id="decide" name="审批决定" camunda:candidateGroups="xj-env" />""")
+
+
+def test_a_publicity_that_ends_at_midnight_stops_its_last_day(client, root, officials):
+    """The timer of a publicity fires at the close of its last day: that day was spent in publicity."""
+    deploy_bytes(client, "publicity.bpmn", PUBLICITY).raise_for_status()
+    at(root, "2026-12-07T09:00:00+08:00")  # a Monday
+    instance = client.post("/process-definition/key/publicity_case/start", json={}).json()["id"]
+    at(root, "2026-12-11T09:00:00+08:00")
+    clock = root.get(f"/api/process-instances/{instance}/clock").json()
+    # Stopped: the 8th and the 9th (the publicity ended as the 9th closed); used: the 10th and today.
+    assert (clock["usedDays"], clock["pausedDays"], clock["remainingDays"]) == (2, 2, 18)
+    assert [(s["activityId"], s["to"], s["days"]) for s in clock["stops"]] == [
+        ("publicity", "2026-12-10T00:00:00.000+0800", 2)]

@@ -12,6 +12,8 @@ import pytest
 
 from app.cli import main
 from app.scenarios import ScenarioError, load_scenario, run_scenario
+from app.scenarios.accounts import create_accounts
+from app.scenarios.model import Scenario
 from tests.support.paths import FIXTURES
 from tests.support.service import ADMIN_AUTH
 
@@ -149,6 +151,66 @@ def test_a_refused_completion_fails_unless_the_scenario_tells_the_refusal(http, 
     assert accepted.failure.problem == "the service should have refused, but answered 204"
 
 
+CASE_WORK = """\
+    scenario: 驳回、计时与抄送
+    covers: [ECO-01]
+    clock: 2026-03-02T09:00:00+08:00
+    deploy: [constructs/return_and_withdraw.bpmn]
+    accounts:
+      reader: {password: reader-password, groups: [readers]}
+    steps:
+      - start: permit_review
+        as: permit
+      - complete: submit
+      - return: review
+        to: approve
+        opinion: 退回
+        refused: true
+      - return: review
+        by: reviewers
+        to: submit
+        opinion: 材料不全，请补正
+      - expect: {tasks: [submit]}
+      - copy: submit
+        groups: [readers]
+      - note: 没有 statutoryLimit 的流程不计时
+      - clock: pause
+        reason: 补正
+        refused: true
+      - advance: P1D
+      - expect:
+          copies: {reader: [submit]}
+          clock: {used: 1, paused: 0, remaining: null, running: true, stops: []}
+    """
+
+
+def with_accounts(service, scenario: Scenario) -> Scenario:
+    create_accounts(service.services, scenario)
+    return scenario
+
+
+def test_return_clock_and_copy_steps_and_their_expectations(service, http, tmp_path):
+    result = run_scenario(http, with_accounts(service, load_scenario(write(tmp_path, CASE_WORK), FIXTURES)))
+    assert result.passed, result.report()
+    assert "2026-03-02 周一 09:00  permit  return review by reviewers {to: submit, opinion: 材料不全，请补正}" in (
+        result.timeline)
+    refusals = [line.strip() for line in result.timeline if line.strip().startswith("refused:")]
+    assert "may not return the case to 'approve'" in refusals[0] and "statutoryLimit" in refusals[1], refusals
+    wrong = CASE_WORK.replace("copies: {reader: [submit]}", "copies: {reader: []}").replace(
+        "stops: []", "stops: [{reason: 补正}]").replace("used: 1,", "used: 2,")
+    failed = run_scenario(http, load_scenario(write(tmp_path, wrong), FIXTURES))
+    assert failed.failure.problem == ('clock used: expected 2, found 1; clock stops: expected [{"reason": "补正"}], '
+                                      'found []; copies to reader: expected [], found ["submit"]')
+
+
+def test_a_copy_recipient_who_may_work_the_case_fails_the_copies_expectation(service, http, tmp_path):
+    # The reader is also an applicant: it may complete the case's open task, so it is no mere reader.
+    text = CASE_WORK.replace("groups: [readers]}", "groups: [readers, applicants]}").split("      - note:")[0]
+    scenario = load_scenario(write(tmp_path, text + "      - expect: {copies: {reader: [submit]}}\n"), FIXTURES)
+    result = run_scenario(http, with_accounts(service, scenario))
+    assert result.failure.problem == ("reader holds a copy only, yet completing submit answered 204, not 403")
+
+
 def test_a_refused_external_task_completion_gives_the_task_back(http, tmp_path):
     result = run_scenario(http, load_scenario(write(tmp_path, """\
         scenario: 公示
@@ -184,7 +246,20 @@ def test_a_refused_external_task_completion_gives_the_task_back(http, tmp_path):
      "step 2: 'expect.drawn.site_verification.count' must be a count"),
     (HEAD + "  - {advance: P1D, until: 2026-04-01}\n",
      "step 2: a step needs exactly one of note, start, complete, work, message, signal, advance, until, find, "
-     "expect, experts, register (found advance, until)"),
+     "expect, experts, register, return, clock, copy (found advance, until)"),
+    (HEAD + "  - return: provincial_review\n    opinion: 退回\n",
+     "step 2: 'return' needs 'to' (the step returned to) and 'opinion'"),
+    (HEAD + "  - clock: stop\n", "step 2: 'clock' is one of pause, resume, extend (found 'stop')"),
+    (HEAD + "  - clock: extend\n    reason: 情况复杂\n",
+     "step 2: 'clock: extend' takes approvedBy, days, reason and needs reason, days"),
+    (HEAD + "  - clock: resume\n    days: 5\n", "step 2: 'clock: resume' takes reason and needs none of them"),
+    (HEAD + "  - clock: extend\n    reason: r\n    days: five\n", "step 2: 'days' must be a count of working days"),
+    (HEAD + "  - copy: provincial_review\n", "step 2: 'copy' needs 'groups' or 'users'"),
+    (HEAD + "  - copy: provincial_review\n    groups: [a]\n    note: 请知悉\n",
+     "step 2: a step needs exactly one of"),
+    (HEAD + "  - expect: {copies: {nobody: []}}\n", "step 2: 'expect.copies' names accounts of the file (unknown: nobody)"),
+    (HEAD + "  - expect: {clock: {usedDays: 1}}\n", "step 2: unknown key usedDays in expect.clock"),
+    (HEAD + "  - expect: {clock: {stops: [{reasons: 公示}]}}\n", "step 2: unknown key reasons in a stop"),
     (HEAD + "  - complete: provincial_review\n    in: nobody\n",
      "step 2: 'in: nobody' names no alias registered by an earlier start or find (known: park)"),
     (HEAD.split("steps:")[0] + "steps:\n  - complete: provincial_review\n",
