@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import overload
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -68,6 +69,10 @@ def _camunda(element: etree._Element, name: str) -> str | None:
     return value.strip() if value is not None and value.strip() else None
 
 
+@overload
+def _compile(resource: str, element: etree._Element | None, text: str, what: str) -> Template: ...
+@overload
+def _compile(resource: str, element: etree._Element | None, text: str | None, what: str) -> Template | None: ...
 def _compile(resource: str, element: etree._Element | None, text: str | None, what: str) -> Template | None:
     if text is None:
         return None
@@ -398,8 +403,13 @@ def _decision_reference(resource: str, element: etree._Element) -> DecisionRefer
         raise refuse_element(resource, element, f"camunda:decisionRefBinding '{binding}' is not supported "
                                                 f"(supported: {', '.join(DECISION_BINDINGS)})")
     version_text = _camunda(element, "decisionRefVersion")
-    if binding == "version" and (version_text is None or not version_text.isdigit()):
-        raise refuse_element(resource, element, "binding 'version' needs camunda:decisionRefVersion as a number")
+    if binding == "version" and (version_text is None or not (version_text.isdigit()
+                                                              or contains_expression(version_text))):
+        raise refuse_element(resource, element, "binding 'version' needs camunda:decisionRefVersion, a version "
+                                                "number or an expression ${...}")
+    version_tag = _camunda(element, "decisionRefVersionTag")
+    if binding == "versionTag" and version_tag is None:
+        raise refuse_element(resource, element, "binding 'versionTag' needs camunda:decisionRefVersionTag")
     result_variable = _camunda(element, "resultVariable")
     if result_variable is None or not result_variable.isidentifier():
         raise refuse_element(resource, element, "a business rule task needs camunda:resultVariable, a variable "
@@ -408,8 +418,11 @@ def _decision_reference(resource: str, element: etree._Element) -> DecisionRefer
     if map_result not in MAP_DECISION_RESULTS:
         raise refuse_element(resource, element, f"camunda:mapDecisionResult '{map_result}' is not one of "
                                                 f"{', '.join(MAP_DECISION_RESULTS)}")
-    version = int(version_text) if binding == "version" and version_text is not None else None
-    return DecisionReference(key, binding, version, result_variable, map_result)
+    return DecisionReference(
+        _compile(resource, element, key, "camunda:decisionRef"), binding,
+        _compile(resource, element, version_text, "camunda:decisionRefVersion") if binding == "version" else None,
+        _compile(resource, element, version_tag, "camunda:decisionRefVersionTag") if binding == "versionTag" else None,
+        result_variable, map_result)
 
 
 def _user_task(resource: str, element: etree._Element, element_id: str) -> UserTaskDefinition:

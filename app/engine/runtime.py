@@ -88,7 +88,7 @@ class RunContext:
     clock: Clock
     functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     zone: tzinfo = UTC
-    # Resolves a business rule task's DecisionReference to (decision definition id, DecisionTable).
+    # Resolves a business rule task's DecisionLookup to (decision definition id, DecisionTable).
     decisions: Callable[[Any], tuple[str, Any]] | None = None
     timer_limits: TimerLimits = TimerLimits()
     # CPU seconds one step may spend running the process (a loop with no wait state never ends).
