@@ -621,6 +621,11 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
     models = []
     for process_id in executable:
         resource, process_facts = facts[process_id]
+        if not process_facts.start_events:
+            # Camunda deploys it and starts it only at an activity that start instructions name, which
+            # the service does not take.
+            raise refuse_element(resource, process_facts.element, "the process has no start event, so no "
+                                 "instance of it can start; draw a start event where its cases begin")
         try:
             spec = parser.get_spec(process_id)
             subprocess_specs = parser.get_subprocess_specs(process_id)

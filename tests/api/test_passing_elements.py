@@ -55,6 +55,9 @@ REFUSED = {
     "an escalation reference to no escalation": (
         '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"><bpmn:escalationEventDefinition escalationRef="E_none"/>'
         '</bpmn:endEvent><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"/>', "e", "names no bpmn:escalation"),
+    "a process without a start event": (
+        '<bpmn:userTask id="alone"/><bpmn:sequenceFlow id="f" sourceRef="alone" targetRef="e"/><bpmn:endEvent id="e"/>',
+        "refused", "has no start event, so no instance of it can start"),
 }
 
 
