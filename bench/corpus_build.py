@@ -75,8 +75,12 @@ def main() -> int:
                            text=True).stdout.split()
     for test in tests:
         text = show(test.split(":", 1)[1]).decode("utf-8", "replace")
+        # resources named by the test class's constants: static final String DECISION_DMN = "org/...";
+        constants = dict(re.findall(r'static\s+final\s+String\s+(\w+)\s*=\s*"([^"]+)"\s*;', text))
         for block in re.findall(r"@Deployment\s*\(\s*resources\s*=\s*\{(.*?)\}", text, re.S):
-            members = sorted({by_classpath[s] for s in re.findall(r'"([^"]+)"', block) if s in by_classpath})
+            named = re.findall(r'"([^"]+)"', block)
+            named += [constants[c] for c in re.findall(r"\b([A-Z_][A-Z0-9_]*)\b", block) if c in constants]
+            members = sorted({by_classpath[s] for s in named if s in by_classpath})
             if len(members) > 1:
                 groups.append(members)
     manifest = []

@@ -208,8 +208,9 @@ class Companions:
                      [c for c in candidates if str(Path(c).parent) == directory],
                      candidates if len(candidates) == 1 else []):
             if tier:
-                # a file named after what it defines (simpleSubProcess.bpmn20.xml) before others
-                return sorted(tier, key=lambda c: (self.code.get(c, False), not Path(c).name.startswith(need[1]), c))[0]
+                # one of the same directory, then one named after what it defines (simpleSubProcess.bpmn20.xml)
+                return sorted(tier, key=lambda c: (self.code.get(c, False), str(Path(c).parent) != directory,
+                                                   not Path(c).name.startswith(need[1]), c))[0]
         return None
 
 
