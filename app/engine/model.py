@@ -49,6 +49,7 @@ from app.engine.flows import (
     resolve_references,
     rewrite_message_throws,
     split_implicitly,
+    take_unconditional_flows,
 )
 from app.engine.multi_instance import use_service_multi_instance
 from app.engine.outputs import use_input_parameters, use_output_parameters
@@ -206,9 +207,30 @@ _EVENT_SUBPROCESS_STARTS = frozenset({"messageEventDefinition", "signalEventDefi
                                       "conditionalEventDefinition"})
 
 
+def _check_expressions(resource: str, element: etree._Element) -> None:
+    """Every expression of a process is one the service could evaluate, also where it reads none (a
+    job priority, a form field's label, a listener's field): one calling a method asks for code."""
+    if _tag(element) in _PROSE:
+        return
+    texts: list[tuple[etree.QName | None, str | None]] = [(etree.QName(name), str(value))
+                                                          for name, value in element.attrib.items()]
+    for name, text in [*texts, (None, element.text)]:
+        if text is None or not contains_expression(text):
+            continue
+        try:
+            compile_template(text)
+        except ExpressionSyntaxError as error:
+            owner = next((node for node in element.iterancestors() if node.get("id")), None)
+            prefix = "camunda:" if name is not None and name.namespace == CAMUNDA_NS else ""
+            where = f"attribute {prefix}{name.localname}" if name is not None else "text"
+            raise refuse_element(resource, element if element.get("id") else owner,
+                                 f"invalid expression in the {where} of {_tag(element)} '{text}': {error}") from None
+
+
 def _check_element(resource: str, element: etree._Element) -> None:
     tag = _tag(element)
     parent = element.getparent()  # None only for a document's root, which is not checked here
+    _check_expressions(resource, element)
     if tag in _REFUSED_ELEMENTS:
         raise refuse_element(resource, element, _REFUSED_ELEMENTS[tag])
     for attribute, reason in _REFUSED_CAMUNDA_ATTRIBUTES.items():
@@ -311,6 +333,9 @@ def _properties(resource: str, element: etree._Element) -> dict[str, str]:
         properties[name] = (prop.get("value") or "").strip()
     return properties
 
+
+# Elements whose text is prose for readers, never evaluated.
+_PROSE = frozenset({"documentation", "text", "textAnnotation"})
 
 # Where input parameters are read: a task's own variables while it runs (Camunda's local variables).
 _TASKS_WITH_INPUTS = frozenset({"userTask", "serviceTask", "sendTask", "receiveTask", "manualTask", "task",
@@ -603,10 +628,14 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
                 raise refuse_element(resource, process,
                                      f"process key '{process_id}' is defined twice in this deployment")
             facts[process_id] = (resource, _inspect_process(resource, process))
+        for declaration in root.iterfind("*"):  # the messages, signals, errors and escalations processes name
+            if isinstance(declaration.tag, str) and _tag(declaration) in ("message", "signal", "error", "escalation"):
+                _check_expressions(resource, declaration)
         check_structure(resource, root)
         interrupting.update(interrupting_starts(root))
         join_link_events(resource, root)
         split_implicitly(root)
+        take_unconditional_flows(root)
         prepare_compensation(resource, root, compensation)
         rewrite_message_throws(root)
         drop_data_associations(root)
