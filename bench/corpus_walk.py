@@ -153,7 +153,7 @@ class Model:
         starts = {process.get("id", ""): [child.get("id", "") for child in process if child.tag == f"{BPMN}startEvent"]
                   for process in root.iter(f"{BPMN}process")}
         defines = {("process", key) for key in starts}
-        defines |= {("decision", decision.get("id", "")) for decision in root.iter("{*}decision")}
+        defines |= {("decision", decision.get("id", "")) for decision in root.iterfind(".//{*}decision")}
         named = [("process", node.get("calledElement")) for node in root.iter(f"{BPMN}callActivity")]
         named += [("decision", node.get(f"{CAMUNDA}decisionRef")) for node in root.iter(f"{BPMN}businessRuleTask")]
         needs = {(kind, key) for kind, key in named if key and "{" not in key} - defines
