@@ -230,7 +230,6 @@ def _check_expressions(resource: str, element: etree._Element) -> None:
 def _check_element(resource: str, element: etree._Element) -> None:
     tag = _tag(element)
     parent = element.getparent()  # None only for a document's root, which is not checked here
-    _check_expressions(resource, element)
     if tag in _REFUSED_ELEMENTS:
         raise refuse_element(resource, element, _REFUSED_ELEMENTS[tag])
     for attribute, reason in _REFUSED_CAMUNDA_ATTRIBUTES.items():
@@ -628,10 +627,15 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
                 raise refuse_element(resource, process,
                                      f"process key '{process_id}' is defined twice in this deployment")
             facts[process_id] = (resource, _inspect_process(resource, process))
-        for declaration in root.iterfind("*"):  # the messages, signals, errors and escalations processes name
-            if isinstance(declaration.tag, str) and _tag(declaration) in ("message", "signal", "error", "escalation"):
-                _check_expressions(resource, declaration)
         check_structure(resource, root)
+        # After the checks that name what is wrong more closely: the executable processes, and the
+        # messages, signals, errors and escalations they name.
+        for scope in root.iterfind("*"):
+            if isinstance(scope.tag, str) and (_tag(scope) in ("message", "signal", "error", "escalation") or (
+                    _tag(scope) == "process" and scope.get("isExecutable") == "true")):
+                for element in scope.iter():
+                    if isinstance(element.tag, str):
+                        _check_expressions(resource, element)
         interrupting.update(interrupting_starts(root))
         join_link_events(resource, root)
         split_implicitly(root)
