@@ -23,7 +23,7 @@ from xml.etree import ElementTree
 
 CODE_NAMESPACES = ("{http://camunda.org/schema/1.0/bpmn}", "{http://activiti.org/bpmn}")
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
-METHOD_CALL = re.compile(r"[$#]\{[^}]*\w\s*\.\s*\w+\s*\(")
+METHOD_CALL = re.compile(r"[$#]\{[^}]*[\w)]\s*\.\s*\w+\s*\(")  # also ${dateTime().plusDays(2)}
 CODE_ATTRIBUTES = ("class", "delegateExpression", "expression", "variableMappingClass",
                    "variableMappingDelegateExpression", "formHandlerClass")
 LISTENERS = ("executionListener", "taskListener")  # their attributes carry no namespace
