@@ -140,9 +140,10 @@ class Services:
         self.runs = RunCache(self.settings.run_cache_size)
         self.contents = content_store(self.settings)
 
-    def run_context(self, session: Session | None = None) -> RunContext:
+    def run_context(self, session: Session | None = None, definition_id: str | None = None) -> RunContext:
         """What a run needs; with the step's session, expressions may also read the registers the
-        extensions offer (app.cases.hooks), each read reported with the step's result."""
+        extensions offer (app.cases.hooks), each read reported with the step's result, and business
+        rule tasks of the process definition `definition_id` find their decisions."""
         functions: Mapping[str, Callable[..., Any]] = _DeadlineFunctions(self)
         if session is not None:
             registers: dict[str, Callable[..., Any]] = {}
@@ -150,7 +151,7 @@ class Services:
                 registers.update(hook.functions(session, self.today))
             functions = ChainMap(_recorded(registers), functions)  # type: ignore[arg-type]  # read-only use
         return RunContext(clock=self.clock, zone=self.settings.zone, functions=functions,
-                          decisions=(lambda reference: decisions.resolve(self, session, reference))
+                          decisions=(lambda lookup: decisions.resolve(self, session, lookup, definition_id))
                           if session is not None else None,
                           timer_limits=self.timer_limits, cpu_seconds=self.settings.evaluation_seconds)
 

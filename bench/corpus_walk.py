@@ -11,7 +11,13 @@ database in a temporary directory, the simulated clock, the timer worker off, th
 administrator) and is emptied between files. For each file:
 
 1. POST /engine-rest/deployment/create (multipart, as Camunda clients send it); a 400 is REFUSED.
-2. Each process definition deployed is started the way its start events allow: POST
+   The files of the corpus that define what the file names and does not define itself (the process
+   of a call activity's calledElement, the decision of a business rule task's decisionRef, both
+   written without ${...}) are deployed with it in one deployment, as Camunda's own tests deploy
+   them together (@Deployment(resources = {...})): first a file the manifest says is deployed with it
+   by such a test, else one of the same directory, else the only file of the corpus defining it; one
+   without code before one with code. Companions bring their own companions, up to 10 files.
+2. Each process definition of the file itself is started the way its start events allow: POST
    /process-definition/{id}/start with no variables (a none start event, or none at all), else a
    message (POST /message), a signal (POST /signal), its condition (POST /condition) or its timer
    (the clock moved to its due date).
@@ -27,12 +33,14 @@ Each file ends in one class: ENDED; REFUSED (400 at deploy, with its message); N
 no executable process); STUCK (instances left, nothing to do); ERROR (an answer 5xx, or a step that
 should have worked answered 4xx: start, completing a task, ...); PYTHON (an answer shows Python
 internals: an exception or type name, a repr). The reason of each class names the elements
-involved. Files are read from --corpus (recursively); a manifest.json there, a list of {"file",
-"with_code", ...}, tells which ones carry code (script tasks, Java delegates, listeners, ...): those
-must all be refused. Without a manifest every file counts as having no code.
+involved. Files are read from --corpus (recursively; .dmn files only as companions); a manifest.json
+there, a list of {"file", "with_code", "deployed_with", ...}, tells which ones carry code (script
+tasks, Java delegates, listeners, ...), which must all be refused, and which files a test of the
+source deploys with each. Without a manifest every file counts as having no code.
 
     .venv/bin/python bench/corpus_walk.py --corpus /work/corpus/files --out /work/corpus
     .venv/bin/python bench/corpus_walk.py --corpus DIR --only timer --rounds 50 --guess -v
+    .venv/bin/python bench/corpus_walk.py --corpus DIR --out DIR --sample 400
 
 Writes report.json (every file, with the answers of its failing step) and report.md (totals per
 class for files with and without code, reasons by count, then every file not ENDED) to --out.
@@ -61,6 +69,8 @@ if str(ROOT) not in sys.path:
 from tests.support.service import ADMIN_AUTH, RunningService, reset, start_service  # noqa: E402
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
+MAX_COMPANIONS = 10
 # What an answer must never show (the service's rule: no Python exception, type name or repr).
 PYTHON_INTERNALS = re.compile(r"Traceback|\b[A-Z]\w*(Error|Exception)\(|KeyError|TypeError|AttributeError|ValueError|"
                               r"IndexError|NotImplemented|NoneType|<class |object at 0x|\bb'<|'(str|int|dict|list|"
@@ -73,6 +83,7 @@ LIBRARY_WORDING = re.compile(r"Did you mean one of the following|SubWorkflow|for
 # A step refused for a variable the diagram's tests would have given; --guess tries these in turn.
 MISSING_VARIABLE = re.compile(r"Cannot resolve identifier '(\w+)'")
 GUESSES = ({"value": True, "type": "Boolean"}, {"value": "true", "type": "String"}, {"value": 1, "type": "Integer"})
+RESOURCES = (".bpmn", ".bpmn20.xml", ".dmn", ".dmn11.xml")
 ORDER = ("PYTHON", "ERROR", "STUCK", "NOTHING", "REFUSED", "ENDED")
 WORKER = "corpus-walker"
 TASK_TYPES = {"userTask", "manualTask", "task", "serviceTask", "sendTask", "receiveTask", "scriptTask",
@@ -107,6 +118,9 @@ class Model:
     """What the walker reads of a file: its elements by id, and each process's top-level start events."""
     elements: dict[str, Element]
     starts: dict[str, list[str]]    # process id -> its start events' ids
+    # ("process", id) and ("decision", id): what the file defines, and what it names without defining
+    defines: set[tuple[str, str]] = field(default_factory=set)
+    needs: set[tuple[str, str]] = field(default_factory=set)
 
     @classmethod
     def read(cls, data: bytes) -> Model:
@@ -138,7 +152,12 @@ class Model:
                 elements[source].targets.append(target)
         starts = {process.get("id", ""): [child.get("id", "") for child in process if child.tag == f"{BPMN}startEvent"]
                   for process in root.iter(f"{BPMN}process")}
-        return cls(elements, starts)
+        defines = {("process", key) for key in starts}
+        defines |= {("decision", decision.get("id", "")) for decision in root.iterfind(".//{*}decision")}
+        named = [("process", node.get("calledElement")) for node in root.iter(f"{BPMN}callActivity")]
+        named += [("decision", node.get(f"{CAMUNDA}decisionRef")) for node in root.iter(f"{BPMN}businessRuleTask")]
+        needs = {(kind, key) for kind, key in named if key and "{" not in key} - defines
+        return cls(elements, starts, defines, needs)
 
     def constructs(self) -> list[str]:
         """The kinds of element the file holds, with their event definitions (startEvent:message, ...)."""
@@ -147,6 +166,52 @@ class Model:
             found.add(element.kind)
             found.update(f"{element.kind}:{event}" for event in element.events)
         return sorted(found)
+
+
+class Companions:
+    """Which files of the corpus define which processes and decisions, to deploy with a file the ones it names."""
+
+    def __init__(self, directory: Path, deployed_with: dict[str, list[str]], code: dict[str, bool]) -> None:
+        self.directory = directory
+        self.deployed_with = deployed_with
+        self.code = code
+        self.models: dict[str, Model] = {}
+        self.defined_by: dict[tuple[str, str], list[str]] = {}
+        for path in sorted(p for p in directory.rglob("*") if p.is_file() and p.name.endswith(RESOURCES)):
+            name = str(path.relative_to(directory))
+            try:
+                self.models[name] = Model.read(path.read_bytes())
+            except ElementTree.ParseError:
+                continue
+            for defined in self.models[name].defines:
+                self.defined_by.setdefault(defined, []).append(name)
+
+    def of(self, name: str) -> list[str]:
+        """The files to deploy with `name`: for each thing it names and does not define, one file defining it."""
+        chosen: list[str] = []
+        todo = [name]
+        while todo and len(chosen) < MAX_COMPANIONS:
+            model = self.models.get(todo.pop(0))
+            for need in sorted(model.needs if model else ()):
+                if any(need in self.models[held].defines for held in [name, *chosen]):
+                    continue
+                pick = self._pick(need, name)
+                if pick is not None and len(chosen) < MAX_COMPANIONS:
+                    chosen.append(pick)
+                    todo.append(pick)
+        return chosen
+
+    def _pick(self, need: tuple[str, str], name: str) -> str | None:
+        candidates = [c for c in self.defined_by.get(need, []) if c != name]
+        directory = str(Path(name).parent)
+        for tier in ([c for c in candidates if c in self.deployed_with.get(name, ())],
+                     [c for c in candidates if str(Path(c).parent) == directory],
+                     candidates if len(candidates) == 1 else []):
+            if tier:
+                # one of the same directory, then one named after what it defines (simpleSubProcess.bpmn20.xml)
+                return sorted(tier, key=lambda c: (self.code.get(c, False), str(Path(c).parent) != directory,
+                                                   not Path(c).name.startswith(need[1]), c))[0]
+        return None
 
 
 @dataclass
@@ -162,6 +227,7 @@ class Outcome:
     step: str = ""
     blamed: str = ""                # the kind of the element the answer names (userTask, boundaryEvent:timer, ...)
     constructs: list[str] = field(default_factory=list)
+    companions: list[str] = field(default_factory=list)  # the corpus files deployed with it
     waiting: list[str] = field(default_factory=list)
     actions: dict[str, int] = field(default_factory=dict)
     server_error: str = ""
@@ -210,8 +276,9 @@ class Walker:
         return self.call("GET", url, f"GET {url}", params={"maxResults": 1000, **params}).json()
 
     # ------------------------------------------------------------ one file
-    def walk(self, path: Path, name: str, with_code: bool) -> Outcome:
-        outcome = Outcome(name, with_code)
+    def walk(self, path: Path, name: str, with_code: bool, companions: list[tuple[Path, str]]) -> Outcome:
+        """Walk the file `name` at `path`, deployed with the files `companions` (each its path and name)."""
+        outcome = Outcome(name, with_code, companions=[companion for _, companion in companions])
         began = time.monotonic()
         data = path.read_bytes()
         try:
@@ -221,7 +288,7 @@ class Walker:
             model = Model({}, {})
         reset(self.running)
         try:
-            self._walk(data, path.name, model, outcome)
+            self._walk(data, path.name, [companion for companion, _ in companions], model, outcome)
         except Internals as error:
             outcome.result, outcome.message = "PYTHON", str(error)
             outcome.reason = "Python internals in the answer to " + outcome.message.split(":", 1)[0]
@@ -232,18 +299,25 @@ class Walker:
         outcome.seconds = round(time.monotonic() - began, 3)
         return outcome
 
-    def _walk(self, data: bytes, filename: str, model: Model, outcome: Outcome) -> None:
+    def _walk(self, data: bytes, filename: str, companions: list[Path], model: Model, outcome: Outcome) -> None:
         outcome.step = "deploy"
+        files = [("data", (filename, data, "application/octet-stream"))]
+        for number, companion in enumerate(companions, 1):
+            # one resource name per file: a companion named as the file (or another one) keeps its directory
+            names = {f[1][0] for f in files}
+            resource = companion.name if companion.name not in names else f"{number}-{companion.name}"
+            files.append((f"companion{number}", (resource, companion.read_bytes(), "application/octet-stream")))
         response = self.call("POST", "/engine-rest/deployment/create", "deploy", ok=(200, 400),
-                             data={"deployment-name": filename, "deployment-source": "corpus-walk"},
-                             files={"data": (filename, data, "application/octet-stream")})
+                             data={"deployment-name": filename, "deployment-source": "corpus-walk"}, files=files)
         if response.status_code == 400:
             outcome.result, outcome.status, outcome.message = "REFUSED", 400, _message(response)
             outcome.reason = _reason(outcome.message.removeprefix(f"{filename}: "))
             outcome.plain = not LIBRARY_WORDING.search(outcome.message)
             outcome.blamed = _kind(model, _blamed_id(response, outcome.message), "")
             return
-        definitions = response.json().get("deployedProcessDefinitions") or {}
+        definitions = {key: definition for key, definition in
+                       (response.json().get("deployedProcessDefinitions") or {}).items()
+                       if definition.get("resource") == filename}
         if not definitions:
             outcome.result, outcome.reason = "NOTHING", "deployed, no executable process"
             return
@@ -459,14 +533,14 @@ def _kind(model: Model, activity_id: str, activity_type: str) -> str:
 
 # ---------------------------------------------------------------- report
 
-def corpus(directory: Path, only: str | None) -> list[tuple[Path, str, bool]]:
+def corpus(directory: Path, only: str | None) -> tuple[list[tuple[Path, str, bool]], Companions]:
     manifest = directory / "manifest.json"
-    code = {}
-    if manifest.exists():
-        code = {entry["file"]: bool(entry["with_code"]) for entry in json.loads(manifest.read_text())}
+    entries = json.loads(manifest.read_text()) if manifest.exists() else []
+    code = {entry["file"]: bool(entry["with_code"]) for entry in entries}
+    deployed_with = {entry["file"]: list(entry.get("deployed_with") or ()) for entry in entries}
     files = sorted(p for p in directory.rglob("*") if p.is_file() and p.name.endswith((".bpmn", ".bpmn20.xml")))
     chosen = [(p, str(p.relative_to(directory))) for p in files if not only or only in str(p.relative_to(directory))]
-    return [(path, name, code.get(name, False)) for path, name in chosen]
+    return [(path, name, code.get(name, False)) for path, name in chosen], Companions(directory, deployed_with, code)
 
 
 def markdown(outcomes: list[Outcome], seconds: float) -> str:
@@ -494,6 +568,8 @@ def markdown(outcomes: list[Outcome], seconds: float) -> str:
                     key=lambda o: (ORDER.index(o.result), o.file)):
         plain = "" if o.plain else " (library wording)"
         lines.append(f"- **{o.result}**{plain} `{o.file}` [{o.blamed or '-'}]: {o.message[:400] or o.reason}")
+        if o.companions:
+            lines.append(f"  - deployed with: {', '.join(o.companions)[:300]}")
         if o.waiting:
             lines.append(f"  - waiting: {', '.join(o.waiting)[:300]}; done: {o.actions}")
         if o.refused_delivery:
@@ -512,10 +588,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--guess", action="store_true",
                         help="when a step is refused for a variable it lacks, try again with a guess (true, 'true', 1)")
     parser.add_argument("--only", help="walk only the files whose path contains this text")
+    parser.add_argument("--sample", type=int, help="walk only this many of the files without code, taken evenly "
+                                                   "from the sorted list (every file with code still)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each file's outcome")
     args = parser.parse_args(argv)
 
-    files = corpus(args.corpus, args.only)
+    files, companions = corpus(args.corpus, args.only)
+    plain = [f for f in files if not f[2]]
+    if args.sample and args.sample < len(plain):
+        kept = {plain[i * len(plain) // args.sample][1] for i in range(args.sample)}
+        files = [f for f in files if f[2] or f[1] in kept]
     errors = ServerErrors()
     logging.getLogger().addHandler(errors)
     outcomes: list[Outcome] = []
@@ -527,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
                 walker = Walker(client, running, args.rounds, args.guess)
                 for number, (path, name, with_code) in enumerate(files, 1):
                     errors.seen.clear()
-                    outcome = walker.walk(path, name, with_code)
+                    outcome = walker.walk(path, name, with_code, [(args.corpus / c, c) for c in companions.of(name)])
                     outcome.server_error = " | ".join(errors.seen)
                     outcomes.append(outcome)
                     if args.verbose:

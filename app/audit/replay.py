@@ -39,7 +39,7 @@ from app.engine import (
 from app.errors import HistoryNotIntact, ServiceError
 
 if TYPE_CHECKING:
-    from app.engine.elements import DecisionReference
+    from app.engine.elements import DecisionLookup
 
 INPUTS = ("task.completed", "timer.fired", "message.received", "signal.received", "trigger.received",
           "externalTask.completed", "externalTask.bpmnError", "variables.modified", "call_activity.returned",
@@ -113,13 +113,13 @@ class _Replay:
             return queue.popleft()["payload"]["result"]
         return answer
 
-    def _decision(self, reference: DecisionReference) -> tuple[str, DecisionTable]:
+    def _decision(self, lookup: DecisionLookup) -> tuple[str, DecisionTable]:
         """The version the record names for the next evaluation of this decision."""
         for queue in self.decided.values():
             table = self.decision_ids.get(queue[0]) if queue else None
-            if table is not None and table.key == reference.key:
+            if table is not None and table.key == lookup.key:
                 return queue.popleft(), table
-        raise _Diverged(None, f"the replay evaluated the decision '{reference.key}', which the record does not")
+        raise _Diverged(None, f"the replay evaluated the decision '{lookup.key}', which the record does not")
 
     def run(self) -> ReplayResult:
         started = self.events[0]

@@ -308,7 +308,7 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
         raise SuspendedEntityInteraction(f"ProcessDefinition with id '{definition.id}' is suspended")
     model = services.models.get(session, definition.id)
     now = services.clock.now()
-    run, result = ProcessRun.start(model, variables, services.run_context(session), start_event)
+    run, result = ProcessRun.start(model, variables, services.run_context(session, definition.id), start_event)
     started_by: dict[str, Any] = {"start_event": start_event, "trigger": dict(trigger or {})} if start_event else {}
     start_ids = {start.id for start in model.start_events}
     start_activity = next((c.activity_id for c in result.changes if c.activity_id in start_ids), None)
@@ -376,7 +376,7 @@ def load_run(services: Services, session: Session, instance: ProcessInstance) ->
     nobody has written the instance since, else restored from its saved state."""
     run = services.runs.take(instance.id, instance.revision)
     if run is not None:
-        run.resume(services.run_context(session))
+        run.resume(services.run_context(session, instance.definition_id))
         return run
     return read_run(services, session, instance)
 
@@ -384,7 +384,7 @@ def load_run(services: Services, session: Session, instance: ProcessInstance) ->
 def read_run(services: Services, session: Session, instance: ProcessInstance) -> ProcessRun:
     """The instance's run restored from its saved state, to read it (the kept one stays for steps)."""
     model = services.models.get(session, instance.definition_id)
-    return ProcessRun.restore(model, instance.state, services.run_context(session))
+    return ProcessRun.restore(model, instance.state, services.run_context(session, instance.definition_id))
 
 
 def instance_variables(services: Services, instance_id: str, reader: Principal) -> dict[str, Any]:

@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 
 from app.engine import DecisionTable
 from app.errors import InvalidRequest, NotFound, ProcessExecutionFailed
-from app.persistence.models import DecisionDefinition, Deployment
+from app.persistence.models import DecisionDefinition, Deployment, ProcessDefinition
 from app.persistence.queries import latest_versions_only, resource_text
 
 if TYPE_CHECKING:
     from app.context import Services
     from app.engine.decisions import DecisionEvaluation
-    from app.engine.elements import DecisionReference
+    from app.engine.elements import DecisionLookup
 
 
 def _of_tenant(tenant_id: str | None) -> ColumnElement[bool]:
@@ -55,18 +55,34 @@ def add_versions(session: Session, deployment: Deployment, tables: list[Decision
     return definitions
 
 
-def resolve(services: Services, session: Session, reference: DecisionReference) -> tuple[str, DecisionTable]:
-    """The decision a business rule task evaluates now: the latest version of its key, or the version
-    it names. A decision that is not deployed stops the step (nothing of it is saved)."""
-    query = select(DecisionDefinition).where(DecisionDefinition.key == reference.key)
-    if reference.binding == "version":
-        query = query.where(DecisionDefinition.version == reference.version)
-    definition = session.scalars(query.order_by(DecisionDefinition.version.desc()).limit(1)).first()
-    if definition is None:
-        version = f" version {reference.version}" if reference.binding == "version" else ""
-        raise ProcessExecutionFailed(f"the decision '{reference.key}'{version} is not deployed: deploy its DMN file",
-                                     details={"decision": reference.key})
-    return definition.id, services.decision_tables.get(session, definition.id)
+def resolve(services: Services, session: Session, lookup: DecisionLookup, definition_id: str | None
+            ) -> tuple[str, DecisionTable]:
+    """The decision a business rule task of the process definition `definition_id` evaluates now, as
+    camunda:decisionRefBinding says: the latest version of its key, the one deployed with the process,
+    the version it names, or the one version carrying its version tag. A decision that is not deployed
+    (or a version tag that several versions carry, as Camunda refuses it) stops the step (nothing of it
+    is saved)."""
+    query = select(DecisionDefinition).where(DecisionDefinition.key == lookup.key)
+    wanted = ""
+    if lookup.binding == "deployment":
+        caller = session.get(ProcessDefinition, definition_id) if definition_id is not None else None
+        query = query.where(DecisionDefinition.deployment_id == (caller.deployment_id if caller else None))
+        wanted = " in the process's deployment"
+    elif lookup.binding == "version":
+        query = query.where(DecisionDefinition.version == lookup.version)
+        wanted = f" version {lookup.version}"
+    elif lookup.binding == "versionTag":
+        query = query.where(DecisionDefinition.version_tag == lookup.version_tag)
+        wanted = f" with version tag '{lookup.version_tag}'"
+    found = session.scalars(query.order_by(DecisionDefinition.version.desc()).limit(2)).all()
+    if not found:
+        raise ProcessExecutionFailed(f"the decision '{lookup.key}'{wanted} is not deployed: deploy its DMN file",
+                                     details={"decision": lookup.key})
+    if lookup.binding == "versionTag" and len(found) > 1:
+        raise ProcessExecutionFailed(f"several versions of the decision '{lookup.key}' carry the version tag "
+                                     f"'{lookup.version_tag}': give each version its own tag",
+                                     details={"decision": lookup.key})
+    return found[0].id, services.decision_tables.get(session, found[0].id)
 
 
 def definition_query(*, ids: list[str] | None = None, key: str | None = None, deployment_id: str | None = None,

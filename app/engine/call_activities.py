@@ -105,12 +105,12 @@ def read_call_activity(resource: str, element: etree._Element) -> CallActivityDe
     """What a `bpmn:callActivity` calls and which variables go in and out; anything the service cannot
     run (a case, a Java variable mapping, a binding it does not know) is refused with the reason."""
     element_id = element.get("id") or ""
+    if _camunda(element, "caseRef") is not None:
+        raise refuse_element(resource, element, "calling a CMMN case is not supported; call a process")
     called = (element.get("calledElement") or "").strip()
     if not called:
         raise refuse_element(resource, element, "a call activity needs calledElement, the key of the process "
                                                 "it starts (the Modeler's 'Called element')")
-    if _camunda(element, "caseRef") is not None:
-        raise refuse_element(resource, element, "calling a CMMN case is not supported; call a process")
     for java in ("variableMappingClass", "variableMappingDelegateExpression"):
         if _camunda(element, java) is not None:
             raise refuse_element(resource, element, f"camunda:{java} runs Java code and cannot run here; "

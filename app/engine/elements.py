@@ -2,14 +2,15 @@
 as plain data (app.engine.model reads and checks the file, app.engine.runtime runs the model)."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
 from app.engine.event_subprocesses import starts_on_messages_or_signals
-from app.engine.expressions import Template
+from app.engine.expressions import ExpressionError, Template
 from app.engine.timers import TIMER_KINDS
 
 FORM_FIELD_TYPES = frozenset({"string", "long", "boolean", "date", "enum"})
@@ -77,19 +78,49 @@ class ErrorCatch:
 
 
 MAP_DECISION_RESULTS = ("singleEntry", "singleResult", "collectEntries", "resultList")
-DECISION_BINDINGS = ("latest", "version")
+DECISION_BINDINGS = ("latest", "deployment", "version", "versionTag")
+
+
+@dataclass(frozen=True)
+class DecisionLookup:
+    """Which decision definition a business rule task evaluates now: its key, version and version tag
+    with their expressions evaluated on the instance's variables."""
+
+    key: str
+    binding: str
+    version: int | None = None
+    version_tag: str | None = None
 
 
 @dataclass(frozen=True)
 class DecisionReference:
     """The decision a business rule task evaluates and where its result goes, as Camunda reads
-    camunda:decisionRef, decisionRefBinding, decisionRefVersion, resultVariable and mapDecisionResult."""
+    camunda:decisionRef, decisionRefBinding, decisionRefVersion, decisionRefVersionTag, resultVariable
+    and mapDecisionResult (the key, version and version tag may be expressions ${...})."""
 
-    key: str
+    key: Template
     binding: str
-    version: int | None
+    version: Template | None
+    version_tag: Template | None
     result_variable: str
     map_result: str
+
+    def lookup(self, variables: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> DecisionLookup:
+        """The decision to evaluate for these variables; ExpressionError when an expression gives none."""
+        key = self.key.evaluate(variables, functions)
+        if not isinstance(key, str) or not key.strip():
+            raise ExpressionError(f"camunda:decisionRef '{self.key.source}' gives no decision key", self.key.source)
+        version = self.version.evaluate(variables, functions) if self.version is not None else None
+        # Camunda reads the version as an integer: 2, or a text of digits such as '02'.
+        if version is not None and (isinstance(version, bool) or not str(version).strip().isdigit()):
+            raise ExpressionError(f"camunda:decisionRefVersion gives no version number ('{version}')",
+                                  self.version.source if self.version is not None else None)
+        tag = self.version_tag.evaluate(variables, functions) if self.version_tag is not None else None
+        if self.version_tag is not None and (tag is None or not str(tag).strip()):
+            raise ExpressionError(f"camunda:decisionRefVersionTag '{self.version_tag.source}' gives no version tag",
+                                  self.version_tag.source)
+        return DecisionLookup(key.strip(), self.binding, int(str(version).strip()) if version is not None else None,
+                              str(tag).strip() if tag is not None else None)
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,21 @@ def split_implicitly(root: etree._Element) -> None:
                     always.text = "${true}"
 
 
+def take_unconditional_flows(root: etree._Element) -> None:
+    """A flow without a condition out of an exclusive or inclusive gateway is taken as if its
+    condition held, as in Camunda (the exclusive gateway takes the first such flow in the file's
+    order); the library refuses it unless it is the default flow."""
+    flow_tag = f"{{{BPMN_NS}}}sequenceFlow"
+    for scope in [*root.iterfind("bpmn:process", BPMN_PREFIXES), *root.iter(f"{{{BPMN_NS}}}subProcess")]:
+        gateways = {node.get("id"): node for node in scope if isinstance(node.tag, str)
+                    and node.tag in (f"{{{BPMN_NS}}}exclusiveGateway", f"{{{BPMN_NS}}}inclusiveGateway")}
+        for flow in scope.iterfind(flow_tag):
+            gateway = gateways.get(flow.get("sourceRef"))
+            if (gateway is not None and flow.get("id") != gateway.get("default")
+                    and flow.find("bpmn:conditionExpression", BPMN_PREFIXES) is None):
+                etree.SubElement(flow, f"{{{BPMN_NS}}}conditionExpression").text = "${true}"
+
+
 ACTIVITI_NS = "http://activiti.org/bpmn"
 
 

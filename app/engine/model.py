@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import overload
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -48,6 +49,7 @@ from app.engine.flows import (
     resolve_references,
     rewrite_message_throws,
     split_implicitly,
+    take_unconditional_flows,
 )
 from app.engine.multi_instance import use_service_multi_instance
 from app.engine.outputs import use_input_parameters, use_output_parameters
@@ -68,6 +70,10 @@ def _camunda(element: etree._Element, name: str) -> str | None:
     return value.strip() if value is not None and value.strip() else None
 
 
+@overload
+def _compile(resource: str, element: etree._Element | None, text: str, what: str) -> Template: ...
+@overload
+def _compile(resource: str, element: etree._Element | None, text: str | None, what: str) -> Template | None: ...
 def _compile(resource: str, element: etree._Element | None, text: str | None, what: str) -> Template | None:
     if text is None:
         return None
@@ -201,6 +207,26 @@ _EVENT_SUBPROCESS_STARTS = frozenset({"messageEventDefinition", "signalEventDefi
                                       "conditionalEventDefinition"})
 
 
+def _check_expressions(resource: str, element: etree._Element) -> None:
+    """Every expression of a process is one the service could evaluate, also where it reads none (a
+    job priority, a form field's label, a listener's field): one calling a method asks for code."""
+    if _tag(element) in _PROSE:
+        return
+    texts: list[tuple[etree.QName | None, str | None]] = [(etree.QName(name), str(value))
+                                                          for name, value in element.attrib.items()]
+    for name, text in [*texts, (None, element.text)]:
+        if text is None or not contains_expression(text):
+            continue
+        try:
+            compile_template(text)
+        except ExpressionSyntaxError as error:
+            owner = next((node for node in element.iterancestors() if node.get("id")), None)
+            prefix = "camunda:" if name is not None and name.namespace == CAMUNDA_NS else ""
+            where = f"attribute {prefix}{name.localname}" if name is not None else "text"
+            raise refuse_element(resource, element if element.get("id") else owner,
+                                 f"invalid expression in the {where} of {_tag(element)} '{text}': {error}") from None
+
+
 def _check_element(resource: str, element: etree._Element) -> None:
     tag = _tag(element)
     parent = element.getparent()  # None only for a document's root, which is not checked here
@@ -307,6 +333,9 @@ def _properties(resource: str, element: etree._Element) -> dict[str, str]:
     return properties
 
 
+# Elements whose text is prose for readers, never evaluated.
+_PROSE = frozenset({"documentation", "text", "textAnnotation"})
+
 # Where input parameters are read: a task's own variables while it runs (Camunda's local variables).
 _TASKS_WITH_INPUTS = frozenset({"userTask", "serviceTask", "sendTask", "receiveTask", "manualTask", "task",
                                 "businessRuleTask"})
@@ -398,8 +427,13 @@ def _decision_reference(resource: str, element: etree._Element) -> DecisionRefer
         raise refuse_element(resource, element, f"camunda:decisionRefBinding '{binding}' is not supported "
                                                 f"(supported: {', '.join(DECISION_BINDINGS)})")
     version_text = _camunda(element, "decisionRefVersion")
-    if binding == "version" and (version_text is None or not version_text.isdigit()):
-        raise refuse_element(resource, element, "binding 'version' needs camunda:decisionRefVersion as a number")
+    if binding == "version" and (version_text is None or not (version_text.isdigit()
+                                                              or contains_expression(version_text))):
+        raise refuse_element(resource, element, "binding 'version' needs camunda:decisionRefVersion, a version "
+                                                "number or an expression ${...}")
+    version_tag = _camunda(element, "decisionRefVersionTag")
+    if binding == "versionTag" and version_tag is None:
+        raise refuse_element(resource, element, "binding 'versionTag' needs camunda:decisionRefVersionTag")
     result_variable = _camunda(element, "resultVariable")
     if result_variable is None or not result_variable.isidentifier():
         raise refuse_element(resource, element, "a business rule task needs camunda:resultVariable, a variable "
@@ -408,8 +442,11 @@ def _decision_reference(resource: str, element: etree._Element) -> DecisionRefer
     if map_result not in MAP_DECISION_RESULTS:
         raise refuse_element(resource, element, f"camunda:mapDecisionResult '{map_result}' is not one of "
                                                 f"{', '.join(MAP_DECISION_RESULTS)}")
-    version = int(version_text) if binding == "version" and version_text is not None else None
-    return DecisionReference(key, binding, version, result_variable, map_result)
+    return DecisionReference(
+        _compile(resource, element, key, "camunda:decisionRef"), binding,
+        _compile(resource, element, version_text, "camunda:decisionRefVersion") if binding == "version" else None,
+        _compile(resource, element, version_tag, "camunda:decisionRefVersionTag") if binding == "versionTag" else None,
+        result_variable, map_result)
 
 
 def _user_task(resource: str, element: etree._Element, element_id: str) -> UserTaskDefinition:
@@ -591,9 +628,18 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
                                      f"process key '{process_id}' is defined twice in this deployment")
             facts[process_id] = (resource, _inspect_process(resource, process))
         check_structure(resource, root)
+        # After the checks that name what is wrong more closely: the executable processes, and the
+        # messages, signals, errors and escalations they name.
+        for scope in root.iterfind("*"):
+            if isinstance(scope.tag, str) and (_tag(scope) in ("message", "signal", "error", "escalation") or (
+                    _tag(scope) == "process" and scope.get("isExecutable") == "true")):
+                for element in scope.iter():
+                    if isinstance(element.tag, str):
+                        _check_expressions(resource, element)
         interrupting.update(interrupting_starts(root))
         join_link_events(resource, root)
         split_implicitly(root)
+        take_unconditional_flows(root)
         prepare_compensation(resource, root, compensation)
         rewrite_message_throws(root)
         drop_data_associations(root)
@@ -608,6 +654,11 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
     models = []
     for process_id in executable:
         resource, process_facts = facts[process_id]
+        if not process_facts.start_events:
+            # Camunda deploys it and starts it only at an activity that start instructions name, which
+            # the service does not take.
+            raise refuse_element(resource, process_facts.element, "the process has no start event, so no "
+                                 "instance of it can start; draw a start event where its cases begin")
         try:
             spec = parser.get_spec(process_id)
             subprocess_specs = parser.get_subprocess_specs(process_id)

@@ -81,6 +81,10 @@ _ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 _MAX_ROUNDS = 1000
 
 
+class _CancelledScope(Exception):
+    """A task of a subprocess whose activity was cancelled earlier in the step was about to run."""
+
+
 @dataclass(frozen=True)
 class RunContext:
     """What a run needs from its surroundings: the clock, the functions expressions may call, and the
@@ -89,7 +93,7 @@ class RunContext:
     clock: Clock
     functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     zone: tzinfo = UTC
-    # Resolves a business rule task's DecisionReference to (decision definition id, DecisionTable).
+    # Resolves a business rule task's DecisionLookup to (decision definition id, DecisionTable).
     decisions: Callable[[Any], tuple[str, Any]] | None = None
     timer_limits: TimerLimits = TimerLimits()
     # CPU seconds one step may spend running the process (a loop with no wait state never ends).
@@ -677,8 +681,7 @@ class ProcessRun:
                         break
                     # An error or escalation thrown by the task just run starts its event subprocess
                     # before the scope it cancels goes on.
-                    self.workflow.do_engine_steps(will_complete_task=within_cpu_budget,
-                                                  did_complete_task=lambda _: start_thrown_handlers(self.workflow))
+                    self._engine_steps(within_cpu_budget)
                 else:
                     raise ProcessExecutionFailed(f"the process does not come to rest after {_MAX_ROUNDS} rounds")
                 uncaught = self._uncaught_error()
@@ -691,6 +694,43 @@ class ProcessRun:
                 reason = plain(str(error), "a value has the wrong kind or is out of range")
                 raise ProcessExecutionFailed(f"the process cannot advance: {reason}") from None
             return self._result(self._changes(before), log, open_before, uncaught)
+
+    def _engine_steps(self, within_cpu_budget: Callable[[Task], None]) -> None:
+        # The library walks the subprocesses it found active before running any of them; when one of
+        # them cancels the activity of others (an instance of a multi-instance subprocess throws the
+        # error its boundary event catches), those others must not run on, nor be updated.
+        def will_complete_task(task: Task) -> None:
+            within_cpu_budget(task)
+            if task.workflow is not self.workflow and self._in_cancelled_scope(task.workflow):
+                raise _CancelledScope
+
+        while True:
+            try:
+                self.workflow.do_engine_steps(will_complete_task=will_complete_task,
+                                              did_complete_task=lambda _: start_thrown_handlers(self.workflow))
+                return
+            except (TaskNotFoundException, _CancelledScope):
+                if not self._drop_orphaned_subprocesses():
+                    raise
+
+    def _in_cancelled_scope(self, workflow: Any) -> bool:
+        while workflow is not self.workflow:
+            try:
+                workflow = self.workflow.get_task_from_id(workflow.parent_task_id).workflow
+            except TaskNotFoundException:
+                return True
+        return False
+
+    def _drop_orphaned_subprocesses(self) -> bool:
+        """Forget the subprocesses whose activity is gone from the instance, with the events they threw
+        that nothing caught (the cancelled instances' own errors); whether there were any."""
+        dropped = []
+        while orphans := [parent_id for parent_id, subprocess in self.workflow.subprocesses.items()
+                          if self._in_cancelled_scope(subprocess)]:
+            dropped += [self.workflow.subprocesses.pop(parent_id) for parent_id in orphans]
+        self.workflow.bpmn_events = [event for event in self.workflow.bpmn_events
+                                     if not any(event.target is subprocess for subprocess in dropped)]
+        return bool(dropped)
 
     def _uncaught_error(self) -> ThrownError | None:
         """The BPMN error thrown in the step that nothing of the instance caught (the library keeps the

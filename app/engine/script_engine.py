@@ -28,7 +28,7 @@ class SafeScriptEngine(PythonScriptEngine):
         super().__init__()
         self.functions = functions
         self.conditions = conditions
-        # Resolves a DecisionReference to (decision definition id, DecisionTable); each evaluation is
+        # Resolves a DecisionLookup to (decision definition id, DecisionTable); each evaluation is
         # reported with the step's result, for the instance's history.
         self.decisions = decisions
 
@@ -49,13 +49,17 @@ class SafeScriptEngine(PythonScriptEngine):
 
     def decide(self, task: Task, reference: DecisionReference) -> None:
         """Evaluate the decision a business rule task names and keep its result in its variable."""
+        try:
+            lookup = reference.lookup(task.data, self.functions)
+        except ExpressionError as error:
+            raise WorkflowTaskException(str(error), task=task, exception=error) from None
         if self.decisions is None:
-            raise WorkflowTaskException(f"decision '{reference.key}' cannot be evaluated here", task=task)
-        decision_id, table = self.decisions(reference)
+            raise WorkflowTaskException(f"decision '{lookup.key}' cannot be evaluated here", task=task)
+        decision_id, table = self.decisions(lookup)
         evaluation = table.evaluate(task.data, self.functions)
         result = evaluation.mapped(reference.map_result)
         task.data[reference.result_variable] = result
-        report_decision(DecisionRecord(task.task_spec.bpmn_id, reference.key, decision_id,
+        report_decision(DecisionRecord(task.task_spec.bpmn_id, lookup.key, decision_id,
                                                evaluation.inputs, list(evaluation.matched_rules), result))
 
     def execute(self, task: Task, script: str, external_context: Mapping[str, Any] | None = None) -> NoReturn:

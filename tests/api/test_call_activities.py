@@ -246,6 +246,10 @@ def test_a_call_activity_without_called_element_is_refused_at_deploy_in_plain_wo
         'calledElement="${checkProcess}"', 'calledElement="permit_check" camunda:calledElementBinding="newest"')
     response = deploy_bytes(client, "call_permit.bpmn", unknown.encode())
     assert response.status_code == 400 and "newest" in response.json()["message"]
+    # A call activity calling a CMMN case (camunda:caseRef, no calledElement) is refused for that.
+    case = PERMIT.read_text(encoding="utf-8").replace('calledElement="${checkProcess}"', 'camunda:caseRef="permitCase"')
+    response = deploy_bytes(client, "call_permit.bpmn", case.encode())
+    assert response.status_code == 400 and "calling a CMMN case is not supported" in response.json()["message"]
 
 
 def test_a_child_that_ends_at_once_hands_back_before_the_callers_step_is_saved(client, root):

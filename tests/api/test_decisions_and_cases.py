@@ -73,6 +73,60 @@ def test_a_business_rule_task_needs_a_decision_and_a_result_variable(client):
     assert response.status_code == 400 and "camunda:resultVariable" in response.json()["message"]
 
 
+
+def graded_by(key: str, reference: str) -> bytes:
+    """A process whose business rule task evaluates the decision `reference` names (its attributes)."""
+    return process(key, f"""
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="grade" />
+  <bpmn:businessRuleTask id="grade" {reference} camunda:resultVariable="level" camunda:mapDecisionResult="singleEntry" />
+  <bpmn:sequenceFlow id="f2" sourceRef="grade" targetRef="supervise" />
+  <bpmn:userTask id="supervise" camunda:candidateGroups="${{level}}-env" />
+  <bpmn:sequenceFlow id="f3" sourceRef="supervise" targetRef="end" /><bpmn:endEvent id="end" />""")
+
+
+def test_a_business_rule_task_finds_its_decision_by_version_tag_version_or_deployment_named_by_expressions(client):
+    for goes_to, tag in (("region", "2025"), ("county", "2026"), ("province", None)):
+        deploy_bytes(client, "grading.dmn", grading(goes_to, tag)).raise_for_status()
+    deploy_bytes(client, "tagged.bpmn", graded_by("tagged", 'camunda:decisionRef="${table}" '
+                 'camunda:decisionRefBinding="versionTag" camunda:decisionRefVersionTag="${year}"')).raise_for_status()
+    deploy_bytes(client, "pinned.bpmn", graded_by("pinned", 'camunda:decisionRef="grading" '
+                 'camunda:decisionRefBinding="version" camunda:decisionRefVersion="${version}"')).raise_for_status()
+    assert groups_of_open_task(client, start(client, "tagged", table="grading", year="2025", size="large").json()["id"]
+                               ) == ["region-env"]
+    assert groups_of_open_task(client, start(client, "tagged", table="grading", year="2026", size="large").json()["id"]
+                               ) == ["county-env"]
+    assert groups_of_open_task(client, start(client, "pinned", version=2, size="large").json()["id"]) == ["county-env"]
+    assert groups_of_open_task(client, start(client, "pinned", version="1", size="large").json()["id"]) == ["region-env"]
+    untagged = start(client, "tagged", table="grading", year="2024", size="large")
+    assert untagged.status_code == 400
+    assert "the decision 'grading' with version tag '2024' is not deployed" in untagged.json()["message"]
+    no_key = start(client, "tagged", year="2025", size="large")
+    assert no_key.status_code == 400 and "table" in no_key.json()["message"]
+    not_a_version = start(client, "pinned", version="latest", size="large")
+    assert not_a_version.status_code == 400
+    assert "camunda:decisionRefVersion gives no version number ('latest')" in not_a_version.json()["message"]
+    # A version tag two versions carry names no decision, as in Camunda.
+    deploy_bytes(client, "grading.dmn", grading("city", "2026")).raise_for_status()
+    twice = start(client, "tagged", table="grading", year="2026", size="large")
+    assert twice.status_code == 400 and "several versions of the decision 'grading'" in twice.json()["message"]
+    # Binding 'deployment': the version deployed with the process, whatever is deployed later.
+    bundled = client.post("/deployment/create", files=[
+        ("process", ("bundled.bpmn", graded_by("bundled", 'camunda:decisionRef="grading" '
+                                                          'camunda:decisionRefBinding="deployment"'), "application/xml")),
+        ("decision", ("grading.dmn", grading("city"), "application/xml"))])
+    assert bundled.status_code == 200, bundled.text
+    deploy_bytes(client, "grading.dmn", grading("county")).raise_for_status()
+    assert groups_of_open_task(client, start(client, "bundled", size="large").json()["id"]) == ["city-env"]
+
+
+def test_a_business_rule_task_binding_lacking_its_version_or_tag_is_refused_at_deploy(client):
+    for attributes, reason in (('camunda:decisionRefBinding="versionTag"', "needs camunda:decisionRefVersionTag"),
+                               ('camunda:decisionRefBinding="version" camunda:decisionRefVersion="two"',
+                                "needs camunda:decisionRefVersion, a version number or an expression"),
+                               ('camunda:decisionRefBinding="newest"', "'newest' is not supported")):
+        response = deploy_bytes(client, "bad.bpmn", graded_by("bad", f'camunda:decisionRef="grading" {attributes}'))
+        assert response.status_code == 400 and reason in response.json()["message"], response.text
+
 LISTING = process("listing", f"""
   <bpmn:startEvent id="start" />
   <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="publish" />

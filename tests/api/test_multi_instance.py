@@ -137,3 +137,40 @@ def test_a_rejection_stops_a_second_round_although_the_first_round_ended_with_on
     answers = [event["payload"]["variables"]["approved"] for event in events
                if event["kind"] == "task.completed" and event["activityId"] == "countersign"]
     assert answers == [True, False, True, False, True, True, True]
+
+
+def test_an_error_every_instance_of_a_multi_instance_subprocess_throws_is_caught_once_by_its_boundary_event(client):
+    # Camunda: the first instance's error cancels the activity, its other instances with it; the
+    # library had already set those running, and the step failed naming a task of theirs.
+    body = """
+  <bpmn:error id="failed" errorCode="inspection_failed" />
+  <bpmn:process id="inspections" isExecutable="true">
+    <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="inspect" />
+    <bpmn:subProcess id="inspect">
+      <bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3</bpmn:loopCardinality>
+      </bpmn:multiInstanceLoopCharacteristics>
+      <bpmn:startEvent id="site" /><bpmn:sequenceFlow id="i1" sourceRef="site" targetRef="both" />
+      <bpmn:parallelGateway id="both" /><bpmn:sequenceFlow id="i2" sourceRef="both" targetRef="record" />
+      <bpmn:userTask id="record" /><bpmn:sequenceFlow id="i3" sourceRef="both" targetRef="fails" />
+      <bpmn:endEvent id="fails"><bpmn:errorEventDefinition errorRef="failed" /></bpmn:endEvent>
+    </bpmn:subProcess>
+    <bpmn:boundaryEvent id="caught" attachedToRef="inspect"><bpmn:errorEventDefinition errorRef="failed" />
+    </bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="inspect" targetRef="done" /><bpmn:endEvent id="done" />
+    <bpmn:sequenceFlow id="f3" sourceRef="caught" targetRef="rectify" />
+    <bpmn:userTask id="rectify" /><bpmn:sequenceFlow id="f4" sourceRef="rectify" targetRef="closed" />
+    <bpmn:endEvent id="closed" />
+  </bpmn:process>"""
+    xml = ('<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+           f'id="d" targetNamespace="t">{body}</bpmn:definitions>')
+    client.post("/deployment/create", files=[("data", ("inspections.bpmn", xml.encode(), "application/xml"))]
+                ).raise_for_status()
+    started = client.post("/process-definition/key/inspections/start", json={})
+    assert started.status_code == 200, started.text
+    instance = started.json()["id"]
+    [task] = client.get("/task", params={"processInstanceId": instance}).json()
+    assert task["taskDefinitionKey"] == "rectify"
+    client.post(f"/task/{task['id']}/complete", json={}).raise_for_status()
+    assert client.get(f"/history/process-instance/{instance}").json()["state"] == "COMPLETED"
+    ended = client.get("/history/activity-instance", params={"processInstanceId": instance, "activityId": "done"})
+    assert ended.json() == []  # the subprocess's own way out was not taken

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.bpmn_text import process
-from tests.support.http import deploy, deploy_bytes, refusal
+from tests.support.http import deploy, deploy_bytes, refusal, start
 from tests.support.paths import FIXTURES
 
 PASSING = FIXTURES / "constructs" / "passing_elements.bpmn"
@@ -55,6 +55,19 @@ REFUSED = {
     "an escalation reference to no escalation": (
         '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"><bpmn:escalationEventDefinition escalationRef="E_none"/>'
         '</bpmn:endEvent><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"/>', "e", "names no bpmn:escalation"),
+    "a method call where the service reads no expression": (
+        '<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>'
+        '<bpmn:userTask id="t" camunda:jobPriority="${priorityBean.getPriority()}"/>'
+        '<bpmn:sequenceFlow id="g" sourceRef="t" targetRef="e"/><bpmn:endEvent id="e"/>',
+        "t", "invalid expression in the attribute camunda:jobPriority of userTask"),
+    "a method call in a form field's label": (
+        '<bpmn:startEvent id="s"><bpmn:extensionElements><camunda:formData><camunda:formField id="size" '
+        'type="string" label="${labels.sizeOf(execution)}"/></camunda:formData></bpmn:extensionElements>'
+        '</bpmn:startEvent><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"/><bpmn:endEvent id="e"/>',
+        "size", "method calls and calling values are not supported"),
+    "a process without a start event": (
+        '<bpmn:userTask id="alone"/><bpmn:sequenceFlow id="f" sourceRef="alone" targetRef="e"/><bpmn:endEvent id="e"/>',
+        "refused", "has no start event, so no instance of it can start"),
 }
 
 
@@ -204,3 +217,18 @@ def test_a_subprocess_drawn_without_an_end_event_ends_when_its_last_token_does(c
         assert task["taskDefinitionKey"] == expected
         assert client.post(f"/task/{task['id']}/complete", json={}).status_code == 204
     assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
+
+
+def test_a_flow_without_condition_out_of_an_exclusive_gateway_is_taken_when_no_flow_before_it_is(client):
+    # Camunda takes the first outgoing flow in the file's order whose condition holds or that has none.
+    body = ('<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="route"/>'
+            '<bpmn:exclusiveGateway id="route"/>'
+            '<bpmn:sequenceFlow id="big" sourceRef="route" targetRef="province">'
+            '<bpmn:conditionExpression>${size == "large"}</bpmn:conditionExpression></bpmn:sequenceFlow>'
+            '<bpmn:sequenceFlow id="other" sourceRef="route" targetRef="county"/>'
+            '<bpmn:userTask id="province"/><bpmn:userTask id="county"/>')
+    deploy_bytes(client, "routed.bpmn", process("routed", body)).raise_for_status()
+    for size, task in (("large", "province"), ("small", "county")):
+        instance = start(client, "routed", size=size).json()["id"]
+        [open_task] = client.get("/task", params={"processInstanceId": instance}).json()
+        assert open_task["taskDefinitionKey"] == task

@@ -44,11 +44,13 @@ def properties(**values: str) -> str:
             + "</camunda:properties></bpmn:extensionElements>")
 
 
-def grading(large_goes_to: str) -> bytes:
+def grading(large_goes_to: str, version_tag: str | None = None) -> bytes:
     """The decision `grading`: a large size goes to `large_goes_to`, any other to prefecture."""
+    tag = f' camunda:versionTag="{version_tag}"' if version_tag else ""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="{DMN_NS}" id="d" name="分级" namespace="http://camunda.org/schema/1.0/dmn">
-  <decision id="grading" name="分级监管"><decisionTable id="t" hitPolicy="FIRST">
+<definitions xmlns="{DMN_NS}" xmlns:camunda="http://camunda.org/schema/1.0/dmn" id="d" name="分级"
+    namespace="http://camunda.org/schema/1.0/dmn">
+  <decision id="grading" name="分级监管"{tag}><decisionTable id="t" hitPolicy="FIRST">
     <input id="i1" label="规模"><inputExpression id="e1" typeRef="string"><text>size</text></inputExpression></input>
     <output id="o1" name="level" typeRef="string" />
     <rule id="large"><inputEntry id="a"><text>"large"</text></inputEntry><outputEntry id="b"><text>"{large_goes_to}"</text></outputEntry></rule>
