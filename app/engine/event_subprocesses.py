@@ -231,6 +231,9 @@ class _ScopedEvents(EventManager):
         if event.target is None or not isinstance(event.event_definition, CodeEventDefinition):
             return int(super().catch(event, internal))
         scope = event.target
+        # As in Camunda, an event subprocess does not catch what is thrown directly inside it: a
+        # rethrow from its end event goes on to the scopes around.
+        rethrowing = _owner_spec(scope)
         while scope is not None:
             tasks = [task for task in self.tasks.values()
                      if task.workflow == scope and task.task_spec.event_definition.catches(task, event)]
@@ -240,7 +243,9 @@ class _ScopedEvents(EventManager):
                 return len(tasks)
             handler = next((handler for handler in _handlers_of(scope)
                             if type(handler.definition) is type(event.event_definition)
-                            and handler.definition.code in (None, event.event_definition.code)), None)
+                            and handler.definition.code in (None, event.event_definition.code)
+                            and not (handler.task_spec is rethrowing and scope is event.target.parent_workflow)),
+                           None)
             if handler is not None:
                 self.pending.append((handler, event, _add_handler_task(handler)))
                 return 1
@@ -251,6 +256,13 @@ class _ScopedEvents(EventManager):
         if internal:
             self.workflow.bpmn_events.append(event)
         return 0
+
+
+def _owner_spec(scope: Any) -> TaskSpec | None:
+    """The spec of the task a subprocess's workflow runs for (None for the instance's own)."""
+    if scope.parent_task_id is None:
+        return None
+    return scope.top_workflow.get_task_from_id(scope.parent_task_id).task_spec
 
 
 def scope_events(workflow: BpmnWorkflow) -> None:

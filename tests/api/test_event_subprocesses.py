@@ -193,3 +193,17 @@ def test_an_event_subprocess_that_cannot_start_is_refused_at_deploy(client):
     answer = client.post("/deployment/create", files=[("data", ("broken.bpmn", broken.encode(), "application/xml"))])
     assert answer.status_code == 400 and answer.json()["type"] == "ParseException"
     assert "'refusal'" in answer.json()["message"]
+
+
+def test_an_escalation_rethrown_by_an_event_subprocess_goes_to_the_scope_around_it(client):
+    """As in Camunda, the section's handler does not catch its own rethrow: the bureau's does, once."""
+    deploy(client, CONSTRUCTS / "event_subprocess_rethrow.bpmn")
+    case = start(client, "esp_rethrow").json()["id"]
+    assert open_tasks(client, case) == ["inspect_site", "section_review"]
+    complete_task(client, case, "section_review")
+    assert open_tasks(client, case) == ["bureau_review", "inspect_site"]
+    rows = [row["activityId"] for row in history(client, case)]
+    assert rows.count("section_informed") == 1 and rows.count("bureau_informed") == 1
+    for key in ("bureau_review", "inspect_site"):
+        complete_task(client, case, key)
+    assert state(client, case) == "COMPLETED"
