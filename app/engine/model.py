@@ -260,17 +260,12 @@ def _check_element(resource: str, element: etree._Element) -> None:
     if tag == "receiveTask" and element.get("messageRef") and _event_name(element, "message") is None:
         raise refuse_element(resource, element, "the receive task's messageRef names no message with a name")
     if tag == "eventBasedGateway" and parent is not None:
-        timers = conditions = 0
+        conditions = 0
         for flow in parent.iterfind("bpmn:sequenceFlow", _NS):
             if flow.get("sourceRef") == element.get("id"):
                 target = parent.find(f"*[@id='{flow.get('targetRef')}']")
-                if target is not None and target.find("bpmn:timerEventDefinition", _NS) is not None:
-                    timers += 1
                 if target is not None and target.find("bpmn:conditionalEventDefinition", _NS) is not None:
                     conditions += 1
-        if timers > 1:
-            raise refuse_element(resource, element, "an event-based gateway may race one timer at most; "
-                                             "give the earliest deadline a gateway of its own")
         if conditions:
             raise refuse_element(resource, element, "an event-based gateway cannot wait on a conditional event "
                                                     "here; attach a conditional boundary event to a task instead")

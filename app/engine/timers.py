@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 import SpiffWorkflow.bpmn.specs.event_definitions.timer as _timer_module
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.defaults import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -25,7 +27,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
 
 from app.clock import Clock, SimulatedClock, add_iso_duration
 
@@ -191,6 +196,85 @@ _REPLACEMENTS = {TimeDateEventDefinition: ServiceTimeDate, DurationTimerEventDef
 SERVICE_TIMERS = {service: library for library, service in _REPLACEMENTS.items()}
 
 
+def timer_slot(task_spec: TaskSpec, timer: EventDefinition) -> int:
+    """Which of its event's timers `timer` is: 0, except after an event-based gateway racing several."""
+    inner = getattr(getattr(task_spec, "event_definition", None), "event_definitions", None)
+    if not inner:
+        return 0
+    # By identity: the library finds two timers of one name equal.
+    timers = [definition for definition in inner if isinstance(definition, TimerEventDefinition)]
+    return next(slot for slot, own in enumerate(timers) if own is timer)
+
+
+def due_key(slot: int) -> str:
+    # The first timer keeps the library's key: a gateway saved while waiting on one timer reads on.
+    return "event_value" if slot == 0 else f"event_value_{slot}"
+
+
+def timer_job_id(task: Task, slot: int) -> str:
+    """The id of the job a timer is (a token racing several timers waits on as many jobs)."""
+    return str(task.id) if slot == 0 else str(uuid.uuid5(task.id, f"timer {slot}"))
+
+
+class RaceOfEvents(MultipleEventDefinition):
+    """What an event-based gateway waits for, as in Camunda: the first of its events to come wins.
+
+    The library keeps every timer of a gateway under one key (the second timer would read the
+    first's due instant) and lets every timer that is due fire at once (a token on each branch).
+    Here each timer keeps its own due instant, computed when the gateway is reached, and only the
+    earliest due timer fires; the other branches are cancelled with the gateway."""
+
+    def has_fired(self, my_task: Task) -> bool:
+        if my_task.internal_data.get("seen_events"):
+            return True  # a message or signal came first
+        winner: tuple[datetime, int] | None = None
+        timers = [(index, definition) for index, definition in enumerate(self.event_definitions)
+                  if isinstance(definition, TimerEventDefinition)]
+        for slot, (index, timer) in enumerate(timers):
+            value = my_task.internal_data.get(due_key(slot))
+            if value is None:
+                value = _first_due(timer, my_task)
+                my_task.internal_data[due_key(slot)] = value
+            # A cycle waited on by a gateway saved before it raced keeps its next instant in a mapping.
+            due = datetime.fromisoformat(value["next"] if isinstance(value, dict) else value)
+            if due <= _now() and (winner is None or due < winner[0]):
+                winner = (due, index)
+        if winner is None:
+            return False
+        my_task.internal_data["seen_events"] = [BpmnEvent(self.event_definitions[winner[1]])]
+        my_task.internal_data["race_winner"] = winner[1]
+        return True
+
+
+def _first_due(timer: EventDefinition, my_task: Task) -> str:
+    """A timer's due instant; a cycle after a gateway fires once, at its first instant (a catch
+    event is passed once)."""
+    try:
+        if isinstance(timer, _FiresAtDueInstant):
+            return timer._due_instant(my_task)
+        expression = my_task.workflow.script_engine.evaluate(my_task, getattr(timer, "expression", ""))
+        return parse_cycle(str(expression), _now(), _run_time.get().limits)[1].isoformat()
+    except ValueError as error:
+        raise WorkflowTaskException(f"timer: {error}", task=my_task) from None
+
+
+class RacingGateway(EventBasedGateway):
+    """Goes on at the branch whose event won (two timers of one name are equal to the library)."""
+
+    def _run_hook(self, my_task: Task) -> bool:
+        winner = my_task.internal_data.pop("race_winner", None)
+        if winner is None:
+            return bool(super()._run_hook(my_task))
+        timer = self.event_definition.event_definitions[winner]
+        timer.catch(my_task)
+        timer.update_task_data(my_task)
+        branch = my_task.children[winner].task_spec
+        my_task._sync_children([branch], TaskState.FUTURE)
+        for child in my_task.children:
+            child.task_spec._predict(child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK)
+        return True
+
+
 def _replace(definition: EventDefinition) -> None:
     if isinstance(definition, MultipleEventDefinition):
         for inner in definition.event_definitions:
@@ -206,6 +290,9 @@ def use_service_timers(specs: Iterable[BpmnProcessSpec]) -> None:
             definition = getattr(task_spec, "event_definition", None)
             if definition is not None:
                 _replace(definition)
+            if type(task_spec) is EventBasedGateway and type(definition) is MultipleEventDefinition:
+                task_spec.__class__ = RacingGateway
+                definition.__class__ = RaceOfEvents
 
 
 def start_timer_schedule(kind: str, value: object, now: datetime, limits: TimerLimits) -> tuple[datetime, dict | None]:

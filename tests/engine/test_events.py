@@ -164,13 +164,27 @@ def test_a_timer_start_event_is_scheduled_by_the_service(context):
         <bpmn:subProcess id="esp" triggeredByEvent="true">
           <bpmn:startEvent id="es"/><bpmn:endEvent id="ee"/><bpmn:sequenceFlow id="ef" sourceRef="es" targetRef="ee"/>
         </bpmn:subProcess>""", "an event subprocess starts with one message, signal, timer, conditional, error or escalation"),
-    ("""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="g"/>
-        <bpmn:eventBasedGateway id="g"/>
-        <bpmn:sequenceFlow id="g1" sourceRef="g" targetRef="t1"/><bpmn:sequenceFlow id="g2" sourceRef="g" targetRef="t2"/>
-        <bpmn:intermediateCatchEvent id="t1"><bpmn:timerEventDefinition><bpmn:timeDuration>P5D</bpmn:timeDuration>
-        </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
-        <bpmn:intermediateCatchEvent id="t2"><bpmn:timerEventDefinition><bpmn:timeDuration>P9D</bpmn:timeDuration>
-        </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>""", "one timer at most"),
 ])
 def test_events_the_service_cannot_run_are_refused_at_deployment(body, reason):
     assert reason in refused(body)
+
+
+def test_timers_racing_after_an_event_based_gateway_fire_once_even_when_both_are_overdue(context):
+    process = model("""
+      <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="g"/>
+      <bpmn:eventBasedGateway id="g"/>
+      <bpmn:sequenceFlow id="g1" sourceRef="g" targetRef="late"/><bpmn:sequenceFlow id="g2" sourceRef="g" targetRef="early"/>
+      <bpmn:intermediateCatchEvent id="late" name="期满"><bpmn:timerEventDefinition>
+        <bpmn:timeDuration>P9D</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+      <bpmn:intermediateCatchEvent id="early" name="期满"><bpmn:timerEventDefinition>
+        <bpmn:timeDuration>P5D</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+      <bpmn:sequenceFlow id="l1" sourceRef="late" targetRef="lapse"/><bpmn:userTask id="lapse"/>
+      <bpmn:sequenceFlow id="e1" sourceRef="early" targetRef="remind"/><bpmn:userTask id="remind"/>""")
+    run, _ = ProcessRun.start(process, {}, context)
+    timers = run.pending_timers()
+    assert sorted(t.activity_id for t in timers) == ["early", "late"] and len({t.task_id for t in timers}) == 2
+    # The service was down past both instants: the earlier one wins alone (both carry one name).
+    context.clock.set(datetime(2026, 10, 28, tzinfo=UTC))
+    run.fire_due_timers()
+    assert [t.task_definition_key for t in run.open_user_tasks()] == ["remind"]
+    assert run.pending_timers() == []
