@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import SpiffWorkflow.bpmn.specs.event_definitions.timer as _timer_module
+from croniter import croniter
+from croniter.croniter import CroniterError
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.defaults import EventBasedGateway
@@ -27,6 +29,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
@@ -138,6 +141,66 @@ class ServiceDuration(_FiresAtDueInstant, DurationTimerEventDefinition):
         return add_iso_duration(_now(), str(expression)).isoformat()
 
 
+# Spring's macros, which Camunda 7 reads as their cron expressions.
+_CRON_MACROS = {"@yearly": "0 0 0 1 1 *", "@annually": "0 0 0 1 1 *", "@monthly": "0 0 0 1 * *",
+                "@weekly": "0 0 0 * * 0", "@daily": "0 0 0 * * *", "@midnight": "0 0 0 * * *",
+                "@hourly": "0 0 * * * *"}
+_CRON_SHAPE = ("six fields: second minute hour day-of-month month day-of-week, such as 0 0 9 * * ? "
+               "(each day at 9:00) or 0 0 9 ? * MON-FRI")
+_WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+# The day after which a cron that has not fired is taken to fire never (February 30th).
+_CRON_YEARS = 30
+
+
+def is_cron(text: str) -> bool:
+    """Camunda 7 reads a cycle that does not start with R as a cron expression."""
+    return not text.strip().upper().startswith("R")
+
+
+def _cron_expression(text: str) -> str:
+    """A cron cycle as Camunda 7 writes it (Spring's six fields, seconds first, `?`, `L`, `W`, `#`,
+    `5L` for the last Friday of a month) in the form croniter reads; what it cannot read is refused."""
+    fields = _CRON_MACROS.get(text.strip().lower(), text).split()
+    if len(fields) != 6:
+        raise ValueError(f"'{text}' is neither a repeating interval such as R3/P1Y nor a cron expression of "
+                         f"{_CRON_SHAPE}")
+    if not fields[0].isdigit() or int(fields[0]) > 59:
+        raise ValueError(f"the cron cycle '{text}' fires more than once a minute (its seconds field must name "
+                         "one second, such as 0)")
+    day_of_week = fields[5].upper()
+    if len(day_of_week) > 1 and day_of_week.endswith("L"):
+        # The last such weekday of the month, as croniter writes it (by number).
+        day = day_of_week[:-1]
+        day_of_week = f"L{_WEEKDAYS.index(day) if day in _WEEKDAYS else day}"
+    return " ".join([*fields[:5], day_of_week])
+
+
+def cron_next(text: str, after: datetime, zone: tzinfo) -> datetime:
+    """The first instant after `after` that the cron cycle names, read in `zone`."""
+    expression = _cron_expression(text)
+    try:
+        # Camunda (Spring) requires both days when both are given; croniter would take either.
+        following = croniter(expression, after.astimezone(zone), second_at_beginning=True, day_or=False,
+                             max_years_between_matches=_CRON_YEARS).get_next(datetime)
+    except CroniterError:
+        raise ValueError(f"'{text}' is no cron cycle the service reads: it takes {_CRON_SHAPE}; L, W, # and "
+                         "5L are read, L-3 and LW are not, and it must fall due at least once in "
+                         f"{_CRON_YEARS} years") from None
+    return following if following.tzinfo else following.replace(tzinfo=zone)
+
+
+def check_cron_period(text: str, limits: TimerLimits) -> None:
+    """A cron cycle may not fall due more often than the minimum period (counted over its first firings
+    from a fixed day, so that it is judged the same whenever it is read)."""
+    instant = datetime(2001, 1, 1, tzinfo=UTC)
+    following = cron_next(text, instant, UTC)
+    for _ in range(60):
+        instant, following = following, cron_next(text, following, UTC)
+        if following - instant < limits.cycle_minimum:
+            raise ValueError(f"the cron cycle '{text}' falls due more often than the minimum period of "
+                             f"{int(limits.cycle_minimum.total_seconds())} seconds")
+
+
 def parse_cycle(text: str, now: datetime, limits: TimerLimits) -> tuple[int, datetime, str]:
     """`R<n>/<period>` or `R<n>/<start>/<period>`: repetitions (-1 for unbounded), the first due
     instant and the period. Without a start the first period begins now."""
@@ -154,28 +217,66 @@ def parse_cycle(text: str, now: datetime, limits: TimerLimits) -> tuple[int, dat
     return cycles, add_iso_duration(now, period), period
 
 
+def _following(cycle: dict, due: datetime, zone: tzinfo) -> datetime:
+    """The instant after `due` a cycle falls due again: by its cron, its period, or (saved by the
+    library) its length in seconds."""
+    if "cron" in cycle:
+        return cron_next(cycle["cron"], due, zone)
+    if "period" in cycle:
+        return add_iso_duration(due, cycle["period"])
+    return due + timedelta(seconds=cycle["duration"])
+
+
 class ServiceCycle(CycleTimerEventDefinition):
-    """Repeats by the calendar (each P1Y lands on the same date, leap years included)."""
+    """Repeats by the calendar (each P1Y lands on the same date, leap years included), or by a cron."""
+
+    def update_task(self, my_task: Task) -> None:
+        """On a non-interrupting boundary event each firing opens its own path, as Camunda's do: the
+        token that fired goes on, and a new one listens for the rest of the cycle in its place. (The
+        library hangs every firing's path under the listening token, which is cancelled with its
+        activity, and those paths with it.)"""
+        spec = my_task.task_spec
+        if not isinstance(spec, BoundaryEvent) or spec.cancel_activity:
+            super().update_task(my_task)
+            return
+        if not self.cycle_complete(my_task):
+            return
+        rest = my_task.internal_data.pop("event_value")
+        if rest["cycles"] != 0:
+            listening = my_task.parent._add_child(spec, TaskState.WAITING)
+            listening.internal_data["event_value"] = rest
+            spec._predict(listening, mask=TaskState.NOT_FINISHED_MASK)
+            my_task.workflow.top_workflow.event_manager.add_task(listening)
+        for output in spec.outputs:  # a cycle's event has no path predicted: each firing draws its own
+            path = my_task._add_child(output, TaskState.FUTURE)
+            output._predict(path, mask=TaskState.NOT_FINISHED_MASK)
+        my_task._ready()
 
     def cycle_complete(self, my_task: Task) -> bool:
         run_time = _run_time.get()
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
-            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            expression = str(my_task.workflow.script_engine.evaluate(my_task, self.expression)).strip()
             try:
-                cycles, start, period = parse_cycle(str(expression), _now(), run_time.limits)
+                if is_cron(expression):
+                    check_cron_period(expression, run_time.limits)
+                    event_value = {"cycles": -1, "next": cron_next(expression, _now(), run_time.zone).isoformat(),
+                                   "cron": expression}
+                else:
+                    cycles, start, period = parse_cycle(expression, _now(), run_time.limits)
+                    event_value = {"cycles": cycles, "next": start.isoformat(), "period": period}
             except ValueError as error:
                 raise WorkflowTaskException(str(error), task=my_task) from None
-            event_value = {"cycles": cycles, "next": start.isoformat(), "period": period}
         ready = False
         if event_value["cycles"] != 0:
             next_event = datetime.fromisoformat(event_value["next"])
             # A cycle that fell behind (the service was down) catches up a bounded number of firings a
             # step; its timer stays due, and the next step goes on.
-            if next_event <= _now() and run_time.firings[my_task.id] < run_time.limits.firings_per_step:
-                run_time.firings[my_task.id] += 1
-                following = (add_iso_duration(next_event, event_value["period"]) if "period" in event_value
-                             else next_event + timedelta(seconds=event_value["duration"]))
+            # Counted per event and place: on a boundary event each firing hands the cycle to a new token.
+            counted = (my_task.task_spec.name, my_task.parent.id if my_task.parent is not None else my_task.id)
+            if next_event <= _now() and run_time.firings[counted] < run_time.limits.firings_per_step:
+                run_time.firings[counted] += 1
+                following = _following(event_value, next_event, run_time.zone)
                 event_value["next"] = following.isoformat()
                 event_value["cycles"] -= 1
                 ready = True
@@ -301,7 +402,11 @@ def start_timer_schedule(kind: str, value: object, now: datetime, limits: TimerL
         return datetime.fromisoformat(_instant(value)), None
     if kind == "timeDuration":
         return add_iso_duration(now, str(value).strip()), None
-    cycles, first, period = parse_cycle(str(value), now, limits)
+    text = str(value).strip()
+    if is_cron(text):
+        check_cron_period(text, limits)
+        return cron_next(text, now, _run_time.get().zone), {"cycles": -1, "cron": text}
+    cycles, first, period = parse_cycle(text, now, limits)
     return first, {"cycles": cycles, "period": period}
 
 
@@ -312,9 +417,10 @@ def check_constant_timer(kind: str, text: str, limits: TimerLimits) -> None:
         start_timer_schedule(kind, text, reference, limits)
 
 
-def next_start(due: datetime, repeat: dict | None) -> tuple[datetime, dict] | None:
-    """After a start timer fired at `due`: its next due instant and what remains, or None when done."""
+def next_start(due: datetime, repeat: dict | None, zone: tzinfo) -> tuple[datetime, dict] | None:
+    """After a start timer fired at `due`: its next due instant and what remains, or None when done
+    (a cron cycle is read in `zone`)."""
     if repeat is None or repeat["cycles"] == 1:
         return None
     cycles = repeat["cycles"] - 1 if repeat["cycles"] > 0 else -1
-    return add_iso_duration(due, repeat["period"]), {"cycles": cycles, "period": repeat["period"]}
+    return _following(repeat, due, zone), {**repeat, "cycles": cycles}
