@@ -47,6 +47,7 @@ from app.engine.flows import (
     read_activiti_as_camunda,
     resolve_references,
     rewrite_message_throws,
+    rewrite_transactions,
     split_implicitly,
 )
 from app.engine.multi_instance import use_service_multi_instance
@@ -144,7 +145,7 @@ def _activity_type(element: etree._Element) -> str:
         kinds = {"errorEventDefinition": "errorEndEvent", "terminateEventDefinition": "terminateEndEvent",
                  "messageEventDefinition": "messageEndEvent", "signalEventDefinition": "signalEndEvent",
                  "escalationEventDefinition": "escalationEndEvent",
-                 "compensateEventDefinition": "compensationEndEvent"}
+                 "compensateEventDefinition": "compensationEndEvent", "cancelEventDefinition": "cancelEndEvent"}
         return next((kinds[d] for d in definitions if d in kinds), "noneEndEvent")
     if tag == "startEvent":
         kinds = {"timerEventDefinition": "startTimerEvent", "messageEventDefinition": "messageStartEvent",
@@ -157,7 +158,8 @@ def _activity_type(element: etree._Element) -> str:
                  "errorEventDefinition": "boundaryError", "signalEventDefinition": "boundarySignal",
                  "escalationEventDefinition": "boundaryEscalation",
                  "conditionalEventDefinition": "boundaryConditional",
-                 "compensateEventDefinition": "compensationBoundaryCatch"}
+                 "compensateEventDefinition": "compensationBoundaryCatch",
+                 "cancelEventDefinition": "cancelBoundaryCatch"}
         return next((kinds[d] for d in definitions if d in kinds), "boundaryEvent")
     if tag == "intermediateCatchEvent":
         kinds = {"timerEventDefinition": "intermediateTimer", "messageEventDefinition": "intermediateMessageCatch",
@@ -585,6 +587,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
                 raise refuse_element(resource, process,
                                      f"process key '{process_id}' is defined twice in this deployment")
             facts[process_id] = (resource, _inspect_process(resource, process))
+        rewrite_transactions(resource, root)
         check_structure(resource, root)
         interrupting.update(interrupting_starts(root))
         join_link_events(resource, root)
