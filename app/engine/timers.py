@@ -202,9 +202,18 @@ def check_cron_period(text: str, limits: TimerLimits) -> None:
 
 
 def parse_cycle(text: str, now: datetime, limits: TimerLimits) -> tuple[int, datetime, str]:
-    """`R<n>/<period>` or `R<n>/<start>/<period>`: repetitions (-1 for unbounded), the first due
-    instant and the period. Without a start the first period begins now."""
+    """`R<n>/<period>`, `R<n>/<start>/<period>` or `R<n>/<start>/<end>` (the period is the time
+    between them, as Camunda reads it): repetitions (-1 for unbounded), the first due instant and the
+    period. Without a start the first period begins now."""
     parts = text.strip().upper().split("/")
+    if len(parts) == 3 and parts[1].startswith("P"):
+        raise ValueError(f"'{text}' counts its repetitions back from an end, which the service does not read; "
+                         "write the start of the cycle instead (R3/2027-01-01T00:00:00+08:00/P1D)")
+    if len(parts) == 3 and not parts[2].startswith("P"):
+        start, end = (datetime.fromisoformat(_instant(part)) for part in parts[1:])
+        if end <= start:
+            raise ValueError(f"the cycle '{text}' ends before it starts")
+        parts[2] = f"PT{int((end - start).total_seconds())}S"
     if len(parts) not in (2, 3) or not parts[0].startswith("R") or not parts[-1].startswith("P") \
             or not (parts[0][1:] == "" or (parts[0][1:].isdigit() and len(parts[0]) <= 10)):
         raise ValueError(f"'{text}' is not a repeating interval such as R3/P1Y or R/2027-01-01T00:00:00+08:00/P1Y")

@@ -214,3 +214,14 @@ def test_a_cron_start_timer_repeats_in_the_services_zone():
     assert due.isoformat() == "2026-10-02T09:00:00+00:00" and repeat == {"cycles": -1, "cron": "0 0 9 ? * MON-FRI"}
     following = next_start(datetime(2026, 10, 2, 1, tzinfo=UTC), repeat, shanghai)  # Friday 9:00 in Shanghai
     assert following is not None and following[0] == datetime(2026, 10, 5, 9, tzinfo=shanghai)
+
+
+def test_a_cycle_between_a_start_and_an_end_repeats_at_their_distance_as_camunda_reads_it():
+    now = datetime(2026, 9, 28, tzinfo=UTC)
+    with on_clock(SimulatedClock(now), UTC):
+        cycles, first, period = parse_cycle("R2/2027-01-01T09:00:00+08:00/2027-01-02T09:00:00+08:00", now,
+                                            TimerLimits())
+        assert (cycles, first.isoformat(), period) == (2, "2027-01-01T09:00:00+08:00", "PT86400S")
+        for refused in ("R2/P1D/2027-01-02T09:00:00+08:00", "R/2027-01-02T09:00:00+08:00/2027-01-01T09:00:00+08:00"):
+            with pytest.raises(ValueError):
+                parse_cycle(refused, now, TimerLimits())
