@@ -20,6 +20,7 @@ from croniter import croniter
 from croniter.croniter import CroniterError
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
 from SpiffWorkflow.bpmn.specs.defaults import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
@@ -29,7 +30,6 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
@@ -239,28 +239,6 @@ def _following(cycle: dict, due: datetime, zone: tzinfo) -> datetime:
 class ServiceCycle(CycleTimerEventDefinition):
     """Repeats by the calendar (each P1Y lands on the same date, leap years included), or by a cron."""
 
-    def update_task(self, my_task: Task) -> None:
-        """On a non-interrupting boundary event each firing opens its own path, as Camunda's do: the
-        token that fired goes on, and a new one listens for the rest of the cycle in its place. (The
-        library hangs every firing's path under the listening token, which is cancelled with its
-        activity, and those paths with it.)"""
-        spec = my_task.task_spec
-        if not isinstance(spec, BoundaryEvent) or spec.cancel_activity:
-            super().update_task(my_task)
-            return
-        if not self.cycle_complete(my_task):
-            return
-        rest = my_task.internal_data.pop("event_value")
-        if rest["cycles"] != 0:
-            listening = my_task.parent._add_child(spec, TaskState.WAITING)
-            listening.internal_data["event_value"] = rest
-            spec._predict(listening, mask=TaskState.NOT_FINISHED_MASK)
-            my_task.workflow.top_workflow.event_manager.add_task(listening)
-        for output in spec.outputs:  # a cycle's event has no path predicted: each firing draws its own
-            path = my_task._add_child(output, TaskState.FUTURE)
-            output._predict(path, mask=TaskState.NOT_FINISHED_MASK)
-        my_task._ready()
-
     def cycle_complete(self, my_task: Task) -> bool:
         run_time = _run_time.get()
         event_value = my_task._get_internal_data("event_value")
@@ -294,6 +272,23 @@ class ServiceCycle(CycleTimerEventDefinition):
             my_task.internal_data["event_fired"] = True
         my_task._set_internal_data(event_value=event_value)
         return ready
+
+
+class KeepsCyclePaths(BoundaryEventJoin):
+    """When an activity ends, its non-interrupting boundary cycle stops listening, and the paths its
+    firings opened go on, as in Camunda. (The library keeps those paths under the listening token and
+    cancels them with it.)"""
+
+    def _check_threshold_structured(self, my_task: Task) -> tuple[bool, list[Task]]:
+        finished, cancel = super()._check_threshold_structured(my_task)
+        if not finished:
+            return finished, cancel
+        listening = [task for task in cancel if task.has_state(TaskState.WAITING) and task.children
+                     and isinstance(getattr(task.task_spec, "event_definition", None), ServiceCycle)]
+        for task in listening:
+            task._set_state(TaskState.CANCELLED)
+            task.workflow.top_workflow.event_manager.remove_task(task)
+        return finished, [task for task in cancel if task not in listening]
 
 
 # The timer kinds as Camunda Modeler names them.
@@ -400,6 +395,8 @@ def use_service_timers(specs: Iterable[BpmnProcessSpec]) -> None:
             definition = getattr(task_spec, "event_definition", None)
             if definition is not None:
                 _replace(definition)
+            if type(task_spec) is BoundaryEventJoin:
+                task_spec.__class__ = KeepsCyclePaths
             if type(task_spec) is EventBasedGateway and type(definition) is MultipleEventDefinition:
                 task_spec.__class__ = RacingGateway
                 definition.__class__ = RaceOfEvents
