@@ -165,7 +165,7 @@ def _fire_start_timer(services: Services, timer_id: str, now: datetime) -> bool:
             return False  # another worker fired it first
         definition = session.get_one(ProcessDefinition, timer.process_definition_id)
         due = timer.due_at
-        following = next_start(due, timer.repeat)
+        following = next_start(due, timer.repeat, services.settings.zone)
         if following is None:
             session.delete(timer)
         else:

@@ -28,6 +28,17 @@ message throw events.
 - References written as Camunda 7 reads them: a `messageRef` or `signalRef` with a prefix bound to
   the file's own namespace (`tns:newInvoice`) names the element of that id, and an `errorRef` that
   names no `bpmn:error` is itself the error's code (Camunda's BpmnParse does both).
+- A transaction subprocess runs as an embedded subprocess. A cancel end event in it cancels it as
+  Camunda 7 does: the completed activities of the transaction are compensated, the last completed
+  first, and the case leaves through the cancel boundary event of the transaction. This is drawn
+  into the file before it is parsed: the cancel end event becomes a compensation throw event
+  followed by an end event throwing an error of the transaction's own, which the cancel boundary
+  event, become an error boundary event, catches. Camunda stops every other path of the
+  transaction before it compensates; a transaction whose cancel end event could be reached while
+  another path of it runs (a parallel or inclusive gateway, a non-interrupting boundary event or
+  event subprocess, an activity with several outgoing flows) is refused, and so are a cancel end
+  event without a cancel boundary event to leave by, cancel events anywhere else, a multi-instance
+  transaction, and errors caught by any code where the cancel would be caught too.
 - Data associations (a line between a task and a data object or data store) and data stores are
   drawn for readers: Camunda 7 does not execute them, while the library would move the variable out
   of the case into the data object, stop the task when it has no such variable, or ask for a data
@@ -136,7 +147,7 @@ def rewrite_message_throws(root: etree._Element) -> None:
 
 def end_subprocesses(root: etree._Element) -> None:
     """Give each embedded subprocess without an end event one (see the module's docstring)."""
-    for subprocess in root.iter(f"{{{BPMN_NS}}}subProcess"):
+    for subprocess in root.iter(f"{{{BPMN_NS}}}subProcess", f"{{{BPMN_NS}}}transaction"):
         if subprocess.find("bpmn:endEvent", BPMN_PREFIXES) is None and subprocess.get("id"):
             etree.SubElement(subprocess, f"{{{BPMN_NS}}}endEvent", id=f"{subprocess.get('id')}__end")
 
@@ -241,3 +252,95 @@ def drop_data_associations(root: etree._Element) -> None:
             owner = association.getparent()
             if owner is not None:
                 owner.remove(association)
+
+
+def _with_cancel(events: Iterable[etree._Element]) -> list[etree._Element]:
+    return [event for event in events if event.find("bpmn:cancelEventDefinition", BPMN_PREFIXES) is not None]
+
+
+def rewrite_transactions(resource: str, root: etree._Element) -> None:
+    """Run each transaction of the executable processes as an embedded subprocess, and its cancel
+    events as compensation and an error of its own (see the module's docstring)."""
+    processes = [process for process in root.iterfind("bpmn:process", BPMN_PREFIXES)
+                 if process.get("isExecutable") == "true"]
+    for transaction in [found for process in processes for found in process.iter(f"{{{BPMN_NS}}}transaction")]:
+        scope = transaction.getparent()
+        transaction_id = transaction.get("id") or ""
+        if scope is None or not transaction_id:
+            continue  # refused by check_structure: no id, or drawn nowhere
+        if transaction.find("bpmn:multiInstanceLoopCharacteristics", BPMN_PREFIXES) is not None:
+            raise refuse_element(resource, transaction, "a multi-instance transaction is not supported; draw the "
+                                                        "transaction inside a multi-instance subprocess")
+        cancels = _with_cancel(transaction.iterfind("bpmn:endEvent", BPMN_PREFIXES))
+        attached = [event for event in scope.iterfind("bpmn:boundaryEvent", BPMN_PREFIXES)
+                    if event.get("attachedToRef") == transaction_id]
+        catches = _with_cancel(attached)
+        if len(catches) > 1:
+            raise refuse_element(resource, catches[1], "a transaction has one cancel boundary event")
+        if cancels and not catches:
+            raise refuse_element(resource, transaction, "the transaction has a cancel end event but no cancel "
+                                                        "boundary event: attach one, where the case goes on once "
+                                                        "the transaction is cancelled")
+        if cancels:
+            _check_one_path(resource, transaction, attached)
+        error_id = f"{transaction_id}__cancelled"
+        if cancels or catches:
+            code = f"transaction-cancelled:{transaction_id}"
+            root.insert(0, etree.Element(f"{{{BPMN_NS}}}error", id=error_id, name=code, errorCode=code))
+        for end in cancels:
+            _replace_definition(end, "compensateEventDefinition")
+            end.tag = f"{{{BPMN_NS}}}intermediateThrowEvent"
+            end_id = end.get("id") or ""
+            thrown = etree.SubElement(transaction, f"{{{BPMN_NS}}}endEvent", id=f"{end_id}__cancelled")
+            etree.SubElement(thrown, f"{{{BPMN_NS}}}errorEventDefinition", errorRef=error_id)
+            etree.SubElement(transaction, f"{{{BPMN_NS}}}sequenceFlow", id=f"{end_id}__to_cancelled",
+                             sourceRef=end_id, targetRef=thrown.get("id") or "")
+        for catch in catches:
+            _replace_definition(catch, "errorEventDefinition").set("errorRef", error_id)
+            catch.set("cancelActivity", "true")  # a cancel boundary event always interrupts
+        transaction.tag = f"{{{BPMN_NS}}}subProcess"
+    for process in processes:
+        for event in _with_cancel(process.iter(f"{{{BPMN_NS}}}endEvent", f"{{{BPMN_NS}}}boundaryEvent",
+                                               f"{{{BPMN_NS}}}intermediateThrowEvent",
+                                               f"{{{BPMN_NS}}}intermediateCatchEvent", f"{{{BPMN_NS}}}startEvent")):
+            raise refuse_element(resource, event, "a cancel event is a cancel end event drawn directly in a "
+                                                  "transaction subprocess, or a cancel boundary event attached to "
+                                                  "one")
+
+
+def _replace_definition(event: etree._Element, kind: str) -> etree._Element:
+    cancel = event.find("bpmn:cancelEventDefinition", BPMN_PREFIXES)
+    replacement = etree.Element(f"{{{BPMN_NS}}}{kind}")
+    if cancel is not None:
+        event.replace(cancel, replacement)
+    return replacement
+
+
+def _check_one_path(resource: str, transaction: etree._Element, attached: list[etree._Element]) -> None:
+    """Refuse what could run beside a cancel end event of the transaction, or catch its cancel."""
+    reason = ("lets paths of the transaction run side by side; a transaction with a cancel end event runs one "
+              "path at a time here (Camunda stops the other paths before it compensates, which the service "
+              "does not)")
+    outgoing: dict[str, int] = {}
+    for flow in transaction.iterfind("bpmn:sequenceFlow", BPMN_PREFIXES):
+        outgoing[flow.get("sourceRef") or ""] = outgoing.get(flow.get("sourceRef") or "", 0) + 1
+    for element in transaction:
+        tag = etree.QName(element).localname if isinstance(element.tag, str) else ""
+        splits = outgoing.get(element.get("id") or "", 0) > 1 and tag not in ("exclusiveGateway",
+                                                                               "eventBasedGateway")
+        starts = element.findall("bpmn:startEvent", BPMN_PREFIXES) if tag == "subProcess" else []
+        beside = (tag == "boundaryEvent" and element.get("cancelActivity") == "false") or (
+            element.get("triggeredByEvent") == "true" and any(start.get("isInterrupting") == "false"
+                                                              for start in starts))
+        if tag in ("parallelGateway", "inclusiveGateway") or splits or beside:
+            raise refuse_element(resource, element, reason)
+        errors = [start.find("bpmn:errorEventDefinition", BPMN_PREFIXES) for start in starts]
+        if any(error is not None and not error.get("errorRef") for error in errors):
+            raise refuse_element(resource, element, "an event subprocess that catches every error would catch "
+                                                    "the cancel of its transaction; give its error start event an "
+                                                    "error code")
+    for boundary in attached:
+        error = boundary.find("bpmn:errorEventDefinition", BPMN_PREFIXES)
+        if error is not None and not error.get("errorRef"):
+            raise refuse_element(resource, boundary, "an error boundary event that catches every error would "
+                                                     "catch the cancel of its transaction; give it an error code")

@@ -48,6 +48,7 @@ from app.engine.flows import (
     read_activiti_as_camunda,
     resolve_references,
     rewrite_message_throws,
+    rewrite_transactions,
     split_implicitly,
     take_unconditional_flows,
 )
@@ -150,7 +151,7 @@ def _activity_type(element: etree._Element) -> str:
         kinds = {"errorEventDefinition": "errorEndEvent", "terminateEventDefinition": "terminateEndEvent",
                  "messageEventDefinition": "messageEndEvent", "signalEventDefinition": "signalEndEvent",
                  "escalationEventDefinition": "escalationEndEvent",
-                 "compensateEventDefinition": "compensationEndEvent"}
+                 "compensateEventDefinition": "compensationEndEvent", "cancelEventDefinition": "cancelEndEvent"}
         return next((kinds[d] for d in definitions if d in kinds), "noneEndEvent")
     if tag == "startEvent":
         kinds = {"timerEventDefinition": "startTimerEvent", "messageEventDefinition": "messageStartEvent",
@@ -163,7 +164,8 @@ def _activity_type(element: etree._Element) -> str:
                  "errorEventDefinition": "boundaryError", "signalEventDefinition": "boundarySignal",
                  "escalationEventDefinition": "boundaryEscalation",
                  "conditionalEventDefinition": "boundaryConditional",
-                 "compensateEventDefinition": "compensationBoundaryCatch"}
+                 "compensateEventDefinition": "compensationBoundaryCatch",
+                 "cancelEventDefinition": "cancelBoundaryCatch"}
         return next((kinds[d] for d in definitions if d in kinds), "boundaryEvent")
     if tag == "intermediateCatchEvent":
         kinds = {"timerEventDefinition": "intermediateTimer", "messageEventDefinition": "intermediateMessageCatch",
@@ -286,17 +288,12 @@ def _check_element(resource: str, element: etree._Element) -> None:
     if tag == "receiveTask" and element.get("messageRef") and _event_name(element, "message") is None:
         raise refuse_element(resource, element, "the receive task's messageRef names no message with a name")
     if tag == "eventBasedGateway" and parent is not None:
-        timers = conditions = 0
+        conditions = 0
         for flow in parent.iterfind("bpmn:sequenceFlow", _NS):
             if flow.get("sourceRef") == element.get("id"):
                 target = parent.find(f"*[@id='{flow.get('targetRef')}']")
-                if target is not None and target.find("bpmn:timerEventDefinition", _NS) is not None:
-                    timers += 1
                 if target is not None and target.find("bpmn:conditionalEventDefinition", _NS) is not None:
                     conditions += 1
-        if timers > 1:
-            raise refuse_element(resource, element, "an event-based gateway may race one timer at most; "
-                                             "give the earliest deadline a gateway of its own")
         if conditions:
             raise refuse_element(resource, element, "an event-based gateway cannot wait on a conditional event "
                                                     "here; attach a conditional boundary event to a task instead")
@@ -627,6 +624,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
                 raise refuse_element(resource, process,
                                      f"process key '{process_id}' is defined twice in this deployment")
             facts[process_id] = (resource, _inspect_process(resource, process))
+        rewrite_transactions(resource, root)
         check_structure(resource, root)
         # After the checks that name what is wrong more closely: the executable processes, and the
         # messages, signals, errors and escalations they name.

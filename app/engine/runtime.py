@@ -74,7 +74,7 @@ from app.engine.steps import (
     ThrownError,
     logging_step,
 )
-from app.engine.timers import TimerLimits, on_clock, start_timer_schedule
+from app.engine.timers import TimerLimits, due_key, on_clock, start_timer_schedule, timer_job_id, timer_slot
 from app.errors import Conflict, InvalidRequest, NotFound, ProcessExecutionFailed
 
 _ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -329,14 +329,16 @@ class ProcessRun:
         for task, timer in self._waiting_catches():
             if not isinstance(timer, TimerEventDefinition):
                 continue
-            value = task.internal_data.get("event_value")
+            slot = timer_slot(task.task_spec, timer)
+            value = task.internal_data.get(due_key(slot))
             if isinstance(value, dict):
                 if value.get("cycles") == 0:
                     continue  # a cycle that has run all its repetitions waits for nothing more
                 value = value.get("next")
             due = parse_datetime(value, self.context.zone) if isinstance(value, str) else None
-            # An event-based gateway keeps its timer's due instant as a timer event does.
-            timers.append(PendingTimer(str(task.id), self._gateway_branch(task, timer) or task.task_spec.bpmn_id, due))
+            # An event-based gateway keeps each timer's due instant as a timer event does.
+            timers.append(PendingTimer(timer_job_id(task, slot),
+                                       self._gateway_branch(task, timer) or task.task_spec.bpmn_id, due))
         return timers
 
     def event_waits(self) -> list[EventWait]:
@@ -352,7 +354,8 @@ class ProcessRun:
         inner = getattr(task.task_spec.event_definition, "event_definitions", None)
         if inner is None:
             return None
-        return task.task_spec.outputs[inner.index(definition)].bpmn_id
+        # By identity: the library finds two timers of one name equal.
+        return task.task_spec.outputs[next(index for index, own in enumerate(inner) if own is definition)].bpmn_id
 
     def open_external_tasks(self) -> list[OpenExternalTask]:
         engine: SafeScriptEngine = self.workflow.script_engine
@@ -375,22 +378,29 @@ class ProcessRun:
         return tasks
 
     # -- commands -------------------------------------------------------------------------------
-    def _timers_due_at(self, instant: datetime) -> list:
-        # Only single timers: a cycle keeps its next instant with its repetitions, and is never a deadline.
-        return [task for task, definition in self._waiting_catches()
-                if isinstance(definition, TimerEventDefinition)
-                and isinstance(task.internal_data.get("event_value"), str)
-                and parse_datetime(task.internal_data["event_value"], self.context.zone) == instant]
+    def _timers_due_at(self, instant: datetime) -> list[tuple[Task, str, EventDefinition]]:
+        """(token, key of its due instant, timer) of each timer waiting for `instant`. Only single
+        timers: a cycle keeps its next instant with its repetitions, and is never a deadline."""
+        found = []
+        for task, definition in self._waiting_catches():
+            if not isinstance(definition, TimerEventDefinition):
+                continue
+            key = due_key(timer_slot(task.task_spec, definition))
+            value = task.internal_data.get(key)
+            if isinstance(value, str) and parse_datetime(value, self.context.zone) == instant:
+                found.append((task, key, definition))
+        return found
 
     def timers_due_at(self, instant: datetime) -> list[str]:
         """The activities whose timers wait for exactly this instant."""
-        return [task.task_spec.bpmn_id for task in self._timers_due_at(instant)]
+        return [self._gateway_branch(task, timer) or task.task_spec.bpmn_id
+                for task, _, timer in self._timers_due_at(instant)]
 
     def move_timers(self, old_due: datetime, new_due: datetime) -> None:
         """Timers waiting for `old_due` wait for `new_due` instead (a provisional deadline recomputed
         once its year's calendar was confirmed)."""
-        for task in self._timers_due_at(old_due):
-            task.internal_data["event_value"] = new_due.isoformat()
+        for task, key, _ in self._timers_due_at(old_due):
+            task.internal_data[key] = new_due.isoformat()
 
     def _ready_user_task(self, task_id: str) -> Task:
         task = self._task(task_id)

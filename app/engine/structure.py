@@ -4,8 +4,9 @@ word (and so lose a token on, or never run) is refused at deploy, naming the ele
 The library follows sequence flows by their ids and parses only what a flow reaches: a flow without an
 id, or one drawn across the border of a subprocess, leaves the token behind; an element drawn inside a
 task, a boundary event attached to no activity or an event whose definition it does not know are
-passed over. Elements Camunda 7 does not run either (complex gateways, transactions, ad-hoc
-subprocesses, choreographies, standard loops, cancel events) are refused with the reason.
+passed over. Elements Camunda 7 does not run either (complex gateways, ad-hoc subprocesses,
+choreographies, standard loops) are refused with the reason. Transactions and their cancel events
+are drawn as what they do before this check (app.engine.flows.rewrite_transactions).
 """
 from __future__ import annotations
 
@@ -25,8 +26,6 @@ _MAX_ID = 255  # Camunda keeps activity ids and names (and so does the service) 
 _UNSUPPORTED = {
     "complexGateway": "complex gateways are not supported (Camunda 7 does not run them either); draw an "
                       "inclusive or exclusive gateway",
-    "transaction": "transaction subprocesses are not supported; draw an embedded subprocess, and undo "
-                   "its steps with compensation",
     "adHocSubProcess": "ad-hoc subprocesses are not supported (Camunda 7 does not run them either); draw the "
                        "tasks with a parallel or inclusive gateway",
     "choreographyTask": "choreographies describe messages between participants and cannot run as a process",
@@ -35,7 +34,6 @@ _UNSUPPORTED = {
     "standardLoopCharacteristics": "loop activities (the loop marker) are not supported (Camunda 7 does not run "
                                    "them either); draw a sequential multi-instance activity or a gateway that "
                                    "leads back",
-    "cancelEventDefinition": "cancel events belong to transaction subprocesses, which are not supported",
 }
 # Which event definitions each kind of event may carry (none: a plain event).
 _DEFINITIONS = {

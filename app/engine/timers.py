@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import SpiffWorkflow.bpmn.specs.event_definitions.timer as _timer_module
+from croniter import croniter
+from croniter.croniter import CroniterError
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
+from SpiffWorkflow.bpmn.specs.defaults import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -25,7 +30,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
 
 from app.clock import Clock, SimulatedClock, add_iso_duration
 
@@ -133,10 +141,79 @@ class ServiceDuration(_FiresAtDueInstant, DurationTimerEventDefinition):
         return add_iso_duration(_now(), str(expression)).isoformat()
 
 
+# Spring's macros, which Camunda 7 reads as their cron expressions.
+_CRON_MACROS = {"@yearly": "0 0 0 1 1 *", "@annually": "0 0 0 1 1 *", "@monthly": "0 0 0 1 * *",
+                "@weekly": "0 0 0 * * 0", "@daily": "0 0 0 * * *", "@midnight": "0 0 0 * * *",
+                "@hourly": "0 0 * * * *"}
+_CRON_SHAPE = ("six fields: second minute hour day-of-month month day-of-week, such as 0 0 9 * * ? "
+               "(each day at 9:00) or 0 0 9 ? * MON-FRI")
+_WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+# The day after which a cron that has not fired is taken to fire never (February 30th).
+_CRON_YEARS = 30
+
+
+def is_cron(text: str) -> bool:
+    """Camunda 7 reads a cycle that does not start with R as a cron expression."""
+    return not text.strip().upper().startswith("R")
+
+
+def _cron_expression(text: str) -> str:
+    """A cron cycle as Camunda 7 writes it (Spring's six fields, seconds first, `?`, `L`, `W`, `#`,
+    `5L` for the last Friday of a month) in the form croniter reads; what it cannot read is refused."""
+    fields = _CRON_MACROS.get(text.strip().lower(), text).split()
+    if len(fields) != 6:
+        raise ValueError(f"'{text}' is neither a repeating interval such as R3/P1Y nor a cron expression of "
+                         f"{_CRON_SHAPE}")
+    if not fields[0].isdigit() or int(fields[0]) > 59:
+        raise ValueError(f"the cron cycle '{text}' fires more than once a minute (its seconds field must name "
+                         "one second, such as 0)")
+    day_of_week = fields[5].upper()
+    if len(day_of_week) > 1 and day_of_week.endswith("L"):
+        # The last such weekday of the month, as croniter writes it (by number).
+        day = day_of_week[:-1]
+        day_of_week = f"L{_WEEKDAYS.index(day) if day in _WEEKDAYS else day}"
+    return " ".join([*fields[:5], day_of_week])
+
+
+def cron_next(text: str, after: datetime, zone: tzinfo) -> datetime:
+    """The first instant after `after` that the cron cycle names, read in `zone`."""
+    expression = _cron_expression(text)
+    try:
+        # Camunda (Spring) requires both days when both are given; croniter would take either.
+        following = croniter(expression, after.astimezone(zone), second_at_beginning=True, day_or=False,
+                             max_years_between_matches=_CRON_YEARS).get_next(datetime)
+    except CroniterError:
+        raise ValueError(f"'{text}' is no cron cycle the service reads: it takes {_CRON_SHAPE}; L, W, # and "
+                         "5L are read, L-3 and LW are not, and it must fall due at least once in "
+                         f"{_CRON_YEARS} years") from None
+    return following if following.tzinfo else following.replace(tzinfo=zone)
+
+
+def check_cron_period(text: str, limits: TimerLimits) -> None:
+    """A cron cycle may not fall due more often than the minimum period (counted over its first firings
+    from a fixed day, so that it is judged the same whenever it is read)."""
+    instant = datetime(2001, 1, 1, tzinfo=UTC)
+    following = cron_next(text, instant, UTC)
+    for _ in range(60):
+        instant, following = following, cron_next(text, following, UTC)
+        if following - instant < limits.cycle_minimum:
+            raise ValueError(f"the cron cycle '{text}' falls due more often than the minimum period of "
+                             f"{int(limits.cycle_minimum.total_seconds())} seconds")
+
+
 def parse_cycle(text: str, now: datetime, limits: TimerLimits) -> tuple[int, datetime, str]:
-    """`R<n>/<period>` or `R<n>/<start>/<period>`: repetitions (-1 for unbounded), the first due
-    instant and the period. Without a start the first period begins now."""
+    """`R<n>/<period>`, `R<n>/<start>/<period>` or `R<n>/<start>/<end>` (the period is the time
+    between them, as Camunda reads it): repetitions (-1 for unbounded), the first due instant and the
+    period. Without a start the first period begins now."""
     parts = text.strip().upper().split("/")
+    if len(parts) == 3 and parts[1].startswith("P"):
+        raise ValueError(f"'{text}' counts its repetitions back from an end, which the service does not read; "
+                         "write the start of the cycle instead (R3/2027-01-01T00:00:00+08:00/P1D)")
+    if len(parts) == 3 and not parts[2].startswith("P"):
+        start, end = (datetime.fromisoformat(_instant(part)) for part in parts[1:])
+        if end <= start:
+            raise ValueError(f"the cycle '{text}' ends before it starts")
+        parts[2] = f"PT{int((end - start).total_seconds())}S"
     if len(parts) not in (2, 3) or not parts[0].startswith("R") or not parts[-1].startswith("P") \
             or not (parts[0][1:] == "" or (parts[0][1:].isdigit() and len(parts[0]) <= 10)):
         raise ValueError(f"'{text}' is not a repeating interval such as R3/P1Y or R/2027-01-01T00:00:00+08:00/P1Y")
@@ -149,28 +226,44 @@ def parse_cycle(text: str, now: datetime, limits: TimerLimits) -> tuple[int, dat
     return cycles, add_iso_duration(now, period), period
 
 
+def _following(cycle: dict, due: datetime, zone: tzinfo) -> datetime:
+    """The instant after `due` a cycle falls due again: by its cron, its period, or (saved by the
+    library) its length in seconds."""
+    if "cron" in cycle:
+        return cron_next(cycle["cron"], due, zone)
+    if "period" in cycle:
+        return add_iso_duration(due, cycle["period"])
+    return due + timedelta(seconds=cycle["duration"])
+
+
 class ServiceCycle(CycleTimerEventDefinition):
-    """Repeats by the calendar (each P1Y lands on the same date, leap years included)."""
+    """Repeats by the calendar (each P1Y lands on the same date, leap years included), or by a cron."""
 
     def cycle_complete(self, my_task: Task) -> bool:
         run_time = _run_time.get()
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
-            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            expression = str(my_task.workflow.script_engine.evaluate(my_task, self.expression)).strip()
             try:
-                cycles, start, period = parse_cycle(str(expression), _now(), run_time.limits)
+                if is_cron(expression):
+                    check_cron_period(expression, run_time.limits)
+                    event_value = {"cycles": -1, "next": cron_next(expression, _now(), run_time.zone).isoformat(),
+                                   "cron": expression}
+                else:
+                    cycles, start, period = parse_cycle(expression, _now(), run_time.limits)
+                    event_value = {"cycles": cycles, "next": start.isoformat(), "period": period}
             except ValueError as error:
                 raise WorkflowTaskException(str(error), task=my_task) from None
-            event_value = {"cycles": cycles, "next": start.isoformat(), "period": period}
         ready = False
         if event_value["cycles"] != 0:
             next_event = datetime.fromisoformat(event_value["next"])
             # A cycle that fell behind (the service was down) catches up a bounded number of firings a
             # step; its timer stays due, and the next step goes on.
-            if next_event <= _now() and run_time.firings[my_task.id] < run_time.limits.firings_per_step:
-                run_time.firings[my_task.id] += 1
-                following = (add_iso_duration(next_event, event_value["period"]) if "period" in event_value
-                             else next_event + timedelta(seconds=event_value["duration"]))
+            # Counted per event and place: on a boundary event each firing hands the cycle to a new token.
+            counted = (my_task.task_spec.name, my_task.parent.id if my_task.parent is not None else my_task.id)
+            if next_event <= _now() and run_time.firings[counted] < run_time.limits.firings_per_step:
+                run_time.firings[counted] += 1
+                following = _following(event_value, next_event, run_time.zone)
                 event_value["next"] = following.isoformat()
                 event_value["cycles"] -= 1
                 ready = True
@@ -181,6 +274,23 @@ class ServiceCycle(CycleTimerEventDefinition):
         return ready
 
 
+class KeepsCyclePaths(BoundaryEventJoin):
+    """When an activity ends, its non-interrupting boundary cycle stops listening, and the paths its
+    firings opened go on, as in Camunda. (The library keeps those paths under the listening token and
+    cancels them with it.)"""
+
+    def _check_threshold_structured(self, my_task: Task) -> tuple[bool, list[Task]]:
+        finished, cancel = super()._check_threshold_structured(my_task)
+        if not finished:
+            return finished, cancel
+        listening = [task for task in cancel if task.has_state(TaskState.WAITING) and task.children
+                     and isinstance(getattr(task.task_spec, "event_definition", None), ServiceCycle)]
+        for task in listening:
+            task._set_state(TaskState.CANCELLED)
+            task.workflow.top_workflow.event_manager.remove_task(task)
+        return finished, [task for task in cancel if task not in listening]
+
+
 # The timer kinds as Camunda Modeler names them.
 TIMER_KINDS = {ServiceTimeDate: "timeDate", ServiceDuration: "timeDuration", ServiceCycle: "timeCycle"}
 
@@ -189,6 +299,85 @@ _REPLACEMENTS = {TimeDateEventDefinition: ServiceTimeDate, DurationTimerEventDef
 
 
 SERVICE_TIMERS = {service: library for library, service in _REPLACEMENTS.items()}
+
+
+def timer_slot(task_spec: TaskSpec, timer: EventDefinition) -> int:
+    """Which of its event's timers `timer` is: 0, except after an event-based gateway racing several."""
+    inner = getattr(getattr(task_spec, "event_definition", None), "event_definitions", None)
+    if not inner:
+        return 0
+    # By identity: the library finds two timers of one name equal.
+    timers = [definition for definition in inner if isinstance(definition, TimerEventDefinition)]
+    return next(slot for slot, own in enumerate(timers) if own is timer)
+
+
+def due_key(slot: int) -> str:
+    # The first timer keeps the library's key: a gateway saved while waiting on one timer reads on.
+    return "event_value" if slot == 0 else f"event_value_{slot}"
+
+
+def timer_job_id(task: Task, slot: int) -> str:
+    """The id of the job a timer is (a token racing several timers waits on as many jobs)."""
+    return str(task.id) if slot == 0 else str(uuid.uuid5(task.id, f"timer {slot}"))
+
+
+class RaceOfEvents(MultipleEventDefinition):
+    """What an event-based gateway waits for, as in Camunda: the first of its events to come wins.
+
+    The library keeps every timer of a gateway under one key (the second timer would read the
+    first's due instant) and lets every timer that is due fire at once (a token on each branch).
+    Here each timer keeps its own due instant, computed when the gateway is reached, and only the
+    earliest due timer fires; the other branches are cancelled with the gateway."""
+
+    def has_fired(self, my_task: Task) -> bool:
+        if my_task.internal_data.get("seen_events"):
+            return True  # a message or signal came first
+        winner: tuple[datetime, int] | None = None
+        timers = [(index, definition) for index, definition in enumerate(self.event_definitions)
+                  if isinstance(definition, TimerEventDefinition)]
+        for slot, (index, timer) in enumerate(timers):
+            value = my_task.internal_data.get(due_key(slot))
+            if value is None:
+                value = _first_due(timer, my_task)
+                my_task.internal_data[due_key(slot)] = value
+            # A cycle waited on by a gateway saved before it raced keeps its next instant in a mapping.
+            due = datetime.fromisoformat(value["next"] if isinstance(value, dict) else value)
+            if due <= _now() and (winner is None or due < winner[0]):
+                winner = (due, index)
+        if winner is None:
+            return False
+        my_task.internal_data["seen_events"] = [BpmnEvent(self.event_definitions[winner[1]])]
+        my_task.internal_data["race_winner"] = winner[1]
+        return True
+
+
+def _first_due(timer: EventDefinition, my_task: Task) -> str:
+    """A timer's due instant; a cycle after a gateway fires once, at its first instant (a catch
+    event is passed once)."""
+    try:
+        if isinstance(timer, _FiresAtDueInstant):
+            return timer._due_instant(my_task)
+        expression = my_task.workflow.script_engine.evaluate(my_task, getattr(timer, "expression", ""))
+        return parse_cycle(str(expression), _now(), _run_time.get().limits)[1].isoformat()
+    except ValueError as error:
+        raise WorkflowTaskException(f"timer: {error}", task=my_task) from None
+
+
+class RacingGateway(EventBasedGateway):
+    """Goes on at the branch whose event won (two timers of one name are equal to the library)."""
+
+    def _run_hook(self, my_task: Task) -> bool:
+        winner = my_task.internal_data.pop("race_winner", None)
+        if winner is None:
+            return bool(super()._run_hook(my_task))
+        timer = self.event_definition.event_definitions[winner]
+        timer.catch(my_task)
+        timer.update_task_data(my_task)
+        branch = my_task.children[winner].task_spec
+        my_task._sync_children([branch], TaskState.FUTURE)
+        for child in my_task.children:
+            child.task_spec._predict(child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK)
+        return True
 
 
 def _replace(definition: EventDefinition) -> None:
@@ -206,6 +395,11 @@ def use_service_timers(specs: Iterable[BpmnProcessSpec]) -> None:
             definition = getattr(task_spec, "event_definition", None)
             if definition is not None:
                 _replace(definition)
+            if type(task_spec) is BoundaryEventJoin:
+                task_spec.__class__ = KeepsCyclePaths
+            if type(task_spec) is EventBasedGateway and type(definition) is MultipleEventDefinition:
+                task_spec.__class__ = RacingGateway
+                definition.__class__ = RaceOfEvents
 
 
 def start_timer_schedule(kind: str, value: object, now: datetime, limits: TimerLimits) -> tuple[datetime, dict | None]:
@@ -214,7 +408,11 @@ def start_timer_schedule(kind: str, value: object, now: datetime, limits: TimerL
         return datetime.fromisoformat(_instant(value)), None
     if kind == "timeDuration":
         return add_iso_duration(now, str(value).strip()), None
-    cycles, first, period = parse_cycle(str(value), now, limits)
+    text = str(value).strip()
+    if is_cron(text):
+        check_cron_period(text, limits)
+        return cron_next(text, now, _run_time.get().zone), {"cycles": -1, "cron": text}
+    cycles, first, period = parse_cycle(text, now, limits)
     return first, {"cycles": cycles, "period": period}
 
 
@@ -225,9 +423,10 @@ def check_constant_timer(kind: str, text: str, limits: TimerLimits) -> None:
         start_timer_schedule(kind, text, reference, limits)
 
 
-def next_start(due: datetime, repeat: dict | None) -> tuple[datetime, dict] | None:
-    """After a start timer fired at `due`: its next due instant and what remains, or None when done."""
+def next_start(due: datetime, repeat: dict | None, zone: tzinfo) -> tuple[datetime, dict] | None:
+    """After a start timer fired at `due`: its next due instant and what remains, or None when done
+    (a cron cycle is read in `zone`)."""
     if repeat is None or repeat["cycles"] == 1:
         return None
     cycles = repeat["cycles"] - 1 if repeat["cycles"] > 0 else -1
-    return add_iso_duration(due, repeat["period"]), {"cycles": cycles, "period": repeat["period"]}
+    return _following(repeat, due, zone), {**repeat, "cycles": cycles}

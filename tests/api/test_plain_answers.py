@@ -106,14 +106,18 @@ REFUSED = {
         '<bpmn:startEvent id="ss"/>', '<bpmn:startEvent id="ss"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H'
         '</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent>'), "sp"), "", "ss", "plain start event"),
     "a complex gateway": (through('<bpmn:complexGateway id="g"/>', "g"), "", "g", "complex gateways"),
-    "a transaction": (through('<bpmn:transaction id="tx"><bpmn:startEvent id="ts"/><bpmn:endEvent id="te"/>'
-                              + flow("ts", "te", "i1") + '</bpmn:transaction>', "tx"), "", "tx", "transaction"),
+    "a transaction cancelled with nowhere to go": (
+        through('<bpmn:transaction id="tx"><bpmn:startEvent id="ts"/><bpmn:endEvent id="te">'
+                '<bpmn:cancelEventDefinition/></bpmn:endEvent>' + flow("ts", "te", "i1") + '</bpmn:transaction>', "tx"),
+        "", "tx", "no cancel boundary event"),
+    "a cron cycle of five fields": (through(TIMER.format("<bpmn:timeCycle>0 9 * * *</bpmn:timeCycle>"), "t"), "", "t",
+                                    "six fields"),
     "an ad-hoc subprocess": (through('<bpmn:adHocSubProcess id="ah"><bpmn:userTask id="a"/><bpmn:userTask id="b"/>'
                                      '</bpmn:adHocSubProcess>', "ah"), "", "ah", "ad-hoc subprocesses"),
     "a choreography task": (through('<bpmn:choreographyTask id="ct"/>', "ct"), "", "ct", "choreographies"),
     "a call choreography": (through('<bpmn:callChoreography id="cc"/>', "cc"), "", "cc", "choreographies"),
     "a cancel end event": (START + '<bpmn:endEvent id="e"><bpmn:cancelEventDefinition id="Cancel_1"/></bpmn:endEvent>'
-                           + flow("s", "e", "f1"), "", "e", "cancel events"),
+                           + flow("s", "e", "f1"), "", "e", "drawn directly in a transaction"),
     "a standard loop": (through('<bpmn:userTask id="u"><bpmn:standardLoopCharacteristics id="Loop_1"/>'
                                 '</bpmn:userTask>', "u"), "", "u", "loop activities"),
 }

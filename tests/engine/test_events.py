@@ -3,12 +3,13 @@ chose, repeated where Camunda repeats them, refused at deployment where they can
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from app.clock import SimulatedClock, add_iso_duration
 from app.engine import ProcessRun, RunContext, parse_deployment, schedule_start_timer
-from app.engine.timers import TimerLimits, next_start, parse_cycle
+from app.engine.timers import TimerLimits, cron_next, next_start, on_clock, parse_cycle, start_timer_schedule
 from app.errors import Conflict, InvalidProcessModel, InvalidRequest
 from tests.support.bpmn_text import definitions
 
@@ -126,7 +127,7 @@ def test_a_yearly_cycle_keeps_its_calendar_date_across_leap_years():
     seen = []
     while True:
         seen.append(due.date().isoformat())
-        following = next_start(due, repeat)
+        following = next_start(due, repeat, CST)
         if following is None:
             break
         due, repeat = following
@@ -164,13 +165,63 @@ def test_a_timer_start_event_is_scheduled_by_the_service(context):
         <bpmn:subProcess id="esp" triggeredByEvent="true">
           <bpmn:startEvent id="es"/><bpmn:endEvent id="ee"/><bpmn:sequenceFlow id="ef" sourceRef="es" targetRef="ee"/>
         </bpmn:subProcess>""", "an event subprocess starts with one message, signal, timer, conditional, error or escalation"),
-    ("""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="g"/>
-        <bpmn:eventBasedGateway id="g"/>
-        <bpmn:sequenceFlow id="g1" sourceRef="g" targetRef="t1"/><bpmn:sequenceFlow id="g2" sourceRef="g" targetRef="t2"/>
-        <bpmn:intermediateCatchEvent id="t1"><bpmn:timerEventDefinition><bpmn:timeDuration>P5D</bpmn:timeDuration>
-        </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
-        <bpmn:intermediateCatchEvent id="t2"><bpmn:timerEventDefinition><bpmn:timeDuration>P9D</bpmn:timeDuration>
-        </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>""", "one timer at most"),
 ])
 def test_events_the_service_cannot_run_are_refused_at_deployment(body, reason):
     assert reason in refused(body)
+
+
+def test_timers_racing_after_an_event_based_gateway_fire_once_even_when_both_are_overdue(context):
+    process = model("""
+      <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="g"/>
+      <bpmn:eventBasedGateway id="g"/>
+      <bpmn:sequenceFlow id="g1" sourceRef="g" targetRef="late"/><bpmn:sequenceFlow id="g2" sourceRef="g" targetRef="early"/>
+      <bpmn:intermediateCatchEvent id="late" name="期满"><bpmn:timerEventDefinition>
+        <bpmn:timeDuration>P9D</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+      <bpmn:intermediateCatchEvent id="early" name="期满"><bpmn:timerEventDefinition>
+        <bpmn:timeDuration>P5D</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+      <bpmn:sequenceFlow id="l1" sourceRef="late" targetRef="lapse"/><bpmn:userTask id="lapse"/>
+      <bpmn:sequenceFlow id="e1" sourceRef="early" targetRef="remind"/><bpmn:userTask id="remind"/>""")
+    run, _ = ProcessRun.start(process, {}, context)
+    timers = run.pending_timers()
+    assert sorted(t.activity_id for t in timers) == ["early", "late"] and len({t.task_id for t in timers}) == 2
+    # The service was down past both instants: the earlier one wins alone (both carry one name).
+    context.clock.set(datetime(2026, 10, 28, tzinfo=UTC))
+    run.fire_due_timers()
+    assert [t.task_definition_key for t in run.open_user_tasks()] == ["remind"]
+    assert run.pending_timers() == []
+
+
+@pytest.mark.parametrize(("cycle", "due"), [
+    # Camunda 7's own examples (CycleBusinessCalendarTest), from Thursday 2010-02-11 17:23.
+    ("0 0 * * * ?", "2010-02-11 18:00"), ("0 0 8-10 * * ?", "2010-02-12 08:00"),
+    ("0 0/30 8-10 * * ?", "2010-02-12 08:00"), ("0 0 0 25 12 ?", "2010-12-25 00:00"),
+    ("0 0 0 L 12 ?", "2010-12-31 00:00"), ("0 0 6,19 * * ?", "2010-02-11 19:00"),
+    ("0 0 0 * * THUL", "2010-02-25 00:00"), ("0 0 0 1W * *", "2010-03-01 00:00"),
+    ("0 0 0 ? * 5#2", "2010-02-12 00:00"), ("@monthly", "2010-03-01 00:00"), ("@weekly", "2010-02-14 00:00"),
+    # Both days given: both must hold, as in Camunda (the next 13th that is a Monday).
+    ("0 0 9 13 * MON", "2010-09-13 09:00"),
+])
+def test_a_cron_cycle_falls_due_as_camunda_reads_it(cycle, due):
+    after = datetime(2010, 2, 11, 17, 23, tzinfo=CST)
+    assert cron_next(cycle, after, CST).strftime("%Y-%m-%d %H:%M") == due
+
+
+def test_a_cron_start_timer_repeats_in_the_services_zone():
+    shanghai = ZoneInfo("Asia/Shanghai")
+    now = datetime(2026, 10, 2, 2, tzinfo=UTC)
+    with on_clock(SimulatedClock(now), UTC):
+        due, repeat = start_timer_schedule("timeCycle", "0 0 9 ? * MON-FRI", now, TimerLimits())
+    assert due.isoformat() == "2026-10-02T09:00:00+00:00" and repeat == {"cycles": -1, "cron": "0 0 9 ? * MON-FRI"}
+    following = next_start(datetime(2026, 10, 2, 1, tzinfo=UTC), repeat, shanghai)  # Friday 9:00 in Shanghai
+    assert following is not None and following[0] == datetime(2026, 10, 5, 9, tzinfo=shanghai)
+
+
+def test_a_cycle_between_a_start_and_an_end_repeats_at_their_distance_as_camunda_reads_it():
+    now = datetime(2026, 9, 28, tzinfo=UTC)
+    with on_clock(SimulatedClock(now), UTC):
+        cycles, first, period = parse_cycle("R2/2027-01-01T09:00:00+08:00/2027-01-02T09:00:00+08:00", now,
+                                            TimerLimits())
+        assert (cycles, first.isoformat(), period) == (2, "2027-01-01T09:00:00+08:00", "PT86400S")
+        for refused in ("R2/P1D/2027-01-02T09:00:00+08:00", "R/2027-01-02T09:00:00+08:00/2027-01-01T09:00:00+08:00"):
+            with pytest.raises(ValueError):
+                parse_cycle(refused, now, TimerLimits())

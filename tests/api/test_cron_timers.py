@@ -1,0 +1,80 @@
+"""Timer cycles written as cron expressions, as Camunda 7 reads a timeCycle that does not start with
+R: six fields, seconds first (`0 0 9 ? * MON-FRI`: each weekday at 9:00), read in the service's time
+zone on the injected clock; on timer start events, non-interrupting boundary events and event
+subprocesses. What the service does not read, or what would fire more often than once a minute, is
+refused at deploy naming the element."""
+from __future__ import annotations
+
+import pytest
+
+from tests.support.http import deploy, refusal
+from tests.support.paths import FIXTURES
+
+DAILY_BATCH = FIXTURES / "constructs" / "cron_daily_batch.bpmn"
+REMINDERS = FIXTURES / "constructs" / "cron_reminders.bpmn"
+
+
+def batch_starts(client) -> list[str]:
+    batches = client.get("/history/process-instance", params={"processDefinitionKey": "cron_daily_batch"}).json()
+    return sorted(batch["startTime"] for batch in batches)
+
+
+def test_a_cron_start_event_starts_one_batch_each_weekday_morning(client, root):
+    # The clock starts on Monday 2026-09-28 at 9:00 in Shanghai: the next weekday morning is Tuesday's.
+    [definition_id] = deploy(client, DAILY_BATCH)["deployedProcessDefinitions"]
+    [job] = client.get("/job", params={"processDefinitionId": definition_id}).json()
+    assert job["processInstanceId"] is None and job["dueDate"] == "2026-09-29T09:00:00.000+0800"
+
+    root.post("/api/clock", json={"set": "2026-09-29T08:59:59+08:00"}).raise_for_status()
+    assert batch_starts(client) == []
+    root.post("/api/clock", json={"set": "2026-10-04T12:00:00+08:00"}).raise_for_status()  # a Sunday
+    assert batch_starts(client) == ["2026-09-29T09:00:00.000+0800", "2026-09-30T09:00:00.000+0800",
+                                    "2026-10-01T09:00:00.000+0800", "2026-10-02T09:00:00.000+0800"]
+    [job] = client.get("/job", params={"processDefinitionId": definition_id}).json()
+    assert job["dueDate"] == "2026-10-05T09:00:00.000+0800"  # not on the weekend
+    root.post("/api/clock", json={"set": "2026-10-05T09:00:00+08:00"}).raise_for_status()
+    assert len(batch_starts(client)) == 5
+    assert {t["taskDefinitionKey"] for t in client.get("/task").json()} == {"compile_batch"}
+
+
+def open_tasks(client, instance_id: str) -> list[str]:
+    return sorted(t["taskDefinitionKey"] for t in client.get("/task", params={"processInstanceId": instance_id}).json())
+
+
+def test_a_cron_boundary_timer_chases_each_weekday_and_a_cron_event_subprocess_reports_at_month_end(client, root):
+    deploy(client, REMINDERS)
+    case = client.post("/process-definition/key/cron_reminders/start", json={}).json()["id"]
+    due = sorted(job["dueDate"] for job in client.get("/job", params={"processInstanceId": case}).json())
+    assert due == ["2026-09-29T09:00:00.000+0800", "2026-09-30T17:00:00.000+0800"]
+
+    root.post("/api/clock", json={"set": "2026-09-30T18:00:00+08:00"}).raise_for_status()
+    assert open_tasks(client, case) == ["chase_reviewer", "chase_reviewer", "report_progress", "review"]
+    root.post("/api/clock", json={"set": "2026-10-04T23:00:00+08:00"}).raise_for_status()  # Thursday, Friday
+    assert open_tasks(client, case).count("chase_reviewer") == 4
+    due = sorted(job["dueDate"] for job in client.get("/job", params={"processInstanceId": case}).json())
+    assert due == ["2026-10-05T09:00:00.000+0800", "2026-10-31T17:00:00.000+0800"]
+
+    [review] = [t for t in client.get("/task", params={"processInstanceId": case}).json()
+                if t["taskDefinitionKey"] == "review"]
+    client.post(f"/task/{review['id']}/complete", json={}).raise_for_status()
+    # The chase went with the task; the month-end report goes on while the case has open tasks.
+    [job] = client.get("/job", params={"processInstanceId": case}).json()
+    assert job["dueDate"] == "2026-10-31T17:00:00.000+0800"
+    root.post("/api/clock", json={"set": "2026-11-30T18:00:00+08:00"}).raise_for_status()
+    assert open_tasks(client, case).count("chase_reviewer") == 4
+    assert open_tasks(client, case).count("report_progress") == 3
+
+
+@pytest.mark.parametrize(("cycle", "reason"), [
+    ("* * * * * ?", "more than once a minute"),
+    ("0/30 * * * * ?", "more than once a minute"),
+    ("0 0 9 * *", "six fields"),
+    ("0 0 9 L-3 * ?", "L-3 and LW are not"),
+    ("0 0 9 30 2 ?", "at least once in"),
+])
+def test_a_cron_cycle_the_service_does_not_read_is_refused_naming_the_element(client, cycle, reason):
+    body = refusal(client, f"""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>
+      <bpmn:userTask id="t"/>
+      <bpmn:boundaryEvent id="chase" attachedToRef="t" cancelActivity="false"><bpmn:timerEventDefinition>
+        <bpmn:timeCycle>{cycle}</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:boundaryEvent>""")
+    assert reason in body["message"] and "chase" in body["message"]
