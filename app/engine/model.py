@@ -224,9 +224,12 @@ def _check_expressions(resource: str, element: etree._Element) -> None:
         except ExpressionSyntaxError as error:
             owner = next((node for node in element.iterancestors() if node.get("id")), None)
             prefix = "camunda:" if name is not None and name.namespace == CAMUNDA_NS else ""
-            where = f"attribute {prefix}{name.localname}" if name is not None else "text"
+            where = f"the attribute {prefix}{name.localname} of {_tag(element)}" if name is not None else \
+                f"the text of {_tag(element)}"
+            if _tag(element) == "property" and element.get("name"):
+                where = f"camunda:property {element.get('name')}"  # named as the Modeler shows it
             raise refuse_element(resource, element if element.get("id") else owner,
-                                 f"invalid expression in the {where} of {_tag(element)} '{text}': {error}") from None
+                                 f"invalid expression in {where} '{text}': {error}") from None
 
 
 def _check_element(resource: str, element: etree._Element) -> None:

@@ -258,7 +258,7 @@ def test_a_copy_names_the_department_of_the_cases_region(service, client):
     broken = process("broken_copy", f"""<bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t" />
       <bpmn:userTask id="t">{properties(ccGroups="${province")}</bpmn:userTask>""")
     answer = deploy_bytes(client, "broken.bpmn", broken)
-    assert answer.status_code == 400 and "not a valid template" in answer.json()["message"], answer.text
+    assert answer.status_code == 400 and "camunda:property ccGroups" in answer.json()["message"], answer.text
 
 
 def test_a_copy_whose_templates_name_nobody_for_the_case_is_not_made(client, root):
