@@ -56,6 +56,7 @@ _SAYS = {
     "instances.started": "启动下级案件：{name}", "variables.modified": "管理员修改案件数据",
     "process.modified": "管理员调整案件流转", "process.modified.return": "驳回至：{name}",
     "process.modified.withdraw": "撤回：{name}",
+    "instance.migrated": "案件转入流程新版本办理",
     "process.suspended": "案件挂起", "process.activated": "案件恢复办理（解除挂起）",
 }
 

@@ -182,6 +182,7 @@ USER_OPERATIONS = {
     "process.started": ("ProcessInstance", "Create", "Operator", None),
     "process.deleted": ("ProcessInstance", "Delete", "Operator", "reason"),
     "process.modified": ("ProcessInstance", "ModifyProcessInstance", "Operator", None),
+    "instance.migrated": ("ProcessInstance", "Migrate", "Operator", None),
     "process.suspended": ("ProcessInstance", "Suspend", "Operator", "suspensionState"),
     "process.activated": ("ProcessInstance", "Activate", "Operator", "suspensionState"),
     "variables.modified": ("Variable", "ModifyVariable", "Operator", None),

@@ -30,6 +30,7 @@ GUARDS = {
     "PUT /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,
     "DELETE /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,
     "POST /engine-rest/process-instance/{instance_id}/modification": ADMIN,
+    **{f"POST /engine-rest/migration/{step}": ADMIN for step in ("generate", "validate", "execute")},
     **{f"PUT /engine-rest/{path}/suspended": ADMIN for path in (
         "process-instance", "process-instance/{instance_id}", "process-definition",
         "process-definition/{definition_id}", "process-definition/key/{key}",

@@ -13,6 +13,7 @@ from app.rest.camunda import (
     identity,
     job,
     message,
+    migration,
     process_definition,
     process_instance,
     task,
@@ -24,5 +25,5 @@ from app.rest.routing import ServiceRouter
 router = ServiceRouter()
 for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
                attachment, history, job, message, external_task, variable_instance, execution, condition, identity,
-               filter):
+               filter, migration):
     router.include_router(module.router)
