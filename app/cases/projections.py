@@ -52,8 +52,8 @@ def first_mismatch(session: Session, instance: ProcessInstance, events: Sequence
             # The activities and tasks still open moved to the activities the instructions map them to.
             definition = event.payload.get("target_definition_id")
             moved = {i["sourceActivityIds"][0]: i["targetActivityIds"][0] for i in event.payload["instructions"]}
-            for row in [*(a for a in activities.values() if a["end time"] is None), *tasks.values()]:
-                row["activity"] = moved.get(row["activity"], row["activity"])
+            for moving in [*(a for a in activities.values() if a["end time"] is None), *tasks.values()]:
+                moving["activity"] = moved.get(moving["activity"], moving["activity"])
         elif event.kind in ENDINGS:
             status, end_time = ENDINGS[event.kind], event.occurred_at
     if status != ACTIVE:

@@ -79,7 +79,8 @@ _SUPPORTED = frozenset({"subProcess", "userTask", "multiInstanceBody", "receiveT
                         "intermediateConditional", "eventBasedGateway", "serviceTask", "sendTask",
                         "parallelGateway", "inclusiveGateway"})
 # Activity instances Camunda migrates and this service does not (see the module's docstring).
-_NOT_HERE = frozenset({"multiInstanceBody", "callActivity", "eventBasedGateway"})
+_NOT_HERE = {"multiInstanceBody": "a running multi-instance activity", "callActivity": "a running call activity",
+             "eventBasedGateway": "a token waiting at an event-based gateway"}
 _CONDITIONAL = frozenset({"intermediateConditional", "boundaryConditional", "conditionalStartEvent"})
 _TRIGGERS = frozenset({"boundaryTimer", "boundaryMessage", "boundarySignal", "intermediateTimer",
                        "intermediateMessageCatch", "intermediateSignalCatch", "startTimerEvent", "messageStartEvent",
@@ -326,8 +327,10 @@ def instance_failures(model: ProcessModel, workflow: BpmnWorkflow, instructions:
         if activity is not None and not activity.supported:
             failures.append(UNSUPPORTED)
         elif activity is not None and (activity.type in _NOT_HERE or _first_body(sources, activity.flow_scope)):
-            failures.append(f"This service does not migrate a running {activity.type} (activity '{activity_id}'): "
-                            "let it end, or move the case with a process instance modification first")
+            what = _NOT_HERE.get(activity.type, _NOT_HERE["multiInstanceBody"])
+            named = activity_id.removesuffix(MULTI_INSTANCE_BODY)
+            failures.append(f"This service does not migrate {what} ('{named}'): let it end, or move the case with "
+                            "a process instance modification first")
         if failures:
             reports.append(ActivityInstanceReport(str(task.id), activity_id, instruction, tuple(failures)))
     joins = sorted({task.task_spec.bpmn_id for task in _all_tasks(workflow)
@@ -374,6 +377,16 @@ def migrate_workflow(source: ProcessModel, workflow: BpmnWorkflow, target: Proce
         _keep_event_values(task, created, by_source)
         _rekey(created, task.id)
         kept.add(str(task.id))
+    # A mapped subprocess is the same activity instance: the one the target runs there takes its id.
+    for task in nodes:
+        scope_instruction = by_source.get(_body_or(task.task_spec))
+        if scope_instruction is None or str(task.id) in kept:
+            continue
+        running = [other for other in _nodes(target, moved) if _body_or(other.task_spec) == scope_instruction.target
+                   and str(other.id) not in kept]
+        if len(running) == 1:
+            _rekey(running[0], task.id)
+            kept.add(str(task.id))
     return kept
 
 
@@ -412,3 +425,8 @@ def _rekey(task: Task, task_id: UUID) -> None:
         parent._children = [task_id if child == old else child for child in parent._children]
     for child in task.children:
         child._parent = task_id
+    top = workflow.top_workflow
+    if old in top.subprocesses:  # a subprocess's own workflow is found by its task's id
+        subprocess = top.subprocesses.pop(old)
+        subprocess.parent_task_id = task_id
+        top.subprocesses[task_id] = subprocess
