@@ -45,12 +45,12 @@ from app.engine.elements import ProcessModel
 from app.engine.modification import (
     MULTI_INSTANCE_BODY,
     Instruction,
-    _add_token,
-    _all_tasks,
-    _nodes,
-    _owner,
-    _scope,
-    _spec,
+    add_token,
+    all_tasks,
+    nodes_of,
+    owner_of,
+    scope_for,
+    spec_of,
 )
 
 NO_INSTRUCTION = "There is no migration instruction for this instance's activity"
@@ -133,10 +133,15 @@ def _behavior(activity_type: str, spec: TaskSpec | None = None) -> str:
 def _scopes(model: ProcessModel) -> list[tuple[Any, str | None, bool]]:
     """The process and each embedded subprocess: (its spec, the activity it is, whether an event subprocess)."""
     scopes: list[tuple[Any, str | None, bool]] = [(model.spec, None, False)]
+    # The event subprocesses a scope's start lists (app.engine.event_subprocesses), and those the library runs.
+    specs = (model.spec, *model.subprocess_specs.values())
+    event_subprocesses = {spec.task_specs[name].spec for spec in specs for name in spec.start.trigger_specs} | {
+        task_spec.spec for spec in specs for task_spec in spec.task_specs.values()
+        if isinstance(task_spec, EventSubprocess)}
     for name, spec in model.subprocess_specs.items():
-        owner, _ = _owner(model, name)
+        owner, _ = owner_of(model, name)
         if model.elements[owner.bpmn_id or ""].activity_type != "callActivity":
-            scopes.append((spec, _body_or(owner), isinstance(owner, EventSubprocess)))
+            scopes.append((spec, _body_or(owner), name in event_subprocesses))
     return scopes
 
 
@@ -314,7 +319,7 @@ def instance_failures(model: ProcessModel, workflow: BpmnWorkflow, instructions:
     itself, and of each of its activity instances."""
     sources = _activities(model)
     by_source = {instruction.source: instruction for instruction in instructions}
-    nodes = _nodes(model, workflow)
+    nodes = nodes_of(model, workflow)
     reports = []
     for task, _parent in nodes.items():
         activity_id = _body_or(task.task_spec)
@@ -333,7 +338,7 @@ def instance_failures(model: ProcessModel, workflow: BpmnWorkflow, instructions:
                             "a process instance modification first")
         if failures:
             reports.append(ActivityInstanceReport(str(task.id), activity_id, instruction, tuple(failures)))
-    joins = sorted({task.task_spec.bpmn_id for task in _all_tasks(workflow)
+    joins = sorted({task.task_spec.bpmn_id for task in all_tasks(workflow)
                     if task.has_state(_ACTIVE) and isinstance(task.task_spec, UnstructuredJoin)
                     and task.task_spec.bpmn_id})
     own = [f"A token waits at the joining gateway '{join}', which this service does not migrate" for join in joins]
@@ -361,18 +366,18 @@ def migrate_workflow(source: ProcessModel, workflow: BpmnWorkflow, target: Proce
         start.cancel()  # the case goes on where it stood, not from the start
     moved.data = deepcopy(workflow.data)
     by_source = {instruction.source: instruction for instruction in instructions}
-    nodes = _nodes(source, workflow)
+    nodes = nodes_of(source, workflow)
     kept = set()
     for task in sorted((task for task in nodes if not any(parent is task for parent in nodes.values())),
                        key=lambda task: task.last_state_change):
         instruction = by_source[_body_or(task.task_spec)]
-        found = _spec(target, instruction.target)
+        found = spec_of(target, instruction.target)
         assert found is not None  # the plan was validated against the target
         spec, scope_name = found
         data = deepcopy(task.data)
-        scope = _scope(target, moved, Instruction("startBeforeActivity", activity_id=instruction.target),
+        scope = scope_for(target, moved, Instruction("startBeforeActivity", activity_id=instruction.target),
                        scope_name, data)
-        created = _add_token(scope, spec, data)
+        created = add_token(scope, spec, data)
         created.internal_data.update(deepcopy(task.internal_data))
         _keep_event_values(task, created, by_source)
         _rekey(created, task.id)
@@ -382,9 +387,11 @@ def migrate_workflow(source: ProcessModel, workflow: BpmnWorkflow, target: Proce
         scope_instruction = by_source.get(_body_or(task.task_spec))
         if scope_instruction is None or str(task.id) in kept:
             continue
-        running = [other for other in _nodes(target, moved) if _body_or(other.task_spec) == scope_instruction.target
+        running = [other for other in nodes_of(target, moved) if _body_or(other.task_spec) == scope_instruction.target
                    and str(other.id) not in kept]
         if len(running) == 1:
+            # Its own marks go with it (an interrupting event subprocess keeps its scope's subscriptions off).
+            running[0].internal_data.update(deepcopy(task.internal_data))
             _rekey(running[0], task.id)
             kept.add(str(task.id))
     return kept

@@ -52,11 +52,11 @@ from app.engine.migration import MigrationInstruction, migrate_workflow, start_e
 from app.engine.modification import (
     ActivityInstanceNode,
     Instruction,
-    _activity,
-    _nodes,
+    activity_of,
     activity_tree,
     apply_instructions,
     has_tokens,
+    nodes_of,
     opened_by,
 )
 from app.engine.multi_instance import SHADOWED, instance_locals
@@ -612,7 +612,7 @@ class ProcessRun:
         are the same ones (no change), those of the source not kept end cancelled, those the target
         adds around the kept ones start. `variables` (the plan's) are set on the case afterwards."""
         open_before = self._open_user_task_ids()
-        nodes = {str(task.id): task for task in _nodes(self.model, self.workflow)}
+        nodes = {str(task.id): task for task in nodes_of(self.model, self.workflow)}
         workflow = BpmnWorkflow(target.spec, target.subprocess_specs,
                                 script_engine=_script_engine(target, self.context))
         run = ProcessRun(target, workflow, self.context)
@@ -627,7 +627,7 @@ class ProcessRun:
         ended = [ActivityChange(task_id, activity_id, self.model.elements[task.task_spec.bpmn_id].name, activity_type,
                                 started=False, ended=True, canceled=True)
                  for task_id, task in nodes.items() if task_id not in kept
-                 for activity_id, activity_type in [_activity(self.model, task)]]
+                 for activity_id, activity_type in [activity_of(self.model, task)]]
         changes = ended + [change for change in result.changes if change.activity_instance_id not in kept]
         return run, replace(result, changes=tuple(changes), user_tasks_before=open_before)
 

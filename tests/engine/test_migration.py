@@ -80,3 +80,22 @@ def test_a_running_multi_instance_activity_is_refused_by_name():
     assert {failure for report in reports for failure in report.failures} == {
         "This service does not migrate a running multi-instance activity ('countersign'): let it end, or move the "
         "case with a process instance modification first"}
+
+
+def test_a_running_event_subprocess_and_the_subscriptions_of_the_others_go_on_after_migration():
+    source, target = (load(FIXTURES / "constructs" / "event_subprocess_messages.bpmn") for _ in range(2))
+    run, _ = ProcessRun.start(source, {}, context())
+    [reminder] = [wait for wait in run.event_waits() if wait.event_name == "ApplicantReminded"]
+    run.deliver_event(reminder.task_id, "message", "ApplicantReminded", {})
+    tree = run.activity_instances()
+    plan = generate(source, target, False)
+    # As Camunda, the event subprocesses, their start events and what runs inside are mapped.
+    assert {("reminders", "reminders"), ("reminded", "reminded"), ("answer_reminder", "answer_reminder")} <= {
+        (i.source, i.target) for i in plan}
+    moved, result = run.migrate(target, plan, {})
+    assert result.changes == () and moved.activity_instances() == tree
+    assert sorted(wait.event_name for wait in moved.event_waits()) == [
+        "ApplicantReminded", "ApplicationWithdrawn", "UrgentNotice"]
+    [answer] = [task for task in result.user_tasks if task.task_definition_key == "answer_reminder"]
+    moved.complete_user_task(answer.id, {})
+    assert [node.activity_id for node in moved.activity_instances()] == ["examine"]
