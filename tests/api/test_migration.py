@@ -112,7 +112,8 @@ def test_running_cases_at_every_step_move_to_the_2026_version_and_end_there(clie
     assert mapped == {(step, step, False) for step in ("issue_exit_warning", "warning_rectification",
                                                         "warning_year_over", "decide_revocation",
                                                         "announce_revocation")}
-    full_plan = {**body, "instructions": [*body["instructions"], RENAMED]}
+    regulation = {"value": "生态工业园区管理办法（2026）", "type": "String", "valueInfo": {}}
+    full_plan = {**body, "instructions": [*body["instructions"], RENAMED], "variables": {"regulation": regulation}}
     report = client.post("/migration/validate", json=full_plan)
     assert report.status_code == 200 and report.json() == {"instructionReports": [], "variableReports": {}}
 
@@ -123,7 +124,9 @@ def test_running_cases_at_every_step_move_to_the_2026_version_and_end_there(clie
         instance = client.get(f"/process-instance/{case}").json()
         assert instance["definitionId"] == new and instance["businessKey"] == keys_before[step]
         assert instance["id"] == case and instance["ended"] is False
-        assert client.get(f"/process-instance/{case}/variables").json() == variables_before[step]
+        # The plan's variables are set on each case, beside its own.
+        assert client.get(f"/process-instance/{case}/variables").json() == {**variables_before[step],
+                                                                           "regulation": regulation}
     # Each task is the same task (id, assignee, candidates), now of the new version's step.
     for step, before in tasks_before.items():
         after = only_task(client, cases[step])
