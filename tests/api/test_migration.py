@@ -185,6 +185,11 @@ def test_running_cases_at_every_step_move_to_the_2026_version_and_end_there(clie
         replay = root.get(f"/api/process-instances/{case}/replay").json()
         assert replay["reproduced"] is True, replay
         assert verify(root, case)["intact"] is True
+    timeline = [entry["what"]
+                for entry in root.get(f"/api/process-instances/{cases['re_evaluation']}/timeline").json()]
+    # Each step reads as it was named then: before the migration on the 2015 version, after it on the 2026 one.
+    assert timeline[timeline.index("案件转入流程新版本办理") - 1:] == [
+        "待办：重新评价", "案件转入流程新版本办理", "办理完成：专家重新评价", "园区名录登记：解除退出警示", "案件办结"]
     export = root.get(f"/api/process-instances/{cases['re_evaluation']}/export").json()
     assert [definition["id"] for definition in export["definitions"]] == [old, new]
 
