@@ -176,10 +176,13 @@ def _activities(model: ProcessModel) -> dict[str, _Activity]:
             trigger = activity_type in _TRIGGERS or (
                 activity_type == "receiveTask" and isinstance(getattr(spec, "event_definition", None),
                                                               MessageEventDefinition))
-            behavior = "EventSubProcessStartEventActivityBehavior" if subprocess_start else _behavior(activity_type)
+            # A message throw or end event done by an outside worker is an external task, as in Camunda.
+            external = bpmn_id in model.external_tasks
+            behavior = ("EventSubProcessStartEventActivityBehavior" if subprocess_start
+                        else "ExternalTaskActivityBehavior" if external else _behavior(activity_type))
             found[bpmn_id] = _Activity(bpmn_id, activity_type, behavior, scope, event_scope, trigger,
-                                       activity_type in _SUPPORTED or event_scope is not None or subprocess_start,
-                                       event_scope is not None or subprocess_start)
+                                       activity_type in _SUPPORTED or external or event_scope is not None
+                                       or subprocess_start, event_scope is not None or subprocess_start)
     return found
 
 
