@@ -8,7 +8,9 @@ table. Errors of the libraries underneath are translated into this tree where th
     │   ├── MismatchingCorrelation  a message matches no waiting instance, or several
     │   ├── BadUserRequest        a command Camunda refuses as a BadUserRequestException
     │   │   └── LockNotHeld       an external task is not locked by the worker that reports on it
-    │   └── SuspendedEntityInteraction  the instance or definition is suspended (挂起)
+    │   ├── SuspendedEntityInteraction  the instance or definition is suspended (挂起)
+    │   ├── MigrationPlanInvalid  a migration plan's instructions fail validation (details: the report)
+    │   └── MigratingInstanceInvalid  an instance cannot be migrated by the plan (details: the report)
     ├── InvalidProcessModel       an uploaded file cannot be deployed (names the element and why)
     ├── ProcessExecutionFailed    the process could not advance; nothing was saved
     ├── NotFound
@@ -56,6 +58,14 @@ class LockNotHeld(BadUserRequest):
 
 class SuspendedEntityInteraction(InvalidRequest):
     """A command that would move a suspended instance on, or start one of a suspended definition."""
+
+
+class MigrationPlanInvalid(InvalidRequest):
+    """A migration plan's instructions fail validation; `details` is Camunda's validation report."""
+
+
+class MigratingInstanceInvalid(InvalidRequest):
+    """A process instance cannot be migrated by the plan; `details` is Camunda's validation report."""
 
 
 class InvalidProcessModel(ServiceError):

@@ -20,7 +20,7 @@ from app.access.accounts import Principal
 from app.audit import anchors as anchor_keys
 from app.audit import ledger
 from app.cases.instances import get_instance, jsonable, read_run
-from app.cases.projections import ACTIVE, ENDINGS
+from app.cases.projections import ACTIVE, ENDINGS, MIGRATED
 from app.deadlines import calendars
 from app.errors import Forbidden, NotFound
 from app.extensions import confidentiality
@@ -65,7 +65,12 @@ def export_case(services: Services, instance_id: str, reader: Principal) -> dict
         evaluated = {event.payload.get("decision_definition_id") for event in events
                      if event.kind == "decision.evaluated"}
         decision_ids = sorted(decision_id for decision_id in evaluated if decision_id is not None)
-        definitions = [_resource(session, session.get_one(ProcessDefinition, instance.definition_id))]
+        # Every version the case ran on: the one it started on and each it was migrated to.
+        versions = [event.payload.get("target_definition_id") if event.kind == MIGRATED
+                    else event.payload.get("definition_id") for event in events
+                    if event.kind in ("process.started", MIGRATED)]
+        definitions = [_resource(session, session.get_one(ProcessDefinition, definition_id))
+                       for definition_id in dict.fromkeys([*filter(None, versions), instance.definition_id])]
         definitions += [_resource(session, session.get_one(DecisionDefinition, decision_id))
                         for decision_id in decision_ids]
         anchors = session.scalars(select(HistoryAnchor).where(HistoryAnchor.process_instance_id == instance.id)
@@ -175,10 +180,12 @@ def _instance_problems(instance: dict[str, Any], events: list[dict[str, Any]]) -
         return ["the history does not begin with the case's start"]
     started = events[0]
     ending = next((event for event in reversed(events) if event["kind"] in ENDINGS), None)
+    migrated = next((event for event in reversed(events) if event["kind"] == MIGRATED), None)
     recorded = {"status": ENDINGS[ending["kind"]] if ending else ACTIVE,
                 "endTime": ending["occurredAt"] if ending else None, "startTime": started["occurredAt"],
                 "businessKey": started["payload"].get("business_key"),
-                "definitionId": started["payload"].get("definition_id")}
+                "definitionId": (migrated or started)["payload"].get("target_definition_id" if migrated
+                                                                      else "definition_id")}
     return [f"instance.{name}: it is {instance.get(name)!r} where the history says {value!r}"
             for name, value in recorded.items() if instance.get(name) != value]
 

@@ -23,12 +23,13 @@ from app.calendar import CalendarDay, WorkCalendar
 from app.calendar.functions import deadline_functions
 from app.cases.instances import jsonable
 from app.cases.modification import flatten
-from app.cases.projections import ACTIVATED, SUSPENDED
+from app.cases.projections import ACTIVATED, MIGRATED, SUSPENDED
 from app.clock import SimulatedClock
 from app.engine import (
     ActivityChange,
     DecisionTable,
     Instruction,
+    MigrationInstruction,
     ProcessRun,
     RunContext,
     StepResult,
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 INPUTS = ("task.completed", "timer.fired", "message.received", "signal.received", "trigger.received",
           "externalTask.completed", "externalTask.bpmnError", "variables.modified", "call_activity.returned",
-          "call_activity.canceled", "process.modified", "process.deleted", "task.localVariablesModified",
+          "call_activity.canceled", "process.modified", "process.deleted", "task.localVariablesModified", MIGRATED,
           SUSPENDED, ACTIVATED)
 ACTIVITY_KINDS = ("activity.started", "activity.completed", "activity.canceled")
 
@@ -78,9 +79,13 @@ class _Replay:
         if not self.events:
             raise _Diverged(None, "the record holds no events")
         resources = {d["resource"]: d["content"].encode("utf-8") for d in document["definitions"]}
-        key = document["instance"]["key"]
-        process_files = {name: content for name, content in resources.items() if not name.endswith(".dmn")}
-        self.model = next(m for m in parse_deployment(process_files) if m.key == key)
+        # Each process version the case ran on, by its id (a migrated case ran on more than one).
+        self.models = {d["id"]: next(m for m in parse_deployment({d["resource"]: d["content"].encode("utf-8")})
+                                     if m.key == d["key"])
+                       for d in document["definitions"] if not d["resource"].endswith(".dmn")}
+        started_on = self.events[0]["payload"].get("definition_id") if self.events else None
+        self.model = self.models.get(started_on or "") or next(
+            m for m in self.models.values() if m.key == document["instance"]["key"])
         tables = {t.key: t for t in parse_decision_resources(resources)}
         evaluated = {event["payload"]["decision_definition_id"] for event in self.events
                      if event["kind"] == "decision.evaluated"}
@@ -133,6 +138,10 @@ class _Replay:
             if event["kind"] not in INPUTS:
                 continue
             self.clock.set(_instant(event["occurredAt"]))
+            if event["kind"] == MIGRATED:  # the case goes on as an instance of the target version
+                run, result = self._migrate(run, event)
+                self._note(run, result)
+                continue
             self._note(run, self._apply(run, event))
         recorded = [(e["kind"], e["activityId"]) for e in self.events if e["kind"] in ACTIVITY_KINDS]
         for index, (want, got) in enumerate(zip(recorded, self.replayed, strict=False)):
@@ -220,6 +229,16 @@ class _Replay:
             return run.snapshot() if self.suspended else run.variables_changed()
         return run.cancel()  # process.deleted
 
+
+    def _migrate(self, run: ProcessRun, event: Mapping[str, Any]) -> tuple[ProcessRun, StepResult]:
+        payload = event["payload"]
+        target = self.models.get(payload["target_definition_id"])
+        if target is None:
+            raise _Diverged(event["sequence"], f"the record migrates the case to '{payload['target_definition_id']}', "
+                                               "whose process file the export does not hold")
+        instructions = [MigrationInstruction(i["sourceActivityIds"][0], i["targetActivityIds"][0],
+                                             bool(i.get("updateEventTrigger"))) for i in payload["instructions"]]
+        return run.migrate(target, instructions, payload.get("variables") or {})
 
     def _activity_instance(self, run: ProcessRun, instruction: Mapping[str, Any], sequence: int) -> str | None:
         """The replay's activity instance that the recorded one is: the same task, or the one instance

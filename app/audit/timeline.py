@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.access import permissions
 from app.access.accounts import Principal
 from app.cases.instances import get_instance
+from app.cases.projections import MIGRATED
 from app.deadlines.statutory import STOPS
 from app.engine.forms import parse_datetime
 from app.persistence.models import HistoryEvent
@@ -59,6 +60,7 @@ _SAYS = {
     "task.localVariablesModified": "修改待办数据：{name}",
     "process.modified": "管理员调整案件流转", "process.modified.return": "驳回至：{name}",
     "process.modified.withdraw": "撤回：{name}",
+    "instance.migrated": "案件转入流程新版本办理",
     "process.suspended": "案件挂起", "process.activated": "案件恢复办理（解除挂起）",
 }
 
@@ -74,12 +76,19 @@ def timeline(services: Services, instance_id: str, reader: Principal) -> list[En
     with services.db.read() as session:
         instance = get_instance(session, instance_id)
         permissions.require_instance_read(session, reader, instance.id)
-        model = services.models.get(session, instance.definition_id)
         events = session.scalars(select(HistoryEvent).where(HistoryEvent.process_instance_id == instance.id)
                                  .order_by(HistoryEvent.sequence)).all()
+        # Each event is named by the version the case ran on then (a migrated case ran on several).
+        versions = [event.payload.get("target_definition_id" if event.kind == MIGRATED else "definition_id")
+                    for event in events if event.kind in ("process.started", MIGRATED)]
+        models = {definition_id: services.models.get(session, definition_id)
+                  for definition_id in {*filter(None, versions), instance.definition_id}}
+    model = models.get(versions[0], models[instance.definition_id]) if versions else models[instance.definition_id]
     due_of_task: dict[str, datetime | None] = {}
     entries = []
     for event in events:
+        if event.kind == MIGRATED:
+            model = models[event.payload["target_definition_id"]]
         info = model.elements.get(event.activity_id or "")
         # A return (驳回) and a withdrawal (撤回) are modifications that say which they are.
         operation = event.payload.get("operation") if event.kind == "process.modified" else None

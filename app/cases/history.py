@@ -197,6 +197,7 @@ USER_OPERATIONS = {
     "process.started": _operation("ProcessInstance", "Create", "Operator"),
     "process.deleted": _operation("ProcessInstance", "Delete", "Operator", "reason"),
     "process.modified": _operation("ProcessInstance", "ModifyProcessInstance", "Operator"),
+    "instance.migrated": _operation("ProcessInstance", "Migrate", "Operator"),
     "process.suspended": _operation("ProcessInstance", "Suspend", "Operator", "suspensionState"),
     "process.activated": _operation("ProcessInstance", "Activate", "Operator", "suspensionState"),
     "variables.modified": _operation("Variable", "ModifyVariable", "Operator"),

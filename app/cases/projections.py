@@ -18,11 +18,14 @@ ACTIVITY_KINDS = ("activity.started", "activity.completed", "activity.canceled")
 ASSIGNMENTS = ("task.claimed", "task.unclaimed", "task.assigned")
 # The history kinds that suspend and activate an instance (app.cases.suspension).
 SUSPENDED, ACTIVATED = "process.suspended", "process.activated"
+# The history kind of a migration to another definition (app.cases.migration).
+MIGRATED = "instance.migrated"
 
 
 def first_mismatch(session: Session, instance: ProcessInstance, events: Sequence[HistoryEvent]) -> str | None:
     """The first projected row of the instance that is not what its (intact) history says, if any."""
     status, end_time, suspended = ACTIVE, None, False
+    definition = events[0].payload.get("definition_id") if events else None
     # By task id, which the history's rows may lack.
     activities: dict[str | None, dict[str, Any]] = {}
     tasks: dict[str | None, dict[str, Any]] = {}
@@ -45,6 +48,12 @@ def first_mismatch(session: Session, instance: ProcessInstance, events: Sequence
                     rows[event.task_id]["assignee"] = event.payload.get("assignee")
         elif event.kind in (SUSPENDED, ACTIVATED):
             suspended = event.kind == SUSPENDED
+        elif event.kind == MIGRATED:
+            # The activities and tasks still open moved to the activities the instructions map them to.
+            definition = event.payload.get("target_definition_id")
+            moved = {i["sourceActivityIds"][0]: i["targetActivityIds"][0] for i in event.payload["instructions"]}
+            for moving in [*(a for a in activities.values() if a["end time"] is None), *tasks.values()]:
+                moving["activity"] = moved.get(moving["activity"], moving["activity"])
         elif event.kind in ENDINGS:
             status, end_time = ENDINGS[event.kind], event.occurred_at
     if status != ACTIVE:
@@ -54,7 +63,7 @@ def first_mismatch(session: Session, instance: ProcessInstance, events: Sequence
     if started is not None:
         recorded: dict[str, Any] = {"status": status, "end time": end_time, "start time": started.occurred_at,
                     "business key": started.payload.get("business_key"),
-                    "definition": started.payload.get("definition_id"), "starter": started.user_id,
+                    "definition": definition, "starter": started.user_id,
                     "suspension": "suspended" if suspended else "active"}
         stored: dict[str, Any] = {"status": instance.status, "end time": instance.end_time,
                                   "start time": instance.start_time, "business key": instance.business_key,

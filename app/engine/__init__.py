@@ -6,6 +6,7 @@ HTTP or SQL: it takes and hands out plain data.
 from app.engine.decisions import DecisionTable, parse_decision_resources
 from app.engine.elements import ElementInfo, FormField, ProcessModel, UserTaskDefinition
 from app.engine.forms import parse_datetime, validate_submission
+from app.engine.migration import MigrationInstruction
 from app.engine.model import check_timers, checksum, parse_deployment
 from app.engine.modification import ActivityInstanceNode, Instruction
 from app.engine.runtime import ProcessRun, RunContext, schedule_start_timer
@@ -30,6 +31,7 @@ __all__ = [
     "ThrownError",
     "ActivityInstanceNode",
     "Instruction",
+    "MigrationInstruction",
     "DecisionTable",
     "parse_decision_resources",
     "ElementInfo",

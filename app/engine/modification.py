@@ -74,7 +74,7 @@ class ActivityInstanceNode:
 
 
 # -- the activity instance tree --------------------------------------------------------------------
-def _all_tasks(workflow: BpmnWorkflow) -> Iterator[Task]:
+def all_tasks(workflow: BpmnWorkflow) -> Iterator[Task]:
     yield from workflow.tasks.values()
     for subprocess in workflow.subprocesses.values():
         yield from subprocess.tasks.values()
@@ -98,11 +98,11 @@ def _node_parent(workflow: BpmnWorkflow, task: Task) -> Task | None:
     return None
 
 
-def _nodes(model: ProcessModel, workflow: BpmnWorkflow) -> dict[Task, Task | None]:
-    return {task: _node_parent(workflow, task) for task in _all_tasks(workflow) if _is_node(model, task)}
+def nodes_of(model: ProcessModel, workflow: BpmnWorkflow) -> dict[Task, Task | None]:
+    return {task: _node_parent(workflow, task) for task in all_tasks(workflow) if _is_node(model, task)}
 
 
-def _activity(model: ProcessModel, task: Task) -> tuple[str, str]:
+def activity_of(model: ProcessModel, task: Task) -> tuple[str, str]:
     bpmn_id = task.task_spec.bpmn_id or ""
     if isinstance(task.task_spec, MultiInstanceTask):
         return f"{bpmn_id}{MULTI_INSTANCE_BODY}", "multiInstanceBody"
@@ -111,7 +111,7 @@ def _activity(model: ProcessModel, task: Task) -> tuple[str, str]:
 
 def activity_tree(model: ProcessModel, workflow: BpmnWorkflow) -> tuple[ActivityInstanceNode, ...]:
     """The activity instances of the running instance, below the instance itself."""
-    nodes = _nodes(model, workflow)
+    nodes = nodes_of(model, workflow)
 
     def below(parent: Task | None) -> tuple[ActivityInstanceNode, ...]:
         children = sorted((task for task, owner in nodes.items() if owner is parent),
@@ -119,7 +119,7 @@ def activity_tree(model: ProcessModel, workflow: BpmnWorkflow) -> tuple[Activity
         return tuple(ActivityInstanceNode(str(task.id), *named(task), children=below(task)) for task in children)
 
     def named(task: Task) -> tuple[str, str | None, str]:
-        activity_id, activity_type = _activity(model, task)
+        activity_id, activity_type = activity_of(model, task)
         return activity_id, model.elements[task.task_spec.bpmn_id or ""].name, activity_type
 
     return below(None)
@@ -129,7 +129,7 @@ def has_tokens(model: ProcessModel, workflow: BpmnWorkflow) -> bool:
     """Whether a token is left anywhere: at an activity, or waiting at a join."""
     return any(_is_node(model, task) or (task.has_state(_ACTIVE) and isinstance(task.task_spec, UnstructuredJoin)
                                          and task.task_spec.bpmn_id)
-               for task in _all_tasks(workflow))
+               for task in all_tasks(workflow))
 
 
 # -- the instructions ------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def _refuse(instruction: Instruction, reason: str) -> InvalidRequest:
 
 
 def _cancel(model: ProcessModel, workflow: BpmnWorkflow, instance_id: str, instruction: Instruction) -> None:
-    nodes = _nodes(model, workflow)
+    nodes = nodes_of(model, workflow)
     if instruction.activity_instance_id is not None:
         if instruction.activity_instance_id == instance_id:
             targets = [task for task, owner in nodes.items() if owner is None]
@@ -163,7 +163,7 @@ def _cancel(model: ProcessModel, workflow: BpmnWorkflow, instance_id: str, instr
         if activity_id.removesuffix(MULTI_INSTANCE_BODY) not in model.elements:
             raise _refuse(instruction, f"Activity '{activity_id}' does not exist")
         # Camunda cancels nothing when the activity has no instance.
-        targets = [task for task in nodes if _activity(model, task)[0] == activity_id]
+        targets = [task for task in nodes if activity_of(model, task)[0] == activity_id]
     for task in targets:
         if not task.has_state(TaskState.FINISHED_MASK):  # a scope cancelled before took it along
             _cancel_task(_outermost_left_empty(nodes, task))
@@ -209,7 +209,7 @@ def _target(model: ProcessModel, instruction: Instruction) -> str:
     return outgoing[0]
 
 
-def _spec(model: ProcessModel, bpmn_id: str) -> tuple[TaskSpec, str | None] | None:
+def spec_of(model: ProcessModel, bpmn_id: str) -> tuple[TaskSpec, str | None] | None:
     """The element's spec and the embedded subprocess it belongs to (None: the process itself)."""
     scopes = [(model.spec, None), *((spec, name) for name, spec in model.subprocess_specs.items())]
     for process_spec, scope in scopes:
@@ -224,7 +224,7 @@ def _spec(model: ProcessModel, bpmn_id: str) -> tuple[TaskSpec, str | None] | No
 def _start(model: ProcessModel, workflow: BpmnWorkflow, instruction: Instruction, variables: dict[str, Any]) -> None:
     target = _target(model, instruction)
     element = target.removesuffix(MULTI_INSTANCE_BODY)
-    found = _spec(model, element)
+    found = spec_of(model, element)
     if found is None:
         raise _refuse(instruction, f"Activity '{element}' cannot be started: it is not an element of the process "
                                    "or of one of its embedded subprocesses")
@@ -234,16 +234,17 @@ def _start(model: ProcessModel, workflow: BpmnWorkflow, instruction: Instruction
                                    f"'{element}{MULTI_INSTANCE_BODY}' to run it for its whole collection")
     if target.endswith(MULTI_INSTANCE_BODY) and not isinstance(spec, MultiInstanceTask):
         raise _refuse(instruction, f"Activity '{target}' does not exist")
-    if isinstance(spec, BoundaryEvent | EventSubprocess) or (
-            isinstance(spec, StartEvent) and scope_name and isinstance(_owner(model, scope_name)[0], EventSubprocess)):
+    if isinstance(spec, BoundaryEvent | EventSubprocess) or (isinstance(spec, StartEvent) and scope_name
+                                                             and isinstance(owner_of(model, scope_name)[0],
+                                                                            EventSubprocess)):
         raise _refuse(instruction, f"'{element}' is started by its event, not by a modification")
     if isinstance(spec, UnstructuredJoin) and len(spec.inputs) > 1:
         raise _refuse(instruction, f"'{element}' joins several flows; start before the activities that lead "
                                    "to it instead")
-    _add_token(_scope(model, workflow, instruction, scope_name, variables), spec, variables)
+    add_token(scope_for(model, workflow, instruction, scope_name, variables), spec, variables)
 
 
-def _add_token(scope: Any, spec: TaskSpec, variables: Mapping[str, Any]) -> Task:
+def add_token(scope: Any, spec: TaskSpec, variables: Mapping[str, Any]) -> Task:
     """A new token at the spec, below the scope's root; answers its task."""
     # An activity with boundary events is entered through the split that makes them listen.
     entry = next((owner for owner in spec.inputs if isinstance(owner, BoundaryEventSplit)), spec)
@@ -263,25 +264,25 @@ def _add_token(scope: Any, spec: TaskSpec, variables: Mapping[str, Any]) -> Task
     return next(child for child in task.children if child.task_spec is spec)
 
 
-def _owner(model: ProcessModel, scope_name: str) -> tuple[TaskSpec, str | None]:
+def owner_of(model: ProcessModel, scope_name: str) -> tuple[TaskSpec, str | None]:
     """The subprocess element whose scope the name is, and the scope it belongs to itself."""
     scopes = [(model.spec, None), *((spec, name) for name, spec in model.subprocess_specs.items())]
     return next((task_spec, name) for process_spec, name in scopes for task_spec in process_spec.task_specs.values()
                 if isinstance(task_spec, SubWorkflowTask) and task_spec.spec == scope_name)
 
 
-def _scope(model: ProcessModel, workflow: BpmnWorkflow, instruction: Instruction, scope_name: str | None,
+def scope_for(model: ProcessModel, workflow: BpmnWorkflow, instruction: Instruction, scope_name: str | None,
            variables: Mapping[str, Any]) -> Any:
     """Where a token of the scope goes: the process, or the one running instance of the embedded
     subprocess, which is started first (without its start event) when none runs, as Camunda
     instantiates the scopes above the activity."""
     if scope_name is None:
         return workflow
-    owner, owner_scope = _owner(model, scope_name)
+    owner, owner_scope = owner_of(model, scope_name)
     # The library reads embedded subprocesses and call activities into one class: the element tells them apart.
     if model.elements[owner.bpmn_id or ""].activity_type == "callActivity":
         raise _refuse(instruction, "the activity belongs to a called process")
-    running = [workflow.subprocesses[task.id] for task in _all_tasks(workflow)
+    running = [workflow.subprocesses[task.id] for task in all_tasks(workflow)
                if task.task_spec is owner and task.has_state(TaskState.STARTED) and task.id in workflow.subprocesses]
     if len(running) > 1:
         raise _refuse(instruction, f"the activity belongs to the subprocess '{scope_name}', of which more than "
@@ -291,7 +292,7 @@ def _scope(model: ProcessModel, workflow: BpmnWorkflow, instruction: Instruction
     if isinstance(owner, EventSubprocess):
         raise _refuse(instruction, f"the activity belongs to the event subprocess '{scope_name}', which its event "
                                    "starts")
-    task = _add_token(_scope(model, workflow, instruction, owner_scope, variables), owner, variables)
+    task = add_token(scope_for(model, workflow, instruction, owner_scope, variables), owner, variables)
     subprocess = workflow.subprocesses[task.id]
     for start in list(subprocess.task_tree.children):  # the modification's token starts it, not its start event
         if not start.has_state(TaskState.FINISHED_MASK):
@@ -301,7 +302,7 @@ def _scope(model: ProcessModel, workflow: BpmnWorkflow, instruction: Instruction
 def opened_by(model: ProcessModel, workflow: BpmnWorkflow, task_id: str) -> list[str] | None:
     """The activity instances still running that the completion of the task opened (reached from it
     without another wait in between); None when the task is no completed task of the run any more."""
-    task = next((task for task in _all_tasks(workflow) if str(task.id) == task_id), None)
+    task = next((task for task in all_tasks(workflow) if str(task.id) == task_id), None)
     if task is None or not task.has_state(TaskState.COMPLETED) or isinstance(task.parent.task_spec,
                                                                               MultiInstanceTask):
         return None

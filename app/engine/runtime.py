@@ -23,7 +23,6 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
-from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -49,12 +48,15 @@ from app.engine.event_subprocesses import (
 from app.engine.events import AwaitsTrigger, ServiceCondition
 from app.engine.expressions import ExpressionError, Template, compile_template, truthy_condition
 from app.engine.forms import parse_datetime
+from app.engine.migration import MigrationInstruction, migrate_workflow, start_events
 from app.engine.modification import (
     ActivityInstanceNode,
     Instruction,
+    activity_of,
     activity_tree,
     apply_instructions,
     has_tokens,
+    nodes_of,
     opened_by,
 )
 from app.engine.multi_instance import SHADOWED, instance_locals
@@ -159,17 +161,8 @@ class ProcessRun:
         return run, run._advance(lambda: run._fire_start_event(start_event, variables))
 
     def _fire_start_event(self, start_event: str, variables: Mapping[str, Any]) -> None:
-        # Run the engine's own start steps until the start events exist, then fire the chosen one and
-        # withdraw the others, so that no other start runs.
-        for _ in range(_MAX_ROUNDS):
-            ready = [task for task in self.workflow.get_tasks(state=TaskState.READY) if not task.task_spec.bpmn_id]
-            if not ready:
-                break
-            for task in ready:
-                task.run()
-        for task in list(self.workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK)):
-            if not isinstance(task.task_spec, StartEvent) or task.workflow is not self.workflow:
-                continue
+        # Fire the chosen start event and withdraw the others, so that no other start runs.
+        for task in start_events(self.workflow):
             if task.task_spec.bpmn_id == start_event:
                 task.data.update(variables)
                 task._set_internal_data(event_fired=True)
@@ -646,6 +639,32 @@ class ProcessRun:
         self.workflow.cancel()
         self.set_variables(variables)
         return replace(result, completed=True), True
+
+    def migrate(self, target: ProcessModel, instructions: Sequence[MigrationInstruction],
+                variables: Mapping[str, Any]) -> tuple[ProcessRun, StepResult]:
+        """Camunda's process instance migration (app.engine.migration), as one step: the run of the
+        target definition the instance goes on with, and what changed: the activity instances kept
+        are the same ones (no change), those of the source not kept end cancelled, those the target
+        adds around the kept ones start. `variables` (the plan's) are set on the case afterwards."""
+        open_before = self._open_user_task_ids()
+        nodes = {str(task.id): task for task in nodes_of(self.model, self.workflow)}
+        workflow = BpmnWorkflow(target.spec, target.subprocess_specs,
+                                script_engine=_script_engine(target, self.context))
+        run = ProcessRun(target, workflow, self.context)
+        kept: set[str] = set()
+
+        def move() -> None:
+            kept.update(migrate_workflow(self.model, self.workflow, target, workflow, instructions))
+            if variables:
+                run.set_variables(variables)
+
+        result = run._advance(move)
+        ended = [ActivityChange(task_id, activity_id, self.model.elements[task.task_spec.bpmn_id].name, activity_type,
+                                started=False, ended=True, canceled=True)
+                 for task_id, task in nodes.items() if task_id not in kept
+                 for activity_id, activity_type in [activity_of(self.model, task)]]
+        changes = ended + [change for change in result.changes if change.activity_instance_id not in kept]
+        return run, replace(result, changes=tuple(changes), user_tasks_before=open_before)
 
     def cancel(self) -> StepResult:
         before, open_before = self._states(), self._open_user_task_ids()

@@ -18,6 +18,8 @@ from app.errors import (
     HistoryNotIntact,
     InvalidProcessModel,
     InvalidRequest,
+    MigratingInstanceInvalid,
+    MigrationPlanInvalid,
     MismatchingCorrelation,
     NotFound,
     ProcessExecutionFailed,
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 WIRE: list[tuple[type[ServiceError], int, str]] = [
     (MismatchingCorrelation, 400, "RestException"),
     (BadUserRequest, 400, "BadUserRequestException"),
+    (MigrationPlanInvalid, 400, "MigrationPlanValidationException"),
+    (MigratingInstanceInvalid, 400, "MigratingProcessInstanceValidationException"),
     # Camunda's exception is a BadUserRequestException (400), though some of its REST resources wrap
     # it in a 500: a 400 with its name tells every client the same thing.
     (SuspendedEntityInteraction, 400, "SuspendedEntityInteractionException"),
@@ -85,9 +89,12 @@ def install(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": 'Basic realm="eco-orchestrator"'} if status == 401 else None
         if isinstance(error, TooManyAttempts):
             headers = {"Retry-After": str(error.retry_after)}
-        body = error_body(name, error.message, status, None if status == 403 else details)
+        reported = isinstance(error, MigrationPlanInvalid | MigratingInstanceInvalid)
+        body = error_body(name, error.message, status, None if status == 403 or reported else details)
         if status == 403:
             body.update(details or {})  # Camunda puts userId and missingAuthorizations beside the message
+        if reported:
+            body["validationReport"] = details  # as Camunda's migration exceptions carry their report
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

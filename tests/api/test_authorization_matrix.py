@@ -36,6 +36,7 @@ GUARDS = {
     "POST /engine-rest/execution/{execution_id}/localVariables": ADMIN,
     "PUT /engine-rest/execution/{execution_id}/localVariables/{name}": ADMIN,
     "DELETE /engine-rest/execution/{execution_id}/localVariables/{name}": ADMIN,
+    **{f"POST /engine-rest/migration/{step}": ADMIN for step in ("generate", "validate", "execute")},
     **{f"PUT /engine-rest/{path}/suspended": ADMIN for path in (
         "process-instance", "process-instance/{instance_id}", "process-definition",
         "process-definition/{definition_id}", "process-definition/key/{key}",

@@ -16,6 +16,7 @@ from app.rest.camunda import (
     job,
     message,
     metrics,
+    migration,
     process_definition,
     process_instance,
     task,
@@ -27,5 +28,5 @@ from app.rest.routing import ServiceRouter
 router = ServiceRouter()
 for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
                attachment, history, job, message, external_task, variable_instance, execution, condition, identity,
-               filter, incident, metrics, authorization):
+               filter, incident, metrics, authorization, migration):
     router.include_router(module.router)
