@@ -198,10 +198,12 @@ def advance_clock_to(services: Services, clock: SimulatedClock, target: datetime
 
 
 def job_query(*, instance_id: str | None, definition_key: str | None, definition_id: str | None,
-              activity_id: str | None, viewer: Principal) -> Select:
+              activity_id: str | None, viewer: Principal, job_id: str | None = None) -> Select:
     """The timers instances wait on, as Camunda's jobs. A timer start event's job belongs to its
     definition and has no instance yet (administrators, auditors and the systems see those)."""
     query = select(Timer, ProcessInstance).outerjoin(ProcessInstance, ProcessInstance.id == Timer.process_instance_id)
+    if job_id:
+        query = query.where(Timer.id == job_id)
     if instance_id:
         query = query.where(Timer.process_instance_id == instance_id)
     if definition_key:
@@ -213,3 +215,13 @@ def job_query(*, instance_id: str | None, definition_key: str | None, definition
         query = query.where(Timer.activity_id == activity_id)
     return permissions.only_visible(query, Timer.process_instance_id,
                                     permissions.unless_in(viewer, permissions.SYSTEMS)).order_by(Timer.due_at, Timer.id)
+
+
+def readable_job(services: Services, job_id: str, viewer: Principal) -> tuple[Timer, ProcessInstance | None]:
+    """One job (a timer) the viewer may see, as GET /job/{id} answers it."""
+    with services.db.read() as session:
+        found = session.execute(job_query(instance_id=None, definition_key=None, definition_id=None,
+                                          activity_id=None, viewer=viewer, job_id=job_id)).first()
+    if found is None:
+        raise NotFound(f"Job with id {job_id} does not exist")
+    return found[0], found[1]

@@ -6,7 +6,7 @@ from fastapi import Request
 
 from app.access.accounts import Principal
 from app.cases import timers
-from app.rest.dependencies import PrincipalDep, ServicesDep
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
 from app.rest.params import query_dict, text
 from app.rest.routing import ServiceRouter
@@ -25,7 +25,7 @@ router = ServiceRouter(prefix="/engine-rest/job", tags=["job"])
 def _query(p: dict[str, Any], viewer: Principal) -> Select:
     return timers.job_query(instance_id=text(p, "processInstanceId"), definition_key=text(p, "processDefinitionKey"),
                             definition_id=text(p, "processDefinitionId"), activity_id=text(p, "activityId"),
-                            viewer=viewer)
+                            viewer=viewer, job_id=text(p, "jobId"))
 
 
 def _job(row: tuple[Timer, ProcessInstance | None], zone: tzinfo) -> dict[str, Any]:
@@ -50,3 +50,20 @@ def list_jobs(request: Request, services: ServicesDep, viewer: PrincipalDep) -> 
 @router.get("/count")
 def count_jobs(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
     return counted(services, _query(query_dict(request), viewer))
+
+
+@router.post("", summary="Jobs queried by a body (paging in the query string)")
+def query_jobs(request: Request, services: ServicesDep, viewer: PrincipalDep,
+               body: JsonBody = None) -> list[dict[str, Any]]:
+    zone = services.settings.zone
+    return listed(services, _query(body or {}, viewer), query_dict(request), lambda row: _job(row, zone))
+
+
+@router.post("/count")
+def count_jobs_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
+    return counted(services, _query(body or {}, viewer))
+
+
+@router.get("/{job_id}")
+def get_job(job_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
+    return _job(timers.readable_job(services, job_id, viewer), services.settings.zone)
