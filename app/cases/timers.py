@@ -8,7 +8,10 @@ commits and the other's unit of work rolls back whole (and is redone one instanc
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -18,7 +21,8 @@ from app.access.accounts import Principal
 from app.cases.instances import get_active_instance, load_run, record, save_run, start_in_session
 from app.clock import SimulatedClock
 from app.context import Services
-from app.engine import next_start
+from app.definitions import deployments
+from app.engine import TimerJobDefinition, next_start
 from app.errors import Conflict, NotFound
 from app.persistence.models import ProcessDefinition, ProcessInstance, Timer
 
@@ -225,3 +229,32 @@ def readable_job(services: Services, job_id: str, viewer: Principal) -> tuple[Ti
     if found is None:
         raise NotFound(f"Job with id {job_id} does not exist")
     return found[0], found[1]
+
+
+@dataclass(frozen=True)
+class JobDefinition:
+    """A timer event of a deployed process, as Camunda's job definition."""
+
+    id: str
+    definition: ProcessDefinition
+    timer: TimerJobDefinition
+
+
+def job_definitions(services: Services, p: Mapping[str, Any]) -> list[JobDefinition]:
+    """Camunda's job definition query: jobDefinitionId, activityIdIn, processDefinitionId,
+    processDefinitionKey, jobType, jobConfiguration, suspended / active; one per timer event of
+    every deployed version, by definition and activity."""
+    with services.db.read() as session:
+        query = deployments.definition_query(ids=[p["processDefinitionId"]] if p.get("processDefinitionId") else None,
+                                             key=p.get("processDefinitionKey"))
+        found = [JobDefinition(f"{definition.id}#{timer.activity_id}", definition, timer)
+                 for definition in session.scalars(query)
+                 for timer in services.models.get(session, definition.id).timer_jobs]
+    activities = p.get("activityIdIn") or []
+    suspended = True if str(p.get("suspended")).lower() == "true" else (
+        False if str(p.get("active")).lower() == "true" else None)
+    return [job for job in found
+            if p.get("jobDefinitionId") in (None, job.id) and (not activities or job.timer.activity_id in activities)
+            and p.get("jobType") in (None, job.timer.job_type)
+            and p.get("jobConfiguration") in (None, job.timer.configuration)
+            and suspended in (None, job.definition.suspended)]

@@ -23,7 +23,7 @@ from app.engine.steps import (
     report_deadline,
     report_register_read,
 )
-from app.engine.timers import TimerLimits, next_start
+from app.engine.timers import TimerJobDefinition, TimerLimits, next_start
 
 __all__ = [
     "ActivityChange",
@@ -52,6 +52,7 @@ __all__ = [
     "UserTaskDefinition",
     "check_timers",
     "checksum",
+    "TimerJobDefinition",
     "TimerLimits",
     "parse_datetime",
     "parse_deployment",

@@ -11,7 +11,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
 from app.engine.event_subprocesses import starts_on_messages_or_signals
 from app.engine.expressions import ExpressionError, Template
-from app.engine.timers import TIMER_KINDS
+from app.engine.timers import TIMER_KINDS, TimerJobDefinition, timer_job_definitions
 
 FORM_FIELD_TYPES = frozenset({"string", "long", "boolean", "date", "enum"})
 FORM_CONSTRAINTS = frozenset({"required", "readonly", "minlength", "maxlength", "min", "max"})
@@ -162,6 +162,11 @@ class ProcessModel:
     starter_users: tuple[str, ...] = ()
     # Each sequence flow of the process and its embedded subprocesses: id → (source, target).
     flows: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    @cached_property
+    def timer_jobs(self) -> list[TimerJobDefinition]:
+        """Its timer events as Camunda's job definitions."""
+        return timer_job_definitions(self.spec, self.subprocess_specs.values())
 
     @cached_property
     def catches_messages_or_signals(self) -> bool:

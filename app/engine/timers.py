@@ -30,6 +30,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
@@ -430,3 +432,37 @@ def next_start(due: datetime, repeat: dict | None, zone: tzinfo) -> tuple[dateti
         return None
     cycles = repeat["cycles"] - 1 if repeat["cycles"] > 0 else -1
     return _following(repeat, due, zone), {**repeat, "cycles": cycles}
+
+
+@dataclass(frozen=True)
+class TimerJobDefinition:
+    """A timer event of a process as Camunda's job definition shows it."""
+
+    activity_id: str
+    job_type: str  # timer-start-event, timer-start-event-subprocess, timer-transition, timer-intermediate-transition
+    configuration: str  # DATE: …, DURATION: …, CYCLE: … (the expression as written)
+
+
+_CONFIGURATION = ((TimeDateEventDefinition, "DATE"), (DurationTimerEventDefinition, "DURATION"),
+                  (CycleTimerEventDefinition, "CYCLE"))
+
+
+def timer_job_definitions(spec: BpmnProcessSpec, subprocess_specs: Iterable[BpmnProcessSpec]
+                          ) -> list[TimerJobDefinition]:
+    """Every timer event of a process and its subprocesses, by element id."""
+    found = []
+    for owner in (spec, *subprocess_specs):
+        for task_spec in owner.task_specs.values():
+            definition = getattr(task_spec, "event_definition", None)
+            if not isinstance(definition, TimerEventDefinition) or not getattr(task_spec, "bpmn_id", None):
+                continue
+            if isinstance(task_spec, StartEvent):
+                # A subprocess started by a timer is an event subprocess: an embedded one starts plainly.
+                kind = "timer-start-event" if owner is spec else "timer-start-event-subprocess"
+            elif isinstance(task_spec, BoundaryEvent):
+                kind = "timer-transition"
+            else:
+                kind = "timer-intermediate-transition"
+            label = next(name for cls, name in _CONFIGURATION if isinstance(definition, cls))
+            found.append(TimerJobDefinition(task_spec.bpmn_id, kind, f"{label}: {definition.expression}"))
+    return sorted(found, key=lambda item: item.activity_id)

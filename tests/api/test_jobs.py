@@ -31,3 +31,46 @@ def test_a_job_is_read_by_its_id_and_by_a_query_in_the_body(service, client):
     with as_user(service, "zhao") as zhao:
         assert zhao.get(f"/job/{listed['id']}").status_code == 404
         assert zhao.post("/job/count", json={}).json() == {"count": 0}
+
+
+TIMERS = process("timer_kinds", """
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="publicity" />
+  <bpmn:intermediateCatchEvent id="publicity">
+    <bpmn:timerEventDefinition><bpmn:timeDuration>P15D</bpmn:timeDuration></bpmn:timerEventDefinition>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:sequenceFlow id="f2" sourceRef="publicity" targetRef="review" />
+  <bpmn:userTask id="review" /><bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="end" />
+  <bpmn:boundaryEvent id="overdue" attachedToRef="review" cancelActivity="false">
+    <bpmn:timerEventDefinition><bpmn:timeCycle>R3/P1D</bpmn:timeCycle></bpmn:timerEventDefinition>
+  </bpmn:boundaryEvent>
+  <bpmn:endEvent id="end" />
+  <bpmn:subProcess id="yearly" triggeredByEvent="true">
+    <bpmn:startEvent id="year_end" isInterrupting="false">
+      <bpmn:timerEventDefinition><bpmn:timeDate>2026-12-31T00:00:00+08:00</bpmn:timeDate></bpmn:timerEventDefinition>
+    </bpmn:startEvent>
+    <bpmn:sequenceFlow id="f4" sourceRef="year_end" targetRef="yearly_end" /><bpmn:endEvent id="yearly_end" />
+  </bpmn:subProcess>""")
+
+
+def test_job_definitions_name_every_timer_event_of_a_deployed_process(service, client):
+    deployed = deploy_bytes(client, "timer_kinds.bpmn", TIMERS).json()
+    [definition_id] = deployed["deployedProcessDefinitions"]
+    rows = client.get("/job-definition", params={"processDefinitionKey": "timer_kinds"}).json()
+    assert [(row["activityId"], row["jobType"], row["jobConfiguration"]) for row in rows] == [
+        ("overdue", "timer-transition", "CYCLE: R3/P1D"),
+        ("publicity", "timer-intermediate-transition", "DURATION: P15D"),
+        ("year_end", "timer-start-event-subprocess", "DATE: 2026-12-31T00:00:00+08:00")]
+    assert {row["processDefinitionId"] for row in rows} == {definition_id}
+    one = client.get(f"/job-definition/{definition_id}%23publicity")
+    assert one.status_code == 200 and one.json() == rows[1]
+    assert client.get("/job-definition/count", params={"activityIdIn": "overdue,publicity"}).json() == {"count": 2}
+    assert client.post("/job-definition/count", json={"jobType": "timer-transition"}).json() == {"count": 1}
+    assert [row["activityId"] for row in client.post("/job-definition", params={"maxResults": 1},
+                                                     json={"processDefinitionId": definition_id}).json()] == ["overdue"]
+    # A job names its definition: the timer a case waits on is found among them.
+    instance = client.post("/process-definition/key/timer_kinds/start", json={}).json()["id"]
+    [job] = [job for job in client.get("/job", params={"processInstanceId": instance}).json()
+             if job["jobDefinitionId"].endswith("#publicity")]
+    assert client.get(f"/job-definition/{job['jobDefinitionId'].replace('#', '%23')}").json()["activityId"] == \
+        "publicity"
+    assert client.get("/job-definition/nothing%23here").status_code == 404

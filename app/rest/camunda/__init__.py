@@ -14,6 +14,7 @@ from app.rest.camunda import (
     identity,
     incident,
     job,
+    job_definition,
     message,
     metrics,
     migration,
@@ -28,5 +29,6 @@ from app.rest.routing import ServiceRouter
 router = ServiceRouter()
 for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
                attachment, history, job, message, external_task, variable_instance, execution, condition, identity,
-               filter, incident, metrics, authorization, migration):
+               filter, incident, metrics, authorization, migration,
+               job_definition):
     router.include_router(module.router)
