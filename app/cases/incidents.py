@@ -45,18 +45,18 @@ def resolve(services: Services, incident_id: str, *, actor: Principal) -> None:
 
 
 def history_query(p: Mapping[str, Any], created: tuple[datetime | None, datetime | None],
-                  ended: tuple[datetime | None, datetime | None], *, viewer: Principal) -> Select:
-    """Every incident, open or ended: Camunda's /history/incident filters (open, resolved, deleted,
-    create and end times) beside those of /incident."""
+                  ended: tuple[datetime | None, datetime | None], states: set[str], *, viewer: Principal) -> Select:
+    """Every incident, open or ended: Camunda's /history/incident filters (the states asked among
+    open, resolved, deleted; create and end times) beside those of /incident."""
     query = incident_query(p, open_only=False, viewer=viewer)
     if p.get("processDefinitionKey") is not None:
         query = query.where(Incident.process_instance_id.in_(
             select(ProcessInstance.id).where(ProcessInstance.definition_key == str(p["processDefinitionKey"]))))
-    states = {"open": Incident.end_time.is_(None),
+    conditions = {"open": Incident.end_time.is_(None),
               "resolved": Incident.end_time.is_not(None) & Incident.resolved.is_(True),
               "deleted": Incident.end_time.is_not(None) & Incident.resolved.is_(False)}
-    for name, condition in states.items():
-        if str(p.get(name)).lower() == "true":
+    for name, condition in conditions.items():
+        if name in states:
             query = query.where(condition)
     for (before, after), column in ((created, Incident.created), (ended, Incident.end_time)):
         if before is not None:

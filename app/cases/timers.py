@@ -240,19 +240,17 @@ class JobDefinition:
     timer: TimerJobDefinition
 
 
-def job_definitions(services: Services, p: Mapping[str, Any]) -> list[JobDefinition]:
-    """Camunda's job definition query: jobDefinitionId, activityIdIn, processDefinitionId,
-    processDefinitionKey, jobType, jobConfiguration, suspended / active; one per timer event of
-    every deployed version, by definition and activity."""
+def job_definitions(services: Services, p: Mapping[str, Any], *, activities: list[str],
+                    suspended: bool | None) -> list[JobDefinition]:
+    """Camunda's job definition query: jobDefinitionId, processDefinitionId, processDefinitionKey,
+    jobType, jobConfiguration in `p`, the activities (activityIdIn) and the suspension state; one per
+    timer event of every deployed version, by definition and activity."""
     with services.db.read() as session:
         query = deployments.definition_query(ids=[p["processDefinitionId"]] if p.get("processDefinitionId") else None,
                                              key=p.get("processDefinitionKey"))
         found = [JobDefinition(f"{definition.id}#{timer.activity_id}", definition, timer)
                  for definition in session.scalars(query)
                  for timer in services.models.get(session, definition.id).timer_jobs]
-    activities = p.get("activityIdIn") or []
-    suspended = True if str(p.get("suspended")).lower() == "true" else (
-        False if str(p.get("active")).lower() == "true" else None)
     return [job for job in found
             if p.get("jobDefinitionId") in (None, job.id) and (not activities or job.timer.activity_id in activities)
             and p.get("jobType") in (None, job.timer.job_type)

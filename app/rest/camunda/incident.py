@@ -13,7 +13,7 @@ from app.context import Services
 from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
-from app.rest.params import query_dict
+from app.rest.params import flag, query_dict
 from app.rest.routing import ServiceRouter
 from app.rest.variables import optional_instant
 
@@ -62,7 +62,7 @@ def _history(params: dict[str, Any], services: Services, viewer: Principal) -> A
     return incidents.history_query(
         params, (optional_instant(params, "createTimeBefore", zone), optional_instant(params, "createTimeAfter", zone)),
         (optional_instant(params, "endTimeBefore", zone), optional_instant(params, "endTimeAfter", zone)),
-        viewer=viewer)
+        {state for state in ("open", "resolved", "deleted") if flag(params.get(state), state)}, viewer=viewer)
 
 
 @router.get("/history/incident", summary="Every incident, open, resolved (new retries) or deleted (its task left)")

@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import Request
 
 from app.cases import timers
+from app.context import Services
 from app.errors import NotFound
 from app.rest.dependencies import JsonBody, ServicesDep
 from app.rest.listing import page_bounds
-from app.rest.params import query_dict
+from app.rest.params import query_dict, suspension_state, text_list
 from app.rest.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/engine-rest/job-definition", tags=["job definition"])
@@ -25,9 +26,14 @@ def _render(job: timers.JobDefinition) -> dict[str, Any]:
             "overridingJobPriority": None, "tenantId": definition.tenant_id, "deploymentId": definition.deployment_id}
 
 
-def _page(services: ServicesDep, criteria: dict[str, Any], paging: dict[str, Any]) -> list[dict[str, Any]]:
+def _found(services: Services, criteria: dict[str, Any]) -> list[timers.JobDefinition]:
+    activities = text_list(criteria.get("activityIdIn"), "activityIdIn")
+    return timers.job_definitions(services, criteria, activities=activities, suspended=suspension_state(criteria))
+
+
+def _page(services: Services, criteria: dict[str, Any], paging: dict[str, Any]) -> list[dict[str, Any]]:
     first, most = page_bounds(paging, services.settings)
-    return [_render(job) for job in timers.job_definitions(services, criteria)[first:first + most]]
+    return [_render(job) for job in _found(services, criteria)[first:first + most]]
 
 
 @router.get("")
@@ -43,18 +49,18 @@ def query_job_definitions(request: Request, services: ServicesDep, body: JsonBod
 
 @router.get("/count")
 def count_job_definitions(request: Request, services: ServicesDep) -> dict[str, int]:
-    return {"count": len(timers.job_definitions(services, query_dict(request, _LISTS)))}
+    return {"count": len(_found(services, query_dict(request, _LISTS)))}
 
 
 @router.post("/count")
 def count_job_definitions_by_body(services: ServicesDep, body: JsonBody = None) -> dict[str, int]:
-    return {"count": len(timers.job_definitions(services, body or {}))}
+    return {"count": len(_found(services, body or {}))}
 
 
 @router.get("/{job_definition_id}")
 def get_job_definition(job_definition_id: str, services: ServicesDep) -> dict[str, Any]:
-    found = timers.job_definitions(services, {"jobDefinitionId": job_definition_id,
-                                              "processDefinitionId": job_definition_id.partition("#")[0]})
+    found = _found(services, {"jobDefinitionId": job_definition_id,
+                              "processDefinitionId": job_definition_id.partition("#")[0]})
     if not found:
         raise NotFound(f"Job Definition with id {job_definition_id} does not exist")
     return _render(found[0])

@@ -54,7 +54,7 @@ def _counting(request: Request) -> statistics.IncidentCounting:
                                        of_type=text(p, "incidentsForType"))
 
 
-def _statistics(item: statistics.Statistics, counting: statistics.IncidentCounting) -> dict[str, Any]:
+def _statistics(item: statistics.Statistics) -> dict[str, Any]:
     incidents = [{"incidentType": kind, "incidentCount": count} for kind, count in sorted(item.incidents.items())]
     return {"id": item.key, "instances": item.instances, "failedJobs": 0, "incidents": incidents}
 
@@ -62,7 +62,7 @@ def _statistics(item: statistics.Statistics, counting: statistics.IncidentCounti
 @router.get("/statistics", summary="Running instances and open incidents per process definition")
 def definitions_statistics(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
     counting = _counting(request)
-    return [{**_statistics(item, counting), "definition": render.definition(definition),
+    return [{**_statistics(item), "definition": render.definition(definition),
              "tenantId": definition.tenant_id}
             for definition, item in statistics.of_definitions(services, viewer, counting)]
 
@@ -70,7 +70,7 @@ def definitions_statistics(request: Request, services: ServicesDep, viewer: Prin
 def _activity_statistics(request: Request, services: Services, definition_id: str, viewer: Principal
                          ) -> list[dict[str, Any]]:
     counting = _counting(request)
-    return [_statistics(item, counting)
+    return [_statistics(item)
             for item in statistics.of_activities(services, definition_id, viewer, counting)]
 
 
