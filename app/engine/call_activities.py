@@ -9,7 +9,9 @@ caller's deployment: it is looked up by key when the activity is reached, as
 `camunda:calledElementBinding` says.
 
 As in Camunda, a call activity without any `camunda:in` passes no variable, and one without any
-`camunda:out` takes none back.
+`camunda:out` takes none back. A mapping marked `local="true"` works on the call activity's own
+variables (its input parameters): a `camunda:in` reads only them, a `camunda:out` writes into them, so
+that its output parameters can read what came back without the case keeping it.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from app.engine.expressions import (
     compile_template,
     contains_expression,
 )
+from app.engine.outputs import local_variables
 from app.engine.steps import CallRequest, report_call
 from app.engine.xml import BPMN_PREFIXES, CAMUNDA_NS, refuse_element
 
@@ -48,6 +51,7 @@ class VariableMapping:
     source: str | None = None
     source_expression: Template | None = None
     target: str | None = None
+    local: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,11 +84,16 @@ def _mappings(resource: str, element: etree._Element, kind: str) -> tuple[Variab
     for node in element.iterfind(f"bpmn:extensionElements/camunda:{kind}", BPMN_PREFIXES):
         if node.get("businessKey") is not None:
             continue  # the child's business key, read apart
+        local_text = (node.get("local") or "false").strip()
+        if local_text not in ("true", "false"):
+            raise refuse_element(resource, element, f"camunda:{kind} local=\"{local_text}\" is not understood; "
+                                                    "write local=\"true\" or leave it out")
+        local = local_text == "true"
         if node.get("variables") is not None:
             if node.get("variables") != "all":
                 raise refuse_element(resource, element, f"camunda:{kind} variables=\"{node.get('variables')}\" "
                                                         "is not understood; write variables=\"all\"")
-            mappings.append(VariableMapping(all=True))
+            mappings.append(VariableMapping(all=True, local=local))
             continue
         source, expression, target = node.get("source"), node.get("sourceExpression"), node.get("target")
         if not target or not target.strip().isidentifier():
@@ -97,7 +106,7 @@ def _mappings(resource: str, element: etree._Element, kind: str) -> tuple[Variab
             source=source.strip() if source is not None else None,
             source_expression=_template(resource, element, expression, f"camunda:{kind} sourceExpression")
             if expression is not None else None,
-            target=target.strip()))
+            target=target.strip(), local=local))
     return tuple(mappings)
 
 
@@ -144,17 +153,20 @@ def read_call_activity(resource: str, element: etree._Element) -> CallActivityDe
     )
 
 
-def _mapped(mappings: Iterable[VariableMapping], source: Mapping[str, Any], engine: Any) -> dict[str, Any]:
+def _mapped(mappings: Iterable[VariableMapping], source: Mapping[str, Any], engine: Any,
+            own: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The variables the mappings give, read from `source` (the caller's for camunda:in, the child's
-    for camunda:out); a missing source variable is passed as null, as Camunda does."""
+    for camunda:out), or from `own`, the call activity's own variables, for a local camunda:in; a
+    missing source variable is passed as null, as Camunda does."""
     values: dict[str, Any] = {}
     for mapping in mappings:
+        read = own if mapping.local and own is not None else source
         if mapping.all:
-            values.update(source)
+            values.update(read)
         elif mapping.source_expression is not None:
-            values[mapping.target or ""] = mapping.source_expression.evaluate(source, engine.functions)
+            values[mapping.target or ""] = mapping.source_expression.evaluate(read, engine.functions)
         else:
-            values[mapping.target or ""] = source.get(mapping.source or "")
+            values[mapping.target or ""] = read.get(mapping.source or "")
     # The two instances never share a value: one changing a list in place leaves the other's alone.
     return deepcopy(values)
 
@@ -180,7 +192,7 @@ class CalledProcessTask(NoneTask):
                        if definition.version is not None else None)
             business_key = (definition.business_key.evaluate(variables, engine.functions)
                             if definition.business_key is not None else None)
-            passed = _mapped(definition.inputs, variables, engine)
+            passed = _mapped(definition.inputs, variables, engine, local_variables(my_task))
         except ExpressionError as error:
             raise WorkflowTaskException(str(error), task=my_task) from None
         if not isinstance(key, str) or not key.strip():
@@ -198,9 +210,11 @@ class CalledProcessTask(NoneTask):
 
 
 def returned_variables(definition: CallActivityDefinition, child_variables: Mapping[str, Any],
-                       engine: Any) -> dict[str, Any]:
-    """What the caller takes back from the ended child through its camunda:out mappings."""
-    return _mapped(definition.outputs, child_variables, engine)
+                       engine: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What the caller takes back from the ended child through its camunda:out mappings: the values
+    for the case, and those for the call activity's own variables (local="true")."""
+    return (_mapped([mapping for mapping in definition.outputs if not mapping.local], child_variables, engine),
+            _mapped([mapping for mapping in definition.outputs if mapping.local], child_variables, engine))
 
 
 def use_call_activities(specs: Iterable[BpmnProcessSpec], definitions: Mapping[str, CallActivityDefinition]) -> None:

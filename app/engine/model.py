@@ -338,7 +338,7 @@ _PROSE = frozenset({"documentation", "text", "textAnnotation"})
 
 # Where input parameters are read: a task's own variables while it runs (Camunda's local variables).
 _TASKS_WITH_INPUTS = frozenset({"userTask", "serviceTask", "sendTask", "receiveTask", "manualTask", "task",
-                                "businessRuleTask"})
+                                "businessRuleTask", "callActivity"})
 
 
 def _parameters(resource: str, element: etree._Element,
@@ -535,6 +535,9 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
             decisions[element_id] = _decision_reference(resource, element)
         elif tag == "callActivity":
             call_activities[element_id] = read_call_activity(resource, element)
+            if element.find("bpmn:multiInstanceLoopCharacteristics", _NS) is None:
+                # Its own variables (inputs, local camunda:out values) go when it completes, inputs or not.
+                inputs.setdefault(element_id, ())
         elif tag == "serviceTask":
             external_tasks[element_id] = ExternalTaskDefinition(
                 element_id, _camunda(element, "topic") or "",  # _check_element refused a task without one

@@ -4,8 +4,8 @@ them to the parsed specs once, so saved state is unchanged.
 - Output parameters: variables an element sets from expressions when it completes, as Camunda does,
   so that a decision such as an eligibility check is computed from the process's figures without
   any script.
-- Input parameters: a task's own variables (Camunda's local variables), set from expressions when it
-  becomes ready and gone when it completes. While it runs its expressions, form and worker see them,
+- Input parameters: a task's or call activity's own variables (Camunda's local variables), set from
+  expressions when it becomes ready and gone when it completes. While it runs its expressions, form and worker see them,
   the case's variables do not hold them (a case variable of the same name is the case's again
   afterwards), and its output parameters may read them.
 - Local variables set on an open user task from outside (Camunda's TaskService.setVariableLocal) are
@@ -50,7 +50,8 @@ class _SetsInputs:
 
     def _on_complete_hook(self, my_task: Task) -> None:
         super()._on_complete_hook(my_task)  # type: ignore[misc]  # the output parameters read the inputs first
-        _drop_locals(my_task, [name for name, _ in self.input_parameters])
+        # Its inputs, and what a call activity's local camunda:out mappings put beside them.
+        _drop_locals(my_task, list(my_task.internal_data.get(LOCAL, ())))
         my_task.internal_data.pop(SHADOWED, None)
         my_task.internal_data.pop(LOCAL, None)
 
@@ -102,7 +103,7 @@ def _mixed_in(specs: Iterable[BpmnProcessSpec], parameters: Mapping[str, tuple[t
         for task_spec in spec.task_specs.values():
             bpmn_id = getattr(task_spec, "bpmn_id", None)
             found = parameters.get(bpmn_id) if bpmn_id is not None else None
-            if not found:
+            if found is None:
                 continue
             original = type(task_spec)
             if (mixin, original) not in _mixed_classes:

@@ -580,7 +580,10 @@ class ProcessRun:
         definition = task.task_spec.call
 
         def complete() -> None:
-            task.data.update(returned_variables(definition, child_variables, self.workflow.script_engine))
+            shared, own = returned_variables(definition, child_variables, self.workflow.script_engine)
+            set_local_variables(task, own)
+            # A name the call activity holds as its own (an input parameter) stays its own, as in Camunda.
+            task.data.update(shared)
             task.complete()
 
         return self._advance(complete)

@@ -17,6 +17,7 @@ PERMIT = CONSTRUCTS / "call_permit.bpmn"
 BINDINGS = CONSTRUCTS / "call_bindings.bpmn"
 ALL_VARIABLES = CONSTRUCTS / "call_all_variables.bpmn"
 EACH_SITE = CONSTRUCTS / "call_each_site.bpmn"
+LOCAL_VARIABLES = CONSTRUCTS / "call_local_variables.bpmn"
 
 
 def start(client: httpx.Client, key: str, business_key: str | None = None, **variables) -> dict:
@@ -167,6 +168,38 @@ def test_variables_all_passes_every_variable_in_and_out(client):
     assert variables_of(client, caller["id"]) == {"applicant": "绿源公司", "area": 42, "verdict": "符合",
                                                   "rejected": False}
     assert [task["taskDefinitionKey"] for task in open_tasks(client, caller["id"])] == ["summarize"]
+
+
+def test_local_mappings_pass_the_call_activitys_own_variables_and_keep_what_comes_back_its_own(client, root):
+    """As Camunda's local="true": camunda:in passes only the call activity's input parameters, a local
+    camunda:out puts a value beside them for the output parameters to read, and none of them stays in
+    the case; an expression of a local camunda:in cannot read the case's variables."""
+    deploy(client, CHECK, name="check")
+    deploy(client, LOCAL_VARIABLES, name="local")
+    caller = start(client, "permit_local_variables", applicant="绿源公司", area=42)
+    [child] = called_by(client, caller["id"])
+    assert variables_of(client, child["id"]) == {"inspectedArea": 84, "officeNote": "现场核查"}
+    assert variables_of(client, caller["id"]) == {"applicant": "绿源公司", "area": 42}
+    complete_only_task(client, child["id"], verdict="符合", rejected=False)
+    # officeNote came back through a camunda:out that is not local, but the name is the call
+    # activity's own (an input parameter), so it went with it, as in Camunda.
+    assert variables_of(client, caller["id"]) == {"applicant": "绿源公司", "area": 42, "rejected": False,
+                                                  "verdictText": "符合"}
+    [summarize] = open_tasks(client, caller["id"])
+    response = client.post(f"/task/{summarize['id']}/complete", json={})
+    assert response.status_code == 400, response.text
+    assert response.json()["type"] == "ProcessEngineException"
+    assert "area" in response.json()["message"] and "check_again" in response.json()["message"]
+    assert [task["taskDefinitionKey"] for task in open_tasks(client, caller["id"])] == ["summarize"]
+    replayed(root, caller["id"])
+
+
+def test_a_local_flag_that_is_no_boolean_is_refused_at_deploy(client):
+    text = LOCAL_VARIABLES.read_text().replace('local="true" />\n        <camunda:out source="verdict"',
+                                               'local="yes" />\n        <camunda:out source="verdict"')
+    response = deploy_bytes(client, "local.bpmn", text.encode())
+    assert response.status_code == 400, response.text
+    assert 'local="yes"' in response.json()["message"] and "check_local" in response.json()["message"]
 
 
 def test_a_called_key_that_does_not_exist_fails_the_step_and_saves_nothing(client):
