@@ -191,9 +191,11 @@ def _broadcast(services: Services, session: Session, instance: ProcessInstance, 
                     f"the signal '{signal.name}' thrown at '{signal.activity_id}' takes the signals thrown in this "
                     f"command past {MAX_SIGNAL_DELIVERIES} deliveries: the processes throw signals to each other "
                     "in a loop; nothing was changed", details={"activityId": signal.activity_id})
-            _deliver_each(services, session, waiting, "signal", signal.name, {}, user_id)
+            _deliver_each(services, session, waiting, "signal", signal.name, dict(signal.variables), user_id)
+            business_key = instance.business_key if signal.inherits_business_key else signal.business_key
             for subscription in starts:
-                _start(services, session, subscription, "signal", signal.name, {}, None, user_id)
+                _start(services, session, subscription, "signal", signal.name, dict(signal.variables),
+                       business_key, user_id)
     finally:
         info["signal_nesting"] = nesting
 

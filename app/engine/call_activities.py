@@ -79,9 +79,13 @@ def _template(resource: str, element: etree._Element, text: str, what: str) -> T
         raise refuse_element(resource, element, f"invalid expression in {what} '{text}': {error}") from None
 
 
-def _mappings(resource: str, element: etree._Element, kind: str) -> tuple[VariableMapping, ...]:
+def _mappings(resource: str, element: etree._Element, kind: str,
+              holder: etree._Element | None = None) -> tuple[VariableMapping, ...]:
+    """The element's camunda:in or camunda:out mappings, kept on `holder` (a signal event definition)
+    or on the element itself."""
     mappings = []
-    for node in element.iterfind(f"bpmn:extensionElements/camunda:{kind}", BPMN_PREFIXES):
+    for node in (holder if holder is not None else element).iterfind(f"bpmn:extensionElements/camunda:{kind}",
+                                                                       BPMN_PREFIXES):
         if node.get("businessKey") is not None:
             continue  # the child's business key, read apart
         local_text = (node.get("local") or "false").strip()
@@ -108,6 +112,38 @@ def _mappings(resource: str, element: etree._Element, kind: str) -> tuple[Variab
             if expression is not None else None,
             target=target.strip(), local=local))
     return tuple(mappings)
+
+
+@dataclass(frozen=True)
+class SignalPayload:
+    """What a thrown signal carries (`camunda:in` on its signalEventDefinition, as in Camunda): the
+    variables the mappings give, read from the throwing token, and a business key for the instances
+    a signal start event starts."""
+
+    variables: tuple[VariableMapping, ...]
+    business_key: Template | None
+    inherits_business_key: bool = False  # the Modeler's `#{execution.processBusinessKey}`: the thrower's
+
+    def evaluate(self, my_task: Task) -> tuple[dict[str, Any], str | None]:
+        engine = my_task.workflow.script_engine
+        try:
+            variables = _mapped(self.variables, dict(my_task.data), engine, local_variables(my_task))
+            key = self.business_key.evaluate(dict(my_task.data), engine.functions) if self.business_key else None
+        except ExpressionError as error:
+            raise WorkflowTaskException(str(error), task=my_task) from None
+        return variables, str(key) if key not in (None, "") else None
+
+
+def read_signal_payload(resource: str, event: etree._Element, definition: etree._Element) -> SignalPayload | None:
+    """The payload of a signal throw or end event, None when it passes none."""
+    keys = [key for node in definition.iterfind("bpmn:extensionElements/camunda:in", BPMN_PREFIXES)
+            if (key := node.get("businessKey"))]
+    variables = _mappings(resource, event, "in", definition)
+    if not variables and not keys:
+        return None
+    inherits = bool(keys) and keys[-1] in _CALLERS_BUSINESS_KEY
+    return SignalPayload(variables, _template(resource, event, keys[-1], "camunda:in businessKey")
+                         if keys and not inherits else None, inherits)
 
 
 def read_call_activity(resource: str, element: etree._Element) -> CallActivityDefinition:

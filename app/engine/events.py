@@ -13,7 +13,7 @@ and in others, as Camunda does. A receive task without a message waits until the
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from SpiffWorkflow.bpmn.parser.event_parsers import SIGNAL_EVENT_XPATH
@@ -30,6 +30,7 @@ from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from app.engine.call_activities import SignalPayload
 from app.engine.steps import ThrownSignal, report_signal
 
 
@@ -49,13 +50,18 @@ class StartedByService(EventDefinition):
 
 
 class ServiceSignalThrow(SignalEventDefinition):
-    """A thrown signal, handed to the service with the step's result instead of caught in place."""
+    """A thrown signal, handed to the service with the step's result instead of caught in place, with
+    the variables and business key its camunda:in mappings give (given after parsing)."""
+
+    payload: SignalPayload | None = None
 
     def throw(self, my_task: Task) -> None:
         top = my_task.workflow.top_workflow
         waiting = frozenset(str(task.id) for workflow in (top, *top.subprocesses.values())
                             for task in workflow.tasks.values() if task.has_state(TaskState.WAITING))
-        report_signal(ThrownSignal(self.name, my_task.task_spec.bpmn_id, waiting))
+        variables, business_key = self.payload.evaluate(my_task) if self.payload is not None else ({}, None)
+        report_signal(ThrownSignal(self.name, my_task.task_spec.bpmn_id, waiting, variables, business_key,
+                                   self.payload is not None and self.payload.inherits_business_key))
 
 
 class SignalEndEventParser(CamundaEndEventParser):
@@ -99,18 +105,21 @@ def _swap(definition: EventDefinition) -> None:
         _swap(inner)
 
 
-def use_service_events(specs: Iterable[BpmnProcessSpec], triggered_starts: set[str]) -> None:
-    """Swap the library's message catching for the service's, in every spec, and make the given
-    message, signal and timer start events (bpmn ids) of the top-level process fire only when the
-    service says so."""
+def use_service_events(specs: Iterable[BpmnProcessSpec], triggered_starts: set[str],
+                       signal_payloads: Mapping[str, SignalPayload]) -> None:
+    """Swap the library's message catching for the service's, in every spec, give thrown signals
+    their payloads (by the throw event's bpmn id), and make the given message, signal and timer start
+    events (bpmn ids) of the top-level process fire only when the service says so."""
     specs = list(specs)
     for spec in specs:
         for task_spec in spec.task_specs.values():
             definition = getattr(task_spec, "event_definition", None)
             if definition is not None:
                 _swap(definition)
-            if isinstance(task_spec, ThrowingEvent) and type(definition) is SignalEventDefinition:
+            if isinstance(task_spec, ThrowingEvent) and isinstance(definition, SignalEventDefinition) \
+                    and type(definition) is SignalEventDefinition:
                 definition.__class__ = ServiceSignalThrow
+                definition.payload = signal_payloads.get(task_spec.bpmn_id)
             if isinstance(task_spec, ReceiveTask) and isinstance(definition, NoneEventDefinition):
                 task_spec.event_definition = AwaitsTrigger(task_spec.bpmn_id)
     top = specs[0]

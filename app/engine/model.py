@@ -17,7 +17,13 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
-from app.engine.call_activities import CallActivityDefinition, read_call_activity, use_call_activities
+from app.engine.call_activities import (
+    CallActivityDefinition,
+    SignalPayload,
+    read_call_activity,
+    read_signal_payload,
+    use_call_activities,
+)
 from app.engine.compensation import Compensation, prepare_compensation, use_compensation
 from app.engine.decision_tasks import ServiceParser, use_decisions
 from app.engine.decisions import is_decision_resource
@@ -249,9 +255,10 @@ def _check_element(resource: str, element: etree._Element) -> None:
         if _camunda(element, "type") != "external" or not _camunda(element, "topic"):
             raise refuse_element(resource, element, f"a {tag} must be an external task "
                                              "(camunda:type=\"external\" with a camunda:topic)")
-    if tag == "signalEventDefinition" and element.find("bpmn:extensionElements/camunda:in", _NS) is not None:
-        raise refuse_element(resource, parent, "a thrown signal carries no variables here (camunda:in is not "
-                                               "supported); the catching instances read their own variables")
+    if (tag == "signalEventDefinition" and element.find("bpmn:extensionElements/camunda:in", _NS) is not None
+            and parent is not None and _tag(parent) not in _SIGNAL_THROWS):
+        raise refuse_element(resource, parent, "camunda:in on a signal belongs on a signal throw or end event "
+                                               "(the variables the signal carries); a catch receives them")
     if tag == "conditionalEventDefinition":
         _check_condition_event(resource, element)
     if tag == "messageEventDefinition" and parent is not None and _tag(parent) in ("intermediateThrowEvent",
@@ -338,7 +345,8 @@ _PROSE = frozenset({"documentation", "text", "textAnnotation"})
 
 # Where input parameters are read: a task's own variables while it runs (Camunda's local variables).
 _TASKS_WITH_INPUTS = frozenset({"userTask", "serviceTask", "sendTask", "receiveTask", "manualTask", "task",
-                                "businessRuleTask", "callActivity"})
+                                "businessRuleTask", "callActivity", "intermediateThrowEvent", "endEvent"})
+_SIGNAL_THROWS = frozenset({"intermediateThrowEvent", "endEvent"})
 
 
 def _parameters(resource: str, element: etree._Element,
@@ -352,8 +360,9 @@ def _parameters(resource: str, element: etree._Element,
         kind = "input" if _tag(parameter) == "inputParameter" else "output"
         if kind == "input" and (_tag(element) not in _TASKS_WITH_INPUTS
                                 or element.find("bpmn:multiInstanceLoopCharacteristics", _NS) is not None):
-            raise refuse_element(resource, element, "input parameters are read on a task that is not multi-instance "
-                                 "(its own variables while it runs); on other elements use output parameters")
+            raise refuse_element(resource, element, "input parameters are read on a task, call activity or throw "
+                                 "event that is not multi-instance (its own variables while it runs); on other "
+                                 "elements use output parameters")
         name = (parameter.get("name") or "").strip()
         if not name.isidentifier():
             raise refuse_element(resource, element, f"{kind} parameter name '{name}' is not a valid variable name")
@@ -485,6 +494,7 @@ class _ProcessFacts:
     # Each sequence flow's source and target (a process modification starts tokens on them).
     flows: dict[str, tuple[str, str]] = field(default_factory=dict)
     input_parameters: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    signal_payloads: dict[str, SignalPayload] = field(default_factory=dict)
 
 
 def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
@@ -500,6 +510,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
     outputs: dict[str, tuple[tuple[str, str], ...]] = {}
     decisions: dict[str, DecisionReference] = {}
     call_activities: dict[str, CallActivityDefinition] = {}
+    signal_payloads: dict[str, SignalPayload] = {}
     flows: dict[str, tuple[str, str]] = {}
     ids = {element.get("id") for element in process.iter() if isinstance(element.tag, str)}
     for element in process.iter():
@@ -546,6 +557,9 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
             topic, priority = external
             external_tasks[element_id] = ExternalTaskDefinition(
                 element_id, topic or "", _compile(resource, element, priority, "camunda:taskPriority"))
+        elif tag in _SIGNAL_THROWS and (signal := element.find("bpmn:signalEventDefinition", _NS)) is not None:
+            if (payload := read_signal_payload(resource, element, signal)) is not None:
+                signal_payloads[element_id] = payload
         elif tag == "boundaryEvent" or (tag == "startEvent" and element.getparent() is not process):
             # An error start event of an event subprocess keeps the code and message as a boundary event does.
             error = element.find("bpmn:errorEventDefinition", _NS)
@@ -558,7 +572,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
             start_form_key = start_form_key or _camunda(element, "formKey")
     return _ProcessFacts(process, elements, user_tasks, external_tasks, error_catches, tuple(start_events),
                          start_form, start_form_key, conditions, outputs, decisions, call_activities, flows,
-                         inputs)
+                         inputs, signal_payloads)
 
 
 def _names(text: str | None) -> tuple[str, ...]:
@@ -671,7 +685,8 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
             use_compensation([spec, *subprocess_specs.values()], compensation)
             end_implicitly([spec, *subprocess_specs.values()])
             use_service_events([spec, *subprocess_specs.values()],
-                               {start.id for start in process_facts.start_events if start.kind != "none"})
+                               {start.id for start in process_facts.start_events if start.kind != "none"},
+                               process_facts.signal_payloads)
             use_event_subprocesses([spec, *subprocess_specs.values()], interrupting)
             # A called process is not part of this model: it runs as an instance of its own, found
             # by key when the call activity is reached (app.engine.call_activities).

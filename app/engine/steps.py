@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -74,6 +74,10 @@ class ThrownSignal:
     name: str
     activity_id: str
     waiting: frozenset[str]
+    # What its camunda:in mappings pass: variables for every receiver, a business key for started instances.
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    business_key: str | None = None
+    inherits_business_key: bool = False  # the started instances take the throwing instance's business key
 
 
 @dataclass(frozen=True)

@@ -122,10 +122,14 @@ REFUSED_THROWS = {
     "a signal throw naming no signal": (
         '<bpmn:startEvent id="s"/><bpmn:intermediateThrowEvent id="t"><bpmn:signalEventDefinition signalRef="nothing"/>'
         '</bpmn:intermediateThrowEvent><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>', "needs a signalRef"),
-    "variables passed with a thrown signal": (
+    "a payload mapping that is not understood": (
         '<bpmn:startEvent id="s"/><bpmn:intermediateThrowEvent id="t"><bpmn:signalEventDefinition signalRef="sig">'
-        '<bpmn:extensionElements><camunda:in variables="all"/></bpmn:extensionElements></bpmn:signalEventDefinition>'
-        '</bpmn:intermediateThrowEvent><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>', "camunda:in"),
+        '<bpmn:extensionElements><camunda:in variables="some"/></bpmn:extensionElements></bpmn:signalEventDefinition>'
+        '</bpmn:intermediateThrowEvent><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>', "variables=\"all\""),
+    "a payload mapping without a target": (
+        '<bpmn:startEvent id="s"/><bpmn:intermediateThrowEvent id="t"><bpmn:signalEventDefinition signalRef="sig">'
+        '<bpmn:extensionElements><camunda:in source="x"/></bpmn:extensionElements></bpmn:signalEventDefinition>'
+        '</bpmn:intermediateThrowEvent><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>', "needs a target"),
 }
 
 
@@ -139,3 +143,54 @@ def test_a_signal_throw_that_cannot_be_broadcast_is_refused_at_deploy(client):
         assert answer.status_code == 400, answer.text
         assert answer.json()["type"] == "ParseException" and "'t'" in answer.json()["message"]
         assert words in answer.json()["message"]
+
+
+PAYLOAD = CONSTRUCTS / "signal_payload.bpmn"
+
+
+def variables_of(client, instance: str) -> dict:
+    return {name: value["value"] for name, value in client.get(f"/process-instance/{instance}/variables").json().items()}
+
+
+def historic_names(client, instance: str) -> set[str]:
+    rows = client.get("/history/variable-instance", params={"processInstanceId": instance}).json()
+    return {row["name"] for row in rows}
+
+
+def test_a_thrown_signal_carries_the_variables_and_business_key_its_camunda_in_mappings_give(client, root):
+    """Camunda's signal payload: `camunda:in` on the throw's signalEventDefinition (source/target,
+    sourceExpression, businessKey) gives each receiver those variables, and the instances a signal
+    start event starts that business key; `variables="all" local="true"` on a signal end event passes
+    its own input parameters, which never become the thrower's variables."""
+    deploy(client, PAYLOAD, RECEIVER, STARTED)
+    receiver = start(client, "signal_receiver").json()["id"]
+    sender = start(client, "signal_payload_sender", "POLICY-9", policyNo="环-2026-7", level=2).json()["id"]
+    done = client.post(f"/task/{task_of(client, sender, 'prepare')['id']}/complete", json={})
+    assert done.status_code == 204, done.text
+
+    assert open_tasks(client, receiver) == ["react"]
+    assert variables_of(client, receiver) == {"changedPolicy": "环-2026-7", "nextLevel": 3}
+    [reviewing] = client.get("/process-instance", params={"processDefinitionKey": "signal_started"}).json()
+    assert reviewing["businessKey"] == "POLICY-9"
+    assert variables_of(client, reviewing["id"]) == {"changedPolicy": "环-2026-7", "nextLevel": 3}
+
+    done = client.post(f"/task/{task_of(client, sender, 'archive')['id']}/complete", json={})
+    assert done.status_code == 204, done.text
+    # The end event's signal ended the receiver through its boundary event, bringing only the end
+    # event's own variable; the sender ended without it.
+    assert client.get(f"/history/process-instance/{receiver}").json()["state"] == "COMPLETED"
+    assert historic_names(client, receiver) == {"changedPolicy", "nextLevel", "closingNote"}
+    assert client.get(f"/history/process-instance/{sender}").json()["state"] == "COMPLETED"
+    assert historic_names(client, sender) == {"policyNo", "level"}
+    for instance in (sender, receiver, reviewing["id"]):
+        assert root.get(f"/api/process-instances/{instance}/replay").json()["reproduced"] is True
+
+
+def test_camunda_in_on_a_signal_catch_is_refused_at_deploy_in_plain_words(client):
+    text = STARTED.read_text().replace(
+        '<bpmn:signalEventDefinition id="SignalStart_policy" signalRef="Signal_policy_changed" />',
+        '<bpmn:signalEventDefinition id="SignalStart_policy" signalRef="Signal_policy_changed"><bpmn:extensionElements>'
+        '<camunda:in source="a" target="b" /></bpmn:extensionElements></bpmn:signalEventDefinition>')
+    response = deploy_bytes(client, "catch.bpmn", text.encode())
+    assert response.status_code == 400, response.text
+    assert response.json()["type"] == "ParseException" and "on_policy" in response.json()["message"]

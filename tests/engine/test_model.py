@@ -310,7 +310,7 @@ def test_input_parameters_off_a_task_and_scripts_are_refused():
              <bpmn:endEvent id="inner_end"/>
            </bpmn:subProcess>""", "review")))
     assert error.details["element"] == "review"
-    assert "input parameters are read on a task" in error.details["reason"]
+    assert "input parameters are read on a task, call activity or throw event" in error.details["reason"]
     error = refusal(definitions(between_start_and_end(
         """<bpmn:userTask id="review">
              <bpmn:extensionElements>
