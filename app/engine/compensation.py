@@ -5,10 +5,16 @@ compensation throw event for a plain one).
 - An activity with a compensation boundary event, joined by an association to an activity marked
   `isForCompensation="true"` (its handler), can be compensated once it has completed.
 - A compensation intermediate throw or end event compensates the completed activities of its own
-  scope (its process or embedded subprocess), or with `activityRef` only that activity: it starts
-  their handlers one after another, the last completed first, and goes on when the last handler has
-  finished (Camunda 7 always waits, whatever `waitForCompletion` says). An activity is compensated
-  once; a handler that is a user task or an external task opens and must be worked.
+  scope (its process or embedded subprocess; for a throw inside an event subprocess, the scope the
+  event subprocess belongs to), or with `activityRef` only that activity: it starts their handlers
+  one after another, the last completed first, and goes on when the last handler has finished
+  (Camunda 7 always waits, whatever `waitForCompletion` says). An activity is compensated once; a
+  handler that is a user task or an external task opens and must be worked.
+- A completed embedded subprocess without a handler of its own is compensated as Camunda's default
+  does: the completed activities inside it (and inside the subprocesses it holds) are, the last
+  first. When it completes, the handlers of those activities are written down on its task (the
+  library's finished subprocess is not kept), and a throw outside runs them from there; they run
+  beside the throw, with the case's variables as they are then.
 - The boundary event itself is no step: Camunda's history never shows it, and neither does ours.
 
 The boundary events and their associations are read and taken out of the file before the library
@@ -18,7 +24,7 @@ does not run of compensation is refused at deploy, naming the element.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +46,8 @@ _PENDING = "compensation_pending"
 _RUNNING = "compensation_running"
 # Kept in a completed activity's task once its handler has been started.
 _COMPENSATED = "compensated"
+# Kept in a completed subprocess's task: the handlers of what it did, in the order it did it.
+_INSIDE = "compensation_inside"
 
 
 @dataclass
@@ -48,6 +56,12 @@ class Compensation:
 
     handlers: dict[str, str] = field(default_factory=dict)  # activity → its handler
     throws: dict[str, str | None] = field(default_factory=dict)  # throw or end event → its activityRef
+    # Throws inside an event subprocess: they compensate the scope around it.
+    from_event_subprocess: set[str] = field(default_factory=set)
+    # Subprocesses that hold compensable activities (directly or deeper) and no handler of their own;
+    # the multi-instance or looping ones apart: a throw outside cannot compensate them.
+    holding: set[str] = field(default_factory=set)
+    looping_holders: set[str] = field(default_factory=set)
 
 
 def _local(element: etree._Element) -> str:
@@ -110,34 +124,49 @@ def prepare_compensation(resource: str, root: etree._Element, found: Compensatio
                     owner.remove(link)
             scope.remove(boundary)
         found.handlers.update(compensable)
-        _check_throws(resource, scope, compensable, found)
+    for scope in _scopes(root):
+        if _local(scope) == "subProcess" and scope.get("id") not in found.handlers and _holds_compensable(scope, found):
+            looping = any(scope.find(f"bpmn:{loop}", BPMN_PREFIXES) is not None for loop in _LOOPS)
+            (found.looping_holders if looping else found.holding).add(scope.get("id") or "")
+    for scope in _scopes(root):
+        _check_throws(resource, scope, found)
 
 
-def _check_throws(resource: str, scope: etree._Element, compensable: Mapping[str, str],
-                  found: Compensation) -> None:
+def _holds_compensable(subprocess: etree._Element, found: Compensation) -> bool:
+    """Whether a subprocess (not an event subprocess) holds an activity with a handler, directly or in
+    the subprocesses it holds."""
+    if subprocess.get("triggeredByEvent") == "true":
+        return False
+    return any(isinstance(child.tag, str) and (child.get("id") in found.handlers
+                                               or (_local(child) == "subProcess" and _holds_compensable(child, found)))
+               for child in subprocess)
+
+
+def _check_throws(resource: str, scope: etree._Element, found: Compensation) -> None:
+    # A throw in an event subprocess compensates the scope the event subprocess belongs to.
+    in_event_subprocess = scope.get("triggeredByEvent") == "true"
+    owner = scope.getparent() if in_event_subprocess else scope
+    members = {child.get("id") for child in owner if isinstance(child.tag, str)} if owner is not None else set()
+    undoable = {member for member in members if member in found.handlers or member in found.holding}
     for event in [*scope.iterfind("bpmn:intermediateThrowEvent", BPMN_PREFIXES),
                   *scope.iterfind("bpmn:endEvent", BPMN_PREFIXES)]:
         definition = event.find("bpmn:compensateEventDefinition", BPMN_PREFIXES)
         if definition is None:
             continue
-        if scope.get("triggeredByEvent") == "true":
-            raise refuse_element(resource, event, "throwing compensation from an event subprocess is not supported; "
-                                                  "throw it in the process or subprocess whose activities it undoes")
         reference = definition.get("activityRef")
-        if reference is not None and reference not in compensable:
+        looping = [member for member in members if member in found.looping_holders
+                   and reference in (None, member)]
+        if looping:
+            raise refuse_element(resource, event, f"compensating the activities inside multi-instance or looping "
+                                                  f"subprocess '{looping[0]}' is not supported; give the subprocess a "
+                                                  "compensation handler of its own")
+        if reference is not None and reference not in undoable:
             raise refuse_element(resource, event, f"the compensation throw names activity '{reference}', which is no "
                                                   "activity of the same process or subprocess with a compensation "
-                                                  "boundary event")
-        if reference is None:
-            for inner in scope.iterfind("bpmn:subProcess", BPMN_PREFIXES):
-                if inner.get("id") in compensable or inner.get("triggeredByEvent") == "true":
-                    continue
-                if any(boundary.find("bpmn:compensateEventDefinition", BPMN_PREFIXES) is not None
-                       for boundary in inner.iter(f"{{{BPMN_NS}}}boundaryEvent")):
-                    raise refuse_element(resource, event, "compensating the activities inside subprocess "
-                                                          f"'{inner.get('id')}' from outside it is not supported; give "
-                                                          "the subprocess a compensation handler of its own")
+                                                  "boundary event, nor a subprocess holding one")
         found.throws[event.get("id") or ""] = reference
+        if in_event_subprocess:
+            found.from_event_subprocess.add(event.get("id") or "")
 
 
 class CompensatingProcessParser(ProcessParser):
@@ -155,6 +184,7 @@ class _CompensationThrow:
     one after another, and is ready once the last has finished."""
 
     activity_ref: str | None
+    from_event_subprocess: bool = False
 
     def _update_hook(self, my_task: Task) -> bool:
         if _PENDING not in my_task.internal_data:
@@ -182,12 +212,16 @@ class _CompensationThrow:
         return False
 
     def _handlers_to_run(self, my_task: Task) -> list[str]:
-        done = [task for task in my_task.workflow.tasks.values()
-                if task.has_state(TaskState.COMPLETED) and compensation_handler(task) is not None
+        scope = my_task.workflow
+        if self.from_event_subprocess and scope.parent_task_id is not None:
+            scope = scope.top_workflow.get_task_from_id(scope.parent_task_id).workflow
+        done = [task for task in scope.tasks.values() if is_compensable(task)
                 and (self.activity_ref is None or task.task_spec.bpmn_id == self.activity_ref)]
         done.sort(key=lambda task: task.last_state_change, reverse=True)
-        handlers = [task.task_spec.compensation_handler for task in done]
+        handlers: list[str] = []
         for task in done:
+            own = compensation_handler(task)
+            handlers += [own] if own is not None else list(reversed(task.internal_data[_INSIDE]))
             task.internal_data[_COMPENSATED] = True  # once: a later throw leaves it be
         return handlers
 
@@ -209,6 +243,29 @@ def compensation_handler(task: Task) -> str | None:
     """The handler of a completed activity that is still to be compensated, if it has one."""
     handler: str | None = getattr(task.task_spec, "compensation_handler", None)
     return None if handler is None or task.internal_data.get(_COMPENSATED) else handler
+
+
+def is_compensable(task: Task) -> bool:
+    """Whether a completed activity may still be compensated: by its handler, or, a subprocess, by
+    those of what it did."""
+    return task.has_state(TaskState.COMPLETED) and not task.internal_data.get(_COMPENSATED) and (
+        getattr(task.task_spec, "compensation_handler", None) is not None or bool(task.internal_data.get(_INSIDE)))
+
+
+class _RecordsCompensation:
+    """An embedded subprocess holding compensable activities: when it completes, the handlers of what
+    it did are written down on its task, in the order it did it (see the module's docstring)."""
+
+    def update_data(self, my_task: Task, subworkflow: Any) -> None:
+        super().update_data(my_task, subworkflow)  # type: ignore[misc]  # the library's subprocess spec
+        done = sorted((task for task in subworkflow.tasks.values() if is_compensable(task)),
+                      key=lambda task: task.last_state_change)
+        inside: list[str] = []
+        for task in done:
+            own = compensation_handler(task)
+            inside += [own] if own is not None else task.internal_data[_INSIDE]
+        if inside:
+            my_task.internal_data[_INSIDE] = inside
 
 
 _VARIANTS: dict[tuple[type, type], type] = {}
@@ -234,7 +291,9 @@ def is_compensation_handler(task_spec: Any) -> bool:
 
 def use_compensation(specs: Iterable[BpmnProcessSpec], compensation: Compensation) -> None:
     """Give the parsed activities, handlers and throw events their compensation behaviour."""
+    specs = list(specs)
     handler_ids = set(compensation.handlers.values())
+    handler_specs = {}
     for spec in specs:
         for task_spec in spec.task_specs.values():
             bpmn_id = task_spec.bpmn_id
@@ -242,6 +301,16 @@ def use_compensation(specs: Iterable[BpmnProcessSpec], compensation: Compensatio
                 task_spec.compensation_handler = compensation.handlers[bpmn_id]
             if bpmn_id in handler_ids:
                 _become(task_spec, _CompensationHandler)
+                handler_specs[task_spec.name] = task_spec
             if bpmn_id in compensation.throws:
                 _become(task_spec, _CompensationThrow)
                 task_spec.activity_ref = compensation.throws[bpmn_id]
+                task_spec.from_event_subprocess = bpmn_id in compensation.from_event_subprocess
+            if bpmn_id in compensation.holding:
+                _become(task_spec, _RecordsCompensation)
+    # A throw runs its handlers beside it, in its own workflow: there each handler of another scope
+    # (inside a subprocess it compensates, or around its event subprocess) is found by name too.
+    for spec in specs:
+        if any(is_compensation_throw(task_spec) for task_spec in spec.task_specs.values()):
+            for name, handler in handler_specs.items():
+                spec.task_specs.setdefault(name, handler)

@@ -25,7 +25,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from SpiffWorkflow.workflow import Workflow
 
-from app.engine.compensation import compensation_handler
+from app.engine.compensation import is_compensable
 
 
 def prune(workflow: BpmnWorkflow) -> None:
@@ -66,7 +66,7 @@ def _prune_tree(workflow: Workflow) -> None:
                 keep.add(ancestor.id)
             ancestor = ancestor.parent
     for task in tasks.values():
-        if task.has_state(TaskState.COMPLETED) and compensation_handler(task) is not None:
+        if is_compensable(task):
             keep.add(task.id)
         if (isinstance(task.task_spec, UnstructuredJoin) and task.id not in on_the_way
                 and task.has_state(TaskState.FINISHED_MASK)):

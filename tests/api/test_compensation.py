@@ -1,13 +1,14 @@
 """Compensation as Camunda 7 runs it: a compensation throw or end event runs the handlers of the
-completed activities of its process or subprocess (or of the one its activityRef names), the last
-completed first, one after another; user-task and external-task handlers open and must be worked,
+completed activities of its process or subprocess (or of the one its activityRef names; from an
+event subprocess, of the scope around it; of a completed subprocess without a handler, those of
+the activities inside it), the last completed first, one after another; user-task and external-task handlers open and must be worked,
 and the throw goes on only when the last has finished. The boundary event never shows in history.
 What the service does not run of compensation is refused at deploy, naming the element."""
 from __future__ import annotations
 
 import pytest
 
-from tests.support.http import deploy, refusal
+from tests.support.http import deploy, deploy_bytes, refusal
 from tests.support.paths import FIXTURES
 
 FEE_REFUND = FIXTURES / "constructs" / "compensation_fee_refund.bpmn"
@@ -181,14 +182,15 @@ REFUSED = {
         _FLOW + '<bpmn:subProcess id="esp" triggeredByEvent="true"><bpmn:startEvent id="cs">'
         '<bpmn:compensateEventDefinition/></bpmn:startEvent><bpmn:endEvent id="ce"/>'
         '<bpmn:sequenceFlow id="c1" sourceRef="cs" targetRef="ce"/></bpmn:subProcess>', "esp", "are not supported"),
-    "compensating inside a subprocess from outside": (
-        '<bpmn:startEvent id="s"/><bpmn:subProcess id="sp"><bpmn:startEvent id="ss"/><bpmn:userTask id="u"/>'
+    "compensating inside a multi-instance subprocess from outside": (
+        '<bpmn:startEvent id="s"/><bpmn:subProcess id="sp"><bpmn:multiInstanceLoopCharacteristics '
+        'camunda:collection="${xs}" camunda:elementVariable="x"/><bpmn:startEvent id="ss"/><bpmn:userTask id="u"/>'
         '<bpmn:endEvent id="se"/><bpmn:sequenceFlow id="i1" sourceRef="ss" targetRef="u"/>'
         '<bpmn:sequenceFlow id="i2" sourceRef="u" targetRef="se"/>' + _BOUNDARY
         + '<bpmn:userTask id="h" isForCompensation="true"/><bpmn:association id="a" sourceRef="b" targetRef="h"/>'
         '</bpmn:subProcess><bpmn:endEvent id="e"><bpmn:compensateEventDefinition/></bpmn:endEvent>'
         '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="sp"/><bpmn:sequenceFlow id="f2" sourceRef="sp" targetRef="e"/>',
-        "e", "from outside it"),
+        "e", "inside multi-instance or looping subprocess 'sp'"),
 }
 
 
@@ -199,3 +201,73 @@ def test_compensation_the_service_cannot_run_is_refused_naming_the_element(clien
     assert f"'{element}'" in answer["message"] and words in answer["message"], answer["message"]
     [error] = answer["details"]["refused.bpmn"]["errors"]
     assert error["mainElementId"] == element and words in error["message"]
+
+
+SCOPES = FIXTURES / "constructs" / "compensation_scopes.bpmn"
+
+
+def granted(client, root) -> str:
+    """A permit case whose subprocess issued the permit and recorded it, waiting in the check after."""
+    deploy(client, SCOPES)
+    started = client.post("/process-definition/key/permit_withdrawal/start", json={"businessKey": "XK-1"})
+    assert started.status_code == 200, started.text
+    case = started.json()["id"]
+    work(client, case, "issue_permit")
+    later(root)
+    work(client, case, "record_register")
+    later(root)
+    assert open_tasks(client, case) == ["verify"]
+    return case
+
+
+def test_a_throw_outside_a_completed_subprocess_undoes_what_it_did_last_first(client, root):
+    """Camunda's default compensation of a subprocess without a handler of its own: the throw after
+    it runs the handlers of the activities inside it, the last completed first."""
+    case = granted(client, root)
+    work(client, case, "verify", fraud=True)
+    assert open_tasks(client, case) == ["strike_register"]
+    work(client, case, "strike_register")
+    assert open_tasks(client, case) == ["revoke_permit"]
+    assert state(client, case) == "ACTIVE"
+    work(client, case, "revoke_permit")
+    assert state(client, case) == "COMPLETED"
+    ran = [row["activityId"] for row in history(client, case)]
+    assert ran.index("strike_register") < ran.index("revoke_permit")
+    assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
+
+
+def test_a_kept_permit_ends_without_undoing_anything(client, root):
+    case = granted(client, root)
+    work(client, case, "verify", fraud=False)
+    assert state(client, case) == "COMPLETED"
+    assert not {"strike_register", "revoke_permit"} & {row["activityId"] for row in history(client, case)}
+
+
+def test_a_throw_in_an_event_subprocess_undoes_the_scope_around_it(client, root):
+    """The withdrawal (an interrupting message event subprocess) compensates the process it belongs
+    to: the completed subprocess's activities, the last first, while the check is cancelled."""
+    case = granted(client, root)
+    sent = client.post("/message", json={"messageName": "permit_withdrawn", "businessKey": "XK-1"})
+    assert sent.status_code in (200, 204), sent.text
+    assert open_tasks(client, case) == ["strike_register"]
+    work(client, case, "strike_register")
+    work(client, case, "revoke_permit")
+    assert state(client, case) == "COMPLETED"
+    rows = {row["activityId"]: row for row in history(client, case)}
+    assert rows["verify"]["canceled"] is True and rows["withdrawal_done"]["endTime"] is not None
+
+
+def test_an_activity_ref_naming_a_subprocess_undoes_what_it_did(client, root):
+    text = SCOPES.read_text().replace('<bpmn:compensateEventDefinition id="Compensate_all" />',
+                                      '<bpmn:compensateEventDefinition id="Compensate_all" activityRef="grant" />')
+    assert deploy_bytes(client, "scopes.bpmn", text.encode()).status_code == 200
+    started = client.post("/process-definition/key/permit_withdrawal/start", json={})
+    case = started.json()["id"]
+    work(client, case, "issue_permit")
+    later(root)
+    work(client, case, "record_register")
+    work(client, case, "verify", fraud=True)
+    assert open_tasks(client, case) == ["strike_register"]
+    work(client, case, "strike_register")
+    work(client, case, "revoke_permit")
+    assert state(client, case) == "COMPLETED"
