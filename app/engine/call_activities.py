@@ -60,7 +60,7 @@ class CallActivityDefinition:
     called_element: Template
     binding: str
     version: Template | None
-    version_tag: str | None
+    version_tag: Template | None
     inputs: tuple[VariableMapping, ...]
     outputs: tuple[VariableMapping, ...]
     business_key: Template | None
@@ -180,7 +180,8 @@ def read_call_activity(resource: str, element: etree._Element) -> CallActivityDe
         binding=binding,
         version=_template(resource, element, version_text, "camunda:calledElementVersion")
         if binding == "version" and version_text is not None else None,
-        version_tag=version_tag if binding == "versionTag" else None,
+        version_tag=_template(resource, element, version_tag, "camunda:calledElementVersionTag")
+        if binding == "versionTag" and version_tag is not None else None,
         inputs=_mappings(resource, element, "in"),
         outputs=_mappings(resource, element, "out"),
         business_key=_template(resource, element, keys[-1], "camunda:in businessKey")
@@ -226,6 +227,8 @@ class CalledProcessTask(NoneTask):
             key = definition.called_element.evaluate(variables, engine.functions)
             version = (definition.version.evaluate(variables, engine.functions)
                        if definition.version is not None else None)
+            version_tag = (definition.version_tag.evaluate(variables, engine.functions)
+                           if definition.version_tag is not None else None)
             business_key = (definition.business_key.evaluate(variables, engine.functions)
                             if definition.business_key is not None else None)
             passed = _mapped(definition.inputs, variables, engine, local_variables(my_task))
@@ -237,9 +240,13 @@ class CalledProcessTask(NoneTask):
         if version is not None and (isinstance(version, bool) or not str(version).isdigit()):
             raise WorkflowTaskException(f"camunda:calledElementVersion gives no version number ('{version}')",
                                         task=my_task)
+        if definition.version_tag is not None and (not isinstance(version_tag, str) or not version_tag.strip()):
+            raise WorkflowTaskException(f"camunda:calledElementVersionTag '{definition.version_tag.source}' gives no "
+                                        "version tag", task=my_task)
         report_call(CallRequest(
             task_id=str(my_task.id), activity_id=definition.id, process_key=key.strip(), binding=definition.binding,
-            version=int(version) if version is not None else None, version_tag=definition.version_tag,
+            version=int(version) if version is not None else None,
+            version_tag=version_tag.strip() if isinstance(version_tag, str) else None,
             variables=passed, business_key=str(business_key) if business_key not in (None, "") else None,
             inherits_business_key=definition.inherits_business_key))
         return None  # waits for the called instance to end

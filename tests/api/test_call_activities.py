@@ -351,3 +351,27 @@ def test_a_process_that_calls_itself_before_anything_waits_is_stopped_and_nothin
     assert response.status_code == 400, response.text
     assert "call itself" in response.json()["message"]
     assert client.get("/history/process-instance/count").json()["count"] == 0
+
+
+def test_a_version_tag_given_by_an_expression_is_read_when_the_call_is_reached(client):
+    tagged = BINDINGS.read_text(encoding="utf-8").replace('camunda:calledElementVersionTag="1.0"',
+                                                          'camunda:calledElementVersionTag="${wantedTag}"')
+    deploy(client, CHECK, name="check v1")
+    second = CHECK.read_text(encoding="utf-8").replace('camunda:versionTag="1.0"', 'camunda:versionTag="2.0"')
+    both = client.post("/deployment/create", files=[("a", ("called_check.bpmn", second.encode(), "application/xml")),
+                                                    ("b", ("call_bindings.bpmn", tagged.encode(), "application/xml"))])
+    assert both.status_code == 200, both.text
+    versions = {row["versionTag"]: row["id"] for row in
+                client.get("/process-definition", params={"key": "permit_check"}).json()}
+    caller = start(client, "permit_bindings", wantedTag="2.0")
+    [by_tag] = client.get("/history/activity-instance", params={"processInstanceId": caller["id"],
+                                                                "activityId": "by_tag"}).json()
+    child = client.get(f"/process-instance/{by_tag['calledProcessInstanceId']}").json()
+    assert child["definitionId"] == versions["2.0"]
+    caller = start(client, "permit_bindings", wantedTag="1.0")
+    [by_tag] = client.get("/history/activity-instance", params={"processInstanceId": caller["id"],
+                                                                "activityId": "by_tag"}).json()
+    child = client.get(f"/process-instance/{by_tag['calledProcessInstanceId']}").json()
+    assert child["definitionId"] == versions["1.0"]
+    refused = client.post("/process-definition/key/permit_bindings/start", json={"variables": {"wantedTag": {"value": ""}}})
+    assert refused.status_code == 400 and "gives no version tag" in refused.json()["message"]
