@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     timer_firings_per_pass: int = Field(default=100, ge=1, le=100_000)
     # CPU seconds one evaluation of user input by Python (an expression, a decision) may take.
     evaluation_seconds: float = Field(default=2.0, gt=0, le=60)
+    # How often a long-polling fetchAndLock looks again on its own: for locks that ran out, which
+    # nothing announces (new work wakes it at once, on PostgreSQL from any replica).
+    long_poll_recheck_seconds: float = Field(default=1.0, gt=0, le=60)
 
     # --- Sign-in throttling ---
     # Failed sign-ins of one account or one client address within signin_window_seconds before

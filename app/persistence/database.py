@@ -40,20 +40,51 @@ class AdvisoryLock(enum.IntEnum):
     FIRST_START = 48_151_625  # the migrations take theirs inside it
 
 
+# The PostgreSQL channel on which a unit of work that made new work tells every replica (its payload:
+# the kind of work), so that a long poll held on one replica wakes for work another one made.
+NEW_WORK_CHANNEL = "eco_new_work"
+_LISTEN_RETRY_SECONDS = 2.0
+
+
 class CommitSignal:
     """Wakes waiters (on any event loop) when a unit of work that made new work of a kind commits:
-    long-polling requests answer as soon as the work exists instead of at their next poll."""
+    long-polling requests answer as soon as the work exists instead of at their next poll. On
+    PostgreSQL the news also comes from the other replicas, by LISTEN on NEW_WORK_CHANNEL (a thread
+    started with the first waiter, holding one connection of its own)."""
 
-    def __init__(self) -> None:
+    def __init__(self, listen_url: str | None = None) -> None:
         self._lock = threading.Lock()
         self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = defaultdict(set)
+        self._listen_url = listen_url
+        self._listener: threading.Thread | None = None
+        self._stopped = threading.Event()
 
     def subscribe(self, kind: str) -> tuple[asyncio.AbstractEventLoop, asyncio.Event]:
         """Register before looking for work, so that work committed meanwhile is not missed."""
         waiter = (asyncio.get_running_loop(), asyncio.Event())
         with self._lock:
             self._waiters[kind].add(waiter)
+            if self._listen_url is not None and self._listener is None:
+                self._listener = threading.Thread(target=self._listen, name="new-work-listener", daemon=True)
+                self._listener.start()
         return waiter
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _listen(self) -> None:
+        import psycopg  # only on PostgreSQL
+
+        while not self._stopped.is_set():
+            try:
+                with psycopg.connect(self._listen_url or "", autocommit=True) as connection:
+                    connection.execute(f"LISTEN {NEW_WORK_CHANNEL}")
+                    while not self._stopped.is_set():
+                        for notice in connection.notifies(timeout=1.0):
+                            self.notify(notice.payload)
+            except psycopg.Error:
+                # The database went away: the long polls still look again on their own meanwhile.
+                self._stopped.wait(_LISTEN_RETRY_SECONDS)
 
     def unsubscribe(self, kind: str, waiter: tuple[asyncio.AbstractEventLoop, asyncio.Event]) -> None:
         with self._lock:
@@ -70,8 +101,8 @@ class CommitSignal:
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10, session_info: dict | None = None) -> None:
         self.url = url
-        self.committed = CommitSignal()
         self.is_sqlite = url.startswith("sqlite")
+        self.committed = CommitSignal(None if self.is_sqlite else _libpq_url(url))
         if self.is_sqlite:
             _ensure_directory(url)
             self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -113,6 +144,11 @@ class Database:
                     yield session
                     for hook in session.info.pop("before_commit", []):
                         hook()
+                    if not self.is_sqlite:
+                        # Delivered to every replica's listener when (and only if) the unit commits.
+                        for kind in session.info.get("new_work", ()):
+                            session.execute(text("SELECT pg_notify(:channel, :kind)"),
+                                            {"channel": NEW_WORK_CHANNEL, "kind": kind})
                 for hook in session.info.pop("after_commit", []):
                     hook()
                 for kind in session.info.pop("new_work", ()):
@@ -158,6 +194,7 @@ class Database:
             connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        self.committed.stop()
         self.engine.dispose()
 
 
@@ -189,6 +226,11 @@ def after_commit(session: Session, hook: Callable[[], None]) -> None:
 def announce_new_work(session: Session, kind: str) -> None:
     """Tell waiters for work of `kind` once this unit of work has committed."""
     session.info.setdefault("new_work", set()).add(kind)
+
+
+def _libpq_url(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as psycopg reads it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _ensure_directory(url: str) -> None:

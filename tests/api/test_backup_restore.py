@@ -14,16 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import make_url
 
 from app.audit.anchors import KEY_FILE
+from tests.support.databases import drop_database, fresh_database, libpq
 from tests.support.paths import ROOT
-
-
-def _libpq(url: str) -> str:
-    """The SQLAlchemy URL as libpq (pg_dump, pg_restore, psycopg) reads it."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def backup(url: str, folder: Path) -> Path:
@@ -34,7 +29,7 @@ def backup(url: str, folder: Path) -> Path:
             source.backup(target)
         return copy
     dump = folder / f"backup-{uuid.uuid4().hex}.dump"
-    subprocess.run(["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", _libpq(url)],
+    subprocess.run(["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", libpq(url)],
                    check=True, capture_output=True, timeout=120)
     return dump
 
@@ -45,18 +40,13 @@ def restored(url: str, copy: Path) -> Iterator[str]:
     if url.startswith("sqlite"):
         yield f"sqlite:///{copy}"
         return
-    name = f"eco_restore_{uuid.uuid4().hex[:12]}"
-    admin = make_url(_libpq(url)).set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    target = make_url(url).set(database=name).render_as_string(hide_password=False)
+    target = fresh_database(copy.parent)
     try:
-        subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={_libpq(target)}", str(copy)],
+        subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={libpq(target)}", str(copy)],
                        check=True, capture_output=True, timeout=120)
         yield target
     finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(target)
 
 
 def verify_restored(service, url: str) -> subprocess.CompletedProcess:

@@ -14,14 +14,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
-from sqlalchemy import make_url, select
+from sqlalchemy import select
 
 from app.access import accounts
 from app.cases.timers import fire_due_timers
 from app.persistence.models import HistoryEvent, ProcessInstance
 from tests.support.bpmn_text import DMN_NS, process
+from tests.support.databases import drop_database, fresh_database
 from tests.support.http import deploy_bytes
 from tests.support.processes import SECRET
 from tests.support.service import ADMIN_AUTH, free_port, start_service
@@ -333,28 +333,10 @@ def test_messages_reveal_no_confidential_variable(client, service):
 
 # --- 9. first start, lists -----------------------------------------------------------------------
 
-def _fresh_database(tmp_path: Path) -> str:
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        return f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-    name = f"eco_fresh_{os.getpid()}_{int(time.time() * 1000)}"
-    admin = make_url(url).set(drivername="postgresql", database="postgres")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    return str(make_url(url).set(database=name).render_as_string(hide_password=False))
-
-
-def _drop(url: str) -> None:
-    if url.startswith("postgresql"):
-        admin = make_url(url).set(drivername="postgresql", database="postgres")
-        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as connection:
-            connection.execute(f"DROP DATABASE IF EXISTS {make_url(url).database} WITH (FORCE)")
-
-
 @pytest.mark.slow
 def test_two_workers_starting_at_once_on_a_fresh_database_both_serve(tmp_path):
     for attempt in range(3):
-        url = _fresh_database(tmp_path / str(attempt))
+        url = fresh_database(tmp_path / str(attempt))
         (tmp_path / str(attempt)).mkdir(exist_ok=True)
         port = free_port()
         environment = {**os.environ, "DATABASE_URL": url, "BOOTSTRAP_ADMIN": ":".join(ADMIN_AUTH),
@@ -378,12 +360,12 @@ def test_two_workers_starting_at_once_on_a_fresh_database_both_serve(tmp_path):
         finally:
             server.terminate()
             output, _ = server.communicate(timeout=30)
-            _drop(url)
+            drop_database(url)
         assert "Traceback" not in output and "Child process" not in output, output
 
 
 def test_every_list_has_a_default_and_a_maximum_page_size(tmp_path):
-    url = _fresh_database(tmp_path)
+    url = fresh_database(tmp_path)
     running = start_service(url, page_size_default=3, page_size_max=5)
     try:
         with httpx.Client(base_url=f"{running.base_url}/engine-rest", auth=ADMIN_AUTH, timeout=30) as http:
@@ -402,7 +384,7 @@ def test_every_list_has_a_default_and_a_maximum_page_size(tmp_path):
     finally:
         running.stop()
         running.services.db.dispose()
-        _drop(url)
+        drop_database(url)
 
 
 # --- 10. the API's description ---------------------------------------------------------------------

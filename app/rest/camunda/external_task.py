@@ -29,10 +29,8 @@ router = ServiceRouter(prefix="/engine-rest", tags=["external-task"])
 # External tasks are worked by the e-government systems.
 _WORKER = role(SYSTEMS, permission="UPDATE", resource_type="ExternalTask")
 
-# Longest wait a long-polling fetch may ask for, and how often a waiting fetch looks again on its own
-# (work made by another replica, or a lock that ran out, sends no wake-up to this process).
+# Longest wait a long-polling fetch may ask for.
 MAX_ASYNC_RESPONSE_MS = 1_800_000
-RECHECK_SECONDS = 1.0
 
 
 def _topics(body: dict[str, Any]) -> list[external_tasks.TopicRequest]:
@@ -78,7 +76,7 @@ async def fetch_and_lock(services: ServicesDep, reader: PrincipalDep, body: Json
             if locked or remaining <= 0 or max_tasks == 0:
                 zone = services.settings.zone
                 return [render.locked_external_task(task.task, task.variables, zone) for task in locked]
-            await _wait(waiter[1], min(remaining, RECHECK_SECONDS))
+            await _wait(waiter[1], min(remaining, services.settings.long_poll_recheck_seconds))
         finally:
             signal.unsubscribe("external_task", waiter)
 
