@@ -15,6 +15,8 @@ compensation throw event for a plain one).
   first. When it completes, the handlers of those activities are written down on its task (the
   library's finished subprocess is not kept), and a throw outside runs them from there; they run
   beside the throw, with the case's variables as they are then.
+- A completed multi-instance activity is undone once per completed instance, the last first, each
+  handler seeing that instance's own variables (its element, loopCounter) as its own.
 - The boundary event itself is no step: Camunda's history never shows it, and neither does ours.
 
 The boundary events and their associations are read and taken out of the file before the library
@@ -32,9 +34,12 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from app.engine.multi_instance import LOCAL, instance_locals, is_multi_instance_instance
+from app.engine.outputs import set_local_variables
 from app.engine.xml import BPMN_NS, BPMN_PREFIXES, refuse_element
 
 # What a handler may be: the kinds the service runs without a sequence flow leading to them.
@@ -86,10 +91,8 @@ def prepare_compensation(resource: str, root: etree._Element, found: Compensatio
         for boundary in scope.iterfind("bpmn:boundaryEvent", BPMN_PREFIXES):
             if boundary.find("bpmn:compensateEventDefinition", BPMN_PREFIXES) is None:
                 continue
-            activity = members[boundary.get("attachedToRef")]  # check_structure refused any other
-            if any(activity.find(f"bpmn:{loop}", BPMN_PREFIXES) is not None for loop in _LOOPS):
-                raise refuse_element(resource, boundary, "compensating a multi-instance or looping activity is not "
-                                                         "supported; draw the compensation on a single activity")
+            # check_structure refused any other, and loop activities (Camunda runs none).
+            activity = members[boundary.get("attachedToRef")]
             activity_id = activity.get("id") or ""
             if activity_id in compensable:
                 raise refuse_element(resource, boundary, f"activity '{activity_id}' has two compensation boundary "
@@ -198,32 +201,57 @@ class _CompensationThrow:
                 my_task._set_state(TaskState.WAITING)
                 return False
             if handler is not None:
-                my_task.set_data(**deepcopy(handler.data))  # what the handler wrote is the case's
+                # What the handler wrote is the case's; the instance's own variables it ran with are not.
+                own = set(handler.internal_data.get(LOCAL, ()))
+                my_task.set_data(**deepcopy({name: value for name, value in handler.data.items() if name not in own}))
             del my_task.internal_data[_RUNNING]
-        pending: list[str] = my_task.internal_data[_PENDING]
+        pending: list[str | list[Any]] = my_task.internal_data[_PENDING]
         if not pending:
             return True
-        handler_spec = my_task.workflow.spec.task_specs[pending.pop(0)]
+        entry = pending.pop(0)
+        # A handler alone, or with the own variables of the multi-instance instance it undoes.
+        name, own_variables = (entry, {}) if isinstance(entry, str) else (entry[0], entry[1])
+        handler_spec = my_task.workflow.spec.task_specs[name]
         handler = my_task._add_child(handler_spec, TaskState.FUTURE)
         handler.triggered = True  # not one of the event's outputs: kept when the event moves on
         my_task.internal_data[_RUNNING] = str(handler.id)
         my_task._set_state(TaskState.WAITING)
+        # Set before it becomes ready (its assignee may read them) and again after, over a case
+        # variable of the same name that becoming ready merged in.
+        set_local_variables(handler, deepcopy(own_variables))
         handler_spec._update(handler)
+        set_local_variables(handler, deepcopy(own_variables))
         return False
 
-    def _handlers_to_run(self, my_task: Task) -> list[str]:
+    def _handlers_to_run(self, my_task: Task) -> list[str | list[Any]]:
         scope = my_task.workflow
         if self.from_event_subprocess and scope.parent_task_id is not None:
             scope = scope.top_workflow.get_task_from_id(scope.parent_task_id).workflow
-        done = [task for task in scope.tasks.values() if is_compensable(task)
+        # A multi-instance activity's instances are undone through it (see _per_instance).
+        done = [task for task in scope.tasks.values() if is_compensable(task) and not is_multi_instance_instance(task)
                 and (self.activity_ref is None or task.task_spec.bpmn_id == self.activity_ref)]
         done.sort(key=lambda task: task.last_state_change, reverse=True)
-        handlers: list[str] = []
+        handlers: list[str | list[Any]] = []
         for task in done:
-            own = compensation_handler(task)
-            handlers += [own] if own is not None else list(reversed(task.internal_data[_INSIDE]))
+            handlers += reversed(_undoing(task))
             task.internal_data[_COMPENSATED] = True  # once: a later throw leaves it be
         return handlers
+
+
+def _undoing(task: Task) -> list[str | list[Any]]:
+    """The handlers that undo a completed activity, in the order of what they undo: its own; for a
+    multi-instance activity its own once per completed instance, with that instance's own variables
+    (its element, loopCounter), as in Camunda; for a subprocess without one, those of what it did."""
+    own = compensation_handler(task)
+    if own is None:
+        return list(task.internal_data[_INSIDE])
+    if not isinstance(task.task_spec, MultiInstanceTask):
+        return [own]
+    instances = sorted((child for child in task.children
+                        if is_multi_instance_instance(child) and child.has_state(TaskState.COMPLETED)),
+                       key=lambda child: child.last_state_change)
+    return [[own, {name: child.data[name] for name in instance_locals(child) if name in child.data}]
+            for child in instances]
 
 
 class _CompensationHandler:
@@ -258,12 +286,12 @@ class _RecordsCompensation:
 
     def update_data(self, my_task: Task, subworkflow: Any) -> None:
         super().update_data(my_task, subworkflow)  # type: ignore[misc]  # the library's subprocess spec
-        done = sorted((task for task in subworkflow.tasks.values() if is_compensable(task)),
+        done = sorted((task for task in subworkflow.tasks.values()
+                       if is_compensable(task) and not is_multi_instance_instance(task)),
                       key=lambda task: task.last_state_change)
-        inside: list[str] = []
+        inside: list[str | list[Any]] = []
         for task in done:
-            own = compensation_handler(task)
-            inside += [own] if own is not None else task.internal_data[_INSIDE]
+            inside += _undoing(task)
         if inside:
             my_task.internal_data[_INSIDE] = inside
 

@@ -68,6 +68,7 @@ def _prune_tree(workflow: Workflow) -> None:
     for task in tasks.values():
         if is_compensable(task):
             keep.add(task.id)
+            keep.update(task._children)  # a multi-instance activity is undone instance by instance
         if (isinstance(task.task_spec, UnstructuredJoin) and task.id not in on_the_way
                 and task.has_state(TaskState.FINISHED_MASK)):
             keep.add(task.id)

@@ -170,11 +170,6 @@ REFUSED = {
         'targetRef="h"/><bpmn:boundaryEvent id="late" attachedToRef="h"><bpmn:timerEventDefinition>'
         '<bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>',
         "h", "cannot have boundary events"),
-    "a compensated multi-instance activity": (
-        _FLOW.replace('<bpmn:userTask id="u"/>', '<bpmn:userTask id="u"><bpmn:multiInstanceLoopCharacteristics '
-                      'camunda:collection="${xs}" camunda:elementVariable="x"/></bpmn:userTask>')
-        + _BOUNDARY + '<bpmn:userTask id="h" isForCompensation="true"/><bpmn:association id="a" sourceRef="b" targetRef="h"/>',
-        "b", "multi-instance"),
     "an activityRef to an activity without handler": (
         _FLOW.replace('<bpmn:endEvent id="e"/>', '<bpmn:endEvent id="e"><bpmn:compensateEventDefinition '
                       'activityRef="u"/></bpmn:endEvent>'), "e", "no activity of the same process"),
@@ -271,3 +266,36 @@ def test_an_activity_ref_naming_a_subprocess_undoes_what_it_did(client, root):
     work(client, case, "strike_register")
     work(client, case, "revoke_permit")
     assert state(client, case) == "COMPLETED"
+
+
+COUNTERSIGN = FIXTURES / "constructs" / "compensation_countersign.bpmn"
+
+
+def test_a_multi_instance_activity_is_undone_instance_by_instance_with_each_ones_variables(client, root):
+    """会签 undone: each reviewer's signature is withdrawn by the handler, once per completed instance,
+    the last signed first, each handler seeing its instance's element variable (its assignee here)
+    as its own; the case's variables never hold it."""
+    deploy(client, COUNTERSIGN)
+    started = client.post("/process-definition/key/countersign_revoked/start", json={"variables": {
+        "reviewers": {"value": '["li", "wang", "zhao"]', "type": "Json"}}})
+    assert started.status_code == 200, started.text
+    case = started.json()["id"]
+    for reviewer in ("li", "wang", "zhao"):
+        [task] = client.get("/task", params={"processInstanceId": case, "assignee": reviewer}).json()
+        assert client.post(f"/task/{task['id']}/complete", json={}).status_code == 204
+        later(root)
+    work(client, case, "decide", revoke=True)
+    withdrawn = []
+    while state(client, case) == "ACTIVE":
+        [handler] = client.get("/task", params={"processInstanceId": case}).json()
+        assert handler["taskDefinitionKey"] == "withdraw_signature"
+        own = client.get(f"/task/{handler['id']}/variables").json()
+        assert own["reviewer"]["value"] == handler["assignee"]
+        withdrawn.append(handler["assignee"])
+        done = client.post(f"/task/{handler['id']}/complete", json={})
+        assert done.status_code == 204, done.text
+    assert withdrawn == ["zhao", "wang", "li"]
+    assert state(client, case) == "COMPLETED"
+    names = {row["name"] for row in client.get("/history/variable-instance", params={"processInstanceId": case}).json()}
+    assert "reviewer" not in names and {"reviewers", "revoke"} <= names
+    assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
