@@ -121,13 +121,18 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
     if result.ended:
         for hook in services.hooks:
             hook.on_elements_ended(step, result.ended)
+    created: dict[str, datetime] = {}
     if run.model.waits_on_timers:  # no timer row can exist otherwise
-        session.execute(delete(Timer).where(Timer.process_instance_id == instance.id))
+        # A timer still waiting keeps the instant it was created (its job's createTime).
+        created = {row.id: row.created for row in session.execute(
+            delete(Timer).where(Timer.process_instance_id == instance.id).returning(Timer.id, Timer.created))}
     if active and result.timers:
         _write_rows(session, Timer, [
             {"id": timer.task_id, "process_instance_id": instance.id,
              "process_definition_key": instance.definition_key, "activity_id": timer.activity_id,
-             "due_at": timer.due, "created": now, "suspended": instance.suspended} for timer in result.timers])
+             "due_at": timer.due, "created": created.get(timer.task_id, now),
+             "suspended": instance.suspended or timer.held, "held": timer.held, "priority": timer.priority}
+            for timer in result.timers])
     for deadline in result.deadlines:
         record(session, instance, "deadline.computed", now, start=deadline.start.isoformat(),
                due=deadline.due.isoformat(), rule=deadline.rule, basis=deadline.basis,
