@@ -25,13 +25,14 @@ from sqlalchemy.orm import Session
 from app.access import permissions
 from app.access.accounts import Principal
 from app.audit import ledger
+from app.cases import timers
 from app.cases.instances import get_active_instance, load_run, record, save_run
 from app.cases.timers import fire_start_timer, fire_timer
 from app.clock import SimulatedClock
 from app.context import Services
 from app.engine import ProcessRun, TimerJob, schedule_start_timer
 from app.errors import BadUserRequest, InvalidRequest, NotFound, SuspendedEntityInteraction
-from app.persistence.models import ProcessDefinition, ProcessInstance, Timer
+from app.persistence.models import JobDefinitionSetting, ProcessDefinition, ProcessInstance, Timer
 
 # The bounds of a job priority: Camunda's is a Java long.
 PRIORITY_RANGE = (-(2 ** 63), 2 ** 63 - 1)
@@ -165,39 +166,51 @@ def _suspend(services: Services, session: Session, timer: Timer, suspended: bool
 def set_suspended_by(services: Services, criteria: Mapping[str, Any], suspended: bool, *, actor: Principal) -> int:
     """Suspend or activate every timer of a job definition, an instance, a definition, or a key (one of
     them); returns how many changed."""
-    named = {name: criteria.get(name) for name in ("jobDefinitionId", "processInstanceId", "processDefinitionId",
-                                                    "processDefinitionKey")}
-    given = {name: value for name, value in named.items() if value is not None}
-    if len(given) != 1:
-        raise InvalidRequest(("Only one" if given else "Either") + " of jobId, jobDefinitionId, processInstanceId, "
-                             "processDefinitionId or processDefinitionKey should be set to update the suspension "
-                             "state.")
-    (name, value), = given.items()
-    if not isinstance(value, str) or not value:
-        raise InvalidRequest(f"{name} must be a text")
+    name, value = _one_of(criteria, ("jobDefinitionId", "processInstanceId", "processDefinitionId",
+                                     "processDefinitionKey"), "jobId, ")
     permissions.require_group(actor, (permissions.SYSTEMS,), "UPDATE", "Job", None)
     query = select(Timer).outerjoin(ProcessInstance, ProcessInstance.id == Timer.process_instance_id)
     if name == "processInstanceId":
         query = query.where(Timer.process_instance_id == value)
     elif name == "processDefinitionKey":
         query = query.where(Timer.process_definition_key == value)
+    elif name == "processDefinitionId":
+        query = query.where(_of_definition(value))
     else:
-        definition_id, _, activity_id = value.partition("#") if name == "jobDefinitionId" else (value, "", "")
-        query = query.where((Timer.process_definition_id == definition_id)
-                            | (ProcessInstance.definition_id == definition_id))
-        if name == "jobDefinitionId":
-            query = query.where(Timer.activity_id == activity_id)
-    return suspend_where(services, query, suspended, actor)
-
-
-def suspend_where(services: Services, query: Any, suspended: bool, actor: Principal) -> int:
-    """Suspend or activate the timers `query` selects, in one unit of work; how many changed."""
+        query = query.where(_of_job_definition(value))
     with services.db.write() as session:
-        timers = [timer for timer in session.scalars(query.order_by(Timer.id).with_for_update())
-                  if timer.held != suspended]
-        for timer in timers:
-            _suspend(services, session, timer, suspended, actor)
-        return len(timers)
+        return _suspend_all(services, session, query, suspended, actor)
+
+
+def _one_of(criteria: Mapping[str, Any], names: tuple[str, ...], also: str = "") -> tuple[str, str]:
+    """The one selector of a suspension given among `names` (Camunda's message names them all)."""
+    given = {name: criteria.get(name) for name in names if criteria.get(name) is not None}
+    if len(given) != 1:
+        listed = also + ", ".join(names[:-1]) + " or " + names[-1]
+        raise InvalidRequest(("Only one" if given else "Either") + f" of {listed} should be set to update the "
+                             "suspension state.")
+    (name, value), = given.items()
+    if not isinstance(value, str) or not value:
+        raise InvalidRequest(f"{name} must be a text")
+    return name, value
+
+
+def _of_definition(definition_id: str) -> Any:
+    return (Timer.process_definition_id == definition_id) | (ProcessInstance.definition_id == definition_id)
+
+
+def _of_job_definition(job_definition_id: str) -> Any:
+    definition_id, _, activity_id = job_definition_id.partition("#")
+    return _of_definition(definition_id) & (Timer.activity_id == activity_id)
+
+
+def _suspend_all(services: Services, session: Session, query: Any, suspended: bool, actor: Principal) -> int:
+    """Suspend or activate the timers `query` selects, in the unit of work; how many changed."""
+    timers = [timer for timer in session.scalars(query.order_by(Timer.id).with_for_update())
+              if timer.held != suspended]
+    for timer in timers:
+        _suspend(services, session, timer, suspended, actor)
+    return len(timers)
 
 
 def parse_priority(value: Any, what: str = "priority") -> int:
@@ -227,14 +240,6 @@ def _prioritize(services: Services, session: Session, timer: Timer, priority: in
     _on_instance(services, session, timer, actor, "job.priorityChanged", prioritize)
 
 
-def prioritize_where(services: Services, query: Any, priority: int, actor: Principal) -> int:
-    with services.db.write() as session:
-        timers = list(session.scalars(query.order_by(Timer.id).with_for_update()))
-        for timer in timers:
-            _prioritize(services, session, timer, priority, actor)
-        return len(timers)
-
-
 def delete(services: Services, job_id: str, *, actor: Principal) -> None:
     """Camunda's deleteJob, where the case keeps something to wait for (see the module's note)."""
     _require_operator(actor, job_id)
@@ -255,6 +260,71 @@ def delete(services: Services, job_id: str, *, actor: Principal) -> None:
             return {"due": _iso(job.due)}
 
         _on_instance(services, session, timer, actor, "job.deleted", remove)
+
+
+def _job_definitions(services: Services, criteria: Mapping[str, Any]) -> list[timers.JobDefinition]:
+    name, value = _one_of(criteria, ("jobDefinitionId", "processDefinitionId", "processDefinitionKey"))
+    if name == "jobDefinitionId":
+        criteria = {"jobDefinitionId": value, "processDefinitionId": value.partition("#")[0]}
+    else:
+        criteria = {name: value}
+    return timers.job_definitions(services, criteria, activities=[], suspended=None)
+
+
+def _setting(session: Session, job: timers.JobDefinition) -> JobDefinitionSetting:
+    setting = session.get(JobDefinitionSetting, job.id, with_for_update=True)
+    if setting is None:
+        setting = JobDefinitionSetting(id=job.id, process_definition_id=job.definition.id, suspended=False)
+        session.add(setting)
+    return setting
+
+
+def _timers_of(job: timers.JobDefinition) -> Any:
+    return select(Timer).outerjoin(ProcessInstance, ProcessInstance.id == Timer.process_instance_id).where(
+        _of_job_definition(job.id))
+
+
+def suspend_job_definitions(services: Services, criteria: Mapping[str, Any], suspended: bool, *,
+                            include_jobs: bool, execution_date: Any, actor: Principal) -> None:
+    """Suspend or activate job definitions (one, those of a definition, or of a key) at once.
+
+    A suspended job definition's timers created later start active here (Camunda creates them
+    suspended), so a suspension must include the current jobs (includeJobs); an activation without
+    them leaves the jobs as they are, as Camunda does. A suspension at a later date is not offered."""
+    permissions.require_group(actor, (permissions.SYSTEMS,), "UPDATE", "JobDefinition", None)
+    found = _job_definitions(services, criteria)
+    if execution_date is not None:
+        raise InvalidRequest("executionDate is not supported: a job definition is suspended or activated at once")
+    if suspended and not include_jobs:
+        raise InvalidRequest("A job definition is suspended with its jobs here (includeJobs: true): timers created "
+                             "after the suspension start active, so a suspension of the definition alone would hold "
+                             "nothing")
+    with services.db.write() as session:
+        for job in found:
+            _setting(session, job).suspended = suspended
+            count = _suspend_all(services, session, _timers_of(job), suspended, actor) if include_jobs else 0
+            ledger.record_admin(session, "jobDefinition.suspended" if suspended else "jobDefinition.activated",
+                                f"job-definition:{job.id}", services.clock.now(), actor.user_id,
+                                include_jobs=include_jobs, jobs=count)
+
+
+def set_job_definition_priority(services: Services, job_definition_id: str, priority: int | None, *,
+                                include_jobs: bool, actor: Principal) -> None:
+    """Camunda's setOverridingJobPriorityForJobDefinition: shown as the definition's
+    overridingJobPriority and, with includeJobs, set on its current jobs (None clears it, without jobs).
+    Timers created later keep their own priority here."""
+    if priority is None and include_jobs:
+        raise InvalidRequest(f"Cannot reset priority for job definition {job_definition_id} with includeJobs=true")
+    permissions.require_group(actor, (permissions.SYSTEMS,), "UPDATE", "JobDefinition", job_definition_id)
+    job = timers.job_definition(services, job_definition_id)
+    with services.db.write() as session:
+        _setting(session, job).job_priority = priority
+        found = list(session.scalars(_timers_of(job).order_by(Timer.id).with_for_update())) if include_jobs else []
+        for timer in found:
+            _prioritize(services, session, timer, priority or 0, actor)
+        ledger.record_admin(session, "jobDefinition.priorityChanged", f"job-definition:{job.id}",
+                            services.clock.now(), actor.user_id, priority=priority, include_jobs=include_jobs,
+                            jobs=len(found))
 
 
 def require_waiting(services: Services, job_id: str, *, actor: Principal) -> Timer:

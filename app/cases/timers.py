@@ -9,7 +9,7 @@ commits and the other's unit of work rolls back whole (and is redone one instanc
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +25,7 @@ from app.context import Services
 from app.definitions import deployments
 from app.engine import ProcessRun, TimerJobDefinition, next_start
 from app.errors import Conflict, NotFound, SuspendedEntityInteraction
-from app.persistence.models import ProcessDefinition, ProcessInstance, Timer
+from app.persistence.models import JobDefinitionSetting, ProcessDefinition, ProcessInstance, Timer
 
 
 def next_due(services: Services, until: datetime) -> datetime | None:
@@ -274,11 +274,18 @@ def readable_job(services: Services, job_id: str, viewer: Principal) -> tuple[Ti
 
 @dataclass(frozen=True)
 class JobDefinition:
-    """A timer event of a deployed process, as Camunda's job definition."""
+    """A timer event of a deployed process, as Camunda's job definition, with what operators set on
+    it (suspended on its own, an overriding job priority)."""
 
     id: str
     definition: ProcessDefinition
     timer: TimerJobDefinition
+    own_suspension: bool = False
+    overriding_priority: int | None = None
+
+    @property
+    def suspended(self) -> bool:
+        return self.definition.suspended or self.own_suspension
 
 
 def job_definitions(services: Services, p: Mapping[str, Any], *, activities: list[str],
@@ -292,8 +299,24 @@ def job_definitions(services: Services, p: Mapping[str, Any], *, activities: lis
         found = [JobDefinition(f"{definition.id}#{timer.activity_id}", definition, timer)
                  for definition in session.scalars(query)
                  for timer in services.models.get(session, definition.id).timer_jobs]
+        settings = {setting.id: setting for setting in session.scalars(
+            select(JobDefinitionSetting).where(JobDefinitionSetting.process_definition_id.in_(
+                {job.definition.id for job in found})))}
+    found = [replace(job, own_suspension=settings[job.id].suspended,
+                     overriding_priority=settings[job.id].job_priority) if job.id in settings else job
+             for job in found]
     return [job for job in found
             if p.get("jobDefinitionId") in (None, job.id) and (not activities or job.timer.activity_id in activities)
             and p.get("jobType") in (None, job.timer.job_type)
             and p.get("jobConfiguration") in (None, job.timer.configuration)
-            and suspended in (None, job.definition.suspended)]
+            and suspended in (None, job.suspended)]
+
+
+def job_definition(services: Services, job_definition_id: str) -> JobDefinition:
+    """One job definition by its id (the definition's id, '#', the timer event's id)."""
+    found = job_definitions(services, {"jobDefinitionId": job_definition_id,
+                                       "processDefinitionId": job_definition_id.partition("#")[0]},
+                            activities=[], suspended=None)
+    if not found:
+        raise NotFound(f"Job Definition with id {job_definition_id} does not exist")
+    return found[0]

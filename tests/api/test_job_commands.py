@@ -261,3 +261,66 @@ def test_job_commands_are_for_operators_and_readers_see_only_their_cases(service
         assert official.post(f"/job/{job['id']}/execute").status_code == 403
         assert official.get(f"/job/{job['id']}/stacktrace").status_code == 404
     assert client.get(f"/job/{job['id']}").json()["dueDate"] == job["dueDate"]
+
+
+def job_definition_url(job: dict) -> str:
+    return f"/job-definition/{job['jobDefinitionId'].replace('#', '%23')}"
+
+
+def test_a_suspended_job_definition_holds_its_jobs_until_it_is_activated(client, root):
+    first, second = start_case(client), client.post("/process-definition/key/job_case/start", json={}).json()["id"]
+    url = job_definition_url(job_at(client, first, "publicity"))
+    assert client.put(f"{url}/suspended", json={"suspended": True, "includeJobs": True}).status_code == 204
+    assert client.get(url).json()["suspended"] is True
+    assert [job["suspended"] for job in client.get("/job", params={"activityId": "publicity"}).json()] == [True, True]
+    root.post("/api/clock", json={"advance": "P16D"}).raise_for_status()
+    assert open_tasks(client, first) == [] and open_tasks(client, second) == []
+    assert client.put(f"{url}/suspended", json={"suspended": False, "includeJobs": True}).status_code == 204
+    root.post("/api/clock", json={"advance": "PT1M"}).raise_for_status()
+    assert open_tasks(client, first) == ["review"] and open_tasks(client, second) == ["review"]
+    assert client.get(url).json()["suspended"] is False
+    reproduced(root, first)
+    # By key: every timer event's definition of every version.
+    assert client.put("/job-definition/suspended", json={"processDefinitionKey": "job_case", "suspended": True,
+                                                          "includeJobs": True}).status_code == 204
+    assert client.get("/job-definition/count", params={"processDefinitionKey": "job_case",
+                                                       "suspended": "true"}).json() == {"count": 3}
+    assert all(job["suspended"] for job in client.get("/job", params={"processInstanceId": first}).json())
+
+
+def test_job_definition_suspensions_are_refused_where_the_service_cannot_keep_them(client):
+    url = job_definition_url(job_at(client, start_case(client), "publicity"))
+    for body in ({"suspended": True}, {"suspended": True, "includeJobs": True,
+                                       "executionDate": "2026-12-01T00:00:00.000+0800"}, {"includeJobs": True}):
+        refused = client.put(f"{url}/suspended", json=body)
+        assert refused.status_code == 400 and refused.json()["type"] == "InvalidRequestException", body
+    assert client.get(url).json()["suspended"] is False
+    assert client.put("/job-definition/no%23such/suspended", json={"suspended": True, "includeJobs": True}
+                      ).status_code == 404
+    refused = client.put("/job-definition/suspended", json={"processDefinitionKey": "job_case",
+                                                            "processDefinitionId": "x", "suspended": True})
+    assert refused.status_code == 400 and refused.json()["message"].startswith("Only one of jobDefinitionId")
+    # Activating the definition alone leaves its jobs as they are, as Camunda does.
+    client.put(f"{url}/suspended", json={"suspended": True, "includeJobs": True}).raise_for_status()
+    assert client.put(f"{url}/suspended", json={"suspended": False}).status_code == 204
+    assert client.get(url).json()["suspended"] is False
+    assert client.get("/job", params={"activityId": "publicity"}).json()[0]["suspended"] is True
+
+
+def test_a_job_definitions_overriding_priority_is_shown_and_set_on_its_jobs(client):
+    instance = start_case(client)
+    job = job_at(client, instance, "publicity")
+    url = job_definition_url(job)
+    assert client.put(f"{url}/jobPriority", json={"priority": 7, "includeJobs": True}).status_code == 204
+    assert client.get(url).json()["overridingJobPriority"] == 7
+    assert client.get(f"/job/{job['id']}").json()["priority"] == 7
+    for body in ({"priority": None, "includeJobs": True}, {"priority": "urgent"}, {"priority": 7, "includeJobs": "x"}):
+        refused = client.put(f"{url}/jobPriority", json=body)
+        assert refused.status_code == 400 and refused.json()["type"] == "InvalidRequestException", body
+    assert client.put(f"{url}/jobPriority", json={"priority": None}).status_code == 204
+    assert client.get(url).json()["overridingJobPriority"] is None
+    assert client.get(f"/job/{job['id']}").json()["priority"] == 7
+    assert client.put("/job-definition/no%23such/jobPriority", json={"priority": 1}).status_code == 404
+    refused = client.put(f"{url}/retries", json={"retries": 2})
+    assert refused.status_code == 400 and refused.json()["type"] == "BadUserRequestException"
+    assert client.put("/job-definition/no%23such/retries", json={"retries": 2}).status_code == 404

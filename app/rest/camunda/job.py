@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from fastapi import Request, Response
 
@@ -133,11 +133,16 @@ def set_priority(job_id: str, services: ServicesDep, actor: PrincipalDep, body: 
 @router.put("/{job_id}/retries", dependencies=[_OPERATOR], status_code=204,
             summary="Refused: the service's timers have no retries (see the README's note)")
 def set_retries(job_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    jobs.require_waiting(services, job_id, actor=actor)
+    refuse_retries(body)
+
+
+def refuse_retries(body: dict[str, Any] | None) -> NoReturn:
+    """Retries are checked as Camunda checks them, then refused: a timer has none (_NO_RETRIES)."""
     body = body or {}
     if body.get("retries") is None:
         raise InvalidRequest("The number of retries cannot be negative or null.")
     integer(body.get("retries"), "retries", 0)
-    jobs.require_waiting(services, job_id, actor=actor)
     raise BadUserRequest(_NO_RETRIES)
 
 
