@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from app.access import permissions
 from app.access.accounts import Principal
 from app.audit import ledger
-from app.cases import timers
+from app.cases import job_log, timers
 from app.cases.instances import get_active_instance, load_run, record, save_run
 from app.cases.timers import fire_start_timer, fire_timer
 from app.clock import SimulatedClock
@@ -206,7 +206,7 @@ def _of_job_definition(job_definition_id: str) -> Any:
 
 def _suspend_all(services: Services, session: Session, query: Any, suspended: bool, actor: Principal) -> int:
     """Suspend or activate the timers `query` selects, in the unit of work; how many changed."""
-    timers = [timer for timer in session.scalars(query.order_by(Timer.id).with_for_update())
+    timers = [timer for timer in session.scalars(query.order_by(Timer.id).with_for_update(of=Timer))
               if timer.held != suspended]
     for timer in timers:
         _suspend(services, session, timer, suspended, actor)
@@ -248,6 +248,9 @@ def delete(services: Services, job_id: str, *, actor: Principal) -> None:
         if timer.process_instance_id is None:
             session.delete(timer)
             _on_start_timer(session, services, timer, actor, "job.deleted", due=_iso(timer.due_at))
+            definition = session.get_one(ProcessDefinition, timer.process_definition_id)
+            job_log.start_timer_changed(session, timer, "deletion", services.clock.now(),
+                                        services.models.get(session, definition.id).timer_jobs, definition.tenant_id)
             return
 
         def remove(run: ProcessRun, job: TimerJob) -> dict[str, Any]:
@@ -319,7 +322,8 @@ def set_job_definition_priority(services: Services, job_definition_id: str, prio
     job = timers.job_definition(services, job_definition_id)
     with services.db.write() as session:
         _setting(session, job).job_priority = priority
-        found = list(session.scalars(_timers_of(job).order_by(Timer.id).with_for_update())) if include_jobs else []
+        query = _timers_of(job).order_by(Timer.id).with_for_update(of=Timer)
+        found = list(session.scalars(query)) if include_jobs else []
         for timer in found:
             _prioritize(services, session, timer, priority or 0, actor)
         ledger.record_admin(session, "jobDefinition.priorityChanged", f"job-definition:{job.id}",

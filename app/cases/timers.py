@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.access import permissions
 from app.access.accounts import Principal
 from app.audit import ledger
+from app.cases import job_log
 from app.cases.instances import get_active_instance, load_run, record, save_run, start_in_session
 from app.clock import SimulatedClock
 from app.context import Services
@@ -156,6 +157,7 @@ def _advance(services: Services, session: Session, instance: ProcessInstance, du
     fired = [timer for timer in due if (timer.id, timer.due_at) not in still_waiting]
     if not fired:
         return False
+    job_log.mark_fired(session, [timer.id for timer in fired])
     for timer in fired:
         record(session, instance, "timer.fired", now, activity_id=timer.activity_id, task_id=timer.id,
                due=timer.due_at.isoformat() if timer.due_at else None, clock=now.isoformat())
@@ -211,10 +213,13 @@ def _start_at(services: Services, session: Session, timer: Timer, now: datetime)
     definition = session.get_one(ProcessDefinition, timer.process_definition_id)
     due = timer.due_at or now
     following = next_start(due, timer.repeat, services.settings.zone)
+    timer_jobs = services.models.get(session, definition.id).timer_jobs
+    job_log.start_timer_changed(session, timer, "success", now, timer_jobs, definition.tenant_id)
     if following is None:
         session.delete(timer)
     else:
         timer.due_at, timer.repeat = following
+        job_log.start_timer_changed(session, timer, "creation", now, timer_jobs, definition.tenant_id)
     if definition.suspended:
         return True  # a suspended definition lets its start timer pass, as Camunda does
     instance, _ = start_in_session(services, session, definition, {}, None, start_event=timer.activity_id,

@@ -281,6 +281,29 @@ class Timer(Base):
     priority: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class JobLog(Base):
+    """Camunda's historic job log: a row per event of a timer (created, fired, deleted), written in
+    the unit of work of the change; it stays when the timer and its case have gone."""
+
+    __tablename__ = "job_log"
+
+    # In the order written (rows of one instant keep the order of their events).
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    timestamp: Mapped[datetime] = mapped_column(Instant(), index=True)
+    # creation, failure, success or deletion
+    state: Mapped[str] = mapped_column(String(16))
+    job_id: Mapped[str] = mapped_column(String(36), index=True)
+    due_at: Mapped[datetime | None] = mapped_column(Instant())
+    priority: Mapped[int] = mapped_column(BigInteger, default=0)
+    activity_id: Mapped[str] = mapped_column(String(255))
+    job_type: Mapped[str | None] = mapped_column(String(64))
+    configuration: Mapped[str | None] = mapped_column(Text)
+    process_instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    process_definition_id: Mapped[str] = mapped_column(String(255), index=True)
+    process_definition_key: Mapped[str] = mapped_column(String(255))
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+
+
 class JobDefinitionSetting(Base):
     """What an operator set on a job definition (a timer event of a deployed version): suspended,
     and the priority that overrides its jobs' own."""

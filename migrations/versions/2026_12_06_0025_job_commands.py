@@ -1,5 +1,6 @@
 """Timers as jobs an operator commands: a timer suspended on its own (held) and its job priority;
-the overrides operators set on job definitions (suspension, overriding job priority).
+the overrides operators set on job definitions (suspension, overriding job priority); the historic
+job log (a row per timer created, fired or deleted).
 
 Revision ID: 0025
 Revises: 0024
@@ -24,9 +25,26 @@ def upgrade() -> None:
         sa.Column("suspended", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.Column("job_priority", sa.BigInteger()),
     )
+    op.create_table(
+        "job_log",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("timestamp", sa.DateTime(timezone=True), nullable=False, index=True),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("job_id", sa.String(length=36), nullable=False, index=True),
+        sa.Column("due_at", sa.DateTime(timezone=True)),
+        sa.Column("priority", sa.BigInteger(), nullable=False),
+        sa.Column("activity_id", sa.String(length=255), nullable=False),
+        sa.Column("job_type", sa.String(length=64)),
+        sa.Column("configuration", sa.Text()),
+        sa.Column("process_instance_id", sa.String(length=36), index=True),
+        sa.Column("process_definition_id", sa.String(length=255), nullable=False, index=True),
+        sa.Column("process_definition_key", sa.String(length=255), nullable=False),
+        sa.Column("tenant_id", sa.String(length=64)),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("job_log")
     op.drop_table("job_definition_setting")
     with op.batch_alter_table("timer") as batch:
         batch.drop_column("priority")

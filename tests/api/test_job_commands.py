@@ -324,3 +324,65 @@ def test_a_job_definitions_overriding_priority_is_shown_and_set_on_its_jobs(clie
     refused = client.put(f"{url}/retries", json={"retries": 2})
     assert refused.status_code == 400 and refused.json()["type"] == "BadUserRequestException"
     assert client.put("/job-definition/no%23such/retries", json={"retries": 2}).status_code == 404
+
+
+def test_the_historic_job_log_has_a_row_per_timer_created_fired_and_deleted(service, client, root):
+    instance = start_case(client)
+    publicity = job_at(client, instance, "publicity")
+    client.post(f"/job/{publicity['id']}/execute").raise_for_status()
+    lapse = job_at(client, instance, "lapse")
+    client.delete(f"/job/{lapse['id']}").raise_for_status()
+    log = client.get("/history/job-log", params={"processInstanceId": instance, "sortBy": "timestamp",
+                                                 "sortOrder": "asc"}).json()
+    states = [(row["activityId"], next(state for state in ("creation", "failure", "success", "deletion")
+                                       if row[f"{state}Log"])) for row in log]
+    assert states[:2] == [("publicity", "creation"), ("publicity", "success")]
+    assert sorted(states[2:4]) == [("chase", "creation"), ("lapse", "creation")] and states[4] == ("lapse", "deletion")
+    first = log[0]
+    assert first["jobId"] == publicity["id"] and first["jobDueDate"] == "2026-10-13T09:00:00.000+0800"
+    assert first["jobDefinitionId"] == publicity["jobDefinitionId"]
+    assert (first["jobDefinitionType"], first["jobDefinitionConfiguration"]) == ("timer-intermediate-transition",
+                                                                                 "DURATION: P15D")
+    assert first["processDefinitionKey"] == "job_case" and first["rootProcessInstanceId"] == instance
+    assert first["deploymentId"] and first["jobRetries"] == 3 and first["jobExceptionMessage"] is None
+    assert client.get(f"/history/job-log/{first['id']}").json() == first
+    assert client.get("/history/job-log/count", params={"jobId": lapse["id"]}).json() == {"count": 2}
+    assert client.post("/history/job-log/count", json={"activityIdIn": ["lapse", "chase"],
+                                                       "creationLog": True}).json() == {"count": 2}
+    assert [row["activityId"] for row in client.post("/history/job-log", params={"maxResults": 1}, json={
+        "deletionLog": True, "processDefinitionKey": "job_case"}).json()] == ["lapse"]
+    newest = client.get("/history/job-log", params={"processInstanceId": instance, "sortBy": "timestamp",
+                                                    "sortOrder": "desc", "maxResults": 1}).json()
+    assert newest[0]["deletionLog"] is True
+    assert client.get("/history/job-log/count", params={"successLog": "true", "jobDefinitionId":
+                                                        publicity["jobDefinitionId"]}).json() == {"count": 1}
+    trace = client.get(f"/history/job-log/{first['id']}/stacktrace")
+    assert trace.status_code == 204
+    missing = client.get("/history/job-log/nothing")
+    assert missing.status_code == 404 and missing.json()["message"] == "Historic job log with id nothing does not exist"
+    assert client.get("/history/job-log/nothing/stacktrace").status_code == 404
+    for params in ({"sortBy": "colour"}, {"creationLog": "often"}, {"maxResults": 100000}):
+        refused = client.get("/history/job-log", params=params)
+        assert refused.status_code == 400 and refused.json()["type"] == "InvalidRequestException", params
+    # The case ends: its remaining timer is logged deleted, and the log stays.
+    [task] = client.get("/task", params={"processInstanceId": instance}).json()
+    client.post(f"/task/{task['id']}/complete", json={}).raise_for_status()
+    assert client.get("/history/job-log/count", params={"processInstanceId": instance, "activityIdIn": "chase",
+                                                        "deletionLog": "true"}).json() == {"count": 1}
+    accounts.save_account(service.services, "wang", "wang-password", ["xj-drc"])
+    with as_user(service, "wang") as stranger:
+        assert stranger.get("/history/job-log/count", params={"processInstanceId": instance}).json() == {"count": 0}
+        assert stranger.get(f"/history/job-log/{first['id']}").status_code == 404
+
+
+def test_a_timer_start_events_job_log_follows_deployments_and_firings(client, root):
+    deploy_bytes(client, "job_yearly.bpmn", YEARLY).raise_for_status()
+    [created] = client.get("/history/job-log", params={"processDefinitionKey": "job_yearly"}).json()
+    assert created["creationLog"] and created["processInstanceId"] is None
+    assert created["jobDefinitionType"] == "timer-start-event"
+    client.post(f"/job/{created['jobId']}/execute").raise_for_status()
+    deploy_bytes(client, "job_yearly.bpmn", YEARLY.replace(b"report", b"annual_report")).raise_for_status()
+    rows = client.get("/history/job-log", params={"processDefinitionKey": "job_yearly", "sortBy": "timestamp"}).json()
+    assert [(row["jobId"] == created["jobId"], row["successLog"], row["creationLog"], row["deletionLog"])
+            for row in rows] == [(True, False, True, False), (True, True, False, False), (True, False, True, False),
+                                 (True, False, False, True), (False, False, True, False)]
