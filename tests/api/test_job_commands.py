@@ -2,9 +2,12 @@
 delete; each over REST as Camunda's clients send it, seen in what the case then does on the clock."""
 from __future__ import annotations
 
+import httpx
+
 from app.access import accounts
 from tests.support.bpmn_text import process
 from tests.support.http import as_user, deploy_bytes
+from tests.support.service import ADMIN_AUTH, database_url, start_service
 
 # Publicity of fifteen days, then a review whose boundary timers chase it daily (three times) and
 # end it after thirty days.
@@ -386,3 +389,31 @@ def test_a_timer_start_events_job_log_follows_deployments_and_firings(client, ro
     assert [(row["jobId"] == created["jobId"], row["successLog"], row["creationLog"], row["deletionLog"])
             for row in rows] == [(True, False, True, False), (True, True, False, False), (True, False, True, False),
                                  (True, False, False, True), (False, False, True, False)]
+
+
+def test_deleted_and_suspended_timers_stay_so_when_the_service_restarts(service, tmp_path):
+    url = database_url(tmp_path)
+    first = start_service(url)
+    try:
+        with httpx.Client(base_url=f"{first.base_url}/engine-rest", auth=ADMIN_AUTH, timeout=30) as client:
+            instance = start_case(client)
+            client.post(f"/job/{job_at(client, instance, 'publicity')['id']}/execute").raise_for_status()
+            client.delete(f"/job/{job_at(client, instance, 'lapse')['id']}").raise_for_status()
+            client.put(f"/job/{job_at(client, instance, 'chase')['id']}/suspended",
+                       json={"suspended": True}).raise_for_status()
+    finally:
+        first.stop()
+        first.services.db.dispose()
+    second = start_service(url)
+    try:
+        with httpx.Client(base_url=f"{second.base_url}/engine-rest", auth=ADMIN_AUTH, timeout=30) as client, \
+                httpx.Client(base_url=second.base_url, auth=ADMIN_AUTH, timeout=30) as root:
+            root.post("/api/clock", json={"advance": "P40D"}).raise_for_status()
+            assert open_tasks(client, instance) == ["review"]
+            assert "chased" not in activities(client, instance) and "lapsed" not in activities(client, instance)
+            [chase] = client.get("/job", params={"processInstanceId": instance}).json()
+            assert chase["suspended"] is True and chase["jobDefinitionId"].endswith("#chase")
+            reproduced(root, instance)
+    finally:
+        second.stop()
+        second.services.db.dispose()
