@@ -417,3 +417,40 @@ def test_deleted_and_suspended_timers_stay_so_when_the_service_restarts(service,
     finally:
         second.stop()
         second.services.db.dispose()
+
+
+RACE = process("job_race", """
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="race" />
+  <bpmn:eventBasedGateway id="race" />
+  <bpmn:sequenceFlow id="f2" sourceRef="race" targetRef="soon" />
+  <bpmn:sequenceFlow id="f3" sourceRef="race" targetRef="late" />
+  <bpmn:intermediateCatchEvent id="soon">
+    <bpmn:timerEventDefinition><bpmn:timeDuration>P5D</bpmn:timeDuration></bpmn:timerEventDefinition>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:intermediateCatchEvent id="late">
+    <bpmn:timerEventDefinition><bpmn:timeDuration>P10D</bpmn:timeDuration></bpmn:timerEventDefinition>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:sequenceFlow id="f4" sourceRef="soon" targetRef="soon_end" /><bpmn:endEvent id="soon_end" />
+  <bpmn:sequenceFlow id="f5" sourceRef="late" targetRef="late_end" /><bpmn:endEvent id="late_end" />
+  <bpmn:subProcess id="yearly" triggeredByEvent="true">
+    <bpmn:startEvent id="year_end" isInterrupting="false">
+      <bpmn:timerEventDefinition><bpmn:timeDate>2026-12-31T00:00:00+08:00</bpmn:timeDate></bpmn:timerEventDefinition>
+    </bpmn:startEvent>
+    <bpmn:sequenceFlow id="f6" sourceRef="year_end" targetRef="yearly_end" /><bpmn:endEvent id="yearly_end" />
+  </bpmn:subProcess>""")
+
+
+def test_a_gateways_timer_and_an_event_subprocess_start_are_not_deleted_but_can_be_moved(client, root):
+    deploy_bytes(client, "job_race.bpmn", RACE).raise_for_status()
+    instance = client.post("/process-definition/key/job_race/start", json={}).json()["id"]
+    for activity in ("soon", "late", "year_end"):
+        job = job_at(client, instance, activity)
+        refused = client.delete(f"/job/{job['id']}")
+        assert refused.status_code == 400 and refused.json()["type"] == "BadUserRequestException", activity
+        assert f"'{activity}'" in refused.json()["message"] and "modification" in refused.json()["message"]
+    # The later branch moved before the earlier one wins the race.
+    late = job_at(client, instance, "late")
+    client.put(f"/job/{late['id']}/duedate", json={"duedate": "2026-09-30T09:00:00.000+0800"}).raise_for_status()
+    root.post("/api/clock", json={"advance": "P3D"}).raise_for_status()
+    assert "late_end" in activities(client, instance) and "soon_end" not in activities(client, instance)
+    reproduced(root, instance)
