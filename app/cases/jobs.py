@@ -130,7 +130,7 @@ def execute(services: Services, job_id: str, *, actor: Principal) -> None:
         if timer is None:
             raise NotFound(f"Job with id {job_id} does not exist")
         if timer.suspended:
-            raise SuspendedEntityInteraction(f"Job {job_id} is suspended: activate it (PUT /job/{job_id}/suspended) "
+            raise SuspendedEntityInteraction(f"Job {job_id} is suspended, on its own or with its case: activate it "
                                              "before executing it")
         start_timer = timer.process_instance_id is None
     if start_timer:
