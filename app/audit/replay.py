@@ -45,7 +45,8 @@ if TYPE_CHECKING:
 INPUTS = ("task.completed", "timer.fired", "message.received", "signal.received", "trigger.received",
           "externalTask.completed", "externalTask.bpmnError", "variables.modified", "call_activity.returned",
           "call_activity.canceled", "process.modified", "process.deleted", "task.localVariablesModified", MIGRATED,
-          SUSPENDED, ACTIVATED)
+          SUSPENDED, ACTIVATED, *("job." + command for command in (
+              "dueDateSet", "dueDateRecalculated", "executed", "suspended", "activated", "priorityChanged", "deleted")))
 ACTIVITY_KINDS = ("activity.started", "activity.completed", "activity.canceled")
 
 
@@ -208,6 +209,8 @@ class _Replay:
                 return run.cancel_call_activity(task_id)
             error = ThrownError(payload["error"]["code"]) if payload.get("error") is not None else None
             return run.complete_call_activity(task_id, payload.get("variables") or {}, error)
+        if kind.startswith("job."):
+            return self._job_command(run, event)
         if kind == "process.modified":
             instructions = [Instruction(i["type"], i.get("activityId"), i.get("transitionId"),
                                         self._activity_instance(run, i, sequence), i.get("variables") or {})
@@ -229,6 +232,24 @@ class _Replay:
             return run.snapshot() if self.suspended else run.variables_changed()
         return run.cancel()  # process.deleted
 
+
+    def _job_command(self, run: ProcessRun, event: Mapping[str, Any]) -> StepResult:
+        """An operator's command on a timer (app.cases.jobs), on the replay's timer of that activity."""
+        kind, payload = event["kind"], event["payload"]
+        timer = next((t for t in run.pending_timers() if t.activity_id == event["activityId"]), None)
+        if timer is None:
+            raise _Diverged(event["sequence"], f"the replay has no timer waiting at '{event['activityId']}'")
+        if kind in ("job.dueDateSet", "job.dueDateRecalculated"):
+            run.set_timer_due(timer.task_id, _instant(payload["due"]), cascade=payload.get("cascade", True))
+        elif kind == "job.executed":
+            run.set_timer_due(timer.task_id, self.clock.now(), cascade=False)
+        elif kind in ("job.suspended", "job.activated"):
+            run.hold_timer(timer.task_id, kind == "job.suspended")
+        elif kind == "job.priorityChanged":
+            run.set_timer_priority(timer.task_id, payload["priority"])
+        else:
+            run.delete_timer(timer.task_id)
+        return run.snapshot()
 
     def _migrate(self, run: ProcessRun, event: Mapping[str, Any]) -> tuple[ProcessRun, StepResult]:
         payload = event["payload"]

@@ -62,6 +62,10 @@ _SAYS = {
     "process.modified.withdraw": "撤回：{name}",
     "instance.migrated": "案件转入流程新版本办理",
     "process.suspended": "案件挂起", "process.activated": "案件恢复办理（解除挂起）",
+    "job.dueDateSet": "调整计时期限（{name}）：{previous} → {due}",
+    "job.dueDateRecalculated": "重新计算计时期限（{name}）：{previous} → {due}",
+    "job.executed": "立即触发计时：{name}", "job.suspended": "暂停计时：{name}", "job.activated": "恢复计时：{name}",
+    "job.priorityChanged": "调整计时优先级（{name}）：{priority}", "job.deleted": "删除计时：{name}",
 }
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.access import permissions
 from app.access.accounts import Principal
 from app.audit import ledger
+from app.cases import job_log
 from app.cases.hooks import Step
 from app.cases.projections import ACTIVE, COMPLETED, TERMINATED
 from app.context import Services
@@ -121,13 +122,21 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
     if result.ended:
         for hook in services.hooks:
             hook.on_elements_ended(step, result.ended)
+    before: dict[str, Any] = {}
     if run.model.waits_on_timers:  # no timer row can exist otherwise
-        session.execute(delete(Timer).where(Timer.process_instance_id == instance.id))
+        # A timer still waiting keeps the instant it was created (its job's createTime).
+        before = {row.id: row for row in session.execute(
+            delete(Timer).where(Timer.process_instance_id == instance.id).returning(
+                Timer.id, Timer.created, Timer.due_at, Timer.priority, Timer.activity_id))}
+        job_log.timers_changed(session, instance, run.model.timer_jobs, before, result.timers if active else (), now)
+    created = {job_id: row.created for job_id, row in before.items()}
     if active and result.timers:
         _write_rows(session, Timer, [
             {"id": timer.task_id, "process_instance_id": instance.id,
              "process_definition_key": instance.definition_key, "activity_id": timer.activity_id,
-             "due_at": timer.due, "created": now, "suspended": instance.suspended} for timer in result.timers])
+             "due_at": timer.due, "created": created.get(timer.task_id, now),
+             "suspended": instance.suspended or timer.held, "held": timer.held, "priority": timer.priority}
+            for timer in result.timers])
     for deadline in result.deadlines:
         record(session, instance, "deadline.computed", now, start=deadline.start.isoformat(),
                due=deadline.due.isoformat(), rule=deadline.rule, basis=deadline.basis,

@@ -118,8 +118,11 @@ def _set_state(services: Services, session: Session, instances: Sequence[Process
     ids = [instance.id for instance in changing]
     if not ids:
         return 0
-    for row in (UserTask, ExternalTask, Timer):
+    for row in (UserTask, ExternalTask):
         session.execute(update(row).where(row.process_instance_id.in_(ids)).values(suspended=suspended))
+    # A timer suspended on its own stays so when its instance is activated.
+    session.execute(update(Timer).where(Timer.process_instance_id.in_(ids))
+                    .values(suspended=True if suspended else Timer.held))
     for instance in changing:
         instance.suspended = suspended
         # Named as Camunda's user operation log names the property it changes.

@@ -9,7 +9,7 @@ commits and the other's unit of work rolls back whole (and is redone one instanc
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,13 +18,15 @@ from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
+from app.audit import ledger
+from app.cases import job_log
 from app.cases.instances import get_active_instance, load_run, record, save_run, start_in_session
 from app.clock import SimulatedClock
 from app.context import Services
 from app.definitions import deployments
-from app.engine import TimerJobDefinition, next_start
-from app.errors import Conflict, NotFound
-from app.persistence.models import ProcessDefinition, ProcessInstance, Timer
+from app.engine import ProcessRun, TimerJobDefinition, next_start
+from app.errors import Conflict, NotFound, SuspendedEntityInteraction
+from app.persistence.models import JobDefinitionSetting, ProcessDefinition, ProcessInstance, Timer
 
 
 def next_due(services: Services, until: datetime) -> datetime | None:
@@ -46,7 +48,8 @@ def fire_due_timers(services: Services, *, batch: int = 100, per_unit: int = 25)
     now = services.clock.now()
     with services.db.read() as session:
         start_timer_ids = list(session.scalars(
-            select(Timer.id).where(Timer.due_at <= now, Timer.process_instance_id.is_(None))
+            select(Timer.id).where(Timer.due_at <= now, Timer.process_instance_id.is_(None),
+                                   Timer.suspended.is_(False))
             .order_by(Timer.due_at).limit(batch)))
     advanced = 0
     for timer_id in start_timer_ids:
@@ -144,15 +147,17 @@ def _wholly_held(session: Session, held: dict[str, Timer], instance_ids: list[st
 
 
 def _advance(services: Services, session: Session, instance: ProcessInstance, due: list[Timer],
-             now: datetime) -> bool:
-    """Fire an instance's due timers (`due`, held by this unit of work) and write the step."""
-    run = load_run(services, session, instance)
+             now: datetime, run: ProcessRun | None = None) -> bool:
+    """Fire an instance's due timers (`due`, held by this unit of work) and write the step (of `run`,
+    when the instance's run was loaded and changed already)."""
+    run = run or load_run(services, session, instance)
     result = run.fire_due_timers()
     # A timer fired when it no longer waits for that instant: it ended, or a cycle moved it on.
     still_waiting = {(timer.task_id, timer.due) for timer in result.timers}
     fired = [timer for timer in due if (timer.id, timer.due_at) not in still_waiting]
     if not fired:
         return False
+    job_log.mark_fired(session, [timer.id for timer in fired])
     for timer in fired:
         record(session, instance, "timer.fired", now, activity_id=timer.activity_id, task_id=timer.id,
                due=timer.due_at.isoformat() if timer.due_at else None, clock=now.isoformat())
@@ -160,27 +165,68 @@ def _advance(services: Services, session: Session, instance: ProcessInstance, du
     return True
 
 
+def fire_timer(services: Services, timer_id: str, now: datetime, *, actor_id: str | None) -> None:
+    """Fire one timer of an instance now, though it is not due yet (Camunda's executeJob), as
+    `_fire_instance` fires the due ones: the step is written whole or not at all. The instance's
+    history records who had it fire (job.executed) before the firing itself; a cycle goes on from the
+    instant it was scheduled for."""
+    with services.db.write() as session:
+        timer = session.scalars(select(Timer).where(Timer.id == timer_id).with_for_update()).first()
+        if timer is None or timer.process_instance_id is None:
+            raise NotFound(f"Job with id {timer_id} does not exist")
+        instance = get_active_instance(session, timer.process_instance_id)
+        if instance.suspended or timer.suspended:
+            raise SuspendedEntityInteraction(f"Job {timer_id} is suspended and cannot be executed")
+        run = load_run(services, session, instance)
+        job = run.timer_job(timer_id)
+        run.set_timer_due(timer_id, now, cascade=False)
+        record(session, instance, "job.executed", now, user_id=actor_id, activity_id=job.activity_id,
+               task_id=timer_id, due=job.due.isoformat() if job.due else None)
+        _advance(services, session, instance, [Timer(id=timer_id, activity_id=timer.activity_id, due_at=now)], now,
+                 run)
+
+
+def fire_start_timer(services: Services, timer_id: str, now: datetime, *, actor_id: str | None) -> None:
+    """Fire a timer start event now (Camunda's executeJob on it): one instance starts there."""
+    with services.db.write() as session:
+        timer = session.scalars(select(Timer).where(Timer.id == timer_id).with_for_update()).first()
+        if timer is None or timer.process_instance_id is not None:
+            raise NotFound(f"Job with id {timer_id} does not exist")
+        ledger.record_admin(session, "job.executed", f"job:{timer_id}", now, actor_id,
+                            process_definition_id=timer.process_definition_id, activity_id=timer.activity_id,
+                            due=timer.due_at.isoformat() if timer.due_at else None)
+        _start_at(services, session, timer, now)
+
+
 def _fire_start_timer(services: Services, timer_id: str, now: datetime) -> bool:
     """A timer start event fell due: start one instance there, and wait for the next cycle if any."""
     with services.db.write() as session:
-        timer = session.scalars(select(Timer).where(Timer.id == timer_id, Timer.due_at <= now)
+        timer = session.scalars(select(Timer).where(Timer.id == timer_id, Timer.due_at <= now,
+                                                    Timer.suspended.is_(False))
                                 .with_for_update(skip_locked=True)).first()
         if timer is None or timer.due_at is None:
             return False  # another worker fired it first
-        definition = session.get_one(ProcessDefinition, timer.process_definition_id)
-        due = timer.due_at
-        following = next_start(due, timer.repeat, services.settings.zone)
-        if following is None:
-            session.delete(timer)
-        else:
-            timer.due_at, timer.repeat = following
-        if definition.suspended:
-            return True  # a suspended definition lets its start timer pass, as Camunda does
-        instance, _ = start_in_session(services, session, definition, {}, None, start_event=timer.activity_id,
-                                       trigger={"timer": due.isoformat()})
-        record(session, instance, "timer.fired", now, activity_id=timer.activity_id, task_id=timer.id,
-               due=due.isoformat(), clock=now.isoformat())
-        return True
+        return _start_at(services, session, timer, now)
+
+
+def _start_at(services: Services, session: Session, timer: Timer, now: datetime) -> bool:
+    definition = session.get_one(ProcessDefinition, timer.process_definition_id)
+    due = timer.due_at or now
+    following = next_start(due, timer.repeat, services.settings.zone)
+    timer_jobs = services.models.get(session, definition.id).timer_jobs
+    job_log.start_timer_changed(session, timer, "success", now, timer_jobs, definition.tenant_id)
+    if following is None:
+        session.delete(timer)
+    else:
+        timer.due_at, timer.repeat = following
+        job_log.start_timer_changed(session, timer, "creation", now, timer_jobs, definition.tenant_id)
+    if definition.suspended:
+        return True  # a suspended definition lets its start timer pass, as Camunda does
+    instance, _ = start_in_session(services, session, definition, {}, None, start_event=timer.activity_id,
+                                   trigger={"timer": due.isoformat()})
+    record(session, instance, "timer.fired", now, activity_id=timer.activity_id, task_id=timer.id,
+           due=due.isoformat(), clock=now.isoformat())
+    return True
 
 
 def advance_clock_to(services: Services, clock: SimulatedClock, target: datetime) -> int:
@@ -233,11 +279,18 @@ def readable_job(services: Services, job_id: str, viewer: Principal) -> tuple[Ti
 
 @dataclass(frozen=True)
 class JobDefinition:
-    """A timer event of a deployed process, as Camunda's job definition."""
+    """A timer event of a deployed process, as Camunda's job definition, with what operators set on
+    it (suspended on its own, an overriding job priority)."""
 
     id: str
     definition: ProcessDefinition
     timer: TimerJobDefinition
+    own_suspension: bool = False
+    overriding_priority: int | None = None
+
+    @property
+    def suspended(self) -> bool:
+        return self.definition.suspended or self.own_suspension
 
 
 def job_definitions(services: Services, p: Mapping[str, Any], *, activities: list[str],
@@ -251,8 +304,24 @@ def job_definitions(services: Services, p: Mapping[str, Any], *, activities: lis
         found = [JobDefinition(f"{definition.id}#{timer.activity_id}", definition, timer)
                  for definition in session.scalars(query)
                  for timer in services.models.get(session, definition.id).timer_jobs]
+        settings = {setting.id: setting for setting in session.scalars(
+            select(JobDefinitionSetting).where(JobDefinitionSetting.process_definition_id.in_(
+                {job.definition.id for job in found})))}
+    found = [replace(job, own_suspension=settings[job.id].suspended,
+                     overriding_priority=settings[job.id].job_priority) if job.id in settings else job
+             for job in found]
     return [job for job in found
             if p.get("jobDefinitionId") in (None, job.id) and (not activities or job.timer.activity_id in activities)
             and p.get("jobType") in (None, job.timer.job_type)
             and p.get("jobConfiguration") in (None, job.timer.configuration)
-            and suspended in (None, job.definition.suspended)]
+            and suspended in (None, job.suspended)]
+
+
+def job_definition(services: Services, job_definition_id: str) -> JobDefinition:
+    """One job definition by its id (the definition's id, '#', the timer event's id)."""
+    found = job_definitions(services, {"jobDefinitionId": job_definition_id,
+                                       "processDefinitionId": job_definition_id.partition("#")[0]},
+                            activities=[], suspended=None)
+    if not found:
+        raise NotFound(f"Job Definition with id {job_definition_id} does not exist")
+    return found[0]

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, delete, select
 from sqlalchemy.orm import Session
 
 from app.audit import ledger
+from app.cases import job_log
 from app.context import Services
 from app.definitions import decisions
 from app.engine import (
@@ -134,8 +135,13 @@ def _register_start_events(services: Services, session: Session, definition: Pro
                                                ProcessDefinition.id != definition.id, _of_tenant(definition.tenant_id))
     session.execute(delete(EventSubscription).where(EventSubscription.process_instance_id.is_(None),
                                                     EventSubscription.process_definition_id.in_(older)))
-    session.execute(delete(Timer).where(Timer.process_instance_id.is_(None), Timer.process_definition_id.in_(older)))
     now = services.clock.now()
+    for replaced in session.scalars(select(Timer).where(Timer.process_instance_id.is_(None),
+                                                        Timer.process_definition_id.in_(older))):
+        job_log.start_timer_changed(session, replaced, "deletion", now,
+                                    services.models.get(session, str(replaced.process_definition_id)).timer_jobs,
+                                    definition.tenant_id)
+    session.execute(delete(Timer).where(Timer.process_instance_id.is_(None), Timer.process_definition_id.in_(older)))
     for start in model.start_events:
         if start.kind in ("message", "signal", "conditional"):
             # A conditional start event is named by its id: POST /condition evaluates every one.
@@ -146,9 +152,11 @@ def _register_start_events(services: Services, session: Session, definition: Pro
                                           tenant_id=definition.tenant_id, created=now))
         elif start.kind == "timer":
             due, repeat = schedule_start_timer(model, start.id, services.run_context())
-            session.add(Timer(id=str(uuid.uuid4()), process_instance_id=None, process_definition_id=definition.id,
-                              process_definition_key=definition.key, activity_id=start.id, due_at=due,
-                              repeat=repeat, created=now))
+            timer = Timer(id=str(uuid.uuid4()), process_instance_id=None, process_definition_id=definition.id,
+                          process_definition_key=definition.key, activity_id=start.id, due_at=due,
+                          repeat=repeat, created=now, priority=0)
+            session.add(timer)
+            job_log.start_timer_changed(session, timer, "creation", now, model.timer_jobs, definition.tenant_id)
 
 
 def get_deployment(session: Session, deployment_id: str) -> Deployment:

@@ -20,6 +20,7 @@ from app.engine.steps import (
     StepResult,
     ThrownError,
     ThrownSignal,
+    TimerJob,
     report_deadline,
     report_register_read,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "UserTaskDefinition",
     "check_timers",
     "checksum",
+    "TimerJob",
     "TimerJobDefinition",
     "TimerLimits",
     "parse_datetime",

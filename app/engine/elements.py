@@ -165,8 +165,15 @@ class ProcessModel:
 
     @cached_property
     def timer_jobs(self) -> list[TimerJobDefinition]:
-        """Its timer events as Camunda's job definitions."""
-        return timer_job_definitions(self.spec, self.subprocess_specs.values())
+        """Its timer events as Camunda's job definitions (the service fires its timer start events itself,
+        so they are read from the start events)."""
+        labels = {"timeDate": "DATE", "timeDuration": "DURATION", "timeCycle": "CYCLE"}
+        found = timer_job_definitions(self.spec, self.subprocess_specs.values())
+        known = {job.activity_id for job in found}
+        starts = [TimerJobDefinition(start.id, "timer-start-event", f"{labels.get(start.timer_kind or '', 'CYCLE')}: "
+                                     f"{start.timer_text}")
+                  for start in self.start_events if start.kind == "timer" and start.id not in known]
+        return sorted(found + starts, key=lambda job: job.activity_id)
 
     @cached_property
     def catches_messages_or_signals(self) -> bool:

@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -74,9 +75,22 @@ from app.engine.steps import (
     StepLog,
     StepResult,
     ThrownError,
+    TimerJob,
     logging_step,
 )
-from app.engine.timers import TimerLimits, due_key, on_clock, start_timer_schedule, timer_job_id, timer_slot
+from app.engine.timers import (
+    HELD_TIMERS,
+    SCHEDULED,
+    TIMER_PRIORITIES,
+    TimerLimits,
+    due_key,
+    due_when_read_at,
+    is_held,
+    on_clock,
+    start_timer_schedule,
+    timer_job_id,
+    timer_slot,
+)
 from app.errors import Conflict, InvalidRequest, NotFound, ProcessExecutionFailed
 
 _ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -330,8 +344,10 @@ class ProcessRun:
                 value = value.get("next")
             due = parse_datetime(value, self.context.zone) if isinstance(value, str) else None
             # An event-based gateway keeps each timer's due instant as a timer event does.
+            priority = task.internal_data.get(TIMER_PRIORITIES, {}).get(str(slot), 0)
             timers.append(PendingTimer(timer_job_id(task, slot),
-                                       self._gateway_branch(task, timer) or task.task_spec.bpmn_id, due))
+                                       self._gateway_branch(task, timer) or task.task_spec.bpmn_id, due,
+                                       is_held(task, slot), priority))
         return timers
 
     def event_waits(self) -> list[EventWait]:
@@ -394,6 +410,77 @@ class ProcessRun:
         once its year's calendar was confirmed)."""
         for task, key, _ in self._timers_due_at(old_due):
             task.internal_data[key] = new_due.isoformat()
+
+    def _waiting_timer(self, job_id: str) -> tuple[Task, int, EventDefinition]:
+        for task, definition in self._waiting_catches():
+            if isinstance(definition, TimerEventDefinition):
+                slot = timer_slot(task.task_spec, definition)
+                if timer_job_id(task, slot) == job_id:
+                    return task, slot, definition
+        raise NotFound(f"Job with id {job_id} does not exist")
+
+    def timer_job(self, job_id: str) -> TimerJob:
+        """The waiting timer that is job `job_id` (NotFound when the instance waits on no such timer)."""
+        task, slot, definition = self._waiting_timer(job_id)
+        spec = task.task_spec
+        if isinstance(spec, BoundaryEvent):
+            kind = "boundary"
+        elif isinstance(spec.event_definition, MultipleEventDefinition):
+            kind = "gateway"
+        elif isinstance(spec, StartEvent):
+            kind = "event-subprocess-start"
+        else:
+            kind = "intermediate"
+        value = task.internal_data.get(due_key(slot))
+        due = value.get("next") if isinstance(value, dict) else value
+        return TimerJob(job_id, self._gateway_branch(task, definition) or spec.bpmn_id, kind, isinstance(value, dict),
+                        parse_datetime(due, self.context.zone) if isinstance(due, str) else None)
+
+    def set_timer_due(self, job_id: str, due: datetime, *, cascade: bool) -> None:
+        """The timer waits for `due` instead. A cycle goes on from `due` when the move `cascade`s, else
+        from the instant it was scheduled for, as Camunda moves the following timers of a cycle or not."""
+        task, slot, _ = self._waiting_timer(job_id)
+        key = due_key(slot)
+        value = task.internal_data.get(key)
+        if isinstance(value, dict):
+            if cascade:
+                value.pop(SCHEDULED, None)
+            else:
+                value.setdefault(SCHEDULED, value["next"])
+            value["next"] = due.isoformat()
+        else:
+            task.internal_data[key] = due.isoformat()
+
+    def recalculate_timer_due(self, job_id: str, base: datetime) -> datetime:
+        """Read the timer's definition again at `base` and wait for the instant it names."""
+        task, _, definition = self._waiting_timer(job_id)
+        with on_clock(self.context.clock, self.context.zone, self.context.timer_limits):
+            try:
+                due = due_when_read_at(definition, task, base)
+            except SpiffWorkflowException as error:
+                raise _execution_error(error) from None
+            except ExpressionError as error:
+                raise ProcessExecutionFailed(str(error)) from None
+        self.set_timer_due(job_id, due, cascade=True)
+        return due
+
+    def hold_timer(self, job_id: str, held: bool) -> None:
+        """Suspend (`held`) or activate one timer of the instance."""
+        task, slot, _ = self._waiting_timer(job_id)
+        slots = set(task.internal_data.get(HELD_TIMERS, ())) - {slot} | ({slot} if held else set())
+        task.internal_data[HELD_TIMERS] = sorted(slots)
+
+    def set_timer_priority(self, job_id: str, priority: int) -> None:
+        task, slot, _ = self._waiting_timer(job_id)
+        task.internal_data[TIMER_PRIORITIES] = {**task.internal_data.get(TIMER_PRIORITIES, {}), str(slot): priority}
+
+    def delete_timer(self, job_id: str) -> None:
+        """A boundary timer stops listening: its activity goes on, and ends without it."""
+        task, _, _ = self._waiting_timer(job_id)
+        if not isinstance(task.task_spec, BoundaryEvent):
+            raise Conflict(f"Job {job_id} is not a boundary timer; deleting it would leave its token waiting")
+        task.cancel()
+        task.workflow.top_workflow.event_manager.remove_task(task)
 
     def _ready_user_task(self, task_id: str) -> Task:
         task = self._task(task_id)

@@ -52,6 +52,21 @@ class PendingTimer:
     task_id: str
     activity_id: str
     due: datetime | None
+    # Suspended by an operator (the job, not the instance): it does not fire, due or not.
+    held: bool = False
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class TimerJob:
+    """What a waiting timer is, for the commands on it as a job: its activity, where it waits
+    (boundary, intermediate, gateway, event-subprocess-start) and whether it repeats."""
+
+    id: str
+    activity_id: str
+    kind: str
+    cycle: bool
+    due: datetime | None
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,18 @@ class _ClockDatetime(datetime):
 _timer_module.datetime = _ClockDatetime
 
 
+# A token's timers that an operator suspended (their slots), and each one's job priority by slot.
+HELD_TIMERS = "timers_held"
+TIMER_PRIORITIES = "timer_priorities"
+# A cycle moved without cascading keeps the instant it was scheduled for, from which it goes on.
+SCHEDULED = "scheduled"
+
+
+def is_held(my_task: Task, slot: int) -> bool:
+    """Whether the token's timer of `slot` is suspended: it does not fire, due or not."""
+    return slot in my_task.internal_data.get(HELD_TIMERS, ())
+
+
 class _FiresAtDueInstant:
     """Computes the due instant once, when the event starts waiting, then fires from that instant on."""
 
@@ -127,6 +139,8 @@ class _FiresAtDueInstant:
             except ValueError as error:
                 raise WorkflowTaskException(f"timer: {error}", task=my_task) from None
             my_task._set_internal_data(event_value=event_value)
+        if is_held(my_task, 0):
+            return bool(my_task._get_internal_data("event_fired", False))
         if datetime.fromisoformat(event_value) <= _now():
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
@@ -263,9 +277,12 @@ class ServiceCycle(CycleTimerEventDefinition):
             # step; its timer stays due, and the next step goes on.
             # Counted per event and place: on a boundary event each firing hands the cycle to a new token.
             counted = (my_task.task_spec.name, my_task.parent.id if my_task.parent is not None else my_task.id)
-            if next_event <= _now() and run_time.firings[counted] < run_time.limits.firings_per_step:
+            if next_event <= _now() and run_time.firings[counted] < run_time.limits.firings_per_step \
+                    and not is_held(my_task, 0):
                 run_time.firings[counted] += 1
-                following = _following(event_value, next_event, run_time.zone)
+                scheduled = event_value.pop(SCHEDULED, None)
+                base = datetime.fromisoformat(scheduled) if scheduled else next_event
+                following = _following(event_value, base, run_time.zone)
                 event_value["next"] = following.isoformat()
                 event_value["cycles"] -= 1
                 ready = True
@@ -342,6 +359,8 @@ class RaceOfEvents(MultipleEventDefinition):
             if value is None:
                 value = _first_due(timer, my_task)
                 my_task.internal_data[due_key(slot)] = value
+            if is_held(my_task, slot):
+                continue
             # A cycle waited on by a gateway saved before it raced keeps its next instant in a mapping.
             due = datetime.fromisoformat(value["next"] if isinstance(value, dict) else value)
             if due <= _now() and (winner is None or due < winner[0]):
@@ -351,6 +370,18 @@ class RaceOfEvents(MultipleEventDefinition):
         my_task.internal_data["seen_events"] = [BpmnEvent(self.event_definitions[winner[1]])]
         my_task.internal_data["race_winner"] = winner[1]
         return True
+
+
+def due_when_read_at(timer: EventDefinition, my_task: Task, base: datetime) -> datetime:
+    """The instant the timer's definition names when read at `base` (a job's due date recalculated
+    from its creation or from now): a duration counts from `base`, a cycle's first instant follows it."""
+    run_time = _run_time.get()
+    with on_clock(SimulatedClock(base), run_time.zone, run_time.limits):
+        try:
+            value = my_task.workflow.script_engine.evaluate(my_task, getattr(timer, "expression", ""))
+            return start_timer_schedule(TIMER_KINDS[type(timer)], value, base, run_time.limits)[0]
+        except ValueError as error:
+            raise WorkflowTaskException(f"timer: {error}", task=my_task) from None
 
 
 def _first_due(timer: EventDefinition, my_task: Task) -> str:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -273,8 +274,46 @@ class Timer(Base):
     # A start timer's cycle: repetitions left (-1: unbounded) and the period as an ISO duration.
     repeat: Mapped[dict | None] = mapped_column(JSON)
     created: Mapped[datetime] = mapped_column(Instant())
-    # The instance's suspension state: a suspended instance's timers wait, due or not.
+    # The instance's suspension state, or the timer's own (`held`): a suspended timer waits, due or not.
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Suspended on its own by an operator (PUT /job/{id}/suspended), kept in the instance's state.
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class JobLog(Base):
+    """Camunda's historic job log: a row per event of a timer (created, fired, deleted), written in
+    the unit of work of the change; it stays when the timer and its case have gone."""
+
+    __tablename__ = "job_log"
+
+    # In the order written (rows of one instant keep the order of their events).
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    timestamp: Mapped[datetime] = mapped_column(Instant(), index=True)
+    # creation, failure, success or deletion
+    state: Mapped[str] = mapped_column(String(16))
+    job_id: Mapped[str] = mapped_column(String(36), index=True)
+    due_at: Mapped[datetime | None] = mapped_column(Instant())
+    priority: Mapped[int] = mapped_column(BigInteger, default=0)
+    activity_id: Mapped[str] = mapped_column(String(255))
+    job_type: Mapped[str | None] = mapped_column(String(64))
+    configuration: Mapped[str | None] = mapped_column(Text)
+    process_instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    process_definition_id: Mapped[str] = mapped_column(String(255), index=True)
+    process_definition_key: Mapped[str] = mapped_column(String(255))
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class JobDefinitionSetting(Base):
+    """What an operator set on a job definition (a timer event of a deployed version): suspended,
+    and the priority that overrides its jobs' own."""
+
+    __tablename__ = "job_definition_setting"
+
+    id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    process_definition_id: Mapped[str] = mapped_column(String(255), index=True)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    job_priority: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class EventSubscription(Base):

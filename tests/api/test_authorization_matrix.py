@@ -49,6 +49,12 @@ GUARDS = {
        for path in ("{task_id}/retries", "retries", "{task_id}/priority")},
     **{f"{method} /engine-rest/incident/{{incident_id}}{path}": frozenset({"system", "admin"})
        for method, path in (("DELETE", ""), ("PUT", "/annotation"), ("DELETE", "/annotation"))},
+    **{f"{method} /engine-rest/job{path}": frozenset({"system", "admin"}) for method, path in (
+        ("PUT", "/suspended"), ("PUT", "/{job_id}/duedate"), ("POST", "/{job_id}/duedate/recalculate"),
+        ("POST", "/{job_id}/execute"), ("PUT", "/{job_id}/suspended"), ("PUT", "/{job_id}/priority"),
+        ("PUT", "/{job_id}/retries"), ("DELETE", "/{job_id}"), ("PUT", "-definition/suspended"),
+        ("PUT", "-definition/{job_definition_id}/suspended"), ("PUT", "-definition/{job_definition_id}/jobPriority"),
+        ("PUT", "-definition/{job_definition_id}/retries"))},
     "GET /api/reminders": frozenset({"system", "admin"}),
     **{f"{method} /engine-rest/{path}": ADMIN for method, path in (
         ("POST", "user/create"), ("PUT", "user/{user_id}/profile"), ("PUT", "user/{user_id}/credentials"),

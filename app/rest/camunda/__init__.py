@@ -15,6 +15,7 @@ from app.rest.camunda import (
     incident,
     job,
     job_definition,
+    job_log,
     message,
     metrics,
     migration,
@@ -30,5 +31,5 @@ router = ServiceRouter()
 for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
                attachment, history, job, message, external_task, variable_instance, execution, condition, identity,
                filter, incident, metrics, authorization, migration,
-               job_definition):
+               job_definition, job_log):
     router.include_router(module.router)

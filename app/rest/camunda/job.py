@@ -1,16 +1,18 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from app.access.accounts import Principal
-from app.cases import timers
-from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
+from app.access.permissions import SYSTEMS
+from app.cases import jobs, timers
+from app.errors import BadUserRequest, InvalidRequest
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import query_dict, text
+from app.rest.params import flag, integer, query_dict, required_boolean, text
 from app.rest.routing import ServiceRouter
-from app.rest.variables import format_instant
+from app.rest.variables import format_instant, parse_instant
 
 if TYPE_CHECKING:
     from datetime import tzinfo
@@ -20,6 +22,11 @@ if TYPE_CHECKING:
     from app.persistence.models import ProcessInstance, Timer
 
 router = ServiceRouter(prefix="/engine-rest/job", tags=["job"])
+# Job commands are operators' commands, as resolving incidents is.
+_OPERATOR = role(SYSTEMS, permission="UPDATE", resource_type="Job")
+_NO_RETRIES = ("The service's timers do not fail as jobs: a firing whose step fails is written not at all and "
+               "retried at the timer worker's next round, so a timer has no retries to set. Suspend it "
+               "(PUT /job/{id}/suspended) to keep it from firing.")
 
 
 def _query(p: dict[str, Any], viewer: Principal) -> Select:
@@ -35,7 +42,7 @@ def _job(row: tuple[Timer, ProcessInstance | None], zone: tzinfo) -> dict[str, A
             "processInstanceId": timer.process_instance_id, "executionId": timer.process_instance_id,
             "processDefinitionId": definition_id, "processDefinitionKey": timer.process_definition_key,
             "dueDate": format_instant(timer.due_at, zone), "exceptionMessage": None, "failedActivityId": None,
-            "retries": 3, "suspended": timer.suspended, "priority": 0,
+            "retries": 3, "suspended": timer.suspended, "priority": timer.priority,
             "tenantId": instance.tenant_id if instance is not None else None,
             "createTime": format_instant(timer.created, zone)}
 
@@ -67,3 +74,86 @@ def count_jobs_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBo
 @router.get("/{job_id}")
 def get_job(job_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
     return _job(timers.readable_job(services, job_id, viewer), services.settings.zone)
+
+
+@router.put("/suspended", dependencies=[_OPERATOR], status_code=204,
+            summary="Suspend or activate the timers of a job definition, an instance, a definition or a key")
+def set_suspended_by(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    body = body or {}
+    jobs.set_suspended_by(services, body, required_boolean(body, "suspended"), actor=actor)
+    return Response(status_code=204)
+
+
+@router.put("/{job_id}/duedate", dependencies=[_OPERATOR], status_code=204,
+            summary="Move a timer (duedate; null: now; cascade moves the following firings of a cycle)")
+def set_due_date(job_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    body = body or {}
+    if "duedate" not in body:
+        raise InvalidRequest("duedate is required (null makes the job due now)")
+    raw = body["duedate"]
+    if raw is not None and not isinstance(raw, str):
+        raise InvalidRequest("duedate must be a date such as 2026-06-30T00:00:00.000+0800, or null")
+    due = parse_instant(raw, services.settings.zone, "duedate") if raw is not None else None
+    jobs.set_due_date(services, job_id, due, cascade=flag(body.get("cascade"), "cascade"), actor=actor)
+    return Response(status_code=204)
+
+
+@router.post("/{job_id}/duedate/recalculate", dependencies=[_OPERATOR], status_code=204,
+             summary="Recompute a timer's due date from its definition (from its creation, or now)")
+def recalculate_due_date(job_id: str, request: Request, services: ServicesDep, actor: PrincipalDep) -> Response:
+    params = query_dict(request)
+    based = params.get("creationDateBased")
+    jobs.recalculate_due_date(services, job_id, creation_date_based=based is None or flag(based, "creationDateBased"),
+                              actor=actor)
+    return Response(status_code=204)
+
+
+@router.post("/{job_id}/execute", dependencies=[_OPERATOR], status_code=204,
+             summary="Fire a timer now, as the timer worker fires a due one")
+def execute_job(job_id: str, services: ServicesDep, actor: PrincipalDep) -> Response:
+    jobs.execute(services, job_id, actor=actor)
+    return Response(status_code=204)
+
+
+@router.put("/{job_id}/suspended", dependencies=[_OPERATOR], status_code=204)
+def set_suspended(job_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    jobs.set_suspended(services, job_id, required_boolean(body or {}, "suspended"), actor=actor)
+    return Response(status_code=204)
+
+
+@router.put("/{job_id}/priority", dependencies=[_OPERATOR], status_code=204)
+def set_priority(job_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    body = body or {}
+    if body.get("priority") is None:
+        raise InvalidRequest(f"Priority for job '{job_id}' cannot be null.")
+    jobs.set_priority(services, job_id, jobs.parse_priority(body["priority"]), actor=actor)
+    return Response(status_code=204)
+
+
+@router.put("/{job_id}/retries", dependencies=[_OPERATOR], status_code=204,
+            summary="Refused: the service's timers have no retries (see the README's note)")
+def set_retries(job_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    jobs.require_waiting(services, job_id, actor=actor)
+    refuse_retries(body)
+
+
+def refuse_retries(body: dict[str, Any] | None) -> NoReturn:
+    """Retries are checked as Camunda checks them, then refused: a timer has none (_NO_RETRIES)."""
+    body = body or {}
+    if body.get("retries") is None:
+        raise InvalidRequest("The number of retries cannot be negative or null.")
+    integer(body.get("retries"), "retries", 0)
+    raise BadUserRequest(_NO_RETRIES)
+
+
+@router.get("/{job_id}/stacktrace", summary="The failure of a failed job: a timer has none (204)")
+def get_stacktrace(job_id: str, services: ServicesDep, viewer: PrincipalDep) -> Response:
+    timers.readable_job(services, job_id, viewer)
+    return Response(status_code=204)
+
+
+@router.delete("/{job_id}", dependencies=[_OPERATOR], status_code=204,
+               summary="Delete a timer the case can do without (a boundary timer, a timer start event)")
+def delete_job(job_id: str, services: ServicesDep, actor: PrincipalDep) -> Response:
+    jobs.delete(services, job_id, actor=actor)
+    return Response(status_code=204)

@@ -1,20 +1,22 @@
-"""Camunda's job definitions, read-only: the timer events of the deployed processes, one per
-activity of each version (app.cases.timers.job_definitions)."""
+"""Camunda's job definitions: the timer events of the deployed processes, one per activity of each
+version (app.cases.timers.job_definitions), and what operators set on them (app.cases.jobs)."""
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 
-from app.cases import timers
+from app.access.permissions import SYSTEMS
+from app.cases import jobs, timers
 from app.context import Services
-from app.errors import NotFound
-from app.rest.dependencies import JsonBody, ServicesDep
+from app.rest.camunda.job import refuse_retries
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import page_bounds
-from app.rest.params import query_dict, suspension_state, text_list
+from app.rest.params import flag, query_dict, required_boolean, suspension_state, text_list
 from app.rest.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/engine-rest/job-definition", tags=["job definition"])
+_OPERATOR = role(SYSTEMS, permission="UPDATE", resource_type="JobDefinition")
 _LISTS = frozenset({"activityIdIn"})
 
 
@@ -22,8 +24,9 @@ def _render(job: timers.JobDefinition) -> dict[str, Any]:
     definition = job.definition
     return {"id": job.id, "processDefinitionId": definition.id, "processDefinitionKey": definition.key,
             "activityId": job.timer.activity_id, "jobType": job.timer.job_type,
-            "jobConfiguration": job.timer.configuration, "suspended": definition.suspended,
-            "overridingJobPriority": None, "tenantId": definition.tenant_id, "deploymentId": definition.deployment_id}
+            "jobConfiguration": job.timer.configuration, "suspended": job.suspended,
+            "overridingJobPriority": job.overriding_priority, "tenantId": definition.tenant_id,
+            "deploymentId": definition.deployment_id}
 
 
 def _found(services: Services, criteria: dict[str, Any]) -> list[timers.JobDefinition]:
@@ -59,8 +62,43 @@ def count_job_definitions_by_body(services: ServicesDep, body: JsonBody = None) 
 
 @router.get("/{job_definition_id}")
 def get_job_definition(job_definition_id: str, services: ServicesDep) -> dict[str, Any]:
-    found = _found(services, {"jobDefinitionId": job_definition_id,
-                              "processDefinitionId": job_definition_id.partition("#")[0]})
-    if not found:
-        raise NotFound(f"Job Definition with id {job_definition_id} does not exist")
-    return _render(found[0])
+    return _render(timers.job_definition(services, job_definition_id))
+
+
+def _suspend(services: Services, actor: PrincipalDep, criteria: dict[str, Any], body: dict[str, Any]) -> Response:
+    jobs.suspend_job_definitions(services, criteria, required_boolean(body, "suspended"),
+                                 include_jobs=flag(body.get("includeJobs"), "includeJobs"),
+                                 execution_date=body.get("executionDate"), actor=actor)
+    return Response(status_code=204)
+
+
+@router.put("/suspended", dependencies=[_OPERATOR], status_code=204,
+            summary="Suspend or activate the job definitions of a definition or a key (or one)")
+def suspend_job_definitions(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    body = body or {}
+    return _suspend(services, actor, body, body)
+
+
+@router.put("/{job_definition_id}/suspended", dependencies=[_OPERATOR], status_code=204)
+def suspend_job_definition(job_definition_id: str, services: ServicesDep, actor: PrincipalDep,
+                           body: JsonBody = None) -> Response:
+    timers.job_definition(services, job_definition_id)
+    return _suspend(services, actor, {"jobDefinitionId": job_definition_id}, body or {})
+
+
+@router.put("/{job_definition_id}/jobPriority", dependencies=[_OPERATOR], status_code=204,
+            summary="The overriding job priority (null clears it); includeJobs sets it on the current jobs")
+def set_job_priority(job_definition_id: str, services: ServicesDep, actor: PrincipalDep,
+                     body: JsonBody = None) -> Response:
+    body = body or {}
+    raw = body.get("priority")
+    jobs.set_job_definition_priority(services, job_definition_id, None if raw is None else jobs.parse_priority(raw),
+                                     include_jobs=flag(body.get("includeJobs"), "includeJobs"), actor=actor)
+    return Response(status_code=204)
+
+
+@router.put("/{job_definition_id}/retries", dependencies=[_OPERATOR], status_code=204,
+            summary="Refused: the service's timers have no retries (see the README's note)")
+def set_retries(job_definition_id: str, services: ServicesDep, body: JsonBody = None) -> Response:
+    timers.job_definition(services, job_definition_id)
+    refuse_retries(body)
