@@ -21,6 +21,7 @@ from app.rest.camunda import (
     process_definition,
     process_instance,
     task,
+    tenant,
     variable_instance,
 )
 from app.rest.routing import ServiceRouter
@@ -30,5 +31,5 @@ router = ServiceRouter()
 for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
                attachment, history, job, message, external_task, variable_instance, execution, condition, identity,
                filter, incident, metrics, authorization, migration,
-               job_definition):
+               job_definition, tenant):
     router.include_router(module.router)
