@@ -152,6 +152,10 @@ def delete_tenant(services: Services, tenant_id: str, *, actor: Principal) -> No
 
 # --- members -------------------------------------------------------------------------------------
 
+def _record(services: Services, session: Session, kind: str, subject: str, tenant_id: str, actor: Principal) -> None:
+    ledger.record_admin(session, kind, subject, services.clock.now(), actor.user_id, tenant=tenant_id)
+
+
 def add_user(services: Services, tenant_id: str, user_id: str, *, actor: Principal) -> None:
     """The account's region becomes the tenant; an account of another region is refused."""
     identity.require_admin(actor, "CREATE", "Tenant Membership", tenant_id)
@@ -165,8 +169,7 @@ def add_user(services: Services, tenant_id: str, user_id: str, *, actor: Princip
                                  "region, remove it from that tenant first")
         account.region = tenant_id
         accounts.renew(account)
-        ledger.record_admin(session, "tenant-membership.created", f"account:{user_id}", services.clock.now(),
-                            actor.user_id, tenant=tenant_id)
+        _record(services, session, "tenant-membership.created", f"account:{user_id}", tenant_id, actor)
 
 
 def remove_user(services: Services, tenant_id: str, user_id: str, *, actor: Principal) -> None:
@@ -178,8 +181,7 @@ def remove_user(services: Services, tenant_id: str, user_id: str, *, actor: Prin
             return
         account.region = None
         accounts.renew(account)
-        ledger.record_admin(session, "tenant-membership.deleted", f"account:{user_id}", services.clock.now(),
-                            actor.user_id, tenant=tenant_id)
+        _record(services, session, "tenant-membership.deleted", f"account:{user_id}", tenant_id, actor)
 
 
 def add_group(services: Services, tenant_id: str, group_id: str, *, actor: Principal) -> None:
@@ -191,8 +193,7 @@ def add_group(services: Services, tenant_id: str, group_id: str, *, actor: Princ
             return
         session.add(TenantGroup(tenant_id=tenant_id, group_id=group_id))
         identity.renew_members(session, group_id)
-        ledger.record_admin(session, "tenant-membership.created", f"group:{group_id}", services.clock.now(),
-                            actor.user_id, tenant=tenant_id)
+        _record(services, session, "tenant-membership.created", f"group:{group_id}", tenant_id, actor)
 
 
 def remove_group(services: Services, tenant_id: str, group_id: str, *, actor: Principal) -> None:
@@ -203,5 +204,4 @@ def remove_group(services: Services, tenant_id: str, group_id: str, *, actor: Pr
         if not deleted.rowcount:  # type: ignore[attr-defined]
             return
         identity.renew_members(session, group_id)
-        ledger.record_admin(session, "tenant-membership.deleted", f"group:{group_id}", services.clock.now(),
-                            actor.user_id, tenant=tenant_id)
+        _record(services, session, "tenant-membership.deleted", f"group:{group_id}", tenant_id, actor)

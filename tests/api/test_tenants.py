@@ -7,20 +7,9 @@ import httpx
 import pytest
 
 from app.access import accounts
-from tests.support.bpmn_text import process
+from tests.api.test_regions import CASE, UNREGIONED
 from tests.support.http import deploy_bytes
 from tests.support.service import ADMIN_AUTH
-
-REGIONAL = process("tenant_case", """
-  <bpmn:extensionElements><camunda:properties><camunda:property name="region" value="${province}" />
-  </camunda:properties></bpmn:extensionElements>
-  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
-  <bpmn:userTask id="review" name="审查" camunda:candidateGroups="cn-sepa" />
-  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" /><bpmn:endEvent id="end" />""")
-PLAIN = process("tenant_plain_case", """
-  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
-  <bpmn:userTask id="review" name="审查" camunda:candidateGroups="cn-sepa" />
-  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" /><bpmn:endEvent id="end" />""")
 
 
 def _as(service, user: str) -> httpx.Client:
@@ -43,9 +32,9 @@ def _events(root, kind: str, subject: str) -> list[dict]:
 @pytest.fixture
 def regional_cases(client) -> dict[str, str]:
     """A case in each of xj-urumqi, xj-kashgar and zj."""
-    deploy_bytes(client, "tenant_case.bpmn", REGIONAL).raise_for_status()
-    deploy_bytes(client, "tenant_plain_case.bpmn", PLAIN).raise_for_status()
-    return {province: client.post("/process-definition/key/tenant_case/start",
+    deploy_bytes(client, "regional.bpmn", CASE).raise_for_status()
+    deploy_bytes(client, "plain.bpmn", UNREGIONED).raise_for_status()
+    return {province: client.post("/process-definition/key/regional_case/start",
                                   json={"variables": {"province": {"value": province}}}).json()["id"]
             for province in ("xj-urumqi", "xj-kashgar", "zj")}
 
@@ -176,7 +165,7 @@ def test_a_user_made_member_of_a_tenant_sees_its_cases_at_once_and_no_other_prov
         assert [user["id"] for user in client.get("/user", params={"memberOfTenant": "xj"}).json()] == ["li.ming"]
 
         # A case li.ming starts of a process that names no region takes li.ming's region.
-        started = li.post("/process-definition/key/tenant_plain_case/start", json={}).json()
+        started = li.post("/process-definition/key/plain_case/start", json={}).json()
         assert started["tenantId"] == "xj"
 
         assert client.delete("/tenant/zj/user-members/li.ming").status_code == 204
@@ -214,17 +203,17 @@ def test_a_groups_tenant_membership_lets_its_members_see_the_regions_cases(servi
             "urumqi-inspectors"]
 
         # The group's one region is the region of a case a member starts, when the process names none.
-        started = wang.post("/process-definition/key/tenant_plain_case/start", json={}).json()
+        started = wang.post("/process-definition/key/plain_case/start", json={}).json()
         assert started["tenantId"] == "xj-urumqi"
         # With an own region as well, the member sees both, and the own region is the starting one.
         client.put("/tenant/zj/user-members/chen.jing").raise_for_status()
         assert _seen(chen) == {regional_cases["xj-urumqi"], regional_cases["zj"], started["id"]}
-        assert chen.post("/process-definition/key/tenant_plain_case/start", json={}).json()["tenantId"] == "zj"
+        assert chen.post("/process-definition/key/plain_case/start", json={}).json()["tenantId"] == "zj"
         # With two regions of groups and none of its own, a case it starts takes neither.
         client.post("/group/create", json={"id": "zj-inspectors"}).raise_for_status()
         client.put("/group/zj-inspectors/members/wang.fang").raise_for_status()
         client.put("/tenant/zj/group-members/zj-inspectors").raise_for_status()
-        assert wang.post("/process-definition/key/tenant_plain_case/start", json={}).json()["tenantId"] is None
+        assert wang.post("/process-definition/key/plain_case/start", json={}).json()["tenantId"] is None
 
         assert client.delete("/tenant/xj-urumqi/group-members/urumqi-inspectors").status_code == 204
         assert regional_cases["xj-urumqi"] not in _seen(wang) | _seen(chen)
