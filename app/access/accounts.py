@@ -235,6 +235,13 @@ def _groups_of(session: Session, account_id: str) -> tuple[frozenset[str], froze
             frozenset(row.tenant_id for row in rows if row.tenant_id is not None))
 
 
+def stored_principal(session: Session, account_id: str) -> Principal:
+    """The account as a caller, without signing it in: its groups, its region and its groups' regions."""
+    groups, group_regions = _groups_of(session, account_id)
+    region = session.scalar(select(Account.region).where(Account.id == account_id))
+    return Principal(account_id, groups, region, group_regions)
+
+
 class _Stored(NamedTuple):
     password_hash: str
     region: str | None

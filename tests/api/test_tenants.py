@@ -150,6 +150,11 @@ def test_a_user_made_member_of_a_tenant_sees_its_cases_at_once_and_no_other_prov
         assert client.put("/tenant/xj/user-members/li.ming").status_code == 204
         # The same client, whose sign-in the service remembers: the membership counts at once.
         assert _seen(li) == {regional_cases["xj-urumqi"], regional_cases["xj-kashgar"]}
+        # An administrator's check of what li.ming may read answers as li.ming's own reading does.
+        for case, readable in ((regional_cases["xj-urumqi"], True), (regional_cases["zj"], False)):
+            checked = client.get("/authorization/check", params={"userId": "li.ming", "permissionName": "READ",
+                                                                 "resourceType": 8, "resourceId": case}).json()
+            assert checked["authorized"] is readable
         assert client.put("/tenant/gd/user-members/zhao.gd").status_code == 204
         assert _seen(zhao) == set()
         _user(client, "zj-director")
