@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, func, select
+from sqlalchemy import ColumnElement, Select, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from app.access import accounts, permissions, signin
@@ -80,7 +80,7 @@ def _keep_an_administrator(session: Session, user_id: str) -> None:
 # --- users ---------------------------------------------------------------------------------------
 
 def _finished(query: Select, p: Mapping[str, Any], sorts: Mapping[str, Any], sorting: list[tuple[str, str]],
-              tie: Any, member_of_tenant: Any) -> Select:
+              tie: Any, member_of_tenant: Callable[[str], ColumnElement[bool]]) -> Select:
     """Only the members of the tenant `memberOfTenant` names (the condition `member_of_tenant` makes
     of it), sorted as asked, then by id."""
     if p.get("memberOfTenant") is not None:

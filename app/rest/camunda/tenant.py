@@ -49,7 +49,7 @@ def create_tenant(services: ServicesDep, actor: PrincipalDep, body: JsonBody = N
 
 @router.get("/tenant/{tenant_id}")
 def get_tenant(tenant_id: str, services: ServicesDep) -> dict[str, Any]:
-    return tenants.tenant(services, tenant_id)
+    return _tenant(tenants.tenant(services, tenant_id))
 
 
 @router.put("/tenant/{tenant_id}", status_code=204)
