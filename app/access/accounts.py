@@ -3,8 +3,8 @@
 A password is kept only as a salted scrypt hash. A verified sign-in is remembered for a short while
 (by a hash of the header, never the password) so that a client sending credentials with every
 request does not pay for scrypt each time; each use reads the account's stored hash, which every
-save changes, and its generation, which every change of its groups or profile renews, so a changed
-password or group counts at once on every replica. Failed sign-ins are
+save changes, and its generation, which every change of its groups, regions or profile renews, so a
+changed password, group or region counts at once on every replica. Failed sign-ins are
 throttled (app.access.signin): the stored hash and the failure counts are read in one statement.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ from app.access import signin
 from app.access.regions import valid_code
 from app.audit import ledger
 from app.errors import InvalidRequest, Unauthenticated
-from app.persistence.models import Account, ApiKey, IdentityGroup, Membership, SigninFailure
+from app.persistence.models import Account, ApiKey, IdentityGroup, Membership, SigninFailure, TenantGroup
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -59,12 +59,27 @@ class Principal:
 
     user_id: str | None
     groups: frozenset[str] = frozenset()
-    # The region a single sign-on token names for the user, if any.
+    # The account's own region (or the one a single sign-on token names), if any.
     region: str | None = None
+    # The regions the caller's groups are assigned to (Camunda's tenant-group memberships).
+    group_regions: frozenset[str] = frozenset()
 
     @property
     def anonymous(self) -> bool:
         return self.user_id is None
+
+    @property
+    def regions(self) -> frozenset[str]:
+        """Every region whose cases (and those of the regions below it) the caller sees."""
+        return self.group_regions | {self.region} if self.region else self.group_regions
+
+    @property
+    def starting_region(self) -> str | None:
+        """The region a case the caller starts takes when its process names none: the account's own,
+        else its groups' region when they have exactly one, else none."""
+        if self.region or len(self.group_regions) != 1:
+            return self.region
+        return next(iter(self.group_regions))
 
     def named_by(self, kind: str, identity: str) -> bool:
         """Whether a candidate or participant entry (`user` or `group`, identity) names this caller."""
@@ -201,8 +216,30 @@ def principal_of(services: Services, authorization: str | None, api_key: str | N
     raise Unauthenticated("Sign in with HTTP Basic, a Bearer token of the single sign-on, or an API key")
 
 
-def _groups_of(session: Session, account_id: str) -> frozenset[str]:
-    return frozenset(session.scalars(select(Membership.group_id).where(Membership.account_id == account_id)))
+def _groups_read() -> Select:
+    """The account's groups, one row per region each group is assigned to (or one with a null region);
+    built once (see _sign_in_read)."""
+    membership, assigned = Membership.__table__.c, TenantGroup.__table__.c
+    return (select(membership.group_id, assigned.tenant_id)
+            .outerjoin(TenantGroup.__table__, assigned.group_id == membership.group_id)
+            .where(membership.account_id == bindparam("account_id", type_=String)))
+
+
+_GROUPS_READ = _groups_read()
+
+
+def _groups_of(session: Session, account_id: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The account's groups and the regions they are assigned to, in one statement."""
+    rows = session.connection().execute(_GROUPS_READ, {"account_id": account_id}).all()
+    return (frozenset(row.group_id for row in rows),
+            frozenset(row.tenant_id for row in rows if row.tenant_id is not None))
+
+
+def stored_principal(session: Session, account_id: str) -> Principal:
+    """The account as a caller, without signing it in: its groups, its region and its groups' regions."""
+    groups, group_regions = _groups_of(session, account_id)
+    region = session.scalar(select(Account.region).where(Account.id == account_id))
+    return Principal(account_id, groups, region, group_regions)
 
 
 class _Stored(NamedTuple):
@@ -255,13 +292,13 @@ def _by_password(services: Services, authorization: str, credentials: str, addre
         with services.db.read() as session:
             # Inside the slot: tries that waited for it may have been throttled meanwhile.
             account, failures = _account_and_failures(session, user_id, address)
-            groups = _groups_of(session, user_id)
+            groups, group_regions = _groups_of(session, user_id)
         signin.judge(services, failures, user_id, address)
         matches = _password_matches(password, account.password_hash if account else _stand_in_hash())
         if account is None or not matches:
             signin.failed(services, user_id, address)
             raise Unauthenticated("Unknown user or wrong password")
-    principal = Principal(user_id, groups, account.region)
+    principal = Principal(user_id, groups, account.region, group_regions)
     with _verified_lock:
         if len(_verified) >= _REMEMBER_AT_MOST:
             _verified.clear()
@@ -296,11 +333,15 @@ def revoke_api_key(services: Services, key_id: str) -> None:
 
 
 def _api_key_read() -> Select:
-    """The key with its account's region, one row per group of the account; built once (see _sign_in_read)."""
+    """The key with its account's region, one row per group of the account and region of the group;
+    built once (see _sign_in_read)."""
     key, account, membership = ApiKey.__table__.c, Account.__table__.c, Membership.__table__.c
-    return (select(key.account_id, key.secret_hash, key.revoked, account.region, membership.group_id)
+    assigned = TenantGroup.__table__.c
+    return (select(key.account_id, key.secret_hash, key.revoked, account.region, membership.group_id,
+                   assigned.tenant_id)
             .join(Account.__table__, account.id == key.account_id)
             .outerjoin(Membership.__table__, membership.account_id == key.account_id)
+            .outerjoin(TenantGroup.__table__, assigned.group_id == membership.group_id)
             .where(key.id == bindparam("key_id", type_=String)))
 
 
@@ -318,7 +359,8 @@ def _by_api_key(services: Services, presented: str) -> Principal:
         if (rows and rows[0].revoked is None
                 and hmac.compare_digest(rows[0].secret_hash, hashlib.sha256(secret.encode()).hexdigest())):
             groups = frozenset(row.group_id for row in rows if row.group_id is not None)
-            return Principal(rows[0].account_id, groups, rows[0].region)
+            return Principal(rows[0].account_id, groups, rows[0].region,
+                             frozenset(row.tenant_id for row in rows if row.tenant_id is not None))
     raise Unauthenticated("Unknown or revoked API key")
 
 

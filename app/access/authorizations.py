@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session
 
-from app.access import permissions
+from app.access import accounts, permissions
 from app.access.accounts import ADMINISTRATORS, Principal
 from app.audit import ledger
 from app.context import Services
 from app.errors import Forbidden, InvalidRequest, NotFound
-from app.persistence.models import AuthorizationGrant, Membership, SavedFilter, UserTask
+from app.persistence.models import AuthorizationGrant, SavedFilter, UserTask
 
 GLOBAL, GRANT = 0, 1
 FILTER, PROCESS_DEFINITION, TASK, PROCESS_INSTANCE, DEPLOYMENT = 5, 6, 7, 8, 9
@@ -154,9 +154,9 @@ def check(services: Services, principal: Principal, permission: str, resource_ty
 
 
 def principal_of_user(services: Services, user_id: str) -> Principal:
+    """The user as the service would see them signed in: groups and regions."""
     with services.db.read() as session:
-        groups = frozenset(session.scalars(select(Membership.group_id).where(Membership.account_id == user_id)))
-    return Principal(user_id, groups)
+        return accounts.stored_principal(session, user_id)
 
 
 # --- filter grants ---------------------------------------------------------------------------------

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, false, func, select
+from sqlalchemy import ColumnElement, Select, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from app.access import accounts, permissions, signin
@@ -22,7 +22,7 @@ from app.access.accounts import ADMINISTRATORS, Principal
 from app.audit import ledger
 from app.context import Services
 from app.errors import InvalidRequest, Unauthenticated, UnknownIdentity
-from app.persistence.models import Account, ApiKey, IdentityGroup, Membership, SigninFailure
+from app.persistence.models import Account, ApiKey, IdentityGroup, Membership, SigninFailure, TenantGroup
 
 USER_SORTS = {"userId": Account.id, "firstName": Account.first_name, "lastName": Account.last_name,
               "email": Account.email}
@@ -31,7 +31,7 @@ _TEXT_LIMIT = 255
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
-def _text(body: Mapping[str, Any], name: str) -> str | None:
+def text_of(body: Mapping[str, Any], name: str) -> str | None:
     value = body.get(name)
     if value is None:
         return None
@@ -41,25 +41,25 @@ def _text(body: Mapping[str, Any], name: str) -> str | None:
 
 
 def _email(body: Mapping[str, Any]) -> str | None:
-    email = _text(body, "email")
+    email = text_of(body, "email")
     if email and not _EMAIL.match(email):
         raise InvalidRequest(f"'{email}' is not an e-mail address")
     return email
 
 
-def _require_admin(actor: Principal, permission: str, resource_type: str, resource_id: str | None) -> None:
+def require_admin(actor: Principal, permission: str, resource_type: str, resource_id: str | None) -> None:
     if not permissions.is_administrator(actor):
         raise permissions.denied(actor, permission, resource_type, resource_id)
 
 
-def _account(session: Session, user_id: str) -> Account:
+def account_of(session: Session, user_id: str) -> Account:
     account = session.get(Account, user_id)
     if account is None:
         raise UnknownIdentity(f"User with id {user_id} does not exist")
     return account
 
 
-def _group(session: Session, group_id: str) -> IdentityGroup:
+def group_of(session: Session, group_id: str) -> IdentityGroup:
     group = session.get(IdentityGroup, group_id)
     if group is None:
         raise UnknownIdentity(f"Group with id {group_id} does not exist")
@@ -80,43 +80,44 @@ def _keep_an_administrator(session: Session, user_id: str) -> None:
 # --- users ---------------------------------------------------------------------------------------
 
 def _finished(query: Select, p: Mapping[str, Any], sorts: Mapping[str, Any], sorting: list[tuple[str, str]],
-              tie: Any) -> Select:
-    """Accounts and groups belong to no tenant (memberOfTenant finds none); sorted as asked, then by id."""
+              tie: Any, member_of_tenant: Callable[[str], ColumnElement[bool]]) -> Select:
+    """Only the members of the tenant `memberOfTenant` names (the condition `member_of_tenant` makes
+    of it), sorted as asked, then by id."""
     if p.get("memberOfTenant") is not None:
-        query = query.where(false())
+        query = query.where(member_of_tenant(str(p["memberOfTenant"])))
     return query.order_by(*(sorts[key].desc() if direction == "desc" else sorts[key] for key, direction in sorting),
                           tie)
 
 
-def _like(column: Any, pattern: str) -> Any:
+def like(column: Any, pattern: str) -> Any:
     return column.like(pattern[:_TEXT_LIMIT])
 
 
 def user_query(p: Mapping[str, Any], sorting: list[tuple[str, str]]) -> Select:
-    """Camunda's user query: id, idIn, firstName(Like), lastName(Like), email(Like), memberOfGroup.
-    Accounts belong to no tenant: memberOfTenant finds none."""
+    """Camunda's user query: id, idIn, firstName(Like), lastName(Like), email(Like), memberOfGroup,
+    memberOfTenant (the accounts of that region: an account's tenant is its region)."""
     query = select(Account)
     equal = {"id": Account.id, "firstName": Account.first_name, "lastName": Account.last_name, "email": Account.email}
     for name, column in equal.items():
         if p.get(name) is not None:
             query = query.where(column == str(p[name]))
         if p.get(f"{name}Like") is not None:
-            query = query.where(_like(column, str(p[f"{name}Like"])))
+            query = query.where(like(column, str(p[f"{name}Like"])))
     if p.get("idIn"):
         query = query.where(Account.id.in_(p["idIn"]))
     if p.get("memberOfGroup") is not None:
         query = query.where(exists().where(Membership.account_id == Account.id,
                                            Membership.group_id == str(p["memberOfGroup"])))
-    return _finished(query, p, USER_SORTS, sorting, Account.id)
+    return _finished(query, p, USER_SORTS, sorting, Account.id, lambda tenant: Account.region == tenant)
 
 
 def profile(services: Services, user_id: str) -> Account:
     with services.db.read() as session:
-        return _account(session, user_id)
+        return account_of(session, user_id)
 
 
 def create_user(services: Services, body: Mapping[str, Any], *, actor: Principal) -> None:
-    _require_admin(actor, "CREATE", "User", None)
+    require_admin(actor, "CREATE", "User", None)
     given = body.get("profile")
     if not isinstance(given, dict) or not isinstance(given.get("id"), str) or not given["id"]:
         raise InvalidRequest("request object must provide profile information with valid id.")
@@ -128,8 +129,8 @@ def create_user(services: Services, body: Mapping[str, Any], *, actor: Principal
     with services.db.write() as session:
         if session.get(Account, user_id) is not None:
             raise InvalidRequest(f"User with id {user_id} already exists")
-        account = Account(id=user_id, created=services.clock.now(), first_name=_text(given, "firstName"),
-                          last_name=_text(given, "lastName"), email=_email(given),
+        account = Account(id=user_id, created=services.clock.now(), first_name=text_of(given, "firstName"),
+                          last_name=text_of(given, "lastName"), email=_email(given),
                           # Without credentials the user exists but cannot sign in (no hash matches).
                           password_hash=accounts.hash_password(_password(password)) if password is not None else "")
         accounts.renew(account)
@@ -146,12 +147,12 @@ def _password(password: Any) -> str:
 
 
 def update_profile(services: Services, user_id: str, body: Mapping[str, Any], *, actor: Principal) -> None:
-    _require_admin(actor, "UPDATE", "User", user_id)
+    require_admin(actor, "UPDATE", "User", user_id)
     if body.get("id") not in (None, user_id):
         raise InvalidRequest("A user's id cannot be changed")
     with services.db.write() as session:
-        account = _account(session, user_id)
-        account.first_name, account.last_name, account.email = (_text(body, "firstName"), _text(body, "lastName"),
+        account = account_of(session, user_id)
+        account.first_name, account.last_name, account.email = (text_of(body, "firstName"), text_of(body, "lastName"),
                                                                  _email(body))
         accounts.renew(account)
         ledger.record_admin(session, "user.profile", f"account:{user_id}", services.clock.now(), actor.user_id,
@@ -163,13 +164,13 @@ def update_credentials(services: Services, user_id: str, body: Mapping[str, Any]
     """An administrator sets anyone's password, an account its own; both give their own current
     password (`authenticatedUserPassword`), checked as a sign-in is (and throttled alike)."""
     if actor.user_id != user_id:
-        _require_admin(actor, "UPDATE", "User", user_id)
+        require_admin(actor, "UPDATE", "User", user_id)
     given = body.get("authenticatedUserPassword")
     if not isinstance(given, str) or not verify(services, actor.user_id or "", given, address):
         raise InvalidRequest("The given authenticated user password is not valid.")
     password = _password(body.get("password"))
     with services.db.write() as session:
-        account = _account(session, user_id)
+        account = account_of(session, user_id)
         account.password_hash = accounts.hash_password(password)
         accounts.renew(account)
         ledger.record_admin(session, "user.credentials", f"account:{user_id}", services.clock.now(), actor.user_id)
@@ -178,7 +179,7 @@ def update_credentials(services: Services, user_id: str, body: Mapping[str, Any]
 def delete_user(services: Services, user_id: str, *, actor: Principal) -> None:
     """The account, its memberships and API keys; the cases it took part in keep its id. An unknown
     id is no error (as in Camunda)."""
-    _require_admin(actor, "DELETE", "User", user_id)
+    require_admin(actor, "DELETE", "User", user_id)
     with services.db.write() as session:
         account = session.get(Account, user_id)
         if account is None:
@@ -192,9 +193,9 @@ def delete_user(services: Services, user_id: str, *, actor: Principal) -> None:
 
 def unlock_user(services: Services, user_id: str, *, actor: Principal) -> None:
     """Lift the lockout of an account that failed to sign in too often."""
-    _require_admin(actor, "UNLOCK", "User", user_id)
+    require_admin(actor, "UNLOCK", "User", user_id)
     with services.db.write() as session:
-        _account(session, user_id)
+        account_of(session, user_id)
         session.execute(delete(SigninFailure).where(SigninFailure.kind == signin.ACCOUNT,
                                                     SigninFailure.key == user_id))
         ledger.record_admin(session, "user.unlocked", f"account:{user_id}", services.clock.now(), actor.user_id)
@@ -226,77 +227,81 @@ def groups_of(services: Services, user_id: str) -> tuple[list[IdentityGroup], li
 # --- groups --------------------------------------------------------------------------------------
 
 def group_query(p: Mapping[str, Any], sorting: list[tuple[str, str]]) -> Select:
-    """Camunda's group query: id, idIn, name, nameLike, type, member (a user id)."""
+    """Camunda's group query: id, idIn, name, nameLike, type, member (a user id), memberOfTenant (the
+    groups assigned to that region)."""
     query = select(IdentityGroup)
     for name, column in (("id", IdentityGroup.id), ("name", IdentityGroup.name), ("type", IdentityGroup.type)):
         if p.get(name) is not None:
             query = query.where(column == str(p[name]))
     if p.get("nameLike") is not None:
-        query = query.where(_like(IdentityGroup.name, str(p["nameLike"])))
+        query = query.where(like(IdentityGroup.name, str(p["nameLike"])))
     if p.get("idIn"):
         query = query.where(IdentityGroup.id.in_(p["idIn"]))
     member = p.get("member") or p.get("userMember")
     if member is not None:
         query = query.where(exists().where(Membership.group_id == IdentityGroup.id,
                                            Membership.account_id == str(member)))
-    return _finished(query, p, GROUP_SORTS, sorting, IdentityGroup.id)
+    return _finished(query, p, GROUP_SORTS, sorting, IdentityGroup.id, lambda tenant: exists().where(
+        TenantGroup.group_id == IdentityGroup.id, TenantGroup.tenant_id == tenant))
 
 
 def group(services: Services, group_id: str) -> IdentityGroup:
     with services.db.read() as session:
-        return _group(session, group_id)
+        return group_of(session, group_id)
 
 
 def create_group(services: Services, body: Mapping[str, Any], *, actor: Principal) -> None:
-    _require_admin(actor, "CREATE", "Group", None)
+    require_admin(actor, "CREATE", "Group", None)
     group_id = body.get("id")
     if not isinstance(group_id, str) or not group_id or len(group_id) > _TEXT_LIMIT:
         raise InvalidRequest(f"A group needs an id of 1 to {_TEXT_LIMIT} characters")
     with services.db.write() as session:
         if session.get(IdentityGroup, group_id) is not None:
             raise InvalidRequest(f"Group with id {group_id} already exists")
-        session.add(IdentityGroup(id=group_id, name=_text(body, "name"), type=_text(body, "type")))
+        session.add(IdentityGroup(id=group_id, name=text_of(body, "name"), type=text_of(body, "type")))
         ledger.record_admin(session, "group.created", f"group:{group_id}", services.clock.now(), actor.user_id,
                             name=body.get("name"), type=body.get("type"))
 
 
 def update_group(services: Services, group_id: str, body: Mapping[str, Any], *, actor: Principal) -> None:
-    _require_admin(actor, "UPDATE", "Group", group_id)
+    require_admin(actor, "UPDATE", "Group", group_id)
     if body.get("id") not in (None, group_id):
         raise InvalidRequest("A group's id cannot be changed")
     with services.db.write() as session:
-        found = _group(session, group_id)
-        found.name, found.type = _text(body, "name"), _text(body, "type")
+        found = group_of(session, group_id)
+        found.name, found.type = text_of(body, "name"), text_of(body, "type")
         ledger.record_admin(session, "group.updated", f"group:{group_id}", services.clock.now(), actor.user_id,
                             name=found.name, type=found.type)
 
 
 def delete_group(services: Services, group_id: str, *, actor: Principal) -> None:
-    """The group and its memberships; the tasks and processes that name it keep naming it."""
-    _require_admin(actor, "DELETE", "Group", group_id)
+    """The group, its memberships and the regions assigned to it; the tasks and processes that name
+    it keep naming it."""
+    require_admin(actor, "DELETE", "Group", group_id)
     if group_id == ADMINISTRATORS:
         raise InvalidRequest(f"The group {ADMINISTRATORS} holds the service's administrators and cannot be deleted")
     with services.db.write() as session:
         found = session.get(IdentityGroup, group_id)
         if found is None:
             return
-        _renew_members(session, group_id)
+        renew_members(session, group_id)
         session.execute(delete(Membership).where(Membership.group_id == group_id))
+        session.execute(delete(TenantGroup).where(TenantGroup.group_id == group_id))
         session.delete(found)
         ledger.record_admin(session, "group.deleted", f"group:{group_id}", services.clock.now(), actor.user_id)
 
 
-def _renew_members(session: Session, group_id: str) -> None:
+def renew_members(session: Session, group_id: str) -> None:
     for account in session.scalars(select(Account).join(Membership, Membership.account_id == Account.id)
                                    .where(Membership.group_id == group_id)):
         accounts.renew(account)
 
 
 def add_member(services: Services, group_id: str, user_id: str, *, actor: Principal) -> None:
-    _require_admin(actor, "CREATE", "Group Membership", group_id)
+    require_admin(actor, "CREATE", "Group Membership", group_id)
     with services.db.write() as session:
-        _group(session, group_id)
-        account = _account(session, user_id)
+        group_of(session, group_id)
+        account = account_of(session, user_id)
         if session.get(Membership, (user_id, group_id)) is None:
             session.add(Membership(account_id=user_id, group_id=group_id))
             accounts.renew(account)
@@ -305,7 +310,7 @@ def add_member(services: Services, group_id: str, user_id: str, *, actor: Princi
 
 
 def remove_member(services: Services, group_id: str, user_id: str, *, actor: Principal) -> None:
-    _require_admin(actor, "DELETE", "Group Membership", group_id)
+    require_admin(actor, "DELETE", "Group Membership", group_id)
     with services.db.write() as session:
         membership = session.get(Membership, (user_id, group_id))
         if membership is None:
@@ -313,7 +318,7 @@ def remove_member(services: Services, group_id: str, user_id: str, *, actor: Pri
         if group_id == ADMINISTRATORS:
             _keep_an_administrator(session, user_id)
         session.delete(membership)
-        accounts.renew(_account(session, user_id))
+        accounts.renew(account_of(session, user_id))
         ledger.record_admin(session, "membership.deleted", f"account:{user_id}", services.clock.now(),
                             actor.user_id, group=group_id)
 

@@ -113,11 +113,14 @@ def readable(principal: Principal, instance_id: SQLColumnExpression[str | None])
 
 def _own(principal: Principal, starter: SQLColumnExpression[str | None],
          region: SQLColumnExpression[str | None]) -> list[ColumnElement[bool]]:
-    """The conditions on an instance's own row: started by the caller, or of the caller's region."""
+    """The conditions on an instance's own row: started by the caller, or of one of the caller's
+    regions (the account's own and its groups')."""
     own = [starter == principal.user_id]
-    if principal.region:
-        # The cases of the caller's region and of the regions below it (codes nest by prefix).
-        own += [region == principal.region, region.startswith(f"{principal.region}-")]
+    regions = sorted(principal.regions)
+    if regions:
+        # The cases of the caller's regions and of the regions below them (codes nest by prefix).
+        own.append(region.in_(regions))
+        own += [region.startswith(f"{code}-") for code in regions]
     return own
 
 

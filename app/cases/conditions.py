@@ -55,6 +55,6 @@ def evaluate_start_conditions(services: Services, *, variables: Mapping[str, Any
             permissions.require_start(actor, model, definition.id)
             instance, _ = start_in_session(services, session, definition, variables, business_key,
                                            user_id=actor.user_id, start_event=start.id,
-                                           trigger={"condition": text}, starter_region=actor.region)
+                                           trigger={"condition": text}, starter_region=actor.starting_region)
             started.append(instance)
         return started

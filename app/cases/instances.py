@@ -301,7 +301,7 @@ def start_instance(services: Services, *, key: str | None = None, definition_id:
         if as_start_form:
             variables = validate_submission(model.start_form, variables, services.settings.zone)
         instance, run = start_in_session(services, session, definition, variables, business_key,
-                                         user_id=actor.user_id, starter_region=actor.region)
+                                         user_id=actor.user_id, starter_region=actor.starting_region)
         return instance, run.variables()
 
 

@@ -108,7 +108,8 @@ class ProcessInstance(Base):
     definition_id: Mapped[str] = mapped_column(ForeignKey("process_definition.id"), index=True)
     definition_key: Mapped[str] = mapped_column(String(255), index=True)
     business_key: Mapped[str | None] = mapped_column(String(255), index=True)
-    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    # The case's region; indexed for the list of tenants and the check that a region with cases stays.
+    tenant_id: Mapped[str | None] = mapped_column(String(64), index=True)
     # ACTIVE, COMPLETED or EXTERNALLY_TERMINATED, as Camunda's history names them.
     status: Mapped[str] = mapped_column(String(32), index=True)
     # The saved workflow: read only where a run is restored (lists and look-ups never need it).
@@ -615,6 +616,25 @@ class Membership(Base):
     __tablename__ = "membership"
 
     account_id: Mapped[str] = mapped_column(ForeignKey("account.id"), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+
+
+class Tenant(Base):
+    """A region (Camunda tenant) given a name; regions that cases or accounts use need no row."""
+
+    __tablename__ = "tenant"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+
+
+class TenantGroup(Base):
+    """A group assigned to a region: its members see the region's cases (Camunda's tenant-group
+    membership)."""
+
+    __tablename__ = "tenant_group"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     group_id: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
 
 

@@ -60,7 +60,10 @@ GUARDS = {
         ("POST", "user/create"), ("PUT", "user/{user_id}/profile"), ("PUT", "user/{user_id}/credentials"),
         ("DELETE", "user/{user_id}"), ("POST", "user/{user_id}/unlock"), ("POST", "group/create"),
         ("PUT", "group/{group_id}"), ("DELETE", "group/{group_id}"), ("PUT", "group/{group_id}/members/{user_id}"),
-        ("DELETE", "group/{group_id}/members/{user_id}"))},
+        ("DELETE", "group/{group_id}/members/{user_id}"), ("POST", "tenant/create"), ("PUT", "tenant/{tenant_id}"),
+        ("DELETE", "tenant/{tenant_id}"), ("PUT", "tenant/{tenant_id}/user-members/{user_id}"),
+        ("DELETE", "tenant/{tenant_id}/user-members/{user_id}"), ("PUT", "tenant/{tenant_id}/group-members/{group_id}"),
+        ("DELETE", "tenant/{tenant_id}/group-members/{group_id}"))},
     "POST /api/reminders/fetchAndLock": frozenset({"system", "admin"}),
     "POST /api/reminders/{reminder_id}/complete": frozenset({"system", "admin"}),
 }

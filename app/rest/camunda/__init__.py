@@ -22,6 +22,7 @@ from app.rest.camunda import (
     process_definition,
     process_instance,
     task,
+    tenant,
     variable_instance,
 )
 from app.rest.routing import ServiceRouter
@@ -31,5 +32,5 @@ router = ServiceRouter()
 for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
                attachment, history, job, message, external_task, variable_instance, execution, condition, identity,
                filter, incident, metrics, authorization, migration,
-               job_definition, job_log):
+               job_definition, job_log, tenant):
     router.include_router(module.router)
