@@ -37,7 +37,9 @@ class Observe:
             return
         offered = next((value for name, value in scope.get("headers", []) if name == b"x-request-id"), None)
         request_id = logs.request_id(offered.decode("latin-1") if offered is not None else None)
-        token = logs.REQUEST_ID.set(request_id)
+        # Not reset once answered: each request runs in a task of its own, and an unexpected error's
+        # answer is made outside this middleware (app.rest.errors), where it still names the request.
+        logs.REQUEST_ID.set(request_id)
         state = scope.setdefault("state", {})
         started = time.perf_counter()
         status = 500
@@ -61,4 +63,3 @@ class Observe:
                 log.info("%s %s %s", method, route, status, extra={
                     "route": route, "method": method, "status": status, "duration_ms": round(elapsed * 1000, 3),
                     "actor": state.get(ACTOR)})
-            logs.REQUEST_ID.reset(token)

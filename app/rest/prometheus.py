@@ -39,6 +39,16 @@ def _by(name: str, documentation: str, label: str, values: dict[str, int]) -> Ga
     return family
 
 
+def counted_metrics() -> list[Metric]:
+    """The instruments counted at their events: this process's, or with PROMETHEUS_MULTIPROC_DIR the
+    sum (for gauges, the most recent value) over every process of the host that wrote there."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return list(registry.collect())
+    return list(REGISTRY.collect())
+
+
 class _Scrape:
     """What one scrape answers: the counted instruments (of this process, or of every worker of the
     host) and the figures of open work read now."""
@@ -46,15 +56,8 @@ class _Scrape:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def _counted(self) -> list[Metric]:
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            registry = CollectorRegistry()
-            MultiProcessCollector(registry)
-            return list(registry.collect())
-        return list(REGISTRY.collect())
-
     def collect(self) -> Iterator[Metric]:
-        counted = self._counted()
+        counted = counted_metrics()
         yield from counted
         figures = operations.work_figures(self.services)
         now = figures.at.timestamp()

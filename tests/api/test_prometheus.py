@@ -4,7 +4,10 @@ open work (tasks by candidate group, backlogs, incidents) from the database at e
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 
 import httpx
@@ -215,3 +218,20 @@ def test_the_grafana_dashboard_shows_only_metrics_that_exist(metered):
     unshown = {family.name for family in families
                if not any(name == family.name or name.startswith(family.name + "_") for name in shown)}
     assert not unshown, f"metrics missing from the dashboard: {sorted(unshown)}"
+
+
+def test_the_workers_of_a_host_answer_one_sum(tmp_path):
+    """With PROMETHEUS_MULTIPROC_DIR, what two worker processes counted is summed by a third."""
+    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    count = ("from app.telemetry import metrics; metrics.SIGNIN_FAILURES.inc({n}); "
+             "metrics.HTTP_REQUESTS.labels('GET', '/health/live', '200').inc(); metrics.verified(True, {at})")
+    for n, at in ((2, 1_790_000_000), (3, 1_790_000_600)):
+        subprocess.run([sys.executable, "-c", count.format(n=n, at=at)], env=environment, check=True, cwd=ROOT)
+    read = ("import json; from app.rest.prometheus import counted_metrics; "
+            "print(json.dumps({s.name + str(sorted(s.labels.items())): s.value "
+            "for m in counted_metrics() for s in m.samples}))")
+    samples = json.loads(subprocess.run([sys.executable, "-c", read], env=environment, check=True, cwd=ROOT,
+                                        capture_output=True, text=True).stdout)
+    assert samples["eco_signin_failures_total[]"] == 5
+    assert samples["eco_http_requests_total[('method', 'GET'), ('route', '/health/live'), ('status', '200')]"] == 2
+    assert samples["eco_history_verification_timestamp_seconds[]"] == 1_790_000_600
