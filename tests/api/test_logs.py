@@ -14,18 +14,13 @@ import httpx
 import pytest
 
 from app.clock import SimulatedClock
-from tests.support.bpmn_text import process
+from tests.support.bpmn_text import timer_wait
 from tests.support.scratch import scratch_database
 from tests.support.service import CLOCK_START, start_service
 
 NEW_ID = re.compile(r"[0-9a-f]{32}")
 
-WAIT = process("logged_wait", """
-  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="publicity" />
-  <bpmn:intermediateCatchEvent id="publicity" name="公示">
-    <bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>
-  </bpmn:intermediateCatchEvent>
-  <bpmn:sequenceFlow id="f2" sourceRef="publicity" targetRef="end" /><bpmn:endEvent id="end" />""")
+WAIT = timer_wait("logged_wait", "PT1H", activity_id="publicity")
 
 
 @pytest.mark.parametrize("path", ["/health/live", "/engine-rest/task/no-such-task", "/no/such/path"])

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.bpmn_text import process
+from tests.support.bpmn_text import process, timer_wait
 from tests.support.paths import ROOT
 from tests.support.scratch import scratch_database
 from tests.support.service import ADMIN_AUTH, reset, start_service
@@ -154,12 +154,7 @@ def test_open_work_moves_as_tasks_open_and_complete(metered, admin):
 
 
 def test_timer_backlog_and_firing_lag(metered, admin):
-    wait = process("metered_wait", """
-      <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait" />
-      <bpmn:intermediateCatchEvent id="wait">
-        <bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>
-      </bpmn:intermediateCatchEvent>
-      <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end" /><bpmn:endEvent id="end" />""")
+    wait = timer_wait("metered_wait", "PT1H")
     admin.post("/engine-rest/deployment/create", files=[("data", ("wait.bpmn", wait, "text/xml"))]).raise_for_status()
     admin.post("/engine-rest/process-definition/key/metered_wait/start", json={}).raise_for_status()
     before = scrape(metered)
