@@ -61,15 +61,28 @@ class _Json(JsonFormatter):
         return kept
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to the standard error of the moment, as logging's last resort does: what replaces it
+    later (a supervisor, a test's capture) receives the lines."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
 def install(log_format: Literal["plain", "json"], level: str) -> Callable[[], None]:
     """Send the service's log lines (and the server's) to stderr in the format; returns what undoes it."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Stderr()
     handler.addFilter(_Context())
     handler.setFormatter(_Json() if log_format == "json" else
                          logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     app_logger = logging.getLogger("app")
-    saved_levels = (root.level, app_logger.level)
+    saved_level = app_logger.level
     root.addHandler(handler)
     app_logger.setLevel(level.upper())
     saved: list[tuple[logging.Logger, list[logging.Handler], bool, int]] = []
@@ -82,8 +95,7 @@ def install(log_format: Literal["plain", "json"], level: str) -> Callable[[], No
 
     def uninstall() -> None:
         root.removeHandler(handler)
-        root.setLevel(saved_levels[0])
-        app_logger.setLevel(saved_levels[1])
+        app_logger.setLevel(saved_level)
         for server, handlers, propagate, server_level in saved:
             server.handlers, server.propagate = handlers, propagate
             server.setLevel(server_level)
