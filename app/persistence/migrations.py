@@ -1,6 +1,8 @@
 """Bringing the schema to the newest Alembic revision before the service answers."""
 from __future__ import annotations
 
+import functools
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -34,8 +36,9 @@ def upgrade_to_head(database: Database) -> None:
             connection.commit()
 
 
+@functools.cache
 def script_head() -> str | None:
-    """The newest revision of this build's migrations."""
+    """The newest revision of this build's migrations (read once: the build does not change)."""
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
