@@ -23,7 +23,7 @@ from app.context import Services
 from app.errors import NotFound, Unauthenticated
 from app.rest.dependencies import ServicesDep
 from app.rest.routing import ServiceRouter
-from app.telemetry.metrics import VERIFICATION_TIME_NAME
+from app.telemetry.metrics import VERIFICATION_INTACT_NAME, VERIFICATION_TIME_NAME
 
 router = ServiceRouter(tags=["metrics"])
 
@@ -58,7 +58,11 @@ class _Scrape:
 
     def collect(self) -> Iterator[Metric]:
         counted = counted_metrics()
-        yield from counted
+        verified_at = next((sample.value for metric in counted for sample in metric.samples
+                            if sample.name == VERIFICATION_TIME_NAME), None)
+        # Before the first verification there is no result to show (a 0 would read as "broken").
+        yield from (metric for metric in counted
+                    if verified_at or metric.name not in (VERIFICATION_INTACT_NAME, VERIFICATION_TIME_NAME))
         figures = operations.work_figures(self.services)
         now = figures.at.timestamp()
         yield _gauge("eco_process_instances_active", "Process instances running", figures.active_instances)
@@ -75,8 +79,6 @@ class _Scrape:
         yield _by("eco_external_tasks_backlog", "External tasks waiting for a worker (unlocked, retries left), "
                   "by topic", "topic", figures.external_task_backlog)
         yield _by("eco_incidents_open", "Open incidents by type", "incident_type", figures.open_incidents)
-        verified_at = next((sample.value for metric in counted for sample in metric.samples
-                            if sample.name == VERIFICATION_TIME_NAME), None)
         yield _gauge("eco_history_verification_age_seconds", "Seconds since the history was last verified "
                      "(NaN: not since this host started)", now - verified_at if verified_at else None)
 

@@ -31,7 +31,8 @@ SIGNIN_THROTTLED = Counter("eco_signin_throttled", "Sign-ins answered 429: the a
                            "or the account is locked")
 # The last verification of the history's hash chains by this host: 1 intact, 0 broken; and when
 # (Unix seconds of the service's clock). Several workers: the most recent one's.
-VERIFICATION_INTACT = Gauge("eco_history_verification_intact", "Whether the last verification of the history "
+VERIFICATION_INTACT_NAME = "eco_history_verification_intact"
+VERIFICATION_INTACT = Gauge(VERIFICATION_INTACT_NAME, "Whether the last verification of the history "
                             "found it intact (1) or not (0)", multiprocess_mode="mostrecent")
 VERIFICATION_TIME_NAME = "eco_history_verification_timestamp_seconds"
 VERIFICATION_TIME = Gauge(VERIFICATION_TIME_NAME, "When the history was last verified "
