@@ -202,11 +202,13 @@ def run_worker(interval: float | None) -> None:
     from app.main import build_services
     from app.persistence.migrations import upgrade_to_head
     from app.settings import get_settings
+    from app.telemetry import logs
     from app.workers.timer_worker import TimerWorker
 
     settings = get_settings()
     if settings.clock != "system":
         raise SystemExit("a separate worker runs on the system clock; a simulated clock lives in the service")
+    logs.install(settings.log_format, settings.log_level)  # its timer lines as the service's (LOG_FORMAT)
     services = build_services(settings)
     upgrade_to_head(services.db)
     worker = TimerWorker(services, interval or settings.timer_poll_seconds)

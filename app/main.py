@@ -15,11 +15,12 @@ from app.cases.attachments import accepted_types
 from app.cases.call_activities import CallActivities
 from app.cases.events import SignalBroadcast
 from app.cases.reminders import ReminderTopics
+from app.cases.timers import overdue_timers
 from app.clock import Clock, SimulatedClock, SystemClock
 from app.context import DecisionCache, ModelCache, Services
 from app.deadlines.calendars import seed_if_empty
 from app.deadlines.statutory import StatutoryLimits
-from app.definitions.deployments import deploy_directory
+from app.definitions.deployments import DeploymentResult, deploy_directory
 from app.extensions.agencies import AgencyRegister
 from app.extensions.confidentiality import ConfidentialReaders
 from app.extensions.copies import Copies
@@ -31,14 +32,16 @@ from app.persistence.migrations import upgrade_to_head
 from app.rest import agencies as agencies_api
 from app.rest import audit as audit_api
 from app.rest import calendar as calendar_api
-from app.rest import camunda, case_work, errors, health, openapi
+from app.rest import camunda, case_work, errors, health, openapi, prometheus
 from app.rest import clock as clock_api
 from app.rest import deadlines as deadlines_api
 from app.rest import parks as parks_api
 from app.rest import returns as returns_api
 from app.rest.dependencies import require_principal
 from app.rest.limits import JsonBodyCheck, RequestSizeLimit
+from app.rest.observe import Observe
 from app.settings import Settings, get_settings
+from app.telemetry import logs
 from app.workers.timer_worker import TimerWorker
 
 log = logging.getLogger(__name__)
@@ -70,7 +73,21 @@ def first_start(services: Services) -> None:
         if settings.demo_accounts:
             accounts.seed_demo_accounts(services)
         if settings.deploy_on_start:
-            deploy_directory(services, Path(settings.deploy_on_start))
+            _log_deployed(deploy_directory(services, Path(settings.deploy_on_start)))
+    overdue = overdue_timers(services)
+    if overdue:
+        log.info("%d timers fell due while the service was stopped; %s", overdue,
+                 "they fire now" if settings.timer_worker else "the timer workers fire them")
+
+
+def _log_deployed(results: list[DeploymentResult]) -> None:
+    for result in results:
+        deployment = result.deployment
+        if not (result.definitions or result.decisions):
+            log.info("%s unchanged, not deployed again (deployment %s)", deployment.name, deployment.id)
+        for kind, key, version in [*(("decision table", d.key, d.version) for d in result.decisions),
+                                   *(("procedure", d.key, d.version) for d in result.definitions)]:
+            log.info("deployed %s %s version %d (deployment %s)", kind, key, version, deployment.id)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -80,7 +97,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(first_start, services)
+        uninstall_logging = logs.install(settings.log_format, settings.log_level)
+        try:
+            await run_in_threadpool(first_start, services)
+        except BaseException:
+            uninstall_logging()
+            raise
         worker = TimerWorker(services, settings.timer_poll_seconds) if settings.timer_worker else None
         if worker:
             worker.start()
@@ -88,6 +110,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         if worker:
             worker.stop()
         services.db.dispose()
+        uninstall_logging()
 
     app = FastAPI(
         title="Environmental procedure orchestrator",
@@ -100,6 +123,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     errors.install(app)
     openapi.install(app)
     app.include_router(health.router)
+    app.include_router(prometheus.router)
     signed_in = [Depends(require_principal)]
     for router in (clock_api.router, calendar_api.router, deadlines_api.router, parks_api.router, agencies_api.router,
                    audit_api.router, case_work.router, returns_api.router, camunda.router):
@@ -107,6 +131,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     # A body nests a few levels around the variables it carries ({"variables": {"x": {"value": ...}}}).
     app.add_middleware(JsonBodyCheck, max_depth=settings.max_variable_depth + 4)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
+    # Outermost: every answer, refusals of the checks above included, is counted and carries its id.
+    app.add_middleware(Observe, log_requests=settings.log_format == "json")
     return app
 
 

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # "user:password" of the first administrator, created at start while no administrator exists;
     # without it one named "admin" is created with a generated password, logged once.
     bootstrap_admin: str = ""
+    # Where the generated password of that administrator is written (a file created for the owner
+    # only); without it the password is shown on the terminal (stderr) when there is one, in the plain
+    # text log otherwise, and never in a JSON log.
+    admin_password_file: str = Field(default="", max_length=4096)
     # Seed demonstration accounts (one per authority, known passwords); development only.
     demo_accounts: bool = False
     # Bearer tokens (JWT) of the single sign-on: accepted when JWT_ISSUER and JWT_KEYS are set. JWT_KEYS
@@ -79,6 +83,15 @@ class Settings(BaseSettings):
     signin_lockout_seconds: int = Field(default=900, ge=1)
     # Password (scrypt) verifications that may run at once in one process; more wait their turn.
     signin_concurrent_verifications: int = Field(default=4, ge=1, le=64)
+
+    # --- Operations: logs and metrics (README: Operations) ---
+    # "plain" text lines, or "json": one object a line, with the request's id, route, status and duration.
+    log_format: Literal["plain", "json"] = "plain"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # GET /metrics answers a caller sending `Authorization: Bearer <METRICS_TOKEN>`; with METRICS_OPEN=true
+    # it answers everybody (for a port only the scraper reaches). Neither: it answers 404.
+    metrics_token: SecretStr = SecretStr("")
+    metrics_open: bool = False
 
     # --- Materials (材料) attached to tasks ---
     # Where their content is kept: "database" (a table beside the case), "directory" (files named by

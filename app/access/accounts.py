@@ -14,7 +14,9 @@ import functools
 import hashlib
 import hmac
 import logging
+import os
 import secrets
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -168,9 +170,27 @@ def ensure_administrator(services: Services) -> None:
         user, password = user or "admin", secrets.token_urlsafe(18)
     save_account(services, user, password, [ADMINISTRATORS], "administrator")
     if generated:
-        log.warning("No administrator existed: created account %r with the password %s (shown only this once; "
-                    "change it with `eco-orchestrator account %s --group %s`)", user, password, user,
-                    ADMINISTRATORS)
+        _hand_over(services.settings, user, password)
+
+
+def _hand_over(settings: Settings, user: str, password: str) -> None:
+    """Give the operator a generated administrator password, once, outside every log line: to the
+    file ADMIN_PASSWORD_FILE names (created for its owner only), else to the terminal, else to the
+    plain text start output; a JSON log never receives it (its lines are shipped and kept)."""
+    change = f"change it with `eco-orchestrator account {user} --group {ADMINISTRATORS}`"
+    if settings.admin_password_file:
+        path = Path(settings.admin_password_file)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(f"{user}:{password}\n")
+        log.warning("No administrator existed: created account %r; its generated password is in %s (%s)",
+                    user, path, change)
+    elif sys.stderr.isatty() or settings.log_format == "plain":
+        print(f"No administrator existed: created account {user!r} with the password {password} "
+              f"(shown only this once; {change})", file=sys.stderr, flush=True)
+    else:
+        log.warning("No administrator existed: created account %r with a generated password that is not shown "
+                    "in a JSON log; set ADMIN_PASSWORD_FILE or BOOTSTRAP_ADMIN, or %s", user, change)
 
 
 def seed_demo_accounts(services: Services) -> None:

@@ -22,6 +22,7 @@ from app.audit import ledger
 from app.errors import Conflict, TooManyAttempts
 from app.persistence.models import Account, SigninFailure
 from app.settings import Settings
+from app.telemetry.metrics import SIGNIN_FAILURES, SIGNIN_THROTTLED
 
 if TYPE_CHECKING:
     from app.context import Services
@@ -70,6 +71,14 @@ def judge(services: Services, rows: Iterable[FailureRow], user_id: str, address:
     """Raise TooManyAttempts while the account is locked or the account or address is throttled,
     from the failure rows of the account name and the address as read now (FAILURE_COLUMNS where
     failures_of); a clean account and address have none."""
+    try:
+        _judge(services, rows, user_id, address)
+    except TooManyAttempts:
+        SIGNIN_THROTTLED.inc()
+        raise
+
+
+def _judge(services: Services, rows: Iterable[FailureRow], user_id: str, address: str | None) -> None:
     settings, now = services.settings, services.clock.now()
     by_kind = {row.kind: row for row in rows}
     account = by_kind.get(ACCOUNT)
@@ -89,6 +98,7 @@ def judge(services: Services, rows: Iterable[FailureRow], user_id: str, address:
 def failed(services: Services, user_id: str, address: str | None) -> None:
     """Count a refused try against its account name and its address; the try that brings the
     account to signin_lockout_failures locks it and answers TooManyAttempts."""
+    SIGNIN_FAILURES.inc()
     for attempt in range(3):
         try:
             with services.db.write() as session:
@@ -100,6 +110,7 @@ def failed(services: Services, user_id: str, address: str | None) -> None:
             if attempt == 2:
                 raise
     if locked:
+        SIGNIN_THROTTLED.inc()
         raise TooManyAttempts(services.settings.signin_lockout_seconds)
 
 

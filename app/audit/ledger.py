@@ -31,6 +31,7 @@ from app.audit.anchors import AnchorSigner
 from app.cases import projections
 from app.persistence.database import AdvisoryLock, after_commit, on_commit
 from app.persistence.models import AdminEvent, HistoryAnchor, HistoryEvent, ProcessInstance
+from app.telemetry import metrics
 
 if TYPE_CHECKING:
     from app.context import Services
@@ -207,6 +208,8 @@ def verify(services: Services, process_instance_id: str | None = None) -> Verifi
             result.admin_events = _verify_admin_events(session, covering.get(None), result.problems)
     result.problems += anchor_problems
     result.intact = not result.problems
+    if process_instance_id is None:  # the whole history: its result and time are shown on /metrics
+        metrics.verified(result.intact, services.clock.now().timestamp())
     return result
 
 

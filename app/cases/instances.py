@@ -1,6 +1,7 @@
 """Process instances: start, advance, delete; every change saved as one unit of work."""
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -44,6 +45,10 @@ from app.persistence.models import (
     UserTask,
 )
 from app.persistence.queries import of_instances, related
+from app.telemetry import metrics
+
+# The session's key under which each step's beginning waits for save_run to time it.
+_STEPS_STARTED = "steps_started"
 
 
 def refuse_reserved_keys(values: Mapping[str, Any]) -> None:
@@ -99,6 +104,9 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
     for hook in services.hooks:
         result = hook.before_saving(services, session, instance, run, result, now, user_id)
     instance.state = run.serialize()
+    started = session.info.get(_STEPS_STARTED, {}).pop(instance.id, None)
+    if started is not None:
+        metrics.step_timed(started[0], time.perf_counter() - started[1])
     if result.completed and instance.status == ACTIVE:
         instance.status, instance.end_time = COMPLETED, now
     step = _step(services, session, instance, run, result, now, user_id)
@@ -317,6 +325,7 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
         raise SuspendedEntityInteraction(f"ProcessDefinition with id '{definition.id}' is suspended")
     model = services.models.get(session, definition.id)
     now = services.clock.now()
+    started = time.perf_counter()
     run, result = ProcessRun.start(model, variables, services.run_context(session, definition.id), start_event)
     started_by: dict[str, Any] = {"start_event": start_event, "trigger": dict(trigger or {})} if start_event else {}
     start_ids = {start.id for start in model.start_events}
@@ -335,6 +344,7 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
         started_by["super_process_instance_id"] = caller.id
     session.add(instance)
     session.flush()  # the instance row first: its events and tasks refer to it
+    _step_started(session, instance.id, "start", started)
     step = _step(services, session, instance, run, result, now, user_id)
     for hook in services.hooks:
         hook.on_started(step)
@@ -383,11 +393,18 @@ def instance_of_open_work(session: Session, instance_id: str) -> ProcessInstance
 def load_run(services: Services, session: Session, instance: ProcessInstance) -> ProcessRun:
     """The instance's run, to change it: the one this worker kept since the instance's last step if
     nobody has written the instance since, else restored from its saved state."""
+    _step_started(session, instance.id, "continue", time.perf_counter())
     run = services.runs.take(instance.id, instance.revision)
     if run is not None:
         run.resume(services.run_context(session, instance.definition_id))
         return run
     return read_run(services, session, instance)
+
+
+def _step_started(session: Session, instance_id: str, kind: str, at: float) -> None:
+    """Where a step of the instance began (a start, or a later step restoring its run), so that
+    save_run times the step (eco_engine_step_duration_seconds)."""
+    session.info.setdefault(_STEPS_STARTED, {})[instance_id] = (kind, at)
 
 
 def read_run(services: Services, session: Session, instance: ProcessInstance) -> ProcessRun:

@@ -8,6 +8,7 @@ commits and the other's unit of work rolls back whole (and is redone one instanc
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -26,7 +27,11 @@ from app.context import Services
 from app.definitions import deployments
 from app.engine import ProcessRun, TimerJobDefinition, next_start
 from app.errors import Conflict, NotFound, SuspendedEntityInteraction
+from app.persistence.database import after_commit
 from app.persistence.models import JobDefinitionSetting, ProcessDefinition, ProcessInstance, Timer
+from app.telemetry import metrics
+
+log = logging.getLogger(__name__)
 
 
 def next_due(services: Services, until: datetime) -> datetime | None:
@@ -161,6 +166,7 @@ def _advance(services: Services, session: Session, instance: ProcessInstance, du
     for timer in fired:
         record(session, instance, "timer.fired", now, activity_id=timer.activity_id, task_id=timer.id,
                due=timer.due_at.isoformat() if timer.due_at else None, clock=now.isoformat())
+        _report_firing(session, instance, timer.activity_id, timer.due_at, now)
     save_run(services, session, instance, run, result, now)
     return True
 
@@ -226,7 +232,30 @@ def _start_at(services: Services, session: Session, timer: Timer, now: datetime)
                                    trigger={"timer": due.isoformat()})
     record(session, instance, "timer.fired", now, activity_id=timer.activity_id, task_id=timer.id,
            due=due.isoformat(), clock=now.isoformat())
+    _report_firing(session, instance, timer.activity_id, due, now)
     return True
+
+
+def _report_firing(session: Session, instance: ProcessInstance, activity_id: str, due: datetime | None,
+                   now: datetime) -> None:
+    """Once the firing has committed: count it, time how late it fired, and log it (a timer that fell
+    due while the service was stopped shows here when it fires at start)."""
+    lag = (now - due).total_seconds() if due is not None else 0.0
+    instance_id, business_key = instance.id, instance.business_key
+
+    def report() -> None:
+        metrics.timer_fired(lag)
+        log.info("timer %s fired, due %s, %.1f s late", activity_id, due.isoformat() if due else "-", lag,
+                 extra={"instance_id": instance_id, "business_key": business_key})
+    after_commit(session, report)
+
+
+def overdue_timers(services: Services) -> int:
+    """How many timers are due now and wait to fire (at start: those that fell due while the service
+    was stopped)."""
+    with services.db.read() as session:
+        return session.scalar(select(func.count()).select_from(Timer)
+                              .where(Timer.due_at <= services.clock.now(), Timer.suspended.is_(False))) or 0
 
 
 def advance_clock_to(services: Services, clock: SimulatedClock, target: datetime) -> int:

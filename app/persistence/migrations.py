@@ -1,9 +1,13 @@
 """Bringing the schema to the newest Alembic revision before the service answers."""
 from __future__ import annotations
 
+import functools
+
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
 
 from app.persistence.database import AdvisoryLock, Database
 from app.settings import PROJECT_ROOT
@@ -30,3 +34,14 @@ def upgrade_to_head(database: Database) -> None:
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": int(AdvisoryLock.MIGRATION)})
             connection.commit()
+
+
+@functools.cache
+def script_head() -> str | None:
+    """The newest revision of this build's migrations (read once: the build does not change)."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def database_revision(connection: Connection) -> str | None:
+    """The revision the database's schema is at (None: never migrated)."""
+    return MigrationContext.configure(connection).get_current_revision()

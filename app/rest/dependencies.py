@@ -9,6 +9,7 @@ from app.access import accounts, permissions
 from app.access.accounts import Principal
 from app.context import Services
 from app.errors import Unauthenticated
+from app.rest.observe import ACTOR
 
 
 # The dependencies that only read what is in memory are coroutines: a plain function would be run in
@@ -21,8 +22,11 @@ def get_principal(request: Request) -> Principal:
     """Who calls, from the request's credentials (anonymous without any). The client address is the
     one the proxy forwards (uvicorn --proxy-headers), by which failed sign-ins are also throttled.
     It reads the database, so it runs in the thread pool, off the event loop."""
-    return accounts.principal_of(request.app.state.services, request.headers.get("authorization"),
-                                 request.headers.get("x-api-key"), request.client.host if request.client else None)
+    principal = accounts.principal_of(request.app.state.services, request.headers.get("authorization"),
+                                      request.headers.get("x-api-key"),
+                                      request.client.host if request.client else None)
+    request.scope.setdefault("state", {})[ACTOR] = principal.user_id  # for the request's log line
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -30,6 +30,7 @@ from app.errors import (
     Unauthenticated,
     UnknownIdentity,
 )
+from app.telemetry.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
 
@@ -114,5 +115,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error")
+        # Made outside the middleware that adds X-Request-ID to every other answer (app.rest.observe).
+        request_id = REQUEST_ID.get()
         return JSONResponse(error_body("ProcessEngineException", "Internal error; nothing was saved", 500),
-                            status_code=500)
+                            status_code=500, headers={"X-Request-ID": request_id} if request_id else None)

@@ -1,6 +1,7 @@
-"""Every operation of the OpenAPI schema against every role: without credentials only /health
-answers; each guarded command refuses (403) every role but the ones it is for, and lets those
-through. A new operation that the table below does not name fails here until it is classified."""
+"""Every operation of the OpenAPI schema against every role: without credentials only /health, its
+probes and /metrics (guarded by its own token) answer; each guarded command refuses (403) every role
+but the ones it is for, and lets those through. A new operation that the table below does not name
+fails here until it is classified."""
 from __future__ import annotations
 
 import re
@@ -17,7 +18,9 @@ ADMIN = frozenset({"admin"})
 # Operation → the roles that pass its guard. Operations on a task or an instance are further limited
 # to those who take part in it (tests/api/test_permissions.py, test_reading.py).
 GUARDS = {
-    "GET /health": OPEN,
+    "GET /health": OPEN, "GET /health/live": OPEN, "GET /health/ready": OPEN,
+    # Not an account's: the scraper's token opens it, else it answers 404 to all (tests/api/test_prometheus.py).
+    "GET /metrics": OPEN,
     "POST /api/clock": ADMIN, "PUT /api/calendar/{year}": ADMIN, "PUT /api/parks/{park_id}/standing": ADMIN,
     "POST /api/experts": ADMIN, "PUT /api/experts/{expert_id}": ADMIN,
     "GET /api/experts": frozenset({"auditor", "admin"}),

@@ -57,3 +57,13 @@ def grading(large_goes_to: str, version_tag: str | None = None) -> bytes:
     <rule id="other"><inputEntry id="c"><text>-</text></inputEntry><outputEntry id="d"><text>"prefecture"</text></outputEntry></rule>
   </decisionTable></decision>
 </definitions>""".encode()
+
+
+def timer_wait(key: str, duration: str, activity_id: str = "wait") -> bytes:
+    """The process `key`: start, an intermediate timer of `duration` (ISO 8601), end."""
+    return process(key, f"""
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="{activity_id}" />
+  <bpmn:intermediateCatchEvent id="{activity_id}">
+    <bpmn:timerEventDefinition><bpmn:timeDuration>{duration}</bpmn:timeDuration></bpmn:timerEventDefinition>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:sequenceFlow id="f2" sourceRef="{activity_id}" targetRef="end" /><bpmn:endEvent id="end" />""")
