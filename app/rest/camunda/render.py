@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Request
 
 from app.cases import history
+from app.cases.reports import DurationPeriod, TaskCount
 from app.cases.variable_instances import VariableRow
 from app.persistence.models import (
     ActivityInstance,
@@ -321,3 +322,14 @@ def user_operation(row: tuple[HistoryEvent, ProcessInstance], zone: tzinfo) -> d
             "operationType": logged.operation_type, "entityType": logged.entity_type, "property": logged.property,
             "orgValue": value(logged.org_value), "newValue": value(logged.new_value), "annotation": None,
             "category": logged.category, "tenantId": instance.tenant_id}
+
+
+def duration_period(row: DurationPeriod) -> dict[str, Any]:
+    return {"period": row.period, "periodUnit": row.period_unit, "maximum": row.maximum, "minimum": row.minimum,
+            "average": row.average}
+
+
+def task_count(row: TaskCount) -> dict[str, Any]:
+    return {"count": row.count, "processDefinitionKey": row.definition_key,
+            "processDefinitionId": row.definition_id, "processDefinitionName": row.definition_name,
+            "taskName": row.task_name, "tenantId": row.tenant_id}

@@ -1,0 +1,172 @@
+"""Historic reports, single reads and counts by body, event subscriptions, and the deletion of an
+ended case's history, over REST as Camunda's clients call them; only the cases the caller may read
+count."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from app.access import accounts
+from tests.support.http import as_user, complete, deploy, start
+from tests.support.paths import FIXTURES
+
+REVIEW = {"park_name": "园区", "province": "zj", "applicant": "park-office"}
+APPROVE = {"decision": "approve", "opinion": "符合条件", "score": 90}
+
+
+def _now(root) -> datetime:
+    return datetime.fromisoformat(root.get("/api/clock").json()["now"])
+
+
+def _review(client, root, days: int, business_key: str) -> str:
+    """An eco_review case started now, reviewed `days` later and approved by the ministry at once."""
+    instance = start(client, "eco_review", business_key, **REVIEW).json()["id"]
+    root.post("/api/clock", json={"advance": f"P{days}D"}).raise_for_status()
+    complete(client, instance, **APPROVE).raise_for_status()
+    complete(client, instance, approved=True).raise_for_status()
+    assert client.get(f"/history/process-instance/{instance}").json()["state"] == "COMPLETED"
+    return instance
+
+
+@pytest.fixture
+def reviews(client, root):
+    deploy(client, FIXTURES / "eco_review.bpmn")
+    return [_review(client, root, 2, "EIP-1"), _review(client, root, 4, "EIP-2")]
+
+
+def _invalid(response, text: str) -> None:
+    assert response.status_code == 400, response.text
+    assert response.json()["type"] == "InvalidRequestException"
+    assert text in response.json()["message"]
+
+
+def test_duration_report_by_month_and_quarter(client, root, reviews):
+    running = start(client, "eco_review", "EIP-3", **REVIEW).json()["id"]
+    # Both started in September (Asia/Shanghai); the second ended in October.
+    month = datetime.fromisoformat(client.get(f"/history/process-instance/{reviews[1]}").json()["startTime"]).month
+    day = 86_400_000
+    answer = client.get("/history/process-instance/report",
+                        params={"reportType": "duration", "periodUnit": "month"})
+    assert answer.status_code == 200, answer.text
+    # The running case is left out; 2 and 4 days, in the month the cases started.
+    [report] = answer.json()
+    assert report == {"period": month, "periodUnit": "MONTH", "maximum": 4 * day, "minimum": 2 * day,
+                      "average": 3 * day}
+    [quarter] = client.get("/history/process-instance/report", params={
+        "reportType": "duration", "periodUnit": "QUARTER", "processDefinitionKeyIn": "eco_review,other"}).json()
+    assert quarter["periodUnit"] == "QUARTER" and quarter["period"] == (report["period"] + 2) // 3
+    assert quarter["average"] == 3 * day
+    assert client.get("/history/process-instance/report", params={
+        "reportType": "duration", "periodUnit": "month", "processDefinitionKeyIn": "other"}).json() == []
+    later = client.get(f"/history/process-instance/{running}").json()["startTime"]
+    assert client.get("/history/process-instance/report", params={
+        "reportType": "duration", "periodUnit": "month", "startedAfter": later}).json() == []
+
+
+def test_duration_report_refuses_what_camunda_refuses(client, reviews):
+    url = "/history/process-instance/report"
+    _invalid(client.get(url, params={"periodUnit": "month"}), "Unknown report type None")
+    _invalid(client.get(url, params={"reportType": "count", "periodUnit": "month"}),
+             "reportType parameter has invalid value: count")
+    _invalid(client.get(url, params={"reportType": "duration"}), "periodUnit is null")
+    _invalid(client.get(url, params={"reportType": "duration", "periodUnit": "week"}), "Cannot convert value week")
+    _invalid(client.get(url, params={"reportType": "duration", "periodUnit": "month", "startedAfter": "yesterday"}),
+             "startedAfter")
+
+
+def test_an_official_reports_only_the_cases_they_may_read(service, client, reviews):
+    accounts.save_account(service.services, "outsider", "outsider-password", ["xj-urumqi-env"])
+    with as_user(service, "outsider") as outsider:
+        assert outsider.get("/history/process-instance/report",
+                            params={"reportType": "duration", "periodUnit": "month"}).json() == []
+        assert outsider.post("/history/process-instance/count", json={}).json() == {"count": 0}
+        assert outsider.get("/history/task/report", params={"reportType": "count", "groupBy": "taskName"}
+                            ).json() == []
+        activity = client.get("/history/activity-instance", params={"processInstanceId": reviews[0]}).json()[0]
+        assert outsider.get(f"/history/activity-instance/{activity['id']}").status_code == 403
+
+
+def test_counts_by_body_match_the_lists(client, root, reviews):
+    running = start(client, "eco_review", "EIP-3", **REVIEW).json()["id"]
+    assert client.post("/history/process-instance/count", json={}).json() == {"count": 3}
+    assert client.post("/history/process-instance/count", json={"finished": True}).json() == {"count": 2}
+    assert client.post("/history/process-instance/count", json={
+        "processInstanceIds": [running, reviews[0]], "unfinished": True}).json() == {"count": 1}
+    _invalid(client.post("/history/process-instance/count", json={"finished": "maybe"}), "finished")
+    assert client.post("/process-instance/count", json={}).json() == {"count": 1}
+    assert client.post("/process-instance/count", json={"businessKey": "EIP-1"}).json() == {"count": 0}
+    _invalid(client.post("/process-instance/count", json={"processInstanceIds": [1]}), "processInstanceIds")
+    listed = client.post("/history/activity-instance", json={"processInstanceId": reviews[0]}).json()
+    counted = client.post("/history/activity-instance/count", json={"processInstanceId": reviews[0]}).json()
+    assert counted == {"count": len(listed)} and len(listed) >= 3
+    assert client.post("/history/activity-instance/count", json={
+        "processInstanceId": reviews[0], "activityType": "userTask"}).json() == {"count": 2}
+    _invalid(client.post("/history/activity-instance/count", json={"canceled": "perhaps"}), "canceled")
+
+
+def test_one_historic_activity_instance(client, reviews):
+    [task] = client.get("/history/activity-instance", params={"processInstanceId": reviews[0],
+                                                             "activityId": "provincial_review"}).json()
+    one = client.get(f"/history/activity-instance/{task['id']}")
+    assert one.status_code == 200 and one.json() == task
+    assert one.json()["activityId"] == "provincial_review" and one.json()["endTime"] is not None
+    missing = client.get("/history/activity-instance/no-such-activity")
+    assert missing.status_code == 404
+    assert missing.json()["message"] == "Historic activity instance with id no-such-activity does not exist"
+
+
+def test_one_variable_instance_runtime_and_historic(client, reviews):
+    running = start(client, "eco_review", "EIP-3", **REVIEW).json()["id"]
+    [live] = client.get("/variable-instance", params={"processInstanceIdIn": running,
+                                                      "variableName": "park_name"}).json()
+    assert client.get(f"/variable-instance/{live['id']}").json() == live
+    assert client.get(f"/history/variable-instance/{live['id']}").json()["value"] == "园区"
+    [ended] = client.get("/history/variable-instance", params={"processInstanceId": reviews[0],
+                                                              "variableName": "score"}).json()
+    assert client.get(f"/history/variable-instance/{ended['id']}").json() == ended
+    # An ended case's variables are history only.
+    gone = client.get(f"/variable-instance/{ended['id']}")
+    assert gone.status_code == 404
+    assert gone.json()["message"] == f"Variable instance with Id '{ended['id']}' does not exist."
+    for unknown in ("nonsense", f"{running}:bm9uZQ", f"{running}:!!", ":"):
+        answer = client.get(f"/history/variable-instance/{unknown}")
+        assert answer.status_code == 404, unknown
+        assert answer.json()["message"] == f"Historic variable instance with Id '{unknown}' does not exist."
+
+
+def test_task_reports(client, root, reviews):
+    start(client, "eco_review", "EIP-3", **REVIEW)
+    by_name = client.get("/history/task/report", params={"reportType": "count", "groupBy": "taskName"})
+    assert by_name.status_code == 200, by_name.text
+    definition = client.get("/process-definition/key/eco_review").json()
+    row = {"count": 2, "processDefinitionKey": "eco_review", "processDefinitionId": definition["id"],
+           "processDefinitionName": "生态环境审查", "tenantId": None}
+    # The open task of the third case is not counted.
+    assert sorted(by_name.json(), key=lambda item: item["taskName"]) == sorted([
+        {**row, "taskName": "省级生态环境部门审查"}, {**row, "taskName": "生态环境部审批"}],
+        key=lambda item: item["taskName"])
+    assert client.get("/history/task/report", params={"reportType": "count", "groupBy": "processDefinition"}
+                      ).json() == [{**row, "count": 4, "taskName": None}]
+    # By the month the tasks ended: the first case's in September, the second's in October; each
+    # ministry approval took no time.
+    day = 86_400_000
+    assert client.get("/history/task/report", params={"reportType": "duration", "periodUnit": "month"}).json() == [
+        {"period": 9, "periodUnit": "MONTH", "maximum": 2 * day, "minimum": 0, "average": day},
+        {"period": 10, "periodUnit": "MONTH", "maximum": 4 * day, "minimum": 0, "average": 2 * day}]
+    assert client.get("/history/task/report", params={"reportType": "count", "groupBy": "taskName",
+                                                      "completedBefore": "2000-01-01T00:00:00.000+0800"}).json() == []
+    _invalid(client.get("/history/task/report"), "Parameter reportType is not set.")
+    _invalid(client.get("/history/task/report", params={"reportType": "count"}), "groupBy parameter has invalid value")
+    _invalid(client.get("/history/task/report", params={"reportType": "count", "groupBy": "assignee"}),
+             "groupBy parameter has invalid value: assignee")
+    _invalid(client.get("/history/task/report", params={"reportType": "duration"}), "periodUnit is null")
+    _invalid(client.get("/history/task/report", params={"reportType": "sum"}), "reportType parameter has invalid")
+
+
+def test_candidate_group_count(client, reviews):
+    for key, province in (("EIP-3", "zj"), ("EIP-4", "zj"), ("EIP-5", "js")):
+        start(client, "eco_review", key, **{**REVIEW, "province": province}).raise_for_status()
+    answer = client.get("/task/report/candidate-group-count")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == [{"groupName": "js-eco-env", "taskCount": 1}, {"groupName": "zj-eco-env", "taskCount": 2}]
