@@ -8,7 +8,8 @@ from datetime import datetime
 import pytest
 
 from app.access import accounts
-from tests.support.http import as_user, complete, deploy, start
+from tests.support.bpmn_text import definitions
+from tests.support.http import as_user, complete, deploy, deploy_bytes, start
 from tests.support.paths import FIXTURES
 
 REVIEW = {"park_name": "园区", "province": "zj", "applicant": "park-office"}
@@ -170,3 +171,86 @@ def test_candidate_group_count(client, reviews):
     answer = client.get("/task/report/candidate-group-count")
     assert answer.status_code == 200, answer.text
     assert answer.json() == [{"groupName": "js-eco-env", "taskCount": 1}, {"groupName": "zj-eco-env", "taskCount": 2}]
+
+
+WAITING = definitions("""
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="objection" />
+    <bpmn:intermediateCatchEvent id="objection" name="异议">
+      <bpmn:messageEventDefinition messageRef="objection_message" />
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="objection" targetRef="recall" />
+    <bpmn:intermediateCatchEvent id="recall">
+      <bpmn:signalEventDefinition signalRef="recall_signal" />
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f3" sourceRef="recall" targetRef="end" />
+    <bpmn:endEvent id="end" />
+""", process_id="waiting", root="""
+  <bpmn:message id="objection_message" name="objection" />
+  <bpmn:signal id="recall_signal" name="recall" />
+""")
+STARTED_BY_MESSAGE = definitions("""
+    <bpmn:startEvent id="filed"><bpmn:messageEventDefinition messageRef="filing_message" /></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="filed" targetRef="review" />
+    <bpmn:userTask id="review" />
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" />
+    <bpmn:endEvent id="end" />
+""", process_id="filing", root='<bpmn:message id="filing_message" name="filing" />')
+
+
+def _deploy_waiting(client) -> list[str]:
+    for name, files in (("waiting", WAITING), ("filing", STARTED_BY_MESSAGE)):
+        [(file_name, content)] = files.items()
+        assert deploy_bytes(client, f"{name}.bpmn", content).status_code == 200
+    return [start(client, "waiting", f"W-{number}").json()["id"] for number in (1, 2)]
+
+
+def test_event_subscriptions_of_waiting_cases_and_start_events(client, root):
+    first, second = _deploy_waiting(client)
+    every = client.get("/event-subscription")
+    assert every.status_code == 200, every.text
+    by_instance = {row["processInstanceId"]: row for row in every.json()}
+    assert set(by_instance) == {first, second, None}
+    assert by_instance[None] | {"id": None, "createdDate": None} == {
+        "id": None, "eventType": "message", "eventName": "filing", "executionId": None, "processInstanceId": None,
+        "activityId": "filed", "createdDate": None, "tenantId": None}
+    waiting = by_instance[first]
+    assert (waiting["eventType"], waiting["eventName"], waiting["activityId"]) == ("message", "objection", "objection")
+    assert waiting["executionId"] and waiting["executionId"] != first and waiting["createdDate"]
+    # The token waiting there is the execution Camunda's clients correlate to.
+    assert client.get("/execution", params={"messageEventSubscriptionName": "objection",
+                                            "processInstanceId": first}).json()[0]["id"] == waiting["executionId"]
+    assert client.get("/event-subscription/count").json() == {"count": 3}
+    assert client.get("/event-subscription/count", params={"eventType": "message", "eventName": "objection"}
+                      ).json() == {"count": 2}
+    assert client.get("/event-subscription", params={"processInstanceId": first}).json() == [waiting]
+    assert client.get("/event-subscription", params={"eventSubscriptionId": waiting["id"]}).json() == [waiting]
+    assert client.get("/event-subscription", params={"executionId": waiting["executionId"]}).json() == [waiting]
+    assert client.get("/event-subscription/count", params={"eventType": "compensate"}).json() == {"count": 0}
+    # The first case moves on to wait for a signal, an hour later.
+    root.post("/api/clock", json={"advance": "PT1H"}).raise_for_status()
+    client.post("/message", json={"messageName": "objection", "processInstanceId": first}).raise_for_status()
+    [signal] = client.get("/event-subscription", params={"processInstanceId": first}).json()
+    assert (signal["eventType"], signal["eventName"], signal["activityId"]) == ("signal", "recall", "recall")
+    newest = client.get("/event-subscription", params={"sortBy": "created", "sortOrder": "desc", "maxResults": 1})
+    assert newest.json() == [signal]
+    assert len(client.get("/event-subscription", params={"firstResult": 1, "maxResults": 5}).json()) == 2
+    assert client.get("/event-subscription/count", params={"tenantIdIn": "t1"}).json() == {"count": 0}
+    assert client.get("/event-subscription/count", params={
+        "tenantIdIn": "t1", "includeEventSubscriptionsWithoutTenantId": "true"}).json() == {"count": 3}
+    assert client.get("/event-subscription/count", params={"withoutTenantId": True}).json() == {"count": 3}
+    # An ended case waits for nothing.
+    client.post("/signal", json={"name": "recall"}).raise_for_status()
+    assert client.get("/event-subscription/count", params={"processInstanceId": first}).json() == {"count": 0}
+
+
+def test_event_subscriptions_refuse_bad_input_and_hide_other_cases(service, client):
+    _deploy_waiting(client)
+    _invalid(client.get("/event-subscription", params={"sortBy": "eventName"}), "Cannot sort by")
+    _invalid(client.get("/event-subscription", params={"maxResults": "many"}), "maxResults")
+    _invalid(client.get("/event-subscription", params={"withoutTenantId": "sometimes"}), "withoutTenantId")
+    accounts.save_account(service.services, "outsider", "outsider-password", ["xj-urumqi-env"])
+    with as_user(service, "outsider") as outsider:
+        # Only the start event: the cases are not the outsider's.
+        assert [row["processInstanceId"] for row in outsider.get("/event-subscription").json()] == [None]
+        assert outsider.get("/event-subscription/count").json() == {"count": 1}

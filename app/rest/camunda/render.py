@@ -13,6 +13,7 @@ from app.persistence.models import (
     ActivityInstance,
     DecisionDefinition,
     Deployment,
+    EventSubscription,
     ExternalTask,
     HistoryEvent,
     Incident,
@@ -333,3 +334,10 @@ def task_count(row: TaskCount) -> dict[str, Any]:
     return {"count": row.count, "processDefinitionKey": row.definition_key,
             "processDefinitionId": row.definition_id, "processDefinitionName": row.definition_name,
             "taskName": row.task_name, "tenantId": row.tenant_id}
+
+
+def event_subscription(row: EventSubscription, zone: tzinfo) -> dict[str, Any]:
+    """A start event's subscription has no execution and no instance, as in Camunda."""
+    return {"id": row.id, "eventType": row.kind, "eventName": row.event_name, "executionId": row.task_id,
+            "processInstanceId": row.process_instance_id, "activityId": row.activity_id,
+            "createdDate": format_instant(row.created, zone), "tenantId": row.tenant_id}
