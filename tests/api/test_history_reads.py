@@ -9,8 +9,10 @@ import pytest
 
 from app.access import accounts
 from tests.support.bpmn_text import definitions
+from tests.support.history import verify
 from tests.support.http import as_user, complete, deploy, deploy_bytes, start
 from tests.support.paths import FIXTURES
+from tests.support.service import ADMIN_AUTH
 
 REVIEW = {"park_name": "园区", "province": "zj", "applicant": "park-office"}
 APPROVE = {"decision": "approve", "opinion": "符合条件", "score": 90}
@@ -254,3 +256,89 @@ def test_event_subscriptions_refuse_bad_input_and_hide_other_cases(service, clie
         # Only the start event: the cases are not the outsider's.
         assert [row["processInstanceId"] for row in outsider.get("/event-subscription").json()] == [None]
         assert outsider.get("/event-subscription/count").json() == {"count": 1}
+
+
+def _refused(response, text: str) -> None:
+    assert response.status_code == 400, response.text
+    assert text in response.json()["message"], response.json()
+
+
+def test_deleting_an_ended_case_once_its_retention_has_passed(service, client, root, reviews):
+    running = start(client, "eco_review", "EIP-3", **REVIEW).json()["id"]
+    _refused(client.delete(f"/history/process-instance/{running}"),
+             f"Process instance is still running, cannot delete historic process instance: {running}")
+    # eco_review keeps histories 180 days (camunda:historyTimeToLive="180").
+    _refused(client.delete(f"/history/process-instance/{reviews[0]}"), "is kept until 2027-03-29: it ended on "
+             "2026-09-30 and its process eco_review keeps histories 180 days")
+    assert client.get(f"/history/process-instance/{reviews[0]}").status_code == 200
+    before = verify(root)
+    assert before["intact"] is True and before["deletedCases"] == []
+    root.post("/api/clock", json={"advance": "P180D"}).raise_for_status()
+    deleted = client.delete(f"/history/process-instance/{reviews[0]}")
+    assert deleted.status_code == 204, deleted.text
+    # The case is gone from every history list.
+    assert client.get(f"/history/process-instance/{reviews[0]}").status_code == 404
+    assert client.get("/history/activity-instance/count", params={"processInstanceId": reviews[0]}
+                      ).json() == {"count": 0}
+    assert client.get("/history/task", params={"processInstanceId": reviews[0]}).json() == []
+    assert client.post("/history/process-instance/count", json={}).json() == {"count": 2}
+    assert root.get(f"/api/process-instances/{reviews[0]}/timeline").status_code == 404
+    # The rest of the record still verifies, and says which case was deleted, when and by whom.
+    after = verify(root)
+    assert after["intact"] is True, after["problems"]
+    assert after["instances"] == 2 and after["anchors"] == before["anchors"] + 1
+    [case] = after["deletedCases"]
+    assert case["processInstanceId"] == reviews[0] and case["deletedBy"] == ADMIN_AUTH[0] and case["events"] > 5
+    assert case["historyHash"] not in (None, "0" * 64)
+    alone = verify(root, reviews[0])
+    assert alone["intact"] is True and alone["instances"] == 0 and alone["deletedCases"] == [case]
+    assert verify(root, reviews[1])["intact"] is True
+    [recorded] = root.get("/api/history/admin-events", params={"kind": "history.deleted"}).json()
+    assert recorded["subject"] == f"process-instance:{reviews[0]}" and recorded["userId"] == ADMIN_AUTH[0]
+    assert recorded["payload"]["historyHash"] == case["historyHash"]
+    # Once gone, the case is unknown, unless the caller does not mind.
+    again = client.delete(f"/history/process-instance/{reviews[0]}")
+    assert again.status_code == 404
+    assert again.json()["message"] == f"Historic process instance with id {reviews[0]} does not exist"
+    assert client.delete(f"/history/process-instance/{reviews[0]}", params={"failIfNotExists": "false"}
+                         ).status_code == 204
+    _invalid(client.delete(f"/history/process-instance/{reviews[0]}", params={"failIfNotExists": "perhaps"}),
+             "failIfNotExists")
+    assert verify(root)["anchors"] == after["anchors"]
+
+
+def test_a_process_without_history_time_to_live_keeps_its_cases(client):
+    instant = definitions('<bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e" />'
+                          '<bpmn:endEvent id="e" />', process_id="instant")
+    [(_, content)] = instant.items()
+    assert deploy_bytes(client, "instant.bpmn", content).status_code == 200
+    case = start(client, "instant").json()["id"]
+    assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
+    _refused(client.delete(f"/history/process-instance/{case}"),
+             f"The history of process instance {case} is kept without end: its process instant (version 1) sets "
+             "no camunda:historyTimeToLive")
+
+
+def test_only_administrators_delete_histories(service, client, root, reviews):
+    root.post("/api/clock", json={"advance": "P200D"}).raise_for_status()
+    accounts.save_account(service.services, "auditor", "auditor-password", ["auditors"])
+    with as_user(service, "auditor") as auditor:
+        refused = auditor.delete(f"/history/process-instance/{reviews[0]}")
+        assert refused.status_code == 403 and refused.json()["type"] == "AuthorizationException"
+    assert client.get(f"/history/process-instance/{reviews[0]}").status_code == 200
+
+
+def test_a_history_removed_outside_the_service_is_still_found(service, client, root, reviews):
+    """Only the service's deletion is recorded: rows removed directly leave anchors nothing explains."""
+    from sqlalchemy import delete
+
+    from app.persistence.models import ActivityInstance, HistoryEvent, InstanceParticipant, ProcessInstance
+    verify(root)
+    with service.services.db.write() as session:
+        for table in (HistoryEvent, ActivityInstance, InstanceParticipant):
+            session.execute(delete(table).where(table.process_instance_id == reviews[1]))
+        session.execute(delete(ProcessInstance).where(ProcessInstance.id == reviews[1]))
+    report = verify(root)
+    assert report["intact"] is False and report["deletedCases"] == []
+    assert any(problem["processInstanceId"] == reviews[1] and "no longer in the instance's chain"
+               in problem["problem"] for problem in report["problems"])

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from app.access.accounts import Principal
+from app.audit import removal
 from app.cases import history, reports
 from app.context import Services
 from app.errors import InvalidRequest
 from app.rest.camunda import render
-from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, sort_order, suspension_state, text, text_list
 from app.rest.routing import ServiceRouter
@@ -17,6 +18,8 @@ from app.rest.variables import optional_instant
 
 router = ServiceRouter(prefix="/engine-rest/history", tags=["history"])
 _DURATION, _COUNT = "duration", "count"
+# Deleting history is for administrators, as Camunda's DELETE_HISTORY permission.
+_DELETE_HISTORY = role(permission="DELETE_HISTORY", resource_type="ProcessDefinition")
 
 
 def _sorting(p: dict[str, Any], allowed: dict) -> dict[str, bool]:
@@ -125,6 +128,18 @@ def historic_instance_report(request: Request, services: ServicesDep, viewer: Pr
 def historic_instance(instance_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
     row, definition = history.readable_historic_instance(services, instance_id, viewer)
     return render.historic_instance(row, definition, services.settings.zone)
+
+
+@router.delete("/process-instance/{instance_id}", status_code=204, dependencies=[_DELETE_HISTORY],
+               summary="Delete an ended case's history once its process's historyTimeToLive has passed; the "
+                       "administrative chain records the deletion")
+def delete_historic_instance(instance_id: str, request: Request, services: ServicesDep,
+                             actor: PrincipalDep) -> Response:
+    """Camunda answers every refusal of this command with 404 "... does not exist"; the service
+    answers a running case and an unexpired retention with 400 and the reason."""
+    fail = flag(query_dict(request).get("failIfNotExists", True), "failIfNotExists")
+    removal.delete_history(services, instance_id, actor=actor, fail_if_not_exists=fail)
+    return Response(status_code=204)
 
 
 def _activity_filter(p: dict[str, Any], viewer: Principal) -> history.ActivityFilter:
