@@ -13,6 +13,11 @@ its removed chain (which commits to every removed event), how many events it hel
 of the anchors that signed it. The anchors stay in the chain over all instances, so that the chain
 and the anchor log still verify; `ledger.verify` accepts the anchors of a deleted case only as the
 deletion lists them, and names the deleted cases.
+
+What the registers recorded of the case (park and agency standings it decided, expert draws) stays:
+that is the registers' history, not the case's. `DELETE /history/process-instance/{id}/variable-instances`
+is not offered: the variables are part of the chained events, which cannot lose a value and still
+verify.
 """
 from __future__ import annotations
 
