@@ -10,13 +10,17 @@ catch events and its compensation handlers are kept in the case's saved state, s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, or_, select
 
 from app.access import permissions
 from app.access.accounts import Principal
-from app.errors import InvalidRequest
+from app.errors import InvalidRequest, NotFound
 from app.persistence.models import EventSubscription
+
+if TYPE_CHECKING:
+    from app.context import Services
 
 EVENT_TYPES = ("message", "signal", "conditional")
 SORT = {"created": EventSubscription.created, "tenantId": EventSubscription.tenant_id}
@@ -58,3 +62,16 @@ def subscription_query(c: SubscriptionFilter) -> Select:
                             else s.tenant_id.in_(c.tenant_ids))
     order = [SORT[key].desc() if desc else SORT[key].asc() for key, desc in c.sort_desc.items()]
     return query.order_by(*order, s.created, s.id)
+
+
+def message_subscription(services: Services, execution_id: str, message_name: str,
+                         viewer: Principal) -> EventSubscription:
+    """The message a waiting token waits for by that name (Camunda's execution message subscription),
+    of a case the viewer may read."""
+    query = subscription_query(SubscriptionFilter(viewer=viewer, execution_id=execution_id, event_type="message",
+                                                  event_name=message_name))
+    with services.db.read() as session:
+        row = session.scalars(query.limit(1)).first()
+    if row is None:
+        raise NotFound(f"Message event subscription for execution {execution_id} named {message_name} does not exist")
+    return row

@@ -229,6 +229,14 @@ def test_event_subscriptions_of_waiting_cases_and_start_events(client, root):
     assert client.get("/event-subscription", params={"eventSubscriptionId": waiting["id"]}).json() == [waiting]
     assert client.get("/event-subscription", params={"executionId": waiting["executionId"]}).json() == [waiting]
     assert client.get("/event-subscription/count", params={"eventType": "compensate"}).json() == {"count": 0}
+    # The same subscription, read through the token waiting for it.
+    execution = waiting["executionId"]
+    assert client.get(f"/execution/{execution}/messageSubscriptions/objection").json() == waiting
+    for other in ("recall", "filing"):
+        missing = client.get(f"/execution/{execution}/messageSubscriptions/{other}")
+        assert missing.status_code == 404
+        assert missing.json()["message"] == (f"Message event subscription for execution {execution} named {other} "
+                                             "does not exist")
     # The first case moves on to wait for a signal, an hour later.
     root.post("/api/clock", json={"advance": "PT1H"}).raise_for_status()
     client.post("/message", json={"messageName": "objection", "processInstanceId": first}).raise_for_status()
@@ -256,6 +264,8 @@ def test_event_subscriptions_refuse_bad_input_and_hide_other_cases(service, clie
         # Only the start event: the cases are not the outsider's.
         assert [row["processInstanceId"] for row in outsider.get("/event-subscription").json()] == [None]
         assert outsider.get("/event-subscription/count").json() == {"count": 1}
+        [waiting] = client.get("/event-subscription", params={"eventName": "objection", "maxResults": 1}).json()
+        assert outsider.get(f"/execution/{waiting['executionId']}/messageSubscriptions/objection").status_code == 404
 
 
 def _refused(response, text: str) -> None:
