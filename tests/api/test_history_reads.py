@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from app.access import accounts
-from tests.support.bpmn_text import definitions
+from tests.support.bpmn_text import BPMN, CAMUNDA, definitions
 from tests.support.history import verify
 from tests.support.http import as_user, complete, deploy, deploy_bytes, start
 from tests.support.paths import FIXTURES
@@ -16,10 +16,6 @@ from tests.support.service import ADMIN_AUTH
 
 REVIEW = {"park_name": "园区", "province": "zj", "applicant": "park-office"}
 APPROVE = {"decision": "approve", "opinion": "符合条件", "score": 90}
-
-
-def _now(root) -> datetime:
-    return datetime.fromisoformat(root.get("/api/clock").json()["now"])
 
 
 def _review(client, root, days: int, business_key: str) -> str:
@@ -352,3 +348,33 @@ def test_a_history_removed_outside_the_service_is_still_found(service, client, r
     assert report["intact"] is False and report["deletedCases"] == []
     assert any(problem["processInstanceId"] == reviews[1] and "no longer in the instance's chain"
                in problem["problem"] for problem in report["problems"])
+
+
+def _kept_one_day(key: str, body: str) -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions xmlns:bpmn="{BPMN}" xmlns:camunda="{CAMUNDA}" '
+            f'id="d" targetNamespace="t"><bpmn:process id="{key}" isExecutable="true" camunda:historyTimeToLive="1">'
+            f'{body}</bpmn:process></bpmn:definitions>').encode()
+
+
+def test_a_called_case_is_deleted_before_its_caller(client, root):
+    child = _kept_one_day("permit_check", '<bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f" sourceRef="s" '
+                                          'targetRef="e" /><bpmn:endEvent id="e" />')
+    parent = _kept_one_day("permit", '<bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f1" sourceRef="s" '
+                                     'targetRef="call" /><bpmn:callActivity id="call" calledElement="permit_check" />'
+                                     '<bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="e" /><bpmn:endEvent id="e" />')
+    for name, content in (("permit_check.bpmn", child), ("permit.bpmn", parent)):
+        assert deploy_bytes(client, name, content).status_code == 200
+    caller = start(client, "permit").json()["id"]
+    [called] = client.get("/history/process-instance", params={"superProcessInstanceId": caller}).json()
+    assert {client.get(f"/history/process-instance/{case}").json()["state"] for case in (caller, called["id"])} == {
+        "COMPLETED"}
+    root.post("/api/clock", json={"advance": "P1DT1S"}).raise_for_status()
+    _refused(client.delete(f"/history/process-instance/{caller}"),
+             f"Process instance {caller} called {called['id']} whose history is kept: delete the history of the "
+             "called instances first")
+    assert client.delete(f"/history/process-instance/{called['id']}").status_code == 204
+    assert client.delete(f"/history/process-instance/{caller}").status_code == 204
+    report = verify(root)
+    assert report["intact"] is True, report["problems"]
+    assert [case["processInstanceId"] for case in report["deletedCases"]] == [called["id"], caller]
+    assert report["instances"] == 0
