@@ -65,7 +65,7 @@ def test_duration_report_by_month_and_quarter(client, root, reviews):
 
 def test_duration_report_refuses_what_camunda_refuses(client, reviews):
     url = "/history/process-instance/report"
-    _invalid(client.get(url, params={"periodUnit": "month"}), "Unknown report type None")
+    _invalid(client.get(url, params={"periodUnit": "month"}), "Unknown report type null")
     _invalid(client.get(url, params={"reportType": "count", "periodUnit": "month"}),
              "reportType parameter has invalid value: count")
     _invalid(client.get(url, params={"reportType": "duration"}), "periodUnit is null")
@@ -156,7 +156,8 @@ def test_task_reports(client, root, reviews):
     assert client.get("/history/task/report", params={"reportType": "count", "groupBy": "taskName",
                                                       "completedBefore": "2000-01-01T00:00:00.000+0800"}).json() == []
     _invalid(client.get("/history/task/report"), "Parameter reportType is not set.")
-    _invalid(client.get("/history/task/report", params={"reportType": "count"}), "groupBy parameter has invalid value")
+    _invalid(client.get("/history/task/report", params={"reportType": "count"}),
+             "groupBy parameter has invalid value: null")
     _invalid(client.get("/history/task/report", params={"reportType": "count", "groupBy": "assignee"}),
              "groupBy parameter has invalid value: assignee")
     _invalid(client.get("/history/task/report", params={"reportType": "duration"}), "periodUnit is null")

@@ -118,7 +118,7 @@ def historic_instance_report(request: Request, services: ServicesDep, viewer: Pr
         started_before=optional_instant(p, "startedBefore", zone),
         started_after=optional_instant(p, "startedAfter", zone))
     if report_type != _DURATION:
-        raise InvalidRequest(f"Unknown report type {report_type}")
+        raise InvalidRequest(f"Unknown report type {report_type or 'null'}")
     if unit is None:
         raise InvalidRequest("periodUnit is null")
     return [render.duration_period(row) for row in reports.duration_report(services, criteria)]
@@ -136,7 +136,8 @@ def historic_instance(instance_id: str, services: ServicesDep, viewer: Principal
 def delete_historic_instance(instance_id: str, request: Request, services: ServicesDep,
                              actor: PrincipalDep) -> Response:
     """Camunda answers every refusal of this command with 404 "... does not exist"; the service
-    answers a running case and an unexpired retention with 400 and the reason."""
+    answers 404 only for an unknown case, and a running case, a retention not yet over, a process
+    without historyTimeToLive and a caller of a kept case with 400 and the reason."""
     fail = flag(query_dict(request).get("failIfNotExists", True), "failIfNotExists")
     removal.delete_history(services, instance_id, actor=actor, fail_if_not_exists=fail)
     return Response(status_code=204)
@@ -260,7 +261,7 @@ def historic_task_report(request: Request, services: ServicesDep, viewer: Princi
         raise InvalidRequest("Parameter reportType is not set.")
     group_by = text(p, "groupBy")
     if group_by not in (reports.TASK_NAME, reports.PROCESS_DEFINITION):
-        raise InvalidRequest(f"groupBy parameter has invalid value: {(group_by or '')[:64] or None}")
+        raise InvalidRequest(f"groupBy parameter has invalid value: {(group_by or '')[:64] or 'null'}")
     return [render.task_count(row) for row in reports.completed_task_counts(services, viewer, group_by, before, after)]
 
 
