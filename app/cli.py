@@ -153,6 +153,9 @@ def verify_history(instance_id: str | None, seal: bool = False) -> None:
         where = (f"instance {problem.process_instance_id}" if problem.process_instance_id else "history") + (
             f", event {problem.sequence} (row {problem.event_id})" if problem.sequence is not None else "")
         print(f"  {where}: {problem.what}")
+    for case in result.deleted:
+        print(f"  instance {case.process_instance_id}: its history ({case.events} event(s), head {case.history_hash}) "
+              f"was deleted at {ledger.instant_text(case.deleted_at)} by {case.user_id or 'the service'}")
     if not result.intact:
         raise SystemExit(1)
 

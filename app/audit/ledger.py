@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from app.context import Services
 
 GENESIS = "0" * 64
+# The administrative event recording that an ended case's history was deleted (app.audit.removal).
+HISTORY_DELETED = "history.deleted"
 
 
 def normalized(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -180,6 +182,18 @@ class Problem:
     unsealed: bool = False
 
 
+@dataclass(frozen=True)
+class DeletedCase:
+    """A case whose history was deleted (app.audit.removal), as the administrative chain records it."""
+
+    process_instance_id: str
+    deleted_at: datetime
+    user_id: str | None
+    history_hash: str
+    events: int
+    anchors: tuple[int, ...]
+
+
 @dataclass
 class Verification:
     intact: bool
@@ -188,6 +202,19 @@ class Verification:
     anchors: int
     admin_events: int = 0
     problems: list[Problem] = field(default_factory=list)
+    deleted: list[DeletedCase] = field(default_factory=list)
+
+
+def _deleted_cases(session: Session, process_instance_id: str | None) -> dict[str, DeletedCase]:
+    query = select(AdminEvent).where(AdminEvent.kind == HISTORY_DELETED).order_by(AdminEvent.id)
+    deleted = {}
+    for row in session.scalars(query):
+        payload = row.payload
+        case = payload.get("processInstanceId")
+        if isinstance(case, str) and process_instance_id in (None, case):
+            deleted[case] = DeletedCase(case, row.occurred_at, row.user_id, str(payload.get("historyHash")),
+                                        int(payload.get("events") or 0), tuple(payload.get("anchors") or ()))
+    return deleted
 
 
 def verify(services: Services, process_instance_id: str | None = None) -> Verification:
@@ -197,7 +224,10 @@ def verify(services: Services, process_instance_id: str | None = None) -> Verifi
     result = Verification(True, 0, 0, 0)
     anchor_problems: list[Problem] = []
     with services.db.read() as session:
-        result.anchors, covering = _verify_anchors(session, services.signer, process_instance_id, anchor_problems)
+        deleted = _deleted_cases(session, process_instance_id)
+        result.deleted = list(deleted.values())
+        result.anchors, covering = _verify_anchors(session, services.signer, process_instance_id, anchor_problems,
+                                                   deleted)
         instances = select(ProcessInstance).order_by(ProcessInstance.start_time, ProcessInstance.id)
         if process_instance_id:
             instances = instances.where(ProcessInstance.id == process_instance_id)
@@ -300,9 +330,11 @@ def _verify_admin_events(session: Session, covering: HistoryAnchor | None, probl
 
 
 def _verify_anchors(session: Session, signer: AnchorSigner, process_instance_id: str | None,
-                    problems: list[Problem]) -> tuple[int, dict[str | None, HistoryAnchor]]:
+                    problems: list[Problem], deleted: Mapping[str, DeletedCase]
+                    ) -> tuple[int, dict[str | None, HistoryAnchor]]:
     """Check the chain over all instances; how many anchors, and the newest valid signed anchor of
-    each chain (by instance id; None: the administrative chain)."""
+    each chain (by instance id; None: the administrative chain). The anchors of a deleted case must
+    be those its deletion lists, the last one anchoring the head of the removed chain."""
     rows = session.scalars(select(HistoryAnchor).order_by(HistoryAnchor.number, HistoryAnchor.id)).all()
     broken, _ = first_break(((row.previous_hash, row.hash, {"process_instance_id": row.process_instance_id,
                                                             "event_hash": row.event_hash,
@@ -336,6 +368,8 @@ def _verify_anchors(session: Session, signer: AnchorSigner, process_instance_id:
                     AdminEvent.hash == row.event_hash))):
                 problems.append(Problem(None, None, None, f"the administrative event anchored by anchor {row.number} "
                                                           "is no longer in the administrative chain"))
+        elif row.process_instance_id in deleted:
+            _check_deleted_anchor(row, deleted[row.process_instance_id], problems)
         elif process_instance_id in (None, row.process_instance_id):
             if row.process_instance_id not in hashes_of:
                 hashes_of[row.process_instance_id] = set(session.scalars(
@@ -351,6 +385,17 @@ def _verify_anchors(session: Session, signer: AnchorSigner, process_instance_id:
                                 "before it removed"))
     _compare_with_log(signer, rows, problems)
     return (len(rows) if broken is None else broken.index + 1), covering
+
+
+def _check_deleted_anchor(row: HistoryAnchor, case: DeletedCase, problems: list[Problem]) -> None:
+    if row.number not in case.anchors:
+        problems.append(Problem(row.process_instance_id, None, None,
+                                f"anchor {row.number} anchors a case whose history was deleted, but the deletion "
+                                "does not list it: it was not written by the service"))
+    elif row.number == max(case.anchors) and row.event_hash != case.history_hash:
+        problems.append(Problem(row.process_instance_id, None, None,
+                                f"anchor {row.number}, the last of a deleted case, does not anchor the head its "
+                                "deletion records (the deletion record or the anchor was changed)"))
 
 
 def _compare_with_log(signer: AnchorSigner, rows: Sequence[HistoryAnchor], problems: list[Problem]) -> None:

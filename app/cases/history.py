@@ -266,3 +266,14 @@ def readable_historic_instance(services: Services, instance_id: str, viewer: Pri
         row, definition = historic_instance(session, instance_id)
         permissions.require_instance_read(session, viewer, row.id)
         return row, definition
+
+
+def readable_activity(services: Services, activity_instance_id: str, viewer: Principal) -> ActivityInstance:
+    """One activity instance of a case in any state, for those who may read the case (403 for others)."""
+    with services.db.read() as session:
+        row = session.get(ActivityInstance, activity_instance_id)
+        if row is None:
+            raise NotFound(f"Historic activity instance with id {activity_instance_id} does not exist")
+        permissions.require_instance_read(session, viewer, row.process_instance_id,
+                                          "ProcessInstance", row.process_instance_id)
+        return row

@@ -7,28 +7,41 @@ An ended instance keeps its final state, so its variables are those it ended wit
 """
 from __future__ import annotations
 
-import uuid
+import base64
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.access import permissions
 from app.access.accounts import Principal
 from app.cases import history
-from app.cases.instances import read_run
+from app.cases.instances import ACTIVE, read_run
 from app.context import Services
+from app.errors import NotFound
 from app.extensions import confidentiality
 from app.persistence.models import ProcessInstance
 from app.persistence.queries import like_matcher, page
 
-# Fixed, so that a variable keeps its id across requests, restarts and replicas.
-_ID_NAMESPACE = uuid.UUID("5b0f8f4e-1c55-4d8e-9a53-3f8e0c1d2b7a")
 _INSTANCE_BATCH = 100
 
 
 def variable_id(instance_id: str, name: str) -> str:
-    return str(uuid.uuid5(_ID_NAMESPACE, f"{instance_id}\x00{name}"))
+    """The instance's id and the variable's name (base64url): the same across requests, restarts and
+    replicas, and read back to find the one variable `GET /variable-instance/{id}` names."""
+    return f"{instance_id}:{base64.urlsafe_b64encode(name.encode('utf-8')).decode('ascii').rstrip('=')}"
+
+
+def _read_id(variable: str) -> tuple[str, str] | None:
+    instance_id, _, encoded = variable.partition(":")
+    if not instance_id or not encoded:
+        return None
+    try:
+        name = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+    except ValueError:
+        return None
+    return (instance_id, name) if variable_id(instance_id, name) == variable else None
 
 
 @dataclass
@@ -90,3 +103,24 @@ def variable_rows(services: Services, criteria: VariableFilter, first: int, most
 def count_variables(services: Services, criteria: VariableFilter) -> int:
     with services.db.read() as session:
         return sum(1 for _ in _rows(services, session, criteria))
+
+
+def variable_by_id(services: Services, variable: str, reader: Principal, *, running_only: bool) -> VariableRow:
+    """One variable by its id, of a case the reader may read (403 for others); 404 when the case, or
+    the variable in it, does not exist (or, for `running_only`, the case has ended)."""
+    what = "Variable instance" if running_only else "Historic variable instance"
+    missing = NotFound(f"{what} with Id '{variable}' does not exist.")
+    named = _read_id(variable)
+    if named is None:
+        raise missing
+    instance_id, name = named
+    with services.db.read() as session:
+        instance = session.get(ProcessInstance, instance_id)
+        if instance is None or (running_only and instance.status != ACTIVE):
+            raise missing
+        permissions.require_instance_read(session, reader, instance.id)
+        run = read_run(services, session, instance)
+        values = confidentiality.visible(session, run.model, instance.id, reader, run.variables())
+        if name not in values:
+            raise missing
+        return VariableRow(variable, name, values[name], instance)

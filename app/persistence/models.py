@@ -203,7 +203,9 @@ class ActivityInstance(Base):
 
 
 class HistoryEvent(Base):
-    """Append-only record of what happened to an instance and who did it. Never updated or deleted."""
+    """Append-only record of what happened to an instance and who did it. Never updated; deleted only
+    with the whole case once its retention has passed, the deletion recorded in the administrative
+    chain (app.audit.removal)."""
 
     __tablename__ = "history_event"
     __table_args__ = (UniqueConstraint("process_instance_id", "sequence"),)
@@ -234,7 +236,8 @@ class HistoryAnchor(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     number: Mapped[int] = mapped_column(Integer)
-    process_instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instance.id"))
+    # No foreign key: the anchors of a case whose history was deleted (app.audit.removal) stay.
+    process_instance_id: Mapped[str | None] = mapped_column(String(36))
     event_hash: Mapped[str] = mapped_column(String(64))
     anchored_at: Mapped[datetime] = mapped_column(Instant())
     previous_hash: Mapped[str] = mapped_column(String(64))

@@ -26,7 +26,11 @@ async def verify(services: ServicesDep, processInstanceId: str | None = None) ->
     return {"intact": result.intact, "instances": result.instances, "events": result.events,
             "anchors": result.anchors, "adminEvents": result.admin_events,
             "problems": [{"processInstanceId": p.process_instance_id, "sequence": p.sequence, "eventId": p.event_id,
-                          "problem": p.what} for p in result.problems]}
+                          "problem": p.what} for p in result.problems],
+            "deletedCases": [{"processInstanceId": case.process_instance_id,
+                              "deletedAt": format_instant(case.deleted_at, services.settings.zone),
+                              "deletedBy": case.user_id, "historyHash": case.history_hash, "events": case.events}
+                             for case in result.deleted]}
 
 
 @router.get("/history/anchor-key", response_class=PlainTextResponse,

@@ -32,6 +32,7 @@ GUARDS = {
         "POST /engine-rest/deployment/create", "POST /engine-rest/deployment/{deployment_id}/redeploy",
         "DELETE /engine-rest/deployment/{deployment_id}")},
     "DELETE /engine-rest/process-instance/{instance_id}": ADMIN,
+    "DELETE /engine-rest/history/process-instance/{instance_id}": ADMIN,
     "POST /engine-rest/process-instance/{instance_id}/variables": ADMIN,
     "PUT /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,
     "DELETE /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,

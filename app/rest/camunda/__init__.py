@@ -7,6 +7,7 @@ from app.rest.camunda import (
     decision_definition,
     deployment,
     engine,
+    event_subscription,
     execution,
     external_task,
     filter,
@@ -32,5 +33,5 @@ router = ServiceRouter()
 for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
                attachment, history, job, message, external_task, variable_instance, execution, condition, identity,
                filter, incident, metrics, authorization, migration,
-               job_definition, job_log, tenant):
+               job_definition, job_log, tenant, event_subscription):
     router.include_router(module.router)

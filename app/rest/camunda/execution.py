@@ -8,9 +8,10 @@ from fastapi import Request, Response
 
 from app.access.accounts import Principal
 from app.access.permissions import SYSTEMS
-from app.cases import events, executions
+from app.cases import event_subscriptions, events, executions
 from app.context import Services
 from app.errors import NotFound
+from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import query_dict, text, text_list
@@ -79,6 +80,14 @@ def get_execution(execution_id: str, services: ServicesDep, viewer: PrincipalDep
     if not found:
         raise NotFound(f"Execution with id {execution_id} does not exist")
     return found[0]
+
+
+@router.get("/{execution_id}/messageSubscriptions/{message_name}",
+            summary="The message a waiting token waits for by that name")
+def message_subscription(execution_id: str, message_name: str, services: ServicesDep,
+                         viewer: PrincipalDep) -> dict[str, Any]:
+    row = event_subscriptions.message_subscription(services, execution_id, message_name, viewer)
+    return render.event_subscription(row, services.settings.zone)
 
 
 @router.post("/{execution_id}/signal", dependencies=[_TRIGGER], status_code=204,

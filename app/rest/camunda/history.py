@@ -2,19 +2,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from app.access.accounts import Principal
-from app.cases import history
+from app.audit import removal
+from app.cases import history, reports
 from app.context import Services
+from app.errors import InvalidRequest
 from app.rest.camunda import render
-from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, sort_order, suspension_state, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import optional_instant
 
 router = ServiceRouter(prefix="/engine-rest/history", tags=["history"])
+_DURATION, _COUNT = "duration", "count"
+# Deleting history is for administrators, as Camunda's DELETE_HISTORY permission.
+_DELETE_HISTORY = role(permission="DELETE_HISTORY", resource_type="ProcessDefinition")
 
 
 def _sorting(p: dict[str, Any], allowed: dict) -> dict[str, bool]:
@@ -69,10 +74,73 @@ def count_historic_instances(request: Request, services: ServicesDep, viewer: Pr
     return counted(services, history.historic_instance_query(criteria))
 
 
+@router.post("/process-instance/count")
+def count_historic_instances_by_body(services: ServicesDep, viewer: PrincipalDep,
+                                     body: JsonBody = None) -> dict[str, int]:
+    return counted(services, history.historic_instance_query(_instance_filter(body or {}, services, viewer)))
+
+
+_REPORT_LISTS = frozenset({"processDefinitionIdIn", "processDefinitionKeyIn"})
+
+
+def _period_unit(p: dict[str, Any], required: bool) -> str | None:
+    """Camunda's periodUnit, in any case (`month`, `QUARTER`)."""
+    unit = text(p, "periodUnit")
+    if unit is None:
+        if required:
+            raise InvalidRequest("periodUnit is null")
+        return None
+    if unit.upper() not in (reports.MONTH, reports.QUARTER):
+        raise InvalidRequest(f"Cannot convert value {unit[:64]} to java enum type "
+                             "org.camunda.bpm.engine.query.PeriodUnit")
+    return unit.upper()
+
+
+def _report_type(p: dict[str, Any], allowed: tuple[str, ...]) -> str | None:
+    report_type = text(p, "reportType")
+    if report_type is not None and report_type not in allowed:
+        raise InvalidRequest(f"reportType parameter has invalid value: {report_type[:64]}")
+    return report_type
+
+
+@router.get("/process-instance/report",
+            summary="Maximum, minimum and average duration of the ended cases by the month or quarter they started "
+                    "in (reportType=duration, periodUnit=month|quarter)")
+def historic_instance_report(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
+    p = query_dict(request, _REPORT_LISTS)
+    report_type = _report_type(p, (_DURATION,))
+    unit = _period_unit(p, required=False)
+    zone = services.settings.zone
+    criteria = reports.DurationCriteria(
+        viewer=viewer, period_unit=unit or "",
+        definition_ids=text_list(p.get("processDefinitionIdIn"), "processDefinitionIdIn"),
+        definition_keys=text_list(p.get("processDefinitionKeyIn"), "processDefinitionKeyIn"),
+        started_before=optional_instant(p, "startedBefore", zone),
+        started_after=optional_instant(p, "startedAfter", zone))
+    if report_type != _DURATION:
+        raise InvalidRequest(f"Unknown report type {report_type or 'null'}")
+    if unit is None:
+        raise InvalidRequest("periodUnit is null")
+    return [render.duration_period(row) for row in reports.duration_report(services, criteria)]
+
+
 @router.get("/process-instance/{instance_id}")
 def historic_instance(instance_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
     row, definition = history.readable_historic_instance(services, instance_id, viewer)
     return render.historic_instance(row, definition, services.settings.zone)
+
+
+@router.delete("/process-instance/{instance_id}", status_code=204, dependencies=[_DELETE_HISTORY],
+               summary="Delete an ended case's history once its process's historyTimeToLive has passed; the "
+                       "administrative chain records the deletion")
+def delete_historic_instance(instance_id: str, request: Request, services: ServicesDep,
+                             actor: PrincipalDep) -> Response:
+    """Camunda answers every refusal of this command with 404 "... does not exist"; the service
+    answers 404 only for an unknown case, and a running case, a retention not yet over, a process
+    without historyTimeToLive and a caller of a kept case with 400 and the reason."""
+    fail = flag(query_dict(request).get("failIfNotExists", True), "failIfNotExists")
+    removal.delete_history(services, instance_id, actor=actor, fail_if_not_exists=fail)
+    return Response(status_code=204)
 
 
 def _activity_filter(p: dict[str, Any], viewer: Principal) -> history.ActivityFilter:
@@ -106,6 +174,18 @@ def query_historic_activities(request: Request, services: ServicesDep, viewer: P
 @router.get("/activity-instance/count")
 def count_historic_activities(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
     return counted(services, history.activity_query(_activity_filter(query_dict(request), viewer)))
+
+
+@router.post("/activity-instance/count")
+def count_historic_activities_by_body(services: ServicesDep, viewer: PrincipalDep,
+                                      body: JsonBody = None) -> dict[str, int]:
+    return counted(services, history.activity_query(_activity_filter(body or {}, viewer)))
+
+
+@router.get("/activity-instance/{activity_instance_id}")
+def historic_activity(activity_instance_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
+    return render.historic_activity(history.readable_activity(services, activity_instance_id, viewer),
+                                    services.settings.zone)
 
 
 _TASK_LISTS = frozenset({"taskDefinitionKeyIn", "tenantIdIn"})
@@ -163,6 +243,26 @@ def count_historic_tasks(request: Request, services: ServicesDep, viewer: Princi
 @router.post("/task/count")
 def count_historic_tasks_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
     return counted(services, history.activity_query(_task_filter(body or {}, services, viewer)))
+
+
+@router.get("/task/report", summary="Completed user tasks counted by task name or by procedure "
+                                    "(reportType=count, groupBy=taskName|processDefinition), or the duration of "
+                                    "completed tasks by month or quarter (reportType=duration)")
+def historic_task_report(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
+    p = query_dict(request)
+    report_type = _report_type(p, (_DURATION, _COUNT))
+    zone = services.settings.zone
+    before, after = optional_instant(p, "completedBefore", zone), optional_instant(p, "completedAfter", zone)
+    if report_type == _DURATION:
+        unit = _period_unit(p, required=True)
+        return [render.duration_period(row) for row in reports.task_duration_report(
+            services, viewer, unit or "", before, after)]
+    if report_type != _COUNT:
+        raise InvalidRequest("Parameter reportType is not set.")
+    group_by = text(p, "groupBy")
+    if group_by not in (reports.TASK_NAME, reports.PROCESS_DEFINITION):
+        raise InvalidRequest(f"groupBy parameter has invalid value: {(group_by or '')[:64] or 'null'}")
+    return [render.task_count(row) for row in reports.completed_task_counts(services, viewer, group_by, before, after)]
 
 
 def _operation_filter(p: dict[str, Any], services: Services, viewer: Principal) -> history.OperationFilter:

@@ -61,6 +61,11 @@ def count_instances(request: Request, services: ServicesDep, viewer: PrincipalDe
     return counted(services, _query(query_dict(request, _LISTS), viewer))
 
 
+@router.post("/count")
+def count_instances_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
+    return counted(services, _query(body or {}, viewer))
+
+
 @router.put("/suspended", status_code=204, dependencies=[_SUSPEND])
 def suspend_instances(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
     """By definition id, by definition key (of a tenant, or of none), or by a list of instance ids."""

@@ -7,11 +7,13 @@ from typing import Any
 from fastapi import Request
 
 from app.cases import history
+from app.cases.reports import DurationPeriod, TaskCount
 from app.cases.variable_instances import VariableRow
 from app.persistence.models import (
     ActivityInstance,
     DecisionDefinition,
     Deployment,
+    EventSubscription,
     ExternalTask,
     HistoryEvent,
     Incident,
@@ -321,3 +323,21 @@ def user_operation(row: tuple[HistoryEvent, ProcessInstance], zone: tzinfo) -> d
             "operationType": logged.operation_type, "entityType": logged.entity_type, "property": logged.property,
             "orgValue": value(logged.org_value), "newValue": value(logged.new_value), "annotation": None,
             "category": logged.category, "tenantId": instance.tenant_id}
+
+
+def duration_period(row: DurationPeriod) -> dict[str, Any]:
+    return {"period": row.period, "periodUnit": row.period_unit, "maximum": row.maximum, "minimum": row.minimum,
+            "average": row.average}
+
+
+def task_count(row: TaskCount) -> dict[str, Any]:
+    return {"count": row.count, "processDefinitionKey": row.definition_key,
+            "processDefinitionId": row.definition_id, "processDefinitionName": row.definition_name,
+            "taskName": row.task_name, "tenantId": row.tenant_id}
+
+
+def event_subscription(row: EventSubscription, zone: tzinfo) -> dict[str, Any]:
+    """A start event's subscription has no execution and no instance, as in Camunda."""
+    return {"id": row.id, "eventType": row.kind, "eventName": row.event_name, "executionId": row.task_id,
+            "processInstanceId": row.process_instance_id, "activityId": row.activity_id,
+            "createdDate": format_instant(row.created, zone), "tenantId": row.tenant_id}

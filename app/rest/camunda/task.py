@@ -6,7 +6,7 @@ from typing import Any, Literal, overload
 from fastapi import Request, Response
 
 from app.access.accounts import Principal
-from app.cases import tasks
+from app.cases import reports, tasks
 from app.context import Services
 from app.errors import InvalidRequest, NotFound
 from app.rest.camunda import render
@@ -100,6 +100,13 @@ def count_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep) -
 @router.post("/count")
 def count_tasks_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
     return counted(services, tasks.task_query(task_filter(body or {}, services, viewer)))
+
+
+@router.get("/report/candidate-group-count", summary="Open tasks per candidate group (groupName null: the tasks "
+                                                       "offered to no group)")
+def candidate_group_count(services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
+    return [{"groupName": group, "taskCount": count}
+            for group, count in reports.candidate_group_counts(services, viewer)]
 
 
 @router.get("/{task_id}")

@@ -9,6 +9,8 @@ app.cases.variable_instances), which costs one state load per instance looked at
 * a count reads the state of every matching instance: narrow it with processInstanceId(In) or
   processDefinitionKey/Id where there are many instances.
 `deserializeValues` is accepted and has no effect: Json values are always answered as JSON text.
+A variable's id is its instance's id and its name (`{instance id}:{base64url name}`), so that
+`GET .../{id}` reads one state only.
 """
 from __future__ import annotations
 
@@ -80,6 +82,12 @@ def _routes(path: str, running_only: bool, render_row: Callable[[VariableRow, An
     router.add_api_route(path, list_by_body, methods=["POST"], summary=summary)
     router.add_api_route(f"{path}/count", count_by_query, methods=["GET"])
     router.add_api_route(f"{path}/count", count_by_body, methods=["POST"])
+
+    def one(variable_id: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
+        row = variable_instances.variable_by_id(services, variable_id, reader, running_only=running_only)
+        return render_row(row, services.settings.zone)
+
+    router.add_api_route(f"{path}/{{variable_id}}", one, methods=["GET"])
 
 
 _routes("/variable-instance", True, render.variable_instance, "Variables of running instances, one row per variable")
