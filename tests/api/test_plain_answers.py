@@ -59,6 +59,8 @@ REFUSED = {
         '</bpmn:conditionExpression></bpmn:sequenceFlow>', "", "g", "no outgoing sequence flow of the element"),
     "two elements of one id": (START + '<bpmn:userTask id="s"/>' + END + flow("s", "e", "f1"), "", "s",
                                "two elements have the id 's'"),
+    "an id the engine keeps for itself": (START.replace('id="s"', 'id="Start"') + END + flow("Start", "e", "f1"), "",
+                                          "Start", "the id 'Start' is one the engine keeps for itself"),
     "a huge id": (START.replace('"s"', '"' + "s" * 100_000 + '"') + END + flow("s" * 100_000, "e", "f1"), "", None,
                   "more than 255 characters"),
     "a huge name": (through('<bpmn:userTask id="u" name="' + "审" * 10_000 + '"/>', "u"), "", "u",
