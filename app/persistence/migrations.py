@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from app.persistence.database import AdvisoryLock, Database
@@ -30,3 +32,18 @@ def upgrade_to_head(database: Database) -> None:
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": int(AdvisoryLock.MIGRATION)})
             connection.commit()
+
+
+def prepare_schema(database: Database, migrate: bool) -> None:
+    """At start: migrate, or where `eco-orchestrator migrate` runs apart (MIGRATE_ON_START=false), refuse a
+    schema that is not at the newest revision rather than serve with one this build does not know."""
+    if migrate:
+        upgrade_to_head(database)
+        return
+    newest = set(ScriptDirectory.from_config(alembic_config(database.url)).get_heads())
+    with database.engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    if current != newest:
+        raise RuntimeError(f"The database schema is at revision {', '.join(sorted(current)) or 'none'} and this "
+                           f"build needs {', '.join(sorted(newest))}: run `eco-orchestrator migrate` first "
+                           "(MIGRATE_ON_START=false)")
