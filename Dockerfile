@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1.7
 # The service's image: `docker build -t eco-orchestrator .` where the base image's registry is reachable
 # (README: Deploying). Runs the API (uvicorn) by default; `eco-orchestrator migrate` and
 # `eco-orchestrator worker` are the other commands the same image runs.
@@ -42,6 +41,7 @@ COPY migrations ./migrations
 COPY bpmn ./bpmn
 # The package finds alembic.ini, migrations/ and bpmn/ beside itself (app/settings.py PROJECT_ROOT):
 # they are linked into the directory the wheel installs it in.
+# The wheels are mounted from the builder stage, never stored in a layer (BuildKit, Docker's default builder).
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     python -m venv "${VIRTUAL_ENV}" \
     && pip install --no-index --find-links=/wheels /wheels/*.whl \
