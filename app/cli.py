@@ -203,7 +203,7 @@ def run_worker(interval: float | None) -> None:
     import threading
 
     from app.main import build_services
-    from app.persistence.migrations import upgrade_to_head
+    from app.persistence.migrations import prepare_schema
     from app.settings import get_settings
     from app.telemetry import logs
     from app.workers.timer_worker import TimerWorker
@@ -213,7 +213,7 @@ def run_worker(interval: float | None) -> None:
         raise SystemExit("a separate worker runs on the system clock; a simulated clock lives in the service")
     logs.install(settings.log_format, settings.log_level)  # its timer lines as the service's (LOG_FORMAT)
     services = build_services(settings)
-    upgrade_to_head(services.db)
+    prepare_schema(services.db, settings.migrate_on_start)
     worker = TimerWorker(services, interval or settings.timer_poll_seconds)
     stopped = threading.Event()
     for number in (signal.SIGINT, signal.SIGTERM):

@@ -28,7 +28,7 @@ from app.extensions.parks.hooks import ExpertDraws, ParkRegister
 from app.extensions.regions import Regions
 from app.extensions.spawning import Spawning
 from app.persistence.database import Database
-from app.persistence.migrations import upgrade_to_head
+from app.persistence.migrations import prepare_schema
 from app.rest import agencies as agencies_api
 from app.rest import audit as audit_api
 from app.rest import calendar as calendar_api
@@ -67,7 +67,7 @@ def first_start(services: Services) -> None:
     settings = services.settings
     services.contents.check()  # a store of attached files that cannot be used stops the start
     with services.db.exclusive_start():
-        upgrade_to_head(services.db)
+        prepare_schema(services.db, settings.migrate_on_start)
         seed_if_empty(services)
         accounts.ensure_administrator(services)
         if settings.demo_accounts:

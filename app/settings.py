@@ -1,9 +1,10 @@
 """All configuration of the service, read once from the environment."""
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, model_validator
@@ -13,6 +14,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
+    """Every setting NAME may instead be given as NAME_FILE, the path of a file holding its value (a
+    mounted secret: Docker and Kubernetes secrets, systemd credentials); its final line break is dropped."""
+
     # A refused setting is named without its value: the values hold keys and passwords.
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False, hide_input_in_errors=True)
 
@@ -32,6 +36,9 @@ class Settings(BaseSettings):
     # (0: restore every step from the saved state).
     run_cache_size: int = Field(default=1000, ge=0, le=1_000_000)
     db_pool_size: int = Field(default=10, ge=1)
+    # Bring the schema to the newest revision at start (and in `eco-orchestrator worker`); turn off where
+    # `eco-orchestrator migrate` runs apart (a one-shot job): a start then refuses a schema not at the newest.
+    migrate_on_start: bool = True
     # Fire due timers from a thread of the service; turn off where separate workers do it.
     timer_worker: bool = True
     timer_poll_seconds: float = Field(default=0.5, gt=0, le=60)
@@ -124,6 +131,30 @@ class Settings(BaseSettings):
     # An append-only file every anchor is also written to (one JSON line each), to be shipped off the
     # database's machine; empty: data/anchors.jsonl beside the SQLite database, none for PostgreSQL.
     anchor_log: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_file_variables(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        environment = {name.lower(): value for name, value in os.environ.items()}
+        for field in cls.model_fields:
+            path = environment.get(f"{field}_file", "")
+            if not path:
+                continue
+            variable = field.upper()
+            if field in environment:
+                raise ValueError(f"{variable} and {variable}_FILE are both set: give one of them")
+            if field in values:  # given by the caller, not by the environment
+                continue
+            try:
+                values[field] = Path(path).read_text(encoding="utf-8").removesuffix("\n").removesuffix("\r")
+            except OSError as error:
+                raise ValueError(f"{variable}_FILE names a file that cannot be read: {path} "
+                                 f"({error.strerror})") from None
+            except UnicodeError:
+                raise ValueError(f"{variable}_FILE names a file that is not UTF-8 text: {path}") from None
+        return values
 
     @model_validator(mode="after")
     def _production_is_strict(self) -> Settings:

@@ -45,3 +45,16 @@ def script_head() -> str | None:
 def database_revision(connection: Connection) -> str | None:
     """The revision the database's schema is at (None: never migrated)."""
     return MigrationContext.configure(connection).get_current_revision()
+
+
+def prepare_schema(database: Database, migrate: bool) -> None:
+    """At start: migrate, or where `eco-orchestrator migrate` runs apart (MIGRATE_ON_START=false), refuse a
+    schema that is not at the newest revision rather than serve with one this build does not know."""
+    if migrate:
+        upgrade_to_head(database)
+        return
+    with database.engine.connect() as connection:
+        current = database_revision(connection)
+    if current != script_head():
+        raise RuntimeError(f"The database schema is at revision {current or 'none'} and this build needs "
+                           f"{script_head()}: run `eco-orchestrator migrate` first (MIGRATE_ON_START=false)")
