@@ -126,8 +126,9 @@ def external_task_log_query(c: ExternalTaskLogFilter) -> Select:
         query = query.where(payload_number("priority") <= c.priority_at_most)
     if c.priority_at_least is not None:
         query = query.where(payload_number("priority") >= c.priority_at_least)
-    order = [EXTERNAL_TASK_LOG_SORT[key].desc() if desc else EXTERNAL_TASK_LOG_SORT[key].asc()
-             for key, desc in c.sort_desc.items()]
+    # Empty values first ascending and last descending on every database (as the other logs sort).
+    sorted_by = [(EXTERNAL_TASK_LOG_SORT[key], desc) for key, desc in c.sort_desc.items()]
+    order = [column.desc().nulls_last() if desc else column.asc().nulls_first() for column, desc in sorted_by]
     return query.order_by(*order, HistoryEvent.occurred_at, HistoryEvent.id)
 
 
