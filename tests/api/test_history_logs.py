@@ -284,3 +284,15 @@ def test_those_who_may_not_read_a_case_get_none_of_its_rows(service, client, not
         assert wang.get("/history/identity-link-log/count").json() == {"count": 3}
         assert wang.get("/history/detail/count").json() == {"count": 2}
         assert wang.get("/history/external-task-log/count").json() == {"count": 0}
+
+
+def test_deleting_a_case_logs_the_deletion_of_its_open_external_task(client, root):
+    deploy_bytes(client, "logged_notice.bpmn", NOTICE).raise_for_status()
+    instance = client.post("/process-definition/key/logged_notice/start", json={}).json()["id"]
+    task = _lock(client, instance, "website")
+    _advance(root)
+    assert client.delete(f"/process-instance/{instance}").status_code == 204
+    [created, deleted] = client.get("/history/external-task-log", params={"processInstanceId": instance}).json()
+    assert created["creationLog"] and deleted["deletionLog"] and deleted["externalTaskId"] == task
+    # The worker that held the lock when the case was deleted is named.
+    assert (deleted["workerId"], deleted["timestamp"]) == ("website", "2026-09-28T09:00:01.000+0800")
