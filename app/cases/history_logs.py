@@ -218,7 +218,8 @@ def _of_instances(query: Select, *, definition_id: str | None = None, definition
 
 
 def _in_time(row: LogRow, before: datetime | None, after: datetime | None) -> bool:
-    return (before is None or row.time < before) and (after is None or row.time > after)
+    """Camunda's dateBefore/After and occurredBefore/After: both ends included."""
+    return (before is None or row.time <= before) and (after is None or row.time >= after)
 
 
 # --- the identity link log ---------------------------------------------------------------------------
@@ -362,9 +363,10 @@ class DetailFilter:
     before: datetime | None = None
     after: datetime | None = None
     detail_id: str | None = None
-    # Turns a value into the (type, value, valueInfo) the REST layer shows: the variable types filter
-    # and sort by it.
-    typed: Callable[[Any], dict[str, Any]] = field(default=lambda value: {"type": None})
+    # Turns a value into the {type, value, valueInfo} the REST layer shows (the variable type filter
+    # and sorting read its type); by default the value as it was recorded, untyped.
+    typed: Callable[[Any], dict[str, Any]] = field(
+        default=lambda value: {"type": None, "value": value, "valueInfo": {}})
     viewer: Principal | None = None
 
     def __post_init__(self) -> None:

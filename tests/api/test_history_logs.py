@@ -183,6 +183,10 @@ def test_the_identity_link_log_shows_offers_and_assignments_and_who_made_them(cl
         "dateAfter": "2026-09-28T09:00:01.500+0800"}).json() == {"count": 5}
     assert client.get("/history/identity-link-log/count", params={
         "dateBefore": "2026-09-28T09:00:01.500+0800", "taskId": task}).json() == {"count": 3}
+    # Both ends are included, as in Camunda.
+    assert client.get("/history/identity-link-log/count", params={
+        "dateAfter": "2026-09-28T09:00:01.000+0800", "dateBefore": "2026-09-28T09:00:01.000+0800"}).json() == {
+        "count": 1}
     assert client.get("/history/identity-link-log/count", params={
         "processDefinitionKey": "other"}).json() == {"count": 0}
     by_user = client.get("/history/identity-link-log", params={
@@ -239,6 +243,9 @@ def test_details_list_the_values_commands_set_and_the_submitted_form(client, roo
                       ).json() == {"count": 2}
     assert client.get("/history/detail/count", params={"occurredAfter": "2026-09-28T09:00:00.500+0800",
                                                        "occurredBefore": "2026-09-28T09:00:01.500+0800"}
+                      ).json() == {"count": 2}
+    assert client.get("/history/detail/count", params={"occurredAfter": "2026-09-28T09:00:01.000+0800",
+                                                       "occurredBefore": "2026-09-28T09:00:01.000+0800"}
                       ).json() == {"count": 2}
     by_name = client.post("/history/detail", params={"maxResults": 3}, json={
         "variableUpdates": True, "sorting": [{"sortBy": "variableName", "sortOrder": "asc"},
