@@ -80,6 +80,11 @@ class NotFound(ServiceError):
     pass
 
 
+class NotFoundByQuery(NotFound):
+    """A single resource that Camunda's REST layer looks up with a query and answers 404 with an
+    InvalidRequestException (the historic logs and details)."""
+
+
 class UnknownIdentity(NotFound):
     """A user or group that does not exist (Camunda answers its identity resources' 404 with an
     InvalidRequestException)."""

@@ -20,6 +20,8 @@ from app.access import permissions
 from app.access.accounts import Principal
 from app.cases import leases
 from app.cases.instances import (
+    EXTERNAL_TASK_COMPLETED,
+    EXTERNAL_TASK_FAILED,
     get_active_instance,
     instance_of_open_work,
     jsonable,
@@ -122,8 +124,9 @@ def complete(services: Services, task_id: str, *, worker_id: str, variables: Map
         run = load_run(services, session, instance)
         result = run.complete_external_task(task_id, variables)
         now = services.clock.now()
-        record(session, instance, "externalTask.completed", now, user_id=actor.user_id, activity_id=task.activity_id,
-               task_id=task_id, worker_id=worker_id, topic=task.topic_name, variables=jsonable(variables))
+        record(session, instance, EXTERNAL_TASK_COMPLETED, now, user_id=actor.user_id, activity_id=task.activity_id,
+               task_id=task_id, worker_id=worker_id, topic=task.topic_name, variables=jsonable(variables),
+               priority=task.priority, retries=task.retries)
         save_run(services, session, instance, run, result, now)
 
 
@@ -150,14 +153,18 @@ def failure(services: Services, task_id: str, *, worker_id: str, error_message: 
     timeout; with none left an incident tells an operator."""
     if retries < 0 or retry_timeout_ms < 0:
         raise InvalidRequest("retries and retryTimeout must not be negative")
+    for name, given in (("errorMessage", error_message), ("errorDetails", error_details)):
+        if given is not None and not isinstance(given, str):
+            raise InvalidRequest(f"'{name}' must be a string")
     with services.db.write() as session:
         task = _held(session, services, task_id, worker_id, "failed")
         now = services.clock.now()
         task.retries, task.error_message, task.error_details = retries, error_message, error_details
         task.lock_expiration = now + timedelta(milliseconds=retry_timeout_ms) if retry_timeout_ms else None
         instance = session.get_one(ProcessInstance, task.process_instance_id)
-        record(session, instance, "externalTask.failed", now, user_id=actor.user_id, activity_id=task.activity_id,
-               task_id=task_id, worker_id=worker_id, error_message=error_message, retries=retries)
+        record(session, instance, EXTERNAL_TASK_FAILED, now, user_id=actor.user_id, activity_id=task.activity_id,
+               task_id=task_id, worker_id=worker_id, error_message=error_message, retries=retries,
+               topic=task.topic_name, priority=task.priority, error_details=error_details)
         if retries == 0:
             _raise_incident(session, instance, task, now)
 

@@ -84,10 +84,20 @@ def record(session: Session, instance: ProcessInstance, kind: str, at: datetime,
     pending.append(event)
 
 
+def recorded_tasks(session: Session, kind: str) -> set[str]:
+    """The tasks that events of a kind, recorded in the current unit of work, name."""
+    return {event["task_id"] for event in session.info.get("history") or () if event["kind"] == kind}
+
+
 def _write_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """Many rows of one table in one statement, without the ORM's per-object bookkeeping."""
     if rows:
         session.connection().execute(model.__table__.insert(), rows)
+
+
+# The history kinds of an external task's life (Camunda's historic external task log).
+EXTERNAL_TASK_CREATED, EXTERNAL_TASK_FAILED = "externalTask.created", "externalTask.failed"
+EXTERNAL_TASK_COMPLETED, EXTERNAL_TASK_DELETED = "externalTask.completed", "externalTask.deleted"
 
 
 def save_run(services: Services, session: Session, instance: ProcessInstance, run: ProcessRun,
@@ -218,11 +228,20 @@ def _sync_external_tasks(session: Session, instance: ProcessInstance, run: Proce
                          external_tasks: Iterable[OpenExternalTask], now: datetime) -> None:
     if not run.model.external_tasks:
         return  # no row can exist: spare every step of such a process the query
-    existing = set(session.scalars(select(ExternalTask.id).where(ExternalTask.process_instance_id == instance.id)))
+    rows = session.execute(select(ExternalTask.id, ExternalTask.activity_id, ExternalTask.topic_name,
+                                  ExternalTask.priority, ExternalTask.worker_id, ExternalTask.retries)
+                           .where(ExternalTask.process_instance_id == instance.id)).all()
+    existing = {row.id for row in rows}
     open_tasks = {task.id: task for task in external_tasks}
     gone = existing - open_tasks.keys()
     if gone:
         session.execute(delete(ExternalTask).where(ExternalTask.id.in_(gone)))
+        # A task that is gone without its worker completing it in this unit of work was deleted
+        # (cancelled by an event, its instance deleted or modified, or left by a BPMN error).
+        completed = recorded_tasks(session, EXTERNAL_TASK_COMPLETED)
+        for row in sorted((row for row in rows if row.id in gone and row.id not in completed), key=lambda r: r.id):
+            record(session, instance, EXTERNAL_TASK_DELETED, now, activity_id=row.activity_id, task_id=row.id,
+                   topic=row.topic_name, priority=row.priority, worker_id=row.worker_id, retries=row.retries)
         # An incident of a task that is gone (completed, or cancelled by a boundary event) is over.
         session.execute(update(Incident).where(Incident.configuration.in_(gone), Incident.end_time.is_(None))
                         .values(end_time=now))
@@ -238,6 +257,9 @@ def _sync_external_tasks(session: Session, instance: ProcessInstance, run: Proce
          "worker_id": None, "lock_expiration": None, "retries": None, "error_message": None,
          "error_details": None, "priority": task.priority, "tenant_id": instance.tenant_id, "created": now,
          "suspended": instance.suspended} for task in new_tasks])
+    for task in new_tasks:
+        record(session, instance, EXTERNAL_TASK_CREATED, now, activity_id=task.activity_id, task_id=task.id,
+               topic=task.topic, priority=task.priority)
 
 
 def _sync_subscriptions(session: Session, instance: ProcessInstance, run: ProcessRun, event_waits: Iterable[EventWait],

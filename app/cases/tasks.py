@@ -365,8 +365,10 @@ def change_candidate(services: Services, task_id: str, kind: str, identity: str,
                user_id=actor.user_id, activity_id=task.task_definition_key, task_id=task_id, **{kind: identity})
 
 
-def complete(services: Services, task_id: str, variables: Mapping[str, Any], *, actor: Principal) -> dict[str, Any]:
-    """Complete a user task with the submitted values, checked against its form first."""
+def complete(services: Services, task_id: str, variables: Mapping[str, Any], *, actor: Principal,
+             as_form: bool = False) -> dict[str, Any]:
+    """Complete a user task with the submitted values, checked against its form first; `as_form`: the
+    values were submitted as the task's form (Camunda's submit-form), which the history says."""
     refuse_reserved_keys(variables)
     with services.db.write() as session:
         # The task and its instance in one query (both then come from the session's identity map).
@@ -389,7 +391,7 @@ def complete(services: Services, task_id: str, variables: Mapping[str, Any], *, 
         now = services.clock.now()
         record(session, instance, "task.completed", now, user_id=actor.user_id,
                activity_id=task.task_definition_key, task_id=task_id, assignee=task.assignee,
-               groups=sorted(actor.groups), variables=jsonable(values))
+               groups=sorted(actor.groups), variables=jsonable(values), **({"form": True} if as_form else {}))
         save_run(services, session, instance, run, result, now, user_id=actor.user_id)
         return run.variables()
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import Request
 
-from app.cases import history
+from app.cases import history, history_logs
+from app.cases.history_logs import LogRow
 from app.cases.reports import DurationPeriod, TaskCount
 from app.cases.variable_instances import VariableRow
 from app.persistence.models import (
@@ -341,3 +342,44 @@ def event_subscription(row: EventSubscription, zone: tzinfo) -> dict[str, Any]:
     return {"id": row.id, "eventType": row.kind, "eventName": row.event_name, "executionId": row.task_id,
             "processInstanceId": row.process_instance_id, "activityId": row.activity_id,
             "createdDate": format_instant(row.created, zone), "tenantId": row.tenant_id}
+
+
+def _of_instance(instance: ProcessInstance) -> dict[str, Any]:
+    """The keys every historic log row has about the case it belongs to."""
+    return {"processInstanceId": instance.id, "processDefinitionId": instance.definition_id,
+            "processDefinitionKey": instance.definition_key, "tenantId": instance.tenant_id, "removalTime": None,
+            "rootProcessInstanceId": instance.root_process_instance_id or instance.id}
+
+
+def external_task_log(row: tuple[HistoryEvent, ProcessInstance], zone: tzinfo) -> dict[str, Any]:
+    """An event of an external task's life; the task is its own activity instance and execution."""
+    event, instance = row
+    payload, state = event.payload, history_logs.EXTERNAL_TASK_LOGS[event.kind]
+    return {"id": str(event.id), "timestamp": format_instant(event.occurred_at, zone), "externalTaskId": event.task_id,
+            "topicName": payload.get("topic"), "workerId": payload.get("worker_id"),
+            "retries": payload.get("retries"), "priority": payload.get("priority"),
+            "errorMessage": payload.get("error_message"), "activityId": event.activity_id,
+            "activityInstanceId": event.task_id, "executionId": event.task_id, **_of_instance(instance),
+            **{name: name == state for name in history_logs.EXTERNAL_TASK_LOGS.values()}}
+
+
+def identity_link_log(row: LogRow, zone: tzinfo) -> dict[str, Any]:
+    return {"id": row.id, "time": format_instant(row.time, zone), "type": row.fields["type"],
+            "userId": row.fields["userId"], "groupId": row.fields["groupId"], "taskId": row.event.task_id,
+            "operationType": row.fields["operationType"], "assignerId": row.event.user_id, **_of_instance(row.instance)}
+
+
+def historic_detail(row: LogRow, zone: tzinfo) -> dict[str, Any]:
+    """A variable update (its value typed as the variable instances type it) or a submitted form field."""
+    fields = row.fields
+    body = {"id": row.id, "type": fields["type"], "activityInstanceId": fields["activityInstanceId"],
+            "executionId": fields["executionId"], "caseDefinitionKey": None, "caseDefinitionId": None,
+            "caseInstanceId": None, "caseExecutionId": None, "taskId": fields["taskId"],
+            "userOperationId": fields["userOperationId"], "time": format_instant(row.time, zone),
+            **_of_instance(row.instance)}
+    if fields["type"] == history_logs.FORM_FIELD:
+        return {**body, "fieldId": fields["fieldId"], "fieldValue": fields["fieldValue"]}
+    typed = fields["typed"]
+    return {**body, "variableName": fields["variableName"], "variableInstanceId": fields["variableInstanceId"],
+            "variableType": typed["type"], "value": typed["value"], "valueInfo": typed["valueInfo"],
+            "revision": fields["revision"], "initial": fields["initial"], "errorMessage": None}

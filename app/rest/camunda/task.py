@@ -231,11 +231,12 @@ def delete_identity_link(task_id: str, services: ServicesDep, actor: PrincipalDe
     return Response(status_code=204)
 
 
-def _complete(task_id: str, services: Services, actor: Principal, body: dict[str, Any] | None
-              ) -> Response | dict[str, Any]:
+def _complete(task_id: str, services: Services, actor: Principal, body: dict[str, Any] | None,
+              as_form: bool = False) -> Response | dict[str, Any]:
     body = body or {}
     zone = services.settings.zone
-    current = tasks.complete(services, task_id, decode_variables(body.get("variables"), services.settings), actor=actor)
+    current = tasks.complete(services, task_id, decode_variables(body.get("variables"), services.settings), actor=actor,
+                             as_form=as_form)
     if flag(body.get("withVariablesInReturn"), "withVariablesInReturn"):
         return encode_variables(current, zone)
     return Response(status_code=204)
@@ -248,7 +249,7 @@ def complete(task_id: str, services: ServicesDep, actor: PrincipalDep, body: Jso
 
 @router.post("/{task_id}/submit-form", responses={204: {"description": "completed"}})
 def submit_form(task_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Any:
-    return _complete(task_id, services, actor, body)
+    return _complete(task_id, services, actor, body, as_form=True)
 
 
 @router.get("/{task_id}/form-variables")
