@@ -39,6 +39,7 @@ from app.rest import returns as returns_api
 from app.rest.dependencies import require_principal
 from app.rest.limits import JsonBodyCheck, RequestSizeLimit
 from app.settings import Settings, get_settings
+from app.web import install as install_web_workspace
 from app.workers.timer_worker import TimerWorker
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     errors.install(app)
     openapi.install(app)
     app.include_router(health.router)
+    install_web_workspace(app)
     signed_in = [Depends(require_principal)]
     for router in (clock_api.router, calendar_api.router, deadlines_api.router, parks_api.router, agencies_api.router,
                    audit_api.router, case_work.router, returns_api.router, camunda.router):
