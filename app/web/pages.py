@@ -4,9 +4,10 @@ let that account see and do; a case the account may not read is "not found" (404
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -26,6 +27,7 @@ from app.deadlines.deadlines import open_deadlines
 from app.definitions import deployments
 from app.engine import FormField
 from app.errors import Forbidden, FormValidationFailed, InvalidRequest, NotFound, ServiceError, TooManyAttempts
+from app.rest.dependencies import ServicesDep
 from app.web import i18n, sessions
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -47,13 +49,8 @@ class Visitor:
     session: sessions.WebSession
 
 
-def services_of(request: Request) -> Services:
-    return request.app.state.services
-
-
-def visitor(request: Request) -> Visitor:
+def visitor(request: Request, services: ServicesDep) -> Visitor:
     """The signed-in account of the request (a dependency of every page but the sign-in)."""
-    services = services_of(request)
     session = sessions.read(request, services)
     principal = None
     if session is not None and session.user_id and session.generation is not None:
@@ -62,6 +59,9 @@ def visitor(request: Request) -> Visitor:
         back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(back if request.method == "GET" else "/app/")
     return Visitor(principal, session)
+
+
+VisitorDep = Annotated[Visitor, Depends(visitor)]
 
 
 def signin_redirect(request: Request, error: SignInRequired) -> Response:
@@ -111,24 +111,22 @@ def _back(target: str | None) -> str:
 # --- signing in and out ----------------------------------------------------------------------------
 
 @router.get("/signin")
-def signin_form(request: Request, next: str | None = None) -> HTMLResponse:
-    services = services_of(request)
+def signin_form(request: Request, services: ServicesDep, next: str | None = None) -> Response:
     session = sessions.read(request, services) or sessions.fresh()
-    response = page(request, "signin.html", session=session, next=_back(next), error=None, username="")
+    response: Response = page(request, "signin.html", session=session, next=_back(next), error=None, username="")
     sessions.write(response, request, services, session)
     return response
 
 
 @router.post("/signin")
-async def sign_in(request: Request) -> Response:
-    services = services_of(request)
+async def sign_in(request: Request, services: ServicesDep) -> Response:
     form = await _form(request)
     session = sessions.read(request, services)
     username, password, back = form.get("username", "")[:64], form.get("password", ""), _back(form.get("next"))
     t = i18n.translator(i18n.language(request))
     if not sessions.csrf_matches(session, form.get("csrf")):
         session = sessions.fresh()
-        response = page(request, "signin.html", 400, session=session, next=back, error=t("signin.expired"),
+        response: Response = page(request, "signin.html", 400, session=session, next=back, error=t("signin.expired"),
                         username=username)
         sessions.write(response, request, services, session)
         return response
@@ -148,7 +146,7 @@ async def sign_in(request: Request) -> Response:
 
 
 @router.post("/signout")
-async def sign_out(request: Request, who: Visitor = Depends(visitor)) -> Response:
+async def sign_out(request: Request, who: VisitorDep) -> Response:
     _checked(who, await _form(request))
     response = RedirectResponse("/app/signin", status_code=303)
     response.delete_cookie(sessions.COOKIE, path=sessions.PATH)
@@ -185,44 +183,43 @@ def _deadlines(services: Services, principal: Principal, rows: list[Any]) -> dic
 
 
 @router.get("/")
-def inbox(request: Request, who: Visitor = Depends(visitor), tab: str = "mine", procedure: str | None = None,
-          page_number: int = 1) -> HTMLResponse:
-    services = services_of(request)
+def inbox(request: Request, who: VisitorDep, services: ServicesDep, tab: str = "mine",
+          procedure: str | None = None, page_number: str = "1") -> HTMLResponse:
     tab = tab if tab in TABS else "mine"
     procedure = (procedure or "")[:255] or None
     size = services.settings.web_page_size
-    page_number = max(1, min(page_number, 100_000))
+    number = max(1, min(int(page_number), 100_000)) if page_number.isdigit() and len(page_number) < 7 else 1
     criteria = _inbox_filter(who.principal, tab, procedure)
     rows: list[Any] = []
     count = 0
     if criteria is not None:
         query = tasks.task_query(criteria)
         count = listing.number_of(services, query)
-        rows = listing.rows(services, query, (page_number - 1) * size, size)
+        rows = listing.rows(services, query, (number - 1) * size, size)
     definitions = listing.rows(services, deployments.definition_query(latest_version=True), 0, 500)
     return page(request, "inbox.html", who=who, tab=tab, tabs=TABS, procedure=procedure, rows=rows,
                 deadlines=_deadlines(services, who.principal, rows), definitions=definitions,
-                names={d.key: d.name or d.key for d in definitions}, page_number=page_number,
+                names={d.key: d.name or d.key for d in definitions}, page_number=number,
                 pages=max(1, math.ceil(count / size)), count=count, zone=services.settings.zone,
                 query=lambda **changes: urlencode({**{"tab": tab, "procedure": procedure or ""}, **changes}))
 
 
 @router.post("/tasks/{task_id}/claim")
-async def claim(task_id: str, request: Request, who: Visitor = Depends(visitor)) -> Response:
-    return await _command(request, who, lambda services: tasks.claim(services, task_id, who.principal.user_id or "",
-                                                                     actor=who.principal))
+async def claim(task_id: str, request: Request, who: VisitorDep, services: ServicesDep) -> Response:
+    user_id = who.principal.user_id or ""
+    return await _command(request, who, lambda: tasks.claim(services, task_id, user_id, actor=who.principal))
 
 
 @router.post("/tasks/{task_id}/unclaim")
-async def unclaim(task_id: str, request: Request, who: Visitor = Depends(visitor)) -> Response:
-    return await _command(request, who, lambda services: tasks.unclaim(services, task_id, actor=who.principal))
+async def unclaim(task_id: str, request: Request, who: VisitorDep, services: ServicesDep) -> Response:
+    return await _command(request, who, lambda: tasks.unclaim(services, task_id, actor=who.principal))
 
 
-async def _command(request: Request, who: Visitor, command: Any) -> Response:
+async def _command(request: Request, who: Visitor, command: Callable[[], None]) -> Response:
     form = await _form(request)
     try:
         _checked(who, form)
-        await run_in_threadpool(command, services_of(request))
+        await run_in_threadpool(command)
     except ServiceError as error:
         return refused(request, who, error)
     return RedirectResponse(_back(form.get("back")), status_code=303)
@@ -253,9 +250,8 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _task_page(request: Request, who: Visitor, task_id: str, entered: dict[str, str] | None = None,
-               error: ServiceError | None = None) -> HTMLResponse:
-    services = services_of(request)
+def _task_page(request: Request, who: Visitor, services: Services, task_id: str,
+               entered: dict[str, str] | None = None, error: ServiceError | None = None) -> HTMLResponse:
     try:
         task = tasks.readable_task(services, task_id, who.principal)
         fields, current = tasks.form(services, task_id, who.principal)
@@ -272,14 +268,13 @@ def _task_page(request: Request, who: Visitor, task_id: str, entered: dict[str, 
 
 
 @router.get("/tasks/{task_id}")
-def task_page(task_id: str, request: Request, who: Visitor = Depends(visitor)) -> HTMLResponse:
-    return _task_page(request, who, task_id)
+def task_page(task_id: str, request: Request, who: VisitorDep, services: ServicesDep) -> HTMLResponse:
+    return _task_page(request, who, services, task_id)
 
 
 @router.post("/tasks/{task_id}")
-async def submit_form(task_id: str, request: Request, who: Visitor = Depends(visitor)) -> Response:
+async def submit_form(task_id: str, request: Request, who: VisitorDep, services: ServicesDep) -> Response:
     """POST /task/{id}/submit-form's use case with the form's fields, as text the form checks."""
-    services = services_of(request)
     form = await _form(request)
     try:
         _checked(who, form)
@@ -291,13 +286,12 @@ async def submit_form(task_id: str, request: Request, who: Visitor = Depends(vis
         return refused(request, who, error)
     except ServiceError as error:
         entered = {key: value for key, value in form.items() if key != "csrf"}
-        return await run_in_threadpool(_task_page, request, who, task_id, entered, error)
+        return await run_in_threadpool(_task_page, request, who, services, task_id, entered, error)
     return RedirectResponse(f"/app/cases/{quote(task.process_instance_id)}", status_code=303)
 
 
 @router.post("/tasks/{task_id}/comments")
-async def add_comment(task_id: str, request: Request, who: Visitor = Depends(visitor)) -> Response:
-    services = services_of(request)
+async def add_comment(task_id: str, request: Request, who: VisitorDep, services: ServicesDep) -> Response:
     form = await _form(request)
     try:
         _checked(who, form)
@@ -306,7 +300,7 @@ async def add_comment(task_id: str, request: Request, who: Visitor = Depends(vis
     except (NotFound, Forbidden) as error:
         return refused(request, who, error)
     except ServiceError as error:
-        return await run_in_threadpool(_task_page, request, who, task_id, None, error)
+        return await run_in_threadpool(_task_page, request, who, services, task_id, None, error)
     return RedirectResponse(f"/app/tasks/{quote(task_id)}#comments", status_code=303)
 
 
@@ -322,8 +316,7 @@ def _passage(services: Services, principal: Principal, instance_id: str) -> tupl
 
 
 @router.get("/cases/{instance_id}")
-def case_page(instance_id: str, request: Request, who: Visitor = Depends(visitor)) -> HTMLResponse:
-    services = services_of(request)
+def case_page(instance_id: str, request: Request, who: VisitorDep, services: ServicesDep) -> HTMLResponse:
     try:
         instance, definition = history.readable_historic_instance(services, instance_id, who.principal)
         _, xml = deployments.definition_with_xml(services, definition_id=instance.definition_id)
@@ -342,9 +335,8 @@ def case_page(instance_id: str, request: Request, who: Visitor = Depends(visitor
 
 
 @router.get("/cases/{instance_id}/replay")
-def replay_page(instance_id: str, request: Request, who: Visitor = Depends(visitor)) -> HTMLResponse:
+def replay_page(instance_id: str, request: Request, who: VisitorDep, services: ServicesDep) -> HTMLResponse:
     """GET /api/process-instances/{id}/replay and, for auditors, GET /api/history/verify of the case."""
-    services = services_of(request)
     try:
         instance, definition = history.readable_historic_instance(services, instance_id, who.principal)
         result = replay.replay_intact(case_export.export_case(services, instance.id, who.principal),
@@ -369,9 +361,8 @@ def replay_page(instance_id: str, request: Request, who: Visitor = Depends(visit
 # --- procedures, for designers ----------------------------------------------------------------------------
 
 @router.get("/procedures")
-def procedures_page(request: Request, who: Visitor = Depends(visitor)) -> HTMLResponse:
+def procedures_page(request: Request, who: VisitorDep, services: ServicesDep) -> HTMLResponse:
     """GET /process-definition/statistics and, for each definition with running cases, its activities'."""
-    services = services_of(request)
     try:
         permissions.require_group(who.principal, (permissions.DESIGNERS,), "READ", "ProcessDefinition")
         counting = statistics.IncidentCounting(all_types=True)
