@@ -329,7 +329,7 @@ def case_page(instance_id: str, request: Request, who: VisitorDep, services: Ser
             process_instance_id=instance.id, viewer=who.principal)), 0, 100)
     except ServiceError as error:
         return refused(request, who, error)
-    return page(request, "case.html", who=who, instance=instance, definition=definition, xml=xml,
+    return page(request, "case.html", who=who, diagram="case", instance=instance, definition=definition, xml=xml,
                 current=current, done=done, entries=entries, variables=variables, comments=opinions,
                 open_tasks=open_tasks, zone=services.settings.zone)
 
@@ -354,8 +354,8 @@ def replay_page(instance_id: str, request: Request, who: VisitorDep, services: S
     zone = services.settings.zone
     steps = [{"activity": entry.activity_id, "what": entry.what, "who": entry.who or "",
               "when": entry.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")} for entry in entries]
-    return page(request, "replay.html", who=who, instance=instance, definition=definition, xml=xml, result=result,
-                chain=chain, steps=steps)
+    return page(request, "replay.html", who=who, diagram="replay", instance=instance, definition=definition,
+                xml=xml, result=result, chain=chain, steps=steps)
 
 
 # --- procedures, for designers ----------------------------------------------------------------------------

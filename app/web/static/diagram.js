@@ -83,3 +83,6 @@ async function showReplay() {
   if (steps.length) { show(); } else { previous.disabled = true; next.disabled = true; }
   canvasElement.dataset.state = "ready";
 }
+
+if (document.body.dataset.diagram === "case") { showCase(); }
+if (document.body.dataset.diagram === "replay") { showReplay(); }
