@@ -3,9 +3,11 @@ signed-in account as the principal, so that every page shows and does exactly wh
 let that account see and do; a case the account may not read is "not found" (404)."""
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -241,13 +243,27 @@ def _hints(field: FormField) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _shown(value: Any) -> str:
+    """A value as a form field holds it: booleans as true/false, dates as yyyy-mm-dd."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())[:10]
+    if isinstance(value, datetime | date):
+        return value.isoformat()[:10]
     return str(value)
+
+
+def _readable(t: Callable[..., str], zone: tzinfo) -> Callable[[Any], str]:
+    """How a case's variable reads on its page."""
+    def show(value: Any) -> str:
+        if isinstance(value, bool):
+            return t("yes") if value else t("no")
+        if isinstance(value, datetime):
+            return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        if isinstance(value, dict | list):
+            return json.dumps(value, ensure_ascii=False, default=str)
+        return "" if value is None else str(value)
+    return show
 
 
 def _task_page(request: Request, who: Visitor, services: Services, task_id: str,
@@ -331,6 +347,7 @@ def case_page(instance_id: str, request: Request, who: VisitorDep, services: Ser
         return refused(request, who, error)
     return page(request, "case.html", who=who, diagram="case", instance=instance, definition=definition, xml=xml,
                 current=current, done=done, entries=entries, variables=variables, comments=opinions,
+                readable=_readable(i18n.translator(i18n.language(request)), services.settings.zone),
                 open_tasks=open_tasks, zone=services.settings.zone)
 
 
@@ -342,7 +359,7 @@ def replay_page(instance_id: str, request: Request, who: VisitorDep, services: S
         result = replay.replay_intact(case_export.export_case(services, instance.id, who.principal),
                                       services.settings.zone)
         _, xml = deployments.definition_with_xml(services, definition_id=instance.definition_id)
-        entries = case_timeline.timeline(services, instance.id, who.principal)
+        entries = case_timeline.timeline(services, instance.id, who.principal, passage=True)
     except ServiceError as error:
         return refused(request, who, error)
     chain = None

@@ -234,16 +234,22 @@ def test_an_auditor_replays_a_finished_case_to_its_end(service, browser, officia
     diagram_ready(auditor)
     canvas = auditor.locator("#canvas")
     assert auditor.locator("#step-text").inner_text().endswith("启动案件")
+    path = []
     assert auditor.get_by_role("button", name="上一步").is_disabled()
     seen = []
     while auditor.get_by_role("button", name="下一步").is_enabled():
         auditor.get_by_role("button", name="下一步").click()
         seen.append((canvas.get_attribute("data-current"), auditor.locator("#step-text").inner_text()))
+        if not path or path[-1] != seen[-1][0]:
+            path.append(seen[-1][0])
         if canvas.get_attribute("data-current") == "review" and "办理完成" in seen[-1][1]:
             shot(auditor, "replay")
     assert seen[-1][1].endswith("案件办结")
     assert any(current == "review" and "办理完成：省级审查" in text and "zj-official" in text for current, text in seen)
-    assert auditor.locator('g.djs-element.current[data-element-id="review"]').count() == 1
+    assert path == ["start", "review", "end"]  # the marker moved along the recorded path
+    assert ("start", "经过：申请") in [(current, text.split("　")[-1]) for current, text in seen]
+    assert auditor.locator('g.djs-element.current[data-element-id="end"]').count() == 1
+    assert auditor.locator('g.djs-element.done[data-element-id="review"]').count() == 1
     total = len(seen) + 1
     assert auditor.locator("#step-number").inner_text() == f"第 {total} 步，共 {total} 步"
     auditor.get_by_role("button", name="上一步").click()
