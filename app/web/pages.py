@@ -128,8 +128,8 @@ async def sign_in(request: Request, services: ServicesDep) -> Response:
     t = i18n.translator(i18n.language(request))
     if not sessions.csrf_matches(session, form.get("csrf")):
         session = sessions.fresh()
-        response: Response = page(request, "signin.html", 400, session=session, next=back, error=t("signin.expired"),
-                        username=username)
+        response: Response = page(request, "signin.html", 400, session=session, next=back,
+                                  error=t("signin.expired"), username=username)
         sessions.write(response, request, services, session)
         return response
     address = request.client.host if request.client else None
@@ -149,7 +149,10 @@ async def sign_in(request: Request, services: ServicesDep) -> Response:
 
 @router.post("/signout")
 async def sign_out(request: Request, who: VisitorDep) -> Response:
-    _checked(who, await _form(request))
+    try:
+        _checked(who, await _form(request))
+    except ServiceError as error:
+        return refused(request, who, error)
     response = RedirectResponse("/app/signin", status_code=303)
     response.delete_cookie(sessions.COOKIE, path=sessions.PATH)
     return response

@@ -135,6 +135,8 @@ def test_a_post_without_the_session_token_is_refused(service, officials):
                                                    "csrf": token})
         assert signed_in.status_code == 303
         assert http.post("/app/tasks/some-task/claim", data={"csrf": token}).status_code == 400  # the old token
+        assert http.post("/app/signout", data={"csrf": token}).status_code == 400
+        assert http.get("/app/").status_code == 200  # still signed in
         http.cookies.clear()
         assert http.get("/app/").status_code == 303
 
