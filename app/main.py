@@ -42,6 +42,7 @@ from app.rest.limits import JsonBodyCheck, RequestSizeLimit
 from app.rest.observe import Observe
 from app.settings import Settings, get_settings
 from app.telemetry import logs
+from app.web import install as install_web_workspace
 from app.workers.timer_worker import TimerWorker
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     openapi.install(app)
     app.include_router(health.router)
     app.include_router(prometheus.router)
+    install_web_workspace(app)
     signed_in = [Depends(require_principal)]
     for router in (clock_api.router, calendar_api.router, deadlines_api.router, parks_api.router, agencies_api.router,
                    audit_api.router, case_work.router, returns_api.router, camunda.router):

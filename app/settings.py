@@ -100,6 +100,15 @@ class Settings(BaseSettings):
     metrics_token: SecretStr = SecretStr("")
     metrics_open: bool = False
 
+    # --- The web workspace (/app/) ---
+    # The key that signs its session cookies; empty: derived from the anchor signing key, so that
+    # every replica signs alike and nothing more is kept.
+    web_session_secret: SecretStr = SecretStr("")
+    # How long a sign-in lasts.
+    web_session_hours: int = Field(default=8, ge=1, le=24 * 30)
+    # Tasks shown on one page of the inbox.
+    web_page_size: int = Field(default=20, ge=1, le=200)
+
     # --- Materials (材料) attached to tasks ---
     # Where their content is kept: "database" (a table beside the case), "directory" (files named by
     # their SHA-256 under attachment_directory, which the service must be able to write) or "s3" (objects

@@ -327,6 +327,27 @@ def _by_password(services: Services, authorization: str, credentials: str, addre
     return principal
 
 
+def sign_in_with_password(services: Services, user_id: str, password: str, address: str | None
+                          ) -> tuple[Principal, str]:
+    """A sign-in of a form (the web workspace): the same check, remembering and throttling as HTTP
+    Basic; the account's generation is returned beside it, for session_principal to hold it to."""
+    credentials = base64.b64encode(f"{user_id}:{password}".encode()).decode("ascii")
+    principal = _by_password(services, f"Basic {credentials}", credentials, address)
+    with services.db.read() as session:
+        generation = session.scalar(select(Account.generation).where(Account.id == user_id))
+    return principal, generation or ""
+
+
+def session_principal(services: Services, user_id: str, generation: str) -> Principal | None:
+    """Who a signed session names, as the account is now; None when the account is gone or changed
+    since the sign-in (a new password, groups or region end every session of it)."""
+    with services.db.read() as session:
+        account = session.execute(select(Account.region, Account.generation).where(Account.id == user_id)).first()
+        if account is None or not hmac.compare_digest(account.generation or "", generation):
+            return None
+        return stored_principal(session, user_id)
+
+
 # --- API keys --------------------------------------------------------------------------------------
 
 def create_api_key(services: Services, account_id: str) -> str:

@@ -9,6 +9,8 @@ database's machine, so that deleting the newest anchors from the database is see
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -87,6 +89,13 @@ class AnchorSigner:
         log = (Path(settings.anchor_log).expanduser() if settings.anchor_log
                else beside / LOG_FILE if settings.is_sqlite else None)
         return cls(key, log)
+
+    def derived_secret(self, purpose: str) -> bytes:
+        """A secret for another purpose (the web workspace's session cookies), derived from the private
+        key: every replica holding the key derives the same one, and there is nothing more to keep."""
+        raw = self._private_key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                              serialization.NoEncryption())
+        return hmac.new(raw, purpose.encode("utf-8"), hashlib.sha256).digest()
 
     def sign(self, message: bytes) -> str:
         return base64.b64encode(self._private_key.sign(message)).decode("ascii")

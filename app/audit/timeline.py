@@ -76,7 +76,27 @@ class _Fields(dict[str, Any]):
         return ""
 
 
-def timeline(services: Services, instance_id: str, reader: Principal) -> list[Entry]:
+# With the passage (an auditor's replay): every element the case went through, a user task by its own entries.
+_PASSED = "经过：{name}"
+
+
+def _passed(kind: str, activity_id: str, reached: set[str]) -> str | None:
+    """An element reached, once: when it starts, or when it ends where one step started and ended it
+    (the history then holds only its completion); `reached` holds those started and not yet ended."""
+    if kind == "activity.started":
+        reached.add(activity_id)
+        return _PASSED
+    if kind == "activity.completed":
+        if activity_id in reached:
+            reached.discard(activity_id)
+            return None
+        return _PASSED
+    return None
+
+
+def timeline(services: Services, instance_id: str, reader: Principal, *, passage: bool = False) -> list[Entry]:
+    """The entries in reading order; with `passage` (a replay's steps), also each event, gateway or system
+    step reached, in the order the case went through them."""
     with services.db.read() as session:
         instance = get_instance(session, instance_id)
         permissions.require_instance_read(session, reader, instance.id)
@@ -89,8 +109,15 @@ def timeline(services: Services, instance_id: str, reader: Principal) -> list[En
                   for definition_id in {*filter(None, versions), instance.definition_id}}
     model = models.get(versions[0], models[instance.definition_id]) if versions else models[instance.definition_id]
     due_of_task: dict[str, datetime | None] = {}
+    reached: set[str] = set()
+    # With the passage, a task's arrival reads where its activity starts: the history records the
+    # task first, then the elements its step went through before it.
+    held: dict[str, list[Entry]] = {}
     entries = []
     for event in events:
+        if passage and event.kind == "activity.started" and held.get(event.activity_id or ""):
+            entries.append(held[event.activity_id or ""].pop(0))
+            continue
         if event.kind == MIGRATED:
             model = models[event.payload["target_definition_id"]]
         info = model.elements.get(event.activity_id or "")
@@ -101,6 +128,8 @@ def timeline(services: Services, instance_id: str, reader: Principal) -> list[En
             # A special procedure stops the statutory clock while a token is inside it.
             text = ("计时暂停（" + info.properties[STOPS] + "）：{name}" if event.kind == "activity.started"
                     else "恢复计时：{name}")
+        if text is None and passage and info is not None and info.activity_type != "userTask":
+            text = _passed(event.kind, info.id, reached)
         if text is None:
             continue  # activity steps and computed deadlines are read from the entries they belong to
         name = (info.name if info else None) or event.activity_id or ""
@@ -118,9 +147,13 @@ def timeline(services: Services, instance_id: str, reader: Principal) -> list[En
             due = parse_datetime(event.payload["due"], services.settings.zone)
         fields = {key: value for key, value in event.payload.items() if value is not None}
         what = text.format_map(_Fields({**fields, "name": name}))
-        entries.append(Entry(event.occurred_at, event.kind, event.user_id, what, event.activity_id,
-                             info.name if info else None, due, deadline))
-    return entries
+        entry = Entry(event.occurred_at, event.kind, event.user_id, what, event.activity_id,
+                      info.name if info else None, due, deadline)
+        if passage and event.kind == "task.created" and event.activity_id:
+            held.setdefault(event.activity_id, []).append(entry)
+        else:
+            entries.append(entry)
+    return entries + [entry for waiting in held.values() for entry in waiting]
 
 
 def as_dict(entry: Entry, shown: Callable[[datetime], str | None]) -> dict[str, Any]:
