@@ -51,6 +51,7 @@ from collections.abc import Iterable
 
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
 from SpiffWorkflow.bpmn.specs.defaults import EventSubprocess
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
@@ -64,11 +65,14 @@ _EXTERNAL_ATTRIBUTES = ("type", "topic", "taskPriority")
 def end_implicitly(specs: Iterable[BpmnProcessSpec]) -> None:
     for spec in specs:
         for task_spec in list(spec.task_specs.values()):
-            if (task_spec.bpmn_id is None or task_spec.outputs or isinstance(task_spec, EndEvent | EventSubprocess)
+            # The library's join after an activity with boundary events carries the activity's way out.
+            element = task_spec.bpmn_id is not None or isinstance(task_spec, BoundaryEventJoin)
+            if (not element or task_spec.outputs or isinstance(task_spec, EndEvent | EventSubprocess)
                     # a compensation handler returns to the event that threw the compensation
                     or is_compensation_handler(task_spec)
                     # an instance of a multi-instance activity returns to its body
-                    or any(isinstance(owner, LoopTask) for owner in task_spec.inputs)):
+                    or any(isinstance(owner, LoopTask) and owner.task_spec == task_spec.name
+                           for owner in task_spec.inputs)):
                 continue
             task_spec.connect(spec.end)
 

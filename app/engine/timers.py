@@ -30,7 +30,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent, IntermediateCatchEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.specs.base import TaskSpec
@@ -155,6 +155,23 @@ class ServiceDuration(_FiresAtDueInstant, DurationTimerEventDefinition):
     def _due_instant(self, my_task: Task) -> str:
         expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
         return add_iso_duration(_now(), str(expression)).isoformat()
+
+
+class ServiceCycleOnce(_FiresAtDueInstant, TimeDateEventDefinition):
+    """A cycle on an intermediate catch event: a token passes the event once, so it fires once, at the
+    cycle's first instant, as in Camunda (whose job is then gone)."""
+
+    def _due_instant(self, my_task: Task) -> str:
+        return _first_of_cycle(my_task, self.expression)
+
+
+def _first_of_cycle(my_task: Task, expression_text: str) -> str:
+    expression = str(my_task.workflow.script_engine.evaluate(my_task, expression_text)).strip()
+    run_time = _run_time.get()
+    if is_cron(expression):
+        check_cron_period(expression, run_time.limits)
+        return cron_next(expression, _now(), run_time.zone).isoformat()
+    return parse_cycle(expression, _now(), run_time.limits)[1].isoformat()
 
 
 # Spring's macros, which Camunda 7 reads as their cron expressions.
@@ -311,7 +328,8 @@ class KeepsCyclePaths(BoundaryEventJoin):
 
 
 # The timer kinds as Camunda Modeler names them.
-TIMER_KINDS = {ServiceTimeDate: "timeDate", ServiceDuration: "timeDuration", ServiceCycle: "timeCycle"}
+TIMER_KINDS = {ServiceTimeDate: "timeDate", ServiceDuration: "timeDuration", ServiceCycle: "timeCycle",
+               ServiceCycleOnce: "timeCycle"}
 
 _REPLACEMENTS = {TimeDateEventDefinition: ServiceTimeDate, DurationTimerEventDefinition: ServiceDuration,
                  CycleTimerEventDefinition: ServiceCycle}
@@ -390,8 +408,7 @@ def _first_due(timer: EventDefinition, my_task: Task) -> str:
     try:
         if isinstance(timer, _FiresAtDueInstant):
             return timer._due_instant(my_task)
-        expression = my_task.workflow.script_engine.evaluate(my_task, getattr(timer, "expression", ""))
-        return parse_cycle(str(expression), _now(), _run_time.get().limits)[1].isoformat()
+        return _first_of_cycle(my_task, getattr(timer, "expression", ""))
     except ValueError as error:
         raise WorkflowTaskException(f"timer: {error}", task=my_task) from None
 
@@ -426,7 +443,9 @@ def use_service_timers(specs: Iterable[BpmnProcessSpec]) -> None:
     for spec in specs:
         for task_spec in spec.task_specs.values():
             definition = getattr(task_spec, "event_definition", None)
-            if definition is not None:
+            if isinstance(task_spec, IntermediateCatchEvent) and type(definition) is CycleTimerEventDefinition:
+                definition.__class__ = ServiceCycleOnce
+            elif definition is not None:
                 _replace(definition)
             if type(task_spec) is BoundaryEventJoin:
                 task_spec.__class__ = KeepsCyclePaths

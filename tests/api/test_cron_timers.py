@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.http import deploy, refusal
+from tests.support.bpmn_text import process
+from tests.support.http import deploy, deploy_bytes, refusal
 from tests.support.paths import FIXTURES
 
 DAILY_BATCH = FIXTURES / "constructs" / "cron_daily_batch.bpmn"
@@ -78,3 +79,23 @@ def test_a_cron_cycle_the_service_does_not_read_is_refused_naming_the_element(cl
       <bpmn:boundaryEvent id="chase" attachedToRef="t" cancelActivity="false"><bpmn:timerEventDefinition>
         <bpmn:timeCycle>{cycle}</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:boundaryEvent>""")
     assert reason in body["message"] and "chase" in body["message"]
+
+
+@pytest.mark.parametrize("cycle", ["0 0/5 * * * ?", "R/PT5M"])
+def test_a_cycle_on_an_intermediate_catch_event_fires_once_at_its_first_instant(client, root, cycle):
+    """A token passes a catch event once: as in Camunda, its cycle fires at its first instant and no
+    job is left (a cycle keeps repeating only on start events, boundary events and event subprocesses)."""
+    body = ('<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait"/>'
+            f'<bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition><bpmn:timeCycle>{cycle}'
+            '</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>'
+            '<bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="check"/><bpmn:userTask id="check"/>'
+            '<bpmn:sequenceFlow id="f3" sourceRef="check" targetRef="e"/><bpmn:endEvent id="e"/>')
+    assert deploy_bytes(client, "once.bpmn", process("cycle_once", body)).status_code == 200
+    case = client.post("/process-definition/key/cycle_once/start", json={}).json()["id"]
+    assert client.get("/job/count", params={"processInstanceId": case}).json()["count"] == 1
+    assert client.get("/task", params={"processInstanceId": case}).json() == []
+    assert root.post("/api/clock", json={"advance": "PT6M"}).status_code == 200
+    assert client.get("/job/count", params={"processInstanceId": case}).json()["count"] == 0
+    [task] = client.get("/task", params={"processInstanceId": case}).json()
+    assert client.post(f"/task/{task['id']}/complete", json={}).status_code == 204
+    assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"

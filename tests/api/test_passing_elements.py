@@ -219,6 +219,24 @@ def test_a_subprocess_drawn_without_an_end_event_ends_when_its_last_token_does(c
     assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
 
 
+@pytest.mark.parametrize("loop", ["", '<bpmn:multiInstanceLoopCharacteristics isSequential="true">'
+                                      '<bpmn:loopCardinality>2</bpmn:loopCardinality>'
+                                      '</bpmn:multiInstanceLoopCharacteristics>'])
+def test_an_activity_with_a_boundary_event_and_no_outgoing_flow_ends_its_case(client, loop):
+    """As Camunda's implicit end: neither the task (single or multi-instance) nor its boundary event
+    has an outgoing flow; completing the task ends the case instead of leaving it with nothing to do."""
+    body = (f'<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="check"/>'
+            f'<bpmn:userTask id="check">{loop}</bpmn:userTask><bpmn:boundaryEvent id="withdrawn" attachedToRef="check">'
+            '<bpmn:messageEventDefinition messageRef="m"/></bpmn:boundaryEvent>')
+    xml = process("open_ended", body).replace(b"</bpmn:definitions>",
+                                              b'<bpmn:message id="m" name="withdrawn"/></bpmn:definitions>')
+    assert deploy_bytes(client, "open_ended.bpmn", xml).status_code == 200
+    case = client.post("/process-definition/key/open_ended/start", json={}).json()["id"]
+    while tasks := client.get("/task", params={"processInstanceId": case}).json():
+        assert client.post(f"/task/{tasks[0]['id']}/complete", json={}).status_code == 204
+    assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
+
+
 def test_a_flow_without_condition_out_of_an_exclusive_gateway_is_taken_when_no_flow_before_it_is(client):
     # Camunda takes the first outgoing flow in the file's order whose condition holds or that has none.
     body = ('<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="route"/>'
