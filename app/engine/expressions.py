@@ -143,6 +143,8 @@ def _parse_numeric(text: str) -> int | float | None:
 def _to_number(value: Any) -> int | float:
     if _is_number(value):
         return value
+    if value is None or value == "":
+        return 0  # EL's coercion of null and "" to a number: `${missingCount + 1}` is 1
     if isinstance(value, str):
         number = _parse_numeric(value)
         if number is not None:
@@ -216,6 +218,9 @@ _ORDER_OPS: dict[str, Callable[[Any, Any], bool]] = {
 
 
 def _ordered(op: str, left: Any, right: Any) -> bool:
+    if left is None or right is None:
+        # EL: null is equal only to null, and ordered against nothing.
+        return left is None and right is None and op in ("<=", ">=")
     numbers = _is_number(left) and _is_number(right)
     texts = isinstance(left, str) and isinstance(right, str)
     if not numbers and not texts:

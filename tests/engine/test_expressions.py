@@ -114,10 +114,11 @@ def test_arithmetic(text: str, expected: Any) -> None:
 
 
 @pytest.mark.parametrize("text", [
-    '${"a" + "b"}', "${word + 1}", "${approved + 1}", "${nothing + 1}", "${items + 1}",
+    '${"a" + "b"}', "${word + 1}", "${approved + 1}", "${items + 1}",
     "${-word}", "${-true}", "${applicant * 2}",
 ])
 def test_arithmetic_on_non_numbers_fails(text: str) -> None:
+    """Text that is no number cannot be added, as in JUEL (null and "" can: see below)."""
     with pytest.raises(ExpressionEvaluationError, match="cannot coerce"):
         ev(text)
 
@@ -167,8 +168,19 @@ def test_ordering_dates() -> None:
     assert ev("${d1 > d2}", variables) is True
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("${nothing + 1}", 1), ("${nothing * 2}", 0), ("${-nothing}", 0), ('${"" + 1}', 1),
+    ("${nothing < 1}", False), ("${1 > nothing}", False), ("${nothing >= nothing}", True),
+    ("${nothing gt nothing}", False),
+])
+def test_null_is_zero_in_arithmetic_and_ordered_against_nothing_as_in_juel(text: str, expected: Any) -> None:
+    """The EL specification Camunda's JUEL follows: null and "" coerce to 0 in arithmetic, and an
+    ordering with null is false (but null <= null and null >= null, since null == null)."""
+    assert ev(text) == expected
+
+
 @pytest.mark.parametrize("text", [
-    "${nothing < 1}", "${1 > nothing}", "${approved < rejected}", "${word < 1}", '${"x" >= 2}',
+    "${approved < rejected}", "${word < 1}", '${"x" >= 2}',
     "${items < items}", "${applicant > 1}", "${when < day}", "${when > 1}",
 ])
 def test_ordering_incomparable_fails(text: str) -> None:
@@ -709,7 +721,7 @@ def test_evaluation_error_backstops() -> None:
 
 
 def test_numeric_string_coercion_is_strict() -> None:
-    for text in ("1_000", "nan", "inf", "0x10", "1e999", "", " "):
+    for text in ("1_000", "nan", "inf", "0x10", "1e999", " "):
         with pytest.raises(ExpressionEvaluationError, match="cannot coerce"):
             ev("${v + 1}", {"v": text})
     assert ev("${v + 1}", {"v": " 2 "}) == 3
