@@ -190,7 +190,6 @@ def test_a_process_that_is_not_executable_is_not_held_to_what_runs(client):
 
 
 @pytest.mark.parametrize(("condition", "variables", "words"), [
-    ("${amount > 5}", {"amount": {"value": None}}, "null"),
     ("${amount > 5}", {"amount": {"value": '{"a": 1}', "type": "Json"}}, "map"),
     ("${items[0] > 1}", {"items": {"value": "text"}}, "only maps and lists"),
     ("${addWorkingDays(1)}", {}, "does not take these arguments"),
