@@ -567,7 +567,13 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
                 error_catches[element_id] = ErrorCatch(_camunda(error, "errorCodeVariable"),
                                                        _camunda(error, "errorMessageVariable"))
         elif tag == "startEvent" and element.getparent() is process:
-            start_events.append(_start_event(resource, element, element_id))
+            started_by = _start_event(resource, element, element_id)
+            if started_by.kind == "message" and any(
+                    other.kind == "message" and other.event_name == started_by.event_name for other in start_events):
+                # Camunda refuses it too: a message could not tell which start event it starts at.
+                raise refuse_element(resource, element, f"two message start events of the process wait for message "
+                                                        f"'{started_by.event_name}'; a message starts at one")
+            start_events.append(started_by)
             start_form = start_form or _form_fields(resource, element)
             start_form_key = start_form_key or _camunda(element, "formKey")
     return _ProcessFacts(process, elements, user_tasks, external_tasks, error_catches, tuple(start_events),

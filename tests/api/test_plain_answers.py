@@ -67,6 +67,12 @@ REFUSED = {
                     "name has more than 255 characters"),
     "an unknown escalation": (START + '<bpmn:endEvent id="e"><bpmn:escalationEventDefinition escalationRef="nope"/>'
                               '</bpmn:endEvent>' + flow("s", "e", "f1"), "", "e", "names no bpmn:escalation"),
+    "two message start events of one message": (
+        '<bpmn:startEvent id="s1"><bpmn:messageEventDefinition messageRef="m1"/></bpmn:startEvent>'
+        '<bpmn:startEvent id="s2"><bpmn:messageEventDefinition messageRef="m2"/></bpmn:startEvent>'
+        '<bpmn:userTask id="u"/>' + flow("s1", "u", "f1") + flow("s2", "u", "f2"),
+        '<bpmn:message id="m1" name="newInvoice"/><bpmn:message id="m2" name="newInvoice"/>', "s2",
+        "two message start events of the process wait for message 'newInvoice'"),
     "an unknown message": (through('<bpmn:intermediateCatchEvent id="c"><bpmn:messageEventDefinition messageRef='
                                    '"nope"/></bpmn:intermediateCatchEvent>', "c"), "", "c", "messageRef"),
     "a boundary event on nothing": (through('<bpmn:userTask id="u"/>', "u") + '<bpmn:boundaryEvent id="b" '
