@@ -22,7 +22,7 @@ from app.access.accounts import Principal
 from app.audit import export as case_export
 from app.audit import ledger, replay
 from app.audit import timeline as case_timeline
-from app.cases import comments, history, instances, listing, statistics, tasks
+from app.cases import comments, history, instances, listing, modification, reminders, statistics, tasks
 from app.cases.projections import ACTIVE
 from app.context import Services
 from app.deadlines.deadlines import open_deadlines
@@ -270,7 +270,8 @@ def _readable(t: Callable[..., str], zone: tzinfo) -> Callable[[Any], str]:
 
 
 def _task_page(request: Request, who: Visitor, services: Services, task_id: str,
-               entered: dict[str, str] | None = None, error: ServiceError | None = None) -> HTMLResponse:
+               entered: dict[str, str] | None = None, error: ServiceError | None = None,
+               work_error: ServiceError | None = None) -> HTMLResponse:
     try:
         task = tasks.readable_task(services, task_id, who.principal)
         fields, current = tasks.form(services, task_id, who.principal)
@@ -281,8 +282,9 @@ def _task_page(request: Request, who: Visitor, services: Services, task_id: str,
                                                   for field in fields}
     failed = {item["field"]: item["message"] for item in (error.details or {}).get("fields", [])
               } if isinstance(error, FormValidationFailed) else {}
-    return page(request, "task.html", 400 if error else 200, who=who, task=task, fields=fields, values=values,
-                hints={field.id: _hints(field) for field in fields}, error=error, failed=failed,
+    return page(request, "task.html", 400 if error or work_error else 200, who=who, task=task, fields=fields,
+                values=values, hints={field.id: _hints(field) for field in fields}, error=error, failed=failed,
+                work_error=work_error, done=request.query_params.get("done") if request.method == "GET" else None,
                 comments=opinions, zone=services.settings.zone)
 
 
@@ -321,6 +323,55 @@ async def add_comment(task_id: str, request: Request, who: VisitorDep, services:
     except ServiceError as error:
         return await run_in_threadpool(_task_page, request, who, services, task_id, None, error)
     return RedirectResponse(f"/app/tasks/{quote(task_id)}#comments", status_code=303)
+
+
+# --- case work on a task: delegate (委派), hand over (转办), return (退回), remind (催办) ----------------------
+
+def _delegate(services: Services, task_id: str, form: dict[str, str], actor: Principal) -> None:
+    """POST /task/{id}/delegate's use case."""
+    tasks.delegate(services, task_id, form.get("userId", "")[:64] or "", actor=actor, reason=form.get("reason") or None)
+
+
+def _hand_over(services: Services, task_id: str, form: dict[str, str], actor: Principal) -> None:
+    """POST /task/{id}/assignee's use case."""
+    tasks.set_assignee(services, task_id, form.get("userId", "")[:64] or None, actor=actor,
+                       reason=form.get("reason") or None)
+
+
+def _return(services: Services, task_id: str, form: dict[str, str], actor: Principal) -> None:
+    """POST /api/tasks/{id}/return's use case: the target is one the procedure names in returnTargets."""
+    modification.return_task(services, task_id, {"targetActivityId": form.get("targetActivityId"),
+                                                 "opinion": form.get("opinion")}, actor=actor)
+
+
+def _remind(services: Services, task_id: str, form: dict[str, str], actor: Principal) -> None:
+    """POST /api/tasks/{id}/reminders's use case."""
+    reminders.remind(services, task_id, {"message": form.get("message") or None}, actor=actor)
+
+
+CASE_WORK: dict[str, Callable[[Services, str, dict[str, str], Principal], None]] = {
+    "delegate": _delegate, "assignee": _hand_over, "return": _return, "remind": _remind}
+
+
+@router.post("/tasks/{task_id}/work/{operation}")
+async def case_work(task_id: str, operation: str, request: Request, who: VisitorDep,
+                    services: ServicesDep) -> Response:
+    """One case-work operation on the task; the use case's refusal is shown on the task page."""
+    command = CASE_WORK.get(operation)
+    if command is None:
+        return not_found(request, who)
+    form = await _form(request)
+    try:
+        _checked(who, form)
+        task = await run_in_threadpool(tasks.readable_task, services, task_id, who.principal)
+        await run_in_threadpool(command, services, task_id, form, who.principal)
+    except (NotFound, Forbidden) as error:
+        return refused(request, who, error)
+    except ServiceError as error:
+        return await run_in_threadpool(_task_page, request, who, services, task_id, None, None, error)
+    if operation in ("delegate", "assignee", "return"):  # the task is someone else's or gone: show the case
+        return RedirectResponse(f"/app/cases/{quote(task.process_instance_id)}?done={operation}", status_code=303)
+    return RedirectResponse(f"/app/tasks/{quote(task_id)}?done={operation}#case-work", status_code=303)
 
 
 # --- a case on its diagram ------------------------------------------------------------------------------

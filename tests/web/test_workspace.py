@@ -281,3 +281,60 @@ def test_the_procedures_page_counts_running_cases_per_activity(service, browser,
     sign_in(official, "zj-official", then="/app/procedures")
     assert official.get_by_role("heading", name="未找到").is_visible()
     official.context.close()
+
+
+# Two steps of one department; the second may return the case to the first (returnTargets).
+RETURNABLE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="returnable_definitions"
+    targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="two_steps" name="两步审查" isExecutable="true">
+    <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="first" />
+    <bpmn:userTask id="first" name="初审" camunda:candidateGroups="zj-env" />
+    <bpmn:sequenceFlow id="f2" sourceRef="first" targetRef="second" />
+    <bpmn:userTask id="second" name="复审" camunda:candidateGroups="zj-env">
+      <bpmn:extensionElements><camunda:properties>
+        <camunda:property name="returnTargets" value="first" /></camunda:properties></bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f3" sourceRef="second" targetRef="end" /><bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+
+def test_an_official_returns_reminds_and_delegates_on_the_task_page(service, browser, officials, admin):
+    assert deploy_bytes(admin, "two_steps.bpmn", RETURNABLE).status_code == 200
+    instance_id = start(admin, "two_steps", "ZJ-TWO-1").json()["id"]
+    [first] = admin.get(f"/task?processInstanceId={instance_id}").json()
+    assert admin.post(f"/task/{first['id']}/complete", json={}).status_code in (200, 204)
+    [second] = admin.get(f"/task?processInstanceId={instance_id}").json()
+    page = new_page(browser, service)
+    sign_in(page, "zj-official", then=f"/app/tasks/{second['id']}")
+    work = page.locator("#work")
+    # A target the procedure does not name: the use case's refusal, on the page.
+    work.get_by_label("退回到的环节（活动标识）").fill("start")
+    work.get_by_label("退回意见").fill("退回申请")
+    work.get_by_role("button", name="退回").click()
+    assert "may not return the case to 'start'" in page.locator("#work-error").inner_text()
+    page.locator("#work").get_by_label("催办内容").fill("请尽快复审")
+    page.locator("#work").get_by_role("button", name="催办").click()
+    assert page.locator("#work-done").inner_text() == "已催办"
+    reminders = httpx.get(f"{service.base_url}/api/tasks/{second['id']}/reminders", auth=ADMIN_AUTH).json()
+    assert [reminder["message"] for reminder in reminders] == ["请尽快复审"]
+    work = page.locator("#work")
+    work.get_by_label("退回到的环节（活动标识）").fill("first")
+    work.get_by_label("退回意见").fill("材料不全，退回初审")
+    work.get_by_role("button", name="退回").click()
+    page.wait_for_url(f"**/app/cases/{instance_id}?done=return")
+    assert "初审" in page.locator("#open-tasks").inner_text()
+    [reopened] = admin.get(f"/task?processInstanceId={instance_id}").json()
+    assert reopened["taskDefinitionKey"] == "first"
+    # Delegated (委派) to a colleague: the colleague holds it, pending, and the case page tells who.
+    page.goto(f"/app/tasks/{reopened['id']}")
+    work = page.locator("#work")
+    work.get_by_label("委派 · 用户账号").fill("zj-colleague")
+    work.get_by_role("button", name="委派").click()
+    page.wait_for_url(f"**/app/cases/{instance_id}?done=delegate")
+    task = admin.get(f"/task/{reopened['id']}").json()
+    assert (task["assignee"], task["delegationState"]) == ("zj-colleague", "PENDING")
+    page.context.close()
