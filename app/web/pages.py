@@ -16,13 +16,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from app.access import accounts, permissions
 from app.access.accounts import Principal
 from app.audit import export as case_export
 from app.audit import ledger, replay
 from app.audit import timeline as case_timeline
-from app.cases import comments, history, instances, listing, modification, reminders, statistics, tasks
+from app.cases import attachments, comments, history, instances, listing, modification, reminders, statistics, tasks
 from app.cases.projections import ACTIVE
 from app.context import Services
 from app.deadlines.deadlines import open_deadlines
@@ -276,6 +277,7 @@ def _task_page(request: Request, who: Visitor, services: Services, task_id: str,
         task = tasks.readable_task(services, task_id, who.principal)
         fields, current = tasks.form(services, task_id, who.principal)
         opinions = comments.instance_comments(services, task.process_instance_id, who.principal)
+        materials = attachments.task_attachments(services, task_id, who.principal)
     except ServiceError as refusal:
         return refused(request, who, refusal)
     values = entered if entered is not None else {field.id: _shown(current.get(field.id, field.default_value))
@@ -284,7 +286,8 @@ def _task_page(request: Request, who: Visitor, services: Services, task_id: str,
               } if isinstance(error, FormValidationFailed) else {}
     return page(request, "task.html", 400 if error or work_error else 200, who=who, task=task, fields=fields,
                 values=values, hints={field.id: _hints(field) for field in fields}, error=error, failed=failed,
-                work_error=work_error, done=request.query_params.get("done") if request.method == "GET" else None,
+                work_error=work_error, materials=materials, material_max=services.settings.attachment_max_bytes,
+                done=request.query_params.get("done") if request.method == "GET" else None,
                 comments=opinions, zone=services.settings.zone)
 
 
@@ -372,6 +375,51 @@ async def case_work(task_id: str, operation: str, request: Request, who: Visitor
     if operation in ("delegate", "assignee", "return"):  # the task is someone else's or gone: show the case
         return RedirectResponse(f"/app/cases/{quote(task.process_instance_id)}?done={operation}", status_code=303)
     return RedirectResponse(f"/app/tasks/{quote(task_id)}?done={operation}#case-work", status_code=303)
+
+
+# --- materials (附件) of a task ----------------------------------------------------------------------------
+
+@router.post("/tasks/{task_id}/materials")
+async def upload_material(task_id: str, request: Request, who: VisitorDep, services: ServicesDep) -> Response:
+    """POST /task/{id}/attachment/create's use case, with the same bounds on the multipart form."""
+    limit = services.settings.attachment_max_bytes
+    fields: dict[str, str] = {}
+    content: bytes | None = None
+    part_type: str | None = None
+    try:
+        async with request.form(max_files=1, max_fields=5) as form:
+            for name, value in form.multi_items():
+                if isinstance(value, UploadFile) and name == "content":
+                    content = await value.read(limit + 1)
+                    part_type = (value.content_type or "").split(";")[0].strip() or None
+                    fields.setdefault("name", (value.filename or "")[:255])
+                elif isinstance(value, str) and name in ("csrf", "name", "description") and len(value) <= 4000:
+                    if value or name == "csrf":
+                        fields[name] = value
+        _checked(who, fields)
+        new = attachments.NewAttachment(name=fields.get("name") or None, description=fields.get("description"),
+                                        type=part_type, url=None, content=content)
+        await run_in_threadpool(attachments.add, services, task_id, new, actor=who.principal)
+    except (NotFound, Forbidden) as error:
+        return refused(request, who, error)
+    except ServiceError as error:
+        return await run_in_threadpool(_task_page, request, who, services, task_id, None, None, error)
+    return RedirectResponse(f"/app/tasks/{quote(task_id)}#materials", status_code=303)
+
+
+@router.get("/tasks/{task_id}/materials/{attachment_id}")
+def download_material(task_id: str, attachment_id: str, request: Request, who: VisitorDep,
+                      services: ServicesDep) -> Response:
+    """GET /task/{id}/attachment/{id}/data's use case: saved by the browser, never rendered."""
+    try:
+        row = attachments.task_attachment(services, task_id, attachment_id, who.principal)
+        data = attachments.content(services, task_id, attachment_id, who.principal)
+    except ServiceError as error:
+        return refused(request, who, error)
+    name = quote(row.name or attachment_id)
+    return Response(data, media_type="application/octet-stream",
+                    headers={"X-Content-Type-Options": "nosniff",
+                             "Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
 # --- a case on its diagram ------------------------------------------------------------------------------

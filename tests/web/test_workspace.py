@@ -310,6 +310,18 @@ def test_an_official_returns_reminds_and_delegates_on_the_task_page(service, bro
     [second] = admin.get(f"/task?processInstanceId={instance_id}").json()
     page = new_page(browser, service)
     sign_in(page, "zj-official", then=f"/app/tasks/{second['id']}")
+    # A material uploaded from the browser: listed with its download link, the same bytes come back.
+    assert page.locator("#no-materials").is_visible()
+    page.get_by_label("上传文件").set_input_files(
+        files=[{"name": "申请表.txt", "mimeType": "text/plain", "buffer": "申请材料<b>".encode()}])
+    page.get_by_role("button", name="上传材料").click()
+    link = page.locator("#material-list").get_by_role("link", name="申请表.txt")
+    with page.expect_download() as downloading:
+        link.click()
+    assert Path(downloading.value.path()).read_bytes() == "申请材料<b>".encode()
+    assert downloading.value.suggested_filename == "申请表.txt"
+    [listed] = admin.get(f"/task/{second['id']}/attachment").json()
+    assert listed["name"] == "申请表.txt"
     work = page.locator("#work")
     # A target the procedure does not name: the use case's refusal, on the page.
     work.get_by_label("退回到的环节（活动标识）").fill("start")
