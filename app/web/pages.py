@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -26,6 +26,7 @@ from app.audit import timeline as case_timeline
 from app.cases import attachments, comments, history, instances, listing, modification, reminders, statistics, tasks
 from app.cases.projections import ACTIVE
 from app.context import Services
+from app.deadlines import statutory
 from app.deadlines.deadlines import open_deadlines
 from app.definitions import deployments
 from app.engine import FormField
@@ -445,12 +446,33 @@ def case_page(instance_id: str, request: Request, who: VisitorDep, services: Ser
         opinions = comments.instance_comments(services, instance.id, who.principal)
         open_tasks = listing.rows(services, tasks.task_query(tasks.TaskFilter(
             process_instance_id=instance.id, viewer=who.principal)), 0, 100)
+        clock = statutory.statutory_clock(services, instance.id, who.principal)
     except ServiceError as error:
         return refused(request, who, error)
-    return page(request, "case.html", who=who, diagram="case", instance=instance, definition=definition, xml=xml,
+    return page(request, "case.html", who=who, diagram="case", clock=clock, auditor=_auditor(who.principal),
+                instance=instance, definition=definition, xml=xml,
                 current=current, done=done, entries=entries, variables=variables, comments=opinions,
                 readable=_readable(i18n.translator(i18n.language(request)), services.settings.zone),
                 open_tasks=open_tasks, zone=services.settings.zone)
+
+
+def _auditor(principal: Principal) -> bool:
+    try:
+        permissions.require_group(principal, (permissions.AUDITORS,), "READ", "History")
+    except Forbidden:
+        return False
+    return True
+
+
+@router.get("/cases/{instance_id}/export")
+def export_page(instance_id: str, request: Request, who: VisitorDep, services: ServicesDep) -> Response:
+    """GET /api/process-instances/{id}/export's use case, the same file, with the same permission."""
+    try:
+        document = case_export.export_case(services, instance_id, who.principal)
+    except ServiceError as error:
+        return refused(request, who, error)
+    return JSONResponse(document, headers={
+        "Content-Disposition": f'attachment; filename="case-{quote(instance_id)}.json"'})
 
 
 @router.get("/cases/{instance_id}/replay")
@@ -464,12 +486,7 @@ def replay_page(instance_id: str, request: Request, who: VisitorDep, services: S
         entries = case_timeline.timeline(services, instance.id, who.principal, passage=True)
     except ServiceError as error:
         return refused(request, who, error)
-    chain = None
-    try:
-        permissions.require_group(who.principal, (permissions.AUDITORS,), "READ", "History")
-        chain = ledger.verify(services, instance.id)
-    except Forbidden:
-        pass
+    chain = ledger.verify(services, instance.id) if _auditor(who.principal) else None
     zone = services.settings.zone
     steps = [{"activity": entry.activity_id, "what": entry.what, "who": entry.who or "",
               "when": entry.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")} for entry in entries]

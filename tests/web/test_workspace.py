@@ -3,6 +3,7 @@ against the real service over real HTTP on the test database. With WEB_SCREENSHO
 README shows are saved to docs/screenshots/."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -196,6 +197,14 @@ def test_an_official_works_a_task_of_a_shipped_procedure_in_the_browser(service,
     assert "办理完成：省级环境保护行政主管部门审查推荐" in timeline and "zj-official" in timeline
     assert "杭州某经济技术开发区" in page.locator("#variables").inner_text()
     shot(page, "case")
+    # The statutory clock, as GET /api/process-instances/{id}/clock tells it.
+    clock = admin.get(f"{service.base_url}/api/process-instances/{instance_id}/clock").json()
+    assert page.locator("#clock-used").inner_text() == str(clock["usedDays"])
+    assert page.locator("#clock-paused-days").inner_text() == str(clock["pausedDays"])
+    assert page.locator("#clock-remaining").inner_text() == (
+        "无法定时限" if clock["remainingDays"] is None else str(clock["remainingDays"]))
+    assert page.locator("#clock-state").inner_text() == ("暂停计时" if clock["paused"] else "计时中")
+    assert page.locator("#export").count() == 0  # the export link is for auditors
     assert admin.get(f"/task?processInstanceId={instance_id}").json()[0]["taskDefinitionKey"] == "formal_review"
     page.context.close()
 
@@ -262,6 +271,17 @@ def test_an_auditor_replays_a_finished_case_to_its_end(service, browser, officia
     assert auditor.locator("#step-number").inner_text() == f"第 {total} 步，共 {total} 步"
     auditor.get_by_role("button", name="上一步").click()
     assert auditor.locator("#step-number").inner_text() == f"第 {total - 1} 步，共 {total} 步"
+    # The case export, downloaded from the case page: the very JSON the API gives.
+    auditor.goto(f"/app/cases/{instance_id}")
+    with auditor.expect_download() as downloading:
+        auditor.locator("#export").click()
+    exported = json.loads(Path(downloading.value.path()).read_text(encoding="utf-8"))
+    api = httpx.get(f"{service.base_url}/api/process-instances/{instance_id}/export",
+                    auth=("auditor", "auditor-password")).json()
+    unsealed = {"seal", "exportedAt"}  # the moment of export, and the seal over it, may differ
+    assert exported.keys() == api.keys() and exported["exportedBy"] == "auditor"
+    assert {k: v for k, v in exported.items() if k not in unsealed} == {
+        k: v for k, v in api.items() if k not in unsealed}
     # In English on request.
     auditor.goto(f"/app/cases/{instance_id}/replay?lang=en")
     assert auditor.locator("#verdict").inner_text().startswith("Verified")
