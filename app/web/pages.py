@@ -498,6 +498,11 @@ def replay_page(instance_id: str, request: Request, who: VisitorDep, services: S
 
 @router.get("/procedures")
 def procedures_page(request: Request, who: VisitorDep, services: ServicesDep) -> HTMLResponse:
+    return _procedures(request, who, services)
+
+
+def _procedures(request: Request, who: Visitor, services: Services,
+                deploy_error: ServiceError | None = None) -> HTMLResponse:
     """GET /process-definition/statistics and, for each definition with running cases, its activities'."""
     try:
         permissions.require_group(who.principal, (permissions.DESIGNERS,), "READ", "ProcessDefinition")
@@ -507,4 +512,33 @@ def procedures_page(request: Request, who: VisitorDep, services: ServicesDep) ->
                       for definition, item in found if item.instances}
     except ServiceError as error:
         return refused(request, who, error)
-    return page(request, "procedures.html", who=who, definitions=found, activities=activities)
+    return page(request, "procedures.html", 400 if deploy_error else 200, who=who, definitions=found,
+                activities=activities, deploy_error=deploy_error,
+                deployed=request.query_params.get("deployed") if request.method == "GET" else None)
+
+
+@router.post("/procedures")
+async def deploy_file(request: Request, who: VisitorDep, services: ServicesDep) -> Response:
+    """POST /deployment/create's use case with one file, for designers (administrators are designers too)."""
+    limit = services.settings.max_upload_bytes
+    fields: dict[str, str] = {}
+    resources: dict[str, bytes] = {}
+    try:
+        async with request.form(max_files=1, max_fields=5) as form:
+            for name, value in form.multi_items():
+                if isinstance(value, UploadFile) and name == "content":
+                    resources[(value.filename or "process.bpmn")[:255]] = await value.read(limit + 1)
+                elif isinstance(value, str) and name in ("csrf", "name") and len(value) <= 4000:
+                    fields[name] = value
+        _checked(who, fields)
+        permissions.require_group(who.principal, (permissions.DESIGNERS,), "CREATE", "Deployment")
+        if not resources:
+            raise InvalidRequest("Choose a BPMN or DMN file to deploy")
+        result = await run_in_threadpool(
+            deployments.deploy, services, name=fields.get("name") or next(iter(resources)), source="web workspace",
+            tenant_id=None, resources=resources, duplicate_filtering=False, changed_only=False,
+            user_id=who.principal.user_id)
+    except ServiceError as error:  # a non-designer is refused the page itself: not found, as GET answers
+        return await run_in_threadpool(_procedures, request, who, services, error)
+    return RedirectResponse(f"/app/procedures?{urlencode({'deployed': result.deployment.name or ''})}",
+                            status_code=303)

@@ -296,6 +296,18 @@ def test_the_procedures_page_counts_running_cases_per_activity(service, browser,
     sign_in(page, ADMIN_AUTH[0], then="/app/procedures")  # a designer who reads every case
     row = page.locator("tr[data-activity=review]")
     assert row.locator(".count").inner_text() == "2"
+    # A file deployed from the browser: the definition it made is listed; a bad file, the plain refusal.
+    page.get_by_label("BPMN 或 DMN 文件").set_input_files(
+        files=[{"name": "two_steps.bpmn", "mimeType": "application/xml", "buffer": RETURNABLE}])
+    page.get_by_role("button", name="部署").click()
+    assert page.locator("#deploy-done").inner_text() == "已部署：two_steps.bpmn"
+    assert page.locator("tr[data-definition^='two_steps:'] th").inner_text() == "两步审查"
+    page.get_by_label("BPMN 或 DMN 文件").set_input_files(
+        files=[{"name": "broken.bpmn", "mimeType": "application/xml", "buffer": b"<bpmn:definitions"}])
+    page.get_by_role("button", name="部署").click()
+    refusal = page.locator("#deploy-error").inner_text()
+    assert "broken.bpmn" in refusal and "Traceback" not in refusal and "lxml" not in refusal
+    assert [d["key"] for d in admin.get("/process-definition").json()].count("two_steps") == 1
     page.context.close()
     official = new_page(browser, service)
     sign_in(official, "zj-official", then="/app/procedures")
