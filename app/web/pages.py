@@ -279,6 +279,7 @@ def _task_page(request: Request, who: Visitor, services: Services, task_id: str,
         fields, current = tasks.form(services, task_id, who.principal)
         opinions = comments.instance_comments(services, task.process_instance_id, who.principal)
         materials = attachments.task_attachments(services, task_id, who.principal)
+        worker = tasks.may_work(services, task_id, who.principal)
     except ServiceError as refusal:
         return refused(request, who, refusal)
     values = entered if entered is not None else {field.id: _shown(current.get(field.id, field.default_value))
@@ -287,7 +288,8 @@ def _task_page(request: Request, who: Visitor, services: Services, task_id: str,
               } if isinstance(error, FormValidationFailed) else {}
     return page(request, "task.html", 400 if error or work_error else 200, who=who, task=task, fields=fields,
                 values=values, hints={field.id: _hints(field) for field in fields}, error=error, failed=failed,
-                work_error=work_error, materials=materials, material_max=services.settings.attachment_max_bytes,
+                work_error=work_error, worker=worker, materials=materials,
+                material_max=services.settings.attachment_max_bytes,
                 done=request.query_params.get("done") if request.method == "GET" else None,
                 comments=opinions, zone=services.settings.zone)
 

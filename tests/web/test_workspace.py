@@ -382,3 +382,10 @@ def test_an_official_returns_reminds_and_delegates_on_the_task_page(service, bro
     task = admin.get(f"/task/{reopened['id']}").json()
     assert (task["assignee"], task["delegationState"]) == ("zj-colleague", "PENDING")
     page.context.close()
+    # An auditor reads the task but may not work it: only the reminder is offered.
+    auditor = new_page(browser, service)
+    sign_in(auditor, "auditor", then=f"/app/tasks/{reopened['id']}")
+    assert auditor.locator("#work").get_by_role("button", name="催办").is_visible()
+    for operation in ("委派", "转办", "退回"):
+        assert auditor.locator("#work").get_by_role("button", name=operation).count() == 0
+    auditor.context.close()
