@@ -25,7 +25,7 @@ from app.cases.instances import (
 from app.cases.suspension import refuse_if_suspended
 from app.context import Services
 from app.engine import FormField, validate_submission
-from app.errors import Conflict, InvalidRequest, NotFound, TaskAlreadyClaimed
+from app.errors import Conflict, Forbidden, InvalidRequest, NotFound, TaskAlreadyClaimed
 from app.extensions import confidentiality
 from app.persistence.models import (
     ActivityInstance,
@@ -435,6 +435,17 @@ def readable_task(services: Services, task_id: str, viewer: Principal) -> UserTa
         task = open_task(session, task_id)
         require_read(session, viewer, task)
         return task
+
+
+def may_work(services: Services, task_id: str, viewer: Principal) -> bool:
+    """Whether the viewer may claim, complete or hand on the open task (its assignee or a candidate)."""
+    with services.db.read() as session:
+        task = open_task(session, task_id)
+        try:
+            permissions.require_task_work(session, viewer, task)
+        except Forbidden:
+            return False
+        return True
 
 
 def form_key(services: Services, task_id: str, viewer: Principal) -> str | None:

@@ -13,18 +13,20 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from app.access import accounts, permissions
 from app.access.accounts import Principal
 from app.audit import export as case_export
 from app.audit import ledger, replay
 from app.audit import timeline as case_timeline
-from app.cases import comments, history, instances, listing, statistics, tasks
+from app.cases import attachments, comments, history, instances, listing, modification, reminders, statistics, tasks
 from app.cases.projections import ACTIVE
 from app.context import Services
+from app.deadlines import statutory
 from app.deadlines.deadlines import open_deadlines
 from app.definitions import deployments
 from app.engine import FormField
@@ -270,19 +272,25 @@ def _readable(t: Callable[..., str], zone: tzinfo) -> Callable[[Any], str]:
 
 
 def _task_page(request: Request, who: Visitor, services: Services, task_id: str,
-               entered: dict[str, str] | None = None, error: ServiceError | None = None) -> HTMLResponse:
+               entered: dict[str, str] | None = None, error: ServiceError | None = None,
+               work_error: ServiceError | None = None) -> HTMLResponse:
     try:
         task = tasks.readable_task(services, task_id, who.principal)
         fields, current = tasks.form(services, task_id, who.principal)
         opinions = comments.instance_comments(services, task.process_instance_id, who.principal)
+        materials = attachments.task_attachments(services, task_id, who.principal)
+        worker = tasks.may_work(services, task_id, who.principal)
     except ServiceError as refusal:
         return refused(request, who, refusal)
     values = entered if entered is not None else {field.id: _shown(current.get(field.id, field.default_value))
                                                   for field in fields}
     failed = {item["field"]: item["message"] for item in (error.details or {}).get("fields", [])
               } if isinstance(error, FormValidationFailed) else {}
-    return page(request, "task.html", 400 if error else 200, who=who, task=task, fields=fields, values=values,
-                hints={field.id: _hints(field) for field in fields}, error=error, failed=failed,
+    return page(request, "task.html", 400 if error or work_error else 200, who=who, task=task, fields=fields,
+                values=values, hints={field.id: _hints(field) for field in fields}, error=error, failed=failed,
+                work_error=work_error, worker=worker, materials=materials,
+                material_max=services.settings.attachment_max_bytes,
+                done=request.query_params.get("done") if request.method == "GET" else None,
                 comments=opinions, zone=services.settings.zone)
 
 
@@ -323,6 +331,100 @@ async def add_comment(task_id: str, request: Request, who: VisitorDep, services:
     return RedirectResponse(f"/app/tasks/{quote(task_id)}#comments", status_code=303)
 
 
+# --- case work on a task: delegate (委派), hand over (转办), return (退回), remind (催办) ----------------------
+
+def _delegate(services: Services, task_id: str, form: dict[str, str], actor: Principal) -> None:
+    """POST /task/{id}/delegate's use case."""
+    tasks.delegate(services, task_id, form.get("userId", "")[:64] or "", actor=actor, reason=form.get("reason") or None)
+
+
+def _hand_over(services: Services, task_id: str, form: dict[str, str], actor: Principal) -> None:
+    """POST /task/{id}/assignee's use case."""
+    tasks.set_assignee(services, task_id, form.get("userId", "")[:64] or None, actor=actor,
+                       reason=form.get("reason") or None)
+
+
+def _return(services: Services, task_id: str, form: dict[str, str], actor: Principal) -> None:
+    """POST /api/tasks/{id}/return's use case: the target is one the procedure names in returnTargets."""
+    modification.return_task(services, task_id, {"targetActivityId": form.get("targetActivityId"),
+                                                 "opinion": form.get("opinion")}, actor=actor)
+
+
+def _remind(services: Services, task_id: str, form: dict[str, str], actor: Principal) -> None:
+    """POST /api/tasks/{id}/reminders's use case."""
+    reminders.remind(services, task_id, {"message": form.get("message") or None}, actor=actor)
+
+
+CASE_WORK: dict[str, Callable[[Services, str, dict[str, str], Principal], None]] = {
+    "delegate": _delegate, "assignee": _hand_over, "return": _return, "remind": _remind}
+
+
+@router.post("/tasks/{task_id}/work/{operation}")
+async def case_work(task_id: str, operation: str, request: Request, who: VisitorDep,
+                    services: ServicesDep) -> Response:
+    """One case-work operation on the task; the use case's refusal is shown on the task page."""
+    command = CASE_WORK.get(operation)
+    if command is None:
+        return not_found(request, who)
+    form = await _form(request)
+    try:
+        _checked(who, form)
+        task = await run_in_threadpool(tasks.readable_task, services, task_id, who.principal)
+        await run_in_threadpool(command, services, task_id, form, who.principal)
+    except (NotFound, Forbidden) as error:
+        return refused(request, who, error)
+    except ServiceError as error:
+        return await run_in_threadpool(_task_page, request, who, services, task_id, None, None, error)
+    if operation in ("delegate", "assignee", "return"):  # the task is someone else's or gone: show the case
+        return RedirectResponse(f"/app/cases/{quote(task.process_instance_id)}?done={operation}", status_code=303)
+    return RedirectResponse(f"/app/tasks/{quote(task_id)}?done={operation}#case-work", status_code=303)
+
+
+# --- materials (附件) of a task ----------------------------------------------------------------------------
+
+@router.post("/tasks/{task_id}/materials")
+async def upload_material(task_id: str, request: Request, who: VisitorDep, services: ServicesDep) -> Response:
+    """POST /task/{id}/attachment/create's use case, with the same bounds on the multipart form."""
+    limit = services.settings.attachment_max_bytes
+    fields: dict[str, str] = {}
+    content: bytes | None = None
+    part_type: str | None = None
+    try:
+        async with request.form(max_files=1, max_fields=5) as form:
+            for name, value in form.multi_items():
+                if isinstance(value, UploadFile) and name == "content":
+                    content = await value.read(limit + 1)
+                    part_type = (value.content_type or "").split(";")[0].strip() or None
+                    fields.setdefault("name", (value.filename or "")[:255])
+                elif isinstance(value, str) and name in ("csrf", "name", "description") and len(value) <= 4000:
+                    if value or name == "csrf":
+                        fields[name] = value
+        _checked(who, fields)
+        new = attachments.NewAttachment(name=fields.get("name") or None, description=fields.get("description"),
+                                        type=part_type, url=None, content=content)
+        await run_in_threadpool(attachments.add, services, task_id, new, actor=who.principal)
+    except (NotFound, Forbidden) as error:
+        return refused(request, who, error)
+    except ServiceError as error:
+        return await run_in_threadpool(_task_page, request, who, services, task_id, None, None, error)
+    return RedirectResponse(f"/app/tasks/{quote(task_id)}#materials", status_code=303)
+
+
+@router.get("/tasks/{task_id}/materials/{attachment_id}")
+def download_material(task_id: str, attachment_id: str, request: Request, who: VisitorDep,
+                      services: ServicesDep) -> Response:
+    """GET /task/{id}/attachment/{id}/data's use case: saved by the browser, never rendered."""
+    try:
+        row = attachments.task_attachment(services, task_id, attachment_id, who.principal)
+        data = attachments.content(services, task_id, attachment_id, who.principal)
+    except ServiceError as error:
+        return refused(request, who, error)
+    name = quote(row.name or attachment_id)
+    return Response(data, media_type="application/octet-stream",
+                    headers={"X-Content-Type-Options": "nosniff",
+                             "Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
+
+
 # --- a case on its diagram ------------------------------------------------------------------------------
 
 def _passage(services: Services, principal: Principal, instance_id: str) -> tuple[list[str], list[str]]:
@@ -346,12 +448,33 @@ def case_page(instance_id: str, request: Request, who: VisitorDep, services: Ser
         opinions = comments.instance_comments(services, instance.id, who.principal)
         open_tasks = listing.rows(services, tasks.task_query(tasks.TaskFilter(
             process_instance_id=instance.id, viewer=who.principal)), 0, 100)
+        clock = statutory.statutory_clock(services, instance.id, who.principal)
     except ServiceError as error:
         return refused(request, who, error)
-    return page(request, "case.html", who=who, diagram="case", instance=instance, definition=definition, xml=xml,
+    return page(request, "case.html", who=who, diagram="case", clock=clock, auditor=_auditor(who.principal),
+                instance=instance, definition=definition, xml=xml,
                 current=current, done=done, entries=entries, variables=variables, comments=opinions,
                 readable=_readable(i18n.translator(i18n.language(request)), services.settings.zone),
                 open_tasks=open_tasks, zone=services.settings.zone)
+
+
+def _auditor(principal: Principal) -> bool:
+    try:
+        permissions.require_group(principal, (permissions.AUDITORS,), "READ", "History")
+    except Forbidden:
+        return False
+    return True
+
+
+@router.get("/cases/{instance_id}/export")
+def export_page(instance_id: str, request: Request, who: VisitorDep, services: ServicesDep) -> Response:
+    """GET /api/process-instances/{id}/export's use case, the same file, with the same permission."""
+    try:
+        document = case_export.export_case(services, instance_id, who.principal)
+    except ServiceError as error:
+        return refused(request, who, error)
+    return JSONResponse(document, headers={
+        "Content-Disposition": f'attachment; filename="case-{quote(instance_id)}.json"'})
 
 
 @router.get("/cases/{instance_id}/replay")
@@ -365,12 +488,7 @@ def replay_page(instance_id: str, request: Request, who: VisitorDep, services: S
         entries = case_timeline.timeline(services, instance.id, who.principal, passage=True)
     except ServiceError as error:
         return refused(request, who, error)
-    chain = None
-    try:
-        permissions.require_group(who.principal, (permissions.AUDITORS,), "READ", "History")
-        chain = ledger.verify(services, instance.id)
-    except Forbidden:
-        pass
+    chain = ledger.verify(services, instance.id) if _auditor(who.principal) else None
     zone = services.settings.zone
     steps = [{"activity": entry.activity_id, "what": entry.what, "who": entry.who or "",
               "when": entry.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")} for entry in entries]
@@ -382,6 +500,11 @@ def replay_page(instance_id: str, request: Request, who: VisitorDep, services: S
 
 @router.get("/procedures")
 def procedures_page(request: Request, who: VisitorDep, services: ServicesDep) -> HTMLResponse:
+    return _procedures(request, who, services)
+
+
+def _procedures(request: Request, who: Visitor, services: Services,
+                deploy_error: ServiceError | None = None) -> HTMLResponse:
     """GET /process-definition/statistics and, for each definition with running cases, its activities'."""
     try:
         permissions.require_group(who.principal, (permissions.DESIGNERS,), "READ", "ProcessDefinition")
@@ -391,4 +514,33 @@ def procedures_page(request: Request, who: VisitorDep, services: ServicesDep) ->
                       for definition, item in found if item.instances}
     except ServiceError as error:
         return refused(request, who, error)
-    return page(request, "procedures.html", who=who, definitions=found, activities=activities)
+    return page(request, "procedures.html", 400 if deploy_error else 200, who=who, definitions=found,
+                activities=activities, deploy_error=deploy_error,
+                deployed=request.query_params.get("deployed") if request.method == "GET" else None)
+
+
+@router.post("/procedures")
+async def deploy_file(request: Request, who: VisitorDep, services: ServicesDep) -> Response:
+    """POST /deployment/create's use case with one file, for designers (administrators are designers too)."""
+    limit = services.settings.max_upload_bytes
+    fields: dict[str, str] = {}
+    resources: dict[str, bytes] = {}
+    try:
+        async with request.form(max_files=1, max_fields=5) as form:
+            for name, value in form.multi_items():
+                if isinstance(value, UploadFile) and name == "content":
+                    resources[(value.filename or "process.bpmn")[:255]] = await value.read(limit + 1)
+                elif isinstance(value, str) and name in ("csrf", "name") and len(value) <= 4000:
+                    fields[name] = value
+        _checked(who, fields)
+        permissions.require_group(who.principal, (permissions.DESIGNERS,), "CREATE", "Deployment")
+        if not resources:
+            raise InvalidRequest("Choose a BPMN or DMN file to deploy")
+        result = await run_in_threadpool(
+            deployments.deploy, services, name=fields.get("name") or next(iter(resources)), source="web workspace",
+            tenant_id=None, resources=resources, duplicate_filtering=False, changed_only=False,
+            user_id=who.principal.user_id)
+    except ServiceError as error:  # a non-designer is refused the page itself: not found, as GET answers
+        return await run_in_threadpool(_procedures, request, who, services, error)
+    return RedirectResponse(f"/app/procedures?{urlencode({'deployed': result.deployment.name or ''})}",
+                            status_code=303)

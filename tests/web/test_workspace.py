@@ -3,6 +3,7 @@ against the real service over real HTTP on the test database. With WEB_SCREENSHO
 README shows are saved to docs/screenshots/."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -196,6 +197,14 @@ def test_an_official_works_a_task_of_a_shipped_procedure_in_the_browser(service,
     assert "办理完成：省级环境保护行政主管部门审查推荐" in timeline and "zj-official" in timeline
     assert "杭州某经济技术开发区" in page.locator("#variables").inner_text()
     shot(page, "case")
+    # The statutory clock, as GET /api/process-instances/{id}/clock tells it.
+    clock = admin.get(f"{service.base_url}/api/process-instances/{instance_id}/clock").json()
+    assert page.locator("#clock-used").inner_text() == str(clock["usedDays"])
+    assert page.locator("#clock-paused-days").inner_text() == str(clock["pausedDays"])
+    assert page.locator("#clock-remaining").inner_text() == (
+        "无法定时限" if clock["remainingDays"] is None else str(clock["remainingDays"]))
+    assert page.locator("#clock-state").inner_text() == ("暂停计时" if clock["paused"] else "计时中")
+    assert page.locator("#export").count() == 0  # the export link is for auditors
     assert admin.get(f"/task?processInstanceId={instance_id}").json()[0]["taskDefinitionKey"] == "formal_review"
     page.context.close()
 
@@ -262,6 +271,17 @@ def test_an_auditor_replays_a_finished_case_to_its_end(service, browser, officia
     assert auditor.locator("#step-number").inner_text() == f"第 {total} 步，共 {total} 步"
     auditor.get_by_role("button", name="上一步").click()
     assert auditor.locator("#step-number").inner_text() == f"第 {total - 1} 步，共 {total} 步"
+    # The case export, downloaded from the case page: the very JSON the API gives.
+    auditor.goto(f"/app/cases/{instance_id}")
+    with auditor.expect_download() as downloading:
+        auditor.locator("#export").click()
+    exported = json.loads(Path(downloading.value.path()).read_text(encoding="utf-8"))
+    api = httpx.get(f"{service.base_url}/api/process-instances/{instance_id}/export",
+                    auth=("auditor", "auditor-password")).json()
+    unsealed = {"seal", "exportedAt"}  # the moment of export, and the seal over it, may differ
+    assert exported.keys() == api.keys() and exported["exportedBy"] == "auditor"
+    assert {k: v for k, v in exported.items() if k not in unsealed} == {
+        k: v for k, v in api.items() if k not in unsealed}
     # In English on request.
     auditor.goto(f"/app/cases/{instance_id}/replay?lang=en")
     assert auditor.locator("#verdict").inner_text().startswith("Verified")
@@ -276,8 +296,96 @@ def test_the_procedures_page_counts_running_cases_per_activity(service, browser,
     sign_in(page, ADMIN_AUTH[0], then="/app/procedures")  # a designer who reads every case
     row = page.locator("tr[data-activity=review]")
     assert row.locator(".count").inner_text() == "2"
+    # A file deployed from the browser: the definition it made is listed; a bad file, the plain refusal.
+    page.get_by_label("BPMN 或 DMN 文件").set_input_files(
+        files=[{"name": "two_steps.bpmn", "mimeType": "application/xml", "buffer": RETURNABLE}])
+    page.get_by_role("button", name="部署").click()
+    assert page.locator("#deploy-done").inner_text() == "已部署：two_steps.bpmn"
+    assert page.locator("tr[data-definition^='two_steps:'] th").inner_text() == "两步审查"
+    page.get_by_label("BPMN 或 DMN 文件").set_input_files(
+        files=[{"name": "broken.bpmn", "mimeType": "application/xml", "buffer": b"<bpmn:definitions"}])
+    page.get_by_role("button", name="部署").click()
+    refusal = page.locator("#deploy-error").inner_text()
+    assert "broken.bpmn" in refusal and "Traceback" not in refusal and "lxml" not in refusal
+    assert [d["key"] for d in admin.get("/process-definition").json()].count("two_steps") == 1
     page.context.close()
     official = new_page(browser, service)
     sign_in(official, "zj-official", then="/app/procedures")
     assert official.get_by_role("heading", name="未找到").is_visible()
     official.context.close()
+
+
+# Two steps of one department; the second may return the case to the first (returnTargets).
+RETURNABLE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="returnable_definitions"
+    targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="two_steps" name="两步审查" isExecutable="true">
+    <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="first" />
+    <bpmn:userTask id="first" name="初审" camunda:candidateGroups="zj-env" />
+    <bpmn:sequenceFlow id="f2" sourceRef="first" targetRef="second" />
+    <bpmn:userTask id="second" name="复审" camunda:candidateGroups="zj-env">
+      <bpmn:extensionElements><camunda:properties>
+        <camunda:property name="returnTargets" value="first" /></camunda:properties></bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f3" sourceRef="second" targetRef="end" /><bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+
+def test_an_official_returns_reminds_and_delegates_on_the_task_page(service, browser, officials, admin):
+    assert deploy_bytes(admin, "two_steps.bpmn", RETURNABLE).status_code == 200
+    instance_id = start(admin, "two_steps", "ZJ-TWO-1").json()["id"]
+    [first] = admin.get(f"/task?processInstanceId={instance_id}").json()
+    assert admin.post(f"/task/{first['id']}/complete", json={}).status_code in (200, 204)
+    [second] = admin.get(f"/task?processInstanceId={instance_id}").json()
+    page = new_page(browser, service)
+    sign_in(page, "zj-official", then=f"/app/tasks/{second['id']}")
+    # A material uploaded from the browser: listed with its download link, the same bytes come back.
+    assert page.locator("#no-materials").is_visible()
+    page.get_by_label("上传文件").set_input_files(
+        files=[{"name": "申请表.txt", "mimeType": "text/plain", "buffer": "申请材料<b>".encode()}])
+    page.get_by_role("button", name="上传材料").click()
+    link = page.locator("#material-list").get_by_role("link", name="申请表.txt")
+    with page.expect_download() as downloading:
+        link.click()
+    assert Path(downloading.value.path()).read_bytes() == "申请材料<b>".encode()
+    assert downloading.value.suggested_filename == "申请表.txt"
+    [listed] = admin.get(f"/task/{second['id']}/attachment").json()
+    assert listed["name"] == "申请表.txt"
+    work = page.locator("#work")
+    # A target the procedure does not name: the use case's refusal, on the page.
+    work.get_by_label("退回到的环节（活动标识）").fill("start")
+    work.get_by_label("退回意见").fill("退回申请")
+    work.get_by_role("button", name="退回").click()
+    assert "may not return the case to 'start'" in page.locator("#work-error").inner_text()
+    page.locator("#work").get_by_label("催办内容").fill("请尽快复审")
+    page.locator("#work").get_by_role("button", name="催办").click()
+    assert page.locator("#work-done").inner_text() == "已催办"
+    reminders = httpx.get(f"{service.base_url}/api/tasks/{second['id']}/reminders", auth=ADMIN_AUTH).json()
+    assert [reminder["message"] for reminder in reminders] == ["请尽快复审"]
+    work = page.locator("#work")
+    work.get_by_label("退回到的环节（活动标识）").fill("first")
+    work.get_by_label("退回意见").fill("材料不全，退回初审")
+    work.get_by_role("button", name="退回").click()
+    page.wait_for_url(f"**/app/cases/{instance_id}?done=return")
+    assert "初审" in page.locator("#open-tasks").inner_text()
+    [reopened] = admin.get(f"/task?processInstanceId={instance_id}").json()
+    assert reopened["taskDefinitionKey"] == "first"
+    # Delegated (委派) to a colleague: the colleague holds it, pending, and the case page tells who.
+    page.goto(f"/app/tasks/{reopened['id']}")
+    work = page.locator("#work")
+    work.get_by_label("委派 · 用户账号").fill("zj-colleague")
+    work.get_by_role("button", name="委派").click()
+    page.wait_for_url(f"**/app/cases/{instance_id}?done=delegate")
+    task = admin.get(f"/task/{reopened['id']}").json()
+    assert (task["assignee"], task["delegationState"]) == ("zj-colleague", "PENDING")
+    page.context.close()
+    # An auditor reads the task but may not work it: only the reminder is offered.
+    auditor = new_page(browser, service)
+    sign_in(auditor, "auditor", then=f"/app/tasks/{reopened['id']}")
+    assert auditor.locator("#work").get_by_role("button", name="催办").is_visible()
+    for operation in ("委派", "转办", "退回"):
+        assert auditor.locator("#work").get_by_role("button", name=operation).count() == 0
+    auditor.context.close()
