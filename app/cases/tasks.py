@@ -396,6 +396,35 @@ def complete(services: Services, task_id: str, variables: Mapping[str, Any], *, 
         return run.variables()
 
 
+def bpmn_error(services: Services, task_id: str, *, error_code: str | None, error_message: str | None,
+               variables: Mapping[str, Any], actor: Principal) -> None:
+    """The user task throws a BPMN error (Camunda's handleBpmnError): whoever may complete the task may
+    throw it; the error boundary event or event subprocess catching its code takes over."""
+    if not error_code:
+        raise InvalidRequest("errorCode is required")
+    refuse_reserved_keys(variables)
+    with services.db.write() as session:
+        task = get_task(session, task_id)
+        permissions.require_task_work(session, actor, task)
+        instance = instance_of_open_work(session, task.process_instance_id)
+        refuse_if_suspended(instance)
+        run = load_run(services, session, instance)
+        result = run.throw_user_task_error(task_id, error_code, error_message, variables)
+        now = services.clock.now()
+        record(session, instance, "task.bpmnError", now, user_id=actor.user_id,
+               activity_id=task.task_definition_key, task_id=task_id, assignee=task.assignee,
+               error_code=error_code, error_message=error_message, variables=jsonable(variables))
+        save_run(services, session, instance, run, result, now, user_id=actor.user_id)
+
+
+def refuse_delete(services: Services, task_id: str, actor: Principal) -> None:
+    """Every task of this service belongs to a process instance, and Camunda refuses deleting those."""
+    with services.db.read() as session:
+        task = get_task(session, task_id)
+        permissions.require_task_work(session, actor, task)
+    raise InvalidRequest("The task cannot be deleted because is part of a running process")
+
+
 def require_read(session: Session, reader: Principal, task: UserTask) -> None:
     permissions.require_instance_read(session, reader, task.process_instance_id, "Task", task.id)
 

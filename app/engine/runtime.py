@@ -608,7 +608,17 @@ class ProcessRun:
                          variables: Mapping[str, Any]) -> StepResult:
         """An external task's worker reports a business error: the nearest error boundary event or
         error event subprocess that catches its code, on the task or in a scope around it, takes over."""
-        task = self._external_task(task_id)
+        return self._throw_caught(self._external_task(task_id), code, message, variables)
+
+    def throw_user_task_error(self, task_id: str, code: str, message: str | None,
+                              variables: Mapping[str, Any]) -> StepResult:
+        """The user task's assignee reports a business error (Camunda's handleBpmnError on a task): the
+        nearest error boundary event or error event subprocess that catches its code takes over."""
+        return self._throw_caught(self._ready_user_task(task_id), code, message, variables)
+
+    def _throw_caught(self, task: Task, code: str, message: str | None,
+                      variables: Mapping[str, Any]) -> StepResult:
+        """The error thrown at the task, refused when nothing around it catches its code."""
         result = self._throw_at(task, code, message, variables)
         if result is None:
             raise InvalidRequest(f"no error boundary event catches the error code '{code}' thrown at "

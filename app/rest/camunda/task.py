@@ -252,6 +252,20 @@ def submit_form(task_id: str, services: ServicesDep, actor: PrincipalDep, body: 
     return _complete(task_id, services, actor, body, as_form=True)
 
 
+@router.post("/{task_id}/bpmnError", status_code=204)
+def bpmn_error(task_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    body = body or {}
+    tasks.bpmn_error(services, task_id, error_code=text(body, "errorCode"), error_message=text(body, "errorMessage"),
+                     variables=decode_variables(body.get("variables"), services.settings), actor=actor)
+    return Response(status_code=204)
+
+
+@router.delete("/{task_id}", status_code=204)
+def delete_task(task_id: str, services: ServicesDep, actor: PrincipalDep) -> Response:
+    tasks.refuse_delete(services, task_id, actor)
+    return Response(status_code=204)
+
+
 @router.get("/{task_id}/form-variables")
 def task_form_variables(task_id: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
     fields, current = tasks.form(services, task_id, reader)
