@@ -90,6 +90,12 @@ def xml_by_key(key: str, services: ServicesDep) -> dict[str, Any]:
     return {"id": row.id, "bpmn20Xml": xml}
 
 
+@router.get("/key/{key}/tenant-id/{tenant_id}/xml")
+def xml_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> dict[str, Any]:
+    row, xml = deployments.definition_with_xml(services, key=key, tenant_id=tenant_id)
+    return {"id": row.id, "bpmn20Xml": xml}
+
+
 @router.get("/key/{key}/statistics", summary="Where the running instances of the newest version stand")
 def statistics_by_key(key: str, request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
     definition = deployments.find_definition(services, key=key)
@@ -195,6 +201,12 @@ def submit_start_form_by_key(key: str, request: Request, services: ServicesDep, 
     return _start(request, services, actor, body, key=key, start_form=True)
 
 
+@router.post("/key/{key}/tenant-id/{tenant_id}/submit-form")
+def submit_start_form_by_key_and_tenant(key: str, tenant_id: str, request: Request, services: ServicesDep,
+                                        actor: PrincipalDep, body: JsonBody = None) -> dict:
+    return _start(request, services, actor, body, key=key, tenant_id=tenant_id, start_form=True)
+
+
 @router.post("/{definition_id}/submit-form")
 def submit_start_form_by_id(definition_id: str, request: Request, services: ServicesDep, actor: PrincipalDep,
                             body: JsonBody = None) -> dict:
@@ -206,7 +218,33 @@ def start_form_variables_by_key(key: str, services: ServicesDep) -> dict[str, An
     return form_variables(deployments.start_form(services, key=key), {}, services.settings.zone)
 
 
+@router.get("/key/{key}/tenant-id/{tenant_id}/form-variables")
+def start_form_variables_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> dict[str, Any]:
+    return form_variables(deployments.start_form(services, key=key, tenant_id=tenant_id), {}, services.settings.zone)
+
+
 @router.get("/{definition_id}/form-variables")
 def start_form_variables_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
     return form_variables(deployments.start_form(services, definition_id=definition_id), {},
                           services.settings.zone)
+
+
+def _start_form(services: Services, **which: str) -> dict[str, Any]:
+    """Camunda's FormDto; camunda:formRef forms are not read here, so camundaFormRef is always null."""
+    _, form_key = deployments.start_form_key(services, **which)
+    return {"key": form_key, "camundaFormRef": None, "contextPath": None}
+
+
+@router.get("/key/{key}/startForm")
+def start_form_by_key(key: str, services: ServicesDep) -> dict[str, Any]:
+    return _start_form(services, key=key)
+
+
+@router.get("/key/{key}/tenant-id/{tenant_id}/startForm")
+def start_form_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> dict[str, Any]:
+    return _start_form(services, key=key, tenant_id=tenant_id)
+
+
+@router.get("/{definition_id}/startForm")
+def start_form_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
+    return _start_form(services, definition_id=definition_id)

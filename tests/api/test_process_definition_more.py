@@ -1,0 +1,89 @@
+"""Process-definition reads and starts of a region's (Camunda tenant's) definition by key:
+/key/{key}/tenant-id/{tenant-id}/xml, /form-variables and /submit-form, as Camunda answers them."""
+from __future__ import annotations
+
+import pytest
+
+from tests.support.bpmn_text import process
+
+START_FORM = """
+  <bpmn:startEvent id="start" camunda:formKey="{form}"><bpmn:extensionElements><camunda:formData>
+    <camunda:formField id="applicant" type="string" defaultValue="{name}" />
+  </camunda:formData></bpmn:extensionElements></bpmn:startEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+  <bpmn:userTask id="review" name="审查" />
+  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" /><bpmn:endEvent id="end" />"""
+
+
+@pytest.fixture
+def regional(client) -> dict[str, str]:
+    """The same key deployed for region xj and without region, with different default applicants."""
+    ids = {}
+    for tenant, name in (("xj", "新疆申请人"), (None, "无区域申请人")):
+        files = [("data", ("eia.bpmn", process("eia_filing", START_FORM.format(name=name, form=f"embedded:app:forms/{tenant or 'all'}.html")), "application/xml"))]
+        data = {"tenant-id": tenant} if tenant else {}
+        response = client.post("/deployment/create", data=data, files=files)
+        assert response.status_code == 200, response.text
+        [definition] = response.json()["deployedProcessDefinitions"].values()
+        ids[tenant or ""] = definition["id"]
+    return ids
+
+
+def test_the_xml_of_a_regions_definition(client, regional):
+    answer = client.get("/process-definition/key/eia_filing/tenant-id/xj/xml")
+    assert answer.status_code == 200
+    assert answer.json()["id"] == regional["xj"]
+    assert "新疆申请人" in answer.json()["bpmn20Xml"] and "无区域申请人" not in answer.json()["bpmn20Xml"]
+    plain = client.get("/process-definition/key/eia_filing/xml").json()
+    assert plain["id"] == regional[""]
+
+
+def test_the_start_form_variables_of_a_regions_definition(client, regional):
+    answer = client.get("/process-definition/key/eia_filing/tenant-id/xj/form-variables")
+    assert answer.status_code == 200
+    assert answer.json()["applicant"]["value"] == "新疆申请人"
+    assert client.get("/process-definition/key/eia_filing/form-variables").json()["applicant"]["value"] \
+        == "无区域申请人"
+
+
+def test_submitting_the_start_form_of_a_regions_definition_starts_its_version(client, regional):
+    body = {"variables": {"applicant": {"value": "乌鲁木齐环保公司"}}, "businessKey": "XJ-2026-1"}
+    answer = client.post("/process-definition/key/eia_filing/tenant-id/xj/submit-form", json=body)
+    assert answer.status_code == 200, answer.text
+    started = answer.json()
+    assert started["definitionId"] == regional["xj"] and started["tenantId"] == "xj"
+    assert started["businessKey"] == "XJ-2026-1"
+    variables = client.get(f"/process-instance/{started['id']}/variables").json()
+    assert variables["applicant"]["value"] == "乌鲁木齐环保公司"
+
+
+def test_the_start_form_key_by_id_key_and_region(client, regional):
+    by_tenant = client.get("/process-definition/key/eia_filing/tenant-id/xj/startForm")
+    assert by_tenant.status_code == 200
+    assert by_tenant.json() == {"key": "embedded:app:forms/xj.html", "camundaFormRef": None, "contextPath": None}
+    assert client.get("/process-definition/key/eia_filing/startForm").json()["key"] == "embedded:app:forms/all.html"
+    assert client.get(f"/process-definition/{regional['xj']}/startForm").json()["key"] == "embedded:app:forms/xj.html"
+    unknown = client.get("/process-definition/no-such-id/startForm")
+    assert unknown.status_code == 404 and unknown.json()["type"] == "RestException"
+
+
+def test_a_start_event_without_form_key_answers_a_null_key(client):
+    files = [("data", ("bare.bpmn", process("bare", '<bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f" '
+                                               'sourceRef="s" targetRef="e" /><bpmn:endEvent id="e" />'),
+                       "application/xml"))]
+    assert client.post("/deployment/create", files=files).status_code == 200
+    assert client.get("/process-definition/key/bare/startForm").json() == {
+        "key": None, "camundaFormRef": None, "contextPath": None}
+
+
+@pytest.mark.parametrize("call", [("get", "xml"), ("get", "form-variables"), ("post", "submit-form"),
+                                  ("get", "startForm")])
+def test_an_unknown_region_or_key_answers_404_as_camunda(client, regional, call):
+    method, tail = call
+    answer = client.request(method, f"/process-definition/key/eia_filing/tenant-id/zj/{tail}", json={})
+    assert answer.status_code == 404
+    assert answer.json()["type"] == "RestException"
+    assert answer.json()["message"] == "No matching process definition with key: eia_filing and tenant-id: zj"
+    missing = client.request(method, f"/process-definition/key/no_such/tenant-id/xj/{tail}", json={})
+    assert missing.status_code == 404
+    assert "no_such" in missing.json()["message"]
