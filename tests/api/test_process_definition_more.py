@@ -76,8 +76,16 @@ def test_a_start_event_without_form_key_answers_a_null_key(client):
         "key": None, "camundaFormRef": None, "contextPath": None}
 
 
+def test_a_process_without_deployed_image_has_no_diagram(client, regional):
+    for path in ("key/eia_filing/tenant-id/xj/diagram", "key/eia_filing/diagram", f"{regional['xj']}/diagram"):
+        answer = client.get(f"/process-definition/{path}")
+        assert answer.status_code == 204 and answer.content == b""
+    unknown = client.get("/process-definition/no-such-id/diagram")
+    assert unknown.status_code == 404 and unknown.json()["type"] == "RestException"
+
+
 @pytest.mark.parametrize("call", [("get", "xml"), ("get", "form-variables"), ("post", "submit-form"),
-                                  ("get", "startForm")])
+                                  ("get", "startForm"), ("get", "diagram")])
 def test_an_unknown_region_or_key_answers_404_as_camunda(client, regional, call):
     method, tail = call
     answer = client.request(method, f"/process-definition/key/eia_filing/tenant-id/zj/{tail}", json={})

@@ -248,3 +248,26 @@ def start_form_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep
 @router.get("/{definition_id}/startForm")
 def start_form_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
     return _start_form(services, definition_id=definition_id)
+
+
+def _diagram(services: Services, **which: str) -> Response:
+    """Camunda answers a process's image deployed with it, else 204. Deployments here take only
+    BPMN and DMN files, so no process has an image: the definition is looked up (404 when unknown)
+    and the answer is 204 No Content."""
+    deployments.find_definition(services, **which)
+    return Response(status_code=204)
+
+
+@router.get("/key/{key}/diagram", status_code=204, response_class=Response)
+def diagram_by_key(key: str, services: ServicesDep) -> Response:
+    return _diagram(services, key=key)
+
+
+@router.get("/key/{key}/tenant-id/{tenant_id}/diagram", status_code=204, response_class=Response)
+def diagram_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> Response:
+    return _diagram(services, key=key, tenant_id=tenant_id)
+
+
+@router.get("/{definition_id}/diagram", status_code=204, response_class=Response)
+def diagram_by_id(definition_id: str, services: ServicesDep) -> Response:
+    return _diagram(services, definition_id=definition_id)
