@@ -273,6 +273,18 @@ def start_form_key(services: Services, *, definition_id: str | None = None, key:
         return definition, services.models.get(session, definition.id).start_form_key
 
 
+def set_history_time_to_live(services: Services, days: int | None, *, user_id: str | None,
+                             definition_id: str | None = None, key: str | None = None,
+                             tenant_id: str | None = None) -> None:
+    """Days the history of the definition's ended cases is kept (None: without limit), recorded in
+    the administrative history with the value it replaces."""
+    with services.db.write() as session:
+        definition = _definition(session, definition_id, key, tenant_id)
+        previous, definition.history_time_to_live = definition.history_time_to_live, days
+        ledger.record_admin(session, "definition.history_time_to_live", f"process-definition:{definition.id}",
+                            services.clock.now(), user_id, previous=previous, value=days)
+
+
 def _definition(session: Session, definition_id: str | None, key: str | None, tenant_id: str | None
                 ) -> ProcessDefinition:
     return get_definition(session, definition_id) if definition_id else latest_by_key(session, key, tenant_id)

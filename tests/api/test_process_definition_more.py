@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.audit import ledger
 from tests.support.bpmn_text import process
 
 START_FORM = """
@@ -95,3 +96,31 @@ def test_an_unknown_region_or_key_answers_404_as_camunda(client, regional, call)
     missing = client.request(method, f"/process-definition/key/no_such/tenant-id/xj/{tail}", json={})
     assert missing.status_code == 404
     assert "no_such" in missing.json()["message"]
+
+
+def test_an_administrator_sets_the_history_time_to_live_recorded_with_who_did_it(service, client, regional):
+    for path, days in (("key/eia_filing/tenant-id/xj", 180), ("key/eia_filing", 30), (regional["xj"], 365)):
+        answer = client.put(f"/process-definition/{path}/history-time-to-live", json={"historyTimeToLive": days})
+        assert answer.status_code == 204, answer.text
+    assert client.get(f"/process-definition/{regional['xj']}").json()["historyTimeToLive"] == 365
+    assert client.get(f"/process-definition/{regional['']}").json()["historyTimeToLive"] == 30
+    assert client.put(f"/process-definition/{regional['']}/history-time-to-live",
+                      json={"historyTimeToLive": None}).status_code == 204
+    assert client.get(f"/process-definition/{regional['']}").json()["historyTimeToLive"] is None
+    events = ledger.admin_events(service.services, kind="definition.history_time_to_live")
+    mine = [event for event in events if event.subject == f"process-definition:{regional['xj']}"]
+    assert [(event.user_id, event.payload["previous"], event.payload["value"]) for event in mine] == [
+        ("test-admin", None, 180), ("test-admin", 180, 365)]
+
+
+@pytest.mark.parametrize("value", [-1, "many", 1.5, True, [3]])
+def test_a_bad_history_time_to_live_is_refused(client, regional, value):
+    answer = client.put(f"/process-definition/{regional['xj']}/history-time-to-live", json={"historyTimeToLive": value})
+    assert answer.status_code == 400
+    assert answer.json()["type"] == "InvalidRequestException"
+    assert client.get(f"/process-definition/{regional['xj']}").json()["historyTimeToLive"] is None
+
+
+def test_the_history_time_to_live_of_an_unknown_definition_answers_404(client):
+    answer = client.put("/process-definition/no-such-id/history-time-to-live", json={"historyTimeToLive": 5})
+    assert answer.status_code == 404 and answer.json()["type"] == "RestException"

@@ -25,6 +25,8 @@ router = ServiceRouter(prefix="/engine-rest/process-definition", tags=["process-
 _LISTS = frozenset({"processDefinitionIdIn", "keysIn", "keyIn"})
 # Suspending or activating a process (and its running cases) is for administrators.
 _SUSPEND = role(permission="SUSPEND", resource_type="ProcessDefinition")
+# So is how long the history of a process's ended cases is kept.
+_UPDATE = role(permission="UPDATE", resource_type="ProcessDefinition")
 
 
 def _query(p: dict[str, Any]) -> Select:
@@ -271,3 +273,32 @@ def diagram_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -
 @router.get("/{definition_id}/diagram", status_code=204, response_class=Response)
 def diagram_by_id(definition_id: str, services: ServicesDep) -> Response:
     return _diagram(services, definition_id=definition_id)
+
+
+def _history_time_to_live(services: Services, actor: Principal, body: dict[str, Any] | None,
+                          **which: str) -> Response:
+    """Camunda's body {historyTimeToLive: days or null}."""
+    value = (body or {}).get("historyTimeToLive")
+    if isinstance(value, bool) or not isinstance(value, int | None):
+        raise InvalidRequest("historyTimeToLive must be a whole number of days or null")
+    days = integer(value, "historyTimeToLive")
+    deployments.set_history_time_to_live(services, days, user_id=actor.user_id, **which)
+    return Response(status_code=204)
+
+
+@router.put("/key/{key}/history-time-to-live", status_code=204, dependencies=[_UPDATE])
+def history_time_to_live_by_key(key: str, services: ServicesDep, actor: PrincipalDep,
+                                body: JsonBody = None) -> Response:
+    return _history_time_to_live(services, actor, body, key=key)
+
+
+@router.put("/key/{key}/tenant-id/{tenant_id}/history-time-to-live", status_code=204, dependencies=[_UPDATE])
+def history_time_to_live_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep, actor: PrincipalDep,
+                                           body: JsonBody = None) -> Response:
+    return _history_time_to_live(services, actor, body, key=key, tenant_id=tenant_id)
+
+
+@router.put("/{definition_id}/history-time-to-live", status_code=204, dependencies=[_UPDATE])
+def history_time_to_live_by_id(definition_id: str, services: ServicesDep, actor: PrincipalDep,
+                               body: JsonBody = None) -> Response:
+    return _history_time_to_live(services, actor, body, definition_id=definition_id)
