@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.audit import ledger
-from tests.support.bpmn_text import process
+from tests.support.bpmn_text import grading, process
 
 START_FORM = """
   <bpmn:startEvent id="start" camunda:formKey="{form}"><bpmn:extensionElements><camunda:formData>
@@ -124,3 +124,15 @@ def test_a_bad_history_time_to_live_is_refused(client, regional, value):
 def test_the_history_time_to_live_of_an_unknown_definition_answers_404(client):
     answer = client.put("/process-definition/no-such-id/history-time-to-live", json={"historyTimeToLive": 5})
     assert answer.status_code == 404 and answer.json()["type"] == "RestException"
+
+
+def test_a_decision_without_deployed_image_has_no_diagram(client):
+    files = [("data", ("grading.dmn", grading("region"), "application/xml"))]
+    deployed = client.post("/deployment/create", files=files)
+    assert deployed.status_code == 200, deployed.text
+    [decision] = deployed.json()["deployedDecisionDefinitions"].values()
+    for path in ("key/grading/diagram", f"{decision['id']}/diagram"):
+        answer = client.get(f"/decision-definition/{path}")
+        assert answer.status_code == 204 and answer.content == b""
+    unknown = client.get("/decision-definition/no-such-id/diagram")
+    assert unknown.status_code == 404 and unknown.json()["type"] == "RestException"
