@@ -208,7 +208,8 @@ def latest_by_key(session: Session, key: str | None, tenant_id: str | None = Non
     """The newest version of the key (None, a caller's missing key, finds none and says so)."""
     definition = _latest_definition(session, key, tenant_id)
     if definition is None:
-        raise NotFound(f"No matching process definition with key: {key} and no tenant-id")
+        tenant = "no tenant-id" if tenant_id is None else f"tenant-id: {tenant_id}"
+        raise NotFound(f"No matching process definition with key: {key} and {tenant}")
     return definition
 
 
@@ -251,17 +252,37 @@ def find_definition(services: Services, *, definition_id: str | None = None, key
         return _definition(session, definition_id, key, tenant_id)
 
 
-def definition_with_xml(services: Services, *, definition_id: str | None = None, key: str | None = None
-                        ) -> tuple[ProcessDefinition, str]:
+def definition_with_xml(services: Services, *, definition_id: str | None = None, key: str | None = None,
+                        tenant_id: str | None = None) -> tuple[ProcessDefinition, str]:
     with services.db.read() as session:
-        definition = _definition(session, definition_id, key, None)
+        definition = _definition(session, definition_id, key, tenant_id)
         return definition, resource_text(session, definition.deployment_id, definition.resource_name)
 
 
-def start_form(services: Services, *, definition_id: str | None = None, key: str | None = None
-               ) -> tuple[FormField, ...]:
+def start_form(services: Services, *, definition_id: str | None = None, key: str | None = None,
+               tenant_id: str | None = None) -> tuple[FormField, ...]:
     with services.db.read() as session:
-        return services.models.get(session, _definition(session, definition_id, key, None).id).start_form
+        return services.models.get(session, _definition(session, definition_id, key, tenant_id).id).start_form
+
+
+def start_form_key(services: Services, *, definition_id: str | None = None, key: str | None = None,
+                   tenant_id: str | None = None) -> tuple[ProcessDefinition, str | None]:
+    """The definition and the camunda:formKey of its start event (None without one)."""
+    with services.db.read() as session:
+        definition = _definition(session, definition_id, key, tenant_id)
+        return definition, services.models.get(session, definition.id).start_form_key
+
+
+def set_history_time_to_live(services: Services, days: int | None, *, user_id: str | None,
+                             definition_id: str | None = None, key: str | None = None,
+                             tenant_id: str | None = None) -> None:
+    """Days the history of the definition's ended cases is kept (None: without limit), recorded in
+    the administrative history with the value it replaces."""
+    with services.db.write() as session:
+        definition = _definition(session, definition_id, key, tenant_id)
+        previous, definition.history_time_to_live = definition.history_time_to_live, days
+        ledger.record_admin(session, "definition.history_time_to_live", f"process-definition:{definition.id}",
+                            services.clock.now(), user_id, previous=previous, value=days)
 
 
 def _definition(session: Session, definition_id: str | None, key: str | None, tenant_id: str | None

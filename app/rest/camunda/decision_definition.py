@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Request
+from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.context import Services
@@ -86,3 +86,18 @@ def decision_xml_by_id(definition_id: str, services: ServicesDep) -> dict[str, A
 @router.post("/{definition_id}/evaluate")
 async def evaluate_by_id(definition_id: str, services: ServicesDep, body: JsonBody = None) -> list[dict[str, Any]]:
     return await _evaluate(services, body, definition_id=definition_id)
+
+
+
+# Camunda answers the decision's image deployed with it, else 204; deployments here take only BPMN and
+# DMN files, so the answer is 204 once the definition is found (404 when unknown).
+@router.get("/key/{key}/diagram", status_code=204, response_class=Response)
+def decision_diagram_by_key(key: str, services: ServicesDep) -> Response:
+    decisions.find_definition(services, key=key)
+    return Response(status_code=204)
+
+
+@router.get("/{definition_id}/diagram", status_code=204, response_class=Response)
+def decision_diagram_by_id(definition_id: str, services: ServicesDep) -> Response:
+    decisions.find_definition(services, definition_id=definition_id)
+    return Response(status_code=204)

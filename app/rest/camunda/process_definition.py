@@ -25,6 +25,8 @@ router = ServiceRouter(prefix="/engine-rest/process-definition", tags=["process-
 _LISTS = frozenset({"processDefinitionIdIn", "keysIn", "keyIn"})
 # Suspending or activating a process (and its running cases) is for administrators.
 _SUSPEND = role(permission="SUSPEND", resource_type="ProcessDefinition")
+# So is how long the history of a process's ended cases is kept.
+_UPDATE = role(permission="UPDATE", resource_type="ProcessDefinition")
 
 
 def _query(p: dict[str, Any]) -> Select:
@@ -87,6 +89,12 @@ def definition_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep
 @router.get("/key/{key}/xml")
 def xml_by_key(key: str, services: ServicesDep) -> dict[str, Any]:
     row, xml = deployments.definition_with_xml(services, key=key)
+    return {"id": row.id, "bpmn20Xml": xml}
+
+
+@router.get("/key/{key}/tenant-id/{tenant_id}/xml")
+def xml_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> dict[str, Any]:
+    row, xml = deployments.definition_with_xml(services, key=key, tenant_id=tenant_id)
     return {"id": row.id, "bpmn20Xml": xml}
 
 
@@ -195,6 +203,12 @@ def submit_start_form_by_key(key: str, request: Request, services: ServicesDep, 
     return _start(request, services, actor, body, key=key, start_form=True)
 
 
+@router.post("/key/{key}/tenant-id/{tenant_id}/submit-form")
+def submit_start_form_by_key_and_tenant(key: str, tenant_id: str, request: Request, services: ServicesDep,
+                                        actor: PrincipalDep, body: JsonBody = None) -> dict:
+    return _start(request, services, actor, body, key=key, tenant_id=tenant_id, start_form=True)
+
+
 @router.post("/{definition_id}/submit-form")
 def submit_start_form_by_id(definition_id: str, request: Request, services: ServicesDep, actor: PrincipalDep,
                             body: JsonBody = None) -> dict:
@@ -206,7 +220,85 @@ def start_form_variables_by_key(key: str, services: ServicesDep) -> dict[str, An
     return form_variables(deployments.start_form(services, key=key), {}, services.settings.zone)
 
 
+@router.get("/key/{key}/tenant-id/{tenant_id}/form-variables")
+def start_form_variables_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> dict[str, Any]:
+    return form_variables(deployments.start_form(services, key=key, tenant_id=tenant_id), {}, services.settings.zone)
+
+
 @router.get("/{definition_id}/form-variables")
 def start_form_variables_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
     return form_variables(deployments.start_form(services, definition_id=definition_id), {},
                           services.settings.zone)
+
+
+def _start_form(services: Services, **which: str) -> dict[str, Any]:
+    """Camunda's FormDto; camunda:formRef forms are not read here, so camundaFormRef is always null."""
+    _, form_key = deployments.start_form_key(services, **which)
+    return {"key": form_key, "camundaFormRef": None, "contextPath": None}
+
+
+@router.get("/key/{key}/startForm")
+def start_form_by_key(key: str, services: ServicesDep) -> dict[str, Any]:
+    return _start_form(services, key=key)
+
+
+@router.get("/key/{key}/tenant-id/{tenant_id}/startForm")
+def start_form_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> dict[str, Any]:
+    return _start_form(services, key=key, tenant_id=tenant_id)
+
+
+@router.get("/{definition_id}/startForm")
+def start_form_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
+    return _start_form(services, definition_id=definition_id)
+
+
+def _diagram(services: Services, **which: str) -> Response:
+    """Camunda answers a process's image deployed with it, else 204. Deployments here take only
+    BPMN and DMN files, so no process has an image: the definition is looked up (404 when unknown)
+    and the answer is 204 No Content."""
+    deployments.find_definition(services, **which)
+    return Response(status_code=204)
+
+
+@router.get("/key/{key}/diagram", status_code=204, response_class=Response)
+def diagram_by_key(key: str, services: ServicesDep) -> Response:
+    return _diagram(services, key=key)
+
+
+@router.get("/key/{key}/tenant-id/{tenant_id}/diagram", status_code=204, response_class=Response)
+def diagram_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> Response:
+    return _diagram(services, key=key, tenant_id=tenant_id)
+
+
+@router.get("/{definition_id}/diagram", status_code=204, response_class=Response)
+def diagram_by_id(definition_id: str, services: ServicesDep) -> Response:
+    return _diagram(services, definition_id=definition_id)
+
+
+def _history_time_to_live(services: Services, actor: Principal, body: dict[str, Any] | None,
+                          **which: str) -> Response:
+    """Camunda's body {historyTimeToLive: days or null}."""
+    value = (body or {}).get("historyTimeToLive")
+    if isinstance(value, bool) or not isinstance(value, int | None):
+        raise InvalidRequest("historyTimeToLive must be a whole number of days or null")
+    days = integer(value, "historyTimeToLive")
+    deployments.set_history_time_to_live(services, days, user_id=actor.user_id, **which)
+    return Response(status_code=204)
+
+
+@router.put("/key/{key}/history-time-to-live", status_code=204, dependencies=[_UPDATE])
+def history_time_to_live_by_key(key: str, services: ServicesDep, actor: PrincipalDep,
+                                body: JsonBody = None) -> Response:
+    return _history_time_to_live(services, actor, body, key=key)
+
+
+@router.put("/key/{key}/tenant-id/{tenant_id}/history-time-to-live", status_code=204, dependencies=[_UPDATE])
+def history_time_to_live_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep, actor: PrincipalDep,
+                                           body: JsonBody = None) -> Response:
+    return _history_time_to_live(services, actor, body, key=key, tenant_id=tenant_id)
+
+
+@router.put("/{definition_id}/history-time-to-live", status_code=204, dependencies=[_UPDATE])
+def history_time_to_live_by_id(definition_id: str, services: ServicesDep, actor: PrincipalDep,
+                               body: JsonBody = None) -> Response:
+    return _history_time_to_live(services, actor, body, definition_id=definition_id)
