@@ -342,8 +342,8 @@ def session_principal(services: Services, user_id: str, generation: str) -> Prin
     """Who a signed session names, as the account is now; None when the account is gone or changed
     since the sign-in (a new password, groups or region end every session of it)."""
     with services.db.read() as session:
-        account = session.execute(select(Account.region, Account.generation).where(Account.id == user_id)).first()
-        if account is None or not hmac.compare_digest(account.generation or "", generation):
+        stored = session.scalar(select(Account.generation).where(Account.id == user_id))
+        if stored is None or not hmac.compare_digest(stored, generation):
             return None
         return stored_principal(session, user_id)
 

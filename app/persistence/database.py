@@ -102,7 +102,7 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10, session_info: dict | None = None) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self.committed = CommitSignal(None if self.is_sqlite else _libpq_url(url))
+        self.committed = CommitSignal(None if self.is_sqlite else libpq_url(url))
         if self.is_sqlite:
             _ensure_directory(url)
             self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -228,8 +228,8 @@ def announce_new_work(session: Session, kind: str) -> None:
     session.info.setdefault("new_work", set()).add(kind)
 
 
-def _libpq_url(url: str) -> str:
-    """A SQLAlchemy PostgreSQL URL as psycopg reads it."""
+def libpq_url(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as libpq reads it (psycopg, pg_dump, pg_restore)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from app.clock import format_instant
 from app.engine import parse_datetime
-from app.errors import InvalidRequest
+from app.errors import InvalidRequest, NotFound
 from app.rest.json_input import check_value, load_json
 from app.settings import Settings
 
@@ -148,3 +148,11 @@ def modifications_and_deletions(body: Mapping[str, Any] | None, settings: Settin
     if not isinstance(deletions, list) or not all(isinstance(name, str) for name in deletions):
         raise InvalidRequest("'deletions' must be a list of variable names")
     return decode_variables(body.get("modifications"), settings), deletions
+
+
+def encode_named(values: Mapping[str, Any], name: str, owner: str, zone: tzinfo) -> dict[str, Any]:
+    """One variable of a task, execution or instance as Camunda answers it; 404 in Camunda's words
+    when it has none of that name."""
+    if name not in values:
+        raise NotFound(f"{owner} variable with name {name} does not exist")
+    return encode_value(values[name], zone)

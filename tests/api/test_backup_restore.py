@@ -17,7 +17,8 @@ from pathlib import Path
 from sqlalchemy import make_url
 
 from app.audit.anchors import KEY_FILE
-from tests.support.databases import drop_database, fresh_database, libpq
+from app.persistence.database import libpq_url
+from tests.support.databases import drop_database, fresh_database
 from tests.support.paths import ROOT
 
 
@@ -29,7 +30,7 @@ def backup(url: str, folder: Path) -> Path:
             source.backup(target)
         return copy
     dump = folder / f"backup-{uuid.uuid4().hex}.dump"
-    subprocess.run(["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", libpq(url)],
+    subprocess.run(["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", libpq_url(url)],
                    check=True, capture_output=True, timeout=120)
     return dump
 
@@ -42,7 +43,7 @@ def restored(url: str, copy: Path) -> Iterator[str]:
         return
     target = fresh_database(copy.parent)
     try:
-        subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={libpq(target)}", str(copy)],
+        subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={libpq_url(target)}", str(copy)],
                        check=True, capture_output=True, timeout=120)
         yield target
     finally:

@@ -9,14 +9,11 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import make_url
 
-
-def libpq(url: str) -> str:
-    """A SQLAlchemy URL as libpq (psql, pg_dump, pg_restore, psycopg) reads it."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+from app.persistence.database import libpq_url
 
 
 def _admin(url: str) -> str:
-    return libpq(make_url(url).set(database="postgres").render_as_string(hide_password=False))
+    return libpq_url(make_url(url).set(database="postgres").render_as_string(hide_password=False))
 
 
 def fresh_database(tmp_path: Path) -> str:

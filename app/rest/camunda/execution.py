@@ -19,7 +19,7 @@ from app.rest.routing import ServiceRouter
 from app.rest.variables import (
     decode_value,
     decode_variables,
-    encode_value,
+    encode_named,
     encode_variables,
     modifications_and_deletions,
 )
@@ -116,9 +116,7 @@ def modify_execution_variables(execution_id: str, services: ServicesDep, actor: 
 @router.get("/{execution_id}/localVariables/{name}")
 def execution_variable(execution_id: str, name: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
     values = executions.execution_variables(services, execution_id, reader)
-    if name not in values:
-        raise NotFound(f"execution variable with name {name} does not exist")
-    return encode_value(values[name], services.settings.zone)
+    return encode_named(values, name, "execution", services.settings.zone)
 
 
 @router.put("/{execution_id}/localVariables/{name}", status_code=204, dependencies=[_ADMINISTER])

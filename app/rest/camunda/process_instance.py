@@ -17,7 +17,7 @@ from app.rest.routing import ServiceRouter
 from app.rest.variables import (
     decode_value,
     decode_variables,
-    encode_value,
+    encode_named,
     encode_variables,
     modifications_and_deletions,
 )
@@ -131,9 +131,7 @@ def modify_variables(instance_id: str, services: ServicesDep, actor: PrincipalDe
 @router.get("/{instance_id}/variables/{name}")
 def get_variable(instance_id: str, name: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
     values = instances.instance_variables(services, instance_id, reader)
-    if name not in values:
-        raise NotFound(f"process instance variable with name {name} does not exist")
-    return encode_value(values[name], services.settings.zone)
+    return encode_named(values, name, "process instance", services.settings.zone)
 
 
 @router.put("/{instance_id}/variables/{name}", status_code=204, dependencies=[_ADMINISTER])

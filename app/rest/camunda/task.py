@@ -8,7 +8,7 @@ from fastapi import Request, Response
 from app.access.accounts import Principal
 from app.cases import reports, tasks
 from app.context import Services
-from app.errors import InvalidRequest, NotFound
+from app.errors import InvalidRequest
 from app.rest.camunda import render
 from app.rest.camunda.forms import form_variables
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
@@ -18,7 +18,7 @@ from app.rest.routing import ServiceRouter
 from app.rest.variables import (
     decode_value,
     decode_variables,
-    encode_value,
+    encode_named,
     encode_variables,
     modifications_and_deletions,
     optional_instant,
@@ -292,9 +292,7 @@ def modify_task_variables(task_id: str, services: ServicesDep, actor: PrincipalD
 @router.get("/{task_id}/variables/{name}")
 def task_variable(task_id: str, name: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
     values = tasks.task_variables(services, task_id, reader)
-    if name not in values:
-        raise NotFound(f"task variable with name {name} does not exist")
-    return encode_value(values[name], services.settings.zone)
+    return encode_named(values, name, "task", services.settings.zone)
 
 
 @router.put("/{task_id}/variables/{name}", status_code=204)
@@ -328,9 +326,7 @@ def modify_task_local_variables(task_id: str, services: ServicesDep, actor: Prin
 @router.get("/{task_id}/localVariables/{name}")
 def task_local_variable(task_id: str, name: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
     values = tasks.task_local_variables(services, task_id, reader)
-    if name not in values:
-        raise NotFound(f"task variable with name {name} does not exist")
-    return encode_value(values[name], services.settings.zone)
+    return encode_named(values, name, "task", services.settings.zone)
 
 
 @router.put("/{task_id}/localVariables/{name}", status_code=204)
