@@ -45,6 +45,8 @@ def evaluate_start_conditions(services: Services, *, variables: Mapping[str, Any
             model = services.models.get(session, definition.id)
             start = next(start for start in model.start_events if start.id == subscription.activity_id)
             text = start.condition or ""
+            if start.condition_variable is not None and start.condition_variable not in variables:
+                continue  # as Camunda: a start narrowed to a variable is evaluated only when it is given
             try:
                 holds = truthy_condition(compile_template(text).evaluate(variables, functions), text)
             except ExpressionError as error:

@@ -67,6 +67,23 @@ class StartEventInfo:
     timer_kind: str | None = None  # timeDate, timeDuration or timeCycle
     timer_text: str | None = None
     condition: str | None = None
+    # A conditional start event narrowed to a variable starts only when POST /condition gives it.
+    condition_variable: str | None = None
+
+
+@dataclass(frozen=True)
+class ConditionNarrowing:
+    """Camunda's `camunda:variableName` and `camunda:variableEvents` of a conditional event: after it
+    is first evaluated (when its token arrives or its scope starts), its condition is evaluated again
+    only when that variable (or, without a name, any variable) changes by one of those kinds of
+    change (create, update, delete; none named: any)."""
+
+    variable_name: str | None
+    variable_events: frozenset[str]
+
+    @property
+    def narrows(self) -> bool:
+        return self.variable_name is not None or bool(self.variable_events)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from app.engine.call_activities import SignalPayload
+from app.engine.elements import ConditionNarrowing
 from app.engine.steps import ThrownSignal, report_signal
 
 
@@ -90,7 +91,10 @@ class AwaitsTrigger(EventDefinition):
 
 class ServiceCondition(ConditionalEventDefinition):
     """A conditional event: the run evaluates its condition with the safe evaluator when a token
-    arrives and after every step (app.engine.runtime); it never evaluates anything by itself."""
+    arrives and after every step (app.engine.runtime); it never evaluates anything by itself. Its
+    narrowing, when the diagram gives one, says after which changes of variables it is evaluated."""
+
+    narrowing: ConditionNarrowing | None = None
 
     def has_fired(self, my_task: Task) -> bool:
         return bool(my_task._get_internal_data("event_fired", False))
@@ -106,16 +110,20 @@ def _swap(definition: EventDefinition) -> None:
 
 
 def use_service_events(specs: Iterable[BpmnProcessSpec], triggered_starts: set[str],
-                       signal_payloads: Mapping[str, SignalPayload]) -> None:
+                       signal_payloads: Mapping[str, SignalPayload],
+                       narrowed_conditions: Mapping[str, ConditionNarrowing]) -> None:
     """Swap the library's message catching for the service's, in every spec, give thrown signals
-    their payloads (by the throw event's bpmn id), and make the given message, signal and timer start
-    events (bpmn ids) of the top-level process fire only when the service says so."""
+    their payloads and conditional events their narrowing (by the event's bpmn id), and make the
+    given message, signal and timer start events (bpmn ids) of the top-level process fire only when
+    the service says so."""
     specs = list(specs)
     for spec in specs:
         for task_spec in spec.task_specs.values():
             definition = getattr(task_spec, "event_definition", None)
             if definition is not None:
                 _swap(definition)
+            if isinstance(definition, ServiceCondition):
+                definition.narrowing = narrowed_conditions.get(task_spec.bpmn_id)
             if isinstance(task_spec, ThrowingEvent) and isinstance(definition, SignalEventDefinition) \
                     and type(definition) is SignalEventDefinition:
                 definition.__class__ = ServiceSignalThrow

@@ -32,6 +32,7 @@ from app.engine.elements import (
     FORM_CONSTRAINTS,
     FORM_FIELD_TYPES,
     MAP_DECISION_RESULTS,
+    ConditionNarrowing,
     DecisionReference,
     ElementInfo,
     ErrorCatch,
@@ -375,21 +376,33 @@ def _parameters(resource: str, element: etree._Element,
     return tuple(found["inputParameter"]), tuple(found["outputParameter"])
 
 
+_VARIABLE_EVENTS = ("create", "update", "delete")
+
+
 def _check_condition_event(resource: str, definition: etree._Element) -> None:
     """A conditional event waits on a ${...} condition the service evaluates itself (see
-    app.engine.conditions); Camunda's narrowing by variable name and event is not read, so it is refused
-    rather than ignored."""
+    app.engine.runtime), narrowed as Camunda narrows it by `camunda:variableName` and
+    `camunda:variableEvents` (read_condition_narrowing)."""
     owner = definition.getparent()
-    for attribute in ("variableName", "variableEvents"):
-        if _camunda(definition, attribute) is not None:
-            raise refuse_element(resource, owner, f"camunda:{attribute} on a conditional event is not supported: "
-                                                  "its condition is evaluated whenever the case's variables change")
+    name = _camunda(definition, "variableName")
+    if name is not None and not name.strip():
+        raise refuse_element(resource, owner, "camunda:variableName on a conditional event names no variable")
+    unknown = [event for event in _names(_camunda(definition, "variableEvents")) if event not in _VARIABLE_EVENTS]
+    if unknown:
+        raise refuse_element(resource, owner, f"camunda:variableEvents '{unknown[0]}' is none of "
+                                              f"{', '.join(_VARIABLE_EVENTS)}")
     condition = definition.find("bpmn:condition", _NS)
     text = (condition.text or "").strip() if condition is not None else ""
     if not (text.startswith("${") or text.startswith("#{")) or not text.endswith("}"):
         raise refuse_element(resource, owner,
                              f"a conditional event needs a condition written as ${{...}}, got '{text}'")
     _compile(resource, owner, text, "the condition")
+
+
+def read_condition_narrowing(definition: etree._Element) -> ConditionNarrowing:
+    """The variable and the kinds of change a conditional event is evaluated for (checked above)."""
+    name = _camunda(definition, "variableName")
+    return ConditionNarrowing(name.strip() if name else None, frozenset(_names(_camunda(definition, "variableEvents"))))
 
 
 def _event_name(definition: etree._Element, kind: str) -> str | None:
@@ -419,7 +432,8 @@ def _start_event(resource: str, element: etree._Element, element_id: str) -> Sta
         if tag == "conditionalEventDefinition":
             condition = child.find("bpmn:condition", _NS)  # checked as every conditional event's
             return StartEventInfo(element_id, "conditional", condition=(condition.text or "").strip()
-                                  if condition is not None else None)
+                                  if condition is not None else None,
+                                  condition_variable=read_condition_narrowing(child).variable_name)
         if tag.endswith("EventDefinition"):
             raise refuse_element(resource, element,
                                  f"a process cannot start by a {tag[:-len('EventDefinition')]} event")
@@ -495,6 +509,8 @@ class _ProcessFacts:
     flows: dict[str, tuple[str, str]] = field(default_factory=dict)
     input_parameters: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     signal_payloads: dict[str, SignalPayload] = field(default_factory=dict)
+    # Conditional events narrowed to a variable or kinds of change, by the id of their event.
+    narrowed_conditions: dict[str, ConditionNarrowing] = field(default_factory=dict)
 
 
 def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
@@ -512,6 +528,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
     call_activities: dict[str, CallActivityDefinition] = {}
     signal_payloads: dict[str, SignalPayload] = {}
     flows: dict[str, tuple[str, str]] = {}
+    narrowed: dict[str, ConditionNarrowing] = {}
     ids = {element.get("id") for element in process.iter() if isinstance(element.tag, str)}
     for element in process.iter():
         if not isinstance(element.tag, str):
@@ -529,6 +546,9 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
             flows[element_id or ""] = (element.get("sourceRef") or "", element.get("targetRef") or "")
         if tag == "conditionExpression":
             conditions.add((element.text or "").strip())
+        if tag == "conditionalEventDefinition" and (narrowing := read_condition_narrowing(element)).narrows \
+                and (owner := element.getparent()) is not None:
+            narrowed[owner.get("id") or ""] = narrowing
         if etree.QName(element).namespace != BPMN_NS or not element_id or tag in ("sequenceFlow", "lane",
                                                                                    "laneSet", "process"):
             continue
@@ -578,7 +598,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
             start_form_key = start_form_key or _camunda(element, "formKey")
     return _ProcessFacts(process, elements, user_tasks, external_tasks, error_catches, tuple(start_events),
                          start_form, start_form_key, conditions, outputs, decisions, call_activities, flows,
-                         inputs, signal_payloads)
+                         inputs, signal_payloads, narrowed)
 
 
 def _names(text: str | None) -> tuple[str, ...]:
@@ -692,7 +712,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
             end_implicitly([spec, *subprocess_specs.values()])
             use_service_events([spec, *subprocess_specs.values()],
                                {start.id for start in process_facts.start_events if start.kind != "none"},
-                               process_facts.signal_payloads)
+                               process_facts.signal_payloads, process_facts.narrowed_conditions)
             use_event_subprocesses([spec, *subprocess_specs.values()], interrupting)
             # A called process is not part of this model: it runs as an instance of its own, found
             # by key when the call activity is reached (app.engine.call_activities).

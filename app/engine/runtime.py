@@ -5,6 +5,8 @@ between threads. Everything it hands out is plain data (dataclasses, dicts, ISO 
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -34,7 +36,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from app.clock import Clock
 from app.engine.call_activities import CalledProcessTask, returned_variables
-from app.engine.elements import ProcessModel, UserTaskDefinition
+from app.engine.elements import ConditionNarrowing, ProcessModel, UserTaskDefinition
 from app.engine.event_subprocesses import (
     Handler,
     catch_and_listen,
@@ -545,7 +547,9 @@ class ProcessRun:
         """Conditional events whose condition holds go on, as Camunda evaluates them when the token
         arrives and whenever variables change (here: after every step, which is where they change). An
         interrupting or intermediate one goes on while its condition holds; a non-interrupting boundary
-        event fires each time its condition becomes true while its activity runs."""
+        event fires each time its condition becomes true while its activity runs. One narrowed by
+        `camunda:variableName` / `camunda:variableEvents` is evaluated again only after such a change,
+        and a non-interrupting one fires at each such change its condition holds after, as in Camunda."""
         if not self.model.has_conditional_events:
             return
         waiting = [(task, definition) for task, definition in self._waiting_catches()
@@ -558,24 +562,33 @@ class ProcessRun:
         variables = self.variables()
         for handler in handlers:
             # An event subprocess starts when its condition becomes true while its scope runs.
-            held_key = f"condition_held:{handler.start.bpmn_id}"
-            held = self._condition_holds(handler.definition, handler.start.bpmn_id, variables)
+            bpmn_id = handler.start.bpmn_id
+            held_key = f"condition_held:{bpmn_id}"
             scope_root = handler.scope.task_tree
-            if held and not scope_root.internal_data.get(held_key):
+            changed = _narrowed_change(handler.definition.narrowing, scope_root.internal_data,
+                                       f"condition_seen:{bpmn_id}", variables)
+            if changed is False:
+                continue
+            held = self._condition_holds(handler.definition, bpmn_id, variables)
+            if held and (changed or not scope_root.internal_data.get(held_key)):
                 start_handler(handler, BpmnEvent(handler.definition, {}), variables)
             scope_root.internal_data[held_key] = held
         for task, definition in waiting:
             if not task.has_state(TaskState.WAITING):
                 continue  # an interrupting event fired before it cancelled this one's activity
+            changed = _narrowed_change(definition.narrowing, task.internal_data, "condition_seen", variables)
+            if changed is False:
+                continue
             held = self._condition_holds(definition, task.task_spec.bpmn_id, variables)
             was_held = bool(task.internal_data.get("condition_held"))
             task.internal_data["condition_held"] = held
             spec = task.task_spec
-            if not held or (was_held and isinstance(spec, BoundaryEvent) and not spec.cancel_activity):
+            if not held or (was_held and not changed and isinstance(spec, BoundaryEvent) and not spec.cancel_activity):
                 continue
             listening = self._catch(task, definition, {})
             if listening is not None:
                 listening.internal_data["condition_held"] = True
+                listening.internal_data["condition_seen"] = task.internal_data.get("condition_seen")
 
     def _condition_holds(self, definition: ServiceCondition, activity: str | None, variables: Mapping[str, Any]
                          ) -> bool:
@@ -941,3 +954,26 @@ def schedule_start_timer(model: ProcessModel, start_event: str, context: RunCont
             raise ProcessExecutionFailed(f"timer start event '{start_event}' of '{model.key}': "
                                          f"{plain(str(error), 'the timer cannot be read')}",
                                          details={"activityId": start_event}) from None
+
+
+def _narrowed_change(narrowing: ConditionNarrowing | None, store: dict[str, Any], key: str,
+                     variables: Mapping[str, Any]) -> bool | None:
+    """For a conditional event narrowed to a variable or kinds of change: False when nothing it
+    listens to changed since it was last evaluated (it is not evaluated), True when something did;
+    None for the first evaluation (its token arrived or its scope started) and for an event that is
+    not narrowed. What was seen is kept in `store` under `key`, as a short digest per variable."""
+    if narrowing is None or not narrowing.narrows:
+        return None
+    names = [narrowing.variable_name] if narrowing.variable_name is not None else list(variables)
+    seen = {name: _digest(variables[name]) for name in names if name in variables}
+    before = store.get(key)
+    store[key] = seen
+    if before is None:
+        return None
+    kinds = {"create" if name not in before else "update" for name in seen if before.get(name) != seen[name]}
+    kinds |= {"delete" for name in before if name not in seen}
+    return bool(kinds) and (not narrowing.variable_events or bool(kinds & narrowing.variable_events))
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]

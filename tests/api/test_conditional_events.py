@@ -127,11 +127,11 @@ REFUSED = {
         f'<bpmn:startEvent id="s"/><bpmn:intermediateCatchEvent id="wait">{condition("${ready ==}")}'
         '</bpmn:intermediateCatchEvent><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="wait"/>',
         "wait", "invalid expression"),
-    "camunda:variableName": (
+    "camunda:variableEvents naming no kind of change": (
         '<bpmn:startEvent id="s"/><bpmn:intermediateCatchEvent id="wait">'
-        + condition("${ready}", ' camunda:variableName="ready"') +
+        + condition("${ready}", ' camunda:variableName="ready" camunda:variableEvents="update, change"') +
         '</bpmn:intermediateCatchEvent><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="wait"/>',
-        "wait", "camunda:variableName"),
+        "wait", "'change' is none of create, update, delete"),
     "a conditional event after an event-based gateway": (
         '<bpmn:startEvent id="s"/><bpmn:eventBasedGateway id="g"/>'
         f'<bpmn:intermediateCatchEvent id="wait">{condition("${ready}")}</bpmn:intermediateCatchEvent>'
@@ -182,3 +182,86 @@ def test_a_conditional_event_subprocess_starts_when_its_condition_becomes_true(c
     # Still true after another change: a started event subprocess is not started again.
     client.put(f"/process-instance/{case}/variables/amount", json={"value": 6000}).raise_for_status()
     assert open_tasks(client, case) == opened
+
+
+def _narrowed(key: str, body: str) -> bytes:
+    return process(key, body).replace(b'id="d"', b'id="d" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"')
+
+
+def test_a_boundary_event_narrowed_to_a_variable_and_its_updates_listens_to_nothing_else(client, root):
+    """camunda:variableName="level" camunda:variableEvents="update": once its task opens, the condition
+    is evaluated again only when `level` is updated; a non-interrupting event then fires at each such
+    update after which its condition holds, as Camunda fires it."""
+    narrowed = condition("${level > 2}", ' camunda:variableName="level" camunda:variableEvents="update"')
+    assert deploy_bytes(client, "narrowed.bpmn", _narrowed("narrowed_boundary", f"""
+      <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="assess"/>
+      <bpmn:userTask id="assess"/><bpmn:sequenceFlow id="f2" sourceRef="assess" targetRef="e"/><bpmn:endEvent id="e"/>
+      <bpmn:boundaryEvent id="raised" attachedToRef="assess" cancelActivity="false">{narrowed}</bpmn:boundaryEvent>
+      <bpmn:sequenceFlow id="f3" sourceRef="raised" targetRef="expedite"/><bpmn:userTask id="expedite"/>
+      <bpmn:sequenceFlow id="f4" sourceRef="expedite" targetRef="e2"/><bpmn:endEvent id="e2"/>""")).status_code == 200
+    case = client.post("/process-definition/key/narrowed_boundary/start",
+                       json={"variables": {"level": {"value": 0}, "other": {"value": 0}}}).json()["id"]
+    put(client, case, "other", 1)
+    assert open_tasks(client, case) == ["assess"]
+    put(client, case, "level", 3)
+    assert open_tasks(client, case) == ["assess", "expedite"]
+    put(client, case, "level", 4)  # another update after which it holds: it fires again
+    put(client, case, "other", 2)  # not its variable: not evaluated
+    assert open_tasks(client, case) == ["assess", "expedite", "expedite"]
+    # Deleted and created again: neither is an update, so the condition is not evaluated (without
+    # the narrowing the deletion would have stopped the step: `level` is read by the condition).
+    assert client.delete(f"/process-instance/{case}/variables/level").status_code == 204
+    put(client, case, "level", 9)
+    assert open_tasks(client, case) == ["assess", "expedite", "expedite"]
+    put(client, case, "level", 10)
+    assert open_tasks(client, case) == ["assess", "expedite", "expedite", "expedite"]
+    assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"]
+
+
+def test_an_intermediate_event_narrowed_to_a_variable_waits_for_that_variable_to_change(client):
+    narrowed = condition("${a + b > 10}", ' camunda:variableName="a"')
+    assert deploy_bytes(client, "narrowed.bpmn", _narrowed("narrowed_wait", f"""
+      <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait"/>
+      <bpmn:intermediateCatchEvent id="wait">{narrowed}</bpmn:intermediateCatchEvent>
+      <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="after"/><bpmn:userTask id="after"/>""")).status_code == 200
+    case = client.post("/process-definition/key/narrowed_wait/start",
+                       json={"variables": {"a": {"value": 1}, "b": {"value": 1}}}).json()["id"]
+    put(client, case, "b", 20)  # the condition would hold, but `b` is not what it listens to
+    assert open_tasks(client, case) == []
+    put(client, case, "a", 2)
+    assert open_tasks(client, case) == ["after"]
+
+
+def test_a_narrowed_event_subprocess_is_evaluated_when_its_scope_starts(client):
+    """As Camunda's testNonInterruptingVariableConditionWithHistory: narrowed to updates of `variable`,
+    the condition is still evaluated once when the process starts, and holds then."""
+    narrowed = condition("${variable == 1}", ' camunda:variableName="variable" camunda:variableEvents="update"')
+    assert deploy_bytes(client, "narrowed.bpmn", _narrowed("narrowed_esp", f"""
+      <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="before"/>
+      <bpmn:userTask id="before"/><bpmn:sequenceFlow id="f2" sourceRef="before" targetRef="e"/><bpmn:endEvent id="e"/>
+      <bpmn:subProcess id="sub" triggeredByEvent="true">
+        <bpmn:startEvent id="cond" isInterrupting="false">{narrowed}</bpmn:startEvent>
+        <bpmn:sequenceFlow id="i1" sourceRef="cond" targetRef="after"/><bpmn:userTask id="after"/>
+        <bpmn:sequenceFlow id="i2" sourceRef="after" targetRef="ie"/><bpmn:endEvent id="ie"/>
+      </bpmn:subProcess>""")).status_code == 200
+    case = client.post("/process-definition/key/narrowed_esp/start",
+                       json={"variables": {"variable": {"value": 1}, "donotloseme": {"value": "here"}}}).json()["id"]
+    assert open_tasks(client, case) == ["after", "before"]
+    put(client, case, "donotloseme", "there")  # not its variable
+    assert open_tasks(client, case) == ["after", "before"]
+    put(client, case, "variable", 1)  # the same value set again is no change here
+    put(client, case, "variable", 2)
+    put(client, case, "variable", 1)  # an update after which it holds: another one starts
+    assert open_tasks(client, case) == ["after", "after", "before"]
+
+
+def test_a_conditional_start_event_narrowed_to_a_variable_starts_only_when_it_is_given(client):
+    narrowed = condition("${true}", ' camunda:variableName="foo"')
+    assert deploy_bytes(client, "narrowed.bpmn", _narrowed("narrowed_start", f"""
+      <bpmn:startEvent id="s">{narrowed}</bpmn:startEvent><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
+      <bpmn:userTask id="t"/>""")).status_code == 200
+    none = client.post("/condition", json={"variables": {"bar": {"value": 1}}})
+    assert none.status_code == 200 and none.json() == [], none.text
+    started = client.post("/condition", json={"variables": {"foo": {"value": 1}}})
+    assert started.status_code == 200 and len(started.json()) == 1, started.text
+
