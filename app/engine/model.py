@@ -346,7 +346,8 @@ _PROSE = frozenset({"documentation", "text", "textAnnotation"})
 
 # Where input parameters are read: a task's own variables while it runs (Camunda's local variables).
 _TASKS_WITH_INPUTS = frozenset({"userTask", "serviceTask", "sendTask", "receiveTask", "manualTask", "task",
-                                "businessRuleTask", "callActivity", "intermediateThrowEvent", "endEvent"})
+                                "businessRuleTask", "callActivity", "intermediateThrowEvent", "endEvent",
+                                "subProcess", "transaction"})
 _SIGNAL_THROWS = frozenset({"intermediateThrowEvent", "endEvent"})
 
 
@@ -359,11 +360,11 @@ def _parameters(resource: str, element: etree._Element,
         if not isinstance(parameter.tag, str) or _tag(parameter) not in found:
             continue
         kind = "input" if _tag(parameter) == "inputParameter" else "output"
-        if kind == "input" and (_tag(element) not in _TASKS_WITH_INPUTS
+        if kind == "input" and (_tag(element) not in _TASKS_WITH_INPUTS or element.get("triggeredByEvent") == "true"
                                 or element.find("bpmn:multiInstanceLoopCharacteristics", _NS) is not None):
-            raise refuse_element(resource, element, "input parameters are read on a task, call activity or throw "
-                                 "event that is not multi-instance (its own variables while it runs); on other "
-                                 "elements use output parameters")
+            raise refuse_element(resource, element, "input parameters are read on a task, call activity, embedded "
+                                 "subprocess or throw event that is not multi-instance (its own variables while it "
+                                 "runs); on other elements use output parameters")
         name = (parameter.get("name") or "").strip()
         if not name.isidentifier():
             raise refuse_element(resource, element, f"{kind} parameter name '{name}' is not a valid variable name")

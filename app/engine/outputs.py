@@ -4,10 +4,11 @@ them to the parsed specs once, so saved state is unchanged.
 - Output parameters: variables an element sets from expressions when it completes, as Camunda does,
   so that a decision such as an eligibility check is computed from the process's figures without
   any script.
-- Input parameters: a task's or call activity's own variables (Camunda's local variables), set from
-  expressions when it becomes ready and gone when it completes. While it runs its expressions, form and worker see them,
-  the case's variables do not hold them (a case variable of the same name is the case's again
-  afterwards), and its output parameters may read them.
+- Input parameters: a task's, call activity's or embedded subprocess's own variables (Camunda's
+  local variables), set from expressions when it becomes ready (a subprocess: before its start
+  event runs) and gone when it completes. While it runs its expressions, form and worker (a
+  subprocess: what runs inside) see them, the case's variables do not hold them (a case variable
+  of the same name is the case's again afterwards), and its output parameters may read them.
 - Local variables set on an open user task from outside (Camunda's TaskService.setVariableLocal) are
   its own variables too, kept beside its input parameters; they go when it completes, before its
   output parameters are evaluated (in Camunda they live on the task, which output mappings do not
@@ -19,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.task import Task
 
 from app.engine.multi_instance import LOCAL, SHADOWED, is_multi_instance_instance
@@ -42,6 +44,9 @@ class _SetsInputs:
 
     def _on_ready_hook(self, my_task: Task) -> None:
         super()._on_ready_hook(my_task)  # type: ignore[misc]  # a mixin, put before a task spec class
+        self._set_inputs(my_task)
+
+    def _set_inputs(self, my_task: Task) -> None:
         shadowed = {name: my_task.data[name] for name, _ in self.input_parameters if name in my_task.data}
         for name, expression in self.input_parameters:  # each sees the ones before it
             my_task.data[name] = my_task.workflow.script_engine.evaluate(my_task, expression)
@@ -54,6 +59,20 @@ class _SetsInputs:
         _drop_locals(my_task, list(my_task.internal_data.get(LOCAL, ())))
         my_task.internal_data.pop(SHADOWED, None)
         my_task.internal_data.pop(LOCAL, None)
+
+
+class _SubprocessInputs(_SetsInputs):
+    """An embedded subprocess's inputs are its scope's own variables: set before its start event runs
+    (the library starts a subprocess when the token arrives and makes it ready only once it has
+    completed), seen and changed by what runs inside, and gone when it completes, its output
+    parameters having read them."""
+
+    def _on_ready_hook(self, my_task: Task) -> None:
+        super(_SetsInputs, self)._on_ready_hook(my_task)  # type: ignore[misc]  # set already, in copy_data
+
+    def copy_data(self, my_task: Task, subworkflow: Any) -> None:
+        self._set_inputs(my_task)
+        super().copy_data(my_task, subworkflow)  # type: ignore[misc]  # the library's subprocess spec
 
 
 def _drop_locals(task: Task, names: Iterable[str]) -> None:
@@ -98,17 +117,18 @@ def discard_set_locals(task: Task) -> None:
 
 
 def _mixed_in(specs: Iterable[BpmnProcessSpec], parameters: Mapping[str, tuple[tuple[str, str], ...]],
-              mixin: type, attribute: str) -> None:
+              mixin: type, attribute: str, subprocess_mixin: type | None = None) -> None:
     for spec in specs:
         for task_spec in spec.task_specs.values():
             bpmn_id = getattr(task_spec, "bpmn_id", None)
             found = parameters.get(bpmn_id) if bpmn_id is not None else None
             if found is None:
                 continue
+            chosen = subprocess_mixin if subprocess_mixin and isinstance(task_spec, SubWorkflowTask) else mixin
             original = type(task_spec)
-            if (mixin, original) not in _mixed_classes:
-                _mixed_classes[mixin, original] = type(original.__name__, (mixin, original), {})
-            task_spec.__class__ = _mixed_classes[mixin, original]
+            if (chosen, original) not in _mixed_classes:
+                _mixed_classes[chosen, original] = type(original.__name__, (chosen, original), {})
+            task_spec.__class__ = _mixed_classes[chosen, original]
             setattr(task_spec, attribute, found)
 
 
@@ -122,4 +142,4 @@ def use_input_parameters(specs: Iterable[BpmnProcessSpec],
                          parameters: Mapping[str, tuple[tuple[str, str], ...]]) -> None:
     """Give the task specs of the given bpmn ids their input parameters; after use_output_parameters,
     so that a task's outputs are read before its inputs are gone."""
-    _mixed_in(specs, parameters, _SetsInputs, "input_parameters")
+    _mixed_in(specs, parameters, _SetsInputs, "input_parameters", _SubprocessInputs)

@@ -59,7 +59,11 @@ def test_a_tasks_input_parameters_are_its_own_variables(client):
 @pytest.mark.parametrize("body, says", [
     ('<bpmn:exclusiveGateway id="x"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter '
      'name="a">1</camunda:inputParameter></camunda:inputOutput></bpmn:extensionElements></bpmn:exclusiveGateway>',
-     "on a task, call activity or throw event that is not multi-instance"),
+     "on a task, call activity, embedded subprocess or throw event that is not multi-instance"),
+    ('<bpmn:subProcess id="x" triggeredByEvent="true"><bpmn:extensionElements><camunda:inputOutput>'
+     '<camunda:inputParameter name="a">1</camunda:inputParameter></camunda:inputOutput></bpmn:extensionElements>'
+     '<bpmn:startEvent id="es"><bpmn:signalEventDefinition signalRef="sig"/></bpmn:startEvent></bpmn:subProcess>',
+     "on a task, call activity, embedded subprocess or throw event that is not multi-instance"),
     ('<bpmn:userTask id="x"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter name="a">'
      '<camunda:script scriptFormat="groovy">1</camunda:script></camunda:inputParameter></camunda:inputOutput>'
      '</bpmn:extensionElements></bpmn:userTask>', "scripts, lists and maps"),
@@ -70,3 +74,41 @@ def test_a_tasks_input_parameters_are_its_own_variables(client):
 def test_input_parameters_the_service_does_not_read_are_refused(client, body, says):
     answer = deploy_bytes(client, "bad.bpmn", process("bad_inputs", '<bpmn:startEvent id="s"/>' + body))
     assert answer.status_code == 400 and says in answer.json()["message"], answer.text
+
+
+SUBPROCESS = process("scoped_review", """
+  <bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="review" />
+  <bpmn:subProcess id="review">
+    <bpmn:extensionElements><camunda:inputOutput>
+      <camunda:inputParameter name="level">${level + 1}</camunda:inputParameter>
+      <camunda:inputParameter name="office">province</camunda:inputParameter>
+      <camunda:outputParameter name="reached">${level}</camunda:outputParameter>
+    </camunda:inputOutput></bpmn:extensionElements>
+    <bpmn:startEvent id="is" /><bpmn:sequenceFlow id="i1" sourceRef="is" targetRef="check" />
+    <bpmn:userTask id="check" camunda:candidateGroups="${office}" />
+    <bpmn:sequenceFlow id="i2" sourceRef="check" targetRef="ie" /><bpmn:endEvent id="ie" />
+  </bpmn:subProcess>
+  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="after" /><bpmn:userTask id="after" />
+  <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="e" /><bpmn:endEvent id="e" />""")
+
+
+def test_an_embedded_subprocesss_input_parameters_are_its_scopes_own_variables(client, root):
+    """As Camunda's InputOutputTest.testSubprocessIoSupport: what runs inside sees and changes the
+    subprocess's own variables; the case keeps its own of the same name, and an output parameter
+    carries out what the inside left."""
+    assert deploy_bytes(client, "scoped.bpmn", SUBPROCESS).status_code == 200
+    case = client.post("/process-definition/key/scoped_review/start",
+                       json={"variables": {"level": {"value": 1}}}).json()["id"]
+    [check] = client.get("/task", params={"processInstanceId": case}).json()
+    assert client.get(f"/task/{check['id']}/identity-links").json()[0]["groupId"] == "province"
+    seen = values(client.get(f"/task/{check['id']}/variables").json())
+    assert (seen["level"], seen["office"]) == (2, "province")
+    assert values(client.get(f"/process-instance/{case}/variables").json()) == {"level": 1}
+    done = client.post(f"/task/{check['id']}/complete", json={"variables": {"level": {"value": 5}}})
+    assert done.status_code == 204, done.text
+    # The inside wrote the subprocess's level: the case's is its own again, and the output carried it.
+    assert values(client.get(f"/process-instance/{case}/variables").json()) == {"level": 1, "reached": 5}
+    [after] = client.get("/task", params={"processInstanceId": case}).json()
+    assert after["taskDefinitionKey"] == "after"
+    assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
+

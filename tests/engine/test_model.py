@@ -306,11 +306,13 @@ def test_input_parameters_off_a_task_and_scripts_are_refused():
                  <camunda:inputParameter name="level">provincial</camunda:inputParameter>
                </camunda:inputOutput>
              </bpmn:extensionElements>
+             <bpmn:multiInstanceLoopCharacteristics camunda:collection="${offices}" camunda:elementVariable="office"/>
              <bpmn:startEvent id="inner_start"/><bpmn:sequenceFlow id="i" sourceRef="inner_start" targetRef="inner_end"/>
              <bpmn:endEvent id="inner_end"/>
            </bpmn:subProcess>""", "review")))
     assert error.details["element"] == "review"
-    assert "input parameters are read on a task, call activity or throw event" in error.details["reason"]
+    assert "input parameters are read on a task, call activity, embedded subprocess or throw event" \
+        in error.details["reason"]
     error = refusal(definitions(between_start_and_end(
         """<bpmn:userTask id="review">
              <bpmn:extensionElements>
