@@ -38,6 +38,9 @@ from app.engine.elements import (
     ErrorCatch,
     ExternalTaskDefinition,
     FormField,
+    ParameterList,
+    ParameterMap,
+    ParameterValue,
     ProcessModel,
     StartEventInfo,
     UserTaskDefinition,
@@ -351,11 +354,11 @@ _TASKS_WITH_INPUTS = frozenset({"userTask", "serviceTask", "sendTask", "receiveT
 _SIGNAL_THROWS = frozenset({"intermediateThrowEvent", "endEvent"})
 
 
-def _parameters(resource: str, element: etree._Element,
-                mapping: etree._Element) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
-    """The (name, expression) pairs of an element's input and output parameters; scripts, lists and
-    maps are refused, and input parameters where the element is not a single task."""
-    found: dict[str, list[tuple[str, str]]] = {"inputParameter": [], "outputParameter": []}
+def _parameters(resource: str, element: etree._Element, mapping: etree._Element
+                ) -> tuple[tuple[tuple[str, ParameterValue], ...], tuple[tuple[str, ParameterValue], ...]]:
+    """The (name, value) pairs of an element's input and output parameters (texts, `${...}`, lists
+    and maps); scripts are refused, and input parameters where the element is not a single task."""
+    found: dict[str, list[tuple[str, ParameterValue]]] = {"inputParameter": [], "outputParameter": []}
     for parameter in mapping:
         if not isinstance(parameter.tag, str) or _tag(parameter) not in found:
             continue
@@ -368,13 +371,62 @@ def _parameters(resource: str, element: etree._Element,
         name = (parameter.get("name") or "").strip()
         if not name.isidentifier():
             raise refuse_element(resource, element, f"{kind} parameter name '{name}' is not a valid variable name")
-        if len(parameter):
-            raise refuse_element(resource, element, f"{kind} parameter '{name}' must be a text or ${{...}} "
-                                 "expression (scripts, lists and maps are not supported)")
-        text = parameter.text or ""
-        _compile(resource, element, text, f"{kind} parameter '{name}'")
-        found[_tag(parameter)].append((name, text))
+        what = f"{kind} parameter '{name}'"
+        nested = [child for child in parameter if isinstance(child.tag, str)]
+        if not nested:
+            text = parameter.text or ""
+            _compile(resource, element, text, what)
+            found[_tag(parameter)].append((name, text))
+        elif len(nested) == 1:
+            found[_tag(parameter)].append((name, _nested_value(resource, element, nested[0], what, 1)))
+        else:
+            raise refuse_element(resource, element, f"{what} holds more than one element; give it one list or map")
     return tuple(found["inputParameter"]), tuple(found["outputParameter"])
+
+
+# How deep lists and maps of a parameter may nest.
+_PARAMETER_DEPTH = 8
+
+
+def _nested_value(resource: str, element: etree._Element, node: etree._Element, what: str,
+                  depth: int) -> ParameterValue:
+    """A value inside a parameter, as Camunda reads it: `camunda:list` (each child element a value),
+    `camunda:map` (`camunda:entry` with a `key`, text or `${...}`), or a value's text (empty: null)."""
+    if depth > _PARAMETER_DEPTH:
+        raise refuse_element(resource, element, f"{what} nests lists and maps more than {_PARAMETER_DEPTH} deep")
+    tag = _tag(node) if etree.QName(node).namespace == CAMUNDA_NS else ""
+    children = [child for child in node if isinstance(child.tag, str)]
+    if tag == "list":
+        return ParameterList(tuple(_nested_value(resource, element, child, what, depth + 1) for child in children))
+    if tag == "map":
+        entries = []
+        for entry in children:
+            key = entry.get("key") or ""
+            if _tag(entry) != "entry" or not key:
+                raise refuse_element(resource, element, f"{what}: each entry of a map is a camunda:entry with a key")
+            _compile(resource, element, key, f"{what}, the key of an entry")
+            inner = [child for child in entry if isinstance(child.tag, str)]
+            if len(inner) > 1:
+                raise refuse_element(resource, element, f"{what}: an entry of a map holds one value")
+            value = (_nested_value(resource, element, inner[0], what, depth + 1) if inner
+                     else _text_value(resource, element, entry, what))
+            entries.append((key, value))
+        return ParameterMap(tuple(entries))
+    if tag == "value" and not children:
+        return _text_value(resource, element, node, what)
+    if tag == "script":
+        raise refuse_element(resource, element, f"{what} must be a text, ${{...}} expression, list or map "
+                                                "(scripts are not supported)")
+    raise refuse_element(resource, element, f"{what}: '{etree.QName(node).localname}' is no camunda:list, "
+                                            "camunda:map or camunda:value")
+
+
+def _text_value(resource: str, element: etree._Element, node: etree._Element, what: str) -> str | None:
+    text = (node.text or "").strip()
+    if not text:
+        return None
+    _compile(resource, element, text, what)
+    return text
 
 
 _VARIABLE_EVENTS = ("create", "update", "delete")
@@ -503,12 +555,12 @@ class _ProcessFacts:
     start_form: tuple[FormField, ...]
     start_form_key: str | None
     condition_texts: set[str]
-    output_parameters: dict[str, tuple[tuple[str, str], ...]]
+    output_parameters: dict[str, tuple[tuple[str, ParameterValue], ...]]
     decisions: dict[str, DecisionReference]
     call_activities: dict[str, CallActivityDefinition]
     # Each sequence flow's source and target (a process modification starts tokens on them).
     flows: dict[str, tuple[str, str]] = field(default_factory=dict)
-    input_parameters: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    input_parameters: dict[str, tuple[tuple[str, ParameterValue], ...]] = field(default_factory=dict)
     signal_payloads: dict[str, SignalPayload] = field(default_factory=dict)
     # Conditional events narrowed to a variable or kinds of change, by the id of their event.
     narrowed_conditions: dict[str, ConditionNarrowing] = field(default_factory=dict)
@@ -523,8 +575,8 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
     start_form: tuple[FormField, ...] = ()
     start_form_key = None
     conditions: set[str] = set()
-    inputs: dict[str, tuple[tuple[str, str], ...]] = {}
-    outputs: dict[str, tuple[tuple[str, str], ...]] = {}
+    inputs: dict[str, tuple[tuple[str, ParameterValue], ...]] = {}
+    outputs: dict[str, tuple[tuple[str, ParameterValue], ...]] = {}
     decisions: dict[str, DecisionReference] = {}
     call_activities: dict[str, CallActivityDefinition] = {}
     signal_payloads: dict[str, SignalPayload] = {}

@@ -23,24 +23,37 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.task import Task
 
+from app.engine.elements import ParameterList, ParameterMap, ParameterValue
 from app.engine.multi_instance import LOCAL, SHADOWED, is_multi_instance_instance
 
 # The classes made by mixing parameters into a library class, made once each.
 _mixed_classes: dict[tuple[type, type], type] = {}
 
 
+def evaluate_parameter(task: Task, value: ParameterValue) -> Any:
+    """A parameter's value, through the run's safe evaluator: a text or expression, a list or a map
+    of them (a map's keys are evaluated too), or null."""
+    if value is None:
+        return None
+    if isinstance(value, ParameterList):
+        return [evaluate_parameter(task, item) for item in value.items]
+    if isinstance(value, ParameterMap):
+        return {str(evaluate_parameter(task, key)): evaluate_parameter(task, item) for key, item in value.entries}
+    return task.workflow.script_engine.evaluate(task, value)
+
+
 class _SetsOutputs:
-    output_parameters: tuple[tuple[str, str], ...] = ()
+    output_parameters: tuple[tuple[str, ParameterValue], ...] = ()
 
     def _on_complete_hook(self, my_task: Task) -> None:
         super()._on_complete_hook(my_task)  # type: ignore[misc]  # a mixin, put before a task spec class
         # Evaluated in order, each seeing the ones before it, through the run's safe evaluator.
-        for name, expression in self.output_parameters:
-            my_task.data[name] = my_task.workflow.script_engine.evaluate(my_task, expression)
+        for name, value in self.output_parameters:
+            my_task.data[name] = evaluate_parameter(my_task, value)
 
 
 class _SetsInputs:
-    input_parameters: tuple[tuple[str, str], ...] = ()
+    input_parameters: tuple[tuple[str, ParameterValue], ...] = ()
 
     def _on_ready_hook(self, my_task: Task) -> None:
         super()._on_ready_hook(my_task)  # type: ignore[misc]  # a mixin, put before a task spec class
@@ -48,8 +61,8 @@ class _SetsInputs:
 
     def _set_inputs(self, my_task: Task) -> None:
         shadowed = {name: my_task.data[name] for name, _ in self.input_parameters if name in my_task.data}
-        for name, expression in self.input_parameters:  # each sees the ones before it
-            my_task.data[name] = my_task.workflow.script_engine.evaluate(my_task, expression)
+        for name, value in self.input_parameters:  # each sees the ones before it
+            my_task.data[name] = evaluate_parameter(my_task, value)
         my_task.internal_data[SHADOWED] = shadowed
         my_task.internal_data[LOCAL] = [name for name, _ in self.input_parameters]
 
@@ -116,7 +129,7 @@ def discard_set_locals(task: Task) -> None:
     _drop_locals(task, [name for name in task.internal_data.get(LOCAL, ()) if name not in inputs])
 
 
-def _mixed_in(specs: Iterable[BpmnProcessSpec], parameters: Mapping[str, tuple[tuple[str, str], ...]],
+def _mixed_in(specs: Iterable[BpmnProcessSpec], parameters: Mapping[str, tuple[tuple[str, ParameterValue], ...]],
               mixin: type, attribute: str, subprocess_mixin: type | None = None) -> None:
     for spec in specs:
         for task_spec in spec.task_specs.values():
@@ -133,13 +146,13 @@ def _mixed_in(specs: Iterable[BpmnProcessSpec], parameters: Mapping[str, tuple[t
 
 
 def use_output_parameters(specs: Iterable[BpmnProcessSpec],
-                          parameters: Mapping[str, tuple[tuple[str, str], ...]]) -> None:
+                          parameters: Mapping[str, tuple[tuple[str, ParameterValue], ...]]) -> None:
     """Give the task specs of the given bpmn ids their output parameters (name, expression text)."""
     _mixed_in(specs, parameters, _SetsOutputs, "output_parameters")
 
 
 def use_input_parameters(specs: Iterable[BpmnProcessSpec],
-                         parameters: Mapping[str, tuple[tuple[str, str], ...]]) -> None:
+                         parameters: Mapping[str, tuple[tuple[str, ParameterValue], ...]]) -> None:
     """Give the task specs of the given bpmn ids their input parameters; after use_output_parameters,
     so that a task's outputs are read before its inputs are gone."""
     _mixed_in(specs, parameters, _SetsInputs, "input_parameters", _SubprocessInputs)

@@ -3,6 +3,8 @@ opens, seen by its expressions, its form and its worker, not by the case, gone w
 (a case variable of the same name is the case's again), and readable by its output parameters."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.support.bpmn_text import process
@@ -66,7 +68,7 @@ def test_a_tasks_input_parameters_are_its_own_variables(client):
      "on a task, call activity, embedded subprocess or throw event that is not multi-instance"),
     ('<bpmn:userTask id="x"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter name="a">'
      '<camunda:script scriptFormat="groovy">1</camunda:script></camunda:inputParameter></camunda:inputOutput>'
-     '</bpmn:extensionElements></bpmn:userTask>', "scripts, lists and maps"),
+     '</bpmn:extensionElements></bpmn:userTask>', "scripts are not supported"),
     ('<bpmn:userTask id="x"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter name="1a">x'
      '</camunda:inputParameter></camunda:inputOutput></bpmn:extensionElements></bpmn:userTask>',
      "not a valid variable name"),
@@ -111,4 +113,58 @@ def test_an_embedded_subprocesss_input_parameters_are_its_scopes_own_variables(c
     [after] = client.get("/task", params={"processInstanceId": case}).json()
     assert after["taskDefinitionKey"] == "after"
     assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
+
+
+LISTS_AND_MAPS = process("listed_review", """
+  <bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="review" />
+  <bpmn:userTask id="review">
+    <bpmn:extensionElements><camunda:inputOutput>
+      <camunda:inputParameter name="offices">
+        <camunda:list><camunda:value>生态环境厅</camunda:value><camunda:value>${region}-env</camunda:value>
+          <camunda:value></camunda:value></camunda:list>
+      </camunda:inputParameter>
+      <camunda:outputParameter name="summary">
+        <camunda:map>
+          <camunda:entry key="offices"><camunda:list><camunda:value>${offices[1]}</camunda:value>
+            <camunda:map><camunda:entry key="level">${level * 2}</camunda:entry></camunda:map></camunda:list>
+          </camunda:entry>
+          <camunda:entry key="${region}">checked</camunda:entry>
+          <camunda:entry key="none"></camunda:entry>
+        </camunda:map>
+      </camunda:outputParameter>
+    </camunda:inputOutput></bpmn:extensionElements>
+  </bpmn:userTask>
+  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="e" /><bpmn:endEvent id="e" />""")
+
+
+def test_lists_and_maps_of_parameters_are_evaluated_into_lists_and_maps(client, root):
+    """As the Modeler's Type: List / Type: Map write them, nested, keys from expressions, an empty
+    value null (Camunda's InputOutputTest.testInputNested and its siblings)."""
+    assert deploy_bytes(client, "lists.bpmn", LISTS_AND_MAPS).status_code == 200
+    case = client.post("/process-definition/key/listed_review/start", json={"variables": {
+        "region": {"value": "hami"}, "level": {"value": 2}}}).json()["id"]
+    [task] = client.get("/task", params={"processInstanceId": case}).json()
+    offices = client.get(f"/task/{task['id']}/variables").json()["offices"]
+    # A list is a Json variable, as Camunda's REST shows a collection.
+    assert offices["type"] == "Json" and json.loads(offices["value"]) == ["生态环境厅", "hami-env", None]
+    assert client.post(f"/task/{task['id']}/complete", json={}).status_code == 204
+    [summary] = client.get("/history/variable-instance", params={"processInstanceId": case,
+                                                                  "variableName": "summary"}).json()
+    assert json.loads(summary["value"]) == {"offices": ["hami-env", {"level": 4}], "hami": "checked", "none": None}
+    assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
+
+
+@pytest.mark.parametrize("value, says", [
+    ("<camunda:list><camunda:value>a</camunda:value></camunda:list><camunda:list/>", "more than one element"),
+    ('<camunda:map><camunda:entry>x</camunda:entry></camunda:map>', "with a key"),
+    ("<camunda:list>" * 9 + "</camunda:list>" * 9, "more than 8 deep"),
+    ('<camunda:list><camunda:value>${oops</camunda:value></camunda:list>', "invalid expression"),
+])
+def test_a_list_or_map_the_service_cannot_read_is_refused_naming_the_element(client, value, says):
+    body = ('<bpmn:startEvent id="s"/><bpmn:userTask id="x"><bpmn:extensionElements><camunda:inputOutput>'
+            f'<camunda:inputParameter name="a">{value}</camunda:inputParameter></camunda:inputOutput>'
+            '</bpmn:extensionElements></bpmn:userTask>')
+    answer = deploy_bytes(client, "bad.bpmn", process("bad_lists", body))
+    assert answer.status_code == 400 and says in answer.json()["message"] and "'x'" in answer.json()["message"], \
+        answer.text
 

@@ -322,7 +322,7 @@ def test_input_parameters_off_a_task_and_scripts_are_refused():
                </camunda:inputOutput>
              </bpmn:extensionElements>
            </bpmn:userTask>""", "review")))
-    assert "scripts, lists and maps" in error.details["reason"]
+    assert "scripts are not supported" in error.details["reason"]
     error = refusal(definitions(between_start_and_end(
         """<bpmn:userTask id="review">
              <bpmn:extensionElements>
