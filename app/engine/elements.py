@@ -71,7 +71,7 @@ class StartEventInfo:
 
 @dataclass(frozen=True)
 class ErrorCatch:
-    """Where an error boundary event puts the code and message of the error it catches."""
+    """Where an error (or escalation) boundary event or start event puts the code and message it catches."""
 
     code_variable: str | None
     message_variable: str | None

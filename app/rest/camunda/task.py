@@ -260,6 +260,14 @@ def bpmn_error(task_id: str, services: ServicesDep, actor: PrincipalDep, body: J
     return Response(status_code=204)
 
 
+@router.post("/{task_id}/bpmnEscalation", status_code=204)
+def bpmn_escalation(task_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    body = body or {}
+    tasks.escalation(services, task_id, escalation_code=text(body, "escalationCode"),
+                     variables=decode_variables(body.get("variables"), services.settings), actor=actor)
+    return Response(status_code=204)
+
+
 @router.delete("/{task_id}", status_code=204)
 def delete_task(task_id: str, services: ServicesDep, actor: PrincipalDep) -> Response:
     tasks.refuse_delete(services, task_id, actor)
