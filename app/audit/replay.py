@@ -44,8 +44,8 @@ if TYPE_CHECKING:
 
 INPUTS = ("task.completed", "timer.fired", "message.received", "signal.received", "trigger.received",
           "externalTask.completed", "externalTask.bpmnError", "task.bpmnError", "task.escalation",
-          "variables.modified", "call_activity.returned", "call_activity.canceled", "process.modified", "process.deleted",
-          "task.localVariablesModified", MIGRATED,
+          "variables.modified", "call_activity.returned", "call_activity.canceled", "process.modified",
+          "process.deleted", "task.localVariablesModified", MIGRATED,
           SUSPENDED, ACTIVATED, *("job." + command for command in (
               "dueDateSet", "dueDateRecalculated", "executed", "suspended", "activated", "priorityChanged", "deleted")))
 ACTIVITY_KINDS = ("activity.started", "activity.completed", "activity.canceled")
