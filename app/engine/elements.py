@@ -9,6 +9,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
+from app.engine.call_activities import CallActivityDefinition
 from app.engine.event_subprocesses import starts_on_messages_or_signals
 from app.engine.expressions import ExpressionError, Template
 from app.engine.timers import TIMER_KINDS, TimerJobDefinition, timer_job_definitions
@@ -162,6 +163,8 @@ class ProcessModel:
     starter_users: tuple[str, ...] = ()
     # Each sequence flow of the process and its embedded subprocesses: id → (source, target).
     flows: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # Each call activity of the process and its embedded subprocesses: what it calls, how it binds.
+    call_activities: Mapping[str, CallActivityDefinition] = field(default_factory=dict)
 
     @cached_property
     def timer_jobs(self) -> list[TimerJobDefinition]:

@@ -738,6 +738,7 @@ def _model(process_id: str, resource: str, content: bytes, facts: _ProcessFacts,
         condition_texts=frozenset(facts.condition_texts),
         properties=_properties(resource, facts.element),
         flows=facts.flows,
+        call_activities=facts.call_activities,
         starter_groups=_names(_camunda(facts.element, "candidateStarterGroups")),
         starter_users=_names(_camunda(facts.element, "candidateStarterUsers")),
     )

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request, Response
 
 from app.access.accounts import Principal
+from app.access.permissions import DESIGNERS
 from app.cases import instances, statistics, suspension
 from app.context import Services
 from app.definitions import deployments
@@ -27,6 +28,8 @@ _LISTS = frozenset({"processDefinitionIdIn", "keysIn", "keyIn"})
 _SUSPEND = role(permission="SUSPEND", resource_type="ProcessDefinition")
 # So is how long the history of a process's ended cases is kept.
 _UPDATE = role(permission="UPDATE", resource_type="ProcessDefinition")
+# Deleting a definition no case used is for designers, as deleting its deployment is.
+_DELETE = role(DESIGNERS, permission="DELETE", resource_type="ProcessDefinition")
 
 
 def _query(p: dict[str, Any]) -> Select:
@@ -302,3 +305,41 @@ def history_time_to_live_by_key_and_tenant(key: str, tenant_id: str, services: S
 def history_time_to_live_by_id(definition_id: str, services: ServicesDep, actor: PrincipalDep,
                                body: JsonBody = None) -> Response:
     return _history_time_to_live(services, actor, body, definition_id=definition_id)
+
+
+def _delete(request: Request, services: Services, actor: Principal, **which: str) -> Response:
+    """Camunda's query parameters cascade, skipCustomListeners, skipIoMappings. Only definitions no
+    case used are deleted, so there are no instances whose listeners or mappings the last two skip."""
+    p = query_dict(request)
+    for name in ("skipCustomListeners", "skipIoMappings"):
+        flag(p.get(name), name)
+    deployments.delete_definitions(services, cascade=flag(p.get("cascade"), "cascade"), user_id=actor.user_id,
+                                   **which)
+    return Response(status_code=204)
+
+
+@router.delete("/key/{key}", status_code=204, dependencies=[_DELETE],
+               summary="Delete every version of a key (of no tenant) that no case used")
+def delete_by_key(key: str, request: Request, services: ServicesDep, actor: PrincipalDep) -> Response:
+    return _delete(request, services, actor, key=key)
+
+
+@router.delete("/key/{key}/tenant-id/{tenant_id}", status_code=204, dependencies=[_DELETE],
+               summary="Delete every version of a key of a tenant that no case used")
+def delete_by_key_and_tenant(key: str, tenant_id: str, request: Request, services: ServicesDep,
+                             actor: PrincipalDep) -> Response:
+    return _delete(request, services, actor, key=key, tenant_id=tenant_id)
+
+
+@router.delete("/{definition_id}", status_code=204, dependencies=[_DELETE],
+               summary="Delete a process definition no case used")
+def delete_by_id(definition_id: str, request: Request, services: ServicesDep, actor: PrincipalDep) -> Response:
+    return _delete(request, services, actor, definition_id=definition_id)
+
+
+@router.get("/{definition_id}/static-called-process-definitions",
+            summary="The definitions its call activities call with a constant calledElement")
+def static_called_definitions(definition_id: str, services: ServicesDep) -> list[dict[str, Any]]:
+    return [{**render.definition(called), "calledFromActivityIds": activities,
+             "callingProcessDefinitionId": definition_id}
+            for called, activities in deployments.static_called_definitions(services, definition_id)]
