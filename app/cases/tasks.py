@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Exists, Select, delete, exists, select, update
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from app.cases.instances import (
 )
 from app.cases.suspension import refuse_if_suspended
 from app.context import Services
+from app.definitions.deployments import get_definition, refuse_deployed_form
 from app.engine import FormField, ProcessRun, StepResult, validate_submission
 from app.errors import Conflict, Forbidden, InvalidRequest, NotFound, TaskAlreadyClaimed
 from app.extensions import confidentiality
@@ -502,6 +503,15 @@ def form_key(services: Services, task_id: str, viewer: Principal) -> str | None:
         task = get_task(session, task_id)
         require_read(session, viewer, task)
         return task.form_key
+
+
+def deployed_form(services: Services, task_id: str, viewer: Principal) -> NoReturn:
+    """The task's form deployed with its process: none ever is (app.definitions.deployments)."""
+    with services.db.read() as session:
+        task = get_task(session, task_id)
+        require_read(session, viewer, task)
+        definition = get_definition(session, task.process_definition_id)
+    refuse_deployed_form(task.form_key, definition.deployment_id)
 
 
 def identity_links(services: Services, task_id: str, viewer: Principal) -> tuple[list[TaskCandidate], str | None]:

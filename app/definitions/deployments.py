@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.orm import Session
@@ -259,18 +260,42 @@ def definition_with_xml(services: Services, *, definition_id: str | None = None,
         return definition, resource_text(session, definition.deployment_id, definition.resource_name)
 
 
+@dataclass(frozen=True)
+class StartForm:
+    definition: ProcessDefinition
+    # camunda:formKey of the start event (None without one) and its generated form's fields.
+    key: str | None
+    fields: tuple[FormField, ...]
+
+
 def start_form(services: Services, *, definition_id: str | None = None, key: str | None = None,
-               tenant_id: str | None = None) -> tuple[FormField, ...]:
-    with services.db.read() as session:
-        return services.models.get(session, _definition(session, definition_id, key, tenant_id).id).start_form
-
-
-def start_form_key(services: Services, *, definition_id: str | None = None, key: str | None = None,
-                   tenant_id: str | None = None) -> tuple[ProcessDefinition, str | None]:
-    """The definition and the camunda:formKey of its start event (None without one)."""
+               tenant_id: str | None = None) -> StartForm:
     with services.db.read() as session:
         definition = _definition(session, definition_id, key, tenant_id)
-        return definition, services.models.get(session, definition.id).start_form_key
+        model = services.models.get(session, definition.id)
+        return StartForm(definition, model.start_form_key, model.start_form)
+
+
+def deployed_start_form(services: Services, *, definition_id: str | None = None, key: str | None = None,
+                        tenant_id: str | None = None) -> NoReturn:
+    """The start event's form deployed with the process: none ever is (below)."""
+    form = start_form(services, definition_id=definition_id, key=key, tenant_id=tenant_id)
+    refuse_deployed_form(form.key, form.definition.deployment_id)
+
+
+def refuse_deployed_form(form_key: str | None, deployment_id: str) -> NoReturn:
+    """Camunda's answers (AbstractGetDeployedFormCmd) for a form key that names no deployed form:
+    deployments here hold only process and decision files, so a `deployment:` key never finds its
+    form either. camunda:formRef is not read, so a form without a formKey has neither."""
+    if form_key is None:
+        raise InvalidRequest("One of the attributes 'formKey' and 'camunda:formRef' must be supplied but none "
+                             "were set.")
+    resource = next((form_key[len(prefix):] for prefix in ("embedded:", "camunda-forms:")
+                     if form_key.startswith(prefix)), form_key)
+    if not resource.startswith("deployment:"):
+        raise InvalidRequest(f"The form key '{form_key}' does not reference a deployed form.")
+    raise NotFoundByQuery(f"The form with the resource name '{resource.removeprefix('deployment:')}' cannot be "
+                          f"found in deployment with id {deployment_id}")
 
 
 def set_history_time_to_live(services: Services, days: int | None, *, user_id: str | None,

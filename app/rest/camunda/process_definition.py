@@ -11,7 +11,7 @@ from app.context import Services
 from app.definitions import deployments
 from app.errors import InvalidRequest
 from app.rest.camunda import render
-from app.rest.camunda.forms import form_variables
+from app.rest.camunda.forms import form_variables, rendered_form, rendered_form_answer
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, required_boolean, suspension_state, text, text_list
@@ -220,24 +220,24 @@ def submit_start_form_by_id(definition_id: str, request: Request, services: Serv
 
 @router.get("/key/{key}/form-variables")
 def start_form_variables_by_key(key: str, services: ServicesDep) -> dict[str, Any]:
-    return form_variables(deployments.start_form(services, key=key), {}, services.settings.zone)
+    return form_variables(deployments.start_form(services, key=key).fields, {}, services.settings.zone)
 
 
 @router.get("/key/{key}/tenant-id/{tenant_id}/form-variables")
 def start_form_variables_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> dict[str, Any]:
-    return form_variables(deployments.start_form(services, key=key, tenant_id=tenant_id), {}, services.settings.zone)
+    return form_variables(deployments.start_form(services, key=key, tenant_id=tenant_id).fields, {},
+                          services.settings.zone)
 
 
 @router.get("/{definition_id}/form-variables")
 def start_form_variables_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
-    return form_variables(deployments.start_form(services, definition_id=definition_id), {},
+    return form_variables(deployments.start_form(services, definition_id=definition_id).fields, {},
                           services.settings.zone)
 
 
 def _start_form(services: Services, **which: str) -> dict[str, Any]:
     """Camunda's FormDto; camunda:formRef forms are not read here, so camundaFormRef is always null."""
-    _, form_key = deployments.start_form_key(services, **which)
-    return {"key": form_key, "camundaFormRef": None, "contextPath": None}
+    return {"key": deployments.start_form(services, **which).key, "camundaFormRef": None, "contextPath": None}
 
 
 @router.get("/key/{key}/startForm")
@@ -253,6 +253,44 @@ def start_form_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep
 @router.get("/{definition_id}/startForm")
 def start_form_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
     return _start_form(services, definition_id=definition_id)
+
+
+def _rendered_start_form(services: Services, **which: str) -> Response:
+    form = deployments.start_form(services, **which)
+    return rendered_form_answer(rendered_form(form.fields), "No matching rendered start form for process definition "
+                                                            f"with the id {form.definition.id} found.")
+
+
+@router.get("/key/{key}/rendered-form", response_class=Response,
+            summary="The start event's generated form as HTML (application/xhtml+xml)")
+def rendered_start_form_by_key(key: str, services: ServicesDep) -> Response:
+    return _rendered_start_form(services, key=key)
+
+
+@router.get("/key/{key}/tenant-id/{tenant_id}/rendered-form", response_class=Response)
+def rendered_start_form_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> Response:
+    return _rendered_start_form(services, key=key, tenant_id=tenant_id)
+
+
+@router.get("/{definition_id}/rendered-form", response_class=Response)
+def rendered_start_form_by_id(definition_id: str, services: ServicesDep) -> Response:
+    return _rendered_start_form(services, definition_id=definition_id)
+
+
+@router.get("/key/{key}/deployed-start-form", response_class=Response,
+            summary="The start form deployed with the process: deployments here hold no forms (400 or 404)")
+def deployed_start_form_by_key(key: str, services: ServicesDep) -> Response:
+    deployments.deployed_start_form(services, key=key)
+
+
+@router.get("/key/{key}/tenant-id/{tenant_id}/deployed-start-form", response_class=Response)
+def deployed_start_form_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> Response:
+    deployments.deployed_start_form(services, key=key, tenant_id=tenant_id)
+
+
+@router.get("/{definition_id}/deployed-start-form", response_class=Response)
+def deployed_start_form_by_id(definition_id: str, services: ServicesDep) -> Response:
+    deployments.deployed_start_form(services, definition_id=definition_id)
 
 
 def _diagram(services: Services, **which: str) -> Response:
