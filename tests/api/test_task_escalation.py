@@ -48,6 +48,8 @@ def test_an_interrupting_escalation_boundary_event_takes_the_task_over(client, r
         event = session.scalars(select(HistoryEvent).where(HistoryEvent.process_instance_id == instance,
                                                            HistoryEvent.kind == "task.escalation")).one()
     assert (event.user_id, event.payload["escalation_code"]) == (ADMIN_AUTH[0], "FILES_MISSING")
+    said = [entry["what"] for entry in root.get(f"/api/process-instances/{instance}/timeline").json()]
+    assert "上报：审查材料" in said
     assert root.get(f"/api/process-instances/{instance}/replay").json()["reproduced"] is True
 
 
