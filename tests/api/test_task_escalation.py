@@ -104,3 +104,19 @@ def test_only_those_who_may_work_on_the_task_escalate_it(client, service):
                            auth=("outsider", "outsider-password"))
     assert response.status_code == 403
     assert open_tasks(client, instance) == {"review"}
+
+
+def test_an_escalation_from_inside_a_subprocess_reaches_the_scopes_around_it(client, root):
+    deploy(client, FIXTURES / "constructs" / "event_subprocess_escalations.bpmn")
+    instance = client.post("/process-definition/key/esp_escalations/start", json={}).json()["id"]
+    [inspect] = [task for task in client.get("/task", params={"processInstanceId": instance}).json()
+                 if task["taskDefinitionKey"] == "inspect_site"]
+    before = [task["taskDefinitionKey"] for task in client.get("/task", params={"processInstanceId": instance}).json()]
+    assert sorted(before) == ["inform_applicant", "inform_applicant", "inspect_site"]
+    # The boundary event on the subprocess catches it, beside the task; then the process's event subprocess.
+    assert escalate(client, inspect["id"], "INSPECTION_DELAYED").status_code == 204
+    after = [task["taskDefinitionKey"] for task in client.get("/task", params={"processInstanceId": instance}).json()]
+    assert sorted(after) == ["inform_applicant", "inform_applicant", "inform_applicant", "inspect_site"]
+    assert escalate(client, inspect["id"], "LEADERSHIP").status_code == 204
+    assert "supervise" in open_tasks(client, instance) and "inspect_site" in open_tasks(client, instance)
+    assert root.get(f"/api/process-instances/{instance}/replay").json()["reproduced"] is True
