@@ -13,6 +13,7 @@ table. Errors of the libraries underneath are translated into this tree where th
     │   └── MigratingInstanceInvalid  an instance cannot be migrated by the plan (details: the report)
     ├── InvalidProcessModel       an uploaded file cannot be deployed (names the element and why)
     ├── ProcessExecutionFailed    the process could not advance; nothing was saved
+    ├── DefinitionInUse           a process definition cases run on cannot be deleted
     ├── NotFound
     │   └── UnknownIdentity     a user or group that does not exist
     ├── Conflict                  the state changed under the request; nothing was saved
@@ -76,13 +77,17 @@ class ProcessExecutionFailed(ServiceError):
     """The process could not advance (an expression failed at run time); nothing was saved."""
 
 
+class DefinitionInUse(ServiceError):
+    """A process definition that running cases use cannot be deleted (Camunda's ENGINE-03076)."""
+
+
 class NotFound(ServiceError):
     pass
 
 
 class NotFoundByQuery(NotFound):
-    """A single resource that Camunda's REST layer looks up with a query and answers 404 with an
-    InvalidRequestException (the historic logs and details)."""
+    """A single resource that Camunda's REST layer answers 404 with an InvalidRequestException when
+    the engine does not find it (the historic logs and details, a process definition to delete)."""
 
 
 class UnknownIdentity(NotFound):

@@ -43,9 +43,9 @@ if TYPE_CHECKING:
     from app.engine.elements import DecisionLookup
 
 INPUTS = ("task.completed", "timer.fired", "message.received", "signal.received", "trigger.received",
-          "externalTask.completed", "externalTask.bpmnError", "task.bpmnError", "variables.modified",
-          "call_activity.returned", "call_activity.canceled", "process.modified", "process.deleted",
-          "task.localVariablesModified", MIGRATED,
+          "externalTask.completed", "externalTask.bpmnError", "task.bpmnError", "task.escalation",
+          "variables.modified", "call_activity.returned", "call_activity.canceled", "process.modified",
+          "process.deleted", "task.localVariablesModified", MIGRATED,
           SUSPENDED, ACTIVATED, *("job." + command for command in (
               "dueDateSet", "dueDateRecalculated", "executed", "suspended", "activated", "priorityChanged", "deleted")))
 ACTIVITY_KINDS = ("activity.started", "activity.completed", "activity.canceled")
@@ -190,6 +190,11 @@ class _Replay:
                 raise _Diverged(sequence, f"the replay has no open task '{event['activityId']}' to throw from")
             return run.throw_user_task_error(self.task_ids[event["taskId"]], payload["error_code"],
                                              payload.get("error_message"), payload.get("variables") or {})
+        if kind == "task.escalation":
+            if event["taskId"] not in self.task_ids:
+                raise _Diverged(sequence, f"the replay has no open task '{event['activityId']}' to escalate from")
+            return run.throw_user_task_escalation(self.task_ids[event["taskId"]], payload["escalation_code"],
+                                                  payload.get("variables") or {})
         if kind in ("message.received", "signal.received", "trigger.received"):
             event_kind = kind.split(".")[0]
             wait = next((w for w in run.event_waits() if w.kind == event_kind and w.event_name == payload["name"]

@@ -47,7 +47,7 @@ _SAYS = {
     "task.candidateGroupAdded": "加签（部门）：{name}", "task.candidateUserRemoved": "减签（人员）：{name}",
     "task.candidateGroupRemoved": "减签（部门）：{name}", "task.attachmentAdded": "上传材料（{name}）：{fileName}",
     "task.attachmentDeleted": "撤回材料（{name}）：{fileName}", "case.copied": "抄送：{name}",
-    "task.reminded": "催办：{name}", "task.reminderDelivered": "催办已送达：{name}",
+    "task.reminded": "催办：{name}", "task.reminderDelivered": "催办已送达：{name}", "task.escalation": "上报：{name}",
     "clock.paused": "暂停计时：{reason}", "clock.resumed": "恢复计时",
     "clock.extended": "延期{workingDays}个工作日：{reason}", "timer.fired": "期限届满：{name}",
     "message.received": "收到消息：{name}", "signal.received": "收到信号：{name}", "signal.thrown": "发出信号：{name}",

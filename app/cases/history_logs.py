@@ -330,7 +330,7 @@ def count_identity_links(services: Services, c: IdentityLinkFilter) -> int:
 # --- the details ------------------------------------------------------------------------------------
 
 _VARIABLES_GIVEN = ("process.started", "task.completed", EXTERNAL_TASK_COMPLETED, "externalTask.bpmnError",
-                    "task.bpmnError", "message.received", "signal.received", "trigger.received",
+                    "task.bpmnError", "task.escalation", "message.received", "signal.received", "trigger.received",
                     "call_activity.returned")
 _VARIABLES_CHANGED = ("variables.modified", "task.localVariablesModified")
 DETAIL_KINDS = (*_VARIABLES_GIVEN, *_VARIABLES_CHANGED)

@@ -49,7 +49,8 @@ RETURN_TARGETS = "returnTargets"
 MI_BODY = "multiInstanceBody"
 # What moves a case on or hands its work to someone: after one of these a completion is not withdrawn.
 _MOVES = ("task.completed", "timer.fired", "message.received", "signal.received", "trigger.received",
-          "externalTask.completed", "externalTask.bpmnError", "task.bpmnError", "variables.modified", MODIFIED,
+          "externalTask.completed", "externalTask.bpmnError", "task.bpmnError", "task.escalation", "variables.modified",
+          MODIFIED,
           "task.claimed", "task.unclaimed", "task.assigned", "task.delegated", "task.resolved")
 
 

@@ -1,10 +1,10 @@
 """User tasks: queries on the projected task rows, and the commands officials use."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Exists, Select, delete, exists, select, update
 from sqlalchemy.orm import Session
@@ -24,7 +24,8 @@ from app.cases.instances import (
 )
 from app.cases.suspension import refuse_if_suspended
 from app.context import Services
-from app.engine import FormField, validate_submission
+from app.definitions.deployments import get_definition, refuse_deployed_form
+from app.engine import FormField, ProcessRun, StepResult, validate_submission
 from app.errors import Conflict, Forbidden, InvalidRequest, NotFound, TaskAlreadyClaimed
 from app.extensions import confidentiality
 from app.persistence.models import (
@@ -402,6 +403,26 @@ def bpmn_error(services: Services, task_id: str, *, error_code: str | None, erro
     throw it; the error boundary event or event subprocess catching its code takes over."""
     if not error_code:
         raise InvalidRequest("errorCode is required")
+    _throw(services, task_id, "task.bpmnError", variables, actor,
+           lambda run: run.throw_user_task_error(task_id, error_code, error_message, variables),
+           error_code=error_code, error_message=error_message)
+
+
+def escalation(services: Services, task_id: str, *, escalation_code: str | None, variables: Mapping[str, Any],
+               actor: Principal) -> None:
+    """The user task escalates (Camunda's handleEscalation): whoever may complete the task may; the
+    escalation boundary event or event subprocess catching its code takes over, interrupting the task
+    or beside it as drawn."""
+    if escalation_code is None or not escalation_code.strip():
+        raise InvalidRequest(f"escalationCode is {'null' if escalation_code is None else 'empty'}")
+    _throw(services, task_id, "task.escalation", variables, actor,
+           lambda run: run.throw_user_task_escalation(task_id, escalation_code, variables),
+           escalation_code=escalation_code)
+
+
+def _throw(services: Services, task_id: str, kind: str, variables: Mapping[str, Any], actor: Principal,
+           throw: Callable[[ProcessRun], StepResult], **recorded: Any) -> None:
+    """The open task throws (an error or an escalation), in one unit of work recorded as `kind`."""
     refuse_reserved_keys(variables)
     with services.db.write() as session:
         task = get_task(session, task_id)
@@ -409,11 +430,11 @@ def bpmn_error(services: Services, task_id: str, *, error_code: str | None, erro
         instance = instance_of_open_work(session, task.process_instance_id)
         refuse_if_suspended(instance)
         run = load_run(services, session, instance)
-        result = run.throw_user_task_error(task_id, error_code, error_message, variables)
+        result = throw(run)
         now = services.clock.now()
-        record(session, instance, "task.bpmnError", now, user_id=actor.user_id,
+        record(session, instance, kind, now, user_id=actor.user_id,
                activity_id=task.task_definition_key, task_id=task_id, assignee=task.assignee,
-               error_code=error_code, error_message=error_message, variables=jsonable(variables))
+               variables=jsonable(variables), **recorded)
         save_run(services, session, instance, run, result, now, user_id=actor.user_id)
 
 
@@ -482,6 +503,15 @@ def form_key(services: Services, task_id: str, viewer: Principal) -> str | None:
         task = get_task(session, task_id)
         require_read(session, viewer, task)
         return task.form_key
+
+
+def deployed_form(services: Services, task_id: str, viewer: Principal) -> NoReturn:
+    """The task's form deployed with its process: none ever is (app.definitions.deployments)."""
+    with services.db.read() as session:
+        task = get_task(session, task_id)
+        require_read(session, viewer, task)
+        definition = get_definition(session, task.process_definition_id)
+    refuse_deployed_form(task.form_key, definition.deployment_id)
 
 
 def identity_links(services: Services, task_id: str, viewer: Principal) -> tuple[list[TaskCandidate], str | None]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
-from sqlalchemy import ColumnElement, Select, delete, select
+from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from app.audit import ledger
@@ -21,7 +22,7 @@ from app.engine import (
     parse_deployment,
     schedule_start_timer,
 )
-from app.errors import InvalidRequest, NotFound
+from app.errors import DefinitionInUse, InvalidRequest, NotFound, NotFoundByQuery
 from app.persistence.models import (
     DecisionDefinition,
     Deployment,
@@ -259,18 +260,42 @@ def definition_with_xml(services: Services, *, definition_id: str | None = None,
         return definition, resource_text(session, definition.deployment_id, definition.resource_name)
 
 
+@dataclass(frozen=True)
+class StartForm:
+    definition: ProcessDefinition
+    # camunda:formKey of the start event (None without one) and its generated form's fields.
+    key: str | None
+    fields: tuple[FormField, ...]
+
+
 def start_form(services: Services, *, definition_id: str | None = None, key: str | None = None,
-               tenant_id: str | None = None) -> tuple[FormField, ...]:
-    with services.db.read() as session:
-        return services.models.get(session, _definition(session, definition_id, key, tenant_id).id).start_form
-
-
-def start_form_key(services: Services, *, definition_id: str | None = None, key: str | None = None,
-                   tenant_id: str | None = None) -> tuple[ProcessDefinition, str | None]:
-    """The definition and the camunda:formKey of its start event (None without one)."""
+               tenant_id: str | None = None) -> StartForm:
     with services.db.read() as session:
         definition = _definition(session, definition_id, key, tenant_id)
-        return definition, services.models.get(session, definition.id).start_form_key
+        model = services.models.get(session, definition.id)
+        return StartForm(definition, model.start_form_key, model.start_form)
+
+
+def deployed_start_form(services: Services, *, definition_id: str | None = None, key: str | None = None,
+                        tenant_id: str | None = None) -> NoReturn:
+    """The start event's form deployed with the process: none ever is (below)."""
+    form = start_form(services, definition_id=definition_id, key=key, tenant_id=tenant_id)
+    refuse_deployed_form(form.key, form.definition.deployment_id)
+
+
+def refuse_deployed_form(form_key: str | None, deployment_id: str) -> NoReturn:
+    """Camunda's answers (AbstractGetDeployedFormCmd) for a form key that names no deployed form:
+    deployments here hold only process and decision files, so a `deployment:` key never finds its
+    form either. camunda:formRef is not read, so a form without a formKey has neither."""
+    if form_key is None:
+        raise InvalidRequest("One of the attributes 'formKey' and 'camunda:formRef' must be supplied but none "
+                             "were set.")
+    resource = next((form_key[len(prefix):] for prefix in ("embedded:", "camunda-forms:")
+                     if form_key.startswith(prefix)), form_key)
+    if not resource.startswith("deployment:"):
+        raise InvalidRequest(f"The form key '{form_key}' does not reference a deployed form.")
+    raise NotFoundByQuery(f"The form with the resource name '{resource.removeprefix('deployment:')}' cannot be "
+                          f"found in deployment with id {deployment_id}")
 
 
 def set_history_time_to_live(services: Services, days: int | None, *, user_id: str | None,
@@ -341,26 +366,102 @@ def delete_deployment(services: Services, deployment_id: str, *, user_id: str | 
                                          .where(ProcessDefinition.deployment_id == deployment_id)))
         decision_ids = list(session.scalars(select(DecisionDefinition.id)
                                             .where(DecisionDefinition.deployment_id == deployment_id)))
-        used = session.scalars(select(ProcessInstance.id).where(
-            ProcessInstance.definition_id.in_([definition.id for definition in processes])).limit(1)).first()
         evaluated = decision_ids and session.scalars(select(HistoryEvent.id).where(
             HistoryEvent.kind == "decision.evaluated",
             HistoryEvent.payload["decision_definition_id"].as_string().in_(decision_ids)).limit(1)).first()
-        if used or evaluated:
+        if _cases_of(session, processes) or evaluated:
             raise InvalidRequest(f"Deployment {deployment_id} cannot be deleted: cases ran on its definitions, and "
                                  "their record (replay, export) needs them. Deploy a new version instead")
-        ids = [definition.id for definition in processes]
-        keys = {(definition.key, definition.tenant_id) for definition in processes}
-        newest = {key: _latest_definition(session, *key) for key in keys}
-        session.execute(delete(EventSubscription).where(EventSubscription.process_definition_id.in_(ids)))
-        session.execute(delete(Timer).where(Timer.process_definition_id.in_(ids)))
-        session.execute(delete(ProcessDefinition).where(ProcessDefinition.id.in_(ids)))
+        _remove_processes(services, session, processes)
         session.execute(delete(DecisionDefinition).where(DecisionDefinition.id.in_(decision_ids)))
         session.execute(delete(DeploymentResource).where(DeploymentResource.deployment_id == deployment_id))
         session.execute(delete(Deployment).where(Deployment.id == deployment_id))
-        for key, was_newest in newest.items():
-            previous = _latest_definition(session, *key)
-            if was_newest is not None and was_newest.id in ids and previous is not None:
-                _register_start_events(services, session, previous, services.models.get(session, previous.id))
         ledger.record_admin(session, "deployment.deleted", f"deployment:{deployment_id}", services.clock.now(),
-                            user_id, process_definitions=ids, decision_definitions=decision_ids)
+                            user_id, process_definitions=[definition.id for definition in processes],
+                            decision_definitions=decision_ids)
+
+
+def _cases_of(session: Session, processes: list[ProcessDefinition], *, running: bool = False) -> int:
+    """How many cases, running or (unless `running`) ended too, ran on the definitions."""
+    query = select(func.count()).select_from(ProcessInstance).where(
+        ProcessInstance.definition_id.in_([definition.id for definition in processes]))
+    if running:
+        query = query.where(ProcessInstance.end_time.is_(None))
+    return session.scalar(query) or 0
+
+
+def _remove_processes(services: Services, session: Session, processes: list[ProcessDefinition]) -> None:
+    """Remove process definitions no case ran on, with their waiting start events. Where one was the
+    newest of its key, the previous version is the newest again and its start events wait once more."""
+    ids = [definition.id for definition in processes]
+    keys = {(definition.key, definition.tenant_id) for definition in processes}
+    newest = {key: _latest_definition(session, *key) for key in keys}
+    session.execute(delete(EventSubscription).where(EventSubscription.process_definition_id.in_(ids)))
+    session.execute(delete(Timer).where(Timer.process_definition_id.in_(ids)))
+    session.execute(delete(ProcessDefinition).where(ProcessDefinition.id.in_(ids)))
+    for key, was_newest in newest.items():
+        previous = _latest_definition(session, *key)
+        if was_newest is not None and was_newest.id in ids and previous is not None:
+            _register_start_events(services, session, previous, services.models.get(session, previous.id))
+
+
+def delete_definitions(services: Services, *, cascade: bool, user_id: str | None, definition_id: str | None = None,
+                       key: str | None = None, tenant_id: str | None = None) -> None:
+    """Remove a process definition (by id), or every version of a key (of a tenant, or of none), as
+    Camunda's DeleteProcessDefinitionsCmd does, under the rules of deleting a deployment: refused while
+    cases run on one (Camunda's ENGINE-03076), and kept when ended cases ran on it, whose record
+    (replay, export) needs it; `cascade`, which would delete the cases and their history, is not
+    offered. One unit of work: all go, or none. The deployment and its files stay, as in Camunda."""
+    with services.db.write() as session:
+        if definition_id is not None:
+            found = session.get(ProcessDefinition, definition_id)
+            if found is None:
+                raise NotFoundByQuery(f"No process definition found with id '{definition_id}': "
+                                      "processDefinition is null")
+            processes = [found]
+        else:
+            processes = list(session.scalars(select(ProcessDefinition).where(
+                ProcessDefinition.key == key, _of_tenant(tenant_id)).order_by(ProcessDefinition.version)))
+            if not processes:
+                raise NotFoundByQuery(f"No process definition found with key '{key}': processDefinitions is empty")
+        for definition in processes:
+            if cascade and _cases_of(session, [definition]):
+                raise InvalidRequest(f"Process definition {definition.id} cannot be deleted with cascade: cases ran "
+                                     "on it, and their record (replay, export) needs them and it")
+            if running := _cases_of(session, [definition], running=True):
+                raise DefinitionInUse(f"ENGINE-03076 Deletion of process definition without cascading failed. "
+                                      f"Process definition with id: {definition.id} can't be deleted, because "
+                                      f"there are {running} dependent process instances.")
+            if _cases_of(session, [definition]):
+                raise InvalidRequest(f"Process definition {definition.id} cannot be deleted: cases ran on it, and "
+                                     "their record (replay, export) needs it. Deploy a new version instead")
+        _remove_processes(services, session, processes)
+        now = services.clock.now()
+        for definition in processes:
+            ledger.record_admin(session, "definition.deleted", f"process-definition:{definition.id}", now, user_id,
+                                key=definition.key, version=definition.version, tenant_id=definition.tenant_id,
+                                deployment_id=definition.deployment_id, cascade=cascade)
+
+
+def static_called_definitions(services: Services, definition_id: str
+                              ) -> list[tuple[ProcessDefinition, list[str]]]:
+    """The definitions the call activities of a definition call when nothing of what they call is an
+    expression, resolved by their binding as when a case reaches them (Camunda's
+    getStaticCalledProcessDefinitions), each with the activities calling it; those not deployed
+    (yet) are left out, as Camunda leaves them out."""
+    with services.db.read() as session:
+        caller = session.get(ProcessDefinition, definition_id)
+        if caller is None:
+            raise NotFoundByQuery(f"no deployed process definition found with id '{definition_id}': "
+                                  "processDefinition is null")
+        called: dict[str, tuple[ProcessDefinition, list[str]]] = {}
+        for activity_id, call in sorted(services.models.get(session, caller.id).call_activities.items()):
+            target = call.static_target()
+            if target is None:
+                continue
+            key, version, version_tag = target
+            found = called_definition(session, key, caller, binding=call.binding, version=version,
+                                      version_tag=version_tag)
+            if found is not None:
+                called.setdefault(found.id, (found, []))[1].append(activity_id)
+        return list(called.values())

@@ -66,6 +66,15 @@ class CallActivityDefinition:
     business_key: Template | None
     inherits_business_key: bool = False
 
+    def static_target(self) -> tuple[str, int | None, str | None] | None:
+        """What the activity calls when no part of it is an expression (Camunda's statically bound
+        called element): the key, and the version or version tag its binding names; else None."""
+        parts = (self.called_element, self.version, self.version_tag)
+        if any(part is not None and contains_expression(part.source) for part in parts):
+            return None
+        return (self.called_element.source.strip(), int(self.version.source) if self.version else None,
+                self.version_tag.source.strip() if self.version_tag else None)
+
 
 def _camunda(element: etree._Element, name: str) -> str | None:
     value = element.get(f"{{{CAMUNDA_NS}}}{name}")

@@ -9,6 +9,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
+from app.engine.call_activities import CallActivityDefinition
 from app.engine.event_subprocesses import starts_on_messages_or_signals
 from app.engine.expressions import ExpressionError, Template
 from app.engine.timers import TIMER_KINDS, TimerJobDefinition, timer_job_definitions
@@ -107,7 +108,7 @@ class ConditionNarrowing:
 
 @dataclass(frozen=True)
 class ErrorCatch:
-    """Where an error boundary event puts the code and message of the error it catches."""
+    """Where an error (or escalation) boundary event or start event puts the code and message it catches."""
 
     code_variable: str | None
     message_variable: str | None
@@ -198,6 +199,8 @@ class ProcessModel:
     starter_users: tuple[str, ...] = ()
     # Each sequence flow of the process and its embedded subprocesses: id → (source, target).
     flows: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # Each call activity of the process and its embedded subprocesses: what it calls, how it binds.
+    call_activities: Mapping[str, CallActivityDefinition] = field(default_factory=dict)
 
     @cached_property
     def timer_jobs(self) -> list[TimerJobDefinition]:

@@ -36,7 +36,6 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     CodeEventDefinition,
-    ErrorEventDefinition,
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -164,9 +163,9 @@ def running_handlers(workflow: BpmnWorkflow) -> list[Handler]:
     return list(_handlers(workflow))
 
 
-def error_handler(scope: Any, code: str | None) -> Handler | None:
-    """The event subprocess of a running scope whose error start event catches the code."""
-    return next((handler for handler in _handlers_of(scope) if isinstance(handler.definition, ErrorEventDefinition)
+def code_handler(scope: Any, kind: type[CodeEventDefinition], code: str | None) -> Handler | None:
+    """The event subprocess of a running scope whose error (or escalation) start event catches the code."""
+    return next((handler for handler in _handlers_of(scope) if isinstance(handler.definition, kind)
                  and handler.definition.code in (None, code)), None)
 
 

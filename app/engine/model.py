@@ -634,11 +634,15 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
             if (payload := read_signal_payload(resource, element, signal)) is not None:
                 signal_payloads[element_id] = payload
         elif tag == "boundaryEvent" or (tag == "startEvent" and element.getparent() is not process):
-            # An error start event of an event subprocess keeps the code and message as a boundary event does.
+            # An error start event of an event subprocess keeps the code and message as a boundary event does;
+            # an escalation catch keeps its code alone.
             error = element.find("bpmn:errorEventDefinition", _NS)
+            escalation = element.find("bpmn:escalationEventDefinition", _NS)
             if error is not None:
                 error_catches[element_id] = ErrorCatch(_camunda(error, "errorCodeVariable"),
                                                        _camunda(error, "errorMessageVariable"))
+            elif escalation is not None and _camunda(escalation, "escalationCodeVariable"):
+                error_catches[element_id] = ErrorCatch(_camunda(escalation, "escalationCodeVariable"), None)
         elif tag == "startEvent" and element.getparent() is process:
             started_by = _start_event(resource, element, element_id)
             if started_by.kind == "message" and any(
@@ -807,6 +811,7 @@ def _model(process_id: str, resource: str, content: bytes, facts: _ProcessFacts,
         condition_texts=frozenset(facts.condition_texts),
         properties=_properties(resource, facts.element),
         flows=facts.flows,
+        call_activities=facts.call_activities,
         starter_groups=_names(_camunda(facts.element, "candidateStarterGroups")),
         starter_users=_names(_camunda(facts.element, "candidateStarterUsers")),
     )

@@ -17,7 +17,9 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    CodeEventDefinition,
     ErrorEventDefinition,
+    EscalationEventDefinition,
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -40,7 +42,7 @@ from app.engine.elements import ConditionNarrowing, ProcessModel, UserTaskDefini
 from app.engine.event_subprocesses import (
     Handler,
     catch_and_listen,
-    error_handler,
+    code_handler,
     event_subprocess_waits,
     running_handlers,
     scope_events,
@@ -629,20 +631,34 @@ class ProcessRun:
         nearest error boundary event or error event subprocess that catches its code takes over."""
         return self._throw_caught(self._ready_user_task(task_id), code, message, variables)
 
+    def throw_user_task_escalation(self, task_id: str, code: str, variables: Mapping[str, Any]) -> StepResult:
+        """The user task's assignee escalates (Camunda's handleEscalation on a task): the nearest
+        escalation boundary event or escalation event subprocess that catches its code takes over,
+        interrupting the task or running beside it as drawn. Caught nowhere, Camunda throws and nothing
+        changes: so here."""
+        task = self._ready_user_task(task_id)
+        result = self._throw_at(task, EscalationEventDefinition, code, None, variables)
+        if result is None:
+            activity = task.task_spec.bpmn_id
+            raise ProcessExecutionFailed(f"ENGINE-01043 Execution with id '{activity}' throws an escalation event "
+                                         f"with escalationCode '{code}', but no escalation handler was defined. ",
+                                         details={"activityId": activity})
+        return result
+
     def _throw_caught(self, task: Task, code: str, message: str | None,
                       variables: Mapping[str, Any]) -> StepResult:
         """The error thrown at the task, refused when nothing around it catches its code."""
-        result = self._throw_at(task, code, message, variables)
+        result = self._throw_at(task, ErrorEventDefinition, code, message, variables)
         if result is None:
             raise InvalidRequest(f"no error boundary event catches the error code '{code}' thrown at "
                                  f"'{task.task_spec.bpmn_id}'", details={"activityId": task.task_spec.bpmn_id})
         return result
 
-    def _throw_at(self, task: Task, code: str | None, message: str | None,
+    def _throw_at(self, task: Task, kind: type[CodeEventDefinition], code: str | None, message: str | None,
                   variables: Mapping[str, Any]) -> StepResult | None:
-        """The error caught by the nearest error boundary event or error event subprocess around the
-        task, or None if none catches it."""
-        catcher = self._error_catcher(task, code)
+        """The error (or escalation) caught by the nearest boundary event or event subprocess around
+        the task that catches its code, or None if none does."""
+        catcher = self._code_catcher(task, kind, code)
         if catcher is None:
             return None
         if isinstance(catcher, Handler):
@@ -660,12 +676,7 @@ class ProcessRun:
         if isinstance(catcher, Handler):
             current = self.variables()
             return self._advance(lambda: start_handler(catcher, BpmnEvent(definition, payload=payload), current))
-
-        def catch() -> None:
-            boundary.task_spec.catch(boundary, BpmnEvent(definition, payload=payload))
-            boundary.task_spec._update(boundary)
-
-        return self._advance(catch)
+        return self._advance(lambda: catch_and_listen(boundary, BpmnEvent(definition, payload=payload)))
 
     # -- call activities ------------------------------------------------------------------------
     def _waiting_call(self, task_id: str) -> Task:
@@ -684,7 +695,7 @@ class ProcessRun:
         nowhere, the error ended the called instance as a plain end event would, as in Camunda."""
         task = self._waiting_call(task_id)
         if error is not None:
-            caught = self._throw_at(task, error.code, None, {})
+            caught = self._throw_at(task, ErrorEventDefinition, error.code, None, {})
             if caught is not None:
                 return caught
         definition = task.task_spec.call
@@ -712,8 +723,8 @@ class ProcessRun:
         """Whether anything of the instance is still active (it may have ended without completing)."""
         return not self.workflow.completed and bool(self._frontier())
 
-    def _error_catcher(self, task: Task | None, code: str | None
-                       ) -> tuple[Task, ErrorEventDefinition] | Handler | None:
+    def _code_catcher(self, task: Task | None, kind: type[CodeEventDefinition], code: str | None
+                      ) -> tuple[Task, CodeEventDefinition] | Handler | None:
         while task is not None:
             siblings = task.parent.children if task.parent is not None else []
             for sibling in siblings:
@@ -721,9 +732,9 @@ class ProcessRun:
                 if not isinstance(spec, BoundaryEvent) or not sibling.has_state(TaskState.WAITING):
                     continue
                 definition = spec.event_definition
-                if isinstance(definition, ErrorEventDefinition) and definition.code in (None, code):
+                if isinstance(definition, kind) and definition.code in (None, code):
                     return sibling, definition
-            handler = error_handler(task.workflow, code)
+            handler = code_handler(task.workflow, kind, code)
             if handler is not None:
                 return handler
             # Up to the subprocess (or call activity) task that runs this task's workflow.

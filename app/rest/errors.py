@@ -14,6 +14,7 @@ from app.errors import (
     ClockUnavailable,
     Conflict,
     ContentStoreUnavailable,
+    DefinitionInUse,
     Forbidden,
     HistoryNotIntact,
     InvalidProcessModel,
@@ -48,6 +49,8 @@ WIRE: list[tuple[type[ServiceError], int, str]] = [
     (InvalidRequest, 400, "InvalidRequestException"),
     (InvalidProcessModel, 400, "ParseException"),
     (ProcessExecutionFailed, 400, "ProcessEngineException"),
+    # Camunda answers it with a 500; a refusal the caller can act on is a 400 here, with Camunda's name.
+    (DefinitionInUse, 400, "ProcessEngineException"),
     (ClockUnavailable, 409, "InvalidRequestException"),
     (Unauthenticated, 401, "AuthenticationException"),
     (TooManyAttempts, 429, "AuthenticationException"),

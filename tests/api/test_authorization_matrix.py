@@ -30,7 +30,9 @@ GUARDS = {
     "POST /api/experts/{expert_id}/conflicts": ADMIN, "POST /api/expert-draws": ADMIN,
     **{operation: frozenset({"designer", "admin"}) for operation in (
         "POST /engine-rest/deployment/create", "POST /engine-rest/deployment/{deployment_id}/redeploy",
-        "DELETE /engine-rest/deployment/{deployment_id}")},
+        "DELETE /engine-rest/deployment/{deployment_id}", "DELETE /engine-rest/process-definition/{definition_id}",
+        "DELETE /engine-rest/process-definition/key/{key}",
+        "DELETE /engine-rest/process-definition/key/{key}/tenant-id/{tenant_id}")},
     "DELETE /engine-rest/process-instance/{instance_id}": ADMIN,
     "DELETE /engine-rest/history/process-instance/{instance_id}": ADMIN,
     "POST /engine-rest/process-instance/{instance_id}/variables": ADMIN,

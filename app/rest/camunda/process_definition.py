@@ -5,12 +5,13 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request, Response
 
 from app.access.accounts import Principal
+from app.access.permissions import DESIGNERS
 from app.cases import instances, statistics, suspension
 from app.context import Services
 from app.definitions import deployments
 from app.errors import InvalidRequest
 from app.rest.camunda import render
-from app.rest.camunda.forms import form_variables
+from app.rest.camunda.forms import form_variables, rendered_form, rendered_form_answer
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, required_boolean, suspension_state, text, text_list
@@ -27,6 +28,8 @@ _LISTS = frozenset({"processDefinitionIdIn", "keysIn", "keyIn"})
 _SUSPEND = role(permission="SUSPEND", resource_type="ProcessDefinition")
 # So is how long the history of a process's ended cases is kept.
 _UPDATE = role(permission="UPDATE", resource_type="ProcessDefinition")
+# Deleting a definition no case used is for designers, as deleting its deployment is.
+_DELETE = role(DESIGNERS, permission="DELETE", resource_type="ProcessDefinition")
 
 
 def _query(p: dict[str, Any]) -> Select:
@@ -217,24 +220,24 @@ def submit_start_form_by_id(definition_id: str, request: Request, services: Serv
 
 @router.get("/key/{key}/form-variables")
 def start_form_variables_by_key(key: str, services: ServicesDep) -> dict[str, Any]:
-    return form_variables(deployments.start_form(services, key=key), {}, services.settings.zone)
+    return form_variables(deployments.start_form(services, key=key).fields, {}, services.settings.zone)
 
 
 @router.get("/key/{key}/tenant-id/{tenant_id}/form-variables")
 def start_form_variables_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> dict[str, Any]:
-    return form_variables(deployments.start_form(services, key=key, tenant_id=tenant_id), {}, services.settings.zone)
+    return form_variables(deployments.start_form(services, key=key, tenant_id=tenant_id).fields, {},
+                          services.settings.zone)
 
 
 @router.get("/{definition_id}/form-variables")
 def start_form_variables_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
-    return form_variables(deployments.start_form(services, definition_id=definition_id), {},
+    return form_variables(deployments.start_form(services, definition_id=definition_id).fields, {},
                           services.settings.zone)
 
 
 def _start_form(services: Services, **which: str) -> dict[str, Any]:
     """Camunda's FormDto; camunda:formRef forms are not read here, so camundaFormRef is always null."""
-    _, form_key = deployments.start_form_key(services, **which)
-    return {"key": form_key, "camundaFormRef": None, "contextPath": None}
+    return {"key": deployments.start_form(services, **which).key, "camundaFormRef": None, "contextPath": None}
 
 
 @router.get("/key/{key}/startForm")
@@ -250,6 +253,44 @@ def start_form_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep
 @router.get("/{definition_id}/startForm")
 def start_form_by_id(definition_id: str, services: ServicesDep) -> dict[str, Any]:
     return _start_form(services, definition_id=definition_id)
+
+
+def _rendered_start_form(services: Services, **which: str) -> Response:
+    form = deployments.start_form(services, **which)
+    return rendered_form_answer(rendered_form(form.fields), "No matching rendered start form for process definition "
+                                                            f"with the id {form.definition.id} found.")
+
+
+@router.get("/key/{key}/rendered-form", response_class=Response,
+            summary="The start event's generated form as HTML (application/xhtml+xml)")
+def rendered_start_form_by_key(key: str, services: ServicesDep) -> Response:
+    return _rendered_start_form(services, key=key)
+
+
+@router.get("/key/{key}/tenant-id/{tenant_id}/rendered-form", response_class=Response)
+def rendered_start_form_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> Response:
+    return _rendered_start_form(services, key=key, tenant_id=tenant_id)
+
+
+@router.get("/{definition_id}/rendered-form", response_class=Response)
+def rendered_start_form_by_id(definition_id: str, services: ServicesDep) -> Response:
+    return _rendered_start_form(services, definition_id=definition_id)
+
+
+@router.get("/key/{key}/deployed-start-form", response_class=Response,
+            summary="The start form deployed with the process: deployments here hold no forms (400 or 404)")
+def deployed_start_form_by_key(key: str, services: ServicesDep) -> Response:
+    deployments.deployed_start_form(services, key=key)
+
+
+@router.get("/key/{key}/tenant-id/{tenant_id}/deployed-start-form", response_class=Response)
+def deployed_start_form_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> Response:
+    deployments.deployed_start_form(services, key=key, tenant_id=tenant_id)
+
+
+@router.get("/{definition_id}/deployed-start-form", response_class=Response)
+def deployed_start_form_by_id(definition_id: str, services: ServicesDep) -> Response:
+    deployments.deployed_start_form(services, definition_id=definition_id)
 
 
 def _diagram(services: Services, **which: str) -> Response:
@@ -302,3 +343,41 @@ def history_time_to_live_by_key_and_tenant(key: str, tenant_id: str, services: S
 def history_time_to_live_by_id(definition_id: str, services: ServicesDep, actor: PrincipalDep,
                                body: JsonBody = None) -> Response:
     return _history_time_to_live(services, actor, body, definition_id=definition_id)
+
+
+def _delete(request: Request, services: Services, actor: Principal, **which: str) -> Response:
+    """Camunda's query parameters cascade, skipCustomListeners, skipIoMappings. Only definitions no
+    case used are deleted, so there are no instances whose listeners or mappings the last two skip."""
+    p = query_dict(request)
+    for name in ("skipCustomListeners", "skipIoMappings"):
+        flag(p.get(name), name)
+    deployments.delete_definitions(services, cascade=flag(p.get("cascade"), "cascade"), user_id=actor.user_id,
+                                   **which)
+    return Response(status_code=204)
+
+
+@router.delete("/key/{key}", status_code=204, dependencies=[_DELETE],
+               summary="Delete every version of a key (of no tenant) that no case used")
+def delete_by_key(key: str, request: Request, services: ServicesDep, actor: PrincipalDep) -> Response:
+    return _delete(request, services, actor, key=key)
+
+
+@router.delete("/key/{key}/tenant-id/{tenant_id}", status_code=204, dependencies=[_DELETE],
+               summary="Delete every version of a key of a tenant that no case used")
+def delete_by_key_and_tenant(key: str, tenant_id: str, request: Request, services: ServicesDep,
+                             actor: PrincipalDep) -> Response:
+    return _delete(request, services, actor, key=key, tenant_id=tenant_id)
+
+
+@router.delete("/{definition_id}", status_code=204, dependencies=[_DELETE],
+               summary="Delete a process definition no case used")
+def delete_by_id(definition_id: str, request: Request, services: ServicesDep, actor: PrincipalDep) -> Response:
+    return _delete(request, services, actor, definition_id=definition_id)
+
+
+@router.get("/{definition_id}/static-called-process-definitions",
+            summary="The definitions its call activities call with a constant calledElement")
+def static_called_definitions(definition_id: str, services: ServicesDep) -> list[dict[str, Any]]:
+    return [{**render.definition(called), "calledFromActivityIds": activities,
+             "callingProcessDefinitionId": definition_id}
+            for called, activities in deployments.static_called_definitions(services, definition_id)]

@@ -10,7 +10,7 @@ from app.cases import reports, tasks
 from app.context import Services
 from app.errors import InvalidRequest
 from app.rest.camunda import render
-from app.rest.camunda.forms import form_variables
+from app.rest.camunda.forms import form_variables, rendered_form, rendered_form_answer
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, sort_order, suspension_state, text, text_list
@@ -260,6 +260,14 @@ def bpmn_error(task_id: str, services: ServicesDep, actor: PrincipalDep, body: J
     return Response(status_code=204)
 
 
+@router.post("/{task_id}/bpmnEscalation", status_code=204)
+def bpmn_escalation(task_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    body = body or {}
+    tasks.escalation(services, task_id, escalation_code=text(body, "escalationCode"),
+                     variables=decode_variables(body.get("variables"), services.settings), actor=actor)
+    return Response(status_code=204)
+
+
 @router.delete("/{task_id}", status_code=204)
 def delete_task(task_id: str, services: ServicesDep, actor: PrincipalDep) -> Response:
     tasks.refuse_delete(services, task_id, actor)
@@ -275,6 +283,20 @@ def task_form_variables(task_id: str, services: ServicesDep, reader: PrincipalDe
 @router.get("/{task_id}/form")
 def task_form(task_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
     return {"key": tasks.form_key(services, task_id, viewer), "contextPath": None}
+
+
+@router.get("/{task_id}/rendered-form", response_class=Response,
+            summary="The task's generated form as HTML (application/xhtml+xml)")
+def rendered_task_form(task_id: str, services: ServicesDep, reader: PrincipalDep) -> Response:
+    fields, _ = tasks.form(services, task_id, reader)
+    return rendered_form_answer(rendered_form(fields), f"No matching rendered form for task with the id {task_id} "
+                                                       "found.")
+
+
+@router.get("/{task_id}/deployed-form", response_class=Response,
+            summary="The task's form deployed with its process: deployments here hold no forms (400 or 404)")
+def deployed_task_form(task_id: str, services: ServicesDep, viewer: PrincipalDep) -> Response:
+    tasks.deployed_form(services, task_id, viewer)
 
 
 @router.get("/{task_id}/variables")
