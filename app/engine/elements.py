@@ -73,25 +73,6 @@ class StartEventInfo:
 
 
 @dataclass(frozen=True)
-class ParameterList:
-    """A `camunda:list` of an input or output parameter: its values, each text, `${...}`, a list or a
-    map, evaluated in order into a list."""
-
-    items: tuple[ParameterValue, ...]
-
-
-@dataclass(frozen=True)
-class ParameterMap:
-    """A `camunda:map`: its entries' keys (text or `${...}`) and values, evaluated into a map."""
-
-    entries: tuple[tuple[str, ParameterValue], ...]
-
-
-# What a parameter gives: a text or `${...}` expression, a list, a map, or nothing (an empty value).
-ParameterValue = str | ParameterList | ParameterMap | None
-
-
-@dataclass(frozen=True)
 class ConditionNarrowing:
     """Camunda's `camunda:variableName` and `camunda:variableEvents` of a conditional event: after it
     is first evaluated (when its token arrives or its scope starts), its condition is evaluated again

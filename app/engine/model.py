@@ -38,9 +38,6 @@ from app.engine.elements import (
     ErrorCatch,
     ExternalTaskDefinition,
     FormField,
-    ParameterList,
-    ParameterMap,
-    ParameterValue,
     ProcessModel,
     StartEventInfo,
     UserTaskDefinition,
@@ -63,7 +60,13 @@ from app.engine.flows import (
     take_unconditional_flows,
 )
 from app.engine.multi_instance import use_service_multi_instance
-from app.engine.outputs import use_input_parameters, use_output_parameters
+from app.engine.outputs import (
+    ParameterList,
+    ParameterMap,
+    ParameterValue,
+    use_input_parameters,
+    use_output_parameters,
+)
 from app.engine.plain import plain
 from app.engine.structure import check_structure
 from app.engine.timers import TIMER_KINDS, TimerLimits, check_constant_timer, use_service_timers

@@ -17,14 +17,34 @@ them to the parsed specs once, so saved state is unchanged.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.task import Task
 
-from app.engine.elements import ParameterList, ParameterMap, ParameterValue
 from app.engine.multi_instance import LOCAL, SHADOWED, is_multi_instance_instance
+
+
+@dataclass(frozen=True)
+class ParameterList:
+    """A `camunda:list` of an input or output parameter: its values, each text, `${...}`, a list or a
+    map, evaluated in order into a list."""
+
+    items: tuple[ParameterValue, ...]
+
+
+@dataclass(frozen=True)
+class ParameterMap:
+    """A `camunda:map`: its entries' keys (text or `${...}`) and values, evaluated into a map."""
+
+    entries: tuple[tuple[str, ParameterValue], ...]
+
+
+# What a parameter gives: a text or `${...}` expression, a list, a map, or nothing (an empty value).
+ParameterValue = str | ParameterList | ParameterMap | None
+
 
 # The classes made by mixing parameters into a library class, made once each.
 _mixed_classes: dict[tuple[type, type], type] = {}
