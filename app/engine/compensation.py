@@ -16,7 +16,8 @@ compensation throw event for a plain one).
   library's finished subprocess is not kept), and a throw outside runs them from there; they run
   beside the throw, with the case's variables as they are then.
 - A completed multi-instance activity is undone once per completed instance, the last first, each
-  handler seeing that instance's own variables (its element, loopCounter) as its own.
+  handler seeing that instance's own variables (its element, loopCounter) as its own; a
+  multi-instance subprocess without a handler of its own, by what each instance did inside it.
 - The boundary event itself is no step: Camunda's history never shows it, and neither does ours.
 
 The boundary events and their associations are read and taken out of the file before the library
@@ -63,10 +64,9 @@ class Compensation:
     throws: dict[str, str | None] = field(default_factory=dict)  # throw or end event → its activityRef
     # Throws inside an event subprocess: they compensate the scope around it.
     from_event_subprocess: set[str] = field(default_factory=set)
-    # Subprocesses that hold compensable activities (directly or deeper) and no handler of their own;
-    # the multi-instance or looping ones apart: a throw outside cannot compensate them.
+    # Subprocesses (multi-instance ones too) that hold compensable activities (directly or deeper) and
+    # no handler of their own.
     holding: set[str] = field(default_factory=set)
-    looping_holders: set[str] = field(default_factory=set)
 
 
 def _local(element: etree._Element) -> str:
@@ -129,8 +129,7 @@ def prepare_compensation(resource: str, root: etree._Element, found: Compensatio
         found.handlers.update(compensable)
     for scope in _scopes(root):
         if _local(scope) == "subProcess" and scope.get("id") not in found.handlers and _holds_compensable(scope, found):
-            looping = any(scope.find(f"bpmn:{loop}", BPMN_PREFIXES) is not None for loop in _LOOPS)
-            (found.looping_holders if looping else found.holding).add(scope.get("id") or "")
+            found.holding.add(scope.get("id") or "")
     for scope in _scopes(root):
         _check_throws(resource, scope, found)
 
@@ -157,12 +156,6 @@ def _check_throws(resource: str, scope: etree._Element, found: Compensation) -> 
         if definition is None:
             continue
         reference = definition.get("activityRef")
-        looping = [member for member in members if member in found.looping_holders
-                   and reference in (None, member)]
-        if looping:
-            raise refuse_element(resource, event, f"compensating the activities inside multi-instance or looping "
-                                                  f"subprocess '{looping[0]}' is not supported; give the subprocess a "
-                                                  "compensation handler of its own")
         if reference is not None and reference not in undoable:
             raise refuse_element(resource, event, f"the compensation throw names activity '{reference}', which is no "
                                                   "activity of the same process or subprocess with a compensation "
@@ -241,17 +234,29 @@ class _CompensationThrow:
 def _undoing(task: Task) -> list[str | list[Any]]:
     """The handlers that undo a completed activity, in the order of what they undo: its own; for a
     multi-instance activity its own once per completed instance, with that instance's own variables
-    (its element, loopCounter), as in Camunda; for a subprocess without one, those of what it did."""
+    (its element, loopCounter), as in Camunda; for a subprocess without one, those of what it did,
+    and for a multi-instance one, those of what each instance did, with that instance's variables."""
     own = compensation_handler(task)
-    if own is None:
+    if own is None and not isinstance(task.task_spec, MultiInstanceTask):
         return list(task.internal_data[_INSIDE])
     if not isinstance(task.task_spec, MultiInstanceTask):
-        return [own]
-    instances = sorted((child for child in task.children
-                        if is_multi_instance_instance(child) and child.has_state(TaskState.COMPLETED)),
-                       key=lambda child: child.last_state_change)
-    return [[own, {name: child.data[name] for name in instance_locals(child) if name in child.data}]
-            for child in instances]
+        return [own] if own is not None else []
+    undoing: list[str | list[Any]] = []
+    for child in _completed_instances(task):
+        variables = {name: child.data[name] for name in instance_locals(child) if name in child.data}
+        if own is not None:
+            undoing.append([own, variables])
+            continue
+        for entry in child.internal_data.get(_INSIDE, ()):
+            name, inner = (entry, {}) if isinstance(entry, str) else (entry[0], entry[1])
+            undoing.append([name, {**variables, **inner}])
+    return undoing
+
+
+def _completed_instances(task: Task) -> list[Task]:
+    return sorted((child for child in task.children
+                   if is_multi_instance_instance(child) and child.has_state(TaskState.COMPLETED)),
+                  key=lambda child: child.last_state_change)
 
 
 class _CompensationHandler:
@@ -277,7 +282,9 @@ def is_compensable(task: Task) -> bool:
     """Whether a completed activity may still be compensated: by its handler, or, a subprocess, by
     those of what it did."""
     return task.has_state(TaskState.COMPLETED) and not task.internal_data.get(_COMPENSATED) and (
-        getattr(task.task_spec, "compensation_handler", None) is not None or bool(task.internal_data.get(_INSIDE)))
+        getattr(task.task_spec, "compensation_handler", None) is not None or bool(task.internal_data.get(_INSIDE))
+        or (isinstance(task.task_spec, MultiInstanceTask)
+            and any(child.internal_data.get(_INSIDE) for child in _completed_instances(task))))
 
 
 class _RecordsCompensation:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.bpmn_text import process
 from tests.support.http import deploy, deploy_bytes, refusal
 from tests.support.paths import FIXTURES
 
@@ -177,15 +178,6 @@ REFUSED = {
         _FLOW + '<bpmn:subProcess id="esp" triggeredByEvent="true"><bpmn:startEvent id="cs">'
         '<bpmn:compensateEventDefinition/></bpmn:startEvent><bpmn:endEvent id="ce"/>'
         '<bpmn:sequenceFlow id="c1" sourceRef="cs" targetRef="ce"/></bpmn:subProcess>', "esp", "are not supported"),
-    "compensating inside a multi-instance subprocess from outside": (
-        '<bpmn:startEvent id="s"/><bpmn:subProcess id="sp"><bpmn:multiInstanceLoopCharacteristics '
-        'camunda:collection="${xs}" camunda:elementVariable="x"/><bpmn:startEvent id="ss"/><bpmn:userTask id="u"/>'
-        '<bpmn:endEvent id="se"/><bpmn:sequenceFlow id="i1" sourceRef="ss" targetRef="u"/>'
-        '<bpmn:sequenceFlow id="i2" sourceRef="u" targetRef="se"/>' + _BOUNDARY
-        + '<bpmn:userTask id="h" isForCompensation="true"/><bpmn:association id="a" sourceRef="b" targetRef="h"/>'
-        '</bpmn:subProcess><bpmn:endEvent id="e"><bpmn:compensateEventDefinition/></bpmn:endEvent>'
-        '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="sp"/><bpmn:sequenceFlow id="f2" sourceRef="sp" targetRef="e"/>',
-        "e", "inside multi-instance or looping subprocess 'sp'"),
 }
 
 
@@ -299,3 +291,51 @@ def test_a_multi_instance_activity_is_undone_instance_by_instance_with_each_ones
     names = {row["name"] for row in client.get("/history/variable-instance", params={"processInstanceId": case}).json()}
     assert "reviewer" not in names and {"reviewers", "revoke"} <= names
     assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
+
+
+def _inspections(sequential: bool) -> bytes:
+    return process("joint_inspection", f"""
+      <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="inspect"/>
+      <bpmn:subProcess id="inspect">
+        <bpmn:multiInstanceLoopCharacteristics isSequential="{str(sequential).lower()}"
+          camunda:collection="${{offices}}" camunda:elementVariable="office"/>
+        <bpmn:startEvent id="is"/><bpmn:sequenceFlow id="i1" sourceRef="is" targetRef="seal"/>
+        <bpmn:userTask id="seal" camunda:assignee="${{office}}"/>
+        <bpmn:boundaryEvent id="seal_undone" attachedToRef="seal"><bpmn:compensateEventDefinition/></bpmn:boundaryEvent>
+        <bpmn:userTask id="unseal" isForCompensation="true" camunda:assignee="${{office}}"/>
+        <bpmn:association id="a" sourceRef="seal_undone" targetRef="unseal"/>
+        <bpmn:sequenceFlow id="i2" sourceRef="seal" targetRef="ie"/><bpmn:endEvent id="ie"/>
+      </bpmn:subProcess>
+      <bpmn:sequenceFlow id="f2" sourceRef="inspect" targetRef="decide"/><bpmn:userTask id="decide"/>
+      <bpmn:sequenceFlow id="f3" sourceRef="decide" targetRef="undo"/>
+      <bpmn:intermediateThrowEvent id="undo"><bpmn:compensateEventDefinition/></bpmn:intermediateThrowEvent>
+      <bpmn:sequenceFlow id="f4" sourceRef="undo" targetRef="e"/><bpmn:endEvent id="e"/>""")
+
+
+@pytest.mark.parametrize("sequential", [False, True])
+def test_a_multi_instance_subprocess_is_undone_by_what_each_instance_did(client, root, sequential):
+    """As Camunda's default handler of a multi-instance subprocess (its
+    parallelMultiInstanceCompensationDefaultHandlerProcess): a throw outside undoes what each instance
+    did inside, the last first, each handler seeing its instance's variables."""
+    assert deploy_bytes(client, "inspections.bpmn", _inspections(sequential)).status_code == 200
+    started = client.post("/process-definition/key/joint_inspection/start", json={"variables": {
+        "offices": {"value": '["hami", "turpan", "altay"]', "type": "Json"}}})
+    assert started.status_code == 200, started.text
+    case = started.json()["id"]
+    # A sequential body opens its instances in the collection's order; parallel ones sign in any.
+    signed = ["hami", "turpan", "altay"] if sequential else ["turpan", "hami", "altay"]
+    for office in signed:
+        [task] = client.get("/task", params={"processInstanceId": case, "assignee": office}).json()
+        assert client.post(f"/task/{task['id']}/complete", json={}).status_code == 204
+        later(root)
+    work(client, case, "decide")
+    undone = []
+    while state(client, case) == "ACTIVE":
+        [handler] = client.get("/task", params={"processInstanceId": case}).json()
+        assert handler["taskDefinitionKey"] == "unseal"
+        assert client.get(f"/task/{handler['id']}/variables").json()["office"]["value"] == handler["assignee"]
+        undone.append(handler["assignee"])
+        assert client.post(f"/task/{handler['id']}/complete", json={}).status_code == 204
+    assert undone == signed[::-1]
+    assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
+
