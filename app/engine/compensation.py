@@ -43,8 +43,9 @@ from app.engine.multi_instance import LOCAL, instance_locals, is_multi_instance_
 from app.engine.outputs import set_local_variables
 from app.engine.xml import BPMN_NS, BPMN_PREFIXES, refuse_element
 
-# What a handler may be: the kinds the service runs without a sequence flow leading to them.
-_HANDLERS = frozenset({"userTask", "serviceTask", "task", "manualTask"})
+# What a handler may be: the kinds the service runs without a sequence flow leading to them (a
+# subprocess runs its inside as any embedded subprocess does).
+_HANDLERS = frozenset({"userTask", "serviceTask", "task", "manualTask", "receiveTask", "subProcess"})
 _LOOPS = ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics")
 
 # Kept in a throw event's task: the handlers still to run, and the one running.
@@ -112,7 +113,8 @@ def prepare_compensation(resource: str, root: etree._Element, found: Compensatio
             if _local(handler) not in _HANDLERS or any(handler.find(f"bpmn:{loop}", BPMN_PREFIXES) is not None
                                                         for loop in _LOOPS):
                 raise refuse_element(resource, handler, "a compensation handler may be a user task, an external task, "
-                                                        "a task or a manual task, each run once")
+                                                        "a task, a manual task, a receive task or an embedded "
+                                                        "subprocess, each run once")
             if any(other.get("attachedToRef") == handler.get("id")
                    for other in scope.iterfind("bpmn:boundaryEvent", BPMN_PREFIXES)):
                 raise refuse_element(resource, handler, "a compensation handler cannot have boundary events: it is "

@@ -158,9 +158,8 @@ REFUSED = {
     "a handler not marked for compensation": (
         _FLOW + _BOUNDARY + '<bpmn:userTask id="h"/><bpmn:association id="a" sourceRef="b" targetRef="h"/>',
         "h", "isForCompensation"),
-    "a handler that is a subprocess": (
-        _FLOW + _BOUNDARY + '<bpmn:subProcess id="h" isForCompensation="true"><bpmn:startEvent id="hs"/>'
-        '<bpmn:endEvent id="he"/><bpmn:sequenceFlow id="h1" sourceRef="hs" targetRef="he"/></bpmn:subProcess>'
+    "a handler that is a call activity": (
+        _FLOW + _BOUNDARY + '<bpmn:callActivity id="h" isForCompensation="true" calledElement="refund"/>'
         '<bpmn:association id="a" sourceRef="b" targetRef="h"/>', "h", "may be a user task"),
     "a multi-instance handler": (
         _FLOW + _BOUNDARY + '<bpmn:userTask id="h" isForCompensation="true"><bpmn:multiInstanceLoopCharacteristics '
@@ -337,5 +336,40 @@ def test_a_multi_instance_subprocess_is_undone_by_what_each_instance_did(client,
         undone.append(handler["assignee"])
         assert client.post(f"/task/{handler['id']}/complete", json={}).status_code == 204
     assert undone == signed[::-1]
+    assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
+
+
+REFUND = process("fee_returned", """
+  <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="charge"/>
+  <bpmn:userTask id="charge"/>
+  <bpmn:boundaryEvent id="charge_undone" attachedToRef="charge"><bpmn:compensateEventDefinition/></bpmn:boundaryEvent>
+  <bpmn:subProcess id="refund" isForCompensation="true">
+    <bpmn:startEvent id="rs"/><bpmn:sequenceFlow id="r1" sourceRef="rs" targetRef="return_fee"/>
+    <bpmn:userTask id="return_fee"/><bpmn:sequenceFlow id="r2" sourceRef="return_fee" targetRef="confirm"/>
+    <bpmn:receiveTask id="confirm" messageRef="m"/><bpmn:sequenceFlow id="r3" sourceRef="confirm" targetRef="re"/>
+    <bpmn:endEvent id="re"/>
+  </bpmn:subProcess>
+  <bpmn:association id="a" sourceRef="charge_undone" targetRef="refund"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="charge" targetRef="undo"/>
+  <bpmn:intermediateThrowEvent id="undo"><bpmn:compensateEventDefinition/></bpmn:intermediateThrowEvent>
+  <bpmn:sequenceFlow id="f3" sourceRef="undo" targetRef="after"/><bpmn:userTask id="after"/>""").replace(
+    b"</bpmn:process>", b'</bpmn:process><bpmn:message id="m" name="bank_confirmed"/>')
+
+
+def test_a_subprocess_handler_runs_its_inside_and_the_throw_waits_for_it(client, root):
+    """As Camunda's testSubprocessCompensationHandler: the handler is an embedded subprocess marked for
+    compensation; what it holds (a task, a receive task waiting for the bank) runs, and the throw
+    goes on only when it has ended."""
+    assert deploy_bytes(client, "refund.bpmn", REFUND).status_code == 200
+    case = client.post("/process-definition/key/fee_returned/start", json={}).json()["id"]
+    work(client, case, "charge")
+    assert open_tasks(client, case) == ["return_fee"]
+    work(client, case, "return_fee")
+    assert open_tasks(client, case) == []
+    sent = client.post("/message", json={"messageName": "bank_confirmed", "processInstanceId": case})
+    assert sent.status_code == 204, sent.text
+    assert open_tasks(client, case) == ["after"]
+    done = {row["activityId"] for row in history(client, case) if row["endTime"]}
+    assert {"refund", "return_fee", "confirm", "undo"} <= done
     assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
 
