@@ -18,6 +18,10 @@ compensation throw event for a plain one).
 - A completed multi-instance activity is undone once per completed instance, the last first, each
   handler seeing that instance's own variables (its element, loopCounter) as its own; a
   multi-instance subprocess without a handler of its own, by what each instance did inside it.
+- An embedded subprocess holding an event subprocess started by compensation is undone by it: that
+  event subprocess is made the subprocess's handler (started plainly, not listening), and a throw
+  inside it runs the handlers the subprocess wrote down of what it did (or of the activity its
+  activityRef names), each once.
 - The boundary event itself is no step: Camunda's history never shows it, and neither does ours.
 
 The boundary events and their associations are read and taken out of the file before the library
@@ -31,6 +35,7 @@ from collections.abc import Iterable
 from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
@@ -53,8 +58,12 @@ _PENDING = "compensation_pending"
 _RUNNING = "compensation_running"
 # Kept in a completed activity's task once its handler has been started.
 _COMPENSATED = "compensated"
-# Kept in a completed subprocess's task: the handlers of what it did, in the order it did it.
+# Kept in a completed subprocess's task: the handlers of what it did, in the order it did it; for one
+# with a compensation event subprocess, also the activity each undoes (a throw inside may name one).
 _INSIDE = "compensation_inside"
+_INSIDE_OF = "compensation_inside_of"
+# Kept in a compensation event subprocess's task: the subprocess it undoes.
+_UNDOES = "compensates"
 
 
 @dataclass
@@ -66,8 +75,11 @@ class Compensation:
     # Throws inside an event subprocess: they compensate the scope around it.
     from_event_subprocess: set[str] = field(default_factory=set)
     # Subprocesses (multi-instance ones too) that hold compensable activities (directly or deeper) and
-    # no handler of their own.
+    # no handler of their own, or a compensation event subprocess that may undo them.
     holding: set[str] = field(default_factory=set)
+    # Subprocesses undone by their compensation event subprocess (their handler), and those.
+    by_event_subprocess: set[str] = field(default_factory=set)
+    compensation_event_subprocesses: set[str] = field(default_factory=set)
 
 
 def _local(element: etree._Element) -> str:
@@ -85,6 +97,8 @@ def prepare_compensation(resource: str, root: etree._Element, found: Compensatio
     """Check the compensation a file draws, add it to `found`, and take the compensation boundary
     events and their associations out of the file (see the module's docstring)."""
     associations = list(root.iter(f"{{{BPMN_NS}}}association"))
+    for scope in _scopes(root):
+        _take_compensation_event_subprocess(resource, scope, found)
     for scope in _scopes(root):
         members = {child.get("id"): child for child in scope if isinstance(child.tag, str) and child.get("id")}
         flows = [child for child in scope if _local(child) == "sequenceFlow"]
@@ -130,10 +144,57 @@ def prepare_compensation(resource: str, root: etree._Element, found: Compensatio
             scope.remove(boundary)
         found.handlers.update(compensable)
     for scope in _scopes(root):
-        if _local(scope) == "subProcess" and scope.get("id") not in found.handlers and _holds_compensable(scope, found):
+        if _local(scope) == "subProcess" and (scope.get("id") not in found.handlers
+                                              or scope.get("id") in found.by_event_subprocess) \
+                and _holds_compensable(scope, found):
             found.holding.add(scope.get("id") or "")
     for scope in _scopes(root):
         _check_throws(resource, scope, found)
+
+
+def _compensation_start(event_subprocess: etree._Element) -> etree._Element | None:
+    return next((start for start in event_subprocess.iterfind("bpmn:startEvent", BPMN_PREFIXES)
+                 if start.find("bpmn:compensateEventDefinition", BPMN_PREFIXES) is not None), None)
+
+
+def _take_compensation_event_subprocess(resource: str, scope: etree._Element, found: Compensation) -> None:
+    """An embedded subprocess's event subprocess started by compensation is, as in Camunda, what undoes
+    the subprocess once it has completed, in place of the handlers of what it did (which a throw
+    inside it may still run). It is checked, and made the subprocess's handler: an embedded
+    subprocess marked for compensation, started plainly."""
+    handlers = [child for child in scope if _local(child) == "subProcess" and child.get("triggeredByEvent") == "true"
+                and _compensation_start(child) is not None]
+    if not handlers:
+        return
+    if _local(scope) != "subProcess" or scope.get("triggeredByEvent") == "true":
+        raise refuse_element(resource, handlers[0], "an event subprocess started by compensation belongs in an "
+                                                    "embedded subprocess, which it undoes once that has completed")
+    if len(handlers) > 1:
+        raise refuse_element(resource, handlers[1], f"subprocess '{scope.get('id')}' has more than one event "
+                                                    "subprocess started by compensation")
+    handler = handlers[0]
+    start = _compensation_start(handler)
+    definition = start.find("bpmn:compensateEventDefinition", BPMN_PREFIXES) if start is not None else None
+    if start is None or definition is None:
+        return
+    # Its definition's activityRef and waitForCompletion change nothing, as in Camunda.
+    parent = scope.getparent()
+    if parent is not None and any(boundary.get("attachedToRef") == scope.get("id")
+                                  and boundary.find("bpmn:compensateEventDefinition", BPMN_PREFIXES) is not None
+                                  for boundary in parent.iterfind("bpmn:boundaryEvent", BPMN_PREFIXES)):
+        raise refuse_element(resource, handler, f"subprocess '{scope.get('id')}' has both a compensation boundary "
+                                                 "event and an event subprocess started by compensation; keep one")
+    if scope.find("bpmn:multiInstanceLoopCharacteristics", BPMN_PREFIXES) is not None and any(
+            event.find("bpmn:compensateEventDefinition", BPMN_PREFIXES) is not None
+            for tag in ("intermediateThrowEvent", "endEvent") for event in handler.iter(f"{{{BPMN_NS}}}{tag}")):
+        raise refuse_element(resource, handler, "a compensation throw in the compensation event subprocess of a "
+                                                "multi-instance subprocess is not supported")
+    found.handlers[scope.get("id") or ""] = handler.get("id") or ""
+    found.by_event_subprocess.add(scope.get("id") or "")
+    found.compensation_event_subprocesses.add(handler.get("id") or "")
+    start.remove(definition)
+    handler.set("triggeredByEvent", "false")
+    handler.set("isForCompensation", "true")
 
 
 def _holds_compensable(subprocess: etree._Element, found: Compensation) -> bool:
@@ -148,7 +209,8 @@ def _holds_compensable(subprocess: etree._Element, found: Compensation) -> bool:
 
 def _check_throws(resource: str, scope: etree._Element, found: Compensation) -> None:
     # A throw in an event subprocess compensates the scope the event subprocess belongs to.
-    in_event_subprocess = scope.get("triggeredByEvent") == "true"
+    in_event_subprocess = scope.get("triggeredByEvent") == "true" or scope.get("id") in \
+        found.compensation_event_subprocesses
     owner = scope.getparent() if in_event_subprocess else scope
     members = {child.get("id") for child in owner if isinstance(child.tag, str)} if owner is not None else set()
     undoable = {member for member in members if member in found.handlers or member in found.holding}
@@ -204,11 +266,14 @@ class _CompensationThrow:
         if not pending:
             return True
         entry = pending.pop(0)
-        # A handler alone, or with the own variables of the multi-instance instance it undoes.
+        # A handler alone, or with the own variables of the multi-instance instance it undoes (and, a
+        # compensation event subprocess, the subprocess it undoes).
         name, own_variables = (entry, {}) if isinstance(entry, str) else (entry[0], entry[1])
         handler_spec = my_task.workflow.spec.task_specs[name]
         handler = my_task._add_child(handler_spec, TaskState.FUTURE)
         handler.triggered = True  # not one of the event's outputs: kept when the event moves on
+        if not isinstance(entry, str) and len(entry) > 2:
+            handler.internal_data[_UNDOES] = entry[2]
         my_task.internal_data[_RUNNING] = str(handler.id)
         my_task._set_state(TaskState.WAITING)
         # Set before it becomes ready (its assignee may read them) and again after, over a case
@@ -221,15 +286,33 @@ class _CompensationThrow:
     def _handlers_to_run(self, my_task: Task) -> list[str | list[Any]]:
         scope = my_task.workflow
         if self.from_event_subprocess and scope.parent_task_id is not None:
-            scope = scope.top_workflow.get_task_from_id(scope.parent_task_id).workflow
+            owner = scope.top_workflow.get_task_from_id(scope.parent_task_id)
+            if _UNDOES in owner.internal_data:
+                return self._inside_undone(scope.top_workflow.get_task_from_id(UUID(owner.internal_data[_UNDOES])))
+            scope = owner.workflow
         # A multi-instance activity's instances are undone through it (see _per_instance).
         done = [task for task in scope.tasks.values() if is_compensable(task) and not is_multi_instance_instance(task)
                 and (self.activity_ref is None or task.task_spec.bpmn_id == self.activity_ref)]
         done.sort(key=lambda task: task.last_state_change, reverse=True)
         handlers: list[str | list[Any]] = []
         for task in done:
-            handlers += reversed(_undoing(task))
+            undoing = _undoing(task)
+            if getattr(task.task_spec, "undone_by_event_subprocess", False) \
+                    and not isinstance(task.task_spec, MultiInstanceTask):
+                undoing = [[undoing[0], {}, str(task.id)]]
+            handlers += reversed(undoing)
             task.internal_data[_COMPENSATED] = True  # once: a later throw leaves it be
+        return handlers
+
+    def _inside_undone(self, subprocess: Task) -> list[str | list[Any]]:
+        """A throw in a compensation event subprocess: the handlers of what the subprocess it undoes did
+        (with activityRef, of that activity), the last first, each run once."""
+        inside: list[str | list[Any]] = subprocess.internal_data.get(_INSIDE, [])
+        of: list[str] = subprocess.internal_data.get(_INSIDE_OF, [])
+        chosen = [index for index, activity in enumerate(of) if self.activity_ref in (None, activity)]
+        handlers = [inside[index] for index in reversed(chosen)]
+        subprocess.internal_data[_INSIDE] = [entry for index, entry in enumerate(inside) if index not in chosen]
+        subprocess.internal_data[_INSIDE_OF] = [activity for index, activity in enumerate(of) if index not in chosen]
         return handlers
 
 
@@ -299,10 +382,15 @@ class _RecordsCompensation:
                        if is_compensable(task) and not is_multi_instance_instance(task)),
                       key=lambda task: task.last_state_change)
         inside: list[str | list[Any]] = []
+        of: list[str] = []
         for task in done:
-            inside += _undoing(task)
+            undoing = _undoing(task)
+            inside += undoing
+            of += [task.task_spec.bpmn_id] * len(undoing)
         if inside:
             my_task.internal_data[_INSIDE] = inside
+            if compensation_handler(my_task) is not None:  # its compensation event subprocess may name them
+                my_task.internal_data[_INSIDE_OF] = of
 
 
 _VARIANTS: dict[tuple[type, type], type] = {}
@@ -336,6 +424,7 @@ def use_compensation(specs: Iterable[BpmnProcessSpec], compensation: Compensatio
             bpmn_id = task_spec.bpmn_id
             if bpmn_id in compensation.handlers:
                 task_spec.compensation_handler = compensation.handlers[bpmn_id]
+                task_spec.undone_by_event_subprocess = bpmn_id in compensation.by_event_subprocess
             if bpmn_id in handler_ids:
                 _become(task_spec, _CompensationHandler)
                 handler_specs[task_spec.name] = task_spec

@@ -170,7 +170,8 @@ def _activity_type(element: etree._Element) -> str:
         kinds = {"timerEventDefinition": "startTimerEvent", "messageEventDefinition": "messageStartEvent",
                  "signalEventDefinition": "signalStartEvent", "errorEventDefinition": "errorStartEvent",
                  "conditionalEventDefinition": "conditionalStartEvent",
-                 "escalationEventDefinition": "escalationStartEvent"}
+                 "escalationEventDefinition": "escalationStartEvent",
+                 "compensateEventDefinition": "compensationStartEvent"}
         return next((kinds[d] for d in definitions if d in kinds), "startEvent")
     if tag == "boundaryEvent":
         kinds = {"timerEventDefinition": "boundaryTimer", "messageEventDefinition": "boundaryMessage",
@@ -278,9 +279,8 @@ def _check_element(resource: str, element: etree._Element) -> None:
     if tag == "subProcess" and element.get("triggeredByEvent") == "true":
         for start in element.iterfind("bpmn:startEvent", _NS):
             kinds = {_tag(child) for child in start if _tag(child).endswith("EventDefinition")}
-            if "compensateEventDefinition" in kinds:
-                raise refuse_element(resource, element, "event subprocesses started by compensation are not "
-                                     "supported; attach a compensation boundary event to the activity instead")
+            if kinds == {"compensateEventDefinition"}:
+                continue  # checked with the rest of compensation (app.engine.compensation)
             if len(kinds) != 1 or not kinds <= _EVENT_SUBPROCESS_STARTS:
                 raise refuse_element(resource, element, "an event subprocess starts with one message, signal, "
                                                  "timer, conditional, error or escalation start event")

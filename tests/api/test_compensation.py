@@ -173,10 +173,11 @@ REFUSED = {
     "an activityRef to an activity without handler": (
         _FLOW.replace('<bpmn:endEvent id="e"/>', '<bpmn:endEvent id="e"><bpmn:compensateEventDefinition '
                       'activityRef="u"/></bpmn:endEvent>'), "e", "no activity of the same process"),
-    "a compensation event subprocess": (
+    "a compensation event subprocess at the process's level": (
         _FLOW + '<bpmn:subProcess id="esp" triggeredByEvent="true"><bpmn:startEvent id="cs">'
         '<bpmn:compensateEventDefinition/></bpmn:startEvent><bpmn:endEvent id="ce"/>'
-        '<bpmn:sequenceFlow id="c1" sourceRef="cs" targetRef="ce"/></bpmn:subProcess>', "esp", "are not supported"),
+        '<bpmn:sequenceFlow id="c1" sourceRef="cs" targetRef="ce"/></bpmn:subProcess>', "esp",
+        "belongs in an embedded subprocess"),
 }
 
 
@@ -372,4 +373,75 @@ def test_a_subprocess_handler_runs_its_inside_and_the_throw_waits_for_it(client,
     done = {row["activityId"] for row in history(client, case) if row["endTime"]}
     assert {"refund", "return_fee", "confirm", "undo"} <= done
     assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
+
+
+def _booking(rethrow: str) -> bytes:
+    """Camunda's booking example: a subprocess books a flight and a hotel, each with its handler, and
+    its event subprocess started by compensation undoes it as a whole (rethrowing to what it names)."""
+    return process("booking", f"""
+      <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="book"/>
+      <bpmn:subProcess id="book">
+        <bpmn:startEvent id="bs"/><bpmn:sequenceFlow id="b1" sourceRef="bs" targetRef="book_flight"/>
+        <bpmn:userTask id="book_flight"/><bpmn:sequenceFlow id="b2" sourceRef="book_flight" targetRef="book_hotel"/>
+        <bpmn:userTask id="book_hotel"/><bpmn:sequenceFlow id="b3" sourceRef="book_hotel" targetRef="be"/>
+        <bpmn:endEvent id="be"/>
+        <bpmn:boundaryEvent id="flight_undone" attachedToRef="book_flight"><bpmn:compensateEventDefinition/>
+        </bpmn:boundaryEvent>
+        <bpmn:userTask id="cancel_flight" isForCompensation="true"/>
+        <bpmn:association id="a1" sourceRef="flight_undone" targetRef="cancel_flight"/>
+        <bpmn:boundaryEvent id="hotel_undone" attachedToRef="book_hotel"><bpmn:compensateEventDefinition/>
+        </bpmn:boundaryEvent>
+        <bpmn:userTask id="cancel_hotel" isForCompensation="true"/>
+        <bpmn:association id="a2" sourceRef="hotel_undone" targetRef="cancel_hotel"/>
+        <bpmn:subProcess id="undo_booking" triggeredByEvent="true">
+          <bpmn:startEvent id="us"><bpmn:compensateEventDefinition/></bpmn:startEvent>
+          <bpmn:sequenceFlow id="u1" sourceRef="us" targetRef="rethrow"/>
+          <bpmn:intermediateThrowEvent id="rethrow"><bpmn:compensateEventDefinition{rethrow}/>
+          </bpmn:intermediateThrowEvent>
+          <bpmn:sequenceFlow id="u2" sourceRef="rethrow" targetRef="tell_customer"/>
+          <bpmn:userTask id="tell_customer"/><bpmn:sequenceFlow id="u3" sourceRef="tell_customer" targetRef="ue"/>
+          <bpmn:endEvent id="ue"/>
+        </bpmn:subProcess>
+      </bpmn:subProcess>
+      <bpmn:sequenceFlow id="f2" sourceRef="book" targetRef="validate"/><bpmn:userTask id="validate"/>
+      <bpmn:sequenceFlow id="f3" sourceRef="validate" targetRef="cancel_all"/>
+      <bpmn:endEvent id="cancel_all"><bpmn:compensateEventDefinition/></bpmn:endEvent>""")
+
+
+@pytest.mark.parametrize("rethrow, undone", [("", ["cancel_hotel", "cancel_flight"]),
+                                             (' activityRef="book_flight"', ["cancel_flight"])])
+def test_a_compensation_event_subprocess_undoes_its_subprocess_and_may_rethrow_inside(client, root, rethrow, undone):
+    """As Camunda's testCompensationEventSubProcess / ...ReThrowCompensationEvent: compensating the
+    completed subprocess starts its event subprocess (not the handlers inside); a throw there runs
+    the handlers of what the subprocess did (all, the last first, or the one it names)."""
+    assert deploy_bytes(client, "booking.bpmn", _booking(rethrow)).status_code == 200
+    case = client.post("/process-definition/key/booking/start", json={}).json()["id"]
+    for key in ("book_flight", "book_hotel", "validate"):
+        work(client, case, key)
+        later(root)
+    ran = []
+    while open_tasks(client, case) != ["tell_customer"]:
+        [handler] = open_tasks(client, case)
+        ran.append(handler)
+        work(client, case, handler)
+    assert ran == undone
+    work(client, case, "tell_customer")
+    assert state(client, case) == "COMPLETED"
+    types = {row["activityId"]: row["activityType"] for row in history(client, case)}
+    # As Camunda types them: an event subprocess is a subProcess.
+    assert (types["undo_booking"], types["us"]) == ("subProcess", "compensationStartEvent")
+    assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
+
+
+def test_a_compensation_event_subprocess_that_throws_nothing_leaves_the_insides_be(client):
+    body = _booking("").replace(b'<bpmn:intermediateThrowEvent id="rethrow"><bpmn:compensateEventDefinition/>\n'
+                                b'          </bpmn:intermediateThrowEvent>', b'<bpmn:task id="rethrow"/>')
+    assert b'<bpmn:task id="rethrow"/>' in body
+    assert deploy_bytes(client, "booking.bpmn", body).status_code == 200
+    case = client.post("/process-definition/key/booking/start", json={}).json()["id"]
+    for key in ("book_flight", "book_hotel", "validate"):
+        work(client, case, key)
+    assert open_tasks(client, case) == ["tell_customer"]
+    work(client, case, "tell_customer")
+    assert state(client, case) == "COMPLETED"
 
