@@ -25,6 +25,7 @@ from app.engine import (
     OpenUserTask,
     ProcessRun,
     StepResult,
+    binaries_in,
     validate_submission,
 )
 from app.errors import Conflict, InvalidRequest, NotFound, SuspendedEntityInteraction
@@ -43,6 +44,7 @@ from app.persistence.models import (
     TaskCandidate,
     Timer,
     UserTask,
+    VariableContent,
 )
 from app.persistence.queries import of_instances, related
 from app.telemetry import metrics
@@ -80,8 +82,30 @@ def record(session: Session, instance: ProcessInstance, kind: str, at: datetime,
     event = {"process_instance_id": instance.id, "sequence": instance.last_sequence, "kind": kind,
              "occurred_at": at, "user_id": user_id, "activity_id": activity_id, "task_id": task_id,
              "payload": ledger.normalized(payload)}
+    _keep_contents(session, instance, payload)
     ledger.chain(session, instance, event)
     pending.append(event)
+
+
+def _keep_contents(session: Session, instance: ProcessInstance, payload: Mapping[str, Any]) -> None:
+    """The content of the binary variables an event brings, kept by its SHA-256 in this unit of work, and
+    that the case refers to it (also for a reference it got from another case, which may lose its own)."""
+    binaries = binaries_in(payload)
+    if not binaries:
+        return
+    for binary in binaries:
+        if binary.content is not None:
+            session.info["contents"]().put(session, binary.sha256, binary.content)
+    referred = session.info.get("variable_contents")
+    if referred is None:
+        referred = session.info["variable_contents"] = set()
+
+        def write() -> None:
+            session.flush()  # a case started in this unit of work has its row first
+            insert_missing(session, VariableContent, [{"process_instance_id": case, "sha256": digest}
+                                                      for case, digest in sorted(referred)])
+        on_commit(session, write)
+    referred.update((instance.id, binary.sha256) for binary in binaries)
 
 
 def recorded_tasks(session: Session, kind: str) -> set[str]:

@@ -1,0 +1,185 @@
+"""Camunda's Bytes and File variables, as integrations send materials: taken as base64 JSON wherever
+typed variables are taken, and through each `/data` upload (multipart); read back byte for byte through
+each `/data` download, also from the history after the case has ended. The case's state holds only a
+reference; the history records each value's SHA-256, size, file name and type, and stays verifiable
+and replayable. Oversized content, values that are not binary, unknown variables and readers without
+rights are refused in Camunda's words."""
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import pytest
+
+from app.access import accounts
+from app.persistence.models import ProcessInstance
+from tests.support.bpmn_text import process
+from tests.support.history import events_of, verify
+from tests.support.http import as_user, deploy_bytes
+
+CASE = process("binary_case", """
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check" />
+  <bpmn:userTask id="check" name="材料审查" camunda:candidateGroups="xj-env" />
+  <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="route" />
+  <bpmn:exclusiveGateway id="route" default="f4" />
+  <bpmn:sequenceFlow id="f3" sourceRef="route" targetRef="end"><bpmn:conditionExpression>${licence == null}</bpmn:conditionExpression></bpmn:sequenceFlow>
+  <bpmn:sequenceFlow id="f4" sourceRef="route" targetRef="end" /><bpmn:endEvent id="end" />""")
+PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n" + bytes(range(256))
+SEAL = b"\x89SEAL\x00\x01\x02\xff" * 40
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def file_variable(data: bytes = PDF, filename: str = "营业执照.pdf", mime_type: str = "application/pdf") -> dict:
+    return {"type": "File", "value": b64(data),
+            "valueInfo": {"filename": filename, "mimeType": mime_type, "encoding": None}}
+
+
+@pytest.fixture
+def case(service, client):
+    for user, groups in {"li": ["xj-env"], "zhao": ["xj-drc"]}.items():
+        accounts.save_account(service.services, user, f"{user}-password", groups)
+    deploy_bytes(client, "binary.bpmn", CASE).raise_for_status()
+
+    def start(variables: dict | None = None) -> tuple[str, str]:
+        started = client.post("/process-definition/key/binary_case/start", json={"variables": variables or {}})
+        assert started.status_code == 200, started.text
+        instance = started.json()["id"]
+        [task] = client.get("/task", params={"processInstanceId": instance}).json()
+        return instance, task["id"]
+
+    return start
+
+
+def test_bytes_and_files_as_json_are_kept_out_of_the_state_and_read_back_after_the_case(service, client, root,
+                                                                                         case):
+    instance, task = case({"licence": file_variable(), "applicant": {"value": "park-office"}})
+    shown = client.get(f"/process-instance/{instance}/variables/licence").json()
+    # Camunda's shape: a File's value is not sent along, its valueInfo is.
+    assert shown == {"type": "File", "value": None,
+                     "valueInfo": {"filename": "营业执照.pdf", "mimeType": "application/pdf"}}
+    data = client.get(f"/process-instance/{instance}/variables/licence/data")
+    assert data.status_code == 200 and data.content == PDF
+    assert data.headers["content-type"] == "application/pdf"
+    assert data.headers["content-disposition"].startswith("attachment; filename=")
+    assert "filename*=UTF-8''%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7.pdf" in data.headers["content-disposition"]
+    with as_user(service, "li") as li:
+        completed = li.post(f"/task/{task}/complete", json={"variables": {"seal": {"type": "Bytes", "value": b64(SEAL)}}})
+        assert completed.status_code == 204, completed.text
+    with service.services.db.read() as session:
+        state = session.get(ProcessInstance, instance).state
+    assert b64(PDF)[:40] not in state and b64(SEAL)[:40] not in state
+    assert hashlib.sha256(PDF).hexdigest() in state
+
+    # The case has ended (past a gateway that read the File): its values are read from the history.
+    assert client.get(f"/history/process-instance/{instance}").json()["state"] == "COMPLETED"
+    rows = {row["name"]: row for row in client.get("/history/variable-instance",
+                                                   params={"processInstanceId": instance}).json()}
+    assert (rows["seal"]["type"], rows["seal"]["value"], rows["licence"]["type"]) == ("Bytes", None, "File")
+    seal = client.get(f"/history/variable-instance/{rows['seal']['id']}/data")
+    assert seal.status_code == 200 and seal.content == SEAL
+    assert seal.headers["content-type"] == "application/octet-stream"
+    assert client.get(f"/history/variable-instance/{rows['licence']['id']}/data").content == PDF
+    details = client.get("/history/detail", params={"processInstanceId": instance, "variableName": "seal"}).json()
+    [detail] = [d for d in details if d.get("variableName") == "seal"]
+    assert detail["variableType"] == "Bytes"
+    assert client.get(f"/history/detail/{detail['id']}/data").content == SEAL
+
+    # The history records what an auditor checks the content against; it stays verifiable and replayable.
+    [started] = [e for e in events_of(service, instance) if e.kind == "process.started"]
+    assert started.payload["variables"]["licence"] == {
+        "typename": "BinaryValue", "type": "File", "sha256": hashlib.sha256(PDF).hexdigest(), "size": len(PDF),
+        "filename": "营业执照.pdf", "mimeType": "application/pdf", "encoding": None}
+    [done] = [e for e in events_of(service, instance) if e.kind == "task.completed"]
+    assert (done.payload["variables"]["seal"]["sha256"], done.payload["variables"]["seal"]["size"]) == (
+        hashlib.sha256(SEAL).hexdigest(), len(SEAL))
+    assert verify(root, instance)["intact"] is True
+    assert root.get(f"/api/process-instances/{instance}/replay").json()["reproduced"] is True
+
+
+def upload(http, path: str, data: bytes, value_type: str | None, filename: str = "scan.png",
+           content_type: str = "image/png"):
+    fields = {"valueType": value_type} if value_type is not None else {}
+    return http.post(f"{path}/data", files={"data": (filename, data, content_type)}, data=fields)
+
+
+def test_each_data_upload_and_download(service, client, case):
+    instance, task = case()
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+    assert upload(client, f"/process-instance/{instance}/variables/scan", png, "File").status_code == 204
+    assert upload(client, f"/task/{task}/variables/seal", SEAL, None).status_code == 204
+    assert upload(client, f"/task/{task}/localVariables/draft", b"draft text", "File", "意见.txt",
+                  "text/plain; encoding=UTF-8").status_code == 204
+    assert upload(client, f"/execution/{instance}/localVariables/raw", PDF, "Bytes").status_code == 204
+
+    scan = client.get(f"/task/{task}/variables/scan/data")
+    assert (scan.status_code, scan.content, scan.headers["content-type"]) == (200, png, "image/png")
+    assert 'filename="scan.png"' in scan.headers["content-disposition"]
+    seal = client.get(f"/process-instance/{instance}/variables/seal/data")
+    assert (seal.content, seal.headers["content-type"]) == (SEAL, "application/octet-stream")
+    draft = client.get(f"/task/{task}/localVariables/draft/data")
+    assert (draft.content, draft.headers["content-type"]) == (b"draft text", "text/plain; charset=UTF-8")
+    assert client.get(f"/task/{task}/localVariables/draft").json() == {
+        "type": "File", "value": None, "valueInfo": {"filename": "意见.txt", "mimeType": "text/plain",
+                                                     "encoding": "UTF-8"}}
+    assert client.get(f"/execution/{instance}/localVariables/raw/data").content == PDF
+    assert client.get(f"/execution/{instance}/localVariables/raw").json() == {
+        "type": "Bytes", "value": None, "valueInfo": {}}
+    [row] = client.get("/variable-instance", params={"processInstanceIdIn": instance, "variableName": "scan"}).json()
+    assert client.get(f"/variable-instance/{row['id']}/data").content == png
+    kinds = [e.kind for e in events_of(service, instance)]
+    assert kinds.count("variables.modified") == 3 and kinds.count("task.localVariablesModified") == 1
+
+
+def test_messages_and_variable_posts_take_binary_values(client, case):
+    instance, task = case()
+    body = {"modifications": {"report": file_variable(SEAL, "report.bin", "application/octet-stream"),
+                              "sig": {"type": "Bytes", "value": b64(b"\x00\x01")}}}
+    assert client.post(f"/process-instance/{instance}/variables", json=body).status_code == 204
+    assert client.get(f"/process-instance/{instance}/variables/sig/data").content == b"\x00\x01"
+    assert client.get(f"/task/{task}/variables/report/data").content == SEAL
+    assert client.put(f"/task/{task}/variables/one", json={"type": "Bytes", "value": b64(b"1")}).status_code == 204
+    assert client.get(f"/task/{task}/variables/one/data").content == b"1"
+
+
+def test_what_is_not_binary_unknown_or_oversized_is_refused(service, client, monkeypatch, case):
+    instance, task = case({"applicant": {"value": "park-office"}})
+    plain = client.get(f"/process-instance/{instance}/variables/applicant/data")
+    assert plain.status_code == 400
+    assert plain.json() == {"type": "InvalidRequestException", "code": 400,
+                            "message": f"Value of variable with id {instance} is not a binary value."}
+    missing = client.get(f"/task/{task}/variables/nothing/data")
+    assert missing.status_code == 404
+    assert missing.json()["message"] == "task variable with name nothing does not exist"
+    assert client.get(f"/variable-instance/{instance}:bm9wZQ/data").status_code == 404
+    assert client.get("/history/detail/nope/data").status_code == 404
+
+    monkeypatch.setattr(service.services.settings, "max_binary_variable_bytes", 2048)
+    big = b"\x01" * 2049
+    oversized = client.put(f"/process-instance/{instance}/variables/big", json={"type": "Bytes", "value": b64(big)})
+    assert oversized.status_code == 400 and "at most 2048 bytes" in oversized.json()["message"], oversized.text
+    assert upload(client, f"/task/{task}/variables/big", big, "File").status_code == 400
+    assert client.post("/process-definition/key/binary_case/start", json={
+        "variables": {"big": file_variable(big)}}).status_code == 400
+    for refused in ({"type": "Bytes", "value": "not base64!"}, {"type": "File", "value": b64(b"x")},
+                    {"type": "Bytes", "value": 12}):
+        answer = client.put(f"/process-instance/{instance}/variables/bad", json=refused)
+        assert answer.status_code == 400, answer.text
+    assert upload(client, f"/task/{task}/variables/bad", b"x", "Json").status_code == 400
+    assert client.get(f"/process-instance/{instance}/variables").json().keys() == {"applicant"}
+
+
+def test_readers_and_writers_are_those_of_the_variables(service, client, case):
+    instance, task = case({"licence": file_variable()})
+    with as_user(service, "zhao") as zhao:
+        assert zhao.get(f"/task/{task}/variables/licence/data").status_code == 403
+        assert zhao.get(f"/process-instance/{instance}/variables/licence/data").status_code == 403
+        assert upload(zhao, f"/task/{task}/variables/x", b"x", None).status_code == 403
+    with as_user(service, "li") as li:
+        assert li.get(f"/task/{task}/variables/licence/data").content == PDF
+        assert upload(li, f"/task/{task}/variables/x", b"x", None).status_code == 204
+        # Writing a case's variables outside a task is an administrator's.
+        assert upload(li, f"/process-instance/{instance}/variables/x", b"x", None).status_code == 403
+        assert upload(li, f"/execution/{instance}/localVariables/x", b"x", None).status_code == 403
