@@ -12,8 +12,8 @@ import hashlib
 import pytest
 
 from app.access import accounts
-from app.persistence.models import ProcessInstance
-from tests.support.bpmn_text import process
+from app.persistence.models import AttachmentContent, ProcessInstance
+from tests.support.bpmn_text import process, properties
 from tests.support.history import events_of, verify
 from tests.support.http import as_user, deploy_bytes
 
@@ -183,3 +183,54 @@ def test_readers_and_writers_are_those_of_the_variables(service, client, case):
         # Writing a case's variables outside a task is an administrator's.
         assert upload(li, f"/process-instance/{instance}/variables/x", b"x", None).status_code == 403
         assert upload(li, f"/execution/{instance}/localVariables/x", b"x", None).status_code == 403
+
+
+def test_content_stays_while_a_case_or_an_attachment_refers_to_it(service, client, root, case):
+    kept_a_day = CASE.replace(b'isExecutable="true"', b'isExecutable="true" camunda:historyTimeToLive="1"', 1)
+    deploy_bytes(client, "binary.bpmn", kept_a_day).raise_for_status()
+    first, first_task = case({"licence": file_variable()})
+    second, second_task = case({"licence": file_variable()})
+    digest = hashlib.sha256(PDF).hexdigest()
+
+    def kept() -> bool:
+        with service.services.db.read() as session:
+            return session.get(AttachmentContent, digest) is not None
+
+    # The same bytes attached as a material and taken back: the variables still hold them.
+    attached = client.post(f"/task/{second_task}/attachment/create", data={"attachment-name": "licence.pdf"},
+                           files={"content": ("licence.pdf", PDF, "application/pdf")}).json()
+    assert client.delete(f"/task/{second_task}/attachment/{attached['id']}").status_code == 204
+    assert kept() and client.get(f"/task/{second_task}/variables/licence/data").content == PDF
+    # A case's history deleted: the other case still holds them; once both are deleted, they go.
+    for instance, task in ((first, first_task), (second, second_task)):
+        client.post(f"/task/{task}/complete", json={}).raise_for_status()
+    root.post("/api/clock", json={"advance": "P1DT1S"}).raise_for_status()
+    assert client.delete(f"/history/process-instance/{first}").status_code == 204
+    [row] = client.get("/history/variable-instance", params={"processInstanceId": second}).json()
+    assert kept() and client.get(f"/history/variable-instance/{row['id']}/data").content == PDF
+    assert client.delete(f"/history/process-instance/{second}").status_code == 204
+    assert not kept()
+    assert verify(root)["intact"] is True
+
+
+def test_a_confidential_file_is_read_only_by_the_departments_handling_the_case(service, client, case):
+    confidential = process("binary_case", properties(confidentialVariables="licence") + CASE.decode().split(
+        'isExecutable="true">', 1)[1].rsplit("</bpmn:process>", 1)[0])
+    deploy_bytes(client, "binary.bpmn", confidential).raise_for_status()
+    accounts.save_account(service.services, "qian", "qian-password", ["auditors"])
+    instance, task = case({"licence": file_variable()})
+    with as_user(service, "li") as li:
+        assert li.get(f"/task/{task}/variables/licence/data").content == PDF
+        [row] = li.get("/variable-instance", params={"processInstanceIdIn": instance}).json()
+        assert li.get(f"/variable-instance/{row['id']}/data").content == PDF
+        [detail] = [d for d in li.get("/history/detail", params={"processInstanceId": instance}).json()
+                    if d.get("variableName") == "licence"]
+        assert li.get(f"/history/detail/{detail['id']}/data").content == PDF
+    # Who reads the case without handling it (an auditor, an administrator) finds no such variable.
+    with as_user(service, "qian") as auditor:
+        for other in (auditor, client):
+            hidden = other.get(f"/process-instance/{instance}/variables/licence/data")
+            assert hidden.status_code == 404, hidden.text
+            assert other.get(f"/task/{task}/variables/licence/data").status_code == 404
+            assert other.get(f"/variable-instance/{row['id']}/data").status_code == 404
+            assert other.get(f"/history/detail/{detail['id']}/data").status_code == 404
