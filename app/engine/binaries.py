@@ -25,6 +25,10 @@ class BinaryValue:
     # The bytes, only while the request that sent them is being saved; never compared nor saved.
     content: bytes | None = field(default=None, compare=False, repr=False)
 
+    def __str__(self) -> str:
+        # How a page shows it (never Python's repr): its name, or its kind, and its size.
+        return f"{self.filename or self.kind} ({self.size} bytes)"
+
     def recorded(self) -> dict[str, Any]:
         """The reference as the case's history keeps it: what an auditor checks the content against."""
         return {"typename": _TYPENAME, "type": self.kind, "sha256": self.sha256, "size": self.size,

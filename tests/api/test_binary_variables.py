@@ -202,7 +202,7 @@ def test_content_stays_while_a_case_or_an_attachment_refers_to_it(service, clien
     assert client.delete(f"/task/{second_task}/attachment/{attached['id']}").status_code == 204
     assert kept() and client.get(f"/task/{second_task}/variables/licence/data").content == PDF
     # A case's history deleted: the other case still holds them; once both are deleted, they go.
-    for instance, task in ((first, first_task), (second, second_task)):
+    for task in (first_task, second_task):
         client.post(f"/task/{task}/complete", json={}).raise_for_status()
     root.post("/api/clock", json={"advance": "P1DT1S"}).raise_for_status()
     assert client.delete(f"/history/process-instance/{first}").status_code == 204
