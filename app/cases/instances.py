@@ -94,8 +94,9 @@ def _keep_contents(session: Session, instance: ProcessInstance, payload: Mapping
     if not binaries:
         return
     for binary in binaries:
-        if binary.content is not None:
-            session.info["contents"]().put(session, binary.sha256, binary.content)
+        content = binary.take_content()
+        if content is not None:
+            session.info["contents"]().put(session, binary.sha256, content)
     referred = session.info.get("variable_contents")
     if referred is None:
         referred = session.info["variable_contents"] = set()

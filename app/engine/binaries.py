@@ -25,6 +25,17 @@ class BinaryValue:
     # The bytes, only while the request that sent them is being saved; never compared nor saved.
     content: bytes | None = field(default=None, compare=False, repr=False)
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> BinaryValue:
+        # A reference, never changed: the library's copies of task data share it (and no bytes).
+        return self
+
+    def take_content(self) -> bytes | None:
+        """The content, handed once to whoever keeps it; from then on the reference holds no bytes (a
+        run kept in memory between steps holds references only)."""
+        content = self.content
+        object.__setattr__(self, "content", None)
+        return content
+
     def __str__(self) -> str:
         # How a page shows it (never Python's repr): its name, or its kind, and its size.
         return f"{self.filename or self.kind} ({self.size} bytes)"

@@ -34,9 +34,9 @@ class ContentStore(Protocol):
 
 def checked(sha256: str, data: bytes | None) -> bytes:
     if data is None:
-        raise NotFound(f"The content of attachment {sha256} is not in the store")
+        raise NotFound(f"The content {sha256} (of an attached file or a binary variable) is not in the store")
     if hashlib.sha256(data).hexdigest() != sha256:
-        raise HistoryNotIntact(f"The content kept for attachment {sha256} no longer has that hash: it was "
+        raise HistoryNotIntact(f"The content kept as {sha256} no longer has that hash: it was "
                                "changed where it is stored")
     return data
 

@@ -10,12 +10,14 @@ import base64
 import hashlib
 
 import pytest
+from sqlalchemy import update
 
 from app.access import accounts
 from app.persistence.models import AttachmentContent, ProcessInstance
 from tests.support.bpmn_text import process, properties
 from tests.support.history import events_of, verify
-from tests.support.http import as_user, deploy_bytes
+from tests.support.http import as_user, deploy, deploy_bytes
+from tests.support.paths import FIXTURES
 
 CASE = process("binary_case", """
   <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check" />
@@ -234,3 +236,55 @@ def test_a_confidential_file_is_read_only_by_the_departments_handling_the_case(s
             assert other.get(f"/task/{task}/variables/licence/data").status_code == 404
             assert other.get(f"/variable-instance/{row['id']}/data").status_code == 404
             assert other.get(f"/history/detail/{detail['id']}/data").status_code == 404
+
+
+def test_messages_and_workers_send_and_receive_binary_values(service, client, root):
+    for name in ("enterprise_listed.bpmn", "publish_notice.bpmn"):
+        deploy(client, FIXTURES / "events" / name)
+    sent = client.post("/message", json={"messageName": "enterprise_listed", "resultEnabled": True,
+                                         "processVariables": {"enterprise": {"value": "xj-env"},
+                                                              "list": file_variable(SEAL, "名单.bin", "")}})
+    assert sent.status_code == 200, sent.text
+    listed = sent.json()[0]["processInstance"]["id"]
+    assert client.get(f"/process-instance/{listed}/variables/list/data").content == SEAL
+
+    notice = client.post("/process-definition/key/publish_notice/start", json={"variables": {
+        "notice": file_variable()}}).json()["id"]
+    [locked] = client.post("/external-task/fetchAndLock", json={"workerId": "site", "maxTasks": 1, "topics": [
+        {"topicName": "publish-notice", "lockDuration": 60000}]}).json()
+    assert locked["variables"]["notice"] == {"type": "File", "value": None, "valueInfo": {
+        "filename": "营业执照.pdf", "mimeType": "application/pdf"}}
+    assert client.get(f"/execution/{locked['processInstanceId']}/localVariables/notice/data").content == PDF
+    done = client.post(f"/external-task/{locked['id']}/complete", json={"workerId": "site", "variables": {
+        "receipt": {"type": "Bytes", "value": b64(b"\x01receipt")},
+        "noticeUrl": {"value": "https://zwfw.example.gov.cn/notice/1"}}})
+    assert done.status_code == 204, done.text
+    [row] = client.get("/history/variable-instance", params={"processInstanceId": notice,
+                                                             "variableName": "receipt"}).json()
+    assert client.get(f"/history/variable-instance/{row['id']}/data").content == b"\x01receipt"
+    for case in (listed, notice):
+        assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
+    assert verify(root)["intact"] is True
+
+
+def test_a_condition_reads_a_binary_variable_as_a_reference_without_its_bytes(service, client, case):
+    instance, task = case({"licence": file_variable()})
+    # The gateway after the task tests `licence == null`: the reference is not null, the default is taken.
+    client.post(f"/task/{task}/complete", json={}).raise_for_status()
+    assert client.get(f"/history/process-instance/{instance}").json()["state"] == "COMPLETED"
+    measured = CASE.replace(b"${licence == null}", b"${licence &gt; 1}")
+    deploy_bytes(client, "binary.bpmn", measured).raise_for_status()
+    _, task = case({"licence": file_variable()})
+    refused = client.post(f"/task/{task}/complete", json={})
+    assert refused.status_code == 400 and refused.json()["type"] == "ProcessEngineException", refused.text
+    assert "营业执照.pdf (" in refused.json()["message"] and "BinaryValue" not in refused.text
+    assert client.get(f"/task/{task}").status_code == 200
+
+
+def test_content_changed_where_it_is_kept_is_not_handed_out(service, client, case):
+    instance, _ = case({"licence": file_variable()})
+    digest = hashlib.sha256(PDF).hexdigest()
+    with service.services.db.write() as session:
+        session.execute(update(AttachmentContent).where(AttachmentContent.sha256 == digest).values(data=b"forged"))
+    changed = client.get(f"/process-instance/{instance}/variables/licence/data")
+    assert changed.status_code == 409 and "no longer has that hash" in changed.json()["message"], changed.text
