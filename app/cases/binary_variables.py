@@ -7,11 +7,23 @@ is read (the use case that hands it out); this reads the content of the value it
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from app.context import Services
-from app.engine import BinaryValue
+from app.engine import BYTES, BinaryValue
 from app.errors import InvalidRequest
+
+
+def with_bytes(session: Session, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values with each Bytes variable's content, as Camunda sends a Bytes value in the JSON of a
+    running case's variables (a File's content is read through its /data only)."""
+    store = session.info["contents"]()
+    return {name: replace(value, content=store.get(session, value.sha256))
+            if isinstance(value, BinaryValue) and value.kind == BYTES else value for name, value in values.items()}
 
 
 def content(services: Services, value: Any, holder_id: str) -> tuple[BinaryValue, bytes]:
@@ -19,5 +31,7 @@ def content(services: Services, value: Any, holder_id: str) -> tuple[BinaryValue
     (which name the id of the task, execution, instance or variable it was asked of)."""
     if not isinstance(value, BinaryValue):
         raise InvalidRequest(f"Value of variable with id {holder_id} is not a binary value.")
+    if value.content is not None:
+        return value, value.content
     with services.db.read() as session:
         return value, services.contents.get(session, value.sha256)

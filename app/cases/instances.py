@@ -14,6 +14,7 @@ from app.access import permissions
 from app.access.accounts import Principal
 from app.audit import ledger
 from app.cases import job_log
+from app.cases.binary_variables import with_bytes
 from app.cases.hooks import Step
 from app.cases.projections import ACTIVE, COMPLETED, TERMINATED
 from app.context import Services
@@ -466,7 +467,7 @@ def instance_variables(services: Services, instance_id: str, reader: Principal) 
         instance = get_active_instance(session, instance_id)
         permissions.require_instance_read(session, reader, instance.id)
         run = read_run(services, session, instance)
-        return confidentiality.visible(session, run.model, instance.id, reader, run.variables())
+        return with_bytes(session, confidentiality.visible(session, run.model, instance.id, reader, run.variables()))
 
 
 def modify_variables(services: Services, instance_id: str, *, modifications: Mapping[str, Any],

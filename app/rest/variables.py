@@ -160,7 +160,10 @@ def encode_value(value: Any, zone: tzinfo) -> dict[str, Any]:
         # The content is read through the variable's /data; a File keeps its valueInfo, as Camunda's.
         info = {"filename": value.filename, "mimeType": value.mime_type, "encoding": value.encoding} \
             if value.kind == FILE else {}
-        return {"type": value.kind, "value": None, "valueInfo": {k: v for k, v in info.items() if v is not None}}
+        # A Bytes value read with its content (a running case's variables) carries it as base64, as Camunda's.
+        content = base64.b64encode(value.content).decode("ascii") \
+            if value.kind == BYTES and value.content is not None else None
+        return {"type": value.kind, "value": content, "valueInfo": {k: v for k, v in info.items() if v is not None}}
     if value is None:
         return {"type": "Null", "value": None, "valueInfo": {}}
     if isinstance(value, bool):

@@ -127,8 +127,12 @@ def test_each_data_upload_and_download(service, client, case):
         "type": "File", "value": None, "valueInfo": {"filename": "意见.txt", "mimeType": "text/plain",
                                                      "encoding": "UTF-8"}}
     assert client.get(f"/execution/{instance}/localVariables/raw/data").content == PDF
+    # As Camunda sends them: a running case's Bytes with their content (base64), a File without.
     assert client.get(f"/execution/{instance}/localVariables/raw").json() == {
-        "type": "Bytes", "value": None, "valueInfo": {}}
+        "type": "Bytes", "value": b64(PDF), "valueInfo": {}}
+    assert client.get(f"/task/{task}/variables").json()["seal"] == {"type": "Bytes", "value": b64(SEAL),
+                                                                     "valueInfo": {}}
+    assert client.get(f"/process-instance/{instance}/variables").json()["scan"]["value"] is None
     [row] = client.get("/variable-instance", params={"processInstanceIdIn": instance, "variableName": "scan"}).json()
     assert client.get(f"/variable-instance/{row['id']}/data").content == png
     kinds = [e.kind for e in events_of(service, instance)]
@@ -242,18 +246,23 @@ def test_messages_and_workers_send_and_receive_binary_values(service, client, ro
     for name in ("enterprise_listed.bpmn", "publish_notice.bpmn"):
         deploy(client, FIXTURES / "events" / name)
     sent = client.post("/message", json={"messageName": "enterprise_listed", "resultEnabled": True,
+                                         "variablesInResultEnabled": True,
                                          "processVariables": {"enterprise": {"value": "xj-env"},
-                                                              "list": file_variable(SEAL, "名单.bin", "")}})
+                                                              "list": file_variable(SEAL, "名单.bin", ""),
+                                                              "sig": {"type": "Bytes", "value": b64(b"sig")}}})
     assert sent.status_code == 200, sent.text
+    assert sent.json()[0]["variables"]["sig"] == {"type": "Bytes", "value": b64(b"sig"), "valueInfo": {}}
+    assert sent.json()[0]["variables"]["list"] == {"type": "File", "value": None, "valueInfo": {"filename": "名单.bin"}}
     listed = sent.json()[0]["processInstance"]["id"]
     assert client.get(f"/process-instance/{listed}/variables/list/data").content == SEAL
 
     notice = client.post("/process-definition/key/publish_notice/start", json={"variables": {
-        "notice": file_variable()}}).json()["id"]
+        "notice": file_variable(), "stamp": {"type": "Bytes", "value": b64(SEAL)}}}).json()["id"]
     [locked] = client.post("/external-task/fetchAndLock", json={"workerId": "site", "maxTasks": 1, "topics": [
         {"topicName": "publish-notice", "lockDuration": 60000}]}).json()
     assert locked["variables"]["notice"] == {"type": "File", "value": None, "valueInfo": {
         "filename": "营业执照.pdf", "mimeType": "application/pdf"}}
+    assert locked["variables"]["stamp"] == {"type": "Bytes", "value": b64(SEAL), "valueInfo": {}}
     assert client.get(f"/execution/{locked['processInstanceId']}/localVariables/notice/data").content == PDF
     done = client.post(f"/external-task/{locked['id']}/complete", json={"workerId": "site", "variables": {
         "receipt": {"type": "Bytes", "value": b64(b"\x01receipt")},
