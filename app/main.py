@@ -5,6 +5,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -52,14 +53,19 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     if clock is None:
         clock = SimulatedClock() if settings.clock == "simulated" else SystemClock()
     signer = AnchorSigner.from_settings(settings)
-    return Services(settings=settings, db=Database(settings.database_url, pool_size=settings.db_pool_size,
-                                                   session_info={"anchor_signer": signer}),
-                    clock=clock, models=ModelCache(settings.spec_cache_size),
-                    decision_tables=DecisionCache(settings.spec_cache_size), signer=signer,
-                    # What processes switch on with camunda:properties, in the order it acts in a step.
-                    hooks=(Regions(), ConfidentialReaders(), ParkRegister(), ExpertDraws(), AgencyRegister(),
-                           Spawning(), Copies(), StatutoryLimits(), CallActivities(),
-                           SignalBroadcast(), ReminderTopics()))
+    # What every unit of work may need besides the connection: the anchor signer, and the content store
+    # (app.cases.instances keeps binary variables), looked up when used as it may be replaced.
+    session_info: dict[str, Any] = {"anchor_signer": signer}
+    services = Services(settings=settings, db=Database(settings.database_url, pool_size=settings.db_pool_size,
+                                                       session_info=session_info),
+                        clock=clock, models=ModelCache(settings.spec_cache_size),
+                        decision_tables=DecisionCache(settings.spec_cache_size), signer=signer,
+                        # What processes switch on with camunda:properties, in the order it acts in a step.
+                        hooks=(Regions(), ConfidentialReaders(), ParkRegister(), ExpertDraws(), AgencyRegister(),
+                               Spawning(), Copies(), StatutoryLimits(), CallActivities(),
+                               SignalBroadcast(), ReminderTopics()))
+    session_info["contents"] = lambda: services.contents
+    return services
 
 
 def first_start(services: Services) -> None:

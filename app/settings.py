@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     page_size_max: int = Field(default=1000, ge=1, le=100_000)
     # How deeply variable values (JSON objects and lists) may nest.
     max_variable_depth: int = Field(default=32, ge=2, le=200)
+    # The largest Bytes or File variable; a JSON body carries it as base64 (a third larger), within
+    # max_request_bytes.
+    max_binary_variable_bytes: int = Field(default=6 * 1024 * 1024, ge=1024)
     # The shortest period a timer cycle may repeat at, and how many firings of one schedule a worker
     # pass makes (the rest wait for the next pass).
     timer_cycle_minimum_seconds: int = Field(default=60, ge=1)

@@ -75,7 +75,7 @@ def export_case(services: Services, instance_id: str, reader: Principal) -> dict
                         for decision_id in decision_ids]
         anchors = session.scalars(select(HistoryAnchor).where(HistoryAnchor.process_instance_id == instance.id)
                                   .order_by(HistoryAnchor.number)).all()
-        variables = jsonable(read_run(services, session, instance).variables())
+        variables = ledger.normalized(jsonable(read_run(services, session, instance).variables()))
     years = sorted({int(year) for event in events if event.kind.startswith("deadline.")
                     for year in [event.payload.get("start", "")[:4], event.payload.get("due", "")[:4]] if year})
     calendar = []

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from app.audit import anchors
 from app.audit.anchors import AnchorSigner
 from app.cases import projections
+from app.engine import BinaryValue
 from app.persistence.database import AdvisoryLock, after_commit, on_commit
 from app.persistence.models import AdminEvent, HistoryAnchor, HistoryEvent, ProcessInstance
 from app.telemetry import metrics
@@ -43,7 +44,14 @@ HISTORY_DELETED = "history.deleted"
 
 def normalized(payload: Mapping[str, Any]) -> dict[str, Any]:
     """The payload as the database gives it back (JSON), so that its hash can be recomputed from the row."""
-    return json.loads(json.dumps(payload, ensure_ascii=False))
+    return json.loads(json.dumps(payload, ensure_ascii=False, default=_recorded))
+
+
+def _recorded(value: Any) -> Any:
+    """A binary variable's reference as the history keeps it: its digest, size, file name and type."""
+    if isinstance(value, BinaryValue):
+        return value.recorded()
+    raise TypeError(f"{type(value).__name__} is not recorded in a history")
 
 
 def instant_text(at: datetime) -> str:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from app.access.accounts import Principal
 from app.audit import ledger
 from app.errors import BadUserRequest, NotFound
+from app.persistence.contents import discard_unreferenced
 from app.persistence.models import (
     ActivityInstance,
     Attachment,
@@ -46,6 +47,7 @@ from app.persistence.models import (
     TaskReminder,
     Timer,
     UserTask,
+    VariableContent,
 )
 
 if TYPE_CHECKING:
@@ -112,12 +114,12 @@ def _remove_rows(services: Services, session: Session, instance: ProcessInstance
         select(UserTask.id).where(UserTask.process_instance_id == instance.id))))
     digests = {digest for digest in session.scalars(select(Attachment.sha256).where(
         Attachment.process_instance_id == instance.id)) if digest is not None}
+    digests.update(session.scalars(select(VariableContent.sha256).where(
+        VariableContent.process_instance_id == instance.id)))
     session.execute(delete(Attachment).where(Attachment.process_instance_id == instance.id))
+    session.execute(delete(VariableContent).where(VariableContent.process_instance_id == instance.id))
     for table in _ROWS_OF_A_CASE:
         column = table.__table__.c.process_instance_id
         session.execute(delete(table).where(column == instance.id))
     session.delete(instance)
-    session.flush()
-    for digest in sorted(digests):
-        if session.scalar(select(Attachment.id).where(Attachment.sha256 == digest).limit(1)) is None:
-            services.contents.discard(session, digest)
+    discard_unreferenced(services.contents, session, digests)

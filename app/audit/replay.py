@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from app.audit.export import verify_document
+from app.audit.ledger import normalized
 from app.calendar import CalendarDay, WorkCalendar
 from app.calendar.functions import deadline_functions
 from app.cases.instances import jsonable
@@ -36,6 +37,7 @@ from app.engine import (
     ThrownError,
     parse_decision_resources,
     parse_deployment,
+    revived,
 )
 from app.errors import HistoryNotIntact, ServiceError
 
@@ -132,7 +134,7 @@ class _Replay:
         started = self.events[0]
         if started["kind"] != "process.started":
             raise _Diverged(started["sequence"], "the record does not begin with the case's start")
-        payload = started["payload"]
+        payload = revived(started["payload"])
         run, result = ProcessRun.start(self.model, payload.get("variables") or {}, self.context,
                                        payload.get("start_event"))
         self._note(run, result)
@@ -156,7 +158,7 @@ class _Replay:
                                   f"{len(self.replayed)}")
         stored = self.document["instance"].get("variables")
         if stored is not None:
-            rebuilt = jsonable(run.variables())
+            rebuilt = normalized(jsonable(run.variables()))
             differing = sorted(name for name in set(stored) | set(rebuilt) if stored.get(name) != rebuilt.get(name))
             if differing:
                 raise _Diverged(None, f"the case's stored variables differ from the replay's: {', '.join(differing)}")
@@ -178,7 +180,7 @@ class _Replay:
                 self.call_ids[recorded] = call.task_id
 
     def _apply(self, run: ProcessRun, event: Mapping[str, Any]) -> StepResult:
-        kind, payload, sequence = event["kind"], event["payload"], event["sequence"]
+        kind, payload, sequence = event["kind"], revived(event["payload"]), event["sequence"]
         if kind == "timer.fired":
             return run.fire_due_timers()
         if kind == "task.completed":
@@ -263,7 +265,7 @@ class _Replay:
         return run.snapshot()
 
     def _migrate(self, run: ProcessRun, event: Mapping[str, Any]) -> tuple[ProcessRun, StepResult]:
-        payload = event["payload"]
+        payload = revived(event["payload"])
         target = self.models.get(payload["target_definition_id"])
         if target is None:
             raise _Diverged(event["sequence"], f"the record migrates the case to '{payload['target_definition_id']}', "

@@ -23,6 +23,7 @@ from app.cases.instances import instance_of_open_work, record
 from app.cases.tasks import optional_text
 from app.context import Services
 from app.errors import InvalidRequest, NotFound
+from app.persistence.contents import discard_unreferenced
 from app.persistence.models import Attachment, UserTask
 
 # OFD (the national standard for electronic documents), Office files and zip archives are zip files.
@@ -144,10 +145,8 @@ def remove(services: Services, task_id: str, attachment_id: str, *, actor: Princ
         attachment = _of_task(session, task_id, attachment_id)
         instance = instance_of_open_work(session, task.process_instance_id)
         session.delete(attachment)
-        session.flush()
-        if attachment.sha256 and session.scalar(select(Attachment.id).where(Attachment.sha256 == attachment.sha256)
-                                                .limit(1)) is None:
-            services.contents.discard(session, attachment.sha256)
+        if attachment.sha256:
+            discard_unreferenced(services.contents, session, {attachment.sha256})
         record(session, instance, "task.attachmentDeleted", services.clock.now(), user_id=actor.user_id,
                activity_id=task.task_definition_key, task_id=task_id, attachmentId=attachment.id,
                fileName=attachment.name, sha256=attachment.sha256)

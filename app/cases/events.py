@@ -21,6 +21,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from app.access.accounts import Principal
+from app.cases.binary_variables import with_bytes
 from app.cases.executions import TRIGGER
 from app.cases.hooks import Step, StepHook
 from app.cases.instances import (
@@ -88,8 +89,8 @@ def correlate_message(services: Services, *, name: str | None, business_key: str
         deliveries += [_start(services, session, subscription, "message", name, variables, business_key, user_id)
                        for subscription in starts]
         for delivery in deliveries:
-            delivery.variables = confidentiality.visible(session, delivery.model, delivery.instance.id, actor,
-                                                         delivery.variables)
+            delivery.variables = with_bytes(session, confidentiality.visible(
+                session, delivery.model, delivery.instance.id, actor, delivery.variables))
         return deliveries
 
 

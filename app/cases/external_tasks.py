@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.access import permissions
 from app.access.accounts import Principal
 from app.cases import leases
+from app.cases.binary_variables import with_bytes
 from app.cases.instances import (
     EXTERNAL_TASK_COMPLETED,
     EXTERNAL_TASK_FAILED,
@@ -102,7 +103,7 @@ def _variables(services: Services, session: Session, task: ExternalTask, names: 
     run = read_run(services, session, instance)
     # What the task sees: the case's variables and its own (input parameters, a multi-instance instance's).
     values = confidentiality.visible(session, run.model, instance.id, reader, run.task_variables(task.id))
-    return values if names is None else {name: values[name] for name in names if name in values}
+    return with_bytes(session, values if names is None else {name: values[name] for name in names if name in values})
 
 
 def _held(session: Session, services: Services, task_id: str, worker_id: str | None, action: str) -> ExternalTask:

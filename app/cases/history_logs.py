@@ -39,6 +39,7 @@ from app.cases.instances import (
     EXTERNAL_TASK_FAILED,
 )
 from app.cases.variable_instances import variable_id
+from app.engine import revived
 from app.errors import NotFoundByQuery
 from app.extensions import confidentiality
 from app.persistence.models import HistoryEvent, ProcessInstance
@@ -434,7 +435,8 @@ def _details(event: HistoryEvent, revisions: _Revisions, typed: Callable[[Any], 
     if event.kind == "task.completed" and payload.get("form"):
         rows += [{**common, "type": FORM_FIELD, "taskId": event.task_id, "fieldId": name, "fieldValue": value}
                  for name, value in updates]
-    for name, value in updates:
+    for name, recorded in updates:
+        value = revived(recorded)
         variable = task_variable_id(event.task_id or "", name) if local else variable_id(event.process_instance_id,
                                                                                            name)
         rows.append({**common, "type": VARIABLE_UPDATE, "variableName": name, "variableInstanceId": variable,

@@ -14,6 +14,7 @@ from app.access import permissions
 from app.access.accounts import Principal
 from app.audit import ledger
 from app.cases import job_log
+from app.cases.binary_variables import with_bytes
 from app.cases.hooks import Step
 from app.cases.projections import ACTIVE, COMPLETED, TERMINATED
 from app.context import Services
@@ -25,6 +26,7 @@ from app.engine import (
     OpenUserTask,
     ProcessRun,
     StepResult,
+    binaries_in,
     validate_submission,
 )
 from app.errors import Conflict, InvalidRequest, NotFound, SuspendedEntityInteraction
@@ -43,6 +45,7 @@ from app.persistence.models import (
     TaskCandidate,
     Timer,
     UserTask,
+    VariableContent,
 )
 from app.persistence.queries import of_instances, related
 from app.telemetry import metrics
@@ -80,8 +83,31 @@ def record(session: Session, instance: ProcessInstance, kind: str, at: datetime,
     event = {"process_instance_id": instance.id, "sequence": instance.last_sequence, "kind": kind,
              "occurred_at": at, "user_id": user_id, "activity_id": activity_id, "task_id": task_id,
              "payload": ledger.normalized(payload)}
+    _keep_contents(session, instance, payload)
     ledger.chain(session, instance, event)
     pending.append(event)
+
+
+def _keep_contents(session: Session, instance: ProcessInstance, payload: Mapping[str, Any]) -> None:
+    """The content of the binary variables an event brings, kept by its SHA-256 in this unit of work, and
+    that the case refers to it (also for a reference it got from another case, which may lose its own)."""
+    binaries = binaries_in(payload)
+    if not binaries:
+        return
+    for binary in binaries:
+        content = binary.take_content()
+        if content is not None:
+            session.info["contents"]().put(session, binary.sha256, content)
+    referred = session.info.get("variable_contents")
+    if referred is None:
+        referred = session.info["variable_contents"] = set()
+
+        def write() -> None:
+            session.flush()  # a case started in this unit of work has its row first
+            insert_missing(session, VariableContent, [{"process_instance_id": case, "sha256": digest}
+                                                      for case, digest in sorted(referred)])
+        on_commit(session, write)
+    referred.update((instance.id, binary.sha256) for binary in binaries)
 
 
 def recorded_tasks(session: Session, kind: str) -> set[str]:
@@ -441,7 +467,7 @@ def instance_variables(services: Services, instance_id: str, reader: Principal) 
         instance = get_active_instance(session, instance_id)
         permissions.require_instance_read(session, reader, instance.id)
         run = read_run(services, session, instance)
-        return confidentiality.visible(session, run.model, instance.id, reader, run.variables())
+        return with_bytes(session, confidentiality.visible(session, run.model, instance.id, reader, run.variables()))
 
 
 def modify_variables(services: Services, instance_id: str, *, modifications: Mapping[str, Any],

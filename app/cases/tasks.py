@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
+from app.cases.binary_variables import with_bytes
 from app.cases.instances import (
     add_participants,
     get_active_instance,
@@ -467,7 +468,8 @@ def task_variables(services: Services, task_id: str, reader: Principal) -> dict[
         require_read(session, reader, task)
         instance = get_active_instance(session, task.process_instance_id)
         run = read_run(services, session, instance)
-        return confidentiality.visible(session, run.model, instance.id, reader, run.task_variables(task_id))
+        return with_bytes(session, confidentiality.visible(session, run.model, instance.id, reader,
+                                                           run.task_variables(task_id)))
 
 
 def task_local_variables(services: Services, task_id: str, reader: Principal) -> dict[str, Any]:
@@ -476,7 +478,8 @@ def task_local_variables(services: Services, task_id: str, reader: Principal) ->
         require_read(session, reader, task)
         instance = get_active_instance(session, task.process_instance_id)
         run = read_run(services, session, instance)
-        return confidentiality.visible(session, run.model, instance.id, reader, run.task_local_variables(task_id))
+        return with_bytes(session, confidentiality.visible(session, run.model, instance.id, reader,
+                                                           run.task_local_variables(task_id)))
 
 
 def readable_task(services: Services, task_id: str, viewer: Principal) -> UserTask:

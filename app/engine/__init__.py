@@ -3,6 +3,7 @@
 It reads Camunda Modeler files into process models and runs instances of them. It knows nothing of
 HTTP or SQL: it takes and hands out plain data.
 """
+from app.engine.binaries import BYTES, FILE, BinaryValue, binaries_in, revived
 from app.engine.decisions import DecisionTable, parse_decision_resources
 from app.engine.elements import ElementInfo, FormField, ProcessModel, UserTaskDefinition
 from app.engine.forms import parse_datetime, validate_submission
@@ -27,6 +28,11 @@ from app.engine.steps import (
 from app.engine.timers import TimerJobDefinition, TimerLimits, next_start
 
 __all__ = [
+    "BYTES",
+    "FILE",
+    "BinaryValue",
+    "binaries_in",
+    "revived",
     "ActivityChange",
     "CallRequest",
     "ThrownError",

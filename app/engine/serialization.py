@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 
+from app.engine.binaries import BinaryValue, restored
 from app.engine.events import ServiceMessage
 from app.engine.timers import SERVICE_TIMERS
 
@@ -54,6 +55,7 @@ def _build_serializer() -> BpmnWorkflowSerializer:
     registry = BpmnWorkflowSerializer.configure(config)
     registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
+    registry.register(BinaryValue, BinaryValue.saved, restored)
     return BpmnWorkflowSerializer(registry)
 
 

@@ -1,4 +1,4 @@
-"""Where the content of attached files is kept, named by its SHA-256: in the database (default), in
+"""Where the content of attached files and binary variables is kept, named by its SHA-256: in the database (default), in
 a directory or in a bucket of an S3-compatible store. Either way the content is read back only if it
 still has its hash, so a file changed where it is kept is noticed, never handed out as the original."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import ContentStoreUnavailable, HistoryNotIntact, NotFound
 from app.persistence.database import after_commit, insert_missing
-from app.persistence.models import AttachmentContent
+from app.persistence.models import Attachment, AttachmentContent, VariableContent
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,9 @@ class ContentStore(Protocol):
 
 def checked(sha256: str, data: bytes | None) -> bytes:
     if data is None:
-        raise NotFound(f"The content of attachment {sha256} is not in the store")
+        raise NotFound(f"The content {sha256} (of an attached file or a binary variable) is not in the store")
     if hashlib.sha256(data).hexdigest() != sha256:
-        raise HistoryNotIntact(f"The content kept for attachment {sha256} no longer has that hash: it was "
+        raise HistoryNotIntact(f"The content kept as {sha256} no longer has that hash: it was "
                                "changed where it is stored")
     return data
 
@@ -176,6 +176,16 @@ class S3Contents:
             self._client.delete_object(Bucket=self.bucket, Key=self.key(sha256))
         except self._failures as error:
             self._unavailable("remove", sha256, error)
+
+
+def discard_unreferenced(store: ContentStore, session: Session, digests: set[str]) -> None:
+    """Discard the contents no attachment and no case's binary variable refers to any more (after the
+    rows that referred to them are deleted in this unit of work)."""
+    session.flush()
+    for digest in sorted(digests):
+        if session.scalar(select(Attachment.id).where(Attachment.sha256 == digest).limit(1)) is None and \
+                session.scalar(select(VariableContent.sha256).where(VariableContent.sha256 == digest).limit(1)) is None:
+            store.discard(session, digest)
 
 
 def content_store(settings: Settings) -> ContentStore:

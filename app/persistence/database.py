@@ -110,10 +110,11 @@ class Database:
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        # session_info: what every unit of work and read may need besides the connection (the anchor
+        # signer, the content store).
+        self._reader = sessionmaker(self.engine, expire_on_commit=False, info=session_info)
         # Writers flush where they must (a row before the rows that refer to it), so that one unit of
         # work sends each change once instead of a flush before every query.
-        # session_info: what every unit of work may need besides the connection (the anchor signer).
         self._writer = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False,
                                     autoflush=False, info=session_info)
 

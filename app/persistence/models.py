@@ -670,6 +670,16 @@ class AttachmentContent(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class VariableContent(Base):
+    """That a case's state or history refers to a binary variable's content (kept in the content store
+    by its SHA-256, beside the attached files'): content is discarded only when nothing refers to it."""
+
+    __tablename__ = "variable_content"
+
+    process_instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
 class CaseCopy(Base):
     """A step of a case copied (抄送) to a group or user, who reads the case from then on."""
 

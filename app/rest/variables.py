@@ -5,6 +5,9 @@ absent. Output: the same shape, dates as `yyyy-MM-dd'T'HH:mm:ss.SSSZ` in the ser
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -12,7 +15,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from app.clock import format_instant
-from app.engine import parse_datetime
+from app.engine import BYTES, FILE, BinaryValue, parse_datetime
 from app.errors import InvalidRequest, NotFound
 from app.rest.json_input import check_value, load_json
 from app.settings import Settings
@@ -105,8 +108,43 @@ def _decoded(name: str, raw: Any, settings: Settings) -> Any:
         if isinstance(value, str):
             return load_json(value, max_depth=settings.max_variable_depth, what=f"Variable '{name}' of type {kind}")
         return value
-    raise InvalidRequest(f"Variable '{name}' has unsupported type '{kind}' "
-                         "(supported: String, Integer, Long, Short, Double, Boolean, Date, Null, Json, Object)")
+    if kind_lower in ("bytes", "file"):
+        if not isinstance(value, str):
+            raise InvalidRequest(f"Cannot convert value '{_shown(value)}' of variable '{name}' to type {kind}")
+        try:
+            content = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidRequest(f"Cannot convert value of variable '{name}' to type {kind}: it is not base64 "
+                                 "text") from None
+        if kind_lower == "bytes":
+            return binary_value(name, BYTES, content, settings)
+        if not isinstance(info, Mapping) or not isinstance(info.get("filename"), str) or not info["filename"]:
+            raise InvalidRequest(f"Variable '{name}': Cannot create file without filename! Please set a name into "
+                                 "ValueInfo with key filename")
+        return binary_value(name, FILE, content, settings, filename=info["filename"],
+                            mime_type=_optional_text(info, "mimeType", name),
+                            encoding=_optional_text(info, "encoding", name))
+    raise InvalidRequest(f"Variable '{name}' has unsupported type '{kind}' (supported: String, Integer, Long, Short, "
+                         "Double, Boolean, Date, Null, Json, Object, Bytes, File)")
+
+
+def _optional_text(info: Mapping[str, Any], key: str, name: str) -> str | None:
+    text = info.get(key)
+    if text is not None and (not isinstance(text, str) or len(text) > 255):
+        raise InvalidRequest(f"Variable '{name}': valueInfo '{key}' is a text of at most 255 characters")
+    return text or None
+
+
+def binary_value(name: str, kind: str, content: bytes, settings: Settings, *, filename: str | None = None,
+                 mime_type: str | None = None, encoding: str | None = None) -> BinaryValue:
+    """A Bytes or File variable: its content, within MAX_BINARY_VARIABLE_BYTES, to be kept by its SHA-256."""
+    if len(content) > settings.max_binary_variable_bytes:
+        raise InvalidRequest(f"Variable '{name}' has {len(content)} bytes; a {kind} variable has at most "
+                             f"{settings.max_binary_variable_bytes} bytes")
+    if filename is not None and len(filename) > 255:
+        raise InvalidRequest(f"Variable '{name}': a file name has at most 255 characters")
+    return BinaryValue(kind=kind, sha256=hashlib.sha256(content).hexdigest(), size=len(content), filename=filename,
+                       mime_type=mime_type, encoding=encoding, content=content)
 
 
 def decode_variables(raw: Mapping[str, Any] | None, settings: Settings) -> dict[str, Any]:
@@ -118,6 +156,14 @@ def decode_variables(raw: Mapping[str, Any] | None, settings: Settings) -> dict[
 
 
 def encode_value(value: Any, zone: tzinfo) -> dict[str, Any]:
+    if isinstance(value, BinaryValue):
+        # The content is read through the variable's /data; a File keeps its valueInfo, as Camunda's.
+        info = {"filename": value.filename, "mimeType": value.mime_type, "encoding": value.encoding} \
+            if value.kind == FILE else {}
+        # A Bytes value read with its content (a running case's variables) carries it as base64, as Camunda's.
+        content = base64.b64encode(value.content).decode("ascii") \
+            if value.kind == BYTES and value.content is not None else None
+        return {"type": value.kind, "value": content, "valueInfo": {k: v for k, v in info.items() if v is not None}}
     if value is None:
         return {"type": "Null", "value": None, "valueInfo": {}}
     if isinstance(value, bool):
@@ -153,6 +199,11 @@ def modifications_and_deletions(body: Mapping[str, Any] | None, settings: Settin
 def encode_named(values: Mapping[str, Any], name: str, owner: str, zone: tzinfo) -> dict[str, Any]:
     """One variable of a task, execution or instance as Camunda answers it; 404 in Camunda's words
     when it has none of that name."""
+    return encode_value(named(values, name, owner), zone)
+
+
+def named(values: Mapping[str, Any], name: str, owner: str) -> Any:
+    """One variable's value; 404 in Camunda's words when there is none of that name."""
     if name not in values:
         raise NotFound(f"{owner} variable with name {name} does not exist")
-    return encode_value(values[name], zone)
+    return values[name]

@@ -37,10 +37,12 @@ GUARDS = {
     "DELETE /engine-rest/history/process-instance/{instance_id}": ADMIN,
     "POST /engine-rest/process-instance/{instance_id}/variables": ADMIN,
     "PUT /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,
+    "POST /engine-rest/process-instance/{instance_id}/variables/{name}/data": ADMIN,
     "DELETE /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,
     "POST /engine-rest/process-instance/{instance_id}/modification": ADMIN,
     "POST /engine-rest/execution/{execution_id}/localVariables": ADMIN,
     "PUT /engine-rest/execution/{execution_id}/localVariables/{name}": ADMIN,
+    "POST /engine-rest/execution/{execution_id}/localVariables/{name}/data": ADMIN,
     "DELETE /engine-rest/execution/{execution_id}/localVariables/{name}": ADMIN,
     **{f"POST /engine-rest/migration/{step}": ADMIN for step in ("generate", "validate", "execute")},
     **{f"PUT /engine-rest/{path}/suspended": ADMIN for path in (

@@ -106,7 +106,7 @@ def test_only_those_who_work_the_task_set_them_and_only_readers_of_the_case_read
 
 @pytest.mark.parametrize("body, says", [
     ({"value": "x", "type": "Integer"}, "to type Integer"), ({"value": {"typename": 1}, "type": "Json"}, "reserved"),
-    ({"value": "x", "type": "Bytes"}, "unsupported type"),
+    ({"value": "x", "type": "Xml"}, "unsupported type"),
 ])
 def test_bad_values_are_refused_and_nothing_is_set(client, case, body, says):
     _, task = case

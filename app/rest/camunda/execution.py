@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.access.accounts import Principal
 from app.access.permissions import SYSTEMS
 from app.cases import event_subscriptions, events, executions
 from app.context import Services
 from app.errors import NotFound
+from app.rest.binary import DATA_RESPONSES, named_data, uploaded
 from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
@@ -117,6 +119,23 @@ def modify_execution_variables(execution_id: str, services: ServicesDep, actor: 
 def execution_variable(execution_id: str, name: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, Any]:
     values = executions.execution_variables(services, execution_id, reader)
     return encode_named(values, name, "execution", services.settings.zone)
+
+
+@router.get("/{execution_id}/localVariables/{name}/data", response_class=Response, responses=DATA_RESPONSES,
+            summary="The content of a Bytes or File variable of the execution (the case's)")
+def execution_variable_data(execution_id: str, name: str, services: ServicesDep, reader: PrincipalDep) -> Response:
+    return named_data(services, executions.execution_variables(services, execution_id, reader), name, "execution",
+                      execution_id)
+
+
+@router.post("/{execution_id}/localVariables/{name}/data", status_code=204, dependencies=[_ADMINISTER],
+             summary="Set a Bytes or File variable of the execution (multipart: data, valueType)")
+async def post_execution_variable_data(execution_id: str, name: str, request: Request, services: ServicesDep,
+                                       actor: PrincipalDep) -> Response:
+    value = await uploaded(request, name, services)
+    await run_in_threadpool(executions.modify_execution_variables, services, execution_id,
+                            modifications={name: value}, deletions=(), actor=actor)
+    return Response(status_code=204)
 
 
 @router.put("/{execution_id}/localVariables/{name}", status_code=204, dependencies=[_ADMINISTER])

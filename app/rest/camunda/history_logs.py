@@ -22,6 +22,7 @@ from app.access.accounts import Principal
 from app.cases import history_logs
 from app.cases.history_logs import DetailFilter, ExternalTaskLogFilter, IdentityLinkFilter, Page
 from app.context import Services
+from app.rest.binary import DATA_RESPONSES, data_response
 from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed, page_bounds
@@ -191,6 +192,13 @@ def query_historic_details(request: Request, services: ServicesDep, viewer: Prin
 def count_historic_details(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
     criteria = _detail_filter(query_dict(request, _DETAIL_LISTS), services, viewer)
     return {"count": history_logs.count_details(services, criteria)}
+
+
+@router.get("/detail/{detail_id}/data", response_class=Response, responses=DATA_RESPONSES,
+            summary="The content of a Bytes or File value a command set")
+def historic_detail_data(detail_id: str, services: ServicesDep, viewer: PrincipalDep) -> Response:
+    row = history_logs.detail(services, _detail_filter({}, services, viewer, detail_id))
+    return data_response(services, row.fields.get("value"), detail_id)
 
 
 @router.get("/detail/{detail_id}")

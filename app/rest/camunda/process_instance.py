@@ -3,12 +3,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.access.accounts import Principal
 from app.cases import instances, modification, suspension
 from app.context import Services
 from app.engine import ActivityInstanceNode, Instruction
 from app.errors import InvalidRequest, NotFound
+from app.rest.binary import DATA_RESPONSES, named_data, uploaded
 from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
@@ -139,6 +141,23 @@ def put_variable(instance_id: str, name: str, services: ServicesDep, actor: Prin
                  body: JsonBody = None) -> Response:
     value = decode_value(name, body or {}, services.settings)
     instances.modify_variables(services, instance_id, modifications={name: value}, deletions=(), actor=actor)
+    return Response(status_code=204)
+
+
+@router.get("/{instance_id}/variables/{name}/data", response_class=Response, responses=DATA_RESPONSES,
+            summary="The content of a Bytes or File variable of the case")
+def variable_data(instance_id: str, name: str, services: ServicesDep, reader: PrincipalDep) -> Response:
+    return named_data(services, instances.instance_variables(services, instance_id, reader), name,
+                      "process instance", instance_id)
+
+
+@router.post("/{instance_id}/variables/{name}/data", status_code=204, dependencies=[_ADMINISTER],
+             summary="Set a Bytes or File variable of the case (multipart: data, valueType)")
+async def post_variable_data(instance_id: str, name: str, request: Request, services: ServicesDep,
+                             actor: PrincipalDep) -> Response:
+    value = await uploaded(request, name, services)
+    await run_in_threadpool(instances.modify_variables, services, instance_id, modifications={name: value},
+                            deletions=(), actor=actor)
     return Response(status_code=204)
 
 

@@ -4,11 +4,13 @@ from datetime import datetime
 from typing import Any, Literal, overload
 
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.access.accounts import Principal
 from app.cases import reports, tasks
 from app.context import Services
 from app.errors import InvalidRequest
+from app.rest.binary import DATA_RESPONSES, named_data, uploaded
 from app.rest.camunda import render
 from app.rest.camunda.forms import form_variables, rendered_form, rendered_form_answer
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
@@ -322,6 +324,38 @@ def put_task_variable(task_id: str, name: str, services: ServicesDep, actor: Pri
                       body: JsonBody = None) -> Response:
     value = decode_value(name, body or {}, services.settings)
     tasks.modify_task_variables(services, task_id, modifications={name: value}, deletions=(), actor=actor)
+    return Response(status_code=204)
+
+
+@router.get("/{task_id}/variables/{name}/data", response_class=Response, responses=DATA_RESPONSES,
+            summary="The content of a Bytes or File variable the task sees")
+def task_variable_data(task_id: str, name: str, services: ServicesDep, reader: PrincipalDep) -> Response:
+    return named_data(services, tasks.task_variables(services, task_id, reader), name, "task", task_id)
+
+
+@router.post("/{task_id}/variables/{name}/data", status_code=204,
+             summary="Set a Bytes or File variable of the task's case (multipart: data, valueType)")
+async def post_task_variable_data(task_id: str, name: str, request: Request, services: ServicesDep,
+                                  actor: PrincipalDep) -> Response:
+    value = await uploaded(request, name, services)
+    await run_in_threadpool(tasks.modify_task_variables, services, task_id, modifications={name: value},
+                            deletions=(), actor=actor)
+    return Response(status_code=204)
+
+
+@router.get("/{task_id}/localVariables/{name}/data", response_class=Response, responses=DATA_RESPONSES,
+            summary="The content of a Bytes or File variable of the open task's own")
+def task_local_variable_data(task_id: str, name: str, services: ServicesDep, reader: PrincipalDep) -> Response:
+    return named_data(services, tasks.task_local_variables(services, task_id, reader), name, "task", task_id)
+
+
+@router.post("/{task_id}/localVariables/{name}/data", status_code=204,
+             summary="Set a Bytes or File variable of the open task's own (multipart: data, valueType)")
+async def post_task_local_variable_data(task_id: str, name: str, request: Request, services: ServicesDep,
+                                        actor: PrincipalDep) -> Response:
+    value = await uploaded(request, name, services)
+    await run_in_threadpool(tasks.modify_task_local_variables, services, task_id, modifications={name: value},
+                            deletions=(), actor=actor)
     return Response(status_code=204)
 
 

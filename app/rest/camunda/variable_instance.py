@@ -17,13 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from app.access.accounts import Principal
 from app.cases import history, variable_instances
 from app.cases.instances import ACTIVE
 from app.cases.variable_instances import VariableFilter, VariableRow
 from app.context import Services
+from app.rest.binary import DATA_RESPONSES, data_response
 from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import page_bounds
@@ -88,6 +89,13 @@ def _routes(path: str, running_only: bool, render_row: Callable[[VariableRow, An
         return render_row(row, services.settings.zone)
 
     router.add_api_route(f"{path}/{{variable_id}}", one, methods=["GET"])
+
+    def data(variable_id: str, services: ServicesDep, reader: PrincipalDep) -> Response:
+        row = variable_instances.variable_by_id(services, variable_id, reader, running_only=running_only)
+        return data_response(services, row.value, variable_id)
+
+    router.add_api_route(f"{path}/{{variable_id}}/data", data, methods=["GET"], response_class=Response,
+                         responses=DATA_RESPONSES, summary="The content of a Bytes or File variable")
 
 
 _routes("/variable-instance", True, render.variable_instance, "Variables of running instances, one row per variable")
