@@ -17,6 +17,7 @@ from app.engine import (
     ProcessModel,
     check_timers,
     checksum,
+    parse_decision_requirements,
     parse_decision_resources,
     parse_deployment,
     schedule_start_timer,
@@ -24,6 +25,7 @@ from app.engine import (
 from app.errors import InvalidRequest, NotFound
 from app.persistence.models import (
     DecisionDefinition,
+    DecisionRequirementsDefinition,
     Deployment,
     DeploymentResource,
     EventSubscription,
@@ -68,6 +70,7 @@ def deploy(services: Services, *, name: str | None, source: str | None, tenant_i
                                  f"{services.settings.max_upload_bytes} bytes per file")
     models = parse_deployment(resources)
     tables = parse_decision_resources(resources)
+    graphs = parse_decision_requirements(resources)
     for model in models:
         check_timers(model, services.timer_limits)
         for hook in services.hooks:
@@ -94,6 +97,7 @@ def deploy(services: Services, *, name: str | None, source: str | None, tenant_i
         session.flush()  # the deployment row first: the decision versions refer to it
         decision_definitions = decisions.add_versions(session, deployment,
                                                       changed_tables if changed_only else tables, tenant_id)
+        decisions.add_requirements(session, deployment, graphs, decision_definitions, tenant_id)
         session.flush()
         for definition, model in zip(definitions, to_version, strict=True):
             _register_start_events(services, session, definition, model)
@@ -356,6 +360,8 @@ def delete_deployment(services: Services, deployment_id: str, *, user_id: str | 
         session.execute(delete(Timer).where(Timer.process_definition_id.in_(ids)))
         session.execute(delete(ProcessDefinition).where(ProcessDefinition.id.in_(ids)))
         session.execute(delete(DecisionDefinition).where(DecisionDefinition.id.in_(decision_ids)))
+        session.execute(delete(DecisionRequirementsDefinition).where(
+            DecisionRequirementsDefinition.deployment_id == deployment_id))
         session.execute(delete(DeploymentResource).where(DeploymentResource.deployment_id == deployment_id))
         session.execute(delete(Deployment).where(Deployment.id == deployment_id))
         for key, was_newest in newest.items():
