@@ -114,10 +114,9 @@ def _query(c: DecisionInstanceFilter) -> Select:
                     DecisionDefinition.decision_requirements_definition_key.label("requirements_key"),
                     tenant.label("tenant_id"))
              .outerjoin(DecisionDefinition, DecisionDefinition.id == evaluation.c.decision_definition_id))
-    ids = [*c.ids, *([c.root_decision_instance_id] if c.root_decision_instance_id else [])]
-    if ids:
-        query = query.where(evaluation.c.id.in_(ids))
-    if c.root_decision_instance_id and c.ids:
+    if c.ids:
+        query = query.where(evaluation.c.id.in_(c.ids))
+    if c.root_decision_instance_id is not None:  # every instance is its own root
         query = query.where(evaluation.c.id == c.root_decision_instance_id)
     for values, column in [(c.definition_ids, evaluation.c.decision_definition_id),
                            (c.definition_keys, DecisionDefinition.key), (c.activity_ids, evaluation.c.activity_id),

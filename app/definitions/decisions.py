@@ -120,16 +120,17 @@ def resolve(services: Services, session: Session, lookup: DecisionLookup, defini
 
 
 def definition_query(*, ids: list[str] | None = None, key: str | None = None, deployment_id: str | None = None,
-                     latest_version: bool = False, version: int | None = None) -> Select:
+                     latest_version: bool = False, version: int | None = None, requirements_id: str | None = None,
+                     requirements_key: str | None = None) -> Select:
     query = select(DecisionDefinition)
     if ids:
         query = query.where(DecisionDefinition.id.in_(ids))
-    if key is not None:
-        query = query.where(DecisionDefinition.key == key)
-    if deployment_id is not None:
-        query = query.where(DecisionDefinition.deployment_id == deployment_id)
-    if version is not None:
-        query = query.where(DecisionDefinition.version == version)
+    for value, column in [(key, DecisionDefinition.key), (deployment_id, DecisionDefinition.deployment_id),
+                          (version, DecisionDefinition.version),
+                          (requirements_id, DecisionDefinition.decision_requirements_definition_id),
+                          (requirements_key, DecisionDefinition.decision_requirements_definition_key)]:
+        if value is not None:
+            query = query.where(column == value)
     if latest_version:
         query = latest_versions_only(query, DecisionDefinition)
     return query.order_by(DecisionDefinition.key, DecisionDefinition.version)

@@ -112,6 +112,7 @@ def test_the_filters_sorting_and_paging_of_camundas_query(client, graded):
         ({"evaluatedAfter": times[1]}, ids[1:]), ({"evaluatedBefore": times[1]}, ids[:2]),
         ({"userId": "test-admin"}, [ids[2]]), ({"withoutTenantId": "true"}, ids), ({"tenantIdIn": "zj"}, []),
         ({"rootDecisionInstancesOnly": "true"}, ids), ({"rootDecisionInstanceId": ids[1]}, [ids[1]]),
+        ({"rootDecisionInstanceId": ids[1], "decisionInstanceIdIn": ids[0]}, []),
         ({"decisionRequirementsDefinitionKey": "supervision_rules"}, []),
         ({"sortBy": "evaluationTime", "sortOrder": "desc"}, ids[::-1]),
         ({"sortBy": "evaluationTime", "sortOrder": "desc", "firstResult": "1", "maxResults": "1"}, [ids[1]]),

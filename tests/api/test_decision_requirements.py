@@ -47,6 +47,11 @@ def test_a_file_of_several_decisions_is_a_versioned_requirements_definition(clie
     assert linked == {"supervision_level": (drd["id"], "supervision_rules"),
                       "inspection_frequency": (drd["id"], "supervision_rules"), "grading": (None, None)}
 
+    assert [row["key"] for row in client.get("/decision-definition", params={
+        "decisionRequirementsDefinitionKey": "supervision_rules"}).json()] == ["inspection_frequency",
+                                                                               "supervision_level"]
+    assert client.get("/decision-definition/count", params={"decisionRequirementsDefinitionId": drd["id"]}
+                      ).json() == {"count": 2}
     second = deploy_for(client, "supervision.dmn", supervision("prefecture", name="监管规则（修订）"))
     assert [row["version"] for row in client.get("/decision-requirements-definition",
                                                  params={"sortBy": "version", "sortOrder": "desc"}).json()] == [2, 1]
@@ -154,3 +159,42 @@ def test_administrators_set_how_long_a_decisions_history_is_kept(service, client
     assert [(event["kind"], event["payload"]) for event in events] == [
         ("definition.history_time_to_live", {"previous": None, "value": 30})]
     assert zj["tenantId"] == "zj"
+
+
+def test_the_migration_gives_the_files_deployed_before_their_requirements_definitions(tmp_path):
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from app.persistence.migrations import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    command.upgrade(alembic_config(url), "0028")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for number, (resource, content) in enumerate([("supervision.dmn", supervision()),
+                                                      ("grading.dmn", grading("region")),
+                                                      ("supervision.dmn", supervision("prefecture"))], start=1):
+            connection.execute(text("INSERT INTO deployment (id, deployment_time) VALUES (:id, :at)"),
+                               {"id": f"d{number}", "at": f"2026-01-0{number} 00:00:00"})
+            connection.execute(text("INSERT INTO deployment_resource (id, deployment_id, name, content, checksum) "
+                                    "VALUES (:id, :deployment, :name, :content, 'c')"),
+                               {"id": f"r{number}", "deployment": f"d{number}", "name": resource, "content": content})
+            keys = ["supervision_level", "inspection_frequency"] if resource == "supervision.dmn" else ["grading"]
+            for key in keys:
+                connection.execute(text(
+                    "INSERT INTO decision_definition (id, key, version, deployment_id, resource_name, checksum) "
+                    "VALUES (:id, :key, :version, :deployment, :resource, 'c')"),
+                    {"id": f"{key}:{number}", "key": key, "version": number, "deployment": f"d{number}",
+                     "resource": resource})
+    command.upgrade(alembic_config(url), "head")
+    with engine.connect() as connection:
+        drds = connection.execute(text("SELECT id, key, version, name, category, deployment_id "
+                                       "FROM decision_requirements_definition ORDER BY version")).all()
+        assert [row[1:] for row in drds] == [
+            ("supervision_rules", 1, "监管规则", "http://eco.example/dmn", "d1"),
+            ("supervision_rules", 2, "监管规则", "http://eco.example/dmn", "d3")]
+        links = dict(connection.execute(text("SELECT id, decision_requirements_definition_id "
+                                             "FROM decision_definition")).all())
+        assert links == {"supervision_level:1": drds[0][0], "inspection_frequency:1": drds[0][0],
+                         "grading:2": None, "supervision_level:3": drds[1][0], "inspection_frequency:3": drds[1][0]}
+    engine.dispose()

@@ -30,7 +30,9 @@ def _query(p: dict[str, Any]) -> Select:
            or ([p["decisionDefinitionId"]] if text(p, "decisionDefinitionId") else []))
     return decisions.definition_query(ids=ids, key=text(p, "key"), deployment_id=text(p, "deploymentId"),
                                       latest_version=flag(p.get("latestVersion"), "latestVersion"),
-                                      version=integer(p.get("version"), "version"))
+                                      version=integer(p.get("version"), "version"),
+                                      requirements_id=text(p, "decisionRequirementsDefinitionId"),
+                                      requirements_key=text(p, "decisionRequirementsDefinitionKey"))
 
 
 @router.get("")
