@@ -68,9 +68,11 @@ def add_versions(session: Session, deployment: Deployment, tables: list[Decision
 
 
 def add_requirements(session: Session, deployment: Deployment, graphs: list[DecisionRequirements],
-                     versioned: list[DecisionDefinition], tenant_id: str | None) -> None:
+                     versioned: list[DecisionDefinition], tenant_id: str | None
+                     ) -> list[DecisionRequirementsDefinition]:
     """A new version of each DMN file of several decisions whose decisions this deployment versioned,
     linked to those decisions (a decision left at its version keeps the graph it was deployed with)."""
+    added = []
     for graph in graphs:
         decisions = [definition for definition in versioned if definition.resource_name == graph.resource_name]
         if not decisions:
@@ -84,9 +86,11 @@ def add_requirements(session: Session, deployment: Deployment, graphs: list[Deci
             category=graph.category, deployment_id=deployment.id, resource_name=graph.resource_name,
             tenant_id=tenant_id)
         session.add(requirements)
+        added.append(requirements)
         for definition in decisions:
             definition.decision_requirements_definition_id = requirements.id
             definition.decision_requirements_definition_key = requirements.key
+    return added
 
 
 def resolve(services: Services, session: Session, lookup: DecisionLookup, definition_id: str | None

@@ -43,6 +43,7 @@ class DeploymentResult:
     # Definitions created by this call; empty when duplicate filtering found nothing new.
     definitions: list[ProcessDefinition] = field(default_factory=list)
     decisions: list[DecisionDefinition] = field(default_factory=list)
+    requirements: list[DecisionRequirementsDefinition] = field(default_factory=list)
 
 
 def _of_tenant(tenant_id: str | None) -> ColumnElement[bool]:
@@ -97,7 +98,7 @@ def deploy(services: Services, *, name: str | None, source: str | None, tenant_i
         session.flush()  # the deployment row first: the decision versions refer to it
         decision_definitions = decisions.add_versions(session, deployment,
                                                       changed_tables if changed_only else tables, tenant_id)
-        decisions.add_requirements(session, deployment, graphs, decision_definitions, tenant_id)
+        requirements = decisions.add_requirements(session, deployment, graphs, decision_definitions, tenant_id)
         session.flush()
         for definition, model in zip(definitions, to_version, strict=True):
             _register_start_events(services, session, definition, model)
@@ -105,10 +106,11 @@ def deploy(services: Services, *, name: str | None, source: str | None, tenant_i
                             source=source, tenant_id=tenant_id,
                             resources={resource: checksum(content) for resource, content in resources.items()},
                             process_definitions=[definition.id for definition in definitions],
-                            decision_definitions=[definition.id for definition in decision_definitions])
+                            decision_definitions=[definition.id for definition in decision_definitions],
+                            decision_requirements_definitions=[definition.id for definition in requirements])
     for definition, model in zip(definitions, to_version, strict=True):
         services.models.put(definition.id, model)
-    return DeploymentResult(deployment, definitions, decision_definitions)
+    return DeploymentResult(deployment, definitions, decision_definitions, requirements)
 
 
 def _new_version(session: Session, deployment: Deployment, model: ProcessModel,

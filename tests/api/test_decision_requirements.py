@@ -41,6 +41,9 @@ def test_a_file_of_several_decisions_is_a_versioned_requirements_definition(clie
     [drd] = client.get("/decision-requirements-definition").json()
     assert drd == {"id": drd["id"], "key": "supervision_rules", "category": "http://eco.example/dmn", "name": "监管规则",
                    "version": 1, "resource": "supervision.dmn", "deploymentId": first["id"], "tenantId": None}
+    assert first["deployedDecisionRequirementsDefinitions"] == {drd["id"]: drd}
+    assert {row["decisionRequirementsDefinitionId"] for row in first["deployedDecisionDefinitions"].values()} \
+        == {drd["id"]}
     linked = {row["key"]: (row["decisionRequirementsDefinitionId"], row["decisionRequirementsDefinitionKey"])
               for row in client.get("/decision-definition").json()}
     # Camunda keeps no requirements definition for a file of one decision.
