@@ -79,8 +79,12 @@ def _evaluations(viewer: Principal | None) -> Subquery:
 
 @dataclass
 class DecisionInstanceFilter:
+    # Camunda's `x` and `xIn` filters, which both hold when both are given.
+    id: str | None = None
     ids: list[str] = field(default_factory=list)
+    definition_id: str | None = None
     definition_ids: list[str] = field(default_factory=list)
+    definition_key: str | None = None
     definition_keys: list[str] = field(default_factory=list)
     definition_name: str | None = None
     definition_name_like: str | None = None
@@ -123,7 +127,8 @@ def _query(c: DecisionInstanceFilter) -> Select:
                            (c.activity_instance_ids, evaluation.c.activity_instance_id), (c.tenant_ids, tenant)]:
         if values:
             query = query.where(column.in_(values))
-    for value, column in [(c.definition_name, DecisionDefinition.name),
+    for value, column in [(c.id, evaluation.c.id), (c.definition_id, evaluation.c.decision_definition_id),
+                          (c.definition_key, DecisionDefinition.key), (c.definition_name, DecisionDefinition.name),
                           (c.process_definition_id, evaluation.c.process_definition_id),
                           (c.process_definition_key, evaluation.c.process_definition_key),
                           (c.process_instance_id, evaluation.c.process_instance_id),
@@ -209,7 +214,7 @@ def count_decision_instances(services: Services, c: DecisionInstanceFilter) -> i
 def decision_instance(services: Services, instance_id: str, viewer: Principal, *, include_inputs: bool = False,
                       include_outputs: bool = False) -> DecisionInstance:
     """One decision instance the viewer may read; 404 as Camunda answers an unknown one."""
-    found = decision_instances(services, DecisionInstanceFilter(ids=[instance_id], viewer=viewer), 0, 1,
+    found = decision_instances(services, DecisionInstanceFilter(id=instance_id, viewer=viewer), 0, 1,
                                include_inputs=include_inputs, include_outputs=include_outputs)
     if not found:
         raise NotFound(f"Historic decision instance with id '{instance_id}' does not exist")
@@ -223,7 +228,7 @@ def requirements_statistics(services: Services, requirements_id: str, viewer: Pr
     """Evaluations per decision of a decision requirements definition (those of one decision instance
     when given: itself, every instance being its own root), as Camunda counts them."""
     rows = _query(DecisionInstanceFilter(requirements_id=requirements_id, viewer=viewer,
-                                         ids=[decision_instance_id] if decision_instance_id else [])
+                                         id=decision_instance_id)
                   ).order_by(None).subquery()
     with services.db.read() as session:
         return [(key, count) for key, count in session.execute(

@@ -23,18 +23,15 @@ _LISTS = frozenset({"decisionInstanceIdIn", "decisionDefinitionIdIn", "decisionD
                     "activityInstanceIdIn", "tenantIdIn"})
 
 
-def _one_or_list(p: dict[str, Any], name: str) -> list[str]:
-    """Camunda's filter `x` and its list `xIn`, which both hold."""
-    single = text(p, name)
-    return [*text_list(p.get(f"{name}In"), f"{name}In"), *([single] if single is not None else [])]
-
-
 def _filter(p: dict[str, Any], services: Services, viewer: Principal) -> decision_history.DecisionInstanceFilter:
     zone = services.settings.zone
     return decision_history.DecisionInstanceFilter(
-        viewer=viewer, ids=_one_or_list(p, "decisionInstanceId"),
-        definition_ids=_one_or_list(p, "decisionDefinitionId"),
-        definition_keys=_one_or_list(p, "decisionDefinitionKey"),
+        viewer=viewer, id=text(p, "decisionInstanceId"),
+        ids=text_list(p.get("decisionInstanceIdIn"), "decisionInstanceIdIn"),
+        definition_id=text(p, "decisionDefinitionId"),
+        definition_ids=text_list(p.get("decisionDefinitionIdIn"), "decisionDefinitionIdIn"),
+        definition_key=text(p, "decisionDefinitionKey"),
+        definition_keys=text_list(p.get("decisionDefinitionKeyIn"), "decisionDefinitionKeyIn"),
         definition_name=text(p, "decisionDefinitionName"),
         definition_name_like=text(p, "decisionDefinitionNameLike"),
         process_definition_id=text(p, "processDefinitionId"), process_definition_key=text(p, "processDefinitionKey"),
