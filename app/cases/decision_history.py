@@ -120,14 +120,14 @@ def _query(c: DecisionInstanceFilter) -> Select:
              .outerjoin(DecisionDefinition, DecisionDefinition.id == evaluation.c.decision_definition_id))
     if c.ids:
         query = query.where(evaluation.c.id.in_(c.ids))
-    if c.root_decision_instance_id is not None:  # every instance is its own root
-        query = query.where(evaluation.c.id == c.root_decision_instance_id)
     for values, column in [(c.definition_ids, evaluation.c.decision_definition_id),
                            (c.definition_keys, DecisionDefinition.key), (c.activity_ids, evaluation.c.activity_id),
                            (c.activity_instance_ids, evaluation.c.activity_instance_id), (c.tenant_ids, tenant)]:
         if values:
             query = query.where(column.in_(values))
-    for value, column in [(c.id, evaluation.c.id), (c.definition_id, evaluation.c.decision_definition_id),
+    # Every instance is its own root: the root's instances are the root alone.
+    for value, column in [(c.id, evaluation.c.id), (c.root_decision_instance_id, evaluation.c.id),
+                          (c.definition_id, evaluation.c.decision_definition_id),
                           (c.definition_key, DecisionDefinition.key), (c.definition_name, DecisionDefinition.name),
                           (c.process_definition_id, evaluation.c.process_definition_id),
                           (c.process_definition_key, evaluation.c.process_definition_key),

@@ -28,12 +28,8 @@ if TYPE_CHECKING:
     from app.engine.elements import DecisionLookup
 
 
-def _of_tenant(tenant_id: str | None) -> ColumnElement[bool]:
-    return DecisionDefinition.tenant_id.is_(None) if tenant_id is None else DecisionDefinition.tenant_id == tenant_id
-
-
-def _drd_of_tenant(tenant_id: str | None) -> ColumnElement[bool]:
-    column = DecisionRequirementsDefinition.tenant_id
+def _of_tenant(tenant_id: str | None, column: Any = DecisionDefinition.tenant_id) -> ColumnElement[bool]:
+    """Rows of the tenant; without one, those of no tenant."""
     return column.is_(None) if tenant_id is None else column == tenant_id
 
 
@@ -67,6 +63,13 @@ def add_versions(session: Session, deployment: Deployment, tables: list[Decision
     return definitions
 
 
+def _latest_requirements(session: Session, key: str | None, tenant_id: str | None
+                         ) -> DecisionRequirementsDefinition | None:
+    table = DecisionRequirementsDefinition
+    return session.scalars(select(table).where(table.key == key, _of_tenant(tenant_id, table.tenant_id))
+                           .order_by(table.version.desc()).limit(1)).first()
+
+
 def add_requirements(session: Session, deployment: Deployment, graphs: list[DecisionRequirements],
                      versioned: list[DecisionDefinition], tenant_id: str | None
                      ) -> list[DecisionRequirementsDefinition]:
@@ -77,10 +80,8 @@ def add_requirements(session: Session, deployment: Deployment, graphs: list[Deci
         decisions = [definition for definition in versioned if definition.resource_name == graph.resource_name]
         if not decisions:
             continue
-        previous = session.scalars(select(DecisionRequirementsDefinition.version).where(
-            DecisionRequirementsDefinition.key == graph.key, _drd_of_tenant(tenant_id))
-            .order_by(DecisionRequirementsDefinition.version.desc()).limit(1)).first()
-        version = (previous or 0) + 1
+        previous = _latest_requirements(session, graph.key, tenant_id)
+        version = (previous.version if previous else 0) + 1
         requirements = DecisionRequirementsDefinition(
             id=f"{graph.key}:{version}:{uuid.uuid4()}", key=graph.key, version=version, name=graph.name,
             category=graph.category, deployment_id=deployment.id, resource_name=graph.resource_name,
@@ -270,9 +271,7 @@ def _requirements(session: Session, definition_id: str | None, key: str | None,
         if found is None:
             raise NotFound(f"No matching decision requirements definition with id {definition_id}")
         return found
-    latest_version = session.scalars(select(DecisionRequirementsDefinition).where(
-        DecisionRequirementsDefinition.key == key, _drd_of_tenant(tenant_id))
-        .order_by(DecisionRequirementsDefinition.version.desc()).limit(1)).first()
+    latest_version = _latest_requirements(session, key, tenant_id)
     if latest_version is None:
         tenant = "no tenant-id" if tenant_id is None else f"tenant-id: {tenant_id}"
         raise NotFound(f"No matching decision requirements definition with key: {key} and {tenant}")
