@@ -54,6 +54,20 @@ def _recorded(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not recorded in a history")
 
 
+def jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Values as a history payload holds them: dates and instants as ISO texts."""
+    def convert(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [convert(v) for v in value]
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        return value
+
+    return {name: convert(value) for name, value in values.items()}
+
+
 def instant_text(at: datetime) -> str:
     """An instant as the chains hash it (UTC, microseconds)."""
     return at.astimezone(UTC).isoformat(timespec="microseconds")

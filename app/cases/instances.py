@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.access import permissions
 from app.access.accounts import Principal
 from app.audit import ledger
+from app.audit.ledger import jsonable
 from app.cases import job_log
 from app.cases.binary_variables import with_bytes
 from app.cases.hooks import Step
@@ -158,8 +159,8 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
         hook.after_saving(services, session, instance, run, result, now, user_id)
     for evaluation in result.decisions:
         record(session, instance, "decision.evaluated", now, activity_id=evaluation.activity_id,
-               decision_key=evaluation.decision_key, decision_definition_id=evaluation.decision_id,
-               inputs=jsonable(evaluation.inputs), matched_rules=evaluation.matched_rules,
+               task_id=evaluation.activity_instance_id, decision_key=evaluation.decision_key,
+               decision_definition_id=evaluation.decision_id, **jsonable(evaluation.evaluation),
                result=jsonable({"value": evaluation.result})["value"])
     for read in result.register_reads:
         record(session, instance, "register.consulted", now, **read)
@@ -400,19 +401,6 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
            business_key=business_key, variables=jsonable(variables), **started_by)
     save_run(services, session, instance, run, result, now, user_id=user_id)
     return instance, run
-
-
-def jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
-    def convert(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: convert(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [convert(v) for v in value]
-        if hasattr(value, "isoformat"):
-            return value.isoformat()
-        return value
-
-    return {name: convert(value) for name, value in values.items()}
 
 
 def get_instance(session: Session, instance_id: str) -> ProcessInstance:

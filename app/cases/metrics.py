@@ -8,8 +8,9 @@ from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.context import Services
+from app.definitions.decisions import EVALUATED
 from app.errors import InvalidRequest
-from app.persistence.models import ActivityInstance, HistoryEvent, ProcessInstance
+from app.persistence.models import ActivityInstance, AdminEvent, HistoryEvent, ProcessInstance
 
 
 def _between(column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
@@ -36,8 +37,13 @@ def _root_instances(start: datetime | None, end: datetime | None) -> Select:
 
 
 def _decisions(start: datetime | None, end: datetime | None) -> Select:
-    return _between(HistoryEvent.occurred_at, start, end, select(func.count()).select_from(HistoryEvent)
-                    .where(HistoryEvent.kind == "decision.evaluated"))
+    """Business rule tasks' evaluations (in their cases' histories) and stand-alone ones (in the
+    administrative history)."""
+    of_cases = _between(HistoryEvent.occurred_at, start, end, select(func.count()).select_from(HistoryEvent)
+                        .where(HistoryEvent.kind == EVALUATED))
+    standalone = _between(AdminEvent.occurred_at, start, end, select(func.count()).select_from(AdminEvent)
+                          .where(AdminEvent.kind == EVALUATED))
+    return select(of_cases.scalar_subquery() + standalone.scalar_subquery())
 
 
 def _task_users(start: datetime | None, end: datetime | None) -> Select:

@@ -18,6 +18,7 @@ from app.engine import (
     ProcessModel,
     check_timers,
     checksum,
+    parse_decision_requirements,
     parse_decision_resources,
     parse_deployment,
     schedule_start_timer,
@@ -25,6 +26,7 @@ from app.engine import (
 from app.errors import DefinitionInUse, InvalidRequest, NotFound, NotFoundByQuery
 from app.persistence.models import (
     DecisionDefinition,
+    DecisionRequirementsDefinition,
     Deployment,
     DeploymentResource,
     EventSubscription,
@@ -42,6 +44,7 @@ class DeploymentResult:
     # Definitions created by this call; empty when duplicate filtering found nothing new.
     definitions: list[ProcessDefinition] = field(default_factory=list)
     decisions: list[DecisionDefinition] = field(default_factory=list)
+    requirements: list[DecisionRequirementsDefinition] = field(default_factory=list)
 
 
 def _of_tenant(tenant_id: str | None) -> ColumnElement[bool]:
@@ -69,6 +72,7 @@ def deploy(services: Services, *, name: str | None, source: str | None, tenant_i
                                  f"{services.settings.max_upload_bytes} bytes per file")
     models = parse_deployment(resources)
     tables = parse_decision_resources(resources)
+    graphs = parse_decision_requirements(resources)
     for model in models:
         check_timers(model, services.timer_limits)
         for hook in services.hooks:
@@ -95,6 +99,7 @@ def deploy(services: Services, *, name: str | None, source: str | None, tenant_i
         session.flush()  # the deployment row first: the decision versions refer to it
         decision_definitions = decisions.add_versions(session, deployment,
                                                       changed_tables if changed_only else tables, tenant_id)
+        requirements = decisions.add_requirements(session, deployment, graphs, decision_definitions, tenant_id)
         session.flush()
         for definition, model in zip(definitions, to_version, strict=True):
             _register_start_events(services, session, definition, model)
@@ -102,10 +107,11 @@ def deploy(services: Services, *, name: str | None, source: str | None, tenant_i
                             source=source, tenant_id=tenant_id,
                             resources={resource: checksum(content) for resource, content in resources.items()},
                             process_definitions=[definition.id for definition in definitions],
-                            decision_definitions=[definition.id for definition in decision_definitions])
+                            decision_definitions=[definition.id for definition in decision_definitions],
+                            decision_requirements_definitions=[definition.id for definition in requirements])
     for definition, model in zip(definitions, to_version, strict=True):
         services.models.put(definition.id, model)
-    return DeploymentResult(deployment, definitions, decision_definitions)
+    return DeploymentResult(deployment, definitions, decision_definitions, requirements)
 
 
 def _new_version(session: Session, deployment: Deployment, model: ProcessModel,
@@ -374,6 +380,8 @@ def delete_deployment(services: Services, deployment_id: str, *, user_id: str | 
                                  "their record (replay, export) needs them. Deploy a new version instead")
         _remove_processes(services, session, processes)
         session.execute(delete(DecisionDefinition).where(DecisionDefinition.id.in_(decision_ids)))
+        session.execute(delete(DecisionRequirementsDefinition).where(
+            DecisionRequirementsDefinition.deployment_id == deployment_id))
         session.execute(delete(DeploymentResource).where(DeploymentResource.deployment_id == deployment_id))
         session.execute(delete(Deployment).where(Deployment.id == deployment_id))
         ledger.record_admin(session, "deployment.deleted", f"deployment:{deployment_id}", services.clock.now(),

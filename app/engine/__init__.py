@@ -4,7 +4,15 @@ It reads Camunda Modeler files into process models and runs instances of them. I
 HTTP or SQL: it takes and hands out plain data.
 """
 from app.engine.binaries import BYTES, FILE, BinaryValue, binaries_in, revived
-from app.engine.decisions import DecisionTable, parse_decision_resources
+from app.engine.decisions import (
+    ClauseValue,
+    DecisionRequirements,
+    DecisionTable,
+    parse_decision_requirements,
+    parse_decision_resources,
+    recorded_inputs,
+    recorded_outputs,
+)
 from app.engine.elements import ElementInfo, FormField, ProcessModel, UserTaskDefinition
 from app.engine.forms import parse_datetime, validate_submission
 from app.engine.migration import MigrationInstruction
@@ -39,8 +47,13 @@ __all__ = [
     "ActivityInstanceNode",
     "Instruction",
     "MigrationInstruction",
+    "ClauseValue",
+    "DecisionRequirements",
     "DecisionTable",
+    "parse_decision_requirements",
     "parse_decision_resources",
+    "recorded_inputs",
+    "recorded_outputs",
     "ElementInfo",
     "EventWait",
     "OpenExternalTask",

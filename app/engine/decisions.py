@@ -239,11 +239,12 @@ class DecisionTable:
                 f"{', '.join(str(r.id) for r in matched)} give different outputs", details={"decision": self.key})
         if self.hit_policy in ("FIRST", "ANY", "UNIQUE"):
             matched, results = matched[:1], results[:1]
+        rule_outputs = tuple(results)
         if self.hit_policy == "COLLECT" and self.aggregation:
             results = [self._aggregate(self.aggregation, results)]
         return DecisionEvaluation(self, {item.label or item.expression_text: value
                                          for item, value in zip(self.inputs, values, strict=True)},
-                                  tuple(rule.id for rule in matched), tuple(results))
+                                  tuple(rule.id for rule in matched), tuple(results), rule_outputs)
 
     def _shown(self, values: list[Any]) -> str:
         return ", ".join(f"{item.label or item.expression_text}={value!r}"
@@ -311,6 +312,17 @@ class DecisionEvaluation:
     inputs: dict[str, Any]
     matched_rules: tuple[str | None, ...]
     results: tuple[dict[str, Any], ...]
+    # The outputs of each matched rule, before a COLLECT table's aggregation (Camunda's history
+    # records these, and the aggregate as the collect result value).
+    rule_outputs: tuple[dict[str, Any], ...] = ()
+
+    def recorded(self) -> dict[str, Any]:
+        """What the history keeps of the evaluation besides its mapped result."""
+        recorded: dict[str, Any] = {"inputs": self.inputs, "matched_rules": list(self.matched_rules),
+                                    "outputs": [dict(outputs) for outputs in self.rule_outputs]}
+        if self.table.aggregation:
+            recorded["collect_result"] = next(iter(self.results[0].values()))
+        return recorded
 
     def mapped(self, how: str) -> Any:
         """The result as Camunda's camunda:mapDecisionResult puts it into the result variable."""
@@ -333,14 +345,47 @@ class DecisionEvaluation:
 
 
 @dataclass(frozen=True)
+class ClauseValue:
+    """An input or output value of a recorded evaluation, named as the table names its clause
+    (Camunda's historic decision input and output instances)."""
+
+    clause_id: str | None
+    clause_name: str | None
+    value: Any
+    # Outputs only: the matched rule, its place among the matched rules (from 1) and the output's name.
+    rule_id: str | None = None
+    rule_order: int | None = None
+    variable_name: str | None = None
+
+
+def recorded_inputs(table: DecisionTable | None, inputs: Mapping[str, Any]) -> list[ClauseValue]:
+    """The input values of a recorded evaluation (DecisionEvaluation.recorded), with the clauses of
+    the table that gave them; without the table (its deployment deleted), named as recorded."""
+    if table is None:
+        return [ClauseValue(None, name, value) for name, value in inputs.items()]
+    return [ClauseValue(item.id, item.label, inputs[item.label or item.expression_text])
+            for item in table.inputs if (item.label or item.expression_text) in inputs]
+
+
+def recorded_outputs(table: DecisionTable | None, matched_rules: list[str | None],
+                     outputs: list[dict[str, Any]]) -> list[ClauseValue]:
+    """The output values of each matched rule of a recorded evaluation, in the rules' order."""
+    clauses = {output.name: output for output in table.outputs} if table is not None else {}
+    return [ClauseValue(clause.id if clause else None, clause.label if clause else None, value, rule_id, order, name)
+            for order, (rule_id, values) in enumerate(zip(matched_rules, outputs, strict=False), start=1)
+            for name, value in values.items() for clause in [clauses.get(name)]]
+
+
+@dataclass(frozen=True)
 class DecisionRecord:
     """One evaluation during a run, for the instance's history."""
 
     activity_id: str
+    activity_instance_id: str
     decision_key: str
     decision_id: str
-    inputs: dict[str, Any]
-    matched_rules: list[str | None]
+    # DecisionEvaluation.recorded(): inputs, matched rules, their outputs (and a collect result).
+    evaluation: dict[str, Any]
     result: Any
 
 
@@ -480,3 +525,36 @@ def parse_decision_resources(resources: Mapping[str, bytes]) -> list[DecisionTab
                                           details={"resource": resource, "element": table.key})
             tables[table.key] = table
     return list(tables.values())
+
+
+@dataclass(frozen=True)
+class DecisionRequirements:
+    """A DMN file's decision requirements graph: its `definitions` element, kept as Camunda keeps it
+    (a decision requirements definition) when the file holds more than one decision."""
+
+    key: str
+    name: str | None
+    category: str | None  # the definitions' namespace
+    resource_name: str
+    decision_keys: tuple[str, ...]
+
+
+def parse_decision_requirements(resources: Mapping[str, bytes]) -> list[DecisionRequirements]:
+    """The decision requirements graphs of the DMN resources that hold several decisions (Camunda
+    persists none for a file of one decision, whose decision then names no graph)."""
+    graphs = []
+    for resource, content in resources.items():
+        root = parse_untrusted_xml(content, resource)
+        if not is_decision_resource(root):
+            continue
+        ns = etree.QName(root).namespace
+        keys = tuple((decision.get("id") or "").strip() for decision in root.iterfind(f"{{{ns}}}decision"))
+        if len(keys) < 2:
+            continue
+        key = (root.get("id") or "").strip()
+        if not key or len(key) > 255 or len(root.get("name") or "") > 255:
+            raise _refuse(resource, root, "a DMN file of several decisions needs an id on its definitions element "
+                                          "(at most 255 characters, as its name): it becomes the decision "
+                                          "requirements definition key")
+        graphs.append(DecisionRequirements(key, root.get("name"), root.get("namespace"), resource, keys))
+    return graphs

@@ -59,8 +59,8 @@ class SafeScriptEngine(PythonScriptEngine):
         evaluation = table.evaluate(task.data, self.functions)
         result = evaluation.mapped(reference.map_result)
         task.data[reference.result_variable] = result
-        report_decision(DecisionRecord(task.task_spec.bpmn_id, lookup.key, decision_id,
-                                               evaluation.inputs, list(evaluation.matched_rules), result))
+        report_decision(DecisionRecord(task.task_spec.bpmn_id, str(task.id), lookup.key, decision_id,
+                                       evaluation.recorded(), result))
 
     def execute(self, task: Task, script: str, external_context: Mapping[str, Any] | None = None) -> NoReturn:
         raise WorkflowTaskException("scripts are not executed by this service", task=task)

@@ -498,6 +498,27 @@ class DecisionDefinition(Base):
     checksum: Mapped[str] = mapped_column(String(64))
     history_time_to_live: Mapped[int | None] = mapped_column(Integer)
     tenant_id: Mapped[str | None] = mapped_column(String(64))
+    # The decision requirements definition of its DMN file's version, when the file holds several
+    # decisions (as Camunda links them).
+    decision_requirements_definition_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    decision_requirements_definition_key: Mapped[str | None] = mapped_column(String(255))
+
+
+class DecisionRequirementsDefinition(Base):
+    """A version of a DMN file of several decisions (its `definitions` element), as Camunda keeps it:
+    created with the versions of its decisions that a deployment makes."""
+
+    __tablename__ = "decision_requirements_definition"
+    __table_args__ = (UniqueConstraint("key", "tenant_id", "version"),)
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(255))
+    category: Mapped[str | None] = mapped_column(String(255))
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployment.id"), index=True)
+    resource_name: Mapped[str] = mapped_column(String(255))
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditAgency(Base):

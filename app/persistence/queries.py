@@ -8,7 +8,13 @@ from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidRequest
-from app.persistence.models import DecisionDefinition, DeploymentResource, ProcessDefinition, ProcessInstance
+from app.persistence.models import (
+    DecisionDefinition,
+    DecisionRequirementsDefinition,
+    DeploymentResource,
+    ProcessDefinition,
+    ProcessInstance,
+)
 
 # Camunda's `*Like` filters are SQL LIKE patterns with `\` escaping a wildcard.
 LIKE_ESCAPE = "\\"
@@ -25,7 +31,8 @@ def page(session: Session, query: Select, first_result: int = 0, max_results: in
     return [row[0] for row in rows] if rows and len(rows[0]) == 1 else list(rows)
 
 
-def latest_versions_only(query: Select, definition: type[ProcessDefinition] | type[DecisionDefinition]) -> Select:
+def latest_versions_only(query: Select, definition: type[ProcessDefinition] | type[DecisionDefinition]
+                         | type[DecisionRequirementsDefinition]) -> Select:
     """Keep only the newest version of each key of a definition table (process or decision)."""
     newest = (select(definition.key, func.max(definition.version).label("version"))
               .group_by(definition.key).subquery())

@@ -77,6 +77,14 @@ def integer(value: Any, name: str, default: int | None = None, minimum: int = 0)
     return number
 
 
+def history_time_to_live(body: Mapping[str, Any] | None) -> int | None:
+    """Camunda's body {historyTimeToLive: days or null} of a definition's history time to live."""
+    value = (body or {}).get("historyTimeToLive")
+    if isinstance(value, bool) or not isinstance(value, int | None):
+        raise InvalidRequest("historyTimeToLive must be a whole number of days or null")
+    return integer(value, "historyTimeToLive")
+
+
 def text_list(value: Any, name: str) -> list[str]:
     if value is None:
         return []

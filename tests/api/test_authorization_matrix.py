@@ -49,8 +49,9 @@ GUARDS = {
         "process-instance", "process-instance/{instance_id}", "process-definition",
         "process-definition/{definition_id}", "process-definition/key/{key}",
         "process-definition/key/{key}/tenant-id/{tenant_id}")},
-    **{f"PUT /engine-rest/process-definition/{path}/history-time-to-live": ADMIN for path in (
-        "{definition_id}", "key/{key}", "key/{key}/tenant-id/{tenant_id}")},
+    **{f"PUT /engine-rest/{resource}-definition/{path}/history-time-to-live": ADMIN
+       for resource in ("process", "decision") for path in ("{definition_id}", "key/{key}",
+                                                             "key/{key}/tenant-id/{tenant_id}")},
     **{f"POST /engine-rest/{path}": frozenset({"system", "admin"}) for path in (
         "message", "signal", "external-task/fetchAndLock", "external-task/{task_id}/complete",
         "external-task/{task_id}/failure", "external-task/{task_id}/bpmnError", "external-task/{task_id}/extendLock",

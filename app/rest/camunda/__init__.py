@@ -5,6 +5,7 @@ from app.rest.camunda import (
     comment,
     condition,
     decision_definition,
+    decision_requirements_definition,
     deployment,
     engine,
     event_subscription,
@@ -12,6 +13,7 @@ from app.rest.camunda import (
     external_task,
     filter,
     history,
+    history_decisions,
     history_logs,
     identity,
     incident,
@@ -31,8 +33,9 @@ from app.rest.routing import ServiceRouter
 
 # The modules' routers carry their full paths (/engine-rest/...): see ServiceRouter.
 router = ServiceRouter()
-for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
-               attachment, history, job, message, external_task, variable_instance, execution, condition, identity,
-               filter, incident, metrics, authorization, migration,
-               job_definition, job_log, tenant, event_subscription, history_logs):
+for module in (engine, deployment, decision_definition, decision_requirements_definition, process_definition,
+               process_instance, task, comment, attachment, history, job, message, external_task, variable_instance,
+               execution, condition, identity, filter, incident, metrics, authorization, migration,
+               job_definition, job_log, tenant, event_subscription, history_logs,
+               history_decisions):
     router.include_router(module.router)

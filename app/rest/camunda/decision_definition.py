@@ -5,12 +5,13 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.access.accounts import Principal
 from app.context import Services
 from app.definitions import decisions
 from app.rest.camunda import render
-from app.rest.dependencies import JsonBody, ServicesDep
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import flag, integer, query_dict, text, text_list
+from app.rest.params import flag, history_time_to_live, integer, query_dict, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import decode_variables, encode_variables
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 router = ServiceRouter(prefix="/engine-rest/decision-definition", tags=["decision-definition"])
 
 _LISTS = frozenset({"decisionDefinitionIdIn"})
+# How long the history of a decision's evaluations is kept is for administrators.
+_UPDATE = role(permission="UPDATE", resource_type="DecisionDefinition")
 
 
 def _query(p: dict[str, Any]) -> Select:
@@ -27,7 +30,9 @@ def _query(p: dict[str, Any]) -> Select:
            or ([p["decisionDefinitionId"]] if text(p, "decisionDefinitionId") else []))
     return decisions.definition_query(ids=ids, key=text(p, "key"), deployment_id=text(p, "deploymentId"),
                                       latest_version=flag(p.get("latestVersion"), "latestVersion"),
-                                      version=integer(p.get("version"), "version"))
+                                      version=integer(p.get("version"), "version"),
+                                      requirements_id=text(p, "decisionRequirementsDefinitionId"),
+                                      requirements_key=text(p, "decisionRequirementsDefinitionKey"))
 
 
 @router.get("")
@@ -50,11 +55,25 @@ def _xml(services: Services, **which: str) -> dict[str, Any]:
     return {"id": row.id, "dmnXml": xml}
 
 
-async def _evaluate(services: Services, body: dict[str, Any] | None, **which: str) -> list[dict[str, Any]]:
+async def _evaluate(services: Services, actor: Principal, body: dict[str, Any] | None,
+                    **which: str) -> list[dict[str, Any]]:
     zone = services.settings.zone
     variables = decode_variables((body or {}).get("variables"), services.settings)
-    _, evaluation = await run_in_threadpool(decisions.evaluate, services, variables, **which)
+    _, evaluation = await run_in_threadpool(decisions.evaluate, services, variables, user_id=actor.user_id, **which)
     return [encode_variables(result, zone) for result in evaluation.results]
+
+
+def _diagram(services: Services, **which: str) -> Response:
+    """Camunda answers the decision's image deployed with it, else 204; deployments here take only
+    BPMN and DMN files, so the answer is 204 once the definition is found (404 when unknown)."""
+    decisions.find_definition(services, **which)
+    return Response(status_code=204)
+
+
+def _history_time_to_live(services: Services, actor: Principal, body: dict[str, Any] | None,
+                          **which: str) -> Response:
+    decisions.set_history_time_to_live(services, history_time_to_live(body), user_id=actor.user_id, **which)
+    return Response(status_code=204)
 
 
 @router.get("/key/{key}")
@@ -62,15 +81,54 @@ def decision_definition_by_key(key: str, services: ServicesDep) -> dict[str, Any
     return _one(services, key=key)
 
 
+@router.get("/key/{key}/tenant-id/{tenant_id}")
+def decision_definition_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> dict[str, Any]:
+    return _one(services, key=key, tenant_id=tenant_id)
+
+
 @router.get("/key/{key}/xml")
 def decision_xml_by_key(key: str, services: ServicesDep) -> dict[str, Any]:
     return _xml(services, key=key)
 
 
+@router.get("/key/{key}/tenant-id/{tenant_id}/xml")
+def decision_xml_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> dict[str, Any]:
+    return _xml(services, key=key, tenant_id=tenant_id)
+
+
+@router.get("/key/{key}/diagram", status_code=204, response_class=Response)
+def decision_diagram_by_key(key: str, services: ServicesDep) -> Response:
+    return _diagram(services, key=key)
+
+
+@router.get("/key/{key}/tenant-id/{tenant_id}/diagram", status_code=204, response_class=Response)
+def decision_diagram_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep) -> Response:
+    return _diagram(services, key=key, tenant_id=tenant_id)
+
+
 @router.post("/key/{key}/evaluate", summary="Evaluate the latest version of a decision (as Camunda answers: "
                                             "one map of typed outputs per matched rule)")
-async def evaluate_by_key(key: str, services: ServicesDep, body: JsonBody = None) -> list[dict[str, Any]]:
-    return await _evaluate(services, body, key=key)
+async def evaluate_by_key(key: str, services: ServicesDep, actor: PrincipalDep,
+                          body: JsonBody = None) -> list[dict[str, Any]]:
+    return await _evaluate(services, actor, body, key=key)
+
+
+@router.post("/key/{key}/tenant-id/{tenant_id}/evaluate")
+async def evaluate_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep, actor: PrincipalDep,
+                                     body: JsonBody = None) -> list[dict[str, Any]]:
+    return await _evaluate(services, actor, body, key=key, tenant_id=tenant_id)
+
+
+@router.put("/key/{key}/history-time-to-live", status_code=204, dependencies=[_UPDATE])
+def history_time_to_live_by_key(key: str, services: ServicesDep, actor: PrincipalDep,
+                                body: JsonBody = None) -> Response:
+    return _history_time_to_live(services, actor, body, key=key)
+
+
+@router.put("/key/{key}/tenant-id/{tenant_id}/history-time-to-live", status_code=204, dependencies=[_UPDATE])
+def history_time_to_live_by_key_and_tenant(key: str, tenant_id: str, services: ServicesDep, actor: PrincipalDep,
+                                           body: JsonBody = None) -> Response:
+    return _history_time_to_live(services, actor, body, key=key, tenant_id=tenant_id)
 
 
 @router.get("/{definition_id}")
@@ -83,21 +141,18 @@ def decision_xml_by_id(definition_id: str, services: ServicesDep) -> dict[str, A
     return _xml(services, definition_id=definition_id)
 
 
-@router.post("/{definition_id}/evaluate")
-async def evaluate_by_id(definition_id: str, services: ServicesDep, body: JsonBody = None) -> list[dict[str, Any]]:
-    return await _evaluate(services, body, definition_id=definition_id)
-
-
-
-# Camunda answers the decision's image deployed with it, else 204; deployments here take only BPMN and
-# DMN files, so the answer is 204 once the definition is found (404 when unknown).
-@router.get("/key/{key}/diagram", status_code=204, response_class=Response)
-def decision_diagram_by_key(key: str, services: ServicesDep) -> Response:
-    decisions.find_definition(services, key=key)
-    return Response(status_code=204)
-
-
 @router.get("/{definition_id}/diagram", status_code=204, response_class=Response)
 def decision_diagram_by_id(definition_id: str, services: ServicesDep) -> Response:
-    decisions.find_definition(services, definition_id=definition_id)
-    return Response(status_code=204)
+    return _diagram(services, definition_id=definition_id)
+
+
+@router.post("/{definition_id}/evaluate")
+async def evaluate_by_id(definition_id: str, services: ServicesDep, actor: PrincipalDep,
+                         body: JsonBody = None) -> list[dict[str, Any]]:
+    return await _evaluate(services, actor, body, definition_id=definition_id)
+
+
+@router.put("/{definition_id}/history-time-to-live", status_code=204, dependencies=[_UPDATE])
+def history_time_to_live_by_id(definition_id: str, services: ServicesDep, actor: PrincipalDep,
+                               body: JsonBody = None) -> Response:
+    return _history_time_to_live(services, actor, body, definition_id=definition_id)

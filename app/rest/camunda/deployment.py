@@ -69,7 +69,9 @@ def _answer(request: Request, services: Services, result: deployments.Deployment
     body["deployedCaseDefinitions"] = None
     body["deployedDecisionDefinitions"] = (
         {row.id: render.decision_definition(row) for row in result.decisions} if result.decisions else None)
-    body["deployedDecisionRequirementsDefinitions"] = None
+    body["deployedDecisionRequirementsDefinitions"] = (
+        {row.id: render.decision_requirements_definition(row) for row in result.requirements}
+        if result.requirements else None)
     return body
 
 

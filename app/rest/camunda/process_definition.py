@@ -14,7 +14,16 @@ from app.rest.camunda import render
 from app.rest.camunda.forms import form_variables, rendered_form, rendered_form_answer
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import flag, integer, query_dict, required_boolean, suspension_state, text, text_list
+from app.rest.params import (
+    flag,
+    history_time_to_live,
+    integer,
+    query_dict,
+    required_boolean,
+    suspension_state,
+    text,
+    text_list,
+)
 from app.rest.routing import ServiceRouter
 from app.rest.variables import decode_variables, optional_instant
 
@@ -318,12 +327,7 @@ def diagram_by_id(definition_id: str, services: ServicesDep) -> Response:
 
 def _history_time_to_live(services: Services, actor: Principal, body: dict[str, Any] | None,
                           **which: str) -> Response:
-    """Camunda's body {historyTimeToLive: days or null}."""
-    value = (body or {}).get("historyTimeToLive")
-    if isinstance(value, bool) or not isinstance(value, int | None):
-        raise InvalidRequest("historyTimeToLive must be a whole number of days or null")
-    days = integer(value, "historyTimeToLive")
-    deployments.set_history_time_to_live(services, days, user_id=actor.user_id, **which)
+    deployments.set_history_time_to_live(services, history_time_to_live(body), user_id=actor.user_id, **which)
     return Response(status_code=204)
 
 

@@ -7,12 +7,15 @@ from typing import Any
 from fastapi import Request
 
 from app.cases import history, history_logs
+from app.cases.decision_history import CleanableDecisions, DecisionInstance
 from app.cases.history_logs import LogRow
 from app.cases.reports import DurationPeriod, TaskCount
 from app.cases.variable_instances import VariableRow
+from app.engine import ClauseValue
 from app.persistence.models import (
     ActivityInstance,
     DecisionDefinition,
+    DecisionRequirementsDefinition,
     Deployment,
     EventSubscription,
     ExternalTask,
@@ -69,12 +72,17 @@ def decision_definition(row: DecisionDefinition) -> dict[str, Any]:
         "version": row.version,
         "resource": row.resource_name,
         "deploymentId": row.deployment_id,
-        "decisionRequirementsDefinitionId": None,
-        "decisionRequirementsDefinitionKey": None,
+        "decisionRequirementsDefinitionId": row.decision_requirements_definition_id,
+        "decisionRequirementsDefinitionKey": row.decision_requirements_definition_key,
         "tenantId": row.tenant_id,
         "versionTag": row.version_tag,
         "historyTimeToLive": row.history_time_to_live,
     }
+
+
+def decision_requirements_definition(row: DecisionRequirementsDefinition) -> dict[str, Any]:
+    return {"id": row.id, "key": row.key, "category": row.category, "name": row.name, "version": row.version,
+            "resource": row.resource_name, "deploymentId": row.deployment_id, "tenantId": row.tenant_id}
 
 
 def instance(request: Request, row: ProcessInstance, variables: dict[str, Any] | None = None,
@@ -383,3 +391,41 @@ def historic_detail(row: LogRow, zone: tzinfo) -> dict[str, Any]:
     return {**body, "variableName": fields["variableName"], "variableInstanceId": fields["variableInstanceId"],
             "variableType": typed["type"], "value": typed["value"], "valueInfo": typed["valueInfo"],
             "revision": fields["revision"], "initial": fields["initial"], "errorMessage": None}
+
+
+def _clause(instance: DecisionInstance, number: int, kind: str, value: ClauseValue, zone: tzinfo) -> dict[str, Any]:
+    shown = {"id": f"{instance.id}-{kind}-{number}", "decisionInstanceId": instance.id, "clauseId": value.clause_id,
+             "clauseName": value.clause_name, "errorMessage": None, **encode_value(value.value, zone),
+             "createTime": format_instant(instance.evaluated_at, zone), "removalTime": None,
+             "rootProcessInstanceId": instance.root_process_instance_id}
+    if kind == "output":
+        shown.update(ruleId=value.rule_id, ruleOrder=value.rule_order, variableName=value.variable_name)
+    return shown
+
+
+def historic_decision_instance(row: DecisionInstance, zone: tzinfo) -> dict[str, Any]:
+    """Camunda's HistoricDecisionInstanceDto; inputs and outputs are null unless asked for."""
+    return {
+        "id": row.id, "decisionDefinitionId": row.decision_definition_id,
+        "decisionDefinitionKey": row.decision_definition_key, "decisionDefinitionName": row.decision_definition_name,
+        "evaluationTime": format_instant(row.evaluated_at, zone), "removalTime": None,
+        "processDefinitionId": row.process_definition_id, "processDefinitionKey": row.process_definition_key,
+        "processInstanceId": row.process_instance_id, "rootProcessInstanceId": row.root_process_instance_id,
+        "caseDefinitionId": None, "caseDefinitionKey": None, "caseInstanceId": None,
+        "activityId": row.activity_id, "activityInstanceId": row.activity_instance_id, "userId": row.user_id,
+        "inputs": None if row.inputs is None else [_clause(row, number, "input", value, zone)
+                                                   for number, value in enumerate(row.inputs)],
+        "outputs": None if row.outputs is None else [_clause(row, number, "output", value, zone)
+                                                     for number, value in enumerate(row.outputs)],
+        "collectResultValue": row.collect_result_value, "rootDecisionInstanceId": None,
+        "decisionRequirementsDefinitionId": row.requirements_id,
+        "decisionRequirementsDefinitionKey": row.requirements_key, "tenantId": row.tenant_id,
+    }
+
+
+def cleanable_decisions(row: CleanableDecisions) -> dict[str, Any]:
+    definition = row.definition
+    return {"decisionDefinitionId": definition.id, "decisionDefinitionKey": definition.key,
+            "decisionDefinitionName": definition.name, "decisionDefinitionVersion": definition.version,
+            "historyTimeToLive": definition.history_time_to_live, "finishedDecisionInstanceCount": row.finished,
+            "cleanableDecisionInstanceCount": row.cleanable, "tenantId": definition.tenant_id}
