@@ -450,9 +450,13 @@ def read_run(services: Services, session: Session, instance: ProcessInstance) ->
 
 
 def instance_variables(services: Services, instance_id: str, reader: Principal) -> dict[str, Any]:
-    """The variables of a running instance that the reader may see (CPA-16)."""
+    """The variables of a running instance that the reader may see (CPA-16). As in Camunda, the id may
+    be an execution's: an open external task's `executionId` names it (Camunda's external-task
+    client reads a File's content at /process-instance/{executionId}/variables/{name}/data)."""
     with services.db.read() as session:
-        instance = get_active_instance(session, instance_id)
+        worked_by = None if session.get(ProcessInstance, instance_id) is not None else session.scalar(
+            select(ExternalTask.process_instance_id).where(ExternalTask.id == instance_id))
+        instance = get_active_instance(session, worked_by or instance_id)
         permissions.require_instance_read(session, reader, instance.id)
         run = read_run(services, session, instance)
         return with_bytes(session, confidentiality.visible(session, run.model, instance.id, reader, run.variables()))

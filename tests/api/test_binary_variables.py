@@ -264,6 +264,9 @@ def test_messages_and_workers_send_and_receive_binary_values(service, client, ro
         "filename": "营业执照.pdf", "mimeType": "application/pdf"}}
     assert locked["variables"]["stamp"] == {"type": "Bytes", "value": b64(SEAL), "valueInfo": {}}
     assert client.get(f"/execution/{locked['processInstanceId']}/localVariables/notice/data").content == PDF
+    # Where Camunda's external-task client asks for a File's content: the task's executionId.
+    fetched = client.get(f"/process-instance/{locked['executionId']}/variables/notice/data")
+    assert fetched.status_code == 200 and fetched.content == PDF
     done = client.post(f"/external-task/{locked['id']}/complete", json={"workerId": "site", "variables": {
         "receipt": {"type": "Bytes", "value": b64(b"\x01receipt")},
         "noticeUrl": {"value": "https://zwfw.example.gov.cn/notice/1"}}})
