@@ -103,6 +103,10 @@ class TaskAlreadyClaimed(Conflict):
     pass
 
 
+class StatutoryClockState(Conflict):
+    """A case's statutory clock is already as the request would put it (stopped, or running)."""
+
+
 class HistoryNotIntact(ServiceError):
     """The recorded history was changed or has events removed: what needs it whole (a replay) refuses."""
 

@@ -43,7 +43,7 @@ from app.context import Services
 from app.deadlines import calendars
 from app.engine import ProcessModel
 from app.engine.expressions import ExpressionError, compile_template, contains_expression
-from app.errors import Conflict, InvalidProcessModel, InvalidRequest
+from app.errors import InvalidProcessModel, InvalidRequest, StatutoryClockState
 from app.persistence.models import ActivityInstance, HistoryEvent, ProcessInstance, TaskCandidate, UserTask
 
 LIMIT, PROMISED, STOPS = "statutoryLimit", "promisedLimit", "clockStops"
@@ -272,9 +272,9 @@ def _command(services: Services, instance_id: str, actor: Principal, kind: str, 
             raise InvalidRequest(f"the process of case {instance.id} has no statutoryLimit: it runs no clock")
         paused = _manually_paused(session, instance.id)
         if kind == PAUSED and paused:
-            raise Conflict("the clock of this case is already stopped by hand; resume it first")
+            raise StatutoryClockState("the clock of this case is already stopped by hand; resume it first")
         if kind == RESUMED and not paused:
-            raise Conflict("the clock of this case is not stopped by hand")
+            raise StatutoryClockState("the clock of this case is not stopped by hand")
         record(session, instance, kind, services.clock.now(), user_id=actor.user_id, **payload)
 
 

@@ -26,6 +26,7 @@ from app.errors import (
     NotFoundByQuery,
     ProcessExecutionFailed,
     ServiceError,
+    StatutoryClockState,
     SuspendedEntityInteraction,
     TaskAlreadyClaimed,
     TooManyAttempts,
@@ -59,6 +60,8 @@ WIRE: list[tuple[type[ServiceError], int, str]] = [
     (NotFoundByQuery, 404, "InvalidRequestException"),
     (NotFound, 404, "RestException"),
     (TaskAlreadyClaimed, 409, "TaskAlreadyClaimedException"),
+    # A state the caller asked for already holds: no lost update, so not an OptimisticLockingException.
+    (StatutoryClockState, 409, "InvalidRequestException"),
     (Conflict, 409, "OptimisticLockingException"),
     (HistoryNotIntact, 409, "RestException"),
     (ContentStoreUnavailable, 503, "RestException"),

@@ -63,7 +63,7 @@ def test_special_procedures_and_extensions_on_the_statutory_clock(service, clien
         paused = li.post(f"../api/process-instances/{instance}/clock/pause", json={"reason": "听证"})
         assert paused.status_code == 204, paused.text
         again = li.post(f"../api/process-instances/{instance}/clock/pause", json={"reason": "听证"})
-        assert again.status_code == 409
+        assert again.status_code == 409 and again.json()["type"] == "InvalidRequestException", again.text
         at(root, "2026-12-17T09:00:00+08:00")
         assert li.post(f"../api/process-instances/{instance}/clock/resume", json={}).status_code == 204
         assert li.post(f"../api/process-instances/{instance}/clock/resume", json={}).status_code == 409
