@@ -111,6 +111,7 @@ class Element:
     signal: str | None = None
     attached_to: str | None = None  # a boundary event's activity
     targets: list[str] = field(default_factory=list)
+    variable: str | None = None     # the camunda:variableName a conditional event is narrowed to
 
 
 @dataclass
@@ -144,6 +145,8 @@ class Model:
                     element.message = names["message"].get(_local(child.get("messageRef")))
                 if child.tag == f"{BPMN}signalEventDefinition":
                     element.signal = names["signal"].get(_local(child.get("signalRef")))
+                if child.tag == f"{BPMN}conditionalEventDefinition":
+                    element.variable = child.get(f"{CAMUNDA}variableName")
             if kind == "receiveTask":
                 element.message = names["message"].get(_local(node.get("messageRef")))
             elements[node.get("id", "")] = element
@@ -366,8 +369,10 @@ class Walker:
             self.call("POST", "/api/clock", "start by timer", json={"set": min(j["dueDate"] for j in jobs)})
             _count(outcome, "start by timer")
         elif "conditional" in first.events:
+            # A start narrowed to a variable is evaluated only when the call gives it (as Camunda's tests do).
+            given = {first.variable: {"value": True}} if first.variable else {}
             self.submit("/engine-rest/condition", "start by condition", outcome,
-                        {"processDefinitionId": definition_id})
+                        {"processDefinitionId": definition_id, **({"variables": given} if given else {})})
             _count(outcome, "start by condition")
         else:
             _count(outcome, f"not started ({'/'.join(first.events)} start event)")
