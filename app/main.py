@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from app.access import accounts
+from app.audit import cleanup
 from app.audit.anchors import AnchorSigner
 from app.cases.attachments import accepted_types
 from app.cases.call_activities import CallActivities
@@ -75,6 +76,7 @@ def first_start(services: Services) -> None:
             accounts.seed_demo_accounts(services)
         if settings.deploy_on_start:
             _log_deployed(deploy_directory(services, Path(settings.deploy_on_start)))
+        cleanup.schedule_at_start(services)
     overdue = overdue_timers(services)
     if overdue:
         log.info("%d timers fell due while the service was stopped; %s", overdue,

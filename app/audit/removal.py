@@ -63,10 +63,11 @@ def subject(instance_id: str) -> str:
     return f"process-instance:{instance_id}"
 
 
-def delete_history(services: Services, instance_id: str, *, actor: Principal, fail_if_not_exists: bool = True
-                   ) -> None:
+def delete_history(services: Services, instance_id: str, *, actor: Principal | None, fail_if_not_exists: bool = True,
+                   cleanup_job_id: str | None = None) -> None:
     """Delete an ended case's history whose retention has passed (see the module); an unknown case is
-    refused with 404, or ignored when not `fail_if_not_exists`."""
+    refused with 404, or ignored when not `fail_if_not_exists`. The history cleanup job
+    (app.audit.cleanup) deletes with no actor and is named in the record instead."""
     with services.db.write() as session:
         instance = session.get(ProcessInstance, instance_id)
         if instance is None:
@@ -99,7 +100,9 @@ def delete_history(services: Services, instance_id: str, *, actor: Principal, fa
                                 .where(HistoryEvent.process_instance_id == instance_id)) or 0
         anchors = session.scalars(select(HistoryAnchor.number).where(HistoryAnchor.process_instance_id == instance_id)
                                   .order_by(HistoryAnchor.number)).all()
-        ledger.record_admin(session, ledger.HISTORY_DELETED, subject(instance_id), now, actor.user_id,
+        by_job = {"historyCleanupJobId": cleanup_job_id} if cleanup_job_id else {}
+        ledger.record_admin(session, ledger.HISTORY_DELETED, subject(instance_id), now,
+                            actor.user_id if actor else None, **by_job,
                             processInstanceId=instance_id, processDefinitionId=instance.definition_id,
                             historyHash=instance.history_hash or ledger.GENESIS, events=events,
                             anchors=list(anchors), endTime=ledger.instant_text(instance.end_time),

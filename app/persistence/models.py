@@ -389,6 +389,21 @@ class Incident(Base):
     annotation: Mapped[str | None] = mapped_column(Text)
 
 
+class HistoryCleanupJob(Base):
+    """Camunda's history cleanup job (at most one row): when the timer worker next deletes the
+    histories whose retention has passed (app.audit.cleanup)."""
+
+    __tablename__ = "history_cleanup_job"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created: Mapped[datetime] = mapped_column(Instant())
+    # Empty while suspended: nothing to do until it is scheduled again.
+    due_at: Mapped[datetime | None] = mapped_column(Instant())
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The first failure of its last run (a case the run could not delete), for the operators.
+    exception_message: Mapped[str | None] = mapped_column(Text)
+
+
 class CalendarYear(Base):
     """A year of the official working calendar; `confirmed` once its State Council notice is entered."""
 

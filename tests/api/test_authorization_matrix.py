@@ -33,6 +33,9 @@ GUARDS = {
         "DELETE /engine-rest/deployment/{deployment_id}")},
     "DELETE /engine-rest/process-instance/{instance_id}": ADMIN,
     "DELETE /engine-rest/history/process-instance/{instance_id}": ADMIN,
+    "POST /engine-rest/history/cleanup": ADMIN,
+    **{f"GET /engine-rest/history/cleanup/{path}": frozenset({"auditor", "admin"})
+       for path in ("job", "jobs", "configuration")},
     "POST /engine-rest/process-instance/{instance_id}/variables": ADMIN,
     "PUT /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,
     "DELETE /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,

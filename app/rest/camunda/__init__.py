@@ -12,6 +12,7 @@ from app.rest.camunda import (
     external_task,
     filter,
     history,
+    history_cleanup,
     history_logs,
     identity,
     incident,
@@ -34,5 +35,5 @@ router = ServiceRouter()
 for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
                attachment, history, job, message, external_task, variable_instance, execution, condition, identity,
                filter, incident, metrics, authorization, migration,
-               job_definition, job_log, tenant, event_subscription, history_logs):
+               job_definition, job_log, tenant, event_subscription, history_logs, history_cleanup):
     router.include_router(module.router)

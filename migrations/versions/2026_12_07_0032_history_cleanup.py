@@ -1,0 +1,29 @@
+"""Camunda's history cleanup job: when the timer worker next deletes the histories whose retention
+has passed.
+
+Revision ID: 0032
+Revises: 0028
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0032"
+down_revision = "0028"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "history_cleanup_job",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("suspended", sa.Boolean(), nullable=False),
+        sa.Column("exception_message", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_history_cleanup_job")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("history_cleanup_job")
