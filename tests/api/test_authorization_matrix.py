@@ -34,6 +34,8 @@ GUARDS = {
     "DELETE /engine-rest/process-instance/{instance_id}": ADMIN,
     "DELETE /engine-rest/history/process-instance/{instance_id}": ADMIN,
     "POST /engine-rest/history/cleanup": ADMIN,
+    "DELETE /engine-rest/history/process-instance/{instance_id}/variable-instances": ADMIN,
+    "DELETE /engine-rest/history/variable-instance/{variable_id}": ADMIN,
     **{f"GET /engine-rest/history/cleanup/{path}": frozenset({"auditor", "admin"})
        for path in ("job", "jobs", "configuration")},
     "POST /engine-rest/process-instance/{instance_id}/variables": ADMIN,

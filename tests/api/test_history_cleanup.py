@@ -150,3 +150,27 @@ def test_the_window_runs_the_cleanup_daily_in_batches(windowed, client):
         # A schedule not immediately due waits for the window.
         assert http.post("/history/cleanup", params={"immediatelyDue": "false"}).json()["dueDate"] == (
             "2026-09-29T22:00:00.000+0800")
+
+
+def test_historic_variables_are_not_deleted_apart_from_their_case(service, client, root):
+    deploy(client, FIXTURES / "eco_review.bpmn")
+    case = _review(client, root, 2)
+    [variable] = client.get("/history/variable-instance", params={"processInstanceId": case,
+                                                                  "variableName": "park_name"}).json()
+    refused = client.delete(f"/history/variable-instance/{variable['id']}")
+    assert refused.status_code == 400 and refused.json()["type"] == "BadUserRequestException"
+    assert "cannot be deleted: the variables are part of the case's chained history" in refused.json()["message"]
+    refused = client.delete(f"/history/process-instance/{case}/variable-instances")
+    assert refused.status_code == 400
+    assert refused.json()["message"].startswith(f"The historic variables of process instance {case} cannot be deleted")
+    assert client.get(f"/history/variable-instance/{variable['id']}").json()["value"] == "园区"
+    # Unknown ones as Camunda answers them.
+    missing = client.delete(f"/history/variable-instance/{case}:bm9uZQ")
+    assert (missing.status_code, missing.json()["message"]) == (
+        404, f"No historic variable instance found with id: {case}:bm9uZQ: variable is null")
+    missing = client.delete("/history/process-instance/unknown/variable-instances")
+    assert (missing.status_code, missing.json()["message"]) == (
+        404, "No historic process instance found with id: unknown: instance is null")
+    accounts.save_account(service.services, "auditor", "auditor-password", ["auditors"])
+    with as_user(service, "auditor") as auditor:
+        assert auditor.delete(f"/history/variable-instance/{variable['id']}").status_code == 403

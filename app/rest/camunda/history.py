@@ -143,6 +143,13 @@ def delete_historic_instance(instance_id: str, request: Request, services: Servi
     return Response(status_code=204)
 
 
+@router.delete("/process-instance/{instance_id}/variable-instances", status_code=204,
+               dependencies=[_DELETE_HISTORY], summary="Refused with the reason: the variables are part of the "
+                                                       "chained history (404 for an unknown case, as Camunda)")
+def delete_historic_variables(instance_id: str, services: ServicesDep) -> Response:
+    removal.refuse_variables_deletion(services, instance_id)
+
+
 def _activity_filter(p: dict[str, Any], viewer: Principal) -> history.ActivityFilter:
     return history.ActivityFilter(
         viewer=viewer,
