@@ -174,3 +174,46 @@ def test_historic_variables_are_not_deleted_apart_from_their_case(service, clien
     accounts.save_account(service.services, "auditor", "auditor-password", ["auditors"])
     with as_user(service, "auditor") as auditor:
         assert auditor.delete(f"/history/variable-instance/{variable['id']}").status_code == 403
+
+
+def test_cleanable_report_per_process_definition(service, client, root):
+    deploy(client, FIXTURES / "eco_review.bpmn")
+    assert deploy_bytes(client, "instant.bpmn", process("instant", INSTANT)).status_code == 200  # kept without end
+    assert deploy_bytes(client, "idle.bpmn", _kept_one_day("idle")).status_code == 200  # no case yet
+    _review(client, root, 2), _review(client, root, 4)  # ended on 09-30 and 10-04
+    start(client, "eco_review", **REVIEW).raise_for_status()
+    start(client, "instant").raise_for_status()
+    root.post("/api/clock", json={"advance": "P178D"}).raise_for_status()  # only the first review's passed
+    answer = client.get("/history/process-definition/cleanable-process-instance-report")
+    assert answer.status_code == 200, answer.text
+    rows = {row["processDefinitionKey"]: row for row in answer.json()}
+    review = client.get("/process-definition/key/eco_review").json()
+    assert rows["eco_review"] == {
+        "processDefinitionId": review["id"], "processDefinitionKey": "eco_review", "processDefinitionName": "生态环境审查",
+        "processDefinitionVersion": 1, "historyTimeToLive": 180, "finishedProcessInstanceCount": 2,
+        "cleanableProcessInstanceCount": 1, "tenantId": None}
+    assert (rows["instant"]["historyTimeToLive"], rows["instant"]["finishedProcessInstanceCount"],
+            rows["instant"]["cleanableProcessInstanceCount"]) == (None, 1, 0)
+    assert rows["idle"]["finishedProcessInstanceCount"] == 0
+    report = "/history/process-definition/cleanable-process-instance-report"
+    compact = client.get(report, params={"compact": "true", "sortBy": "finished", "sortOrder": "desc"}).json()
+    assert [row["processDefinitionKey"] for row in compact] == ["eco_review", "instant"]
+    assert client.get(f"{report}/count", params={"compact": "true"}).json() == {"count": 2}
+    assert client.get(f"{report}/count").json() == {"count": 3}
+    assert [row["processDefinitionKey"] for row in client.get(report, params={
+        "processDefinitionKeyIn": "idle,instant", "maxResults": 1}).json()] == ["idle"]
+    assert client.get(report, params={"processDefinitionIdIn": review["id"]}).json() == [rows["eco_review"]]
+    assert client.get(f"{report}/count", params={"tenantIdIn": "t1"}).json() == {"count": 0}
+    assert client.get(f"{report}/count", params={"withoutTenantId": "true"}).json() == {"count": 3}
+    refused = client.get(report, params={"sortBy": "cleanable"})
+    assert refused.status_code == 400 and "Cannot sort by" in refused.json()["message"]
+    # Only the cases the reader may read are counted.
+    accounts.save_account(service.services, "outsider", "outsider-password", ["xj-urumqi-env"])
+    with as_user(service, "outsider") as outsider:
+        assert {row["finishedProcessInstanceCount"] for row in outsider.get(report).json()} == {0}
+    # What the report calls cleanable is what the cleanup deletes.
+    client.post("/history/cleanup").raise_for_status()
+    _worker_pass(service)
+    after = {row["processDefinitionKey"]: row for row in client.get(report).json()}
+    assert (after["eco_review"]["finishedProcessInstanceCount"], after["eco_review"]["cleanableProcessInstanceCount"]
+            ) == (1, 0)

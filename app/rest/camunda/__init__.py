@@ -13,6 +13,7 @@ from app.rest.camunda import (
     filter,
     history,
     history_cleanup,
+    history_definition,
     history_logs,
     identity,
     incident,
@@ -35,5 +36,6 @@ router = ServiceRouter()
 for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
                attachment, history, job, message, external_task, variable_instance, execution, condition, identity,
                filter, incident, metrics, authorization, migration,
-               job_definition, job_log, tenant, event_subscription, history_logs, history_cleanup):
+               job_definition, job_log, tenant, event_subscription, history_logs, history_cleanup,
+               history_definition):
     router.include_router(module.router)
