@@ -55,3 +55,44 @@ def test_historic_activity_statistics(service, client, root):
     accounts.save_account(service.services, "outsider", "outsider-password", ["xj-urumqi-env"])
     with as_user(service, "outsider") as outsider:
         assert outsider.get(f"/history/process-definition/{definition}/statistics").json() == []
+
+
+def _entries(client, instance: str) -> dict[str, dict]:
+    return {row["operationType"]: row for row in client.get("/history/user-operation",
+                                                             params={"processInstanceId": instance}).json()}
+
+
+def test_annotating_user_operations(service, client, root):
+    deploy(client, FIXTURES / "eco_review.bpmn")
+    accounts.save_account(service.services, "reviewer", "reviewer-password", ["zj-eco-env"])
+    accounts.save_account(service.services, "colleague", "colleague-password", ["zj-eco-env"])
+    instance = start(client, "eco_review", **REVIEW).json()["id"]
+    [task] = client.get("/task", params={"processInstanceId": instance}).json()
+    with as_user(service, "reviewer") as reviewer, as_user(service, "colleague") as colleague:
+        assert reviewer.post(f"/task/{task['id']}/claim", json={"userId": "reviewer"}).status_code == 204
+        entries = _entries(client, instance)
+        claim, create = entries["Claim"]["operationId"], entries["Create"]["operationId"]
+        assert entries["Claim"]["annotation"] is None
+        # The one who gave the command annotates it, and administrators; no one else.
+        noted = reviewer.put(f"/history/user-operation/{claim}/set-annotation", json={"annotation": "代同事受理"})
+        assert noted.status_code == 204, noted.text
+        assert colleague.put(f"/history/user-operation/{claim}/set-annotation",
+                             json={"annotation": "x"}).status_code == 403
+        assert reviewer.put(f"/history/user-operation/{create}/set-annotation",
+                            json={"annotation": "x"}).status_code == 403
+        assert _entries(client, instance)["Claim"]["annotation"] == "代同事受理"
+    assert client.put(f"/history/user-operation/{create}/set-annotation",
+                      json={"annotation": "受理前已核对材料"}).status_code == 204
+    assert client.put(f"/history/user-operation/{claim}/clear-annotation").status_code == 204
+    entries = _entries(client, instance)
+    assert (entries["Create"]["annotation"], entries["Claim"]["annotation"]) == ("受理前已核对材料", None)
+    # The chained entries are unchanged: each annotation is a record of its own, in order.
+    recorded = root.get("/api/history/admin-events", params={"kind": "userOperation.annotated"}).json()
+    assert [(row["userId"], row["payload"]["operationId"], row["payload"]["annotation"]) for row in recorded] == [
+        ("reviewer", claim, "代同事受理"), ("test-admin", create, "受理前已核对材料"), ("test-admin", claim, None)]
+    assert root.get("/api/history/verify").json()["intact"] is True
+    for unknown in ("unknown", f"{instance}:99999999999", f"{instance}:x", f"{instance}:0"):
+        refused = client.put(f"/history/user-operation/{unknown}/set-annotation", json={"annotation": "x"})
+        assert (refused.status_code, refused.json()["message"]) == (400, "operation is null"), unknown
+    too_long = client.put(f"/history/user-operation/{create}/set-annotation", json={"annotation": "长" * 4001})
+    assert too_long.status_code == 400 and "at most 4000 characters" in too_long.json()["message"]

@@ -6,7 +6,7 @@ from fastapi import Request, Response
 
 from app.access.accounts import Principal
 from app.audit import removal
-from app.cases import history, reports
+from app.cases import history, operation_annotations, reports
 from app.context import Services
 from app.errors import InvalidRequest
 from app.rest.camunda import render
@@ -294,3 +294,18 @@ def user_operations(request: Request, services: ServicesDep, viewer: PrincipalDe
 @router.get("/user-operation/count")
 def count_user_operations(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
     return counted(services, history.user_operation_query(_operation_filter(query_dict(request), services, viewer)))
+
+
+@router.put("/user-operation/{operation_id}/set-annotation", status_code=204,
+            summary="Annotate an entry (administrators and whoever gave the command); recorded in the administrative "
+                    "history, since the entry itself is chained")
+def set_operation_annotation(operation_id: str, services: ServicesDep, actor: PrincipalDep,
+                             body: JsonBody = None) -> Response:
+    operation_annotations.annotate(services, operation_id, (body or {}).get("annotation"), actor=actor)
+    return Response(status_code=204)
+
+
+@router.put("/user-operation/{operation_id}/clear-annotation", status_code=204)
+def clear_operation_annotation(operation_id: str, services: ServicesDep, actor: PrincipalDep) -> Response:
+    operation_annotations.annotate(services, operation_id, None, actor=actor)
+    return Response(status_code=204)

@@ -305,9 +305,9 @@ def historic_incident(row: Incident, zone: tzinfo) -> dict[str, Any]:
             "resolved": ended and row.resolved}
 
 
-def user_operation(row: tuple[HistoryEvent, ProcessInstance], zone: tzinfo) -> dict[str, Any]:
-    """A history event as an entry of Camunda's user operation log."""
-    event, instance = row
+def user_operation(row: tuple[HistoryEvent, ProcessInstance, dict | None], zone: tzinfo) -> dict[str, Any]:
+    """A history event as an entry of Camunda's user operation log, with its latest annotation."""
+    event, instance, annotated = row
     logged = history.USER_OPERATIONS[event.kind]
 
     def value(field: str | None) -> str | None:
@@ -322,7 +322,8 @@ def user_operation(row: tuple[HistoryEvent, ProcessInstance], zone: tzinfo) -> d
             "batchId": None, "userId": event.user_id, "timestamp": format_instant(event.occurred_at, zone),
             "operationId": f"{event.process_instance_id}:{event.sequence}", "externalTaskId": None,
             "operationType": logged.operation_type, "entityType": logged.entity_type, "property": logged.property,
-            "orgValue": value(logged.org_value), "newValue": value(logged.new_value), "annotation": None,
+            "orgValue": value(logged.org_value), "newValue": value(logged.new_value),
+            "annotation": (annotated or {}).get("annotation"),
             "category": logged.category, "tenantId": instance.tenant_id}
 
 
