@@ -26,6 +26,8 @@ GUARDS = {
     "GET /api/experts": frozenset({"auditor", "admin"}),
     "GET /api/history/verify": frozenset({"auditor", "admin"}),
     "GET /engine-rest/metrics/{metrics_name}/sum": frozenset({"auditor", "admin"}),
+    "GET /engine-rest/metrics": frozenset({"auditor", "admin"}),
+    "DELETE /engine-rest/metrics/task-worker": ADMIN,
     "GET /api/history/admin-events": frozenset({"auditor", "admin"}),
     "POST /api/experts/{expert_id}/conflicts": ADMIN, "POST /api/expert-draws": ADMIN,
     **{operation: frozenset({"designer", "admin"}) for operation in (
