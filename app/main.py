@@ -69,7 +69,7 @@ def first_start(services: Services) -> None:
     settings = services.settings
     services.contents.check()  # a store of attached files that cannot be used stops the start
     with services.db.exclusive_start():
-        prepare_schema(services.db, settings.migrate_on_start)
+        prepare_schema(services.db, settings.migrate_on_start, services.clock)
         seed_if_empty(services)
         accounts.ensure_administrator(services)
         if settings.demo_accounts:

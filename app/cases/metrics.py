@@ -3,6 +3,8 @@ service records rather than from counters kept beside it: a count an auditor can
 cases themselves."""
 from __future__ import annotations
 
+import importlib.metadata
+import platform
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -125,3 +127,22 @@ def refuse_task_metrics_deletion() -> NoReturn:
                          "history (who completed which task), which cannot lose an entry and still verify; they "
                          "leave with an ended case's history once its retention has passed (DELETE "
                          "/history/process-instance/{id}, POST /history/cleanup)")
+
+
+def diagnostics(services: Services) -> dict[str, Any]:
+    """Camunda's telemetry data, which this service collects for nobody and sends nowhere: what it
+    runs on, and its counts of process instances, flow node instances and decision evaluations."""
+    with services.db.read() as session:
+        dialect = session.get_bind().dialect
+        database_version = ".".join(str(part) for part in dialect.server_version_info or ())
+        counts = {name: session.scalar(counting(None, None)) or 0 for name, counting in (
+            ("process-instances", _root_instances), ("flow-node-instances", _started_activities),
+            ("decision-instances", _decisions))}
+    return {"installation": None, "product": {
+        "name": "eco-orchestrator", "version": importlib.metadata.version("eco-orchestrator"), "edition": "community",
+        "internals": {
+            "database": {"vendor": dialect.name, "version": database_version},
+            "application-server": {"vendor": "uvicorn", "version": importlib.metadata.version("uvicorn")},
+            "jdk": None, "python": {"vendor": platform.python_implementation(), "version": platform.python_version()},
+            "commands": {}, "metrics": {name: {"count": count} for name, count in counts.items()},
+            "data-collection-start-date": None, "camunda-integration": [], "license-key": None, "webapps": []}}}

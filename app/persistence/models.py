@@ -404,6 +404,17 @@ class HistoryCleanupJob(Base):
     exception_message: Mapped[str | None] = mapped_column(Text)
 
 
+class SchemaLogEntry(Base):
+    """Each schema upgrade the migrate step applied (Camunda's schema log): the revision reached and
+    when. Alembic keeps only the current revision, so the upgrades before this table are not known."""
+
+    __tablename__ = "schema_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    timestamp: Mapped[datetime] = mapped_column(Instant())
+    version: Mapped[str] = mapped_column(String(64))
+
+
 class CalendarYear(Base):
     """A year of the official working calendar; `confirmed` once its State Council notice is entered."""
 

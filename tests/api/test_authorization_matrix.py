@@ -27,6 +27,10 @@ GUARDS = {
     "GET /api/history/verify": frozenset({"auditor", "admin"}),
     "GET /engine-rest/metrics/{metrics_name}/sum": frozenset({"auditor", "admin"}),
     "GET /engine-rest/metrics": frozenset({"auditor", "admin"}),
+    **{f"{method} /engine-rest/{path}": frozenset({"auditor", "admin"}) for method, path in (
+        ("GET", "deployment/registered"), ("GET", "schema/log"), ("POST", "schema/log"),
+        ("GET", "telemetry/configuration"), ("GET", "telemetry/data"))},
+    "POST /engine-rest/telemetry/configuration": ADMIN,
     "DELETE /engine-rest/metrics/task-worker": ADMIN,
     "GET /api/history/admin-events": frozenset({"auditor", "admin"}),
     "POST /api/experts/{expert_id}/conflicts": ADMIN, "POST /api/expert-draws": ADMIN,

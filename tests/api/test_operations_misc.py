@@ -1,9 +1,16 @@
 """Operators' reads and commands of Cockpit and Admin beyond the cases themselves, over real HTTP:
 historic activity statistics of a process definition, annotations of the user operation log, the
-metrics by interval."""
+metrics by interval, the registered deployments, the schema log and telemetry."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from sqlalchemy import delete
+
 from app.access import accounts
+from app.clock import SimulatedClock
+from app.persistence.migrations import script_head, upgrade_to_head
+from app.persistence.models import SchemaLogEntry
 from tests.support.bpmn_text import grading
 from tests.support.http import as_user, complete, deploy, deploy_bytes, start
 from tests.support.paths import FIXTURES
@@ -146,3 +153,40 @@ def test_metrics_by_interval(service, client, root):
     refused = client.delete("/metrics/task-worker", params={"date": "2026-09-29T00:00:00.000+0800"})
     assert refused.status_code == 400 and "cannot lose an entry" in refused.json()["message"]
     assert client.delete("/metrics/task-worker", params={"date": "yesterday"}).status_code == 400
+
+
+def test_registered_deployments_schema_log_and_telemetry(service, client):
+    first = deploy(client, FIXTURES / "eco_review.bpmn")
+    second = deploy_bytes(client, "graded.bpmn", GRADED).json()
+    # Every deployment is served by the timer workers.
+    assert sorted(client.get("/deployment/registered").json()) == sorted([first["id"], second["id"]])
+    # A schema upgraded before the log existed has none; the migrate step logs the revision it is at,
+    # once.
+    with service.services.db.write() as session:
+        session.execute(delete(SchemaLogEntry))
+    for _ in range(2):
+        upgrade_to_head(service.services.db, SimulatedClock(datetime(2026, 12, 7, 2, 0, tzinfo=UTC)))
+    logged = client.get("/schema/log").json()
+    assert [(row["version"], row["timestamp"]) for row in logged] == [(script_head(), "2026-12-07T10:00:00.000+0800")]
+    assert client.get("/schema/log", params={"version": script_head()}).json() == logged[-1:]
+    assert client.get("/schema/log", params={"version": "7.11.0"}).json() == []
+    assert client.post("/schema/log", params={"maxResults": 1}, json={
+        "sorting": [{"sortBy": "timestamp", "sortOrder": "desc"}]}).json() == logged[-1:]
+    assert client.get("/schema/log", params={"sortBy": "version"}).status_code == 400
+    # Telemetry is sent nowhere: always off, and turning it on changes nothing (as Camunda 7.22 and later).
+    assert client.get("/telemetry/configuration").json() == {"enableTelemetry": False}
+    assert client.post("/telemetry/configuration", json={"enableTelemetry": True}).status_code == 204
+    assert client.get("/telemetry/configuration").json() == {"enableTelemetry": False}
+    assert client.post("/telemetry/configuration", json={"enableTelemetry": "yes"}).status_code == 400
+    start(client, "eco_review", **REVIEW).raise_for_status()
+    data = client.get("/telemetry/data").json()
+    assert data["product"]["name"] == "eco-orchestrator"
+    assert data["product"]["internals"]["metrics"]["process-instances"] == {"count": 1}
+    assert data["product"]["internals"]["database"]["vendor"] in ("sqlite", "postgresql")
+    accounts.save_account(service.services, "auditor", "auditor-password", ["auditors"])
+    accounts.save_account(service.services, "official", "official-password", ["xj-urumqi-env"])
+    with as_user(service, "auditor") as auditor, as_user(service, "official") as official:
+        assert auditor.get("/deployment/registered").status_code == 200
+        assert auditor.post("/telemetry/configuration", json={"enableTelemetry": True}).status_code == 403
+        for path in ("/deployment/registered", "/schema/log", "/telemetry/data", "/telemetry/configuration"):
+            assert official.get(path).status_code == 403, path

@@ -25,6 +25,7 @@ from app.rest.camunda import (
     migration,
     process_definition,
     process_instance,
+    system,
     task,
     tenant,
     variable_instance,
@@ -37,5 +38,5 @@ for module in (engine, deployment, decision_definition, process_definition, proc
                attachment, history, job, message, external_task, variable_instance, execution, condition, identity,
                filter, incident, metrics, authorization, migration,
                job_definition, job_log, tenant, event_subscription, history_logs, history_cleanup,
-               history_definition):
+               history_definition, system):
     router.include_router(module.router)

@@ -1,5 +1,5 @@
 """Camunda's history cleanup job: when the timer worker next deletes the histories whose retention
-has passed.
+has passed; and the schema log, each upgrade the migrate step applied.
 
 Revision ID: 0032
 Revises: 0028
@@ -23,7 +23,15 @@ def upgrade() -> None:
         sa.Column("exception_message", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_history_cleanup_job")),
     )
+    op.create_table(
+        "schema_log",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("timestamp", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.String(64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_schema_log")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("schema_log")
     op.drop_table("history_cleanup_job")
