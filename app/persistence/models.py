@@ -387,6 +387,9 @@ class Incident(Base):
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     # An operator's note on it (Camunda's annotation).
     annotation: Mapped[str | None] = mapped_column(Text)
+    # Of an incident an operator raised (a custom type): the execution it was raised on, whose end
+    # ends it; a failed external task's is its task (the configuration).
+    execution_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class HistoryCleanupJob(Base):

@@ -1,5 +1,6 @@
 """Camunda's history cleanup job: when the timer worker next deletes the histories whose retention
-has passed; and the schema log, each upgrade the migrate step applied.
+has passed; the schema log, each upgrade the migrate step applied; and the execution an incident an
+operator raised is on.
 
 Revision ID: 0032
 Revises: 0028
@@ -30,8 +31,12 @@ def upgrade() -> None:
         sa.Column("version", sa.String(64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_schema_log")),
     )
+    with op.batch_alter_table("incident") as table:
+        table.add_column(sa.Column("execution_id", sa.String(36), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("incident") as table:
+        table.drop_column("execution_id")
     op.drop_table("schema_log")
     op.drop_table("history_cleanup_job")

@@ -61,7 +61,8 @@ GUARDS = {
     **{f"POST /engine-rest/{path}": frozenset({"system", "admin"}) for path in (
         "message", "signal", "external-task/fetchAndLock", "external-task/{task_id}/complete",
         "external-task/{task_id}/failure", "external-task/{task_id}/bpmnError", "external-task/{task_id}/extendLock",
-        "external-task/{task_id}/unlock", "external-task/{task_id}/lock", "execution/{execution_id}/signal")},
+        "external-task/{task_id}/unlock", "external-task/{task_id}/lock", "execution/{execution_id}/signal",
+        "execution/{execution_id}/create-incident", "execution/{execution_id}/messageSubscriptions/{message_name}/trigger")},
     **{f"PUT /engine-rest/external-task/{path}": frozenset({"system", "admin"})
        for path in ("{task_id}/retries", "retries", "{task_id}/priority")},
     **{f"{method} /engine-rest/incident/{{incident_id}}{path}": frozenset({"system", "admin"})

@@ -1,6 +1,7 @@
 """Operators' reads and commands of Cockpit and Admin beyond the cases themselves, over real HTTP:
 historic activity statistics of a process definition, annotations of the user operation log, the
-metrics by interval, the registered deployments, the schema log and telemetry."""
+metrics by interval, the registered deployments, the schema log and telemetry, incidents raised on an
+execution, and a message delivered to one waiting token."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -11,7 +12,8 @@ from app.access import accounts
 from app.clock import SimulatedClock
 from app.persistence.migrations import script_head, upgrade_to_head
 from app.persistence.models import SchemaLogEntry
-from tests.support.bpmn_text import grading
+from tests.support.bpmn_text import definitions, grading
+from tests.support.history import events_of
 from tests.support.http import as_user, complete, deploy, deploy_bytes, start
 from tests.support.paths import FIXTURES
 from tests.support.processes import GRADED
@@ -190,3 +192,97 @@ def test_registered_deployments_schema_log_and_telemetry(service, client):
         assert auditor.post("/telemetry/configuration", json={"enableTelemetry": True}).status_code == 403
         for path in ("/deployment/registered", "/schema/log", "/telemetry/data", "/telemetry/configuration"):
             assert official.get(path).status_code == 403, path
+
+
+WAITING = definitions("""
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="objection" />
+    <bpmn:receiveTask id="objection" name="异议" messageRef="objection_message" />
+    <bpmn:sequenceFlow id="f2" sourceRef="objection" targetRef="review" />
+    <bpmn:userTask id="review" camunda:candidateGroups="zj-eco-env" />
+    <bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="end" />
+    <bpmn:endEvent id="end" />
+""", process_id="waiting", root='<bpmn:message id="objection_message" name="objection" />')["inline.bpmn"]
+
+
+def _waiting_cases(client) -> list[tuple[str, str]]:
+    """Two cases whose tokens wait for the message objection: (instance, token execution) each."""
+    assert deploy_bytes(client, "waiting.bpmn", WAITING).status_code == 200
+    cases = []
+    for number in (1, 2):
+        instance = start(client, "waiting", f"W-{number}").json()["id"]
+        [token] = client.get("/execution", params={"processInstanceId": instance,
+                                                   "messageEventSubscriptionName": "objection"}).json()
+        cases.append((instance, token["id"]))
+    return cases
+
+
+def test_an_incident_raised_on_an_execution(service, client, root):
+    [(instance, token), (other, _)] = _waiting_cases(client)
+    raised = client.post(f"/execution/{instance}/create-incident", json={
+        "incidentType": "materialsMissing", "configuration": "EIA-2026-17", "message": "缺少环评报告附件"})
+    assert raised.status_code == 200, raised.text
+    incident = raised.json()
+    assert (incident["incidentType"], incident["configuration"], incident["incidentMessage"], incident["activityId"],
+            incident["executionId"], incident["processInstanceId"]) == (
+        "materialsMissing", "EIA-2026-17", "缺少环评报告附件", "objection", instance, instance)
+    on_token = client.post(f"/execution/{token}/create-incident", json={"incidentType": "materialsMissing"}).json()
+    assert (on_token["executionId"], on_token["activityId"], on_token["configuration"]) == (token, "objection", None)
+    assert client.get(f"/incident/{incident['id']}").json() == incident
+    assert client.get("/incident/count", params={"incidentType": "materialsMissing"}).json() == {"count": 2}
+    # Custom incidents are resolved by hand; the resolution and the raising are in the case's history.
+    assert client.delete(f"/incident/{incident['id']}").status_code == 204
+    [resolved] = client.get("/history/incident", params={"resolved": "true"}).json()
+    assert resolved["id"] == incident["id"] and resolved["endTime"] is not None
+    assert client.get(f"/incident/{incident['id']}").status_code == 404
+    recorded = [(event.kind, event.user_id) for event in events_of(service, instance) if event.kind.startswith("incident")]
+    assert recorded == [("incident.created", "test-admin")] * 2 + [("incident.resolved", "test-admin")]
+    # The other ends, deleted, when its execution moves on.
+    assert client.post(f"/execution/{token}/messageSubscriptions/objection/trigger", json={}).status_code == 204
+    [deleted] = client.get("/history/incident", params={"deleted": "true"}).json()
+    assert deleted["id"] == on_token["id"] and deleted["endTime"] is not None
+    assert client.get("/incident/count").json() == {"count": 0}
+    definition = client.get("/process-definition/key/waiting").json()["id"]
+    statistics = client.get(f"/history/process-definition/{definition}/statistics", params={"incidents": "true"}).json()
+    assert {row["id"]: (row["openIncidents"], row["resolvedIncidents"], row["deletedIncidents"])
+            for row in statistics}["objection"] == (0, 1, 1)
+    assert root.get("/api/history/verify").json()["intact"] is True
+    # Camunda's refusals.
+    for body, message in (({}, "incidentType is null"),
+                          ({"incidentType": "failedExternalTask"}, "raised by the service itself"),
+                          ({"incidentType": "x", "message": 5}, "'message' is a text")):
+        refused = client.post(f"/execution/{other}/create-incident", json=body)
+        assert refused.status_code == 400 and message in refused.json()["message"], refused.text
+    unknown = client.post("/execution/unknown/create-incident", json={"incidentType": "x"})
+    assert (unknown.status_code, unknown.json()["message"]) == (
+        400, "Cannot find an execution with executionId 'unknown': execution is null")
+    accounts.save_account(service.services, "system", "system-password", ["systems"])
+    accounts.save_account(service.services, "official", "official-password", ["zj-eco-env"])
+    with as_user(service, "system") as system, as_user(service, "official") as official:
+        assert official.post(f"/execution/{other}/create-incident", json={"incidentType": "x"}).status_code == 403
+        assert system.post(f"/execution/{other}/create-incident", json={"incidentType": "x"}).status_code == 200
+
+
+def test_a_message_triggered_on_one_waiting_token(service, client):
+    [(first, token), (second, other_token)] = _waiting_cases(client)
+    # Sent as a message it would match both; triggered on the execution it reaches that token only.
+    assert client.post("/message", json={"messageName": "objection"}).status_code == 400
+    triggered = client.post(f"/execution/{token}/messageSubscriptions/objection/trigger",
+                            json={"variables": {"objector": {"value": "村民委员会"}}})
+    assert triggered.status_code == 204, triggered.text
+    assert client.get(f"/process-instance/{first}/variables/objector").json()["value"] == "村民委员会"
+    assert [task["taskDefinitionKey"] for task in client.get("/task", params={"processInstanceId": first}).json()] == [
+        "review"]
+    assert client.get("/task", params={"processInstanceId": second}).json() == []
+    # An instance's own id names its only token waiting for the message, as its root execution.
+    assert client.post(f"/execution/{second}/messageSubscriptions/objection/trigger").status_code == 204
+    assert len(client.get("/task", params={"processInstanceId": second}).json()) == 1
+    # Nothing waits any more: Camunda's words (with 400 where Camunda answers 500).
+    again = client.post(f"/execution/{token}/messageSubscriptions/objection/trigger")
+    assert (again.status_code, again.json()["message"]) == (
+        400, f"Cannot trigger message objection for execution {token}: Execution with id '{token}' does not have a "
+             "subscription to a message event with name 'objection'")
+    assert client.post(f"/execution/{other_token}/messageSubscriptions/other/trigger").status_code == 400
+    accounts.save_account(service.services, "official", "official-password", ["zj-eco-env"])
+    with as_user(service, "official") as official:
+        assert official.post(f"/execution/{token}/messageSubscriptions/objection/trigger").status_code == 403

@@ -281,7 +281,7 @@ def incident(row: Incident, zone: tzinfo) -> dict[str, Any]:
         "id": row.id,
         "processDefinitionId": row.process_definition_id,
         "processInstanceId": row.process_instance_id,
-        "executionId": row.configuration,
+        "executionId": row.execution_id or row.configuration,
         "incidentTimestamp": format_instant(row.created, zone),
         "incidentType": row.incident_type,
         "activityId": row.activity_id,
