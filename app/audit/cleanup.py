@@ -96,8 +96,9 @@ def schedule(services: Services, immediately_due: bool, *, actor: Principal) -> 
 
 
 def schedule_at_start(services: Services) -> None:
-    """With a window configured, the job is due at its start (Camunda creates the job when the engine
-    starts); a job due earlier keeps its date."""
+    """With a window configured, a job not scheduled yet (or resting) is due at the start of the
+    current or next window (Camunda creates the job when the engine starts); a scheduled one keeps
+    its date, so that a restart within the window does not run it again."""
     settings = services.settings
     now = services.clock.now()
     current = window(settings, now)
@@ -105,7 +106,7 @@ def schedule_at_start(services: Services) -> None:
         return
     with services.db.write() as session:
         job = _job(session, now)
-        if job.due_at is None or job.suspended or job.due_at > current[0]:
+        if job.due_at is None or job.suspended:
             _schedule(session, job, current[0], now, None, False)
 
 
