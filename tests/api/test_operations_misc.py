@@ -261,6 +261,10 @@ def test_an_incident_raised_on_an_execution(service, client, root):
     with as_user(service, "system") as system, as_user(service, "official") as official:
         assert official.post(f"/execution/{other}/create-incident", json={"incidentType": "x"}).status_code == 403
         assert system.post(f"/execution/{other}/create-incident", json={"incidentType": "x"}).status_code == 200
+    # A deleted case's incidents end with it.
+    assert client.delete(f"/process-instance/{other}").status_code == 204
+    assert client.get("/incident/count").json() == {"count": 0}
+    assert client.get("/history/incident/count", params={"deleted": "true"}).json() == {"count": 2}
 
 
 def test_a_message_triggered_on_one_waiting_token(service, client):
