@@ -244,8 +244,8 @@ def _sync_external_tasks(session: Session, instance: ProcessInstance, run: Proce
             record(session, instance, EXTERNAL_TASK_DELETED, now, activity_id=row.activity_id, task_id=row.id,
                    topic=row.topic_name, priority=row.priority, worker_id=row.worker_id, retries=row.retries)
         # An incident of a task that is gone (completed, or cancelled by a boundary event) is over.
-        session.execute(update(Incident).where(Incident.configuration.in_(gone), Incident.end_time.is_(None))
-                        .values(end_time=now))
+        session.execute(update(Incident).where(Incident.configuration.in_(gone), Incident.execution_id.is_(None),
+                                               Incident.end_time.is_(None)).values(end_time=now))
     new_tasks = [task for task_id, task in open_tasks.items() if task_id not in existing]
     if not new_tasks:
         return
