@@ -123,10 +123,13 @@ def run_due(services: Services) -> int:
     if not settings.history_cleanup_enabled:
         return 0
     now = services.clock.now()
+    due = select(HistoryCleanupJob).where(HistoryCleanupJob.due_at <= now, HistoryCleanupJob.suspended.is_(False))
+    # Looked for first without a unit of work: most passes find nothing due, and take no write lock.
+    with services.db.read() as session:
+        if session.scalars(due.limit(1)).first() is None:
+            return 0
     with services.db.write() as session:
-        job = session.scalars(select(HistoryCleanupJob).where(
-            HistoryCleanupJob.due_at <= now, HistoryCleanupJob.suspended.is_(False))
-            .with_for_update(skip_locked=True)).first()
+        job = session.scalars(due.with_for_update(skip_locked=True)).first()
         if job is None:
             return 0
         job_id = job.id
