@@ -217,3 +217,16 @@ def test_cleanable_report_per_process_definition(service, client, root):
     after = {row["processDefinitionKey"]: row for row in client.get(report).json()}
     assert (after["eco_review"]["finishedProcessInstanceCount"], after["eco_review"]["cleanableProcessInstanceCount"]
             ) == (1, 0)
+
+
+def test_a_disabled_cleanup_is_refused_as_camunda_refuses_it(service):
+    disabled = start_service(service.services.db.url, history_cleanup_enabled=False)
+    try:
+        with httpx.Client(base_url=f"{disabled.base_url}/engine-rest", auth=ADMIN_AUTH, timeout=30) as http:
+            refused = http.post("/history/cleanup")
+            assert (refused.status_code, refused.json()["type"], refused.json()["message"]) == (
+                400, "BadUserRequestException", "History cleanup is disabled for this engine")
+            assert http.get("/history/cleanup/configuration").json()["enabled"] is False
+            assert http.get("/history/cleanup/jobs").status_code == 404
+    finally:
+        disabled.stop()
