@@ -168,7 +168,7 @@ def _on_database(action: Callable[[Services], _Result]) -> _Result:
     from app.settings import get_settings
 
     services = build_services(get_settings())
-    upgrade_to_head(services.db)
+    upgrade_to_head(services.db, services.clock)
     try:
         return action(services)
     except InvalidRequest as error:
@@ -213,7 +213,7 @@ def run_worker(interval: float | None) -> None:
         raise SystemExit("a separate worker runs on the system clock; a simulated clock lives in the service")
     logs.install(settings.log_format, settings.log_level)  # its timer lines as the service's (LOG_FORMAT)
     services = build_services(settings)
-    prepare_schema(services.db, settings.migrate_on_start)
+    prepare_schema(services.db, settings.migrate_on_start, services.clock)
     worker = TimerWorker(services, interval or settings.timer_poll_seconds)
     stopped = threading.Event()
     for number in (signal.SIGINT, signal.SIGTERM):

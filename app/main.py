@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from app.access import accounts
+from app.audit import cleanup
 from app.audit.anchors import AnchorSigner
 from app.cases.attachments import accepted_types
 from app.cases.call_activities import CallActivities
@@ -74,13 +75,14 @@ def first_start(services: Services) -> None:
     settings = services.settings
     services.contents.check()  # a store of attached files that cannot be used stops the start
     with services.db.exclusive_start():
-        prepare_schema(services.db, settings.migrate_on_start)
+        prepare_schema(services.db, settings.migrate_on_start, services.clock)
         seed_if_empty(services)
         accounts.ensure_administrator(services)
         if settings.demo_accounts:
             accounts.seed_demo_accounts(services)
         if settings.deploy_on_start:
             _log_deployed(deploy_directory(services, Path(settings.deploy_on_start)))
+        cleanup.schedule_at_start(services)
     overdue = overdue_timers(services)
     if overdue:
         log.info("%d timers fell due while the service was stopped; %s", overdue,

@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     # Fire due timers from a thread of the service; turn off where separate workers do it.
     timer_worker: bool = True
     timer_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    # Camunda's history cleanup (POST /history/cleanup): whether it may run, the daily window in which
+    # the timer worker deletes the histories whose retention has passed ("HH:MM", official time; an
+    # end before the start spans midnight; neither: only when scheduled by hand), and how many cases
+    # one worker pass deletes before the next pass continues.
+    history_cleanup_enabled: bool = True
+    history_cleanup_batch_window_start_time: str = Field(default="", pattern=r"^(|([01]\d|2[0-3]):[0-5]\d)$")
+    history_cleanup_batch_window_end_time: str = Field(default="", pattern=r"^(|([01]\d|2[0-3]):[0-5]\d)$")
+    history_cleanup_batch_size: int = Field(default=500, ge=1, le=10_000)
     # A deadline is shown as a warning (预警) when this many working days or fewer remain.
     deadline_warning_working_days: int = Field(default=3, ge=0, le=60)
     # "user:password" of the first administrator, created at start while no administrator exists;
@@ -179,6 +187,9 @@ class Settings(BaseSettings):
             raise ValueError("ANCHOR_SIGNING_KEY must be set with ENVIRONMENT=production: a PEM Ed25519 private "
                              "key, or the path of a file holding one, never stored in the database "
                              "(openssl genpkey -algorithm ed25519)")
+        if bool(self.history_cleanup_batch_window_start_time) != bool(self.history_cleanup_batch_window_end_time):
+            raise ValueError("HISTORY_CLEANUP_BATCH_WINDOW_START_TIME and HISTORY_CLEANUP_BATCH_WINDOW_END_TIME are "
+                             "given together (HH:MM, official time), or neither")
         if self.attachment_store == "directory" and not self.attachment_directory.strip():
             raise ValueError("ATTACHMENT_STORE=directory needs ATTACHMENT_DIRECTORY, the directory the files go to")
         if self.attachment_store == "s3":

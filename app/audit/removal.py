@@ -15,20 +15,21 @@ and the anchor log still verify; `ledger.verify` accepts the anchors of a delete
 deletion lists them, and names the deleted cases.
 
 What the registers recorded of the case (park and agency standings it decided, expert draws) stays:
-that is the registers' history, not the case's. `DELETE /history/process-instance/{id}/variable-instances`
-is not offered: the variables are part of the chained events, which cannot lose a value and still
-verify.
+that is the registers' history, not the case's. Deleting a case's historic variables (Camunda's
+`DELETE /history/variable-instance/{id}` and `/history/process-instance/{id}/variable-instances`) is
+refused: the variables are part of the chained events, which cannot lose a value and still verify.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.access.accounts import Principal
 from app.audit import ledger
+from app.cases import variable_instances
 from app.errors import BadUserRequest, NotFound
 from app.persistence.contents import discard_unreferenced
 from app.persistence.models import (
@@ -65,10 +66,11 @@ def subject(instance_id: str) -> str:
     return f"process-instance:{instance_id}"
 
 
-def delete_history(services: Services, instance_id: str, *, actor: Principal, fail_if_not_exists: bool = True
-                   ) -> None:
+def delete_history(services: Services, instance_id: str, *, actor: Principal | None, fail_if_not_exists: bool = True,
+                   cleanup_job_id: str | None = None) -> None:
     """Delete an ended case's history whose retention has passed (see the module); an unknown case is
-    refused with 404, or ignored when not `fail_if_not_exists`."""
+    refused with 404, or ignored when not `fail_if_not_exists`. The history cleanup job
+    (app.audit.cleanup) deletes with no actor and is named in the record instead."""
     with services.db.write() as session:
         instance = session.get(ProcessInstance, instance_id)
         if instance is None:
@@ -101,12 +103,36 @@ def delete_history(services: Services, instance_id: str, *, actor: Principal, fa
                                 .where(HistoryEvent.process_instance_id == instance_id)) or 0
         anchors = session.scalars(select(HistoryAnchor.number).where(HistoryAnchor.process_instance_id == instance_id)
                                   .order_by(HistoryAnchor.number)).all()
-        ledger.record_admin(session, ledger.HISTORY_DELETED, subject(instance_id), now, actor.user_id,
+        by_job = {"historyCleanupJobId": cleanup_job_id} if cleanup_job_id else {}
+        ledger.record_admin(session, ledger.HISTORY_DELETED, subject(instance_id), now,
+                            actor.user_id if actor else None, **by_job,
                             processInstanceId=instance_id, processDefinitionId=instance.definition_id,
                             historyHash=instance.history_hash or ledger.GENESIS, events=events,
                             anchors=list(anchors), endTime=ledger.instant_text(instance.end_time),
                             historyTimeToLive=days)
         _remove_rows(services, session, instance)
+
+
+_VARIABLES_KEPT = ("the variables are part of the case's chained history, which cannot lose a value and still verify; "
+                   "an ended case's whole history is deleted once its retention has passed "
+                   "(DELETE /history/process-instance/{id})")
+
+
+def refuse_variable_deletion(services: Services, variable_id: str, *, actor: Principal) -> NoReturn:
+    """Camunda's answer for an unknown variable (404), else the refusal and its reason."""
+    try:
+        variable_instances.variable_by_id(services, variable_id, actor, running_only=False)
+    except NotFound:
+        raise NotFound(f"No historic variable instance found with id: {variable_id}: variable is null") from None
+    raise BadUserRequest(f"The historic variable instance {variable_id} cannot be deleted: {_VARIABLES_KEPT}")
+
+
+def refuse_variables_deletion(services: Services, instance_id: str) -> NoReturn:
+    with services.db.read() as session:
+        if session.get(ProcessInstance, instance_id) is None:
+            raise NotFound(f"No historic process instance found with id: {instance_id}: instance is null")
+    raise BadUserRequest(f"The historic variables of process instance {instance_id} cannot be deleted: "
+                         f"{_VARIABLES_KEPT}")
 
 
 def _remove_rows(services: Services, session: Session, instance: ProcessInstance) -> None:

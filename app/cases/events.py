@@ -123,10 +123,7 @@ def trigger_execution(services: Services, *, execution_id: str, variables: Mappi
     variables = dict(variables or {})
     refuse_reserved_keys(variables)
     with services.db.write() as session:
-        rows = session.scalars(select(EventSubscription).where(
-            EventSubscription.process_instance_id.is_not(None),
-            or_(EventSubscription.task_id == execution_id, EventSubscription.process_instance_id == execution_id))
-            .order_by(EventSubscription.created, EventSubscription.id)).all()
+        rows = _subscriptions_of(session, execution_id)
         token = [row for row in rows if row.task_id == execution_id]
         triggers = [row for row in token or rows if row.kind == TRIGGER]
         if token and not triggers:
@@ -141,11 +138,46 @@ def trigger_execution(services: Services, *, execution_id: str, variables: Mappi
             raise InvalidRequest(f"Cannot signal execution {execution_id}: {len(triggers)} receive tasks of the "
                                  "instance wait; signal the execution of one (GET /execution?activityId=...)")
         [subscription] = triggers
-        refuse_if_suspended(session.get_one(ProcessInstance, subscription.process_instance_id))
-        [target] = [found for found in _waiting_tokens(services, session, TRIGGER, subscription.event_name,
-                                                       instance_id=subscription.process_instance_id)
-                    if found.subscription.id == subscription.id]
-        _deliver(services, session, target, TRIGGER, subscription.event_name, variables, actor.user_id)
+        _deliver_to(services, session, subscription, variables, actor)
+
+
+def trigger_message(services: Services, *, execution_id: str, message_name: str,
+                    variables: Mapping[str, Any] | None = None, actor: Principal) -> None:
+    """POST /execution/{id}/messageSubscriptions/{messageName}/trigger: exactly the token of that
+    execution (or of the instance, named by its own id) waiting for the message receives it, with the
+    variables, whatever the message's correlation would choose."""
+    variables = dict(variables or {})
+    refuse_reserved_keys(variables)
+    refused = f"Cannot trigger message {message_name} for execution {execution_id}: "
+    with services.db.write() as session:
+        rows = [row for row in _subscriptions_of(session, execution_id)
+                if row.kind == "message" and row.event_name == message_name]
+        token = [row for row in rows if row.task_id == execution_id] or rows
+        if not token:
+            raise InvalidRequest(f"{refused}Execution with id '{execution_id}' does not have a subscription to a "
+                                 f"message event with name '{message_name}'")
+        if len(token) > 1:
+            raise InvalidRequest(f"{refused}More than one matching message subscription found for execution "
+                                 f"{execution_id}")
+        _deliver_to(services, session, token[0], variables, actor)
+
+
+def _subscriptions_of(session: Session, execution_id: str) -> list[EventSubscription]:
+    """What a waiting token of that id, or the instance of that id, waits for."""
+    return list(session.scalars(select(EventSubscription).where(
+        EventSubscription.process_instance_id.is_not(None),
+        or_(EventSubscription.task_id == execution_id, EventSubscription.process_instance_id == execution_id))
+        .order_by(EventSubscription.created, EventSubscription.id)))
+
+
+def _deliver_to(services: Services, session: Session, subscription: EventSubscription, variables: dict[str, Any],
+                actor: Principal) -> None:
+    """Deliver to the one token that waits on the subscription."""
+    refuse_if_suspended(session.get_one(ProcessInstance, subscription.process_instance_id))
+    [target] = [found for found in _waiting_tokens(services, session, subscription.kind, subscription.event_name,
+                                                   instance_id=subscription.process_instance_id)
+                if found.subscription.id == subscription.id]
+    _deliver(services, session, target, subscription.kind, subscription.event_name, variables, actor.user_id)
 
 
 # How far signals thrown by processes may set each other off within one command: a process that wakes

@@ -196,15 +196,21 @@ def tasks_of_instances(services: Services, instance_ids: list[str]) -> list[str]
                                     .order_by(ExternalTask.created, ExternalTask.id)))
 
 
+def _of_task(task_id: str) -> ColumnElement[bool]:
+    """The incidents of a failed external task (an operator's raised incident names its execution
+    instead, whatever its configuration says)."""
+    return (Incident.configuration == task_id) & Incident.execution_id.is_(None)
+
+
 def _set_retries(session: Session, now: datetime, task: ExternalTask, retries: int, actor: Principal) -> None:
     task.retries = retries
     instance = session.get_one(ProcessInstance, task.process_instance_id)
     record(session, instance, "externalTask.retriesSet", now, user_id=actor.user_id, activity_id=task.activity_id,
            task_id=task.id, retries=retries)
     if retries > 0:
-        session.execute(update(Incident).where(Incident.configuration == task.id, Incident.end_time.is_(None))
+        session.execute(update(Incident).where(_of_task(task.id), Incident.end_time.is_(None))
                         .values(end_time=now, resolved=True))
-    elif not session.scalars(select(Incident.id).where(Incident.configuration == task.id,
+    elif not session.scalars(select(Incident.id).where(_of_task(task.id),
                                                        Incident.end_time.is_(None))).first():
         _raise_incident(session, instance, task, now)
 

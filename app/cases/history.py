@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, String, cast, literal, select
 from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
 from app.cases.projections import ACTIVE
 from app.errors import NotFound
-from app.persistence.models import ActivityInstance, HistoryEvent, ProcessDefinition, ProcessInstance
+from app.persistence.models import ActivityInstance, AdminEvent, HistoryEvent, ProcessDefinition, ProcessInstance
 from app.persistence.queries import like, related
 
 if TYPE_CHECKING:
@@ -238,11 +238,28 @@ class OperationFilter:
     sort_desc: dict[str, bool] = field(default_factory=dict)
 
 
+# The administrative event that sets (or, with a null annotation, clears) an entry's annotation: the
+# chained entry itself is never changed (app.cases.operation_annotations).
+OPERATION_ANNOTATED = "userOperation.annotated"
+
+
+def operation_subject(operation_id: str) -> str:
+    return f"user-operation:{operation_id}"
+
+
+def _annotation() -> Any:
+    """The payload of the entry's latest annotation event, if any."""
+    subject = (literal(operation_subject("")) + HistoryEvent.process_instance_id + ":"
+               + cast(HistoryEvent.sequence, String))
+    return (select(AdminEvent.payload).where(AdminEvent.subject == subject, AdminEvent.kind == OPERATION_ANNOTATED)
+            .order_by(AdminEvent.id.desc()).limit(1).scalar_subquery())
+
+
 def user_operation_query(c: OperationFilter) -> Select:
     kinds = [kind for kind, logged in USER_OPERATIONS.items()
              if c.operation_type in (None, logged.operation_type) and c.entity_type in (None, logged.entity_type)]
-    query = (select(HistoryEvent, ProcessInstance).join(ProcessInstance,
-                                                        ProcessInstance.id == HistoryEvent.process_instance_id)
+    query = (select(HistoryEvent, ProcessInstance, _annotation())
+             .join(ProcessInstance, ProcessInstance.id == HistoryEvent.process_instance_id)
              .where(HistoryEvent.kind.in_(kinds), HistoryEvent.user_id.is_not(None)))
     query = permissions.only_visible(query, HistoryEvent.process_instance_id, c.viewer)
     for value, column in [(c.process_instance_id, HistoryEvent.process_instance_id), (c.task_id, HistoryEvent.task_id),

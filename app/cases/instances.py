@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.access import permissions
@@ -155,6 +155,7 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
     _sync_external_tasks(session, instance, run, result.external_tasks if active else (), now)
     _sync_subscriptions(session, instance, run, result.waits if active else (), now)
     _record_activities(session, instance, result.changes, now, user_id)
+    _end_raised_incidents(session, instance, result.changes, now)
     for hook in services.hooks:
         hook.after_saving(services, session, instance, run, result, now, user_id)
     for evaluation in result.decisions:
@@ -270,8 +271,8 @@ def _sync_external_tasks(session: Session, instance: ProcessInstance, run: Proce
             record(session, instance, EXTERNAL_TASK_DELETED, now, activity_id=row.activity_id, task_id=row.id,
                    topic=row.topic_name, priority=row.priority, worker_id=row.worker_id, retries=row.retries)
         # An incident of a task that is gone (completed, or cancelled by a boundary event) is over.
-        session.execute(update(Incident).where(Incident.configuration.in_(gone), Incident.end_time.is_(None))
-                        .values(end_time=now))
+        session.execute(update(Incident).where(Incident.configuration.in_(gone), Incident.execution_id.is_(None),
+                                               Incident.end_time.is_(None)).values(end_time=now))
     new_tasks = [task for task_id, task in open_tasks.items() if task_id not in existing]
     if not new_tasks:
         return
@@ -307,6 +308,22 @@ def _sync_subscriptions(session: Session, instance: ProcessInstance, run: Proces
          "activity_id": wait.activity_id, "task_id": wait.task_id, "business_key": instance.business_key,
          "tenant_id": instance.tenant_id, "created": now}
         for key, wait in waits.items() if key not in existing])
+
+
+def _end_raised_incidents(session: Session, instance: ProcessInstance, changes: Iterable[ActivityChange],
+                          now: datetime) -> None:
+    """An incident an operator raised on an execution (app.cases.incidents) ends, deleted, when its
+    execution leaves the activity it was raised at (a waiting token, or the instance's own execution),
+    or when the case ends."""
+    ended = [change for change in changes if change.ended]
+    if not ended and instance.status == ACTIVE:
+        return
+    left = or_(Incident.execution_id.in_([change.activity_instance_id for change in ended]),
+               and_(Incident.execution_id == instance.id,
+                    Incident.activity_id.in_([change.activity_id for change in ended])))
+    session.execute(update(Incident).where(
+        Incident.process_instance_id == instance.id, Incident.end_time.is_(None),
+        Incident.execution_id.is_not(None) if instance.status != ACTIVE else left).values(end_time=now))
 
 
 def _record_activities(session: Session, instance: ProcessInstance, changes: Iterable[ActivityChange],

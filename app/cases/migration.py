@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session
 
 from app.access.accounts import Principal
@@ -196,7 +196,10 @@ def _move_rows(session: Session, instance: ProcessInstance, nodes: Sequence[Any]
         session.execute(update(UserTask).where(UserTask.id == node.id).values(task_definition_key=target_id, **keys))
         session.execute(update(ExternalTask).where(ExternalTask.id == node.id).values(
             activity_id=target_id, process_definition_version_tag=definition.version_tag, **keys))
-        session.execute(update(Incident).where(Incident.configuration == node.id).values(
-            activity_id=target_id, process_definition_id=definition.id))
+        # A failed external task's incidents, and those an operator raised on the token.
+        of_token = or_((Incident.configuration == node.id) & Incident.execution_id.is_(None),
+                       Incident.execution_id == node.id)
+        session.execute(update(Incident).where(of_token).values(activity_id=target_id,
+                                                                process_definition_id=definition.id))
     session.execute(delete(Timer).where(Timer.process_instance_id == instance.id))
     session.execute(delete(EventSubscription).where(EventSubscription.process_instance_id == instance.id))

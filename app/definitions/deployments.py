@@ -321,6 +321,13 @@ def _definition(session: Session, definition_id: str | None, key: str | None, te
     return get_definition(session, definition_id) if definition_id else latest_by_key(session, key, tenant_id)
 
 
+def registered_deployments(services: Services) -> list[str]:
+    """Camunda's deployments registered with the job executor: here every deployment, since the
+    timer workers serve all of them."""
+    with services.db.read() as session:
+        return list(session.scalars(select(Deployment.id).order_by(Deployment.deployment_time, Deployment.id)))
+
+
 def find_deployment(services: Services, deployment_id: str) -> Deployment:
     with services.db.read() as session:
         return get_deployment(session, deployment_id)

@@ -1,15 +1,19 @@
-"""Bringing the schema to the newest Alembic revision before the service answers."""
+"""Bringing the schema to the newest Alembic revision before the service answers, and logging each
+upgrade (Camunda's schema log)."""
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, insert, select, text
 
+from app.clock import Clock, SystemClock
 from app.persistence.database import AdvisoryLock, Database
+from app.persistence.models import SchemaLogEntry
 from app.settings import PROJECT_ROOT
 
 
@@ -20,16 +24,28 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade_to_head(database: Database) -> None:
+def _log_upgrade(connection: Connection, at: datetime) -> None:
+    """Log the revision the schema is at, unless it is the one last logged."""
+    revision = database_revision(connection)
+    last = connection.scalar(select(SchemaLogEntry.version).order_by(SchemaLogEntry.id.desc()).limit(1))
+    if revision is not None and revision != last:
+        connection.execute(insert(SchemaLogEntry).values(timestamp=at, version=revision))
+
+
+def upgrade_to_head(database: Database, clock: Clock | None = None) -> None:
     config = alembic_config(database.url)
+    now = (clock or SystemClock()).now
     if database.is_sqlite:
         command.upgrade(config, "head")
+        with database.engine.begin() as connection:
+            _log_upgrade(connection, now())
         return
     with database.engine.connect() as connection:
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": int(AdvisoryLock.MIGRATION)})
         try:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+            _log_upgrade(connection, now())
             connection.commit()
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": int(AdvisoryLock.MIGRATION)})
@@ -47,11 +63,11 @@ def database_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def prepare_schema(database: Database, migrate: bool) -> None:
+def prepare_schema(database: Database, migrate: bool, clock: Clock | None = None) -> None:
     """At start: migrate, or where `eco-orchestrator migrate` runs apart (MIGRATE_ON_START=false), refuse a
     schema that is not at the newest revision rather than serve with one this build does not know."""
     if migrate:
-        upgrade_to_head(database)
+        upgrade_to_head(database, clock)
         return
     with database.engine.connect() as connection:
         current = database_revision(connection)

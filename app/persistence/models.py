@@ -387,6 +387,35 @@ class Incident(Base):
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     # An operator's note on it (Camunda's annotation).
     annotation: Mapped[str | None] = mapped_column(Text)
+    # Of an incident an operator raised (a custom type): the execution it was raised on, whose end
+    # ends it; a failed external task's is its task (the configuration).
+    execution_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class HistoryCleanupJob(Base):
+    """Camunda's history cleanup job (at most one row): when the timer worker next deletes the
+    histories whose retention has passed (app.audit.cleanup)."""
+
+    __tablename__ = "history_cleanup_job"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created: Mapped[datetime] = mapped_column(Instant())
+    # Empty while suspended: nothing to do until it is scheduled again.
+    due_at: Mapped[datetime | None] = mapped_column(Instant())
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The first failure of its last run (a case the run could not delete), for the operators.
+    exception_message: Mapped[str | None] = mapped_column(Text)
+
+
+class SchemaLogEntry(Base):
+    """Each schema upgrade the migrate step applied (Camunda's schema log): the revision reached and
+    when. Alembic keeps only the current revision, so the upgrades before this table are not known."""
+
+    __tablename__ = "schema_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    timestamp: Mapped[datetime] = mapped_column(Instant())
+    version: Mapped[str] = mapped_column(String(64))
 
 
 class CalendarYear(Base):

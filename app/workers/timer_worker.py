@@ -1,9 +1,11 @@
-"""The timer worker: fires due timers, pass after pass, each exactly once across workers."""
+"""The timer worker: fires due timers, pass after pass, each exactly once across workers, and runs
+the history cleanup job when it is due."""
 from __future__ import annotations
 
 import logging
 import threading
 
+from app.audit import cleanup
 from app.cases.timers import fire_due_timers
 from app.context import Services
 
@@ -26,14 +28,18 @@ class TimerWorker:
         self._stop.set()
         self._thread.join(timeout=30)
 
+    def run_once(self) -> None:
+        """One pass: fire each schedule a bounded number of times (a cycle that fell far behind catches
+        up over several passes instead of holding the worker), then the history cleanup if it is due."""
+        for _ in range(self.services.settings.timer_firings_per_pass):
+            if self._stop.is_set() or not fire_due_timers(self.services):
+                break
+        cleanup.run_due(self.services)
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                # One pass fires each schedule a bounded number of times: a cycle that fell far behind
-                # catches up over several passes instead of holding the worker.
-                for _ in range(self.services.settings.timer_firings_per_pass):
-                    if self._stop.is_set() or not fire_due_timers(self.services):
-                        break
+                self.run_once()
             except Exception:  # a failing round must not end the worker; the next round retries
                 log.exception("timer round failed")
             self._stop.wait(self.interval)

@@ -26,6 +26,12 @@ GUARDS = {
     "GET /api/experts": frozenset({"auditor", "admin"}),
     "GET /api/history/verify": frozenset({"auditor", "admin"}),
     "GET /engine-rest/metrics/{metrics_name}/sum": frozenset({"auditor", "admin"}),
+    "GET /engine-rest/metrics": frozenset({"auditor", "admin"}),
+    **{f"{method} /engine-rest/{path}": frozenset({"auditor", "admin"}) for method, path in (
+        ("GET", "deployment/registered"), ("GET", "schema/log"), ("POST", "schema/log"),
+        ("GET", "telemetry/configuration"), ("GET", "telemetry/data"))},
+    "POST /engine-rest/telemetry/configuration": ADMIN,
+    "DELETE /engine-rest/metrics/task-worker": ADMIN,
     "GET /api/history/admin-events": frozenset({"auditor", "admin"}),
     "POST /api/experts/{expert_id}/conflicts": ADMIN, "POST /api/expert-draws": ADMIN,
     **{operation: frozenset({"designer", "admin"}) for operation in (
@@ -35,6 +41,11 @@ GUARDS = {
         "DELETE /engine-rest/process-definition/key/{key}/tenant-id/{tenant_id}")},
     "DELETE /engine-rest/process-instance/{instance_id}": ADMIN,
     "DELETE /engine-rest/history/process-instance/{instance_id}": ADMIN,
+    "POST /engine-rest/history/cleanup": ADMIN,
+    "DELETE /engine-rest/history/process-instance/{instance_id}/variable-instances": ADMIN,
+    "DELETE /engine-rest/history/variable-instance/{variable_id}": ADMIN,
+    **{f"GET /engine-rest/history/cleanup/{path}": frozenset({"auditor", "admin"})
+       for path in ("job", "jobs", "configuration")},
     "POST /engine-rest/process-instance/{instance_id}/variables": ADMIN,
     "PUT /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,
     "POST /engine-rest/process-instance/{instance_id}/variables/{name}/data": ADMIN,
@@ -55,7 +66,8 @@ GUARDS = {
     **{f"POST /engine-rest/{path}": frozenset({"system", "admin"}) for path in (
         "message", "signal", "external-task/fetchAndLock", "external-task/{task_id}/complete",
         "external-task/{task_id}/failure", "external-task/{task_id}/bpmnError", "external-task/{task_id}/extendLock",
-        "external-task/{task_id}/unlock", "external-task/{task_id}/lock", "execution/{execution_id}/signal")},
+        "external-task/{task_id}/unlock", "external-task/{task_id}/lock", "execution/{execution_id}/signal",
+        "execution/{execution_id}/create-incident", "execution/{execution_id}/messageSubscriptions/{message_name}/trigger")},
     **{f"PUT /engine-rest/external-task/{path}": frozenset({"system", "admin"})
        for path in ("{task_id}/retries", "retries", "{task_id}/priority")},
     **{f"{method} /engine-rest/incident/{{incident_id}}{path}": frozenset({"system", "admin"})

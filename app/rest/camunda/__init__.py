@@ -13,7 +13,9 @@ from app.rest.camunda import (
     external_task,
     filter,
     history,
+    history_cleanup,
     history_decisions,
+    history_definition,
     history_logs,
     identity,
     incident,
@@ -25,6 +27,7 @@ from app.rest.camunda import (
     migration,
     process_definition,
     process_instance,
+    system,
     task,
     tenant,
     variable_instance,
@@ -37,5 +40,5 @@ for module in (engine, deployment, decision_definition, decision_requirements_de
                process_instance, task, comment, attachment, history, job, message, external_task, variable_instance,
                execution, condition, identity, filter, incident, metrics, authorization, migration,
                job_definition, job_log, tenant, event_subscription, history_logs,
-               history_decisions):
+               history_decisions, history_cleanup, history_definition, system):
     router.include_router(module.router)

@@ -6,7 +6,7 @@ from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from app.access.permissions import DESIGNERS
+from app.access.permissions import AUDITORS, DESIGNERS
 from app.context import Services
 from app.definitions import deployments
 from app.errors import InvalidRequest
@@ -89,6 +89,12 @@ def list_deployments(request: Request, services: ServicesDep) -> list[dict[str, 
 @router.get("/deployment/count")
 def count_deployments(request: Request, services: ServicesDep) -> dict[str, int]:
     return counted(services, _deployment_query(query_dict(request)))
+
+
+@router.get("/deployment/registered", dependencies=[role(AUDITORS, permission="READ", resource_type="System")],
+            summary="The deployments the timer workers serve (Camunda: registered with the job executor): all")
+def registered_deployments(services: ServicesDep) -> list[str]:
+    return deployments.registered_deployments(services)
 
 
 @router.get("/deployment/{deployment_id}")

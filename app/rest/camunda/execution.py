@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.access.accounts import Principal
 from app.access.permissions import SYSTEMS
-from app.cases import event_subscriptions, events, executions
+from app.cases import event_subscriptions, events, executions, incidents
 from app.context import Services
 from app.errors import NotFound
 from app.rest.binary import DATA_RESPONSES, named_data, uploaded
@@ -99,6 +99,27 @@ def trigger(execution_id: str, services: ServicesDep, actor: PrincipalDep, body:
     events.trigger_execution(services, execution_id=execution_id,
                              variables=decode_variables(body.get("variables"), services.settings), actor=actor)
     return Response(status_code=204)
+
+
+@router.post("/{execution_id}/messageSubscriptions/{message_name}/trigger", dependencies=[_TRIGGER],
+             status_code=204, summary="Deliver the message to exactly the token of this execution that waits for it, "
+                                      "with the variables")
+def trigger_message(execution_id: str, message_name: str, services: ServicesDep, actor: PrincipalDep,
+                    body: JsonBody = None) -> Response:
+    events.trigger_message(services, execution_id=execution_id, message_name=message_name,
+                           variables=decode_variables((body or {}).get("variables"), services.settings), actor=actor)
+    return Response(status_code=204)
+
+
+@router.post("/{execution_id}/create-incident", dependencies=[_TRIGGER],
+             summary="Raise an incident of your own type on the execution (its instance's or a waiting token's); "
+                     "it shows in /incident and /history/incident and is resolved by DELETE /incident/{id}")
+def create_incident(execution_id: str, services: ServicesDep, actor: PrincipalDep,
+                    body: JsonBody = None) -> dict[str, Any]:
+    body = body or {}
+    created = incidents.create(services, execution_id, body.get("incidentType"), body.get("configuration"),
+                               body.get("message"), actor=actor)
+    return render.incident(created, services.settings.zone)
 
 
 @router.get("/{execution_id}/localVariables", summary="The variables of the instance's execution (the case's)")

@@ -6,7 +6,7 @@ from fastapi import Request, Response
 
 from app.access.accounts import Principal
 from app.audit import removal
-from app.cases import history, reports
+from app.cases import history, operation_annotations, reports
 from app.context import Services
 from app.errors import InvalidRequest
 from app.rest.camunda import render
@@ -141,6 +141,13 @@ def delete_historic_instance(instance_id: str, request: Request, services: Servi
     fail = flag(query_dict(request).get("failIfNotExists", True), "failIfNotExists")
     removal.delete_history(services, instance_id, actor=actor, fail_if_not_exists=fail)
     return Response(status_code=204)
+
+
+@router.delete("/process-instance/{instance_id}/variable-instances", status_code=204,
+               dependencies=[_DELETE_HISTORY], summary="Refused with the reason: the variables are part of the "
+                                                       "chained history (404 for an unknown case, as Camunda)")
+def delete_historic_variables(instance_id: str, services: ServicesDep) -> Response:
+    removal.refuse_variables_deletion(services, instance_id)
 
 
 def _activity_filter(p: dict[str, Any], viewer: Principal) -> history.ActivityFilter:
@@ -287,3 +294,18 @@ def user_operations(request: Request, services: ServicesDep, viewer: PrincipalDe
 @router.get("/user-operation/count")
 def count_user_operations(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
     return counted(services, history.user_operation_query(_operation_filter(query_dict(request), services, viewer)))
+
+
+@router.put("/user-operation/{operation_id}/set-annotation", status_code=204,
+            summary="Annotate an entry (administrators and whoever gave the command); recorded in the administrative "
+                    "history, since the entry itself is chained")
+def set_operation_annotation(operation_id: str, services: ServicesDep, actor: PrincipalDep,
+                             body: JsonBody = None) -> Response:
+    operation_annotations.annotate(services, operation_id, (body or {}).get("annotation"), actor=actor)
+    return Response(status_code=204)
+
+
+@router.put("/user-operation/{operation_id}/clear-annotation", status_code=204)
+def clear_operation_annotation(operation_id: str, services: ServicesDep, actor: PrincipalDep) -> Response:
+    operation_annotations.annotate(services, operation_id, None, actor=actor)
+    return Response(status_code=204)

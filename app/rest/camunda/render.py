@@ -289,7 +289,7 @@ def incident(row: Incident, zone: tzinfo) -> dict[str, Any]:
         "id": row.id,
         "processDefinitionId": row.process_definition_id,
         "processInstanceId": row.process_instance_id,
-        "executionId": row.configuration,
+        "executionId": row.execution_id or row.configuration,
         "incidentTimestamp": format_instant(row.created, zone),
         "incidentType": row.incident_type,
         "activityId": row.activity_id,
@@ -313,9 +313,9 @@ def historic_incident(row: Incident, zone: tzinfo) -> dict[str, Any]:
             "resolved": ended and row.resolved}
 
 
-def user_operation(row: tuple[HistoryEvent, ProcessInstance], zone: tzinfo) -> dict[str, Any]:
-    """A history event as an entry of Camunda's user operation log."""
-    event, instance = row
+def user_operation(row: tuple[HistoryEvent, ProcessInstance, dict | None], zone: tzinfo) -> dict[str, Any]:
+    """A history event as an entry of Camunda's user operation log, with its latest annotation."""
+    event, instance, annotated = row
     logged = history.USER_OPERATIONS[event.kind]
 
     def value(field: str | None) -> str | None:
@@ -330,7 +330,8 @@ def user_operation(row: tuple[HistoryEvent, ProcessInstance], zone: tzinfo) -> d
             "batchId": None, "userId": event.user_id, "timestamp": format_instant(event.occurred_at, zone),
             "operationId": f"{event.process_instance_id}:{event.sequence}", "externalTaskId": None,
             "operationType": logged.operation_type, "entityType": logged.entity_type, "property": logged.property,
-            "orgValue": value(logged.org_value), "newValue": value(logged.new_value), "annotation": None,
+            "orgValue": value(logged.org_value), "newValue": value(logged.new_value),
+            "annotation": (annotated or {}).get("annotation"),
             "category": logged.category, "tenantId": instance.tenant_id}
 
 

@@ -20,13 +20,14 @@ from typing import Any
 from fastapi import Request, Response
 
 from app.access.accounts import Principal
+from app.audit import removal
 from app.cases import history, variable_instances
 from app.cases.instances import ACTIVE
 from app.cases.variable_instances import VariableFilter, VariableRow
 from app.context import Services
 from app.rest.binary import DATA_RESPONSES, data_response
 from app.rest.camunda import render
-from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import page_bounds
 from app.rest.params import query_dict, text, text_list
 from app.rest.routing import ServiceRouter
@@ -101,3 +102,11 @@ def _routes(path: str, running_only: bool, render_row: Callable[[VariableRow, An
 _routes("/variable-instance", True, render.variable_instance, "Variables of running instances, one row per variable")
 _routes("/history/variable-instance", False, render.historic_variable_instance,
         "Variables of instances in any state, one row per variable")
+
+
+@router.delete("/history/variable-instance/{variable_id}", status_code=204,
+               dependencies=[role(permission="DELETE_HISTORY", resource_type="ProcessDefinition")],
+               summary="Refused with the reason: the variables are part of the chained history (404 for an unknown "
+                       "variable, as Camunda)")
+def delete_historic_variable(variable_id: str, services: ServicesDep, actor: PrincipalDep) -> Response:
+    removal.refuse_variable_deletion(services, variable_id, actor=actor)
