@@ -1,9 +1,11 @@
-"""The timer worker: fires due timers, pass after pass, each exactly once across workers."""
+"""The timer worker: fires due timers, pass after pass, each exactly once across workers; then runs
+the next parts of the active batches."""
 from __future__ import annotations
 
 import logging
 import threading
 
+from app.cases.batches import run_batches
 from app.cases.timers import fire_due_timers
 from app.context import Services
 
@@ -34,6 +36,9 @@ class TimerWorker:
                 for _ in range(self.services.settings.timer_firings_per_pass):
                     if self._stop.is_set() or not fire_due_timers(self.services):
                         break
+                # Then a part of each active batch, each target in its own unit of work.
+                if not self._stop.is_set():
+                    run_batches(self.services)
             except Exception:  # a failing round must not end the worker; the next round retries
                 log.exception("timer round failed")
             self._stop.wait(self.interval)

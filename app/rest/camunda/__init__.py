@@ -2,6 +2,7 @@
 from app.rest.camunda import (
     attachment,
     authorization,
+    batch,
     comment,
     condition,
     decision_definition,
@@ -21,6 +22,7 @@ from app.rest.camunda import (
     message,
     metrics,
     migration,
+    modification,
     process_definition,
     process_instance,
     task,
@@ -34,5 +36,5 @@ router = ServiceRouter()
 for module in (engine, deployment, decision_definition, process_definition, process_instance, task, comment,
                attachment, history, job, message, external_task, variable_instance, execution, condition, identity,
                filter, incident, metrics, authorization, migration,
-               job_definition, job_log, tenant, event_subscription, history_logs):
+               job_definition, job_log, tenant, event_subscription, history_logs, batch, modification):
     router.include_router(module.router)

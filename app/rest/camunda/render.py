@@ -12,6 +12,7 @@ from app.cases.reports import DurationPeriod, TaskCount
 from app.cases.variable_instances import VariableRow
 from app.persistence.models import (
     ActivityInstance,
+    Batch,
     DecisionDefinition,
     Deployment,
     EventSubscription,
@@ -383,3 +384,29 @@ def historic_detail(row: LogRow, zone: tzinfo) -> dict[str, Any]:
     return {**body, "variableName": fields["variableName"], "variableInstanceId": fields["variableInstanceId"],
             "variableType": typed["type"], "value": typed["value"], "valueInfo": typed["valueInfo"],
             "revision": fields["revision"], "initial": fields["initial"], "errorMessage": None}
+
+
+def _batch_common(row: Batch) -> dict[str, Any]:
+    # One batch job per target: the job definitions are named after the batch (not listed by /job-definition).
+    return {"id": row.id, "type": row.type, "totalJobs": row.total_jobs, "batchJobsPerSeed": row.batch_jobs_per_seed,
+            "invocationsPerBatchJob": row.invocations_per_batch_job, "seedJobDefinitionId": f"{row.id}:seed",
+            "monitorJobDefinitionId": f"{row.id}:monitor", "batchJobDefinitionId": f"{row.id}:batch",
+            "tenantId": row.tenant_id, "createUserId": row.create_user_id}
+
+
+def batch(row: Batch, zone: tzinfo) -> dict[str, Any]:
+    return {**_batch_common(row), "jobsCreated": row.total_jobs, "suspended": row.suspended,
+            "startTime": format_instant(row.start_time, zone),
+            "executionStartTime": format_instant(row.execution_start_time, zone)}
+
+
+def batch_statistics(row: tuple[Batch, int, int], zone: tzinfo) -> dict[str, Any]:
+    record, completed, failed = row
+    return {**batch(record, zone), "remainingJobs": record.total_jobs - completed, "completedJobs": completed,
+            "failedJobs": failed}
+
+
+def historic_batch(row: Batch, zone: tzinfo) -> dict[str, Any]:
+    return {**_batch_common(row), "startTime": format_instant(row.start_time, zone),
+            "executionStartTime": format_instant(row.execution_start_time, zone),
+            "endTime": format_instant(row.end_time, zone), "removalTime": format_instant(row.removal_time, zone)}
