@@ -226,6 +226,14 @@ def statistics_query(criteria: BatchFilter) -> Select:
     return batch_query(criteria).add_columns(_count_of(DONE), _count_of(FAILED))
 
 
+def cleanable_report_query(sort_desc: dict[str, bool]) -> Select:
+    """Rows of (batch type, ended batches of that type) over the batches' history (Camunda's
+    cleanable batch report; no history time to live is set here, so none is cleanable)."""
+    finished = func.count(Batch.end_time)
+    order = [finished.desc() if desc else finished.asc() for desc in sort_desc.values()]
+    return select(Batch.type, finished).group_by(Batch.type).order_by(*order, Batch.type)
+
+
 def get_batch(services: Services, batch_id: str, *, history: bool = False) -> Batch:
     with services.db.read() as session:
         batch = session.get(Batch, batch_id)

@@ -81,9 +81,11 @@ GUARDS = {
         "process-instance/job-retries-historic-query-based")},
     **{f"GET /engine-rest/{path}": frozenset({"system", "auditor", "admin"}) for path in (
         "batch", "batch/count", "batch/{batch_id}", "batch/statistics", "batch/statistics/count", "history/batch",
-        "history/batch/count", "history/batch/{batch_id}")},
+        "history/batch/count", "history/batch/{batch_id}", "history/batch/cleanable-batch-report",
+        "history/batch/cleanable-batch-report/count")},
     "PUT /engine-rest/batch/{batch_id}/suspended": ADMIN, "DELETE /engine-rest/batch/{batch_id}": ADMIN,
-    "DELETE /engine-rest/history/batch/{batch_id}": ADMIN,
+    "DELETE /engine-rest/history/batch/{batch_id}": ADMIN, "POST /engine-rest/history/batch/set-removal-time": ADMIN,
+    "POST /engine-rest/history/process-instance/set-removal-time": ADMIN,
     "POST /api/reminders/fetchAndLock": frozenset({"system", "admin"}),
     "POST /api/reminders/{reminder_id}/complete": frozenset({"system", "admin"}),
 }

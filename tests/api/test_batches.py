@@ -100,6 +100,8 @@ def test_a_deletion_batch_deletes_each_case_later_and_counts_the_one_that_fails(
     listed = client.get("/batch", params={"type": "instance-deletion"}).json()
     assert [row["id"] for row in listed] == [batch["id"]]
     assert client.get("/batch/count").json() == {"count": 1}
+    assert client.get("/batch/count", params={"createdBy": "someone-else"}).json() == {"count": 0}
+    assert client.get("/batch/count", params={"type": "instance-migration"}).json() == {"count": 0}
     assert client.get(f"/batch/{batch['id']}").json() == batch
     assert statistics(client, batch["id"]) == (3, 0, 0)
     # Nothing ran yet: the cases are still there. One is deleted meanwhile, so its part fails.
@@ -169,8 +171,14 @@ def test_suspending_a_batch_stops_it_and_a_finished_batch_goes_to_history(client
                                                          "operationType": "Suspend"}).json()
     assert [entry["userId"] for entry in log] == ["test-admin"]
 
+    # No history time to live applies to batches: the ended ones are counted, none is cleanable.
+    assert client.get("/history/batch/cleanable-batch-report").json() == [{
+        "batchType": "instance-update-suspension-state", "historyTimeToLive": None, "finishedBatchesCount": 1,
+        "cleanableBatchesCount": 0}]
+    assert client.get("/history/batch/cleanable-batch-report/count").json() == {"count": 1}
     assert client.delete(f"/history/batch/{batch['id']}").status_code == 204
     assert client.get(f"/history/batch/{batch['id']}").status_code == 404
+    assert admin_events(root, batch["id"])["batch.historyDeleted"]["userId"] == "test-admin"
 
 
 def test_variables_and_messages_reach_each_case(client, root):
@@ -317,6 +325,14 @@ def test_refusals_in_camundas_words(client, service, monkeypatch):
                                                                                        "permit_review"}})
     assert bounded.status_code == 400 and "more than 2" in bounded.json()["message"]
     assert client.get("/batch/count").json() == {"count": 0}
+
+
+@pytest.mark.parametrize("path", ["/history/batch/set-removal-time", "/history/process-instance/set-removal-time"])
+def test_removal_times_are_refused_in_words(client, path):
+    answer = client.post(path, json={"absoluteRemovalTime": "2027-01-01T00:00:00.000+0800",
+                                      "historicBatchIds": ["x"], "historicProcessInstanceIds": ["x"]})
+    assert (answer.status_code, answer.json()["type"]) == (400, "BadUserRequestException")
+    assert "Removal times are not" in answer.json()["message"]
 
 
 @pytest.mark.parametrize("path", ["/job/retries", "/process-instance/job-retries",

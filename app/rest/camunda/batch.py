@@ -12,6 +12,7 @@ from fastapi import Request, Response
 from app.access.permissions import AUDITORS, SYSTEMS
 from app.cases import batches
 from app.context import Services
+from app.errors import BadUserRequest
 from app.rest.camunda import render
 from app.rest.camunda.queries import sorting
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
@@ -112,6 +113,28 @@ def historic_batches(request: Request, services: ServicesDep) -> list[dict[str, 
 @router.get("/history/batch/count", dependencies=[_READ])
 def count_historic_batches(request: Request, services: ServicesDep) -> dict[str, int]:
     return _counted(request, services, history=True)
+
+
+@router.get("/history/batch/cleanable-batch-report", dependencies=[_READ],
+            summary="Ended batches per type; none is cleanable, as no history time to live applies to batches here")
+def cleanable_batch_report(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+    params = query_dict(request)
+    return listed(services, batches.cleanable_report_query(sorting(params, ("finished",))), params,
+                  lambda row: {"batchType": row[0], "historyTimeToLive": None, "finishedBatchesCount": row[1],
+                               "cleanableBatchesCount": 0})
+
+
+@router.get("/history/batch/cleanable-batch-report/count", dependencies=[_READ])
+def count_cleanable_batch_report(services: ServicesDep) -> dict[str, int]:
+    return counted(services, batches.cleanable_report_query({}))
+
+
+@router.post("/history/batch/set-removal-time", dependencies=[_DELETE],
+             summary="Refused: a batch's history is kept until DELETE /history/batch/{id} deletes it")
+def set_batch_removal_time(body: JsonBody = None) -> Response:
+    raise BadUserRequest("Removal times are not kept here: no history cleanup removes a batch's history; an "
+                         "administrator deletes an ended batch's history with DELETE /history/batch/{id}, which the "
+                         "administrative history records")
 
 
 @router.get("/history/batch/{batch_id}", dependencies=[_READ])

@@ -8,7 +8,7 @@ from app.access.accounts import Principal
 from app.audit import removal
 from app.cases import batches, history, reports
 from app.context import Services
-from app.errors import InvalidRequest
+from app.errors import BadUserRequest, InvalidRequest
 from app.rest.camunda import queries, render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
@@ -112,6 +112,16 @@ def delete_historic_instances_async(services: ServicesDep, actor: PrincipalDep, 
     batch = batches.create(services, batches.HISTORIC_INSTANCE_DELETION, targets, configuration, actor=actor,
                            empty_message="historicProcessInstanceIds is empty")
     return render.batch(batch, services.settings.zone)
+
+
+@router.post("/process-instance/set-removal-time", dependencies=[_DELETE_HISTORY],
+             summary="Refused: a case's history is kept for its process's historyTimeToLive, not by a removal time")
+def set_removal_time(body: JsonBody = None) -> Response:
+    raise BadUserRequest(
+        "Removal times are not set here: a case's history is kept for the historyTimeToLive of its process version "
+        "after it ended (PUT /process-definition/{id}/history-time-to-live) and deleted then by "
+        "DELETE /history/process-instance/{id} or POST /history/process-instance/delete, each deletion recorded "
+        "in the administrative chain; no cleanup job removes histories by a removal time")
 
 
 @router.get("/process-instance/{instance_id}")
