@@ -332,7 +332,10 @@ def _run_batch(services: Services, batch_id: str) -> int:
         if not _still_runs(services, batch_id):
             return ran  # suspended or deleted meanwhile
         ran += _run_part(services, batch, part_id, target, operation, actor)
-    _end_if_done(services, batch_id)
+    try:
+        _end_if_done(services, batch_id)
+    except Conflict:
+        pass  # another worker ended it at the same time
     return ran
 
 

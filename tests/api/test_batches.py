@@ -4,10 +4,13 @@ statistics, suspended, deleted, and kept as history once done; each guarded as i
 command is."""
 from __future__ import annotations
 
+import threading
+
 import httpx
 import pytest
 
 from app.access import accounts
+from app.cases.batches import run_batches
 from tests.support.bpmn_text import definitions, process
 from tests.support.http import as_user, deploy_bytes
 
@@ -136,6 +139,42 @@ def test_a_deletion_batch_deletes_each_case_later_and_counts_the_one_that_fails(
     assert (deleted["completedJobs"], deleted["failedJobs"], deleted["cascade"]) == (2, 1, False)
     [failure] = deleted["failures"]
     assert failure["target"] == gone and gone in failure["message"]
+
+
+def test_two_workers_at_once_run_each_target_once(client, root, service):
+    deployed(client, "review.bpmn", REVIEW)
+    cases = started(client, "permit_review", *(f"W-{number}" for number in range(8)))
+    batch = created(client.post("/process-instance/delete", json={"processInstanceIds": cases}),
+                    "instance-deletion", 8)
+    workers = [threading.Thread(target=run_batches, args=(service.services,)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    worker_pass(root)  # whatever a worker left to the next pass (a part it met another writer on)
+    assert client.get("/process-instance/count").json() == {"count": 0}
+    historic = client.get(f"/history/batch/{batch['id']}").json()
+    assert historic["endTime"] is not None
+    for instance in cases:
+        deletions = client.get("/history/user-operation", params={"processInstanceId": instance,
+                                                                   "operationType": "Delete"}).json()
+        assert len(deletions) == 1
+    [completed] = [event for event in root.get("/api/history/admin-events", params={
+        "subject": f"batch:{batch['id']}"}).json() if event["kind"] == "batch.completed"]
+    assert completed["payload"]["totalJobs"] == 8
+
+
+def test_a_deletion_by_historic_query_takes_the_cases_the_history_finds(client, root):
+    deployed(client, "review.bpmn", REVIEW)
+    kept, withdrawn = started(client, "permit_review", "KEEP", "WITHDRAWN")
+    # The runtime query is not read by this variant: only the historic one names cases.
+    batch = created(client.post("/process-instance/delete-historic-query-based", json={
+        "historicProcessInstanceQuery": {"processInstanceBusinessKey": "WITHDRAWN", "unfinished": True},
+        "processInstanceQuery": {"businessKey": "KEEP"}, "deleteReason": "申请人撤回"}), "instance-deletion", 1)
+    worker_pass(root)
+    assert client.get(f"/process-instance/{withdrawn}").status_code == 404
+    assert client.get(f"/process-instance/{kept}").status_code == 200
+    assert client.get(f"/history/batch/{batch['id']}").json()["endTime"] is not None
 
 
 def test_suspending_a_batch_stops_it_and_a_finished_batch_goes_to_history(client, root, service, monkeypatch):
