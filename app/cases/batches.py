@@ -360,7 +360,8 @@ def _run_part(services: Services, batch: Batch, part_id: int, target: str, opera
               actor: Principal) -> int:
     now = services.clock.now()
     try:
-        with joined_to_next_unit(lambda session: _settle(session, batch.id, part_id, DONE, now)) as settled:
+        with (joined_to_next_unit(lambda session: _settle(session, batch.id, part_id, DONE, now)) as settled,
+              instances.for_batch(batch.id)):
             operation(services, target, batch.configuration, actor)
         if not settled():  # the command had nothing to write
             with services.db.write() as session:

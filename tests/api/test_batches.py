@@ -118,7 +118,7 @@ def test_a_deletion_batch_deletes_each_case_later_and_counts_the_one_that_fails(
         assert (historic["state"], historic["deleteReason"]) == ("EXTERNALLY_TERMINATED", "撤回申请")
         [deletion] = client.get("/history/user-operation", params={
             "processInstanceId": instance, "operationType": "Delete"}).json()
-        assert deletion["userId"] == "test-admin"
+        assert (deletion["userId"], deletion["batchId"]) == ("test-admin", batch["id"])
     assert client.get(f"/process-instance/{other}").status_code == 200
     assert statistics(client, batch["id"]) == (1, 2, 1)
     assert client.get("/batch", params={"withFailures": "true"}).json()[0]["id"] == batch["id"]
