@@ -12,6 +12,7 @@ import pytest
 from app.access import accounts
 from app.cases.batches import run_batches
 from tests.support.bpmn_text import definitions, process
+from tests.support.history import verify
 from tests.support.http import as_user, deploy_bytes
 
 # A permit review: an officer reviews, then a head approves.
@@ -265,6 +266,10 @@ def test_modifications_at_once_and_in_batches(client, root):
     worker_pass(root)
     assert task_keys(client, three) == ["approve"]
     assert task_keys(client, four) == ["approve", "review"]
+    # The cases a batch changed keep a whole history that replay reproduces.
+    for case in (three, four):
+        assert verify(root, case)["intact"] is True
+        assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
     assert client.get(f"/process-instance/{four}/variables/fastTrack").json()["value"] is True
     for done in (batch, single):
         assert client.get(f"/history/batch/{done['id']}").json()["endTime"] is not None
