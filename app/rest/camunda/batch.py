@@ -69,6 +69,7 @@ def list_batches(request: Request, services: ServicesDep) -> list[dict[str, Any]
 
 
 @router.get("/batch/count", dependencies=[_READ])
+@router.get("/batch/statistics/count", dependencies=[_READ])
 def count_batches(request: Request, services: ServicesDep) -> dict[str, int]:
     return _counted(request, services, history=False)
 
@@ -78,11 +79,6 @@ def count_batches(request: Request, services: ServicesDep) -> dict[str, int]:
 def batch_statistics(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
     return _listed(request, services, history=False, query=batches.statistics_query,
                    render_row=render.batch_statistics)
-
-
-@router.get("/batch/statistics/count", dependencies=[_READ])
-def count_batch_statistics(request: Request, services: ServicesDep) -> dict[str, int]:
-    return _counted(request, services, history=False)
 
 
 @router.get("/batch/{batch_id}", dependencies=[_READ])
