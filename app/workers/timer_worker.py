@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from app.cases.batches import run_batches
 from app.cases.timers import fire_due_timers
@@ -30,15 +31,26 @@ class TimerWorker:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            try:
-                # One pass fires each schedule a bounded number of times: a cycle that fell far behind
-                # catches up over several passes instead of holding the worker.
-                for _ in range(self.services.settings.timer_firings_per_pass):
-                    if self._stop.is_set() or not fire_due_timers(self.services):
-                        break
-                # Then a part of each active batch, each target in its own unit of work.
-                if not self._stop.is_set():
-                    run_batches(self.services)
-            except Exception:  # a failing round must not end the worker; the next round retries
-                log.exception("timer round failed")
+            self.run_pass()
             self._stop.wait(self.interval)
+
+    def run_pass(self) -> None:
+        """One round: the due timers, then a part of each active batch (each target in its own unit
+        of work), apart, so that a timer whose step keeps failing does not hold the batches up."""
+        self._guarded(self._fire_timers, "timer round failed")
+        if not self._stop.is_set():
+            self._guarded(lambda: run_batches(self.services), "batch round failed")
+
+    def _fire_timers(self) -> None:
+        # One pass fires each schedule a bounded number of times: a cycle that fell far behind
+        # catches up over several passes instead of holding the worker.
+        for _ in range(self.services.settings.timer_firings_per_pass):
+            if self._stop.is_set() or not fire_due_timers(self.services):
+                break
+
+    @staticmethod
+    def _guarded(work: Callable[[], object], failure: str) -> None:
+        try:
+            work()
+        except Exception:  # a failing round must not end the worker; the next round retries
+            log.exception(failure)
