@@ -13,6 +13,7 @@ import pytest
 from app.access import accounts
 from app.cases.batches import run_batches
 from app.workers.timer_worker import TimerWorker
+from tests.api.test_timer_batches import REMINDED
 from tests.support.bpmn_text import definitions, process
 from tests.support.history import verify
 from tests.support.http import as_user, deploy_bytes
@@ -167,30 +168,17 @@ def test_two_workers_at_once_run_each_target_once(client, root, service):
     assert completed["payload"]["totalJobs"] == 8
 
 
-# A reminder an hour into the review opens a supervision task for the province's supervisors: a
-# case without a province fails each time its timer fires.
-REMINDED = process("reminded_review", """
-  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
-  <bpmn:userTask id="review" name="审查" />
-  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="done" /><bpmn:endEvent id="done" />
-  <bpmn:boundaryEvent id="reminder" attachedToRef="review" cancelActivity="false">
-    <bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>
-  </bpmn:boundaryEvent>
-  <bpmn:sequenceFlow id="f3" sourceRef="reminder" targetRef="supervise" />
-  <bpmn:userTask id="supervise" name="督办" camunda:candidateGroups="${province}-supervisors" />
-  <bpmn:sequenceFlow id="f4" sourceRef="supervise" targetRef="supervised" /><bpmn:endEvent id="supervised" />""")
-
-
 def test_the_worker_runs_the_batches_even_when_a_timer_keeps_failing(client, service):
+    # Its reminder opens a task for the province's supervisors: a case without a province fails there.
     deployed(client, "reminded.bpmn", REMINDED)
-    failing = started(client, "reminded_review", "NO-PROVINCE")[0]
+    failing = started(client, "reminded_preparation", "NO-PROVINCE")[0]
     deployed(client, "review.bpmn", REVIEW)
     [case] = started(client, "permit_review", "B-1")
     created(client.post("/process-instance/delete", json={"processInstanceIds": [case]}), "instance-deletion", 1)
     service.clock.advance(timedelta(hours=2))
     TimerWorker(service.services, 60).run_pass()
     assert client.get(f"/process-instance/{case}").status_code == 404
-    assert task_keys(client, failing) == ["review"]  # its reminder failed, and waits for the next round
+    assert task_keys(client, failing) == ["prepare"]  # its reminder failed, and waits for the next round
 
 
 def test_a_deletion_by_historic_query_takes_the_cases_the_history_finds(client, root):
