@@ -276,15 +276,23 @@ def delete_batch(services: Services, batch_id: str, *, cascade: bool, actor: Pri
     """Stop a running batch: its pending parts never run. It stays as history (ended now), unless
     `cascade` deletes its history too."""
     now = services.clock.now()
+    refusal = f"Unable to delete batch with id '{batch_id}'"
     with services.db.write() as session:
-        batch = _running(session, batch_id, f"Unable to delete batch with id '{batch_id}'")
+        batch = _running(session, batch_id, refusal)
+        if not _ended(session, batch_id, now):
+            raise InvalidRequest(refusal)  # it ended meanwhile
         ledger.record_admin(session, "batch.deleted", f"batch:{batch_id}", now, actor.user_id, type=batch.type,
                             totalJobs=batch.total_jobs, cascade=cascade, **_progress(session, batch_id))
         if cascade:
             session.execute(delete(BatchPart).where(BatchPart.batch_id == batch_id))
-            session.delete(batch)
-        else:
-            batch.end_time = now
+            session.execute(delete(Batch).where(Batch.id == batch_id))
+
+
+def _ended(session: Session, batch_id: str, now: datetime) -> bool:
+    """End a running batch; False when it has ended already (another worker or request came first:
+    on PostgreSQL the update waits for that one's commit and then finds nothing to end)."""
+    ended = session.execute(update(Batch).where(Batch.id == batch_id, Batch.end_time.is_(None)).values(end_time=now))
+    return ended.rowcount == 1  # type: ignore[attr-defined]
 
 
 def delete_history(services: Services, batch_id: str, *, actor: Principal) -> None:
@@ -390,6 +398,7 @@ def _end_if_done(services: Services, batch_id: str) -> None:
                 BatchPart.batch_id == batch_id, BatchPart.state != DONE)))):
             return
         now = services.clock.now()
-        batch.end_time = now
+        if not _ended(session, batch_id, now):
+            return
         ledger.record_admin(session, "batch.completed", f"batch:{batch_id}", now, None, type=batch.type,
                             totalJobs=batch.total_jobs, createUserId=batch.create_user_id)
