@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     # pass makes (the rest wait for the next pass).
     timer_cycle_minimum_seconds: int = Field(default=60, ge=1)
     timer_firings_per_pass: int = Field(default=100, ge=1, le=100_000)
+    # The most targets (cases, external tasks) one batch may name, and how many of a batch's targets
+    # the timer worker runs in one pass (Camunda's batchJobsPerSeed), each in its own unit of work.
+    batch_max_targets: int = Field(default=10_000, ge=1, le=1_000_000)
+    batch_jobs_per_pass: int = Field(default=100, ge=1, le=100_000)
     # CPU seconds one evaluation of user input by Python (an expression, a decision) may take.
     evaluation_seconds: float = Field(default=2.0, gt=0, le=60)
     # How often a long-polling fetchAndLock looks again on its own: for locks that ran out, which

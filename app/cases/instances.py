@@ -1,9 +1,11 @@
 """Process instances: start, advance, delete; every change saved as one unit of work."""
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -73,9 +75,27 @@ def refuse_reserved_keys(values: Mapping[str, Any]) -> None:
         walk(value, name)
 
 
+# The batch whose part the thread runs (app.cases.batches), if any: the events it records name it.
+_BATCH: ContextVar[str | None] = ContextVar("batch", default=None)
+
+
+@contextlib.contextmanager
+def for_batch(batch_id: str) -> Iterator[None]:
+    """Inside the block, every history event recorded names the batch (`batchId`), as Camunda's user
+    operation log names the batch an operation ran in."""
+    token = _BATCH.set(batch_id)
+    try:
+        yield
+    finally:
+        _BATCH.reset(token)
+
+
 def record(session: Session, instance: ProcessInstance, kind: str, at: datetime, *, user_id: str | None = None,
            activity_id: str | None = None, task_id: str | None = None, **payload: Any) -> None:
     """Append one history event to the instance's record, in the current unit of work."""
+    batch_id = _BATCH.get()
+    if batch_id is not None:
+        payload["batchId"] = batch_id
     instance.last_sequence += 1
     pending = session.info.get("history")
     if pending is None:

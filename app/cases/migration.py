@@ -120,6 +120,11 @@ def validate_plan(services: Services, plan: MigrationPlan) -> dict[str, Any]:
         return _plan_report(source, target, plan)
 
 
+def refuse_invalid_plan(services: Services, plan: MigrationPlan) -> None:
+    """A plan that fails validation is refused (400, with the report) before a batch takes it."""
+    _refuse_invalid(plan, validate_plan(services, plan))
+
+
 def execute(services: Services, plan: MigrationPlan, instance_ids: Sequence[str], *, actor: Principal) -> None:
     """Camunda's POST /migration/execute: every instance moves, or none (refused with the first
     instance that cannot, as Camunda refuses it)."""

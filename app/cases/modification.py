@@ -82,15 +82,27 @@ def activity_tree(services: Services, instance_id: str, reader: Principal) -> Ac
 def modify(services: Services, instance_id: str, instructions: Sequence[Instruction], *, annotation: str | None,
            actor: Principal) -> None:
     """Camunda's POST /process-instance/{id}/modification."""
+    modify_many(services, [instance_id], None, instructions, annotation=annotation, actor=actor)
+
+
+def modify_many(services: Services, instance_ids: Sequence[str], definition_id: str | None,
+                instructions: Sequence[Instruction], *, annotation: str | None, actor: Principal) -> None:
+    """The same instructions applied to each instance, all in one unit of work (Camunda's POST
+    /modification/execute): every instance is modified, or none; with `definition_id`, each must run
+    that definition."""
     if not instructions:
         raise InvalidRequest("'instructions' must name at least one instruction")
     for instruction in instructions:
         refuse_reserved_keys(instruction.variables)
     with services.db.write() as session:
-        instance = get_active_instance(session, instance_id)
-        refuse_if_suspended(instance)
-        run = load_run(services, session, instance)
-        _apply(services, session, instance, run, instructions, actor, annotation=annotation)
+        for instance_id in dict.fromkeys(instance_ids):
+            instance = get_active_instance(session, instance_id)
+            if definition_id is not None and instance.definition_id != definition_id:
+                raise InvalidRequest(f"Process instance '{instance_id}' cannot be modified: it runs process "
+                                     f"definition '{instance.definition_id}', not '{definition_id}'")
+            refuse_if_suspended(instance)
+            run = load_run(services, session, instance)
+            _apply(services, session, instance, run, instructions, actor, annotation=annotation)
 
 
 def _apply(services: Services, session: Session, instance: ProcessInstance, run: ProcessRun,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.access import permissions
 from app.access.accounts import Principal
 from app.audit import ledger
-from app.cases import job_log
+from app.cases import batches, job_log
 from app.cases.instances import get_active_instance, load_run, record, save_run, start_in_session
 from app.clock import SimulatedClock
 from app.context import Services
@@ -273,7 +273,9 @@ def advance_clock_to(services: Services, clock: SimulatedClock, target: datetime
             break
         fired += count
     clock.set(target)
-    return fired + fire_due_timers(services)
+    fired += fire_due_timers(services)
+    batches.run_batches(services)  # the worker's pass runs the batches after the timers
+    return fired
 
 
 def job_query(*, instance_id: str | None, definition_key: str | None, definition_id: str | None,

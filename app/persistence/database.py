@@ -13,6 +13,7 @@ import fcntl
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -143,6 +144,11 @@ class Database:
             try:
                 with session.begin():
                     yield session
+                    joined = _JOINED.get()
+                    if joined:  # taken by this unit only: the next one of the thread does not run it again
+                        hooks, joined[:] = list(joined), []
+                        for joined_hook in hooks:
+                            joined_hook(session)
                     for hook in session.info.pop("before_commit", []):
                         hook()
                     if not self.is_sqlite:
@@ -211,6 +217,23 @@ def insert_missing(session: Session, model: type[Base], rows: list[dict]) -> Non
     if rows:
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         session.connection().execute(dialect.insert(model.__table__).on_conflict_do_nothing(), rows)
+
+
+# What the next unit of work of this thread must also write (joined_to_next_unit).
+_JOINED: ContextVar[list[Callable[[Session], None]] | None] = ContextVar("joined", default=None)
+
+
+@contextlib.contextmanager
+def joined_to_next_unit(hook: Callable[[Session], None]) -> Iterator[Callable[[], bool]]:
+    """Inside the block, the first unit of work the thread commits also runs `hook(session)` just
+    before its commit, so that a use case called unchanged commits the caller's row with its own
+    changes, or neither. Yields a test of whether the hook ran (a use case may commit nothing)."""
+    pending = [hook]
+    token = _JOINED.set(pending)
+    try:
+        yield lambda: not pending
+    finally:
+        _JOINED.reset(token)
 
 
 def on_commit(session: Session, hook: Callable[[], None]) -> None:

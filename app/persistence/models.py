@@ -772,3 +772,44 @@ class TaskReminder(Base):
     worker_id: Mapped[str | None] = mapped_column(String(255))
     lock_expiration: Mapped[datetime | None] = mapped_column(Instant())
     delivered: Mapped[datetime | None] = mapped_column(Instant())
+
+
+class Batch(Base):
+    """A bulk operation (Camunda's batch): its targets are its parts, run by the timer worker one
+    target to a unit of work. A batch whose `end_time` is set is history (/history/batch)."""
+
+    __tablename__ = "batch"
+    __table_args__ = (Index("ix_batch_running", "end_time", "start_time", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    total_jobs: Mapped[int] = mapped_column(Integer)
+    batch_jobs_per_seed: Mapped[int] = mapped_column(Integer)
+    invocations_per_batch_job: Mapped[int] = mapped_column(Integer)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    create_user_id: Mapped[str | None] = mapped_column(String(255))
+    # The creator's groups and regions when it was created: its parts run with the rights it had then.
+    creator: Mapped[dict] = mapped_column(JSON)
+    # What each part does to its target (the operation's parameters, as the request gave them).
+    configuration: Mapped[dict] = mapped_column(JSON)
+    start_time: Mapped[datetime] = mapped_column(Instant())
+    execution_start_time: Mapped[datetime | None] = mapped_column(Instant())
+    end_time: Mapped[datetime | None] = mapped_column(Instant())
+    removal_time: Mapped[datetime | None] = mapped_column(Instant())
+
+
+class BatchPart(Base):
+    """One target of a batch (a case, an external task): pending, done or failed with its message.
+    A part is marked done in the unit of work that changed its target, so that it runs once."""
+
+    __tablename__ = "batch_part"
+    __table_args__ = (Index("ix_batch_part_state", "batch_id", "state", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    target: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16))
+    failure: Mapped[str | None] = mapped_column(Text)
+    executed_at: Mapped[datetime | None] = mapped_column(Instant())

@@ -87,6 +87,22 @@ GUARDS = {
         ("DELETE", "tenant/{tenant_id}"), ("PUT", "tenant/{tenant_id}/user-members/{user_id}"),
         ("DELETE", "tenant/{tenant_id}/user-members/{user_id}"), ("PUT", "tenant/{tenant_id}/group-members/{group_id}"),
         ("DELETE", "tenant/{tenant_id}/group-members/{group_id}"))},
+    # Batches: each as its synchronous command's guard; read by systems, auditors and administrators.
+    **{f"POST /engine-rest/{path}": ADMIN for path in (
+        "process-instance/delete", "process-instance/delete-historic-query-based", "process-instance/suspended-async",
+        "process-instance/variables-async", "process-instance/{instance_id}/modification-async",
+        "modification/execute", "modification/executeAsync", "migration/executeAsync",
+        "history/process-instance/delete")},
+    **{f"POST /engine-rest/{path}": frozenset({"system", "admin"}) for path in (
+        "process-instance/message-async", "external-task/retries-async", "job/retries", "process-instance/job-retries",
+        "process-instance/job-retries-historic-query-based")},
+    **{f"GET /engine-rest/{path}": frozenset({"system", "auditor", "admin"}) for path in (
+        "batch", "batch/count", "batch/{batch_id}", "batch/statistics", "batch/statistics/count", "history/batch",
+        "history/batch/count", "history/batch/{batch_id}", "history/batch/cleanable-batch-report",
+        "history/batch/cleanable-batch-report/count")},
+    "PUT /engine-rest/batch/{batch_id}/suspended": ADMIN, "DELETE /engine-rest/batch/{batch_id}": ADMIN,
+    "DELETE /engine-rest/history/batch/{batch_id}": ADMIN, "POST /engine-rest/history/batch/set-removal-time": ADMIN,
+    "POST /engine-rest/history/process-instance/set-removal-time": ADMIN,
     "POST /api/reminders/fetchAndLock": frozenset({"system", "admin"}),
     "POST /api/reminders/{reminder_id}/complete": frozenset({"system", "admin"}),
 }

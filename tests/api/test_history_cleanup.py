@@ -34,7 +34,7 @@ def _review(client, root, days: int) -> str:
 
 
 def _worker_pass(service) -> None:
-    TimerWorker(service.services, 1).run_once()
+    TimerWorker(service.services, 1).run_pass()
 
 
 def _exists(client, instance_id: str) -> bool:

@@ -2,6 +2,7 @@
 from app.rest.camunda import (
     attachment,
     authorization,
+    batch,
     comment,
     condition,
     decision_definition,
@@ -25,6 +26,7 @@ from app.rest.camunda import (
     message,
     metrics,
     migration,
+    modification,
     process_definition,
     process_instance,
     system,
@@ -40,5 +42,5 @@ for module in (engine, deployment, decision_definition, decision_requirements_de
                process_instance, task, comment, attachment, history, job, message, external_task, variable_instance,
                execution, condition, identity, filter, incident, metrics, authorization, migration,
                job_definition, job_log, tenant, event_subscription, history_logs,
-               history_decisions, history_cleanup, history_definition, system):
+               history_decisions, history_cleanup, history_definition, system, batch, modification):
     router.include_router(module.router)

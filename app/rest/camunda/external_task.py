@@ -12,10 +12,10 @@ from starlette.concurrency import run_in_threadpool
 
 from app.access.accounts import Principal
 from app.access.permissions import SYSTEMS
-from app.cases import external_tasks, listing
+from app.cases import batches, external_tasks, listing
 from app.context import Services
 from app.errors import InvalidRequest
-from app.rest.camunda import render
+from app.rest.camunda import queries, render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import flag, integer, query_dict, suspension_state, text, text_list
@@ -146,30 +146,46 @@ def set_retries(task_id: str, services: ServicesDep, actor: PrincipalDep, body: 
     return Response(status_code=204)
 
 
-@router.put("/external-task/retries", dependencies=[_WORKER], status_code=204,
-            summary="New retries for several tasks at once: externalTaskIds, processInstanceIds, externalTaskQuery")
-def set_retries_of_many(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
-    body = body or {}
+def _retries_and_targets(body: dict[str, Any], services: Services, actor: Principal,
+                         most: int) -> tuple[int, list[str]]:
+    """The retries and the tasks of a bulk retries request: externalTaskIds, the open tasks of the
+    cases named by processInstanceIds, processInstanceQuery or historicProcessInstanceQuery, and
+    those externalTaskQuery finds; at most `most` of them."""
     if body.get("retries") is None:
         raise InvalidRequest("The number of retries cannot be negative or null.")
     retries = integer(body.get("retries"), "retries", 0)
     task_ids = text_list(body.get("externalTaskIds"), "externalTaskIds")
-    task_ids += external_tasks.tasks_of_instances(services, text_list(body.get("processInstanceIds"),
-                                                                      "processInstanceIds"))
+    task_ids += external_tasks.tasks_of_instances(services, queries.instance_targets(body, services, actor))
     query = body.get("externalTaskQuery")
     if query is not None:
         if not isinstance(query, dict):
             raise InvalidRequest("'externalTaskQuery' must be an object")
         found = _external_task_query(query, services, actor)
-        if listing.number_of(services, found) > services.settings.page_size_max:
-            raise InvalidRequest(f"The externalTaskQuery finds more than {services.settings.page_size_max} tasks")
-        task_ids += [task.id for task in listing.rows(services, found, 0, services.settings.page_size_max)]
+        if listing.number_of(services, found) > most:
+            raise InvalidRequest(f"The externalTaskQuery finds more than {most} tasks")
+        task_ids += [task.id for task in listing.rows(services, found, 0, most)]
     if not task_ids:
         raise InvalidRequest("externalTaskIds, processInstanceIds or externalTaskQuery must name at least one task")
-    if len(task_ids) > services.settings.page_size_max:
-        raise InvalidRequest(f"At most {services.settings.page_size_max} external tasks are given retries at once")
+    if len(task_ids) > most:
+        raise InvalidRequest(f"At most {most} external tasks are given retries at once")
+    return retries, task_ids
+
+
+@router.put("/external-task/retries", dependencies=[_WORKER], status_code=204,
+            summary="New retries for several tasks at once: externalTaskIds, processInstanceIds, externalTaskQuery")
+def set_retries_of_many(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    retries, task_ids = _retries_and_targets(body or {}, services, actor, services.settings.page_size_max)
     external_tasks.set_retries(services, task_ids, retries, actor=actor)
     return Response(status_code=204)
+
+
+@router.post("/external-task/retries-async", dependencies=[_WORKER],
+             summary="New retries for many tasks, each set later by the timer worker (a batch)")
+def set_retries_async(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> dict[str, Any]:
+    retries, task_ids = _retries_and_targets(body or {}, services, actor, services.settings.batch_max_targets)
+    batch = batches.create(services, batches.EXTERNAL_TASK_RETRIES, task_ids, {"retries": retries}, actor=actor,
+                           empty_message="externalTaskIds is empty")
+    return render.batch(batch, services.settings.zone)
 
 
 @router.post("/external-task/{task_id}/lock", dependencies=[_WORKER], status_code=204)

@@ -6,13 +6,13 @@ from fastapi import Request, Response
 
 from app.access.accounts import Principal
 from app.audit import removal
-from app.cases import history, operation_annotations, reports
+from app.cases import batches, history, operation_annotations, reports
 from app.context import Services
-from app.errors import InvalidRequest
-from app.rest.camunda import render
+from app.errors import BadUserRequest, InvalidRequest
+from app.rest.camunda import queries, render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import flag, query_dict, sort_order, suspension_state, text, text_list
+from app.rest.params import flag, query_dict, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import optional_instant
 
@@ -22,33 +22,9 @@ _DURATION, _COUNT = "duration", "count"
 _DELETE_HISTORY = role(permission="DELETE_HISTORY", resource_type="ProcessDefinition")
 
 
-def _sorting(p: dict[str, Any], allowed: dict) -> dict[str, bool]:
-    return {key: direction == "desc" for key, direction in sort_order(p, allowed)}
-
-
-def _instance_filter(p: dict[str, Any], services: Services, viewer: Principal) -> history.InstanceFilter:
-    zone = services.settings.zone
-    return history.InstanceFilter(
-        viewer=viewer,
-        process_instance_id=text(p, "processInstanceId"),
-        process_instance_ids=text_list(p.get("processInstanceIds"), "processInstanceIds"),
-        business_key=text(p, "processInstanceBusinessKey"),
-        business_key_like=text(p, "processInstanceBusinessKeyLike"),
-        definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"),
-        definition_key_in=text_list(p.get("processDefinitionKeyIn"), "processDefinitionKeyIn"),
-        finished=flag(p.get("finished"), "finished"), unfinished=flag(p.get("unfinished"), "unfinished"),
-        started_before=optional_instant(p, "startedBefore", zone),
-        started_after=optional_instant(p, "startedAfter", zone),
-        state=text(p, "state"), suspended=suspension_state(p),
-        tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"),
-        super_instance=text(p, "superProcessInstanceId"), sub_instance=text(p, "subProcessInstanceId"),
-        sort_desc=_sorting(p, history.INSTANCE_SORT),
-    )
-
-
 def _instances(services: Services, viewer: Principal, params: dict[str, Any],
                paging: dict[str, Any]) -> list[dict[str, Any]]:
-    query = history.historic_instance_query(_instance_filter(params, services, viewer))
+    query = history.historic_instance_query(queries.historic_instance_filter(params, services, viewer))
     zone = services.settings.zone
     return listed(services, query, paging, lambda row: render.historic_instance(row[0], row[1], zone))
 
@@ -70,14 +46,15 @@ def query_historic_instances(request: Request, services: ServicesDep, viewer: Pr
 
 @router.get("/process-instance/count")
 def count_historic_instances(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    criteria = _instance_filter(query_dict(request, _INSTANCE_LISTS), services, viewer)
+    criteria = queries.historic_instance_filter(query_dict(request, _INSTANCE_LISTS), services, viewer)
     return counted(services, history.historic_instance_query(criteria))
 
 
 @router.post("/process-instance/count")
 def count_historic_instances_by_body(services: ServicesDep, viewer: PrincipalDep,
                                      body: JsonBody = None) -> dict[str, int]:
-    return counted(services, history.historic_instance_query(_instance_filter(body or {}, services, viewer)))
+    criteria = queries.historic_instance_filter(body or {}, services, viewer)
+    return counted(services, history.historic_instance_query(criteria))
 
 
 _REPORT_LISTS = frozenset({"processDefinitionIdIn", "processDefinitionKeyIn"})
@@ -124,6 +101,29 @@ def historic_instance_report(request: Request, services: ServicesDep, viewer: Pr
     return [render.duration_period(row) for row in reports.duration_report(services, criteria)]
 
 
+@router.post("/process-instance/delete", dependencies=[_DELETE_HISTORY],
+             summary="Delete the histories of historicProcessInstanceIds and historicProcessInstanceQuery, each "
+                     "later as DELETE /history/process-instance/{id} does, retention rules included (a batch)")
+def delete_historic_instances_async(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> dict:
+    body = body or {}
+    targets = queries.instance_targets(body, services, actor, ids="historicProcessInstanceIds", runtime=False)
+    configuration = {"deleteReason": text(body, "deleteReason"),
+                     "failIfNotExists": flag(body.get("failIfNotExists", True), "failIfNotExists")}
+    batch = batches.create(services, batches.HISTORIC_INSTANCE_DELETION, targets, configuration, actor=actor,
+                           empty_message="historicProcessInstanceIds is empty")
+    return render.batch(batch, services.settings.zone)
+
+
+@router.post("/process-instance/set-removal-time", dependencies=[_DELETE_HISTORY],
+             summary="Refused: a case's history is kept for its process's historyTimeToLive, not by a removal time")
+def set_removal_time(body: JsonBody = None) -> Response:
+    raise BadUserRequest(
+        "Removal times are not set here: a case's history is kept for the historyTimeToLive of its process version "
+        "after it ended (PUT /process-definition/{id}/history-time-to-live) and deleted then by "
+        "DELETE /history/process-instance/{id} or POST /history/process-instance/delete, each deletion recorded "
+        "in the administrative chain; no cleanup job removes histories by a removal time")
+
+
 @router.get("/process-instance/{instance_id}")
 def historic_instance(instance_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
     row, definition = history.readable_historic_instance(services, instance_id, viewer)
@@ -156,7 +156,7 @@ def _activity_filter(p: dict[str, Any], viewer: Principal) -> history.ActivityFi
         process_instance_id=text(p, "processInstanceId"), activity_id=text(p, "activityId"),
         activity_type=text(p, "activityType"), task_assignee=text(p, "taskAssignee"),
         finished=flag(p.get("finished"), "finished"), unfinished=flag(p.get("unfinished"), "unfinished"),
-        canceled=flag(p.get("canceled"), "canceled"), sort_desc=_sorting(p, history.ACTIVITY_SORT))
+        canceled=flag(p.get("canceled"), "canceled"), sort_desc=queries.sorting(p, history.ACTIVITY_SORT))
 
 
 def _activities(services: Services, viewer: Principal, params: dict[str, Any],
@@ -220,7 +220,7 @@ def _task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> hi
         started_after=optional_instant(p, "startedAfter", zone),
         finished_before=optional_instant(p, "finishedBefore", zone),
         finished_after=optional_instant(p, "finishedAfter", zone),
-        sort_desc=_sorting(p, history.TASK_SORT))
+        sort_desc=queries.sorting(p, history.TASK_SORT))
 
 
 def _tasks(services: Services, viewer: Principal, params: dict[str, Any],
@@ -278,7 +278,7 @@ def _operation_filter(p: dict[str, Any], services: Services, viewer: Principal) 
         process_instance_id=text(p, "processInstanceId"), task_id=text(p, "taskId"), user_id=text(p, "userId"),
         operation_type=text(p, "operationType"), entity_type=text(p, "entityType"),
         after=optional_instant(p, "afterTimestamp", zone), before=optional_instant(p, "beforeTimestamp", zone),
-        viewer=viewer, sort_desc=_sorting(p, history.OPERATION_SORT))
+        viewer=viewer, sort_desc=queries.sorting(p, history.OPERATION_SORT))
 
 
 @router.get("/user-operation", summary="The commands people and systems gave (claim, assign, complete, start, "

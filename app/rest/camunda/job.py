@@ -137,6 +137,12 @@ def set_retries(job_id: str, services: ServicesDep, actor: PrincipalDep, body: J
     refuse_retries(body)
 
 
+@router.post("/retries", dependencies=[_OPERATOR],
+             summary="Refused: the service's timers have no retries (see the README's note)")
+def set_retries_async(body: JsonBody = None) -> Response:
+    refuse_retries(body)
+
+
 def refuse_retries(body: dict[str, Any] | None) -> NoReturn:
     """Retries are checked as Camunda checks them, then refused: a timer has none (_NO_RETRIES)."""
     body = body or {}

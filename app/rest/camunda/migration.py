@@ -1,18 +1,20 @@
 """Camunda's /migration: generate, validate and execute a plan that moves running instances to
-another process definition (administrators only). executeAsync is not offered: the service runs
-no batches, and /migration/execute migrates the instances at once."""
+another process definition (administrators only): at once, all or none (execute), or later, one
+instance to a unit of work (executeAsync: a batch)."""
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import Response
 
-from app.cases import migration
+from app.access.accounts import Principal
+from app.cases import batches, migration
 from app.context import Services
 from app.engine.migration import MigrationInstruction
 from app.errors import InvalidRequest
+from app.rest.camunda import queries, render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
-from app.rest.params import text, text_list
+from app.rest.params import text
 from app.rest.routing import ServiceRouter
 from app.rest.variables import decode_variables, encode_variables
 
@@ -84,15 +86,28 @@ def validate_plan(services: ServicesDep, body: JsonBody = None) -> dict[str, Any
     return migration.validate_plan(services, _plan(body or {}, services))
 
 
-@router.post("/execute", status_code=204, dependencies=[_MIGRATE],
-             summary="Migrate the named instances by the plan, all or none (skipCustomListeners and skipIoMappings "
-                     "change nothing here)")
-def execute_plan(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
-    body = body or {}
-    if body.get("processInstanceQuery") is not None:
-        raise InvalidRequest("processInstanceQuery is not supported: name the instances in processInstanceIds")
+def _execution(body: dict[str, Any], services: Services,
+               actor: Principal) -> tuple[migration.MigrationPlan, list[str]]:
     _flag(body, "skipCustomListeners")
     _flag(body, "skipIoMappings")
     plan = _plan(body.get("migrationPlan"), services)
-    migration.execute(services, plan, text_list(body.get("processInstanceIds"), "processInstanceIds"), actor=actor)
+    return plan, queries.instance_targets(body, services, actor)
+
+
+@router.post("/execute", status_code=204, dependencies=[_MIGRATE],
+             summary="Migrate the instances of processInstanceIds and processInstanceQuery by the plan, all or none "
+                     "(skipCustomListeners and skipIoMappings change nothing here)")
+def execute_plan(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    plan, instance_ids = _execution(body or {}, services, actor)
+    migration.execute(services, plan, instance_ids, actor=actor)
     return Response(status_code=204)
+
+
+@router.post("/executeAsync", dependencies=[_MIGRATE],
+             summary="Migrate the instances by the plan later, each in its own unit of work (a batch)")
+def execute_plan_async(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> dict[str, Any]:
+    plan, instance_ids = _execution(body or {}, services, actor)
+    migration.refuse_invalid_plan(services, plan)
+    batch = batches.create(services, batches.MIGRATION, instance_ids, {"plan": batches.stored_plan(plan)}, actor=actor,
+                           empty_message="Process instance ids cannot empty: process instance ids is empty")
+    return render.batch(batch, services.settings.zone)

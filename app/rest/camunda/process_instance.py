@@ -1,20 +1,22 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.access.accounts import Principal
-from app.cases import instances, modification, suspension
+from app.access.permissions import SYSTEMS
+from app.cases import batches, instances, modification, suspension
 from app.context import Services
 from app.engine import ActivityInstanceNode, Instruction
 from app.errors import InvalidRequest, NotFound
 from app.rest.binary import DATA_RESPONSES, named_data, uploaded
-from app.rest.camunda import render
+from app.rest.camunda import queries, render
+from app.rest.camunda.job import refuse_retries
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import flag, query_dict, required_boolean, suspension_state, text, text_list
+from app.rest.params import flag, query_dict, required_boolean, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import (
     decode_value,
@@ -24,26 +26,18 @@ from app.rest.variables import (
     modifications_and_deletions,
 )
 
-if TYPE_CHECKING:
-    from sqlalchemy import Select
-
 router = ServiceRouter(prefix="/engine-rest/process-instance", tags=["process-instance"])
 # Changing a running instance's data or ending it is for administrators.
 _ADMINISTER = role(permission="UPDATE", resource_type="ProcessInstance")
 _SUSPEND = role(permission="SUSPEND", resource_type="ProcessInstance")
+# Message batches are the senders' (POST /message); job commands the operators' (PUT /job/{id}/retries).
+_SENDER = role(SYSTEMS, permission="CREATE", resource_type="Message")
+_JOB_OPERATOR = role(SYSTEMS, permission="UPDATE", resource_type="Job")
 _LISTS = frozenset({"processInstanceIds", "tenantIdIn"})
 
 
-def _query(p: dict[str, Any], viewer: Principal) -> Select:
-    return instances.instance_query(
-        instance_ids=text_list(p.get("processInstanceIds"), "processInstanceIds"), business_key=text(p, "businessKey"),
-        definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"), viewer=viewer,
-        tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"), suspended=suspension_state(p),
-        super_instance=text(p, "superProcessInstance"), sub_instance=text(p, "subProcessInstance"))
-
-
 def _list(request: Request, services: Services, viewer: Principal, params: dict[str, Any]) -> list[dict[str, Any]]:
-    return listed(services, _query(params, viewer), params, lambda row: render.instance(request, row))
+    return listed(services, queries.instance_query(params, viewer), params, lambda row: render.instance(request, row))
 
 
 @router.get("")
@@ -60,12 +54,12 @@ def query_instances(request: Request, services: ServicesDep, viewer: PrincipalDe
 
 @router.get("/count")
 def count_instances(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    return counted(services, _query(query_dict(request, _LISTS), viewer))
+    return counted(services, queries.instance_query(query_dict(request, _LISTS), viewer))
 
 
 @router.post("/count")
 def count_instances_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
-    return counted(services, _query(body or {}, viewer))
+    return counted(services, queries.instance_query(body or {}, viewer))
 
 
 @router.put("/suspended", status_code=204, dependencies=[_SUSPEND])
@@ -225,17 +219,117 @@ def _instruction(raw: Any, services: Services) -> Instruction:
                        decode_variables(raw.get("variables"), services.settings) if kind != "cancel" else {})
 
 
-@router.post("/{instance_id}/modification", status_code=204, dependencies=[_ADMINISTER],
-             summary="Cancel activity instances and start tokens before or after activities, in order, as one step "
-                     "(skipCustomListeners and skipIoMappings change nothing here)")
-def modify_instance(instance_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
-    body = body or {}
+def modification_request(body: dict[str, Any], services: Services) -> tuple[list[Instruction], str | None]:
+    """The instructions and annotation of a modification request, checked as Camunda's REST checks them."""
     raw = body.get("instructions")
     if not isinstance(raw, list):
         raise InvalidRequest("'instructions' must be a list of instructions")
     annotation = body.get("annotation")
     if annotation is not None and (not isinstance(annotation, str) or len(annotation) > 4000):
         raise InvalidRequest("'annotation' must be a text of at most 4000 characters")
-    modification.modify(services, instance_id, [_instruction(item, services) for item in raw],
-                        annotation=annotation, actor=actor)
+    for name in ("skipCustomListeners", "skipIoMappings"):
+        flag(body.get(name), name)  # accepted and checked; nothing here runs listeners or mappings to skip
+    return [_instruction(item, services) for item in raw], annotation
+
+
+@router.post("/{instance_id}/modification", status_code=204, dependencies=[_ADMINISTER],
+             summary="Cancel activity instances and start tokens before or after activities, in order, as one step "
+                     "(skipCustomListeners and skipIoMappings change nothing here)")
+def modify_instance(instance_id: str, services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    instructions, annotation = modification_request(body or {}, services)
+    modification.modify(services, instance_id, instructions, annotation=annotation, actor=actor)
     return Response(status_code=204)
+
+
+# --- Batches: validated and answered at once, run by the timer worker (app.cases.batches) ---
+
+
+def _batch(services: Services, kind: str, targets: list[str], configuration: dict[str, Any], actor: Principal,
+           empty_message: str) -> dict[str, Any]:
+    batch = batches.create(services, kind, targets, configuration, actor=actor, empty_message=empty_message)
+    return render.batch(batch, services.settings.zone)
+
+
+def _deletion(body: dict[str, Any]) -> dict[str, Any]:
+    for name in ("skipCustomListeners", "skipIoMappings"):
+        flag(body.get(name), name)
+    return {"deleteReason": text(body, "deleteReason"),
+            "skipSubprocesses": flag(body.get("skipSubprocesses"), "skipSubprocesses")}
+
+
+@router.post("/delete", dependencies=[_ADMINISTER],
+             summary="Delete the cases of processInstanceIds, processInstanceQuery and historicProcessInstanceQuery, "
+                     "each later as DELETE /process-instance/{id} does (a batch)")
+def delete_async(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> dict[str, Any]:
+    body = body or {}
+    return _batch(services, batches.INSTANCE_DELETION, queries.instance_targets(body, services, actor),
+                  _deletion(body), actor, "processInstanceIds is empty")
+
+
+@router.post("/delete-historic-query-based", dependencies=[_ADMINISTER],
+             summary="Delete the running cases of processInstanceIds and historicProcessInstanceQuery (a batch)")
+def delete_async_historic_query_based(services: ServicesDep, actor: PrincipalDep,
+                                      body: JsonBody = None) -> dict[str, Any]:
+    body = body or {}
+    return _batch(services, batches.INSTANCE_DELETION, queries.instance_targets(body, services, actor, runtime=False),
+                  _deletion(body), actor, "processInstanceIds is empty")
+
+
+@router.post("/suspended-async", dependencies=[_SUSPEND],
+             summary="Suspend or activate many cases, each later as PUT /process-instance/{id}/suspended (a batch)")
+def suspend_async(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> dict[str, Any]:
+    body = body or {}
+    suspended = required_boolean(body, "suspended")
+    return _batch(services, batches.SUSPENSION, queries.instance_targets(body, services, actor),
+                  {"suspended": suspended}, actor, "No process instance ids given: process Instance Ids is empty")
+
+
+@router.post("/variables-async", dependencies=[_ADMINISTER],
+             summary="Set variables on many cases, each later as POST /process-instance/{id}/variables (a batch)")
+def set_variables_async(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> dict[str, Any]:
+    body = body or {}
+    variables = decode_variables(body.get("variables"), services.settings)
+    if not variables:
+        raise InvalidRequest("variables is empty")
+    instances.refuse_reserved_keys(variables)
+    return _batch(services, batches.SET_VARIABLES, queries.instance_targets(body, services, actor),
+                  {"variables": batches.stored_values(variables)}, actor, "processInstanceIds is empty")
+
+
+@router.post("/message-async", dependencies=[_SENDER],
+             summary="Correlate a message to many cases, each later to what of it waits for the message (a batch)")
+def correlate_message_async(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> dict[str, Any]:
+    body = body or {}
+    name = text(body, "messageName")
+    if not name:
+        raise InvalidRequest("messageName is null")
+    variables = decode_variables(body.get("variables"), services.settings)
+    instances.refuse_reserved_keys(variables)
+    return _batch(services, batches.CORRELATE_MESSAGE, queries.instance_targets(body, services, actor),
+                  {"messageName": name, "variables": batches.stored_values(variables)}, actor,
+                  "processInstanceIds is empty")
+
+
+@router.post("/{instance_id}/modification-async", dependencies=[_ADMINISTER],
+             summary="Modify a case later, as POST /process-instance/{id}/modification does (a batch of one)")
+def modify_instance_async(instance_id: str, services: ServicesDep, actor: PrincipalDep,
+                          body: JsonBody = None) -> dict[str, Any]:
+    instructions, annotation = modification_request(body or {}, services)
+    if not instructions:
+        raise InvalidRequest("'instructions' must name at least one instruction")
+    instances.readable_instance(services, instance_id, actor)
+    return _batch(services, batches.MODIFICATION, [instance_id],
+                  {"instructions": [batches.stored_instruction(item) for item in instructions],
+                   "annotation": annotation}, actor, "processInstanceIds is empty")
+
+
+@router.post("/job-retries", dependencies=[_JOB_OPERATOR],
+             summary="Refused: the service's timers have no retries (see the README's note)")
+def set_job_retries_async(body: JsonBody = None) -> Response:
+    refuse_retries(body)
+
+
+@router.post("/job-retries-historic-query-based", dependencies=[_JOB_OPERATOR],
+             summary="Refused: the service's timers have no retries (see the README's note)")
+def set_job_retries_async_historic_query_based(body: JsonBody = None) -> Response:
+    refuse_retries(body)

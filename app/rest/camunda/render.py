@@ -14,6 +14,7 @@ from app.cases.variable_instances import VariableRow
 from app.engine import ClauseValue
 from app.persistence.models import (
     ActivityInstance,
+    Batch,
     DecisionDefinition,
     DecisionRequirementsDefinition,
     Deployment,
@@ -327,7 +328,8 @@ def user_operation(row: tuple[HistoryEvent, ProcessInstance, dict | None], zone:
             "executionId": instance.id, "caseDefinitionId": None, "caseInstanceId": None, "caseExecutionId": None,
             "taskId": event.task_id if logged.entity_type != "ProcessInstance" else None, "jobId": None,
             "jobDefinitionId": None,
-            "batchId": None, "userId": event.user_id, "timestamp": format_instant(event.occurred_at, zone),
+            "batchId": event.payload.get("batchId"), "userId": event.user_id,
+            "timestamp": format_instant(event.occurred_at, zone),
             "operationId": f"{event.process_instance_id}:{event.sequence}", "externalTaskId": None,
             "operationType": logged.operation_type, "entityType": logged.entity_type, "property": logged.property,
             "orgValue": value(logged.org_value), "newValue": value(logged.new_value),
@@ -430,3 +432,29 @@ def cleanable_decisions(row: CleanableDecisions) -> dict[str, Any]:
             "decisionDefinitionName": definition.name, "decisionDefinitionVersion": definition.version,
             "historyTimeToLive": definition.history_time_to_live, "finishedDecisionInstanceCount": row.finished,
             "cleanableDecisionInstanceCount": row.cleanable, "tenantId": definition.tenant_id}
+
+
+def _batch_common(row: Batch) -> dict[str, Any]:
+    # One batch job per target: the job definitions are named after the batch (not listed by /job-definition).
+    return {"id": row.id, "type": row.type, "totalJobs": row.total_jobs, "batchJobsPerSeed": row.batch_jobs_per_seed,
+            "invocationsPerBatchJob": row.invocations_per_batch_job, "seedJobDefinitionId": f"{row.id}:seed",
+            "monitorJobDefinitionId": f"{row.id}:monitor", "batchJobDefinitionId": f"{row.id}:batch",
+            "tenantId": row.tenant_id, "createUserId": row.create_user_id}
+
+
+def batch(row: Batch, zone: tzinfo) -> dict[str, Any]:
+    return {**_batch_common(row), "jobsCreated": row.total_jobs, "suspended": row.suspended,
+            "startTime": format_instant(row.start_time, zone),
+            "executionStartTime": format_instant(row.execution_start_time, zone)}
+
+
+def batch_statistics(row: tuple[Batch, int, int], zone: tzinfo) -> dict[str, Any]:
+    record, completed, failed = row
+    return {**batch(record, zone), "remainingJobs": record.total_jobs - completed, "completedJobs": completed,
+            "failedJobs": failed}
+
+
+def historic_batch(row: Batch, zone: tzinfo) -> dict[str, Any]:
+    return {**_batch_common(row), "startTime": format_instant(row.start_time, zone),
+            "executionStartTime": format_instant(row.execution_start_time, zone),
+            "endTime": format_instant(row.end_time, zone), "removalTime": format_instant(row.removal_time, zone)}

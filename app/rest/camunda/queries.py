@@ -1,0 +1,74 @@
+"""The process instance queries of Camunda's request bodies, parsed once for the listing endpoints
+and for the batch commands that name their cases by a query (processInstanceQuery,
+historicProcessInstanceQuery), so that both filter, and are bounded, alike."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from app.access.accounts import Principal
+from app.cases import batches, history, instances
+from app.context import Services
+from app.errors import InvalidRequest
+from app.rest.params import flag, sort_order, suspension_state, text, text_list
+from app.rest.variables import optional_instant
+
+if TYPE_CHECKING:
+    from sqlalchemy import Select
+
+
+def sorting(p: dict[str, Any], allowed: Iterable[str]) -> dict[str, bool]:
+    return {key: direction == "desc" for key, direction in sort_order(p, allowed)}
+
+
+def instance_query(p: dict[str, Any], viewer: Principal) -> Select:
+    """Camunda's process instance query (GET/POST /process-instance)."""
+    return instances.instance_query(
+        instance_ids=text_list(p.get("processInstanceIds"), "processInstanceIds"), business_key=text(p, "businessKey"),
+        definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"), viewer=viewer,
+        tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"), suspended=suspension_state(p),
+        super_instance=text(p, "superProcessInstance"), sub_instance=text(p, "subProcessInstance"))
+
+
+def historic_instance_filter(p: dict[str, Any], services: Services, viewer: Principal) -> history.InstanceFilter:
+    """Camunda's historic process instance query (GET/POST /history/process-instance)."""
+    zone = services.settings.zone
+    return history.InstanceFilter(
+        viewer=viewer,
+        process_instance_id=text(p, "processInstanceId"),
+        process_instance_ids=text_list(p.get("processInstanceIds"), "processInstanceIds"),
+        business_key=text(p, "processInstanceBusinessKey"),
+        business_key_like=text(p, "processInstanceBusinessKeyLike"),
+        definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"),
+        definition_key_in=text_list(p.get("processDefinitionKeyIn"), "processDefinitionKeyIn"),
+        finished=flag(p.get("finished"), "finished"), unfinished=flag(p.get("unfinished"), "unfinished"),
+        started_before=optional_instant(p, "startedBefore", zone),
+        started_after=optional_instant(p, "startedAfter", zone),
+        state=text(p, "state"), suspended=suspension_state(p),
+        tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"),
+        super_instance=text(p, "superProcessInstanceId"), sub_instance=text(p, "subProcessInstanceId"),
+        sort_desc=sorting(p, history.INSTANCE_SORT),
+    )
+
+
+def _object(body: dict[str, Any], name: str) -> dict[str, Any] | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, dict):
+        raise InvalidRequest(f"'{name}' must be an object")
+    return value
+
+
+def instance_targets(body: dict[str, Any], services: Services, viewer: Principal, *, ids: str = "processInstanceIds",
+                     runtime: bool = True) -> list[str]:
+    """The cases a batch request names: its ids, then those its runtime query (unless not `runtime`)
+    and its historic query find, each query bounded by the size of a batch."""
+    found = text_list(body.get(ids), ids)
+    query = _object(body, "processInstanceQuery") if runtime else None
+    if query is not None:
+        found += batches.bounded_targets(services, instance_query(query, viewer), "processInstanceQuery")
+    historic = _object(body, "historicProcessInstanceQuery")
+    if historic is not None:
+        criteria = historic_instance_filter(historic, services, viewer)
+        found += batches.bounded_targets(services, history.historic_instance_query(criteria),
+                                         "historicProcessInstanceQuery")
+    return found
