@@ -103,6 +103,8 @@ GUARDS = {
     "PUT /engine-rest/batch/{batch_id}/suspended": ADMIN, "DELETE /engine-rest/batch/{batch_id}": ADMIN,
     "DELETE /engine-rest/history/batch/{batch_id}": ADMIN, "POST /engine-rest/history/batch/set-removal-time": ADMIN,
     "POST /engine-rest/history/process-instance/set-removal-time": ADMIN,
+    "POST /engine-rest/history/decision-instance/delete": ADMIN,
+    "POST /engine-rest/history/decision-instance/set-removal-time": ADMIN,
     "POST /api/reminders/fetchAndLock": frozenset({"system", "admin"}),
     "POST /api/reminders/{reminder_id}/complete": frozenset({"system", "admin"}),
 }

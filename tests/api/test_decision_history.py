@@ -215,3 +215,17 @@ def test_a_case_completed_after_its_decision_keeps_one_decision_instance(client,
     large, _ = graded
     complete(client, large).raise_for_status()
     assert len(evaluations(client, processInstanceId=large)) == 1
+
+
+@pytest.mark.parametrize("path, says", [("/history/decision-instance/delete", "not deleted one by one"),
+                                        ("/history/decision-instance/set-removal-time", "Removal times are not")])
+def test_deleting_evaluations_or_setting_their_removal_time_is_refused_and_keeps_them(client, graded, path, says):
+    before = client.get("/history/decision-instance/count").json()["count"]
+    assert before > 0
+    answer = client.post(path, json={"historicDecisionInstanceIds": [
+        row["id"] for row in client.get("/history/decision-instance").json()], "deleteReason": "tidy up",
+        "absoluteRemovalTime": "2027-01-01T00:00:00.000+0800"})
+    assert (answer.status_code, answer.json()["type"]) == (400, "BadUserRequestException"), answer.text
+    assert says in answer.json()["message"]
+    assert client.get("/history/decision-instance/count").json()["count"] == before
+

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from app.access.accounts import Principal
 from app.cases import decision_history
 from app.context import Services
+from app.errors import BadUserRequest
 from app.rest.camunda import render
-from app.rest.dependencies import PrincipalDep, ServicesDep
+from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import page_bounds
 from app.rest.params import flag, query_dict, sort_order, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import optional_instant
 
 router = ServiceRouter(prefix="/engine-rest/history", tags=["history"])
+_DELETE_HISTORY = role(permission="DELETE_HISTORY", resource_type="DecisionDefinition")
 
 _LISTS = frozenset({"decisionInstanceIdIn", "decisionDefinitionIdIn", "decisionDefinitionKeyIn", "activityIdIn",
                     "activityInstanceIdIn", "tenantIdIn"})
@@ -115,3 +117,23 @@ def requirements_statistics(definition_id: str, request: Request, services: Serv
     instance_id = text(query_dict(request), "decisionInstanceId")
     return [{"decisionDefinitionKey": key, "evaluations": count}
             for key, count in decision_history.requirements_statistics(services, definition_id, viewer, instance_id)]
+
+
+@router.post("/decision-instance/delete", dependencies=[_DELETE_HISTORY],
+             summary="Refused: an evaluation is an event of a chained history and goes only with it")
+def delete_decision_instances(body: JsonBody = None) -> Response:
+    raise BadUserRequest(
+        "Historic decision instances are not deleted one by one here: a business rule task's evaluation is an event "
+        "of its case's chained history, which cannot lose an event and still verify, and goes with that history "
+        "(DELETE /history/process-instance/{id} once its retention has passed); a stand-alone evaluation is kept "
+        "in the administrative history, which keeps every entry")
+
+
+@router.post("/decision-instance/set-removal-time", dependencies=[_DELETE_HISTORY],
+             summary="Refused: an evaluation is kept as long as the history it belongs to")
+def set_decision_removal_time(body: JsonBody = None) -> Response:
+    raise BadUserRequest(
+        "Removal times are not set here: a business rule task's evaluation is kept with its case's history, for the "
+        "historyTimeToLive of its process version after the case ended, and a stand-alone evaluation with the "
+        "administrative history; no cleanup job removes evaluations by a removal time")
+
