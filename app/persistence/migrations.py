@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, func, insert, literal, select, text
 
 from app.clock import Clock, SystemClock
 from app.persistence.database import AdvisoryLock, Database
@@ -24,12 +24,17 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def _log_upgrade(connection: Connection, at: datetime) -> None:
-    """Log the revision the schema is at, unless it is the one last logged."""
-    revision = database_revision(connection)
-    last = connection.scalar(select(SchemaLogEntry.version).order_by(SchemaLogEntry.id.desc()).limit(1))
-    if revision is not None and revision != last:
-        connection.execute(insert(SchemaLogEntry).values(timestamp=at, version=revision))
+def _log_upgrade(connection: Connection, revision: str | None, at: datetime) -> None:
+    """Log the revision the schema is at, unless it is the one last logged: in one statement, so that
+    processes starting together on one SQLite file wait for each other's write instead of failing
+    to turn a read into a write."""
+    if revision is None:
+        return
+    last = select(SchemaLogEntry.version).order_by(SchemaLogEntry.id.desc()).limit(1).scalar_subquery()
+    connection.execute(insert(SchemaLogEntry).from_select(
+        ["timestamp", "version"],
+        select(literal(at, SchemaLogEntry.timestamp.type), literal(revision))
+        .where(func.coalesce(last, "") != revision)))
 
 
 def upgrade_to_head(database: Database, clock: Clock | None = None) -> None:
@@ -37,15 +42,17 @@ def upgrade_to_head(database: Database, clock: Clock | None = None) -> None:
     now = (clock or SystemClock()).now
     if database.is_sqlite:
         command.upgrade(config, "head")
+        with database.engine.connect() as connection:
+            revision = database_revision(connection)
         with database.engine.begin() as connection:
-            _log_upgrade(connection, now())
+            _log_upgrade(connection, revision, now())
         return
     with database.engine.connect() as connection:
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": int(AdvisoryLock.MIGRATION)})
         try:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-            _log_upgrade(connection, now())
+            _log_upgrade(connection, database_revision(connection), now())
             connection.commit()
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": int(AdvisoryLock.MIGRATION)})
