@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
-from app.cases.instances import get_instance, instance_of_open_work, record
+from app.cases.instances import case_of_task, get_instance, instance_of_open_work, record
 from app.cases.projections import ACTIVE
 from app.context import Services
 from app.errors import InvalidRequest, NotFound
@@ -46,6 +46,9 @@ class Comment:
     activity_id: str | None = None
 
 
+_OF_CASES = "comments are kept in the history of a case"
+
+
 def _message(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest("a comment needs a 'message' of text")
@@ -66,7 +69,7 @@ def add_task_comment(services: Services, task_id: str, body: dict[str, Any], *, 
             raise InvalidRequest(f"Task {task_id} belongs to process instance {task.process_instance_id}, "
                                  f"not to '{named_instance}'")
         permissions.require_task_work(session, actor, task)
-        instance = instance_of_open_work(session, task.process_instance_id)
+        instance = instance_of_open_work(session, case_of_task(task, _OF_CASES))
         return record_comment(session, instance, task, message, services.clock.now(), actor=actor)
 
 
@@ -153,7 +156,7 @@ def _task_open_for_comments(session: Session, task_id: str, actor: Principal) ->
         raise InvalidRequest(f"No task exists with taskId: {task_id}; the comments of a task that has ended "
                              "no longer change")
     permissions.require_task_work(session, actor, task)
-    return task, instance_of_open_work(session, task.process_instance_id)
+    return task, instance_of_open_work(session, case_of_task(task, _OF_CASES))
 
 
 def _running_instance(session: Session, instance_id: str, actor: Principal) -> ProcessInstance:

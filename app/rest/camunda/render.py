@@ -193,9 +193,10 @@ def historic_activity(row: ActivityInstance, zone: tzinfo) -> dict[str, Any]:
     }
 
 
-def historic_task(row: ActivityInstance, zone: tzinfo) -> dict[str, Any]:
-    """A user task from its activity instance (whose id is the task's). Priority, due date, owner and
-    description are kept only while the task is open, so history shows Camunda's defaults."""
+def historic_task(row: Any, zone: tzinfo) -> dict[str, Any]:
+    """A user task from a row of the historic task query: a task of a case from its activity instance
+    (whose id is the task's; priority, due date, owner and description are kept only while it is open,
+    so history shows Camunda's defaults), or a standalone task from its own record."""
     ended = row.end_time is not None
     return {
         "id": row.id,
@@ -207,24 +208,24 @@ def historic_task(row: ActivityInstance, zone: tzinfo) -> dict[str, Any]:
         "caseDefinitionId": None,
         "caseInstanceId": None,
         "caseExecutionId": None,
-        "activityInstanceId": row.id,
+        "activityInstanceId": row.id if row.process_instance_id is not None else None,
         "name": row.activity_name or row.activity_id,
-        "description": None,
-        "deleteReason": ("deleted" if row.canceled else "completed") if ended else None,
-        "owner": None,
+        "description": row.description,
+        "deleteReason": row.delete_reason,
+        "owner": row.owner,
         "assignee": row.assignee,
         "startTime": format_instant(row.start_time, zone),
         "endTime": format_instant(row.end_time, zone),
         "duration": _duration_ms(row.start_time, row.end_time),
         "taskDefinitionKey": row.activity_id,
-        "priority": 50,
-        "due": None,
+        "priority": row.priority,
+        "due": format_instant(row.due, zone),
         "parentTaskId": None,
-        "followUp": None,
+        "followUp": format_instant(row.follow_up, zone),
         "tenantId": row.tenant_id,
         "removalTime": None,
         "rootProcessInstanceId": row.process_instance_id,
-        "taskState": ("Deleted" if row.canceled else "Completed") if ended else "Created",
+        "taskState": ("Completed" if row.delete_reason == "completed" else "Deleted") if ended else "Created",
     }
 
 

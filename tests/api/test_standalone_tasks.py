@@ -1,0 +1,178 @@
+"""Standalone tasks (Camunda's POST /task/create): an official's own to-do, of no process. It takes
+its creator's region; its assignee, owner, candidates and creator, the officials of its region and
+auditors see it, nobody else; it is claimed, updated, given variables and completed as a task of a
+case is, and deleted by its creator, while a task of a process still refuses deletion. Every command
+on it is in the administrative history, and /history/task shows how it ended."""
+from __future__ import annotations
+
+import pytest
+
+from app.access import accounts
+from tests.support.bpmn_text import process
+from tests.support.http import as_user, deploy_bytes
+
+CASE = process("standalone_neighbour", """
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+  <bpmn:userTask id="review" name="审查" camunda:candidateGroups="cn-sepa" />
+  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" /><bpmn:endEvent id="end" />""")
+# user → (groups, region)
+ACCOUNTS = {"urumqi-clerk": ([], "xj-urumqi"), "urumqi-officer": ([], "xj-urumqi"),
+            "xj-director": ([], "xj"), "sepa-reviewer": (["cn-sepa"], None), "zj-clerk": (["zj-env"], "zj"),
+            "auditor": (["auditors"], None)}
+TO_DO = {"id": "call-back-1", "name": "回电企业", "description": "询问园区污水处理厂的整改进度", "priority": 60,
+         "due": "2026-12-20T17:00:00.000+0800", "assignee": None, "owner": None, "delegationState": None,
+         "followUp": None, "parentTaskId": None, "caseInstanceId": None, "tenantId": None}
+
+
+@pytest.fixture
+def officials(service):
+    for user, (groups, region) in ACCOUNTS.items():
+        accounts.save_account(service.services, user, f"{user}-password", groups, region=region)
+
+
+def create(service, user: str, **fields):
+    with as_user(service, user) as http:
+        return http.post("/task/create", json={**TO_DO, **fields})
+
+
+def seen_by(service, user: str, **params) -> list[str]:
+    with as_user(service, user) as http:
+        listed = http.get("/task", params=params)
+        assert listed.status_code == 200, listed.text
+        count = http.get("/task/count", params=params).json()["count"]
+    ids = [row["id"] for row in listed.json()]
+    assert count == len(ids)
+    return ids
+
+
+def admin_kinds(root, task_id: str) -> list[tuple[str, str]]:
+    events = root.get("/api/history/admin-events", params={"subject": f"task:{task_id}"}).json()
+    return [(event["kind"], event["userId"]) for event in events]
+
+
+def test_a_to_do_is_created_worked_and_completed_and_its_history_stays(service, client, root, officials):
+    created = create(service, "urumqi-clerk")
+    assert created.status_code == 204, created.text
+    with as_user(service, "urumqi-clerk") as clerk:
+        task = clerk.get("/task/call-back-1").json()
+        assert {key: task[key] for key in ("name", "assignee", "priority", "processInstanceId", "processDefinitionId",
+                                           "executionId", "taskDefinitionKey", "tenantId", "suspended")} == {
+            "name": "回电企业", "assignee": None, "priority": 60, "processInstanceId": None,
+            "processDefinitionId": None, "executionId": None, "taskDefinitionKey": None, "tenantId": "xj-urumqi",
+            "suspended": False}
+        assert task["due"].startswith("2026-12-20T17:00:00")
+        offered = clerk.post("/task/call-back-1/identity-links", json={"groupId": "cn-sepa", "type": "candidate"})
+        assert offered.status_code == 204, offered.text
+    # Its candidate group sees it offered; an official of another region with no part in it does not.
+    assert "call-back-1" in seen_by(service, "sepa-reviewer", candidateGroup="cn-sepa")
+    assert seen_by(service, "zj-clerk") == []
+    with as_user(service, "zj-clerk") as outsider:
+        assert outsider.get("/task/call-back-1").status_code == 404
+        assert outsider.get("/task/call-back-1/variables").status_code == 404
+        assert outsider.post("/task/call-back-1/claim", json={"userId": "zj-clerk"}).status_code == 403
+    # The officials of its region and of the regions above read it, as they read the region's cases.
+    assert seen_by(service, "xj-director") == ["call-back-1"]
+    # A query naming a process leaves it out.
+    deploy_bytes(client, "neighbour.bpmn", CASE).raise_for_status()
+    instance = client.post("/process-definition/key/standalone_neighbour/start", json={}).json()["id"]
+    assert seen_by(service, "sepa-reviewer", processDefinitionKey="standalone_neighbour") != []
+    assert "call-back-1" not in seen_by(service, "sepa-reviewer", processInstanceId=instance)
+    assert "call-back-1" not in seen_by(service, "sepa-reviewer", processDefinitionKey="standalone_neighbour")
+
+    with as_user(service, "sepa-reviewer") as reviewer:
+        assert reviewer.post("/task/call-back-1/claim", json={"userId": "sepa-reviewer"}).status_code == 204
+        assert seen_by(service, "sepa-reviewer", assignee="sepa-reviewer") == ["call-back-1"]
+        updated = reviewer.put("/task/call-back-1", json={"name": "回电企业（第二次）", "priority": 70})
+        assert updated.status_code == 204, updated.text
+        put = reviewer.post("/task/call-back-1/variables", json={"modifications": {
+            "phone": {"value": "0991-1234567", "type": "String"}, "attempts": {"value": 2, "type": "Integer"}}})
+        assert put.status_code == 204, put.text
+        assert reviewer.put("/task/call-back-1/localVariables/note",
+                            json={"value": "上午无人接听", "type": "String"}).status_code == 204
+        variables = reviewer.get("/task/call-back-1/variables").json()
+        assert {name: value["value"] for name, value in variables.items()} == {
+            "phone": "0991-1234567", "attempts": 2, "note": "上午无人接听"}
+        assert reviewer.get("/task/call-back-1/localVariables/attempts").json()["value"] == 2
+        assert reviewer.get("/task/call-back-1/form-variables").json() == {}
+        dated = reviewer.put("/task/call-back-1/variables/when", json={"value": "2026-12-01T10:00:00.000+0800",
+                                                                      "type": "Date"})
+        assert dated.status_code == 400 and "JSON types" in dated.json()["message"]
+        thrown = reviewer.post("/task/call-back-1/bpmnError", json={"errorCode": "E1"})
+        assert thrown.status_code == 400 and "belongs to no process" in thrown.json()["message"]
+        done = reviewer.post("/task/call-back-1/complete", json={"variables": {"reached": {"value": True}},
+                                                                  "withVariablesInReturn": True})
+        assert done.status_code == 200, done.text
+        assert done.json()["reached"]["value"] is True and done.json()["phone"]["value"] == "0991-1234567"
+        assert reviewer.get("/task/call-back-1").status_code == 404
+        assert reviewer.post("/task/call-back-1/complete", json={}).status_code == 409
+    assert seen_by(service, "sepa-reviewer", candidateGroup="cn-sepa", includeAssignedTasks="true") != []
+    assert "call-back-1" not in seen_by(service, "sepa-reviewer", candidateGroup="cn-sepa", includeAssignedTasks="true")
+
+    [historic] = client.get("/history/task", params={"taskId": "call-back-1"}).json()
+    assert {key: historic[key] for key in ("name", "assignee", "priority", "processInstanceId", "deleteReason",
+                                           "taskState", "tenantId")} == {
+        "name": "回电企业（第二次）", "assignee": "sepa-reviewer", "priority": 70, "processInstanceId": None,
+        "deleteReason": "completed", "taskState": "Completed", "tenantId": "xj-urumqi"}
+    assert historic["startTime"] is not None and historic["endTime"] is not None
+    assert client.get("/history/task/count", params={"finished": "true", "taskId": "call-back-1"}).json() == {
+        "count": 1}
+    assert client.get("/history/task", params={"processInstanceId": instance}).json()[0]["id"] != "call-back-1"
+    with as_user(service, "auditor") as auditor:
+        assert [row["id"] for row in auditor.get("/history/task", params={"taskId": "call-back-1"}).json()] == [
+            "call-back-1"]
+    with as_user(service, "zj-clerk") as outsider:
+        assert outsider.get("/history/task", params={"taskId": "call-back-1"}).json() == []
+    assert admin_kinds(root, "call-back-1") == [
+        ("task.created", "urumqi-clerk"), ("task.candidateGroupAdded", "urumqi-clerk"),
+        ("task.claimed", "sepa-reviewer"), ("task.updated", "sepa-reviewer"),
+        ("variables.modified", "sepa-reviewer"), ("task.localVariablesModified", "sepa-reviewer"),
+        ("variables.modified", "sepa-reviewer"), ("task.completed", "sepa-reviewer")]
+
+
+def test_its_creator_deletes_it_and_a_task_of_a_process_still_refuses_deletion(service, client, root, officials):
+    assert create(service, "urumqi-clerk", id=None, assignee="urumqi-officer").status_code == 204
+    [task_id] = seen_by(service, "urumqi-officer", assignee="urumqi-officer")
+    with as_user(service, "urumqi-officer") as officer:
+        assert officer.get(f"/task/{task_id}").json()["assignee"] == "urumqi-officer"
+        refused = officer.delete(f"/task/{task_id}")
+        assert refused.status_code == 403 and "'DELETE' permission" in refused.json()["message"]
+        handed = officer.post(f"/task/{task_id}/assignee", json={"userId": "zj-clerk"})
+        assert handed.status_code == 204
+    # Its new assignee sees it, though of another region.
+    with as_user(service, "zj-clerk") as assignee:
+        assert assignee.get(f"/task/{task_id}").status_code == 200
+    with as_user(service, "urumqi-clerk") as clerk:
+        assert clerk.delete(f"/task/{task_id}").status_code == 204
+        assert clerk.get(f"/task/{task_id}").status_code == 404
+    [historic] = client.get("/history/task", params={"taskId": task_id}).json()
+    assert (historic["deleteReason"], historic["taskState"], historic["assignee"]) == ("deleted", "Deleted", "zj-clerk")
+    assert client.get("/history/task/count", params={"taskId": task_id, "unfinished": "true"}).json() == {"count": 0}
+    assert [kind for kind, _ in admin_kinds(root, task_id)] == ["task.created", "task.assigned", "task.deleted"]
+
+    deploy_bytes(client, "neighbour.bpmn", CASE).raise_for_status()
+    instance = client.post("/process-definition/key/standalone_neighbour/start", json={}).json()["id"]
+    [of_case] = client.get("/task", params={"processInstanceId": instance}).json()
+    refused = client.delete(f"/task/{of_case['id']}")
+    assert refused.status_code == 400
+    assert refused.json()["message"] == "The task cannot be deleted because is part of a running process"
+    assert client.get(f"/task/{of_case['id']}").status_code == 200
+
+
+def test_what_a_standalone_task_cannot_be(service, client, officials):
+    for field, value, words in (("parentTaskId", "other", "sub tasks"), ("caseInstanceId", "case-1", "CMMN")):
+        refused = create(service, "urumqi-clerk", **{field: value})
+        assert refused.status_code == 400 and words in refused.json()["message"], refused.text
+    assert create(service, "urumqi-clerk", tenantId="zj").status_code == 403
+    assert create(service, "urumqi-clerk").status_code == 204
+    duplicate = create(service, "urumqi-officer")
+    assert duplicate.status_code == 400 and "exists" in duplicate.json()["message"]
+    anonymous = as_user(service, None)
+    with anonymous:
+        assert anonymous.post("/task/create", json=TO_DO).status_code == 401
+    with as_user(service, "urumqi-clerk") as clerk:
+        commented = clerk.post("/task/call-back-1/comment/create", json={"message": "已联系"})
+        assert commented.status_code == 400 and "belongs to no process" in commented.json()["message"]
+    with as_user(service, "auditor") as auditor:
+        assert auditor.get("/task/call-back-1").status_code == 200
+        assert auditor.post("/task/call-back-1/claim", json={"userId": "auditor"}).status_code == 403
+        assert auditor.delete("/task/call-back-1").status_code == 403
