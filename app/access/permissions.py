@@ -166,6 +166,12 @@ def standalone_history_readable(principal: Principal) -> ColumnElement[bool] | N
                *_own(principal, StandaloneTask.created_by, StandaloneTask.tenant_id))
 
 
+def may_read_standalone_history(session: Session, principal: Principal, task_id: str) -> bool:
+    condition = standalone_history_readable(principal)
+    found = select(literal(True)).where(StandaloneTask.id == task_id)
+    return bool(session.scalar(found if condition is None else found.where(condition)))
+
+
 def unless_in(viewer: Principal | None, group: str) -> Principal | None:
     """The viewer, or None (no filter) when a member of a group that sees every row of a kind."""
     return None if viewer is None or group in viewer.groups else viewer

@@ -182,7 +182,8 @@ def _deadlines(services: Services, principal: Principal, rows: list[Any]) -> dic
     """The warning (预警) of each task on the page, as /api/deadlines tells it: the task's own due date,
     else its case's statutory limit."""
     found: dict[str, Any] = {}
-    for instance_id in sorted({row.process_instance_id for row in rows}):
+    # A standalone task has no case, hence no warning; the inbox shows its due date beside it.
+    for instance_id in sorted({row.process_instance_id for row in rows if row.process_instance_id is not None}):
         for deadline in open_deadlines(services, process_instance_id=instance_id, viewer=principal):
             if deadline.task_id or deadline.kind == "statutory":
                 found[deadline.task_id or instance_id] = deadline

@@ -5,6 +5,9 @@ case is, and deleted by its creator, while a task of a process still refuses del
 on it is in the administrative history, and /history/task shows how it ended."""
 from __future__ import annotations
 
+import re
+
+import httpx
 import pytest
 
 from app.access import accounts
@@ -82,6 +85,9 @@ def test_a_to_do_is_created_worked_and_completed_and_its_history_stays(service, 
     with as_user(service, "sepa-reviewer") as reviewer:
         assert reviewer.post("/task/call-back-1/claim", json={"userId": "sepa-reviewer"}).status_code == 204
         assert seen_by(service, "sepa-reviewer", assignee="sepa-reviewer") == ["call-back-1"]
+        commented = reviewer.post("/task/call-back-1/comment/create", json={"message": "已联系，企业下周回复"})
+        assert commented.status_code == 200, commented.text
+        assert commented.json()["processInstanceId"] is None
         updated = reviewer.put("/task/call-back-1", json={"name": "回电企业（第二次）", "priority": 70})
         assert updated.status_code == 204, updated.text
         put = reviewer.post("/task/call-back-1/variables", json={"modifications": {
@@ -108,6 +114,12 @@ def test_a_to_do_is_created_worked_and_completed_and_its_history_stays(service, 
     assert seen_by(service, "sepa-reviewer", candidateGroup="cn-sepa", includeAssignedTasks="true") != []
     assert "call-back-1" not in seen_by(service, "sepa-reviewer", candidateGroup="cn-sepa", includeAssignedTasks="true")
 
+    with as_user(service, "sepa-reviewer") as reviewer:
+        # Its comments stay readable after it ended, and no longer change.
+        assert [c["message"] for c in reviewer.get("/task/call-back-1/comment").json()] == ["已联系，企业下周回复"]
+        assert reviewer.post("/task/call-back-1/comment/create", json={"message": "补充"}).status_code == 400
+    with as_user(service, "zj-clerk") as outsider:
+        assert outsider.get("/task/call-back-1/comment").status_code == 404
     [historic] = client.get("/history/task", params={"taskId": "call-back-1"}).json()
     assert {key: historic[key] for key in ("name", "assignee", "priority", "processInstanceId", "deleteReason",
                                            "taskState", "tenantId")} == {
@@ -124,7 +136,7 @@ def test_a_to_do_is_created_worked_and_completed_and_its_history_stays(service, 
         assert outsider.get("/history/task", params={"taskId": "call-back-1"}).json() == []
     assert admin_kinds(root, "call-back-1") == [
         ("task.created", "urumqi-clerk"), ("task.candidateGroupAdded", "urumqi-clerk"),
-        ("task.claimed", "sepa-reviewer"), ("task.updated", "sepa-reviewer"),
+        ("task.claimed", "sepa-reviewer"), ("task.commented", "sepa-reviewer"), ("task.updated", "sepa-reviewer"),
         ("variables.modified", "sepa-reviewer"), ("task.localVariablesModified", "sepa-reviewer"),
         ("variables.modified", "sepa-reviewer"), ("task.completed", "sepa-reviewer")]
 
@@ -170,9 +182,24 @@ def test_what_a_standalone_task_cannot_be(service, client, officials):
     with anonymous:
         assert anonymous.post("/task/create", json=TO_DO).status_code == 401
     with as_user(service, "urumqi-clerk") as clerk:
-        commented = clerk.post("/task/call-back-1/comment/create", json={"message": "已联系"})
-        assert commented.status_code == 400 and "belongs to no process" in commented.json()["message"]
+        attached = clerk.post("/task/call-back-1/attachment/create", data={"attachment-name": "记录",
+                                                                           "url": "https://example.org/a"})
+        assert attached.status_code == 400 and "belongs to no process" in attached.json()["message"], attached.text
+        assert clerk.get("/task/call-back-1/attachment").json() == []
     with as_user(service, "auditor") as auditor:
         assert auditor.get("/task/call-back-1").status_code == 200
         assert auditor.post("/task/call-back-1/claim", json={"userId": "auditor"}).status_code == 403
         assert auditor.delete("/task/call-back-1").status_code == 403
+
+
+def test_the_web_inbox_and_task_page_show_a_task_of_no_case(service, officials):
+    assert create(service, "urumqi-clerk", assignee="urumqi-officer").status_code == 204
+    with httpx.Client(base_url=service.base_url) as http:
+        token = re.search(r'name="csrf" value="([^"]+)"', http.get("/app/signin").text).group(1)
+        signed_in = http.post("/app/signin", data={"username": "urumqi-officer", "password": "urumqi-officer-password",
+                                                   "csrf": token})
+        assert signed_in.status_code == 303
+        inbox = http.get("/app/")
+        assert inbox.status_code == 200 and "回电企业" in inbox.text and "个人待办" in inbox.text
+        page = http.get("/app/tasks/call-back-1")
+        assert page.status_code == 200 and "回电企业" in page.text and "/app/cases/None" not in page.text
