@@ -75,6 +75,8 @@ GUARDS = {
         ("DELETE", "tenant/{tenant_id}"), ("PUT", "tenant/{tenant_id}/user-members/{user_id}"),
         ("DELETE", "tenant/{tenant_id}/user-members/{user_id}"), ("PUT", "tenant/{tenant_id}/group-members/{group_id}"),
         ("DELETE", "tenant/{tenant_id}/group-members/{group_id}"))},
+    # Camunda's CREATE on Task: any signed-in account makes its own to-do (tests/api/test_standalone_tasks.py).
+    "POST /engine-rest/task/create": SIGNED_IN,
     "POST /api/reminders/fetchAndLock": frozenset({"system", "admin"}),
     "POST /api/reminders/{reminder_id}/complete": frozenset({"system", "admin"}),
 }

@@ -66,6 +66,9 @@ def test_a_to_do_is_created_worked_and_completed_and_its_history_stays(service, 
         assert task["due"].startswith("2026-12-20T17:00:00")
         offered = clerk.post("/task/call-back-1/identity-links", json={"groupId": "cn-sepa", "type": "candidate"})
         assert offered.status_code == 204, offered.text
+    # Its due date is one of the group's deadlines, a to-do of no case.
+    [deadline] = root.get("/api/deadlines", params={"candidateGroup": "cn-sepa"}).json()
+    assert (deadline["taskId"], deadline["processInstanceId"], deadline["kind"]) == ("call-back-1", None, "task")
     # Its candidate group sees it offered; an official of another region with no part in it does not.
     assert "call-back-1" in seen_by(service, "sepa-reviewer", candidateGroup="cn-sepa")
     assert seen_by(service, "zj-clerk") == []
@@ -100,6 +103,7 @@ def test_a_to_do_is_created_worked_and_completed_and_its_history_stays(service, 
             "phone": "0991-1234567", "attempts": 2, "note": "上午无人接听"}
         assert reviewer.get("/task/call-back-1/localVariables/attempts").json()["value"] == 2
         assert reviewer.get("/task/call-back-1/form-variables").json() == {}
+        assert reviewer.get("/task/report/candidate-group-count").json() == [{"groupName": "cn-sepa", "taskCount": 2}]
         dated = reviewer.put("/task/call-back-1/variables/when", json={"value": "2026-12-01T10:00:00.000+0800",
                                                                       "type": "Date"})
         assert dated.status_code == 400 and "JSON types" in dated.json()["message"]
