@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Integer, Select, case, cast, literal, null, select, union_all
+from sqlalchemy import Integer, Select, String, case, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from app.access import permissions
@@ -14,6 +14,7 @@ from app.cases.projections import ACTIVE
 from app.errors import NotFound
 from app.persistence.models import (
     ActivityInstance,
+    AdminEvent,
     HistoryEvent,
     ProcessDefinition,
     ProcessInstance,
@@ -276,6 +277,9 @@ USER_OPERATIONS = {
     "task.unclaimed": _operation("Task", "Claim", "TaskWorker", "assignee"),
     "task.assigned": _operation("Task", "Assign", "TaskWorker", "assignee"),
     "task.completed": _operation("Task", "Complete", "TaskWorker"),
+    # A standalone task's, in the administrative history.
+    "task.created": _operation("Task", "Create", "TaskWorker"),
+    "task.deleted": _operation("Task", "Delete", "TaskWorker", "reason"),
     "task.delegated": _operation("Task", "Delegate", "TaskWorker", "assignee"),
     "task.resolved": _operation("Task", "Resolve", "TaskWorker", "assignee"),
     "task.updated": _operation("Task", "Update", "TaskWorker"),
@@ -308,25 +312,56 @@ class OperationFilter:
     sort_desc: dict[str, bool] = field(default_factory=dict)
 
 
+def _standalone_operations(c: OperationFilter, kinds: list[str]) -> Select:
+    """The commands on standalone tasks, from the administrative history (subject `task:{id}`), as
+    rows of user_operation_query."""
+    task_id = func.substr(AdminEvent.subject, len("task:") + 1)
+    s = StandaloneTask
+    query = (select(cast(AdminEvent.id, String).label("id"), AdminEvent.kind, AdminEvent.payload, AdminEvent.user_id,
+                    AdminEvent.occurred_at, task_id.label("task_id"), null().label("process_instance_id"),
+                    null().label("definition_id"), null().label("definition_key"), s.tenant_id,
+                    AdminEvent.id.label("sequence"), literal(1).label("source"), AdminEvent.id.label("written"))
+             .join(s, s.id == task_id)
+             .where(AdminEvent.subject.startswith("task:"), AdminEvent.kind.in_(kinds)))
+    readable = permissions.standalone_history_readable(c.viewer) if c.viewer is not None else None
+    if readable is not None:
+        query = query.where(readable)
+    for value, column in [(c.task_id, s.id), (c.user_id, AdminEvent.user_id)]:
+        if value is not None:
+            query = query.where(column == value)
+    for instant, after in [(c.after, True), (c.before, False)]:
+        if instant is not None:
+            query = query.where(AdminEvent.occurred_at > instant if after else AdminEvent.occurred_at < instant)
+    return query
+
+
 def user_operation_query(c: OperationFilter) -> Select:
+    """Camunda's user operation log: the commands recorded in the cases' histories and, unless the
+    query names an instance, those on standalone tasks."""
     kinds = [kind for kind, logged in USER_OPERATIONS.items()
              if c.operation_type in (None, logged.operation_type) and c.entity_type in (None, logged.entity_type)]
-    query = (select(HistoryEvent, ProcessInstance).join(ProcessInstance,
-                                                        ProcessInstance.id == HistoryEvent.process_instance_id)
-             .where(HistoryEvent.kind.in_(kinds), HistoryEvent.user_id.is_not(None)))
-    query = permissions.only_visible(query, HistoryEvent.process_instance_id, c.viewer)
-    for value, column in [(c.process_instance_id, HistoryEvent.process_instance_id), (c.task_id, HistoryEvent.task_id),
-                          (c.user_id, HistoryEvent.user_id)]:
+    e, i = HistoryEvent, ProcessInstance
+    query = (select(cast(e.id, String).label("id"), e.kind, e.payload, e.user_id, e.occurred_at, e.task_id,
+                    e.process_instance_id, i.definition_id, i.definition_key, i.tenant_id, e.sequence,
+                    literal(0).label("source"), e.id.label("written"))
+             .join(i, i.id == e.process_instance_id)
+             .where(e.kind.in_(kinds), e.user_id.is_not(None)))
+    query = permissions.only_visible(query, e.process_instance_id, c.viewer)
+    for value, column in [(c.process_instance_id, e.process_instance_id), (c.task_id, e.task_id),
+                          (c.user_id, e.user_id)]:
         if value is not None:
             query = query.where(column == value)
     if c.after is not None:
-        query = query.where(HistoryEvent.occurred_at > c.after)
+        query = query.where(e.occurred_at > c.after)
     if c.before is not None:
-        query = query.where(HistoryEvent.occurred_at < c.before)
+        query = query.where(e.occurred_at < c.before)
+    rows = (query if c.process_instance_id is not None
+            else union_all(query, _standalone_operations(c, kinds))).subquery()
     # Sorted by time (Camunda's only key), events of one instant in the order they were written.
+    order = (rows.c.occurred_at, rows.c.source, rows.c.written)
     if c.sort_desc.get("timestamp"):
-        return query.order_by(HistoryEvent.occurred_at.desc(), HistoryEvent.id.desc())
-    return query.order_by(HistoryEvent.occurred_at, HistoryEvent.id)
+        return select(rows).order_by(*(column.desc() for column in order))
+    return select(rows).order_by(*order)
 
 
 def readable_historic_instance(services: Services, instance_id: str, viewer: Principal

@@ -138,6 +138,17 @@ def test_a_to_do_is_created_worked_and_completed_and_its_history_stays(service, 
             "call-back-1"]
     with as_user(service, "zj-clerk") as outsider:
         assert outsider.get("/history/task", params={"taskId": "call-back-1"}).json() == []
+    logged = client.get("/history/user-operation", params={"taskId": "call-back-1"}).json()
+    assert [(row["operationType"], row["entityType"], row["userId"], row["processInstanceId"], row["tenantId"])
+            for row in logged][:3] == [("Create", "Task", "urumqi-clerk", None, "xj-urumqi"),
+                                       ("AddGroupLink", "IdentityLink", "urumqi-clerk", None, "xj-urumqi"),
+                                       ("Claim", "Task", "sepa-reviewer", None, "xj-urumqi")]
+    assert logged[-1]["operationType"] == "Complete"
+    assert client.get("/history/user-operation", params={"processInstanceId": instance}).json() != []
+    assert all(row["processInstanceId"] == instance for row in client.get(
+        "/history/user-operation", params={"processInstanceId": instance}).json())
+    with as_user(service, "zj-clerk") as outsider:
+        assert outsider.get("/history/user-operation", params={"taskId": "call-back-1"}).json() == []
     assert admin_kinds(root, "call-back-1") == [
         ("task.created", "urumqi-clerk"), ("task.candidateGroupAdded", "urumqi-clerk"),
         ("task.claimed", "sepa-reviewer"), ("task.commented", "sepa-reviewer"), ("task.updated", "sepa-reviewer"),
@@ -164,6 +175,8 @@ def test_its_creator_deletes_it_and_a_task_of_a_process_still_refuses_deletion(s
     assert (historic["deleteReason"], historic["taskState"], historic["assignee"]) == ("deleted", "Deleted", "zj-clerk")
     assert client.get("/history/task/count", params={"taskId": task_id, "unfinished": "true"}).json() == {"count": 0}
     assert [kind for kind, _ in admin_kinds(root, task_id)] == ["task.created", "task.assigned", "task.deleted"]
+    deleted = client.get("/history/user-operation", params={"taskId": task_id, "operationType": "Delete"}).json()
+    assert [(row["userId"], row["newValue"]) for row in deleted] == [("urumqi-clerk", "deleted")]
 
     deploy_bytes(client, "neighbour.bpmn", CASE).raise_for_status()
     instance = client.post("/process-definition/key/standalone_neighbour/start", json={}).json()["id"]

@@ -314,25 +314,28 @@ def historic_incident(row: Incident, zone: tzinfo) -> dict[str, Any]:
             "resolved": ended and row.resolved}
 
 
-def user_operation(row: tuple[HistoryEvent, ProcessInstance], zone: tzinfo) -> dict[str, Any]:
-    """A history event as an entry of Camunda's user operation log."""
-    event, instance = row
-    logged = history.USER_OPERATIONS[event.kind]
+def user_operation(row: Any, zone: tzinfo) -> dict[str, Any]:
+    """A row of the user operation query (a case's history event, or a standalone task's
+    administrative event) as an entry of Camunda's user operation log."""
+    logged = history.USER_OPERATIONS[row.kind]
 
     def value(field: str | None) -> str | None:
-        found = event.payload.get(field) if field else None
+        found = row.payload.get(field) if field else None
         return None if found is None else str(found)
 
-    return {"id": str(event.id), "deploymentId": None, "processDefinitionId": instance.definition_id,
-            "processDefinitionKey": instance.definition_key, "processInstanceId": instance.id,
-            "executionId": instance.id, "caseDefinitionId": None, "caseInstanceId": None, "caseExecutionId": None,
-            "taskId": event.task_id if logged.entity_type != "ProcessInstance" else None, "jobId": None,
+    operation_id = f"{row.process_instance_id}:{row.sequence}" if row.process_instance_id is not None \
+        else f"admin:{row.sequence}"
+    return {"id": row.id if row.process_instance_id is not None else operation_id, "deploymentId": None,
+            "processDefinitionId": row.definition_id, "processDefinitionKey": row.definition_key,
+            "processInstanceId": row.process_instance_id, "executionId": row.process_instance_id,
+            "caseDefinitionId": None, "caseInstanceId": None, "caseExecutionId": None,
+            "taskId": row.task_id if logged.entity_type != "ProcessInstance" else None, "jobId": None,
             "jobDefinitionId": None,
-            "batchId": None, "userId": event.user_id, "timestamp": format_instant(event.occurred_at, zone),
-            "operationId": f"{event.process_instance_id}:{event.sequence}", "externalTaskId": None,
+            "batchId": None, "userId": row.user_id, "timestamp": format_instant(row.occurred_at, zone),
+            "operationId": operation_id, "externalTaskId": None,
             "operationType": logged.operation_type, "entityType": logged.entity_type, "property": logged.property,
             "orgValue": value(logged.org_value), "newValue": value(logged.new_value), "annotation": None,
-            "category": logged.category, "tenantId": instance.tenant_id}
+            "category": logged.category, "tenantId": row.tenant_id}
 
 
 def duration_period(row: DurationPeriod) -> dict[str, Any]:
