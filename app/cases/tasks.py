@@ -1,4 +1,9 @@
-"""User tasks: queries on the projected task rows, and the commands officials use."""
+"""User tasks: queries on the projected task rows, and the commands officials use.
+
+A task of a case changes in its case's unit of work and history. A standalone task (POST
+/task/create, of no process) has no case: its row is locked for each command, its own record
+(StandaloneTask) keeps its creator, region, variables and history, and its commands are recorded
+in the administrative history."""
 from __future__ import annotations
 
 import uuid
@@ -181,6 +186,17 @@ def open_task(session: Session, task_id: str) -> UserTask:
     return task
 
 
+def _locked_standalone(session: Session, task_id: str) -> UserTask:
+    """A standalone task's row, locked for the command: with no case revision to guard it, two
+    commands on it (two claims, a completion and a deletion) take their turns instead of both
+    passing their checks."""
+    task = session.scalar(select(UserTask).where(UserTask.id == task_id).with_for_update()
+                          .execution_options(populate_existing=True))
+    if task is None:
+        raise _missing_task(session, task_id)
+    return task
+
+
 def _commanded_task(session: Session, task_id: str, actor: Principal, *, while_suspended: bool = False
                     ) -> tuple[UserTask, ProcessInstance | None]:
     """An open task and its instance, for a command by whoever may work the task. A suspended
@@ -192,6 +208,7 @@ def _commanded_task(session: Session, task_id: str, actor: Principal, *, while_s
     instead of being overwritten."""
     task = get_task(session, task_id)
     if task.process_instance_id is None:  # a standalone task: no case, nothing suspends it
+        task = _locked_standalone(session, task_id)
         permissions.require_task_work(session, actor, task)
         return task, None
     instance = session.get_one(ProcessInstance, task.process_instance_id)
@@ -444,7 +461,8 @@ def complete(services: Services, task_id: str, variables: Mapping[str, Any], *, 
                                 .where(UserTask.id == task_id)).first()
         if found is None:
             raise _missing_task(session, task_id)
-        task = found.UserTask
+        task = found.UserTask if found.UserTask.process_instance_id is not None \
+            else _locked_standalone(session, task_id)
         permissions.require_task_work(session, actor, task)
         if task.delegation_state == PENDING:
             raise InvalidRequest(f"Task '{task_id}' is delegated: its delegate resolves it, then its owner "
@@ -561,6 +579,7 @@ def delete_task(services: Services, task_id: str, actor: Principal) -> None:
         if task.process_instance_id is not None:
             permissions.require_task_work(session, actor, task)
             raise InvalidRequest("The task cannot be deleted because is part of a running process")
+        task = _locked_standalone(session, task_id)
         if not may_read(session, actor, task):
             raise NotFound(f"No matching task with id {task_id}")
         created_by = session.get_one(StandaloneTask, task_id).created_by
