@@ -6,6 +6,7 @@ on it is in the administrative history, and /history/task shows how it ended."""
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -20,7 +21,8 @@ CASE = process("standalone_neighbour", """
   <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" /><bpmn:endEvent id="end" />""")
 # user → (groups, region)
 ACCOUNTS = {"urumqi-clerk": ([], "xj-urumqi"), "urumqi-officer": ([], "xj-urumqi"),
-            "xj-director": ([], "xj"), "sepa-reviewer": (["cn-sepa"], None), "zj-clerk": (["zj-env"], "zj"),
+            "xj-director": ([], "xj"), "sepa-reviewer": (["cn-sepa"], None), "sepa-second": (["cn-sepa"], None),
+            "zj-clerk": (["zj-env"], "zj"),
             "auditor": (["auditors"], None)}
 TO_DO = {"id": "call-back-1", "name": "回电企业", "description": "询问园区污水处理厂的整改进度", "priority": 60,
          "due": "2026-12-20T17:00:00.000+0800", "assignee": None, "owner": None, "delegationState": None,
@@ -220,3 +222,24 @@ def test_the_web_inbox_and_task_page_show_a_task_of_no_case(service, officials):
         assert inbox.status_code == 200 and "回电企业" in inbox.text and "个人待办" in inbox.text
         page = http.get("/app/tasks/call-back-1")
         assert page.status_code == 200 and "回电企业" in page.text and "/app/cases/None" not in page.text
+
+
+def test_two_officials_claiming_one_to_do_at_once_one_gets_it(service, officials):
+    reviewers = ("sepa-reviewer", "sepa-second")
+    for round_number in range(4):
+        task_id = f"shared-{round_number}"
+        assert create(service, "urumqi-clerk", id=task_id).status_code == 204
+        with as_user(service, "urumqi-clerk") as clerk:
+            clerk.post(f"/task/{task_id}/identity-links", json={"groupId": "cn-sepa", "type": "candidate"}
+                       ).raise_for_status()
+
+        def claim(user: str, task_id: str = task_id) -> int:
+            with as_user(service, user) as http:
+                return http.post(f"/task/{task_id}/claim", json={"userId": user}).status_code
+
+        with ThreadPoolExecutor(2) as pool:
+            statuses = dict(zip(reviewers, pool.map(claim, reviewers), strict=True))
+        assert sorted(statuses.values()) == [204, 409], statuses
+        [winner] = [user for user, status in statuses.items() if status == 204]
+        with as_user(service, "urumqi-clerk") as clerk:
+            assert clerk.get(f"/task/{task_id}").json()["assignee"] == winner
