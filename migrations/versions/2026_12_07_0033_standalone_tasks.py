@@ -42,6 +42,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The open standalone tasks go with their table: a task row needs its process again.
+    op.execute("DELETE FROM task_candidate WHERE task_id IN (SELECT id FROM user_task WHERE process_instance_id IS NULL)")
+    op.execute("DELETE FROM user_task WHERE process_instance_id IS NULL")
     op.drop_index(op.f("ix_standalone_task_created_by"), table_name="standalone_task")
     op.drop_index(op.f("ix_standalone_task_assignee"), table_name="standalone_task")
     op.drop_table("standalone_task")
