@@ -243,3 +243,35 @@ def test_two_officials_claiming_one_to_do_at_once_one_gets_it(service, officials
         [winner] = [user for user, status in statuses.items() if status == 204]
         with as_user(service, "urumqi-clerk") as clerk:
             assert clerk.get(f"/task/{task_id}").json()["assignee"] == winner
+
+
+def test_a_to_do_is_delegated_resolved_and_completed_by_its_owner(service, client, root, officials):
+    assert create(service, "urumqi-clerk", assignee="urumqi-officer").status_code == 204
+    with as_user(service, "urumqi-officer") as officer:
+        assert officer.post("/task/call-back-1/unclaim").status_code == 204
+        assert officer.get("/task/call-back-1").status_code == 200  # of its region still
+        assert officer.post("/task/call-back-1/unclaim").status_code == 403  # no longer its assignee
+    with as_user(service, "urumqi-clerk") as clerk:
+        assert clerk.post("/task/call-back-1/claim", json={"userId": "urumqi-clerk"}).status_code == 204
+        assert clerk.post("/task/call-back-1/delegate", json={"userId": "zj-clerk"}).status_code == 204
+        delegated = clerk.get("/task/call-back-1").json()
+        assert (delegated["assignee"], delegated["owner"], delegated["delegationState"]) == (
+            "zj-clerk", "urumqi-clerk", "PENDING")
+        refused = clerk.post("/task/call-back-1/complete", json={})
+        assert refused.status_code == 400 and "delegated" in refused.json()["message"]
+    with as_user(service, "zj-clerk") as delegate:
+        escalated = delegate.post("/task/call-back-1/bpmnEscalation", json={"escalationCode": "E"})
+        assert escalated.status_code == 400 and "belongs to no process" in escalated.json()["message"]
+        resolved = delegate.post("/task/call-back-1/resolve", json={"variables": {"answer": {"value": "已整改"}}})
+        assert resolved.status_code == 204, resolved.text
+        assert delegate.get("/task/call-back-1").status_code == 404  # no part in it any more
+    with as_user(service, "urumqi-clerk") as clerk:
+        task = clerk.get("/task/call-back-1").json()
+        assert (task["assignee"], task["delegationState"]) == ("urumqi-clerk", "RESOLVED")
+        assert clerk.get("/task/call-back-1/variables/answer").json()["value"] == "已整改"
+        assert clerk.post("/task/call-back-1/submit-form", json={}).status_code == 204
+    [historic] = client.get("/history/task", params={"taskId": "call-back-1"}).json()
+    assert (historic["owner"], historic["deleteReason"]) == ("urumqi-clerk", "completed")
+    assert [kind for kind, _ in admin_kinds(root, "call-back-1")] == [
+        "task.created", "task.unclaimed", "task.claimed", "task.delegated", "task.resolved", "variables.modified",
+        "task.completed"]
