@@ -146,8 +146,9 @@ def check(services: Services, principal: Principal, permission: str, resource_ty
                 try:
                     permissions.require_task_work(session, principal, task)
                 except Forbidden:
-                    return permission == "READ" and permissions.may_read_instance(session, principal,
-                                                                                  task.process_instance_id)
+                    return permission == "READ" and (
+                        permissions.may_read_standalone(session, principal, task.id) if task.process_instance_id is None
+                        else permissions.may_read_instance(session, principal, task.process_instance_id))
                 return True
     return any(_names(auth, principal) and auth.resource_type == resource_type
                and (permission in auth.permissions or "ALL" in auth.permissions) for auth in ROLES)

@@ -22,6 +22,7 @@ from app.persistence.models import (
     ExpertDraw,
     InstanceParticipant,
     ProcessInstance,
+    StandaloneTask,
     TaskCandidate,
     UserTask,
 )
@@ -50,8 +51,13 @@ def require_group(principal: Principal, groups: tuple[str, ...], permission: str
 
 
 def require_task_work(session: Session, principal: Principal, task: UserTask, permission: str = "UPDATE") -> None:
-    """Claiming, completing and handing on a task is for its assignee and candidates."""
+    """Claiming, completing and handing on a task is for its assignee and candidates; a standalone
+    task (an official's own to-do) also for its owner and its creator."""
     if is_administrator(principal) or (task.assignee is not None and task.assignee == principal.user_id):
+        return
+    if task.process_instance_id is None and principal.user_id is not None and (
+            task.owner == principal.user_id or session.scalar(select(StandaloneTask.created_by).where(
+                StandaloneTask.id == task.id)) == principal.user_id):
         return
     for kind, identity in session.execute(select(TaskCandidate.kind, TaskCandidate.identity)
                                           .where(TaskCandidate.task_id == task.id)):
@@ -122,6 +128,48 @@ def _own(principal: Principal, starter: SQLColumnExpression[str | None],
         own.append(region.in_(regions))
         own += [region.startswith(f"{code}-") for code in regions]
     return own
+
+
+def _standalone_readable(principal: Principal) -> ColumnElement[bool]:
+    """The condition that the caller may read the open standalone task of the UserTask row: its
+    assignee, owner, candidates and creator, and the officials of its region and the regions above."""
+    candidate, standalone = aliased(TaskCandidate), aliased(StandaloneTask)
+    named = [and_(candidate.kind == "user", candidate.identity == principal.user_id)]
+    if principal.groups:
+        named.append(and_(candidate.kind == "group", candidate.identity.in_(sorted(principal.groups))))
+    return and_(UserTask.process_instance_id.is_(None), or_(
+        UserTask.assignee == principal.user_id, UserTask.owner == principal.user_id,
+        exists().where(candidate.task_id == UserTask.id, or_(*named)),
+        exists().where(standalone.id == UserTask.id,
+                       or_(*_own(principal, standalone.created_by, standalone.tenant_id)))))
+
+
+def only_visible_tasks(query: Select, viewer: Principal | None) -> Select:
+    """A query of UserTask rows without those the viewer may not read: tasks of cases the viewer may
+    not read, and standalone tasks the viewer has no part in."""
+    condition = readable(viewer, UserTask.process_instance_id) if viewer is not None else None
+    return query if viewer is None or condition is None else query.where(or_(condition,
+                                                                              _standalone_readable(viewer)))
+
+
+def may_read_standalone(session: Session, principal: Principal, task_id: str) -> bool:
+    return sees_every_case(principal) or bool(session.scalar(
+        select(literal(True)).where(UserTask.id == task_id, _standalone_readable(principal))))
+
+
+def standalone_history_readable(principal: Principal) -> ColumnElement[bool] | None:
+    """The standalone tasks, open or ended, whose history the caller reads (None: all of them): those
+    the caller created, was the assignee or owner of, or of the caller's regions."""
+    if sees_every_case(principal):
+        return None
+    return or_(StandaloneTask.assignee == principal.user_id, StandaloneTask.owner == principal.user_id,
+               *_own(principal, StandaloneTask.created_by, StandaloneTask.tenant_id))
+
+
+def may_read_standalone_history(session: Session, principal: Principal, task_id: str) -> bool:
+    condition = standalone_history_readable(principal)
+    found = select(literal(True)).where(StandaloneTask.id == task_id)
+    return bool(session.scalar(found if condition is None else found.where(condition)))
 
 
 def unless_in(viewer: Principal | None, group: str) -> Principal | None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app.access import permissions
 from app.access.accounts import Principal
 from app.cases.comments import readable_task_instance
-from app.cases.instances import instance_of_open_work, record
+from app.cases.instances import case_of_task, instance_of_open_work, record
 from app.cases.tasks import optional_text
 from app.context import Services
 from app.errors import InvalidRequest, NotFound
@@ -110,7 +110,7 @@ def add(services: Services, task_id: str, new: NewAttachment, *, actor: Principa
         if task is None:
             raise InvalidRequest(f"No task found with id {task_id}; materials are attached to an open task")
         permissions.require_task_work(session, actor, task)
-        instance = instance_of_open_work(session, task.process_instance_id)
+        instance = instance_of_open_work(session, case_of_task(task, "materials are attached to the tasks of cases"))
         now = services.clock.now()
         attachment = Attachment(id=str(uuid.uuid4()), process_instance_id=instance.id, task_id=task_id, name=name,
                                 description=description, type=kind, url=url, sha256=digest,
@@ -143,7 +143,7 @@ def remove(services: Services, task_id: str, attachment_id: str, *, actor: Princ
             raise NotFound(f"No task found with id {task_id}; materials are removed from an open task")
         permissions.require_task_work(session, actor, task)
         attachment = _of_task(session, task_id, attachment_id)
-        instance = instance_of_open_work(session, task.process_instance_id)
+        instance = instance_of_open_work(session, case_of_task(task, "materials are attached to the tasks of cases"))
         session.delete(attachment)
         if attachment.sha256:
             discard_unreferenced(services.contents, session, {attachment.sha256})

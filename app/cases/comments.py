@@ -7,7 +7,8 @@ may be edited or deleted afterwards, but only by its author (or an administrator
 the history, with who, when and the text before: the record keeps what was first written, the
 listings show the opinions as they now stand. Reading the opinions of a task or a case is for
 whoever may read the case, also after the task or the case has ended; writing one is for whoever
-may work the open task.
+may work the open task. A standalone task (of no case) keeps its comments the same way in the
+administrative history, under the task's subject.
 """
 from __future__ import annotations
 
@@ -21,11 +22,19 @@ from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
+from app.audit import ledger
 from app.cases.instances import get_instance, instance_of_open_work, record
 from app.cases.projections import ACTIVE
+from app.cases.tasks import standalone_subject
 from app.context import Services
 from app.errors import InvalidRequest, NotFound
-from app.persistence.models import ActivityInstance, HistoryEvent, ProcessInstance, UserTask
+from app.persistence.models import (
+    ActivityInstance,
+    AdminEvent,
+    HistoryEvent,
+    ProcessInstance,
+    UserTask,
+)
 
 COMMENTED, UPDATED, DELETED = "task.commented", "task.commentUpdated", "task.commentDeleted"
 # Camunda keeps a comment's full text in a column of 4000 characters; an opinion longer than that
@@ -38,7 +47,7 @@ class Comment:
     id: str
     user_id: str | None
     task_id: str | None
-    process_instance_id: str
+    process_instance_id: str | None  # None: a standalone task's
     time: datetime
     message: str
     # Who wrote it first (the one who may change it; user_id is the last to edit it, as in Camunda).
@@ -66,50 +75,77 @@ def add_task_comment(services: Services, task_id: str, body: dict[str, Any], *, 
             raise InvalidRequest(f"Task {task_id} belongs to process instance {task.process_instance_id}, "
                                  f"not to '{named_instance}'")
         permissions.require_task_work(session, actor, task)
-        instance = instance_of_open_work(session, task.process_instance_id)
+        instance = None if task.process_instance_id is None else instance_of_open_work(session,
+                                                                                        task.process_instance_id)
         return record_comment(session, instance, task, message, services.clock.now(), actor=actor)
 
 
-def record_comment(session: Session, instance: ProcessInstance, task: UserTask, message: str, at: datetime, *,
+def _write(session: Session, instance: ProcessInstance | None, kind: str, at: datetime, actor: Principal,
+           activity_id: str | None, task_id: str | None, **payload: Any) -> None:
+    """A comment's event: in its case's history, or a standalone task's in the administrative history."""
+    if instance is not None:
+        record(session, instance, kind, at, user_id=actor.user_id, activity_id=activity_id, task_id=task_id,
+               **payload)
+    elif task_id is not None:
+        ledger.record_admin(session, kind, standalone_subject(task_id), at, actor.user_id, task_id=task_id, **payload)
+
+
+def record_comment(session: Session, instance: ProcessInstance | None, task: UserTask, message: str, at: datetime, *,
                    actor: Principal) -> Comment:
-    """Write an opinion on the open task into the case's history, in the caller's unit of work."""
-    comment = Comment(id=str(uuid.uuid4()), user_id=actor.user_id, task_id=task.id, process_instance_id=instance.id,
-                      time=at, message=message)
-    record(session, instance, COMMENTED, at, user_id=actor.user_id, activity_id=task.task_definition_key,
-           task_id=task.id, commentId=comment.id, message=message)
+    """Write an opinion on the open task into the case's history (a standalone task's: the
+    administrative history), in the caller's unit of work."""
+    comment = Comment(id=str(uuid.uuid4()), user_id=actor.user_id, task_id=task.id,
+                      process_instance_id=instance.id if instance is not None else None, time=at, message=message)
+    _write(session, instance, COMMENTED, at, actor, task.task_definition_key, task.id, commentId=comment.id,
+           message=message)
     return comment
 
 
-def readable_task_instance(session: Session, task_id: str, reader: Principal) -> str:
-    """The instance of an open or finished task, for those who may read it (403 for others)."""
-    instance_id = session.scalar(select(UserTask.process_instance_id).where(UserTask.id == task_id))
+def readable_task_instance(session: Session, task_id: str, reader: Principal) -> str | None:
+    """The instance of an open or finished task, for those who may read it (403 for others); None
+    for a standalone task, which those who have no part in it do not find (404)."""
+    task = session.get(UserTask, task_id)
+    instance_id = task.process_instance_id if task is not None else session.scalar(
+        select(ActivityInstance.process_instance_id)
+        .where(ActivityInstance.id == task_id, ActivityInstance.task_id.is_not(None)))
     if instance_id is None:
-        instance_id = session.scalar(select(ActivityInstance.process_instance_id)
-                                     .where(ActivityInstance.id == task_id, ActivityInstance.task_id.is_not(None)))
-    if instance_id is None:
+        if (task is not None and permissions.may_read_standalone(session, reader, task_id)) or (
+                task is None and permissions.may_read_standalone_history(session, reader, task_id)):
+            return None
         raise NotFound(f"No task found with id {task_id}")
     permissions.require_instance_read(session, reader, instance_id, "Task", task_id)
     return instance_id
 
 
-def _comments(session: Session, instance_id: str, task_id: str | None) -> list[Comment]:
-    """The comments as they now stand, in the order they were written: the history's comments with
-    their edits applied and the deleted ones left out."""
-    query = select(HistoryEvent).where(HistoryEvent.process_instance_id == instance_id,
-                                       HistoryEvent.kind.in_((COMMENTED, UPDATED, DELETED)))
+def _events(session: Session, instance_id: str | None, task_id: str | None
+            ) -> list[tuple[str, dict[str, Any], str | None, str | None, datetime, str | None]]:
+    """The comment events of a case (of one of its tasks) or of a standalone task, in their order:
+    kind, payload, user, task, time, activity."""
+    kinds = (COMMENTED, UPDATED, DELETED)
+    if instance_id is None:
+        admin = select(AdminEvent).where(AdminEvent.subject == standalone_subject(task_id or ""),
+                                         AdminEvent.kind.in_(kinds))
+        return [(event.kind, event.payload, event.user_id, task_id, event.occurred_at, None)
+                for event in session.scalars(admin.order_by(AdminEvent.id))]
+    query = select(HistoryEvent).where(HistoryEvent.process_instance_id == instance_id, HistoryEvent.kind.in_(kinds))
     if task_id is not None:
         query = query.where(HistoryEvent.task_id == task_id)
+    return [(event.kind, event.payload, event.user_id, event.task_id, event.occurred_at, event.activity_id)
+            for event in session.scalars(query.order_by(HistoryEvent.sequence))]
+
+
+def _comments(session: Session, instance_id: str | None, task_id: str | None) -> list[Comment]:
+    """The comments as they now stand, in the order they were written: the history's comments with
+    their edits applied and the deleted ones left out."""
     current: dict[str, Comment] = {}
-    for event in session.scalars(query.order_by(HistoryEvent.sequence)):
-        comment_id = event.payload["commentId"]
-        if event.kind == COMMENTED:
-            current[comment_id] = Comment(id=comment_id, user_id=event.user_id, task_id=event.task_id,
-                                          process_instance_id=event.process_instance_id, time=event.occurred_at,
-                                          message=event.payload["message"], author=event.user_id,
-                                          activity_id=event.activity_id)
-        elif event.kind == UPDATED and comment_id in current:
-            current[comment_id] = replace(current[comment_id], message=event.payload["message"],
-                                          user_id=event.user_id, time=event.occurred_at)
+    for kind, payload, user_id, of_task, at, activity_id in _events(session, instance_id, task_id):
+        comment_id = payload["commentId"]
+        if kind == COMMENTED:
+            current[comment_id] = Comment(id=comment_id, user_id=user_id, task_id=of_task,
+                                          process_instance_id=instance_id, time=at, message=payload["message"],
+                                          author=user_id, activity_id=activity_id)
+        elif kind == UPDATED and comment_id in current:
+            current[comment_id] = replace(current[comment_id], message=payload["message"], user_id=user_id, time=at)
         else:
             current.pop(comment_id, None)
     return list(current.values())
@@ -144,7 +180,8 @@ def _comment_id(body: dict[str, Any]) -> str:
     return comment_id
 
 
-def _task_open_for_comments(session: Session, task_id: str, actor: Principal) -> tuple[UserTask, ProcessInstance]:
+def _task_open_for_comments(session: Session, task_id: str, actor: Principal
+                            ) -> tuple[UserTask, ProcessInstance | None]:
     """The open task whose comments change, for whoever may work it. A task never seen answers 404;
     a task that has ended 400, as Camunda answers both."""
     task = session.get(UserTask, task_id)
@@ -153,6 +190,8 @@ def _task_open_for_comments(session: Session, task_id: str, actor: Principal) ->
         raise InvalidRequest(f"No task exists with taskId: {task_id}; the comments of a task that has ended "
                              "no longer change")
     permissions.require_task_work(session, actor, task)
+    if task.process_instance_id is None:
+        return task, None
     return task, instance_of_open_work(session, task.process_instance_id)
 
 
@@ -170,29 +209,31 @@ def _require_author(actor: Principal, comment: Comment) -> None:
         raise permissions.denied(actor, "UPDATE", "Comment", comment.id)
 
 
-def _edit(session: Session, instance: ProcessInstance, task_id: str | None, body: dict[str, Any], at: datetime,
-          actor: Principal) -> None:
+def _edit(session: Session, instance: ProcessInstance | None, task_id: str | None, body: dict[str, Any],
+          at: datetime, actor: Principal) -> None:
     comment_id, message = _comment_id(body), _message(body.get("message"))
-    found = next((c for c in _comments(session, instance.id, task_id) if c.id == comment_id), None)
+    instance_id = instance.id if instance is not None else None
+    found = next((c for c in _comments(session, instance_id, task_id) if c.id == comment_id), None)
     if found is None:
-        owner = f"taskId: {task_id}" if task_id is not None else f"processInstanceId: {instance.id}"
+        owner = f"taskId: {task_id}" if task_id is not None else f"processInstanceId: {instance_id}"
         raise InvalidRequest(f"No comment exists with commentId: {comment_id} and {owner}")
     _require_author(actor, found)
-    record(session, instance, UPDATED, at, user_id=actor.user_id, activity_id=found.activity_id,
-           task_id=found.task_id, commentId=found.id, message=message, previousMessage=found.message)
+    _write(session, instance, UPDATED, at, actor, found.activity_id, found.task_id, commentId=found.id,
+           message=message, previousMessage=found.message)
 
 
-def _delete(session: Session, instance: ProcessInstance, task_id: str | None, comment_id: str | None, at: datetime,
-            actor: Principal) -> None:
+def _delete(session: Session, instance: ProcessInstance | None, task_id: str | None, comment_id: str | None,
+            at: datetime, actor: Principal) -> None:
     """Delete one comment, or (comment_id None) all of the task's or the case's. A comment that does
     not exist is nothing to delete, as in Camunda; deleting all is refused whole when one of them is
     somebody else's."""
-    doomed = [c for c in _comments(session, instance.id, task_id) if comment_id in (None, c.id)]
+    doomed = [c for c in _comments(session, instance.id if instance is not None else None, task_id)
+              if comment_id in (None, c.id)]
     for comment in doomed:
         _require_author(actor, comment)
     for comment in doomed:
-        record(session, instance, DELETED, at, user_id=actor.user_id, activity_id=comment.activity_id,
-               task_id=comment.task_id, commentId=comment.id, previousMessage=comment.message)
+        _write(session, instance, DELETED, at, actor, comment.activity_id, comment.task_id, commentId=comment.id,
+               previousMessage=comment.message)
 
 
 def edit_task_comment(services: Services, task_id: str, body: dict[str, Any], *, actor: Principal) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import Select, and_, or_, select
 
 from app.access import permissions
 from app.access.accounts import Principal
-from app.cases.instances import instance_of_open_work, record
+from app.cases.instances import case_of_task, instance_of_open_work, record
 from app.cases.tasks import get_task, optional_text
 from app.context import Services
 from app.errors import InvalidRequest
@@ -38,7 +38,7 @@ def copy_task(services: Services, task_id: str, body: dict[str, Any], *, actor: 
     with services.db.write() as session:
         task = get_task(session, task_id)
         permissions.require_task_work(session, actor, task)
-        instance = instance_of_open_work(session, task.process_instance_id)
+        instance = instance_of_open_work(session, case_of_task(task, "copies (抄送) are of the steps of cases"))
         now = services.clock.now()
 
         def recorder(kind: str, **payload: Any) -> None:

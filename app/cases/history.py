@@ -5,14 +5,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, String, cast, literal, select
+from sqlalchemy import Integer, Select, String, case, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
 from app.cases.projections import ACTIVE
 from app.errors import NotFound
-from app.persistence.models import ActivityInstance, AdminEvent, HistoryEvent, ProcessDefinition, ProcessInstance
+from app.persistence.models import (
+    ActivityInstance,
+    AdminEvent,
+    HistoryEvent,
+    ProcessDefinition,
+    ProcessInstance,
+    StandaloneTask,
+)
 from app.persistence.queries import like, related
 
 if TYPE_CHECKING:
@@ -169,6 +176,70 @@ def activity_query(c: ActivityFilter) -> Select:
     return query.order_by(*order, ActivityInstance.start_time, ActivityInstance.sequence)
 
 
+# Camunda's historic task sort keys → the columns of historic_task_query's rows.
+_HISTORIC_TASK_SORT = {"taskId": "id", "activityInstanceId": "id", "processDefinitionId": "process_definition_id",
+                       "processInstanceId": "process_instance_id", "executionId": "process_instance_id",
+                       "taskName": "activity_name", "taskDefinitionKey": "activity_id", "assignee": "assignee",
+                       "startTime": "start_time", "endTime": "end_time", "tenantId": "tenant_id"}
+
+
+def _of_process_only(c: ActivityFilter) -> bool:
+    """Whether the historic task query names something only a task of a process has."""
+    return any([c.process_instance_id, c.business_key, c.process_definition_id, c.process_definition_key,
+                c.activity_id, c.activity_ids, c.process_finished, c.process_unfinished])
+
+
+def _standalone_history(c: ActivityFilter) -> Select:
+    """The standalone tasks, open and ended, as rows of historic_task_query."""
+    s = StandaloneTask
+    query = select(s.id, null().label("process_instance_id"), null().label("process_definition_id"),
+                   null().label("process_definition_key"), null().label("activity_id"), s.name.label("activity_name"),
+                   s.assignee, s.owner, s.description, s.priority, s.due, s.follow_up, s.start_time, s.end_time,
+                   s.delete_reason, s.tenant_id, literal(0).label("sequence"))
+    readable = permissions.standalone_history_readable(c.viewer) if c.viewer is not None else None
+    if readable is not None:
+        query = query.where(readable)
+    for value, column in [(c.activity_instance_id, s.id), (c.activity_name, s.name), (c.task_assignee, s.assignee)]:
+        if value is not None:
+            query = query.where(column == value)
+    if c.tenant_ids:
+        query = query.where(s.tenant_id.in_(c.tenant_ids))
+    for pattern, column in [(c.activity_name_like, s.name), (c.task_assignee_like, s.assignee)]:
+        if pattern is not None:
+            query = query.where(like(column, pattern))
+    for wanted, condition in [(c.finished, s.end_time.is_not(None)), (c.unfinished, s.end_time.is_(None)),
+                              (c.canceled, s.delete_reason.is_not(None) & (s.delete_reason != "completed")),
+                              (c.assigned, s.assignee.is_not(None)), (c.unassigned, s.assignee.is_(None))]:
+        if wanted:
+            query = query.where(condition)
+    for instant, time_column, before in [(c.started_before, s.start_time, True), (c.started_after, s.start_time, False),
+                                         (c.finished_before, s.end_time, True), (c.finished_after, s.end_time, False)]:
+        if instant is not None:
+            query = query.where(time_column < instant if before else time_column > instant)
+    return query
+
+
+def historic_task_query(c: ActivityFilter) -> Select:
+    """Camunda's historic task query: the user tasks of cases (their activity instances) and, unless
+    the query names a process, the standalone tasks. Each row has the columns render.historic_task reads."""
+    a, s = ActivityInstance, StandaloneTask
+    reason = case((a.end_time.is_(None), null()), (a.canceled.is_(True), literal("deleted")),
+                  else_=literal("completed"))
+    of_cases = activity_query(c).order_by(None).with_only_columns(
+        a.id, a.process_instance_id, a.process_definition_id, a.process_definition_key, a.activity_id,
+        a.activity_name, a.assignee, cast(null(), s.owner.type).label("owner"),
+        cast(null(), s.description.type).label("description"), literal(50, Integer).label("priority"),
+        cast(null(), s.due.type).label("due"), cast(null(), s.follow_up.type).label("follow_up"), a.start_time,
+        a.end_time, reason.label("delete_reason"), a.tenant_id, a.sequence)
+    if _of_process_only(c):
+        rows = of_cases.subquery()
+    else:
+        rows = union_all(of_cases, _standalone_history(c)).subquery()
+    order = [rows.c[_HISTORIC_TASK_SORT[key]].desc() if desc else rows.c[_HISTORIC_TASK_SORT[key]].asc()
+             for key, desc in c.sort_desc.items()]
+    return select(rows).order_by(*order, rows.c.start_time, rows.c.sequence, rows.c.id)
+
+
 def historic_instance(session: Session, instance_id: str) -> tuple[ProcessInstance, ProcessDefinition]:
     row = session.execute(historic_instance_query(InstanceFilter(process_instance_id=instance_id))).first()
     if row is None:
@@ -206,6 +277,9 @@ USER_OPERATIONS = {
     "task.unclaimed": _operation("Task", "Claim", "TaskWorker", "assignee"),
     "task.assigned": _operation("Task", "Assign", "TaskWorker", "assignee"),
     "task.completed": _operation("Task", "Complete", "TaskWorker"),
+    # A standalone task's, in the administrative history.
+    "task.created": _operation("Task", "Create", "TaskWorker"),
+    "task.deleted": _operation("Task", "Delete", "TaskWorker", "reason"),
     "task.delegated": _operation("Task", "Delegate", "TaskWorker", "assignee"),
     "task.resolved": _operation("Task", "Resolve", "TaskWorker", "assignee"),
     "task.updated": _operation("Task", "Update", "TaskWorker"),
@@ -255,25 +329,57 @@ def _annotation() -> Any:
             .order_by(AdminEvent.id.desc()).limit(1).scalar_subquery())
 
 
+def _standalone_operations(c: OperationFilter, kinds: list[str]) -> Select:
+    """The commands on standalone tasks, from the administrative history (subject `task:{id}`), as
+    rows of user_operation_query."""
+    task_id = func.substr(AdminEvent.subject, len("task:") + 1)
+    s = StandaloneTask
+    query = (select(cast(AdminEvent.id, String).label("id"), AdminEvent.kind, AdminEvent.payload, AdminEvent.user_id,
+                    AdminEvent.occurred_at, task_id.label("task_id"), null().label("process_instance_id"),
+                    null().label("definition_id"), null().label("definition_key"), s.tenant_id,
+                    AdminEvent.id.label("sequence"), literal(1).label("source"), AdminEvent.id.label("written"),
+                    null().label("annotated"))
+             .join(s, s.id == task_id)
+             .where(AdminEvent.subject.startswith("task:"), AdminEvent.kind.in_(kinds)))
+    readable = permissions.standalone_history_readable(c.viewer) if c.viewer is not None else None
+    if readable is not None:
+        query = query.where(readable)
+    for value, column in [(c.task_id, s.id), (c.user_id, AdminEvent.user_id)]:
+        if value is not None:
+            query = query.where(column == value)
+    for instant, after in [(c.after, True), (c.before, False)]:
+        if instant is not None:
+            query = query.where(AdminEvent.occurred_at > instant if after else AdminEvent.occurred_at < instant)
+    return query
+
+
 def user_operation_query(c: OperationFilter) -> Select:
+    """Camunda's user operation log: the commands recorded in the cases' histories and, unless the
+    query names an instance, those on standalone tasks."""
     kinds = [kind for kind, logged in USER_OPERATIONS.items()
              if c.operation_type in (None, logged.operation_type) and c.entity_type in (None, logged.entity_type)]
-    query = (select(HistoryEvent, ProcessInstance, _annotation())
-             .join(ProcessInstance, ProcessInstance.id == HistoryEvent.process_instance_id)
-             .where(HistoryEvent.kind.in_(kinds), HistoryEvent.user_id.is_not(None)))
-    query = permissions.only_visible(query, HistoryEvent.process_instance_id, c.viewer)
-    for value, column in [(c.process_instance_id, HistoryEvent.process_instance_id), (c.task_id, HistoryEvent.task_id),
-                          (c.user_id, HistoryEvent.user_id)]:
+    e, i = HistoryEvent, ProcessInstance
+    query = (select(cast(e.id, String).label("id"), e.kind, e.payload, e.user_id, e.occurred_at, e.task_id,
+                    e.process_instance_id, i.definition_id, i.definition_key, i.tenant_id, e.sequence,
+                    literal(0).label("source"), e.id.label("written"), _annotation().label("annotated"))
+             .join(i, i.id == e.process_instance_id)
+             .where(e.kind.in_(kinds), e.user_id.is_not(None)))
+    query = permissions.only_visible(query, e.process_instance_id, c.viewer)
+    for value, column in [(c.process_instance_id, e.process_instance_id), (c.task_id, e.task_id),
+                          (c.user_id, e.user_id)]:
         if value is not None:
             query = query.where(column == value)
     if c.after is not None:
-        query = query.where(HistoryEvent.occurred_at > c.after)
+        query = query.where(e.occurred_at > c.after)
     if c.before is not None:
-        query = query.where(HistoryEvent.occurred_at < c.before)
+        query = query.where(e.occurred_at < c.before)
+    rows = (query if c.process_instance_id is not None
+            else union_all(query, _standalone_operations(c, kinds))).subquery()
     # Sorted by time (Camunda's only key), events of one instant in the order they were written.
+    order = (rows.c.occurred_at, rows.c.source, rows.c.written)
     if c.sort_desc.get("timestamp"):
-        return query.order_by(HistoryEvent.occurred_at.desc(), HistoryEvent.id.desc())
-    return query.order_by(HistoryEvent.occurred_at, HistoryEvent.id)
+        return select(rows).order_by(*(column.desc() for column in order))
+    return select(rows).order_by(*order)
 
 
 def readable_historic_instance(services: Services, instance_id: str, viewer: Principal

@@ -454,6 +454,14 @@ def get_active_instance(session: Session, instance_id: str) -> ProcessInstance:
     return instance
 
 
+def case_of_task(task: UserTask, what: str) -> str:
+    """The instance of a task, for what only the task of a case has (`what` says it); a standalone
+    task (POST /task/create) has none."""
+    if task.process_instance_id is None:
+        raise InvalidRequest(f"Task {task.id} belongs to no process: {what}")
+    return task.process_instance_id
+
+
 def instance_of_open_work(session: Session, instance_id: str) -> ProcessInstance:
     """The instance of a task found open: if it has ended meanwhile, a concurrent request ended it
     between the two reads, which is a conflict (409), not a missing instance."""

@@ -25,6 +25,7 @@ from app.access import permissions
 from app.access.accounts import Principal
 from app.cases.comments import MAX_MESSAGE, record_comment
 from app.cases.instances import (
+    case_of_task,
     get_active_instance,
     get_instance,
     instance_of_open_work,
@@ -148,13 +149,13 @@ def return_task(services: Services, task_id: str, body: Mapping[str, Any], *, ac
     opinion = _text(body.get("opinion"), "opinion")
     with services.db.write() as session:
         task = get_task(session, task_id)
-        instance = session.get_one(ProcessInstance, task.process_instance_id)
+        instance = session.get_one(ProcessInstance, case_of_task(task, "it returns to no earlier step"))
         session.refresh(task)  # read after the instance: a concurrent step fails this one's revision check
         permissions.require_task_work(session, actor, task)
         instance = instance_of_open_work(session, instance.id)
         refuse_if_suspended(instance)
         run = load_run(services, session, instance)
-        element = run.model.elements[task.task_definition_key]
+        element = run.model.elements[task.task_definition_key or ""]
         allowed = [name.strip() for name in element.properties.get(RETURN_TARGETS, "").split(",") if name.strip()]
         if target not in allowed:
             raise InvalidRequest(f"Task '{task.task_definition_key}' may not return the case to '{target}': its "

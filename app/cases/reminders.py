@@ -18,7 +18,7 @@ from app.access.accounts import Principal
 from app.cases import leases
 from app.cases.comments import readable_task_instance
 from app.cases.hooks import StepHook
-from app.cases.instances import instance_of_open_work, record
+from app.cases.instances import case_of_task, instance_of_open_work, record
 from app.cases.tasks import get_task, optional_text
 from app.context import Services
 from app.engine import ProcessModel
@@ -64,12 +64,13 @@ def remind(services: Services, task_id: str, body: dict[str, Any], *, actor: Pri
     message = optional_text(body.get("message"), "message", 500)
     with services.db.write() as session:
         task = get_task(session, task_id)
-        permissions.require_instance_read(session, actor, task.process_instance_id, "Task", task_id)
+        instance_id = case_of_task(task, "reminders are sent for the tasks of cases")
+        permissions.require_instance_read(session, actor, instance_id, "Task", task_id)
         sent = session.scalar(select(func.count()).select_from(TaskReminder).where(TaskReminder.task_id == task_id))
         if (sent or 0) >= MAX_PER_TASK:
             raise Conflict(f"Task {task_id} has been reminded {MAX_PER_TASK} times; no more reminders are sent")
-        instance = instance_of_open_work(session, task.process_instance_id)
-        topic = topic_of(services.models.get(session, task.process_definition_id), task.task_definition_key)
+        instance = instance_of_open_work(session, instance_id)
+        topic = topic_of(services.models.get(session, instance.definition_id), task.task_definition_key or "")
         now = services.clock.now()
         reminder = TaskReminder(id=str(uuid.uuid4()), process_instance_id=instance.id, task_id=task_id,
                                 activity_id=task.task_definition_key, message=message,

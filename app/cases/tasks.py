@@ -1,6 +1,12 @@
-"""User tasks: queries on the projected task rows, and the commands officials use."""
+"""User tasks: queries on the projected task rows, and the commands officials use.
+
+A task of a case changes in its case's unit of work and history. A standalone task (POST
+/task/create, of no process) has no case: its row is locked for each command, its own record
+(StandaloneTask) keeps its creator, region, variables and history, and its commands are recorded
+in the administrative history."""
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
+from app.audit import ledger
 from app.cases.binary_variables import with_bytes
 from app.cases.instances import (
     add_participants,
@@ -32,6 +39,7 @@ from app.extensions import confidentiality
 from app.persistence.models import (
     ActivityInstance,
     ProcessInstance,
+    StandaloneTask,
     TaskCandidate,
     UserTask,
 )
@@ -105,7 +113,7 @@ def task_query(criteria: TaskFilter) -> Select:
     # tasks opened before). The candidate rows alone then decide, and the case-reading filter, which
     # would check every one of them again, is left out.
     viewer = None if _offered_to_viewer(c.viewer, groups, c.candidate_user) else c.viewer
-    query = permissions.only_visible(select(UserTask), UserTask.process_instance_id, viewer)
+    query = permissions.only_visible_tasks(select(UserTask), viewer)
     equal = [(c.task_id, UserTask.id), (c.process_instance_id, UserTask.process_instance_id),
              (c.process_definition_id, UserTask.process_definition_id),
              (c.process_definition_key, UserTask.process_definition_key), (c.business_key, UserTask.business_key),
@@ -155,7 +163,8 @@ def candidates(session: Session, task_ids: list[str]) -> dict[str, list[TaskCand
 
 
 def _missing_task(session: Session, task_id: str) -> Exception:
-    ended = session.scalars(select(ActivityInstance).where(ActivityInstance.task_id == task_id)).first()
+    ended = session.scalars(select(ActivityInstance).where(ActivityInstance.task_id == task_id)).first() \
+        or session.get(StandaloneTask, task_id)
     if ended is not None and ended.end_time is not None:
         return Conflict(f"Task '{task_id}' was already completed or canceled; nothing was changed")
     return NotFound(f"No task found with id '{task_id}'")
@@ -177,8 +186,19 @@ def open_task(session: Session, task_id: str) -> UserTask:
     return task
 
 
+def _locked_standalone(session: Session, task_id: str) -> UserTask:
+    """A standalone task's row, locked for the command: with no case revision to guard it, two
+    commands on it (two claims, a completion and a deletion) take their turns instead of both
+    passing their checks."""
+    task = session.scalar(select(UserTask).where(UserTask.id == task_id).with_for_update()
+                          .execution_options(populate_existing=True))
+    if task is None:
+        raise _missing_task(session, task_id)
+    return task
+
+
 def _commanded_task(session: Session, task_id: str, actor: Principal, *, while_suspended: bool = False
-                    ) -> tuple[UserTask, ProcessInstance]:
+                    ) -> tuple[UserTask, ProcessInstance | None]:
     """An open task and its instance, for a command by whoever may work the task. A suspended
     instance's tasks are not handed on (Camunda's SuspendedEntityInteractionException) unless the
     command is `while_suspended` (their data and variables may still change).
@@ -187,6 +207,10 @@ def _commanded_task(session: Session, task_id: str, actor: Principal, *, while_s
     task's row, so that a command committed in between fails the revision check (409) at commit
     instead of being overwritten."""
     task = get_task(session, task_id)
+    if task.process_instance_id is None:  # a standalone task: no case, nothing suspends it
+        task = _locked_standalone(session, task_id)
+        permissions.require_task_work(session, actor, task)
+        return task, None
     instance = session.get_one(ProcessInstance, task.process_instance_id)
     session.refresh(task)
     permissions.require_task_work(session, actor, task)
@@ -202,11 +226,41 @@ def optional_text(value: Any, what: str, longest: int = 4000) -> str | None:
     return value or None
 
 
+# What a standalone task's record keeps of its row, for its history.
+_KEPT = frozenset({"name", "description", "assignee", "owner", "priority", "due", "follow_up"})
+
+
 def _change(session: Session, task: UserTask, now: datetime, **values: Any) -> None:
     session.execute(update(UserTask).where(UserTask.id == task.id).values(last_updated=now, **values))
-    if "assignee" in values:
+    if task.process_instance_id is None:
+        kept = {key: value for key, value in values.items() if key in _KEPT}
+        if kept:
+            session.execute(update(StandaloneTask).where(StandaloneTask.id == task.id).values(**kept))
+    elif "assignee" in values:
         session.execute(update(ActivityInstance).where(ActivityInstance.id == task.id)
                         .values(assignee=values["assignee"]))
+
+
+def standalone_subject(task_id: str) -> str:
+    """The administrative history's subject of a standalone task's events."""
+    return f"task:{task_id}"
+
+
+def _record(session: Session, task: UserTask, instance: ProcessInstance | None, kind: str, at: datetime,
+            actor: Principal, **payload: Any) -> None:
+    """A command on a task, in its case's history, or, for a standalone task (no case), in the
+    administrative history."""
+    if instance is None:
+        ledger.record_admin(session, kind, standalone_subject(task.id), at, actor.user_id, task_id=task.id, **payload)
+    else:
+        record(session, instance, kind, at, user_id=actor.user_id, activity_id=task.task_definition_key,
+               task_id=task.id, **payload)
+
+
+def _join(session: Session, instance: ProcessInstance | None, identities: set[tuple[str, str]]) -> None:
+    """Those a task is handed or offered to read its case (a standalone task: the task itself)."""
+    if instance is not None:
+        add_participants(session, instance, identities)
 
 
 def _set_assignee(services: Services, task_id: str, assignee: str | None, *, actor: Principal,
@@ -218,10 +272,9 @@ def _set_assignee(services: Services, task_id: str, assignee: str | None, *, act
         now = services.clock.now()
         _change(session, task, now, assignee=assignee)
         if assignee:  # whoever works a task reads its case
-            add_participants(session, instance, {("user", assignee)})
+            _join(session, instance, {("user", assignee)})
         extra = {"reason": reason} if reason else {}
-        record(session, instance, kind, now, user_id=actor.user_id, activity_id=task.task_definition_key,
-               task_id=task_id, assignee=assignee, groups=sorted(actor.groups), **extra)
+        _record(session, task, instance, kind, now, actor, assignee=assignee, groups=sorted(actor.groups), **extra)
 
 
 def claim(services: Services, task_id: str, user_id: str, *, actor: Principal) -> None:
@@ -248,9 +301,8 @@ def delegate(services: Services, task_id: str, user_id: str, *, actor: Principal
         owner = task.owner or task.assignee
         now = services.clock.now()
         _change(session, task, now, assignee=user_id, owner=owner, delegation_state=PENDING)
-        add_participants(session, instance, {("user", user_id)})
-        record(session, instance, "task.delegated", now, user_id=actor.user_id, activity_id=task.task_definition_key,
-               task_id=task_id, assignee=user_id, owner=owner, reason=why)
+        _join(session, instance, {("user", user_id)})
+        _record(session, task, instance, "task.delegated", now, actor, assignee=user_id, owner=owner, reason=why)
 
 
 def resolve(services: Services, task_id: str, variables: Mapping[str, Any], *, actor: Principal) -> None:
@@ -262,9 +314,10 @@ def resolve(services: Services, task_id: str, variables: Mapping[str, Any], *, a
             raise InvalidRequest(f"Task '{task_id}' is not delegated: only a delegated task is resolved")
         now = services.clock.now()
         _change(session, task, now, assignee=task.owner, delegation_state=RESOLVED)
-        record(session, instance, "task.resolved", now, user_id=actor.user_id, activity_id=task.task_definition_key,
-               task_id=task_id, assignee=task.owner)
-        if variables:
+        _record(session, task, instance, "task.resolved", now, actor, assignee=task.owner)
+        if variables and instance is None:
+            _set_own_variables(session, task, variables, (), now, actor)
+        elif variables and instance is not None:
             _set_variables(services, session, instance, variables, (), actor)
 
 
@@ -274,7 +327,10 @@ def modify_task_variables(services: Services, task_id: str, *, modifications: Ma
     on the scope of its execution: here, the case."""
     refuse_reserved_keys(modifications)
     with services.db.write() as session:
-        _, instance = _commanded_task(session, task_id, actor, while_suspended=True)
+        task, instance = _commanded_task(session, task_id, actor, while_suspended=True)
+        if instance is None:
+            _set_own_variables(session, task, modifications, tuple(deletions), services.clock.now(), actor)
+            return
         _set_variables(services, session, instance_of_open_work(session, instance.id), modifications,
                        tuple(deletions), actor)
 
@@ -289,6 +345,10 @@ def modify_task_local_variables(services: Services, task_id: str, *, modificatio
     refuse_reserved_keys(modifications)
     with services.db.write() as session:
         task, instance = _commanded_task(session, task_id, actor, while_suspended=True)
+        if instance is None:  # a standalone task's variables are all its own
+            _set_own_variables(session, task, modifications, tuple(deletions), services.clock.now(), actor,
+                               LOCAL_VARIABLES_MODIFIED)
+            return
         instance = instance_of_open_work(session, instance.id)
         run = load_run(services, session, instance)
         run.set_task_local_variables(task_id, modifications, tuple(deletions))
@@ -298,6 +358,29 @@ def modify_task_local_variables(services: Services, task_id: str, *, modificatio
                deletions=list(deletions))
         # A task's own variables are no case variables: no conditional event looks at them.
         save_run(services, session, instance, run, run.snapshot(), now, user_id=actor.user_id)
+
+
+def _is_json(value: Any) -> bool:
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return True
+    if isinstance(value, list):
+        return all(_is_json(item) for item in value)
+    return isinstance(value, dict) and all(isinstance(key, str) and _is_json(item) for key, item in value.items())
+
+
+def _set_own_variables(session: Session, task: UserTask, modifications: Mapping[str, Any], deletions: tuple[str, ...],
+                       now: datetime, actor: Principal, kind: str = "variables.modified") -> None:
+    """A standalone task keeps its variables with its record. They are JSON values: a date or a binary
+    variable, which a case keeps in its workflow and content store, is refused."""
+    for name, value in modifications.items():
+        if not _is_json(value):
+            raise InvalidRequest(f"Variable '{name}': a standalone task keeps variables of JSON types only "
+                                 "(String, Boolean, numbers, Json, Null)")
+    record_row = session.get_one(StandaloneTask, task.id)
+    kept = {name: value for name, value in (record_row.variables or {}).items() if name not in deletions}
+    record_row.variables = {**kept, **modifications}
+    _change(session, task, now)
+    _record(session, task, None, kind, now, actor, modifications=dict(modifications), deletions=list(deletions))
 
 
 def _set_variables(services: Services, session: Session, instance: ProcessInstance, modifications: Mapping[str, Any],
@@ -333,8 +416,8 @@ def update_task(services: Services, task_id: str, changes: Mapping[str, Any], *,
             raise permissions.denied(actor, "UPDATE", "Task", task_id)
         now = services.clock.now()
         _change(session, task, now, **values)
-        record(session, instance, "task.updated", now, user_id=actor.user_id, activity_id=task.task_definition_key,
-               task_id=task_id, **jsonable({key: changes[key] for key in _UPDATABLE if key in changes}))
+        _record(session, task, instance, "task.updated", now, actor,
+                **jsonable({key: changes[key] for key in _UPDATABLE if key in changes}))
 
 
 def set_owner(services: Services, task_id: str, owner: str | None, *, actor: Principal) -> None:
@@ -342,8 +425,7 @@ def set_owner(services: Services, task_id: str, owner: str | None, *, actor: Pri
         task, instance = _commanded_task(session, task_id, actor)
         now = services.clock.now()
         _change(session, task, now, owner=owner)
-        record(session, instance, "task.ownerSet", now, user_id=actor.user_id, activity_id=task.task_definition_key,
-               task_id=task_id, owner=owner)
+        _record(session, task, instance, "task.ownerSet", now, actor, owner=owner)
 
 
 def change_candidate(services: Services, task_id: str, kind: str, identity: str, *, add: bool,
@@ -355,7 +437,7 @@ def change_candidate(services: Services, task_id: str, kind: str, identity: str,
         offered = session.get(TaskCandidate, (task_id, kind, identity)) is not None
         if add and not offered:
             session.add(TaskCandidate(task_id=task_id, kind=kind, identity=identity))
-            add_participants(session, instance, {(kind, identity)})
+            _join(session, instance, {(kind, identity)})
         elif not add and offered:
             session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task_id, TaskCandidate.kind == kind,
                                                         TaskCandidate.identity == identity))
@@ -363,8 +445,8 @@ def change_candidate(services: Services, task_id: str, kind: str, identity: str,
             return  # nothing changes, nothing is recorded
         _change(session, task, now)
         kind_name = "User" if kind == "user" else "Group"
-        record(session, instance, f"task.candidate{kind_name}{'Added' if add else 'Removed'}", now,
-               user_id=actor.user_id, activity_id=task.task_definition_key, task_id=task_id, **{kind: identity})
+        _record(session, task, instance, f"task.candidate{kind_name}{'Added' if add else 'Removed'}", now, actor,
+                **{kind: identity})
 
 
 def complete(services: Services, task_id: str, variables: Mapping[str, Any], *, actor: Principal,
@@ -375,19 +457,28 @@ def complete(services: Services, task_id: str, variables: Mapping[str, Any], *, 
     with services.db.write() as session:
         # The task and its instance in one query (both then come from the session's identity map).
         found = session.execute(select(UserTask, ProcessInstance)
-                                .join(ProcessInstance, ProcessInstance.id == UserTask.process_instance_id)
+                                .outerjoin(ProcessInstance, ProcessInstance.id == UserTask.process_instance_id)
                                 .where(UserTask.id == task_id)).first()
         if found is None:
             raise _missing_task(session, task_id)
-        task = found.UserTask
+        task = found.UserTask if found.UserTask.process_instance_id is not None \
+            else _locked_standalone(session, task_id)
         permissions.require_task_work(session, actor, task)
         if task.delegation_state == PENDING:
             raise InvalidRequest(f"Task '{task_id}' is delegated: its delegate resolves it, then its owner "
                                  "completes it")
+        if task.process_instance_id is None:  # no process moves: the task ends, its history stays
+            now = services.clock.now()
+            if variables:
+                _set_own_variables(session, task, variables, (), now, actor)
+            kept = dict(session.get_one(StandaloneTask, task_id).variables or {})
+            _end_standalone(session, task, now, actor, "completed", "task.completed",
+                            groups=sorted(actor.groups), **({"form": True} if as_form else {}))
+            return kept
         instance = instance_of_open_work(session, task.process_instance_id)
         refuse_if_suspended(instance)
         run = load_run(services, session, instance)
-        definition = run.model.user_tasks[task.task_definition_key]
+        definition = run.model.user_tasks[task.task_definition_key or ""]
         values = validate_submission(definition.form_fields, variables, services.settings.zone)
         result = run.complete_user_task(task_id, values)
         now = services.clock.now()
@@ -428,6 +519,8 @@ def _throw(services: Services, task_id: str, kind: str, variables: Mapping[str, 
     with services.db.write() as session:
         task = get_task(session, task_id)
         permissions.require_task_work(session, actor, task)
+        if task.process_instance_id is None:
+            raise InvalidRequest(f"Task '{task_id}' belongs to no process: nothing catches what it throws")
         instance = instance_of_open_work(session, task.process_instance_id)
         refuse_if_suspended(instance)
         run = load_run(services, session, instance)
@@ -439,33 +532,102 @@ def _throw(services: Services, task_id: str, kind: str, variables: Mapping[str, 
         save_run(services, session, instance, run, result, now, user_id=actor.user_id)
 
 
-def refuse_delete(services: Services, task_id: str, actor: Principal) -> None:
-    """Every task of this service belongs to a process instance, and Camunda refuses deleting those."""
-    with services.db.read() as session:
+def create_task(services: Services, task_id: str | None, fields: Mapping[str, Any], *, actor: Principal) -> str:
+    """Camunda's TaskService.newTask and saveTask: a task of no process, an official's own to-do,
+    created by any signed-in account. It takes its creator's region (the `tenantId` given must be one
+    of the creator's), and stays unassigned unless an assignee is given, as in Camunda."""
+    task_id = task_id or str(uuid.uuid4())
+    if len(task_id) > 36:
+        raise InvalidRequest("Could not save task: a task's id has at most 36 characters")
+    region = fields.get("tenantId", actor.starting_region)
+    if region is not None and region not in actor.regions and not permissions.is_administrator(actor):
+        raise permissions.denied(actor, "CREATE", "Task", task_id)
+    now = services.clock.now()
+    values = {"name": fields.get("name"), "description": fields.get("description"),
+              "assignee": fields.get("assignee"), "owner": fields.get("owner"),
+              "priority": fields.get("priority", 50), "due": fields.get("due"), "follow_up": fields.get("followUp")}
+    with services.db.write() as session:
+        if session.get(UserTask, task_id) is not None or session.get(StandaloneTask, task_id) is not None:
+            raise InvalidRequest(f"Could not save task: a task with id '{task_id}' exists")
+        session.add(StandaloneTask(id=task_id, tenant_id=region, created_by=actor.user_id, start_time=now,
+                                   variables={}, **values))
+        task = UserTask(id=task_id, created=now, last_updated=now, tenant_id=region, suspended=False,
+                        delegation_state=fields.get("delegationState"), **values)
+        session.add(task)
+        session.flush()
+        _record(session, task, None, "task.created", now, actor, tenant_id=region,
+                delegation_state=task.delegation_state, **jsonable(values))
+    return task_id
+
+
+def _end_standalone(session: Session, task: UserTask, now: datetime, actor: Principal, reason: str, kind: str,
+                    **recorded: Any) -> None:
+    """A standalone task ends (completed or deleted): it leaves the task lists, its record keeps its
+    history with the reason it ended."""
+    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task.id))
+    session.execute(delete(UserTask).where(UserTask.id == task.id))
+    session.execute(update(StandaloneTask).where(StandaloneTask.id == task.id)
+                    .values(end_time=now, delete_reason=reason))
+    _record(session, task, None, kind, now, actor, assignee=task.assignee, reason=reason, **recorded)
+
+
+def delete_task(services: Services, task_id: str, actor: Principal) -> None:
+    """Camunda's deleteTask: a standalone task is deleted by its creator or owner (or an
+    administrator), its history kept with deleteReason "deleted"; a task of a process is refused."""
+    with services.db.write() as session:
         task = get_task(session, task_id)
-        permissions.require_task_work(session, actor, task)
-    raise InvalidRequest("The task cannot be deleted because is part of a running process")
+        if task.process_instance_id is not None:
+            permissions.require_task_work(session, actor, task)
+            raise InvalidRequest("The task cannot be deleted because is part of a running process")
+        task = _locked_standalone(session, task_id)
+        if not may_read(session, actor, task):
+            raise NotFound(f"No matching task with id {task_id}")
+        created_by = session.get_one(StandaloneTask, task_id).created_by
+        if not permissions.is_administrator(actor) and actor.user_id not in (created_by, task.owner):
+            raise permissions.denied(actor, "DELETE", "Task", task_id)
+        _end_standalone(session, task, services.clock.now(), actor, "deleted", "task.deleted")
+
+
+def may_read(session: Session, reader: Principal, task: UserTask) -> bool:
+    if task.process_instance_id is None:
+        return permissions.may_read_standalone(session, reader, task.id)
+    return permissions.may_read_instance(session, reader, task.process_instance_id)
 
 
 def require_read(session: Session, reader: Principal, task: UserTask) -> None:
+    """Those who may not read a task's case are refused (403); a standalone task is hidden from those
+    who have no part in it, as Camunda's task query hides it (404)."""
+    if task.process_instance_id is None:
+        if not permissions.may_read_standalone(session, reader, task.id):
+            raise NotFound(f"No matching task with id {task.id}")
+        return
     permissions.require_instance_read(session, reader, task.process_instance_id, "Task", task.id)
 
 
 def form(services: Services, task_id: str, reader: Principal) -> tuple[tuple[FormField, ...], dict[str, Any]]:
-    """The task's form fields and the current values of the instance's variables the reader may see."""
+    """The task's form fields and the current values of the instance's variables the reader may see
+    (a standalone task has no form: none)."""
     with services.db.read() as session:
         task = get_task(session, task_id)
         require_read(session, reader, task)
+        if task.process_instance_id is None:
+            return (), {}
         instance = get_active_instance(session, task.process_instance_id)
         run = read_run(services, session, instance)
-        return (run.model.user_tasks[task.task_definition_key].form_fields,
+        return (run.model.user_tasks[task.task_definition_key or ""].form_fields,
                 confidentiality.visible(session, run.model, instance.id, reader, run.task_variables(task_id)))
+
+
+def _own_variables(session: Session, task: UserTask) -> dict[str, Any]:
+    return dict(session.get_one(StandaloneTask, task.id).variables or {})
 
 
 def task_variables(services: Services, task_id: str, reader: Principal) -> dict[str, Any]:
     with services.db.read() as session:
         task = get_task(session, task_id)
         require_read(session, reader, task)
+        if task.process_instance_id is None:
+            return _own_variables(session, task)
         instance = get_active_instance(session, task.process_instance_id)
         run = read_run(services, session, instance)
         return with_bytes(session, confidentiality.visible(session, run.model, instance.id, reader,
@@ -476,6 +638,8 @@ def task_local_variables(services: Services, task_id: str, reader: Principal) ->
     with services.db.read() as session:
         task = get_task(session, task_id)
         require_read(session, reader, task)
+        if task.process_instance_id is None:
+            return _own_variables(session, task)
         instance = get_active_instance(session, task.process_instance_id)
         run = read_run(services, session, instance)
         return with_bytes(session, confidentiality.visible(session, run.model, instance.id, reader,
@@ -513,6 +677,8 @@ def deployed_form(services: Services, task_id: str, viewer: Principal) -> NoRetu
     with services.db.read() as session:
         task = get_task(session, task_id)
         require_read(session, viewer, task)
+        if task.process_definition_id is None:
+            raise NotFound(f"No deployed form for task with the id {task_id}: it belongs to no process")
         definition = get_definition(session, task.process_definition_id)
     refuse_deployed_form(task.form_key, definition.deployment_id)
 

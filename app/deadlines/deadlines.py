@@ -23,10 +23,10 @@ class OpenDeadline:
     # "task" (a user task's due date), "timer" (what an instance waits for) or "statutory" (the
     # last day of the case's statutory limit, on its clock)
     kind: str
-    process_instance_id: str
+    process_instance_id: str | None  # None: a standalone task's due date
     business_key: str | None
-    process_definition_key: str
-    activity_id: str
+    process_definition_key: str | None
+    activity_id: str | None
     name: str | None
     task_id: str | None
     due: datetime
@@ -40,8 +40,7 @@ def open_deadlines(services: Services, *, process_instance_id: str | None = None
                    candidate_group: str | None = None, viewer: Principal | None = None) -> list[OpenDeadline]:
     if not (process_instance_id or business_key or candidate_group):
         raise InvalidRequest("Give processInstanceId, businessKey or candidateGroup")
-    tasks = permissions.only_visible(select(UserTask).where(UserTask.due.is_not(None)), UserTask.process_instance_id,
-                                     viewer)
+    tasks = permissions.only_visible_tasks(select(UserTask).where(UserTask.due.is_not(None)), viewer)
     timers = permissions.only_visible(
         select(Timer, ProcessInstance).join(ProcessInstance, ProcessInstance.id == Timer.process_instance_id),
         Timer.process_instance_id, viewer)
@@ -63,7 +62,7 @@ def open_deadlines(services: Services, *, process_instance_id: str | None = None
                        timer.activity_id, None, None, timer.due_at)
                       for timer, instance in session.execute(timers.where(Timer.due_at.is_not(None)))]
         # The statutory clocks of the cases found, where their process has a statutory limit.
-        cases = {row[1] for row in found}
+        cases = {row[1] for row in found if row[1] is not None}  # a standalone task has no case
         if process_instance_id or business_key:
             chosen = permissions.only_visible(select(ProcessInstance.id).where(ProcessInstance.status == ACTIVE),
                                               ProcessInstance.id, viewer)

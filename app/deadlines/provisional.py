@@ -54,8 +54,8 @@ def _recompute(services: Services, session: Session, calendar: WorkCalendar, yea
             old_due = period_over(date.fromisoformat(deadline["due"]), zone)
             new_due = period_over(fresh.due, zone)
             at_old_due = (UserTask.process_instance_id == instance.id, UserTask.due == old_due)
-            activities = sorted(set(run.timers_due_at(old_due))
-                                | set(session.scalars(select(UserTask.task_definition_key).where(*at_old_due))))
+            keys = session.scalars(select(UserTask.task_definition_key).where(*at_old_due))
+            activities = sorted(set(run.timers_due_at(old_due)) | {key for key in keys if key is not None})
             if not activities:
                 continue  # the deadline has passed, or a recompute moved it already
             if new_due != old_due:

@@ -144,11 +144,12 @@ class UserTask(Base):
                       Index("ix_user_task_created", "created", "id"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    process_instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"), index=True)
-    process_definition_id: Mapped[str] = mapped_column(String(255))
-    process_definition_key: Mapped[str] = mapped_column(String(255))
+    # None: a standalone task (POST /task/create), of no process; its own record is StandaloneTask.
+    process_instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    process_definition_id: Mapped[str | None] = mapped_column(String(255))
+    process_definition_key: Mapped[str | None] = mapped_column(String(255))
     business_key: Mapped[str | None] = mapped_column(String(255), index=True)
-    task_definition_key: Mapped[str] = mapped_column(String(255))
+    task_definition_key: Mapped[str | None] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text)
     assignee: Mapped[str | None] = mapped_column(String(255), index=True)
@@ -164,6 +165,32 @@ class UserTask(Base):
     tenant_id: Mapped[str | None] = mapped_column(String(64))
     # The instance's suspension state, copied in its unit of work so that task lists need no join.
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StandaloneTask(Base):
+    """A task of no process (Camunda's TaskService.newTask): who created it and in which region, its
+    own variables, and its history, which outlives it. While it is open a UserTask row of the same id
+    (process_instance_id None) holds it for task queries, candidates and commands."""
+
+    __tablename__ = "standalone_task"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    assignee: Mapped[str | None] = mapped_column(String(255), index=True)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    priority: Mapped[int] = mapped_column(Integer, default=50)
+    due: Mapped[datetime | None] = mapped_column(Instant())
+    follow_up: Mapped[datetime | None] = mapped_column(Instant())
+    # The creator's region, as a case takes its starter's: the region's officials read the task.
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(String(255), index=True)
+    start_time: Mapped[datetime] = mapped_column(Instant())
+    end_time: Mapped[datetime | None] = mapped_column(Instant())
+    # Camunda's: "completed", or "deleted" (or the reason a deletion gave).
+    delete_reason: Mapped[str | None] = mapped_column(String(255))
+    # The task's own variables, as recorded (app.audit.ledger.jsonable).
+    variables: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
 class TaskCandidate(Base):

@@ -31,6 +31,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "filter": ("筛选", "Filter"),
     "task": ("待办事项", "Task"),
     "case": ("案件", "Case"),
+    "standalone": ("个人待办（不属于案件）", "Own task (of no case)"),
     "business.key": ("业务编号", "Business key"),
     "created": ("创建时间", "Created"),
     "due": ("办理期限", "Due"),

@@ -182,7 +182,8 @@ def _deadlines(services: Services, principal: Principal, rows: list[Any]) -> dic
     """The warning (预警) of each task on the page, as /api/deadlines tells it: the task's own due date,
     else its case's statutory limit."""
     found: dict[str, Any] = {}
-    for instance_id in sorted({row.process_instance_id for row in rows}):
+    # A standalone task has no case, hence no warning; the inbox shows its due date beside it.
+    for instance_id in sorted({row.process_instance_id for row in rows if row.process_instance_id is not None}):
         for deadline in open_deadlines(services, process_instance_id=instance_id, viewer=principal):
             if deadline.task_id or deadline.kind == "statutory":
                 found[deadline.task_id or instance_id] = deadline
@@ -271,13 +272,19 @@ def _readable(t: Callable[..., str], zone: tzinfo) -> Callable[[Any], str]:
     return show
 
 
+def _case_page(instance_id: str | None) -> str:
+    """Where a task's page leads once it is done: its case, or the inbox for a task of no case."""
+    return f"/app/cases/{quote(instance_id)}" if instance_id is not None else "/app/"
+
+
 def _task_page(request: Request, who: Visitor, services: Services, task_id: str,
                entered: dict[str, str] | None = None, error: ServiceError | None = None,
                work_error: ServiceError | None = None) -> HTMLResponse:
     try:
         task = tasks.readable_task(services, task_id, who.principal)
         fields, current = tasks.form(services, task_id, who.principal)
-        opinions = comments.instance_comments(services, task.process_instance_id, who.principal)
+        opinions = comments.instance_comments(services, task.process_instance_id, who.principal) \
+            if task.process_instance_id is not None else []
         materials = attachments.task_attachments(services, task_id, who.principal)
         worker = tasks.may_work(services, task_id, who.principal)
     except ServiceError as refusal:
@@ -314,7 +321,7 @@ async def submit_form(task_id: str, request: Request, who: VisitorDep, services:
     except ServiceError as error:
         entered = {key: value for key, value in form.items() if key != "csrf"}
         return await run_in_threadpool(_task_page, request, who, services, task_id, entered, error)
-    return RedirectResponse(f"/app/cases/{quote(task.process_instance_id)}", status_code=303)
+    return RedirectResponse(_case_page(task.process_instance_id), status_code=303)
 
 
 @router.post("/tasks/{task_id}/comments")
@@ -376,7 +383,7 @@ async def case_work(task_id: str, operation: str, request: Request, who: Visitor
     except ServiceError as error:
         return await run_in_threadpool(_task_page, request, who, services, task_id, None, None, error)
     if operation in ("delegate", "assignee", "return"):  # the task is someone else's or gone: show the case
-        return RedirectResponse(f"/app/cases/{quote(task.process_instance_id)}?done={operation}", status_code=303)
+        return RedirectResponse(f"{_case_page(task.process_instance_id)}?done={operation}", status_code=303)
     return RedirectResponse(f"/app/tasks/{quote(task_id)}?done={operation}#case-work", status_code=303)
 
 

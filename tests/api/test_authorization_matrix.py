@@ -105,6 +105,8 @@ GUARDS = {
     "POST /engine-rest/history/process-instance/set-removal-time": ADMIN,
     "POST /engine-rest/history/decision-instance/delete": ADMIN,
     "POST /engine-rest/history/decision-instance/set-removal-time": ADMIN,
+    # Camunda's CREATE on Task: any signed-in account makes its own to-do (tests/api/test_standalone_tasks.py).
+    "POST /engine-rest/task/create": SIGNED_IN,
     "POST /api/reminders/fetchAndLock": frozenset({"system", "admin"}),
     "POST /api/reminders/{reminder_id}/complete": frozenset({"system", "admin"}),
 }

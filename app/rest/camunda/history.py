@@ -226,7 +226,7 @@ def _task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> hi
 def _tasks(services: Services, viewer: Principal, params: dict[str, Any],
            paging: dict[str, Any]) -> list[dict[str, Any]]:
     zone = services.settings.zone
-    return listed(services, history.activity_query(_task_filter(params, services, viewer)), paging,
+    return listed(services, history.historic_task_query(_task_filter(params, services, viewer)), paging,
                   lambda row: render.historic_task(row, zone))
 
 
@@ -244,12 +244,13 @@ def query_historic_tasks(request: Request, services: ServicesDep, viewer: Princi
 
 @router.get("/task/count")
 def count_historic_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    return counted(services, history.activity_query(_task_filter(query_dict(request, _TASK_LISTS), services, viewer)))
+    return counted(services, history.historic_task_query(_task_filter(query_dict(request, _TASK_LISTS), services,
+                                                                      viewer)))
 
 
 @router.post("/task/count")
 def count_historic_tasks_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
-    return counted(services, history.activity_query(_task_filter(body or {}, services, viewer)))
+    return counted(services, history.historic_task_query(_task_filter(body or {}, services, viewer)))
 
 
 @router.get("/task/report", summary="Completed user tasks counted by task name or by procedure "

@@ -194,9 +194,10 @@ def historic_activity(row: ActivityInstance, zone: tzinfo) -> dict[str, Any]:
     }
 
 
-def historic_task(row: ActivityInstance, zone: tzinfo) -> dict[str, Any]:
-    """A user task from its activity instance (whose id is the task's). Priority, due date, owner and
-    description are kept only while the task is open, so history shows Camunda's defaults."""
+def historic_task(row: Any, zone: tzinfo) -> dict[str, Any]:
+    """A user task from a row of the historic task query: a task of a case from its activity instance
+    (whose id is the task's; priority, due date, owner and description are kept only while it is open,
+    so history shows Camunda's defaults), or a standalone task from its own record."""
     ended = row.end_time is not None
     return {
         "id": row.id,
@@ -208,24 +209,24 @@ def historic_task(row: ActivityInstance, zone: tzinfo) -> dict[str, Any]:
         "caseDefinitionId": None,
         "caseInstanceId": None,
         "caseExecutionId": None,
-        "activityInstanceId": row.id,
+        "activityInstanceId": row.id if row.process_instance_id is not None else None,
         "name": row.activity_name or row.activity_id,
-        "description": None,
-        "deleteReason": ("deleted" if row.canceled else "completed") if ended else None,
-        "owner": None,
+        "description": row.description,
+        "deleteReason": row.delete_reason,
+        "owner": row.owner,
         "assignee": row.assignee,
         "startTime": format_instant(row.start_time, zone),
         "endTime": format_instant(row.end_time, zone),
         "duration": _duration_ms(row.start_time, row.end_time),
         "taskDefinitionKey": row.activity_id,
-        "priority": 50,
-        "due": None,
+        "priority": row.priority,
+        "due": format_instant(row.due, zone),
         "parentTaskId": None,
-        "followUp": None,
+        "followUp": format_instant(row.follow_up, zone),
         "tenantId": row.tenant_id,
         "removalTime": None,
         "rootProcessInstanceId": row.process_instance_id,
-        "taskState": ("Deleted" if row.canceled else "Completed") if ended else "Created",
+        "taskState": ("Completed" if row.delete_reason == "completed" else "Deleted") if ended else "Created",
     }
 
 
@@ -314,27 +315,30 @@ def historic_incident(row: Incident, zone: tzinfo) -> dict[str, Any]:
             "resolved": ended and row.resolved}
 
 
-def user_operation(row: tuple[HistoryEvent, ProcessInstance, dict | None], zone: tzinfo) -> dict[str, Any]:
-    """A history event as an entry of Camunda's user operation log, with its latest annotation."""
-    event, instance, annotated = row
-    logged = history.USER_OPERATIONS[event.kind]
+def user_operation(row: Any, zone: tzinfo) -> dict[str, Any]:
+    """A row of the user operation query (a case's history event, or a standalone task's
+    administrative event) as an entry of Camunda's user operation log."""
+    logged = history.USER_OPERATIONS[row.kind]
 
     def value(field: str | None) -> str | None:
-        found = event.payload.get(field) if field else None
+        found = row.payload.get(field) if field else None
         return None if found is None else str(found)
 
-    return {"id": str(event.id), "deploymentId": None, "processDefinitionId": instance.definition_id,
-            "processDefinitionKey": instance.definition_key, "processInstanceId": instance.id,
-            "executionId": instance.id, "caseDefinitionId": None, "caseInstanceId": None, "caseExecutionId": None,
-            "taskId": event.task_id if logged.entity_type != "ProcessInstance" else None, "jobId": None,
+    operation_id = f"{row.process_instance_id}:{row.sequence}" if row.process_instance_id is not None \
+        else f"admin:{row.sequence}"
+    return {"id": row.id if row.process_instance_id is not None else operation_id, "deploymentId": None,
+            "processDefinitionId": row.definition_id, "processDefinitionKey": row.definition_key,
+            "processInstanceId": row.process_instance_id, "executionId": row.process_instance_id,
+            "caseDefinitionId": None, "caseInstanceId": None, "caseExecutionId": None,
+            "taskId": row.task_id if logged.entity_type != "ProcessInstance" else None, "jobId": None,
             "jobDefinitionId": None,
-            "batchId": event.payload.get("batchId"), "userId": event.user_id,
-            "timestamp": format_instant(event.occurred_at, zone),
-            "operationId": f"{event.process_instance_id}:{event.sequence}", "externalTaskId": None,
+            "batchId": row.payload.get("batchId"), "userId": row.user_id,
+            "timestamp": format_instant(row.occurred_at, zone),
+            "operationId": operation_id, "externalTaskId": None,
             "operationType": logged.operation_type, "entityType": logged.entity_type, "property": logged.property,
             "orgValue": value(logged.org_value), "newValue": value(logged.new_value),
-            "annotation": (annotated or {}).get("annotation"),
-            "category": logged.category, "tenantId": instance.tenant_id}
+            "annotation": (row.annotated or {}).get("annotation"),
+            "category": logged.category, "tenantId": row.tenant_id}
 
 
 def duration_period(row: DurationPeriod) -> dict[str, Any]:

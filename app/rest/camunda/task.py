@@ -111,6 +111,25 @@ def candidate_group_count(services: ServicesDep, viewer: PrincipalDep) -> list[d
             for group, count in reports.candidate_group_counts(services, viewer)]
 
 
+@router.post("/create", status_code=204, summary="Create a task of no process (a standalone task)")
+def create_task(services: ServicesDep, actor: PrincipalDep, body: JsonBody = None) -> Response:
+    """Camunda's TaskDto: a sub task (parentTaskId) and a task of a CMMN case (caseInstanceId) are
+    refused; the task takes its creator's region."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("the task to create is a JSON object")
+    if body.get("parentTaskId") is not None:
+        raise InvalidRequest("Could not save task: sub tasks (parentTaskId) are not kept by this service")
+    if body.get("caseInstanceId") is not None:
+        raise InvalidRequest("Could not save task: this service runs no CMMN cases (caseInstanceId)")
+    fields = _task_changes(body, services)
+    if body.get("delegationState") is not None:
+        fields["delegationState"] = _delegation_state(body)
+    if fields.get("tenantId") is None:
+        fields.pop("tenantId", None)
+    tasks.create_task(services, text(body, "id"), fields, actor=actor)
+    return Response(status_code=204)
+
+
 @router.get("/{task_id}")
 def get_task(task_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
     return render.task(tasks.readable_task(services, task_id, viewer), services.settings.zone)
@@ -272,7 +291,7 @@ def bpmn_escalation(task_id: str, services: ServicesDep, actor: PrincipalDep, bo
 
 @router.delete("/{task_id}", status_code=204)
 def delete_task(task_id: str, services: ServicesDep, actor: PrincipalDep) -> Response:
-    tasks.refuse_delete(services, task_id, actor)
+    tasks.delete_task(services, task_id, actor)
     return Response(status_code=204)
 
 
