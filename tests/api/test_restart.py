@@ -63,6 +63,17 @@ def ended_case(client: httpx.Client, business_key: str, **start_values) -> str:
     return case
 
 
+def completed_case(client: httpx.Client, business_key: str, **start_values) -> str:
+    """A case run to its end, its last task deciding no penalty."""
+    response = client.post("/process-definition/key/inspection_case/start", json={
+        "businessKey": business_key, "variables": {name: {"value": value} for name, value in start_values.items()}})
+    case = response.json()["id"]
+    for _ in range(4):  # register, the two checks of the subprocess, decide
+        complete_all(client, case, finding="补正材料", penalize=False)
+    assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
+    return case
+
+
 def restart(client: httpx.Client, definition: str, *instructions: dict, suffix: str = "",
             **body) -> httpx.Response:
     return client.post(f"/process-definition/{definition}/restart{suffix}",
@@ -148,14 +159,15 @@ def test_start_instructions_are_refused_as_a_modification_refuses_them(client, s
 
 def test_restart_starts_ended_cases_again_with_their_last_variables_and_business_keys(client, root):
     definition = definition_id(client)
-    first, second = ended_case(client, "JC-1", inspector="王"), ended_case(client, "JC-2", inspector="李")
+    first, second = ended_case(client, "JC-1", inspector="王"), completed_case(client, "JC-2", inspector="李")
     response = restart(client, definition, BEFORE_DECIDE, processInstanceIds=[first, second])
     assert response.status_code == 204, response.text
     for ended, business_key, inspector in ((first, "JC-1", "王"), (second, "JC-2", "李")):
         [row] = restarted_cases(client, ended)
         assert row["businessKey"] == business_key and row["state"] == "ACTIVE"
         assert row["processDefinitionId"] == definition and row["startUserId"] == "test-admin"
-        assert variables(client, row["id"]) == {"inspector": inspector, "finding": "补正材料"}
+        assert variables(client, row["id"]) == {"inspector": inspector, "finding": "补正材料",
+                                                **({"penalize": False} if ended == second else {})}
         assert task_keys(client, row["id"]) == ["decide"]
         complete_all(client, row["id"], penalize=True)
         assert task_keys(client, row["id"]) == ["penalty"]
