@@ -31,6 +31,7 @@ from app.engine import (
     ProcessRun,
     StepResult,
     binaries_in,
+    target_of,
     validate_submission,
 )
 from app.errors import Conflict, InvalidRequest, NotFound, SuspendedEntityInteraction
@@ -432,8 +433,9 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
     if restarted_from is not None:
         started_by[RESTARTED_FROM] = restarted_from
     start_ids = {start.id for start in model.start_events}
-    start_activity = next((c.activity_id for c in result.changes
-                           if c.activity_id in start_ids or (instructions and c.started)), None)
+    # Started at activities, the case's start activity is the first instruction's, as in Camunda.
+    start_activity = target_of(model, instructions[0]) if instructions else next(
+        (c.activity_id for c in result.changes if c.activity_id in start_ids), None)
     region = definition.tenant_id or next(
         (named for hook in services.hooks if (named := hook.region_of(model, variables)) is not None), None)
     instance = ProcessInstance(

@@ -7,6 +7,7 @@ import httpx
 
 from app.access import accounts
 from tests.api.test_batches import created, statistics, worker_pass
+from tests.support.history import verify
 from tests.support.http import as_user, deploy
 from tests.support.paths import FIXTURES
 
@@ -106,13 +107,27 @@ def test_a_case_starts_inside_a_subprocess_instead_of_at_its_start_event(client,
     # No start event ran: the subprocess and the task are all the case went through.
     assert sorted(row["activityId"] for row in activities) == ["check_site", "materials"]
     history = client.get(f"/history/process-instance/{case['id']}").json()
-    assert history["startActivityId"] in ("materials", "check_site") and history["startUserId"] == "test-admin"
+    # Camunda's start activity: the first instruction's.
+    assert history["startActivityId"] == "check_site" and history["startUserId"] == "test-admin"
     assert history["restartedProcessInstanceId"] is None
     complete_all(client, case["id"])
     complete_all(client, case["id"], penalize=False)
     assert client.get(f"/history/process-instance/{case['id']}").json()["state"] == "COMPLETED"
     result = replayed(root, case["id"])
     assert result["reproduced"] is True, result
+    assert verify(root, case["id"])["intact"] is True
+
+
+def test_a_case_started_before_its_end_event_ends_at_once(client, root):
+    deploy(client, SCOPES)
+    response = started_at(client, "/process-definition/key/inspection_case/start",
+                          {"type": "startBeforeActivity", "activityId": "closed"})
+    assert response.status_code == 200, response.text
+    case = response.json()
+    assert case["ended"] is True
+    row = client.get(f"/history/process-instance/{case['id']}").json()
+    assert row["state"] == "COMPLETED" and row["startActivityId"] == "closed"
+    assert replayed(root, case["id"])["reproduced"] is True
 
 
 def test_start_instructions_by_key_and_tenant_after_an_activity_and_on_a_transition(client, root):
@@ -121,6 +136,7 @@ def test_start_instructions_by_key_and_tenant_after_an_activity_and_on_a_transit
                        {"type": "startAfterActivity", "activityId": "register"})
     assert after.status_code == 200, after.text
     assert task_keys(client, after.json()["id"]) == ["check_documents"]
+    assert client.get(f"/history/process-instance/{after.json()['id']}").json()["startActivityId"] == "materials"
     both = started_at(client, "/process-definition/key/inspection_case/start",
                       {"type": "startTransition", "transitionId": "g7"}, BEFORE_DECIDE)
     assert both.status_code == 200, both.text
@@ -173,6 +189,7 @@ def test_restart_starts_ended_cases_again_with_their_last_variables_and_business
         assert task_keys(client, row["id"]) == ["penalty"]
         result = replayed(root, row["id"])
         assert result["reproduced"] is True, result
+        assert verify(root, row["id"])["intact"] is True
         # The new case's history names the ended one it restarts.
         start = start_event(root, row["id"])
         assert start["payload"]["restartedProcessInstanceId"] == ended and start["userId"] == "test-admin"
