@@ -45,6 +45,10 @@ def restart(services: Services, definition_id: str, instance_ids: Sequence[str],
             *, initial_variables: bool, without_business_key: bool, actor: Principal) -> list[str]:
     """Restart the ended cases, all in one unit of work; answers the new cases' ids."""
     check_request(instance_ids, instructions)
+    most = services.settings.page_size_max
+    if len(set(instance_ids)) > most:
+        raise InvalidRequest(f"At most {most} process instances are restarted at once; use "
+                             "/process-definition/{id}/restart-async for more")
     with services.db.write() as session:
         definition = restartable_definition(session, definition_id)
         started = []

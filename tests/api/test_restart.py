@@ -46,6 +46,12 @@ def started_at(client: httpx.Client, path: str, *instructions: dict, **body) -> 
     return client.post(path, json={"startInstructions": list(instructions), "skipCustomListeners": True, **body})
 
 
+def started_by_key(client: httpx.Client, *instructions: dict) -> dict:
+    response = started_at(client, "/process-definition/key/inspection_case/start", *instructions)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 def complete_all(client: httpx.Client, instance_id: str, **values) -> None:
     for task in tasks(client, instance_id):
         response = client.post(f"/task/{task['id']}/complete",
@@ -120,10 +126,7 @@ def test_a_case_starts_inside_a_subprocess_instead_of_at_its_start_event(client,
 
 def test_a_case_started_before_its_end_event_ends_at_once(client, root):
     deploy(client, SCOPES)
-    response = started_at(client, "/process-definition/key/inspection_case/start",
-                          {"type": "startBeforeActivity", "activityId": "closed"})
-    assert response.status_code == 200, response.text
-    case = response.json()
+    case = started_by_key(client, {"type": "startBeforeActivity", "activityId": "closed"})
     assert case["ended"] is True
     row = client.get(f"/history/process-instance/{case['id']}").json()
     assert row["state"] == "COMPLETED" and row["startActivityId"] == "closed"
@@ -132,17 +135,13 @@ def test_a_case_started_before_its_end_event_ends_at_once(client, root):
 
 def test_start_instructions_by_key_and_tenant_after_an_activity_and_on_a_transition(client, root):
     deploy(client, SCOPES)
-    after = started_at(client, "/process-definition/key/inspection_case/start",
-                       {"type": "startAfterActivity", "activityId": "register"})
-    assert after.status_code == 200, after.text
-    assert task_keys(client, after.json()["id"]) == ["check_documents"]
-    assert client.get(f"/history/process-instance/{after.json()['id']}").json()["startActivityId"] == "materials"
-    both = started_at(client, "/process-definition/key/inspection_case/start",
-                      {"type": "startTransition", "transitionId": "g7"}, BEFORE_DECIDE)
-    assert both.status_code == 200, both.text
+    after = started_by_key(client, {"type": "startAfterActivity", "activityId": "register"})
+    assert task_keys(client, after["id"]) == ["check_documents"]
+    assert client.get(f"/history/process-instance/{after['id']}").json()["startActivityId"] == "materials"
+    both = started_by_key(client, {"type": "startTransition", "transitionId": "g7"}, BEFORE_DECIDE)
     # The transition leads to the end event; the token before 'decide' keeps the case running.
-    assert task_keys(client, both.json()["id"]) == ["decide"]
-    assert replayed(root, both.json()["id"])["reproduced"] is True
+    assert task_keys(client, both["id"]) == ["decide"]
+    assert replayed(root, both["id"])["reproduced"] is True
     deploy(client, SCOPES, name="tenant", **{"tenant-id": "zj"})
     tenant = started_at(client, "/process-definition/key/inspection_case/tenant-id/zj/start", BEFORE_DECIDE)
     assert tenant.status_code == 200, tenant.text
@@ -212,7 +211,7 @@ def test_initial_variables_and_no_business_key_and_a_historic_query(client):
     assert task_keys(client, row["id"]) == ["register"]
 
 
-def test_restart_refusals_with_camunda_messages_and_nothing_restarted(client, service):
+def test_restart_refusals_with_camunda_messages_and_nothing_restarted(client, service, monkeypatch):
     definition = definition_id(client)
     ended = ended_case(client, "JC-4")
     running = client.post("/process-definition/key/inspection_case/start", json={}).json()["id"]
@@ -242,6 +241,9 @@ def test_restart_refusals_with_camunda_messages_and_nothing_restarted(client, se
                                                    "Activity 'nowhere' does not exist")
     # All or none: the ended case named before the running one was not restarted either.
     assert restarted_cases(client, ended) == []
+    monkeypatch.setattr(service.services.settings, "page_size_max", 1)
+    assert refused(definition, BEFORE_DECIDE, processInstanceIds=[ended, running]) == (
+        "At most 1 process instances are restarted at once; use /process-definition/{id}/restart-async for more")
     accounts.save_account(service.services, "clerk-li", "clerk-li-password", ["clerks"])
     with as_user(service, "clerk-li") as clerk:
         assert restart(clerk, definition, BEFORE_DECIDE, processInstanceIds=[ended]).status_code == 403
