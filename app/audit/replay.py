@@ -72,6 +72,11 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def _instruction(recorded: Mapping[str, Any], activity_instance: str | None) -> Instruction:
+    return Instruction(recorded["type"], recorded.get("activityId"), recorded.get("transitionId"), activity_instance,
+                       recorded.get("variables") or {})
+
+
 def _kind(change: ActivityChange) -> str:
     return "activity.canceled" if change.canceled else ("activity.completed" if change.ended else "activity.started")
 
@@ -135,8 +140,10 @@ class _Replay:
         if started["kind"] != "process.started":
             raise _Diverged(started["sequence"], "the record does not begin with the case's start")
         payload = revived(started["payload"])
+        # A case started at activities (start instructions, a restart) starts there again.
         run, result = ProcessRun.start(self.model, payload.get("variables") or {}, self.context,
-                                       payload.get("start_event"))
+                                       payload.get("start_event"),
+                                       [_instruction(i, None) for i in payload.get("instructions") or ()])
         self._note(run, result)
         for event in self.events[1:]:
             if event["kind"] not in INPUTS:
@@ -225,9 +232,7 @@ class _Replay:
         if kind.startswith("job."):
             return self._job_command(run, event)
         if kind == "process.modified":
-            instructions = [Instruction(i["type"], i.get("activityId"), i.get("transitionId"),
-                                        self._activity_instance(run, i, sequence), i.get("variables") or {})
-                            for i in payload["instructions"]]
+            instructions = [_instruction(i, self._activity_instance(run, i, sequence)) for i in payload["instructions"]]
             return run.modify(self.document["instance"]["id"], instructions)[0]
         if kind in (SUSPENDED, ACTIVATED):
             self.suspended = kind == SUSPENDED

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from app.access.accounts import Principal
 from app.audit import ledger, removal
-from app.cases import events, external_tasks, instances, migration, modification, suspension
+from app.cases import events, external_tasks, instances, migration, modification, restart, suspension
 from app.context import Services
 from app.engine import Instruction
 from app.engine.migration import MigrationInstruction
@@ -43,6 +43,7 @@ SET_VARIABLES = "set-variables"
 CORRELATE_MESSAGE = "correlate-message"
 MODIFICATION = "instance-modification"
 MIGRATION = "instance-migration"
+RESTART = "instance-restart"
 EXTERNAL_TASK_RETRIES = "set-external-task-retries"
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
@@ -99,11 +100,20 @@ def _correlate(services: Services, target: str, config: Mapping[str, Any], actor
                              variables=_restored(config["variables"]), all_matches=True, actor=actor)
 
 
+def _instructions(config: Mapping[str, Any]) -> list[Instruction]:
+    return [Instruction(item["kind"], item["activityId"], item["transitionId"], item["activityInstanceId"],
+                        _restored(item["variables"])) for item in config["instructions"]]
+
+
 def _modify(services: Services, target: str, config: Mapping[str, Any], actor: Principal) -> None:
-    instructions = [Instruction(item["kind"], item["activityId"], item["transitionId"], item["activityInstanceId"],
-                                _restored(item["variables"])) for item in config["instructions"]]
-    modification.modify_many(services, [target], config.get("processDefinitionId"), instructions,
+    modification.modify_many(services, [target], config.get("processDefinitionId"), _instructions(config),
                              annotation=config.get("annotation"), actor=actor)
+
+
+def _restart(services: Services, target: str, config: Mapping[str, Any], actor: Principal) -> None:
+    restart.restart(services, config["processDefinitionId"], [target], _instructions(config),
+                    initial_variables=bool(config.get("initialVariables")),
+                    without_business_key=bool(config.get("withoutBusinessKey")), actor=actor)
 
 
 def _migrate(services: Services, target: str, config: Mapping[str, Any], actor: Principal) -> None:
@@ -121,7 +131,7 @@ Operation = Callable[[Services, str, Mapping[str, Any], Principal], None]
 _OPERATIONS: dict[str, Operation] = {
     INSTANCE_DELETION: _delete, HISTORIC_INSTANCE_DELETION: _delete_history, SUSPENSION: _suspend,
     SET_VARIABLES: _set_variables, CORRELATE_MESSAGE: _correlate, MODIFICATION: _modify, MIGRATION: _migrate,
-    EXTERNAL_TASK_RETRIES: _external_task_retries}
+    EXTERNAL_TASK_RETRIES: _external_task_retries, RESTART: _restart}
 
 
 # --- Creating a batch -----------------------------------------------------------------------------
@@ -153,6 +163,20 @@ def create(services: Services, kind: str, targets: Sequence[str], configuration:
         ledger.record_admin(session, "batch.created", f"batch:{batch.id}", now, actor.user_id, type=kind,
                             totalJobs=len(unique))
     return batch
+
+
+def create_restart(services: Services, definition_id: str, targets: Sequence[str], instructions: Sequence[Instruction],
+                   *, initial_variables: bool, without_business_key: bool, actor: Principal) -> Batch:
+    """Camunda's restart-async: the request checked as the synchronous restart checks it, each case
+    restarted later in its own unit of work."""
+    restart.check_request(targets, instructions)
+    with services.db.read() as session:
+        restart.restartable_definition(session, definition_id)
+    return create(services, RESTART, targets, {
+        "processDefinitionId": definition_id, "initialVariables": initial_variables,
+        "withoutBusinessKey": without_business_key,
+        "instructions": [stored_instruction(item) for item in instructions]},
+        actor=actor, empty_message=restart.NO_INSTANCES)
 
 
 def bounded_targets(services: Services, query: Select, what: str) -> list[str]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
-from app.cases.projections import ACTIVE
+from app.cases.projections import ACTIVE, RESTARTED_FROM
 from app.errors import NotFound
 from app.persistence.models import (
     ActivityInstance,
@@ -59,8 +59,16 @@ INSTANCE_SORT = {"instanceId": ProcessInstance.id, "definitionKey": ProcessInsta
                  "startTime": ProcessInstance.start_time, "endTime": ProcessInstance.end_time}
 
 
+def _restarted_from() -> Any:
+    """The ended case a case restarts, as its start event (its first) names it."""
+    return (select(HistoryEvent.payload[RESTARTED_FROM].as_string())
+            .where(HistoryEvent.process_instance_id == ProcessInstance.id, HistoryEvent.sequence == 1)
+            .correlate(ProcessInstance).scalar_subquery())
+
+
 def historic_instance_query(c: InstanceFilter) -> Select:
-    query = permissions.only_visible(select(ProcessInstance, ProcessDefinition).join(
+    """Rows of (instance, its definition, the ended case it restarts)."""
+    query = permissions.only_visible(select(ProcessInstance, ProcessDefinition, _restarted_from()).join(
         ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id), ProcessInstance.id, c.viewer)
     state, suspended = c.state, c.suspended
     if state in (ACTIVE, SUSPENDED_STATE):
@@ -240,11 +248,11 @@ def historic_task_query(c: ActivityFilter) -> Select:
     return select(rows).order_by(*order, rows.c.start_time, rows.c.sequence, rows.c.id)
 
 
-def historic_instance(session: Session, instance_id: str) -> tuple[ProcessInstance, ProcessDefinition]:
+def historic_instance(session: Session, instance_id: str) -> tuple[ProcessInstance, ProcessDefinition, str | None]:
     row = session.execute(historic_instance_query(InstanceFilter(process_instance_id=instance_id))).first()
     if row is None:
         raise NotFound(f"Historic process instance with id {instance_id} does not exist")
-    return row[0], row[1]
+    return row[0], row[1], row[2]
 
 
 # Camunda's user operation log, read from the history: the commands people and systems gave.
@@ -383,12 +391,13 @@ def user_operation_query(c: OperationFilter) -> Select:
 
 
 def readable_historic_instance(services: Services, instance_id: str, viewer: Principal
-                               ) -> tuple[ProcessInstance, ProcessDefinition]:
-    """An instance in any state and its definition, for those who may read it (403 for others)."""
+                               ) -> tuple[ProcessInstance, ProcessDefinition, str | None]:
+    """An instance in any state, its definition and the ended case it restarts, for those who may
+    read it (403 for others)."""
     with services.db.read() as session:
-        row, definition = historic_instance(session, instance_id)
-        permissions.require_instance_read(session, viewer, row.id)
-        return row, definition
+        found = historic_instance(session, instance_id)
+        permissions.require_instance_read(session, viewer, found[0].id)
+        return found
 
 
 def readable_activity(services: Services, activity_instance_id: str, viewer: Principal) -> ActivityInstance:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
@@ -19,17 +19,19 @@ from app.audit.ledger import jsonable
 from app.cases import job_log
 from app.cases.binary_variables import with_bytes
 from app.cases.hooks import Step
-from app.cases.projections import ACTIVE, COMPLETED, TERMINATED
+from app.cases.projections import ACTIVE, COMPLETED, RESTARTED_FROM, TERMINATED
 from app.context import Services
 from app.definitions.deployments import latest_by_key
 from app.engine import (
     ActivityChange,
     EventWait,
+    Instruction,
     OpenExternalTask,
     OpenUserTask,
     ProcessRun,
     StepResult,
     binaries_in,
+    target_of,
     validate_submission,
 )
 from app.errors import Conflict, InvalidRequest, NotFound, SuspendedEntityInteraction
@@ -377,9 +379,16 @@ def _record_activities(session: Session, instance: ProcessInstance, changes: Ite
 
 def start_instance(services: Services, *, key: str | None = None, definition_id: str | None = None,
                    variables: Mapping[str, Any], business_key: str | None, actor: Principal,
-                   tenant_id: str | None = None, as_start_form: bool = False) -> tuple[ProcessInstance, dict[str, Any]]:
-    """Start an instance; `as_start_form`: the variables are a submitted start form, checked against it."""
+                   tenant_id: str | None = None, as_start_form: bool = False,
+                   instructions: Sequence[Instruction] = ()) -> tuple[ProcessInstance, dict[str, Any]]:
+    """Start an instance; `as_start_form`: the variables are a submitted start form, checked against it;
+    `instructions`: where it starts instead of its start event, which only administrators choose (as
+    they modify a running case)."""
     refuse_reserved_keys(variables)
+    if instructions:
+        permissions.require_group(actor, (), "UPDATE", "ProcessInstance")
+    for instruction in instructions:
+        refuse_reserved_keys(instruction.variables)
     if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 255
                                      or "\x00" in business_key):
         raise InvalidRequest("'businessKey' must be a text of at most 255 characters")
@@ -395,27 +404,38 @@ def start_instance(services: Services, *, key: str | None = None, definition_id:
         if as_start_form:
             variables = validate_submission(model.start_form, variables, services.settings.zone)
         instance, run = start_in_session(services, session, definition, variables, business_key,
-                                         user_id=actor.user_id, starter_region=actor.starting_region)
+                                         user_id=actor.user_id, starter_region=actor.starting_region,
+                                         instructions=instructions)
         return instance, run.variables()
 
 
 def start_in_session(services: Services, session: Session, definition: ProcessDefinition,
                      variables: Mapping[str, Any], business_key: str | None, *, user_id: str | None = None,
                      start_event: str | None = None, trigger: Mapping[str, Any] | None = None,
-                     starter_region: str | None = None, called_by: tuple[ProcessInstance, str] | None = None
+                     starter_region: str | None = None, called_by: tuple[ProcessInstance, str] | None = None,
+                     instructions: Sequence[Instruction] = (), restarted_from: str | None = None
                      ) -> tuple[ProcessInstance, ProcessRun]:
-    """Start an instance within the caller's unit of work, at the plain start event or at the start
-    event `start_event` whose message, signal or timer (described by `trigger`) arrived; `called_by`:
-    the instance and the call activity's activity instance that called it."""
+    """Start an instance within the caller's unit of work, at the plain start event, at the start
+    event `start_event` whose message, signal or timer (described by `trigger`) arrived, or at the
+    activities the `instructions` name (Camunda's start instructions, recorded with the start, which
+    replay applies again); `called_by`: the instance and the call activity's activity instance that
+    called it; `restarted_from`: the ended instance this one restarts."""
     if definition.suspended:
         raise SuspendedEntityInteraction(f"ProcessDefinition with id '{definition.id}' is suspended")
     model = services.models.get(session, definition.id)
     now = services.clock.now()
     started = time.perf_counter()
-    run, result = ProcessRun.start(model, variables, services.run_context(session, definition.id), start_event)
+    run, result = ProcessRun.start(model, variables, services.run_context(session, definition.id), start_event,
+                                   instructions)
     started_by: dict[str, Any] = {"start_event": start_event, "trigger": dict(trigger or {})} if start_event else {}
+    if instructions:
+        started_by["instructions"] = [recorded_instruction(instruction) for instruction in instructions]
+    if restarted_from is not None:
+        started_by[RESTARTED_FROM] = restarted_from
     start_ids = {start.id for start in model.start_events}
-    start_activity = next((c.activity_id for c in result.changes if c.activity_id in start_ids), None)
+    # Started at activities, the case's start activity is the first instruction's, as in Camunda.
+    start_activity = target_of(model, instructions[0]) if instructions else next(
+        (c.activity_id for c in result.changes if c.activity_id in start_ids), None)
     region = definition.tenant_id or next(
         (named for hook in services.hooks if (named := hook.region_of(model, variables)) is not None), None)
     instance = ProcessInstance(
@@ -438,6 +458,13 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
            business_key=business_key, variables=jsonable(variables), **started_by)
     save_run(services, session, instance, run, result, now, user_id=user_id)
     return instance, run
+
+
+def recorded_instruction(instruction: Instruction) -> dict[str, Any]:
+    """A modification or start instruction as the history records it, for replay to apply again."""
+    return {"type": instruction.kind, "activityId": instruction.activity_id,
+            "transitionId": instruction.transition_id, "activityInstanceId": instruction.activity_instance_id,
+            "variables": jsonable(instruction.variables)}
 
 
 def get_instance(session: Session, instance_id: str) -> ProcessInstance:

@@ -29,10 +29,10 @@ from app.cases.instances import (
     get_active_instance,
     get_instance,
     instance_of_open_work,
-    jsonable,
     load_run,
     read_run,
     record,
+    recorded_instruction,
     refuse_reserved_keys,
     save_run,
 )
@@ -124,10 +124,7 @@ def _apply(services: Services, session: Session, instance: ProcessInstance, run:
 
 
 def _recorded(instruction: Instruction, activities: Mapping[str, str]) -> dict[str, Any]:
-    recorded: dict[str, Any] = {"type": instruction.kind, "activityId": instruction.activity_id,
-                                "transitionId": instruction.transition_id,
-                                "activityInstanceId": instruction.activity_instance_id,
-                                "variables": jsonable(instruction.variables)}
+    recorded = recorded_instruction(instruction)
     of_activity = activities.get(instruction.activity_instance_id or "")
     if of_activity is not None:
         recorded["instanceOfActivity"] = of_activity

@@ -16,6 +16,9 @@ ACTIVE, COMPLETED, TERMINATED = "ACTIVE", "COMPLETED", "EXTERNALLY_TERMINATED"
 ENDINGS = {"process.completed": COMPLETED, "process.deleted": TERMINATED}
 ACTIVITY_KINDS = ("activity.started", "activity.completed", "activity.canceled")
 ASSIGNMENTS = ("task.claimed", "task.unclaimed", "task.assigned")
+# What a restarted case's start event names: the ended case it restarts (app.cases.restart), as
+# Camunda's historic process instance names it.
+RESTARTED_FROM = "restartedProcessInstanceId"
 # The history kinds that suspend and activate an instance (app.cases.suspension).
 SUSPENDED, ACTIVATED = "process.suspended", "process.activated"
 # The history kind of a migration to another definition (app.cases.migration).

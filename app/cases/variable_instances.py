@@ -76,7 +76,7 @@ def _rows(services: Services, session: Session, criteria: VariableFilter) -> Ite
     offset = 0
     while True:
         batch = page(session, query, offset, _INSTANCE_BATCH)
-        for instance, _definition in batch:
+        for instance, *_ in batch:
             run = read_run(services, session, instance)
             values = confidentiality.visible(session, run.model, instance.id, criteria.reader, run.variables())
             for name in sorted(values):

@@ -17,7 +17,7 @@ from app.engine.elements import ElementInfo, FormField, ProcessModel, UserTaskDe
 from app.engine.forms import parse_datetime, validate_submission
 from app.engine.migration import MigrationInstruction
 from app.engine.model import check_timers, checksum, parse_deployment
-from app.engine.modification import ActivityInstanceNode, Instruction
+from app.engine.modification import ActivityInstanceNode, Instruction, target_of
 from app.engine.runtime import ProcessRun, RunContext, schedule_start_timer
 from app.engine.steps import (
     ActivityChange,
@@ -46,6 +46,7 @@ __all__ = [
     "ThrownError",
     "ActivityInstanceNode",
     "Instruction",
+    "target_of",
     "MigrationInstruction",
     "ClauseValue",
     "DecisionRequirements",

@@ -191,7 +191,8 @@ def _cancel_task(task: Task) -> None:
                 listener.cancel()
 
 
-def _target(model: ProcessModel, instruction: Instruction) -> str:
+def target_of(model: ProcessModel, instruction: Instruction) -> str:
+    """The activity a start instruction puts its token before (a transition's or the next one's)."""
     if instruction.kind == START_TRANSITION:
         flow = model.flows.get(instruction.transition_id or "")
         if flow is None:
@@ -222,7 +223,7 @@ def spec_of(model: ProcessModel, bpmn_id: str) -> tuple[TaskSpec, str | None] | 
 
 
 def _start(model: ProcessModel, workflow: BpmnWorkflow, instruction: Instruction, variables: dict[str, Any]) -> None:
-    target = _target(model, instruction)
+    target = target_of(model, instruction)
     element = target.removesuffix(MULTI_INSTANCE_BODY)
     found = spec_of(model, element)
     if found is None:

@@ -9,6 +9,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from copy import deepcopy
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
@@ -161,9 +162,14 @@ class ProcessRun:
     # -- creation -------------------------------------------------------------------------------
     @classmethod
     def start(cls, model: ProcessModel, variables: Mapping[str, Any], context: RunContext,
-              start_event: str | None = None) -> tuple[ProcessRun, StepResult]:
-        """Start an instance at its plain start event, or at `start_event` (a message, signal or timer
-        start event whose trigger arrived)."""
+              start_event: str | None = None, instructions: Sequence[Instruction] = ()
+              ) -> tuple[ProcessRun, StepResult]:
+        """Start an instance at its plain start event, at `start_event` (a message, signal or timer
+        start event whose trigger arrived), or, with `instructions`, at the activities they name
+        (Camunda's start instructions: modification instructions applied to an instance that runs no
+        start event)."""
+        if instructions:
+            return cls._start_at(model, variables, context, instructions)
         kinds = {start.id: start.kind for start in model.start_events}
         if start_event is None and kinds and "none" not in kinds.values():
             raise InvalidRequest(f"process '{model.key}' has no plain start event: it starts by "
@@ -177,6 +183,17 @@ class ProcessRun:
         if start_event is None:
             return run, run._advance(None)
         return run, run._advance(lambda: run._fire_start_event(start_event, variables))
+
+    @classmethod
+    def _start_at(cls, model: ProcessModel, variables: Mapping[str, Any], context: RunContext,
+                  instructions: Sequence[Instruction]) -> tuple[ProcessRun, StepResult]:
+        workflow = BpmnWorkflow(model.spec, model.subprocess_specs, script_engine=_script_engine(model, context))
+        run = cls(model, workflow, context)
+        # Withdrawn before the step: no start event runs, nor appears in the instance's history.
+        for task in start_events(workflow):
+            task.cancel()
+        values = deepcopy(dict(variables))
+        return run, run._advance(lambda: apply_instructions(model, workflow, "", instructions, values))
 
     def _fire_start_event(self, start_event: str, variables: Mapping[str, Any]) -> None:
         # Fire the chosen start event and withdraw the others, so that no other start runs.

@@ -446,7 +446,7 @@ def _passage(services: Services, principal: Principal, instance_id: str) -> tupl
 @router.get("/cases/{instance_id}")
 def case_page(instance_id: str, request: Request, who: VisitorDep, services: ServicesDep) -> HTMLResponse:
     try:
-        instance, definition = history.readable_historic_instance(services, instance_id, who.principal)
+        instance, definition, _ = history.readable_historic_instance(services, instance_id, who.principal)
         _, xml = deployments.definition_with_xml(services, definition_id=instance.definition_id)
         current, done = _passage(services, who.principal, instance.id)
         entries = case_timeline.timeline(services, instance.id, who.principal)
@@ -488,7 +488,7 @@ def export_page(instance_id: str, request: Request, who: VisitorDep, services: S
 def replay_page(instance_id: str, request: Request, who: VisitorDep, services: ServicesDep) -> HTMLResponse:
     """GET /api/process-instances/{id}/replay and, for auditors, GET /api/history/verify of the case."""
     try:
-        instance, definition = history.readable_historic_instance(services, instance_id, who.principal)
+        instance, definition, _ = history.readable_historic_instance(services, instance_id, who.principal)
         result = replay.replay_intact(case_export.export_case(services, instance.id, who.principal),
                                       services.settings.zone)
         _, xml = deployments.definition_with_xml(services, definition_id=instance.definition_id)

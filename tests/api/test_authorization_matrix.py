@@ -51,6 +51,9 @@ GUARDS = {
     "POST /engine-rest/process-instance/{instance_id}/variables/{name}/data": ADMIN,
     "DELETE /engine-rest/process-instance/{instance_id}/variables/{name}": ADMIN,
     "POST /engine-rest/process-instance/{instance_id}/modification": ADMIN,
+    # Restarting ended cases, as modifying a running one (the async one is a batch).
+    "POST /engine-rest/process-definition/{definition_id}/restart": ADMIN,
+    "POST /engine-rest/process-definition/{definition_id}/restart-async": ADMIN,
     "POST /engine-rest/execution/{execution_id}/localVariables": ADMIN,
     "PUT /engine-rest/execution/{execution_id}/localVariables/{name}": ADMIN,
     "POST /engine-rest/execution/{execution_id}/localVariables/{name}/data": ADMIN,

@@ -70,7 +70,7 @@ def cases_read_by(services: Services, viewer: Principal, **criteria: object) -> 
     query = history.historic_instance_query(history.InstanceFilter(viewer=viewer, **criteria))
     rows = listing.rows(services, query, 0, 100)
     assert listing.number_of(services, query) == len(rows)
-    return [instance.id for instance, _ in rows]
+    return [instance.id for instance, *_ in rows]
 
 
 def deploy(services: Services) -> None:

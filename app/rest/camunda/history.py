@@ -26,7 +26,7 @@ def _instances(services: Services, viewer: Principal, params: dict[str, Any],
                paging: dict[str, Any]) -> list[dict[str, Any]]:
     query = history.historic_instance_query(queries.historic_instance_filter(params, services, viewer))
     zone = services.settings.zone
-    return listed(services, query, paging, lambda row: render.historic_instance(row[0], row[1], zone))
+    return listed(services, query, paging, lambda row: render.historic_instance(row[0], row[1], row[2], zone))
 
 
 _INSTANCE_LISTS = frozenset({"processInstanceIds", "processDefinitionKeyIn", "tenantIdIn"})
@@ -126,8 +126,8 @@ def set_removal_time(body: JsonBody = None) -> Response:
 
 @router.get("/process-instance/{instance_id}")
 def historic_instance(instance_id: str, services: ServicesDep, viewer: PrincipalDep) -> dict[str, Any]:
-    row, definition = history.readable_historic_instance(services, instance_id, viewer)
-    return render.historic_instance(row, definition, services.settings.zone)
+    return render.historic_instance(*history.readable_historic_instance(services, instance_id, viewer),
+                                    services.settings.zone)
 
 
 @router.delete("/process-instance/{instance_id}", status_code=204, dependencies=[_DELETE_HISTORY],

@@ -6,12 +6,14 @@ from fastapi import Request, Response
 
 from app.access.accounts import Principal
 from app.access.permissions import DESIGNERS
-from app.cases import instances, statistics, suspension
+from app.cases import batches, instances, restart, statistics, suspension
 from app.context import Services
 from app.definitions import deployments
+from app.engine import Instruction
 from app.errors import InvalidRequest
-from app.rest.camunda import render
+from app.rest.camunda import queries, render
 from app.rest.camunda.forms import form_variables, rendered_form, rendered_form_answer
+from app.rest.camunda.process_instance import start_instructions
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import (
@@ -35,6 +37,8 @@ router = ServiceRouter(prefix="/engine-rest/process-definition", tags=["process-
 _LISTS = frozenset({"processDefinitionIdIn", "keysIn", "keyIn"})
 # Suspending or activating a process (and its running cases) is for administrators.
 _SUSPEND = role(permission="SUSPEND", resource_type="ProcessDefinition")
+# So is restarting its ended cases, as modifying a running one.
+_ADMINISTER = role(permission="UPDATE", resource_type="ProcessInstance")
 # So is how long the history of a process's ended cases is kept.
 _UPDATE = role(permission="UPDATE", resource_type="ProcessDefinition")
 # Deleting a definition no case used is for designers, as deleting its deployment is.
@@ -186,7 +190,8 @@ def _start(request: Request, services: Services, actor: Principal, body: dict[st
     instance, current = instances.start_instance(
         services, key=key, definition_id=definition_id,
         variables=decode_variables(body.get("variables"), services.settings),
-        business_key=body.get("businessKey"), tenant_id=tenant_id, actor=actor, as_start_form=start_form)
+        business_key=body.get("businessKey"), tenant_id=tenant_id, actor=actor, as_start_form=start_form,
+        instructions=() if start_form else start_instructions(body, "startInstructions", services))
     with_variables = flag(body.get("withVariablesInReturn"), "withVariablesInReturn")
     return render.instance(request, instance, current if with_variables else None, zone)
 
@@ -207,6 +212,35 @@ def start_by_key_and_tenant(key: str, tenant_id: str, request: Request, services
 def start_by_id(definition_id: str, request: Request, services: ServicesDep, actor: PrincipalDep,
                 body: JsonBody = None) -> dict:
     return _start(request, services, actor, body, definition_id=definition_id)
+
+
+def _restart_request(body: dict[str, Any], services: Services, actor: Principal
+                     ) -> tuple[list[str], list[Instruction], dict[str, bool]]:
+    """Camunda's RestartProcessInstanceDto: the cases (processInstanceIds, historicProcessInstanceQuery),
+    the instructions, and how the new cases take the ended ones' variables and business keys."""
+    instructions = start_instructions(body, "instructions", services)
+    options = {"initial_variables": flag(body.get("initialVariables"), "initialVariables"),
+               "without_business_key": flag(body.get("withoutBusinessKey"), "withoutBusinessKey")}
+    return queries.instance_targets(body, services, actor, runtime=False), instructions, options
+
+
+@router.post("/{definition_id}/restart", status_code=204, dependencies=[_ADMINISTER],
+             summary="Start ended cases of the definition again at the instructions' activities, with their "
+                     "variables and business keys, all in one unit of work")
+def restart_instances(definition_id: str, services: ServicesDep, actor: PrincipalDep,
+                      body: JsonBody = None) -> Response:
+    targets, instructions, options = _restart_request(body or {}, services, actor)
+    restart.restart(services, definition_id, targets, instructions, actor=actor, **options)
+    return Response(status_code=204)
+
+
+@router.post("/{definition_id}/restart-async", dependencies=[_ADMINISTER],
+             summary="Restart ended cases of the definition later, each in its own unit of work (a batch)")
+def restart_instances_async(definition_id: str, services: ServicesDep, actor: PrincipalDep,
+                            body: JsonBody = None) -> dict[str, Any]:
+    targets, instructions, options = _restart_request(body or {}, services, actor)
+    batch = batches.create_restart(services, definition_id, targets, instructions, actor=actor, **options)
+    return render.batch(batch, services.settings.zone)
 
 
 @router.post("/key/{key}/submit-form")

@@ -219,6 +219,21 @@ def _instruction(raw: Any, services: Services) -> Instruction:
                        decode_variables(raw.get("variables"), services.settings) if kind != "cancel" else {})
 
 
+def start_instructions(body: dict[str, Any], name: str, services: Services) -> list[Instruction]:
+    """Camunda's start instructions of a new instance (a start's `startInstructions`, a restart's
+    `instructions`): the modification's, but for `cancel`, which has nothing to cancel there."""
+    raw = body.get(name)
+    if raw is not None and not isinstance(raw, list):
+        raise InvalidRequest(f"'{name}' must be a list of instructions")
+    for flag_name in ("skipCustomListeners", "skipIoMappings"):
+        flag(body.get(flag_name), flag_name)  # accepted and checked, as by a modification
+    found = [_instruction(item, services) for item in raw or ()]
+    if any(instruction.kind == "cancel" for instruction in found):
+        raise InvalidRequest(f"'{name}': a new instance has nothing to cancel; use startBeforeActivity, "
+                             "startAfterActivity or startTransition")
+    return found
+
+
 def modification_request(body: dict[str, Any], services: Services) -> tuple[list[Instruction], str | None]:
     """The instructions and annotation of a modification request, checked as Camunda's REST checks them."""
     raw = body.get("instructions")

@@ -144,7 +144,8 @@ def _duration_ms(start: datetime, end: datetime | None) -> int | None:
     return None if end is None else int((end - start).total_seconds() * 1000)
 
 
-def historic_instance(row: ProcessInstance, definition_row: ProcessDefinition, zone: tzinfo) -> dict[str, Any]:
+def historic_instance(row: ProcessInstance, definition_row: ProcessDefinition, restarted_from: str | None,
+                      zone: tzinfo) -> dict[str, Any]:
     return {
         "id": row.id,
         "businessKey": row.business_key,
@@ -165,6 +166,7 @@ def historic_instance(row: ProcessInstance, definition_row: ProcessDefinition, z
         "caseInstanceId": None,
         "tenantId": row.tenant_id,
         "state": history.SUSPENDED_STATE if row.status == "ACTIVE" and row.suspended else row.status,
+        "restartedProcessInstanceId": restarted_from,
     }
 
 
