@@ -16,12 +16,14 @@ them to the parsed specs once, so saved state is unchanged.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.task import Task
 
 from app.engine.multi_instance import LOCAL, SHADOWED, is_multi_instance_instance
@@ -50,15 +52,29 @@ ParameterValue = str | ParameterList | ParameterMap | None
 _mixed_classes: dict[tuple[type, type], type] = {}
 
 
+# The most a list or map parameter may hold, written as JSON: parameters that list the ones before
+# them would otherwise multiply a value tenfold each (a = [x]*10, b = [a]*10, ...).
+PARAMETER_VALUE_BYTES = 1 << 20
+
+
 def evaluate_parameter(task: Task, value: ParameterValue) -> Any:
     """A parameter's value, through the run's safe evaluator: a text or expression, a list or a map
     of them (a map's keys are evaluated too), or null."""
+    evaluated = _evaluated(task, value)
+    if isinstance(value, ParameterList | ParameterMap) \
+            and len(json.dumps(evaluated, default=str)) > PARAMETER_VALUE_BYTES:
+        raise WorkflowTaskException(f"a list or map parameter holds more than {PARAMETER_VALUE_BYTES >> 20} MiB "
+                                    "written as JSON", task=task)
+    return evaluated
+
+
+def _evaluated(task: Task, value: ParameterValue) -> Any:
     if value is None:
         return None
     if isinstance(value, ParameterList):
-        return [evaluate_parameter(task, item) for item in value.items]
+        return [_evaluated(task, item) for item in value.items]
     if isinstance(value, ParameterMap):
-        return {str(evaluate_parameter(task, key)): evaluate_parameter(task, item) for key, item in value.entries}
+        return {str(_evaluated(task, key)): _evaluated(task, item) for key, item in value.entries}
     return task.workflow.script_engine.evaluate(task, value)
 
 

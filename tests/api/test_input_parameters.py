@@ -168,3 +168,20 @@ def test_a_list_or_map_the_service_cannot_read_is_refused_naming_the_element(cli
     assert answer.status_code == 400 and says in answer.json()["message"] and "'x'" in answer.json()["message"], \
         answer.text
 
+
+def test_a_list_parameter_cannot_multiply_a_value_without_bound(client):
+    """Each parameter a list of ten of the one before: the third would hold 10 MB of a 10 KB text."""
+    tenfold = lambda name: "<camunda:list>" + f"<camunda:value>${{{name}}}</camunda:value>" * 10 + "</camunda:list>"
+    body = process("multiplied", f"""
+      <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="fill"/>
+      <bpmn:userTask id="fill"><bpmn:extensionElements><camunda:inputOutput>
+        <camunda:inputParameter name="a">{tenfold("x")}</camunda:inputParameter>
+        <camunda:inputParameter name="b">{tenfold("a")}</camunda:inputParameter>
+        <camunda:inputParameter name="c">{tenfold("b")}</camunda:inputParameter>
+      </camunda:inputOutput></bpmn:extensionElements></bpmn:userTask>""")
+    assert deploy_bytes(client, "multiplied.bpmn", body).status_code == 200
+    answer = client.post("/process-definition/key/multiplied/start", json={"variables": {"x": {"value": "x" * 10_000}}})
+    assert answer.status_code == 400, answer.text[:300]
+    assert "more than 1 MiB" in answer.json()["message"] and "'fill'" in answer.json()["message"]
+    assert client.get("/process-instance", params={"processDefinitionKey": "multiplied"}).json() == []
+
