@@ -171,7 +171,9 @@ def test_a_list_or_map_the_service_cannot_read_is_refused_naming_the_element(cli
 
 def test_a_list_parameter_cannot_multiply_a_value_without_bound(client):
     """Each parameter a list of ten of the one before: the third would hold 10 MB of a 10 KB text."""
-    tenfold = lambda name: "<camunda:list>" + f"<camunda:value>${{{name}}}</camunda:value>" * 10 + "</camunda:list>"
+    def tenfold(name: str) -> str:
+        return "<camunda:list>" + f"<camunda:value>${{{name}}}</camunda:value>" * 10 + "</camunda:list>"
+
     body = process("multiplied", f"""
       <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="fill"/>
       <bpmn:userTask id="fill"><bpmn:extensionElements><camunda:inputOutput>
