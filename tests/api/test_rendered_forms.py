@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from lxml import etree
 
-from tests.support.http import deploy
+from tests.support.bpmn_text import process
+from tests.support.http import deploy, deploy_bytes
 from tests.support.paths import FIXTURES
 
 FORMS = FIXTURES / "rest" / "rendered_forms.bpmn"
@@ -125,3 +126,23 @@ def test_deployed_forms_answer_as_camunda_answers_a_form_key_naming_no_deployed_
         assert (start.status_code, start.json()["message"]) == (400, refusals[0][2])
     assert client.get("/process-definition/key/rendered_forms/tenant-id/other/deployed-start-form"
                       ).status_code == 404
+
+
+def test_braces_of_the_diagram_are_never_compiled_by_tasklists_angularjs(client):
+    """Tasklist compiles a generated form with AngularJS: a designer's `{{...}}` in a label, an
+    option or a default value must stay text, so each of those elements is ng-non-bindable."""
+    braces = "{{constructor.constructor('alert(1)')()}}"
+    fields = (f'<camunda:formField id="a" label="{braces}" type="string" defaultValue="{braces}"/>'
+              f'<camunda:formField id="b" label="plain" type="enum"><camunda:value id="v" name="{braces}"/>'
+              '</camunda:formField><camunda:formField id="c" type="string"/>')
+    body = process("braced", f'<bpmn:startEvent id="s"><bpmn:extensionElements><camunda:formData>{fields}'
+                             '</camunda:formData></bpmn:extensionElements></bpmn:startEvent>'
+                             '<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/><bpmn:userTask id="t"/>')
+    assert deploy_bytes(client, "braced.bpmn", body).status_code == 200
+    form = parsed(client.get("/process-definition/key/braced/rendered-form"))
+    holding = form.xpath("//*[contains(text(), '{{') or @*[contains(., '{{')]]")
+    assert {element.tag for element in holding} == {"label", "input", "option"}
+    assert all(element.get("ng-non-bindable") == "" for element in holding)
+    # Where the diagram put no text, nothing needs it.
+    assert control(form, "c").get("ng-non-bindable") is None
+

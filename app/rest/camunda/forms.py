@@ -133,18 +133,21 @@ def rendered_form(fields: Iterable[FormField]) -> str | None:
     markup.open("form", name="generatedForm", role="form")
     for field in fields:
         markup.open("div", class_="form-group")
+        # Text of the diagram is never compiled by the AngularJS of Camunda's Tasklist, which compiles
+        # these forms: escaping stops markup, ng-non-bindable stops {{...}}.
         if field.label:
-            markup.text("label", field.label, for_=field.id)
+            markup.text("label", field.label, for_=field.id, ng_non_bindable="")
         if field.type == "enum":
             markup.open("select", **_control_attributes(field))
             for value, name in field.enum_values:
-                markup.text("option", name or "", value=value)
+                markup.text("option", name or "", value=value, ng_non_bindable="")
             markup.close("select")
         elif field.type == "date":
             _date_picker(markup, field)
         else:
             markup.empty("input", **_control_attributes(field),
-                         type="checkbox" if field.type == "boolean" else "text", value=field.default_value)
+                         type="checkbox" if field.type == "boolean" else "text", value=field.default_value,
+                         ng_non_bindable="" if field.default_value else None)
         _invalid_messages(markup, field)
         markup.close("div")
     markup.close("form")
