@@ -28,6 +28,7 @@ from app.audit import ledger, removal
 from app.cases import events, external_tasks, instances, migration, modification, restart, suspension
 from app.context import Services
 from app.engine import Instruction
+from app.engine.binaries import BinaryValue
 from app.engine.migration import MigrationInstruction
 from app.errors import Conflict, InvalidRequest, NotFoundByQuery, ServiceError
 from app.persistence.database import joined_to_next_unit
@@ -54,7 +55,14 @@ _FAILURES_SHOWN = 100
 # --- What a part does to its target -----------------------------------------------------------
 
 def stored_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Variable values as a batch keeps them in JSON: an instant (a Date variable) stays one."""
+    """Variable values as a batch keeps them in JSON: an instant (a Date variable) stays one. A Bytes or
+    File variable is refused: its content is kept with the case it belongs to, which a batch's variables
+    have none of until its parts run."""
+    binary = sorted(name for name, value in values.items() if isinstance(value, BinaryValue))
+    if binary:
+        raise InvalidRequest(f"Variable '{binary[0]}' is a {values[binary[0]].kind} variable: a batch keeps its "
+                             "variables as JSON until it runs; set Bytes and File variables per case through "
+                             "PUT /process-instance/{id}/variables/{name}/data")
     return {name: {"instant": value.isoformat()} if isinstance(value, datetime) else {"value": value}
             for name, value in values.items()}
 
