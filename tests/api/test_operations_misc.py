@@ -138,11 +138,13 @@ def test_metrics_by_interval(service, client, root):
     assert intervals(name="process-instances", interval=3600, startDate="2026-09-28T10:00:00.000+0800") == hourly[:1]
     assert intervals(name="process-instances", interval=3600, endDate="2026-09-28T10:00:00.000+0800") == hourly[1:]
     assert intervals(name="process-instances", interval=3600, firstResult=1, maxResults=5) == hourly[1:]
+    assert intervals(name="process-instances", firstResult=2**31 - 1) == []
     assert intervals(name="process-instances", reporter="node-1") == []
     # Camunda keeps the task workers apart from its interval log: none by interval.
     assert intervals(name="task-users") == []
     for params, message in (({"maxResults": 201}, "can't be set larger than 200"), ({"interval": 0}, "interval"),
-                            ({"name": "job-acquisition-attempt"}, "not counted here")):
+                            ({"name": "job-acquisition-attempt"}, "not counted here"),
+                            ({"firstResult": 2**63 - 1}, "'firstResult' must be at most 2147483647")):
         refused = client.get("/metrics", params=params)
         assert refused.status_code == 400 and message in refused.json()["message"], refused.text
     accounts.save_account(service.services, "auditor", "auditor-password", ["auditors"])
