@@ -252,9 +252,13 @@ def test_an_incident_raised_on_an_execution(service, client, root):
     # Camunda's refusals.
     for body, message in (({}, "incidentType is null"),
                           ({"incidentType": "failedExternalTask"}, "raised by the service itself"),
-                          ({"incidentType": "x", "message": 5}, "'message' is a text")):
+                          ({"incidentType": "x", "message": 5}, "'message' is a text"),
+                          ({"incidentType": ""}, "incidentType is empty"), ({"incidentType": "  "}, "is empty"),
+                          ({"incidentType": "x" * 65}, "'incidentType' is a text of at most 64 characters"),
+                          ({"incidentType": "x", "configuration": "c" * 256}, "at most 255 characters")):
         refused = client.post(f"/execution/{other}/create-incident", json=body)
         assert refused.status_code == 400 and message in refused.json()["message"], refused.text
+    assert client.get("/incident/count", params={"processInstanceId": other}).json() == {"count": 0}
     unknown = client.post("/execution/unknown/create-incident", json={"incidentType": "x"})
     assert (unknown.status_code, unknown.json()["message"]) == (
         400, "Cannot find an execution with executionId 'unknown': execution is null")
