@@ -53,6 +53,9 @@ _DURATION = re.compile(
     r"(?:T(?:(?P<hours>\d{1,9})H)?(?:(?P<minutes>\d{1,9})M)?(?:(?P<seconds>\d{1,9}(?:\.\d{1,6})?)S)?)?$")
 # No period of a procedure is longer than a century; a longer one is a mistake (P99999Y), not a rule.
 LONGEST_PERIOD = timedelta(days=36525)
+# A history kept longer than a century is a mistake too; the bound keeps "ended before now minus the
+# retention" within the dates the database and Python hold (Camunda's bound is only an int).
+LONGEST_HISTORY_TIME_TO_LIVE_DAYS = 36500
 
 
 def add_iso_duration(instant: datetime, duration: str) -> datetime:

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 SUBJECT = "history-cleanup"
 SCHEDULED = "historyCleanup.scheduled"
+# A run that failed as a whole is due again after this, not at once: the cause is seldom gone a moment later.
+RETRY_AFTER_FAILURE = timedelta(hours=1)
 
 
 def window(settings: Settings, at: datetime) -> tuple[datetime, datetime] | None:
@@ -135,13 +137,20 @@ def run_due(services: Services) -> int:
         job_id = job.id
         job.due_at = _next_start(settings, now)
         job.suspended = job.due_at is None
-    deleted, failure = _delete_cleanable(services, job_id, now, settings.history_cleanup_batch_size)
+    try:
+        deleted, failure = _delete_cleanable(services, job_id, now, settings.history_cleanup_batch_size)
+        retry_at = now if deleted >= settings.history_cleanup_batch_size else None  # more may wait: go on
+    except Exception:  # a run that could not tell what to delete says so and tries again, not rests silently
+        log.exception("history cleanup: finding the histories whose retention has passed failed")
+        retry_at = _next_start(settings, now) or now + RETRY_AFTER_FAILURE
+        deleted, failure = 0, ("The history cleanup could not find which histories may be deleted: an error of "
+                               f"the service (see its log); it runs again at {ledger.instant_text(retry_at)}")
     with services.db.write() as session:
         claimed = session.get(HistoryCleanupJob, job_id)
         if claimed is not None:
             claimed.exception_message = failure
-            if deleted >= settings.history_cleanup_batch_size:  # more may wait: the next pass goes on
-                claimed.due_at, claimed.suspended = now, False
+            if retry_at is not None:
+                claimed.due_at, claimed.suspended = retry_at, False
     if deleted:
         log.info("history cleanup deleted the histories of %d ended cases", deleted)
     return deleted

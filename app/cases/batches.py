@@ -3,9 +3,11 @@
 A batch names its targets (cases, external tasks) when it is created, one part each, and keeps the
 operation's parameters. Each pass of the timer worker runs up to `batch_jobs_per_pass` pending parts
 of every active batch, each target in its own unit of work through the use case its synchronous
-command calls, with the rights the batch's creator had, so that the target's history records who
-started the batch. A part is marked done in the unit of work that changed its target (so that it
-runs once, even with several workers); a target whose command is refused marks its part failed with
+command calls, with the rights the batch's creator has when the part runs (the account read again
+at each pass, so that a creator who lost the right, or whose account is gone, runs nothing more: the
+parts fail, saying so), and the target's history records who started the batch. A part is marked
+done in the unit of work that changed its target (so that it runs once, even with several workers);
+a target whose command is refused marks its part failed with
 the refusal, and the batch goes on. A batch whose parts are all done ends: it stays as history
 (/history/batch) with its end time. Suspended batches wait; a deleted batch runs nothing more.
 Creating, suspending, activating, ending and deleting a batch are recorded in the administrative
@@ -23,15 +25,17 @@ from typing import Any
 from sqlalchemy import Select, and_, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from app.access.accounts import Principal
+from app.access import permissions
+from app.access.accounts import ADMINISTRATORS, Principal, stored_principal
 from app.audit import ledger, removal
 from app.cases import events, external_tasks, instances, migration, modification, restart, suspension
 from app.context import Services
 from app.engine import Instruction
+from app.engine.binaries import BinaryValue
 from app.engine.migration import MigrationInstruction
 from app.errors import Conflict, InvalidRequest, NotFoundByQuery, ServiceError
 from app.persistence.database import joined_to_next_unit
-from app.persistence.models import Batch, BatchPart
+from app.persistence.models import Account, Batch, BatchPart
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,10 @@ RESTART = "instance-restart"
 EXTERNAL_TASK_RETRIES = "set-external-task-retries"
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
+# Who may start (and so keep running) a batch of each kind besides the administrators: the groups of
+# the routes that create it.
+_ALSO_ALLOWED: dict[str, tuple[str, ...]] = {CORRELATE_MESSAGE: (permissions.SYSTEMS,),
+                                             EXTERNAL_TASK_RETRIES: (permissions.SYSTEMS,)}
 # How many failures an administrative event names when a batch with failures is deleted.
 _FAILURES_SHOWN = 100
 
@@ -54,7 +62,14 @@ _FAILURES_SHOWN = 100
 # --- What a part does to its target -----------------------------------------------------------
 
 def stored_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Variable values as a batch keeps them in JSON: an instant (a Date variable) stays one."""
+    """Variable values as a batch keeps them in JSON: an instant (a Date variable) stays one. A Bytes or
+    File variable is refused: its content is kept with the case it belongs to, which a batch's variables
+    have none of until its parts run."""
+    binary = sorted(name for name, value in values.items() if isinstance(value, BinaryValue))
+    if binary:
+        raise InvalidRequest(f"Variable '{binary[0]}' is a {values[binary[0]].kind} variable: a batch keeps its "
+                             "variables as JSON until it runs; set Bytes and File variables per case through "
+                             "PUT /process-instance/{id}/variables/{name}/data")
     return {name: {"instant": value.isoformat()} if isinstance(value, datetime) else {"value": value}
             for name, value in values.items()}
 
@@ -148,13 +163,16 @@ def create(services: Services, kind: str, targets: Sequence[str], configuration:
         raise InvalidRequest(f"A batch takes at most {most} targets; {len(unique)} were named: narrow the query "
                              "or split the operation")
     now = services.clock.now()
-    batch = Batch(id=str(uuid.uuid4()), type=kind, total_jobs=len(unique),
-                  batch_jobs_per_seed=services.settings.batch_jobs_per_pass, invocations_per_batch_job=1,
-                  suspended=False, tenant_id=None, create_user_id=actor.user_id,
-                  creator={"groups": sorted(actor.groups), "region": actor.region,
-                           "groupRegions": sorted(actor.group_regions)},
-                  configuration=dict(configuration), start_time=now)
     with services.db.write() as session:
+        # A creator without an account of the service (signed in by a single sign-on token) keeps the
+        # rights the token gave; an account's are read again whenever the batch runs.
+        has_account = session.get(Account, actor.user_id) is not None if actor.user_id else False
+        batch = Batch(id=str(uuid.uuid4()), type=kind, total_jobs=len(unique),
+                      batch_jobs_per_seed=services.settings.batch_jobs_per_pass, invocations_per_batch_job=1,
+                      suspended=False, tenant_id=None, create_user_id=actor.user_id,
+                      creator={"groups": sorted(actor.groups), "region": actor.region,
+                               "groupRegions": sorted(actor.group_regions), "account": has_account},
+                      configuration=dict(configuration), start_time=now)
         session.add(batch)
         session.flush()
         session.execute(BatchPart.__table__.insert(), [
@@ -355,20 +373,39 @@ def _run_batch(services: Services, batch_id: str) -> int:
             .limit(services.settings.batch_jobs_per_pass)).all()
     if batch is None:
         return 0
-    creator = batch.creator
-    actor = Principal(batch.create_user_id, frozenset(creator.get("groups", ())), creator.get("region"),
-                      frozenset(creator.get("groupRegions", ())))
+    actor, refusal = _creator(services, batch)
     operation = _OPERATIONS[batch.type]
     ran = 0
     for part_id, target in parts:
         if not _still_runs(services, batch_id):
             return ran  # suspended or deleted meanwhile
-        ran += _run_part(services, batch, part_id, target, operation, actor)
+        ran += (_fail_part(services, batch.id, part_id, services.clock.now(), refusal) if refusal
+                else _run_part(services, batch, part_id, target, operation, actor))
     try:
         _end_if_done(services, batch_id)
     except Conflict:
         pass  # another worker ended it at the same time
     return ran
+
+
+def _creator(services: Services, batch: Batch) -> tuple[Principal, str | None]:
+    """The batch's creator as they are now, and why their batch may no longer run, if it may not."""
+    creator = batch.creator
+    if not creator.get("account", True):
+        return Principal(batch.create_user_id, frozenset(creator.get("groups", ())), creator.get("region"),
+                         frozenset(creator.get("groupRegions", ()))), None
+    user_id = batch.create_user_id or ""
+    with services.db.read() as session:
+        exists_now = session.get(Account, user_id) is not None
+        actor = stored_principal(session, user_id) if exists_now else Principal(batch.create_user_id)
+    if not exists_now:
+        return actor, f"The batch's creator {user_id} may no longer run it: the account no longer exists"
+    allowed = _ALSO_ALLOWED.get(batch.type, ())
+    if not permissions.is_administrator(actor) and not actor.groups & set(allowed):
+        groups = ", ".join([ADMINISTRATORS, *allowed])
+        return actor, (f"The batch's creator {user_id} may no longer run it: the account is no longer in a "
+                       f"group that may ({groups})")
+    return actor, None
 
 
 def _still_runs(services: Services, batch_id: str) -> bool:
@@ -406,9 +443,13 @@ def _run_part(services: Services, batch: Batch, part_id: int, target: str, opera
     except Exception:  # a failing part must not stop the batch; its cause is in the log
         log.exception("batch %s: the operation on %s failed", batch.id, target)
         failure = "The operation failed unexpectedly; the service's log has the details"
+    return _fail_part(services, batch.id, part_id, now, failure)
+
+
+def _fail_part(services: Services, batch_id: str, part_id: int, now: datetime, failure: str) -> int:
     try:
         with services.db.write() as session:
-            _settle(session, batch.id, part_id, FAILED, now, failure)
+            _settle(session, batch_id, part_id, FAILED, now, failure)
     except Conflict:
         return 0
     return 1

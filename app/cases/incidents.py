@@ -69,6 +69,8 @@ def create(services: Services, execution_id: str, incident_type: Any, configurat
                               ("message", message, ANNOTATION_LIMIT)):
         if value is not None and (not isinstance(value, str) or len(value) > most):
             raise InvalidRequest(f"'{name}' is a text of at most {most} characters")
+    if not incident_type.strip():  # Camunda takes it; an incident of no type can be neither told apart nor found
+        raise BadUserRequest("incidentType is empty")
     if incident_type in _BUILT_IN:
         raise BadUserRequest(f"Incidents of type {incident_type} are raised by the service itself; raise one of "
                              "a type of your own")

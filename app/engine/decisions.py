@@ -18,7 +18,7 @@ from typing import Any
 from lxml import etree
 
 from app.engine.expressions import MAX_NUMBER_DIGITS, ExpressionError, Template, compile_template
-from app.engine.xml import parse_untrusted_xml
+from app.engine.xml import history_time_to_live, parse_untrusted_xml
 from app.engine.xml import refuse_element as _refuse
 from app.errors import InvalidProcessModel, ProcessExecutionFailed
 
@@ -502,10 +502,9 @@ def _table(resource: str, ns: str, key: str, decision: etree._Element, table: et
         description = node.find(f"{{{ns}}}description")
         rules.append(DecisionRule(node.get("id"), (description.text or "").strip() if description is not None
                                   else None, tuple(tests), tuple(values)))
-    ttl = decision.get(f"{{{CAMUNDA_NS}}}historyTimeToLive")
     return DecisionTable(key=key, name=decision.get("name"),
                          version_tag=decision.get(f"{{{CAMUNDA_NS}}}versionTag"),
-                         history_time_to_live=int(ttl) if ttl and ttl.isdigit() else None,
+                         history_time_to_live=history_time_to_live(resource, decision, CAMUNDA_NS),
                          resource_name=resource,
                          checksum=hashlib.sha256(etree.tostring(decision, method="c14n")).hexdigest(),
                          hit_policy=hit_policy, aggregation=aggregation,

@@ -70,7 +70,14 @@ from app.engine.outputs import (
 from app.engine.plain import plain
 from app.engine.structure import check_structure
 from app.engine.timers import TIMER_KINDS, TimerLimits, check_constant_timer, use_service_timers
-from app.engine.xml import BPMN_NS, BPMN_PREFIXES, CAMUNDA_NS, parse_untrusted_xml, refuse_element
+from app.engine.xml import (
+    BPMN_NS,
+    BPMN_PREFIXES,
+    CAMUNDA_NS,
+    history_time_to_live,
+    parse_untrusted_xml,
+    refuse_element,
+)
 from app.errors import InvalidProcessModel
 
 _NS = BPMN_PREFIXES
@@ -794,12 +801,11 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
 
 def _model(process_id: str, resource: str, content: bytes, facts: _ProcessFacts, spec: BpmnProcessSpec,
            subprocess_specs: dict[str, BpmnProcessSpec]) -> ProcessModel:
-    ttl = _camunda(facts.element, "historyTimeToLive")
     return ProcessModel(
         key=process_id,
         name=facts.element.get("name"),
         version_tag=_camunda(facts.element, "versionTag"),
-        history_time_to_live=int(ttl) if ttl and ttl.isdigit() else None,
+        history_time_to_live=history_time_to_live(resource, facts.element),
         spec=spec,
         subprocess_specs=subprocess_specs,
         elements=facts.elements,

@@ -5,6 +5,7 @@ import re
 
 from lxml import etree
 
+from app.clock import LONGEST_HISTORY_TIME_TO_LIVE_DAYS
 from app.errors import InvalidProcessModel
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -58,3 +59,15 @@ def refuse_element(resource: str, element: etree._Element | None, reason: str) -
         f"{resource}:{where} {reason}",
         details={"resource": resource, "element": element_id, "line": line, "reason": reason},
     )
+
+
+def history_time_to_live(resource: str, element: etree._Element, namespace: str = CAMUNDA_NS) -> int | None:
+    """The element's camunda:historyTimeToLive in days (None when absent or not a number of days);
+    more than a century is refused, naming the element."""
+    ttl = (element.get(f"{{{namespace}}}historyTimeToLive") or "").strip()
+    if not ttl.isdigit():
+        return None
+    if int(ttl) > LONGEST_HISTORY_TIME_TO_LIVE_DAYS:
+        raise refuse_element(resource, element, f"camunda:historyTimeToLive {ttl} is more than "
+                             f"{LONGEST_HISTORY_TIME_TO_LIVE_DAYS} days (100 years)")
+    return int(ttl)

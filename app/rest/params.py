@@ -6,6 +6,7 @@ from typing import Any, overload
 
 from fastapi import Request
 
+from app.clock import LONGEST_HISTORY_TIME_TO_LIVE_DAYS
 from app.errors import InvalidRequest
 
 # What a database column of integers holds (a 64-bit signed integer) on every database.
@@ -82,6 +83,8 @@ def history_time_to_live(body: Mapping[str, Any] | None) -> int | None:
     value = (body or {}).get("historyTimeToLive")
     if isinstance(value, bool) or not isinstance(value, int | None):
         raise InvalidRequest("historyTimeToLive must be a whole number of days or null")
+    if value is not None and value > LONGEST_HISTORY_TIME_TO_LIVE_DAYS:
+        raise InvalidRequest(f"historyTimeToLive must be at most {LONGEST_HISTORY_TIME_TO_LIVE_DAYS} days (100 years)")
     return integer(value, "historyTimeToLive")
 
 

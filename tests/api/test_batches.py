@@ -411,3 +411,70 @@ def test_officials_may_not_start_or_see_batches(client, service):
         assert official.post("/process-instance/delete", json={"processInstanceIds": [case]}).status_code == 403
         assert official.get("/batch").status_code == 403
     assert client.get("/batch/count").json() == {"count": 0}
+
+
+BYTES = {"scan": {"value": "JVBERi0xLjQ=", "type": "Bytes"}}
+FILE = {"scan": {"value": "JVBERi0xLjQ=", "type": "File",
+                 "valueInfo": {"filename": "scan.pdf", "mimeType": "application/pdf"}}}
+
+
+def test_bytes_and_file_variables_in_a_batch_are_refused_in_words(client, root):
+    old = deployed(client, "review.bpmn", REVIEW)
+    cases = started(client, "permit_review", "B-1", "B-2")
+    new = deployed(client, "review-2027.bpmn", REVIEW_2027)
+    plan = client.post("/migration/generate", json={"sourceProcessDefinitionId": old,
+                                                     "targetProcessDefinitionId": new}).json()
+    for variables in (BYTES, FILE):
+        start_here = [{"type": "startBeforeActivity", "activityId": "approve", "variables": variables}]
+        requests = [
+            ("/process-instance/variables-async", {"processInstanceIds": cases, "variables": variables}),
+            ("/process-instance/message-async", {"processInstanceIds": cases, "messageName": "m",
+                                                 "variables": variables}),
+            (f"/process-instance/{cases[0]}/modification-async", {"instructions": start_here}),
+            ("/modification/executeAsync", {"processDefinitionId": old, "processInstanceIds": cases,
+                                            "instructions": start_here}),
+            (f"/process-definition/{old}/restart-async", {"processInstanceIds": cases, "instructions": start_here}),
+            ("/migration/executeAsync", {"migrationPlan": {**plan, "variables": variables},
+                                         "processInstanceIds": cases})]
+        for path, body in requests:
+            answer = client.post(path, json=body)
+            assert (answer.status_code, answer.json()["type"]) == (400, "InvalidRequestException"), (path, answer.text)
+            assert answer.json()["message"] == (
+                f"Variable 'scan' is a {variables['scan']['type']} variable: a batch keeps its variables as JSON "
+                "until it runs; set Bytes and File variables per case through "
+                "PUT /process-instance/{id}/variables/{name}/data")
+    assert client.get("/batch/count").json() == {"count": 0}
+    # The synchronous migration keeps a binary variable of its plan as the case's own.
+    moved = client.post("/migration/execute", json={"migrationPlan": {**plan, "variables": FILE},
+                                                     "processInstanceIds": [cases[0]]})
+    assert moved.status_code == 204, moved.text
+    kept = client.get(f"/process-instance/{cases[0]}/variables/scan").json()
+    assert kept["type"] == "File" and kept["valueInfo"]["filename"] == "scan.pdf"
+    data = client.get(f"/process-instance/{cases[0]}/variables/scan/data")
+    assert data.status_code == 200 and data.content == b"%PDF-1.4"
+
+
+def test_a_batch_runs_with_its_creators_rights_as_they_are_when_it_runs(client, root, service):
+    deployed(client, "review.bpmn", REVIEW)
+    cases = started(client, "permit_review", "C-1", "C-2")
+    kept = started(client, "permit_review", "C-3")
+    accounts.save_account(service.services, "chief", "chief-password", ["admins", "reviewers"])
+    accounts.save_account(service.services, "deputy", "deputy-password", ["admins"])
+    with as_user(service, "chief") as chief, as_user(service, "deputy") as deputy:
+        demoted = chief.post("/process-instance/delete", json={"processInstanceIds": cases}).json()["id"]
+        gone = deputy.post("/process-instance/delete", json={"processInstanceIds": kept}).json()["id"]
+    # Before the worker runs, one creator leaves the administrators, the other's account is deleted.
+    assert client.delete("/group/admins/members/chief").status_code == 204
+    assert client.delete("/user/deputy").status_code == 204
+    worker_pass(root)
+    for instance in (*cases, *kept):
+        assert client.get(f"/process-instance/{instance}").status_code == 200
+    assert statistics(client, demoted) == (2, 0, 2) and statistics(client, gone) == (1, 0, 1)
+    for batch_id in (demoted, gone):
+        assert client.delete(f"/batch/{batch_id}").status_code == 204
+    failures = {batch_id: admin_events(root, batch_id)["batch.deleted"]["payload"]["failures"]
+                for batch_id in (demoted, gone)}
+    assert {failure["message"] for failure in failures[demoted]} == {
+        "The batch's creator chief may no longer run it: the account is no longer in a group that may (admins)"}
+    assert [failure["message"] for failure in failures[gone]] == [
+        "The batch's creator deputy may no longer run it: the account no longer exists"]

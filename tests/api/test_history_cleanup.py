@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from app.access import accounts
 from app.clock import SimulatedClock
+from app.persistence.models import ProcessDefinition
 from app.workers.timer_worker import TimerWorker
 from tests.support.bpmn_text import process
 from tests.support.history import verify
@@ -230,3 +232,31 @@ def test_a_disabled_cleanup_is_refused_as_camunda_refuses_it(service):
             assert http.get("/history/cleanup/jobs").status_code == 404
     finally:
         disabled.stop()
+
+
+def test_a_run_that_cannot_tell_what_to_delete_says_so_and_runs_again_later(service, client, root):
+    assert deploy_bytes(client, "short.bpmn", _kept_one_day("short")).status_code == 200
+    ended = start(client, "short").json()["id"]
+    assert deploy_bytes(client, "long.bpmn", _kept_one_day("long")).status_code == 200
+    # A retention stored before the service bounded it to a century: "ended before now minus it" is
+    # before the first year.
+    with service.services.db.write() as session:
+        session.execute(update(ProcessDefinition).where(ProcessDefinition.key == "long")
+                        .values(history_time_to_live=3000000))
+    root.post("/api/clock", json={"advance": "P5D"}).raise_for_status()
+    client.post("/history/cleanup").raise_for_status()
+    _worker_pass(service)
+    [job] = client.get("/history/cleanup/jobs").json()
+    assert job["suspended"] is False and job["dueDate"] is not None
+    assert job["exceptionMessage"].startswith("The history cleanup could not find which histories may be deleted")
+    assert "Error" not in job["exceptionMessage"] and "timedelta" not in job["exceptionMessage"]
+    assert client.get("/history/cleanup/job").json()["exceptionMessage"] == job["exceptionMessage"]
+    # Once the retention is right again, the next run (an hour later) deletes and clears the failure.
+    assert client.put("/process-definition/key/long/history-time-to-live",
+                      json={"historyTimeToLive": 30}).status_code == 204
+    _worker_pass(service)
+    assert _exists(client, ended)
+    root.post("/api/clock", json={"advance": "PT1H"}).raise_for_status()
+    _worker_pass(service)
+    assert not _exists(client, ended)
+    assert client.get("/history/cleanup/job").json()["exceptionMessage"] is None

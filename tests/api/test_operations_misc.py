@@ -138,11 +138,13 @@ def test_metrics_by_interval(service, client, root):
     assert intervals(name="process-instances", interval=3600, startDate="2026-09-28T10:00:00.000+0800") == hourly[:1]
     assert intervals(name="process-instances", interval=3600, endDate="2026-09-28T10:00:00.000+0800") == hourly[1:]
     assert intervals(name="process-instances", interval=3600, firstResult=1, maxResults=5) == hourly[1:]
+    assert intervals(name="process-instances", firstResult=2**31 - 1) == []
     assert intervals(name="process-instances", reporter="node-1") == []
     # Camunda keeps the task workers apart from its interval log: none by interval.
     assert intervals(name="task-users") == []
     for params, message in (({"maxResults": 201}, "can't be set larger than 200"), ({"interval": 0}, "interval"),
-                            ({"name": "job-acquisition-attempt"}, "not counted here")):
+                            ({"name": "job-acquisition-attempt"}, "not counted here"),
+                            ({"firstResult": 2**63 - 1}, "'firstResult' must be at most 2147483647")):
         refused = client.get("/metrics", params=params)
         assert refused.status_code == 400 and message in refused.json()["message"], refused.text
     accounts.save_account(service.services, "auditor", "auditor-password", ["auditors"])
@@ -250,9 +252,13 @@ def test_an_incident_raised_on_an_execution(service, client, root):
     # Camunda's refusals.
     for body, message in (({}, "incidentType is null"),
                           ({"incidentType": "failedExternalTask"}, "raised by the service itself"),
-                          ({"incidentType": "x", "message": 5}, "'message' is a text")):
+                          ({"incidentType": "x", "message": 5}, "'message' is a text"),
+                          ({"incidentType": ""}, "incidentType is empty"), ({"incidentType": "  "}, "is empty"),
+                          ({"incidentType": "x" * 65}, "'incidentType' is a text of at most 64 characters"),
+                          ({"incidentType": "x", "configuration": "c" * 256}, "at most 255 characters")):
         refused = client.post(f"/execution/{other}/create-incident", json=body)
         assert refused.status_code == 400 and message in refused.json()["message"], refused.text
+    assert client.get("/incident/count", params={"processInstanceId": other}).json() == {"count": 0}
     unknown = client.post("/execution/unknown/create-incident", json={"incidentType": "x"})
     assert (unknown.status_code, unknown.json()["message"]) == (
         400, "Cannot find an execution with executionId 'unknown': execution is null")

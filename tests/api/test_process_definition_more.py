@@ -113,12 +113,34 @@ def test_an_administrator_sets_the_history_time_to_live_recorded_with_who_did_it
         ("test-admin", None, 180), ("test-admin", 180, 365)]
 
 
-@pytest.mark.parametrize("value", [-1, "many", 1.5, True, [3]])
+@pytest.mark.parametrize("value", [-1, "many", 1.5, True, [3], 36501, 3000000])
 def test_a_bad_history_time_to_live_is_refused(client, regional, value):
     answer = client.put(f"/process-definition/{regional['xj']}/history-time-to-live", json={"historyTimeToLive": value})
     assert answer.status_code == 400
     assert answer.json()["type"] == "InvalidRequestException"
     assert client.get(f"/process-definition/{regional['xj']}").json()["historyTimeToLive"] is None
+
+
+def test_a_history_time_to_live_of_more_than_a_century_is_refused(client, regional):
+    assert client.put(f"/process-definition/{regional['xj']}/history-time-to-live",
+                      json={"historyTimeToLive": 36500}).status_code == 204
+    deployed = client.post("/deployment/create", files=[("data", ("grading.dmn", grading("region"), "application/xml"))])
+    [decision] = deployed.json()["deployedDecisionDefinitions"].values()
+    refused = client.put(f"/decision-definition/{decision['id']}/history-time-to-live",
+                         json={"historyTimeToLive": 3000000})
+    assert (refused.status_code, refused.json()["type"]) == (400, "InvalidRequestException")
+    assert refused.json()["message"] == "historyTimeToLive must be at most 36500 days (100 years)"
+    assert client.get(f"/decision-definition/{decision['id']}").json()["historyTimeToLive"] is None
+    too_long = process("kept_forever", '<bpmn:startEvent id="s" />').replace(
+        b'isExecutable="true"', b'isExecutable="true" camunda:historyTimeToLive="3000000"')
+    answer = client.post("/deployment/create", files=[("data", ("kept.bpmn", too_long, "application/xml"))])
+    assert (answer.status_code, answer.json()["type"]) == (400, "ParseException")
+    assert "kept_forever" in answer.json()["message"] and "more than 36500 days" in answer.json()["message"]
+    dmn = grading("region").replace(b'<decision id="grading"', b'<decision camunda:historyTimeToLive="99999" '
+                                    b'id="grading"')
+    answer = client.post("/deployment/create", files=[("data", ("grading2.dmn", dmn, "application/xml"))])
+    assert (answer.status_code, answer.json()["type"]) == (400, "ParseException"), answer.text
+    assert client.get("/process-definition/count", params={"key": "kept_forever"}).json() == {"count": 0}
 
 
 def test_the_history_time_to_live_of_an_unknown_definition_answers_404(client):
