@@ -2,6 +2,7 @@
 and handed back as the bytes themselves."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -13,7 +14,10 @@ from app.cases import binary_variables
 from app.context import Services
 from app.engine import BYTES, FILE, BinaryValue
 from app.errors import InvalidRequest
-from app.rest.variables import binary_value, named
+from app.rest.variables import CHARSET, MEDIA_TYPE, binary_value, named
+
+# What may not stand in a quoted filename of a header: controls, quotes, backslashes.
+_UNSAFE_IN_QUOTES = re.compile(r"[\x00-\x1f\x7f\\]")
 
 # The responses of a GET .../data in the OpenAPI description.
 DATA_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {"application/octet-stream": {}}}}
@@ -27,7 +31,7 @@ def _media_type(sent: str | None) -> tuple[str, dict[str, str]]:
         key, _, value = parameter.partition("=")
         named[key.strip().lower()] = value.strip().strip('"')
     base = base.strip().lower()
-    if base.count("/") != 1 or not all(base.split("/")):
+    if not MEDIA_TYPE.fullmatch(base):
         raise InvalidRequest("Invalid mime type given")
     return base, named
 
@@ -74,11 +78,13 @@ def data_response(services: Services, value: Any, holder_id: str) -> Response:
     # The type is set as it was sent: Starlette would add a charset to a text type that has none.
     headers = {"X-Content-Type-Options": "nosniff"}
     if binary.kind == FILE:
-        media_type = binary.mime_type or "application/octet-stream"
-        if binary.encoding:
+        # A type, encoding or name stored before they were checked on input cannot break the header.
+        safe_type = bool(binary.mime_type and MEDIA_TYPE.fullmatch(binary.mime_type))
+        media_type = binary.mime_type if binary.mime_type and safe_type else "application/octet-stream"
+        if safe_type and binary.encoding and CHARSET.fullmatch(binary.encoding):
             media_type += f"; charset={binary.encoding}"
         filename = binary.filename or ""
-        plain = filename.encode("ascii", "replace").decode().replace('"', "'").replace("\\", "_")
+        plain = _UNSAFE_IN_QUOTES.sub("_", filename.encode("ascii", "replace").decode().replace('"', "'"))
         headers["Content-Disposition"] = f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename)}"
     else:
         media_type = "application/octet-stream"

@@ -10,6 +10,7 @@ import binascii
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import Any
@@ -23,6 +24,11 @@ from app.settings import Settings
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
 _INT16 = (-(2**15), 2**15 - 1)
+# A File's name, type and encoding become headers of its download: no control character may reach them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}")
+CHARSET = re.compile(_TOKEN)
 
 
 def parse_instant(text: str, zone: tzinfo, what: str) -> datetime:
@@ -137,12 +143,20 @@ def _optional_text(info: Mapping[str, Any], key: str, name: str) -> str | None:
 
 def binary_value(name: str, kind: str, content: bytes, settings: Settings, *, filename: str | None = None,
                  mime_type: str | None = None, encoding: str | None = None) -> BinaryValue:
-    """A Bytes or File variable: its content, within MAX_BINARY_VARIABLE_BYTES, to be kept by its SHA-256."""
+    """A Bytes or File variable: its content, within MAX_BINARY_VARIABLE_BYTES, to be kept by its SHA-256;
+    a File's name, type and encoding as its download can send them back."""
     if len(content) > settings.max_binary_variable_bytes:
         raise InvalidRequest(f"Variable '{name}' has {len(content)} bytes; a {kind} variable has at most "
                              f"{settings.max_binary_variable_bytes} bytes")
     if filename is not None and len(filename) > 255:
         raise InvalidRequest(f"Variable '{name}': a file name has at most 255 characters")
+    for key, text in (("filename", filename), ("mimeType", mime_type), ("encoding", encoding)):
+        if text is not None and _CONTROL.search(text):
+            raise InvalidRequest(f"Variable '{name}': the file's {key} holds control characters")
+    if mime_type is not None and not MEDIA_TYPE.fullmatch(mime_type):
+        raise InvalidRequest(f"Variable '{name}': Invalid mime type given (expected type/subtype, as text/plain)")
+    if encoding is not None and not CHARSET.fullmatch(encoding):
+        raise InvalidRequest(f"Variable '{name}': the file's encoding is a charset name, as UTF-8")
     return BinaryValue(kind=kind, sha256=hashlib.sha256(content).hexdigest(), size=len(content), filename=filename,
                        mime_type=mime_type, encoding=encoding, content=content)
 

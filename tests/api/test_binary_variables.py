@@ -300,3 +300,43 @@ def test_content_changed_where_it_is_kept_is_not_handed_out(service, client, cas
         session.execute(update(AttachmentContent).where(AttachmentContent.sha256 == digest).values(data=b"forged"))
     changed = client.get(f"/process-instance/{instance}/variables/licence/data")
     assert changed.status_code == 409 and "no longer has that hash" in changed.json()["message"], changed.text
+
+
+def test_a_file_name_type_or_encoding_that_cannot_be_a_header_is_refused(client, case):
+    instance, task = case()
+    refused = {"filename": {"filename": "a\r\nSet-Cookie: x=1"},
+               "filename nul": {"filename": "a\x00.pdf"},
+               "mimeType": {"filename": "a.pdf", "mimeType": "text/plain\r\nX: 1"},
+               "mimeType form": {"filename": "a.pdf", "mimeType": "nonsense"},
+               "encoding": {"filename": "a.txt", "mimeType": "text/plain", "encoding": "utf-8\x01"}}
+    for why, info in refused.items():
+        body = {"modifications": {"f": {"type": "File", "value": b64(b"hello"), "valueInfo": info}}}
+        answer = client.post(f"/process-instance/{instance}/variables", json=body)
+        assert answer.status_code == 400, (why, answer.text)
+        assert answer.json()["type"] == "InvalidRequestException" and "Variable 'f'" in answer.json()["message"]
+    # Written out: a client library would escape the control characters of a part's header.
+    for filename, content_type in ((b"a\x01b.txt", b"text/plain"), (b"a.txt", b'text/plain; encoding="utf-8\x01"'),
+                                   (b"a.txt", b"nonsense")):
+        form = (b'--x\r\nContent-Disposition: form-data; name="data"; filename="' + filename + b'"\r\nContent-Type: '
+                + content_type + b'\r\n\r\nhello\r\n--x\r\nContent-Disposition: form-data; name="valueType"\r\n\r\n'
+                b"File\r\n--x--\r\n")
+        answer = client.post(f"/task/{task}/variables/f/data", content=form,
+                             headers={"content-type": "multipart/form-data; boundary=x"})
+        assert answer.status_code == 400, (filename, content_type, answer.text)
+    assert "f" not in client.get(f"/process-instance/{instance}/variables").json()
+
+
+def test_a_stored_file_name_or_type_unfit_for_a_header_still_downloads(service, client, case):
+    instance, _ = case({"licence": file_variable(filename="plain.pdf", mime_type="text/plain")})
+    with service.services.db.write() as session:
+        row = session.get(ProcessInstance, instance)
+        assert '"plain.pdf"' in row.state and '"text/plain"' in row.state
+        # As values taken before their names and types were checked may have been stored.
+        row.state = row.state.replace('"plain.pdf"', '"a\\r\\nSet-Cookie: x=1\\u0000.pdf"').replace(
+            '"text/plain"', '"nonsense\\r\\nX: 1"')
+    data = client.get(f"/process-instance/{instance}/variables/licence/data")
+    assert data.status_code == 200 and data.content == PDF
+    assert data.headers["content-type"] == "application/octet-stream"
+    assert "set-cookie" not in data.headers
+    assert data.headers["content-disposition"].startswith('attachment; filename="a__Set-Cookie: x=1_.pdf"')
+    assert "filename*=UTF-8''a%0D%0ASet-Cookie%3A%20x%3D1%00.pdf" in data.headers["content-disposition"]
