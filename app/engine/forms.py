@@ -19,7 +19,8 @@ _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")
 
 def parse_datetime(text: str, default_zone: tzinfo = UTC) -> datetime | None:
     """Read an instant as the clients write it: ISO 8601 with `+08:00`, `Z` or `+0800`, or Camunda's
-    form date `dd/MM/yyyy`. A value without an offset is taken in `default_zone`."""
+    form date `dd/MM/yyyy`. A value without an offset is taken in `default_zone`. An instant that
+    cannot be told in UTC and in `default_zone` (past the year 9999 or before the year 1) is none."""
     text = text.strip()
     value: datetime | None
     try:
@@ -34,7 +35,13 @@ def parse_datetime(text: str, default_zone: tzinfo = UTC) -> datetime | None:
                 continue
     if value is None:
         return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=default_zone)
+    value = value if value.tzinfo is not None else value.replace(tzinfo=default_zone)
+    try:
+        value.astimezone(UTC)
+        value.astimezone(default_zone)
+    except OverflowError:
+        return None
+    return value
 
 
 def _check(field: FormField, value: Any, zone: tzinfo) -> tuple[Any, str | None]:

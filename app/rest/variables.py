@@ -35,7 +35,7 @@ def parse_instant(text: str, zone: tzinfo, what: str) -> datetime:
     parsed = parse_datetime(text, zone)
     if parsed is None:
         raise InvalidRequest(f"Cannot convert value '{text}' of {what} to a date "
-                             "(expected yyyy-MM-dd'T'HH:mm:ss.SSSZ)")
+                             "(expected yyyy-MM-dd'T'HH:mm:ss.SSSZ, within the years 1 to 9999)")
     return parsed
 
 

@@ -297,6 +297,33 @@ def test_numbers_beyond_64_bits_in_parameters_are_refused(client, path, paramete
     assert response.status_code == 400 and parameter in response.json()["message"]
 
 
+LATEST, EARLIEST = "9999-12-31T23:59:59.999-1400", "0001-01-01T00:00:00.000+1400"
+
+
+@pytest.mark.parametrize("path, parameter, value", [
+    ("/batch", "startedBefore", LATEST), ("/history/decision-instance", "evaluatedBefore", LATEST),
+    ("/metrics", "startDate", EARLIEST), ("/metrics/activity-instance-start/sum", "startDate", EARLIEST),
+    ("/task", "dueBefore", LATEST), ("/history/process-instance", "startedBefore", LATEST),
+    ("/history/process-instance", "startedAfter", EARLIEST),
+])
+def test_dates_that_cannot_be_told_in_utc_are_refused(client, path, parameter, value):
+    response = client.get(path, params={parameter: value})
+    assert response.status_code == 400, response.text
+    assert response.json()["type"] == "InvalidRequestException"
+    assert f"parameter '{parameter}'" in response.json()["message"] and "years 1 to 9999" in response.json()["message"]
+
+
+def test_a_due_date_or_date_variable_that_cannot_be_told_in_utc_is_refused(client, service):
+    created = client.post("/task/create", json={"id": "far-due", "due": LATEST})
+    assert created.status_code == 400 and "parameter 'due'" in created.json()["message"], created.text
+    assert client.get("/task/far-due").status_code == 404
+    deploy_bytes(client, "dated.bpmn", process("dated", '<bpmn:startEvent id="s" />'
+                 '<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t" /><bpmn:userTask id="t" />'))
+    started = client.post("/process-definition/key/dated/start",
+                          json={"variables": {"when": {"type": "Date", "value": EARLIEST}}})
+    assert started.status_code == 400 and "variable 'when'" in started.json()["message"], started.text
+
+
 # --- 5. confidential variables through messages --------------------------------------------------
 
 SECRET_WAITING = SECRET.replace(b'<bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" />',
