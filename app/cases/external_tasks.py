@@ -23,12 +23,15 @@ from app.cases.binary_variables import with_bytes
 from app.cases.instances import (
     EXTERNAL_TASK_COMPLETED,
     EXTERNAL_TASK_FAILED,
+    MAX_THROWN_CODE,
+    MAX_THROWN_MESSAGE,
     get_active_instance,
     instance_of_open_work,
     jsonable,
     load_run,
     read_run,
     record,
+    refuse_long_thrown,
     refuse_reserved_keys,
     save_run,
 )
@@ -133,6 +136,8 @@ def complete(services: Services, task_id: str, *, worker_id: str, variables: Map
 
 def bpmn_error(services: Services, task_id: str, *, worker_id: str, error_code: str | None, error_message: str | None,
                variables: Mapping[str, Any], actor: Principal) -> None:
+    refuse_long_thrown("errorCode", error_code, MAX_THROWN_CODE)
+    refuse_long_thrown("errorMessage", error_message, MAX_THROWN_MESSAGE)
     if not error_code:
         raise InvalidRequest("errorCode is required")
     refuse_reserved_keys(variables)

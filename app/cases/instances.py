@@ -59,6 +59,18 @@ from app.telemetry import metrics
 _STEPS_STARTED = "steps_started"
 
 
+# What a thrown BPMN error or escalation may carry: a code as long as a definition's ids, a message as
+# long as Camunda's error message columns.
+MAX_THROWN_CODE = 255
+MAX_THROWN_MESSAGE = 4000
+
+
+def refuse_long_thrown(name: str, given: str | None, limit: int) -> None:
+    """An error or escalation code (or message) too long to keep is refused, named by a short prefix."""
+    if given is not None and len(given) > limit:
+        raise InvalidRequest(f"{name} has more than {limit} characters ('{given[:40]}…')")
+
+
 def refuse_reserved_keys(values: Mapping[str, Any]) -> None:
     """Saved state must stay restorable: the state format reserves the key 'typename' in objects."""
     def walk(value: Any, path: str) -> None:

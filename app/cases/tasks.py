@@ -20,6 +20,8 @@ from app.access.accounts import Principal
 from app.audit import ledger
 from app.cases.binary_variables import with_bytes
 from app.cases.instances import (
+    MAX_THROWN_CODE,
+    MAX_THROWN_MESSAGE,
     add_participants,
     get_active_instance,
     instance_of_open_work,
@@ -27,6 +29,7 @@ from app.cases.instances import (
     load_run,
     read_run,
     record,
+    refuse_long_thrown,
     refuse_reserved_keys,
     save_run,
 )
@@ -493,6 +496,8 @@ def bpmn_error(services: Services, task_id: str, *, error_code: str | None, erro
                variables: Mapping[str, Any], actor: Principal) -> None:
     """The user task throws a BPMN error (Camunda's handleBpmnError): whoever may complete the task may
     throw it; the error boundary event or event subprocess catching its code takes over."""
+    refuse_long_thrown("errorCode", error_code, MAX_THROWN_CODE)
+    refuse_long_thrown("errorMessage", error_message, MAX_THROWN_MESSAGE)
     if not error_code:
         raise InvalidRequest("errorCode is required")
     _throw(services, task_id, "task.bpmnError", variables, actor,
@@ -505,6 +510,7 @@ def escalation(services: Services, task_id: str, *, escalation_code: str | None,
     """The user task escalates (Camunda's handleEscalation): whoever may complete the task may; the
     escalation boundary event or event subprocess catching its code takes over, interrupting the task
     or beside it as drawn."""
+    refuse_long_thrown("escalationCode", escalation_code, MAX_THROWN_CODE)
     if escalation_code is None or not escalation_code.strip():
         raise InvalidRequest(f"escalationCode is {'null' if escalation_code is None else 'empty'}")
     _throw(services, task_id, "task.escalation", variables, actor,

@@ -120,3 +120,20 @@ def test_an_escalation_from_inside_a_subprocess_reaches_the_scopes_around_it(cli
     assert escalate(client, inspect["id"], "LEADERSHIP").status_code == 204
     assert "supervise" in open_tasks(client, instance) and "inspect_site" in open_tasks(client, instance)
     assert root.get(f"/api/process-instances/{instance}/replay").json()["reproduced"] is True
+
+
+def test_a_code_or_message_too_long_to_keep_is_refused_first_and_not_echoed(client):
+    instance, task = start(client)
+    huge = "E" * 1_000_000
+    for path, body in ((f"/task/{task}/bpmnEscalation", {"escalationCode": huge}),
+                       ("/task/no-such-task/bpmnEscalation", {"escalationCode": "E" * 256}),
+                       (f"/task/{task}/bpmnError", {"errorCode": huge}),
+                       (f"/task/{task}/bpmnError", {"errorCode": "E", "errorMessage": huge}),
+                       ("/external-task/no-such-task/bpmnError", {"workerId": "w", "errorCode": huge})):
+        answer = client.post(path, json=body)
+        assert answer.status_code == 400, (path, answer.text[:200])
+        assert answer.json()["type"] == "InvalidRequestException" and len(answer.text) < 300, answer.text[:300]
+        assert "more than" in answer.json()["message"]
+    assert open_tasks(client, instance) == {"review"}
+    uncaught = escalate(client, task, "E" * 255)
+    assert uncaught.status_code == 400 and uncaught.json()["type"] == "ProcessEngineException"
