@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     # The largest Bytes or File variable; a JSON body carries it as base64 (a third larger), within
     # max_request_bytes.
     max_binary_variable_bytes: int = Field(default=6 * 1024 * 1024, ge=1024)
+    # All the variables of a task of no process together, as JSON: they are kept in its row.
+    standalone_task_variables_bytes: int = Field(default=1024 * 1024, ge=1024)
     # The shortest period a timer cycle may repeat at, and how many firings of one schedule a worker
     # pass makes (the rest wait for the next pass).
     timer_cycle_minimum_seconds: int = Field(default=60, ge=1)

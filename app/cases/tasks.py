@@ -6,6 +6,8 @@ A task of a case changes in its case's unit of work and history. A standalone ta
 in the administrative history."""
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -319,7 +321,7 @@ def resolve(services: Services, task_id: str, variables: Mapping[str, Any], *, a
         _change(session, task, now, assignee=task.owner, delegation_state=RESOLVED)
         _record(session, task, instance, "task.resolved", now, actor, assignee=task.owner)
         if variables and instance is None:
-            _set_own_variables(session, task, variables, (), now, actor)
+            _set_own_variables(services, session, task, variables, (), now, actor)
         elif variables and instance is not None:
             _set_variables(services, session, instance, variables, (), actor)
 
@@ -332,13 +334,14 @@ def modify_task_variables(services: Services, task_id: str, *, modifications: Ma
     with services.db.write() as session:
         task, instance = _commanded_task(session, task_id, actor, while_suspended=True)
         if instance is None:
-            _set_own_variables(session, task, modifications, tuple(deletions), services.clock.now(), actor)
+            _set_own_variables(services, session, task, modifications, tuple(deletions), services.clock.now(), actor)
             return
         _set_variables(services, session, instance_of_open_work(session, instance.id), modifications,
                        tuple(deletions), actor)
 
 
 LOCAL_VARIABLES_MODIFIED = "task.localVariablesModified"
+_TASK_ID = re.compile(r"[A-Za-z0-9._:-]+")
 
 
 def modify_task_local_variables(services: Services, task_id: str, *, modifications: Mapping[str, Any],
@@ -349,7 +352,7 @@ def modify_task_local_variables(services: Services, task_id: str, *, modificatio
     with services.db.write() as session:
         task, instance = _commanded_task(session, task_id, actor, while_suspended=True)
         if instance is None:  # a standalone task's variables are all its own
-            _set_own_variables(session, task, modifications, tuple(deletions), services.clock.now(), actor,
+            _set_own_variables(services, session, task, modifications, tuple(deletions), services.clock.now(), actor,
                                LOCAL_VARIABLES_MODIFIED)
             return
         instance = instance_of_open_work(session, instance.id)
@@ -371,17 +374,24 @@ def _is_json(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(key, str) and _is_json(item) for key, item in value.items())
 
 
-def _set_own_variables(session: Session, task: UserTask, modifications: Mapping[str, Any], deletions: tuple[str, ...],
-                       now: datetime, actor: Principal, kind: str = "variables.modified") -> None:
+def _set_own_variables(services: Services, session: Session, task: UserTask, modifications: Mapping[str, Any],
+                       deletions: tuple[str, ...], now: datetime, actor: Principal,
+                       kind: str = "variables.modified") -> None:
     """A standalone task keeps its variables with its record. They are JSON values: a date or a binary
-    variable, which a case keeps in its workflow and content store, is refused."""
+    variable, which a case keeps in its workflow and content store, is refused; all of them together
+    within STANDALONE_TASK_VARIABLES_BYTES (as JSON), since no case bounds them."""
     for name, value in modifications.items():
         if not _is_json(value):
             raise InvalidRequest(f"Variable '{name}': a standalone task keeps variables of JSON types only "
                                  "(String, Boolean, numbers, Json, Null)")
     record_row = session.get_one(StandaloneTask, task.id)
     kept = {name: value for name, value in (record_row.variables or {}).items() if name not in deletions}
-    record_row.variables = {**kept, **modifications}
+    variables = {**kept, **modifications}
+    size = len(json.dumps(variables, ensure_ascii=False).encode())
+    if size > services.settings.standalone_task_variables_bytes:
+        raise InvalidRequest(f"Task '{task.id}' would keep {size} bytes of variables; a task of no process keeps at "
+                             f"most {services.settings.standalone_task_variables_bytes} bytes of them (as JSON)")
+    record_row.variables = variables
     _change(session, task, now)
     _record(session, task, None, kind, now, actor, modifications=dict(modifications), deletions=list(deletions))
 
@@ -473,7 +483,7 @@ def complete(services: Services, task_id: str, variables: Mapping[str, Any], *, 
         if task.process_instance_id is None:  # no process moves: the task ends, its history stays
             now = services.clock.now()
             if variables:
-                _set_own_variables(session, task, variables, (), now, actor)
+                _set_own_variables(services, session, task, variables, (), now, actor)
             kept = dict(session.get_one(StandaloneTask, task_id).variables or {})
             _end_standalone(session, task, now, actor, "completed", "task.completed",
                             groups=sorted(actor.groups), **({"form": True} if as_form else {}))
@@ -545,6 +555,10 @@ def create_task(services: Services, task_id: str | None, fields: Mapping[str, An
     task_id = task_id or str(uuid.uuid4())
     if len(task_id) > 36:
         raise InvalidRequest("Could not save task: a task's id has at most 36 characters")
+    # The id is a segment of the task's paths (/task/{id}): no '/', no control character, no '.' or '..'.
+    if not _TASK_ID.fullmatch(task_id) or task_id in (".", ".."):
+        raise InvalidRequest("Could not save task: a task's id is made of letters, digits, '-', '_', '.' and ':' "
+                             "(and is not '.' or '..')")
     region = fields.get("tenantId", actor.starting_region)
     if region is not None and region not in actor.regions and not permissions.is_administrator(actor):
         raise permissions.denied(actor, "CREATE", "Task", task_id)

@@ -275,3 +275,51 @@ def test_a_to_do_is_delegated_resolved_and_completed_by_its_owner(service, clien
     assert [kind for kind, _ in admin_kinds(root, "call-back-1")] == [
         "task.created", "task.unclaimed", "task.claimed", "task.delegated", "task.resolved", "variables.modified",
         "task.completed"]
+
+
+def test_an_id_that_cannot_name_a_path_is_refused(service, officials):
+    for task_id in ("a/b", "a\r\nb", "a\x00b", "..", ".", "a b", "办事"):
+        refused = create(service, "urumqi-clerk", id=task_id)
+        assert refused.status_code == 400, (task_id, refused.text)
+        assert refused.json()["type"] == "InvalidRequestException" and "letters, digits" in refused.json()["message"]
+    with as_user(service, "urumqi-clerk") as clerk:
+        assert clerk.get("/task/count").json() == {"count": 0}
+    assert create(service, "urumqi-clerk", id="park:call-back_1.v2").status_code == 204
+    with as_user(service, "urumqi-clerk") as clerk:
+        assert clerk.get("/task/park:call-back_1.v2").json()["name"] == "回电企业"
+        assert clerk.delete("/task/park:call-back_1.v2").status_code == 204
+
+
+def test_texts_longer_than_a_task_keeps_are_refused_on_create_and_update(service, client, officials):
+    for field, most in (("assignee", 255), ("owner", 255), ("name", 255), ("description", 4000), ("tenantId", 64)):
+        refused = client.post("/task/create", json={**TO_DO, field: "x" * (most + 1)})
+        assert refused.status_code == 400, (field, refused.text)
+        assert refused.json()["message"] == f"'{field}' has at most {most} characters"
+    assert client.get("/task/count").json() == {"count": 0}
+    assert create(service, "urumqi-clerk", assignee="u" * 255).status_code == 204
+    deploy_bytes(client, "neighbour.bpmn", CASE).raise_for_status()
+    client.post("/process-definition/key/standalone_neighbour/start", json={}).raise_for_status()
+    [of_case] = [task["id"] for task in client.get("/task").json() if task["processInstanceId"]]
+    for task_id in ("call-back-1", of_case):
+        for field in ("assignee", "owner"):
+            refused = client.put(f"/task/{task_id}", json={"name": "n", field: "x" * 256})
+            assert refused.status_code == 400 and field in refused.json()["message"], refused.text
+        assert client.get(f"/task/{task_id}").json()["name"] != "n"
+
+
+def test_the_variables_of_a_to_do_are_bounded_together(service, officials, monkeypatch):
+    monkeypatch.setattr(service.services.settings, "standalone_task_variables_bytes", 4096)
+    assert create(service, "urumqi-clerk", assignee="urumqi-clerk").status_code == 204
+    with as_user(service, "urumqi-clerk") as clerk:
+        def put(path: str, name: str, size: int):
+            return clerk.post(f"/task/call-back-1/{path}", json={"modifications": {name: {"value": "x" * size}}})
+
+        assert put("variables", "first", 3000).status_code == 204
+        refused = put("variables", "second", 3000)
+        assert refused.status_code == 400 and "at most 4096 bytes" in refused.json()["message"], refused.text
+        assert put("localVariables", "second", 3000).status_code == 400
+        assert put("variables", "first", 3900).status_code == 204  # replacing a value counts it once
+        completed = clerk.post("/task/call-back-1/complete", json={"variables": {"more": {"value": "x" * 500}}})
+        assert completed.status_code == 400, completed.text
+        assert clerk.get("/task/call-back-1/variables").json().keys() == {"first"}
+        assert clerk.post("/task/call-back-1/complete", json={}).status_code == 204

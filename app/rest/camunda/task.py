@@ -191,10 +191,10 @@ def _task_changes(body: dict[str, Any], services: Services) -> dict[str, Any]:
     for key in ("name", "description", "assignee", "owner", "delegationState", "tenantId"):
         if key in body:
             changes[key] = text(body, key)
-    if len(changes.get("name") or "") > 255:
-        raise InvalidRequest("'name' has at most 255 characters")
-    if len(changes.get("description") or "") > 4000:
-        raise InvalidRequest("'description' has at most 4000 characters")
+    # As long as the task's columns hold (a longer text would fail on PostgreSQL).
+    for key, most in (("name", 255), ("description", 4000), ("assignee", 255), ("owner", 255), ("tenantId", 64)):
+        if len(changes.get(key) or "") > most:
+            raise InvalidRequest(f"'{key}' has at most {most} characters")
     if "priority" in body:
         priority = body["priority"]
         if isinstance(priority, bool) or not isinstance(priority, int) or not -(2**31) <= priority < 2**31:
