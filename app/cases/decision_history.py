@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from app.access import permissions
 from app.access.accounts import Principal
 from app.definitions.decisions import EVALUATED
-from app.engine import ClauseValue, recorded_inputs, recorded_outputs
+from app.engine import ClauseValue, recorded_inputs, recorded_outputs, revived
 from app.errors import NotFound
 from app.persistence.models import AdminEvent, DecisionDefinition, HistoryEvent, ProcessDefinition, ProcessInstance
 from app.persistence.queries import like, page
@@ -192,8 +192,9 @@ def _instance(services: Services, session: Session, row: Row, include_inputs: bo
         collect_result_value=float(collected) if isinstance(collected, int | float) and not isinstance(
             collected, bool) else None,
         requirements_id=row.requirements_id, requirements_key=row.requirements_key, tenant_id=row.tenant_id,
-        inputs=recorded_inputs(table, payload.get("inputs") or {}) if include_inputs else None,
-        outputs=recorded_outputs(table, payload.get("matched_rules") or [], payload.get("outputs") or [])
+        # Recorded Bytes and File values are references again, shown as their type (not as their record).
+        inputs=recorded_inputs(table, revived(payload.get("inputs") or {})) if include_inputs else None,
+        outputs=recorded_outputs(table, payload.get("matched_rules") or [], revived(payload.get("outputs") or []))
         if include_outputs else None)
 
 

@@ -229,3 +229,17 @@ def test_deleting_evaluations_or_setting_their_removal_time_is_refused_and_keeps
     assert says in answer.json()["message"]
     assert client.get("/history/decision-instance/count").json()["count"] == before
 
+
+
+def test_a_bytes_or_file_input_is_shown_as_its_type_not_as_its_record(client):
+    deploy_bytes(client, "grading.dmn", grading("region")).raise_for_status()
+    for size in ({"type": "Bytes", "value": "aGVsbG8="},
+                 {"type": "File", "value": "aGVsbG8=", "valueInfo": {"filename": "规模.txt", "mimeType": "text/plain"}}):
+        answer = client.post("/decision-definition/key/grading/evaluate", json={"variables": {"size": size}})
+        assert answer.status_code == 200, answer.text
+    rows = evaluations(client, includeInputs="true", sortBy="evaluationTime", sortOrder="asc")
+    shown = sorted(({k: i[k] for k in ("type", "value", "valueInfo")} for row in rows for i in row["inputs"]),
+                   key=lambda i: i["type"])
+    assert shown == [{"type": "Bytes", "value": None, "valueInfo": {}},
+                     {"type": "File", "value": None, "valueInfo": {"filename": "规模.txt", "mimeType": "text/plain"}}]
+    assert "BinaryValue" not in client.get("/history/decision-instance", params={"includeInputs": "true"}).text
