@@ -65,9 +65,10 @@ MAX_THROWN_CODE = 255
 MAX_THROWN_MESSAGE = 4000
 
 
-def refuse_long_thrown(name: str, given: str | None, limit: int) -> None:
-    """An error or escalation code (or message) too long to keep is refused, named by a short prefix."""
-    if given is not None and len(given) > limit:
+def refuse_long_thrown(name: str, given: object, limit: int) -> None:
+    """An error or escalation code (or message) too long to keep is refused, named by a short prefix (what
+    is no text is refused where it is read)."""
+    if isinstance(given, str) and len(given) > limit:
         raise InvalidRequest(f"{name} has more than {limit} characters ('{given[:40]}…')")
 
 
