@@ -18,7 +18,7 @@ from typing import Any
 from lxml import etree
 
 from app.engine.expressions import MAX_NUMBER_DIGITS, ExpressionError, Template, compile_template
-from app.engine.xml import history_time_to_live, parse_untrusted_xml
+from app.engine.xml import MAX_DEFINITION_KEY, history_time_to_live, parse_untrusted_xml
 from app.engine.xml import refuse_element as _refuse
 from app.errors import InvalidProcessModel, ProcessExecutionFailed
 
@@ -421,8 +421,9 @@ def parse_decisions(resource: str, content: bytes) -> list[DecisionTable]:
             raise _refuse(resource, decision, "a decision needs an id (it becomes the decision definition key)")
         if key in keys:
             raise _refuse(resource, decision, f"decision key '{key}' is defined twice")
-        if len(key) > 255 or len(decision.get("name") or "") > 255:
-            raise _refuse(resource, decision, "a decision's id and name have at most 255 characters")
+        if len(key) > MAX_DEFINITION_KEY or len(decision.get("name") or "") > 255:
+            raise _refuse(resource, decision, f"a decision's id has at most {MAX_DEFINITION_KEY} characters and its "
+                                              "name at most 255 characters")
         keys.add(key)
         table = decision.find(f"{{{ns}}}decisionTable")
         if table is None:
@@ -551,9 +552,12 @@ def parse_decision_requirements(resources: Mapping[str, bytes]) -> list[Decision
         if len(keys) < 2:
             continue
         key = (root.get("id") or "").strip()
-        if not key or len(key) > 255 or len(root.get("name") or "") > 255:
+        if not key or len(key) > MAX_DEFINITION_KEY or len(root.get("name") or "") > 255:
             raise _refuse(resource, root, "a DMN file of several decisions needs an id on its definitions element "
-                                          "(at most 255 characters, as its name): it becomes the decision "
-                                          "requirements definition key")
+                                          f"(at most {MAX_DEFINITION_KEY} characters, its name at most 255): it "
+                                          "becomes the decision requirements definition key")
+        if len(root.get("namespace") or "") > 255:
+            raise _refuse(resource, root, "the namespace of a DMN file of several decisions has at most 255 "
+                                          "characters: it becomes the decision requirements definition category")
         graphs.append(DecisionRequirements(key, root.get("name"), root.get("namespace"), resource, keys))
     return graphs

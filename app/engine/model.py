@@ -74,6 +74,7 @@ from app.engine.xml import (
     BPMN_NS,
     BPMN_PREFIXES,
     CAMUNDA_NS,
+    MAX_DEFINITION_KEY,
     history_time_to_live,
     parse_untrusted_xml,
     refuse_element,
@@ -731,8 +732,9 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
             process_id = process.get("id")
             if not process_id:
                 raise refuse_element(resource, process, "a process needs an id (it becomes the process definition key)")
-            if len(process_id) > 255 or len(process.get("name") or "") > 255:
-                raise refuse_element(resource, process, "a process's id and name have at most 255 characters")
+            if len(process_id) > MAX_DEFINITION_KEY or len(process.get("name") or "") > 255:
+                raise refuse_element(resource, process, f"a process's id has at most {MAX_DEFINITION_KEY} characters "
+                                                        "and its name at most 255 characters")
             if process_id in facts:
                 raise refuse_element(resource, process,
                                      f"process key '{process_id}' is defined twice in this deployment")

@@ -50,6 +50,11 @@ def parse_untrusted_xml(content: bytes, resource_name: str) -> etree._Element:
     return root
 
 
+# The longest process, decision or decision requirements key: its definitions' ids,
+# `{key}:{version}:{uuid}`, are kept in columns of 255 characters (version of up to 10 digits).
+MAX_DEFINITION_KEY = 200
+
+
 def refuse_element(resource: str, element: etree._Element | None, reason: str) -> InvalidProcessModel:
     """The error that refuses a file, naming the resource, the element, its line and the reason."""
     element_id = element.get("id") if element is not None else None

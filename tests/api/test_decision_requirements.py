@@ -4,7 +4,7 @@ operations by key and tenant and on the history time to live, over real HTTP on 
 from __future__ import annotations
 
 from app.access import accounts
-from tests.support.bpmn_text import DMN_NS, grading
+from tests.support.bpmn_text import DMN_NS, grading, process
 from tests.support.http import as_user, deploy_bytes
 
 
@@ -201,3 +201,25 @@ def test_the_migration_gives_the_files_deployed_before_their_requirements_defini
         assert links == {"supervision_level:1": drds[0][0], "inspection_frequency:1": drds[0][0],
                          "grading:2": None, "supervision_level:3": drds[1][0], "inspection_frequency:3": drds[1][0]}
     engine.dispose()
+
+
+def test_keys_whose_definition_ids_would_not_fit_are_refused_naming_the_file(client):
+    refused = {
+        "drd.dmn": supervision().replace(b'id="supervision_rules"', b'id="' + b"d" * 201 + b'"'),
+        "namespace.dmn": supervision().replace(b'namespace="http://eco.example/dmn"',
+                                               b'namespace="http://eco.example/' + b"n" * 250 + b'"'),
+        "decision.dmn": grading("region").replace(b'id="grading"', b'id="' + b"g" * 201 + b'"'),
+        "process.bpmn": process("p" * 201, '<bpmn:startEvent id="s" />'),
+    }
+    for name, content in refused.items():
+        answer = deploy_bytes(client, name, content)
+        assert answer.status_code == 400, (name, answer.text)
+        assert answer.json()["type"] == "ParseException" and name in answer.json()["message"], answer.text
+    assert client.get("/deployment/count").json() == {"count": 0}
+    # The longest keys deploy on every database: their ids fit.
+    deploy_for(client, "drd.dmn", supervision().replace(b'id="supervision_rules"', b'id="' + b"d" * 200 + b'"'))
+    deploy_for(client, "decision.dmn", grading("region").replace(b'id="grading"', b'id="' + b"g" * 200 + b'"'))
+    deploy_for(client, "process.bpmn", process("p" * 200, '<bpmn:startEvent id="s" />'))
+    [drd] = client.get("/decision-requirements-definition").json()
+    assert drd["key"] == "d" * 200 and len(drd["id"]) <= 255
+    assert client.get(f"/process-definition/key/{'p' * 200}").json()["version"] == 1
