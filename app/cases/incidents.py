@@ -82,6 +82,7 @@ def create(services: Services, execution_id: str, incident_type: Any, configurat
                             incident_type=incident_type, configuration=configuration, message=message, created=now,
                             tenant_id=instance.tenant_id, resolved=False, execution_id=execution_id)
         session.add(incident)
+        instance.raised_incidents = True
         record(session, instance, "incident.created", now, user_id=actor.user_id, activity_id=activity_id,
                incidentId=incident.id, incident_type=incident_type, configuration=configuration, message=message,
                executionId=execution_id)

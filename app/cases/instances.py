@@ -351,7 +351,7 @@ def _end_raised_incidents(session: Session, instance: ProcessInstance, changes: 
     execution leaves the activity it was raised at (a waiting token, or the instance's own execution),
     or when the case ends."""
     ended = [change for change in changes if change.ended]
-    if not ended and instance.status == ACTIVE:
+    if not instance.raised_incidents or (not ended and instance.status == ACTIVE):
         return
     left = or_(Incident.execution_id.in_([change.activity_instance_id for change in ended]),
                and_(Incident.execution_id == instance.id,

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -125,6 +126,9 @@ class ProcessInstance(Base):
     history_hash: Mapped[str | None] = mapped_column(String(64))
     # Suspended (挂起): its tokens stay where they are until it is activated (app.cases.suspension).
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An operator raised an incident on it once (app.cases.incidents): only then do its steps look
+    # for raised incidents to end.
+    raised_incidents: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     revision: Mapped[int] = mapped_column(Integer, nullable=False)
     # Started by a call activity: the calling instance and the call activity's activity instance
     # there (Camunda's super process instance), and the first instance of the chain of callers.
