@@ -131,11 +131,13 @@ class Model:
         elements: dict[str, Element] = {}
         flows: list[tuple[str, str]] = []
         for node in root.iter():
-            if not isinstance(node.tag, str) or not node.tag.startswith(BPMN) or not node.get("id"):
+            if not isinstance(node.tag, str) or not node.tag.startswith(BPMN):
                 continue
             kind = node.tag[len(BPMN):]
-            if kind == "sequenceFlow":
+            if kind == "sequenceFlow":  # with or without an id: the service names a flow that has none
                 flows.append((node.get("sourceRef", ""), node.get("targetRef", "")))
+                continue
+            if not node.get("id"):
                 continue
             events = [child.tag[len(BPMN):-len("EventDefinition")] for child in node
                       if isinstance(child.tag, str) and child.tag.endswith("EventDefinition")]

@@ -14,7 +14,10 @@ so it starts them itself instead:
   enclosing scope; nothing catching it, nothing happens;
 - an interrupting start (the default) cancels everything else that runs in the scope first, and the
   scope ends once its event subprocess has; a non-interrupting one runs beside the scope's tokens,
-  as often as its event arrives.
+  as often as its event arrives;
+- a timer start is run by the library: it starts the event subprocess with its scope and lets the
+  timer wait inside it. An interrupting one cancels, when it fires, everything else that runs in
+  the scope (_InterruptsOnTimer); it fires once, so a cycle there fires at its first instant.
 """
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.util.event import EventManager
@@ -49,6 +53,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from app.engine.steps import EventWait
+from app.engine.timers import ServiceCycleOnce
 from app.engine.xml import BPMN_PREFIXES
 
 _KINDS = {"message": MessageEventDefinition, "signal": SignalEventDefinition}
@@ -95,6 +100,21 @@ def use_event_subprocesses(specs: Iterable[BpmnProcessSpec], interrupting: Mappi
         for start in spec.bpmn_start_events:
             if start.bpmn_id in interrupting:
                 start.interrupting = interrupting[start.bpmn_id]
+                if start.interrupting and isinstance(start.event_definition, TimerEventDefinition):
+                    if isinstance(start.event_definition, CycleTimerEventDefinition):
+                        start.event_definition.__class__ = ServiceCycleOnce
+                    start.__class__ = _interrupting_variant(type(start))
+
+
+_VARIANTS: dict[type, type] = {}
+
+
+def _interrupting_variant(cls: type) -> type:
+    if issubclass(cls, _InterruptsOnTimer):
+        return cls
+    if cls not in _VARIANTS:
+        _VARIANTS[cls] = type(cls.__name__, (_InterruptsOnTimer, cls), {})
+    return _VARIANTS[cls]
 
 
 def starts_on_messages_or_signals(specs: Iterable[BpmnProcessSpec]) -> bool:
@@ -126,8 +146,35 @@ def _scopes(workflow: BpmnWorkflow) -> Iterator[tuple[Any, str]]:
 
 
 def _interrupted(scope: Any) -> bool:
+    # Started on an event, an event subprocess's task is a child of the scope's root; started with
+    # the scope (a timer's), of the scope's start.
     return any(task.internal_data.get(_INTERRUPTING) and not task.has_state(TaskState.FINISHED_MASK)
-               for task in scope.task_tree.children)
+               for child in scope.task_tree.children for task in (child, *child.children))
+
+
+class _InterruptsOnTimer:
+    """The timer start of an interrupting event subprocess: when it fires, everything else that runs
+    in the event subprocess's scope is cancelled, as Camunda interrupts the scope."""
+
+    def _on_ready_hook(self, my_task: Task) -> None:
+        super()._on_ready_hook(my_task)  # type: ignore[misc]  # the library's start event spec
+        inner = my_task.workflow
+        if inner.parent_task_id is None:
+            return
+        started = inner.top_workflow.get_task_from_id(inner.parent_task_id)
+        started.internal_data[_INTERRUPTING] = True
+        # Beside its way up from the scope's root run the scope's other paths: what is unfinished
+        # there goes (a finished task's descendants may still run).
+        way = started
+        while way.parent is not None:
+            pending = [other for other in way.parent.children if other is not way]
+            while pending:
+                other = pending.pop()
+                if other.has_state(TaskState.FINISHED_MASK):
+                    pending.extend(other.children)
+                else:
+                    other.cancel()
+            way = way.parent
 
 
 def _handlers_of(scope: Any, scope_task_id: str = "") -> Iterator[Handler]:

@@ -5,7 +5,10 @@ as its event comes; an error or escalation goes to the nearest scope that catche
 escalation nobody catches changes nothing."""
 from __future__ import annotations
 
-from tests.support.http import deploy, start
+import pytest
+
+from tests.support.bpmn_text import process
+from tests.support.http import deploy, deploy_bytes, start
 from tests.support.paths import FIXTURES
 
 CONSTRUCTS = FIXTURES / "constructs"
@@ -207,3 +210,45 @@ def test_an_escalation_rethrown_by_an_event_subprocess_goes_to_the_scope_around_
     for key in ("bureau_review", "inspect_site"):
         complete_task(client, case, key)
     assert state(client, case) == "COMPLETED"
+
+
+def _rectification_deadline(timer: str, inside_subprocess: bool) -> bytes:
+    """整改: the enterprise rectifies while an interrupting timer event subprocess waits; when it
+    fires, the rectification is cut off and the case is handed to enforcement."""
+    flow = (f'<bpmn:startEvent id="rs"/><bpmn:sequenceFlow id="r1" sourceRef="rs" targetRef="rectify"/>'
+            f'<bpmn:userTask id="rectify"/><bpmn:sequenceFlow id="r2" sourceRef="rectify" targetRef="re"/>'
+            f'<bpmn:endEvent id="re"/>'
+            f'<bpmn:subProcess id="lapse" triggeredByEvent="true"><bpmn:startEvent id="deadline">'
+            f'<bpmn:timerEventDefinition>{timer}</bpmn:timerEventDefinition></bpmn:startEvent>'
+            f'<bpmn:sequenceFlow id="l1" sourceRef="deadline" targetRef="enforce"/><bpmn:userTask id="enforce"/>'
+            f'<bpmn:sequenceFlow id="l2" sourceRef="enforce" targetRef="le"/><bpmn:endEvent id="le"/>'
+            f'</bpmn:subProcess>')
+    if inside_subprocess:
+        flow = (f'<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="stage"/>'
+                f'<bpmn:subProcess id="stage">{flow}</bpmn:subProcess>'
+                f'<bpmn:sequenceFlow id="f2" sourceRef="stage" targetRef="after"/><bpmn:userTask id="after"/>')
+    return process("rectification_deadline", flow)
+
+
+@pytest.mark.parametrize("timer", ["<bpmn:timeDuration>P15D</bpmn:timeDuration>",
+                                   "<bpmn:timeCycle>R/P15D</bpmn:timeCycle>"])
+@pytest.mark.parametrize("inside_subprocess", [False, True])
+def test_an_interrupting_timer_event_subprocess_cuts_off_its_scope_when_it_fires(client, root, timer,
+                                                                                 inside_subprocess):
+    """As Camunda: the timer fires once (a cycle on an interrupting start too), cancels what runs in
+    the scope, and the scope ends when its event subprocess has."""
+    assert deploy_bytes(client, "deadline.bpmn", _rectification_deadline(timer, inside_subprocess)).status_code == 200
+    case = start(client, "rectification_deadline").json()["id"]
+    assert open_tasks(client, case) == ["rectify"]
+    root.post("/api/clock", json={"advance": "P16D"}).raise_for_status()
+    assert open_tasks(client, case) == ["enforce"]
+    assert client.get("/job", params={"processInstanceId": case}).json() == []
+    canceled = {row["activityId"] for row in history(client, case) if row["canceled"]}
+    assert "rectify" in canceled
+    complete_task(client, case, "enforce")
+    if inside_subprocess:
+        assert open_tasks(client, case) == ["after"]
+        complete_task(client, case, "after")
+    assert state(client, case) == "COMPLETED"
+    assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
+
