@@ -21,7 +21,8 @@ import subprocess
 from pathlib import Path
 from xml.etree import ElementTree
 
-CODE_NAMESPACES = ("{http://camunda.org/schema/1.0/bpmn}", "{http://activiti.org/bpmn}")
+CODE_NAMESPACES = ("{http://camunda.org/schema/1.0/bpmn}", "{http://operaton.org/schema/1.0/bpmn}",
+                   "{http://activiti.org/bpmn}")
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 METHOD_CALL = re.compile(r"[$#]\{[^}]*[\w)]\s*\.\s*\w+\s*\(")  # also ${dateTime().plusDays(2)}
 CODE_ATTRIBUTES = ("class", "delegateExpression", "expression", "variableMappingClass",

@@ -18,7 +18,7 @@ from typing import Any
 from lxml import etree
 
 from app.engine.expressions import MAX_NUMBER_DIGITS, ExpressionError, Template, compile_template
-from app.engine.xml import MAX_DEFINITION_KEY, history_time_to_live, parse_untrusted_xml
+from app.engine.xml import CAMUNDA_DMN_NS, MAX_DEFINITION_KEY, history_time_to_live, parse_untrusted_xml
 from app.engine.xml import refuse_element as _refuse
 from app.errors import InvalidProcessModel, ProcessExecutionFailed
 
@@ -28,7 +28,6 @@ DMN_NAMESPACES = frozenset({
     "https://www.omg.org/spec/DMN/20191111/MODEL/",  # DMN 1.3 (Camunda Modeler 5)
     "https://www.omg.org/spec/DMN/20230324/MODEL/",  # DMN 1.5
 })
-CAMUNDA_NS = "http://camunda.org/schema/1.0/dmn"
 # Hit policies evaluated here; PRIORITY and OUTPUT ORDER need output value lists, which Camunda
 # Modeler does not edit, and are refused.
 HIT_POLICIES = frozenset({"UNIQUE", "FIRST", "ANY", "RULE ORDER", "COLLECT"})
@@ -504,8 +503,8 @@ def _table(resource: str, ns: str, key: str, decision: etree._Element, table: et
         rules.append(DecisionRule(node.get("id"), (description.text or "").strip() if description is not None
                                   else None, tuple(tests), tuple(values)))
     return DecisionTable(key=key, name=decision.get("name"),
-                         version_tag=decision.get(f"{{{CAMUNDA_NS}}}versionTag"),
-                         history_time_to_live=history_time_to_live(resource, decision, CAMUNDA_NS),
+                         version_tag=decision.get(f"{{{CAMUNDA_DMN_NS}}}versionTag"),
+                         history_time_to_live=history_time_to_live(resource, decision, CAMUNDA_DMN_NS),
                          resource_name=resource,
                          checksum=hashlib.sha256(etree.tostring(decision, method="c14n")).hexdigest(),
                          hit_policy=hit_policy, aggregation=aggregation,

@@ -120,7 +120,7 @@ class DecisionReference:
     binding: str
     version: Template | None
     version_tag: Template | None
-    result_variable: str
+    result_variable: str | None
     map_result: str
 
     def lookup(self, variables: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> DecisionLookup:

@@ -149,6 +149,72 @@ def rewrite_message_throws(root: etree._Element) -> None:
                 scope.replace(event, task)
 
 
+def read_standard_multi_instance(root: etree._Element) -> None:
+    """BPMN's own `loopDataInputRef` and `inputDataItem` name a multi-instance activity's collection and
+    element variable, as `camunda:collection` and `camunda:elementVariable` do (Camunda reads them after
+    its attributes, so they win); outputs, which Camunda 7 does not gather, are dropped with them."""
+    for loop in root.iter(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics"):
+        collection = loop.find("bpmn:loopDataInputRef", BPMN_PREFIXES)
+        if collection is not None and (collection.text or "").strip():
+            loop.set(f"{{{CAMUNDA_NS}}}collection", (collection.text or "").strip())
+        item = loop.find("bpmn:inputDataItem", BPMN_PREFIXES)
+        if item is not None and item.get("name"):
+            loop.set(f"{{{CAMUNDA_NS}}}elementVariable", item.get("name") or "")
+        for tag in ("loopDataInputRef", "inputDataItem", "loopDataOutputRef", "outputDataItem"):
+            for child in loop.findall(f"bpmn:{tag}", BPMN_PREFIXES):
+                loop.remove(child)
+
+
+# The library names its own start and end steps and its root so; an element of such an id is parsed
+# under another name (one no XML id can have) and keeps its id wherever the service shows it.
+_RESERVED_IDS = frozenset({"Start", "End", "Root"})
+_RENAMED = "~"
+_REFERENCES = ("sourceRef", "targetRef", "attachedToRef", "default", "activityRef")
+
+
+def rename_reserved_ids(root: etree._Element) -> None:
+    """Give the flow nodes whose ids the library keeps for itself the name they are parsed under, and
+    every reference to them; restore_reserved_ids gives the parsed steps their ids back."""
+    renamed = {}
+    for process in root.iterfind("bpmn:process", BPMN_PREFIXES):
+        for element in process.iter():
+            if (isinstance(element.tag, str) and element.get("id") in _RESERVED_IDS
+                    and etree.QName(element).localname != "sequenceFlow"):
+                renamed[element.get("id")] = f"{element.get('id')}{_RENAMED}"
+                element.set("id", renamed[element.get("id")])
+    if not renamed:
+        return
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        for attribute in _REFERENCES:
+            if element.get(attribute) in renamed:
+                element.set(attribute, renamed[element.get(attribute) or ""])
+        if etree.QName(element).localname in ("sourceRef", "targetRef") and (element.text or "").strip() in renamed:
+            element.text = renamed[(element.text or "").strip()]
+
+
+def restore_reserved_ids(specs: Iterable[BpmnProcessSpec]) -> None:
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            bpmn_id = getattr(task_spec, "bpmn_id", None)
+            if bpmn_id and bpmn_id.endswith(_RENAMED) and bpmn_id[:-len(_RENAMED)] in _RESERVED_IDS:
+                task_spec.bpmn_id = bpmn_id[:-len(_RENAMED)]
+
+
+# What Camunda runs as a service task: a send task, and a business rule task that names no decision.
+SERVICE_TASK_LIKE = ("serviceTask", "sendTask", "businessRuleTask")
+
+
+def rewrite_external_tasks(root: etree._Element) -> None:
+    """Send tasks and business rule tasks that are external tasks become the service tasks they behave
+    as (the element's type, as Camunda reports it, was read before)."""
+    for tag in SERVICE_TASK_LIKE[1:]:
+        for task in list(root.iter(f"{{{BPMN_NS}}}{tag}")):
+            if task.get(f"{{{CAMUNDA_NS}}}type") == "external" and task.get(f"{{{CAMUNDA_NS}}}decisionRef") is None:
+                task.tag = f"{{{BPMN_NS}}}serviceTask"
+
+
 def end_subprocesses(root: etree._Element) -> None:
     """Give each embedded subprocess without an end event one (see the module's docstring)."""
     for subprocess in root.iter(f"{{{BPMN_NS}}}subProcess", f"{{{BPMN_NS}}}transaction"):
@@ -216,21 +282,6 @@ def take_unconditional_flows(root: etree._Element) -> None:
             if (gateway is not None and flow.get("id") != gateway.get("default")
                     and flow.find("bpmn:conditionExpression", BPMN_PREFIXES) is None):
                 etree.SubElement(flow, f"{{{BPMN_NS}}}conditionExpression").text = "${true}"
-
-
-ACTIVITI_NS = "http://activiti.org/bpmn"
-
-
-def read_activiti_as_camunda(root: etree._Element) -> None:
-    """Move the elements and attributes of Activiti's namespace into Camunda's."""
-    activiti = f"{{{ACTIVITI_NS}}}"
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        if element.tag.startswith(activiti):
-            element.tag = f"{{{CAMUNDA_NS}}}{element.tag[len(activiti):]}"
-        for name in [str(name) for name in element.attrib if str(name).startswith(activiti)]:
-            element.set(f"{{{CAMUNDA_NS}}}{name[len(activiti):]}", element.attrib.pop(name))
 
 
 def resolve_references(root: etree._Element) -> None:

@@ -46,14 +46,18 @@ from app.engine.event_subprocesses import interrupting_starts, use_event_subproc
 from app.engine.events import use_service_events
 from app.engine.expressions import ExpressionSyntaxError, Template, compile_template, contains_expression
 from app.engine.flows import (
+    SERVICE_TASK_LIKE,
     drop_data_associations,
     end_implicitly,
     end_subprocesses,
     join_link_events,
     message_throw_topic,
     name_unnamed_flows,
-    read_activiti_as_camunda,
+    read_standard_multi_instance,
+    rename_reserved_ids,
     resolve_references,
+    restore_reserved_ids,
+    rewrite_external_tasks,
     rewrite_message_throws,
     rewrite_transactions,
     split_implicitly,
@@ -264,13 +268,15 @@ def _check_element(resource: str, element: etree._Element) -> None:
             raise refuse_element(resource, element, reason)
     if tag != "businessRuleTask" and element.get(f"{{{CAMUNDA_NS}}}resultVariable") is not None:
         raise refuse_element(resource, element, "camunda:resultVariable belongs on a business rule task")
-    if tag == "sendTask":
-        raise refuse_element(resource, element, f"a {tag} cannot run here; use a serviceTask with "
-                                         "camunda:type=\"external\" and a camunda:topic for its worker")
-    if tag == "serviceTask":
-        if _camunda(element, "type") != "external" or not _camunda(element, "topic"):
-            raise refuse_element(resource, element, f"a {tag} must be an external task "
-                                             "(camunda:type=\"external\" with a camunda:topic)")
+    if tag == "businessRuleTask" and _camunda(element, "decisionRef") is None and (
+            _camunda(element, "type") != "external" or not _camunda(element, "topic")):
+        raise refuse_element(resource, element, "a business rule task evaluates a decision (camunda:decisionRef "
+                                                "naming a DMN decision deployed too) or is an external task "
+                                                "(camunda:type=\"external\" with a camunda:topic)")
+    if tag in ("serviceTask", "sendTask") and (_camunda(element, "type") != "external"
+                                               or not _camunda(element, "topic")):
+        raise refuse_element(resource, element, f"a {tag} must be an external task "
+                                                 "(camunda:type=\"external\" with a camunda:topic)")
     if (tag == "signalEventDefinition" and element.find("bpmn:extensionElements/camunda:in", _NS) is not None
             and parent is not None and _tag(parent) not in _SIGNAL_THROWS):
         raise refuse_element(resource, parent, "camunda:in on a signal belongs on a signal throw or end event "
@@ -505,10 +511,7 @@ def _start_event(resource: str, element: etree._Element, element_id: str) -> Sta
 
 
 def _decision_reference(resource: str, element: etree._Element) -> DecisionReference:
-    key = _camunda(element, "decisionRef")
-    if key is None:
-        raise refuse_element(resource, element, "a business rule task needs camunda:decisionRef naming the "
-                                                "decision (DMN) it evaluates; deploy the DMN file too")
+    key = _camunda(element, "decisionRef") or ""  # read only when given
     binding = _camunda(element, "decisionRefBinding") or "latest"
     if binding not in DECISION_BINDINGS:
         raise refuse_element(resource, element, f"camunda:decisionRefBinding '{binding}' is not supported "
@@ -521,10 +524,10 @@ def _decision_reference(resource: str, element: etree._Element) -> DecisionRefer
     version_tag = _camunda(element, "decisionRefVersionTag")
     if binding == "versionTag" and version_tag is None:
         raise refuse_element(resource, element, "binding 'versionTag' needs camunda:decisionRefVersionTag")
+    # Without one the result is kept nowhere, as in Camunda; output parameters read it as decisionResult.
     result_variable = _camunda(element, "resultVariable")
-    if result_variable is None or not result_variable.isidentifier():
-        raise refuse_element(resource, element, "a business rule task needs camunda:resultVariable, a variable "
-                                                "name, to keep the decision's result")
+    if result_variable is not None and not result_variable.isidentifier():
+        raise refuse_element(resource, element, f"camunda:resultVariable '{result_variable}' is no variable name")
     map_result = _camunda(element, "mapDecisionResult") or "resultList"
     if map_result not in MAP_DECISION_RESULTS:
         raise refuse_element(resource, element, f"camunda:mapDecisionResult '{map_result}' is not one of "
@@ -626,14 +629,14 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
             inputs[element_id], outputs[element_id] = _parameters(resource, element, mapping)
         if tag == "userTask":
             user_tasks[element_id] = _user_task(resource, element, element_id)
-        elif tag == "businessRuleTask":
+        elif tag == "businessRuleTask" and _camunda(element, "decisionRef") is not None:
             decisions[element_id] = _decision_reference(resource, element)
         elif tag == "callActivity":
             call_activities[element_id] = read_call_activity(resource, element)
             if element.find("bpmn:multiInstanceLoopCharacteristics", _NS) is None:
                 # Its own variables (inputs, local camunda:out values) go when it completes, inputs or not.
                 inputs.setdefault(element_id, ())
-        elif tag == "serviceTask":
+        elif tag in SERVICE_TASK_LIKE:  # a business rule task without a decision: _check_element
             external_tasks[element_id] = ExternalTaskDefinition(
                 element_id, _camunda(element, "topic") or "",  # _check_element refused a task without one
                 _compile(resource, element, _camunda(element, "taskPriority"), "camunda:taskPriority"))
@@ -717,8 +720,8 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
     interrupting: dict[str, bool] = {}
     for resource, content in resources.items():
         root = parse_untrusted_xml(content, resource)
-        read_activiti_as_camunda(root)
         name_unnamed_flows(root)
+        read_standard_multi_instance(root)
         end_subprocesses(root)
         resolve_references(root)
         if is_decision_resource(root):
@@ -755,7 +758,9 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
         take_unconditional_flows(root)
         prepare_compensation(resource, root, compensation)
         rewrite_message_throws(root)
+        rewrite_external_tasks(root)
         drop_data_associations(root)
+        rename_reserved_ids(root)
         try:
             parser.add_bpmn_xml(root, filename=resource)
         except ValidationException as error:
@@ -775,6 +780,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
         try:
             spec = parser.get_spec(process_id)
             subprocess_specs = parser.get_subprocess_specs(process_id)
+            restore_reserved_ids([spec, *subprocess_specs.values()])
             use_service_timers([spec, *subprocess_specs.values()])
             use_service_multi_instance([spec, *subprocess_specs.values()])
             use_compensation([spec, *subprocess_specs.values()], compensation)

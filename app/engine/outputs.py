@@ -13,6 +13,8 @@ them to the parsed specs once, so saved state is unchanged.
   its own variables too, kept beside its input parameters; they go when it completes, before its
   output parameters are evaluated (in Camunda they live on the task, which output mappings do not
   read).
+- A business rule task's output parameters read its decision's whole result as `decisionResult`, its
+  own variable (Camunda's), which goes when it completes.
 """
 from __future__ import annotations
 
@@ -78,6 +80,10 @@ def _evaluated(task: Task, value: ParameterValue) -> Any:
     return task.workflow.script_engine.evaluate(task, value)
 
 
+# A business rule task's own variable holding its decision's whole result, for its output parameters.
+DECISION_RESULT = "decisionResult"
+
+
 class _SetsOutputs:
     output_parameters: tuple[tuple[str, ParameterValue], ...] = ()
 
@@ -86,6 +92,7 @@ class _SetsOutputs:
         # Evaluated in order, each seeing the ones before it, through the run's safe evaluator.
         for name, value in self.output_parameters:
             my_task.data[name] = evaluate_parameter(my_task, value)
+        _drop_locals(my_task, [DECISION_RESULT])
 
 
 class _SetsInputs:

@@ -60,9 +60,6 @@ def _local(element: etree._Element) -> str:
     return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
 
-_RESERVED_IDS = frozenset({"Start", "End", "Root"})
-
-
 def check_structure(resource: str, root: etree._Element) -> None:
     """Refuse what the library would pass over in the processes of one file (see the module's docstring)."""
     seen: dict[str, etree._Element] = {}
@@ -98,8 +95,8 @@ def _check_flow_element(resource: str, element: etree._Element, tag: str, seen: 
     if element_id in seen:
         raise refuse_element(resource, element, f"two elements have the id '{element_id}'; ids must be unique "
                                                 "in a file")
-    if element_id in _RESERVED_IDS or element_id.endswith(".EndJoin"):
-        # The library names its own start and end steps so: an element of that id would replace them.
+    if element_id.endswith(".EndJoin"):
+        # The library names its own end step so: an element of that id would replace it.
         raise refuse_element(resource, element, f"the id '{element_id}' is one the engine keeps for itself; give "
                                                 "the element another id (in the Modeler: General → ID)")
     seen[element_id] = element

@@ -87,12 +87,15 @@ def check_cycle_period(period: str, limits: TimerLimits) -> None:
 
 def _instant(value: object) -> str:
     """A timeDate's value as an ISO instant with its offset: dates from forms arrive as datetimes, and
-    a text without an offset is read in the run's zone (not the machine's, as the library would)."""
+    a text without an offset is read in the run's zone (not the machine's, as the library would), and
+    a duration (`P…`) counts from now, as Camunda's due date calendar reads it."""
     zone = _run_time.get().zone
     if isinstance(value, datetime):
         instant = value
     elif isinstance(value, date):
         instant = datetime(value.year, value.month, value.day)
+    elif str(value).strip().startswith("P"):
+        instant = add_iso_duration(_now(), str(value).strip())
     else:
         try:
             instant = datetime.fromisoformat(str(value).strip())

@@ -10,7 +10,17 @@ from app.errors import InvalidProcessModel
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+CAMUNDA_DMN_NS = "http://camunda.org/schema/1.0/dmn"
 BPMN_PREFIXES = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+
+# Extension namespaces read as Camunda's, and whether theirs wins when an element carries both.
+# Operaton, Camunda 7's fork, draws with its own namespace and reads it before Camunda's; Camunda 7
+# reads Activiti's, which its diagrams inherited, only where its own is absent.
+_READ_AS_CAMUNDA = (
+    ("http://operaton.org/schema/1.0/bpmn", CAMUNDA_NS, True),
+    ("http://operaton.org/schema/1.0/dmn", CAMUNDA_DMN_NS, True),
+    ("http://activiti.org/bpmn", CAMUNDA_NS, False),
+)
 
 # BPMN and DMN never need a document type; refusing it outright stops entity expansion (billion
 # laughs), external entities (XXE) and DTD fetches before the parser does any work.
@@ -47,7 +57,25 @@ def parse_untrusted_xml(content: bytes, resource_name: str) -> etree._Element:
             f"{resource_name}: a document type declaration (DOCTYPE/ENTITY) is not allowed in a process file",
             details={"resource": resource_name, "element": None},
         )
+    _read_as_camunda(root)
     return root
+
+
+def _read_as_camunda(root: etree._Element) -> None:
+    """Move the elements and attributes of Operaton's and Activiti's namespaces into Camunda's, so
+    that everything after reads (and refuses) one vocabulary."""
+    aliases = [(f"{{{namespace}}}", f"{{{camunda}}}", wins) for namespace, camunda, wins in _READ_AS_CAMUNDA]
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        for alias, camunda, wins in aliases:
+            if element.tag.startswith(alias):
+                element.tag = camunda + element.tag[len(alias):]
+            for name in [str(name) for name in element.attrib if str(name).startswith(alias)]:
+                value = element.attrib.pop(name)
+                target = camunda + name[len(alias):]
+                if wins or element.get(target) is None:
+                    element.set(target, value)
 
 
 # The longest process, decision or decision requirements key: its definitions' ids,

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 from sqlalchemy import select
@@ -66,12 +67,57 @@ def test_a_business_rule_task_routes_by_the_latest_table_and_records_the_evaluat
     assert event.payload["result"] == "region" and event.payload["decision_definition_id"].startswith("grading:1:")
 
 
-def test_a_business_rule_task_needs_a_decision_and_a_result_variable(client):
-    bad = process("bad", '<bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="g" />'
-                         '<bpmn:businessRuleTask id="g" camunda:decisionRef="grading" />')
-    response = deploy_bytes(client, "bad.bpmn", bad)
-    assert response.status_code == 400 and "camunda:resultVariable" in response.json()["message"]
+def test_a_business_rule_task_without_result_variable_gives_its_outputs_the_whole_result_as_camunda_does(client):
+    deploy_bytes(client, "grading.dmn", grading("region")).raise_for_status()
+    mapped = process("mapped", """
+  <bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="g" />
+  <bpmn:businessRuleTask id="g" camunda:decisionRef="grading"><bpmn:extensionElements><camunda:inputOutput>
+    <camunda:outputParameter name="graded">${decisionResult}</camunda:outputParameter>
+  </camunda:inputOutput></bpmn:extensionElements></bpmn:businessRuleTask>
+  <bpmn:sequenceFlow id="f2" sourceRef="g" targetRef="w" /><bpmn:userTask id="w" />
+  <bpmn:sequenceFlow id="f3" sourceRef="w" targetRef="e" /><bpmn:endEvent id="e" />""")
+    deploy_bytes(client, "mapped.bpmn", mapped).raise_for_status()
+    case = start(client, "mapped", size="large").json()["id"]
+    variables = client.get(f"/process-instance/{case}/variables").json()
+    # Camunda's resultList: one map per matched rule; decisionResult itself was the task's own.
+    assert variables["graded"]["type"] == "Json" and json.loads(variables["graded"]["value"]) == [{"level": "region"}]
+    assert set(variables) == {"size", "graded"}
+    kept_nowhere = mapped.replace(b"<camunda:outputParameter name=\"graded\">${decisionResult}</camunda:outputParameter>",
+                                  b"").replace(b'"mapped"', b'"unmapped"')
+    deploy_bytes(client, "unmapped.bpmn", kept_nowhere).raise_for_status()
+    case = start(client, "unmapped", size="large").json()["id"]
+    assert set(client.get(f"/process-instance/{case}/variables").json()) == {"size"}
 
+
+def test_a_business_rule_task_needs_a_decision_or_an_external_implementation(client):
+    bad = process("bad", '<bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="g" />'
+                         '<bpmn:businessRuleTask id="g" />')
+    response = deploy_bytes(client, "bad.bpmn", bad)
+    assert response.status_code == 400, response.text
+    assert "camunda:decisionRef" in response.json()["message"] and "external" in response.json()["message"]
+    named = bad.replace(b'<bpmn:businessRuleTask id="g" />',
+                        b'<bpmn:businessRuleTask id="g" camunda:decisionRef="grading" camunda:resultVariable="a b" />')
+    response = deploy_bytes(client, "bad.bpmn", named)
+    assert response.status_code == 400 and "'a b' is no variable name" in response.json()["message"]
+
+
+@pytest.mark.parametrize("tag", ["businessRuleTask", "sendTask"])
+def test_business_rule_and_send_tasks_of_type_external_are_external_tasks_as_in_camunda(client, tag):
+    body = (f'<bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t" />'
+            f'<bpmn:{tag} id="t" camunda:type="external" camunda:topic="notify" />'
+            '<bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e" /><bpmn:endEvent id="e" />')
+    deploy_bytes(client, "worked.bpmn", process("worked", body)).raise_for_status()
+    case = start(client, "worked").json()["id"]
+    [task] = client.post("/external-task/fetchAndLock", json={
+        "workerId": "w", "maxTasks": 5, "topics": [{"topicName": "notify", "lockDuration": 60_000}]}).json()
+    assert task["activityId"] == "t" and task["processInstanceId"] == case
+    assert client.post(f"/external-task/{task['id']}/complete", json={"workerId": "w"}).status_code == 204
+    assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
+    [worked] = client.get("/history/activity-instance", params={"processInstanceId": case, "activityId": "t"}).json()
+    assert worked["activityType"] == tag
+    mail = process("mail", body.replace('camunda:type="external" camunda:topic="notify"', 'camunda:type="mail"'))
+    refused = deploy_bytes(client, "mail.bpmn", mail)
+    assert refused.status_code == 400 and "external task" in refused.json()["message"], refused.text
 
 
 def graded_by(key: str, reference: str) -> bytes:

@@ -74,3 +74,18 @@ def test_job_definitions_name_every_timer_event_of_a_deployed_process(service, c
     assert client.get(f"/job-definition/{job['jobDefinitionId'].replace('#', '%23')}").json()["activityId"] == \
         "publicity"
     assert client.get("/job-definition/nothing%23here").status_code == 404
+
+
+def test_a_time_date_written_as_a_duration_counts_from_now_as_camundas_due_date_calendar_reads_it(client):
+    body = """
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait" />
+  <bpmn:intermediateCatchEvent id="wait">
+    <bpmn:timerEventDefinition><bpmn:timeDate>PT10M</bpmn:timeDate></bpmn:timerEventDefinition>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end" /><bpmn:endEvent id="end" />"""
+    deploy_bytes(client, "dated.bpmn", process("dated", body)).raise_for_status()
+    instance = client.post("/process-definition/key/dated/start", json={}).json()["id"]
+    [job] = client.get("/job", params={"processInstanceId": instance}).json()
+    assert job["dueDate"] == "2026-09-28T09:10:00.000+0800"
+    refused = deploy_bytes(client, "dated.bpmn", process("dated", body.replace("PT10M", "P-1D")))
+    assert refused.status_code == 400 and "'P-1D'" in refused.json()["message"], refused.text

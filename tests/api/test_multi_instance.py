@@ -7,7 +7,8 @@ import json
 
 import httpx
 
-from tests.support.http import deploy
+from tests.support.bpmn_text import process
+from tests.support.http import deploy, deploy_bytes
 from tests.support.paths import FIXTURES
 
 JOINT_REVIEW = FIXTURES / "constructs" / "joint_review.bpmn"
@@ -174,3 +175,20 @@ def test_an_error_every_instance_of_a_multi_instance_subprocess_throws_is_caught
     assert client.get(f"/history/process-instance/{instance}").json()["state"] == "COMPLETED"
     ended = client.get("/history/activity-instance", params={"processInstanceId": instance, "activityId": "done"})
     assert ended.json() == []  # the subprocess's own way out was not taken
+
+
+def test_bpmns_own_loop_data_input_and_input_data_item_name_the_collection_and_element_as_in_camunda(client):
+    body = """
+  <bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="sign" />
+  <bpmn:userTask id="sign" camunda:candidateGroups="${department}">
+    <bpmn:multiInstanceLoopCharacteristics camunda:collection="ignored" camunda:elementVariable="ignored">
+      <bpmn:loopDataInputRef>departments</bpmn:loopDataInputRef>
+      <bpmn:inputDataItem name="department" />
+    </bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>
+  <bpmn:sequenceFlow id="f2" sourceRef="sign" targetRef="e" /><bpmn:endEvent id="e" />"""
+    assert deploy_bytes(client, "standard.bpmn", process("standard", body)).status_code == 200
+    started = client.post("/process-definition/key/standard/start", json={"variables": {
+        "departments": {"value": json.dumps(DEPARTMENTS), "type": "Json"}}})
+    assert started.status_code == 200, started.text
+    tasks = open_tasks(client, started.json()["id"])
+    assert sorted(groups_of(client, task["id"])[0] for task in tasks) == sorted(DEPARTMENTS)

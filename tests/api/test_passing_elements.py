@@ -5,6 +5,8 @@ worker, and a data object drawn beside a task changes nothing. What cannot run i
 in words."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.support.bpmn_text import process
@@ -154,6 +156,54 @@ def test_camundas_extensions_in_the_activiti_namespace_are_read_and_their_code_r
                            b'</bpmn:extensionElements></bpmn:userTask>')
     refused = deploy_bytes(client, "old_code.bpmn", listener)
     assert refused.status_code == 400 and "listeners" in refused.json()["message"], refused.text
+
+
+def test_operatons_namespace_is_read_as_camundas_before_it_and_its_code_refused(client):
+    # Operaton, Camunda 7's fork, saves its extensions in its own namespace and reads it first.
+    body = ('<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/>'
+            '<bpmn:userTask id="t" camunda:candidateGroups="ignored" operaton:candidateGroups="${dept}">'
+            '<bpmn:multiInstanceLoopCharacteristics operaton:collection="${departments}" '
+            'operaton:elementVariable="dept"/></bpmn:userTask>'
+            '<bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e"/><bpmn:endEvent id="e"/>')
+    xml = process("forked", body).replace(b'id="d"', b'id="d" xmlns:operaton="http://operaton.org/schema/1.0/bpmn"')
+    assert deploy_bytes(client, "forked.bpmn", xml).status_code == 200
+    started = client.post("/process-definition/key/forked/start", json={"variables": {
+        "departments": {"value": json.dumps(["xj-env", "xj-sti"]), "type": "Json"}}})
+    assert started.status_code == 200, started.text
+    tasks = client.get("/task", params={"processInstanceId": started.json()["id"]}).json()
+    assert sorted(client.get(f"/task/{task['id']}/identity-links").json()[0]["groupId"]
+                  for task in tasks) == ["xj-env", "xj-sti"]
+    listener = xml.replace(b'operaton:elementVariable="dept"/>', b'operaton:elementVariable="dept"/>'
+                           b'<bpmn:extensionElements><operaton:taskListener event="create" '
+                           b'class="org.example.Listener"/></bpmn:extensionElements>')
+    refused = deploy_bytes(client, "forked_code.bpmn", listener)
+    assert refused.status_code == 400 and "listeners" in refused.json()["message"], refused.text
+    service = xml.replace(b'<bpmn:endEvent id="e"/>', b'<bpmn:serviceTask id="e" operaton:class="org.example.Bean"/>')
+    refused = deploy_bytes(client, "forked_class.bpmn", service)
+    assert refused.status_code == 400 and "'e'" in refused.json()["message"], refused.text
+
+
+def test_the_ids_start_end_and_root_run_and_are_shown_as_drawn(client):
+    # Hand-written diagrams name their events so; the library keeps these names for its own steps.
+    body = ('<bpmn:startEvent id="Start"/><bpmn:sequenceFlow id="f1" sourceRef="Start" targetRef="Root"/>'
+            '<bpmn:userTask id="Root"/><bpmn:sequenceFlow id="f2" sourceRef="Root" targetRef="End"/>'
+            '<bpmn:endEvent id="End"/><bpmn:boundaryEvent id="chase" attachedToRef="Root" cancelActivity="false">'
+            '<bpmn:messageEventDefinition messageRef="m"/></bpmn:boundaryEvent>')
+    xml = process("reserved", body).replace(b"<bpmn:process", b'<bpmn:message id="m" name="chase"/><bpmn:process')
+    assert deploy_bytes(client, "reserved.bpmn", xml).status_code == 200
+    case = client.post("/process-definition/key/reserved/start", json={}).json()["id"]
+    [task] = client.get("/task", params={"processInstanceId": case}).json()
+    assert task["taskDefinitionKey"] == "Root"
+    assert client.post("/message", json={"messageName": "chase", "processInstanceId": case}).status_code == 204
+    moved = client.post(f"/process-instance/{case}/modification", json={"instructions": [
+        {"type": "startBeforeActivity", "activityId": "Root"}]})
+    assert moved.status_code == 204, moved.text
+    for task in client.get("/task", params={"processInstanceId": case}).json():
+        assert client.post(f"/task/{task['id']}/complete", json={}).status_code == 204
+    assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
+    passed = [a["activityId"] for a in client.get("/history/activity-instance", params={
+        "processInstanceId": case, "sortBy": "startTime", "sortOrder": "asc"}).json()]
+    assert sorted(passed) == sorted(["Start", "Root", "chase", "Root", "End", "End"])
 
 
 @pytest.mark.parametrize("element, says", [

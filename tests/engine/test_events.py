@@ -155,7 +155,7 @@ def test_a_timer_start_event_is_scheduled_by_the_service(context):
         <bpmn:intermediateThrowEvent id="t"><bpmn:signalEventDefinition signalRef="s_report"/>
         </bpmn:intermediateThrowEvent>""", "needs a signalRef naming a signal"),
     ("""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>
-        <bpmn:sendTask id="t"/>""", "sendTask cannot run here"),
+        <bpmn:sendTask id="t"/>""", "sendTask must be an external task"),
     ("""<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t"/>
         <bpmn:intermediateCatchEvent id="t"><bpmn:messageEventDefinition/></bpmn:intermediateCatchEvent>""",
      "needs a messageRef"),
