@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     standalone_task_variables_bytes: int = Field(default=1024 * 1024, ge=1024)
     # The shortest period a timer cycle may repeat at, and how many firings of one schedule a worker
     # pass makes (the rest wait for the next pass).
-    timer_cycle_minimum_seconds: int = Field(default=60, ge=1)
+    timer_cycle_minimum_seconds: int = Field(default=1, ge=1)
     timer_firings_per_pass: int = Field(default=100, ge=1, le=100_000)
     # The most targets (cases, external tasks) one batch may name, and how many of a batch's targets
     # the timer worker runs in one pass (Camunda's batchJobsPerSeed), each in its own unit of work.

@@ -7,7 +7,8 @@ and the files a test of the repository deploys with it (@Deployment(resources = 
 
 Code is what the service must refuse: a script task, camunda:script, a connector, a Java class,
 delegate expression or expression on an element or a listener (camunda:class, delegateExpression,
-expression, variableMappingClass, ...), or a method call in an expression (${bean.method()}).
+expression, variableMappingClass, ...), a form field validator, a condition in a script language, or
+a method call in an expression (${bean.method()}).
 
     .venv/bin/python bench/corpus_build.py --repository /work/.mirror/camunda+camunda-bpm-platform/repo \\
         --out /work/corpus/files
@@ -47,6 +48,11 @@ def code_in(data: bytes) -> list[str]:
             found.add("script task")
         if f"{space}}}" in CODE_NAMESPACES and local in ("script", "connector"):
             found.add(f"camunda:{local}")
+        if f"{space}}}" in CODE_NAMESPACES and local == "constraint" and node.get("name") == "validator":
+            found.add("form field validator")
+        if local in ("conditionExpression", "condition", "completionCondition") \
+                and (node.get("language") or "juel").lower() not in ("juel", "${}"):
+            found.add(f"{node.get('language')} script condition")
         for attribute in CODE_ATTRIBUTES:
             keys = [f"{namespace}{attribute}" for namespace in CODE_NAMESPACES]
             if any(node.get(key) for key in [*keys, *([attribute] if local in LISTENERS else [])]):
@@ -67,13 +73,13 @@ def main() -> int:
         return subprocess.run([*git, "show", f"HEAD:{path}"], capture_output=True, check=True).stdout
 
     names = subprocess.run([*git, "ls-tree", "-r", "--name-only", "HEAD"], capture_output=True, text=True,
-                           check=True).stdout.split()
+                           check=True).stdout.splitlines()
     diagrams = [name for name in names if DIAGRAM.search(name)]
     decisions = [name for name in names if DECISION.search(name)]
     by_classpath = {name.split("/resources/", 1)[1]: name for name in diagrams + decisions if "/resources/" in name}
     groups = []
     tests = subprocess.run([*git, "grep", "-l", "@Deployment", "HEAD", "--", "*.java"], capture_output=True,
-                           text=True).stdout.split()
+                           text=True).stdout.splitlines()
     for test in tests:
         text = show(test.split(":", 1)[1]).decode("utf-8", "replace")
         # resources named by the test class's constants: static final String DECISION_DMN = "org/...";

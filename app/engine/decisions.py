@@ -24,8 +24,11 @@ from app.errors import InvalidProcessModel, ProcessExecutionFailed
 
 DMN_NAMESPACES = frozenset({
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",  # DMN 1.1 (Camunda Modeler 4 and earlier)
+    "http://www.omg.org/spec/DMN/20151101/dmn11.xsd",  # DMN 1.1 as Camunda 7.4 wrote it
     "http://www.omg.org/spec/DMN/20180521/MODEL/",  # DMN 1.2
     "https://www.omg.org/spec/DMN/20191111/MODEL/",  # DMN 1.3 (Camunda Modeler 5)
+    "https://www.omg.org/spec/DMN/20191111/DMN13.xsd",  # DMN 1.3 as Camunda 7.13 wrote it
+    "https://www.omg.org/spec/DMN/20211108/MODEL/",  # DMN 1.4
     "https://www.omg.org/spec/DMN/20230324/MODEL/",  # DMN 1.5
 })
 # Hit policies evaluated here; PRIORITY and OUTPUT ORDER need output value lists, which Camunda

@@ -83,7 +83,7 @@ def _check(field: FormField, value: Any, zone: tzinfo) -> tuple[Any, str | None]
     if field.type == "enum":
         allowed = [option for option, _ in field.enum_values]
         if value not in allowed:
-            return value, f"must be one of: {', '.join(allowed)}"
+            return value, f"must be one of: {', '.join(allowed)}" if allowed else "lists no values to choose from"
         return value, None
     return value, f"has unsupported type {field.type}"
 

@@ -141,6 +141,9 @@ def _form_fields(resource: str, owner: etree._Element) -> tuple[FormField, ...]:
         constraints: dict[str, str | None] = {}
         for constraint in node.iterfind("camunda:validation/camunda:constraint", _NS):
             name = constraint.get("name") or ""
+            if name == "validator":
+                raise refuse_element(resource, owner, f"form field '{field_id}': a validator constraint names Java "
+                                                      "code (a class or a bean), which cannot run here")
             if name not in FORM_CONSTRAINTS:
                 raise refuse_element(resource, owner, f"form field '{field_id}' has unsupported constraint '{name}' "
                               f"(supported: {', '.join(sorted(FORM_CONSTRAINTS))})")
@@ -149,8 +152,7 @@ def _form_fields(resource: str, owner: etree._Element) -> tuple[FormField, ...]:
             (value.get("id") or "", value.get("name"))
             for value in node.iterfind("camunda:value", _NS)
         )
-        if field_type == "enum" and not enum_values:
-            raise refuse_element(resource, owner, f"enum form field '{field_id}' lists no values")
+        # An enum without values deploys, as in Camunda (a form may fill the choice); nothing but null fits it.
         minlength = _number(resource, owner, constraints.get("minlength"), "minlength")
         maxlength = _number(resource, owner, constraints.get("maxlength"), "maxlength")
         fields.append(FormField(

@@ -45,9 +45,14 @@ class TimerLimits:
     """What keeps a diagram or a variable from flooding the service with timer firings."""
 
     # The shortest period a cycle may repeat at (R/PT0S would fire without end).
-    cycle_minimum: timedelta = timedelta(minutes=1)
+    cycle_minimum: timedelta = timedelta(seconds=1)
     # How often one cycle may fire in one step; the rest fire in the steps after it.
     firings_per_step: int = 100
+
+    @property
+    def minimum_text(self) -> str:
+        seconds = int(self.cycle_minimum.total_seconds())
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
 
 
 @dataclass
@@ -81,8 +86,7 @@ def check_cycle_period(period: str, limits: TimerLimits) -> None:
     that P1M is judged the same whenever it is read)."""
     reference = datetime(2001, 1, 1)
     if add_iso_duration(reference, period) - reference < limits.cycle_minimum:
-        raise ValueError(f"the cycle period '{period}' is shorter than the minimum of "
-                         f"{int(limits.cycle_minimum.total_seconds())} seconds")
+        raise ValueError(f"the cycle period '{period}' is shorter than the minimum of {limits.minimum_text}")
 
 
 def _instant(value: object) -> str:
@@ -200,9 +204,6 @@ def _cron_expression(text: str) -> str:
     if len(fields) != 6:
         raise ValueError(f"'{text}' is neither a repeating interval such as R3/P1Y nor a cron expression of "
                          f"{_CRON_SHAPE}")
-    if not fields[0].isdigit() or int(fields[0]) > 59:
-        raise ValueError(f"the cron cycle '{text}' fires more than once a minute (its seconds field must name "
-                         "one second, such as 0)")
     day_of_week = fields[5].upper()
     if len(day_of_week) > 1 and day_of_week.endswith("L"):
         # The last such weekday of the month, as croniter writes it (by number).
@@ -234,7 +235,7 @@ def check_cron_period(text: str, limits: TimerLimits) -> None:
         instant, following = following, cron_next(text, following, UTC)
         if following - instant < limits.cycle_minimum:
             raise ValueError(f"the cron cycle '{text}' falls due more often than the minimum period of "
-                             f"{int(limits.cycle_minimum.total_seconds())} seconds")
+                             f"{limits.minimum_text}")
 
 
 def parse_cycle(text: str, now: datetime, limits: TimerLimits) -> tuple[int, datetime, str]:
@@ -272,6 +273,31 @@ def _following(cycle: dict, due: datetime, zone: tzinfo) -> datetime:
     return due + timedelta(seconds=cycle["duration"])
 
 
+# A cycle that falls due again within a minute polls or beats: the firings it missed while the service
+# was down are skipped, as Camunda skips them (counted against its repetitions). A longer one (a
+# reminder, a re-review) fires each one it missed, so that no statutory reminder is lost; cycles were
+# at least a minute long before shorter ones were taken, so recorded cases replay as they ran.
+SKIPS_MISSED_FIRINGS_BELOW = timedelta(minutes=1)
+
+
+def _next_due(cycle: dict, due: datetime, now: datetime, zone: tzinfo) -> tuple[datetime, int]:
+    """The instant after the firing due at `due` the cycle falls due again, and how many firings it
+    skips to get there."""
+    following = _following(cycle, due, zone)
+    if following > now or _following(cycle, following, zone) - following >= SKIPS_MISSED_FIRINGS_BELOW:
+        return following, 0
+    if "cron" in cycle:
+        return cron_next(cycle["cron"], now, zone), 0  # a cron repeats without end
+    period = following - due  # shorter than a minute: seconds, the same length each time
+    missed = (now - following) // period + 1
+    return following + missed * period, missed
+
+
+def _left(cycles: int, fired: int) -> int:
+    """Repetitions left after `fired` firings (fired or skipped): -1 stays unbounded, a count ends at 0."""
+    return cycles if cycles < 0 else max(cycles - fired, 0)
+
+
 class ServiceCycle(CycleTimerEventDefinition):
     """Repeats by the calendar (each P1Y lands on the same date, leap years included), or by a cron."""
 
@@ -302,9 +328,9 @@ class ServiceCycle(CycleTimerEventDefinition):
                 run_time.firings[counted] += 1
                 scheduled = event_value.pop(SCHEDULED, None)
                 base = datetime.fromisoformat(scheduled) if scheduled else next_event
-                following = _following(event_value, base, run_time.zone)
+                following, skipped = _next_due(event_value, base, _now(), run_time.zone)
                 event_value["next"] = following.isoformat()
-                event_value["cycles"] -= 1
+                event_value["cycles"] = _left(event_value["cycles"], 1 + skipped)
                 ready = True
         else:
             my_task.internal_data.pop("event_value", None)
@@ -478,13 +504,14 @@ def check_constant_timer(kind: str, text: str, limits: TimerLimits) -> None:
         start_timer_schedule(kind, text, reference, limits)
 
 
-def next_start(due: datetime, repeat: dict | None, zone: tzinfo) -> tuple[datetime, dict] | None:
-    """After a start timer fired at `due`: its next due instant and what remains, or None when done
-    (a cron cycle is read in `zone`)."""
-    if repeat is None or repeat["cycles"] == 1:
+def next_start(due: datetime, repeat: dict | None, zone: tzinfo, now: datetime) -> tuple[datetime, dict] | None:
+    """After a start timer due at `due` fired at `now`: its next due instant and what remains, or None
+    when done (a cron cycle is read in `zone`)."""
+    if repeat is None:
         return None
-    cycles = repeat["cycles"] - 1 if repeat["cycles"] > 0 else -1
-    return _following(repeat, due, zone), {**repeat, "cycles": cycles}
+    following, skipped = _next_due(repeat, due, now, zone)
+    cycles = _left(repeat["cycles"], 1 + skipped)
+    return None if cycles == 0 else (following, {**repeat, "cycles": cycles})
 
 
 @dataclass(frozen=True)

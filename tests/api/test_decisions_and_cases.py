@@ -46,6 +46,16 @@ def test_decisions_deploy_version_and_evaluate_as_camunda_does(client):
     assert client.get("/decision-definition/key/nothing").status_code == 404
 
 
+@pytest.mark.parametrize("namespace", ["http://www.omg.org/spec/DMN/20151101/dmn11.xsd",
+                                       "https://www.omg.org/spec/DMN/20191111/DMN13.xsd",
+                                       "https://www.omg.org/spec/DMN/20211108/MODEL/"])
+def test_decision_files_of_every_dmn_namespace_camunda_reads_deploy_and_evaluate(client, namespace):
+    table = grading("region").replace(b"https://www.omg.org/spec/DMN/20191111/MODEL/", namespace.encode())
+    assert deploy_bytes(client, "grading.dmn", table).status_code == 200
+    evaluated = client.post("/decision-definition/key/grading/evaluate", json={"variables": {"size": {"value": "large"}}})
+    assert evaluated.json()[0]["level"]["value"] == "region"
+
+
 def test_a_business_rule_task_routes_by_the_latest_table_and_records_the_evaluation(client, service):
     deploy_bytes(client, "graded.bpmn", GRADED).raise_for_status()
     refused = start(client, "graded", size="large")

@@ -88,8 +88,8 @@ def _boundary(timer: str, cancel: bool = False) -> bytes:
 
 
 @pytest.mark.parametrize("timer, reason", [
-    ("<bpmn:timeCycle>R/PT0S</bpmn:timeCycle>", "shorter than the minimum of 60 seconds"),
-    ("<bpmn:timeCycle>R/PT59S</bpmn:timeCycle>", "shorter than the minimum of 60 seconds"),
+    ("<bpmn:timeCycle>R/PT0S</bpmn:timeCycle>", "shorter than the minimum of 1 second"),
+    ("<bpmn:timeCycle>R/PT0.5S</bpmn:timeCycle>", "shorter than the minimum of 1 second"),
     ("<bpmn:timeCycle>R99999999999999/P1D</bpmn:timeCycle>", "not a repeating interval"),
     ("<bpmn:timeDuration>P999999999D</bpmn:timeDuration>", "longer than a century"),
     ("<bpmn:timeDuration>P99999Y</bpmn:timeDuration>", "longer than a century"),

@@ -2,7 +2,7 @@
 chose, repeated where Camunda repeats them, refused at deployment where they cannot run."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -127,7 +127,7 @@ def test_a_yearly_cycle_keeps_its_calendar_date_across_leap_years():
     seen = []
     while True:
         seen.append(due.date().isoformat())
-        following = next_start(due, repeat, CST)
+        following = next_start(due, repeat, CST, due)
         if following is None:
             break
         due, repeat = following
@@ -212,8 +212,23 @@ def test_a_cron_start_timer_repeats_in_the_services_zone():
     with on_clock(SimulatedClock(now), UTC):
         due, repeat = start_timer_schedule("timeCycle", "0 0 9 ? * MON-FRI", now, TimerLimits())
     assert due.isoformat() == "2026-10-02T09:00:00+00:00" and repeat == {"cycles": -1, "cron": "0 0 9 ? * MON-FRI"}
-    following = next_start(datetime(2026, 10, 2, 1, tzinfo=UTC), repeat, shanghai)  # Friday 9:00 in Shanghai
+    fired = datetime(2026, 10, 2, 1, tzinfo=UTC)  # Friday 9:00 in Shanghai
+    following = next_start(fired, repeat, shanghai, fired)
     assert following is not None and following[0] == datetime(2026, 10, 5, 9, tzinfo=shanghai)
+
+
+def test_a_cycle_shorter_than_a_minute_skips_the_firings_it_missed_and_counts_them_as_camunda_does():
+    due = datetime(2026, 9, 28, tzinfo=UTC)
+    late = due + timedelta(minutes=1, seconds=5)  # the service was down: six firings of 10 s went by
+    assert next_start(due, {"cycles": -1, "period": "PT10S"}, UTC, late) == (
+        due + timedelta(minutes=1, seconds=10), {"cycles": -1, "period": "PT10S"})
+    assert next_start(due, {"cycles": 9, "period": "PT10S"}, UTC, late) == (
+        due + timedelta(minutes=1, seconds=10), {"cycles": 2, "period": "PT10S"})
+    assert next_start(due, {"cycles": 5, "period": "PT10S"}, UTC, late) is None  # its repetitions went by
+    cron = {"cycles": -1, "cron": "0/5 * * * * ?"}
+    assert next_start(due, cron, UTC, late) == (due + timedelta(minutes=1, seconds=10), cron)
+    # A minute or longer fires each firing it missed, one after another.
+    assert next_start(due, {"cycles": -1, "period": "PT1M"}, UTC, late)[0] == due + timedelta(minutes=1)
 
 
 def test_a_cycle_between_a_start_and_an_end_repeats_at_their_distance_as_camunda_reads_it():

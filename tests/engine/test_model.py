@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.engine import ProcessModel, parse_deployment
-from app.errors import InvalidProcessModel
+from app.engine import ProcessModel, parse_deployment, validate_submission
+from app.errors import FormValidationFailed, InvalidProcessModel
 from tests.support.bpmn_text import definitions
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "bpmn"
@@ -404,15 +404,28 @@ def test_an_unsupported_form_constraint_is_refused():
     assert "pattern" in error.details["reason"]
 
 
-def test_an_enum_field_without_values_is_refused():
-    error = refusal(definitions(between_start_and_end(
+def test_an_enum_field_without_values_deploys_and_takes_no_value_as_in_camunda():
+    [model] = parse_deployment(definitions(between_start_and_end(
         """<bpmn:userTask id="review">
              <bpmn:extensionElements>
                <camunda:formData><camunda:formField id="decision" type="enum"/></camunda:formData>
              </bpmn:extensionElements>
            </bpmn:userTask>""", "review")))
-    assert error.details["element"] == "review"
-    assert "decision" in error.details["reason"]
+    [field] = model.user_tasks["review"].form_fields
+    assert validate_submission([field], {}) == {}
+    with pytest.raises(FormValidationFailed) as caught:
+        validate_submission([field], {"decision": "approve"})
+    assert caught.value.details["fields"][0]["message"] == "lists no values to choose from"
+
+
+def test_a_form_field_validator_is_refused_as_code():
+    error = refusal(definitions(between_start_and_end(
+        """<bpmn:userTask id="review"><bpmn:extensionElements><camunda:formData>
+             <camunda:formField id="phone" type="string"><camunda:validation>
+               <camunda:constraint name="validator" config="org.example.PhoneValidator"/>
+             </camunda:validation></camunda:formField>
+           </camunda:formData></bpmn:extensionElements></bpmn:userTask>""", "review")))
+    assert error.details["element"] == "review" and "Java code" in error.details["reason"]
 
 
 def test_a_broken_candidate_group_expression_is_refused_naming_the_task():
