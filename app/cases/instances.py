@@ -436,6 +436,9 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
     if definition.suspended:
         raise SuspendedEntityInteraction(f"ProcessDefinition with id '{definition.id}' is suspended")
     model = services.models.get(session, definition.id)
+    if model.initiator_variable:
+        # camunda:initiator: who started it (nobody signed in, a timer's start: null), unless given.
+        variables = {model.initiator_variable: user_id, **variables}
     now = services.clock.now()
     started = time.perf_counter()
     run, result = ProcessRun.start(model, variables, services.run_context(session, definition.id), start_event,

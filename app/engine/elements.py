@@ -182,6 +182,8 @@ class ProcessModel:
     flows: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     # Each call activity of the process and its embedded subprocesses: what it calls, how it binds.
     call_activities: Mapping[str, CallActivityDefinition] = field(default_factory=dict)
+    # camunda:initiator of its start events: the variable that holds who started a case.
+    initiator_variable: str | None = None
 
     @cached_property
     def timer_jobs(self) -> list[TimerJobDefinition]:

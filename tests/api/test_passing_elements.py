@@ -12,6 +12,7 @@ import pytest
 from tests.support.bpmn_text import process
 from tests.support.http import deploy, deploy_bytes, refusal, start
 from tests.support.paths import FIXTURES
+from tests.support.service import ADMIN_AUTH
 
 PASSING = FIXTURES / "constructs" / "passing_elements.bpmn"
 
@@ -181,6 +182,23 @@ def test_operatons_namespace_is_read_as_camundas_before_it_and_its_code_refused(
     service = xml.replace(b'<bpmn:endEvent id="e"/>', b'<bpmn:serviceTask id="e" operaton:class="org.example.Bean"/>')
     refused = deploy_bytes(client, "forked_class.bpmn", service)
     assert refused.status_code == 400 and "'e'" in refused.json()["message"], refused.text
+
+
+def test_the_start_initiator_holds_who_started_the_case_as_in_camunda(client):
+    body = ('<bpmn:startEvent id="s" camunda:initiator="applicant"/>'
+            '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/>'
+            '<bpmn:userTask id="t" camunda:assignee="${applicant}"/>'
+            '<bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e"/><bpmn:endEvent id="e"/>')
+    assert deploy_bytes(client, "initiated.bpmn", process("initiated", body)).status_code == 200
+    case = client.post("/process-definition/key/initiated/start", json={}).json()["id"]
+    [task] = client.get("/task", params={"processInstanceId": case}).json()
+    assert task["assignee"] == ADMIN_AUTH[0]
+    assert client.get(f"/process-instance/{case}/variables/applicant").json()["value"] == ADMIN_AUTH[0]
+    # A variable given at the start is the one kept, as Camunda sets it after the initiator.
+    given = client.post("/process-definition/key/initiated/start", json={
+        "variables": {"applicant": {"value": "zhang-san"}}}).json()["id"]
+    [task] = client.get("/task", params={"processInstanceId": given}).json()
+    assert task["assignee"] == "zhang-san"
 
 
 def test_the_ids_start_end_and_root_run_and_are_shown_as_drawn(client):
