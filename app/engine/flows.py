@@ -149,6 +149,15 @@ def rewrite_message_throws(root: etree._Element) -> None:
                 scope.replace(event, task)
 
 
+def trim_conditions(root: etree._Element) -> None:
+    """Conditions are read without the white space around them, as Camunda reads them (a condition
+    on lines of its own would otherwise be text around an expression, never a boolean)."""
+    for tag in ("conditionExpression", "condition", "completionCondition"):
+        for condition in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            if condition.text is not None and len(condition) == 0:
+                condition.text = condition.text.strip()
+
+
 def read_standard_multi_instance(root: etree._Element) -> None:
     """BPMN's own `loopDataInputRef` and `inputDataItem` name a multi-instance activity's collection and
     element variable, as `camunda:collection` and `camunda:elementVariable` do (Camunda reads them after

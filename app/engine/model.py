@@ -62,6 +62,7 @@ from app.engine.flows import (
     rewrite_transactions,
     split_implicitly,
     take_unconditional_flows,
+    trim_conditions,
 )
 from app.engine.multi_instance import use_service_multi_instance
 from app.engine.outputs import (
@@ -724,6 +725,7 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
         root = parse_untrusted_xml(content, resource)
         name_unnamed_flows(root)
         read_standard_multi_instance(root)
+        trim_conditions(root)
         end_subprocesses(root)
         resolve_references(root)
         if is_decision_resource(root):

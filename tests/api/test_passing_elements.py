@@ -184,6 +184,21 @@ def test_operatons_namespace_is_read_as_camundas_before_it_and_its_code_refused(
     assert refused.status_code == 400 and "'e'" in refused.json()["message"], refused.text
 
 
+def test_a_condition_written_on_lines_of_its_own_is_read_without_its_white_space_as_in_camunda(client):
+    body = ('<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="g"/>'
+            '<bpmn:exclusiveGateway id="g"/>'
+            '<bpmn:sequenceFlow id="f1" sourceRef="g" targetRef="one"><bpmn:conditionExpression>\n'
+            '        ${input == 1}\n      </bpmn:conditionExpression></bpmn:sequenceFlow>'
+            '<bpmn:sequenceFlow id="f2" sourceRef="g" targetRef="two"><bpmn:conditionExpression> ${input == 2} '
+            '</bpmn:conditionExpression></bpmn:sequenceFlow><bpmn:userTask id="one"/><bpmn:userTask id="two"/>')
+    assert deploy_bytes(client, "spaced.bpmn", process("spaced", body)).status_code == 200
+    case = start(client, "spaced", input=2).json()["id"]
+    assert [t["taskDefinitionKey"] for t in client.get("/task", params={"processInstanceId": case}).json()] == ["two"]
+    missing = start(client, "spaced")
+    assert missing.status_code == 400
+    assert "expression: ${input == 1}. Cause: Cannot resolve identifier 'input'" in missing.json()["message"]
+
+
 def test_the_start_initiator_holds_who_started_the_case_as_in_camunda(client):
     body = ('<bpmn:startEvent id="s" camunda:initiator="applicant"/>'
             '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/>'
