@@ -21,6 +21,9 @@ _KNOWN = (
     ("Time Specification Error", "the timer has no date, duration or cycle"),
     ("There is no support implemented for this task type", "elements of this kind cannot run here"),
     ("Exactly one start event is required in a SubWorkflow Task", "a subprocess needs exactly one start event"),
+    # Camunda's ENGINE-02004, in its words.
+    ("No conditions satisfied", "no outgoing sequence flow could be selected for continuing the process: no "
+                                "condition holds and the gateway has no default flow"),
 )
 
 

@@ -197,6 +197,10 @@ def test_a_condition_written_on_lines_of_its_own_is_read_without_its_white_space
     missing = start(client, "spaced")
     assert missing.status_code == 400
     assert "expression: ${input == 1}. Cause: Cannot resolve identifier 'input'" in missing.json()["message"]
+    neither = start(client, "spaced", input=3)
+    assert neither.status_code == 400 and neither.json()["message"] == (
+        "activity 'g': no outgoing sequence flow could be selected for continuing the process: no condition holds "
+        "and the gateway has no default flow"), neither.text
 
 
 def test_the_start_initiator_holds_who_started_the_case_as_in_camunda(client):
