@@ -370,6 +370,7 @@ _PROSE = frozenset({"documentation", "text", "textAnnotation"})
 # Where input parameters are read: a task's own variables while it runs (Camunda's local variables).
 _TASKS_WITH_INPUTS = frozenset({"userTask", "serviceTask", "sendTask", "receiveTask", "manualTask", "task",
                                 "businessRuleTask", "callActivity", "intermediateThrowEvent", "endEvent",
+                                "intermediateCatchEvent",
                                 "subProcess", "transaction"})
 _SIGNAL_THROWS = frozenset({"intermediateThrowEvent", "endEvent"})
 
@@ -386,8 +387,8 @@ def _parameters(resource: str, element: etree._Element, mapping: etree._Element
         if kind == "input" and (_tag(element) not in _TASKS_WITH_INPUTS or element.get("triggeredByEvent") == "true"
                                 or element.find("bpmn:multiInstanceLoopCharacteristics", _NS) is not None):
             raise refuse_element(resource, element, "input parameters are read on a task, call activity, embedded "
-                                 "subprocess or throw event that is not multi-instance (its own variables while it "
-                                 "runs); on other elements use output parameters")
+                                 "subprocess, intermediate catch or throw event that is not multi-instance (its own "
+                                 "variables while it runs); on other elements use output parameters")
         name = (parameter.get("name") or "").strip()
         if not name.isidentifier():
             raise refuse_element(resource, element, f"{kind} parameter name '{name}' is not a valid variable name")

@@ -13,19 +13,23 @@ them to the parsed specs once, so saved state is unchanged.
   its own variables too, kept beside its input parameters; they go when it completes, before its
   output parameters are evaluated (in Camunda they live on the task, which output mappings do not
   read).
+- An intermediate catch event's input parameters are its own variables while it waits, read by its
+  timer, condition and output parameters (kept apart from the case's, see _CatchInputs).
 - A business rule task's output parameters read its decision's whole result as `decisionResult`, its
   own variable (Camunda's), which goes when it completes.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import IntermediateCatchEvent
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
 
 from app.engine.multi_instance import LOCAL, SHADOWED, is_multi_instance_instance
@@ -131,6 +135,27 @@ class _SubprocessInputs(_SetsInputs):
         super().copy_data(my_task, subworkflow)  # type: ignore[misc]  # the library's subprocess spec
 
 
+# An intermediate catch event's own variables, by name: kept beside the case's, never among them.
+OWN_VARIABLES = "own_variables"
+
+
+class _CatchInputs:
+    """An intermediate catch event's inputs are its own variables while it waits (Camunda's local
+    variables of the waiting event): set when the token arrives, read by its timer, condition and
+    output parameters, never the case's. The library gives a waiting event its predecessor's data
+    again each time it looks at it, so they are kept apart and read over the case's variables."""
+
+    input_parameters: tuple[tuple[str, ParameterValue], ...] = ()
+
+    def _update_hook(self, my_task: Task) -> Any:
+        if OWN_VARIABLES not in my_task.internal_data:
+            my_task._inherit_data()  # what they are computed from
+            own = my_task.internal_data[OWN_VARIABLES] = {}
+            for name, value in self.input_parameters:  # each sees the ones before it
+                own[name] = evaluate_parameter(my_task, value)
+        return super()._update_hook(my_task)  # type: ignore[misc]  # a mixin, put before a task spec class
+
+
 def _drop_locals(task: Task, names: Iterable[str]) -> None:
     """The task's own variables of these names go; the case's values they hid come back."""
     local: list[str] = task.internal_data.get(LOCAL, [])
@@ -173,14 +198,14 @@ def discard_set_locals(task: Task) -> None:
 
 
 def _mixed_in(specs: Iterable[BpmnProcessSpec], parameters: Mapping[str, tuple[tuple[str, ParameterValue], ...]],
-              mixin: type, attribute: str, subprocess_mixin: type | None = None) -> None:
+              choose: Callable[[TaskSpec], type], attribute: str) -> None:
     for spec in specs:
         for task_spec in spec.task_specs.values():
             bpmn_id = getattr(task_spec, "bpmn_id", None)
             found = parameters.get(bpmn_id) if bpmn_id is not None else None
             if found is None:
                 continue
-            chosen = subprocess_mixin if subprocess_mixin and isinstance(task_spec, SubWorkflowTask) else mixin
+            chosen = choose(task_spec)
             original = type(task_spec)
             if (chosen, original) not in _mixed_classes:
                 _mixed_classes[chosen, original] = type(original.__name__, (chosen, original), {})
@@ -191,11 +216,16 @@ def _mixed_in(specs: Iterable[BpmnProcessSpec], parameters: Mapping[str, tuple[t
 def use_output_parameters(specs: Iterable[BpmnProcessSpec],
                           parameters: Mapping[str, tuple[tuple[str, ParameterValue], ...]]) -> None:
     """Give the task specs of the given bpmn ids their output parameters (name, expression text)."""
-    _mixed_in(specs, parameters, _SetsOutputs, "output_parameters")
+    _mixed_in(specs, parameters, lambda _: _SetsOutputs, "output_parameters")
 
 
 def use_input_parameters(specs: Iterable[BpmnProcessSpec],
                          parameters: Mapping[str, tuple[tuple[str, ParameterValue], ...]]) -> None:
     """Give the task specs of the given bpmn ids their input parameters; after use_output_parameters,
     so that a task's outputs are read before its inputs are gone."""
-    _mixed_in(specs, parameters, _SetsInputs, "input_parameters", _SubprocessInputs)
+    def choose(task_spec: TaskSpec) -> type:
+        if isinstance(task_spec, SubWorkflowTask):
+            return _SubprocessInputs
+        return _CatchInputs if isinstance(task_spec, IntermediateCatchEvent) else _SetsInputs
+
+    _mixed_in(specs, parameters, choose, "input_parameters")

@@ -10,7 +10,7 @@ from SpiffWorkflow.task import Task
 
 from app.engine.decisions import DecisionRecord
 from app.engine.expressions import ExpressionError, compile_template, truthy_condition
-from app.engine.outputs import DECISION_RESULT, set_local_variables
+from app.engine.outputs import DECISION_RESULT, OWN_VARIABLES, set_local_variables
 from app.engine.steps import report_decision
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ class SafeScriptEngine(PythonScriptEngine):
 
     def evaluate(self, task: Task, expression: str, external_context: Mapping[str, Any] | None = None) -> Any:
         variables = dict(task.data)
+        variables.update(task.internal_data.get(OWN_VARIABLES, ()))
         if external_context:
             variables.update(external_context)
         try:

@@ -203,6 +203,27 @@ def test_a_condition_written_on_lines_of_its_own_is_read_without_its_white_space
         "and the gateway has no default flow"), neither.text
 
 
+def test_an_intermediate_catch_events_input_parameters_are_its_own_while_it_waits_as_in_camunda(client, root):
+    body = ('<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait"/>'
+            '<bpmn:intermediateCatchEvent id="wait"><bpmn:extensionElements><camunda:inputOutput>'
+            '<camunda:inputParameter name="publicity">${days}</camunda:inputParameter>'
+            '<camunda:inputParameter name="due">P${publicity}D</camunda:inputParameter>'
+            '<camunda:outputParameter name="waited">${due}</camunda:outputParameter>'
+            '</camunda:inputOutput></bpmn:extensionElements>'
+            '<bpmn:timerEventDefinition><bpmn:timeDuration>${due}</bpmn:timeDuration></bpmn:timerEventDefinition>'
+            '</bpmn:intermediateCatchEvent><bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="t"/>'
+            '<bpmn:userTask id="t"/><bpmn:sequenceFlow id="f3" sourceRef="t" targetRef="e"/><bpmn:endEvent id="e"/>')
+    assert deploy_bytes(client, "own.bpmn", process("own_inputs", body)).status_code == 200
+    case = start(client, "own_inputs", days=5).json()["id"]
+    [job] = client.get("/job", params={"processInstanceId": case}).json()
+    assert job["dueDate"] == "2026-10-03T09:00:00.000+0800"
+    assert set(client.get(f"/process-instance/{case}/variables").json()) == {"days"}
+    root.post("/api/clock", json={"advance": "P5D"}).raise_for_status()
+    variables = client.get(f"/process-instance/{case}/variables").json()
+    assert set(variables) == {"days", "waited"} and variables["waited"]["value"] == "P5D"
+    assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
+
+
 def test_the_start_initiator_holds_who_started_the_case_as_in_camunda(client):
     body = ('<bpmn:startEvent id="s" camunda:initiator="applicant"/>'
             '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/>'
@@ -220,7 +241,7 @@ def test_the_start_initiator_holds_who_started_the_case_as_in_camunda(client):
     assert task["assignee"] == "zhang-san"
 
 
-def test_the_ids_start_end_and_root_run_and_are_shown_as_drawn(client):
+def test_the_ids_start_end_and_root_run_and_are_shown_as_drawn(client, root):
     # Hand-written diagrams name their events so; the library keeps these names for its own steps.
     body = ('<bpmn:startEvent id="Start"/><bpmn:sequenceFlow id="f1" sourceRef="Start" targetRef="Root"/>'
             '<bpmn:userTask id="Root"/><bpmn:sequenceFlow id="f2" sourceRef="Root" targetRef="End"/>'
@@ -241,6 +262,7 @@ def test_the_ids_start_end_and_root_run_and_are_shown_as_drawn(client):
     passed = [a["activityId"] for a in client.get("/history/activity-instance", params={
         "processInstanceId": case, "sortBy": "startTime", "sortOrder": "asc"}).json()]
     assert sorted(passed) == sorted(["Start", "Root", "chase", "Root", "End", "End"])
+    assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
 
 
 @pytest.mark.parametrize("element, says", [
