@@ -116,6 +116,9 @@ def prepare_compensation(resource: str, root: etree._Element, found: Compensatio
                      if boundary.get("id") in (link.get("sourceRef"), link.get("targetRef"))]
             handlers = [members.get(link.get("targetRef") if link.get("sourceRef") == boundary.get("id")
                                     else link.get("sourceRef")) for link in links]
+            if not links:
+                scope.remove(boundary)  # no handler: it undoes nothing, as in Camunda
+                continue
             if len(handlers) != 1 or handlers[0] is None:
                 raise refuse_element(resource, boundary, "the compensation boundary event needs one association to "
                                                          "its compensation handler, an activity of the same process "
@@ -213,17 +216,16 @@ def _check_throws(resource: str, scope: etree._Element, found: Compensation) -> 
         found.compensation_event_subprocesses
     owner = scope.getparent() if in_event_subprocess else scope
     members = {child.get("id") for child in owner if isinstance(child.tag, str)} if owner is not None else set()
-    undoable = {member for member in members if member in found.handlers or member in found.holding}
     for event in [*scope.iterfind("bpmn:intermediateThrowEvent", BPMN_PREFIXES),
                   *scope.iterfind("bpmn:endEvent", BPMN_PREFIXES)]:
         definition = event.find("bpmn:compensateEventDefinition", BPMN_PREFIXES)
         if definition is None:
             continue
         reference = definition.get("activityRef")
-        if reference is not None and reference not in undoable:
+        # One without a handler is undone by nothing, as in Camunda.
+        if reference is not None and reference not in members:
             raise refuse_element(resource, event, f"the compensation throw names activity '{reference}', which is no "
-                                                  "activity of the same process or subprocess with a compensation "
-                                                  "boundary event, nor a subprocess holding one")
+                                                  "activity of the same process or subprocess")
         found.throws[event.get("id") or ""] = reference
         if in_event_subprocess:
             found.from_event_subprocess.add(event.get("id") or "")

@@ -154,7 +154,6 @@ _FLOW = ('<bpmn:startEvent id="s"/><bpmn:userTask id="u"/><bpmn:endEvent id="e"/
 _BOUNDARY = '<bpmn:boundaryEvent id="b" attachedToRef="u"><bpmn:compensateEventDefinition/></bpmn:boundaryEvent>'
 
 REFUSED = {
-    "a boundary event with no handler": (_FLOW + _BOUNDARY, "b", "one association to its compensation handler"),
     "a handler not marked for compensation": (
         _FLOW + _BOUNDARY + '<bpmn:userTask id="h"/><bpmn:association id="a" sourceRef="b" targetRef="h"/>',
         "h", "isForCompensation"),
@@ -170,15 +169,26 @@ REFUSED = {
         'targetRef="h"/><bpmn:boundaryEvent id="late" attachedToRef="h"><bpmn:timerEventDefinition>'
         '<bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>',
         "h", "cannot have boundary events"),
-    "an activityRef to an activity without handler": (
+    "an activityRef to no activity of the scope": (
         _FLOW.replace('<bpmn:endEvent id="e"/>', '<bpmn:endEvent id="e"><bpmn:compensateEventDefinition '
-                      'activityRef="u"/></bpmn:endEvent>'), "e", "no activity of the same process"),
+                      'activityRef="ghost"/></bpmn:endEvent>'), "e", "no activity of the same process"),
     "a compensation event subprocess at the process's level": (
         _FLOW + '<bpmn:subProcess id="esp" triggeredByEvent="true"><bpmn:startEvent id="cs">'
         '<bpmn:compensateEventDefinition/></bpmn:startEvent><bpmn:endEvent id="ce"/>'
         '<bpmn:sequenceFlow id="c1" sourceRef="cs" targetRef="ce"/></bpmn:subProcess>', "esp",
         "belongs in an embedded subprocess"),
 }
+
+
+def test_a_compensation_boundary_event_without_handler_and_a_throw_naming_its_activity_undo_nothing(client):
+    # As in Camunda, which deploys them and compensates nothing there.
+    body = _FLOW.replace('<bpmn:endEvent id="e"/>', '<bpmn:endEvent id="e"><bpmn:compensateEventDefinition '
+                         'activityRef="u"/></bpmn:endEvent>') + _BOUNDARY
+    assert deploy_bytes(client, "nothing.bpmn", process("nothing_undone", body)).status_code == 200
+    case = client.post("/process-definition/key/nothing_undone/start", json={}).json()["id"]
+    [task] = client.get("/task", params={"processInstanceId": case}).json()
+    assert client.post(f"/task/{task['id']}/complete", json={}).status_code == 204
+    assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
 
 
 @pytest.mark.parametrize("case", REFUSED)
