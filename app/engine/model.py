@@ -663,6 +663,11 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
                 error_catches[element_id] = ErrorCatch(_camunda(escalation, "escalationCodeVariable"), None)
         elif tag == "startEvent" and element.getparent() is process:
             started_by = _start_event(resource, element, element_id)
+            if started_by.kind in ("none", "timer") and any(other.kind in ("none", "timer") for other in start_events):
+                # Camunda refuses it too: a case started without a message or signal would not know where.
+                raise refuse_element(resource, element, "a process has at most one start event that is plain or a "
+                                                        "timer (as in Camunda); start the other ways by a message, "
+                                                        "signal or condition")
             if started_by.kind == "message" and any(
                     other.kind == "message" and other.event_name == started_by.event_name for other in start_events):
                 # Camunda refuses it too: a message could not tell which start event it starts at.

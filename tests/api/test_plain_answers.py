@@ -67,6 +67,13 @@ REFUSED = {
                     "name has more than 255 characters"),
     "an unknown escalation": (START + '<bpmn:endEvent id="e"><bpmn:escalationEventDefinition escalationRef="nope"/>'
                               '</bpmn:endEvent>' + flow("s", "e", "f1"), "", "e", "names no bpmn:escalation"),
+    "two plain start events": ('<bpmn:startEvent id="s1"/><bpmn:startEvent id="s2"/><bpmn:userTask id="u"/>'
+                               + flow("s1", "u", "f1") + flow("s2", "u", "f2"), "", "s2",
+                               "at most one start event that is plain or a timer"),
+    "a plain and a timer start event": (
+        '<bpmn:startEvent id="s1"><bpmn:timerEventDefinition><bpmn:timeDuration>PT2H</bpmn:timeDuration>'
+        '</bpmn:timerEventDefinition></bpmn:startEvent><bpmn:startEvent id="s2"/><bpmn:userTask id="u"/>'
+        + flow("s1", "u", "f1") + flow("s2", "u", "f2"), "", "s2", "at most one start event that is plain or a timer"),
     "two message start events of one message": (
         '<bpmn:startEvent id="s1"><bpmn:messageEventDefinition messageRef="m1"/></bpmn:startEvent>'
         '<bpmn:startEvent id="s2"><bpmn:messageEventDefinition messageRef="m2"/></bpmn:startEvent>'
