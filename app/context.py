@@ -81,7 +81,7 @@ class ModelCache(ParsedCache[ProcessModel]):
     definition_type, what = ProcessDefinition, "process definition"
 
     def _parse(self, resources: dict[str, bytes]) -> list[ProcessModel]:
-        return parse_deployment(resources)
+        return parse_deployment(resources, deploying=False)
 
 
 class DecisionCache(ParsedCache[DecisionTable]):

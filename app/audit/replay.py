@@ -89,7 +89,8 @@ class _Replay:
             raise _Diverged(None, "the record holds no events")
         resources = {d["resource"]: d["content"].encode("utf-8") for d in document["definitions"]}
         # Each process version the case ran on, by its id (a migrated case ran on more than one).
-        self.models = {d["id"]: next(m for m in parse_deployment({d["resource"]: d["content"].encode("utf-8")})
+        self.models = {d["id"]: next(m for m in parse_deployment({d["resource"]: d["content"].encode("utf-8")},
+                                                                 deploying=False)
                                      if m.key == d["key"])
                        for d in document["definitions"] if not d["resource"].endswith(".dmn")}
         started_on = self.events[0]["payload"].get("definition_id") if self.events else None

@@ -27,6 +27,7 @@ from app.engine.call_activities import (
 from app.engine.compensation import Compensation, prepare_compensation, use_compensation
 from app.engine.decision_tasks import ServiceParser, use_decisions
 from app.engine.decisions import is_decision_resource
+from app.engine.deploy_rules import check_deploy_rules
 from app.engine.elements import (
     DECISION_BINDINGS,
     FORM_CONSTRAINTS,
@@ -663,11 +664,6 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
                 error_catches[element_id] = ErrorCatch(_camunda(escalation, "escalationCodeVariable"), None)
         elif tag == "startEvent" and element.getparent() is process:
             started_by = _start_event(resource, element, element_id)
-            if started_by.kind in ("none", "timer") and any(other.kind in ("none", "timer") for other in start_events):
-                # Camunda refuses it too: a case started without a message or signal would not know where.
-                raise refuse_element(resource, element, "a process has at most one start event that is plain or a "
-                                                        "timer (as in Camunda); start the other ways by a message, "
-                                                        "signal or condition")
             if started_by.kind == "message" and any(
                     other.kind == "message" and other.event_name == started_by.event_name for other in start_events):
                 # Camunda refuses it too: a message could not tell which start event it starts at.
@@ -716,9 +712,11 @@ def check_timers(model: ProcessModel, limits: TimerLimits) -> None:
                                                "line": None, "reason": reason}) from None
 
 
-def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
+def parse_deployment(resources: Mapping[str, bytes], *, deploying: bool = True) -> list[ProcessModel]:
     """Parse the BPMN resources of one deployment into its executable process models (its DMN
     resources are read by parse_decision_resources; a deployment of DMN files alone has no process).
+    `deploying`: the files are being deployed, not read again from a deployment made before, which
+    is held to the refusals it was deployed under (app.engine.deploy_rules).
 
     Raises InvalidProcessModel naming the resource, the element and the reason.
     """
@@ -752,6 +750,8 @@ def parse_deployment(resources: Mapping[str, bytes]) -> list[ProcessModel]:
                 raise refuse_element(resource, process,
                                      f"process key '{process_id}' is defined twice in this deployment")
             facts[process_id] = (resource, _inspect_process(resource, process))
+        if deploying:
+            check_deploy_rules(resource, root)
         rewrite_transactions(resource, root)
         check_structure(resource, root)
         # After the checks that name what is wrong more closely: the executable processes, and the

@@ -98,6 +98,8 @@ def history_time_to_live(resource: str, element: etree._Element, namespace: str 
     """The element's camunda:historyTimeToLive in days (None when absent or not a number of days);
     more than a century is refused, naming the element."""
     ttl = (element.get(f"{{{namespace}}}historyTimeToLive") or "").strip()
+    if ttl.startswith("P") and ttl.endswith("D"):
+        ttl = ttl[1:-1]  # P180D, as Camunda reads it
     if not ttl.isdigit():
         return None
     if int(ttl) > LONGEST_HISTORY_TIME_TO_LIVE_DAYS:

@@ -67,13 +67,42 @@ REFUSED = {
                     "name has more than 255 characters"),
     "an unknown escalation": (START + '<bpmn:endEvent id="e"><bpmn:escalationEventDefinition escalationRef="nope"/>'
                               '</bpmn:endEvent>' + flow("s", "e", "f1"), "", "e", "names no bpmn:escalation"),
+    # Camunda's own refusals at deploy, in its words (app.engine.deploy_rules).
     "two plain start events": ('<bpmn:startEvent id="s1"/><bpmn:startEvent id="s2"/><bpmn:userTask id="u"/>'
                                + flow("s1", "u", "f1") + flow("s2", "u", "f2"), "", "s2",
-                               "at most one start event that is plain or a timer"),
+                               "multiple none start events or timer start events not supported"),
     "a plain and a timer start event": (
         '<bpmn:startEvent id="s1"><bpmn:timerEventDefinition><bpmn:timeDuration>PT2H</bpmn:timeDuration>'
         '</bpmn:timerEventDefinition></bpmn:startEvent><bpmn:startEvent id="s2"/><bpmn:userTask id="u"/>'
-        + flow("s1", "u", "f1") + flow("s2", "u", "f2"), "", "s2", "at most one start event that is plain or a timer"),
+        + flow("s1", "u", "f1") + flow("s2", "u", "f2"), "", "s2",
+        "multiple none start events or timer start events not supported"),
+    "an error end event naming no error": (
+        START + '<bpmn:endEvent id="e"><bpmn:errorEventDefinition/></bpmn:endEvent>' + flow("s", "e", "f1"), "", "e",
+        "'errorRef' attribute is mandatory on error end event"),
+    "an error end event throwing an error without code": (
+        START + '<bpmn:endEvent id="e"><bpmn:errorEventDefinition errorRef="err"/></bpmn:endEvent>' + flow("s", "e", "f1"),
+        '<bpmn:error id="err" name="no code"/>', "e", "'errorCode' is mandatory on errors referenced by throwing"),
+    "a message start event named by an expression": (
+        '<bpmn:startEvent id="s"><bpmn:messageEventDefinition messageRef="m"/></bpmn:startEvent>' + END
+        + flow("s", "e", "f1"), '<bpmn:message id="m" name="apply-${region}"/>', "s",
+        "expressions in the message start event name are not allowed"),
+    "two boundary events on one task waiting for one message": (
+        through('<bpmn:userTask id="u"/>', "u") + '<bpmn:boundaryEvent id="b1" attachedToRef="u">'
+        '<bpmn:messageEventDefinition messageRef="m"/></bpmn:boundaryEvent><bpmn:boundaryEvent id="b2" '
+        'attachedToRef="u" cancelActivity="false"><bpmn:messageEventDefinition messageRef="m"/></bpmn:boundaryEvent>',
+        '<bpmn:message id="m" name="withdrawn"/>', "b2",
+        "Cannot have more than one message event subscription with name 'withdrawn' for scope 'u'"),
+    "a link catch event after an event-based gateway": (
+        START + '<bpmn:eventBasedGateway id="g"/><bpmn:intermediateCatchEvent id="l"><bpmn:linkEventDefinition '
+        'name="L"/></bpmn:intermediateCatchEvent>' + END + flow("s", "g", "f1") + flow("g", "l", "f2")
+        + flow("l", "e", "f3"), "", "l", "IntermediateCatchLinkEvent is not supported after an EventBasedGateway"),
+    "a form key and a form reference": (
+        START.replace('id="s"', 'id="s" camunda:formKey="embedded:app:forms/a.html" camunda:formRef="a" '
+                      'camunda:formRefBinding="latest"') + END + flow("s", "e", "f1"), "", "s",
+        "only one of the attributes formKey and formRef is allowed"),
+    "a form reference without binding": (
+        START.replace('id="s"', 'id="s" camunda:formRef="a"') + END + flow("s", "e", "f1"), "", "s",
+        "value for formRefBinding attribute has to be one of"),
     "two message start events of one message": (
         '<bpmn:startEvent id="s1"><bpmn:messageEventDefinition messageRef="m1"/></bpmn:startEvent>'
         '<bpmn:startEvent id="s2"><bpmn:messageEventDefinition messageRef="m2"/></bpmn:startEvent>'

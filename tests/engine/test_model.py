@@ -311,8 +311,8 @@ def test_input_parameters_off_a_task_and_scripts_are_refused():
              <bpmn:endEvent id="inner_end"/>
            </bpmn:subProcess>""", "review")))
     assert error.details["element"] == "review"
-    assert "input parameters are read on a task, call activity, embedded subprocess or throw event" \
-        in error.details["reason"]
+    assert "input parameters are read on a task, call activity, embedded subprocess, intermediate catch or throw " \
+        "event" in error.details["reason"]
     error = refusal(definitions(between_start_and_end(
         """<bpmn:userTask id="review">
              <bpmn:extensionElements>
@@ -456,3 +456,30 @@ def test_a_process_key_defined_twice_in_a_deployment_is_refused():
     error = refusal({"ten_step.bpmn": content, "ten_step_copy.bpmn": content})
     assert error.details["element"] == "ten_step"
     assert "defined twice" in error.details["reason"]
+
+
+def test_camundas_later_refusals_hold_a_file_being_deployed_not_one_deployed_before():
+    # Deployed before the service refused it, a definition with two plain start events keeps its cases.
+    resources = definitions('<bpmn:startEvent id="first"/><bpmn:startEvent id="second"/><bpmn:userTask id="u"/>'
+                            '<bpmn:sequenceFlow id="f1" sourceRef="first" targetRef="u"/>'
+                            '<bpmn:sequenceFlow id="f2" sourceRef="second" targetRef="u"/>')
+    assert "multiple none start events" in refusal(resources).details["reason"]
+    [model] = parse_deployment(resources, deploying=False)
+    assert {start.id for start in model.start_events} == {"first", "second"}
+
+
+@pytest.mark.parametrize("ttl, days", [("180", 180), ("P30D", 30), ("", None)])
+def test_a_history_time_to_live_is_read_in_days_or_as_p_days_as_camunda_reads_it(ttl, days):
+    resources = definitions(between_start_and_end('<bpmn:userTask id="u"/>', "u"))
+    name, content = next(iter(resources.items()))
+    content = content.replace(b'isExecutable="true"', f'isExecutable="true" camunda:historyTimeToLive="{ttl}"'.encode())
+    [model] = parse_deployment({name: content})
+    assert model.history_time_to_live == days
+
+
+@pytest.mark.parametrize("ttl", ["PP555DDD", "invalidValue", "-5"])
+def test_a_history_time_to_live_camunda_cannot_parse_is_refused(ttl):
+    resources = definitions(between_start_and_end('<bpmn:userTask id="u"/>', "u"))
+    name, content = next(iter(resources.items()))
+    content = content.replace(b'isExecutable="true"', f'isExecutable="true" camunda:historyTimeToLive="{ttl}"'.encode())
+    assert "Cannot parse historyTimeToLive" in refusal({name: content}).details["reason"]
