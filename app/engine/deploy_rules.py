@@ -54,19 +54,28 @@ def check_deploy_rules(resource: str, root: etree._Element) -> None:
             tag = _local(element)
             if tag in ("startEvent", "userTask"):
                 _check_form_reference(resource, element)
-            elif tag == "endEvent" and (error := _definition(element, "error")) is not None:
-                reference = error.get("errorRef") or ""
-                if not reference:
-                    raise refuse_element(resource, element, "'errorRef' attribute is mandatory on error end event")
-                declared = errors.get(reference)
-                if declared is not None and not (declared.get("errorCode") or "").strip():
-                    raise refuse_element(resource, element, "'errorCode' is mandatory on errors referenced by "
-                                         f"throwing error event definitions, but the error '{reference}' does not "
-                                         "define one")
-            elif tag == "eventBasedGateway":
+            if tag == "endEvent" and (error := _definition(element, "error")) is not None:
+                _check_error_end(resource, element, error, errors)
+            if (element.find("bpmn:multiInstanceLoopCharacteristics", _NS) is not None
+                    and element.find("bpmn:extensionElements/camunda:inputOutput/camunda:outputParameter", _NS)
+                    is not None):
+                raise refuse_element(resource, element, "camunda:outputParameter not allowed for multi-instance "
+                                                        "constructs")
+            if tag == "eventBasedGateway":
                 _check_gateway(resource, element, event_name)
-            elif tag in ("process", "subProcess", "transaction"):
+            if tag in ("process", "subProcess", "transaction"):
                 _check_boundary_events(resource, element, event_name)
+
+
+def _check_error_end(resource: str, event: etree._Element, error: etree._Element,
+                     errors: dict[str | None, etree._Element]) -> None:
+    reference = error.get("errorRef") or ""
+    if not reference:
+        raise refuse_element(resource, event, "'errorRef' attribute is mandatory on error end event")
+    declared = errors.get(reference)
+    if declared is not None and not (declared.get("errorCode") or "").strip():
+        raise refuse_element(resource, event, "'errorCode' is mandatory on errors referenced by throwing error "
+                                              f"event definitions, but the error '{reference}' does not define one")
 
 
 def _check_starts(resource: str, process: etree._Element, event_name: EventName) -> None:

@@ -100,6 +100,12 @@ REFUSED = {
         START.replace('id="s"', 'id="s" camunda:formKey="embedded:app:forms/a.html" camunda:formRef="a" '
                       'camunda:formRefBinding="latest"') + END + flow("s", "e", "f1"), "", "s",
         "only one of the attributes formKey and formRef is allowed"),
+    "output parameters on a multi-instance activity": (
+        through('<bpmn:userTask id="u"><bpmn:extensionElements><camunda:inputOutput><camunda:outputParameter '
+                'name="out">${loopCounter}</camunda:outputParameter></camunda:inputOutput></bpmn:extensionElements>'
+                '<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>2</bpmn:loopCardinality>'
+                '</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>', "u"), "", "u",
+        "camunda:outputParameter not allowed for multi-instance constructs"),
     "a form reference without binding": (
         START.replace('id="s"', 'id="s" camunda:formRef="a"') + END + flow("s", "e", "f1"), "", "s",
         "value for formRefBinding attribute has to be one of"),
