@@ -70,6 +70,7 @@ from tests.support.service import ADMIN_AUTH, RunningService, reset, start_servi
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
+OPERATON = "{http://operaton.org/schema/1.0/bpmn}"  # Operaton's diagrams: read first, as Operaton does
 MAX_COMPANIONS = 10
 # What an answer must never show (the service's rule: no Python exception, type name or repr).
 PYTHON_INTERNALS = re.compile(r"Traceback|\b[A-Z]\w*(Error|Exception)\(|KeyError|TypeError|AttributeError|ValueError|"
@@ -148,7 +149,7 @@ class Model:
                 if child.tag == f"{BPMN}signalEventDefinition":
                     element.signal = names["signal"].get(_local(child.get("signalRef")))
                 if child.tag == f"{BPMN}conditionalEventDefinition":
-                    element.variable = child.get(f"{CAMUNDA}variableName")
+                    element.variable = child.get(f"{OPERATON}variableName") or child.get(f"{CAMUNDA}variableName")
             if kind == "receiveTask":
                 element.message = names["message"].get(_local(node.get("messageRef")))
             elements[node.get("id", "")] = element
@@ -160,7 +161,8 @@ class Model:
         defines = {("process", key) for key in starts}
         defines |= {("decision", decision.get("id", "")) for decision in root.iterfind(".//{*}decision")}
         named = [("process", node.get("calledElement")) for node in root.iter(f"{BPMN}callActivity")]
-        named += [("decision", node.get(f"{CAMUNDA}decisionRef")) for node in root.iter(f"{BPMN}businessRuleTask")]
+        named += [("decision", node.get(f"{OPERATON}decisionRef") or node.get(f"{CAMUNDA}decisionRef"))
+                  for node in root.iter(f"{BPMN}businessRuleTask")]
         needs = {(kind, key) for kind, key in named if key and "{" not in key} - defines
         return cls(elements, starts, defines, needs)
 
