@@ -152,11 +152,14 @@ def test_camundas_extensions_in_the_activiti_namespace_are_read_and_their_code_r
     [task] = client.get("/task", params={"processInstanceId": case}).json()
     assert task["formKey"] == "embedded:app:forms/t.html"
     assert client.get(f"/task/{task['id']}/identity-links").json()[0]["groupId"] == "xj-env"
-    listener = xml.replace(b'activiti:formKey="embedded:app:forms/t.html"/>', b'><bpmn:extensionElements>'
-                           b'<activiti:taskListener event="create" class="org.example.Listener"/>'
-                           b'</bpmn:extensionElements></bpmn:userTask>')
-    refused = deploy_bytes(client, "old_code.bpmn", listener)
-    assert refused.status_code == 400 and "listeners" in refused.json()["message"], refused.text
+    refused_as_code(client, xml.replace(b'activiti:formKey="embedded:app:forms/t.html"/>', b'><bpmn:extensionElements>'
+                                        b'<activiti:taskListener event="create" class="org.example.Listener"/>'
+                                        b'</bpmn:extensionElements></bpmn:userTask>'), "listeners")
+
+
+def refused_as_code(client, xml: bytes, says: str) -> None:
+    refused = deploy_bytes(client, "code.bpmn", xml)
+    assert refused.status_code == 400 and says in refused.json()["message"], refused.text
 
 
 def test_operatons_namespace_is_read_as_camundas_before_it_and_its_code_refused(client):
@@ -174,14 +177,11 @@ def test_operatons_namespace_is_read_as_camundas_before_it_and_its_code_refused(
     tasks = client.get("/task", params={"processInstanceId": started.json()["id"]}).json()
     assert sorted(client.get(f"/task/{task['id']}/identity-links").json()[0]["groupId"]
                   for task in tasks) == ["xj-env", "xj-sti"]
-    listener = xml.replace(b'operaton:elementVariable="dept"/>', b'operaton:elementVariable="dept"/>'
-                           b'<bpmn:extensionElements><operaton:taskListener event="create" '
-                           b'class="org.example.Listener"/></bpmn:extensionElements>')
-    refused = deploy_bytes(client, "forked_code.bpmn", listener)
-    assert refused.status_code == 400 and "listeners" in refused.json()["message"], refused.text
-    service = xml.replace(b'<bpmn:endEvent id="e"/>', b'<bpmn:serviceTask id="e" operaton:class="org.example.Bean"/>')
-    refused = deploy_bytes(client, "forked_class.bpmn", service)
-    assert refused.status_code == 400 and "'e'" in refused.json()["message"], refused.text
+    refused_as_code(client, xml.replace(b'operaton:elementVariable="dept"/>', b'operaton:elementVariable="dept"/>'
+                                        b'<bpmn:extensionElements><operaton:taskListener event="create" '
+                                        b'class="org.example.Listener"/></bpmn:extensionElements>'), "listeners")
+    refused_as_code(client, xml.replace(b'<bpmn:endEvent id="e"/>',
+                                        b'<bpmn:serviceTask id="e" operaton:class="org.example.Bean"/>'), "Java delegates")
 
 
 def test_a_condition_written_on_lines_of_its_own_is_read_without_its_white_space_as_in_camunda(client):
