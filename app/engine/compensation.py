@@ -46,7 +46,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from app.engine.multi_instance import LOCAL, instance_locals, is_multi_instance_instance
 from app.engine.outputs import set_local_variables
-from app.engine.xml import BPMN_NS, BPMN_PREFIXES, refuse_element
+from app.engine.xml import BPMN_NS, BPMN_PREFIXES, local_name, refuse_element
 
 # What a handler may be: the kinds the service runs without a sequence flow leading to them (a
 # subprocess runs its inside as any embedded subprocess does).
@@ -82,10 +82,6 @@ class Compensation:
     compensation_event_subprocesses: set[str] = field(default_factory=set)
 
 
-def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
-
-
 def _scopes(root: etree._Element) -> list[etree._Element]:
     # A process that is not executable is never run (nor read by the library), as in Camunda.
     return [scope for process in root.iterfind("bpmn:process", BPMN_PREFIXES)
@@ -101,7 +97,7 @@ def prepare_compensation(resource: str, root: etree._Element, found: Compensatio
         _take_compensation_event_subprocess(resource, scope, found)
     for scope in _scopes(root):
         members = {child.get("id"): child for child in scope if isinstance(child.tag, str) and child.get("id")}
-        flows = [child for child in scope if _local(child) == "sequenceFlow"]
+        flows = [child for child in scope if local_name(child) == "sequenceFlow"]
         compensable: dict[str, str] = {}
         for boundary in scope.iterfind("bpmn:boundaryEvent", BPMN_PREFIXES):
             if boundary.find("bpmn:compensateEventDefinition", BPMN_PREFIXES) is None:
@@ -127,7 +123,7 @@ def prepare_compensation(resource: str, root: etree._Element, found: Compensatio
             if handler.get("isForCompensation") != "true":
                 raise refuse_element(resource, handler, "the activity a compensation boundary event leads to must be "
                                                         "marked for compensation (isForCompensation=\"true\")")
-            if _local(handler) not in _HANDLERS or any(handler.find(f"bpmn:{loop}", BPMN_PREFIXES) is not None
+            if local_name(handler) not in _HANDLERS or any(handler.find(f"bpmn:{loop}", BPMN_PREFIXES) is not None
                                                         for loop in _LOOPS):
                 raise refuse_element(resource, handler, "a compensation handler may be a user task, an external task, "
                                                         "a task, a manual task, a receive task or an embedded "
@@ -147,7 +143,7 @@ def prepare_compensation(resource: str, root: etree._Element, found: Compensatio
             scope.remove(boundary)
         found.handlers.update(compensable)
     for scope in _scopes(root):
-        if _local(scope) == "subProcess" and (scope.get("id") not in found.handlers
+        if local_name(scope) == "subProcess" and (scope.get("id") not in found.handlers
                                               or scope.get("id") in found.by_event_subprocess) \
                 and _holds_compensable(scope, found):
             found.holding.add(scope.get("id") or "")
@@ -165,11 +161,12 @@ def _take_compensation_event_subprocess(resource: str, scope: etree._Element, fo
     the subprocess once it has completed, in place of the handlers of what it did (which a throw
     inside it may still run). It is checked, and made the subprocess's handler: an embedded
     subprocess marked for compensation, started plainly."""
-    handlers = [child for child in scope if _local(child) == "subProcess" and child.get("triggeredByEvent") == "true"
+    handlers = [child for child in scope
+                if local_name(child) == "subProcess" and child.get("triggeredByEvent") == "true"
                 and _compensation_start(child) is not None]
     if not handlers:
         return
-    if _local(scope) != "subProcess" or scope.get("triggeredByEvent") == "true":
+    if local_name(scope) != "subProcess" or scope.get("triggeredByEvent") == "true":
         raise refuse_element(resource, handlers[0], "an event subprocess started by compensation belongs in an "
                                                     "embedded subprocess, which it undoes once that has completed")
     if len(handlers) > 1:
@@ -205,8 +202,9 @@ def _holds_compensable(subprocess: etree._Element, found: Compensation) -> bool:
     the subprocesses it holds."""
     if subprocess.get("triggeredByEvent") == "true":
         return False
-    return any(isinstance(child.tag, str) and (child.get("id") in found.handlers
-                                               or (_local(child) == "subProcess" and _holds_compensable(child, found)))
+    return any(isinstance(child.tag, str)
+               and (child.get("id") in found.handlers
+                    or (local_name(child) == "subProcess" and _holds_compensable(child, found)))
                for child in subprocess)
 
 

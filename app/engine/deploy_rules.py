@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from app.engine.xml import BPMN_NS, BPMN_PREFIXES, CAMUNDA_NS, refuse_element
+from app.engine.xml import BPMN_NS, BPMN_PREFIXES, CAMUNDA_NS, local_name, refuse_element
 
 _NS = BPMN_PREFIXES
 _FORM_REF_BINDINGS = ("deployment", "latest", "version")
@@ -19,10 +19,6 @@ _EXPRESSION = re.compile(r"[$#]\{")
 
 # The name of the message or signal ("message", "signal") an event waits for, if any.
 EventName = Callable[[etree._Element, str], str | None]
-
-
-def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
 
 def _definition(event: etree._Element, kind: str) -> etree._Element | None:
@@ -51,7 +47,7 @@ def check_deploy_rules(resource: str, root: etree._Element) -> None:
                                                     "such as 180 or P180D")
         _check_starts(resource, process, event_name)
         for element in process.iter():
-            tag = _local(element)
+            tag = local_name(element)
             if tag in ("startEvent", "userTask"):
                 _check_form_reference(resource, element)
             if tag == "endEvent" and (error := _definition(element, "error")) is not None:
@@ -81,7 +77,7 @@ def _check_error_end(resource: str, event: etree._Element, error: etree._Element
 def _check_starts(resource: str, process: etree._Element, event_name: EventName) -> None:
     plain_or_timer = 0
     for start in process.iterfind("bpmn:startEvent", _NS):
-        kinds = {_local(child) for child in start if _local(child).endswith("EventDefinition")}
+        kinds = {local_name(child) for child in start if local_name(child).endswith("EventDefinition")}
         if not kinds or kinds == {"timerEventDefinition"}:
             plain_or_timer += 1
             if plain_or_timer > 1:

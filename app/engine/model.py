@@ -82,16 +82,13 @@ from app.engine.xml import (
     CAMUNDA_NS,
     MAX_DEFINITION_KEY,
     history_time_to_live,
+    local_name,
     parse_untrusted_xml,
     refuse_element,
 )
 from app.errors import InvalidProcessModel
 
 _NS = BPMN_PREFIXES
-
-def _tag(element: etree._Element) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
-
 
 def _camunda(element: etree._Element, name: str) -> str | None:
     value = element.get(f"{{{CAMUNDA_NS}}}{name}")
@@ -174,8 +171,8 @@ def _form_fields(resource: str, owner: etree._Element) -> tuple[FormField, ...]:
 
 
 def _activity_type(element: etree._Element) -> str:
-    tag = _tag(element)
-    definitions = {_tag(child) for child in element if _tag(child).endswith("EventDefinition")}
+    tag = local_name(element)
+    definitions = {local_name(child) for child in element if local_name(child).endswith("EventDefinition")}
     if tag == "endEvent":
         kinds = {"errorEventDefinition": "errorEndEvent", "terminateEventDefinition": "terminateEndEvent",
                  "messageEventDefinition": "messageEndEvent", "signalEventDefinition": "signalEndEvent",
@@ -242,7 +239,7 @@ _EVENT_SUBPROCESS_STARTS = frozenset({"messageEventDefinition", "signalEventDefi
 def _check_expressions(resource: str, element: etree._Element) -> None:
     """Every expression of a process is one the service could evaluate, also where it reads none (a
     job priority, a form field's label, a listener's field): one calling a method asks for code."""
-    if _tag(element) in _PROSE:
+    if local_name(element) in _PROSE:
         return
     texts: list[tuple[etree.QName | None, str | None]] = [(etree.QName(name), str(value))
                                                           for name, value in element.attrib.items()]
@@ -254,16 +251,16 @@ def _check_expressions(resource: str, element: etree._Element) -> None:
         except ExpressionSyntaxError as error:
             owner = next((node for node in element.iterancestors() if node.get("id")), None)
             prefix = "camunda:" if name is not None and name.namespace == CAMUNDA_NS else ""
-            where = f"the attribute {prefix}{name.localname} of {_tag(element)}" if name is not None else \
-                f"the text of {_tag(element)}"
-            if _tag(element) == "property" and element.get("name"):
+            where = f"the attribute {prefix}{name.localname} of {local_name(element)}" if name is not None else \
+                f"the text of {local_name(element)}"
+            if local_name(element) == "property" and element.get("name"):
                 where = f"camunda:property {element.get('name')}"  # named as the Modeler shows it
             raise refuse_element(resource, element if element.get("id") else owner,
                                  f"invalid expression in {where} '{text}': {error}") from None
 
 
 def _check_element(resource: str, element: etree._Element) -> None:
-    tag = _tag(element)
+    tag = local_name(element)
     parent = element.getparent()  # None only for a document's root, which is not checked here
     if tag in _REFUSED_ELEMENTS:
         raise refuse_element(resource, element, _REFUSED_ELEMENTS[tag])
@@ -282,12 +279,12 @@ def _check_element(resource: str, element: etree._Element) -> None:
         raise refuse_element(resource, element, f"a {tag} must be an external task "
                                                  "(camunda:type=\"external\" with a camunda:topic)")
     if (tag == "signalEventDefinition" and element.find("bpmn:extensionElements/camunda:in", _NS) is not None
-            and parent is not None and _tag(parent) not in _SIGNAL_THROWS):
+            and parent is not None and local_name(parent) not in _SIGNAL_THROWS):
         raise refuse_element(resource, parent, "camunda:in on a signal belongs on a signal throw or end event "
                                                "(the variables the signal carries); a catch receives them")
     if tag == "conditionalEventDefinition":
         _check_condition_event(resource, element)
-    if tag == "messageEventDefinition" and parent is not None and _tag(parent) in ("intermediateThrowEvent",
+    if tag == "messageEventDefinition" and parent is not None and local_name(parent) in ("intermediateThrowEvent",
                                                                                    "endEvent"):
         kind = _camunda(element, "type")
         if kind is not None and (kind != "external" or not _camunda(element, "topic")):
@@ -296,7 +293,7 @@ def _check_element(resource: str, element: etree._Element) -> None:
                                  "implementation, passes on")
     if tag == "subProcess" and element.get("triggeredByEvent") == "true":
         for start in element.iterfind("bpmn:startEvent", _NS):
-            kinds = {_tag(child) for child in start if _tag(child).endswith("EventDefinition")}
+            kinds = {local_name(child) for child in start if local_name(child).endswith("EventDefinition")}
             if kinds == {"compensateEventDefinition"}:
                 continue  # checked with the rest of compensation (app.engine.compensation)
             if len(kinds) != 1 or not kinds <= _EVENT_SUBPROCESS_STARTS:
@@ -310,7 +307,7 @@ def _check_element(resource: str, element: etree._Element) -> None:
         owner = parent
         kind = "message" if tag == "messageEventDefinition" else "signal"
         # A message throw passes or is an external task; a signal throw is broadcast by its name.
-        throws = kind == "message" and owner is not None and _tag(owner) in ("intermediateThrowEvent", "endEvent")
+        throws = kind == "message" and owner is not None and local_name(owner) in ("intermediateThrowEvent", "endEvent")
         if _event_name(element, kind) is None and not throws:
             raise refuse_element(resource, owner, f"the {kind} event needs a {reference} naming a {kind} with a name")
     # An errorRef naming no bpmn:error is the error's code, as in Camunda (app.engine.flows.resolve_references).
@@ -333,7 +330,7 @@ def _check_element(resource: str, element: etree._Element) -> None:
             raise refuse_element(resource, element, "an event-based gateway cannot wait on a conditional event "
                                                     "here; attach a conditional boundary event to a task instead")
     for extension in element.iterfind("bpmn:extensionElements/*", _NS):
-        name = _tag(extension)
+        name = local_name(extension)
         if etree.QName(extension).namespace == CAMUNDA_NS and name in _REFUSED_EXTENSIONS:
             raise refuse_element(resource, element, _REFUSED_EXTENSIONS[name])
     if tag in ("conditionExpression", "completionCondition"):
@@ -382,10 +379,11 @@ def _parameters(resource: str, element: etree._Element, mapping: etree._Element
     and maps); scripts are refused, and input parameters where the element is not a single task."""
     found: dict[str, list[tuple[str, ParameterValue]]] = {"inputParameter": [], "outputParameter": []}
     for parameter in mapping:
-        if not isinstance(parameter.tag, str) or _tag(parameter) not in found:
+        if not isinstance(parameter.tag, str) or local_name(parameter) not in found:
             continue
-        kind = "input" if _tag(parameter) == "inputParameter" else "output"
-        if kind == "input" and (_tag(element) not in _TASKS_WITH_INPUTS or element.get("triggeredByEvent") == "true"
+        kind = "input" if local_name(parameter) == "inputParameter" else "output"
+        if kind == "input" and (local_name(element) not in _TASKS_WITH_INPUTS
+                                or element.get("triggeredByEvent") == "true"
                                 or element.find("bpmn:multiInstanceLoopCharacteristics", _NS) is not None):
             raise refuse_element(resource, element, "input parameters are read on a task, call activity, embedded "
                                  "subprocess, intermediate catch or throw event that is not multi-instance (its own "
@@ -398,9 +396,9 @@ def _parameters(resource: str, element: etree._Element, mapping: etree._Element
         if not nested:
             text = parameter.text or ""
             _compile(resource, element, text, what)
-            found[_tag(parameter)].append((name, text))
+            found[local_name(parameter)].append((name, text))
         elif len(nested) == 1:
-            found[_tag(parameter)].append((name, _nested_value(resource, element, nested[0], what, 1)))
+            found[local_name(parameter)].append((name, _nested_value(resource, element, nested[0], what, 1)))
         else:
             raise refuse_element(resource, element, f"{what} holds more than one element; give it one list or map")
     return tuple(found["inputParameter"]), tuple(found["outputParameter"])
@@ -416,7 +414,7 @@ def _nested_value(resource: str, element: etree._Element, node: etree._Element, 
     `camunda:map` (`camunda:entry` with a `key`, text or `${...}`), or a value's text (empty: null)."""
     if depth > _PARAMETER_DEPTH:
         raise refuse_element(resource, element, f"{what} nests lists and maps more than {_PARAMETER_DEPTH} deep")
-    tag = _tag(node) if etree.QName(node).namespace == CAMUNDA_NS else ""
+    tag = local_name(node) if etree.QName(node).namespace == CAMUNDA_NS else ""
     children = [child for child in node if isinstance(child.tag, str)]
     if tag == "list":
         return ParameterList(tuple(_nested_value(resource, element, child, what, depth + 1) for child in children))
@@ -424,7 +422,7 @@ def _nested_value(resource: str, element: etree._Element, node: etree._Element, 
         entries = []
         for entry in children:
             key = entry.get("key") or ""
-            if _tag(entry) != "entry" or not key:
+            if local_name(entry) != "entry" or not key:
                 raise refuse_element(resource, element, f"{what}: each entry of a map is a camunda:entry with a key")
             _compile(resource, element, key, f"{what}, the key of an entry")
             inner = [child for child in entry if isinstance(child.tag, str)]
@@ -493,17 +491,19 @@ def _event_name(definition: etree._Element, kind: str) -> str | None:
 
 def _start_event(resource: str, element: etree._Element, element_id: str) -> StartEventInfo:
     for child in element:
-        tag = _tag(child)
+        tag = local_name(child)
         if tag == "messageEventDefinition":
             return StartEventInfo(element_id, "message", _event_name(child, "message"))
         if tag == "signalEventDefinition":
             return StartEventInfo(element_id, "signal", _event_name(child, "signal"))
         if tag == "timerEventDefinition":
-            timer = next((node for node in child if _tag(node) in ("timeDate", "timeDuration", "timeCycle")), None)
+            timer = next((node for node in child if local_name(node) in ("timeDate", "timeDuration", "timeCycle")),
+                         None)
             if timer is None:
                 raise refuse_element(resource, element,
                                      "the timer start event has no timeDate, timeDuration or timeCycle")
-            return StartEventInfo(element_id, "timer", timer_kind=_tag(timer), timer_text=(timer.text or "").strip())
+            return StartEventInfo(element_id, "timer", timer_kind=local_name(timer),
+                                  timer_text=(timer.text or "").strip())
         if tag == "conditionalEventDefinition":
             condition = child.find("bpmn:condition", _NS)  # checked as every conditional event's
             return StartEventInfo(element_id, "conditional", condition=(condition.text or "").strip()
@@ -606,7 +606,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
         if not isinstance(element.tag, str):
             continue
         _check_element(resource, element)
-        tag = _tag(element)
+        tag = local_name(element)
         element_id = element.get("id")
         if tag == "sequenceFlow":
             for end in ("sourceRef", "targetRef"):
@@ -757,8 +757,8 @@ def parse_deployment(resources: Mapping[str, bytes], *, deploying: bool = True) 
         # After the checks that name what is wrong more closely: the executable processes, and the
         # messages, signals, errors and escalations they name.
         for scope in root.iterfind("*"):
-            if isinstance(scope.tag, str) and (_tag(scope) in ("message", "signal", "error", "escalation") or (
-                    _tag(scope) == "process" and scope.get("isExecutable") == "true")):
+            if isinstance(scope.tag, str) and (local_name(scope) in ("message", "signal", "error", "escalation") or (
+                    local_name(scope) == "process" and scope.get("isExecutable") == "true")):
                 for element in scope.iter():
                     if isinstance(element.tag, str):
                         _check_expressions(resource, element)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from app.engine.xml import BPMN_NS, refuse_element
+from app.engine.xml import BPMN_NS, local_name, refuse_element
 from app.errors import InvalidProcessModel
 
 _TASKS = frozenset({"task", "userTask", "serviceTask", "manualTask", "businessRuleTask", "receiveTask", "sendTask",
@@ -56,10 +56,6 @@ _WORDS = {"timerEventDefinition": "timer", "messageEventDefinition": "message", 
           "linkEventDefinition": "link", "terminateEventDefinition": "terminate"}
 
 
-def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
-
-
 def check_structure(resource: str, root: etree._Element) -> None:
     """Refuse what the library would pass over in the processes of one file (see the module's docstring)."""
     seen: dict[str, etree._Element] = {}
@@ -69,7 +65,7 @@ def check_structure(resource: str, root: etree._Element) -> None:
         for element in process.iter():
             if not isinstance(element.tag, str) or etree.QName(element).namespace != BPMN_NS:
                 continue
-            tag = _local(element)
+            tag = local_name(element)
             if tag in _UNSUPPORTED:
                 # An event definition or a loop marker is refused on the element that carries it.
                 owner = element.getparent() if tag.endswith(("Definition", "Characteristics")) else element
@@ -100,9 +96,9 @@ def _check_flow_element(resource: str, element: etree._Element, tag: str, seen: 
         raise refuse_element(resource, element, f"the id '{element_id}' is one the engine keeps for itself; give "
                                                 "the element another id (in the Modeler: General → ID)")
     seen[element_id] = element
-    if scope is None or _local(scope) not in _SCOPES:
+    if scope is None or local_name(scope) not in _SCOPES:
         raise refuse_element(resource, element, f"a {tag} may only be drawn in a process or a subprocess, not inside "
-                                                f"a {_local(scope) if scope is not None else 'file'}")
+                                                f"a {local_name(scope) if scope is not None else 'file'}")
     default = element.get("default")
     if default is not None and not any(flow.get("id") == default and flow.get("sourceRef") == element_id
                                        for flow in scope.iterfind(f"{{{BPMN_NS}}}sequenceFlow")):
@@ -125,14 +121,14 @@ def _check_flow_element(resource: str, element: etree._Element, tag: str, seen: 
 def _check_flow_ends(resource: str, flow: etree._Element, scope: etree._Element) -> None:
     members = {child.get("id"): child for child in scope if isinstance(child.tag, str) and child.get("id")}
     source, target = members.get(flow.get("sourceRef")), members.get(flow.get("targetRef"))
-    if source is not None and _local(source) == "endEvent":
+    if source is not None and local_name(source) == "endEvent":
         raise refuse_element(resource, flow, f"the sequence flow leaves end event '{source.get('id')}'; a token ends "
                                              "at an end event")
-    if target is not None and _local(target) in ("startEvent", "boundaryEvent"):
-        raise refuse_element(resource, flow, f"the sequence flow leads into the {_local(target)[:-5]} event "
+    if target is not None and local_name(target) in ("startEvent", "boundaryEvent"):
+        raise refuse_element(resource, flow, f"the sequence flow leads into the {local_name(target)[:-5]} event "
                                              f"'{target.get('id')}'; a start or boundary event only starts a token")
     for joined in (source, target):
-        if joined is not None and _local(joined) not in _ACTIVITIES | _EVENTS | _GATEWAYS | _UNSUPPORTED.keys():
+        if joined is not None and local_name(joined) not in _ACTIVITIES | _EVENTS | _GATEWAYS | _UNSUPPORTED.keys():
             raise refuse_element(resource, flow, f"the sequence flow joins '{joined.get('id')}', which is no task, "
                                                  "event, gateway or subprocess: no token can pass it")
     for end in ("sourceRef", "targetRef"):
@@ -147,7 +143,7 @@ def _check_flow_ends(resource: str, flow: etree._Element, scope: etree._Element)
 
 
 def _definitions(event: etree._Element) -> list[str]:
-    return [_local(child) for child in event if _local(child).endswith("EventDefinition")]
+    return [local_name(child) for child in event if local_name(child).endswith("EventDefinition")]
 
 
 def _check_event(resource: str, event: etree._Element, tag: str, scope: etree._Element) -> None:
@@ -168,7 +164,7 @@ def _check_event(resource: str, event: etree._Element, tag: str, scope: etree._E
     if tag == "boundaryEvent":
         attached = next((child for child in scope if isinstance(child.tag, str)
                          and child.get("id") == event.get("attachedToRef")), None)
-        if attached is None or _local(attached) not in _ACTIVITIES:
+        if attached is None or local_name(attached) not in _ACTIVITIES:
             raise refuse_element(resource, event, f"the boundary event is attached to '{event.get('attachedToRef')}', "
                                                   "which is no task, subprocess or call activity of the same process "
                                                   "or subprocess")

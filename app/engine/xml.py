@@ -83,6 +83,11 @@ def _read_as_camunda(root: etree._Element) -> None:
 MAX_DEFINITION_KEY = 200
 
 
+def local_name(element: etree._Element) -> str:
+    """An element's tag without its namespace ("" for a comment or processing instruction)."""
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+
+
 def refuse_element(resource: str, element: etree._Element | None, reason: str) -> InvalidProcessModel:
     """The error that refuses a file, naming the resource, the element, its line and the reason."""
     element_id = element.get("id") if element is not None else None
