@@ -10,11 +10,10 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from app.engine.xml import BPMN_NS, BPMN_PREFIXES, CAMUNDA_NS, local_name, refuse_element
+from app.engine.xml import BPMN_NS, BPMN_PREFIXES, CAMUNDA_NS, HISTORY_TIME_TO_LIVE, local_name, refuse_element
 
 _NS = BPMN_PREFIXES
 _FORM_REF_BINDINGS = ("deployment", "latest", "version")
-_HISTORY_TIME_TO_LIVE = re.compile(r"^(\d+|P\d+D)$")
 _EXPRESSION = re.compile(r"[$#]\{")
 
 # The name of the message or signal ("message", "signal") an event waits for, if any.
@@ -42,7 +41,7 @@ def check_deploy_rules(resource: str, root: etree._Element) -> None:
         if process.get("isExecutable") != "true":
             continue
         ttl = (process.get(f"{{{CAMUNDA_NS}}}historyTimeToLive") or "").strip()
-        if ttl and not _HISTORY_TIME_TO_LIVE.match(ttl):
+        if ttl and not HISTORY_TIME_TO_LIVE.fullmatch(ttl):
             raise refuse_element(resource, process, f"Cannot parse historyTimeToLive '{ttl}': a number of days, "
                                                     "such as 180 or P180D")
         _check_starts(resource, process, event_name)

@@ -99,15 +99,20 @@ def refuse_element(resource: str, element: etree._Element | None, reason: str) -
     )
 
 
+# camunda:historyTimeToLive as Camunda reads it: a number of days, alone or as P<days>D, of at most
+# the ten digits of Camunda's integer.
+HISTORY_TIME_TO_LIVE = re.compile(r"(\d{1,10})|P(\d{1,10})D")
+
+
 def history_time_to_live(resource: str, element: etree._Element, namespace: str = CAMUNDA_NS) -> int | None:
     """The element's camunda:historyTimeToLive in days (None when absent or not a number of days);
     more than a century is refused, naming the element."""
     ttl = (element.get(f"{{{namespace}}}historyTimeToLive") or "").strip()
-    if ttl.startswith("P") and ttl.endswith("D"):
-        ttl = ttl[1:-1]  # P180D, as Camunda reads it
-    if not ttl.isdigit():
+    read = HISTORY_TIME_TO_LIVE.fullmatch(ttl)
+    if read is None:
         return None
-    if int(ttl) > LONGEST_HISTORY_TIME_TO_LIVE_DAYS:
+    days = int(read.group(1) or read.group(2))
+    if days > LONGEST_HISTORY_TIME_TO_LIVE_DAYS:
         raise refuse_element(resource, element, f"camunda:historyTimeToLive {ttl} is more than "
                              f"{LONGEST_HISTORY_TIME_TO_LIVE_DAYS} days (100 years)")
-    return int(ttl)
+    return days

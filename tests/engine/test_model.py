@@ -477,7 +477,7 @@ def test_a_history_time_to_live_is_read_in_days_or_as_p_days_as_camunda_reads_it
     assert model.history_time_to_live == days
 
 
-@pytest.mark.parametrize("ttl", ["PP555DDD", "invalidValue", "-5"])
+@pytest.mark.parametrize("ttl", ["PP555DDD", "invalidValue", "-5", "²", "9" * 5000])
 def test_a_history_time_to_live_camunda_cannot_parse_is_refused(ttl):
     resources = definitions(between_start_and_end('<bpmn:userTask id="u"/>', "u"))
     name, content = next(iter(resources.items()))
