@@ -16,7 +16,7 @@ them to the parsed specs once, so saved state is unchanged.
 - An intermediate catch event's input parameters are its own variables while it waits, read by its
   timer, condition and output parameters (kept apart from the case's, see _CatchInputs).
 - A business rule task's output parameters read its decision's whole result as `decisionResult`, its
-  own variable (Camunda's), which goes when it completes.
+  own variable (Camunda's), kept apart as a catch event's inputs are.
 """
 from __future__ import annotations
 
@@ -84,10 +84,6 @@ def _evaluated(task: Task, value: ParameterValue) -> Any:
     return task.workflow.script_engine.evaluate(task, value)
 
 
-# A business rule task's own variable holding its decision's whole result, for its output parameters.
-DECISION_RESULT = "decisionResult"
-
-
 class _SetsOutputs:
     output_parameters: tuple[tuple[str, ParameterValue], ...] = ()
 
@@ -96,7 +92,6 @@ class _SetsOutputs:
         # Evaluated in order, each seeing the ones before it, through the run's safe evaluator.
         for name, value in self.output_parameters:
             my_task.data[name] = evaluate_parameter(my_task, value)
-        _drop_locals(my_task, [DECISION_RESULT])
 
 
 class _SetsInputs:
@@ -135,8 +130,11 @@ class _SubprocessInputs(_SetsInputs):
         super().copy_data(my_task, subworkflow)  # type: ignore[misc]  # the library's subprocess spec
 
 
-# An intermediate catch event's own variables, by name: kept beside the case's, never among them.
+# An element's own variables kept beside the case's, never among them, read over them by its
+# expressions: an intermediate catch event's inputs, a business rule task's decisionResult.
 OWN_VARIABLES = "own_variables"
+# A business rule task's own variable holding its decision's whole result, for its output parameters.
+DECISION_RESULT = "decisionResult"
 
 
 class _CatchInputs:

@@ -10,7 +10,7 @@ from SpiffWorkflow.task import Task
 
 from app.engine.decisions import DecisionRecord
 from app.engine.expressions import ExpressionError, compile_template, truthy_condition
-from app.engine.outputs import DECISION_RESULT, OWN_VARIABLES, set_local_variables
+from app.engine.outputs import DECISION_RESULT, OWN_VARIABLES
 from app.engine.steps import report_decision
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class SafeScriptEngine(PythonScriptEngine):
         if reference.result_variable is not None:
             task.data[reference.result_variable] = result
         if getattr(task.task_spec, "output_parameters", ()):
-            set_local_variables(task, {DECISION_RESULT: evaluation.mapped("resultList")})
+            task.internal_data[OWN_VARIABLES] = {DECISION_RESULT: evaluation.mapped("resultList")}
         report_decision(DecisionRecord(task.task_spec.bpmn_id, str(task.id), lookup.key, decision_id,
                                        evaluation.recorded(), result))
 
