@@ -19,6 +19,7 @@ from app.deadlines import calendars
 from app.definitions import decisions
 from app.engine import (
     DecisionTable,
+    InstanceIdentity,
     ProcessModel,
     ProcessRun,
     RunContext,
@@ -140,10 +141,12 @@ class Services:
         self.runs = RunCache(self.settings.run_cache_size)
         self.contents = content_store(self.settings)
 
-    def run_context(self, session: Session | None = None, definition_id: str | None = None) -> RunContext:
+    def run_context(self, session: Session | None = None, definition_id: str | None = None,
+                    instance: InstanceIdentity | None = None) -> RunContext:
         """What a run needs; with the step's session, expressions may also read the registers the
         extensions offer (app.cases.hooks), each read reported with the step's result, and business
-        rule tasks of the process definition `definition_id` find their decisions."""
+        rule tasks of the process definition `definition_id` find their decisions; with the instance,
+        they may read it as `execution`."""
         functions: Mapping[str, Callable[..., Any]] = _DeadlineFunctions(self)
         if session is not None:
             registers: dict[str, Callable[..., Any]] = {}
@@ -153,7 +156,8 @@ class Services:
         return RunContext(clock=self.clock, zone=self.settings.zone, functions=functions,
                           decisions=(lambda lookup: decisions.resolve(self, session, lookup, definition_id))
                           if session is not None else None,
-                          timer_limits=self.timer_limits, cpu_seconds=self.settings.evaluation_seconds)
+                          timer_limits=self.timer_limits, cpu_seconds=self.settings.evaluation_seconds,
+                          instance=instance)
 
     @property
     def timer_limits(self) -> TimerLimits:

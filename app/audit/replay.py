@@ -29,6 +29,7 @@ from app.clock import SimulatedClock
 from app.engine import (
     ActivityChange,
     DecisionTable,
+    InstanceIdentity,
     Instruction,
     MigrationInstruction,
     ProcessRun,
@@ -113,7 +114,10 @@ class _Replay:
                 self.decided[event["activityId"]].append(event["payload"]["decision_definition_id"])
         registers = {name: self._register(name) for name in self.answers}
         functions = ChainMap(registers, deadline_functions(calendar, self.clock, zone, lambda deadline: None))
-        self.context = RunContext(clock=self.clock, zone=zone, functions=functions, decisions=self._decision)
+        recorded = document["instance"]
+        self.context = RunContext(clock=self.clock, zone=zone, functions=functions, decisions=self._decision,
+                                  instance=InstanceIdentity(recorded["id"], started_on or recorded["definitionId"],
+                                                            recorded["businessKey"], recorded["tenantId"]))
         self.replayed: list[tuple[str, str]] = []
         self.task_ids: dict[str, str] = {}
         self.call_ids: dict[str, str] = {}
@@ -278,7 +282,7 @@ class _Replay:
                                                "whose process file the export does not hold")
         instructions = [MigrationInstruction(i["sourceActivityIds"][0], i["targetActivityIds"][0],
                                              bool(i.get("updateEventTrigger"))) for i in payload["instructions"]]
-        return run.migrate(target, instructions, payload.get("variables") or {})
+        return run.migrate(target, payload["target_definition_id"], instructions, payload.get("variables") or {})
 
     def _activity_instance(self, run: ProcessRun, instruction: Mapping[str, Any], sequence: int) -> str | None:
         """The replay's activity instance that the recorded one is: the same task, or the one instance

@@ -99,7 +99,7 @@ def _start(services: Services, session: Session, caller: ProcessInstance, reques
             f"call activity '{request.activity_id}': no process '{request.process_key}' is deployed "
             f"({which}{'' if own.tenant_id is None else f', tenant {own.tenant_id}'})",
             details={"activityId": request.activity_id})
-    business_key = caller.business_key if request.inherits_business_key else request.business_key
+    business_key = request.business_key
     if business_key is not None and len(business_key) > 255:
         raise ProcessExecutionFailed(f"call activity '{request.activity_id}': the business key it gives is longer "
                                      "than 255 characters", details={"activityId": request.activity_id})

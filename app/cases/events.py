@@ -225,7 +225,7 @@ def _broadcast(services: Services, session: Session, instance: ProcessInstance, 
                     f"command past {MAX_SIGNAL_DELIVERIES} deliveries: the processes throw signals to each other "
                     "in a loop; nothing was changed", details={"activityId": signal.activity_id})
             _deliver_each(services, session, waiting, "signal", signal.name, dict(signal.variables), user_id)
-            business_key = instance.business_key if signal.inherits_business_key else signal.business_key
+            business_key = signal.business_key
             for subscription in starts:
                 _start(services, session, subscription, "signal", signal.name, dict(signal.variables),
                        business_key, user_id)

@@ -25,10 +25,12 @@ from app.definitions.deployments import latest_by_key
 from app.engine import (
     ActivityChange,
     EventWait,
+    InstanceIdentity,
     Instruction,
     OpenExternalTask,
     OpenUserTask,
     ProcessRun,
+    RunContext,
     StepResult,
     binaries_in,
     target_of,
@@ -439,10 +441,13 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
     if model.initiator_variable:
         # camunda:initiator: who started it (nobody signed in, a timer's start: null), unless given.
         variables = {model.initiator_variable: user_id, **variables}
+    region = definition.tenant_id or next(
+        (named for hook in services.hooks if (named := hook.region_of(model, variables)) is not None), None)
+    identity = InstanceIdentity(str(uuid.uuid4()), definition.id, business_key, region or starter_region)
     now = services.clock.now()
     started = time.perf_counter()
-    run, result = ProcessRun.start(model, variables, services.run_context(session, definition.id), start_event,
-                                   instructions)
+    run, result = ProcessRun.start(model, variables, services.run_context(session, definition.id, identity),
+                                   start_event, instructions)
     started_by: dict[str, Any] = {"start_event": start_event, "trigger": dict(trigger or {})} if start_event else {}
     if instructions:
         started_by["instructions"] = [recorded_instruction(instruction) for instruction in instructions]
@@ -452,12 +457,9 @@ def start_in_session(services: Services, session: Session, definition: ProcessDe
     # Started at activities, the case's start activity is the first instruction's, as in Camunda.
     start_activity = target_of(model, instructions[0]) if instructions else next(
         (c.activity_id for c in result.changes if c.activity_id in start_ids), None)
-    region = definition.tenant_id or next(
-        (named for hook in services.hooks if (named := hook.region_of(model, variables)) is not None), None)
     instance = ProcessInstance(
-        id=str(uuid.uuid4()), definition_id=definition.id, definition_key=definition.key,
-        business_key=business_key, status=ACTIVE, state="",
-        tenant_id=region or starter_region,
+        id=identity.id, definition_id=definition.id, definition_key=definition.key,
+        business_key=business_key, status=ACTIVE, state="", tenant_id=identity.tenant_id,
         start_time=now, start_user_id=user_id, start_activity_id=start_activity, last_sequence=0)
     if called_by is not None:
         caller, activity_instance_id = called_by
@@ -520,7 +522,7 @@ def load_run(services: Services, session: Session, instance: ProcessInstance) ->
     _step_started(session, instance.id, "continue", time.perf_counter())
     run = services.runs.take(instance.id, instance.revision)
     if run is not None:
-        run.resume(services.run_context(session, instance.definition_id))
+        run.resume(_run_context(services, session, instance))
         return run
     return read_run(services, session, instance)
 
@@ -534,7 +536,12 @@ def _step_started(session: Session, instance_id: str, kind: str, at: float) -> N
 def read_run(services: Services, session: Session, instance: ProcessInstance) -> ProcessRun:
     """The instance's run restored from its saved state, to read it (the kept one stays for steps)."""
     model = services.models.get(session, instance.definition_id)
-    return ProcessRun.restore(model, instance.state, services.run_context(session, instance.definition_id))
+    return ProcessRun.restore(model, instance.state, _run_context(services, session, instance))
+
+
+def _run_context(services: Services, session: Session, instance: ProcessInstance) -> RunContext:
+    return services.run_context(session, instance.definition_id, InstanceIdentity(
+        instance.id, instance.definition_id, instance.business_key, instance.tenant_id))
 
 
 def instance_variables(services: Services, instance_id: str, reader: Principal) -> dict[str, Any]:

@@ -155,7 +155,7 @@ def _migrate(services: Services, session: Session, instance_id: str, plan: Migra
     own, reports = instance_failures(run.model, run.workflow, plan.instructions)
     if own or reports:
         _refuse_instance(instance_id, own, reports)
-    moved, result = run.migrate(target, plan.instructions, plan.variables)
+    moved, result = run.migrate(target, plan.target_definition_id, plan.instructions, plan.variables)
     now = services.clock.now()
     changed = {change.activity_instance_id for change in result.changes}
     source_id = instance.definition_id

@@ -19,6 +19,7 @@ from app.engine.migration import MigrationInstruction
 from app.engine.model import check_timers, checksum, parse_deployment
 from app.engine.modification import ActivityInstanceNode, Instruction, target_of
 from app.engine.runtime import ProcessRun, RunContext, schedule_start_timer
+from app.engine.script_engine import InstanceIdentity
 from app.engine.steps import (
     ActivityChange,
     CallRequest,
@@ -66,6 +67,7 @@ __all__ = [
     "ProcessModel",
     "ProcessRun",
     "RunContext",
+    "InstanceIdentity",
     "StepResult",
     "ThrownSignal",
     "report_deadline",

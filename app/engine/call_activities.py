@@ -38,8 +38,6 @@ from app.engine.steps import CallRequest, report_call
 from app.engine.xml import BPMN_PREFIXES, CAMUNDA_NS, refuse_element
 
 CALLED_ELEMENT_BINDINGS = ("latest", "deployment", "version", "versionTag")
-# What the Modeler writes when "Business key" is ticked on a call activity: the caller's business key.
-_CALLERS_BUSINESS_KEY = frozenset({"#{execution.processBusinessKey}", "${execution.processBusinessKey}"})
 
 
 @dataclass(frozen=True)
@@ -64,7 +62,6 @@ class CallActivityDefinition:
     inputs: tuple[VariableMapping, ...]
     outputs: tuple[VariableMapping, ...]
     business_key: Template | None
-    inherits_business_key: bool = False
 
     def static_target(self) -> tuple[str, int | None, str | None] | None:
         """What the activity calls when no part of it is an expression (Camunda's statically bound
@@ -131,13 +128,12 @@ class SignalPayload:
 
     variables: tuple[VariableMapping, ...]
     business_key: Template | None
-    inherits_business_key: bool = False  # the Modeler's `#{execution.processBusinessKey}`: the thrower's
 
     def evaluate(self, my_task: Task) -> tuple[dict[str, Any], str | None]:
         engine = my_task.workflow.script_engine
         try:
-            variables = _mapped(self.variables, dict(my_task.data), engine, local_variables(my_task))
-            key = self.business_key.evaluate(dict(my_task.data), engine.functions) if self.business_key else None
+            variables = _mapped(self.variables, dict(my_task.data), engine, local_variables(my_task), my_task)
+            key = engine.value(my_task, self.business_key) if self.business_key else None
         except ExpressionError as error:
             raise WorkflowTaskException(str(error), task=my_task) from None
         return variables, str(key) if key not in (None, "") else None
@@ -150,9 +146,7 @@ def read_signal_payload(resource: str, event: etree._Element, definition: etree.
     variables = _mappings(resource, event, "in", definition)
     if not variables and not keys:
         return None
-    inherits = bool(keys) and keys[-1] in _CALLERS_BUSINESS_KEY
-    return SignalPayload(variables, _template(resource, event, keys[-1], "camunda:in businessKey")
-                         if keys and not inherits else None, inherits)
+    return SignalPayload(variables, _template(resource, event, keys[-1], "camunda:in businessKey") if keys else None)
 
 
 def read_call_activity(resource: str, element: etree._Element) -> CallActivityDefinition:
@@ -193,24 +187,24 @@ def read_call_activity(resource: str, element: etree._Element) -> CallActivityDe
         if binding == "versionTag" and version_tag is not None else None,
         inputs=_mappings(resource, element, "in"),
         outputs=_mappings(resource, element, "out"),
-        business_key=_template(resource, element, keys[-1], "camunda:in businessKey")
-        if keys and keys[-1] not in _CALLERS_BUSINESS_KEY else None,
-        inherits_business_key=bool(keys) and keys[-1] in _CALLERS_BUSINESS_KEY,
+        business_key=_template(resource, element, keys[-1], "camunda:in businessKey") if keys else None,
     )
 
 
 def _mapped(mappings: Iterable[VariableMapping], source: Mapping[str, Any], engine: Any,
-            own: Mapping[str, Any] | None = None) -> dict[str, Any]:
+            own: Mapping[str, Any] | None = None, task: Task | None = None) -> dict[str, Any]:
     """The variables the mappings give, read from `source` (the caller's for camunda:in, the child's
     for camunda:out), or from `own`, the call activity's own variables, for a local camunda:in; a
-    missing source variable is passed as null, as Camunda does."""
+    missing source variable is passed as null, as Camunda does. An expression reads `execution` as
+    the execution of `task`, the caller's token (a camunda:out's, the child's, is not known here)."""
     values: dict[str, Any] = {}
     for mapping in mappings:
         read = own if mapping.local and own is not None else source
         if mapping.all:
             values.update(read)
         elif mapping.source_expression is not None:
-            values[mapping.target or ""] = mapping.source_expression.evaluate(read, engine.functions)
+            values[mapping.target or ""] = (engine.value(task, mapping.source_expression, read) if task is not None
+                                            else mapping.source_expression.evaluate(read, engine.functions))
         else:
             values[mapping.target or ""] = read.get(mapping.source or "")
     # The two instances never share a value: one changing a list in place leaves the other's alone.
@@ -233,14 +227,13 @@ class CalledProcessTask(NoneTask):
         engine = my_task.workflow.script_engine
         variables = dict(my_task.data)
         try:
-            key = definition.called_element.evaluate(variables, engine.functions)
-            version = (definition.version.evaluate(variables, engine.functions)
-                       if definition.version is not None else None)
-            version_tag = (definition.version_tag.evaluate(variables, engine.functions)
+            key = engine.value(my_task, definition.called_element, variables)
+            version = engine.value(my_task, definition.version, variables) if definition.version is not None else None
+            version_tag = (engine.value(my_task, definition.version_tag, variables)
                            if definition.version_tag is not None else None)
-            business_key = (definition.business_key.evaluate(variables, engine.functions)
+            business_key = (engine.value(my_task, definition.business_key, variables)
                             if definition.business_key is not None else None)
-            passed = _mapped(definition.inputs, variables, engine, local_variables(my_task))
+            passed = _mapped(definition.inputs, variables, engine, local_variables(my_task), my_task)
         except ExpressionError as error:
             raise WorkflowTaskException(str(error), task=my_task) from None
         if not isinstance(key, str) or not key.strip():
@@ -256,8 +249,7 @@ class CalledProcessTask(NoneTask):
             task_id=str(my_task.id), activity_id=definition.id, process_key=key.strip(), binding=definition.binding,
             version=int(version) if version is not None else None,
             version_tag=version_tag.strip() if isinstance(version_tag, str) else None,
-            variables=passed, business_key=str(business_key) if business_key not in (None, "") else None,
-            inherits_business_key=definition.inherits_business_key))
+            variables=passed, business_key=str(business_key) if business_key not in (None, "") else None))
         return None  # waits for the called instance to end
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from lxml import etree
 
+from app.engine.expressions import ExpressionSyntaxError, compile_template
 from app.engine.xml import BPMN_NS, BPMN_PREFIXES, CAMUNDA_NS, HISTORY_TIME_TO_LIVE, local_name, refuse_element
 
 _NS = BPMN_PREFIXES
@@ -49,6 +50,8 @@ def check_deploy_rules(resource: str, root: etree._Element) -> None:
             tag = local_name(element)
             if tag in ("startEvent", "userTask"):
                 _check_form_reference(resource, element)
+            if tag == "userTask":
+                _check_task_name(resource, element)
             if tag == "endEvent" and (error := _definition(element, "error")) is not None:
                 _check_error_end(resource, element, error, errors)
             if (element.find("bpmn:multiInstanceLoopCharacteristics", _NS) is not None
@@ -60,6 +63,16 @@ def check_deploy_rules(resource: str, root: etree._Element) -> None:
                 _check_gateway(resource, element, event_name)
             if tag in ("process", "subProcess", "transaction"):
                 _check_boundary_events(resource, element, event_name)
+
+
+def _check_task_name(resource: str, task: etree._Element) -> None:
+    # Camunda reads a user task's name as an expression.
+    name = task.get("name")
+    if name and _EXPRESSION.search(name):
+        try:
+            compile_template(name)
+        except ExpressionSyntaxError as error:
+            raise refuse_element(resource, task, f"invalid expression in the name '{name}': {error}") from None
 
 
 def _check_error_end(resource: str, event: etree._Element, error: etree._Element,

@@ -36,7 +36,7 @@ class FormField:
 @dataclass(frozen=True)
 class UserTaskDefinition:
     id: str
-    name: str | None
+    name: Template | None  # an expression, as in Camunda
     assignee: Template | None
     candidate_users: Template | None
     candidate_groups: Template | None

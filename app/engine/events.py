@@ -61,8 +61,7 @@ class ServiceSignalThrow(SignalEventDefinition):
         waiting = frozenset(str(task.id) for workflow in (top, *top.subprocesses.values())
                             for task in workflow.tasks.values() if task.has_state(TaskState.WAITING))
         variables, business_key = self.payload.evaluate(my_task) if self.payload is not None else ({}, None)
-        report_signal(ThrownSignal(self.name, my_task.task_spec.bpmn_id, waiting, variables, business_key,
-                                   self.payload is not None and self.payload.inherits_business_key))
+        report_signal(ThrownSignal(self.name, my_task.task_spec.bpmn_id, waiting, variables, business_key))
 
 
 class SignalEndEventParser(CamundaEndEventParser):

@@ -26,12 +26,14 @@ from app.errors import ServiceError
 __all__ = [
     "MAX_NUMBER_DIGITS",
     "ExpressionError",
+    "Properties",
     "ExpressionSyntaxError",
     "ExpressionEvaluationError",
     "Template",
     "compile_template",
     "contains_expression",
     "evaluate",
+    "to_text",
     "truthy_condition",
 ]
 
@@ -166,7 +168,8 @@ def _to_bool(value: Any) -> bool:
     raise _EvalFailure(f"cannot coerce {_describe(value)} to a boolean")
 
 
-def _to_text(value: Any) -> str:
+def to_text(value: Any) -> str:
+    """A value as an expression writes it into text (JUEL's coercion to a string)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -287,8 +290,20 @@ def _to_index(key: Any) -> int:
     raise _EvalFailure(f"a list index must be an integer, got {_describe(key)}")
 
 
+class Properties(dict):
+    """What an object the engine offers to expressions may be asked (Camunda's `execution`): unlike a
+    map's missing key, which is null, a property it does not have is an error, as on a Java bean."""
+
+    def __init__(self, name: str, values: Mapping[str, Any]) -> None:
+        super().__init__(values)
+        self.name = name
+
+
 def _get_item(base: Any, key: Any) -> Any:
     """`base.key` / `base[key]`: only mapping lookup and list/tuple indexing, never getattr."""
+    if isinstance(base, Properties) and key not in base:
+        raise _EvalFailure(f"'{base.name}' has no property {_short_repr(key)} here "
+                           f"(it has {', '.join(sorted(base))})")
     if isinstance(base, Mapping):
         try:
             return base.get(key)  # a missing key is null, as for JUEL maps
@@ -761,6 +776,13 @@ class Template:
         texts = [part for part in self._parts if isinstance(part, str)]
         self._single = nodes[0] if len(nodes) == 1 and all(t.isspace() for t in texts) else None
 
+    @classmethod
+    def literal(cls, text: str) -> Template:
+        """The text as it is, with no expression in it even where it has `${`."""
+        template = cls("")
+        template.source, template._parts, template._single = text, (text,), None
+        return template
+
     def __repr__(self) -> str:
         return f"Template({self.source!r})"
 
@@ -782,7 +804,7 @@ class Template:
         shown = _shown(self.source)
         try:
             value = node.evaluate(ctx)
-            return _to_text(value) if as_text else value
+            return to_text(value) if as_text else value
         except _UnknownIdentifier as error:
             # Camunda's wording, which integrators already recognise.
             raise ExpressionEvaluationError(

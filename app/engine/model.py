@@ -550,7 +550,7 @@ def _user_task(resource: str, element: etree._Element, element_id: str) -> UserT
 
     return UserTaskDefinition(
         id=element_id,
-        name=element.get("name"),
+        name=_text_template(element.get("name")),
         assignee=expr("assignee"),
         candidate_users=expr("candidateUsers"),
         candidate_groups=expr("candidateGroups"),
@@ -561,6 +561,20 @@ def _user_task(resource: str, element: etree._Element, element_id: str) -> UserT
         form_fields=_form_fields(resource, element),
         documentation=_documentation(element),
     )
+
+
+def _text_template(text: str | None) -> Template | None:
+    """A user task's name, which Camunda reads as an expression; one whose `${` opens no valid
+    expression is refused at deploy (app.engine.deploy_rules) and, in a definition deployed before
+    that rule, read as the text it is. (Camunda reads the documentation, the task's description, as
+    one too; here it stays text: documentation quotes expressions, as the procedures' do, and a
+    case must not stop over its description.)"""
+    if text is None:
+        return None
+    try:
+        return compile_template(text)
+    except ExpressionSyntaxError:
+        return Template.literal(text)
 
 
 @dataclass

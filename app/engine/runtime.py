@@ -52,7 +52,7 @@ from app.engine.event_subprocesses import (
     waiting_handler,
 )
 from app.engine.events import AwaitsTrigger, ServiceCondition
-from app.engine.expressions import ExpressionError, Template, compile_template, truthy_condition
+from app.engine.expressions import ExpressionError, Template, compile_template, to_text, truthy_condition
 from app.engine.forms import parse_datetime
 from app.engine.migration import MigrationInstruction, migrate_workflow, start_events
 from app.engine.modification import (
@@ -69,7 +69,7 @@ from app.engine.multi_instance import SHADOWED, instance_locals
 from app.engine.outputs import discard_set_locals, local_variables, set_local_variables
 from app.engine.plain import plain
 from app.engine.pruning import prune
-from app.engine.script_engine import SafeScriptEngine
+from app.engine.script_engine import InstanceIdentity, SafeScriptEngine
 from app.engine.serialization import dump_workflow, load_workflow
 from app.engine.steps import (
     ActivityChange,
@@ -119,6 +119,9 @@ class RunContext:
     timer_limits: TimerLimits = TimerLimits()
     # CPU seconds one step may spend running the process (a loop with no wait state never ends).
     cpu_seconds: float = 2.0
+    # The instance the run belongs to, which expressions read as `execution` (none: a timer start
+    # scheduled at deploy, before any instance).
+    instance: InstanceIdentity | None = None
 
 
 # "trigger": a receive task without a message, moved on by its execution id.
@@ -130,6 +133,10 @@ def _event_definitions(spec: TaskSpec) -> list[EventDefinition]:
     if isinstance(definition, MultipleEventDefinition):
         return list(definition.event_definitions)
     return [definition] if definition is not None else []
+
+
+def _as_text(value: Any) -> str | None:
+    return None if value is None else to_text(value)
 
 
 def _identities(value: Any) -> tuple[str, ...]:
@@ -309,7 +316,7 @@ class ProcessRun:
             if template is None:
                 return None
             try:
-                return template.evaluate(task.data, engine.functions)
+                return engine.value(task, template)
             except ExpressionError as error:
                 raise ProcessExecutionFailed(
                     f"user task '{definition.id}': {what} cannot be evaluated: {error}",
@@ -333,7 +340,7 @@ class ProcessRun:
         return OpenUserTask(
             id=str(task.id),
             task_definition_key=definition.id,
-            name=definition.name,
+            name=_as_text(value(definition.name, "the name")),
             assignee=str(assignee) if assignee not in (None, "") else None,
             candidate_users=_identities(value(definition.candidate_users, "camunda:candidateUsers")),
             candidate_groups=_identities(value(definition.candidate_groups, "camunda:candidateGroups")),
@@ -398,7 +405,7 @@ class ProcessRun:
             priority = 0
             if definition.priority is not None:
                 try:
-                    priority = int(definition.priority.evaluate(task.data, engine.functions))
+                    priority = int(engine.value(task, definition.priority))
                 except (ExpressionError, TypeError, ValueError) as error:
                     reason = str(error) if isinstance(error, ExpressionError) else "not a whole number"
                     raise ProcessExecutionFailed(f"external task '{definition.id}': camunda:taskPriority "
@@ -588,7 +595,7 @@ class ProcessRun:
                                        f"condition_seen:{bpmn_id}", variables)
             if changed is False:
                 continue
-            held = self._condition_holds(handler.definition, bpmn_id, variables)
+            held = self._condition_holds(handler.definition, bpmn_id, handler.scope.task_tree, variables)
             if held and (changed or not scope_root.internal_data.get(held_key)):
                 start_handler(handler, BpmnEvent(handler.definition, {}), variables)
             scope_root.internal_data[held_key] = held
@@ -598,7 +605,7 @@ class ProcessRun:
             changed = _narrowed_change(definition.narrowing, task.internal_data, "condition_seen", variables)
             if changed is False:
                 continue
-            held = self._condition_holds(definition, task.task_spec.bpmn_id, variables)
+            held = self._condition_holds(definition, task.task_spec.bpmn_id, task, variables)
             was_held = bool(task.internal_data.get("condition_held"))
             task.internal_data["condition_held"] = held
             spec = task.task_spec
@@ -609,12 +616,13 @@ class ProcessRun:
                 listening.internal_data["condition_held"] = True
                 listening.internal_data["condition_seen"] = task.internal_data.get("condition_seen")
 
-    def _condition_holds(self, definition: ServiceCondition, activity: str | None, variables: Mapping[str, Any]
-                         ) -> bool:
+    def _condition_holds(self, definition: ServiceCondition, activity: str | None, task: Task,
+                         variables: Mapping[str, Any]) -> bool:
+        """Whether the condition of `activity` holds, evaluated in the token `task` (its scope's for an
+        event subprocess's start)."""
         text = definition.expression
         try:
-            return truthy_condition(compile_template(text).evaluate(variables, self.workflow.script_engine.functions),
-                                    text)
+            return truthy_condition(self.workflow.script_engine.value(task, compile_template(text), variables), text)
         except ExpressionError as error:
             raise ProcessExecutionFailed(f"conditional event '{activity}': {error}",
                                          details={"activityId": activity}) from None
@@ -781,7 +789,7 @@ class ProcessRun:
         self.set_variables(variables)
         return replace(result, completed=True), True
 
-    def migrate(self, target: ProcessModel, instructions: Sequence[MigrationInstruction],
+    def migrate(self, target: ProcessModel, target_definition_id: str, instructions: Sequence[MigrationInstruction],
                 variables: Mapping[str, Any]) -> tuple[ProcessRun, StepResult]:
         """Camunda's process instance migration (app.engine.migration), as one step: the run of the
         target definition the instance goes on with, and what changed: the activity instances kept
@@ -789,9 +797,11 @@ class ProcessRun:
         adds around the kept ones start. `variables` (the plan's) are set on the case afterwards."""
         open_before = self._open_user_task_ids()
         nodes = {str(task.id): task for task in nodes_of(self.model, self.workflow)}
-        workflow = BpmnWorkflow(target.spec, target.subprocess_specs,
-                                script_engine=_script_engine(target, self.context))
-        run = ProcessRun(target, workflow, self.context)
+        instance = self.context.instance
+        context = replace(self.context, instance=replace(instance, definition_id=target_definition_id)
+                          if instance is not None else None)
+        workflow = BpmnWorkflow(target.spec, target.subprocess_specs, script_engine=_script_engine(target, context))
+        run = ProcessRun(target, workflow, context)
         kept: set[str] = set()
 
         def move() -> None:
@@ -957,7 +967,7 @@ class ProcessRun:
 
 
 def _script_engine(model: ProcessModel, context: RunContext) -> SafeScriptEngine:
-    return SafeScriptEngine(context.functions, model.condition_texts, context.decisions)
+    return SafeScriptEngine(context.functions, model.condition_texts, context.decisions, context.instance)
 
 
 def _execution_error(error: SpiffWorkflowException) -> ProcessExecutionFailed:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -9,12 +10,33 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.task import Task
 
 from app.engine.decisions import DecisionRecord
-from app.engine.expressions import ExpressionError, compile_template, truthy_condition
+from app.engine.expressions import ExpressionError, Properties, Template, compile_template, truthy_condition
 from app.engine.outputs import DECISION_RESULT, OWN_VARIABLES
 from app.engine.steps import report_decision
 
 if TYPE_CHECKING:
     from app.engine.elements import DecisionReference
+
+EXECUTION = "execution"
+
+
+@dataclass(frozen=True)
+class InstanceIdentity:
+    """The instance a run belongs to, which expressions read as Camunda's `execution`."""
+
+    id: str
+    definition_id: str
+    business_key: str | None = None
+    tenant_id: str | None = None
+
+    def execution(self, task: Task, variables: Mapping[str, Any]) -> Properties:
+        """`${execution.processBusinessKey}` and the other properties of Camunda's execution that stay
+        the same when a recorded case is replayed (an activity instance's id does not: it is new)."""
+        return Properties(EXECUTION, {
+            "id": self.id, "processInstanceId": self.id, "processDefinitionId": self.definition_id,
+            "processBusinessKey": self.business_key, "businessKey": self.business_key, "tenantId": self.tenant_id,
+            "activityId": task.task_spec.bpmn_id, "currentActivityId": task.task_spec.bpmn_id,
+            "currentActivityName": task.task_spec.bpmn_name, "variables": dict(variables)})
 
 
 class SafeScriptEngine(PythonScriptEngine):
@@ -25,16 +47,30 @@ class SafeScriptEngine(PythonScriptEngine):
     """
 
     def __init__(self, functions: Mapping[str, Callable[..., Any]], conditions: frozenset[str],
-                 decisions: Callable[[Any], tuple[str, Any]] | None = None) -> None:
+                 decisions: Callable[[Any], tuple[str, Any]] | None = None,
+                 instance: InstanceIdentity | None = None) -> None:
         super().__init__()
         self.functions = functions
         self.conditions = conditions
         # Resolves a DecisionLookup to (decision definition id, DecisionTable); each evaluation is
         # reported with the step's result, for the instance's history.
         self.decisions = decisions
+        self.instance = instance
 
     def validate(self, expression: str) -> None:
         compile_template(expression)
+
+    def value(self, task: Task, template: Template, variables: Mapping[str, Any] | None = None) -> Any:
+        """The template's value for `task`, read from `variables` (the task's own when not given), with
+        Camunda's `execution` when the template reads it. Raises ExpressionError."""
+        return template.evaluate(self._scope(task, template, dict(task.data if variables is None else variables)),
+                                 self.functions)
+
+    def _scope(self, task: Task, template: Template, variables: dict[str, Any]) -> dict[str, Any]:
+        # As in Camunda, `execution` is the execution even where a variable has that name.
+        if EXECUTION in template.variable_names and self.instance is not None:
+            variables[EXECUTION] = self.instance.execution(task, variables)
+        return variables
 
     def evaluate(self, task: Task, expression: str, external_context: Mapping[str, Any] | None = None) -> Any:
         variables = dict(task.data)
@@ -42,7 +78,8 @@ class SafeScriptEngine(PythonScriptEngine):
         if external_context:
             variables.update(external_context)
         try:
-            value = compile_template(expression).evaluate(variables, self.functions)
+            template = compile_template(expression)
+            value = template.evaluate(self._scope(task, template, variables), self.functions)
             if expression in self.conditions:
                 return truthy_condition(value, expression)
             return value

@@ -92,7 +92,6 @@ class ThrownSignal:
     # What its camunda:in mappings pass: variables for every receiver, a business key for started instances.
     variables: Mapping[str, Any] = field(default_factory=dict)
     business_key: str | None = None
-    inherits_business_key: bool = False  # the started instances take the throwing instance's business key
 
 
 @dataclass(frozen=True)
@@ -116,8 +115,6 @@ class CallRequest:
     version_tag: str | None
     variables: dict[str, Any]
     business_key: str | None
-    # `camunda:in businessKey="#{execution.processBusinessKey}"`: the caller's business key.
-    inherits_business_key: bool = False
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def test_a_case_in_a_subprocess_keeps_its_activity_instances_and_goes_on_after_a
                                                     ("check_documents", "check_documents")}
     assert instance_failures(source, run.workflow, plan) == ([], [])
 
-    moved, result = run.migrate(target, plan, {"inspector": "li"})
+    moved, result = run.migrate(target, "target:2", plan, {"inspector": "li"})
     # The same subprocess instance and task: nothing started or ended.
     assert result.changes == () and only_task(result) == (task_id, "check_documents")
     [again] = moved.activity_instances()
@@ -64,7 +64,7 @@ def test_the_rectification_deadline_keeps_its_timer_and_is_withdrawn_when_the_ta
     run, result = ProcessRun.start(source, {"park_id": "JS-01", "cause": "other_warning"}, context())
     result = run.complete_user_task(only_task(result)[0], {"warning_issued": True, "rectification_months": 12})
     [timer] = result.timers
-    moved, result = run.migrate(target, generate(source, target, False), {})
+    moved, result = run.migrate(target, "target:2", generate(source, target, False), {})
     restored = ProcessRun.restore(target, moved.serialize(), context())
     assert restored.pending_timers() == [timer]
     result = restored.complete_user_task(only_task(result)[0], {"rectification_report": "已整改"})
@@ -92,7 +92,7 @@ def test_a_running_event_subprocess_and_the_subscriptions_of_the_others_go_on_af
     # As Camunda, the event subprocesses, their start events and what runs inside are mapped.
     assert {("reminders", "reminders"), ("reminded", "reminded"), ("answer_reminder", "answer_reminder")} <= {
         (i.source, i.target) for i in plan}
-    moved, result = run.migrate(target, plan, {})
+    moved, result = run.migrate(target, "target:2", plan, {})
     assert result.changes == () and moved.activity_instances() == tree
     assert sorted(wait.event_name for wait in moved.event_waits()) == [
         "ApplicantReminded", "ApplicationWithdrawn", "UrgentNotice"]

@@ -56,7 +56,7 @@ def test_eco_review_is_read_with_its_name_resource_and_history_time_to_live(eco_
 
 
 def test_eco_review_has_its_three_user_tasks_with_names(eco_review):
-    assert {key: task.name for key, task in eco_review.user_tasks.items()} == {
+    assert {key: task.name.source for key, task in eco_review.user_tasks.items() if task.name} == {
         "provincial_review": "省级生态环境部门审查",
         "ministry_approval": "生态环境部审批",
         "applicant_supplement": "申请人补正材料",
