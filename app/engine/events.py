@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEv
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import ReceiveTask
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway, ReceiveTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
@@ -123,6 +123,11 @@ def use_service_events(specs: Iterable[BpmnProcessSpec], triggered_starts: set[s
                 _swap(definition)
             if isinstance(definition, ServiceCondition):
                 definition.narrowing = narrowed_conditions.get(task_spec.bpmn_id)
+            if isinstance(task_spec, EventBasedGateway) and definition is not None:
+                # The gateway holds its branches' events, in the order of its outputs.
+                for branch, inner in zip(task_spec.outputs, definition.event_definitions, strict=False):
+                    if isinstance(inner, ServiceCondition):
+                        inner.narrowing = narrowed_conditions.get(branch.bpmn_id)
             if isinstance(task_spec, ThrowingEvent) and isinstance(definition, SignalEventDefinition) \
                     and type(definition) is SignalEventDefinition:
                 definition.__class__ = ServiceSignalThrow

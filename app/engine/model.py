@@ -65,6 +65,7 @@ from app.engine.flows import (
     take_unconditional_flows,
     trim_conditions,
 )
+from app.engine.gateways import use_joining_inclusive_gateways
 from app.engine.multi_instance import use_service_multi_instance
 from app.engine.outputs import (
     ParameterList,
@@ -319,16 +320,6 @@ def _check_element(resource: str, element: etree._Element) -> None:
     # Without a message, a receive task waits until POST /execution/{id}/signal moves it on, as in Camunda.
     if tag == "receiveTask" and element.get("messageRef") and _event_name(element, "message") is None:
         raise refuse_element(resource, element, "the receive task's messageRef names no message with a name")
-    if tag == "eventBasedGateway" and parent is not None:
-        conditions = 0
-        for flow in parent.iterfind("bpmn:sequenceFlow", _NS):
-            if flow.get("sourceRef") == element.get("id"):
-                target = parent.find(f"*[@id='{flow.get('targetRef')}']")
-                if target is not None and target.find("bpmn:conditionalEventDefinition", _NS) is not None:
-                    conditions += 1
-        if conditions:
-            raise refuse_element(resource, element, "an event-based gateway cannot wait on a conditional event "
-                                                    "here; attach a conditional boundary event to a task instead")
     for extension in element.iterfind("bpmn:extensionElements/*", _NS):
         name = local_name(extension)
         if etree.QName(extension).namespace == CAMUNDA_NS and name in _REFUSED_EXTENSIONS:
@@ -806,6 +797,7 @@ def parse_deployment(resources: Mapping[str, bytes], *, deploying: bool = True) 
             subprocess_specs = parser.get_subprocess_specs(process_id)
             restore_reserved_ids([spec, *subprocess_specs.values()])
             use_service_timers([spec, *subprocess_specs.values()])
+            use_joining_inclusive_gateways([spec, *subprocess_specs.values()])
             use_service_multi_instance([spec, *subprocess_specs.values()])
             use_compensation([spec, *subprocess_specs.values()], compensation)
             end_implicitly([spec, *subprocess_specs.values()])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, tzinfo
@@ -280,17 +280,26 @@ class ProcessRun:
     def set_variables(self, values: Mapping[str, Any], removals: tuple[str, ...] = ()) -> None:
         """The case's variables; a task's own variable of the same name stays as it is, and the case's
         value it hides is the one it gives back when the task completes."""
-        targets = self._frontier() or [self.workflow]
+        self._write_case_variables(self._frontier() or [self.workflow], values, removals)
+
+    def _write_case_variables(self, targets: Iterable[Any], values: Mapping[str, Any],
+                              removals: tuple[str, ...] = ()) -> None:
         for target in targets:
             own = set(instance_locals(target)) if target is not self.workflow else set()
             hidden = target.internal_data.setdefault(SHADOWED, {}) if own else {}
+            # The library merges a waiting catch event's predecessor's data over its own each time it
+            # looks at it (every timer refresh): the predecessor takes the values too, or they would
+            # be undone.
+            kept = [target.data, target.parent.data] if _rereads_predecessor(target) else [target.data]
             for name, value in values.items():
                 if name in own:
                     hidden[name] = value
                 else:
-                    target.data[name] = value
+                    for data in kept:
+                        data[name] = value
             for name in removals:
-                (hidden if name in own else target.data).pop(name, None)
+                for data in [hidden] if name in own else kept:
+                    data.pop(name, None)
 
     def task_local_variables(self, task_id: str) -> dict[str, Any]:
         """An open user task's own variables: its input parameters, those set on it alone, and an
@@ -388,11 +397,8 @@ class ProcessRun:
     @staticmethod
     def _gateway_branch(task: Task, definition: EventDefinition) -> str | None:
         """Inside an event-based gateway, the catch event the definition belongs to."""
-        inner = getattr(task.task_spec.event_definition, "event_definitions", None)
-        if inner is None:
-            return None
-        # By identity: the library finds two timers of one name equal.
-        return task.task_spec.outputs[next(index for index, own in enumerate(inner) if own is definition)].bpmn_id
+        slot = _gateway_slot(task, definition)
+        return None if slot is None else task.task_spec.outputs[slot].bpmn_id
 
     def open_external_tasks(self) -> list[OpenExternalTask]:
         engine: SafeScriptEngine = self.workflow.script_engine
@@ -602,15 +608,21 @@ class ProcessRun:
         for task, definition in waiting:
             if not task.has_state(TaskState.WAITING):
                 continue  # an interrupting event fired before it cancelled this one's activity
-            changed = _narrowed_change(definition.narrowing, task.internal_data, "condition_seen", variables)
+            # After an event-based gateway, the token waits on each branch's event: each keeps its own.
+            branch = self._gateway_branch(task, definition)
+            suffix = f":{branch}" if branch is not None else ""
+            changed = _narrowed_change(definition.narrowing, task.internal_data, "condition_seen" + suffix, variables)
             if changed is False:
                 continue
-            held = self._condition_holds(definition, task.task_spec.bpmn_id, task, variables)
-            was_held = bool(task.internal_data.get("condition_held"))
-            task.internal_data["condition_held"] = held
+            held = self._condition_holds(definition, branch or task.task_spec.bpmn_id, task, variables)
+            was_held = bool(task.internal_data.get("condition_held" + suffix))
+            task.internal_data["condition_held" + suffix] = held
             spec = task.task_spec
             if not held or (was_held and not changed and isinstance(spec, BoundaryEvent) and not spec.cancel_activity):
                 continue
+            if branch is not None:
+                # The gateway goes on at this branch (the library would take the first conditional one).
+                task.internal_data["race_winner"] = _gateway_slot(task, definition)
             listening = self._catch(task, definition, {})
             if listening is not None:
                 listening.internal_data["condition_held"] = True
@@ -851,6 +863,12 @@ class ProcessRun:
             try:
                 if action is not None:
                     action()
+                    # What the action completed (a task worked, an event caught) changed the case's
+                    # variables for every token, in the order it completed them.
+                    for task in sorted((task for task in self._all_tasks() if task.has_state(TaskState.COMPLETED)
+                                        and before.get(str(task.id)) != TaskState.COMPLETED),
+                                       key=lambda task: task.last_state_change):
+                        self._share_changes(task)
                 # A timer that falls due while steps run is only seen by the next refresh: repeat until
                 # the instance rests on user tasks or waiting events.
                 for _ in range(_MAX_ROUNDS):
@@ -879,6 +897,10 @@ class ProcessRun:
         # The library walks the subprocesses it found active before running any of them; when one of
         # them cancels the activity of others (an instance of a multi-instance subprocess throws the
         # error its boundary event catches), those others must not run on, nor be updated.
+        def did_complete_task(task: Task) -> None:
+            self._share_changes(task)
+            start_thrown_handlers(self.workflow)
+
         def will_complete_task(task: Task) -> None:
             within_cpu_budget(task)
             if task.workflow is not self.workflow and self._in_cancelled_scope(task.workflow):
@@ -887,11 +909,41 @@ class ProcessRun:
         while True:
             try:
                 self.workflow.do_engine_steps(will_complete_task=will_complete_task,
-                                              did_complete_task=lambda _: start_thrown_handlers(self.workflow))
+                                              did_complete_task=did_complete_task)
                 return
             except (TaskNotFoundException, _CancelledScope):
                 if not self._drop_orphaned_subprocesses():
                     raise
+
+    def _share_changes(self, task: Task) -> None:
+        """The case's variables the completed task changed are given to every other token, as in
+        Camunda, where they are the instance's. The library keeps a copy of the variables per token
+        and a join merges the copies: a branch's stale copy would otherwise undo what another branch
+        set (its own variables, an instance's of a multi-instance activity, stay its own)."""
+        parent = task.parent
+        if parent is None:
+            return
+        own = set(instance_locals(task))
+        changed = {name: value for name, value in task.data.items()
+                   if name not in own and (name not in parent.data or parent.data[name] != value)}
+        if not changed:
+            return
+        others = [other for other in self._frontier() if other is not task]
+        # A variable an enclosing subprocess has as its own (an input parameter, an instance's of a
+        # multi-instance subprocess) is changed there, as in Camunda, and seen inside it only.
+        scopes: list[tuple[Any, set[str]]] = []
+        workflow = task.workflow
+        while workflow is not self.workflow and workflow.parent_task_id is not None:
+            owner = self.workflow.get_task_from_id(workflow.parent_task_id)
+            scopes.append((workflow, set(instance_locals(owner))))
+            workflow = owner.workflow
+        everywhere = dict(changed)
+        for workflow, names in scopes:
+            scoped = {name: everywhere.pop(name) for name in names & set(everywhere)}
+            if scoped:
+                self._write_case_variables([other for other in others if _within(other, workflow)], scoped)
+        if everywhere:
+            self._write_case_variables(others, everywhere)
 
     def _in_cancelled_scope(self, workflow: Any) -> bool:
         while workflow is not self.workflow:
@@ -992,6 +1044,33 @@ def schedule_start_timer(model: ProcessModel, start_event: str, context: RunCont
             raise ProcessExecutionFailed(f"timer start event '{start_event}' of '{model.key}': "
                                          f"{plain(str(error), 'the timer cannot be read')}",
                                          details={"activityId": start_event}) from None
+
+
+def _within(task: Task, workflow: Any) -> bool:
+    """Whether the task runs in the (sub)workflow, or in one nested in it."""
+    inner = task.workflow
+    while inner is not workflow:
+        if inner.parent_workflow is None:
+            return False
+        inner = inner.parent_workflow
+    return True
+
+
+def _rereads_predecessor(task: Any) -> bool:
+    """Whether the task is a token waiting at a catch event or event-based gateway, which the library
+    gives its predecessor's data again each time it looks at it (a boundary event re-reads its
+    activity's, on purpose: ProcessRun._case_variables)."""
+    return (isinstance(task, Task) and task.has_state(TaskState.WAITING) and task.parent is not None
+            and isinstance(task.task_spec, CatchingEvent) and not isinstance(task.task_spec, BoundaryEvent))
+
+
+def _gateway_slot(task: Task, definition: EventDefinition) -> int | None:
+    """Inside an event-based gateway, the index of the branch whose event the definition is."""
+    inner = getattr(task.task_spec.event_definition, "event_definitions", None)
+    if inner is None:
+        return None
+    # By identity: the library finds two timers of one name, or two conditions, equal.
+    return next(index for index, own in enumerate(inner) if own is definition)
 
 
 def _narrowed_change(narrowing: ConditionNarrowing | None, store: dict[str, Any], key: str,

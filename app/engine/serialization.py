@@ -15,12 +15,13 @@ from typing import Any
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 
 from app.engine.binaries import BinaryValue, restored
-from app.engine.events import ServiceMessage
+from app.engine.events import ServiceCondition, ServiceMessage
 from app.engine.timers import SERVICE_TIMERS
 
 STATE_FORMAT = 1
@@ -50,6 +51,7 @@ def _build_serializer() -> BpmnWorkflowSerializer:
     config[BpmnWorkflow] = _SpeclessWorkflowConverter
     # An event an event-based gateway has seen is kept in its state until the gateway moves on.
     config[ServiceMessage] = config[MessageEventDefinition]
+    config[ServiceCondition] = config[ConditionalEventDefinition]
     for service_timer, library_timer in SERVICE_TIMERS.items():
         config[service_timer] = config[library_timer]
     registry = BpmnWorkflowSerializer.configure(config)

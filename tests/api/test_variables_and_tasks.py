@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import re
 
-from tests.support.http import deploy
+import pytest
+
+from tests.support.bpmn_text import process
+from tests.support.http import deploy, deploy_bytes
 from tests.support.paths import FIXTURES
 
 CAMUNDA_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4}$")
@@ -127,3 +130,77 @@ def test_version_health_and_openapi(client, service):
     root = httpx.get(f"{service.base_url}/health").json()
     assert root["status"] == "UP"
     assert "/engine-rest/task" in httpx.get(f"{service.base_url}/openapi.json").json()["paths"]
+
+
+PUBLICITY_TIMER = '<bpmn:timerEventDefinition><bpmn:timeDuration>P7D</bpmn:timeDuration></bpmn:timerEventDefinition>'
+WAITS = {
+    "a timer": f'<bpmn:intermediateCatchEvent id="wait">{PUBLICITY_TIMER}</bpmn:intermediateCatchEvent>'
+               '<bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="publish" />',
+    "an event-based gateway": '<bpmn:eventBasedGateway id="wait" />'
+               '<bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="over" />'
+               f'<bpmn:intermediateCatchEvent id="over">{PUBLICITY_TIMER}</bpmn:intermediateCatchEvent>'
+               '<bpmn:sequenceFlow id="f3" sourceRef="over" targetRef="publish" />'
+               '<bpmn:sequenceFlow id="f4" sourceRef="wait" targetRef="objection" />'
+               '<bpmn:intermediateCatchEvent id="objection"><bpmn:signalEventDefinition signalRef="sg" />'
+               '</bpmn:intermediateCatchEvent><bpmn:sequenceFlow id="f5" sourceRef="objection" targetRef="publish" />',
+    "a message": '<bpmn:intermediateCatchEvent id="wait"><bpmn:messageEventDefinition messageRef="mg" />'
+                 '</bpmn:intermediateCatchEvent><bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="publish" />',
+}
+
+
+@pytest.mark.parametrize("waiting_at", WAITS)
+def test_variables_changed_while_the_case_waits_keep_their_values_when_it_goes_on(client, root, waiting_at):
+    body = ('<bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait" />'
+            + WAITS[waiting_at] + '<bpmn:userTask id="publish" />'
+            '<bpmn:sequenceFlow id="f9" sourceRef="publish" targetRef="e" /><bpmn:endEvent id="e" />')
+    xml = process("publicity_wait", body).replace(b"<bpmn:process ", b'<bpmn:signal id="sg" name="objection" />'
+                                                                     b'<bpmn:message id="mg" name="report" />'
+                                                                     b"<bpmn:process ")
+    assert deploy_bytes(client, "wait.bpmn", xml).status_code == 200
+    case = client.post("/process-definition/key/publicity_wait/start", json={"variables": {
+        "opinion": {"value": "无异议"}, "objections": {"value": 0}, "draft": {"value": "初稿"}}}).json()["id"]
+    client.put(f"/process-instance/{case}/variables/opinion", json={"value": "收到异议一件"}).raise_for_status()
+    client.post(f"/process-instance/{case}/variables", json={
+        "modifications": {"objections": {"value": 1}}, "deletions": ["draft"]}).raise_for_status()
+    root.post("/api/clock", json={"advance": "P1D"}).raise_for_status()  # a timer refresh, nothing due
+    if waiting_at == "a message":
+        client.post("/message", json={"messageName": "report", "processInstanceId": case}).raise_for_status()
+    else:
+        root.post("/api/clock", json={"advance": "P7D"}).raise_for_status()
+    [task] = client.get("/task", params={"processInstanceId": case}).json()
+    assert task["taskDefinitionKey"] == "publish"
+    values = client.get(f"/process-instance/{case}/variables").json()
+    assert (values["opinion"]["value"], values["objections"]["value"]) == ("收到异议一件", 1)
+    assert "draft" not in values
+    assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
+
+
+BRANCHES = process("two_branches", """
+  <bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="split" />
+  <bpmn:parallelGateway id="split" />
+  <bpmn:sequenceFlow id="fa" sourceRef="split" targetRef="fee_check" /><bpmn:userTask id="fee_check" />
+  <bpmn:sequenceFlow id="fb" sourceRef="split" targetRef="site_check" /><bpmn:userTask id="site_check" />
+  <bpmn:sequenceFlow id="ja" sourceRef="fee_check" targetRef="join" />
+  <bpmn:sequenceFlow id="jb" sourceRef="site_check" targetRef="join" />
+  <bpmn:parallelGateway id="join" /><bpmn:sequenceFlow id="fc" sourceRef="join" targetRef="decide" />
+  <bpmn:userTask id="decide" /><bpmn:sequenceFlow id="fe" sourceRef="decide" targetRef="e" /><bpmn:endEvent id="e" />""")
+
+
+@pytest.mark.parametrize("order", [("fee_check", "site_check"), ("site_check", "fee_check")])
+def test_a_variable_one_branch_sets_is_the_cases_at_once_and_after_the_join(client, root, order):
+    assert deploy_bytes(client, "branches.bpmn", BRANCHES).status_code == 200
+    case = client.post("/process-definition/key/two_branches/start", json={"variables": {
+        "fee_paid": {"value": False}, "status": {"value": "受理"}}}).json()["id"]
+    tasks = {task["taskDefinitionKey"]: task["id"] for task in client.get("/task", params={"processInstanceId": case}).json()}
+    first, second = order
+    sets = {"fee_check": {"fee_paid": {"value": True}}, "site_check": {"status": {"value": "现场核查完毕"}}}
+    client.post(f"/task/{tasks[first]}/complete", json={"variables": sets[first]}).raise_for_status()
+    values = client.get(f"/process-instance/{case}/variables").json()
+    assert {name: values[name]["value"] for name in sets[first]} == {name: v["value"] for name, v in sets[first].items()}
+    # The other branch's task sees it too, as in Camunda, where the variable is the instance's.
+    seen = client.get(f"/task/{tasks[second]}/variables").json()
+    assert {name: seen[name]["value"] for name in sets[first]} == {name: v["value"] for name, v in sets[first].items()}
+    client.post(f"/task/{tasks[second]}/complete", json={"variables": sets[second]}).raise_for_status()
+    values = client.get(f"/process-instance/{case}/variables").json()
+    assert (values["fee_paid"]["value"], values["status"]["value"]) == (True, "现场核查完毕")
+    assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
