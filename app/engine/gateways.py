@@ -1,9 +1,14 @@
-"""The inclusive gateway's join as Camunda 7 joins: it goes on when as many tokens have arrived as it
-has incoming flows, or when no other token of its scope can still reach it; the tokens it joins are
-used up, so that a gateway on a loop joins each round's tokens only.
+"""The inclusive gateway's join as Camunda 7 joins.
 
-The library counts every input that ever arrived, earlier rounds' included: on a loop of inclusive
-gateways it went on again at once, round after round, without waiting for the tasks of the round.
+- It goes on when as many tokens have arrived as it has incoming flows, or when no other token of its
+  scope can still reach it; the tokens it joins are used up, so that a gateway on a loop joins each
+  round's tokens only. The library counts every input that ever arrived, earlier rounds' included:
+  on a loop of inclusive gateways it went on again at once, round after round, without waiting for
+  the tasks of the round.
+- It goes on with the case's variables as its token holds them: every token holds the case's current
+  variables (app.engine.runtime gives each what another changes). The library merged into it the
+  variables each joined token's predecessor had when it completed, which brought back a value
+  changed or a variable deleted since.
 """
 from __future__ import annotations
 
@@ -15,12 +20,12 @@ from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.task import Task
-from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 # Marks a token the gateway has joined (the task that arrived for it), in the task's state.
 _JOINED = "joined"
-_TOKENS = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+# A token: a task that will run (FUTURE: made definite, not yet ready), runs or waits.
+_TOKENS = TaskState.FUTURE | TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
 class JoiningInclusiveGateway(InclusiveGateway):
@@ -49,25 +54,24 @@ class JoiningInclusiveGateway(InclusiveGateway):
         return self._reached_from
 
     def _check_threshold_unstructured(self, my_task: Task) -> bool:
-        if len(self._arrivals(my_task)) >= len(self.inputs):
+        arrivals = self._arrivals(my_task)
+        if len(arrivals) >= len(self.inputs):
             return True
         upstream = self._upstream()
         for task in my_task.workflow.tasks.values():
             spec = task.task_spec
             # A listening boundary or start event is no token: what it may open is not waited for.
             listening = task.has_state(TaskState.WAITING) and isinstance(spec, BoundaryEvent | StartEvent)
-            if (task.has_state(_TOKENS) and spec is not self and getattr(spec, "bpmn_id", None)
-                    and not listening and spec.name in upstream):
+            if (task.has_state(_TOKENS) and spec is not self and not listening and spec.name in upstream
+                    and not any(task.is_descendant_of(arrival) for arrival in arrivals)):
                 return False
         return True
 
     def _run_hook(self, my_task: Task) -> bool:
-        # The tokens joined bring their variables, each as its incoming element left them.
-        for arrival in sorted(self._arrivals(my_task), key=lambda task: task.last_state_change):
-            if arrival is not my_task:
-                DeepMerge.merge(my_task.data, arrival.parent.data)
+        # It goes on with the case's variables as its token took them from its predecessor, which
+        # other tokens' changes reach while it waits (app.engine.runtime); the tokens joined are used up.
+        for arrival in self._arrivals(my_task):
             arrival.internal_data[_JOINED] = True
-        my_task._inherit_data()
         matches, defaults = self._get_matching_outputs(my_task)
         if not matches and not defaults:
             raise WorkflowTaskException("No conditions satisfied on gateway", task=my_task)

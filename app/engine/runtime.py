@@ -30,6 +30,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
@@ -135,6 +136,10 @@ def _event_definitions(spec: TaskSpec) -> list[EventDefinition]:
     return [definition] if definition is not None else []
 
 
+# A user task's name, assignee, candidates, dates and priority as evaluated when it opened.
+_DESCRIBED = "described"
+
+
 def _as_text(value: Any) -> str | None:
     return None if value is None else to_text(value)
 
@@ -164,6 +169,8 @@ class ProcessRun:
         self.model = model
         self.workflow = workflow
         self.context = context
+        # What each token held before the step's action or before it ran (ProcessRun._share_changes).
+        self._held: dict[Any, dict[str, Any]] = {}
         scope_events(workflow)
 
     # -- creation -------------------------------------------------------------------------------
@@ -283,21 +290,27 @@ class ProcessRun:
         self._write_case_variables(self._frontier() or [self.workflow], values, removals)
 
     def _write_case_variables(self, targets: Iterable[Any], values: Mapping[str, Any],
-                              removals: tuple[str, ...] = ()) -> None:
+                              removals: tuple[str, ...] = (), scope: Any = None) -> None:
+        """Set the variables of `scope` (a subprocess; the process when None) on each token given:
+        a token inside a subprocess of the scope that has one of them as its own keeps its own."""
         for target in targets:
+            shielded = set().union(*(names for _, names in self._scopes(target, scope))) \
+                if isinstance(target, Task) else set()
+            given = {name: value for name, value in values.items() if name not in shielded}
+            dropped = [name for name in removals if name not in shielded]
             own = set(instance_locals(target)) if target is not self.workflow else set()
             hidden = target.internal_data.setdefault(SHADOWED, {}) if own else {}
             # The library merges a waiting catch event's predecessor's data over its own each time it
             # looks at it (every timer refresh): the predecessor takes the values too, or they would
             # be undone.
             kept = [target.data, target.parent.data] if _rereads_predecessor(target) else [target.data]
-            for name, value in values.items():
+            for name, value in given.items():
                 if name in own:
                     hidden[name] = value
                 else:
                     for data in kept:
                         data[name] = value
-            for name in removals:
+            for name in dropped:
                 for data in [hidden] if name in own else kept:
                     data.pop(name, None)
 
@@ -319,6 +332,26 @@ class ProcessRun:
         return tasks
 
     def _describe_user_task(self, task: Task, definition: UserTaskDefinition) -> OpenUserTask:
+        # Its expressions are evaluated once, when it opens, as Camunda creates a task: a variable
+        # they read, changed or deleted later, changes nothing of it.
+        described = task.internal_data.get(_DESCRIBED)
+        if described is None:
+            described = task.internal_data[_DESCRIBED] = self._evaluate_user_task(task, definition)
+        return OpenUserTask(
+            id=str(task.id),
+            task_definition_key=definition.id,
+            name=described["name"],
+            assignee=described["assignee"],
+            candidate_users=tuple(described["candidate_users"]),
+            candidate_groups=tuple(described["candidate_groups"]),
+            due=datetime.fromisoformat(described["due"]) if described["due"] else None,
+            follow_up=datetime.fromisoformat(described["follow_up"]) if described["follow_up"] else None,
+            priority=described["priority"],
+            form_key=definition.form_key,
+            documentation=definition.documentation,
+        )
+
+    def _evaluate_user_task(self, task: Task, definition: UserTaskDefinition) -> dict[str, Any]:
         engine: SafeScriptEngine = self.workflow.script_engine
 
         def value(template: Template | None, what: str) -> Any:
@@ -346,19 +379,12 @@ class ProcessRun:
             raise ProcessExecutionFailed(f"user task '{definition.id}': priority '{priority}' is not a number",
                                          details={"activityId": definition.id}) from None
         assignee = value(definition.assignee, "camunda:assignee")
-        return OpenUserTask(
-            id=str(task.id),
-            task_definition_key=definition.id,
-            name=_as_text(value(definition.name, "the name")),
-            assignee=str(assignee) if assignee not in (None, "") else None,
-            candidate_users=_identities(value(definition.candidate_users, "camunda:candidateUsers")),
-            candidate_groups=_identities(value(definition.candidate_groups, "camunda:candidateGroups")),
-            due=due,
-            follow_up=follow_up,
-            priority=priority_number,
-            form_key=definition.form_key,
-            documentation=definition.documentation,
-        )
+        return {"name": _as_text(value(definition.name, "the name")),
+                "assignee": str(assignee) if assignee not in (None, "") else None,
+                "candidate_users": list(_identities(value(definition.candidate_users, "camunda:candidateUsers"))),
+                "candidate_groups": list(_identities(value(definition.candidate_groups, "camunda:candidateGroups"))),
+                "due": due.isoformat() if due else None, "follow_up": follow_up.isoformat() if follow_up else None,
+                "priority": priority_number}
 
     def _waiting_catches(self) -> Iterator[tuple[Any, Any]]:
         """Each waiting catch event with each event definition it waits for (several in an
@@ -526,11 +552,15 @@ class ProcessRun:
 
     def complete_user_task(self, task_id: str, variables: Mapping[str, Any]) -> StepResult:
         task = self._ready_user_task(task_id)
-        # As Camunda sets a completion's variables: one of a name the task has as its own stays its
-        # own, and goes with the others set on it alone.
-        task.data.update(variables)
-        discard_set_locals(task)
-        return self._advance(task.run)
+
+        def complete() -> None:
+            # As Camunda sets a completion's variables: one of a name the task has as its own stays
+            # its own, and goes with the others set on it alone.
+            task.data.update(variables)
+            discard_set_locals(task)
+            task.run()
+
+        return self._advance(complete)
 
     def fire_due_timers(self) -> StepResult:
         return self._advance(None)
@@ -850,6 +880,7 @@ class ProcessRun:
 
     def _advance(self, action: Callable[[], Any] | None) -> StepResult:
         before, open_before = self._states(), self._open_user_task_ids()
+        self._held = {task.id: dict(task.data) for task in self._frontier()}
         cpu_limit = time.thread_time() + self.context.cpu_seconds
 
         def within_cpu_budget(task: Task) -> None:
@@ -902,6 +933,7 @@ class ProcessRun:
             start_thrown_handlers(self.workflow)
 
         def will_complete_task(task: Task) -> None:
+            self._held[task.id] = dict(task.data)
             within_cpu_budget(task)
             if task.workflow is not self.workflow and self._in_cancelled_scope(task.workflow):
                 raise _CancelledScope
@@ -920,30 +952,40 @@ class ProcessRun:
         Camunda, where they are the instance's. The library keeps a copy of the variables per token
         and a join merges the copies: a branch's stale copy would otherwise undo what another branch
         set (its own variables, an instance's of a multi-instance activity, stay its own)."""
-        parent = task.parent
-        if parent is None:
-            return
+        # Compared with what it held before it ran (its predecessor's data, for a task run before
+        # these were kept), so that a value set back to an earlier one is a change too.
+        before = self._held.pop(task.id, None)
+        if before is None:
+            if task.parent is None:
+                return
+            before = task.parent.data
         own = set(instance_locals(task))
         changed = {name: value for name, value in task.data.items()
-                   if name not in own and (name not in parent.data or parent.data[name] != value)}
+                   if name not in own and (name not in before or before[name] != value)}
         if not changed:
             return
         others = [other for other in self._frontier() if other is not task]
         # A variable an enclosing subprocess has as its own (an input parameter, an instance's of a
         # multi-instance subprocess) is changed there, as in Camunda, and seen inside it only.
+        everywhere = dict(changed)
+        for workflow, names in self._scopes(task):
+            scoped = {name: everywhere.pop(name) for name in names & set(everywhere)}
+            if scoped:
+                self._write_case_variables([other for other in others if _within(other, workflow)], scoped,
+                                           scope=workflow)
+        if everywhere:
+            self._write_case_variables(others, everywhere)
+
+    def _scopes(self, task: Task, outermost: Any = None) -> list[tuple[Any, set[str]]]:
+        """The subprocesses around the task, innermost first, up to `outermost` (the process), each
+        with the variables it has as its own."""
         scopes: list[tuple[Any, set[str]]] = []
         workflow = task.workflow
-        while workflow is not self.workflow and workflow.parent_task_id is not None:
+        while workflow is not (outermost or self.workflow) and workflow.parent_task_id is not None:
             owner = self.workflow.get_task_from_id(workflow.parent_task_id)
             scopes.append((workflow, set(instance_locals(owner))))
             workflow = owner.workflow
-        everywhere = dict(changed)
-        for workflow, names in scopes:
-            scoped = {name: everywhere.pop(name) for name in names & set(everywhere)}
-            if scoped:
-                self._write_case_variables([other for other in others if _within(other, workflow)], scoped)
-        if everywhere:
-            self._write_case_variables(others, everywhere)
+        return scopes
 
     def _in_cancelled_scope(self, workflow: Any) -> bool:
         while workflow is not self.workflow:
@@ -1057,11 +1099,12 @@ def _within(task: Task, workflow: Any) -> bool:
 
 
 def _rereads_predecessor(task: Any) -> bool:
-    """Whether the task is a token waiting at a catch event or event-based gateway, which the library
-    gives its predecessor's data again each time it looks at it (a boundary event re-reads its
-    activity's, on purpose: ProcessRun._case_variables)."""
+    """Whether the task is a token waiting at a catch event, an event-based gateway or a join, which
+    the library gives its predecessor's data again each time it looks at it, and when a join goes on
+    (a boundary event re-reads its activity's, on purpose: ProcessRun._case_variables)."""
     return (isinstance(task, Task) and task.has_state(TaskState.WAITING) and task.parent is not None
-            and isinstance(task.task_spec, CatchingEvent) and not isinstance(task.task_spec, BoundaryEvent))
+            and (isinstance(task.task_spec, UnstructuredJoin) or isinstance(task.task_spec, CatchingEvent)
+                 and not isinstance(task.task_spec, BoundaryEvent)))
 
 
 def _gateway_slot(task: Task, definition: EventDefinition) -> int | None:

@@ -63,12 +63,13 @@ class SafeScriptEngine(PythonScriptEngine):
     def value(self, task: Task, template: Template, variables: Mapping[str, Any] | None = None) -> Any:
         """The template's value for `task`, read from `variables` (the task's own when not given), with
         Camunda's `execution` when the template reads it. Raises ExpressionError."""
-        return template.evaluate(self._scope(task, template, dict(task.data if variables is None else variables)),
+        return template.evaluate(self._scope(task, dict(task.data if variables is None else variables), template),
                                  self.functions)
 
-    def _scope(self, task: Task, template: Template, variables: dict[str, Any]) -> dict[str, Any]:
+    def _scope(self, task: Task, variables: dict[str, Any], *templates: Template | None) -> dict[str, Any]:
         # As in Camunda, `execution` is the execution even where a variable has that name.
-        if EXECUTION in template.variable_names and self.instance is not None:
+        if self.instance is not None and any(template is not None and EXECUTION in template.variable_names
+                                             for template in templates):
             variables[EXECUTION] = self.instance.execution(task, variables)
         return variables
 
@@ -79,7 +80,7 @@ class SafeScriptEngine(PythonScriptEngine):
             variables.update(external_context)
         try:
             template = compile_template(expression)
-            value = template.evaluate(self._scope(task, template, variables), self.functions)
+            value = template.evaluate(self._scope(task, variables, template), self.functions)
             if expression in self.conditions:
                 return truthy_condition(value, expression)
             return value
@@ -89,7 +90,8 @@ class SafeScriptEngine(PythonScriptEngine):
     def decide(self, task: Task, reference: DecisionReference) -> None:
         """Evaluate the decision a business rule task names and keep its result in its variable."""
         try:
-            lookup = reference.lookup(task.data, self.functions)
+            lookup = reference.lookup(self._scope(task, dict(task.data), reference.key, reference.version,
+                                                  reference.version_tag), self.functions)
         except ExpressionError as error:
             raise WorkflowTaskException(str(error), task=task, exception=error) from None
         if self.decisions is None:

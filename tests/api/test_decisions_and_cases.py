@@ -140,6 +140,15 @@ def graded_by(key: str, reference: str) -> bytes:
   <bpmn:sequenceFlow id="f3" sourceRef="supervise" targetRef="end" /><bpmn:endEvent id="end" />""")
 
 
+def test_a_decision_reference_may_read_the_execution(client):
+    for goes_to, tag in (("region", "2025"), ("county", "2026")):
+        deploy_bytes(client, "grading.dmn", grading(goes_to, tag)).raise_for_status()
+    deploy_bytes(client, "yearly.bpmn", graded_by("yearly", 'camunda:decisionRef="grading" '
+                 'camunda:decisionRefBinding="versionTag" '
+                 'camunda:decisionRefVersionTag="${execution.processBusinessKey}"')).raise_for_status()
+    assert groups_of_open_task(client, start(client, "yearly", "2026", size="large").json()["id"]) == ["county-env"]
+
+
 def test_a_business_rule_task_finds_its_decision_by_version_tag_version_or_deployment_named_by_expressions(client):
     for goes_to, tag in (("region", "2025"), ("county", "2026"), ("province", None)):
         deploy_bytes(client, "grading.dmn", grading(goes_to, tag)).raise_for_status()

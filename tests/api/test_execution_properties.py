@@ -91,3 +91,20 @@ def test_a_task_name_with_a_broken_expression_is_refused_at_deploy(client):
     answer = deploy_bytes(client, "broken.bpmn", broken)
     assert answer.status_code == 400
     assert "invalid expression in the name '复核 ${applicant'" in answer.json()["message"]
+
+
+BESIDE = process("named_beside", """
+  <bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="split" />
+  <bpmn:parallelGateway id="split" />
+  <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="named" /><bpmn:userTask id="named" name="复核 ${applicant}" />
+  <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="other" /><bpmn:userTask id="other" />""")
+
+
+def test_a_task_name_is_evaluated_when_the_task_opens_and_stays(client):
+    assert deploy_bytes(client, "beside.bpmn", BESIDE).status_code == 200
+    case = start(client, "named_beside", "HP-9", applicant="张三").json()["id"]
+    assert client.delete(f"/process-instance/{case}/variables/applicant").status_code == 204
+    tasks = {task["taskDefinitionKey"]: task for task in client.get("/task", params={"processInstanceId": case}).json()}
+    assert client.post(f"/task/{tasks['other']['id']}/complete", json={}).status_code == 204
+    [named] = client.get("/task", params={"processInstanceId": case}).json()
+    assert named["name"] == "复核 张三"

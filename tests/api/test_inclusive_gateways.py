@@ -2,7 +2,8 @@
 goes on with those that came when no other can, and joins each round of a loop on its own."""
 from __future__ import annotations
 
-from tests.support.http import deploy
+from tests.support.bpmn_text import process
+from tests.support.http import deploy, deploy_bytes
 from tests.support.paths import FIXTURES
 
 ROUNDS = FIXTURES / "constructs" / "review_rounds.bpmn"
@@ -60,3 +61,46 @@ def test_a_join_goes_on_with_the_only_token_that_was_sent(client):
     assert open_tasks(client, case) == ["expert_review", "site_check"]
     complete(client, case, "site_check", site_opinion="符合")
     assert open_tasks(client, case) == ["expert_review"]
+
+
+EARLY = process("join_order", """
+  <bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="split" />
+  <bpmn:inclusiveGateway id="split" />
+  <bpmn:sequenceFlow id="direct" sourceRef="split" targetRef="join" />
+  <bpmn:sequenceFlow id="to_check" sourceRef="split" targetRef="check" /><bpmn:userTask id="check" />
+  <bpmn:sequenceFlow id="checked" sourceRef="check" targetRef="join" />
+  <bpmn:inclusiveGateway id="join" /><bpmn:sequenceFlow id="f9" sourceRef="join" targetRef="after" />
+  <bpmn:userTask id="after" /><bpmn:sequenceFlow id="f10" sourceRef="after" targetRef="e" /><bpmn:endEvent id="e" />""")
+
+ENDED_BRANCH = process("join_left", """
+  <bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="split" />
+  <bpmn:inclusiveGateway id="split" />
+  <bpmn:sequenceFlow id="fa" sourceRef="split" targetRef="a" /><bpmn:userTask id="a" />
+  <bpmn:sequenceFlow id="ja" sourceRef="a" targetRef="join" />
+  <bpmn:sequenceFlow id="fb" sourceRef="split" targetRef="b" /><bpmn:userTask id="b" />
+  <bpmn:sequenceFlow id="fx" sourceRef="b" targetRef="x" /><bpmn:exclusiveGateway id="x" default="away" />
+  <bpmn:sequenceFlow id="back" sourceRef="x" targetRef="join">
+    <bpmn:conditionExpression>${go}</bpmn:conditionExpression></bpmn:sequenceFlow>
+  <bpmn:sequenceFlow id="away" sourceRef="x" targetRef="gone" /><bpmn:endEvent id="gone" />
+  <bpmn:inclusiveGateway id="join" /><bpmn:sequenceFlow id="f9" sourceRef="join" targetRef="after" />
+  <bpmn:userTask id="after" /><bpmn:sequenceFlow id="f10" sourceRef="after" targetRef="e" /><bpmn:endEvent id="e" />""")
+
+
+def test_a_join_waits_for_a_task_its_split_opened_after_the_flow_that_came_first(client):
+    assert deploy_bytes(client, "early.bpmn", EARLY).status_code == 200
+    case = client.post("/process-definition/key/join_order/start", json={}).json()["id"]
+    assert open_tasks(client, case) == ["check"]
+    complete(client, case, "check")
+    assert open_tasks(client, case) == ["after"]  # once
+
+
+def test_a_join_no_other_token_can_reach_goes_on_with_the_cases_current_variables(client):
+    assert deploy_bytes(client, "left.bpmn", ENDED_BRANCH).status_code == 200
+    case = client.post("/process-definition/key/join_left/start", json={"variables": {
+        "x": {"value": 0}, "go": {"value": False}}}).json()["id"]
+    complete(client, case, "a")
+    client.put(f"/process-instance/{case}/variables/note", json={"value": "等待中补记"}).raise_for_status()
+    complete(client, case, "b", x=1)  # its branch ends; the join has nothing more to wait for
+    assert open_tasks(client, case) == ["after"]
+    values = client.get(f"/process-instance/{case}/variables").json()
+    assert (values["x"]["value"], values["note"]["value"]) == (1, "等待中补记")

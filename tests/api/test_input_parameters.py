@@ -187,3 +187,36 @@ def test_a_list_parameter_cannot_multiply_a_value_without_bound(client):
     assert "more than 1 MiB" in answer.json()["message"] and "'fill'" in answer.json()["message"]
     assert client.get("/process-instance", params={"processDefinitionKey": "multiplied"}).json() == []
 
+
+
+BESIDE_SUBPROCESS = process("scoped_beside", """
+  <bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="split" />
+  <bpmn:parallelGateway id="split" />
+  <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="other" /><bpmn:userTask id="other" />
+  <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="review" />
+  <bpmn:subProcess id="review">
+    <bpmn:extensionElements><camunda:inputOutput>
+      <camunda:inputParameter name="level">${level + 1}</camunda:inputParameter>
+    </camunda:inputOutput></bpmn:extensionElements>
+    <bpmn:startEvent id="is" /><bpmn:sequenceFlow id="i1" sourceRef="is" targetRef="check" />
+    <bpmn:userTask id="check" /><bpmn:sequenceFlow id="i2" sourceRef="check" targetRef="ig" />
+    <bpmn:exclusiveGateway id="ig" default="i4" />
+    <bpmn:sequenceFlow id="i3" sourceRef="ig" targetRef="own_level">
+      <bpmn:conditionExpression>${level == 2}</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="i4" sourceRef="ig" targetRef="other_level" />
+    <bpmn:userTask id="own_level" /><bpmn:userTask id="other_level" />
+  </bpmn:subProcess>""")
+
+
+def test_a_case_variable_set_beside_a_subprocess_leaves_the_subprocess_its_own(client):
+    assert deploy_bytes(client, "beside.bpmn", BESIDE_SUBPROCESS).status_code == 200
+    case = client.post("/process-definition/key/scoped_beside/start",
+                       json={"variables": {"level": {"value": 1}}}).json()["id"]
+    tasks = {task["taskDefinitionKey"]: task["id"] for task in client.get("/task", params={"processInstanceId": case}).json()}
+    done = client.post(f"/task/{tasks['other']}/complete", json={"variables": {"level": {"value": 9}}})
+    assert done.status_code == 204, done.text
+    assert values(client.get(f"/task/{tasks['check']}/variables").json())["level"] == 2
+    assert client.post(f"/task/{tasks['check']}/complete", json={}).status_code == 204
+    assert [task["taskDefinitionKey"] for task in client.get("/task", params={"processInstanceId": case}).json()] \
+        == ["own_level"]
+    assert values(client.get(f"/process-instance/{case}/variables").json())["level"] == 9

@@ -175,25 +175,26 @@ def test_variables_changed_while_the_case_waits_keep_their_values_when_it_goes_o
     assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
 
 
-BRANCHES = process("two_branches", """
+THREE_BRANCHES = process("three_branches", """
   <bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="split" />
   <bpmn:parallelGateway id="split" />
-  <bpmn:sequenceFlow id="fa" sourceRef="split" targetRef="fee_check" /><bpmn:userTask id="fee_check" />
-  <bpmn:sequenceFlow id="fb" sourceRef="split" targetRef="site_check" /><bpmn:userTask id="site_check" />
-  <bpmn:sequenceFlow id="ja" sourceRef="fee_check" targetRef="join" />
-  <bpmn:sequenceFlow id="jb" sourceRef="site_check" targetRef="join" />
-  <bpmn:parallelGateway id="join" /><bpmn:sequenceFlow id="fc" sourceRef="join" targetRef="decide" />
+  <bpmn:sequenceFlow id="fa" sourceRef="split" targetRef="a" /><bpmn:userTask id="a" />
+  <bpmn:sequenceFlow id="fb" sourceRef="split" targetRef="b" /><bpmn:userTask id="b" />
+  <bpmn:sequenceFlow id="fc" sourceRef="split" targetRef="c" /><bpmn:userTask id="c" />
+  <bpmn:sequenceFlow id="ja" sourceRef="a" targetRef="join" /><bpmn:sequenceFlow id="jb" sourceRef="b" targetRef="join" />
+  <bpmn:sequenceFlow id="jc" sourceRef="c" targetRef="join" />
+  <bpmn:parallelGateway id="join" /><bpmn:sequenceFlow id="fd" sourceRef="join" targetRef="decide" />
   <bpmn:userTask id="decide" /><bpmn:sequenceFlow id="fe" sourceRef="decide" targetRef="e" /><bpmn:endEvent id="e" />""")
 
 
-@pytest.mark.parametrize("order", [("fee_check", "site_check"), ("site_check", "fee_check")])
+@pytest.mark.parametrize("order", [("a", "b"), ("b", "a")])
 def test_a_variable_one_branch_sets_is_the_cases_at_once_and_after_the_join(client, root, order):
-    assert deploy_bytes(client, "branches.bpmn", BRANCHES).status_code == 200
-    case = client.post("/process-definition/key/two_branches/start", json={"variables": {
+    assert deploy_bytes(client, "three.bpmn", THREE_BRANCHES).status_code == 200
+    case = client.post("/process-definition/key/three_branches/start", json={"variables": {
         "fee_paid": {"value": False}, "status": {"value": "受理"}}}).json()["id"]
     tasks = {task["taskDefinitionKey"]: task["id"] for task in client.get("/task", params={"processInstanceId": case}).json()}
     first, second = order
-    sets = {"fee_check": {"fee_paid": {"value": True}}, "site_check": {"status": {"value": "现场核查完毕"}}}
+    sets = {"a": {"fee_paid": {"value": True}}, "b": {"status": {"value": "现场核查完毕"}}}
     client.post(f"/task/{tasks[first]}/complete", json={"variables": sets[first]}).raise_for_status()
     values = client.get(f"/process-instance/{case}/variables").json()
     assert {name: values[name]["value"] for name in sets[first]} == {name: v["value"] for name, v in sets[first].items()}
@@ -201,6 +202,20 @@ def test_a_variable_one_branch_sets_is_the_cases_at_once_and_after_the_join(clie
     seen = client.get(f"/task/{tasks[second]}/variables").json()
     assert {name: seen[name]["value"] for name in sets[first]} == {name: v["value"] for name, v in sets[first].items()}
     client.post(f"/task/{tasks[second]}/complete", json={"variables": sets[second]}).raise_for_status()
+    client.post(f"/task/{tasks['c']}/complete", json={}).raise_for_status()
     values = client.get(f"/process-instance/{case}/variables").json()
     assert (values["fee_paid"]["value"], values["status"]["value"]) == (True, "现场核查完毕")
     assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
+
+
+def test_the_last_write_wins_across_branches(client):
+    assert deploy_bytes(client, "three.bpmn", THREE_BRANCHES).status_code == 200
+    case = client.post("/process-definition/key/three_branches/start", json={"variables": {
+        "stage": {"value": "受理"}, "draft": {"value": "初稿"}}}).json()["id"]
+    tasks = {task["taskDefinitionKey"]: task["id"] for task in client.get("/task", params={"processInstanceId": case}).json()}
+    client.post(f"/task/{tasks['a']}/complete", json={"variables": {"stage": {"value": "审查"}}}).raise_for_status()
+    client.post(f"/task/{tasks['b']}/complete", json={"variables": {"stage": {"value": "受理"}}}).raise_for_status()
+    client.post(f"/task/{tasks['c']}/complete", json={}).raise_for_status()
+    values = client.get(f"/process-instance/{case}/variables").json()
+    # b set the stage back to what it was before a: the last write, as in Camunda.
+    assert values["stage"]["value"] == "受理" and values["draft"]["value"] == "初稿"

@@ -290,10 +290,14 @@ def test_set_variables_is_seen_by_variables_and_by_the_rest_of_the_run(eco_revie
                                     "decision": "reject", "opinion": "不同意"}
 
 
-def test_set_variables_changes_what_the_next_task_is_offered_to(eco_review, context):
+def test_set_variables_changes_what_the_next_task_is_offered_to_not_an_open_one(eco_review, context):
     run, _ = ProcessRun.start(eco_review, APPLICATION, context)
-    complete(run, "provincial_review", decision="supplement", opinion="补正")
     run.set_variables({"applicant": "wangwu"})
+    complete(run, "provincial_review", decision="supplement", opinion="补正")
+    assert the_open_task(run, "applicant_supplement").assignee == "wangwu"
+    # As Camunda creates a task: its assignee was evaluated when it opened, and stays.
+    run.set_variables({"applicant": "zhaoliu"})
+    run.variables_changed()
     assert the_open_task(run, "applicant_supplement").assignee == "wangwu"
 
 
