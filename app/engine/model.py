@@ -65,7 +65,7 @@ from app.engine.flows import (
     take_unconditional_flows,
     trim_conditions,
 )
-from app.engine.gateways import use_joining_inclusive_gateways
+from app.engine.gateways import use_camunda_joins
 from app.engine.multi_instance import use_service_multi_instance
 from app.engine.outputs import (
     ParameterList,
@@ -797,7 +797,7 @@ def parse_deployment(resources: Mapping[str, bytes], *, deploying: bool = True) 
             subprocess_specs = parser.get_subprocess_specs(process_id)
             restore_reserved_ids([spec, *subprocess_specs.values()])
             use_service_timers([spec, *subprocess_specs.values()])
-            use_joining_inclusive_gateways([spec, *subprocess_specs.values()])
+            use_camunda_joins([spec, *subprocess_specs.values()])
             use_service_multi_instance([spec, *subprocess_specs.values()])
             use_compensation([spec, *subprocess_specs.values()], compensation)
             end_implicitly([spec, *subprocess_specs.values()])

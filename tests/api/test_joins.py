@@ -1,5 +1,6 @@
-"""The inclusive gateway's join as Camunda 7 joins: it waits for every token that can still reach it,
-goes on with those that came when no other can, and joins each round of a loop on its own."""
+"""Joins as Camunda 7 joins: an inclusive gateway waits for every token that can still reach it and
+goes on with those that came when no other can; a parallel gateway waits for a token from each
+flow; both join each round of a loop on its own."""
 from __future__ import annotations
 
 from tests.support.bpmn_text import process
@@ -104,3 +105,33 @@ def test_a_join_no_other_token_can_reach_goes_on_with_the_cases_current_variable
     assert open_tasks(client, case) == ["after"]
     values = client.get(f"/process-instance/{case}/variables").json()
     assert (values["x"]["value"], values["note"]["value"]) == (1, "等待中补记")
+
+
+PARALLEL_ROUNDS = process("parallel_rounds", """
+  <bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="merge" />
+  <bpmn:exclusiveGateway id="merge" /><bpmn:sequenceFlow id="f1" sourceRef="merge" targetRef="split" />
+  <bpmn:parallelGateway id="split" />
+  <bpmn:sequenceFlow id="fa" sourceRef="split" targetRef="a" /><bpmn:userTask id="a" />
+  <bpmn:sequenceFlow id="fb" sourceRef="split" targetRef="b" /><bpmn:userTask id="b" />
+  <bpmn:sequenceFlow id="ja" sourceRef="a" targetRef="join" /><bpmn:sequenceFlow id="jb" sourceRef="b" targetRef="join" />
+  <bpmn:parallelGateway id="join" /><bpmn:sequenceFlow id="fd" sourceRef="join" targetRef="decide" />
+  <bpmn:userTask id="decide" /><bpmn:sequenceFlow id="fx" sourceRef="decide" targetRef="again" />
+  <bpmn:exclusiveGateway id="again" default="done" />
+  <bpmn:sequenceFlow id="back" sourceRef="again" targetRef="merge">
+    <bpmn:conditionExpression>${supplement}</bpmn:conditionExpression></bpmn:sequenceFlow>
+  <bpmn:sequenceFlow id="done" sourceRef="again" targetRef="e" /><bpmn:endEvent id="e" />""")
+
+
+def test_a_parallel_join_waits_for_both_reviews_whatever_order_each_round_takes(client, root):
+    assert deploy_bytes(client, "rounds.bpmn", PARALLEL_ROUNDS).status_code == 200
+    case = client.post("/process-definition/key/parallel_rounds/start", json={}).json()["id"]
+    complete(client, case, "a")
+    complete(client, case, "b")
+    complete(client, case, "decide", supplement=True)
+    complete(client, case, "b")  # the second round ends in the other order
+    assert open_tasks(client, case) == ["a"]
+    complete(client, case, "a")
+    assert open_tasks(client, case) == ["decide"]
+    complete(client, case, "decide", supplement=False)
+    assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
+    assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
