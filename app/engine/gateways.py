@@ -1,14 +1,14 @@
-"""The inclusive gateway's join as Camunda 7 joins.
+"""Joins as Camunda 7 joins.
 
-- It goes on when as many tokens have arrived as it has incoming flows, or when no other token of its
-  scope can still reach it; the tokens it joins are used up, so that a gateway on a loop joins each
-  round's tokens only. The library counts every input that ever arrived, earlier rounds' included:
-  on a loop of inclusive gateways it went on again at once, round after round, without waiting for
-  the tasks of the round.
-- It goes on with the case's variables as its token holds them: every token holds the case's current
-  variables (app.engine.runtime gives each what another changes). The library merged into it the
-  variables each joined token's predecessor had when it completed, which brought back a value
-  changed or a variable deleted since.
+- The inclusive gateway goes on when as many tokens have arrived as it has incoming flows, or when no
+  other token of its scope can still reach it; the parallel gateway when a token has come from each
+  flow (JoiningParallelGateway). The tokens a join joins are used up, so that a gateway on a loop
+  joins each round's tokens only. The library counted every input that ever arrived, earlier
+  rounds' included: on a loop it went on before the round's tokens had come.
+- A join goes on with the case's variables as its token holds them: every token holds the case's
+  current variables (app.engine.runtime gives each what another changes). The library merged into
+  it the variables each joined token's predecessor had when it completed, which brought back a
+  value changed or a variable deleted since.
 """
 from __future__ import annotations
 
@@ -113,8 +113,10 @@ class JoiningParallelGateway(ParallelGateway):
                        for source in self.inputs)
 
     def _run_hook(self, my_task: Task) -> bool:
+        # It goes on with the case's variables as its token took them from its predecessor, which
+        # other tokens' changes reach while it waits, as the inclusive join does.
         _join(_arrivals(self, my_task))
-        return bool(super()._run_hook(my_task))
+        return True
 
 
 _JOINS = {InclusiveGateway: JoiningInclusiveGateway, ParallelGateway: JoiningParallelGateway}

@@ -208,14 +208,15 @@ def test_a_variable_one_branch_sets_is_the_cases_at_once_and_after_the_join(clie
     assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"] is True
 
 
-def test_the_last_write_wins_across_branches(client):
+def test_the_last_write_wins_across_branches_and_a_deleted_variable_stays_deleted(client):
     assert deploy_bytes(client, "three.bpmn", THREE_BRANCHES).status_code == 200
     case = client.post("/process-definition/key/three_branches/start", json={"variables": {
         "stage": {"value": "受理"}, "draft": {"value": "初稿"}}}).json()["id"]
     tasks = {task["taskDefinitionKey"]: task["id"] for task in client.get("/task", params={"processInstanceId": case}).json()}
     client.post(f"/task/{tasks['a']}/complete", json={"variables": {"stage": {"value": "审查"}}}).raise_for_status()
     client.post(f"/task/{tasks['b']}/complete", json={"variables": {"stage": {"value": "受理"}}}).raise_for_status()
+    client.delete(f"/process-instance/{case}/variables/draft").raise_for_status()
     client.post(f"/task/{tasks['c']}/complete", json={}).raise_for_status()
     values = client.get(f"/process-instance/{case}/variables").json()
     # b set the stage back to what it was before a: the last write, as in Camunda.
-    assert values["stage"]["value"] == "受理" and values["draft"]["value"] == "初稿"
+    assert values["stage"]["value"] == "受理" and "draft" not in values
