@@ -227,11 +227,10 @@ class CalledProcessTask(NoneTask):
         engine = my_task.workflow.script_engine
         variables = dict(my_task.data)
         try:
-            key = engine.value(my_task, definition.called_element, variables)
-            version = engine.value(my_task, definition.version, variables) if definition.version is not None else None
-            version_tag = (engine.value(my_task, definition.version_tag, variables)
-                           if definition.version_tag is not None else None)
-            business_key = (engine.value(my_task, definition.business_key, variables)
+            key = engine.value(my_task, definition.called_element)
+            version = engine.value(my_task, definition.version) if definition.version is not None else None
+            version_tag = engine.value(my_task, definition.version_tag) if definition.version_tag is not None else None
+            business_key = (engine.value(my_task, definition.business_key)
                             if definition.business_key is not None else None)
             passed = _mapped(definition.inputs, variables, engine, local_variables(my_task), my_task)
         except ExpressionError as error:

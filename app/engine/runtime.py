@@ -880,7 +880,8 @@ class ProcessRun:
 
     def _advance(self, action: Callable[[], Any] | None) -> StepResult:
         before, open_before = self._states(), self._open_user_task_ids()
-        self._held = {task.id: dict(task.data) for task in self._frontier()}
+        # Only the action's tasks need it here: a task the engine runs is taken as it starts.
+        self._held = {task.id: dict(task.data) for task in self._frontier()} if action is not None else {}
         cpu_limit = time.thread_time() + self.context.cpu_seconds
 
         def within_cpu_budget(task: Task) -> None:
