@@ -69,6 +69,14 @@ class ExpressionEvaluationError(ExpressionError):
     """The expression is valid but could not be evaluated against the given variables."""
 
 
+class UnknownVariable(ExpressionEvaluationError):
+    """The expression reads a variable that is not set (Camunda's PropertyNotFoundException)."""
+
+    def __init__(self, message: str, expression: str, name: str) -> None:
+        super().__init__(message, expression)
+        self.name = name
+
+
 def _shown(source: str) -> str:
     return source if len(source) <= _MAX_SHOWN else source[:_MAX_SHOWN] + "…"
 
@@ -807,9 +815,9 @@ class Template:
             return to_text(value) if as_text else value
         except _UnknownIdentifier as error:
             # Camunda's wording, which integrators already recognise.
-            raise ExpressionEvaluationError(
+            raise UnknownVariable(
                 f"Unknown property used in expression: {shown}. Cause: Cannot resolve identifier '{error.name}'",
-                self.source) from None
+                self.source, error.name) from None
         except _EvalFailure as error:
             raise ExpressionEvaluationError(
                 f"Cannot evaluate expression: {shown}. Cause: {error}", self.source) from error.__cause__

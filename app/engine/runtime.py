@@ -53,7 +53,14 @@ from app.engine.event_subprocesses import (
     waiting_handler,
 )
 from app.engine.events import AwaitsTrigger, ServiceCondition
-from app.engine.expressions import ExpressionError, Template, compile_template, to_text, truthy_condition
+from app.engine.expressions import (
+    ExpressionError,
+    Template,
+    UnknownVariable,
+    compile_template,
+    to_text,
+    truthy_condition,
+)
 from app.engine.forms import parse_datetime
 from app.engine.migration import MigrationInstruction, migrate_workflow, start_events
 from app.engine.modification import (
@@ -665,6 +672,8 @@ class ProcessRun:
         text = definition.expression
         try:
             return truthy_condition(self.workflow.script_engine.value(task, compile_template(text), variables), text)
+        except UnknownVariable:
+            return False  # as Camunda tries a conditional event: a variable not set yet holds it back
         except ExpressionError as error:
             raise ProcessExecutionFailed(f"conditional event '{activity}': {error}",
                                          details={"activityId": activity}) from None

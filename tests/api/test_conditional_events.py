@@ -103,14 +103,37 @@ def test_a_message_that_brings_variables_makes_a_waiting_condition_hold(client):
     assert history(client, case)[1] == ("complete_docs", "intermediateConditional")
 
 
-def test_a_condition_on_a_variable_the_case_does_not_have_refuses_the_step(client):
+def test_a_condition_on_a_variable_the_case_does_not_have_yet_holds_back_until_it_is_set(client):
+    # As Camunda tries a conditional event: a variable not set makes the condition not hold, no error.
     deploy(client, CONDITIONAL)
     answer = client.post("/process-definition/key/conditional_events/start",
-                         json={"variables": {"score": {"value": 0}, "urgent": {"value": False}}})
-    assert answer.status_code == 400, answer.text
-    body = answer.json()
-    assert body["type"] == "ProcessEngineException" and "'withdrawn'" in body["message"]
-    assert client.get("/process-instance", params={"processDefinitionKey": "conditional_events"}).json() == []
+                         json={"variables": {"urgent": {"value": False}}})
+    assert answer.status_code == 200, answer.text
+    case = answer.json()["id"]
+    assert open_tasks(client, case) == ["assess"]
+    # The intermediate event waits for `score`, which nobody has set yet.
+    complete(client, case, "assess")
+    assert open_tasks(client, case) == []
+    assert client.get(f"/process-instance/{case}/activity-instances").json()["childActivityInstances"][0][
+        "activityId"] == "score_reached"
+    put(client, case, "score", 60)
+    assert open_tasks(client, case) == ["certify"]
+    # A condition that fails for another reason still stops the step, in Camunda's words.
+    other = begin(client)
+    answer = client.post(f"/process-instance/{other}/variables",
+                         json={"modifications": {"urgent": {"value": "yes"}}})
+    assert answer.status_code == 400 and answer.json()["type"] == "ProcessEngineException", answer.text
+    assert "urgent" in answer.json()["message"] and open_tasks(client, other) == ["assess"]
+
+
+def test_a_start_condition_on_a_variable_not_given_starts_nothing(client):
+    deploy_bytes(client, "approval_start.bpmn", _narrowed("approval_start", f"""
+      <bpmn:startEvent id="s">{condition("${approved}")}</bpmn:startEvent>
+      <bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"/><bpmn:endEvent id="e"/>""")).raise_for_status()
+    answer = client.post("/condition", json={"variables": {"other": {"value": 1}}})
+    assert answer.status_code == 200 and answer.json() == [], answer.text
+    answer = client.post("/condition", json={"variables": {"approved": {"value": True}}})
+    assert answer.status_code == 200 and len(answer.json()) == 1, answer.text
 
 
 def condition(text: str, extra: str = "") -> str:
