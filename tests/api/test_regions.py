@@ -72,3 +72,19 @@ def test_a_region_the_start_variables_cannot_tell_refuses_the_start(client, regi
     refused = client.post("/process-definition/key/regional_case/start",
                           json={"variables": {"province": {"value": "Not A Code"}}})
     assert refused.status_code == 400 and "region" in refused.json()["message"]
+
+
+def test_properties_are_read_as_camunda_reads_them_an_empty_row_passed_by_and_the_last_of_a_name_kept(client):
+    # The Modeler leaves an empty row when a property is added and not filled in; Camunda deploys it.
+    twice = process("region_twice", """
+      <bpmn:extensionElements><camunda:properties><camunda:property />
+        <camunda:property name="region" value="zj" /><camunda:property name="region" value="xj" />
+      </camunda:properties></bpmn:extensionElements>
+      <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+      <bpmn:userTask id="review" name="审查"><bpmn:extensionElements><camunda:properties>
+        <camunda:property value="orphan" /></camunda:properties></bpmn:extensionElements></bpmn:userTask>
+      <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" /><bpmn:endEvent id="end" />""")
+    deploy_bytes(client, "twice.bpmn", twice).raise_for_status()
+    started = client.post("/process-definition/key/region_twice/start", json={})
+    assert started.status_code == 200, started.text
+    assert started.json()["tenantId"] == "xj"
