@@ -41,6 +41,13 @@ source deploys with each. Without a manifest every file counts as having no code
     .venv/bin/python bench/corpus_walk.py --corpus /work/corpus/files --out /work/corpus
     .venv/bin/python bench/corpus_walk.py --corpus DIR --only timer --rounds 50 --guess -v
     .venv/bin/python bench/corpus_walk.py --corpus DIR --out DIR --sample 400
+    .venv/bin/python bench/corpus_walk.py --corpus DIR --out DIR --given given.json
+
+--given names a JSON file of the variables a diagram's own tests give, by file (its path under
+--corpus): {"file": {"start": {...}, "tasks": {"activityId" or "*": {...}}, "messages": {"name" or
+"*": {...}}}}. A value is written as JSON (true, 5, 2.5, "text") or typed as the REST API takes it
+({"value": ..., "type": "Date"}). They are given at the start, at each completion of that (or any)
+user or external task and with each message sent, instead of no variables at all.
 
 Writes report.json (every file, with the answers of its failing step) and report.md (totals per
 class for files with and without code, reasons by count, then every file not ENDED) to --out.
@@ -263,11 +270,21 @@ class ServerErrors(logging.Handler):
 class Walker:
     """Deploys, starts and drives one file at a time on the running service, emptied before each."""
 
-    def __init__(self, client: httpx.Client, running: RunningService, rounds: int, guess: bool) -> None:
+    def __init__(self, client: httpx.Client, running: RunningService, rounds: int, guess: bool,
+                 given: dict[str, Any] | None = None) -> None:
         self.client = client
         self.running = running
         self.rounds = rounds
         self.guess = guess
+        self.given = given or {}
+        self.giving: dict[str, Any] = {}  # what the file being walked is given (an entry of --given)
+
+    def variables(self, part: str, name: str) -> dict[str, Any]:
+        """The variables the file's tests give at this start, task or message, typed for REST."""
+        chosen = self.giving.get(part) or {}
+        if part != "start":
+            chosen = chosen.get(name, chosen.get("*", {}))
+        return {key: _typed(value) for key, value in chosen.items()}
 
     # ------------------------------------------------------------ HTTP
     def call(self, method: str, url: str, step: str, *, ok: tuple[int, ...] = (200, 204), **kwargs: Any
@@ -286,6 +303,7 @@ class Walker:
     def walk(self, path: Path, name: str, with_code: bool, companions: list[tuple[Path, str]]) -> Outcome:
         """Walk the file `name` at `path`, deployed with the files `companions` (each its path and name)."""
         outcome = Outcome(name, with_code, companions=[companion for _, companion in companions])
+        self.giving = self.given.get(name) or {}
         began = time.monotonic()
         data = path.read_bytes()
         try:
@@ -355,13 +373,14 @@ class Walker:
         starts = [model.elements[s] for s in model.starts.get(key, []) if s in model.elements]
         if not starts or any(not s.events for s in starts):
             self.submit(f"/engine-rest/process-definition/{definition_id}/start", "start", outcome,
-                        defaults=f"/engine-rest/process-definition/{definition_id}/form-variables")
+                        defaults=f"/engine-rest/process-definition/{definition_id}/form-variables",
+                        given=self.variables("start", key))
             _count(outcome, "start")
             return
         first = starts[0]
         if first.message:
             self.submit("/engine-rest/message", "start by message", outcome, {"messageName": first.message},
-                        key="processVariables")
+                        key="processVariables", given=self.variables("start", key))
             _count(outcome, "start by message")
         elif first.signal:
             self.call("POST", "/engine-rest/signal", "start by signal", json={"name": first.signal})
@@ -375,6 +394,7 @@ class Walker:
         elif "conditional" in first.events:
             # A start narrowed to a variable is evaluated only when the call gives it (as Camunda's tests do).
             given = {first.variable: {"value": True}} if first.variable else {}
+            given.update(self.variables("start", key))
             self.submit("/engine-rest/condition", "start by condition", outcome,
                         {"processDefinitionId": definition_id, **({"variables": given} if given else {})})
             _count(outcome, "start by condition")
@@ -382,20 +402,23 @@ class Walker:
             _count(outcome, f"not started ({'/'.join(first.events)} start event)")
 
     def submit(self, url: str, step: str, outcome: Outcome, body: dict[str, Any] | None = None, *,
-               key: str = "variables", defaults: str | None = None, gone: tuple[int, ...] = ()) -> httpx.Response:
-        """POST with no variables; when that is refused, again with the form fields' defaults, then (with
-        --guess) with a guess for each variable an expression cannot resolve."""
+               key: str = "variables", defaults: str | None = None, gone: tuple[int, ...] = (),
+               given: dict[str, Any] | None = None) -> httpx.Response:
+        """POST with the variables the file's tests give (--given), else none; when that is refused, again
+        with the form fields' defaults, then (with --guess) with a guess for each variable an expression
+        cannot resolve."""
         body = body or {}
-        variables: dict[str, Any] = {}
+        variables: dict[str, Any] = dict(given or {})
         form = self.form_defaults(defaults) if defaults else {}
-        response = self.call("POST", url, step, ok=(200, 204, 400, *gone), json=body)
+        response = self.call("POST", url, step, ok=(200, 204, 400, *gone),
+                             json={**body, key: variables} if variables else body)
         for _ in range(12):
             if response.status_code != 400:
                 return response
             missing = MISSING_VARIABLE.search(_message(response))
             guess = _next_guess(variables.get(missing[1])) if missing and self.guess else None
             if form:
-                variables.update(form)
+                variables = {**form, **variables}
                 form = {}
             elif missing and guess is not None:
                 variables[missing[1]] = guess
@@ -417,7 +440,8 @@ class Walker:
         moved = False
         for task in self.get("/engine-rest/task"):
             self.submit(f"/engine-rest/task/{task['id']}/complete", f"complete {task['taskDefinitionKey']}", outcome,
-                        defaults=f"/engine-rest/task/{task['id']}/form-variables", gone=(404, 409))
+                        defaults=f"/engine-rest/task/{task['id']}/form-variables", gone=(404, 409),
+                        given=self.variables("tasks", task["taskDefinitionKey"]))
             _count(outcome, "user task")
             moved = True
         topics = sorted({t["topicName"] for t in self.get("/engine-rest/external-task", notLocked="true")})
@@ -427,7 +451,8 @@ class Walker:
                 "topics": [{"topicName": topic, "lockDuration": 600_000} for topic in topics]}).json()
             for task in locked:
                 self.submit(f"/engine-rest/external-task/{task['id']}/complete",
-                            f"complete external task {task['activityId']}", outcome, {"workerId": WORKER})
+                            f"complete external task {task['activityId']}", outcome, {"workerId": WORKER},
+                            given=self.variables("tasks", task["activityId"]))
                 _count(outcome, "external task")
                 moved = True
         return moved
@@ -464,9 +489,11 @@ class Walker:
             # Several executions of one instance waiting for the message (a multi-instance receive task)
             # take it only with all=true, as in Camunda.
             for everyone in (False, True):
+                given = self.variables("messages", element.message)
                 response = self.call("POST", "/engine-rest/message", f"{prefix}message {element.message}",
                                      ok=(204, 400), json={"messageName": element.message,
-                                                          "processInstanceId": instance_id, "all": everyone})
+                                                          "processInstanceId": instance_id, "all": everyone,
+                                                          **({"processVariables": given} if given else {})})
                 if response.status_code == 204:
                     _count(outcome, f"{prefix}message")
                     return True
@@ -493,6 +520,21 @@ class Walker:
         self.call("POST", "/api/clock", "move the clock", json={"set": min(j["dueDate"] for j in jobs)})
         _count(outcome, "timer")
         return True
+
+
+def _typed(value: Any) -> dict[str, Any]:
+    """A variable as the REST API takes it: typed already, or typed from its JSON value as Java's would be."""
+    if isinstance(value, dict) and "value" in value:
+        return value
+    if isinstance(value, bool):
+        return {"value": value, "type": "Boolean"}
+    if isinstance(value, int):
+        return {"value": value, "type": "Integer" if -2**31 <= value < 2**31 else "Long"}
+    if isinstance(value, float):
+        return {"value": value, "type": "Double"}
+    if isinstance(value, (dict, list)):
+        return {"value": json.dumps(value), "type": "Json"}
+    return {"value": value, "type": "String" if value is not None else "Null"}
 
 
 def _next_guess(tried: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -596,6 +638,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=30, help="rounds of work per file before giving up")
     parser.add_argument("--guess", action="store_true",
                         help="when a step is refused for a variable it lacks, try again with a guess (true, 'true', 1)")
+    parser.add_argument("--given", type=Path, help="JSON file of the variables each file's tests give (see above)")
     parser.add_argument("--only", help="walk only the files whose path contains this text")
     parser.add_argument("--sample", type=int, help="walk only this many of the files without code, taken evenly "
                                                    "from the sorted list (every file with code still)")
@@ -615,7 +658,8 @@ def main(argv: list[str] | None = None) -> int:
         running = start_service(f"sqlite:///{Path(workdir) / 'service.sqlite3'}")
         try:
             with httpx.Client(base_url=running.base_url, auth=ADMIN_AUTH, timeout=60) as client:
-                walker = Walker(client, running, args.rounds, args.guess)
+                given = json.loads(args.given.read_text(encoding="utf-8")) if args.given else None
+                walker = Walker(client, running, args.rounds, args.guess, given)
                 for number, (path, name, with_code) in enumerate(files, 1):
                     errors.seen.clear()
                     outcome = walker.walk(path, name, with_code, [(args.corpus / c, c) for c in companions.of(name)])
