@@ -46,18 +46,45 @@ FAILED_EXTERNAL_TASK = "failedExternalTask"
 
 @dataclass(frozen=True)
 class TopicRequest:
+    """One topic of a fetch, with Camunda's filters: a task is fetched when it meets every one given."""
+
     topic_name: str
     lock_duration_ms: int
     variables: list[str] | None = None
+    # Only the task's own variables (Camunda's localVariables), not the case's.
+    local_variables: bool = False
     business_key: str | None = None
+    process_definition_id: str | None = None
+    process_definition_ids: list[str] = field(default_factory=list)
+    process_definition_key: str | None = None
     process_definition_keys: list[str] = field(default_factory=list)
+    process_definition_version_tag: str | None = None
+    tenant_ids: list[str] | None = None
+    without_tenant_id: bool = False
     process_instance_id: str | None = None
+    include_extension_properties: bool = False
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        given: list[tuple[Any, ColumnElement[bool]]] = [
+            (self.business_key, ExternalTask.business_key == self.business_key),
+            (self.process_definition_id, ExternalTask.process_definition_id == self.process_definition_id),
+            (self.process_definition_ids, ExternalTask.process_definition_id.in_(self.process_definition_ids)),
+            (self.process_definition_key, ExternalTask.process_definition_key == self.process_definition_key),
+            (self.process_definition_keys, ExternalTask.process_definition_key.in_(self.process_definition_keys)),
+            (self.process_definition_version_tag,
+             ExternalTask.process_definition_version_tag == self.process_definition_version_tag),
+            (self.tenant_ids is not None, ExternalTask.tenant_id.in_(self.tenant_ids or ())),
+            (self.without_tenant_id, ExternalTask.tenant_id.is_(None)),
+            (self.process_instance_id, ExternalTask.process_instance_id == self.process_instance_id)]
+        return [condition for value, condition in given if value]
 
 
 @dataclass
 class LockedTask:
     task: ExternalTask
     variables: dict[str, Any]
+    # The camunda:properties of the task's element, when the topic asked for them.
+    extension_properties: dict[str, str] = field(default_factory=dict)
 
 
 def _fetchable(now: datetime) -> tuple[ColumnElement[bool], ...]:
@@ -81,32 +108,33 @@ def fetch_and_lock(services: Services, *, worker_id: str, max_tasks: int, topics
                 break
             if topic.lock_duration_ms <= 0:
                 raise InvalidRequest(f"lockDuration of topic '{topic.topic_name}' must be positive")
-            query = select(ExternalTask).where(ExternalTask.topic_name == topic.topic_name, *_fetchable(now))
-            if topic.business_key is not None:
-                query = query.where(ExternalTask.business_key == topic.business_key)
-            if topic.process_definition_keys:
-                query = query.where(ExternalTask.process_definition_key.in_(topic.process_definition_keys))
-            if topic.process_instance_id is not None:
-                query = query.where(ExternalTask.process_instance_id == topic.process_instance_id)
+            query = select(ExternalTask).where(ExternalTask.topic_name == topic.topic_name, *_fetchable(now),
+                                               *topic.conditions())
             order = [ExternalTask.priority.desc()] if use_priority else []
             rows = session.scalars(query.order_by(*order, ExternalTask.created, ExternalTask.id)
                                    .limit(max_tasks - len(locked)).with_for_update(skip_locked=True)).all()
             expiry = now + timedelta(milliseconds=topic.lock_duration_ms)
             for row in rows:
                 row.worker_id, row.lock_expiration = worker_id, expiry
-                locked.append(LockedTask(row, _variables(services, session, row, topic.variables, reader)))
+                locked.append(_locked(services, session, row, topic, reader))
         if locked:
             session.flush()
     return locked
 
 
-def _variables(services: Services, session: Session, task: ExternalTask, names: list[str] | None,
-               reader: Principal) -> dict[str, Any]:
+def _locked(services: Services, session: Session, task: ExternalTask, topic: TopicRequest,
+            reader: Principal) -> LockedTask:
     instance = get_active_instance(session, task.process_instance_id)
     run = read_run(services, session, instance)
-    # What the task sees: the case's variables and its own (input parameters, a multi-instance instance's).
-    values = confidentiality.visible(session, run.model, instance.id, reader, run.task_variables(task.id))
-    return with_bytes(session, values if names is None else {name: values[name] for name in names if name in values})
+    # What the task sees: the case's variables and its own (input parameters, a multi-instance instance's),
+    # or its own alone.
+    seen = run.external_task_local_variables(task.id) if topic.local_variables else run.task_variables(task.id)
+    values = confidentiality.visible(session, run.model, instance.id, reader, seen)
+    names = topic.variables
+    element = run.model.elements.get(task.activity_id)
+    return LockedTask(task, with_bytes(session, values if names is None else
+                                       {name: values[name] for name in names if name in values}),
+                      dict(element.properties) if topic.include_extension_properties and element else {})
 
 
 def _held(session: Session, services: Services, task_id: str, worker_id: str | None, action: str) -> ExternalTask:

@@ -326,6 +326,11 @@ class ProcessRun:
         instance's of a multi-instance activity."""
         return local_variables(self._ready_user_task(task_id))
 
+    def external_task_local_variables(self, task_id: str) -> dict[str, Any]:
+        """An open external task's own variables (Camunda's local variables of its execution): its input
+        parameters, and its instance's of a multi-instance activity."""
+        return local_variables(self._external_task(task_id))
+
     def set_task_local_variables(self, task_id: str, values: Mapping[str, Any], removals: tuple[str, ...] = ()
                                  ) -> None:
         set_local_variables(self._ready_user_task(task_id), values, removals)

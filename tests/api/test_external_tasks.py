@@ -8,7 +8,8 @@ import time
 from sqlalchemy import select
 
 from app.persistence.models import HistoryEvent
-from tests.support.http import deploy
+from tests.support.bpmn_text import process
+from tests.support.http import deploy, deploy_bytes
 from tests.support.paths import FIXTURES
 from tests.support.service import ADMIN_AUTH
 
@@ -213,3 +214,78 @@ def test_a_worker_locks_one_task_and_its_priority_orders_the_fetch(client):
         "topics": [{"topicName": "publish-notice", "lockDuration": 60000}]}).json()
     assert prioritized["id"] == tasks[second] and prioritized["priority"] == 50
     assert client.put(f"/external-task/{tasks[second]}/priority", json={}).status_code == 400
+
+
+REGISTER_CHECK = """
+  <bpmn:extensionElements><camunda:properties><camunda:property name="region" value="${{province}}" />
+  </camunda:properties></bpmn:extensionElements>
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check" />
+  <bpmn:serviceTask id="check" name="核查排污登记" camunda:type="external" camunda:topic="register-check">
+    <bpmn:extensionElements>
+      <camunda:properties><camunda:property name="register" value="{register}" /></camunda:properties>
+      <camunda:inputOutput><camunda:inputParameter name="query">${{enterprise}}</camunda:inputParameter>
+      </camunda:inputOutput>
+    </bpmn:extensionElements>
+  </bpmn:serviceTask>
+  <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="end" /><bpmn:endEvent id="end" />"""
+
+
+def register_checks(client) -> dict[str, dict]:
+    """Three cases waiting at a register check: two of the national process (tag 2026) in the regions
+    zj and xj, one of the provincial process without region. Their tasks, by region."""
+    national = process("national_check", REGISTER_CHECK.format(register="national")).replace(
+        b'isExecutable="true"', b'isExecutable="true" camunda:versionTag="2026"')
+    provincial = process("provincial_check", REGISTER_CHECK.format(register="provincial")).replace(
+        b'<camunda:property name="region" value="${province}" />', b"")
+    deploy_bytes(client, "national.bpmn", national).raise_for_status()
+    deploy_bytes(client, "provincial.bpmn", provincial).raise_for_status()
+    for key, province in (("national_check", "zj"), ("national_check", "xj"), ("provincial_check", None)):
+        variables = {"enterprise": {"value": f"企业-{province}"}, **({"province": {"value": province}} if province else {})}
+        client.post(f"/process-definition/key/{key}/start", json={"variables": variables}).raise_for_status()
+    return {task["tenantId"]: task for task in client.get("/external-task", params={"topicName": "register-check"}).json()}
+
+
+def fetched(client, **topic) -> set[str | None]:
+    """The regions of the tasks one fetch with these topic filters locks (each given back after)."""
+    locked = fetch(client, "register-worker", topicName="register-check", **topic)
+    for task in locked:
+        assert client.post(f"/external-task/{task['id']}/unlock").status_code == 204
+    return {task["tenantId"] for task in locked}
+
+
+def test_a_fetch_takes_only_the_tasks_its_topic_filters_name(client):
+    tasks = register_checks(client)
+    assert set(tasks) == {"zj", "xj", None}
+    national = tasks["zj"]["processDefinitionId"]
+    assert fetched(client) == {"zj", "xj", None}
+    assert fetched(client, tenantIdIn=["zj"]) == {"zj"}
+    assert fetched(client, withoutTenantId=True) == {None}
+    assert fetched(client, processDefinitionId=national) == {"zj", "xj"}
+    assert fetched(client, processDefinitionIdIn=[tasks[None]["processDefinitionId"]]) == {None}
+    assert fetched(client, processDefinitionVersionTag="2026") == {"zj", "xj"}
+    # Every filter given must hold, as in Camunda: the key and the list of keys together.
+    assert fetched(client, processDefinitionKey="national_check", processDefinitionKeyIn=["provincial_check"]) == set()
+    assert fetched(client, processDefinitionKey="national_check", tenantIdIn=["xj", "sh"]) == {"xj"}
+
+
+def test_a_fetch_gives_the_tasks_properties_and_its_own_variables_when_asked(client):
+    register_checks(client)
+    [plain] = fetch(client, "w", topicName="register-check", tenantIdIn=["zj"])
+    assert plain["extensionProperties"] == {}
+    assert plain["variables"]["enterprise"]["value"] == "企业-zj" and plain["variables"]["query"]["value"] == "企业-zj"
+    [asked] = fetch(client, "w", topicName="register-check", tenantIdIn=["xj"], includeExtensionProperties=True,
+                    localVariables=True)
+    assert asked["extensionProperties"] == {"register": "national"}
+    # Its own variables only: the input parameter, not the case's.
+    assert asked["variables"] == {"query": {"type": "String", "value": "企业-xj", "valueInfo": {}}}
+
+
+def test_a_fetch_filter_the_service_cannot_honour_is_refused(client):
+    register_checks(client)
+    refused = client.post("/external-task/fetchAndLock", json={"workerId": "w", "maxTasks": 5, "topics": [
+        {"topicName": "register-check", "lockDuration": 1000, "processVariables": {"province": "zj"}}]})
+    assert refused.status_code == 400 and "processVariables" in refused.json()["message"]
+    assert client.get("/external-task", params={"locked": "true"}).json() == []
+    refused = client.post("/external-task/fetchAndLock", json={"workerId": "w", "maxTasks": 5, "topics": [
+        {"topicName": "register-check", "lockDuration": 1000, "tenantIdIn": "zj", "withoutTenantId": "maybe"}]})
+    assert refused.status_code == 400 and "withoutTenantId" in refused.json()["message"]

@@ -41,15 +41,27 @@ def _topics(body: dict[str, Any]) -> list[external_tasks.TopicRequest]:
     for item in raw:
         if not isinstance(item, dict) or not isinstance(item.get("topicName"), str):
             raise InvalidRequest("each topic needs a topicName")
-        variables = item.get("variables")
+        if item.get("processVariables"):
+            # Silently fetching every case's task would hand work to a worker that asked for others.
+            raise InvalidRequest(f"topic '{item['topicName']}': the processVariables filter is not supported here; "
+                                 "narrow the fetch by businessKey, processDefinitionKey or tenantIdIn")
+        variables, tenants = item.get("variables"), item.get("tenantIdIn")
+        flag(item.get("deserializeValues"), "deserializeValues")  # Json values are always JSON text
         topics.append(external_tasks.TopicRequest(
             topic_name=item["topicName"],
             lock_duration_ms=integer(item.get("lockDuration"), "lockDuration", minimum=1) or 0,
             variables=text_list(variables, "variables") if variables is not None else None,
-            business_key=item.get("businessKey"),
-            process_definition_keys=text_list(item.get("processDefinitionKeyIn"), "processDefinitionKeyIn")
-            + ([item["processDefinitionKey"]] if item.get("processDefinitionKey") else []),
-            process_instance_id=item.get("processInstanceId")))
+            local_variables=flag(item.get("localVariables"), "localVariables"),
+            business_key=text(item, "businessKey"),
+            process_definition_id=text(item, "processDefinitionId"),
+            process_definition_ids=text_list(item.get("processDefinitionIdIn"), "processDefinitionIdIn"),
+            process_definition_key=text(item, "processDefinitionKey"),
+            process_definition_keys=text_list(item.get("processDefinitionKeyIn"), "processDefinitionKeyIn"),
+            process_definition_version_tag=text(item, "processDefinitionVersionTag"),
+            tenant_ids=text_list(tenants, "tenantIdIn") if tenants is not None else None,
+            without_tenant_id=flag(item.get("withoutTenantId"), "withoutTenantId"),
+            process_instance_id=text(item, "processInstanceId"),
+            include_extension_properties=flag(item.get("includeExtensionProperties"), "includeExtensionProperties")))
     return topics
 
 
@@ -75,7 +87,8 @@ async def fetch_and_lock(services: ServicesDep, reader: PrincipalDep, body: Json
             remaining = deadline - time.monotonic()
             if locked or remaining <= 0 or max_tasks == 0:
                 zone = services.settings.zone
-                return [render.locked_external_task(task.task, task.variables, zone) for task in locked]
+                return [render.locked_external_task(task.task, task.variables, task.extension_properties, zone)
+                        for task in locked]
             await _wait(waiter[1], min(remaining, services.settings.long_poll_recheck_seconds))
         finally:
             signal.unsubscribe("external_task", waiter)

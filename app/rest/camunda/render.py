@@ -283,9 +283,10 @@ def external_task(row: ExternalTask, zone: tzinfo) -> dict[str, Any]:
     }
 
 
-def locked_external_task(row: ExternalTask, variables: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
+def locked_external_task(row: ExternalTask, variables: dict[str, Any], extension_properties: dict[str, str],
+                         zone: tzinfo) -> dict[str, Any]:
     return {**external_task(row, zone), "errorDetails": row.error_details,
-            "variables": encode_variables(variables, zone), "extensionProperties": {}}
+            "variables": encode_variables(variables, zone), "extensionProperties": extension_properties}
 
 
 def incident(row: Incident, zone: tzinfo) -> dict[str, Any]:
