@@ -88,6 +88,7 @@ def _check_error_end(resource: str, event: etree._Element, error: etree._Element
 
 def _check_starts(resource: str, process: etree._Element, event_name: EventName) -> None:
     plain_or_timer = 0
+    conditions: set[str] = set()
     for start in process.iterfind("bpmn:startEvent", _NS):
         kinds = {local_name(child) for child in start if local_name(child).endswith("EventDefinition")}
         if not kinds or kinds == {"timerEventDefinition"}:
@@ -95,6 +96,14 @@ def _check_starts(resource: str, process: etree._Element, event_name: EventName)
             if plain_or_timer > 1:
                 raise refuse_element(resource, start, "multiple none start events or timer start events not "
                                                       "supported on process definition")
+        # Camunda tells a process's conditional start events apart by their condition's text.
+        condition = start.find("bpmn:conditionalEventDefinition/bpmn:condition", _NS)
+        text = (condition.text or "").strip() if condition is not None else None
+        if text in conditions:
+            raise refuse_element(resource, start, "Cannot have more than one conditional event subscription with "
+                                                  f"the same condition '{text}'")
+        if text is not None:
+            conditions.add(text)
     # A process's message start events and those of its event subprocesses subscribe in one scope.
     for scope in [process, *process.iter(f"{{{BPMN_NS}}}subProcess")]:
         starts = [start for start in scope.iterfind("bpmn:startEvent", _NS)] if scope is process else []

@@ -76,6 +76,13 @@ REFUSED = {
         '</bpmn:timerEventDefinition></bpmn:startEvent><bpmn:startEvent id="s2"/><bpmn:userTask id="u"/>'
         + flow("s1", "u", "f1") + flow("s2", "u", "f2"), "", "s2",
         "multiple none start events or timer start events not supported"),
+    "two conditional start events of one condition": (
+        '<bpmn:startEvent id="s1"><bpmn:conditionalEventDefinition><bpmn:condition>${variable == 1}'
+        '</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:startEvent><bpmn:startEvent id="s2">'
+        '<bpmn:conditionalEventDefinition><bpmn:condition>${variable == 1}</bpmn:condition>'
+        '</bpmn:conditionalEventDefinition></bpmn:startEvent><bpmn:userTask id="u"/>' + flow("s1", "u", "f1")
+        + flow("s2", "u", "f2"), "", "s2",
+        "Cannot have more than one conditional event subscription with the same condition '${variable == 1}'"),
     "an error end event naming no error": (
         START + '<bpmn:endEvent id="e"><bpmn:errorEventDefinition/></bpmn:endEvent>' + flow("s", "e", "f1"), "", "e",
         "'errorRef' attribute is mandatory on error end event"),
