@@ -38,7 +38,7 @@ from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from app.clock import Clock
+from app.clock import Clock, add_iso_duration
 from app.engine.call_activities import CalledProcessTask, returned_variables
 from app.engine.elements import ConditionNarrowing, ProcessModel, UserTaskDefinition
 from app.engine.event_subprocesses import (
@@ -158,16 +158,24 @@ def _identities(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
 
 
-def _as_datetime(value: Any, what: str, zone: tzinfo) -> datetime | None:
+def _as_datetime(value: Any, what: str, zone: tzinfo, now: datetime) -> datetime | None:
+    """A task's due or follow-up date as Camunda's due date calendar reads it: a date, or a text that
+    is an ISO instant or a duration (`P2DT2H30M`) counting from now."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=zone)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=zone)
-    parsed = parse_datetime(str(value), zone)
+    text = str(value).strip()
+    if text.startswith("P"):
+        try:
+            return add_iso_duration(now, text)
+        except ValueError as error:
+            raise ExpressionError(f"{what}: {error}") from None
+    parsed = parse_datetime(text, zone)
     if parsed is None:
-        raise ExpressionError(f"{what} must give a date, got '{value}'")
+        raise ExpressionError(f"{what} must give a date or a duration such as P2D, got '{value}'")
     return parsed
 
 
@@ -377,10 +385,10 @@ class ProcessRun:
                     details={"activityId": definition.id}) from None
 
         try:
-            zone = self.context.zone
-            due = _as_datetime(value(definition.due_date, "camunda:dueDate"), "camunda:dueDate", zone)
+            zone, now = self.context.zone, self.context.clock.now()
+            due = _as_datetime(value(definition.due_date, "camunda:dueDate"), "camunda:dueDate", zone, now)
             follow_up = _as_datetime(value(definition.follow_up_date, "camunda:followUpDate"),
-                                     "camunda:followUpDate", zone)
+                                     "camunda:followUpDate", zone, now)
         except ExpressionError as error:
             raise ProcessExecutionFailed(f"user task '{definition.id}': {error}",
                                          details={"activityId": definition.id}) from None

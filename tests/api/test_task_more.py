@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.persistence.models import HistoryEvent
+from tests.support.bpmn_text import process
 from tests.support.http import deploy_bytes
 from tests.support.service import ADMIN_AUTH
 
@@ -84,3 +85,31 @@ def test_a_task_of_a_process_instance_cannot_be_deleted(client):
         "InvalidRequestException", "The task cannot be deleted because is part of a running process")
     assert client.get(f"/task/{task}").status_code == 200
     assert client.delete("/task/no-such-task").status_code == 404
+
+
+def test_a_due_date_given_as_a_duration_counts_from_when_the_task_opens(client, root):
+    # As Camunda's due date calendar reads a text starting with P: a period from now.
+    deploy_bytes(client, "relative_due.bpmn", process("relative_due", """
+      <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait" />
+      <bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H
+      </bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+      <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="review" />
+      <bpmn:userTask id="review" camunda:dueDate="${answerWithin}" camunda:followUpDate="P1M" />
+      <bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="end" /><bpmn:endEvent id="end" />""")
+                 ).raise_for_status()
+    opened = root.get("/api/clock").json()
+    started = client.post("/process-definition/key/relative_due/start",
+                          json={"variables": {"answerWithin": {"value": "P2DT2H30M"}}})
+    assert started.status_code == 200, started.text
+    root.post("/api/clock", json={"advance": "PT1H"}).raise_for_status()
+    [task] = client.get("/task", params={"processInstanceId": started.json()["id"]}).json()
+    assert opened["now"].startswith("2026-09-28T09:00")
+    assert task["due"] == "2026-09-30T12:30:00.000+0800"
+    assert task["followUp"] == "2026-10-28T10:00:00.000+0800"
+    # A text that is neither a date nor a duration stops the step that opens the task, saying why.
+    deploy_bytes(client, "due_at_once.bpmn", process("due_at_once", """
+      <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+      <bpmn:userTask id="review" camunda:dueDate="${answerWithin}" />""")).raise_for_status()
+    refused = client.post("/process-definition/key/due_at_once/start",
+                          json={"variables": {"answerWithin": {"value": "P2X"}}})
+    assert refused.status_code == 400 and "'P2X' is not an ISO 8601 duration" in refused.json()["message"]
