@@ -35,6 +35,8 @@ DMN_NAMESPACES = frozenset({
 # Modeler does not edit, and are refused.
 HIT_POLICIES = frozenset({"UNIQUE", "FIRST", "ANY", "RULE ORDER", "COLLECT"})
 AGGREGATIONS = frozenset({"SUM", "MIN", "MAX", "COUNT"})
+# The kind of an output entry left empty (app.engine.decisions.DecisionTable.evaluate).
+_EMPTY = "empty"
 _NAME_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
@@ -204,7 +206,8 @@ class DecisionRule:
     id: str | None
     description: str | None
     tests: tuple[Template | _Test, ...]  # one per input: a FEEL test, or a JUEL template with `cellInput`
-    outputs: tuple[tuple[str, Any], ...]  # one per output: ("value", literal) or ("juel", template)
+    # One per output: ("value", literal), ("juel", template) or (_EMPTY, None).
+    outputs: tuple[tuple[str, Any], ...]
 
 
 @dataclass(frozen=True)
@@ -229,8 +232,10 @@ class DecisionTable:
         when an input cannot be evaluated or a UNIQUE/ANY table is violated."""
         values = [self._input_value(item, variables, functions) for item in self.inputs]
         matched = [rule for rule in self.rules if self._matches(rule, values, variables, functions)]
+        # As Camunda's: an empty output entry gives the rule's result no entry for its output at all.
         results = [{output.name: self._output_value(rule, index, variables, functions)
-                    for index, output in enumerate(self.outputs)} for rule in matched]
+                    for index, output in enumerate(self.outputs) if rule.outputs[index][0] != _EMPTY}
+                   for rule in matched]
         if self.hit_policy == "UNIQUE" and len(matched) > 1:
             raise ProcessExecutionFailed(
                 f"decision '{self.key}' has hit policy UNIQUE but rules {', '.join(str(r.id) for r in matched)} all "
@@ -296,7 +301,7 @@ class DecisionTable:
 
     def _aggregate(self, aggregation: str, results: list[dict[str, Any]]) -> dict[str, Any]:
         name = self.outputs[0].name
-        values = [result[name] for result in results if result[name] is not None]
+        values = [result[name] for result in results if result.get(name) is not None]
         if aggregation == "COUNT":
             return {name: len(values)}
         if not values:
@@ -331,19 +336,25 @@ class DecisionEvaluation:
         if how == "resultList":
             return [dict(result) for result in self.results]
         if how == "collectEntries":
-            return [self._single_value(result) for result in self.results]
+            # The values of the one output the results have (a rule's empty output entry gives none).
+            names = sorted({name for result in self.results for name in result})
+            if len(names) > 1:
+                raise ProcessExecutionFailed(f"decision '{self.table.key}' gives the outputs {', '.join(names)}, "
+                                             "but collectEntries takes the values of one",
+                                             details={"decision": self.table.key})
+            return [result[name] for name in names for result in self.results if name in result]
         if len(self.results) > 1:
             raise ProcessExecutionFailed(f"decision '{self.table.key}' gives {len(self.results)} results, but "
                                          f"{how} takes one", details={"decision": self.table.key})
         if not self.results:
             return None
-        return dict(self.results[0]) if how == "singleResult" else self._single_value(self.results[0])
-
-    def _single_value(self, result: dict[str, Any]) -> Any:
-        if len(result) != 1:
-            raise ProcessExecutionFailed(f"decision '{self.table.key}' has {len(result)} outputs, but a single "
-                                         "entry is taken from each result", details={"decision": self.table.key})
-        return next(iter(result.values()))
+        result = self.results[0]
+        if how == "singleResult":
+            return dict(result)
+        if len(result) > 1:
+            raise ProcessExecutionFailed(f"decision '{self.table.key}' gives {len(result)} outputs, but singleEntry "
+                                         "takes one", details={"decision": self.table.key})
+        return next(iter(result.values()), None)
 
 
 @dataclass(frozen=True)
@@ -497,7 +508,10 @@ def _table(resource: str, ns: str, key: str, decision: etree._Element, table: et
                 values.append(("juel", _compile_juel(resource, node, text, "output entry")))
                 continue
             try:
-                value = _literal(text) if text else None
+                if not text:
+                    values.append((_EMPTY, None))
+                    continue
+                value = _literal(text)
                 # Variables hold dates as ISO texts, as forms and the REST API give them.
                 values.append(("value", value.isoformat() if isinstance(value, date) else value))
             except _BadEntry as error:

@@ -338,3 +338,49 @@ def test_accounts_are_administered_by_command_and_keep_no_password(tmp_path, mon
             accounts.principal_of(services, wrong)
     finally:
         services.db.dispose()
+
+
+# A table whose rules leave outputs empty: 罚款 only where a fine is due, 整改 only where one is ordered.
+SANCTIONS = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d" name="sanctions" namespace="n">
+  <decision id="sanction" name="处罚"><decisionTable id="t" hitPolicy="RULE ORDER">
+    <input id="i"><inputExpression id="e" typeRef="string"><text>finding</text></inputExpression></input>
+    <output id="o1" name="fine" typeRef="integer" /><output id="o2" name="order" typeRef="string" />
+    <rule id="excess"><inputEntry id="a1"><text>"excess"</text></inputEntry>
+      <outputEntry id="b1"><text>50000</text></outputEntry><outputEntry id="c1" /></rule>
+    <rule id="late"><inputEntry id="a2"><text>"excess","late"</text></inputEntry>
+      <outputEntry id="b2" /><outputEntry id="c2"><text>"30日内整改"</text></outputEntry></rule>
+    <rule id="none"><inputEntry id="a3"><text>"none"</text></inputEntry><outputEntry id="b3" /><outputEntry id="c3" /></rule>
+  </decisionTable></decision>
+</definitions>""".encode()
+
+
+def sanctioned(client, mapping: str, finding: str) -> dict:
+    key = f"sanction_{mapping}"
+    deploy_bytes(client, f"{key}.bpmn", process(key, f"""
+      <bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="decide" />
+      <bpmn:businessRuleTask id="decide" camunda:decisionRef="sanction" camunda:resultVariable="sanction"
+          camunda:mapDecisionResult="{mapping}" />
+      <bpmn:sequenceFlow id="f2" sourceRef="decide" targetRef="look" /><bpmn:userTask id="look" />""")
+                 ).raise_for_status()
+    return client.post(f"/process-definition/key/{key}/start",
+                       json={"variables": {"finding": {"value": finding}}, "withVariablesInReturn": True})
+
+
+def test_an_empty_output_entry_gives_its_rule_no_value_for_that_output_as_in_camunda(client):
+    deploy_bytes(client, "sanctions.dmn", SANCTIONS).raise_for_status()
+    evaluated = client.post("/decision-definition/key/sanction/evaluate",
+                            json={"variables": {"finding": {"value": "excess"}}})
+    assert evaluated.status_code == 200, evaluated.text
+    assert evaluated.json() == [{"fine": {"type": "Integer", "value": 50000, "valueInfo": {}}},
+                                {"order": {"type": "String", "value": "30日内整改", "valueInfo": {}}}]
+    # singleEntry: the one output a rule gives, or null where it gives none.
+    late = sanctioned(client, "singleEntry", "late")
+    assert late.status_code == 200, late.text
+    assert late.json()["variables"]["sanction"]["value"] == "30日内整改"
+    assert sanctioned(client, "singleEntry", "none").json()["variables"]["sanction"]["value"] is None
+    # collectEntries: the values of one output; two outputs given are refused, in plain words.
+    refused = sanctioned(client, "collectEntries", "excess")
+    assert refused.status_code == 400 and "gives the outputs fine, order" in refused.json()["message"]
+    assert json.loads(sanctioned(client, "singleResult", "late").json()["variables"]["sanction"]["value"]) == {
+        "order": "30日内整改"}
