@@ -111,7 +111,7 @@ def _kind(value: Any) -> str:
 
 
 def _describe(value: Any) -> str:
-    return f"{_kind(value)} {_short_repr(value)}"
+    return "null" if value is None else f"{_kind(value)} {_short_repr(value)}"
 
 
 class _EvalFailure(Exception):
