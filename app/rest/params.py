@@ -88,14 +88,23 @@ def history_time_to_live(body: Mapping[str, Any] | None) -> int | None:
     return integer(value, "historyTimeToLive")
 
 
+# The most values a list parameter takes: enough for any page or batch, and within what one database
+# statement can bind (PostgreSQL: 65,535 parameters).
+MAX_LIST_VALUES = 10_000
+
+
 def text_list(value: Any, name: str) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
-        return [item for item in value.split(",") if item]
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return value
-    raise InvalidRequest(f"Parameter '{name}' must be a list of strings")
+        items = [item for item in value.split(",") if item]
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        items = value
+    else:
+        raise InvalidRequest(f"Parameter '{name}' must be a list of strings")
+    if len(items) > MAX_LIST_VALUES:
+        raise InvalidRequest(f"Parameter '{name}' lists {len(items)} values; at most {MAX_LIST_VALUES} are taken")
+    return items
 
 
 def sort_order(p: Mapping[str, Any], allowed: Iterable[str]) -> list[tuple[str, str]]:

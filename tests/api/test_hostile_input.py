@@ -109,3 +109,15 @@ def test_a_business_key_that_cannot_be_kept_is_refused_on_every_database(client,
     refused = client.post("/process-definition/key/eco_review/start", json={"businessKey": business_key})
     assert refused.status_code == 400 and "businessKey" in refused.json()["message"]
     assert client.get("/process-instance/count").json() == {"count": 0}
+
+
+def test_a_list_of_more_values_than_one_statement_can_bind_is_refused_plainly(client):
+    # PostgreSQL binds at most 65,535 values in one statement: such a list was a server error there.
+    ids = [f"id-{number}" for number in range(70_000)]
+    for url, body in (("/process-instance", {"processInstanceIds": ids}),
+                      ("/external-task/fetchAndLock", {"workerId": "w", "maxTasks": 1, "topics": [
+                          {"topicName": "t", "lockDuration": 1000, "tenantIdIn": ids}]})):
+        answer = client.post(url, json=body)
+        assert answer.status_code == 400, answer.text
+        assert "lists 70000 values; at most 10000 are taken" in answer.json()["message"]
+    assert client.post("/process-instance", json={"processInstanceIds": ids[:10_000]}).json() == []
