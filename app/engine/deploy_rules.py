@@ -52,6 +52,12 @@ def check_deploy_rules(resource: str, root: etree._Element) -> None:
                 _check_form_reference(resource, element)
             if tag == "userTask":
                 _check_task_name(resource, element)
+            if tag == "businessRuleTask" and element.get(f"{{{CAMUNDA_NS}}}resultVariable") == "decisionResult":
+                # Camunda fails such a task each time it runs; refused before any case reaches it.
+                raise refuse_element(resource, element, "Cannot set transient variable with name decisionResult to "
+                                                        "non-transient variable and vice versa: decisionResult holds "
+                                                        "the decision's result while the task runs; choose another "
+                                                        "camunda:resultVariable")
             if tag == "endEvent" and (error := _definition(element, "error")) is not None:
                 _check_error_end(resource, element, error, errors)
             if (element.find("bpmn:multiInstanceLoopCharacteristics", _NS) is not None

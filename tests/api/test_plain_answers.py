@@ -76,6 +76,9 @@ REFUSED = {
         '</bpmn:timerEventDefinition></bpmn:startEvent><bpmn:startEvent id="s2"/><bpmn:userTask id="u"/>'
         + flow("s1", "u", "f1") + flow("s2", "u", "f2"), "", "s2",
         "multiple none start events or timer start events not supported"),
+    "a decision's result kept in decisionResult": (
+        through('<bpmn:businessRuleTask id="r" camunda:decisionRef="grading" camunda:resultVariable="decisionResult"/>',
+                "r"), "", "r", "Cannot set transient variable with name decisionResult to non-transient"),
     "two conditional start events of one condition": (
         '<bpmn:startEvent id="s1"><bpmn:conditionalEventDefinition><bpmn:condition>${variable == 1}'
         '</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:startEvent><bpmn:startEvent id="s2">'
