@@ -73,8 +73,10 @@ class TopicRequest:
             (self.process_definition_keys, ExternalTask.process_definition_key.in_(self.process_definition_keys)),
             (self.process_definition_version_tag,
              ExternalTask.process_definition_version_tag == self.process_definition_version_tag),
-            (self.tenant_ids is not None, ExternalTask.tenant_id.in_(self.tenant_ids or ())),
-            (self.without_tenant_id, ExternalTask.tenant_id.is_(None)),
+            # As Camunda's topic builder: tenantIdIn, once given, replaces withoutTenantId, and an
+            # empty one filters nothing.
+            (self.tenant_ids, ExternalTask.tenant_id.in_(self.tenant_ids or ())),
+            (self.without_tenant_id and self.tenant_ids is None, ExternalTask.tenant_id.is_(None)),
             (self.process_instance_id, ExternalTask.process_instance_id == self.process_instance_id)]
         return [condition for value, condition in given if value]
 

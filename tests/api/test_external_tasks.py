@@ -260,6 +260,9 @@ def test_a_fetch_takes_only_the_tasks_its_topic_filters_name(client):
     assert fetched(client) == {"zj", "xj", None}
     assert fetched(client, tenantIdIn=["zj"]) == {"zj"}
     assert fetched(client, withoutTenantId=True) == {None}
+    # As Camunda's topic builder: an empty list filters nothing, and a list replaces withoutTenantId.
+    assert fetched(client, tenantIdIn=[]) == {"zj", "xj", None}
+    assert fetched(client, withoutTenantId=True, tenantIdIn=["xj"]) == {"xj"}
     assert fetched(client, processDefinitionId=national) == {"zj", "xj"}
     assert fetched(client, processDefinitionIdIn=[tasks[None]["processDefinitionId"]]) == {None}
     assert fetched(client, processDefinitionVersionTag="2026") == {"zj", "xj"}
