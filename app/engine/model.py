@@ -341,14 +341,19 @@ def _check_element(resource: str, element: etree._Element) -> None:
         _compile(resource, event, text, tag)
 
 
-def _properties(element: etree._Element) -> dict[str, str]:
-    """An element's camunda:property values by name, as Camunda reads them: one without a name (the
-    Modeler's empty row) names nothing and is passed by, and of one name given twice the last counts."""
+def _properties(resource: str, element: etree._Element) -> dict[str, str]:
+    """An element's camunda:property values by name. One without a name (the Modeler's empty row)
+    names nothing and is passed by, as Camunda passes it. One name given twice is refused, where
+    Camunda keeps the last: the service gives properties meanings (a case's region, its confidential
+    variables), and a silent choice between two values could hide what a designer meant to hide."""
     properties = {}
     for prop in element.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", _NS):
         name = (prop.get("name") or "").strip()
-        if name:
-            properties[name] = (prop.get("value") or "").strip()
+        if not name:
+            continue
+        if name in properties:
+            raise refuse_element(resource, element, f"camunda:property '{name}' is given twice")
+        properties[name] = (prop.get("value") or "").strip()
     return properties
 
 
@@ -632,7 +637,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
                                                       "association", "dataStoreReference"):
             continue
         elements[element_id] = ElementInfo(element_id, element.get("name"), _activity_type(element),
-                                           _documentation(element), _properties(element))
+                                           _documentation(element), _properties(resource, element))
         mapping = element.find("bpmn:extensionElements/camunda:inputOutput", _NS)
         if mapping is not None:
             inputs[element_id], outputs[element_id] = _parameters(resource, element, mapping)
@@ -841,7 +846,7 @@ def _model(process_id: str, resource: str, content: bytes, facts: _ProcessFacts,
         resource_name=resource,
         checksum=checksum(content),
         condition_texts=frozenset(facts.condition_texts),
-        properties=_properties(facts.element),
+        properties=_properties(resource, facts.element),
         flows=facts.flows,
         call_activities=facts.call_activities,
         starter_groups=_names(_camunda(facts.element, "candidateStarterGroups")),

@@ -74,17 +74,20 @@ def test_a_region_the_start_variables_cannot_tell_refuses_the_start(client, regi
     assert refused.status_code == 400 and "region" in refused.json()["message"]
 
 
-def test_properties_are_read_as_camunda_reads_them_an_empty_row_passed_by_and_the_last_of_a_name_kept(client):
+def test_an_empty_property_row_is_passed_by_and_a_property_given_twice_is_refused(client):
     # The Modeler leaves an empty row when a property is added and not filled in; Camunda deploys it.
-    twice = process("region_twice", """
-      <bpmn:extensionElements><camunda:properties><camunda:property />
-        <camunda:property name="region" value="zj" /><camunda:property name="region" value="xj" />
+    body = """
+      <bpmn:extensionElements><camunda:properties><camunda:property />{twice}
+        <camunda:property name="region" value="xj" />
       </camunda:properties></bpmn:extensionElements>
       <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
       <bpmn:userTask id="review" name="审查"><bpmn:extensionElements><camunda:properties>
         <camunda:property value="orphan" /></camunda:properties></bpmn:extensionElements></bpmn:userTask>
-      <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" /><bpmn:endEvent id="end" />""")
-    deploy_bytes(client, "twice.bpmn", twice).raise_for_status()
-    started = client.post("/process-definition/key/region_twice/start", json={})
-    assert started.status_code == 200, started.text
-    assert started.json()["tenantId"] == "xj"
+      <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" /><bpmn:endEvent id="end" />"""
+    deploy_bytes(client, "empty_row.bpmn", process("empty_row", body.format(twice=""))).raise_for_status()
+    started = client.post("/process-definition/key/empty_row/start", json={})
+    assert started.status_code == 200 and started.json()["tenantId"] == "xj", started.text
+    # Camunda would keep the last; here a region (or a confidential list) given twice is a mistake to show.
+    refused = deploy_bytes(client, "twice.bpmn", process("twice", body.format(
+        twice='<camunda:property name="region" value="zj" />')))
+    assert refused.status_code == 400 and "camunda:property 'region' is given twice" in refused.json()["message"]
