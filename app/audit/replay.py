@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import ChainMap, defaultdict, deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ from app.cases.modification import flatten
 from app.cases.projections import ACTIVATED, MIGRATED, SUSPENDED
 from app.clock import SimulatedClock
 from app.engine import (
+    BLANK_OUTPUTS,
     ActivityChange,
     DecisionTable,
     InstanceIdentity,
@@ -111,7 +112,8 @@ class _Replay:
             if event["kind"] == "register.consulted":
                 self.answers[event["payload"]["function"]].append(event)
             elif event["kind"] == "decision.evaluated":
-                self.decided[event["activityId"]].append(event["payload"]["decision_definition_id"])
+                self.decided[event["activityId"]].append(
+                    (event["payload"]["decision_definition_id"], BLANK_OUTPUTS in event["payload"]))
         registers = {name: self._register(name) for name in self.answers}
         functions = ChainMap(registers, deadline_functions(calendar, self.clock, zone, lambda deadline: None))
         recorded = document["instance"]
@@ -135,9 +137,12 @@ class _Replay:
     def _decision(self, lookup: DecisionLookup) -> tuple[str, DecisionTable]:
         """The version the record names for the next evaluation of this decision."""
         for queue in self.decided.values():
-            table = self.decision_ids.get(queue[0]) if queue else None
+            table = self.decision_ids.get(queue[0][0]) if queue else None
             if table is not None and table.key == lookup.key:
-                return queue.popleft(), table
+                decision_id, omitted = queue.popleft()
+                # An evaluation recorded before empty output entries were left out gave them null.
+                return decision_id, table if omitted or not table.has_blank_outputs else replace(
+                    table, blank_outputs_as_null=True)
         raise _Diverged(None, f"the replay evaluated the decision '{lookup.key}', which the record does not")
 
     def run(self) -> ReplayResult:

@@ -5,6 +5,7 @@ HTTP or SQL: it takes and hands out plain data.
 """
 from app.engine.binaries import BYTES, FILE, BinaryValue, binaries_in, revived
 from app.engine.decisions import (
+    BLANK_OUTPUTS,
     ClauseValue,
     DecisionRequirements,
     DecisionTable,
@@ -51,6 +52,7 @@ __all__ = [
     "MigrationInstruction",
     "ClauseValue",
     "DecisionRequirements",
+    "BLANK_OUTPUTS",
     "DecisionTable",
     "parse_decision_requirements",
     "parse_decision_resources",

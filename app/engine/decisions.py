@@ -37,6 +37,8 @@ HIT_POLICIES = frozenset({"UNIQUE", "FIRST", "ANY", "RULE ORDER", "COLLECT"})
 AGGREGATIONS = frozenset({"SUM", "MIN", "MAX", "COUNT"})
 # The kind of an output entry left empty (app.engine.decisions.DecisionTable.evaluate).
 _EMPTY = "empty"
+# Recorded with an evaluation of a table with empty output entries that left them out of its result.
+BLANK_OUTPUTS = "blank_outputs"
 _NAME_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
@@ -225,6 +227,13 @@ class DecisionTable:
     inputs: tuple[DecisionInput, ...]
     outputs: tuple[DecisionOutput, ...]
     rules: tuple[DecisionRule, ...]
+    # An empty output entry gives its output null (Camunda's dmnReturnBlankTableOutputAsNull), as every
+    # evaluation did before 2026-12-07; replay evaluates so where the record says nothing else.
+    blank_outputs_as_null: bool = False
+
+    @property
+    def has_blank_outputs(self) -> bool:
+        return any(kind == _EMPTY for rule in self.rules for kind, _ in rule.outputs)
 
     def evaluate(self, variables: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]
                  ) -> DecisionEvaluation:
@@ -234,7 +243,8 @@ class DecisionTable:
         matched = [rule for rule in self.rules if self._matches(rule, values, variables, functions)]
         # As Camunda's: an empty output entry gives the rule's result no entry for its output at all.
         results = [{output.name: self._output_value(rule, index, variables, functions)
-                    for index, output in enumerate(self.outputs) if rule.outputs[index][0] != _EMPTY}
+                    for index, output in enumerate(self.outputs)
+                    if rule.outputs[index][0] != _EMPTY or self.blank_outputs_as_null}
                    for rule in matched]
         if self.hit_policy == "UNIQUE" and len(matched) > 1:
             raise ProcessExecutionFailed(
@@ -291,7 +301,7 @@ class DecisionTable:
     def _output_value(self, rule: DecisionRule, index: int, variables: Mapping[str, Any],
                       functions: Mapping[str, Callable[..., Any]]) -> Any:
         kind, value = rule.outputs[index]
-        if kind == "value":
+        if kind in ("value", _EMPTY):
             return value
         try:
             return value.evaluate(variables, functions)
@@ -327,6 +337,8 @@ class DecisionEvaluation:
         """What the history keeps of the evaluation besides its mapped result."""
         recorded: dict[str, Any] = {"inputs": self.inputs, "matched_rules": list(self.matched_rules),
                                     "outputs": [dict(outputs) for outputs in self.rule_outputs]}
+        if self.table.has_blank_outputs and not self.table.blank_outputs_as_null:
+            recorded[BLANK_OUTPUTS] = "omitted"  # how a replay must evaluate it again
         if self.table.aggregation:
             recorded["collect_result"] = next(iter(self.results[0].values()))
         return recorded

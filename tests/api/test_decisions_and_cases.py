@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.access import accounts
+from app.audit.replay import replay_document
 from app.errors import Unauthenticated
 from app.persistence.models import HistoryEvent, ProcessInstance
 from tests.support.bpmn_text import grading, process, properties
@@ -384,3 +385,21 @@ def test_an_empty_output_entry_gives_its_rule_no_value_for_that_output_as_in_cam
     assert refused.status_code == 400 and "gives the outputs fine, order" in refused.json()["message"]
     assert json.loads(sanctioned(client, "singleResult", "late").json()["variables"]["sanction"]["value"]) == {
         "order": "30日内整改"}
+
+
+def test_a_case_recorded_when_empty_outputs_gave_null_still_replays_as_it_ran(client, root, service):
+    deploy_bytes(client, "sanctions.dmn", SANCTIONS).raise_for_status()
+    started = sanctioned(client, "resultList", "excess")
+    assert started.status_code == 200, started.text
+    case = started.json()["id"]
+    assert json.loads(started.json()["variables"]["sanction"]["value"]) == [{"fine": 50000}, {"order": "30日内整改"}]
+    assert root.get(f"/api/process-instances/{case}/replay").json()["reproduced"]
+    document = root.get(f"/api/process-instances/{case}/export").json()
+    [evaluated] = [event for event in document["events"] if event["kind"] == "decision.evaluated"]
+    assert evaluated["payload"]["blank_outputs"] == "omitted"
+    # The same case as the service recorded it before: no mark, and the empty outputs kept as null.
+    del evaluated["payload"]["blank_outputs"]
+    zone = service.services.settings.zone
+    assert not replay_document(document, zone).reproduced  # the stored value is today's
+    document["instance"]["variables"]["sanction"] = [{"fine": 50000, "order": None}, {"fine": None, "order": "30日内整改"}]
+    assert replay_document(document, zone).reproduced
