@@ -89,6 +89,16 @@ class LockedTask:
     extension_properties: dict[str, str] = field(default_factory=dict)
 
 
+# The longest a lock or a retry timeout may last: a century, far within the dates a database keeps.
+LONGEST_LOCK = timedelta(days=36_500)
+
+
+def _lasting(milliseconds: int, name: str) -> timedelta:
+    if milliseconds > LONGEST_LOCK // timedelta(milliseconds=1):
+        raise InvalidRequest(f"{name} must be at most {LONGEST_LOCK // timedelta(milliseconds=1)} ms (100 years)")
+    return timedelta(milliseconds=milliseconds)
+
+
 def _fetchable(now: datetime) -> tuple[ColumnElement[bool], ...]:
     # A suspended instance's tasks wait for its activation (app.cases.suspension).
     return (leases.free(ExternalTask.lock_expiration, now),
@@ -115,7 +125,7 @@ def fetch_and_lock(services: Services, *, worker_id: str, max_tasks: int, topics
             order = [ExternalTask.priority.desc()] if use_priority else []
             rows = session.scalars(query.order_by(*order, ExternalTask.created, ExternalTask.id)
                                    .limit(max_tasks - len(locked)).with_for_update(skip_locked=True)).all()
-            expiry = now + timedelta(milliseconds=topic.lock_duration_ms)
+            expiry = now + _lasting(topic.lock_duration_ms, "lockDuration")
             for row in rows:
                 row.worker_id, row.lock_expiration = worker_id, expiry
                 locked.append(_locked(services, session, row, topic, reader))
@@ -196,7 +206,7 @@ def failure(services: Services, task_id: str, *, worker_id: str, error_message: 
         task = _held(session, services, task_id, worker_id, "failed")
         now = services.clock.now()
         task.retries, task.error_message, task.error_details = retries, error_message, error_details
-        task.lock_expiration = now + timedelta(milliseconds=retry_timeout_ms) if retry_timeout_ms else None
+        task.lock_expiration = now + _lasting(retry_timeout_ms, "retryTimeout") if retry_timeout_ms else None
         instance = session.get_one(ProcessInstance, task.process_instance_id)
         record(session, instance, EXTERNAL_TASK_FAILED, now, user_id=actor.user_id, activity_id=task.activity_id,
                task_id=task_id, worker_id=worker_id, error_message=error_message, retries=retries,
@@ -265,7 +275,7 @@ def lock(services: Services, task_id: str, *, worker_id: str, duration_ms: int) 
         if task.worker_id not in (None, worker_id) and task.lock_expiration is not None and task.lock_expiration > now:
             raise BadUserRequest(f"External Task {task_id} cannot be locked by worker '{worker_id}'. "
                                  f"It is locked by worker '{task.worker_id}'.")
-        task.worker_id, task.lock_expiration = worker_id, now + timedelta(milliseconds=duration_ms)
+        task.worker_id, task.lock_expiration = worker_id, now + _lasting(duration_ms, "lockDuration")
 
 
 def set_priority(services: Services, task_id: str, priority: int) -> None:
@@ -286,7 +296,7 @@ def extend_lock(services: Services, task_id: str, *, worker_id: str, new_duratio
         raise InvalidRequest("newDuration must be positive")
     with services.db.write() as session:
         task = _held(session, services, task_id, worker_id, "extended")
-        task.lock_expiration = services.clock.now() + timedelta(milliseconds=new_duration_ms)
+        task.lock_expiration = services.clock.now() + _lasting(new_duration_ms, "newDuration")
 
 
 def unlock(services: Services, task_id: str) -> None:

@@ -161,6 +161,16 @@ def test_long_polling_answers_as_soon_as_work_appears(client, service):
 
 def test_bad_external_task_requests(client):
     assert client.post("/external-task/fetchAndLock", json={"maxTasks": 1, "topics": [TOPIC]}).status_code == 400
+    # A lock past any date a database keeps is refused, not a server error.
+    start_notice(client, "ECO-12-Z")
+    endless = client.post("/external-task/fetchAndLock", json={
+        "workerId": "w", "maxTasks": 1, "topics": [{**TOPIC, "lockDuration": 2**62}]})
+    assert endless.status_code == 400 and "at most 3153600000000 ms" in endless.json()["message"], endless.text
+    [task] = fetch(client, "w")
+    for url, body in (("extendLock", {"workerId": "w", "newDuration": 2**62}),
+                      ("failure", {"workerId": "w", "retries": 1, "retryTimeout": 2**62})):
+        answer = client.post(f"/external-task/{task['id']}/{url}", json=body)
+        assert answer.status_code == 400 and "(100 years)" in answer.json()["message"], answer.text
     assert client.post("/external-task/fetchAndLock", json={
         "workerId": "w", "topics": [{"topicName": "t", "lockDuration": 0}]}).status_code == 400
     assert client.post("/external-task/nope/complete", json={"workerId": "w"}).status_code == 404
