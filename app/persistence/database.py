@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -99,6 +99,20 @@ class CommitSignal:
                 loop.call_soon_threadsafe(ready.set)
 
 
+# The most values one statement binds: PostgreSQL's limit, kept on SQLite too so that a request
+# answers alike on both.
+MAX_BOUND_VALUES = 65_535
+
+
+def _bounded_parameters(connection: Connection, cursor: Any, statement: str, parameters: Any, context: Any,
+                        executemany: bool) -> None:
+    """A query naming more values than a statement can bind (many long lists in one request) is
+    refused as the caller's, before the database answers with an error of its own."""
+    if not executemany and parameters is not None and len(parameters) > MAX_BOUND_VALUES:
+        raise InvalidRequest(f"The request names {len(parameters)} values to look for, more than one query can "
+                             f"take ({MAX_BOUND_VALUES}); ask in several requests")
+
+
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10, session_info: dict | None = None) -> None:
         self.url = url
@@ -111,6 +125,7 @@ class Database:
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        event.listen(self.engine, "before_cursor_execute", _bounded_parameters)
         # session_info: what every unit of work and read may need besides the connection (the anchor
         # signer, the content store).
         self._reader = sessionmaker(self.engine, expire_on_commit=False, info=session_info)

@@ -121,3 +121,14 @@ def test_a_list_of_more_values_than_one_statement_can_bind_is_refused_plainly(cl
         assert answer.status_code == 400, answer.text
         assert "lists 70000 values; at most 10000 are taken" in answer.json()["message"]
     assert client.post("/process-instance", json={"processInstanceIds": ids[:10_000]}).json() == []
+
+
+def test_many_lists_in_one_query_past_what_a_statement_binds_are_refused_plainly(client):
+    lists = {name: [f"{name}-{number}" for number in range(10_000)] for name in (
+        "taskIdIn", "processInstanceIdIn", "processDefinitionKeyIn", "taskDefinitionKeyIn", "candidateGroups",
+        "assigneeIn", "tenantIdIn")}
+    answer = client.post("/task", json=lists)
+    assert answer.status_code == 400, answer.text
+    assert "more than one query can take (65535)" in answer.json()["message"]
+    del lists["tenantIdIn"]
+    assert client.post("/task", json=lists).json() == []
