@@ -170,7 +170,8 @@ def _as_datetime(value: Any, what: str, zone: tzinfo, now: datetime) -> datetime
     text = str(value).strip()
     if text.startswith("P"):
         try:
-            return add_iso_duration(now, text)
+            # Counted on the official calendar: a month from 31 January is 28 February there.
+            return add_iso_duration(now.astimezone(zone), text)
         except ValueError as error:
             raise ExpressionError(f"{what}: {error}") from None
     parsed = parse_datetime(text, zone)

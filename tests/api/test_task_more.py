@@ -106,6 +106,13 @@ def test_a_due_date_given_as_a_duration_counts_from_when_the_task_opens(client, 
     assert opened["now"].startswith("2026-09-28T09:00")
     assert task["due"] == "2026-09-30T12:30:00.000+0800"
     assert task["followUp"] == "2026-10-28T10:00:00.000+0800"
+    # Months count on the official calendar: 05:00 on 31 January in Beijing is still 30 January in UTC.
+    root.post("/api/clock", json={"set": "2027-01-31T05:00:00+08:00"}).raise_for_status()
+    monthly = client.post("/process-definition/key/relative_due/start",
+                          json={"variables": {"answerWithin": {"value": "P1M"}}})
+    root.post("/api/clock", json={"advance": "PT1H"}).raise_for_status()
+    [task] = client.get("/task", params={"processInstanceId": monthly.json()["id"]}).json()
+    assert task["due"] == "2027-02-28T06:00:00.000+0800"
     # A text that is neither a date nor a duration stops the step that opens the task, saying why.
     deploy_bytes(client, "due_at_once.bpmn", process("due_at_once", """
       <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
