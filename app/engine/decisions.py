@@ -311,9 +311,9 @@ class DecisionTable:
 
     def _aggregate(self, aggregation: str, results: list[dict[str, Any]]) -> dict[str, Any]:
         name = self.outputs[0].name
+        if aggregation == "COUNT":  # as Camunda's: every entry a rule gives, a null one too
+            return {name: sum(1 for result in results if name in result)}
         values = [result[name] for result in results if result.get(name) is not None]
-        if aggregation == "COUNT":
-            return {name: len(values)}
         if not values:
             return {name: None}
         if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
@@ -506,7 +506,8 @@ def _table(resource: str, ns: str, key: str, decision: etree._Element, table: et
         tests: list[Template | _Test] = []
         for entry in entries:
             text = _text(entry, ns)
-            if _is_juel(entry, text):
+            # An empty entry, in whatever language, matches anything, as in Camunda.
+            if text and _is_juel(entry, text):
                 tests.append(_compile_juel(resource, node, text, "input entry"))
                 continue
             try:
@@ -516,7 +517,7 @@ def _table(resource: str, ns: str, key: str, decision: etree._Element, table: et
         values: list[tuple[str, Any]] = []
         for entry in results:
             text = _text(entry, ns)
-            if _is_juel(entry, text):
+            if text and _is_juel(entry, text):
                 values.append(("juel", _compile_juel(resource, node, text, "output entry")))
                 continue
             try:

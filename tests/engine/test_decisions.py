@@ -121,3 +121,17 @@ def test_external_entities_are_refused():
                + table(GRADING).replace(b'"region"', b"&x;"))
     with pytest.raises(InvalidProcessModel, match="DOCTYPE"):
         parse_decisions("xxe.dmn", content)
+
+
+def test_empty_entries_match_anything_and_give_nothing_whatever_their_language_as_in_camunda():
+    content = table([([""], [""]), (['"large"'], ["null"]), (['"large"'], ["5"])], inputs=("size",),
+                    hit_policy="COLLECT", aggregation="COUNT")
+    content = content.replace(b"<inputEntry>", b'<inputEntry expressionLanguage="juel">', 1).replace(
+        b"<outputEntry>", b'<outputEntry expressionLanguage="juel">', 1)
+    [count] = parse_decisions("c.dmn", content)
+    evaluation = count.evaluate({"size": "large"}, {})
+    assert evaluation.matched_rules == ("r1", "r2", "r3")
+    # Camunda counts each entry a rule gives, the null one too, and not the empty one.
+    assert evaluation.mapped("singleEntry") == 2
+    [total] = parse_decisions("s.dmn", content.replace(b"COUNT", b"SUM"))
+    assert total.evaluate({"size": "large"}, {}).mapped("singleEntry") == 5
