@@ -65,20 +65,22 @@ class TopicRequest:
     include_extension_properties: bool = False
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        given: list[tuple[Any, ColumnElement[bool]]] = [
-            (self.business_key, ExternalTask.business_key == self.business_key),
-            (self.process_definition_id, ExternalTask.process_definition_id == self.process_definition_id),
-            (self.process_definition_ids, ExternalTask.process_definition_id.in_(self.process_definition_ids)),
-            (self.process_definition_key, ExternalTask.process_definition_key == self.process_definition_key),
-            (self.process_definition_keys, ExternalTask.process_definition_key.in_(self.process_definition_keys)),
-            (self.process_definition_version_tag,
-             ExternalTask.process_definition_version_tag == self.process_definition_version_tag),
-            # As Camunda's topic builder: tenantIdIn, once given, replaces withoutTenantId, and an
-            # empty one filters nothing.
-            (self.tenant_ids, ExternalTask.tenant_id.in_(self.tenant_ids or ())),
+        # As Camunda's query: a text given, even empty, must equal; an empty list filters nothing;
+        # tenantIdIn, once given, replaces withoutTenantId; the version tag is a LIKE pattern.
+        given: list[tuple[bool, ColumnElement[bool]]] = [
+            (self.business_key is not None, ExternalTask.business_key == self.business_key),
+            (self.process_definition_id is not None, ExternalTask.process_definition_id == self.process_definition_id),
+            (bool(self.process_definition_ids), ExternalTask.process_definition_id.in_(self.process_definition_ids)),
+            (self.process_definition_key is not None,
+             ExternalTask.process_definition_key == self.process_definition_key),
+            (bool(self.process_definition_keys),
+             ExternalTask.process_definition_key.in_(self.process_definition_keys)),
+            (self.process_definition_version_tag is not None,
+             ExternalTask.process_definition_version_tag.like(self.process_definition_version_tag or "")),
+            (bool(self.tenant_ids), ExternalTask.tenant_id.in_(self.tenant_ids or ())),
             (self.without_tenant_id and self.tenant_ids is None, ExternalTask.tenant_id.is_(None)),
-            (self.process_instance_id, ExternalTask.process_instance_id == self.process_instance_id)]
-        return [condition for value, condition in given if value]
+            (self.process_instance_id is not None, ExternalTask.process_instance_id == self.process_instance_id)]
+        return [condition for applies, condition in given if applies]
 
 
 @dataclass

@@ -276,6 +276,9 @@ def test_a_fetch_takes_only_the_tasks_its_topic_filters_name(client):
     assert fetched(client, processDefinitionId=national) == {"zj", "xj"}
     assert fetched(client, processDefinitionIdIn=[tasks[None]["processDefinitionId"]]) == {None}
     assert fetched(client, processDefinitionVersionTag="2026") == {"zj", "xj"}
+    assert fetched(client, processDefinitionVersionTag="20%") == {"zj", "xj"}  # Camunda's LIKE
+    # A text given must equal, an empty one too: it names no task here.
+    assert fetched(client, businessKey="") == set() and fetched(client, processDefinitionKey="") == set()
     # Every filter given must hold, as in Camunda: the key and the list of keys together.
     assert fetched(client, processDefinitionKey="national_check", processDefinitionKeyIn=["provincial_check"]) == set()
     assert fetched(client, processDefinitionKey="national_check", tenantIdIn=["xj", "sh"]) == {"xj"}
