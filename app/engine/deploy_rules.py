@@ -52,7 +52,8 @@ def check_deploy_rules(resource: str, root: etree._Element) -> None:
                 _check_form_reference(resource, element)
             if tag == "userTask":
                 _check_task_name(resource, element)
-            if tag == "businessRuleTask" and element.get(f"{{{CAMUNDA_NS}}}resultVariable") == "decisionResult":
+            if (tag == "businessRuleTask" and element.get(f"{{{CAMUNDA_NS}}}decisionRef")
+                    and element.get(f"{{{CAMUNDA_NS}}}resultVariable") == "decisionResult"):
                 # Camunda fails such a task each time it runs; refused before any case reaches it.
                 raise refuse_element(resource, element, "Cannot set transient variable with name decisionResult to "
                                                         "non-transient variable and vice versa: decisionResult holds "

@@ -126,6 +126,12 @@ def test_business_rule_and_send_tasks_of_type_external_are_external_tasks_as_in_
     assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
     [worked] = client.get("/history/activity-instance", params={"processInstanceId": case, "activityId": "t"}).json()
     assert worked["activityType"] == tag
+    if tag == "businessRuleTask":
+        # An external one keeps no decision's result: its resultVariable may be any name, as in Camunda.
+        kept = process("kept", body.replace('camunda:topic="notify"', 'camunda:topic="notify" '
+                                                                      'camunda:resultVariable="decisionResult"'))
+        answer = deploy_bytes(client, "kept.bpmn", kept)
+        assert answer.status_code == 200, answer.text
     mail = process("mail", body.replace('camunda:type="external" camunda:topic="notify"', 'camunda:type="mail"'))
     refused = deploy_bytes(client, "mail.bpmn", mail)
     assert refused.status_code == 400 and "external task" in refused.json()["message"], refused.text
