@@ -396,7 +396,7 @@ class Walker:
             given = {first.variable: {"value": True}} if first.variable else {}
             given.update(self.variables("start", key))
             self.submit("/engine-rest/condition", "start by condition", outcome,
-                        {"processDefinitionId": definition_id, **({"variables": given} if given else {})})
+                        {"processDefinitionId": definition_id}, given=given)
             _count(outcome, "start by condition")
         else:
             _count(outcome, f"not started ({'/'.join(first.events)} start event)")
