@@ -12,7 +12,7 @@ from app.access import permissions
 from app.access.accounts import Principal
 from app.cases.instances import refuse_reserved_keys, start_in_session
 from app.context import Services
-from app.engine.expressions import ExpressionError, UnknownVariable, compile_template, truthy_condition
+from app.engine.expressions import ExpressionError, PropertyNotFound, compile_template, truthy_condition
 from app.errors import InvalidRequest, ProcessExecutionFailed
 from app.persistence.models import EventSubscription, ProcessDefinition, ProcessInstance
 
@@ -49,7 +49,7 @@ def evaluate_start_conditions(services: Services, *, variables: Mapping[str, Any
                 continue  # as Camunda: a start narrowed to a variable is evaluated only when it is given
             try:
                 holds = truthy_condition(compile_template(text).evaluate(variables, functions), text)
-            except UnknownVariable:
+            except PropertyNotFound:
                 continue  # as Camunda tries a start condition: one reading a variable not given holds not
             except ExpressionError as error:
                 raise ProcessExecutionFailed(f"conditional start event '{start.id}': {error}",

@@ -69,12 +69,9 @@ class ExpressionEvaluationError(ExpressionError):
     """The expression is valid but could not be evaluated against the given variables."""
 
 
-class UnknownVariable(ExpressionEvaluationError):
-    """The expression reads a variable that is not set (Camunda's PropertyNotFoundException)."""
-
-    def __init__(self, message: str, expression: str, name: str) -> None:
-        super().__init__(message, expression)
-        self.name = name
+class PropertyNotFound(ExpressionEvaluationError):
+    """The expression reads a variable that is not set, or a property its object does not have
+    (Camunda's PropertyNotFoundException, which a conditional event takes as not holding)."""
 
 
 def _shown(source: str) -> str:
@@ -116,6 +113,10 @@ def _describe(value: Any) -> str:
 
 class _EvalFailure(Exception):
     """Internal: raised while walking the AST; Template turns it into ExpressionEvaluationError."""
+
+
+class _MissingProperty(_EvalFailure):
+    """Internal: a property its object does not have."""
 
 
 class _UnknownIdentifier(_EvalFailure):
@@ -310,7 +311,7 @@ class Properties(dict):
 def _get_item(base: Any, key: Any) -> Any:
     """`base.key` / `base[key]`: only mapping lookup and list/tuple indexing, never getattr."""
     if isinstance(base, Properties) and key not in base:
-        raise _EvalFailure(f"'{base.name}' has no property {_short_repr(key)} here "
+        raise _MissingProperty(f"'{base.name}' has no property {_short_repr(key)} here "
                            f"(it has {', '.join(sorted(base))})")
     if isinstance(base, Mapping):
         try:
@@ -324,8 +325,8 @@ def _get_item(base: Any, key: Any) -> Any:
             raise _EvalFailure(f"cannot read {_describe(key)} of a list; "
                                "only integer indexes are allowed") from None
         return base[index] if 0 <= index < len(base) else None
-    raise _EvalFailure(f"cannot read property {_short_repr(key)} of {_describe(base)}: "
-                       "only maps and lists have properties")
+    raise _MissingProperty(f"cannot read property {_short_repr(key)} of {_describe(base)}: "
+                           "only maps and lists have properties")
 
 
 # --------------------------------------------------------------------------------------------
@@ -815,12 +816,12 @@ class Template:
             return to_text(value) if as_text else value
         except _UnknownIdentifier as error:
             # Camunda's wording, which integrators already recognise.
-            raise UnknownVariable(
+            raise PropertyNotFound(
                 f"Unknown property used in expression: {shown}. Cause: Cannot resolve identifier '{error.name}'",
-                self.source, error.name) from None
+                self.source) from None
         except _EvalFailure as error:
-            raise ExpressionEvaluationError(
-                f"Cannot evaluate expression: {shown}. Cause: {error}", self.source) from error.__cause__
+            failure = PropertyNotFound if isinstance(error, _MissingProperty) else ExpressionEvaluationError
+            raise failure(f"Cannot evaluate expression: {shown}. Cause: {error}", self.source) from error.__cause__
         except ExpressionError:
             raise
         except (ArithmeticError, TypeError, ValueError, RecursionError) as error:

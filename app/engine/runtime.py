@@ -55,8 +55,8 @@ from app.engine.event_subprocesses import (
 from app.engine.events import AwaitsTrigger, ServiceCondition
 from app.engine.expressions import (
     ExpressionError,
+    PropertyNotFound,
     Template,
-    UnknownVariable,
     compile_template,
     to_text,
     truthy_condition,
@@ -686,7 +686,7 @@ class ProcessRun:
         text = definition.expression
         try:
             return truthy_condition(self.workflow.script_engine.value(task, compile_template(text), variables), text)
-        except UnknownVariable:
+        except PropertyNotFound:
             return False  # as Camunda tries a conditional event: a variable not set yet holds it back
         except ExpressionError as error:
             raise ProcessExecutionFailed(f"conditional event '{activity}': {error}",

@@ -354,3 +354,18 @@ def test_the_message_still_wins_the_race_while_no_condition_holds(client):
     assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
     put_after = client.put(f"/process-instance/{case}/variables/waiver", json={"value": True})
     assert put_after.status_code == 404
+
+
+def test_branches_of_the_gateway_reading_what_is_not_there_wait_as_camunda_tries_them(client):
+    # Neither `fee` nor `waiver` is set, and one condition asks the execution for a property it lacks:
+    # Camunda's tryEvaluate takes each as not holding, and the case waits at the gateway.
+    odd = RACE.replace(b"${fee >= 100}", b"${execution.nope >= 100}")
+    assert deploy_bytes(client, "race.bpmn", odd).status_code == 200
+    answer = client.post("/process-definition/key/conditional_race/start", json={})
+    assert answer.status_code == 200, answer.text
+    case = answer.json()["id"]
+    assert open_tasks(client, case) == []
+    put(client, case, "fee", 500)  # the first branch can never hold: it reads no variable
+    assert open_tasks(client, case) == []
+    put(client, case, "waiver", True)
+    assert open_tasks(client, case) == ["exempt"]
