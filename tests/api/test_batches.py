@@ -205,8 +205,9 @@ def test_suspending_a_batch_stops_it_and_a_finished_batch_goes_to_history(client
 
     worker_pass(root)
     assert statistics(client, batch["id"]) == (1, 2, 0)
+    # Two of the three (which two is the query's order, not the order they started in).
     suspended = {row["id"] for row in client.get("/process-instance", params={"suspended": "true"}).json()}
-    assert suspended == set(cases[:2])
+    assert len(suspended) == 2 and suspended < set(cases)
     assert client.put(f"/batch/{batch['id']}/suspended", json={"suspended": True}).status_code == 204
     assert client.get("/batch", params={"suspended": "true"}).json()[0]["suspended"] is True
     worker_pass(root)
