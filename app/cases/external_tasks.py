@@ -91,13 +91,13 @@ class LockedTask:
     extension_properties: dict[str, str] = field(default_factory=dict)
 
 
-# The longest a lock or a retry timeout may last: a century, far within the dates a database keeps.
-LONGEST_LOCK = timedelta(days=36_500)
+# The longest a lock or a retry timeout may last, in ms: a century, far within the dates a database keeps.
+LONGEST_LOCK_MS = timedelta(days=36_500) // timedelta(milliseconds=1)
 
 
 def _lasting(milliseconds: int, name: str) -> timedelta:
-    if milliseconds > LONGEST_LOCK // timedelta(milliseconds=1):
-        raise InvalidRequest(f"{name} must be at most {LONGEST_LOCK // timedelta(milliseconds=1)} ms (100 years)")
+    if milliseconds > LONGEST_LOCK_MS:
+        raise InvalidRequest(f"{name} must be at most {LONGEST_LOCK_MS} ms (100 years)")
     return timedelta(milliseconds=milliseconds)
 
 
