@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.access import permissions
@@ -278,34 +278,96 @@ def advance_clock_to(services: Services, clock: SimulatedClock, target: datetime
     return fired
 
 
-def job_query(*, instance_id: str | None, definition_key: str | None, definition_id: str | None,
-              activity_id: str | None, viewer: Principal, job_id: str | None = None) -> Select:
-    """The timers instances wait on, as Camunda's jobs. A timer start event's job belongs to its
-    definition and has no instance yet (administrators, auditors and the systems see those)."""
-    query = select(Timer, ProcessInstance).outerjoin(ProcessInstance, ProcessInstance.id == Timer.process_instance_id)
-    if job_id:
-        query = query.where(Timer.id == job_id)
-    if instance_id:
-        query = query.where(Timer.process_instance_id == instance_id)
-    if definition_key:
-        query = query.where(Timer.process_definition_key == definition_key)
-    if definition_id:
-        query = query.where((Timer.process_definition_id == definition_id)
-                            | (ProcessInstance.definition_id == definition_id))
-    if activity_id:
-        query = query.where(Timer.activity_id == activity_id)
+# Camunda's job sort keys: the service's jobs all have three retries, so jobRetries keeps the order of ids.
+JOB_SORTS = ("jobId", "executionId", "processInstanceId", "processDefinitionId", "processDefinitionKey",
+             "jobRetries", "jobDueDate", "jobPriority", "tenantId")
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """Camunda's job query over the service's jobs, which are its timers. What no timer can be (a
+    message job, one that failed or has no retries left, one a job executor holds) matches nothing:
+    a timer's firing is not written when its step fails and is retried at the next round."""
+
+    # Sets of ids each of which a job's (its case's) id must be in: jobId and jobIds, processInstanceId,
+    # executionId and processInstanceIds narrow together.
+    job_ids: tuple[tuple[str, ...], ...] = ()
+    instance_ids: tuple[tuple[str, ...], ...] = ()
+    definition_id: str | None = None
+    definition_key: str | None = None
+    activity_id: str | None = None
+    job_definition_id: str | None = None
+    executable_at: datetime | None = None
+    suspended: bool | None = None
+    due_after: datetime | None = None
+    due_before: datetime | None = None
+    created_after: datetime | None = None
+    created_until: datetime | None = None
+    lowest_priority: int | None = None
+    highest_priority: int | None = None
+    tenant_ids: tuple[str, ...] | None = None
+    with_untenanted: bool = False
+    none: bool = False
+    sorting: tuple[tuple[str, bool], ...] = ()
+
+
+def _job_tenant() -> Any:
+    """A job's tenant: its case's, or for a timer start event its definition's."""
+    return func.coalesce(ProcessInstance.tenant_id,
+                         select(ProcessDefinition.tenant_id).where(ProcessDefinition.id == Timer.process_definition_id)
+                         .scalar_subquery())
+
+
+def job_query(criteria: JobFilter, viewer: Principal) -> Select:
+    """The timers instances wait on, as Camunda's jobs (rows of timer, case or None, tenant). A timer
+    start event's job belongs to its definition and has no instance yet (administrators, auditors and
+    the systems see those)."""
+    tenant = _job_tenant()
+    definition_id = func.coalesce(ProcessInstance.definition_id, Timer.process_definition_id)
+    query = select(Timer, ProcessInstance, tenant).outerjoin(ProcessInstance,
+                                                             ProcessInstance.id == Timer.process_instance_id)
+    conditions = [*(Timer.id.in_(ids) for ids in criteria.job_ids),
+                  *(Timer.process_instance_id.in_(ids) for ids in criteria.instance_ids),
+                  definition_id == criteria.definition_id if criteria.definition_id else None,
+                  Timer.process_definition_key == criteria.definition_key if criteria.definition_key else None,
+                  Timer.activity_id == criteria.activity_id if criteria.activity_id else None,
+                  Timer.suspended.is_(criteria.suspended) if criteria.suspended is not None else None,
+                  Timer.due_at > criteria.due_after if criteria.due_after else None,
+                  Timer.due_at < criteria.due_before if criteria.due_before else None,
+                  Timer.created > criteria.created_after if criteria.created_after else None,
+                  Timer.created <= criteria.created_until if criteria.created_until else None,
+                  Timer.priority >= criteria.lowest_priority if criteria.lowest_priority is not None else None,
+                  Timer.priority <= criteria.highest_priority if criteria.highest_priority is not None else None]
+    if criteria.job_definition_id:
+        conditions.append((definition_id + "#" + Timer.activity_id) == criteria.job_definition_id)
+    if criteria.executable_at:
+        # As Camunda's: due (or without a date) and of a case that is not suspended.
+        conditions.append(or_(Timer.due_at.is_(None), Timer.due_at <= criteria.executable_at))
+        conditions.append(or_(ProcessInstance.id.is_(None), ProcessInstance.suspended.is_(False)))
+    if criteria.tenant_ids is not None:
+        tenanted = tenant.in_(criteria.tenant_ids) if criteria.tenant_ids else false()
+        conditions.append(or_(tenanted, tenant.is_(None)) if criteria.with_untenanted else tenanted)
+    if criteria.none:
+        conditions.append(false())
+    query = query.where(*(condition for condition in conditions if condition is not None))
+    columns = {"jobId": Timer.id, "executionId": Timer.process_instance_id,
+               "processInstanceId": Timer.process_instance_id, "processDefinitionId": definition_id,
+               "processDefinitionKey": Timer.process_definition_key, "jobRetries": Timer.id,
+               "jobDueDate": Timer.due_at, "jobPriority": Timer.priority, "tenantId": tenant}
+    order = [columns[key].desc() if descending else columns[key].asc() for key, descending in criteria.sorting]
     return permissions.only_visible(query, Timer.process_instance_id,
-                                    permissions.unless_in(viewer, permissions.SYSTEMS)).order_by(Timer.due_at, Timer.id)
+                                    permissions.unless_in(viewer, permissions.SYSTEMS)
+                                    ).order_by(*order, Timer.due_at, Timer.id)
 
 
-def readable_job(services: Services, job_id: str, viewer: Principal) -> tuple[Timer, ProcessInstance | None]:
+def readable_job(services: Services, job_id: str,
+                 viewer: Principal) -> tuple[Timer, ProcessInstance | None, str | None]:
     """One job (a timer) the viewer may see, as GET /job/{id} answers it."""
     with services.db.read() as session:
-        found = session.execute(job_query(instance_id=None, definition_key=None, definition_id=None,
-                                          activity_id=None, viewer=viewer, job_id=job_id)).first()
+        found = session.execute(job_query(JobFilter(job_ids=((job_id,),)), viewer)).first()
     if found is None:
         raise NotFound(f"Job with id {job_id} does not exist")
-    return found[0], found[1]
+    return found[0], found[1], found[2]
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,16 @@ from fastapi import Request, Response
 from app.access.accounts import Principal
 from app.access.permissions import SYSTEMS
 from app.cases import jobs, timers
+from app.context import Services
 from app.errors import BadUserRequest, InvalidRequest
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import flag, integer, query_dict, required_boolean, text
+from app.rest.params import flag, integer, query_dict, required_boolean, sort_order, suspension_state, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import format_instant, parse_instant
 
 if TYPE_CHECKING:
-    from datetime import tzinfo
+    from datetime import datetime, tzinfo
 
     from sqlalchemy import Select
 
@@ -23,52 +24,109 @@ if TYPE_CHECKING:
 
 router = ServiceRouter(prefix="/engine-rest/job", tags=["job"])
 # Job commands are operators' commands, as resolving incidents is.
+_LISTS = frozenset({"jobIds", "processInstanceIds", "tenantIdIn"})
 _OPERATOR = role(SYSTEMS, permission="UPDATE", resource_type="Job")
 _NO_RETRIES = ("The service's timers do not fail as jobs: a firing whose step fails is written not at all and "
                "retried at the timer worker's next round, so a timer has no retries to set. Suspend it "
                "(PUT /job/{id}/suspended) to keep it from firing.")
 
 
-def _query(p: dict[str, Any], viewer: Principal) -> Select:
-    return timers.job_query(instance_id=text(p, "processInstanceId"), definition_key=text(p, "processDefinitionKey"),
-                            definition_id=text(p, "processDefinitionId"), activity_id=text(p, "activityId"),
-                            viewer=viewer, job_id=text(p, "jobId"))
+def _conditions(p: dict[str, Any], name: str, zone: tzinfo) -> dict[str, datetime]:
+    """Camunda's date conditions (dueDates, createTimes): `gt_<date>,lt_<date>` in a query string,
+    [{operator, value}] in a body; the last given of each operator counts, as in Camunda."""
+    raw = p.get(name)
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, str):
+        pairs = []
+        for expression in raw.split(","):
+            parts = expression.split("_")
+            if len(parts) != 2:
+                raise InvalidRequest(f"'{name}': a condition has the form OPERATOR_VALUE "
+                                     "(gt_2026-01-01T00:00:00.000+0800)")
+            pairs.append((parts[0], parts[1]))
+    elif isinstance(raw, list) and all(isinstance(item, dict) for item in raw):
+        pairs = [(item.get("operator"), item.get("value")) for item in raw]
+    else:
+        raise InvalidRequest(f"'{name}' must be a list of {{operator, value}}")
+    found: dict[str, datetime] = {}
+    for operator, value in pairs:
+        if operator not in ("gt", "lt"):
+            raise InvalidRequest(f"Invalid {name} comparator specified: {operator} (gt or lt)")
+        if not isinstance(value, str):
+            raise InvalidRequest(f"'{name}': the value of a condition must be a date")
+        found[operator] = parse_instant(value, zone, f"parameter '{name}'")
+    return found
 
 
-def _job(row: tuple[Timer, ProcessInstance | None], zone: tzinfo) -> dict[str, Any]:
-    timer, instance = row
+def _filter(p: dict[str, Any], services: Services) -> timers.JobFilter:
+    """Camunda's job query parameters; each given filter narrows the rows, as Camunda ANDs them."""
+    zone = services.settings.zone
+    only_timers, only_messages = flag(p.get("timers"), "timers"), flag(p.get("messages"), "messages")
+    if only_timers and only_messages:
+        raise InvalidRequest("Parameter timers cannot be used together with parameter messages.")
+    ids = [[value] for value in (text(p, "jobId"),) if value]
+    ids += [values for values in (text_list(p.get("jobIds"), "jobIds"),) if values]
+    # A job's executionId is its case's id, as the service shows it.
+    cases = [[value] for value in (text(p, "processInstanceId"), text(p, "executionId")) if value]
+    cases += [values for values in (text_list(p.get("processInstanceIds"), "processInstanceIds"),) if values]
+    due, created = _conditions(p, "dueDates", zone), _conditions(p, "createTimes", zone)
+    tenants = text_list(p.get("tenantIdIn"), "tenantIdIn")
+    untenanted = flag(p.get("withoutTenantId"), "withoutTenantId")
+    flag(p.get("withRetriesLeft"), "withRetriesLeft")  # every job has its retries
+    never = (only_messages or text(p, "exceptionMessage") is not None or text(p, "failedActivityId") is not None
+             or any([flag(p.get(name), name) for name in ("withException", "noRetriesLeft", "acquired")]))
+    return timers.JobFilter(
+        job_ids=tuple(tuple(values) for values in ids), instance_ids=tuple(tuple(values) for values in cases),
+        definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"),
+        activity_id=text(p, "activityId"), job_definition_id=text(p, "jobDefinitionId"),
+        executable_at=services.clock.now() if flag(p.get("executable"), "executable") else None,
+        suspended=suspension_state(p), due_after=due.get("gt"), due_before=due.get("lt"),
+        created_after=created.get("gt"), created_until=created.get("lt"),
+        lowest_priority=integer(p.get("priorityHigherThanOrEquals"), "priorityHigherThanOrEquals", minimum=-2**63),
+        highest_priority=integer(p.get("priorityLowerThanOrEquals"), "priorityLowerThanOrEquals", minimum=-2**63),
+        tenant_ids=() if untenanted else (tuple(tenants) if tenants else None),
+        with_untenanted=untenanted or flag(p.get("includeJobsWithoutTenantId"), "includeJobsWithoutTenantId"),
+        none=never, sorting=tuple((key, order == "desc") for key, order in sort_order(p, timers.JOB_SORTS)))
+
+
+def _query(p: dict[str, Any], services: Services, viewer: Principal) -> Select:
+    return timers.job_query(_filter(p, services), viewer)
+
+
+def _job(row: tuple[Timer, ProcessInstance | None, str | None], zone: tzinfo) -> dict[str, Any]:
+    timer, instance, tenant = row
     definition_id = instance.definition_id if instance is not None else timer.process_definition_id
     return {"id": timer.id, "jobDefinitionId": f"{definition_id}#{timer.activity_id}",
             "processInstanceId": timer.process_instance_id, "executionId": timer.process_instance_id,
             "processDefinitionId": definition_id, "processDefinitionKey": timer.process_definition_key,
             "dueDate": format_instant(timer.due_at, zone), "exceptionMessage": None, "failedActivityId": None,
-            "retries": 3, "suspended": timer.suspended, "priority": timer.priority,
-            "tenantId": instance.tenant_id if instance is not None else None,
+            "retries": 3, "suspended": timer.suspended, "priority": timer.priority, "tenantId": tenant,
             "createTime": format_instant(timer.created, zone)}
 
 
 @router.get("", summary="Pending timers as Camunda jobs (timers=true)")
 def list_jobs(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
-    params = query_dict(request)
+    params = query_dict(request, _LISTS)
     zone = services.settings.zone
-    return listed(services, _query(params, viewer), params, lambda row: _job(row, zone))
+    return listed(services, _query(params, services, viewer), params, lambda row: _job(row, zone))
 
 
 @router.get("/count")
 def count_jobs(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    return counted(services, _query(query_dict(request), viewer))
+    return counted(services, _query(query_dict(request, _LISTS), services, viewer))
 
 
 @router.post("", summary="Jobs queried by a body (paging in the query string)")
 def query_jobs(request: Request, services: ServicesDep, viewer: PrincipalDep,
                body: JsonBody = None) -> list[dict[str, Any]]:
     zone = services.settings.zone
-    return listed(services, _query(body or {}, viewer), query_dict(request), lambda row: _job(row, zone))
+    return listed(services, _query(body or {}, services, viewer), query_dict(request), lambda row: _job(row, zone))
 
 
 @router.post("/count")
 def count_jobs_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
-    return counted(services, _query(body or {}, viewer))
+    return counted(services, _query(body or {}, services, viewer))
 
 
 @router.get("/{job_id}")
