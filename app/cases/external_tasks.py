@@ -38,7 +38,7 @@ from app.cases.instances import (
 from app.context import Services
 from app.errors import BadUserRequest, InvalidRequest, NotFound, SuspendedEntityInteraction
 from app.extensions import confidentiality
-from app.persistence.models import ExternalTask, Incident, ProcessInstance
+from app.persistence.models import ExternalTask, Incident, ProcessDefinition, ProcessInstance
 
 FAILED_EXTERNAL_TASK = "failedExternalTask"
 
@@ -321,30 +321,89 @@ def get_incident(session: Session, incident_id: str) -> Incident:
     return incident
 
 
-def external_task_query(p: Mapping[str, Any], now: datetime, *, locked: bool = False, not_locked: bool = False,
-                        with_retries_left: bool = False, no_retries_left: bool = False,
-                        suspended: bool | None = None, viewer: Principal | None = None) -> Select:
-    """Open external tasks; `p` holds the equality filters under Camunda's parameter names. The
-    systems that work them see them all; others those of the cases they may read."""
+# Camunda's external task sort keys, by the column each orders.
+EXTERNAL_TASK_SORTS = {"id": ExternalTask.id, "lockExpirationTime": ExternalTask.lock_expiration,
+                       "processInstanceId": ExternalTask.process_instance_id,
+                       "processDefinitionId": ExternalTask.process_definition_id,
+                       "processDefinitionKey": ExternalTask.process_definition_key, "tenantId": ExternalTask.tenant_id,
+                       "taskPriority": ExternalTask.priority, "createTime": ExternalTask.created}
+
+
+@dataclass(frozen=True)
+class ExternalTaskFilter:
+    """Camunda's external task query. Each tuple of a tuple-of-tuples field is a set of values the
+    task's must be among: Camunda's `externalTaskId` and `externalTaskIdIn` (or a key and a key list)
+    narrow together."""
+
+    task_ids: tuple[tuple[str, ...], ...] = ()
+    instance_ids: tuple[tuple[str, ...], ...] = ()
+    definition_keys: tuple[tuple[str, ...], ...] = ()
+    activity_ids: tuple[tuple[str, ...], ...] = ()
+    topic_name: str | None = None
+    worker_id: str | None = None
+    definition_id: str | None = None
+    definition_name: str | None = None
+    definition_name_like: str | None = None
+    business_key: str | None = None
+    tenant_ids: tuple[str, ...] = ()
+    lock_expires_before: datetime | None = None
+    lock_expires_after: datetime | None = None
+    locked: bool = False
+    not_locked: bool = False
+    with_retries_left: bool = False
+    no_retries_left: bool = False
+    suspended: bool | None = None
+    lowest_priority: int | None = None
+    highest_priority: int | None = None
+    sorting: tuple[tuple[str, bool], ...] = ()
+
+
+def external_task_query(criteria: ExternalTaskFilter, now: datetime, *, viewer: Principal | None = None) -> Select:
+    """Open external tasks the criteria find. The systems that work them see them all; others those
+    of the cases they may read."""
     query = permissions.only_visible(select(ExternalTask), ExternalTask.process_instance_id,
                                      permissions.unless_in(viewer, permissions.SYSTEMS))
-    equal = [("externalTaskId", ExternalTask.id), ("topicName", ExternalTask.topic_name),
-             ("workerId", ExternalTask.worker_id), ("processInstanceId", ExternalTask.process_instance_id),
-             ("processDefinitionId", ExternalTask.process_definition_id), ("activityId", ExternalTask.activity_id),
-             ("processDefinitionKey", ExternalTask.process_definition_key),
-             ("businessKey", ExternalTask.business_key)]
-    query = _equal_to(query, p, equal)
-    if locked:
-        query = query.where(ExternalTask.lock_expiration > now)
-    if not_locked:
-        query = query.where(leases.free(ExternalTask.lock_expiration, now))
-    if with_retries_left:
-        query = query.where(or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0))
-    if no_retries_left:
-        query = query.where(ExternalTask.retries == 0)
-    if suspended is not None:
-        query = query.where(ExternalTask.suspended.is_(suspended))
-    return query.order_by(ExternalTask.created, ExternalTask.id)
+    c = criteria
+    conditions: list[Any] = [
+        *(ExternalTask.id.in_(ids) for ids in c.task_ids),
+        *(ExternalTask.process_instance_id.in_(ids) for ids in c.instance_ids),
+        *(ExternalTask.process_definition_key.in_(keys) for keys in c.definition_keys),
+        *(ExternalTask.activity_id.in_(ids) for ids in c.activity_ids)]
+    for value, column in ((c.topic_name, ExternalTask.topic_name), (c.worker_id, ExternalTask.worker_id),
+                          (c.definition_id, ExternalTask.process_definition_id),
+                          (c.business_key, ExternalTask.business_key)):
+        if value is not None:
+            conditions.append(column == value)
+    if c.definition_name is not None or c.definition_name_like is not None:
+        named = select(ProcessDefinition.id)
+        if c.definition_name is not None:
+            named = named.where(ProcessDefinition.name == c.definition_name)
+        if c.definition_name_like is not None:
+            named = named.where(ProcessDefinition.name.like(c.definition_name_like))
+        conditions.append(ExternalTask.process_definition_id.in_(named))
+    if c.tenant_ids:
+        conditions.append(ExternalTask.tenant_id.in_(c.tenant_ids))
+    if c.lock_expires_before is not None:
+        conditions.append(ExternalTask.lock_expiration < c.lock_expires_before)
+    if c.lock_expires_after is not None:
+        conditions.append(ExternalTask.lock_expiration > c.lock_expires_after)
+    if c.locked:
+        conditions.append(ExternalTask.lock_expiration > now)
+    if c.not_locked:
+        conditions.append(leases.free(ExternalTask.lock_expiration, now))
+    if c.with_retries_left:
+        conditions.append(or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0))
+    if c.no_retries_left:
+        conditions.append(ExternalTask.retries == 0)
+    if c.suspended is not None:
+        conditions.append(ExternalTask.suspended.is_(c.suspended))
+    if c.lowest_priority is not None:
+        conditions.append(ExternalTask.priority >= c.lowest_priority)
+    if c.highest_priority is not None:
+        conditions.append(ExternalTask.priority <= c.highest_priority)
+    order = [EXTERNAL_TASK_SORTS[key].desc() if descending else EXTERNAL_TASK_SORTS[key].asc()
+             for key, descending in c.sorting]
+    return query.where(*conditions).order_by(*order, ExternalTask.created, ExternalTask.id)
 
 
 def _equal_to(query: Select, p: Mapping[str, Any], equal: list[tuple[str, Any]]) -> Select:

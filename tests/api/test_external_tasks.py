@@ -244,7 +244,7 @@ def register_checks(client) -> dict[str, dict]:
     """Three cases waiting at a register check: two of the national process (tag 2026) in the regions
     zj and xj, one of the provincial process without region. Their tasks, by region."""
     national = process("national_check", REGISTER_CHECK.format(register="national")).replace(
-        b'isExecutable="true"', b'isExecutable="true" camunda:versionTag="2026"')
+        b'isExecutable="true"', 'isExecutable="true" camunda:versionTag="2026" name="全国排污登记核查"'.encode())
     provincial = process("provincial_check", REGISTER_CHECK.format(register="provincial")).replace(
         b'<camunda:property name="region" value="${province}" />', b"")
     deploy_bytes(client, "national.bpmn", national).raise_for_status()
@@ -305,3 +305,54 @@ def test_a_fetch_filter_the_service_cannot_honour_is_refused(client):
     refused = client.post("/external-task/fetchAndLock", json={"workerId": "w", "maxTasks": 5, "topics": [
         {"topicName": "register-check", "lockDuration": 1000, "tenantIdIn": "zj", "withoutTenantId": "maybe"}]})
     assert refused.status_code == 400 and "withoutTenantId" in refused.json()["message"]
+
+
+def listed_regions(client, method: str = "GET", **criteria) -> list[str | None]:
+    """The regions of the open tasks an external task query lists, in its order."""
+    answer = client.get("/external-task", params=criteria) if method == "GET" else client.post(
+        "/external-task", json=criteria)
+    assert answer.status_code == 200, answer.text
+    counted = client.post("/external-task/count", json=criteria) if method == "POST" else client.get(
+        "/external-task/count", params=criteria)
+    assert counted.json() == {"count": len(answer.json())}
+    return [task["tenantId"] for task in answer.json()]
+
+
+def test_camundas_external_task_query_filters_narrow_the_list_as_in_camunda(client):
+    tasks = register_checks(client)
+    zj, xj, plain = tasks["zj"], tasks["xj"], tasks[None]
+    assert sorted(listed_regions(client, externalTaskIdIn=f"{zj['id']},{xj['id']}")) == ["xj", "zj"]
+    assert listed_regions(client, "POST", externalTaskIdIn=[zj["id"], xj["id"]], externalTaskId=plain["id"]) == []
+    assert listed_regions(client, executionId=xj["executionId"]) == ["xj"]
+    assert sorted(listed_regions(client, "POST", processInstanceIdIn=[zj["processInstanceId"],
+                                                                      plain["processInstanceId"]]),
+                  key=str) == [None, "zj"]
+    assert listed_regions(client, processDefinitionKeyIn="provincial_check") == [None]
+    assert listed_regions(client, processDefinitionKeyIn="provincial_check", processDefinitionKey="national_check") == []
+    assert len(listed_regions(client, activityIdIn="check,elsewhere")) == 3
+    assert listed_regions(client, activityIdIn="elsewhere") == []
+    assert sorted(listed_regions(client, "POST", tenantIdIn=["zj", "xj"])) == ["xj", "zj"]
+    assert sorted(listed_regions(client, processDefinitionName="全国排污登记核查")) == ["xj", "zj"]
+    assert sorted(listed_regions(client, "POST", processDefinitionNameLike="全国%")) == ["xj", "zj"]
+    assert listed_regions(client, processDefinitionName="全国") == []
+
+    # Locks and priorities.
+    client.post(f"/external-task/{xj['id']}/lock", json={"workerId": "w", "lockDuration": 60_000}).raise_for_status()
+    assert listed_regions(client, lockExpirationAfter="2000-01-01T00:00:00.000+0800") == ["xj"]
+    assert listed_regions(client, lockExpirationBefore="2000-01-01T00:00:00.000+0800") == []
+    assert client.put(f"/external-task/{zj['id']}/priority", json={"priority": 9}).status_code == 204
+    assert listed_regions(client, priorityHigherThanOrEquals="5") == ["zj"]
+    assert "zj" not in listed_regions(client, priorityLowerThanOrEquals="8")
+    assert listed_regions(client, sortBy="taskPriority", sortOrder="desc")[0] == "zj"
+    assert listed_regions(client, "POST", sorting=[{"sortBy": "lockExpirationTime", "sortOrder": "desc"}])[0] == "xj"
+    assert client.get("/external-task", params={"sortBy": "priority", "sortOrder": "asc"}).status_code == 400
+    # A set of retries named by such a query reaches only the tasks it finds.
+    assert client.put("/external-task/retries", json={"retries": 0, "externalTaskQuery": {
+        "tenantIdIn": ["zj"]}}).status_code == 204
+    assert listed_regions(client, noRetriesLeft="true") == ["zj"]
+
+    # A filter on the case's variables cannot be honoured: refused, not ignored.
+    for answer in (client.get("/external-task", params={"processVariables": "province_eq_zj"}),
+                   client.post("/external-task/count", json={"processVariables": [
+                       {"name": "province", "operator": "eq", "value": "zj"}]})):
+        assert answer.status_code == 400 and "processVariables" in answer.json()["message"]

@@ -18,9 +18,9 @@ from app.errors import InvalidRequest
 from app.rest.camunda import queries, render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import flag, integer, query_dict, suspension_state, text, text_list
+from app.rest.params import flag, integer, query_dict, sort_order, suspension_state, text, text_list
 from app.rest.routing import ServiceRouter
-from app.rest.variables import decode_variables
+from app.rest.variables import decode_variables, optional_instant
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -29,6 +29,7 @@ router = ServiceRouter(prefix="/engine-rest", tags=["external-task"])
 # External tasks are worked by the e-government systems.
 _WORKER = role(SYSTEMS, permission="UPDATE", resource_type="ExternalTask")
 
+_LISTS = frozenset({"externalTaskIdIn", "activityIdIn", "processInstanceIdIn", "processDefinitionKeyIn", "tenantIdIn"})
 # Longest wait a long-polling fetch may ask for.
 MAX_ASYNC_RESPONSE_MS = 1_800_000
 
@@ -218,12 +219,35 @@ def set_priority(task_id: str, services: ServicesDep, body: JsonBody = None) -> 
     return Response(status_code=204)
 
 
-def _external_task_query(params: dict[str, Any], services: Services, viewer: Principal) -> Select:
-    return external_tasks.external_task_query(
-        params, services.clock.now(), viewer=viewer, locked=flag(params.get("locked"), "locked"),
-        not_locked=flag(params.get("notLocked"), "notLocked"),
-        with_retries_left=flag(params.get("withRetriesLeft"), "withRetriesLeft"),
-        no_retries_left=flag(params.get("noRetriesLeft"), "noRetriesLeft"), suspended=suspension_state(params))
+def _narrowing(p: dict[str, Any], many: str, *ones: str) -> tuple[tuple[str, ...], ...]:
+    """A Camunda filter given as single values and as a list: each given narrows the tasks."""
+    sets = [(value,) for value in (text(p, one) for one in ones) if value is not None]
+    return (*sets, *(tuple(values) for values in (text_list(p.get(many), many),) if values))
+
+
+def _external_task_query(p: dict[str, Any], services: Services, viewer: Principal) -> Select:
+    if p.get("processVariables"):
+        raise InvalidRequest("the processVariables filter is not supported here: the service cannot filter on a "
+                             "case's variables; narrow the query by processInstanceId, businessKey or activityId")
+    zone = services.settings.zone
+    return external_tasks.external_task_query(external_tasks.ExternalTaskFilter(
+        # The service shows an external task's own id as its executionId.
+        task_ids=_narrowing(p, "externalTaskIdIn", "externalTaskId", "executionId"),
+        instance_ids=_narrowing(p, "processInstanceIdIn", "processInstanceId"),
+        definition_keys=_narrowing(p, "processDefinitionKeyIn", "processDefinitionKey"),
+        activity_ids=_narrowing(p, "activityIdIn", "activityId"),
+        topic_name=text(p, "topicName"), worker_id=text(p, "workerId"), definition_id=text(p, "processDefinitionId"),
+        definition_name=text(p, "processDefinitionName"), definition_name_like=text(p, "processDefinitionNameLike"),
+        business_key=text(p, "businessKey"), tenant_ids=tuple(text_list(p.get("tenantIdIn"), "tenantIdIn")),
+        lock_expires_before=optional_instant(p, "lockExpirationBefore", zone),
+        lock_expires_after=optional_instant(p, "lockExpirationAfter", zone),
+        locked=flag(p.get("locked"), "locked"), not_locked=flag(p.get("notLocked"), "notLocked"),
+        with_retries_left=flag(p.get("withRetriesLeft"), "withRetriesLeft"),
+        no_retries_left=flag(p.get("noRetriesLeft"), "noRetriesLeft"), suspended=suspension_state(p),
+        lowest_priority=integer(p.get("priorityHigherThanOrEquals"), "priorityHigherThanOrEquals", minimum=-2**63),
+        highest_priority=integer(p.get("priorityLowerThanOrEquals"), "priorityLowerThanOrEquals", minimum=-2**63),
+        sorting=tuple((key, order == "desc") for key, order in sort_order(p, external_tasks.EXTERNAL_TASK_SORTS))),
+        services.clock.now(), viewer=viewer)
 
 
 def _list_external(services: Services, viewer: Principal, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -234,7 +258,7 @@ def _list_external(services: Services, viewer: Principal, params: dict[str, Any]
 
 @router.get("/external-task")
 def list_external_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
-    return _list_external(services, viewer, query_dict(request))
+    return _list_external(services, viewer, query_dict(request, _LISTS))
 
 
 @router.post("/external-task")
@@ -245,7 +269,7 @@ def query_external_tasks(request: Request, services: ServicesDep, viewer: Princi
 
 @router.get("/external-task/count")
 def count_external_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    return counted(services, _external_task_query(query_dict(request), services, viewer))
+    return counted(services, _external_task_query(query_dict(request, _LISTS), services, viewer))
 
 
 @router.post("/external-task/count")
