@@ -6,11 +6,12 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from app.access import permissions
 from app.access.accounts import Principal
@@ -54,7 +55,7 @@ from app.persistence.models import (
     UserTask,
     VariableContent,
 )
-from app.persistence.queries import of_instances, related
+from app.persistence.queries import like, of_instances, related
 from app.telemetry import metrics
 
 # The session's key under which each step's beginning waits for save_run to time it.
@@ -607,11 +608,81 @@ def end_instance(services: Services, session: Session, instance: ProcessInstance
                         skip_called=skip_called)
 
 
+@dataclass(frozen=True)
+class InstanceNarrowing:
+    """Camunda's further process instance filters; each given must hold."""
+
+    business_key_like: str | None = None
+    definition_keys: tuple[str, ...] = ()
+    definition_keys_not: tuple[str, ...] = ()
+    deployment_id: str | None = None
+    activity_ids: tuple[str, ...] = ()
+    with_incident: bool = False
+    incident_id: str | None = None
+    incident_type: str | None = None
+    incident_message: str | None = None
+    incident_message_like: str | None = None
+    without_tenant: bool = False
+    definition_without_tenant: bool = False
+    root_only: bool = False
+    leaf_only: bool = False
+    root_instance_id: str | None = None
+    sorting: tuple[tuple[str, bool], ...] = ()
+
+
+# Camunda's process instance sort keys.
+INSTANCE_SORTS = {"instanceId": ProcessInstance.id, "definitionKey": ProcessInstance.definition_key,
+                  "definitionId": ProcessInstance.definition_id, "tenantId": ProcessInstance.tenant_id,
+                  "businessKey": ProcessInstance.business_key}
+
+
+def _narrowed(n: InstanceNarrowing) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    if n.business_key_like is not None:
+        found.append(like(ProcessInstance.business_key, n.business_key_like))
+    if n.definition_keys:
+        found.append(ProcessInstance.definition_key.in_(n.definition_keys))
+    if n.definition_keys_not:
+        found.append(ProcessInstance.definition_key.not_in(n.definition_keys_not))
+    if n.deployment_id is not None:
+        found.append(ProcessInstance.definition_id.in_(
+            select(ProcessDefinition.id).where(ProcessDefinition.deployment_id == n.deployment_id)))
+    if n.definition_without_tenant:
+        found.append(ProcessInstance.definition_id.in_(
+            select(ProcessDefinition.id).where(ProcessDefinition.tenant_id.is_(None))))
+    if n.activity_ids:
+        # A running activity instance of one of them: a token waits there, or a scope holds it.
+        found.append(exists().where(ActivityInstance.process_instance_id == ProcessInstance.id,
+                                    ActivityInstance.activity_id.in_(n.activity_ids),
+                                    ActivityInstance.end_time.is_(None)))
+    incident = [Incident.process_instance_id == ProcessInstance.id, Incident.end_time.is_(None)]
+    for value, column in ((n.incident_id, Incident.id), (n.incident_type, Incident.incident_type),
+                          (n.incident_message, Incident.message)):
+        if value is not None:
+            incident.append(column == value)
+    if n.incident_message_like is not None:
+        incident.append(like(Incident.message, n.incident_message_like))
+    if n.with_incident or len(incident) > 2:
+        found.append(exists().where(*incident))
+    if n.without_tenant:
+        found.append(ProcessInstance.tenant_id.is_(None))
+    if n.root_only:
+        found.append(ProcessInstance.super_process_instance_id.is_(None))
+    if n.leaf_only:
+        called = aliased(ProcessInstance)
+        found.append(~exists().where(called.super_process_instance_id == ProcessInstance.id,
+                                     called.status == ACTIVE))
+    if n.root_instance_id is not None:
+        found.append(func.coalesce(ProcessInstance.root_process_instance_id, ProcessInstance.id)
+                     == n.root_instance_id)
+    return found
+
+
 def instance_query(*, instance_ids: list[str] | None = None, business_key: str | None = None,
                    definition_id: str | None = None, definition_key: str | None = None,
                    active_only: bool = True, viewer: Principal | None = None, tenant_ids: list[str] | None = None,
                    super_instance: str | None = None, sub_instance: str | None = None,
-                   suspended: bool | None = None) -> Select:
+                   suspended: bool | None = None, narrowing: InstanceNarrowing | None = None) -> Select:
     query = permissions.only_visible(select(ProcessInstance), ProcessInstance.id, viewer)
     query = related(query, super_instance=super_instance, sub_instance=sub_instance)
     query = of_instances(query, business_key=business_key, definition_id=definition_id,
@@ -622,6 +693,10 @@ def instance_query(*, instance_ids: list[str] | None = None, business_key: str |
         query = query.where(ProcessInstance.id.in_(instance_ids))
     if suspended is not None:
         query = query.where(ProcessInstance.suspended.is_(suspended))
+    if narrowing is not None:
+        query = query.where(*_narrowed(narrowing)).order_by(
+            *(INSTANCE_SORTS[key].desc() if descending else INSTANCE_SORTS[key].asc()
+              for key, descending in narrowing.sorting))
     return query
 
 

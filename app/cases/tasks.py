@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import Exists, Select, delete, exists, select, update
+from sqlalchemy import ColumnElement, Exists, Select, and_, delete, exists, false, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.access import permissions
@@ -43,6 +43,7 @@ from app.errors import Conflict, Forbidden, InvalidRequest, NotFound, TaskAlread
 from app.extensions import confidentiality
 from app.persistence.models import (
     ActivityInstance,
+    ProcessDefinition,
     ProcessInstance,
     StandaloneTask,
     TaskCandidate,
@@ -56,6 +57,9 @@ SORTABLE = {
     "dueDate": UserTask.due, "followUpDate": UserTask.follow_up, "priority": UserTask.priority,
     "processInstanceId": UserTask.process_instance_id, "processDefinitionId": UserTask.process_definition_id,
     "taskDefinitionKey": UserTask.task_definition_key, "lastUpdated": UserTask.last_updated,
+    "instanceId": UserTask.process_instance_id, "executionId": UserTask.process_instance_id,
+    "description": UserTask.description, "tenantId": UserTask.tenant_id,
+    "nameCaseInsensitive": func.lower(UserTask.name),
 }
 
 
@@ -91,6 +95,39 @@ class TaskFilter:
     created_before: datetime | None = None
     created_after: datetime | None = None
     tenant_id_in: list[str] = field(default_factory=list)
+    # Camunda's further filters; a task's executionId is its case's id, as the service shows it.
+    execution_id: str | None = None
+    business_key_in: list[str] = field(default_factory=list)
+    definition_name: str | None = None
+    definition_name_like: str | None = None
+    task_definition_key_like: str | None = None
+    task_definition_key_not_in: list[str] = field(default_factory=list)
+    name_not_equal: str | None = None
+    name_not_like: str | None = None
+    description: str | None = None
+    description_like: str | None = None
+    assignee_like: str | None = None
+    assignee_not_in: list[str] = field(default_factory=list)
+    involved_user: str | None = None
+    candidate_group_like: str | None = None
+    with_candidate_groups: bool = False
+    without_candidate_groups: bool = False
+    with_candidate_users: bool = False
+    without_candidate_users: bool = False
+    priority: int | None = None
+    min_priority: int | None = None
+    max_priority: int | None = None
+    due_date: datetime | None = None
+    without_due_date: bool = False
+    follow_up_date: datetime | None = None
+    follow_up_before: datetime | None = None
+    follow_up_after: datetime | None = None
+    follow_up_before_or_none: datetime | None = None
+    created_on: datetime | None = None
+    updated_after: datetime | None = None
+    without_tenant_id: bool = False
+    # A parent task named: the service's tasks have none.
+    parent_task_id: str | None = None
     # True: tasks of suspended instances only; False: of active ones only; None: both.
     suspended: bool | None = None
     sorting: list[tuple[str, str]] = field(default_factory=list)
@@ -143,13 +180,20 @@ def task_query(criteria: TaskFilter) -> Select:
         query = query.where(UserTask.assignee.is_not(None))
     if c.unassigned:
         query = query.where(UserTask.assignee.is_(None))
-    if groups:
-        query = query.where(_candidate("group", groups))
+    if groups or c.candidate_group_like is not None:
+        offered: list[ColumnElement[bool]] = [TaskCandidate.identity.in_(groups)] if groups else []
+        if c.candidate_group_like is not None:
+            offered.append(like(TaskCandidate.identity, c.candidate_group_like))
+        query = query.where(exists().where(TaskCandidate.task_id == UserTask.id, TaskCandidate.kind == "group",
+                                           or_(*offered)))
     if c.candidate_user is not None:
         query = query.where(_candidate("user", [c.candidate_user]))
-    if (groups or c.candidate_user is not None) and not c.include_assigned_tasks:
+    if (groups or c.candidate_user is not None or c.candidate_group_like is not None or c.with_candidate_groups
+            or c.with_candidate_users or c.without_candidate_groups or c.without_candidate_users) \
+            and not c.include_assigned_tasks:
         # As in Camunda, a candidate query shows the tasks still to be claimed.
         query = query.where(UserTask.assignee.is_(None))
+    query = query.where(*_further(c))
     for instant, time_column, before in [(c.due_before, UserTask.due, True), (c.due_after, UserTask.due, False),
                                          (c.created_before, UserTask.created, True),
                                          (c.created_after, UserTask.created, False)]:
@@ -157,6 +201,71 @@ def task_query(criteria: TaskFilter) -> Select:
             query = query.where(time_column < instant if before else time_column > instant)
     order = [SORTABLE[key].desc() if direction == "desc" else SORTABLE[key].asc() for key, direction in c.sorting]
     return query.order_by(*order, UserTask.created, UserTask.id)
+
+
+def _any_candidate(kind: str) -> Exists:
+    return exists().where(TaskCandidate.task_id == UserTask.id, TaskCandidate.kind == kind)
+
+
+def _further(c: TaskFilter) -> list[ColumnElement[bool]]:
+    """The conditions of Camunda's further task filters, as its task query applies them."""
+    found: list[ColumnElement[bool]] = []
+    for value, column in ((c.execution_id, UserTask.process_instance_id), (c.description, UserTask.description),
+                          (c.priority, UserTask.priority), (c.due_date, UserTask.due),
+                          (c.follow_up_date, UserTask.follow_up), (c.created_on, UserTask.created)):
+        if value is not None:
+            found.append(column == value)
+    for pattern, column in ((c.task_definition_key_like, UserTask.task_definition_key),
+                            (c.description_like, UserTask.description), (c.assignee_like, UserTask.assignee)):
+        if pattern is not None:
+            found.append(like(column, pattern))
+    if c.name_not_equal is not None:
+        found.append(UserTask.name != c.name_not_equal)
+    if c.name_not_like is not None:
+        found.append(not_(like(UserTask.name, c.name_not_like)))
+    if c.business_key_in:
+        found.append(UserTask.business_key.in_(c.business_key_in))
+    if c.task_definition_key_not_in:
+        found.append(UserTask.task_definition_key.not_in(c.task_definition_key_not_in))
+    if c.assignee_not_in:
+        found.append(UserTask.assignee.not_in(c.assignee_not_in))
+    if c.definition_name is not None or c.definition_name_like is not None:
+        named = select(ProcessDefinition.id)
+        if c.definition_name is not None:
+            named = named.where(ProcessDefinition.name == c.definition_name)
+        if c.definition_name_like is not None:
+            named = named.where(like(ProcessDefinition.name, c.definition_name_like))
+        found.append(UserTask.process_definition_id.in_(named))
+    if c.involved_user is not None:
+        found.append(or_(UserTask.assignee == c.involved_user, UserTask.owner == c.involved_user,
+                         _candidate("user", [c.involved_user])))
+    for wanted, kind in ((c.with_candidate_groups, "group"), (c.with_candidate_users, "user")):
+        if wanted:
+            found.append(_any_candidate(kind))
+    for unwanted, kind in ((c.without_candidate_groups, "group"), (c.without_candidate_users, "user")):
+        if unwanted:
+            found.append(not_(_any_candidate(kind)))
+    if c.min_priority is not None:
+        found.append(UserTask.priority >= c.min_priority)
+    if c.max_priority is not None:
+        found.append(UserTask.priority <= c.max_priority)
+    if c.without_due_date:
+        found.append(UserTask.due.is_(None))
+    if c.follow_up_before is not None:
+        found.append(UserTask.follow_up < c.follow_up_before)
+    if c.follow_up_after is not None:
+        found.append(UserTask.follow_up > c.follow_up_after)
+    if c.follow_up_before_or_none is not None:
+        found.append(or_(UserTask.follow_up.is_(None), UserTask.follow_up < c.follow_up_before_or_none))
+    if c.updated_after is not None:
+        # As Camunda: a task never updated counts from its creation.
+        found.append(or_(UserTask.last_updated > c.updated_after,
+                         and_(UserTask.last_updated.is_(None), UserTask.created > c.updated_after)))
+    if c.without_tenant_id:
+        found.append(UserTask.tenant_id.is_(None))
+    if c.parent_task_id is not None:
+        found.append(false())
+    return found
 
 
 def candidates(session: Session, task_ids: list[str]) -> dict[str, list[TaskCandidate]]:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
-from sqlalchemy import ColumnElement, Select, delete, func, select
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit import ledger
@@ -173,13 +174,50 @@ def get_deployment(session: Session, deployment_id: str) -> Deployment:
     return deployment
 
 
-def deployment_query(*, name: str | None = None, name_like: str | None = None) -> Select:
-    query = select(Deployment)
-    if name is not None:
-        query = query.where(Deployment.name == name)
-    if name_like is not None:
-        query = query.where(like(Deployment.name, name_like))
-    return query.order_by(Deployment.deployment_time, Deployment.id)
+# Camunda's deployment sort keys.
+DEPLOYMENT_SORTS = {"id": Deployment.id, "name": Deployment.name, "deploymentTime": Deployment.deployment_time,
+                    "tenantId": Deployment.tenant_id}
+
+
+@dataclass(frozen=True)
+class DeploymentFilter:
+    """Camunda's deployment query; every filter given must hold."""
+
+    id: str | None = None
+    name: str | None = None
+    name_like: str | None = None
+    source: str | None = None
+    without_source: bool = False
+    tenant_ids: tuple[str, ...] = ()
+    with_untenanted: bool = False
+    without_tenant: bool = False
+    before: datetime | None = None
+    after: datetime | None = None
+    sorting: tuple[tuple[str, bool], ...] = ()
+
+
+def deployment_query(criteria: DeploymentFilter) -> Select:
+    c = criteria
+    conditions: list[ColumnElement[bool]] = []
+    for value, column in ((c.id, Deployment.id), (c.name, Deployment.name), (c.source, Deployment.source)):
+        if value is not None:
+            conditions.append(column == value)
+    if c.name_like is not None:
+        conditions.append(like(Deployment.name, c.name_like))
+    if c.without_source:
+        conditions.append(Deployment.source.is_(None))
+    if c.tenant_ids:
+        tenanted = Deployment.tenant_id.in_(c.tenant_ids)
+        conditions.append(or_(tenanted, Deployment.tenant_id.is_(None)) if c.with_untenanted else tenanted)
+    if c.without_tenant:
+        conditions.append(Deployment.tenant_id.is_(None))
+    if c.before is not None:
+        conditions.append(Deployment.deployment_time < c.before)
+    if c.after is not None:
+        conditions.append(Deployment.deployment_time > c.after)
+    order = [DEPLOYMENT_SORTS[key].desc() if descending else DEPLOYMENT_SORTS[key].asc()
+             for key, descending in c.sorting]
+    return select(Deployment).where(*conditions).order_by(*order, Deployment.deployment_time, Deployment.id)
 
 
 def resources_of(session: Session, deployment_id: str) -> list[DeploymentResource]:

@@ -9,6 +9,7 @@ from app.access.accounts import Principal
 from app.context import Services
 from app.definitions import decisions
 from app.rest.camunda import render
+from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import flag, history_time_to_live, integer, query_dict, text, text_list
@@ -26,6 +27,7 @@ _UPDATE = role(permission="UPDATE", resource_type="DecisionDefinition")
 
 
 def _query(p: dict[str, Any]) -> Select:
+    refuse_unread(p, "decision-definition")
     ids = (text_list(p.get("decisionDefinitionIdIn"), "decisionDefinitionIdIn")
            or ([p["decisionDefinitionId"]] if text(p, "decisionDefinitionId") else []))
     return decisions.definition_query(ids=ids, key=text(p, "key"), deployment_id=text(p, "deploymentId"),

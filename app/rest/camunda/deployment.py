@@ -13,13 +13,15 @@ from app.errors import InvalidRequest
 from app.rest.camunda import render
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import flag, query_dict, text, text_list
+from app.rest.params import flag, query_dict, sort_order, text, text_list
 from app.rest.routing import ServiceRouter
+from app.rest.variables import optional_instant
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
 
 router = ServiceRouter(prefix="/engine-rest", tags=["deployment"])
+_LISTS = frozenset({"tenantIdIn"})
 # Only process and decision files are deployed here (Camunda would also keep forms, scripts, images).
 _MODEL_NAMESPACES = (b"http://www.omg.org/spec/BPMN/20100524/MODEL", b"http://www.omg.org/spec/DMN/",
                      b"https://www.omg.org/spec/DMN/")
@@ -75,20 +77,29 @@ def _answer(request: Request, services: Services, result: deployments.Deployment
     return body
 
 
-def _deployment_query(params: dict[str, Any]) -> Select:
-    return deployments.deployment_query(name=params.get("name"), name_like=params.get("nameLike"))
+def _deployment_query(p: dict[str, Any], services: Services) -> Select:
+    zone = services.settings.zone
+    return deployments.deployment_query(deployments.DeploymentFilter(
+        id=text(p, "id"), name=text(p, "name"), name_like=text(p, "nameLike"), source=text(p, "source"),
+        without_source=flag(p.get("withoutSource"), "withoutSource"),
+        tenant_ids=tuple(text_list(p.get("tenantIdIn"), "tenantIdIn")),
+        with_untenanted=flag(p.get("includeDeploymentsWithoutTenantId"), "includeDeploymentsWithoutTenantId"),
+        without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId"),
+        before=optional_instant(p, "before", zone), after=optional_instant(p, "after", zone),
+        sorting=tuple((key, order == "desc") for key, order in sort_order(p, deployments.DEPLOYMENT_SORTS))))
 
 
 @router.get("/deployment")
 def list_deployments(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
-    params = query_dict(request)
+    params = query_dict(request, _LISTS)
     zone = services.settings.zone
-    return listed(services, _deployment_query(params), params, lambda row: render.deployment(request, row, zone))
+    return listed(services, _deployment_query(params, services), params,
+                  lambda row: render.deployment(request, row, zone))
 
 
 @router.get("/deployment/count")
 def count_deployments(request: Request, services: ServicesDep) -> dict[str, int]:
-    return counted(services, _deployment_query(query_dict(request)))
+    return counted(services, _deployment_query(query_dict(request, _LISTS), services))
 
 
 @router.get("/deployment/registered", dependencies=[role(AUDITORS, permission="READ", resource_type="System")],

@@ -14,6 +14,7 @@ from app.context import Services
 from app.errors import NotFound
 from app.rest.binary import DATA_RESPONSES, named_data, uploaded
 from app.rest.camunda import render
+from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import query_dict, text, text_list
@@ -38,6 +39,7 @@ _LISTS = frozenset({"tenantIdIn"})
 
 
 def _query(p: dict[str, Any], viewer: Principal, execution_id: str | None = None) -> Select:
+    refuse_unread(p, "execution")
     return executions.execution_query(
         execution_id=execution_id, instance_id=text(p, "processInstanceId"), business_key=text(p, "businessKey"),
         definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"),

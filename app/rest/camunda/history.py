@@ -10,6 +10,7 @@ from app.cases import batches, history, operation_annotations, reports
 from app.context import Services
 from app.errors import BadUserRequest, InvalidRequest
 from app.rest.camunda import queries, render
+from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, text, text_list
@@ -150,25 +151,37 @@ def delete_historic_variables(instance_id: str, services: ServicesDep) -> Respon
     removal.refuse_variables_deletion(services, instance_id)
 
 
-def _activity_filter(p: dict[str, Any], viewer: Principal) -> history.ActivityFilter:
+_ACTIVITY_LISTS = frozenset({"tenantIdIn"})
+
+
+def _activity_filter(p: dict[str, Any], services: Services, viewer: Principal) -> history.ActivityFilter:
+    refuse_unread(p, "history/activity-instance")
+    zone = services.settings.zone
     return history.ActivityFilter(
         viewer=viewer,
         process_instance_id=text(p, "processInstanceId"), activity_id=text(p, "activityId"),
         activity_type=text(p, "activityType"), task_assignee=text(p, "taskAssignee"),
         finished=flag(p.get("finished"), "finished"), unfinished=flag(p.get("unfinished"), "unfinished"),
-        canceled=flag(p.get("canceled"), "canceled"), sort_desc=queries.sorting(p, history.ACTIVITY_SORT))
+        canceled=flag(p.get("canceled"), "canceled"), sort_desc=queries.sorting(p, history.ACTIVITY_SORT),
+        activity_instance_id=text(p, "activityInstanceId"), activity_name=text(p, "activityName"),
+        activity_name_like=text(p, "activityNameLike"), process_definition_id=text(p, "processDefinitionId"),
+        tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"),
+        started_before=optional_instant(p, "startedBefore", zone),
+        started_after=optional_instant(p, "startedAfter", zone),
+        finished_before=optional_instant(p, "finishedBefore", zone),
+        finished_after=optional_instant(p, "finishedAfter", zone))
 
 
 def _activities(services: Services, viewer: Principal, params: dict[str, Any],
                 paging: dict[str, Any]) -> list[dict[str, Any]]:
     zone = services.settings.zone
-    return listed(services, history.activity_query(_activity_filter(params, viewer)), paging,
+    return listed(services, history.activity_query(_activity_filter(params, services, viewer)), paging,
                   lambda row: render.historic_activity(row, zone))
 
 
 @router.get("/activity-instance")
 def historic_activities(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
-    params = query_dict(request)
+    params = query_dict(request, _ACTIVITY_LISTS)
     return _activities(services, viewer, params, params)
 
 
@@ -180,13 +193,14 @@ def query_historic_activities(request: Request, services: ServicesDep, viewer: P
 
 @router.get("/activity-instance/count")
 def count_historic_activities(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    return counted(services, history.activity_query(_activity_filter(query_dict(request), viewer)))
+    criteria = _activity_filter(query_dict(request, _ACTIVITY_LISTS), services, viewer)
+    return counted(services, history.activity_query(criteria))
 
 
 @router.post("/activity-instance/count")
 def count_historic_activities_by_body(services: ServicesDep, viewer: PrincipalDep,
                                       body: JsonBody = None) -> dict[str, int]:
-    return counted(services, history.activity_query(_activity_filter(body or {}, viewer)))
+    return counted(services, history.activity_query(_activity_filter(body or {}, services, viewer)))
 
 
 @router.get("/activity-instance/{activity_instance_id}")
@@ -200,6 +214,7 @@ _TASK_LISTS = frozenset({"taskDefinitionKeyIn", "tenantIdIn"})
 
 def _task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> history.ActivityFilter:
     """Camunda's historic task query; null and unknown keys (clients send the whole schema) mean no filter."""
+    refuse_unread(p, "history/task")
     zone = services.settings.zone
     return history.ActivityFilter(
         viewer=viewer,
@@ -274,6 +289,7 @@ def historic_task_report(request: Request, services: ServicesDep, viewer: Princi
 
 
 def _operation_filter(p: dict[str, Any], services: Services, viewer: Principal) -> history.OperationFilter:
+    refuse_unread(p, "history/user-operation")
     zone = services.settings.zone
     return history.OperationFilter(
         process_instance_id=text(p, "processInstanceId"), task_id=text(p, "taskId"), user_id=text(p, "userId"),

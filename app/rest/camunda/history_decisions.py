@@ -12,6 +12,7 @@ from app.cases import decision_history
 from app.context import Services
 from app.errors import BadUserRequest
 from app.rest.camunda import render
+from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import page_bounds
 from app.rest.params import flag, query_dict, sort_order, text, text_list
@@ -26,6 +27,7 @@ _LISTS = frozenset({"decisionInstanceIdIn", "decisionDefinitionIdIn", "decisionD
 
 
 def _filter(p: dict[str, Any], services: Services, viewer: Principal) -> decision_history.DecisionInstanceFilter:
+    refuse_unread(p, "history/decision-instance")
     zone = services.settings.zone
     return decision_history.DecisionInstanceFilter(
         viewer=viewer, id=text(p, "decisionInstanceId"),

@@ -24,6 +24,7 @@ from app.cases.history_logs import DetailFilter, ExternalTaskLogFilter, Identity
 from app.context import Services
 from app.rest.binary import DATA_RESPONSES, data_response
 from app.rest.camunda import render
+from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed, page_bounds
 from app.rest.params import flag, integer, query_dict, sort_order, text, text_list
@@ -150,6 +151,7 @@ _DETAIL_LISTS = frozenset({"variableTypeIn", "tenantIdIn", "processInstanceIdIn"
 
 def _detail_filter(p: dict[str, Any], services: Services, viewer: Principal,
                    detail_id: str | None = None) -> DetailFilter:
+    refuse_unread(p, "history/detail")
     zone = services.settings.zone
     return DetailFilter(
         viewer=viewer, detail_id=detail_id, typed=lambda value: encode_value(value, zone),

@@ -8,6 +8,7 @@ from fastapi import Request, Response
 
 from app.access import identity
 from app.errors import InvalidRequest
+from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
 from app.rest.params import query_dict, sort_order
@@ -41,6 +42,7 @@ def _done() -> Response:
 # --- /user ---------------------------------------------------------------------------------------
 
 def _users(params: dict[str, Any]) -> Any:
+    refuse_unread(params, "user")
     return identity.user_query(params, sort_order(params, identity.USER_SORTS))
 
 

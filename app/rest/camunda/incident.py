@@ -11,6 +11,7 @@ from app.access.accounts import Principal
 from app.cases import external_tasks, incidents
 from app.context import Services
 from app.rest.camunda import render
+from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict
@@ -23,6 +24,7 @@ router = ServiceRouter(prefix="/engine-rest", tags=["incident"])
 @router.get("/incident")
 def list_incidents(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
     params = query_dict(request)
+    refuse_unread(params, "incident")
     zone = services.settings.zone
     return listed(services, external_tasks.incident_query(params, viewer=viewer), params,
                   lambda row: render.incident(row, zone))
@@ -30,7 +32,9 @@ def list_incidents(request: Request, services: ServicesDep, viewer: PrincipalDep
 
 @router.get("/incident/count")
 def count_incidents(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    return counted(services, external_tasks.incident_query(query_dict(request), viewer=viewer))
+    params = query_dict(request)
+    refuse_unread(params, "incident")
+    return counted(services, external_tasks.incident_query(params, viewer=viewer))
 
 
 @router.get("/incident/{incident_id}")
@@ -58,6 +62,7 @@ def clear_annotation(incident_id: str, services: ServicesDep, actor: PrincipalDe
 
 
 def _history(params: dict[str, Any], services: Services, viewer: Principal) -> Any:
+    refuse_unread(params, "history/incident")
     zone = services.settings.zone
     return incidents.history_query(
         params, (optional_instant(params, "createTimeBefore", zone), optional_instant(params, "createTimeAfter", zone)),

@@ -10,6 +10,7 @@ from app.access.permissions import SYSTEMS
 from app.cases import jobs, timers
 from app.context import Services
 from app.rest.camunda.job import refuse_retries
+from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import page_bounds
 from app.rest.params import flag, query_dict, required_boolean, suspension_state, text_list
@@ -30,6 +31,7 @@ def _render(job: timers.JobDefinition) -> dict[str, Any]:
 
 
 def _found(services: Services, criteria: dict[str, Any]) -> list[timers.JobDefinition]:
+    refuse_unread(criteria, "job-definition")
     activities = text_list(criteria.get("activityIdIn"), "activityIdIn")
     return timers.job_definitions(services, criteria, activities=activities, suspended=suspension_state(criteria))
 

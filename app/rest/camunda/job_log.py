@@ -8,6 +8,7 @@ from fastapi import Request, Response
 
 from app.access.accounts import Principal
 from app.cases import job_log
+from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, sort_order, text, text_list
@@ -28,6 +29,7 @@ _TEXTS = ("logId", "jobId", "jobDefinitionId", "jobDefinitionType", "jobDefiniti
 
 
 def _query(p: dict[str, Any], viewer: Principal) -> Select:
+    refuse_unread(p, "history/job-log")
     criteria = {name: text(p, name) for name in _TEXTS}
     executions = text_list(p.get("executionIdIn"), "executionIdIn")
     if executions:  # an instance's timers run in the instance's one execution

@@ -14,6 +14,7 @@ from app.errors import InvalidRequest
 from app.rest.camunda import queries, render
 from app.rest.camunda.forms import form_variables, rendered_form, rendered_form_answer
 from app.rest.camunda.process_instance import start_instructions
+from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import (
@@ -46,6 +47,7 @@ _DELETE = role(DESIGNERS, permission="DELETE", resource_type="ProcessDefinition"
 
 
 def _query(p: dict[str, Any]) -> Select:
+    refuse_unread(p, "process-definition")
     ids = (text_list(p.get("processDefinitionIdIn"), "processDefinitionIdIn")
            or ([p["processDefinitionId"]] if text(p, "processDefinitionId") else []))
     query = deployments.definition_query(

@@ -33,7 +33,8 @@ _SUSPEND = role(permission="SUSPEND", resource_type="ProcessInstance")
 # Message batches are the senders' (POST /message); job commands the operators' (PUT /job/{id}/retries).
 _SENDER = role(SYSTEMS, permission="CREATE", resource_type="Message")
 _JOB_OPERATOR = role(SYSTEMS, permission="UPDATE", resource_type="Job")
-_LISTS = frozenset({"processInstanceIds", "tenantIdIn"})
+_LISTS = frozenset({"processInstanceIds", "tenantIdIn", "processDefinitionKeyIn", "processDefinitionKeyNotIn",
+                    "activityIdIn"})
 
 
 def _list(request: Request, services: Services, viewer: Principal, params: dict[str, Any]) -> list[dict[str, Any]]:

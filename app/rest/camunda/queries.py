@@ -10,6 +10,7 @@ from app.access.accounts import Principal
 from app.cases import batches, history, instances
 from app.context import Services
 from app.errors import InvalidRequest
+from app.rest.camunda.unread import refuse_unread
 from app.rest.params import flag, sort_order, suspension_state, text, text_list
 from app.rest.variables import optional_instant
 
@@ -23,15 +24,32 @@ def sorting(p: dict[str, Any], allowed: Iterable[str]) -> dict[str, bool]:
 
 def instance_query(p: dict[str, Any], viewer: Principal) -> Select:
     """Camunda's process instance query (GET/POST /process-instance)."""
+    refuse_unread(p, "process-instance")
     return instances.instance_query(
         instance_ids=text_list(p.get("processInstanceIds"), "processInstanceIds"), business_key=text(p, "businessKey"),
         definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"), viewer=viewer,
         tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"), suspended=suspension_state(p),
-        super_instance=text(p, "superProcessInstance"), sub_instance=text(p, "subProcessInstance"))
+        super_instance=text(p, "superProcessInstance"), sub_instance=text(p, "subProcessInstance"),
+        narrowing=instances.InstanceNarrowing(
+            business_key_like=text(p, "businessKeyLike"),
+            definition_keys=tuple(text_list(p.get("processDefinitionKeyIn"), "processDefinitionKeyIn")),
+            definition_keys_not=tuple(text_list(p.get("processDefinitionKeyNotIn"), "processDefinitionKeyNotIn")),
+            deployment_id=text(p, "deploymentId"), activity_ids=tuple(text_list(p.get("activityIdIn"), "activityIdIn")),
+            with_incident=flag(p.get("withIncident"), "withIncident"), incident_id=text(p, "incidentId"),
+            incident_type=text(p, "incidentType"), incident_message=text(p, "incidentMessage"),
+            incident_message_like=text(p, "incidentMessageLike"),
+            without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId"),
+            definition_without_tenant=flag(p.get("processDefinitionWithoutTenantId"),
+                                           "processDefinitionWithoutTenantId"),
+            root_only=flag(p.get("rootProcessInstances"), "rootProcessInstances"),
+            leaf_only=flag(p.get("leafProcessInstances"), "leafProcessInstances"),
+            root_instance_id=text(p, "rootProcessInstanceId"),
+            sorting=tuple((key, order == "desc") for key, order in sort_order(p, instances.INSTANCE_SORTS))))
 
 
 def historic_instance_filter(p: dict[str, Any], services: Services, viewer: Principal) -> history.InstanceFilter:
     """Camunda's historic process instance query (GET/POST /history/process-instance)."""
+    refuse_unread(p, "history/process-instance")
     zone = services.settings.zone
     return history.InstanceFilter(
         viewer=viewer,

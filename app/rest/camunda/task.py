@@ -13,9 +13,10 @@ from app.errors import InvalidRequest
 from app.rest.binary import DATA_RESPONSES, named_data, uploaded
 from app.rest.camunda import render
 from app.rest.camunda.forms import form_variables, rendered_form, rendered_form_answer
+from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
-from app.rest.params import flag, query_dict, sort_order, suspension_state, text, text_list
+from app.rest.params import flag, integer, query_dict, sort_order, suspension_state, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import (
     decode_value,
@@ -29,7 +30,8 @@ from app.rest.variables import (
 router = ServiceRouter(prefix="/engine-rest/task", tags=["task"])
 
 _LISTS = frozenset({"taskIdIn", "processInstanceIdIn", "processDefinitionKeyIn", "taskDefinitionKeyIn",
-                    "candidateGroups", "assigneeIn", "tenantIdIn"})
+                    "candidateGroups", "assigneeIn", "tenantIdIn", "processInstanceBusinessKeyIn",
+                    "taskDefinitionKeyNotIn", "assigneeNotIn"})
 
 
 def _delegation_state(p: dict[str, Any]) -> str | None:
@@ -42,6 +44,7 @@ def _delegation_state(p: dict[str, Any]) -> str | None:
 
 def task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> tasks.TaskFilter:
     """Camunda's task query (query string or body) as the task use cases take it."""
+    refuse_unread(p, "task")
     zone = services.settings.zone
 
     def instant(name: str) -> datetime | None:
@@ -69,6 +72,29 @@ def task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> tas
         due_before=instant("dueBefore"), due_after=instant("dueAfter"),
         created_before=instant("createdBefore"), created_after=instant("createdAfter"),
         tenant_id_in=text_list(p.get("tenantIdIn"), "tenantIdIn"),
+        execution_id=text(p, "executionId"),
+        business_key_in=text_list(p.get("processInstanceBusinessKeyIn"), "processInstanceBusinessKeyIn"),
+        definition_name=text(p, "processDefinitionName"), definition_name_like=text(p, "processDefinitionNameLike"),
+        task_definition_key_like=text(p, "taskDefinitionKeyLike"),
+        task_definition_key_not_in=text_list(p.get("taskDefinitionKeyNotIn"), "taskDefinitionKeyNotIn"),
+        name_not_equal=text(p, "nameNotEqual"), name_not_like=text(p, "nameNotLike"),
+        description=text(p, "description"), description_like=text(p, "descriptionLike"),
+        assignee_like=text(p, "assigneeLike"), assignee_not_in=text_list(p.get("assigneeNotIn"), "assigneeNotIn"),
+        involved_user=text(p, "involvedUser"), candidate_group_like=text(p, "candidateGroupLike"),
+        with_candidate_groups=flag(p.get("withCandidateGroups"), "withCandidateGroups"),
+        without_candidate_groups=flag(p.get("withoutCandidateGroups"), "withoutCandidateGroups"),
+        with_candidate_users=flag(p.get("withCandidateUsers"), "withCandidateUsers"),
+        without_candidate_users=flag(p.get("withoutCandidateUsers"), "withoutCandidateUsers"),
+        priority=integer(p.get("priority"), "priority", minimum=-2**31),
+        min_priority=integer(p.get("minPriority"), "minPriority", minimum=-2**31),
+        max_priority=integer(p.get("maxPriority"), "maxPriority", minimum=-2**31),
+        # Camunda's short names (due, followUp, created) beside the long ones; the long one counts.
+        due_date=instant("dueDate") or instant("due"), without_due_date=flag(p.get("withoutDueDate"), "withoutDueDate"),
+        follow_up_date=instant("followUpDate") or instant("followUp"),
+        follow_up_before=instant("followUpBefore"), follow_up_after=instant("followUpAfter"),
+        follow_up_before_or_none=instant("followUpBeforeOrNotExistent"),
+        created_on=instant("createdOn") or instant("created"), updated_after=instant("updatedAfter"),
+        without_tenant_id=flag(p.get("withoutTenantId"), "withoutTenantId"), parent_task_id=text(p, "parentTaskId"),
         suspended=suspension_state(p),
         sorting=sorting,
         viewer=viewer,

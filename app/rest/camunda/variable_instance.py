@@ -27,6 +27,7 @@ from app.cases.variable_instances import VariableFilter, VariableRow
 from app.context import Services
 from app.rest.binary import DATA_RESPONSES, data_response
 from app.rest.camunda import render
+from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import page_bounds
 from app.rest.params import query_dict, text, text_list
@@ -38,6 +39,7 @@ _LISTS = frozenset({"processInstanceIdIn", "variableNameIn", "processDefinitionK
 
 
 def _filter(p: dict[str, Any], reader: Principal, *, running_only: bool) -> VariableFilter:
+    refuse_unread(p, "variable-instance" if running_only else "history/variable-instance")
     return VariableFilter(
         reader=reader,
         instances=history.InstanceFilter(

@@ -1,0 +1,224 @@
+"""Camunda's query filters: those the service reads narrow the rows as in Camunda; those it does not
+read answer 400 naming them, so that no client, and no batch named by a query, gets more than it asked."""
+from __future__ import annotations
+
+from tests.support.bpmn_text import process
+from tests.support.http import start
+
+REVIEW = process("filter_review", """
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+  <bpmn:userTask id="review" name="初审" /><bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" />
+  <bpmn:endEvent id="end" />""")
+
+
+def _deploy(client, name: str, content: bytes, **fields: str) -> dict:
+    answer = client.post("/deployment/create", data=fields,
+                         files=[("data", (name, content, "application/xml"))])
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_a_camunda_filter_the_service_does_not_read_is_refused_not_ignored(client):
+    _deploy(client, "review.bpmn", REVIEW)
+    case = start(client, "filter_review").json()["id"]
+    refused = [("GET", "/process-instance", {"variables": "region_eq_xj"}),
+               ("POST", "/process-instance/count", {"orQueries": [{"businessKey": "ECO-1"}]}),
+               ("GET", "/task", {"processVariables": "region_eq_xj"}),
+               ("POST", "/task", {"taskVariables": [{"name": "x", "operator": "eq", "value": 1}]}),
+               ("GET", "/history/process-instance", {"finishedAfter": "2026-01-01T00:00:00.000+0800"}),
+               ("GET", "/history/activity-instance/count", {"executionId": case}),
+               ("GET", "/incident", {"tenantIdIn": "xj"}),
+               ("GET", "/process-definition", {"versionTag": "2026"})]
+    for method, path, criteria in refused:
+        answer = client.get(path, params=criteria) if method == "GET" else client.post(path, json=criteria)
+        assert answer.status_code == 400, (path, answer.text)
+        assert answer.json()["type"] == "InvalidRequestException"
+        [name] = criteria
+        assert name in answer.json()["message"] and "not supported" in answer.json()["message"]
+    # A switch given as false filters nothing in Camunda, and a name Camunda does not know is passed by.
+    assert client.get("/process-instance/count", params={"rootProcessInstances": "false"}).json() == {"count": 1}
+    assert client.get("/history/process-instance/count", params={"withIncidents": "false"}).json() == {"count": 1}
+    assert client.post("/process-instance/count", json={"someClientField": 1}).json() == {"count": 1}
+    # A batch named by such a query acts on nothing.
+    batch = client.post("/process-instance/delete", json={"processInstanceQuery": {"variables": [
+        {"name": "region", "operator": "eq", "value": "xj"}]}, "deleteReason": "wrong region"})
+    assert batch.status_code == 400 and "variables" in batch.json()["message"]
+    assert client.get("/process-instance/count").json() == {"count": 1}
+
+
+def test_the_deployment_query_reads_camundas_filters(client):
+    first = _deploy(client, "a.bpmn", REVIEW, **{"deployment-name": "a 甲", "deployment-source": "modeler"})
+    second = _deploy(client, "b.bpmn", REVIEW.replace(b"filter_review", b"filter_review_b"),
+                     **{"deployment-name": "b 乙", "tenant-id": "xj"})
+
+    def ids(**criteria) -> list[str]:
+        answer = client.get("/deployment", params=criteria)
+        assert answer.status_code == 200, answer.text
+        assert client.get("/deployment/count", params=criteria).json() == {"count": len(answer.json())}
+        return [row["id"] for row in answer.json()]
+
+    assert ids(id=second["id"]) == [second["id"]]
+    assert ids(id="no-such-deployment") == []
+    assert ids(source="modeler") == [first["id"]] and ids(withoutSource="true") == [second["id"]]
+    assert ids(tenantIdIn="xj") == [second["id"]] and ids(withoutTenantId="true") == [first["id"]]
+    both = sorted([first["id"], second["id"]])
+    assert sorted(ids(tenantIdIn="xj", includeDeploymentsWithoutTenantId="true")) == both
+    assert ids(sortBy="name", sortOrder="desc") == [second["id"], first["id"]]
+    assert sorted(ids(after="2000-01-01T00:00:00.000+0800")) == both
+    assert ids(before="2000-01-01T00:00:00.000+0800") == []
+    assert client.get("/deployment", params={"sortBy": "source", "sortOrder": "asc"}).status_code == 400
+    assert client.get("/deployment", params={"after": "yesterday"}).status_code == 400
+
+
+def test_the_historic_activity_query_reads_names_definitions_regions_and_times(client):
+    deployed = _deploy(client, "review.bpmn", REVIEW)
+    [definition_id] = deployed["deployedProcessDefinitions"]
+    case = start(client, "filter_review").json()["id"]
+
+    def activities(**criteria) -> list[str]:
+        answer = client.get("/history/activity-instance", params={"processInstanceId": case, **criteria})
+        assert answer.status_code == 200, answer.text
+        counted = client.post("/history/activity-instance/count", json={"processInstanceId": case, **criteria})
+        assert counted.json() == {"count": len(answer.json())}
+        return sorted(row["activityId"] for row in answer.json())
+
+    assert activities() == ["review", "start"]
+    assert activities(activityName="初审") == ["review"]
+    assert activities(activityNameLike="初%") == ["review"]
+    [review] = client.get("/history/activity-instance", params={"activityId": "review"}).json()
+    assert activities(activityInstanceId=review["id"]) == ["review"]
+    assert activities(processDefinitionId=definition_id) == ["review", "start"]
+    assert activities(processDefinitionId="other:1:x") == []
+    assert activities(tenantIdIn="xj") == []
+    assert activities(startedAfter="2000-01-01T00:00:00.000+0800") == ["review", "start"]
+    assert activities(startedBefore="2000-01-01T00:00:00.000+0800") == []
+    assert activities(finishedAfter="2000-01-01T00:00:00.000+0800") == ["start"]
+
+
+TASKS = process("filter_tasks", """
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="fork" />
+  <bpmn:parallelGateway id="fork" />
+  <bpmn:sequenceFlow id="f1" sourceRef="fork" targetRef="t_group" />
+  <bpmn:sequenceFlow id="f2" sourceRef="fork" targetRef="t_user" />
+  <bpmn:sequenceFlow id="f3" sourceRef="fork" targetRef="t_assigned" />
+  <bpmn:userTask id="t_group" name="部门会审" camunda:candidateGroups="eco-dept,xj-drc" camunda:priority="70"
+      camunda:dueDate="2026-12-01T00:00:00+08:00" />
+  <bpmn:userTask id="t_user" name="专家复核" camunda:candidateUsers="zhao"
+      camunda:followUpDate="2026-11-01T00:00:00+08:00" />
+  <bpmn:userTask id="t_assigned" name="办公室登记" camunda:assignee="wang">
+    <bpmn:documentation>登记材料</bpmn:documentation></bpmn:userTask>
+  <bpmn:sequenceFlow id="f4" sourceRef="t_group" targetRef="e1" /><bpmn:endEvent id="e1" />
+  <bpmn:sequenceFlow id="f5" sourceRef="t_user" targetRef="e2" /><bpmn:endEvent id="e2" />
+  <bpmn:sequenceFlow id="f6" sourceRef="t_assigned" targetRef="e3" /><bpmn:endEvent id="e3" />""").replace(
+    b'isExecutable="true"', 'isExecutable="true" name="排污许可审查"'.encode())
+
+
+def test_camundas_further_task_filters_narrow_the_task_list(client):
+    _deploy(client, "tasks.bpmn", TASKS)
+    case = start(client, "filter_tasks", business_key="BK-1").json()["id"]
+    created = client.get("/task", params={"taskDefinitionKey": "t_group"}).json()[0]["created"]
+
+    def keys(method: str = "GET", **criteria) -> list[str]:
+        answer = client.get("/task", params=criteria) if method == "GET" else client.post("/task", json=criteria)
+        assert answer.status_code == 200, answer.text
+        counted = client.get("/task/count", params=criteria) if method == "GET" else client.post(
+            "/task/count", json=criteria)
+        assert counted.json() == {"count": len(answer.json())}
+        return sorted(task["taskDefinitionKey"] for task in answer.json())
+
+    every = ["t_assigned", "t_group", "t_user"]
+    assert keys(priority="70") == ["t_group"] and keys(minPriority="60") == ["t_group"]
+    assert keys("POST", maxPriority=60) == ["t_assigned", "t_user"]
+    # Candidate filters show the tasks still to be claimed, unless includeAssignedTasks, as in Camunda.
+    assert keys(withCandidateGroups="true") == ["t_group"] and keys(withCandidateUsers="true") == ["t_user"]
+    assert keys(withoutCandidateGroups="true") == ["t_user"]
+    assert keys("POST", withoutCandidateGroups=True, includeAssignedTasks=True) == ["t_assigned", "t_user"]
+    assert keys(withoutCandidateUsers="true") == ["t_group"]
+    assert keys(candidateGroupLike="eco%") == ["t_group"] and keys(candidateGroupLike="sh%") == []
+    assert keys(involvedUser="zhao") == ["t_user"] and keys(involvedUser="wang") == ["t_assigned"]
+    assert keys(assigneeLike="wa%") == ["t_assigned"]
+    assert keys("POST", assigneeNotIn=["wang"]) == []  # as Camunda's SQL: an unassigned task is not "not wang"
+    assert keys(nameNotEqual="部门会审") == ["t_assigned", "t_user"]
+    assert keys(nameNotLike="%审") == ["t_assigned", "t_user"]
+    assert keys(taskDefinitionKeyLike="t_a%") == ["t_assigned"]
+    assert keys(taskDefinitionKeyNotIn="t_group,t_user") == ["t_assigned"]
+    assert keys(description="登记材料") == ["t_assigned"] and keys(descriptionLike="%材料") == ["t_assigned"]
+    assert keys(dueDate="2026-12-01T00:00:00.000+0800") == ["t_group"]
+    assert keys(due="2026-12-01T00:00:00.000+0800") == ["t_group"]
+    assert keys(withoutDueDate="true") == ["t_assigned", "t_user"]
+    assert keys(followUpDate="2026-11-01T00:00:00.000+0800") == ["t_user"]
+    assert keys(followUpBefore="2026-12-01T00:00:00.000+0800") == ["t_user"]
+    assert keys(followUpAfter="2026-12-01T00:00:00.000+0800") == []
+    assert keys(followUpBeforeOrNotExistent="2026-10-01T00:00:00.000+0800") == ["t_assigned", "t_group"]
+    assert keys(createdOn=created) == every and keys(created=created) == every
+    assert keys(updatedAfter="2000-01-01T00:00:00.000+0800") == every
+    assert keys(processDefinitionName="排污许可审查") == every and keys(processDefinitionNameLike="排污%") == every
+    assert keys(processDefinitionNameLike="危废%") == []
+    assert keys(processInstanceBusinessKeyIn="BK-1,BK-9") == every
+    assert keys(executionId=case) == every and keys(executionId="another-case") == []
+    assert keys(withoutTenantId="true") == every and keys(parentTaskId="any") == []
+    ordered = client.get("/task", params={"sortBy": "priority", "sortOrder": "desc"}).json()
+    assert ordered[0]["taskDefinitionKey"] == "t_group"
+    for sort_by in ("instanceId", "executionId", "description", "tenantId", "nameCaseInsensitive"):
+        assert client.get("/task", params={"sortBy": sort_by, "sortOrder": "asc"}).status_code == 200, sort_by
+    # An expression in a query is refused, as Camunda refuses it in ad-hoc queries by default.
+    refused = client.get("/task", params={"assigneeExpression": "${currentUser()}"})
+    assert refused.status_code == 400 and "assigneeExpression" in refused.json()["message"]
+
+
+CALLER = process("pi_parent", """
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call" />
+  <bpmn:callActivity id="call" calledElement="pi_child" />
+  <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="end" /><bpmn:endEvent id="end" />""")
+CALLED = process("pi_child", """
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="child_review" />
+  <bpmn:userTask id="child_review" /><bpmn:sequenceFlow id="f2" sourceRef="child_review" targetRef="end" />
+  <bpmn:endEvent id="end" />""")
+PUBLISH = process("pi_external", """
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="publish" />
+  <bpmn:serviceTask id="publish" camunda:type="external" camunda:topic="pi-topic" />
+  <bpmn:sequenceFlow id="f2" sourceRef="publish" targetRef="end" /><bpmn:endEvent id="end" />""")
+
+
+def test_camundas_further_process_instance_filters_and_sort_keys(client):
+    client.post("/deployment/create", files=[("data", ("parent.bpmn", CALLER, "application/xml")),
+                                             ("data", ("child.bpmn", CALLED, "application/xml"))]).raise_for_status()
+    external_deployment = _deploy(client, "external.bpmn", PUBLISH)["id"]
+    parent = start(client, "pi_parent", business_key="ECO-1").json()["id"]
+    [child] = [row["id"] for row in client.get("/process-instance", params={"superProcessInstance": parent}).json()]
+    external = start(client, "pi_external", business_key="CPA-1").json()["id"]
+    [task] = client.post("/external-task/fetchAndLock", json={"workerId": "w", "maxTasks": 1, "topics": [
+        {"topicName": "pi-topic", "lockDuration": 60_000}]}).json()
+    client.post(f"/external-task/{task['id']}/failure", json={
+        "workerId": "w", "errorMessage": "website down", "retries": 0, "retryTimeout": 0}).raise_for_status()
+    [incident] = client.get("/incident").json()
+
+    def found(method: str = "GET", **criteria) -> list[str]:
+        answer = client.get("/process-instance", params=criteria) if method == "GET" else client.post(
+            "/process-instance", json=criteria)
+        assert answer.status_code == 200, answer.text
+        counted = client.post("/process-instance/count", json=criteria) if method == "POST" else client.get(
+            "/process-instance/count", params=criteria)
+        assert counted.json() == {"count": len(answer.json())}
+        return sorted(row["id"] for row in answer.json())
+
+    assert found(businessKeyLike="ECO%") == [parent]
+    assert found(processDefinitionKeyIn="pi_child,pi_external") == sorted([child, external])
+    assert found("POST", processDefinitionKeyNotIn=["pi_parent"]) == sorted([child, external])
+    assert found(deploymentId=external_deployment) == [external]
+    assert found(activityIdIn="child_review") == [child] and found(activityIdIn="call") == [parent]
+    assert found(activityIdIn="start") == []  # passed, not running
+    assert found(withIncident="true") == [external]
+    assert found(incidentType="failedExternalTask") == [external] and found(incidentType="other") == []
+    assert found(incidentMessage="website down") == [external] and found(incidentMessageLike="%down") == [external]
+    assert found(incidentId=incident["id"]) == [external]
+    assert found(rootProcessInstances="true") == sorted([parent, external])
+    assert found(leafProcessInstances="true") == sorted([child, external])
+    assert found(rootProcessInstanceId=parent) == sorted([parent, child])
+    assert found(withoutTenantId="true") == sorted([parent, child, external])
+    assert found(processDefinitionWithoutTenantId="true") == sorted([parent, child, external])
+    ordered = client.get("/process-instance", params={"sortBy": "definitionKey", "sortOrder": "desc"}).json()
+    assert [row["id"] for row in ordered] == [parent, external, child]
+    assert [row["id"] for row in client.post("/process-instance", json={"sorting": [
+        {"sortBy": "businessKey", "sortOrder": "asc"}]}).json()][1:] == [external, parent]
+    assert client.get("/process-instance", params={"sortBy": "startTime", "sortOrder": "asc"}).status_code == 400
