@@ -5,17 +5,32 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, Select, String, case, cast, func, literal, null, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
-from app.cases.projections import ACTIVE, RESTARTED_FROM
+from app.cases.projections import ACTIVE, COMPLETED, RESTARTED_FROM, TERMINATED
 from app.errors import NotFound
 from app.persistence.models import (
     ActivityInstance,
     AdminEvent,
     HistoryEvent,
+    Incident,
     ProcessDefinition,
     ProcessInstance,
     StandaloneTask,
@@ -49,6 +64,88 @@ class InstanceFilter:
     sub_instance: str | None = None
     # Who asks: instances they may not read are left out (None: the service itself).
     viewer: Principal | None = None
+    further: HistoricNarrowing | None = None
+
+
+@dataclass(frozen=True)
+class HistoricNarrowing:
+    """Camunda's further historic process instance filters; each given must hold. An incident here is
+    any the case had, open or ended, as in Camunda's history."""
+
+    finished_before: datetime | None = None
+    finished_after: datetime | None = None
+    completed: bool = False
+    externally_terminated: bool = False
+    internally_terminated: bool = False
+    started_by: str | None = None
+    with_incidents: bool = False
+    incident_status: str | None = None
+    incident_ids: tuple[str, ...] = ()
+    incident_type: str | None = None
+    incident_message: str | None = None
+    incident_message_like: str | None = None
+    definition_name: str | None = None
+    definition_name_like: str | None = None
+    business_keys: tuple[str, ...] = ()
+    definition_keys_not: tuple[str, ...] = ()
+    instance_ids_not: tuple[str, ...] = ()
+    root_only: bool = False
+    root_instance_id: str | None = None
+    without_tenant: bool = False
+    active_activity_ids: tuple[str, ...] = ()
+    executed_activity_ids: tuple[str, ...] = ()
+    with_jobs_retrying: bool = False
+
+
+def _historic_narrowing(n: HistoricNarrowing) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    if n.finished_before is not None:
+        found.append(ProcessInstance.end_time < n.finished_before)
+    if n.finished_after is not None:
+        found.append(ProcessInstance.end_time > n.finished_after)
+    for wanted, status in ((n.completed, COMPLETED), (n.externally_terminated, TERMINATED)):
+        if wanted:
+            found.append(ProcessInstance.status == status)
+    # No case ends internally terminated here, and no timer retries a failed firing as a job would.
+    if n.internally_terminated or n.with_jobs_retrying:
+        found.append(false())
+    for value, column in ((n.started_by, ProcessInstance.start_user_id), (n.definition_name, ProcessDefinition.name),
+                          (n.root_instance_id, func.coalesce(ProcessInstance.root_process_instance_id,
+                                                             ProcessInstance.id))):
+        if value is not None:
+            found.append(column == value)
+    if n.definition_name_like is not None:
+        found.append(like(ProcessDefinition.name, n.definition_name_like))
+    for values, listed, inside in ((n.business_keys, ProcessInstance.business_key, True),
+                                   (n.definition_keys_not, ProcessInstance.definition_key, False),
+                                   (n.instance_ids_not, ProcessInstance.id, False)):
+        if values:
+            found.append(listed.in_(values) if inside else listed.not_in(values))
+    if n.root_only:
+        found.append(ProcessInstance.super_process_instance_id.is_(None))
+    if n.without_tenant:
+        found.append(ProcessInstance.tenant_id.is_(None))
+    incident = [Incident.process_instance_id == ProcessInstance.id]
+    if n.incident_status == "open":
+        incident.append(Incident.end_time.is_(None))
+    elif n.incident_status == "resolved":
+        incident.append(Incident.resolved.is_(True))
+    if n.incident_ids:
+        incident.append(Incident.id.in_(n.incident_ids))
+    for wanted_text, incident_column in ((n.incident_type, Incident.incident_type),
+                                         (n.incident_message, Incident.message)):
+        if wanted_text is not None:
+            incident.append(incident_column == wanted_text)
+    if n.incident_message_like is not None:
+        incident.append(like(Incident.message, n.incident_message_like))
+    if n.with_incidents or len(incident) > 1:
+        found.append(exists().where(*incident))
+    for ids, running in ((n.active_activity_ids, True), (n.executed_activity_ids, False)):
+        if ids:
+            ended = ActivityInstance.end_time.is_(None) if running else ActivityInstance.end_time.is_not(None)
+            found.append(exists().where(ActivityInstance.process_instance_id == ProcessInstance.id,
+                                        ActivityInstance.activity_id.in_(ids), ended))
+    return found
 
 
 # Camunda's state of a running instance that is suspended; the row's status stays ACTIVE.
@@ -56,7 +153,9 @@ SUSPENDED_STATE = "SUSPENDED"
 
 INSTANCE_SORT = {"instanceId": ProcessInstance.id, "definitionKey": ProcessInstance.definition_key,
                  "definitionId": ProcessInstance.definition_id, "businessKey": ProcessInstance.business_key,
-                 "startTime": ProcessInstance.start_time, "endTime": ProcessInstance.end_time}
+                 "startTime": ProcessInstance.start_time, "endTime": ProcessInstance.end_time,
+                 "definitionName": ProcessDefinition.name, "definitionVersion": ProcessDefinition.version,
+                 "tenantId": ProcessInstance.tenant_id}
 
 
 def _restarted_from() -> Any:
@@ -97,6 +196,8 @@ def historic_instance_query(c: InstanceFilter) -> Select:
         query = query.where(ProcessInstance.start_time < c.started_before)
     if c.started_after is not None:
         query = query.where(ProcessInstance.start_time > c.started_after)
+    if c.further is not None:
+        query = query.where(*_historic_narrowing(c.further))
     order = [INSTANCE_SORT[key].desc() if desc else INSTANCE_SORT[key].asc() for key, desc in c.sort_desc.items()]
     return query.order_by(*order, ProcessInstance.start_time, ProcessInstance.id)
 

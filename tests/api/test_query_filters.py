@@ -25,10 +25,10 @@ def test_a_camunda_filter_the_service_does_not_read_is_refused_not_ignored(clien
                ("POST", "/process-instance/count", {"orQueries": [{"businessKey": "ECO-1"}]}),
                ("GET", "/task", {"processVariables": "region_eq_xj"}),
                ("POST", "/task", {"taskVariables": [{"name": "x", "operator": "eq", "value": 1}]}),
-               ("GET", "/history/process-instance", {"finishedAfter": "2026-01-01T00:00:00.000+0800"}),
+               ("GET", "/history/process-instance", {"executedJobAfter": "2026-01-01T00:00:00.000+0800"}),
                ("GET", "/history/activity-instance/count", {"executionId": case}),
                ("GET", "/incident", {"tenantIdIn": "xj"}),
-               ("GET", "/process-definition", {"versionTag": "2026"})]
+               ("GET", "/process-definition", {"startableBy": "zhao"})]
     for method, path, criteria in refused:
         answer = client.get(path, params=criteria) if method == "GET" else client.post(path, json=criteria)
         assert answer.status_code == 400, (path, answer.text)
@@ -222,3 +222,88 @@ def test_camundas_further_process_instance_filters_and_sort_keys(client):
     assert [row["id"] for row in client.post("/process-instance", json={"sorting": [
         {"sortBy": "businessKey", "sortOrder": "asc"}]}).json()][1:] == [external, parent]
     assert client.get("/process-instance", params={"sortBy": "startTime", "sortOrder": "asc"}).status_code == 400
+
+
+def test_camundas_further_historic_process_instance_filters(client, root):
+    client.post("/deployment/create", files=[
+        ("data", ("parent.bpmn", CALLER.replace(b'isExecutable="true"', 'isExecutable="true" name="园区创建"'.encode()),
+                  "application/xml")),
+        ("data", ("child.bpmn", CALLED, "application/xml"))]).raise_for_status()
+    _deploy(client, "external.bpmn", PUBLISH)
+    parent = start(client, "pi_parent", business_key="ECO-1").json()["id"]
+    [child] = [row["id"] for row in client.get("/process-instance", params={"superProcessInstance": parent}).json()]
+    external = start(client, "pi_external", business_key="CPA-1").json()["id"]
+    started = client.get(f"/history/process-instance/{parent}").json()
+    [task] = client.post("/external-task/fetchAndLock", json={"workerId": "w", "maxTasks": 1, "topics": [
+        {"topicName": "pi-topic", "lockDuration": 60_000}]}).json()
+    client.post(f"/external-task/{task['id']}/failure", json={
+        "workerId": "w", "errorMessage": "website down", "retries": 0, "retryTimeout": 0}).raise_for_status()
+
+    def found(method: str = "GET", **criteria) -> list[str]:
+        answer = client.get("/history/process-instance", params=criteria) if method == "GET" else client.post(
+            "/history/process-instance", json=criteria)
+        assert answer.status_code == 200, answer.text
+        counted = client.post("/history/process-instance/count", json=criteria) if method == "POST" else \
+            client.get("/history/process-instance/count", params=criteria)
+        assert counted.json() == {"count": len(answer.json())}
+        return sorted(row["id"] for row in answer.json())
+
+    assert found(activeActivityIdIn="publish") == [external]
+    assert found(incidentStatus="open") == [external]
+    root.post("/api/clock", json={"advance": "P1D"}).raise_for_status()
+    [review] = client.get("/task", params={"processInstanceId": child}).json()
+    client.post(f"/task/{review['id']}/complete", json={}).raise_for_status()
+    assert client.delete(f"/process-instance/{external}").status_code == 204
+
+    every = sorted([parent, child, external])
+    assert found(completed="true") == sorted([parent, child]) and found(externallyTerminated="true") == [external]
+    assert found(internallyTerminated="true") == [] and found(withJobsRetrying="true") == []
+    assert found(finishedAfter=started["startTime"]) == every and found(finishedBefore=started["startTime"]) == []
+    assert found(startedBy=started["startUserId"]) == every and found(startedBy="nobody") == []
+    assert found(withIncidents="true") == [external] and found(withRootIncidents="true") == [external]
+    assert found(incidentStatus="open") == []  # its incident ended with the case
+    assert found(incidentType="failedExternalTask") == [external]
+    assert found("POST", incidentMessageLike="%down") == [external]
+    assert found(processDefinitionName="园区创建") == [parent] and found(processDefinitionNameLike="园区%") == [parent]
+    assert found(processInstanceBusinessKeyIn="ECO-1,CPA-1") == sorted([parent, external])
+    assert found("POST", processDefinitionKeyNotIn=["pi_parent"]) == sorted([child, external])
+    assert found(processInstanceIdNotIn=parent) == sorted([child, external])
+    assert found(rootProcessInstances="true") == sorted([parent, external])
+    assert found(rootProcessInstanceId=parent) == sorted([parent, child])
+    assert found(executedActivityIdIn="child_review") == [child] and found(activeActivityIdIn="child_review") == []
+    assert found(withoutTenantId="true") == every
+    for sort_by in ("definitionName", "definitionVersion", "tenantId"):
+        assert client.get("/history/process-instance", params={"sortBy": sort_by, "sortOrder": "asc"}
+                          ).status_code == 200, sort_by
+    assert client.get("/history/process-instance", params={"incidentStatus": "closed"}).status_code == 400
+
+
+def test_camundas_further_process_definition_filters_and_sort_keys(client):
+    tagged = REVIEW.replace(b'isExecutable="true"', 'isExecutable="true" name="园区初审" camunda:versionTag="2026-a"'.encode())
+    first = _deploy(client, "review.bpmn", tagged)
+    second = _deploy(client, "review.bpmn", REVIEW)  # version 2, no tag
+    regional = _deploy(client, "regional.bpmn", REVIEW.replace(b"filter_review", b"regional_review"),
+                       **{"tenant-id": "xj"})
+    [v1], [v2], [xj] = (list(d["deployedProcessDefinitions"]) for d in (first, second, regional))
+
+    def ids(**criteria) -> list[str]:
+        answer = client.get("/process-definition", params=criteria)
+        assert answer.status_code == 200, answer.text
+        assert client.get("/process-definition/count", params=criteria).json() == {"count": len(answer.json())}
+        return sorted(row["id"] for row in answer.json())
+
+    assert ids(keyLike="filter%") == sorted([v1, v2]) and ids(nameLike="园区%") == [v1]
+    assert ids(versionTag="2026-a") == [v1] and ids(versionTagLike="2026%") == [v1]
+    assert ids(withoutVersionTag="true") == sorted([v2, xj])
+    assert ids(resourceName="regional.bpmn") == [xj] and ids(resourceNameLike="review%") == sorted([v1, v2])
+    assert ids(tenantIdIn="xj") == [xj] and ids(withoutTenantId="true") == sorted([v1, v2])
+    assert ids(tenantIdIn="xj", includeProcessDefinitionsWithoutTenantId="true") == sorted([v1, v2, xj])
+    assert ids(deployedAt=first["deploymentTime"]) == sorted([v1, v2, xj])  # one instant on the test clock
+    assert ids(deployedAfter=first["deploymentTime"]) == []
+    assert ids(incidentType="failedExternalTask") == []
+    assert ids(latest="true", key="filter_review") == [v2] and ids(ver="1", key="filter_review") == [v1]
+    ordered = client.get("/process-definition", params={"sortBy": "version", "sortOrder": "desc",
+                                                        "key": "filter_review"}).json()
+    assert [row["id"] for row in ordered] == [v2, v1]
+    assert client.get("/process-definition", params={"sortBy": "deployTime", "sortOrder": "asc"}).status_code == 200
+    assert client.get("/process-definition", params={"sortBy": "category", "sortOrder": "asc"}).status_code == 400

@@ -30,7 +30,9 @@ def _instances(services: Services, viewer: Principal, params: dict[str, Any],
     return listed(services, query, paging, lambda row: render.historic_instance(row[0], row[1], row[2], zone))
 
 
-_INSTANCE_LISTS = frozenset({"processInstanceIds", "processDefinitionKeyIn", "tenantIdIn"})
+_INSTANCE_LISTS = frozenset({"processInstanceIds", "processDefinitionKeyIn", "tenantIdIn", "incidentIdIn",
+                             "processInstanceBusinessKeyIn", "processDefinitionKeyNotIn", "processInstanceIdNotIn",
+                             "activeActivityIdIn", "executedActivityIdIn"})
 
 
 @router.get("/process-instance")

@@ -23,6 +23,7 @@ from app.rest.params import (
     integer,
     query_dict,
     required_boolean,
+    sort_order,
     suspension_state,
     text,
     text_list,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 router = ServiceRouter(prefix="/engine-rest/process-definition", tags=["process-definition"])
 
-_LISTS = frozenset({"processDefinitionIdIn", "keysIn", "keyIn"})
+_LISTS = frozenset({"processDefinitionIdIn", "keysIn", "keyIn", "tenantIdIn"})
 # Suspending or activating a process (and its running cases) is for administrators.
 _SUSPEND = role(permission="SUSPEND", resource_type="ProcessDefinition")
 # So is restarting its ended cases, as modifying a running one.
@@ -46,26 +47,43 @@ _UPDATE = role(permission="UPDATE", resource_type="ProcessDefinition")
 _DELETE = role(DESIGNERS, permission="DELETE", resource_type="ProcessDefinition")
 
 
-def _query(p: dict[str, Any]) -> Select:
+def _query(p: dict[str, Any], services: Services) -> Select:
     refuse_unread(p, "process-definition")
+    zone = services.settings.zone
     ids = (text_list(p.get("processDefinitionIdIn"), "processDefinitionIdIn")
            or ([p["processDefinitionId"]] if text(p, "processDefinitionId") else []))
     query = deployments.definition_query(
         ids=ids, key=text(p, "key"), keys=text_list(p.get("keysIn"), "keysIn") or text_list(p.get("keyIn"), "keyIn"),
-        latest_version=flag(p.get("latestVersion"), "latestVersion"), deployment_id=text(p, "deploymentId"),
-        name=text(p, "name"), version=integer(p.get("version"), "version"), suspended=suspension_state(p))
+        # Camunda's short names `latest` and `ver` beside the long ones.
+        latest_version=flag(p.get("latestVersion"), "latestVersion") or flag(p.get("latest"), "latest"),
+        deployment_id=text(p, "deploymentId"), name=text(p, "name"),
+        version=integer(p.get("version"), "version") or integer(p.get("ver"), "ver"), suspended=suspension_state(p),
+        narrowing=deployments.DefinitionNarrowing(
+            key_like=text(p, "keyLike"), name_like=text(p, "nameLike"), version_tag=text(p, "versionTag"),
+            version_tag_like=text(p, "versionTagLike"),
+            without_version_tag=flag(p.get("withoutVersionTag"), "withoutVersionTag"),
+            resource_name=text(p, "resourceName"), resource_name_like=text(p, "resourceNameLike"),
+            tenant_ids=tuple(text_list(p.get("tenantIdIn"), "tenantIdIn")),
+            with_untenanted=flag(p.get("includeProcessDefinitionsWithoutTenantId"),
+                                 "includeProcessDefinitionsWithoutTenantId"),
+            without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId"),
+            deployed_after=optional_instant(p, "deployedAfter", zone),
+            deployed_at=optional_instant(p, "deployedAt", zone),
+            incident_id=text(p, "incidentId"), incident_type=text(p, "incidentType"),
+            incident_message=text(p, "incidentMessage"), incident_message_like=text(p, "incidentMessageLike"),
+            sorting=tuple((key, order == "desc") for key, order in sort_order(p, deployments.DEFINITION_SORTS))))
     return query
 
 
 @router.get("")
 def list_definitions(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
     params = query_dict(request, _LISTS)
-    return listed(services, _query(params), params, render.definition)
+    return listed(services, _query(params, services), params, render.definition)
 
 
 @router.get("/count")
 def count_definitions(request: Request, services: ServicesDep) -> dict[str, int]:
-    return counted(services, _query(query_dict(request, _LISTS)))
+    return counted(services, _query(query_dict(request, _LISTS), services))
 
 
 def _counting(request: Request) -> statistics.IncidentCounting:

@@ -15,6 +15,8 @@ from app.rest.params import flag, sort_order, suspension_state, text, text_list
 from app.rest.variables import optional_instant
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
     from sqlalchemy import Select
 
 
@@ -66,7 +68,36 @@ def historic_instance_filter(p: dict[str, Any], services: Services, viewer: Prin
         tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"),
         super_instance=text(p, "superProcessInstanceId"), sub_instance=text(p, "subProcessInstanceId"),
         sort_desc=sorting(p, history.INSTANCE_SORT),
+        further=_historic_narrowing(p, zone),
     )
+
+
+def _historic_narrowing(p: dict[str, Any], zone: tzinfo) -> history.HistoricNarrowing:
+    status = text(p, "incidentStatus")
+    if status not in (None, "open", "resolved"):
+        raise InvalidRequest("incidentStatus must be open or resolved")
+
+    def listed(name: str) -> tuple[str, ...]:
+        return tuple(text_list(p.get(name), name))
+
+    return history.HistoricNarrowing(
+        finished_before=optional_instant(p, "finishedBefore", zone),
+        finished_after=optional_instant(p, "finishedAfter", zone),
+        completed=flag(p.get("completed"), "completed"),
+        externally_terminated=flag(p.get("externallyTerminated"), "externallyTerminated"),
+        internally_terminated=flag(p.get("internallyTerminated"), "internallyTerminated"),
+        started_by=text(p, "startedBy"), with_incidents=flag(p.get("withIncidents"), "withIncidents")
+        or flag(p.get("withRootIncidents"), "withRootIncidents"),  # every incident here is a root incident
+        incident_status=status, incident_ids=listed("incidentIdIn"), incident_type=text(p, "incidentType"),
+        incident_message=text(p, "incidentMessage"), incident_message_like=text(p, "incidentMessageLike"),
+        definition_name=text(p, "processDefinitionName"), definition_name_like=text(p, "processDefinitionNameLike"),
+        business_keys=listed("processInstanceBusinessKeyIn"), definition_keys_not=listed("processDefinitionKeyNotIn"),
+        instance_ids_not=listed("processInstanceIdNotIn"),
+        root_only=flag(p.get("rootProcessInstances"), "rootProcessInstances"),
+        root_instance_id=text(p, "rootProcessInstanceId"),
+        without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId"),
+        active_activity_ids=listed("activeActivityIdIn"), executed_activity_ids=listed("executedActivityIdIn"),
+        with_jobs_retrying=flag(p.get("withJobsRetrying"), "withJobsRetrying"))
 
 
 def _object(body: dict[str, Any], name: str) -> dict[str, Any] | None:

@@ -35,14 +35,8 @@ NOT_READ: dict[str, frozenset[str]] = {
         "activityInstanceIdIn", "batchIdIn", "caseExecutionIdIn", "caseInstanceIdIn", "executionIdIn", "taskIdIn",
         "tenantIdIn", "variableScopeIdIn", "variableValues"}),
     "history/process-instance": frozenset({
-        "activeActivityIdIn", "activityIdIn", "caseInstanceId", "completed", "executedActivityAfter",
-        "executedActivityBefore", "executedActivityIdIn", "executedJobAfter", "executedJobBefore",
-        "externallyTerminated", "finishedAfter", "finishedBefore", "incidentIdIn", "incidentMessage",
-        "incidentMessageLike", "incidentStatus", "incidentType", "internallyTerminated", "orQueries",
-        "processDefinitionKeyNotIn", "processDefinitionName", "processDefinitionNameLike",
-        "processInstanceBusinessKeyIn", "processInstanceIdNotIn", "rootProcessInstanceId", "rootProcessInstances",
-        "startedBy", "subCaseInstanceId", "superCaseInstanceId", "variables", "withIncidents", "withJobsRetrying",
-        "withRootIncidents", "withoutTenantId"}),
+        "activityIdIn", "caseInstanceId", "executedActivityAfter", "executedActivityBefore", "executedJobAfter",
+        "executedJobBefore", "orQueries", "subCaseInstanceId", "superCaseInstanceId", "variables"}),
     "history/activity-instance": frozenset({
         "completeScope", "executionId", "withoutTenantId"}),
     "history/task": frozenset({
@@ -58,10 +52,8 @@ NOT_READ: dict[str, frozenset[str]] = {
         "activityInstanceIdIn", "caseActivityIdIn", "caseExecutionIdIn", "caseInstanceId", "executionIdIn", "taskIdIn",
         "tenantIdIn", "variableTypeIn", "variableValue", "withoutTenantId"}),
     "process-definition": frozenset({
-        "category", "categoryLike", "deployedAfter", "deployedAt", "incidentId", "incidentMessage",
-        "incidentMessageLike", "incidentType", "keyLike", "nameLike", "notStartableInTasklist", "resourceName",
-        "resourceNameLike", "startableBy", "startableInTasklist", "startablePermissionCheck", "tenantIdIn",
-        "versionTag", "versionTagLike", "withoutTenantId", "withoutVersionTag"}),
+        "category", "categoryLike", "notStartableInTasklist", "startableBy", "startableInTasklist",
+        "startablePermissionCheck"}),
     "decision-definition": frozenset({
         "category", "categoryLike", "deployedAfter", "deployedAt", "keyLike", "name", "nameLike", "resourceName",
         "resourceNameLike", "tenantIdIn", "versionTag", "versionTagLike", "withoutDecisionRequirementsDefinition",
