@@ -28,8 +28,10 @@ def execution_query(*, execution_id: str | None = None, instance_id: str | None 
                     business_key: str | None = None, definition_id: str | None = None,
                     definition_key: str | None = None, activity_id: str | None = None,
                     signal_name: str | None = None, message_name: str | None = None,
-                    tenant_ids: list[str] | None = None, viewer: Principal | None = None) -> Select:
-    """Rows of (id, process_instance_id, tenant_id), ordered, for the executions that match."""
+                    tenant_ids: list[str] | None = None, viewer: Principal | None = None,
+                    suspended: bool | None = None) -> Select:
+    """Rows of (id, process_instance_id, tenant_id), ordered, for the executions that match; an
+    execution is suspended with its case."""
     roots = select(ProcessInstance.id.label("id"), ProcessInstance.id.label("process_instance_id"),
                    ProcessInstance.tenant_id.label("tenant_id"), cast(null(), String).label("activity_id"),
                    cast(null(), String).label("kind"), cast(null(), String).label("event_name"),
@@ -47,6 +49,8 @@ def execution_query(*, execution_id: str | None = None, instance_id: str | None 
     def narrowed(query: Select) -> Select:
         query = of_instances(query, business_key=business_key, definition_id=definition_id,
                              definition_key=definition_key, tenant_ids=tenant_ids)
+        if suspended is not None:
+            query = query.where(ProcessInstance.suspended.is_(suspended))
         return permissions.only_visible(query, ProcessInstance.id, viewer)
 
     every = union_all(narrowed(roots), narrowed(tokens)).subquery()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select, update
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.access import permissions
@@ -39,6 +39,7 @@ from app.context import Services
 from app.errors import BadUserRequest, InvalidRequest, NotFound, SuspendedEntityInteraction
 from app.extensions import confidentiality
 from app.persistence.models import ExternalTask, Incident, ProcessDefinition, ProcessInstance
+from app.persistence.queries import like
 
 FAILED_EXTERNAL_TASK = "failedExternalTask"
 
@@ -76,7 +77,7 @@ class TopicRequest:
             (bool(self.process_definition_keys),
              ExternalTask.process_definition_key.in_(self.process_definition_keys)),
             (self.process_definition_version_tag is not None,
-             ExternalTask.process_definition_version_tag.like(self.process_definition_version_tag or "")),
+             like(ExternalTask.process_definition_version_tag, self.process_definition_version_tag or "")),
             (bool(self.tenant_ids), ExternalTask.tenant_id.in_(self.tenant_ids or ())),
             (self.without_tenant_id and self.tenant_ids is None, ExternalTask.tenant_id.is_(None)),
             (self.process_instance_id is not None, ExternalTask.process_instance_id == self.process_instance_id)]
@@ -379,7 +380,7 @@ def external_task_query(criteria: ExternalTaskFilter, now: datetime, *, viewer: 
         if c.definition_name is not None:
             named = named.where(ProcessDefinition.name == c.definition_name)
         if c.definition_name_like is not None:
-            named = named.where(ProcessDefinition.name.like(c.definition_name_like))
+            named = named.where(like(ProcessDefinition.name, c.definition_name_like))
         conditions.append(ExternalTask.process_definition_id.in_(named))
     if c.tenant_ids:
         conditions.append(ExternalTask.tenant_id.in_(c.tenant_ids))
@@ -418,16 +419,64 @@ def _equal_to(query: Select, p: Mapping[str, Any], equal: list[tuple[str, Any]])
     return query
 
 
-def incident_query(p: Mapping[str, Any], *, open_only: bool = True, viewer: Principal | None = None) -> Select:
+@dataclass(frozen=True)
+class IncidentNarrowing:
+    """Camunda's incident filters that are lists, patterns or times, and its sort keys."""
+
+    definition_keys: tuple[str, ...] = ()
+    tenant_ids: tuple[str, ...] = ()
+    without_tenant: bool = False
+    # An incident of the service is never one of a job definition.
+    job_definition_ids: tuple[str, ...] = ()
+    message_like: str | None = None
+    created_before: datetime | None = None
+    created_after: datetime | None = None
+    sorting: tuple[tuple[str, bool], ...] = ()
+
+
+# Camunda's incident sort keys (the history's add theirs in app.cases.incidents).
+INCIDENT_SORTS: dict[str, Any] = {
+    "incidentId": Incident.id, "incidentMessage": Incident.message, "incidentTimestamp": Incident.created,
+    "incidentType": Incident.incident_type, "executionId": func.coalesce(Incident.execution_id, Incident.configuration),
+    "activityId": Incident.activity_id, "processInstanceId": Incident.process_instance_id,
+    "processDefinitionId": Incident.process_definition_id, "causeIncidentId": Incident.id,
+    "rootCauseIncidentId": Incident.id, "configuration": Incident.configuration, "tenantId": Incident.tenant_id}
+
+
+def incident_query(p: Mapping[str, Any], *, open_only: bool = True, viewer: Principal | None = None,
+                   narrowing: IncidentNarrowing | None = None, sorts: Mapping[str, Any] = INCIDENT_SORTS) -> Select:
+    """Incidents by Camunda's filters: the texts in `p` under its names, the rest in `narrowing`. An
+    incident is its own cause and root cause, and its execution is the one it was raised on or its
+    external task."""
     query = permissions.only_visible(select(Incident), Incident.process_instance_id,
                                      permissions.unless_in(viewer, permissions.SYSTEMS))
     if open_only:
         query = query.where(Incident.end_time.is_(None))
     equal = [("incidentId", Incident.id), ("incidentType", Incident.incident_type),
              ("processInstanceId", Incident.process_instance_id), ("activityId", Incident.activity_id),
-             ("processDefinitionId", Incident.process_definition_id), ("configuration", Incident.configuration)]
+             ("processDefinitionId", Incident.process_definition_id), ("configuration", Incident.configuration),
+             ("failedActivityId", Incident.activity_id), ("incidentMessage", Incident.message),
+             ("causeIncidentId", Incident.id), ("rootCauseIncidentId", Incident.id),
+             ("executionId", func.coalesce(Incident.execution_id, Incident.configuration))]
     query = _equal_to(query, p, equal)
-    return query.order_by(Incident.created, Incident.id)
+    n = narrowing or IncidentNarrowing()
+    if n.definition_keys:
+        query = query.where(Incident.process_instance_id.in_(
+            select(ProcessInstance.id).where(ProcessInstance.definition_key.in_(n.definition_keys))))
+    if n.tenant_ids:
+        query = query.where(Incident.tenant_id.in_(n.tenant_ids))
+    if n.without_tenant:
+        query = query.where(Incident.tenant_id.is_(None))
+    if n.job_definition_ids:
+        query = query.where(false())
+    if n.message_like is not None:
+        query = query.where(like(Incident.message, n.message_like))
+    if n.created_before is not None:
+        query = query.where(Incident.created < n.created_before)
+    if n.created_after is not None:
+        query = query.where(Incident.created > n.created_after)
+    order = [sorts[key].desc() if descending else sorts[key].asc() for key, descending in n.sorting]
+    return query.order_by(*order, Incident.created, Incident.id)
 
 
 def readable_external_task(services: Services, task_id: str, viewer: Principal) -> ExternalTask:

@@ -8,12 +8,18 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, select
 from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
-from app.cases.external_tasks import FAILED_EXTERNAL_TASK, get_incident, incident_query
+from app.cases.external_tasks import (
+    FAILED_EXTERNAL_TASK,
+    INCIDENT_SORTS,
+    IncidentNarrowing,
+    get_incident,
+    incident_query,
+)
 from app.cases.instances import record
 from app.cases.projections import ACTIVE
 from app.context import Services
@@ -109,11 +115,19 @@ def _execution(session: Session, execution_id: str) -> tuple[ProcessInstance, st
     return instance, open_activities[0]
 
 
+# Camunda's historic incident sort keys: the incident's and those of its history.
+HISTORIC_INCIDENT_SORTS: dict[str, Any] = {
+    **INCIDENT_SORTS, "createTime": Incident.created, "endTime": Incident.end_time,
+    "processDefinitionKey": Incident.process_definition_id,
+    "incidentState": case((Incident.end_time.is_(None), 0), (Incident.resolved.is_(True), 1), else_=2)}
+
+
 def history_query(p: Mapping[str, Any], created: tuple[datetime | None, datetime | None],
-                  ended: tuple[datetime | None, datetime | None], states: set[str], *, viewer: Principal) -> Select:
+                  ended: tuple[datetime | None, datetime | None], states: set[str], *, viewer: Principal,
+                  narrowing: IncidentNarrowing | None = None) -> Select:
     """Every incident, open or ended: Camunda's /history/incident filters (the states asked among
     open, resolved, deleted; create and end times) beside those of /incident."""
-    query = incident_query(p, open_only=False, viewer=viewer)
+    query = incident_query(p, open_only=False, viewer=viewer, narrowing=narrowing, sorts=HISTORIC_INCIDENT_SORTS)
     if p.get("processDefinitionKey") is not None:
         query = query.where(Incident.process_instance_id.in_(
             select(ProcessInstance.id).where(ProcessInstance.definition_key == str(p["processDefinitionKey"]))))

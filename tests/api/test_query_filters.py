@@ -27,7 +27,7 @@ def test_a_camunda_filter_the_service_does_not_read_is_refused_not_ignored(clien
                ("POST", "/task", {"taskVariables": [{"name": "x", "operator": "eq", "value": 1}]}),
                ("GET", "/history/process-instance", {"executedJobAfter": "2026-01-01T00:00:00.000+0800"}),
                ("GET", "/history/activity-instance/count", {"executionId": case}),
-               ("GET", "/incident", {"tenantIdIn": "xj"}),
+               ("GET", "/execution", {"incidentType": "failedExternalTask"}),
                ("GET", "/process-definition", {"startableBy": "zhao"})]
     for method, path, criteria in refused:
         answer = client.get(path, params=criteria) if method == "GET" else client.post(path, json=criteria)
@@ -307,3 +307,53 @@ def test_camundas_further_process_definition_filters_and_sort_keys(client):
     assert [row["id"] for row in ordered] == [v2, v1]
     assert client.get("/process-definition", params={"sortBy": "deployTime", "sortOrder": "asc"}).status_code == 200
     assert client.get("/process-definition", params={"sortBy": "category", "sortOrder": "asc"}).status_code == 400
+
+
+def test_camundas_incident_filters_and_sort_keys_runtime_and_historic(client):
+    _deploy(client, "external.bpmn", PUBLISH)
+    cases = [start(client, "pi_external", business_key=f"CPA-{number}").json()["id"] for number in (1, 2)]
+    for number, case in enumerate(cases):
+        [task] = client.post("/external-task/fetchAndLock", json={"workerId": "w", "maxTasks": 1, "topics": [
+            {"topicName": "pi-topic", "lockDuration": 60_000, "processInstanceId": case}]}).json()
+        client.post(f"/external-task/{task['id']}/failure", json={
+            "workerId": "w", "errorMessage": f"website down {number}", "retries": 0, "retryTimeout": 0}
+        ).raise_for_status()
+    incidents = {row["processInstanceId"]: row for row in client.get("/incident").json()}
+    first = incidents[cases[0]]
+
+    for path in ("/incident", "/history/incident"):
+        def ids(**criteria) -> list[str]:
+            answer = client.get(path, params=criteria)
+            assert answer.status_code == 200, answer.text
+            assert client.get(f"{path}/count", params=criteria).json() == {"count": len(answer.json())}
+            return [row["id"] for row in answer.json()]
+
+        assert ids(executionId=first["executionId"]) == [first["id"]]
+        assert len(ids(failedActivityId="publish")) == 2 and ids(failedActivityId="elsewhere") == []
+        assert ids(incidentMessage="website down 0") == [first["id"]]
+        assert len(ids(incidentMessageLike="website down%")) == 2
+        assert ids(causeIncidentId=first["id"]) == [first["id"]] == ids(rootCauseIncidentId=first["id"])
+        assert len(ids(processDefinitionKeyIn="pi_external,other")) == 2 and ids(processDefinitionKeyIn="x") == []
+        assert ids(tenantIdIn="xj") == [] and ids(jobDefinitionIdIn="some-job-definition") == []
+        assert ids(sortBy="incidentMessage", sortOrder="desc")[1] == first["id"]
+        assert client.get(path, params={"sortBy": "nothing", "sortOrder": "asc"}).status_code == 400
+    assert len(client.get("/incident", params={"incidentTimestampAfter": "2000-01-01T00:00:00.000+0800"}).json()) == 2
+    assert client.get("/incident", params={"incidentTimestampBefore": "2000-01-01T00:00:00.000+0800"}).json() == []
+    assert len(client.get("/history/incident", params={"withoutTenantId": "true"}).json()) == 2
+    assert client.get("/history/incident", params={"sortBy": "incidentState", "sortOrder": "asc"}).status_code == 200
+    refused = client.get("/history/incident", params={"historyConfiguration": "x"})
+    assert refused.status_code == 400 and "historyConfiguration" in refused.json()["message"]
+
+
+def test_executions_are_suspended_with_their_case(client):
+    _deploy(client, "review.bpmn", REVIEW)
+    held, running = (start(client, "filter_review").json()["id"] for _ in range(2))
+    assert client.put(f"/process-instance/{held}/suspended", json={"suspended": True}).status_code == 204
+    for method in ("GET", "POST"):
+        suspended = client.get("/execution", params={"suspended": "true"}) if method == "GET" else client.post(
+            "/execution", json={"suspended": True})
+        assert [row["processInstanceId"] for row in suspended.json()] == [held]
+        active = client.get("/execution/count", params={"active": "true"}) if method == "GET" else client.post(
+            "/execution/count", json={"active": True})
+        assert active.json() == {"count": 1}
+    assert [row["id"] for row in client.get("/execution", params={"active": "true"}).json()] == [running]

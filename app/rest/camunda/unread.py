@@ -24,13 +24,8 @@ NOT_READ: dict[str, frozenset[str]] = {
         "followUpBeforeOrNotExistentExpression", "followUpDateExpression", "involvedUserExpression", "orQueries",
         "ownerExpression", "processInstanceBusinessKeyExpression", "processInstanceBusinessKeyLikeExpression",
         "processVariables", "taskVariables", "updatedAfterExpression"}),
-    "incident": frozenset({
-        "causeIncidentId", "executionId", "failedActivityId", "incidentMessage", "incidentMessageLike",
-        "incidentTimestampAfter", "incidentTimestampBefore", "jobDefinitionIdIn", "processDefinitionKeyIn",
-        "rootCauseIncidentId", "tenantIdIn"}),
     "execution": frozenset({
-        "active", "incidentId", "incidentMessage", "incidentMessageLike", "incidentType", "processVariables",
-        "suspended", "variables"}),
+        "incidentId", "incidentMessage", "incidentMessageLike", "incidentType", "processVariables", "variables"}),
     "variable-instance": frozenset({
         "activityInstanceIdIn", "batchIdIn", "caseExecutionIdIn", "caseInstanceIdIn", "executionIdIn", "taskIdIn",
         "tenantIdIn", "variableScopeIdIn", "variableValues"}),
@@ -64,9 +59,7 @@ NOT_READ: dict[str, frozenset[str]] = {
         "failedActivityIdIn", "hostname", "jobExceptionMessage", "jobPriorityHigherThanOrEquals",
         "jobPriorityLowerThanOrEquals", "withoutTenantId"}),
     "history/incident": frozenset({
-        "causeIncidentId", "executionId", "failedActivityId", "historyConfiguration", "incidentMessage",
-        "incidentMessageLike", "jobDefinitionIdIn", "processDefinitionKeyIn", "rootCauseIncidentId", "tenantIdIn",
-        "withoutTenantId"}),
+        "historyConfiguration"}),
     "history/detail": frozenset({
         "caseExecutionId", "caseInstanceId"}),
     "history/user-operation": frozenset({
