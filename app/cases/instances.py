@@ -693,11 +693,13 @@ def instance_query(*, instance_ids: list[str] | None = None, business_key: str |
         query = query.where(ProcessInstance.id.in_(instance_ids))
     if suspended is not None:
         query = query.where(ProcessInstance.suspended.is_(suspended))
+    order = []
     if narrowing is not None:
-        query = query.where(*_narrowed(narrowing)).order_by(
-            *(INSTANCE_SORTS[key].desc() if descending else INSTANCE_SORTS[key].asc()
-              for key, descending in narrowing.sorting))
-    return query
+        query = query.where(*_narrowed(narrowing))
+        order = [INSTANCE_SORTS[key].desc() if descending else INSTANCE_SORTS[key].asc()
+                 for key, descending in narrowing.sorting]
+    # By id after the order asked, as Camunda's default: pages and a batch's targets come the same each time.
+    return query.order_by(*order, ProcessInstance.id)
 
 
 def readable_instance(services: Services, instance_id: str, viewer: Principal) -> ProcessInstance:

@@ -217,6 +217,10 @@ def test_camundas_further_process_instance_filters_and_sort_keys(client):
     assert found(rootProcessInstanceId=parent) == sorted([parent, child])
     assert found(withoutTenantId="true") == sorted([parent, child, external])
     assert found(processDefinitionWithoutTenantId="true") == sorted([parent, child, external])
+    # Without a sort, by id as Camunda's default: pages follow one another without gaps or repeats.
+    pages = [client.get("/process-instance", params={"firstResult": first, "maxResults": 2}).json()
+             for first in (0, 2)]
+    assert [row["id"] for page in pages for row in page] == sorted([parent, child, external])
     ordered = client.get("/process-instance", params={"sortBy": "definitionKey", "sortOrder": "desc"}).json()
     assert [row["id"] for row in ordered] == [parent, external, child]
     assert [row["id"] for row in client.post("/process-instance", json={"sorting": [
