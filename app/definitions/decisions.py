@@ -20,7 +20,14 @@ from app.persistence.models import (
     Deployment,
     ProcessDefinition,
 )
-from app.persistence.queries import latest_versions_only, like, resource_text
+from app.persistence.queries import (
+    DefinitionNarrowing,
+    definition_sorts,
+    latest_versions_only,
+    like,
+    narrowed_definitions,
+    resource_text,
+)
 
 if TYPE_CHECKING:
     from app.context import Services
@@ -124,10 +131,23 @@ def resolve(services: Services, session: Session, lookup: DecisionLookup, defini
     return found[0].id, services.decision_tables.get(session, found[0].id)
 
 
+# Camunda's decision definition sort keys.
+DECISION_SORTS = {**definition_sorts(DecisionDefinition),
+                  "decisionRequirementsDefinitionKey": DecisionDefinition.decision_requirements_definition_key}
+
+
 def definition_query(*, ids: list[str] | None = None, key: str | None = None, deployment_id: str | None = None,
                      latest_version: bool = False, version: int | None = None, requirements_id: str | None = None,
-                     requirements_key: str | None = None) -> Select:
+                     requirements_key: str | None = None, without_requirements: bool = False,
+                     narrowing: DefinitionNarrowing | None = None) -> Select:
     query = select(DecisionDefinition)
+    if without_requirements:
+        query = query.where(DecisionDefinition.decision_requirements_definition_id.is_(None))
+    order: list[Any] = []
+    if narrowing is not None:
+        query = query.where(*narrowed_definitions(DecisionDefinition, narrowing))
+        order = [DECISION_SORTS[sort_key].desc() if descending else DECISION_SORTS[sort_key].asc()
+                 for sort_key, descending in narrowing.sorting]
     if ids:
         query = query.where(DecisionDefinition.id.in_(ids))
     for value, column in [(key, DecisionDefinition.key), (deployment_id, DecisionDefinition.deployment_id),
@@ -138,7 +158,7 @@ def definition_query(*, ids: list[str] | None = None, key: str | None = None, de
             query = query.where(column == value)
     if latest_version:
         query = latest_versions_only(query, DecisionDefinition)
-    return query.order_by(DecisionDefinition.key, DecisionDefinition.version)
+    return query.order_by(*order, DecisionDefinition.key, DecisionDefinition.version)
 
 
 def get_definition(session: Session, *, definition_id: str | None = None, key: str | None = None,

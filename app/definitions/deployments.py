@@ -37,7 +37,14 @@ from app.persistence.models import (
     ProcessInstance,
     Timer,
 )
-from app.persistence.queries import latest_versions_only, like, resource_text
+from app.persistence.queries import (
+    DefinitionNarrowing,
+    definition_sorts,
+    latest_versions_only,
+    like,
+    narrowed_definitions,
+    resource_text,
+)
 
 
 @dataclass
@@ -227,78 +234,33 @@ def resources_of(session: Session, deployment_id: str) -> list[DeploymentResourc
 
 
 @dataclass(frozen=True)
-class DefinitionNarrowing:
-    """Camunda's further process definition filters; each given must hold."""
+class IncidentMatch:
+    """Camunda's incident filters of the process definition query: an open incident of it that is so."""
 
-    key_like: str | None = None
-    name_like: str | None = None
-    version_tag: str | None = None
-    version_tag_like: str | None = None
-    without_version_tag: bool = False
-    resource_name: str | None = None
-    resource_name_like: str | None = None
-    tenant_ids: tuple[str, ...] = ()
-    with_untenanted: bool = False
-    without_tenant: bool = False
-    deployed_after: datetime | None = None
-    deployed_at: datetime | None = None
     incident_id: str | None = None
     incident_type: str | None = None
-    incident_message: str | None = None
-    incident_message_like: str | None = None
-    sorting: tuple[tuple[str, bool], ...] = ()
+    message: str | None = None
+    message_like: str | None = None
+
+    def condition(self) -> ColumnElement[bool] | None:
+        incident = [Incident.process_definition_id == ProcessDefinition.id, Incident.end_time.is_(None)]
+        for wanted, column in ((self.incident_id, Incident.id), (self.incident_type, Incident.incident_type),
+                               (self.message, Incident.message)):
+            if wanted is not None:
+                incident.append(column == wanted)
+        if self.message_like is not None:
+            incident.append(like(Incident.message, self.message_like))
+        return exists().where(*incident) if len(incident) > 2 else None
 
 
-def _deployed() -> Any:
-    return select(Deployment.deployment_time).where(Deployment.id == ProcessDefinition.deployment_id).scalar_subquery()
-
-
-# Camunda's process definition sort keys.
-DEFINITION_SORTS: dict[str, Any] = {
-    "key": ProcessDefinition.key, "id": ProcessDefinition.id, "name": ProcessDefinition.name,
-    "version": ProcessDefinition.version, "deploymentId": ProcessDefinition.deployment_id,
-    "tenantId": ProcessDefinition.tenant_id, "versionTag": ProcessDefinition.version_tag, "deployTime": _deployed()}
-
-
-def _narrowed(n: DefinitionNarrowing) -> list[ColumnElement[bool]]:
-    found: list[ColumnElement[bool]] = []
-    for value, column in ((n.version_tag, ProcessDefinition.version_tag),
-                          (n.resource_name, ProcessDefinition.resource_name)):
-        if value is not None:
-            found.append(column == value)
-    for pattern, column in ((n.key_like, ProcessDefinition.key), (n.name_like, ProcessDefinition.name),
-                            (n.version_tag_like, ProcessDefinition.version_tag),
-                            (n.resource_name_like, ProcessDefinition.resource_name)):
-        if pattern is not None:
-            found.append(like(column, pattern))
-    if n.without_version_tag:
-        found.append(ProcessDefinition.version_tag.is_(None))
-    if n.tenant_ids:
-        tenanted = ProcessDefinition.tenant_id.in_(n.tenant_ids)
-        found.append(or_(tenanted, ProcessDefinition.tenant_id.is_(None)) if n.with_untenanted else tenanted)
-    if n.without_tenant:
-        found.append(ProcessDefinition.tenant_id.is_(None))
-    if n.deployed_after is not None:
-        found.append(_deployed() > n.deployed_after)
-    if n.deployed_at is not None:
-        found.append(_deployed() == n.deployed_at)
-    incident = [Incident.process_definition_id == ProcessDefinition.id, Incident.end_time.is_(None)]
-    for wanted, incident_column in ((n.incident_id, Incident.id), (n.incident_type, Incident.incident_type),
-                                    (n.incident_message, Incident.message)):
-        if wanted is not None:
-            incident.append(incident_column == wanted)
-    if n.incident_message_like is not None:
-        incident.append(like(Incident.message, n.incident_message_like))
-    if len(incident) > 2:
-        found.append(exists().where(*incident))
-    return found
+DEFINITION_SORTS = definition_sorts(ProcessDefinition)
 
 
 def definition_query(*, ids: list[str] | None = None, key: str | None = None, keys: list[str] | None = None,
                      latest_version: bool = False,
                      deployment_id: str | None = None, name: str | None = None,
                      version: int | None = None, suspended: bool | None = None,
-                     narrowing: DefinitionNarrowing | None = None) -> Select:
+                     narrowing: DefinitionNarrowing | None = None, incident: IncidentMatch | None = None) -> Select:
     query = select(ProcessDefinition)
     if ids:
         query = query.where(ProcessDefinition.id.in_(ids))
@@ -316,11 +278,14 @@ def definition_query(*, ids: list[str] | None = None, key: str | None = None, ke
         query = query.where(ProcessDefinition.suspended.is_(suspended))
     if latest_version:
         query = latest_versions_only(query, ProcessDefinition)
+    matched = incident.condition() if incident is not None else None
+    if matched is not None:
+        query = query.where(matched)
     order: list[Any] = []
     if narrowing is not None:
-        query = query.where(*_narrowed(narrowing))
-        order = [DEFINITION_SORTS[key].desc() if descending else DEFINITION_SORTS[key].asc()
-                 for key, descending in narrowing.sorting]
+        query = query.where(*narrowed_definitions(ProcessDefinition, narrowing))
+        order = [DEFINITION_SORTS[sort_key].desc() if descending else DEFINITION_SORTS[sort_key].asc()
+                 for sort_key, descending in narrowing.sorting]
     return query.order_by(*order, ProcessDefinition.key, ProcessDefinition.version)
 
 

@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidRequest
 from app.persistence.models import (
     DecisionDefinition,
     DecisionRequirementsDefinition,
+    Deployment,
     DeploymentResource,
     ProcessDefinition,
     ProcessInstance,
@@ -29,6 +32,63 @@ def page(session: Session, query: Select, first_result: int = 0, max_results: in
         query = query.limit(max_results)
     rows = session.execute(query).all()
     return [row[0] for row in rows] if rows and len(rows[0]) == 1 else list(rows)
+
+
+@dataclass(frozen=True)
+class DefinitionNarrowing:
+    """Camunda's further filters of a process or decision definition query; each given must hold."""
+
+    key_like: str | None = None
+    name: str | None = None
+    name_like: str | None = None
+    version_tag: str | None = None
+    version_tag_like: str | None = None
+    without_version_tag: bool = False
+    resource_name: str | None = None
+    resource_name_like: str | None = None
+    tenant_ids: tuple[str, ...] = ()
+    with_untenanted: bool = False
+    without_tenant: bool = False
+    deployed_after: datetime | None = None
+    deployed_at: datetime | None = None
+    sorting: tuple[tuple[str, bool], ...] = ()
+
+
+def _deployed(definition: type[ProcessDefinition] | type[DecisionDefinition]) -> Any:
+    return select(Deployment.deployment_time).where(Deployment.id == definition.deployment_id).scalar_subquery()
+
+
+def definition_sorts(definition: type[ProcessDefinition] | type[DecisionDefinition]) -> dict[str, Any]:
+    """Camunda's sort keys both definition queries share, by the column each orders."""
+    return {"key": definition.key, "id": definition.id, "name": definition.name, "version": definition.version,
+            "deploymentId": definition.deployment_id, "tenantId": definition.tenant_id,
+            "versionTag": definition.version_tag, "deployTime": _deployed(definition)}
+
+
+def narrowed_definitions(definition: type[ProcessDefinition] | type[DecisionDefinition],
+                         n: DefinitionNarrowing) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    for value, column in ((n.name, definition.name), (n.version_tag, definition.version_tag),
+                          (n.resource_name, definition.resource_name)):
+        if value is not None:
+            found.append(column == value)
+    for pattern, column in ((n.key_like, definition.key), (n.name_like, definition.name),
+                            (n.version_tag_like, definition.version_tag),
+                            (n.resource_name_like, definition.resource_name)):
+        if pattern is not None:
+            found.append(like(column, pattern))
+    if n.without_version_tag:
+        found.append(definition.version_tag.is_(None))
+    if n.tenant_ids:
+        tenanted = definition.tenant_id.in_(n.tenant_ids)
+        found.append(or_(tenanted, definition.tenant_id.is_(None)) if n.with_untenanted else tenanted)
+    if n.without_tenant:
+        found.append(definition.tenant_id.is_(None))
+    if n.deployed_after is not None:
+        found.append(_deployed(definition) > n.deployed_after)
+    if n.deployed_at is not None:
+        found.append(_deployed(definition) == n.deployed_at)
+    return found
 
 
 def latest_versions_only(query: Select, definition: type[ProcessDefinition] | type[DecisionDefinition]

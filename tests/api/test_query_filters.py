@@ -2,7 +2,7 @@
 read answer 400 naming them, so that no client, and no batch named by a query, gets more than it asked."""
 from __future__ import annotations
 
-from tests.support.bpmn_text import process
+from tests.support.bpmn_text import grading, process
 from tests.support.http import start
 
 REVIEW = process("filter_review", """
@@ -361,3 +361,29 @@ def test_executions_are_suspended_with_their_case(client):
             "/execution/count", json={"active": True})
         assert active.json() == {"count": 1}
     assert [row["id"] for row in client.get("/execution", params={"active": "true"}).json()] == [running]
+
+
+def test_camundas_further_decision_definition_filters_and_sort_keys(client):
+    first = _deploy(client, "grading.dmn", grading("province", version_tag="2026-a"))
+    second = _deploy(client, "grading.dmn", grading("city"), **{"tenant-id": "xj"})
+    [v1], [xj] = (list(d["deployedDecisionDefinitions"]) for d in (first, second))
+
+    def ids(**criteria) -> list[str]:
+        answer = client.get("/decision-definition", params=criteria)
+        assert answer.status_code == 200, answer.text
+        assert client.get("/decision-definition/count", params=criteria).json() == {"count": len(answer.json())}
+        return sorted(row["id"] for row in answer.json())
+
+    both = sorted([v1, xj])
+    assert ids(keyLike="grad%") == both and ids(keyLike="x%") == []
+    assert ids(name="分级监管") == both and ids(nameLike="分级%") == both and ids(name="分级") == []
+    assert ids(versionTag="2026-a") == [v1] and ids(versionTagLike="2026%") == [v1]
+    assert ids(resourceName="grading.dmn") == both and ids(resourceNameLike="%.bpmn") == []
+    assert ids(tenantIdIn="xj") == [xj] and ids(withoutTenantId="true") == [v1]
+    assert ids(tenantIdIn="xj", includeDecisionDefinitionsWithoutTenantId="true") == both
+    assert ids(deployedAt=first["deploymentTime"]) == both and ids(deployedAfter=first["deploymentTime"]) == []
+    # A file of one decision makes no requirements definition, as in Camunda.
+    assert ids(withoutDecisionRequirementsDefinition="true") == both
+    ordered = client.get("/decision-definition", params={"sortBy": "tenantId", "sortOrder": "desc"}).json()
+    assert len(ordered) == 2
+    assert client.get("/decision-definition", params={"sortBy": "category", "sortOrder": "asc"}).status_code == 400

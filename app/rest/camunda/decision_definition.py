@@ -12,40 +12,55 @@ from app.rest.camunda import render
 from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import flag, history_time_to_live, integer, query_dict, text, text_list
+from app.rest.params import flag, history_time_to_live, integer, query_dict, sort_order, text, text_list
 from app.rest.routing import ServiceRouter
-from app.rest.variables import decode_variables, encode_variables
+from app.rest.variables import decode_variables, encode_variables, optional_instant
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
 
 router = ServiceRouter(prefix="/engine-rest/decision-definition", tags=["decision-definition"])
 
-_LISTS = frozenset({"decisionDefinitionIdIn"})
+_LISTS = frozenset({"decisionDefinitionIdIn", "tenantIdIn"})
 # How long the history of a decision's evaluations is kept is for administrators.
 _UPDATE = role(permission="UPDATE", resource_type="DecisionDefinition")
 
 
-def _query(p: dict[str, Any]) -> Select:
+def _query(p: dict[str, Any], services: Services) -> Select:
     refuse_unread(p, "decision-definition")
+    zone = services.settings.zone
     ids = (text_list(p.get("decisionDefinitionIdIn"), "decisionDefinitionIdIn")
            or ([p["decisionDefinitionId"]] if text(p, "decisionDefinitionId") else []))
+    narrowing = decisions.DefinitionNarrowing(
+        key_like=text(p, "keyLike"), name=text(p, "name"), name_like=text(p, "nameLike"),
+        version_tag=text(p, "versionTag"), version_tag_like=text(p, "versionTagLike"),
+        resource_name=text(p, "resourceName"), resource_name_like=text(p, "resourceNameLike"),
+        tenant_ids=tuple(text_list(p.get("tenantIdIn"), "tenantIdIn")),
+        with_untenanted=flag(p.get("includeDecisionDefinitionsWithoutTenantId"),
+                             "includeDecisionDefinitionsWithoutTenantId"),
+        without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId"),
+        deployed_after=optional_instant(p, "deployedAfter", zone),
+        deployed_at=optional_instant(p, "deployedAt", zone),
+        sorting=tuple((key, order == "desc") for key, order in sort_order(p, decisions.DECISION_SORTS)))
     return decisions.definition_query(ids=ids, key=text(p, "key"), deployment_id=text(p, "deploymentId"),
                                       latest_version=flag(p.get("latestVersion"), "latestVersion"),
                                       version=integer(p.get("version"), "version"),
                                       requirements_id=text(p, "decisionRequirementsDefinitionId"),
-                                      requirements_key=text(p, "decisionRequirementsDefinitionKey"))
+                                      requirements_key=text(p, "decisionRequirementsDefinitionKey"),
+                                      without_requirements=flag(p.get("withoutDecisionRequirementsDefinition"),
+                                                                "withoutDecisionRequirementsDefinition"),
+                                      narrowing=narrowing)
 
 
 @router.get("")
 def list_decision_definitions(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
     params = query_dict(request, _LISTS)
-    return listed(services, _query(params), params, render.decision_definition)
+    return listed(services, _query(params, services), params, render.decision_definition)
 
 
 @router.get("/count")
 def count_decision_definitions(request: Request, services: ServicesDep) -> dict[str, int]:
-    return counted(services, _query(query_dict(request, _LISTS)))
+    return counted(services, _query(query_dict(request, _LISTS), services))
 
 
 def _one(services: Services, **which: str) -> dict[str, Any]:

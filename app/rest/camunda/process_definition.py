@@ -69,9 +69,10 @@ def _query(p: dict[str, Any], services: Services) -> Select:
             without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId"),
             deployed_after=optional_instant(p, "deployedAfter", zone),
             deployed_at=optional_instant(p, "deployedAt", zone),
+            sorting=tuple((key, order == "desc") for key, order in sort_order(p, deployments.DEFINITION_SORTS))),
+        incident=deployments.IncidentMatch(
             incident_id=text(p, "incidentId"), incident_type=text(p, "incidentType"),
-            incident_message=text(p, "incidentMessage"), incident_message_like=text(p, "incidentMessageLike"),
-            sorting=tuple((key, order == "desc") for key, order in sort_order(p, deployments.DEFINITION_SORTS))))
+            message=text(p, "incidentMessage"), message_like=text(p, "incidentMessageLike")))
     return query
 
 

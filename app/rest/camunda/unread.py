@@ -50,9 +50,7 @@ NOT_READ: dict[str, frozenset[str]] = {
         "category", "categoryLike", "notStartableInTasklist", "startableBy", "startableInTasklist",
         "startablePermissionCheck"}),
     "decision-definition": frozenset({
-        "category", "categoryLike", "deployedAfter", "deployedAt", "keyLike", "name", "nameLike", "resourceName",
-        "resourceNameLike", "tenantIdIn", "versionTag", "versionTagLike", "withoutDecisionRequirementsDefinition",
-        "withoutTenantId"}),
+        "category", "categoryLike"}),
     "job-definition": frozenset({
         "tenantIdIn", "withOverridingJobPriority", "withoutTenantId"}),
     "history/job-log": frozenset({
