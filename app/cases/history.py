@@ -231,6 +231,13 @@ class ActivityFilter:
     finished_before: datetime | None = None
     finished_after: datetime | None = None
     viewer: Principal | None = None
+    # Of the historic task query: the case's business keys and definition name, the task's end.
+    business_keys: list[str] = field(default_factory=list)
+    business_key_like: str | None = None
+    definition_name: str | None = None
+    delete_reason: str | None = None
+    delete_reason_like: str | None = None
+    without_tenant: bool = False
 
 
 ACTIVITY_SORT = {"activityInstanceId": ActivityInstance.id, "instanceId": ActivityInstance.process_instance_id,
@@ -277,9 +284,15 @@ def activity_query(c: ActivityFilter) -> Select:
     instances = select(ProcessInstance.id)
     for wanted, of_instance in [(c.business_key is not None, ProcessInstance.business_key == c.business_key),
                                 (c.process_finished, ProcessInstance.end_time.is_not(None)),
-                                (c.process_unfinished, ProcessInstance.end_time.is_(None))]:
+                                (c.process_unfinished, ProcessInstance.end_time.is_(None)),
+                                (bool(c.business_keys), ProcessInstance.business_key.in_(c.business_keys)),
+                                (c.business_key_like is not None,
+                                 like(ProcessInstance.business_key, c.business_key_like or ""))]:
         if wanted:
             query = query.where(a.process_instance_id.in_(instances.where(of_instance)))
+    if c.definition_name is not None:
+        query = query.where(a.process_definition_id.in_(
+            select(ProcessDefinition.id).where(ProcessDefinition.name == c.definition_name)))
     sortable = {**ACTIVITY_SORT, **TASK_SORT}
     order = [sortable[key].desc() if desc else sortable[key].asc() for key, desc in c.sort_desc.items()]
     return query.order_by(*order, ActivityInstance.start_time, ActivityInstance.sequence)
@@ -295,7 +308,8 @@ _HISTORIC_TASK_SORT = {"taskId": "id", "activityInstanceId": "id", "processDefin
 def _of_process_only(c: ActivityFilter) -> bool:
     """Whether the historic task query names something only a task of a process has."""
     return any([c.process_instance_id, c.business_key, c.process_definition_id, c.process_definition_key,
-                c.activity_id, c.activity_ids, c.process_finished, c.process_unfinished])
+                c.activity_id, c.activity_ids, c.process_finished, c.process_unfinished, c.business_keys,
+                c.business_key_like is not None, c.definition_name is not None])
 
 
 def _standalone_history(c: ActivityFilter) -> Select:
@@ -346,7 +360,14 @@ def historic_task_query(c: ActivityFilter) -> Select:
         rows = union_all(of_cases, _standalone_history(c)).subquery()
     order = [rows.c[_HISTORIC_TASK_SORT[key]].desc() if desc else rows.c[_HISTORIC_TASK_SORT[key]].asc()
              for key, desc in c.sort_desc.items()]
-    return select(rows).order_by(*order, rows.c.start_time, rows.c.sequence, rows.c.id)
+    query = select(rows).order_by(*order, rows.c.start_time, rows.c.sequence, rows.c.id)
+    if c.delete_reason is not None:
+        query = query.where(rows.c.delete_reason == c.delete_reason)
+    if c.delete_reason_like is not None:
+        query = query.where(like(rows.c.delete_reason, c.delete_reason_like))
+    if c.without_tenant:
+        query = query.where(rows.c.tenant_id.is_(None))
+    return query
 
 
 def historic_instance(session: Session, instance_id: str) -> tuple[ProcessInstance, ProcessDefinition, str | None]:

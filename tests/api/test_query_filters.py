@@ -387,3 +387,25 @@ def test_camundas_further_decision_definition_filters_and_sort_keys(client):
     ordered = client.get("/decision-definition", params={"sortBy": "tenantId", "sortOrder": "desc"}).json()
     assert len(ordered) == 2
     assert client.get("/decision-definition", params={"sortBy": "category", "sortOrder": "asc"}).status_code == 400
+
+
+def test_camundas_further_historic_task_filters(client):
+    _deploy(client, "review.bpmn", REVIEW.replace(b'isExecutable="true"', 'isExecutable="true" name="初审流程"'.encode()))
+    done, dropped = (start(client, "filter_review", business_key=key).json()["id"] for key in ("BK-1", "BK-2"))
+    [task] = client.get("/task", params={"processInstanceId": done}).json()
+    client.post(f"/task/{task['id']}/complete", json={}).raise_for_status()
+    assert client.delete(f"/process-instance/{dropped}").status_code == 204
+
+    def cases(**criteria) -> list[str]:
+        answer = client.get("/history/task", params=criteria)
+        assert answer.status_code == 200, answer.text
+        assert client.post("/history/task/count", json=criteria).json() == {"count": len(answer.json())}
+        return sorted(row["processInstanceId"] for row in answer.json())
+
+    both = sorted([done, dropped])
+    assert cases(processInstanceBusinessKeyIn="BK-1,BK-9") == [done]
+    assert cases(processInstanceBusinessKeyLike="BK-%") == both
+    assert cases(processDefinitionName="初审流程") == both and cases(processDefinitionName="其他") == []
+    assert cases(taskDeleteReason="completed") == [done] and cases(taskDeleteReason="deleted") == [dropped]
+    assert cases(taskDeleteReasonLike="del%") == [dropped]
+    assert cases(withoutTenantId="true") == both

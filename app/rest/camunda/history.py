@@ -211,7 +211,7 @@ def historic_activity(activity_instance_id: str, services: ServicesDep, viewer: 
                                     services.settings.zone)
 
 
-_TASK_LISTS = frozenset({"taskDefinitionKeyIn", "tenantIdIn"})
+_TASK_LISTS = frozenset({"taskDefinitionKeyIn", "tenantIdIn", "processInstanceBusinessKeyIn"})
 
 
 def _task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> history.ActivityFilter:
@@ -237,6 +237,11 @@ def _task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> hi
         started_after=optional_instant(p, "startedAfter", zone),
         finished_before=optional_instant(p, "finishedBefore", zone),
         finished_after=optional_instant(p, "finishedAfter", zone),
+        business_keys=text_list(p.get("processInstanceBusinessKeyIn"), "processInstanceBusinessKeyIn"),
+        business_key_like=text(p, "processInstanceBusinessKeyLike"),
+        definition_name=text(p, "processDefinitionName"), delete_reason=text(p, "taskDeleteReason"),
+        delete_reason_like=text(p, "taskDeleteReasonLike"),
+        without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId"),
         sort_desc=queries.sorting(p, history.TASK_SORT))
 
 

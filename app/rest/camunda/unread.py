@@ -36,13 +36,11 @@ NOT_READ: dict[str, frozenset[str]] = {
         "completeScope", "executionId", "withoutTenantId"}),
     "history/task": frozenset({
         "activityInstanceIdIn", "caseDefinitionId", "caseDefinitionKey", "caseDefinitionName", "caseExecutionId",
-        "caseInstanceId", "orQueries", "processDefinitionName", "processInstanceBusinessKeyIn",
-        "processInstanceBusinessKeyLike", "processVariables", "rootProcessInstanceId", "taskDeleteReason",
-        "taskDeleteReasonLike", "taskDescription", "taskDescriptionLike", "taskDueDate", "taskDueDateAfter",
-        "taskDueDateBefore", "taskFollowUpDate", "taskFollowUpDateAfter", "taskFollowUpDateBefore",
-        "taskHadCandidateGroup", "taskHadCandidateUser", "taskInvolvedGroup", "taskInvolvedUser", "taskOwner",
-        "taskOwnerLike", "taskParentTaskId", "taskPriority", "taskVariables", "withCandidateGroups",
-        "withoutCandidateGroups", "withoutTaskDueDate", "withoutTenantId"}),
+        "caseInstanceId", "orQueries", "processVariables", "rootProcessInstanceId", "taskDescription",
+        "taskDescriptionLike", "taskDueDate", "taskDueDateAfter", "taskDueDateBefore", "taskFollowUpDate",
+        "taskFollowUpDateAfter", "taskFollowUpDateBefore", "taskHadCandidateGroup", "taskHadCandidateUser",
+        "taskInvolvedGroup", "taskInvolvedUser", "taskOwner", "taskOwnerLike", "taskParentTaskId", "taskPriority",
+        "taskVariables", "withCandidateGroups", "withoutCandidateGroups", "withoutTaskDueDate"}),
     "history/variable-instance": frozenset({
         "activityInstanceIdIn", "caseActivityIdIn", "caseExecutionIdIn", "caseInstanceId", "executionIdIn", "taskIdIn",
         "tenantIdIn", "variableTypeIn", "variableValue", "withoutTenantId"}),
