@@ -409,3 +409,35 @@ def test_camundas_further_historic_task_filters(client):
     assert cases(taskDeleteReason="completed") == [done] and cases(taskDeleteReason="deleted") == [dropped]
     assert cases(taskDeleteReasonLike="del%") == [dropped]
     assert cases(withoutTenantId="true") == both
+
+
+def test_job_definitions_filter_by_region_and_overriding_priority_and_sort(client):
+    waits = process("filter_waits", """
+      <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="a_wait" />
+      <bpmn:intermediateCatchEvent id="a_wait"><bpmn:timerEventDefinition><bpmn:timeDuration>P1D</bpmn:timeDuration>
+      </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+      <bpmn:sequenceFlow id="f2" sourceRef="a_wait" targetRef="b_wait" />
+      <bpmn:intermediateCatchEvent id="b_wait"><bpmn:timerEventDefinition><bpmn:timeDuration>P2D</bpmn:timeDuration>
+      </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+      <bpmn:sequenceFlow id="f3" sourceRef="b_wait" targetRef="end" /><bpmn:endEvent id="end" />""")
+    _deploy(client, "waits.bpmn", waits)
+    _deploy(client, "waits.bpmn", waits.replace(b"filter_waits", b"regional_waits"), **{"tenant-id": "xj"})
+
+    def activities(**criteria) -> list[str]:
+        answer = client.get("/job-definition", params=criteria)
+        assert answer.status_code == 200, answer.text
+        assert client.post("/job-definition/count", json=criteria).json() == {"count": len(answer.json())}
+        return [f"{row['processDefinitionKey']}#{row['activityId']}" for row in answer.json()]
+
+    assert sorted(activities(tenantIdIn="xj")) == ["regional_waits#a_wait", "regional_waits#b_wait"]
+    assert sorted(activities(withoutTenantId="true")) == ["filter_waits#a_wait", "filter_waits#b_wait"]
+    assert len(activities(tenantIdIn="xj", includeJobDefinitionsWithoutTenantId="true")) == 4
+    assert activities(withOverridingJobPriority="true") == []
+    [one] = [row for row in client.get("/job-definition", params={"activityIdIn": "b_wait"}).json()
+             if row["tenantId"] is None]
+    assert client.put(f"/job-definition/{one['id'].replace('#', '%23')}/jobPriority", json={"priority": 9}
+                      ).status_code == 204
+    assert activities(withOverridingJobPriority="true") == ["filter_waits#b_wait"]
+    assert activities(sortBy="activityId", sortOrder="desc", withoutTenantId="true") == [
+        "filter_waits#b_wait", "filter_waits#a_wait"]
+    assert client.get("/job-definition", params={"sortBy": "suspended", "sortOrder": "asc"}).status_code == 400

@@ -2,6 +2,7 @@
 version (app.cases.timers.job_definitions), and what operators set on them (app.cases.jobs)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request, Response
@@ -10,15 +11,14 @@ from app.access.permissions import SYSTEMS
 from app.cases import jobs, timers
 from app.context import Services
 from app.rest.camunda.job import refuse_retries
-from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import page_bounds
-from app.rest.params import flag, query_dict, required_boolean, suspension_state, text_list
+from app.rest.params import flag, query_dict, required_boolean, sort_order, suspension_state, text_list
 from app.rest.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/engine-rest/job-definition", tags=["job definition"])
 _OPERATOR = role(SYSTEMS, permission="UPDATE", resource_type="JobDefinition")
-_LISTS = frozenset({"activityIdIn"})
+_LISTS = frozenset({"activityIdIn", "tenantIdIn"})
 
 
 def _render(job: timers.JobDefinition) -> dict[str, Any]:
@@ -30,10 +30,30 @@ def _render(job: timers.JobDefinition) -> dict[str, Any]:
             "deploymentId": definition.deployment_id}
 
 
+# Camunda's job definition sort keys, by what each orders (None last, as text).
+_SORTS: dict[str, Callable[[timers.JobDefinition], Any]] = {
+    "jobDefinitionId": lambda job: job.id, "activityId": lambda job: job.timer.activity_id,
+    "processDefinitionId": lambda job: job.definition.id, "processDefinitionKey": lambda job: job.definition.key,
+    "jobType": lambda job: job.timer.job_type or "", "jobConfiguration": lambda job: job.timer.configuration or "",
+    "tenantId": lambda job: job.definition.tenant_id or ""}
+
+
 def _found(services: Services, criteria: dict[str, Any]) -> list[timers.JobDefinition]:
-    refuse_unread(criteria, "job-definition")
     activities = text_list(criteria.get("activityIdIn"), "activityIdIn")
-    return timers.job_definitions(services, criteria, activities=activities, suspended=suspension_state(criteria))
+    tenants = text_list(criteria.get("tenantIdIn"), "tenantIdIn")
+    untenanted = flag(criteria.get("includeJobDefinitionsWithoutTenantId"), "includeJobDefinitionsWithoutTenantId")
+    without_tenant = flag(criteria.get("withoutTenantId"), "withoutTenantId")
+    overriding = flag(criteria.get("withOverridingJobPriority"), "withOverridingJobPriority")
+    sorting = sort_order(criteria, _SORTS)
+    found = [job for job in timers.job_definitions(services, criteria, activities=activities,
+                                                   suspended=suspension_state(criteria))
+             if (not tenants or job.definition.tenant_id in tenants
+                 or (untenanted and job.definition.tenant_id is None))
+             and (not without_tenant or job.definition.tenant_id is None)
+             and (not overriding or job.overriding_priority is not None)]
+    for key, order in reversed(sorting):  # the first sort key orders last, so that it counts most
+        found.sort(key=_SORTS[key], reverse=order == "desc")
+    return found
 
 
 def _page(services: Services, criteria: dict[str, Any], paging: dict[str, Any]) -> list[dict[str, Any]]:

@@ -49,8 +49,6 @@ NOT_READ: dict[str, frozenset[str]] = {
         "startablePermissionCheck"}),
     "decision-definition": frozenset({
         "category", "categoryLike"}),
-    "job-definition": frozenset({
-        "tenantIdIn", "withOverridingJobPriority", "withoutTenantId"}),
     "history/job-log": frozenset({
         "failedActivityIdIn", "hostname", "jobExceptionMessage", "jobPriorityHigherThanOrEquals",
         "jobPriorityLowerThanOrEquals", "withoutTenantId"}),
