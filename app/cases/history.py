@@ -35,7 +35,7 @@ from app.persistence.models import (
     ProcessInstance,
     StandaloneTask,
 )
-from app.persistence.queries import like, related
+from app.persistence.queries import at_or_before, like, related
 
 if TYPE_CHECKING:
     from app.context import Services
@@ -100,9 +100,9 @@ class HistoricNarrowing:
 def _historic_narrowing(n: HistoricNarrowing) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = []
     if n.finished_before is not None:
-        found.append(ProcessInstance.end_time < n.finished_before)
+        found.append(at_or_before(ProcessInstance.end_time, n.finished_before))
     if n.finished_after is not None:
-        found.append(ProcessInstance.end_time > n.finished_after)
+        found.append(ProcessInstance.end_time >= n.finished_after)
     for wanted, status in ((n.completed, COMPLETED), (n.externally_terminated, TERMINATED)):
         if wanted:
             found.append(ProcessInstance.status == status)
@@ -128,8 +128,8 @@ def _historic_narrowing(n: HistoricNarrowing) -> list[ColumnElement[bool]]:
     incident = [Incident.process_instance_id == ProcessInstance.id]
     if n.incident_status == "open":
         incident.append(Incident.end_time.is_(None))
-    elif n.incident_status == "resolved":
-        incident.append(Incident.resolved.is_(True))
+    elif n.incident_status == "resolved":  # as Camunda: any incident that ended, resolved or deleted
+        incident.append(Incident.end_time.is_not(None))
     if n.incident_ids:
         incident.append(Incident.id.in_(n.incident_ids))
     for wanted_text, incident_column in ((n.incident_type, Incident.incident_type),
@@ -192,10 +192,11 @@ def historic_instance_query(c: InstanceFilter) -> Select:
         query = query.where(ProcessInstance.end_time.is_not(None))
     if c.unfinished:
         query = query.where(ProcessInstance.end_time.is_(None))
+    # Camunda's history bounds take the instant given.
     if c.started_before is not None:
-        query = query.where(ProcessInstance.start_time < c.started_before)
+        query = query.where(at_or_before(ProcessInstance.start_time, c.started_before))
     if c.started_after is not None:
-        query = query.where(ProcessInstance.start_time > c.started_after)
+        query = query.where(ProcessInstance.start_time >= c.started_after)
     if c.further is not None:
         query = query.where(*_historic_narrowing(c.further))
     order = [INSTANCE_SORT[key].desc() if desc else INSTANCE_SORT[key].asc() for key, desc in c.sort_desc.items()]
@@ -280,7 +281,7 @@ def activity_query(c: ActivityFilter) -> Select:
                                          (c.started_after, a.start_time, False),
                                          (c.finished_before, a.end_time, True), (c.finished_after, a.end_time, False)]:
         if instant is not None:
-            query = query.where(time_column < instant if before else time_column > instant)
+            query = query.where(at_or_before(time_column, instant) if before else time_column >= instant)
     instances = select(ProcessInstance.id)
     for wanted, of_instance in [(c.business_key is not None, ProcessInstance.business_key == c.business_key),
                                 (c.process_finished, ProcessInstance.end_time.is_not(None)),
@@ -338,7 +339,7 @@ def _standalone_history(c: ActivityFilter) -> Select:
     for instant, time_column, before in [(c.started_before, s.start_time, True), (c.started_after, s.start_time, False),
                                          (c.finished_before, s.end_time, True), (c.finished_after, s.end_time, False)]:
         if instant is not None:
-            query = query.where(time_column < instant if before else time_column > instant)
+            query = query.where(at_or_before(time_column, instant) if before else time_column >= instant)
     return query
 
 

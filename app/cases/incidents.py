@@ -24,7 +24,7 @@ from app.cases.instances import record
 from app.cases.projections import ACTIVE
 from app.context import Services
 from app.errors import BadUserRequest, InvalidRequest
-from app.persistence.models import ActivityInstance, EventSubscription, Incident, ProcessInstance
+from app.persistence.models import ActivityInstance, EventSubscription, Incident, ProcessDefinition, ProcessInstance
 
 # An annotation is an operator's note, not a document.
 ANNOTATION_LIMIT = 4000
@@ -118,7 +118,8 @@ def _execution(session: Session, execution_id: str) -> tuple[ProcessInstance, st
 # Camunda's historic incident sort keys: the incident's and those of its history.
 HISTORIC_INCIDENT_SORTS: dict[str, Any] = {
     **INCIDENT_SORTS, "createTime": Incident.created, "endTime": Incident.end_time,
-    "processDefinitionKey": Incident.process_definition_id,
+    "processDefinitionKey": select(ProcessDefinition.key).where(ProcessDefinition.id == Incident.process_definition_id)
+    .scalar_subquery(), "historyConfiguration": Incident.id,  # no incident here has a history configuration
     "incidentState": case((Incident.end_time.is_(None), 0), (Incident.resolved.is_(True), 1), else_=2)}
 
 

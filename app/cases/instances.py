@@ -630,6 +630,9 @@ class InstanceNarrowing:
     sorting: tuple[tuple[str, bool], ...] = ()
 
 
+# Activities that hold tokens rather than being where one waits.
+_SCOPE_TYPES = ("subProcess", "eventSubProcess", "transaction", "adHocSubProcess", "multiInstanceBody")
+
 # Camunda's process instance sort keys.
 INSTANCE_SORTS = {"instanceId": ProcessInstance.id, "definitionKey": ProcessInstance.definition_key,
                   "definitionId": ProcessInstance.definition_id, "tenantId": ProcessInstance.tenant_id,
@@ -651,9 +654,11 @@ def _narrowed(n: InstanceNarrowing) -> list[ColumnElement[bool]]:
         found.append(ProcessInstance.definition_id.in_(
             select(ProcessDefinition.id).where(ProcessDefinition.tenant_id.is_(None))))
     if n.activity_ids:
-        # A running activity instance of one of them: a token waits there, or a scope holds it.
+        # A running activity instance of one of them where a token waits: not a subprocess holding
+        # tokens, as Camunda matches only the activities its executions are at.
         found.append(exists().where(ActivityInstance.process_instance_id == ProcessInstance.id,
                                     ActivityInstance.activity_id.in_(n.activity_ids),
+                                    ActivityInstance.activity_type.not_in(_SCOPE_TYPES),
                                     ActivityInstance.end_time.is_(None)))
     incident = [Incident.process_instance_id == ProcessInstance.id, Incident.end_time.is_(None)]
     for value, column in ((n.incident_id, Incident.id), (n.incident_type, Incident.incident_type),

@@ -84,10 +84,14 @@ def start_timer_changed(session: Session, timer: Timer, state: str, now: datetim
 
 
 def job_log_query(p: Mapping[str, Any], *, activities: list[str], tenants: list[str], states: set[str],
-                  sort: list[tuple[str, str]], viewer: Principal) -> Select:
+                  sort: list[tuple[str, str]], viewer: Principal, executions: Sequence[str] = (),
+                  priorities: tuple[int | None, int | None] = (None, None), without_tenant: bool = False,
+                  nothing: bool = False) -> Select:
     """Camunda's historic job log query: logId, jobId, jobDefinitionId, jobDefinitionType,
     jobDefinitionConfiguration, processInstanceId, executionIdIn, processDefinitionId/Key, deploymentId,
-    the activities and tenants, the log states asked (creationLog ...), sorted as asked, then by time."""
+    the activities and tenants, the log states asked (creationLog ...), sorted as asked, then by time.
+    A timer runs in its instance's one execution; `nothing` asks for what no log row of a timer is (a
+    failure's, a host's)."""
     query = (select(JobLog, ProcessDefinition.deployment_id, ProcessInstance.root_process_instance_id)
              .outerjoin(ProcessDefinition, ProcessDefinition.id == JobLog.process_definition_id)
              .outerjoin(ProcessInstance, ProcessInstance.id == JobLog.process_instance_id))
@@ -111,6 +115,17 @@ def job_log_query(p: Mapping[str, Any], *, activities: list[str], tenants: list[
         query = query.where(JobLog.tenant_id.in_(tenants))
     if states:
         query = query.where(JobLog.state.in_(states))
+    if executions:
+        query = query.where(JobLog.process_instance_id.in_(executions))
+    lowest, highest = priorities
+    if lowest is not None:
+        query = query.where(JobLog.priority >= lowest)
+    if highest is not None:
+        query = query.where(JobLog.priority <= highest)
+    if without_tenant:
+        query = query.where(JobLog.tenant_id.is_(None))
+    if nothing:
+        query = query.where(false())
     order = [SORTS[key].desc() if direction == "desc" else SORTS[key].asc() for key, direction in sort]
     # Rows of one instant keep the order they were written in, read the way the sort asks.
     backwards = bool(sort) and sort[-1][1] == "desc"

@@ -49,7 +49,7 @@ from app.persistence.models import (
     TaskCandidate,
     UserTask,
 )
-from app.persistence.queries import like
+from app.persistence.queries import equal_ignoring_case, like, same_millisecond
 
 PENDING, RESOLVED = "PENDING", "RESOLVED"
 SORTABLE = {
@@ -159,7 +159,7 @@ def task_query(criteria: TaskFilter) -> Select:
     equal = [(c.task_id, UserTask.id), (c.process_instance_id, UserTask.process_instance_id),
              (c.process_definition_id, UserTask.process_definition_id),
              (c.process_definition_key, UserTask.process_definition_key), (c.business_key, UserTask.business_key),
-             (c.task_definition_key, UserTask.task_definition_key), (c.name, UserTask.name),
+             (c.task_definition_key, UserTask.task_definition_key),
              (c.assignee, UserTask.assignee), (c.owner, UserTask.owner),
              (c.delegation_state, UserTask.delegation_state), (c.suspended, UserTask.suspended)]
     for value, column in equal:
@@ -174,8 +174,11 @@ def task_query(criteria: TaskFilter) -> Select:
             query = query.where(column.in_(values))
     if c.business_key_like is not None:
         query = query.where(like(UserTask.business_key, c.business_key_like))
+    # Camunda compares a task's name and description in upper case.
+    if c.name is not None:
+        query = query.where(equal_ignoring_case(UserTask.name, c.name))
     if c.name_like is not None:
-        query = query.where(like(UserTask.name, c.name_like))
+        query = query.where(like(UserTask.name, c.name_like, ignore_case=True))
     if c.assigned:
         query = query.where(UserTask.assignee.is_not(None))
     if c.unassigned:
@@ -210,19 +213,25 @@ def _any_candidate(kind: str) -> Exists:
 def _further(c: TaskFilter) -> list[ColumnElement[bool]]:
     """The conditions of Camunda's further task filters, as its task query applies them."""
     found: list[ColumnElement[bool]] = []
-    for value, column in ((c.execution_id, UserTask.process_instance_id), (c.description, UserTask.description),
-                          (c.priority, UserTask.priority), (c.due_date, UserTask.due),
-                          (c.follow_up_date, UserTask.follow_up), (c.created_on, UserTask.created)):
+    for value, column in ((c.execution_id, UserTask.process_instance_id), (c.priority, UserTask.priority)):
         if value is not None:
             found.append(column == value)
+    for instant, time_column in ((c.due_date, UserTask.due), (c.follow_up_date, UserTask.follow_up),
+                                 (c.created_on, UserTask.created)):
+        if instant is not None:
+            found.append(same_millisecond(time_column, instant))
     for pattern, column in ((c.task_definition_key_like, UserTask.task_definition_key),
-                            (c.description_like, UserTask.description), (c.assignee_like, UserTask.assignee)):
+                            (c.assignee_like, UserTask.assignee)):
         if pattern is not None:
             found.append(like(column, pattern))
     if c.name_not_equal is not None:
-        found.append(UserTask.name != c.name_not_equal)
+        found.append(not_(equal_ignoring_case(UserTask.name, c.name_not_equal)))
     if c.name_not_like is not None:
-        found.append(not_(like(UserTask.name, c.name_not_like)))
+        found.append(not_(like(UserTask.name, c.name_not_like, ignore_case=True)))
+    if c.description is not None:
+        found.append(equal_ignoring_case(UserTask.description, c.description))
+    if c.description_like is not None:
+        found.append(like(UserTask.description, c.description_like, ignore_case=True))
     if c.business_key_in:
         found.append(UserTask.business_key.in_(c.business_key_in))
     if c.task_definition_key_not_in:

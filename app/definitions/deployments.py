@@ -214,11 +214,11 @@ def deployment_query(criteria: DeploymentFilter) -> Select:
         conditions.append(like(Deployment.name, c.name_like))
     if c.without_source:
         conditions.append(Deployment.source.is_(None))
-    if c.tenant_ids:
+    if c.without_tenant:  # as Camunda: it replaces a list of tenants given with it
+        conditions.append(Deployment.tenant_id.is_(None))
+    elif c.tenant_ids:
         tenanted = Deployment.tenant_id.in_(c.tenant_ids)
         conditions.append(or_(tenanted, Deployment.tenant_id.is_(None)) if c.with_untenanted else tenanted)
-    if c.without_tenant:
-        conditions.append(Deployment.tenant_id.is_(None))
     if c.before is not None:
         conditions.append(Deployment.deployment_time < c.before)
     if c.after is not None:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidRequest
@@ -72,31 +72,37 @@ def narrowed_definitions(definition: type[ProcessDefinition] | type[DecisionDefi
                           (n.resource_name, definition.resource_name)):
         if value is not None:
             found.append(column == value)
-    for pattern, column in ((n.key_like, definition.key), (n.name_like, definition.name),
-                            (n.version_tag_like, definition.version_tag),
+    for pattern, column in ((n.key_like, definition.key), (n.version_tag_like, definition.version_tag),
                             (n.resource_name_like, definition.resource_name)):
         if pattern is not None:
             found.append(like(column, pattern))
+    if n.name_like is not None:
+        # Camunda compares a process definition's name in upper case, a decision's as it is.
+        found.append(like(definition.name, n.name_like, ignore_case=definition is ProcessDefinition))
     if n.without_version_tag:
         found.append(definition.version_tag.is_(None))
-    if n.tenant_ids:
+    if n.without_tenant:  # as Camunda: it replaces a list of tenants given with it
+        found.append(definition.tenant_id.is_(None))
+    elif n.tenant_ids:
         tenanted = definition.tenant_id.in_(n.tenant_ids)
         found.append(or_(tenanted, definition.tenant_id.is_(None)) if n.with_untenanted else tenanted)
-    if n.without_tenant:
-        found.append(definition.tenant_id.is_(None))
     if n.deployed_after is not None:
         found.append(_deployed(definition) > n.deployed_after)
     if n.deployed_at is not None:
-        found.append(_deployed(definition) == n.deployed_at)
+        found.append(same_millisecond(_deployed(definition), n.deployed_at))
     return found
 
 
 def latest_versions_only(query: Select, definition: type[ProcessDefinition] | type[DecisionDefinition]
                          | type[DecisionRequirementsDefinition]) -> Select:
-    """Keep only the newest version of each key of a definition table (process or decision)."""
-    newest = (select(definition.key, func.max(definition.version).label("version"))
-              .group_by(definition.key).subquery())
-    return query.join(newest, (newest.c.key == definition.key) & (newest.c.version == definition.version))
+    """Keep only the newest version of each key of a definition table (process or decision), per tenant,
+    as each tenant numbers its versions of a key."""
+    newest = (select(definition.key, definition.tenant_id, func.max(definition.version).label("version"))
+              .group_by(definition.key, definition.tenant_id).subquery())
+    same_tenant = or_(newest.c.tenant_id == definition.tenant_id,
+                      and_(newest.c.tenant_id.is_(None), definition.tenant_id.is_(None)))
+    return query.join(newest, (newest.c.key == definition.key) & (newest.c.version == definition.version)
+                      & same_tenant)
 
 
 def _like_tokens(pattern: str) -> list[Any]:
@@ -120,10 +126,29 @@ def _like_tokens(pattern: str) -> list[Any]:
     return tokens
 
 
-def like(column: SQLColumnExpression[str | None], pattern: str) -> ColumnElement[bool]:
-    """`column LIKE pattern` in SQL, with Camunda's escape character and a bounded pattern."""
+def like(column: SQLColumnExpression[str | None], pattern: str, *, ignore_case: bool = False) -> ColumnElement[bool]:
+    """`column LIKE pattern` in SQL, with Camunda's escape character and a bounded pattern; with
+    `ignore_case`, both in upper case as the database writes them (Camunda's UPPER(...) LIKE UPPER(...))."""
     _like_tokens(pattern)
+    if ignore_case:
+        return func.upper(column).like(func.upper(literal(pattern)), escape=LIKE_ESCAPE)
     return column.like(pattern, escape=LIKE_ESCAPE)
+
+
+def same_millisecond(column: SQLColumnExpression[datetime | None], instant: datetime) -> ColumnElement[bool]:
+    """An instant given as the REST API shows it, to the millisecond, matching a stored one that keeps
+    the microseconds the clock gave."""
+    return and_(column >= instant, column < instant + timedelta(milliseconds=1))
+
+
+def at_or_before(column: SQLColumnExpression[datetime | None], instant: datetime) -> ColumnElement[bool]:
+    """Camunda's inclusive upper bound, the instant given to the millisecond: stored instants keep the
+    microseconds the clock gave, Camunda's the millisecond."""
+    return column < instant + timedelta(milliseconds=1)
+
+
+def equal_ignoring_case(column: SQLColumnExpression[str | None], value: str) -> ColumnElement[bool]:
+    return func.upper(column) == func.upper(literal(value))
 
 
 def like_matcher(pattern: str) -> Callable[[str], bool]:

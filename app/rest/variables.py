@@ -41,7 +41,13 @@ def parse_instant(text: str, zone: tzinfo, what: str) -> datetime:
 
 def optional_instant(params: Mapping[str, Any], name: str, zone: tzinfo) -> datetime | None:
     """A date query parameter or body key, absent when missing, null or empty."""
-    return parse_instant(params[name], zone, f"parameter '{name}'") if params.get(name) else None
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest(f"Cannot convert value of parameter '{name}' to a date: a date is given as text "
+                             "(yyyy-MM-dd'T'HH:mm:ss.SSSZ)")
+    return parse_instant(value, zone, f"parameter '{name}'")
 
 
 def _shown(value: Any) -> str:

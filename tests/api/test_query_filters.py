@@ -266,6 +266,7 @@ def test_camundas_further_historic_process_instance_filters(client, root):
     assert found(startedBy=started["startUserId"]) == every and found(startedBy="nobody") == []
     assert found(withIncidents="true") == [external] and found(withRootIncidents="true") == [external]
     assert found(incidentStatus="open") == []  # its incident ended with the case
+    assert found(incidentStatus="resolved") == [external]  # as Camunda: any incident that ended
     assert found(incidentType="failedExternalTask") == [external]
     assert found("POST", incidentMessageLike="%down") == [external]
     assert found(processDefinitionName="园区创建") == [parent] and found(processDefinitionNameLike="园区%") == [parent]
@@ -441,3 +442,77 @@ def test_job_definitions_filter_by_region_and_overriding_priority_and_sort(clien
     assert activities(sortBy="activityId", sortOrder="desc", withoutTenantId="true") == [
         "filter_waits#b_wait", "filter_waits#a_wait"]
     assert client.get("/job-definition", params={"sortBy": "suspended", "sortOrder": "asc"}).status_code == 400
+
+
+def test_the_historic_job_log_reads_executions_priorities_and_what_no_timer_log_is(client):
+    _deploy(client, "wait.bpmn", process("filter_wait", """
+      <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait" />
+      <bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition><bpmn:timeDuration>P1D</bpmn:timeDuration>
+      </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+      <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end" /><bpmn:endEvent id="end" />"""))
+    first, second = (start(client, "filter_wait").json()["id"] for _ in range(2))
+
+    def cases(**criteria) -> list[str]:
+        answer = client.get("/history/job-log", params=criteria)
+        assert answer.status_code == 200, answer.text
+        assert client.post("/history/job-log/count", json=criteria).json() == {"count": len(answer.json())}
+        return sorted(row["processInstanceId"] for row in answer.json())
+
+    both = sorted([first, second])
+    assert cases(executionIdIn=f"{first},{second}") == both
+    assert cases(executionIdIn=first, processInstanceId=second) == []
+    assert cases(jobPriorityLowerThanOrEquals="0") == both and cases(jobPriorityHigherThanOrEquals="1") == []
+    assert cases(withoutTenantId="true") == both
+    assert cases(failedActivityIdIn="wait") == [] and cases(hostname="node-1") == []
+    assert cases(jobExceptionMessage="boom") == []
+
+
+NESTED = process("filter_nested", """
+  <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="sub" />
+  <bpmn:subProcess id="sub">
+    <bpmn:startEvent id="inner_start" /><bpmn:sequenceFlow id="f2" sourceRef="inner_start" targetRef="inner" />
+    <bpmn:userTask id="inner" name="Review Me" /><bpmn:sequenceFlow id="f3" sourceRef="inner" targetRef="inner_end" />
+    <bpmn:endEvent id="inner_end" />
+  </bpmn:subProcess>
+  <bpmn:sequenceFlow id="f4" sourceRef="sub" targetRef="end" /><bpmn:endEvent id="end" />""")
+
+
+def test_filters_read_as_camundas_sql_reads_them(client, root):
+    # Stored instants keep the clock's microseconds; a time given as the API shows it still matches.
+    root.post("/api/clock", json={"set": "2026-09-29T10:00:00.123456+08:00"}).raise_for_status()
+    _deploy(client, "nested.bpmn", NESTED)
+    case = start(client, "filter_nested").json()["id"]
+    [task] = client.get("/task", params={"processInstanceId": case}).json()
+    assert task["created"] == "2026-09-29T10:00:00.123+0800"
+    assert client.get("/task/count", params={"createdOn": task["created"]}).json() == {"count": 1}
+    # A process instance is at the activities its tokens wait at, not at the subprocess holding them.
+    assert client.get("/process-instance/count", params={"activityIdIn": "inner"}).json() == {"count": 1}
+    assert client.get("/process-instance/count", params={"activityIdIn": "sub"}).json() == {"count": 0}
+    # A task's name and description compare in upper case, as Camunda's do.
+    for criteria, count in (({"name": "review me"}, 1), ({"nameLike": "review%"}, 1),
+                            ({"nameNotEqual": "REVIEW ME"}, 0), ({"nameNotLike": "%ME"}, 0)):
+        assert client.get("/task/count", params=criteria).json() == {"count": count}, criteria
+    # A history bound takes the instant given.
+    started = client.get(f"/history/process-instance/{case}").json()["startTime"]
+    assert client.get("/history/process-instance/count", params={"startedAfter": started}).json() == {"count": 1}
+    assert client.get("/history/activity-instance/count", params={
+        "startedBefore": started, "activityId": "start"}).json() == {"count": 1}
+    # A date given as anything but text is refused in words, in a body as in a query.
+    for path, name in (("/history/process-instance/count", "finishedBefore"), ("/external-task/count",
+                                                                             "lockExpirationBefore"),
+                       ("/task/count", "followUpBeforeOrNotExistent"), ("/history/activity-instance/count",
+                                                                       "startedAfter")):
+        for value in (5, [1], {}):
+            answer = client.post(path, json={name: value})
+            assert answer.status_code == 400 and name in answer.json()["message"], (path, value, answer.text)
+
+
+def test_the_newest_version_of_a_key_is_each_regions_own_and_without_a_region_replaces_a_list(client):
+    for tenant in (None, None, "xj"):
+        _deploy(client, "review.bpmn", REVIEW, **({"tenant-id": tenant} if tenant else {}))
+    newest = client.get("/process-definition", params={"key": "filter_review", "latestVersion": "true"}).json()
+    assert sorted((row["tenantId"] or "", row["version"]) for row in newest) == [("", 2), ("xj", 1)]
+    both = client.get("/process-definition", params={"tenantIdIn": "xj", "withoutTenantId": "true"}).json()
+    assert [row["tenantId"] for row in both] == [None, None]
+    deployments = client.get("/deployment", params={"tenantIdIn": "xj", "withoutTenantId": "true"}).json()
+    assert [row["tenantId"] for row in deployments] == [None, None]

@@ -8,10 +8,9 @@ from fastapi import Request, Response
 
 from app.access.accounts import Principal
 from app.cases import job_log
-from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
-from app.rest.params import flag, query_dict, sort_order, text, text_list
+from app.rest.params import flag, integer, query_dict, sort_order, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import format_instant
 
@@ -23,21 +22,24 @@ if TYPE_CHECKING:
     from app.persistence.models import JobLog
 
 router = ServiceRouter(prefix="/engine-rest/history/job-log", tags=["historic job log"])
-_LISTS = frozenset({"activityIdIn", "tenantIdIn", "executionIdIn"})
+_LISTS = frozenset({"activityIdIn", "tenantIdIn", "executionIdIn", "failedActivityIdIn"})
 _TEXTS = ("logId", "jobId", "jobDefinitionId", "jobDefinitionType", "jobDefinitionConfiguration",
           "processInstanceId", "processDefinitionId", "processDefinitionKey", "deploymentId")
 
 
 def _query(p: dict[str, Any], viewer: Principal) -> Select:
-    refuse_unread(p, "history/job-log")
     criteria = {name: text(p, name) for name in _TEXTS}
-    executions = text_list(p.get("executionIdIn"), "executionIdIn")
-    if executions:  # an instance's timers run in the instance's one execution
-        criteria["processInstanceId"] = criteria["processInstanceId"] or executions[0]
     states = {state for state in job_log.STATES if flag(p.get(f"{state}Log"), f"{state}Log")}
-    return job_log.job_log_query(criteria, activities=text_list(p.get("activityIdIn"), "activityIdIn"),
-                                 tenants=text_list(p.get("tenantIdIn"), "tenantIdIn"), states=states,
-                                 sort=sort_order(p, job_log.SORTS), viewer=viewer)
+    # No timer's log row failed, and the service records no host.
+    nothing = bool(text_list(p.get("failedActivityIdIn"), "failedActivityIdIn")) or any(
+        text(p, name) is not None for name in ("jobExceptionMessage", "hostname"))
+    return job_log.job_log_query(
+        criteria, activities=text_list(p.get("activityIdIn"), "activityIdIn"),
+        tenants=text_list(p.get("tenantIdIn"), "tenantIdIn"), states=states, sort=sort_order(p, job_log.SORTS),
+        viewer=viewer, executions=text_list(p.get("executionIdIn"), "executionIdIn"),
+        priorities=(integer(p.get("jobPriorityHigherThanOrEquals"), "jobPriorityHigherThanOrEquals", minimum=-2**63),
+                    integer(p.get("jobPriorityLowerThanOrEquals"), "jobPriorityLowerThanOrEquals", minimum=-2**63)),
+        without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId"), nothing=nothing)
 
 
 def _render(row: tuple[JobLog, str | None, str | None], zone: tzinfo) -> dict[str, Any]:

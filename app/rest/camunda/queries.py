@@ -30,7 +30,10 @@ def instance_query(p: dict[str, Any], viewer: Principal) -> Select:
     return instances.instance_query(
         instance_ids=text_list(p.get("processInstanceIds"), "processInstanceIds"), business_key=text(p, "businessKey"),
         definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"), viewer=viewer,
-        tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"), suspended=suspension_state(p),
+        # withoutTenantId replaces a list of tenants given with it, as in Camunda.
+        tenant_ids=[] if flag(p.get("withoutTenantId"), "withoutTenantId") else text_list(p.get("tenantIdIn"),
+                                                                                           "tenantIdIn"),
+        suspended=suspension_state(p),
         super_instance=text(p, "superProcessInstance"), sub_instance=text(p, "subProcessInstance"),
         narrowing=instances.InstanceNarrowing(
             business_key_like=text(p, "businessKeyLike"),

@@ -49,9 +49,6 @@ NOT_READ: dict[str, frozenset[str]] = {
         "startablePermissionCheck"}),
     "decision-definition": frozenset({
         "category", "categoryLike"}),
-    "history/job-log": frozenset({
-        "failedActivityIdIn", "hostname", "jobExceptionMessage", "jobPriorityHigherThanOrEquals",
-        "jobPriorityLowerThanOrEquals", "withoutTenantId"}),
     "history/incident": frozenset({
         "historyConfiguration"}),
     "history/detail": frozenset({
