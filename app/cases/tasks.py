@@ -43,6 +43,7 @@ from app.errors import Conflict, Forbidden, InvalidRequest, NotFound, TaskAlread
 from app.extensions import confidentiality
 from app.persistence.models import (
     ActivityInstance,
+    Membership,
     ProcessDefinition,
     ProcessInstance,
     StandaloneTask,
@@ -140,21 +141,50 @@ def _candidate(kind: str, identities: list[str]) -> Exists:
                           TaskCandidate.identity.in_(identities))
 
 
-def _offered_to_viewer(viewer: Principal | None, groups: list[str], user: str | None) -> bool:
-    """Whether the candidate filter keeps only tasks offered to the viewer: to groups all of which the
-    viewer is a member of, or to the viewer as a candidate user."""
-    return viewer is not None and ((bool(groups) and set(groups) <= viewer.groups)
-                                   or (user is not None and user == viewer.user_id))
+def _offered_to_viewer(viewer: Principal | None, groups: list[str], user: str | None, group_like: str | None) -> bool:
+    """Whether the candidate filter keeps only tasks offered to the viewer: as the viewer's candidate
+    user, or to groups all of which the viewer is a member of (and no pattern that may name others)."""
+    if viewer is None or group_like is not None or (user is not None and user != viewer.user_id):
+        return False
+    if groups and not set(groups) <= viewer.groups:
+        return False
+    return user is not None or bool(groups)
+
+
+def _candidate_groups(c: TaskFilter) -> list[str]:
+    """The groups a candidate query names: candidateGroup and candidateGroups together narrow to the
+    groups in both, as in Camunda."""
+    if c.candidate_group and c.candidate_groups:
+        return [group for group in c.candidate_groups if group == c.candidate_group]
+    return [c.candidate_group] if c.candidate_group else list(c.candidate_groups)
+
+
+def _offered(c: TaskFilter, groups: list[str]) -> ColumnElement[bool]:
+    """As Camunda's candidate filter: one candidate row of the task is the user, one of the groups the
+    user is a member of, one of the groups named, or a group like the pattern."""
+    identities: list[ColumnElement[bool]] = []
+    if c.candidate_user is not None:
+        identities.append(and_(TaskCandidate.kind == "user", TaskCandidate.identity == c.candidate_user))
+        own: Any = (sorted(c.viewer.groups) if c.viewer is not None and c.viewer.user_id == c.candidate_user
+                    else select(Membership.group_id).where(Membership.account_id == c.candidate_user))
+        identities.append(and_(TaskCandidate.kind == "group", TaskCandidate.identity.in_(own)))
+    if groups:
+        identities.append(and_(TaskCandidate.kind == "group", TaskCandidate.identity.in_(groups)))
+    if c.candidate_group_like is not None:
+        identities.append(and_(TaskCandidate.kind == "group", like(TaskCandidate.identity, c.candidate_group_like)))
+    if not identities:  # candidateGroup and candidateGroups name no group in common
+        return false()
+    return exists().where(TaskCandidate.task_id == UserTask.id, or_(*identities))
 
 
 def task_query(criteria: TaskFilter) -> Select:
     c = criteria
-    groups = ([c.candidate_group] if c.candidate_group else []) + c.candidate_groups
+    groups = _candidate_groups(c)
     # A task offered to the viewer is of a case the viewer takes part in: its candidates are among its
     # instance's participants (app.cases.instances writes them together; revision 0014 added those of
     # tasks opened before). The candidate rows alone then decide, and the case-reading filter, which
     # would check every one of them again, is left out.
-    viewer = None if _offered_to_viewer(c.viewer, groups, c.candidate_user) else c.viewer
+    viewer = None if _offered_to_viewer(c.viewer, groups, c.candidate_user, c.candidate_group_like) else c.viewer
     query = permissions.only_visible_tasks(select(UserTask), viewer)
     equal = [(c.task_id, UserTask.id), (c.process_instance_id, UserTask.process_instance_id),
              (c.process_definition_id, UserTask.process_definition_id),
@@ -183,15 +213,10 @@ def task_query(criteria: TaskFilter) -> Select:
         query = query.where(UserTask.assignee.is_not(None))
     if c.unassigned:
         query = query.where(UserTask.assignee.is_(None))
-    if groups or c.candidate_group_like is not None:
-        offered: list[ColumnElement[bool]] = [TaskCandidate.identity.in_(groups)] if groups else []
-        if c.candidate_group_like is not None:
-            offered.append(like(TaskCandidate.identity, c.candidate_group_like))
-        query = query.where(exists().where(TaskCandidate.task_id == UserTask.id, TaskCandidate.kind == "group",
-                                           or_(*offered)))
-    if c.candidate_user is not None:
-        query = query.where(_candidate("user", [c.candidate_user]))
-    if (groups or c.candidate_user is not None or c.candidate_group_like is not None or c.with_candidate_groups
+    named_groups = bool(c.candidate_group or c.candidate_groups)
+    if named_groups or c.candidate_user is not None or c.candidate_group_like is not None:
+        query = query.where(_offered(c, groups))
+    if (named_groups or c.candidate_user is not None or c.candidate_group_like is not None or c.with_candidate_groups
             or c.with_candidate_users or c.without_candidate_groups or c.without_candidate_users) \
             and not c.include_assigned_tasks:
         # As in Camunda, a candidate query shows the tasks still to be claimed.

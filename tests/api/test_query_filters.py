@@ -2,6 +2,7 @@
 read answer 400 naming them, so that no client, and no batch named by a query, gets more than it asked."""
 from __future__ import annotations
 
+from app.access import accounts
 from tests.support.bpmn_text import grading, process
 from tests.support.http import start
 
@@ -516,3 +517,17 @@ def test_the_newest_version_of_a_key_is_each_regions_own_and_without_a_region_re
     assert [row["tenantId"] for row in both] == [None, None]
     deployments = client.get("/deployment", params={"tenantIdIn": "xj", "withoutTenantId": "true"}).json()
     assert [row["tenantId"] for row in deployments] == [None, None]
+
+
+def test_a_candidate_user_is_offered_the_tasks_of_the_groups_the_user_is_a_member_of(service, client):
+    accounts.save_account(service.services, "zhao", "zhao-password", ["eco-dept"])
+    _deploy(client, "tasks.bpmn", TASKS)
+    start(client, "filter_tasks")
+
+    def keys(**criteria) -> list[str]:
+        return sorted(task["taskDefinitionKey"] for task in client.get("/task", params=criteria).json())
+
+    # As Camunda: the user's own candidate rows, or those of the user's groups (t_assigned is claimed).
+    assert keys(candidateUser="zhao") == ["t_group", "t_user"]
+    assert keys(candidateUser="zhao", candidateGroup="xj-drc") == ["t_group", "t_user"]
+    assert keys(candidateUser="nobody") == [] and keys(candidateGroup="eco-dept") == ["t_group"]
