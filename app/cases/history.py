@@ -35,7 +35,7 @@ from app.persistence.models import (
     ProcessInstance,
     StandaloneTask,
 )
-from app.persistence.queries import at_or_before, like, related
+from app.persistence.queries import IncidentMatch, at_or_before, like, related
 
 if TYPE_CHECKING:
     from app.context import Services
@@ -80,10 +80,7 @@ class HistoricNarrowing:
     started_by: str | None = None
     with_incidents: bool = False
     incident_status: str | None = None
-    incident_ids: tuple[str, ...] = ()
-    incident_type: str | None = None
-    incident_message: str | None = None
-    incident_message_like: str | None = None
+    incident: IncidentMatch = IncidentMatch()
     definition_name: str | None = None
     definition_name_like: str | None = None
     business_keys: tuple[str, ...] = ()
@@ -125,19 +122,11 @@ def _historic_narrowing(n: HistoricNarrowing) -> list[ColumnElement[bool]]:
         found.append(ProcessInstance.super_process_instance_id.is_(None))
     if n.without_tenant:
         found.append(ProcessInstance.tenant_id.is_(None))
-    incident = [Incident.process_instance_id == ProcessInstance.id]
+    incident = [Incident.process_instance_id == ProcessInstance.id, *n.incident.conditions()]
     if n.incident_status == "open":
         incident.append(Incident.end_time.is_(None))
     elif n.incident_status == "resolved":  # as Camunda: any incident that ended, resolved or deleted
         incident.append(Incident.end_time.is_not(None))
-    if n.incident_ids:
-        incident.append(Incident.id.in_(n.incident_ids))
-    for wanted_text, incident_column in ((n.incident_type, Incident.incident_type),
-                                         (n.incident_message, Incident.message)):
-        if wanted_text is not None:
-            incident.append(incident_column == wanted_text)
-    if n.incident_message_like is not None:
-        incident.append(like(Incident.message, n.incident_message_like))
     if n.with_incidents or len(incident) > 1:
         found.append(exists().where(*incident))
     for ids, running in ((n.active_activity_ids, True), (n.executed_activity_ids, False)):

@@ -55,7 +55,7 @@ from app.persistence.models import (
     UserTask,
     VariableContent,
 )
-from app.persistence.queries import like, of_instances, related
+from app.persistence.queries import IncidentMatch, like, of_instances, related
 from app.telemetry import metrics
 
 # The session's key under which each step's beginning waits for save_run to time it.
@@ -618,10 +618,7 @@ class InstanceNarrowing:
     deployment_id: str | None = None
     activity_ids: tuple[str, ...] = ()
     with_incident: bool = False
-    incident_id: str | None = None
-    incident_type: str | None = None
-    incident_message: str | None = None
-    incident_message_like: str | None = None
+    incident: IncidentMatch = IncidentMatch()
     without_tenant: bool = False
     definition_without_tenant: bool = False
     root_only: bool = False
@@ -660,15 +657,9 @@ def _narrowed(n: InstanceNarrowing) -> list[ColumnElement[bool]]:
                                     ActivityInstance.activity_id.in_(n.activity_ids),
                                     ActivityInstance.activity_type.not_in(_SCOPE_TYPES),
                                     ActivityInstance.end_time.is_(None)))
-    incident = [Incident.process_instance_id == ProcessInstance.id, Incident.end_time.is_(None)]
-    for value, column in ((n.incident_id, Incident.id), (n.incident_type, Incident.incident_type),
-                          (n.incident_message, Incident.message)):
-        if value is not None:
-            incident.append(column == value)
-    if n.incident_message_like is not None:
-        incident.append(like(Incident.message, n.incident_message_like))
-    if n.with_incident or len(incident) > 2:
-        found.append(exists().where(*incident))
+    if n.with_incident or n.incident.given():  # an open incident of the case that is so
+        found.append(exists().where(Incident.process_instance_id == ProcessInstance.id, Incident.end_time.is_(None),
+                                    *n.incident.conditions()))
     if n.without_tenant:
         found.append(ProcessInstance.tenant_id.is_(None))
     if n.root_only:

@@ -39,6 +39,7 @@ from app.persistence.models import (
 )
 from app.persistence.queries import (
     DefinitionNarrowing,
+    IncidentMatch,
     definition_sorts,
     latest_versions_only,
     like,
@@ -233,26 +234,6 @@ def resources_of(session: Session, deployment_id: str) -> list[DeploymentResourc
                                 .order_by(DeploymentResource.name)))
 
 
-@dataclass(frozen=True)
-class IncidentMatch:
-    """Camunda's incident filters of the process definition query: an open incident of it that is so."""
-
-    incident_id: str | None = None
-    incident_type: str | None = None
-    message: str | None = None
-    message_like: str | None = None
-
-    def condition(self) -> ColumnElement[bool] | None:
-        incident = [Incident.process_definition_id == ProcessDefinition.id, Incident.end_time.is_(None)]
-        for wanted, column in ((self.incident_id, Incident.id), (self.incident_type, Incident.incident_type),
-                               (self.message, Incident.message)):
-            if wanted is not None:
-                incident.append(column == wanted)
-        if self.message_like is not None:
-            incident.append(like(Incident.message, self.message_like))
-        return exists().where(*incident) if len(incident) > 2 else None
-
-
 DEFINITION_SORTS = definition_sorts(ProcessDefinition)
 
 
@@ -278,9 +259,9 @@ def definition_query(*, ids: list[str] | None = None, key: str | None = None, ke
         query = query.where(ProcessDefinition.suspended.is_(suspended))
     if latest_version:
         query = latest_versions_only(query, ProcessDefinition)
-    matched = incident.condition() if incident is not None else None
-    if matched is not None:
-        query = query.where(matched)
+    if incident is not None and incident.given():  # an open incident of the definition that is so
+        query = query.where(exists().where(Incident.process_definition_id == ProcessDefinition.id,
+                                           Incident.end_time.is_(None), *incident.conditions()))
     order: list[Any] = []
     if narrowing is not None:
         query = query.where(*narrowed_definitions(ProcessDefinition, narrowing))

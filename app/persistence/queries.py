@@ -15,6 +15,7 @@ from app.persistence.models import (
     DecisionRequirementsDefinition,
     Deployment,
     DeploymentResource,
+    Incident,
     ProcessDefinition,
     ProcessInstance,
 )
@@ -32,6 +33,30 @@ def page(session: Session, query: Select, first_result: int = 0, max_results: in
         query = query.limit(max_results)
     rows = session.execute(query).all()
     return [row[0] for row in rows] if rows and len(rows[0]) == 1 else list(rows)
+
+
+@dataclass(frozen=True)
+class IncidentMatch:
+    """Camunda's incident filters of the instance and definition queries: an incident of the row that
+    is so (its ids, type, message, or message pattern)."""
+
+    ids: tuple[str, ...] = ()
+    incident_type: str | None = None
+    message: str | None = None
+    message_like: str | None = None
+
+    def given(self) -> bool:
+        return bool(self.ids) or any(value is not None for value in (self.incident_type, self.message,
+                                                                      self.message_like))
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = [Incident.id.in_(self.ids)] if self.ids else []
+        for value, column in ((self.incident_type, Incident.incident_type), (self.message, Incident.message)):
+            if value is not None:
+                found.append(column == value)
+        if self.message_like is not None:
+            found.append(like(Incident.message, self.message_like))
+        return found
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ from starlette.concurrency import run_in_threadpool
 from app.access.accounts import Principal
 from app.context import Services
 from app.definitions import decisions
-from app.rest.camunda import render
+from app.rest.camunda import queries, render
 from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import flag, history_time_to_live, integer, query_dict, sort_order, text, text_list
+from app.rest.params import flag, history_time_to_live, integer, query_dict, text, text_list
 from app.rest.routing import ServiceRouter
-from app.rest.variables import decode_variables, encode_variables, optional_instant
+from app.rest.variables import decode_variables, encode_variables
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -31,17 +31,8 @@ def _query(p: dict[str, Any], services: Services) -> Select:
     zone = services.settings.zone
     ids = (text_list(p.get("decisionDefinitionIdIn"), "decisionDefinitionIdIn")
            or ([p["decisionDefinitionId"]] if text(p, "decisionDefinitionId") else []))
-    narrowing = decisions.DefinitionNarrowing(
-        key_like=text(p, "keyLike"), name=text(p, "name"), name_like=text(p, "nameLike"),
-        version_tag=text(p, "versionTag"), version_tag_like=text(p, "versionTagLike"),
-        resource_name=text(p, "resourceName"), resource_name_like=text(p, "resourceNameLike"),
-        tenant_ids=tuple(text_list(p.get("tenantIdIn"), "tenantIdIn")),
-        with_untenanted=flag(p.get("includeDecisionDefinitionsWithoutTenantId"),
-                             "includeDecisionDefinitionsWithoutTenantId"),
-        without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId"),
-        deployed_after=optional_instant(p, "deployedAfter", zone),
-        deployed_at=optional_instant(p, "deployedAt", zone),
-        sorting=tuple((key, order == "desc") for key, order in sort_order(p, decisions.DECISION_SORTS)))
+    narrowing = queries.definition_narrowing(p, zone, decisions.DECISION_SORTS,
+                                             untenanted="includeDecisionDefinitionsWithoutTenantId", tag_absence=False)
     return decisions.definition_query(ids=ids, key=text(p, "key"), deployment_id=text(p, "deploymentId"),
                                       latest_version=flag(p.get("latestVersion"), "latestVersion"),
                                       version=integer(p.get("version"), "version"),

@@ -23,7 +23,6 @@ from app.rest.params import (
     integer,
     query_dict,
     required_boolean,
-    sort_order,
     suspension_state,
     text,
     text_list,
@@ -56,23 +55,14 @@ def _query(p: dict[str, Any], services: Services) -> Select:
         ids=ids, key=text(p, "key"), keys=text_list(p.get("keysIn"), "keysIn") or text_list(p.get("keyIn"), "keyIn"),
         # Camunda's short names `latest` and `ver` beside the long ones.
         latest_version=flag(p.get("latestVersion"), "latestVersion") or flag(p.get("latest"), "latest"),
-        deployment_id=text(p, "deploymentId"), name=text(p, "name"),
+        deployment_id=text(p, "deploymentId"),
         version=integer(p.get("version"), "version") or integer(p.get("ver"), "ver"), suspended=suspension_state(p),
-        narrowing=deployments.DefinitionNarrowing(
-            key_like=text(p, "keyLike"), name_like=text(p, "nameLike"), version_tag=text(p, "versionTag"),
-            version_tag_like=text(p, "versionTagLike"),
-            without_version_tag=flag(p.get("withoutVersionTag"), "withoutVersionTag"),
-            resource_name=text(p, "resourceName"), resource_name_like=text(p, "resourceNameLike"),
-            tenant_ids=tuple(text_list(p.get("tenantIdIn"), "tenantIdIn")),
-            with_untenanted=flag(p.get("includeProcessDefinitionsWithoutTenantId"),
-                                 "includeProcessDefinitionsWithoutTenantId"),
-            without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId"),
-            deployed_after=optional_instant(p, "deployedAfter", zone),
-            deployed_at=optional_instant(p, "deployedAt", zone),
-            sorting=tuple((key, order == "desc") for key, order in sort_order(p, deployments.DEFINITION_SORTS))),
+        narrowing=queries.definition_narrowing(p, zone, deployments.DEFINITION_SORTS,
+                                               untenanted="includeProcessDefinitionsWithoutTenantId", tag_absence=True),
         incident=deployments.IncidentMatch(
-            incident_id=text(p, "incidentId"), incident_type=text(p, "incidentType"),
-            message=text(p, "incidentMessage"), message_like=text(p, "incidentMessageLike")))
+            ids=tuple(value for value in (text(p, "incidentId"),) if value is not None),
+            incident_type=text(p, "incidentType"), message=text(p, "incidentMessage"),
+            message_like=text(p, "incidentMessageLike")))
     return query
 
 

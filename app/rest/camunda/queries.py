@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from app.access.accounts import Principal
 from app.cases import batches, history, instances
 from app.context import Services
+from app.definitions import deployments
 from app.errors import InvalidRequest
 from app.rest.camunda.unread import refuse_unread
 from app.rest.params import flag, sort_order, suspension_state, text, text_list
@@ -22,6 +23,27 @@ if TYPE_CHECKING:
 
 def sorting(p: dict[str, Any], allowed: Iterable[str]) -> dict[str, bool]:
     return {key: direction == "desc" for key, direction in sort_order(p, allowed)}
+
+
+def definition_narrowing(p: dict[str, Any], zone: tzinfo, sorts: Iterable[str], *, untenanted: str,
+                         tag_absence: bool) -> deployments.DefinitionNarrowing:
+    """Camunda's filters the process and decision definition queries share; `untenanted` names the
+    query's own include-without-tenant switch, `tag_absence` whether it has withoutVersionTag."""
+    return deployments.DefinitionNarrowing(
+        key_like=text(p, "keyLike"), name=text(p, "name"), name_like=text(p, "nameLike"),
+        version_tag=text(p, "versionTag"), version_tag_like=text(p, "versionTagLike"),
+        without_version_tag=tag_absence and flag(p.get("withoutVersionTag"), "withoutVersionTag"),
+        resource_name=text(p, "resourceName"), resource_name_like=text(p, "resourceNameLike"),
+        tenant_ids=tuple(text_list(p.get("tenantIdIn"), "tenantIdIn")),
+        with_untenanted=flag(p.get(untenanted), untenanted),
+        without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId"),
+        deployed_after=optional_instant(p, "deployedAfter", zone), deployed_at=optional_instant(p, "deployedAt", zone),
+        sorting=tuple((key, order == "desc") for key, order in sort_order(p, sorts)))
+
+
+def _incident(p: dict[str, Any], ids: tuple[str, ...]) -> instances.IncidentMatch:
+    return instances.IncidentMatch(ids=ids, incident_type=text(p, "incidentType"), message=text(p, "incidentMessage"),
+                                   message_like=text(p, "incidentMessageLike"))
 
 
 def instance_query(p: dict[str, Any], viewer: Principal) -> Select:
@@ -40,9 +62,8 @@ def instance_query(p: dict[str, Any], viewer: Principal) -> Select:
             definition_keys=tuple(text_list(p.get("processDefinitionKeyIn"), "processDefinitionKeyIn")),
             definition_keys_not=tuple(text_list(p.get("processDefinitionKeyNotIn"), "processDefinitionKeyNotIn")),
             deployment_id=text(p, "deploymentId"), activity_ids=tuple(text_list(p.get("activityIdIn"), "activityIdIn")),
-            with_incident=flag(p.get("withIncident"), "withIncident"), incident_id=text(p, "incidentId"),
-            incident_type=text(p, "incidentType"), incident_message=text(p, "incidentMessage"),
-            incident_message_like=text(p, "incidentMessageLike"),
+            with_incident=flag(p.get("withIncident"), "withIncident"),
+            incident=_incident(p, tuple(value for value in (text(p, "incidentId"),) if value is not None)),
             without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId"),
             definition_without_tenant=flag(p.get("processDefinitionWithoutTenantId"),
                                            "processDefinitionWithoutTenantId"),
@@ -91,8 +112,7 @@ def _historic_narrowing(p: dict[str, Any], zone: tzinfo) -> history.HistoricNarr
         internally_terminated=flag(p.get("internallyTerminated"), "internallyTerminated"),
         started_by=text(p, "startedBy"), with_incidents=flag(p.get("withIncidents"), "withIncidents")
         or flag(p.get("withRootIncidents"), "withRootIncidents"),  # every incident here is a root incident
-        incident_status=status, incident_ids=listed("incidentIdIn"), incident_type=text(p, "incidentType"),
-        incident_message=text(p, "incidentMessage"), incident_message_like=text(p, "incidentMessageLike"),
+        incident_status=status, incident=_incident(p, listed("incidentIdIn")),
         definition_name=text(p, "processDefinitionName"), definition_name_like=text(p, "processDefinitionNameLike"),
         business_keys=listed("processInstanceBusinessKeyIn"), definition_keys_not=listed("processDefinitionKeyNotIn"),
         instance_ids_not=listed("processInstanceIdNotIn"),
