@@ -23,6 +23,7 @@ from app.audit import ledger
 from app.context import Services
 from app.errors import InvalidRequest, Unauthenticated, UnknownIdentity
 from app.persistence.models import Account, ApiKey, IdentityGroup, Membership, SigninFailure, TenantGroup
+from app.persistence.queries import sorted_by
 
 USER_SORTS = {"userId": Account.id, "firstName": Account.first_name, "lastName": Account.last_name,
               "email": Account.email}
@@ -85,7 +86,7 @@ def _finished(query: Select, p: Mapping[str, Any], sorts: Mapping[str, Any], sor
     of it), sorted as asked, then by id."""
     if p.get("memberOfTenant") is not None:
         query = query.where(member_of_tenant(str(p["memberOfTenant"])))
-    return query.order_by(*(sorts[key].desc() if direction == "desc" else sorts[key] for key, direction in sorting),
+    return query.order_by(*(sorted_by(sorts[key], direction == "desc") for key, direction in sorting),
                           tie)
 
 

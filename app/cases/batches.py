@@ -36,6 +36,7 @@ from app.engine.migration import MigrationInstruction
 from app.errors import Conflict, InvalidRequest, NotFoundByQuery, ServiceError
 from app.persistence.database import joined_to_next_unit
 from app.persistence.models import Account, Batch, BatchPart
+from app.persistence.queries import sorted_by
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +255,7 @@ def batch_query(criteria: BatchFilter) -> Select:
         query = query.where(_failed(FAILED))
     if criteria.without_failures:
         query = query.where(~_failed(FAILED))
-    order = [SORT[key].desc() if desc else SORT[key].asc() for key, desc in criteria.sort_desc.items()]
+    order = [sorted_by(SORT[key], desc) for key, desc in criteria.sort_desc.items()]
     return query.order_by(*order, Batch.start_time, Batch.id)
 
 
@@ -272,7 +273,7 @@ def cleanable_report_query(sort_desc: dict[str, bool]) -> Select:
     """Rows of (batch type, ended batches of that type) over the batches' history (Camunda's
     cleanable batch report; no history time to live is set here, so none is cleanable)."""
     finished = func.count(Batch.end_time)
-    order = [finished.desc() if desc else finished.asc() for desc in sort_desc.values()]
+    order = [sorted_by(finished, desc) for desc in sort_desc.values()]
     return select(Batch.type, finished).group_by(Batch.type).order_by(*order, Batch.type)
 
 

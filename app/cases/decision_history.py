@@ -41,7 +41,7 @@ from app.definitions.decisions import EVALUATED
 from app.engine import ClauseValue, recorded_inputs, recorded_outputs, revived
 from app.errors import NotFound
 from app.persistence.models import AdminEvent, DecisionDefinition, HistoryEvent, ProcessDefinition, ProcessInstance
-from app.persistence.queries import like, page
+from app.persistence.queries import like, page, sorted_by
 
 if TYPE_CHECKING:
     from app.context import Services
@@ -275,7 +275,7 @@ def _report(session: Session, c: CleanableFilter, now: datetime) -> Select:
         query = query.where(DecisionDefinition.tenant_id.is_(None))
     if c.compact:
         query = query.where(finished > 0)
-    order = [finished.desc() if desc else finished.asc() for _, desc in c.sort_desc]
+    order = [sorted_by(finished, desc) for _, desc in c.sort_desc]
     return query.order_by(*order, DecisionDefinition.key, DecisionDefinition.version, DecisionDefinition.id)
 
 

@@ -18,6 +18,7 @@ from app.access import permissions
 from app.access.accounts import Principal
 from app.errors import InvalidRequest, NotFound
 from app.persistence.models import EventSubscription
+from app.persistence.queries import sorted_by
 
 if TYPE_CHECKING:
     from app.context import Services
@@ -60,7 +61,7 @@ def subscription_query(c: SubscriptionFilter) -> Select:
     elif c.tenant_ids:
         query = query.where(or_(s.tenant_id.in_(c.tenant_ids), s.tenant_id.is_(None)) if c.with_tenant_or_none
                             else s.tenant_id.in_(c.tenant_ids))
-    order = [SORT[key].desc() if desc else SORT[key].asc() for key, desc in c.sort_desc.items()]
+    order = [sorted_by(SORT[key], desc) for key, desc in c.sort_desc.items()]
     return query.order_by(*order, s.created, s.id)
 
 

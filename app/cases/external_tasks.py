@@ -39,7 +39,7 @@ from app.context import Services
 from app.errors import BadUserRequest, InvalidRequest, NotFound, SuspendedEntityInteraction
 from app.extensions import confidentiality
 from app.persistence.models import ExternalTask, Incident, ProcessDefinition, ProcessInstance
-from app.persistence.queries import like
+from app.persistence.queries import like, sorted_by
 
 FAILED_EXTERNAL_TASK = "failedExternalTask"
 
@@ -402,7 +402,7 @@ def external_task_query(criteria: ExternalTaskFilter, now: datetime, *, viewer: 
         conditions.append(ExternalTask.priority >= c.lowest_priority)
     if c.highest_priority is not None:
         conditions.append(ExternalTask.priority <= c.highest_priority)
-    order = [EXTERNAL_TASK_SORTS[key].desc() if descending else EXTERNAL_TASK_SORTS[key].asc()
+    order = [sorted_by(EXTERNAL_TASK_SORTS[key], descending)
              for key, descending in c.sorting]
     return query.where(*conditions).order_by(*order, ExternalTask.created, ExternalTask.id)
 
@@ -475,7 +475,7 @@ def incident_query(p: Mapping[str, Any], *, open_only: bool = True, viewer: Prin
         query = query.where(Incident.created < n.created_before)
     if n.created_after is not None:
         query = query.where(Incident.created > n.created_after)
-    order = [sorts[key].desc() if descending else sorts[key].asc() for key, descending in n.sorting]
+    order = [sorted_by(sorts[key], descending) for key, descending in n.sorting]
     return query.order_by(*order, Incident.created, Incident.id)
 
 

@@ -28,6 +28,7 @@ from app.audit import ledger
 from app.context import Services
 from app.errors import InvalidRequest, NotFound
 from app.persistence.models import AuthorizationGrant, SavedFilter
+from app.persistence.queries import sorted_by
 
 SORTS = {"filterId": SavedFilter.id, "resourceType": SavedFilter.resource_type, "name": SavedFilter.name,
          "owner": SavedFilter.owner}
@@ -151,7 +152,7 @@ def filter_query(p: Mapping[str, Any], sorting: list[tuple[str, str]], reader: P
             query = query.where(column == str(p[name]))
     if p.get("nameLike") is not None:
         query = query.where(SavedFilter.name.like(str(p["nameLike"])[:_NAME_LIMIT]))
-    return query.order_by(*(SORTS[key].desc() if direction == "desc" else SORTS[key] for key, direction in sorting),
+    return query.order_by(*(sorted_by(SORTS[key], direction == "desc") for key, direction in sorting),
                           SavedFilter.id)
 
 

@@ -35,7 +35,7 @@ from app.persistence.models import (
     ProcessInstance,
     StandaloneTask,
 )
-from app.persistence.queries import IncidentMatch, at_or_before, like, related
+from app.persistence.queries import IncidentMatch, at_or_before, like, related, sorted_by
 
 if TYPE_CHECKING:
     from app.context import Services
@@ -188,7 +188,7 @@ def historic_instance_query(c: InstanceFilter) -> Select:
         query = query.where(ProcessInstance.start_time >= c.started_after)
     if c.further is not None:
         query = query.where(*_historic_narrowing(c.further))
-    order = [INSTANCE_SORT[key].desc() if desc else INSTANCE_SORT[key].asc() for key, desc in c.sort_desc.items()]
+    order = [sorted_by(INSTANCE_SORT[key], desc) for key, desc in c.sort_desc.items()]
     return query.order_by(*order, ProcessInstance.start_time, ProcessInstance.id)
 
 
@@ -284,7 +284,7 @@ def activity_query(c: ActivityFilter) -> Select:
         query = query.where(a.process_definition_id.in_(
             select(ProcessDefinition.id).where(ProcessDefinition.name == c.definition_name)))
     sortable = {**ACTIVITY_SORT, **TASK_SORT}
-    order = [sortable[key].desc() if desc else sortable[key].asc() for key, desc in c.sort_desc.items()]
+    order = [sorted_by(sortable[key], desc) for key, desc in c.sort_desc.items()]
     return query.order_by(*order, ActivityInstance.start_time, ActivityInstance.sequence)
 
 
@@ -348,7 +348,7 @@ def historic_task_query(c: ActivityFilter) -> Select:
         rows = of_cases.subquery()
     else:
         rows = union_all(of_cases, _standalone_history(c)).subquery()
-    order = [rows.c[_HISTORIC_TASK_SORT[key]].desc() if desc else rows.c[_HISTORIC_TASK_SORT[key]].asc()
+    order = [sorted_by(rows.c[_HISTORIC_TASK_SORT[key]], desc)
              for key, desc in c.sort_desc.items()]
     query = select(rows).order_by(*order, rows.c.start_time, rows.c.sequence, rows.c.id)
     if c.delete_reason is not None:

@@ -55,7 +55,7 @@ from app.persistence.models import (
     UserTask,
     VariableContent,
 )
-from app.persistence.queries import IncidentMatch, like, of_instances, related
+from app.persistence.queries import IncidentMatch, like, of_instances, related, sorted_by
 from app.telemetry import metrics
 
 # The session's key under which each step's beginning waits for save_run to time it.
@@ -692,7 +692,7 @@ def instance_query(*, instance_ids: list[str] | None = None, business_key: str |
     order = []
     if narrowing is not None:
         query = query.where(*_narrowed(narrowing))
-        order = [INSTANCE_SORTS[key].desc() if descending else INSTANCE_SORTS[key].asc()
+        order = [sorted_by(INSTANCE_SORTS[key], descending)
                  for key, descending in narrowing.sorting]
     # By id after the order asked, as Camunda's default: pages and a batch's targets come the same each time.
     return query.order_by(*order, ProcessInstance.id)

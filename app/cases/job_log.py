@@ -22,6 +22,7 @@ from app.context import Services
 from app.engine import PendingTimer, TimerJobDefinition
 from app.errors import NotFound
 from app.persistence.models import JobLog, ProcessDefinition, ProcessInstance, Timer
+from app.persistence.queries import sorted_by
 
 STATES = ("creation", "failure", "success", "deletion")
 _FIRED = "fired_timers"
@@ -126,7 +127,7 @@ def job_log_query(p: Mapping[str, Any], *, activities: list[str], tenants: list[
         query = query.where(JobLog.tenant_id.is_(None))
     if nothing:
         query = query.where(false())
-    order = [SORTS[key].desc() if direction == "desc" else SORTS[key].asc() for key, direction in sort]
+    order = [sorted_by(SORTS[key], direction == "desc") for key, direction in sort]
     # Rows of one instant keep the order they were written in, read the way the sort asks.
     backwards = bool(sort) and sort[-1][1] == "desc"
     query = query.order_by(*order, JobLog.timestamp.desc() if backwards else JobLog.timestamp,

@@ -50,7 +50,7 @@ from app.persistence.models import (
     TaskCandidate,
     UserTask,
 )
-from app.persistence.queries import equal_ignoring_case, like, same_millisecond
+from app.persistence.queries import equal_ignoring_case, like, same_millisecond, sorted_by
 
 PENDING, RESOLVED = "PENDING", "RESOLVED"
 SORTABLE = {
@@ -227,7 +227,7 @@ def task_query(criteria: TaskFilter) -> Select:
                                          (c.created_after, UserTask.created, False)]:
         if instant is not None:
             query = query.where(time_column < instant if before else time_column > instant)
-    order = [SORTABLE[key].desc() if direction == "desc" else SORTABLE[key].asc() for key, direction in c.sorting]
+    order = [sorted_by(SORTABLE[key], direction == "desc") for key, direction in c.sorting]
     return query.order_by(*order, UserTask.created, UserTask.id)
 
 

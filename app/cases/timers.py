@@ -29,6 +29,7 @@ from app.engine import ProcessRun, TimerJobDefinition, next_start
 from app.errors import Conflict, NotFound, SuspendedEntityInteraction
 from app.persistence.database import after_commit
 from app.persistence.models import JobDefinitionSetting, ProcessDefinition, ProcessInstance, Timer
+from app.persistence.queries import sorted_by
 from app.telemetry import metrics
 
 log = logging.getLogger(__name__)
@@ -354,7 +355,7 @@ def job_query(criteria: JobFilter, viewer: Principal) -> Select:
                "processInstanceId": Timer.process_instance_id, "processDefinitionId": definition_id,
                "processDefinitionKey": Timer.process_definition_key, "jobRetries": Timer.id,
                "jobDueDate": Timer.due_at, "jobPriority": Timer.priority, "tenantId": tenant}
-    order = [columns[key].desc() if descending else columns[key].asc() for key, descending in criteria.sorting]
+    order = [sorted_by(columns[key], descending) for key, descending in criteria.sorting]
     return permissions.only_visible(query, Timer.process_instance_id,
                                     permissions.unless_in(viewer, permissions.SYSTEMS)
                                     ).order_by(*order, Timer.due_at, Timer.id)

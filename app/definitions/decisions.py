@@ -27,6 +27,7 @@ from app.persistence.queries import (
     like,
     narrowed_definitions,
     resource_text,
+    sorted_by,
 )
 
 if TYPE_CHECKING:
@@ -146,7 +147,7 @@ def definition_query(*, ids: list[str] | None = None, key: str | None = None, de
     order: list[Any] = []
     if narrowing is not None:
         query = query.where(*narrowed_definitions(DecisionDefinition, narrowing))
-        order = [DECISION_SORTS[sort_key].desc() if descending else DECISION_SORTS[sort_key].asc()
+        order = [sorted_by(DECISION_SORTS[sort_key], descending)
                  for sort_key, descending in narrowing.sorting]
     if ids:
         query = query.where(DecisionDefinition.id.in_(ids))
@@ -280,7 +281,7 @@ def requirements_query(c: RequirementsFilter) -> Select:
         query = query.where(table.tenant_id.is_(None))
     if c.latest_version:
         query = latest_versions_only(query, table)
-    order = [REQUIREMENTS_SORT[key].desc() if desc else REQUIREMENTS_SORT[key].asc() for key, desc in c.sort_desc]
+    order = [sorted_by(REQUIREMENTS_SORT[key], desc) for key, desc in c.sort_desc]
     return query.order_by(*order, table.key, table.version, table.id)
 
 

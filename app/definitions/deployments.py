@@ -45,6 +45,7 @@ from app.persistence.queries import (
     like,
     narrowed_definitions,
     resource_text,
+    sorted_by,
 )
 
 
@@ -224,7 +225,7 @@ def deployment_query(criteria: DeploymentFilter) -> Select:
         conditions.append(Deployment.deployment_time < c.before)
     if c.after is not None:
         conditions.append(Deployment.deployment_time > c.after)
-    order = [DEPLOYMENT_SORTS[key].desc() if descending else DEPLOYMENT_SORTS[key].asc()
+    order = [sorted_by(DEPLOYMENT_SORTS[key], descending)
              for key, descending in c.sorting]
     return select(Deployment).where(*conditions).order_by(*order, Deployment.deployment_time, Deployment.id)
 
@@ -265,7 +266,7 @@ def definition_query(*, ids: list[str] | None = None, key: str | None = None, ke
     order: list[Any] = []
     if narrowing is not None:
         query = query.where(*narrowed_definitions(ProcessDefinition, narrowing))
-        order = [DEFINITION_SORTS[sort_key].desc() if descending else DEFINITION_SORTS[sort_key].asc()
+        order = [sorted_by(DEFINITION_SORTS[sort_key], descending)
                  for sort_key, descending in narrowing.sorting]
     return query.order_by(*order, ProcessDefinition.key, ProcessDefinition.version)
 

@@ -172,6 +172,12 @@ def at_or_before(column: SQLColumnExpression[datetime | None], instant: datetime
     return column < instant + timedelta(milliseconds=1)
 
 
+def sorted_by(column: Any, descending: bool) -> Any:
+    """One sort term of a list: a row without the value first going up, last going down, on every
+    database (PostgreSQL on its own would put it the other way round from SQLite)."""
+    return column.desc().nulls_last() if descending else column.asc().nulls_first()
+
+
 def equal_ignoring_case(column: SQLColumnExpression[str | None], value: str) -> ColumnElement[bool]:
     return func.upper(column) == func.upper(literal(value))
 
