@@ -430,6 +430,25 @@ class OperationFilter:
     before: datetime | None = None
     viewer: Principal | None = None
     sort_desc: dict[str, bool] = field(default_factory=dict)
+    # Camunda's further filters: of the entry (its kind, category, property, id) and of its case.
+    entity_types: list[str] = field(default_factory=list)
+    category: str | None = None
+    categories: list[str] = field(default_factory=list)
+    property: str | None = None
+    operation_id: str | None = None
+    definition_id: str | None = None
+    definition_key: str | None = None
+    execution_id: str | None = None
+    # A deployment, job, job definition or external task named: no entry here names one.
+    nothing: bool = False
+
+    def logs(self, logged: LoggedOperation) -> bool:
+        """Whether entries of this kind of operation can match."""
+        return (self.operation_type in (None, logged.operation_type) and self.entity_type in (None, logged.entity_type)
+                and (not self.entity_types or logged.entity_type in self.entity_types)
+                and self.category in (None, logged.category)
+                and (not self.categories or logged.category in self.categories)
+                and self.property in (None, logged.property))
 
 
 # The administrative event that sets (or, with a null annotation, clears) an entry's annotation: the
@@ -476,8 +495,7 @@ def _standalone_operations(c: OperationFilter, kinds: list[str]) -> Select:
 def user_operation_query(c: OperationFilter) -> Select:
     """Camunda's user operation log: the commands recorded in the cases' histories and, unless the
     query names an instance, those on standalone tasks."""
-    kinds = [kind for kind, logged in USER_OPERATIONS.items()
-             if c.operation_type in (None, logged.operation_type) and c.entity_type in (None, logged.entity_type)]
+    kinds = [kind for kind, logged in USER_OPERATIONS.items() if c.logs(logged)]
     e, i = HistoryEvent, ProcessInstance
     query = (select(cast(e.id, String).label("id"), e.kind, e.payload, e.user_id, e.occurred_at, e.task_id,
                     e.process_instance_id, i.definition_id, i.definition_key, i.tenant_id, e.sequence,
@@ -493,13 +511,36 @@ def user_operation_query(c: OperationFilter) -> Select:
         query = query.where(e.occurred_at > c.after)
     if c.before is not None:
         query = query.where(e.occurred_at < c.before)
-    rows = (query if c.process_instance_id is not None
-            else union_all(query, _standalone_operations(c, kinds))).subquery()
+    of_case_only = any(value is not None for value in (c.process_instance_id, c.definition_id, c.definition_key,
+                                                          c.execution_id))
+    rows = (query if of_case_only else union_all(query, _standalone_operations(c, kinds))).subquery()
+    found = select(rows).where(*_operation_conditions(c, rows))
     # Sorted by time (Camunda's only key), events of one instant in the order they were written.
     order = (rows.c.occurred_at, rows.c.source, rows.c.written)
     if c.sort_desc.get("timestamp"):
-        return select(rows).order_by(*(column.desc() for column in order))
-    return select(rows).order_by(*order)
+        return found.order_by(*(column.desc() for column in order))
+    return found.order_by(*order)
+
+
+def _operation_conditions(c: OperationFilter, rows: Any) -> list[ColumnElement[bool]]:
+    """The further filters on the entries' rows; an entry's id is its case and its place in the case's
+    history (`admin:` and its place in the administrative history for a standalone task's)."""
+    found: list[ColumnElement[bool]] = []
+    for value, column in ((c.definition_id, rows.c.definition_id), (c.definition_key, rows.c.definition_key),
+                          (c.execution_id, rows.c.process_instance_id)):
+        if value is not None:
+            found.append(column == value)
+    if c.operation_id is not None:
+        owner, _, place = c.operation_id.rpartition(":")
+        if not place.isdigit() or len(place) > 18 or not owner:
+            found.append(false())
+        elif owner == "admin":
+            found.extend([rows.c.source == 1, rows.c.sequence == int(place)])
+        else:
+            found.extend([rows.c.process_instance_id == owner, rows.c.sequence == int(place)])
+    if c.nothing:
+        found.append(false())
+    return found
 
 
 def readable_historic_instance(services: Services, instance_id: str, viewer: Principal

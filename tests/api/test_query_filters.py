@@ -531,3 +531,25 @@ def test_a_candidate_user_is_offered_the_tasks_of_the_groups_the_user_is_a_membe
     assert keys(candidateUser="zhao") == ["t_group", "t_user"]
     assert keys(candidateUser="zhao", candidateGroup="xj-drc") == ["t_group", "t_user"]
     assert keys(candidateUser="nobody") == [] and keys(candidateGroup="eco-dept") == ["t_group"]
+
+
+def test_the_user_operation_log_reads_kinds_categories_properties_cases_and_entry_ids(client):
+    _deploy(client, "review.bpmn", REVIEW)
+    case, other = (start(client, "filter_review").json()["id"] for _ in range(2))
+    assert client.put(f"/process-instance/{case}/suspended", json={"suspended": True}).status_code == 204
+
+    def entries(**criteria) -> list[tuple[str, str]]:
+        answer = client.get("/history/user-operation", params=criteria)
+        assert answer.status_code == 200, answer.text
+        assert client.get("/history/user-operation/count", params=criteria).json() == {"count": len(answer.json())}
+        return sorted((row["processInstanceId"], row["operationType"]) for row in answer.json())
+
+    assert entries(property="suspensionState") == [(case, "Suspend")]
+    assert entries(entityTypeIn="ProcessInstance,Task", executionId=case) == [(case, "Create"), (case, "Suspend")]
+    assert entries(category="Operator", categoryIn="Operator,TaskWorker", processDefinitionKey="filter_review") == \
+        sorted([(case, "Create"), (case, "Suspend"), (other, "Create")])
+    assert entries(category="Admin") == [] and entries(processDefinitionKey="elsewhere") == []
+    [suspended] = client.get("/history/user-operation", params={"property": "suspensionState"}).json()
+    assert entries(operationId=suspended["operationId"]) == [(case, "Suspend")]
+    assert entries(operationId="not-an-entry") == []
+    assert entries(jobId="some-job") == [] and entries(externalTaskId="some-task") == []

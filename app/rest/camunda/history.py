@@ -295,6 +295,9 @@ def historic_task_report(request: Request, services: ServicesDep, viewer: Princi
     return [render.task_count(row) for row in reports.completed_task_counts(services, viewer, group_by, before, after)]
 
 
+_OPERATION_LISTS = frozenset({"entityTypeIn", "categoryIn"})
+
+
 def _operation_filter(p: dict[str, Any], services: Services, viewer: Principal) -> history.OperationFilter:
     refuse_unread(p, "history/user-operation")
     zone = services.settings.zone
@@ -302,14 +305,20 @@ def _operation_filter(p: dict[str, Any], services: Services, viewer: Principal) 
         process_instance_id=text(p, "processInstanceId"), task_id=text(p, "taskId"), user_id=text(p, "userId"),
         operation_type=text(p, "operationType"), entity_type=text(p, "entityType"),
         after=optional_instant(p, "afterTimestamp", zone), before=optional_instant(p, "beforeTimestamp", zone),
-        viewer=viewer, sort_desc=queries.sorting(p, history.OPERATION_SORT))
+        viewer=viewer, sort_desc=queries.sorting(p, history.OPERATION_SORT),
+        entity_types=text_list(p.get("entityTypeIn"), "entityTypeIn"), category=text(p, "category"),
+        categories=text_list(p.get("categoryIn"), "categoryIn"), property=text(p, "property"),
+        operation_id=text(p, "operationId"), definition_id=text(p, "processDefinitionId"),
+        definition_key=text(p, "processDefinitionKey"), execution_id=text(p, "executionId"),
+        nothing=any(text(p, name) is not None for name in ("deploymentId", "jobId", "jobDefinitionId",
+                                                           "externalTaskId")))
 
 
 @router.get("/user-operation", summary="The commands people and systems gave (claim, assign, complete, start, "
                                        "delete, variable changes, comments edited and deleted, attachments), "
                                        "from the history")
 def user_operations(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
-    params = query_dict(request)
+    params = query_dict(request, _OPERATION_LISTS)
     zone = services.settings.zone
     return listed(services, history.user_operation_query(_operation_filter(params, services, viewer)), params,
                   lambda row: render.user_operation(row, zone))
@@ -317,7 +326,8 @@ def user_operations(request: Request, services: ServicesDep, viewer: PrincipalDe
 
 @router.get("/user-operation/count")
 def count_user_operations(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    return counted(services, history.user_operation_query(_operation_filter(query_dict(request), services, viewer)))
+    criteria = _operation_filter(query_dict(request, _OPERATION_LISTS), services, viewer)
+    return counted(services, history.user_operation_query(criteria))
 
 
 @router.put("/user-operation/{operation_id}/set-annotation", status_code=204,

@@ -54,9 +54,7 @@ NOT_READ: dict[str, frozenset[str]] = {
     "history/detail": frozenset({
         "caseExecutionId", "caseInstanceId"}),
     "history/user-operation": frozenset({
-        "batchId", "caseDefinitionId", "caseExecutionId", "caseInstanceId", "category", "categoryIn", "deploymentId",
-        "entityTypeIn", "executionId", "externalTaskId", "jobDefinitionId", "jobId", "operationId",
-        "processDefinitionId", "processDefinitionKey", "property"}),
+        "batchId", "caseDefinitionId", "caseExecutionId", "caseInstanceId"}),
     "history/decision-instance": frozenset({
         "caseDefinitionId", "caseDefinitionKey", "caseInstanceId"}),
     "user": frozenset({
