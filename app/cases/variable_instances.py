@@ -8,7 +8,7 @@ An ended instance keeps its final state, so its variables are those it ended wit
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,27 @@ def _read_id(variable: str) -> tuple[str, str] | None:
     return (instance_id, name) if variable_id(instance_id, name) == variable else None
 
 
+def _comparable(left: Any, right: Any) -> bool:
+    numbers = all(isinstance(side, int | float) and not isinstance(side, bool) for side in (left, right))
+    return numbers or (isinstance(left, str) and isinstance(right, str))
+
+
+def _holds(value: Any, operator: str, operand: Any, matcher: Callable[[str], bool] | None) -> bool:
+    """Whether a variable's value stands in Camunda's relation to the operand: equality between values
+    of one kind (a number equals a number of the other width), order between two numbers or two
+    texts, a LIKE pattern on a text."""
+    if operator in ("eq", "neq"):
+        same = value == operand and (isinstance(value, bool) == isinstance(operand, bool))
+        return same if operator == "eq" else value is not None and not same
+    if operator in ("like", "notLike"):
+        if not isinstance(value, str) or matcher is None:
+            return False
+        return matcher(value) if operator == "like" else not matcher(value)
+    if not _comparable(value, operand):
+        return False
+    return {"gt": value > operand, "gteq": value >= operand, "lt": value < operand, "lteq": value <= operand}[operator]
+
+
 @dataclass
 class VariableFilter:
     instances: history.InstanceFilter
@@ -52,15 +73,38 @@ class VariableFilter:
     name: str | None = None
     names: list[str] = field(default_factory=list)
     name_like: str | None = None
+    # Camunda's value conditions (name, operator, value): a variable matches each one naming it.
+    values: list[tuple[str, str, Any]] = field(default_factory=list)
+    names_ignore_case: bool = False
+    values_ignore_case: bool = False
+    # The query names something no variable listed here has (a task's own variables are not listed).
+    nothing: bool = False
 
     def __post_init__(self) -> None:
-        # The pattern is read (and bounded) once, not for every variable of every instance.
-        self._name_like = like_matcher(self.name_like) if self.name_like is not None else None
+        # Patterns are read (and bounded) once, not for every variable of every instance.
+        self._name_like = like_matcher(self._case(self.name_like, self.names_ignore_case)) \
+            if self.name_like is not None else None
+        self._conditions = [(self._case(name, self.names_ignore_case), operator,
+                             self._case(operand, self.values_ignore_case),
+                             like_matcher(self._case(operand, self.values_ignore_case))
+                             if operator in ("like", "notLike") and isinstance(operand, str) else None)
+                            for name, operator, operand in self.values]
 
-    def matches(self, name: str) -> bool:
-        if (self.name is not None and name != self.name) or (self.names and name not in self.names):
+    @staticmethod
+    def _case(value: Any, ignore: bool) -> Any:
+        return value.lower() if ignore and isinstance(value, str) else value
+
+    def matches(self, name: str, value: Any = None) -> bool:
+        key = self._case(name, self.names_ignore_case)
+        wanted = [self._case(each, self.names_ignore_case) for each in self.names]
+        if (self.name is not None and key != self._case(self.name, self.names_ignore_case)) or \
+                (wanted and key not in wanted):
             return False
-        return self._name_like is None or self._name_like(name)
+        if self._name_like is not None and not self._name_like(key):
+            return False
+        seen = self._case(value, self.values_ignore_case)
+        return all(key == variable and _holds(seen, operator, operand, matcher)
+                   for variable, operator, operand, matcher in self._conditions)
 
 
 @dataclass
@@ -72,6 +116,8 @@ class VariableRow:
 
 
 def _rows(services: Services, session: Session, criteria: VariableFilter) -> Iterator[VariableRow]:
+    if criteria.nothing:
+        return
     query = history.historic_instance_query(criteria.instances)
     offset = 0
     while True:
@@ -80,7 +126,7 @@ def _rows(services: Services, session: Session, criteria: VariableFilter) -> Ite
             run = read_run(services, session, instance)
             values = confidentiality.visible(session, run.model, instance.id, criteria.reader, run.variables())
             for name in sorted(values):
-                if criteria.matches(name):
+                if criteria.matches(name, values[name]):
                     yield VariableRow(variable_id(instance.id, name), name, values[name], instance)
         if len(batch) < _INSTANCE_BATCH:
             return

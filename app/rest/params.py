@@ -1,6 +1,7 @@
 """Reading Camunda-style query parameters and JSON bodies leniently, as the real clients send them."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, overload
 
@@ -129,3 +130,46 @@ def text(p: Mapping[str, Any], name: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise InvalidRequest(f"'{name}' must be a string")
+
+
+# Camunda's variable comparison operators.
+VARIABLE_OPERATORS = ("eq", "neq", "gt", "gteq", "lt", "lteq", "like", "notLike")
+
+
+def _typed(text: str) -> Any:
+    """A value written in a query string as Camunda reads it: a boolean or a number when it is one."""
+    if text in ("true", "false"):
+        return text == "true"
+    if re.fullmatch(r"-?\d{1,18}", text):
+        return int(text)
+    if re.fullmatch(r"-?\d{1,18}\.\d{1,18}", text):
+        return float(text)
+    return text
+
+
+def variable_conditions(value: Any, name: str) -> list[tuple[str, str, Any]]:
+    """Camunda's variable conditions: `name_operator_value,...` in a query string, [{name, operator,
+    value}] in a body; as (name, operator, value)."""
+    if value is None or value == "" or value == []:
+        return []
+    if isinstance(value, str):
+        found = []
+        for expression in value.split(","):
+            parts = expression.split("_")
+            if len(parts) != 3:
+                raise InvalidRequest(f"'{name}': a variable condition has the form NAME_OPERATOR_VALUE")
+            found.append((parts[0], parts[1], _typed(parts[2])))
+    elif isinstance(value, list) and all(isinstance(item, dict) for item in value):
+        found = [(item.get("name"), item.get("operator"), item.get("value")) for item in value]
+    else:
+        raise InvalidRequest(f"'{name}' must be a list of {{name, operator, value}}")
+    if len(found) > MAX_LIST_VALUES:
+        raise InvalidRequest(f"Parameter '{name}' lists {len(found)} conditions; at most {MAX_LIST_VALUES} are taken")
+    for variable, operator, operand in found:
+        if not isinstance(variable, str) or operator not in VARIABLE_OPERATORS:
+            raise InvalidRequest(f"'{name}': each condition needs a variable name and an operator among "
+                                 f"{', '.join(VARIABLE_OPERATORS)}")
+        if isinstance(operand, dict | list):
+            raise InvalidRequest(f"'{name}': the value of a condition on '{variable}' must be a text, a number, "
+                                 "a boolean or null")
+    return found

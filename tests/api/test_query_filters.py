@@ -553,3 +553,34 @@ def test_the_user_operation_log_reads_kinds_categories_properties_cases_and_entr
     assert entries(operationId=suspended["operationId"]) == [(case, "Suspend")]
     assert entries(operationId="not-an-entry") == []
     assert entries(jobId="some-job") == [] and entries(externalTaskId="some-task") == []
+
+
+def test_variable_instances_by_value_scope_and_region(client):
+    _deploy(client, "review.bpmn", REVIEW)
+    first = start(client, "filter_review", score=85, applicant="Green Park", approved=True).json()["id"]
+    second = start(client, "filter_review", score=60, applicant="Blue Park", approved=False).json()["id"]
+
+    def found(path: str = "/variable-instance", method: str = "GET", **criteria) -> list[tuple[str, str]]:
+        answer = client.get(path, params=criteria) if method == "GET" else client.post(path, json=criteria)
+        assert answer.status_code == 200, answer.text
+        counted = client.get(f"{path}/count", params=criteria) if method == "GET" else client.post(
+            f"{path}/count", json=criteria)
+        assert counted.json() == {"count": len(answer.json())}
+        return sorted((row["processInstanceId"], row["name"]) for row in answer.json())
+
+    assert found(variableValues="score_gt_70") == [(first, "score")]
+    assert found("/variable-instance", "POST", variableValues=[{"name": "score", "operator": "lteq", "value": 60}]) \
+        == [(second, "score")]
+    assert found(variableValues="applicant_like_%Park") == [(first, "applicant"), (second, "applicant")]
+    assert found(variableValues="applicant_eq_green park", variableValuesIgnoreCase="true") == [(first, "applicant")]
+    assert found(variableValues="APPROVED_eq_true", variableNamesIgnoreCase="true") == [(first, "approved")]
+    assert found(variableValues="score_eq_85,applicant_eq_x") == []  # one variable must meet both
+    assert found(executionIdIn=first, variableName="score") == [(first, "score")]
+    assert found(activityInstanceIdIn=second, variableScopeIdIn=first) == []
+    assert found(taskIdIn="some-task") == [] and found(tenantIdIn="xj") == []
+    assert found("/history/variable-instance", "POST", variableName="score", variableValue=60) == [(second, "score")]
+    assert found("/history/variable-instance", withoutTenantId="true", variableName="approved") == [
+        (first, "approved"), (second, "approved")]
+    for bad in ("score_gt", "score_between_1", "a_b_c_d"):
+        refused = client.get("/variable-instance", params={"variableValues": bad})
+        assert refused.status_code == 400 and "variableValues" in refused.json()["message"], bad

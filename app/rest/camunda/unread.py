@@ -27,8 +27,7 @@ NOT_READ: dict[str, frozenset[str]] = {
     "execution": frozenset({
         "incidentId", "incidentMessage", "incidentMessageLike", "incidentType", "processVariables", "variables"}),
     "variable-instance": frozenset({
-        "activityInstanceIdIn", "batchIdIn", "caseExecutionIdIn", "caseInstanceIdIn", "executionIdIn", "taskIdIn",
-        "tenantIdIn", "variableScopeIdIn", "variableValues"}),
+        "batchIdIn", "caseExecutionIdIn", "caseInstanceIdIn"}),
     "history/process-instance": frozenset({
         "activityIdIn", "caseInstanceId", "executedActivityAfter", "executedActivityBefore", "executedJobAfter",
         "executedJobBefore", "orQueries", "subCaseInstanceId", "superCaseInstanceId", "variables"}),
@@ -42,8 +41,7 @@ NOT_READ: dict[str, frozenset[str]] = {
         "taskInvolvedGroup", "taskInvolvedUser", "taskOwner", "taskOwnerLike", "taskParentTaskId", "taskPriority",
         "taskVariables", "withCandidateGroups", "withoutCandidateGroups", "withoutTaskDueDate"}),
     "history/variable-instance": frozenset({
-        "activityInstanceIdIn", "caseActivityIdIn", "caseExecutionIdIn", "caseInstanceId", "executionIdIn", "taskIdIn",
-        "tenantIdIn", "variableTypeIn", "variableValue", "withoutTenantId"}),
+        "caseActivityIdIn", "caseExecutionIdIn", "caseInstanceId", "variableTypeIn"}),
     "process-definition": frozenset({
         "category", "categoryLike", "notStartableInTasklist", "startableBy", "startableInTasklist",
         "startablePermissionCheck"}),

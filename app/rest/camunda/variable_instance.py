@@ -25,31 +25,47 @@ from app.cases import history, variable_instances
 from app.cases.instances import ACTIVE
 from app.cases.variable_instances import VariableFilter, VariableRow
 from app.context import Services
+from app.errors import InvalidRequest
 from app.rest.binary import DATA_RESPONSES, data_response
 from app.rest.camunda import render
 from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import page_bounds
-from app.rest.params import query_dict, text, text_list
+from app.rest.params import flag, query_dict, text, text_list, variable_conditions
 from app.rest.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/engine-rest", tags=["variable-instance"])
 
-_LISTS = frozenset({"processInstanceIdIn", "variableNameIn", "processDefinitionKeyIn"})
+_LISTS = frozenset({"processInstanceIdIn", "variableNameIn", "processDefinitionKeyIn", "executionIdIn",
+                    "activityInstanceIdIn", "variableScopeIdIn", "tenantIdIn", "taskIdIn"})
 
 
 def _filter(p: dict[str, Any], reader: Principal, *, running_only: bool) -> VariableFilter:
     refuse_unread(p, "variable-instance" if running_only else "history/variable-instance")
+    # A variable listed here is its case's: its execution, activity instance and scope are the case.
+    cases = [ids for ids in (text_list(p.get(name), name) for name in (
+        "processInstanceIdIn", "executionIdIn", "activityInstanceIdIn", "variableScopeIdIn")) if ids]
+    common = [case for case in cases[0] if all(case in ids for ids in cases[1:])] if cases else []
+    values = variable_conditions(p.get("variableValues"), "variableValues")
+    name, value = text(p, "variableName"), p.get("variableValue")
+    if not running_only and value is not None:  # the historic query's one value, of variableName
+        if name is None:
+            raise InvalidRequest("variableValue needs a variableName")
+        values = [*values, *variable_conditions([{"name": name, "operator": "eq", "value": value}], "variableValue")]
     return VariableFilter(
         reader=reader,
         instances=history.InstanceFilter(
-            process_instance_id=text(p, "processInstanceId"),
-            process_instance_ids=text_list(p.get("processInstanceIdIn"), "processInstanceIdIn"),
+            process_instance_id=text(p, "processInstanceId"), process_instance_ids=common,
             definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"),
             definition_key_in=text_list(p.get("processDefinitionKeyIn"), "processDefinitionKeyIn"),
+            tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"),
+            further=history.HistoricNarrowing(without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId")),
             state=ACTIVE if running_only else None, viewer=reader),
-        name=text(p, "variableName"), names=text_list(p.get("variableNameIn"), "variableNameIn"),
-        name_like=text(p, "variableNameLike"))
+        name=name, names=text_list(p.get("variableNameIn"), "variableNameIn"), name_like=text(p, "variableNameLike"),
+        values=values, names_ignore_case=flag(p.get("variableNamesIgnoreCase"), "variableNamesIgnoreCase"),
+        values_ignore_case=flag(p.get("variableValuesIgnoreCase"), "variableValuesIgnoreCase"),
+        # The case's ids in common came out empty, or a task's own variables were asked for.
+        nothing=(bool(cases) and not common) or bool(text_list(p.get("taskIdIn"), "taskIdIn")))
 
 
 def _routes(path: str, running_only: bool, render_row: Callable[[VariableRow, Any], dict[str, Any]],
