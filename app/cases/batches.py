@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, func, select, update
+from sqlalchemy import Row, Select, and_, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import ADMINISTRATORS, Principal, stored_principal
 from app.audit import ledger, removal
-from app.cases import events, external_tasks, instances, migration, modification, restart, suspension
+from app.cases import events, external_tasks, instances, listing, migration, modification, restart, suspension
 from app.context import Services
 from app.engine import Instruction
 from app.engine.binaries import BinaryValue
@@ -198,15 +198,20 @@ def create_restart(services: Services, definition_id: str, targets: Sequence[str
         actor=actor, empty_message=restart.NO_INSTANCES)
 
 
-def bounded_targets(services: Services, query: Select, what: str) -> list[str]:
-    """The ids a query inside a batch request finds (its first column's rows, or their `id`), refused
-    when they are more than a batch takes, as a listing refuses more than its page allows."""
+def bounded_targets(services: Services, query: Select, what: str, keep: listing.Keep | None = None) -> list[str]:
+    """The ids a query inside a batch request finds (its first column's rows, or their `id`; with
+    `keep`, of the rows it keeps), refused when they are more than a batch takes, as a listing refuses
+    more than its page allows."""
     most = services.settings.batch_max_targets
-    with services.db.read() as session:
-        rows = session.execute(query.limit(most + 1)).all()
-    if len(rows) > most:
+    if keep is not None:
+        firsts = [row[0] if isinstance(row, Row) else row
+                  for row in listing.rows_kept(services, query, keep, 0, most + 1)]
+    else:
+        with services.db.read() as session:
+            firsts = [row[0] for row in session.execute(query.limit(most + 1)).all()]
+    if len(firsts) > most:
         raise InvalidRequest(f"The {what} finds more than {most} targets, more than a batch takes: narrow it")
-    return [row[0] if isinstance(row[0], str) else row[0].id for row in rows]
+    return [first if isinstance(first, str) else first.id for first in firsts]
 
 
 # --- Reading batches ------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Running the list and count queries the use cases build, for the routes that page them."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy.orm import Session
 
 from app.context import Services
 from app.persistence.queries import page
@@ -25,3 +27,40 @@ def counting(query: Select) -> Select:
 def number_of(services: Services, query: Select) -> int:
     with services.db.read() as session:
         return session.scalars(counting(query)).one()
+
+
+# Rows read at once where a filter the database cannot apply is applied after reading.
+_BATCH = 100
+
+# Whether a row of a list query is kept, read in the session the rows were read in.
+Keep = Callable[[Session, Any], bool]
+
+
+def each_kept(session: Session, query: Select, keep: Keep) -> Iterator[Any]:
+    """The rows `keep` keeps, in the query's order: for a filter on what lives outside the rows (a
+    case's variables, in its saved state), read in batches."""
+    offset = 0
+    while True:
+        batch = page(session, query, offset, _BATCH)
+        yield from (row for row in batch if keep(session, row))
+        if len(batch) < _BATCH:
+            return
+        offset += _BATCH
+
+
+def rows_kept(services: Services, query: Select, keep: Keep, first: int, most: int) -> list[Any]:
+    found: list[Any] = []
+    if most == 0:
+        return found
+    with services.db.read() as session:
+        for index, row in enumerate(each_kept(session, query, keep)):
+            if index >= first:
+                found.append(row)
+                if len(found) >= most:
+                    break
+    return found
+
+
+def number_kept(services: Services, query: Select, keep: Keep) -> int:
+    with services.db.read() as session:
+        return sum(1 for _ in each_kept(session, query, keep))

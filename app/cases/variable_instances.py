@@ -18,13 +18,12 @@ from app.access import permissions
 from app.access.accounts import Principal
 from app.cases import history
 from app.cases.instances import ACTIVE, read_run
+from app.cases.listing import Keep, each_kept
 from app.context import Services
 from app.errors import NotFound
 from app.extensions import confidentiality
 from app.persistence.models import ProcessInstance
-from app.persistence.queries import like_matcher, page
-
-_INSTANCE_BATCH = 100
+from app.persistence.queries import like_matcher
 
 
 def variable_id(instance_id: str, name: str) -> str:
@@ -65,6 +64,63 @@ def _holds(value: Any, operator: str, operand: Any, matcher: Callable[[str], boo
     return {"gt": value > operand, "gteq": value >= operand, "lt": value < operand, "lteq": value <= operand}[operator]
 
 
+def _lower(value: Any, ignore: bool) -> Any:
+    return value.lower() if ignore and isinstance(value, str) else value
+
+
+@dataclass
+class VariableConditions:
+    """Camunda's variable conditions (name, operator, value), names and values compared ignoring case
+    when asked."""
+
+    conditions: tuple[tuple[str, str, Any], ...] = ()
+    names_ignore_case: bool = False
+    values_ignore_case: bool = False
+    _compiled: list[tuple[str, str, Any, Callable[[str], bool] | None]] = field(init=False, repr=False,
+                                                                                default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Patterns are read (and bounded) once, not for every variable of every case.
+        self._compiled = [(_lower(name, self.names_ignore_case), operator, _lower(operand, self.values_ignore_case),
+                           like_matcher(_lower(operand, self.values_ignore_case))
+                           if operator in ("like", "notLike") and isinstance(operand, str) else None)
+                          for name, operator, operand in self.conditions]
+
+    def hold_for(self, name: str, value: Any) -> bool:
+        """Whether one variable meets every condition (each naming it)."""
+        key, seen = _lower(name, self.names_ignore_case), _lower(value, self.values_ignore_case)
+        return all(key == variable and _holds(seen, operator, operand, matcher)
+                   for variable, operator, operand, matcher in self._compiled)
+
+    def hold_among(self, values: dict[str, Any]) -> bool:
+        """Whether each condition is met by the variable it names (Camunda's instance and task filters)."""
+        named = {_lower(name, self.names_ignore_case): _lower(value, self.values_ignore_case)
+                 for name, value in values.items()}
+        return all(variable in named and _holds(named[variable], operator, operand, matcher)
+                   for variable, operator, operand, matcher in self._compiled)
+
+
+def holding(services: Services, conditions: VariableConditions, reader: Principal,
+            instance_of: Callable[[Any], str | None]) -> Keep:
+    """Whether a row's case has variables meeting the conditions, as the reader sees them (a variable
+    hidden from the reader, CPA-16, meets none). A case is read once however many of its rows come."""
+    decided: dict[str, bool] = {}
+
+    def keep(session: Session, row: Any) -> bool:
+        instance_id = instance_of(row)
+        if instance_id is None:
+            return False
+        if instance_id not in decided:
+            instance = session.get(ProcessInstance, instance_id)
+            if instance is None:
+                return False
+            run = read_run(services, session, instance)
+            values = confidentiality.visible(session, run.model, instance.id, reader, run.variables())
+            decided[instance_id] = conditions.hold_among(values)
+        return decided[instance_id]
+    return keep
+
+
 @dataclass
 class VariableFilter:
     instances: history.InstanceFilter
@@ -73,38 +129,25 @@ class VariableFilter:
     name: str | None = None
     names: list[str] = field(default_factory=list)
     name_like: str | None = None
-    # Camunda's value conditions (name, operator, value): a variable matches each one naming it.
-    values: list[tuple[str, str, Any]] = field(default_factory=list)
-    names_ignore_case: bool = False
-    values_ignore_case: bool = False
+    # Camunda's value conditions: a variable matches each one, which must name it.
+    values: VariableConditions = field(default_factory=VariableConditions)
     # The query names something no variable listed here has (a task's own variables are not listed).
     nothing: bool = False
 
     def __post_init__(self) -> None:
-        # Patterns are read (and bounded) once, not for every variable of every instance.
-        self._name_like = like_matcher(self._case(self.name_like, self.names_ignore_case)) \
-            if self.name_like is not None else None
-        self._conditions = [(self._case(name, self.names_ignore_case), operator,
-                             self._case(operand, self.values_ignore_case),
-                             like_matcher(self._case(operand, self.values_ignore_case))
-                             if operator in ("like", "notLike") and isinstance(operand, str) else None)
-                            for name, operator, operand in self.values]
-
-    @staticmethod
-    def _case(value: Any, ignore: bool) -> Any:
-        return value.lower() if ignore and isinstance(value, str) else value
+        # The pattern is read (and bounded) once, not for every variable of every instance.
+        ignore = self.values.names_ignore_case
+        self._name_like = like_matcher(_lower(self.name_like, ignore)) if self.name_like is not None else None
 
     def matches(self, name: str, value: Any = None) -> bool:
-        key = self._case(name, self.names_ignore_case)
-        wanted = [self._case(each, self.names_ignore_case) for each in self.names]
-        if (self.name is not None and key != self._case(self.name, self.names_ignore_case)) or \
-                (wanted and key not in wanted):
+        ignore = self.values.names_ignore_case
+        key = _lower(name, ignore)
+        if (self.name is not None and key != _lower(self.name, ignore)) or \
+                (self.names and key not in [_lower(each, ignore) for each in self.names]):
             return False
         if self._name_like is not None and not self._name_like(key):
             return False
-        seen = self._case(value, self.values_ignore_case)
-        return all(key == variable and _holds(seen, operator, operand, matcher)
-                   for variable, operator, operand, matcher in self._conditions)
+        return self.values.hold_for(name, value)
 
 
 @dataclass
@@ -118,19 +161,16 @@ class VariableRow:
 def _rows(services: Services, session: Session, criteria: VariableFilter) -> Iterator[VariableRow]:
     if criteria.nothing:
         return
-    query = history.historic_instance_query(criteria.instances)
-    offset = 0
-    while True:
-        batch = page(session, query, offset, _INSTANCE_BATCH)
-        for instance, *_ in batch:
-            run = read_run(services, session, instance)
-            values = confidentiality.visible(session, run.model, instance.id, criteria.reader, run.variables())
-            for name in sorted(values):
-                if criteria.matches(name, values[name]):
-                    yield VariableRow(variable_id(instance.id, name), name, values[name], instance)
-        if len(batch) < _INSTANCE_BATCH:
-            return
-        offset += _INSTANCE_BATCH
+    for instance, *_ in each_kept(session, history.historic_instance_query(criteria.instances), _every):
+        run = read_run(services, session, instance)
+        values = confidentiality.visible(session, run.model, instance.id, criteria.reader, run.variables())
+        for name in sorted(values):
+            if criteria.matches(name, values[name]):
+                yield VariableRow(variable_id(instance.id, name), name, values[name], instance)
+
+
+def _every(session: Session, row: Any) -> bool:
+    return True
 
 
 def variable_rows(services: Services, criteria: VariableFilter, first: int, most: int | None) -> list[VariableRow]:

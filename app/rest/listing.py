@@ -26,10 +26,14 @@ def page_bounds(paging: Mapping[str, Any], settings: Settings) -> tuple[int, int
 
 
 def listed(services: Services, query: Select, paging: Mapping[str, Any],
-           render_row: Callable[[Any], dict[str, Any]]) -> list[dict[str, Any]]:
+           render_row: Callable[[Any], dict[str, Any]], keep: listing.Keep | None = None) -> list[dict[str, Any]]:
+    """A page of the query's rows; with `keep`, of the rows it keeps (a filter on a case's variables)."""
     first, most = page_bounds(paging, services.settings)
-    return [render_row(row) for row in listing.rows(services, query, first, most)]
+    found = listing.rows(services, query, first, most) if keep is None else \
+        listing.rows_kept(services, query, keep, first, most)
+    return [render_row(row) for row in found]
 
 
-def counted(services: Services, query: Select) -> dict[str, int]:
-    return {"count": listing.number_of(services, query)}
+def counted(services: Services, query: Select, keep: listing.Keep | None = None) -> dict[str, int]:
+    return {"count": listing.number_of(services, query) if keep is None else listing.number_kept(services, query,
+                                                                                                 keep)}

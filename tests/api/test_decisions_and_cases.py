@@ -307,6 +307,10 @@ def test_confidential_variables_are_read_only_by_the_departments_handling_the_ca
                     assert "enterprise_id" in values, f"{user} reading {what}"
             single = http.get(f"/process-instance/{instance}/variables/audit_data")
             assert single.status_code == (200 if sees else 404)
+            # Nor can a query on the variable tell its value to one who may not read it.
+            probe = http.post("/process-instance/count", json={"variables": [
+                {"name": "audit_data", "operator": "like", "value": "物料%"}]})
+            assert probe.json() == {"count": 1 if sees else 0}, user
     with as_user(service, "outsider") as http:  # not in the case: it reads nothing of it
         assert http.get(f"/process-instance/{instance}/variables").status_code == 403
         assert http.get(f"/task/{task['id']}/variables").status_code == 403

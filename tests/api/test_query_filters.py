@@ -22,9 +22,9 @@ def _deploy(client, name: str, content: bytes, **fields: str) -> dict:
 def test_a_camunda_filter_the_service_does_not_read_is_refused_not_ignored(client):
     _deploy(client, "review.bpmn", REVIEW)
     case = start(client, "filter_review").json()["id"]
-    refused = [("GET", "/process-instance", {"variables": "region_eq_xj"}),
+    refused = [("GET", "/execution", {"processVariables": "region_eq_xj"}),
                ("POST", "/process-instance/count", {"orQueries": [{"businessKey": "ECO-1"}]}),
-               ("GET", "/task", {"processVariables": "region_eq_xj"}),
+               ("GET", "/task", {"caseInstanceId": "case-1"}),
                ("POST", "/task", {"taskVariables": [{"name": "x", "operator": "eq", "value": 1}]}),
                ("GET", "/history/process-instance", {"executedJobAfter": "2026-01-01T00:00:00.000+0800"}),
                ("GET", "/history/activity-instance/count", {"executionId": case}),
@@ -41,9 +41,9 @@ def test_a_camunda_filter_the_service_does_not_read_is_refused_not_ignored(clien
     assert client.get("/history/process-instance/count", params={"withIncidents": "false"}).json() == {"count": 1}
     assert client.post("/process-instance/count", json={"someClientField": 1}).json() == {"count": 1}
     # A batch named by such a query acts on nothing.
-    batch = client.post("/process-instance/delete", json={"processInstanceQuery": {"variables": [
-        {"name": "region", "operator": "eq", "value": "xj"}]}, "deleteReason": "wrong region"})
-    assert batch.status_code == 400 and "variables" in batch.json()["message"]
+    batch = client.post("/process-instance/delete", json={"processInstanceQuery": {"orQueries": [
+        {"businessKey": "x"}]}, "deleteReason": "wrong region"})
+    assert batch.status_code == 400 and "orQueries" in batch.json()["message"]
     assert client.get("/process-instance/count").json() == {"count": 1}
 
 
@@ -584,3 +584,44 @@ def test_variable_instances_by_value_scope_and_region(client):
     for bad in ("score_gt", "score_between_1", "a_b_c_d"):
         refused = client.get("/variable-instance", params={"variableValues": bad})
         assert refused.status_code == 400 and "variableValues" in refused.json()["message"], bad
+
+
+def test_cases_and_tasks_by_their_variables_as_camundas_variables_and_process_variables_filters(client):
+    _deploy(client, "review.bpmn", REVIEW)
+    green = start(client, "filter_review", score=85, park="Green Park", region="xj").json()["id"]
+    blue = start(client, "filter_review", score=60, park="Blue Park", region="zj").json()["id"]
+    start(client, "filter_review", score=70)  # no park, no region
+
+    def cases(path: str = "/process-instance", method: str = "GET", **criteria) -> list[str]:
+        answer = client.get(path, params=criteria) if method == "GET" else client.post(path, json=criteria)
+        assert answer.status_code == 200, answer.text
+        counted = client.get(f"{path}/count", params=criteria) if method == "GET" else client.post(
+            f"{path}/count", json=criteria)
+        assert counted.json() == {"count": len(answer.json())}
+        return sorted(row.get("processInstanceId") or row["id"] for row in answer.json())
+
+    assert cases(variables="score_gteq_70,park_like_%Park") == [green]
+    assert cases("/process-instance", "POST", variables=[{"name": "region", "operator": "neq", "value": "xj"}]) == [
+        blue]  # neq needs the variable, as in Camunda
+    assert cases(variables="PARK_eq_blue park", variableNamesIgnoreCase="true", variableValuesIgnoreCase="true") == [
+        blue]
+    assert cases(variables="score_lt_0") == []
+    assert cases("/history/process-instance", variables="region_eq_zj") == [blue]
+    assert cases("/task", processVariables="score_gt_65,region_eq_xj") == [green]
+    assert cases("/task", "POST", processVariables=[{"name": "score", "operator": "lteq", "value": 70}]) == sorted(
+        [row["processInstanceId"] for row in client.get("/task").json() if row["processInstanceId"] != green])
+    # Paging applies after the filter.
+    [second] = client.get("/process-instance", params={"variables": "score_gt_0", "firstResult": 1,
+                                                        "maxResults": 1}).json()
+    assert second["id"] == sorted(cases(variables="score_gt_0"))[1]
+    # A saved task list filter with process variables runs them too.
+    saved = client.post("/filter/create", json={"resourceType": "Task", "name": "新疆案件", "query": {
+        "processVariables": [{"name": "region", "operator": "eq", "value": "xj"}]}}).json()
+    assert [task["processInstanceId"] for task in client.get(f"/filter/{saved['id']}/list").json()] == [green]
+    assert client.get(f"/filter/{saved['id']}/count").json() == {"count": 1}
+    # A batch named by such a query acts on those cases only.
+    batch = client.post("/process-instance/suspended-async", json={
+        "processInstanceQuery": {"variables": [{"name": "region", "operator": "eq", "value": "zj"}]},
+        "suspended": True})
+    assert batch.status_code == 200, batch.text
+    assert batch.json()["totalJobs"] == 1

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import Request, Response
 
-from app.cases import filters, tasks
+from app.cases import filters, listing, tasks
 from app.context import Services
 from app.errors import InvalidRequest
 from app.rest.camunda import render
-from app.rest.camunda.task import task_filter
+from app.rest.camunda.task import process_variables_kept, task_filter
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
 from app.rest.params import flag, query_dict, sort_order
@@ -27,7 +27,7 @@ def _render(saved: SavedFilter, services: Services, reader: Principal, item_coun
     answer: dict[str, Any] = {"id": saved.id, "resourceType": saved.resource_type, "name": saved.name,
                               "owner": saved.owner, "query": saved.query, "properties": saved.properties}
     if item_count:
-        answer["itemCount"] = counted(services, _tasks(services, saved.id, {}, reader))["count"]
+        answer["itemCount"] = counted(services, *_tasks(services, saved.id, {}, reader))["count"]
     return answer
 
 
@@ -35,9 +35,12 @@ def _filters(params: dict[str, Any], reader: Principal) -> Any:
     return filters.filter_query(params, sort_order(params, filters.SORTS), reader)
 
 
-def _tasks(services: Services, filter_id: str, extending: dict[str, Any], reader: Principal) -> Any:
+def _tasks(services: Services, filter_id: str, extending: dict[str, Any],
+           reader: Principal) -> tuple[Any, listing.Keep | None]:
+    """The saved query, extended, as the task list runs it: its SQL and its keep of the tasks whose
+    case has the process variables it names."""
     query = filters.task_query_of(services, filter_id, extending, reader)
-    return tasks.task_query(task_filter(query, services, reader))
+    return tasks.task_query(task_filter(query, services, reader)), process_variables_kept(query, services, reader)
 
 
 @router.get("")
@@ -79,8 +82,8 @@ def delete_filter(filter_id: str, services: ServicesDep, actor: PrincipalDep) ->
 def _list(request: Request, services: Services, filter_id: str, reader: Principal,
           extending: dict[str, Any]) -> list[dict[str, Any]]:
     zone = services.settings.zone
-    return listed(services, _tasks(services, filter_id, extending, reader), query_dict(request),
-                  lambda row: render.task(row, zone))
+    query, keep = _tasks(services, filter_id, extending, reader)
+    return listed(services, query, query_dict(request), lambda row: render.task(row, zone), keep)
 
 
 @router.get("/{filter_id}/list")
@@ -96,18 +99,18 @@ def run_extended_filter(filter_id: str, request: Request, services: ServicesDep,
 
 @router.get("/{filter_id}/count")
 def count_filter(filter_id: str, services: ServicesDep, reader: PrincipalDep) -> dict[str, int]:
-    return counted(services, _tasks(services, filter_id, {}, reader))
+    return counted(services, *_tasks(services, filter_id, {}, reader))
 
 
 @router.post("/{filter_id}/count")
 def count_extended_filter(filter_id: str, services: ServicesDep, reader: PrincipalDep,
                           body: JsonBody = None) -> dict[str, int]:
-    return counted(services, _tasks(services, filter_id, body or {}, reader))
+    return counted(services, *_tasks(services, filter_id, body or {}, reader))
 
 
 def _single(services: Services, filter_id: str, reader: Principal, extending: dict[str, Any]) -> Any:
-    found = listed(services, _tasks(services, filter_id, extending, reader), {"maxResults": 2},
-                   lambda row: render.task(row, services.settings.zone))
+    query, keep = _tasks(services, filter_id, extending, reader)
+    found = listed(services, query, {"maxResults": 2}, lambda row: render.task(row, services.settings.zone), keep)
     if len(found) > 1:
         raise InvalidRequest("Filter does not returns a valid single result")
     return found[0] if found else Response(status_code=204)

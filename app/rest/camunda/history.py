@@ -27,7 +27,8 @@ def _instances(services: Services, viewer: Principal, params: dict[str, Any],
                paging: dict[str, Any]) -> list[dict[str, Any]]:
     query = history.historic_instance_query(queries.historic_instance_filter(params, services, viewer))
     zone = services.settings.zone
-    return listed(services, query, paging, lambda row: render.historic_instance(row[0], row[1], row[2], zone))
+    return listed(services, query, paging, lambda row: render.historic_instance(row[0], row[1], row[2], zone),
+                  queries.historic_instance_kept(params, services, viewer))
 
 
 _INSTANCE_LISTS = frozenset({"processInstanceIds", "processDefinitionKeyIn", "tenantIdIn", "incidentIdIn",
@@ -49,15 +50,19 @@ def query_historic_instances(request: Request, services: ServicesDep, viewer: Pr
 
 @router.get("/process-instance/count")
 def count_historic_instances(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    criteria = queries.historic_instance_filter(query_dict(request, _INSTANCE_LISTS), services, viewer)
-    return counted(services, history.historic_instance_query(criteria))
+    params = query_dict(request, _INSTANCE_LISTS)
+    criteria = queries.historic_instance_filter(params, services, viewer)
+    return counted(services, history.historic_instance_query(criteria),
+                   queries.historic_instance_kept(params, services, viewer))
 
 
 @router.post("/process-instance/count")
 def count_historic_instances_by_body(services: ServicesDep, viewer: PrincipalDep,
                                      body: JsonBody = None) -> dict[str, int]:
-    criteria = queries.historic_instance_filter(body or {}, services, viewer)
-    return counted(services, history.historic_instance_query(criteria))
+    body = body or {}
+    criteria = queries.historic_instance_filter(body, services, viewer)
+    return counted(services, history.historic_instance_query(criteria),
+                   queries.historic_instance_kept(body, services, viewer))
 
 
 _REPORT_LISTS = frozenset({"processDefinitionIdIn", "processDefinitionKeyIn"})

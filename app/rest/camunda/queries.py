@@ -3,16 +3,16 @@ and for the batch commands that name their cases by a query (processInstanceQuer
 historicProcessInstanceQuery), so that both filter, and are bounded, alike."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from app.access.accounts import Principal
-from app.cases import batches, history, instances
+from app.cases import batches, history, instances, listing, variable_instances
 from app.context import Services
 from app.definitions import deployments
 from app.errors import InvalidRequest
 from app.rest.camunda.unread import refuse_unread
-from app.rest.params import flag, sort_order, suspension_state, text, text_list
+from app.rest.params import flag, sort_order, suspension_state, text, text_list, variable_conditions
 from app.rest.variables import optional_instant
 
 if TYPE_CHECKING:
@@ -39,6 +39,26 @@ def definition_narrowing(p: dict[str, Any], zone: tzinfo, sorts: Iterable[str], 
         without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId"),
         deployed_after=optional_instant(p, "deployedAfter", zone), deployed_at=optional_instant(p, "deployedAt", zone),
         sorting=tuple((key, order == "desc") for key, order in sort_order(p, sorts)))
+
+
+def variables_kept(p: dict[str, Any], name: str, services: Services, viewer: Principal,
+                   instance_of: Callable[[Any], str | None]) -> listing.Keep | None:
+    """Camunda's filter on a case's variables (`variables`, `processVariables`), as a keep of the rows
+    whose case has them as the viewer sees them; None when the query has none."""
+    conditions = variable_conditions(p.get(name), name)
+    if not conditions:
+        return None
+    return variable_instances.holding(services, variable_instances.VariableConditions(
+        tuple(conditions), names_ignore_case=flag(p.get("variableNamesIgnoreCase"), "variableNamesIgnoreCase"),
+        values_ignore_case=flag(p.get("variableValuesIgnoreCase"), "variableValuesIgnoreCase")), viewer, instance_of)
+
+
+def instance_kept(p: dict[str, Any], services: Services, viewer: Principal) -> listing.Keep | None:
+    return variables_kept(p, "variables", services, viewer, lambda row: row.id)
+
+
+def historic_instance_kept(p: dict[str, Any], services: Services, viewer: Principal) -> listing.Keep | None:
+    return variables_kept(p, "variables", services, viewer, lambda row: row[0].id)
 
 
 def _incident(p: dict[str, Any], ids: tuple[str, ...]) -> instances.IncidentMatch:
@@ -137,10 +157,12 @@ def instance_targets(body: dict[str, Any], services: Services, viewer: Principal
     found = text_list(body.get(ids), ids)
     query = _object(body, "processInstanceQuery") if runtime else None
     if query is not None:
-        found += batches.bounded_targets(services, instance_query(query, viewer), "processInstanceQuery")
+        found += batches.bounded_targets(services, instance_query(query, viewer), "processInstanceQuery",
+                                         instance_kept(query, services, viewer))
     historic = _object(body, "historicProcessInstanceQuery")
     if historic is not None:
         criteria = historic_instance_filter(historic, services, viewer)
         found += batches.bounded_targets(services, history.historic_instance_query(criteria),
-                                         "historicProcessInstanceQuery")
+                                         "historicProcessInstanceQuery", historic_instance_kept(historic, services,
+                                                                                                viewer))
     return found

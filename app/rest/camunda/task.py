@@ -7,11 +7,11 @@ from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.access.accounts import Principal
-from app.cases import reports, tasks
+from app.cases import listing, reports, tasks
 from app.context import Services
 from app.errors import InvalidRequest
 from app.rest.binary import DATA_RESPONSES, named_data, uploaded
-from app.rest.camunda import render
+from app.rest.camunda import queries, render
 from app.rest.camunda.forms import form_variables, rendered_form, rendered_form_answer
 from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
@@ -101,11 +101,16 @@ def task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> tas
     )
 
 
+def process_variables_kept(params: dict[str, Any], services: Services, viewer: Principal) -> listing.Keep | None:
+    """The task query's processVariables, as a keep of the tasks whose case has them."""
+    return queries.variables_kept(params, "processVariables", services, viewer, lambda row: row.process_instance_id)
+
+
 def _list(services: Services, viewer: Principal, params: dict[str, Any], paging: dict[str, Any]
           ) -> list[dict[str, Any]]:
     zone = services.settings.zone
     return listed(services, tasks.task_query(task_filter(params, services, viewer)), paging,
-                  lambda row: render.task(row, zone))
+                  lambda row: render.task(row, zone), process_variables_kept(params, services, viewer))
 
 
 @router.get("")
@@ -122,12 +127,16 @@ def query_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep,
 
 @router.get("/count")
 def count_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    return counted(services, tasks.task_query(task_filter(query_dict(request, _LISTS), services, viewer)))
+    params = query_dict(request, _LISTS)
+    return counted(services, tasks.task_query(task_filter(params, services, viewer)),
+                   process_variables_kept(params, services, viewer))
 
 
 @router.post("/count")
 def count_tasks_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
-    return counted(services, tasks.task_query(task_filter(body or {}, services, viewer)))
+    body = body or {}
+    return counted(services, tasks.task_query(task_filter(body, services, viewer)),
+                   process_variables_kept(body, services, viewer))
 
 
 @router.get("/report/candidate-group-count", summary="Open tasks per candidate group (groupName null: the tasks "

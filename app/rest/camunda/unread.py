@@ -13,7 +13,7 @@ from app.errors import InvalidRequest
 # only how variables compare or what a row carries, and those that only widen a tenant filter.
 NOT_READ: dict[str, frozenset[str]] = {
     "process-instance": frozenset({
-        "caseInstanceId", "orQueries", "subCaseInstance", "superCaseInstance", "variables"}),
+        "caseInstanceId", "orQueries", "subCaseInstance", "superCaseInstance"}),
     "task": frozenset({
         "activityInstanceIdIn", "assigneeExpression", "assigneeLikeExpression", "candidateGroupExpression",
         "candidateGroupsExpression", "candidateUserExpression", "caseDefinitionId", "caseDefinitionKey",
@@ -23,14 +23,14 @@ NOT_READ: dict[str, frozenset[str]] = {
         "dueDateExpression", "followUpAfterExpression", "followUpBeforeExpression",
         "followUpBeforeOrNotExistentExpression", "followUpDateExpression", "involvedUserExpression", "orQueries",
         "ownerExpression", "processInstanceBusinessKeyExpression", "processInstanceBusinessKeyLikeExpression",
-        "processVariables", "taskVariables", "updatedAfterExpression"}),
+        "taskVariables", "updatedAfterExpression"}),
     "execution": frozenset({
         "incidentId", "incidentMessage", "incidentMessageLike", "incidentType", "processVariables", "variables"}),
     "variable-instance": frozenset({
         "batchIdIn", "caseExecutionIdIn", "caseInstanceIdIn"}),
     "history/process-instance": frozenset({
         "activityIdIn", "caseInstanceId", "executedActivityAfter", "executedActivityBefore", "executedJobAfter",
-        "executedJobBefore", "orQueries", "subCaseInstanceId", "superCaseInstanceId", "variables"}),
+        "executedJobBefore", "orQueries", "subCaseInstanceId", "superCaseInstanceId"}),
     "history/activity-instance": frozenset({
         "completeScope", "executionId", "withoutTenantId"}),
     "history/task": frozenset({

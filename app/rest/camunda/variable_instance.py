@@ -62,8 +62,9 @@ def _filter(p: dict[str, Any], reader: Principal, *, running_only: bool) -> Vari
             further=history.HistoricNarrowing(without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId")),
             state=ACTIVE if running_only else None, viewer=reader),
         name=name, names=text_list(p.get("variableNameIn"), "variableNameIn"), name_like=text(p, "variableNameLike"),
-        values=values, names_ignore_case=flag(p.get("variableNamesIgnoreCase"), "variableNamesIgnoreCase"),
-        values_ignore_case=flag(p.get("variableValuesIgnoreCase"), "variableValuesIgnoreCase"),
+        values=variable_instances.VariableConditions(
+            tuple(values), names_ignore_case=flag(p.get("variableNamesIgnoreCase"), "variableNamesIgnoreCase"),
+            values_ignore_case=flag(p.get("variableValuesIgnoreCase"), "variableValuesIgnoreCase")),
         # The case's ids in common came out empty, or a task's own variables were asked for.
         nothing=(bool(cases) and not common) or bool(text_list(p.get("taskIdIn"), "taskIdIn")))
 
