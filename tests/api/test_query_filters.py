@@ -608,6 +608,7 @@ def test_cases_and_tasks_by_their_variables_as_camundas_variables_and_process_va
     assert cases(variables="score_lt_0") == []
     assert cases("/history/process-instance", variables="region_eq_zj") == [blue]
     assert cases("/task", processVariables="score_gt_65,region_eq_xj") == [green]
+    assert cases("/history/task", processVariables="region_eq_zj") == [blue]
     assert cases("/task", "POST", processVariables=[{"name": "score", "operator": "lteq", "value": 70}]) == sorted(
         [row["processInstanceId"] for row in client.get("/task").json() if row["processInstanceId"] != green])
     # Paging applies after the filter.

@@ -6,7 +6,7 @@ from fastapi import Request, Response
 
 from app.access.accounts import Principal
 from app.audit import removal
-from app.cases import batches, history, operation_annotations, reports
+from app.cases import batches, history, listing, operation_annotations, reports
 from app.context import Services
 from app.errors import BadUserRequest, InvalidRequest
 from app.rest.camunda import queries, render
@@ -254,7 +254,12 @@ def _tasks(services: Services, viewer: Principal, params: dict[str, Any],
            paging: dict[str, Any]) -> list[dict[str, Any]]:
     zone = services.settings.zone
     return listed(services, history.historic_task_query(_task_filter(params, services, viewer)), paging,
-                  lambda row: render.historic_task(row, zone))
+                  lambda row: render.historic_task(row, zone), _task_kept(params, services, viewer))
+
+
+def _task_kept(params: dict[str, Any], services: Services, viewer: Principal) -> listing.Keep | None:
+    """The historic task query's processVariables: of the tasks' cases, as they are or ended."""
+    return queries.variables_kept(params, "processVariables", services, viewer, lambda row: row.process_instance_id)
 
 
 @router.get("/task", summary="User tasks of running and ended instances, open or done")
@@ -271,13 +276,16 @@ def query_historic_tasks(request: Request, services: ServicesDep, viewer: Princi
 
 @router.get("/task/count")
 def count_historic_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    return counted(services, history.historic_task_query(_task_filter(query_dict(request, _TASK_LISTS), services,
-                                                                      viewer)))
+    params = query_dict(request, _TASK_LISTS)
+    return counted(services, history.historic_task_query(_task_filter(params, services, viewer)),
+                   _task_kept(params, services, viewer))
 
 
 @router.post("/task/count")
 def count_historic_tasks_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
-    return counted(services, history.historic_task_query(_task_filter(body or {}, services, viewer)))
+    body = body or {}
+    return counted(services, history.historic_task_query(_task_filter(body, services, viewer)),
+                   _task_kept(body, services, viewer))
 
 
 @router.get("/task/report", summary="Completed user tasks counted by task name or by procedure "

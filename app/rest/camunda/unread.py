@@ -35,11 +35,11 @@ NOT_READ: dict[str, frozenset[str]] = {
         "completeScope", "executionId", "withoutTenantId"}),
     "history/task": frozenset({
         "activityInstanceIdIn", "caseDefinitionId", "caseDefinitionKey", "caseDefinitionName", "caseExecutionId",
-        "caseInstanceId", "orQueries", "processVariables", "rootProcessInstanceId", "taskDescription",
-        "taskDescriptionLike", "taskDueDate", "taskDueDateAfter", "taskDueDateBefore", "taskFollowUpDate",
-        "taskFollowUpDateAfter", "taskFollowUpDateBefore", "taskHadCandidateGroup", "taskHadCandidateUser",
-        "taskInvolvedGroup", "taskInvolvedUser", "taskOwner", "taskOwnerLike", "taskParentTaskId", "taskPriority",
-        "taskVariables", "withCandidateGroups", "withoutCandidateGroups", "withoutTaskDueDate"}),
+        "caseInstanceId", "orQueries", "rootProcessInstanceId", "taskDescription", "taskDescriptionLike", "taskDueDate",
+        "taskDueDateAfter", "taskDueDateBefore", "taskFollowUpDate", "taskFollowUpDateAfter", "taskFollowUpDateBefore",
+        "taskHadCandidateGroup", "taskHadCandidateUser", "taskInvolvedGroup", "taskInvolvedUser", "taskOwner",
+        "taskOwnerLike", "taskParentTaskId", "taskPriority", "taskVariables", "withCandidateGroups",
+        "withoutCandidateGroups", "withoutTaskDueDate"}),
     "history/variable-instance": frozenset({
         "caseActivityIdIn", "caseExecutionIdIn", "caseInstanceId", "variableTypeIn"}),
     "process-definition": frozenset({
