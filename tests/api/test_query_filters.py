@@ -22,7 +22,7 @@ def _deploy(client, name: str, content: bytes, **fields: str) -> dict:
 def test_a_camunda_filter_the_service_does_not_read_is_refused_not_ignored(client):
     _deploy(client, "review.bpmn", REVIEW)
     case = start(client, "filter_review").json()["id"]
-    refused = [("GET", "/execution", {"processVariables": "region_eq_xj"}),
+    refused = [("GET", "/history/task", {"taskOwner": "zhao"}),
                ("POST", "/process-instance/count", {"orQueries": [{"businessKey": "ECO-1"}]}),
                ("GET", "/task", {"caseInstanceId": "case-1"}),
                ("POST", "/task", {"taskVariables": [{"name": "x", "operator": "eq", "value": 1}]}),
@@ -609,6 +609,8 @@ def test_cases_and_tasks_by_their_variables_as_camundas_variables_and_process_va
     assert cases("/history/process-instance", variables="region_eq_zj") == [blue]
     assert cases("/task", processVariables="score_gt_65,region_eq_xj") == [green]
     assert cases("/history/task", processVariables="region_eq_zj") == [blue]
+    assert cases("/execution", processVariables="region_eq_xj") == [green]
+    assert cases("/execution", "POST", variables=[{"name": "score", "operator": "gt", "value": 80}]) == [green]
     assert cases("/task", "POST", processVariables=[{"name": "score", "operator": "lteq", "value": 70}]) == sorted(
         [row["processInstanceId"] for row in client.get("/task").json() if row["processInstanceId"] != green])
     # Paging applies after the filter.

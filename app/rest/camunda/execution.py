@@ -9,11 +9,11 @@ from starlette.concurrency import run_in_threadpool
 
 from app.access.accounts import Principal
 from app.access.permissions import SYSTEMS
-from app.cases import event_subscriptions, events, executions, incidents
+from app.cases import event_subscriptions, events, executions, incidents, listing
 from app.context import Services
 from app.errors import NotFound
 from app.rest.binary import DATA_RESPONSES, named_data, uploaded
-from app.rest.camunda import render
+from app.rest.camunda import queries, render
 from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
@@ -52,8 +52,19 @@ def _render(row: Any) -> dict[str, Any]:
     return {"id": row.id, "processInstanceId": row.process_instance_id, "ended": False, "tenantId": row.tenant_id}
 
 
+def _kept(p: dict[str, Any], services: Services, viewer: Principal) -> listing.Keep | None:
+    """Camunda's variable filters of executions: `processVariables` of the execution's case; `variables`
+    its own, which only a case's root execution has here (it holds the case's variables)."""
+    of_case = queries.variables_kept(p, "processVariables", services, viewer, lambda row: row.process_instance_id)
+    own = queries.variables_kept(p, "variables", services, viewer,
+                                 lambda row: row.process_instance_id if row.id == row.process_instance_id else None)
+    if of_case is None or own is None:
+        return of_case or own
+    return lambda session, row: of_case(session, row) and own(session, row)
+
+
 def _list(services: Services, viewer: Principal, params: dict[str, Any]) -> list[dict[str, Any]]:
-    return listed(services, _query(params, viewer), params, _render)
+    return listed(services, _query(params, viewer), params, _render, _kept(params, services, viewer))
 
 
 @router.get("", summary="Running instances and the tokens that wait in them for something from outside")
@@ -69,13 +80,15 @@ def query_executions(request: Request, services: ServicesDep, viewer: PrincipalD
 
 @router.get("/count")
 def count_executions(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    return counted(services, _query(query_dict(request, _LISTS), viewer))
+    params = query_dict(request, _LISTS)
+    return counted(services, _query(params, viewer), _kept(params, services, viewer))
 
 
 @router.post("/count")
 def count_executions_by_body(request: Request, services: ServicesDep, viewer: PrincipalDep,
                              body: JsonBody = None) -> dict[str, int]:
-    return counted(services, _query({**(body or {}), **query_dict(request)}, viewer))
+    params = {**(body or {}), **query_dict(request)}
+    return counted(services, _query(params, viewer), _kept(params, services, viewer))
 
 
 @router.get("/{execution_id}")

@@ -25,7 +25,7 @@ NOT_READ: dict[str, frozenset[str]] = {
         "ownerExpression", "processInstanceBusinessKeyExpression", "processInstanceBusinessKeyLikeExpression",
         "taskVariables", "updatedAfterExpression"}),
     "execution": frozenset({
-        "incidentId", "incidentMessage", "incidentMessageLike", "incidentType", "processVariables", "variables"}),
+        "incidentId", "incidentMessage", "incidentMessageLike", "incidentType"}),
     "variable-instance": frozenset({
         "batchIdIn", "caseExecutionIdIn", "caseInstanceIdIn"}),
     "history/process-instance": frozenset({
