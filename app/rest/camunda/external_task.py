@@ -174,10 +174,12 @@ def _retries_and_targets(body: dict[str, Any], services: Services, actor: Princi
     if query is not None:
         if not isinstance(query, dict):
             raise InvalidRequest("'externalTaskQuery' must be an object")
-        found = _external_task_query(query, services, actor)
-        if listing.number_of(services, found) > most:
+        found, keep = _external_task_query(query, services, actor), _kept(query, services, actor)
+        tasks = listing.rows(services, found, 0, most + 1) if keep is None else \
+            listing.rows_kept(services, found, keep, 0, most + 1)
+        if len(tasks) > most:
             raise InvalidRequest(f"The externalTaskQuery finds more than {most} tasks")
-        task_ids += [task.id for task in listing.rows(services, found, 0, most)]
+        task_ids += [task.id for task in tasks]
     if not task_ids:
         raise InvalidRequest("externalTaskIds, processInstanceIds or externalTaskQuery must name at least one task")
     if len(task_ids) > most:
@@ -225,10 +227,12 @@ def _narrowing(p: dict[str, Any], many: str, *ones: str) -> tuple[tuple[str, ...
     return (*sets, *(tuple(values) for values in (text_list(p.get(many), many),) if values))
 
 
+def _kept(p: dict[str, Any], services: Services, viewer: Principal) -> listing.Keep | None:
+    """The query's processVariables, as a keep of the tasks whose case has them."""
+    return queries.variables_kept(p, "processVariables", services, viewer, lambda row: row.process_instance_id)
+
+
 def _external_task_query(p: dict[str, Any], services: Services, viewer: Principal) -> Select:
-    if p.get("processVariables"):
-        raise InvalidRequest("the processVariables filter is not supported here: the service cannot filter on a "
-                             "case's variables; narrow the query by processInstanceId, businessKey or activityId")
     zone = services.settings.zone
     return external_tasks.external_task_query(external_tasks.ExternalTaskFilter(
         # The service shows an external task's own id as its executionId.
@@ -253,7 +257,8 @@ def _external_task_query(p: dict[str, Any], services: Services, viewer: Principa
 def _list_external(services: Services, viewer: Principal, params: dict[str, Any]) -> list[dict[str, Any]]:
     zone = services.settings.zone
     query = _external_task_query(params, services, viewer)
-    return listed(services, query, params, lambda row: render.external_task(row, zone))
+    return listed(services, query, params, lambda row: render.external_task(row, zone),
+                  _kept(params, services, viewer))
 
 
 @router.get("/external-task")
@@ -269,12 +274,14 @@ def query_external_tasks(request: Request, services: ServicesDep, viewer: Princi
 
 @router.get("/external-task/count")
 def count_external_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    return counted(services, _external_task_query(query_dict(request, _LISTS), services, viewer))
+    params = query_dict(request, _LISTS)
+    return counted(services, _external_task_query(params, services, viewer), _kept(params, services, viewer))
 
 
 @router.post("/external-task/count")
 def count_external_tasks_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
-    return counted(services, _external_task_query(body or {}, services, viewer))
+    body = body or {}
+    return counted(services, _external_task_query(body, services, viewer), _kept(body, services, viewer))
 
 
 @router.get("/external-task/topic-names", summary="The topics of open tasks (withLockedTasks, withUnlockedTasks, "
