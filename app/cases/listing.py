@@ -1,8 +1,9 @@
 """Running the list and count queries the use cases build, for the routes that page them."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.orm import Session
@@ -29,6 +30,8 @@ def number_of(services: Services, query: Select) -> int:
         return session.scalars(counting(query)).one()
 
 
+T = TypeVar("T")
+
 # Rows read at once where a filter the database cannot apply is applied after reading.
 _BATCH = 100
 
@@ -48,17 +51,14 @@ def each_kept(session: Session, query: Select, keep: Keep) -> Iterator[Any]:
         offset += _BATCH
 
 
+def page_of(rows: Iterable[T], first: int, most: int | None) -> list[T]:
+    """Rows `first` on, at most `most` of them, read no further than the page needs."""
+    return [] if most == 0 else list(islice(rows, first, None if most is None else first + most))
+
+
 def rows_kept(services: Services, query: Select, keep: Keep, first: int, most: int) -> list[Any]:
-    found: list[Any] = []
-    if most == 0:
-        return found
     with services.db.read() as session:
-        for index, row in enumerate(each_kept(session, query, keep)):
-            if index >= first:
-                found.append(row)
-                if len(found) >= most:
-                    break
-    return found
+        return page_of(each_kept(session, query, keep), first, most)
 
 
 def number_kept(services: Services, query: Select, keep: Keep) -> int:

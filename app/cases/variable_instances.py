@@ -18,7 +18,7 @@ from app.access import permissions
 from app.access.accounts import Principal
 from app.cases import history
 from app.cases.instances import ACTIVE, read_run
-from app.cases.listing import Keep, each_kept
+from app.cases.listing import Keep, each_kept, page_of
 from app.context import Services
 from app.errors import NotFound
 from app.extensions import confidentiality
@@ -174,16 +174,8 @@ def _every(session: Session, row: Any) -> bool:
 
 
 def variable_rows(services: Services, criteria: VariableFilter, first: int, most: int | None) -> list[VariableRow]:
-    rows: list[VariableRow] = []
-    if most == 0:
-        return rows
     with services.db.read() as session:
-        for index, row in enumerate(_rows(services, session, criteria)):
-            if index >= first:
-                rows.append(row)
-                if most is not None and len(rows) >= most:
-                    break
-    return rows
+        return page_of(_rows(services, session, criteria), first, most)
 
 
 def count_variables(services: Services, criteria: VariableFilter) -> int:
