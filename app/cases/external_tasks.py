@@ -38,8 +38,8 @@ from app.cases.instances import (
 from app.context import Services
 from app.errors import BadUserRequest, InvalidRequest, NotFound, SuspendedEntityInteraction
 from app.extensions import confidentiality
-from app.persistence.models import ExternalTask, Incident, ProcessDefinition, ProcessInstance
-from app.persistence.queries import like, sorted_by
+from app.persistence.models import ExternalTask, Incident, ProcessInstance
+from app.persistence.queries import definitions_named, like, sorted_by
 
 FAILED_EXTERNAL_TASK = "failedExternalTask"
 
@@ -376,12 +376,8 @@ def external_task_query(criteria: ExternalTaskFilter, now: datetime, *, viewer: 
         if value is not None:
             conditions.append(column == value)
     if c.definition_name is not None or c.definition_name_like is not None:
-        named = select(ProcessDefinition.id)
-        if c.definition_name is not None:
-            named = named.where(ProcessDefinition.name == c.definition_name)
-        if c.definition_name_like is not None:
-            named = named.where(like(ProcessDefinition.name, c.definition_name_like))
-        conditions.append(ExternalTask.process_definition_id.in_(named))
+        conditions.append(ExternalTask.process_definition_id.in_(
+            definitions_named(c.definition_name, c.definition_name_like)))
     if c.tenant_ids:
         conditions.append(ExternalTask.tenant_id.in_(c.tenant_ids))
     if c.lock_expires_before is not None:

@@ -35,7 +35,7 @@ from app.persistence.models import (
     ProcessInstance,
     StandaloneTask,
 )
-from app.persistence.queries import IncidentMatch, at_or_before, like, related, sorted_by
+from app.persistence.queries import IncidentMatch, at_or_before, definitions_named, like, related, sorted_by
 
 if TYPE_CHECKING:
     from app.context import Services
@@ -281,8 +281,7 @@ def activity_query(c: ActivityFilter) -> Select:
         if wanted:
             query = query.where(a.process_instance_id.in_(instances.where(of_instance)))
     if c.definition_name is not None:
-        query = query.where(a.process_definition_id.in_(
-            select(ProcessDefinition.id).where(ProcessDefinition.name == c.definition_name)))
+        query = query.where(a.process_definition_id.in_(definitions_named(c.definition_name)))
     sortable = {**ACTIVITY_SORT, **TASK_SORT}
     order = [sorted_by(sortable[key], desc) for key, desc in c.sort_desc.items()]
     return query.order_by(*order, ActivityInstance.start_time, ActivityInstance.sequence)

@@ -44,13 +44,12 @@ from app.extensions import confidentiality
 from app.persistence.models import (
     ActivityInstance,
     Membership,
-    ProcessDefinition,
     ProcessInstance,
     StandaloneTask,
     TaskCandidate,
     UserTask,
 )
-from app.persistence.queries import equal_ignoring_case, like, same_millisecond, sorted_by
+from app.persistence.queries import definitions_named, equal_ignoring_case, like, same_millisecond, sorted_by
 
 PENDING, RESOLVED = "PENDING", "RESOLVED"
 SORTABLE = {
@@ -264,12 +263,7 @@ def _further(c: TaskFilter) -> list[ColumnElement[bool]]:
     if c.assignee_not_in:
         found.append(UserTask.assignee.not_in(c.assignee_not_in))
     if c.definition_name is not None or c.definition_name_like is not None:
-        named = select(ProcessDefinition.id)
-        if c.definition_name is not None:
-            named = named.where(ProcessDefinition.name == c.definition_name)
-        if c.definition_name_like is not None:
-            named = named.where(like(ProcessDefinition.name, c.definition_name_like))
-        found.append(UserTask.process_definition_id.in_(named))
+        found.append(UserTask.process_definition_id.in_(definitions_named(c.definition_name, c.definition_name_like)))
     if c.involved_user is not None:
         found.append(or_(UserTask.assignee == c.involved_user, UserTask.owner == c.involved_user,
                          _candidate("user", [c.involved_user])))

@@ -118,6 +118,17 @@ def narrowed_definitions(definition: type[ProcessDefinition] | type[DecisionDefi
     return found
 
 
+def definitions_named(name: str | None, name_like: str | None = None) -> Select:
+    """The ids of the process definitions of that name and with a name like the pattern (each given),
+    for the lists of what they run (tasks, external tasks, the history of tasks)."""
+    named = select(ProcessDefinition.id)
+    if name is not None:
+        named = named.where(ProcessDefinition.name == name)
+    if name_like is not None:
+        named = named.where(like(ProcessDefinition.name, name_like))
+    return named
+
+
 def latest_versions_only(query: Select, definition: type[ProcessDefinition] | type[DecisionDefinition]
                          | type[DecisionRequirementsDefinition]) -> Select:
     """Keep only the newest version of each key of a definition table (process or decision), per tenant,
