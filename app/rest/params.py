@@ -147,18 +147,26 @@ def _typed(text: str) -> Any:
     return text
 
 
+def delimited(value: str, parts: int, name: str, form: str) -> list[list[str]]:
+    """Camunda's conditions in a query string: a comma between conditions, an underscore between
+    each one's parts; `form` shows the expected shape in the refusal."""
+    found = []
+    for expression in value.split(","):
+        pieces = expression.split("_")
+        if len(pieces) != parts:
+            raise InvalidRequest(f"'{name}': a condition has the form {form}")
+        found.append(pieces)
+    return found
+
+
 def variable_conditions(value: Any, name: str) -> list[tuple[str, str, Any]]:
     """Camunda's variable conditions: `name_operator_value,...` in a query string, [{name, operator,
     value}] in a body; as (name, operator, value)."""
     if value is None or value == "" or value == []:
         return []
     if isinstance(value, str):
-        found = []
-        for expression in value.split(","):
-            parts = expression.split("_")
-            if len(parts) != 3:
-                raise InvalidRequest(f"'{name}': a variable condition has the form NAME_OPERATOR_VALUE")
-            found.append((parts[0], parts[1], _typed(parts[2])))
+        found = [(variable, operator, _typed(operand))
+                 for variable, operator, operand in delimited(value, 3, name, "NAME_OPERATOR_VALUE")]
     elif isinstance(value, list) and all(isinstance(item, dict) for item in value):
         found = [(item.get("name"), item.get("operator"), item.get("value")) for item in value]
     else:

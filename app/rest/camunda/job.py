@@ -11,7 +11,17 @@ from app.context import Services
 from app.errors import BadUserRequest, InvalidRequest
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import flag, integer, query_dict, required_boolean, sort_order, suspension_state, text, text_list
+from app.rest.params import (
+    delimited,
+    flag,
+    integer,
+    query_dict,
+    required_boolean,
+    sort_order,
+    suspension_state,
+    text,
+    text_list,
+)
 from app.rest.routing import ServiceRouter
 from app.rest.variables import format_instant, parse_instant
 
@@ -38,13 +48,8 @@ def _conditions(p: dict[str, Any], name: str, zone: tzinfo) -> dict[str, datetim
     if raw is None or raw == "":
         return {}
     if isinstance(raw, str):
-        pairs = []
-        for expression in raw.split(","):
-            parts = expression.split("_")
-            if len(parts) != 2:
-                raise InvalidRequest(f"'{name}': a condition has the form OPERATOR_VALUE "
-                                     "(gt_2026-01-01T00:00:00.000+0800)")
-            pairs.append((parts[0], parts[1]))
+        pairs = [(operator, value) for operator, value in
+                 delimited(raw, 2, name, "OPERATOR_VALUE (gt_2026-01-01T00:00:00.000+0800)")]
     elif isinstance(raw, list) and all(isinstance(item, dict) for item in raw):
         pairs = [(item.get("operator"), item.get("value")) for item in raw]
     else:

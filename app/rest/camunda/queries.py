@@ -48,9 +48,14 @@ def variables_kept(p: dict[str, Any], name: str, services: Services, viewer: Pri
     conditions = variable_conditions(p.get(name), name)
     if not conditions:
         return None
-    return variable_instances.holding(services, variable_instances.VariableConditions(
+    return variable_instances.holding(services, conditions_of(p, conditions), viewer, instance_of)
+
+
+def conditions_of(p: dict[str, Any], conditions: Iterable[Any]) -> variable_instances.VariableConditions:
+    """Conditions on variables with the query's two ignore-case switches, which every variable filter reads."""
+    return variable_instances.VariableConditions(
         tuple(conditions), names_ignore_case=flag(p.get("variableNamesIgnoreCase"), "variableNamesIgnoreCase"),
-        values_ignore_case=flag(p.get("variableValuesIgnoreCase"), "variableValuesIgnoreCase")), viewer, instance_of)
+        values_ignore_case=flag(p.get("variableValuesIgnoreCase"), "variableValuesIgnoreCase"))
 
 
 def instance_kept(p: dict[str, Any], services: Services, viewer: Principal) -> listing.Keep | None:

@@ -28,6 +28,7 @@ from app.context import Services
 from app.errors import InvalidRequest
 from app.rest.binary import DATA_RESPONSES, data_response
 from app.rest.camunda import render
+from app.rest.camunda.queries import conditions_of
 from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import page_bounds
@@ -62,9 +63,7 @@ def _filter(p: dict[str, Any], reader: Principal, *, running_only: bool) -> Vari
             further=history.HistoricNarrowing(without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId")),
             state=ACTIVE if running_only else None, viewer=reader),
         name=name, names=text_list(p.get("variableNameIn"), "variableNameIn"), name_like=text(p, "variableNameLike"),
-        values=variable_instances.VariableConditions(
-            tuple(values), names_ignore_case=flag(p.get("variableNamesIgnoreCase"), "variableNamesIgnoreCase"),
-            values_ignore_case=flag(p.get("variableValuesIgnoreCase"), "variableValuesIgnoreCase")),
+        values=conditions_of(p, values),
         # The case's ids in common came out empty, or a task's own variables were asked for.
         nothing=(bool(cases) and not common) or bool(text_list(p.get("taskIdIn"), "taskIdIn")))
 
