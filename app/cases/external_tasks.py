@@ -39,7 +39,7 @@ from app.context import Services
 from app.errors import BadUserRequest, InvalidRequest, NotFound, SuspendedEntityInteraction
 from app.extensions import confidentiality
 from app.persistence.models import ExternalTask, Incident, ProcessInstance
-from app.persistence.queries import definitions_named, like, sorted_by
+from app.persistence.queries import definitions_named, later_than, like, sorted_by
 
 FAILED_EXTERNAL_TASK = "failedExternalTask"
 
@@ -383,7 +383,7 @@ def external_task_query(criteria: ExternalTaskFilter, now: datetime, *, viewer: 
     if c.lock_expires_before is not None:
         conditions.append(ExternalTask.lock_expiration < c.lock_expires_before)
     if c.lock_expires_after is not None:
-        conditions.append(ExternalTask.lock_expiration > c.lock_expires_after)
+        conditions.append(later_than(ExternalTask.lock_expiration, c.lock_expires_after))
     if c.locked:
         conditions.append(ExternalTask.lock_expiration > now)
     if c.not_locked:
@@ -470,7 +470,7 @@ def incident_query(p: Mapping[str, Any], *, open_only: bool = True, viewer: Prin
     if n.created_before is not None:
         query = query.where(Incident.created < n.created_before)
     if n.created_after is not None:
-        query = query.where(Incident.created > n.created_after)
+        query = query.where(later_than(Incident.created, n.created_after))
     order = [sorted_by(sorts[key], descending) for key, descending in n.sorting]
     return query.order_by(*order, Incident.created, Incident.id)
 

@@ -1,7 +1,7 @@
 """History queries: instances that ran, activities they went through, and their event record."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +34,19 @@ from app.persistence.models import (
     ProcessDefinition,
     ProcessInstance,
     StandaloneTask,
+    UserTask,
 )
-from app.persistence.queries import IncidentMatch, at_or_before, definitions_named, like, related, sorted_by
+from app.persistence.queries import (
+    IncidentMatch,
+    at_or_before,
+    definitions_named,
+    equal_ignoring_case,
+    later_than,
+    like,
+    related,
+    same_millisecond,
+    sorted_by,
+)
 
 if TYPE_CHECKING:
     from app.context import Services
@@ -228,21 +239,13 @@ class ActivityFilter:
     delete_reason: str | None = None
     delete_reason_like: str | None = None
     without_tenant: bool = False
+    kept: KeptTaskFilter | None = None
 
 
 ACTIVITY_SORT = {"activityInstanceId": ActivityInstance.id, "instanceId": ActivityInstance.process_instance_id,
                  "activityId": ActivityInstance.activity_id, "activityName": ActivityInstance.activity_name,
                  "activityType": ActivityInstance.activity_type, "startTime": ActivityInstance.start_time,
                  "endTime": ActivityInstance.end_time, "occurrence": ActivityInstance.sequence}
-
-
-TASK_SORT = {"taskId": ActivityInstance.id, "activityInstanceId": ActivityInstance.id,
-             "processDefinitionId": ActivityInstance.process_definition_id,
-             "processInstanceId": ActivityInstance.process_instance_id,
-             "executionId": ActivityInstance.process_instance_id, "taskName": ActivityInstance.activity_name,
-             "taskDefinitionKey": ActivityInstance.activity_id, "assignee": ActivityInstance.assignee,
-             "startTime": ActivityInstance.start_time, "endTime": ActivityInstance.end_time,
-             "tenantId": ActivityInstance.tenant_id}
 
 
 def activity_query(c: ActivityFilter) -> Select:
@@ -282,16 +285,17 @@ def activity_query(c: ActivityFilter) -> Select:
             query = query.where(a.process_instance_id.in_(instances.where(of_instance)))
     if c.definition_name is not None:
         query = query.where(a.process_definition_id.in_(definitions_named(c.definition_name)))
-    sortable = {**ACTIVITY_SORT, **TASK_SORT}
-    order = [sorted_by(sortable[key], desc) for key, desc in c.sort_desc.items()]
+    order = [sorted_by(ACTIVITY_SORT[key], desc) for key, desc in c.sort_desc.items()]
     return query.order_by(*order, ActivityInstance.start_time, ActivityInstance.sequence)
 
 
 # Camunda's historic task sort keys → the columns of historic_task_query's rows.
-_HISTORIC_TASK_SORT = {"taskId": "id", "activityInstanceId": "id", "processDefinitionId": "process_definition_id",
+TASK_SORT = {"taskId": "id", "activityInstanceId": "id", "processDefinitionId": "process_definition_id",
                        "processInstanceId": "process_instance_id", "executionId": "process_instance_id",
                        "taskName": "activity_name", "taskDefinitionKey": "activity_id", "assignee": "assignee",
-                       "startTime": "start_time", "endTime": "end_time", "tenantId": "tenant_id"}
+                       "startTime": "start_time", "endTime": "end_time", "tenantId": "tenant_id",
+                       "taskDescription": "description", "owner": "owner", "dueDate": "due",
+                       "followUpDate": "follow_up", "priority": "priority", "deleteReason": "delete_reason"}
 
 
 def _of_process_only(c: ActivityFilter) -> bool:
@@ -334,20 +338,24 @@ def _standalone_history(c: ActivityFilter) -> Select:
 def historic_task_query(c: ActivityFilter) -> Select:
     """Camunda's historic task query: the user tasks of cases (their activity instances) and, unless
     the query names a process, the standalone tasks. Each row has the columns render.historic_task reads."""
-    a, s = ActivityInstance, StandaloneTask
+    a = ActivityInstance
     reason = case((a.end_time.is_(None), null()), (a.canceled.is_(True), literal("deleted")),
                   else_=literal("completed"))
-    of_cases = activity_query(c).order_by(None).with_only_columns(
+    # An open task's values are its row's (kept current by each update); an ended one's were copied
+    # to its activity instance when it ended.
+    u = UserTask
+    of_cases = activity_query(replace(c, sort_desc={})).order_by(None).outerjoin(u, u.id == a.id).with_only_columns(
         a.id, a.process_instance_id, a.process_definition_id, a.process_definition_key, a.activity_id,
-        a.activity_name, a.assignee, cast(null(), s.owner.type).label("owner"),
-        cast(null(), s.description.type).label("description"), literal(50, Integer).label("priority"),
-        cast(null(), s.due.type).label("due"), cast(null(), s.follow_up.type).label("follow_up"), a.start_time,
-        a.end_time, reason.label("delete_reason"), a.tenant_id, a.sequence)
+        a.activity_name, a.assignee, func.coalesce(u.owner, a.owner).label("owner"),
+        func.coalesce(u.description, a.description).label("description"),
+        func.coalesce(u.priority, a.priority, literal(50, Integer)).label("priority"),
+        func.coalesce(u.due, a.due).label("due"), func.coalesce(u.follow_up, a.follow_up).label("follow_up"),
+        a.start_time, a.end_time, reason.label("delete_reason"), a.tenant_id, a.sequence)
     if _of_process_only(c):
         rows = of_cases.subquery()
     else:
         rows = union_all(of_cases, _standalone_history(c)).subquery()
-    order = [sorted_by(rows.c[_HISTORIC_TASK_SORT[key]], desc)
+    order = [sorted_by(rows.c[TASK_SORT[key]], desc)
              for key, desc in c.sort_desc.items()]
     query = select(rows).order_by(*order, rows.c.start_time, rows.c.sequence, rows.c.id)
     if c.delete_reason is not None:
@@ -356,7 +364,51 @@ def historic_task_query(c: ActivityFilter) -> Select:
         query = query.where(like(rows.c.delete_reason, c.delete_reason_like))
     if c.without_tenant:
         query = query.where(rows.c.tenant_id.is_(None))
-    return query
+    return query.where(*c.kept.conditions(rows.c)) if c.kept is not None else query
+
+
+@dataclass(frozen=True)
+class KeptTaskFilter:
+    """Camunda's historic task filters on what a task's history keeps of it: owner, description,
+    priority, due and follow-up date (dates before and after exclusive, as Camunda compares them)."""
+    owner: str | None = None
+    owner_like: str | None = None
+    description: str | None = None
+    description_like: str | None = None
+    priority: int | None = None
+    due: datetime | None = None
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+    without_due: bool = False
+    follow_up: datetime | None = None
+    follow_up_before: datetime | None = None
+    follow_up_after: datetime | None = None
+
+    def conditions(self, rows: Any) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.owner is not None:
+            found.append(rows.owner == self.owner)
+        if self.owner_like is not None:
+            found.append(like(rows.owner, self.owner_like))
+        # Descriptions compare in upper case, as Camunda's.
+        if self.description is not None:
+            found.append(equal_ignoring_case(rows.description, self.description))
+        if self.description_like is not None:
+            found.append(like(rows.description, self.description_like, ignore_case=True))
+        if self.priority is not None:
+            found.append(rows.priority == self.priority)
+        for column, equal, before, after in [(rows.due, self.due, self.due_before, self.due_after),
+                                             (rows.follow_up, self.follow_up, self.follow_up_before,
+                                              self.follow_up_after)]:
+            if equal is not None:
+                found.append(same_millisecond(column, equal))
+            if before is not None:
+                found.append(column < before)
+            if after is not None:
+                found.append(later_than(column, after))
+        if self.without_due:
+            found.append(rows.due.is_(None))
+        return found
 
 
 def historic_instance(session: Session, instance_id: str) -> tuple[ProcessInstance, ProcessDefinition, str | None]:
@@ -507,7 +559,7 @@ def user_operation_query(c: OperationFilter) -> Select:
         if value is not None:
             query = query.where(column == value)
     if c.after is not None:
-        query = query.where(e.occurred_at > c.after)
+        query = query.where(later_than(e.occurred_at, c.after))
     if c.before is not None:
         query = query.where(e.occurred_at < c.before)
     of_case_only = any(value is not None for value in (c.process_instance_id, c.definition_id, c.definition_key,

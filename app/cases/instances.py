@@ -250,12 +250,22 @@ def _step(services: Services, session: Session, instance: ProcessInstance, run: 
                 start=start)
 
 
+def _keep_in_history(session: Session, task_ids: Iterable[str]) -> None:
+    """The ending tasks' owner, description, priority, due and follow-up date, copied to their
+    activity instances (a task's id is its activity instance's) before their rows go."""
+    task = select(UserTask).where(UserTask.id == ActivityInstance.id)
+    session.execute(update(ActivityInstance).where(ActivityInstance.id.in_(task_ids)).values(
+        {name: task.with_only_columns(getattr(UserTask, name)).scalar_subquery()
+         for name in ("owner", "description", "priority", "due", "follow_up")}))
+
+
 def _sync_user_tasks(services: Services, step: Step, open_tasks: Iterable[OpenUserTask]) -> None:
     session, instance, now = step.session, step.instance, step.now
     existing = step.result.user_tasks_before
     opened = {task.id: task for task in open_tasks}
     gone = existing - opened.keys()
     if gone:  # their candidate rows go with them (ON DELETE CASCADE)
+        _keep_in_history(session, gone)
         session.execute(delete(UserTask).where(UserTask.id.in_(gone)))
     new_tasks = [opened[task_id] for task_id in opened.keys() - existing]
     if not new_tasks:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.access import permissions
 from app.access.accounts import Principal
 from app.persistence.models import ActivityInstance, ProcessDefinition, ProcessInstance, TaskCandidate, UserTask
-from app.persistence.queries import latest_versions_only
+from app.persistence.queries import later_than, latest_versions_only
 
 if TYPE_CHECKING:
     from app.context import Services
@@ -86,7 +86,7 @@ def duration_report(services: Services, c: DurationCriteria) -> list[DurationPer
     if c.started_before is not None:
         query = query.where(ProcessInstance.start_time < c.started_before)
     if c.started_after is not None:
-        query = query.where(ProcessInstance.start_time > c.started_after)
+        query = query.where(later_than(ProcessInstance.start_time, c.started_after))
     query = permissions.only_visible(query, ProcessInstance.id, c.viewer)
     return _durations(services, query, ProcessInstance.start_time, ProcessInstance.end_time,
                       ProcessInstance.start_time, c.period_unit)

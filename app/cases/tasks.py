@@ -49,7 +49,14 @@ from app.persistence.models import (
     TaskCandidate,
     UserTask,
 )
-from app.persistence.queries import definitions_named, equal_ignoring_case, like, same_millisecond, sorted_by
+from app.persistence.queries import (
+    definitions_named,
+    equal_ignoring_case,
+    later_than,
+    like,
+    same_millisecond,
+    sorted_by,
+)
 
 PENDING, RESOLVED = "PENDING", "RESOLVED"
 SORTABLE = {
@@ -225,7 +232,7 @@ def task_query(criteria: TaskFilter) -> Select:
                                          (c.created_before, UserTask.created, True),
                                          (c.created_after, UserTask.created, False)]:
         if instant is not None:
-            query = query.where(time_column < instant if before else time_column > instant)
+            query = query.where(time_column < instant if before else later_than(time_column, instant))
     order = [sorted_by(SORTABLE[key], direction == "desc") for key, direction in c.sorting]
     return query.order_by(*order, UserTask.created, UserTask.id)
 
@@ -282,13 +289,13 @@ def _further(c: TaskFilter) -> list[ColumnElement[bool]]:
     if c.follow_up_before is not None:
         found.append(UserTask.follow_up < c.follow_up_before)
     if c.follow_up_after is not None:
-        found.append(UserTask.follow_up > c.follow_up_after)
+        found.append(later_than(UserTask.follow_up, c.follow_up_after))
     if c.follow_up_before_or_none is not None:
         found.append(or_(UserTask.follow_up.is_(None), UserTask.follow_up < c.follow_up_before_or_none))
     if c.updated_after is not None:
         # As Camunda: a task never updated counts from its creation.
-        found.append(or_(UserTask.last_updated > c.updated_after,
-                         and_(UserTask.last_updated.is_(None), UserTask.created > c.updated_after)))
+        found.append(or_(later_than(UserTask.last_updated, c.updated_after),
+                         and_(UserTask.last_updated.is_(None), later_than(UserTask.created, c.updated_after))))
     if c.without_tenant_id:
         found.append(UserTask.tenant_id.is_(None))
     if c.parent_task_id is not None:

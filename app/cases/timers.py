@@ -29,7 +29,7 @@ from app.engine import ProcessRun, TimerJobDefinition, next_start
 from app.errors import Conflict, NotFound, SuspendedEntityInteraction
 from app.persistence.database import after_commit
 from app.persistence.models import JobDefinitionSetting, ProcessDefinition, ProcessInstance, Timer
-from app.persistence.queries import sorted_by
+from app.persistence.queries import later_than, sorted_by
 from app.telemetry import metrics
 
 log = logging.getLogger(__name__)
@@ -333,9 +333,9 @@ def job_query(criteria: JobFilter, viewer: Principal) -> Select:
                   Timer.process_definition_key == criteria.definition_key if criteria.definition_key else None,
                   Timer.activity_id == criteria.activity_id if criteria.activity_id else None,
                   Timer.suspended.is_(criteria.suspended) if criteria.suspended is not None else None,
-                  Timer.due_at > criteria.due_after if criteria.due_after else None,
+                  later_than(Timer.due_at, criteria.due_after) if criteria.due_after else None,
                   Timer.due_at < criteria.due_before if criteria.due_before else None,
-                  Timer.created > criteria.created_after if criteria.created_after else None,
+                  later_than(Timer.created, criteria.created_after) if criteria.created_after else None,
                   Timer.created <= criteria.created_until if criteria.created_until else None,
                   Timer.priority >= criteria.lowest_priority if criteria.lowest_priority is not None else None,
                   Timer.priority <= criteria.highest_priority if criteria.highest_priority is not None else None]

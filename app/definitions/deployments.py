@@ -41,6 +41,7 @@ from app.persistence.queries import (
     DefinitionNarrowing,
     IncidentMatch,
     definition_sorts,
+    later_than,
     latest_versions_only,
     like,
     narrowed_definitions,
@@ -224,7 +225,7 @@ def deployment_query(criteria: DeploymentFilter) -> Select:
     if c.before is not None:
         conditions.append(Deployment.deployment_time < c.before)
     if c.after is not None:
-        conditions.append(Deployment.deployment_time > c.after)
+        conditions.append(later_than(Deployment.deployment_time, c.after))
     order = [sorted_by(DEPLOYMENT_SORTS[key], descending)
              for key, descending in c.sorting]
     return select(Deployment).where(*conditions).order_by(*order, Deployment.deployment_time, Deployment.id)

@@ -231,6 +231,13 @@ class ActivityInstance(Base):
     tenant_id: Mapped[str | None] = mapped_column(String(64))
     # Of a call activity: the instance it started.
     called_process_instance_id: Mapped[str | None] = mapped_column(String(36))
+    # Of a user task, as it was when it ended (while it is open, its UserTask row holds them): what
+    # the historic task query shows an auditor. None for tasks that ended before they were kept.
+    owner: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[int | None] = mapped_column(Integer)
+    due: Mapped[datetime | None] = mapped_column(Instant())
+    follow_up: Mapped[datetime | None] = mapped_column(Instant())
 
 
 class HistoryEvent(Base):

@@ -112,7 +112,7 @@ def narrowed_definitions(definition: type[ProcessDefinition] | type[DecisionDefi
         tenanted = definition.tenant_id.in_(n.tenant_ids)
         found.append(or_(tenanted, definition.tenant_id.is_(None)) if n.with_untenanted else tenanted)
     if n.deployed_after is not None:
-        found.append(_deployed(definition) > n.deployed_after)
+        found.append(later_than(_deployed(definition), n.deployed_after))
     if n.deployed_at is not None:
         found.append(same_millisecond(_deployed(definition), n.deployed_at))
     return found
@@ -181,6 +181,12 @@ def at_or_before(column: SQLColumnExpression[datetime | None], instant: datetime
     """Camunda's inclusive upper bound, the instant given to the millisecond: stored instants keep the
     microseconds the clock gave, Camunda's the millisecond."""
     return column < instant + timedelta(milliseconds=1)
+
+
+def later_than(column: SQLColumnExpression[datetime | None], instant: datetime) -> ColumnElement[bool]:
+    """Camunda's strict lower bound: a stored instant counts as Camunda would store it, to the
+    millisecond, so one later within the given millisecond is not after it."""
+    return column >= instant.replace(microsecond=instant.microsecond // 1000 * 1000) + timedelta(milliseconds=1)
 
 
 def sorted_by(column: Any, descending: bool) -> Any:

@@ -22,7 +22,7 @@ def _deploy(client, name: str, content: bytes, **fields: str) -> dict:
 def test_a_camunda_filter_the_service_does_not_read_is_refused_not_ignored(client):
     _deploy(client, "review.bpmn", REVIEW)
     case = start(client, "filter_review").json()["id"]
-    refused = [("GET", "/history/task", {"taskOwner": "zhao"}),
+    refused = [("GET", "/history/task", {"taskHadCandidateUser": "zhao"}),
                ("POST", "/process-instance/count", {"orQueries": [{"businessKey": "ECO-1"}]}),
                ("GET", "/task", {"caseInstanceId": "case-1"}),
                ("POST", "/task", {"taskVariables": [{"name": "x", "operator": "eq", "value": 1}]}),
@@ -413,6 +413,60 @@ def test_camundas_further_historic_task_filters(client):
     assert cases(withoutTenantId="true") == both
 
 
+def test_the_history_of_a_task_keeps_its_owner_description_priority_and_dates_after_it_ends(client):
+    """Camunda's historic task shows what the task was when it ended; an auditor reads it years later."""
+    _deploy(client, "review.bpmn", REVIEW)
+    done, dropped, untouched = (start(client, "filter_review", business_key=key).json()["id"]
+                                for key in ("BK-1", "BK-2", "BK-3"))
+    task_of = {case: client.get("/task", params={"processInstanceId": case}).json()[0]["id"]
+               for case in (done, dropped, untouched)}
+    for case, owner, priority, due in [(done, "zhao", 80, "2027-01-10T17:00:00.000+0800"),
+                                       (dropped, "qian", 20, "2027-03-01T17:00:00.000+0800")]:
+        answer = client.put(f"/task/{task_of[case]}", json={
+            "name": "初审", "description": f"核查{owner}的材料", "priority": priority,
+            "due": due, "followUp": "2027-01-05T09:00:00.000+0800"})
+        assert answer.status_code == 204, answer.text
+        # The one it was assigned to hands it on, and stays its owner.
+        client.post(f"/task/{task_of[case]}/claim", json={"userId": owner}).raise_for_status()
+        client.post(f"/task/{task_of[case]}/delegate", json={"userId": "li"}).raise_for_status()
+    client.post(f"/task/{task_of[done]}/resolve", json={}).raise_for_status()
+    client.post(f"/task/{task_of[done]}/complete", json={}).raise_for_status()
+    assert client.delete(f"/process-instance/{dropped}").status_code == 204
+
+    def cases(**criteria) -> list[str]:
+        answer = client.get("/history/task", params=criteria)
+        assert answer.status_code == 200, answer.text
+        assert client.post("/history/task/count", json=criteria).json() == {"count": len(answer.json())}
+        found = [row["processInstanceId"] for row in answer.json()]
+        return found if "sortBy" in criteria else sorted(found)
+
+    [ended] = client.get("/history/task", params={"processInstanceId": done}).json()
+    assert ended["deleteReason"] == "completed"
+    assert (ended["owner"], ended["description"], ended["priority"]) == ("zhao", "核查zhao的材料", 80)
+    assert ended["due"] == "2027-01-10T17:00:00.000+0800" and ended["followUp"] == "2027-01-05T09:00:00.000+0800"
+    [open_one] = client.get("/history/task", params={"processInstanceId": untouched}).json()
+    assert (open_one["owner"], open_one["priority"], open_one["due"]) == (None, 50, None)
+    # An open task's history follows its updates, as Camunda's does.
+    client.put(f"/task/{task_of[untouched]}", json={"name": "初审", "priority": 60}).raise_for_status()
+    assert client.get("/history/task", params={"taskId": task_of[untouched]}).json()[0]["priority"] == 60
+
+    assert cases(taskOwner="zhao") == [done] and cases(taskOwnerLike="%a%", sortBy="owner", sortOrder="asc") == [
+        dropped, done]
+    assert cases(taskDescription="核查QIAN的材料") == [dropped] and cases(taskDescriptionLike="核查%") == sorted([done, dropped])
+    assert cases(taskPriority="20") == [dropped]
+    assert cases(taskDueDate="2027-01-10T17:00:00.000+0800") == [done]
+    assert cases(taskDueDateBefore="2027-02-01T00:00:00.000+0800") == [done]
+    # Camunda's bounds are exclusive: the due instant itself is not after itself.
+    assert cases(taskDueDateAfter="2027-01-10T17:00:00.000+0800") == [dropped]
+    assert cases(withoutTaskDueDate="true") == [untouched]
+    assert cases(taskFollowUpDateBefore="2027-01-05T09:00:00.001+0800") == sorted([done, dropped])
+    assert cases(taskFollowUpDateAfter="2027-01-05T09:00:00.000+0800") == []
+    assert cases(taskFollowUpDate="2027-01-05T09:00:00.000+0800", sortBy="priority", sortOrder="desc") == [
+        done, dropped]
+    assert cases(sortBy="dueDate", sortOrder="asc") == [untouched, done, dropped]
+    assert client.get("/history/task", params={"taskPriority": "high"}).status_code == 400
+
+
 def test_job_definitions_filter_by_region_and_overriding_priority_and_sort(client):
     waits = process("filter_waits", """
       <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="a_wait" />
@@ -486,6 +540,10 @@ def test_filters_read_as_camundas_sql_reads_them(client, root):
     [task] = client.get("/task", params={"processInstanceId": case}).json()
     assert task["created"] == "2026-09-29T10:00:00.123+0800"
     assert client.get("/task/count", params={"createdOn": task["created"]}).json() == {"count": 1}
+    # A strict bound compares as Camunda, which stores the millisecond: not after its own millisecond.
+    assert client.get("/task/count", params={"createdAfter": task["created"]}).json() == {"count": 0}
+    assert client.get("/task/count", params={"createdAfter": "2026-09-29T10:00:00.122+0800"}).json() == {"count": 1}
+    assert client.get("/deployment/count", params={"after": task["created"]}).json() == {"count": 0}
     # A process instance is at the activities its tokens wait at, not at the subprocess holding them.
     assert client.get("/process-instance/count", params={"activityIdIn": "inner"}).json() == {"count": 1}
     assert client.get("/process-instance/count", params={"activityIdIn": "sub"}).json() == {"count": 0}

@@ -13,7 +13,7 @@ from app.rest.camunda import queries, render
 from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import flag, query_dict, text, text_list
+from app.rest.params import flag, integer, query_dict, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import optional_instant
 
@@ -247,6 +247,16 @@ def _task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> hi
         definition_name=text(p, "processDefinitionName"), delete_reason=text(p, "taskDeleteReason"),
         delete_reason_like=text(p, "taskDeleteReasonLike"),
         without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId"),
+        kept=history.KeptTaskFilter(
+            owner=text(p, "taskOwner"), owner_like=text(p, "taskOwnerLike"), description=text(p, "taskDescription"),
+            description_like=text(p, "taskDescriptionLike"),
+            priority=integer(p.get("taskPriority"), "taskPriority", minimum=-2**31),
+            due=optional_instant(p, "taskDueDate", zone), due_before=optional_instant(p, "taskDueDateBefore", zone),
+            due_after=optional_instant(p, "taskDueDateAfter", zone),
+            without_due=flag(p.get("withoutTaskDueDate"), "withoutTaskDueDate"),
+            follow_up=optional_instant(p, "taskFollowUpDate", zone),
+            follow_up_before=optional_instant(p, "taskFollowUpDateBefore", zone),
+            follow_up_after=optional_instant(p, "taskFollowUpDateAfter", zone)),
         sort_desc=queries.sorting(p, history.TASK_SORT))
 
 

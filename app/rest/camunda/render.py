@@ -198,8 +198,7 @@ def historic_activity(row: ActivityInstance, zone: tzinfo) -> dict[str, Any]:
 
 def historic_task(row: Any, zone: tzinfo) -> dict[str, Any]:
     """A user task from a row of the historic task query: a task of a case from its activity instance
-    (whose id is the task's; priority, due date, owner and description are kept only while it is open,
-    so history shows Camunda's defaults), or a standalone task from its own record."""
+    (whose id is the task's), or a standalone task from its own record."""
     ended = row.end_time is not None
     return {
         "id": row.id,

@@ -35,11 +35,9 @@ NOT_READ: dict[str, frozenset[str]] = {
         "completeScope", "executionId", "withoutTenantId"}),
     "history/task": frozenset({
         "activityInstanceIdIn", "caseDefinitionId", "caseDefinitionKey", "caseDefinitionName", "caseExecutionId",
-        "caseInstanceId", "orQueries", "rootProcessInstanceId", "taskDescription", "taskDescriptionLike", "taskDueDate",
-        "taskDueDateAfter", "taskDueDateBefore", "taskFollowUpDate", "taskFollowUpDateAfter", "taskFollowUpDateBefore",
-        "taskHadCandidateGroup", "taskHadCandidateUser", "taskInvolvedGroup", "taskInvolvedUser", "taskOwner",
-        "taskOwnerLike", "taskParentTaskId", "taskPriority", "taskVariables", "withCandidateGroups",
-        "withoutCandidateGroups", "withoutTaskDueDate"}),
+        "caseInstanceId", "orQueries", "rootProcessInstanceId", "taskHadCandidateGroup", "taskHadCandidateUser",
+        "taskInvolvedGroup", "taskInvolvedUser", "taskParentTaskId", "taskVariables", "withCandidateGroups",
+        "withoutCandidateGroups"}),
     "history/variable-instance": frozenset({
         "caseActivityIdIn", "caseExecutionIdIn", "caseInstanceId", "variableTypeIn"}),
     "process-definition": frozenset({
