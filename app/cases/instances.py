@@ -189,10 +189,10 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
     if active:
         # The revision is final once the unit of work has flushed the instance row, at commit.
         after_commit(session, lambda: services.runs.keep(instance.id, instance.revision, run))
-    _sync_user_tasks(services, step, result.user_tasks if active else ())
+    ended_tasks = _sync_user_tasks(services, step, result.user_tasks if active else ())
     _sync_external_tasks(session, instance, run, result.external_tasks if active else (), now)
     _sync_subscriptions(session, instance, run, result.waits if active else (), now)
-    _record_activities(session, instance, result.changes, now, user_id)
+    _record_activities(session, instance, result.changes, now, user_id, ended_tasks)
     _end_raised_incidents(session, instance, result.changes, now)
     for hook in services.hooks:
         hook.after_saving(services, session, instance, run, result, now, user_id)
@@ -250,26 +250,24 @@ def _step(services: Services, session: Session, instance: ProcessInstance, run: 
                 start=start)
 
 
-def _keep_in_history(session: Session, task_ids: Iterable[str]) -> None:
-    """The ending tasks' owner, description, priority, due and follow-up date, copied to their
-    activity instances (a task's id is its activity instance's) before their rows go."""
-    task = select(UserTask).where(UserTask.id == ActivityInstance.id)
-    session.execute(update(ActivityInstance).where(ActivityInstance.id.in_(task_ids)).values(
-        {name: task.with_only_columns(getattr(UserTask, name)).scalar_subquery()
-         for name in ("owner", "description", "priority", "due", "follow_up")}))
+# What the history of a user task keeps of its row when it ends (ActivityInstance has the same columns).
+_KEPT_OF_TASK = ("owner", "description", "priority", "due", "follow_up")
 
 
-def _sync_user_tasks(services: Services, step: Step, open_tasks: Iterable[OpenUserTask]) -> None:
+def _sync_user_tasks(services: Services, step: Step, open_tasks: Iterable[OpenUserTask]) -> dict[str, dict[str, Any]]:
+    """Writes the opened tasks' rows and deletes the ended ones', whose kept values it answers by id."""
     session, instance, now = step.session, step.instance, step.now
     existing = step.result.user_tasks_before
     opened = {task.id: task for task in open_tasks}
     gone = existing - opened.keys()
+    kept: dict[str, dict[str, Any]] = {}
     if gone:  # their candidate rows go with them (ON DELETE CASCADE)
-        _keep_in_history(session, gone)
-        session.execute(delete(UserTask).where(UserTask.id.in_(gone)))
+        ended = session.execute(delete(UserTask).where(UserTask.id.in_(gone)).returning(
+            UserTask.id, *(getattr(UserTask, name) for name in _KEPT_OF_TASK)))
+        kept = {row.id: {name: getattr(row, name) for name in _KEPT_OF_TASK} for row in ended}
     new_tasks = [opened[task_id] for task_id in opened.keys() - existing]
     if not new_tasks:
-        return
+        return kept
     _write_rows(session, UserTask, [
         {"id": task.id, "process_instance_id": instance.id, "process_definition_id": instance.definition_id,
          "process_definition_key": instance.definition_key, "business_key": instance.business_key,
@@ -291,6 +289,7 @@ def _sync_user_tasks(services: Services, step: Step, open_tasks: Iterable[OpenUs
         record(session, instance, "task.created", now, activity_id=task.task_definition_key, task_id=task.id,
                name=task.name, candidate_groups=list(task.candidate_groups), candidate_users=users[task.id],
                assignee=task.assignee, due=task.due.isoformat() if task.due else None)
+    return kept
 
 
 def add_participants(session: Session, instance: ProcessInstance, identities: set[tuple[str, str]]) -> None:
@@ -375,7 +374,9 @@ def _end_raised_incidents(session: Session, instance: ProcessInstance, changes: 
 
 
 def _record_activities(session: Session, instance: ProcessInstance, changes: Iterable[ActivityChange],
-                       now: datetime, user_id: str | None) -> None:
+                       now: datetime, user_id: str | None, ended_tasks: Mapping[str, Mapping[str, Any]]) -> None:
+    """Writes the activity instances the step started and ends those it ended; an ended user task's
+    keeps what its row held (`ended_tasks`, by id), for its history."""
     started, ended = [], []
     for change in changes:
         if change.started:
@@ -393,9 +394,13 @@ def _record_activities(session: Session, instance: ProcessInstance, changes: Ite
     _write_rows(session, ActivityInstance, started)
     # After the rows of the unit of work are written: a step that went on after a called instance
     # ended at once (app.cases.call_activities) ends an activity that started in the same unit.
+    unkept = dict(ended_tasks)
     for change in ended:
         session.execute(update(ActivityInstance).where(ActivityInstance.id == change.activity_instance_id)
-                        .values(end_time=now, canceled=change.canceled))
+                        .values(end_time=now, canceled=change.canceled,
+                                **unkept.pop(change.activity_instance_id, {})))
+    for task_id, values in unkept.items():  # a task whose end the step did not report
+        session.execute(update(ActivityInstance).where(ActivityInstance.id == task_id).values(**values))
     for change in changes:
         record(session, instance, "activity.canceled" if change.canceled else
                ("activity.completed" if change.ended else "activity.started"), now,
