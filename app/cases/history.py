@@ -17,6 +17,7 @@ from sqlalchemy import (
     func,
     literal,
     null,
+    or_,
     select,
     union_all,
 )
@@ -24,13 +25,14 @@ from sqlalchemy.orm import Session
 
 from app.access import permissions
 from app.access.accounts import Principal
-from app.cases.projections import ACTIVE, COMPLETED, RESTARTED_FROM, TERMINATED
+from app.cases.projections import ACTIVE, COMPLETED, RESTARTED_FROM, TERMINATED, waiting_at
 from app.errors import NotFound
 from app.persistence.models import (
     ActivityInstance,
     AdminEvent,
     HistoryEvent,
     Incident,
+    JobLog,
     ProcessDefinition,
     ProcessInstance,
     StandaloneTask,
@@ -103,6 +105,12 @@ class HistoricNarrowing:
     active_activity_ids: tuple[str, ...] = ()
     executed_activity_ids: tuple[str, ...] = ()
     with_jobs_retrying: bool = False
+    activity_ids: tuple[str, ...] = ()
+    # An activity started or ended in the bounds (both inclusive), a timer's job log written in them.
+    executed_activity_after: datetime | None = None
+    executed_activity_before: datetime | None = None
+    executed_job_after: datetime | None = None
+    executed_job_before: datetime | None = None
 
 
 def _historic_narrowing(n: HistoricNarrowing) -> list[ColumnElement[bool]]:
@@ -145,6 +153,20 @@ def _historic_narrowing(n: HistoricNarrowing) -> list[ColumnElement[bool]]:
             ended = ActivityInstance.end_time.is_(None) if running else ActivityInstance.end_time.is_not(None)
             found.append(exists().where(ActivityInstance.process_instance_id == ProcessInstance.id,
                                         ActivityInstance.activity_id.in_(ids), ended))
+    if n.activity_ids:
+        found.append(waiting_at(n.activity_ids))
+    a = ActivityInstance
+    executed = [or_(a.start_time >= instant, a.end_time >= instant) for instant in (n.executed_activity_after,)
+                if instant is not None]
+    executed += [or_(at_or_before(a.start_time, instant), at_or_before(a.end_time, instant))
+                 for instant in (n.executed_activity_before,) if instant is not None]
+    if executed:
+        found.append(exists().where(a.process_instance_id == ProcessInstance.id, *executed))
+    logged = [JobLog.timestamp >= n.executed_job_after] if n.executed_job_after is not None else []
+    if n.executed_job_before is not None:
+        logged.append(at_or_before(JobLog.timestamp, n.executed_job_before))
+    if logged:
+        found.append(exists().where(JobLog.process_instance_id == ProcessInstance.id, *logged))
     return found
 
 
@@ -240,6 +262,8 @@ class ActivityFilter:
     delete_reason_like: str | None = None
     without_tenant: bool = False
     kept: KeptTaskFilter | None = None
+    execution_id: str | None = None
+    complete_scope: bool = False
 
 
 ACTIVITY_SORT = {"activityInstanceId": ActivityInstance.id, "instanceId": ActivityInstance.process_instance_id,
@@ -255,7 +279,9 @@ def activity_query(c: ActivityFilter) -> Select:
                           (c.activity_type, a.activity_type), (c.task_assignee, a.assignee),
                           (c.activity_instance_id, a.id), (c.activity_name, a.activity_name),
                           (c.process_definition_id, a.process_definition_id),
-                          (c.process_definition_key, a.process_definition_key)]:
+                          (c.process_definition_key, a.process_definition_key),
+                          # A case's one execution is the case (as executionId shows it).
+                          (c.execution_id, a.process_instance_id)]:
         if value is not None:
             query = query.where(column == value)
     for values, column in [(c.activity_ids, a.activity_id), (c.tenant_ids, a.tenant_id)]:
@@ -266,7 +292,8 @@ def activity_query(c: ActivityFilter) -> Select:
             query = query.where(like(column, pattern))
     for wanted, condition in [(c.finished, a.end_time.is_not(None)), (c.unfinished, a.end_time.is_(None)),
                               (c.canceled, a.canceled.is_(True)), (c.assigned, a.assignee.is_not(None)),
-                              (c.unassigned, a.assignee.is_(None))]:
+                              (c.unassigned, a.assignee.is_(None)), (c.without_tenant, a.tenant_id.is_(None)),
+                              (c.complete_scope, completed_scope(a))]:
         if wanted:
             query = query.where(condition)
     for instant, time_column, before in [(c.started_before, a.start_time, True),
@@ -289,13 +316,18 @@ def activity_query(c: ActivityFilter) -> Select:
     return query.order_by(*order, ActivityInstance.start_time, ActivityInstance.sequence)
 
 
+def completed_scope(a: type[ActivityInstance]) -> ColumnElement[bool]:
+    """Camunda's completeScope: an end event that ended its scope (the case or a subprocess)."""
+    return a.end_time.is_not(None) & a.canceled.is_(False) & a.activity_type.like("%EndEvent")
+
+
 # Camunda's historic task sort keys → the columns of historic_task_query's rows.
 TASK_SORT = {"taskId": "id", "activityInstanceId": "id", "processDefinitionId": "process_definition_id",
-                       "processInstanceId": "process_instance_id", "executionId": "process_instance_id",
-                       "taskName": "activity_name", "taskDefinitionKey": "activity_id", "assignee": "assignee",
-                       "startTime": "start_time", "endTime": "end_time", "tenantId": "tenant_id",
-                       "taskDescription": "description", "owner": "owner", "dueDate": "due",
-                       "followUpDate": "follow_up", "priority": "priority", "deleteReason": "delete_reason"}
+             "processInstanceId": "process_instance_id", "executionId": "process_instance_id",
+             "taskName": "activity_name", "taskDefinitionKey": "activity_id", "assignee": "assignee",
+             "startTime": "start_time", "endTime": "end_time", "tenantId": "tenant_id",
+             "taskDescription": "description", "owner": "owner", "dueDate": "due", "followUpDate": "follow_up",
+             "priority": "priority", "deleteReason": "delete_reason"}
 
 
 def _of_process_only(c: ActivityFilter) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import Select, case, func, or_, select
 
 from app.access import permissions
 from app.access.accounts import Principal
+from app.cases.history import completed_scope
 from app.cases.listing import counting
 from app.persistence.models import ActivityInstance, Incident, ProcessDefinition, ProcessInstance
 from app.persistence.queries import page
@@ -143,8 +144,7 @@ def activity_statistics(services: Services, definition_id: str, c: ActivityCrite
     leaves them out. An unknown definition has none."""
     running = ActivityInstance.end_time.is_(None)
     canceled = ActivityInstance.end_time.is_not(None) & ActivityInstance.canceled.is_(True)
-    complete_scope = (ActivityInstance.end_time.is_not(None) & ActivityInstance.canceled.is_(False)
-                      & ActivityInstance.activity_type.like("%EndEvent"))
+    complete_scope = completed_scope(ActivityInstance)
     shown = or_(running, *(condition for wanted, condition in (
         (c.finished, ActivityInstance.end_time.is_not(None)), (c.canceled, canceled),
         (c.complete_scope, complete_scope)) if wanted))

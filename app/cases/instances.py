@@ -20,7 +20,7 @@ from app.audit.ledger import jsonable
 from app.cases import job_log
 from app.cases.binary_variables import with_bytes
 from app.cases.hooks import Step
-from app.cases.projections import ACTIVE, COMPLETED, RESTARTED_FROM, TERMINATED
+from app.cases.projections import ACTIVE, COMPLETED, RESTARTED_FROM, TERMINATED, waiting_at
 from app.context import Services
 from app.definitions.deployments import latest_by_key
 from app.engine import (
@@ -643,8 +643,6 @@ class InstanceNarrowing:
 
 
 # Activities that hold tokens rather than being where one waits.
-_SCOPE_TYPES = ("subProcess", "eventSubProcess", "transaction", "adHocSubProcess", "multiInstanceBody")
-
 # Camunda's process instance sort keys.
 INSTANCE_SORTS = {"instanceId": ProcessInstance.id, "definitionKey": ProcessInstance.definition_key,
                   "definitionId": ProcessInstance.definition_id, "tenantId": ProcessInstance.tenant_id,
@@ -666,12 +664,7 @@ def _narrowed(n: InstanceNarrowing) -> list[ColumnElement[bool]]:
         found.append(ProcessInstance.definition_id.in_(
             select(ProcessDefinition.id).where(ProcessDefinition.tenant_id.is_(None))))
     if n.activity_ids:
-        # A running activity instance of one of them where a token waits: not a subprocess holding
-        # tokens, as Camunda matches only the activities its executions are at.
-        found.append(exists().where(ActivityInstance.process_instance_id == ProcessInstance.id,
-                                    ActivityInstance.activity_id.in_(n.activity_ids),
-                                    ActivityInstance.activity_type.not_in(_SCOPE_TYPES),
-                                    ActivityInstance.end_time.is_(None)))
+        found.append(waiting_at(n.activity_ids))
     if n.with_incident or n.incident.given():  # an open incident of the case that is so
         found.append(exists().where(Incident.process_instance_id == ProcessInstance.id, Incident.end_time.is_(None),
                                     *n.incident.conditions()))

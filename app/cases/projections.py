@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
 from app.persistence.models import ActivityInstance, HistoryEvent, ProcessInstance, UserTask
@@ -108,3 +108,14 @@ def _differs(what: str, recorded: dict[str, Any] | None, stored: dict[str, Any])
 
 def _shown(value: Any) -> str:
     return "none" if value is None else (value.isoformat() if hasattr(value, "isoformat") else repr(value))
+
+
+_SCOPE_TYPES = ("subProcess", "eventSubProcess", "transaction", "adHocSubProcess", "multiInstanceBody")
+
+
+def waiting_at(activity_ids: Sequence[str]) -> ColumnElement[bool]:
+    """Camunda's activityIdIn of a case: a running activity instance of one of them where a token
+    waits, not a subprocess holding tokens, as Camunda matches only the activities its executions are at."""
+    return exists().where(ActivityInstance.process_instance_id == ProcessInstance.id,
+                          ActivityInstance.activity_id.in_(activity_ids),
+                          ActivityInstance.activity_type.not_in(_SCOPE_TYPES), ActivityInstance.end_time.is_(None))

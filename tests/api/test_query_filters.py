@@ -2,6 +2,8 @@
 read answer 400 naming them, so that no client, and no batch named by a query, gets more than it asked."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from app.access import accounts
 from tests.support.bpmn_text import grading, process
 from tests.support.http import start
@@ -21,13 +23,13 @@ def _deploy(client, name: str, content: bytes, **fields: str) -> dict:
 
 def test_a_camunda_filter_the_service_does_not_read_is_refused_not_ignored(client):
     _deploy(client, "review.bpmn", REVIEW)
-    case = start(client, "filter_review").json()["id"]
+    start(client, "filter_review")
     refused = [("GET", "/history/task", {"taskHadCandidateUser": "zhao"}),
                ("POST", "/process-instance/count", {"orQueries": [{"businessKey": "ECO-1"}]}),
                ("GET", "/task", {"caseInstanceId": "case-1"}),
                ("POST", "/task", {"taskVariables": [{"name": "x", "operator": "eq", "value": 1}]}),
-               ("GET", "/history/process-instance", {"executedJobAfter": "2026-01-01T00:00:00.000+0800"}),
-               ("GET", "/history/activity-instance/count", {"executionId": case}),
+               ("GET", "/history/process-instance", {"superCaseInstanceId": "case-1"}),
+               ("GET", "/history/task/count", {"taskInvolvedUser": "zhao"}),
                ("GET", "/execution", {"incidentType": "failedExternalTask"}),
                ("GET", "/process-definition", {"startableBy": "zhao"})]
     for method, path, criteria in refused:
@@ -94,6 +96,12 @@ def test_the_historic_activity_query_reads_names_definitions_regions_and_times(c
     assert activities(startedAfter="2000-01-01T00:00:00.000+0800") == ["review", "start"]
     assert activities(startedBefore="2000-01-01T00:00:00.000+0800") == []
     assert activities(finishedAfter="2000-01-01T00:00:00.000+0800") == ["start"]
+    # The case's execution is the case; an end event that ended the case completed its scope.
+    assert activities(executionId=case) == ["review", "start"] and activities(executionId="other") == []
+    assert activities(withoutTenantId="true") == ["review", "start"]
+    assert activities(completeScope="true") == []
+    client.post(f"/task/{review['id']}/complete", json={}).raise_for_status()
+    assert activities(completeScope="true") == ["end"]
 
 
 TASKS = process("filter_tasks", """
@@ -255,6 +263,11 @@ def test_camundas_further_historic_process_instance_filters(client, root):
 
     assert found(activeActivityIdIn="publish") == [external]
     assert found(incidentStatus="open") == [external]
+    # activityIdIn: where a token waits now, as Camunda's executions are.
+    assert found(activityIdIn="publish") == [external] and found(activityIdIn="child_review") == [child]
+    half_a_day_on = (datetime.strptime(started["startTime"], "%Y-%m-%dT%H:%M:%S.%f%z") + timedelta(hours=12)
+                     ).strftime("%Y-%m-%dT%H:%M:%S.000%z")
+    assert found(executedActivityAfter=half_a_day_on) == []
     root.post("/api/clock", json={"advance": "P1D"}).raise_for_status()
     [review] = client.get("/task", params={"processInstanceId": child}).json()
     client.post(f"/task/{review['id']}/complete", json={}).raise_for_status()
@@ -278,6 +291,14 @@ def test_camundas_further_historic_process_instance_filters(client, root):
     assert found(rootProcessInstanceId=parent) == sorted([parent, child])
     assert found(executedActivityIdIn="child_review") == [child] and found(activeActivityIdIn="child_review") == []
     assert found(withoutTenantId="true") == every
+    assert found(activityIdIn="publish") == [] and found(activityIdIn="child_review") == []
+    # An activity of each ended (or was cancelled) after half a day; each one's start was at the start.
+    assert found(executedActivityAfter=half_a_day_on) == every
+    assert found(executedActivityBefore=started["startTime"]) == every
+    assert found("POST", executedActivityBefore="2000-01-01T00:00:00.000+0800") == []
+    # No timer ran in these cases, so no job log was written in any bounds.
+    assert found(executedJobAfter="2000-01-01T00:00:00.000+0800") == [] and found(
+        executedJobBefore=half_a_day_on) == []
     for sort_by in ("definitionName", "definitionVersion", "tenantId"):
         assert client.get("/history/process-instance", params={"sortBy": sort_by, "sortOrder": "asc"}
                           ).status_code == 200, sort_by

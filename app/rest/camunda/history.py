@@ -33,7 +33,7 @@ def _instances(services: Services, viewer: Principal, params: dict[str, Any],
 
 _INSTANCE_LISTS = frozenset({"processInstanceIds", "processDefinitionKeyIn", "tenantIdIn", "incidentIdIn",
                              "processInstanceBusinessKeyIn", "processDefinitionKeyNotIn", "processInstanceIdNotIn",
-                             "activeActivityIdIn", "executedActivityIdIn"})
+                             "activeActivityIdIn", "executedActivityIdIn", "activityIdIn"})
 
 
 @router.get("/process-instance")
@@ -162,7 +162,6 @@ _ACTIVITY_LISTS = frozenset({"tenantIdIn"})
 
 
 def _activity_filter(p: dict[str, Any], services: Services, viewer: Principal) -> history.ActivityFilter:
-    refuse_unread(p, "history/activity-instance")
     zone = services.settings.zone
     return history.ActivityFilter(
         viewer=viewer,
@@ -176,7 +175,9 @@ def _activity_filter(p: dict[str, Any], services: Services, viewer: Principal) -
         started_before=optional_instant(p, "startedBefore", zone),
         started_after=optional_instant(p, "startedAfter", zone),
         finished_before=optional_instant(p, "finishedBefore", zone),
-        finished_after=optional_instant(p, "finishedAfter", zone))
+        finished_after=optional_instant(p, "finishedAfter", zone), execution_id=text(p, "executionId"),
+        complete_scope=flag(p.get("completeScope"), "completeScope"),
+        without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId"))
 
 
 def _activities(services: Services, viewer: Principal, params: dict[str, Any],
@@ -226,7 +227,7 @@ def _task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> hi
     return history.ActivityFilter(
         viewer=viewer,
         activity_type="userTask", activity_instance_id=text(p, "taskId"),
-        process_instance_id=text(p, "processInstanceId") or text(p, "executionId"),
+        process_instance_id=text(p, "processInstanceId"), execution_id=text(p, "executionId"),
         business_key=text(p, "processInstanceBusinessKey"),
         process_definition_id=text(p, "processDefinitionId"), process_definition_key=text(p, "processDefinitionKey"),
         activity_name=text(p, "taskName"), activity_name_like=text(p, "taskNameLike"),

@@ -145,7 +145,11 @@ def _historic_narrowing(p: dict[str, Any], zone: tzinfo) -> history.HistoricNarr
         root_instance_id=text(p, "rootProcessInstanceId"),
         without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId"),
         active_activity_ids=listed("activeActivityIdIn"), executed_activity_ids=listed("executedActivityIdIn"),
-        with_jobs_retrying=flag(p.get("withJobsRetrying"), "withJobsRetrying"))
+        with_jobs_retrying=flag(p.get("withJobsRetrying"), "withJobsRetrying"), activity_ids=listed("activityIdIn"),
+        executed_activity_after=optional_instant(p, "executedActivityAfter", zone),
+        executed_activity_before=optional_instant(p, "executedActivityBefore", zone),
+        executed_job_after=optional_instant(p, "executedJobAfter", zone),
+        executed_job_before=optional_instant(p, "executedJobBefore", zone))
 
 
 def _object(body: dict[str, Any], name: str) -> dict[str, Any] | None:

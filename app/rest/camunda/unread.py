@@ -29,10 +29,7 @@ NOT_READ: dict[str, frozenset[str]] = {
     "variable-instance": frozenset({
         "batchIdIn", "caseExecutionIdIn", "caseInstanceIdIn"}),
     "history/process-instance": frozenset({
-        "activityIdIn", "caseInstanceId", "executedActivityAfter", "executedActivityBefore", "executedJobAfter",
-        "executedJobBefore", "orQueries", "subCaseInstanceId", "superCaseInstanceId"}),
-    "history/activity-instance": frozenset({
-        "completeScope", "executionId", "withoutTenantId"}),
+        "caseInstanceId", "orQueries", "subCaseInstanceId", "superCaseInstanceId"}),
     "history/task": frozenset({
         "activityInstanceIdIn", "caseDefinitionId", "caseDefinitionKey", "caseDefinitionName", "caseExecutionId",
         "caseInstanceId", "orQueries", "rootProcessInstanceId", "taskHadCandidateGroup", "taskHadCandidateUser",
