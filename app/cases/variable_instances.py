@@ -133,6 +133,8 @@ class VariableFilter:
     values: VariableConditions = field(default_factory=VariableConditions)
     # The query names something no variable listed here has (a task's own variables are not listed).
     nothing: bool = False
+    # Camunda's variableTypeIn: whether a value is of one of the types asked (the API names the types).
+    of_type: Callable[[Any], bool] | None = None
 
     def __post_init__(self) -> None:
         # The pattern is read (and bounded) once, not for every variable of every instance.
@@ -146,6 +148,8 @@ class VariableFilter:
                 (self.names and key not in [_lower(each, ignore) for each in self.names]):
             return False
         if self._name_like is not None and not self._name_like(key):
+            return False
+        if self.of_type is not None and not self.of_type(value):
             return False
         return self.values.hold_for(name, value)
 

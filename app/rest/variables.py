@@ -175,7 +175,27 @@ def decode_variables(raw: Mapping[str, Any] | None, settings: Settings) -> dict[
     return {name: decode_value(name, value, settings) for name, value in raw.items()}
 
 
+def value_type(value: Any) -> str:
+    """A value's type as Camunda names it."""
+    if isinstance(value, BinaryValue):
+        return value.kind
+    if value is None:
+        return "Null"
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, int):
+        return "Integer" if _INT32[0] <= value <= _INT32[1] else "Long"
+    if isinstance(value, float):
+        return "Double"
+    if isinstance(value, datetime):
+        return "Date"
+    if isinstance(value, (dict, list)):
+        return "Json"
+    return "String"
+
+
 def encode_value(value: Any, zone: tzinfo) -> dict[str, Any]:
+    kind = value_type(value)
     if isinstance(value, BinaryValue):
         # The content is read through the variable's /data; a File keeps its valueInfo, as Camunda's.
         info = {"filename": value.filename, "mimeType": value.mime_type, "encoding": value.encoding} \
@@ -183,23 +203,16 @@ def encode_value(value: Any, zone: tzinfo) -> dict[str, Any]:
         # A Bytes value read with its content (a running case's variables) carries it as base64, as Camunda's.
         content = base64.b64encode(value.content).decode("ascii") \
             if value.kind == BYTES and value.content is not None else None
-        return {"type": value.kind, "value": content, "valueInfo": {k: v for k, v in info.items() if v is not None}}
-    if value is None:
-        return {"type": "Null", "value": None, "valueInfo": {}}
-    if isinstance(value, bool):
-        return {"type": "Boolean", "value": value, "valueInfo": {}}
-    if isinstance(value, int):
-        kind = "Integer" if _INT32[0] <= value <= _INT32[1] else "Long"
-        return {"type": kind, "value": value, "valueInfo": {}}
-    if isinstance(value, float):
-        return {"type": "Double", "value": value, "valueInfo": {}}
-    if isinstance(value, str):
-        return {"type": "String", "value": value, "valueInfo": {}}
-    if isinstance(value, datetime):
-        return {"type": "Date", "value": format_instant(value, zone), "valueInfo": {}}
-    if isinstance(value, (dict, list)):
-        return {"type": "Json", "value": json.dumps(value, ensure_ascii=False, default=str), "valueInfo": {}}
-    return {"type": "String", "value": str(value), "valueInfo": {}}
+        return {"type": kind, "value": content, "valueInfo": {k: v for k, v in info.items() if v is not None}}
+    if kind == "Date":
+        shown = format_instant(value, zone)
+    elif kind == "Json":
+        shown = json.dumps(value, ensure_ascii=False, default=str)
+    elif kind == "String":
+        shown = value if isinstance(value, str) else str(value)
+    else:
+        shown = value
+    return {"type": kind, "value": shown, "valueInfo": {}}
 
 
 def encode_variables(values: Mapping[str, Any], zone: tzinfo) -> dict[str, dict[str, Any]]:

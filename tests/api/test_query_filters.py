@@ -660,6 +660,12 @@ def test_variable_instances_by_value_scope_and_region(client):
     assert found("/history/variable-instance", "POST", variableName="score", variableValue=60) == [(second, "score")]
     assert found("/history/variable-instance", withoutTenantId="true", variableName="approved") == sorted([
         (first, "approved"), (second, "approved")])
+    # The history's variableTypeIn names Camunda's types, in any case.
+    assert found("/history/variable-instance", variableTypeIn="integer", processInstanceIdIn=first) == [
+        (first, "score")]
+    assert found("/history/variable-instance", "POST", variableTypeIn=["Boolean", "string"],
+                 processInstanceIdIn=[second]) == [(second, "applicant"), (second, "approved")]
+    assert found("/history/variable-instance", variableTypeIn="json") == []
     for bad in ("score_gt", "score_between_1", "a_b_c_d"):
         refused = client.get("/variable-instance", params={"variableValues": bad})
         assert refused.status_code == 400 and "variableValues" in refused.json()["message"], bad

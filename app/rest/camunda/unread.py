@@ -36,7 +36,7 @@ NOT_READ: dict[str, frozenset[str]] = {
         "taskInvolvedGroup", "taskInvolvedUser", "taskParentTaskId", "taskVariables", "withCandidateGroups",
         "withoutCandidateGroups"}),
     "history/variable-instance": frozenset({
-        "caseActivityIdIn", "caseExecutionIdIn", "caseInstanceId", "variableTypeIn"}),
+        "caseActivityIdIn", "caseExecutionIdIn", "caseInstanceId"}),
     "process-definition": frozenset({
         "category", "categoryLike", "notStartableInTasklist", "startableBy", "startableInTasklist",
         "startablePermissionCheck"}),

@@ -34,11 +34,12 @@ from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import page_bounds
 from app.rest.params import flag, query_dict, text, text_list, variable_conditions
 from app.rest.routing import ServiceRouter
+from app.rest.variables import value_type
 
 router = ServiceRouter(prefix="/engine-rest", tags=["variable-instance"])
 
 _LISTS = frozenset({"processInstanceIdIn", "variableNameIn", "processDefinitionKeyIn", "executionIdIn",
-                    "activityInstanceIdIn", "variableScopeIdIn", "tenantIdIn", "taskIdIn"})
+                    "activityInstanceIdIn", "variableScopeIdIn", "tenantIdIn", "taskIdIn", "variableTypeIn"})
 
 
 def _filter(p: dict[str, Any], reader: Principal, *, running_only: bool) -> VariableFilter:
@@ -65,7 +66,14 @@ def _filter(p: dict[str, Any], reader: Principal, *, running_only: bool) -> Vari
         name=name, names=text_list(p.get("variableNameIn"), "variableNameIn"), name_like=text(p, "variableNameLike"),
         values=conditions_of(p, values),
         # The case's ids in common came out empty, or a task's own variables were asked for.
-        nothing=(bool(cases) and not common) or bool(text_list(p.get("taskIdIn"), "taskIdIn")))
+        nothing=(bool(cases) and not common) or bool(text_list(p.get("taskIdIn"), "taskIdIn")),
+        of_type=None if running_only else _of_types(text_list(p.get("variableTypeIn"), "variableTypeIn")))
+
+
+def _of_types(types: list[str]) -> Callable[[Any], bool] | None:
+    """The historic query's variableTypeIn: Camunda's type names, in any case (`string`, `Json`)."""
+    wanted = {kind.lower() for kind in types}
+    return (lambda value: value_type(value).lower() in wanted) if wanted else None
 
 
 def _routes(path: str, running_only: bool, render_row: Callable[[VariableRow, Any], dict[str, Any]],
