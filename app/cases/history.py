@@ -264,6 +264,10 @@ class ActivityFilter:
     kept: KeptTaskFilter | None = None
     execution_id: str | None = None
     complete_scope: bool = False
+    # Of the historic task query: a case task's activity instance is the task; no task has a parent here.
+    activity_instance_ids: list[str] = field(default_factory=list)
+    root_instance_id: str | None = None
+    parent_task_id: str | None = None
 
 
 ACTIVITY_SORT = {"activityInstanceId": ActivityInstance.id, "instanceId": ActivityInstance.process_instance_id,
@@ -396,6 +400,13 @@ def historic_task_query(c: ActivityFilter) -> Select:
         query = query.where(like(rows.c.delete_reason, c.delete_reason_like))
     if c.without_tenant:
         query = query.where(rows.c.tenant_id.is_(None))
+    if c.activity_instance_ids:
+        query = query.where(rows.c.id.in_(c.activity_instance_ids), rows.c.process_instance_id.is_not(None))
+    if c.root_instance_id is not None:
+        query = query.where(rows.c.process_instance_id.in_(select(ProcessInstance.id).where(
+            func.coalesce(ProcessInstance.root_process_instance_id, ProcessInstance.id) == c.root_instance_id)))
+    if c.parent_task_id is not None:
+        query = query.where(false())
     return query.where(*c.kept.conditions(rows.c)) if c.kept is not None else query
 
 

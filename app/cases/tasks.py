@@ -76,6 +76,8 @@ class TaskFilter:
 
     task_id: str | None = None
     task_id_in: list[str] = field(default_factory=list)
+    # A task of a case is its own activity instance (a standalone task has none).
+    activity_instance_id_in: list[str] = field(default_factory=list)
     process_instance_id: str | None = None
     process_instance_id_in: list[str] = field(default_factory=list)
     process_definition_id: str | None = None
@@ -208,6 +210,8 @@ def task_query(criteria: TaskFilter) -> Select:
     for values, column in within:
         if values:
             query = query.where(column.in_(values))
+    if c.activity_instance_id_in:
+        query = query.where(UserTask.id.in_(c.activity_instance_id_in), UserTask.process_instance_id.is_not(None))
     if c.business_key_like is not None:
         query = query.where(like(UserTask.business_key, c.business_key_like))
     # Camunda compares a task's name and description in upper case.

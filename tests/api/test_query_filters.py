@@ -485,6 +485,12 @@ def test_the_history_of_a_task_keeps_its_owner_description_priority_and_dates_af
     assert cases(taskFollowUpDate="2027-01-05T09:00:00.000+0800", sortBy="priority", sortOrder="desc") == [
         done, dropped]
     assert cases(sortBy="dueDate", sortOrder="asc") == [untouched, done, dropped]
+    # A case's task is its own activity instance; each case here is its own root; no task has a parent.
+    assert cases(activityInstanceIdIn=f"{task_of[done]},other") == [done]
+    assert cases(rootProcessInstanceId=dropped) == [dropped] and cases(taskParentTaskId=task_of[done]) == []
+    assert client.get("/task", params={"activityInstanceIdIn": task_of[untouched]}).json()[0]["id"] == task_of[
+        untouched]
+    assert client.get("/task/count", params={"activityInstanceIdIn": task_of[done]}).json() == {"count": 0}
     assert client.get("/history/task", params={"taskPriority": "high"}).status_code == 400
 
 

@@ -217,7 +217,8 @@ def historic_activity(activity_instance_id: str, services: ServicesDep, viewer: 
                                     services.settings.zone)
 
 
-_TASK_LISTS = frozenset({"taskDefinitionKeyIn", "tenantIdIn", "processInstanceBusinessKeyIn"})
+_TASK_LISTS = frozenset({"taskDefinitionKeyIn", "tenantIdIn", "processInstanceBusinessKeyIn",
+                         "activityInstanceIdIn"})
 
 
 def _task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> history.ActivityFilter:
@@ -248,6 +249,8 @@ def _task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> hi
         definition_name=text(p, "processDefinitionName"), delete_reason=text(p, "taskDeleteReason"),
         delete_reason_like=text(p, "taskDeleteReasonLike"),
         without_tenant=flag(p.get("withoutTenantId"), "withoutTenantId"),
+        activity_instance_ids=text_list(p.get("activityInstanceIdIn"), "activityInstanceIdIn"),
+        root_instance_id=text(p, "rootProcessInstanceId"), parent_task_id=text(p, "taskParentTaskId"),
         kept=history.KeptTaskFilter(
             owner=text(p, "taskOwner"), owner_like=text(p, "taskOwnerLike"), description=text(p, "taskDescription"),
             description_like=text(p, "taskDescriptionLike"),

@@ -29,9 +29,9 @@ from app.rest.variables import (
 
 router = ServiceRouter(prefix="/engine-rest/task", tags=["task"])
 
-_LISTS = frozenset({"taskIdIn", "processInstanceIdIn", "processDefinitionKeyIn", "taskDefinitionKeyIn",
-                    "candidateGroups", "assigneeIn", "tenantIdIn", "processInstanceBusinessKeyIn",
-                    "taskDefinitionKeyNotIn", "assigneeNotIn"})
+_LISTS = frozenset({"taskIdIn", "activityInstanceIdIn", "processInstanceIdIn", "processDefinitionKeyIn",
+                    "taskDefinitionKeyIn", "candidateGroups", "assigneeIn", "tenantIdIn",
+                    "processInstanceBusinessKeyIn", "taskDefinitionKeyNotIn", "assigneeNotIn"})
 
 
 def _delegation_state(p: dict[str, Any]) -> str | None:
@@ -53,6 +53,7 @@ def task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> tas
     sorting = sort_order(p, tasks.SORTABLE)
     return tasks.TaskFilter(
         task_id=text(p, "taskId"), task_id_in=text_list(p.get("taskIdIn"), "taskIdIn"),
+        activity_instance_id_in=text_list(p.get("activityInstanceIdIn"), "activityInstanceIdIn"),
         process_instance_id=text(p, "processInstanceId"),
         process_instance_id_in=text_list(p.get("processInstanceIdIn"), "processInstanceIdIn"),
         process_definition_id=text(p, "processDefinitionId"), process_definition_key=text(p, "processDefinitionKey"),

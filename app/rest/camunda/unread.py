@@ -15,7 +15,7 @@ NOT_READ: dict[str, frozenset[str]] = {
     "process-instance": frozenset({
         "caseInstanceId", "orQueries", "subCaseInstance", "superCaseInstance"}),
     "task": frozenset({
-        "activityInstanceIdIn", "assigneeExpression", "assigneeLikeExpression", "candidateGroupExpression",
+        "assigneeExpression", "assigneeLikeExpression", "candidateGroupExpression",
         "candidateGroupsExpression", "candidateUserExpression", "caseDefinitionId", "caseDefinitionKey",
         "caseDefinitionName", "caseDefinitionNameLike", "caseExecutionId", "caseInstanceBusinessKey",
         "caseInstanceBusinessKeyLike", "caseInstanceId", "caseInstanceVariables", "createdAfterExpression",
@@ -31,10 +31,9 @@ NOT_READ: dict[str, frozenset[str]] = {
     "history/process-instance": frozenset({
         "caseInstanceId", "orQueries", "subCaseInstanceId", "superCaseInstanceId"}),
     "history/task": frozenset({
-        "activityInstanceIdIn", "caseDefinitionId", "caseDefinitionKey", "caseDefinitionName", "caseExecutionId",
-        "caseInstanceId", "orQueries", "rootProcessInstanceId", "taskHadCandidateGroup", "taskHadCandidateUser",
-        "taskInvolvedGroup", "taskInvolvedUser", "taskParentTaskId", "taskVariables", "withCandidateGroups",
-        "withoutCandidateGroups"}),
+        "caseDefinitionId", "caseDefinitionKey", "caseDefinitionName", "caseExecutionId", "caseInstanceId",
+        "orQueries", "taskHadCandidateGroup", "taskHadCandidateUser", "taskInvolvedGroup", "taskInvolvedUser",
+        "taskVariables", "withCandidateGroups", "withoutCandidateGroups"}),
     "history/variable-instance": frozenset({
         "caseActivityIdIn", "caseExecutionIdIn", "caseInstanceId"}),
     "process-definition": frozenset({
