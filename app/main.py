@@ -141,6 +141,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     # A body nests a few levels around the variables it carries ({"variables": {"x": {"value": ...}}}).
     app.add_middleware(JsonBodyCheck, max_depth=settings.max_variable_depth + 4)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(errors.Unexpected)
     # Outermost: every answer, refusals of the checks above included, is counted and carries its id.
     app.add_middleware(Observe, log_requests=settings.log_format == "json")
     return app

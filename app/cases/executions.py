@@ -3,7 +3,7 @@ the instance's) and each token waiting for something from outside (a message, a 
 task without a message, which POST /execution/{id}/signal moves on; see app.cases.events)."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, String, and_, cast, exists, literal, null, select, union_all
@@ -15,7 +15,7 @@ from app.cases import instances
 from app.cases.projections import ACTIVE
 from app.errors import InvalidRequest, NotFound
 from app.persistence.models import EventSubscription, ProcessInstance
-from app.persistence.queries import of_instances
+from app.persistence.queries import of_instances, sorted_by
 
 if TYPE_CHECKING:
     from app.context import Services
@@ -29,18 +29,21 @@ def execution_query(*, execution_id: str | None = None, instance_id: str | None 
                     definition_key: str | None = None, activity_id: str | None = None,
                     signal_name: str | None = None, message_name: str | None = None,
                     tenant_ids: list[str] | None = None, viewer: Principal | None = None,
-                    suspended: bool | None = None) -> Select:
-    """Rows of (id, process_instance_id, tenant_id), ordered, for the executions that match; an
-    execution is suspended with its case."""
+                    suspended: bool | None = None, sorting: Sequence[tuple[str, bool]] = ()) -> Select:
+    """Rows of (id, process_instance_id, tenant_id), ordered (by `sorting`'s keys of EXECUTION_SORTS
+    first, each descending when true), for the executions that match; an execution is suspended
+    with its case."""
     roots = select(ProcessInstance.id.label("id"), ProcessInstance.id.label("process_instance_id"),
                    ProcessInstance.tenant_id.label("tenant_id"), cast(null(), String).label("activity_id"),
                    cast(null(), String).label("kind"), cast(null(), String).label("event_name"),
-                   literal(0).label("depth")).where(ProcessInstance.status == ACTIVE)
+                   literal(0).label("depth"), ProcessInstance.definition_key, ProcessInstance.definition_id,
+                   ).where(ProcessInstance.status == ACTIVE)
     # An event-based gateway waits for several events in one token: the token is one execution.
     earlier = aliased(EventSubscription)
     tokens = (select(EventSubscription.task_id.label("id"), EventSubscription.process_instance_id,
                      ProcessInstance.tenant_id, EventSubscription.activity_id, EventSubscription.kind,
-                     EventSubscription.event_name, literal(1).label("depth"))
+                     EventSubscription.event_name, literal(1).label("depth"), ProcessInstance.definition_key,
+                     ProcessInstance.definition_id)
               .join(ProcessInstance, ProcessInstance.id == EventSubscription.process_instance_id)
               .where(ProcessInstance.status == ACTIVE,
                      ~exists().where(and_(earlier.task_id == EventSubscription.task_id,
@@ -64,7 +67,13 @@ def execution_query(*, execution_id: str | None = None, instance_id: str | None 
     for kind, name in (("signal", signal_name), ("message", message_name)):
         if name is not None:
             query = query.where(every.c.kind == kind, every.c.event_name == name)
-    return query.order_by(every.c.process_instance_id, every.c.depth, every.c.id)
+    order = [sorted_by(every.c[EXECUTION_SORTS[key]], descending) for key, descending in sorting]
+    return query.order_by(*order, every.c.process_instance_id, every.c.depth, every.c.id)
+
+
+# Camunda's execution sort keys → the columns of execution_query's rows.
+EXECUTION_SORTS = {"instanceId": "process_instance_id", "definitionKey": "definition_key",
+                   "definitionId": "definition_id", "tenantId": "tenant_id"}
 
 
 def _instance_execution(services: Services, execution_id: str) -> str:

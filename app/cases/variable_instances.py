@@ -140,12 +140,12 @@ class VariableFilter:
         # The pattern is read (and bounded) once, not for every variable of every instance.
         ignore = self.values.names_ignore_case
         self._name_like = like_matcher(_lower(self.name_like, ignore)) if self.name_like is not None else None
+        self._names = {_lower(each, ignore) for each in self.names}
 
     def matches(self, name: str, value: Any = None) -> bool:
         ignore = self.values.names_ignore_case
         key = _lower(name, ignore)
-        if (self.name is not None and key != _lower(self.name, ignore)) or \
-                (self.names and key not in [_lower(each, ignore) for each in self.names]):
+        if (self.name is not None and key != _lower(self.name, ignore)) or (self._names and key not in self._names):
             return False
         if self._name_like is not None and not self._name_like(key):
             return False

@@ -9,6 +9,7 @@ tasks, Java delegates, listeners), each time naming the element and the reason.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import overload
@@ -90,6 +91,22 @@ from app.engine.xml import (
 from app.errors import InvalidProcessModel
 
 _NS = BPMN_PREFIXES
+
+# The most flow elements (tasks, events, gateways, subprocesses and the flows between them) one file
+# may hold: four times the largest diagram of Camunda's own corpus (181), and a bound on the time a
+# deployment takes to read (it grows faster than the file) and on how deep a chain the reader follows.
+MAX_FLOW_ELEMENTS = 800
+_FLOW_ELEMENT = re.compile(r"sequenceFlow|task|\w*Task|\w*Event|\w*Gateway|subProcess|adHocSubProcess|transaction"
+                           r"|callActivity")
+
+
+def _check_size(resource: str, root: etree._Element) -> None:
+    flow_elements = sum(1 for element in root.iter(f"{{{BPMN_NS}}}*") if _FLOW_ELEMENT.fullmatch(local_name(element)))
+    if flow_elements > MAX_FLOW_ELEMENTS:
+        raise InvalidProcessModel(
+            f"{resource}: the file holds {flow_elements} flow elements (tasks, events, gateways and sequence "
+            f"flows); a process file holds at most {MAX_FLOW_ELEMENTS}: split the procedure into processes "
+            "called by call activities", details={"resource": resource, "element": None})
 
 def _camunda(element: etree._Element, name: str) -> str | None:
     value = element.get(f"{{{CAMUNDA_NS}}}{name}")
@@ -736,6 +753,8 @@ def parse_deployment(resources: Mapping[str, bytes], *, deploying: bool = True) 
     interrupting: dict[str, bool] = {}
     for resource, content in resources.items():
         root = parse_untrusted_xml(content, resource)
+        if deploying:
+            _check_size(resource, root)
         name_unnamed_flows(root)
         read_standard_multi_instance(root)
         trim_conditions(root)

@@ -1,6 +1,7 @@
 """Paging, counting, LIKE patterns and the filters several lists share, the same for every list endpoint."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -203,29 +204,54 @@ def like_matcher(pattern: str) -> Callable[[str], bool]:
     """The same LIKE in Python, for values that live outside SQL rows (variables in saved states): the
     pattern is read once, and the matcher is applied to each value.
 
-    Greedy matching that returns only to the last `%`: at most len(pattern) × len(value) steps, never
-    the exponential backtracking of a regular expression built from the pattern."""
+    The pieces between `%` are found in turn, each at its first place after the one before (which is
+    where a LIKE can take it): a piece without `_` by the string search, one with `_` by a regular
+    expression without repetition. No backtracking: a long value costs a scan, not value × pattern."""
     tokens = _like_tokens(pattern)
-    return lambda value: _matches(tokens, value)
-
-
-def _matches(tokens: list[Any], value: str) -> bool:
-    t = p = 0
-    star, star_t = -1, 0
-    while t < len(value):
-        if p < len(tokens) and tokens[p] is not _ANY and (tokens[p] is _ONE or tokens[p] == value[t]):
-            p, t = p + 1, t + 1
-        elif p < len(tokens) and tokens[p] is _ANY:
-            star, star_t = p, t
-            p += 1
-        elif star >= 0:
-            star_t += 1
-            p, t = star + 1, star_t
+    pieces: list[list[Any]] = [[]]
+    for token in tokens:
+        if token is _ANY:
+            pieces.append([])
         else:
+            pieces[-1].append(token)
+    finders = [_Piece(piece) for piece in pieces]
+    if len(finders) == 1:
+        return lambda value: len(value) == finders[0].length and finders[0].at(value, 0)
+    first, middle, last = finders[0], finders[1:-1], finders[-1]
+
+    def matches(value: str) -> bool:
+        if not first.at(value, 0):
             return False
-    while p < len(tokens) and tokens[p] is _ANY:
-        p += 1
-    return p == len(tokens)
+        position = first.length
+        for piece in middle:
+            found = piece.find(value, position)
+            if found < 0:
+                return False
+            position = found + piece.length
+        end = len(value) - last.length
+        return end >= position and last.at(value, end)
+    return matches
+
+
+class _Piece:
+    """The part of a LIKE pattern between two `%`: characters and `_`."""
+
+    def __init__(self, tokens: list[Any]) -> None:
+        self.length = len(tokens)
+        self.text = None if any(token is _ONE for token in tokens) else "".join(tokens)
+        self.expression = re.compile("".join("." if token is _ONE else re.escape(token) for token in tokens),
+                                     re.DOTALL)
+
+    def at(self, value: str, position: int) -> bool:
+        if self.text is not None:
+            return value.startswith(self.text, position)
+        return self.expression.match(value, position) is not None
+
+    def find(self, value: str, position: int) -> int:
+        if self.text is not None:
+            return value.find(self.text, position)
+        found = self.expression.search(value, position)
+        return -1 if found is None else found.start()
 
 
 def resource_text(session: Session, deployment_id: str, name: str) -> str:

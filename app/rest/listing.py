@@ -18,7 +18,8 @@ def page_bounds(paging: Mapping[str, Any], settings: Settings) -> tuple[int, int
     """firstResult and maxResults. No list runs unbounded: without maxResults a page holds
     page_size_default rows, and more than page_size_max is refused as Camunda refuses a query over its
     results limit."""
-    first = integer(paging.get("firstResult"), "firstResult", 0)
+    # Camunda's firstResult is a Java int.
+    first = integer(paging.get("firstResult"), "firstResult", 0, maximum=2**31 - 1)
     most = integer(paging.get("maxResults"), "maxResults", settings.page_size_default)
     if most > settings.page_size_max:
         raise InvalidRequest(f"Max results limit of {settings.page_size_max} exceeded!")

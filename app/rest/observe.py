@@ -37,8 +37,7 @@ class Observe:
             return
         offered = next((value for name, value in scope.get("headers", []) if name == b"x-request-id"), None)
         request_id = logs.request_id(offered.decode("latin-1") if offered is not None else None)
-        # Not reset once answered: each request runs in a task of its own, and an unexpected error's
-        # answer is made outside this middleware (app.rest.errors), where it still names the request.
+        # Not reset once answered: each request runs in a task of its own.
         logs.REQUEST_ID.set(request_id)
         state = scope.setdefault("state", {})
         started = time.perf_counter()

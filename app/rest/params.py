@@ -58,25 +58,33 @@ def suspension_state(p: Mapping[str, Any]) -> bool | None:
 
 
 @overload
-def integer(value: Any, name: str, default: int, minimum: int = 0) -> int: ...
+def integer(value: Any, name: str, default: int, minimum: int = 0, maximum: int = _LARGEST_INTEGER) -> int: ...
 
 
 @overload
-def integer(value: Any, name: str, default: None = None, minimum: int = 0) -> int | None: ...
+def integer(value: Any, name: str, default: None = None, minimum: int = 0,
+            maximum: int = _LARGEST_INTEGER) -> int | None: ...
 
 
-def integer(value: Any, name: str, default: int | None = None, minimum: int = 0) -> int | None:
+def integer(value: Any, name: str, default: int | None = None, minimum: int = 0,
+            maximum: int = _LARGEST_INTEGER) -> int | None:
+    """A whole number: a JSON number without a fraction, or decimal digits in a text (a sign allowed);
+    a boolean, a fraction or any other text is refused, not read as some number."""
     if value is None or value == "":
         return default
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise InvalidRequest(f"Cannot convert value '{value}' of parameter '{name}' to a number") from None
-    if number < minimum:
+    if isinstance(value, float) and value.is_integer() and abs(value) <= _LARGEST_INTEGER:
+        value = int(value)
+    if isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]{1,400}", value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        shown = f"'{str(value)[:100]}'" if isinstance(value, str | int | float) and not isinstance(value, bool) \
+            else _KINDS.get(type(value).__name__, "a value")
+        raise InvalidRequest(f"Cannot convert value {shown} of parameter '{name}' to a whole number")
+    if value < minimum:
         raise InvalidRequest(f"Parameter '{name}' must be at least {minimum}")
-    if number > _LARGEST_INTEGER:
-        raise InvalidRequest(f"Parameter '{name}' must be at most {_LARGEST_INTEGER}")
-    return number
+    if value > maximum:
+        raise InvalidRequest(f"Parameter '{name}' must be at most {maximum}")
+    return value
 
 
 def history_time_to_live(body: Mapping[str, Any] | None) -> int | None:
@@ -108,6 +116,11 @@ def text_list(value: Any, name: str) -> list[str]:
     return items
 
 
+# A JSON value's kind, as a refusal names it (never its Python repr).
+_KINDS = {"dict": "an object", "list": "a list", "NoneType": "null", "bool": "a boolean", "int": "a number",
+          "float": "a number"}
+
+
 def sort_order(p: Mapping[str, Any], allowed: Iterable[str]) -> list[tuple[str, str]]:
     """Camunda's `sorting: [{sortBy, sortOrder}]` and `sortBy`/`sortOrder`, as (key, "asc"|"desc")."""
     items = p.get("sorting") or []
@@ -119,9 +132,15 @@ def sort_order(p: Mapping[str, Any], allowed: Iterable[str]) -> list[tuple[str, 
     allowed = list(allowed)
     for key, direction in pairs:
         if not isinstance(key, str) or key not in allowed or direction not in ("asc", "desc"):
-            raise InvalidRequest(f"Cannot sort by {key!r} {direction!r} (sortBy one of {', '.join(allowed)}; "
+            shown = " ".join(f"'{part}'" if isinstance(part, str) else _KINDS.get(type(part).__name__, "a value")
+                             for part in (key, direction))
+            raise InvalidRequest(f"Cannot sort by {shown[:300]} (sortBy one of {', '.join(allowed)}; "
                                  "sortOrder asc or desc)")
-    return pairs
+    # A key sorted by again adds nothing: the first of each counts (and a list stays bounded by the keys).
+    first_of_each: dict[str, str] = {}
+    for key, direction in pairs:
+        first_of_each.setdefault(key, direction)
+    return list(first_of_each.items())
 
 
 def text(p: Mapping[str, Any], name: str) -> str | None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.http import deploy
+from tests.support.bpmn_text import process
+from tests.support.http import deploy, deploy_bytes
 from tests.support.paths import FIXTURES
 
 PWNED = [Path("/tmp/bpmn_pwned_script"), Path("/tmp/bpmn_pwned_condition"), Path("/tmp/bpmn_pwned_condition2")]
@@ -132,3 +133,62 @@ def test_many_lists_in_one_query_past_what_a_statement_binds_are_refused_plainly
     assert "more than one query can take (65535)" in answer.json()["message"]
     del lists["tenantIdIn"]
     assert client.post("/task", json=lists).json() == []
+
+
+def test_query_paging_sorting_and_numbers_out_of_bounds_are_refused_plainly(client):
+    """What a hostile client sends to the lists: each refused with 400 in words, or answered, never 500."""
+    deploy(client, FIXTURES / "clients" / "review_and_notify.bpmn")
+    client.post("/process-definition/key/eco_park_application/start", json={"variables": {
+        "memo": {"value": "a" * 200_000, "type": "String"}}}).raise_for_status()
+    # firstResult is Camunda's int, also where a list is paged after filtering the cases' variables.
+    for path in ("/variable-instance", "/history/variable-instance", "/process-instance?variables=memo_neq_x",
+                 "/task?processVariables=memo_neq_x"):
+        answer = client.get(path, params={"firstResult": 2**63 - 1})
+        assert answer.status_code == 400 and "firstResult" in answer.json()["message"], (path, answer.text)
+    # A number is a whole number: not a fraction, a boolean or other digits than 0-9.
+    for value in (50.9, True, "٣", "1_000", " 5"):
+        answer = client.post("/history/task/count", json={"taskPriority": value})
+        assert answer.status_code == 400 and "taskPriority" in answer.json()["message"], (value, answer.text)
+        assert "True" not in answer.text
+    assert client.post("/history/task/count", json={"taskPriority": 50.0}).status_code == 200
+    # A job definition is named by texts.
+    for body in ({"processDefinitionId": ["a"]}, {"processDefinitionKey": 2**64}, {"jobType": {"a": 1}}):
+        answer = client.post("/job-definition/count", json=body)
+        assert answer.status_code == 400 and "must be a string" in answer.json()["message"], (body, answer.text)
+    # A key sorted by again adds nothing; the first of each counts.
+    for path, key in (("/task", "id"), ("/process-instance", "instanceId"), ("/job", "jobId"),
+                      ("/external-task", "id"), ("/history/job-log", "timestamp")):
+        many = [{"sortBy": key, "sortOrder": "asc"}] * 2000 + [{"sortBy": key, "sortOrder": "desc"}]
+        assert client.post(path, json={"sorting": many}).status_code == 200, path
+    refused = client.post("/task", json={"sorting": [{"sortBy": {"a": 1}, "sortOrder": "asc"}]})
+    assert refused.status_code == 400 and "{" not in refused.json()["message"], refused.text
+    # A LIKE on a long variable is a scan, and as LIKE reads it.
+    assert client.post("/process-instance/count", json={"variables": [
+        {"name": "memo", "operator": "like", "value": "%" + "a" * 500 + "b"}]}).json() == {"count": 0}
+    assert client.post("/process-instance/count", json={"variables": [
+        {"name": "memo", "operator": "like", "value": "a%" + "a" * 250 + "_" + "a" * 249 + "%a"}]}).json() == {
+        "count": 1}
+    # Many names to look for are one set, not a list read for each variable.
+    names = [f"name{index}" for index in range(9_999)] + ["memo"]
+    assert client.post("/history/variable-instance/count", json={"variableNameIn": names}).json() == {"count": 1}
+
+
+def _chain(tasks: int) -> bytes:
+    body = ['<bpmn:startEvent id="start" />', '<bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="t0" />']
+    for index in range(tasks):
+        target = f"t{index + 1}" if index + 1 < tasks else "end"
+        body += [f'<bpmn:manualTask id="t{index}" />',
+                 f'<bpmn:sequenceFlow id="f{index + 1}" sourceRef="t{index}" targetRef="{target}" />']
+    return process("chain", "\n".join([*body, '<bpmn:endEvent id="end" />']))
+
+
+def test_a_process_file_holds_a_bounded_number_of_flow_elements(client):
+    """A file's size in flow elements bounds the time its deployment takes and how deep a chain is read."""
+    refused = deploy_bytes(client, "long.bpmn", _chain(400))  # 803 flow elements
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["type"] == "ParseException"
+    assert "803 flow elements" in refused.json()["message"] and "at most 800" in refused.json()["message"]
+    deployed = deploy_bytes(client, "long.bpmn", _chain(398))  # 799
+    assert deployed.status_code == 200, deployed.text
+    started = client.post("/process-definition/key/chain/start", json={})
+    assert started.status_code == 200 and started.json()["ended"] is True, started.text

@@ -105,3 +105,22 @@ def test_routes_are_found_under_a_proxy_root_path_and_unknown_paths_are_not(serv
 def test_a_service_router_is_included_without_a_prefix():
     with pytest.raises(ValueError, match="without a prefix"):
         ServiceRouter().include_router(ServiceRouter(prefix="/x"), prefix="/y")
+
+
+def test_an_unexpected_error_answers_500_plainly_and_the_connection_goes_on(client, monkeypatch, caplog):
+    """Its cause goes to the log only; the client's kept-alive connection serves its next request."""
+    from app.cases import listing
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("secret detail of the failure")
+
+    monkeypatch.setattr(listing, "number_of", broken)
+    answer = client.get("/deployment/count", headers={"X-Request-ID": "req-500"})
+    assert answer.status_code == 500
+    assert answer.json() == {"type": "ProcessEngineException", "message": "Internal error; nothing was saved",
+                             "code": 500}
+    assert answer.headers["X-Request-ID"] == "req-500" and "secret" not in answer.text
+    assert any("secret detail" in (record.exc_text or "") or record.exc_info for record in caplog.records)
+    monkeypatch.undo()
+    again = client.get("/deployment/count")  # the same kept-alive connection
+    assert again.status_code == 200 and again.json() == {"count": 0}

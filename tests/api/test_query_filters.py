@@ -384,6 +384,17 @@ def test_executions_are_suspended_with_their_case(client):
             "/execution/count", json={"active": True})
         assert active.json() == {"count": 1}
     assert [row["id"] for row in client.get("/execution", params={"active": "true"}).json()] == [running]
+    # Sorted by Camunda's keys; variable instances, read case by case, are not sorted, and say so.
+    for order in ("asc", "desc"):
+        rows = client.get("/execution", params={"sortBy": "instanceId", "sortOrder": order}).json()
+        assert [row["id"] for row in rows] == sorted([held, running], reverse=order == "desc")
+    assert client.post("/execution", json={"sorting": [{"sortBy": "definitionKey", "sortOrder": "asc"}]}
+                       ).status_code == 200
+    assert client.get("/execution", params={"sortBy": "noSuchKey"}).status_code == 400
+    for path in ("/variable-instance", "/history/variable-instance"):
+        refused = client.get(path, params={"sortBy": "variableName", "sortOrder": "asc"})
+        assert refused.status_code == 400 and "sortBy" in refused.json()["message"], path
+        assert client.get(path, params={"sortBy": "sideways"}).status_code == 400
 
 
 def test_camundas_further_decision_definition_filters_and_sort_keys(client):

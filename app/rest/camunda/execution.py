@@ -17,7 +17,7 @@ from app.rest.camunda import queries, render
 from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
-from app.rest.params import query_dict, suspension_state, text, text_list
+from app.rest.params import query_dict, sort_order, suspension_state, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import (
     decode_value,
@@ -45,7 +45,8 @@ def _query(p: dict[str, Any], viewer: Principal, execution_id: str | None = None
         definition_id=text(p, "processDefinitionId"), definition_key=text(p, "processDefinitionKey"),
         activity_id=text(p, "activityId"), signal_name=text(p, "signalEventSubscriptionName"),
         message_name=text(p, "messageEventSubscriptionName"),
-        tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"), viewer=viewer, suspended=suspension_state(p))
+        tenant_ids=text_list(p.get("tenantIdIn"), "tenantIdIn"), viewer=viewer, suspended=suspension_state(p),
+        sorting=[(key, order == "desc") for key, order in sort_order(p, executions.EXECUTION_SORTS)])
 
 
 def _render(row: Any) -> dict[str, Any]:

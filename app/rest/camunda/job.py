@@ -57,7 +57,8 @@ def _conditions(p: dict[str, Any], name: str, zone: tzinfo) -> dict[str, datetim
     found: dict[str, datetime] = {}
     for operator, value in pairs:
         if operator not in ("gt", "lt"):
-            raise InvalidRequest(f"Invalid {name} comparator specified: {operator} (gt or lt)")
+            shown = operator if isinstance(operator, str) else "a non-text"
+            raise InvalidRequest(f"Invalid {name} comparator specified: {shown[:100]} (gt or lt)")
         if not isinstance(value, str):
             raise InvalidRequest(f"'{name}': the value of a condition must be a date")
         found[operator] = parse_instant(value, zone, f"parameter '{name}'")

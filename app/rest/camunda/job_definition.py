@@ -13,7 +13,7 @@ from app.context import Services
 from app.rest.camunda.job import refuse_retries
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import page_bounds
-from app.rest.params import flag, query_dict, required_boolean, sort_order, suspension_state, text_list
+from app.rest.params import flag, query_dict, required_boolean, sort_order, suspension_state, text, text_list
 from app.rest.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/engine-rest/job-definition", tags=["job definition"])
@@ -38,6 +38,14 @@ _SORTS: dict[str, Callable[[timers.JobDefinition], Any]] = {
     "tenantId": lambda job: job.definition.tenant_id or ""}
 
 
+_NAMING = ("jobDefinitionId", "processDefinitionId", "processDefinitionKey", "jobType", "jobConfiguration")
+
+
+def _named(criteria: dict[str, Any]) -> dict[str, str | None]:
+    """The criteria that name job definitions, each a text or absent."""
+    return {name: text(criteria, name) for name in _NAMING}
+
+
 def _found(services: Services, criteria: dict[str, Any]) -> list[timers.JobDefinition]:
     activities = text_list(criteria.get("activityIdIn"), "activityIdIn")
     tenants = text_list(criteria.get("tenantIdIn"), "tenantIdIn")
@@ -45,7 +53,7 @@ def _found(services: Services, criteria: dict[str, Any]) -> list[timers.JobDefin
     without_tenant = flag(criteria.get("withoutTenantId"), "withoutTenantId")
     overriding = flag(criteria.get("withOverridingJobPriority"), "withOverridingJobPriority")
     sorting = sort_order(criteria, _SORTS)
-    found = [job for job in timers.job_definitions(services, criteria, activities=activities,
+    found = [job for job in timers.job_definitions(services, _named(criteria), activities=activities,
                                                    suspended=suspension_state(criteria))
              if (not tenants or job.definition.tenant_id in tenants
                  or (untenanted and job.definition.tenant_id is None))
@@ -88,7 +96,7 @@ def get_job_definition(job_definition_id: str, services: ServicesDep) -> dict[st
 
 
 def _suspend(services: Services, actor: PrincipalDep, criteria: dict[str, Any], body: dict[str, Any]) -> Response:
-    jobs.suspend_job_definitions(services, criteria, required_boolean(body, "suspended"),
+    jobs.suspend_job_definitions(services, _named(criteria), required_boolean(body, "suspended"),
                                  include_jobs=flag(body.get("includeJobs"), "includeJobs"),
                                  execution_date=body.get("executionDate"), actor=actor)
     return Response(status_code=204)

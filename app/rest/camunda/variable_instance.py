@@ -32,7 +32,7 @@ from app.rest.camunda.queries import conditions_of
 from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import page_bounds
-from app.rest.params import flag, query_dict, text, text_list, variable_conditions
+from app.rest.params import flag, query_dict, sort_order, text, text_list, variable_conditions
 from app.rest.routing import ServiceRouter
 from app.rest.variables import value_type
 
@@ -42,8 +42,18 @@ _LISTS = frozenset({"processInstanceIdIn", "variableNameIn", "processDefinitionK
                     "activityInstanceIdIn", "variableScopeIdIn", "tenantIdIn", "taskIdIn", "variableTypeIn"})
 
 
+# Camunda's sort keys of the two queries.
+_SORTS = {True: ("variableName", "variableType", "activityInstanceId", "tenantId"),
+          False: ("instanceId", "variableName", "tenantId")}
+
+
 def _filter(p: dict[str, Any], reader: Principal, *, running_only: bool) -> VariableFilter:
     refuse_unread(p, "variable-instance" if running_only else "history/variable-instance")
+    if sort_order(p, _SORTS[running_only]):
+        # Variables are read from each case's saved state, case by case: a sort over all of them
+        # would hold every matching variable at once.
+        raise InvalidRequest("Variable instances are listed case by case, each case's by name; sortBy is not "
+                             "supported here")
     # A variable listed here is its case's: its execution, activity instance and scope are the case.
     cases = [ids for ids in (text_list(p.get(name), name) for name in (
         "processInstanceIdIn", "executionIdIn", "activityInstanceIdIn", "variableScopeIdIn")) if ids]
