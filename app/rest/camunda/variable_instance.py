@@ -57,7 +57,8 @@ def _filter(p: dict[str, Any], reader: Principal, *, running_only: bool) -> Vari
     # A variable listed here is its case's: its execution, activity instance and scope are the case.
     cases = [ids for ids in (text_list(p.get(name), name) for name in (
         "processInstanceIdIn", "executionIdIn", "activityInstanceIdIn", "variableScopeIdIn")) if ids]
-    common = [case for case in cases[0] if all(case in ids for ids in cases[1:])] if cases else []
+    others = [set(ids) for ids in cases[1:]]
+    common = [case for case in cases[0] if all(case in ids for ids in others)] if cases else []
     values = variable_conditions(p.get("variableValues"), "variableValues")
     name, value = text(p, "variableName"), p.get("variableValue")
     if not running_only and value is not None:  # the historic query's one value, of variableName
