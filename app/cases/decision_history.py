@@ -41,7 +41,7 @@ from app.definitions.decisions import EVALUATED
 from app.engine import ClauseValue, recorded_inputs, recorded_outputs, revived
 from app.errors import NotFound
 from app.persistence.models import AdminEvent, DecisionDefinition, HistoryEvent, ProcessDefinition, ProcessInstance
-from app.persistence.queries import like, page, sorted_by
+from app.persistence.queries import case_root, like, page, sorted_by
 
 if TYPE_CHECKING:
     from app.context import Services
@@ -57,8 +57,7 @@ def _evaluations(viewer: Principal | None) -> Subquery:
                        HistoryEvent.process_instance_id.label("process_instance_id"),
                        ProcessInstance.definition_id.label("process_definition_id"),
                        ProcessInstance.definition_key.label("process_definition_key"),
-                       func.coalesce(ProcessInstance.root_process_instance_id, ProcessInstance.id)
-                       .label("root_process_instance_id"),
+                       case_root().label("root_process_instance_id"),
                        ProcessInstance.tenant_id.label("instance_tenant_id"),
                        ProcessInstance.end_time.label("case_ended"),
                        ProcessDefinition.history_time_to_live.label("case_kept_days"),

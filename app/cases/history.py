@@ -41,6 +41,7 @@ from app.persistence.models import (
 from app.persistence.queries import (
     IncidentMatch,
     at_or_before,
+    case_root,
     definitions_named,
     equal_ignoring_case,
     later_than,
@@ -126,8 +127,7 @@ def _historic_narrowing(n: HistoricNarrowing) -> list[ColumnElement[bool]]:
     if n.internally_terminated or n.with_jobs_retrying:
         found.append(false())
     for value, column in ((n.started_by, ProcessInstance.start_user_id), (n.definition_name, ProcessDefinition.name),
-                          (n.root_instance_id, func.coalesce(ProcessInstance.root_process_instance_id,
-                                                             ProcessInstance.id))):
+                          (n.root_instance_id, case_root())):
         if value is not None:
             found.append(column == value)
     if n.definition_name_like is not None:
@@ -156,10 +156,12 @@ def _historic_narrowing(n: HistoricNarrowing) -> list[ColumnElement[bool]]:
     if n.activity_ids:
         found.append(waiting_at(n.activity_ids))
     a = ActivityInstance
-    executed = [or_(a.start_time >= instant, a.end_time >= instant) for instant in (n.executed_activity_after,)
-                if instant is not None]
-    executed += [or_(at_or_before(a.start_time, instant), at_or_before(a.end_time, instant))
-                 for instant in (n.executed_activity_before,) if instant is not None]
+    executed = []
+    if n.executed_activity_after is not None:
+        executed.append(or_(a.start_time >= n.executed_activity_after, a.end_time >= n.executed_activity_after))
+    if n.executed_activity_before is not None:
+        executed.append(or_(at_or_before(a.start_time, n.executed_activity_before),
+                            at_or_before(a.end_time, n.executed_activity_before)))
     if executed:
         found.append(exists().where(a.process_instance_id == ProcessInstance.id, *executed))
     logged = [JobLog.timestamp >= n.executed_job_after] if n.executed_job_after is not None else []
@@ -404,7 +406,7 @@ def historic_task_query(c: ActivityFilter) -> Select:
         query = query.where(rows.c.id.in_(c.activity_instance_ids), rows.c.process_instance_id.is_not(None))
     if c.root_instance_id is not None:
         query = query.where(rows.c.process_instance_id.in_(select(ProcessInstance.id).where(
-            func.coalesce(ProcessInstance.root_process_instance_id, ProcessInstance.id) == c.root_instance_id)))
+            case_root() == c.root_instance_id)))
     if c.parent_task_id is not None:
         query = query.where(false())
     return query.where(*c.kept.conditions(rows.c)) if c.kept is not None else query

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from app.access import permissions
@@ -55,7 +55,7 @@ from app.persistence.models import (
     UserTask,
     VariableContent,
 )
-from app.persistence.queries import IncidentMatch, like, of_instances, related, sorted_by
+from app.persistence.queries import IncidentMatch, case_root, like, of_instances, related, sorted_by
 from app.telemetry import metrics
 
 # The session's key under which each step's beginning waits for save_run to time it.
@@ -642,7 +642,6 @@ class InstanceNarrowing:
     sorting: tuple[tuple[str, bool], ...] = ()
 
 
-# Activities that hold tokens rather than being where one waits.
 # Camunda's process instance sort keys.
 INSTANCE_SORTS = {"instanceId": ProcessInstance.id, "definitionKey": ProcessInstance.definition_key,
                   "definitionId": ProcessInstance.definition_id, "tenantId": ProcessInstance.tenant_id,
@@ -677,8 +676,7 @@ def _narrowed(n: InstanceNarrowing) -> list[ColumnElement[bool]]:
         found.append(~exists().where(called.super_process_instance_id == ProcessInstance.id,
                                      called.status == ACTIVE))
     if n.root_instance_id is not None:
-        found.append(func.coalesce(ProcessInstance.root_process_instance_id, ProcessInstance.id)
-                     == n.root_instance_id)
+        found.append(case_root() == n.root_instance_id)
     return found
 
 

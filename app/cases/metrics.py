@@ -91,8 +91,6 @@ _INTERNAL_NAMES = {"flow-node-instances": "activity-instance-start", "process-in
                    "decision-instances": "executed-decision-instances", "task-users": "unique-task-workers"}
 # Camunda's most rows an interval query answers.
 INTERVAL_ROWS_MAX = 200
-# Camunda's firstResult is an int; each interval query asks the database for firstResult + maxResults rows.
-FIRST_RESULT_MAX = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -116,8 +114,6 @@ def metric_intervals(services: Services, name: str | None, start: datetime | Non
     without any are left out, as Camunda leaves them out."""
     if most > INTERVAL_ROWS_MAX:
         raise InvalidRequest(f"Metrics interval query row limit can't be set larger than {INTERVAL_ROWS_MAX}.")
-    if first > FIRST_RESULT_MAX:
-        raise InvalidRequest(f"Parameter 'firstResult' must be at most {FIRST_RESULT_MAX}")
     internal = _INTERNAL_NAMES.get(name, name) if name else None
     if internal == "unique-task-workers":
         return []

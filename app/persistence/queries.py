@@ -172,6 +172,11 @@ def like(column: SQLColumnExpression[str | None], pattern: str, *, ignore_case: 
     return column.like(pattern, escape=LIKE_ESCAPE)
 
 
+def case_root() -> ColumnElement[str]:
+    """A case's root process instance: the one its chain of callers began with, itself if none called it."""
+    return func.coalesce(ProcessInstance.root_process_instance_id, ProcessInstance.id)
+
+
 def same_millisecond(column: SQLColumnExpression[datetime | None], instant: datetime) -> ColumnElement[bool]:
     """An instant given as the REST API shows it, to the millisecond, matching a stored one that keeps
     the microseconds the clock gave."""

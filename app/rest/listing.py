@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from app.cases import listing
 from app.context import Services
 from app.errors import InvalidRequest
-from app.rest.params import integer
+from app.rest.params import FIRST_RESULT_MAX, integer
 from app.settings import Settings
 
 if TYPE_CHECKING:  # a query the use cases built, run by them
@@ -18,8 +18,7 @@ def page_bounds(paging: Mapping[str, Any], settings: Settings) -> tuple[int, int
     """firstResult and maxResults. No list runs unbounded: without maxResults a page holds
     page_size_default rows, and more than page_size_max is refused as Camunda refuses a query over its
     results limit."""
-    # Camunda's firstResult is a Java int.
-    first = integer(paging.get("firstResult"), "firstResult", 0, maximum=2**31 - 1)
+    first = integer(paging.get("firstResult"), "firstResult", 0, maximum=FIRST_RESULT_MAX)
     most = integer(paging.get("maxResults"), "maxResults", settings.page_size_default)
     if most > settings.page_size_max:
         raise InvalidRequest(f"Max results limit of {settings.page_size_max} exceeded!")

@@ -57,6 +57,10 @@ def suspension_state(p: Mapping[str, Any]) -> bool | None:
     return None
 
 
+# Camunda's firstResult is a Java int.
+FIRST_RESULT_MAX = 2**31 - 1
+
+
 @overload
 def integer(value: Any, name: str, default: int, minimum: int = 0, maximum: int = _LARGEST_INTEGER) -> int: ...
 

@@ -9,7 +9,7 @@ from fastapi import Request, Response
 from app.access.permissions import AUDITORS
 from app.cases import metrics
 from app.rest.dependencies import ServicesDep, role
-from app.rest.params import integer, query_dict, text
+from app.rest.params import FIRST_RESULT_MAX, integer, query_dict, text
 from app.rest.routing import ServiceRouter
 from app.rest.variables import format_instant, optional_instant
 
@@ -37,7 +37,7 @@ def metric_intervals(request: Request, services: ServicesDep) -> list[dict[str, 
     rows = metrics.metric_intervals(
         services, text(params, "name"), optional_instant(params, "startDate", zone),
         optional_instant(params, "endDate", zone), integer(params.get("interval"), "interval", _INTERVAL_SECONDS, 1),
-        integer(params.get("firstResult"), "firstResult", 0),
+        integer(params.get("firstResult"), "firstResult", 0, maximum=FIRST_RESULT_MAX),
         integer(params.get("maxResults"), "maxResults", metrics.INTERVAL_ROWS_MAX))
     # The counts are the service's, not reported by nodes: no row has a reporter.
     return [] if reporter else [{"timestamp": format_instant(row.timestamp, zone), "name": row.name, "reporter": None,
