@@ -44,10 +44,10 @@ from app.persistence.queries import (
     case_root,
     definitions_named,
     equal_ignoring_case,
+    instant_bounds,
     later_than,
     like,
     related,
-    same_millisecond,
     sorted_by,
 )
 
@@ -442,15 +442,8 @@ class KeptTaskFilter:
             found.append(like(rows.description, self.description_like, ignore_case=True))
         if self.priority is not None:
             found.append(rows.priority == self.priority)
-        for column, equal, before, after in [(rows.due, self.due, self.due_before, self.due_after),
-                                             (rows.follow_up, self.follow_up, self.follow_up_before,
-                                              self.follow_up_after)]:
-            if equal is not None:
-                found.append(same_millisecond(column, equal))
-            if before is not None:
-                found.append(column < before)
-            if after is not None:
-                found.append(later_than(column, after))
+        found += instant_bounds(rows.due, self.due, self.due_before, self.due_after)
+        found += instant_bounds(rows.follow_up, self.follow_up, self.follow_up_before, self.follow_up_after)
         if self.without_due:
             found.append(rows.due.is_(None))
         return found

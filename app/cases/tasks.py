@@ -52,9 +52,9 @@ from app.persistence.models import (
 from app.persistence.queries import (
     definitions_named,
     equal_ignoring_case,
+    instant_bounds,
     later_than,
     like,
-    same_millisecond,
     sorted_by,
 )
 
@@ -232,11 +232,6 @@ def task_query(criteria: TaskFilter) -> Select:
         # As in Camunda, a candidate query shows the tasks still to be claimed.
         query = query.where(UserTask.assignee.is_(None))
     query = query.where(*_further(c))
-    for instant, time_column, before in [(c.due_before, UserTask.due, True), (c.due_after, UserTask.due, False),
-                                         (c.created_before, UserTask.created, True),
-                                         (c.created_after, UserTask.created, False)]:
-        if instant is not None:
-            query = query.where(time_column < instant if before else later_than(time_column, instant))
     order = [sorted_by(SORTABLE[key], direction == "desc") for key, direction in c.sorting]
     return query.order_by(*order, UserTask.created, UserTask.id)
 
@@ -251,10 +246,9 @@ def _further(c: TaskFilter) -> list[ColumnElement[bool]]:
     for value, column in ((c.execution_id, UserTask.process_instance_id), (c.priority, UserTask.priority)):
         if value is not None:
             found.append(column == value)
-    for instant, time_column in ((c.due_date, UserTask.due), (c.follow_up_date, UserTask.follow_up),
-                                 (c.created_on, UserTask.created)):
-        if instant is not None:
-            found.append(same_millisecond(time_column, instant))
+    found += instant_bounds(UserTask.due, c.due_date, c.due_before, c.due_after)
+    found += instant_bounds(UserTask.follow_up, c.follow_up_date, c.follow_up_before, c.follow_up_after)
+    found += instant_bounds(UserTask.created, c.created_on, c.created_before, c.created_after)
     for pattern, column in ((c.task_definition_key_like, UserTask.task_definition_key),
                             (c.assignee_like, UserTask.assignee)):
         if pattern is not None:
@@ -290,10 +284,6 @@ def _further(c: TaskFilter) -> list[ColumnElement[bool]]:
         found.append(UserTask.priority <= c.max_priority)
     if c.without_due_date:
         found.append(UserTask.due.is_(None))
-    if c.follow_up_before is not None:
-        found.append(UserTask.follow_up < c.follow_up_before)
-    if c.follow_up_after is not None:
-        found.append(later_than(UserTask.follow_up, c.follow_up_after))
     if c.follow_up_before_or_none is not None:
         found.append(or_(UserTask.follow_up.is_(None), UserTask.follow_up < c.follow_up_before_or_none))
     if c.updated_after is not None:

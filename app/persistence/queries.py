@@ -195,6 +195,18 @@ def later_than(column: SQLColumnExpression[datetime | None], instant: datetime) 
     return column >= instant.replace(microsecond=instant.microsecond // 1000 * 1000) + timedelta(milliseconds=1)
 
 
+def instant_bounds(column: SQLColumnExpression[datetime | None], at: datetime | None = None,
+                   before: datetime | None = None, after: datetime | None = None) -> list[ColumnElement[bool]]:
+    """Camunda's filters on one instant of a task: at it (to the millisecond), strictly before, strictly
+    after; those given."""
+    found = [same_millisecond(column, at)] if at is not None else []
+    if before is not None:
+        found.append(column < before)
+    if after is not None:
+        found.append(later_than(column, after))
+    return found
+
+
 def sorted_by(column: Any, descending: bool) -> Any:
     """One sort term of a list: a row without the value first going up, last going down, on every
     database (PostgreSQL on its own would put it the other way round from SQLite)."""
