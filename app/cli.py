@@ -202,6 +202,11 @@ def run_worker(interval: float | None) -> None:
     import signal
     import threading
 
+    # Heard from the start: a stop asked for while the worker starts up ends it cleanly once started.
+    stopped = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stopped.set())
+
     from app.main import build_services
     from app.persistence.migrations import prepare_schema
     from app.settings import get_settings
@@ -215,12 +220,10 @@ def run_worker(interval: float | None) -> None:
     services = build_services(settings)
     prepare_schema(services.db, settings.migrate_on_start, services.clock)
     worker = TimerWorker(services, interval or settings.timer_poll_seconds)
-    stopped = threading.Event()
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, lambda *_: stopped.set())
-    worker.start()
-    stopped.wait()
-    worker.stop()
+    if not stopped.is_set():
+        worker.start()
+        stopped.wait()
+        worker.stop()
     services.db.dispose()
 
 
