@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -177,7 +178,7 @@ def _first_of_cycle(my_task: Task, expression_text: str) -> str:
     run_time = _run_time.get()
     if is_cron(expression):
         check_cron_period(expression, run_time.limits)
-        return cron_next(expression, _now(), run_time.zone).isoformat()
+        return first_cron_due(expression, _now(), run_time.zone).isoformat()
     return parse_cycle(expression, _now(), run_time.limits)[1].isoformat()
 
 
@@ -186,10 +187,14 @@ _CRON_MACROS = {"@yearly": "0 0 0 1 1 *", "@annually": "0 0 0 1 1 *", "@monthly"
                 "@weekly": "0 0 0 * * 0", "@daily": "0 0 0 * * *", "@midnight": "0 0 0 * * *",
                 "@hourly": "0 0 * * * *"}
 _CRON_SHAPE = ("six fields: second minute hour day-of-month month day-of-week, such as 0 0 9 * * ? "
-               "(each day at 9:00) or 0 0 9 ? * MON-FRI")
+               "(each day at 9:00) or 0 0 9 ? * MON-FRI, and a year after them if need be (0 0 9 ? * MON-FRI 2027)")
 _WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 # The day after which a cron that has not fired is taken to fire never (February 30th).
 _CRON_YEARS = 30
+# The years a cron's year field may name, as Quartz's (which Camunda 7 read it with) bounds them.
+_CRON_FIRST_YEAR, _CRON_LAST_YEAR = 1970, 2099
+# A day-of-week number (not the count after # nor a step after /).
+_DAY_NUMBER = re.compile(r"(?<![#/\d])\d+")
 
 
 def is_cron(text: str) -> bool:
@@ -197,33 +202,83 @@ def is_cron(text: str) -> bool:
     return not text.strip().upper().startswith("R")
 
 
-def _cron_expression(text: str) -> str:
+def _quartz_day(number: re.Match[str]) -> str:
+    day = int(number[0])
+    if not 1 <= day <= 7:
+        raise ValueError(f"a cron with a year counts the days of the week from 1 (Sunday) to 7 (Saturday), "
+                         f"not {day}")
+    return str(day - 1)
+
+
+def _year_field(field: str) -> str:
+    if not re.fullmatch(r"[\d,*/-]+", field) or any(
+            not _CRON_FIRST_YEAR <= int(year) <= _CRON_LAST_YEAR
+            for year in re.findall(r"(?<!/)\d+", field)):
+        raise ValueError(f"the year field '{field}' names years from {_CRON_FIRST_YEAR} to {_CRON_LAST_YEAR} "
+                         "(2027, 2027-2030, 2027,2029 or *)")
+    return field
+
+
+def _cron_expression(text: str) -> tuple[str, bool]:
     """A cron cycle as Camunda 7 writes it (Spring's six fields, seconds first, `?`, `L`, `W`, `#`,
-    `5L` for the last Friday of a month) in the form croniter reads; what it cannot read is refused."""
+    `5L` for the last Friday of a month) in the form croniter reads, and whether it names its years;
+    what it cannot read is refused.
+
+    A seventh field, the year, is Quartz's, which Camunda 7 read crons with until 7.24 (Spring's
+    rules, since, refuse it): such a cron was written for Quartz, whose day-of-week numbers count
+    Sunday as 1."""
     fields = _CRON_MACROS.get(text.strip().lower(), text).split()
-    if len(fields) != 6:
+    if len(fields) not in (6, 7):
         raise ValueError(f"'{text}' is neither a repeating interval such as R3/P1Y nor a cron expression of "
                          f"{_CRON_SHAPE}")
     day_of_week = fields[5].upper()
+    if len(fields) == 7:
+        day_of_week = _DAY_NUMBER.sub(_quartz_day, day_of_week)
+        fields[6] = _year_field(fields[6])
     if len(day_of_week) > 1 and day_of_week.endswith("L"):
         # The last such weekday of the month, as croniter writes it (by number).
         day = day_of_week[:-1]
         day_of_week = f"L{_WEEKDAYS.index(day) if day in _WEEKDAYS else day}"
-    return " ".join([*fields[:5], day_of_week])
+    return " ".join([*fields[:5], day_of_week, *fields[6:]]), len(fields) == 7
 
 
-def cron_next(text: str, after: datetime, zone: tzinfo) -> datetime:
-    """The first instant after `after` that the cron cycle names, read in `zone`."""
-    expression = _cron_expression(text)
-    try:
-        # Camunda (Spring) requires both days when both are given; croniter would take either.
-        following = croniter(expression, after.astimezone(zone), second_at_beginning=True, day_or=False,
-                             max_years_between_matches=_CRON_YEARS).get_next(datetime)
-    except CroniterError:
-        raise ValueError(f"'{text}' is no cron cycle the service reads: it takes {_CRON_SHAPE}; L, W, # and "
-                         "5L are read, L-3 and LW are not, and it must fall due at least once in "
-                         f"{_CRON_YEARS} years") from None
+def _croniter_next(expression: str, after: datetime, zone: tzinfo, years: int) -> datetime:
+    # Camunda (Spring) requires both days when both are given; croniter would take either.
+    following = croniter(expression, after.astimezone(zone), second_at_beginning=True, day_or=False,
+                         max_years_between_matches=max(years, 1)).get_next(datetime)
     return following if following.tzinfo else following.replace(tzinfo=zone)
+
+
+def cron_next(text: str, after: datetime, zone: tzinfo) -> datetime | None:
+    """The first instant after `after` that the cron cycle names, read in `zone`; None when it names
+    years that have all passed."""
+    expression, names_years = _cron_expression(text)
+    try:
+        return _croniter_next(expression, after, zone,
+                              _CRON_LAST_YEAR - after.year + 1 if names_years else _CRON_YEARS)
+    except CroniterError:
+        pass
+    if names_years and _ever_due(expression, zone):
+        return None
+    raise ValueError(f"'{text}' is no cron cycle the service reads: it takes {_CRON_SHAPE}; L, W, # and "
+                     "5L are read, L-3 and LW are not, and it must fall due at least once in "
+                     f"{_CRON_YEARS} years, or in the years it names")
+
+
+def _ever_due(expression: str, zone: tzinfo) -> bool:
+    try:
+        _croniter_next(expression, datetime(_CRON_FIRST_YEAR, 1, 1, tzinfo=UTC), zone,
+                       _CRON_LAST_YEAR - _CRON_FIRST_YEAR + 1)
+    except CroniterError:
+        return False
+    return True
+
+
+def first_cron_due(text: str, now: datetime, zone: tzinfo) -> datetime:
+    """When a cron timer first falls due: at its next instant, or at once when the years it names have
+    passed, as in Camunda 7 (such a timer has no due date, and a job without one is due). It does not
+    fall due again (`cron_next` says None)."""
+    return cron_next(text, now, zone) or now
 
 
 def check_cron_period(text: str, limits: TimerLimits) -> None:
@@ -232,8 +287,10 @@ def check_cron_period(text: str, limits: TimerLimits) -> None:
     instant = datetime(2001, 1, 1, tzinfo=UTC)
     following = cron_next(text, instant, UTC)
     for _ in range(60):
+        if following is None:
+            return  # its years have passed: it falls due no more
         instant, following = following, cron_next(text, following, UTC)
-        if following - instant < limits.cycle_minimum:
+        if following is not None and following - instant < limits.cycle_minimum:
             raise ValueError(f"the cron cycle '{text}' falls due more often than the minimum period of "
                              f"{limits.minimum_text}")
 
@@ -263,9 +320,9 @@ def parse_cycle(text: str, now: datetime, limits: TimerLimits) -> tuple[int, dat
     return cycles, add_iso_duration(now, period), period
 
 
-def _following(cycle: dict, due: datetime, zone: tzinfo) -> datetime:
+def _following(cycle: dict, due: datetime, zone: tzinfo) -> datetime | None:
     """The instant after `due` a cycle falls due again: by its cron, its period, or (saved by the
-    library) its length in seconds."""
+    library) its length in seconds; None when a cron's years have passed."""
     if "cron" in cycle:
         return cron_next(cycle["cron"], due, zone)
     if "period" in cycle:
@@ -280,14 +337,17 @@ def _following(cycle: dict, due: datetime, zone: tzinfo) -> datetime:
 SKIPS_MISSED_FIRINGS_BELOW = timedelta(minutes=1)
 
 
-def _next_due(cycle: dict, due: datetime, now: datetime, zone: tzinfo) -> tuple[datetime, int]:
-    """The instant after the firing due at `due` the cycle falls due again, and how many firings it
-    skips to get there."""
+def _next_due(cycle: dict, due: datetime, now: datetime, zone: tzinfo) -> tuple[datetime | None, int]:
+    """The instant after the firing due at `due` the cycle falls due again (None: never, a cron whose
+    years have passed), and how many firings it skips to get there."""
     following = _following(cycle, due, zone)
-    if following > now or _following(cycle, following, zone) - following >= SKIPS_MISSED_FIRINGS_BELOW:
+    if following is None:
+        return None, 0
+    after = _following(cycle, following, zone)
+    if following > now or after is None or after - following >= SKIPS_MISSED_FIRINGS_BELOW:
         return following, 0
     if "cron" in cycle:
-        return cron_next(cycle["cron"], now, zone), 0  # a cron repeats without end
+        return cron_next(cycle["cron"], now, zone), 0  # a cron repeats until its years have passed
     period = following - due  # shorter than a minute: seconds, the same length each time
     missed = (now - following) // period + 1
     return following + missed * period, missed
@@ -309,8 +369,8 @@ class ServiceCycle(CycleTimerEventDefinition):
             try:
                 if is_cron(expression):
                     check_cron_period(expression, run_time.limits)
-                    event_value = {"cycles": -1, "next": cron_next(expression, _now(), run_time.zone).isoformat(),
-                                   "cron": expression}
+                    event_value = {"cycles": -1, "cron": expression,
+                                   "next": first_cron_due(expression, _now(), run_time.zone).isoformat()}
                 else:
                     cycles, start, period = parse_cycle(expression, _now(), run_time.limits)
                     event_value = {"cycles": cycles, "next": start.isoformat(), "period": period}
@@ -329,8 +389,11 @@ class ServiceCycle(CycleTimerEventDefinition):
                 scheduled = event_value.pop(SCHEDULED, None)
                 base = datetime.fromisoformat(scheduled) if scheduled else next_event
                 following, skipped = _next_due(event_value, base, _now(), run_time.zone)
-                event_value["next"] = following.isoformat()
-                event_value["cycles"] = _left(event_value["cycles"], 1 + skipped)
+                if following is None:
+                    event_value["cycles"] = 0
+                else:
+                    event_value["next"] = following.isoformat()
+                    event_value["cycles"] = _left(event_value["cycles"], 1 + skipped)
                 ready = True
         else:
             my_task.internal_data.pop("event_value", None)
@@ -492,7 +555,7 @@ def start_timer_schedule(kind: str, value: object, now: datetime, limits: TimerL
     text = str(value).strip()
     if is_cron(text):
         check_cron_period(text, limits)
-        return cron_next(text, now, _run_time.get().zone), {"cycles": -1, "cron": text}
+        return first_cron_due(text, now, _run_time.get().zone), {"cycles": -1, "cron": text}
     cycles, first, period = parse_cycle(text, now, limits)
     return first, {"cycles": cycles, "period": period}
 
@@ -511,7 +574,7 @@ def next_start(due: datetime, repeat: dict | None, zone: tzinfo, now: datetime) 
         return None
     following, skipped = _next_due(repeat, due, now, zone)
     cycles = _left(repeat["cycles"], 1 + skipped)
-    return None if cycles == 0 else (following, {**repeat, "cycles": cycles})
+    return None if cycles == 0 or following is None else (following, {**repeat, "cycles": cycles})
 
 
 @dataclass(frozen=True)

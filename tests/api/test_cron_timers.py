@@ -1,5 +1,6 @@
 """Timer cycles written as cron expressions, as Camunda 7 reads a timeCycle that does not start with
-R: six fields, seconds first (`0 0 9 ? * MON-FRI`: each weekday at 9:00), read in the service's time
+R: six fields, seconds first (`0 0 9 ? * MON-FRI`: each weekday at 9:00), and a year after them as
+Camunda 7.23 and earlier read it, read in the service's time
 zone on the injected clock; on timer start events, non-interrupting boundary events and event
 subprocesses. What the service does not read is refused at deploy naming the element. A cycle
 shorter than a minute skips the firings it missed, as Camunda's do."""
@@ -68,8 +69,44 @@ def test_a_cron_boundary_timer_chases_each_weekday_and_a_cron_event_subprocess_r
     assert open_tasks(client, case).count("report_progress") == 3
 
 
+def scheduler(key: str, cycle: str) -> bytes:
+    return process(key, f'''<bpmn:startEvent id="tick"><bpmn:timerEventDefinition>
+      <bpmn:timeCycle>{cycle}</bpmn:timeCycle></bpmn:timerEventDefinition>
+      </bpmn:startEvent><bpmn:sequenceFlow id="f1" sourceRef="tick" targetRef="sweep"/>
+      <bpmn:userTask id="sweep"/><bpmn:sequenceFlow id="f2" sourceRef="sweep" targetRef="e"/><bpmn:endEvent id="e"/>''')
+
+
+def starts_of(client, key: str) -> list[str]:
+    cases = client.get("/history/process-instance", params={"processDefinitionKey": key}).json()
+    return sorted(case["startTime"] for case in cases)
+
+
+def test_a_scheduler_drawn_for_quartz_with_a_year_runs_in_its_years_and_fires_once_when_they_have_passed(client, root):
+    """Camunda 7.23 and earlier read a seventh field, the year, as Quartz does (Sunday is day 1); a
+    scheduler whose years are over has no due date there, and a job without one runs at once, once."""
+    # On the first Monday of each month in 2026 and 2027 (Quartz's day 2), at 16:15 in Shanghai.
+    assert deploy_bytes(client, "monthly.bpmn", scheduler("monthly_sweep", "0 15 16 ? * 2#1 2026-2027")).status_code == 200
+    [job] = client.get("/job", params={"processDefinitionKey": "monthly_sweep"}).json()
+    assert job["dueDate"] == "2026-10-05T16:15:00.000+0800"
+    root.post("/api/clock", json={"set": "2028-03-01T00:00:00+08:00"}).raise_for_status()
+    starts = starts_of(client, "monthly_sweep")
+    assert len(starts) == 15 and starts[0] == "2026-10-05T16:15:00.000+0800"
+    assert starts[-1] == "2027-12-06T16:15:00.000+0800"
+    assert client.get("/job/count", params={"processDefinitionKey": "monthly_sweep"}).json()["count"] == 0
+
+    assert deploy_bytes(client, "parked.bpmn", scheduler("parked_sweep", "0 0 0 1 * ? 2025")).status_code == 200
+    [job] = client.get("/job", params={"processDefinitionKey": "parked_sweep"}).json()
+    assert job["dueDate"] == "2028-03-01T00:00:00.000+0800"  # due at once
+    root.post("/api/clock", json={"set": "2028-06-01T00:00:00+08:00"}).raise_for_status()
+    assert starts_of(client, "parked_sweep") == ["2028-03-01T00:00:00.000+0800"]
+    assert len(starts_of(client, "parked_sweep")) == 1
+    assert client.get("/job/count", params={"processDefinitionKey": "parked_sweep"}).json()["count"] == 0
+
+
 @pytest.mark.parametrize(("cycle", "reason"), [
     ("0 0 9 * *", "six fields"),
+    ("0 0 9 ? * 0 2027", "from 1 (Sunday) to 7 (Saturday)"),
+    ("0 0 9 ? * * 2100", "years from 1970 to 2099"),
     ("0 0 9 L-3 * ?", "L-3 and LW are not"),
     ("0 0 9 30 2 ?", "at least once in"),
 ])

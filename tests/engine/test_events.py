@@ -2,6 +2,7 @@
 chose, repeated where Camunda repeats them, refused at deployment where they cannot run."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -200,10 +201,36 @@ def test_timers_racing_after_an_event_based_gateway_fire_once_even_when_both_are
     ("0 0 0 ? * 5#2", "2010-02-12 00:00"), ("@monthly", "2010-03-01 00:00"), ("@weekly", "2010-02-14 00:00"),
     # Both days given: both must hold, as in Camunda (the next 13th that is a Monday).
     ("0 0 9 13 * MON", "2010-09-13 09:00"),
+    # A year after the six fields: Quartz's cron, which Camunda 7.23 and earlier read, Sunday is 1.
+    ("0 15 16 ? * * *", "2010-02-12 16:15"), ("0 0 9 ? * 1 *", "2010-02-14 09:00"),
+    ("0 0 9 ? * 2-6 *", "2010-02-12 09:00"), ("0 0 0 ? * 6L 2010", "2010-02-26 00:00"),
+    ("0 0 0 ? * 6#3 *", "2010-02-19 00:00"), ("0 0 0 1 * ? 2080", "2080-01-01 00:00"),
+    ("0 0 0 1 1 ? 2010-2020/3", "2013-01-01 00:00"),
 ])
 def test_a_cron_cycle_falls_due_as_camunda_reads_it(cycle, due):
     after = datetime(2010, 2, 11, 17, 23, tzinfo=CST)
     assert cron_next(cycle, after, CST).strftime("%Y-%m-%d %H:%M") == due
+
+
+def test_a_cron_whose_years_have_passed_falls_due_at_once_and_never_again_as_in_camunda():
+    after = datetime(2026, 12, 7, 21, tzinfo=CST)
+    assert cron_next("0 0 0 1 * ? 2026", after, CST) is None
+    assert cron_next("0 0 0 1 * ? 2026", datetime(2026, 11, 7, tzinfo=CST), CST) == datetime(2026, 12, 1, tzinfo=CST)
+    with on_clock(SimulatedClock(after), CST):
+        due, repeat = start_timer_schedule("timeCycle", "0 0 0 1 * ? 2020-2025", after, TimerLimits())
+    assert due == after and next_start(due, repeat, CST, after) is None
+
+
+@pytest.mark.parametrize(("cycle", "reason"), [
+    ("0 0 9 ? * 0 2027", "from 1 (Sunday) to 7 (Saturday), not 0"),
+    ("0 0 9 ? * * 2100", "years from 1970 to 2099"),
+    ("0 0 9 ? * * next", "years from 1970 to 2099"),
+    ("0 0 9 30 2 ? 2027", "in the years it names"),
+    ("0 0 9 * * ? * *", "six fields"),
+])
+def test_a_cron_with_a_year_the_service_cannot_read_is_refused_in_plain_words(cycle, reason):
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        cron_next(cycle, datetime(2026, 12, 7, tzinfo=CST), CST)
 
 
 def test_a_cron_start_timer_repeats_in_the_services_zone():
