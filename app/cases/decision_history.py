@@ -7,8 +7,8 @@
   read every case (administrators, auditors). Its id is `admin-<event>`.
 
 Nothing is written beside these records. Both are read in one query (a UNION ALL of the two kinds of
-events), filtered, sorted and paged by the database. A decision table here has no required decisions,
-so every decision instance is its own root.
+events), filtered, sorted and paged by the database. The decisions a decision required are kept in
+its record (`required_decisions`) and not listed apart, so every decision instance is its own root.
 """
 from __future__ import annotations
 

@@ -3,15 +3,18 @@ of the file as code.
 
 A decision table's input expressions are variable names (or JUEL `${...}` through the safe evaluator),
 its input entries FEEL simple unary tests (`-`, literals, comparisons, ranges, lists, `not(...)`), its
-output entries literals (or JUEL). Everything is compiled when the file is deployed, so that a table
-the service cannot evaluate is refused then, naming the decision, the rule and the reason.
+output entries literals (or JUEL). A literal expression decision is read as a table of one rule and
+one output, its variable. A decision may require others of its file (a decision requirements graph):
+they are evaluated first, as Camunda evaluates them, and their outputs become its variables.
+Everything is compiled when the file is deployed, so that a table the service cannot evaluate is
+refused then, naming the decision, the rule and the reason.
 """
 from __future__ import annotations
 
 import hashlib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -208,7 +211,8 @@ class DecisionRule:
     id: str | None
     description: str | None
     tests: tuple[Template | _Test, ...]  # one per input: a FEEL test, or a JUEL template with `cellInput`
-    # One per output: ("value", literal), ("juel", template) or (_EMPTY, None).
+    # One per output: ("value", literal), ("juel", template), ("path", variable path: a literal
+    # expression naming a variable) or (_EMPTY, None).
     outputs: tuple[tuple[str, Any], ...]
 
 
@@ -230,6 +234,9 @@ class DecisionTable:
     # An empty output entry gives its output null (Camunda's dmnReturnBlankTableOutputAsNull), as every
     # evaluation did before 2026-12-07; replay evaluates so where the record says nothing else.
     blank_outputs_as_null: bool = False
+    # The decisions of its file it requires, each after those it requires in turn and once, in the
+    # order Camunda evaluates them.
+    required: tuple[DecisionTable, ...] = ()
 
     @property
     def has_blank_outputs(self) -> bool:
@@ -239,6 +246,12 @@ class DecisionTable:
                  ) -> DecisionEvaluation:
         """The matched rules and their outputs, by the table's hit policy. Raises ProcessExecutionFailed
         when an input cannot be evaluated or a UNIQUE/ANY table is violated."""
+        required: list[DecisionEvaluation] = []
+        if self.required:
+            variables = dict(variables)
+            for table in self.required:
+                required.append(table.evaluate(variables, functions))
+                variables.update(required[-1].as_variables())
         values = [self._input_value(item, variables, functions) for item in self.inputs]
         matched = [rule for rule in self.rules if self._matches(rule, values, variables, functions)]
         # As Camunda's: an empty output entry gives the rule's result no entry for its output at all.
@@ -261,7 +274,8 @@ class DecisionTable:
             results = [self._aggregate(self.aggregation, results)]
         return DecisionEvaluation(self, {item.label or item.expression_text: value
                                          for item, value in zip(self.inputs, values, strict=True)},
-                                  tuple(rule.id for rule in matched), tuple(results), rule_outputs)
+                                  tuple(rule.id for rule in matched), tuple(results), rule_outputs,
+                                  tuple(required))
 
     def _shown(self, values: list[Any]) -> str:
         return ", ".join(f"{item.label or item.expression_text}={value!r}"
@@ -275,12 +289,14 @@ class DecisionTable:
             except ExpressionError as error:
                 raise ProcessExecutionFailed(f"decision '{self.key}', input '{item.label or item.id}': {error}",
                                              details={"decision": self.key}) from None
+        return self._variable(item.path or (), variables, f"input '{item.label or item.id}'")
+
+    def _variable(self, path: tuple[str, ...], variables: Mapping[str, Any], where: str) -> Any:
         value: Any = variables
-        for step in item.path or ():
+        for step in path:
             if not isinstance(value, Mapping) or step not in value:
-                raise ProcessExecutionFailed(
-                    f"decision '{self.key}', input '{item.label or item.id}': the variable "
-                    f"'{item.expression_text}' is not set", details={"decision": self.key})
+                raise ProcessExecutionFailed(f"decision '{self.key}', {where}: the variable '{'.'.join(path)}' "
+                                             "is not set", details={"decision": self.key})
             value = value[step]
         return value
 
@@ -303,6 +319,8 @@ class DecisionTable:
         kind, value = rule.outputs[index]
         if kind in ("value", _EMPTY):
             return value
+        if kind == "path":
+            return self._variable(value, variables, f"variable '{self.outputs[index].name}'")
         try:
             return value.evaluate(variables, functions)
         except ExpressionError as error:
@@ -332,11 +350,27 @@ class DecisionEvaluation:
     # The outputs of each matched rule, before a COLLECT table's aggregation (Camunda's history
     # records these, and the aggregate as the collect result value).
     rule_outputs: tuple[dict[str, Any], ...] = ()
+    # The evaluations of the decisions it required, in the order they ran.
+    required: tuple[DecisionEvaluation, ...] = ()
+
+    def as_variables(self) -> dict[str, Any]:
+        """What a required decision gives the decisions that require it, as Camunda gives it: the
+        outputs of its one result, or each output's values over its results (a list) when it has
+        several or collects them."""
+        collects = self.table.hit_policy == "RULE ORDER" or (self.table.hit_policy == "COLLECT"
+                                                              and not self.table.aggregation)
+        if len(self.results) == 1 and not collects:
+            return dict(self.results[0])
+        names = dict.fromkeys(name for result in self.results for name in result)
+        return {name: [result[name] for result in self.results if name in result] for name in names}
 
     def recorded(self) -> dict[str, Any]:
         """What the history keeps of the evaluation besides its mapped result."""
         recorded: dict[str, Any] = {"inputs": self.inputs, "matched_rules": list(self.matched_rules),
                                     "outputs": [dict(outputs) for outputs in self.rule_outputs]}
+        if self.required:
+            recorded["required_decisions"] = [{"decision_key": evaluation.table.key, **evaluation.recorded()}
+                                              for evaluation in self.required]
         if self.table.has_blank_outputs and not self.table.blank_outputs_as_null:
             recorded[BLANK_OUTPUTS] = "omitted"  # how a replay must evaluate it again
         if self.table.aggregation:
@@ -440,6 +474,7 @@ def parse_decisions(resource: str, content: bytes) -> list[DecisionTable]:
     ns = etree.QName(root).namespace
     tables = []
     keys: set[str] = set()
+    requirements: dict[str, list[tuple[str, etree._Element]]] = {}
     for decision in root.iterfind(f"{{{ns}}}decision"):
         key = (decision.get("id") or "").strip()
         if not key:
@@ -451,16 +486,99 @@ def parse_decisions(resource: str, content: bytes) -> list[DecisionTable]:
                                               "name at most 255 characters")
         keys.add(key)
         table = decision.find(f"{{{ns}}}decisionTable")
-        if table is None:
-            raise _refuse(resource, decision, "only decision tables are evaluated here (no literal expressions, "
-                                              "no decision requirements between decisions)")
-        if decision.find(f"{{{ns}}}informationRequirement") is not None:
-            raise _refuse(resource, decision, "required decisions are not supported: give each table its inputs")
-        tables.append(_table(resource, ns, key, decision, table))
+        literal = decision.find(f"{{{ns}}}literalExpression")
+        if table is not None:
+            tables.append(_table(resource, ns, key, decision, table))
+        elif literal is not None:
+            tables.append(_literal_decision(resource, ns, key, decision, literal))
+        else:
+            raise _refuse(resource, decision, "the decision is neither a decision table nor a literal expression")
+        requirements[key] = [(_required_key(resource, node), node) for node in
+                             decision.iterfind(f"{{{ns}}}informationRequirement/{{{ns}}}requiredDecision")]
     if not tables:
         raise InvalidProcessModel(f"{resource}: the DMN file defines no decision", details={"resource": resource,
                                                                                             "element": None})
-    return tables
+    return _with_requirements(resource, {table.key: table for table in tables}, requirements)
+
+
+# How deep decisions may require one another (a graph deeper than this is no decision a person reads).
+MAX_REQUIREMENT_DEPTH = 32
+
+
+def _required_key(resource: str, node: etree._Element) -> str:
+    href = (node.get("href") or "").strip()
+    if not href.startswith("#") or len(href) < 2:
+        raise _refuse(resource, node, f"a required decision is named by '#' and the id of a decision of the same "
+                                      f"file, got '{href}'")
+    return href[1:]
+
+
+def _with_requirements(resource: str, tables: dict[str, DecisionTable],
+                       requirements: dict[str, list[tuple[str, etree._Element]]]) -> list[DecisionTable]:
+    """Each decision with the decisions it requires, directly or not, in the order Camunda evaluates
+    them: each after those it requires, and each once. A decision requiring itself is refused."""
+    done: dict[str, DecisionTable] = {}
+
+    def resolve(key: str, requiring: tuple[str, ...]) -> DecisionTable:
+        if key in done:
+            return done[key]
+        ordered: dict[str, DecisionTable] = {}
+        for required_key, node in requirements[key]:
+            if required_key not in tables:
+                raise _refuse(resource, node, f"decision '{key}' requires '{required_key}', which is no decision "
+                                              "of this file")
+            if required_key in (*requiring, key):
+                raise _refuse(resource, node, f"decision '{key}' requires '{required_key}', which requires it "
+                                              "in turn")
+            if len(requiring) >= MAX_REQUIREMENT_DEPTH:
+                raise _refuse(resource, node, f"decisions require one another more than {MAX_REQUIREMENT_DEPTH} "
+                                              "deep")
+            inner = resolve(required_key, (*requiring, key))
+            for table in (*inner.required, inner):
+                ordered.setdefault(table.key, table)
+        own = tables[key]
+        if ordered:
+            # A change to a decision it requires changes what it decides: a new version of it too.
+            checksum = hashlib.sha256("".join([own.checksum, *(t.checksum for t in ordered.values())]).encode())
+            own = replace(own, required=tuple(ordered.values()), checksum=checksum.hexdigest())
+        done[key] = own
+        return own
+
+    return [resolve(key, ()) for key in tables]
+
+
+def _literal_decision(resource: str, ns: str, key: str, decision: etree._Element,
+                      expression: etree._Element) -> DecisionTable:
+    """A literal expression decision, as a table of one rule without inputs whose one output is the
+    decision's variable (Camunda's result of such a decision: one entry, named by the variable)."""
+    variable = decision.find(f"{{{ns}}}variable")
+    name = (variable.get("name") or "").strip() if variable is not None else ""
+    if not name.isidentifier():
+        raise _refuse(resource, decision, "a literal expression decision needs a variable whose name is a variable "
+                                          f"name (the Modeler's 'Variable name'), got '{name}'")
+    text = _text(expression, ns)
+    value: tuple[str, Any]
+    if not text:
+        raise _refuse(resource, decision, "the literal expression is empty")
+    if _is_juel(expression, text):
+        value = ("juel", _compile_juel(resource, decision, text, "literal expression"))
+    elif _NAME_PATH.match(text) and text not in ("true", "false", "null"):
+        value = ("path", tuple(text.split(".")))
+    else:
+        try:
+            literal = _literal(text)
+        except _BadEntry as error:
+            raise _refuse(resource, decision, f"literal expression: {error}; or name a variable, or write it in "
+                                              "JUEL (${...})") from None
+        value = ("value", literal.isoformat() if isinstance(literal, date) else literal)
+    return DecisionTable(key=key, name=decision.get("name"),
+                         version_tag=decision.get(f"{{{CAMUNDA_DMN_NS}}}versionTag"),
+                         history_time_to_live=history_time_to_live(resource, decision, CAMUNDA_DMN_NS),
+                         resource_name=resource,
+                         checksum=hashlib.sha256(etree.tostring(decision, method="c14n")).hexdigest(),
+                         hit_policy="UNIQUE", aggregation=None, inputs=(),
+                         outputs=(DecisionOutput(variable.get("id") if variable is not None else None, name, name),),
+                         rules=(DecisionRule(None, None, (), (value,)),))
 
 
 def _table(resource: str, ns: str, key: str, decision: etree._Element, table: etree._Element) -> DecisionTable:

@@ -1,11 +1,15 @@
 """Decision requirements definitions as Camunda keeps them (one version per deployed DMN file of
 several decisions, none for a file of one), the decisions linked to them, and the decision definition
-operations by key and tenant and on the history time to live, over real HTTP on the real database."""
+operations by key and tenant and on the history time to live, and a decision requirements graph
+evaluated as Camunda evaluates it, over real HTTP on the real database."""
 from __future__ import annotations
+
+import json
 
 from app.access import accounts
 from tests.support.bpmn_text import DMN_NS, grading, process
-from tests.support.http import as_user, deploy_bytes
+from tests.support.http import as_user, deploy, deploy_bytes
+from tests.support.paths import FIXTURES
 
 
 def supervision(county_level: str = "county", name: str = "监管规则") -> bytes:
@@ -223,3 +227,49 @@ def test_keys_whose_definition_ids_would_not_fit_are_refused_naming_the_file(cli
     [drd] = client.get("/decision-requirements-definition").json()
     assert drd["key"] == "d" * 200 and len(drd["id"]) <= 255
     assert client.get(f"/process-definition/key/{'p' * 200}").json()["version"] == 1
+
+
+AUDIT_DUTY = FIXTURES / "constructs" / "audit_duty.dmn"
+AUDIT_DUTY_CHECK = FIXTURES / "constructs" / "audit_duty_check.bpmn"
+
+
+def listed(client, exceeds: bool, toxic: bool) -> dict:
+    started = client.post("/process-definition/key/audit_duty_check/start", json={"variables": {
+        "exceeds_standard": {"value": exceeds, "type": "Boolean"}, "uses_toxic": {"value": toxic, "type": "Boolean"}},
+        "withVariablesInReturn": True})
+    assert started.status_code == 200, started.text
+    return started.json()
+
+
+def test_a_decision_requirements_graph_drawn_in_the_modeler_decides_the_audit_duty_as_camunda_does(client, root):
+    """The decision of a business rule task requires the enterprise's category (a table) and the
+    statutory period (a literal expression): both are evaluated first and give it their outputs."""
+    deployed = deploy(client, AUDIT_DUTY, AUDIT_DUTY_CHECK)
+    assert {row["key"] for row in deployed["deployedDecisionDefinitions"].values()} == {
+        "audit_duty", "pollutant_category", "audit_period_months"}
+
+    mandatory = listed(client, exceeds=False, toxic=True)
+    assert json.loads(mandatory["variables"]["duty_decision"]["value"]) == {"duty": "强制性审核", "months": 12}
+    [task] = client.get("/task", params={"processInstanceId": mandatory["id"]}).json()
+    assert task["taskDefinitionKey"] == "order_audit"
+    voluntary = listed(client, exceeds=False, toxic=False)
+    assert json.loads(voluntary["variables"]["duty_decision"]["value"]) == {"duty": "自愿性审核", "months": None}
+    assert client.get(f"/history/process-instance/{voluntary['id']}").json()["state"] == "COMPLETED"
+
+    [evaluation] = client.get("/history/decision-instance", params={
+        "processInstanceId": mandatory["id"], "includeInputs": "true", "includeOutputs": "true"}).json()
+    assert evaluation["decisionDefinitionKey"] == "audit_duty" and evaluation["rootDecisionInstanceId"] is None
+    assert [(i["clauseName"], i["value"]) for i in evaluation["inputs"]] == [("企业类别", "有毒有害")]
+    assert [(o["variableName"], o["value"]) for o in evaluation["outputs"]] == [("duty", "强制性审核"), ("months", 12)]
+    # The required decisions' evaluations are part of the case's record, and the case replays as it ran.
+    document = root.get(f"/api/process-instances/{mandatory['id']}/export").json()
+    [recorded] = [e for e in document["events"] if e["kind"] == "decision.evaluated"]
+    assert [(r["decision_key"], r["outputs"]) for r in recorded["payload"]["required_decisions"]] == [
+        ("pollutant_category", [{"category": "有毒有害"}]), ("audit_period_months", [{"months": 12}])]
+    assert root.get(f"/api/process-instances/{mandatory['id']}/replay").json()["reproduced"]
+
+    # Evaluated over REST, the required decision stands alone too, and the root needs its inputs.
+    alone = client.post("/decision-definition/key/audit_period_months/evaluate", json={"variables": {}})
+    assert alone.json() == [{"months": {"type": "Integer", "value": 12, "valueInfo": {}}}]
+    missing = client.post("/decision-definition/key/audit_duty/evaluate", json={"variables": {}})
+    assert missing.status_code == 400 and "'exceeds_standard' is not set" in missing.json()["message"]

@@ -107,8 +107,13 @@ def test_a_missing_input_stops_with_its_name():
     (table([(['"unclosed', "-"], ['"x"'])]), "unclosed text literal"),
     (table([(['"a",,"b"', "-"], ['"x"'])]), "empty test"),
     (table(GRADING).replace('name="分级"'.encode(), ('name="' + "长" * 256 + '"').encode()), "at most 255 characters"),
+    (f'<definitions xmlns="{DMN}" id="d" name="d" namespace="n"><decision id="lit" name="x"><variable name="v"/>'
+     "<literalExpression><text>size + 1</text></literalExpression></decision></definitions>".encode(),
+     "is not a FEEL literal"),
     (f'<definitions xmlns="{DMN}" id="d" name="d" namespace="n"><decision id="lit" name="x"><literalExpression>'
-     "<text>1</text></literalExpression></decision></definitions>".encode(), "only decision tables"),
+     "<text>1</text></literalExpression></decision></definitions>".encode(), "needs a variable"),
+    (f'<definitions xmlns="{DMN}" id="d" name="d" namespace="n"><decision id="ctx" name="x"><context/></decision>'
+     "</definitions>".encode(), "neither a decision table nor a literal expression"),
 ])
 def test_what_cannot_be_evaluated_is_refused_at_deployment(content, reason):
     with pytest.raises(InvalidProcessModel) as refused:
@@ -135,3 +140,116 @@ def test_empty_entries_match_anything_and_give_nothing_whatever_their_language_a
     assert evaluation.mapped("singleEntry") == 2
     [total] = parse_decisions("s.dmn", content.replace(b"COUNT", b"SUM"))
     assert total.evaluate({"size": "large"}, {}).mapped("singleEntry") == 5
+
+
+def literal(key: str, variable: str, text: str, language: str = "", requires: tuple[str, ...] = ()) -> str:
+    needs = "".join(f'<informationRequirement><requiredDecision href="#{r}"/></informationRequirement>' for r in requires)
+    lang = f' expressionLanguage="{language}"' if language else ""
+    return (f'<decision id="{key}" name="{key}">{needs}<variable name="{variable}"/>'
+            f"<literalExpression{lang}><text>{escape(text)}</text></literalExpression></decision>")
+
+
+def decision_table(key: str, inputs: tuple[str, ...], output: str, rules: list[tuple[list[str], str]],
+                   hit_policy: str = "UNIQUE", requires: tuple[str, ...] = (), aggregation: str = "") -> str:
+    needs = "".join(f'<informationRequirement><requiredDecision href="#{r}"/></informationRequirement>' for r in requires)
+    head = "".join(f'<input label="{name}"><inputExpression><text>{name}</text></inputExpression></input>'
+                   for name in inputs)
+    body = "".join("<rule>" + "".join(f"<inputEntry><text>{escape(t)}</text></inputEntry>" for t in tests)
+                   + f"<outputEntry><text>{escape(out)}</text></outputEntry></rule>" for tests, out in rules)
+    extra = f' aggregation="{aggregation}"' if aggregation else ""
+    return (f'<decision id="{key}" name="{key}">{needs}<decisionTable hitPolicy="{hit_policy}"{extra}>{head}'
+            f'<output name="{output}"/>{body}</decisionTable></decision>')
+
+
+def drd(*decisions: str) -> bytes:
+    return f'<definitions xmlns="{DMN}" id="audit_rules" name="审核规则" namespace="n">{"".join(decisions)}</definitions>'.encode()
+
+
+# A clean production audit duty, as a decision requirements graph: the category of the enterprise
+# and the statutory period (a literal expression) decide it.
+AUDIT_RULES = drd(
+    decision_table("audit_duty", ("category", "days"), "duty",
+                   [(['"超标排放","使用有毒有害原料"', "-"], '"强制审核"'), (["-", "-"], '"自愿审核"')],
+                   hit_policy="FIRST", requires=("pollutant_category", "disclosure_days")),
+    decision_table("pollutant_category", ("exceeds", "toxic"), "category",
+                   [(["true", "-"], '"超标排放"'), (["false", "true"], '"使用有毒有害原料"'),
+                    (["false", "false"], '"一般"')]),
+    literal("disclosure_days", "days", "30"),
+)
+
+
+@pytest.mark.parametrize(("exceeds", "toxic", "duty"), [(True, False, "强制审核"), (False, True, "强制审核"),
+                                                        (False, False, "自愿审核")])
+def test_a_decision_reads_the_outputs_of_the_decisions_it_requires_as_camunda_evaluates_them(exceeds, toxic, duty):
+    tables = {t.key: t for t in parse_decisions("audit.dmn", AUDIT_RULES)}
+    evaluation = tables["audit_duty"].evaluate({"exceeds": exceeds, "toxic": toxic}, {})
+    assert evaluation.mapped("singleEntry") == duty
+    assert evaluation.inputs["days"] == 30
+    recorded = evaluation.recorded()
+    assert [(r["decision_key"], r["outputs"]) for r in recorded["required_decisions"]] == [
+        ("pollutant_category", [{"category": evaluation.inputs["category"]}]), ("disclosure_days", [{"days": 30}])]
+    # A required decision stands alone too.
+    assert tables["disclosure_days"].evaluate({}, {}).mapped("singleEntry") == 30
+
+
+def test_each_required_decision_runs_once_and_before_those_that_require_it():
+    tables = {t.key: t for t in parse_decisions("chain.dmn", drd(
+        decision_table("top", ("b", "c"), "out", [(["-", "-"], "${b + c}")], requires=("b_rule", "c_rule")),
+        literal("b_rule", "b", "${a * 2}", requires=("a_rule",)),
+        literal("c_rule", "c", "${a + 1}", requires=("a_rule",)),
+        literal("a_rule", "a", "base"),
+    ))}
+    evaluation = tables["top"].evaluate({"base": 5}, {})
+    assert evaluation.mapped("singleEntry") == 16
+    assert [r["decision_key"] for r in evaluation.recorded()["required_decisions"]] == ["a_rule", "b_rule", "c_rule"]
+
+
+def test_a_required_decision_of_several_results_gives_lists_and_of_none_gives_nothing():
+    tables = {t.key: t for t in parse_decisions("collect.dmn", drd(
+        decision_table("count", ("measures",), "n", [(["-"], "${measures}")], requires=("measures_rule",)),
+        decision_table("measures_rule", ("level",), "measures",
+                       [(['"high"'], '"停产整治"'), (['"high","mid"'], '"限期整改"')], hit_policy="COLLECT"),
+        decision_table("total", ("fine",), "sum", [(["-"], "${fine}")], requires=("fine_rule",)),
+        decision_table("fine_rule", ("level",), "fine", [(['"high"'], "100"), (['"high","mid"'], "20")],
+                       hit_policy="COLLECT", aggregation="SUM"),
+    ))}
+    assert tables["count"].evaluate({"level": "high"}, {}).mapped("singleEntry") == ["停产整治", "限期整改"]
+    # One result of a COLLECT table is still a list, as in Camunda.
+    assert tables["count"].evaluate({"level": "mid"}, {}).inputs["measures"] == ["限期整改"]
+    assert tables["total"].evaluate({"level": "high"}, {}).mapped("singleEntry") == 120
+    with pytest.raises(ProcessExecutionFailed, match="'measures' is not set"):
+        tables["count"].evaluate({"level": "low"}, {})
+
+
+def test_literal_expression_decisions_give_a_value_a_variable_or_a_juel_result():
+    tables = {t.key: t for t in parse_decisions("lit.dmn", drd(
+        literal("fixed", "label", '"重点排污单位"'), literal("named", "copy", "enterprise.name"),
+        literal("juel", "late", "${days > 30}", language="juel"), literal("dated", "since", 'date("2027-01-01")')))}
+    assert tables["fixed"].evaluate({}, {}).mapped("singleResult") == {"label": "重点排污单位"}
+    assert tables["named"].evaluate({"enterprise": {"name": "甲厂"}}, {}).mapped("singleEntry") == "甲厂"
+    assert tables["juel"].evaluate({"days": 45}, {}).mapped("singleEntry") is True
+    assert tables["dated"].evaluate({}, {}).mapped("singleEntry") == "2027-01-01"
+    with pytest.raises(ProcessExecutionFailed, match="'enterprise.name' is not set"):
+        tables["named"].evaluate({}, {})
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (drd(literal("a", "x", "1", requires=("b",)), literal("b", "y", "2", requires=("a",))), "which requires it in turn"),
+    (drd(literal("a", "x", "1", requires=("a",))), "which requires it in turn"),
+    (drd(literal("a", "x", "1", requires=("elsewhere",))), "'elsewhere', which is no decision of this file"),
+    (drd(literal("a", "x", "1")).replace(b"<variable", b'<informationRequirement><requiredDecision href="other.dmn#b"/>'
+                                          b"</informationRequirement><variable"), "named by '#'"),
+    (drd(*(literal(f"d{n}", f"v{n}", "1", requires=(f"d{n + 1}",)) for n in range(40)), literal("d40", "v40", "1")),
+     "more than 32 deep"),
+])
+def test_requirements_that_cannot_be_evaluated_are_refused_at_deployment(content, reason):
+    with pytest.raises(InvalidProcessModel) as refused:
+        parse_decisions("bad.dmn", content)
+    assert reason in refused.value.message
+
+
+def test_a_change_to_a_required_decision_is_a_change_to_those_that_require_it():
+    before = {t.key: t.checksum for t in parse_decisions("audit.dmn", AUDIT_RULES)}
+    after = {t.key: t.checksum for t in parse_decisions("audit.dmn", AUDIT_RULES.replace(b">30<", b">45<"))}
+    assert before["audit_duty"] != after["audit_duty"] and before["disclosure_days"] != after["disclosure_days"]
+    assert before["pollutant_category"] == after["pollutant_category"]
