@@ -395,11 +395,11 @@ def _parameters(resource: str, element: etree._Element, mapping: etree._Element
             continue
         kind = "input" if local_name(parameter) == "inputParameter" else "output"
         if kind == "input" and (local_name(element) not in _TASKS_WITH_INPUTS
-                                or element.get("triggeredByEvent") == "true"
-                                or element.find("bpmn:multiInstanceLoopCharacteristics", _NS) is not None):
+                                or element.get("triggeredByEvent") == "true"):
             raise refuse_element(resource, element, "input parameters are read on a task, call activity, embedded "
-                                 "subprocess, intermediate catch or throw event that is not multi-instance (its own "
-                                 "variables while it runs); on other elements use output parameters")
+                                 "subprocess, intermediate catch or throw event (its own variables while it runs; "
+                                 "each instance's of a multi-instance activity); on other elements use output "
+                                 "parameters")
         name = (parameter.get("name") or "").strip()
         if not name.isidentifier():
             raise refuse_element(resource, element, f"{kind} parameter name '{name}' is not a valid variable name")

@@ -6,9 +6,11 @@ them to the parsed specs once, so saved state is unchanged.
   any script.
 - Input parameters: a task's, call activity's or embedded subprocess's own variables (Camunda's
   local variables), set from expressions when it becomes ready (a subprocess: before its start
-  event runs) and gone when it completes. While it runs its expressions, form and worker (a
-  subprocess: what runs inside) see them, the case's variables do not hold them (a case variable
-  of the same name is the case's again afterwards), and its output parameters may read them.
+  event runs) and gone when it completes. On a multi-instance activity they are each instance's,
+  set when the instance starts, so that they read its element and `loopCounter`, as in Camunda.
+  While it runs its expressions, form and worker (a subprocess: what runs inside) see them, the
+  case's variables do not hold them (a case variable of the same name is the case's again
+  afterwards), and its output parameters may read them.
 - Local variables set on an open user task from outside (Camunda's TaskService.setVariableLocal) are
   its own variables too, kept beside its input parameters; they go when it completes, before its
   output parameters are evaluated (in Camunda they live on the task, which output mappings do not
@@ -28,6 +30,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import IntermediateCatchEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
@@ -106,10 +109,17 @@ class _SetsInputs:
         for name, value in self.input_parameters:  # each sees the ones before it
             my_task.data[name] = evaluate_parameter(my_task, value)
         my_task.internal_data[SHADOWED] = shadowed
-        my_task.internal_data[LOCAL] = [name for name, _ in self.input_parameters]
+        # Beside a multi-instance instance's own element, loopCounter and counts.
+        local = my_task.internal_data.setdefault(LOCAL, [])
+        local.extend(name for name, _ in self.input_parameters if name not in local)
 
     def _on_complete_hook(self, my_task: Task) -> None:
         super()._on_complete_hook(my_task)  # type: ignore[misc]  # the output parameters read the inputs first
+        if is_multi_instance_instance(my_task):
+            # Its inputs go; its element, loopCounter and counts stay for the completion condition.
+            _drop_locals(my_task, [name for name, _ in self.input_parameters])
+            my_task.internal_data.pop(SHADOWED, None)
+            return
         # Its inputs, and what a call activity's local camunda:out mappings put beside them.
         _drop_locals(my_task, list(my_task.internal_data.get(LOCAL, ())))
         my_task.internal_data.pop(SHADOWED, None)
@@ -196,7 +206,7 @@ def discard_set_locals(task: Task) -> None:
 
 
 def _mixed_in(specs: Iterable[BpmnProcessSpec], parameters: Mapping[str, tuple[tuple[str, ParameterValue], ...]],
-              choose: Callable[[TaskSpec], type], attribute: str) -> None:
+              choose: Callable[[TaskSpec], type | None], attribute: str) -> None:
     for spec in specs:
         for task_spec in spec.task_specs.values():
             bpmn_id = getattr(task_spec, "bpmn_id", None)
@@ -204,6 +214,8 @@ def _mixed_in(specs: Iterable[BpmnProcessSpec], parameters: Mapping[str, tuple[t
             if found is None:
                 continue
             chosen = choose(task_spec)
+            if chosen is None:
+                continue
             original = type(task_spec)
             if (chosen, original) not in _mixed_classes:
                 _mixed_classes[chosen, original] = type(original.__name__, (chosen, original), {})
@@ -220,8 +232,11 @@ def use_output_parameters(specs: Iterable[BpmnProcessSpec],
 def use_input_parameters(specs: Iterable[BpmnProcessSpec],
                          parameters: Mapping[str, tuple[tuple[str, ParameterValue], ...]]) -> None:
     """Give the task specs of the given bpmn ids their input parameters; after use_output_parameters,
-    so that a task's outputs are read before its inputs are gone."""
-    def choose(task_spec: TaskSpec) -> type:
+    so that a task's outputs are read before its inputs are gone. A multi-instance activity's are its
+    instances' (the activity's instance spec, of the same id, reads them)."""
+    def choose(task_spec: TaskSpec) -> type | None:
+        if isinstance(task_spec, MultiInstanceTask):
+            return None
         if isinstance(task_spec, SubWorkflowTask):
             return _SubprocessInputs
         return _CatchInputs if isinstance(task_spec, IntermediateCatchEvent) else _SetsInputs

@@ -61,11 +61,11 @@ def test_a_tasks_input_parameters_are_its_own_variables(client):
 @pytest.mark.parametrize("body, says", [
     ('<bpmn:exclusiveGateway id="x"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter '
      'name="a">1</camunda:inputParameter></camunda:inputOutput></bpmn:extensionElements></bpmn:exclusiveGateway>',
-     "on a task, call activity, embedded subprocess, intermediate catch or throw event that is not multi-instance"),
+     "on a task, call activity, embedded subprocess, intermediate catch or throw event (its own"),
     ('<bpmn:subProcess id="x" triggeredByEvent="true"><bpmn:extensionElements><camunda:inputOutput>'
      '<camunda:inputParameter name="a">1</camunda:inputParameter></camunda:inputOutput></bpmn:extensionElements>'
      '<bpmn:startEvent id="es"><bpmn:signalEventDefinition signalRef="sig"/></bpmn:startEvent></bpmn:subProcess>',
-     "on a task, call activity, embedded subprocess, intermediate catch or throw event that is not multi-instance"),
+     "on a task, call activity, embedded subprocess, intermediate catch or throw event (its own"),
     ('<bpmn:userTask id="x"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter name="a">'
      '<camunda:script scriptFormat="groovy">1</camunda:script></camunda:inputParameter></camunda:inputOutput>'
      '</bpmn:extensionElements></bpmn:userTask>', "scripts are not supported"),

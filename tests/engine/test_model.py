@@ -300,16 +300,13 @@ def test_a_task_listener_with_a_script_is_refused():
 
 def test_input_parameters_off_a_task_and_scripts_are_refused():
     error = refusal(definitions(between_start_and_end(
-        """<bpmn:subProcess id="review">
+        """<bpmn:inclusiveGateway id="review">
              <bpmn:extensionElements>
                <camunda:inputOutput>
                  <camunda:inputParameter name="level">provincial</camunda:inputParameter>
                </camunda:inputOutput>
              </bpmn:extensionElements>
-             <bpmn:multiInstanceLoopCharacteristics camunda:collection="${offices}" camunda:elementVariable="office"/>
-             <bpmn:startEvent id="inner_start"/><bpmn:sequenceFlow id="i" sourceRef="inner_start" targetRef="inner_end"/>
-             <bpmn:endEvent id="inner_end"/>
-           </bpmn:subProcess>""", "review")))
+           </bpmn:inclusiveGateway>""", "review")))
     assert error.details["element"] == "review"
     assert "input parameters are read on a task, call activity, embedded subprocess, intermediate catch or throw " \
         "event" in error.details["reason"]
