@@ -277,14 +277,46 @@ def _check_expressions(resource: str, element: etree._Element) -> None:
                                  f"invalid expression in {where} '{text}': {error}") from None
 
 
-def _check_element(resource: str, element: etree._Element) -> None:
+def _check_code(resource: str, element: etree._Element) -> None:
+    """No element may carry code (a script, a Java class, a bean, a listener, a connector, a condition
+    in a script language), wherever it sits: a file with code is refused whole."""
     tag = local_name(element)
-    parent = element.getparent()  # None only for a document's root, which is not checked here
     if tag in _REFUSED_ELEMENTS:
         raise refuse_element(resource, element, _REFUSED_ELEMENTS[tag])
     for attribute, reason in _REFUSED_CAMUNDA_ATTRIBUTES.items():
         if element.get(f"{{{CAMUNDA_NS}}}{attribute}") is not None and tag != "sequenceFlow":
             raise refuse_element(resource, element, reason)
+    for extension in element.iterfind("bpmn:extensionElements/*", _NS):
+        name = local_name(extension)
+        if etree.QName(extension).namespace == CAMUNDA_NS and name in _REFUSED_EXTENSIONS:
+            raise refuse_element(resource, element, _REFUSED_EXTENSIONS[name])
+    language = element.get("language") if tag in ("conditionExpression", "completionCondition", "condition") else None
+    if language and language.lower() not in ("juel", "${}"):
+        owner = element.getparent()
+        if tag == "condition" and owner is not None:
+            owner = owner.getparent()  # a conditional event's condition is named by its event
+        raise refuse_element(resource, owner, f"expression language '{language}' is not supported")
+
+
+def set_aside_unexecutable(resource: str, root: etree._Element) -> None:
+    """A process that is not executable (a pool drawn for the record, such as the enterprise's side
+    of a collaboration) never runs: Camunda does not read it, and the service keeps only its id (a
+    participant names it). Code in it is still refused, and so is an expression calling a method."""
+    for process in root.iterfind("bpmn:process", _NS):
+        if process.get("isExecutable") == "true":
+            continue
+        for element in process.iter():
+            if isinstance(element.tag, str):
+                _check_code(resource, element)
+                _check_expressions(resource, element)
+        for child in list(process):
+            process.remove(child)
+
+
+def _check_element(resource: str, element: etree._Element) -> None:
+    tag = local_name(element)
+    parent = element.getparent()  # None only for a document's root, which is not checked here
+    _check_code(resource, element)
     if tag != "businessRuleTask" and element.get(f"{{{CAMUNDA_NS}}}resultVariable") is not None:
         raise refuse_element(resource, element, "camunda:resultVariable belongs on a business rule task")
     if tag == "businessRuleTask" and _camunda(element, "decisionRef") is None and (
@@ -337,14 +369,7 @@ def _check_element(resource: str, element: etree._Element) -> None:
     # Without a message, a receive task waits until POST /execution/{id}/signal moves it on, as in Camunda.
     if tag == "receiveTask" and element.get("messageRef") and _event_name(element, "message") is None:
         raise refuse_element(resource, element, "the receive task's messageRef names no message with a name")
-    for extension in element.iterfind("bpmn:extensionElements/*", _NS):
-        name = local_name(extension)
-        if etree.QName(extension).namespace == CAMUNDA_NS and name in _REFUSED_EXTENSIONS:
-            raise refuse_element(resource, element, _REFUSED_EXTENSIONS[name])
     if tag in ("conditionExpression", "completionCondition"):
-        language = element.get("language")
-        if language and language.lower() not in ("juel", "${}"):
-            raise refuse_element(resource, parent, f"expression language '{language}' is not supported")
         text = (element.text or "").strip()
         if not (text.startswith("${") or text.startswith("#{")) or not text.endswith("}"):
             raise refuse_element(resource, parent,
@@ -755,6 +780,7 @@ def parse_deployment(resources: Mapping[str, bytes], *, deploying: bool = True) 
         root = parse_untrusted_xml(content, resource)
         if deploying:
             _check_size(resource, root)
+        set_aside_unexecutable(resource, root)
         name_unnamed_flows(root)
         read_standard_multi_instance(root)
         trim_conditions(root)

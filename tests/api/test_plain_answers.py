@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.http import deploy_bytes
+from tests.support.http import deploy, deploy_bytes
+from tests.support.paths import FIXTURES
 from tests.support.plain import python_shown
 
 HEAD = ('<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
@@ -245,6 +246,35 @@ def test_a_process_that_is_not_executable_is_not_held_to_what_runs(client):
     deployed = deploy_bytes(client, "odd.bpmn", content)
     assert deployed.status_code == 200, deployed.text
     assert [definition["key"] for definition in client.get("/process-definition").json()] == ["odd"]
+
+
+def test_the_enterprise_s_pool_drawn_for_the_record_beside_the_authority_s_is_not_held_to_what_runs(client):
+    """A collaboration as the field draws it: the authority's pool runs; the enterprise's, drawn for
+    readers, holds a service task without implementation and a message catch without a message,
+    which Camunda does not read in a pool that is not executable, and neither does the service."""
+    deployed = deploy(client, FIXTURES / "constructs" / "disclosure_collaboration.bpmn")
+    assert [row["key"] for row in deployed["deployedProcessDefinitions"].values()] == ["disclosure_check"]
+    case = client.post("/process-definition/key/disclosure_check/start", json={}).json()["id"]
+    [task] = client.get("/task", params={"processInstanceId": case}).json()
+    assert task["taskDefinitionKey"] == "check_disclosure"
+    assert client.post(f"/task/{task['id']}/complete", json={}).status_code == 204
+    assert client.get(f"/history/process-instance/{case}").json()["state"] == "COMPLETED"
+    # Its file is kept as deployed, the enterprise's pool with it.
+    xml = client.get(f"/process-definition/{deployed['deployedProcessDefinitions'].popitem()[0]}/xml").json()
+    assert 'id="publish_emissions"' in xml["bpmn20Xml"]
+
+
+@pytest.mark.parametrize(("code", "words"), [
+    ('<bpmn:serviceTask id="pc" camunda:class="org.example.Publish"/>', "Java delegates (camunda:class)"),
+    ('<bpmn:scriptTask id="pc" scriptFormat="groovy"><bpmn:script>1</bpmn:script></bpmn:scriptTask>',
+     "script tasks are not run"),
+    ('<bpmn:userTask id="pc" camunda:assignee="${users.pick()}"/>', "method"),
+])
+def test_code_in_a_pool_that_is_not_executable_is_refused_all_the_same(client, code, words):
+    sketch = f'<bpmn:process id="partner" isExecutable="false">{code}</bpmn:process>'
+    refused = deploy_bytes(client, "odd.bpmn", process_file(through('<bpmn:userTask id="u"/>', "u"), root=sketch))
+    assert refused.status_code == 400 and words in refused.json()["message"], refused.text
+    assert_plain(refused)
 
 
 @pytest.mark.parametrize(("condition", "variables", "words"), [
