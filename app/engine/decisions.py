@@ -571,14 +571,19 @@ def _literal_decision(resource: str, ns: str, key: str, decision: etree._Element
             raise _refuse(resource, decision, f"literal expression: {error}; or name a variable, or write it in "
                                               "JUEL (${...})") from None
         value = ("value", literal.isoformat() if isinstance(literal, date) else literal)
-    return DecisionTable(key=key, name=decision.get("name"),
-                         version_tag=decision.get(f"{{{CAMUNDA_DMN_NS}}}versionTag"),
-                         history_time_to_live=history_time_to_live(resource, decision, CAMUNDA_DMN_NS),
-                         resource_name=resource,
-                         checksum=hashlib.sha256(etree.tostring(decision, method="c14n")).hexdigest(),
-                         hit_policy="UNIQUE", aggregation=None, inputs=(),
+    return DecisionTable(**_decision_fields(resource, key, decision), hit_policy="UNIQUE", aggregation=None,
+                         inputs=(),
                          outputs=(DecisionOutput(variable.get("id") if variable is not None else None, name, name),),
                          rules=(DecisionRule(None, None, (), (value,)),))
+
+
+def _decision_fields(resource: str, key: str, decision: etree._Element) -> dict[str, Any]:
+    """What every decision has, whatever its logic: its key, name, version tag, history time to live,
+    file, and the checksum of its element alone."""
+    return {"key": key, "name": decision.get("name"), "version_tag": decision.get(f"{{{CAMUNDA_DMN_NS}}}versionTag"),
+            "history_time_to_live": history_time_to_live(resource, decision, CAMUNDA_DMN_NS),
+            "resource_name": resource,
+            "checksum": hashlib.sha256(etree.tostring(decision, method="c14n")).hexdigest()}
 
 
 def _table(resource: str, ns: str, key: str, decision: etree._Element, table: etree._Element) -> DecisionTable:
@@ -650,12 +655,7 @@ def _table(resource: str, ns: str, key: str, decision: etree._Element, table: et
         description = node.find(f"{{{ns}}}description")
         rules.append(DecisionRule(node.get("id"), (description.text or "").strip() if description is not None
                                   else None, tuple(tests), tuple(values)))
-    return DecisionTable(key=key, name=decision.get("name"),
-                         version_tag=decision.get(f"{{{CAMUNDA_DMN_NS}}}versionTag"),
-                         history_time_to_live=history_time_to_live(resource, decision, CAMUNDA_DMN_NS),
-                         resource_name=resource,
-                         checksum=hashlib.sha256(etree.tostring(decision, method="c14n")).hexdigest(),
-                         hit_policy=hit_policy, aggregation=aggregation,
+    return DecisionTable(**_decision_fields(resource, key, decision), hit_policy=hit_policy, aggregation=aggregation,
                          inputs=tuple(inputs), outputs=tuple(outputs), rules=tuple(rules))
 
 

@@ -82,7 +82,7 @@ def integer(value: Any, name: str, default: int | None = None, minimum: int = 0,
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         shown = f"'{str(value)[:100]}'" if isinstance(value, str | int | float) and not isinstance(value, bool) \
-            else _KINDS.get(type(value).__name__, "a value")
+            else kind_of(value)
         raise InvalidRequest(f"Cannot convert value {shown} of parameter '{name}' to a whole number")
     if value < minimum:
         raise InvalidRequest(f"Parameter '{name}' must be at least {minimum}")
@@ -125,6 +125,11 @@ _KINDS = {"dict": "an object", "list": "a list", "NoneType": "null", "bool": "a 
           "float": "a number"}
 
 
+def kind_of(value: Any) -> str:
+    """How a refusal names a value it cannot show: by its JSON kind, never its Python repr."""
+    return _KINDS.get(type(value).__name__, "a value")
+
+
 def sort_order(p: Mapping[str, Any], allowed: Iterable[str]) -> list[tuple[str, str]]:
     """Camunda's `sorting: [{sortBy, sortOrder}]` and `sortBy`/`sortOrder`, as (key, "asc"|"desc")."""
     items = p.get("sorting") or []
@@ -136,7 +141,7 @@ def sort_order(p: Mapping[str, Any], allowed: Iterable[str]) -> list[tuple[str, 
     allowed = list(allowed)
     for key, direction in pairs:
         if not isinstance(key, str) or key not in allowed or direction not in ("asc", "desc"):
-            shown = " ".join(f"'{part}'" if isinstance(part, str) else _KINDS.get(type(part).__name__, "a value")
+            shown = " ".join(f"'{part}'" if isinstance(part, str) else kind_of(part)
                              for part in (key, direction))
             raise InvalidRequest(f"Cannot sort by {shown[:300]} (sortBy one of {', '.join(allowed)}; "
                                  "sortOrder asc or desc)")

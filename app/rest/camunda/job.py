@@ -15,6 +15,7 @@ from app.rest.params import (
     delimited,
     flag,
     integer,
+    kind_of,
     query_dict,
     required_boolean,
     sort_order,
@@ -57,7 +58,7 @@ def _conditions(p: dict[str, Any], name: str, zone: tzinfo) -> dict[str, datetim
     found: dict[str, datetime] = {}
     for operator, value in pairs:
         if operator not in ("gt", "lt"):
-            shown = operator if isinstance(operator, str) else "a non-text"
+            shown = operator if isinstance(operator, str) else kind_of(operator)
             raise InvalidRequest(f"Invalid {name} comparator specified: {shown[:100]} (gt or lt)")
         if not isinstance(value, str):
             raise InvalidRequest(f"'{name}': the value of a condition must be a date")
