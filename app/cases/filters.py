@@ -44,7 +44,15 @@ _SHIFT = re.compile(r"\.(plus|minus)(Minutes|Hours|Days|Weeks)\((\d{1,4})\)")
 _NAME_LIMIT = 255
 
 
+def _nested(query: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The or-queries of a task query that are objects (the task query refuses any other)."""
+    value = query.get("orQueries")
+    return [each for each in value if isinstance(each, Mapping)] if isinstance(value, list) else []
+
+
 def _check_expressions(query: Mapping[str, Any]) -> None:
+    for nested in _nested(query):
+        _check_expressions(nested)
     for key, value in query.items():
         if not key.endswith("Expression"):
             continue
@@ -68,8 +76,11 @@ def _date(expression: str, now: datetime) -> datetime:
 
 
 def resolved(query: Mapping[str, Any], caller: Principal, now: datetime) -> dict[str, Any]:
-    """The task query with its expressions put in values for this caller, now."""
+    """The task query with its expressions put in values for this caller, now (its or-queries' too)."""
     answer = {key: value for key, value in query.items() if not key.endswith("Expression")}
+    if _nested(query):
+        answer["orQueries"] = [resolved(each, caller, now) if isinstance(each, Mapping) else each
+                               for each in query["orQueries"]]
     for key, value in query.items():
         if not key.endswith("Expression"):
             continue
@@ -202,7 +213,13 @@ def task_query_of(services: Services, filter_id: str, extending: Mapping[str, An
     """The filter's task query extended by the caller's (its keys win), resolved for the caller."""
     _check_expressions(extending)
     saved = get(services, filter_id, reader)
-    # A key the caller gives replaces the filter's value or expression of that key.
+    # A key the caller gives replaces the filter's value or expression of that key; or-queries are
+    # those of both, as Camunda extends a query.
     given = {key.removesuffix("Expression") for key in extending}
     kept = {key: value for key, value in saved.query.items() if key.removesuffix("Expression") not in given}
-    return resolved({**kept, **extending}, reader, services.clock.now())
+    either = [*_listed(saved.query.get("orQueries")), *_listed(extending.get("orQueries"))]
+    return resolved({**kept, **extending, **({"orQueries": either} if either else {})}, reader, services.clock.now())
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]

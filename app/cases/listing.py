@@ -1,7 +1,7 @@
 """Running the list and count queries the use cases build, for the routes that page them."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -37,6 +37,18 @@ _BATCH = 100
 
 # Whether a row of a list query is kept, read in the session the rows were read in.
 Keep = Callable[[Session, Any], bool]
+
+
+def all_kept(keeps: Sequence[Keep]) -> Keep | None:
+    """One keep of the rows that every keep given keeps; None when none is given."""
+    if len(keeps) <= 1:
+        return keeps[0] if keeps else None
+    return lambda session, row: all(keep(session, row) for keep in keeps)
+
+
+def any_kept(keeps: Sequence[Keep]) -> Keep:
+    """One keep of the rows that one keep given keeps at least."""
+    return lambda session, row: any(keep(session, row) for keep in keeps)
 
 
 def each_kept(session: Session, query: Select, keep: Keep) -> Iterator[Any]:

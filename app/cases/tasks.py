@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import ColumnElement, Exists, Select, and_, delete, exists, false, func, not_, or_, select, update
+from sqlalchemy import ColumnElement, Exists, Select, and_, delete, exists, false, func, not_, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from app.access import permissions
@@ -35,7 +35,9 @@ from app.cases.instances import (
     refuse_reserved_keys,
     save_run,
 )
+from app.cases.listing import Keep
 from app.cases.suspension import refuse_if_suspended
+from app.cases.variable_instances import VariableConditions
 from app.context import Services
 from app.definitions.deployments import get_definition, refuse_deployed_form
 from app.engine import FormField, ProcessRun, StepResult, validate_submission
@@ -142,6 +144,8 @@ class TaskFilter:
     sorting: list[tuple[str, str]] = field(default_factory=list)
     # Who asks: tasks of instances they may not read are left out (None: the service itself).
     viewer: Principal | None = None
+    # Camunda's orQueries: a task meets at least one filter of each.
+    any_of: tuple[TaskFilter, ...] = ()
 
 
 def _candidate(kind: str, identities: list[str]) -> Exists:
@@ -159,10 +163,12 @@ def _offered_to_viewer(viewer: Principal | None, groups: list[str], user: str | 
     return user is not None or bool(groups)
 
 
-def _candidate_groups(c: TaskFilter) -> list[str]:
+def _candidate_groups(c: TaskFilter, either: bool) -> list[str]:
     """The groups a candidate query names: candidateGroup and candidateGroups together narrow to the
-    groups in both, as in Camunda."""
+    groups in both, as in Camunda; in an or-query, either counts."""
     if c.candidate_group and c.candidate_groups:
+        if either:
+            return list(dict.fromkeys([*c.candidate_groups, c.candidate_group]))
         return [group for group in c.candidate_groups if group == c.candidate_group]
     return [c.candidate_group] if c.candidate_group else list(c.candidate_groups)
 
@@ -187,88 +193,95 @@ def _offered(c: TaskFilter, groups: list[str]) -> ColumnElement[bool]:
 
 def task_query(criteria: TaskFilter) -> Select:
     c = criteria
-    groups = _candidate_groups(c)
     # A task offered to the viewer is of a case the viewer takes part in: its candidates are among its
     # instance's participants (app.cases.instances writes them together; revision 0014 added those of
     # tasks opened before). The candidate rows alone then decide, and the case-reading filter, which
     # would check every one of them again, is left out.
-    viewer = None if _offered_to_viewer(c.viewer, groups, c.candidate_user, c.candidate_group_like) else c.viewer
-    query = permissions.only_visible_tasks(select(UserTask), viewer)
-    equal = [(c.task_id, UserTask.id), (c.process_instance_id, UserTask.process_instance_id),
-             (c.process_definition_id, UserTask.process_definition_id),
-             (c.process_definition_key, UserTask.process_definition_key), (c.business_key, UserTask.business_key),
-             (c.task_definition_key, UserTask.task_definition_key),
-             (c.assignee, UserTask.assignee), (c.owner, UserTask.owner),
-             (c.delegation_state, UserTask.delegation_state), (c.suspended, UserTask.suspended)]
-    for value, column in equal:
-        if value is not None:
-            query = query.where(column == value)
-    within = [(c.task_id_in, UserTask.id), (c.process_instance_id_in, UserTask.process_instance_id),
-              (c.process_definition_key_in, UserTask.process_definition_key),
-              (c.task_definition_key_in, UserTask.task_definition_key), (c.assignee_in, UserTask.assignee),
-              (c.tenant_id_in, UserTask.tenant_id)]
-    for values, column in within:
-        if values:
-            query = query.where(column.in_(values))
-    if c.activity_instance_id_in:
-        query = query.where(UserTask.id.in_(c.activity_instance_id_in), UserTask.process_instance_id.is_not(None))
-    if c.business_key_like is not None:
-        query = query.where(like(UserTask.business_key, c.business_key_like))
-    # Camunda compares a task's name and description in upper case.
-    if c.name is not None:
-        query = query.where(equal_ignoring_case(UserTask.name, c.name))
-    if c.name_like is not None:
-        query = query.where(like(UserTask.name, c.name_like, ignore_case=True))
-    if c.assigned:
-        query = query.where(UserTask.assignee.is_not(None))
-    if c.unassigned:
-        query = query.where(UserTask.assignee.is_(None))
-    named_groups = bool(c.candidate_group or c.candidate_groups)
-    if named_groups or c.candidate_user is not None or c.candidate_group_like is not None:
-        query = query.where(_offered(c, groups))
-    if (named_groups or c.candidate_user is not None or c.candidate_group_like is not None or c.with_candidate_groups
-            or c.with_candidate_users or c.without_candidate_groups or c.without_candidate_users) \
-            and not c.include_assigned_tasks:
-        # As in Camunda, a candidate query shows the tasks still to be claimed.
-        query = query.where(UserTask.assignee.is_(None))
-    query = query.where(*_further(c))
+    offered = _offered_to_viewer(c.viewer, _candidate_groups(c, False), c.candidate_user, c.candidate_group_like)
+    query = permissions.only_visible_tasks(select(UserTask), None if offered else c.viewer)
+    query = query.where(*_predicates(c, either=False), *(_meeting_any(each) for each in c.any_of))
     order = [sorted_by(SORTABLE[key], direction == "desc") for key, direction in c.sorting]
     return query.order_by(*order, UserTask.created, UserTask.id)
+
+
+def _meeting_any(criteria: TaskFilter) -> ColumnElement[bool]:
+    """One of Camunda's or-queries: a task meets at least one of the filters it gives (every task, when
+    it gives none)."""
+    found = _predicates(criteria, either=True)
+    return or_(*found) if found else true()
+
+
+def meeting_any_kept(criteria: TaskFilter) -> Keep:
+    """An or-query's filters as a keep, for one that also filters on variables, which are read outside
+    the database: a task meets one of them (none, when it gives none)."""
+    found = _predicates(criteria, either=True)
+
+    def keep(session: Session, task: UserTask) -> bool:
+        return bool(found) and bool(session.scalar(select(exists().where(UserTask.id == task.id, or_(*found)))))
+    return keep
 
 
 def _any_candidate(kind: str) -> Exists:
     return exists().where(TaskCandidate.task_id == UserTask.id, TaskCandidate.kind == kind)
 
 
-def _further(c: TaskFilter) -> list[ColumnElement[bool]]:
-    """The conditions of Camunda's further task filters, as its task query applies them."""
+def _predicates(c: TaskFilter, either: bool) -> list[ColumnElement[bool]]:
+    """The conditions of the task filters given, one for each, as Camunda's task query writes them:
+    all must hold, or in an or-query (`either`) one."""
     found: list[ColumnElement[bool]] = []
-    for value, column in ((c.execution_id, UserTask.process_instance_id), (c.priority, UserTask.priority)):
+    equal = [(c.task_id, UserTask.id), (c.process_instance_id, UserTask.process_instance_id),
+             (c.process_definition_id, UserTask.process_definition_id),
+             (c.process_definition_key, UserTask.process_definition_key), (c.business_key, UserTask.business_key),
+             (c.task_definition_key, UserTask.task_definition_key),
+             (c.assignee, UserTask.assignee), (c.owner, UserTask.owner),
+             (c.delegation_state, UserTask.delegation_state), (c.suspended, UserTask.suspended),
+             (c.execution_id, UserTask.process_instance_id), (c.priority, UserTask.priority)]
+    found += [column == value for value, column in equal if value is not None]
+    within = [(c.task_id_in, UserTask.id), (c.process_instance_id_in, UserTask.process_instance_id),
+              (c.process_definition_key_in, UserTask.process_definition_key),
+              (c.task_definition_key_in, UserTask.task_definition_key), (c.assignee_in, UserTask.assignee),
+              (c.tenant_id_in, UserTask.tenant_id), (c.business_key_in, UserTask.business_key)]
+    found += [column.in_(values) for values, column in within if values]
+    if c.activity_instance_id_in:
+        found.append(and_(UserTask.id.in_(c.activity_instance_id_in), UserTask.process_instance_id.is_not(None)))
+    # Camunda compares a task's name and description in upper case.
+    for value, column in ((c.name, UserTask.name), (c.description, UserTask.description)):
         if value is not None:
-            found.append(column == value)
-    found += instant_bounds(UserTask.due, c.due_date, c.due_before, c.due_after)
-    found += instant_bounds(UserTask.follow_up, c.follow_up_date, c.follow_up_before, c.follow_up_after)
-    found += instant_bounds(UserTask.created, c.created_on, c.created_before, c.created_after)
-    for pattern, column in ((c.task_definition_key_like, UserTask.task_definition_key),
+            found.append(equal_ignoring_case(column, value))
+    for pattern, column in ((c.name_like, UserTask.name), (c.description_like, UserTask.description)):
+        if pattern is not None:
+            found.append(like(column, pattern, ignore_case=True))
+    for pattern, column in ((c.business_key_like, UserTask.business_key),
+                            (c.task_definition_key_like, UserTask.task_definition_key),
                             (c.assignee_like, UserTask.assignee)):
         if pattern is not None:
             found.append(like(column, pattern))
-    if c.name_not_equal is not None:
-        found.append(not_(equal_ignoring_case(UserTask.name, c.name_not_equal)))
-    if c.name_not_like is not None:
-        found.append(not_(like(UserTask.name, c.name_not_like, ignore_case=True)))
-    if c.description is not None:
-        found.append(equal_ignoring_case(UserTask.description, c.description))
-    if c.description_like is not None:
-        found.append(like(UserTask.description, c.description_like, ignore_case=True))
-    if c.business_key_in:
-        found.append(UserTask.business_key.in_(c.business_key_in))
-    if c.task_definition_key_not_in:
-        found.append(UserTask.task_definition_key.not_in(c.task_definition_key_not_in))
-    if c.assignee_not_in:
-        found.append(UserTask.assignee.not_in(c.assignee_not_in))
-    if c.definition_name is not None or c.definition_name_like is not None:
-        found.append(UserTask.process_definition_id.in_(definitions_named(c.definition_name, c.definition_name_like)))
+    if c.assigned:
+        found.append(UserTask.assignee.is_not(None))
+    if c.unassigned:
+        found.append(UserTask.assignee.is_(None))
+    found += _candidate_predicates(c, either)
+    # One condition for each instant's bounds, whose parts an or-query joins with `or` too.
+    for instant, at, before, after in ((UserTask.due, c.due_date, c.due_before, c.due_after),
+                                       (UserTask.follow_up, c.follow_up_date, c.follow_up_before, c.follow_up_after),
+                                       (UserTask.created, c.created_on, c.created_before, c.created_after)):
+        bounds = instant_bounds(instant, at, before, after)
+        if bounds:
+            found.append(or_(*bounds) if either else and_(*bounds))
+    found += _further(c)
+    return found
+
+
+def _candidate_predicates(c: TaskFilter, either: bool) -> list[ColumnElement[bool]]:
+    """The candidate filters: as in Camunda, a candidate query shows the tasks still to be claimed
+    unless includeAssignedTasks."""
+    found: list[ColumnElement[bool]] = []
+    unclaimed = [] if c.include_assigned_tasks else [UserTask.assignee.is_(None)]
+    groups = _candidate_groups(c, either)
+    if c.candidate_group or c.candidate_groups or c.candidate_user is not None or c.candidate_group_like is not None:
+        found.append(and_(*unclaimed, _offered(c, groups)))
+    elif c.with_candidate_groups or c.with_candidate_users or c.without_candidate_groups or c.without_candidate_users:
+        found += unclaimed
     if c.involved_user is not None:
         found.append(or_(UserTask.assignee == c.involved_user, UserTask.owner == c.involved_user,
                          _candidate("user", [c.involved_user])))
@@ -278,6 +291,22 @@ def _further(c: TaskFilter) -> list[ColumnElement[bool]]:
     for unwanted, kind in ((c.without_candidate_groups, "group"), (c.without_candidate_users, "user")):
         if unwanted:
             found.append(not_(_any_candidate(kind)))
+    return found
+
+
+def _further(c: TaskFilter) -> list[ColumnElement[bool]]:
+    """The conditions of Camunda's further task filters, as its task query applies them."""
+    found: list[ColumnElement[bool]] = []
+    if c.name_not_equal is not None:
+        found.append(not_(equal_ignoring_case(UserTask.name, c.name_not_equal)))
+    if c.name_not_like is not None:
+        found.append(not_(like(UserTask.name, c.name_not_like, ignore_case=True)))
+    if c.task_definition_key_not_in:
+        found.append(UserTask.task_definition_key.not_in(c.task_definition_key_not_in))
+    if c.assignee_not_in:
+        found.append(UserTask.assignee.not_in(c.assignee_not_in))
+    if c.definition_name is not None or c.definition_name_like is not None:
+        found.append(UserTask.process_definition_id.in_(definitions_named(c.definition_name, c.definition_name_like)))
     if c.min_priority is not None:
         found.append(UserTask.priority >= c.min_priority)
     if c.max_priority is not None:
@@ -796,12 +825,28 @@ def task_local_variables(services: Services, task_id: str, reader: Principal) ->
     with services.db.read() as session:
         task = get_task(session, task_id)
         require_read(session, reader, task)
-        if task.process_instance_id is None:
-            return _own_variables(session, task)
-        instance = get_active_instance(session, task.process_instance_id)
-        run = read_run(services, session, instance)
-        return with_bytes(session, confidentiality.visible(session, run.model, instance.id, reader,
-                                                           run.task_local_variables(task_id)))
+        own = _visible_own_variables(services, session, task, reader)
+        return own if task.process_instance_id is None else with_bytes(session, own)
+
+
+def _visible_own_variables(services: Services, session: Session, task: UserTask, reader: Principal
+                           ) -> dict[str, Any]:
+    if task.process_instance_id is None:
+        return _own_variables(session, task)
+    instance = get_active_instance(session, task.process_instance_id)
+    run = read_run(services, session, instance)
+    return confidentiality.visible(session, run.model, instance.id, reader, run.task_local_variables(task.id))
+
+
+def own_variables_holding(services: Services, conditions: VariableConditions, reader: Principal) -> Keep:
+    """Camunda's taskVariables filter: whether an open task's own variables meet the conditions, as the
+    reader sees them (a confidential variable of a case they do not handle meets none)."""
+    def keep(session: Session, task: UserTask) -> bool:
+        try:
+            return conditions.hold_among(_visible_own_variables(services, session, task, reader))
+        except (NotFound, Conflict):  # its case ended or the task closed while the list was read
+            return False
+    return keep
 
 
 def readable_task(services: Services, task_id: str, viewer: Principal) -> UserTask:

@@ -71,11 +71,12 @@ def _lower(value: Any, ignore: bool) -> Any:
 @dataclass
 class VariableConditions:
     """Camunda's variable conditions (name, operator, value), names and values compared ignoring case
-    when asked."""
+    when asked; in an or-query (`either`), one met is enough."""
 
     conditions: tuple[tuple[str, str, Any], ...] = ()
     names_ignore_case: bool = False
     values_ignore_case: bool = False
+    either: bool = False
     _compiled: list[tuple[str, str, Any, Callable[[str], bool] | None]] = field(init=False, repr=False,
                                                                                 default_factory=list)
 
@@ -93,11 +94,13 @@ class VariableConditions:
                    for variable, operator, operand, matcher in self._compiled)
 
     def hold_among(self, values: dict[str, Any]) -> bool:
-        """Whether each condition is met by the variable it names (Camunda's instance and task filters)."""
+        """Whether each condition (one, `either`) is met by the variable it names (Camunda's instance and
+        task filters)."""
         named = {_lower(name, self.names_ignore_case): _lower(value, self.values_ignore_case)
                  for name, value in values.items()}
-        return all(variable in named and _holds(named[variable], operator, operand, matcher)
-                   for variable, operator, operand, matcher in self._compiled)
+        met = (variable in named and _holds(named[variable], operator, operand, matcher)
+               for variable, operator, operand, matcher in self._compiled)
+        return any(met) if self.either else all(met)
 
 
 def holding(services: Services, conditions: VariableConditions, reader: Principal,

@@ -27,7 +27,7 @@ def test_a_camunda_filter_the_service_does_not_read_is_refused_not_ignored(clien
     refused = [("GET", "/history/task", {"taskHadCandidateUser": "zhao"}),
                ("POST", "/process-instance/count", {"orQueries": [{"businessKey": "ECO-1"}]}),
                ("GET", "/task", {"caseInstanceId": "case-1"}),
-               ("POST", "/task", {"taskVariables": [{"name": "x", "operator": "eq", "value": 1}]}),
+               ("POST", "/history/task", {"taskVariables": [{"name": "x", "operator": "eq", "value": 1}]}),
                ("GET", "/history/process-instance", {"superCaseInstanceId": "case-1"}),
                ("GET", "/history/task/count", {"taskInvolvedUser": "zhao"}),
                ("GET", "/execution", {"incidentType": "failedExternalTask"}),
@@ -734,11 +734,11 @@ def test_cases_and_tasks_by_their_variables_as_camundas_variables_and_process_va
 
 def test_a_saved_task_filter_naming_a_filter_the_task_list_does_not_read_is_refused_when_saved(client):
     refused = client.post("/filter/create", json={"resourceType": "Task", "name": "或查询", "query": {
-        "orQueries": [{"assignee": "zhao"}]}})
-    assert refused.status_code == 400 and "orQueries" in refused.json()["message"]
+        "orQueries": [{"assignee": "zhao"}, {"caseDefinitionKey": "case"}]}})
+    assert refused.status_code == 400 and "caseDefinitionKey" in refused.json()["message"]
     mine = client.post("/filter/create", json={"resourceType": "Task", "name": "我的任务", "query": {
         "assigneeExpression": "${currentUser()}", "dueDateExpression": "${now()}"}})
     assert mine.status_code == 200, mine.text
     assert client.put(f"/filter/{mine.json()['id']}", json={"name": "我的任务", "query": {
-        "taskVariables": [{"name": "x", "operator": "eq", "value": 1}]}}).status_code == 400
+        "caseInstanceId": "case-1"}}).status_code == 400
     assert client.get(f"/filter/{mine.json()['id']}/count").json() == {"count": 0}

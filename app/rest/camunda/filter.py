@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import Request, Response
 
-from app.cases import filters, listing, tasks
+from app.cases import filters, listing
 from app.context import Services
 from app.errors import InvalidRequest
 from app.rest.camunda import render
-from app.rest.camunda.task import process_variables_kept, task_filter
+from app.rest.camunda.task import or_queries, task_listing
 from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
@@ -40,8 +40,7 @@ def _tasks(services: Services, filter_id: str, extending: dict[str, Any],
            reader: Principal) -> tuple[Any, listing.Keep | None]:
     """The saved query, extended, as the task list runs it: its SQL and its keep of the tasks whose
     case has the process variables it names."""
-    query = filters.task_query_of(services, filter_id, extending, reader)
-    return tasks.task_query(task_filter(query, services, reader)), process_variables_kept(query, services, reader)
+    return task_listing(filters.task_query_of(services, filter_id, extending, reader), services, reader)
 
 
 @router.get("")
@@ -62,7 +61,8 @@ def _runnable(body: dict[str, Any]) -> dict[str, Any]:
     Camunda's that the task list does not read (its expressions are checked with the filter)."""
     query = body.get("query")
     if isinstance(query, dict):
-        refuse_unread({key: value for key, value in query.items() if not key.endswith("Expression")}, "task")
+        for each in (query, *or_queries(query)):
+            refuse_unread({key: value for key, value in each.items() if not key.endswith("Expression")}, "task")
     return body
 
 

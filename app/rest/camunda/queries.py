@@ -51,11 +51,13 @@ def variables_kept(p: dict[str, Any], name: str, services: Services, viewer: Pri
     return variable_instances.holding(services, conditions_of(p, conditions), viewer, instance_of)
 
 
-def conditions_of(p: dict[str, Any], conditions: Iterable[Any]) -> variable_instances.VariableConditions:
-    """Conditions on variables with the query's two ignore-case switches, which every variable filter reads."""
+def conditions_of(p: dict[str, Any], conditions: Iterable[Any], either: bool = False
+                  ) -> variable_instances.VariableConditions:
+    """Conditions on variables with the query's two ignore-case switches, which every variable filter
+    reads; in an or-query (`either`), one met is enough."""
     return variable_instances.VariableConditions(
         tuple(conditions), names_ignore_case=flag(p.get("variableNamesIgnoreCase"), "variableNamesIgnoreCase"),
-        values_ignore_case=flag(p.get("variableValuesIgnoreCase"), "variableValuesIgnoreCase"))
+        values_ignore_case=flag(p.get("variableValuesIgnoreCase"), "variableValuesIgnoreCase"), either=either)
 
 
 def instance_kept(p: dict[str, Any], services: Services, viewer: Principal) -> listing.Keep | None:

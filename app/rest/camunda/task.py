@@ -1,22 +1,32 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.access.accounts import Principal
-from app.cases import listing, reports, tasks
+from app.cases import listing, reports, tasks, variable_instances
 from app.context import Services
 from app.errors import InvalidRequest
 from app.rest.binary import DATA_RESPONSES, named_data, uploaded
 from app.rest.camunda import queries, render
 from app.rest.camunda.forms import form_variables, rendered_form, rendered_form_answer
-from app.rest.camunda.unread import refuse_unread
+from app.rest.camunda.unread import given, refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
-from app.rest.params import flag, integer, query_dict, sort_order, suspension_state, text, text_list
+from app.rest.params import (
+    flag,
+    integer,
+    query_dict,
+    sort_order,
+    suspension_state,
+    text,
+    text_list,
+    variable_conditions,
+)
 from app.rest.routing import ServiceRouter
 from app.rest.variables import (
     decode_value,
@@ -27,7 +37,15 @@ from app.rest.variables import (
     optional_instant,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy import Select
+
 router = ServiceRouter(prefix="/engine-rest/task", tags=["task"])
+
+# What an or-query may not give, as Camunda refuses it there; and how many a query may give.
+_NOT_IN_OR_QUERY = ("orQueries", "sorting", "sortBy", "sortOrder", "withCandidateGroups", "withoutCandidateGroups",
+                    "withCandidateUsers", "withoutCandidateUsers")
+MAX_OR_QUERIES = 20
 
 _LISTS = frozenset({"taskIdIn", "activityInstanceIdIn", "processInstanceIdIn", "processDefinitionKeyIn",
                     "taskDefinitionKeyIn", "candidateGroups", "assigneeIn", "tenantIdIn",
@@ -102,16 +120,61 @@ def task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> tas
     )
 
 
-def process_variables_kept(params: dict[str, Any], services: Services, viewer: Principal) -> listing.Keep | None:
-    """The task query's processVariables, as a keep of the tasks whose case has them."""
-    return queries.variables_kept(params, "processVariables", services, viewer, lambda row: row.process_instance_id)
+def task_listing(p: dict[str, Any], services: Services, viewer: Principal) -> tuple[Select, listing.Keep | None]:
+    """Camunda's task query (query string or body) as the rows the database finds and, where it filters
+    on variables, the keep of those that have them. Its orQueries each keep the tasks meeting one of
+    their filters (Camunda's conjunctive normal form)."""
+    keeps = _variables_kept(p, services, viewer, either=False)
+    alternatives = []
+    for nested in or_queries(p):
+        alternative = task_filter(nested, services, viewer)
+        variables = _variables_kept(nested, services, viewer, either=True)
+        if variables:
+            # Variables are read outside the database: the whole or-query is then a keep.
+            keeps.append(listing.any_kept([tasks.meeting_any_kept(alternative), *variables]))
+        else:
+            alternatives.append(alternative)
+    criteria = replace(task_filter(p, services, viewer), any_of=tuple(alternatives))
+    return tasks.task_query(criteria), listing.all_kept(keeps)
+
+
+def _variables_kept(p: dict[str, Any], services: Services, viewer: Principal, either: bool) -> list[listing.Keep]:
+    """The keeps of processVariables (of the task's case) and taskVariables (the task's own)."""
+    found = []
+    of_case = variable_conditions(p.get("processVariables"), "processVariables")
+    if of_case:
+        found.append(variable_instances.holding(services, queries.conditions_of(p, of_case, either), viewer,
+                                                lambda row: row.process_instance_id))
+    own = variable_conditions(p.get("taskVariables"), "taskVariables")
+    if own:
+        found.append(tasks.own_variables_holding(services, queries.conditions_of(p, own, either), viewer))
+    return [listing.any_kept(found)] if either and len(found) > 1 else found
+
+
+def or_queries(p: dict[str, Any]) -> list[dict[str, Any]]:
+    """The task query's orQueries: task queries of their own, without what Camunda refuses in one."""
+    value = p.get("orQueries")
+    if value is None or value == []:
+        return []
+    if isinstance(value, str):
+        raise InvalidRequest("'orQueries' is a JSON array of task queries, given in a body (POST /task); "
+                             "a query string cannot carry it")
+    if not isinstance(value, list) or not all(isinstance(each, dict) for each in value):
+        raise InvalidRequest("'orQueries' must be a JSON array of task queries (objects)")
+    if len(value) > MAX_OR_QUERIES:
+        raise InvalidRequest(f"'orQueries' gives {len(value)} queries; at most {MAX_OR_QUERIES} are taken")
+    for each in value:
+        refused = [name for name in _NOT_IN_OR_QUERY if given(each.get(name))]
+        if refused:
+            raise InvalidRequest(f"Invalid query usage: cannot set {refused[0]} within an or-query")
+    return value
 
 
 def _list(services: Services, viewer: Principal, params: dict[str, Any], paging: dict[str, Any]
           ) -> list[dict[str, Any]]:
     zone = services.settings.zone
-    return listed(services, tasks.task_query(task_filter(params, services, viewer)), paging,
-                  lambda row: render.task(row, zone), process_variables_kept(params, services, viewer))
+    query, keep = task_listing(params, services, viewer)
+    return listed(services, query, paging, lambda row: render.task(row, zone), keep)
 
 
 @router.get("")
@@ -128,16 +191,12 @@ def query_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep,
 
 @router.get("/count")
 def count_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    params = query_dict(request, _LISTS)
-    return counted(services, tasks.task_query(task_filter(params, services, viewer)),
-                   process_variables_kept(params, services, viewer))
+    return counted(services, *task_listing(query_dict(request, _LISTS), services, viewer))
 
 
 @router.post("/count")
 def count_tasks_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
-    body = body or {}
-    return counted(services, tasks.task_query(task_filter(body, services, viewer)),
-                   process_variables_kept(body, services, viewer))
+    return counted(services, *task_listing(body or {}, services, viewer))
 
 
 @router.get("/report/candidate-group-count", summary="Open tasks per candidate group (groupName null: the tasks "

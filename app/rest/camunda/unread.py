@@ -21,9 +21,9 @@ NOT_READ: dict[str, frozenset[str]] = {
         "caseInstanceBusinessKeyLike", "caseInstanceId", "caseInstanceVariables", "createdAfterExpression",
         "createdBeforeExpression", "createdOnExpression", "dueAfterExpression", "dueBeforeExpression",
         "dueDateExpression", "followUpAfterExpression", "followUpBeforeExpression",
-        "followUpBeforeOrNotExistentExpression", "followUpDateExpression", "involvedUserExpression", "orQueries",
+        "followUpBeforeOrNotExistentExpression", "followUpDateExpression", "involvedUserExpression",
         "ownerExpression", "processInstanceBusinessKeyExpression", "processInstanceBusinessKeyLikeExpression",
-        "taskVariables", "updatedAfterExpression"}),
+        "updatedAfterExpression"}),
     "execution": frozenset({
         "incidentId", "incidentMessage", "incidentMessageLike", "incidentType"}),
     "variable-instance": frozenset({
@@ -54,7 +54,8 @@ NOT_READ: dict[str, frozenset[str]] = {
 }
 
 
-def _given(value: Any) -> bool:
+def given(value: Any) -> bool:
+    """Whether a filter is given: a switch only when true."""
     if value is None or value is False or value in ("", "false", "False") or value == [] or value == {}:
         return False
     return True
@@ -62,7 +63,7 @@ def _given(value: Any) -> bool:
 
 def refuse_unread(p: Mapping[str, Any], query: str) -> None:
     """Answers 400 when `p` gives one of Camunda's filters of `query` that the service does not read."""
-    unread = sorted(name for name in NOT_READ[query] if _given(p.get(name)))
+    unread = sorted(name for name in NOT_READ[query] if given(p.get(name)))
     if unread:
         names = ", ".join(unread)
         raise InvalidRequest(f"The {query} query's filter{'s' if len(unread) > 1 else ''} {names} "
