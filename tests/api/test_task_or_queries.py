@@ -125,6 +125,10 @@ def test_what_an_or_query_may_not_give_is_refused_by_name(client, two_cases):
             answer = client.post(path, json=body)
             assert answer.status_code == 400, (body, answer.text)
             assert answer.json()["type"] == "InvalidRequestException" and named in answer.json()["message"], body
+    # Lists in or-queries count toward what one statement binds, as the query's own do.
+    many = [{"taskIdIn": [f"task-{query}-{number}" for number in range(10_000)]} for query in range(7)]
+    answer = client.post("/task", json={"orQueries": many})
+    assert answer.status_code == 400 and "more than one query can take (65535)" in answer.json()["message"]
     # Camunda reads orQueries from a body only; in a query string it would be passed by and find more.
     answer = client.get("/task", params={"orQueries": '[{"assignee": "wang"}]'})
     assert answer.status_code == 400 and "orQueries" in answer.json()["message"]
