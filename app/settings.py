@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     signin_lockout_seconds: int = Field(default=900, ge=1)
     # Password (scrypt) verifications that may run at once in one process; more wait their turn.
     signin_concurrent_verifications: int = Field(default=4, ge=1, le=64)
+    # scrypt's cost of the password hashes written from now on, as a power of two: each hash and each
+    # verification takes 2 ** (cost - 3) KiB and time in proportion (14: 16 MiB). A hash keeps the
+    # cost it was written with and verifies at it.
+    password_hash_cost: int = Field(default=14, ge=10, le=17)
 
     # --- Operations: logs and metrics (README: Operations) ---
     # "plain" text lines, or "json": one object a line, with the request's id, route, status and duration.

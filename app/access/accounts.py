@@ -41,7 +41,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
+# scrypt's block size and parallelism; its cost (N) is PASSWORD_HASH_COST's power of two. A hash
+# names all three, so one written at another cost still verifies, up to the greatest cost allowed.
+_BLOCK, _PARALLEL = 8, 1
+_GREATEST_COST = 17
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    # Twice the memory scrypt needs (128 bytes * r * N): hashlib's default allows only 32 MiB.
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=256 * r * n)
 # Members may do everything, including administering deployments.
 ADMINISTRATORS = "admins"
 # The authorities of the procedures (docs/procedures/README.md), one demonstration account each.
@@ -95,26 +103,30 @@ def meets_policy(password: str) -> bool:
     return MIN_PASSWORD <= len(password) <= MAX_PASSWORD
 
 
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, **_SCRYPT)
-    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
+def hash_password(password: str, cost: int) -> str:
+    """A salted scrypt hash of N = 2 ** cost (PASSWORD_HASH_COST)."""
+    salt, n = secrets.token_bytes(16), 2 ** cost
+    digest = _scrypt(password, salt, n, _BLOCK, _PARALLEL)
+    return f"scrypt${n}${_BLOCK}${_PARALLEL}${salt.hex()}${digest.hex()}"
 
 
 def _password_matches(password: str, stored: str) -> bool:
     try:
         _, n, r, p, salt, digest = stored.split("$")
-        computed = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+        if not 0 < int(n) <= 2 ** _GREATEST_COST or int(r) != _BLOCK or int(p) != _PARALLEL:
+            return False
+        computed = _scrypt(password, bytes.fromhex(salt), int(n), int(r), int(p))
     except ValueError:
         return False
     return hmac.compare_digest(computed.hex(), digest)
 
 
 @functools.cache
-def _stand_in_hash() -> str:
-    """What the password of an unknown user is checked against, so that the answer takes as long as
-    for a wrong password and does not tell which accounts exist."""
-    return hash_password(secrets.token_urlsafe(16))
+def _stand_in_hash(cost: int) -> str:
+    """What the password of an unknown user is checked against, at the cost of the hashes written
+    now, so that the answer takes as long as for a wrong password and does not tell which accounts
+    exist."""
+    return hash_password(secrets.token_urlsafe(16), cost)
 
 
 def save_account(services: Services, account_id: str, password: str, groups: list[str],
@@ -127,12 +139,13 @@ def save_account(services: Services, account_id: str, password: str, groups: lis
         raise InvalidRequest(f"A password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
     if (display_name and len(display_name) > 255) or any(len(group) > 255 for group in groups):
         raise InvalidRequest("A display name and a group id have at most 255 characters")
+    password_hash = hash_password(password, services.settings.password_hash_cost)  # outside the transaction
     with services.db.write() as session:
         account = session.get(Account, account_id)
         if account is None:
             account = Account(id=account_id, created=services.clock.now())
             session.add(account)
-        account.password_hash, account.display_name, account.region = hash_password(password), display_name, region
+        account.password_hash, account.display_name, account.region = password_hash, display_name, region
         renew(account)
         session.flush()
         session.execute(delete(Membership).where(Membership.account_id == account_id))
@@ -314,7 +327,8 @@ def _by_password(services: Services, authorization: str, credentials: str, addre
             account, failures = _account_and_failures(session, user_id, address)
             groups, group_regions = _groups_of(session, user_id)
         signin.judge(services, failures, user_id, address)
-        matches = _password_matches(password, account.password_hash if account else _stand_in_hash())
+        matches = _password_matches(password, account.password_hash if account else _stand_in_hash(
+            services.settings.password_hash_cost))
         if account is None or not matches:
             signin.failed(services, user_id, address)
             raise Unauthenticated("Unknown user or wrong password")

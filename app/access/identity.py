@@ -127,13 +127,14 @@ def create_user(services: Services, body: Mapping[str, Any], *, actor: Principal
         raise InvalidRequest("A user id is 1 to 64 characters without ':'")
     credentials = body.get("credentials")
     password = credentials.get("password") if isinstance(credentials, dict) else None
+    # Without credentials the user exists but cannot sign in (no hash matches).
+    password_hash = "" if password is None else accounts.hash_password(_password(password),
+                                                                        services.settings.password_hash_cost)
     with services.db.write() as session:
         if session.get(Account, user_id) is not None:
             raise InvalidRequest(f"User with id {user_id} already exists")
         account = Account(id=user_id, created=services.clock.now(), first_name=text_of(given, "firstName"),
-                          last_name=text_of(given, "lastName"), email=_email(given),
-                          # Without credentials the user exists but cannot sign in (no hash matches).
-                          password_hash=accounts.hash_password(_password(password)) if password is not None else "")
+                          last_name=text_of(given, "lastName"), email=_email(given), password_hash=password_hash)
         accounts.renew(account)
         session.add(account)
         ledger.record_admin(session, "user.created", f"account:{user_id}", services.clock.now(), actor.user_id,
@@ -172,7 +173,7 @@ def update_credentials(services: Services, user_id: str, body: Mapping[str, Any]
     password = _password(body.get("password"))
     with services.db.write() as session:
         account = account_of(session, user_id)
-        account.password_hash = accounts.hash_password(password)
+        account.password_hash = accounts.hash_password(password, services.settings.password_hash_cost)
         accounts.renew(account)
         ledger.record_admin(session, "user.credentials", f"account:{user_id}", services.clock.now(), actor.user_id)
 

@@ -224,3 +224,29 @@ def test_an_api_key_is_looked_up_with_its_account_and_groups_in_one_statement(se
     for wrong in (key[:-1] + ("A" if key[-1] != "A" else "B"), "unknown.secret", ".secret", "no-dot"):
         with pytest.raises(Unauthenticated):
             accounts.principal_of(service.services, None, wrong)
+
+
+def test_password_hashes_are_written_at_the_cost_set_and_verify_at_the_cost_they_name(service):
+    from pydantic import ValidationError
+
+    from app.persistence.models import Account
+    from app.settings import Settings
+
+    # The default is scrypt's N = 2**14; the test service writes the least cost allowed (N = 2**10).
+    assert Settings(database_url="sqlite://").password_hash_cost == 14
+    assert accounts.hash_password("wang-password-1", 14).startswith("scrypt$16384$8$1$")
+    accounts.save_account(service.services, "wang", "wang-password-1", ["xj-env"])
+    with service.services.db.read() as session:
+        assert session.get(Account, "wang").password_hash.startswith("scrypt$1024$8$1$")
+    assert sign_in(service, "wang", "wang-password-1", "10.0.9.1").status_code == 200
+    # A hash of another cost (written before the setting changed) still verifies, up to 2**17.
+    for cost, status in ((14, 200), (17, 200)):
+        with service.services.db.write() as session:
+            session.get(Account, "wang").password_hash = accounts.hash_password(f"wang-password-{cost}", cost)
+        assert sign_in(service, "wang", f"wang-password-{cost}", "10.0.9.1").status_code == status
+    with service.services.db.write() as session:
+        session.get(Account, "wang").password_hash = "scrypt$524288$8$1$00$00"  # past the greatest cost
+    assert sign_in(service, "wang", "wang-password-17", "10.0.9.1").status_code == 401
+    for refused in (9, 18):
+        with pytest.raises(ValidationError):
+            Settings(database_url="sqlite://", password_hash_cost=refused)

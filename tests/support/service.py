@@ -70,8 +70,11 @@ class RunningService:
 def start_service(url: str, clock: SimulatedClock | None = None, **overrides) -> RunningService:
     clock = clock or SimulatedClock(CLOCK_START)
     overrides = {**anchor_overrides(url), **overrides}
+    # Password hashes of the least cost: each test creates its administrator and accounts afresh and
+    # signs them in (the default cost is tested in tests/api/test_signin.py).
     settings = Settings(database_url=url, clock="simulated",
-                        **{"timer_worker": False, "bootstrap_admin": ":".join(ADMIN_AUTH), **overrides})
+                        **{"timer_worker": False, "bootstrap_admin": ":".join(ADMIN_AUTH), "password_hash_cost": 10,
+                           **overrides})
     app = create_app(settings, clock)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
