@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from app.access import permissions
@@ -20,6 +20,7 @@ from app.audit.ledger import jsonable
 from app.cases import job_log
 from app.cases.binary_variables import with_bytes
 from app.cases.hooks import Step
+from app.cases.listing import Keep
 from app.cases.projections import ACTIVE, COMPLETED, RESTARTED_FROM, TERMINATED, waiting_at
 from app.context import Services
 from app.definitions.deployments import latest_by_key
@@ -702,6 +703,28 @@ def instance_query(*, instance_ids: list[str] | None = None, business_key: str |
                  for key, descending in narrowing.sorting]
     # By id after the order asked, as Camunda's default: pages and a batch's targets come the same each time.
     return query.order_by(*order, ProcessInstance.id)
+
+
+def meeting_each(query: Select, alternatives: list[list[Select]]) -> Select:
+    """The query's cases that meet, for each of Camunda's or-queries, at least one of its filters, each
+    given as the query of the cases meeting it alone (an or-query of no filter is met by every case)."""
+    return query.where(*(_one_of(each) for each in alternatives))
+
+
+def _one_of(alone: list[Select]) -> ColumnElement[bool]:
+    if not alone:
+        return true()
+    return or_(*(ProcessInstance.id.in_(each.with_only_columns(ProcessInstance.id).order_by(None))
+                 for each in alone))
+
+
+def meeting_any_kept(alone: list[Select]) -> Keep:
+    """An or-query's filters as a keep, for one that also filters on variables, which are read outside
+    the database: a case meets one of them (none, when it gives none)."""
+    def keep(session: Session, instance: ProcessInstance) -> bool:
+        return bool(alone) and bool(session.scalar(select(exists().where(ProcessInstance.id == instance.id,
+                                                                         _one_of(alone)))))
+    return keep
 
 
 def readable_instance(services: Services, instance_id: str, viewer: Principal) -> ProcessInstance:

@@ -38,8 +38,8 @@ _LISTS = frozenset({"processInstanceIds", "tenantIdIn", "processDefinitionKeyIn"
 
 
 def _list(request: Request, services: Services, viewer: Principal, params: dict[str, Any]) -> list[dict[str, Any]]:
-    return listed(services, queries.instance_query(params, viewer), params, lambda row: render.instance(request, row),
-                  queries.instance_kept(params, services, viewer))
+    query, keep = queries.instance_listing(params, services, viewer)
+    return listed(services, query, params, lambda row: render.instance(request, row), keep)
 
 
 @router.get("")
@@ -56,14 +56,12 @@ def query_instances(request: Request, services: ServicesDep, viewer: PrincipalDe
 
 @router.get("/count")
 def count_instances(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    params = query_dict(request, _LISTS)
-    return counted(services, queries.instance_query(params, viewer), queries.instance_kept(params, services, viewer))
+    return counted(services, *queries.instance_listing(query_dict(request, _LISTS), services, viewer))
 
 
 @router.post("/count")
 def count_instances_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
-    body = body or {}
-    return counted(services, queries.instance_query(body, viewer), queries.instance_kept(body, services, viewer))
+    return counted(services, *queries.instance_listing(body or {}, services, viewer))
 
 
 @router.put("/suspended", status_code=204, dependencies=[_SUSPEND])

@@ -11,7 +11,7 @@ from app.cases import batches, history, instances, listing, variable_instances
 from app.context import Services
 from app.definitions import deployments
 from app.errors import InvalidRequest
-from app.rest.camunda.unread import refuse_unread
+from app.rest.camunda.unread import given, refuse_unread
 from app.rest.params import flag, sort_order, suspension_state, text, text_list, variable_conditions
 from app.rest.variables import optional_instant
 
@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from datetime import tzinfo
 
     from sqlalchemy import Select
+
+
+# The most or-queries one query gives.
+MAX_OR_QUERIES = 20
 
 
 def sorting(p: dict[str, Any], allowed: Iterable[str]) -> dict[str, bool]:
@@ -42,13 +46,63 @@ def definition_narrowing(p: dict[str, Any], zone: tzinfo, sorts: Iterable[str], 
 
 
 def variables_kept(p: dict[str, Any], name: str, services: Services, viewer: Principal,
-                   instance_of: Callable[[Any], str | None]) -> listing.Keep | None:
+                   instance_of: Callable[[Any], str | None], either: bool = False) -> listing.Keep | None:
     """Camunda's filter on a case's variables (`variables`, `processVariables`), as a keep of the rows
-    whose case has them as the viewer sees them; None when the query has none."""
+    whose case has them as the viewer sees them (in an or-query, `either`, one of them); None when the
+    query has none."""
     conditions = variable_conditions(p.get(name), name)
     if not conditions:
         return None
-    return variable_instances.holding(services, conditions_of(p, conditions), viewer, instance_of)
+    return variable_instances.holding(services, conditions_of(p, conditions, either), viewer, instance_of)
+
+
+def or_queries(p: dict[str, Any], refused: tuple[str, ...]) -> list[dict[str, Any]]:
+    """A query's orQueries: queries of their own, without what Camunda refuses in one (`refused`)."""
+    value = p.get("orQueries")
+    if value is None or value == []:
+        return []
+    if isinstance(value, str):
+        raise InvalidRequest("'orQueries' is a JSON array of queries, given in a body (POST); a query string "
+                             "cannot carry it")
+    if not isinstance(value, list) or not all(isinstance(each, dict) for each in value):
+        raise InvalidRequest("'orQueries' must be a JSON array of queries (objects)")
+    if len(value) > MAX_OR_QUERIES:
+        raise InvalidRequest(f"'orQueries' gives {len(value)} queries; at most {MAX_OR_QUERIES} are taken")
+    for each in value:
+        named = [name for name in refused if given(each.get(name))]
+        if named:
+            raise InvalidRequest(f"Invalid query usage: cannot set {named[0]} within an or-query")
+    return value
+
+
+# The filters of the process instance query, each a condition of its own in an or-query (a test
+# checks that these are all the query reads, but for its variables and their switches).
+INSTANCE_FILTERS = (
+    "processInstanceIds", "businessKey", "businessKeyLike", "processDefinitionId", "processDefinitionKey",
+    "processDefinitionKeyIn", "processDefinitionKeyNotIn", "deploymentId", "superProcessInstance",
+    "subProcessInstance", "activityIdIn", "withIncident", "incidentId", "incidentType", "incidentMessage",
+    "incidentMessageLike", "tenantIdIn", "withoutTenantId", "processDefinitionWithoutTenantId",
+    "rootProcessInstances", "leafProcessInstances", "rootProcessInstanceId", "active", "suspended")
+
+
+def instance_listing(p: dict[str, Any], services: Services, viewer: Principal
+                     ) -> tuple[Select, listing.Keep | None]:
+    """Camunda's process instance query as the rows the database finds and, where it filters on
+    variables, the keep of the cases that have them. Its orQueries each keep the cases meeting one of
+    their filters (Camunda's conjunctive normal form)."""
+    query = instance_query(p, viewer)
+    keeps = [keep for keep in (instance_kept(p, services, viewer),) if keep is not None]
+    alternatives = []
+    for nested in or_queries(p, ("orQueries", "sorting", "sortBy", "sortOrder")):
+        instance_query(nested, viewer)  # read whole, so that what it gives wrong is refused by name
+        alone = [instance_query({name: nested[name]}, None) for name in INSTANCE_FILTERS if given(nested.get(name))]
+        variables = variables_kept(nested, "variables", services, viewer, lambda row: row.id, either=True)
+        if variables is None:
+            alternatives.append(alone)
+        else:
+            # Variables are read outside the database: the whole or-query is then a keep.
+            keeps.append(listing.any_kept([instances.meeting_any_kept(alone), variables]))
+    return instances.meeting_each(query, alternatives), listing.all_kept(keeps)
 
 
 def conditions_of(p: dict[str, Any], conditions: Iterable[Any], either: bool = False
@@ -73,8 +127,9 @@ def _incident(p: dict[str, Any], ids: tuple[str, ...]) -> instances.IncidentMatc
                                    message_like=text(p, "incidentMessageLike"))
 
 
-def instance_query(p: dict[str, Any], viewer: Principal) -> Select:
-    """Camunda's process instance query (GET/POST /process-instance)."""
+def instance_query(p: dict[str, Any], viewer: Principal | None) -> Select:
+    """Camunda's process instance query (GET/POST /process-instance), of the cases the viewer may read
+    (None: of every case, for a filter of an or-query, read alone)."""
     refuse_unread(p, "process-instance")
     return instances.instance_query(
         instance_ids=text_list(p.get("processInstanceIds"), "processInstanceIds"), business_key=text(p, "businessKey"),
@@ -168,8 +223,8 @@ def instance_targets(body: dict[str, Any], services: Services, viewer: Principal
     found = text_list(body.get(ids), ids)
     query = _object(body, "processInstanceQuery") if runtime else None
     if query is not None:
-        found += batches.bounded_targets(services, instance_query(query, viewer), "processInstanceQuery",
-                                         instance_kept(query, services, viewer))
+        rows, keep = instance_listing(query, services, viewer)
+        found += batches.bounded_targets(services, rows, "processInstanceQuery", keep)
     historic = _object(body, "historicProcessInstanceQuery")
     if historic is not None:
         criteria = historic_instance_filter(historic, services, viewer)

@@ -14,7 +14,7 @@ from app.errors import InvalidRequest
 from app.rest.binary import DATA_RESPONSES, named_data, uploaded
 from app.rest.camunda import queries, render
 from app.rest.camunda.forms import form_variables, rendered_form, rendered_form_answer
-from app.rest.camunda.unread import given, refuse_unread
+from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep
 from app.rest.listing import counted, listed
 from app.rest.params import (
@@ -42,10 +42,9 @@ if TYPE_CHECKING:
 
 router = ServiceRouter(prefix="/engine-rest/task", tags=["task"])
 
-# What an or-query may not give, as Camunda refuses it there; and how many a query may give.
+# What an or-query may not give, as Camunda refuses it there.
 _NOT_IN_OR_QUERY = ("orQueries", "sorting", "sortBy", "sortOrder", "withCandidateGroups", "withoutCandidateGroups",
                     "withCandidateUsers", "withoutCandidateUsers")
-MAX_OR_QUERIES = 20
 
 _LISTS = frozenset({"taskIdIn", "activityInstanceIdIn", "processInstanceIdIn", "processDefinitionKeyIn",
                     "taskDefinitionKeyIn", "candidateGroups", "assigneeIn", "tenantIdIn",
@@ -153,21 +152,7 @@ def _variables_kept(p: dict[str, Any], services: Services, viewer: Principal, ei
 
 def or_queries(p: dict[str, Any]) -> list[dict[str, Any]]:
     """The task query's orQueries: task queries of their own, without what Camunda refuses in one."""
-    value = p.get("orQueries")
-    if value is None or value == []:
-        return []
-    if isinstance(value, str):
-        raise InvalidRequest("'orQueries' is a JSON array of task queries, given in a body (POST /task); "
-                             "a query string cannot carry it")
-    if not isinstance(value, list) or not all(isinstance(each, dict) for each in value):
-        raise InvalidRequest("'orQueries' must be a JSON array of task queries (objects)")
-    if len(value) > MAX_OR_QUERIES:
-        raise InvalidRequest(f"'orQueries' gives {len(value)} queries; at most {MAX_OR_QUERIES} are taken")
-    for each in value:
-        refused = [name for name in _NOT_IN_OR_QUERY if given(each.get(name))]
-        if refused:
-            raise InvalidRequest(f"Invalid query usage: cannot set {refused[0]} within an or-query")
-    return value
+    return queries.or_queries(p, _NOT_IN_OR_QUERY)
 
 
 def _list(services: Services, viewer: Principal, params: dict[str, Any], paging: dict[str, Any]

@@ -13,7 +13,7 @@ from app.errors import InvalidRequest
 # only how variables compare or what a row carries, and those that only widen a tenant filter.
 NOT_READ: dict[str, frozenset[str]] = {
     "process-instance": frozenset({
-        "caseInstanceId", "orQueries", "subCaseInstance", "superCaseInstance"}),
+        "caseInstanceId", "subCaseInstance", "superCaseInstance"}),
     "task": frozenset({
         "assigneeExpression", "assigneeLikeExpression", "candidateGroupExpression",
         "candidateGroupsExpression", "candidateUserExpression", "caseDefinitionId", "caseDefinitionKey",

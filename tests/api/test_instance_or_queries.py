@@ -1,0 +1,95 @@
+"""Camunda's orQueries on the process instance query and on the batches a query names: a case meets
+at least one filter of each or-query besides every filter of the query itself."""
+from __future__ import annotations
+
+from app.rest.camunda import queries
+from app.rest.camunda.unread import NOT_READ
+from tests.api.test_query_filters import REVIEW, TASKS
+from tests.support.http import deploy_bytes, start
+
+EVERY = ["BK-1", "ECO-1", "ECO-2"]
+
+
+def _region(value: str) -> dict:
+    return {"name": "region", "operator": "eq", "value": value}
+
+
+def _cases(client) -> dict[str, str]:
+    """ECO-1 (zj) and ECO-2 (xj) of one procedure waiting at their review, BK-1 (xj) of another."""
+    for name, content in (("review.bpmn", REVIEW), ("tasks.bpmn", TASKS)):
+        deploy_bytes(client, name, content).raise_for_status()
+    return {key: start(client, definition, business_key=key, region=region).json()["id"]
+            for key, definition, region in (("ECO-1", "filter_review", "zj"), ("ECO-2", "filter_review", "xj"),
+                                             ("BK-1", "filter_tasks", "xj"))}
+
+
+def _found(client, body: dict) -> list[str]:
+    answer = client.post("/process-instance", json=body)
+    assert answer.status_code == 200, answer.text
+    assert client.post("/process-instance/count", json=body).json() == {"count": len(answer.json())}
+    return sorted(row["businessKey"] for row in answer.json())
+
+
+def test_an_or_query_keeps_the_cases_meeting_one_of_its_filters(client):
+    cases = _cases(client)
+    either = {"businessKey": "ECO-1", "processDefinitionKey": "filter_tasks"}
+    assert _found(client, {"orQueries": [either]}) == ["BK-1", "ECO-1"]
+    assert _found(client, {"processDefinitionKey": "filter_review", "orQueries": [either]}) == ["ECO-1"]
+    # Two or-queries: one filter of each.
+    assert _found(client, {"orQueries": [{"businessKeyLike": "ECO%", "activityIdIn": ["t_user"]},
+                                         {"businessKey": "ECO-2", "processDefinitionKey": "filter_tasks"}]}) == [
+        "BK-1", "ECO-2"]
+    # Variables: at the top every condition holds, in an or-query one does; beside other filters, either.
+    assert _found(client, {"variables": [_region("zj"), _region("xj")]}) == []
+    assert _found(client, {"orQueries": [{"variables": [_region("zj"), _region("xj")]}]}) == EVERY
+    assert _found(client, {"orQueries": [{"variables": [_region("zj")], "processDefinitionKey": "filter_tasks"}]}) == [
+        "BK-1", "ECO-1"]
+    assert _found(client, {"processDefinitionKey": "filter_review", "orQueries": [
+        {"variables": [_region("xj")], "businessKey": "none"}]}) == ["ECO-2"]
+    # An or-query that gives no filter (a name Camunda does not know is passed by) keeps every case.
+    assert _found(client, {"orQueries": [{"someClientField": 1}]}) == EVERY
+    client.put(f"/process-instance/{cases['ECO-2']}/suspended", json={"suspended": True}).raise_for_status()
+    assert _found(client, {"orQueries": [{"suspended": True, "businessKey": "ECO-1"}]}) == ["ECO-1", "ECO-2"]
+    assert _found(client, {"orQueries": [{"suspended": False, "businessKey": "ECO-1"}]}) == ["ECO-1"]
+
+
+def test_a_batch_named_by_a_query_with_or_queries_acts_on_those_cases_only(client):
+    _cases(client)
+    batch = client.post("/process-instance/suspended-async", json={"suspended": True, "processInstanceQuery": {
+        "orQueries": [{"businessKey": "ECO-1", "variables": [_region("xj")]}],
+        "processDefinitionKey": "filter_review"}})
+    assert batch.status_code == 200, batch.text
+    assert batch.json()["totalJobs"] == 2
+
+
+def test_what_an_instance_or_query_may_not_give_is_refused_by_name(client):
+    _cases(client)
+    for nested, named in (({"sortBy": "businessKey"}, "sortBy"), ({"orQueries": [{}]}, "orQueries"),
+                          ({"caseInstanceId": "case-1"}, "caseInstanceId"), ({"withIncident": "maybe"}, "withIncident"),
+                          ({"variables": [{"name": "region", "operator": "near"}]}, "variables")):
+        answer = client.post("/process-instance", json={"orQueries": [nested]})
+        assert answer.status_code == 400 and named in answer.json()["message"], (nested, answer.text)
+    answer = client.get("/process-instance", params={"orQueries": '[{"businessKey": "ECO-1"}]'})
+    assert answer.status_code == 400 and "orQueries" in answer.json()["message"]
+    assert client.post("/process-instance/count", json={"orQueries": [{}] * 21}).status_code == 400
+
+
+class _Reading(dict):
+    """A query that notes each name read from it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+
+def test_every_filter_of_the_instance_query_is_a_condition_of_its_own_in_an_or_query():
+    # A filter read by the query but missing from the list would be dropped from an or-query, which
+    # would then keep more cases than asked when it gave that filter alone.
+    query = _Reading()
+    queries.instance_query(query, None)
+    assert query.read - NOT_READ["process-instance"] - {"sortBy", "sortOrder", "sorting"} == set(
+        queries.INSTANCE_FILTERS)
