@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from app.access import permissions
@@ -20,7 +20,6 @@ from app.audit.ledger import jsonable
 from app.cases import job_log
 from app.cases.binary_variables import with_bytes
 from app.cases.hooks import Step
-from app.cases.listing import Keep
 from app.cases.projections import ACTIVE, COMPLETED, RESTARTED_FROM, TERMINATED, waiting_at
 from app.context import Services
 from app.definitions.deployments import latest_by_key
@@ -193,7 +192,8 @@ def save_run(services: Services, session: Session, instance: ProcessInstance, ru
     ended_tasks = _sync_user_tasks(services, step, result.user_tasks if active else ())
     _sync_external_tasks(session, instance, run, result.external_tasks if active else (), now)
     _sync_subscriptions(session, instance, run, result.waits if active else (), now)
-    _record_activities(session, instance, result.changes, now, user_id, ended_tasks)
+    _record_activities(session, instance, result.changes, now, user_id, ended_tasks,
+                       {task.id: task.assignee for task in result.user_tasks if active})
     _end_raised_incidents(session, instance, result.changes, now)
     for hook in services.hooks:
         hook.after_saving(services, session, instance, run, result, now, user_id)
@@ -375,9 +375,11 @@ def _end_raised_incidents(session: Session, instance: ProcessInstance, changes: 
 
 
 def _record_activities(session: Session, instance: ProcessInstance, changes: Iterable[ActivityChange],
-                       now: datetime, user_id: str | None, ended_tasks: Mapping[str, Mapping[str, Any]]) -> None:
-    """Writes the activity instances the step started and ends those it ended; an ended user task's
-    keeps what its row held (`ended_tasks`, by id), for its history."""
+                       now: datetime, user_id: str | None, ended_tasks: Mapping[str, Mapping[str, Any]],
+                       assignees: Mapping[str, str | None]) -> None:
+    """Writes the activity instances the step started and ends those it ended; an opened user task's
+    has the assignee it opened with (`assignees`, by id), an ended one's keeps what its row held
+    (`ended_tasks`, by id), for its history."""
     started, ended = [], []
     for change in changes:
         if change.started:
@@ -388,7 +390,8 @@ def _record_activities(session: Session, instance: ProcessInstance, changes: Ite
                 "activity_id": change.activity_id, "activity_name": change.activity_name,
                 "activity_type": change.activity_type,
                 "task_id": change.activity_instance_id if change.activity_type == "userTask" else None,
-                "assignee": None, "start_time": now, "end_time": now if change.ended else None,
+                "assignee": assignees.get(change.activity_instance_id), "start_time": now,
+                "end_time": now if change.ended else None,
                 "canceled": change.canceled, "sequence": instance.last_sequence, "tenant_id": instance.tenant_id})
         elif change.ended:
             ended.append(change)
@@ -703,28 +706,6 @@ def instance_query(*, instance_ids: list[str] | None = None, business_key: str |
                  for key, descending in narrowing.sorting]
     # By id after the order asked, as Camunda's default: pages and a batch's targets come the same each time.
     return query.order_by(*order, ProcessInstance.id)
-
-
-def meeting_each(query: Select, alternatives: list[list[Select]]) -> Select:
-    """The query's cases that meet, for each of Camunda's or-queries, at least one of its filters, each
-    given as the query of the cases meeting it alone (an or-query of no filter is met by every case)."""
-    return query.where(*(_one_of(each) for each in alternatives))
-
-
-def _one_of(alone: list[Select]) -> ColumnElement[bool]:
-    if not alone:
-        return true()
-    return or_(*(ProcessInstance.id.in_(each.with_only_columns(ProcessInstance.id).order_by(None))
-                 for each in alone))
-
-
-def meeting_any_kept(alone: list[Select]) -> Keep:
-    """An or-query's filters as a keep, for one that also filters on variables, which are read outside
-    the database: a case meets one of them (none, when it gives none)."""
-    def keep(session: Session, instance: ProcessInstance) -> bool:
-        return bool(alone) and bool(session.scalar(select(exists().where(ProcessInstance.id == instance.id,
-                                                                         _one_of(alone)))))
-    return keep
 
 
 def readable_instance(services: Services, instance_id: str, viewer: Principal) -> ProcessInstance:

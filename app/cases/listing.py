@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy import Select, Subquery, exists, func, literal_column, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.context import Services
@@ -49,6 +49,30 @@ def all_kept(keeps: Sequence[Keep]) -> Keep | None:
 def any_kept(keeps: Sequence[Keep]) -> Keep:
     """One keep of the rows that one keep given keeps at least."""
     return lambda session, row: any(keep(session, row) for keep in keeps)
+
+
+def meeting_each(query: Select, alternatives: Sequence[Sequence[Select]]) -> Select:
+    """The query's rows that meet, for each of Camunda's or-queries, at least one of its filters, each
+    given as a query of the rows meeting it alone (an or-query of no filter is met by every row). The
+    first column of every query names its row (its id)."""
+    key = query.selected_columns[0]
+    return query.where(*(or_(*(key.in_(select(_rows(each).c[0])) for each in alone)) if alone else true()
+                         for alone in alternatives))
+
+
+def meeting_any_kept(alone: Sequence[Select], key_of: Callable[[Any], Any]) -> Keep:
+    """An or-query's filters as a keep, for one that also filters on variables, which are read outside
+    the database: a row (named by `key_of`) meets one of them; none, when it gives none."""
+    subqueries = [_rows(each) for each in alone]
+
+    def keep(session: Session, row: Any) -> bool:
+        key = key_of(row)
+        return any(session.scalar(select(exists().where(rows.c[0] == key))) for rows in subqueries)
+    return keep
+
+
+def _rows(query: Select) -> Subquery:
+    return query.order_by(None).subquery()
 
 
 def each_kept(session: Session, query: Select, keep: Keep) -> Iterator[Any]:

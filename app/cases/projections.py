@@ -15,7 +15,7 @@ from app.persistence.models import ActivityInstance, HistoryEvent, ProcessInstan
 ACTIVE, COMPLETED, TERMINATED = "ACTIVE", "COMPLETED", "EXTERNALLY_TERMINATED"
 ENDINGS = {"process.completed": COMPLETED, "process.deleted": TERMINATED}
 ACTIVITY_KINDS = ("activity.started", "activity.completed", "activity.canceled")
-ASSIGNMENTS = ("task.claimed", "task.unclaimed", "task.assigned")
+ASSIGNMENTS = ("task.claimed", "task.unclaimed", "task.assigned", "task.delegated", "task.resolved")
 # What a restarted case's start event names: the ended case it restarts (app.cases.restart), as
 # Camunda's historic process instance names it.
 RESTARTED_FROM = "restartedProcessInstanceId"
@@ -34,15 +34,18 @@ def first_mismatch(session: Session, instance: ProcessInstance, events: Sequence
     tasks: dict[str | None, dict[str, Any]] = {}
     for event in events:
         if event.kind in ACTIVITY_KINDS:
-            # An activity that starts and ends in one step has only its end event.
+            # An activity that starts and ends in one step has only its end event; a user task's has
+            # the assignee its task opened with.
             activity = activities.setdefault(event.task_id, {
                 "activity": event.activity_id, "start time": event.occurred_at, "end time": None,
-                "canceled": False, "assignee": None})
+                "canceled": False, "assignee": tasks.get(event.task_id, {}).get("assignee")})
             if event.kind != "activity.started":
                 activity.update({"end time": event.occurred_at, "canceled": event.kind == "activity.canceled"})
                 tasks.pop(event.task_id, None)
         elif event.kind == "task.created":
             tasks[event.task_id] = {"activity": event.activity_id, "assignee": event.payload.get("assignee")}
+            if event.task_id in activities:
+                activities[event.task_id]["assignee"] = event.payload.get("assignee")
             if "name" in event.payload:  # recorded since revision 0012
                 tasks[event.task_id]["name"] = event.payload["name"]
         elif event.kind in ASSIGNMENTS:

@@ -1,9 +1,11 @@
-"""Camunda's orQueries on the process instance query and on the batches a query names: a case meets
-at least one filter of each or-query besides every filter of the query itself."""
+"""Camunda's orQueries on the process instance queries, runtime and historic, on the historic task
+query and on the batches a query names: a row meets at least one filter of each or-query besides every
+filter of the query itself."""
 from __future__ import annotations
 
-from app.rest.camunda import queries
+from app.rest.camunda import history, queries
 from app.rest.camunda.unread import NOT_READ
+from app.settings import Settings
 from tests.api.test_query_filters import REVIEW, TASKS
 from tests.support.http import deploy_bytes, start
 
@@ -86,10 +88,55 @@ class _Reading(dict):
         return super().get(key, default)
 
 
-def test_every_filter_of_the_instance_query_is_a_condition_of_its_own_in_an_or_query():
-    # A filter read by the query but missing from the list would be dropped from an or-query, which
-    # would then keep more cases than asked when it gave that filter alone.
-    query = _Reading()
-    queries.instance_query(query, None)
-    assert query.read - NOT_READ["process-instance"] - {"sortBy", "sortOrder", "sorting"} == set(
-        queries.INSTANCE_FILTERS)
+class _Services:
+    settings = Settings(database_url="sqlite://")
+
+
+def test_every_filter_of_the_queries_is_a_condition_of_its_own_in_an_or_query():
+    # A filter read by a query but missing from its list would be dropped from an or-query, which would
+    # then keep more rows than asked when it gave that filter alone.
+    for name, read, filters in (
+            ("process-instance", lambda query: queries.instance_query(query, None), queries.INSTANCE_FILTERS),
+            ("history/process-instance", lambda query: queries.historic_instance_filter(query, _Services(), None),
+             queries.HISTORIC_INSTANCE_FILTERS),
+            ("history/task", lambda query: history._task_filter(query, _Services(), None),
+             history.HISTORIC_TASK_FILTERS)):
+        query = _Reading()
+        read(query)
+        assert query.read - NOT_READ[name] - {"sortBy", "sortOrder", "sorting"} == set(filters), name
+        assert len(filters) == len(set(filters)), name
+
+
+def test_historic_or_queries_keep_the_cases_and_tasks_meeting_one_of_their_filters(client):
+    cases = _cases(client)
+    client.delete(f"/process-instance/{cases['ECO-2']}").raise_for_status()
+
+    def found(path: str, body: dict) -> list[str]:
+        answer = client.post(path, json=body)
+        assert answer.status_code == 200, answer.text
+        assert client.post(f"{path}/count", json=body).json() == {"count": len(answer.json())}
+        return sorted(row.get("businessKey") or row.get("taskDefinitionKey") for row in answer.json())
+
+    instances = "/history/process-instance"
+    assert found(instances, {"orQueries": [{"finished": True, "processInstanceBusinessKey": "ECO-1"}]}) == [
+        "ECO-1", "ECO-2"]
+    assert found(instances, {"processDefinitionKey": "filter_review", "orQueries": [
+        {"finished": True, "processInstanceBusinessKey": "BK-1"}]}) == ["ECO-2"]
+    assert found(instances, {"orQueries": [{"variables": [_region("zj")], "processDefinitionKey": "filter_tasks"}]}
+                 ) == ["BK-1", "ECO-1"]
+    tasks = "/history/task"
+    assert found(tasks, {"orQueries": [{"taskAssignee": "wang", "taskName": "初审"}]}) == [
+        "review", "review", "t_assigned"]
+    assert found(tasks, {"processFinished": True, "orQueries": [{"taskAssignee": "wang", "taskName": "初审"}]}) == [
+        "review"]
+    assert found(tasks, {"orQueries": [{"processVariables": [_region("zj")], "taskDefinitionKey": "t_user"}]}) == [
+        "review", "t_user"]
+    for path, nested in ((instances, {"sortBy": "startTime"}), (tasks, {"withCandidateGroups": True}),
+                         (tasks, {"orQueries": [{}]})):
+        answer = client.post(path, json={"orQueries": [nested]})
+        assert answer.status_code == 400 and next(iter(nested)) in answer.json()["message"], (path, answer.text)
+    # A batch named by a historic query with or-queries acts on those cases only.
+    batch = client.post("/process-instance/delete", json={"deleteReason": "合并办理", "historicProcessInstanceQuery": {
+        "unfinished": True, "orQueries": [{"processInstanceBusinessKey": "ECO-1", "variables": [_region("xj")]}]}})
+    assert batch.status_code == 200, batch.text
+    assert batch.json()["totalJobs"] == 2

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request, Response
 
@@ -17,6 +17,9 @@ from app.rest.params import flag, integer, query_dict, text, text_list
 from app.rest.routing import ServiceRouter
 from app.rest.variables import optional_instant
 
+if TYPE_CHECKING:
+    from sqlalchemy import Select
+
 router = ServiceRouter(prefix="/engine-rest/history", tags=["history"])
 _DURATION, _COUNT = "duration", "count"
 # Deleting history is for administrators, as Camunda's DELETE_HISTORY permission.
@@ -25,10 +28,9 @@ _DELETE_HISTORY = role(permission="DELETE_HISTORY", resource_type="ProcessDefini
 
 def _instances(services: Services, viewer: Principal, params: dict[str, Any],
                paging: dict[str, Any]) -> list[dict[str, Any]]:
-    query = history.historic_instance_query(queries.historic_instance_filter(params, services, viewer))
+    query, keep = queries.historic_instance_listing(params, services, viewer)
     zone = services.settings.zone
-    return listed(services, query, paging, lambda row: render.historic_instance(row[0], row[1], row[2], zone),
-                  queries.historic_instance_kept(params, services, viewer))
+    return listed(services, query, paging, lambda row: render.historic_instance(row[0], row[1], row[2], zone), keep)
 
 
 _INSTANCE_LISTS = frozenset({"processInstanceIds", "processDefinitionKeyIn", "tenantIdIn", "incidentIdIn",
@@ -50,19 +52,13 @@ def query_historic_instances(request: Request, services: ServicesDep, viewer: Pr
 
 @router.get("/process-instance/count")
 def count_historic_instances(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    params = query_dict(request, _INSTANCE_LISTS)
-    criteria = queries.historic_instance_filter(params, services, viewer)
-    return counted(services, history.historic_instance_query(criteria),
-                   queries.historic_instance_kept(params, services, viewer))
+    return counted(services, *queries.historic_instance_listing(query_dict(request, _INSTANCE_LISTS), services, viewer))
 
 
 @router.post("/process-instance/count")
 def count_historic_instances_by_body(services: ServicesDep, viewer: PrincipalDep,
                                      body: JsonBody = None) -> dict[str, int]:
-    body = body or {}
-    criteria = queries.historic_instance_filter(body, services, viewer)
-    return counted(services, history.historic_instance_query(criteria),
-                   queries.historic_instance_kept(body, services, viewer))
+    return counted(services, *queries.historic_instance_listing(body or {}, services, viewer))
 
 
 _REPORT_LISTS = frozenset({"processDefinitionIdIn", "processDefinitionKeyIn"})
@@ -221,7 +217,7 @@ _TASK_LISTS = frozenset({"taskDefinitionKeyIn", "tenantIdIn", "processInstanceBu
                          "activityInstanceIdIn"})
 
 
-def _task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> history.ActivityFilter:
+def _task_filter(p: dict[str, Any], services: Services, viewer: Principal | None) -> history.ActivityFilter:
     """Camunda's historic task query; null and unknown keys (clients send the whole schema) mean no filter."""
     refuse_unread(p, "history/task")
     zone = services.settings.zone
@@ -264,16 +260,37 @@ def _task_filter(p: dict[str, Any], services: Services, viewer: Principal) -> hi
         sort_desc=queries.sorting(p, history.TASK_SORT))
 
 
+# The filters of the historic task query, each a condition of its own in an or-query (a test checks
+# that these are all the query reads, but for its variables and their switches).
+HISTORIC_TASK_FILTERS = (
+    "taskId", "taskParentTaskId", "processInstanceId", "processInstanceBusinessKey", "processInstanceBusinessKeyIn",
+    "processInstanceBusinessKeyLike", "executionId", "activityInstanceIdIn", "processDefinitionId",
+    "processDefinitionKey", "processDefinitionName", "taskName", "taskNameLike", "taskDescription",
+    "taskDescriptionLike", "taskDefinitionKey", "taskDefinitionKeyIn", "taskDeleteReason", "taskDeleteReasonLike",
+    "taskAssignee", "taskAssigneeLike", "taskOwner", "taskOwnerLike", "taskPriority", "assigned", "unassigned",
+    "finished", "unfinished", "processFinished", "processUnfinished", "taskDueDate", "taskDueDateBefore",
+    "taskDueDateAfter", "withoutTaskDueDate", "taskFollowUpDate", "taskFollowUpDateBefore", "taskFollowUpDateAfter",
+    "tenantIdIn", "withoutTenantId", "startedBefore", "startedAfter", "finishedBefore", "finishedAfter",
+    "rootProcessInstanceId")
+
+
+def _task_listing(p: dict[str, Any], services: Services, viewer: Principal) -> tuple[Select, listing.Keep | None]:
+    """The historic task query and its processVariables (of the tasks' cases, as they are or ended),
+    with its orQueries."""
+    def of_case(query: dict[str, Any], either: bool) -> listing.Keep | None:
+        return queries.variables_kept(query, "processVariables", services, viewer,
+                                      lambda row: row.process_instance_id, either=either)
+    return queries.with_or_queries(
+        p, history.historic_task_query(_task_filter(p, services, viewer)), of_case(p, False),
+        filters=HISTORIC_TASK_FILTERS, variables=lambda nested: of_case(nested, True), key_of=lambda row: row.id,
+        read=lambda alone: history.historic_task_query(_task_filter(alone, services, None)))
+
+
 def _tasks(services: Services, viewer: Principal, params: dict[str, Any],
            paging: dict[str, Any]) -> list[dict[str, Any]]:
     zone = services.settings.zone
-    return listed(services, history.historic_task_query(_task_filter(params, services, viewer)), paging,
-                  lambda row: render.historic_task(row, zone), _task_kept(params, services, viewer))
-
-
-def _task_kept(params: dict[str, Any], services: Services, viewer: Principal) -> listing.Keep | None:
-    """The historic task query's processVariables: of the tasks' cases, as they are or ended."""
-    return queries.variables_kept(params, "processVariables", services, viewer, lambda row: row.process_instance_id)
+    query, keep = _task_listing(params, services, viewer)
+    return listed(services, query, paging, lambda row: render.historic_task(row, zone), keep)
 
 
 @router.get("/task", summary="User tasks of running and ended instances, open or done")
@@ -290,16 +307,12 @@ def query_historic_tasks(request: Request, services: ServicesDep, viewer: Princi
 
 @router.get("/task/count")
 def count_historic_tasks(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
-    params = query_dict(request, _TASK_LISTS)
-    return counted(services, history.historic_task_query(_task_filter(params, services, viewer)),
-                   _task_kept(params, services, viewer))
+    return counted(services, *_task_listing(query_dict(request, _TASK_LISTS), services, viewer))
 
 
 @router.post("/task/count")
 def count_historic_tasks_by_body(services: ServicesDep, viewer: PrincipalDep, body: JsonBody = None) -> dict[str, int]:
-    body = body or {}
-    return counted(services, history.historic_task_query(_task_filter(body, services, viewer)),
-                   _task_kept(body, services, viewer))
+    return counted(services, *_task_listing(body or {}, services, viewer))
 
 
 @router.get("/task/report", summary="Completed user tasks counted by task name or by procedure "

@@ -75,34 +75,71 @@ def or_queries(p: dict[str, Any], refused: tuple[str, ...]) -> list[dict[str, An
     return value
 
 
-# The filters of the process instance query, each a condition of its own in an or-query (a test
-# checks that these are all the query reads, but for its variables and their switches).
+# What an or-query may not give, as Camunda refuses it there (the task query refuses more).
+_NOT_IN_OR_QUERY = ("orQueries", "sorting", "sortBy", "sortOrder")
+# The filters of the process instance queries, each a condition of its own in an or-query (a test
+# checks that these are all each query reads, but for its variables and their switches).
 INSTANCE_FILTERS = (
     "processInstanceIds", "businessKey", "businessKeyLike", "processDefinitionId", "processDefinitionKey",
     "processDefinitionKeyIn", "processDefinitionKeyNotIn", "deploymentId", "superProcessInstance",
     "subProcessInstance", "activityIdIn", "withIncident", "incidentId", "incidentType", "incidentMessage",
     "incidentMessageLike", "tenantIdIn", "withoutTenantId", "processDefinitionWithoutTenantId",
     "rootProcessInstances", "leafProcessInstances", "rootProcessInstanceId", "active", "suspended")
+HISTORIC_INSTANCE_FILTERS = (
+    "processInstanceId", "processInstanceIds", "processInstanceIdNotIn", "processInstanceBusinessKey",
+    "processInstanceBusinessKeyIn", "processInstanceBusinessKeyLike", "processDefinitionId", "processDefinitionKey",
+    "processDefinitionKeyIn", "processDefinitionKeyNotIn", "processDefinitionName", "processDefinitionNameLike",
+    "finished", "unfinished", "finishedBefore", "finishedAfter", "startedBefore", "startedAfter", "startedBy",
+    "state", "active", "suspended", "completed", "externallyTerminated", "internallyTerminated", "tenantIdIn",
+    "withoutTenantId", "superProcessInstanceId", "subProcessInstanceId", "rootProcessInstances",
+    "rootProcessInstanceId", "withIncidents", "withRootIncidents", "incidentStatus", "incidentIdIn", "incidentType",
+    "incidentMessage", "incidentMessageLike", "activityIdIn", "activeActivityIdIn", "executedActivityIdIn",
+    "executedActivityAfter", "executedActivityBefore", "executedJobAfter", "executedJobBefore", "withJobsRetrying")
+
+
+def with_or_queries(p: dict[str, Any], query: Select, keep: listing.Keep | None, *, filters: tuple[str, ...],
+                    read: Callable[[dict[str, Any]], Select],
+                    variables: Callable[[dict[str, Any]], listing.Keep | None],
+                    key_of: Callable[[Any], Any]) -> tuple[Select, listing.Keep | None]:
+    """A query (its rows, and its keep of those whose variables it names) with its orQueries: each
+    keeps the rows meeting one of its filters (Camunda's conjunctive normal form). Each filter of an
+    or-query is read alone (`read`: the query of every row meeting it), its variable conditions one
+    by one (`variables`)."""
+    keeps = [keep] if keep is not None else []
+    alternatives = []
+    for nested in or_queries(p, _NOT_IN_OR_QUERY):
+        read(nested)  # whole, so that what it gives wrong is refused by name
+        alone = [read({name: nested[name]}) for name in filters if given(nested.get(name))]
+        either = variables(nested)
+        if either is None:
+            alternatives.append(alone)
+        else:
+            # Variables are read outside the database: the whole or-query is then a keep.
+            keeps.append(listing.any_kept([listing.meeting_any_kept(alone, key_of), either]))
+    return listing.meeting_each(query, alternatives), listing.all_kept(keeps)
 
 
 def instance_listing(p: dict[str, Any], services: Services, viewer: Principal
                      ) -> tuple[Select, listing.Keep | None]:
     """Camunda's process instance query as the rows the database finds and, where it filters on
-    variables, the keep of the cases that have them. Its orQueries each keep the cases meeting one of
-    their filters (Camunda's conjunctive normal form)."""
-    query = instance_query(p, viewer)
-    keeps = [keep for keep in (instance_kept(p, services, viewer),) if keep is not None]
-    alternatives = []
-    for nested in or_queries(p, ("orQueries", "sorting", "sortBy", "sortOrder")):
-        instance_query(nested, viewer)  # read whole, so that what it gives wrong is refused by name
-        alone = [instance_query({name: nested[name]}, None) for name in INSTANCE_FILTERS if given(nested.get(name))]
-        variables = variables_kept(nested, "variables", services, viewer, lambda row: row.id, either=True)
-        if variables is None:
-            alternatives.append(alone)
-        else:
-            # Variables are read outside the database: the whole or-query is then a keep.
-            keeps.append(listing.any_kept([instances.meeting_any_kept(alone), variables]))
-    return instances.meeting_each(query, alternatives), listing.all_kept(keeps)
+    variables, the keep of the cases that have them; with its orQueries."""
+    return with_or_queries(
+        p, instance_query(p, viewer), instance_kept(p, services, viewer), filters=INSTANCE_FILTERS,
+        read=lambda alone: instance_query(alone, None), key_of=lambda row: row.id,
+        variables=lambda nested: variables_kept(nested, "variables", services, viewer, lambda row: row.id,
+                                                either=True))
+
+
+def historic_instance_listing(p: dict[str, Any], services: Services, viewer: Principal
+                              ) -> tuple[Select, listing.Keep | None]:
+    """Camunda's historic process instance query, as `instance_listing` reads the runtime one."""
+    return with_or_queries(
+        p, history.historic_instance_query(historic_instance_filter(p, services, viewer)),
+        historic_instance_kept(p, services, viewer), filters=HISTORIC_INSTANCE_FILTERS,
+        read=lambda alone: history.historic_instance_query(historic_instance_filter(alone, services, None)),
+        key_of=lambda row: row[0].id,
+        variables=lambda nested: variables_kept(nested, "variables", services, viewer, lambda row: row[0].id,
+                                                either=True))
 
 
 def conditions_of(p: dict[str, Any], conditions: Iterable[Any], either: bool = False
@@ -155,7 +192,8 @@ def instance_query(p: dict[str, Any], viewer: Principal | None) -> Select:
             sorting=tuple((key, order == "desc") for key, order in sort_order(p, instances.INSTANCE_SORTS))))
 
 
-def historic_instance_filter(p: dict[str, Any], services: Services, viewer: Principal) -> history.InstanceFilter:
+def historic_instance_filter(p: dict[str, Any], services: Services, viewer: Principal | None
+                             ) -> history.InstanceFilter:
     """Camunda's historic process instance query (GET/POST /history/process-instance)."""
     refuse_unread(p, "history/process-instance")
     zone = services.settings.zone
@@ -227,8 +265,6 @@ def instance_targets(body: dict[str, Any], services: Services, viewer: Principal
         found += batches.bounded_targets(services, rows, "processInstanceQuery", keep)
     historic = _object(body, "historicProcessInstanceQuery")
     if historic is not None:
-        criteria = historic_instance_filter(historic, services, viewer)
-        found += batches.bounded_targets(services, history.historic_instance_query(criteria),
-                                         "historicProcessInstanceQuery", historic_instance_kept(historic, services,
-                                                                                                viewer))
+        rows, keep = historic_instance_listing(historic, services, viewer)
+        found += batches.bounded_targets(services, rows, "historicProcessInstanceQuery", keep)
     return found

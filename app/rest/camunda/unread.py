@@ -29,10 +29,10 @@ NOT_READ: dict[str, frozenset[str]] = {
     "variable-instance": frozenset({
         "batchIdIn", "caseExecutionIdIn", "caseInstanceIdIn"}),
     "history/process-instance": frozenset({
-        "caseInstanceId", "orQueries", "subCaseInstanceId", "superCaseInstanceId"}),
+        "caseInstanceId", "subCaseInstanceId", "superCaseInstanceId"}),
     "history/task": frozenset({
         "caseDefinitionId", "caseDefinitionKey", "caseDefinitionName", "caseExecutionId", "caseInstanceId",
-        "orQueries", "taskHadCandidateGroup", "taskHadCandidateUser", "taskInvolvedGroup", "taskInvolvedUser",
+        "taskHadCandidateGroup", "taskHadCandidateUser", "taskInvolvedGroup", "taskInvolvedUser",
         "taskVariables", "withCandidateGroups", "withoutCandidateGroups"}),
     "history/variable-instance": frozenset({
         "caseActivityIdIn", "caseExecutionIdIn", "caseInstanceId"}),
