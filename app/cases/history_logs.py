@@ -38,6 +38,7 @@ from app.cases.instances import (
     EXTERNAL_TASK_DELETED,
     EXTERNAL_TASK_FAILED,
 )
+from app.cases.listing import Keep
 from app.cases.variable_instances import variable_id
 from app.engine import revived
 from app.errors import NotFoundByQuery
@@ -316,6 +317,60 @@ def _identity_link_rows(session: Session, c: IdentityLinkFilter) -> list[LogRow]
             if c.matches(row):
                 rows.append(row)
     return rows
+
+
+@dataclass(frozen=True)
+class OfferFilter:
+    """The historic task query's filters on whom a task was offered to or who took part in it, over its
+    identity links as the log above shows them (any link ever added or deleted): Camunda's
+    taskHadCandidateUser, taskHadCandidateGroup, taskInvolvedUser (a link of any type naming the
+    user), taskInvolvedGroup, withCandidateGroups and withoutCandidateGroups. All given must hold,
+    or in an or-query (`either`) one."""
+
+    had_candidate_user: str | None = None
+    had_candidate_group: str | None = None
+    involved_user: str | None = None
+    involved_group: str | None = None
+    with_candidate_groups: bool = False
+    without_candidate_groups: bool = False
+    either: bool = False
+
+    def given(self) -> bool:
+        return any((self.had_candidate_user, self.had_candidate_group, self.involved_user, self.involved_group,
+                    self.with_candidate_groups, self.without_candidate_groups))
+
+    def holds(self, links: list[dict[str, Any]]) -> bool:
+        candidates = [link for link in links if link["type"] == "candidate"]
+        offered_to_group = any(link["groupId"] is not None for link in candidates)
+        wanted = [(self.had_candidate_user, lambda: any(link["userId"] == self.had_candidate_user
+                                                        for link in candidates)),
+                  (self.had_candidate_group, lambda: any(link["groupId"] == self.had_candidate_group
+                                                         for link in candidates)),
+                  (self.involved_user, lambda: any(link["userId"] == self.involved_user for link in links)),
+                  (self.involved_group, lambda: any(link["groupId"] == self.involved_group for link in links)),
+                  (self.with_candidate_groups, lambda: offered_to_group),
+                  (self.without_candidate_groups, lambda: not offered_to_group)]
+        met = [test() for value, test in wanted if value]
+        return any(met) if self.either else all(met)
+
+
+def offers_kept(c: OfferFilter) -> Keep:
+    """A keep of the historic tasks whose identity links meet the filter, each case's read once. A
+    standalone task's offers are in the administrative history, not in the log: it has none here."""
+    links: dict[str, list[dict[str, Any]]] = {}
+    read: set[str] = set()
+
+    def keep(session: Session, task: Any) -> bool:
+        instance_id = task.process_instance_id
+        if instance_id is not None and instance_id not in read:
+            read.add(instance_id)
+            walk = _TaskLinks()
+            for event in session.scalars(select(HistoryEvent).where(
+                    HistoryEvent.process_instance_id == instance_id, HistoryEvent.kind.in_(IDENTITY_LINK_KINDS))
+                    .order_by(HistoryEvent.sequence)):
+                links.setdefault(event.task_id or "", []).extend(walk.links(event))
+        return c.holds(links.get(task.id, []))
+    return keep
 
 
 def identity_links(services: Services, c: IdentityLinkFilter, page: Page) -> list[LogRow]:

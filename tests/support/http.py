@@ -48,3 +48,15 @@ def as_user(service: RunningService, user: str | None) -> httpx.Client:
     """A client signed in as `user` (password `<user>-password`), or anonymous for None."""
     auth = (user, f"{user}-password") if user else None
     return httpx.Client(base_url=f"{service.base_url}/engine-rest", auth=auth, timeout=30)
+
+
+def listed(client, path: str, method: str = "GET", **criteria) -> list[dict]:
+    """The rows a Camunda list query answers (its criteria in the query string, or in a POST body),
+    checked against what its /count answers for the same criteria."""
+    if method == "GET":
+        answer, counted = client.get(path, params=criteria), client.get(f"{path}/count", params=criteria)
+    else:
+        answer, counted = client.post(path, json=criteria), client.post(f"{path}/count", json=criteria)
+    assert answer.status_code == 200, answer.text
+    assert counted.json() == {"count": len(answer.json())}, counted.text
+    return answer.json()

@@ -6,7 +6,7 @@ from fastapi import Request, Response
 
 from app.access.accounts import Principal
 from app.audit import removal
-from app.cases import batches, history, listing, operation_annotations, reports
+from app.cases import batches, history, history_logs, listing, operation_annotations, reports
 from app.context import Services
 from app.errors import BadUserRequest, InvalidRequest
 from app.rest.camunda import queries, render
@@ -274,15 +274,28 @@ HISTORIC_TASK_FILTERS = (
     "rootProcessInstanceId")
 
 
+def _offers_kept(p: dict[str, Any], either: bool) -> listing.Keep | None:
+    """The historic task query's filters on whom a task was offered to or who took part in it."""
+    offers = history_logs.OfferFilter(
+        had_candidate_user=text(p, "taskHadCandidateUser"), had_candidate_group=text(p, "taskHadCandidateGroup"),
+        involved_user=text(p, "taskInvolvedUser"), involved_group=text(p, "taskInvolvedGroup"),
+        with_candidate_groups=flag(p.get("withCandidateGroups"), "withCandidateGroups"),
+        without_candidate_groups=flag(p.get("withoutCandidateGroups"), "withoutCandidateGroups"), either=either)
+    return history_logs.offers_kept(offers) if offers.given() else None
+
+
 def _task_listing(p: dict[str, Any], services: Services, viewer: Principal) -> tuple[Select, listing.Keep | None]:
-    """The historic task query and its processVariables (of the tasks' cases, as they are or ended),
-    with its orQueries."""
+    """The historic task query, its processVariables (of the tasks' cases, as they are or ended) and
+    its filters on whom a task was offered to, with its orQueries."""
     def of_case(query: dict[str, Any], either: bool) -> listing.Keep | None:
-        return queries.variables_kept(query, "processVariables", services, viewer,
-                                      lambda row: row.process_instance_id, either=either)
+        found = [keep for keep in (queries.variables_kept(query, "processVariables", services, viewer,
+                                                          lambda row: row.process_instance_id, either=either),
+                                   _offers_kept(query, either)) if keep is not None]
+        return (listing.any_kept(found) if either else listing.all_kept(found)) if found else None
     return queries.with_or_queries(
         p, history.historic_task_query(_task_filter(p, services, viewer)), of_case(p, False),
         filters=HISTORIC_TASK_FILTERS, variables=lambda nested: of_case(nested, True), key_of=lambda row: row.id,
+        refused=(*queries.NOT_IN_OR_QUERY, "withCandidateGroups", "withoutCandidateGroups"),
         read=lambda alone: history.historic_task_query(_task_filter(alone, services, None)))
 
 

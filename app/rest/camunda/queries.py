@@ -76,7 +76,7 @@ def or_queries(p: dict[str, Any], refused: tuple[str, ...]) -> list[dict[str, An
 
 
 # What an or-query may not give, as Camunda refuses it there (the task query refuses more).
-_NOT_IN_OR_QUERY = ("orQueries", "sorting", "sortBy", "sortOrder")
+NOT_IN_OR_QUERY = ("orQueries", "sorting", "sortBy", "sortOrder")
 # The filters of the process instance queries, each a condition of its own in an or-query (a test
 # checks that these are all each query reads, but for its variables and their switches).
 INSTANCE_FILTERS = (
@@ -100,14 +100,15 @@ HISTORIC_INSTANCE_FILTERS = (
 def with_or_queries(p: dict[str, Any], query: Select, keep: listing.Keep | None, *, filters: tuple[str, ...],
                     read: Callable[[dict[str, Any]], Select],
                     variables: Callable[[dict[str, Any]], listing.Keep | None],
-                    key_of: Callable[[Any], Any]) -> tuple[Select, listing.Keep | None]:
-    """A query (its rows, and its keep of those whose variables it names) with its orQueries: each
-    keeps the rows meeting one of its filters (Camunda's conjunctive normal form). Each filter of an
-    or-query is read alone (`read`: the query of every row meeting it), its variable conditions one
-    by one (`variables`)."""
+                    key_of: Callable[[Any], Any], refused: tuple[str, ...] = NOT_IN_OR_QUERY
+                    ) -> tuple[Select, listing.Keep | None]:
+    """A query (its rows, and its keep of those meeting what is read outside the database: variables,
+    and what else `variables` reads) with its orQueries: each keeps the rows meeting one of its filters
+    (Camunda's conjunctive normal form). Each filter of an or-query is read alone (`read`: the query of
+    every row meeting it), its conditions read outside the database one by one (`variables`)."""
     keeps = [keep] if keep is not None else []
     alternatives = []
-    for nested in or_queries(p, _NOT_IN_OR_QUERY):
+    for nested in or_queries(p, refused):
         read(nested)  # whole, so that what it gives wrong is refused by name
         alone = [read({name: nested[name]}) for name in filters if given(nested.get(name))]
         either = variables(nested)

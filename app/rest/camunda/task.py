@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 router = ServiceRouter(prefix="/engine-rest/task", tags=["task"])
 
 # What an or-query may not give, as Camunda refuses it there.
-_NOT_IN_OR_QUERY = ("orQueries", "sorting", "sortBy", "sortOrder", "withCandidateGroups", "withoutCandidateGroups",
-                    "withCandidateUsers", "withoutCandidateUsers")
+_NOT_IN_OR_QUERY = (*queries.NOT_IN_OR_QUERY, "withCandidateGroups", "withoutCandidateGroups", "withCandidateUsers",
+                    "withoutCandidateUsers")
 
 _LISTS = frozenset({"taskIdIn", "activityInstanceIdIn", "processInstanceIdIn", "processDefinitionKeyIn",
                     "taskDefinitionKeyIn", "candidateGroups", "assigneeIn", "tenantIdIn",

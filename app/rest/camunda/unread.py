@@ -32,8 +32,7 @@ NOT_READ: dict[str, frozenset[str]] = {
         "caseInstanceId", "subCaseInstanceId", "superCaseInstanceId"}),
     "history/task": frozenset({
         "caseDefinitionId", "caseDefinitionKey", "caseDefinitionName", "caseExecutionId", "caseInstanceId",
-        "taskHadCandidateGroup", "taskHadCandidateUser", "taskInvolvedGroup", "taskInvolvedUser",
-        "taskVariables", "withCandidateGroups", "withoutCandidateGroups"}),
+        "taskVariables"}),
     "history/variable-instance": frozenset({
         "caseActivityIdIn", "caseExecutionIdIn", "caseInstanceId"}),
     "process-definition": frozenset({
