@@ -66,12 +66,17 @@ def require_task_work(session: Session, principal: Principal, task: UserTask, pe
     raise denied(principal, permission, "Task", task.id)
 
 
-def require_start(principal: Principal, model: ProcessModel, definition_id: str) -> None:
+def may_start(principal: Principal, model: ProcessModel) -> bool:
+    """Whether the principal may start the process: its candidate starters name them or one of their
+    groups, or it names none; administrators start any."""
     starters_named = model.starter_groups or model.starter_users
-    if (not starters_named or is_administrator(principal) or principal.user_id in model.starter_users
-            or principal.groups & set(model.starter_groups)):
-        return
-    raise denied(principal, "CREATE_INSTANCE", "ProcessDefinition", definition_id)
+    return bool(not starters_named or is_administrator(principal) or principal.user_id in model.starter_users
+                or principal.groups & set(model.starter_groups))
+
+
+def require_start(principal: Principal, model: ProcessModel, definition_id: str) -> None:
+    if not may_start(principal, model):
+        raise denied(principal, "CREATE_INSTANCE", "ProcessDefinition", definition_id)
 
 
 # --- reading -------------------------------------------------------------------------------------

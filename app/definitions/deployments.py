@@ -10,8 +10,11 @@ from typing import Any, NoReturn
 from sqlalchemy import ColumnElement, Select, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.access import permissions
+from app.access.accounts import Principal, stored_principal
 from app.audit import ledger
 from app.cases import job_log
+from app.cases.listing import Keep
 from app.context import Services
 from app.definitions import decisions
 from app.engine import (
@@ -141,6 +144,7 @@ def _new_version(session: Session, deployment: Deployment, model: ProcessModel,
         history_time_to_live=model.history_time_to_live,
         tenant_id=tenant_id,
         suspended=False,
+        startable_in_tasklist=model.startable_in_tasklist,
     )
     session.add(definition)
     return definition
@@ -239,12 +243,33 @@ def resources_of(session: Session, deployment_id: str) -> list[DeploymentResourc
 DEFINITION_SORTS = definition_sorts(ProcessDefinition)
 
 
+def starters_kept(services: Services, *, named_user: str | None, caller: Principal | None) -> Keep | None:
+    """Camunda's startableBy (the versions whose candidate starters name the user or one of the user's
+    groups, as Camunda's identity links do) and startablePermissionCheck (those the caller may start),
+    read from each version's model; None when neither is asked."""
+    if named_user is None and caller is None:
+        return None
+    groups: dict[str, frozenset[str]] = {}
+
+    def keep(session: Session, definition: ProcessDefinition) -> bool:
+        model = services.models.get(session, definition.id)
+        if named_user is not None:
+            if named_user not in groups:
+                groups[named_user] = stored_principal(session, named_user).groups
+            if named_user not in model.starter_users and not groups[named_user] & set(model.starter_groups):
+                return False
+        return caller is None or permissions.may_start(caller, model)
+    return keep
+
+
 def definition_query(*, ids: list[str] | None = None, key: str | None = None, keys: list[str] | None = None,
                      latest_version: bool = False,
                      deployment_id: str | None = None, name: str | None = None,
-                     version: int | None = None, suspended: bool | None = None,
+                     version: int | None = None, suspended: bool | None = None, startable: bool | None = None,
                      narrowing: DefinitionNarrowing | None = None, incident: IncidentMatch | None = None) -> Select:
     query = select(ProcessDefinition)
+    if startable is not None:  # Camunda's startableInTasklist (True) and notStartableInTasklist (False)
+        query = query.where(ProcessDefinition.startable_in_tasklist.is_(startable))
     if ids:
         query = query.where(ProcessDefinition.id.in_(ids))
     if key is not None:

@@ -178,6 +178,8 @@ class ProcessModel:
     # camunda:candidateStarterGroups / candidateStarterUsers: who may start it (nobody named: anyone).
     starter_groups: tuple[str, ...] = ()
     starter_users: tuple[str, ...] = ()
+    # camunda:isStartableInTasklist: whether a task list offers to start it (only "true" is, as Camunda reads it).
+    startable_in_tasklist: bool = True
     # Each sequence flow of the process and its embedded subprocesses: id → (source, target).
     flows: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     # Each call activity of the process and its embedded subprocesses: what it calls, how it binds.

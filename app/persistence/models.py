@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -96,6 +97,8 @@ class ProcessDefinition(Base):
     history_time_to_live: Mapped[int | None] = mapped_column(Integer)
     tenant_id: Mapped[str | None] = mapped_column(String(64))
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    # camunda:isStartableInTasklist of the process (Camunda's STARTABLE_).
+    startable_in_tasklist: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class ProcessInstance(Base):

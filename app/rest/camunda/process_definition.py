@@ -33,6 +33,8 @@ from app.rest.variables import decode_variables, optional_instant
 if TYPE_CHECKING:
     from sqlalchemy import Select
 
+    from app.cases.listing import Keep
+
 router = ServiceRouter(prefix="/engine-rest/process-definition", tags=["process-definition"])
 
 _LISTS = frozenset({"processDefinitionIdIn", "keysIn", "keyIn", "tenantIdIn"})
@@ -46,6 +48,22 @@ _UPDATE = role(permission="UPDATE", resource_type="ProcessDefinition")
 _DELETE = role(DESIGNERS, permission="DELETE", resource_type="ProcessDefinition")
 
 
+def _listing(p: dict[str, Any], services: Services, viewer: Principal) -> tuple[Select, Keep | None]:
+    """The process definition query, and its keep of the versions its starter filters leave."""
+    return _query(p, services), deployments.starters_kept(
+        services, named_user=text(p, "startableBy"),
+        caller=viewer if flag(p.get("startablePermissionCheck"), "startablePermissionCheck") else None)
+
+
+def _startable(p: dict[str, Any]) -> bool | None:
+    """Camunda's startableInTasklist and notStartableInTasklist: both given, no version is both."""
+    offered = flag(p.get("startableInTasklist"), "startableInTasklist")
+    not_offered = flag(p.get("notStartableInTasklist"), "notStartableInTasklist")
+    if offered and not_offered:
+        raise InvalidRequest("startableInTasklist and notStartableInTasklist exclude each other")
+    return True if offered else False if not_offered else None
+
+
 def _query(p: dict[str, Any], services: Services) -> Select:
     refuse_unread(p, "process-definition")
     zone = services.settings.zone
@@ -57,6 +75,7 @@ def _query(p: dict[str, Any], services: Services) -> Select:
         latest_version=flag(p.get("latestVersion"), "latestVersion") or flag(p.get("latest"), "latest"),
         deployment_id=text(p, "deploymentId"),
         version=integer(p.get("version"), "version") or integer(p.get("ver"), "ver"), suspended=suspension_state(p),
+        startable=_startable(p),
         narrowing=queries.definition_narrowing(p, zone, deployments.DEFINITION_SORTS,
                                                untenanted="includeProcessDefinitionsWithoutTenantId", tag_absence=True),
         incident=deployments.IncidentMatch(
@@ -67,14 +86,15 @@ def _query(p: dict[str, Any], services: Services) -> Select:
 
 
 @router.get("")
-def list_definitions(request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+def list_definitions(request: Request, services: ServicesDep, viewer: PrincipalDep) -> list[dict[str, Any]]:
     params = query_dict(request, _LISTS)
-    return listed(services, _query(params, services), params, render.definition)
+    query, keep = _listing(params, services, viewer)
+    return listed(services, query, params, render.definition, keep)
 
 
 @router.get("/count")
-def count_definitions(request: Request, services: ServicesDep) -> dict[str, int]:
-    return counted(services, _query(query_dict(request, _LISTS), services))
+def count_definitions(request: Request, services: ServicesDep, viewer: PrincipalDep) -> dict[str, int]:
+    return counted(services, *_listing(query_dict(request, _LISTS), services, viewer))
 
 
 def _counting(request: Request) -> statistics.IncidentCounting:

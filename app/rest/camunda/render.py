@@ -60,7 +60,7 @@ def definition(row: ProcessDefinition) -> dict[str, Any]:
         "tenantId": row.tenant_id,
         "versionTag": row.version_tag,
         "historyTimeToLive": row.history_time_to_live,
-        "startableInTasklist": True,
+        "startableInTasklist": row.startable_in_tasklist,
     }
 
 

@@ -36,8 +36,7 @@ NOT_READ: dict[str, frozenset[str]] = {
     "history/variable-instance": frozenset({
         "caseActivityIdIn", "caseExecutionIdIn", "caseInstanceId"}),
     "process-definition": frozenset({
-        "category", "categoryLike", "notStartableInTasklist", "startableBy", "startableInTasklist",
-        "startablePermissionCheck"}),
+        "category", "categoryLike"}),
     "decision-definition": frozenset({
         "category", "categoryLike"}),
     "history/incident": frozenset({
