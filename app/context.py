@@ -69,26 +69,26 @@ class ParsedCache(Generic[Parsed]):
             raise NotFound(f"No {self.what} found with id '{definition_id}'")
         resources = session.execute(select(DeploymentResource.name, DeploymentResource.content)
                                     .where(DeploymentResource.deployment_id == definition.deployment_id)).all()
-        parsed = next(item for item in self._parse({name: content for name, content in resources})
+        parsed = next(item for item in self._parse({name: content for name, content in resources}, definition)
                       if item.key == definition.key)
         self.put(definition_id, parsed)
         return parsed
 
-    def _parse(self, resources: dict[str, bytes]) -> list[Parsed]:
+    def _parse(self, resources: dict[str, bytes], definition: Any) -> list[Parsed]:
         raise NotImplementedError
 
 
 class ModelCache(ParsedCache[ProcessModel]):
     definition_type, what = ProcessDefinition, "process definition"
 
-    def _parse(self, resources: dict[str, bytes]) -> list[ProcessModel]:
-        return parse_deployment(resources, deploying=False)
+    def _parse(self, resources: dict[str, bytes], definition: ProcessDefinition) -> list[ProcessModel]:
+        return parse_deployment(resources, deploying=False, semantics=definition.semantics)
 
 
 class DecisionCache(ParsedCache[DecisionTable]):
     definition_type, what = DecisionDefinition, "decision definition"
 
-    def _parse(self, resources: dict[str, bytes]) -> list[DecisionTable]:
+    def _parse(self, resources: dict[str, bytes], definition: DecisionDefinition) -> list[DecisionTable]:
         return parse_decision_resources(resources)
 
 

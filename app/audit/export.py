@@ -42,9 +42,11 @@ def _resource(session: Session, definition: ProcessDefinition | DecisionDefiniti
     content = session.scalars(select(DeploymentResource.content).where(
         DeploymentResource.deployment_id == definition.deployment_id,
         DeploymentResource.name == definition.resource_name)).one()
+    # A process version's rules go with its file (a file without them, exported before, ran under 1).
+    semantics = {"semantics": definition.semantics} if isinstance(definition, ProcessDefinition) else {}
     return {"id": definition.id, "key": definition.key, "version": definition.version,
             "resource": definition.resource_name, "sha256": hashlib.sha256(content).hexdigest(),
-            "content": content.decode("utf-8")}
+            "content": content.decode("utf-8"), **semantics}
 
 
 def export_case(services: Services, instance_id: str, reader: Principal) -> dict[str, Any]:

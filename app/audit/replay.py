@@ -28,6 +28,7 @@ from app.cases.projections import ACTIVATED, MIGRATED, SUSPENDED
 from app.clock import SimulatedClock
 from app.engine import (
     BLANK_OUTPUTS,
+    SEMANTICS,
     ActivityChange,
     DecisionTable,
     InstanceIdentity,
@@ -79,6 +80,16 @@ def _instruction(recorded: Mapping[str, Any], activity_instance: str | None) -> 
                        recorded.get("variables") or {})
 
 
+def _semantics(definition: Mapping[str, Any]) -> int:
+    """The rules a process version of the record ran under; a record made before they were kept names
+    none, and its versions ran under the first."""
+    semantics = definition.get("semantics", 1)
+    if not isinstance(semantics, int) or isinstance(semantics, bool) or not 1 <= semantics <= SEMANTICS:
+        raise _Diverged(None, f"process version {definition.get('id')!r} names rules this release does not "
+                              f"know ({semantics!r}); it knows 1 to {SEMANTICS}")
+    return semantics
+
+
 def _kind(change: ActivityChange) -> str:
     return "activity.canceled" if change.canceled else ("activity.completed" if change.ended else "activity.started")
 
@@ -92,7 +103,7 @@ class _Replay:
         resources = {d["resource"]: d["content"].encode("utf-8") for d in document["definitions"]}
         # Each process version the case ran on, by its id (a migrated case ran on more than one).
         self.models = {d["id"]: next(m for m in parse_deployment({d["resource"]: d["content"].encode("utf-8")},
-                                                                 deploying=False)
+                                                                 deploying=False, semantics=_semantics(d))
                                      if m.key == d["key"])
                        for d in document["definitions"] if not d["resource"].endswith(".dmn")}
         started_on = self.events[0]["payload"].get("definition_id") if self.events else None

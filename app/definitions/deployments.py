@@ -18,6 +18,7 @@ from app.cases.listing import Keep
 from app.context import Services
 from app.definitions import decisions
 from app.engine import (
+    SEMANTICS,
     FormField,
     ProcessModel,
     check_timers,
@@ -145,6 +146,7 @@ def _new_version(session: Session, deployment: Deployment, model: ProcessModel,
         tenant_id=tenant_id,
         suspended=False,
         startable_in_tasklist=model.startable_in_tasklist,
+        semantics=SEMANTICS,
     )
     session.add(definition)
     return definition

@@ -17,7 +17,7 @@ from app.engine.decisions import (
 from app.engine.elements import ElementInfo, FormField, ProcessModel, UserTaskDefinition
 from app.engine.forms import parse_datetime, validate_submission
 from app.engine.migration import MigrationInstruction
-from app.engine.model import check_timers, checksum, parse_deployment
+from app.engine.model import SEMANTICS, check_timers, checksum, parse_deployment
 from app.engine.modification import ActivityInstanceNode, Instruction, target_of
 from app.engine.runtime import ProcessRun, RunContext, schedule_start_timer
 from app.engine.script_engine import InstanceIdentity
@@ -38,6 +38,7 @@ from app.engine.steps import (
 from app.engine.timers import TimerJobDefinition, TimerLimits, next_start
 
 __all__ = [
+    "SEMANTICS",
     "BYTES",
     "FILE",
     "BinaryValue",

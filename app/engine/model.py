@@ -410,10 +410,12 @@ _TASKS_WITH_INPUTS = frozenset({"userTask", "serviceTask", "sendTask", "receiveT
 _SIGNAL_THROWS = frozenset({"intermediateThrowEvent", "endEvent"})
 
 
-def _parameters(resource: str, element: etree._Element, mapping: etree._Element
+def _parameters(resource: str, element: etree._Element, mapping: etree._Element, semantics: int
                 ) -> tuple[tuple[tuple[str, ParameterValue], ...], tuple[tuple[str, ParameterValue], ...]]:
     """The (name, value) pairs of an element's input and output parameters (texts, `${...}`, lists
-    and maps); scripts are refused, and input parameters where the element is not a single task."""
+    and maps); scripts are refused, and input parameters where the element is not a single task.
+    A parameter's own text is trimmed and, empty, null, as Camunda reads it; under semantics 1 it was
+    taken as written."""
     found: dict[str, list[tuple[str, ParameterValue]]] = {"inputParameter": [], "outputParameter": []}
     for parameter in mapping:
         if not isinstance(parameter.tag, str) or local_name(parameter) not in found:
@@ -431,9 +433,12 @@ def _parameters(resource: str, element: etree._Element, mapping: etree._Element
         what = f"{kind} parameter '{name}'"
         nested = [child for child in parameter if isinstance(child.tag, str)]
         if not nested:
-            text = parameter.text or ""
-            _compile(resource, element, text, what)
-            found[local_name(parameter)].append((name, text))
+            if semantics >= 2:
+                found[local_name(parameter)].append((name, _text_value(resource, element, parameter, what)))
+            else:
+                text = parameter.text or ""
+                _compile(resource, element, text, what)
+                found[local_name(parameter)].append((name, text))
         elif len(nested) == 1:
             found[local_name(parameter)].append((name, _nested_value(resource, element, nested[0], what, 1)))
         else:
@@ -636,7 +641,7 @@ class _ProcessFacts:
     narrowed_conditions: dict[str, ConditionNarrowing] = field(default_factory=dict)
 
 
-def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
+def _inspect_process(resource: str, process: etree._Element, semantics: int) -> _ProcessFacts:
     elements: dict[str, ElementInfo] = {}
     user_tasks: dict[str, UserTaskDefinition] = {}
     external_tasks: dict[str, ExternalTaskDefinition] = {}
@@ -682,7 +687,7 @@ def _inspect_process(resource: str, process: etree._Element) -> _ProcessFacts:
                                            _documentation(element), _properties(resource, element))
         mapping = element.find("bpmn:extensionElements/camunda:inputOutput", _NS)
         if mapping is not None:
-            inputs[element_id], outputs[element_id] = _parameters(resource, element, mapping)
+            inputs[element_id], outputs[element_id] = _parameters(resource, element, mapping, semantics)
         if tag == "userTask":
             user_tasks[element_id] = _user_task(resource, element, element_id)
         elif tag == "businessRuleTask" and _camunda(element, "decisionRef") is not None:
@@ -763,14 +768,24 @@ def check_timers(model: ProcessModel, limits: TimerLimits) -> None:
                                                "line": None, "reason": reason}) from None
 
 
-def parse_deployment(resources: Mapping[str, bytes], *, deploying: bool = True) -> list[ProcessModel]:
+# The rules a process version runs under, kept with it (a version runs as the release that deployed it
+# ran it, so that its cases replay as they ran): 1, before 2026-12-08; 2, an input or output
+# parameter's own text is trimmed and, empty, null, as in Camunda.
+SEMANTICS = 2
+
+
+def parse_deployment(resources: Mapping[str, bytes], *, deploying: bool = True,
+                     semantics: int = SEMANTICS) -> list[ProcessModel]:
     """Parse the BPMN resources of one deployment into its executable process models (its DMN
     resources are read by parse_decision_resources; a deployment of DMN files alone has no process).
     `deploying`: the files are being deployed, not read again from a deployment made before, which
-    is held to the refusals it was deployed under (app.engine.deploy_rules).
+    is held to the refusals it was deployed under (app.engine.deploy_rules). `semantics`: the rules
+    the versions run under, those of the release that deployed them (SEMANTICS).
 
     Raises InvalidProcessModel naming the resource, the element and the reason.
     """
+    if semantics not in range(1, SEMANTICS + 1):
+        raise ValueError(f"no semantics {semantics}: 1 to {SEMANTICS}")
     parser = ServiceParser()
     facts: dict[str, tuple[str, _ProcessFacts]] = {}
     compensation = Compensation()
@@ -803,7 +818,7 @@ def parse_deployment(resources: Mapping[str, bytes], *, deploying: bool = True) 
             if process_id in facts:
                 raise refuse_element(resource, process,
                                      f"process key '{process_id}' is defined twice in this deployment")
-            facts[process_id] = (resource, _inspect_process(resource, process))
+            facts[process_id] = (resource, _inspect_process(resource, process, semantics))
         if deploying:
             check_deploy_rules(resource, root)
         rewrite_transactions(resource, root)

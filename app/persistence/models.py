@@ -99,6 +99,8 @@ class ProcessDefinition(Base):
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     # camunda:isStartableInTasklist of the process (Camunda's STARTABLE_).
     startable_in_tasklist: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The rules the version runs under, those of the release that deployed it (app.engine.SEMANTICS).
+    semantics: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class ProcessInstance(Base):

@@ -643,3 +643,32 @@ def test_output_parameters_compute_variables_that_decide_the_next_gateway(contex
     assert variables["summary"] == ("符合" if eligible else "不符合")
     assert open_keys(run) == (["review"] if eligible else [])
     assert run.completed is not eligible
+
+
+PARAMETERS = """<bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+  <bpmn:userTask id="review"><bpmn:extensionElements><camunda:inputOutput>
+    <camunda:inputParameter name="note" />
+    <camunda:inputParameter name="score">  ${base}  </camunda:inputParameter>
+    <camunda:inputParameter name="level">  省级 </camunda:inputParameter>
+    <camunda:outputParameter name="reviewed" />
+  </camunda:inputOutput></bpmn:extensionElements></bpmn:userTask>
+  <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" /><bpmn:endEvent id="end" />"""
+
+
+@pytest.mark.parametrize("semantics, note, score, level, reviewed", [
+    (2, None, 5, "省级", None),  # as Camunda: trimmed, and null when empty
+    (1, "", 5, "  省级 ", ""),  # as versions deployed before 2026-12-08 ran, and replay
+])
+def test_a_parameters_own_text_is_read_under_the_rules_of_its_version(context, semantics, note, score, level,
+                                                                      reviewed):
+    model, = parse_deployment(definitions(PARAMETERS), semantics=semantics)
+    run, _ = ProcessRun.start(model, {"base": 5}, context)
+    review = the_open_task(run, "review")
+    assert run.task_local_variables(review.id) == {"note": note, "score": score, "level": level}
+    complete(run, "review")
+    assert run.variables()["reviewed"] == reviewed
+
+
+def test_no_rules_beyond_the_releases_are_read():
+    with pytest.raises(ValueError, match="no semantics 3"):
+        parse_deployment(definitions(PARAMETERS), semantics=3)
