@@ -217,9 +217,8 @@ def task_query_of(services: Services, filter_id: str, extending: Mapping[str, An
     # those of both, as Camunda extends a query.
     given = {key.removesuffix("Expression") for key in extending}
     kept = {key: value for key, value in saved.query.items() if key.removesuffix("Expression") not in given}
-    either = [*_listed(saved.query.get("orQueries")), *_listed(extending.get("orQueries"))]
-    return resolved({**kept, **extending, **({"orQueries": either} if either else {})}, reader, services.clock.now())
-
-
-def _listed(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [] if value is None else [value]
+    merged = {**kept, **extending}
+    saved_either, given_either = saved.query.get("orQueries"), extending.get("orQueries")
+    if isinstance(saved_either, list) and isinstance(given_either, list):
+        merged["orQueries"] = [*saved_either, *given_either]
+    return resolved(merged, reader, services.clock.now())

@@ -148,6 +148,8 @@ def test_a_saved_filter_with_or_queries_runs_them_for_its_caller(service, client
         assert [task["processInstanceId"] for task in extended.json()] == [two_cases["BK-2"]]
         assert zhang.post(f"/filter/{mine}/count", json={"orQueries": [{"processInstanceBusinessKey": "BK-2"}]}
                           ).json() == {"count": 1}
+        refused = zhang.post(f"/filter/{mine}/list", json={"orQueries": {"processInstanceBusinessKey": "BK-2"}})
+        assert refused.status_code == 400 and "orQueries" in refused.json()["message"]
     for query in ({"orQueries": [{"withCandidateUsers": True}]}, {"orQueries": [{"caseInstanceId": "c"}]},
                   {"orQueries": [{"assigneeExpression": "${execution.getVariable('x')}"}]},
                   {"orQueries": "assignee"}):
