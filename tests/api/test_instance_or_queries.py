@@ -71,6 +71,12 @@ def test_what_an_instance_or_query_may_not_give_is_refused_by_name(client):
     answer = client.get("/process-instance", params={"orQueries": '[{"businessKey": "ECO-1"}]'})
     assert answer.status_code == 400 and "orQueries" in answer.json()["message"]
     assert client.post("/process-instance/count", json={"orQueries": [{}] * 21}).status_code == 400
+    # Every case read is checked against each variable condition: together they are bounded as one list is.
+    conditions = [_region(f"r{number}") for number in range(6_000)]
+    answer = client.post("/process-instance", json={"orQueries": [{"variables": conditions}] * 2})
+    assert answer.status_code == 400 and "12000 variable conditions" in answer.json()["message"]
+    assert client.post("/process-instance/count", json={"orQueries": [{"variables": conditions}]}).json() == {
+        "count": 0}
 
 
 class _Reading(dict):

@@ -12,7 +12,15 @@ from app.context import Services
 from app.definitions import deployments
 from app.errors import InvalidRequest
 from app.rest.camunda.unread import given, refuse_unread
-from app.rest.params import flag, sort_order, suspension_state, text, text_list, variable_conditions
+from app.rest.params import (
+    MAX_LIST_VALUES,
+    flag,
+    sort_order,
+    suspension_state,
+    text,
+    text_list,
+    variable_conditions,
+)
 from app.rest.variables import optional_instant
 
 if TYPE_CHECKING:
@@ -21,8 +29,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Select
 
 
-# The most or-queries one query gives.
+# The most or-queries one query gives, and the filters on variables they may give.
 MAX_OR_QUERIES = 20
+_VARIABLE_FILTERS = ("variables", "processVariables", "taskVariables")
 
 
 def sorting(p: dict[str, Any], allowed: Iterable[str]) -> dict[str, bool]:
@@ -72,6 +81,12 @@ def or_queries(p: dict[str, Any], refused: tuple[str, ...]) -> list[dict[str, An
         named = [name for name in refused if given(each.get(name))]
         if named:
             raise InvalidRequest(f"Invalid query usage: cannot set {named[0]} within an or-query")
+    # Each case or task read is checked against every one: as many as one list of the query may hold.
+    conditions = sum(len(each[name]) for each in value for name in _VARIABLE_FILTERS
+                     if isinstance(each.get(name), list))
+    if conditions > MAX_LIST_VALUES:
+        raise InvalidRequest(f"'orQueries' give {conditions} variable conditions together; at most "
+                             f"{MAX_LIST_VALUES} are taken")
     return value
 
 
