@@ -39,16 +39,14 @@ _BATCH = 100
 Keep = Callable[[Session, Any], bool]
 
 
-def all_kept(keeps: Sequence[Keep]) -> Keep | None:
-    """One keep of the rows that every keep given keeps; None when none is given."""
-    if len(keeps) <= 1:
-        return keeps[0] if keeps else None
-    return lambda session, row: all(keep(session, row) for keep in keeps)
-
-
-def any_kept(keeps: Sequence[Keep]) -> Keep:
-    """One keep of the rows that one keep given keeps at least."""
-    return lambda session, row: any(keep(session, row) for keep in keeps)
+def joined(keeps: Iterable[Keep | None], either: bool = False) -> Keep | None:
+    """One keep of the rows that every keep given keeps (`either`: one of them at least); None when
+    none is given."""
+    found = [keep for keep in keeps if keep is not None]
+    if len(found) <= 1:
+        return found[0] if found else None
+    met = any if either else all
+    return lambda session, row: met(keep(session, row) for keep in found)
 
 
 def meeting_each(query: Select, alternatives: Sequence[Sequence[Select]]) -> Select:

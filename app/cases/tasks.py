@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import ColumnElement, Exists, Select, and_, delete, exists, false, func, not_, or_, select, true, update
+from sqlalchemy import ColumnElement, Exists, Select, and_, delete, exists, false, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.access import permissions
@@ -144,8 +144,6 @@ class TaskFilter:
     sorting: list[tuple[str, str]] = field(default_factory=list)
     # Who asks: tasks of instances they may not read are left out (None: the service itself).
     viewer: Principal | None = None
-    # Camunda's orQueries: a task meets at least one filter of each.
-    any_of: tuple[TaskFilter, ...] = ()
 
 
 def _candidate(kind: str, identities: list[str]) -> Exists:
@@ -199,26 +197,16 @@ def task_query(criteria: TaskFilter) -> Select:
     # would check every one of them again, is left out.
     offered = _offered_to_viewer(c.viewer, _candidate_groups(c, False), c.candidate_user, c.candidate_group_like)
     query = permissions.only_visible_tasks(select(UserTask), None if offered else c.viewer)
-    query = query.where(*_predicates(c, either=False), *(_meeting_any(each) for each in c.any_of))
+    query = query.where(*_predicates(c, either=False))
     order = [sorted_by(SORTABLE[key], direction == "desc") for key, direction in c.sorting]
     return query.order_by(*order, UserTask.created, UserTask.id)
 
 
-def _meeting_any(criteria: TaskFilter) -> ColumnElement[bool]:
-    """One of Camunda's or-queries: a task meets at least one of the filters it gives (every task, when
-    it gives none)."""
+def meeting_any(criteria: TaskFilter) -> list[Select]:
+    """One of Camunda's or-queries: the query of the tasks meeting at least one of the filters it gives,
+    as its task query writes them in an or-query (none, when it gives none; app.cases.listing)."""
     found = _predicates(criteria, either=True)
-    return or_(*found) if found else true()
-
-
-def meeting_any_kept(criteria: TaskFilter) -> Keep:
-    """An or-query's filters as a keep, for one that also filters on variables, which are read outside
-    the database: a task meets one of them (none, when it gives none)."""
-    found = _predicates(criteria, either=True)
-
-    def keep(session: Session, task: UserTask) -> bool:
-        return bool(found) and bool(session.scalar(select(exists().where(UserTask.id == task.id, or_(*found)))))
-    return keep
+    return [select(UserTask.id).where(or_(*found))] if found else []
 
 
 def _any_candidate(kind: str) -> Exists:

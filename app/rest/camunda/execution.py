@@ -59,7 +59,7 @@ def _kept(p: dict[str, Any], services: Services, viewer: Principal) -> listing.K
     of_case = queries.variables_kept(p, "processVariables", services, viewer, lambda row: row.process_instance_id)
     own = queries.variables_kept(p, "variables", services, viewer,
                                  lambda row: row.process_instance_id if row.id == row.process_instance_id else None)
-    return listing.all_kept([keep for keep in (of_case, own) if keep is not None])
+    return listing.joined([of_case, own])
 
 
 def _list(services: Services, viewer: Principal, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -288,15 +288,15 @@ def _task_listing(p: dict[str, Any], services: Services, viewer: Principal) -> t
     """The historic task query, its processVariables (of the tasks' cases, as they are or ended) and
     its filters on whom a task was offered to, with its orQueries."""
     def of_case(query: dict[str, Any], either: bool) -> listing.Keep | None:
-        found = [keep for keep in (queries.variables_kept(query, "processVariables", services, viewer,
-                                                          lambda row: row.process_instance_id, either=either),
-                                   _offers_kept(query, either)) if keep is not None]
-        return (listing.any_kept(found) if either else listing.all_kept(found)) if found else None
+        return listing.joined([queries.variables_kept(query, "processVariables", services, viewer,
+                                                      lambda row: row.process_instance_id, either=either),
+                               _offers_kept(query, either)], either)
     return queries.with_or_queries(
         p, history.historic_task_query(_task_filter(p, services, viewer)), of_case(p, False),
-        filters=HISTORIC_TASK_FILTERS, variables=lambda nested: of_case(nested, True), key_of=lambda row: row.id,
+        variables=lambda nested: of_case(nested, True), key_of=lambda row: row.id,
         refused=(*queries.NOT_IN_OR_QUERY, "withCandidateGroups", "withoutCandidateGroups"),
-        read=lambda alone: history.historic_task_query(_task_filter(alone, services, None)))
+        alone=queries.each_alone(HISTORIC_TASK_FILTERS, lambda filters: history.historic_task_query(
+            _task_filter(filters, services, None))))
 
 
 def _tasks(services: Services, viewer: Principal, params: dict[str, Any],

@@ -112,27 +112,35 @@ HISTORIC_INSTANCE_FILTERS = (
     "executedActivityAfter", "executedActivityBefore", "executedJobAfter", "executedJobBefore", "withJobsRetrying")
 
 
-def with_or_queries(p: dict[str, Any], query: Select, keep: listing.Keep | None, *, filters: tuple[str, ...],
-                    read: Callable[[dict[str, Any]], Select],
+def with_or_queries(p: dict[str, Any], query: Select, keep: listing.Keep | None, *,
+                    alone: Callable[[dict[str, Any]], list[Select]],
                     variables: Callable[[dict[str, Any]], listing.Keep | None],
                     key_of: Callable[[Any], Any], refused: tuple[str, ...] = NOT_IN_OR_QUERY
                     ) -> tuple[Select, listing.Keep | None]:
     """A query (its rows, and its keep of those meeting what is read outside the database: variables,
     and what else `variables` reads) with its orQueries: each keeps the rows meeting one of its filters
-    (Camunda's conjunctive normal form). Each filter of an or-query is read alone (`read`: the query of
-    every row meeting it), its conditions read outside the database one by one (`variables`)."""
-    keeps = [keep] if keep is not None else []
+    (Camunda's conjunctive normal form). `alone`: the queries of the rows meeting an or-query's filters
+    (one of them, or each alone); `variables`: its conditions read outside the database, one enough."""
+    keeps = [keep]
     alternatives = []
     for nested in or_queries(p, refused):
-        read(nested)  # whole, so that what it gives wrong is refused by name
-        alone = [read({name: nested[name]}) for name in filters if given(nested.get(name))]
-        either = variables(nested)
+        filters, either = alone(nested), variables(nested)
         if either is None:
-            alternatives.append(alone)
+            alternatives.append(filters)
         else:
             # Variables are read outside the database: the whole or-query is then a keep.
-            keeps.append(listing.any_kept([listing.meeting_any_kept(alone, key_of), either]))
-    return listing.meeting_each(query, alternatives), listing.all_kept(keeps)
+            keeps.append(listing.joined([listing.meeting_any_kept(filters, key_of), either], either=True))
+    return listing.meeting_each(query, alternatives), listing.joined(keeps)
+
+
+def each_alone(filters: tuple[str, ...], read: Callable[[dict[str, Any]], Select]
+               ) -> Callable[[dict[str, Any]], list[Select]]:
+    """An or-query's filters read one by one (`read`: the query of every row meeting the filters given),
+    after the whole or-query is read, so that what it gives wrong is refused by name."""
+    def alone(nested: dict[str, Any]) -> list[Select]:
+        read(nested)
+        return [read({name: nested[name]}) for name in filters if given(nested.get(name))]
+    return alone
 
 
 def instance_listing(p: dict[str, Any], services: Services, viewer: Principal
@@ -140,10 +148,9 @@ def instance_listing(p: dict[str, Any], services: Services, viewer: Principal
     """Camunda's process instance query as the rows the database finds and, where it filters on
     variables, the keep of the cases that have them; with its orQueries."""
     return with_or_queries(
-        p, instance_query(p, viewer), instance_kept(p, services, viewer), filters=INSTANCE_FILTERS,
-        read=lambda alone: instance_query(alone, None), key_of=lambda row: row.id,
-        variables=lambda nested: variables_kept(nested, "variables", services, viewer, lambda row: row.id,
-                                                either=True))
+        p, instance_query(p, viewer), instance_kept(p, services, viewer),
+        alone=each_alone(INSTANCE_FILTERS, lambda filters: instance_query(filters, None)), key_of=lambda row: row.id,
+        variables=lambda nested: instance_kept(nested, services, viewer, either=True))
 
 
 def historic_instance_listing(p: dict[str, Any], services: Services, viewer: Principal
@@ -151,11 +158,10 @@ def historic_instance_listing(p: dict[str, Any], services: Services, viewer: Pri
     """Camunda's historic process instance query, as `instance_listing` reads the runtime one."""
     return with_or_queries(
         p, history.historic_instance_query(historic_instance_filter(p, services, viewer)),
-        historic_instance_kept(p, services, viewer), filters=HISTORIC_INSTANCE_FILTERS,
-        read=lambda alone: history.historic_instance_query(historic_instance_filter(alone, services, None)),
-        key_of=lambda row: row[0].id,
-        variables=lambda nested: variables_kept(nested, "variables", services, viewer, lambda row: row[0].id,
-                                                either=True))
+        historic_instance_kept(p, services, viewer), key_of=lambda row: row[0].id,
+        alone=each_alone(HISTORIC_INSTANCE_FILTERS, lambda filters: history.historic_instance_query(
+            historic_instance_filter(filters, services, None))),
+        variables=lambda nested: historic_instance_kept(nested, services, viewer, either=True))
 
 
 def conditions_of(p: dict[str, Any], conditions: Iterable[Any], either: bool = False
@@ -167,12 +173,14 @@ def conditions_of(p: dict[str, Any], conditions: Iterable[Any], either: bool = F
         values_ignore_case=flag(p.get("variableValuesIgnoreCase"), "variableValuesIgnoreCase"), either=either)
 
 
-def instance_kept(p: dict[str, Any], services: Services, viewer: Principal) -> listing.Keep | None:
-    return variables_kept(p, "variables", services, viewer, lambda row: row.id)
+def instance_kept(p: dict[str, Any], services: Services, viewer: Principal, either: bool = False
+                  ) -> listing.Keep | None:
+    return variables_kept(p, "variables", services, viewer, lambda row: row.id, either)
 
 
-def historic_instance_kept(p: dict[str, Any], services: Services, viewer: Principal) -> listing.Keep | None:
-    return variables_kept(p, "variables", services, viewer, lambda row: row[0].id)
+def historic_instance_kept(p: dict[str, Any], services: Services, viewer: Principal, either: bool = False
+                           ) -> listing.Keep | None:
+    return variables_kept(p, "variables", services, viewer, lambda row: row[0].id, either)
 
 
 def _incident(p: dict[str, Any], ids: tuple[str, ...]) -> instances.IncidentMatch:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -8,7 +7,7 @@ from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.access.accounts import Principal
-from app.cases import listing, reports, tasks, variable_instances
+from app.cases import listing, reports, tasks
 from app.context import Services
 from app.errors import InvalidRequest
 from app.rest.binary import DATA_RESPONSES, named_data, uploaded
@@ -123,31 +122,19 @@ def task_listing(p: dict[str, Any], services: Services, viewer: Principal) -> tu
     """Camunda's task query (query string or body) as the rows the database finds and, where it filters
     on variables, the keep of those that have them. Its orQueries each keep the tasks meeting one of
     their filters (Camunda's conjunctive normal form)."""
-    keeps = _variables_kept(p, services, viewer, either=False)
-    alternatives = []
-    for nested in or_queries(p):
-        alternative = task_filter(nested, services, viewer)
-        variables = _variables_kept(nested, services, viewer, either=True)
-        if variables:
-            # Variables are read outside the database: the whole or-query is then a keep.
-            keeps.append(listing.any_kept([tasks.meeting_any_kept(alternative), *variables]))
-        else:
-            alternatives.append(alternative)
-    criteria = replace(task_filter(p, services, viewer), any_of=tuple(alternatives))
-    return tasks.task_query(criteria), listing.all_kept(keeps)
+    return queries.with_or_queries(
+        p, tasks.task_query(task_filter(p, services, viewer)), _variables_kept(p, services, viewer, either=False),
+        alone=lambda nested: tasks.meeting_any(task_filter(nested, services, viewer)), key_of=lambda row: row.id,
+        variables=lambda nested: _variables_kept(nested, services, viewer, either=True), refused=_NOT_IN_OR_QUERY)
 
 
-def _variables_kept(p: dict[str, Any], services: Services, viewer: Principal, either: bool) -> list[listing.Keep]:
-    """The keeps of processVariables (of the task's case) and taskVariables (the task's own)."""
-    found = []
-    of_case = variable_conditions(p.get("processVariables"), "processVariables")
-    if of_case:
-        found.append(variable_instances.holding(services, queries.conditions_of(p, of_case, either), viewer,
-                                                lambda row: row.process_instance_id))
+def _variables_kept(p: dict[str, Any], services: Services, viewer: Principal, either: bool) -> listing.Keep | None:
+    """The keep of processVariables (of the task's case) and taskVariables (the task's own)."""
+    of_case = queries.variables_kept(p, "processVariables", services, viewer, lambda row: row.process_instance_id,
+                                     either)
     own = variable_conditions(p.get("taskVariables"), "taskVariables")
-    if own:
-        found.append(tasks.own_variables_holding(services, queries.conditions_of(p, own, either), viewer))
-    return [listing.any_kept(found)] if either and len(found) > 1 else found
+    return listing.joined([of_case, tasks.own_variables_holding(services, queries.conditions_of(p, own, either),
+                                                                viewer) if own else None], either)
 
 
 def or_queries(p: dict[str, Any]) -> list[dict[str, Any]]:
