@@ -911,11 +911,17 @@ def _model(process_id: str, resource: str, content: bytes, facts: _ProcessFacts,
         call_activities=facts.call_activities,
         starter_groups=_names(_camunda(facts.element, "candidateStarterGroups")),
         starter_users=_names(_camunda(facts.element, "candidateStarterUsers")),
-        startable_in_tasklist=(facts.element.get(f"{{{CAMUNDA_NS}}}isStartableInTasklist") or "true").lower() == "true",
+        startable_in_tasklist=_startable(facts.element.get(f"{{{CAMUNDA_NS}}}isStartableInTasklist")),
         # Camunda keeps the last start event's, whichever event a case starts at.
         initiator_variable=next(reversed([name for start in facts.element.iterfind("bpmn:startEvent", _NS)
                                           if (name := _camunda(start, "initiator"))]), None),
     )
+
+
+def _startable(value: str | None) -> bool:
+    """camunda:isStartableInTasklist as Camunda's parser reads it: absent, or "true" in any case; an
+    empty value is not."""
+    return value is None or value.lower() == "true"
 
 
 def _from_validation(resource: str, error: ValidationException) -> InvalidProcessModel:

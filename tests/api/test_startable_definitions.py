@@ -26,6 +26,8 @@ OPEN = _process("open_filing", "企业自行申报")
 REGIONAL = _process("regional_review", "区域审查", 'camunda:candidateStarterGroups="xj-env"')
 HIDDEN = _process("hidden_callee", "被调用的子流程",
                   'camunda:isStartableInTasklist="false" camunda:candidateStarterUsers="li"')
+# An empty value is not "true": Camunda's parser does not offer it either.
+BLANK = _process("blank_flag", "空白标记", 'camunda:isStartableInTasklist=""')
 
 
 def _keys(client, **criteria) -> list[str]:
@@ -42,6 +44,9 @@ def test_a_task_lists_start_dialog_offers_what_the_caller_may_start(service, cli
     assert _keys(client, startableInTasklist="false") == ["hidden_callee", "open_filing", "regional_review"]
     shown = {row["key"]: row["startableInTasklist"] for row in client.get("/process-definition").json()}
     assert shown == {"hidden_callee": False, "open_filing": True, "regional_review": True}
+    blank = deploy_bytes(client, "blank.bpmn", BLANK).json()
+    assert [row["startableInTasklist"] for row in blank["deployedProcessDefinitions"].values()] == [False]
+    client.delete(f"/deployment/{blank['id']}").raise_for_status()
     both = client.get("/process-definition", params={"startableInTasklist": "true", "notStartableInTasklist": "true"})
     assert both.status_code == 400 and "notStartableInTasklist" in both.json()["message"]
     # startableBy: only the starters named, as Camunda's identity links (a process naming none is not).
@@ -66,7 +71,7 @@ def test_the_migration_reads_whether_versions_deployed_before_are_offered(tmp_pa
         engine = create_engine(url)
         with engine.begin() as connection:
             connection.execute(text("INSERT INTO deployment (id, deployment_time) VALUES ('d', '2026-01-01 00:00:00')"))
-            for key, content in (("hidden_callee", HIDDEN), ("open_filing", OPEN)):
+            for key, content in (("hidden_callee", HIDDEN), ("open_filing", OPEN), ("blank_flag", BLANK)):
                 connection.execute(text(
                     "INSERT INTO deployment_resource (id, deployment_id, name, content, checksum) "
                     "VALUES (:key, 'd', :name, :content, 'c')"), {"key": key, "name": f"{key}.bpmn", "content": content})
@@ -77,5 +82,5 @@ def test_the_migration_reads_whether_versions_deployed_before_are_offered(tmp_pa
         command.upgrade(config, "head")
         with engine.connect() as connection:
             assert dict(connection.execute(text("SELECT key, startable_in_tasklist FROM process_definition")).all()) == {
-                "hidden_callee": False, "open_filing": True}
+                "hidden_callee": False, "open_filing": True, "blank_flag": False}
         engine.dispose()
