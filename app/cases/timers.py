@@ -219,7 +219,7 @@ def _fire_start_timer(services: Services, timer_id: str, now: datetime) -> bool:
 def _start_at(services: Services, session: Session, timer: Timer, now: datetime) -> bool:
     definition = session.get_one(ProcessDefinition, timer.process_definition_id)
     due = timer.due_at or now
-    following = next_start(due, timer.repeat, services.settings.zone, now)
+    following = next_start(due, timer.repeat, services.settings.zone, now, definition.semantics)
     timer_jobs = services.models.get(session, definition.id).timer_jobs
     job_log.start_timer_changed(session, timer, "success", now, timer_jobs, definition.tenant_id)
     if following is None:

@@ -173,6 +173,8 @@ class ProcessModel:
     checksum: str
     # Condition texts of the sequence flows: their value must be a boolean when evaluated.
     condition_texts: frozenset[str]
+    # The rules the version runs under (app.engine.SEMANTICS when deployed now).
+    semantics: int
     # camunda:properties of the process element itself.
     properties: Mapping[str, str] = field(default_factory=dict)
     # camunda:candidateStarterGroups / candidateStarterUsers: who may start it (nobody named: anyone).

@@ -770,8 +770,10 @@ def check_timers(model: ProcessModel, limits: TimerLimits) -> None:
 
 # The rules a process version runs under, kept with it (a version runs as the release that deployed it
 # ran it, so that its cases replay as they ran): 1, before 2026-12-08; 2, an input or output
-# parameter's own text is trimmed and, empty, null, as in Camunda.
-SEMANTICS = 2
+# parameter's own text is trimmed and, empty, null, as in Camunda; 3, months and years of a timer's
+# duration or cycle are counted on the calendar of the service's zone, as in Camunda
+# (app.engine.timers.LOCAL_CALENDAR_FROM).
+SEMANTICS = 3
 
 
 def parse_deployment(resources: Mapping[str, bytes], *, deploying: bool = True,
@@ -883,12 +885,13 @@ def parse_deployment(resources: Mapping[str, bytes], *, deploying: bool = True,
             reason = "cannot be built: one of its elements names something the file does not hold"
             raise InvalidProcessModel(f"{resource}: process '{process_id}' {reason}",
                                       details={"resource": resource, "element": process_id, "reason": reason}) from None
-        models.append(_model(process_id, resource, resources[resource], process_facts, spec, subprocess_specs))
+        models.append(_model(process_id, resource, resources[resource], process_facts, spec, subprocess_specs,
+                             semantics))
     return models
 
 
 def _model(process_id: str, resource: str, content: bytes, facts: _ProcessFacts, spec: BpmnProcessSpec,
-           subprocess_specs: dict[str, BpmnProcessSpec]) -> ProcessModel:
+           subprocess_specs: dict[str, BpmnProcessSpec], semantics: int) -> ProcessModel:
     return ProcessModel(
         key=process_id,
         name=facts.element.get("name"),
@@ -906,6 +909,7 @@ def _model(process_id: str, resource: str, content: bytes, facts: _ProcessFacts,
         resource_name=resource,
         checksum=checksum(content),
         condition_texts=frozenset(facts.condition_texts),
+        semantics=semantics,
         properties=_properties(resource, facts.element),
         flows=facts.flows,
         call_activities=facts.call_activities,

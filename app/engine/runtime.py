@@ -5,6 +5,7 @@ between threads. Everything it hands out is plain data (dataclasses, dicts, ISO 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -535,7 +536,7 @@ class ProcessRun:
     def recalculate_timer_due(self, job_id: str, base: datetime) -> datetime:
         """Read the timer's definition again at `base` and wait for the instant it names."""
         task, _, definition = self._waiting_timer(job_id)
-        with on_clock(self.context.clock, self.context.zone, self.context.timer_limits):
+        with self._on_clock():
             try:
                 due = due_when_read_at(definition, task, base)
             except SpiffWorkflowException as error:
@@ -888,10 +889,13 @@ class ProcessRun:
             self.workflow.cancel()
             return self._result(self._changes(before), log, open_before)
 
+    def _on_clock(self) -> contextlib.AbstractContextManager[None]:
+        return on_clock(self.context.clock, self.context.zone, self.context.timer_limits, self.model.semantics)
+
     def snapshot(self) -> StepResult:
         """What the instance waits for, after a change that ran no engine step (variables set by an
         operator, timers moved to a recomputed deadline)."""
-        with logging_step() as log, on_clock(self.context.clock, self.context.zone, self.context.timer_limits):
+        with logging_step() as log, self._on_clock():
             return self._result([], log, self._open_user_task_ids())
 
     # -- internals ------------------------------------------------------------------------------
@@ -914,7 +918,7 @@ class ProcessRun:
                     f"{self.context.cpu_seconds:g} s of computation (a loop without a wait state?)",
                     details={"activityId": task.task_spec.bpmn_id})
 
-        with logging_step() as log, on_clock(self.context.clock, self.context.zone, self.context.timer_limits):
+        with logging_step() as log, self._on_clock():
             try:
                 if action is not None:
                     action()
@@ -1102,7 +1106,7 @@ def schedule_start_timer(model: ProcessModel, start_event: str, context: RunCont
     info = next((start for start in model.start_events if start.id == start_event and start.kind == "timer"), None)
     if info is None:
         raise NotFound(f"process '{model.key}' has no timer start event '{start_event}'")
-    with on_clock(context.clock, context.zone, context.timer_limits):
+    with on_clock(context.clock, context.zone, context.timer_limits, model.semantics):
         try:
             value = compile_template(info.timer_text or "").evaluate({}, context.functions)
             return start_timer_schedule(info.timer_kind or "", value, context.clock.now(), context.timer_limits)

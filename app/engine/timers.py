@@ -13,7 +13,7 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import SpiffWorkflow.bpmn.specs.event_definitions.timer as _timer_module
@@ -61,6 +61,9 @@ class _RunTime:
     clock: Clock
     zone: tzinfo
     limits: TimerLimits
+    # The zone whose calendar months and years are counted on; None: the calendar of the instant they
+    # count from as it is written (UTC's, from now), as versions deployed under rules 1 and 2 count.
+    calendar: tzinfo | None = None
     firings: Counter = field(default_factory=Counter)
 
 
@@ -68,10 +71,21 @@ _run_time: contextvars.ContextVar[_RunTime] = contextvars.ContextVar("run_time")
 
 
 @contextlib.contextmanager
-def on_clock(clock: Clock, zone: tzinfo, limits: TimerLimits = TimerLimits()) -> Iterator[None]:
-    """Timers evaluated inside read `clock`, a date written without an offset is in `zone`, and cycles
-    keep to `limits`."""
-    token = _run_time.set(_RunTime(clock, zone, limits))
+def on_clock(clock: Clock, zone: tzinfo, limits: TimerLimits = TimerLimits(), semantics: int = 1
+             ) -> Iterator[None]:
+    """Timers evaluated inside read `clock`, a date written without an offset is in `zone`, cycles
+    keep to `limits`, and durations are counted under the rules `semantics` of the version."""
+    token = _run_time.set(_RunTime(clock, zone, limits, calendar_of(semantics, zone)))
+    try:
+        yield
+    finally:
+        _run_time.reset(token)
+
+
+@contextlib.contextmanager
+def _run_time_at(base: datetime) -> Iterator[None]:
+    """The run's timers as they read at `base`."""
+    token = _run_time.set(replace(_run_time.get(), clock=SimulatedClock(base), firings=Counter()))
     try:
         yield
     finally:
@@ -80,6 +94,21 @@ def on_clock(clock: Clock, zone: tzinfo, limits: TimerLimits = TimerLimits()) ->
 
 def _now() -> datetime:
     return _run_time.get().clock.now()
+
+
+# The rules from which a version counts months and years on its zone's calendar, as Camunda counts
+# them on its JVM's: P1M begun 1 March 03:00 in Shanghai ends 1 April 03:00. Before, on UTC's calendar,
+# whose date is the day before in the first eight hours of a Shanghai day: it ended 29 March 03:00.
+LOCAL_CALENDAR_FROM = 3
+
+
+def calendar_of(semantics: int, zone: tzinfo) -> tzinfo | None:
+    return zone if semantics >= LOCAL_CALENDAR_FROM else None
+
+
+def _later(instant: datetime, duration: str, calendar: tzinfo | None) -> datetime:
+    """`instant` plus an ISO duration, its months and years counted on `calendar`'s."""
+    return add_iso_duration(instant if calendar is None else instant.astimezone(calendar), duration)
 
 
 def check_cycle_period(period: str, limits: TimerLimits) -> None:
@@ -100,7 +129,7 @@ def _instant(value: object) -> str:
     elif isinstance(value, date):
         instant = datetime(value.year, value.month, value.day)
     elif str(value).strip().startswith("P"):
-        instant = add_iso_duration(_now(), str(value).strip())
+        instant = _later(_now(), str(value).strip(), _run_time.get().calendar)
     else:
         try:
             instant = datetime.fromisoformat(str(value).strip())
@@ -162,7 +191,7 @@ class ServiceTimeDate(_FiresAtDueInstant, TimeDateEventDefinition):
 class ServiceDuration(_FiresAtDueInstant, DurationTimerEventDefinition):
     def _due_instant(self, my_task: Task) -> str:
         expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-        return add_iso_duration(_now(), str(expression)).isoformat()
+        return _later(_now(), str(expression), _run_time.get().calendar).isoformat()
 
 
 class ServiceCycleOnce(_FiresAtDueInstant, TimeDateEventDefinition):
@@ -317,16 +346,16 @@ def parse_cycle(text: str, now: datetime, limits: TimerLimits) -> tuple[int, dat
     if len(parts) == 3:
         start = datetime.fromisoformat(parts[1])
         return cycles, start if start.tzinfo else datetime.fromisoformat(_instant(parts[1])), period
-    return cycles, add_iso_duration(now, period), period
+    return cycles, _later(now, period, _run_time.get().calendar), period
 
 
-def _following(cycle: dict, due: datetime, zone: tzinfo) -> datetime | None:
-    """The instant after `due` a cycle falls due again: by its cron, its period, or (saved by the
-    library) its length in seconds; None when a cron's years have passed."""
+def _following(cycle: dict, due: datetime, zone: tzinfo, calendar: tzinfo | None) -> datetime | None:
+    """The instant after `due` a cycle falls due again: by its cron, its period (on `calendar`), or
+    (saved by the library) its length in seconds; None when a cron's years have passed."""
     if "cron" in cycle:
         return cron_next(cycle["cron"], due, zone)
     if "period" in cycle:
-        return add_iso_duration(due, cycle["period"])
+        return _later(due, cycle["period"], calendar)
     return due + timedelta(seconds=cycle["duration"])
 
 
@@ -337,13 +366,14 @@ def _following(cycle: dict, due: datetime, zone: tzinfo) -> datetime | None:
 SKIPS_MISSED_FIRINGS_BELOW = timedelta(minutes=1)
 
 
-def _next_due(cycle: dict, due: datetime, now: datetime, zone: tzinfo) -> tuple[datetime | None, int]:
+def _next_due(cycle: dict, due: datetime, now: datetime, zone: tzinfo, calendar: tzinfo | None
+              ) -> tuple[datetime | None, int]:
     """The instant after the firing due at `due` the cycle falls due again (None: never, a cron whose
     years have passed), and how many firings it skips to get there."""
-    following = _following(cycle, due, zone)
+    following = _following(cycle, due, zone, calendar)
     if following is None:
         return None, 0
-    after = _following(cycle, following, zone)
+    after = _following(cycle, following, zone, calendar)
     if following > now or after is None or after - following >= SKIPS_MISSED_FIRINGS_BELOW:
         return following, 0
     if "cron" in cycle:
@@ -388,7 +418,7 @@ class ServiceCycle(CycleTimerEventDefinition):
                 run_time.firings[counted] += 1
                 scheduled = event_value.pop(SCHEDULED, None)
                 base = datetime.fromisoformat(scheduled) if scheduled else next_event
-                following, skipped = _next_due(event_value, base, _now(), run_time.zone)
+                following, skipped = _next_due(event_value, base, _now(), run_time.zone, run_time.calendar)
                 if following is None:
                     event_value["cycles"] = 0
                 else:
@@ -486,7 +516,7 @@ def due_when_read_at(timer: EventDefinition, my_task: Task, base: datetime) -> d
     """The instant the timer's definition names when read at `base` (a job's due date recalculated
     from its creation or from now): a duration counts from `base`, a cycle's first instant follows it."""
     run_time = _run_time.get()
-    with on_clock(SimulatedClock(base), run_time.zone, run_time.limits):
+    with _run_time_at(base):
         try:
             value = my_task.workflow.script_engine.evaluate(my_task, getattr(timer, "expression", ""))
             return start_timer_schedule(TIMER_KINDS[type(timer)], value, base, run_time.limits)[0]
@@ -551,7 +581,7 @@ def start_timer_schedule(kind: str, value: object, now: datetime, limits: TimerL
     if kind == "timeDate":
         return datetime.fromisoformat(_instant(value)), None
     if kind == "timeDuration":
-        return add_iso_duration(now, str(value).strip()), None
+        return _later(now, str(value).strip(), _run_time.get().calendar), None
     text = str(value).strip()
     if is_cron(text):
         check_cron_period(text, limits)
@@ -567,12 +597,13 @@ def check_constant_timer(kind: str, text: str, limits: TimerLimits) -> None:
         start_timer_schedule(kind, text, reference, limits)
 
 
-def next_start(due: datetime, repeat: dict | None, zone: tzinfo, now: datetime) -> tuple[datetime, dict] | None:
+def next_start(due: datetime, repeat: dict | None, zone: tzinfo, now: datetime, semantics: int
+               ) -> tuple[datetime, dict] | None:
     """After a start timer due at `due` fired at `now`: its next due instant and what remains, or None
-    when done (a cron cycle is read in `zone`)."""
+    when done (a cron cycle is read in `zone`; `semantics`, the rules of the timer's version)."""
     if repeat is None:
         return None
-    following, skipped = _next_due(repeat, due, now, zone)
+    following, skipped = _next_due(repeat, due, now, zone, calendar_of(semantics, zone))
     cycles = _left(repeat["cycles"], 1 + skipped)
     return None if cycles == 0 or following is None else (following, {**repeat, "cycles": cycles})
 

@@ -38,7 +38,8 @@ async def move_clock(services: ServicesDep, body: Annotated[dict[str, Any] | Non
         raise InvalidRequest("Give exactly one of 'advance' (an ISO 8601 duration) or 'set' (an instant)")
     if "advance" in body:
         try:
-            target = add_iso_duration(clock.now(), str(body["advance"]))
+            # A month on the service's calendar, as timers count it.
+            target = add_iso_duration(clock.now().astimezone(services.settings.zone), str(body["advance"]))
         except ValueError as error:
             raise InvalidRequest(str(error)) from None
     else:

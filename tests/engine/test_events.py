@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.clock import SimulatedClock, add_iso_duration
-from app.engine import ProcessRun, RunContext, parse_deployment, schedule_start_timer
+from app.engine import SEMANTICS, ProcessRun, RunContext, parse_deployment, schedule_start_timer
 from app.engine.timers import TimerLimits, cron_next, next_start, on_clock, parse_cycle, start_timer_schedule
 from app.errors import Conflict, InvalidProcessModel, InvalidRequest
 from tests.support.bpmn_text import definitions
@@ -128,7 +128,7 @@ def test_a_yearly_cycle_keeps_its_calendar_date_across_leap_years():
     seen = []
     while True:
         seen.append(due.date().isoformat())
-        following = next_start(due, repeat, CST, due)
+        following = next_start(due, repeat, ZoneInfo("Asia/Shanghai"), due, SEMANTICS)
         if following is None:
             break
         due, repeat = following
@@ -218,7 +218,7 @@ def test_a_cron_whose_years_have_passed_falls_due_at_once_and_never_again_as_in_
     assert cron_next("0 0 0 1 * ? 2026", datetime(2026, 11, 7, tzinfo=CST), CST) == datetime(2026, 12, 1, tzinfo=CST)
     with on_clock(SimulatedClock(after), CST):
         due, repeat = start_timer_schedule("timeCycle", "0 0 0 1 * ? 2020-2025", after, TimerLimits())
-    assert due == after and next_start(due, repeat, CST, after) is None
+    assert due == after and next_start(due, repeat, CST, after, SEMANTICS) is None
 
 
 @pytest.mark.parametrize(("cycle", "reason"), [
@@ -240,22 +240,22 @@ def test_a_cron_start_timer_repeats_in_the_services_zone():
         due, repeat = start_timer_schedule("timeCycle", "0 0 9 ? * MON-FRI", now, TimerLimits())
     assert due.isoformat() == "2026-10-02T09:00:00+00:00" and repeat == {"cycles": -1, "cron": "0 0 9 ? * MON-FRI"}
     fired = datetime(2026, 10, 2, 1, tzinfo=UTC)  # Friday 9:00 in Shanghai
-    following = next_start(fired, repeat, shanghai, fired)
+    following = next_start(fired, repeat, shanghai, fired, SEMANTICS)
     assert following is not None and following[0] == datetime(2026, 10, 5, 9, tzinfo=shanghai)
 
 
 def test_a_cycle_shorter_than_a_minute_skips_the_firings_it_missed_and_counts_them_as_camunda_does():
     due = datetime(2026, 9, 28, tzinfo=UTC)
     late = due + timedelta(minutes=1, seconds=5)  # the service was down: six firings of 10 s went by
-    assert next_start(due, {"cycles": -1, "period": "PT10S"}, UTC, late) == (
+    assert next_start(due, {"cycles": -1, "period": "PT10S"}, UTC, late, SEMANTICS) == (
         due + timedelta(minutes=1, seconds=10), {"cycles": -1, "period": "PT10S"})
-    assert next_start(due, {"cycles": 9, "period": "PT10S"}, UTC, late) == (
+    assert next_start(due, {"cycles": 9, "period": "PT10S"}, UTC, late, SEMANTICS) == (
         due + timedelta(minutes=1, seconds=10), {"cycles": 2, "period": "PT10S"})
-    assert next_start(due, {"cycles": 5, "period": "PT10S"}, UTC, late) is None  # its repetitions went by
+    assert next_start(due, {"cycles": 5, "period": "PT10S"}, UTC, late, SEMANTICS) is None  # its repetitions went by
     cron = {"cycles": -1, "cron": "0/5 * * * * ?"}
-    assert next_start(due, cron, UTC, late) == (due + timedelta(minutes=1, seconds=10), cron)
+    assert next_start(due, cron, UTC, late, SEMANTICS) == (due + timedelta(minutes=1, seconds=10), cron)
     # A minute or longer fires each firing it missed, one after another.
-    assert next_start(due, {"cycles": -1, "period": "PT1M"}, UTC, late)[0] == due + timedelta(minutes=1)
+    assert next_start(due, {"cycles": -1, "period": "PT1M"}, UTC, late, SEMANTICS)[0] == due + timedelta(minutes=1)
 
 
 def test_a_cycle_between_a_start_and_an_end_repeats_at_their_distance_as_camunda_reads_it():
@@ -267,3 +267,57 @@ def test_a_cycle_between_a_start_and_an_end_repeats_at_their_distance_as_camunda
         for refused in ("R2/P1D/2027-01-02T09:00:00+08:00", "R/2027-01-02T09:00:00+08:00/2027-01-01T09:00:00+08:00"):
             with pytest.raises(ValueError):
                 parse_cycle(refused, now, TimerLimits())
+
+
+MONTHLY = """
+  <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="publicity"/>
+  <bpmn:intermediateCatchEvent id="publicity" name="公示一个月"><bpmn:timerEventDefinition>
+    <bpmn:timeDuration>P1M</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+  <bpmn:sequenceFlow id="f2" sourceRef="publicity" targetRef="rectify"/><bpmn:userTask id="rectify"/>
+  <bpmn:boundaryEvent id="remind" attachedToRef="rectify" cancelActivity="false"><bpmn:timerEventDefinition>
+    <bpmn:timeCycle>R2/P1M</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:boundaryEvent>
+  <bpmn:sequenceFlow id="f3" sourceRef="remind" targetRef="reminded"/><bpmn:endEvent id="reminded"/>
+  <bpmn:sequenceFlow id="f4" sourceRef="rectify" targetRef="done"/><bpmn:endEvent id="done"/>"""
+
+
+@pytest.mark.parametrize(("semantics", "publicity_ends", "reminders"), [
+    # As Camunda counts on its JVM's zone: a month from 1 March is 1 April, in Shanghai.
+    (SEMANTICS, "2027-04-01T03:00", ["2027-05-01T03:00", "2027-06-01T03:00"]),
+    # As versions deployed under rules 1 and 2 count, on UTC's calendar (28 February there), and replay.
+    (2, "2027-03-29T03:00", ["2027-04-29T03:00", "2027-05-29T03:00"]),
+])
+def test_months_of_a_timer_are_counted_on_the_calendar_of_the_versions_rules(semantics, publicity_ends, reminders):
+    shanghai = ZoneInfo("Asia/Shanghai")
+    clock = SimulatedClock(datetime(2027, 3, 1, 3, 0, tzinfo=shanghai))  # 28 February 19:00 in UTC
+    process, = parse_deployment(definitions(MONTHLY, root=DECLARATIONS), semantics=semantics)
+    run, _ = ProcessRun.start(process, {}, RunContext(clock, zone=shanghai))
+
+    def due() -> list[str]:
+        return [timer.due.astimezone(shanghai).strftime("%Y-%m-%dT%H:%M") for timer in run.pending_timers()]
+
+    assert due() == [publicity_ends]
+    clock.set(datetime.fromisoformat(publicity_ends).replace(tzinfo=shanghai))
+    run.fire_due_timers()
+    assert [t.task_definition_key for t in run.open_user_tasks()] == ["rectify"]
+    fired = []
+    while due():
+        fired.append(due()[0])
+        clock.set(datetime.fromisoformat(due()[0]).replace(tzinfo=shanghai))
+        run.fire_due_timers()
+    assert fired == reminders
+
+
+def test_a_monthly_start_timer_keeps_the_day_of_the_services_calendar():
+    shanghai = ZoneInfo("Asia/Shanghai")
+    now = datetime(2027, 1, 31, 2, 0, tzinfo=shanghai)  # 30 January in UTC
+    for semantics, first, second in ((SEMANTICS, "2027-02-28", "2027-03-28"), (2, "2027-03-01", "2027-03-29")):
+        process, = parse_deployment(definitions("""
+          <bpmn:startEvent id="monthly"><bpmn:timerEventDefinition><bpmn:timeCycle>R/P1M</bpmn:timeCycle>
+          </bpmn:timerEventDefinition></bpmn:startEvent>
+          <bpmn:sequenceFlow id="f1" sourceRef="monthly" targetRef="report"/><bpmn:userTask id="report"/>""",
+                                                root=DECLARATIONS), semantics=semantics)
+        due, repeat = schedule_start_timer(process, "monthly", RunContext(SimulatedClock(now), zone=shanghai))
+        following = next_start(due, repeat, shanghai, due, semantics)
+        assert following is not None
+        assert (due.astimezone(shanghai).date().isoformat(),
+                following[0].astimezone(shanghai).date().isoformat()) == (first, second)

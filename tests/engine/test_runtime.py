@@ -670,5 +670,5 @@ def test_a_parameters_own_text_is_read_under_the_rules_of_its_version(context, s
 
 
 def test_no_rules_beyond_the_releases_are_read():
-    with pytest.raises(ValueError, match="no semantics 3"):
-        parse_deployment(definitions(PARAMETERS), semantics=3)
+    with pytest.raises(ValueError, match="no semantics 4"):
+        parse_deployment(definitions(PARAMETERS), semantics=4)
