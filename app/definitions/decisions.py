@@ -65,7 +65,8 @@ def add_versions(session: Session, deployment: Deployment, tables: list[Decision
         definition = DecisionDefinition(
             id=f"{table.key}:{version}:{uuid.uuid4()}", key=table.key, version=version, name=table.name,
             version_tag=table.version_tag, deployment_id=deployment.id, resource_name=table.resource_name,
-            checksum=table.checksum, history_time_to_live=table.history_time_to_live, tenant_id=tenant_id)
+            checksum=table.checksum, history_time_to_live=table.history_time_to_live, tenant_id=tenant_id,
+            category=table.category)
         session.add(definition)
         definitions.append(definition)
     return definitions

@@ -147,6 +147,8 @@ def _new_version(session: Session, deployment: Deployment, model: ProcessModel,
         suspended=False,
         startable_in_tasklist=model.startable_in_tasklist,
         semantics=SEMANTICS,
+        category=model.category,
+        description=model.description,
     )
     session.add(definition)
     return definition

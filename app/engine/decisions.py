@@ -226,6 +226,8 @@ class DecisionTable:
     # Of the decision element alone (canonical XML): a file re-deployed with only another decision
     # changed leaves this one's version alone.
     checksum: str
+    # The file's namespace, as Camunda's decision definition shows it.
+    category: str | None
     hit_policy: str
     aggregation: str | None
     inputs: tuple[DecisionInput, ...]
@@ -582,7 +584,7 @@ def _decision_fields(resource: str, key: str, decision: etree._Element) -> dict[
     file, and the checksum of its element alone."""
     return {"key": key, "name": decision.get("name"), "version_tag": decision.get(f"{{{CAMUNDA_DMN_NS}}}versionTag"),
             "history_time_to_live": history_time_to_live(resource, decision, CAMUNDA_DMN_NS),
-            "resource_name": resource,
+            "resource_name": resource, "category": decision.getroottree().getroot().get("namespace"),
             "checksum": hashlib.sha256(etree.tostring(decision, method="c14n")).hexdigest()}
 
 
@@ -703,8 +705,5 @@ def parse_decision_requirements(resources: Mapping[str, bytes]) -> list[Decision
             raise _refuse(resource, root, "a DMN file of several decisions needs an id on its definitions element "
                                           f"(at most {MAX_DEFINITION_KEY} characters, its name at most 255): it "
                                           "becomes the decision requirements definition key")
-        if len(root.get("namespace") or "") > 255:
-            raise _refuse(resource, root, "the namespace of a DMN file of several decisions has at most 255 "
-                                          "characters: it becomes the decision requirements definition category")
         graphs.append(DecisionRequirements(key, root.get("name"), root.get("namespace"), resource, keys))
     return graphs

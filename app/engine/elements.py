@@ -188,6 +188,9 @@ class ProcessModel:
     call_activities: Mapping[str, CallActivityDefinition] = field(default_factory=dict)
     # camunda:initiator of its start events: the variable that holds who started a case.
     initiator_variable: str | None = None
+    # As Camunda's definition shows them: the file's targetNamespace, the process's documentation.
+    category: str | None = None
+    description: str | None = None
 
     @cached_property
     def timer_jobs(self) -> list[TimerJobDefinition]:

@@ -82,6 +82,7 @@ from app.engine.xml import (
     BPMN_NS,
     BPMN_PREFIXES,
     CAMUNDA_NS,
+    MAX_CATEGORY,
     MAX_DEFINITION_KEY,
     history_time_to_live,
     local_name,
@@ -107,6 +108,12 @@ def _check_size(resource: str, root: etree._Element) -> None:
             f"{resource}: the file holds {flow_elements} flow elements (tasks, events, gateways and sequence "
             f"flows); a process file holds at most {MAX_FLOW_ELEMENTS}: split the procedure into processes "
             "called by call activities", details={"resource": resource, "element": None})
+    for attribute in ("targetNamespace", "namespace"):
+        if len(root.get(attribute) or "") > MAX_CATEGORY:
+            raise InvalidProcessModel(
+                f"{resource}: the file's {attribute} has {len(root.get(attribute) or '')} characters; it becomes the "
+                f"category of the definitions it holds, which has at most {MAX_CATEGORY}",
+                details={"resource": resource, "element": None})
 
 def _camunda(element: etree._Element, name: str) -> str | None:
     value = element.get(f"{{{CAMUNDA_NS}}}{name}")
@@ -124,6 +131,18 @@ def _compile(resource: str, element: etree._Element | None, text: str | None, wh
         return compile_template(text)
     except ExpressionSyntaxError as error:
         raise refuse_element(resource, element, f"invalid expression in {what} '{text}': {error}") from None
+
+
+def _description(process: etree._Element) -> str | None:
+    """A process's documentation as Camunda's definition describes it: each text trimmed, a blank line
+    between them (as its parser joins them, none before the second when the first is empty)."""
+    texts = [(doc.text or "").strip() for doc in process.findall(f"{{{BPMN_NS}}}documentation")]
+    if not texts:
+        return None
+    joined = ""
+    for text in texts:
+        joined += ("\n\n" if joined else "") + text
+    return joined
 
 
 def _documentation(element: etree._Element) -> str | None:
@@ -919,6 +938,8 @@ def _model(process_id: str, resource: str, content: bytes, facts: _ProcessFacts,
         # Camunda keeps the last start event's, whichever event a case starts at.
         initiator_variable=next(reversed([name for start in facts.element.iterfind("bpmn:startEvent", _NS)
                                           if (name := _camunda(start, "initiator"))]), None),
+        category=facts.element.getroottree().getroot().get("targetNamespace"),
+        description=_description(facts.element),
     )
 
 

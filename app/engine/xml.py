@@ -81,6 +81,8 @@ def _read_as_camunda(root: etree._Element) -> None:
 # The longest process, decision or decision requirements key: its definitions' ids,
 # `{key}:{version}:{uuid}`, are kept in columns of 255 characters (version of up to 10 digits).
 MAX_DEFINITION_KEY = 200
+# The longest namespace of a file, which becomes its definitions' category (a column of 255).
+MAX_CATEGORY = 255
 
 
 def local_name(element: etree._Element) -> str:

@@ -101,6 +101,9 @@ class ProcessDefinition(Base):
     startable_in_tasklist: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # The rules the version runs under, those of the release that deployed it (app.engine.SEMANTICS).
     semantics: Mapped[int] = mapped_column(Integer, server_default="1")
+    # As Camunda's: the file's targetNamespace, and the process's documentation.
+    category: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
 
 
 class ProcessInstance(Base):
@@ -570,6 +573,8 @@ class DecisionDefinition(Base):
     checksum: Mapped[str] = mapped_column(String(64))
     history_time_to_live: Mapped[int | None] = mapped_column(Integer)
     tenant_id: Mapped[str | None] = mapped_column(String(64))
+    # The DMN file's namespace, as Camunda's.
+    category: Mapped[str | None] = mapped_column(String(255))
     # The decision requirements definition of its DMN file's version, when the file holds several
     # decisions (as Camunda links them).
     decision_requirements_definition_id: Mapped[str | None] = mapped_column(String(255), index=True)

@@ -65,6 +65,8 @@ class DefinitionNarrowing:
     """Camunda's further filters of a process or decision definition query; each given must hold."""
 
     key_like: str | None = None
+    category: str | None = None
+    category_like: str | None = None
     name: str | None = None
     name_like: str | None = None
     version_tag: str | None = None
@@ -87,6 +89,7 @@ def _deployed(definition: type[ProcessDefinition] | type[DecisionDefinition]) ->
 def definition_sorts(definition: type[ProcessDefinition] | type[DecisionDefinition]) -> dict[str, Any]:
     """Camunda's sort keys both definition queries share, by the column each orders."""
     return {"key": definition.key, "id": definition.id, "name": definition.name, "version": definition.version,
+            "category": definition.category,
             "deploymentId": definition.deployment_id, "tenantId": definition.tenant_id,
             "versionTag": definition.version_tag, "deployTime": _deployed(definition)}
 
@@ -94,11 +97,12 @@ def definition_sorts(definition: type[ProcessDefinition] | type[DecisionDefiniti
 def narrowed_definitions(definition: type[ProcessDefinition] | type[DecisionDefinition],
                          n: DefinitionNarrowing) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = []
-    for value, column in ((n.name, definition.name), (n.version_tag, definition.version_tag),
-                          (n.resource_name, definition.resource_name)):
+    for value, column in ((n.category, definition.category), (n.name, definition.name),
+                          (n.version_tag, definition.version_tag), (n.resource_name, definition.resource_name)):
         if value is not None:
             found.append(column == value)
-    for pattern, column in ((n.key_like, definition.key), (n.version_tag_like, definition.version_tag),
+    for pattern, column in ((n.category_like, definition.category), (n.key_like, definition.key),
+                            (n.version_tag_like, definition.version_tag),
                             (n.resource_name_like, definition.resource_name)):
         if pattern is not None:
             found.append(like(column, pattern))

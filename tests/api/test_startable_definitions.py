@@ -4,14 +4,12 @@ startableBy (the candidate starters naming the user or one of the user's groups)
 startablePermissionCheck (what the caller may start)."""
 from __future__ import annotations
 
-from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from app.access import accounts
-from app.persistence.migrations import alembic_config
 from tests.support.bpmn_text import process
 from tests.support.http import as_user, deploy_bytes, listed
-from tests.support.scratch import scratch_database
+from tests.support.scratch import migrated_over
 
 BODY = """<bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="end" />
   <bpmn:endEvent id="end" />"""
@@ -65,22 +63,9 @@ def test_a_task_lists_start_dialog_offers_what_the_caller_may_start(service, cli
 
 
 def test_the_migration_reads_whether_versions_deployed_before_are_offered(tmp_path):
-    with scratch_database(tmp_path) as url:
-        config = alembic_config(url)
-        command.upgrade(config, "0036")
-        engine = create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(text("INSERT INTO deployment (id, deployment_time) VALUES ('d', '2026-01-01 00:00:00')"))
-            for key, content in (("hidden_callee", HIDDEN), ("open_filing", OPEN), ("blank_flag", BLANK)):
-                connection.execute(text(
-                    "INSERT INTO deployment_resource (id, deployment_id, name, content, checksum) "
-                    "VALUES (:key, 'd', :name, :content, 'c')"), {"key": key, "name": f"{key}.bpmn", "content": content})
-                connection.execute(text(
-                    "INSERT INTO process_definition (id, key, version, deployment_id, resource_name, checksum, suspended) "
-                    "VALUES (:id, :key, 1, 'd', :name, 'c', false)"),
-                    {"id": f"{key}:1", "key": key, "name": f"{key}.bpmn"})
-        command.upgrade(config, "head")
+    files = [(key, f"{key}.bpmn", content) for key, content in (("hidden_callee", HIDDEN), ("open_filing", OPEN),
+                                                                 ("blank_flag", BLANK))]
+    with migrated_over(tmp_path, "0036", files) as engine:
         with engine.connect() as connection:
             assert dict(connection.execute(text("SELECT key, startable_in_tasklist FROM process_definition")).all()) == {
                 "hidden_callee": False, "open_filing": True, "blank_flag": False}
-        engine.dispose()

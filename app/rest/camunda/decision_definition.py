@@ -9,7 +9,6 @@ from app.access.accounts import Principal
 from app.context import Services
 from app.definitions import decisions
 from app.rest.camunda import queries, render
-from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import flag, history_time_to_live, integer, query_dict, text, text_list
@@ -27,7 +26,6 @@ _UPDATE = role(permission="UPDATE", resource_type="DecisionDefinition")
 
 
 def _query(p: dict[str, Any], services: Services) -> Select:
-    refuse_unread(p, "decision-definition")
     zone = services.settings.zone
     ids = (text_list(p.get("decisionDefinitionIdIn"), "decisionDefinitionIdIn")
            or ([p["decisionDefinitionId"]] if text(p, "decisionDefinitionId") else []))

@@ -14,7 +14,6 @@ from app.errors import InvalidRequest
 from app.rest.camunda import queries, render
 from app.rest.camunda.forms import form_variables, rendered_form, rendered_form_answer
 from app.rest.camunda.process_instance import start_instructions
-from app.rest.camunda.unread import refuse_unread
 from app.rest.dependencies import JsonBody, PrincipalDep, ServicesDep, role
 from app.rest.listing import counted, listed
 from app.rest.params import (
@@ -65,7 +64,6 @@ def _startable(p: dict[str, Any]) -> bool | None:
 
 
 def _query(p: dict[str, Any], services: Services) -> Select:
-    refuse_unread(p, "process-definition")
     zone = services.settings.zone
     ids = (text_list(p.get("processDefinitionIdIn"), "processDefinitionIdIn")
            or ([p["processDefinitionId"]] if text(p, "processDefinitionId") else []))

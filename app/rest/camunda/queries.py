@@ -43,7 +43,8 @@ def definition_narrowing(p: dict[str, Any], zone: tzinfo, sorts: Iterable[str], 
     """Camunda's filters the process and decision definition queries share; `untenanted` names the
     query's own include-without-tenant switch, `tag_absence` whether it has withoutVersionTag."""
     return deployments.DefinitionNarrowing(
-        key_like=text(p, "keyLike"), name=text(p, "name"), name_like=text(p, "nameLike"),
+        key_like=text(p, "keyLike"), category=text(p, "category"), category_like=text(p, "categoryLike"),
+        name=text(p, "name"), name_like=text(p, "nameLike"),
         version_tag=text(p, "versionTag"), version_tag_like=text(p, "versionTagLike"),
         without_version_tag=tag_absence and flag(p.get("withoutVersionTag"), "withoutVersionTag"),
         resource_name=text(p, "resourceName"), resource_name_like=text(p, "resourceNameLike"),

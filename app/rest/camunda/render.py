@@ -49,8 +49,8 @@ def definition(row: ProcessDefinition) -> dict[str, Any]:
     return {
         "id": row.id,
         "key": row.key,
-        "category": "http://bpmn.io/schema/bpmn",
-        "description": None,
+        "category": row.category,
+        "description": row.description,
         "name": row.name,
         "version": row.version,
         "resource": row.resource_name,
@@ -68,7 +68,7 @@ def decision_definition(row: DecisionDefinition) -> dict[str, Any]:
     return {
         "id": row.id,
         "key": row.key,
-        "category": "http://camunda.org/schema/1.0/dmn",
+        "category": row.category,
         "name": row.name,
         "version": row.version,
         "resource": row.resource_name,

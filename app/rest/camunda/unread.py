@@ -35,10 +35,6 @@ NOT_READ: dict[str, frozenset[str]] = {
         "taskVariables"}),
     "history/variable-instance": frozenset({
         "caseActivityIdIn", "caseExecutionIdIn", "caseInstanceId"}),
-    "process-definition": frozenset({
-        "category", "categoryLike"}),
-    "decision-definition": frozenset({
-        "category", "categoryLike"}),
     "history/incident": frozenset({
         "historyConfiguration"}),
     "history/detail": frozenset({
