@@ -68,8 +68,9 @@ def add_iso_duration(instant: datetime, duration: str) -> datetime:
         raise ValueError(f"'{duration}' is not an ISO 8601 duration such as P16D or PT2H")
     parts = {name: float(value) if value else 0.0 for name, value in match.groupdict().items()}
     months = int(parts["years"]) * 12 + int(parts["months"])
-    rest = timedelta(weeks=min(parts["weeks"], 1e7), days=min(parts["days"], 1e8), hours=parts["hours"],
-                     minutes=parts["minutes"], seconds=parts["seconds"])
+    days = timedelta(weeks=min(parts["weeks"], 1e7), days=min(parts["days"], 1e8))
+    elapsed = timedelta(hours=parts["hours"], minutes=parts["minutes"], seconds=parts["seconds"])
+    rest = days + elapsed
     if months > 1200 or rest > LONGEST_PERIOD or months * 28 + rest.days > LONGEST_PERIOD.days:
         raise ValueError(f"'{duration}' is longer than a century")
     if months:
@@ -80,7 +81,12 @@ def add_iso_duration(instant: datetime, duration: str) -> datetime:
         day = min(instant.day, calendar.monthrange(year, month + 1)[1])
         instant = instant.replace(year=year, month=month + 1, day=day)
     try:
-        return instant + rest
+        # Days on the instant's calendar (the same time of day), hours as time elapsed, as Java's calendar
+        # adds them: across a change to summer time PT24H is a day and an hour on the clock, P1D a day.
+        instant += days
+        if not elapsed or instant.tzinfo is None:
+            return instant + elapsed
+        return (instant.astimezone(UTC) + elapsed).astimezone(instant.tzinfo)
     except OverflowError:
         raise ValueError(f"'{duration}' after {instant.date()} is past the year 9999") from None
 

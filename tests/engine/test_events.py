@@ -321,3 +321,14 @@ def test_a_monthly_start_timer_keeps_the_day_of_the_services_calendar():
         assert following is not None
         assert (due.astimezone(shanghai).date().isoformat(),
                 following[0].astimezone(shanghai).date().isoformat()) == (first, second)
+
+
+def test_days_are_counted_on_the_calendar_and_hours_as_time_elapsed_as_javas_calendar_adds_them():
+    new_york = ZoneInfo("America/New_York")  # summer time begins 14 March 2027 at 02:00
+    before = datetime(2027, 3, 13, 12, 0, tzinfo=new_york)
+    assert add_iso_duration(before, "P1D") == datetime(2027, 3, 14, 12, 0, tzinfo=new_york)
+    assert add_iso_duration(before, "PT24H") == datetime(2027, 3, 14, 13, 0, tzinfo=new_york)
+    assert add_iso_duration(before, "P1DT1H") == datetime(2027, 3, 14, 13, 0, tzinfo=new_york)
+    assert add_iso_duration(before, "PT24H").astimezone(UTC) - before.astimezone(UTC) == timedelta(hours=24)
+    # Where the clock never changes (UTC, the offsets versions saved before), both count alike.
+    assert add_iso_duration(before.astimezone(UTC), "PT24H") == add_iso_duration(before.astimezone(UTC), "P1D")
